@@ -1,0 +1,67 @@
+# Thin wrapper over meson + ninja. `make run` and `make check` are the two commands a user needs.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
+MESON      ?= meson
+
+.PHONY: all setup run check unit integ asan fuzz fuzz-check bench fmt lint clean
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD) --buildtype=debugoptimized
+
+setup:
+	scripts/setup.sh
+
+run: setup all
+	scripts/run-quickstart.sh
+
+# Everything CI runs: set-up, build, lint, unit tests, integration tests, the same again under
+# ASan+UBSan, then each fuzzer briefly.
+check: setup all lint
+	$(MESON) test -C $(BUILD) --print-errorlogs
+	tests/integ/run.sh $(BUILD)
+	$(MAKE) asan
+	$(MAKE) fuzz-check
+
+unit: all
+	$(MESON) test -C $(BUILD) --print-errorlogs
+
+integ: all
+	tests/integ/run.sh $(BUILD)
+
+asan:
+	test -f $(ASAN_BUILD)/build.ninja || CC=clang $(MESON) setup $(ASAN_BUILD) \
+	    --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    $(MESON) test -C $(ASAN_BUILD) --print-errorlogs
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    tests/integ/run.sh $(ASAN_BUILD)
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang $(MESON) setup $(FUZZ_BUILD) --buildtype=debugoptimized -Dfuzz=true -Dtests=false \
+	    -Db_sanitize=address,undefined -Db_lundef=false
+
+fuzz-check: $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz: $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	scripts/fuzz.sh $(FUZZ_BUILD) 600
+
+bench: setup all
+	bench/run.sh $(BUILD)
+
+fmt:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+lint:
+	scripts/lint.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

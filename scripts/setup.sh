@@ -1,0 +1,106 @@
+#!/bin/bash
+# Installs what building and testing ztgate needs on Debian 12, and nothing when it is all there.
+# Idempotent: one dpkg-query decides; `apt-get update` runs only when something is missing.
+# Called by `make run`, `make check` and `make bench`; safe to run by hand at any time.
+set -eu
+cd "$(dirname "$0")/.."
+
+# Build: compilers, meson/ninja, and the C libraries named in DESIGN.md §6 (llhttp comes as C sources
+# in node-llhttp). Test peers: nginx (baseline proxy), wrk/hyperfine (load), hydra (attacker),
+# rsyslog (syslog sink), sqlite3 (store inspection), the MaxMind writer (test GeoIP databases).
+PACKAGES="
+build-essential clang meson ninja-build pkg-config clang-format libclang-rt-14-dev
+libuv1-dev node-llhttp libssl-dev libsodium-dev libsqlite3-dev libpq-dev libyaml-dev
+libjansson-dev liboath-dev libqrencode-dev libmaxminddb-dev libclamav-dev libfido2-dev
+libcbor-dev libcmocka-dev libunistring-dev
+python3 curl openssl nginx-light wrk hyperfine hydra rsyslog sqlite3 libmaxmind-db-writer-perl
+"
+
+log() { printf 'setup: %s\n' "$*"; }
+flat() { echo "$1" | tr -s ' \n' '  ' | sed 's/^ //; s/ $//'; } # list on one line
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        log "need root (or sudo) to run: $*" >&2
+        exit 1
+    fi
+}
+
+# Prints the packages of $* that are not fully installed ("ii"), one per line.
+missing_packages() {
+    # dpkg-query exits non-zero when any name is unknown to dpkg; those are missing too.
+    installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "$@" 2>/dev/null |
+                awk '$2 == "ii" { print $1 }' || true)
+    for p in "$@"; do
+        case " $(flat "$installed") " in
+            *" $p "*) ;;
+            *) echo "$p" ;;
+        esac
+    done
+}
+
+apt_install() {
+    log "installing: $*"
+    # Tests and benchmarks start their own nginx/rsyslog on their own ports: keep package
+    # postinst scripts from starting the system services, unless a policy already exists.
+    own_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ] && [ "$(id -u)" -eq 0 ]; then
+        own_policy=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\n# temporary, from ztgate scripts/setup.sh\nexit 101\n' > "$own_policy"
+        chmod 755 "$own_policy"
+        trap 'rm -f "$own_policy"' EXIT INT TERM
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+    if [ -n "$own_policy" ]; then
+        rm -f "$own_policy"
+        trap - EXIT INT TERM
+    fi
+}
+
+install_debian_packages() {
+    # shellcheck disable=SC2086 # word splitting of the list is intended
+    missing=$(missing_packages $PACKAGES)
+    if [ -z "$missing" ]; then
+        log "all $(flat "$PACKAGES" | wc -w) Debian packages present"
+        return 0
+    fi
+    # shellcheck disable=SC2086
+    apt_install $missing
+    # shellcheck disable=SC2086
+    still=$(missing_packages $missing)
+    if [ -n "$still" ]; then
+        log "still missing after install: $(flat "$still")" >&2
+        exit 1
+    fi
+}
+
+# ---- npm packages (test cross-checks: otplib, openid-client, cedar-wasm, playwright-core) ----
+# Installed only when tests/integ/package.json exists; `npm ci` when a lock file pins versions.
+install_npm_packages() {
+    dir=tests/integ
+    [ -f "$dir/package.json" ] || return 0
+    if ! command -v npm >/dev/null 2>&1; then
+        apt_install npm
+    fi
+    if [ -f "$dir/package-lock.json" ]; then
+        stamp="$dir/node_modules/.package-lock.json"
+        if [ -f "$stamp" ] && [ ! "$dir/package-lock.json" -nt "$stamp" ]; then
+            log "npm packages up to date"
+            return 0
+        fi
+        log "npm ci in $dir"
+        (cd "$dir" && npm ci --no-audit --no-fund)
+    else
+        log "npm install in $dir"
+        (cd "$dir" && npm install --no-audit --no-fund)
+    fi
+}
+
+install_debian_packages
+install_npm_packages
+log "ok"

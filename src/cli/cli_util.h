@@ -1,0 +1,103 @@
+/* Helpers shared by the admin CLI's identity commands: argument parsing, opening the store named
+ * by the config, reading a password from stdin (never argv), aligned tables and JSON output.
+ * This layer prints (stderr for errors, stdout for results); exit statuses are 0 ok, 1 failure,
+ * 2 usage error. */
+#ifndef ZT_CLI_CLI_UTIL_H
+#define ZT_CLI_CLI_UTIL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define ZT_CLI_OK 0
+#define ZT_CLI_FAIL 1
+#define ZT_CLI_USAGE 2
+
+#define ZT_CLI_MAX_POS 4
+#define ZT_CLI_PASSWORD_MAX 1024 /* bytes read from stdin; longer input is refused unread */
+#define ZT_CLI_HASH_MAX 128      /* encoded argon2id string, NUL included */
+
+/* Options a subcommand accepts besides --config (always accepted, read by zt_cli_config_path). */
+enum {
+    ZT_CLI_OPT_JSON = 1u << 0,
+    ZT_CLI_OPT_NAME = 1u << 1,
+    ZT_CLI_OPT_GROUP = 1u << 2,
+    ZT_CLI_OPT_PASSWORD_STDIN = 1u << 3,
+};
+
+/* Pointers into argv; nothing owned. */
+typedef struct zt_cli_args {
+    const char *pos[ZT_CLI_MAX_POS];
+    size_t n_pos;
+    bool json;
+    bool password_stdin;
+    const char *name;
+    const char *groups[ZT_STORE_USER_GROUPS_MAX];
+    size_t n_groups;
+} zt_cli_args;
+
+/* Parse argv[first..argc): the options in `allowed` and exactly n_pos positionals ("--" ends
+ * options). 0, or prints the problem and `usage` to stderr and returns ZT_CLI_USAGE. */
+int zt_cli_parse(int argc, char **argv, int first, unsigned allowed, size_t n_pos,
+                 const char *usage, zt_cli_args *out);
+
+/* One action of a command ("user add"): its options, positional count and body. */
+typedef struct zt_cli_action {
+    const char *name;
+    const char *usage; /* after "ztgate CMD " */
+    const char *summary;
+    unsigned opts;
+    size_t n_pos;
+    int (*run)(zt_store *st, const zt_cli_args *a);
+} zt_cli_action;
+
+/* `ztgate CMD ACTION ARGS`: argv[0] is CMD. Finds the action, parses its arguments, opens the
+ * store, runs it and closes the store. "help"/--help lists the actions. Returns the exit status. */
+int zt_cli_dispatch(const char *cmd, const zt_cli_action *acts, size_t n, int argc, char **argv);
+
+/* Load the config (--config, $ZTGATE_CONFIG, default) and open the store in its state_dir.
+ * NULL after printing why. Close with zt_store_close. */
+zt_store *zt_cli_open_store(int argc, char **argv);
+
+/* "ztgate: MESSAGE" on stderr; returns status. */
+int zt_cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Report a store error: "not found"/"already exists" in the admin's words when `who` names the
+ * thing, else the store's message. Returns ZT_CLI_FAIL. */
+int zt_cli_store_fail(int rc, const char *what, const char *who);
+
+/* Read a password from stdin (--password-stdin): all of it from a pipe or file, one line with
+ * echo off (asked twice) from a terminal; one trailing newline is stripped. Then check it against
+ * the password policy (12..128 characters) and hash it with argon2id into out. The clear text
+ * only lives in a wiped buffer. 0, or prints why and returns ZT_CLI_FAIL. */
+int zt_cli_password_stdin(char *out, size_t outlen);
+/* Policy check and argon2id hash of pw (t=3, m=64 MiB, via src/identity/password.h). 0, or
+ * prints why and returns ZT_CLI_FAIL. */
+int zt_cli_hash_password(const char *pw, size_t len, char *out, size_t outlen);
+
+/* "2026-01-02T03:04:05Z", or "-" for 0. */
+void zt_cli_time(int64_t t, char out[32]);
+/* The same as a JSON string, or null for 0. New reference. */
+json_t *zt_cli_json_time(int64_t t);
+/* Print v (indented, keys in insertion order) and a newline to stdout; steals the reference.
+ * ZT_CLI_OK, or ZT_CLI_FAIL when v is NULL (out of memory) or stdout fails. */
+int zt_cli_json_print(json_t *v);
+
+/* An aligned text table: every cell is copied; widths count terminal columns, so Japanese names
+ * line up. */
+typedef struct zt_cli_table {
+    size_t ncols;
+    char **cells; /* row-major, headers first */
+    size_t nrows; /* including the header row */
+    size_t cap;   /* rows allocated */
+} zt_cli_table;
+
+int zt_cli_table_init(zt_cli_table *t, size_t ncols, const char *const *headers);
+/* cells has ncols entries; NULL prints as "-". 0 or -ENOMEM. */
+int zt_cli_table_add(zt_cli_table *t, const char *const *cells);
+int zt_cli_table_print(const zt_cli_table *t);
+void zt_cli_table_dispose(zt_cli_table *t);
+
+#endif

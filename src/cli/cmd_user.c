@@ -1,0 +1,497 @@
+/* `ztgate user ACTION`: add, list, show, disable, enable, delete, passwd, reset-mfa, sessions,
+ * revoke-sessions. Users are named by email on the command line; the store's revoking calls
+ * (disable, passwd, reset-mfa, revoke-sessions) bump the user's epoch and delete their sessions
+ * in one transaction. Every change here is an admin change the audit log must carry. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_util.h"
+#include "cli/cmd_identity.h"
+#include "lib/secure.h"
+#include "lib/time.h"
+
+#define UA_COLUMN_CHARS 40  /* user agent shown in the sessions table */
+#define SESSION_ID_CHARS 16 /* prefix of the session hash shown in the table */
+
+static int find_user(zt_store *st, const char *email, zt_user *u)
+{
+    int rc = zt_store_user_get_by_email(st, email, u);
+    return rc == 0 ? 0 : zt_cli_store_fail(rc, "user", email);
+}
+
+/* ---- what `list` and `show` print about a user ---- */
+
+typedef struct user_info {
+    zt_user u;
+    json_t *groups; /* array of names */
+    bool totp;
+    unsigned recovery_left, recovery_total;
+    unsigned sessions_active;
+} user_info;
+
+static int add_group_cb(void *ctx, const char *name)
+{
+    return json_array_append_new(ctx, json_string(name)) == 0 ? 0 : -ENOMEM;
+}
+
+static int count_recovery_cb(void *ctx, const zt_store_recovery *r)
+{
+    user_info *info = ctx;
+    info->recovery_total++;
+    info->recovery_left += r->used_at == 0;
+    return 0;
+}
+
+static bool session_active(const zt_store_session *s, int64_t now)
+{
+    return !s->user_disabled && s->user_epoch == s->user_epoch_now && s->idle_expires_at > now &&
+           s->absolute_expires_at > now;
+}
+
+static int count_sessions_cb(void *ctx, const zt_store_session *s)
+{
+    user_info *info = ctx;
+    info->sessions_active += session_active(s, (zt_wall_us() / 1000000));
+    return 0;
+}
+
+static int user_info_load(zt_store *st, const zt_user *u, user_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->u = *u;
+    info->groups = json_array();
+    if (info->groups == NULL)
+        return -ENOMEM;
+    zt_store_totp totp;
+    int rc = zt_store_user_groups(st, u->id, add_group_cb, info->groups);
+    if (rc == 0) {
+        rc = zt_store_totp_get(st, u->id, &totp);
+        info->totp = rc == 0;
+        rc = rc == -ENOENT ? 0 : rc;
+        zt_store_totp_dispose(&totp);
+    }
+    if (rc == 0)
+        rc = zt_store_recovery_list(st, u->id, count_recovery_cb, info);
+    if (rc == 0)
+        rc = zt_store_session_list_by_user(st, u->id, count_sessions_cb, info);
+    return rc;
+}
+
+static void user_info_dispose(user_info *info)
+{
+    zt_user_dispose(&info->u);
+    json_decref(info->groups);
+    info->groups = NULL;
+}
+
+/* "a, b" from the groups array; "-" when none. */
+static void groups_text(const json_t *groups, char *out, size_t cap)
+{
+    size_t i, off = 0;
+    json_t *g;
+    snprintf(out, cap, "-");
+    json_array_foreach(groups, i, g)
+    {
+        int n = snprintf(out + off, cap - off, "%s%s", i ? ", " : "", json_string_value(g));
+        if (n < 0 || (size_t)n >= cap - off)
+            break;
+        off += (size_t)n;
+    }
+}
+
+static const char *mfa_text(const user_info *info, char *buf, size_t cap)
+{
+    if (!info->totp)
+        return "none";
+    snprintf(buf, cap, "totp (%u/%u recovery codes left)", info->recovery_left,
+             info->recovery_total);
+    return buf;
+}
+
+static json_t *user_json(const user_info *info)
+{
+    const zt_user *u = &info->u;
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:O, s:{s:b, s:i, s:i}, s:i, s:b, s:o, s:I, s:o, s:o}", "id", u->id,
+        "email", u->email, "name", u->name, "status", u->disabled ? "disabled" : "active", "groups",
+        info->groups, "mfa", "totp", info->totp, "recovery_codes_left", (int)info->recovery_left,
+        "recovery_codes_total", (int)info->recovery_total, "active_sessions",
+        (int)info->sessions_active, "password_set", u->password_hash[0] != '\0',
+        "password_changed_at", zt_cli_json_time(u->password_changed_at), "revocation_epoch",
+        (json_int_t)u->revocation_epoch, "created_at", zt_cli_json_time(u->created_at),
+        "updated_at", zt_cli_json_time(u->updated_at));
+}
+
+/* ---- add ---- */
+
+/* Checked before the password is asked for, so a typo costs no typing. */
+static int check_groups_exist(zt_store *st, const zt_cli_args *a)
+{
+    zt_store_group g;
+    for (size_t i = 0; i < a->n_groups; i++) {
+        int rc = zt_store_group_get(st, a->groups[i], &g);
+        if (rc == -ENOENT)
+            return zt_cli_fail(ZT_CLI_FAIL,
+                               "group %s not found (create it first: ztgate group "
+                               "add %s)",
+                               a->groups[i], a->groups[i]);
+        if (rc != 0)
+            return zt_cli_store_fail(rc, "group", NULL);
+    }
+    return 0;
+}
+
+static int user_add(zt_store *st, const zt_cli_args *a)
+{
+    const char *email = a->pos[0];
+    zt_user u;
+    int rc = zt_store_user_get_by_email(st, email, &u);
+    zt_user_dispose(&u);
+    if (rc == 0)
+        return zt_cli_fail(ZT_CLI_FAIL, "user %s already exists", email);
+    if (rc != -ENOENT)
+        return zt_cli_store_fail(rc, "user", NULL);
+    if (check_groups_exist(st, a) != 0)
+        return ZT_CLI_FAIL;
+    char hash[ZT_CLI_HASH_MAX];
+    if (zt_cli_password_stdin(hash, sizeof(hash)) != 0)
+        return ZT_CLI_FAIL;
+    rc = zt_store_user_add(st, email, a->name, hash, a->groups, a->n_groups, &u);
+    zt_wipe(hash, sizeof(hash));
+    if (rc != 0)
+        return zt_cli_store_fail(rc, "user", rc == -EEXIST ? email : NULL);
+    printf("added user %s (id %s)\n", u.email, u.id);
+    zt_user_dispose(&u);
+    return ZT_CLI_OK;
+}
+
+/* ---- list and show ---- */
+
+typedef struct user_vec {
+    zt_user *v;
+    size_t n, cap;
+} user_vec;
+
+/* Copy out: the store may not be called from inside its own callback. */
+static int collect_user_cb(void *ctx, const zt_user *u)
+{
+    user_vec *vec = ctx;
+    if (vec->n == vec->cap) {
+        size_t cap = vec->cap ? vec->cap * 2 : 32;
+        zt_user *v = realloc(vec->v, cap * sizeof(*v));
+        if (v == NULL)
+            return -ENOMEM;
+        vec->v = v;
+        vec->cap = cap;
+    }
+    vec->v[vec->n++] = *u;
+    return 0;
+}
+
+static void user_vec_dispose(user_vec *vec)
+{
+    for (size_t i = 0; i < vec->n; i++)
+        zt_user_dispose(&vec->v[i]);
+    free(vec->v);
+}
+
+static int list_row(zt_cli_table *t, json_t *arr, const user_info *info)
+{
+    if (arr != NULL)
+        return json_array_append_new(arr, user_json(info)) == 0 ? 0 : -ENOMEM;
+    char groups[1024], created[32];
+    groups_text(info->groups, groups, sizeof(groups));
+    zt_cli_time(info->u.created_at, created);
+    char sessions[24];
+    snprintf(sessions, sizeof(sessions), "%u", info->sessions_active);
+    const char *row[] = {info->u.email,
+                         info->u.name[0] ? info->u.name : "-",
+                         info->u.disabled ? "disabled" : "active",
+                         groups,
+                         info->totp ? "totp" : "none",
+                         sessions,
+                         created};
+    return zt_cli_table_add(t, row);
+}
+
+static int list_print(zt_store *st, const user_vec *vec, bool json)
+{
+    static const char *const head[] = {"EMAIL", "NAME",     "STATUS", "GROUPS",
+                                       "MFA",   "SESSIONS", "CREATED"};
+    zt_cli_table t = {0};
+    json_t *arr = json ? json_array() : NULL;
+    int rc = json && arr == NULL ? -ENOMEM : zt_cli_table_init(&t, 7, head);
+    for (size_t i = 0; rc == 0 && i < vec->n; i++) {
+        user_info info;
+        rc = user_info_load(st, &vec->v[i], &info);
+        if (rc == 0)
+            rc = list_row(&t, arr, &info);
+        user_info_dispose(&info);
+    }
+    if (rc != 0) {
+        json_decref(arr);
+        zt_cli_table_dispose(&t);
+        return rc == -ENOMEM ? zt_cli_fail(ZT_CLI_FAIL, "out of memory")
+                             : zt_cli_store_fail(rc, "user", NULL);
+    }
+    rc = json ? zt_cli_json_print(arr) : zt_cli_table_print(&t);
+    zt_cli_table_dispose(&t);
+    return rc;
+}
+
+static int user_list(zt_store *st, const zt_cli_args *a)
+{
+    user_vec vec = {0};
+    int rc = zt_store_user_list(st, collect_user_cb, &vec);
+    if (rc != 0)
+        rc = rc == -ENOMEM ? zt_cli_fail(ZT_CLI_FAIL, "out of memory")
+                           : zt_cli_store_fail(rc, "user", NULL);
+    else
+        rc = list_print(st, &vec, a->json);
+    user_vec_dispose(&vec);
+    return rc;
+}
+
+static void show_text(const user_info *info)
+{
+    const zt_user *u = &info->u;
+    char groups[1024], mfa[64], changed[32], created[32], updated[32];
+    groups_text(info->groups, groups, sizeof(groups));
+    zt_cli_time(u->password_changed_at, changed);
+    zt_cli_time(u->created_at, created);
+    zt_cli_time(u->updated_at, updated);
+    printf("%-18s %s\n", "id:", u->id);
+    printf("%-18s %s\n", "email:", u->email);
+    printf("%-18s %s\n", "name:", u->name[0] ? u->name : "-");
+    printf("%-18s %s\n", "status:", u->disabled ? "disabled" : "active");
+    printf("%-18s %s\n", "groups:", groups);
+    printf("%-18s %s\n", "mfa:", mfa_text(info, mfa, sizeof(mfa)));
+    printf("%-18s %s\n", "password changed:", u->password_hash[0] ? changed : "(no password)");
+    printf("%-18s %lld\n", "revocation epoch:", (long long)u->revocation_epoch);
+    printf("%-18s %u\n", "active sessions:", info->sessions_active);
+    printf("%-18s %s\n", "created:", created);
+    printf("%-18s %s\n", "updated:", updated);
+}
+
+static int user_show(zt_store *st, const zt_cli_args *a)
+{
+    zt_user u;
+    user_info info;
+    if (find_user(st, a->pos[0], &u) != 0)
+        return ZT_CLI_FAIL;
+    int rc = user_info_load(st, &u, &info);
+    zt_user_dispose(&u);
+    if (rc != 0)
+        rc = zt_cli_store_fail(rc, "user", a->pos[0]);
+    else if (a->json)
+        rc = zt_cli_json_print(user_json(&info));
+    else
+        show_text(&info);
+    user_info_dispose(&info);
+    return rc;
+}
+
+/* ---- changes ---- */
+
+typedef int (*revoke_fn)(zt_store *st, const char *id, int64_t *epoch_out);
+
+static int revoke_disable(zt_store *st, const char *id, int64_t *epoch)
+{
+    return zt_store_user_set_disabled(st, id, true, epoch);
+}
+
+static int revoke_enable(zt_store *st, const char *id, int64_t *epoch)
+{
+    return zt_store_user_set_disabled(st, id, false, epoch);
+}
+
+/* How user_change reports: plain, or with the new epoch (and that sessions went). */
+typedef enum { SHOW_PLAIN, SHOW_REVOKED, SHOW_EPOCH } change_report;
+
+/* Resolve the email, apply fn, report `done` ("disabled user X"). */
+static int user_change(zt_store *st, const char *email, revoke_fn fn, const char *done,
+                       change_report how)
+{
+    zt_user u;
+    int64_t epoch = 0;
+    if (find_user(st, email, &u) != 0)
+        return ZT_CLI_FAIL;
+    int rc = fn(st, u.id, &epoch);
+    if (rc != 0)
+        rc = zt_cli_store_fail(rc, "user", email);
+    else if (how != SHOW_PLAIN)
+        printf("%s %s (%srevocation epoch %lld)\n", done, u.email,
+               how == SHOW_REVOKED ? "sessions revoked, " : "", (long long)epoch);
+    else
+        printf("%s %s\n", done, u.email);
+    zt_user_dispose(&u);
+    return rc;
+}
+
+static int user_disable(zt_store *st, const zt_cli_args *a)
+{
+    return user_change(st, a->pos[0], revoke_disable, "disabled user", SHOW_REVOKED);
+}
+
+static int user_enable(zt_store *st, const zt_cli_args *a)
+{
+    return user_change(st, a->pos[0], revoke_enable, "enabled user", SHOW_PLAIN);
+}
+
+static int user_reset_mfa(zt_store *st, const zt_cli_args *a)
+{
+    return user_change(st, a->pos[0], zt_store_user_reset_mfa, "removed TOTP and recovery codes of",
+                       SHOW_REVOKED);
+}
+
+static int user_revoke_sessions(zt_store *st, const zt_cli_args *a)
+{
+    return user_change(st, a->pos[0], zt_store_user_bump_epoch, "revoked every session of",
+                       SHOW_EPOCH);
+}
+
+static int user_delete(zt_store *st, const zt_cli_args *a)
+{
+    zt_user u;
+    if (find_user(st, a->pos[0], &u) != 0)
+        return ZT_CLI_FAIL;
+    int rc = zt_store_user_delete(st, u.id);
+    if (rc != 0)
+        rc = zt_cli_store_fail(rc, "user", a->pos[0]);
+    else
+        printf("deleted user %s\n", u.email);
+    zt_user_dispose(&u);
+    return rc;
+}
+
+static int user_passwd(zt_store *st, const zt_cli_args *a)
+{
+    zt_user u;
+    int64_t epoch = 0;
+    if (find_user(st, a->pos[0], &u) != 0)
+        return ZT_CLI_FAIL;
+    char hash[ZT_CLI_HASH_MAX];
+    int rc = zt_cli_password_stdin(hash, sizeof(hash));
+    if (rc == 0 && (rc = zt_store_user_set_password(st, u.id, hash, &epoch)) != 0)
+        rc = zt_cli_store_fail(rc, "user", a->pos[0]);
+    else if (rc == 0)
+        printf("changed the password of %s (sessions revoked, revocation epoch %lld)\n", u.email,
+               (long long)epoch);
+    zt_wipe(hash, sizeof(hash));
+    zt_user_dispose(&u);
+    return rc;
+}
+
+/* ---- sessions ---- */
+
+static const char *session_status(const zt_store_session *s, int64_t now)
+{
+    if (s->user_disabled)
+        return "disabled";
+    if (s->user_epoch != s->user_epoch_now)
+        return "revoked";
+    return session_active(s, now) ? "active" : "expired";
+}
+
+/* At most max_chars code points of s (whole characters only), "..." appended when cut. */
+static void truncate_utf8(const char *s, size_t max_chars, char *out, size_t cap)
+{
+    size_t i = 0, chars = 0;
+    while (s[i] != '\0' && chars < max_chars) {
+        i++;
+        while ((s[i] & 0xc0) == 0x80)
+            i++;
+        chars++;
+    }
+    snprintf(out, cap, "%.*s%s", (int)i, s, s[i] != '\0' ? "..." : "");
+}
+
+typedef struct sessions_out {
+    zt_cli_table t;
+    json_t *arr; /* NULL for the table */
+    int64_t now;
+} sessions_out;
+
+static json_t *session_json(const zt_store_session *s, int64_t now)
+{
+    return json_pack(
+        "{s:s, s:s, s:o, s:o, s:o, s:s?, s:s, s:s, s:o, s:o, s:s?, s:I}", "id_hash", s->id_hash,
+        "status", session_status(s, now), "created_at", zt_cli_json_time(s->created_at),
+        "auth_time", zt_cli_json_time(s->auth_time), "mfa_time", zt_cli_json_time(s->mfa_time),
+        "mfa_method", s->mfa_method[0] ? s->mfa_method : NULL, "ip", s->ip, "user_agent",
+        s->user_agent, "idle_expires_at", zt_cli_json_time(s->idle_expires_at),
+        "absolute_expires_at", zt_cli_json_time(s->absolute_expires_at), "device_id",
+        s->device_id[0] ? s->device_id : NULL, "user_epoch", (json_int_t)s->user_epoch);
+}
+
+static int session_row_cb(void *ctx, const zt_store_session *s)
+{
+    sessions_out *o = ctx;
+    if (o->arr != NULL)
+        return json_array_append_new(o->arr, session_json(s, o->now)) == 0 ? 0 : -ENOMEM;
+    char id[SESSION_ID_CHARS + 4], created[32], idle[32], abs[32], ua[UA_COLUMN_CHARS * 4 + 4];
+    snprintf(id, sizeof(id), "%.*s...", SESSION_ID_CHARS, s->id_hash);
+    zt_cli_time(s->created_at, created);
+    zt_cli_time(s->idle_expires_at, idle);
+    zt_cli_time(s->absolute_expires_at, abs);
+    truncate_utf8(s->user_agent, UA_COLUMN_CHARS, ua, sizeof(ua));
+    const char *row[] = {id,
+                         session_status(s, o->now),
+                         created,
+                         idle,
+                         abs,
+                         s->mfa_method[0] ? s->mfa_method : NULL,
+                         s->ip[0] ? s->ip : NULL,
+                         s->device_id[0] ? s->device_id : NULL,
+                         ua[0] ? ua : NULL};
+    return zt_cli_table_add(&o->t, row);
+}
+
+static int user_sessions(zt_store *st, const zt_cli_args *a)
+{
+    static const char *const head[] = {"SESSION", "STATUS", "CREATED", "IDLE-EXPIRES", "EXPIRES",
+                                       "MFA",     "IP",     "DEVICE",  "USER-AGENT"};
+    zt_user u;
+    if (find_user(st, a->pos[0], &u) != 0)
+        return ZT_CLI_FAIL;
+    sessions_out o = {.arr = a->json ? json_array() : NULL, .now = (zt_wall_us() / 1000000)};
+    int rc = a->json && o.arr == NULL ? -ENOMEM : zt_cli_table_init(&o.t, 9, head);
+    if (rc == 0)
+        rc = zt_store_session_list_by_user(st, u.id, session_row_cb, &o);
+    if (rc != 0) {
+        json_decref(o.arr);
+        rc = rc == -ENOMEM ? zt_cli_fail(ZT_CLI_FAIL, "out of memory")
+                           : zt_cli_store_fail(rc, "user", a->pos[0]);
+    } else {
+        rc = a->json ? zt_cli_json_print(o.arr) : zt_cli_table_print(&o.t);
+    }
+    zt_cli_table_dispose(&o.t);
+    zt_user_dispose(&u);
+    return rc;
+}
+
+static const zt_cli_action user_actions[] = {
+    {"add", "add EMAIL [--name N] [--group G]... --password-stdin", "create a user",
+     ZT_CLI_OPT_NAME | ZT_CLI_OPT_GROUP | ZT_CLI_OPT_PASSWORD_STDIN, 1, user_add},
+    {"list", "list [--json]", "list users", ZT_CLI_OPT_JSON, 0, user_list},
+    {"show", "show EMAIL [--json]", "show one user", ZT_CLI_OPT_JSON, 1, user_show},
+    {"disable", "disable EMAIL", "block sign-in and revoke sessions", 0, 1, user_disable},
+    {"enable", "enable EMAIL", "allow sign-in again", 0, 1, user_enable},
+    {"delete", "delete EMAIL", "delete a user and everything they own", 0, 1, user_delete},
+    {"passwd", "passwd EMAIL --password-stdin", "set a password and revoke sessions",
+     ZT_CLI_OPT_PASSWORD_STDIN, 1, user_passwd},
+    {"reset-mfa", "reset-mfa EMAIL", "remove TOTP and recovery codes, revoke sessions", 0, 1,
+     user_reset_mfa},
+    {"sessions", "sessions EMAIL [--json]", "list a user's sessions", ZT_CLI_OPT_JSON, 1,
+     user_sessions},
+    {"revoke-sessions", "revoke-sessions EMAIL", "end every session of a user", 0, 1,
+     user_revoke_sessions},
+};
+
+int zt_cmd_user(int argc, char **argv)
+{
+    return zt_cli_dispatch("user", user_actions, sizeof(user_actions) / sizeof(user_actions[0]),
+                           argc, argv);
+}

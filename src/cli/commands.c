@@ -1,0 +1,86 @@
+#include "cli/commands.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cmd_identity.h"
+#include "core/config.h"
+#include "proxy/proxy.h"
+
+#define DEFAULT_CONFIG "/etc/ztgate/ztgate.yaml"
+
+const char *zt_cli_config_path(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            return argv[i + 1];
+        if (strncmp(argv[i], "--config=", 9) == 0)
+            return argv[i] + 9;
+    }
+    const char *env = getenv("ZTGATE_CONFIG");
+    return env != NULL && env[0] != '\0' ? env : DEFAULT_CONFIG;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    return zt_proxy_serve(zt_cli_config_path(argc, argv));
+}
+
+static int cmd_check_config(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (argv[i][0] != '-' && path == NULL)
+            path = argv[i];
+    }
+    if (path == NULL)
+        path = zt_cli_config_path(argc, argv);
+    zt_diags diags;
+    zt_diags_init(&diags);
+    zt_config *cfg = zt_config_load(path, &diags);
+    if (diags.text.len > 0)
+        fwrite(diags.text.data, 1, diags.text.len, stderr);
+    int status = 0;
+    if (cfg == NULL) {
+        fprintf(stderr, "%s: %u error(s)\n", path, diags.errors ? diags.errors : 1);
+        status = 1;
+    } else {
+        printf("%s: OK (%zu listener(s), %zu app(s))\n", path, cfg->n_listeners, cfg->n_apps);
+    }
+    zt_config_free(cfg);
+    zt_diags_dispose(&diags);
+    return status;
+}
+
+static const zt_command commands[] = {
+    {"serve", "[--config FILE]", "run the gateway", cmd_serve},
+    {"check-config", "[FILE | --config FILE]",
+     "validate a configuration file; errors as FILE:LINE:COL: message", cmd_check_config},
+    {"user", "ACTION [ARGS]", "manage users (ztgate user help)", zt_cmd_user},
+    {"group", "ACTION [ARGS]", "manage groups (ztgate group help)", zt_cmd_group},
+    {"audit", "verify|tail [ARGS]", "check the audit log's hash chain and signatures",
+     zt_cmd_audit},
+};
+
+const zt_command *zt_command_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+void zt_commands_usage(void)
+{
+    fprintf(stderr, "usage: ztgate SUBCOMMAND [ARGS]\n\nSubcommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(stderr, "  %-14s %-28s %s\n", commands[i].name, commands[i].usage,
+                commands[i].summary);
+    fprintf(stderr,
+            "\nThe configuration is --config FILE, else $ZTGATE_CONFIG, else %s.\n"
+            "  ztgate --version     print the version\n",
+            DEFAULT_CONFIG);
+}

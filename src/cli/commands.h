@@ -1,0 +1,18 @@
+/* Admin CLI: `ztgate SUBCOMMAND [args]`. A table maps each subcommand to one function; each
+ * returns the process exit status. Secrets are read from stdin or files, never argv. */
+#ifndef ZT_CLI_COMMANDS_H
+#define ZT_CLI_COMMANDS_H
+
+typedef struct zt_command {
+    const char *name;
+    const char *usage;   /* arguments, shown in help */
+    const char *summary; /* one line */
+    int (*run)(int argc, char **argv);
+} zt_command;
+
+const zt_command *zt_command_find(const char *name);
+void zt_commands_usage(void);
+/* --config FILE, else $ZTGATE_CONFIG, else /etc/ztgate/ztgate.yaml. */
+const char *zt_cli_config_path(int argc, char **argv);
+
+#endif

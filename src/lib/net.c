@@ -1,0 +1,148 @@
+#include "lib/net.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool zt_cidr_parse(const char *s, zt_cidr *out)
+{
+    char tmp[64];
+    size_t len = strlen(s);
+    if (len == 0 || len >= sizeof(tmp))
+        return false;
+    memcpy(tmp, s, len + 1);
+    char *slash = strchr(tmp, '/');
+    long prefix = -1;
+    if (slash != NULL) {
+        *slash = '\0';
+        char *end;
+        const char *p = slash + 1;
+        if (*p < '0' || *p > '9')
+            return false;
+        prefix = strtol(p, &end, 10);
+        if (*end != '\0')
+            return false;
+    }
+    memset(out, 0, sizeof(*out));
+    int bits;
+    if (inet_pton(AF_INET, tmp, out->addr) == 1) {
+        out->family = AF_INET;
+        bits = 32;
+    } else if (inet_pton(AF_INET6, tmp, out->addr) == 1) {
+        out->family = AF_INET6;
+        bits = 128;
+    } else {
+        return false;
+    }
+    if (prefix < 0)
+        prefix = bits;
+    if (prefix > bits)
+        return false;
+    out->prefix = (uint8_t)prefix;
+    /* Host bits set usually means a typo ("10.1.2.3/8"); refuse instead of guessing. */
+    for (int i = (int)prefix; i < bits; i++)
+        if (out->addr[i / 8] & (0x80 >> (i % 8)))
+            return false;
+    return true;
+}
+
+static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned prefix)
+{
+    unsigned full = prefix / 8, rest = prefix % 8;
+    if (memcmp(a, b, full) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    uint8_t mask = (uint8_t)(0xFF << (8 - rest));
+    return (a[full] & mask) == (b[full] & mask);
+}
+
+bool zt_cidr_contains(const zt_cidr *c, const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return c->family == AF_INET &&
+               prefix_match(c->addr, (const uint8_t *)&in->sin_addr, c->prefix);
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        const uint8_t *a = in6->sin6_addr.s6_addr;
+        if (c->family == AF_INET6)
+            return prefix_match(c->addr, a, c->prefix);
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+            return prefix_match(c->addr, a + 12, c->prefix);
+    }
+    return false;
+}
+
+bool zt_addr_parse(const char *s, struct sockaddr_storage *out)
+{
+    char host[64];
+    const char *port_s;
+    memset(out, 0, sizeof(*out));
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
+            return false;
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = '\0';
+        port_s = close + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
+            return false;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+        port_s = colon + 1;
+    }
+    char *end;
+    if (*port_s < '0' || *port_s > '9')
+        return false;
+    long port = strtol(port_s, &end, 10);
+    if (*end != '\0' || port < 1 || port > 65535)
+        return false;
+    struct sockaddr_in *in = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+    if (strcmp(host, "*") == 0 || host[0] == '\0') {
+        in->sin_family = AF_INET;
+        in->sin_addr.s_addr = htonl(INADDR_ANY);
+        in->sin_port = htons((uint16_t)port);
+        return true;
+    }
+    if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        return true;
+    }
+    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        return true;
+    }
+    return false;
+}
+
+void zt_sockaddr_ip(const struct sockaddr *sa, char *out)
+{
+    out[0] = '\0';
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, ZT_IP_STRLEN);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+            inet_ntop(AF_INET, in6->sin6_addr.s6_addr + 12, out, ZT_IP_STRLEN);
+        else
+            inet_ntop(AF_INET6, &in6->sin6_addr, out, ZT_IP_STRLEN);
+    }
+}
+
+int zt_sockaddr_port(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+    if (sa->sa_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    return 0;
+}

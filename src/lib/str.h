@@ -1,0 +1,36 @@
+/* Small string helpers with explicit lengths: spans, ASCII case folding, JSON escaping.
+ * Nothing here allocates except through a caller-given zt_buf. */
+#ifndef ZT_LIB_STR_H
+#define ZT_LIB_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/buf.h"
+
+typedef struct zt_span {
+    const char *p;
+    size_t n;
+} zt_span;
+
+#define ZT_SPAN_LIT(s) ((zt_span){(s), sizeof(s) - 1})
+
+bool zt_span_eq(zt_span a, zt_span b);
+/* ASCII case-insensitive equality (HTTP field names, hosts, tokens). */
+bool zt_span_ieq(zt_span a, zt_span b);
+bool zt_span_ieq_cstr(zt_span a, const char *s);
+bool zt_span_istarts(zt_span a, const char *prefix);
+zt_span zt_span_trim(zt_span s);
+char zt_ascii_lower(char c);
+/* Append s as a JSON string body (no quotes): escapes ", \, control bytes, DEL and bytes that
+ * are not valid UTF-8 (as \ufffd), so CR/LF/ESC/NUL from peers can never split a log record. */
+int zt_json_escape(zt_buf *out, const char *s, size_t n);
+/* Append "s" with quotes. */
+int zt_json_str(zt_buf *out, const char *s, size_t n);
+/* Parse an unsigned decimal; false on empty, non-digit or overflow past max. */
+bool zt_parse_u64(const char *s, size_t n, unsigned long long max, unsigned long long *out);
+
+/* Format a message into a caller's error buffer (err may be NULL or errlen 0: nothing). */
+void zt_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,1151 @@
+/* Client connections: the request pipeline from accept() to the upstream and back.
+ *
+ *   bytes ─▶ pending ─▶ llhttp ─▶ head complete (parser paused)
+ *         ─▶ stage_target ─▶ stage_route ─▶ stage_authorize ─▶ stage_forward (upstream.c)
+ *         ─▶ body streamed upstream ─▶ response streamed back ─▶ access log ─▶ next request
+ *
+ * All input goes through `pending` and is parsed only while the connection may accept it, so
+ * pipelined requests wait for the previous response and a slow side slows the other one down
+ * (backpressure) instead of filling memory. Parser callbacks never resume the parser; the
+ * loop in zt_conn_process does, after llhttp_execute returns. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/event.h"
+#include "lib/net.h"
+#include "lib/str.h"
+#include "lib/time.h"
+#include "proxy/pages.h"
+#include "proxy/proxy_int.h"
+
+static int on_message_begin(llhttp_t *p);
+static int on_url(llhttp_t *p, const char *at, size_t n);
+static int on_header_field(llhttp_t *p, const char *at, size_t n);
+static int on_header_value(llhttp_t *p, const char *at, size_t n);
+static int on_headers_complete(llhttp_t *p);
+static int on_body(llhttp_t *p, const char *at, size_t n);
+static int on_message_complete(llhttp_t *p);
+
+static llhttp_settings_t request_settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+static const char *const state_names[] = {
+#define ZT_CS_NAME(id, name) [id] = name,
+    ZT_CONN_STATES(ZT_CS_NAME)
+#undef ZT_CS_NAME
+};
+
+const char *zt_conn_state_name(zt_conn_state s)
+{
+    return state_names[s];
+}
+
+static void conn_set_state(zt_conn *c, zt_conn_state s)
+{
+    if (zt_log_enabled(ZT_LOG_DEBUG) && c->state != s)
+        zt_debug("conn %" PRIu64 ": %s -> %s", c->id, state_names[c->state], state_names[s]);
+    c->state = s;
+}
+
+static const zt_config *conn_cfg(const zt_conn *c)
+{
+    return c->req_active ? c->req.rt->cfg : c->w->rt->cfg;
+}
+
+/* ---- timers ------------------------------------------------------------------------------ */
+
+static void on_conn_timeout(uv_timer_t *t);
+
+static void conn_arm_timer(zt_conn *c, uint64_t ms)
+{
+    uv_timer_start(&c->timer, on_conn_timeout, ms, 0);
+}
+
+static void conn_arm_for_state(zt_conn *c)
+{
+    const zt_timeouts_cfg *to = &conn_cfg(c)->timeouts;
+    switch (c->state) {
+    case CS_TLS_HANDSHAKE:
+    case CS_HEAD:
+        conn_arm_timer(c, to->header_read_ms);
+        break;
+    case CS_IDLE:
+        conn_arm_timer(c, to->keepalive_ms);
+        break;
+    case CS_BODY:
+        conn_arm_timer(c, to->body_read_ms);
+        break;
+    default:
+        uv_timer_stop(&c->timer); /* the upstream's timers govern these states */
+        break;
+    }
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+typedef struct write_req {
+    uv_write_t req;
+    zt_conn *c;
+    size_t len;
+    char data[];
+} write_req;
+
+static void on_conn_written(uv_write_t *wr, int status)
+{
+    write_req *r = (write_req *)wr;
+    zt_conn *c = r->c;
+    c->wq_bytes -= r->len;
+    free(r);
+    if (status < 0 || c->state == CS_CLOSING)
+        return;
+    zt_conn_write_drained(c);
+}
+
+static void conn_send_raw(zt_conn *c, const char *data, size_t n)
+{
+    if (n == 0 || c->state == CS_CLOSING)
+        return;
+    if (c->wq_bytes == 0) {
+        uv_buf_t b = uv_buf_init((char *)data, (unsigned)n);
+        int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (w > 0) {
+            data += w;
+            n -= (size_t)w;
+        } else if (w < 0 && w != UV_EAGAIN) {
+            zt_conn_close(c);
+            return;
+        }
+        if (n == 0)
+            return;
+    }
+    write_req *r = malloc(sizeof(*r) + n);
+    if (r == NULL) {
+        zt_conn_close(c);
+        return;
+    }
+    memcpy(r->data, data, n);
+    r->c = c;
+    r->len = n;
+    uv_buf_t b = uv_buf_init(r->data, (unsigned)n);
+    if (uv_write(&r->req, (uv_stream_t *)&c->tcp, &b, 1, on_conn_written) < 0) {
+        free(r);
+        zt_conn_close(c);
+        return;
+    }
+    c->wq_bytes += n;
+}
+
+static void conn_send_tls_output(zt_conn *c)
+{
+    if (zt_tls_output_pending(&c->tls) == 0)
+        return;
+    zt_buf *tmp = &c->w->tls_out;
+    zt_buf_reset(tmp);
+    if (zt_tls_take_output(&c->tls, tmp) == 0)
+        conn_send_raw(c, tmp->data, tmp->len);
+    zt_buf_reset(tmp);
+}
+
+/* No response byte leaves before the audit record of its decision is written (an acknowledged
+ * request is never missing from the log, even after kill -9). */
+static bool conn_held_for_audit(zt_conn *c)
+{
+    zt_audit *audit = c->w->server->audit;
+    if (audit == NULL || c->hold_seq == 0 || zt_audit_durable_seq(audit) >= c->hold_seq)
+        return false;
+    if (!c->audit_waiting) {
+        c->audit_waiting = true;
+        c->audit_next = c->w->audit_waiters;
+        c->w->audit_waiters = c;
+    }
+    return true;
+}
+
+void zt_conn_audit_written(zt_worker *w)
+{
+    zt_audit *audit = w->server->audit;
+    uint64_t durable = zt_audit_durable_seq(audit);
+    bool failed = zt_audit_failed(audit);
+    zt_conn **link = &w->audit_waiters;
+    while (*link != NULL) {
+        zt_conn *c = *link;
+        if (durable < c->hold_seq && !failed && c->state != CS_CLOSING) {
+            link = &c->audit_next;
+            continue;
+        }
+        *link = c->audit_next;
+        c->audit_waiting = false;
+        c->audit_next = NULL;
+        if (c->state == CS_CLOSING)
+            continue;
+        if (durable < c->hold_seq) {
+            /* The record will never be written: the response must not go out (fail closed). */
+            zt_error("conn %" PRIu64 ": audit log failed before the decision was written; closing",
+                     c->id);
+            zt_conn_close(c);
+            continue;
+        }
+        zt_conn_flush(c);
+        if (c->state != CS_CLOSING)
+            zt_conn_write_drained(c);
+    }
+}
+
+void zt_conn_flush(zt_conn *c)
+{
+    if (c->state == CS_CLOSING)
+        return;
+    if (c->out.len > 0 && conn_held_for_audit(c))
+        return;
+    if (c->out.len > 0) {
+        if (c->tls_on) {
+            if (zt_tls_write(&c->tls, c->out.data, c->out.len) < 0) {
+                zt_conn_close(c);
+                return;
+            }
+        } else {
+            conn_send_raw(c, c->out.data, c->out.len);
+        }
+        zt_buf_reset(&c->out);
+    }
+    if (c->state == CS_CLOSING)
+        return;
+    if (c->tls_on)
+        conn_send_tls_output(c);
+    if (c->state != CS_CLOSING && c->close_after_flush && c->wq_bytes == 0 &&
+        (!c->req_active || c->req.resp_done || c->req.local_response))
+        zt_conn_close(c);
+}
+
+static void conn_out(zt_conn *c, const char *data, size_t n)
+{
+    if (zt_buf_append(&c->out, data, n) < 0)
+        zt_conn_close(c);
+}
+
+/* ---- lifecycle --------------------------------------------------------------------------- */
+
+static void audit_waiters_unlink(zt_conn *c)
+{
+    for (zt_conn **link = &c->w->audit_waiters; *link != NULL; link = &(*link)->audit_next) {
+        if (*link == c) {
+            *link = c->audit_next;
+            break;
+        }
+    }
+    c->audit_waiting = false;
+}
+
+static void on_conn_handle_closed(uv_handle_t *h)
+{
+    zt_conn *c = h->data;
+    if (--c->handles_open > 0)
+        return;
+    zt_worker *w = c->w;
+    if (c->audit_waiting)
+        audit_waiters_unlink(c);
+    zt_buf_dispose(&c->pending);
+    zt_buf_dispose(&c->out);
+    zt_http_head_dispose(&c->head);
+    zt_arena_dispose(&c->req.arena);
+    if (c->tls_on)
+        zt_tls_conn_dispose(&c->tls);
+    free(c);
+    zt_worker_conn_closed(w);
+}
+
+static void request_end(zt_conn *c)
+{
+    if (!c->req_active)
+        return;
+    zt_runtime_release(c->req.rt);
+    zt_arena arena = c->req.arena;
+    zt_arena_reset(&arena);
+    memset(&c->req, 0, sizeof(c->req));
+    c->req.arena = arena;
+    c->req_active = false;
+}
+
+void zt_conn_close(zt_conn *c)
+{
+    if (c->state == CS_CLOSING)
+        return;
+    conn_set_state(c, CS_CLOSING);
+    if (c->up != NULL) {
+        zt_upconn *up = c->up;
+        c->up = NULL;
+        zt_upstream_abort(up);
+    }
+    request_end(c);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        c->w->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
+    uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
+}
+
+static void on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    zt_conn *c = h->data;
+    *buf = uv_buf_init(c->w->readbuf, sizeof(c->w->readbuf));
+}
+
+static void conn_read_start(zt_conn *c)
+{
+    if (!c->reading && c->state != CS_CLOSING) {
+        if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, on_conn_read) == 0)
+            c->reading = true;
+    }
+}
+
+static void conn_read_stop(zt_conn *c)
+{
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+static bool peer_is_trusted(const zt_conn *c, const zt_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_trusted_proxies; i++)
+        if (zt_cidr_contains(&cfg->trusted_proxies[i], (const struct sockaddr *)&c->peer))
+            return true;
+    return false;
+}
+
+void zt_conn_accept(zt_listener *l)
+{
+    zt_worker *w = l->w;
+    zt_server *srv = w->server;
+    zt_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return;
+    c->w = w;
+    c->listener = l->index;
+    uv_tcp_init(&w->loop, &c->tcp);
+    uv_timer_init(&w->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->handles_open = 2;
+    c->id = ++w->next_conn_id;
+    zt_buf_init(&c->pending, 0);
+    zt_buf_init(&c->out, 0);
+    const zt_config *cfg = w->rt->cfg;
+    zt_http_head_init(&c->head, cfg->limits.max_header_bytes, cfg->limits.max_headers);
+    zt_arena_init(&c->req.arena, 4096, 0);
+    llhttp_init(&c->parser, HTTP_REQUEST, &request_settings);
+    c->parser.data = c;
+    c->state = CS_IDLE;
+    c->next = w->conns;
+    if (w->conns != NULL)
+        w->conns->prev = c;
+    w->conns = c;
+    w->n_conns++;
+    atomic_fetch_add(&srv->n_conns, 1);
+
+    if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&c->tcp) != 0) {
+        zt_conn_close(c);
+        return;
+    }
+    int len = sizeof(c->peer);
+    uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &len);
+    zt_sockaddr_ip((const struct sockaddr *)&c->peer, c->ip);
+    if (atomic_load(&srv->n_conns) > cfg->limits.max_connections) {
+        zt_warn("connection from %s refused: max_connections (%u) reached", c->ip,
+                cfg->limits.max_connections);
+        zt_conn_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    SSL_CTX *ctx = w->rt->tls[l->index];
+    if (ctx != NULL) {
+        if (zt_tls_conn_init(&c->tls, ctx) < 0) {
+            zt_conn_close(c);
+            return;
+        }
+        c->tls_on = true;
+        c->state = CS_TLS_HANDSHAKE;
+    }
+    conn_arm_for_state(c);
+    conn_read_start(c);
+}
+
+void zt_conn_drain(zt_conn *c)
+{
+    c->draining = true;
+    if (c->state == CS_IDLE && c->pending.len == 0 && !c->req_active)
+        zt_conn_close(c);
+}
+
+/* ---- pages and the access log ------------------------------------------------------------ */
+
+static void access_log(zt_conn *c)
+{
+    if (!zt_access_enabled())
+        return;
+    zt_request *r = &c->req;
+    zt_buf *b = &c->w->scratch;
+    char ts[40];
+    zt_rfc3339(zt_wall_us(), ts, sizeof(ts));
+    zt_buf_reset(b);
+    /* A head refused before it was complete has no method yet. */
+    const char *method = c->head.done ? llhttp_method_name((llhttp_method_t)c->head.method) : "-";
+    int rc = zt_buf_printf(b,
+                           "{\"time\":\"%s\",\"conn_id\":%" PRIu64 ",\"request_id\":\"%s\","
+                           "\"client_ip\":\"%s\",\"method\":",
+                           ts, c->id, r->id, c->ip);
+    rc = rc ? rc : zt_json_str(b, method, strlen(method));
+    rc = rc ? rc : zt_buf_append_str(b, ",\"host\":");
+    rc = rc ? rc : zt_json_str(b, c->head.host.p, c->head.host.n);
+    rc = rc ? rc : zt_buf_append_str(b, ",\"path\":");
+    if (rc == 0 && r->target.path != NULL)
+        rc = zt_json_str(b, r->target.path, r->target.path_len);
+    else if (rc == 0)
+        rc = zt_json_str(b, c->head.url.p, c->head.url.n);
+    rc = rc ? rc
+            : zt_buf_printf(b,
+                            ",\"status\":%d,\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
+                            ",\"upstream\":",
+                            r->status, r->bytes_in, r->bytes_out);
+    if (rc == 0 && r->app != NULL && !r->local_response)
+        rc = zt_json_str(b, r->app->upstream.host_header, strlen(r->app->upstream.host_header));
+    else if (rc == 0)
+        rc = zt_buf_append_str(b, "null");
+    rc = rc ? rc : zt_buf_append_str(b, ",\"app\":");
+    if (rc == 0 && r->app != NULL)
+        rc = zt_json_str(b, r->app->name, strlen(r->app->name));
+    else if (rc == 0)
+        rc = zt_buf_append_str(b, "null");
+    if (rc == 0 && r->detail != NULL) {
+        rc = zt_buf_append_str(b, ",\"error\":");
+        rc = rc ? rc : zt_json_str(b, r->detail, strlen(r->detail));
+    }
+    rc = rc ? rc : zt_buf_printf(b, ",\"duration_us\":%" PRIu64 "}\n", zt_mono_us() - r->start_us);
+    if (rc == 0)
+        zt_access_append(&c->w->access, b->data, b->len);
+}
+
+static void request_begin(zt_conn *c)
+{
+    if (c->req_active)
+        return;
+    zt_request *r = &c->req;
+    zt_worker *w = c->w;
+    r->rt = zt_runtime_acquire(w->rt);
+    r->start_us = zt_mono_us();
+    r->https = c->tls_on;
+    snprintf(r->id, sizeof(r->id), "%s-%u-%" PRIx64, w->server->boot_id, w->id, ++w->next_req_id);
+    c->req_active = true;
+}
+
+/* After a page: read on to the end of a bodiless request (so the next pipelined one parses),
+ * or stop reading when the connection closes after the page. */
+static void conn_continue_after_page(zt_conn *c)
+{
+    if (c->close_after_flush) {
+        conn_read_stop(c);
+        return;
+    }
+    if (c->req.req_done) {
+        conn_set_state(c, CS_WAIT_RESPONSE);
+        return;
+    }
+    conn_set_state(c, CS_BODY);
+    c->parser_paused = false;
+    c->need_parse = true;
+    llhttp_resume(&c->parser);
+}
+
+/* Answer with a ztgate page and end the request. A request whose body we have not read cannot
+ * keep the connection: the unread bytes would be taken for the next request. */
+static void respond_page(zt_conn *c, int status, zt_msg title, zt_msg body, const char *detail)
+{
+    request_begin(c);
+    zt_request *r = &c->req;
+    bool body_pending = !r->req_done && c->head.body != ZT_BODY_NONE;
+    bool keep = c->head.keep_alive && !body_pending && !c->draining && status < 500 &&
+                status != 400 && status != 408 && status != 431 && status != 414;
+    const zt_header *al = zt_http_head_find(&c->head, "Accept-Language");
+    zt_page pg = {
+        .status = status,
+        .title = title,
+        .body = body,
+        .detail = detail,
+        .request_id = r->id,
+        .lang = al ? zt_lang_from_accept(al->value.p, al->value.n) : ZT_LANG_EN,
+        .keep_alive = keep,
+        .head_only = c->head.method == HTTP_HEAD,
+        .https = c->tls_on,
+    };
+    if (zt_page_render(&c->out, &pg) < 0) {
+        zt_conn_close(c);
+        return;
+    }
+    r->status = status;
+    r->detail = detail;
+    r->local_response = true;
+    r->resp_head_sent = true;
+    r->resp_done = true;
+    if (!keep)
+        c->close_after_flush = true;
+    if (status >= 500)
+        zt_warn("request %s from %s: %d %s", r->id, c->ip, status, detail ? detail : "");
+    if (!c->in_parser)
+        conn_continue_after_page(c);
+}
+
+/* ---- the pipeline stages ----------------------------------------------------------------- */
+
+/* parse: split the target and normalise the path once; route and forward use the result. */
+static bool stage_target(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    char *path = zt_arena_alloc(&r->arena, c->head.url.n + 2);
+    const char *why = NULL;
+    if (path == NULL || zt_http_target_parse(&c->head, path, &r->target, &why) < 0) {
+        respond_page(c, 400, MSG_BAD_REQUEST_TITLE, MSG_BAD_REQUEST_BODY,
+                     why ? why : "invalid request target");
+        return false;
+    }
+    return true;
+}
+
+/* OCSF HTTP Activity activity_id for a method. */
+static unsigned http_activity(int method)
+{
+    switch (method) {
+    case HTTP_CONNECT:
+        return 1;
+    case HTTP_DELETE:
+        return 2;
+    case HTTP_GET:
+        return 3;
+    case HTTP_HEAD:
+        return 4;
+    case HTTP_OPTIONS:
+        return 5;
+    case HTTP_POST:
+        return 6;
+    case HTTP_PUT:
+        return 7;
+    case HTTP_TRACE:
+        return 8;
+    default:
+        return 99;
+    }
+}
+
+/* One audit event per decision. false when it could not be queued: the caller refuses the
+ * request (fail closed) unless audit.on_audit_failure is fail_open. */
+static bool audit_decision(zt_conn *c, bool allowed, const char *reason)
+{
+    zt_server *srv = c->w->server;
+    if (srv->audit == NULL)
+        return true;
+    zt_request *r = &c->req;
+    zt_event ev;
+    const char *method = llhttp_method_name((llhttp_method_t)c->head.method);
+    zt_buf_reset(&c->w->event);
+    zt_event_begin(&ev, &c->w->event, ZT_EV_HTTP_ACTIVITY, http_activity(c->head.method),
+                   allowed ? ZT_SEV_INFO : ZT_SEV_LOW);
+    zt_event_status(&ev, allowed ? ZT_STATUS_SUCCESS : ZT_STATUS_FAILURE);
+    zt_event_str(&ev, "message", allowed ? "request allowed" : "request refused");
+    zt_event_str(&ev, "src_endpoint.ip", c->ip);
+    zt_event_uint(&ev, "src_endpoint.port",
+                  (uint64_t)zt_sockaddr_port((const struct sockaddr *)&c->peer));
+    zt_event_str(&ev, "http_request.http_method", method);
+    zt_event_strn(&ev, "http_request.url.hostname", c->head.host.p, c->head.host.n);
+    if (r->target.path != NULL)
+        zt_event_strn(&ev, "http_request.url.path", r->target.path, r->target.path_len);
+    zt_event_str(&ev, "http_request.url.scheme", c->tls_on ? "https" : "http");
+    zt_event_str(&ev, "app.name", r->app ? r->app->name : NULL);
+    zt_event_str(&ev, "decision", allowed ? "allow" : "block");
+    zt_event_str(&ev, "reasons", reason);
+    zt_event_metadata(&ev, r->id, NULL);
+    if (zt_event_end(&ev) < 0) {
+        zt_error("request %s: audit event could not be built", r->id);
+        return srv->audit_fail_open;
+    }
+    uint64_t seq = zt_audit_submit(srv->audit, c->w->event.data, c->w->event.len);
+    if (seq > 0) {
+        c->hold_seq = seq;
+        return true;
+    }
+    zt_error("request %s: audit log cannot accept events (%s)%s", r->id,
+             zt_audit_failure(srv->audit) ? zt_audit_failure(srv->audit) : "queue full",
+             srv->audit_fail_open ? "; forwarding anyway (fail_open)" : "; refusing");
+    return srv->audit_fail_open;
+}
+
+static void respond_audit_unavailable(zt_conn *c)
+{
+    respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY,
+                 "the audit log cannot record this request");
+}
+
+/* route: default deny — a request that matches no configured app is refused. */
+static bool stage_route(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    r->app = zt_route_find(r->rt->routes, c->head.host, r->target.path, r->target.path_len);
+    if (r->app == NULL) {
+        if (!audit_decision(c, false, "no configured app matches this host and path"))
+            respond_audit_unavailable(c);
+        else
+            respond_page(c, 404, MSG_NOT_FOUND_TITLE, MSG_NOT_FOUND_BODY, NULL);
+        return false;
+    }
+    return true;
+}
+
+/* authorize: what the gateway can decide before anyone is identified — the app's own rules
+ * on what may reach it. Identity, device and policy decisions join this stage. */
+static bool stage_authorize(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    if (r->target.encoded_slash && !r->app->allow_encoded_slash) {
+        respond_page(c, 400, MSG_BAD_REQUEST_TITLE, MSG_BAD_REQUEST_BODY,
+                     "encoded slash or backslash in the path");
+        return false;
+    }
+    uint64_t max_body = r->rt->cfg->limits.max_body_bytes;
+    if (max_body != 0 && c->head.body == ZT_BODY_LENGTH && c->head.content_length > max_body) {
+        respond_page(c, 413, MSG_TOO_LARGE_TITLE, MSG_TOO_LARGE_BODY, "request body too large");
+        return false;
+    }
+    /* The request goes on only once its decision is queued in the audit log. */
+    if (!audit_decision(c, true, "route matched; no policy applies yet")) {
+        respond_audit_unavailable(c);
+        return false;
+    }
+    return true;
+}
+
+/* forward: take an upstream connection; the head goes out once it is connected. */
+static void stage_forward(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    r->up_body = c->head.body;
+    conn_set_state(c, CS_CONNECTING);
+    zt_upstream_attach(c, &r->app->upstream.addr);
+}
+
+static void conn_dispatch(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    r->head_method = c->head.method == HTTP_HEAD;
+    if (c->head.expect_continue && c->head.body == ZT_BODY_NONE)
+        c->head.expect_continue = false;
+    if (!stage_target(c) || !stage_route(c) || !stage_authorize(c))
+        return;
+    stage_forward(c);
+}
+
+int zt_conn_build_upstream_head(zt_conn *c, zt_buf *out)
+{
+    zt_request *r = &c->req;
+    const zt_app_cfg *app = r->app;
+    const zt_config *cfg = r->rt->cfg;
+    char host[512];
+    size_t hn = c->head.host.n < sizeof(host) - 1 ? c->head.host.n : sizeof(host) - 1;
+    memcpy(host, c->head.host.p, hn);
+    host[hn] = '\0';
+    const zt_header *orig_host = zt_http_head_find(&c->head, "Host");
+    char orig[512];
+    size_t on =
+        orig_host ? (orig_host->value.n < sizeof(orig) - 1 ? orig_host->value.n : sizeof(orig) - 1)
+                  : 0;
+    if (on > 0)
+        memcpy(orig, orig_host->value.p, on);
+    orig[on] = '\0';
+
+    size_t base_n = strlen(app->upstream.base_path);
+    char *path = zt_arena_alloc(&r->arena, base_n + r->target.path_len + 1);
+    if (path == NULL)
+        return -ENOMEM;
+    memcpy(path, app->upstream.base_path, base_n);
+    memcpy(path + base_n, r->target.path, r->target.path_len + 1);
+
+    zt_header extra[1] = {
+        {ZT_SPAN_LIT("X-ZT-Request-Id"), {r->id, strlen(r->id)}},
+    };
+    zt_forward_ctx ctx = {
+        .client_ip = c->ip,
+        .peer_is_trusted = peer_is_trusted(c, cfg),
+        .proto = c->tls_on ? "https" : "http",
+        .host_header = app->preserve_host && on > 0 ? orig : app->upstream.host_header,
+        .orig_host = on > 0 ? orig : host,
+        .path = path,
+        .query = r->target.query,
+        .has_query = r->target.has_query,
+        .extra = extra,
+        .n_extra = 1,
+        .body = r->up_body,
+        .content_length = c->head.content_length,
+    };
+    return zt_http_write_upstream_head(out, &c->head, &ctx);
+}
+
+void zt_conn_upstream_ready(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    if (c->head.expect_continue && !r->continue_sent) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        conn_out(c, cont, sizeof(cont) - 1);
+        r->continue_sent = true;
+    }
+    conn_set_state(c, r->req_done ? CS_WAIT_RESPONSE : CS_BODY);
+    zt_upstream_start_response_timer(c->up);
+    if (!r->req_done) {
+        c->parser_paused = false;
+        c->need_parse = true;
+        llhttp_resume(&c->parser);
+    }
+    conn_arm_for_state(c);
+    zt_conn_process(c);
+}
+
+void zt_conn_upstream_failed(zt_conn *c, int status, const char *detail)
+{
+    zt_request *r = &c->req;
+    c->up = NULL;
+    if (c->in_parser) {
+        /* Failed while streaming the body from inside the parser: nothing can be answered
+         * in order any more. */
+        r->detail = detail;
+        zt_conn_close(c);
+        return;
+    }
+    if (r->resp_head_sent) {
+        /* Part of the response is out: the only honest signal left is closing. */
+        zt_warn("request %s: upstream failed mid-response: %s", r->id, detail);
+        r->detail = detail;
+        access_log(c);
+        zt_conn_close(c);
+        return;
+    }
+    if (status == 504)
+        respond_page(c, 504, MSG_TIMEOUT_TITLE, MSG_TIMEOUT_BODY, detail);
+    else
+        respond_page(c, 502, MSG_BAD_GATEWAY_TITLE, MSG_BAD_GATEWAY_BODY, detail);
+    zt_conn_process(c);
+}
+
+/* ---- response from the upstream ---------------------------------------------------------- */
+
+void zt_conn_response_head(zt_conn *c, zt_upconn *up)
+{
+    zt_request *r = &c->req;
+    const zt_http_head *h = &up->head;
+    bool client_11 = c->head.http_major == 1 && c->head.http_minor == 1;
+    zt_body_kind kind = h->body;
+    if (r->head_method) {
+        kind = ZT_BODY_NONE;
+    } else if (kind == ZT_BODY_CHUNKED || kind == ZT_BODY_UNTIL_EOF) {
+        /* Re-frame: chunked for HTTP/1.1 clients, close-delimited for HTTP/1.0. */
+        kind = client_11 ? ZT_BODY_CHUNKED : ZT_BODY_UNTIL_EOF;
+    }
+    r->client_body = kind;
+    bool keep = c->head.keep_alive && !c->draining && !c->last_request && kind != ZT_BODY_UNTIL_EOF;
+    if (!keep)
+        c->close_after_flush = true;
+    zt_response_ctx ctx = {
+        .body = r->head_method && h->body == ZT_BODY_LENGTH ? ZT_BODY_LENGTH : kind,
+        .content_length = h->content_length,
+        .keep_alive = keep,
+        .head_request = r->head_method,
+    };
+    r->status = h->status;
+    r->resp_head_sent = true;
+    if (zt_http_write_client_head(&c->out, h, &ctx) < 0)
+        zt_conn_close(c);
+}
+
+void zt_conn_response_body(zt_conn *c, const char *at, size_t n)
+{
+    zt_request *r = &c->req;
+    r->bytes_out += n;
+    if (r->client_body == ZT_BODY_CHUNKED && zt_http_write_chunk_header(&c->out, n) < 0) {
+        zt_conn_close(c);
+        return;
+    }
+    conn_out(c, at, n);
+    if (r->client_body == ZT_BODY_CHUNKED)
+        conn_out(c, "\r\n", 2);
+}
+
+static void request_finish(zt_conn *c);
+
+void zt_conn_response_done(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    if (r->client_body == ZT_BODY_CHUNKED && zt_http_write_chunk_end(&c->out) < 0) {
+        zt_conn_close(c);
+        return;
+    }
+    r->resp_done = true;
+    zt_upconn *up = c->up;
+    c->up = NULL;
+    /* The upstream connection is reusable only when it finished both messages cleanly. */
+    zt_upstream_release(up, r->req_done && llhttp_should_keep_alive(&up->parser));
+    if (!r->req_done) {
+        /* Answered before the body ended (e.g. an early 413): the rest of the body cannot be
+         * told apart from a next request, so this connection ends with the response. */
+        c->close_after_flush = true;
+        conn_read_stop(c);
+    }
+    zt_conn_flush(c);
+    if (c->state != CS_CLOSING && r->req_done) {
+        request_finish(c);
+        zt_conn_process(c); /* pipelined requests already received */
+    }
+}
+
+void zt_conn_write_drained(zt_conn *c)
+{
+    if (c->close_after_flush && c->wq_bytes == 0 && (!c->req_active || c->req.resp_done)) {
+        zt_conn_close(c);
+        return;
+    }
+    if (c->up != NULL && c->wq_bytes < ZT_WQ_LOW)
+        zt_upstream_resume(c->up);
+}
+
+/* ---- request completion and the next request -------------------------------------------- */
+
+static void request_finish(zt_conn *c)
+{
+    access_log(c);
+    bool keep = !c->close_after_flush && !c->draining && !c->last_request && c->state != CS_CLOSING;
+    zt_http_head_reset(&c->head);
+    request_end(c);
+    if (!keep) {
+        c->close_after_flush = true;
+        zt_conn_flush(c);
+        return;
+    }
+    conn_set_state(c, CS_IDLE);
+    llhttp_resume(&c->parser);
+    c->parser_paused = false;
+    conn_arm_for_state(c);
+}
+
+/* ---- parsing ----------------------------------------------------------------------------- */
+
+static zt_conn *conn_of(llhttp_t *p)
+{
+    return p->data;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    zt_conn *c = conn_of(p);
+    zt_http_head_reset(&c->head);
+    request_begin(c);
+    if (c->state == CS_IDLE) {
+        conn_set_state(c, CS_HEAD);
+        conn_arm_for_state(c);
+    }
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t n)
+{
+    return zt_http_head_on_url(&conn_of(p)->head, at, n) < 0 ? HPE_USER : 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n)
+{
+    return zt_http_head_on_field(&conn_of(p)->head, at, n) < 0 ? HPE_USER : 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n)
+{
+    return zt_http_head_on_value(&conn_of(p)->head, at, n) < 0 ? HPE_USER : 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    zt_conn *c = conn_of(p);
+    if (zt_http_head_complete(&c->head, p) < 0)
+        return -1;
+    /* We never switch protocols (Upgrade is hop-by-hop and not forwarded); llhttp stops
+     * parsing after such a request, so the connection ends with its response. */
+    if (p->upgrade)
+        c->last_request = true;
+    conn_set_state(c, CS_DISPATCH);
+    c->parser_paused = true;
+    return HPE_PAUSED;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n)
+{
+    zt_conn *c = conn_of(p);
+    zt_request *r = &c->req;
+    r->bytes_in += n;
+    uint64_t max_body = r->rt->cfg->limits.max_body_bytes;
+    if (max_body != 0 && r->bytes_in > max_body) {
+        c->head.error = "request body too large";
+        c->head.error_status = 413;
+        return HPE_USER;
+    }
+    if (c->up == NULL)
+        return 0;
+    if (r->up_body == ZT_BODY_CHUNKED) {
+        char hdr[24];
+        int hn = snprintf(hdr, sizeof(hdr), "%zx\r\n", n);
+        zt_upstream_send(c->up, hdr, (size_t)hn);
+        zt_upstream_send(c->up, at, n);
+        zt_upstream_send(c->up, "\r\n", 2);
+    } else {
+        zt_upstream_send(c->up, at, n);
+    }
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    zt_conn *c = conn_of(p);
+    zt_request *r = &c->req;
+    r->req_done = true;
+    if (c->up != NULL && r->up_body == ZT_BODY_CHUNKED)
+        zt_upstream_send(c->up, "0\r\n\r\n", 5);
+    if (c->state == CS_BODY)
+        conn_set_state(c, CS_WAIT_RESPONSE);
+    c->parser_paused = true;
+    return HPE_PAUSED;
+}
+
+/* A malformed request: 400 (or the status the head collector chose) and close. */
+static void conn_protocol_error(zt_conn *c, llhttp_errno_t err)
+{
+    const char *reason = c->head.error;
+    int status = c->head.error_status ? c->head.error_status : 400;
+    if (reason == NULL)
+        reason = llhttp_get_error_reason(&c->parser);
+    if (reason == NULL)
+        reason = llhttp_errno_name(err);
+    zt_info("conn %" PRIu64 " from %s: bad request (%d): %s", c->id, c->ip, status, reason);
+    c->close_after_flush = true;
+    conn_read_stop(c);
+    if (c->req_active && c->req.resp_head_sent) {
+        zt_conn_close(c);
+        return;
+    }
+    if (c->up != NULL) {
+        zt_upconn *up = c->up;
+        c->up = NULL;
+        zt_upstream_abort(up);
+    }
+    zt_msg title = MSG_BAD_REQUEST_TITLE, body = MSG_BAD_REQUEST_BODY;
+    if (status == 413 || status == 431 || status == 414) {
+        title = MSG_TOO_LARGE_TITLE;
+        body = MSG_TOO_LARGE_BODY;
+    }
+    respond_page(c, status, title, body, reason);
+    access_log(c);
+    zt_conn_flush(c);
+}
+
+/* Parse what is pending as far as the connection's state allows. */
+static bool conn_parse_pending(zt_conn *c)
+{
+    const char *data = c->pending.data;
+    c->in_parser = true;
+    zt_http_head_on_input(&c->head, data, c->pending.len);
+    llhttp_errno_t err = llhttp_execute(&c->parser, data, c->pending.len);
+    c->in_parser = false;
+    if (c->state == CS_CLOSING)
+        return false;
+    size_t used = c->pending.len;
+    c->need_parse = false;
+    if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+        used = (size_t)(llhttp_get_error_pos(&c->parser) - data);
+        if (err == HPE_PAUSED_UPGRADE)
+            c->parser_paused = true; /* nothing after an upgrade request is parsed */
+    } else if (err != HPE_OK) {
+        conn_protocol_error(c, err);
+        return false;
+    }
+    zt_buf_consume(&c->pending, used);
+    return true;
+}
+
+static void conn_process_once(zt_conn *c);
+
+void zt_conn_process(zt_conn *c)
+{
+    if (c->in_process) {
+        c->process_again = true;
+        return;
+    }
+    c->in_process = true;
+    do {
+        c->process_again = false;
+        conn_process_once(c);
+    } while (c->process_again && c->state != CS_CLOSING);
+    c->in_process = false;
+}
+
+static void conn_process_once(zt_conn *c)
+{
+    while (c->state != CS_CLOSING) {
+        if (c->state == CS_DISPATCH) {
+            conn_dispatch(c);
+            zt_conn_flush(c);
+            if (c->state == CS_CLOSING)
+                return;
+            continue;
+        }
+        if (c->state == CS_WAIT_RESPONSE && c->req_active && c->req.resp_done) {
+            request_finish(c);
+            continue;
+        }
+        if (c->parser_paused || (c->pending.len == 0 && !c->need_parse))
+            break;
+        if (c->state == CS_BODY && c->up != NULL && c->up->wq_bytes > ZT_WQ_HIGH)
+            break; /* the upstream is slower than the client: wait for it to drain */
+        if (!conn_parse_pending(c))
+            return;
+        if (c->state == CS_BODY)
+            conn_arm_for_state(c);
+        if (c->up != NULL)
+            zt_upstream_flush(c->up);
+    }
+    if (c->state == CS_CLOSING)
+        return;
+    zt_conn_flush(c);
+    if (c->state == CS_CLOSING)
+        return;
+    bool want_input = c->pending.len < ZT_PENDING_HIGH && !c->close_after_flush &&
+                      !(c->state == CS_BODY && c->up != NULL && c->up->wq_bytes > ZT_WQ_HIGH);
+    if (want_input)
+        conn_read_start(c);
+    else if (!c->close_after_flush || c->wq_bytes == 0)
+        conn_read_stop(c);
+}
+
+/* ---- socket input ------------------------------------------------------------------------ */
+
+static void conn_input_tls(zt_conn *c, const char *data, size_t n)
+{
+    if (zt_tls_feed(&c->tls, data, n) < 0) {
+        zt_conn_close(c);
+        return;
+    }
+    if (!c->tls.handshake_done) {
+        int hs = zt_tls_handshake(&c->tls);
+        conn_send_tls_output(c);
+        if (hs < 0) {
+            zt_debug("conn %" PRIu64 " from %s: TLS handshake failed", c->id, c->ip);
+            zt_conn_close(c);
+            return;
+        }
+        if (hs == 0)
+            return;
+        conn_set_state(c, CS_IDLE);
+        conn_arm_for_state(c);
+    }
+    char *buf = c->w->readbuf; /* the ciphertext is already in the BIO */
+    for (;;) {
+        int r = zt_tls_read(&c->tls, buf, ZT_READ_BUF);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            if (c->req_active && !c->req.resp_done && c->up != NULL)
+                c->close_after_flush = true; /* let the response finish */
+            else
+                zt_conn_close(c);
+            return;
+        }
+        if (zt_buf_append(&c->pending, buf, (size_t)r) < 0) {
+            zt_conn_close(c);
+            return;
+        }
+    }
+    conn_send_tls_output(c); /* post-handshake messages, alerts */
+}
+
+static void on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    zt_conn *c = s->data;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        conn_read_stop(c);
+        /* EOF before anything (or between requests) is a normal goodbye. Mid-request the
+         * client gave up: the upstream side is aborted too. */
+        if (c->req_active && !c->req.resp_done && c->req.req_done && c->up != NULL &&
+            nread == UV_EOF) {
+            c->close_after_flush = true; /* half-closed after a full request: still answer */
+            return;
+        }
+        zt_conn_close(c);
+        return;
+    }
+    if (c->tls_on) {
+        conn_input_tls(c, buf->base, (size_t)nread);
+        if (c->state == CS_CLOSING || c->state == CS_TLS_HANDSHAKE)
+            return;
+    } else if (zt_buf_append(&c->pending, buf->base, (size_t)nread) < 0) {
+        zt_conn_close(c);
+        return;
+    }
+    if (c->state == CS_IDLE && c->pending.len > 0) {
+        /* The header timer runs from the first byte of a request: a slowloris client cannot
+         * keep a connection by trickling bytes. */
+        conn_set_state(c, CS_HEAD);
+        conn_arm_for_state(c);
+    }
+    zt_conn_process(c);
+}
+
+static void on_conn_timeout(uv_timer_t *t)
+{
+    zt_conn *c = t->data;
+    switch (c->state) {
+    case CS_IDLE:
+    case CS_TLS_HANDSHAKE:
+        zt_conn_close(c);
+        break;
+    case CS_HEAD:
+    case CS_BODY:
+        zt_info("conn %" PRIu64 " from %s: %s timed out", c->id, c->ip,
+                c->state == CS_HEAD ? "request head" : "request body");
+        if (c->req_active && c->req.resp_head_sent) {
+            zt_conn_close(c);
+            return;
+        }
+        conn_read_stop(c);
+        if (c->up != NULL) {
+            zt_upconn *up = c->up;
+            c->up = NULL;
+            zt_upstream_abort(up);
+        }
+        c->close_after_flush = true;
+        respond_page(c, 408, MSG_BAD_REQUEST_TITLE, MSG_BAD_REQUEST_BODY,
+                     c->state == CS_HEAD ? "request head not received in time"
+                                         : "request body not received in time");
+        access_log(c);
+        zt_conn_flush(c);
+        break;
+    default:
+        break;
+    }
+}

@@ -1,0 +1,31 @@
+/* Pages ztgate answers with itself (errors now; sign-in, MFA and block pages later): complete
+ * HTTP responses with HTML in the visitor's language and the security headers every ztgate
+ * page carries. Nothing from the request is echoed unescaped. */
+#ifndef ZT_PROXY_PAGES_H
+#define ZT_PROXY_PAGES_H
+
+#include <stdbool.h>
+
+#include "core/i18n.h"
+#include "lib/buf.h"
+
+typedef struct zt_page {
+    int status;
+    zt_msg title;
+    zt_msg body;
+    const char *detail;     /* technical reason in plain words (English), may be NULL */
+    const char *request_id; /* shown as the reference to quote */
+    zt_lang lang;
+    bool keep_alive;
+    bool head_only; /* HEAD request: headers only */
+    bool https;     /* add HSTS */
+} zt_page;
+
+/* Status line, headers and body appended to out. */
+int zt_page_render(zt_buf *out, const zt_page *page);
+/* Security headers shared by every ztgate page (CSP, nosniff, frame-ancestors, ...). */
+int zt_page_security_headers(zt_buf *out, bool https);
+/* HTML-escape s into out. */
+int zt_html_escape(zt_buf *out, const char *s);
+
+#endif

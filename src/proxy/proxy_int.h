@@ -1,0 +1,219 @@
+/* Private to src/proxy: the structures shared by server.c (loops, reload, drain), conn.c (client
+ * side) and upstream.c (upstream side and pool). */
+#ifndef ZT_PROXY_INT_H
+#define ZT_PROXY_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "audit/audit.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "proxy/http.h"
+#include "proxy/request.h"
+#include "proxy/route.h"
+#include "proxy/tls.h"
+
+/* Output is held below these before reading from the other side stops (backpressure). */
+#define ZT_WQ_HIGH (1024 * 1024)
+#define ZT_WQ_LOW (256 * 1024)
+/* Unparsed client input held while the parser waits for the upstream. */
+#define ZT_PENDING_HIGH (256 * 1024)
+#define ZT_READ_BUF (64 * 1024)
+#define ZT_IDLE_UPSTREAMS_PER_WORKER 256
+
+typedef struct zt_worker zt_worker;
+typedef struct zt_conn zt_conn;
+typedef struct zt_upconn zt_upconn;
+
+/* One config generation: everything derived from a zt_config. Shared read-only by all loops;
+ * freed when the last request using it ends. */
+struct zt_runtime {
+    atomic_int refs;
+    uint64_t generation;
+    zt_config *cfg;
+    zt_routes *routes;
+    SSL_CTX **tls; /* per listener; NULL for plain HTTP */
+};
+
+zt_runtime *zt_runtime_acquire(zt_runtime *rt);
+void zt_runtime_release(zt_runtime *rt);
+
+typedef struct zt_listener {
+    uv_tcp_t tcp;
+    zt_worker *w;
+    unsigned index; /* into cfg->listeners */
+} zt_listener;
+
+typedef struct zt_server zt_server;
+
+struct zt_worker {
+    unsigned id;
+    zt_server *server;
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_async_t wake;
+    uv_timer_t flush_timer;
+    uv_timer_t drain_timer;
+    zt_listener *listeners;
+    size_t n_listeners;
+    size_t n_listeners_open;
+    zt_runtime *rt;                /* current generation (owned reference) */
+    _Atomic(zt_runtime *) next_rt; /* handed over by the main thread on reload */
+    atomic_bool stop_requested;
+    bool stopping;
+    zt_access_buf access;
+    zt_conn *conns; /* all client connections (doubly linked) */
+    size_t n_conns;
+    zt_upconn *idle_up; /* idle pooled upstream connections, most recent first */
+    size_t n_idle_up;
+    size_t n_up; /* all upstream connections, idle or busy */
+    uint64_t next_conn_id;
+    uint64_t next_req_id;
+    char readbuf[ZT_READ_BUF];
+    zt_buf scratch; /* access log line */
+    zt_buf event;   /* audit event being built */
+    zt_buf tls_out; /* ciphertext on its way to a socket; reused so a flush does not malloc */
+    uv_async_t audit_wake; /* the audit writer wrote records: release held responses */
+    bool audit_watched;
+    zt_conn *audit_waiters; /* connections holding output until their record is written */
+};
+
+struct zt_server {
+    const char *config_path;
+    zt_worker *workers;
+    unsigned n_workers;
+    atomic_uint n_conns; /* over all workers, for max_connections */
+    char boot_id[9];
+    zt_runtime *rt;  /* main thread's current generation */
+    zt_audit *audit; /* NULL when audit.path is "off" */
+    bool audit_fail_open;
+    uint64_t generation;
+    uv_loop_t *main_loop;
+    uv_signal_t sig_hup, sig_term, sig_int;
+    uv_timer_t stop_check;
+    bool stopping;
+};
+
+/* Client connection states; the X-macro keeps names for traces in the debug log. */
+#define ZT_CONN_STATES(X)                                                                          \
+    X(CS_TLS_HANDSHAKE, "tls-handshake")                                                           \
+    X(CS_IDLE, "idle")                                                                             \
+    X(CS_HEAD, "head")                                                                             \
+    X(CS_DISPATCH, "dispatch")                                                                     \
+    X(CS_CONNECTING, "connecting")                                                                 \
+    X(CS_BODY, "body")                                                                             \
+    X(CS_WAIT_RESPONSE, "wait-response")                                                           \
+    X(CS_CLOSING, "closing")
+
+typedef enum zt_conn_state {
+#define ZT_CS_ENUM(id, name) id,
+    ZT_CONN_STATES(ZT_CS_ENUM)
+#undef ZT_CS_ENUM
+} zt_conn_state;
+
+struct zt_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    zt_worker *w;
+    zt_conn *prev, *next;
+    uint64_t id;
+    unsigned listener;
+    int handles_open;
+    bool tls_on;
+    zt_tls_conn tls;
+    struct sockaddr_storage peer;
+    char ip[ZT_IP_STRLEN];
+    llhttp_t parser;
+    zt_http_head head;
+    zt_conn_state state;
+    bool parser_paused;
+    bool need_parse;   /* resumed: run the parser even with no new bytes (message end) */
+    bool last_request; /* the connection ends after this response (upgrade asked, ...) */
+    bool in_parser;    /* inside llhttp_execute: callbacks must not resume or re-enter */
+    bool in_process;   /* inside zt_conn_process: nested calls only ask for another pass */
+    bool process_again;
+    bool reading;
+    bool close_after_flush;
+    bool draining;
+    zt_buf pending; /* received, not yet parsed */
+    zt_buf out;     /* gathered output, flushed once per pass */
+    size_t wq_bytes;
+    zt_request req;
+    bool req_active;
+    zt_upconn *up;
+    uint64_t hold_seq;  /* output waits until the audit log has written this record */
+    bool audit_waiting; /* on the worker's audit_waiters list */
+    zt_conn *audit_next;
+};
+
+typedef enum zt_up_state {
+    US_CONNECTING,
+    US_IDLE,
+    US_ACTIVE,
+    US_CLOSING,
+} zt_up_state;
+
+struct zt_upconn {
+    uv_tcp_t tcp;
+    uv_connect_t connect_req;
+    uv_timer_t timer;
+    zt_worker *w;
+    zt_upconn *prev, *next; /* idle list */
+    int handles_open;
+    zt_up_state state;
+    struct sockaddr_storage addr;
+    zt_conn *client;
+    llhttp_t parser;
+    zt_http_head head;
+    bool reading;
+    bool reused;       /* came from the pool for this request */
+    bool got_bytes;    /* any response byte for the current request */
+    bool resp_head_ok; /* final (non-1xx) response head accepted */
+    bool resp_complete;
+    zt_buf out;
+    size_t wq_bytes;
+    unsigned served;
+};
+
+/* conn.c */
+void zt_conn_accept(zt_listener *l);
+void zt_conn_close(zt_conn *c);
+void zt_conn_drain(zt_conn *c);
+void zt_conn_flush(zt_conn *c);
+void zt_conn_process(zt_conn *c);
+/* Called by upstream.c */
+void zt_conn_upstream_ready(zt_conn *c);
+void zt_conn_upstream_failed(zt_conn *c, int status, const char *detail);
+void zt_conn_response_head(zt_conn *c, zt_upconn *up);
+void zt_conn_response_body(zt_conn *c, const char *at, size_t n);
+void zt_conn_response_done(zt_conn *c);
+void zt_conn_write_drained(zt_conn *c);
+int zt_conn_build_upstream_head(zt_conn *c, zt_buf *out);
+
+void zt_conn_audit_written(zt_worker *w);
+
+/* upstream.c */
+/* Attach an upstream connection for c's current request (pooled or new). Calls
+ * zt_conn_upstream_ready or zt_conn_upstream_failed, possibly before returning. */
+void zt_upstream_attach(zt_conn *c, const struct sockaddr_storage *addr);
+/* Request fully sent and response complete: back to the pool or closed. */
+void zt_upstream_release(zt_upconn *up, bool reusable);
+void zt_upstream_abort(zt_upconn *up);
+void zt_upstream_send(zt_upconn *up, const char *data, size_t n);
+void zt_upstream_flush(zt_upconn *up);
+void zt_upstream_pause(zt_upconn *up);
+void zt_upstream_resume(zt_upconn *up);
+void zt_upstream_start_response_timer(zt_upconn *up);
+void zt_upstream_close_idle(zt_worker *w);
+
+/* server.c */
+/* A client connection's handles are closed (counts it out), or any connection ended. */
+void zt_worker_conn_closed(zt_worker *w);
+void zt_worker_maybe_done(zt_worker *w);
+const char *zt_conn_state_name(zt_conn_state s);
+
+#endif

@@ -1,0 +1,48 @@
+/* Per-request state: one struct that every pipeline stage reads and extends
+ * (parse → route → authorize → forward → log). Later stages add identity, device, risk, the
+ * policy decision and the audit event here. Memory a request needs comes from its arena and
+ * dies with it. */
+#ifndef ZT_PROXY_REQUEST_H
+#define ZT_PROXY_REQUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/i18n.h"
+#include "lib/arena.h"
+#include "proxy/http.h"
+
+typedef struct zt_runtime zt_runtime;
+
+typedef struct zt_request {
+    char id[40];       /* request id: logs, pages and X-ZT-Request-Id */
+    uint64_t start_us; /* monotonic */
+    zt_runtime *rt;    /* config generation this request runs on (holds a reference) */
+    zt_arena arena;
+    zt_lang lang; /* for pages */
+    bool https;   /* client used TLS */
+    bool head_method;
+
+    /* stage: parse */
+    zt_http_target target; /* normalised path and query */
+    /* stage: route */
+    const zt_app_cfg *app;
+    /* stage: forward */
+    zt_body_kind up_body;     /* framing towards the upstream */
+    zt_body_kind client_body; /* framing towards the client */
+    bool continue_sent;       /* 100 Continue written */
+    bool retried;             /* resent once on a fresh upstream connection */
+
+    /* progress */
+    bool req_done;       /* request message fully read */
+    bool resp_head_sent; /* response head written to the client */
+    bool resp_done;      /* response fully written */
+    bool local_response; /* answered by ztgate itself (page) */
+    int status;
+    uint64_t bytes_in;  /* request body bytes */
+    uint64_t bytes_out; /* response body bytes */
+    const char *detail; /* why it failed, for the log and the page (static strings) */
+} zt_request;
+
+#endif

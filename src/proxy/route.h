@@ -1,0 +1,22 @@
+/* Routing: which configured app serves (host, normalised path). An exact host beats an app
+ * without a host; among those the longest whole-segment path prefix wins. No match means
+ * default deny. Built once per config generation, read-only afterwards (shared by loops). */
+#ifndef ZT_PROXY_ROUTE_H
+#define ZT_PROXY_ROUTE_H
+
+#include <stddef.h>
+
+#include "core/config.h"
+#include "lib/str.h"
+
+typedef struct zt_routes zt_routes;
+
+zt_routes *zt_routes_build(const zt_config *cfg);
+void zt_routes_free(zt_routes *r);
+/* host: lowercase, without port (may be empty). path: normalised, starts with '/'. */
+const zt_app_cfg *zt_route_find(const zt_routes *r, zt_span host, const char *path,
+                                size_t path_len);
+/* Whole-segment prefix test: "/app" matches "/app" and "/app/x", not "/apple". */
+int zt_route_prefix_match(const char *prefix, const char *path, size_t path_len);
+
+#endif

@@ -1,0 +1,500 @@
+/* `ztgate serve`: one libuv event loop per worker thread, each with its own SO_REUSEPORT
+ * listening sockets so the kernel spreads connections; the main thread only handles signals:
+ * SIGHUP builds a new config generation and hands it to every loop (a bad config is refused
+ * and the old one keeps serving), SIGTERM/SIGINT stop accepting and drain. */
+#include "proxy/proxy.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "lib/net.h"
+#include "lib/secure.h"
+#include "proxy/proxy_int.h"
+
+/* ---- config generations ------------------------------------------------------------------ */
+
+zt_runtime *zt_runtime_acquire(zt_runtime *rt)
+{
+    atomic_fetch_add_explicit(&rt->refs, 1, memory_order_relaxed);
+    return rt;
+}
+
+static void runtime_free(zt_runtime *rt)
+{
+    if (rt->tls != NULL) {
+        for (size_t i = 0; i < rt->cfg->n_listeners; i++)
+            SSL_CTX_free(rt->tls[i]);
+        free(rt->tls);
+    }
+    zt_routes_free(rt->routes);
+    zt_config_free(rt->cfg);
+    free(rt);
+}
+
+void zt_runtime_release(zt_runtime *rt)
+{
+    if (rt != NULL && atomic_fetch_sub_explicit(&rt->refs, 1, memory_order_acq_rel) == 1)
+        runtime_free(rt);
+}
+
+/* Everything derived from a config, built before anything is swapped so a failure leaves the
+ * running generation untouched. */
+static zt_runtime *runtime_build(zt_config *cfg, uint64_t generation)
+{
+    zt_runtime *rt = calloc(1, sizeof(*rt));
+    if (rt == NULL) {
+        zt_config_free(cfg);
+        return NULL;
+    }
+    atomic_init(&rt->refs, 1);
+    rt->cfg = cfg;
+    rt->generation = generation;
+    rt->routes = zt_routes_build(cfg);
+    rt->tls = calloc(cfg->n_listeners ? cfg->n_listeners : 1, sizeof(*rt->tls));
+    if (rt->routes == NULL || rt->tls == NULL) {
+        runtime_free(rt);
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        if (!cfg->listeners[i].tls)
+            continue;
+        char err[512];
+        rt->tls[i] = zt_tls_server_ctx(&cfg->listeners[i].tls_cfg, err, sizeof(err));
+        if (rt->tls[i] == NULL) {
+            zt_error("%s: listener %s: %s", cfg->path, cfg->listeners[i].address, err);
+            runtime_free(rt);
+            return NULL;
+        }
+    }
+    return rt;
+}
+
+static zt_config *load_config(const char *path)
+{
+    zt_diags diags;
+    zt_diags_init(&diags);
+    zt_config *cfg = zt_config_load(path, &diags);
+    if (cfg == NULL && diags.text.len > 0) {
+        /* One error-log line per diagnostic, each already FILE:LINE:COL: message. */
+        zt_buf_cstr(&diags.text);
+        char *line = diags.text.data;
+        while (line != NULL && *line != '\0') {
+            char *nl = strchr(line, '\n');
+            if (nl != NULL)
+                *nl = '\0';
+            zt_error("%s", line);
+            line = nl ? nl + 1 : NULL;
+        }
+    }
+    zt_diags_dispose(&diags);
+    return cfg;
+}
+
+/* ---- listeners --------------------------------------------------------------------------- */
+
+static int open_listen_socket(const struct sockaddr_storage *addr)
+{
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    /* Each loop gets its own socket on the same port; the kernel balances between them. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    if (addr->ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    socklen_t len =
+        addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (bind(fd, (const struct sockaddr *)addr, len) < 0 || listen(fd, 1024) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    zt_listener *l = server->data;
+    if (status < 0 || l->w->stopping)
+        return;
+    zt_conn_accept(l);
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    zt_listener *l = h->data;
+    l->w->n_listeners_open--;
+}
+
+static int worker_listen(zt_worker *w, const zt_config *cfg)
+{
+    w->listeners = calloc(cfg->n_listeners, sizeof(*w->listeners));
+    if (w->listeners == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        zt_listener *l = &w->listeners[i];
+        l->w = w;
+        l->index = (unsigned)i;
+        int fd = open_listen_socket(&cfg->listeners[i].addr);
+        if (fd < 0) {
+            zt_error("cannot listen on %s: %s", cfg->listeners[i].address, strerror(-fd));
+            return fd;
+        }
+        uv_tcp_init(&w->loop, &l->tcp);
+        l->tcp.data = l;
+        w->n_listeners++;
+        w->n_listeners_open++;
+        if (uv_tcp_open(&l->tcp, fd) < 0 ||
+            uv_listen((uv_stream_t *)&l->tcp, 1024, on_connection) < 0) {
+            zt_error("cannot listen on %s", cfg->listeners[i].address);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* ---- worker loops ------------------------------------------------------------------------ */
+
+static void worker_close_own_handles(zt_worker *w);
+
+/* Called whenever a client or upstream connection is gone: a stopping loop ends when none is
+ * left. */
+void zt_worker_maybe_done(zt_worker *w)
+{
+    if (w->stopping && w->conns == NULL && w->n_up == 0)
+        worker_close_own_handles(w);
+}
+
+void zt_worker_conn_closed(zt_worker *w)
+{
+    w->n_conns--;
+    atomic_fetch_sub(&w->server->n_conns, 1);
+    zt_worker_maybe_done(w);
+}
+
+static void worker_take_new_runtime(zt_worker *w)
+{
+    zt_runtime *next = atomic_exchange(&w->next_rt, NULL);
+    if (next == NULL)
+        return;
+    zt_runtime *old = w->rt;
+    w->rt = next;
+    zt_runtime_release(old);
+}
+
+static void on_drain_timeout(uv_timer_t *t)
+{
+    zt_worker *w = t->data;
+    if (w->conns != NULL)
+        zt_warn("worker %u: drain time over, closing %zu connection(s)", w->id, w->n_conns);
+    while (w->conns != NULL)
+        zt_conn_close(w->conns);
+}
+
+static void worker_begin_stop(zt_worker *w)
+{
+    if (w->stopping)
+        return;
+    w->stopping = true;
+    for (size_t i = 0; i < w->n_listeners; i++)
+        uv_close((uv_handle_t *)&w->listeners[i].tcp, on_listener_closed);
+    zt_upstream_close_idle(w);
+    for (zt_conn *c = w->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        zt_conn_drain(c);
+    }
+    uv_timer_start(&w->drain_timer, on_drain_timeout, w->rt->cfg->timeouts.drain_ms, 0);
+    if (w->conns == NULL && w->n_up == 0)
+        worker_close_own_handles(w);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    zt_worker *w = a->data;
+    worker_take_new_runtime(w);
+    if (atomic_load(&w->stop_requested))
+        worker_begin_stop(w);
+}
+
+static void on_audit_wake(uv_async_t *a)
+{
+    zt_conn_audit_written(a->data);
+}
+
+static void on_flush_timer(uv_timer_t *t)
+{
+    zt_worker *w = t->data;
+    zt_access_flush(&w->access);
+}
+
+static void worker_close_own_handles(zt_worker *w)
+{
+    if (uv_is_closing((uv_handle_t *)&w->wake))
+        return;
+    zt_access_flush(&w->access);
+    if (w->audit_watched) {
+        zt_audit_unwatch_async(w->server->audit, &w->audit_wake);
+        w->audit_watched = false;
+    }
+    uv_close((uv_handle_t *)&w->audit_wake, NULL);
+    uv_close((uv_handle_t *)&w->wake, NULL);
+    uv_close((uv_handle_t *)&w->flush_timer, NULL);
+    uv_close((uv_handle_t *)&w->drain_timer, NULL);
+}
+
+static void worker_main(void *arg)
+{
+    zt_worker *w = arg;
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    zt_access_flush(&w->access);
+}
+
+static int worker_init(zt_worker *w, zt_server *srv, unsigned id)
+{
+    w->id = id;
+    w->server = srv;
+    if (uv_loop_init(&w->loop) < 0)
+        return -ENOMEM;
+    w->rt = zt_runtime_acquire(srv->rt);
+    atomic_init(&w->next_rt, NULL);
+    atomic_init(&w->stop_requested, false);
+    zt_access_buf_init(&w->access);
+    zt_buf_init(&w->scratch, 64 * 1024);
+    zt_buf_init(&w->event, 64 * 1024);
+    zt_buf_init(&w->tls_out, 0);
+    uv_async_init(&w->loop, &w->wake, on_wake);
+    w->wake.data = w;
+    uv_async_init(&w->loop, &w->audit_wake, on_audit_wake);
+    w->audit_wake.data = w;
+    if (srv->audit != NULL && zt_audit_watch_async(srv->audit, &w->audit_wake) == 0)
+        w->audit_watched = true;
+    uv_timer_init(&w->loop, &w->flush_timer);
+    w->flush_timer.data = w;
+    uv_timer_start(&w->flush_timer, on_flush_timer, 200, 200);
+    uv_unref((uv_handle_t *)&w->flush_timer);
+    uv_timer_init(&w->loop, &w->drain_timer);
+    w->drain_timer.data = w;
+    uv_unref((uv_handle_t *)&w->drain_timer);
+    return worker_listen(w, srv->rt->cfg);
+}
+
+static void close_any(uv_handle_t *h, void *arg)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void worker_dispose(zt_worker *w)
+{
+    /* Whatever is still open (after a failed start, or stray handles) is closed so the loop
+     * can be freed cleanly. */
+    if (w->audit_watched) {
+        zt_audit_unwatch_async(w->server->audit, &w->audit_wake);
+        w->audit_watched = false;
+    }
+    uv_walk(&w->loop, close_any, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&w->loop);
+    zt_runtime_release(w->rt);
+    zt_runtime_release(atomic_exchange(&w->next_rt, NULL));
+    zt_access_buf_dispose(&w->access);
+    zt_buf_dispose(&w->scratch);
+    zt_buf_dispose(&w->event);
+    zt_buf_dispose(&w->tls_out);
+    free(w->listeners);
+}
+
+/* ---- main thread: signals, reload, stop -------------------------------------------------- */
+
+static bool listeners_changed(const zt_config *a, const zt_config *b)
+{
+    if (a->n_listeners != b->n_listeners)
+        return true;
+    for (size_t i = 0; i < a->n_listeners; i++)
+        if (strcmp(a->listeners[i].address, b->listeners[i].address) != 0 ||
+            a->listeners[i].tls != b->listeners[i].tls)
+            return true;
+    return false;
+}
+
+static void server_reload(zt_server *srv)
+{
+    zt_info("reload: reading %s", srv->config_path);
+    zt_config *cfg = load_config(srv->config_path);
+    if (cfg == NULL) {
+        zt_error("reload: %s has errors; still serving the previous configuration",
+                 srv->config_path);
+        return;
+    }
+    if (listeners_changed(srv->rt->cfg, cfg)) {
+        zt_error("reload: listen addresses changed; that needs a restart. Still serving the "
+                 "previous configuration");
+        zt_config_free(cfg);
+        return;
+    }
+    zt_runtime *rt = runtime_build(cfg, srv->generation + 1);
+    if (rt == NULL) {
+        zt_error("reload: still serving the previous configuration");
+        return;
+    }
+    char err[512] = "";
+    if (zt_log_open(&rt->cfg->log, err, sizeof(err)) < 0)
+        zt_error("reload: %s (logs keep their previous destinations)", err);
+    srv->generation++;
+    for (unsigned i = 0; i < srv->n_workers; i++) {
+        zt_worker *w = &srv->workers[i];
+        zt_runtime_release(atomic_exchange(&w->next_rt, zt_runtime_acquire(rt)));
+        uv_async_send(&w->wake);
+    }
+    zt_runtime_release(srv->rt);
+    srv->rt = rt;
+    zt_info("reload: configuration generation %" PRIu64 " active (%zu apps)", srv->generation,
+            rt->cfg->n_apps);
+}
+
+static void server_stop(zt_server *srv, const char *why)
+{
+    if (srv->stopping)
+        return;
+    srv->stopping = true;
+    zt_info("%s: no longer accepting; draining in-flight requests (up to %" PRIu64 " ms)", why,
+            srv->rt->cfg->timeouts.drain_ms);
+    for (unsigned i = 0; i < srv->n_workers; i++) {
+        atomic_store(&srv->workers[i].stop_requested, true);
+        uv_async_send(&srv->workers[i].wake);
+    }
+    uv_close((uv_handle_t *)&srv->sig_hup, NULL);
+    uv_close((uv_handle_t *)&srv->sig_term, NULL);
+    uv_close((uv_handle_t *)&srv->sig_int, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    zt_server *srv = s->data;
+    if (signum == SIGHUP)
+        server_reload(srv);
+    else
+        server_stop(srv, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static int start_workers(zt_server *srv)
+{
+    unsigned n = srv->rt->cfg->workers ? srv->rt->cfg->workers : 1;
+    srv->workers = calloc(n, sizeof(*srv->workers));
+    if (srv->workers == NULL)
+        return -ENOMEM;
+    for (unsigned i = 0; i < n; i++) {
+        srv->n_workers++;
+        int rc = worker_init(&srv->workers[i], srv, i);
+        if (rc < 0)
+            return rc;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (uv_thread_create(&srv->workers[i].thread, worker_main, &srv->workers[i]) < 0)
+            return -EAGAIN;
+    }
+    return 0;
+}
+
+static void stop_workers(zt_server *srv, bool started)
+{
+    for (unsigned i = 0; i < srv->n_workers; i++) {
+        zt_worker *w = &srv->workers[i];
+        if (started)
+            uv_thread_join(&w->thread);
+        worker_dispose(w);
+    }
+    free(srv->workers);
+}
+
+static int serve_signals(zt_server *srv)
+{
+    uv_loop_t *loop = uv_default_loop();
+    srv->main_loop = loop;
+    uv_signal_init(loop, &srv->sig_hup);
+    uv_signal_init(loop, &srv->sig_term);
+    uv_signal_init(loop, &srv->sig_int);
+    srv->sig_hup.data = srv->sig_term.data = srv->sig_int.data = srv;
+    uv_signal_start(&srv->sig_hup, on_signal, SIGHUP);
+    uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&srv->sig_int, on_signal, SIGINT);
+    return uv_run(loop, UV_RUN_DEFAULT);
+}
+
+int zt_proxy_serve(const char *config_path)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (!zt_secure_init()) {
+        zt_error("libsodium could not be initialised");
+        return 1;
+    }
+    zt_server srv = {.config_path = config_path};
+    atomic_init(&srv.n_conns, 0);
+    zt_random_hex(srv.boot_id, 4);
+    zt_config *cfg = load_config(config_path);
+    if (cfg == NULL) {
+        zt_error("%s: not starting: the configuration has errors", config_path);
+        return 1;
+    }
+    char err[512] = "";
+    /* State (logs, keys, database) lives under state_dir: create it private on first start. */
+    if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) {
+        zt_error("%s: cannot create state_dir: %s", cfg->state_dir, strerror(errno));
+        zt_config_free(cfg);
+        return 1;
+    }
+    if (zt_log_open(&cfg->log, err, sizeof(err)) < 0) {
+        zt_error("%s", err);
+        zt_config_free(cfg);
+        return 1;
+    }
+    srv.rt = runtime_build(cfg, 1);
+    if (srv.rt == NULL)
+        return 1;
+    srv.generation = 1;
+    srv.audit_fail_open = srv.rt->cfg->audit.fail_open;
+    if (strcmp(srv.rt->cfg->audit.path, "off") != 0) {
+        /* No audit, no service: a gateway that cannot record its decisions does not start. */
+        srv.audit = zt_audit_open(&srv.rt->cfg->audit, err, sizeof(err));
+        if (srv.audit == NULL) {
+            zt_error("not starting: audit log: %s", err);
+            zt_runtime_release(srv.rt);
+            return 1;
+        }
+    }
+    int rc = start_workers(&srv);
+    if (rc < 0) {
+        zt_error("not starting: %s", strerror(-rc));
+        stop_workers(&srv, false);
+        zt_audit_close(srv.audit);
+        zt_runtime_release(srv.rt);
+        return 1;
+    }
+    for (size_t i = 0; i < srv.rt->cfg->n_listeners; i++)
+        zt_info("listening on %s://%s", srv.rt->cfg->listeners[i].tls ? "https" : "http",
+                srv.rt->cfg->listeners[i].address);
+    zt_info("ztgate %s serving %zu app(s) with %u worker(s); pid %d", ZT_VERSION,
+            srv.rt->cfg->n_apps, srv.n_workers, (int)getpid());
+    serve_signals(&srv);
+    stop_workers(&srv, true);
+    if (srv.audit != NULL && zt_audit_close(srv.audit) < 0)
+        zt_error("audit log: closed after a failure; run `ztgate audit verify`");
+    uv_loop_close(srv.main_loop);
+    zt_runtime_release(srv.rt);
+    zt_info("stopped");
+    zt_log_close();
+    return 0;
+}

@@ -1,0 +1,41 @@
+/* TLS with OpenSSL 3 over libuv: server contexts (TLS 1.2+, ECDHE + AEAD only, P-256 first) and
+ * per-connection memory-BIO plumbing, so the event loop owns all socket I/O. */
+#ifndef ZT_PROXY_TLS_H
+#define ZT_PROXY_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+#include "core/config.h"
+#include "lib/buf.h"
+
+/* Load cert+key (creating a self-signed pair first when cfg->self_signed and both are missing).
+ * NULL with a message in err on failure. */
+SSL_CTX *zt_tls_server_ctx(const zt_tls_cfg *cfg, char *err, size_t errlen);
+/* ECDSA P-256 key (0600) and a one-year certificate for localhost, *.localhost, 127.0.0.1, ::1. */
+int zt_tls_make_self_signed(const char *cert_file, const char *key_file, char *err, size_t errlen);
+
+typedef struct zt_tls_conn {
+    SSL *ssl;
+    BIO *rbio; /* ciphertext from the peer */
+    BIO *wbio; /* ciphertext to the peer */
+    bool handshake_done;
+} zt_tls_conn;
+
+int zt_tls_conn_init(zt_tls_conn *t, SSL_CTX *ctx);
+void zt_tls_conn_dispose(zt_tls_conn *t);
+/* Ciphertext received from the socket. 0 or -1. */
+int zt_tls_feed(zt_tls_conn *t, const char *data, size_t n);
+/* 1 done, 0 needs more input, -1 failed (reason logged at debug). */
+int zt_tls_handshake(zt_tls_conn *t);
+/* Plaintext out: >0 bytes, 0 nothing buffered, -1 closed or failed. */
+int zt_tls_read(zt_tls_conn *t, char *buf, size_t cap);
+/* Encrypt plaintext into the write BIO. 0 or -1. */
+int zt_tls_write(zt_tls_conn *t, const char *data, size_t n);
+/* Move queued ciphertext into out. 0 or negative errno. */
+int zt_tls_take_output(zt_tls_conn *t, zt_buf *out);
+size_t zt_tls_output_pending(const zt_tls_conn *t);
+
+#endif

@@ -1,0 +1,500 @@
+/* Upstream connections: connect (with timeout), a per-loop keep-alive pool, the response
+ * parser, and one retry on a fresh connection when a pooled one turns out to be closed before
+ * it answered a bodiless request (the race every keep-alive proxy has to handle). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/net.h"
+#include "proxy/proxy_int.h"
+
+static int up_on_message_begin(llhttp_t *p);
+static int up_on_header_field(llhttp_t *p, const char *at, size_t n);
+static int up_on_header_value(llhttp_t *p, const char *at, size_t n);
+static int up_on_headers_complete(llhttp_t *p);
+static int up_on_body(llhttp_t *p, const char *at, size_t n);
+static int up_on_message_complete(llhttp_t *p);
+
+static llhttp_settings_t response_settings = {
+    .on_message_begin = up_on_message_begin,
+    .on_header_field = up_on_header_field,
+    .on_header_value = up_on_header_value,
+    .on_headers_complete = up_on_headers_complete,
+    .on_body = up_on_body,
+    .on_message_complete = up_on_message_complete,
+};
+
+/* Upstream response heads get a generous fixed limit: the upstream is configured, not trusted
+ * blindly, and a runaway header block must become a 502, not a memory spike. */
+#define UP_MAX_HEAD_BYTES (64 * 1024)
+#define UP_MAX_HEADERS 200
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return x->sin6_port == y->sin6_port &&
+           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+static void idle_unlink(zt_upconn *up)
+{
+    zt_worker *w = up->w;
+    if (up->prev != NULL)
+        up->prev->next = up->next;
+    else if (w->idle_up == up)
+        w->idle_up = up->next;
+    if (up->next != NULL)
+        up->next->prev = up->prev;
+    up->prev = up->next = NULL;
+    w->n_idle_up--;
+}
+
+static void on_up_handle_closed(uv_handle_t *h)
+{
+    zt_upconn *up = h->data;
+    if (--up->handles_open > 0)
+        return;
+    zt_worker *w = up->w;
+    zt_buf_dispose(&up->out);
+    zt_http_head_dispose(&up->head);
+    free(up);
+    w->n_up--;
+    zt_worker_maybe_done(w);
+}
+
+static void up_close(zt_upconn *up)
+{
+    if (up->state == US_CLOSING)
+        return;
+    if (up->state == US_IDLE)
+        idle_unlink(up);
+    up->state = US_CLOSING;
+    up->client = NULL;
+    uv_close((uv_handle_t *)&up->timer, on_up_handle_closed);
+    uv_close((uv_handle_t *)&up->tcp, on_up_handle_closed);
+}
+
+void zt_upstream_abort(zt_upconn *up)
+{
+    if (up != NULL)
+        up_close(up);
+}
+
+/* The upstream failed this request: tell the client side (which answers 502/504 or closes). */
+static void up_fail(zt_upconn *up, int status, const char *detail)
+{
+    zt_conn *c = up->client;
+    up_close(up);
+    if (c != NULL)
+        zt_conn_upstream_failed(c, status, detail);
+}
+
+/* ---- writes ------------------------------------------------------------------------------ */
+
+typedef struct up_write_req {
+    uv_write_t req;
+    zt_upconn *up;
+    size_t len;
+    char data[];
+} up_write_req;
+
+static void on_up_written(uv_write_t *wr, int status)
+{
+    up_write_req *r = (up_write_req *)wr;
+    zt_upconn *up = r->up;
+    up->wq_bytes -= r->len;
+    free(r);
+    if (up->state == US_CLOSING)
+        return;
+    if (status < 0) {
+        up_fail(up, 502, "writing to the upstream failed");
+        return;
+    }
+    /* The client side paused parsing the body while we were behind; let it go on. */
+    if (up->client != NULL && up->wq_bytes < ZT_WQ_LOW)
+        zt_conn_process(up->client);
+}
+
+void zt_upstream_send(zt_upconn *up, const char *data, size_t n)
+{
+    if (zt_buf_append(&up->out, data, n) < 0)
+        up_fail(up, 502, "out of memory towards the upstream");
+}
+
+void zt_upstream_flush(zt_upconn *up)
+{
+    if (up->state != US_ACTIVE || up->out.len == 0)
+        return;
+    const char *data = up->out.data;
+    size_t n = up->out.len;
+    if (up->wq_bytes == 0) {
+        uv_buf_t b = uv_buf_init((char *)data, (unsigned)n);
+        int w = uv_try_write((uv_stream_t *)&up->tcp, &b, 1);
+        if (w > 0) {
+            data += w;
+            n -= (size_t)w;
+        } else if (w < 0 && w != UV_EAGAIN) {
+            zt_buf_reset(&up->out);
+            up_fail(up, 502, "writing to the upstream failed");
+            return;
+        }
+    }
+    if (n > 0) {
+        up_write_req *r = malloc(sizeof(*r) + n);
+        if (r == NULL) {
+            zt_buf_reset(&up->out);
+            up_fail(up, 502, "out of memory towards the upstream");
+            return;
+        }
+        memcpy(r->data, data, n);
+        r->up = up;
+        r->len = n;
+        uv_buf_t b = uv_buf_init(r->data, (unsigned)n);
+        if (uv_write(&r->req, (uv_stream_t *)&up->tcp, &b, 1, on_up_written) < 0) {
+            free(r);
+            zt_buf_reset(&up->out);
+            up_fail(up, 502, "writing to the upstream failed");
+            return;
+        }
+        up->wq_bytes += n;
+    }
+    zt_buf_reset(&up->out);
+}
+
+/* ---- timers ------------------------------------------------------------------------------ */
+
+static void on_up_timeout(uv_timer_t *t)
+{
+    zt_upconn *up = t->data;
+    switch (up->state) {
+    case US_CONNECTING:
+        up_fail(up, 504, "connecting to the upstream timed out");
+        break;
+    case US_ACTIVE:
+        up_fail(up, 504, "the upstream did not answer in time");
+        break;
+    case US_IDLE:
+        up_close(up);
+        break;
+    default:
+        break;
+    }
+}
+
+void zt_upstream_start_response_timer(zt_upconn *up)
+{
+    if (up != NULL && up->client != NULL && up->client->req_active)
+        uv_timer_start(&up->timer, on_up_timeout,
+                       up->client->req.rt->cfg->timeouts.upstream_response_ms, 0);
+}
+
+/* ---- reads ------------------------------------------------------------------------------- */
+
+static void up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    zt_upconn *up = h->data;
+    *buf = uv_buf_init(up->w->readbuf, sizeof(up->w->readbuf));
+}
+
+static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void up_read_start(zt_upconn *up)
+{
+    if (!up->reading && up->state != US_CLOSING &&
+        uv_read_start((uv_stream_t *)&up->tcp, up_alloc, on_up_read) == 0)
+        up->reading = true;
+}
+
+void zt_upstream_pause(zt_upconn *up)
+{
+    if (up->reading) {
+        uv_read_stop((uv_stream_t *)&up->tcp);
+        up->reading = false;
+    }
+}
+
+void zt_upstream_resume(zt_upconn *up)
+{
+    up_read_start(up);
+}
+
+static void up_send_head(zt_upconn *up);
+static void up_connect(zt_conn *c, const struct sockaddr_storage *addr);
+
+/* A pooled connection closed before answering: resend once on a new connection when nothing
+ * of the request body has gone out (otherwise it cannot be replayed). */
+static bool up_try_retry(zt_upconn *up)
+{
+    zt_conn *c = up->client;
+    if (c == NULL || !up->reused || up->got_bytes || c->req.retried || c->req.bytes_in > 0 ||
+        c->head.body != ZT_BODY_NONE)
+        return false;
+    c->req.retried = true;
+    struct sockaddr_storage addr = up->addr;
+    up->client = NULL;
+    c->up = NULL;
+    up_close(up);
+    up_connect(c, &addr);
+    return true;
+}
+
+static void up_on_eof(zt_upconn *up, ssize_t err)
+{
+    if (up->state == US_IDLE) {
+        up_close(up);
+        return;
+    }
+    if (up->client == NULL) {
+        up_close(up);
+        return;
+    }
+    if (err == UV_EOF && up->resp_head_ok && up->head.body == ZT_BODY_UNTIL_EOF) {
+        llhttp_finish(&up->parser); /* close-delimited body ends here */
+        if (up->resp_complete && up->client != NULL) {
+            zt_conn *c = up->client;
+            zt_conn_response_done(c);
+            return;
+        }
+    }
+    if (up_try_retry(up))
+        return;
+    up_fail(up, 502,
+            up->got_bytes ? "the upstream closed the connection mid-response"
+                          : "the upstream closed the connection without answering");
+}
+
+static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    zt_upconn *up = s->data;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        up_on_eof(up, nread);
+        return;
+    }
+    if (up->state != US_ACTIVE || up->client == NULL) {
+        up_close(up); /* bytes nobody asked for: this connection cannot be trusted any more */
+        return;
+    }
+    zt_conn *c = up->client;
+    up->got_bytes = true;
+    zt_upstream_start_response_timer(up);
+    zt_http_head_on_input(&up->head, buf->base, (size_t)nread);
+    llhttp_errno_t err = llhttp_execute(&up->parser, buf->base, (size_t)nread);
+    if (up->state == US_CLOSING || up->client == NULL)
+        return;
+    if (err != HPE_OK && err != HPE_PAUSED) {
+        const char *why = up->head.error ? up->head.error : llhttp_get_error_reason(&up->parser);
+        zt_warn("request %s: invalid response from upstream %s: %s", c->req.id,
+                c->req.app ? c->req.app->upstream.host_header : "?", why ? why : "parse error");
+        up_fail(up, 502, "the upstream sent an invalid response");
+        return;
+    }
+    if (err == HPE_PAUSED) {
+        const char *end = llhttp_get_error_pos(&up->parser);
+        if (end != buf->base + nread)
+            up->served = UINT32_MAX / 2; /* extra bytes after the response: do not reuse */
+    }
+    if (up->resp_complete) {
+        zt_conn_response_done(c);
+        return;
+    }
+    zt_conn_flush(c);
+    if (c->state != CS_CLOSING && c->wq_bytes + c->out.len > ZT_WQ_HIGH)
+        zt_upstream_pause(up); /* the client is slower: stop reading until it drains */
+}
+
+/* ---- response parser callbacks ----------------------------------------------------------- */
+
+static zt_upconn *up_of(llhttp_t *p)
+{
+    return p->data;
+}
+
+static int up_on_message_begin(llhttp_t *p)
+{
+    zt_http_head_reset(&up_of(p)->head);
+    return 0;
+}
+
+static int up_on_header_field(llhttp_t *p, const char *at, size_t n)
+{
+    return zt_http_head_on_field(&up_of(p)->head, at, n) < 0 ? HPE_USER : 0;
+}
+
+static int up_on_header_value(llhttp_t *p, const char *at, size_t n)
+{
+    return zt_http_head_on_value(&up_of(p)->head, at, n) < 0 ? HPE_USER : 0;
+}
+
+static int up_on_headers_complete(llhttp_t *p)
+{
+    zt_upconn *up = up_of(p);
+    if (up->client == NULL || zt_http_head_complete(&up->head, p) < 0)
+        return -1;
+    int status = up->head.status;
+    if (status == 101) {
+        up->head.error = "switching protocols was not requested";
+        return -1;
+    }
+    if (status >= 100 && status < 200)
+        return 1; /* interim response (100, 103): bodiless, not forwarded */
+    up->resp_head_ok = true;
+    zt_conn_response_head(up->client, up);
+    /* Bodiless per status or because we asked with HEAD: llhttp must not read a body that
+     * Content-Length announces. */
+    return up->client->req.head_method || up->head.body == ZT_BODY_NONE ? 1 : 0;
+}
+
+static int up_on_body(llhttp_t *p, const char *at, size_t n)
+{
+    zt_upconn *up = up_of(p);
+    if (up->client != NULL && up->resp_head_ok)
+        zt_conn_response_body(up->client, at, n);
+    return 0;
+}
+
+static int up_on_message_complete(llhttp_t *p)
+{
+    zt_upconn *up = up_of(p);
+    if (!up->resp_head_ok)
+        return 0; /* end of an interim response; the final one follows */
+    up->resp_complete = true;
+    return HPE_PAUSED;
+}
+
+/* ---- attach, connect, release ------------------------------------------------------------ */
+
+static void up_reset_for_request(zt_upconn *up, zt_conn *c)
+{
+    up->client = c;
+    c->up = up;
+    up->got_bytes = false;
+    up->resp_head_ok = false;
+    up->resp_complete = false;
+    zt_http_head_reset(&up->head);
+    llhttp_init(&up->parser, HTTP_RESPONSE, &response_settings);
+    up->parser.data = up;
+}
+
+static void up_send_head(zt_upconn *up)
+{
+    zt_conn *c = up->client;
+    if (zt_conn_build_upstream_head(c, &up->out) < 0) {
+        up_fail(up, 502, "the request head could not be built");
+        return;
+    }
+    zt_upstream_flush(up);
+    if (up->state == US_ACTIVE && up->client != NULL)
+        zt_conn_upstream_ready(c);
+}
+
+static void on_up_connected(uv_connect_t *req, int status)
+{
+    zt_upconn *up = req->data;
+    if (up->state == US_CLOSING)
+        return;
+    if (status < 0) {
+        zt_conn *c = up->client;
+        char detail[128];
+        snprintf(detail, sizeof(detail), "cannot connect to the upstream: %s", uv_strerror(status));
+        if (c != NULL)
+            zt_warn("request %s: %s (%s)", c->req.id, detail,
+                    c->req.app ? c->req.app->upstream.host_header : "?");
+        up_fail(up, 502, "cannot connect to the upstream");
+        return;
+    }
+    up->state = US_ACTIVE;
+    uv_timer_stop(&up->timer);
+    uv_tcp_nodelay(&up->tcp, 1);
+    up_read_start(up);
+    if (up->client == NULL) {
+        up_close(up);
+        return;
+    }
+    up_send_head(up);
+}
+
+static void up_connect(zt_conn *c, const struct sockaddr_storage *addr)
+{
+    zt_worker *w = c->w;
+    zt_upconn *up = calloc(1, sizeof(*up));
+    if (up == NULL) {
+        zt_conn_upstream_failed(c, 502, "out of memory");
+        return;
+    }
+    up->w = w;
+    up->addr = *addr;
+    up->state = US_CONNECTING;
+    zt_buf_init(&up->out, 0);
+    zt_http_head_init(&up->head, UP_MAX_HEAD_BYTES, UP_MAX_HEADERS);
+    uv_tcp_init(&w->loop, &up->tcp);
+    uv_timer_init(&w->loop, &up->timer);
+    up->tcp.data = up->timer.data = up->connect_req.data = up;
+    up->handles_open = 2;
+    w->n_up++;
+    up_reset_for_request(up, c);
+    int rc =
+        uv_tcp_connect(&up->connect_req, &up->tcp, (const struct sockaddr *)addr, on_up_connected);
+    if (rc < 0) {
+        up_fail(up, 502, "cannot connect to the upstream");
+        return;
+    }
+    uv_timer_start(&up->timer, on_up_timeout, c->req.rt->cfg->timeouts.upstream_connect_ms, 0);
+}
+
+void zt_upstream_attach(zt_conn *c, const struct sockaddr_storage *addr)
+{
+    zt_worker *w = c->w;
+    for (zt_upconn *up = w->idle_up; up != NULL; up = up->next) {
+        if (!same_addr(&up->addr, addr))
+            continue;
+        idle_unlink(up);
+        up->state = US_ACTIVE;
+        up->reused = true;
+        uv_timer_stop(&up->timer);
+        up_reset_for_request(up, c);
+        up_read_start(up);
+        up_send_head(up);
+        return;
+    }
+    up_connect(c, addr);
+}
+
+void zt_upstream_release(zt_upconn *up, bool reusable)
+{
+    if (up == NULL)
+        return;
+    zt_worker *w = up->w;
+    up->client = NULL;
+    up->served++;
+    uv_timer_stop(&up->timer);
+    if (!reusable || up->state != US_ACTIVE || up->wq_bytes > 0 || up->out.len > 0 || w->stopping ||
+        up->served > 10000 || w->n_idle_up >= ZT_IDLE_UPSTREAMS_PER_WORKER) {
+        up_close(up);
+        return;
+    }
+    up->state = US_IDLE;
+    up->reused = false;
+    up->prev = NULL;
+    up->next = w->idle_up;
+    if (w->idle_up != NULL)
+        w->idle_up->prev = up;
+    w->idle_up = up;
+    w->n_idle_up++;
+    up_read_start(up); /* notice when the upstream closes it */
+    uv_timer_start(&up->timer, on_up_timeout, w->rt->cfg->timeouts.keepalive_ms, 0);
+}
+
+void zt_upstream_close_idle(zt_worker *w)
+{
+    while (w->idle_up != NULL)
+        up_close(w->idle_up);
+}

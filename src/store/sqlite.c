@@ -1,0 +1,1421 @@
+/* SQLite backend of the store: STATE_DIR/ztgate.db in WAL mode with synchronous=FULL, so a
+ * committed user record survives a crash or power loss. One connection per calling thread,
+ * each with its own cache of prepared statements; schema migrations are embedded and applied
+ * in one transaction at open. Never prints; errors go through zt_store_seterr. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/secure.h"
+#include "store/store_int.h"
+
+#define SQ_DB_FILE "ztgate.db"
+#define SQ_DEFAULT_BUSY_MS 5000
+/* PRAGMA application_id marks the file as ours ("ztgw"), so a stray SQLite file is refused. */
+#define SQ_APP_ID 0x7a746777
+
+/* ---- schema ---- */
+
+typedef struct sq_migration {
+    int version;
+    const char *sql;
+} sq_migration;
+
+/* Append-only: a released step never changes; a new schema is a new step. STRICT tables make
+ * SQLite refuse a value of the wrong type instead of storing it. */
+static const sq_migration sq_migrations[] = {
+    {1, "CREATE TABLE users ("
+        "  id TEXT PRIMARY KEY NOT NULL,"
+        "  email TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+        "  name TEXT NOT NULL DEFAULT '',"
+        "  password_hash TEXT,"
+        "  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),"
+        "  password_changed_at INTEGER NOT NULL DEFAULT 0,"
+        "  revocation_epoch INTEGER NOT NULL DEFAULT 0,"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE TABLE groups ("
+        "  id INTEGER PRIMARY KEY,"
+        "  name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+        "  created_at INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE TABLE memberships ("
+        "  group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,"
+        "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  created_at INTEGER NOT NULL,"
+        "  PRIMARY KEY (group_id, user_id)"
+        ") STRICT, WITHOUT ROWID;"
+        "CREATE INDEX memberships_user ON memberships(user_id);"
+        "CREATE TABLE totp_credentials ("
+        "  user_id TEXT PRIMARY KEY NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  secret_enc BLOB NOT NULL,"
+        "  last_used_step INTEGER NOT NULL DEFAULT 0,"
+        "  created_at INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE TABLE recovery_codes ("
+        "  id INTEGER PRIMARY KEY,"
+        "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  code_hash TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  used_at INTEGER"
+        ") STRICT;"
+        "CREATE INDEX recovery_codes_user ON recovery_codes(user_id);"
+        "CREATE TABLE sessions ("
+        "  id_hash TEXT PRIMARY KEY NOT NULL,"
+        "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  created_at INTEGER NOT NULL,"
+        "  auth_time INTEGER NOT NULL,"
+        "  mfa_time INTEGER NOT NULL DEFAULT 0,"
+        "  mfa_method TEXT NOT NULL DEFAULT '',"
+        "  ip TEXT NOT NULL DEFAULT '',"
+        "  user_agent TEXT NOT NULL DEFAULT '',"
+        "  idle_expires_at INTEGER NOT NULL,"
+        "  absolute_expires_at INTEGER NOT NULL,"
+        "  user_epoch INTEGER NOT NULL,"
+        "  device_id TEXT,"
+        "  CHECK (idle_expires_at <= absolute_expires_at)"
+        ") STRICT, WITHOUT ROWID;"
+        "CREATE INDEX sessions_user ON sessions(user_id);"
+        /* idle <= absolute always holds, so this one index finds every expired session. */
+        "CREATE INDEX sessions_idle ON sessions(idle_expires_at);"
+        "PRAGMA application_id = 2054449015;"},
+};
+
+#define SQ_N_MIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))
+
+_Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must match SQ_APP_ID");
+
+/* ---- statements, prepared once per connection ---- */
+
+#define SQ_USER_COLS                                                                               \
+    "u.id, u.email, u.name, COALESCE(u.password_hash, ''), u.disabled, u.created_at, "             \
+    "u.updated_at, u.password_changed_at, u.revocation_epoch"
+#define SQ_SESSION_COLS                                                                            \
+    "s.id_hash, s.user_id, s.created_at, s.auth_time, s.mfa_time, s.mfa_method, s.ip, "            \
+    "s.user_agent, s.idle_expires_at, s.absolute_expires_at, s.user_epoch, "                       \
+    "COALESCE(s.device_id, ''), u.revocation_epoch, u.disabled"
+#define SQ_BUMP "revocation_epoch = revocation_epoch + 1, updated_at = ?2"
+
+#define SQ_STMTS(X)                                                                                \
+    X(BEGIN, "BEGIN IMMEDIATE")                                                                    \
+    X(COMMIT, "COMMIT")                                                                            \
+    X(ROLLBACK, "ROLLBACK")                                                                        \
+    X(USER_INSERT, "INSERT INTO users (id, email, name, password_hash, password_changed_at, "      \
+                   "created_at, updated_at) VALUES (?1, ?2, ?3, NULLIF(?4, ''), "                  \
+                   "CASE WHEN ?4 = '' THEN 0 ELSE ?5 END, ?5, ?5)")                                \
+    X(USER_BY_ID, "SELECT " SQ_USER_COLS " FROM users u WHERE u.id = ?1")                          \
+    X(USER_BY_EMAIL, "SELECT " SQ_USER_COLS " FROM users u WHERE u.email = ?1")                    \
+    X(USER_LIST, "SELECT " SQ_USER_COLS " FROM users u ORDER BY u.email")                          \
+    X(USER_EXISTS, "SELECT 1 FROM users WHERE id = ?1")                                            \
+    X(USER_DELETE, "DELETE FROM users WHERE id = ?1")                                              \
+    X(USER_DISABLE,                                                                                \
+      "UPDATE users SET disabled = 1, " SQ_BUMP " WHERE id = ?1 RETURNING revocation_epoch")       \
+    X(USER_ENABLE, "UPDATE users SET disabled = 0, updated_at = ?2 WHERE id = ?1 "                 \
+                   "RETURNING revocation_epoch")                                                   \
+    X(USER_PASSWORD, "UPDATE users SET password_hash = ?3, password_changed_at = ?2, " SQ_BUMP     \
+                     " WHERE id = ?1 RETURNING revocation_epoch")                                  \
+    X(USER_BUMP, "UPDATE users SET " SQ_BUMP " WHERE id = ?1 RETURNING revocation_epoch")          \
+    X(USER_GROUPS, "SELECT g.name FROM groups g JOIN memberships m ON m.group_id = g.id "          \
+                   "WHERE m.user_id = ?1 ORDER BY g.name")                                         \
+    X(GROUP_INSERT, "INSERT INTO groups (name, created_at) VALUES (?1, ?2)")                       \
+    X(GROUP_GET, "SELECT g.name, g.created_at, (SELECT count(*) FROM memberships m "               \
+                 "WHERE m.group_id = g.id) FROM groups g WHERE g.name = ?1")                       \
+    X(GROUP_LIST, "SELECT g.name, g.created_at, (SELECT count(*) FROM memberships m "              \
+                  "WHERE m.group_id = g.id) FROM groups g ORDER BY g.name")                        \
+    X(GROUP_DELETE, "DELETE FROM groups WHERE name = ?1")                                          \
+    X(GROUP_MEMBERS, "SELECT " SQ_USER_COLS " FROM users u JOIN memberships m ON "                 \
+                     "m.user_id = u.id JOIN groups g ON g.id = m.group_id WHERE g.name = ?1 "      \
+                     "ORDER BY u.email")                                                           \
+    X(MEMBER_ADD, "INSERT INTO memberships (group_id, user_id, created_at) "                       \
+                  "SELECT id, ?2, ?3 FROM groups WHERE name = ?1")                                 \
+    X(MEMBER_REMOVE, "DELETE FROM memberships WHERE user_id = ?2 AND group_id = "                  \
+                     "(SELECT id FROM groups WHERE name = ?1)")                                    \
+    X(TOTP_UPSERT, "INSERT INTO totp_credentials (user_id, secret_enc, last_used_step, "           \
+                   "created_at) VALUES (?1, ?2, 0, ?3) ON CONFLICT (user_id) DO UPDATE SET "       \
+                   "secret_enc = excluded.secret_enc, last_used_step = 0, "                        \
+                   "created_at = excluded.created_at")                                             \
+    X(TOTP_GET, "SELECT secret_enc, last_used_step, created_at FROM totp_credentials "             \
+                "WHERE user_id = ?1")                                                              \
+    X(TOTP_USE, "UPDATE totp_credentials SET last_used_step = ?2 "                                 \
+                "WHERE user_id = ?1 AND last_used_step < ?2")                                      \
+    X(TOTP_EXISTS, "SELECT 1 FROM totp_credentials WHERE user_id = ?1")                            \
+    X(TOTP_DELETE, "DELETE FROM totp_credentials WHERE user_id = ?1")                              \
+    X(RECOVERY_DELETE, "DELETE FROM recovery_codes WHERE user_id = ?1")                            \
+    X(RECOVERY_INSERT, "INSERT INTO recovery_codes (user_id, code_hash, created_at) "              \
+                       "VALUES (?1, ?2, ?3)")                                                      \
+    X(RECOVERY_LIST, "SELECT id, code_hash, created_at, COALESCE(used_at, 0) "                     \
+                     "FROM recovery_codes WHERE user_id = ?1 ORDER BY id")                         \
+    X(RECOVERY_USE, "UPDATE recovery_codes SET used_at = ?3 "                                      \
+                    "WHERE user_id = ?1 AND id = ?2 AND used_at IS NULL")                          \
+    X(RECOVERY_EXISTS, "SELECT 1 FROM recovery_codes WHERE user_id = ?1 AND id = ?2")              \
+    X(SESSION_INSERT, "INSERT INTO sessions (id_hash, user_id, created_at, auth_time, mfa_time, "  \
+                      "mfa_method, ip, user_agent, idle_expires_at, absolute_expires_at, "         \
+                      "user_epoch, device_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "            \
+                      "MIN(?9, ?10), ?10, ?11, NULLIF(?12, ''))")                                  \
+    X(SESSION_GET, "SELECT " SQ_SESSION_COLS " FROM sessions s JOIN users u ON u.id = s.user_id "  \
+                   "WHERE s.id_hash = ?1")                                                         \
+    X(SESSION_TOUCH, "UPDATE sessions SET idle_expires_at = MIN(?2, absolute_expires_at) "         \
+                     "WHERE id_hash = ?1")                                                         \
+    X(SESSION_SET_MFA, "UPDATE sessions SET mfa_time = ?2, mfa_method = ?3 WHERE id_hash = ?1")    \
+    X(SESSION_DELETE, "DELETE FROM sessions WHERE id_hash = ?1")                                   \
+    X(SESSION_LIST_USER, "SELECT " SQ_SESSION_COLS " FROM sessions s JOIN users u ON "             \
+                         "u.id = s.user_id WHERE s.user_id = ?1 ORDER BY s.created_at, s.id_hash") \
+    X(SESSION_DELETE_USER, "DELETE FROM sessions WHERE user_id = ?1")                              \
+    X(SESSION_DELETE_EXPIRED, "DELETE FROM sessions WHERE idle_expires_at <= ?1")
+
+#define SQ_ENUM(id, sql) SQ_##id,
+#define SQ_TEXT(id, sql) [SQ_##id] = sql,
+enum { SQ_STMTS(SQ_ENUM) SQ_N_STMTS };
+static const char *const sq_sql[SQ_N_STMTS] = {SQ_STMTS(SQ_TEXT)};
+
+/* ---- handle and per-thread connections ---- */
+
+typedef struct sq_conn {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[SQ_N_STMTS];
+    struct sq_conn *next;
+    bool in_cb; /* a list callback is running on this connection */
+} sq_conn;
+
+typedef struct sq_store {
+    zt_store base;
+    char *path;
+    int busy_ms;
+    pthread_key_t key;  /* this thread's sq_conn */
+    pthread_mutex_t mu; /* guards conns */
+    sq_conn *conns;     /* every connection ever made, closed together at zt_store_close */
+} sq_store;
+
+static void sq_conn_free(sq_conn *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < SQ_N_STMTS; i++)
+        sqlite3_finalize(c->stmt[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+/* Map a SQLite result to our codes and set the message; `what` names the operation. */
+static int sq_fail(sq_conn *c, int src, const char *what)
+{
+    const char *msg = c != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(src);
+    int rc;
+    switch (src) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        rc = -EEXIST;
+        break;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        rc = -ENOENT;
+        break;
+    case SQLITE_CONSTRAINT_CHECK:
+        rc = -EINVAL;
+        break;
+    case SQLITE_NOMEM:
+        rc = -ENOMEM;
+        break;
+    default:
+        rc = (src & 0xff) == SQLITE_BUSY || (src & 0xff) == SQLITE_LOCKED ? -EBUSY : -EIO;
+        break;
+    }
+    return zt_store_seterr(rc, "%s: %s", what, msg);
+}
+
+static int sq_exec(sq_conn *c, const char *sql, const char *what)
+{
+    int src = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    return src == SQLITE_OK ? 0 : sq_fail(c, sqlite3_extended_errcode(c->db), what);
+}
+
+/* Run a one-value query (PRAGMA, count); -EIO if it yields no row. */
+static int sq_query_int(sq_conn *c, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *s = NULL;
+    int src = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL);
+    if (src == SQLITE_OK)
+        src = sqlite3_step(s);
+    int rc = 0;
+    if (src == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    else
+        rc = src == SQLITE_DONE ? zt_store_seterr(-EIO, "%s: no result", sql)
+                                : sq_fail(c, sqlite3_extended_errcode(c->db), sql);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Per-connection settings; journal_mode is persistent, the others are per connection. */
+static int sq_conn_setup(sq_conn *c, int busy_ms)
+{
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, busy_ms);
+    /* Not trusting the schema keeps SQL functions with side effects out of views/triggers. */
+    int rc = sq_exec(c,
+                     "PRAGMA trusted_schema = OFF; PRAGMA foreign_keys = ON;"
+                     "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON",
+                     "configuring the database");
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *s = NULL;
+    int src = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+    if (src == SQLITE_OK)
+        src = sqlite3_step(s);
+    const char *mode = src == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+    bool wal = mode != NULL && strcmp(mode, "wal") == 0;
+    if (src != SQLITE_ROW)
+        rc = sq_fail(c, sqlite3_extended_errcode(c->db), "enabling WAL");
+    else if (!wal)
+        rc = zt_store_seterr(-EIO, "the database cannot use WAL mode (network file system?)");
+    sqlite3_finalize(s);
+    int64_t fk = 0;
+    if (rc == 0)
+        rc = sq_query_int(c, "PRAGMA foreign_keys", &fk);
+    if (rc == 0 && fk != 1)
+        rc = zt_store_seterr(-EIO, "this SQLite was built without foreign key support");
+    return rc;
+}
+
+static int sq_conn_open(const sq_store *s, sq_conn **out)
+{
+    sq_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return zt_store_seterr(-ENOMEM, "out of memory");
+    /* NOMUTEX: a connection is only ever used by the thread that made it. No CREATE: the file
+     * was made 0600 at open and must not silently reappear elsewhere. */
+    int src = sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = src == SQLITE_OK
+                 ? sq_conn_setup(c, s->busy_ms)
+                 : zt_store_seterr(src == SQLITE_NOMEM ? -ENOMEM : -EIO, "opening %s: %s", s->path,
+                                   c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(src));
+    if (rc != 0) {
+        sq_conn_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+static void sq_conn_register(sq_store *s, sq_conn *c)
+{
+    pthread_mutex_lock(&s->mu);
+    c->next = s->conns;
+    s->conns = c;
+    pthread_mutex_unlock(&s->mu);
+    pthread_setspecific(s->key, c);
+}
+
+/* This thread's connection, made on first use. */
+static int sq_enter(zt_store *st, sq_conn **out)
+{
+    sq_store *s = (sq_store *)st;
+    sq_conn *c = pthread_getspecific(s->key);
+    if (c != NULL && c->in_cb)
+        return zt_store_seterr(-EDEADLK, "store called from inside one of its list callbacks");
+    if (c == NULL) {
+        int rc = sq_conn_open(s, &c);
+        if (rc != 0)
+            return rc;
+        sq_conn_register(s, c);
+    }
+    *out = c;
+    return 0;
+}
+
+/* ---- statement helpers ---- */
+
+static int sq_stmt(sq_conn *c, int id, sqlite3_stmt **out)
+{
+    if (c->stmt[id] == NULL) {
+        int src = sqlite3_prepare_v3(c->db, sq_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[id],
+                                     NULL);
+        if (src != SQLITE_OK)
+            return sq_fail(c, sqlite3_extended_errcode(c->db), "preparing a statement");
+    }
+    *out = c->stmt[id];
+    return 0;
+}
+
+static void sq_done(sqlite3_stmt *s)
+{
+    if (s != NULL) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+    }
+}
+
+/* Strings stay alive until sq_done, so SQLite need not copy them. */
+static void sq_text(sqlite3_stmt *s, int i, const char *v)
+{
+    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* Step once: 1 for a row, 0 when done, negative on error (message set). */
+static int sq_step(sq_conn *c, sqlite3_stmt *s, const char *what)
+{
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW)
+        return 1;
+    if (src == SQLITE_DONE)
+        return 0;
+    return sq_fail(c, sqlite3_extended_errcode(c->db), what);
+}
+
+/* Run a statement to completion; its row count goes to *changes when non-NULL. */
+static int sq_run(sq_conn *c, sqlite3_stmt *s, const char *what, int64_t *changes)
+{
+    int rc = sq_step(c, s, what);
+    if (rc >= 0 && changes != NULL)
+        *changes = sqlite3_changes64(c->db);
+    sq_done(s);
+    return rc < 0 ? rc : 0;
+}
+
+/* Copy a text column; false when it does not fit (a record we did not write: fail closed). */
+static bool sq_col(sqlite3_stmt *s, int col, char *dst, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    size_t n = (size_t)sqlite3_column_bytes(s, col);
+    if (t == NULL)
+        n = 0;
+    if (n >= cap) {
+        dst[0] = '\0';
+        return false;
+    }
+    if (n > 0)
+        memcpy(dst, t, n);
+    dst[n] = '\0';
+    return true;
+}
+
+static int sq_corrupt(const char *what)
+{
+    return zt_store_seterr(-EIO, "stored %s does not fit its limit (database edited by hand?)",
+                           what);
+}
+
+static int sq_row_user(sqlite3_stmt *s, zt_user *u)
+{
+    memset(u, 0, sizeof(*u));
+    bool ok = sq_col(s, 0, u->id, sizeof(u->id)) && sq_col(s, 1, u->email, sizeof(u->email)) &&
+              sq_col(s, 2, u->name, sizeof(u->name)) &&
+              sq_col(s, 3, u->password_hash, sizeof(u->password_hash));
+    u->disabled = sqlite3_column_int64(s, 4) != 0;
+    u->created_at = sqlite3_column_int64(s, 5);
+    u->updated_at = sqlite3_column_int64(s, 6);
+    u->password_changed_at = sqlite3_column_int64(s, 7);
+    u->revocation_epoch = sqlite3_column_int64(s, 8);
+    return ok ? 0 : sq_corrupt("user");
+}
+
+static int sq_row_session(sqlite3_stmt *st, zt_store_session *s)
+{
+    memset(s, 0, sizeof(*s));
+    bool ok = sq_col(st, 0, s->id_hash, sizeof(s->id_hash)) &&
+              sq_col(st, 1, s->user_id, sizeof(s->user_id)) &&
+              sq_col(st, 5, s->mfa_method, sizeof(s->mfa_method)) &&
+              sq_col(st, 6, s->ip, sizeof(s->ip)) &&
+              sq_col(st, 7, s->user_agent, sizeof(s->user_agent)) &&
+              sq_col(st, 11, s->device_id, sizeof(s->device_id));
+    s->created_at = sqlite3_column_int64(st, 2);
+    s->auth_time = sqlite3_column_int64(st, 3);
+    s->mfa_time = sqlite3_column_int64(st, 4);
+    s->idle_expires_at = sqlite3_column_int64(st, 8);
+    s->absolute_expires_at = sqlite3_column_int64(st, 9);
+    s->user_epoch = sqlite3_column_int64(st, 10);
+    s->user_epoch_now = sqlite3_column_int64(st, 12);
+    s->user_disabled = sqlite3_column_int64(st, 13) != 0;
+    return ok ? 0 : sq_corrupt("session");
+}
+
+/* ---- transactions ---- */
+
+typedef int (*sq_txn_fn)(sq_conn *c, void *arg);
+
+static void sq_rollback(sq_conn *c)
+{
+    sqlite3_stmt *s = NULL;
+    /* Some errors (I/O, full disk) already rolled back; a second ROLLBACK would only fail. */
+    if (!sqlite3_get_autocommit(c->db) && sq_stmt(c, SQ_ROLLBACK, &s) == 0) {
+        sqlite3_step(s);
+        sq_done(s);
+    }
+}
+
+/* BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that later upgrades
+ * can fail with SQLITE_BUSY that no busy timeout resolves. */
+static int sq_txn(sq_conn *c, sq_txn_fn fn, void *arg)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, SQ_BEGIN, &s);
+    if (rc == 0)
+        rc = sq_run(c, s, "starting a transaction", NULL);
+    if (rc != 0)
+        return rc;
+    rc = fn(c, arg);
+    if (rc == 0 && (rc = sq_stmt(c, SQ_COMMIT, &s)) == 0)
+        rc = sq_run(c, s, "committing", NULL);
+    if (rc != 0)
+        sq_rollback(c);
+    return rc;
+}
+
+static int sq_user_exists(sq_conn *c, const char *id)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, SQ_USER_EXISTS, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, id);
+    rc = sq_step(c, s, "looking up a user");
+    sq_done(s);
+    if (rc == 0)
+        rc = zt_store_seterr(-ENOENT, "user %s not found", id);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- users ---- */
+
+typedef struct user_add_args {
+    const char *email, *name, *pw_hash;
+    const char *const *groups;
+    size_t n_groups;
+    zt_user *out;
+} user_add_args;
+
+static int sq_member_insert(sq_conn *c, const char *group, const char *user_id)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, SQ_MEMBER_ADD, &s);
+    if (rc != 0)
+        return rc;
+    int64_t n = 0;
+    sq_text(s, 1, group);
+    sq_text(s, 2, user_id);
+    sqlite3_bind_int64(s, 3, zt_store_now());
+    rc = sq_run(c, s, "adding a group member", &n);
+    if (rc == -EEXIST)
+        return zt_store_seterr(rc, "user %s is already a member of group %s", user_id, group);
+    if (rc == -ENOENT)
+        return zt_store_seterr(rc, "user %s not found", user_id);
+    if (rc == 0 && n == 0)
+        rc = zt_store_seterr(-ENOENT, "group %s not found", group);
+    return rc;
+}
+
+static int sq_user_read(sq_conn *c, bool by_email, const char *key, zt_user *out)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, by_email ? SQ_USER_BY_EMAIL : SQ_USER_BY_ID, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, key);
+    rc = sq_step(c, s, "reading a user");
+    if (rc == 1)
+        rc = sq_row_user(s, out);
+    else if (rc == 0)
+        rc = zt_store_seterr(-ENOENT, "user %s not found", key);
+    sq_done(s);
+    return rc;
+}
+
+static int sq_user_add_txn(sq_conn *c, void *arg)
+{
+    user_add_args *a = arg;
+    char id[ZT_STORE_ID_LEN + 1];
+    zt_random_hex(id, ZT_STORE_ID_LEN / 2);
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, SQ_USER_INSERT, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, id);
+    sq_text(s, 2, a->email);
+    sq_text(s, 3, a->name);
+    sq_text(s, 4, a->pw_hash);
+    sqlite3_bind_int64(s, 5, zt_store_now());
+    rc = sq_run(c, s, "adding a user", NULL);
+    if (rc == -EEXIST)
+        return zt_store_seterr(rc, "user %s already exists", a->email);
+    for (size_t i = 0; rc == 0 && i < a->n_groups; i++)
+        rc = sq_member_insert(c, a->groups[i], id);
+    if (rc == 0 && a->out != NULL)
+        rc = sq_user_read(c, false, id, a->out);
+    return rc;
+}
+
+static int sq_user_add(zt_store *st, const char *email, const char *name, const char *pw_hash,
+                       const char *const *groups, size_t n_groups, zt_user *out)
+{
+    sq_conn *c = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc != 0)
+        return rc;
+    user_add_args a = {email, name, pw_hash, groups, n_groups, out};
+    rc = sq_txn(c, sq_user_add_txn, &a);
+    if (rc != 0 && out != NULL)
+        zt_user_dispose(out);
+    return rc;
+}
+
+static int sq_user_get(zt_store *st, bool by_email, const char *key, zt_user *out)
+{
+    sq_conn *c = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_user_read(c, by_email, key, out);
+    if (rc != 0)
+        zt_user_dispose(out);
+    return rc;
+}
+
+/* Walk the rows of a prepared statement, handing each user to cb. */
+static int sq_walk_users(sq_conn *c, sqlite3_stmt *s, zt_store_user_cb cb, void *ctx)
+{
+    int rc;
+    zt_user u;
+    while ((rc = sq_step(c, s, "listing users")) == 1) {
+        rc = sq_row_user(s, &u);
+        if (rc == 0) {
+            c->in_cb = true;
+            rc = cb(ctx, &u);
+            c->in_cb = false;
+        }
+        zt_user_dispose(&u);
+        if (rc != 0)
+            break;
+    }
+    sq_done(s);
+    return rc;
+}
+
+static int sq_user_list(zt_store *st, zt_store_user_cb cb, void *ctx)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_USER_LIST, &s);
+    return rc != 0 ? rc : sq_walk_users(c, s, cb, ctx);
+}
+
+static int sq_user_groups(zt_store *st, const char *user_id, zt_store_name_cb cb, void *ctx)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_user_exists(c, user_id);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_USER_GROUPS, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, user_id);
+    char name[ZT_STORE_GROUP_MAX + 1];
+    while ((rc = sq_step(c, s, "listing a user's groups")) == 1) {
+        if (!sq_col(s, 0, name, sizeof(name))) {
+            rc = sq_corrupt("group name");
+            break;
+        }
+        c->in_cb = true;
+        rc = cb(ctx, name);
+        c->in_cb = false;
+        if (rc != 0)
+            break;
+    }
+    sq_done(s);
+    return rc;
+}
+
+static int sq_user_delete(zt_store *st, const char *id)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t n = 0;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_USER_DELETE, &s);
+    if (rc != 0)
+        return rc;
+    /* One statement: memberships, TOTP, recovery codes and sessions go by ON DELETE CASCADE. */
+    sq_text(s, 1, id);
+    rc = sq_run(c, s, "deleting a user", &n);
+    if (rc == 0 && n == 0)
+        rc = zt_store_seterr(-ENOENT, "user %s not found", id);
+    return rc;
+}
+
+typedef struct revoke_args {
+    const char *id;
+    zt_store_revoke what;
+    const char *pw_hash;
+    int64_t epoch;
+} revoke_args;
+
+static int sq_delete_by_user(sq_conn *c, int stmt, const char *user_id, int64_t *n)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, stmt, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, user_id);
+    return sq_run(c, s, "deleting a user's records", n);
+}
+
+static int sq_revoke_update(sq_conn *c, revoke_args *a)
+{
+    static const int stmt_of[] = {
+        [ZT_REVOKE_DISABLE] = SQ_USER_DISABLE,   [ZT_REVOKE_ENABLE] = SQ_USER_ENABLE,
+        [ZT_REVOKE_PASSWORD] = SQ_USER_PASSWORD, [ZT_REVOKE_RESET_MFA] = SQ_USER_BUMP,
+        [ZT_REVOKE_SESSIONS] = SQ_USER_BUMP,
+    };
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, stmt_of[a->what], &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, a->id);
+    sqlite3_bind_int64(s, 2, zt_store_now());
+    if (a->what == ZT_REVOKE_PASSWORD)
+        sq_text(s, 3, a->pw_hash);
+    rc = sq_step(c, s, "updating a user");
+    if (rc == 1)
+        a->epoch = sqlite3_column_int64(s, 0);
+    else if (rc == 0)
+        rc = zt_store_seterr(-ENOENT, "user %s not found", a->id);
+    /* Drain so the UPDATE ... RETURNING statement completes before the next one. */
+    while (rc == 1)
+        rc = sq_step(c, s, "updating a user");
+    sq_done(s);
+    return rc;
+}
+
+static int sq_revoke_txn(sq_conn *c, void *arg)
+{
+    revoke_args *a = arg;
+    int rc = sq_revoke_update(c, a);
+    if (rc == 0 && a->what == ZT_REVOKE_RESET_MFA)
+        rc = sq_delete_by_user(c, SQ_TOTP_DELETE, a->id, NULL);
+    if (rc == 0 && a->what == ZT_REVOKE_RESET_MFA)
+        rc = sq_delete_by_user(c, SQ_RECOVERY_DELETE, a->id, NULL);
+    if (rc == 0 && a->what != ZT_REVOKE_ENABLE)
+        rc = sq_delete_by_user(c, SQ_SESSION_DELETE_USER, a->id, NULL);
+    return rc;
+}
+
+static int sq_user_revoke(zt_store *st, const char *id, zt_store_revoke what, const char *pw_hash,
+                          int64_t *epoch_out)
+{
+    sq_conn *c = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc != 0)
+        return rc;
+    revoke_args a = {id, what, pw_hash, 0};
+    rc = sq_txn(c, sq_revoke_txn, &a);
+    if (rc == 0 && epoch_out != NULL)
+        *epoch_out = a.epoch;
+    return rc;
+}
+
+/* ---- groups ---- */
+
+static int sq_group_add(zt_store *st, const char *name)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_GROUP_INSERT, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, name);
+    sqlite3_bind_int64(s, 2, zt_store_now());
+    rc = sq_run(c, s, "adding a group", NULL);
+    if (rc == -EEXIST)
+        rc = zt_store_seterr(rc, "group %s already exists", name);
+    return rc;
+}
+
+static int sq_row_group(sqlite3_stmt *s, zt_store_group *g)
+{
+    memset(g, 0, sizeof(*g));
+    g->created_at = sqlite3_column_int64(s, 1);
+    g->n_members = (uint64_t)sqlite3_column_int64(s, 2);
+    return sq_col(s, 0, g->name, sizeof(g->name)) ? 0 : sq_corrupt("group name");
+}
+
+static int sq_group_read(sq_conn *c, const char *name, zt_store_group *out)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, SQ_GROUP_GET, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, name);
+    rc = sq_step(c, s, "reading a group");
+    if (rc == 1)
+        rc = sq_row_group(s, out);
+    else if (rc == 0)
+        rc = zt_store_seterr(-ENOENT, "group %s not found", name);
+    sq_done(s);
+    return rc;
+}
+
+static int sq_group_get(zt_store *st, const char *name, zt_store_group *out)
+{
+    sq_conn *c = NULL;
+    int rc = sq_enter(st, &c);
+    return rc != 0 ? rc : sq_group_read(c, name, out);
+}
+
+static int sq_group_delete(zt_store *st, const char *name)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t n = 0;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_GROUP_DELETE, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, name);
+    rc = sq_run(c, s, "deleting a group", &n);
+    if (rc == 0 && n == 0)
+        rc = zt_store_seterr(-ENOENT, "group %s not found", name);
+    return rc;
+}
+
+static int sq_group_list(zt_store *st, zt_store_group_cb cb, void *ctx)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_GROUP_LIST, &s);
+    if (rc != 0)
+        return rc;
+    zt_store_group g;
+    while ((rc = sq_step(c, s, "listing groups")) == 1) {
+        rc = sq_row_group(s, &g);
+        if (rc == 0) {
+            c->in_cb = true;
+            rc = cb(ctx, &g);
+            c->in_cb = false;
+        }
+        if (rc != 0)
+            break;
+    }
+    sq_done(s);
+    return rc;
+}
+
+static int sq_group_members(zt_store *st, const char *group, zt_store_user_cb cb, void *ctx)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    zt_store_group g;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_group_read(c, group, &g);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_GROUP_MEMBERS, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, group);
+    return sq_walk_users(c, s, cb, ctx);
+}
+
+typedef struct member_args {
+    const char *group, *user_id;
+} member_args;
+
+static int sq_member_remove_txn(sq_conn *c, void *arg)
+{
+    member_args *a = arg;
+    zt_store_group g;
+    sqlite3_stmt *s = NULL;
+    int64_t n = 0;
+    int rc = sq_group_read(c, a->group, &g);
+    if (rc == 0)
+        rc = sq_user_exists(c, a->user_id);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_MEMBER_REMOVE, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, a->group);
+    sq_text(s, 2, a->user_id);
+    rc = sq_run(c, s, "removing a group member", &n);
+    if (rc == 0 && n == 0)
+        rc = zt_store_seterr(-ENOENT, "user %s is not a member of group %s", a->user_id, a->group);
+    return rc;
+}
+
+static int sq_group_member(zt_store *st, const char *group, const char *user_id, bool add)
+{
+    sq_conn *c = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc != 0)
+        return rc;
+    member_args a = {group, user_id};
+    return add ? sq_member_insert(c, group, user_id) : sq_txn(c, sq_member_remove_txn, &a);
+}
+
+/* ---- TOTP ---- */
+
+static int sq_totp_set(zt_store *st, const char *user_id, const void *blob, size_t len)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_TOTP_UPSERT, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, user_id);
+    sqlite3_bind_blob(s, 2, blob, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, zt_store_now());
+    rc = sq_run(c, s, "saving a TOTP credential", NULL);
+    if (rc == -ENOENT)
+        rc = zt_store_seterr(rc, "user %s not found", user_id);
+    return rc;
+}
+
+static int sq_totp_get(zt_store *st, const char *user_id, zt_store_totp *out)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_TOTP_GET, &s);
+    if (rc != 0)
+        return rc;
+    memset(out, 0, sizeof(*out));
+    sq_text(s, 1, user_id);
+    rc = sq_step(c, s, "reading a TOTP credential");
+    if (rc == 0)
+        rc = zt_store_seterr(-ENOENT, "user %s has no TOTP credential", user_id);
+    if (rc == 1) {
+        size_t n = (size_t)sqlite3_column_bytes(s, 0);
+        const void *p = sqlite3_column_blob(s, 0);
+        rc = n == 0 || n > sizeof(out->secret_enc) || p == NULL ? sq_corrupt("TOTP secret") : 0;
+        if (rc == 0) {
+            memcpy(out->secret_enc, p, n);
+            out->secret_enc_len = n;
+            out->last_used_step = sqlite3_column_int64(s, 1);
+            out->created_at = sqlite3_column_int64(s, 2);
+        }
+    }
+    sq_done(s);
+    return rc;
+}
+
+/* 1 if statement `stmt` finds a row for user_id (and id, when it takes one), 0 if not, or an
+ * error. */
+static int sq_exists2(sq_conn *c, int stmt, const char *user_id, int64_t id)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, stmt, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, user_id);
+    if (sqlite3_bind_parameter_count(s) >= 2)
+        sqlite3_bind_int64(s, 2, id);
+    rc = sq_step(c, s, "looking up a credential");
+    sq_done(s);
+    return rc;
+}
+
+static int sq_totp_use_step(zt_store *st, const char *user_id, int64_t step)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t n = 0;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_TOTP_USE, &s);
+    if (rc != 0)
+        return rc;
+    /* One conditional UPDATE is the atomic compare-and-set that stops a replay. */
+    sq_text(s, 1, user_id);
+    sqlite3_bind_int64(s, 2, step);
+    rc = sq_run(c, s, "recording a TOTP step", &n);
+    if (rc != 0 || n == 1)
+        return rc;
+    rc = sq_exists2(c, SQ_TOTP_EXISTS, user_id, 0);
+    if (rc == 1)
+        return zt_store_seterr(-EALREADY, "TOTP code for this time step was already used");
+    return rc < 0 ? rc : zt_store_seterr(-ENOENT, "user %s has no TOTP credential", user_id);
+}
+
+/* ---- recovery codes ---- */
+
+typedef struct recovery_args {
+    const char *user_id;
+    const char *const *hashes;
+    size_t n;
+} recovery_args;
+
+static int sq_recovery_set_txn(sq_conn *c, void *arg)
+{
+    recovery_args *a = arg;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_user_exists(c, a->user_id);
+    if (rc == 0)
+        rc = sq_delete_by_user(c, SQ_RECOVERY_DELETE, a->user_id, NULL);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_RECOVERY_INSERT, &s);
+    for (size_t i = 0; rc == 0 && i < a->n; i++) {
+        sq_text(s, 1, a->user_id);
+        sq_text(s, 2, a->hashes[i]);
+        sqlite3_bind_int64(s, 3, zt_store_now());
+        rc = sq_run(c, s, "saving a recovery code", NULL);
+    }
+    return rc;
+}
+
+static int sq_recovery_set(zt_store *st, const char *user_id, const char *const *hashes, size_t n)
+{
+    sq_conn *c = NULL;
+    int rc = sq_enter(st, &c);
+    recovery_args a = {user_id, hashes, n};
+    return rc != 0 ? rc : sq_txn(c, sq_recovery_set_txn, &a);
+}
+
+static int sq_recovery_list(zt_store *st, const char *user_id, zt_store_recovery_cb cb, void *ctx)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_user_exists(c, user_id);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_RECOVERY_LIST, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, user_id);
+    zt_store_recovery r;
+    while ((rc = sq_step(c, s, "listing recovery codes")) == 1) {
+        memset(&r, 0, sizeof(r));
+        r.id = sqlite3_column_int64(s, 0);
+        r.created_at = sqlite3_column_int64(s, 2);
+        r.used_at = sqlite3_column_int64(s, 3);
+        rc = sq_col(s, 1, r.code_hash, sizeof(r.code_hash)) ? 0 : sq_corrupt("recovery code");
+        if (rc == 0) {
+            c->in_cb = true;
+            rc = cb(ctx, &r);
+            c->in_cb = false;
+        }
+        if (rc != 0)
+            break;
+    }
+    sq_done(s);
+    return rc;
+}
+
+static int sq_recovery_use(zt_store *st, const char *user_id, int64_t code_id)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t n = 0;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_RECOVERY_USE, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, user_id);
+    sqlite3_bind_int64(s, 2, code_id);
+    sqlite3_bind_int64(s, 3, zt_store_now());
+    rc = sq_run(c, s, "using a recovery code", &n);
+    if (rc != 0 || n == 1)
+        return rc;
+    rc = sq_exists2(c, SQ_RECOVERY_EXISTS, user_id, code_id);
+    if (rc == 1)
+        return zt_store_seterr(-EALREADY, "recovery code was already used");
+    return rc < 0 ? rc : zt_store_seterr(-ENOENT, "no such recovery code");
+}
+
+/* ---- sessions ---- */
+
+static int sq_session_create(zt_store *st, const zt_store_session *ss)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_SESSION_INSERT, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, ss->id_hash);
+    sq_text(s, 2, ss->user_id);
+    sqlite3_bind_int64(s, 3, ss->created_at);
+    sqlite3_bind_int64(s, 4, ss->auth_time);
+    sqlite3_bind_int64(s, 5, ss->mfa_time);
+    sq_text(s, 6, ss->mfa_method);
+    sq_text(s, 7, ss->ip);
+    sq_text(s, 8, ss->user_agent);
+    sqlite3_bind_int64(s, 9, ss->idle_expires_at);
+    sqlite3_bind_int64(s, 10, ss->absolute_expires_at);
+    sqlite3_bind_int64(s, 11, ss->user_epoch);
+    sq_text(s, 12, ss->device_id);
+    rc = sq_run(c, s, "creating a session", NULL);
+    if (rc == -EEXIST)
+        rc = zt_store_seterr(rc, "a session with this id hash already exists");
+    else if (rc == -ENOENT)
+        rc = zt_store_seterr(rc, "user %s not found", ss->user_id);
+    return rc;
+}
+
+static int sq_session_get(zt_store *st, const char *id_hash, zt_store_session *out)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_SESSION_GET, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, id_hash);
+    rc = sq_step(c, s, "reading a session");
+    if (rc == 1)
+        rc = sq_row_session(s, out);
+    else if (rc == 0)
+        rc = zt_store_seterr(-ENOENT, "session not found");
+    sq_done(s);
+    return rc;
+}
+
+/* An UPDATE or DELETE keyed by session hash that must hit exactly one row. */
+static int sq_session_write(sq_conn *c, sqlite3_stmt *s, const char *what)
+{
+    int64_t n = 0;
+    int rc = sq_run(c, s, what, &n);
+    if (rc == 0 && n == 0)
+        rc = zt_store_seterr(-ENOENT, "session not found");
+    return rc;
+}
+
+static int sq_session_touch(zt_store *st, const char *id_hash, int64_t idle_expires_at)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_SESSION_TOUCH, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, id_hash);
+    sqlite3_bind_int64(s, 2, idle_expires_at);
+    return sq_session_write(c, s, "touching a session");
+}
+
+static int sq_session_set_mfa(zt_store *st, const char *id_hash, int64_t mfa_time,
+                              const char *method)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_SESSION_SET_MFA, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, id_hash);
+    sqlite3_bind_int64(s, 2, mfa_time);
+    sq_text(s, 3, method);
+    return sq_session_write(c, s, "recording MFA on a session");
+}
+
+static int sq_session_delete(zt_store *st, const char *id_hash)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_SESSION_DELETE, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, id_hash);
+    return sq_session_write(c, s, "deleting a session");
+}
+
+static int sq_session_list_by_user(zt_store *st, const char *user_id, zt_store_session_cb cb,
+                                   void *ctx)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_user_exists(c, user_id);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_SESSION_LIST_USER, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, user_id);
+    zt_store_session ss;
+    while ((rc = sq_step(c, s, "listing sessions")) == 1) {
+        rc = sq_row_session(s, &ss);
+        if (rc == 0) {
+            c->in_cb = true;
+            rc = cb(ctx, &ss);
+            c->in_cb = false;
+        }
+        if (rc != 0)
+            break;
+    }
+    sq_done(s);
+    return rc;
+}
+
+typedef struct del_user_args {
+    const char *user_id;
+    int64_t n;
+} del_user_args;
+
+static int sq_session_delete_user_txn(sq_conn *c, void *arg)
+{
+    del_user_args *a = arg;
+    int rc = sq_user_exists(c, a->user_id);
+    return rc != 0 ? rc : sq_delete_by_user(c, SQ_SESSION_DELETE_USER, a->user_id, &a->n);
+}
+
+static int sq_session_delete_by_user(zt_store *st, const char *user_id, uint64_t *n_out)
+{
+    sq_conn *c = NULL;
+    int rc = sq_enter(st, &c);
+    del_user_args a = {user_id, 0};
+    if (rc == 0)
+        rc = sq_txn(c, sq_session_delete_user_txn, &a);
+    if (rc == 0 && n_out != NULL)
+        *n_out = (uint64_t)a.n;
+    return rc;
+}
+
+static int sq_session_delete_expired(zt_store *st, int64_t now, uint64_t *n_out)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t n = 0;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_SESSION_DELETE_EXPIRED, &s);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, now);
+    rc = sq_run(c, s, "deleting expired sessions", &n);
+    if (rc == 0 && n_out != NULL)
+        *n_out = (uint64_t)n;
+    return rc;
+}
+
+/* ---- open, migrate, close ---- */
+
+static int sq_migrate_txn(sq_conn *c, void *arg)
+{
+    int64_t v = 0;
+    /* Re-read inside the write lock: another process may have migrated meanwhile. */
+    int rc = sq_query_int(c, "PRAGMA user_version", &v);
+    for (size_t i = 0; rc == 0 && i < SQ_N_MIGRATIONS; i++) {
+        if (sq_migrations[i].version <= v)
+            continue;
+        rc = sq_exec(c, sq_migrations[i].sql, "migrating the schema");
+        if (rc == 0) {
+            char sql[64];
+            snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", sq_migrations[i].version);
+            rc = sq_exec(c, sql, "recording the schema version");
+        }
+        if (rc != 0) {
+            char why[256]; /* copied: the message buffer is also the destination */
+            snprintf(why, sizeof(why), "%s", zt_store_errmsg());
+            zt_store_seterr(rc, "migrating the schema to version %d: %s", sq_migrations[i].version,
+                            why);
+        }
+    }
+    return rc;
+}
+
+/* Refuse a file that is not ours or that a newer ztgate wrote; then bring it up to date. */
+static int sq_check_and_migrate(sq_conn *c, const char *path)
+{
+    int64_t app = 0, v = 0, tables = 0;
+    int rc = sq_query_int(c, "PRAGMA application_id", &app);
+    if (rc == 0)
+        rc = sq_query_int(c, "PRAGMA user_version", &v);
+    if (rc == 0)
+        rc = sq_query_int(c, "SELECT count(*) FROM sqlite_schema", &tables);
+    if (rc != 0)
+        return rc;
+    if (app != SQ_APP_ID && (app != 0 || v != 0 || tables != 0))
+        return zt_store_seterr(-EIO, "%s is not a ztgate database; refusing to use it", path);
+    if (v > ZT_STORE_SCHEMA_VERSION)
+        return zt_store_seterr(-EIO,
+                               "%s has schema version %lld but this ztgate knows only up to %d; "
+                               "it was written by a newer ztgate: upgrade ztgate or restore a "
+                               "backup (refusing to open it)",
+                               path, (long long)v, ZT_STORE_SCHEMA_VERSION);
+    return v == ZT_STORE_SCHEMA_VERSION ? 0 : sq_txn(c, sq_migrate_txn, NULL);
+}
+
+/* mkdir -p with 0700 for every directory we create; existing ones are left as they are. */
+static int sq_mkdir_p(const char *dir)
+{
+    char tmp[PATH_MAX];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof(tmp))
+        return zt_store_seterr(-EINVAL, "state directory path is empty or too long");
+    memcpy(tmp, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] != '/' && tmp[i] != '\0')
+            continue;
+        char saved = tmp[i];
+        tmp[i] = '\0';
+        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+            return zt_store_seterr(-errno, "creating %s: %s", tmp, strerror(errno));
+        tmp[i] = saved;
+    }
+    struct stat sb;
+    if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
+        return zt_store_seterr(-ENOTDIR, "%s is not a directory", dir);
+    return 0;
+}
+
+/* fsync the directory so a freshly created database file survives a crash. */
+static void sq_sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+/* Create the file ourselves with 0600 (SQLite would use 0644 less umask); SQLite gives the -wal
+ * and -shm files the database file's mode. An existing looser file is tightened. */
+static int sq_prepare_file(const char *dir, const char *path)
+{
+    bool created = true;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno == EEXIST) {
+        created = false;
+        fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    }
+    if (fd < 0)
+        return zt_store_seterr(-errno, "opening %s: %s", path, strerror(errno));
+    struct stat sb;
+    int rc = 0;
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+        rc = zt_store_seterr(-EINVAL, "%s is not a regular file", path);
+    else if ((sb.st_mode & 077) != 0 && fchmod(fd, 0600) < 0)
+        rc = zt_store_seterr(-errno, "making %s private: %s", path, strerror(errno));
+    close(fd);
+    if (rc == 0 && created)
+        sq_sync_dir(dir);
+    return rc;
+}
+
+static void sq_close(zt_store *st)
+{
+    sq_store *s = (sq_store *)st;
+    pthread_mutex_lock(&s->mu);
+    sq_conn *c = s->conns;
+    s->conns = NULL;
+    pthread_mutex_unlock(&s->mu);
+    while (c != NULL) {
+        sq_conn *next = c->next;
+        sq_conn_free(c);
+        c = next;
+    }
+    pthread_key_delete(s->key);
+    pthread_mutex_destroy(&s->mu);
+    free(s->path);
+    free(s);
+}
+
+static const zt_store_ops sq_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .user_add = sq_user_add,
+    .user_get = sq_user_get,
+    .user_list = sq_user_list,
+    .user_groups = sq_user_groups,
+    .user_delete = sq_user_delete,
+    .user_revoke = sq_user_revoke,
+    .group_add = sq_group_add,
+    .group_get = sq_group_get,
+    .group_delete = sq_group_delete,
+    .group_list = sq_group_list,
+    .group_members = sq_group_members,
+    .group_member = sq_group_member,
+    .totp_set = sq_totp_set,
+    .totp_get = sq_totp_get,
+    .totp_use_step = sq_totp_use_step,
+    .recovery_set = sq_recovery_set,
+    .recovery_list = sq_recovery_list,
+    .recovery_use = sq_recovery_use,
+    .session_create = sq_session_create,
+    .session_get = sq_session_get,
+    .session_touch = sq_session_touch,
+    .session_set_mfa = sq_session_set_mfa,
+    .session_delete = sq_session_delete,
+    .session_list_by_user = sq_session_list_by_user,
+    .session_delete_by_user = sq_session_delete_by_user,
+    .session_delete_expired = sq_session_delete_expired,
+};
+
+static sq_store *sq_store_new(const zt_store_cfg *cfg)
+{
+    sq_store *s = calloc(1, sizeof(*s));
+    size_t n = strlen(cfg->state_dir) + sizeof("/" SQ_DB_FILE);
+    if (s == NULL || (s->path = malloc(n)) == NULL) {
+        free(s);
+        return NULL;
+    }
+    snprintf(s->path, n, "%s/%s", cfg->state_dir, SQ_DB_FILE);
+    s->base.ops = &sq_ops;
+    s->busy_ms = cfg->busy_timeout_ms > 0 && cfg->busy_timeout_ms <= INT_MAX
+                     ? (int)cfg->busy_timeout_ms
+                     : SQ_DEFAULT_BUSY_MS;
+    if (pthread_key_create(&s->key, NULL) != 0) {
+        free(s->path);
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    return s;
+}
+
+zt_store *zt_store_sqlite_open(const zt_store_cfg *cfg, char *err, size_t errlen)
+{
+    if (cfg->state_dir == NULL || cfg->state_dir[0] == '\0') {
+        snprintf(err, errlen, "store: state_dir is not set");
+        return NULL;
+    }
+    if (!sqlite3_threadsafe()) {
+        snprintf(err, errlen, "store: this SQLite library was built without thread support");
+        return NULL;
+    }
+    sq_store *s = sq_store_new(cfg);
+    if (s == NULL) {
+        snprintf(err, errlen, "store: out of memory");
+        return NULL;
+    }
+    sq_conn *c = NULL;
+    int rc = sq_mkdir_p(cfg->state_dir);
+    if (rc == 0)
+        rc = sq_prepare_file(cfg->state_dir, s->path);
+    if (rc == 0)
+        rc = sq_conn_open(s, &c);
+    if (rc == 0) {
+        sq_conn_register(s, c);
+        rc = sq_check_and_migrate(c, s->path);
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "store: %s", zt_store_errmsg());
+        sq_close(&s->base);
+        return NULL;
+    }
+    return &s->base;
+}

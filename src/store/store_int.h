@@ -1,0 +1,72 @@
+/* Backend interface of the store, private to src/store. store.c validates every argument once,
+ * then calls the backend through this table; a backend trusts its inputs are within the limits
+ * in store.h and only maps database results to the error codes there. */
+#ifndef ZT_STORE_STORE_INT_H
+#define ZT_STORE_STORE_INT_H
+
+#include <stdarg.h>
+
+#include "store/store.h"
+
+/* What a revoking user update changes besides the epoch (ENABLE changes no epoch). */
+typedef enum zt_store_revoke {
+    ZT_REVOKE_DISABLE,
+    ZT_REVOKE_ENABLE,
+    ZT_REVOKE_PASSWORD,
+    ZT_REVOKE_RESET_MFA,
+    ZT_REVOKE_SESSIONS,
+} zt_store_revoke;
+
+typedef struct zt_store_ops {
+    const char *name;
+    void (*close)(zt_store *st);
+
+    int (*user_add)(zt_store *st, const char *email, const char *name, const char *pw_hash,
+                    const char *const *groups, size_t n_groups, zt_user *out);
+    int (*user_get)(zt_store *st, bool by_email, const char *key, zt_user *out);
+    int (*user_list)(zt_store *st, zt_store_user_cb cb, void *ctx);
+    int (*user_groups)(zt_store *st, const char *user_id, zt_store_name_cb cb, void *ctx);
+    int (*user_delete)(zt_store *st, const char *id);
+    /* pw_hash only for ZT_REVOKE_PASSWORD. */
+    int (*user_revoke)(zt_store *st, const char *id, zt_store_revoke what, const char *pw_hash,
+                       int64_t *epoch_out);
+
+    int (*group_add)(zt_store *st, const char *name);
+    int (*group_get)(zt_store *st, const char *name, zt_store_group *out);
+    int (*group_delete)(zt_store *st, const char *name);
+    int (*group_list)(zt_store *st, zt_store_group_cb cb, void *ctx);
+    int (*group_members)(zt_store *st, const char *group, zt_store_user_cb cb, void *ctx);
+    int (*group_member)(zt_store *st, const char *group, const char *user_id, bool add);
+
+    int (*totp_set)(zt_store *st, const char *user_id, const void *blob, size_t len);
+    int (*totp_get)(zt_store *st, const char *user_id, zt_store_totp *out);
+    int (*totp_use_step)(zt_store *st, const char *user_id, int64_t step);
+
+    int (*recovery_set)(zt_store *st, const char *user_id, const char *const *hashes, size_t n);
+    int (*recovery_list)(zt_store *st, const char *user_id, zt_store_recovery_cb cb, void *ctx);
+    int (*recovery_use)(zt_store *st, const char *user_id, int64_t code_id);
+
+    int (*session_create)(zt_store *st, const zt_store_session *s);
+    int (*session_get)(zt_store *st, const char *id_hash, zt_store_session *out);
+    int (*session_touch)(zt_store *st, const char *id_hash, int64_t idle_expires_at);
+    int (*session_set_mfa)(zt_store *st, const char *id_hash, int64_t mfa_time, const char *method);
+    int (*session_delete)(zt_store *st, const char *id_hash);
+    int (*session_list_by_user)(zt_store *st, const char *user_id, zt_store_session_cb cb,
+                                void *ctx);
+    int (*session_delete_by_user)(zt_store *st, const char *user_id, uint64_t *n_out);
+    int (*session_delete_expired)(zt_store *st, int64_t now, uint64_t *n_out);
+} zt_store_ops;
+
+/* Every backend's handle starts with this. */
+struct zt_store {
+    const zt_store_ops *ops;
+};
+
+zt_store *zt_store_sqlite_open(const zt_store_cfg *cfg, char *err, size_t errlen);
+
+/* Set this thread's message for zt_store_errmsg(); returns rc so callers can `return seterr()`. */
+int zt_store_seterr(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Now in Unix seconds (wall clock with any test offset). */
+int64_t zt_store_now(void);
+
+#endif

@@ -1,0 +1,776 @@
+/* Config loader: the quickstart, defaults, units, normalisation, and one test per error path with
+ * the exact "FILE:LINE:COL: message" text a user would see. Upstream names go through an
+ * offline resolver so the tests never touch DNS. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "lib/buf.h"
+
+#define NAME "t.yaml"
+
+/* The smallest valid config (lines 1-5); tests append sections after it. */
+#define BASE                                                                                       \
+    "gateway:\n"                                                                                   \
+    "  listen:\n"                                                                                  \
+    "    - address: 127.0.0.1:8080\n"                                                              \
+    "apps:\n"                                                                                      \
+    "  - {name: a, upstream: \"http://127.0.0.1:8081\"}\n"
+
+/* "backend.test" (any case, like DNS) is the only name that resolves. */
+static int fake_resolve(const char *host, uint16_t port, struct sockaddr_storage *out)
+{
+    struct sockaddr_in *in = (struct sockaddr_in *)out;
+    if (strcasecmp(host, "backend.test") != 0)
+        return EAI_NONAME;
+    memset(out, 0, sizeof(*out));
+    in->sin_family = AF_INET;
+    inet_pton(AF_INET, "10.1.2.3", &in->sin_addr);
+    return 0;
+}
+
+static const char *srcdir(void)
+{
+    const char *d = getenv("ZT_TEST_SRCDIR");
+    return d != NULL ? d : ".";
+}
+
+static zt_config *load_ok(const char *yaml)
+{
+    zt_diags d;
+    zt_diags_init(&d);
+    zt_config *cfg = zt_config_load_mem(NAME, yaml, strlen(yaml), &d);
+    if (cfg == NULL)
+        print_error("unexpected errors:\n%s", d.text.data ? d.text.data : "(none)");
+    assert_non_null(cfg);
+    assert_int_equal(d.errors, 0);
+    zt_diags_dispose(&d);
+    return cfg;
+}
+
+static void expect_errors(const char *yaml, const char *want)
+{
+    zt_diags d;
+    zt_diags_init(&d);
+    zt_config *cfg = zt_config_load_mem(NAME, yaml, strlen(yaml), &d);
+    assert_null(cfg);
+    assert_non_null(d.text.data);
+    assert_string_equal(d.text.data, want);
+    zt_diags_dispose(&d);
+}
+
+static void assert_addr(const struct sockaddr_storage *ss, const char *ip, int port)
+{
+    char buf[ZT_IP_STRLEN];
+    zt_sockaddr_ip((const struct sockaddr *)ss, buf);
+    assert_string_equal(buf, ip);
+    assert_int_equal(zt_sockaddr_port((const struct sockaddr *)ss), port);
+}
+
+/* ------------------------------------------------------------------------------------------- */
+
+static void test_quickstart(void **state)
+{
+    char path[4096];
+    zt_diags d;
+    snprintf(path, sizeof(path), "%s/examples/quickstart.yaml", srcdir());
+    zt_diags_init(&d);
+    zt_config *cfg = zt_config_load(path, &d);
+    if (cfg == NULL)
+        print_error("%s", d.text.data);
+    assert_non_null(cfg);
+    assert_string_equal(cfg->path, path);
+    assert_string_equal(cfg->state_dir, "./data");
+
+    assert_int_equal(cfg->n_listeners, 2);
+    assert_string_equal(cfg->listeners[0].address, "127.0.0.1:8080");
+    assert_addr(&cfg->listeners[0].addr, "127.0.0.1", 8080);
+    assert_false(cfg->listeners[0].tls);
+    assert_true(cfg->listeners[1].tls);
+    assert_addr(&cfg->listeners[1].addr, "127.0.0.1", 8443);
+    assert_string_equal(cfg->listeners[1].tls_cfg.cert_file, "./data/tls/gateway-cert.pem");
+    assert_string_equal(cfg->listeners[1].tls_cfg.key_file, "./data/tls/gateway-key.pem");
+    assert_true(cfg->listeners[1].tls_cfg.self_signed);
+    assert_true(cfg->workers >= 1 && cfg->workers <= 64);
+    assert_int_equal(cfg->n_trusted_proxies, 0);
+    assert_int_equal(cfg->limits.max_header_bytes, 32 * 1024);
+
+    assert_string_equal(cfg->log.access_path, "./data/access.log");
+    assert_string_equal(cfg->log.error_path, "-");
+    assert_int_equal(cfg->log.level, ZT_LOG_INFO);
+
+    assert_string_equal(cfg->admin.address, "127.0.0.1:9444");
+    assert_addr(&cfg->admin.addr, "127.0.0.1", 9444);
+    assert_true(cfg->admin.tls);
+    assert_true(cfg->admin.tls_cfg.self_signed);
+    assert_string_equal(cfg->admin.tls_cfg.cert_file, "./data/tls/admin-cert.pem");
+    assert_string_equal(cfg->admin.tls_cfg.key_file, "./data/tls/admin-key.pem");
+    assert_string_equal(cfg->admin.token_file, "./data/admin.token");
+    assert_string_equal(cfg->audit.path, "./data/audit/audit.log");
+    assert_false(cfg->audit.fail_open);
+
+    assert_int_equal(cfg->n_apps, 1);
+    const zt_app_cfg *app = &cfg->apps[0];
+    assert_string_equal(app->name, "demo");
+    assert_string_equal(app->host, "app.localhost");
+    assert_string_equal(app->path_prefix, "/");
+    assert_string_equal(app->upstream.url, "http://127.0.0.1:8081");
+    assert_string_equal(app->upstream.host_header, "127.0.0.1:8081");
+    assert_string_equal(app->upstream.base_path, "");
+    assert_addr(&app->upstream.addr, "127.0.0.1", 8081);
+    assert_int_equal(app->sensitivity, ZT_SENS_INTERNAL);
+    assert_string_equal(zt_sensitivity_name(app->sensitivity), "internal");
+    assert_true(app->line > 0);
+    zt_config_free(cfg);
+    zt_diags_dispose(&d);
+}
+
+static void test_minimal_fixture_and_defaults(void **state)
+{
+    char path[4096];
+    zt_diags d;
+    snprintf(path, sizeof(path), "%s/tests/unit/configs/minimal.yaml", srcdir());
+    zt_diags_init(&d);
+    zt_config *cfg = zt_config_load(path, &d);
+    assert_non_null(cfg);
+    assert_string_equal(cfg->state_dir, "./data");
+    assert_false(cfg->listeners[0].tls);
+    assert_null(cfg->listeners[0].tls_cfg.cert_file);
+    assert_int_equal(cfg->workers,
+                     sysconf(_SC_NPROCESSORS_ONLN) > 64 ? 64 : sysconf(_SC_NPROCESSORS_ONLN));
+    assert_int_equal(cfg->limits.max_header_bytes, 32768);
+    assert_int_equal(cfg->limits.max_headers, 100);
+    assert_int_equal(cfg->limits.max_connections, 10000);
+    assert_int_equal(cfg->limits.max_body_bytes, 0);
+    assert_int_equal(cfg->timeouts.header_read_ms, 10000);
+    assert_int_equal(cfg->timeouts.keepalive_ms, 60000);
+    assert_int_equal(cfg->timeouts.body_read_ms, 60000);
+    assert_int_equal(cfg->timeouts.upstream_connect_ms, 5000);
+    assert_int_equal(cfg->timeouts.upstream_response_ms, 60000);
+    assert_int_equal(cfg->timeouts.drain_ms, 30000);
+    assert_string_equal(cfg->log.access_path, "-");
+    assert_string_equal(cfg->log.error_path, "-");
+    assert_int_equal(cfg->log.level, ZT_LOG_INFO);
+    assert_null(cfg->admin.address);
+    assert_false(cfg->admin.tls);
+    assert_string_equal(cfg->admin.token_file, "./data/admin.token");
+    assert_string_equal(cfg->audit.path, "./data/audit/audit.log");
+    assert_string_equal(cfg->audit.signing_key_file, "./data/audit/signing.key");
+    assert_int_equal(cfg->audit.checkpoint_every, 1000);
+    assert_int_equal(cfg->audit.checkpoint_interval_ms, 10000);
+    assert_int_equal(cfg->audit.fsync_interval_ms, 5);
+    assert_int_equal(cfg->audit.rotate_bytes, 64u << 20);
+    assert_int_equal(cfg->audit.queue_limit, 65536);
+    assert_false(cfg->audit.fail_open);
+    const zt_app_cfg *app = &cfg->apps[0];
+    assert_null(app->host);
+    assert_string_equal(app->path_prefix, "/");
+    assert_int_equal(app->sensitivity, ZT_SENS_INTERNAL);
+    assert_false(app->preserve_host);
+    assert_false(app->allow_encoded_slash);
+    assert_int_equal(app->line, 6);
+    assert_int_equal(app->col, 5);
+    zt_config_free(cfg);
+    zt_diags_dispose(&d);
+}
+
+static void test_state_dir_paths(void **state)
+{
+    zt_config *cfg = load_ok(BASE "state_dir: /var/lib/ztgate/\n"
+                                  "audit: {path: \"off\", on_audit_failure: fail_open}\n");
+    assert_string_equal(cfg->state_dir, "/var/lib/ztgate/");
+    assert_string_equal(cfg->admin.token_file, "/var/lib/ztgate/admin.token");
+    assert_string_equal(cfg->audit.path, "off");
+    assert_string_equal(cfg->audit.signing_key_file, "/var/lib/ztgate/audit/signing.key");
+    assert_true(cfg->audit.fail_open);
+    zt_config_free(cfg);
+
+    cfg = load_ok("state_dir: st\n" BASE "admin: {token_file: tok}\n");
+    assert_string_equal(cfg->admin.token_file, "tok");
+    assert_string_equal(cfg->audit.path, "st/audit/audit.log");
+    zt_config_free(cfg);
+}
+
+#define REFUSED UINT64_MAX
+
+typedef struct num_case {
+    const char *text;
+    uint64_t want; /* REFUSED: must be an error */
+} num_case;
+
+/* Loads "<gateway with `key: `><case text>}<apps>" for each case and compares get(cfg). */
+static void run_num_cases(const char *key, const num_case *cases, size_t n,
+                          uint64_t (*get)(const zt_config *))
+{
+    for (size_t i = 0; i < n; i++) {
+        char yaml[512];
+        zt_diags d;
+        snprintf(yaml, sizeof(yaml),
+                 "gateway:\n  listen: [{address: \"*:80\"}]\n  %s%s}\n"
+                 "apps: [{name: a, upstream: \"http://127.0.0.1:1\"}]\n",
+                 key, cases[i].text);
+        zt_diags_init(&d);
+        zt_config *cfg = zt_config_load_mem(NAME, yaml, strlen(yaml), &d);
+        if (cases[i].want == REFUSED && cfg != NULL)
+            print_error("accepted '%s'\n", cases[i].text);
+        if (cases[i].want != REFUSED && cfg == NULL)
+            print_error("refused '%s': %s", cases[i].text, d.text.data);
+        if (cases[i].want == REFUSED) {
+            assert_null(cfg);
+        } else {
+            assert_non_null(cfg);
+            assert_int_equal(get(cfg), cases[i].want);
+        }
+        zt_config_free(cfg);
+        zt_diags_dispose(&d);
+    }
+}
+
+static uint64_t get_body(const zt_config *cfg)
+{
+    return cfg->limits.max_body_bytes;
+}
+
+static uint64_t get_upstream_response(const zt_config *cfg)
+{
+    return cfg->timeouts.upstream_response_ms;
+}
+
+static uint64_t get_drain(const zt_config *cfg)
+{
+    return cfg->timeouts.drain_ms;
+}
+
+static void test_sizes(void **state)
+{
+    static const num_case cases[] = {
+        {"0", 0},
+        {"1", 1},
+        {"1B", 1},
+        {"1KiB", 1024},
+        {"64MiB", 64ull << 20},
+        {"2GiB", 2ull << 30},
+        {"3TiB", 3ull << 40},
+        {"16777215TiB", 16777215ull << 40},
+        {"16777216TiB", REFUSED}, /* 2^64: overflow */
+        {"99999999999999999999", REFUSED},
+        {"1KB", REFUSED},
+        {"1k", REFUSED},
+        {"1kib", REFUSED},
+        {"1 KiB", REFUSED},
+        {"1.5MiB", REFUSED},
+        {"-1", REFUSED},
+        {"KiB", REFUSED},
+        {"0x10", REFUSED},
+    };
+    run_num_cases("limits: {max_body_bytes: ", cases, sizeof(cases) / sizeof(cases[0]), get_body);
+}
+
+static void test_durations(void **state)
+{
+    static const num_case cases[] = {
+        {"100ms", 100},    {"500ms", 500},     {"10s", 10000},     {"5m", 300000},
+        {"12h", 43200000}, {"24h", 86400000},  {"99ms", REFUSED},  {"25h", REFUSED},
+        {"10", REFUSED},   {"0", REFUSED},     {"10sec", REFUSED}, {"1d", REFUSED},
+        {"10S", REFUSED},  {"1h30m", REFUSED}, {"s", REFUSED},     {"1.5s", REFUSED},
+    };
+    run_num_cases("timeouts: {upstream_response: ", cases, sizeof(cases) / sizeof(cases[0]),
+                  get_upstream_response);
+    /* Zero needs no unit where zero is allowed. */
+    static const num_case drain[] = {{"0", 0}, {"0s", 0}, {"1h", 3600000}, {"61m", REFUSED}};
+    run_num_cases("timeouts: {drain: ", drain, sizeof(drain) / sizeof(drain[0]), get_drain);
+}
+
+static void test_values_normalised(void **state)
+{
+    zt_config *cfg = load_ok("gateway:\n"
+                             "  listen: [{address: \"[::1]:8443\"}, {address: \"*:80\"}]\n"
+                             "  workers: 3\n"
+                             "  trusted_proxies: [10.0.0.0/8, \"2001:db8::/32\", 192.0.2.7]\n"
+                             "log: {level: debug, access: \"off\"}\n"
+                             "apps:\n"
+                             "  - name: One.app_2-x\n"
+                             "    host: App.Example.COM\n"
+                             "    path_prefix: /Api/v1/\n"
+                             "    upstream: http://Backend.test:9000/base/\n"
+                             "    sensitivity: restricted\n"
+                             "    preserve_host: true\n"
+                             "    allow_encoded_slash: true\n"
+                             "  - name: v6\n"
+                             "    host: \"::1\"\n"
+                             "    upstream: \"http://[::1]\"\n"
+                             "  - name: v4\n"
+                             "    host: 192.0.2.1\n"
+                             "    upstream: http://192.0.2.2:8080/\n");
+    assert_addr(&cfg->listeners[0].addr, "::1", 8443);
+    assert_addr(&cfg->listeners[1].addr, "0.0.0.0", 80);
+    assert_int_equal(cfg->workers, 3);
+    assert_int_equal(cfg->n_trusted_proxies, 3);
+    assert_int_equal(cfg->trusted_proxies[1].family, AF_INET6);
+    assert_int_equal(cfg->trusted_proxies[1].prefix, 32);
+    assert_int_equal(cfg->trusted_proxies[2].prefix, 32);
+    assert_int_equal(cfg->log.level, ZT_LOG_DEBUG);
+
+    const zt_app_cfg *a = &cfg->apps[0];
+    assert_string_equal(a->name, "One.app_2-x");
+    assert_string_equal(a->host, "app.example.com");
+    assert_string_equal(a->path_prefix, "/Api/v1");
+    assert_string_equal(a->upstream.url, "http://Backend.test:9000/base/");
+    assert_string_equal(a->upstream.host_header, "Backend.test:9000");
+    assert_string_equal(a->upstream.base_path, "/base");
+    assert_addr(&a->upstream.addr, "10.1.2.3", 9000);
+    assert_int_equal(a->sensitivity, ZT_SENS_RESTRICTED);
+    assert_true(a->preserve_host);
+    assert_true(a->allow_encoded_slash);
+    assert_int_equal(a->line, 7);
+    assert_int_equal(a->col, 5);
+
+    assert_string_equal(cfg->apps[1].host, "[::1]");
+    assert_string_equal(cfg->apps[1].upstream.host_header, "[::1]");
+    assert_addr(&cfg->apps[1].upstream.addr, "::1", 80);
+    assert_string_equal(cfg->apps[2].host, "192.0.2.1");
+    assert_string_equal(cfg->apps[2].upstream.base_path, "");
+    assert_addr(&cfg->apps[2].upstream.addr, "192.0.2.2", 8080);
+    zt_config_free(cfg);
+}
+
+static void test_getaddrinfo(void **state)
+{
+    zt_config_set_resolver(NULL);
+    zt_config *cfg =
+        load_ok(BASE "  - {name: b, path_prefix: /b, upstream: \"http://localhost:81\"}\n");
+    assert_int_equal(zt_sockaddr_port((const struct sockaddr *)&cfg->apps[1].upstream.addr), 81);
+    zt_config_free(cfg);
+    zt_config_set_resolver(fake_resolve);
+}
+
+static void test_names(void **state)
+{
+    assert_string_equal(zt_sensitivity_name(ZT_SENS_PUBLIC), "public");
+    assert_string_equal(zt_sensitivity_name(ZT_SENS_CONFIDENTIAL), "confidential");
+    assert_string_equal(zt_sensitivity_name(ZT_SENS_RESTRICTED), "restricted");
+    assert_string_equal(zt_sensitivity_name((zt_sensitivity)42), "unknown");
+    zt_config_free(NULL);
+    zt_diags_dispose(NULL);
+    /* No diags: still refused, nothing printed. */
+    assert_null(zt_config_load_mem(NAME, "x: 1\n", 5, NULL));
+}
+
+/* ------------------------------------------------------------------------------------------- *
+ * Error paths: exact text, line and column. */
+
+static void test_err_unknown_key(void **state)
+{
+    expect_errors("gateway:\n"
+                  "  listne:\n"
+                  "    - address: 127.0.0.1:8080\n"
+                  "  listen: [{address: \"*:80\"}]\n"
+                  "apps: [{name: a, upstream: \"http://127.0.0.1:1\"}]\n"
+                  "aps: []\n",
+                  NAME ":2:3: unknown key 'listne' in 'gateway' (expected one of: listen, workers, "
+                       "trusted_proxies, limits, timeouts)\n" NAME
+                       ":6:1: unknown key 'aps' at top level (expected one of: state_dir, "
+                       "gateway, log, admin, audit, apps)\n");
+}
+
+static void test_err_wrong_type(void **state)
+{
+    expect_errors(BASE "  - {name: b, path_prefix: /b, upstream: \"http://127.0.0.1:1\", "
+                       "preserve_host: yes}\n"
+                       "log: [a]\n"
+                       "admin:\n"
+                       "  listen: {a: 1}\n"
+                       "audit:\n"
+                       "  checkpoint_every: many\n"
+                       "  path:\n",
+                  NAME ":6:79: 'apps[1].preserve_host' must be true or false (got 'yes')\n" NAME
+                       ":7:6: 'log' must be a mapping (got a list)\n" NAME
+                       ":9:11: 'admin.listen' must be IP:PORT like 127.0.0.1:8443 or [::1]:8443 "
+                       "(got a mapping)\n" NAME
+                       ":11:21: 'audit.checkpoint_every' must be a whole number (got 'many')\n" NAME
+                       ":12:8: 'audit.path' must be a string (got no value)\n");
+}
+
+static void test_err_out_of_range(void **state)
+{
+    expect_errors("gateway:\n"
+                  "  listen: [{address: \"*:80\"}]\n"
+                  "  workers: 65\n"
+                  "  limits:\n"
+                  "    max_header_bytes: 2MiB\n"
+                  "    max_headers: 0\n"
+                  "  timeouts: {keepalive: 50ms}\n"
+                  "apps: [{name: a, upstream: \"http://127.0.0.1:1\"}]\n",
+                  NAME
+                  ":3:12: 'gateway.workers' must be between 0 and 64 (got '65')\n" NAME
+                  ":5:23: 'gateway.limits.max_header_bytes' must be between 1KiB and 1MiB "
+                  "(got '2MiB')\n" NAME
+                  ":6:18: 'gateway.limits.max_headers' must be between 1 and 1024 (got '0')\n" NAME
+                  ":7:25: 'gateway.timeouts.keepalive' must be between 100ms and 24h (got "
+                  "'50ms')\n");
+}
+
+static void test_err_enum(void **state)
+{
+    expect_errors(BASE "log: {level: verbose}\n",
+                  NAME ":6:14: 'log.level' must be one of: debug, info, warn, error (got "
+                       "'verbose')\n");
+}
+
+static void test_err_bad_cidr(void **state)
+{
+    expect_errors("gateway:\n"
+                  "  listen: [{address: \"*:80\"}]\n"
+                  "  trusted_proxies:\n"
+                  "    - 10.0.0.0/8\n"
+                  "    - 10.0.0.1/8\n"
+                  "    - 300.0.0.0/8\n"
+                  "    - [x]\n"
+                  "apps: [{name: a, upstream: \"http://127.0.0.1:1\"}]\n",
+                  NAME ":5:7: 'gateway.trusted_proxies[1]' must be a CIDR block like 10.0.0.0/8 "
+                       "with the host bits zero (got '10.0.0.1/8')\n" NAME
+                       ":6:7: 'gateway.trusted_proxies[2]' must be a CIDR block like 10.0.0.0/8 "
+                       "with the host bits zero (got '300.0.0.0/8')\n" NAME
+                       ":7:7: 'gateway.trusted_proxies[3]' must be a CIDR block (got a list)\n");
+}
+
+static void test_err_bad_address(void **state)
+{
+    expect_errors("gateway:\n"
+                  "  listen:\n"
+                  "    - address: localhost:8080\n"
+                  "    - address: 127.0.0.1\n"
+                  "apps: [{name: a, upstream: \"http://127.0.0.1:1\"}]\n"
+                  "admin: {listen: \"[::1]:99999\"}\n",
+                  NAME ":3:16: 'gateway.listen[0].address' must be IP:PORT like 127.0.0.1:8443 "
+                       "or [::1]:8443 (got 'localhost:8080')\n" NAME
+                       ":4:16: 'gateway.listen[1].address' must be IP:PORT like 127.0.0.1:8443 "
+                       "or [::1]:8443 (got '127.0.0.1')\n" NAME
+                       ":6:17: 'admin.listen' must be IP:PORT like 127.0.0.1:8443 or [::1]:8443 "
+                       "(got '[::1]:99999')\n");
+}
+
+static void test_err_bad_url(void **state)
+{
+    expect_errors("gateway: {listen: [{address: \"*:80\"}]}\n"
+                  "apps:\n"
+                  "  - path_prefix: /a\n"
+                  "    upstream: ftp://127.0.0.1\n"
+                  "    name: a\n"
+                  "  - path_prefix: /b\n"
+                  "    upstream: http://127.0.0.1:0\n"
+                  "    name: b\n"
+                  "  - path_prefix: /c\n"
+                  "    upstream: http://user@127.0.0.1/\n"
+                  "    name: c\n"
+                  "  - path_prefix: /d\n"
+                  "    upstream: http://127.0.0.1/a//b\n"
+                  "    name: d\n"
+                  "  - path_prefix: /e\n"
+                  "    upstream: http://nowhere.test\n"
+                  "    name: e\n"
+                  "  - path_prefix: /f\n"
+                  "    upstream: http://bad_host-.test\n"
+                  "    name: f\n",
+                  NAME ":4:15: 'apps[0].upstream' must be a URL like http://127.0.0.1:8081 (got "
+                       "'ftp://127.0.0.1')\n" NAME
+                       ":7:15: 'apps[1].upstream' must have a port from 1 to 65535 (got "
+                       "'http://127.0.0.1:0')\n" NAME
+                       ":10:15: 'apps[2].upstream' must be a URL like http://127.0.0.1:8081 (got "
+                       "'http://user@127.0.0.1/')\n" NAME
+                       ":13:15: 'apps[3].upstream' path must not contain '//' (got "
+                       "'http://127.0.0.1/a//b')\n" NAME
+                       ":16:15: 'apps[4].upstream' host 'nowhere.test' does not resolve: Name or "
+                       "service not known\n" NAME
+                       ":19:15: 'apps[5].upstream' must have a valid host name or IP address (got "
+                       "'http://bad_host-.test')\n");
+}
+
+static void test_err_https_upstream(void **state)
+{
+    expect_errors("gateway: {listen: [{address: \"*:80\"}]}\n"
+                  "apps:\n"
+                  "  - name: a\n"
+                  "    upstream: HTTPS://127.0.0.1:8443\n",
+                  NAME ":4:15: 'apps[0].upstream' uses https: https upstreams are not supported "
+                       "yet\n");
+}
+
+static void test_err_bad_host_and_prefix(void **state)
+{
+    expect_errors("gateway: {listen: [{address: \"*:80\"}]}\n"
+                  "apps:\n"
+                  "  - name: a\n"
+                  "    host: http://app.example.com\n"
+                  "    path_prefix: app\n"
+                  "    upstream: http://127.0.0.1:1\n"
+                  "  - name: b\n"
+                  "    host: app.example.com:443\n"
+                  "    path_prefix: /a/../b\n"
+                  "    upstream: http://127.0.0.1:1\n"
+                  "  - name: not ok\n"
+                  "    host: -bad.example.com\n"
+                  "    path_prefix: /a?b\n"
+                  "    upstream: http://127.0.0.1:1\n",
+                  NAME ":4:11: 'apps[0].host' must be a host name without a scheme (got "
+                       "'http://app.example.com')\n" NAME
+                       ":5:18: 'apps[0].path_prefix' must start with '/' (got 'app')\n" NAME
+                       ":8:11: 'apps[1].host' must be a host name without a port (got "
+                       "'app.example.com:443')\n" NAME
+                       ":9:18: 'apps[1].path_prefix' must not contain '..' or '.' segments (got "
+                       "'/a/../b')\n" NAME
+                       ":11:11: 'apps[2].name' must be 1 to 64 letters, digits, '_', '.' or '-' "
+                       "(got 'not ok')\n" NAME
+                       ":12:11: 'apps[2].host' must be a host name or IP address (got "
+                       "'-bad.example.com')\n" NAME
+                       ":13:18: 'apps[2].path_prefix' must be printable ASCII without spaces, "
+                       "'?', '#', '%' or '\\' (got '/a?b')\n");
+}
+
+static void test_err_duplicate_key(void **state)
+{
+    expect_errors("gateway:\n"
+                  "  listen: [{address: \"*:80\"}]\n"
+                  "  workers: 2\n"
+                  "  workers: 3\n"
+                  "apps: [{name: a, upstream: \"http://127.0.0.1:1\", name: b}]\n",
+                  NAME ":4:3: duplicate key 'gateway.workers' (first at line 3)\n" NAME
+                       ":5:50: duplicate key 'apps[0].name' (first at line 5)\n");
+}
+
+static void test_err_duplicate_app(void **state)
+{
+    expect_errors("gateway: {listen: [{address: \"*:80\"}]}\n"
+                  "apps:\n"
+                  "  - name: a\n"
+                  "    host: a.example\n"
+                  "    upstream: http://127.0.0.1:1\n"
+                  "  - name: a\n"
+                  "    host: b.example\n"
+                  "    upstream: http://127.0.0.1:1\n",
+                  NAME ":6:5: duplicate app name 'a' (first at line 3)\n");
+}
+
+static void test_err_duplicate_route(void **state)
+{
+    expect_errors("gateway: {listen: [{address: \"*:80\"}]}\n"
+                  "apps:\n"
+                  "  - name: a\n"
+                  "    host: App.Example\n"
+                  "    path_prefix: /x\n"
+                  "    upstream: http://127.0.0.1:1\n"
+                  "  - name: b\n"
+                  "    host: app.example\n"
+                  "    path_prefix: /x/\n"
+                  "    upstream: http://127.0.0.1:2\n"
+                  "  - {name: c, upstream: \"http://127.0.0.1:3\"}\n"
+                  "  - {name: d, upstream: \"http://127.0.0.1:4\", path_prefix: /}\n",
+                  NAME ":7:5: app 'b' has the same host and path_prefix as app 'a' (line 3)\n" NAME
+                       ":12:5: app 'd' has the same host and path_prefix as app 'c' (line 11)\n");
+}
+
+static void test_err_missing_required(void **state)
+{
+    expect_errors("gateway:\n"
+                  "  listen:\n"
+                  "    - tls: {cert: a, key: b, self_signed: true}\n"
+                  "state_dir: x\n",
+                  NAME ":3:7: missing required key 'address' in 'gateway.listen[0]'\n" NAME
+                       ":1:1: missing required key 'apps'\n");
+    expect_errors("log: {}\n"
+                  "apps: []\n",
+                  NAME ":2:7: 'apps' must have 1 to 10000 entries (got 0)\n" NAME
+                       ":1:1: missing required key 'gateway'\n");
+    expect_errors(BASE "  - upstream: http://127.0.0.1:1\n",
+                  NAME ":6:5: missing required key 'name' in 'apps[1]'\n");
+}
+
+static void test_err_tls_files(void **state)
+{
+    char yaml[2048], want[2048];
+    /* Readable files pass; a missing one is reported at its value. */
+    snprintf(yaml, sizeof(yaml),
+             BASE "admin:\n"
+                  "  listen: 127.0.0.1:9444\n"
+                  "  tls:\n"
+                  "    cert: %s/tests/unit/configs/readable.pem\n"
+                  "    key: %s/tests/unit/configs/missing-key.pem\n",
+             srcdir(), srcdir());
+    snprintf(want, sizeof(want),
+             NAME ":10:10: 'admin.tls.key' file '%s/tests/unit/configs/missing-key.pem' cannot be "
+                  "read: No such file or directory (or set self_signed: true to create it)\n",
+             srcdir());
+    expect_errors(yaml, want);
+    /* self_signed: missing files are fine (the server creates them); a directory is not a file. */
+    zt_config *cfg = load_ok(BASE "admin:\n"
+                                  "  tls: {cert: /nonexistent/c.pem, key: /nonexistent/k.pem, "
+                                  "self_signed: true}\n");
+    assert_true(cfg->admin.tls);
+    assert_null(cfg->admin.address);
+    zt_config_free(cfg);
+    expect_errors(BASE "admin:\n"
+                       "  tls: {cert: /, key: /}\n",
+                  NAME ":7:15: 'admin.tls.cert' file '/' cannot be read: not a regular file (or "
+                       "set self_signed: true to create it)\n" NAME
+                       ":7:23: 'admin.tls.key' file '/' cannot be read: not a regular file (or set "
+                       "self_signed: true to create it)\n");
+    expect_errors(BASE "admin:\n"
+                       "  tls: {self_signed: true}\n",
+                  NAME ":7:8: missing required key 'cert' in 'admin.tls'\n" NAME
+                       ":7:8: missing required key 'key' in 'admin.tls'\n");
+}
+
+static void test_err_yaml_syntax(void **state)
+{
+    expect_errors("gateway:\n"
+                  "  listen: [\n"
+                  "apps: x\n",
+                  NAME ":4:1: YAML syntax error: did not find expected ',' or ']' while parsing a "
+                       "flow sequence at line 2 column 11\n");
+    expect_errors("gateway:\n"
+                  "\tlisten: []\n",
+                  NAME ":2:1: YAML syntax error: found character that cannot start any token "
+                       "while scanning for the next token\n");
+    expect_errors("a: b: c\n", NAME ":1:5: YAML syntax error: mapping values are not allowed in "
+                                    "this context\n");
+    expect_errors("ok: 1\nbad: \"\xff\"\n",
+                  NAME ":2:7: YAML syntax error: invalid leading UTF-8 octet\n");
+}
+
+static void test_err_yaml_features(void **state)
+{
+    expect_errors("x: &a {y: 1}\n"
+                  "z: *a\n",
+                  NAME ":1:4: YAML anchors and aliases are not supported\n");
+    expect_errors(BASE "---\n"
+                       "a: 1\n",
+                  NAME ":7:1: only one YAML document is allowed\n");
+    expect_errors("", NAME ":1:1: the configuration is empty\n");
+    expect_errors("# only a comment\n", NAME ":1:1: the configuration is empty\n");
+    expect_errors("- a\n", NAME ":1:1: 'configuration' must be a mapping of keys (got a list)\n");
+    expect_errors(BASE "log: {access: \"a\\0b\"}\n",
+                  NAME ":6:15: 'log.access' must not contain NUL bytes\n");
+    expect_errors(BASE "? [a]\n: 1\n", NAME ":6:3: keys must be plain names (got a list)\n");
+}
+
+static void test_err_many_at_once(void **state)
+{
+    expect_errors("gateway:\n"
+                  "  listen:\n"
+                  "    - address: nowhere\n"
+                  "  workers: -1\n"
+                  "  bogus: 1\n"
+                  "log: {level: loud}\n"
+                  "apps:\n"
+                  "  - name: a\n"
+                  "    upstream: https://x\n"
+                  "  - name: a\n"
+                  "    upstream: http://127.0.0.1:1\n",
+                  NAME ":3:16: 'gateway.listen[0].address' must be IP:PORT like 127.0.0.1:8443 or "
+                       "[::1]:8443 (got 'nowhere')\n" NAME
+                       ":4:12: 'gateway.workers' must be a whole number (got '-1')\n" NAME
+                       ":5:3: unknown key 'bogus' in 'gateway' (expected one of: listen, workers, "
+                       "trusted_proxies, limits, timeouts)\n" NAME
+                       ":6:14: 'log.level' must be one of: debug, info, warn, error (got "
+                       "'loud')\n" NAME
+                       ":9:15: 'apps[0].upstream' uses https: https upstreams are not supported "
+                       "yet\n" NAME ":10:5: duplicate app name 'a' (first at line 8)\n");
+}
+
+static void test_err_too_many(void **state)
+{
+    zt_buf yaml;
+    zt_diags d;
+    zt_buf_init(&yaml, 0);
+    zt_buf_append_str(&yaml, BASE);
+    for (int i = 0; i < 300; i++)
+        zt_buf_printf(&yaml, "k%d: 1\n", i);
+    zt_diags_init(&d);
+    assert_null(zt_config_load_mem(NAME, yaml.data, yaml.len, &d));
+    assert_int_equal(d.errors, 300);
+    assert_non_null(strstr(d.text.data, NAME ": too many errors; only the first 200 are shown\n"));
+    assert_null(strstr(d.text.data, "'k200'"));
+    zt_diags_dispose(&d);
+    zt_buf_dispose(&yaml);
+}
+
+static void test_err_unreadable_file(void **state)
+{
+    zt_diags d;
+    zt_diags_init(&d);
+    assert_null(zt_config_load("/nonexistent/ztgate.yaml", &d));
+    assert_string_equal(d.text.data,
+                        "/nonexistent/ztgate.yaml: cannot read: No such file or directory\n");
+    zt_diags_dispose(&d);
+}
+
+/* Every fuzz seed must load or fail cleanly (the corpus doubles as a regression suite). */
+static void test_fuzz_corpus(void **state)
+{
+    char dir[4096], path[8192];
+    snprintf(dir, sizeof(dir), "%s/fuzz/corpus/fuzz_config", srcdir());
+    DIR *dp = opendir(dir);
+    if (dp == NULL)
+        skip();
+    struct dirent *e;
+    while ((e = readdir(dp)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        zt_diags d;
+        zt_diags_init(&d);
+        zt_config_free(zt_config_load(path, &d));
+        zt_diags_dispose(&d);
+    }
+    closedir(dp);
+}
+
+int main(void)
+{
+    zt_config_set_resolver(fake_resolve);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_quickstart),
+        cmocka_unit_test(test_minimal_fixture_and_defaults),
+        cmocka_unit_test(test_state_dir_paths),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_values_normalised),
+        cmocka_unit_test(test_getaddrinfo),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_err_unknown_key),
+        cmocka_unit_test(test_err_wrong_type),
+        cmocka_unit_test(test_err_out_of_range),
+        cmocka_unit_test(test_err_enum),
+        cmocka_unit_test(test_err_bad_cidr),
+        cmocka_unit_test(test_err_bad_address),
+        cmocka_unit_test(test_err_bad_url),
+        cmocka_unit_test(test_err_https_upstream),
+        cmocka_unit_test(test_err_bad_host_and_prefix),
+        cmocka_unit_test(test_err_duplicate_key),
+        cmocka_unit_test(test_err_duplicate_app),
+        cmocka_unit_test(test_err_duplicate_route),
+        cmocka_unit_test(test_err_missing_required),
+        cmocka_unit_test(test_err_tls_files),
+        cmocka_unit_test(test_err_yaml_syntax),
+        cmocka_unit_test(test_err_yaml_features),
+        cmocka_unit_test(test_err_many_at_once),
+        cmocka_unit_test(test_err_too_many),
+        cmocka_unit_test(test_err_unreadable_file),
+        cmocka_unit_test(test_fuzz_corpus),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

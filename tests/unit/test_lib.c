@@ -1,0 +1,222 @@
+/* src/lib and small core helpers: capped buffers, arena, JSON escaping, CIDR and addresses,
+ * Accept-Language, routing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include "core/i18n.h"
+#include "lib/arena.h"
+#include "lib/buf.h"
+#include "lib/net.h"
+#include "lib/str.h"
+#include "lib/time.h"
+#include "proxy/route.h"
+
+static void test_buf_limit(void **state)
+{
+    zt_buf b;
+    zt_buf_init(&b, 8);
+    assert_int_equal(zt_buf_append_str(&b, "12345678"), 0);
+    assert_int_equal(zt_buf_append_char(&b, '9'), -E2BIG);
+    assert_int_equal(b.len, 8); /* unchanged after a refused append */
+    zt_buf_consume(&b, 3);
+    assert_memory_equal(b.data, "45678", 5);
+    assert_int_equal(zt_buf_printf(&b, "%d", 123), 0);
+    assert_int_equal(zt_buf_printf(&b, "%d", 1), -E2BIG);
+    zt_buf_dispose(&b);
+    zt_buf_dispose(NULL);
+}
+
+static void test_arena(void **state)
+{
+    zt_arena a;
+    zt_arena_init(&a, 64, 256);
+    char *p = zt_arena_strdup(&a, "hello");
+    assert_string_equal(p, "hello");
+    assert_true(((uintptr_t)p & 15) == 0);
+    void *big = zt_arena_alloc(&a, 200); /* larger than a block: own block */
+    assert_non_null(big);
+    assert_null(zt_arena_alloc(&a, 100)); /* past the limit */
+    zt_arena_reset(&a);
+    assert_non_null(zt_arena_alloc(&a, 100));
+    zt_arena_dispose(&a);
+}
+
+static void test_json_escape(void **state)
+{
+    zt_buf b;
+    zt_buf_init(&b, 0);
+    const char in[] = "a\"b\\c\r\nd\x1b[31m\x7f\xff\xc3\xa9\xe6\x97\xa5";
+    assert_int_equal(zt_json_str(&b, in, sizeof(in) - 1), 0);
+    zt_buf_cstr(&b);
+    assert_string_equal(
+        b.data, "\"a\\\"b\\\\c\\u000d\\u000ad\\u001b[31m\\u007f\\ufffd\xc3\xa9\xe6\x97\xa5\"");
+    zt_buf_reset(&b);
+    const char nul[] = {'x', '\0', 'y'};
+    assert_int_equal(zt_json_escape(&b, nul, 3), 0);
+    assert_int_equal(b.len, 8);
+    assert_memory_equal(b.data, "x\\u0000y", 8);
+    /* Overlong encoding and surrogates are not valid UTF-8. */
+    zt_buf_reset(&b);
+    assert_int_equal(zt_json_escape(&b, "\xc0\xaf\xed\xa0\x80", 5), 0);
+    zt_buf_cstr(&b);
+    assert_null(strchr(b.data, '\xc0'));
+    zt_buf_dispose(&b);
+}
+
+static void test_parse_u64(void **state)
+{
+    unsigned long long v;
+    assert_true(zt_parse_u64("18446744073709551615", 20, UINT64_MAX, &v));
+    assert_true(v == UINT64_MAX);
+    assert_false(zt_parse_u64("18446744073709551616", 20, UINT64_MAX, &v));
+    assert_false(zt_parse_u64("", 0, 10, &v));
+    assert_false(zt_parse_u64("1a", 2, 100, &v));
+    assert_false(zt_parse_u64("11", 2, 10, &v));
+    assert_true(zt_parse_u64("10", 2, 10, &v));
+}
+
+static struct sockaddr_storage ip(const char *s)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    if (strchr(s, ':')) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        in6->sin6_family = AF_INET6;
+        inet_pton(AF_INET6, s, &in6->sin6_addr);
+    } else {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        inet_pton(AF_INET, s, &in->sin_addr);
+    }
+    return ss;
+}
+
+static void test_cidr(void **state)
+{
+    zt_cidr c;
+    assert_true(zt_cidr_parse("10.0.0.0/8", &c));
+    struct sockaddr_storage a = ip("10.200.1.2"), b = ip("11.0.0.1"), m = ip("::ffff:10.1.1.1");
+    assert_true(zt_cidr_contains(&c, (struct sockaddr *)&a));
+    assert_false(zt_cidr_contains(&c, (struct sockaddr *)&b));
+    assert_true(zt_cidr_contains(&c, (struct sockaddr *)&m));
+    assert_true(zt_cidr_parse("2001:db8::/32", &c));
+    struct sockaddr_storage v6 = ip("2001:db8:1::5");
+    assert_true(zt_cidr_contains(&c, (struct sockaddr *)&v6));
+    assert_false(zt_cidr_contains(&c, (struct sockaddr *)&a));
+    assert_true(zt_cidr_parse("192.168.1.7", &c));
+    assert_int_equal(c.prefix, 32);
+    assert_true(zt_cidr_parse("127.0.0.0/25", &c));
+    const char *bad[] = {"10.1.2.3/8", "10.0.0.0/33", "10.0.0.0/",   "10.0.0/8",   "x/8",
+                         "",           "::/129",      "10.0.0.0/-1", "10.0.0.0/8x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(zt_cidr_parse(bad[i], &c));
+}
+
+static void test_addr(void **state)
+{
+    struct sockaddr_storage ss;
+    char buf[ZT_IP_STRLEN];
+    assert_true(zt_addr_parse("127.0.0.1:8080", &ss));
+    zt_sockaddr_ip((struct sockaddr *)&ss, buf);
+    assert_string_equal(buf, "127.0.0.1");
+    assert_int_equal(zt_sockaddr_port((struct sockaddr *)&ss), 8080);
+    assert_true(zt_addr_parse("[::1]:8443", &ss));
+    zt_sockaddr_ip((struct sockaddr *)&ss, buf);
+    assert_string_equal(buf, "::1");
+    assert_true(zt_addr_parse("*:80", &ss));
+    const char *bad[] = {
+        "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "[::1]8443", "host:80", "1.2.3.4:8x", ":"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(zt_addr_parse(bad[i], &ss));
+}
+
+static void test_accept_language(void **state)
+{
+    struct {
+        const char *v;
+        zt_lang want;
+    } cases[] = {
+        {"ja", ZT_LANG_JA},
+        {"ja-JP,ja;q=0.9,en;q=0.8", ZT_LANG_JA},
+        {"en-US,en;q=0.9,ja;q=0.8", ZT_LANG_EN},
+        {"fr, ja;q=0.5", ZT_LANG_JA},
+        {"fr", ZT_LANG_EN},
+        {"", ZT_LANG_EN},
+        {"en;q=0.1, ja;q=0.2", ZT_LANG_JA},
+        {"ja;q=bogus, en", ZT_LANG_EN},
+        {"JA-jp", ZT_LANG_JA},
+        {"*;q=0.5, ja;q=0.4", ZT_LANG_EN},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(zt_lang_from_accept(cases[i].v, strlen(cases[i].v)), cases[i].want);
+    assert_string_not_equal(zt_msg_text(ZT_LANG_JA, MSG_NOT_FOUND_TITLE),
+                            zt_msg_text(ZT_LANG_EN, MSG_NOT_FOUND_TITLE));
+}
+
+static void test_rfc3339(void **state)
+{
+    char buf[40];
+    zt_rfc3339(1700000000123456LL, buf, sizeof(buf));
+    assert_string_equal(buf, "2023-11-14T22:13:20.123456Z");
+}
+
+static void test_routes(void **state)
+{
+    zt_app_cfg apps[4] = {
+        {.name = "any-root", .host = NULL, .path_prefix = "/"},
+        {.name = "app-root", .host = "app.localhost", .path_prefix = "/"},
+        {.name = "app-admin", .host = "app.localhost", .path_prefix = "/admin"},
+        {.name = "any-api", .host = NULL, .path_prefix = "/api"},
+    };
+    zt_config cfg = {.apps = apps, .n_apps = 4};
+    zt_routes *r = zt_routes_build(&cfg);
+    assert_non_null(r);
+    struct {
+        const char *host, *path, *want;
+    } cases[] = {
+        {"app.localhost", "/", "app-root"},
+        {"app.localhost", "/admin", "app-admin"},
+        {"app.localhost", "/admin/x", "app-admin"},
+        {"app.localhost", "/administrator", "app-root"},
+        {"app.localhost", "/api/x", "app-root"}, /* exact host beats a host-less app */
+        {"other", "/api/x", "any-api"},
+        {"other", "/apix", "any-root"},
+        {"", "/", "any-root"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        zt_span host = {cases[i].host, strlen(cases[i].host)};
+        const zt_app_cfg *a = zt_route_find(r, host, cases[i].path, strlen(cases[i].path));
+        assert_non_null(a);
+        assert_string_equal(a->name, cases[i].want);
+    }
+    zt_routes_free(r);
+    zt_app_cfg only[1] = {{.name = "x", .host = "x.example", .path_prefix = "/"}};
+    zt_config cfg2 = {.apps = only, .n_apps = 1};
+    r = zt_routes_build(&cfg2);
+    assert_null(zt_route_find(r, ZT_SPAN_LIT("y.example"), "/", 1)); /* default deny */
+    zt_routes_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_limit),
+        cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_parse_u64),
+        cmocka_unit_test(test_cidr),
+        cmocka_unit_test(test_addr),
+        cmocka_unit_test(test_accept_language),
+        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_routes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,669 @@
+/* The store (SQLite backend): migrations and reopening, refusal of newer or foreign databases,
+ * users, groups, revocation epochs, TOTP and recovery codes, sessions and expiry, atomic
+ * writes, input limits, and sharing one store between threads. Each test owns a temp dir. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/secure.h"
+#include "store/store.h"
+
+typedef struct fixture {
+    char root[64];   /* mkdtemp dir, removed afterwards */
+    char state[128]; /* root/state/sub: created by the store */
+    char db[160];    /* state/ztgate.db */
+    zt_store *st;
+} fixture;
+
+static zt_store *open_at(const char *state_dir, char *err, size_t errlen)
+{
+    zt_store_cfg cfg = {.backend = ZT_STORE_SQLITE, .state_dir = state_dir};
+    return zt_store_open(&cfg, err, errlen);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    snprintf(f->root, sizeof(f->root), "/tmp/zt-store-XXXXXX");
+    assert_non_null(mkdtemp(f->root));
+    snprintf(f->state, sizeof(f->state), "%s/state/sub", f->root);
+    snprintf(f->db, sizeof(f->db), "%s/ztgate.db", f->state);
+    char err[256] = "";
+    f->st = open_at(f->state, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("open: %s", err);
+    *state = f;
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    zt_store_close(f->st);
+    nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static void add_user(zt_store *st, const char *email, zt_user *out)
+{
+    int rc = zt_store_user_add(st, email, "Test User",
+                               "$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA", NULL, 0, out);
+    if (rc != 0)
+        fail_msg("user_add %s: %d %s", email, rc, zt_store_errmsg());
+}
+
+static int64_t sqlite_int(const char *db, const char *sql)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t v = -1;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+    return v;
+}
+
+static void sqlite_exec(const char *db, const char *sql)
+{
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+}
+
+/* ---- open, migrations, durability settings ---- */
+
+static void test_fresh_and_reopen(void **state)
+{
+    fixture *f = *state;
+    struct stat sb;
+    assert_int_equal(stat(f->state, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    assert_int_equal(stat(f->db, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_string_equal(zt_store_backend_name(f->st), "sqlite");
+    assert_int_equal(sqlite_int(f->db, "PRAGMA user_version"), ZT_STORE_SCHEMA_VERSION);
+
+    zt_user u;
+    add_user(f->st, "keep@example.com", &u);
+    zt_store_close(f->st);
+    char err[256];
+    f->st = open_at(f->state, err, sizeof(err)); /* already migrated: nothing to do */
+    assert_non_null(f->st);
+    zt_user again;
+    assert_int_equal(zt_store_user_get_by_id(f->st, u.id, &again), 0);
+    assert_string_equal(again.email, "keep@example.com");
+    zt_user_dispose(&u);
+    zt_user_dispose(&again);
+}
+
+static void test_wal_mode(void **state)
+{
+    fixture *f = *state;
+    sqlite3 *h = NULL;
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_open_v2(f->db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    fixture *f = *state;
+    zt_store_close(f->st);
+    f->st = NULL;
+    sqlite_exec(f->db, "PRAGMA user_version = 99");
+    char err[512] = "";
+    assert_null(open_at(f->state, err, sizeof(err)));
+    assert_non_null(strstr(err, "schema version 99"));
+    assert_non_null(strstr(err, "newer ztgate"));
+}
+
+static void test_foreign_db_refused(void **state)
+{
+    fixture *f = *state;
+    char dir[192], db[224], err[512] = "";
+    snprintf(dir, sizeof(dir), "%s/other", f->root);
+    snprintf(db, sizeof(db), "%s/ztgate.db", dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "CREATE TABLE t (x)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    assert_null(open_at(dir, err, sizeof(err)));
+    assert_non_null(strstr(err, "not a ztgate database"));
+}
+
+static void test_open_errors(void **state)
+{
+    fixture *f = *state;
+    char err[256] = "", path[192];
+    assert_null(open_at("", err, sizeof(err)));
+    assert_non_null(strstr(err, "state_dir"));
+    zt_store_cfg pg = {.backend = ZT_STORE_POSTGRES, .dsn = "postgres://x"};
+    assert_null(zt_store_open(&pg, err, sizeof(err)));
+    assert_non_null(strstr(err, "PostgreSQL"));
+    snprintf(path, sizeof(path), "%s/file", f->root); /* state_dir is a regular file */
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    assert_null(open_at(path, err, sizeof(err)));
+    zt_store_close(NULL);
+}
+
+/* ---- users ---- */
+
+static int count_users_cb(void *ctx, const zt_user *u)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_user_crud(void **state)
+{
+    fixture *f = *state;
+    zt_user u, got;
+    const char *groups[] = {"staff"};
+    assert_int_equal(zt_store_group_add(f->st, "staff"), 0);
+    assert_int_equal(
+        zt_store_user_add(f->st, "Alice@Example.com", "Alice 山田", "$argon2id$x", groups, 1, &u),
+        0);
+    assert_int_equal(strlen(u.id), ZT_STORE_ID_LEN);
+    assert_false(u.disabled);
+    assert_int_equal(u.revocation_epoch, 0);
+    assert_true(u.created_at > 0 && u.password_changed_at == u.created_at);
+
+    /* Case-insensitive lookup; the stored spelling is kept. */
+    assert_int_equal(zt_store_user_get_by_email(f->st, "alice@EXAMPLE.COM", &got), 0);
+    assert_string_equal(got.id, u.id);
+    assert_string_equal(got.email, "Alice@Example.com");
+    assert_string_equal(got.name, "Alice 山田");
+    assert_string_equal(got.password_hash, "$argon2id$x");
+
+    /* Unique email regardless of case. */
+    assert_int_equal(zt_store_user_add(f->st, "ALICE@example.com", NULL, NULL, NULL, 0, NULL),
+                     -EEXIST);
+    assert_non_null(strstr(zt_store_errmsg(), "already exists"));
+
+    zt_user nopw;
+    assert_int_equal(zt_store_user_add(f->st, "bob@example.com", NULL, NULL, NULL, 0, &nopw), 0);
+    assert_string_equal(nopw.password_hash, "");
+    assert_int_equal(nopw.password_changed_at, 0);
+
+    int n = 0;
+    assert_int_equal(zt_store_user_list(f->st, count_users_cb, &n), 0);
+    assert_int_equal(n, 2);
+
+    assert_int_equal(zt_store_user_delete(f->st, u.id), 0);
+    assert_int_equal(zt_store_user_get_by_id(f->st, u.id, &got), -ENOENT);
+    assert_int_equal(zt_store_user_delete(f->st, u.id), -ENOENT);
+    zt_store_group g;
+    assert_int_equal(zt_store_group_get(f->st, "staff", &g), 0);
+    assert_int_equal(g.n_members, 0); /* membership went with the user */
+    zt_user_dispose(&u);
+    zt_user_dispose(&got);
+    zt_user_dispose(&nopw);
+}
+
+static void test_user_add_atomic(void **state)
+{
+    fixture *f = *state;
+    zt_user u;
+    const char *groups[] = {"g1", "missing"};
+    assert_int_equal(zt_store_group_add(f->st, "g1"), 0);
+    /* The user row and the g1 membership are written before "missing" fails: all rolled back. */
+    assert_int_equal(zt_store_user_add(f->st, "carol@example.com", "", "h", groups, 2, &u),
+                     -ENOENT);
+    assert_non_null(strstr(zt_store_errmsg(), "group missing not found"));
+    assert_int_equal(zt_store_user_get_by_email(f->st, "carol@example.com", &u), -ENOENT);
+    zt_store_group g;
+    assert_int_equal(zt_store_group_get(f->st, "g1", &g), 0);
+    assert_int_equal(g.n_members, 0);
+    /* And the same email then works. */
+    add_user(f->st, "carol@example.com", &u);
+    zt_user_dispose(&u);
+}
+
+/* ---- groups ---- */
+
+static int collect_names_cb(void *ctx, const char *name)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%s%s", n ? "," : "", name);
+    return 0;
+}
+
+static int collect_emails_cb(void *ctx, const zt_user *u)
+{
+    return collect_names_cb(ctx, u->email);
+}
+
+static int group_count_cb(void *ctx, const zt_store_group *g)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%s%s=%llu", n ? "," : "", g->name,
+             (unsigned long long)g->n_members);
+    return 0;
+}
+
+static void test_groups(void **state)
+{
+    fixture *f = *state;
+    zt_user a, b;
+    add_user(f->st, "a@example.com", &a);
+    add_user(f->st, "b@example.com", &b);
+    assert_int_equal(zt_store_group_add(f->st, "admins"), 0);
+    assert_int_equal(zt_store_group_add(f->st, "staff"), 0);
+    assert_int_equal(zt_store_group_add(f->st, "Admins"), -EEXIST);
+    assert_int_equal(zt_store_group_member_add(f->st, "admins", a.id), 0);
+    assert_int_equal(zt_store_group_member_add(f->st, "ADMINS", a.id), -EEXIST);
+    assert_int_equal(zt_store_group_member_add(f->st, "staff", a.id), 0);
+    assert_int_equal(zt_store_group_member_add(f->st, "staff", b.id), 0);
+    assert_int_equal(zt_store_group_member_add(f->st, "nope", a.id), -ENOENT);
+    assert_int_equal(zt_store_group_member_add(f->st, "staff", "0123456789abcdef0123456789abcdef"),
+                     -ENOENT);
+
+    char names[256] = "";
+    assert_int_equal(zt_store_user_groups(f->st, a.id, collect_names_cb, names), 0);
+    assert_string_equal(names, "admins,staff");
+    names[0] = '\0';
+    assert_int_equal(zt_store_group_members(f->st, "staff", collect_emails_cb, names), 0);
+    assert_string_equal(names, "a@example.com,b@example.com");
+    names[0] = '\0';
+    assert_int_equal(zt_store_group_list(f->st, group_count_cb, names), 0);
+    assert_string_equal(names, "admins=1,staff=2");
+
+    assert_int_equal(zt_store_group_member_remove(f->st, "staff", a.id), 0);
+    assert_int_equal(zt_store_group_member_remove(f->st, "staff", a.id), -ENOENT);
+    assert_non_null(strstr(zt_store_errmsg(), "not a member"));
+    assert_int_equal(zt_store_group_member_remove(f->st, "nope", a.id), -ENOENT);
+    assert_int_equal(zt_store_group_members(f->st, "nope", collect_emails_cb, names), -ENOENT);
+
+    assert_int_equal(zt_store_group_delete(f->st, "admins"), 0);
+    assert_int_equal(zt_store_group_delete(f->st, "admins"), -ENOENT);
+    names[0] = '\0';
+    assert_int_equal(zt_store_user_groups(f->st, a.id, collect_names_cb, names), 0);
+    assert_string_equal(names, "");
+    zt_user_dispose(&a);
+    zt_user_dispose(&b);
+}
+
+/* ---- revocation epochs ---- */
+
+static zt_store_session make_session(const char *user_id, char fill, int64_t epoch)
+{
+    zt_store_session s;
+    memset(&s, 0, sizeof(s));
+    memset(s.id_hash, fill, 64);
+    snprintf(s.user_id, sizeof(s.user_id), "%s", user_id);
+    s.created_at = s.auth_time = 1000;
+    s.idle_expires_at = 2000;
+    s.absolute_expires_at = 5000;
+    s.user_epoch = epoch;
+    snprintf(s.ip, sizeof(s.ip), "2001:db8::1");
+    snprintf(s.user_agent, sizeof(s.user_agent), "Mozilla/5.0 (X11; Linux x86_64)");
+    return s;
+}
+
+static uint64_t session_count(zt_store *st, const char *user_id)
+{
+    uint64_t n = 0;
+    assert_int_equal(zt_store_session_delete_by_user(st, user_id, &n), 0);
+    return n;
+}
+
+static void test_epoch_bumps(void **state)
+{
+    fixture *f = *state;
+    zt_user u, got;
+    int64_t epoch = -1;
+    add_user(f->st, "e@example.com", &u);
+    zt_store_session s = make_session(u.id, 'a', 0);
+
+    assert_int_equal(zt_store_session_create(f->st, &s), 0);
+    assert_int_equal(zt_store_user_set_disabled(f->st, u.id, true, &epoch), 0);
+    assert_int_equal(epoch, 1);
+    assert_int_equal(zt_store_session_get(f->st, s.id_hash, &s), -ENOENT); /* deleted */
+    assert_int_equal(zt_store_user_get_by_id(f->st, u.id, &got), 0);
+    assert_true(got.disabled);
+
+    assert_int_equal(zt_store_user_set_disabled(f->st, u.id, false, &epoch), 0);
+    assert_int_equal(epoch, 1); /* enabling does not revoke */
+
+    s = make_session(u.id, 'b', 1);
+    assert_int_equal(zt_store_session_create(f->st, &s), 0);
+    assert_int_equal(zt_store_user_set_password(f->st, u.id, "$argon2id$new", &epoch), 0);
+    assert_int_equal(epoch, 2);
+    assert_int_equal(session_count(f->st, u.id), 0);
+    assert_int_equal(zt_store_user_get_by_id(f->st, u.id, &got), 0);
+    assert_string_equal(got.password_hash, "$argon2id$new");
+    assert_false(got.disabled);
+
+    unsigned char blob[61] = {1, 2, 3};
+    const char *codes[] = {"aa", "bb"};
+    assert_int_equal(zt_store_totp_set(f->st, u.id, blob, sizeof(blob)), 0);
+    assert_int_equal(zt_store_recovery_set(f->st, u.id, codes, 2), 0);
+    assert_int_equal(zt_store_user_reset_mfa(f->st, u.id, &epoch), 0);
+    assert_int_equal(epoch, 3);
+    zt_store_totp t;
+    assert_int_equal(zt_store_totp_get(f->st, u.id, &t), -ENOENT);
+
+    assert_int_equal(zt_store_user_bump_epoch(f->st, u.id, NULL), 0);
+    assert_int_equal(zt_store_user_get_by_id(f->st, u.id, &got), 0);
+    assert_int_equal(got.revocation_epoch, 4);
+
+    assert_int_equal(zt_store_user_bump_epoch(f->st, "ffffffffffffffffffffffffffffffff", NULL),
+                     -ENOENT);
+    zt_user_dispose(&u);
+    zt_user_dispose(&got);
+}
+
+/* ---- TOTP and recovery codes ---- */
+
+static int recovery_cb(void *ctx, const zt_store_recovery *r)
+{
+    zt_store_recovery *out = ctx;
+    out[r->id % 8] = *r;
+    return 0;
+}
+
+static void test_totp_and_recovery(void **state)
+{
+    fixture *f = *state;
+    zt_user u;
+    add_user(f->st, "t@example.com", &u);
+    unsigned char blob[61];
+    for (size_t i = 0; i < sizeof(blob); i++)
+        blob[i] = (unsigned char)i;
+    zt_store_totp t;
+    assert_int_equal(zt_store_totp_get(f->st, u.id, &t), -ENOENT);
+    assert_int_equal(zt_store_totp_use_step(f->st, u.id, 10), -ENOENT);
+    assert_int_equal(zt_store_totp_set(f->st, u.id, blob, sizeof(blob)), 0);
+    assert_int_equal(zt_store_totp_get(f->st, u.id, &t), 0);
+    assert_int_equal(t.secret_enc_len, sizeof(blob));
+    assert_memory_equal(t.secret_enc, blob, sizeof(blob));
+    assert_int_equal(t.last_used_step, 0);
+
+    assert_int_equal(zt_store_totp_use_step(f->st, u.id, 100), 0);
+    assert_int_equal(zt_store_totp_use_step(f->st, u.id, 100), -EALREADY); /* replay */
+    assert_int_equal(zt_store_totp_use_step(f->st, u.id, 99), -EALREADY);
+    assert_int_equal(zt_store_totp_use_step(f->st, u.id, 101), 0);
+    assert_int_equal(zt_store_totp_set(f->st, u.id, blob, 20), 0); /* re-enrol resets the step */
+    assert_int_equal(zt_store_totp_get(f->st, u.id, &t), 0);
+    assert_int_equal(t.last_used_step, 0);
+    assert_int_equal(t.secret_enc_len, 20);
+    zt_store_totp_dispose(&t);
+    assert_int_equal(zt_store_totp_set(f->st, "ffffffffffffffffffffffffffffffff", blob, 20),
+                     -ENOENT);
+
+    const char *codes[] = {"h1", "h2", "h3"};
+    zt_store_recovery rs[8];
+    memset(rs, 0, sizeof(rs));
+    assert_int_equal(zt_store_recovery_set(f->st, u.id, codes, 3), 0);
+    assert_int_equal(zt_store_recovery_list(f->st, u.id, recovery_cb, rs), 0);
+    int64_t first = 0;
+    for (int i = 0; i < 8; i++)
+        if (strcmp(rs[i].code_hash, "h1") == 0)
+            first = rs[i].id;
+    assert_true(first > 0);
+    assert_int_equal(zt_store_recovery_use(f->st, u.id, first), 0);
+    assert_int_equal(zt_store_recovery_use(f->st, u.id, first), -EALREADY);
+    assert_int_equal(zt_store_recovery_use(f->st, u.id, first + 100), -ENOENT);
+    memset(rs, 0, sizeof(rs));
+    assert_int_equal(zt_store_recovery_list(f->st, u.id, recovery_cb, rs), 0);
+    assert_true(rs[first % 8].used_at > 0);
+    zt_user_dispose(&u);
+}
+
+/* ---- sessions ---- */
+
+static int session_count_cb(void *ctx, const zt_store_session *s)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_sessions(void **state)
+{
+    fixture *f = *state;
+    zt_user u;
+    add_user(f->st, "s@example.com", &u);
+    zt_store_session s = make_session(u.id, 'c', 0), got;
+    s.idle_expires_at = 9000; /* later than absolute: clamped */
+    snprintf(s.device_id, sizeof(s.device_id), "dev-1");
+    assert_int_equal(zt_store_session_create(f->st, &s), 0);
+    assert_int_equal(zt_store_session_create(f->st, &s), -EEXIST);
+    assert_int_equal(zt_store_session_get(f->st, s.id_hash, &got), 0);
+    assert_int_equal(got.idle_expires_at, 5000);
+    assert_string_equal(got.user_id, u.id);
+    assert_string_equal(got.device_id, "dev-1");
+    assert_string_equal(got.ip, "2001:db8::1");
+    assert_int_equal(got.user_epoch_now, 0);
+    assert_false(got.user_disabled);
+    assert_int_equal(got.mfa_time, 0);
+    assert_string_equal(got.mfa_method, "");
+
+    assert_int_equal(zt_store_session_touch(f->st, s.id_hash, 3000), 0);
+    assert_int_equal(zt_store_session_set_mfa(f->st, s.id_hash, 1500, "totp"), 0);
+    assert_int_equal(zt_store_session_get(f->st, s.id_hash, &got), 0);
+    assert_int_equal(got.idle_expires_at, 3000);
+    assert_int_equal(got.mfa_time, 1500);
+    assert_string_equal(got.mfa_method, "totp");
+
+    zt_store_session s2 = make_session(u.id, 'd', 0);
+    s2.idle_expires_at = 1200;
+    assert_int_equal(zt_store_session_create(f->st, &s2), 0);
+    int n = 0;
+    assert_int_equal(zt_store_session_list_by_user(f->st, u.id, session_count_cb, &n), 0);
+    assert_int_equal(n, 2);
+
+    uint64_t deleted = 99;
+    assert_int_equal(zt_store_session_delete_expired(f->st, 1100, &deleted), 0);
+    assert_int_equal(deleted, 0);
+    assert_int_equal(zt_store_session_delete_expired(f->st, 1200, &deleted), 0); /* idle <= now */
+    assert_int_equal(deleted, 1);
+    assert_int_equal(zt_store_session_get(f->st, s2.id_hash, &got), -ENOENT);
+    assert_int_equal(zt_store_session_touch(f->st, s2.id_hash, 3000), -ENOENT);
+
+    assert_int_equal(zt_store_session_delete(f->st, s.id_hash), 0);
+    assert_int_equal(zt_store_session_delete(f->st, s.id_hash), -ENOENT);
+    zt_store_session orphan = make_session("ffffffffffffffffffffffffffffffff", 'e', 0);
+    assert_int_equal(zt_store_session_create(f->st, &orphan), -ENOENT);
+    assert_int_equal(zt_store_session_list_by_user(f->st, orphan.user_id, session_count_cb, &n),
+                     -ENOENT);
+
+    /* Deleting the user takes the sessions with it. */
+    assert_int_equal(zt_store_session_create(f->st, &s), 0);
+    assert_int_equal(zt_store_user_delete(f->st, u.id), 0);
+    assert_int_equal(zt_store_session_get(f->st, s.id_hash, &got), -ENOENT);
+    zt_user_dispose(&u);
+}
+
+/* ---- bad input ---- */
+
+static void expect_einval(int rc, const char *msg_part)
+{
+    assert_int_equal(rc, -EINVAL);
+    if (strstr(zt_store_errmsg(), msg_part) == NULL)
+        fail_msg("message '%s' lacks '%s'", zt_store_errmsg(), msg_part);
+}
+
+static void test_bad_input(void **state)
+{
+    fixture *f = *state;
+    zt_user u;
+    char long_email[300], long_name[200];
+    memset(long_email, 'a', sizeof(long_email) - 1);
+    long_email[sizeof(long_email) - 1] = '\0';
+    long_email[10] = '@';
+    memset(long_name, 'n', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
+
+    expect_einval(zt_store_user_add(f->st, "", NULL, NULL, NULL, 0, NULL), "email is empty");
+    expect_einval(zt_store_user_add(f->st, NULL, NULL, NULL, NULL, 0, NULL), "email is empty");
+    expect_einval(zt_store_user_add(f->st, long_email, NULL, NULL, NULL, 0, NULL), "longer than");
+    expect_einval(zt_store_user_add(f->st, "no-at-sign", NULL, NULL, NULL, 0, NULL), "'@'");
+    expect_einval(zt_store_user_add(f->st, "a@b@c", NULL, NULL, NULL, 0, NULL), "'@'");
+    expect_einval(zt_store_user_add(f->st, "a b@c", NULL, NULL, NULL, 0, NULL), "space");
+    expect_einval(zt_store_user_add(f->st, "a@b\r\nX-ZT-User: x", NULL, NULL, NULL, 0, NULL),
+                  "control");
+    expect_einval(zt_store_user_add(f->st, "a@\xff", NULL, NULL, NULL, 0, NULL), "UTF-8");
+    expect_einval(zt_store_user_add(f->st, "a@.com", NULL, NULL, NULL, 0, NULL), "domain");
+    expect_einval(zt_store_user_add(f->st, "x@y.z", long_name, NULL, NULL, 0, NULL),
+                  "display name is longer");
+    expect_einval(zt_store_user_add(f->st, "x@y.z", "bad\x1b[31m", NULL, NULL, 0, NULL), "control");
+    expect_einval(zt_store_user_add(f->st, "x@y.z", NULL, "has space", NULL, 0, NULL), "printable");
+    const char *bad_groups[] = {"ok", "a,b"};
+    expect_einval(zt_store_user_add(f->st, "x@y.z", NULL, NULL, bad_groups, 2, NULL), "letters");
+    const char *dup_groups[] = {"ok", "OK"};
+    expect_einval(zt_store_user_add(f->st, "x@y.z", NULL, NULL, dup_groups, 2, NULL), "twice");
+    expect_einval(zt_store_group_add(f->st, ""), "group name is empty");
+    expect_einval(zt_store_group_add(f->st, "-lead"), "starting with");
+    expect_einval(zt_store_user_get_by_id(f->st, "short", &u), "user id");
+    expect_einval(zt_store_user_get_by_id(f->st, "0123456789ABCDEF0123456789ABCDEF", &u), "hex");
+    expect_einval(zt_store_user_set_password(f->st, "0123456789abcdef0123456789abcdef", "", NULL),
+                  "password hash is empty");
+    expect_einval(zt_store_user_list(f->st, NULL, NULL), "callback");
+    expect_einval(zt_store_user_add(NULL, "x@y.z", NULL, NULL, NULL, 0, NULL), "not open");
+
+    zt_store_session s = make_session("0123456789abcdef0123456789abcdef", 'a', 0);
+    s.id_hash[3] = 'Z';
+    expect_einval(zt_store_session_create(f->st, &s), "lowercase hex");
+    s = make_session("0123456789abcdef0123456789abcdef", 'a', 0);
+    memset(s.user_agent, 'x', ZT_STORE_UA_MAX);
+    s.user_agent[ZT_STORE_UA_MAX] = 'y'; /* not NUL-terminated within the limit */
+    expect_einval(zt_store_session_create(f->st, &s), "user agent is longer");
+    s = make_session("0123456789abcdef0123456789abcdef", 'a', 0);
+    snprintf(s.mfa_method, sizeof(s.mfa_method), "totp");
+    expect_einval(zt_store_session_create(f->st, &s), "without an MFA time");
+    s = make_session("0123456789abcdef0123456789abcdef", 'a', 0);
+    snprintf(s.ip, sizeof(s.ip), "1.2.3.4\n");
+    expect_einval(zt_store_session_create(f->st, &s), "IP address");
+    unsigned char big[ZT_STORE_TOTP_BLOB_MAX + 1] = {0};
+    expect_einval(zt_store_totp_set(f->st, "0123456789abcdef0123456789abcdef", big, sizeof(big)),
+                  "longer than");
+    expect_einval(zt_store_totp_use_step(f->st, "0123456789abcdef0123456789abcdef", 0), "positive");
+
+    /* The longest valid values are accepted. */
+    char max_email[ZT_STORE_EMAIL_MAX + 1];
+    memset(max_email, 'm', ZT_STORE_EMAIL_MAX);
+    max_email[ZT_STORE_EMAIL_MAX] = '\0';
+    memcpy(max_email + ZT_STORE_EMAIL_MAX - 6, "@a.com", 6);
+    long_name[ZT_STORE_NAME_MAX] = '\0';
+    assert_int_equal(zt_store_user_add(f->st, max_email, long_name, NULL, NULL, 0, &u), 0);
+    assert_string_equal(u.email, max_email);
+    zt_user_dispose(&u);
+    zt_user_dispose(NULL);
+    zt_store_totp_dispose(NULL);
+}
+
+/* ---- re-entry and threads ---- */
+
+static int reenter_cb(void *ctx, const zt_user *u)
+{
+    zt_user other;
+    return zt_store_user_get_by_id(ctx, u->id, &other);
+}
+
+static void test_callback_reentry(void **state)
+{
+    fixture *f = *state;
+    zt_user u;
+    add_user(f->st, "r@example.com", &u);
+    assert_int_equal(zt_store_user_list(f->st, reenter_cb, f->st), -EDEADLK);
+    /* The connection is usable again afterwards. */
+    assert_int_equal(zt_store_user_get_by_id(f->st, u.id, &u), 0);
+    zt_user_dispose(&u);
+}
+
+#define N_THREADS 4
+#define USERS_PER_THREAD 25
+
+typedef struct thread_arg {
+    zt_store *st;
+    int idx;
+    int failures;
+} thread_arg;
+
+static void *thread_main(void *p)
+{
+    thread_arg *a = p;
+    for (int i = 0; i < USERS_PER_THREAD; i++) {
+        char email[64];
+        zt_user u;
+        snprintf(email, sizeof(email), "t%d-%d@example.com", a->idx, i);
+        if (zt_store_user_add(a->st, email, NULL, NULL, NULL, 0, &u) != 0 ||
+            zt_store_user_bump_epoch(a->st, u.id, NULL) != 0)
+            a->failures++;
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    fixture *f = *state;
+    pthread_t th[N_THREADS];
+    thread_arg args[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) {
+        args[i] = (thread_arg){f->st, i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, thread_main, &args[i]), 0);
+    }
+    for (int i = 0; i < N_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].failures, 0);
+    }
+    int n = 0;
+    assert_int_equal(zt_store_user_list(f->st, count_users_cb, &n), 0);
+    assert_int_equal(n, N_THREADS * USERS_PER_THREAD);
+}
+
+int main(void)
+{
+    if (!zt_secure_init())
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fresh_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_db_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_crud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_add_atomic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_epoch_bumps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_totp_and_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_callback_reentry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
