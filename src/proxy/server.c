@@ -420,7 +420,9 @@ static void stop_workers(zt_server *srv, bool started)
     free(srv->workers);
 }
 
-static int serve_signals(zt_server *srv)
+/* Installed before the workers start listening: a SIGTERM that arrives as soon as the port
+ * accepts connections must drain, not kill the process with the default action. */
+static void install_signals(zt_server *srv)
 {
     uv_loop_t *loop = uv_default_loop();
     srv->main_loop = loop;
@@ -431,7 +433,6 @@ static int serve_signals(zt_server *srv)
     uv_signal_start(&srv->sig_hup, on_signal, SIGHUP);
     uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
     uv_signal_start(&srv->sig_int, on_signal, SIGINT);
-    return uv_run(loop, UV_RUN_DEFAULT);
 }
 
 int zt_proxy_serve(const char *config_path)
@@ -475,6 +476,7 @@ int zt_proxy_serve(const char *config_path)
             return 1;
         }
     }
+    install_signals(&srv);
     int rc = start_workers(&srv);
     if (rc < 0) {
         zt_error("not starting: %s", strerror(-rc));
@@ -488,7 +490,7 @@ int zt_proxy_serve(const char *config_path)
                 srv.rt->cfg->listeners[i].address);
     zt_info("ztgate %s serving %zu app(s) with %u worker(s); pid %d", ZT_VERSION,
             srv.rt->cfg->n_apps, srv.n_workers, (int)getpid());
-    serve_signals(&srv);
+    uv_run(srv.main_loop, UV_RUN_DEFAULT);
     stop_workers(&srv, true);
     if (srv.audit != NULL && zt_audit_close(srv.audit) < 0)
         zt_error("audit log: closed after a failure; run `ztgate audit verify`");
