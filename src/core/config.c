@@ -1013,7 +1013,7 @@ static yaml_node_t *zt_config_seen(const zt_config_walk *w, const char *name)
  * Cross-key checks */
 
 static void zt_config_check_file(zt_config_ctx *c, const zt_config_walk *w, const char *key,
-                                 const char *file)
+                                 const char *file, const char *hint)
 {
     char path[ZT_CONFIG_PATH_MAX];
     struct stat st;
@@ -1028,8 +1028,7 @@ static void zt_config_check_file(zt_config_ctx *c, const zt_config_walk *w, cons
         return;
     zt_config_path(path, w->path, key);
     zt_config_err(c, zt_config_seen(w, key),
-                  "'%s' file '%s' cannot be read: %s (or set self_signed: true to create it)", path,
-                  file, why);
+                  "'%s' file '%s' cannot be read: %s%s", path, file, why, hint);
 }
 
 /* The proxy and admin listeners read these at start; catch a wrong path now, not at bind. */
@@ -1038,8 +1037,19 @@ static void zt_config_check_tls(zt_config_ctx *c, const zt_config_walk *w)
     const zt_tls_cfg *tls = (const zt_tls_cfg *)(void *)w->target;
     if (tls->self_signed)
         return;
-    zt_config_check_file(c, w, "cert", tls->cert_file);
-    zt_config_check_file(c, w, "key", tls->key_file);
+    static const char hint[] = " (or set self_signed: true to create it)";
+    zt_config_check_file(c, w, "cert", tls->cert_file, hint);
+    zt_config_check_file(c, w, "key", tls->key_file, hint);
+}
+
+static void zt_config_check_auth(zt_config_ctx *c, const zt_config_walk *w)
+{
+    const zt_auth_cfg *auth = (const zt_auth_cfg *)(void *)w->target;
+    if (auth->breach_corpus != NULL)
+        zt_config_check_file(c, w, "breached_passwords", auth->breach_corpus, "");
+    if (auth->password_min_chars > auth->password_max_chars)
+        zt_config_err(c, zt_config_seen(w, "password_min_length"),
+                      "'password_min_length' is larger than 'password_max_length'");
 }
 
 static void zt_config_check_app(zt_config_ctx *c, const zt_config_walk *w)
@@ -1138,6 +1148,7 @@ static void zt_config_check_root(zt_config_ctx *c, const zt_config_walk *w)
     static const zt_config_section var = {arr, sizeof(arr) / sizeof(arr[0]), chk}
 
 #define ZT_MS_S 1000ull
+#define ZT_MS_M 60000ull
 #define ZT_MS_H 3600000ull
 
 static const char *const zt_config_sensitivities[] = {"public", "internal", "confidential",
@@ -1237,6 +1248,40 @@ static const zt_config_key zt_config_audit_keys[] = {
 };
 ZT_CONFIG_SECTION(zt_config_audit, zt_config_audit_keys, NULL);
 
+static const char *const zt_config_mfa_modes[] = {"required", "optional", NULL};
+
+static const zt_config_key zt_config_auth_keys[] = {
+    {"portal_host", ZT_K_HOST, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, portal_host)},
+    {"issuer", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, issuer), .def = "ztgate"},
+    {"session_idle_timeout", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, session_idle_ms),
+     .min = ZT_MS_M, .max = 24 * ZT_MS_H, .def = "30m"},
+    {"session_lifetime", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, session_absolute_ms),
+     .min = 5 * ZT_MS_M, .max = 30 * 24 * ZT_MS_H, .def = "12h"},
+    {"assertion_ttl", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, assertion_ttl_ms),
+     .min = 2 * ZT_MS_M, .max = 5 * ZT_MS_M, .def = "5m"},
+    {"password_min_length", ZT_K_UINT, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, password_min_chars),
+     .min = 8, .max = 64, .def = "12"},
+    {"password_max_length", ZT_K_UINT, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, password_max_chars),
+     .min = 64, .max = 1024, .def = "128"},
+    {"breached_passwords", ZT_K_STR, 0, ZT_FIELD(zt_auth_cfg, breach_corpus)},
+    {"argon2_passes", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, argon2_passes), .min = 2, .max = 20,
+     .def = "3"},
+    {"argon2_memory", ZT_K_SIZE, 0, ZT_FIELD(zt_auth_cfg, argon2_memory), .min = 19ull << 20,
+     .max = 4ull << 30, .def = "64MiB"},
+    {"hash_queue", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, hash_queue), .min = 1, .max = 4096,
+     .def = "64"},
+    {"mfa", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, mfa_optional), .def = "required",
+     .names = zt_config_mfa_modes},
+    {"secrets_key", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_auth_cfg, secrets_key),
+     .def = "secrets.key"},
+    {"keys_dir", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_auth_cfg, keys_dir), .def = "keys"},
+    {"account_failure_limit", ZT_K_UINT, ZT_CFG_RELOAD,
+     ZT_FIELD(zt_auth_cfg, account_failure_limit), .min = 5, .max = 100, .def = "100"},
+    {"source_failures_per_minute", ZT_K_UINT, ZT_CFG_RELOAD,
+     ZT_FIELD(zt_auth_cfg, source_failures_per_minute), .min = 1, .max = 100000, .def = "30"},
+};
+ZT_CONFIG_SECTION(zt_config_auth, zt_config_auth_keys, zt_config_check_auth);
+
 static const zt_config_key zt_config_app_keys[] = {
     {"name", ZT_K_NAME, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, name)},
     {"host", ZT_K_HOST, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, host)},
@@ -1258,6 +1303,7 @@ static const zt_config_key zt_config_root_keys[] = {
     {"log", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_config, log), .sub = &zt_config_log},
     {"admin", ZT_K_SECTION, 0, .off = offsetof(zt_config, admin), .sub = &zt_config_admin},
     {"audit", ZT_K_SECTION, 0, .off = offsetof(zt_config, audit), .sub = &zt_config_audit},
+    {"auth", ZT_K_SECTION, 0, .off = offsetof(zt_config, auth), .sub = &zt_config_auth},
     {"apps", ZT_K_LIST, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, .off = offsetof(zt_config, apps),
      .aux = offsetof(zt_config, n_apps), .min = 1, .max = 10000, .sub = &zt_config_app,
      .item_size = sizeof(zt_app_cfg)},

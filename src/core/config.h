@@ -99,6 +99,27 @@ typedef struct zt_audit_cfg {
     bool fail_open;                  /* on_audit_failure: fail_open (default fail_closed) */
 } zt_audit_cfg;
 
+/* Identity: passwords, MFA, sessions, assertions, brute-force limits (`auth:`). */
+typedef struct zt_auth_cfg {
+    char *portal_host;            /* central sign-in host; NULL = every app host signs in itself */
+    char *issuer;                 /* `iss` of X-ZT-Assertion; default "ztgate" */
+    uint64_t session_idle_ms;     /* default 30 min */
+    uint64_t session_absolute_ms; /* default 12 h */
+    uint64_t assertion_ttl_ms;    /* default 5 min (also the maximum) */
+    unsigned password_min_chars;  /* default 12 */
+    unsigned password_max_chars;  /* default 128 */
+    char *breach_corpus;          /* Pwned Passwords format file; NULL = none */
+    unsigned argon2_passes;       /* argon2id t; default 3 */
+    uint64_t argon2_memory;       /* argon2id m in bytes; default 64 MiB */
+    unsigned hash_queue;          /* password hashes queued or running, process-wide; 64 */
+    bool mfa_optional;            /* mfa: optional (default required: enrol at first sign-in) */
+    char *secrets_key;            /* key file for TOTP secrets at rest and cookie MACs */
+    char *keys_dir;               /* assertion signing keys (ES256) */
+    unsigned account_failure_limit; /* consecutive failures before an account refuses unknown
+                                       devices; default 100 (NIST SP 800-63B 5.2.2) */
+    unsigned source_failures_per_minute; /* per client IP; default 30 */
+} zt_auth_cfg;
+
 typedef struct zt_config {
     char *path;      /* file it was read from */
     char *state_dir; /* default "./data" */
@@ -112,6 +133,7 @@ typedef struct zt_config {
     zt_log_cfg log;
     zt_admin_cfg admin;
     zt_audit_cfg audit;
+    zt_auth_cfg auth;
     zt_app_cfg *apps;
     size_t n_apps;
 } zt_config;

@@ -1,0 +1,178 @@
+/* Sessions: random ids in cookies, server-side records in the store, a per-worker cache that
+ * keeps the proxy path off the disk, revocation that reaches every cache on the next request,
+ * the signed one-time code that carries a sign-in from the portal host to an app host, and the
+ * signed "known device" cookie that keeps brute force against an account from locking its
+ * owner out.
+ *
+ * Ids: 32 bytes from the CSPRNG, base64url without padding in the cookie (43 chars). The store
+ * only ever sees SHA-256(id) as lowercase hex (64 chars), so a database leak yields no usable
+ * cookie.
+ *
+ * Revocation: every change that can invalidate sessions (disable, password, MFA reset, revoke,
+ * delete, group change; from the CLI, another process, or the admin API) calls
+ * zt_revocation_bump(state_dir). That increments a counter in STATE_DIR/revocation, which every
+ * gateway process maps into memory; a cache whose remembered counter differs drops its entries
+ * before answering, so the change applies on the very next request without any disk access on
+ * the hit path. The store's per-user epoch is checked on every (re)load.
+ *
+ * Threads: zt_sessions is shared and thread-safe. A zt_session_cache belongs to one loop thread. */
+#ifndef ZT_SESSION_SESSION_H
+#define ZT_SESSION_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "lib/str.h"
+
+#define ZT_SESSION_ID_BYTES 32
+#define ZT_SESSION_COOKIE_LEN 43   /* base64url of 32 bytes, no padding */
+#define ZT_SESSION_HASH_LEN 64     /* SHA-256 hex */
+#define ZT_SESSION_MAX_GROUPS 64
+#define ZT_SESSION_CODE_TTL_S 60   /* one-time code from portal host to app host */
+#define ZT_SESSION_TOUCH_EVERY_S 60 /* idle expiry is written back at most this often */
+#define ZT_KNOWN_DEVICE_TTL_S (180 * 24 * 3600)
+
+/* Cookie names. "__Host-" on HTTPS makes browsers refuse the cookie unless it is Secure,
+ * host-only and Path=/, so a sibling subdomain cannot plant or shadow it. */
+#define ZT_COOKIE_SESSION_HTTPS "__Host-ztgate_session"
+#define ZT_COOKIE_SESSION_HTTP "ztgate_session"
+#define ZT_COOKIE_DEVICE_HTTPS "__Host-ztgate_device"
+#define ZT_COOKIE_DEVICE_HTTP "ztgate_device"
+
+typedef struct zt_store zt_store;
+typedef struct zt_secretbox zt_secretbox;
+typedef struct zt_sessions zt_sessions;
+typedef struct zt_session_cache zt_session_cache;
+
+typedef struct zt_sessions_cfg {
+    zt_store *store;
+    const char *state_dir;         /* for the revocation counter file */
+    const zt_secretbox *secrets;   /* MAC keys for codes and known-device cookies are derived */
+    int64_t idle_s;                /* idle expiry; default 1800 */
+    int64_t absolute_s;            /* absolute expiry; default 43200 */
+} zt_sessions_cfg;
+
+zt_sessions *zt_sessions_new(const zt_sessions_cfg *cfg, char *err, size_t errlen);
+void zt_sessions_free(zt_sessions *s);
+/* Reload: new expiry settings apply to sessions created or touched from now on. */
+void zt_sessions_set_expiry(zt_sessions *s, int64_t idle_s, int64_t absolute_s);
+
+/* A validated session as the proxy and the portal see it. */
+typedef struct zt_session_info {
+    char id_hash[ZT_SESSION_HASH_LEN + 1];
+    char user_id[33];
+    char email[255];
+    char name[129];
+    const char *const *groups; /* names, ordered; owned by the cache entry */
+    size_t n_groups;
+    const char *groups_csv; /* "a,b,c" ("" when none), for X-ZT-Groups */
+    char host[256];         /* host the cookie was issued for */
+    int64_t auth_time;      /* password */
+    int64_t mfa_time;       /* 0 = no second factor on this session */
+    char mfa_method[17];    /* "totp", "recovery", "" */
+    bool mfa_pending;       /* password ok, second factor owed: only MFA/enrolment pages accept it */
+    int64_t idle_expires_at;
+    int64_t absolute_expires_at;
+    char device_id[65]; /* "" = none (Core 5) */
+    /* Assertion cache for the proxy (X-ZT-Assertion), keyed by app name; managed by the caller
+     * through zt_session_assertion_get/put. */
+} zt_session_info;
+
+typedef enum zt_session_status {
+    ZT_SESSION_VALID = 0,
+    ZT_SESSION_NONE,     /* no session cookie, or one that is not a well-formed id */
+    ZT_SESSION_UNKNOWN,  /* well-formed but no such session (logged out, forged, deleted) */
+    ZT_SESSION_EXPIRED,  /* idle or absolute expiry passed */
+    ZT_SESSION_REVOKED,  /* user disabled, epoch moved (password, MFA reset, revoke) */
+    ZT_SESSION_WRONG_HOST, /* cookie issued for another host */
+    ZT_SESSION_ERROR,    /* the store failed: callers fail closed */
+} zt_session_status;
+
+const char *zt_session_status_name(zt_session_status st);
+
+/* ---- creating and ending sessions (any thread) ---- */
+
+typedef struct zt_session_new {
+    const char *user_id;
+    const char *host;        /* host the cookie is for (lowercase, no port) */
+    int64_t auth_time;
+    int64_t mfa_time;        /* 0 = none */
+    const char *mfa_method;  /* "" or NULL when mfa_time is 0 */
+    bool mfa_pending;
+    const char *ip;
+    const char *user_agent;  /* truncated to the store's limit */
+    const char *parent_hash; /* code exchange: the portal-host session it came from; NULL */
+} zt_session_new;
+
+/* New random id; the record gets the configured expiries from `now`. cookie_out receives the
+ * cookie value (43 chars + NUL), hash_out (nullable) the id hash. 0 or a negative errno. */
+int zt_session_create(zt_sessions *s, const zt_session_new *in, int64_t now,
+                      char cookie_out[ZT_SESSION_COOKIE_LEN + 1],
+                      char hash_out[ZT_SESSION_HASH_LEN + 1]);
+/* Delete a session and every session made from it by code exchange (logout). */
+int zt_session_destroy(zt_sessions *s, const char *id_hash);
+/* SHA-256 hex of a cookie value; -EINVAL if it is not a well-formed id. */
+int zt_session_hash_cookie(const char *value, size_t len, char hash_out[ZT_SESSION_HASH_LEN + 1]);
+
+/* ---- lookup (one loop thread per cache) ---- */
+
+zt_session_cache *zt_session_cache_new(zt_sessions *s, size_t capacity);
+void zt_session_cache_free(zt_session_cache *c);
+/* Find and validate the session named by the session cookie in a Cookie header value
+ * (cookie_header may be NULL). A hit costs no disk access; a miss reads the store once.
+ * Expired sessions are deleted. *out (on VALID, and on any status where a record was found)
+ * stays valid until the next call on this cache. `host` is the request host: a session is
+ * accepted only on the host it was issued for. */
+zt_session_status zt_session_lookup(zt_session_cache *c, const zt_span *cookie_header, bool https,
+                                    const char *host, int64_t now, const zt_session_info **out);
+/* Forget one entry (after logout or MFA on this loop). */
+void zt_session_cache_forget(zt_session_cache *c, const char *id_hash);
+
+/* Per-entry assertion cache: the proxy signs one JWT per (session, app) and reuses it until
+ * close to expiry. get returns NULL when absent or when now >= refresh time. */
+const char *zt_session_assertion_get(zt_session_cache *c, const zt_session_info *info,
+                                     const char *app, int64_t now, size_t *len);
+void zt_session_assertion_put(zt_session_cache *c, const zt_session_info *info, const char *app,
+                              const char *jwt, size_t len, int64_t refresh_at);
+
+/* ---- revocation counter (any process) ---- */
+
+/* Bump STATE_DIR/revocation (created 0600 if missing). 0 or a negative errno. */
+int zt_revocation_bump(const char *state_dir);
+
+/* ---- cookies ---- */
+
+/* Value of cookie `name` in a Cookie header value; false if absent. The first one wins. */
+bool zt_cookie_find(const zt_span *cookie_header, const char *name, zt_span *value);
+/* Append "Set-Cookie: NAME=VALUE; Path=/; HttpOnly; SameSite=Lax[; Secure][; Max-Age=N]\r\n".
+ * max_age_s < 0 omits Max-Age (session cookie); 0 deletes the cookie. */
+int zt_cookie_set(zt_buf *headers, const char *name, const char *value, bool https,
+                  int64_t max_age_s);
+const char *zt_session_cookie_name(bool https);
+
+/* ---- one-time code exchange: portal host -> app host ---- */
+
+/* Issue a code that lets `target_host` get its own session for the same sign-in as the
+ * session `id_hash`. MACed, bound to the target host, valid ZT_SESSION_CODE_TTL_S, redeemable
+ * once. out must hold 256 bytes. */
+int zt_session_code_issue(zt_sessions *s, const char *id_hash, const char *target_host,
+                          int64_t now, char *out, size_t outcap);
+/* Check the code (MAC, expiry, host, not used before, parent session still valid) and create
+ * a child session on `host`. -EACCES for any bad, expired, reused or foreign code. */
+int zt_session_code_redeem(zt_sessions *s, const char *code, size_t len, const char *host,
+                           const char *ip, const char *user_agent, int64_t now,
+                           char cookie_out[ZT_SESSION_COOKIE_LEN + 1],
+                           char hash_out[ZT_SESSION_HASH_LEN + 1]);
+
+/* ---- known-device cookie ---- */
+
+/* Append the Set-Cookie line for a browser where user_id just signed in successfully. */
+int zt_known_device_set(zt_sessions *s, zt_buf *headers, const char *user_id, bool https,
+                        int64_t now);
+/* True when the Cookie header carries a valid, unexpired known-device cookie for user_id. */
+bool zt_known_device_check(zt_sessions *s, const zt_span *cookie_header, const char *user_id,
+                           bool https, int64_t now);
+
+#endif
