@@ -1,11 +1,52 @@
 /* `ztgate group ACTION`: add, list, members, member-add, member-remove, delete. Membership
- * changes take effect on the next authorization decision; they do not end sessions. */
+ * changes do not end sessions; they bump STATE_DIR/revocation so running gateways reload the
+ * groups of every session on its next request (if that fails the command says so and exits 1
+ * although the change is saved). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli_util.h"
 #include "cli/cmd_identity.h"
+#include "cli/commands.h"
+#include "core/config.h"
+#include "session/session.h"
+
+/* ---- telling running gateways ---- */
+
+/* STATE_DIR from the same configuration the store was opened from; "" if it cannot be read
+ * (the dispatcher then fails to open the store and says why). */
+static char state_dir[4096];
+
+static void remember_state_dir(int argc, char **argv)
+{
+    zt_diags d;
+    zt_diags_init(&d);
+    zt_config *cfg = zt_config_load(zt_cli_config_path(argc, argv), &d);
+    if (cfg != NULL && cfg->state_dir != NULL)
+        snprintf(state_dir, sizeof(state_dir), "%s", cfg->state_dir);
+    zt_config_free(cfg);
+    zt_diags_dispose(&d);
+}
+
+/* After a change that can end sessions or change what they may do: bump the revocation counter
+ * so every running gateway drops its session caches on its next request. The change itself is
+ * already committed; failing to bump is still a failure, because gateways would keep serving
+ * cached sessions (and groups) until they restart. */
+static int tell_gateways(int rc)
+{
+    if (rc != ZT_CLI_OK)
+        return rc;
+    int b = state_dir[0] != '\0' ? zt_revocation_bump(state_dir) : -EINVAL;
+    if (b == 0)
+        return ZT_CLI_OK;
+    return zt_cli_fail(ZT_CLI_FAIL,
+                       "the change is saved, but running gateways were not told: cannot update "
+                       "%s/%s (%s); they keep using cached sessions until restarted. Fix the "
+                       "file's ownership or permissions, then restart the gateways",
+                       state_dir[0] != '\0' ? state_dir : "(state_dir)", ZT_REVOCATION_FILE,
+                       strerror(-b));
+}
 
 static int group_add(zt_store *st, const zt_cli_args *a)
 {
@@ -22,7 +63,7 @@ static int group_delete(zt_store *st, const zt_cli_args *a)
     if (rc != 0)
         return zt_cli_store_fail(rc, "group", rc == -ENOENT ? a->pos[0] : NULL);
     printf("deleted group %s\n", a->pos[0]);
-    return ZT_CLI_OK;
+    return tell_gateways(ZT_CLI_OK);
 }
 
 typedef struct list_out {
@@ -127,7 +168,7 @@ static int member_change(zt_store *st, const zt_cli_args *a, bool add)
         printf("%s %s %s group %s\n", add ? "added" : "removed", u.email, add ? "to" : "from",
                g.name);
     zt_user_dispose(&u);
-    return rc;
+    return tell_gateways(rc);
 }
 
 static int group_member_add(zt_store *st, const zt_cli_args *a)
@@ -154,6 +195,7 @@ static const zt_cli_action group_actions[] = {
 
 int zt_cmd_group(int argc, char **argv)
 {
+    remember_state_dir(argc, argv);
     return zt_cli_dispatch("group", group_actions, sizeof(group_actions) / sizeof(group_actions[0]),
                            argc, argv);
 }

@@ -1,7 +1,10 @@
 /* `ztgate user ACTION`: add, list, show, disable, enable, delete, passwd, reset-mfa, sessions,
  * revoke-sessions. Users are named by email on the command line; the store's revoking calls
  * (disable, passwd, reset-mfa, revoke-sessions) bump the user's epoch and delete their sessions
- * in one transaction. Every change here is an admin change the audit log must carry. */
+ * in one transaction. Every change that can affect sessions or authorization then bumps
+ * STATE_DIR/revocation so running gateways drop their session caches; if that fails the command
+ * says so and exits 1 although the change is saved. Every change here is an admin change the
+ * audit log must carry. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,11 +12,50 @@
 
 #include "cli/cli_util.h"
 #include "cli/cmd_identity.h"
+#include "cli/commands.h"
+#include "core/config.h"
 #include "lib/secure.h"
 #include "lib/time.h"
+#include "session/session.h"
 
 #define UA_COLUMN_CHARS 40  /* user agent shown in the sessions table */
 #define SESSION_ID_CHARS 16 /* prefix of the session hash shown in the table */
+
+/* ---- telling running gateways ---- */
+
+/* STATE_DIR from the same configuration the store was opened from; "" if it cannot be read
+ * (the dispatcher then fails to open the store and says why). */
+static char state_dir[4096];
+
+static void remember_state_dir(int argc, char **argv)
+{
+    zt_diags d;
+    zt_diags_init(&d);
+    zt_config *cfg = zt_config_load(zt_cli_config_path(argc, argv), &d);
+    if (cfg != NULL && cfg->state_dir != NULL)
+        snprintf(state_dir, sizeof(state_dir), "%s", cfg->state_dir);
+    zt_config_free(cfg);
+    zt_diags_dispose(&d);
+}
+
+/* After a change that can end sessions or change what they may do: bump the revocation counter
+ * so every running gateway drops its session caches on its next request. The change itself is
+ * already committed; failing to bump is still a failure, because gateways would keep serving
+ * cached sessions (and groups) until they restart. */
+static int tell_gateways(int rc)
+{
+    if (rc != ZT_CLI_OK)
+        return rc;
+    int b = state_dir[0] != '\0' ? zt_revocation_bump(state_dir) : -EINVAL;
+    if (b == 0)
+        return ZT_CLI_OK;
+    return zt_cli_fail(ZT_CLI_FAIL,
+                       "the change is saved, but running gateways were not told: cannot update "
+                       "%s/%s (%s); they keep using cached sessions until restarted. Fix the "
+                       "file's ownership or permissions, then restart the gateways",
+                       state_dir[0] != '\0' ? state_dir : "(state_dir)", ZT_REVOCATION_FILE,
+                       strerror(-b));
+}
 
 static int find_user(zt_store *st, const char *email, zt_user *u)
 {
@@ -327,7 +369,7 @@ static int user_change(zt_store *st, const char *email, revoke_fn fn, const char
     else
         printf("%s %s\n", done, u.email);
     zt_user_dispose(&u);
-    return rc;
+    return tell_gateways(rc);
 }
 
 static int user_disable(zt_store *st, const zt_cli_args *a)
@@ -363,7 +405,7 @@ static int user_delete(zt_store *st, const zt_cli_args *a)
     else
         printf("deleted user %s\n", u.email);
     zt_user_dispose(&u);
-    return rc;
+    return tell_gateways(rc);
 }
 
 static int user_passwd(zt_store *st, const zt_cli_args *a)
@@ -381,7 +423,7 @@ static int user_passwd(zt_store *st, const zt_cli_args *a)
                (long long)epoch);
     zt_wipe(hash, sizeof(hash));
     zt_user_dispose(&u);
-    return rc;
+    return tell_gateways(rc);
 }
 
 /* ---- sessions ---- */
@@ -492,6 +534,7 @@ static const zt_cli_action user_actions[] = {
 
 int zt_cmd_user(int argc, char **argv)
 {
+    remember_state_dir(argc, argv);
     return zt_cli_dispatch("user", user_actions, sizeof(user_actions) / sizeof(user_actions[0]),
                            argc, argv);
 }

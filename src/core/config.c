@@ -1027,8 +1027,8 @@ static void zt_config_check_file(zt_config_ctx *c, const zt_config_walk *w, cons
     if (why == NULL)
         return;
     zt_config_path(path, w->path, key);
-    zt_config_err(c, zt_config_seen(w, key),
-                  "'%s' file '%s' cannot be read: %s%s", path, file, why, hint);
+    zt_config_err(c, zt_config_seen(w, key), "'%s' file '%s' cannot be read: %s%s", path, file, why,
+                  hint);
 }
 
 /* The proxy and admin listeners read these at start; catch a wrong path now, not at bind. */

@@ -115,8 +115,8 @@ typedef struct zt_auth_cfg {
     bool mfa_optional;            /* mfa: optional (default required: enrol at first sign-in) */
     char *secrets_key;            /* key file for TOTP secrets at rest and cookie MACs */
     char *keys_dir;               /* assertion signing keys (ES256) */
-    unsigned account_failure_limit; /* consecutive failures before an account refuses unknown
-                                       devices; default 100 (NIST SP 800-63B 5.2.2) */
+    unsigned account_failure_limit;      /* consecutive failures before an account refuses unknown
+                                            devices; default 100 (NIST SP 800-63B 5.2.2) */
     unsigned source_failures_per_minute; /* per client IP; default 30 */
 } zt_auth_cfg;
 

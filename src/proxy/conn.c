@@ -286,6 +286,7 @@ void zt_conn_close(zt_conn *c)
         c->up = NULL;
         zt_upstream_abort(up);
     }
+    zt_local_detach(c);
     request_end(c);
     if (c->prev != NULL)
         c->prev->next = c->next;
@@ -339,6 +340,7 @@ void zt_conn_accept(zt_listener *l)
         return;
     c->w = w;
     c->listener = l->index;
+    c->admin = l->index == w->rt->cfg->n_listeners;
     uv_tcp_init(&w->loop, &c->tcp);
     uv_timer_init(&w->loop, &c->timer);
     c->tcp.data = c->timer.data = c;
@@ -472,6 +474,31 @@ static void conn_continue_after_page(zt_conn *c)
     llhttp_resume(&c->parser);
 }
 
+static int render_json_error(zt_buf *out, const zt_page *pg)
+{
+    const char *code = pg->status == 413   ? "payload_too_large"
+                       : pg->status == 431 ? "headers_too_large"
+                       : pg->status >= 500 ? "unavailable"
+                                           : "bad_request";
+    const char *msg = pg->detail ? pg->detail : zt_msg_text(ZT_LANG_EN, pg->title);
+    zt_buf body;
+    zt_buf_init(&body, 4096);
+    int rc = zt_buf_printf(&body, "{\"error\":\"%s\",\"message\":", code);
+    rc = rc ? rc : zt_json_str(&body, msg, strlen(msg));
+    rc = rc ? rc : zt_buf_printf(&body, ",\"request_id\":\"%s\"}\n", pg->request_id);
+    rc = rc ? rc
+            : zt_buf_printf(out,
+                            "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                            "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+                            "X-Content-Type-Options: nosniff\r\n%s\r\n",
+                            pg->status, zt_http_status_text(pg->status), body.len,
+                            pg->keep_alive ? "" : "Connection: close\r\n");
+    if (rc == 0 && !pg->head_only)
+        rc = zt_buf_append(out, body.data, body.len);
+    zt_buf_dispose(&body);
+    return rc;
+}
+
 /* Answer with a ztgate page and end the request. A request whose body we have not read cannot
  * keep the connection: the unread bytes would be taken for the next request. */
 static void respond_page(zt_conn *c, int status, zt_msg title, zt_msg body, const char *detail)
@@ -493,7 +520,8 @@ static void respond_page(zt_conn *c, int status, zt_msg title, zt_msg body, cons
         .head_only = c->head.method == HTTP_HEAD,
         .https = c->tls_on,
     };
-    if (zt_page_render(&c->out, &pg) < 0) {
+    /* The admin listener speaks JSON only, errors included. */
+    if ((c->admin ? render_json_error(&c->out, &pg) : zt_page_render(&c->out, &pg)) < 0) {
         zt_conn_close(c);
         return;
     }
@@ -575,6 +603,10 @@ static bool audit_decision(zt_conn *c, bool allowed, const char *reason)
         zt_event_strn(&ev, "http_request.url.path", r->target.path, r->target.path_len);
     zt_event_str(&ev, "http_request.url.scheme", c->tls_on ? "https" : "http");
     zt_event_str(&ev, "app.name", r->app ? r->app->name : NULL);
+    if (r->user_id != NULL) {
+        zt_event_str(&ev, "actor.user.uid", r->user_id);
+        zt_event_str(&ev, "actor.user.email_addr", r->email);
+    }
     zt_event_str(&ev, "decision", allowed ? "allow" : "block");
     zt_event_str(&ev, "reasons", reason);
     zt_event_metadata(&ev, r->id, NULL);
@@ -630,7 +662,9 @@ static bool stage_authorize(zt_conn *c)
         return false;
     }
     /* The request goes on only once its decision is queued in the audit log. */
-    if (!audit_decision(c, true, "route matched; no policy applies yet")) {
+    const char *why =
+        r->user_id != NULL ? "signed in with a valid session" : "public app: no sign-in required";
+    if (!audit_decision(c, true, why)) {
         respond_audit_unavailable(c);
         return false;
     }
@@ -646,13 +680,128 @@ static void stage_forward(zt_conn *c)
     zt_upstream_attach(c, &r->app->upstream.addr);
 }
 
+/* local: a request ztgate answers itself. Its (small) body is read whole first; the handler
+ * runs once the message is complete (CS_LOCAL_RUN in conn_process_once). */
+static void stage_local(zt_conn *c, zt_local_kind kind)
+{
+    zt_request *r = &c->req;
+    if (c->head.body == ZT_BODY_LENGTH && c->head.content_length > ZT_LOCAL_MAX_BODY) {
+        respond_page(c, 413, MSG_TOO_LARGE_TITLE, MSG_TOO_LARGE_BODY,
+                     "request body too large for a gateway page");
+        return;
+    }
+    const zt_header *al = zt_http_head_find(&c->head, "Accept-Language");
+    r->lang = al ? zt_lang_from_accept(al->value.p, al->value.n) : ZT_LANG_EN;
+    c->local = zt_local_new(c, kind);
+    if (c->local == NULL) {
+        respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY, "out of memory");
+        return;
+    }
+    if (c->head.expect_continue) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        conn_out(c, cont, sizeof(cont) - 1);
+        r->continue_sent = true;
+    }
+    conn_set_state(c, CS_BODY);
+    conn_arm_for_state(c);
+    c->parser_paused = false;
+    c->need_parse = true;
+    llhttp_resume(&c->parser);
+}
+
+void zt_conn_local_done(zt_conn *c, zt_local_req *lr)
+{
+    zt_request *r = &c->req;
+    bool keep = c->head.keep_alive && !c->draining && !c->last_request;
+    if (!keep)
+        c->last_request = true; /* request_finish closes after the response */
+    if (lr->hold_seq_ > c->hold_seq)
+        c->hold_seq = lr->hold_seq_;
+    if (zt_local_write_response(lr, &c->out, keep) < 0) {
+        zt_conn_close(c);
+        return;
+    }
+    r->status = lr->status;
+    r->detail = lr->log_detail;
+    r->bytes_out = lr->resp_body.len;
+    r->local_response = true;
+    r->resp_head_sent = true;
+    r->resp_done = true;
+    conn_set_state(c, CS_WAIT_RESPONSE);
+    zt_conn_process(c);
+}
+
+/* Paths every protected host serves from ztgate itself. */
+static bool is_portal_path(const zt_request *r)
+{
+    static const char prefix[] = "/.ztgate";
+    size_t n = sizeof(prefix) - 1;
+    return r->target.path_len >= n && memcmp(r->target.path, prefix, n) == 0 &&
+           (r->target.path_len == n || r->target.path[n] == '/');
+}
+
+/* Sign-in needed: a redirect for browsers, 401 JSON for API clients. */
+static void respond_challenge(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    bool keep = c->head.keep_alive && (r->req_done || c->head.body == ZT_BODY_NONE) && !c->draining;
+    if (zt_authn_write_challenge(c, &c->out, keep) < 0) {
+        zt_conn_close(c);
+        return;
+    }
+    r->local_response = true;
+    r->resp_head_sent = true;
+    r->resp_done = true;
+    r->detail = r->session_status;
+    if (!keep)
+        c->close_after_flush = true;
+    if (!c->in_parser)
+        conn_continue_after_page(c);
+}
+
+/* authenticate: who is asking. Public apps need nobody; every other app needs a valid,
+ * fully authenticated session (its absence is a decision too, and audited). */
+static bool stage_authenticate(zt_conn *c)
+{
+    switch (zt_authn_check(c)) {
+    case ZT_AUTHN_ANONYMOUS_OK:
+    case ZT_AUTHN_OK:
+        return true;
+    case ZT_AUTHN_ERROR:
+        if (!audit_decision(c, false, "session store unavailable"))
+            respond_audit_unavailable(c);
+        else
+            respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY,
+                         "the session store is unavailable");
+        return false;
+    case ZT_AUTHN_SIGN_IN:
+        break;
+    }
+    if (!audit_decision(c, false, "sign-in required: no valid session"))
+        respond_audit_unavailable(c);
+    else
+        respond_challenge(c);
+    return false;
+}
+
 static void conn_dispatch(zt_conn *c)
 {
     zt_request *r = &c->req;
     r->head_method = c->head.method == HTTP_HEAD;
     if (c->head.expect_continue && c->head.body == ZT_BODY_NONE)
         c->head.expect_continue = false;
-    if (!stage_target(c) || !stage_route(c) || !stage_authorize(c))
+    if (!stage_target(c))
+        return;
+    if (c->admin) {
+        stage_local(c, ZT_LOCAL_ADMIN);
+        return;
+    }
+    if (is_portal_path(r)) {
+        r->app = zt_route_find(r->rt->routes, c->head.host, r->target.path, r->target.path_len);
+        stage_local(c, ZT_LOCAL_PORTAL);
+        return;
+    }
+    if (!stage_route(c) || !stage_authenticate(c) || !stage_authorize(c))
         return;
     stage_forward(c);
 }
@@ -682,9 +831,21 @@ int zt_conn_build_upstream_head(zt_conn *c, zt_buf *out)
     memcpy(path, app->upstream.base_path, base_n);
     memcpy(path + base_n, r->target.path, r->target.path_len + 1);
 
-    zt_header extra[1] = {
+    zt_header extra[5] = {
         {ZT_SPAN_LIT("X-ZT-Request-Id"), {r->id, strlen(r->id)}},
     };
+    unsigned n_extra = 1;
+    /* Identity for the app: only what authentication set, never anything the client sent
+     * (client X-ZT-* headers are dropped by zt_http_write_upstream_head). */
+    if (r->user_id != NULL) {
+        extra[n_extra++] = (zt_header){ZT_SPAN_LIT("X-ZT-User"), {r->user_id, strlen(r->user_id)}};
+        extra[n_extra++] = (zt_header){ZT_SPAN_LIT("X-ZT-Email"), {r->email, strlen(r->email)}};
+        extra[n_extra++] =
+            (zt_header){ZT_SPAN_LIT("X-ZT-Groups"), {r->groups_csv, strlen(r->groups_csv)}};
+        if (r->assertion != NULL)
+            extra[n_extra++] =
+                (zt_header){ZT_SPAN_LIT("X-ZT-Assertion"), {r->assertion, strlen(r->assertion)}};
+    }
     zt_forward_ctx ctx = {
         .client_ip = c->ip,
         .peer_is_trusted = peer_is_trusted(c, cfg),
@@ -695,7 +856,7 @@ int zt_conn_build_upstream_head(zt_conn *c, zt_buf *out)
         .query = r->target.query,
         .has_query = r->target.has_query,
         .extra = extra,
-        .n_extra = 1,
+        .n_extra = n_extra,
         .body = r->up_body,
         .content_length = c->head.content_length,
     };
@@ -905,6 +1066,14 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
         c->head.error_status = 413;
         return HPE_USER;
     }
+    if (c->local != NULL) {
+        if (zt_local_body_append(c->local, at, n) < 0) {
+            c->head.error = "request body too large for a gateway page";
+            c->head.error_status = 413;
+            return HPE_USER;
+        }
+        return 0;
+    }
     if (c->up == NULL)
         return 0;
     if (r->up_body == ZT_BODY_CHUNKED) {
@@ -926,7 +1095,9 @@ static int on_message_complete(llhttp_t *p)
     r->req_done = true;
     if (c->up != NULL && r->up_body == ZT_BODY_CHUNKED)
         zt_upstream_send(c->up, "0\r\n\r\n", 5);
-    if (c->state == CS_BODY)
+    if (c->local != NULL && !c->local_running)
+        conn_set_state(c, CS_LOCAL_RUN);
+    else if (c->state == CS_BODY)
         conn_set_state(c, CS_WAIT_RESPONSE);
     c->parser_paused = true;
     return HPE_PAUSED;
@@ -953,6 +1124,8 @@ static void conn_protocol_error(zt_conn *c, llhttp_errno_t err)
         c->up = NULL;
         zt_upstream_abort(up);
     }
+    if (c->local != NULL && !c->local_running)
+        zt_local_detach(c);
     zt_msg title = MSG_BAD_REQUEST_TITLE, body = MSG_BAD_REQUEST_BODY;
     if (status == 413 || status == 431 || status == 414) {
         title = MSG_TOO_LARGE_TITLE;
@@ -1015,6 +1188,16 @@ static void conn_process_once(zt_conn *c)
         }
         if (c->state == CS_WAIT_RESPONSE && c->req_active && c->req.resp_done) {
             request_finish(c);
+            continue;
+        }
+        if (c->state == CS_LOCAL_RUN) {
+            /* The handler may answer at once (zt_conn_local_done) or later from this loop. */
+            conn_set_state(c, CS_LOCAL_WAIT);
+            c->local_running = true;
+            zt_local_run(c->local);
+            zt_conn_flush(c);
+            if (c->state == CS_CLOSING)
+                return;
             continue;
         }
         if (c->parser_paused || (c->pending.len == 0 && !c->need_parse))

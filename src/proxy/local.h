@@ -19,6 +19,7 @@
 
 #include "core/config.h"
 #include "core/i18n.h"
+#include "lib/arena.h"
 #include "lib/buf.h"
 #include "lib/str.h"
 
@@ -63,25 +64,25 @@ typedef struct zt_local_header {
 typedef struct zt_local_req {
     /* ---- input (read-only for handlers) ---- */
     zt_local_kind kind;
-    uv_loop_t *loop;                /* the worker loop this request runs on */
+    uv_loop_t *loop; /* the worker loop this request runs on */
     unsigned worker_id;
-    const zt_config *cfg;           /* the configuration generation of this request */
+    const zt_config *cfg; /* the configuration generation of this request */
     zt_services *svc;
-    zt_session_cache *sessions;     /* this worker's session cache */
-    const zt_app_cfg *app;          /* app whose host (and prefix) match; NULL if none */
-    int method;                     /* llhttp method: HTTP_GET, HTTP_POST, ... */
-    const char *method_name;        /* "GET" */
-    const char *host;               /* lowercase, no port; "" if none */
-    const char *host_port;          /* Host header as sent (for absolute URLs) */
-    const char *path;               /* normalised path, NUL-terminated */
+    zt_session_cache *sessions; /* this worker's session cache */
+    const zt_app_cfg *app;      /* app whose host (and prefix) match; NULL if none */
+    int method;                 /* llhttp method: HTTP_GET, HTTP_POST, ... */
+    const char *method_name;    /* "GET" */
+    const char *host;           /* lowercase, no port; "" if none */
+    const char *host_port;      /* Host header as sent (for absolute URLs) */
+    const char *path;           /* normalised path, NUL-terminated */
     size_t path_len;
-    const char *query;              /* without '?', NUL-terminated; "" when none */
+    const char *query; /* without '?', NUL-terminated; "" when none */
     size_t query_len;
     const zt_local_header *headers; /* as received, in order; names as sent */
     size_t n_headers;
     const char *body; /* the request body (NUL-terminated for convenience) */
     size_t body_len;
-    const char *ip;   /* client address (X-Forwarded-For applied from trusted proxies) */
+    const char *ip; /* client address (X-Forwarded-For applied from trusted proxies) */
     uint16_t port;
     bool https;
     zt_lang lang;           /* from Accept-Language */
@@ -100,7 +101,8 @@ typedef struct zt_local_req {
     bool responded_;
     uint64_t hold_seq_;
     void *rt_;
-    zt_buf storage_;
+    zt_arena arena_; /* copies of the input */
+    zt_buf body_;
 } zt_local_req;
 
 /* Case-insensitive header lookup; the first match, or NULL. */

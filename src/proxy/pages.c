@@ -55,7 +55,7 @@ int zt_page_security_headers(zt_buf *out, bool https)
     return rc;
 }
 
-static int render_body(zt_buf *body, const zt_page *pg)
+int zt_page_render_body(zt_buf *body, const zt_page *pg)
 {
     int rc = zt_buf_printf(body,
                            "<!doctype html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
@@ -93,7 +93,7 @@ int zt_page_render(zt_buf *out, const zt_page *pg)
 {
     zt_buf body;
     zt_buf_init(&body, 64 * 1024);
-    int rc = render_body(&body, pg);
+    int rc = zt_page_render_body(&body, pg);
     rc = rc ? rc
             : zt_buf_printf(
                   out,

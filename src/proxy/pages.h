@@ -23,6 +23,8 @@ typedef struct zt_page {
 
 /* Status line, headers and body appended to out. */
 int zt_page_render(zt_buf *out, const zt_page *page);
+/* Only the HTML document of the page (no status line, no headers). */
+int zt_page_render_body(zt_buf *body, const zt_page *page);
 /* Security headers shared by every ztgate page (CSP, nosniff, frame-ancestors, ...). */
 int zt_page_security_headers(zt_buf *out, bool https);
 /* HTML-escape s into out. */

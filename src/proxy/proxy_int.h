@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "proxy/http.h"
+#include "proxy/local.h"
 #include "proxy/request.h"
 #include "proxy/route.h"
 #include "proxy/tls.h"
@@ -36,7 +37,7 @@ struct zt_runtime {
     uint64_t generation;
     zt_config *cfg;
     zt_routes *routes;
-    SSL_CTX **tls; /* per listener; NULL for plain HTTP */
+    SSL_CTX **tls; /* per listener, then the admin listener; NULL for plain HTTP */
 };
 
 zt_runtime *zt_runtime_acquire(zt_runtime *rt);
@@ -79,7 +80,8 @@ struct zt_worker {
     zt_buf tls_out; /* ciphertext on its way to a socket; reused so a flush does not malloc */
     uv_async_t audit_wake; /* the audit writer wrote records: release held responses */
     bool audit_watched;
-    zt_conn *audit_waiters; /* connections holding output until their record is written */
+    zt_conn *audit_waiters;     /* connections holding output until their record is written */
+    zt_session_cache *sessions; /* this loop's session cache */
 };
 
 struct zt_server {
@@ -90,6 +92,7 @@ struct zt_server {
     char boot_id[9];
     zt_runtime *rt;  /* main thread's current generation */
     zt_audit *audit; /* NULL when audit.path is "off" */
+    zt_services svc; /* store, sessions, keys, ... shared with portal and admin handlers */
     bool audit_fail_open;
     uint64_t generation;
     uv_loop_t *main_loop;
@@ -107,6 +110,8 @@ struct zt_server {
     X(CS_CONNECTING, "connecting")                                                                 \
     X(CS_BODY, "body")                                                                             \
     X(CS_WAIT_RESPONSE, "wait-response")                                                           \
+    X(CS_LOCAL_RUN, "local-run")                                                                   \
+    X(CS_LOCAL_WAIT, "local-wait")                                                                 \
     X(CS_CLOSING, "closing")
 
 typedef enum zt_conn_state {
@@ -148,6 +153,9 @@ struct zt_conn {
     uint64_t hold_seq;  /* output waits until the audit log has written this record */
     bool audit_waiting; /* on the worker's audit_waiters list */
     zt_conn *audit_next;
+    bool admin;          /* accepted on the admin listener: every request is an API call */
+    zt_local_req *local; /* request answered by ztgate itself (portal, admin API) */
+    bool local_running;  /* handed to its handler: the handler frees it */
 };
 
 typedef enum zt_up_state {
@@ -195,6 +203,27 @@ void zt_conn_write_drained(zt_conn *c);
 int zt_conn_build_upstream_head(zt_conn *c, zt_buf *out);
 
 void zt_conn_audit_written(zt_worker *w);
+/* The local handler answered: write r's response (local.c builds it into c->out). */
+void zt_conn_local_done(zt_conn *c, zt_local_req *r);
+
+/* local.c */
+zt_local_req *zt_local_new(zt_conn *c, zt_local_kind kind);
+int zt_local_body_append(zt_local_req *r, const char *at, size_t n);
+void zt_local_run(zt_local_req *r);
+int zt_local_write_response(const zt_local_req *r, zt_buf *out, bool keep_alive);
+/* The connection is going away: a running request is cancelled, a waiting one freed. */
+void zt_local_detach(zt_conn *c);
+
+/* authn.c: the session check on the proxy path. */
+typedef enum zt_authn_result {
+    ZT_AUTHN_ANONYMOUS_OK = 0, /* public app: no identity needed */
+    ZT_AUTHN_OK,               /* signed in: identity fields of the request are set */
+    ZT_AUTHN_SIGN_IN,          /* no valid session: redirect or 401 */
+    ZT_AUTHN_ERROR,            /* the store failed: 503 (fail closed) */
+} zt_authn_result;
+zt_authn_result zt_authn_check(zt_conn *c);
+/* 302 to the sign-in page (browsers) or 401 JSON (API clients), into c->out. */
+int zt_authn_write_challenge(zt_conn *c, zt_buf *out, bool keep_alive);
 
 /* upstream.c */
 /* Attach an upstream connection for c's current request (pooled or new). Calls

@@ -28,6 +28,12 @@ typedef struct zt_request {
     zt_http_target target; /* normalised path and query */
     /* stage: route */
     const zt_app_cfg *app;
+    /* stage: authenticate (strings in the arena; NULL when anonymous) */
+    const char *user_id;
+    const char *email;
+    const char *groups_csv;
+    const char *assertion;      /* X-ZT-Assertion */
+    const char *session_status; /* why there is no user: "none", "expired", ... (for the log) */
     /* stage: forward */
     zt_body_kind up_body;     /* framing towards the upstream */
     zt_body_kind client_body; /* framing towards the client */

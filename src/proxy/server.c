@@ -15,9 +15,17 @@
 
 #include <openssl/ssl.h>
 
+#include "admin/admin.h"
+#include "identity/breach.h"
+#include "identity/keys.h"
+#include "identity/password.h"
+#include "identity/secretbox.h"
 #include "lib/net.h"
 #include "lib/secure.h"
 #include "proxy/proxy_int.h"
+#include "session/session.h"
+#include "session/throttle.h"
+#include "store/store.h"
 
 /* ---- config generations ------------------------------------------------------------------ */
 
@@ -30,7 +38,7 @@ zt_runtime *zt_runtime_acquire(zt_runtime *rt)
 static void runtime_free(zt_runtime *rt)
 {
     if (rt->tls != NULL) {
-        for (size_t i = 0; i < rt->cfg->n_listeners; i++)
+        for (size_t i = 0; i <= rt->cfg->n_listeners; i++)
             SSL_CTX_free(rt->tls[i]);
         free(rt->tls);
     }
@@ -58,7 +66,7 @@ static zt_runtime *runtime_build(zt_config *cfg, uint64_t generation)
     rt->cfg = cfg;
     rt->generation = generation;
     rt->routes = zt_routes_build(cfg);
-    rt->tls = calloc(cfg->n_listeners ? cfg->n_listeners : 1, sizeof(*rt->tls));
+    rt->tls = calloc(cfg->n_listeners + 1, sizeof(*rt->tls)); /* + the admin listener */
     if (rt->routes == NULL || rt->tls == NULL) {
         runtime_free(rt);
         return NULL;
@@ -70,6 +78,15 @@ static zt_runtime *runtime_build(zt_config *cfg, uint64_t generation)
         rt->tls[i] = zt_tls_server_ctx(&cfg->listeners[i].tls_cfg, err, sizeof(err));
         if (rt->tls[i] == NULL) {
             zt_error("%s: listener %s: %s", cfg->path, cfg->listeners[i].address, err);
+            runtime_free(rt);
+            return NULL;
+        }
+    }
+    if (cfg->admin.address != NULL && cfg->admin.tls) {
+        char err[512];
+        rt->tls[cfg->n_listeners] = zt_tls_server_ctx(&cfg->admin.tls_cfg, err, sizeof(err));
+        if (rt->tls[cfg->n_listeners] == NULL) {
+            zt_error("%s: admin listener %s: %s", cfg->path, cfg->admin.address, err);
             runtime_free(rt);
             return NULL;
         }
@@ -139,18 +156,22 @@ static void on_listener_closed(uv_handle_t *h)
     l->w->n_listeners_open--;
 }
 
+/* Listener i < n_listeners is a gateway listener; i == n_listeners is the admin API. */
 static int worker_listen(zt_worker *w, const zt_config *cfg)
 {
-    w->listeners = calloc(cfg->n_listeners, sizeof(*w->listeners));
+    size_t n = cfg->n_listeners + (cfg->admin.address != NULL ? 1 : 0);
+    w->listeners = calloc(n, sizeof(*w->listeners));
     if (w->listeners == NULL)
         return -ENOMEM;
-    for (size_t i = 0; i < cfg->n_listeners; i++) {
+    for (size_t i = 0; i < n; i++) {
         zt_listener *l = &w->listeners[i];
+        bool admin = i == cfg->n_listeners;
+        const char *address = admin ? cfg->admin.address : cfg->listeners[i].address;
         l->w = w;
         l->index = (unsigned)i;
-        int fd = open_listen_socket(&cfg->listeners[i].addr);
+        int fd = open_listen_socket(admin ? &cfg->admin.addr : &cfg->listeners[i].addr);
         if (fd < 0) {
-            zt_error("cannot listen on %s: %s", cfg->listeners[i].address, strerror(-fd));
+            zt_error("cannot listen on %s: %s", address, strerror(-fd));
             return fd;
         }
         uv_tcp_init(&w->loop, &l->tcp);
@@ -159,7 +180,7 @@ static int worker_listen(zt_worker *w, const zt_config *cfg)
         w->n_listeners_open++;
         if (uv_tcp_open(&l->tcp, fd) < 0 ||
             uv_listen((uv_stream_t *)&l->tcp, 1024, on_connection) < 0) {
-            zt_error("cannot listen on %s", cfg->listeners[i].address);
+            zt_error("cannot listen on %s", address);
             return -EINVAL;
         }
     }
@@ -281,6 +302,9 @@ static int worker_init(zt_worker *w, zt_server *srv, unsigned id)
     w->audit_wake.data = w;
     if (srv->audit != NULL && zt_audit_watch_async(srv->audit, &w->audit_wake) == 0)
         w->audit_watched = true;
+    w->sessions = zt_session_cache_new(srv->svc.sessions, 65536);
+    if (w->sessions == NULL)
+        return -ENOMEM;
     uv_timer_init(&w->loop, &w->flush_timer);
     w->flush_timer.data = w;
     uv_timer_start(&w->flush_timer, on_flush_timer, 200, 200);
@@ -314,14 +338,119 @@ static void worker_dispose(zt_worker *w)
     zt_buf_dispose(&w->scratch);
     zt_buf_dispose(&w->event);
     zt_buf_dispose(&w->tls_out);
+    zt_session_cache_free(w->sessions);
     free(w->listeners);
+}
+
+/* ---- services shared by every loop ------------------------------------------------------- */
+
+static void throttle_cfg_from(const zt_config *cfg, zt_throttle_cfg *tc)
+{
+    *tc = (zt_throttle_cfg){
+        .account_failure_limit = cfg->auth.account_failure_limit,
+        .source_failures_per_minute = cfg->auth.source_failures_per_minute,
+    };
+}
+
+/* Settings that may change on reload. */
+static void services_configure(zt_server *srv, const zt_config *cfg)
+{
+    zt_throttle_cfg tc;
+    throttle_cfg_from(cfg, &tc);
+    zt_throttle_configure(srv->svc.throttle, &tc);
+    zt_sessions_set_expiry(srv->svc.sessions, (int64_t)(cfg->auth.session_idle_ms / 1000),
+                           (int64_t)(cfg->auth.session_absolute_ms / 1000));
+}
+
+static void services_close(zt_services *svc)
+{
+    zt_throttle_free(svc->throttle);
+    zt_sessions_free(svc->sessions);
+    zt_password_pool_free(svc->passwords);
+    zt_breach_close(svc->breach);
+    zt_keys_free(svc->keys);
+    zt_secretbox_free(svc->secrets);
+    zt_store_close(svc->store);
+    memset(svc, 0, sizeof(*svc));
+}
+
+/* Everything sign-in needs, opened before any loop runs; a missing piece stops the start with
+ * a message that says which file or setting is wrong. */
+static int services_open(zt_server *srv, const zt_config *cfg)
+{
+    zt_services *svc = &srv->svc;
+    char err[512] = "";
+    const char *why = NULL;
+    svc->state_dir = cfg->state_dir;
+    svc->audit = srv->audit;
+    svc->audit_fail_open = srv->audit_fail_open;
+    zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = cfg->state_dir};
+    svc->store = zt_store_open(&sc, err, sizeof(err));
+    if (svc->store == NULL) {
+        zt_error("not starting: store: %s", err);
+        return -1;
+    }
+    svc->secrets = zt_secretbox_load_key(cfg->auth.secrets_key, true, err, sizeof(err));
+    if (svc->secrets == NULL) {
+        zt_error("not starting: auth.secrets_key: %s", err);
+        return -1;
+    }
+    if (zt_keys_open(cfg->auth.keys_dir, &svc->keys, err, sizeof(err)) < 0) {
+        zt_error("not starting: auth.keys_dir: %s", err);
+        return -1;
+    }
+    if (cfg->auth.breach_corpus != NULL) {
+        svc->breach = zt_breach_open(cfg->auth.breach_corpus, 0, err, sizeof(err));
+        if (svc->breach == NULL) {
+            zt_error("not starting: auth.breached_passwords: %s", err);
+            return -1;
+        }
+    }
+    zt_password_pool_cfg pc = {
+        .params = {cfg->auth.argon2_passes, (size_t)cfg->auth.argon2_memory},
+        .max_in_flight = cfg->auth.hash_queue,
+    };
+    svc->passwords = zt_password_pool_new(&pc, &why);
+    if (svc->passwords == NULL) {
+        zt_error("not starting: password hashing: %s", why ? why : "cannot start");
+        return -1;
+    }
+    zt_sessions_cfg ssc = {
+        .store = svc->store,
+        .state_dir = cfg->state_dir,
+        .secrets = svc->secrets,
+        .idle_s = (int64_t)(cfg->auth.session_idle_ms / 1000),
+        .absolute_s = (int64_t)(cfg->auth.session_absolute_ms / 1000),
+    };
+    svc->sessions = zt_sessions_new(&ssc, err, sizeof(err));
+    if (svc->sessions == NULL) {
+        zt_error("not starting: sessions: %s", err);
+        return -1;
+    }
+    zt_throttle_cfg tc;
+    throttle_cfg_from(cfg, &tc);
+    svc->throttle = zt_throttle_new(&tc);
+    if (svc->throttle == NULL) {
+        zt_error("not starting: out of memory");
+        return -1;
+    }
+    if (cfg->admin.address != NULL &&
+        zt_admin_token_init(cfg->admin.token_file, svc->admin_token_hash, err, sizeof(err)) < 0) {
+        zt_error("not starting: admin.token_file: %s", err);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- main thread: signals, reload, stop -------------------------------------------------- */
 
 static bool listeners_changed(const zt_config *a, const zt_config *b)
 {
-    if (a->n_listeners != b->n_listeners)
+    if (a->n_listeners != b->n_listeners ||
+        (a->admin.address == NULL) != (b->admin.address == NULL))
+        return true;
+    if (a->admin.address != NULL &&
+        (strcmp(a->admin.address, b->admin.address) != 0 || a->admin.tls != b->admin.tls))
         return true;
     for (size_t i = 0; i < a->n_listeners; i++)
         if (strcmp(a->listeners[i].address, b->listeners[i].address) != 0 ||
@@ -354,6 +483,7 @@ static void server_reload(zt_server *srv)
     if (zt_log_open(&rt->cfg->log, err, sizeof(err)) < 0)
         zt_error("reload: %s (logs keep their previous destinations)", err);
     srv->generation++;
+    services_configure(srv, rt->cfg);
     for (unsigned i = 0; i < srv->n_workers; i++) {
         zt_worker *w = &srv->workers[i];
         zt_runtime_release(atomic_exchange(&w->next_rt, zt_runtime_acquire(rt)));
@@ -476,11 +606,18 @@ int zt_proxy_serve(const char *config_path)
             return 1;
         }
     }
+    if (services_open(&srv, srv.rt->cfg) < 0) {
+        services_close(&srv.svc);
+        zt_audit_close(srv.audit);
+        zt_runtime_release(srv.rt);
+        return 1;
+    }
     install_signals(&srv);
     int rc = start_workers(&srv);
     if (rc < 0) {
         zt_error("not starting: %s", strerror(-rc));
         stop_workers(&srv, false);
+        services_close(&srv.svc);
         zt_audit_close(srv.audit);
         zt_runtime_release(srv.rt);
         return 1;
@@ -488,10 +625,14 @@ int zt_proxy_serve(const char *config_path)
     for (size_t i = 0; i < srv.rt->cfg->n_listeners; i++)
         zt_info("listening on %s://%s", srv.rt->cfg->listeners[i].tls ? "https" : "http",
                 srv.rt->cfg->listeners[i].address);
+    if (srv.rt->cfg->admin.address != NULL)
+        zt_info("admin API on %s://%s/api/v1/", srv.rt->cfg->admin.tls ? "https" : "http",
+                srv.rt->cfg->admin.address);
     zt_info("ztgate %s serving %zu app(s) with %u worker(s); pid %d", ZT_VERSION,
             srv.rt->cfg->n_apps, srv.n_workers, (int)getpid());
     uv_run(srv.main_loop, UV_RUN_DEFAULT);
     stop_workers(&srv, true);
+    services_close(&srv.svc);
     if (srv.audit != NULL && zt_audit_close(srv.audit) < 0)
         zt_error("audit log: closed after a failure; run `ztgate audit verify`");
     uv_loop_close(srv.main_loop);

@@ -27,12 +27,20 @@
 #include "lib/str.h"
 
 #define ZT_SESSION_ID_BYTES 32
-#define ZT_SESSION_COOKIE_LEN 43   /* base64url of 32 bytes, no padding */
-#define ZT_SESSION_HASH_LEN 64     /* SHA-256 hex */
+#define ZT_SESSION_COOKIE_LEN 43 /* base64url of 32 bytes, no padding */
+#define ZT_SESSION_HASH_LEN 64   /* SHA-256 hex */
 #define ZT_SESSION_MAX_GROUPS 64
-#define ZT_SESSION_CODE_TTL_S 60   /* one-time code from portal host to app host */
+#define ZT_SESSION_CODE_TTL_S 60    /* one-time code from portal host to app host */
 #define ZT_SESSION_TOUCH_EVERY_S 60 /* idle expiry is written back at most this often */
 #define ZT_KNOWN_DEVICE_TTL_S (180 * 24 * 3600)
+#define ZT_SESSION_CODE_MAX 255       /* code length bound (the real one is 119 chars) */
+#define ZT_SESSION_CODE_USED_MAX 4096 /* redeemed codes remembered until they expire */
+#define ZT_SESSION_ASSERT_SLOTS 4     /* cached assertions per session (apps) */
+#define ZT_SESSION_ASSERT_MAX 8192    /* bytes of one cached assertion */
+#define ZT_SESSION_APP_MAX 64         /* bytes of an app name in the assertion cache */
+#define ZT_SESSION_CACHE_DEFAULT 4096 /* entries when zt_session_cache_new gets 0 */
+#define ZT_SESSION_CACHE_MAX (1u << 20)
+#define ZT_REVOCATION_FILE "revocation"
 
 /* Cookie names. "__Host-" on HTTPS makes browsers refuse the cookie unless it is Secure,
  * host-only and Path=/, so a sibling subdomain cannot plant or shadow it. */
@@ -48,10 +56,10 @@ typedef struct zt_session_cache zt_session_cache;
 
 typedef struct zt_sessions_cfg {
     zt_store *store;
-    const char *state_dir;         /* for the revocation counter file */
-    const zt_secretbox *secrets;   /* MAC keys for codes and known-device cookies are derived */
-    int64_t idle_s;                /* idle expiry; default 1800 */
-    int64_t absolute_s;            /* absolute expiry; default 43200 */
+    const char *state_dir;       /* for the revocation counter file */
+    const zt_secretbox *secrets; /* MAC keys for codes and known-device cookies are derived */
+    int64_t idle_s;              /* idle expiry; default 1800 */
+    int64_t absolute_s;          /* absolute expiry; default 43200 */
 } zt_sessions_cfg;
 
 zt_sessions *zt_sessions_new(const zt_sessions_cfg *cfg, char *err, size_t errlen);
@@ -72,7 +80,7 @@ typedef struct zt_session_info {
     int64_t auth_time;      /* password */
     int64_t mfa_time;       /* 0 = no second factor on this session */
     char mfa_method[17];    /* "totp", "recovery", "" */
-    bool mfa_pending;       /* password ok, second factor owed: only MFA/enrolment pages accept it */
+    bool mfa_pending; /* password ok, second factor owed: only MFA/enrolment pages accept it */
     int64_t idle_expires_at;
     int64_t absolute_expires_at;
     char device_id[65]; /* "" = none (Core 5) */
@@ -82,12 +90,12 @@ typedef struct zt_session_info {
 
 typedef enum zt_session_status {
     ZT_SESSION_VALID = 0,
-    ZT_SESSION_NONE,     /* no session cookie, or one that is not a well-formed id */
-    ZT_SESSION_UNKNOWN,  /* well-formed but no such session (logged out, forged, deleted) */
-    ZT_SESSION_EXPIRED,  /* idle or absolute expiry passed */
-    ZT_SESSION_REVOKED,  /* user disabled, epoch moved (password, MFA reset, revoke) */
+    ZT_SESSION_NONE,       /* no session cookie, or one that is not a well-formed id */
+    ZT_SESSION_UNKNOWN,    /* well-formed but no such session (logged out, forged, deleted) */
+    ZT_SESSION_EXPIRED,    /* idle or absolute expiry passed */
+    ZT_SESSION_REVOKED,    /* user disabled, epoch moved (password, MFA reset, revoke) */
     ZT_SESSION_WRONG_HOST, /* cookie issued for another host */
-    ZT_SESSION_ERROR,    /* the store failed: callers fail closed */
+    ZT_SESSION_ERROR,      /* the store failed: callers fail closed */
 } zt_session_status;
 
 const char *zt_session_status_name(zt_session_status st);
@@ -96,14 +104,15 @@ const char *zt_session_status_name(zt_session_status st);
 
 typedef struct zt_session_new {
     const char *user_id;
-    const char *host;        /* host the cookie is for (lowercase, no port) */
+    const char *host; /* host the cookie is for (lowercase, no port) */
     int64_t auth_time;
-    int64_t mfa_time;        /* 0 = none */
-    const char *mfa_method;  /* "" or NULL when mfa_time is 0 */
+    int64_t mfa_time;       /* 0 = none */
+    const char *mfa_method; /* "" or NULL when mfa_time is 0 */
     bool mfa_pending;
     const char *ip;
     const char *user_agent;  /* truncated to the store's limit */
     const char *parent_hash; /* code exchange: the portal-host session it came from; NULL */
+    const char *device_id;   /* "" or NULL = none */
 } zt_session_new;
 
 /* New random id; the record gets the configured expiries from `now`. cookie_out receives the
@@ -111,8 +120,16 @@ typedef struct zt_session_new {
 int zt_session_create(zt_sessions *s, const zt_session_new *in, int64_t now,
                       char cookie_out[ZT_SESSION_COOKIE_LEN + 1],
                       char hash_out[ZT_SESSION_HASH_LEN + 1]);
-/* Delete a session and every session made from it by code exchange (logout). */
+/* Delete a session and every session made from it by code exchange (logout). Also bumps the
+ * revocation counter so every cache (other loops, other processes) forgets them at once.
+ * 0 (also when it was already gone) or a negative errno. */
 int zt_session_destroy(zt_sessions *s, const char *id_hash);
+/* Record the completed second factor on a session (clears mfa_pending). Pending sessions are
+ * never served from a cache, so the change is seen on the next request on every loop. */
+int zt_session_mfa_done(zt_sessions *s, const char *id_hash, int64_t mfa_time,
+                        const char *mfa_method);
+/* Current value of the shared revocation counter. */
+uint64_t zt_sessions_revocation(const zt_sessions *s);
 /* SHA-256 hex of a cookie value; -EINVAL if it is not a well-formed id. */
 int zt_session_hash_cookie(const char *value, size_t len, char hash_out[ZT_SESSION_HASH_LEN + 1]);
 
@@ -142,6 +159,43 @@ void zt_session_assertion_put(zt_session_cache *c, const zt_session_info *info, 
 /* Bump STATE_DIR/revocation (created 0600 if missing). 0 or a negative errno. */
 int zt_revocation_bump(const char *state_dir);
 
+/* ---- internals shared by the files of src/session; callers never define this ---- */
+#ifdef ZT_SESSION_INTERNAL
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+
+typedef struct zt_used_code {
+    unsigned char nonce[16];
+    int64_t expires_at;
+} zt_used_code;
+
+struct zt_sessions {
+    zt_store *store;
+    _Atomic int64_t idle_s, absolute_s;
+    _Atomic uint64_t *revocation; /* 8-byte MAP_SHARED mapping of STATE_DIR/revocation */
+    unsigned char *keys;          /* sodium_malloc: code key, then known-device key */
+    pthread_mutex_t used_mu;      /* guards used[] */
+    zt_used_code used[ZT_SESSION_CODE_USED_MAX];
+};
+
+#define ZT_SESSION_CODE_KEY(s) ((s)->keys)
+#define ZT_SESSION_DEVICE_KEY(s) ((s)->keys + crypto_auth_hmacsha256_KEYBYTES)
+
+/* Open or create STATE_DIR/revocation (0600, repaired to 8 bytes) and map it shared. */
+int zt_revocation_map(const char *state_dir, _Atomic uint64_t **out);
+void zt_revocation_unmap(_Atomic uint64_t *map);
+/* base64url without padding; out needs 4 * ceil(n / 3) + 1 bytes. */
+void zt_session_b64(const unsigned char *in, size_t n, char *out, size_t outcap);
+/* Strict decode of exactly `want` bytes from exactly `len` base64url chars; false otherwise. */
+bool zt_session_unb64(const char *in, size_t len, unsigned char *out, size_t want);
+/* Create with the absolute expiry also capped at cap_absolute (0 = no cap): a child never
+ * outlives its parent. */
+int zt_session_create_capped(zt_sessions *s, const zt_session_new *in, int64_t now,
+                             int64_t cap_absolute, char cookie_out[ZT_SESSION_COOKIE_LEN + 1],
+                             char hash_out[ZT_SESSION_HASH_LEN + 1]);
+#endif
+
 /* ---- cookies ---- */
 
 /* Value of cookie `name` in a Cookie header value; false if absent. The first one wins. */
@@ -157,8 +211,8 @@ const char *zt_session_cookie_name(bool https);
 /* Issue a code that lets `target_host` get its own session for the same sign-in as the
  * session `id_hash`. MACed, bound to the target host, valid ZT_SESSION_CODE_TTL_S, redeemable
  * once. out must hold 256 bytes. */
-int zt_session_code_issue(zt_sessions *s, const char *id_hash, const char *target_host,
-                          int64_t now, char *out, size_t outcap);
+int zt_session_code_issue(zt_sessions *s, const char *id_hash, const char *target_host, int64_t now,
+                          char *out, size_t outcap);
 /* Check the code (MAC, expiry, host, not used before, parent session still valid) and create
  * a child session on `host`. -EACCES for any bad, expired, reused or foreign code. */
 int zt_session_code_redeem(zt_sessions *s, const char *code, size_t len, const char *host,

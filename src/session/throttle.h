@@ -21,6 +21,11 @@
 
 typedef struct zt_throttle zt_throttle;
 
+/* A side of an account that refuses (ZT_THROTTLE_ACCOUNT) opens again after a success or after
+ * this long without a recorded failure. */
+#define ZT_THROTTLE_ACCOUNT_RESET_MS (15 * 60 * 1000)
+#define ZT_THROTTLE_WINDOW_S 60 /* the per-source sliding window */
+
 typedef struct zt_throttle_cfg {
     unsigned account_failure_limit;      /* default 100 */
     unsigned source_failures_per_minute; /* default 30 */
@@ -36,20 +41,24 @@ void zt_throttle_free(zt_throttle *t);
 void zt_throttle_configure(zt_throttle *t, const zt_throttle_cfg *cfg);
 
 typedef enum zt_throttle_result {
-    ZT_THROTTLE_GO = 0,      /* verify now, or after delay_ms */
-    ZT_THROTTLE_SOURCE,      /* this IP has too many recent failures: refuse (429) */
-    ZT_THROTTLE_ACCOUNT,     /* this account refuses unknown devices: fail like a wrong password */
+    ZT_THROTTLE_GO = 0,  /* verify now, or after delay_ms */
+    ZT_THROTTLE_SOURCE,  /* this IP has too many recent failures: refuse (429) */
+    ZT_THROTTLE_ACCOUNT, /* this account refuses unknown devices: fail like a wrong password */
 } zt_throttle_result;
 
 typedef struct zt_throttle_verdict {
     zt_throttle_result result;
-    uint64_t delay_ms; /* GO: hold the answer this long before verifying */
+    uint64_t delay_ms;      /* GO: hold the answer this long before verifying */
     uint64_t retry_after_s; /* SOURCE: for Retry-After */
 } zt_throttle_verdict;
 
+/* Callers record only attempts that were verified; a refused one (SOURCE, ACCOUNT) is not
+ * recorded. No clock is read inside: now_ms is the caller's (monotonic or wall) milliseconds. */
 zt_throttle_verdict zt_throttle_check(zt_throttle *t, const char *account, const char *ip,
                                       bool known_device, int64_t now_ms);
 void zt_throttle_record(zt_throttle *t, const char *account, const char *ip, bool known_device,
                         bool success, int64_t now_ms);
+/* Accounts plus sources remembered now (for tests and metrics). */
+unsigned zt_throttle_entries(zt_throttle *t);
 
 #endif

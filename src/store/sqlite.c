@@ -87,6 +87,14 @@ static const sq_migration sq_migrations[] = {
         /* idle <= absolute always holds, so this one index finds every expired session. */
         "CREATE INDEX sessions_idle ON sessions(idle_expires_at);"
         "PRAGMA application_id = 2054449015;"},
+    /* Sessions learn their host (a cookie is accepted only there), the portal session a code
+     * exchange made them from (logout ends the children too) and a pending second factor.
+     * Existing rows get host '' and no parent; the session layer treats host '' as foreign. */
+    {2, "ALTER TABLE sessions ADD COLUMN host TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE sessions ADD COLUMN parent_hash TEXT;"
+        "ALTER TABLE sessions ADD COLUMN mfa_pending INTEGER NOT NULL DEFAULT 0"
+        "  CHECK (mfa_pending IN (0, 1));"
+        "CREATE INDEX sessions_parent ON sessions(parent_hash) WHERE parent_hash IS NOT NULL;"},
 };
 
 #define SQ_N_MIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))
@@ -101,7 +109,8 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
 #define SQ_SESSION_COLS                                                                            \
     "s.id_hash, s.user_id, s.created_at, s.auth_time, s.mfa_time, s.mfa_method, s.ip, "            \
     "s.user_agent, s.idle_expires_at, s.absolute_expires_at, s.user_epoch, "                       \
-    "COALESCE(s.device_id, ''), u.revocation_epoch, u.disabled"
+    "COALESCE(s.device_id, ''), u.revocation_epoch, u.disabled, s.host, "                          \
+    "COALESCE(s.parent_hash, ''), s.mfa_pending"
 #define SQ_BUMP "revocation_epoch = revocation_epoch + 1, updated_at = ?2"
 
 #define SQ_STMTS(X)                                                                                \
@@ -156,16 +165,22 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
     X(RECOVERY_USE, "UPDATE recovery_codes SET used_at = ?3 "                                      \
                     "WHERE user_id = ?1 AND id = ?2 AND used_at IS NULL")                          \
     X(RECOVERY_EXISTS, "SELECT 1 FROM recovery_codes WHERE user_id = ?1 AND id = ?2")              \
-    X(SESSION_INSERT, "INSERT INTO sessions (id_hash, user_id, created_at, auth_time, mfa_time, "  \
-                      "mfa_method, ip, user_agent, idle_expires_at, absolute_expires_at, "         \
-                      "user_epoch, device_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "            \
-                      "MIN(?9, ?10), ?10, ?11, NULLIF(?12, ''))")                                  \
+    X(SESSION_INSERT,                                                                              \
+      "INSERT INTO sessions (id_hash, user_id, created_at, auth_time, mfa_time, "                  \
+      "mfa_method, ip, user_agent, idle_expires_at, absolute_expires_at, "                         \
+      "user_epoch, device_id, host, parent_hash, mfa_pending) VALUES (?1, ?2, ?3, "                \
+      "?4, ?5, ?6, ?7, ?8, MIN(?9, ?10), ?10, ?11, NULLIF(?12, ''), ?13, "                         \
+      "NULLIF(?14, ''), ?15)")                                                                     \
     X(SESSION_GET, "SELECT " SQ_SESSION_COLS " FROM sessions s JOIN users u ON u.id = s.user_id "  \
                    "WHERE s.id_hash = ?1")                                                         \
     X(SESSION_TOUCH, "UPDATE sessions SET idle_expires_at = MIN(?2, absolute_expires_at) "         \
                      "WHERE id_hash = ?1")                                                         \
-    X(SESSION_SET_MFA, "UPDATE sessions SET mfa_time = ?2, mfa_method = ?3 WHERE id_hash = ?1")    \
+    X(SESSION_SET_MFA, "UPDATE sessions SET mfa_time = ?2, mfa_method = ?3, mfa_pending = 0 "      \
+                       "WHERE id_hash = ?1")                                                       \
     X(SESSION_DELETE, "DELETE FROM sessions WHERE id_hash = ?1")                                   \
+    X(SESSION_DELETE_TREE, "WITH RECURSIVE tree(h) AS (SELECT ?1 UNION SELECT s.id_hash "          \
+                           "FROM sessions s JOIN tree ON s.parent_hash = tree.h) "                 \
+                           "DELETE FROM sessions WHERE id_hash IN (SELECT h FROM tree)")           \
     X(SESSION_LIST_USER, "SELECT " SQ_SESSION_COLS " FROM sessions s JOIN users u ON "             \
                          "u.id = s.user_id WHERE s.user_id = ?1 ORDER BY s.created_at, s.id_hash") \
     X(SESSION_DELETE_USER, "DELETE FROM sessions WHERE user_id = ?1")                              \
@@ -424,7 +439,9 @@ static int sq_row_session(sqlite3_stmt *st, zt_store_session *s)
               sq_col(st, 5, s->mfa_method, sizeof(s->mfa_method)) &&
               sq_col(st, 6, s->ip, sizeof(s->ip)) &&
               sq_col(st, 7, s->user_agent, sizeof(s->user_agent)) &&
-              sq_col(st, 11, s->device_id, sizeof(s->device_id));
+              sq_col(st, 11, s->device_id, sizeof(s->device_id)) &&
+              sq_col(st, 14, s->host, sizeof(s->host)) &&
+              sq_col(st, 15, s->parent_hash, sizeof(s->parent_hash));
     s->created_at = sqlite3_column_int64(st, 2);
     s->auth_time = sqlite3_column_int64(st, 3);
     s->mfa_time = sqlite3_column_int64(st, 4);
@@ -433,6 +450,7 @@ static int sq_row_session(sqlite3_stmt *st, zt_store_session *s)
     s->user_epoch = sqlite3_column_int64(st, 10);
     s->user_epoch_now = sqlite3_column_int64(st, 12);
     s->user_disabled = sqlite3_column_int64(st, 13) != 0;
+    s->mfa_pending = sqlite3_column_int64(st, 16) != 0;
     return ok ? 0 : sq_corrupt("session");
 }
 
@@ -1062,6 +1080,9 @@ static int sq_session_create(zt_store *st, const zt_store_session *ss)
     sqlite3_bind_int64(s, 10, ss->absolute_expires_at);
     sqlite3_bind_int64(s, 11, ss->user_epoch);
     sq_text(s, 12, ss->device_id);
+    sq_text(s, 13, ss->host);
+    sq_text(s, 14, ss->parent_hash);
+    sqlite3_bind_int(s, 15, ss->mfa_pending ? 1 : 0);
     rc = sq_run(c, s, "creating a session", NULL);
     if (rc == -EEXIST)
         rc = zt_store_seterr(rc, "a session with this id hash already exists");
@@ -1140,6 +1161,26 @@ static int sq_session_delete(zt_store *st, const char *id_hash)
         return rc;
     sq_text(s, 1, id_hash);
     return sq_session_write(c, s, "deleting a session");
+}
+
+static int sq_session_delete_tree(zt_store *st, const char *id_hash, uint64_t *n_out)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t n = 0;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_SESSION_DELETE_TREE, &s);
+    if (rc != 0)
+        return rc;
+    /* One statement is one implicit transaction: the tree goes together or not at all. */
+    sq_text(s, 1, id_hash);
+    rc = sq_run(c, s, "deleting a session and its children", &n);
+    if (rc == 0 && n == 0)
+        rc = zt_store_seterr(-ENOENT, "session not found");
+    if (rc == 0 && n_out != NULL)
+        *n_out = (uint64_t)n;
+    return rc;
 }
 
 static int sq_session_list_by_user(zt_store *st, const char *user_id, zt_store_session_cb cb,
@@ -1360,6 +1401,7 @@ static const zt_store_ops sq_ops = {
     .session_touch = sq_session_touch,
     .session_set_mfa = sq_session_set_mfa,
     .session_delete = sq_session_delete,
+    .session_delete_tree = sq_session_delete_tree,
     .session_list_by_user = sq_session_list_by_user,
     .session_delete_by_user = sq_session_delete_by_user,
     .session_delete_expired = sq_session_delete_expired,

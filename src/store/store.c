@@ -264,6 +264,17 @@ static int check_session_text(const zt_store_session *s)
     return rc;
 }
 
+/* Hosts end up compared with request hosts and shown to admins: DNS names or [IPv6]. */
+static int check_host(const char *h)
+{
+    size_t n;
+    int rc = check_len("session host", h, 0, ZT_STORE_HOST_MAX, &n);
+    if (rc == 0 &&
+        !all_in(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]"))
+        rc = zt_store_seterr(-EINVAL, "session host has invalid characters");
+    return rc;
+}
+
 static int check_session(const zt_store_session *s)
 {
     if (s == NULL)
@@ -275,6 +286,12 @@ static int check_session(const zt_store_session *s)
         rc = check_mfa(s->mfa_time, s->mfa_method);
     if (rc == 0)
         rc = check_session_text(s);
+    if (rc == 0)
+        rc = check_host(s->host);
+    if (rc == 0 && s->parent_hash[0] != '\0')
+        rc = check_session_hash(s->parent_hash);
+    if (rc == 0 && s->parent_hash[0] != '\0' && strcmp(s->parent_hash, s->id_hash) == 0)
+        rc = zt_store_seterr(-EINVAL, "a session cannot be its own parent");
     if (rc == 0 && (s->created_at <= 0 || s->auth_time <= 0 || s->idle_expires_at <= 0 ||
                     s->absolute_expires_at <= 0 || s->user_epoch < 0))
         rc = zt_store_seterr(-EINVAL, "session times must be positive");
@@ -562,6 +579,13 @@ int zt_store_session_delete(zt_store *st, const char *id_hash)
     ENTER(st);
     int rc = check_session_hash(id_hash);
     return rc != 0 ? rc : st->ops->session_delete(st, id_hash);
+}
+
+int zt_store_session_delete_tree(zt_store *st, const char *id_hash, uint64_t *n_out)
+{
+    ENTER(st);
+    int rc = check_session_hash(id_hash);
+    return rc != 0 ? rc : st->ops->session_delete_tree(st, id_hash, n_out);
 }
 
 int zt_store_session_list_by_user(zt_store *st, const char *user_id, zt_store_session_cb cb,

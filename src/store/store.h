@@ -36,12 +36,13 @@
 #define ZT_STORE_IP_MAX 45         /* textual IPv6 */
 #define ZT_STORE_UA_MAX 512        /* User-Agent: callers truncate, store refuses longer */
 #define ZT_STORE_DEVICE_ID_MAX 64
+#define ZT_STORE_HOST_MAX 253       /* session host: DNS name or [IPv6] literal, no port */
 #define ZT_STORE_TOTP_BLOB_MAX 256  /* encrypted TOTP secret */
 #define ZT_STORE_RECOVERY_MAX 32    /* recovery codes per user */
 #define ZT_STORE_USER_GROUPS_MAX 64 /* groups given at user_add */
 
 /* Schema version this build writes; a database with a higher PRAGMA user_version is refused. */
-#define ZT_STORE_SCHEMA_VERSION 1
+#define ZT_STORE_SCHEMA_VERSION 2
 
 typedef struct zt_store zt_store;
 
@@ -103,6 +104,10 @@ typedef struct zt_store_session {
     int64_t absolute_expires_at;
     int64_t user_epoch; /* the user's revocation_epoch when the session was made */
     char device_id[ZT_STORE_DEVICE_ID_MAX + 1]; /* "" = none */
+    /* Schema 2: */
+    char host[ZT_STORE_HOST_MAX + 1]; /* host the cookie was issued for; "" = v1 row (any) */
+    char parent_hash[ZT_STORE_SESSION_HASH_MAX + 1]; /* code exchange: portal session; "" none */
+    bool mfa_pending;                                /* password ok, second factor still owed */
     /* Filled by get/list from the user's row, so one lookup is enough to validate: */
     int64_t user_epoch_now;
     bool user_disabled;
@@ -180,10 +185,14 @@ int zt_store_session_create(zt_store *st, const zt_store_session *s);
 int zt_store_session_get(zt_store *st, const char *id_hash, zt_store_session *out);
 /* Move the idle expiry (clamped to the absolute one). A write: callers throttle it. */
 int zt_store_session_touch(zt_store *st, const char *id_hash, int64_t idle_expires_at);
-/* Record a completed second factor on an existing session (step-up). */
+/* Record a completed second factor on an existing session (step-up); clears mfa_pending. */
 int zt_store_session_set_mfa(zt_store *st, const char *id_hash, int64_t mfa_time,
                              const char *mfa_method);
 int zt_store_session_delete(zt_store *st, const char *id_hash);
+/* Delete a session and, in the same statement, every session whose parent_hash chain leads to
+ * it (sessions made from it by code exchange). n_out (nullable) receives how many went; -ENOENT
+ * when none existed. */
+int zt_store_session_delete_tree(zt_store *st, const char *id_hash, uint64_t *n_out);
 /* Ordered by creation time. */
 int zt_store_session_list_by_user(zt_store *st, const char *user_id, zt_store_session_cb cb,
                                   void *ctx);

@@ -51,6 +51,7 @@ typedef struct zt_store_ops {
     int (*session_touch)(zt_store *st, const char *id_hash, int64_t idle_expires_at);
     int (*session_set_mfa)(zt_store *st, const char *id_hash, int64_t mfa_time, const char *method);
     int (*session_delete)(zt_store *st, const char *id_hash);
+    int (*session_delete_tree)(zt_store *st, const char *id_hash, uint64_t *n_out);
     int (*session_list_by_user)(zt_store *st, const char *user_id, zt_store_session_cb cb,
                                 void *ctx);
     int (*session_delete_by_user)(zt_store *st, const char *user_id, uint64_t *n_out);

@@ -621,7 +621,9 @@ class Harness:
         return u
 
     def app(self, upstream, name="app", host=APP_HOST, **kw):
-        a = {"name": name}
+        """An app entry. Public unless the test says otherwise: proxy tests need no sign-in;
+        identity tests pass sensitivity="internal" (or higher)."""
+        a = {"name": name, "sensitivity": "public"}
         if host is not None:
             a["host"] = host
         a["upstream"] = upstream if isinstance(upstream, str) else upstream.url
@@ -645,6 +647,9 @@ class Harness:
             # their record is written).
             "audit": ({"path": os.path.join(self.dir, "state", "audit", "audit.log")}
                       if os.environ.get("ZT_INTEG_AUDIT") == "1" else {"path": "off"}),
+            # The cheapest argon2id the config allows (OWASP's 19 MiB, t=2): sign-ins in tests
+            # stay fast; bench/ measures the default parameters.
+            "auth": {"argon2_memory": "19MiB", "argon2_passes": 2},
             "apps": apps,
         }
         cfg.update(extra or {})
@@ -668,9 +673,13 @@ class Harness:
         self.conns.append(c)
         return c
 
-    def cli(self, *args, timeout_s=30):
+    def cli(self, *args, timeout_s=30, input=None):
+        """Runs `ztgate ARGS`; `input` (text) is its stdin, e.g. for --password-stdin."""
+        if input is None:
+            return subprocess.run([self.ztgate] + list(args), capture_output=True, text=True,
+                                  timeout=timeout_s, cwd=self.dir, stdin=subprocess.DEVNULL)
         return subprocess.run([self.ztgate] + list(args), capture_output=True, text=True,
-                              timeout=timeout_s, cwd=self.dir, stdin=subprocess.DEVNULL)
+                              timeout=timeout_s, cwd=self.dir, input=input)
 
     def path(self, name):
         return os.path.join(self.dir, name)

@@ -1,6 +1,7 @@
 /* The store (SQLite backend): migrations and reopening, refusal of newer or foreign databases,
  * users, groups, revocation epochs, TOTP and recovery codes, sessions and expiry, atomic
- * writes, input limits, and sharing one store between threads. Each test owns a temp dir. */
+ * writes, input limits, sharing one store between threads, and the schema 2 session fields
+ * with the in-place upgrade from schema 1. Each test owns a temp dir. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -645,6 +646,108 @@ static void test_threads(void **state)
     assert_int_equal(n, N_THREADS * USERS_PER_THREAD);
 }
 
+/* ---- schema 2: host, parent, pending MFA; migration from 1 ---- */
+
+static void test_session_v2_fields(void **state)
+{
+    fixture *f = *state;
+    zt_user u;
+    add_user(f->st, "v2@example.com", &u);
+    zt_store_session p = make_session(u.id, 'a', 0), c1 = make_session(u.id, 'b', 0),
+                     c2 = make_session(u.id, 'c', 0), other = make_session(u.id, 'd', 0), got;
+    snprintf(p.host, sizeof(p.host), "login.example.com");
+    p.mfa_pending = true;
+    snprintf(c1.host, sizeof(c1.host), "app.example.com");
+    snprintf(c1.parent_hash, sizeof(c1.parent_hash), "%s", p.id_hash);
+    snprintf(c2.parent_hash, sizeof(c2.parent_hash), "%s", c1.id_hash); /* grandchild */
+    assert_int_equal(zt_store_session_create(f->st, &p), 0);
+    assert_int_equal(zt_store_session_create(f->st, &c1), 0);
+    assert_int_equal(zt_store_session_create(f->st, &c2), 0);
+    assert_int_equal(zt_store_session_create(f->st, &other), 0);
+    assert_int_equal(zt_store_session_get(f->st, p.id_hash, &got), 0);
+    assert_string_equal(got.host, "login.example.com");
+    assert_string_equal(got.parent_hash, "");
+    assert_true(got.mfa_pending);
+    assert_int_equal(zt_store_session_get(f->st, c1.id_hash, &got), 0);
+    assert_string_equal(got.parent_hash, p.id_hash);
+    assert_false(got.mfa_pending);
+    /* Completing MFA clears the pending flag. */
+    assert_int_equal(zt_store_session_set_mfa(f->st, p.id_hash, 1100, "totp"), 0);
+    assert_int_equal(zt_store_session_get(f->st, p.id_hash, &got), 0);
+    assert_false(got.mfa_pending);
+    /* Deleting the tree takes children and grandchildren, nothing else. */
+    uint64_t n = 0;
+    assert_int_equal(zt_store_session_delete_tree(f->st, p.id_hash, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(zt_store_session_get(f->st, c2.id_hash, &got), -ENOENT);
+    assert_int_equal(zt_store_session_get(f->st, other.id_hash, &got), 0);
+    assert_int_equal(zt_store_session_delete_tree(f->st, p.id_hash, &n), -ENOENT);
+    /* Input checks on the new fields. */
+    zt_store_session bad = make_session(u.id, 'e', 0);
+    snprintf(bad.host, sizeof(bad.host), "bad host");
+    expect_einval(zt_store_session_create(f->st, &bad), "session host");
+    bad = make_session(u.id, 'e', 0);
+    snprintf(bad.parent_hash, sizeof(bad.parent_hash), "NOT-HEX");
+    expect_einval(zt_store_session_create(f->st, &bad), "session hash");
+    bad = make_session(u.id, 'e', 0);
+    snprintf(bad.parent_hash, sizeof(bad.parent_hash), "%s", bad.id_hash);
+    expect_einval(zt_store_session_create(f->st, &bad), "own parent");
+    expect_einval(zt_store_session_delete_tree(f->st, "xyz", NULL), "session hash");
+    zt_user_dispose(&u);
+}
+
+/* A database written by schema 1 (made here by undoing migration 2 on a fresh file) is
+ * upgraded in place at open: rows kept, new columns defaulted, version recorded. */
+static void test_migrate_v1_to_v2(void **state)
+{
+    fixture *f = *state;
+    zt_user u;
+    add_user(f->st, "old@example.com", &u);
+    zt_store_close(f->st);
+    f->st = NULL;
+    char q[1024];
+    snprintf(q, sizeof(q),
+             "DROP INDEX sessions_parent;"
+             "ALTER TABLE sessions DROP COLUMN host;"
+             "ALTER TABLE sessions DROP COLUMN parent_hash;"
+             "ALTER TABLE sessions DROP COLUMN mfa_pending;"
+             "INSERT INTO sessions (id_hash, user_id, created_at, auth_time, idle_expires_at, "
+             "absolute_expires_at, user_epoch) VALUES ('%s', '%s', 1000, 1000, 2000, 5000, 0);"
+             "PRAGMA user_version = 1;",
+             "abababababababababababababababababababababababababababababababab", u.id);
+    sqlite_exec(f->db, q);
+    assert_int_equal(sqlite_int(f->db, "PRAGMA user_version"), 1);
+    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM pragma_table_info('sessions') "
+                                       "WHERE name = 'host'"),
+                     0);
+    char err[256] = "";
+    f->st = open_at(f->state, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("reopen: %s", err);
+    assert_int_equal(sqlite_int(f->db, "PRAGMA user_version"), 2);
+    zt_store_session got;
+    assert_int_equal(
+        zt_store_session_get(
+            f->st, "abababababababababababababababababababababababababababababababab", &got),
+        0);
+    assert_string_equal(got.user_id, u.id);
+    assert_string_equal(got.host, "");
+    assert_string_equal(got.parent_hash, "");
+    assert_false(got.mfa_pending);
+    zt_user again;
+    assert_int_equal(zt_store_user_get_by_id(f->st, u.id, &again), 0);
+    zt_user_dispose(&again);
+    /* And the new columns work on the upgraded file. */
+    zt_store_session s = make_session(u.id, 'f', 0);
+    snprintf(s.host, sizeof(s.host), "app.example.com");
+    snprintf(s.parent_hash, sizeof(s.parent_hash), "%s", got.id_hash);
+    assert_int_equal(zt_store_session_create(f->st, &s), 0);
+    uint64_t n = 0;
+    assert_int_equal(zt_store_session_delete_tree(f->st, got.id_hash, &n), 0);
+    assert_int_equal(n, 2);
+    zt_user_dispose(&u);
+}
+
 int main(void)
 {
     if (!zt_secure_init())
@@ -664,6 +767,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_callback_reentry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_v2_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,64 @@
+/* libFuzzer target for the portal's form/query parser and the rd validator: any bytes either
+ * parse within the limits or are refused, and an accepted rd never names a foreign host nor
+ * starts a scheme-relative URL. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "portal/portal.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            __builtin_trap();                                                                      \
+    } while (0)
+
+static const char *const hosts[] = {"app.test", "wiki.example.org"};
+
+static void check_rd(const char *s, size_t n)
+{
+    zt_rd_policy pol = {hosts, 2, "portal.test", false};
+    zt_rd out;
+    if (!zt_rd_check(s, n, &pol, &out))
+        return;
+    CHECK(strlen(out.url) == n && memcmp(out.url, s, n) == 0);
+    CHECK(strchr(out.url, '\\') == NULL);
+    for (size_t i = 0; i < n; i++)
+        CHECK((unsigned char)s[i] > 0x20 && (unsigned char)s[i] < 0x7f);
+    CHECK(out.path_query[0] == '/');
+    if (!out.absolute) {
+        CHECK(s[0] == '/' && (n == 1 || (s[1] != '/' && s[1] != '\\')));
+    } else {
+        CHECK(strcmp(out.host, "app.test") == 0 || strcmp(out.host, "wiki.example.org") == 0 ||
+              strcmp(out.host, "portal.test") == 0);
+        CHECK(strchr(out.authority, '@') == NULL);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *in = (const char *)data;
+    zt_form f;
+    zt_form_err rc = zt_form_parse(&f, in, size);
+    if (rc == ZT_FORM_OK) {
+        CHECK(f.n <= ZT_FORM_MAX_FIELDS);
+        for (size_t i = 0; i < f.n; i++) {
+            CHECK(f.f[i].name[0] != '\0' && strlen(f.f[i].name) <= ZT_FORM_NAME_MAX);
+            CHECK(f.f[i].value_len <= ZT_FORM_VALUE_MAX);
+            CHECK(strlen(f.f[i].value) == f.f[i].value_len);
+            for (size_t k = 0; k < i; k++)
+                CHECK(strcmp(f.f[i].name, f.f[k].name) != 0);
+        }
+        size_t n = 0;
+        const char *rd = zt_form_get(&f, "rd", &n);
+        if (rd != NULL)
+            check_rd(rd, n);
+    } else {
+        CHECK(f.n == 0);
+    }
+    zt_form_dispose(&f);
+    check_rd(in, size);
+    return 0;
+}

@@ -1,0 +1,665 @@
+/* Admin API front: authenticate the bearer token, route method + path to an endpoint, parse the
+ * JSON body strictly, and finish every call the same way: one audit event first, then a JSON
+ * answer (503 when the audit log refuses). Never logs or echoes a token or a password. */
+#include <errno.h>
+#include <llhttp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "admin/admin.h"
+#include "core/log.h"
+#include "lib/buf.h"
+#include "lib/str.h"
+#include "session/session.h"
+
+#define API_PREFIX "/api/v1/"
+#define MAX_SEGS 4
+#define FIELD_NAME_SHOWN 64 /* bytes of an unknown field's name quoted back */
+
+/* ---- routing ---- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int zt_admin_seg_decode(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '%') {
+            if (n - i < 3) /* fewer than two hex digits left */
+                return -EINVAL;
+            int hi = hexval(s[i + 1]);
+            int lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -EINVAL;
+            ch = (unsigned char)(hi * 16 + lo);
+            if (ch == '/' || ch == '\\')
+                return -EINVAL;
+            i += 2;
+        }
+        if (ch < 0x20 || ch == 0x7f)
+            return -EINVAL;
+        if (o + 1 >= cap)
+            return -E2BIG;
+        out[o++] = (char)ch;
+    }
+    if (o == 0)
+        return -EINVAL;
+    out[o] = '\0';
+    return 0;
+}
+
+enum { M_GET = 1u << 0, M_POST = 1u << 1, M_DELETE = 1u << 2 };
+
+static const char *allow_text(unsigned mask)
+{
+    switch (mask) {
+    case M_GET:
+        return "GET";
+    case M_POST:
+        return "POST";
+    case M_DELETE:
+        return "DELETE";
+    case M_GET | M_POST:
+        return "GET, POST";
+    case M_GET | M_DELETE:
+        return "GET, DELETE";
+    default:
+        return "GET, POST, DELETE";
+    }
+}
+
+static bool seg_is(zt_span s, const char *lit)
+{
+    return zt_span_eq(s, (zt_span){lit, strlen(lit)});
+}
+
+/* Sub-resources of one user: POST actions and the sessions listing. */
+static const struct {
+    const char *name;
+    zt_admin_ep ep;
+    unsigned methods;
+} user_subs[] = {
+    {"disable", ZT_ADMIN_EP_USER_DISABLE, M_POST},
+    {"enable", ZT_ADMIN_EP_USER_ENABLE, M_POST},
+    {"reset-mfa", ZT_ADMIN_EP_USER_RESET_MFA, M_POST},
+    {"revoke-sessions", ZT_ADMIN_EP_USER_REVOKE, M_POST},
+    {"password", ZT_ADMIN_EP_USER_PASSWORD, M_POST},
+    {"sessions", ZT_ADMIN_EP_USER_SESSIONS, M_GET},
+};
+
+/* Which endpoint the segments name and the methods it takes; NONE when nothing. */
+static zt_admin_ep match_segs(const zt_span *seg, size_t n, unsigned *methods, int *user_at,
+                              int *group_at)
+{
+    *user_at = *group_at = -1;
+    if (n == 1 && seg_is(seg[0], "health")) {
+        *methods = M_GET;
+        return ZT_ADMIN_EP_HEALTH;
+    }
+    if (n >= 1 && seg_is(seg[0], "users")) {
+        if (n == 1) {
+            *methods = M_GET | M_POST;
+            return ZT_ADMIN_EP_USERS;
+        }
+        *user_at = 1;
+        if (n == 2) {
+            *methods = M_GET | M_DELETE;
+            return ZT_ADMIN_EP_USER;
+        }
+        for (size_t i = 0; n == 3 && i < sizeof(user_subs) / sizeof(user_subs[0]); i++) {
+            if (seg_is(seg[2], user_subs[i].name)) {
+                *methods = user_subs[i].methods;
+                return user_subs[i].ep;
+            }
+        }
+        return ZT_ADMIN_EP_NONE;
+    }
+    if (n >= 1 && seg_is(seg[0], "groups")) {
+        if (n == 1) {
+            *methods = M_GET | M_POST;
+            return ZT_ADMIN_EP_GROUPS;
+        }
+        *group_at = 1;
+        if (n == 2) {
+            *methods = M_GET | M_DELETE;
+            return ZT_ADMIN_EP_GROUP;
+        }
+        if (!seg_is(seg[2], "members"))
+            return ZT_ADMIN_EP_NONE;
+        if (n == 3) {
+            *methods = M_POST;
+            return ZT_ADMIN_EP_GROUP_MEMBERS;
+        }
+        if (n == 4) {
+            *user_at = 3;
+            *methods = M_DELETE;
+            return ZT_ADMIN_EP_GROUP_MEMBER;
+        }
+    }
+    return ZT_ADMIN_EP_NONE;
+}
+
+static unsigned method_bit(int method)
+{
+    switch (method) {
+    case HTTP_GET:
+        return M_GET;
+    case HTTP_POST:
+        return M_POST;
+    case HTTP_DELETE:
+        return M_DELETE;
+    default:
+        return 0;
+    }
+}
+
+void zt_admin_route_match(int method, const char *path, size_t n, zt_admin_route *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->status = 404;
+    size_t plen = sizeof(API_PREFIX) - 1;
+    if (path == NULL || n <= plen || memcmp(path, API_PREFIX, plen) != 0)
+        return;
+    zt_span seg[MAX_SEGS];
+    size_t nseg = 0;
+    const char *p = path + plen, *end = path + n;
+    while (p <= end) {
+        const char *slash = memchr(p, '/', (size_t)(end - p));
+        const char *stop = slash ? slash : end;
+        if (stop == p || nseg == MAX_SEGS)
+            return; /* empty segment (trailing slash) or too deep */
+        seg[nseg++] = (zt_span){p, (size_t)(stop - p)};
+        if (slash == NULL)
+            break;
+        p = slash + 1;
+    }
+    unsigned methods = 0;
+    int user_at, group_at;
+    zt_admin_ep ep = match_segs(seg, nseg, &methods, &user_at, &group_at);
+    if (ep == ZT_ADMIN_EP_NONE)
+        return;
+    out->ep = ep;
+    out->allow = allow_text(methods);
+    if ((user_at >= 0 &&
+         zt_admin_seg_decode(seg[user_at].p, seg[user_at].n, out->user, sizeof(out->user)) != 0) ||
+        (group_at >= 0 && zt_admin_seg_decode(seg[group_at].p, seg[group_at].n, out->group,
+                                              sizeof(out->group)) != 0)) {
+        out->status = 400;
+        out->why = "a path segment has an invalid escape, a control character, an encoded "
+                   "slash, or is too long";
+        return;
+    }
+    out->status = (method_bit(method) & methods) ? 0 : 405;
+}
+
+/* ---- bodies ---- */
+
+static int body_err(zt_admin_error *err, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int body_err(zt_admin_error *err, const char *code, const char *fmt, ...)
+{
+    err->status = 400;
+    err->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+    return 400;
+}
+
+static const zt_admin_field *find_field(const zt_admin_field *fields, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(fields[i].name, key) == 0)
+            return &fields[i];
+    return NULL;
+}
+
+static int check_string(const json_t *v, const zt_admin_field *f, const char *where,
+                        zt_admin_error *err)
+{
+    if (!json_is_string(v))
+        return body_err(err, "invalid_field", "%s must be a string", where);
+    size_t len = json_string_length(v);
+    if (len == 0)
+        return body_err(err, "invalid_field", "%s must not be empty", where);
+    if (f->max > 0 && len > f->max)
+        return body_err(err, "invalid_field", "%s is longer than %zu bytes", where, f->max);
+    return 0;
+}
+
+static int check_value(const json_t *v, const zt_admin_field *f, zt_admin_error *err)
+{
+    if (f->type == ZT_ADMIN_F_STRING)
+        return check_string(v, f, f->name, err);
+    if (!json_is_array(v))
+        return body_err(err, "invalid_field", "%s must be an array of strings", f->name);
+    if (f->max_items > 0 && json_array_size(v) > f->max_items)
+        return body_err(err, "invalid_field", "%s has more than %zu entries", f->name,
+                        f->max_items);
+    size_t i;
+    const json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        char where[96];
+        snprintf(where, sizeof(where), "%s[%zu]", f->name, i);
+        if (check_string(e, f, where, err) != 0)
+            return 400;
+    }
+    return 0;
+}
+
+/* A field name safe to quote back: printable ASCII, cut short. */
+static void shown_name(const char *key, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; key[i] != '\0' && o + 1 < cap && i < FIELD_NAME_SHOWN; i++) {
+        unsigned char ch = (unsigned char)key[i];
+        out[o++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+    }
+    out[o] = '\0';
+}
+
+int zt_admin_body_parse(const char *body, size_t len, const zt_admin_field *fields, size_t n,
+                        json_t **out, zt_admin_error *err)
+{
+    *out = NULL;
+    memset(err, 0, sizeof(*err));
+    json_t *root;
+    if (len == 0) {
+        root = json_object();
+        if (root == NULL)
+            return body_err(err, "invalid_json", "out of memory");
+    } else {
+        json_error_t jerr;
+        root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (root == NULL)
+            return body_err(err, "invalid_json", "body is not valid JSON: %s (line %d, column %d)",
+                            jerr.text, jerr.line, jerr.column);
+        if (!json_is_object(root)) {
+            json_decref(root);
+            return body_err(err, "invalid_json", "body must be a JSON object");
+        }
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v)
+    {
+        const zt_admin_field *f = find_field(fields, n, key);
+        if (f == NULL) {
+            char shown[FIELD_NAME_SHOWN + 1];
+            shown_name(key, shown, sizeof(shown));
+            json_decref(root);
+            return body_err(err, "unknown_field", "unknown field '%s'", shown);
+        }
+        if (check_value(v, f, err) != 0) {
+            json_decref(root);
+            return 400;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (fields[i].required && json_object_get(root, fields[i].name) == NULL) {
+            json_decref(root);
+            return body_err(err, "missing_field", "field '%s' is required", fields[i].name);
+        }
+    }
+    *out = root;
+    return 0;
+}
+
+/* ---- answering ---- */
+
+json_t *zt_admin_json_time(int64_t t)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    char buf[32];
+    if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return json_null();
+    return json_string(buf);
+}
+
+static unsigned http_activity(int method)
+{
+    switch (method) {
+    case HTTP_DELETE:
+        return 2;
+    case HTTP_GET:
+        return 3;
+    case HTTP_HEAD:
+        return 4;
+    case HTTP_OPTIONS:
+        return 5;
+    case HTTP_POST:
+        return 6;
+    case HTTP_PUT:
+        return 7;
+    case HTTP_PATCH:
+        return 9;
+    default:
+        return 99;
+    }
+}
+
+/* One event for the call; false when the audit log cannot take it. */
+static bool audit_call(zt_admin_call *c, int status, const char *err_code)
+{
+    zt_local_req *r = c->r;
+    bool ok = status < 400;
+    zt_event_severity sev = ok ? ZT_SEV_INFO : status == 401 ? ZT_SEV_MEDIUM : ZT_SEV_LOW;
+    zt_buf b;
+    zt_buf_init(&b, 64 * 1024);
+    zt_event ev;
+    char msg[160];
+    snprintf(msg, sizeof(msg), "admin API %s %s", c->action ? c->action : "request",
+             ok ? "succeeded" : "failed");
+    zt_event_begin(&ev, &b, c->cls, c->activity, sev);
+    zt_event_status(&ev, ok ? ZT_STATUS_SUCCESS : ZT_STATUS_FAILURE);
+    zt_event_str(&ev, "status_detail", err_code);
+    zt_event_str(&ev, "message", msg);
+    zt_event_str(&ev, "actor.user.name", "admin-api");
+    zt_event_str(&ev, "actor.user.type", "System");
+    zt_event_str(&ev, "api.operation", c->action);
+    zt_event_str(&ev, "src_endpoint.ip", r->ip);
+    zt_event_uint(&ev, "src_endpoint.port", r->port);
+    zt_event_str(&ev, "http_request.http_method", r->method_name);
+    zt_event_strn(&ev, "http_request.url.path", r->path, r->path_len);
+    zt_event_str(&ev, "http_request.url.scheme", r->https ? "https" : "http");
+    zt_event_int(&ev, "http_response.code", status);
+    if (c->user_id[0] != '\0' || c->user_email[0] != '\0') {
+        zt_event_str(&ev, "user.uid", c->user_id[0] ? c->user_id : NULL);
+        zt_event_str(&ev, "user.email_addr", c->user_email[0] ? c->user_email : NULL);
+    }
+    if (c->group[0] != '\0')
+        zt_event_str(&ev, "group.name", c->group);
+    if (c->change[0] != '\0')
+        zt_event_str(&ev, "unmapped.change", c->change);
+    zt_event_metadata(&ev, r->request_id, NULL);
+    bool queued;
+    if (zt_event_end(&ev) < 0) {
+        zt_error("request %s: admin audit event could not be built", r->request_id);
+        queued = r->svc != NULL && r->svc->audit_fail_open;
+    } else {
+        queued = zt_local_audit(r, b.data, b.len);
+    }
+    zt_buf_dispose(&b);
+    return queued;
+}
+
+static void call_free(zt_admin_call *c)
+{
+    json_decref(c->body);
+    free(c);
+}
+
+static void respond_raw(zt_local_req *r, int status, const char *json, size_t n)
+{
+    r->status = status;
+    r->content_type = "application/json";
+    r->no_security_headers = true;
+    if (zt_buf_append_str(&r->resp_headers, "Cache-Control: no-store\r\n"
+                                            "X-Content-Type-Options: nosniff\r\n") != 0)
+        r->status = 500;
+    if (json != NULL && zt_buf_append(&r->resp_body, json, n) != 0) {
+        /* Too big for the response buffer: say so instead of sending half a document. */
+        static const char too_big[] =
+            "{\"error\":\"internal\",\"message\":\"response too large\"}\n";
+        zt_buf_reset(&r->resp_body);
+        r->status = 500;
+        (void)zt_buf_append(&r->resp_body, too_big, sizeof(too_big) - 1);
+    }
+    zt_local_respond(r);
+}
+
+static char *error_doc(const char *code, const char *message, size_t *n)
+{
+    json_t *j = json_pack("{s:s, s:s}", "error", code, "message", message);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    *n = s ? strlen(s) : 0;
+    return s;
+}
+
+static void finish(zt_admin_call *c, int status, json_t *body, const char *err_code)
+{
+    zt_local_req *r = c->r;
+    char *doc = NULL;
+    size_t n = 0;
+    if (body != NULL) {
+        doc = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        if (doc == NULL) {
+            status = 500;
+            err_code = "internal";
+            doc = error_doc("internal", "out of memory building the response", &n);
+        } else {
+            n = strlen(doc);
+        }
+    }
+    if (!audit_call(c, status, err_code)) {
+        free(doc);
+        zt_error("request %s: admin API call %s refused: the audit log cannot record it",
+                 r->request_id, c->action ? c->action : "?");
+        doc = error_doc("audit_unavailable",
+                        "the audit log cannot record this call; nothing "
+                        "is reported as done",
+                        &n);
+        status = 503;
+    }
+    r->log_detail = status < 400 ? "admin API" : "admin API refused";
+    if (status == 401)
+        (void)zt_buf_append_str(&r->resp_headers,
+                                "WWW-Authenticate: Bearer realm=\"ztgate-admin\"\r\n");
+    else if (status == 405 && c->route.allow != NULL)
+        (void)zt_buf_printf(&r->resp_headers, "Allow: %s\r\n", c->route.allow);
+    if (doc != NULL && n > 0 && doc[n - 1] != '\n') {
+        char *grown = realloc(doc, n + 2);
+        if (grown != NULL) {
+            doc = grown;
+            doc[n++] = '\n';
+            doc[n] = '\0';
+        }
+    }
+    call_free(c);
+    respond_raw(r, status, doc, n);
+    free(doc);
+}
+
+void zt_admin_finish(zt_admin_call *c, int status, json_t *body)
+{
+    finish(c, status, body, NULL);
+}
+
+void zt_admin_fail(zt_admin_call *c, int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    finish(c, status, json_pack("{s:s, s:s}", "error", code, "message", msg), code);
+}
+
+void zt_admin_store_fail(zt_admin_call *c, int rc, const char *what, const char *who)
+{
+    switch (rc) {
+    case -ENOENT:
+        if (who != NULL)
+            zt_admin_fail(c, 404, "not_found", "%s %s not found", what, who);
+        else
+            zt_admin_fail(c, 404, "not_found", "%s not found", what);
+        return;
+    case -EEXIST:
+        if (who != NULL)
+            zt_admin_fail(c, 409, "conflict", "%s %s already exists", what, who);
+        else
+            zt_admin_fail(c, 409, "conflict", "%s already exists", what);
+        return;
+    case -EINVAL:
+        zt_admin_fail(c, 400, "invalid_field", "%s", zt_store_errmsg());
+        return;
+    case -EBUSY:
+        zt_admin_fail(c, 503, "busy", "the store is busy; try again");
+        return;
+    default:
+        zt_error("request %s: admin API %s: store error: %s", c->r->request_id,
+                 c->action ? c->action : "?", zt_store_errmsg());
+        zt_admin_fail(c, 500, "internal", "store error");
+        return;
+    }
+}
+
+void zt_admin_revoked(zt_admin_call *c)
+{
+    int rc = zt_revocation_bump(c->r->svc->state_dir);
+    if (rc != 0)
+        zt_error("request %s: admin API %s: cannot bump the revocation counter: %s",
+                 c->r->request_id, c->action ? c->action : "?", strerror(-rc));
+}
+
+int zt_admin_find_user(zt_store *st, const char *who, zt_user *out)
+{
+    if (strchr(who, '@') != NULL)
+        return zt_store_user_get_by_email(st, who, out);
+    size_t n = strlen(who);
+    if (n != ZT_STORE_ID_LEN || strspn(who, "0123456789abcdef") != n) {
+        memset(out, 0, sizeof(*out));
+        return -ENOENT;
+    }
+    return zt_store_user_get_by_id(st, who, out);
+}
+
+/* ---- the handler ---- */
+
+/* Exactly one Authorization header carrying our token. */
+static bool authorized(const zt_local_req *r)
+{
+    const zt_span *found = NULL;
+    for (size_t i = 0; i < r->n_headers; i++) {
+        if (zt_span_ieq_cstr(r->headers[i].name, "Authorization")) {
+            if (found != NULL)
+                return false;
+            found = &r->headers[i].value;
+        }
+    }
+    const char *tok;
+    size_t n;
+    return found != NULL && zt_admin_bearer(found->p, found->n, &tok, &n) &&
+           zt_admin_token_ok(r->svc->admin_token_hash, tok, n);
+}
+
+static bool is_json_type(const zt_local_req *r)
+{
+    const zt_span *ct = zt_local_header_get(r, "Content-Type");
+    if (ct == NULL)
+        return false;
+    zt_span v = zt_span_trim(*ct);
+    const char *semi = memchr(v.p, ';', v.n);
+    if (semi != NULL)
+        v = zt_span_trim((zt_span){v.p, (size_t)(semi - v.p)});
+    return zt_span_ieq_cstr(v, "application/json");
+}
+
+static const char *read_action(zt_admin_ep ep)
+{
+    switch (ep) {
+    case ZT_ADMIN_EP_HEALTH:
+        return "health";
+    case ZT_ADMIN_EP_USERS:
+        return "user.list";
+    case ZT_ADMIN_EP_USER:
+        return "user.get";
+    case ZT_ADMIN_EP_USER_SESSIONS:
+        return "user.sessions";
+    case ZT_ADMIN_EP_GROUPS:
+        return "group.list";
+    case ZT_ADMIN_EP_GROUP:
+        return "group.get";
+    default:
+        return "request";
+    }
+}
+
+void zt_admin_handle(zt_local_req *r)
+{
+    zt_admin_call *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        static const char oom[] = "{\"error\":\"internal\",\"message\":\"out of memory\"}\n";
+        /* Nothing can be audited without memory; refuse, and say nothing was done. */
+        respond_raw(r, 503, oom, sizeof(oom) - 1);
+        return;
+    }
+    c->r = r;
+    c->cls = ZT_EV_HTTP_ACTIVITY;
+    c->activity = http_activity(r->method);
+    zt_admin_route_match(r->method, r->path, r->path_len, &c->route);
+    bool under_api = r->path_len >= sizeof(API_PREFIX) - 2 &&
+                     memcmp(r->path, API_PREFIX, sizeof(API_PREFIX) - 2) == 0;
+    if (!under_api) {
+        c->action = "request";
+        zt_admin_fail(c, 404, "not_found", "no such endpoint; the admin API is under /api/v1/");
+        return;
+    }
+    if (!authorized(r)) {
+        c->action = "auth";
+        zt_admin_fail(c, 401, "unauthorized",
+                      "a valid admin token is required: Authorization: Bearer TOKEN");
+        return;
+    }
+    c->action = read_action(c->route.ep);
+    if (c->route.status == 404) {
+        zt_admin_fail(c, 404, "not_found", "no such endpoint");
+        return;
+    }
+    if (c->route.status == 400) {
+        zt_admin_fail(c, 400, "invalid_path", "%s", c->route.why);
+        return;
+    }
+    if (c->route.status == 405) {
+        zt_admin_fail(c, 405, "method_not_allowed", "%s is not allowed here; use %s",
+                      r->method_name, c->route.allow);
+        return;
+    }
+    if (r->query_len > 0) {
+        zt_admin_fail(c, 400, "invalid_query", "this API takes no query parameters");
+        return;
+    }
+    if (r->method != HTTP_POST && r->body_len > 0) {
+        zt_admin_fail(c, 400, "unexpected_body", "%s takes no request body", r->method_name);
+        return;
+    }
+    if (r->method == HTTP_POST && r->body_len > 0 && !is_json_type(r)) {
+        zt_admin_fail(c, 415, "unsupported_media_type",
+                      "request bodies must be sent as Content-Type: application/json");
+        return;
+    }
+    switch (c->route.ep) {
+    case ZT_ADMIN_EP_HEALTH:
+        zt_admin_finish(c, 200, json_pack("{s:s}", "status", "ok"));
+        return;
+    case ZT_ADMIN_EP_GROUPS:
+    case ZT_ADMIN_EP_GROUP:
+    case ZT_ADMIN_EP_GROUP_MEMBERS:
+    case ZT_ADMIN_EP_GROUP_MEMBER:
+        zt_admin_groups(c);
+        return;
+    default:
+        zt_admin_users(c);
+        return;
+    }
+}

@@ -1,0 +1,611 @@
+/* Admin API users: list, create, show, delete, disable, enable, reset MFA, revoke sessions, set
+ * a password, list sessions. Same rules as `ztgate user` (src/cli/cmd_user.c); passwords are
+ * checked against the configured policy and the breached corpus, then hashed on the pool so
+ * argon2id never runs on the event loop. Session ids never leave the store: listings show a
+ * prefix of the id's hash. */
+#include <errno.h>
+#include <llhttp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/admin.h"
+#include "identity/password.h"
+#include "lib/secure.h"
+#include "lib/time.h"
+#include "session/session.h"
+
+#define SESSION_PREFIX_CHARS 16 /* of the id hash, enough to tell sessions apart */
+
+/* ---- JSON views of users and sessions ---- */
+
+static int add_name_cb(void *ctx, const char *name)
+{
+    return json_array_append_new(ctx, json_string(name)) == 0 ? 0 : -ENOMEM;
+}
+
+static int64_t now_s(void)
+{
+    return zt_wall_us() / 1000000;
+}
+
+static bool session_active(const zt_store_session *s, int64_t now)
+{
+    return !s->user_disabled && s->user_epoch == s->user_epoch_now && s->idle_expires_at > now &&
+           s->absolute_expires_at > now;
+}
+
+static const char *session_status(const zt_store_session *s, int64_t now)
+{
+    if (s->user_disabled)
+        return "disabled";
+    if (s->user_epoch != s->user_epoch_now)
+        return "revoked";
+    return session_active(s, now) ? "active" : "expired";
+}
+
+typedef struct counts {
+    unsigned recovery_left, recovery_total;
+    unsigned sessions, sessions_active;
+    int64_t now;
+} counts;
+
+static int count_recovery_cb(void *ctx, const zt_store_recovery *rc)
+{
+    counts *k = ctx;
+    k->recovery_total++;
+    k->recovery_left += rc->used_at == 0;
+    return 0;
+}
+
+static int count_session_cb(void *ctx, const zt_store_session *s)
+{
+    counts *k = ctx;
+    k->sessions++;
+    k->sessions_active += session_active(s, k->now);
+    return 0;
+}
+
+/* The fields every view of a user has, groups included. NULL with *rc on failure. */
+static json_t *user_json(zt_store *st, const zt_user *u, int *rc)
+{
+    json_t *groups = json_array();
+    *rc = groups ? zt_store_user_groups(st, u->id, add_name_cb, groups) : -ENOMEM;
+    if (*rc != 0) {
+        json_decref(groups);
+        return NULL;
+    }
+    json_t *j = json_pack(
+        "{s:s, s:s, s:s, s:b, s:s, s:o, s:b, s:o, s:I, s:o, s:o}", "id", u->id, "email", u->email,
+        "name", u->name, "disabled", u->disabled, "status", u->disabled ? "disabled" : "active",
+        "groups", groups, "password_set", u->password_hash[0] != '\0', "password_changed_at",
+        zt_admin_json_time(u->password_changed_at), "revocation_epoch",
+        (json_int_t)u->revocation_epoch, "created_at", zt_admin_json_time(u->created_at),
+        "updated_at", zt_admin_json_time(u->updated_at));
+    *rc = j ? 0 : -ENOMEM;
+    return j;
+}
+
+/* user_json plus MFA state and session counts (GET /users/{u} and the actions). */
+static json_t *user_detail(zt_store *st, const zt_user *u, int *rc)
+{
+    json_t *j = user_json(st, u, rc);
+    if (j == NULL)
+        return NULL;
+    counts k = {.now = now_s()};
+    zt_store_totp totp;
+    *rc = zt_store_totp_get(st, u->id, &totp);
+    bool has_totp = *rc == 0;
+    zt_store_totp_dispose(&totp);
+    if (*rc == -ENOENT)
+        *rc = 0;
+    if (*rc == 0)
+        *rc = zt_store_recovery_list(st, u->id, count_recovery_cb, &k);
+    if (*rc == 0)
+        *rc = zt_store_session_list_by_user(st, u->id, count_session_cb, &k);
+    if (*rc == 0 &&
+        (json_object_set_new(j, "has_totp", json_boolean(has_totp)) != 0 ||
+         json_object_set_new(j, "recovery_codes_left", json_integer(k.recovery_left)) != 0 ||
+         json_object_set_new(j, "recovery_codes_total", json_integer(k.recovery_total)) != 0 ||
+         json_object_set_new(j, "sessions", json_integer(k.sessions)) != 0 ||
+         json_object_set_new(j, "sessions_active", json_integer(k.sessions_active)) != 0))
+        *rc = -ENOMEM;
+    if (*rc != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* ---- shared steps ---- */
+
+static zt_store *store_of(zt_admin_call *c)
+{
+    return c->r->svc->store;
+}
+
+static void note_user(zt_admin_call *c, const zt_user *u)
+{
+    snprintf(c->user_id, sizeof(c->user_id), "%s", u->id);
+    snprintf(c->user_email, sizeof(c->user_email), "%s", u->email);
+}
+
+/* Resolve {u} into *u, or finish the call with 404/500 and return false. */
+static bool load_target(zt_admin_call *c, zt_user *u)
+{
+    int rc = zt_admin_find_user(store_of(c), c->route.user, u);
+    if (rc == 0) {
+        note_user(c, u);
+        return true;
+    }
+    /* Name the target as given (it is the admin's own input, not a secret). */
+    if (strchr(c->route.user, '@') != NULL)
+        snprintf(c->user_email, sizeof(c->user_email), "%s", c->route.user);
+    zt_admin_store_fail(c, rc == -EINVAL ? -ENOENT : rc, "user", c->route.user);
+    zt_user_dispose(u);
+    return false;
+}
+
+/* Parse the body against fields; on a refusal finish with 400 and return false. */
+static bool parse_body(zt_admin_call *c, const zt_admin_field *fields, size_t n)
+{
+    zt_admin_error err;
+    if (zt_admin_body_parse(c->r->body, c->r->body_len, fields, n, &c->body, &err) == 0)
+        return true;
+    zt_admin_fail(c, err.status, err.code, "%s", err.message);
+    return false;
+}
+
+static const char *body_str(const zt_admin_call *c, const char *name)
+{
+    return json_string_value(json_object_get(c->body, name));
+}
+
+/* Wipe a password held in the parsed body as soon as the pool has its own copy. */
+static void wipe_body_password(zt_admin_call *c)
+{
+    json_t *pw = json_object_get(c->body, "password");
+    if (json_is_string(pw))
+        zt_wipe((void *)json_string_value(pw), json_string_length(pw));
+    json_object_del(c->body, "password");
+}
+
+/* ---- list ---- */
+
+typedef struct user_vec {
+    zt_user *v;
+    size_t n, cap;
+} user_vec;
+
+/* Copy out: the store may not be called from inside its own callback. */
+static int collect_user_cb(void *ctx, const zt_user *u)
+{
+    user_vec *vec = ctx;
+    if (vec->n == vec->cap) {
+        size_t cap = vec->cap ? vec->cap * 2 : 32;
+        zt_user *v = realloc(vec->v, cap * sizeof(*v));
+        if (v == NULL)
+            return -ENOMEM;
+        vec->v = v;
+        vec->cap = cap;
+    }
+    vec->v[vec->n] = *u;
+    /* The list never shows a hash; keep only whether one is set. */
+    if (vec->v[vec->n].password_hash[0] != '\0') {
+        zt_wipe(vec->v[vec->n].password_hash, sizeof(vec->v[vec->n].password_hash));
+        vec->v[vec->n].password_hash[0] = '*';
+    }
+    vec->n++;
+    return 0;
+}
+
+static void user_list(zt_admin_call *c)
+{
+    user_vec vec = {0};
+    zt_store *st = store_of(c);
+    json_t *arr = json_array();
+    int rc = arr ? zt_store_user_list(st, collect_user_cb, &vec) : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < vec.n; i++) {
+        json_t *j = user_json(st, &vec.v[i], &rc);
+        if (j != NULL && json_array_append_new(arr, j) != 0)
+            rc = -ENOMEM;
+    }
+    for (size_t i = 0; i < vec.n; i++)
+        zt_user_dispose(&vec.v[i]);
+    free(vec.v);
+    if (rc != 0) {
+        json_decref(arr);
+        zt_admin_store_fail(c, rc, "user", NULL);
+        return;
+    }
+    zt_admin_finish(c, 200, json_pack("{s:o}", "users", arr));
+}
+
+/* ---- password jobs (create with a password, set a password) ---- */
+
+static zt_password_policy policy_of(const zt_local_req *r)
+{
+    zt_password_policy p = ZT_PASSWORD_POLICY_DEFAULT;
+    if (r->cfg != NULL && r->cfg->auth.password_min_chars > 0)
+        p.min_chars = r->cfg->auth.password_min_chars;
+    if (r->cfg != NULL && r->cfg->auth.password_max_chars > 0)
+        p.max_chars = r->cfg->auth.password_max_chars;
+    return p;
+}
+
+/* Check the body's password against the policy; finish with 400 and return false when it is
+ * refused. */
+static bool password_acceptable(zt_admin_call *c, const char *pw, size_t len)
+{
+    zt_password_policy policy = policy_of(c->r);
+    const char *why = NULL;
+    int v = zt_password_check(pw, len, &policy, c->r->svc->breach, &why);
+    if (v == ZT_PASSWORD_OK)
+        return true;
+    if (v < 0)
+        zt_admin_fail(c, 500, "internal", "out of memory checking the password");
+    else
+        zt_admin_fail(c, 400, "invalid_field", "password refused: %s",
+                      why != NULL ? why : "it does not meet the password policy");
+    return false;
+}
+
+static void create_finish(zt_admin_call *c, const char *hash);
+static void password_finish(zt_admin_call *c, const char *hash);
+
+static void hash_done(void *ctx, int result, const char *encoded)
+{
+    zt_admin_call *c = ctx;
+    if (zt_local_cancelled(c->r)) {
+        zt_admin_fail(c, 503, "cancelled",
+                      "the client went away before the password was hashed; nothing changed");
+        return;
+    }
+    if (result == -ECANCELED) {
+        zt_admin_fail(c, 503, "busy", "the password could not be hashed now; try again");
+        return;
+    }
+    if (result != 0 || encoded == NULL) {
+        zt_admin_fail(c, 500, "internal", "hashing the password failed");
+        return;
+    }
+    if (c->route.ep == ZT_ADMIN_EP_USERS)
+        create_finish(c, encoded);
+    else
+        password_finish(c, encoded);
+}
+
+/* Queue the body's password for hashing; hash_done finishes. On a refusal finish now. */
+static void hash_then_finish(zt_admin_call *c)
+{
+    json_t *pw = json_object_get(c->body, "password");
+    int rc = zt_password_hash_async(c->r->svc->passwords, c->r->loop, json_string_value(pw),
+                                    json_string_length(pw), hash_done, c);
+    wipe_body_password(c);
+    if (rc == 0)
+        return;
+    if (rc == -EBUSY)
+        zt_admin_fail(c, 503, "busy", "too many passwords are being hashed; try again");
+    else if (rc == -E2BIG)
+        zt_admin_fail(c, 400, "invalid_field", "password is too long");
+    else
+        zt_admin_fail(c, 500, "internal", "the password could not be queued for hashing");
+}
+
+/* ---- create ---- */
+
+static const zt_admin_field create_fields[] = {
+    {"email", ZT_ADMIN_F_STRING, true, ZT_STORE_EMAIL_MAX, 0},
+    {"name", ZT_ADMIN_F_STRING, false, ZT_STORE_NAME_MAX, 0},
+    {"groups", ZT_ADMIN_F_STRINGS, false, ZT_STORE_GROUP_MAX, ZT_STORE_USER_GROUPS_MAX},
+    {"password", ZT_ADMIN_F_STRING, false, ZT_PASSWORD_MAX_BYTES, 0},
+};
+
+/* Group names from the body (pointers into c->body); n 0 when none. */
+static size_t body_groups(const zt_admin_call *c, const char *out[ZT_STORE_USER_GROUPS_MAX])
+{
+    json_t *arr = json_object_get(c->body, "groups");
+    size_t i, n = 0;
+    json_t *g;
+    json_array_foreach(arr, i, g)
+    {
+        if (n < ZT_STORE_USER_GROUPS_MAX)
+            out[n++] = json_string_value(g);
+    }
+    return n;
+}
+
+static void create_finish(zt_admin_call *c, const char *hash)
+{
+    const char *groups[ZT_STORE_USER_GROUPS_MAX];
+    size_t n = body_groups(c, groups);
+    zt_store *st = store_of(c);
+    zt_user u;
+    const char *email = body_str(c, "email");
+    int rc = zt_store_user_add(st, email, body_str(c, "name"), hash ? hash : "", groups, n, &u);
+    if (rc != 0) {
+        zt_admin_store_fail(c, rc, "user", rc == -EEXIST ? email : NULL);
+        return;
+    }
+    note_user(c, &u);
+    snprintf(c->change, sizeof(c->change), "created%s%s", hash ? " with a password" : "",
+             n ? " with groups" : "");
+    json_t *j = user_detail(st, &u, &rc);
+    zt_user_dispose(&u);
+    if (j == NULL)
+        zt_admin_store_fail(c, rc, "user", NULL);
+    else
+        zt_admin_finish(c, 201, j);
+}
+
+static void user_create(zt_admin_call *c)
+{
+    c->cls = ZT_EV_ACCOUNT_CHANGE;
+    c->activity = ZT_ADMIN_ACT_CREATE;
+    c->action = "user.create";
+    if (!parse_body(c, create_fields, sizeof(create_fields) / sizeof(create_fields[0])))
+        return;
+    const char *email = body_str(c, "email");
+    snprintf(c->user_email, sizeof(c->user_email), "%s", email);
+    zt_store *st = store_of(c);
+    /* Cheap refusals first, so a duplicate or a typo costs no hash (as the CLI does). */
+    zt_user u;
+    int rc = zt_store_user_get_by_email(st, email, &u);
+    zt_user_dispose(&u);
+    if (rc == 0) {
+        zt_admin_fail(c, 409, "conflict", "user %s already exists", email);
+        return;
+    }
+    if (rc != -ENOENT) {
+        zt_admin_store_fail(c, rc, "user", NULL);
+        return;
+    }
+    const char *groups[ZT_STORE_USER_GROUPS_MAX];
+    size_t n = body_groups(c, groups);
+    for (size_t i = 0; i < n; i++) {
+        zt_store_group g;
+        rc = zt_store_group_get(st, groups[i], &g);
+        if (rc == -ENOENT) {
+            zt_admin_fail(c, 400, "invalid_field",
+                          "groups: group %s not found (create it first: POST /api/v1/groups)",
+                          groups[i]);
+            return;
+        }
+        if (rc != 0) {
+            zt_admin_store_fail(c, rc, "group", NULL);
+            return;
+        }
+    }
+    json_t *pw = json_object_get(c->body, "password");
+    if (pw == NULL) {
+        create_finish(c, NULL);
+        return;
+    }
+    if (password_acceptable(c, json_string_value(pw), json_string_length(pw)))
+        hash_then_finish(c);
+}
+
+/* ---- changes to one user ---- */
+
+static const zt_admin_field password_fields[] = {
+    {"password", ZT_ADMIN_F_STRING, true, ZT_PASSWORD_MAX_BYTES, 0},
+};
+
+/* Answer an action: {"user": detail, "sessions_revoked": n, "revocation_epoch": e}. */
+static void action_finish(zt_admin_call *c, const char *id, uint64_t revoked)
+{
+    zt_store *st = store_of(c);
+    zt_user u;
+    memset(&u, 0, sizeof(u));
+    int rc = zt_store_user_get_by_id(st, id, &u);
+    json_t *j = rc == 0 ? user_detail(st, &u, &rc) : NULL;
+    int64_t epoch = u.revocation_epoch;
+    zt_user_dispose(&u);
+    if (j == NULL) {
+        zt_admin_store_fail(c, rc, "user", c->route.user);
+        return;
+    }
+    zt_admin_finish(c, 200,
+                    json_pack("{s:o, s:I, s:I}", "user", j, "sessions_revoked", (json_int_t)revoked,
+                              "revocation_epoch", (json_int_t)epoch));
+}
+
+static uint64_t count_sessions(zt_store *st, const char *id)
+{
+    counts k = {.now = now_s()};
+    if (zt_store_session_list_by_user(st, id, count_session_cb, &k) != 0)
+        return 0;
+    return k.sessions;
+}
+
+static void password_finish(zt_admin_call *c, const char *hash)
+{
+    zt_store *st = store_of(c);
+    uint64_t n = count_sessions(st, c->user_id);
+    int rc = zt_store_user_set_password(st, c->user_id, hash, NULL);
+    if (rc != 0) {
+        zt_admin_store_fail(c, rc, "user", c->route.user);
+        return;
+    }
+    zt_admin_revoked(c);
+    snprintf(c->change, sizeof(c->change), "password set; sessions revoked");
+    action_finish(c, c->user_id, n);
+}
+
+static void user_password(zt_admin_call *c)
+{
+    c->cls = ZT_EV_ACCOUNT_CHANGE;
+    c->activity = ZT_ADMIN_ACT_PASSWORD_RESET;
+    c->action = "user.password";
+    zt_user u;
+    if (!parse_body(c, password_fields, 1) || !load_target(c, &u))
+        return;
+    zt_user_dispose(&u);
+    json_t *pw = json_object_get(c->body, "password");
+    if (password_acceptable(c, json_string_value(pw), json_string_length(pw)))
+        hash_then_finish(c);
+}
+
+typedef enum { ACT_DISABLE, ACT_ENABLE, ACT_RESET_MFA, ACT_REVOKE } user_action;
+
+static void user_act(zt_admin_call *c, user_action what)
+{
+    static const struct {
+        const char *action;
+        unsigned activity;
+        const char *change;
+    } acts[] = {
+        [ACT_DISABLE] = {"user.disable", ZT_ADMIN_ACT_DISABLE, "disabled; sessions revoked"},
+        [ACT_ENABLE] = {"user.enable", ZT_ADMIN_ACT_ENABLE, "enabled"},
+        [ACT_RESET_MFA] = {"user.reset_mfa", ZT_ADMIN_ACT_MFA_DISABLE,
+                           "TOTP and recovery codes removed; sessions revoked"},
+        [ACT_REVOKE] = {"user.revoke_sessions", ZT_ADMIN_ACT_OTHER, "sessions revoked"},
+    };
+    c->cls = ZT_EV_ACCOUNT_CHANGE;
+    c->activity = acts[what].activity;
+    c->action = acts[what].action;
+    zt_user u;
+    /* Actions take no fields: an empty body or {}. */
+    if (!parse_body(c, NULL, 0) || !load_target(c, &u))
+        return;
+    zt_store *st = store_of(c);
+    uint64_t n = what == ACT_ENABLE ? 0 : count_sessions(st, u.id);
+    int rc;
+    switch (what) {
+    case ACT_DISABLE:
+        rc = zt_store_user_set_disabled(st, u.id, true, NULL);
+        break;
+    case ACT_ENABLE:
+        rc = zt_store_user_set_disabled(st, u.id, false, NULL);
+        break;
+    case ACT_RESET_MFA:
+        rc = zt_store_user_reset_mfa(st, u.id, NULL);
+        break;
+    default:
+        rc = zt_store_user_bump_epoch(st, u.id, NULL);
+        break;
+    }
+    if (rc != 0) {
+        zt_user_dispose(&u);
+        zt_admin_store_fail(c, rc, "user", c->route.user);
+        return;
+    }
+    zt_admin_revoked(c);
+    snprintf(c->change, sizeof(c->change), "%s", acts[what].change);
+    action_finish(c, u.id, n);
+    zt_user_dispose(&u);
+}
+
+static void user_delete(zt_admin_call *c)
+{
+    c->cls = ZT_EV_ACCOUNT_CHANGE;
+    c->activity = ZT_ADMIN_ACT_DELETE;
+    c->action = "user.delete";
+    zt_user u;
+    if (!load_target(c, &u))
+        return;
+    int rc = zt_store_user_delete(store_of(c), u.id);
+    zt_user_dispose(&u);
+    if (rc != 0) {
+        zt_admin_store_fail(c, rc, "user", c->route.user);
+        return;
+    }
+    zt_admin_revoked(c);
+    snprintf(c->change, sizeof(c->change), "deleted with sessions, credentials and memberships");
+    zt_admin_finish(c, 204, NULL);
+}
+
+/* ---- reads of one user ---- */
+
+static void user_get(zt_admin_call *c)
+{
+    zt_user u;
+    if (!load_target(c, &u))
+        return;
+    int rc;
+    json_t *j = user_detail(store_of(c), &u, &rc);
+    zt_user_dispose(&u);
+    if (j == NULL)
+        zt_admin_store_fail(c, rc, "user", c->route.user);
+    else
+        zt_admin_finish(c, 200, j);
+}
+
+typedef struct sessions_out {
+    json_t *arr;
+    int64_t now;
+} sessions_out;
+
+static int session_row_cb(void *ctx, const zt_store_session *s)
+{
+    sessions_out *o = ctx;
+    char prefix[SESSION_PREFIX_CHARS + 1];
+    snprintf(prefix, sizeof(prefix), "%.*s", SESSION_PREFIX_CHARS, s->id_hash);
+    json_t *j = json_pack(
+        "{s:s, s:s, s:o, s:o, s:o, s:s?, s:s?, s:s?, s:o, s:o, s:s?}", "id_hash_prefix", prefix,
+        "status", session_status(s, o->now), "created_at", zt_admin_json_time(s->created_at),
+        "auth_time", zt_admin_json_time(s->auth_time), "mfa_time", zt_admin_json_time(s->mfa_time),
+        "mfa_method", s->mfa_method[0] ? s->mfa_method : NULL, "ip", s->ip[0] ? s->ip : NULL,
+        "user_agent", s->user_agent[0] ? s->user_agent : NULL, "idle_expires_at",
+        zt_admin_json_time(s->idle_expires_at), "absolute_expires_at",
+        zt_admin_json_time(s->absolute_expires_at), "device_id",
+        s->device_id[0] ? s->device_id : NULL);
+    return j != NULL && json_array_append_new(o->arr, j) == 0 ? 0 : -ENOMEM;
+}
+
+static void user_sessions(zt_admin_call *c)
+{
+    zt_user u;
+    if (!load_target(c, &u))
+        return;
+    sessions_out o = {.arr = json_array(), .now = now_s()};
+    int rc = o.arr ? zt_store_session_list_by_user(store_of(c), u.id, session_row_cb, &o) : -ENOMEM;
+    zt_user_dispose(&u);
+    if (rc != 0) {
+        json_decref(o.arr);
+        zt_admin_store_fail(c, rc, "user", c->route.user);
+        return;
+    }
+    zt_admin_finish(c, 200,
+                    json_pack("{s:s, s:s, s:o}", "user_id", c->user_id, "email", c->user_email,
+                              "sessions", o.arr));
+}
+
+void zt_admin_users(zt_admin_call *c)
+{
+    bool post = c->r->method == HTTP_POST;
+    switch (c->route.ep) {
+    case ZT_ADMIN_EP_USERS:
+        if (post)
+            user_create(c);
+        else
+            user_list(c);
+        return;
+    case ZT_ADMIN_EP_USER:
+        if (c->r->method == HTTP_DELETE)
+            user_delete(c);
+        else
+            user_get(c);
+        return;
+    case ZT_ADMIN_EP_USER_DISABLE:
+        user_act(c, ACT_DISABLE);
+        return;
+    case ZT_ADMIN_EP_USER_ENABLE:
+        user_act(c, ACT_ENABLE);
+        return;
+    case ZT_ADMIN_EP_USER_RESET_MFA:
+        user_act(c, ACT_RESET_MFA);
+        return;
+    case ZT_ADMIN_EP_USER_REVOKE:
+        user_act(c, ACT_REVOKE);
+        return;
+    case ZT_ADMIN_EP_USER_PASSWORD:
+        user_password(c);
+        return;
+    case ZT_ADMIN_EP_USER_SESSIONS:
+        user_sessions(c);
+        return;
+    default:
+        zt_admin_fail(c, 404, "not_found", "no such endpoint");
+        return;
+    }
+}

@@ -1,0 +1,283 @@
+/* Sign-in with email and password. Every failure (unknown user, wrong password, disabled, no
+ * password, account limited) costs one argon2id verify and ends in the same page, so neither
+ * the body nor the timing says which accounts exist. Brute force goes through the throttle:
+ * refused per source IP, delayed and then limited per account, never for the owner's known
+ * device. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "identity/password.h"
+#include "lib/secure.h"
+#include "lib/time.h"
+#include "portal/portal.h"
+#include "proxy/local.h"
+#include "session/throttle.h"
+#include "store/store.h"
+
+typedef struct login_job {
+    zt_local_req *r;
+    zt_form form; /* holds the password; wiped by zt_form_dispose */
+    const char *username;
+    const char *password;
+    size_t password_len;
+    char account[256];
+    char rd[ZT_RD_MAX + 1];
+    zt_user user;
+    bool exists, known, limited;
+} login_job;
+
+static int64_t now_ms(void)
+{
+    return zt_wall_us() / 1000;
+}
+
+static void job_free(login_job *j)
+{
+    zt_form_dispose(&j->form);
+    zt_user_dispose(&j->user);
+    zt_wipe(j, sizeof(*j));
+    free(j);
+}
+
+/* The sign-in page, with or without the (one, shared) failure notice. */
+static void login_page(zt_local_req *r, const char *rd, zt_pmsg error)
+{
+    char token[ZT_CSRF_TOKEN_LEN + 1];
+    if (zt_portal_csrf_token(r, ZT_PORTAL_LOGIN, token) != 0) {
+        zt_portal_unavailable(r, "out of memory");
+        return;
+    }
+    zt_login_view v = {.lang = r->lang, .csrf_token = token, .rd = rd, .error = error};
+    zt_buf_reset(&r->resp_body);
+    r->status = 200;
+    int rc = zt_render_login(&r->resp_body, &v);
+    zt_wipe(token, sizeof(token));
+    if (rc != 0) {
+        zt_portal_unavailable(r, "out of memory");
+        return;
+    }
+    zt_local_respond(r);
+}
+
+static void login_get(zt_local_req *r)
+{
+    zt_form q;
+    char rd[ZT_RD_MAX + 1] = "";
+    if (zt_form_parse(&q, r->query, r->query_len) == ZT_FORM_OK)
+        zt_portal_rd(r, &q, rd);
+    zt_form_dispose(&q);
+    zt_portal_sess s;
+    zt_portal_session(r, &s);
+    if (s.valid && !s.mfa_pending) {
+        zt_portal_finish(r, s.id_hash, rd); /* already signed in: single sign-on */
+        return;
+    }
+    login_page(r, rd, PM_NONE);
+}
+
+static const char *failure_reason(const login_job *j)
+{
+    if (!j->exists)
+        return "unknown user";
+    if (j->user.disabled)
+        return "disabled";
+    if (j->user.password_hash[0] == '\0')
+        return "no password set";
+    if (j->limited)
+        return "throttled";
+    return "wrong password";
+}
+
+static void login_failed(login_job *j)
+{
+    zt_local_req *r = j->r;
+    zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
+                          .activity = ZT_ACT_AUTH_LOGON,
+                          .success = false,
+                          .email = j->username,
+                          .user_id = j->exists ? j->user.id : NULL,
+                          .factor = "password",
+                          .message = "sign-in failed",
+                          .reason = failure_reason(j)};
+    r->log_detail = "sign-in failed";
+    if (!zt_portal_audit(r, &ev))
+        zt_portal_unavailable(r, "audit log unavailable");
+    else
+        login_page(r, j->rd, PM_ERR_SIGN_IN);
+}
+
+static void login_succeeded(login_job *j)
+{
+    zt_local_req *r = j->r;
+    zt_store_totp t;
+    int rc = zt_store_totp_get(r->svc->store, j->user.id, &t);
+    zt_store_totp_dispose(&t);
+    if (rc != 0 && rc != -ENOENT) {
+        zt_portal_unavailable(r, "store error");
+        return;
+    }
+    bool has_totp = rc == 0;
+    bool pending = has_totp || !r->cfg->auth.mfa_optional;
+    int64_t now = zt_portal_now();
+
+    /* A session this browser still holds on this host is replaced, not left behind. */
+    zt_portal_sess old;
+    zt_portal_session(r, &old);
+    if (old.valid) {
+        zt_session_destroy(r->svc->sessions, old.id_hash);
+        zt_session_cache_forget(r->sessions, old.id_hash);
+    }
+
+    char ua[ZT_STORE_UA_MAX + 1], cookie[ZT_SESSION_COOKIE_LEN + 1], hash[ZT_SESSION_HASH_LEN + 1];
+    zt_portal_user_agent(r, ua, sizeof(ua));
+    zt_session_new in = {.user_id = j->user.id,
+                         .host = r->host,
+                         .auth_time = now,
+                         .mfa_pending = pending,
+                         .ip = r->ip,
+                         .user_agent = ua};
+    if (zt_session_create(r->svc->sessions, &in, now, cookie, hash) != 0) {
+        zt_portal_unavailable(r, "could not create the session");
+        return;
+    }
+    zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
+                          .activity = ZT_ACT_AUTH_LOGON,
+                          .success = true,
+                          .email = j->user.email,
+                          .user_id = j->user.id,
+                          .factor = "password",
+                          .message =
+                              pending ? "password accepted; second factor pending" : "signed in"};
+    if (!zt_portal_audit(r, &ev)) {
+        zt_session_destroy(r->svc->sessions, hash);
+        zt_portal_unavailable(r, "audit log unavailable");
+        return;
+    }
+    zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), cookie, r->https, -1);
+    zt_known_device_set(r->svc->sessions, &r->resp_headers, j->user.id, r->https, now);
+    zt_wipe(cookie, sizeof(cookie));
+    r->log_detail = pending ? "password ok, MFA pending" : "signed in";
+    if (!pending)
+        zt_portal_finish(r, hash, j->rd);
+    else
+        zt_portal_redirect_with_rd(r, has_totp ? ZT_PORTAL_MFA : ZT_PORTAL_TOTP, j->rd);
+}
+
+static void verify_done(void *ctx, int result)
+{
+    login_job *j = ctx;
+    zt_local_req *r = j->r;
+    bool usable = j->exists && !j->user.disabled && j->user.password_hash[0] != '\0' && !j->limited;
+    if (result != ZT_PASSWORD_MATCH && result != ZT_PASSWORD_MISMATCH) {
+        zt_portal_unavailable(r, "password check failed");
+        job_free(j);
+        return;
+    }
+    bool ok = usable && result == ZT_PASSWORD_MATCH;
+    zt_throttle_record(r->svc->throttle, j->account, r->ip, j->known, ok, now_ms());
+    if (zt_local_cancelled(r))
+        zt_local_respond(r);
+    else if (ok)
+        login_succeeded(j);
+    else
+        login_failed(j);
+    job_free(j);
+}
+
+static void verify_start(void *ctx)
+{
+    login_job *j = ctx;
+    zt_local_req *r = j->r;
+    if (zt_local_cancelled(r)) {
+        zt_throttle_record(r->svc->throttle, j->account, r->ip, j->known, false, now_ms());
+        zt_local_respond(r);
+        job_free(j);
+        return;
+    }
+    bool usable = j->exists && !j->user.disabled && j->user.password_hash[0] != '\0' && !j->limited;
+    /* Unusable accounts are checked against the pool's dummy hash: the same cost. */
+    int rc =
+        zt_password_verify_async(r->svc->passwords, r->loop, usable ? j->user.password_hash : NULL,
+                                 j->password, j->password_len, verify_done, j);
+    if (rc == 0)
+        return;
+    if (rc == -E2BIG)
+        zt_portal_fail(r, 400, PM_TITLE_BAD_REQUEST, PM_BODY_BAD_FORM, "password too long");
+    else
+        zt_portal_unavailable(r, rc == -EBUSY ? "password hashing queue full" : "out of memory");
+    job_free(j);
+}
+
+void zt_portal_too_many(zt_local_req *r, const char *email, uint64_t retry_after_s)
+{
+    zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
+                          .activity = ZT_ACT_AUTH_LOGON,
+                          .success = false,
+                          .email = email,
+                          .message = "attempt refused",
+                          .reason = "throttled"};
+    if (!zt_portal_audit(r, &ev)) {
+        zt_portal_unavailable(r, "audit log unavailable");
+        return;
+    }
+    zt_buf_printf(&r->resp_headers, "Retry-After: %llu\r\n",
+                  (unsigned long long)(retry_after_s > 0 ? retry_after_s : 60));
+    zt_portal_fail(r, 429, PM_TITLE_TOO_MANY, PM_BODY_TOO_MANY, "too many failures from this IP");
+}
+
+static void login_post(zt_local_req *r)
+{
+    login_job *j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        zt_portal_unavailable(r, "out of memory");
+        return;
+    }
+    j->r = r;
+    if (!zt_portal_read_form(r, &j->form) || !zt_portal_csrf_ok(r, &j->form)) {
+        job_free(j);
+        return;
+    }
+    j->username = zt_form_get(&j->form, "username", NULL);
+    j->password = zt_form_get(&j->form, "password", &j->password_len);
+    if (j->username == NULL || j->password == NULL || j->password_len > ZT_FORM_PASSWORD_MAX) {
+        zt_portal_fail(r, 400, PM_TITLE_BAD_REQUEST, PM_BODY_BAD_FORM, "sign-in form fields");
+        job_free(j);
+        return;
+    }
+    zt_portal_rd(r, &j->form, j->rd);
+    zt_portal_account_key(j->username, j->account);
+    int rc = zt_store_user_get_by_email(r->svc->store, j->username, &j->user);
+    if (rc != 0 && rc != -ENOENT && rc != -EINVAL) {
+        zt_portal_unavailable(r, "store error");
+        job_free(j);
+        return;
+    }
+    j->exists = rc == 0;
+    int64_t now = zt_portal_now();
+    j->known = j->exists && zt_known_device_check(r->svc->sessions, zt_portal_cookies(r),
+                                                  j->user.id, r->https, now);
+    zt_throttle_verdict v =
+        zt_throttle_check(r->svc->throttle, j->account, r->ip, j->known, now_ms());
+    if (v.result == ZT_THROTTLE_SOURCE) {
+        zt_portal_too_many(r, j->username, v.retry_after_s);
+        job_free(j);
+        return;
+    }
+    j->limited = v.result == ZT_THROTTLE_ACCOUNT;
+    if (zt_portal_hold(r, v.delay_ms, verify_start, j) != 0) {
+        zt_portal_unavailable(r, "could not hold the answer");
+        job_free(j);
+    }
+}
+
+void zt_portal_login(zt_local_req *r)
+{
+    if (zt_portal_go_central(r))
+        return;
+    if (!zt_portal_method_ok(r, true))
+        return;
+    if (zt_portal_is_post(r))
+        login_post(r);
+    else
+        login_get(r);
+}

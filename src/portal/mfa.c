@@ -1,0 +1,345 @@
+/* The second factor: a TOTP code (each time step accepted once, atomically in the store) or a
+ * single-use recovery code. Attempts go through the same throttle as passwords, keyed by the
+ * account, so six digits cannot be brute-forced. Success replaces the session with a new id. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "identity/secretbox.h"
+#include "identity/totp.h"
+#include "lib/secure.h"
+#include "lib/time.h"
+#include "portal/portal.h"
+#include "proxy/local.h"
+#include "session/throttle.h"
+#include "store/store.h"
+
+void zt_portal_recovery_key(const zt_local_req *r, unsigned char key[ZT_TOTP_RECOVERY_KEY_LEN])
+{
+    zt_secretbox_derive(r->svc->secrets, "ztgate recovery-code v1", key);
+}
+
+void zt_portal_totp_context(const char *user_id, char out[64])
+{
+    snprintf(out, 64, "totp:%s", user_id);
+}
+
+int zt_portal_session_upgrade(zt_local_req *r, const zt_portal_sess *old, int64_t auth_time,
+                              int64_t mfa_time, const char *mfa_method,
+                              char hash_out[ZT_SESSION_HASH_LEN + 1])
+{
+    if (old->valid) {
+        zt_session_destroy(r->svc->sessions, old->id_hash);
+        zt_session_cache_forget(r->sessions, old->id_hash);
+    }
+    char ua[ZT_STORE_UA_MAX + 1], cookie[ZT_SESSION_COOKIE_LEN + 1];
+    zt_portal_user_agent(r, ua, sizeof(ua));
+    int64_t now = zt_portal_now();
+    zt_session_new in = {.user_id = old->user_id,
+                         .host = r->host,
+                         .auth_time = auth_time,
+                         .mfa_time = mfa_time,
+                         .mfa_method = mfa_method,
+                         .ip = r->ip,
+                         .user_agent = ua};
+    int rc = zt_session_create(r->svc->sessions, &in, now, cookie, hash_out);
+    if (rc == 0) {
+        rc =
+            zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), cookie, r->https, -1);
+        zt_known_device_set(r->svc->sessions, &r->resp_headers, old->user_id, r->https, now);
+    }
+    zt_wipe(cookie, sizeof(cookie));
+    return rc;
+}
+
+bool zt_portal_require_session(zt_local_req *r, zt_portal_sess *s, const char *rd)
+{
+    zt_portal_session(r, s);
+    if (s->valid)
+        return true;
+    zt_portal_redirect_with_rd(r, ZT_PORTAL_LOGIN, rd);
+    return false;
+}
+
+/* ---- the page ---- */
+
+static void mfa_page(zt_local_req *r, const char *rd, zt_pmsg error)
+{
+    char token[ZT_CSRF_TOKEN_LEN + 1];
+    zt_buf *b = &r->resp_body;
+    zt_buf_reset(b);
+    r->status = 200;
+    int rc = zt_portal_csrf_token(r, ZT_PORTAL_MFA, token);
+    rc = rc ? rc : zt_html_begin(b, r->lang, PM_TITLE_MFA);
+    if (rc == 0 && error != PM_NONE)
+        rc = zt_html_notice(b, r->lang, error, true);
+    rc = rc ? rc : zt_html_p(b, r->lang, PM_INTRO_MFA, NULL);
+    rc = rc ? rc : zt_html_form_begin(b, ZT_PORTAL_MFA, token, rd);
+    rc = rc ? rc
+            : zt_html_input(b, r->lang, PM_LABEL_CODE, "code", "text", "one-time-code",
+                            "autocapitalize=\"none\" spellcheck=\"false\" maxlength=\"16\" "
+                            "autofocus");
+    rc = rc ? rc : zt_html_form_end(b, r->lang, PM_BUTTON_VERIFY);
+    rc = rc ? rc : zt_html_link(b, r->lang, ZT_PORTAL_LOGOUT, PM_BUTTON_SIGN_OUT);
+    rc = rc ? rc : zt_html_end(b, r->lang, NULL);
+    zt_wipe(token, sizeof(token));
+    if (rc != 0)
+        zt_portal_unavailable(r, "out of memory");
+    else
+        zt_local_respond(r);
+}
+
+/* ---- checking a code ---- */
+
+typedef enum code_result { CODE_OK, CODE_WRONG, CODE_REPLAY, CODE_ERROR } code_result;
+
+static bool looks_like_totp(const char *code)
+{
+    size_t digits = 0;
+    for (const char *p = code; *p != '\0'; p++) {
+        if (*p >= '0' && *p <= '9')
+            digits++;
+        else if (*p != ' ')
+            return false;
+    }
+    return digits == ZT_TOTP_DIGITS;
+}
+
+static code_result check_totp(zt_local_req *r, const char *user_id, const char *code)
+{
+    zt_store_totp t;
+    int rc = zt_store_totp_get(r->svc->store, user_id, &t);
+    if (rc != 0) {
+        zt_store_totp_dispose(&t);
+        return rc == -ENOENT ? CODE_WRONG : CODE_ERROR;
+    }
+    char ctxname[64];
+    zt_portal_totp_context(user_id, ctxname);
+    unsigned char secret[64];
+    size_t slen = 0;
+    code_result out = CODE_ERROR;
+    if (zt_secretbox_open(r->svc->secrets, ctxname, t.secret_enc, t.secret_enc_len, secret,
+                          sizeof(secret), &slen) == 0) {
+        int64_t step = 0;
+        rc = zt_totp_verify(secret, slen, code, zt_portal_now(), t.last_used_step, &step);
+        if (rc == ZT_TOTP_OK) {
+            rc = zt_store_totp_use_step(r->svc->store, user_id, step);
+            out = rc == 0 ? CODE_OK : rc == -EALREADY ? CODE_REPLAY : CODE_ERROR;
+        } else {
+            out = rc == ZT_TOTP_REPLAY ? CODE_REPLAY : CODE_WRONG;
+        }
+    }
+    zt_wipe(secret, sizeof(secret));
+    zt_store_totp_dispose(&t);
+    return out;
+}
+
+typedef struct recovery_list {
+    int64_t id[ZT_TOTP_RECOVERY_COUNT];
+    zt_totp_recovery stored;
+    size_t n;
+} recovery_list;
+
+static int collect_recovery(void *ctx, const zt_store_recovery *rec)
+{
+    recovery_list *l = ctx;
+    if (l->n >= ZT_TOTP_RECOVERY_COUNT)
+        return 0;
+    size_t i = l->n++;
+    l->id[i] = rec->id;
+    size_t bin = 0;
+    if (rec->used_at != 0 ||
+        sodium_hex2bin(l->stored.hash[i], ZT_TOTP_RECOVERY_HASH_LEN, rec->code_hash,
+                       strlen(rec->code_hash), NULL, &bin, NULL) != 0 ||
+        bin != ZT_TOTP_RECOVERY_HASH_LEN)
+        memset(l->stored.hash[i], 0, ZT_TOTP_RECOVERY_HASH_LEN);
+    return 0;
+}
+
+static code_result check_recovery(zt_local_req *r, const char *user_id, const char *code)
+{
+    recovery_list *l = calloc(1, sizeof(*l));
+    if (l == NULL)
+        return CODE_ERROR;
+    code_result out = CODE_WRONG;
+    int rc = zt_store_recovery_list(r->svc->store, user_id, collect_recovery, l);
+    if (rc != 0) {
+        out = CODE_ERROR;
+    } else {
+        unsigned char key[ZT_TOTP_RECOVERY_KEY_LEN];
+        unsigned slot = 0;
+        zt_portal_recovery_key(r, key);
+        bool ok = zt_totp_recovery_use(key, user_id, code, &l->stored, &slot);
+        zt_wipe(key, sizeof(key));
+        if (ok && slot < l->n) {
+            rc = zt_store_recovery_use(r->svc->store, user_id, l->id[slot]);
+            out = rc == 0 ? CODE_OK : (rc == -EALREADY || rc == -ENOENT) ? CODE_REPLAY : CODE_ERROR;
+        }
+    }
+    zt_wipe(l, sizeof(*l));
+    free(l);
+    return out;
+}
+
+/* ---- POST ---- */
+
+typedef struct mfa_job {
+    zt_local_req *r;
+    zt_form form;
+    zt_portal_sess s;
+    char account[256];
+    char rd[ZT_RD_MAX + 1];
+    bool known, limited;
+} mfa_job;
+
+static void job_free(mfa_job *j)
+{
+    zt_form_dispose(&j->form);
+    zt_wipe(j, sizeof(*j));
+    free(j);
+}
+
+static bool audit_code(zt_local_req *r, const zt_portal_sess *s, bool ok, const char *factor,
+                       const char *reason)
+{
+    zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
+                          .activity = ZT_ACT_AUTH_LOGON,
+                          .success = ok,
+                          .email = s->email,
+                          .user_id = s->user_id,
+                          .factor = factor,
+                          .message = ok ? "second factor accepted" : "second factor refused",
+                          .reason = reason};
+    if (!zt_portal_audit(r, &ev))
+        return false;
+    if (ok && strcmp(factor, "recovery") == 0) {
+        zt_portal_event ac = {.cls = ZT_EV_ACCOUNT_CHANGE,
+                              .activity = 99,
+                              .success = true,
+                              .email = s->email,
+                              .user_id = s->user_id,
+                              .message = "recovery code used"};
+        return zt_portal_audit(r, &ac);
+    }
+    return true;
+}
+
+static void mfa_verify(void *ctx)
+{
+    mfa_job *j = ctx;
+    zt_local_req *r = j->r;
+    const char *code = zt_form_get(&j->form, "code", NULL);
+    bool totp = looks_like_totp(code);
+    const char *factor = totp ? "totp" : "recovery";
+    code_result res = CODE_WRONG;
+    if (!j->limited)
+        res = totp ? check_totp(r, j->s.user_id, code) : check_recovery(r, j->s.user_id, code);
+    if (res == CODE_ERROR) {
+        zt_portal_unavailable(r, "store error");
+        job_free(j);
+        return;
+    }
+    zt_throttle_record(r->svc->throttle, j->account, r->ip, j->known, res == CODE_OK,
+                       zt_wall_us() / 1000);
+    if (res != CODE_OK) {
+        const char *reason = j->limited ? "throttled"
+                             : res == CODE_REPLAY
+                                 ? (totp ? "replayed TOTP" : "recovery code reused")
+                                 : "wrong code";
+        r->log_detail = "second factor refused";
+        if (!audit_code(r, &j->s, false, factor, reason))
+            zt_portal_unavailable(r, "audit log unavailable");
+        else
+            mfa_page(r, j->rd, PM_ERR_CODE);
+        job_free(j);
+        return;
+    }
+    char hash[ZT_SESSION_HASH_LEN + 1];
+    int64_t now = zt_portal_now();
+    if (!audit_code(r, &j->s, true, factor, NULL)) {
+        zt_portal_unavailable(r, "audit log unavailable");
+    } else if (zt_portal_session_upgrade(r, &j->s, j->s.auth_time, now, factor, hash) != 0) {
+        zt_portal_unavailable(r, "could not create the session");
+    } else {
+        r->log_detail = "second factor accepted";
+        zt_portal_finish(r, hash, j->rd);
+    }
+    job_free(j);
+}
+
+static void mfa_post(zt_local_req *r)
+{
+    mfa_job *j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        zt_portal_unavailable(r, "out of memory");
+        return;
+    }
+    j->r = r;
+    if (!zt_portal_read_form(r, &j->form) || !zt_portal_csrf_ok(r, &j->form)) {
+        job_free(j);
+        return;
+    }
+    zt_portal_rd(r, &j->form, j->rd);
+    size_t code_len = 0;
+    const char *code = zt_form_get(&j->form, "code", &code_len);
+    if (code == NULL || code_len > ZT_TOTP_CODE_MAX) {
+        zt_portal_fail(r, 400, PM_TITLE_BAD_REQUEST, PM_BODY_BAD_FORM, "MFA form fields");
+        job_free(j);
+        return;
+    }
+    if (!zt_portal_require_session(r, &j->s, j->rd)) {
+        job_free(j);
+        return;
+    }
+    int64_t now = zt_portal_now();
+    zt_portal_account_key(j->s.email, j->account);
+    j->known =
+        zt_known_device_check(r->svc->sessions, zt_portal_cookies(r), j->s.user_id, r->https, now);
+    zt_throttle_verdict v =
+        zt_throttle_check(r->svc->throttle, j->account, r->ip, j->known, zt_wall_us() / 1000);
+    if (v.result == ZT_THROTTLE_SOURCE) {
+        zt_portal_too_many(r, j->s.email, v.retry_after_s);
+        job_free(j);
+        return;
+    }
+    j->limited = v.result == ZT_THROTTLE_ACCOUNT;
+    if (zt_portal_hold(r, v.delay_ms, mfa_verify, j) != 0) {
+        zt_portal_unavailable(r, "could not hold the answer");
+        job_free(j);
+    }
+}
+
+static void mfa_get(zt_local_req *r)
+{
+    zt_form q;
+    char rd[ZT_RD_MAX + 1] = "";
+    if (zt_form_parse(&q, r->query, r->query_len) == ZT_FORM_OK)
+        zt_portal_rd(r, &q, rd);
+    zt_form_dispose(&q);
+    zt_portal_sess s;
+    if (!zt_portal_require_session(r, &s, rd))
+        return;
+    zt_store_totp t;
+    int rc = zt_store_totp_get(r->svc->store, s.user_id, &t);
+    zt_store_totp_dispose(&t);
+    if (rc == -ENOENT)
+        zt_portal_redirect_with_rd(r, ZT_PORTAL_TOTP, rd);
+    else if (rc != 0)
+        zt_portal_unavailable(r, "store error");
+    else
+        mfa_page(r, rd, PM_NONE);
+}
+
+void zt_portal_mfa(zt_local_req *r)
+{
+    if (zt_portal_go_central(r))
+        return;
+    if (!zt_portal_method_ok(r, true))
+        return;
+    if (zt_portal_is_post(r))
+        mfa_post(r);
+    else
+        mfa_get(r);
+}

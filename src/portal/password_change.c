@@ -1,0 +1,244 @@
+/* Password change for a signed-in user: the current password is verified (throttled like a
+ * sign-in, so a stolen session cannot guess it), the new one is checked against the length
+ * policy and the breach corpus, hashed off the loop and stored. Storing bumps the user's epoch
+ * and deletes every session; this browser then gets a fresh one. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "identity/password.h"
+#include "lib/secure.h"
+#include "lib/time.h"
+#include "portal/portal.h"
+#include "proxy/local.h"
+#include "session/throttle.h"
+#include "store/store.h"
+
+typedef struct pw_job {
+    zt_local_req *r;
+    zt_form form; /* three passwords: wiped by zt_form_dispose */
+    zt_portal_sess s;
+    zt_user user;
+    char account[256];
+    bool known, limited;
+} pw_job;
+
+static void job_free(pw_job *j)
+{
+    zt_form_dispose(&j->form);
+    zt_user_dispose(&j->user);
+    zt_wipe(j, sizeof(*j));
+    free(j);
+}
+
+static void password_page(zt_local_req *r, zt_pmsg error)
+{
+    char token[ZT_CSRF_TOKEN_LEN + 1];
+    zt_buf *b = &r->resp_body;
+    zt_buf_reset(b);
+    r->status = 200;
+    int rc = zt_portal_csrf_token(r, ZT_PORTAL_PASSWORD, token);
+    rc = rc ? rc : zt_html_begin(b, r->lang, PM_TITLE_PASSWORD);
+    if (rc == 0 && error != PM_NONE)
+        rc = zt_html_notice(b, r->lang, error, true);
+    rc = rc ? rc : zt_buf_append_str(b, "<p>");
+    rc = rc ? rc : zt_html_msg(b, r->lang, PM_PASSWORD_HINT);
+    rc = rc ? rc : zt_buf_printf(b, " %u</p>", r->cfg->auth.password_min_chars);
+    rc = rc ? rc : zt_html_form_begin(b, ZT_PORTAL_PASSWORD, token, NULL);
+    rc = rc ? rc
+            : zt_html_input(b, r->lang, PM_LABEL_CURRENT, "current_password", "password",
+                            "current-password", NULL);
+    rc = rc ? rc
+            : zt_html_input(b, r->lang, PM_LABEL_NEW, "new_password", "password", "new-password",
+                            NULL);
+    rc = rc ? rc
+            : zt_html_input(b, r->lang, PM_LABEL_CONFIRM, "confirm_password", "password",
+                            "new-password", NULL);
+    rc = rc ? rc : zt_html_form_end(b, r->lang, PM_BUTTON_CHANGE);
+    rc = rc ? rc : zt_html_link(b, r->lang, ZT_PORTAL_HOME, PM_TITLE_ACCOUNT);
+    rc = rc ? rc : zt_html_end(b, r->lang, NULL);
+    zt_wipe(token, sizeof(token));
+    if (rc != 0)
+        zt_portal_unavailable(r, "out of memory");
+    else
+        zt_local_respond(r);
+}
+
+/* Only a full session may change the password; a pending one finishes its second factor. */
+static bool full_session(zt_local_req *r, zt_portal_sess *s)
+{
+    if (!zt_portal_require_session(r, s, ZT_PORTAL_PASSWORD))
+        return false;
+    if (s->mfa_pending) {
+        zt_portal_redirect_with_rd(r, ZT_PORTAL_MFA, ZT_PORTAL_PASSWORD);
+        return false;
+    }
+    return true;
+}
+
+static bool audit_change(zt_local_req *r, const pw_job *j, bool ok, const char *reason)
+{
+    zt_portal_event ev = {.cls = ZT_EV_ACCOUNT_CHANGE,
+                          .activity = 3, /* OCSF: Password Change */
+                          .success = ok,
+                          .email = j->s.email,
+                          .user_id = j->s.user_id,
+                          .factor = "password",
+                          .message = ok ? "password changed" : "password change refused",
+                          .reason = reason};
+    return zt_portal_audit(r, &ev);
+}
+
+static void refuse(pw_job *j, const char *reason, zt_pmsg msg)
+{
+    zt_local_req *r = j->r;
+    r->log_detail = "password change refused";
+    if (!audit_change(r, j, false, reason))
+        zt_portal_unavailable(r, "audit log unavailable");
+    else
+        password_page(r, msg);
+    job_free(j);
+}
+
+static void hash_done(void *ctx, int result, const char *encoded)
+{
+    pw_job *j = ctx;
+    zt_local_req *r = j->r;
+    char hash[ZT_SESSION_HASH_LEN + 1];
+    int64_t epoch = 0, now = zt_portal_now();
+    if (result != 0 || encoded == NULL) {
+        zt_portal_unavailable(r, "could not hash the new password");
+    } else if (zt_store_user_set_password(r->svc->store, j->s.user_id, encoded, &epoch) != 0) {
+        zt_portal_unavailable(r, "could not store the new password");
+    } else {
+        /* Every other session dies now; this process's caches learn it through the counter. */
+        zt_revocation_bump(r->svc->state_dir);
+        zt_session_cache_forget(r->sessions, j->s.id_hash);
+        zt_portal_sess old = j->s;
+        old.valid = false; /* already deleted with the others */
+        if (!audit_change(r, j, true, NULL))
+            zt_portal_unavailable(r, "audit log unavailable");
+        else if (zt_portal_session_upgrade(r, &old, now, j->s.mfa_time, j->s.mfa_method, hash) != 0)
+            zt_portal_unavailable(r, "could not create the session");
+        else
+            zt_portal_page(r, 200, PM_TITLE_PASSWORD_CHANGED, PM_BODY_PASSWORD_CHANGED,
+                           ZT_PORTAL_HOME, PM_CONTINUE);
+    }
+    job_free(j);
+}
+
+static void verify_done(void *ctx, int result)
+{
+    pw_job *j = ctx;
+    zt_local_req *r = j->r;
+    if (result != ZT_PASSWORD_MATCH && result != ZT_PASSWORD_MISMATCH) {
+        zt_portal_unavailable(r, "password check failed");
+        job_free(j);
+        return;
+    }
+    bool ok = result == ZT_PASSWORD_MATCH && !j->limited && j->user.password_hash[0] != '\0';
+    zt_throttle_record(r->svc->throttle, j->account, r->ip, j->known, ok, zt_wall_us() / 1000);
+    if (!ok) {
+        refuse(j, j->limited ? "throttled" : "wrong password", PM_ERR_CURRENT);
+        return;
+    }
+    size_t n = 0;
+    const char *pw = zt_form_get(&j->form, "new_password", &n);
+    zt_password_policy pol = {r->cfg->auth.password_min_chars, r->cfg->auth.password_max_chars};
+    const char *why = NULL;
+    int v = zt_password_check(pw, n, &pol, r->svc->breach, &why);
+    if (v != ZT_PASSWORD_OK) {
+        zt_pmsg msg = v == ZT_PASSWORD_TOO_SHORT  ? PM_ERR_TOO_SHORT
+                      : v == ZT_PASSWORD_TOO_LONG ? PM_ERR_TOO_LONG
+                      : v == ZT_PASSWORD_BREACHED ? PM_ERR_BREACHED
+                                                  : PM_ERR_INVALID_PW;
+        refuse(j, v == ZT_PASSWORD_BREACHED ? "breached password" : "password policy", msg);
+        return;
+    }
+    int rc = zt_password_hash_async(r->svc->passwords, r->loop, pw, n, hash_done, j);
+    if (rc != 0) {
+        zt_portal_unavailable(r, rc == -EBUSY ? "password hashing queue full" : "hash failed");
+        job_free(j);
+    }
+}
+
+static void verify_start(void *ctx)
+{
+    pw_job *j = ctx;
+    zt_local_req *r = j->r;
+    size_t n = 0;
+    const char *cur = zt_form_get(&j->form, "current_password", &n);
+    bool usable = !j->limited && j->user.password_hash[0] != '\0';
+    int rc = zt_password_verify_async(
+        r->svc->passwords, r->loop, usable ? j->user.password_hash : NULL, cur, n, verify_done, j);
+    if (rc != 0) {
+        zt_portal_unavailable(r, rc == -EBUSY ? "password hashing queue full" : "verify failed");
+        job_free(j);
+    }
+}
+
+static void password_post(zt_local_req *r)
+{
+    pw_job *j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        zt_portal_unavailable(r, "out of memory");
+        return;
+    }
+    j->r = r;
+    if (!zt_portal_read_form(r, &j->form) || !zt_portal_csrf_ok(r, &j->form)) {
+        job_free(j);
+        return;
+    }
+    size_t a = 0, b = 0, c = 0;
+    const char *cur = zt_form_get(&j->form, "current_password", &a);
+    const char *nw = zt_form_get(&j->form, "new_password", &b);
+    const char *cf = zt_form_get(&j->form, "confirm_password", &c);
+    if (cur == NULL || nw == NULL || cf == NULL || a > ZT_FORM_PASSWORD_MAX ||
+        b > ZT_FORM_PASSWORD_MAX || c > ZT_FORM_PASSWORD_MAX) {
+        zt_portal_fail(r, 400, PM_TITLE_BAD_REQUEST, PM_BODY_BAD_FORM, "password form fields");
+        job_free(j);
+        return;
+    }
+    if (!full_session(r, &j->s)) {
+        job_free(j);
+        return;
+    }
+    if (b != c || !zt_ct_eq(nw, cf, b)) {
+        password_page(r, PM_ERR_MISMATCH);
+        job_free(j);
+        return;
+    }
+    int rc = zt_store_user_get_by_id(r->svc->store, j->s.user_id, &j->user);
+    if (rc != 0) {
+        zt_portal_unavailable(r, "store error");
+        job_free(j);
+        return;
+    }
+    zt_portal_account_key(j->s.email, j->account);
+    j->known = zt_known_device_check(r->svc->sessions, zt_portal_cookies(r), j->s.user_id, r->https,
+                                     zt_portal_now());
+    zt_throttle_verdict v =
+        zt_throttle_check(r->svc->throttle, j->account, r->ip, j->known, zt_wall_us() / 1000);
+    if (v.result == ZT_THROTTLE_SOURCE) {
+        zt_portal_too_many(r, j->s.email, v.retry_after_s);
+        job_free(j);
+        return;
+    }
+    j->limited = v.result == ZT_THROTTLE_ACCOUNT;
+    if (zt_portal_hold(r, v.delay_ms, verify_start, j) != 0) {
+        zt_portal_unavailable(r, "could not hold the answer");
+        job_free(j);
+    }
+}
+
+void zt_portal_password(zt_local_req *r)
+{
+    if (zt_portal_go_central(r))
+        return;
+    if (!zt_portal_method_ok(r, true))
+        return;
+    zt_portal_sess s;
+    if (zt_portal_is_post(r))
+        password_post(r);
+    else if (full_session(r, &s))
+        password_page(r, PM_NONE);
+}

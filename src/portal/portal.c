@@ -1,0 +1,561 @@
+/* The portal's entry point and the request glue every flow shares: dispatch by path, sessions,
+ * CSRF, rd handling, the final redirect (with the one-time code to another app host), audit
+ * events and the small pages (account, callback, JWKS). Fails closed: a store or audit failure
+ * answers 503, never a page that pretends to have signed someone in. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <llhttp.h>
+
+#include "identity/keys.h"
+#include "identity/secretbox.h"
+#include "lib/secure.h"
+#include "lib/time.h"
+#include "portal/portal.h"
+#include "proxy/local.h"
+#include "store/store.h"
+
+int64_t zt_portal_now(void)
+{
+    return zt_wall_us() / 1000000;
+}
+
+const zt_span *zt_portal_cookies(const zt_local_req *r)
+{
+    return zt_local_header_get(r, "Cookie");
+}
+
+void zt_portal_user_agent(const zt_local_req *r, char *out, size_t cap)
+{
+    const zt_span *ua = zt_local_header_get(r, "User-Agent");
+    size_t n = 0;
+    if (ua != NULL)
+        for (; n < ua->n && n + 1 < cap && n < ZT_STORE_UA_MAX; n++)
+            out[n] = (ua->p[n] >= 0x20 && ua->p[n] < 0x7f) ? ua->p[n] : '?';
+    out[n] = '\0';
+}
+
+void zt_portal_session(zt_local_req *r, zt_portal_sess *out)
+{
+    memset(out, 0, sizeof(*out));
+    const zt_session_info *info = NULL;
+    zt_session_status st = zt_session_lookup(r->sessions, zt_portal_cookies(r), r->https, r->host,
+                                             zt_portal_now(), &info);
+    if (st != ZT_SESSION_VALID || info == NULL)
+        return;
+    out->valid = true;
+    memcpy(out->id_hash, info->id_hash, sizeof(out->id_hash));
+    memcpy(out->user_id, info->user_id, sizeof(out->user_id));
+    memcpy(out->email, info->email, sizeof(out->email));
+    out->auth_time = info->auth_time;
+    out->mfa_time = info->mfa_time;
+    memcpy(out->mfa_method, info->mfa_method, sizeof(out->mfa_method));
+    out->mfa_pending = info->mfa_pending;
+}
+
+bool zt_portal_is_post(const zt_local_req *r)
+{
+    return r->method == HTTP_POST;
+}
+
+bool zt_portal_method_ok(zt_local_req *r, bool post_ok)
+{
+    if (r->method == HTTP_GET || r->method == HTTP_HEAD || (post_ok && r->method == HTTP_POST))
+        return true;
+    zt_buf_printf(&r->resp_headers, "Allow: %s\r\n", post_ok ? "GET, HEAD, POST" : "GET, HEAD");
+    zt_portal_fail(r, 405, PM_TITLE_METHOD, PM_BODY_METHOD, "method not allowed");
+    return false;
+}
+
+/* ---- pages ---- */
+
+void zt_portal_page(zt_local_req *r, int status, zt_pmsg title, zt_pmsg body, const char *href,
+                    zt_pmsg link)
+{
+    r->status = status;
+    zt_buf_reset(&r->resp_body);
+    int rc = zt_html_begin(&r->resp_body, r->lang, title);
+    if (rc == 0 && body != PM_NONE)
+        rc = zt_html_p(&r->resp_body, r->lang, body, NULL);
+    if (rc == 0 && href != NULL)
+        rc = zt_html_link(&r->resp_body, r->lang, href, link);
+    rc = rc ? rc : zt_html_end(&r->resp_body, r->lang, status >= 400 ? r->request_id : NULL);
+    if (rc != 0) {
+        zt_local_respond_page(r, 500, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY, NULL);
+        return;
+    }
+    zt_local_respond(r);
+}
+
+void zt_portal_fail(zt_local_req *r, int status, zt_pmsg title, zt_pmsg body,
+                    const char *log_detail)
+{
+    r->log_detail = log_detail;
+    zt_portal_page(r, status, title, body, NULL, PM_NONE);
+}
+
+void zt_portal_unavailable(zt_local_req *r, const char *log_detail)
+{
+    zt_portal_fail(r, 503, PM_TITLE_UNAVAILABLE, PM_BODY_UNAVAILABLE, log_detail);
+}
+
+void zt_portal_redirect(zt_local_req *r, const char *location)
+{
+    r->status = 303;
+    zt_buf_reset(&r->resp_body);
+    zt_buf_printf(&r->resp_headers, "Location: %s\r\n", location);
+    zt_local_respond(r);
+}
+
+void zt_portal_redirect_with_rd(zt_local_req *r, const char *path, const char *rd)
+{
+    zt_buf loc;
+    zt_buf_init(&loc, 0);
+    int rc = zt_buf_append_str(&loc, path);
+    if (rc == 0 && rd != NULL && rd[0] != '\0') {
+        rc = zt_buf_append_str(&loc, "?rd=");
+        rc = rc ? rc : zt_url_encode(&loc, rd, strlen(rd), false);
+    }
+    rc = rc ? rc : zt_buf_cstr(&loc);
+    if (rc != 0)
+        zt_portal_unavailable(r, "out of memory");
+    else
+        zt_portal_redirect(r, loc.data);
+    zt_buf_dispose(&loc);
+}
+
+/* ---- CSRF ---- */
+
+static bool csrf_cookie(const zt_local_req *r, zt_span *v)
+{
+    return zt_cookie_find(zt_portal_cookies(r),
+                          r->https ? ZT_CSRF_COOKIE_HTTPS : ZT_CSRF_COOKIE_HTTP, v) &&
+           zt_csrf_cookie_ok(v->p, v->n);
+}
+
+int zt_portal_csrf_token(zt_local_req *r, const char *path, char token[ZT_CSRF_TOKEN_LEN + 1])
+{
+    char fresh[ZT_CSRF_COOKIE_LEN + 1];
+    zt_span v;
+    if (!csrf_cookie(r, &v)) {
+        zt_csrf_cookie_new(fresh);
+        int rc = zt_csrf_cookie_header(&r->resp_headers, fresh, r->https);
+        if (rc != 0)
+            return rc;
+        v = (zt_span){fresh, ZT_CSRF_COOKIE_LEN};
+    }
+    unsigned char key[ZT_CSRF_KEY_LEN];
+    zt_csrf_key(r->svc->secrets, key);
+    zt_csrf_token(key, v.p, v.n, path, token);
+    zt_wipe(key, sizeof(key));
+    zt_wipe(fresh, sizeof(fresh));
+    return 0;
+}
+
+/* A browser's Origin, when sent, must be this very origin (scheme, host and port). */
+static bool origin_ok(const zt_local_req *r)
+{
+    const zt_span *o = zt_local_header_get(r, "Origin");
+    if (o == NULL)
+        return true;
+    const char *scheme = r->https ? "https://" : "http://";
+    size_t sl = strlen(scheme), hl = strlen(r->host_port);
+    zt_span v = zt_span_trim(*o);
+    return v.n == sl + hl && zt_span_istarts(v, scheme) &&
+           zt_span_ieq((zt_span){v.p + sl, hl}, (zt_span){r->host_port, hl});
+}
+
+bool zt_portal_csrf_ok(zt_local_req *r, const zt_form *form)
+{
+    zt_span cookie;
+    size_t tlen = 0;
+    const char *token = zt_form_get(form, "csrf_token", &tlen);
+    const char *why = NULL;
+    if (!origin_ok(r)) {
+        why = "cross-origin form post";
+    } else if (!csrf_cookie(r, &cookie)) {
+        why = "missing CSRF cookie";
+    } else if (token == NULL) {
+        why = "missing CSRF token";
+    } else {
+        unsigned char key[ZT_CSRF_KEY_LEN];
+        zt_csrf_key(r->svc->secrets, key);
+        bool ok = zt_csrf_check(key, cookie.p, cookie.n, r->path, token, tlen);
+        zt_wipe(key, sizeof(key));
+        if (!ok)
+            why = "bad CSRF token";
+    }
+    if (why == NULL)
+        return true;
+    zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
+                          .activity = ZT_ACT_AUTH_LOGON,
+                          .success = false,
+                          .email = zt_form_get(form, "username", NULL),
+                          .message = "portal form refused",
+                          .reason = "bad CSRF"};
+    if (!zt_portal_audit(r, &ev)) {
+        zt_portal_unavailable(r, "audit log unavailable");
+        return false;
+    }
+    zt_portal_fail(r, 403, PM_TITLE_FORBIDDEN, PM_BODY_CSRF, why);
+    return false;
+}
+
+/* ---- forms and rd ---- */
+
+bool zt_portal_read_form(zt_local_req *r, zt_form *form)
+{
+    memset(form, 0, sizeof(*form));
+    const zt_span *ct = zt_local_header_get(r, "Content-Type");
+    if (ct == NULL || !zt_form_content_type_ok(*ct)) {
+        zt_portal_fail(r, 415, PM_TITLE_UNSUPPORTED, PM_BODY_UNSUPPORTED, "form content type");
+        return false;
+    }
+    zt_form_err fe = zt_form_parse(form, r->body, r->body_len);
+    if (fe == ZT_FORM_E_NOMEM) {
+        zt_portal_unavailable(r, "out of memory");
+        return false;
+    }
+    if (fe != ZT_FORM_OK) {
+        zt_portal_fail(r, 400, PM_TITLE_BAD_REQUEST, PM_BODY_BAD_FORM, "malformed form");
+        return false;
+    }
+    return true;
+}
+
+static size_t rd_policy(const zt_local_req *r, const char **hosts, size_t cap, zt_rd_policy *pol)
+{
+    size_t n = 0;
+    const char *portal = r->cfg->auth.portal_host;
+    if (portal == NULL) {
+        hosts[n++] = r->host; /* every host signs in for itself */
+    } else {
+        for (size_t i = 0; i < r->cfg->n_apps && n < cap; i++)
+            if (r->cfg->apps[i].host != NULL)
+                hosts[n++] = r->cfg->apps[i].host;
+    }
+    *pol = (zt_rd_policy){.hosts = hosts, .n_hosts = n, .portal_host = portal};
+    return n;
+}
+
+static bool rd_target(const zt_local_req *r, const char *rd, size_t n, zt_rd *out)
+{
+    size_t cap = r->cfg->n_apps + 1;
+    const char **hosts = calloc(cap, sizeof(*hosts));
+    if (hosts == NULL)
+        return false;
+    zt_rd_policy pol;
+    rd_policy(r, hosts, cap, &pol);
+    bool ok = zt_rd_check(rd, n, &pol, out);
+    free(hosts);
+    return ok;
+}
+
+void zt_portal_rd(zt_local_req *r, const zt_form *form, char out[ZT_RD_MAX + 1])
+{
+    out[0] = '\0';
+    size_t n = 0;
+    const char *rd = zt_form_get(form, "rd", &n);
+    zt_rd *t = malloc(sizeof(*t));
+    if (rd != NULL && t != NULL && rd_target(r, rd, n, t))
+        memcpy(out, t->url, strlen(t->url) + 1);
+    free(t);
+}
+
+/* ---- the final redirect ---- */
+
+static int callback_url(zt_local_req *r, const char *id_hash, const zt_rd *t, zt_buf *loc)
+{
+    char code[256];
+    int rc = zt_session_code_issue(r->svc->sessions, id_hash, t->host, zt_portal_now(), code,
+                                   sizeof(code));
+    if (rc != 0)
+        return rc;
+    rc = zt_buf_printf(loc, "%s://%s" ZT_PORTAL_CALLBACK "?code=", t->https ? "https" : "http",
+                       t->authority);
+    rc = rc ? rc : zt_url_encode(loc, code, strlen(code), false);
+    rc = rc ? rc : zt_buf_append_str(loc, "&rd=");
+    rc = rc ? rc : zt_url_encode(loc, t->path_query, strlen(t->path_query), true);
+    zt_wipe(code, sizeof(code));
+    return rc;
+}
+
+void zt_portal_finish(zt_local_req *r, const char *id_hash, const char *rd)
+{
+    zt_rd *t = malloc(sizeof(*t));
+    zt_buf loc;
+    zt_buf_init(&loc, 0);
+    int rc = 0;
+    if (t == NULL) {
+        rc = -ENOMEM;
+    } else if (rd == NULL || rd[0] == '\0' || !rd_target(r, rd, strlen(rd), t)) {
+        rc = zt_buf_append_str(&loc, ZT_PORTAL_HOME);
+    } else if (!t->absolute) {
+        rc = zt_buf_append_str(&loc, t->path_query);
+    } else if (strcmp(t->host, r->host) == 0) {
+        rc = zt_buf_append_str(&loc, t->url);
+    } else if (r->cfg->auth.portal_host != NULL && strcmp(r->host, r->cfg->auth.portal_host) == 0) {
+        rc = callback_url(r, id_hash, t, &loc);
+    } else {
+        rc = zt_buf_append_str(&loc, ZT_PORTAL_HOME);
+    }
+    rc = rc ? rc : zt_buf_cstr(&loc);
+    free(t);
+    if (rc != 0)
+        zt_portal_unavailable(r, "could not build the redirect");
+    else
+        zt_portal_redirect(r, loc.data);
+    zt_wipe(loc.data, loc.cap);
+    zt_buf_dispose(&loc);
+}
+
+int zt_portal_origin(const zt_local_req *r, const char *host, zt_buf *out)
+{
+    /* Same scheme and port as this request's Host header. */
+    const char *hp = r->host_port;
+    const char *colon = strrchr(hp, ':');
+    const char *port = (colon != NULL && strchr(colon, ']') == NULL) ? colon : "";
+    for (size_t i = 1; port[0] != '\0' && port[i] != '\0'; i++)
+        if (port[i] < '0' || port[i] > '9')
+            port = "";
+    return zt_buf_printf(out, "%s://%s%s", r->https ? "https" : "http", host, port);
+}
+
+bool zt_portal_go_central(zt_local_req *r)
+{
+    const char *portal = r->cfg->auth.portal_host;
+    if (portal == NULL || strcmp(portal, r->host) == 0)
+        return false;
+    zt_buf loc;
+    zt_buf_init(&loc, 0);
+    int rc = zt_portal_origin(r, portal, &loc);
+    rc = rc ? rc : zt_buf_append_str(&loc, r->path);
+    /* The query is forwarded only when it is plain printable ASCII. */
+    bool q_ok = r->query_len > 0;
+    for (size_t i = 0; i < r->query_len && q_ok; i++)
+        q_ok = r->query[i] > 0x20 && r->query[i] < 0x7f;
+    if (rc == 0 && q_ok)
+        rc = zt_buf_printf(&loc, "?%s", r->query);
+    rc = rc ? rc : zt_buf_cstr(&loc);
+    if (rc != 0)
+        zt_portal_unavailable(r, "out of memory");
+    else
+        zt_portal_redirect(r, loc.data);
+    zt_buf_dispose(&loc);
+    return true;
+}
+
+/* ---- holding an answer (brute-force delays) ---- */
+
+typedef struct hold {
+    uv_timer_t timer;
+    void (*fn)(void *ctx);
+    void *ctx;
+} hold;
+
+static void hold_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void hold_fire(uv_timer_t *t)
+{
+    hold *h = t->data;
+    void (*fn)(void *) = h->fn;
+    void *ctx = h->ctx;
+    uv_close((uv_handle_t *)&h->timer, hold_closed);
+    fn(ctx);
+}
+
+int zt_portal_hold(zt_local_req *r, uint64_t ms, void (*fn)(void *ctx), void *ctx)
+{
+    if (ms == 0) {
+        fn(ctx);
+        return 0;
+    }
+    hold *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return -ENOMEM;
+    h->fn = fn;
+    h->ctx = ctx;
+    int rc = uv_timer_init(r->loop, &h->timer);
+    if (rc != 0) {
+        free(h);
+        return rc;
+    }
+    h->timer.data = h;
+    rc = uv_timer_start(&h->timer, hold_fire, ms, 0);
+    if (rc != 0) {
+        uv_close((uv_handle_t *)&h->timer, hold_closed);
+        return rc;
+    }
+    return 0;
+}
+
+/* ---- audit ---- */
+
+bool zt_portal_audit(zt_local_req *r, const zt_portal_event *e)
+{
+    zt_buf b;
+    zt_buf_init(&b, 16 * 1024);
+    zt_event ev;
+    zt_event_begin(&ev, &b, e->cls, e->activity, e->success ? ZT_SEV_INFO : ZT_SEV_LOW);
+    zt_event_status(&ev, e->success ? ZT_STATUS_SUCCESS : ZT_STATUS_FAILURE);
+    zt_event_str(&ev, "message", e->message);
+    zt_event_str(&ev, "status_detail", e->reason);
+    zt_event_str(&ev, "user.email_addr", e->email);
+    zt_event_str(&ev, "user.uid", e->user_id);
+    zt_event_str(&ev, "src_endpoint.ip", r->ip);
+    zt_event_str(&ev, "dst_endpoint.hostname", r->host);
+    zt_event_str(&ev, "http_request.url.path", r->path);
+    if (e->factor != NULL) {
+        zt_event_bool(&ev, "is_mfa", strcmp(e->factor, "password") != 0);
+        zt_event_arr_begin(&ev, "auth_factors");
+        zt_event_obj_begin(&ev, NULL);
+        zt_event_str(&ev, "factor_type", e->factor);
+        zt_event_close(&ev);
+        zt_event_close(&ev);
+    }
+    zt_event_metadata(&ev, r->request_id, NULL);
+    bool ok;
+    if (zt_event_end(&ev) != 0)
+        ok = r->svc->audit_fail_open;
+    else
+        ok = zt_local_audit(r, b.data, b.len);
+    zt_buf_dispose(&b);
+    return ok;
+}
+
+void zt_portal_account_key(const char *name, char out[256])
+{
+    size_t i = 0;
+    for (; name != NULL && name[i] != '\0' && i < 254; i++)
+        out[i] = zt_ascii_lower(name[i]);
+    out[i] = '\0';
+}
+
+/* ---- small pages ---- */
+
+static void account_page(zt_local_req *r)
+{
+    if (!zt_portal_method_ok(r, false))
+        return;
+    zt_portal_sess s;
+    zt_portal_session(r, &s);
+    if (!s.valid) {
+        zt_portal_page(r, 200, PM_TITLE_ACCOUNT, PM_NOT_SIGNED_IN, ZT_PORTAL_LOGIN,
+                       PM_BUTTON_SIGN_IN);
+        return;
+    }
+    if (s.mfa_pending) {
+        zt_portal_redirect(r, ZT_PORTAL_MFA);
+        return;
+    }
+    zt_store_totp t;
+    int rc = zt_store_totp_get(r->svc->store, s.user_id, &t);
+    zt_store_totp_dispose(&t);
+    if (rc != 0 && rc != -ENOENT) {
+        zt_portal_unavailable(r, "store error");
+        return;
+    }
+    zt_account_view v = {.lang = r->lang, .email = s.email, .totp_enrolled = rc == 0};
+    zt_buf_reset(&r->resp_body);
+    if (zt_render_account(&r->resp_body, &v) != 0) {
+        zt_portal_unavailable(r, "out of memory");
+        return;
+    }
+    zt_local_respond(r);
+}
+
+static void jwks(zt_local_req *r)
+{
+    if (!zt_portal_method_ok(r, false))
+        return;
+    zt_buf_reset(&r->resp_body);
+    if (r->svc->keys == NULL || zt_keys_jwks(r->svc->keys, &r->resp_body) != 0) {
+        zt_portal_unavailable(r, "JWKS unavailable");
+        return;
+    }
+    r->content_type = "application/json";
+    r->no_security_headers = true;
+    zt_buf_append_str(&r->resp_headers, "Cache-Control: max-age=300\r\n"
+                                        "X-Content-Type-Options: nosniff\r\n");
+    zt_local_respond(r);
+}
+
+/* An app host receives the one-time code from the portal host and makes its own session. */
+static void callback(zt_local_req *r)
+{
+    if (!zt_portal_method_ok(r, false))
+        return;
+    zt_form q;
+    if (zt_form_parse(&q, r->query, r->query_len) != ZT_FORM_OK) {
+        zt_form_dispose(&q);
+        zt_portal_fail(r, 400, PM_TITLE_BAD_REQUEST, PM_BODY_BAD_FORM, "malformed query");
+        return;
+    }
+    size_t code_n = 0, rd_n = 0;
+    const char *code = zt_form_get(&q, "code", &code_n);
+    const char *rd = zt_form_get(&q, "rd", &rd_n);
+    zt_rd_policy pol = {.relative_only = true};
+    zt_rd *t = calloc(1, sizeof(*t));
+    char ua[ZT_STORE_UA_MAX + 1], cookie[ZT_SESSION_COOKIE_LEN + 1], hash[ZT_SESSION_HASH_LEN + 1];
+    zt_portal_user_agent(r, ua, sizeof(ua));
+    int rc = -EACCES;
+    if (t != NULL && code != NULL)
+        rc = zt_session_code_redeem(r->svc->sessions, code, code_n, r->host, r->ip, ua,
+                                    zt_portal_now(), cookie, hash);
+    const char *target = ZT_PORTAL_HOME;
+    if (rc == 0 && rd != NULL && zt_rd_check(rd, rd_n, &pol, t))
+        target = t->path_query;
+    zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
+                          .activity = ZT_ACT_AUTH_LOGON,
+                          .success = rc == 0,
+                          .factor = "sso",
+                          .message = "single sign-on to an app host",
+                          .reason = rc == 0 ? NULL : "bad or expired code"};
+    if (!zt_portal_audit(r, &ev)) {
+        if (rc == 0)
+            zt_session_destroy(r->svc->sessions, hash);
+        zt_portal_unavailable(r, "audit log unavailable");
+    } else if (rc != 0) {
+        r->log_detail = "bad sign-in code";
+        zt_portal_page(r, 400, PM_TITLE_LINK_EXPIRED, PM_BODY_LINK_EXPIRED, ZT_PORTAL_LOGIN,
+                       PM_SIGN_IN_AGAIN);
+    } else {
+        zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), cookie, r->https, -1);
+        zt_portal_redirect(r, target);
+    }
+    zt_wipe(cookie, sizeof(cookie));
+    free(t);
+    zt_form_dispose(&q);
+}
+
+static bool path_is(const zt_local_req *r, const char *p)
+{
+    return strcmp(r->path, p) == 0;
+}
+
+void zt_portal_handle(zt_local_req *r)
+{
+    if (path_is(r, ZT_PORTAL_HOME) || path_is(r, "/.ztgate"))
+        account_page(r);
+    else if (path_is(r, ZT_PORTAL_LOGIN))
+        zt_portal_login(r);
+    else if (path_is(r, ZT_PORTAL_MFA))
+        zt_portal_mfa(r);
+    else if (path_is(r, ZT_PORTAL_TOTP))
+        zt_portal_enrol(r);
+    else if (path_is(r, ZT_PORTAL_PASSWORD))
+        zt_portal_password(r);
+    else if (path_is(r, ZT_PORTAL_LOGOUT))
+        zt_portal_logout(r);
+    else if (path_is(r, ZT_PORTAL_SIGNED_OUT))
+        zt_portal_signed_out(r);
+    else if (path_is(r, ZT_PORTAL_CALLBACK))
+        callback(r);
+    else if (path_is(r, ZT_PORTAL_JWKS))
+        jwks(r);
+    else
+        zt_portal_fail(r, 404, PM_TITLE_NOT_FOUND, PM_BODY_NOT_FOUND, "no such portal page");
+}

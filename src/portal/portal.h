@@ -1,0 +1,268 @@
+/* The sign-in portal under /.ztgate/: internal API shared by its files. The pure parts (form
+ * parser, redirect validator, CSRF tokens, HTML rendering) take no request and are unit-tested
+ * and fuzzed; the flows (login, MFA, enrolment, password change, logout) drive a zt_local_req.
+ * Nothing here ever logs or echoes a password, a code, a session id or a CSRF token. */
+#ifndef ZT_PORTAL_PORTAL_H
+#define ZT_PORTAL_PORTAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit/event.h"
+#include "core/i18n.h"
+#include "lib/buf.h"
+#include "lib/str.h"
+#include "portal/messages.h"
+#include "session/session.h"
+
+typedef struct zt_local_req zt_local_req;
+
+/* ---- paths (a public contract) ---- */
+#define ZT_PORTAL_PREFIX "/.ztgate/"
+#define ZT_PORTAL_HOME "/.ztgate/"
+#define ZT_PORTAL_LOGIN "/.ztgate/login"
+#define ZT_PORTAL_MFA "/.ztgate/mfa"
+#define ZT_PORTAL_TOTP "/.ztgate/totp"
+#define ZT_PORTAL_PASSWORD "/.ztgate/password"
+#define ZT_PORTAL_LOGOUT "/.ztgate/logout"
+#define ZT_PORTAL_SIGNED_OUT "/.ztgate/signed-out"
+#define ZT_PORTAL_CALLBACK "/.ztgate/callback"
+#define ZT_PORTAL_JWKS "/.ztgate/jwks.json"
+
+/* ---- form.c: application/x-www-form-urlencoded bodies and query strings ---- */
+
+#define ZT_FORM_MAX_FIELDS 16
+#define ZT_FORM_NAME_MAX 64       /* bytes of a decoded field name */
+#define ZT_FORM_VALUE_MAX 4096    /* bytes of a decoded field value */
+#define ZT_FORM_PASSWORD_MAX 1024 /* password fields (ZT_PASSWORD_MAX_BYTES) */
+
+typedef enum zt_form_err {
+    ZT_FORM_OK = 0,
+    ZT_FORM_E_SYNTAX = -1,   /* bad % escape, empty name, NUL */
+    ZT_FORM_E_TOO_LONG = -2, /* a name or value over its limit */
+    ZT_FORM_E_TOO_MANY = -3, /* more than ZT_FORM_MAX_FIELDS */
+    ZT_FORM_E_DUP = -4,      /* the same name twice */
+    ZT_FORM_E_NOMEM = -5,
+} zt_form_err;
+
+typedef struct zt_form_field {
+    const char *name; /* decoded, NUL-terminated */
+    const char *value;
+    size_t value_len; /* decoded bytes (no NUL inside: %00 is refused) */
+} zt_form_field;
+
+typedef struct zt_form {
+    zt_form_field f[ZT_FORM_MAX_FIELDS];
+    size_t n;
+    char *mem; /* decoded names and values; wiped and freed by zt_form_dispose */
+    size_t mem_len;
+} zt_form;
+
+/* Parse s (len bytes). '+' is a space; "%XX" needs two hex digits; empty pairs ("a=1&&b=2")
+ * are skipped. On error the form is empty (and still safe to dispose). */
+zt_form_err zt_form_parse(zt_form *form, const char *s, size_t len);
+/* Wipes every decoded byte (passwords live here) and frees. Accepts a zeroed form. */
+void zt_form_dispose(zt_form *form);
+/* The value of `name` or NULL; *len (nullable) gets its length. */
+const char *zt_form_get(const zt_form *form, const char *name, size_t *len);
+/* True when ct is application/x-www-form-urlencoded, optionally with parameters. */
+bool zt_form_content_type_ok(zt_span ct);
+/* Percent-encode everything but RFC 3986 unreserved characters (and '/' when keep_slash). */
+int zt_url_encode(zt_buf *out, const char *s, size_t n, bool keep_slash);
+
+/* ---- redirect.c: the rd (return-to) parameter ---- */
+
+#define ZT_RD_MAX 2048
+
+typedef struct zt_rd_policy {
+    const char *const *hosts; /* configured app hosts (lowercase, no port) */
+    size_t n_hosts;
+    const char *portal_host; /* NULL when none */
+    bool relative_only;      /* callback: only "/path" is accepted */
+} zt_rd_policy;
+
+typedef struct zt_rd {
+    bool absolute;
+    bool https;                     /* absolute only */
+    char host[256];                 /* absolute only: lowercase, no port */
+    char authority[262];            /* absolute only: host[:port] as given, lowercased */
+    char path_query[ZT_RD_MAX + 1]; /* "/..." path, query and fragment ("/" when none) */
+    char url[ZT_RD_MAX + 1];        /* the accepted value, verbatim */
+} zt_rd;
+
+/* True when rd is a safe place to send a browser after sign-in (see redirect.c for the rules);
+ * false for anything else, and the caller uses ZT_PORTAL_HOME. */
+bool zt_rd_check(const char *rd, size_t len, const zt_rd_policy *pol, zt_rd *out);
+
+/* ---- csrf.c: tokens bound to a browser cookie and a form path ---- */
+
+#define ZT_CSRF_COOKIE_HTTPS "__Host-ztgate_csrf"
+#define ZT_CSRF_COOKIE_HTTP "ztgate_csrf"
+#define ZT_CSRF_COOKIE_LEN 43 /* base64url of 32 random bytes */
+#define ZT_CSRF_TOKEN_LEN 43  /* base64url of HMAC-SHA-256 */
+#define ZT_CSRF_KEY_LEN 32
+
+/* The per-gateway key (derived from the secret-box key under a fixed label). */
+typedef struct zt_secretbox zt_secretbox;
+void zt_csrf_key(const zt_secretbox *box, unsigned char key[ZT_CSRF_KEY_LEN]);
+/* A fresh random cookie value. */
+void zt_csrf_cookie_new(char out[ZT_CSRF_COOKIE_LEN + 1]);
+/* True when v looks like a cookie we issued (43 base64url characters). */
+bool zt_csrf_cookie_ok(const char *v, size_t n);
+/* token = base64url(HMAC-SHA-256(key, cookie || 0x00 || path)). */
+void zt_csrf_token(const unsigned char key[ZT_CSRF_KEY_LEN], const char *cookie, size_t cookie_len,
+                   const char *path, char out[ZT_CSRF_TOKEN_LEN + 1]);
+/* Constant-time check of a submitted token. */
+__attribute__((warn_unused_result)) bool zt_csrf_check(const unsigned char key[ZT_CSRF_KEY_LEN],
+                                                       const char *cookie, size_t cookie_len,
+                                                       const char *path, const char *token,
+                                                       size_t token_len);
+/* "Set-Cookie: NAME=V; Path=/; HttpOnly; SameSite=Strict[; Secure]\r\n" */
+int zt_csrf_cookie_header(zt_buf *headers, const char *value, bool https);
+
+/* ---- render.c: HTML ---- */
+
+const char *zt_pmsg_text(zt_lang lang, zt_pmsg id);
+
+/* Start a page: doctype, <html lang>, head (viewport, inline CSS), <main>, <h1>title</h1>. */
+int zt_html_begin(zt_buf *b, zt_lang lang, zt_pmsg title);
+/* Close the page with the footer and, when request_id is set, the reference to quote. */
+int zt_html_end(zt_buf *b, zt_lang lang, const char *request_id);
+/* Escaped catalogue text; inside a tag: zt_html_p wraps it in <p class=cls>. */
+int zt_html_msg(zt_buf *b, zt_lang lang, zt_pmsg id);
+int zt_html_p(zt_buf *b, zt_lang lang, zt_pmsg id, const char *cls);
+int zt_html_text(zt_buf *b, const char *s); /* escaped user-controlled text */
+/* <form method=post action=ACTION> with the CSRF token and (when rd != NULL) the hidden rd. */
+int zt_html_form_begin(zt_buf *b, const char *action, const char *csrf_token, const char *rd);
+int zt_html_form_end(zt_buf *b, zt_lang lang, zt_pmsg button);
+int zt_html_hidden(zt_buf *b, const char *name, const char *value);
+/* <label>LABEL<input name type autocomplete [extra attributes]></label> */
+int zt_html_input(zt_buf *b, zt_lang lang, zt_pmsg label, const char *name, const char *type,
+                  const char *autocomplete, const char *extra);
+/* <p><a href="HREF">TEXT</a></p>; href is escaped. */
+int zt_html_link(zt_buf *b, zt_lang lang, const char *href, zt_pmsg text);
+/* A notice box (error or success). */
+int zt_html_notice(zt_buf *b, zt_lang lang, zt_pmsg id, bool error);
+
+/* The sign-in form page (also the one failure page for every sign-in failure). */
+typedef struct zt_login_view {
+    zt_lang lang;
+    const char *csrf_token;
+    const char *rd;         /* "" when none */
+    zt_pmsg error;          /* PM_NONE or a notice */
+    const char *request_id; /* NULL: no reference line (keeps failure bodies identical) */
+} zt_login_view;
+int zt_render_login(zt_buf *b, const zt_login_view *v);
+
+/* The account page for a signed-in user (email etc. are user-controlled: escaped). */
+typedef struct zt_account_view {
+    zt_lang lang;
+    const char *email;
+    const char *name;
+    bool mfa_done; /* this session passed a second factor */
+    bool totp_enrolled;
+} zt_account_view;
+int zt_render_account(zt_buf *b, const zt_account_view *v);
+
+/* ---- portal.c: request glue shared by the flows ---- */
+
+/* What the portal needs of a session (copied out of the cache entry). */
+typedef struct zt_portal_sess {
+    bool valid;
+    char id_hash[ZT_SESSION_HASH_LEN + 1];
+    char user_id[33];
+    char email[255];
+    int64_t auth_time, mfa_time;
+    char mfa_method[17];
+    bool mfa_pending;
+} zt_portal_sess;
+
+int64_t zt_portal_now(void);
+/* The session of this request, if any (valid, on this host). */
+void zt_portal_session(zt_local_req *r, zt_portal_sess *out);
+const zt_span *zt_portal_cookies(const zt_local_req *r);
+/* User-Agent copied and cut to the store's limit (out: 513 bytes). */
+void zt_portal_user_agent(const zt_local_req *r, char *out, size_t cap);
+/* Allow only GET (and HEAD), plus POST when post_ok; else a 405 with Allow has been sent. */
+bool zt_portal_method_ok(zt_local_req *r, bool post_ok);
+bool zt_portal_is_post(const zt_local_req *r);
+
+/* A simple page: title, text, an optional link. Sets status and body, then responds. */
+void zt_portal_page(zt_local_req *r, int status, zt_pmsg title, zt_pmsg body, const char *href,
+                    zt_pmsg link);
+void zt_portal_fail(zt_local_req *r, int status, zt_pmsg title, zt_pmsg body,
+                    const char *log_detail);
+void zt_portal_unavailable(zt_local_req *r, const char *log_detail);
+void zt_portal_redirect(zt_local_req *r, const char *location);
+void zt_portal_redirect_with_rd(zt_local_req *r, const char *path, const char *rd);
+
+/* CSRF for this request: `token` for the form posted to `path` (sets the cookie when the
+ * browser has none). 0 or negative errno. */
+int zt_portal_csrf_token(zt_local_req *r, const char *path, char token[ZT_CSRF_TOKEN_LEN + 1]);
+/* POST check: Origin (when sent) is this host, cookie and csrf_token field match. On false a
+ * 403 page has been sent (and audited). */
+bool zt_portal_csrf_ok(zt_local_req *r, const zt_form *form);
+
+/* Parse the POST body as a form; false: a 415/400 page has been sent. */
+bool zt_portal_read_form(zt_local_req *r, zt_form *form);
+/* rd from a form or query; "" when missing or unsafe (use ZT_PORTAL_HOME). out holds the
+ * verbatim accepted value. */
+void zt_portal_rd(zt_local_req *r, const zt_form *form, char out[ZT_RD_MAX + 1]);
+
+/* Send the browser with full session `id_hash` on to rd (303): same host directly, another
+ * configured app host through a one-time code (portal host only). */
+void zt_portal_finish(zt_local_req *r, const char *id_hash, const char *rd);
+
+/* Hold the answer for ms on the request's loop, then run fn(ctx) (at once when ms is 0).
+ * 0, or a negative errno (fn not called). */
+int zt_portal_hold(zt_local_req *r, uint64_t ms, void (*fn)(void *ctx), void *ctx);
+
+/* When a central portal host is configured and this is not it: 303 to the same path and query
+ * there. True when it answered. */
+bool zt_portal_go_central(zt_local_req *r);
+/* Append "SCHEME://HOST[:PORT]" with this request's scheme and Host-header port. */
+int zt_portal_origin(const zt_local_req *r, const char *host, zt_buf *out);
+
+/* Audit. false: fail closed (the caller answers 503). */
+typedef struct zt_portal_event {
+    zt_event_class cls;
+    unsigned activity;
+    bool success;
+    const char *email;   /* as typed or stored; nullable */
+    const char *user_id; /* nullable */
+    const char *factor;  /* "password", "totp", "recovery"; nullable */
+    const char *message;
+    const char *reason; /* nullable: wrong password, unknown user, ... */
+} zt_portal_event;
+bool zt_portal_audit(zt_local_req *r, const zt_portal_event *e);
+
+/* 429 with Retry-After (audited): this source IP has too many recent failures. */
+void zt_portal_too_many(zt_local_req *r, const char *email, uint64_t retry_after_s);
+
+/* Throttle key: the user name lowercased (ASCII), at most 254 bytes. */
+void zt_portal_account_key(const char *name, char out[256]);
+
+/* ---- mfa.c: shared by MFA, enrolment and password change ---- */
+
+/* Key for recovery-code hashes (derived from the secret-box key, never stored). */
+void zt_portal_recovery_key(const zt_local_req *r, unsigned char key[32]);
+/* Secret-box context of a user's TOTP secret: "totp:" + user id. */
+void zt_portal_totp_context(const char *user_id, char out[64]);
+/* Replace `old` (destroyed when valid) by a new full session for old->user_id with a new id
+ * (no fixation); sets the session and known-device cookies. 0 or negative errno. */
+int zt_portal_session_upgrade(zt_local_req *r, const zt_portal_sess *old, int64_t auth_time,
+                              int64_t mfa_time, const char *mfa_method,
+                              char hash_out[ZT_SESSION_HASH_LEN + 1]);
+/* The session of this request, or (false) a 303 to the sign-in page with rd has been sent. */
+bool zt_portal_require_session(zt_local_req *r, zt_portal_sess *s, const char *rd);
+
+/* ---- the flows ---- */
+void zt_portal_login(zt_local_req *r);
+void zt_portal_mfa(zt_local_req *r);
+void zt_portal_enrol(zt_local_req *r);
+void zt_portal_password(zt_local_req *r);
+void zt_portal_logout(zt_local_req *r);
+void zt_portal_signed_out(zt_local_req *r);
+
+#endif

@@ -1,0 +1,184 @@
+/* HTML for the portal's pages: one layout (readable on a phone, no JavaScript, inline CSS that
+ * the gateway's CSP allows), every visible string from messages.h, every user-controlled value
+ * through zt_html_escape. */
+#include <string.h>
+
+#include "portal/portal.h"
+#include "proxy/pages.h"
+
+static const char *const catalogue[ZT_PMSG_COUNT][ZT_LANG_COUNT] = {
+#define ZT_PMSG_ROW(id, en, ja) [id] = {en, ja},
+    ZT_PORTAL_MESSAGES(ZT_PMSG_ROW)
+#undef ZT_PMSG_ROW
+};
+
+static const char portal_css[] =
+    "body{font-family:system-ui,-apple-system,'Segoe UI','Hiragino Sans','Noto Sans JP',"
+    "sans-serif;margin:0;background:#f4f5f7;color:#1d2330}"
+    "main{max-width:26rem;margin:6vh auto;padding:2rem;background:#fff;border-radius:12px;"
+    "box-shadow:0 1px 4px rgba(0,0,0,.12)}"
+    "h1{font-size:1.4rem;margin-top:0}p{line-height:1.6}"
+    "label{display:block;margin:1rem 0 .3rem;font-weight:600}"
+    "input[type=text],input[type=email],input[type=password]{width:100%;box-sizing:border-box;"
+    "padding:.7rem;font-size:1rem;border:1px solid #b8bfcc;border-radius:6px}"
+    "button{margin-top:1.4rem;width:100%;padding:.8rem;font-size:1rem;border:0;border-radius:6px;"
+    "background:#2456c7;color:#fff;cursor:pointer}"
+    ".notice{padding:.8rem;border-radius:6px;background:#e8f3ea;color:#1d5a2c}"
+    ".error{background:#fbe9e9;color:#8a1c1c}"
+    ".mono{font-family:ui-monospace,Menlo,Consolas,monospace;word-break:break-all}"
+    ".qr svg{width:100%;max-width:16rem;height:auto;display:block;margin:1rem auto}"
+    "ul.codes{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:1.1rem}"
+    ".ref{color:#5b6475;font-size:.85rem;word-break:break-all}"
+    "footer{margin-top:2rem;color:#8a93a3;font-size:.8rem}"
+    "@media(max-width:30rem){main{margin:0;border-radius:0;min-height:100vh}}";
+
+const char *zt_pmsg_text(zt_lang lang, zt_pmsg id)
+{
+    if ((unsigned)id >= ZT_PMSG_COUNT)
+        return "";
+    if ((unsigned)lang >= ZT_LANG_COUNT)
+        lang = ZT_LANG_EN;
+    return catalogue[id][lang];
+}
+
+int zt_html_text(zt_buf *b, const char *s)
+{
+    return zt_html_escape(b, s != NULL ? s : "");
+}
+
+int zt_html_msg(zt_buf *b, zt_lang lang, zt_pmsg id)
+{
+    return zt_html_escape(b, zt_pmsg_text(lang, id));
+}
+
+int zt_html_p(zt_buf *b, zt_lang lang, zt_pmsg id, const char *cls)
+{
+    int rc = cls != NULL ? zt_buf_printf(b, "<p class=\"%s\">", cls) : zt_buf_append_str(b, "<p>");
+    rc = rc ? rc : zt_html_msg(b, lang, id);
+    return rc ? rc : zt_buf_append_str(b, "</p>");
+}
+
+int zt_html_begin(zt_buf *b, zt_lang lang, zt_pmsg title)
+{
+    int rc = zt_buf_printf(b,
+                           "<!doctype html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
+                           "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+                           "<meta name=\"robots\" content=\"noindex\"><title>",
+                           zt_lang_tag(lang));
+    rc = rc ? rc : zt_html_msg(b, lang, title);
+    rc = rc ? rc : zt_buf_printf(b, "</title><style>%s</style></head><body><main><h1>", portal_css);
+    rc = rc ? rc : zt_html_msg(b, lang, title);
+    return rc ? rc : zt_buf_append_str(b, "</h1>");
+}
+
+int zt_html_end(zt_buf *b, zt_lang lang, const char *request_id)
+{
+    int rc = 0;
+    if (request_id != NULL) {
+        rc = zt_buf_append_str(b, "<p class=\"ref\">");
+        rc = rc ? rc : zt_html_msg(b, lang, PM_REFERENCE);
+        rc = rc ? rc : zt_buf_append_str(b, ": ");
+        rc = rc ? rc : zt_html_text(b, request_id);
+        rc = rc ? rc : zt_buf_append_str(b, "</p>");
+    }
+    rc = rc ? rc : zt_buf_append_str(b, "<footer>");
+    rc = rc ? rc : zt_html_msg(b, lang, PM_FOOTER);
+    return rc ? rc : zt_buf_append_str(b, "</footer></main></body></html>\n");
+}
+
+int zt_html_hidden(zt_buf *b, const char *name, const char *value)
+{
+    int rc = zt_buf_printf(b, "<input type=\"hidden\" name=\"%s\" value=\"", name);
+    rc = rc ? rc : zt_html_text(b, value);
+    return rc ? rc : zt_buf_append_str(b, "\">");
+}
+
+int zt_html_form_begin(zt_buf *b, const char *action, const char *csrf_token, const char *rd)
+{
+    int rc = zt_buf_append_str(b, "<form method=\"post\" action=\"");
+    rc = rc ? rc : zt_html_text(b, action);
+    rc = rc ? rc : zt_buf_append_str(b, "\">");
+    rc = rc ? rc : zt_html_hidden(b, "csrf_token", csrf_token);
+    if (rc == 0 && rd != NULL)
+        rc = zt_html_hidden(b, "rd", rd);
+    return rc;
+}
+
+int zt_html_form_end(zt_buf *b, zt_lang lang, zt_pmsg button)
+{
+    int rc = zt_buf_append_str(b, "<button type=\"submit\">");
+    rc = rc ? rc : zt_html_msg(b, lang, button);
+    return rc ? rc : zt_buf_append_str(b, "</button></form>");
+}
+
+int zt_html_input(zt_buf *b, zt_lang lang, zt_pmsg label, const char *name, const char *type,
+                  const char *autocomplete, const char *extra)
+{
+    int rc = zt_buf_printf(b, "<label for=\"f-%s\">", name);
+    rc = rc ? rc : zt_html_msg(b, lang, label);
+    rc = rc ? rc
+            : zt_buf_printf(b,
+                            "</label><input id=\"f-%s\" name=\"%s\" type=\"%s\" "
+                            "autocomplete=\"%s\" required%s%s>",
+                            name, name, type, autocomplete, extra ? " " : "", extra ? extra : "");
+    return rc;
+}
+
+int zt_html_link(zt_buf *b, zt_lang lang, const char *href, zt_pmsg text)
+{
+    int rc = zt_buf_append_str(b, "<p><a href=\"");
+    rc = rc ? rc : zt_html_text(b, href);
+    rc = rc ? rc : zt_buf_append_str(b, "\">");
+    rc = rc ? rc : zt_html_msg(b, lang, text);
+    return rc ? rc : zt_buf_append_str(b, "</a></p>");
+}
+
+int zt_html_notice(zt_buf *b, zt_lang lang, zt_pmsg id, bool error)
+{
+    int rc = zt_buf_printf(b, "<p class=\"notice%s\" role=\"%s\">", error ? " error" : "",
+                           error ? "alert" : "status");
+    rc = rc ? rc : zt_html_msg(b, lang, id);
+    return rc ? rc : zt_buf_append_str(b, "</p>");
+}
+
+int zt_render_login(zt_buf *b, const zt_login_view *v)
+{
+    int rc = zt_html_begin(b, v->lang, PM_TITLE_SIGN_IN);
+    if (rc == 0 && v->error != PM_NONE)
+        rc = zt_html_notice(b, v->lang, v->error, true);
+    rc = rc ? rc : zt_html_p(b, v->lang, PM_INTRO_SIGN_IN, NULL);
+    rc = rc ? rc : zt_html_form_begin(b, ZT_PORTAL_LOGIN, v->csrf_token, v->rd);
+    rc = rc ? rc
+            : zt_html_input(b, v->lang, PM_LABEL_USERNAME, "username", "email", "username",
+                            "autocapitalize=\"none\" spellcheck=\"false\" maxlength=\"254\"");
+    rc = rc ? rc
+            : zt_html_input(b, v->lang, PM_LABEL_PASSWORD, "password", "password",
+                            "current-password", NULL);
+    rc = rc ? rc : zt_html_form_end(b, v->lang, PM_BUTTON_SIGN_IN);
+    return rc ? rc : zt_html_end(b, v->lang, v->request_id);
+}
+
+int zt_render_account(zt_buf *b, const zt_account_view *v)
+{
+    int rc = zt_html_begin(b, v->lang, PM_TITLE_ACCOUNT);
+    rc = rc ? rc : zt_buf_append_str(b, "<p>");
+    rc = rc ? rc : zt_html_msg(b, v->lang, PM_ACCOUNT_SIGNED_IN_AS);
+    rc = rc ? rc : zt_buf_append_str(b, ": <strong class=\"mono\">");
+    rc = rc ? rc : zt_html_text(b, v->email);
+    rc = rc ? rc : zt_buf_append_str(b, "</strong>");
+    if (rc == 0 && v->name != NULL && v->name[0] != '\0') {
+        rc = zt_buf_append_str(b, " (");
+        rc = rc ? rc : zt_html_text(b, v->name);
+        rc = rc ? rc : zt_buf_append_str(b, ")");
+    }
+    rc = rc ? rc : zt_buf_append_str(b, "</p>");
+    rc =
+        rc ? rc
+           : zt_html_p(b, v->lang, v->totp_enrolled ? PM_ACCOUNT_MFA_ON : PM_ACCOUNT_MFA_OFF, NULL);
+    rc = rc ? rc : zt_html_link(b, v->lang, ZT_PORTAL_PASSWORD, PM_TITLE_PASSWORD);
+    rc = rc ? rc
+            : zt_html_link(b, v->lang, ZT_PORTAL_TOTP,
+                           v->totp_enrolled ? PM_LINK_TOTP_AGAIN : PM_TITLE_ENROL);
+    rc = rc ? rc : zt_html_link(b, v->lang, ZT_PORTAL_LOGOUT, PM_BUTTON_SIGN_OUT);
+    return rc ? rc : zt_html_end(b, v->lang, NULL);
+}

@@ -1,0 +1,215 @@
+/* The session check on the proxy path: who is asking, from the session cookie, through the
+ * worker's session cache (no disk access on a hit). A signed-in request gets the identity
+ * fields and a signed assertion for its app; anybody else gets sent to sign in. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "identity/jwt.h"
+#include "lib/str.h"
+#include "lib/time.h"
+#include "proxy/pages.h"
+#include "proxy/proxy_int.h"
+#include "session/session.h"
+
+static char *arena_span(zt_arena *a, const char *p, size_t n)
+{
+    return zt_arena_strndup(a, p, n);
+}
+
+/* Split "a,b,c" into an array in the arena for the JWT groups claim. */
+static const char **split_groups(zt_arena *a, const zt_session_info *info)
+{
+    const char **out = zt_arena_alloc(a, (info->n_groups + 1) * sizeof(*out));
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < info->n_groups; i++)
+        out[i] = info->groups[i];
+    return out;
+}
+
+/* One JWT per (session, app), reused from the session cache until close to expiry: signing
+ * costs ~20 µs, far more than the rest of the session check. */
+static int assertion_for(zt_conn *c, const zt_session_info *info, int64_t now)
+{
+    zt_request *r = &c->req;
+    const zt_config *cfg = r->rt->cfg;
+    size_t len = 0;
+    const char *cached = zt_session_assertion_get(c->w->sessions, info, r->app->name, now, &len);
+    if (cached != NULL) {
+        r->assertion = arena_span(&r->arena, cached, len);
+        return r->assertion ? 0 : -ENOMEM;
+    }
+    const char **groups = split_groups(&r->arena, info);
+    if (groups == NULL)
+        return -ENOMEM;
+    int64_t ttl = (int64_t)(cfg->auth.assertion_ttl_ms / 1000);
+    zt_assertion claims = {
+        .iss = cfg->auth.issuer,
+        .aud = r->app->name,
+        .sub = info->user_id,
+        .email = info->email,
+        .groups = groups,
+        .ngroups = info->n_groups,
+        .device = info->device_id[0] ? info->device_id : NULL,
+        .iat = now,
+        .exp = now + ttl,
+    };
+    zt_buf jwt;
+    zt_buf_init(&jwt, ZT_JWT_MAX_TOKEN);
+    int rc = zt_jwt_sign_assertion(c->w->server->svc.keys, &claims, &jwt);
+    if (rc == 0) {
+        r->assertion = arena_span(&r->arena, jwt.data, jwt.len);
+        zt_session_assertion_put(c->w->sessions, info, r->app->name, jwt.data, jwt.len,
+                                 now + ttl - ZT_JWT_REFRESH_BEFORE_S);
+        if (r->assertion == NULL)
+            rc = -ENOMEM;
+    }
+    zt_buf_dispose(&jwt);
+    return rc;
+}
+
+zt_authn_result zt_authn_check(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    if (r->app->sensitivity == ZT_SENS_PUBLIC)
+        return ZT_AUTHN_ANONYMOUS_OK;
+    char host[256];
+    size_t hn = c->head.host.n < sizeof(host) - 1 ? c->head.host.n : sizeof(host) - 1;
+    memcpy(host, c->head.host.p, hn);
+    host[hn] = '\0';
+    const zt_header *cookie = zt_http_head_find(&c->head, "Cookie");
+    int64_t now = (int64_t)(zt_wall_us() / 1000000);
+    const zt_session_info *info = NULL;
+    zt_session_status st = zt_session_lookup(c->w->sessions, cookie ? &cookie->value : NULL,
+                                             c->tls_on, host, now, &info);
+    if (st == ZT_SESSION_ERROR) {
+        r->session_status = "session store error";
+        return ZT_AUTHN_ERROR;
+    }
+    if (st != ZT_SESSION_VALID || info->mfa_pending) {
+        r->session_status =
+            st == ZT_SESSION_VALID ? "second factor pending" : zt_session_status_name(st);
+        return ZT_AUTHN_SIGN_IN;
+    }
+    r->user_id = arena_span(&r->arena, info->user_id, strlen(info->user_id));
+    r->email = arena_span(&r->arena, info->email, strlen(info->email));
+    r->groups_csv = arena_span(&r->arena, info->groups_csv, strlen(info->groups_csv));
+    if (r->user_id == NULL || r->email == NULL || r->groups_csv == NULL) {
+        r->session_status = "out of memory";
+        return ZT_AUTHN_ERROR;
+    }
+    if (assertion_for(c, info, now) < 0) {
+        zt_error("request %s: cannot sign the identity assertion; refusing", r->id);
+        r->session_status = "assertion signing failed";
+        return ZT_AUTHN_ERROR;
+    }
+    return ZT_AUTHN_OK;
+}
+
+/* RFC 3986 unreserved characters pass; everything else is %XX. */
+static int url_encode(zt_buf *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+            rc = zt_buf_append_char(out, (char)ch);
+        } else {
+            char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+            rc = zt_buf_append(out, e, 3);
+        }
+    }
+    return rc;
+}
+
+/* Where to sign in: this host's /.ztgate/login, or the portal host's (same scheme and port),
+ * with the page the user asked for as `rd`. */
+static int login_url(zt_conn *c, zt_buf *out)
+{
+    zt_request *r = &c->req;
+    const zt_config *cfg = r->rt->cfg;
+    const char *scheme = c->tls_on ? "https" : "http";
+    const zt_header *host = zt_http_head_find(&c->head, "Host");
+    zt_buf rd;
+    zt_buf_init(&rd, 16 * 1024);
+    int rc = zt_buf_printf(&rd, "%s://", scheme);
+    rc = rc ? rc : zt_buf_append(&rd, host ? host->value.p : "", host ? host->value.n : 0);
+    rc = rc ? rc : zt_buf_append(&rd, r->target.path, r->target.path_len);
+    if (rc == 0 && r->target.has_query) {
+        rc = zt_buf_append_char(&rd, '?');
+        rc = rc ? rc : zt_buf_append(&rd, r->target.query.p, r->target.query.n);
+    }
+    const char *portal = cfg->auth.portal_host;
+    if (rc == 0 && portal != NULL) {
+        rc = zt_buf_printf(out, "%s://%s", scheme, portal);
+        if (rc == 0 && c->head.host_port != 0)
+            rc = zt_buf_printf(out, ":%u", c->head.host_port);
+    }
+    rc = rc ? rc : zt_buf_append_str(out, "/.ztgate/login?rd=");
+    rc = rc ? rc : url_encode(out, rd.data ? rd.data : "", rd.len);
+    zt_buf_dispose(&rd);
+    return rc;
+}
+
+/* Browsers navigating to a page are redirected; scripts and API clients get a 401 they can
+ * act on instead of an HTML sign-in form. */
+static bool wants_html(const zt_conn *c)
+{
+    if (c->head.method != HTTP_GET && c->head.method != HTTP_HEAD)
+        return false;
+    const zt_header *mode = zt_http_head_find(&c->head, "Sec-Fetch-Mode");
+    if (mode != NULL && mode->value.n == 8 && strncasecmp(mode->value.p, "navigate", 8) == 0)
+        return true;
+    const zt_header *accept = zt_http_head_find(&c->head, "Accept");
+    if (accept == NULL)
+        return false;
+    for (size_t i = 0; i + 9 <= accept->value.n; i++)
+        if (strncasecmp(accept->value.p + i, "text/html", 9) == 0)
+            return true;
+    return false;
+}
+
+int zt_authn_write_challenge(zt_conn *c, zt_buf *out, bool keep_alive)
+{
+    zt_request *r = &c->req;
+    zt_buf url, body;
+    zt_buf_init(&url, 32 * 1024);
+    zt_buf_init(&body, 64 * 1024);
+    int rc = login_url(c, &url);
+    bool html = wants_html(c);
+    r->status = html ? 302 : 401;
+    if (rc == 0 && html) {
+        rc = zt_buf_append_str(&body, "<!doctype html><title>Sign in</title><a href=\"");
+        rc = rc ? rc : zt_buf_cstr(&url) < 0 ? -ENOMEM : zt_html_escape(&body, url.data);
+        rc = rc ? rc : zt_buf_append_str(&body, "\">Sign in</a>\n");
+    } else if (rc == 0) {
+        rc =
+            zt_buf_append_str(&body, "{\"error\":\"unauthenticated\",\"message\":\"sign in first\","
+                                     "\"login_url\":");
+        rc = rc ? rc : zt_json_str(&body, url.data ? url.data : "", url.len);
+        rc = rc ? rc : zt_buf_printf(&body, ",\"request_id\":\"%s\"}\n", r->id);
+    }
+    rc = rc ? rc
+            : zt_buf_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n",
+                            r->status, zt_http_status_text(r->status),
+                            html ? "text/html; charset=utf-8" : "application/json", body.len);
+    rc = rc ? rc : zt_page_security_headers(out, c->tls_on);
+    if (rc == 0 && html) {
+        rc = zt_buf_append_str(out, "Location: ");
+        rc = rc ? rc : zt_buf_append(out, url.data, url.len);
+        rc = rc ? rc : zt_buf_append_str(out, "\r\n");
+    } else if (rc == 0) {
+        rc = zt_buf_append_str(out, "WWW-Authenticate: ZTGate realm=\"ztgate\"\r\n");
+    }
+    rc = rc ? rc : zt_buf_printf(out, "X-Request-Id: %s\r\n", r->id);
+    rc = rc ? rc : zt_buf_append_str(out, keep_alive ? "\r\n" : "Connection: close\r\n\r\n");
+    if (rc == 0 && c->head.method != HTTP_HEAD)
+        rc = zt_buf_append(out, body.data, body.len);
+    zt_buf_dispose(&url);
+    zt_buf_dispose(&body);
+    return rc;
+}

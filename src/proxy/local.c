@@ -1,0 +1,217 @@
+/* Requests answered by ztgate itself: the bridge between a client connection and the portal or
+ * admin handlers. The request copies what the handler may read, so a handler that finishes
+ * after the client left (a password hash takes ~100 ms) never touches freed memory. */
+#include "proxy/local.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/secure.h"
+#include "proxy/pages.h"
+#include "proxy/proxy_int.h"
+
+static char *local_copy(zt_local_req *r, const char *p, size_t n)
+{
+    char *s = zt_arena_strndup(&r->arena_, p ? p : "", p ? n : 0);
+    return s;
+}
+
+static void local_free(zt_local_req *r)
+{
+    /* Request bodies carry passwords: wipe before giving the memory back. */
+    if (r->body_.data != NULL)
+        zt_wipe(r->body_.data, r->body_.cap);
+    zt_buf_dispose(&r->body_);
+    zt_buf_dispose(&r->resp_headers);
+    zt_buf_dispose(&r->resp_body);
+    zt_arena_dispose(&r->arena_);
+    zt_runtime_release(r->rt_);
+    free(r);
+}
+
+static bool local_copy_headers(zt_local_req *r, const zt_http_head *head)
+{
+    zt_local_header *hs = zt_arena_alloc(&r->arena_, (head->n_headers + 1) * sizeof(*hs));
+    if (hs == NULL)
+        return false;
+    for (unsigned i = 0; i < head->n_headers; i++) {
+        const zt_header *h = &head->headers[i];
+        char *name = local_copy(r, h->name.p, h->name.n);
+        char *value = local_copy(r, h->value.p, h->value.n);
+        if (name == NULL || value == NULL)
+            return false;
+        hs[i] = (zt_local_header){{name, h->name.n}, {value, h->value.n}};
+    }
+    r->headers = hs;
+    r->n_headers = head->n_headers;
+    return true;
+}
+
+zt_local_req *zt_local_new(zt_conn *c, zt_local_kind kind)
+{
+    zt_request *q = &c->req;
+    zt_server *srv = c->w->server;
+    zt_local_req *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    zt_arena_init(&r->arena_, 4096, 0);
+    zt_buf_init(&r->body_, ZT_LOCAL_MAX_BODY + 1);
+    zt_buf_init(&r->resp_headers, 64 * 1024);
+    zt_buf_init(&r->resp_body, 4u << 20);
+    r->rt_ = zt_runtime_acquire(q->rt);
+    r->conn_ = c;
+    r->kind = kind;
+    r->loop = &c->w->loop;
+    r->worker_id = c->w->id;
+    r->cfg = q->rt->cfg;
+    r->svc = &srv->svc;
+    r->sessions = c->w->sessions;
+    r->app = q->app;
+    r->method = c->head.method;
+    r->method_name = llhttp_method_name((llhttp_method_t)c->head.method);
+    r->https = c->tls_on;
+    r->lang = q->lang;
+    r->port = zt_sockaddr_port((const struct sockaddr *)&c->peer);
+    r->status = 200;
+    const zt_header *host = zt_http_head_find(&c->head, "Host");
+    r->host = local_copy(r, c->head.host.p, c->head.host.n);
+    r->host_port = local_copy(r, host ? host->value.p : NULL, host ? host->value.n : 0);
+    r->path = local_copy(r, q->target.path, q->target.path_len);
+    r->path_len = q->target.path_len;
+    r->query = local_copy(r, q->target.query.p, q->target.query.n);
+    r->query_len = q->target.query.n;
+    r->ip = local_copy(r, c->ip, strlen(c->ip));
+    r->request_id = local_copy(r, q->id, strlen(q->id));
+    if (r->host == NULL || r->host_port == NULL || r->path == NULL || r->query == NULL ||
+        r->ip == NULL || r->request_id == NULL || !local_copy_headers(r, &c->head)) {
+        local_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+int zt_local_body_append(zt_local_req *r, const char *at, size_t n)
+{
+    if (r->body_.len + n > ZT_LOCAL_MAX_BODY)
+        return -E2BIG;
+    return zt_buf_append(&r->body_, at, n);
+}
+
+void zt_local_run(zt_local_req *r)
+{
+    if (zt_buf_cstr(&r->body_) < 0) {
+        zt_local_respond_page(r, 500, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY, "out of memory");
+        return;
+    }
+    r->body = r->body_.data ? r->body_.data : "";
+    r->body_len = r->body_.len;
+    if (r->kind == ZT_LOCAL_ADMIN)
+        zt_admin_handle(r);
+    else
+        zt_portal_handle(r);
+}
+
+void zt_local_detach(zt_conn *c)
+{
+    zt_local_req *r = c->local;
+    if (r == NULL)
+        return;
+    c->local = NULL;
+    if (c->local_running)
+        r->conn_ = NULL; /* the handler still owns it and frees it in zt_local_respond */
+    else
+        local_free(r);
+    c->local_running = false;
+}
+
+const zt_span *zt_local_header_get(const zt_local_req *r, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < r->n_headers; i++)
+        if (r->headers[i].name.n == n && strncasecmp(r->headers[i].name.p, name, n) == 0)
+            return &r->headers[i].value;
+    return NULL;
+}
+
+bool zt_local_cancelled(const zt_local_req *r)
+{
+    return r->conn_ == NULL;
+}
+
+bool zt_local_audit(zt_local_req *r, const char *json, size_t len)
+{
+    zt_audit *audit = r->svc->audit;
+    if (audit == NULL)
+        return true;
+    uint64_t seq = zt_audit_submit(audit, json, len);
+    if (seq > 0) {
+        if (seq > r->hold_seq_)
+            r->hold_seq_ = seq;
+        return true;
+    }
+    zt_error("request %s: audit log cannot accept events (%s)%s", r->request_id,
+             zt_audit_failure(audit) ? zt_audit_failure(audit) : "queue full",
+             r->svc->audit_fail_open ? "; answering anyway (fail_open)" : "; refusing");
+    return r->svc->audit_fail_open;
+}
+
+/* Status line, framing and headers, then the body (none for HEAD). */
+int zt_local_write_response(const zt_local_req *r, zt_buf *out, bool keep_alive)
+{
+    const char *ctype = r->content_type ? r->content_type : "text/html; charset=utf-8";
+    int rc = zt_buf_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n",
+                           r->status, zt_http_status_text(r->status), ctype, r->resp_body.len);
+    if (rc == 0 && !r->no_security_headers)
+        rc = zt_page_security_headers(out, r->https);
+    if (rc == 0 && !r->no_security_headers)
+        rc = zt_buf_printf(out, "Content-Language: %s\r\nVary: Accept-Language, Cookie\r\n",
+                           zt_lang_tag(r->lang));
+    rc = rc ? rc : zt_buf_printf(out, "X-Request-Id: %s\r\n", r->request_id);
+    if (rc == 0 && r->resp_headers.len > 0)
+        rc = zt_buf_append(out, r->resp_headers.data, r->resp_headers.len);
+    rc = rc ? rc : zt_buf_append_str(out, keep_alive ? "\r\n" : "Connection: close\r\n\r\n");
+    if (rc == 0 && r->method != HTTP_HEAD && r->resp_body.len > 0)
+        rc = zt_buf_append(out, r->resp_body.data, r->resp_body.len);
+    return rc;
+}
+
+void zt_local_respond(zt_local_req *r)
+{
+    if (r->responded_) {
+        zt_error("request %s: handler answered twice (ignored)", r->request_id);
+        return;
+    }
+    r->responded_ = true;
+    zt_conn *c = r->conn_;
+    if (c != NULL) {
+        c->local = NULL;
+        c->local_running = false;
+        zt_conn_local_done(c, r);
+    }
+    local_free(r);
+}
+
+void zt_local_respond_page(zt_local_req *r, int status, zt_msg title, zt_msg body,
+                           const char *detail)
+{
+    zt_page pg = {
+        .status = status,
+        .title = title,
+        .body = body,
+        .detail = detail,
+        .request_id = r->request_id,
+        .lang = r->lang,
+        .https = r->https,
+    };
+    zt_buf_reset(&r->resp_body);
+    r->status = status;
+    r->content_type = NULL;
+    r->no_security_headers = false;
+    if (zt_page_render_body(&r->resp_body, &pg) < 0)
+        zt_buf_reset(&r->resp_body);
+    if (r->log_detail == NULL)
+        r->log_detail = detail;
+    zt_local_respond(r);
+}

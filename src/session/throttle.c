@@ -1,0 +1,370 @@
+/* Brute-force limits: per-account consecutive-failure counters (one for known devices, one for
+ * everyone else) and per-source sliding windows of per-second failure counts. Keys are a keyed
+ * 128-bit hash of "a:" + lowercased account or "s:" + IP, so what people typed into the user
+ * field is never kept. One table, chained through indices, LRU-evicted at max_entries.
+ * Deterministic: every time comes from the caller. */
+#include "session/throttle.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NIL (-1)
+#define KEY_LEN 16
+#define ACCOUNT_MAX 320 /* bytes of an account name hashed; longer ones are cut (still hashed) */
+
+enum { KIND_ACCOUNT = 'a', KIND_SOURCE = 's' };
+
+typedef struct th_side {
+    uint32_t fails; /* consecutive */
+    int64_t last_fail_ms;
+} th_side;
+
+typedef struct th_entry {
+    unsigned char key[KEY_LEN];
+    int32_t chain, prev, next;
+    bool used;
+    union {
+        th_side side[2]; /* account: [0] unknown devices, [1] known devices */
+        struct {
+            int64_t sec; /* second of the newest bucket */
+            bool started;
+            uint16_t n[ZT_THROTTLE_WINDOW_S]; /* failures in second s at n[s % WINDOW] */
+        } src;
+    } u;
+} th_entry;
+
+struct zt_throttle {
+    pthread_mutex_t mu;
+    zt_throttle_cfg cfg;
+    unsigned char hash_key[crypto_generichash_KEYBYTES];
+    th_entry *e;
+    size_t cap, count;
+    int32_t *buckets;
+    size_t nbuckets;
+    int32_t head, tail, free_list;
+};
+
+static void apply_defaults(zt_throttle_cfg *c)
+{
+    if (c->account_failure_limit == 0)
+        c->account_failure_limit = 100;
+    if (c->source_failures_per_minute == 0)
+        c->source_failures_per_minute = 30;
+    if (c->base_delay_ms == 0)
+        c->base_delay_ms = 500;
+    if (c->max_delay_ms == 0)
+        c->max_delay_ms = 30000;
+    if (c->max_entries < 2)
+        c->max_entries = 100000;
+    if (c->source_failures_per_minute > UINT16_MAX)
+        c->source_failures_per_minute = UINT16_MAX;
+}
+
+/* ---- table ---- */
+
+static size_t bucket_of(const zt_throttle *t, const unsigned char *key)
+{
+    uint64_t v;
+    memcpy(&v, key, sizeof(v));
+    return (size_t)(v & (t->nbuckets - 1));
+}
+
+static void make_key(const zt_throttle *t, int kind, const char *s, unsigned char key[KEY_LEN])
+{
+    unsigned char buf[ACCOUNT_MAX + 1];
+    size_t n = strnlen(s, ACCOUNT_MAX);
+    buf[0] = (unsigned char)kind;
+    for (size_t i = 0; i < n; i++)
+        buf[i + 1] = (unsigned char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+    crypto_generichash(key, KEY_LEN, buf, n + 1, t->hash_key, sizeof(t->hash_key));
+}
+
+static void lru_unlink(zt_throttle *t, int32_t i)
+{
+    th_entry *e = &t->e[i];
+    if (e->prev != NIL)
+        t->e[e->prev].next = e->next;
+    else
+        t->head = e->next;
+    if (e->next != NIL)
+        t->e[e->next].prev = e->prev;
+    else
+        t->tail = e->prev;
+    e->prev = e->next = NIL;
+}
+
+static void lru_push(zt_throttle *t, int32_t i)
+{
+    th_entry *e = &t->e[i];
+    e->prev = NIL;
+    e->next = t->head;
+    if (t->head != NIL)
+        t->e[t->head].prev = i;
+    t->head = i;
+    if (t->tail == NIL)
+        t->tail = i;
+}
+
+static int32_t find(const zt_throttle *t, const unsigned char *key)
+{
+    for (int32_t i = t->buckets[bucket_of(t, key)]; i != NIL; i = t->e[i].chain)
+        if (memcmp(t->e[i].key, key, KEY_LEN) == 0)
+            return i;
+    return NIL;
+}
+
+static void remove_entry(zt_throttle *t, int32_t i)
+{
+    int32_t *pp = &t->buckets[bucket_of(t, t->e[i].key)];
+    while (*pp != i)
+        pp = &t->e[*pp].chain;
+    *pp = t->e[i].chain;
+    lru_unlink(t, i);
+    memset(&t->e[i], 0, sizeof(t->e[i]));
+    t->e[i].prev = t->e[i].next = NIL;
+    t->e[i].chain = t->free_list;
+    t->free_list = i;
+    t->count--;
+}
+
+/* A new zeroed entry for key: a free slot, a fresh one while the array may grow, else the
+ * least recently used one. NIL only when memory runs out. */
+static int32_t insert(zt_throttle *t, const unsigned char *key)
+{
+    while (t->count >= t->cfg.max_entries && t->tail != NIL)
+        remove_entry(t, t->tail);
+    if (t->free_list == NIL) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        if (cap > t->cfg.max_entries)
+            cap = t->cfg.max_entries;
+        if (cap <= t->cap) { /* max_entries reached: evict */
+            if (t->tail == NIL)
+                return NIL;
+            remove_entry(t, t->tail);
+        } else {
+            th_entry *e = realloc(t->e, cap * sizeof(*e));
+            if (e == NULL)
+                return NIL;
+            t->e = e;
+            for (size_t i = t->cap; i < cap; i++) {
+                memset(&e[i], 0, sizeof(e[i]));
+                e[i].prev = e[i].next = NIL;
+                e[i].chain = i + 1 < cap ? (int32_t)(i + 1) : t->free_list;
+            }
+            t->free_list = (int32_t)t->cap;
+            t->cap = cap;
+        }
+    }
+    int32_t i = t->free_list;
+    th_entry *e = &t->e[i];
+    t->free_list = e->chain;
+    memset(e, 0, sizeof(*e));
+    memcpy(e->key, key, KEY_LEN);
+    e->used = true;
+    size_t b = bucket_of(t, key);
+    e->chain = t->buckets[b];
+    t->buckets[b] = i;
+    lru_push(t, i);
+    t->count++;
+    return i;
+}
+
+static int32_t get(zt_throttle *t, int kind, const char *s, bool create)
+{
+    unsigned char key[KEY_LEN];
+    if (s == NULL)
+        return NIL;
+    make_key(t, kind, s, key);
+    int32_t i = find(t, key);
+    if (i != NIL) {
+        lru_unlink(t, i);
+        lru_push(t, i);
+    } else if (create) {
+        i = insert(t, key);
+    }
+    return i;
+}
+
+/* ---- lifecycle ---- */
+
+zt_throttle *zt_throttle_new(const zt_throttle_cfg *cfg)
+{
+    zt_throttle *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    if (cfg != NULL)
+        t->cfg = *cfg;
+    apply_defaults(&t->cfg);
+    /* Sized once for the configured maximum; a later larger maximum only lengthens chains. */
+    t->nbuckets = 1;
+    while (t->nbuckets < t->cfg.max_entries && t->nbuckets < (1u << 24))
+        t->nbuckets <<= 1;
+    t->buckets = malloc(t->nbuckets * sizeof(*t->buckets));
+    if (t->buckets == NULL) {
+        free(t);
+        return NULL;
+    }
+    for (size_t b = 0; b < t->nbuckets; b++)
+        t->buckets[b] = NIL;
+    t->head = t->tail = t->free_list = NIL;
+    randombytes_buf(t->hash_key, sizeof(t->hash_key));
+    pthread_mutex_init(&t->mu, NULL);
+    return t;
+}
+
+void zt_throttle_free(zt_throttle *t)
+{
+    if (t == NULL)
+        return;
+    pthread_mutex_destroy(&t->mu);
+    sodium_memzero(t->hash_key, sizeof(t->hash_key));
+    free(t->e);
+    free(t->buckets);
+    free(t);
+}
+
+void zt_throttle_configure(zt_throttle *t, const zt_throttle_cfg *cfg)
+{
+    if (t == NULL || cfg == NULL)
+        return;
+    pthread_mutex_lock(&t->mu);
+    t->cfg = *cfg;
+    apply_defaults(&t->cfg);
+    while (t->count > t->cfg.max_entries && t->tail != NIL)
+        remove_entry(t, t->tail);
+    pthread_mutex_unlock(&t->mu);
+}
+
+unsigned zt_throttle_entries(zt_throttle *t)
+{
+    pthread_mutex_lock(&t->mu);
+    unsigned n = (unsigned)t->count;
+    pthread_mutex_unlock(&t->mu);
+    return n;
+}
+
+/* ---- rules ---- */
+
+static int64_t sec_of(int64_t ms)
+{
+    return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+}
+
+static size_t slot_of(int64_t sec)
+{
+    return (size_t)(((sec % ZT_THROTTLE_WINDOW_S) + ZT_THROTTLE_WINDOW_S) % ZT_THROTTLE_WINDOW_S);
+}
+
+/* Move the window so its newest bucket is `sec`, zeroing the seconds that slid in. */
+static void src_slide(th_entry *e, int64_t sec)
+{
+    if (sec <= e->u.src.sec)
+        return;
+    int64_t gap = sec - e->u.src.sec;
+    if (gap >= ZT_THROTTLE_WINDOW_S)
+        memset(e->u.src.n, 0, sizeof(e->u.src.n));
+    else
+        for (int64_t s = e->u.src.sec + 1; s <= sec; s++)
+            e->u.src.n[slot_of(s)] = 0;
+    e->u.src.sec = sec;
+}
+
+/* Seconds until the failures in the window drop below the limit, or 0 when they already are. */
+static uint64_t src_retry_after(th_entry *e, int64_t now_s, unsigned limit)
+{
+    src_slide(e, now_s);
+    unsigned total = 0;
+    for (int k = 0; k < ZT_THROTTLE_WINDOW_S; k++)
+        total += e->u.src.n[k];
+    if (total < limit)
+        return 0;
+    /* Walk from the oldest second: once enough have slid out we are under the limit. */
+    for (int64_t s = now_s - ZT_THROTTLE_WINDOW_S + 1; s <= now_s; s++) {
+        total -= e->u.src.n[slot_of(s)];
+        if (total < limit)
+            return (uint64_t)(s + ZT_THROTTLE_WINDOW_S - now_s);
+    }
+    return ZT_THROTTLE_WINDOW_S;
+}
+
+/* The side's failures still in force: a quiet spell of ACCOUNT_RESET_MS forgives them. */
+static uint32_t side_fails(const th_side *sd, int64_t now_ms)
+{
+    return now_ms - sd->last_fail_ms >= ZT_THROTTLE_ACCOUNT_RESET_MS ? 0 : sd->fails;
+}
+
+static uint64_t delay_for(const zt_throttle_cfg *c, uint32_t fails)
+{
+    if (fails <= c->free_failures)
+        return 0;
+    uint32_t shift = fails - c->free_failures - 1;
+    if (shift >= 63 || c->base_delay_ms > (c->max_delay_ms >> shift))
+        return c->max_delay_ms;
+    uint64_t d = c->base_delay_ms << shift;
+    return d < c->max_delay_ms ? d : c->max_delay_ms;
+}
+
+zt_throttle_verdict zt_throttle_check(zt_throttle *t, const char *account, const char *ip,
+                                      bool known_device, int64_t now_ms)
+{
+    zt_throttle_verdict v = {.result = ZT_THROTTLE_GO};
+    pthread_mutex_lock(&t->mu);
+    int32_t si = get(t, KIND_SOURCE, ip, false);
+    if (si != NIL) {
+        v.retry_after_s =
+            src_retry_after(&t->e[si], sec_of(now_ms), t->cfg.source_failures_per_minute);
+        if (v.retry_after_s > 0)
+            v.result = ZT_THROTTLE_SOURCE;
+    }
+    int32_t ai = v.result == ZT_THROTTLE_GO ? get(t, KIND_ACCOUNT, account, false) : NIL;
+    if (ai != NIL) {
+        const th_side *sd = &t->e[ai].u.side[known_device ? 1 : 0];
+        uint32_t fails = side_fails(sd, now_ms);
+        if (fails >= t->cfg.account_failure_limit) {
+            v.result = ZT_THROTTLE_ACCOUNT;
+        } else {
+            /* The wait counts from the last failure, so a patient client is not held twice. */
+            uint64_t d = delay_for(&t->cfg, fails);
+            uint64_t since =
+                now_ms > sd->last_fail_ms ? (uint64_t)now_ms - (uint64_t)sd->last_fail_ms : 0;
+            v.delay_ms = d > since ? d - since : 0;
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return v;
+}
+
+void zt_throttle_record(zt_throttle *t, const char *account, const char *ip, bool known_device,
+                        bool success, int64_t now_ms)
+{
+    pthread_mutex_lock(&t->mu);
+    int32_t ai = get(t, KIND_ACCOUNT, account, !success);
+    if (ai != NIL) {
+        th_side *sd = &t->e[ai].u.side[known_device ? 1 : 0];
+        if (success) {
+            sd->fails = 0;
+        } else {
+            uint32_t fails = side_fails(sd, now_ms);
+            sd->fails = fails < UINT32_MAX ? fails + 1 : fails;
+            sd->last_fail_ms = now_ms;
+        }
+    }
+    int32_t si = success ? NIL : get(t, KIND_SOURCE, ip, true);
+    if (si != NIL) {
+        th_entry *e = &t->e[si];
+        int64_t sec = sec_of(now_ms);
+        if (!e->u.src.started) { /* new entry: its window starts now */
+            e->u.src.sec = sec;
+            e->u.src.started = true;
+        }
+        src_slide(e, sec);
+        if (sec > e->u.src.sec - ZT_THROTTLE_WINDOW_S) {
+            uint16_t *n = &e->u.src.n[slot_of(sec)];
+            if (*n < UINT16_MAX)
+                (*n)++;
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+}
