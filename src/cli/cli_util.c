@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "core/config.h"
+#include "identity/breach.h"
 #include "identity/password.h"
 #include "lib/secure.h"
 
@@ -119,6 +120,25 @@ int zt_cli_parse(int argc, char **argv, int first, unsigned allowed, size_t n_po
 
 /* ---- store ---- */
 
+/* The password rules of the configuration the store came from: the CLI hashes and checks
+ * passwords exactly as the gateway's portal would (lengths, breached corpus, argon2id). */
+static struct {
+    bool set;
+    zt_password_policy policy;
+    zt_password_params params;
+    char breach_path[4096];
+} cli_pw;
+
+static void cli_remember_password_rules(const zt_config *cfg)
+{
+    cli_pw.set = true;
+    cli_pw.policy =
+        (zt_password_policy){cfg->auth.password_min_chars, cfg->auth.password_max_chars};
+    cli_pw.params = (zt_password_params){cfg->auth.argon2_passes, (size_t)cfg->auth.argon2_memory};
+    snprintf(cli_pw.breach_path, sizeof(cli_pw.breach_path), "%s",
+             cfg->auth.breach_corpus ? cfg->auth.breach_corpus : "");
+}
+
 zt_store *zt_cli_open_store(int argc, char **argv)
 {
     if (!zt_secure_init()) {
@@ -137,6 +157,7 @@ zt_store *zt_cli_open_store(int argc, char **argv)
     } else {
         zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = cfg->state_dir};
         char err[512];
+        cli_remember_password_rules(cfg);
         st = zt_store_open(&sc, err, sizeof(err));
         if (st == NULL)
             zt_cli_fail(ZT_CLI_FAIL, "%s", err);
@@ -304,14 +325,21 @@ int zt_cli_hash_password(const char *pw, size_t len, char *out, size_t outlen)
     if (outlen < ZT_PASSWORD_ENCODED_MAX)
         return zt_cli_fail(ZT_CLI_FAIL, "internal error: hash buffer too small");
     const char *why = NULL;
-    /* No breached-password corpus here yet: the CLI checks length and encoding only. */
-    int v = zt_password_check(pw, len, NULL, NULL, &why);
+    zt_breach *corpus = NULL;
+    if (cli_pw.set && cli_pw.breach_path[0] != '\0') {
+        char err[512];
+        corpus = zt_breach_open(cli_pw.breach_path, 0, err, sizeof(err));
+        if (corpus == NULL)
+            return zt_cli_fail(ZT_CLI_FAIL, "auth.breached_passwords: %s", err);
+    }
+    int v = zt_password_check(pw, len, cli_pw.set ? &cli_pw.policy : NULL, corpus, &why);
+    zt_breach_close(corpus);
     if (v < 0)
         return zt_cli_fail(ZT_CLI_FAIL, "out of memory");
     if (v != ZT_PASSWORD_OK)
         return zt_cli_fail(ZT_CLI_FAIL, "password refused: %s",
                            why != NULL ? why : "it does not meet the password policy");
-    int rc = zt_password_hash(pw, len, NULL, out);
+    int rc = zt_password_hash(pw, len, cli_pw.set ? &cli_pw.params : NULL, out);
     if (rc != 0)
         return zt_cli_fail(ZT_CLI_FAIL, "hashing the password failed: %s", strerror(-rc));
     return ZT_CLI_OK;

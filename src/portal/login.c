@@ -3,9 +3,11 @@
  * the body nor the timing says which accounts exist. Brute force goes through the throttle:
  * refused per source IP, delayed and then limited per account, never for the owner's known
  * device. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "identity/password.h"
 #include "lib/secure.h"
 #include "lib/time.h"
@@ -163,6 +165,54 @@ static void login_succeeded(login_job *j)
         zt_portal_redirect_with_rd(r, has_totp ? ZT_PORTAL_MFA : ZT_PORTAL_TOTP, j->rd);
 }
 
+/* Parameters raised since the hash was made (argon2_passes, argon2_memory): store a new hash
+ * of the same password in the background. Not a password change, so nothing is revoked; the
+ * sign-in answer does not wait for it. */
+typedef struct rehash_job {
+    zt_store *store;
+    char user_id[ZT_STORE_ID_LEN + 1];
+    char old_hash[ZT_STORE_HASH_MAX + 1];
+} rehash_job;
+
+static void rehash_done(void *ctx, int result, const char *encoded)
+{
+    rehash_job *k = ctx;
+    if (result == 0 && encoded != NULL) {
+        int rc = zt_store_user_rehash_password(k->store, k->user_id, k->old_hash, encoded);
+        if (rc == 0)
+            zt_info("user %s: password hash upgraded to the configured parameters", k->user_id);
+        else if (rc != -ENOENT)
+            zt_warn("user %s: password hash upgrade failed: %s", k->user_id, zt_store_errmsg());
+    }
+    zt_wipe(k, sizeof(*k));
+    free(k);
+}
+
+static void maybe_rehash(login_job *j)
+{
+    zt_local_req *r = j->r;
+    zt_password_params want = {r->cfg->auth.argon2_passes, (size_t)r->cfg->auth.argon2_memory};
+    if (!zt_password_needs_rehash(j->user.password_hash, &want))
+        return;
+    /* Upgrade only: a hash made with more memory or passes than configured stays. */
+    unsigned long m_kib = 0, t = 0;
+    const char *params = strstr(j->user.password_hash, "$m=");
+    if (params != NULL && sscanf(params, "$m=%lu,t=%lu", &m_kib, &t) == 2 &&
+        m_kib * 1024 >= want.memlimit && t >= want.opslimit)
+        return;
+    rehash_job *k = calloc(1, sizeof(*k));
+    if (k == NULL)
+        return;
+    k->store = r->svc->store;
+    snprintf(k->user_id, sizeof(k->user_id), "%s", j->user.id);
+    snprintf(k->old_hash, sizeof(k->old_hash), "%s", j->user.password_hash);
+    if (zt_password_hash_async(r->svc->passwords, r->loop, j->password, j->password_len,
+                               rehash_done, k) != 0) {
+        zt_wipe(k, sizeof(*k));
+        free(k); /* queue full: the next sign-in tries again */
+    }
+}
+
 static void verify_done(void *ctx, int result)
 {
     login_job *j = ctx;
@@ -175,6 +225,8 @@ static void verify_done(void *ctx, int result)
     }
     bool ok = usable && result == ZT_PASSWORD_MATCH;
     zt_throttle_record(r->svc->throttle, j->account, r->ip, j->known, ok, now_ms());
+    if (ok)
+        maybe_rehash(j);
     if (zt_local_cancelled(r))
         zt_local_respond(r);
     else if (ok)

@@ -163,8 +163,10 @@ int zt_local_write_response(const zt_local_req *r, zt_buf *out, bool keep_alive)
     const char *ctype = r->content_type ? r->content_type : "text/html; charset=utf-8";
     int rc = zt_buf_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n",
                            r->status, zt_http_status_text(r->status), ctype, r->resp_body.len);
+    const zt_runtime *rt = r->rt_;
     if (rc == 0 && !r->no_security_headers)
-        rc = zt_page_security_headers(out, r->https);
+        rc = zt_page_security_headers_form(
+            out, r->https, rt->portal_form_action ? rt->portal_form_action : "'self'");
     if (rc == 0 && !r->no_security_headers)
         rc = zt_buf_printf(out, "Content-Language: %s\r\nVary: Accept-Language, Cookie\r\n",
                            zt_lang_tag(r->lang));

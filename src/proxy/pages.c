@@ -43,13 +43,21 @@ int zt_html_escape(zt_buf *out, const char *s)
 
 int zt_page_security_headers(zt_buf *out, bool https)
 {
-    int rc = zt_buf_append_str(
-        out, "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; "
-             "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\n"
-             "X-Content-Type-Options: nosniff\r\n"
-             "X-Frame-Options: DENY\r\n"
-             "Referrer-Policy: no-referrer\r\n"
-             "Cache-Control: no-store\r\n");
+    return zt_page_security_headers_form(out, https, "'self'");
+}
+
+int zt_page_security_headers_form(zt_buf *out, bool https, const char *form_action)
+{
+    int rc = zt_buf_printf(out,
+                           "Content-Security-Policy: default-src 'none'; style-src "
+                           "'unsafe-inline'; img-src 'self' data:; form-action %s; "
+                           "frame-ancestors 'none'; base-uri 'none'\r\n",
+                           form_action);
+    rc = rc ? rc
+            : zt_buf_append_str(out, "X-Content-Type-Options: nosniff\r\n"
+                                     "X-Frame-Options: DENY\r\n"
+                                     "Referrer-Policy: no-referrer\r\n"
+                                     "Cache-Control: no-store\r\n");
     if (rc == 0 && https)
         rc = zt_buf_append_str(out, "Strict-Transport-Security: max-age=31536000\r\n");
     return rc;

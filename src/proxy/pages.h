@@ -27,6 +27,8 @@ int zt_page_render(zt_buf *out, const zt_page *page);
 int zt_page_render_body(zt_buf *body, const zt_page *page);
 /* Security headers shared by every ztgate page (CSP, nosniff, frame-ancestors, ...). */
 int zt_page_security_headers(zt_buf *out, bool https);
+/* Same, with the CSP form-action sources given (e.g. "'self' https://app.example.com:*"). */
+int zt_page_security_headers_form(zt_buf *out, bool https, const char *form_action);
 /* HTML-escape s into out. */
 int zt_html_escape(zt_buf *out, const char *s);
 

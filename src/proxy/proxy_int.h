@@ -38,6 +38,9 @@ struct zt_runtime {
     zt_config *cfg;
     zt_routes *routes;
     SSL_CTX **tls; /* per listener, then the admin listener; NULL for plain HTTP */
+    /* CSP form-action for portal pages: with a portal host, a form POST there ends in a
+     * redirect to an app host's /.ztgate/callback, which browsers check against form-action. */
+    char *portal_form_action;
 };
 
 zt_runtime *zt_runtime_acquire(zt_runtime *rt);
@@ -98,6 +101,7 @@ struct zt_server {
     uv_loop_t *main_loop;
     uv_signal_t sig_hup, sig_term, sig_int;
     uv_timer_t stop_check;
+    uv_timer_t sweep; /* deletes expired sessions from the store now and then */
     bool stopping;
 };
 

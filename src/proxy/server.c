@@ -22,6 +22,7 @@
 #include "identity/secretbox.h"
 #include "lib/net.h"
 #include "lib/secure.h"
+#include "lib/time.h"
 #include "proxy/proxy_int.h"
 #include "session/session.h"
 #include "session/throttle.h"
@@ -44,6 +45,7 @@ static void runtime_free(zt_runtime *rt)
     }
     zt_routes_free(rt->routes);
     zt_config_free(rt->cfg);
+    free(rt->portal_form_action);
     free(rt);
 }
 
@@ -51,6 +53,35 @@ void zt_runtime_release(zt_runtime *rt)
 {
     if (rt != NULL && atomic_fetch_sub_explicit(&rt->refs, 1, memory_order_acq_rel) == 1)
         runtime_free(rt);
+}
+
+/* Hosts a portal form may end up on: this one and every app host (any port, either scheme).
+ * Beyond ZT_FORM_ACTION_HOSTS hosts the directive is left out rather than made huge. */
+#define ZT_FORM_ACTION_HOSTS 100
+
+static char *portal_form_action(const zt_config *cfg)
+{
+    zt_buf b;
+    zt_buf_init(&b, 64 * 1024);
+    int rc = zt_buf_append_str(&b, "'self'");
+    size_t hosts = 0;
+    for (size_t i = 0; i < cfg->n_apps && rc == 0; i++) {
+        const char *h = cfg->apps[i].host;
+        bool seen = h == NULL;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = cfg->apps[j].host != NULL && strcmp(cfg->apps[j].host, h) == 0;
+        if (seen)
+            continue;
+        if (++hosts > ZT_FORM_ACTION_HOSTS) {
+            zt_buf_reset(&b);
+            rc = zt_buf_append_str(&b, "*");
+            break;
+        }
+        rc = zt_buf_printf(&b, " http://%s:* https://%s:*", h, h);
+    }
+    char *out = rc == 0 && zt_buf_cstr(&b) == 0 ? strdup(b.data) : NULL;
+    zt_buf_dispose(&b);
+    return out;
 }
 
 /* Everything derived from a config, built before anything is swapped so a failure leaves the
@@ -66,6 +97,13 @@ static zt_runtime *runtime_build(zt_config *cfg, uint64_t generation)
     rt->cfg = cfg;
     rt->generation = generation;
     rt->routes = zt_routes_build(cfg);
+    if (cfg->auth.portal_host != NULL) {
+        rt->portal_form_action = portal_form_action(cfg);
+        if (rt->portal_form_action == NULL) {
+            runtime_free(rt);
+            return NULL;
+        }
+    }
     rt->tls = calloc(cfg->n_listeners + 1, sizeof(*rt->tls)); /* + the admin listener */
     if (rt->routes == NULL || rt->tls == NULL) {
         runtime_free(rt);
@@ -509,6 +547,7 @@ static void server_stop(zt_server *srv, const char *why)
     uv_close((uv_handle_t *)&srv->sig_hup, NULL);
     uv_close((uv_handle_t *)&srv->sig_term, NULL);
     uv_close((uv_handle_t *)&srv->sig_int, NULL);
+    uv_close((uv_handle_t *)&srv->sweep, NULL);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -550,6 +589,21 @@ static void stop_workers(zt_server *srv, bool started)
     free(srv->workers);
 }
 
+/* Expired sessions are refused on lookup anyway; sweeping keeps the table from growing. */
+#define ZT_SWEEP_INTERVAL_MS (5 * 60 * 1000)
+
+static void on_sweep(uv_timer_t *t)
+{
+    zt_server *srv = t->data;
+    uint64_t n = 0;
+    int64_t now = (int64_t)(zt_wall_us() / 1000000);
+    int rc = zt_store_session_delete_expired(srv->svc.store, now, &n);
+    if (rc < 0)
+        zt_warn("sessions: deleting expired sessions failed: %s", zt_store_errmsg());
+    else if (n > 0)
+        zt_info("sessions: deleted %" PRIu64 " expired session(s)", n);
+}
+
 /* Installed before the workers start listening: a SIGTERM that arrives as soon as the port
  * accepts connections must drain, not kill the process with the default action. */
 static void install_signals(zt_server *srv)
@@ -563,6 +617,9 @@ static void install_signals(zt_server *srv)
     uv_signal_start(&srv->sig_hup, on_signal, SIGHUP);
     uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
     uv_signal_start(&srv->sig_int, on_signal, SIGINT);
+    uv_timer_init(loop, &srv->sweep);
+    srv->sweep.data = srv;
+    uv_timer_start(&srv->sweep, on_sweep, ZT_SWEEP_INTERVAL_MS, ZT_SWEEP_INTERVAL_MS);
 }
 
 int zt_proxy_serve(const char *config_path)
@@ -571,6 +628,18 @@ int zt_proxy_serve(const char *config_path)
     if (!zt_secure_init()) {
         zt_error("libsodium could not be initialised");
         return 1;
+    }
+    /* Tests of expiry (sessions, codes, lockouts) move the wall clock instead of sleeping. */
+    const char *offset = getenv("ZTGATE_TEST_CLOCK_OFFSET_S");
+    if (offset != NULL && *offset != '\0') {
+        char *end = NULL;
+        long long s = strtoll(offset, &end, 10);
+        if (*end != '\0' || s < -(1LL << 40) || s > (1LL << 40)) {
+            zt_error("ZTGATE_TEST_CLOCK_OFFSET_S: not a number of seconds: %s", offset);
+            return 1;
+        }
+        zt_time_set_offset_us((int64_t)s * 1000000);
+        zt_warn("test clock offset of %lld s in effect (ZTGATE_TEST_CLOCK_OFFSET_S)", s);
     }
     zt_server srv = {.config_path = config_path};
     atomic_init(&srv.n_conns, 0);

@@ -132,6 +132,8 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
     X(USER_PASSWORD, "UPDATE users SET password_hash = ?3, password_changed_at = ?2, " SQ_BUMP     \
                      " WHERE id = ?1 RETURNING revocation_epoch")                                  \
     X(USER_BUMP, "UPDATE users SET " SQ_BUMP " WHERE id = ?1 RETURNING revocation_epoch")          \
+    X(USER_REHASH, "UPDATE users SET password_hash = ?3, updated_at = ?2 "                         \
+                   "WHERE id = ?1 AND password_hash = ?4")                                         \
     X(USER_GROUPS, "SELECT g.name FROM groups g JOIN memberships m ON m.group_id = g.id "          \
                    "WHERE m.user_id = ?1 ORDER BY g.name")                                         \
     X(GROUP_INSERT, "INSERT INTO groups (name, created_at) VALUES (?1, ?2)")                       \
@@ -738,6 +740,26 @@ static int sq_user_revoke(zt_store *st, const char *id, zt_store_revoke what, co
     rc = sq_txn(c, sq_revoke_txn, &a);
     if (rc == 0 && epoch_out != NULL)
         *epoch_out = a.epoch;
+    return rc;
+}
+
+static int sq_user_rehash(zt_store *st, const char *id, const char *old_hash, const char *new_hash)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_USER_REHASH, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, id);
+    sqlite3_bind_int64(s, 2, zt_store_now());
+    sq_text(s, 3, new_hash);
+    sq_text(s, 4, old_hash);
+    int64_t n = 0;
+    rc = sq_run(c, s, "upgrading a password hash", &n);
+    if (rc == 0 && n == 0)
+        rc = zt_store_seterr(-ENOENT, "user not found or password changed meanwhile");
     return rc;
 }
 
@@ -1384,6 +1406,7 @@ static const zt_store_ops sq_ops = {
     .user_groups = sq_user_groups,
     .user_delete = sq_user_delete,
     .user_revoke = sq_user_revoke,
+    .user_rehash = sq_user_rehash,
     .group_add = sq_group_add,
     .group_get = sq_group_get,
     .group_delete = sq_group_delete,

@@ -398,6 +398,16 @@ int zt_store_user_set_password(zt_store *st, const char *id, const char *passwor
     return user_revoke(st, id, ZT_REVOKE_PASSWORD, password_hash, epoch_out);
 }
 
+int zt_store_user_rehash_password(zt_store *st, const char *id, const char *old_hash,
+                                  const char *new_hash)
+{
+    ENTER(st);
+    int rc = check_user_id(id);
+    rc = rc ? rc : check_hash("password hash", old_hash, true);
+    rc = rc ? rc : check_hash("password hash", new_hash, true);
+    return rc != 0 ? rc : st->ops->user_rehash(st, id, old_hash, new_hash);
+}
+
 int zt_store_user_reset_mfa(zt_store *st, const char *id, int64_t *epoch_out)
 {
     ENTER(st);

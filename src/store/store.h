@@ -144,6 +144,11 @@ int zt_store_user_delete(zt_store *st, const char *id);
 int zt_store_user_set_disabled(zt_store *st, const char *id, bool disabled, int64_t *epoch_out);
 int zt_store_user_set_password(zt_store *st, const char *id, const char *password_hash,
                                int64_t *epoch_out);
+/* Replace a password hash by a stronger hash of the same password (parameters upgraded at
+ * sign-in). Not a password change: no revocation. Only if the stored hash is still old_hash,
+ * else -ENOENT (changed meanwhile: keep the newer one). */
+int zt_store_user_rehash_password(zt_store *st, const char *id, const char *old_hash,
+                                  const char *new_hash);
 /* Deletes the TOTP credential and every recovery code too. */
 int zt_store_user_reset_mfa(zt_store *st, const char *id, int64_t *epoch_out);
 int zt_store_user_bump_epoch(zt_store *st, const char *id, int64_t *epoch_out);

@@ -30,6 +30,7 @@ typedef struct zt_store_ops {
     /* pw_hash only for ZT_REVOKE_PASSWORD. */
     int (*user_revoke)(zt_store *st, const char *id, zt_store_revoke what, const char *pw_hash,
                        int64_t *epoch_out);
+    int (*user_rehash)(zt_store *st, const char *id, const char *old_hash, const char *new_hash);
 
     int (*group_add)(zt_store *st, const char *name);
     int (*group_get)(zt_store *st, const char *name, zt_store_group *out);
