@@ -39,14 +39,24 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
     sleep 0.2
 done
 
+users=$("$ztgate" user list --json --config "$config" 2>/dev/null | grep -c '"email"' || true)
 cat <<EOF
 
   ztgate quickstart
     open  http://app.localhost:8080/
     or    https://app.localhost:8443/   (self-signed certificate: the browser warns; curl -k)
     state ./data/      config $config      stop with Ctrl-C
-
 EOF
+if [ "${users:-0}" -eq 0 ]; then
+    cat <<EOF
+
+  No user yet. In another terminal, create yours (the password is read from stdin):
+    printf '%s\n' 'a long passphrase of yours' |
+      $ztgate user add you@example.org --password-stdin --config $config
+  then sign in at http://app.localhost:8080/ and enrol an authenticator app (TOTP).
+EOF
+fi
+echo
 
 # Not exec: the EXIT trap must still stop the demo app when the gateway ends. A background job of
 # a script ignores the terminal's SIGINT, so Ctrl-C reaches us and we ask the gateway to drain
