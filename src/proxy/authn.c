@@ -10,6 +10,7 @@
 #include "lib/str.h"
 #include "lib/time.h"
 #include "proxy/pages.h"
+#include "proxy/path.h"
 #include "proxy/proxy_int.h"
 #include "session/session.h"
 
@@ -72,18 +73,23 @@ static int assertion_for(zt_conn *c, const zt_session_info *info, int64_t now)
 
 zt_authn_result zt_authn_check(zt_conn *c)
 {
-    zt_request *r = &c->req;
-    if (r->app->sensitivity == ZT_SENS_PUBLIC)
-        return ZT_AUTHN_ANONYMOUS_OK;
     char host[256];
     size_t hn = c->head.host.n < sizeof(host) - 1 ? c->head.host.n : sizeof(host) - 1;
     memcpy(host, c->head.host.p, hn);
     host[hn] = '\0';
+    return zt_authn_check_host(c, host);
+}
+
+zt_authn_result zt_authn_check_host(zt_conn *c, const char *host)
+{
+    zt_request *r = &c->req;
+    if (r->app->sensitivity == ZT_SENS_PUBLIC)
+        return ZT_AUTHN_ANONYMOUS_OK;
     const zt_header *cookie = zt_http_head_find(&c->head, "Cookie");
     int64_t now = (int64_t)(zt_wall_us() / 1000000);
     const zt_session_info *info = NULL;
     zt_session_status st = zt_session_lookup(c->w->sessions, cookie ? &cookie->value : NULL,
-                                             c->tls_on, host, now, &info);
+                                             r->https, host, now, &info);
     if (st == ZT_SESSION_ERROR) {
         r->session_status = "session store error";
         return ZT_AUTHN_ERROR;
@@ -126,32 +132,48 @@ static int url_encode(zt_buf *out, const char *s, size_t n)
     return rc;
 }
 
-/* Where to sign in: this host's /.ztgate/login, or the portal host's (same scheme and port),
- * with the page the user asked for as `rd`. */
-static int login_url(zt_conn *c, zt_buf *out)
+/* Where to sign in: the host's /.ztgate/login, or the portal host's (same scheme and port),
+ * with the page the user asked for (scheme://host_header + target) as `rd`. absolute: a full
+ * URL even without a portal host (forward-auth answers go to another server first). */
+static int login_url_for(const zt_config *cfg, const char *scheme, zt_span host_header,
+                         unsigned port, zt_span target, bool absolute, zt_buf *out)
 {
-    zt_request *r = &c->req;
-    const zt_config *cfg = r->rt->cfg;
-    const char *scheme = c->tls_on ? "https" : "http";
-    const zt_header *host = zt_http_head_find(&c->head, "Host");
     zt_buf rd;
     zt_buf_init(&rd, 16 * 1024);
     int rc = zt_buf_printf(&rd, "%s://", scheme);
-    rc = rc ? rc : zt_buf_append(&rd, host ? host->value.p : "", host ? host->value.n : 0);
-    rc = rc ? rc : zt_buf_append(&rd, r->target.path, r->target.path_len);
-    if (rc == 0 && r->target.has_query) {
-        rc = zt_buf_append_char(&rd, '?');
-        rc = rc ? rc : zt_buf_append(&rd, r->target.query.p, r->target.query.n);
-    }
+    rc = rc ? rc : zt_buf_append(&rd, host_header.p, host_header.n);
+    rc = rc ? rc : zt_buf_append(&rd, target.p, target.n);
     const char *portal = cfg->auth.portal_host;
     if (rc == 0 && portal != NULL) {
         rc = zt_buf_printf(out, "%s://%s", scheme, portal);
-        if (rc == 0 && c->head.host_port != 0)
-            rc = zt_buf_printf(out, ":%u", c->head.host_port);
+        if (rc == 0 && port != 0)
+            rc = zt_buf_printf(out, ":%u", port);
+    } else if (rc == 0 && absolute) {
+        rc = zt_buf_printf(out, "%s://", scheme);
+        rc = rc ? rc : zt_buf_append(out, host_header.p, host_header.n);
     }
     rc = rc ? rc : zt_buf_append_str(out, "/.ztgate/login?rd=");
     rc = rc ? rc : url_encode(out, rd.data ? rd.data : "", rd.len);
     zt_buf_dispose(&rd);
+    return rc;
+}
+
+static int login_url(zt_conn *c, zt_buf *out)
+{
+    zt_request *r = &c->req;
+    const zt_header *host = zt_http_head_find(&c->head, "Host");
+    zt_buf target;
+    zt_buf_init(&target, 16 * 1024);
+    int rc = zt_buf_append(&target, r->target.path, r->target.path_len);
+    if (rc == 0 && r->target.has_query) {
+        rc = zt_buf_append_char(&target, '?');
+        rc = rc ? rc : zt_buf_append(&target, r->target.query.p, r->target.query.n);
+    }
+    zt_span hh = host ? host->value : (zt_span){"", 0};
+    rc = rc ? rc
+            : login_url_for(r->rt->cfg, r->https ? "https" : "http", hh, c->head.host_port,
+                            (zt_span){target.data ? target.data : "", target.len}, false, out);
+    zt_buf_dispose(&target);
     return rc;
 }
 
@@ -197,7 +219,7 @@ int zt_authn_write_challenge(zt_conn *c, zt_buf *out, bool keep_alive)
             : zt_buf_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n",
                             r->status, zt_http_status_text(r->status),
                             html ? "text/html; charset=utf-8" : "application/json", body.len);
-    rc = rc ? rc : zt_page_security_headers(out, c->tls_on);
+    rc = rc ? rc : zt_page_security_headers(out, r->https);
     if (rc == 0 && html) {
         rc = zt_buf_append_str(out, "Location: ");
         rc = rc ? rc : zt_buf_append(out, url.data, url.len);
@@ -211,5 +233,187 @@ int zt_authn_write_challenge(zt_conn *c, zt_buf *out, bool keep_alive)
         rc = zt_buf_append(out, body.data, body.len);
     zt_buf_dispose(&url);
     zt_buf_dispose(&body);
+    return rc;
+}
+
+/* ---- forward-auth: GET /.ztgate/verify ------------------------------------------------- */
+
+/* "Host:port" or "[v6]:port", maybe a list from several proxies (first wins) → lowercase host
+ * without port into out; the port (0 when absent) into *port. false when malformed. */
+static bool forwarded_host(zt_span v, char *out, size_t cap, unsigned *port)
+{
+    size_t n = 0;
+    while (n < v.n && v.p[n] != ',')
+        n++;
+    while (n > 0 && v.p[n - 1] == ' ')
+        n--;
+    const char *p = v.p;
+    while (n > 0 && *p == ' ') {
+        p++;
+        n--;
+    }
+    size_t host_n = n;
+    *port = 0;
+    if (n > 0 && p[0] == '[') {
+        const char *close = memchr(p, ']', n);
+        if (close == NULL)
+            return false;
+        host_n = (size_t)(close - p) + 1;
+    } else {
+        const char *colon = memchr(p, ':', n);
+        if (colon != NULL)
+            host_n = (size_t)(colon - p);
+    }
+    if (host_n < n) {
+        if (p[host_n] != ':' || host_n + 1 == n)
+            return false;
+        unsigned long v_port = 0;
+        for (size_t i = host_n + 1; i < n; i++) {
+            if (p[i] < '0' || p[i] > '9' || v_port > 65535)
+                return false;
+            v_port = v_port * 10 + (unsigned)(p[i] - '0');
+        }
+        if (v_port == 0 || v_port > 65535)
+            return false;
+        *port = (unsigned)v_port;
+    }
+    if (host_n > 0 && p[host_n - 1] == '.')
+        host_n--;
+    if (host_n == 0 || host_n >= cap)
+        return false;
+    for (size_t i = 0; i < host_n; i++) {
+        char ch = p[i];
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
+              ch == '_' || ch == '[' || ch == ']' || ch == ':'))
+            return false;
+        out[i] = ch;
+    }
+    out[host_n] = '\0';
+    return true;
+}
+
+static int verify_write(zt_conn *c, zt_buf *out, int status, const char *decision,
+                        const zt_buf *login, bool keep_alive)
+{
+    zt_request *r = &c->req;
+    r->status = status;
+    zt_buf body;
+    zt_buf_init(&body, 64 * 1024);
+    int rc = zt_buf_printf(&body, "{\"decision\":\"%s\"", decision);
+    if (rc == 0 && r->detail != NULL) {
+        rc = zt_buf_append_str(&body, ",\"reason\":");
+        rc = rc ? rc : zt_json_str(&body, r->detail, strlen(r->detail));
+    }
+    if (rc == 0 && login != NULL && login->len > 0) {
+        rc = zt_buf_append_str(&body, ",\"login_url\":");
+        rc = rc ? rc : zt_json_str(&body, login->data, login->len);
+    }
+    rc = rc ? rc : zt_buf_printf(&body, ",\"request_id\":\"%s\"}\n", r->id);
+    rc = rc ? rc
+            : zt_buf_printf(out,
+                            "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                            "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+                            "X-Content-Type-Options: nosniff\r\nX-Request-Id: %s\r\n",
+                            status, zt_http_status_text(status), body.len, r->id);
+    /* Identity for the proxy to pass on (nginx auth_request_set, Traefik authResponseHeaders). */
+    if (rc == 0 && status == 200 && r->user_id != NULL) {
+        rc = zt_buf_printf(out, "X-ZT-User: %s\r\nX-ZT-Email: %s\r\nX-ZT-Groups: %s\r\n",
+                           r->user_id, r->email, r->groups_csv);
+        if (rc == 0 && r->assertion != NULL)
+            rc = zt_buf_printf(out, "X-ZT-Assertion: %s\r\n", r->assertion);
+    }
+    if (rc == 0 && login != NULL && login->len > 0) {
+        rc = zt_buf_append_str(out, "X-ZT-Login-URL: ");
+        rc = rc ? rc : zt_buf_append(out, login->data, login->len);
+        rc = rc ? rc : zt_buf_append_str(out, "\r\n");
+    }
+    rc = rc ? rc : zt_buf_append_str(out, keep_alive ? "\r\n" : "Connection: close\r\n\r\n");
+    if (rc == 0 && c->head.method != HTTP_HEAD)
+        rc = zt_buf_append(out, body.data, body.len);
+    zt_buf_dispose(&body);
+    return rc;
+}
+
+zt_verify_result zt_authn_verify(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    const zt_header *fh = zt_http_head_find(&c->head, "X-Forwarded-Host");
+    const zt_header *fu = zt_http_head_find(&c->head, "X-Forwarded-Uri");
+    const zt_header *fp = zt_http_head_find(&c->head, "X-Forwarded-Proto");
+    zt_verify_result v = {.status = 400, .decision = "error"};
+    char host[256];
+    unsigned port = 0;
+    if (fh == NULL || fu == NULL) {
+        r->detail = "forward-auth needs X-Forwarded-Host and X-Forwarded-Uri";
+        return v;
+    }
+    if (!forwarded_host(fh->value, host, sizeof(host), &port)) {
+        r->detail = "malformed X-Forwarded-Host";
+        return v;
+    }
+    if (fu->value.n == 0 || fu->value.p[0] != '/' || memchr(fu->value.p, '#', fu->value.n)) {
+        r->detail = "X-Forwarded-Uri must be an origin-form path";
+        return v;
+    }
+    if (fp != NULL)
+        r->https = zt_span_ieq_cstr(fp->value, "https");
+    v.uri = fu->value;
+    v.host_header = fh->value;
+    v.port = port;
+    const char *q = memchr(fu->value.p, '?', fu->value.n);
+    size_t path_n = q ? (size_t)(q - fu->value.p) : fu->value.n;
+    char *path = zt_arena_alloc(&r->arena, path_n + 2);
+    size_t norm_n = 0;
+    unsigned flags = 0;
+    const char *why = NULL;
+    if (path == NULL || zt_path_normalize(fu->value.p, path_n, path, &norm_n, &flags, &why) < 0) {
+        r->detail = why ? why : "invalid path in X-Forwarded-Uri";
+        return v;
+    }
+    r->app = zt_route_find(r->rt->routes, (zt_span){host, strlen(host)}, path, norm_n);
+    if (r->app == NULL) {
+        v.status = 403;
+        v.decision = "block";
+        r->detail = "no configured app matches this host and path";
+        return v;
+    }
+    if ((flags & ZT_PATH_ENCODED_SLASH) && !r->app->allow_encoded_slash) {
+        r->detail = "encoded slash or backslash in the path";
+        return v;
+    }
+    switch (zt_authn_check_host(c, host)) {
+    case ZT_AUTHN_ANONYMOUS_OK:
+    case ZT_AUTHN_OK:
+        v.status = 200;
+        v.decision = "allow";
+        r->detail = NULL;
+        break;
+    case ZT_AUTHN_SIGN_IN:
+        v.status = 401;
+        v.decision = "sign_in";
+        r->detail = r->session_status;
+        break;
+    case ZT_AUTHN_ERROR:
+        v.status = 503;
+        v.decision = "error";
+        r->detail = r->session_status;
+        break;
+    }
+    return v;
+}
+
+int zt_authn_verify_write(zt_conn *c, const zt_verify_result *v, zt_buf *out, bool keep_alive)
+{
+    zt_request *r = &c->req;
+    zt_buf login;
+    zt_buf_init(&login, 32 * 1024);
+    int rc = 0;
+    if (v->status == 401)
+        rc = login_url_for(r->rt->cfg, r->https ? "https" : "http", v->host_header, v->port, v->uri,
+                           true, &login);
+    rc = rc ? rc : verify_write(c, out, v->status, v->decision, &login, keep_alive);
+    zt_buf_dispose(&login);
     return rc;
 }

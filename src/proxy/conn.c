@@ -8,6 +8,7 @@
  * pipelined requests wait for the previous response and a slow side slows the other one down
  * (backpressure) instead of filling memory. Parser callbacks never resume the parser; the
  * loop in zt_conn_process does, after llhttp_execute returns. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -594,14 +595,14 @@ static bool audit_decision(zt_conn *c, bool allowed, const char *reason)
                    allowed ? ZT_SEV_INFO : ZT_SEV_LOW);
     zt_event_status(&ev, allowed ? ZT_STATUS_SUCCESS : ZT_STATUS_FAILURE);
     zt_event_str(&ev, "message", allowed ? "request allowed" : "request refused");
-    zt_event_str(&ev, "src_endpoint.ip", c->ip);
+    zt_event_str(&ev, "src_endpoint.ip", r->client_ip[0] ? r->client_ip : c->ip);
     zt_event_uint(&ev, "src_endpoint.port",
                   (uint64_t)zt_sockaddr_port((const struct sockaddr *)&c->peer));
     zt_event_str(&ev, "http_request.http_method", method);
     zt_event_strn(&ev, "http_request.url.hostname", c->head.host.p, c->head.host.n);
     if (r->target.path != NULL)
         zt_event_strn(&ev, "http_request.url.path", r->target.path, r->target.path_len);
-    zt_event_str(&ev, "http_request.url.scheme", c->tls_on ? "https" : "http");
+    zt_event_str(&ev, "http_request.url.scheme", r->https ? "https" : "http");
     zt_event_str(&ev, "app.name", r->app ? r->app->name : NULL);
     if (r->user_id != NULL) {
         zt_event_str(&ev, "actor.user.uid", r->user_id);
@@ -784,9 +785,106 @@ static bool stage_authenticate(zt_conn *c)
     return false;
 }
 
+/* The last address in a header like X-Forwarded-For: "a, b, c" → c. */
+static bool last_forwarded_addr(const zt_header *h, struct sockaddr_storage *out)
+{
+    size_t end = h->value.n, start;
+    while (end > 0 && (h->value.p[end - 1] == ' ' || h->value.p[end - 1] == '\t'))
+        end--;
+    start = end;
+    while (start > 0 && h->value.p[start - 1] != ',')
+        start--;
+    while (start < end && (h->value.p[start] == ' ' || h->value.p[start] == '\t'))
+        start++;
+    char ip[ZT_IP_STRLEN];
+    if (end - start == 0 || end - start >= sizeof(ip))
+        return false;
+    memcpy(ip, h->value.p + start, end - start);
+    ip[end - start] = '\0';
+    memset(out, 0, sizeof(*out));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+    if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        return true;
+    }
+    if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        return true;
+    }
+    return false;
+}
+
+/* Who the client is and whether it used HTTPS: the socket, unless the peer is a configured
+ * trusted proxy, whose X-Forwarded-For (last hop) and X-Forwarded-Proto are believed. */
+static void resolve_client(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    r->https = c->tls_on;
+    memcpy(&r->client_addr, &c->peer, sizeof(r->client_addr));
+    snprintf(r->client_ip, sizeof(r->client_ip), "%s", c->ip);
+    if (!peer_is_trusted(c, r->rt->cfg))
+        return;
+    const zt_header *proto = NULL, *xff = NULL;
+    for (unsigned i = 0; i < c->head.n_headers; i++) {
+        const zt_header *h = &c->head.headers[i];
+        if (zt_span_ieq_cstr(h->name, "X-Forwarded-Proto"))
+            proto = h;
+        else if (zt_span_ieq_cstr(h->name, "X-Forwarded-For"))
+            xff = h; /* the last one: nearest to us */
+    }
+    if (proto != NULL && zt_span_ieq_cstr(proto->value, "https"))
+        r->https = true;
+    struct sockaddr_storage addr;
+    if (xff != NULL && last_forwarded_addr(xff, &addr)) {
+        r->client_addr = addr;
+        zt_sockaddr_ip((const struct sockaddr *)&addr, r->client_ip);
+    }
+}
+
+/* forward-auth: nginx auth_request / Traefik forwardAuth ask whether the request they describe
+ * may pass. Answered here, not by the portal: it is the same decision as the proxy path. */
+static void stage_verify(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    if (c->head.body != ZT_BODY_NONE ||
+        (c->head.method != HTTP_GET && c->head.method != HTTP_HEAD)) {
+        respond_page(c, 400, MSG_BAD_REQUEST_TITLE, MSG_BAD_REQUEST_BODY,
+                     "forward-auth takes GET without a body");
+        return;
+    }
+    zt_verify_result v = zt_authn_verify(c);
+    char reason[300];
+    snprintf(reason, sizeof(reason), "forward-auth: %s%s%s", v.decision, r->detail ? ": " : "",
+             r->detail ? r->detail : "");
+    if (!audit_decision(c, v.status == 200, reason)) {
+        respond_audit_unavailable(c);
+        return;
+    }
+    bool keep = c->head.keep_alive && !c->draining;
+    if (zt_authn_verify_write(c, &v, &c->out, keep) < 0) {
+        zt_conn_close(c);
+        return;
+    }
+    r->local_response = true;
+    r->resp_head_sent = true;
+    r->resp_done = true;
+    if (!keep)
+        c->close_after_flush = true;
+    if (!c->in_parser)
+        conn_continue_after_page(c);
+}
+
+static bool is_verify_path(const zt_request *r)
+{
+    static const char p[] = "/.ztgate/verify";
+    return r->target.path_len == sizeof(p) - 1 && memcmp(r->target.path, p, sizeof(p) - 1) == 0;
+}
+
 static void conn_dispatch(zt_conn *c)
 {
     zt_request *r = &c->req;
+    resolve_client(c);
     r->head_method = c->head.method == HTTP_HEAD;
     if (c->head.expect_continue && c->head.body == ZT_BODY_NONE)
         c->head.expect_continue = false;
@@ -794,6 +892,10 @@ static void conn_dispatch(zt_conn *c)
         return;
     if (c->admin) {
         stage_local(c, ZT_LOCAL_ADMIN);
+        return;
+    }
+    if (is_verify_path(r)) {
+        stage_verify(c);
         return;
     }
     if (is_portal_path(r)) {

@@ -71,9 +71,10 @@ zt_local_req *zt_local_new(zt_conn *c, zt_local_kind kind)
     r->app = q->app;
     r->method = c->head.method;
     r->method_name = llhttp_method_name((llhttp_method_t)c->head.method);
-    r->https = c->tls_on;
+    r->https = q->https;
     r->lang = q->lang;
     r->port = zt_sockaddr_port((const struct sockaddr *)&c->peer);
+    memcpy(&r->client_addr, &q->client_addr, sizeof(r->client_addr));
     r->status = 200;
     const zt_header *host = zt_http_head_find(&c->head, "Host");
     r->host = local_copy(r, c->head.host.p, c->head.host.n);
@@ -82,7 +83,7 @@ zt_local_req *zt_local_new(zt_conn *c, zt_local_kind kind)
     r->path_len = q->target.path_len;
     r->query = local_copy(r, q->target.query.p, q->target.query.n);
     r->query_len = q->target.query.n;
-    r->ip = local_copy(r, c->ip, strlen(c->ip));
+    r->ip = local_copy(r, q->client_ip, strlen(q->client_ip));
     r->request_id = local_copy(r, q->id, strlen(q->id));
     if (r->host == NULL || r->host_port == NULL || r->path == NULL || r->query == NULL ||
         r->ip == NULL || r->request_id == NULL || !local_copy_headers(r, &c->head)) {

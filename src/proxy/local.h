@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <uv.h>
 
@@ -83,6 +84,7 @@ typedef struct zt_local_req {
     const char *body; /* the request body (NUL-terminated for convenience) */
     size_t body_len;
     const char *ip; /* client address (X-Forwarded-For applied from trusted proxies) */
+    struct sockaddr_storage client_addr; /* the same, for policy location checks */
     uint16_t port;
     bool https;
     zt_lang lang;           /* from Accept-Language */

@@ -226,6 +226,18 @@ typedef enum zt_authn_result {
     ZT_AUTHN_ERROR,            /* the store failed: 503 (fail closed) */
 } zt_authn_result;
 zt_authn_result zt_authn_check(zt_conn *c);
+zt_authn_result zt_authn_check_host(zt_conn *c, const char *host);
+/* Forward-auth (GET /.ztgate/verify): the decision for the request described by
+ * X-Forwarded-Host/-Uri/-Proto; 2xx only for an explicit allow. */
+typedef struct zt_verify_result {
+    int status;           /* 200 allow, 401 sign in, 403 blocked, 400 bad input, 503 failure */
+    const char *decision; /* "allow", "sign_in", "block", "error" */
+    zt_span host_header;  /* X-Forwarded-Host as sent (for the login URL) */
+    zt_span uri;          /* X-Forwarded-Uri */
+    unsigned port;
+} zt_verify_result;
+zt_verify_result zt_authn_verify(zt_conn *c);
+int zt_authn_verify_write(zt_conn *c, const zt_verify_result *v, zt_buf *out, bool keep_alive);
 /* 302 to the sign-in page (browsers) or 401 JSON (API clients), into c->out. */
 int zt_authn_write_challenge(zt_conn *c, zt_buf *out, bool keep_alive);
 

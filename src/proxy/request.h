@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "core/config.h"
 #include "core/i18n.h"
@@ -21,7 +22,10 @@ typedef struct zt_request {
     zt_runtime *rt;    /* config generation this request runs on (holds a reference) */
     zt_arena arena;
     zt_lang lang; /* for pages */
-    bool https;   /* client used TLS */
+    bool https;   /* client used TLS (to us, or to a trusted proxy that says so) */
+    /* The client: the TCP peer, or what a trusted proxy reports in X-Forwarded-For. */
+    char client_ip[46];
+    struct sockaddr_storage client_addr;
     bool head_method;
 
     /* stage: parse */
