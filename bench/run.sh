@@ -50,9 +50,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-read -r P_UP P_UPS P_NG P_NGS P_ZT P_ZTS P_ZTA < <(python3 -c '
+read -r P_UP P_UPS P_NG P_NGS P_ZT P_ZTS P_ZTA P_ZTI < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(7)]
+socks = [socket.socket() for _ in range(8)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))')
 
@@ -201,22 +201,74 @@ if [ "$zt_state" = ok ]; then
     wait_port "$P_ZTA" "${pids[-1]}" || echo "bench: ztgate with audit did not start" >&2
 fi
 
+# A third ztgate whose app is INTERNAL (a session is required), audit off, measured with the
+# session cookie of one sign-in made with curl before the run: the cost of the session check
+# (cookie parse, session cache, identity headers, the cached assertion) against the public row.
+zt_session=""
+if [ "$zt_state" = ok ]; then
+    if [ "$ACCESS_LOG" = file ]; then zt_access="$work/ztgate-session-access.log"; else zt_access=off; fi
+    cat > "$work/ztgate-session.yaml" <<EOF
+state_dir: $work/ztstate-session
+gateway:
+  listen:
+    - address: "127.0.0.1:$P_ZTI"
+  workers: $PROXY_WORKERS
+log:
+  access: "$zt_access"
+  error: $work/ztgate-session-error.log
+  level: warn
+audit:
+  path: "off"
+auth:
+  mfa: optional
+  argon2_memory: 19MiB
+  argon2_passes: 2
+apps:
+  - name: bench
+    host: $HOST
+    upstream: "http://127.0.0.1:$P_UP"
+    sensitivity: internal
+EOF
+    "$build/ztgate" serve --config "$work/ztgate-session.yaml" >"$work/ztgate-session.out" 2>&1 &
+    pids+=($!)
+    if wait_port "$P_ZTI" "${pids[-1]}"; then
+        zt_session=$(
+            pw="bench session password 1"
+            printf '%s\n' "$pw" | "$build/ztgate" user add bench@bench.test --password-stdin \
+                --config "$work/ztgate-session.yaml" >"$work/useradd.out" 2>&1 || exit 0
+            curl -s -D "$work/login.h" -o "$work/login.b" -H "Host: $HOST" \
+                "http://127.0.0.1:$P_ZTI/.ztgate/login" || exit 0
+            csrf=$(sed -n 's/^[Ss]et-[Cc]ookie: ztgate_csrf=\([^;]*\).*/\1/p' "$work/login.h" | tr -d '\r')
+            token=$(sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' "$work/login.b")
+            curl -s -o /dev/null -D - -H "Host: $HOST" -H "Cookie: ztgate_csrf=$csrf" \
+                --data-urlencode "username=bench@bench.test" --data-urlencode "password=$pw" \
+                --data-urlencode "csrf_token=$token" "http://127.0.0.1:$P_ZTI/.ztgate/login" |
+                tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: ztgate_session=\([^;]*\).*/\1/p' | head -n 1
+        )
+        [ -n "$zt_session" ] || echo "bench: could not sign in to the session ztgate (see $work/useradd.out)" >&2
+    else
+        echo "bench: ztgate with an internal app did not start" >&2
+    fi
+fi
+
 # Each target must serve the 1 KiB file before it is measured.
-probe() { # url
-    curl -sk -o /dev/null -w '%{http_code} %{size_download}' -H "Host: $HOST" "$1"
+probe() { # url [extra request header]
+    curl -sk -o /dev/null -w '%{http_code} %{size_download}' -H "Host: $HOST" ${2:+-H "$2"} "$1"
 }
 
 declare -A RPS P50 P99 ERR NOTE   # space-separated values, one per run
-run_case() { # key url run
-    local key=$1 url=$2 run=$3 check out
-    check=$(probe "$url" || true)
+run_case() { # key url run [extra request header, e.g. a session cookie]
+    local key=$1 url=$2 run=$3 extra=${4:-} check out
+    local hdr=(-H "Host: $HOST")
+    [ -n "$extra" ] && hdr+=(-H "$extra")
+    check=$(probe "$url" "$extra" || true)
     if [ "$check" != "200 1024" ]; then
         NOTE[$key]="probe failed ($check)"
         return
     fi
     out="$OUT/wrk-$key-$run.txt"
-    wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -H "Host: $HOST" "$url" >/dev/null 2>&1 || true
-    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Host: $HOST" \
+    wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "${hdr[@]}" "$url" >/dev/null 2>&1 || true
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${hdr[@]}" \
         -s "$repo/bench/report.lua" "$url" > "$out" 2>&1 || true
     local line
     line=$(grep '^ZTBENCH' "$out" || true)
@@ -245,7 +297,8 @@ commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo "?")
     echo "versions: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(openssl version | cut -d' ' -f1-2), $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2), $zt_version"
     echo "load: wrk -t$THREADS -c$CONNS -d$DURATION --latency (after a $WARMUP warm-up) x $RUNS run(s), median; Host: $HOST, 1 KiB file"
     echo "upstream: nginx, $UPSTREAM_WORKERS worker(s); proxies: $PROXY_WORKERS workers each; access log: $ACCESS_LOG (both)"
-    echo "ztgate: app sensitivity public, audit off; all processes share the same $(nproc) cores, nothing pinned"
+    echo "ztgate: app sensitivity public, audit off; '+ audit log': audit on; '+ session': app internal, one valid session cookie, audit off"
+    echo "all processes share the same $(nproc) cores, nothing pinned"
 } | tee "$OUT/results.txt"
 echo
 
@@ -255,6 +308,12 @@ for run in $(seq "$RUNS"); do
     run_case http-nginx "http://127.0.0.1:$P_NG/1k.html" "$run"
     [ "$zt_state" = ok ] && run_case http-ztgate "http://127.0.0.1:$P_ZT/1k.html" "$run"
     [ "$zt_state" = ok ] && run_case http-ztgate-audit "http://127.0.0.1:$P_ZTA/1k.html" "$run"
+    if [ -n "$zt_session" ]; then
+        run_case http-ztgate-session "http://127.0.0.1:$P_ZTI/1k.html" "$run" \
+            "Cookie: ztgate_session=$zt_session"
+    elif [ "$zt_state" = ok ]; then
+        NOTE[http-ztgate-session]="no session (sign-in before the run failed)"
+    fi
     run_case https-direct "https://127.0.0.1:$P_UPS/1k.html" "$run"
     run_case https-nginx "https://127.0.0.1:$P_NGS/1k.html" "$run"
     [ "$zt_state" = ok ] && run_case https-ztgate "https://127.0.0.1:$P_ZTS/1k.html" "$run"
@@ -294,6 +353,7 @@ ratio() { # key-zt key-nginx label
     row http-nginx "http   nginx proxy"
     row http-ztgate "http   ztgate"
     row http-ztgate-audit "http   ztgate + audit log"
+    row http-ztgate-session "http   ztgate + session"
     row https-direct "https  upstream direct"
     row https-nginx "https  nginx proxy"
     row https-ztgate "https  ztgate"
@@ -304,6 +364,11 @@ ratio() { # key-zt key-nginx label
         awk -v a="${RPS[http-ztgate-audit]}" -v o="${RPS[http-ztgate]}" \
             -v ap="${P99[http-ztgate-audit]}" -v op="${P99[http-ztgate]}" \
             'BEGIN { printf "http     audit on/off  req/s %.2f   p99 %.2f\n", a / o, ap / op }'
+    fi
+    if [ -n "${RPS[http-ztgate-session]:-}" ] && [ -n "${RPS[http-ztgate]:-}" ]; then
+        awk -v a="${RPS[http-ztgate-session]}" -v o="${RPS[http-ztgate]}" \
+            -v ap="${P99[http-ztgate-session]}" -v op="${P99[http-ztgate]}" \
+            'BEGIN { printf "http     session on/off  req/s %.2f   p99 %.2f   (target: req/s >= 0.97)\n", a / o, ap / op }'
     fi
 } | tee -a "$OUT/results.txt"
 echo "(raw wrk output and this table: $OUT/)"

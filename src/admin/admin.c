@@ -10,12 +10,16 @@
 #include <time.h>
 
 #include "admin/admin.h"
+#include "audit/audit.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "lib/buf.h"
 #include "lib/str.h"
+#include "lib/time.h"
 #include "session/session.h"
 
 #define API_PREFIX "/api/v1/"
+#define METRICS_PATH "/metrics"
 #define MAX_SEGS 4
 #define FIELD_NAME_SHOWN 64 /* bytes of an unknown field's name quoted back */
 
@@ -595,6 +599,78 @@ static const char *read_action(zt_admin_ep ep)
     }
 }
 
+/* ---- GET /metrics ---- */
+
+static void metrics_extra(zt_local_req *r, zt_metrics_extra *x)
+{
+    memset(x, 0, sizeof(*x));
+    uint64_t n = 0;
+    if (r->svc->store != NULL &&
+        zt_store_session_count(r->svc->store, zt_wall_us() / 1000000, &n) == 0) {
+        x->have_sessions = true;
+        x->active_sessions = n;
+    } else if (r->svc->store != NULL) {
+        /* Leave the gauge out rather than report a wrong 0; the scrape still succeeds. */
+        zt_warn("request %s: metrics: cannot count sessions: %s", r->request_id, zt_store_errmsg());
+    }
+    if (r->svc->audit != NULL) {
+        zt_audit_metrics am;
+        zt_audit_metrics_get(r->svc->audit, &am);
+        x->have_audit = true;
+        x->audit_queue_depth = am.queue_depth;
+        x->audit_records = am.appended;
+        x->audit_checkpoints = am.checkpoints;
+        x->audit_drops = am.drops;
+        x->audit_bytes = am.bytes;
+        x->audit_rotations = am.rotations;
+        x->audit_fsync_max_us = am.fsync_us_max;
+        x->audit_failed = am.failed;
+    }
+}
+
+/* Successful scrapes are not audited: they change nothing, hold no personal data and would
+ * add a record every scrape interval. Refusals go through the audited path like the API's. */
+static void metrics_handle(zt_admin_call *c)
+{
+    zt_local_req *r = c->r;
+    c->action = "metrics";
+    c->route.allow = "GET, HEAD";
+    if (!authorized(r)) {
+        c->action = "metrics.auth";
+        zt_admin_fail(c, 401, "unauthorized",
+                      "a valid admin token is required: Authorization: Bearer TOKEN");
+        return;
+    }
+    if (r->method != HTTP_GET && r->method != HTTP_HEAD) {
+        zt_admin_fail(c, 405, "method_not_allowed", "%s is not allowed here; use GET",
+                      r->method_name);
+        return;
+    }
+    if (r->query_len > 0 || r->body_len > 0) {
+        zt_admin_fail(c, 400, r->body_len > 0 ? "unexpected_body" : "invalid_query",
+                      "/metrics takes no query parameters and no body");
+        return;
+    }
+    call_free(c);
+    zt_metrics_extra x;
+    metrics_extra(r, &x);
+    r->status = 200;
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r->no_security_headers = true;
+    r->log_detail = "metrics";
+    int rc = zt_buf_append_str(&r->resp_headers, "Cache-Control: no-store\r\n"
+                                                 "X-Content-Type-Options: nosniff\r\n");
+    if (rc == 0)
+        rc = zt_metrics_render(&r->resp_body, &x);
+    if (rc != 0) {
+        zt_error("request %s: metrics: cannot render: %s", r->request_id, strerror(-rc));
+        zt_buf_reset(&r->resp_body);
+        r->status = 500;
+        (void)zt_buf_append_str(&r->resp_body, "# metrics could not be rendered\n");
+    }
+    zt_local_respond(r);
+}
+
 void zt_admin_handle(zt_local_req *r)
 {
     zt_admin_call *c = calloc(1, sizeof(*c));
@@ -607,6 +683,11 @@ void zt_admin_handle(zt_local_req *r)
     c->r = r;
     c->cls = ZT_EV_HTTP_ACTIVITY;
     c->activity = http_activity(r->method);
+    if (r->path_len == sizeof(METRICS_PATH) - 1 &&
+        memcmp(r->path, METRICS_PATH, r->path_len) == 0) {
+        metrics_handle(c);
+        return;
+    }
     zt_admin_route_match(r->method, r->path, r->path_len, &c->route);
     bool under_api = r->path_len >= sizeof(API_PREFIX) - 2 &&
                      memcmp(r->path, API_PREFIX, sizeof(API_PREFIX) - 2) == 0;

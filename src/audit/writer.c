@@ -22,6 +22,8 @@
 
 #include "audit/chain.h"
 #include "audit/event.h"
+#include "audit/export.h"
+#include "core/metrics.h"
 #include "lib/str.h"
 #include "lib/time.h"
 
@@ -113,6 +115,8 @@ struct zt_audit {
     pthread_mutex_t wmu;
     watcher watchers[ZT_AUDIT_MAX_WATCHERS];
     size_t nwatchers;
+
+    zt_exporter *exp; /* SIEM sinks; NULL when none are configured */
 };
 
 /* ---- batches ---- */
@@ -392,6 +396,8 @@ static int flush_out(zt_audit *a)
     atomic_fetch_add(&a->m_bytes, a->out.len);
     atomic_fetch_add(&a->m_appended, a->out_records);
     atomic_store_explicit(&a->durable, a->out_last_seq, memory_order_release);
+    /* Only what the log holds is exported: the copy is queued after write(2) returned. */
+    zt_export_submit_lines(a->exp, a->out.data, a->out.len);
     if (!a->unsynced) {
         a->unsynced = true;
         a->unsynced_since_us = zt_mono_us();
@@ -420,6 +426,7 @@ static int sync_file(zt_audit *a)
     atomic_fetch_add(&a->m_fsync_us, dt);
     if (dt > atomic_load(&a->m_fsync_max))
         atomic_store(&a->m_fsync_max, dt);
+    zt_metric_audit_fsync_us(dt);
     atomic_store_explicit(&a->synced, upto, memory_order_release);
     notify(a);
     return 0;
@@ -1027,6 +1034,7 @@ static int start_log(zt_audit *a, const resume *r)
 
 static void free_audit(zt_audit *a)
 {
+    zt_export_free(a->exp); /* the writer has stopped: flushes what it handed over */
     if (a->fd >= 0)
         close(a->fd);
     batch_dispose(&a->q);
@@ -1121,6 +1129,9 @@ zt_audit *zt_audit_open(const zt_audit_cfg *cfg, char *err, size_t errlen)
     int rc = open_files(a, err, errlen);
     if (rc == 0)
         rc = recover(a, &r, err, errlen);
+    if (rc == 0 && cfg->n_exports > 0 &&
+        (a->exp = zt_export_new(cfg->exports, cfg->n_exports, err, errlen)) == NULL)
+        rc = -EINVAL;
     if (rc == 0) {
         rc = start_log(a, &r);
         if (rc < 0)
@@ -1264,6 +1275,11 @@ void zt_audit_metrics_get(zt_audit *a, zt_audit_metrics *m)
     m->bytes = atomic_load(&a->m_bytes);
     m->rotations = atomic_load(&a->m_rotations);
     m->failed = zt_audit_failed(a);
+}
+
+zt_exporter *zt_audit_exporter(zt_audit *a)
+{
+    return a ? a->exp : NULL;
 }
 
 void zt_audit_test_fail_after(zt_audit *a, uint64_t bytes)

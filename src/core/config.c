@@ -96,6 +96,11 @@ typedef enum zt_config_kind {
     ZT_K_CIDRS,    /* list of CIDR blocks; zt_cidr * at off, size_t count at aux */
     ZT_K_SECTION,  /* mapping read with sub; struct at off */
     ZT_K_LIST,     /* list of mappings read with sub; array at off, size_t count at aux */
+    ZT_K_STRS,     /* list of strings; zt_cfg_word * at off, size_t count at aux */
+    ZT_K_FLAGS,    /* list of names[] words; unsigned bit mask (1 << index) at off */
+    ZT_K_CLOCK,    /* "HH:MM"; unsigned minutes after midnight */
+    ZT_K_TZ,       /* "UTC", "+09:00" or an IANA zone name found in ZT_CONFIG_ZONEINFO */
+    ZT_K_FREQ,     /* sign-in frequency: every_time (0) or a duration; int64_t seconds */
 } zt_config_kind;
 
 enum {
@@ -103,6 +108,7 @@ enum {
     ZT_CFG_RELOAD = 1u << 1,       /* may change on reload without a restart */
     ZT_CFG_IN_STATE_DIR = 1u << 2, /* default is def joined to state_dir */
     ZT_CFG_PRESENT = 1u << 3,      /* ZT_K_SECTION: bool at aux says whether it was written */
+    /* (scalars too: the policy schema needs "not set" apart from every value) */
 };
 
 typedef struct zt_config_ctx zt_config_ctx;
@@ -403,6 +409,11 @@ static const char *zt_config_what(zt_config_kind kind)
         [ZT_K_CIDRS] = "a list of CIDR blocks",
         [ZT_K_SECTION] = "a mapping",
         [ZT_K_LIST] = "a list",
+        [ZT_K_STRS] = "a list of strings",
+        [ZT_K_FLAGS] = "a list of words",
+        [ZT_K_CLOCK] = "a time of day like \"08:30\" (00:00 to 23:59)",
+        [ZT_K_TZ] = "UTC, an offset like +09:00 or an IANA time zone name like Asia/Tokyo",
+        [ZT_K_FREQ] = "every_time or a duration like 8h or 7d (units: s, m, h, d)",
     };
     return what[kind];
 }
@@ -448,7 +459,7 @@ static void zt_config_parse_bool(zt_config_ctx *c, const zt_config_val *v)
 /* "one of: a, b, c" for enums, else the kind's description; into buf, which the caller owns. */
 static const char *zt_config_describe(const zt_config_key *k, zt_buf *buf)
 {
-    if (k->kind != ZT_K_ENUM)
+    if (k->kind != ZT_K_ENUM && k->kind != ZT_K_FLAGS)
         return zt_config_what(k->kind);
     zt_buf_append_str(buf, "one of: ");
     for (size_t i = 0; k->names[i] != NULL; i++)
@@ -601,6 +612,104 @@ static void zt_config_parse_prefix(zt_config_ctx *c, const zt_config_val *v)
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Policy scalars: clock times, time zones, sign-in frequency */
+
+/* "HH:MM", 00:00 to 23:59; stored as minutes after midnight. */
+static void zt_config_parse_clock(zt_config_ctx *c, const zt_config_val *v)
+{
+    const char *s = v->s;
+    bool ok = v->len == 5 && s[2] == ':';
+    for (size_t i = 0; ok && i < 5; i++)
+        ok = i == 2 || (s[i] >= '0' && s[i] <= '9');
+    unsigned h = ok ? (unsigned)((s[0] - '0') * 10 + (s[1] - '0')) : 0;
+    unsigned m = ok ? (unsigned)((s[3] - '0') * 10 + (s[4] - '0')) : 0;
+    if (!ok || h > 23 || m > 59) {
+        zt_config_bad(c, v, "must be %s", zt_config_what(ZT_K_CLOCK));
+        return;
+    }
+    zt_config_put_uint(v->t + v->k->off, v->k->size, h * 60 + m);
+}
+
+/* "+09:00" / "-03:30": hours 0..14, minutes 0..59. */
+static bool zt_config_tz_offset(const char *s, size_t n)
+{
+    if (n != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':')
+        return false;
+    for (size_t i = 1; i < 6; i++)
+        if (i != 3 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    return (s[1] - '0') * 10 + (s[2] - '0') <= 14 && s[4] <= '5';
+}
+
+/* IANA names are paths under the zoneinfo directory: refuse anything that could leave it. */
+static bool zt_config_tz_name(const char *s, size_t n)
+{
+    if (n == 0 || n > ZT_CONFIG_NAME_MAX || s[0] == '/' || s[0] == '.' || strstr(s, "..") != NULL)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!zt_config_is_alnum(s[i]) && strchr("/_+-", s[i]) == NULL)
+            return false;
+    return true;
+}
+
+/* The name is known when its zoneinfo file starts with the TZif magic; src/policy reads it. */
+static bool zt_config_tz_exists(const char *name)
+{
+    char path[sizeof(ZT_CONFIG_ZONEINFO) + ZT_CONFIG_NAME_MAX + 2], magic[4];
+    snprintf(path, sizeof(path), "%s/%s", ZT_CONFIG_ZONEINFO, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, magic, sizeof(magic));
+    close(fd);
+    return n == 4 && memcmp(magic, "TZif", 4) == 0;
+}
+
+static void zt_config_parse_tz(zt_config_ctx *c, const zt_config_val *v)
+{
+    bool fixed = strcmp(v->s, "UTC") == 0 || zt_config_tz_offset(v->s, v->len);
+    if (!fixed && !zt_config_tz_name(v->s, v->len)) {
+        zt_config_bad(c, v, "must be %s", zt_config_what(ZT_K_TZ));
+        return;
+    }
+    if (!fixed && !zt_config_tz_exists(v->s)) {
+        zt_config_bad(c, v, "is not a known time zone (no TZif file in %s)", ZT_CONFIG_ZONEINFO);
+        return;
+    }
+    zt_config_put_ptr(v->t + v->k->off, zt_config_strndup(c, v->s, v->len));
+}
+
+#define ZT_CONFIG_FREQ_MAX_S (366ull * 86400)
+
+/* "every_time" (0) or a duration in whole seconds, 1m..366d; "d" is accepted here because
+ * sign-in frequency is usually counted in days (Entra offers hours or days). */
+static void zt_config_parse_freq(zt_config_ctx *c, const zt_config_val *v)
+{
+    unsigned long long days;
+    uint64_t ms = 0, s;
+    if (v->len == 10 && memcmp(v->s, "every_time", 10) == 0) {
+        zt_config_put_uint(v->t + v->k->off, v->k->size, 0);
+        return;
+    }
+    if (v->len >= 2 && v->s[v->len - 1] == 'd') {
+        if (!zt_parse_u64(v->s, v->len - 1, 1000, &days)) {
+            zt_config_bad(c, v, "must be %s", zt_config_what(ZT_K_FREQ));
+            return;
+        }
+        ms = days * 86400000ull;
+    } else if (zt_config_num(ZT_K_DURATION, v->s, v->len, &ms) != 0 || ms % 1000 != 0) {
+        zt_config_bad(c, v, "must be %s", zt_config_what(ZT_K_FREQ));
+        return;
+    }
+    s = ms / 1000;
+    if (s < 60 || s > ZT_CONFIG_FREQ_MAX_S) {
+        zt_config_bad(c, v, "must be between 1m and 366d, or every_time");
+        return;
+    }
+    zt_config_put_uint(v->t + v->k->off, v->k->size, s);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Upstream URLs: http://HOST[:PORT][/PATH] */
 
 static int zt_config_getaddrinfo(const char *host, uint16_t port, struct sockaddr_storage *out)
@@ -737,7 +846,8 @@ static zt_config_parse_fn zt_config_scalar_parser(zt_config_kind kind)
         [ZT_K_DURATION] = zt_config_parse_number, [ZT_K_ENUM] = zt_config_parse_enum,
         [ZT_K_ADDR] = zt_config_parse_addr,       [ZT_K_URL] = zt_config_parse_url,
         [ZT_K_NAME] = zt_config_parse_name,       [ZT_K_HOST] = zt_config_parse_host,
-        [ZT_K_PREFIX] = zt_config_parse_prefix,
+        [ZT_K_PREFIX] = zt_config_parse_prefix,   [ZT_K_CLOCK] = zt_config_parse_clock,
+        [ZT_K_TZ] = zt_config_parse_tz,           [ZT_K_FREQ] = zt_config_parse_freq,
     };
     return (size_t)kind < sizeof(fns) / sizeof(fns[0]) ? fns[kind] : NULL;
 }
@@ -876,6 +986,70 @@ static void zt_config_read_cidrs(zt_config_ctx *c, const zt_config_key *k, yaml_
     zt_config_put_uint(t + k->aux, sizeof(size_t), count);
 }
 
+/* A list of strings, each kept with its position (zt_cfg_word). */
+static void zt_config_read_strs(zt_config_ctx *c, const zt_config_key *k, yaml_node_t *n, char *t,
+                                const char *path)
+{
+    size_t count;
+    char item_path[ZT_CONFIG_PATH_MAX];
+    if (!zt_config_items(c, k, n, path, &count))
+        return;
+    zt_cfg_word *words = zt_config_zalloc(c, count * sizeof(zt_cfg_word));
+    if (words == NULL)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        yaml_node_t *item = zt_config_node(c, n->data.sequence.items.start[i]);
+        zt_config_item_path(item_path, path, i);
+        if (item == NULL || !zt_config_expect(c, item, YAML_SCALAR_NODE, item_path, "a string"))
+            continue;
+        const char *s = (const char *)item->data.scalar.value;
+        size_t len = item->data.scalar.length;
+        if (len == 0 || strlen(s) != len) {
+            zt_config_err(c, item, "'%s' must be a non-empty string without NUL bytes", item_path);
+            continue;
+        }
+        words[i].s = zt_config_strndup(c, s, len);
+        words[i].line = (unsigned)item->start_mark.line + 1;
+        words[i].col = (unsigned)item->start_mark.column + 1;
+    }
+    zt_config_put_ptr(t + k->off, words);
+    zt_config_put_uint(t + k->aux, sizeof(size_t), count);
+}
+
+/* A list of names[] words stored as a bit mask (bit i for names[i]); each word at most once. */
+static void zt_config_read_flags(zt_config_ctx *c, const zt_config_key *k, yaml_node_t *n, char *t,
+                                 const char *path)
+{
+    size_t count;
+    char item_path[ZT_CONFIG_PATH_MAX];
+    uint64_t mask = 0;
+    zt_buf what;
+    if (!zt_config_items(c, k, n, path, &count))
+        return;
+    zt_buf_init(&what, 0);
+    const char *desc = zt_config_describe(k, &what);
+    for (size_t i = 0; i < count; i++) {
+        yaml_node_t *item = zt_config_node(c, n->data.sequence.items.start[i]);
+        zt_config_item_path(item_path, path, i);
+        if (item == NULL || !zt_config_expect(c, item, YAML_SCALAR_NODE, item_path, desc))
+            continue;
+        zt_config_val v = {
+            k, item, (const char *)item->data.scalar.value, item->data.scalar.length, t, item_path};
+        size_t j = 0;
+        while (k->names[j] != NULL &&
+               (strlen(k->names[j]) != v.len || memcmp(k->names[j], v.s, v.len) != 0))
+            j++;
+        if (k->names[j] == NULL)
+            zt_config_bad(c, &v, "must be %s", desc);
+        else if (mask & (1ull << j))
+            zt_config_bad(c, &v, "is listed twice");
+        else
+            mask |= 1ull << j;
+    }
+    zt_buf_dispose(&what);
+    zt_config_put_uint(t + k->off, k->size, mask);
+}
+
 static void zt_config_read_value(zt_config_ctx *c, const zt_config_key *k, yaml_node_t *n, char *t,
                                  const char *path)
 {
@@ -889,8 +1063,16 @@ static void zt_config_read_value(zt_config_ctx *c, const zt_config_key *k, yaml_
     case ZT_K_CIDRS:
         zt_config_read_cidrs(c, k, n, t, path);
         break;
+    case ZT_K_STRS:
+        zt_config_read_strs(c, k, n, t, path);
+        break;
+    case ZT_K_FLAGS:
+        zt_config_read_flags(c, k, n, t, path);
+        break;
     default:
         zt_config_read_scalar(c, k, n, t, path);
+        if (k->flags & ZT_CFG_PRESENT)
+            zt_config_put_uint(t + k->aux, sizeof(bool), 1);
         break;
     }
 }
@@ -1052,6 +1234,52 @@ static void zt_config_check_auth(zt_config_ctx *c, const zt_config_walk *w)
                       "'password_min_length' is larger than 'password_max_length'");
 }
 
+/* TLS keys only make sense with transport tls, and a tls sink must be able to verify. */
+static void zt_config_check_export(zt_config_ctx *c, const zt_config_walk *w)
+{
+    static const char *const tls_only[] = {"ca", "server_name", "insecure_skip_verify"};
+    zt_export_cfg *x = (zt_export_cfg *)(void *)w->target;
+    x->line = (unsigned)w->map->start_mark.line + 1;
+    x->col = (unsigned)w->map->start_mark.column + 1;
+    bool tls = x->transport == ZT_EXPORT_TLS;
+    for (size_t i = 0; !tls && i < sizeof(tls_only) / sizeof(tls_only[0]); i++)
+        if (zt_config_seen(w, tls_only[i]) != NULL)
+            zt_config_err(c, zt_config_seen(w, tls_only[i]),
+                          "'%s.%s' only applies to transport: tls", w->path, tls_only[i]);
+    if (tls && x->ca_file == NULL && !x->insecure_skip_verify)
+        zt_config_err(c, w->map,
+                      "'%s' uses transport: tls and needs 'ca' to verify the server "
+                      "(or insecure_skip_verify: true)",
+                      w->path);
+    if (tls && x->ca_file != NULL && x->insecure_skip_verify)
+        zt_config_err(c, zt_config_seen(w, "insecure_skip_verify"),
+                      "'%s': 'ca' and 'insecure_skip_verify' exclude each other", w->path);
+    if (x->ca_file != NULL)
+        zt_config_check_file(c, w, "ca", x->ca_file, "");
+    bool ok = x->app_name != NULL && strlen(x->app_name) <= 48;
+    for (size_t i = 0; ok && x->app_name[i] != '\0'; i++)
+        ok = x->app_name[i] > ' ' && x->app_name[i] < 127;
+    if (!ok && x->app_name != NULL)
+        zt_config_err(c, zt_config_seen(w, "app_name"),
+                      "'%s.app_name' must be 1 to 48 printable ASCII characters without spaces",
+                      w->path);
+}
+
+/* Sink names identify the counters in metrics and logs. */
+static void zt_config_check_audit(zt_config_ctx *c, const zt_config_walk *w)
+{
+    const zt_audit_cfg *a = (const zt_audit_cfg *)(void *)w->target;
+    for (size_t j = 0; j < a->n_exports; j++)
+        for (size_t i = 0; i < j; i++)
+            if (a->exports[i].name != NULL && a->exports[j].name != NULL &&
+                strcmp(a->exports[i].name, a->exports[j].name) == 0) {
+                zt_config_err_at(c, a->exports[j].line, a->exports[j].col,
+                                 "duplicate export name '%s' (first at line %u)",
+                                 a->exports[j].name, a->exports[i].line);
+                break;
+            }
+}
+
 static void zt_config_check_app(zt_config_ctx *c, const zt_config_walk *w)
 {
     zt_app_cfg *app = (zt_app_cfg *)(void *)w->target;
@@ -1129,6 +1357,224 @@ static void zt_config_resolve_state_paths(zt_config_ctx *c)
     }
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Conditional Access checks: each list entry is checked where it was written; references
+ * (apps, locations) once the whole file was read. */
+
+#define ZT_CONFIG_LOCATIONS_MAX 256   /* named locations (Entra allows 195) */
+#define ZT_CONFIG_LOCATION_CIDRS 2000 /* per location, as in Entra */
+#define ZT_CONFIG_CIDRS_TOTAL 20000   /* over all locations: bounds the policy engine's trie */
+#define ZT_CONFIG_POLICIES_MAX 10000  /* ZT_POLICY_MAX in policy/policy.h */
+#define ZT_CONFIG_ASSIGN_MAX 1000     /* entries in one include or exclude list */
+
+static void zt_config_word_err(zt_config_ctx *c, const zt_cfg_word *w, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void zt_config_word_err(zt_config_ctx *c, const zt_cfg_word *w, const char *fmt, ...)
+{
+    char what[256], shown[ZT_CONFIG_SHOW_MAX + 4];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    zt_config_err_at(c, w->line, w->col, "'%s' %s", zt_config_show(w->s, strlen(w->s), shown),
+                     what);
+}
+
+static void zt_config_mark(const zt_config_walk *w, unsigned *line, unsigned *col)
+{
+    *line = (unsigned)w->map->start_mark.line + 1;
+    *col = (unsigned)w->map->start_mark.column + 1;
+}
+
+static bool zt_config_is_keyword(const char *s)
+{
+    return strcmp(s, "all") == 0 || strcmp(s, "trusted") == 0;
+}
+
+static void zt_config_check_location(zt_config_ctx *c, const zt_config_walk *w)
+{
+    zt_location_cfg *loc = (zt_location_cfg *)(void *)w->target;
+    zt_config_mark(w, &loc->line, &loc->col);
+    if (loc->name != NULL && zt_config_is_keyword(loc->name))
+        zt_config_err(c, zt_config_seen(w, "name"),
+                      "location name '%s' is reserved (it means %s in policies)", loc->name,
+                      strcmp(loc->name, "all") == 0 ? "any location" : "every trusted location");
+    if (loc->n_cidrs == 0 && loc->n_countries == 0)
+        zt_config_err(c, w->map, "location '%s' needs cidrs or countries",
+                      loc->name ? loc->name : "?");
+    for (size_t i = 0; i < loc->n_countries; i++) {
+        const char *s = loc->countries[i].s;
+        if (s != NULL && (strlen(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z'))
+            zt_config_word_err(c, &loc->countries[i],
+                               "is not a country code (two capital letters, ISO 3166-1, like JP)");
+    }
+}
+
+/* Users: "all", "group:NAME" or an email address (one '@', text on both sides, no spaces). */
+static bool zt_config_user_ref(const char *s)
+{
+    if (strcmp(s, "all") == 0)
+        return true;
+    if (strncmp(s, "group:", 6) == 0)
+        return s[6] != '\0';
+    const char *at = strchr(s, '@');
+    return at != NULL && at != s && at[1] != '\0' && strchr(at + 1, '@') == NULL &&
+           strpbrk(s, " \t") == NULL;
+}
+
+static void zt_config_check_user_words(zt_config_ctx *c, const zt_cfg_word *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].s != NULL && !zt_config_user_ref(v[i].s))
+            zt_config_word_err(c, &v[i], "must be all, an email address or group:NAME");
+}
+
+static void zt_config_check_users(zt_config_ctx *c, const zt_config_walk *w)
+{
+    const zt_assign_cfg *a = (const zt_assign_cfg *)(void *)w->target;
+    zt_config_check_user_words(c, a->include, a->n_include);
+    zt_config_check_user_words(c, a->exclude, a->n_exclude);
+}
+
+static void zt_config_check_time(zt_config_ctx *c, const zt_config_walk *w)
+{
+    zt_time_cond_cfg *t = (zt_time_cond_cfg *)(void *)w->target;
+    yaml_node_t *tz = zt_config_seen(w, "timezone");
+    zt_config_mark(w, &t->line, &t->col);
+    if (tz != NULL) {
+        t->line = (unsigned)tz->start_mark.line + 1;
+        t->col = (unsigned)tz->start_mark.column + 1;
+    }
+    if (t->has_from != t->has_to)
+        zt_config_err(c, w->map, "'%s' needs both 'from' and 'to'", w->path);
+    else if (t->has_from && t->from_min == t->to_min)
+        zt_config_err(c, zt_config_seen(w, "to"),
+                      "'%s.to' equals 'from': the window would be empty (leave both out for all "
+                      "day)",
+                      w->path);
+    else if (!t->has_from && t->days_mask == 0)
+        zt_config_err(c, w->map, "'%s' needs days or from/to", w->path);
+}
+
+static void zt_config_check_grant(zt_config_ctx *c, const zt_config_walk *w)
+{
+    const zt_grant_cfg *g = (const zt_grant_cfg *)(void *)w->target;
+    if (g->block && g->controls != 0)
+        zt_config_err(c, zt_config_seen(w, "controls"),
+                      "'%s' sets both block and controls: block wins, so the controls would never "
+                      "be asked",
+                      w->path);
+}
+
+static void zt_config_check_policy(zt_config_ctx *c, const zt_config_walk *w)
+{
+    zt_policy_cfg *p = (zt_policy_cfg *)(void *)w->target;
+    zt_config_mark(w, &p->line, &p->col);
+    if (!p->grant.block && p->grant.controls == 0 && !p->session.has_sign_in_frequency &&
+        p->session.restrict_flags == 0)
+        zt_config_err(c, w->map,
+                      "policy '%s' does nothing: set grant.block, grant.controls or a session "
+                      "control",
+                      p->name ? p->name : "?");
+}
+
+static const zt_location_cfg *zt_config_find_location(const zt_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_locations; i++)
+        if (cfg->locations[i].name != NULL && strcmp(cfg->locations[i].name, name) == 0)
+            return &cfg->locations[i];
+    return NULL;
+}
+
+static bool zt_config_app_exists(const zt_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_apps; i++)
+        if (cfg->apps[i].name != NULL && strcmp(cfg->apps[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static bool zt_config_sensitivity_ref(const char *s)
+{
+    for (int i = ZT_SENS_PUBLIC; i <= ZT_SENS_RESTRICTED; i++)
+        if (strcmp(s, zt_sensitivity_name((zt_sensitivity)i)) == 0)
+            return true;
+    return false;
+}
+
+static void zt_config_check_app_words(zt_config_ctx *c, const zt_cfg_word *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *s = v[i].s;
+        if (s == NULL || strcmp(s, "all") == 0)
+            continue;
+        if (strncmp(s, "sensitivity:", 12) == 0) {
+            if (!zt_config_sensitivity_ref(s + 12))
+                zt_config_word_err(c, &v[i],
+                                   "names no sensitivity (public, internal, "
+                                   "confidential, restricted)");
+        } else if (!zt_config_app_exists(c->cfg, s)) {
+            zt_config_word_err(c, &v[i], "is not an app name (see apps)");
+        }
+    }
+}
+
+static void zt_config_check_location_words(zt_config_ctx *c, const zt_cfg_word *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].s != NULL && !zt_config_is_keyword(v[i].s) &&
+            zt_config_find_location(c->cfg, v[i].s) == NULL)
+            zt_config_word_err(c, &v[i], "is not a location name (see locations)");
+}
+
+static void zt_config_check_locations(zt_config_ctx *c)
+{
+    const zt_config *cfg = c->cfg;
+    size_t total = 0;
+    for (size_t j = 0; j < cfg->n_locations; j++) {
+        const zt_location_cfg *b = &cfg->locations[j];
+        total += b->n_cidrs;
+        if (b->name == NULL)
+            continue;
+        for (size_t i = 0; i < j; i++)
+            if (cfg->locations[i].name != NULL && strcmp(cfg->locations[i].name, b->name) == 0) {
+                zt_config_err_at(c, b->line, b->col,
+                                 "duplicate location name '%s' (first at line %u)", b->name,
+                                 cfg->locations[i].line);
+                break;
+            }
+    }
+    if (total > ZT_CONFIG_CIDRS_TOTAL)
+        zt_config_err_at(c, cfg->locations[0].line, cfg->locations[0].col,
+                         "locations hold %zu CIDR blocks; at most %u in total", total,
+                         ZT_CONFIG_CIDRS_TOTAL);
+}
+
+static void zt_config_check_policies(zt_config_ctx *c)
+{
+    const zt_config *cfg = c->cfg;
+    zt_config_check_locations(c);
+    for (size_t j = 0; j < cfg->n_policies; j++) {
+        const zt_policy_cfg *p = &cfg->policies[j];
+        if (p->name == NULL)
+            continue;
+        for (size_t i = 0; i < j; i++)
+            if (cfg->policies[i].name != NULL && strcmp(cfg->policies[i].name, p->name) == 0) {
+                zt_config_err_at(c, p->line, p->col,
+                                 "duplicate policy name '%s' (first at line %u)", p->name,
+                                 cfg->policies[i].line);
+                break;
+            }
+        zt_config_check_app_words(c, p->apps.include, p->apps.n_include);
+        zt_config_check_app_words(c, p->apps.exclude, p->apps.n_exclude);
+        zt_config_check_location_words(c, p->conditions.locations.include,
+                                       p->conditions.locations.n_include);
+        zt_config_check_location_words(c, p->conditions.locations.exclude,
+                                       p->conditions.locations.n_exclude);
+    }
+}
+
 static void zt_config_check_root(zt_config_ctx *c, const zt_config_walk *w)
 {
     zt_config_resolve_state_paths(c);
@@ -1137,6 +1583,7 @@ static void zt_config_check_root(zt_config_ctx *c, const zt_config_walk *w)
         c->cfg->workers = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
     }
     zt_config_check_apps(c);
+    zt_config_check_policies(c);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1229,6 +1676,33 @@ static const zt_config_key zt_config_admin_keys[] = {
 };
 ZT_CONFIG_SECTION(zt_config_admin, zt_config_admin_keys, NULL);
 
+static const char *const zt_config_export_types[] = {"syslog", "cef", NULL};
+static const char *const zt_config_export_transports[] = {"udp", "tcp", "tls", NULL};
+static const char *const zt_config_facilities[] = {
+    "kern",   "user",     "mail",   "daemon", "auth",   "syslog", "lpr",   "news",   "uucp",
+    "cron",   "authpriv", "ftp",    "ntp",    "audit",  "alert",  "clock", "local0", "local1",
+    "local2", "local3",   "local4", "local5", "local6", "local7", NULL};
+
+static const zt_config_key zt_config_export_keys[] = {
+    {"name", ZT_K_NAME, ZT_CFG_REQUIRED, ZT_FIELD(zt_export_cfg, name)},
+    {"type", ZT_K_ENUM, 0, ZT_FIELD(zt_export_cfg, type), .def = "syslog",
+     .names = zt_config_export_types},
+    {"transport", ZT_K_ENUM, 0, ZT_FIELD(zt_export_cfg, transport), .def = "tcp",
+     .names = zt_config_export_transports},
+    {"address", ZT_K_ADDR, ZT_CFG_REQUIRED, ZT_FIELD(zt_export_cfg, address),
+     .aux = offsetof(zt_export_cfg, addr)},
+    {"ca", ZT_K_STR, 0, ZT_FIELD(zt_export_cfg, ca_file)},
+    {"server_name", ZT_K_HOST, 0, ZT_FIELD(zt_export_cfg, server_name)},
+    {"insecure_skip_verify", ZT_K_BOOL, 0, ZT_FIELD(zt_export_cfg, insecure_skip_verify),
+     .def = "false"},
+    {"queue_limit", ZT_K_UINT, 0, ZT_FIELD(zt_export_cfg, queue_limit), .min = 1, .max = 1000000,
+     .def = "10000"},
+    {"facility", ZT_K_ENUM, 0, ZT_FIELD(zt_export_cfg, facility), .def = "authpriv",
+     .names = zt_config_facilities},
+    {"app_name", ZT_K_STR, 0, ZT_FIELD(zt_export_cfg, app_name), .def = "ztgate"},
+};
+ZT_CONFIG_SECTION(zt_config_export, zt_config_export_keys, zt_config_check_export);
+
 static const zt_config_key zt_config_audit_keys[] = {
     {"path", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_audit_cfg, path), .def = "audit/audit.log"},
     {"signing_key", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_audit_cfg, signing_key_file),
@@ -1245,8 +1719,11 @@ static const zt_config_key zt_config_audit_keys[] = {
      .def = "65536"},
     {"on_audit_failure", ZT_K_ENUM, 0, ZT_FIELD(zt_audit_cfg, fail_open), .def = "fail_closed",
      .names = zt_config_failure_modes},
+    {"export", ZT_K_LIST, 0, .off = offsetof(zt_audit_cfg, exports),
+     .aux = offsetof(zt_audit_cfg, n_exports), .min = 0, .max = 16, .sub = &zt_config_export,
+     .item_size = sizeof(zt_export_cfg)},
 };
-ZT_CONFIG_SECTION(zt_config_audit, zt_config_audit_keys, NULL);
+ZT_CONFIG_SECTION(zt_config_audit, zt_config_audit_keys, zt_config_check_audit);
 
 static const char *const zt_config_mfa_modes[] = {"required", "optional", NULL};
 
@@ -1296,6 +1773,117 @@ static const zt_config_key zt_config_app_keys[] = {
 };
 ZT_CONFIG_SECTION(zt_config_app, zt_config_app_keys, zt_config_check_app);
 
+/* Conditional Access. Word lists follow the enum order in policy/policy.h (bit i = names[i]). */
+static const char *const zt_config_policy_states[] = {"off", "on", "report_only", NULL};
+static const char *const zt_config_risks[] = {"none", "low", "medium", "high", NULL};
+static const char *const zt_config_platforms[] = {"unknown", "windows", "macos",    "linux",
+                                                  "ios",     "android", "chromeos", NULL};
+static const char *const zt_config_clients[] = {"browser", "api", NULL};
+static const char *const zt_config_days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL};
+static const char *const zt_config_controls[] = {"mfa", "phishing_resistant_mfa",
+                                                 "compliant_device", "password_change", NULL};
+static const char *const zt_config_operators[] = {"AND", "OR", NULL};
+static const char *const zt_config_restricts[] = {"read_only", "no_download", NULL};
+
+#define ZT_WORDS(T, list, n_list)                                                                  \
+    .off = offsetof(T, list), .aux = offsetof(T, n_list), .max = ZT_CONFIG_ASSIGN_MAX
+
+static const zt_config_key zt_config_location_keys[] = {
+    {"name", ZT_K_NAME, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_location_cfg, name)},
+    {"cidrs", ZT_K_CIDRS, ZT_CFG_RELOAD, .off = offsetof(zt_location_cfg, cidrs),
+     .aux = offsetof(zt_location_cfg, n_cidrs), .min = 1, .max = ZT_CONFIG_LOCATION_CIDRS},
+    {"countries", ZT_K_STRS, ZT_CFG_RELOAD, .off = offsetof(zt_location_cfg, countries),
+     .aux = offsetof(zt_location_cfg, n_countries), .min = 1, .max = 300},
+    {"trusted", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_location_cfg, trusted), .def = "false"},
+};
+ZT_CONFIG_SECTION(zt_config_location, zt_config_location_keys, zt_config_check_location);
+
+static const zt_config_key zt_config_assign_keys[] = {
+    {"include", ZT_K_STRS, ZT_CFG_REQUIRED | ZT_CFG_RELOAD,
+     ZT_WORDS(zt_assign_cfg, include, n_include), .min = 1},
+    {"exclude", ZT_K_STRS, ZT_CFG_RELOAD, ZT_WORDS(zt_assign_cfg, exclude, n_exclude), .min = 0},
+};
+ZT_CONFIG_SECTION(zt_config_users_assign, zt_config_assign_keys, zt_config_check_users);
+/* App and location names are checked against their lists once the whole file was read. */
+ZT_CONFIG_SECTION(zt_config_assign, zt_config_assign_keys, NULL);
+
+static const zt_config_key zt_config_device_cond_keys[] = {
+    {"enrolled", ZT_K_BOOL, ZT_CFG_PRESENT | ZT_CFG_RELOAD, ZT_FIELD(zt_device_cond_cfg, enrolled),
+     .aux = offsetof(zt_device_cond_cfg, has_enrolled)},
+    {"compliant", ZT_K_BOOL, ZT_CFG_PRESENT | ZT_CFG_RELOAD,
+     ZT_FIELD(zt_device_cond_cfg, compliant), .aux = offsetof(zt_device_cond_cfg, has_compliant)},
+    {"risk", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_device_cond_cfg, risk_mask), .min = 1, .max = 4,
+     .names = zt_config_risks},
+    {"platforms", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_device_cond_cfg, platform_mask), .min = 1,
+     .max = 7, .names = zt_config_platforms},
+};
+ZT_CONFIG_SECTION(zt_config_device_cond, zt_config_device_cond_keys, NULL);
+
+static const zt_config_key zt_config_time_cond_keys[] = {
+    {"days", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_time_cond_cfg, days_mask), .min = 1, .max = 7,
+     .names = zt_config_days},
+    {"from", ZT_K_CLOCK, ZT_CFG_PRESENT | ZT_CFG_RELOAD, ZT_FIELD(zt_time_cond_cfg, from_min),
+     .aux = offsetof(zt_time_cond_cfg, has_from)},
+    {"to", ZT_K_CLOCK, ZT_CFG_PRESENT | ZT_CFG_RELOAD, ZT_FIELD(zt_time_cond_cfg, to_min),
+     .aux = offsetof(zt_time_cond_cfg, has_to)},
+    {"timezone", ZT_K_TZ, ZT_CFG_RELOAD, ZT_FIELD(zt_time_cond_cfg, timezone), .def = "UTC"},
+};
+ZT_CONFIG_SECTION(zt_config_time_cond, zt_config_time_cond_keys, zt_config_check_time);
+
+static const zt_config_key zt_config_cond_keys[] = {
+    {"user_risk", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_cond_cfg, user_risk_mask), .min = 1,
+     .max = 4, .names = zt_config_risks},
+    {"sign_in_risk", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_cond_cfg, sign_in_risk_mask), .min = 1,
+     .max = 4, .names = zt_config_risks},
+    {"device", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD, .off = offsetof(zt_cond_cfg, device),
+     .aux = offsetof(zt_cond_cfg, has_device), .sub = &zt_config_device_cond},
+    {"locations", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD,
+     .off = offsetof(zt_cond_cfg, locations), .aux = offsetof(zt_cond_cfg, has_locations),
+     .sub = &zt_config_assign},
+    {"anonymous_ip", ZT_K_BOOL, ZT_CFG_PRESENT | ZT_CFG_RELOAD, ZT_FIELD(zt_cond_cfg, anonymous_ip),
+     .aux = offsetof(zt_cond_cfg, has_anonymous_ip)},
+    {"client_types", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_cond_cfg, client_mask), .min = 1,
+     .max = 2, .names = zt_config_clients},
+    {"time", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD, .off = offsetof(zt_cond_cfg, time),
+     .aux = offsetof(zt_cond_cfg, has_time), .sub = &zt_config_time_cond},
+};
+ZT_CONFIG_SECTION(zt_config_cond, zt_config_cond_keys, NULL);
+
+static const zt_config_key zt_config_grant_keys[] = {
+    {"block", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_grant_cfg, block), .def = "false"},
+    {"controls", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_grant_cfg, controls), .min = 1, .max = 4,
+     .names = zt_config_controls},
+    {"operator", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_grant_cfg, operator_or), .def = "AND",
+     .names = zt_config_operators},
+};
+ZT_CONFIG_SECTION(zt_config_grant, zt_config_grant_keys, zt_config_check_grant);
+
+static const zt_config_key zt_config_session_ctl_keys[] = {
+    {"sign_in_frequency", ZT_K_FREQ, ZT_CFG_PRESENT | ZT_CFG_RELOAD,
+     ZT_FIELD(zt_session_ctl_cfg, sign_in_frequency_s),
+     .aux = offsetof(zt_session_ctl_cfg, has_sign_in_frequency)},
+    {"restrict", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_session_ctl_cfg, restrict_flags), .min = 1,
+     .max = 2, .names = zt_config_restricts},
+};
+ZT_CONFIG_SECTION(zt_config_session_ctl, zt_config_session_ctl_keys, NULL);
+
+static const zt_config_key zt_config_policy_keys[] = {
+    {"name", ZT_K_NAME, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_policy_cfg, name)},
+    {"state", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_policy_cfg, state), .def = "on",
+     .names = zt_config_policy_states},
+    {"users", ZT_K_SECTION, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, .off = offsetof(zt_policy_cfg, users),
+     .sub = &zt_config_users_assign},
+    {"apps", ZT_K_SECTION, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, .off = offsetof(zt_policy_cfg, apps),
+     .sub = &zt_config_assign},
+    {"conditions", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_policy_cfg, conditions),
+     .sub = &zt_config_cond},
+    {"grant", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_policy_cfg, grant),
+     .sub = &zt_config_grant},
+    {"session", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_policy_cfg, session),
+     .sub = &zt_config_session_ctl},
+};
+ZT_CONFIG_SECTION(zt_config_policy, zt_config_policy_keys, zt_config_check_policy);
+
 /* Gateway keys live directly in zt_config, so the gateway section's target is the config. */
 static const zt_config_key zt_config_root_keys[] = {
     {"state_dir", ZT_K_STR, 0, ZT_FIELD(zt_config, state_dir), .def = "./data"},
@@ -1307,6 +1895,12 @@ static const zt_config_key zt_config_root_keys[] = {
     {"apps", ZT_K_LIST, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, .off = offsetof(zt_config, apps),
      .aux = offsetof(zt_config, n_apps), .min = 1, .max = 10000, .sub = &zt_config_app,
      .item_size = sizeof(zt_app_cfg)},
+    {"locations", ZT_K_LIST, ZT_CFG_RELOAD, .off = offsetof(zt_config, locations),
+     .aux = offsetof(zt_config, n_locations), .min = 0, .max = ZT_CONFIG_LOCATIONS_MAX,
+     .sub = &zt_config_location, .item_size = sizeof(zt_location_cfg)},
+    {"policies", ZT_K_LIST, ZT_CFG_RELOAD, .off = offsetof(zt_config, policies),
+     .aux = offsetof(zt_config, n_policies), .min = 0, .max = ZT_CONFIG_POLICIES_MAX,
+     .sub = &zt_config_policy, .item_size = sizeof(zt_policy_cfg)},
 };
 ZT_CONFIG_SECTION(zt_config_root, zt_config_root_keys, zt_config_check_root);
 

@@ -87,6 +87,33 @@ typedef struct zt_admin_cfg {
     char *token_file; /* default STATE_DIR/admin.token */
 } zt_admin_cfg;
 
+typedef enum zt_export_type {
+    ZT_EXPORT_SYSLOG = 0, /* RFC 5424 with the JSON record as MSG */
+    ZT_EXPORT_CEF,        /* RFC 5424 with a CEF line as MSG */
+} zt_export_type;
+
+typedef enum zt_export_transport {
+    ZT_EXPORT_UDP = 0,
+    ZT_EXPORT_TCP, /* octet-counting framing (RFC 6587 3.4.1) */
+    ZT_EXPORT_TLS, /* RFC 5425 */
+} zt_export_transport;
+
+/* One SIEM sink (`audit.export[]`). */
+typedef struct zt_export_cfg {
+    char *name; /* unique */
+    zt_export_type type;
+    zt_export_transport transport; /* default tcp */
+    char *address;                 /* "127.0.0.1:6514" */
+    struct sockaddr_storage addr;
+    char *ca_file;             /* tls: CA bundle; required unless insecure_skip_verify */
+    char *server_name;         /* tls: SNI and name to verify; NULL = verify the address's IP */
+    bool insecure_skip_verify; /* tls without verification (logged loudly at start) */
+    uint32_t queue_limit;      /* records buffered; default 10000 */
+    unsigned facility;         /* 0..23; default 10 (authpriv) */
+    char *app_name;            /* RFC 5424 APP-NAME; default "ztgate" */
+    unsigned line, col;        /* where the sink was declared */
+} zt_export_cfg;
+
 typedef struct zt_audit_cfg {
     char *path;                      /* default STATE_DIR/audit/audit.log; "off" disables */
     char *signing_key_file;          /* Ed25519 key, created 0600 on first start; default
@@ -97,6 +124,8 @@ typedef struct zt_audit_cfg {
     uint64_t rotate_bytes;           /* rotate when a file reaches; default 64 MiB */
     uint32_t queue_limit;            /* records waiting for the writer; default 65536 */
     bool fail_open;                  /* on_audit_failure: fail_open (default fail_closed) */
+    zt_export_cfg *exports;          /* SIEM sinks (`export:`) */
+    size_t n_exports;
 } zt_audit_cfg;
 
 /* Identity: passwords, MFA, sessions, assertions, brute-force limits (`auth:`). */
@@ -120,6 +149,93 @@ typedef struct zt_auth_cfg {
     unsigned source_failures_per_minute; /* per client IP; default 30 */
 } zt_auth_cfg;
 
+/* Conditional Access (`locations:`, `policies:`), as written; src/policy compiles it. Bit masks
+ * use the enum order of policy/policy.h (bit 1 << zt_risk, 1 << zt_platform, 1 << zt_client_type;
+ * grant controls and restrictions are already bits there). A zero mask means "not set". */
+
+/* A string from a list, with where it was written: references are checked after the whole file
+ * was read and reported at the entry. */
+#define ZT_CONFIG_ZONEINFO "/usr/share/zoneinfo" /* IANA time zones (TZif files) */
+
+typedef struct zt_cfg_word {
+    char *s;
+    unsigned line, col;
+} zt_cfg_word;
+
+typedef struct zt_location_cfg {
+    char *name; /* unique; not "all" or "trusted" */
+    zt_cidr *cidrs;
+    size_t n_cidrs;
+    zt_cfg_word *countries; /* ISO 3166-1 alpha-2, uppercase */
+    size_t n_countries;
+    bool trusted;
+    unsigned line, col;
+} zt_location_cfg;
+
+/* include/exclude lists: users ("all", email, "group:NAME"), apps ("all", app name,
+ * "sensitivity:LEVEL"), locations ("all", "trusted", location name). */
+typedef struct zt_assign_cfg {
+    zt_cfg_word *include;
+    size_t n_include;
+    zt_cfg_word *exclude;
+    size_t n_exclude;
+} zt_assign_cfg;
+
+typedef enum zt_policy_state {
+    ZT_POLICY_OFF = 0,
+    ZT_POLICY_ON,
+    ZT_POLICY_REPORT_ONLY,
+} zt_policy_state;
+
+typedef struct zt_device_cond_cfg {
+    bool has_enrolled, enrolled;
+    bool has_compliant, compliant;
+    unsigned risk_mask;     /* 1 << zt_risk */
+    unsigned platform_mask; /* 1 << zt_platform */
+} zt_device_cond_cfg;
+
+typedef struct zt_time_cond_cfg {
+    unsigned days_mask; /* bit 0 = Monday .. bit 6 = Sunday; 0 = every day */
+    bool has_from, has_to;
+    unsigned from_min, to_min; /* minutes after local midnight */
+    char *timezone;            /* "UTC", "+09:00" or an IANA name; default "UTC" */
+    unsigned line, col;        /* of timezone when written, else of the mapping */
+} zt_time_cond_cfg;
+
+typedef struct zt_cond_cfg {
+    unsigned user_risk_mask, sign_in_risk_mask;
+    bool has_device;
+    zt_device_cond_cfg device;
+    bool has_locations;
+    zt_assign_cfg locations;
+    bool has_anonymous_ip, anonymous_ip;
+    unsigned client_mask; /* 1 << zt_client_type */
+    bool has_time;
+    zt_time_cond_cfg time;
+} zt_cond_cfg;
+
+typedef struct zt_grant_cfg {
+    bool block;
+    unsigned controls; /* zt_control bits */
+    bool operator_or;  /* operator: OR (default AND) */
+} zt_grant_cfg;
+
+typedef struct zt_session_ctl_cfg {
+    bool has_sign_in_frequency;
+    int64_t sign_in_frequency_s; /* 0 = every_time */
+    unsigned restrict_flags;     /* zt_restrict bits */
+} zt_session_ctl_cfg;
+
+typedef struct zt_policy_cfg {
+    char *name; /* unique, 1..64 characters */
+    zt_policy_state state;
+    zt_assign_cfg users, apps;
+    zt_cond_cfg conditions;
+    zt_grant_cfg grant;
+    zt_session_ctl_cfg session;
+    unsigned line, col;
+} zt_policy_cfg;
+
 typedef struct zt_config {
     char *path;      /* file it was read from */
     char *state_dir; /* default "./data" */
@@ -136,6 +252,10 @@ typedef struct zt_config {
     zt_auth_cfg auth;
     zt_app_cfg *apps;
     size_t n_apps;
+    zt_location_cfg *locations;
+    size_t n_locations;
+    zt_policy_cfg *policies;
+    size_t n_policies;
 } zt_config;
 
 /* Collected "FILE:LINE:COL: message\n" lines. */

@@ -39,7 +39,35 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
       "ゲートウェイは現在このリクエストを処理できません。しばらくしてから再度お試しください。")                                              \
     X(MSG_REASON, "Reason", "理由")                                                                                                          \
     X(MSG_REFERENCE, "Reference", "参照番号")                                                                                                \
-    X(MSG_FOOTER, "Protected by ztgate", "ztgate により保護されています")
+    X(MSG_FOOTER, "Protected by ztgate", "ztgate により保護されています")                                                                    \
+    X(MSG_BLOCKED_TITLE, "Access blocked", "アクセスがブロックされました")                                                                   \
+    X(MSG_BLOCKED_BODY, "Your organisation's access policy does not allow this request.",                                                    \
+      "組織のアクセスポリシーにより、このリクエストは許可されていません。")                                                                  \
+    X(MSG_RESTRICTED_TITLE, "Action not allowed", "この操作は許可されていません")                                                            \
+    X(MSG_READ_ONLY_BODY,                                                                                                                    \
+      "This application is read-only for you right now: changes cannot be made from this "                                                   \
+      "session.",                                                                                                                            \
+      "現在このアプリケーションは読み取り専用です。このセッションからは変更できません。")                                                    \
+    X(MSG_NO_DOWNLOAD_BODY,                                                                                                                  \
+      "Downloading files from this application is not allowed from this session.",                                                           \
+      "このセッションからは、このアプリケーションのファイルをダウンロードできません。")                                                      \
+    X(MSG_POLICY, "Policy", "ポリシー")                                                                                                      \
+    X(MSG_WHAT_TO_DO, "What you can do", "対処方法")                                                                                         \
+    X(MSG_DO_CONTACT_ADMIN,                                                                                                                  \
+      "If you think this is a mistake, contact your administrator and quote the reference below.",                                           \
+      "誤りと思われる場合は、下記の参照番号を添えて管理者にお問い合わせください。")                                                          \
+    X(MSG_DO_COMPLIANT_DEVICE,                                                                                                               \
+      "Use a device your organisation has enrolled and that passes its health checks, then try "                                             \
+      "again.",                                                                                                                              \
+      "組織に登録され、健全性チェックに合格しているデバイスから再度お試しください。")                                                        \
+    X(MSG_DO_CHANGE_PASSWORD, "Change your password, then try again.",                                                                       \
+      "パスワードを変更してから、再度お試しください。")                                                                                      \
+    X(MSG_DO_PASSKEY, "Sign in with a passkey or a security key, then try again.",                                                           \
+      "パスキーまたはセキュリティキーでサインインしてから、再度お試しください。")                                                            \
+    X(MSG_DO_OTHER_NETWORK, "Try again from a network or place your organisation allows.",                                                   \
+      "組織が許可しているネットワークまたは場所から再度お試しください。")                                                                    \
+    X(MSG_CHANGE_PASSWORD_LINK, "Change password", "パスワードを変更")                                                                       \
+    X(MSG_SIGN_IN_AGAIN_LINK, "Sign in again", "再度サインイン")
 
 typedef enum zt_msg {
 #define ZT_MSG_ENUM(id, en, ja) id,

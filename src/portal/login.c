@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "identity/password.h"
 #include "lib/secure.h"
 #include "lib/time.h"
@@ -65,12 +66,18 @@ static void login_get(zt_local_req *r)
 {
     zt_form q;
     char rd[ZT_RD_MAX + 1] = "";
-    if (zt_form_parse(&q, r->query, r->query_len) == ZT_FORM_OK)
+    bool prompt_login = false;
+    if (zt_form_parse(&q, r->query, r->query_len) == ZT_FORM_OK) {
         zt_portal_rd(r, &q, rd);
+        size_t n = 0;
+        const char *prompt = zt_form_get(&q, "prompt", &n);
+        /* The proxy asks for a fresh password (policy sign_in_frequency): no single sign-on. */
+        prompt_login = prompt != NULL && n == 5 && memcmp(prompt, "login", 5) == 0;
+    }
     zt_form_dispose(&q);
     zt_portal_sess s;
     zt_portal_session(r, &s);
-    if (s.valid && !s.mfa_pending) {
+    if (s.valid && !s.mfa_pending && !prompt_login) {
         zt_portal_finish(r, s.id_hash, rd); /* already signed in: single sign-on */
         return;
     }
@@ -102,6 +109,7 @@ static void login_failed(login_job *j)
                           .message = "sign-in failed",
                           .reason = failure_reason(j)};
     r->log_detail = "sign-in failed";
+    zt_metric_sign_in(j->limited ? ZT_M_SIGN_IN_THROTTLED : ZT_M_SIGN_IN_FAILURE);
     if (!zt_portal_audit(r, &ev))
         zt_portal_unavailable(r, "audit log unavailable");
     else
@@ -155,6 +163,7 @@ static void login_succeeded(login_job *j)
         zt_portal_unavailable(r, "audit log unavailable");
         return;
     }
+    zt_metric_sign_in(ZT_M_SIGN_IN_SUCCESS);
     zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), cookie, r->https, -1);
     zt_known_device_set(r->svc->sessions, &r->resp_headers, j->user.id, r->https, now);
     zt_wipe(cookie, sizeof(cookie));
@@ -268,6 +277,7 @@ void zt_portal_too_many(zt_local_req *r, const char *email, uint64_t retry_after
                           .email = email,
                           .message = "attempt refused",
                           .reason = "throttled"};
+    zt_metric_sign_in(ZT_M_SIGN_IN_THROTTLED);
     if (!zt_portal_audit(r, &ev)) {
         zt_portal_unavailable(r, "audit log unavailable");
         return;

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "core/metrics.h"
 #include "identity/secretbox.h"
 #include "identity/totp.h"
 #include "lib/secure.h"
@@ -249,6 +250,7 @@ static void mfa_verify(void *ctx)
                                  ? (totp ? "replayed TOTP" : "recovery code reused")
                                  : "wrong code";
         r->log_detail = "second factor refused";
+        zt_metric_sign_in(j->limited ? ZT_M_SIGN_IN_THROTTLED : ZT_M_SIGN_IN_MFA_FAILURE);
         if (!audit_code(r, &j->s, false, factor, reason))
             zt_portal_unavailable(r, "audit log unavailable");
         else
@@ -264,6 +266,7 @@ static void mfa_verify(void *ctx)
         zt_portal_unavailable(r, "could not create the session");
     } else {
         r->log_detail = "second factor accepted";
+        zt_metric_sign_in(ZT_M_SIGN_IN_MFA_SUCCESS);
         zt_portal_finish(r, hash, j->rd);
     }
     job_free(j);

@@ -349,6 +349,7 @@ bool zt_portal_go_central(zt_local_req *r)
 
 typedef struct hold {
     uv_timer_t timer;
+    zt_local_req *r;
     void (*fn)(void *ctx);
     void *ctx;
 } hold;
@@ -363,8 +364,19 @@ static void hold_fire(uv_timer_t *t)
     hold *h = t->data;
     void (*fn)(void *) = h->fn;
     void *ctx = h->ctx;
+    h->r->on_cancel = NULL;
     uv_close((uv_handle_t *)&h->timer, hold_closed);
     fn(ctx);
+}
+
+/* The client left (or the gateway is stopping) during the delay: finish now, so a stopping
+ * loop does not wait out the delay. fn sees the request cancelled and only cleans up. */
+static void hold_cancel(zt_local_req *r, void *arg)
+{
+    hold *h = arg;
+    (void)r;
+    uv_timer_stop(&h->timer);
+    hold_fire(&h->timer);
 }
 
 int zt_portal_hold(zt_local_req *r, uint64_t ms, void (*fn)(void *ctx), void *ctx)
@@ -384,11 +396,14 @@ int zt_portal_hold(zt_local_req *r, uint64_t ms, void (*fn)(void *ctx), void *ct
         return rc;
     }
     h->timer.data = h;
+    h->r = r;
     rc = uv_timer_start(&h->timer, hold_fire, ms, 0);
     if (rc != 0) {
         uv_close((uv_handle_t *)&h->timer, hold_closed);
         return rc;
     }
+    r->on_cancel = hold_cancel;
+    r->on_cancel_arg = h;
     return 0;
 }
 

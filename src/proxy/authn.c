@@ -25,8 +25,12 @@ static const char **split_groups(zt_arena *a, const zt_session_info *info)
     const char **out = zt_arena_alloc(a, (info->n_groups + 1) * sizeof(*out));
     if (out == NULL)
         return NULL;
-    for (size_t i = 0; i < info->n_groups; i++)
-        out[i] = info->groups[i];
+    for (size_t i = 0; i < info->n_groups; i++) {
+        out[i] = zt_arena_strdup(a, info->groups[i]);
+        if (out[i] == NULL)
+            return NULL;
+    }
+    out[info->n_groups] = NULL;
     return out;
 }
 
@@ -42,9 +46,7 @@ static int assertion_for(zt_conn *c, const zt_session_info *info, int64_t now)
         r->assertion = arena_span(&r->arena, cached, len);
         return r->assertion ? 0 : -ENOMEM;
     }
-    const char **groups = split_groups(&r->arena, info);
-    if (groups == NULL)
-        return -ENOMEM;
+    const char *const *groups = r->groups;
     int64_t ttl = (int64_t)(cfg->auth.assertion_ttl_ms / 1000);
     zt_assertion claims = {
         .iss = cfg->auth.issuer,
@@ -71,6 +73,25 @@ static int assertion_for(zt_conn *c, const zt_session_info *info, int64_t now)
     return rc;
 }
 
+/* The Cookie header that carries our session cookie. Clients may split cookies over several
+ * Cookie headers (HTTP/2 does, some HTTP/1.1 clients too); the first carrying it wins. */
+static const zt_header *session_cookie_header(const zt_conn *c, bool https)
+{
+    const char *name = zt_session_cookie_name(https);
+    const zt_header *first = NULL;
+    for (unsigned i = 0; i < c->head.n_headers; i++) {
+        const zt_header *h = &c->head.headers[i];
+        if (!zt_span_ieq_cstr(h->name, "Cookie"))
+            continue;
+        zt_span v;
+        if (zt_cookie_find(&h->value, name, &v))
+            return h;
+        if (first == NULL)
+            first = h;
+    }
+    return first;
+}
+
 zt_authn_result zt_authn_check(zt_conn *c)
 {
     char host[256];
@@ -85,7 +106,7 @@ zt_authn_result zt_authn_check_host(zt_conn *c, const char *host)
     zt_request *r = &c->req;
     if (r->app->sensitivity == ZT_SENS_PUBLIC)
         return ZT_AUTHN_ANONYMOUS_OK;
-    const zt_header *cookie = zt_http_head_find(&c->head, "Cookie");
+    const zt_header *cookie = session_cookie_header(c, r->https);
     int64_t now = (int64_t)(zt_wall_us() / 1000000);
     const zt_session_info *info = NULL;
     zt_session_status st = zt_session_lookup(c->w->sessions, cookie ? &cookie->value : NULL,
@@ -102,7 +123,11 @@ zt_authn_result zt_authn_check_host(zt_conn *c, const char *host)
     r->user_id = arena_span(&r->arena, info->user_id, strlen(info->user_id));
     r->email = arena_span(&r->arena, info->email, strlen(info->email));
     r->groups_csv = arena_span(&r->arena, info->groups_csv, strlen(info->groups_csv));
-    if (r->user_id == NULL || r->email == NULL || r->groups_csv == NULL) {
+    r->groups = split_groups(&r->arena, info);
+    r->n_groups = info->n_groups;
+    r->auth_time = info->auth_time;
+    r->mfa_time = info->mfa_time;
+    if (r->user_id == NULL || r->email == NULL || r->groups_csv == NULL || r->groups == NULL) {
         r->session_status = "out of memory";
         return ZT_AUTHN_ERROR;
     }
@@ -135,8 +160,14 @@ static int url_encode(zt_buf *out, const char *s, size_t n)
 /* Where to sign in: the host's /.ztgate/login, or the portal host's (same scheme and port),
  * with the page the user asked for (scheme://host_header + target) as `rd`. absolute: a full
  * URL even without a portal host (forward-auth answers go to another server first). */
-static int login_url_for(const zt_config *cfg, const char *scheme, zt_span host_header,
-                         unsigned port, zt_span target, bool absolute, zt_buf *out)
+static int portal_url_for(const zt_config *cfg, const char *page, const char *scheme,
+                          zt_span host_header, unsigned port, zt_span target, bool absolute,
+                          zt_buf *out);
+
+/* page: "/.ztgate/login?rd=" or another portal page with a trailing rd parameter. */
+static int portal_url_for(const zt_config *cfg, const char *page, const char *scheme,
+                          zt_span host_header, unsigned port, zt_span target, bool absolute,
+                          zt_buf *out)
 {
     zt_buf rd;
     zt_buf_init(&rd, 16 * 1024);
@@ -152,13 +183,20 @@ static int login_url_for(const zt_config *cfg, const char *scheme, zt_span host_
         rc = zt_buf_printf(out, "%s://", scheme);
         rc = rc ? rc : zt_buf_append(out, host_header.p, host_header.n);
     }
-    rc = rc ? rc : zt_buf_append_str(out, "/.ztgate/login?rd=");
+    rc = rc ? rc : zt_buf_append_str(out, page);
     rc = rc ? rc : url_encode(out, rd.data ? rd.data : "", rd.len);
     zt_buf_dispose(&rd);
     return rc;
 }
 
+static int page_url(zt_conn *c, const char *page, zt_buf *out);
+
 static int login_url(zt_conn *c, zt_buf *out)
+{
+    return page_url(c, "/.ztgate/login?rd=", out);
+}
+
+static int page_url(zt_conn *c, const char *page, zt_buf *out)
 {
     zt_request *r = &c->req;
     const zt_header *host = zt_http_head_find(&c->head, "Host");
@@ -171,15 +209,15 @@ static int login_url(zt_conn *c, zt_buf *out)
     }
     zt_span hh = host ? host->value : (zt_span){"", 0};
     rc = rc ? rc
-            : login_url_for(r->rt->cfg, r->https ? "https" : "http", hh, c->head.host_port,
-                            (zt_span){target.data ? target.data : "", target.len}, false, out);
+            : portal_url_for(r->rt->cfg, page, r->https ? "https" : "http", hh, c->head.host_port,
+                             (zt_span){target.data ? target.data : "", target.len}, false, out);
     zt_buf_dispose(&target);
     return rc;
 }
 
 /* Browsers navigating to a page are redirected; scripts and API clients get a 401 they can
  * act on instead of an HTML sign-in form. */
-static bool wants_html(const zt_conn *c)
+bool zt_authn_wants_html(const zt_conn *c)
 {
     if (c->head.method != HTTP_GET && c->head.method != HTTP_HEAD)
         return false;
@@ -202,7 +240,7 @@ int zt_authn_write_challenge(zt_conn *c, zt_buf *out, bool keep_alive)
     zt_buf_init(&url, 32 * 1024);
     zt_buf_init(&body, 64 * 1024);
     int rc = login_url(c, &url);
-    bool html = wants_html(c);
+    bool html = zt_authn_wants_html(c);
     r->status = html ? 302 : 401;
     if (rc == 0 && html) {
         rc = zt_buf_append_str(&body, "<!doctype html><title>Sign in</title><a href=\"");
@@ -323,6 +361,13 @@ static int verify_write(zt_conn *c, zt_buf *out, int status, const char *decisio
                            r->user_id, r->email, r->groups_csv);
         if (rc == 0 && r->assertion != NULL)
             rc = zt_buf_printf(out, "X-ZT-Assertion: %s\r\n", r->assertion);
+        /* The fronting proxy or the app enforces what ztgate cannot see in this mode. */
+        if (rc == 0 && r->restrict_flags != 0)
+            rc = zt_buf_printf(
+                out, "X-ZT-Restrict: %s%s%s\r\n",
+                (r->restrict_flags & ZT_RESTRICT_READ_ONLY) ? "read_only" : "",
+                r->restrict_flags == (ZT_RESTRICT_READ_ONLY | ZT_RESTRICT_NO_DOWNLOAD) ? "," : "",
+                (r->restrict_flags & ZT_RESTRICT_NO_DOWNLOAD) ? "no_download" : "");
     }
     if (rc == 0 && login != NULL && login->len > 0) {
         rc = zt_buf_append_str(out, "X-ZT-Login-URL: ");
@@ -411,9 +456,60 @@ int zt_authn_verify_write(zt_conn *c, const zt_verify_result *v, zt_buf *out, bo
     zt_buf_init(&login, 32 * 1024);
     int rc = 0;
     if (v->status == 401)
-        rc = login_url_for(r->rt->cfg, r->https ? "https" : "http", v->host_header, v->port, v->uri,
-                           true, &login);
+        rc = portal_url_for(r->rt->cfg,
+                            v->page ? v->page : "/.ztgate/login?rd=", r->https ? "https" : "http",
+                            v->host_header, v->port, v->uri, true, &login);
     rc = rc ? rc : verify_write(c, out, v->status, v->decision, &login, keep_alive);
     zt_buf_dispose(&login);
+    return rc;
+}
+
+/* ---- policy challenges ----------------------------------------------------------------- */
+
+int zt_authn_write_step_up(zt_conn *c, zt_buf *out, bool keep_alive, bool reauth,
+                           const char *control)
+{
+    zt_request *r = &c->req;
+    zt_buf url, body;
+    zt_buf_init(&url, 32 * 1024);
+    zt_buf_init(&body, 64 * 1024);
+    /* Re-authentication asks for the password again (prompt=login: an existing session does
+     * not skip the form); a second factor goes to the MFA prompt, which sends users without
+     * an authenticator to enrolment. Both come back to the page asked for. */
+    int rc = page_url(c, reauth ? "/.ztgate/login?prompt=login&rd=" : "/.ztgate/mfa?rd=", &url);
+    bool html = zt_authn_wants_html(c);
+    r->status = html ? 302 : 401;
+    if (rc == 0 && html) {
+        rc = zt_buf_append_str(&body, "<!doctype html><title>Verify</title><a href=\"");
+        rc = rc ? rc : zt_buf_cstr(&url) < 0 ? -ENOMEM : zt_html_escape(&body, url.data);
+        rc = rc ? rc : zt_buf_append_str(&body, "\">Continue</a>\n");
+    } else if (rc == 0) {
+        rc = zt_buf_printf(&body, "{\"error\":\"%s\",\"required\":\"%s\",\"url\":",
+                           reauth ? "reauthentication_required" : "step_up_required", control);
+        rc = rc ? rc : zt_json_str(&body, url.data ? url.data : "", url.len);
+        if (rc == 0 && r->policy != NULL) {
+            rc = zt_buf_append_str(&body, ",\"policy\":");
+            rc = rc ? rc : zt_json_str(&body, r->policy, strlen(r->policy));
+        }
+        rc = rc ? rc : zt_buf_printf(&body, ",\"request_id\":\"%s\"}\n", r->id);
+    }
+    rc = rc ? rc
+            : zt_buf_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n",
+                            r->status, zt_http_status_text(r->status),
+                            html ? "text/html; charset=utf-8" : "application/json", body.len);
+    rc = rc ? rc : zt_page_security_headers(out, r->https);
+    if (rc == 0 && html) {
+        rc = zt_buf_append_str(out, "Location: ");
+        rc = rc ? rc : zt_buf_append(out, url.data, url.len);
+        rc = rc ? rc : zt_buf_append_str(out, "\r\n");
+    } else if (rc == 0) {
+        rc = zt_buf_append_str(out, "WWW-Authenticate: ZTGate realm=\"ztgate\"\r\n");
+    }
+    rc = rc ? rc : zt_buf_printf(out, "X-Request-Id: %s\r\n", r->id);
+    rc = rc ? rc : zt_buf_append_str(out, keep_alive ? "\r\n" : "Connection: close\r\n\r\n");
+    if (rc == 0 && c->head.method != HTTP_HEAD)
+        rc = zt_buf_append(out, body.data, body.len);
+    zt_buf_dispose(&url);
+    zt_buf_dispose(&body);
     return rc;
 }

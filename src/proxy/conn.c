@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "audit/event.h"
+#include "core/metrics.h"
 #include "lib/net.h"
 #include "lib/str.h"
 #include "lib/time.h"
@@ -262,6 +263,7 @@ static void on_conn_handle_closed(uv_handle_t *h)
     if (c->tls_on)
         zt_tls_conn_dispose(&c->tls);
     free(c);
+    zt_metric_conn_close();
     zt_worker_conn_closed(w);
 }
 
@@ -361,6 +363,7 @@ void zt_conn_accept(zt_listener *l)
     w->conns = c;
     w->n_conns++;
     atomic_fetch_add(&srv->n_conns, 1);
+    zt_metric_conn_open();
 
     if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&c->tcp) != 0) {
         zt_conn_close(c);
@@ -400,6 +403,7 @@ void zt_conn_drain(zt_conn *c)
 
 static void access_log(zt_conn *c)
 {
+    zt_metric_request(c->req.status);
     if (!zt_access_enabled())
         return;
     zt_request *r = &c->req;
@@ -502,25 +506,30 @@ static int render_json_error(zt_buf *out, const zt_page *pg)
 
 /* Answer with a ztgate page and end the request. A request whose body we have not read cannot
  * keep the connection: the unread bytes would be taken for the next request. */
+static void respond_page_ex(zt_conn *c, zt_page pg);
+
 static void respond_page(zt_conn *c, int status, zt_msg title, zt_msg body, const char *detail)
+{
+    respond_page_ex(c, (zt_page){.status = status, .title = title, .body = body, .detail = detail});
+}
+
+/* pg carries status, title, body, detail and the optional block-page fields; the rest is
+ * filled here. */
+static void respond_page_ex(zt_conn *c, zt_page pg)
 {
     request_begin(c);
     zt_request *r = &c->req;
+    int status = pg.status;
+    const char *detail = pg.detail;
     bool body_pending = !r->req_done && c->head.body != ZT_BODY_NONE;
     bool keep = c->head.keep_alive && !body_pending && !c->draining && status < 500 &&
                 status != 400 && status != 408 && status != 431 && status != 414;
     const zt_header *al = zt_http_head_find(&c->head, "Accept-Language");
-    zt_page pg = {
-        .status = status,
-        .title = title,
-        .body = body,
-        .detail = detail,
-        .request_id = r->id,
-        .lang = al ? zt_lang_from_accept(al->value.p, al->value.n) : ZT_LANG_EN,
-        .keep_alive = keep,
-        .head_only = c->head.method == HTTP_HEAD,
-        .https = c->tls_on,
-    };
+    pg.request_id = r->id;
+    pg.lang = al ? zt_lang_from_accept(al->value.p, al->value.n) : ZT_LANG_EN;
+    pg.keep_alive = keep;
+    pg.head_only = c->head.method == HTTP_HEAD;
+    pg.https = r->https || c->tls_on;
     /* The admin listener speaks JSON only, errors included. */
     if ((c->admin ? render_json_error(&c->out, &pg) : zt_page_render(&c->out, &pg)) < 0) {
         zt_conn_close(c);
@@ -580,6 +589,17 @@ static unsigned http_activity(int method)
     }
 }
 
+static const char *restrict_text(unsigned flags)
+{
+    if ((flags & ZT_RESTRICT_READ_ONLY) && (flags & ZT_RESTRICT_NO_DOWNLOAD))
+        return "read_only,no_download";
+    if (flags & ZT_RESTRICT_READ_ONLY)
+        return "read_only";
+    if (flags & ZT_RESTRICT_NO_DOWNLOAD)
+        return "no_download";
+    return "";
+}
+
 /* One audit event per decision. false when it could not be queued: the caller refuses the
  * request (fail closed) unless audit.on_audit_failure is fail_open. */
 static bool audit_decision(zt_conn *c, bool allowed, const char *reason)
@@ -608,8 +628,14 @@ static bool audit_decision(zt_conn *c, bool allowed, const char *reason)
         zt_event_str(&ev, "actor.user.uid", r->user_id);
         zt_event_str(&ev, "actor.user.email_addr", r->email);
     }
-    zt_event_str(&ev, "decision", allowed ? "allow" : "block");
+    zt_event_str(&ev, "decision", r->decision ? r->decision : allowed ? "allow" : "block");
     zt_event_str(&ev, "reasons", reason);
+    if (r->policy_names != NULL)
+        zt_event_str(&ev, "policies", r->policy_names);
+    if (r->report_only != NULL)
+        zt_event_str(&ev, "report_only.decision", r->report_only);
+    if (r->restrict_flags != 0)
+        zt_event_str(&ev, "session.restrict", restrict_text(r->restrict_flags));
     zt_event_metadata(&ev, r->id, NULL);
     if (zt_event_end(&ev) < 0) {
         zt_error("request %s: audit event could not be built", r->id);
@@ -663,8 +689,9 @@ static bool stage_authorize(zt_conn *c)
         return false;
     }
     /* The request goes on only once its decision is queued in the audit log. */
-    const char *why =
-        r->user_id != NULL ? "signed in with a valid session" : "public app: no sign-in required";
+    const char *why = r->user_id == NULL        ? "public app: no sign-in required"
+                      : r->policy_names != NULL ? "signed in; every applicable policy satisfied"
+                                                : "signed in; no policy applies";
     if (!audit_decision(c, true, why)) {
         respond_audit_unavailable(c);
         return false;
@@ -842,6 +869,222 @@ static void resolve_client(zt_conn *c)
     }
 }
 
+/* Names of the applicable policies, "a,b (report-only)", for the audit record. */
+static void policy_names(zt_conn *c, const zt_policy_set *set, const zt_policy_result *res)
+{
+    zt_request *r = &c->req;
+    if (res->n_matched == 0)
+        return;
+    zt_buf b;
+    zt_buf_init(&b, 64 * 1024);
+    int rc = 0;
+    for (size_t i = 0; i < res->n_matched && rc == 0; i++) {
+        if (i > 0)
+            rc = zt_buf_append_char(&b, ',');
+        rc = rc ? rc : zt_buf_append_str(&b, zt_policy_name(set, res->matched[i]));
+        if (rc == 0 && zt_policy_report_only(set, res->matched[i]))
+            rc = zt_buf_append_str(&b, " (report-only)");
+    }
+    if (rc == 0 && res->matched_truncated)
+        rc = zt_buf_append_str(&b, ",...");
+    if (rc == 0)
+        r->policy_names = zt_arena_strndup(&r->arena, b.data, b.len);
+    zt_buf_dispose(&b);
+}
+
+static void count_decision(const zt_policy_set *set, const zt_policy_result *res)
+{
+    zt_metric_decision((int)res->outcome);
+    zt_metric_report_only((int)res->report_only_outcome);
+    for (size_t i = 0; i < res->n_matched; i++)
+        zt_metric_policy_match(zt_policy_name(set, res->matched[i]));
+}
+
+static bool method_is_safe(int method)
+{
+    return method == HTTP_GET || method == HTTP_HEAD || method == HTTP_OPTIONS;
+}
+
+static void fill_policy_input(zt_conn *c, zt_policy_input *in)
+{
+    zt_request *r = &c->req;
+    *in = (zt_policy_input){
+        .user_id = r->user_id,
+        .email = r->email,
+        .groups = r->groups,
+        .n_groups = r->n_groups,
+        .app = r->app->name,
+        .sensitivity = (int)r->app->sensitivity,
+        .ip = (const struct sockaddr *)&r->client_addr,
+        .client = zt_authn_wants_html(c) ? ZT_CLIENT_BROWSER : ZT_CLIENT_API,
+        .now = (int64_t)(zt_wall_us() / 1000000),
+        .auth_time = r->auth_time,
+        .mfa_time = r->mfa_time,
+    };
+}
+
+/* A control the user cannot satisfy from the MFA prompt: explain what to do instead. */
+static void respond_unmet(zt_conn *c, zt_control ctl)
+{
+    zt_page pg = {.status = 403,
+                  .title = MSG_BLOCKED_TITLE,
+                  .body = MSG_BLOCKED_BODY,
+                  .policy = c->req.policy};
+    switch (ctl) {
+    case ZT_CTL_COMPLIANT_DEVICE:
+        pg.detail = "this app needs a compliant, enrolled device";
+        pg.remedy = MSG_DO_COMPLIANT_DEVICE;
+        break;
+    case ZT_CTL_PASSWORD_CHANGE:
+        pg.detail = "a password change is required";
+        pg.remedy = MSG_DO_CHANGE_PASSWORD;
+        pg.remedy_href = "/.ztgate/password";
+        pg.remedy_label = MSG_CHANGE_PASSWORD_LINK;
+        break;
+    case ZT_CTL_PHISHING_RESISTANT_MFA:
+        pg.detail = "this app needs phishing-resistant sign-in (passkey or security key)";
+        pg.remedy = MSG_DO_PASSKEY;
+        break;
+    default:
+        pg.detail = "an access requirement is not met";
+        pg.remedy = MSG_DO_CONTACT_ADMIN;
+        break;
+    }
+    respond_page_ex(c, pg);
+}
+
+static void respond_step_up(zt_conn *c, bool reauth, const char *control)
+{
+    zt_request *r = &c->req;
+    bool keep = c->head.keep_alive && (r->req_done || c->head.body == ZT_BODY_NONE) && !c->draining;
+    if (zt_authn_write_step_up(c, &c->out, keep, reauth, control) < 0) {
+        zt_conn_close(c);
+        return;
+    }
+    r->local_response = true;
+    r->resp_head_sent = true;
+    r->resp_done = true;
+    r->detail = reauth ? "sign-in frequency: sign in again" : "step-up: second factor required";
+    if (!keep)
+        c->close_after_flush = true;
+    if (!c->in_parser)
+        conn_continue_after_page(c);
+}
+
+static bool policy_refuse(zt_conn *c, const char *reason, zt_page pg)
+{
+    if (!audit_decision(c, false, reason))
+        respond_audit_unavailable(c);
+    else
+        respond_page_ex(c, pg);
+    return false;
+}
+
+/* policy: Conditional Access on every request of a signed-in user (not only at sign-in).
+ * Anonymous visitors of a public app have no user to assign policies to. */
+static bool stage_policy(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    if (r->user_id == NULL)
+        return true;
+    const zt_policy_set *set = r->rt->policies;
+    zt_policy_input in;
+    zt_policy_result res;
+    fill_policy_input(c, &in);
+    zt_policy_eval(set, &in, &res);
+    count_decision(set, &res);
+    policy_names(c, set, &res);
+    if (res.report_only_outcome != ZT_OUTCOME_ALLOW)
+        r->report_only = zt_outcome_name(res.report_only_outcome);
+    if (res.block_policy >= 0)
+        r->policy = zt_policy_name(set, res.block_policy);
+    else if (res.n_matched > 0)
+        r->policy = zt_policy_name(set, res.matched[0]);
+    char reason[256];
+    if (res.outcome == ZT_OUTCOME_ALLOW) {
+        r->restrict_flags = res.restrict_flags;
+        if (!(r->restrict_flags & ZT_RESTRICT_READ_ONLY) || method_is_safe(c->head.method))
+            return true;
+        r->decision = "block";
+        return policy_refuse(c, "restrict read_only: unsafe method refused",
+                             (zt_page){.status = 403,
+                                       .title = MSG_RESTRICTED_TITLE,
+                                       .body = MSG_READ_ONLY_BODY,
+                                       .policy = r->policy,
+                                       .detail = "read-only session"});
+    }
+    if (res.outcome == ZT_OUTCOME_BLOCK) {
+        r->decision = "block";
+        snprintf(reason, sizeof(reason), "blocked by policy %s", r->policy ? r->policy : "?");
+        return policy_refuse(c, reason,
+                             (zt_page){.status = 403,
+                                       .title = MSG_BLOCKED_TITLE,
+                                       .body = MSG_BLOCKED_BODY,
+                                       .policy = r->policy,
+                                       .detail = "a policy blocks this access",
+                                       .remedy = MSG_DO_CONTACT_ADMIN});
+    }
+    r->decision = "challenge";
+    const char *control = res.reauth_required ? "sign_in" : zt_control_name(res.next_control);
+    snprintf(reason, sizeof(reason), "policy %s requires %s", r->policy ? r->policy : "?", control);
+    if (!audit_decision(c, false, reason)) {
+        respond_audit_unavailable(c);
+        return false;
+    }
+    if (res.reauth_required || res.next_control == ZT_CTL_MFA)
+        respond_step_up(c, res.reauth_required, control);
+    else
+        respond_unmet(c, res.next_control);
+    return false;
+}
+
+/* The same Conditional Access decision for a forward-auth question. X-Forwarded-Method says
+ * whether a read-only session may go on. */
+static void verify_policy(zt_conn *c, zt_verify_result *v)
+{
+    zt_request *r = &c->req;
+    const zt_policy_set *set = r->rt->policies;
+    zt_policy_input in;
+    zt_policy_result res;
+    fill_policy_input(c, &in);
+    zt_policy_eval(set, &in, &res);
+    count_decision(set, &res);
+    policy_names(c, set, &res);
+    if (res.report_only_outcome != ZT_OUTCOME_ALLOW)
+        r->report_only = zt_outcome_name(res.report_only_outcome);
+    r->policy = res.block_policy >= 0 ? zt_policy_name(set, res.block_policy)
+                : res.n_matched > 0   ? zt_policy_name(set, res.matched[0])
+                                      : NULL;
+    if (res.outcome == ZT_OUTCOME_ALLOW) {
+        r->restrict_flags = res.restrict_flags;
+        const zt_header *fm = zt_http_head_find(&c->head, "X-Forwarded-Method");
+        bool unsafe = fm != NULL && !zt_span_ieq_cstr(fm->value, "GET") &&
+                      !zt_span_ieq_cstr(fm->value, "HEAD") &&
+                      !zt_span_ieq_cstr(fm->value, "OPTIONS");
+        if ((r->restrict_flags & ZT_RESTRICT_READ_ONLY) && unsafe) {
+            v->status = 403;
+            v->decision = "block";
+            r->decision = "block";
+            r->detail = "read-only session: unsafe method refused";
+        }
+        return;
+    }
+    if (res.outcome == ZT_OUTCOME_BLOCK ||
+        (!res.reauth_required && res.next_control != ZT_CTL_MFA)) {
+        v->status = 403;
+        v->decision = "block";
+        r->decision = "block";
+        r->detail =
+            res.outcome == ZT_OUTCOME_BLOCK ? "blocked by policy" : "access requirement not met";
+        return;
+    }
+    v->status = 401;
+    v->decision = "step_up";
+    r->decision = "challenge";
+    v->page = res.reauth_required ? "/.ztgate/login?prompt=login&rd=" : "/.ztgate/mfa?rd=";
+    r->detail = res.reauth_required ? "sign in again" : "second factor required";
+}
+
 /* forward-auth: nginx auth_request / Traefik forwardAuth ask whether the request they describe
  * may pass. Answered here, not by the portal: it is the same decision as the proxy path. */
 static void stage_verify(zt_conn *c)
@@ -854,6 +1097,8 @@ static void stage_verify(zt_conn *c)
         return;
     }
     zt_verify_result v = zt_authn_verify(c);
+    if (v.status == 200 && r->user_id != NULL)
+        verify_policy(c, &v);
     char reason[300];
     snprintf(reason, sizeof(reason), "forward-auth: %s%s%s", v.decision, r->detail ? ": " : "",
              r->detail ? r->detail : "");
@@ -903,7 +1148,7 @@ static void conn_dispatch(zt_conn *c)
         stage_local(c, ZT_LOCAL_PORTAL);
         return;
     }
-    if (!stage_route(c) || !stage_authenticate(c) || !stage_authorize(c))
+    if (!stage_route(c) || !stage_authenticate(c) || !stage_policy(c) || !stage_authorize(c))
         return;
     stage_forward(c);
 }
@@ -933,7 +1178,7 @@ int zt_conn_build_upstream_head(zt_conn *c, zt_buf *out)
     memcpy(path, app->upstream.base_path, base_n);
     memcpy(path + base_n, r->target.path, r->target.path_len + 1);
 
-    zt_header extra[5] = {
+    zt_header extra[6] = {
         {ZT_SPAN_LIT("X-ZT-Request-Id"), {r->id, strlen(r->id)}},
     };
     unsigned n_extra = 1;
@@ -947,6 +1192,11 @@ int zt_conn_build_upstream_head(zt_conn *c, zt_buf *out)
         if (r->assertion != NULL)
             extra[n_extra++] =
                 (zt_header){ZT_SPAN_LIT("X-ZT-Assertion"), {r->assertion, strlen(r->assertion)}};
+        /* The app may enforce the restriction more finely; ztgate enforces it regardless. */
+        if (r->restrict_flags != 0) {
+            const char *rs = restrict_text(r->restrict_flags);
+            extra[n_extra++] = (zt_header){ZT_SPAN_LIT("X-ZT-Restrict"), {rs, strlen(rs)}};
+        }
     }
     zt_forward_ctx ctx = {
         .client_ip = c->ip,
@@ -1012,10 +1262,75 @@ void zt_conn_upstream_failed(zt_conn *c, int status, const char *detail)
 
 /* ---- response from the upstream ---------------------------------------------------------- */
 
+/* Content types a no_download session may not receive, beside any attachment. */
+static const char *const download_types[] = {
+    "application/octet-stream",
+    "application/zip",
+    "application/x-zip-compressed",
+    "application/x-7z-compressed",
+    "application/x-rar-compressed",
+    "application/vnd.rar",
+    "application/x-tar",
+    "application/gzip",
+    "application/x-gzip",
+    "application/pdf",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.",
+    "application/vnd.oasis.opendocument.",
+    "text/csv",
+    NULL,
+};
+
+static bool response_is_download(const zt_http_head *h)
+{
+    const zt_header *cd = zt_http_head_find(h, "Content-Disposition");
+    if (cd != NULL) {
+        zt_span v = cd->value;
+        while (v.n > 0 && (*v.p == ' ' || *v.p == '\t')) {
+            v.p++;
+            v.n--;
+        }
+        if (zt_span_istarts(v, "attachment"))
+            return true;
+    }
+    const zt_header *ct = zt_http_head_find(h, "Content-Type");
+    if (ct == NULL)
+        return false;
+    for (size_t i = 0; download_types[i] != NULL; i++)
+        if (zt_span_istarts(ct->value, download_types[i]))
+            return true;
+    return false;
+}
+
+/* no_download: the upstream's answer is a file. Its body is read and dropped (so the pooled
+ * connection stays usable) and the client gets a 403 page instead. */
+static bool refuse_download(zt_conn *c, const zt_http_head *h)
+{
+    zt_request *r = &c->req;
+    if (!(r->restrict_flags & ZT_RESTRICT_NO_DOWNLOAD) || !response_is_download(h))
+        return false;
+    r->suppress_body = true;
+    r->client_body = ZT_BODY_NONE;
+    zt_warn("request %s: download refused (no_download session, policy %s)", r->id,
+            r->policy ? r->policy : "?");
+    respond_page_ex(c, (zt_page){.status = 403,
+                                 .title = MSG_RESTRICTED_TITLE,
+                                 .body = MSG_NO_DOWNLOAD_BODY,
+                                 .policy = r->policy,
+                                 .detail = "no_download session: file download refused"});
+    /* respond_page_ex marked the request done; the upstream's body is still to be drained. */
+    r->resp_done = false;
+    return true;
+}
+
 void zt_conn_response_head(zt_conn *c, zt_upconn *up)
 {
     zt_request *r = &c->req;
     const zt_http_head *h = &up->head;
+    if (refuse_download(c, h))
+        return;
     bool client_11 = c->head.http_major == 1 && c->head.http_minor == 1;
     zt_body_kind kind = h->body;
     if (r->head_method) {
@@ -1043,6 +1358,8 @@ void zt_conn_response_head(zt_conn *c, zt_upconn *up)
 void zt_conn_response_body(zt_conn *c, const char *at, size_t n)
 {
     zt_request *r = &c->req;
+    if (r->suppress_body)
+        return;
     r->bytes_out += n;
     if (r->client_body == ZT_BODY_CHUNKED && zt_http_write_chunk_header(&c->out, n) < 0) {
         zt_conn_close(c);

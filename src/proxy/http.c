@@ -781,13 +781,67 @@ static int write_request_line(zt_buf *out, const zt_http_head *req, const zt_for
     return rc ? rc : put_field(out, ZT_SPAN_LIT("Host"), cspan(c->host_header));
 }
 
+/* ztgate's own cookies (session, CSRF, known device; with or without the __Host- prefix) are
+ * credentials for the gateway: an app, or anyone reading its logs, could replay them against
+ * every other app on the host. They never go upstream; the app's own cookies do. */
+static bool is_gateway_cookie(zt_span name)
+{
+    static const char *const ours[] = {"ztgate_session", "ztgate_csrf", "ztgate_device"};
+    if (name.n >= 7 && memcmp(name.p, "__Host-", 7) == 0) {
+        name.p += 7;
+        name.n -= 7;
+    }
+    for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+        if (name.n == strlen(ours[i]) && memcmp(name.p, ours[i], name.n) == 0)
+            return true;
+    return false;
+}
+
+/* The Cookie header without ztgate's cookies; nothing at all when only ours were in it. */
+static int put_cookie_field(zt_buf *out, zt_span name, zt_span value)
+{
+    zt_buf kept;
+    zt_buf_init(&kept, value.n + 1);
+    int rc = 0;
+    size_t i = 0;
+    while (i < value.n && rc == 0) {
+        size_t start = i;
+        while (i < value.n && value.p[i] != ';')
+            i++;
+        zt_span pair = {value.p + start, i - start};
+        i++; /* past ';' */
+        while (pair.n > 0 && (pair.p[0] == ' ' || pair.p[0] == '\t')) {
+            pair.p++;
+            pair.n--;
+        }
+        while (pair.n > 0 && (pair.p[pair.n - 1] == ' ' || pair.p[pair.n - 1] == '\t'))
+            pair.n--;
+        if (pair.n == 0)
+            continue;
+        const char *eq = memchr(pair.p, '=', pair.n);
+        zt_span cname = {pair.p, eq ? (size_t)(eq - pair.p) : pair.n};
+        while (cname.n > 0 && cname.p[cname.n - 1] == ' ')
+            cname.n--;
+        if (is_gateway_cookie(cname))
+            continue;
+        if (kept.len > 0)
+            rc = zt_buf_append(&kept, "; ", 2);
+        rc = rc ? rc : zt_buf_append(&kept, pair.p, pair.n);
+    }
+    if (rc == 0 && kept.len > 0)
+        rc = put_field(out, name, (zt_span){kept.data, kept.len});
+    zt_buf_dispose(&kept);
+    return rc;
+}
+
 static int write_client_fields(zt_buf *out, const zt_http_head *req, bool trusted)
 {
     for (unsigned i = 0; i < req->n_headers; i++) {
         const zt_header *x = &req->headers[i];
         if (drop_request_header(req, x->name, trusted))
             continue;
-        int rc = put_field(out, x->name, x->value);
+        int rc = name_is(x->name, "Cookie") ? put_cookie_field(out, x->name, x->value)
+                                            : put_field(out, x->name, x->value);
         if (rc < 0)
             return rc;
     }

@@ -120,11 +120,17 @@ void zt_local_detach(zt_conn *c)
     if (r == NULL)
         return;
     c->local = NULL;
-    if (c->local_running)
-        r->conn_ = NULL; /* the handler still owns it and frees it in zt_local_respond */
-    else
-        local_free(r);
+    bool running = c->local_running;
     c->local_running = false;
+    if (!running) {
+        local_free(r);
+        return;
+    }
+    r->conn_ = NULL; /* the handler still owns it and frees it in zt_local_respond */
+    void (*cancel)(zt_local_req *, void *) = r->on_cancel;
+    r->on_cancel = NULL;
+    if (cancel != NULL)
+        cancel(r, r->on_cancel_arg); /* may respond, i.e. free r */
 }
 
 const zt_span *zt_local_header_get(const zt_local_req *r, const char *name)

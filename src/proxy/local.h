@@ -98,6 +98,12 @@ typedef struct zt_local_req {
     bool no_security_headers; /* JSON/JWKS: skip the HTML page security headers */
     const char *log_detail;   /* short reason for the access log (static string) */
 
+    /* Optional: called once, on the loop thread, when the client goes away while the handler
+     * waits (a held answer, say), so it can stop its timer and finish now; it must still end
+     * with zt_local_respond, which then only frees. Cleared before the call. */
+    void (*on_cancel)(struct zt_local_req *r, void *arg);
+    void *on_cancel_arg;
+
     /* ---- private to src/proxy ---- */
     void *conn_;
     bool responded_;

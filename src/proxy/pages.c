@@ -84,6 +84,27 @@ int zt_page_render_body(zt_buf *body, const zt_page *pg)
         rc = rc ? rc : zt_html_escape(body, pg->detail);
         rc = rc ? rc : zt_buf_append_str(body, "</p>");
     }
+    if (rc == 0 && pg->policy != NULL) {
+        rc = zt_buf_append_str(body, "<p>");
+        rc = rc ? rc : zt_html_escape(body, zt_msg_text(pg->lang, MSG_POLICY));
+        rc = rc ? rc : zt_buf_append_str(body, ": ");
+        rc = rc ? rc : zt_html_escape(body, pg->policy);
+        rc = rc ? rc : zt_buf_append_str(body, "</p>");
+    }
+    if (rc == 0 && pg->remedy != 0) {
+        rc = zt_buf_append_str(body, "<h2>");
+        rc = rc ? rc : zt_html_escape(body, zt_msg_text(pg->lang, MSG_WHAT_TO_DO));
+        rc = rc ? rc : zt_buf_append_str(body, "</h2><p>");
+        rc = rc ? rc : zt_html_escape(body, zt_msg_text(pg->lang, (zt_msg)pg->remedy));
+        rc = rc ? rc : zt_buf_append_str(body, "</p>");
+        if (rc == 0 && pg->remedy_href != NULL) {
+            rc = zt_buf_append_str(body, "<p><a href=\"");
+            rc = rc ? rc : zt_html_escape(body, pg->remedy_href);
+            rc = rc ? rc : zt_buf_append_str(body, "\">");
+            rc = rc ? rc : zt_html_escape(body, zt_msg_text(pg->lang, (zt_msg)pg->remedy_label));
+            rc = rc ? rc : zt_buf_append_str(body, "</a></p>");
+        }
+    }
     if (rc == 0 && pg->request_id != NULL) {
         rc = zt_buf_append_str(body, "<p class=\"ref\">");
         rc = rc ? rc : zt_html_escape(body, zt_msg_text(pg->lang, MSG_REFERENCE));

@@ -19,6 +19,11 @@ typedef struct zt_page {
     bool keep_alive;
     bool head_only; /* HEAD request: headers only */
     bool https;     /* add HSTS */
+    /* Block and restriction pages: */
+    const char *policy;      /* name of the deciding policy, or NULL */
+    int remedy;              /* zt_msg: what the user can do; 0 = none */
+    const char *remedy_href; /* a link to act on it (same-site path), or NULL */
+    int remedy_label;        /* zt_msg of the link text */
 } zt_page;
 
 /* Status line, headers and body appended to out. */

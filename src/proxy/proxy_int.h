@@ -17,6 +17,7 @@
 #include "proxy/request.h"
 #include "proxy/route.h"
 #include "proxy/tls.h"
+#include "policy/policy.h"
 
 /* Output is held below these before reading from the other side stops (backpressure). */
 #define ZT_WQ_HIGH (1024 * 1024)
@@ -41,6 +42,7 @@ struct zt_runtime {
     /* CSP form-action for portal pages: with a portal host, a form POST there ends in a
      * redirect to an app host's /.ztgate/callback, which browsers check against form-action. */
     char *portal_form_action;
+    zt_policy_set *policies; /* compiled Conditional Access policies */
 };
 
 zt_runtime *zt_runtime_acquire(zt_runtime *rt);
@@ -227,6 +229,11 @@ typedef enum zt_authn_result {
 } zt_authn_result;
 zt_authn_result zt_authn_check(zt_conn *c);
 zt_authn_result zt_authn_check_host(zt_conn *c, const char *host);
+/* A browser navigating (HTML wanted), as opposed to a script or API client. */
+bool zt_authn_wants_html(const zt_conn *c);
+/* Policy challenge: where to send the browser (sign in again, or the MFA prompt). */
+int zt_authn_write_step_up(zt_conn *c, zt_buf *out, bool keep_alive, bool reauth,
+                           const char *control);
 /* Forward-auth (GET /.ztgate/verify): the decision for the request described by
  * X-Forwarded-Host/-Uri/-Proto; 2xx only for an explicit allow. */
 typedef struct zt_verify_result {
@@ -235,6 +242,7 @@ typedef struct zt_verify_result {
     zt_span host_header;  /* X-Forwarded-Host as sent (for the login URL) */
     zt_span uri;          /* X-Forwarded-Uri */
     unsigned port;
+    const char *page; /* portal page for the 401's X-ZT-Login-URL ("/.ztgate/login?rd=") */
 } zt_verify_result;
 zt_verify_result zt_authn_verify(zt_conn *c);
 int zt_authn_verify_write(zt_conn *c, const zt_verify_result *v, zt_buf *out, bool keep_alive);

@@ -36,7 +36,17 @@ typedef struct zt_request {
     const char *user_id;
     const char *email;
     const char *groups_csv;
-    const char *assertion;      /* X-ZT-Assertion */
+    const char *assertion; /* X-ZT-Assertion */
+    const char *const *groups;
+    size_t n_groups;
+    int64_t auth_time, mfa_time; /* from the session */
+    /* stage: policy */
+    unsigned restrict_flags;    /* zt_restrict bits to enforce on this request */
+    const char *policy;         /* the deciding policy's name (block, challenge), or NULL */
+    const char *policy_names;   /* matched policies, comma-separated (audit) */
+    const char *decision;       /* "allow", "challenge", "block" for the audit (static) */
+    const char *report_only;    /* what report-only policies would have decided, or NULL */
+    bool suppress_body;         /* a no_download refusal replaced the upstream's response */
     const char *session_status; /* why there is no user: "none", "expired", ... (for the log) */
     /* stage: forward */
     zt_body_kind up_body;     /* framing towards the upstream */

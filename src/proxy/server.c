@@ -44,6 +44,7 @@ static void runtime_free(zt_runtime *rt)
         free(rt->tls);
     }
     zt_routes_free(rt->routes);
+    zt_policy_set_free(rt->policies);
     zt_config_free(rt->cfg);
     free(rt->portal_form_action);
     free(rt);
@@ -97,6 +98,13 @@ static zt_runtime *runtime_build(zt_config *cfg, uint64_t generation)
     rt->cfg = cfg;
     rt->generation = generation;
     rt->routes = zt_routes_build(cfg);
+    char perr[512] = "";
+    rt->policies = zt_policy_compile(cfg, perr, sizeof(perr));
+    if (rt->policies == NULL) {
+        zt_error("%s: policies: %s", cfg->path, perr[0] ? perr : "cannot compile");
+        runtime_free(rt);
+        return NULL;
+    }
     if (cfg->auth.portal_host != NULL) {
         rt->portal_form_action = portal_form_action(cfg);
         if (rt->portal_form_action == NULL) {

@@ -52,8 +52,9 @@ typedef struct zt_throttle_verdict {
     uint64_t retry_after_s; /* SOURCE: for Retry-After */
 } zt_throttle_verdict;
 
-/* Callers record only attempts that were verified; a refused one (SOURCE, ACCOUNT) is not
- * recorded. No clock is read inside: now_ms is the caller's (monotonic or wall) milliseconds. */
+/* Callers record every attempt whose answer was given as a sign-in result, including those
+ * refused by the account lock (checked against a dummy hash, answered like a wrong password):
+ * an attack in progress keeps the lock. A SOURCE refusal (429) is not recorded. No clock is read inside: now_ms is the caller's (monotonic or wall) milliseconds. */
 zt_throttle_verdict zt_throttle_check(zt_throttle *t, const char *account, const char *ip,
                                       bool known_device, int64_t now_ms);
 void zt_throttle_record(zt_throttle *t, const char *account, const char *ip, bool known_device,

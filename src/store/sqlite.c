@@ -186,7 +186,10 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
     X(SESSION_LIST_USER, "SELECT " SQ_SESSION_COLS " FROM sessions s JOIN users u ON "             \
                          "u.id = s.user_id WHERE s.user_id = ?1 ORDER BY s.created_at, s.id_hash") \
     X(SESSION_DELETE_USER, "DELETE FROM sessions WHERE user_id = ?1")                              \
-    X(SESSION_DELETE_EXPIRED, "DELETE FROM sessions WHERE idle_expires_at <= ?1")
+    X(SESSION_DELETE_EXPIRED, "DELETE FROM sessions WHERE idle_expires_at <= ?1")                  \
+    X(SESSION_COUNT, "SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id "           \
+                     "WHERE s.idle_expires_at > ?1 AND s.user_epoch = u.revocation_epoch "         \
+                     "AND u.disabled = 0 AND s.mfa_pending = 0")
 
 #define SQ_ENUM(id, sql) SQ_##id,
 #define SQ_TEXT(id, sql) [SQ_##id] = sql,
@@ -1274,6 +1277,23 @@ static int sq_session_delete_expired(zt_store *st, int64_t now, uint64_t *n_out)
     return rc;
 }
 
+static int sq_session_count(zt_store *st, int64_t now, uint64_t *n)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_SESSION_COUNT, &s);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, now);
+    rc = sq_step(c, s, "counting sessions");
+    if (rc == 1)
+        *n = (uint64_t)sqlite3_column_int64(s, 0);
+    sq_done(s);
+    return rc == 1 ? 0 : rc < 0 ? rc : zt_store_seterr(-EIO, "counting sessions: no result");
+}
+
 /* ---- open, migrate, close ---- */
 
 static int sq_migrate_txn(sq_conn *c, void *arg)
@@ -1428,6 +1448,7 @@ static const zt_store_ops sq_ops = {
     .session_list_by_user = sq_session_list_by_user,
     .session_delete_by_user = sq_session_delete_by_user,
     .session_delete_expired = sq_session_delete_expired,
+    .session_count = sq_session_count,
 };
 
 static sq_store *sq_store_new(const zt_store_cfg *cfg)

@@ -622,3 +622,11 @@ int zt_store_session_delete_expired(zt_store *st, int64_t now, uint64_t *n_out)
         return zt_store_seterr(-EINVAL, "time must be positive");
     return st->ops->session_delete_expired(st, now, n_out);
 }
+
+int zt_store_session_count(zt_store *st, int64_t now, uint64_t *n)
+{
+    ENTER(st);
+    if (now <= 0 || n == NULL)
+        return zt_store_seterr(-EINVAL, "time must be positive and n set");
+    return st->ops->session_count(st, now, n);
+}

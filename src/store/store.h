@@ -205,5 +205,8 @@ int zt_store_session_list_by_user(zt_store *st, const char *user_id, zt_store_se
 int zt_store_session_delete_by_user(zt_store *st, const char *user_id, uint64_t *n_out);
 /* Delete sessions whose idle or absolute expiry is <= now. */
 int zt_store_session_delete_expired(zt_store *st, int64_t now, uint64_t *n_out);
+/* How many sessions are live at `now`: unexpired, made under the user's current revocation
+ * epoch, user enabled, second factor not owed. Counts every host's session (portal and apps). */
+int zt_store_session_count(zt_store *st, int64_t now, uint64_t *n);
 
 #endif

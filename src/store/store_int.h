@@ -57,6 +57,7 @@ typedef struct zt_store_ops {
                                 void *ctx);
     int (*session_delete_by_user)(zt_store *st, const char *user_id, uint64_t *n_out);
     int (*session_delete_expired)(zt_store *st, int64_t now, uint64_t *n_out);
+    int (*session_count)(zt_store *st, int64_t now, uint64_t *n);
 } zt_store_ops;
 
 /* Every backend's handle starts with this. */

@@ -1,81 +1,15 @@
 """Sign-in portal under /.ztgate/: password sign-in, TOTP enrolment and MFA, identical failure
 pages, CSRF, form limits, replayed codes, logout, open redirects, Japanese pages, JWKS."""
-import base64
-import hashlib
-import hmac
-import re
-import struct
 import time
 import urllib.parse
 
 from harness import APP_HOST, check, eq, get
-
-EMAIL = "alice@example.test"
-PASSWORD = "correct horse battery staple"
-FORM = ("Content-Type", "application/x-www-form-urlencoded")
+from portal_client import (EMAIL, FORM, PASSWORD, Browser, add_user, enrol, mfa,  # noqa: F401
+                           session_cookie, sign_in, totp)
 
 
 # ---------------------------------------------------------------------------------------------
-# helpers
-
-def totp(secret_b32, at=None, step_offset=0):
-    """RFC 6238 (HMAC-SHA-1, 6 digits, 30 s)."""
-    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
-    counter = int((at or time.time()) // 30) + step_offset
-    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    off = mac[-1] & 0x0F
-    code = (struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 1000000
-    return "%06d" % code
-
-
-class Browser:
-    """A cookie jar over the harness's raw client (no redirects followed)."""
-
-    def __init__(self, port, host=APP_HOST, lang=None):
-        self.port = port
-        self.host = host
-        self.cookies = {}
-        self.lang = lang
-
-    def _headers(self, extra=()):
-        hs = list(extra)
-        if self.cookies:
-            hs.append(("Cookie", "; ".join("%s=%s" % kv for kv in self.cookies.items())))
-        if self.lang:
-            hs.append(("Accept-Language", self.lang))
-        return hs
-
-    def _keep(self, r):
-        for n, v in r.headers:
-            if n.lower() != "set-cookie":
-                continue
-            pair = v.split(";", 1)[0]
-            name, _, value = pair.partition("=")
-            if re.search(r"(?i)max-age=0\b", v) or value == "":
-                self.cookies.pop(name, None)
-            else:
-                self.cookies[name] = value
-        return r
-
-    def get(self, path, headers=()):
-        return self._keep(get(self.port, path, host=self.host, headers=self._headers(headers)))
-
-    def post(self, path, fields, headers=(FORM,), raw=None):
-        body = raw if raw is not None else urllib.parse.urlencode(fields).encode()
-        return self._keep(get(self.port, path, host=self.host, method="POST", body=body,
-                              headers=self._headers(headers)))
-
-    def csrf(self, path):
-        r = self.get(path)
-        eq(r.status, 200, "GET %s" % path)
-        m = re.search(rb'name="csrf_token" value="([^"]+)"', r.body)
-        check(m, "no csrf_token in %s" % path)
-        return m.group(1).decode(), r
-
-
-def session_cookie(b):
-    return {k: v for k, v in b.cookies.items() if "ztgate_session" in k}
-
+# helpers (the reusable client is in portal_client.py)
 
 def gateway(h, auth=None):
     up = h.upstream()
@@ -83,42 +17,6 @@ def gateway(h, auth=None):
     a.update(auth or {})
     gw = h.gateway(h.config([h.app(up)], extra={"auth": a}))
     return gw, up
-
-
-def add_user(h, gw, email=EMAIL, password=PASSWORD):
-    r = h.cli("user", "add", email, "--password-stdin", "--config", gw.config_path,
-              input=password + "\n")
-    eq(r.returncode, 0, "user add (%s)" % (r.stdout + r.stderr))
-
-
-def sign_in(b, email=EMAIL, password=PASSWORD, rd=None):
-    tok, _ = b.csrf("/.ztgate/login" + ("?rd=" + urllib.parse.quote(rd, safe="") if rd else ""))
-    fields = {"username": email, "password": password, "csrf_token": tok}
-    if rd is not None:
-        fields["rd"] = rd
-    return b.post("/.ztgate/login", fields)
-
-
-def enrol(b):
-    """On /.ztgate/totp with a pending session: returns (secret, recovery codes, response)."""
-    r = b.get("/.ztgate/totp")
-    eq(r.status, 200, "enrolment page")
-    check(b"<svg" in r.body, "QR code on the enrolment page")
-    check(b"otpauth://totp/" in r.body, "otpauth URI on the enrolment page")
-    secret = re.search(rb'class="mono"><strong>([A-Z2-7 ]+)</strong>', r.body).group(1)
-    secret = secret.decode().replace(" ", "")
-    tok = re.search(rb'name="csrf_token" value="([^"]+)"', r.body).group(1).decode()
-    sealed = re.search(rb'name="enrol" value="([^"]+)"', r.body).group(1).decode()
-    r = b.post("/.ztgate/totp", {"csrf_token": tok, "enrol": sealed, "code": totp(secret)})
-    eq(r.status, 200, "enrolment confirmed")
-    codes = re.findall(rb"<li>([0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4})</li>", r.body)
-    eq(len(codes), 10, "recovery codes shown")
-    return secret, [c.decode() for c in codes], r
-
-
-def mfa(b, code):
-    tok, _ = b.csrf("/.ztgate/mfa")
-    return b.post("/.ztgate/mfa", {"csrf_token": tok, "code": code})
 
 
 # ---------------------------------------------------------------------------------------------

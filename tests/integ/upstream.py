@@ -12,6 +12,7 @@ Endpoints (chosen by the last path segment, so they work under any app prefix):
   /big?bytes=N   N bytes of pattern() streamed chunked, generated on the fly
   /slow?ms=N     wait N ms, then echo
   /status?code=N respond with that status (small body unless 1xx/204/304)
+  /file?type=T[&attachment=1]  a small file with that Content-Type (and Content-Disposition)
   /close         close the connection without a response
   /sink, others  echo as JSON: method, path, version, headers [[name, value]...],
                  body_length, body_sha256 (the body is read streaming, never held)
@@ -122,6 +123,15 @@ class Handler(socketserver.StreamRequestHandler):
             return keep
         if leaf == "slow":
             time.sleep(int(query.get("ms", ["1000"])[0]) / 1000.0)
+        if leaf == "file":  # a download: ?type=CONTENT-TYPE[&attachment=1]
+            ctype = query.get("type", ["text/plain"])[0]
+            extra = "Content-Disposition: attachment; filename=\"report.bin\"\r\n" \
+                if query.get("attachment") else ""
+            body = b"file contents\n" * 100
+            self.wfile.write(("HTTP/1.1 200 OK\r\nContent-Type: %s\r\n%sContent-Length: %d\r\n\r\n"
+                              % (ctype, extra, len(body))).encode() + body)
+            self.wfile.flush()
+            return keep
         if leaf == "status":
             code = int(query.get("code", ["200"])[0])
             body = b"" if code in (204, 304) or code < 200 else b"status %d\n" % code

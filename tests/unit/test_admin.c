@@ -514,7 +514,7 @@ static void test_errors(void **state)
 {
     assert_int_equal(call(HTTP_GET, "/api/v1/nothing", NULL), 404);
     assert_string_equal(jstr("error"), "not_found");
-    assert_int_equal(call_full(HTTP_GET, "/metrics", NULL, NULL, NULL), 404);
+    assert_int_equal(call_full(HTTP_GET, "/metrics", NULL, NULL, NULL), 401); /* no token */
     assert_int_equal(cap.n_events, 1);
     assert_int_equal(call(HTTP_DELETE, "/api/v1/users", NULL), 405);
     assert_non_null(strstr(cap.headers, "Allow: GET, POST\r\n"));

@@ -1,0 +1,515 @@
+/* Policy compiler: turns the parsed `locations:` and `policies:` into the read-only index that
+ * zt_policy_eval walks without allocating: candidate lists per app / sensitivity / all, hashed
+ * user and group names, bit masks for conditions, a CIDR trie and a country table. The config
+ * already refused bad references, so the only failures here are memory and time zone files. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/str.h"
+#include "policy/policy_int.h"
+
+typedef struct zt_pc {
+    zt_policy_set *s;
+    const zt_config *cfg;
+    char *err;
+    size_t errlen;
+    bool failed;
+} zt_pc;
+
+static void *zt_pc_alloc(zt_pc *pc, size_t n)
+{
+    void *p = zt_arena_alloc(&pc->s->arena, n == 0 ? 1 : n);
+    if (p == NULL) {
+        if (!pc->failed)
+            zt_errf(pc->err, pc->errlen, "%s: policies: out of memory", pc->cfg->path);
+        pc->failed = true;
+        return NULL;
+    }
+    memset(p, 0, n == 0 ? 1 : n);
+    return p;
+}
+
+/* The set copies what it keeps, so it may outlive the config it was built from. */
+static const char *zt_pc_strdup(zt_pc *pc, const char *str)
+{
+    char *p = zt_arena_strdup(&pc->s->arena, str);
+    if (p == NULL && !pc->failed) {
+        zt_errf(pc->err, pc->errlen, "%s: policies: out of memory", pc->cfg->path);
+        pc->failed = true;
+    }
+    return p;
+}
+
+static void zt_locset_add(zt_locset *ls, unsigned id)
+{
+    ls->w[id / 64] |= 1ull << (id % 64);
+}
+
+static void zt_locset_or(zt_locset *a, const zt_locset *b)
+{
+    for (size_t i = 0; i < ZT_LOC_WORDS; i++)
+        a->w[i] |= b->w[i];
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Apps by name */
+
+static int zt_pc_apps(zt_pc *pc)
+{
+    zt_policy_set *s = pc->s;
+    size_t slots = 16;
+    while (slots < pc->cfg->n_apps * 2)
+        slots *= 2;
+    s->apps = zt_pc_alloc(pc, slots * sizeof(*s->apps));
+    s->by_app = zt_pc_alloc(pc, pc->cfg->n_apps * sizeof(*s->by_app));
+    s->n_by_app = zt_pc_alloc(pc, pc->cfg->n_apps * sizeof(*s->n_by_app));
+    if (pc->failed)
+        return -1;
+    s->n_app_slots = slots;
+    for (size_t i = 0; i < pc->cfg->n_apps; i++) {
+        const char *name = zt_pc_strdup(pc, pc->cfg->apps[i].name);
+        if (name == NULL)
+            return -1;
+        uint64_t h = zt_policy_hash(name);
+        size_t j = (size_t)h & (slots - 1);
+        while (s->apps[j].name != NULL)
+            j = (j + 1) & (slots - 1);
+        s->apps[j] = (zt_app_slot){h, name, (uint32_t)i};
+    }
+    return 0;
+}
+
+static int64_t zt_pc_app_index(const zt_policy_set *s, const char *name)
+{
+    uint64_t h = zt_policy_hash(name);
+    for (size_t j = (size_t)h & (s->n_app_slots - 1); s->apps[j].name != NULL;
+         j = (j + 1) & (s->n_app_slots - 1))
+        if (s->apps[j].hash == h && strcmp(s->apps[j].name, name) == 0)
+            return s->apps[j].app;
+    return -1;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Locations: trie and country table */
+
+static int64_t zt_pc_node(zt_pc *pc)
+{
+    zt_policy_set *s = pc->s;
+    if (s->n_nodes == s->cap_nodes) {
+        size_t cap = s->cap_nodes ? s->cap_nodes * 2 : 256;
+        zt_trie_node *n = realloc(s->nodes, cap * sizeof(*n));
+        if (n == NULL)
+            return -1;
+        s->nodes = n;
+        s->cap_nodes = cap;
+    }
+    s->nodes[s->n_nodes] = (zt_trie_node){{0, 0}, -1};
+    return (int64_t)s->n_nodes++;
+}
+
+static int zt_pc_insert(zt_pc *pc, const zt_cidr *c, unsigned loc)
+{
+    zt_policy_set *s = pc->s;
+    uint32_t at = c->family == AF_INET ? s->root4 : s->root6;
+    for (unsigned bit = 0; bit < c->prefix; bit++) {
+        unsigned b = (c->addr[bit / 8] >> (7 - bit % 8)) & 1;
+        if (s->nodes[at].child[b] == 0) {
+            int64_t n = zt_pc_node(pc);
+            if (n < 0)
+                return -1;
+            s->nodes[at].child[b] = (uint32_t)n;
+        }
+        at = s->nodes[at].child[b];
+    }
+    if (s->nodes[at].set < 0) {
+        if (s->n_sets == s->cap_sets) {
+            size_t cap = s->cap_sets ? s->cap_sets * 2 : 64;
+            zt_locset *sets = realloc(s->sets, cap * sizeof(*sets));
+            if (sets == NULL)
+                return -1;
+            s->sets = sets;
+            s->cap_sets = cap;
+        }
+        memset(&s->sets[s->n_sets], 0, sizeof(zt_locset));
+        s->nodes[at].set = (int32_t)s->n_sets++;
+    }
+    zt_locset_add(&s->sets[s->nodes[at].set], loc);
+    return 0;
+}
+
+static int zt_pc_locations(zt_pc *pc, zt_locset *trusted)
+{
+    zt_policy_set *s = pc->s;
+    const zt_config *cfg = pc->cfg;
+    int64_t r4 = zt_pc_node(pc), r6 = zt_pc_node(pc);
+    if (r4 < 0 || r6 < 0)
+        goto oom;
+    s->root4 = (uint32_t)r4;
+    s->root6 = (uint32_t)r6;
+    for (unsigned i = 0; i < cfg->n_locations && i < ZT_LOC_MAX; i++) {
+        const zt_location_cfg *loc = &cfg->locations[i];
+        if (loc->trusted)
+            zt_locset_add(trusted, i);
+        for (size_t j = 0; j < loc->n_cidrs; j++)
+            if (zt_pc_insert(pc, &loc->cidrs[j], i) < 0)
+                goto oom;
+        for (size_t j = 0; j < loc->n_countries; j++) {
+            const char *cc = loc->countries[j].s;
+            if (s->country == NULL &&
+                (s->country = zt_pc_alloc(pc, ZT_COUNTRIES * sizeof(zt_locset))) == NULL)
+                return -1;
+            zt_locset_add(&s->country[(cc[0] - 'A') * 26 + (cc[1] - 'A')], i);
+        }
+    }
+    return 0;
+oom:
+    zt_errf(pc->err, pc->errlen, "%s: locations: out of memory", cfg->path);
+    pc->failed = true;
+    return -1;
+}
+
+static int zt_pc_location_id(const zt_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_locations && i < ZT_LOC_MAX; i++)
+        if (strcmp(cfg->locations[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* "all", "trusted" or names → flag and set. */
+static void zt_pc_locs(zt_pc *pc, const zt_cfg_word *v, size_t n, const zt_locset *trusted,
+                       bool *all, zt_locset *set)
+{
+    for (size_t i = 0; i < n; i++) {
+        int id;
+        if (strcmp(v[i].s, "all") == 0)
+            *all = true;
+        else if (strcmp(v[i].s, "trusted") == 0)
+            zt_locset_or(set, trusted);
+        else if ((id = zt_pc_location_id(pc->cfg, v[i].s)) >= 0)
+            zt_locset_add(set, (unsigned)id);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Time zones: loaded once per distinct name */
+
+static const zt_tz *zt_pc_tz(zt_pc *pc, const zt_cfg_word *names, const zt_time_cond_cfg *t)
+{
+    zt_policy_set *s = pc->s;
+    char why[256];
+    for (size_t i = 0; i < s->n_tz; i++)
+        if (strcmp(names[i].s, t->timezone) == 0)
+            return &s->tz[i];
+    if (zt_tz_load(&s->tz[s->n_tz], t->timezone, why, sizeof(why)) != 0) {
+        zt_errf(pc->err, pc->errlen, "%s:%u:%u: %s", pc->cfg->path, t->line, t->col, why);
+        pc->failed = true;
+        return NULL;
+    }
+    return &s->tz[s->n_tz++];
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Assignments */
+
+typedef struct zt_pc_name {
+    uint64_t hash;
+    const char *name;
+} zt_pc_name;
+
+static int zt_pc_name_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const zt_pc_name *)a)->hash, y = ((const zt_pc_name *)b)->hash;
+    return x < y ? -1 : x > y;
+}
+
+/* The entries of v that are emails (group false) or "group:NAME" (group true). */
+static int zt_pc_names(zt_pc *pc, const zt_cfg_word *v, size_t n, bool group, zt_nameset *out)
+{
+    zt_pc_name *tmp = n ? calloc(n, sizeof(*tmp)) : NULL;
+    size_t k = 0;
+    if (n && tmp == NULL)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        bool is_group = strncmp(v[i].s, "group:", 6) == 0;
+        if (strcmp(v[i].s, "all") == 0 || is_group != group)
+            continue;
+        const char *name = group ? v[i].s + 6 : v[i].s;
+        tmp[k++] = (zt_pc_name){zt_policy_hash(name), name};
+    }
+    if (k > 0)
+        qsort(tmp, k, sizeof(*tmp), zt_pc_name_cmp);
+    uint64_t *hash = zt_pc_alloc(pc, k * sizeof(*hash));
+    const char **name = zt_pc_alloc(pc, k * sizeof(*name));
+    if (hash == NULL || name == NULL) {
+        free(tmp);
+        return -1;
+    }
+    for (size_t i = 0; i < k; i++) {
+        hash[i] = tmp[i].hash;
+        if ((name[i] = zt_pc_strdup(pc, tmp[i].name)) == NULL) {
+            free(tmp);
+            return -1;
+        }
+    }
+    *out = (zt_nameset){hash, name, k};
+    free(tmp);
+    return 0;
+oom:
+    zt_errf(pc->err, pc->errlen, "%s: policies: out of memory", pc->cfg->path);
+    pc->failed = true;
+    return -1;
+}
+
+static bool zt_pc_has_all(const zt_cfg_word *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].s, "all") == 0)
+            return true;
+    return false;
+}
+
+static int zt_pc_u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* App names → sorted unique indices; "sensitivity:LEVEL" → bits. */
+static int zt_pc_app_refs(zt_pc *pc, const zt_cfg_word *v, size_t n, const uint32_t **out,
+                          size_t *n_out, unsigned *sens)
+{
+    uint32_t *idx = zt_pc_alloc(pc, n * sizeof(*idx));
+    size_t k = 0;
+    if (idx == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        int64_t a;
+        if (strncmp(v[i].s, "sensitivity:", 12) == 0) {
+            for (int l = ZT_SENS_PUBLIC; l <= ZT_SENS_RESTRICTED; l++)
+                if (strcmp(v[i].s + 12, zt_sensitivity_name((zt_sensitivity)l)) == 0)
+                    *sens |= 1u << l;
+        } else if ((a = zt_pc_app_index(pc->s, v[i].s)) >= 0) {
+            idx[k++] = (uint32_t)a;
+        }
+    }
+    qsort(idx, k, sizeof(*idx), zt_pc_u32_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || idx[u - 1] != idx[i])
+            idx[u++] = idx[i];
+    *out = idx;
+    *n_out = u;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * One policy */
+
+static int8_t zt_pc_tri(bool has, bool v)
+{
+    return has ? (int8_t)v : -1;
+}
+
+static int zt_pc_policy(zt_pc *pc, const zt_policy_cfg *pcfg, const zt_locset *trusted,
+                        const zt_cfg_word *tz_names, zt_cpol *p)
+{
+    const zt_cond_cfg *cd = &pcfg->conditions;
+    if ((p->name = zt_pc_strdup(pc, pcfg->name)) == NULL)
+        return -1;
+    p->state = pcfg->state;
+    p->users_all_in = zt_pc_has_all(pcfg->users.include, pcfg->users.n_include);
+    p->users_all_out = zt_pc_has_all(pcfg->users.exclude, pcfg->users.n_exclude);
+    if (zt_pc_names(pc, pcfg->users.include, pcfg->users.n_include, false, &p->email_in) < 0 ||
+        zt_pc_names(pc, pcfg->users.include, pcfg->users.n_include, true, &p->group_in) < 0 ||
+        zt_pc_names(pc, pcfg->users.exclude, pcfg->users.n_exclude, false, &p->email_out) < 0 ||
+        zt_pc_names(pc, pcfg->users.exclude, pcfg->users.n_exclude, true, &p->group_out) < 0)
+        return -1;
+    p->apps_all_in = zt_pc_has_all(pcfg->apps.include, pcfg->apps.n_include);
+    p->apps_all_out = zt_pc_has_all(pcfg->apps.exclude, pcfg->apps.n_exclude);
+    if (zt_pc_app_refs(pc, pcfg->apps.include, pcfg->apps.n_include, &p->app_in, &p->n_app_in,
+                       &p->sens_in) < 0 ||
+        zt_pc_app_refs(pc, pcfg->apps.exclude, pcfg->apps.n_exclude, &p->app_out, &p->n_app_out,
+                       &p->sens_out) < 0)
+        return -1;
+    p->user_risk = cd->user_risk_mask;
+    p->sign_in_risk = cd->sign_in_risk_mask;
+    p->enrolled = zt_pc_tri(cd->has_device && cd->device.has_enrolled, cd->device.enrolled);
+    p->compliant = zt_pc_tri(cd->has_device && cd->device.has_compliant, cd->device.compliant);
+    p->device_risk = cd->has_device ? cd->device.risk_mask : 0;
+    p->platforms = cd->has_device ? cd->device.platform_mask : 0;
+    p->has_loc = cd->has_locations;
+    if (p->has_loc) {
+        zt_pc_locs(pc, cd->locations.include, cd->locations.n_include, trusted, &p->loc_all_in,
+                   &p->loc_in);
+        zt_pc_locs(pc, cd->locations.exclude, cd->locations.n_exclude, trusted, &p->loc_all_out,
+                   &p->loc_out);
+        pc->s->need_loc = true;
+    }
+    p->anonymous_ip = zt_pc_tri(cd->has_anonymous_ip, cd->anonymous_ip);
+    p->clients = cd->client_mask;
+    p->has_time = cd->has_time;
+    if (p->has_time) {
+        p->days = cd->time.days_mask;
+        p->has_window = cd->time.has_from && cd->time.has_to;
+        p->from_min = (uint16_t)cd->time.from_min;
+        p->to_min = (uint16_t)cd->time.to_min;
+        if ((p->tz = zt_pc_tz(pc, tz_names, &cd->time)) == NULL)
+            return -1;
+    }
+    p->block = pcfg->grant.block;
+    p->op_or = pcfg->grant.operator_or;
+    p->controls = pcfg->grant.controls;
+    p->freq_s = pcfg->session.has_sign_in_frequency ? pcfg->session.sign_in_frequency_s : -1;
+    p->restrict_flags = pcfg->session.restrict_flags;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Candidate lists: a policy is a candidate for an app when its app include can name it. Lists
+ * are filled in policy order, so they are sorted and eval can merge them. */
+
+typedef struct zt_pc_lists {
+    size_t *n_app, n_sens[ZT_SENS_RESTRICTED + 1], n_all;
+    uint32_t **app, *sens[ZT_SENS_RESTRICTED + 1], *all;
+} zt_pc_lists;
+
+static void zt_pc_add(uint32_t *list, size_t *n, uint32_t i)
+{
+    if (list != NULL)
+        list[*n] = i;
+    (*n)++;
+}
+
+static void zt_pc_fill(const zt_policy_set *s, zt_pc_lists *l)
+{
+    memset(l->n_sens, 0, sizeof(l->n_sens));
+    l->n_all = 0;
+    for (uint32_t i = 0; i < s->n; i++) {
+        const zt_cpol *p = &s->pol[i];
+        if (p->state == ZT_POLICY_OFF)
+            continue;
+        if (p->apps_all_in)
+            zt_pc_add(l->all, &l->n_all, i);
+        for (int v = ZT_SENS_PUBLIC; v <= ZT_SENS_RESTRICTED; v++)
+            if (p->sens_in & (1u << v))
+                zt_pc_add(l->sens[v], &l->n_sens[v], i);
+        for (size_t j = 0; j < p->n_app_in; j++)
+            zt_pc_add(l->app[p->app_in[j]], &l->n_app[p->app_in[j]], i);
+    }
+}
+
+static int zt_pc_candidates(zt_pc *pc)
+{
+    zt_policy_set *s = pc->s;
+    size_t n_apps = pc->cfg->n_apps;
+    zt_pc_lists l = {0};
+    l.n_app = s->n_by_app;
+    l.app = zt_pc_alloc(pc, n_apps * sizeof(*l.app));
+    if (l.app == NULL)
+        return -1;
+    zt_pc_fill(s, &l); /* count */
+    for (size_t a = 0; a < n_apps; a++) {
+        if ((l.app[a] = zt_pc_alloc(pc, l.n_app[a] * sizeof(uint32_t))) == NULL)
+            return -1;
+        l.n_app[a] = 0;
+    }
+    for (int v = ZT_SENS_PUBLIC; v <= ZT_SENS_RESTRICTED; v++)
+        if ((l.sens[v] = zt_pc_alloc(pc, l.n_sens[v] * sizeof(uint32_t))) == NULL)
+            return -1;
+    if ((l.all = zt_pc_alloc(pc, l.n_all * sizeof(uint32_t))) == NULL)
+        return -1;
+    zt_pc_fill(s, &l); /* fill */
+    for (size_t a = 0; a < n_apps; a++)
+        s->by_app[a] = l.app[a];
+    for (int v = ZT_SENS_PUBLIC; v <= ZT_SENS_RESTRICTED; v++) {
+        s->by_sens[v] = l.sens[v];
+        s->n_by_sens[v] = l.n_sens[v];
+    }
+    s->all = l.all;
+    s->n_all = l.n_all;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Public */
+
+zt_policy_set *zt_policy_compile(const struct zt_config *cfg, char *err, size_t errlen)
+{
+    zt_locset trusted = {{0}};
+    zt_cfg_word *tz_names = NULL;
+    zt_policy_set *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        zt_errf(err, errlen, "%s: policies: out of memory", cfg->path);
+        return NULL;
+    }
+    zt_arena_init(&s->arena, 64 << 10, 0);
+    zt_pc pc = {s, cfg, err, errlen, false};
+    s->n = cfg->n_policies;
+    s->pol = zt_pc_alloc(&pc, s->n * sizeof(*s->pol));
+    s->tz = calloc(s->n + 1, sizeof(*s->tz));
+    /* tz_names[i] names s->tz[i]; a word array so lookups compare the configured text */
+    tz_names = calloc(s->n + 1, sizeof(*tz_names));
+    if (s->pol == NULL || s->tz == NULL || tz_names == NULL) {
+        zt_errf(err, errlen, "%s: policies: out of memory", cfg->path);
+        goto fail;
+    }
+    if (zt_pc_apps(&pc) < 0 || zt_pc_locations(&pc, &trusted) < 0)
+        goto fail;
+    for (size_t i = 0; i < s->n; i++) {
+        const zt_policy_cfg *pcfg = &cfg->policies[i];
+        size_t before = s->n_tz;
+        if (zt_pc_policy(&pc, pcfg, &trusted, tz_names, &s->pol[i]) < 0)
+            goto fail;
+        if (s->n_tz > before)
+            tz_names[before].s = pcfg->conditions.time.timezone;
+    }
+    if (zt_pc_candidates(&pc) < 0)
+        goto fail;
+    free(tz_names);
+    return s;
+fail:
+    free(tz_names);
+    zt_policy_set_free(s);
+    return NULL;
+}
+
+void zt_policy_set_free(zt_policy_set *set)
+{
+    if (set == NULL)
+        return;
+    for (size_t i = 0; i < set->n_tz; i++)
+        zt_tz_dispose(&set->tz[i]);
+    free(set->tz);
+    free(set->nodes);
+    free(set->sets);
+    zt_arena_dispose(&set->arena);
+    free(set);
+}
+
+size_t zt_policy_count(const zt_policy_set *set)
+{
+    return set != NULL ? set->n : 0;
+}
+
+const char *zt_policy_name(const zt_policy_set *set, int index)
+{
+    if (set == NULL || index < 0 || (size_t)index >= set->n)
+        return NULL;
+    return set->pol[index].name;
+}
+
+bool zt_policy_report_only(const zt_policy_set *set, int index)
+{
+    if (set == NULL || index < 0 || (size_t)index >= set->n)
+        return false;
+    return set->pol[index].state == ZT_POLICY_REPORT_ONLY;
+}
+
+bool zt_policy_is_block(const zt_policy_set *set, int index)
+{
+    if (set == NULL || index < 0 || (size_t)index >= set->n)
+        return false;
+    return set->pol[index].block;
+}
