@@ -63,6 +63,9 @@ static const zt_command commands[] = {
     {"group", "ACTION [ARGS]", "manage groups (ztgate group help)", zt_cmd_group},
     {"audit", "verify|tail [ARGS]", "check the audit log's hash chain and signatures",
      zt_cmd_audit},
+    {"whatif", "--user EMAIL --app APP [...]",
+     "explain the Conditional Access decision for a simulated sign-in", zt_cmd_whatif},
+    {"policy", "test FILE [--json]", "run a file of policy test cases (for CI)", zt_cmd_policy},
 };
 
 const zt_command *zt_command_find(const char *name)

@@ -10,6 +10,10 @@ typedef struct zt_command {
     int (*run)(int argc, char **argv);
 } zt_command;
 
+/* Conditional Access questions (cmd_whatif.c, cmd_policy.c). */
+int zt_cmd_whatif(int argc, char **argv);
+int zt_cmd_policy(int argc, char **argv);
+
 const zt_command *zt_command_find(const char *name);
 void zt_commands_usage(void);
 /* --config FILE, else $ZTGATE_CONFIG, else /etc/ztgate/ztgate.yaml. */

@@ -1,0 +1,944 @@
+/* `ztgate whatif`: one simulated sign-in against the config's Conditional Access policies, with
+ * the decision, the session controls and, for every policy, whether it applies and if not the
+ * first condition that failed. The answer is never an error: exit 0 whatever the decision, 2 for
+ * a question that cannot be asked (unknown app or user, malformed value). */
+#include "cli/cmd_whatif.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "lib/str.h"
+#include "lib/time.h"
+#include "policy/reference.h"
+
+#define WHATIF_DURATION_MAX_S (3660ll * 86400) /* auth ages beyond ten years are typos */
+
+/* ---------------------------------------------------------------------------------------------
+ * Environment: config, compiled policies, store */
+
+int zt_whatif_env_open(zt_whatif_env *env, const char *path)
+{
+    char err[512];
+    zt_diags diags;
+    memset(env, 0, sizeof(*env));
+    zt_diags_init(&diags);
+    env->cfg = zt_config_load(path, &diags);
+    if (diags.text.len > 0)
+        fwrite(diags.text.data, 1, diags.text.len, stderr);
+    zt_diags_dispose(&diags);
+    if (env->cfg == NULL)
+        return zt_cli_fail(ZT_CLI_USAGE, "cannot use configuration %s", path);
+    env->set = zt_policy_compile(env->cfg, err, sizeof(err));
+    if (env->set == NULL && env->cfg->n_policies > 0) {
+        zt_whatif_env_close(env);
+        return zt_cli_fail(ZT_CLI_USAGE, "%s", err);
+    }
+    return ZT_CLI_OK;
+}
+
+void zt_whatif_env_close(zt_whatif_env *env)
+{
+    if (env == NULL)
+        return;
+    zt_store_close(env->st);
+    zt_policy_set_free(env->set);
+    zt_config_free(env->cfg);
+    memset(env, 0, sizeof(*env));
+}
+
+/* Opening the store creates it when missing; a question must not leave a database behind, so a
+ * state_dir without one simply has no users. */
+static int whatif_store(zt_whatif_env *env, char *err, size_t errlen)
+{
+    char db[4096];
+    if (env->st != NULL || env->store_missing)
+        return 0;
+    snprintf(db, sizeof(db), "%s/ztgate.db", env->cfg->state_dir);
+    if (access(db, F_OK) != 0) {
+        env->store_missing = true;
+        return 0;
+    }
+    zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = env->cfg->state_dir};
+    env->st = zt_store_open(&sc, err, errlen);
+    return env->st != NULL ? 0 : -EIO;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The simulated request */
+
+void zt_whatif_init(zt_whatif *w, int64_t now)
+{
+    memset(w, 0, sizeof(*w));
+    w->in.client = ZT_CLIENT_BROWSER;
+    w->in.platform = ZT_PLATFORM_UNKNOWN;
+    w->in.now = now;
+    w->in.auth_time = now;
+    w->in.sensitivity = -1;
+}
+
+void zt_whatif_dispose(zt_whatif *w)
+{
+    if (w == NULL)
+        return;
+    for (size_t i = 0; i < w->n_groups; i++)
+        free(w->groups[i]);
+    free(w->groups);
+    w->groups = NULL;
+    w->n_groups = 0;
+}
+
+static int whatif_add_group(zt_whatif *w, const char *name)
+{
+    if (w->n_groups == ZT_WHATIF_GROUPS_MAX)
+        return -E2BIG;
+    char **g = realloc(w->groups, (w->n_groups + 1) * sizeof(*g));
+    if (g == NULL)
+        return -ENOMEM;
+    w->groups = g;
+    if ((g[w->n_groups] = strdup(name)) == NULL)
+        return -ENOMEM;
+    w->n_groups++;
+    w->in.groups = (const char *const *)w->groups;
+    w->in.n_groups = w->n_groups;
+    return 0;
+}
+
+static int whatif_group_cb(void *ctx, const char *name)
+{
+    return whatif_add_group(ctx, name);
+}
+
+int zt_whatif_user(zt_whatif_env *env, zt_whatif *w, const char *email, char *err, size_t errlen)
+{
+    zt_user u;
+    int rc = whatif_store(env, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (env->store_missing) {
+        snprintf(err, errlen, "user %s not found (no user store in %s)", email,
+                 env->cfg->state_dir);
+        return -ENOENT;
+    }
+    rc = zt_store_user_get_by_email(env->st, email, &u);
+    if (rc == -ENOENT) {
+        snprintf(err, errlen, "user %s not found", email);
+        return rc;
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "%s", zt_store_errmsg());
+        return rc;
+    }
+    snprintf(w->email, sizeof(w->email), "%s", u.email);
+    snprintf(w->user_id, sizeof(w->user_id), "%s", u.id);
+    w->disabled = u.disabled;
+    zt_user_dispose(&u);
+    w->in.email = w->email;
+    w->in.user_id = w->user_id;
+    rc = zt_store_user_groups(env->st, w->user_id, whatif_group_cb, w);
+    if (rc != 0)
+        snprintf(err, errlen, "groups of %s: %s", email,
+                 rc == -E2BIG ? "too many" : zt_store_errmsg());
+    return rc;
+}
+
+int zt_whatif_groups(zt_whatif *w, const char *email, const char *const *groups, size_t n)
+{
+    w->hypothetical = true;
+    if (email != NULL) {
+        if (strlen(email) > ZT_STORE_EMAIL_MAX)
+            return -E2BIG;
+        snprintf(w->email, sizeof(w->email), "%s", email);
+        w->in.email = w->email;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int rc = whatif_add_group(w, groups[i]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+bool zt_whatif_app(const zt_whatif_env *env, zt_whatif *w, const char *name)
+{
+    for (size_t i = 0; i < env->cfg->n_apps; i++) {
+        if (strcmp(env->cfg->apps[i].name, name) == 0) {
+            w->app = &env->cfg->apps[i];
+            w->in.app = w->app->name;
+            w->in.sensitivity = (int)w->app->sensitivity;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Words and values */
+
+static const char *const whatif_risks[] = {"none", "low", "medium", "high", NULL};
+static const char *const whatif_platforms[] = {"unknown", "windows", "macos",    "linux",
+                                               "ios",     "android", "chromeos", NULL};
+static const char *const whatif_clients[] = {"browser", "api", NULL};
+static const char *const whatif_restricts[] = {"read_only", "no_download", NULL};
+
+static int whatif_word(const char *const *words, const char *s)
+{
+    for (int i = 0; words[i] != NULL; i++)
+        if (strcmp(words[i], s) == 0)
+            return i;
+    return -1;
+}
+
+bool zt_whatif_parse_risk(const char *s, zt_risk *out)
+{
+    int i = whatif_word(whatif_risks, s);
+    if (i >= 0)
+        *out = (zt_risk)i;
+    return i >= 0;
+}
+
+bool zt_whatif_parse_platform(const char *s, zt_platform *out)
+{
+    int i = whatif_word(whatif_platforms, s);
+    if (i >= 0)
+        *out = (zt_platform)i;
+    return i >= 0;
+}
+
+bool zt_whatif_parse_client(const char *s, zt_client_type *out)
+{
+    int i = whatif_word(whatif_clients, s);
+    if (i >= 0)
+        *out = (zt_client_type)i;
+    return i >= 0;
+}
+
+/* An enrolled device presents its certificate, so "noncompliant" is a known, enrolled device
+ * that fails posture; "unknown" presents nothing. */
+bool zt_whatif_parse_device(const char *s, zt_whatif *w)
+{
+    bool compliant = strcmp(s, "compliant") == 0, noncompliant = strcmp(s, "noncompliant") == 0;
+    if (!compliant && !noncompliant && strcmp(s, "unknown") != 0)
+        return false;
+    w->in.device_known = compliant || noncompliant;
+    w->in.device_enrolled = compliant || noncompliant;
+    w->in.device_compliant = compliant;
+    return true;
+}
+
+bool zt_whatif_parse_ip(const char *s, zt_whatif *w)
+{
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&w->ip;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&w->ip;
+    memset(&w->ip, 0, sizeof(w->ip));
+    if (inet_pton(AF_INET, s, &a4->sin_addr) == 1)
+        a4->sin_family = AF_INET;
+    else if (inet_pton(AF_INET6, s, &a6->sin6_addr) == 1)
+        a6->sin6_family = AF_INET6;
+    else
+        return false;
+    w->has_ip = true;
+    w->in.ip = (const struct sockaddr *)&w->ip;
+    return true;
+}
+
+/* Two capital letters, as `countries:` in the config. */
+bool zt_whatif_parse_country(const char *s, zt_whatif *w)
+{
+    if (!(s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] == '\0'))
+        return false;
+    memcpy(w->in.country, s, 3);
+    return true;
+}
+
+/* n digits at s into *out. */
+static bool whatif_digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (Howard Hinnant's
+ * days_from_civil). */
+static int64_t whatif_days(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int whatif_month_days(int y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+bool zt_whatif_parse_time(const char *s, int64_t *out)
+{
+    int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+    if (strlen(s) < 20 || !whatif_digits(s, 4, &y) || s[4] != '-' ||
+        !whatif_digits(s + 5, 2, &mo) || s[7] != '-' || !whatif_digits(s + 8, 2, &d) ||
+        (s[10] != 'T' && s[10] != 't') || !whatif_digits(s + 11, 2, &h) || s[13] != ':' ||
+        !whatif_digits(s + 14, 2, &mi) || s[16] != ':' || !whatif_digits(s + 17, 2, &sec))
+        return false;
+    const char *p = s + 19;
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+        if (p[-1] == '.')
+            return false;
+    }
+    if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
+        sign = 0;
+    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && whatif_digits(p + 1, 2, &oh) &&
+               p[3] == ':' && whatif_digits(p + 4, 2, &om)) {
+        sign = *p == '+' ? 1 : -1;
+    } else {
+        return false;
+    }
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > whatif_month_days(y, mo) || h > 23 ||
+        mi > 59 || sec > 59 || oh > 23 || om > 59)
+        return false;
+    int64_t t = whatif_days(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
+    *out = t - sign * (oh * 3600 + om * 60);
+    return true;
+}
+
+bool zt_whatif_parse_duration(const char *s, int64_t *out)
+{
+    size_t n = strlen(s), d = 0;
+    unsigned long long v;
+    while (d < n && s[d] >= '0' && s[d] <= '9')
+        d++;
+    if (d == 0 || !zt_parse_u64(s, d, (unsigned long long)WHATIF_DURATION_MAX_S, &v))
+        return false;
+    int64_t mult = d == n && v == 0 ? 1 : 0;
+    if (d + 1 == n) {
+        switch (s[d]) {
+        case 's':
+            mult = 1;
+            break;
+        case 'm':
+            mult = 60;
+            break;
+        case 'h':
+            mult = 3600;
+            break;
+        case 'd':
+            mult = 86400;
+            break;
+        default:
+            break;
+        }
+    }
+    if (mult == 0 || (int64_t)v > WHATIF_DURATION_MAX_S / mult)
+        return false;
+    *out = (int64_t)v * mult;
+    return true;
+}
+
+void zt_whatif_set_session(zt_whatif *w, int64_t auth_age_s, bool mfa, bool phishing_resistant)
+{
+    w->in.auth_time = w->in.now - auth_age_s > 0 ? w->in.now - auth_age_s : 1;
+    w->in.mfa_time = mfa || phishing_resistant ? w->in.auth_time : 0;
+    w->in.mfa_phishing_resistant = phishing_resistant;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Evaluation */
+
+/* The reference evaluator answers the same question the slow, obvious way; a disagreement is an
+ * engine bug the admin should hear about, not a verdict to trust. */
+static void whatif_crosscheck(const zt_whatif_env *env, const zt_whatif *w,
+                              const zt_whatif_answer *ans)
+{
+    char err[256];
+    zt_policy_result ref;
+    zt_policy_ref *r = zt_policy_ref_new(env->cfg, err, sizeof(err));
+    if (r == NULL)
+        return;
+    zt_policy_ref_eval(r, &w->in, &ref, NULL);
+    zt_policy_ref_free(r);
+    const zt_policy_result *a = &ans->res;
+    if (ref.outcome != a->outcome || ref.next_control != a->next_control ||
+        ref.restrict_flags != a->restrict_flags || ref.block_policy != a->block_policy ||
+        ref.reauth_required != a->reauth_required || ref.n_matched != a->n_matched)
+        zt_cli_fail(0, "warning: the reference evaluator disagrees (%s / %s); please report this",
+                    zt_outcome_name(a->outcome), zt_outcome_name(ref.outcome));
+}
+
+int zt_whatif_eval(const zt_whatif_env *env, const zt_whatif *w, zt_whatif_answer *ans)
+{
+    size_t n = zt_policy_count(env->set);
+    memset(ans, 0, sizeof(*ans));
+    ans->misses = calloc(n + 1, sizeof(*ans->misses));
+    if (ans->misses == NULL)
+        return -ENOMEM;
+    zt_policy_eval(env->set, &w->in, &ans->res);
+    zt_policy_explain(env->set, &w->in, ans->misses);
+    whatif_crosscheck(env, w, ans);
+    return 0;
+}
+
+void zt_whatif_answer_dispose(zt_whatif_answer *ans)
+{
+    if (ans == NULL)
+        return;
+    free(ans->misses);
+    ans->misses = NULL;
+}
+
+const char *zt_whatif_verdict(const zt_policy_result *res)
+{
+    if (res->outcome == ZT_OUTCOME_ALLOW)
+        return "allow";
+    if (res->outcome == ZT_OUTCOME_BLOCK)
+        return "block";
+    if (res->reauth_required)
+        return "reauth";
+    return zt_control_name(res->next_control);
+}
+
+void zt_whatif_freq(int64_t s, char out[24])
+{
+    if (s < 0)
+        snprintf(out, 24, "-");
+    else if (s == 0)
+        snprintf(out, 24, "every_time");
+    else if (s % 86400 == 0)
+        snprintf(out, 24, "%lldd", (long long)(s / 86400));
+    else if (s % 3600 == 0)
+        snprintf(out, 24, "%lldh", (long long)(s / 3600));
+    else if (s % 60 == 0)
+        snprintf(out, 24, "%lldm", (long long)(s / 60));
+    else
+        snprintf(out, 24, "%llds", (long long)s);
+}
+
+/* The enforced applicable policy that explains a challenge: the first asking for the control,
+ * or (reauth) the first with the winning sign-in frequency. */
+static int whatif_cause(const zt_whatif_env *env, const zt_policy_result *res)
+{
+    for (size_t i = 0; i < res->n_matched; i++) {
+        const zt_policy_cfg *p = &env->cfg->policies[res->matched[i]];
+        if (p->state != ZT_POLICY_ON)
+            continue;
+        if (res->reauth_required ? p->session.has_sign_in_frequency &&
+                                       p->session.sign_in_frequency_s == res->sign_in_frequency_s
+                                 : (p->grant.controls & (unsigned)res->next_control) != 0)
+            return res->matched[i];
+    }
+    return -1;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Text */
+
+static const zt_control whatif_controls[] = {ZT_CTL_MFA, ZT_CTL_PHISHING_RESISTANT_MFA,
+                                             ZT_CTL_COMPLIANT_DEVICE, ZT_CTL_PASSWORD_CHANGE};
+
+/* "mfa AND compliant_device" (sep " AND "), "read_only, no_download"; "" for none. */
+static void whatif_controls_text(unsigned bits, const char *sep, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < 4 && o < cap; i++)
+        if (bits & (unsigned)whatif_controls[i])
+            o += (size_t)snprintf(out + o, cap - o, "%s%s", o ? sep : "",
+                                  zt_control_name(whatif_controls[i]));
+}
+
+static void whatif_restrict_text(unsigned bits, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; whatif_restricts[i] != NULL && o < cap; i++)
+        if (bits & (1u << i))
+            o += (size_t)snprintf(out + o, cap - o, "%s%s", o ? ", " : "", whatif_restricts[i]);
+}
+
+/* "restrict read_only; sign-in frequency 8h", or "none". */
+static void whatif_session_text(unsigned restrict_flags, int64_t freq_s, char *out, size_t cap)
+{
+    char r[64], f[24];
+    whatif_restrict_text(restrict_flags, r, sizeof(r));
+    zt_whatif_freq(freq_s, f);
+    if (r[0] != '\0' && freq_s >= 0)
+        snprintf(out, cap, "restrict %s; sign-in frequency %s", r, f);
+    else if (r[0] != '\0')
+        snprintf(out, cap, "restrict %s", r);
+    else if (freq_s >= 0)
+        snprintf(out, cap, "sign-in frequency %s", f);
+    else
+        snprintf(out, cap, "none");
+}
+
+/* What an applying policy asks for: "grant mfa AND compliant_device; session restrict read_only".
+ */
+static void whatif_policy_text(const zt_policy_cfg *p, char *out, size_t cap)
+{
+    char g[128], s[128];
+    if (p->grant.block)
+        snprintf(g, sizeof(g), "block");
+    else
+        whatif_controls_text(p->grant.controls, p->grant.operator_or ? " OR " : " AND ", g,
+                             sizeof(g));
+    whatif_session_text(p->session.restrict_flags,
+                        p->session.has_sign_in_frequency ? p->session.sign_in_frequency_s : -1, s,
+                        sizeof(s));
+    bool has_s = strcmp(s, "none") != 0;
+    if (g[0] != '\0' && has_s)
+        snprintf(out, cap, "grant %s; session %s", g, s);
+    else if (g[0] != '\0')
+        snprintf(out, cap, "grant %s", g);
+    else
+        snprintf(out, cap, "session %s", has_s ? s : "none");
+}
+
+static void whatif_print_user(const zt_whatif *w, const char *indent, FILE *f)
+{
+    fprintf(f, "%suser:     %s", indent, w->email[0] ? w->email : "(no email)");
+    if (w->hypothetical)
+        fprintf(f, " (hypothetical)");
+    else
+        fprintf(f, " (id %s%s)", w->user_id, w->disabled ? ", DISABLED: cannot sign in" : "");
+    fprintf(f, "; groups: ");
+    for (size_t i = 0; i < w->n_groups; i++)
+        fprintf(f, "%s%s", i ? ", " : "", w->groups[i]);
+    fprintf(f, "%s\n", w->n_groups == 0 ? "none" : "");
+}
+
+static void whatif_print_request(const zt_whatif *w, const char *indent, FILE *f)
+{
+    const zt_policy_input *in = &w->in;
+    char ip[ZT_IP_STRLEN] = "-", at[40];
+    if (w->has_ip)
+        zt_sockaddr_ip((const struct sockaddr *)&w->ip, ip);
+    zt_cli_time(in->now, at);
+    fprintf(f, "%sapp:      %s (%s)\n", indent, w->app->name,
+            zt_sensitivity_name(w->app->sensitivity));
+    fprintf(f, "%srequest:  ip %s, country %s%s, device %s, platform %s, client %s\n", indent, ip,
+            in->country[0] ? in->country : "-", in->anonymous_ip ? ", anonymous IP" : "",
+            !in->device_known      ? "unknown"
+            : in->device_compliant ? "compliant"
+                                   : "noncompliant",
+            whatif_platforms[in->platform], whatif_clients[in->client]);
+    fprintf(f, "%s          risk: sign-in %s, user %s, device %s; at %s\n", indent,
+            zt_risk_name(in->sign_in_risk), zt_risk_name(in->user_risk),
+            zt_risk_name(in->device_risk), at);
+    fprintf(f, "%s          signed in %llds ago, %s%s\n", indent,
+            (long long)(in->now - in->auth_time),
+            in->mfa_phishing_resistant ? "phishing-resistant MFA"
+            : in->mfa_time > 0         ? "MFA done"
+                                       : "no MFA",
+            in->password_change_required ? ", password change pending" : "");
+}
+
+static void whatif_print_decision(const zt_whatif_env *env, const zt_policy_result *res,
+                                  const char *indent, FILE *f)
+{
+    char freq[24], text[256];
+    int cause = whatif_cause(env, res);
+    const char *by = cause >= 0 ? zt_policy_name(env->set, cause) : "?";
+    fprintf(f, "%sdecision: ", indent);
+    if (res->outcome == ZT_OUTCOME_ALLOW) {
+        fprintf(f, "allow\n");
+    } else if (res->outcome == ZT_OUTCOME_BLOCK) {
+        fprintf(f, "block by policy %s\n", zt_policy_name(env->set, res->block_policy));
+    } else if (res->reauth_required) {
+        zt_whatif_freq(res->sign_in_frequency_s, freq);
+        fprintf(f, "challenge: sign in again (sign-in frequency %s, policy %s)\n", freq, by);
+    } else {
+        fprintf(f, "challenge: %s (policy %s)\n", zt_control_name(res->next_control), by);
+    }
+    if (res->unmet != 0 && res->outcome == ZT_OUTCOME_CHALLENGE) {
+        whatif_controls_text(res->unmet, ", then ", text, sizeof(text));
+        fprintf(f, "%sunmet:    %s\n", indent, text);
+    }
+    whatif_session_text(res->restrict_flags, res->sign_in_frequency_s, text, sizeof(text));
+    fprintf(f, "%ssession:  %s\n", indent, text);
+    if (res->report_only_outcome != ZT_OUTCOME_ALLOW) {
+        whatif_controls_text(res->report_only_unmet, ", ", text, sizeof(text));
+        fprintf(f, "%sreport-only policies would: %s%s%s%s\n", indent,
+                zt_outcome_name(res->report_only_outcome), text[0] ? " (unmet: " : "", text,
+                text[0] ? ")" : "");
+    }
+}
+
+void zt_whatif_print(const zt_whatif_env *env, const zt_whatif *w, const zt_whatif_answer *ans,
+                     const char *indent, FILE *f)
+{
+    size_t n = zt_policy_count(env->set), width = 0;
+    char text[320];
+    whatif_print_user(w, indent, f);
+    whatif_print_request(w, indent, f);
+    whatif_print_decision(env, &ans->res, indent, f);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(zt_policy_name(env->set, (int)i));
+        width = len > width ? len : width;
+    }
+    fprintf(f, "%spolicies: %zu\n", indent, n);
+    for (size_t i = 0; i < n; i++) {
+        const zt_policy_cfg *p = &env->cfg->policies[i];
+        fprintf(f, "%s  %-*s  ", indent, (int)width, p->name);
+        if (ans->misses[i] != ZT_MISS_NONE) {
+            fprintf(f, "does not apply: %s\n", zt_policy_miss_text(ans->misses[i]));
+            continue;
+        }
+        whatif_policy_text(p, text, sizeof(text));
+        fprintf(f, "applies%s: %s\n", p->state == ZT_POLICY_REPORT_ONLY ? " (report-only)" : "",
+                text);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * JSON */
+
+static json_t *whatif_json_controls(unsigned bits)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < 4 && a != NULL; i++)
+        if (bits & (unsigned)whatif_controls[i])
+            json_array_append_new(a, json_string(zt_control_name(whatif_controls[i])));
+    return a;
+}
+
+static json_t *whatif_json_session(unsigned restrict_flags, int64_t freq_s)
+{
+    char f[24];
+    json_t *r = json_array();
+    for (size_t i = 0; whatif_restricts[i] != NULL && r != NULL; i++)
+        if (restrict_flags & (1u << i))
+            json_array_append_new(r, json_string(whatif_restricts[i]));
+    zt_whatif_freq(freq_s, f);
+    return json_pack("{s:o?,s:o?}", "restrict", r, "sign_in_frequency",
+                     freq_s >= 0 ? json_string(f) : json_null());
+}
+
+static json_t *whatif_json_policy(const zt_whatif_env *env, const zt_whatif_answer *ans, size_t i)
+{
+    const zt_policy_cfg *p = &env->cfg->policies[i];
+    bool applies = ans->misses[i] == ZT_MISS_NONE;
+    json_t *o = json_pack("{s:s,s:s,s:b,s:o?}", "name", p->name, "state",
+                          p->state == ZT_POLICY_REPORT_ONLY ? "report_only"
+                          : p->state == ZT_POLICY_ON        ? "on"
+                                                            : "off",
+                          "applies", applies, "reason",
+                          applies ? json_null() : json_string(zt_policy_miss_text(ans->misses[i])));
+    if (o == NULL || !applies)
+        return o;
+    json_object_set_new(o, "grant",
+                        json_pack("{s:b,s:o?,s:s}", "block", p->grant.block, "controls",
+                                  whatif_json_controls(p->grant.controls), "operator",
+                                  p->grant.operator_or ? "OR" : "AND"));
+    json_object_set_new(
+        o, "session",
+        whatif_json_session(p->session.restrict_flags, p->session.has_sign_in_frequency
+                                                           ? p->session.sign_in_frequency_s
+                                                           : -1));
+    return o;
+}
+
+static json_t *whatif_json_request(const zt_whatif *w)
+{
+    const zt_policy_input *in = &w->in;
+    char ip[ZT_IP_STRLEN], at[40];
+    if (w->has_ip)
+        zt_sockaddr_ip((const struct sockaddr *)&w->ip, ip);
+    zt_cli_time(in->now, at);
+    return json_pack(
+        "{s:o?,s:o?,s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:b,s:b,s:b}", "ip",
+        w->has_ip ? json_string(ip) : json_null(), "country",
+        in->country[0] ? json_string(in->country) : json_null(), "anonymous_ip", in->anonymous_ip,
+        "device",
+        !in->device_known      ? "unknown"
+        : in->device_compliant ? "compliant"
+                               : "noncompliant",
+        "platform", whatif_platforms[in->platform], "client", whatif_clients[in->client],
+        "sign_in_risk", zt_risk_name(in->sign_in_risk), "user_risk", zt_risk_name(in->user_risk),
+        "device_risk", zt_risk_name(in->device_risk), "at", at, "auth_age_s",
+        (json_int_t)(in->now - in->auth_time), "mfa", in->mfa_time > 0, "phishing_resistant",
+        in->mfa_phishing_resistant, "password_change_required", in->password_change_required);
+}
+
+static json_t *whatif_json_user(const zt_whatif *w)
+{
+    json_t *groups = json_array();
+    for (size_t i = 0; i < w->n_groups && groups != NULL; i++)
+        json_array_append_new(groups, json_string(w->groups[i]));
+    return json_pack("{s:o?,s:o?,s:b,s:b,s:o?}", "email",
+                     w->email[0] ? json_string(w->email) : json_null(), "id",
+                     w->user_id[0] ? json_string(w->user_id) : json_null(), "hypothetical",
+                     w->hypothetical, "disabled", w->disabled, "groups", groups);
+}
+
+json_t *zt_whatif_json(const zt_whatif_env *env, const zt_whatif *w, const zt_whatif_answer *ans)
+{
+    const zt_policy_result *res = &ans->res;
+    int cause = res->outcome == ZT_OUTCOME_CHALLENGE ? whatif_cause(env, res) : res->block_policy;
+    json_t *pols = json_array();
+    for (size_t i = 0; i < zt_policy_count(env->set) && pols != NULL; i++)
+        json_array_append_new(pols, whatif_json_policy(env, ans, i));
+    json_t *o = json_pack(
+        "{s:o?,s:{s:s,s:s},s:o?,s:s,s:s,s:o?,s:b,s:o?,s:o?,s:o?,s:o?}", "user", whatif_json_user(w),
+        "app", "name", w->app->name, "sensitivity", zt_sensitivity_name(w->app->sensitivity),
+        "request", whatif_json_request(w), "decision", zt_outcome_name(res->outcome), "verdict",
+        zt_whatif_verdict(res), "next_control",
+        res->next_control ? json_string(zt_control_name(res->next_control)) : json_null(),
+        "reauth_required", res->reauth_required, "policy",
+        cause >= 0 ? json_string(zt_policy_name(env->set, cause)) : json_null(), "unmet",
+        whatif_json_controls(res->unmet), "session",
+        whatif_json_session(res->restrict_flags, res->sign_in_frequency_s), "report_only",
+        json_pack("{s:s,s:o?}", "decision", zt_outcome_name(res->report_only_outcome), "unmet",
+                  whatif_json_controls(res->report_only_unmet)));
+    if (o != NULL)
+        json_object_set_new(o, "policies", pols);
+    else
+        json_decref(pols);
+    return o;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * `ztgate whatif` */
+
+#define WHATIF_USAGE                                                                               \
+    "usage: ztgate whatif --user EMAIL [--groups G1,G2] --app APP [--ip IP] [--country CC]\n"      \
+    "         [--anonymous-ip] [--device-compliant|--device-noncompliant|--device-unknown]\n"      \
+    "         [--platform P] [--client browser|api] [--mfa] [--phishing-resistant]\n"              \
+    "         [--sign-in-risk L] [--user-risk L] [--device-risk L] [--password-change-required]\n" \
+    "         [--at RFC3339] [--auth-age DURATION] [--json] [--config FILE]\n"
+
+typedef struct whatif_opts {
+    const char *user, *groups, *app, *ip, *country, *platform, *client, *at, *auth_age;
+    const char *sign_in_risk, *user_risk, *device_risk, *device, *config;
+    bool mfa, phishing_resistant, anonymous_ip, password_change, json;
+} whatif_opts;
+
+/* Prints WHATIF_USAGE after a message; returns ZT_CLI_USAGE. */
+static int whatif_usage(int status)
+{
+    fputs(WHATIF_USAGE, stderr);
+    return status;
+}
+
+/* `--name VALUE` / `--name=VALUE` into *slot. 1 taken, 0 not this option, -1 value missing. */
+static int whatif_value(int argc, char **argv, int *i, const char *name, const char **slot)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return 0;
+    if (argv[*i][n] == '=') {
+        *slot = argv[*i] + n + 1;
+        return 1;
+    }
+    if (argv[*i][n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *slot = argv[++*i];
+    return 1;
+}
+
+static int whatif_parse_args(int argc, char **argv, whatif_opts *o)
+{
+    const struct {
+        const char *name;
+        size_t off;
+    } values[] = {
+        {"--user", offsetof(whatif_opts, user)},
+        {"--groups", offsetof(whatif_opts, groups)},
+        {"--app", offsetof(whatif_opts, app)},
+        {"--ip", offsetof(whatif_opts, ip)},
+        {"--country", offsetof(whatif_opts, country)},
+        {"--platform", offsetof(whatif_opts, platform)},
+        {"--client", offsetof(whatif_opts, client)},
+        {"--at", offsetof(whatif_opts, at)},
+        {"--auth-age", offsetof(whatif_opts, auth_age)},
+        {"--sign-in-risk", offsetof(whatif_opts, sign_in_risk)},
+        {"--user-risk", offsetof(whatif_opts, user_risk)},
+        {"--device-risk", offsetof(whatif_opts, device_risk)},
+        {"--config", offsetof(whatif_opts, config)},
+    };
+    const struct {
+        const char *name;
+        size_t off;
+    } flags[] = {
+        {"--mfa", offsetof(whatif_opts, mfa)},
+        {"--phishing-resistant", offsetof(whatif_opts, phishing_resistant)},
+        {"--anonymous-ip", offsetof(whatif_opts, anonymous_ip)},
+        {"--password-change-required", offsetof(whatif_opts, password_change)},
+        {"--json", offsetof(whatif_opts, json)},
+    };
+    memset(o, 0, sizeof(*o));
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool done = false;
+        if (strcmp(a, "--device-compliant") == 0 || strcmp(a, "--device-noncompliant") == 0 ||
+            strcmp(a, "--device-unknown") == 0) {
+            if (o->device != NULL)
+                return whatif_usage(zt_cli_fail(
+                    ZT_CLI_USAGE, "give one --device-... option (%s is the second)", a));
+            o->device = a + 9;
+            continue;
+        }
+        for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]) && !done; k++)
+            if (strcmp(a, flags[k].name) == 0)
+                done = *(bool *)(void *)((char *)o + flags[k].off) = true;
+        for (size_t k = 0; k < sizeof(values) / sizeof(values[0]) && !done; k++) {
+            const char **slot = (const char **)(void *)((char *)o + values[k].off);
+            int m = whatif_value(argc, argv, &i, values[k].name, slot);
+            if (m < 0)
+                return whatif_usage(zt_cli_fail(ZT_CLI_USAGE, "%s needs a value", values[k].name));
+            done = m > 0;
+        }
+        if (!done && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
+            fputs(WHATIF_USAGE, stdout);
+            return -1;
+        }
+        if (!done)
+            return whatif_usage(zt_cli_fail(ZT_CLI_USAGE, "%s '%s'",
+                                            a[0] == '-' ? "unknown option" : "unexpected argument",
+                                            a));
+    }
+    if (o->user == NULL && o->groups == NULL)
+        return whatif_usage(zt_cli_fail(
+            ZT_CLI_USAGE, "--user EMAIL (or --groups for a hypothetical user) is required"));
+    if (o->app == NULL)
+        return whatif_usage(zt_cli_fail(ZT_CLI_USAGE, "--app APP is required"));
+    return 0;
+}
+
+/* "--groups a,b" into w (empty string: a user in no group; empty names are skipped). */
+static int whatif_split_groups(zt_whatif *w, const char *email, const char *list)
+{
+    char *copy = strdup(list);
+    const char *names[ZT_WHATIF_GROUPS_MAX];
+    size_t n = 0;
+    int rc = copy != NULL ? 0 : -ENOMEM;
+    for (char *p = copy; p != NULL && rc == 0;) {
+        char *comma = strchr(p, ',');
+        if (comma != NULL)
+            *comma = '\0';
+        if (p[0] != '\0' && n == ZT_WHATIF_GROUPS_MAX)
+            rc = -E2BIG;
+        else if (p[0] != '\0')
+            names[n++] = p;
+        p = comma != NULL ? comma + 1 : NULL;
+    }
+    if (rc == 0)
+        rc = zt_whatif_groups(w, email, names, n);
+    free(copy);
+    return rc;
+}
+
+/* Every flag that sets a request attribute; 0 or ZT_CLI_USAGE after saying which is wrong. */
+static int whatif_apply(const whatif_opts *o, zt_whatif *w)
+{
+    int64_t age = 0;
+    if (o->ip != NULL && !zt_whatif_parse_ip(o->ip, w))
+        return zt_cli_fail(ZT_CLI_USAGE, "--ip: '%s' is not an IPv4 or IPv6 address", o->ip);
+    if (o->country != NULL && !zt_whatif_parse_country(o->country, w))
+        return zt_cli_fail(ZT_CLI_USAGE, "--country: '%s' is not two capital letters (JP)",
+                           o->country);
+    if (o->device != NULL && !zt_whatif_parse_device(o->device, w))
+        return zt_cli_fail(ZT_CLI_USAGE,
+                           "unknown option '--device-%s' (compliant, "
+                           "noncompliant or unknown)",
+                           o->device);
+    if (o->platform != NULL && !zt_whatif_parse_platform(o->platform, &w->in.platform))
+        return zt_cli_fail(ZT_CLI_USAGE,
+                           "--platform: '%s' is not one of windows, macos, linux, "
+                           "ios, android, chromeos, unknown",
+                           o->platform);
+    if (o->client != NULL && !zt_whatif_parse_client(o->client, &w->in.client))
+        return zt_cli_fail(ZT_CLI_USAGE, "--client: '%s' is not browser or api", o->client);
+    const struct {
+        const char *flag, *val;
+        zt_risk *out;
+    } risks[] = {{"--sign-in-risk", o->sign_in_risk, &w->in.sign_in_risk},
+                 {"--user-risk", o->user_risk, &w->in.user_risk},
+                 {"--device-risk", o->device_risk, &w->in.device_risk}};
+    for (size_t i = 0; i < 3; i++)
+        if (risks[i].val != NULL && !zt_whatif_parse_risk(risks[i].val, risks[i].out))
+            return zt_cli_fail(ZT_CLI_USAGE, "%s: '%s' is not none, low, medium or high",
+                               risks[i].flag, risks[i].val);
+    if (o->at != NULL && !zt_whatif_parse_time(o->at, &w->in.now))
+        return zt_cli_fail(ZT_CLI_USAGE,
+                           "--at: '%s' is not an RFC 3339 time like 2026-11-24T09:00:00+09:00",
+                           o->at);
+    if (o->auth_age != NULL && !zt_whatif_parse_duration(o->auth_age, &age))
+        return zt_cli_fail(ZT_CLI_USAGE, "--auth-age: '%s' is not a duration like 30m or 9h",
+                           o->auth_age);
+    w->in.anonymous_ip = o->anonymous_ip;
+    w->in.password_change_required = o->password_change;
+    zt_whatif_set_session(w, age, o->mfa, o->phishing_resistant);
+    return 0;
+}
+
+int zt_cmd_whatif(int argc, char **argv)
+{
+    whatif_opts o;
+    zt_whatif_env env;
+    zt_whatif w;
+    zt_whatif_answer ans = {0};
+    char err[512];
+    int rc = whatif_parse_args(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? ZT_CLI_OK : rc;
+    if ((rc = zt_whatif_env_open(&env, zt_cli_config_path(argc, argv))) != 0)
+        return rc;
+    zt_whatif_init(&w, zt_wall_us() / 1000000);
+    if (!zt_whatif_app(&env, &w, o.app)) {
+        rc = zt_cli_fail(ZT_CLI_USAGE, "--app: no app named '%s' in %s", o.app, env.cfg->path);
+        goto out;
+    }
+    if ((rc = whatif_apply(&o, &w)) != 0)
+        goto out;
+    if (o.groups != NULL) {
+        int g = whatif_split_groups(&w, o.user, o.groups);
+        if (g != 0) {
+            rc = zt_cli_fail(ZT_CLI_USAGE, "--groups: %s",
+                             g == -E2BIG ? "too many groups or email too long" : strerror(-g));
+            goto out;
+        }
+    } else {
+        int u = zt_whatif_user(&env, &w, o.user, err, sizeof(err));
+        if (u != 0) {
+            rc = zt_cli_fail(u == -ENOENT ? ZT_CLI_USAGE : ZT_CLI_FAIL, "%s%s", err,
+                             u == -ENOENT ? " (give --groups to ask about a hypothetical user)"
+                                          : "");
+            goto out;
+        }
+    }
+    if (zt_whatif_eval(&env, &w, &ans) != 0) {
+        rc = zt_cli_fail(ZT_CLI_FAIL, "out of memory");
+        goto out;
+    }
+    if (o.json) {
+        rc = zt_cli_json_print(zt_whatif_json(&env, &w, &ans));
+    } else {
+        zt_whatif_print(&env, &w, &ans, "", stdout);
+        rc = fflush(stdout) == 0 ? ZT_CLI_OK : zt_cli_fail(ZT_CLI_FAIL, "writing to stdout failed");
+    }
+out:
+    zt_whatif_answer_dispose(&ans);
+    zt_whatif_dispose(&w);
+    zt_whatif_env_close(&env);
+    return rc;
+}
