@@ -56,6 +56,8 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 
 bench: setup all
 	bench/run.sh $(BUILD)
+	bench/signin.sh $(BUILD)
+	bench/policy/run.sh $(BUILD)
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')
