@@ -58,6 +58,7 @@ bench: setup all
 	bench/run.sh $(BUILD)
 	bench/signin.sh $(BUILD)
 	bench/policy/run.sh $(BUILD)
+	bench/audit/run.sh $(BUILD)
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -233,24 +233,25 @@ bool zt_authn_wants_html(const zt_conn *c)
     return false;
 }
 
-int zt_authn_write_challenge(zt_conn *c, zt_buf *out, bool keep_alive)
+/* Browsers get a 302 to url (with a link for the rare client that does not follow it);
+ * scripts and API clients a 401 whose JSON body is json_fields plus the url under url_key. */
+static int write_challenge(zt_conn *c, zt_buf *out, bool keep_alive, const zt_buf *url,
+                           const char *link_text, const char *json_fields, const char *url_key)
 {
     zt_request *r = &c->req;
-    zt_buf url, body;
-    zt_buf_init(&url, 32 * 1024);
+    zt_buf body;
     zt_buf_init(&body, 64 * 1024);
-    int rc = login_url(c, &url);
     bool html = zt_authn_wants_html(c);
+    const char *u = url->data ? url->data : "";
     r->status = html ? 302 : 401;
-    if (rc == 0 && html) {
-        rc = zt_buf_append_str(&body, "<!doctype html><title>Sign in</title><a href=\"");
-        rc = rc ? rc : zt_buf_cstr(&url) < 0 ? -ENOMEM : zt_html_escape(&body, url.data);
-        rc = rc ? rc : zt_buf_append_str(&body, "\">Sign in</a>\n");
-    } else if (rc == 0) {
-        rc =
-            zt_buf_append_str(&body, "{\"error\":\"unauthenticated\",\"message\":\"sign in first\","
-                                     "\"login_url\":");
-        rc = rc ? rc : zt_json_str(&body, url.data ? url.data : "", url.len);
+    int rc;
+    if (html) {
+        rc = zt_buf_append_str(&body, "<!doctype html><title>ztgate</title><a href=\"");
+        rc = rc ? rc : zt_html_escape(&body, u);
+        rc = rc ? rc : zt_buf_printf(&body, "\">%s</a>\n", link_text);
+    } else {
+        rc = zt_buf_printf(&body, "{%s,\"%s\":", json_fields, url_key);
+        rc = rc ? rc : zt_json_str(&body, u, url->len);
         rc = rc ? rc : zt_buf_printf(&body, ",\"request_id\":\"%s\"}\n", r->id);
     }
     rc = rc ? rc
@@ -258,19 +259,29 @@ int zt_authn_write_challenge(zt_conn *c, zt_buf *out, bool keep_alive)
                             r->status, zt_http_status_text(r->status),
                             html ? "text/html; charset=utf-8" : "application/json", body.len);
     rc = rc ? rc : zt_page_security_headers(out, r->https);
-    if (rc == 0 && html) {
-        rc = zt_buf_append_str(out, "Location: ");
-        rc = rc ? rc : zt_buf_append(out, url.data, url.len);
-        rc = rc ? rc : zt_buf_append_str(out, "\r\n");
-    } else if (rc == 0) {
+    if (rc == 0 && html)
+        rc = zt_buf_printf(out, "Location: %s\r\n", u);
+    else if (rc == 0)
         rc = zt_buf_append_str(out, "WWW-Authenticate: ZTGate realm=\"ztgate\"\r\n");
-    }
     rc = rc ? rc : zt_buf_printf(out, "X-Request-Id: %s\r\n", r->id);
     rc = rc ? rc : zt_buf_append_str(out, keep_alive ? "\r\n" : "Connection: close\r\n\r\n");
     if (rc == 0 && c->head.method != HTTP_HEAD)
         rc = zt_buf_append(out, body.data, body.len);
-    zt_buf_dispose(&url);
     zt_buf_dispose(&body);
+    return rc;
+}
+
+int zt_authn_write_challenge(zt_conn *c, zt_buf *out, bool keep_alive)
+{
+    zt_buf url;
+    zt_buf_init(&url, 32 * 1024);
+    int rc = login_url(c, &url);
+    rc = rc ? rc : zt_buf_cstr(&url);
+    rc = rc ? rc
+            : write_challenge(c, out, keep_alive, &url, "Sign in",
+                              "\"error\":\"unauthenticated\",\"message\":\"sign in first\"",
+                              "login_url");
+    zt_buf_dispose(&url);
     return rc;
 }
 
@@ -470,46 +481,24 @@ int zt_authn_write_step_up(zt_conn *c, zt_buf *out, bool keep_alive, bool reauth
                            const char *control)
 {
     zt_request *r = &c->req;
-    zt_buf url, body;
+    zt_buf url, fields;
     zt_buf_init(&url, 32 * 1024);
-    zt_buf_init(&body, 64 * 1024);
+    zt_buf_init(&fields, 4096);
     /* Re-authentication asks for the password again (prompt=login: an existing session does
      * not skip the form); a second factor goes to the MFA prompt, which sends users without
      * an authenticator to enrolment. Both come back to the page asked for. */
     int rc = page_url(c, reauth ? "/.ztgate/login?prompt=login&rd=" : "/.ztgate/mfa?rd=", &url);
-    bool html = zt_authn_wants_html(c);
-    r->status = html ? 302 : 401;
-    if (rc == 0 && html) {
-        rc = zt_buf_append_str(&body, "<!doctype html><title>Verify</title><a href=\"");
-        rc = rc ? rc : zt_buf_cstr(&url) < 0 ? -ENOMEM : zt_html_escape(&body, url.data);
-        rc = rc ? rc : zt_buf_append_str(&body, "\">Continue</a>\n");
-    } else if (rc == 0) {
-        rc = zt_buf_printf(&body, "{\"error\":\"%s\",\"required\":\"%s\",\"url\":",
-                           reauth ? "reauthentication_required" : "step_up_required", control);
-        rc = rc ? rc : zt_json_str(&body, url.data ? url.data : "", url.len);
-        if (rc == 0 && r->policy != NULL) {
-            rc = zt_buf_append_str(&body, ",\"policy\":");
-            rc = rc ? rc : zt_json_str(&body, r->policy, strlen(r->policy));
-        }
-        rc = rc ? rc : zt_buf_printf(&body, ",\"request_id\":\"%s\"}\n", r->id);
-    }
+    rc = rc ? rc : zt_buf_cstr(&url);
     rc = rc ? rc
-            : zt_buf_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n",
-                            r->status, zt_http_status_text(r->status),
-                            html ? "text/html; charset=utf-8" : "application/json", body.len);
-    rc = rc ? rc : zt_page_security_headers(out, r->https);
-    if (rc == 0 && html) {
-        rc = zt_buf_append_str(out, "Location: ");
-        rc = rc ? rc : zt_buf_append(out, url.data, url.len);
-        rc = rc ? rc : zt_buf_append_str(out, "\r\n");
-    } else if (rc == 0) {
-        rc = zt_buf_append_str(out, "WWW-Authenticate: ZTGate realm=\"ztgate\"\r\n");
+            : zt_buf_printf(&fields, "\"error\":\"%s\",\"required\":\"%s\"",
+                            reauth ? "reauthentication_required" : "step_up_required", control);
+    if (rc == 0 && r->policy != NULL) {
+        rc = zt_buf_append_str(&fields, ",\"policy\":");
+        rc = rc ? rc : zt_json_str(&fields, r->policy, strlen(r->policy));
     }
-    rc = rc ? rc : zt_buf_printf(out, "X-Request-Id: %s\r\n", r->id);
-    rc = rc ? rc : zt_buf_append_str(out, keep_alive ? "\r\n" : "Connection: close\r\n\r\n");
-    if (rc == 0 && c->head.method != HTTP_HEAD)
-        rc = zt_buf_append(out, body.data, body.len);
+    rc = rc ? rc : zt_buf_cstr(&fields);
+    rc = rc ? rc : write_challenge(c, out, keep_alive, &url, "Continue", fields.data, "url");
     zt_buf_dispose(&url);
-    zt_buf_dispose(&body);
+    zt_buf_dispose(&fields);
     return rc;
 }
