@@ -1528,23 +1528,64 @@ static void zt_config_check_location_words(zt_config_ctx *c, const zt_cfg_word *
             zt_config_word_err(c, &v[i], "is not a location name (see locations)");
 }
 
+/* Names seen so far (policies, locations), so duplicates are found in one pass: open addressing
+ * on an FNV-1a hash, exact (case-sensitive) compare. slot is NULL when there was no memory; the
+ * callers then compare against every earlier name instead. */
+typedef struct zt_config_name_slot {
+    const char *name; /* NULL = empty */
+    size_t index;
+} zt_config_name_slot;
+
+typedef struct zt_config_names {
+    zt_config_name_slot *slot;
+    size_t mask;
+} zt_config_names;
+
+static void zt_config_names_init(zt_config_names *t, size_t n)
+{
+    size_t cap = 16;
+    while (cap < n * 2)
+        cap *= 2;
+    t->slot = calloc(cap, sizeof(*t->slot));
+    t->mask = cap - 1;
+}
+
+/* The index of an earlier entry with this name, or SIZE_MAX after recording name at index. */
+static size_t zt_config_names_add(zt_config_names *t, const char *name, size_t index)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    if (t->slot == NULL)
+        return SIZE_MAX;
+    for (const char *p = name; *p != '\0'; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+    size_t j = (size_t)h & t->mask;
+    for (; t->slot[j].name != NULL; j = (j + 1) & t->mask)
+        if (strcmp(t->slot[j].name, name) == 0)
+            return t->slot[j].index;
+    t->slot[j] = (zt_config_name_slot){name, index};
+    return SIZE_MAX;
+}
+
 static void zt_config_check_locations(zt_config_ctx *c)
 {
     const zt_config *cfg = c->cfg;
     size_t total = 0;
+    zt_config_names names;
+    zt_config_names_init(&names, cfg->n_locations);
     for (size_t j = 0; j < cfg->n_locations; j++) {
         const zt_location_cfg *b = &cfg->locations[j];
         total += b->n_cidrs;
         if (b->name == NULL)
             continue;
-        for (size_t i = 0; i < j; i++)
-            if (cfg->locations[i].name != NULL && strcmp(cfg->locations[i].name, b->name) == 0) {
-                zt_config_err_at(c, b->line, b->col,
-                                 "duplicate location name '%s' (first at line %u)", b->name,
-                                 cfg->locations[i].line);
-                break;
-            }
+        size_t i = zt_config_names_add(&names, b->name, j);
+        for (size_t k = 0; names.slot == NULL && i == SIZE_MAX && k < j; k++)
+            if (cfg->locations[k].name != NULL && strcmp(cfg->locations[k].name, b->name) == 0)
+                i = k;
+        if (i != SIZE_MAX)
+            zt_config_err_at(c, b->line, b->col, "duplicate location name '%s' (first at line %u)",
+                             b->name, cfg->locations[i].line);
     }
+    free(names.slot);
     if (total > ZT_CONFIG_CIDRS_TOTAL)
         zt_config_err_at(c, cfg->locations[0].line, cfg->locations[0].col,
                          "locations hold %zu CIDR blocks; at most %u in total", total,
@@ -1554,18 +1595,20 @@ static void zt_config_check_locations(zt_config_ctx *c)
 static void zt_config_check_policies(zt_config_ctx *c)
 {
     const zt_config *cfg = c->cfg;
+    zt_config_names names;
     zt_config_check_locations(c);
+    zt_config_names_init(&names, cfg->n_policies);
     for (size_t j = 0; j < cfg->n_policies; j++) {
         const zt_policy_cfg *p = &cfg->policies[j];
         if (p->name == NULL)
             continue;
-        for (size_t i = 0; i < j; i++)
-            if (cfg->policies[i].name != NULL && strcmp(cfg->policies[i].name, p->name) == 0) {
-                zt_config_err_at(c, p->line, p->col,
-                                 "duplicate policy name '%s' (first at line %u)", p->name,
-                                 cfg->policies[i].line);
-                break;
-            }
+        size_t i = zt_config_names_add(&names, p->name, j);
+        for (size_t k = 0; names.slot == NULL && i == SIZE_MAX && k < j; k++)
+            if (cfg->policies[k].name != NULL && strcmp(cfg->policies[k].name, p->name) == 0)
+                i = k;
+        if (i != SIZE_MAX)
+            zt_config_err_at(c, p->line, p->col, "duplicate policy name '%s' (first at line %u)",
+                             p->name, cfg->policies[i].line);
         zt_config_check_app_words(c, p->apps.include, p->apps.n_include);
         zt_config_check_app_words(c, p->apps.exclude, p->apps.n_exclude);
         zt_config_check_location_words(c, p->conditions.locations.include,
@@ -1573,6 +1616,7 @@ static void zt_config_check_policies(zt_config_ctx *c)
         zt_config_check_location_words(c, p->conditions.locations.exclude,
                                        p->conditions.locations.n_exclude);
     }
+    free(names.slot);
 }
 
 static void zt_config_check_root(zt_config_ctx *c, const zt_config_walk *w)
@@ -1759,6 +1803,48 @@ static const zt_config_key zt_config_auth_keys[] = {
 };
 ZT_CONFIG_SECTION(zt_config_auth, zt_config_auth_keys, zt_config_check_auth);
 
+static void zt_config_check_devices(zt_config_ctx *c, const zt_config_walk *w)
+{
+    const zt_devices_cfg_ *d = (const zt_devices_cfg_ *)(void *)w->target;
+    for (size_t i = 0; i < d->n_min_os_versions; i++) {
+        const zt_cfg_word *v = &d->min_os_versions[i];
+        const char *colon = strchr(v->s, ':');
+        bool ok = colon != NULL && colon != v->s && colon[1] != '\0' && strlen(v->s) < 64;
+        for (const char *p = colon ? colon + 1 : ""; ok && *p; p++)
+            ok = (*p >= '0' && *p <= '9') || *p == '.';
+        if (!ok)
+            zt_config_err_at(c, v->line, v->col,
+                             "'%s' is not OS:VERSION (e.g. debian:12, ubuntu:22.04)", v->s);
+    }
+    if (d->n_min_os_versions > 8)
+        zt_config_err(c, zt_config_seen(w, "min_os_versions"),
+                      "at most 8 entries in 'min_os_versions'");
+}
+
+static const zt_config_key zt_config_devices_keys[] = {
+    {"ca_dir", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_devices_cfg_, ca_dir), .def = "device-ca"},
+    {"certificate_lifetime", ZT_K_DURATION, 0, ZT_FIELD(zt_devices_cfg_, certificate_lifetime_ms),
+     .min = ZT_MS_H, .max = 5 * 8760 * ZT_MS_H, .def = "8760h"},
+    {"enroll_code_ttl", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, enroll_code_ttl_ms),
+     .min = ZT_MS_M, .max = 24 * ZT_MS_H, .def = "15m"},
+    {"posture_max_age", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, posture_max_age_ms),
+     .min = ZT_MS_M, .max = 30 * 24 * ZT_MS_H, .def = "24h"},
+    {"min_os_versions", ZT_K_STRS, ZT_CFG_RELOAD, .off = offsetof(zt_devices_cfg_, min_os_versions),
+     .aux = offsetof(zt_devices_cfg_, n_min_os_versions), .min = 0, .max = 8},
+    {"max_signature_age", ZT_K_DURATION, ZT_CFG_RELOAD,
+     ZT_FIELD(zt_devices_cfg_, max_signature_age_ms), .min = 0, .max = 365 * 24 * ZT_MS_H,
+     .def = "0"},
+    {"max_update_age", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, max_update_age_ms),
+     .min = 0, .max = 365 * 24 * ZT_MS_H, .def = "0"},
+    {"require_disk_encryption", ZT_K_BOOL, ZT_CFG_RELOAD,
+     ZT_FIELD(zt_devices_cfg_, require_disk_encryption), .def = "false"},
+    {"require_firewall", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, require_firewall),
+     .def = "false"},
+    {"require_antivirus", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, require_antivirus),
+     .def = "false"},
+};
+ZT_CONFIG_SECTION(zt_config_devices, zt_config_devices_keys, zt_config_check_devices);
+
 static const zt_config_key zt_config_app_keys[] = {
     {"name", ZT_K_NAME, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, name)},
     {"host", ZT_K_HOST, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, host)},
@@ -1892,6 +1978,7 @@ static const zt_config_key zt_config_root_keys[] = {
     {"admin", ZT_K_SECTION, 0, .off = offsetof(zt_config, admin), .sub = &zt_config_admin},
     {"audit", ZT_K_SECTION, 0, .off = offsetof(zt_config, audit), .sub = &zt_config_audit},
     {"auth", ZT_K_SECTION, 0, .off = offsetof(zt_config, auth), .sub = &zt_config_auth},
+    {"devices", ZT_K_SECTION, 0, .off = offsetof(zt_config, devices), .sub = &zt_config_devices},
     {"apps", ZT_K_LIST, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, .off = offsetof(zt_config, apps),
      .aux = offsetof(zt_config, n_apps), .min = 1, .max = 10000, .sub = &zt_config_app,
      .item_size = sizeof(zt_app_cfg)},

@@ -236,6 +236,21 @@ typedef struct zt_policy_cfg {
     unsigned line, col;
 } zt_policy_cfg;
 
+/* Device trust (`devices:`): the internal CA, enrolment, posture and compliance rules. */
+typedef struct zt_devices_cfg_ {
+    char *ca_dir;                   /* default STATE_DIR/device-ca */
+    uint64_t certificate_lifetime_ms; /* default 8760h */
+    uint64_t enroll_code_ttl_ms;      /* default 15m */
+    uint64_t posture_max_age_ms;      /* default 24h */
+    zt_cfg_word *min_os_versions;     /* "debian:12", "ubuntu:22.04" */
+    size_t n_min_os_versions;
+    uint64_t max_signature_age_ms;    /* 0 = rule off */
+    uint64_t max_update_age_ms;       /* 0 = rule off */
+    bool require_disk_encryption;
+    bool require_firewall;
+    bool require_antivirus;
+} zt_devices_cfg_;
+
 typedef struct zt_config {
     char *path;      /* file it was read from */
     char *state_dir; /* default "./data" */
@@ -250,6 +265,7 @@ typedef struct zt_config {
     zt_admin_cfg admin;
     zt_audit_cfg audit;
     zt_auth_cfg auth;
+    zt_devices_cfg_ devices;
     zt_app_cfg *apps;
     size_t n_apps;
     zt_location_cfg *locations;
