@@ -87,6 +87,7 @@ typedef struct zt_local_req {
     struct sockaddr_storage client_addr; /* the same, for policy location checks */
     uint16_t port;
     bool https;
+    char device_id[33];     /* verified device client certificate on this connection, or "" */
     zt_lang lang;           /* from Accept-Language */
     const char *request_id; /* for logs, events and pages */
 

@@ -95,6 +95,60 @@ static const sq_migration sq_migrations[] = {
         "ALTER TABLE sessions ADD COLUMN mfa_pending INTEGER NOT NULL DEFAULT 0"
         "  CHECK (mfa_pending IN (0, 1));"
         "CREATE INDEX sessions_parent ON sessions(parent_hash) WHERE parent_hash IS NOT NULL;"},
+    /* Risk state: detections (Entra riskDetection: type, level, state, evidence), the learned
+     * sign-in history that familiarity and travel detections compare against, and sign-ins
+     * parked until their risk is remediated (an attacker's sign-in must not become familiar). */
+    {3, "CREATE TABLE risk_detections ("
+        "  id INTEGER PRIMARY KEY,"
+        "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  type TEXT NOT NULL,"
+        "  activity TEXT NOT NULL CHECK (activity IN ('signin', 'user')),"
+        "  level INTEGER NOT NULL CHECK (level BETWEEN 1 AND 3),"
+        "  state TEXT NOT NULL CHECK (state IN ('at_risk', 'remediated', 'dismissed',"
+        "    'confirmed_compromised')),"
+        "  detail TEXT NOT NULL DEFAULT '',"
+        "  evidence TEXT NOT NULL DEFAULT '{}',"
+        "  ip TEXT NOT NULL DEFAULT '',"
+        "  session_hash TEXT,"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE INDEX risk_detections_user ON risk_detections(user_id, state);"
+        "CREATE INDEX risk_detections_session ON risk_detections(session_hash)"
+        "  WHERE session_hash IS NOT NULL;"
+        "CREATE TABLE risk_properties ("
+        "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  kind TEXT NOT NULL CHECK (kind IN ('ip_prefix', 'asn', 'country', 'device', 'ua')),"
+        "  value TEXT NOT NULL,"
+        "  first_seen INTEGER NOT NULL,"
+        "  last_seen INTEGER NOT NULL,"
+        "  count INTEGER NOT NULL,"
+        "  PRIMARY KEY (user_id, kind, value)"
+        ") STRICT, WITHOUT ROWID;"
+        "CREATE TABLE risk_sign_ins ("
+        "  user_id TEXT PRIMARY KEY NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  first_at INTEGER NOT NULL,"
+        "  count INTEGER NOT NULL,"
+        "  last_at INTEGER NOT NULL,"
+        "  last_ip TEXT NOT NULL DEFAULT '',"
+        "  has_location INTEGER NOT NULL DEFAULT 0 CHECK (has_location IN (0, 1)),"
+        "  lat REAL NOT NULL DEFAULT 0,"
+        "  lon REAL NOT NULL DEFAULT 0,"
+        "  accuracy_km REAL NOT NULL DEFAULT 0,"
+        "  location_at INTEGER NOT NULL DEFAULT 0,"
+        "  location_country TEXT NOT NULL DEFAULT ''"
+        ") STRICT;"
+        "CREATE TABLE risk_pending ("
+        "  session_hash TEXT PRIMARY KEY NOT NULL,"
+        "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  at INTEGER NOT NULL,"
+        "  ip TEXT NOT NULL,"
+        "  ip_prefix TEXT NOT NULL, asn TEXT NOT NULL, country TEXT NOT NULL,"
+        "  device TEXT NOT NULL, ua TEXT NOT NULL,"
+        "  has_location INTEGER NOT NULL CHECK (has_location IN (0, 1)),"
+        "  lat REAL NOT NULL, lon REAL NOT NULL, accuracy_km REAL NOT NULL"
+        ") STRICT, WITHOUT ROWID;"
+        "CREATE INDEX risk_pending_at ON risk_pending(at);"},
 };
 
 #define SQ_N_MIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))
@@ -110,7 +164,18 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
     "s.id_hash, s.user_id, s.created_at, s.auth_time, s.mfa_time, s.mfa_method, s.ip, "            \
     "s.user_agent, s.idle_expires_at, s.absolute_expires_at, s.user_epoch, "                       \
     "COALESCE(s.device_id, ''), u.revocation_epoch, u.disabled, s.host, "                          \
-    "COALESCE(s.parent_hash, ''), s.mfa_pending"
+    "COALESCE(s.parent_hash, ''), s.mfa_pending, (" SQ_USER_RISK("s.user_id", "?2") ")"
+/* The user's risk level: highest open detection; low ones before the cutoff have aged out. */
+#define SQ_USER_RISK(user, cutoff)                                                                 \
+    "SELECT COALESCE(MAX(d.level), 0) FROM risk_detections d WHERE d.user_id = " user              \
+    " AND d.state IN ('at_risk', 'confirmed_compromised') AND (d.level > 1 OR d.created_at "       \
+    "> " cutoff ")"
+#define SQ_DET_COLS                                                                                \
+    "d.id, d.user_id, u.email, d.type, d.activity = 'user', d.level, d.state, d.detail, "          \
+    "d.evidence, d.ip, COALESCE(d.session_hash, ''), d.created_at, d.updated_at"
+#define SQ_STATE_BIT                                                                               \
+    "(1 << CASE state WHEN 'at_risk' THEN 0 WHEN 'remediated' THEN 1 WHEN 'dismissed' THEN 2 "     \
+    "ELSE 3 END)"
 #define SQ_BUMP "revocation_epoch = revocation_epoch + 1, updated_at = ?2"
 
 #define SQ_STMTS(X)                                                                                \
@@ -189,7 +254,55 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
     X(SESSION_DELETE_EXPIRED, "DELETE FROM sessions WHERE idle_expires_at <= ?1")                  \
     X(SESSION_COUNT, "SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id "           \
                      "WHERE s.idle_expires_at > ?1 AND s.user_epoch = u.revocation_epoch "         \
-                     "AND u.disabled = 0 AND s.mfa_pending = 0")
+                     "AND u.disabled = 0 AND s.mfa_pending = 0")                                   \
+    X(DET_INSERT, "INSERT INTO risk_detections (user_id, type, activity, level, state, detail, "   \
+                  "evidence, ip, session_hash, created_at, updated_at) VALUES (?1, ?2, "           \
+                  "CASE WHEN ?3 THEN 'user' ELSE 'signin' END, ?4, ?5, ?6, ?7, ?8, "               \
+                  "NULLIF(?9, ''), ?10, ?10)")                                                     \
+    X(DET_CAP, "DELETE FROM risk_detections WHERE id IN (SELECT id FROM risk_detections "          \
+               "WHERE user_id = ?1 ORDER BY state IN ('at_risk', 'confirmed_compromised'), "       \
+               "level, id LIMIT max(0, (SELECT count(*) FROM risk_detections WHERE "               \
+               "user_id = ?1) - ?2))")                                                             \
+    X(DET_GET, "SELECT " SQ_DET_COLS " FROM risk_detections d JOIN users u ON u.id = d.user_id "   \
+               "WHERE d.id = ?1")                                                                  \
+    X(DET_LIST, "SELECT " SQ_DET_COLS " FROM risk_detections d JOIN users u ON "                   \
+                "u.id = d.user_id WHERE (?1 IS NULL OR d.user_id = ?1) AND (?2 IS NULL OR "        \
+                "d.state = ?2) ORDER BY d.id DESC LIMIT ?3")                                       \
+    X(DET_UPDATE, "UPDATE risk_detections SET state = ?1, detail = ?2, updated_at = ?3 WHERE "     \
+                  "(?4 = 0 OR id = ?4) AND (?5 IS NULL OR user_id = ?5) AND (?6 IS NULL OR "       \
+                  "session_hash = ?6) AND (?7 = 0 OR activity = 'signin') AND "                    \
+                  "(" SQ_STATE_BIT " & ?8) != 0")                                                  \
+    X(DET_EXISTS, "SELECT 1 FROM risk_detections WHERE id = ?1")                                   \
+    X(USER_RISK, SQ_USER_RISK("?1", "?2"))                                                         \
+    X(SIGNIN_GET, "SELECT count, first_at, last_at, last_ip, has_location, lat, lon, "             \
+                  "accuracy_km, location_at, location_country FROM risk_sign_ins "                 \
+                  "WHERE user_id = ?1")                                                            \
+    X(PROP_SEEN, "SELECT 1 FROM risk_properties WHERE user_id = ?1 AND kind = ?2 AND value = ?3")  \
+    X(SIGNIN_UPSERT,                                                                               \
+      "INSERT INTO risk_sign_ins (user_id, first_at, count, last_at, last_ip, has_location, "      \
+      "lat, lon, accuracy_km, location_at, location_country) VALUES (?1, ?2, 1, ?2, ?3, ?4, ?5, "  \
+      "?6, ?7, CASE WHEN ?4 THEN ?2 ELSE 0 END, CASE WHEN ?4 THEN ?8 ELSE '' END) "                \
+      "ON CONFLICT (user_id) DO UPDATE SET count = count + 1, "                                    \
+      "first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at), "    \
+      "last_ip = excluded.last_ip, has_location = MAX(has_location, excluded.has_location), "      \
+      "lat = iif(excluded.has_location, excluded.lat, lat), "                                      \
+      "lon = iif(excluded.has_location, excluded.lon, lon), "                                      \
+      "accuracy_km = iif(excluded.has_location, excluded.accuracy_km, accuracy_km), "              \
+      "location_at = iif(excluded.has_location, excluded.location_at, location_at), "              \
+      "location_country = iif(excluded.has_location, excluded.location_country, "                  \
+      "location_country)")                                                                         \
+    X(PROP_UPSERT, "INSERT INTO risk_properties (user_id, kind, value, first_seen, last_seen, "    \
+                   "count) VALUES (?1, ?2, ?3, ?4, ?4, 1) ON CONFLICT DO UPDATE SET "              \
+                   "last_seen = MAX(last_seen, excluded.last_seen), count = count + 1")            \
+    X(PROP_CAP, "DELETE FROM risk_properties WHERE user_id = ?1 AND kind = ?2 AND value NOT IN "   \
+                "(SELECT value FROM risk_properties WHERE user_id = ?1 AND kind = ?2 "             \
+                "ORDER BY last_seen DESC, count DESC LIMIT ?3)")                                   \
+    X(PENDING_PUT, "INSERT OR REPLACE INTO risk_pending (session_hash, user_id, at, ip, "          \
+                   "ip_prefix, asn, country, device, ua, has_location, lat, lon, accuracy_km) "    \
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")              \
+    X(PENDING_EXPIRE, "DELETE FROM risk_pending WHERE at <= ?1")                                   \
+    X(PENDING_TAKE, "DELETE FROM risk_pending WHERE session_hash = ?1 RETURNING user_id, at, ip, " \
+                    "ip_prefix, asn, country, device, ua, has_location, lat, lon, accuracy_km")
 
 #define SQ_ENUM(id, sql) SQ_##id,
 #define SQ_TEXT(id, sql) [SQ_##id] = sql,
@@ -456,7 +569,14 @@ static int sq_row_session(sqlite3_stmt *st, zt_store_session *s)
     s->user_epoch_now = sqlite3_column_int64(st, 12);
     s->user_disabled = sqlite3_column_int64(st, 13) != 0;
     s->mfa_pending = sqlite3_column_int64(st, 16) != 0;
+    s->user_risk = (int)sqlite3_column_int64(st, 17);
     return ok ? 0 : sq_corrupt("session");
+}
+
+/* Low detections created at or before this have aged out of the user's risk. */
+static int64_t sq_low_cutoff(int64_t now)
+{
+    return now - ZT_STORE_RISK_LOW_RETENTION_S;
 }
 
 /* ---- transactions ---- */
@@ -1126,6 +1246,7 @@ static int sq_session_get(zt_store *st, const char *id_hash, zt_store_session *o
     if (rc != 0)
         return rc;
     sq_text(s, 1, id_hash);
+    sqlite3_bind_int64(s, 2, sq_low_cutoff(zt_store_now()));
     rc = sq_step(c, s, "reading a session");
     if (rc == 1)
         rc = sq_row_session(s, out);
@@ -1221,6 +1342,7 @@ static int sq_session_list_by_user(zt_store *st, const char *user_id, zt_store_s
     if (rc != 0)
         return rc;
     sq_text(s, 1, user_id);
+    sqlite3_bind_int64(s, 2, sq_low_cutoff(zt_store_now()));
     zt_store_session ss;
     while ((rc = sq_step(c, s, "listing sessions")) == 1) {
         rc = sq_row_session(s, &ss);
@@ -1292,6 +1414,392 @@ static int sq_session_count(zt_store *st, int64_t now, uint64_t *n)
         *n = (uint64_t)sqlite3_column_int64(s, 0);
     sq_done(s);
     return rc == 1 ? 0 : rc < 0 ? rc : zt_store_seterr(-EIO, "counting sessions: no result");
+}
+
+/* ---- risk state ---- */
+
+static int sq_row_detection(sqlite3_stmt *s, zt_store_detection *d)
+{
+    memset(d, 0, sizeof(*d));
+    char state[32];
+    d->id = sqlite3_column_int64(s, 0);
+    bool ok = sq_col(s, 1, d->user_id, sizeof(d->user_id)) &&
+              sq_col(s, 2, d->email, sizeof(d->email)) && sq_col(s, 3, d->type, sizeof(d->type)) &&
+              sq_col(s, 6, state, sizeof(state)) && sq_col(s, 7, d->detail, sizeof(d->detail)) &&
+              sq_col(s, 8, d->evidence, sizeof(d->evidence)) &&
+              sq_col(s, 9, d->ip, sizeof(d->ip)) &&
+              sq_col(s, 10, d->session_hash, sizeof(d->session_hash)) &&
+              zt_store_risk_state_parse(state, &d->state);
+    d->user_activity = sqlite3_column_int64(s, 4) != 0;
+    d->level = (int)sqlite3_column_int64(s, 5);
+    d->created_at = sqlite3_column_int64(s, 11);
+    d->updated_at = sqlite3_column_int64(s, 12);
+    return ok ? 0 : sq_corrupt("risk detection");
+}
+
+static int sq_detection_insert(sq_conn *c, zt_store_detection *d)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, SQ_DET_INSERT, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, d->user_id);
+    sq_text(s, 2, d->type);
+    sqlite3_bind_int(s, 3, d->user_activity ? 1 : 0);
+    sqlite3_bind_int(s, 4, d->level);
+    sq_text(s, 5, zt_store_risk_state_name(d->state));
+    sq_text(s, 6, d->detail);
+    sq_text(s, 7, d->evidence[0] != '\0' ? d->evidence : "{}");
+    sq_text(s, 8, d->ip);
+    sq_text(s, 9, d->session_hash);
+    sqlite3_bind_int64(s, 10, d->created_at);
+    rc = sq_run(c, s, "adding a risk detection", NULL);
+    if (rc == -ENOENT)
+        return zt_store_seterr(rc, "user %s not found", d->user_id);
+    if (rc != 0)
+        return rc;
+    d->id = sqlite3_last_insert_rowid(c->db);
+    d->updated_at = d->created_at;
+    if ((rc = sq_stmt(c, SQ_DET_CAP, &s)) != 0)
+        return rc;
+    sq_text(s, 1, d->user_id);
+    sqlite3_bind_int(s, 2, ZT_STORE_RISK_DETECTIONS_MAX);
+    return sq_run(c, s, "trimming a user's risk detections", NULL);
+}
+
+static int sq_detection_add_txn(sq_conn *c, void *arg)
+{
+    return sq_detection_insert(c, arg);
+}
+
+static int sq_detection_add(zt_store *st, zt_store_detection *d)
+{
+    sq_conn *c = NULL;
+    int rc = sq_enter(st, &c);
+    return rc != 0 ? rc : sq_txn(c, sq_detection_add_txn, d);
+}
+
+static int sq_detection_get(zt_store *st, int64_t id, zt_store_detection *out)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_DET_GET, &s);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, id);
+    rc = sq_step(c, s, "reading a risk detection");
+    if (rc == 1)
+        rc = sq_row_detection(s, out);
+    else if (rc == 0)
+        rc = zt_store_seterr(-ENOENT, "risk detection %lld not found", (long long)id);
+    sq_done(s);
+    return rc;
+}
+
+static int sq_detection_list(zt_store *st, const zt_store_risk_filter *f, zt_store_detection_cb cb,
+                             void *ctx)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_DET_LIST, &s);
+    if (rc != 0)
+        return rc;
+    if (f->user_id != NULL)
+        sq_text(s, 1, f->user_id);
+    if (f->state >= 0)
+        sq_text(s, 2, zt_store_risk_state_name((zt_store_risk_state)f->state));
+    sqlite3_bind_int64(s, 3, f->limit > 0 && f->limit <= INT64_MAX ? (int64_t)f->limit : -1);
+    zt_store_detection d;
+    while ((rc = sq_step(c, s, "listing risk detections")) == 1) {
+        rc = sq_row_detection(s, &d);
+        if (rc == 0) {
+            c->in_cb = true;
+            rc = cb(ctx, &d);
+            c->in_cb = false;
+        }
+        if (rc != 0)
+            break;
+    }
+    sq_done(s);
+    return rc;
+}
+
+typedef struct det_update_args {
+    const zt_store_risk_update *u;
+    int64_t n;
+} det_update_args;
+
+static int sq_detection_update_txn(sq_conn *c, void *arg)
+{
+    det_update_args *a = arg;
+    const zt_store_risk_update *u = a->u;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, SQ_DET_UPDATE, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, zt_store_risk_state_name(u->to));
+    sq_text(s, 2, u->detail);
+    sqlite3_bind_int64(s, 3, u->now);
+    sqlite3_bind_int64(s, 4, u->id);
+    if (u->user_id != NULL)
+        sq_text(s, 5, u->user_id);
+    if (u->session_hash != NULL)
+        sq_text(s, 6, u->session_hash);
+    sqlite3_bind_int(s, 7, u->sign_in_only ? 1 : 0);
+    sqlite3_bind_int(s, 8, (int)u->from_mask);
+    rc = sq_run(c, s, "changing risk state", &a->n);
+    if (rc != 0 || a->n > 0 || u->id == 0)
+        return rc;
+    /* Nothing changed for one named detection: say whether it exists at all. */
+    if ((rc = sq_stmt(c, SQ_DET_EXISTS, &s)) != 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, u->id);
+    rc = sq_step(c, s, "reading a risk detection");
+    sq_done(s);
+    if (rc == 1)
+        return zt_store_seterr(-EALREADY, "risk detection %lld is not in a state that allows this",
+                               (long long)u->id);
+    return rc < 0 ? rc
+                  : zt_store_seterr(-ENOENT, "risk detection %lld not found", (long long)u->id);
+}
+
+static int sq_detection_update(zt_store *st, const zt_store_risk_update *u, uint64_t *n_out)
+{
+    sq_conn *c = NULL;
+    det_update_args a = {u, 0};
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_txn(c, sq_detection_update_txn, &a);
+    if (rc == 0 && n_out != NULL)
+        *n_out = (uint64_t)a.n;
+    return rc;
+}
+
+static int sq_user_risk(zt_store *st, const char *user_id, int64_t now, int *level_out)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_USER_RISK, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, user_id);
+    sqlite3_bind_int64(s, 2, sq_low_cutoff(now));
+    rc = sq_step(c, s, "reading a user's risk");
+    if (rc == 1)
+        *level_out = (int)sqlite3_column_int64(s, 0);
+    sq_done(s);
+    return rc == 1 ? 0 : rc < 0 ? rc : zt_store_seterr(-EIO, "reading a user's risk: no result");
+}
+
+static int sq_prop_seen(sq_conn *c, const char *user_id, zt_store_prop p, const char *value,
+                        bool *seen)
+{
+    sqlite3_stmt *s = NULL;
+    *seen = false;
+    if (value[0] == '\0')
+        return 0;
+    int rc = sq_stmt(c, SQ_PROP_SEEN, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, user_id);
+    sq_text(s, 2, zt_store_prop_name(p));
+    sq_text(s, 3, value);
+    rc = sq_step(c, s, "reading sign-in history");
+    sq_done(s);
+    *seen = rc == 1;
+    return rc < 0 ? rc : 0;
+}
+
+static int sq_signin_profile(zt_store *st, const zt_store_signin *q, zt_store_signin_profile *out)
+{
+    sq_conn *c = NULL;
+    sqlite3_stmt *s = NULL;
+    memset(out, 0, sizeof(*out));
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_stmt(c, SQ_SIGNIN_GET, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, q->user_id);
+    rc = sq_step(c, s, "reading sign-in history");
+    if (rc == 1) {
+        out->count = (uint64_t)sqlite3_column_int64(s, 0);
+        out->first_at = sqlite3_column_int64(s, 1);
+        out->last_at = sqlite3_column_int64(s, 2);
+        out->has_location = sqlite3_column_int64(s, 4) != 0;
+        out->lat = sqlite3_column_double(s, 5);
+        out->lon = sqlite3_column_double(s, 6);
+        out->accuracy_km = sqlite3_column_double(s, 7);
+        out->location_at = sqlite3_column_int64(s, 8);
+        rc = sq_col(s, 3, out->last_ip, sizeof(out->last_ip)) &&
+                     sq_col(s, 9, out->location_country, sizeof(out->location_country))
+                 ? 0
+                 : sq_corrupt("sign-in history");
+    }
+    sq_done(s);
+    for (int i = 0; rc == 0 && i < ZT_STORE_N_PROPS; i++)
+        rc = sq_prop_seen(c, q->user_id, (zt_store_prop)i, q->props[i], &out->seen[i]);
+    return rc;
+}
+
+static int sq_prop_learn(sq_conn *c, const zt_store_signin *si, zt_store_prop p)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, SQ_PROP_UPSERT, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, si->user_id);
+    sq_text(s, 2, zt_store_prop_name(p));
+    sq_text(s, 3, si->props[p]);
+    sqlite3_bind_int64(s, 4, si->at);
+    if ((rc = sq_run(c, s, "learning a sign-in property", NULL)) != 0)
+        return rc;
+    if ((rc = sq_stmt(c, SQ_PROP_CAP, &s)) != 0)
+        return rc;
+    sq_text(s, 1, si->user_id);
+    sq_text(s, 2, zt_store_prop_name(p));
+    sqlite3_bind_int(s, 3, ZT_STORE_RISK_PROPS_PER_KIND);
+    return sq_run(c, s, "trimming sign-in history", NULL);
+}
+
+static int sq_signin_learn(sq_conn *c, const zt_store_signin *si)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, SQ_SIGNIN_UPSERT, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, si->user_id);
+    sqlite3_bind_int64(s, 2, si->at);
+    sq_text(s, 3, si->ip);
+    sqlite3_bind_int(s, 4, si->has_location ? 1 : 0);
+    sqlite3_bind_double(s, 5, si->lat);
+    sqlite3_bind_double(s, 6, si->lon);
+    sqlite3_bind_double(s, 7, si->accuracy_km);
+    sq_text(s, 8, si->props[ZT_STORE_PROP_COUNTRY]);
+    rc = sq_run(c, s, "learning a sign-in", NULL);
+    if (rc == -ENOENT)
+        return zt_store_seterr(rc, "user %s not found", si->user_id);
+    for (int i = 0; rc == 0 && i < ZT_STORE_N_PROPS; i++)
+        if (si->props[i][0] != '\0')
+            rc = sq_prop_learn(c, si, (zt_store_prop)i);
+    return rc;
+}
+
+static int sq_pending_put(sq_conn *c, const zt_store_signin *si, const char *hash)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, SQ_PENDING_EXPIRE, &s);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, si->at - ZT_STORE_RISK_PENDING_TTL_S);
+    if ((rc = sq_run(c, s, "expiring parked sign-ins", NULL)) != 0)
+        return rc;
+    if ((rc = sq_stmt(c, SQ_PENDING_PUT, &s)) != 0)
+        return rc;
+    sq_text(s, 1, hash);
+    sq_text(s, 2, si->user_id);
+    sqlite3_bind_int64(s, 3, si->at);
+    sq_text(s, 4, si->ip);
+    for (int i = 0; i < ZT_STORE_N_PROPS; i++)
+        sq_text(s, 5 + i, si->props[i]);
+    sqlite3_bind_int(s, 10, si->has_location ? 1 : 0);
+    sqlite3_bind_double(s, 11, si->lat);
+    sqlite3_bind_double(s, 12, si->lon);
+    sqlite3_bind_double(s, 13, si->accuracy_km);
+    rc = sq_run(c, s, "parking a sign-in", NULL);
+    return rc == -ENOENT ? zt_store_seterr(rc, "user %s not found", si->user_id) : rc;
+}
+
+typedef struct signin_args {
+    const zt_store_signin *si;
+    bool learn;
+    const char *pending_hash;
+    zt_store_detection *dets;
+    size_t n_dets;
+} signin_args;
+
+static int sq_signin_record_txn(sq_conn *c, void *arg)
+{
+    signin_args *a = arg;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < a->n_dets; i++)
+        rc = sq_detection_insert(c, &a->dets[i]);
+    if (rc == 0 && a->learn)
+        rc = sq_signin_learn(c, a->si);
+    else if (rc == 0 && a->pending_hash != NULL)
+        rc = sq_pending_put(c, a->si, a->pending_hash);
+    return rc;
+}
+
+static int sq_signin_record(zt_store *st, const zt_store_signin *si, bool learn,
+                            const char *pending_hash, zt_store_detection *dets, size_t n_dets)
+{
+    sq_conn *c = NULL;
+    signin_args a = {si, learn, pending_hash, dets, n_dets};
+    int rc = sq_enter(st, &c);
+    return rc != 0 ? rc : sq_txn(c, sq_signin_record_txn, &a);
+}
+
+typedef struct pending_args {
+    const char *hash;
+    int64_t now;
+    bool learned;
+} pending_args;
+
+static int sq_pending_row(sqlite3_stmt *s, zt_store_signin *si)
+{
+    memset(si, 0, sizeof(*si));
+    bool ok =
+        sq_col(s, 0, si->user_id, sizeof(si->user_id)) && sq_col(s, 2, si->ip, sizeof(si->ip));
+    for (int i = 0; ok && i < ZT_STORE_N_PROPS; i++)
+        ok = sq_col(s, 3 + i, si->props[i], sizeof(si->props[i]));
+    si->at = sqlite3_column_int64(s, 1);
+    si->has_location = sqlite3_column_int64(s, 8) != 0;
+    si->lat = sqlite3_column_double(s, 9);
+    si->lon = sqlite3_column_double(s, 10);
+    si->accuracy_km = sqlite3_column_double(s, 11);
+    return ok ? 0 : sq_corrupt("parked sign-in");
+}
+
+static int sq_learn_pending_txn(sq_conn *c, void *arg)
+{
+    pending_args *a = arg;
+    sqlite3_stmt *s = NULL;
+    zt_store_signin si;
+    int rc = sq_stmt(c, SQ_PENDING_TAKE, &s);
+    if (rc != 0)
+        return rc;
+    sq_text(s, 1, a->hash);
+    rc = sq_step(c, s, "taking a parked sign-in");
+    bool found = rc == 1;
+    if (found)
+        rc = sq_pending_row(s, &si);
+    while (rc == 1) /* drain the DELETE ... RETURNING */
+        rc = sq_step(c, s, "taking a parked sign-in");
+    sq_done(s);
+    if (rc != 0 || !found || si.at <= a->now - ZT_STORE_RISK_PENDING_TTL_S)
+        return rc;
+    a->learned = true;
+    return sq_signin_learn(c, &si);
+}
+
+static int sq_signin_learn_pending(zt_store *st, const char *session_hash, int64_t now,
+                                   bool *learned)
+{
+    sq_conn *c = NULL;
+    pending_args a = {session_hash, now, false};
+    int rc = sq_enter(st, &c);
+    if (rc == 0)
+        rc = sq_txn(c, sq_learn_pending_txn, &a);
+    if (learned != NULL)
+        *learned = rc == 0 && a.learned;
+    return rc;
 }
 
 /* ---- open, migrate, close ---- */
@@ -1449,6 +1957,14 @@ static const zt_store_ops sq_ops = {
     .session_delete_by_user = sq_session_delete_by_user,
     .session_delete_expired = sq_session_delete_expired,
     .session_count = sq_session_count,
+    .detection_add = sq_detection_add,
+    .detection_get = sq_detection_get,
+    .detection_list = sq_detection_list,
+    .detection_update = sq_detection_update,
+    .user_risk = sq_user_risk,
+    .signin_profile = sq_signin_profile,
+    .signin_record = sq_signin_record,
+    .signin_learn_pending = sq_signin_learn_pending,
 };
 
 static sq_store *sq_store_new(const zt_store_cfg *cfg)

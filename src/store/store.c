@@ -630,3 +630,191 @@ int zt_store_session_count(zt_store *st, int64_t now, uint64_t *n)
         return zt_store_seterr(-EINVAL, "time must be positive and n set");
     return st->ops->session_count(st, now, n);
 }
+
+/* ---- risk state ---- */
+
+const char *zt_store_risk_state_name(zt_store_risk_state s)
+{
+    static const char *const names[] = {"at_risk", "remediated", "dismissed",
+                                        "confirmed_compromised"};
+    return (unsigned)s < ZT_STORE_RISK_N_STATES ? names[s] : "unknown";
+}
+
+bool zt_store_risk_state_parse(const char *s, zt_store_risk_state *out)
+{
+    for (int i = 0; s != NULL && i < ZT_STORE_RISK_N_STATES; i++) {
+        if (strcmp(s, zt_store_risk_state_name((zt_store_risk_state)i)) == 0) {
+            *out = (zt_store_risk_state)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *zt_store_prop_name(zt_store_prop p)
+{
+    static const char *const names[] = {"ip_prefix", "asn", "country", "device", "ua"};
+    return (unsigned)p < ZT_STORE_N_PROPS ? names[p] : "unknown";
+}
+
+static int check_ip(const char *ip)
+{
+    size_t n;
+    int rc = check_len("IP address", ip, 0, ZT_STORE_IP_MAX, &n);
+    if (rc == 0 && !all_in(ip, "0123456789abcdefABCDEF.:"))
+        rc = zt_store_seterr(-EINVAL, "IP address has invalid characters");
+    return rc;
+}
+
+static int check_detection(const zt_store_detection *d)
+{
+    size_t n;
+    if (d == NULL)
+        return zt_store_seterr(-EINVAL, "detection is missing");
+    int rc = check_user_id(d->user_id);
+    rc = rc ? rc : check_len("detection type", d->type, 1, ZT_STORE_RISK_TYPE_MAX, &n);
+    if (rc == 0 && !all_in(d->type, "abcdefghijklmnopqrstuvwxyz_"))
+        rc = zt_store_seterr(-EINVAL, "detection type may use only a-z and '_'");
+    if (rc == 0 && (d->level < 1 || d->level > 3))
+        rc = zt_store_seterr(-EINVAL, "detection level must be 1 (low) to 3 (high)");
+    if (rc == 0 && (unsigned)d->state >= ZT_STORE_RISK_N_STATES)
+        rc = zt_store_seterr(-EINVAL, "detection state is out of range");
+    rc = rc ? rc : check_len("detection detail", d->detail, 0, ZT_STORE_RISK_DETAIL_MAX, &n);
+    if (rc == 0 && !all_in(d->detail, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"))
+        rc = zt_store_seterr(-EINVAL, "detection detail may use only letters and '_'");
+    rc = rc ? rc : check_len("evidence", d->evidence, 0, ZT_STORE_RISK_EVIDENCE_MAX, &n);
+    if (rc == 0 && !text_ok(d->evidence, n))
+        rc = zt_store_seterr(-EINVAL, "evidence has control characters or invalid UTF-8");
+    rc = rc ? rc : check_ip(d->ip);
+    if (rc == 0 && d->session_hash[0] != '\0')
+        rc = check_session_hash(d->session_hash);
+    if (rc == 0 && d->created_at <= 0)
+        rc = zt_store_seterr(-EINVAL, "detection time must be positive");
+    return rc;
+}
+
+static int check_signin(const zt_store_signin *si)
+{
+    size_t n;
+    if (si == NULL)
+        return zt_store_seterr(-EINVAL, "sign-in is missing");
+    int rc = check_user_id(si->user_id);
+    rc = rc ? rc : check_ip(si->ip);
+    for (int i = 0; rc == 0 && i < ZT_STORE_N_PROPS; i++) {
+        rc = check_len(zt_store_prop_name((zt_store_prop)i), si->props[i], 0,
+                       ZT_STORE_RISK_PROP_MAX, &n);
+        if (rc == 0 && !text_ok(si->props[i], n))
+            rc = zt_store_seterr(-EINVAL, "%s has control characters or invalid UTF-8",
+                                 zt_store_prop_name((zt_store_prop)i));
+    }
+    if (rc == 0 && si->at <= 0)
+        rc = zt_store_seterr(-EINVAL, "sign-in time must be positive");
+    if (rc == 0 && si->has_location &&
+        !(si->lat >= -90 && si->lat <= 90 && si->lon >= -180 && si->lon <= 180 &&
+          si->accuracy_km >= 0))
+        rc = zt_store_seterr(-EINVAL, "sign-in location is out of range");
+    return rc;
+}
+
+int zt_store_detection_add(zt_store *st, zt_store_detection *d)
+{
+    ENTER(st);
+    int rc = check_detection(d);
+    return rc != 0 ? rc : st->ops->detection_add(st, d);
+}
+
+int zt_store_detection_get(zt_store *st, int64_t id, zt_store_detection *out)
+{
+    ENTER(st);
+    int rc = check_out(out);
+    if (rc == 0 && id <= 0)
+        rc = zt_store_seterr(-EINVAL, "detection id must be positive");
+    return rc != 0 ? rc : st->ops->detection_get(st, id, out);
+}
+
+int zt_store_detection_list(zt_store *st, const zt_store_risk_filter *f, zt_store_detection_cb cb,
+                            void *ctx)
+{
+    ENTER(st);
+    zt_store_risk_filter all = {NULL, -1, 0};
+    if (f == NULL)
+        f = &all;
+    int rc = check_cb(cb != NULL);
+    if (rc == 0 && f->user_id != NULL)
+        rc = check_user_id(f->user_id);
+    if (rc == 0 && (f->state < -1 || f->state >= ZT_STORE_RISK_N_STATES))
+        rc = zt_store_seterr(-EINVAL, "detection state is out of range");
+    return rc != 0 ? rc : st->ops->detection_list(st, f, cb, ctx);
+}
+
+int zt_store_detection_update(zt_store *st, const zt_store_risk_update *u, uint64_t *n_out)
+{
+    ENTER(st);
+    size_t n;
+    if (u == NULL)
+        return zt_store_seterr(-EINVAL, "update is missing");
+    int rc = 0;
+    if (u->id <= 0 && u->user_id == NULL && u->session_hash == NULL)
+        rc = zt_store_seterr(-EINVAL, "a risk update needs a detection, user or session");
+    if (rc == 0 && u->id < 0)
+        rc = zt_store_seterr(-EINVAL, "detection id must be positive");
+    if (rc == 0 && u->user_id != NULL)
+        rc = check_user_id(u->user_id);
+    if (rc == 0 && u->session_hash != NULL)
+        rc = check_session_hash(u->session_hash);
+    if (rc == 0 && ((unsigned)u->to >= ZT_STORE_RISK_N_STATES || u->from_mask == 0 ||
+                    u->from_mask >= 1u << ZT_STORE_RISK_N_STATES))
+        rc = zt_store_seterr(-EINVAL, "risk state change is out of range");
+    rc = rc ? rc : check_len("detection detail", u->detail, 1, ZT_STORE_RISK_DETAIL_MAX, &n);
+    if (rc == 0 && !all_in(u->detail, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"))
+        rc = zt_store_seterr(-EINVAL, "detection detail may use only letters and '_'");
+    if (rc == 0 && u->now <= 0)
+        rc = zt_store_seterr(-EINVAL, "time must be positive");
+    return rc != 0 ? rc : st->ops->detection_update(st, u, n_out);
+}
+
+int zt_store_user_risk(zt_store *st, const char *user_id, int64_t now, int *level_out)
+{
+    ENTER(st);
+    int rc = check_user_id(user_id);
+    if (rc == 0)
+        rc = check_out(level_out);
+    return rc != 0 ? rc : st->ops->user_risk(st, user_id, now, level_out);
+}
+
+int zt_store_signin_profile_get(zt_store *st, const zt_store_signin *q,
+                                zt_store_signin_profile *out)
+{
+    ENTER(st);
+    int rc = check_signin(q);
+    if (rc == 0)
+        rc = check_out(out);
+    return rc != 0 ? rc : st->ops->signin_profile(st, q, out);
+}
+
+int zt_store_signin_record(zt_store *st, const zt_store_signin *si, bool learn,
+                           const char *pending_hash, zt_store_detection *dets, size_t n_dets)
+{
+    ENTER(st);
+    int rc = check_signin(si);
+    if (rc == 0 && pending_hash != NULL)
+        rc = check_session_hash(pending_hash);
+    if (rc == 0 && n_dets > 0 && dets == NULL)
+        rc = zt_store_seterr(-EINVAL, "detection list is missing");
+    for (size_t i = 0; rc == 0 && i < n_dets; i++) {
+        rc = check_detection(&dets[i]);
+        if (rc == 0 && strcmp(dets[i].user_id, si->user_id) != 0)
+            rc = zt_store_seterr(-EINVAL, "detection is for another user than the sign-in");
+    }
+    return rc != 0 ? rc : st->ops->signin_record(st, si, learn, pending_hash, dets, n_dets);
+}
+
+int zt_store_signin_learn_pending(zt_store *st, const char *session_hash, int64_t now,
+                                  bool *learned)
+{
+    ENTER(st);
+    int rc = check_session_hash(session_hash);
+    if (rc == 0 && now <= 0)
+        rc = zt_store_seterr(-EINVAL, "time must be positive");
+    return rc != 0 ? rc : st->ops->signin_learn_pending(st, session_hash, now, learned);
+}

@@ -1,4 +1,5 @@
-/* Persistent store: users, groups, TOTP credentials, recovery codes and sessions, behind one
+/* Persistent store: users, groups, TOTP credentials, recovery codes, sessions and risk state
+ * (detections, sign-in familiarity history), behind one
  * interface whose backend (SQLite now, PostgreSQL later) is chosen at open. It never sees a raw
  * password, session id or TOTP secret: callers pass encoded hashes and encrypted blobs, and it
  * never prints. Every write is one transaction: it fully happens or not at all.
@@ -42,7 +43,7 @@
 #define ZT_STORE_USER_GROUPS_MAX 64 /* groups given at user_add */
 
 /* Schema version this build writes; a database with a higher PRAGMA user_version is refused. */
-#define ZT_STORE_SCHEMA_VERSION 2
+#define ZT_STORE_SCHEMA_VERSION 3
 
 typedef struct zt_store zt_store;
 
@@ -111,6 +112,10 @@ typedef struct zt_store_session {
     /* Filled by get/list from the user's row, so one lookup is enough to validate: */
     int64_t user_epoch_now;
     bool user_disabled;
+    /* Schema 3, filled by get/list by the same statement: the user's risk level (0 none, 1 low,
+     * 2 medium, 3 high, the order of zt_risk), the highest among open detections (at_risk or
+     * confirmed_compromised; low ones older than ZT_STORE_RISK_LOW_RETENTION_S excluded). */
+    int user_risk;
 } zt_store_session;
 
 /* List callbacks: return 0 to go on, anything else stops the walk and is returned. While a
@@ -208,5 +213,130 @@ int zt_store_session_delete_expired(zt_store *st, int64_t now, uint64_t *n_out);
 /* How many sessions are live at `now`: unexpired, made under the user's current revocation
  * epoch, user enabled, second factor not owed. Counts every host's session (portal and apps). */
 int zt_store_session_count(zt_store *st, int64_t now, uint64_t *n);
+
+/* ---- risk state (schema 3) ---- */
+
+#define ZT_STORE_RISK_TYPE_MAX 31         /* detection type: [a-z_] ("leaked_credentials") */
+#define ZT_STORE_RISK_DETAIL_MAX 47       /* why the state last changed: [A-Za-z_] */
+#define ZT_STORE_RISK_EVIDENCE_MAX 1023   /* evidence: one JSON object, printable UTF-8 */
+#define ZT_STORE_RISK_PROP_MAX 127        /* one familiarity property value */
+#define ZT_STORE_RISK_PROPS_PER_KIND 256  /* values kept per user and kind (least recent go) */
+#define ZT_STORE_RISK_DETECTIONS_MAX 1000 /* per user; closed, low and oldest go first */
+#define ZT_STORE_RISK_LOW_RETENTION_S (180 * 86400) /* low detections age out (as Entra) */
+#define ZT_STORE_RISK_PENDING_TTL_S 86400           /* unlearned sign-ins wait this long for MFA */
+
+/* Detection states, as Graph riskState. Which transitions are allowed is decided by the risk
+ * module (src/risk); the store applies a transition only from the states the caller names. */
+typedef enum zt_store_risk_state {
+    ZT_STORE_RISK_AT_RISK = 0,
+    ZT_STORE_RISK_REMEDIATED,
+    ZT_STORE_RISK_DISMISSED,
+    ZT_STORE_RISK_CONFIRMED_COMPROMISED,
+    ZT_STORE_RISK_N_STATES,
+} zt_store_risk_state;
+
+/* "at_risk", "remediated", "dismissed", "confirmed_compromised"; "unknown" out of range. */
+const char *zt_store_risk_state_name(zt_store_risk_state s);
+bool zt_store_risk_state_parse(const char *s, zt_store_risk_state *out);
+
+typedef struct zt_store_detection {
+    int64_t id; /* set by zt_store_detection_add */
+    char user_id[ZT_STORE_ID_LEN + 1];
+    char email[ZT_STORE_EMAIL_MAX + 1]; /* filled by get/list; ignored by add */
+    char type[ZT_STORE_RISK_TYPE_MAX + 1];
+    bool user_activity; /* user risk (true) or sign-in risk (false): Graph activity */
+    int level;          /* 1 low, 2 medium, 3 high */
+    zt_store_risk_state state;
+    char detail[ZT_STORE_RISK_DETAIL_MAX + 1];     /* Graph riskDetail of the last change */
+    char evidence[ZT_STORE_RISK_EVIDENCE_MAX + 1]; /* JSON object ("{}" if none) */
+    char ip[ZT_STORE_IP_MAX + 1];
+    char session_hash[ZT_STORE_SESSION_HASH_MAX + 1]; /* sign-in's session; "" = none */
+    int64_t created_at, updated_at;
+} zt_store_detection;
+
+/* A state change applied to every detection that matches all given selectors (at least one of
+ * id, user_id, session_hash) and whose state is in from_mask (bits 1u << state). */
+typedef struct zt_store_risk_update {
+    int64_t id;               /* one detection; 0 = any */
+    const char *user_id;      /* NULL = any */
+    const char *session_hash; /* NULL = any */
+    bool sign_in_only;        /* only sign-in activity */
+    unsigned from_mask;
+    zt_store_risk_state to;
+    const char *detail; /* Graph riskDetail, e.g. "userPerformedSecuredPasswordChange" */
+    int64_t now;
+} zt_store_risk_update;
+
+typedef struct zt_store_risk_filter {
+    const char *user_id; /* NULL = every user */
+    int state;           /* a zt_store_risk_state, or -1 = any */
+    uint64_t limit;      /* 0 = no limit */
+} zt_store_risk_filter;
+
+/* Familiarity properties of one sign-in. */
+typedef enum zt_store_prop {
+    ZT_STORE_PROP_IP_PREFIX = 0, /* IPv4 /24 or IPv6 /48 network */
+    ZT_STORE_PROP_ASN,
+    ZT_STORE_PROP_COUNTRY,
+    ZT_STORE_PROP_DEVICE,
+    ZT_STORE_PROP_UA, /* browser family + OS, e.g. "chrome/windows" */
+    ZT_STORE_N_PROPS,
+} zt_store_prop;
+
+/* "ip_prefix", "asn", "country", "device", "ua". */
+const char *zt_store_prop_name(zt_store_prop p);
+
+typedef struct zt_store_signin {
+    char user_id[ZT_STORE_ID_LEN + 1];
+    int64_t at;
+    char ip[ZT_STORE_IP_MAX + 1];
+    char props[ZT_STORE_N_PROPS][ZT_STORE_RISK_PROP_MAX + 1]; /* "" = unknown: not learned */
+    bool has_location; /* false for unknown locations and VPN egress: travel ignores them */
+    double lat, lon, accuracy_km;
+} zt_store_signin;
+
+/* A user's learned sign-in history. */
+typedef struct zt_store_signin_profile {
+    uint64_t count;   /* learned sign-ins; 0 = none yet (then every other field is zero) */
+    int64_t first_at; /* first learned sign-in */
+    int64_t last_at;
+    char last_ip[ZT_STORE_IP_MAX + 1];
+    bool has_location; /* last learned sign-in that had a usable location: */
+    double lat, lon, accuracy_km;
+    int64_t location_at;
+    char location_country[3];
+    bool seen[ZT_STORE_N_PROPS]; /* the queried sign-in's value was seen before ("" = false) */
+} zt_store_signin_profile;
+
+typedef int (*zt_store_detection_cb)(void *ctx, const zt_store_detection *d);
+
+/* Insert one detection (detail, evidence, ip, session_hash may be ""; created_at > 0); d->id is
+ * set. -ENOENT when the user does not exist. Keeps at most ZT_STORE_RISK_DETECTIONS_MAX per
+ * user. */
+int zt_store_detection_add(zt_store *st, zt_store_detection *d);
+int zt_store_detection_get(zt_store *st, int64_t id, zt_store_detection *out);
+/* Newest first. */
+int zt_store_detection_list(zt_store *st, const zt_store_risk_filter *f, zt_store_detection_cb cb,
+                            void *ctx);
+/* n_out (nullable) receives how many changed. With an id selector: -ENOENT when no such
+ * detection, -EALREADY when its state is not in from_mask. Otherwise 0 even when none matched. */
+int zt_store_detection_update(zt_store *st, const zt_store_risk_update *u, uint64_t *n_out);
+/* The user's risk level now (0..3), the value zt_store_session_get fills in user_risk. */
+int zt_store_user_risk(zt_store *st, const char *user_id, int64_t now, int *level_out);
+
+/* History of `q->user_id` and, for each of q's non-empty properties, whether it was seen. A
+ * user without history gets count 0 (not -ENOENT). */
+int zt_store_signin_profile_get(zt_store *st, const zt_store_signin *q,
+                                zt_store_signin_profile *out);
+/* One transaction: insert the detections (ids written back), then either learn the sign-in
+ * into the history (learn), or park it under pending_hash (the session's id hash) for
+ * zt_store_signin_learn_pending, or (pending_hash NULL) drop it. */
+int zt_store_signin_record(zt_store *st, const zt_store_signin *si, bool learn,
+                           const char *pending_hash, zt_store_detection *dets, size_t n_dets);
+/* Learn a parked sign-in (its risk was remediated, e.g. by MFA). *learned (nullable) tells
+ * whether one was waiting; none waiting is not an error. Parked sign-ins older than
+ * ZT_STORE_RISK_PENDING_TTL_S are dropped. */
+int zt_store_signin_learn_pending(zt_store *st, const char *session_hash, int64_t now,
+                                  bool *learned);
 
 #endif

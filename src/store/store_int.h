@@ -58,6 +58,17 @@ typedef struct zt_store_ops {
     int (*session_delete_by_user)(zt_store *st, const char *user_id, uint64_t *n_out);
     int (*session_delete_expired)(zt_store *st, int64_t now, uint64_t *n_out);
     int (*session_count)(zt_store *st, int64_t now, uint64_t *n);
+
+    int (*detection_add)(zt_store *st, zt_store_detection *d);
+    int (*detection_get)(zt_store *st, int64_t id, zt_store_detection *out);
+    int (*detection_list)(zt_store *st, const zt_store_risk_filter *f, zt_store_detection_cb cb,
+                          void *ctx);
+    int (*detection_update)(zt_store *st, const zt_store_risk_update *u, uint64_t *n_out);
+    int (*user_risk)(zt_store *st, const char *user_id, int64_t now, int *level_out);
+    int (*signin_profile)(zt_store *st, const zt_store_signin *q, zt_store_signin_profile *out);
+    int (*signin_record)(zt_store *st, const zt_store_signin *si, bool learn,
+                         const char *pending_hash, zt_store_detection *dets, size_t n_dets);
+    int (*signin_learn_pending)(zt_store *st, const char *session_hash, int64_t now, bool *learned);
 } zt_store_ops;
 
 /* Every backend's handle starts with this. */

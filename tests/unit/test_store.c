@@ -1,7 +1,9 @@
 /* The store (SQLite backend): migrations and reopening, refusal of newer or foreign databases,
  * users, groups, revocation epochs, TOTP and recovery codes, sessions and expiry, atomic
  * writes, input limits, sharing one store between threads, and the schema 2 session fields
- * with the in-place upgrade from schema 1. Each test owns a temp dir. */
+ * with the in-place upgrade from schema 1, and the schema 3 risk state (detections, their
+ * state changes, user risk in the session row, sign-in history, parked sign-ins) with the
+ * upgrade from schema 2. Each test owns a temp dir. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "lib/secure.h"
+#include "lib/time.h"
 #include "store/store.h"
 
 typedef struct fixture {
@@ -696,6 +699,11 @@ static void test_session_v2_fields(void **state)
     zt_user_dispose(&u);
 }
 
+/* Undoes migration 3 on a fresh file, leaving a schema 2 database. */
+#define UNDO_V3                                                                                    \
+    "DROP TABLE risk_detections; DROP TABLE risk_properties; DROP TABLE risk_sign_ins;"            \
+    "DROP TABLE risk_pending;"
+
 /* A database written by schema 1 (made here by undoing migration 2 on a fresh file) is
  * upgraded in place at open: rows kept, new columns defaulted, version recorded. */
 static void test_migrate_v1_to_v2(void **state)
@@ -707,6 +715,7 @@ static void test_migrate_v1_to_v2(void **state)
     f->st = NULL;
     char q[1024];
     snprintf(q, sizeof(q),
+             "%s"
              "DROP INDEX sessions_parent;"
              "ALTER TABLE sessions DROP COLUMN host;"
              "ALTER TABLE sessions DROP COLUMN parent_hash;"
@@ -714,7 +723,7 @@ static void test_migrate_v1_to_v2(void **state)
              "INSERT INTO sessions (id_hash, user_id, created_at, auth_time, idle_expires_at, "
              "absolute_expires_at, user_epoch) VALUES ('%s', '%s', 1000, 1000, 2000, 5000, 0);"
              "PRAGMA user_version = 1;",
-             "abababababababababababababababababababababababababababababababab", u.id);
+             UNDO_V3, "abababababababababababababababababababababababababababababababab", u.id);
     sqlite_exec(f->db, q);
     assert_int_equal(sqlite_int(f->db, "PRAGMA user_version"), 1);
     assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM pragma_table_info('sessions') "
@@ -724,7 +733,7 @@ static void test_migrate_v1_to_v2(void **state)
     f->st = open_at(f->state, err, sizeof(err));
     if (f->st == NULL)
         fail_msg("reopen: %s", err);
-    assert_int_equal(sqlite_int(f->db, "PRAGMA user_version"), 2);
+    assert_int_equal(sqlite_int(f->db, "PRAGMA user_version"), ZT_STORE_SCHEMA_VERSION);
     zt_store_session got;
     assert_int_equal(
         zt_store_session_get(
@@ -745,6 +754,271 @@ static void test_migrate_v1_to_v2(void **state)
     uint64_t n = 0;
     assert_int_equal(zt_store_session_delete_tree(f->st, got.id_hash, &n), 0);
     assert_int_equal(n, 2);
+    zt_user_dispose(&u);
+}
+
+/* ---- schema 3: risk state ---- */
+
+static zt_store_detection make_det(const char *user_id, const char *type, int level,
+                                   zt_store_risk_state state, int64_t at)
+{
+    zt_store_detection d;
+    memset(&d, 0, sizeof(d));
+    snprintf(d.user_id, sizeof(d.user_id), "%s", user_id);
+    snprintf(d.type, sizeof(d.type), "%s", type);
+    d.level = level;
+    d.state = state;
+    snprintf(d.evidence, sizeof(d.evidence), "{\"k\":\"v\"}");
+    snprintf(d.ip, sizeof(d.ip), "192.0.2.7");
+    d.created_at = at;
+    return d;
+}
+
+static int count_cb(void *ctx, const zt_store_detection *d)
+{
+    (void)d;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* A schema 2 database (a fresh file with migration 3 undone) gains the risk tables at open,
+ * keeps its rows, and the new calls work on it. */
+static void test_migrate_v2_to_v3(void **state)
+{
+    fixture *f = *state;
+    zt_user u;
+    add_user(f->st, "v2@example.com", &u);
+    zt_store_close(f->st);
+    f->st = NULL;
+    sqlite_exec(f->db, UNDO_V3 "PRAGMA user_version = 2;");
+    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                       "'risk_detections'"),
+                     0);
+    char err[256] = "";
+    f->st = open_at(f->state, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("reopen: %s", err);
+    assert_int_equal(sqlite_int(f->db, "PRAGMA user_version"), 3);
+    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                                       "('risk_detections', 'risk_properties', 'risk_sign_ins', "
+                                       "'risk_pending')"),
+                     4);
+    zt_store_detection d = make_det(u.id, "leaked_credentials", 3, ZT_STORE_RISK_AT_RISK, 1000);
+    assert_int_equal(zt_store_detection_add(f->st, &d), 0);
+    assert_true(d.id > 0);
+    int level = -1;
+    assert_int_equal(zt_store_user_risk(f->st, u.id, 2000, &level), 0);
+    assert_int_equal(level, 3);
+    zt_user_dispose(&u);
+}
+
+static void test_detections(void **state)
+{
+    fixture *f = *state;
+    zt_user u, v;
+    add_user(f->st, "risky@example.com", &u);
+    add_user(f->st, "other@example.com", &v);
+    int64_t now = zt_wall_us() / 1000000;
+    zt_store_detection a = make_det(u.id, "unfamiliar_sign_in", 1, ZT_STORE_RISK_AT_RISK, now);
+    zt_store_detection b = make_det(u.id, "anonymous_ip", 2, ZT_STORE_RISK_AT_RISK, now);
+    snprintf(b.session_hash, sizeof(b.session_hash), "%064d", 7);
+    zt_store_detection c = make_det(v.id, "leaked_credentials", 3, ZT_STORE_RISK_AT_RISK, now);
+    c.user_activity = true;
+    assert_int_equal(zt_store_detection_add(f->st, &a), 0);
+    assert_int_equal(zt_store_detection_add(f->st, &b), 0);
+    assert_int_equal(zt_store_detection_add(f->st, &c), 0);
+
+    zt_store_detection got;
+    assert_int_equal(zt_store_detection_get(f->st, b.id, &got), 0);
+    assert_string_equal(got.email, "risky@example.com");
+    assert_string_equal(got.type, "anonymous_ip");
+    assert_int_equal(got.level, 2);
+    assert_int_equal(got.state, ZT_STORE_RISK_AT_RISK);
+    assert_string_equal(got.session_hash, b.session_hash);
+    assert_string_equal(got.evidence, "{\"k\":\"v\"}");
+    assert_false(got.user_activity);
+    assert_int_equal(zt_store_detection_get(f->st, 999999, &got), -ENOENT);
+
+    int n = 0;
+    zt_store_risk_filter fl = {u.id, -1, 0};
+    assert_int_equal(zt_store_detection_list(f->st, &fl, count_cb, &n), 0);
+    assert_int_equal(n, 2);
+    n = 0;
+    assert_int_equal(zt_store_detection_list(f->st, NULL, count_cb, &n), 0);
+    assert_int_equal(n, 3);
+    n = 0;
+    fl = (zt_store_risk_filter){NULL, -1, 1};
+    assert_int_equal(zt_store_detection_list(f->st, &fl, count_cb, &n), 0);
+    assert_int_equal(n, 1);
+
+    /* User risk: the max of open detections; the session row carries it. */
+    int level = -1;
+    assert_int_equal(zt_store_user_risk(f->st, u.id, now, &level), 0);
+    assert_int_equal(level, 2);
+    zt_store_session s = make_session(u.id, 'e', 0);
+    assert_int_equal(zt_store_session_create(f->st, &s), 0);
+    zt_store_session gs;
+    assert_int_equal(zt_store_session_get(f->st, s.id_hash, &gs), 0);
+    assert_int_equal(gs.user_risk, 2);
+
+    /* Close the sign-in detection by its session: only sign-in activity, only from at_risk. */
+    uint64_t changed = 0;
+    zt_store_risk_update up = {.session_hash = b.session_hash,
+                               .sign_in_only = true,
+                               .from_mask = 1u << ZT_STORE_RISK_AT_RISK,
+                               .to = ZT_STORE_RISK_REMEDIATED,
+                               .detail = "userPassedMFA",
+                               .now = now + 1};
+    assert_int_equal(zt_store_detection_update(f->st, &up, &changed), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(zt_store_session_get(f->st, s.id_hash, &gs), 0);
+    assert_int_equal(gs.user_risk, 1);
+    /* Once closed, naming it again is -EALREADY; an unknown id -ENOENT. */
+    up = (zt_store_risk_update){.id = b.id,
+                                .from_mask = 1u << ZT_STORE_RISK_AT_RISK,
+                                .to = ZT_STORE_RISK_DISMISSED,
+                                .detail = "x",
+                                .now = now + 2};
+    assert_int_equal(zt_store_detection_update(f->st, &up, &changed), -EALREADY);
+    up.id = 999999;
+    assert_int_equal(zt_store_detection_update(f->st, &up, &changed), -ENOENT);
+
+    /* Low detections age out of user risk after the retention period. */
+    assert_int_equal(zt_store_user_risk(f->st, u.id, now + ZT_STORE_RISK_LOW_RETENTION_S, &level),
+                     0);
+    assert_int_equal(level, 0);
+    /* Another user's state is untouched. */
+    assert_int_equal(zt_store_user_risk(f->st, v.id, now, &level), 0);
+    assert_int_equal(level, 3);
+
+    /* Bad input. */
+    zt_store_detection bad = make_det(u.id, "Bad-Type", 2, ZT_STORE_RISK_AT_RISK, now);
+    expect_einval(zt_store_detection_add(f->st, &bad), "detection type");
+    bad = make_det(u.id, "x", 4, ZT_STORE_RISK_AT_RISK, now);
+    expect_einval(zt_store_detection_add(f->st, &bad), "level");
+    bad = make_det(u.id, "x", 2, ZT_STORE_RISK_AT_RISK, now);
+    snprintf(bad.evidence, sizeof(bad.evidence), "{\"a\":\"\x01\"}");
+    expect_einval(zt_store_detection_add(f->st, &bad), "evidence");
+    up = (zt_store_risk_update){
+        .from_mask = 1, .to = ZT_STORE_RISK_DISMISSED, .detail = "x", .now = now};
+    expect_einval(zt_store_detection_update(f->st, &up, NULL), "needs a detection");
+    bad = make_det("0123456789abcdef0123456789abcdef", "x", 2, ZT_STORE_RISK_AT_RISK, now);
+    assert_int_equal(zt_store_detection_add(f->st, &bad), -ENOENT);
+
+    /* Deleting the user deletes its detections. */
+    assert_int_equal(zt_store_user_delete(f->st, u.id), 0);
+    n = 0;
+    assert_int_equal(zt_store_detection_list(f->st, NULL, count_cb, &n), 0);
+    assert_int_equal(n, 1);
+    zt_user_dispose(&u);
+    zt_user_dispose(&v);
+}
+
+static void test_detection_cap(void **state)
+{
+    fixture *f = *state;
+    zt_user u;
+    add_user(f->st, "many@example.com", &u);
+    zt_store_detection high = make_det(u.id, "leaked_credentials", 3, ZT_STORE_RISK_AT_RISK, 100);
+    assert_int_equal(zt_store_detection_add(f->st, &high), 0);
+    for (int i = 0; i < ZT_STORE_RISK_DETECTIONS_MAX + 5; i++) {
+        zt_store_detection d =
+            make_det(u.id, "unfamiliar_sign_in", 1, ZT_STORE_RISK_AT_RISK, 200 + i);
+        assert_int_equal(zt_store_detection_add(f->st, &d), 0);
+    }
+    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM risk_detections"),
+                     ZT_STORE_RISK_DETECTIONS_MAX);
+    /* The oldest low ones went; the high one stayed. */
+    zt_store_detection got;
+    assert_int_equal(zt_store_detection_get(f->st, high.id, &got), 0);
+    zt_user_dispose(&u);
+}
+
+static zt_store_signin make_signin(const char *user_id, int64_t at, const char *prefix,
+                                   const char *country)
+{
+    zt_store_signin si;
+    memset(&si, 0, sizeof(si));
+    snprintf(si.user_id, sizeof(si.user_id), "%s", user_id);
+    si.at = at;
+    snprintf(si.ip, sizeof(si.ip), "198.51.100.9");
+    snprintf(si.props[ZT_STORE_PROP_IP_PREFIX], sizeof(si.props[0]), "%s", prefix);
+    snprintf(si.props[ZT_STORE_PROP_COUNTRY], sizeof(si.props[0]), "%s", country);
+    snprintf(si.props[ZT_STORE_PROP_UA], sizeof(si.props[0]), "firefox/linux");
+    si.has_location = true;
+    si.lat = 48.85;
+    si.lon = 2.35;
+    si.accuracy_km = 20;
+    return si;
+}
+
+static void test_signin_history(void **state)
+{
+    fixture *f = *state;
+    zt_user u;
+    add_user(f->st, "hist@example.com", &u);
+    zt_store_signin si = make_signin(u.id, 1000, "198.51.100.0/24", "FR");
+    zt_store_signin_profile p;
+    assert_int_equal(zt_store_signin_profile_get(f->st, &si, &p), 0);
+    assert_int_equal(p.count, 0);
+    assert_false(p.seen[ZT_STORE_PROP_COUNTRY]);
+
+    assert_int_equal(zt_store_signin_record(f->st, &si, true, NULL, NULL, 0), 0);
+    zt_store_signin later = make_signin(u.id, 2000, "203.0.113.0/24", "FR");
+    later.has_location = false; /* e.g. VPN egress: keeps the last real location */
+    assert_int_equal(zt_store_signin_record(f->st, &later, true, NULL, NULL, 0), 0);
+
+    zt_store_signin q = make_signin(u.id, 3000, "198.51.100.0/24", "BR");
+    assert_int_equal(zt_store_signin_profile_get(f->st, &q, &p), 0);
+    assert_int_equal(p.count, 2);
+    assert_int_equal(p.first_at, 1000);
+    assert_int_equal(p.last_at, 2000);
+    assert_true(p.has_location);
+    assert_int_equal(p.location_at, 1000);
+    assert_string_equal(p.location_country, "FR");
+    assert_true(p.seen[ZT_STORE_PROP_IP_PREFIX]);
+    assert_false(p.seen[ZT_STORE_PROP_COUNTRY]);
+    assert_true(p.seen[ZT_STORE_PROP_UA]);
+    assert_false(p.seen[ZT_STORE_PROP_DEVICE]); /* "" is never seen */
+
+    /* A risky sign-in is parked with its detections, not learned, until remediated. */
+    char hash[65];
+    snprintf(hash, sizeof(hash), "%064d", 42);
+    zt_store_detection d = make_det(u.id, "atypical_travel", 1, ZT_STORE_RISK_AT_RISK, 3000);
+    assert_int_equal(zt_store_signin_record(f->st, &q, false, hash, &d, 1), 0);
+    assert_true(d.id > 0);
+    assert_int_equal(zt_store_signin_profile_get(f->st, &q, &p), 0);
+    assert_int_equal(p.count, 2);
+    assert_false(p.seen[ZT_STORE_PROP_COUNTRY]);
+    bool learned = false;
+    assert_int_equal(zt_store_signin_learn_pending(f->st, hash, 3100, &learned), 0);
+    assert_true(learned);
+    assert_int_equal(zt_store_signin_profile_get(f->st, &q, &p), 0);
+    assert_int_equal(p.count, 3);
+    assert_true(p.seen[ZT_STORE_PROP_COUNTRY]);
+    /* Taken once only. */
+    assert_int_equal(zt_store_signin_learn_pending(f->st, hash, 3100, &learned), 0);
+    assert_false(learned);
+    /* An expired parked sign-in is not learned. */
+    assert_int_equal(zt_store_signin_record(f->st, &q, false, hash, NULL, 0), 0);
+    assert_int_equal(
+        zt_store_signin_learn_pending(f->st, hash, 3000 + ZT_STORE_RISK_PENDING_TTL_S, &learned),
+        0);
+    assert_false(learned);
+
+    /* Per-kind values are capped: the least recently seen go. */
+    for (int i = 0; i < ZT_STORE_RISK_PROPS_PER_KIND + 3; i++) {
+        char pfx[32];
+        snprintf(pfx, sizeof(pfx), "10.%d.%d.0/24", i / 256, i % 256);
+        zt_store_signin x = make_signin(u.id, 5000 + i, pfx, "FR");
+        assert_int_equal(zt_store_signin_record(f->st, &x, true, NULL, NULL, 0), 0);
+    }
+    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM risk_properties WHERE kind = "
+                                       "'ip_prefix'"),
+                     ZT_STORE_RISK_PROPS_PER_KIND);
+    zt_store_signin bad = make_signin(u.id, 1, "x", "FR");
+    bad.lat = 91;
+    expect_einval(zt_store_signin_record(f->st, &bad, true, NULL, NULL, 0), "location");
     zt_user_dispose(&u);
 }
 
@@ -769,6 +1043,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_v2_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v2_to_v3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_detections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_detection_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signin_history, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,298 @@
+/* `ztgate risk ACTION`: list, show, dismiss, confirm-compromised, remediate. Changes go through
+ * the risk engine's state machine and then bump STATE_DIR/revocation so running gateways reload
+ * each session's user risk on its next request.
+ *
+ * The CLI has no audit writer, so these changes are not in the audit log: the admin API's
+ * equivalents audit them. (Each one prints what changed, for the operator's own records.) */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "core/config.h"
+#include "lib/time.h"
+#include "risk/risk.h"
+#include "session/session.h"
+
+/* list's own options, taken out of argv before the shared parser sees it. */
+static struct {
+    const char *user;  /* --user EMAIL */
+    const char *state; /* --state S */
+} opts;
+
+static char state_dir[4096];
+
+static void remember_state_dir(int argc, char **argv)
+{
+    zt_diags d;
+    zt_diags_init(&d);
+    zt_config *cfg = zt_config_load(zt_cli_config_path(argc, argv), &d);
+    if (cfg != NULL && cfg->state_dir != NULL)
+        snprintf(state_dir, sizeof(state_dir), "%s", cfg->state_dir);
+    zt_config_free(cfg);
+    zt_diags_dispose(&d);
+}
+
+/* The change is committed; running gateways still cache the old user risk until told. */
+static int tell_gateways(int rc)
+{
+    if (rc != ZT_CLI_OK)
+        return rc;
+    int b = state_dir[0] != '\0' ? zt_revocation_bump(state_dir) : -EINVAL;
+    if (b == 0)
+        return ZT_CLI_OK;
+    return zt_cli_fail(ZT_CLI_FAIL,
+                       "the change is saved, but running gateways were not told: cannot update "
+                       "%s/%s (%s); they keep using cached risk until restarted",
+                       state_dir[0] != '\0' ? state_dir : "(state_dir)", ZT_REVOCATION_FILE,
+                       strerror(-b));
+}
+
+static int64_t now_s(void)
+{
+    return zt_wall_us() / 1000000;
+}
+
+static const char *level_name(int level)
+{
+    return zt_risk_name((zt_risk)level);
+}
+
+/* A detection id: a positive decimal number, nothing else. */
+static bool parse_id(const char *s, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v <= 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+static zt_risk_engine *engine(zt_store *st)
+{
+    char err[256];
+    zt_risk_engine *eng = zt_risk_new(NULL, st, err, sizeof(err));
+    if (eng == NULL)
+        zt_cli_fail(ZT_CLI_FAIL, "%s", err);
+    return eng;
+}
+
+static json_t *det_json(const zt_store_detection *d)
+{
+    json_error_t jerr;
+    json_t *ev = json_loads(d->evidence, 0, &jerr);
+    if (ev == NULL)
+        ev = json_string(d->evidence);
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o}", "id",
+                     (json_int_t)d->id, "user_id", d->user_id, "email", d->email, "type", d->type,
+                     "activity", d->user_activity ? "user" : "signin", "level",
+                     level_name(d->level), "state", zt_store_risk_state_name(d->state), "detail",
+                     d->detail, "evidence", ev, "ip", d->ip, "session_hash", d->session_hash,
+                     "created_at", zt_cli_json_time(d->created_at), "updated_at",
+                     zt_cli_json_time(d->updated_at));
+}
+
+typedef struct list_out {
+    zt_cli_table t;
+    json_t *arr;
+} list_out;
+
+static int list_cb(void *ctx, const zt_store_detection *d)
+{
+    list_out *o = ctx;
+    if (o->arr != NULL)
+        return json_array_append_new(o->arr, det_json(d)) == 0 ? 0 : -ENOMEM;
+    char id[24], created[32];
+    snprintf(id, sizeof(id), "%" PRId64, d->id);
+    zt_cli_time(d->created_at, created);
+    const char *row[] = {id,
+                         d->email,
+                         d->type,
+                         level_name(d->level),
+                         zt_store_risk_state_name(d->state),
+                         d->ip[0] ? d->ip : NULL,
+                         created};
+    return zt_cli_table_add(&o->t, row);
+}
+
+static int risk_list(zt_store *st, const zt_cli_args *a)
+{
+    static const char *const head[] = {"ID", "USER", "TYPE", "LEVEL", "STATE", "IP", "CREATED"};
+    zt_store_risk_filter f = {NULL, -1, 0};
+    zt_store_risk_state s;
+    zt_user u;
+    memset(&u, 0, sizeof(u));
+    if (opts.state != NULL) {
+        if (!zt_store_risk_state_parse(opts.state, &s))
+            return zt_cli_fail(ZT_CLI_USAGE,
+                               "--state must be at_risk, remediated, dismissed or "
+                               "confirmed_compromised, not '%s'",
+                               opts.state);
+        f.state = (int)s;
+    }
+    if (opts.user != NULL) {
+        int rc = zt_store_user_get_by_email(st, opts.user, &u);
+        if (rc != 0)
+            return zt_cli_store_fail(rc, "user", opts.user);
+        f.user_id = u.id;
+    }
+    list_out o;
+    memset(&o, 0, sizeof(o));
+    int rc =
+        a->json ? ((o.arr = json_array()) != NULL ? 0 : -ENOMEM) : zt_cli_table_init(&o.t, 7, head);
+    if (rc == 0)
+        rc = zt_store_detection_list(st, &f, list_cb, &o);
+    if (rc == 0 && o.arr != NULL) {
+        rc = zt_cli_json_print(o.arr);
+        o.arr = NULL;
+    } else if (rc == 0) {
+        rc = zt_cli_table_print(&o.t);
+    } else if (rc == -ENOMEM) {
+        rc = zt_cli_fail(ZT_CLI_FAIL, "out of memory");
+    } else {
+        rc = zt_cli_store_fail(rc, "detection", NULL);
+    }
+    json_decref(o.arr);
+    zt_cli_table_dispose(&o.t);
+    zt_user_dispose(&u);
+    return rc;
+}
+
+static int risk_show(zt_store *st, const zt_cli_args *a)
+{
+    int64_t id;
+    if (!parse_id(a->pos[0], &id))
+        return zt_cli_fail(ZT_CLI_USAGE, "detection id must be a positive number, not '%s'",
+                           a->pos[0]);
+    zt_store_detection d;
+    int rc = zt_store_detection_get(st, id, &d);
+    if (rc != 0)
+        return zt_cli_store_fail(rc, "detection", a->pos[0]);
+    if (a->json)
+        return zt_cli_json_print(det_json(&d));
+    char created[32], updated[32];
+    zt_cli_time(d.created_at, created);
+    zt_cli_time(d.updated_at, updated);
+    printf("id:        %" PRId64 "\nuser:      %s (%s)\ntype:      %s (%s risk)\nlevel:     %s\n"
+           "state:     %s%s%s%s\nevidence:  %s\nip:        %s\nsession:   %s\ncreated:   %s\n"
+           "updated:   %s\n",
+           d.id, d.email, d.user_id, d.type, d.user_activity ? "user" : "sign-in",
+           level_name(d.level), zt_store_risk_state_name(d.state), d.detail[0] ? " (" : "",
+           d.detail, d.detail[0] ? ")" : "", d.evidence, d.ip[0] ? d.ip : "-",
+           d.session_hash[0] ? d.session_hash : "-", created, updated);
+    return ZT_CLI_OK;
+}
+
+static int risk_dismiss(zt_store *st, const zt_cli_args *a)
+{
+    int64_t id;
+    if (!parse_id(a->pos[0], &id))
+        return zt_cli_fail(ZT_CLI_USAGE, "detection id must be a positive number, not '%s'",
+                           a->pos[0]);
+    zt_risk_engine *eng = engine(st);
+    if (eng == NULL)
+        return ZT_CLI_FAIL;
+    zt_risk_event ev;
+    int rc = zt_risk_dismiss(eng, id, now_s(), &ev);
+    zt_risk_free(eng);
+    if (rc == -EALREADY)
+        return zt_cli_fail(ZT_CLI_FAIL, "detection %s is already closed (remediated or dismissed)",
+                           a->pos[0]);
+    if (rc != 0)
+        return zt_cli_store_fail(rc, "detection", a->pos[0]);
+    printf("dismissed detection %s\n", a->pos[0]);
+    return tell_gateways(ZT_CLI_OK);
+}
+
+/* confirm-compromised and remediate: a user by email, through the engine. */
+static int user_change(zt_store *st, const zt_cli_args *a, bool confirm)
+{
+    zt_user u;
+    int rc = zt_store_user_get_by_email(st, a->pos[0], &u);
+    if (rc != 0)
+        return zt_cli_store_fail(rc, "user", a->pos[0]);
+    zt_risk_engine *eng = engine(st);
+    zt_risk_event ev;
+    memset(&ev, 0, sizeof(ev));
+    if (eng == NULL)
+        rc = -ENOMEM;
+    else if (confirm)
+        rc = zt_risk_confirm_compromised(eng, u.id, "{\"by\":\"cli\"}", now_s(), &ev);
+    else
+        rc = zt_risk_remediate_user(eng, u.id, now_s(), &ev);
+    zt_risk_free(eng);
+    if (rc != 0) {
+        zt_user_dispose(&u);
+        return eng == NULL ? ZT_CLI_FAIL : zt_cli_store_fail(rc, "user", NULL);
+    }
+    if (confirm)
+        printf("confirmed %s compromised: user risk is high (detection %" PRId64
+               "); reset the password and revoke the sessions (ztgate user ...)\n",
+               u.email, ev.detection_id);
+    else
+        printf("remediated %" PRIu64 " open detection(s) of %s\n", ev.n, u.email);
+    zt_user_dispose(&u);
+    return tell_gateways(ZT_CLI_OK);
+}
+
+static int risk_confirm(zt_store *st, const zt_cli_args *a)
+{
+    return user_change(st, a, true);
+}
+
+static int risk_remediate(zt_store *st, const zt_cli_args *a)
+{
+    return user_change(st, a, false);
+}
+
+static const zt_cli_action risk_actions[] = {
+    {"list", "list [--user EMAIL] [--state S] [--json]",
+     "list detections, newest first (S: at_risk, remediated, dismissed, confirmed_compromised)",
+     ZT_CLI_OPT_JSON, 0, risk_list},
+    {"show", "show ID [--json]", "show one detection with its evidence", ZT_CLI_OPT_JSON, 1,
+     risk_show},
+    {"dismiss", "dismiss ID", "dismiss one open detection (admin: not a risk)", 0, 1, risk_dismiss},
+    {"confirm-compromised", "confirm-compromised EMAIL",
+     "confirm a user compromised: user risk becomes high", 0, 1, risk_confirm},
+    {"remediate", "remediate EMAIL",
+     "mark a user's open detections remediated (after a secure password reset)", 0, 1,
+     risk_remediate},
+};
+
+/* Take `--user X`/`--user=X` and `--state X`/`--state=X` out of argv (list only). */
+static int take_list_opts(int *argc, char **argv)
+{
+    int w = 0;
+    for (int i = 0; i < *argc; i++) {
+        const char *a = argv[i];
+        const char **dst = strncmp(a, "--user", 6) == 0    ? &opts.user
+                           : strncmp(a, "--state", 7) == 0 ? &opts.state
+                                                           : NULL;
+        size_t n = dst == &opts.user ? 6 : 7;
+        if (dst != NULL && a[n] == '=') {
+            *dst = a + n + 1;
+        } else if (dst != NULL && a[n] == '\0') {
+            if (i + 1 >= *argc)
+                return zt_cli_fail(ZT_CLI_USAGE, "%s needs a value", a);
+            *dst = argv[++i];
+        } else {
+            argv[w++] = argv[i];
+        }
+    }
+    *argc = w;
+    return 0;
+}
+
+int zt_cmd_risk(int argc, char **argv)
+{
+    remember_state_dir(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "list") == 0 && take_list_opts(&argc, argv) != 0)
+        return ZT_CLI_USAGE;
+    return zt_cli_dispatch("risk", risk_actions, sizeof(risk_actions) / sizeof(risk_actions[0]),
+                           argc, argv);
+}
