@@ -1803,6 +1803,63 @@ static const zt_config_key zt_config_auth_keys[] = {
 };
 ZT_CONFIG_SECTION(zt_config_auth, zt_config_auth_keys, zt_config_check_auth);
 
+static void zt_config_check_feed_file(zt_config_ctx *c, const zt_config_walk *w)
+{
+    zt_feed_file_cfg *f = (zt_feed_file_cfg *)(void *)w->target;
+    f->line = (unsigned)w->map->start_mark.line + 1;
+    f->col = (unsigned)w->map->start_mark.column + 1;
+    zt_config_check_file(c, w, "path", f->path, "");
+}
+
+static const zt_config_key zt_config_feed_file_keys[] = {
+    {"path", ZT_K_STR, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_feed_file_cfg, path)},
+    {"source", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_feed_file_cfg, source), .def = "list"},
+};
+ZT_CONFIG_SECTION(zt_config_feed_file, zt_config_feed_file_keys, zt_config_check_feed_file);
+
+static void zt_config_check_risk(zt_config_ctx *c, const zt_config_walk *w)
+{
+    const zt_risk_cfg_ *r = (const zt_risk_cfg_ *)(void *)w->target;
+    zt_config_check_file(c, w, "geoip_city", r->geoip_city, "");
+    zt_config_check_file(c, w, "geoip_asn", r->geoip_asn, "");
+    zt_config_check_file(c, w, "leaked_credentials", r->leaked_credentials, "");
+}
+
+static const zt_config_key zt_config_risk_keys[] = {
+    {"geoip_city", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_cfg_, geoip_city)},
+    {"geoip_asn", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_cfg_, geoip_asn)},
+    {"anonymous_ips", ZT_K_LIST, ZT_CFG_RELOAD, .off = offsetof(zt_risk_cfg_, anonymous_ips),
+     .aux = offsetof(zt_risk_cfg_, n_anonymous_ips), .min = 0, .max = 64,
+     .sub = &zt_config_feed_file, .item_size = sizeof(zt_feed_file_cfg)},
+    {"malicious_ips", ZT_K_LIST, ZT_CFG_RELOAD, .off = offsetof(zt_risk_cfg_, malicious_ips),
+     .aux = offsetof(zt_risk_cfg_, n_malicious_ips), .min = 0, .max = 64,
+     .sub = &zt_config_feed_file, .item_size = sizeof(zt_feed_file_cfg)},
+    {"leaked_credentials", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_cfg_, leaked_credentials)},
+    {"vpn_egress", ZT_K_CIDRS, ZT_CFG_RELOAD, .off = offsetof(zt_risk_cfg_, vpn_egress),
+     .aux = offsetof(zt_risk_cfg_, n_vpn_egress), .min = 0, .max = 1024},
+    {"feed_check_interval", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_cfg_, feed_check_ms),
+     .min = ZT_MS_S, .max = 24 * ZT_MS_H, .def = "60s"},
+    {"impossible_travel_kmh", ZT_K_UINT, 0, ZT_FIELD(zt_risk_cfg_, impossible_travel_kmh),
+     .min = 100, .max = 100000, .def = "900"},
+    {"spray_accounts", ZT_K_UINT, 0, ZT_FIELD(zt_risk_cfg_, spray_accounts), .min = 2, .max = 1000,
+     .def = "10"},
+    {"spray_passwords", ZT_K_UINT, 0, ZT_FIELD(zt_risk_cfg_, spray_passwords), .min = 1, .max = 7,
+     .def = "2"},
+    {"spray_window", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_cfg_, spray_window_ms), .min = ZT_MS_M,
+     .max = 24 * ZT_MS_H, .def = "10m"},
+    {"reputation_accounts", ZT_K_UINT, 0, ZT_FIELD(zt_risk_cfg_, reputation_accounts), .min = 2,
+     .max = 1000, .def = "10"},
+    {"reputation_window", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_cfg_, reputation_window_ms),
+     .min = ZT_MS_M, .max = 24 * ZT_MS_H, .def = "10m"},
+    {"reputation_ttl", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_cfg_, reputation_ttl_ms), .min = ZT_MS_M,
+     .max = 30 * 24 * ZT_MS_H, .def = "24h"},
+    {"learning_period", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_cfg_, learning_period_ms), .min = 0,
+     .max = 365 * 24 * ZT_MS_H, .def = "336h"},
+    {"learning_sign_ins", ZT_K_UINT, 0, ZT_FIELD(zt_risk_cfg_, learning_sign_ins), .min = 0,
+     .max = 100000, .def = "10"},
+};
+ZT_CONFIG_SECTION(zt_config_risk, zt_config_risk_keys, zt_config_check_risk);
+
 static void zt_config_check_devices(zt_config_ctx *c, const zt_config_walk *w)
 {
     const zt_devices_cfg_ *d = (const zt_devices_cfg_ *)(void *)w->target;
@@ -1822,7 +1879,8 @@ static void zt_config_check_devices(zt_config_ctx *c, const zt_config_walk *w)
 }
 
 static const zt_config_key zt_config_devices_keys[] = {
-    {"ca_dir", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_devices_cfg_, ca_dir), .def = "device-ca"},
+    {"ca_dir", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_devices_cfg_, ca_dir),
+     .def = "device-ca"},
     {"certificate_lifetime", ZT_K_DURATION, 0, ZT_FIELD(zt_devices_cfg_, certificate_lifetime_ms),
      .min = ZT_MS_H, .max = 5 * 8760 * ZT_MS_H, .def = "8760h"},
     {"enroll_code_ttl", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, enroll_code_ttl_ms),
@@ -1979,6 +2037,7 @@ static const zt_config_key zt_config_root_keys[] = {
     {"audit", ZT_K_SECTION, 0, .off = offsetof(zt_config, audit), .sub = &zt_config_audit},
     {"auth", ZT_K_SECTION, 0, .off = offsetof(zt_config, auth), .sub = &zt_config_auth},
     {"devices", ZT_K_SECTION, 0, .off = offsetof(zt_config, devices), .sub = &zt_config_devices},
+    {"risk", ZT_K_SECTION, 0, .off = offsetof(zt_config, risk), .sub = &zt_config_risk},
     {"apps", ZT_K_LIST, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, .off = offsetof(zt_config, apps),
      .aux = offsetof(zt_config, n_apps), .min = 1, .max = 10000, .sub = &zt_config_app,
      .item_size = sizeof(zt_app_cfg)},

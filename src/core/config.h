@@ -236,6 +236,36 @@ typedef struct zt_policy_cfg {
     unsigned line, col;
 } zt_policy_cfg;
 
+/* A feed file with a source name shown in detections (`risk.malicious_ips[]`). */
+typedef struct zt_feed_file_cfg {
+    char *path;
+    char *source;
+    unsigned line, col;
+} zt_feed_file_cfg;
+
+/* Identity Protection (`risk:`): feed files and detection thresholds. */
+typedef struct zt_risk_cfg_ {
+    char *geoip_city;          /* mmdb (City layout); NULL = no locations */
+    char *geoip_asn;           /* mmdb (ASN layout); NULL */
+    zt_feed_file_cfg *anonymous_ips;
+    size_t n_anonymous_ips;
+    zt_feed_file_cfg *malicious_ips;
+    size_t n_malicious_ips;
+    char *leaked_credentials;  /* "email:SHA1HEX" lines; NULL */
+    zt_cidr *vpn_egress;       /* ignored for impossible travel */
+    size_t n_vpn_egress;
+    uint64_t feed_check_ms;    /* how often feed files are checked for changes; default 60s */
+    unsigned impossible_travel_kmh; /* 900 */
+    unsigned spray_accounts;        /* 10 */
+    unsigned spray_passwords;       /* 2 */
+    uint64_t spray_window_ms;       /* 10m */
+    unsigned reputation_accounts;   /* 10 */
+    uint64_t reputation_window_ms;  /* 10m */
+    uint64_t reputation_ttl_ms;     /* 24h */
+    uint64_t learning_period_ms;    /* 336h (14 days) */
+    unsigned learning_sign_ins;     /* 10 */
+} zt_risk_cfg_;
+
 /* Device trust (`devices:`): the internal CA, enrolment, posture and compliance rules. */
 typedef struct zt_devices_cfg_ {
     char *ca_dir;                   /* default STATE_DIR/device-ca */
@@ -266,6 +296,7 @@ typedef struct zt_config {
     zt_audit_cfg audit;
     zt_auth_cfg auth;
     zt_devices_cfg_ devices;
+    zt_risk_cfg_ risk;
     zt_app_cfg *apps;
     size_t n_apps;
     zt_location_cfg *locations;

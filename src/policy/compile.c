@@ -1,6 +1,7 @@
 /* Policy compiler: turns the parsed `locations:` and `policies:` into the read-only index that
- * zt_policy_eval walks without allocating: candidate lists per app / sensitivity / all, hashed
- * user and group names, bit masks for conditions, a CIDR trie and a country table. The config
+ * zt_policy_eval walks without allocating: bitsets over policy indices per app, sensitivity,
+ * user and group name (hashed) and condition value, bit masks for conditions, a CIDR trie and a
+ * country table. The config
  * already refused bad references, so the only failures here are memory and time zone files. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,8 +63,6 @@ static int zt_pc_apps(zt_pc *pc)
     while (slots < pc->cfg->n_apps * 2)
         slots *= 2;
     s->apps = zt_pc_alloc(pc, slots * sizeof(*s->apps));
-    s->by_app = zt_pc_alloc(pc, pc->cfg->n_apps * sizeof(*s->by_app));
-    s->n_by_app = zt_pc_alloc(pc, pc->cfg->n_apps * sizeof(*s->n_by_app));
     if (pc->failed)
         return -1;
     s->n_app_slots = slots;
@@ -367,69 +366,290 @@ static int zt_pc_policy(zt_pc *pc, const zt_policy_cfg *pcfg, const zt_locset *t
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Candidate lists: a policy is a candidate for an app when its app include can name it. Lists
- * are filled in policy order, so they are sorted and eval can merge them. */
+ * The index: bitsets over policy indices. Dense sets are filled directly; sparse ones (per app,
+ * per name) are counted on a first walk over the policies and filled on a second, in policy
+ * order, so their lists come out sorted. */
 
-typedef struct zt_pc_lists {
-    size_t *n_app, n_sens[ZT_SENS_RESTRICTED + 1], n_all;
-    uint32_t **app, *sens[ZT_SENS_RESTRICTED + 1], *all;
-} zt_pc_lists;
-
-static void zt_pc_add(uint32_t *list, size_t *n, uint32_t i)
+static void zt_bits_set(uint64_t *w, uint32_t i)
 {
-    if (list != NULL)
-        list[*n] = i;
-    (*n)++;
+    w[i / 64] |= 1ull << (i % 64);
 }
 
-static void zt_pc_fill(const zt_policy_set *s, zt_pc_lists *l)
+static uint64_t *zt_pc_bits(zt_pc *pc)
 {
-    memset(l->n_sens, 0, sizeof(l->n_sens));
-    l->n_all = 0;
+    return zt_pc_alloc(pc, pc->s->n_vecs * sizeof(zt_vec));
+}
+
+/* Walk one (filling false): count. Walk two: add i. */
+static void zt_pc_post(zt_pbits *b, uint32_t i, bool filling)
+{
+    if (!filling)
+        b->n++;
+    else if (b->w != NULL)
+        zt_bits_set(b->w, i);
+    else if (b->n == 0 || b->idx[b->n - 1] != i) /* a name listed twice in one policy */
+        b->idx[b->n++] = i;
+}
+
+/* Between the walks: dense or sparse, by the count. */
+static int zt_pc_shape(zt_pc *pc, zt_pbits *b)
+{
+    if (b->n > 0 && b->n >= pc->s->n_words) { /* at least one per 64 policies */
+        if ((b->w = zt_pc_bits(pc)) == NULL)
+            return -1;
+    } else if ((b->idx = zt_pc_alloc(pc, b->n * sizeof(uint32_t))) == NULL) {
+        return -1;
+    }
+    b->n = 0;
+    return 0;
+}
+
+static int zt_pc_oom(zt_pc *pc)
+{
+    if (!pc->failed)
+        zt_errf(pc->err, pc->errlen, "%s: policies: out of memory", pc->cfg->path);
+    pc->failed = true;
+    return -1;
+}
+
+/* Build-time name table (malloc, sized for every name word); entries move to the arena after. */
+static zt_name_ent *zt_pc_name_get(zt_name_index *ix, uint64_t h, const char *name)
+{
+    size_t mask = ix->n_slots - 1, j = (size_t)h & mask;
+    for (; ix->slot[j] != 0; j = (j + 1) & mask) {
+        zt_name_ent *e = &ix->ent[ix->slot[j] - 1];
+        if (e->hash == h && zt_policy_ieq(e->name, name))
+            return e;
+    }
+    zt_name_ent *e = &ix->ent[ix->n_ent++];
+    e->hash = h;
+    e->name = name;
+    ix->slot[j] = (uint32_t)ix->n_ent;
+    return e;
+}
+
+static int zt_pc_name_init(zt_name_index *ix, size_t words)
+{
+    size_t slots = 16;
+    while (slots < words * 2)
+        slots *= 2;
+    ix->slot = calloc(slots, sizeof(*ix->slot));
+    ix->ent = calloc(words + 1, sizeof(*ix->ent));
+    ix->n_slots = slots;
+    ix->n_ent = 0;
+    return ix->slot != NULL && ix->ent != NULL ? 0 : -1;
+}
+
+static void zt_pc_name_dispose(zt_name_index *ix)
+{
+    free(ix->slot);
+    free(ix->ent);
+}
+
+/* The final table in the arena: entries packed, slots at most half full. */
+static int zt_pc_name_final(zt_pc *pc, const zt_name_index *tmp, zt_name_index *out)
+{
+    size_t slots = 16;
+    while (slots < tmp->n_ent * 2)
+        slots *= 2;
+    out->slot = zt_pc_alloc(pc, slots * sizeof(*out->slot));
+    out->ent = zt_pc_alloc(pc, tmp->n_ent * sizeof(*out->ent));
+    if (out->slot == NULL || out->ent == NULL)
+        return -1;
+    out->n_slots = slots;
+    out->n_ent = tmp->n_ent;
+    for (size_t k = 0; k < tmp->n_ent; k++) {
+        out->ent[k] = tmp->ent[k];
+        size_t j = (size_t)tmp->ent[k].hash & (slots - 1);
+        while (out->slot[j] != 0)
+            j = (j + 1) & (slots - 1);
+        out->slot[j] = (uint32_t)(k + 1);
+    }
+    return 0;
+}
+
+static void zt_pc_post_names(zt_name_index *ix, const zt_nameset *ns, bool out, uint32_t i,
+                             bool filling)
+{
+    for (size_t k = 0; k < ns->n; k++) {
+        zt_name_ent *e = zt_pc_name_get(ix, ns->hash[k], ns->name[k]);
+        zt_pc_post(out ? &e->out : &e->in, i, filling);
+    }
+}
+
+static void zt_pc_walk(zt_pc *pc, zt_name_index *emails, zt_name_index *groups, bool filling)
+{
+    zt_policy_set *s = pc->s;
     for (uint32_t i = 0; i < s->n; i++) {
         const zt_cpol *p = &s->pol[i];
         if (p->state == ZT_POLICY_OFF)
             continue;
-        if (p->apps_all_in)
-            zt_pc_add(l->all, &l->n_all, i);
-        for (int v = ZT_SENS_PUBLIC; v <= ZT_SENS_RESTRICTED; v++)
-            if (p->sens_in & (1u << v))
-                zt_pc_add(l->sens[v], &l->n_sens[v], i);
         for (size_t j = 0; j < p->n_app_in; j++)
-            zt_pc_add(l->app[p->app_in[j]], &l->n_app[p->app_in[j]], i);
+            zt_pc_post(&s->app_in[p->app_in[j]], i, filling);
+        for (size_t j = 0; j < p->n_app_out; j++)
+            zt_pc_post(&s->app_out[p->app_out[j]], i, filling);
+        zt_pc_post_names(emails, &p->email_in, false, i, filling);
+        zt_pc_post_names(emails, &p->email_out, true, i, filling);
+        zt_pc_post_names(groups, &p->group_in, false, i, filling);
+        zt_pc_post_names(groups, &p->group_out, true, i, filling);
+        for (size_t l = 0; p->has_loc && l < s->n_locs; l++) {
+            if (p->loc_in.w[l / 64] & (1ull << (l % 64)))
+                zt_pc_post(&s->loc_in[l], i, filling);
+            if (p->loc_out.w[l / 64] & (1ull << (l % 64)))
+                zt_pc_post(&s->loc_out[l], i, filling);
+        }
     }
 }
 
-static int zt_pc_candidates(zt_pc *pc)
+static bool zt_pc_mask_has(unsigned mask, unsigned v, unsigned max)
+{
+    return mask == 0 || (v <= max && (mask & (1u << v)));
+}
+
+static bool zt_pc_tri_has(int8_t tri, unsigned v)
+{
+    return tri < 0 || (unsigned)tri == v;
+}
+
+/* The condition rows a policy passes (see ZT_C_*). */
+static void zt_pc_conditions(zt_policy_set *s, const zt_cpol *p, uint32_t i)
+{
+    for (unsigned v = 0; v <= 4; v++) {
+        if (zt_pc_mask_has(p->user_risk, v, 3))
+            zt_bits_set(s->cond[ZT_C_USER_RISK + v], i);
+        if (zt_pc_mask_has(p->sign_in_risk, v, 3))
+            zt_bits_set(s->cond[ZT_C_SIGN_IN_RISK + v], i);
+        if (zt_pc_mask_has(p->device_risk, v, 3))
+            zt_bits_set(s->cond[ZT_C_DEVICE_RISK + v], i);
+    }
+    for (unsigned v = 0; v <= 1; v++) {
+        if (zt_pc_tri_has(p->enrolled, v))
+            zt_bits_set(s->cond[ZT_C_ENROLLED + v], i);
+        if (zt_pc_tri_has(p->compliant, v))
+            zt_bits_set(s->cond[ZT_C_COMPLIANT + v], i);
+        if (zt_pc_tri_has(p->anonymous_ip, v))
+            zt_bits_set(s->cond[ZT_C_ANONYMOUS + v], i);
+    }
+    for (unsigned v = 0; v <= 7; v++)
+        if (zt_pc_mask_has(p->platforms, v, 6))
+            zt_bits_set(s->cond[ZT_C_PLATFORM + v], i);
+    for (unsigned v = 0; v <= 2; v++)
+        if (zt_pc_mask_has(p->clients, v, 1))
+            zt_bits_set(s->cond[ZT_C_CLIENT + v], i);
+    if (!p->has_loc)
+        zt_bits_set(s->loc_free, i);
+    else if (p->loc_all_in)
+        zt_bits_set(s->loc_all_in, i);
+    if (p->has_loc && p->loc_all_out)
+        zt_bits_set(s->loc_all_out, i);
+    if (p->has_time) {
+        zt_bits_set(s->timed, i);
+        s->ptime[i] = (zt_ptime){p->from_min, p->to_min, (uint16_t)(p->tz - s->tz),
+                                 (uint8_t)p->days, p->has_window};
+    }
+}
+
+/* The controls a policy leaves unmet for each set of satisfied controls (see zt_effect). */
+static uint64_t zt_pc_unmet(const zt_cpol *p)
+{
+    uint64_t t = 0;
+    for (unsigned sat = 0; sat < 16; sat++) {
+        unsigned m = p->op_or ? ((p->controls & sat) == 0 ? p->controls : 0) : p->controls & ~sat;
+        t |= (uint64_t)(m & 15) << (4 * sat);
+    }
+    return t;
+}
+
+static void zt_pc_dense(zt_policy_set *s)
+{
+    for (uint32_t i = 0; i < s->n; i++) {
+        const zt_cpol *p = &s->pol[i];
+        if (p->state == ZT_POLICY_OFF)
+            continue;
+        for (int v = ZT_SENS_PUBLIC; v <= ZT_SENS_RESTRICTED + 1; v++) {
+            if (p->apps_all_in || (v <= ZT_SENS_RESTRICTED && (p->sens_in & (1u << v))))
+                zt_bits_set(s->inc_base[v], i);
+            if (p->apps_all_out || p->users_all_out ||
+                (v <= ZT_SENS_RESTRICTED && (p->sens_out & (1u << v))))
+                zt_bits_set(s->exc_base[v], i);
+        }
+        if (p->users_all_in)
+            zt_bits_set(s->user_all_in, i);
+        zt_pc_conditions(s, p, i);
+        s->eff[i] =
+            (zt_effect){zt_pc_unmet(p),
+                        p->freq_s < 0 || p->freq_s >= UINT32_MAX ? UINT32_MAX : (uint32_t)p->freq_s,
+                        (uint8_t)p->restrict_flags, p->state == ZT_POLICY_REPORT_ONLY, p->block};
+    }
+}
+
+static int zt_pc_index_alloc(zt_pc *pc)
 {
     zt_policy_set *s = pc->s;
     size_t n_apps = pc->cfg->n_apps;
-    zt_pc_lists l = {0};
-    l.n_app = s->n_by_app;
-    l.app = zt_pc_alloc(pc, n_apps * sizeof(*l.app));
-    if (l.app == NULL)
-        return -1;
-    zt_pc_fill(s, &l); /* count */
-    for (size_t a = 0; a < n_apps; a++) {
-        if ((l.app[a] = zt_pc_alloc(pc, l.n_app[a] * sizeof(uint32_t))) == NULL)
-            return -1;
-        l.n_app[a] = 0;
+    for (int v = ZT_SENS_PUBLIC; v <= ZT_SENS_RESTRICTED + 1; v++) {
+        s->inc_base[v] = zt_pc_bits(pc);
+        s->exc_base[v] = zt_pc_bits(pc);
     }
-    for (int v = ZT_SENS_PUBLIC; v <= ZT_SENS_RESTRICTED; v++)
-        if ((l.sens[v] = zt_pc_alloc(pc, l.n_sens[v] * sizeof(uint32_t))) == NULL)
-            return -1;
-    if ((l.all = zt_pc_alloc(pc, l.n_all * sizeof(uint32_t))) == NULL)
+    s->user_all_in = zt_pc_bits(pc);
+    s->loc_free = zt_pc_bits(pc);
+    s->loc_all_in = zt_pc_bits(pc);
+    s->loc_all_out = zt_pc_bits(pc);
+    s->timed = zt_pc_bits(pc);
+    s->n_locs = pc->cfg->n_locations < ZT_LOC_MAX ? pc->cfg->n_locations : ZT_LOC_MAX;
+    s->loc_in = zt_pc_alloc(pc, s->n_locs * sizeof(*s->loc_in));
+    s->loc_out = zt_pc_alloc(pc, s->n_locs * sizeof(*s->loc_out));
+    s->eff = zt_pc_alloc(pc, s->n * sizeof(*s->eff));
+    s->ptime = zt_pc_alloc(pc, s->n * sizeof(*s->ptime));
+    for (int c = 0; c < ZT_C_COUNT; c++)
+        s->cond[c] = zt_pc_bits(pc);
+    s->app_in = zt_pc_alloc(pc, n_apps * sizeof(*s->app_in));
+    s->app_out = zt_pc_alloc(pc, n_apps * sizeof(*s->app_out));
+    return pc->failed ? -1 : 0;
+}
+
+static int zt_pc_index(zt_pc *pc)
+{
+    zt_policy_set *s = pc->s;
+    zt_name_index emails = {0}, groups = {0};
+    size_t n_emails = 0, n_groups = 0, n_apps = pc->cfg->n_apps;
+    int rc = -1;
+    s->n_words = (s->n + 63) / 64;
+    s->n_vecs = (s->n_words + ZT_VEC_WORDS - 1) / ZT_VEC_WORDS;
+    if (zt_pc_index_alloc(pc) < 0)
         return -1;
-    zt_pc_fill(s, &l); /* fill */
+    zt_pc_dense(s);
+    for (size_t i = 0; i < s->n; i++) {
+        const zt_cpol *p = &s->pol[i];
+        n_emails += p->email_in.n + p->email_out.n;
+        n_groups += p->group_in.n + p->group_out.n;
+    }
+    if (zt_pc_name_init(&emails, n_emails) < 0 || zt_pc_name_init(&groups, n_groups) < 0) {
+        zt_pc_oom(pc);
+        goto out;
+    }
+    zt_pc_walk(pc, &emails, &groups, false);
     for (size_t a = 0; a < n_apps; a++)
-        s->by_app[a] = l.app[a];
-    for (int v = ZT_SENS_PUBLIC; v <= ZT_SENS_RESTRICTED; v++) {
-        s->by_sens[v] = l.sens[v];
-        s->n_by_sens[v] = l.n_sens[v];
-    }
-    s->all = l.all;
-    s->n_all = l.n_all;
-    return 0;
+        if (zt_pc_shape(pc, &s->app_in[a]) < 0 || zt_pc_shape(pc, &s->app_out[a]) < 0)
+            goto out;
+    for (size_t l = 0; l < s->n_locs; l++)
+        if (zt_pc_shape(pc, &s->loc_in[l]) < 0 || zt_pc_shape(pc, &s->loc_out[l]) < 0)
+            goto out;
+    for (size_t k = 0; k < emails.n_ent; k++)
+        if (zt_pc_shape(pc, &emails.ent[k].in) < 0 || zt_pc_shape(pc, &emails.ent[k].out) < 0)
+            goto out;
+    for (size_t k = 0; k < groups.n_ent; k++)
+        if (zt_pc_shape(pc, &groups.ent[k].in) < 0 || zt_pc_shape(pc, &groups.ent[k].out) < 0)
+            goto out;
+    zt_pc_walk(pc, &emails, &groups, true);
+    if (zt_pc_name_final(pc, &emails, &s->emails) < 0 ||
+        zt_pc_name_final(pc, &groups, &s->groups) < 0)
+        goto out;
+    rc = 0;
+out:
+    zt_pc_name_dispose(&emails);
+    zt_pc_name_dispose(&groups);
+    return rc;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -446,6 +666,11 @@ zt_policy_set *zt_policy_compile(const struct zt_config *cfg, char *err, size_t 
     }
     zt_arena_init(&s->arena, 64 << 10, 0);
     zt_pc pc = {s, cfg, err, errlen, false};
+    if (cfg->n_policies >
+        ZT_POLICY_MAX) { /* the config refuses more; eval's bitsets are sized for it */
+        zt_errf(err, errlen, "%s: policies: more than %d", cfg->path, ZT_POLICY_MAX);
+        goto fail;
+    }
     s->n = cfg->n_policies;
     s->pol = zt_pc_alloc(&pc, s->n * sizeof(*s->pol));
     s->tz = calloc(s->n + 1, sizeof(*s->tz));
@@ -465,7 +690,7 @@ zt_policy_set *zt_policy_compile(const struct zt_config *cfg, char *err, size_t 
         if (s->n_tz > before)
             tz_names[before].s = pcfg->conditions.time.timezone;
     }
-    if (zt_pc_candidates(&pc) < 0)
+    if (zt_pc_index(&pc) < 0)
         goto fail;
     free(tz_names);
     return s;

@@ -1,6 +1,8 @@
-/* Policy evaluation over the compiled set: no allocation, no lock, work bounded by the number of
- * candidate policies for the app (plus one trie walk and one hash per input name). The same
- * per-policy test feeds zt_policy_explain, so the two can never disagree about a policy. */
+/* Policy evaluation over the compiled set: no allocation, no lock. zt_policy_eval intersects
+ * bitsets over policy indices (a few passes over n/64 words, one hash per input name) and then
+ * visits only the policies that apply, plus those whose location or time condition is left to
+ * test; zt_policy_explain runs the plain per-policy test on every policy. The unit tests hold
+ * both to the reference evaluator. */
 #include <netinet/in.h>
 #include <string.h>
 
@@ -188,28 +190,34 @@ static bool zt_ex_location(const zt_cpol *p, const zt_ex *x)
 }
 
 /* Across midnight (to < from), the small hours belong to the day the window opened. */
+static bool zt_ex_window(bool has_window, unsigned from, unsigned to, unsigned days, unsigned wday,
+                         unsigned minute)
+{
+    if (has_window) {
+        if (from < to) {
+            if (minute < from || minute >= to)
+                return false;
+        } else if (minute < to) {
+            wday = (wday + 6) % 7;
+        } else if (minute < from) {
+            return false;
+        }
+    }
+    return days == 0 || (days & (1u << wday));
+}
+
 static bool zt_ex_time(const zt_cpol *p, const zt_ex *x)
 {
     unsigned wday, minute;
     if (!p->has_time)
         return true;
     zt_policy_local(p->tz, x->in->now, &wday, &minute);
-    if (p->has_window) {
-        if (p->from_min < p->to_min) {
-            if (minute < p->from_min || minute >= p->to_min)
-                return false;
-        } else if (minute < p->to_min) {
-            wday = (wday + 6) % 7;
-        } else if (minute < p->from_min) {
-            return false;
-        }
-    }
-    return p->days == 0 || (p->days & (1u << wday));
+    return zt_ex_window(p->has_window, p->from_min, p->to_min, p->days, wday, minute);
 }
 
-/* The first failing test in the fixed order; app_in_known skips the app include test (the
- * candidate lists already decided it). */
-static zt_policy_miss zt_ex_test(const zt_cpol *p, const zt_ex *x, bool app_in_known)
+/* The first failing test in the fixed order (zt_policy_explain; eval reaches the same verdict
+ * through the index). */
+static zt_policy_miss zt_ex_test(const zt_cpol *p, const zt_ex *x)
 {
     if (p->state == ZT_POLICY_OFF)
         return ZT_MISS_STATE_OFF;
@@ -217,7 +225,7 @@ static zt_policy_miss zt_ex_test(const zt_cpol *p, const zt_ex *x, bool app_in_k
         return ZT_MISS_USER_NOT_INCLUDED;
     if (p->users_all_out || zt_ex_user_in(x, &p->email_out, &p->group_out))
         return ZT_MISS_USER_EXCLUDED;
-    if (!app_in_known && !zt_ex_app_in(p, x))
+    if (!zt_ex_app_in(p, x))
         return ZT_MISS_APP_NOT_INCLUDED;
     if (zt_ex_app_out(p, x))
         return ZT_MISS_APP_EXCLUDED;
@@ -249,22 +257,6 @@ typedef struct zt_acc {
     unsigned required, unmet, restrict_flags;
     int64_t freq_s;
 } zt_acc;
-
-static void zt_acc_add(zt_acc *a, const zt_cpol *p, int idx, unsigned sat)
-{
-    if (p->block && a->block < 0)
-        a->block = idx;
-    a->required |= p->controls;
-    if (p->op_or) {
-        if ((p->controls & sat) == 0)
-            a->unmet |= p->controls;
-    } else {
-        a->unmet |= p->controls & ~sat;
-    }
-    if (p->freq_s >= 0 && (a->freq_s < 0 || p->freq_s < a->freq_s))
-        a->freq_s = p->freq_s;
-    a->restrict_flags |= p->restrict_flags;
-}
 
 static zt_outcome zt_acc_outcome(const zt_acc *a, bool reauth)
 {
@@ -299,54 +291,194 @@ static void zt_result_init(zt_policy_result *out)
     out->report_only_outcome = ZT_OUTCOME_ALLOW;
 }
 
-/* Next candidate from three sorted lists (merged, duplicates dropped); -1 at the end. */
-typedef struct zt_merge {
-    const uint32_t *v[3];
-    size_t n[3], at[3];
-} zt_merge;
+/* ---------------------------------------------------------------------------------------------
+ * Candidates as bitsets: for a request, one pass per name and per app over the index words,
+ * then one pass that intersects assignments with the condition rows. What is left applies,
+ * except that policies with a location or time condition still test those one by one. */
 
-static int64_t zt_merge_next(zt_merge *m)
+static void zt_bits_or(zt_vec *dst, const uint64_t *src, size_t n)
 {
-    int64_t best = -1;
-    for (int i = 0; i < 3; i++)
-        if (m->at[i] < m->n[i] && (best < 0 || m->v[i][m->at[i]] < best))
-            best = m->v[i][m->at[i]];
-    for (int i = 0; i < 3 && best >= 0; i++)
-        if (m->at[i] < m->n[i] && m->v[i][m->at[i]] == best)
-            m->at[i]++;
-    return best;
+    const zt_vec *v = (const zt_vec *)(const void *)src;
+    for (size_t i = 0; i < n; i++)
+        dst[i] |= v[i];
+}
+
+static void zt_bits_or_p(zt_vec *dst, const zt_pbits *b, size_t n)
+{
+    uint64_t *w = (uint64_t *)(void *)dst;
+    if (b->w != NULL)
+        zt_bits_or(dst, b->w, n);
+    else
+        for (uint32_t k = 0; k < b->n; k++)
+            w[b->idx[k] / 64] |= 1ull << (b->idx[k] % 64);
+}
+
+/* Policies including the name go to in, those excluding it to out. */
+static void zt_bits_name(const zt_name_index *ix, const char *name, zt_vec *in, zt_vec *out,
+                         size_t n)
+{
+    if (name == NULL || ix->n_ent == 0)
+        return;
+    const zt_name_ent *e = zt_policy_name_find(ix, zt_policy_hash(name), name);
+    if (e != NULL) {
+        zt_bits_or_p(in, &e->in, n);
+        zt_bits_or_p(out, &e->out, n);
+    }
+}
+
+/* The condition row for value v (0..max), max + 1 for anything else. */
+static const zt_vec *zt_ex_row(const zt_policy_set *s, int base, unsigned v, unsigned max)
+{
+    return (const zt_vec *)(const void *)s->cond[base + (int)(v <= max ? v : max + 1)];
+}
+
+/* dst = all | OR of per[id] over the location ids in loc. */
+static void zt_bits_locs(zt_vec *dst, const uint64_t *all, const zt_pbits *per, size_t n_locs,
+                         const zt_locset *loc, size_t n)
+{
+    memcpy(dst, all, n * sizeof(zt_vec));
+    for (size_t k = 0; k < ZT_LOC_WORDS; k++)
+        for (uint64_t bits = loc->w[k]; bits != 0; bits &= bits - 1) {
+            size_t id = k * 64 + (size_t)__builtin_ctzll(bits);
+            if (id < n_locs)
+                zt_bits_or_p(dst, &per[id], n);
+        }
+}
+
+/* inc = the policies that apply to the request, save for their time conditions (timed). */
+static void zt_ex_candidates(const zt_policy_set *s, const zt_policy_input *in, int64_t app,
+                             zt_vec *inc)
+{
+    zt_vec usr[ZT_PVECS_MAX], exc[ZT_PVECS_MAX], lin[ZT_PVECS_MAX], lout[ZT_PVECS_MAX];
+    size_t n = s->n_vecs;
+    int sens = in->sensitivity >= ZT_SENS_PUBLIC && in->sensitivity <= ZT_SENS_RESTRICTED
+                   ? in->sensitivity
+                   : ZT_SENS_RESTRICTED + 1;
+    memcpy(inc, s->inc_base[sens], n * sizeof(zt_vec));
+    memcpy(exc, s->exc_base[sens], n * sizeof(zt_vec));
+    memcpy(usr, s->user_all_in, n * sizeof(zt_vec));
+    if (app >= 0) {
+        zt_bits_or_p(inc, &s->app_in[app], n);
+        zt_bits_or_p(exc, &s->app_out[app], n);
+    }
+    zt_bits_name(&s->emails, in->email, usr, exc, n);
+    for (size_t i = 0; i < in->n_groups && s->groups.n_ent > 0; i++)
+        zt_bits_name(&s->groups, in->groups[i], usr, exc, n);
+    bool known = in->device_known;
+    const zt_vec *ur = zt_ex_row(s, ZT_C_USER_RISK, (unsigned)in->user_risk, 3),
+                 *sr = zt_ex_row(s, ZT_C_SIGN_IN_RISK, (unsigned)in->sign_in_risk, 3),
+                 *en = zt_ex_row(s, ZT_C_ENROLLED, known && in->device_enrolled, 1),
+                 *co = zt_ex_row(s, ZT_C_COMPLIANT, known && in->device_compliant, 1),
+                 *dr = zt_ex_row(s, ZT_C_DEVICE_RISK,
+                                 known ? (unsigned)in->device_risk : ZT_RISK_NONE, 3),
+                 *pl = zt_ex_row(s, ZT_C_PLATFORM, (unsigned)in->platform, 6),
+                 *an = zt_ex_row(s, ZT_C_ANONYMOUS, in->anonymous_ip, 1),
+                 *cl = zt_ex_row(s, ZT_C_CLIENT, (unsigned)in->client, 1);
+    if (!s->need_loc) {
+        for (size_t w = 0; w < n; w++)
+            inc[w] &=
+                usr[w] & ~exc[w] & ur[w] & sr[w] & en[w] & co[w] & dr[w] & pl[w] & an[w] & cl[w];
+        return;
+    }
+    zt_locset loc;
+    zt_ex_locations(s, in, &loc);
+    zt_bits_locs(lin, s->loc_all_in, s->loc_in, s->n_locs, &loc, n);
+    zt_bits_locs(lout, s->loc_all_out, s->loc_out, s->n_locs, &loc, n);
+    const zt_vec *lf = (const zt_vec *)(const void *)s->loc_free;
+    for (size_t w = 0; w < n; w++)
+        inc[w] &= usr[w] & ~exc[w] & ur[w] & sr[w] & en[w] & co[w] & dr[w] & pl[w] & an[w] & cl[w] &
+                  (lf[w] | (lin[w] & ~lout[w]));
+}
+
+/* Local day and minute per time zone, computed once per request for the first few zones seen
+ * (direct-mapped by zone index). */
+#define ZT_TZ_CACHE 16
+
+typedef struct zt_tz_cache {
+    int32_t tz[ZT_TZ_CACHE];
+    uint16_t minute[ZT_TZ_CACHE];
+    uint8_t wday[ZT_TZ_CACHE];
+} zt_tz_cache;
+
+static bool zt_ex_ptime(const zt_policy_set *s, const zt_ptime *t, int64_t now, zt_tz_cache *c)
+{
+    unsigned slot = t->tz % ZT_TZ_CACHE, wday, minute;
+    if (c->tz[slot] == (int32_t)t->tz) {
+        wday = c->wday[slot];
+        minute = c->minute[slot];
+    } else {
+        zt_policy_local(&s->tz[t->tz], now, &wday, &minute);
+        c->tz[slot] = (int32_t)t->tz;
+        c->wday[slot] = (uint8_t)wday;
+        c->minute[slot] = (uint16_t)minute;
+    }
+    return zt_ex_window(t->has_window, t->from_min, t->to_min, t->days, wday, minute);
+}
+
+/* What the applicable policies of one kind (enforced, report-only) add up to. */
+typedef struct zt_sum {
+    uint32_t block, freq_s; /* UINT32_MAX = none */
+    unsigned required, unmet, restrict_flags;
+} zt_sum;
+
+static void zt_sum_to_acc(const zt_sum *s, zt_acc *a)
+{
+    a->block = s->block == UINT32_MAX ? -1 : (int)s->block;
+    a->required = s->required;
+    a->unmet = s->unmet;
+    a->restrict_flags = s->restrict_flags;
+    a->freq_s = s->freq_s == UINT32_MAX ? -1 : (int64_t)s->freq_s;
 }
 
 void zt_policy_eval(const zt_policy_set *set, const zt_policy_input *in, zt_policy_result *out)
 {
-    zt_ex x;
-    zt_acc en = {-1, 0, 0, 0, -1}, ro = {-1, 0, 0, 0, -1};
-    zt_merge m = {{NULL, NULL, NULL}, {0, 0, 0}, {0, 0, 0}};
+    zt_vec incv[ZT_PVECS_MAX];
+    const uint64_t *inc = (const uint64_t *)(const void *)incv;
+    zt_acc en, ro;
+    zt_tz_cache tzc;
     zt_result_init(out);
     if (set == NULL || set->n == 0)
         return;
-    zt_ex_init(set, in, &x);
-    m.v[0] = set->all;
-    m.n[0] = set->n_all;
-    if (x.app >= 0) {
-        m.v[1] = set->by_app[x.app];
-        m.n[1] = set->n_by_app[x.app];
+    zt_ex_candidates(set, in, zt_ex_app(set, in->app), incv);
+    memset(tzc.tz, 0xff, sizeof(tzc.tz));
+    uint32_t en_block = UINT32_MAX, ro_block = UINT32_MAX, en_freq = UINT32_MAX,
+             ro_freq = UINT32_MAX;
+    unsigned en_ctl = 0, ro_ctl = 0, en_unmet = 0, ro_unmet = 0, en_restrict = 0, ro_restrict = 0;
+    unsigned shift = 4 * zt_policy_satisfied(in);
+    /* In index order, so matched and block_policy come out as a walk over every policy would
+     * give them; every applicable policy counts toward the outcome, reported or not. The sums
+     * take no branch that depends on the policy. */
+    for (size_t w = 0; w < set->n_words; w++) {
+        uint64_t bits = inc[w];
+        for (uint64_t t = bits & set->timed[w]; t != 0; t &= t - 1) {
+            unsigned b = (unsigned)__builtin_ctzll(t);
+            if (!zt_ex_ptime(set, &set->ptime[w * 64 + b], in->now, &tzc))
+                bits &= ~(1ull << b);
+        }
+        for (; bits != 0; bits &= bits - 1) {
+            uint32_t i = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(bits));
+            const zt_effect *e = &set->eff[i];
+            uint32_t rm = 0u - (uint32_t)e->report_only; /* all ones for report-only */
+            uint32_t blk = e->block ? i : UINT32_MAX;
+            unsigned ctl = (unsigned)(e->unmet & 15), unmet = (unsigned)(e->unmet >> shift) & 15;
+            en_block = (blk | rm) < en_block ? blk | rm : en_block;
+            ro_block = (blk | ~rm) < ro_block ? blk | ~rm : ro_block;
+            en_freq = (e->freq_s | rm) < en_freq ? e->freq_s | rm : en_freq;
+            ro_freq = (e->freq_s | ~rm) < ro_freq ? e->freq_s | ~rm : ro_freq;
+            en_ctl |= ctl & ~rm;
+            ro_ctl |= ctl & rm;
+            en_unmet |= unmet & ~rm;
+            ro_unmet |= unmet & rm;
+            en_restrict |= e->restrict_flags & ~rm;
+            ro_restrict |= e->restrict_flags & rm;
+            if (out->n_matched < ZT_POLICY_MATCH_MAX)
+                out->matched[out->n_matched++] = (int)i;
+            else
+                out->matched_truncated = true;
+        }
     }
-    if (in->sensitivity >= ZT_SENS_PUBLIC && in->sensitivity <= ZT_SENS_RESTRICTED) {
-        m.v[2] = set->by_sens[in->sensitivity];
-        m.n[2] = set->n_by_sens[in->sensitivity];
-    }
-    unsigned sat = zt_policy_satisfied(in);
-    for (int64_t i; (i = zt_merge_next(&m)) >= 0;) {
-        const zt_cpol *p = &set->pol[i];
-        if (zt_ex_test(p, &x, true) != ZT_MISS_NONE)
-            continue;
-        if (out->n_matched < ZT_POLICY_MATCH_MAX)
-            out->matched[out->n_matched++] = (int)i;
-        else
-            out->matched_truncated = true;
-        zt_acc_add(p->state == ZT_POLICY_REPORT_ONLY ? &ro : &en, p, (int)i, sat);
-    }
+    zt_sum_to_acc(&(zt_sum){en_block, en_freq, en_ctl, en_unmet, en_restrict}, &en);
+    zt_sum_to_acc(&(zt_sum){ro_block, ro_freq, ro_ctl, ro_unmet, ro_restrict}, &ro);
     zt_acc_finish(&en, &ro, in, out);
 }
 
@@ -357,5 +489,5 @@ void zt_policy_explain(const zt_policy_set *set, const zt_policy_input *in, zt_p
         return;
     zt_ex_init(set, in, &x);
     for (size_t i = 0; i < set->n; i++)
-        misses[i] = zt_ex_test(&set->pol[i], &x, false);
+        misses[i] = zt_ex_test(&set->pol[i], &x);
 }

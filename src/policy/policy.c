@@ -122,3 +122,16 @@ zt_control zt_policy_first(unsigned unmet)
 {
     return (zt_control)(unmet & (0u - unmet));
 }
+
+const zt_name_ent *zt_policy_name_find(const zt_name_index *ix, uint64_t h, const char *name)
+{
+    if (ix->n_slots == 0)
+        return NULL;
+    size_t mask = ix->n_slots - 1;
+    for (size_t j = (size_t)h & mask; ix->slot[j] != 0; j = (j + 1) & mask) {
+        const zt_name_ent *e = &ix->ent[ix->slot[j] - 1];
+        if (e->hash == h && zt_policy_ieq(e->name, name))
+            return e;
+    }
+    return NULL;
+}

@@ -71,19 +71,95 @@ typedef struct zt_app_slot {
     uint32_t app;
 } zt_app_slot;
 
+/* Bitset rows are whole vectors of two words (16-byte aligned, as the arena allocates), so the
+ * passes over them use SIMD where the target has it; the padding words stay zero. */
+typedef uint64_t zt_vec __attribute__((vector_size(16)));
+#define ZT_VEC_WORDS 2
+
+/* A set of policy indices: a dense bitset of n_vecs vectors when w is set, otherwise n sorted
+ * indices. Sets with at least one member per 64 policies are dense (at most twice the memory of
+ * the list, and OR-ed a word at a time). */
+typedef struct zt_pbits {
+    uint64_t *w;
+    uint32_t *idx;
+    uint32_t n;
+} zt_pbits;
+
+/* One user or group name (ASCII case-insensitive: "Staff" and "staff" are one entry) and the
+ * policies (state on or report-only) that include and that exclude it. */
+typedef struct zt_name_ent {
+    uint64_t hash;
+    const char *name;
+    zt_pbits in, out;
+} zt_name_ent;
+
+/* Names by hash, open addressing; slot holds an entry index + 1 (0 = empty). */
+typedef struct zt_name_index {
+    uint32_t *slot;
+    size_t n_slots; /* a power of two, or 0 */
+    zt_name_ent *ent;
+    size_t n_ent;
+} zt_name_index;
+
+/* Condition bitsets: for each value a request can carry, the policies whose condition passes
+ * with it (unset conditions pass). Values out of range have their own row (only unset passes). */
+enum {
+    ZT_C_USER_RISK = 0,    /* zt_risk 0..3, 4 = other */
+    ZT_C_SIGN_IN_RISK = 5, /* likewise */
+    ZT_C_ENROLLED = 10,    /* false, true */
+    ZT_C_COMPLIANT = 12,   /* false, true */
+    ZT_C_DEVICE_RISK = 14, /* zt_risk 0..3, 4 = other */
+    ZT_C_PLATFORM = 19,    /* zt_platform 0..6, 7 = other */
+    ZT_C_ANONYMOUS = 27,   /* false, true */
+    ZT_C_CLIENT = 29,      /* zt_client_type 0..1, 2 = other */
+    ZT_C_COUNT = 32,
+};
+
+#define ZT_PWORDS_MAX ((ZT_POLICY_MAX + 63) / 64)
+#define ZT_PVECS_MAX ((ZT_PWORDS_MAX + ZT_VEC_WORDS - 1) / ZT_VEC_WORDS)
+
+/* What an applicable policy contributes, 16 bytes so the walk over applicable policies stays in
+ * cache and branch-free. unmet holds, for each set of satisfied controls sat (0..15), the
+ * controls left unmet in bits 4 * sat .. 4 * sat + 3 (sat 0: the policy's controls). */
+typedef struct zt_effect {
+    uint64_t unmet;
+    uint32_t freq_s; /* UINT32_MAX = none (the config allows at most 366 days) */
+    uint8_t restrict_flags, report_only, block;
+} zt_effect;
+
+/* A time condition, likewise compact; tz indexes zt_policy_set.tz. */
+typedef struct zt_ptime {
+    uint16_t from_min, to_min, tz;
+    uint8_t days;
+    bool has_window;
+} zt_ptime;
+
 struct zt_policy_set {
     zt_arena arena; /* everything below except the growable trie and the time zones */
     zt_cpol *pol;
     size_t n;
-    /* candidates: policies (state on or report-only) that may include an app, by reason */
     zt_app_slot *apps; /* open addressing, n_app_slots a power of two */
     size_t n_app_slots;
-    const uint32_t **by_app; /* per app index */
-    size_t *n_by_app;
-    const uint32_t *by_sens[ZT_SENS_RESTRICTED + 1];
-    size_t n_by_sens[ZT_SENS_RESTRICTED + 1];
-    const uint32_t *all;
-    size_t n_all;
+    /* Bitsets over policy indices (n_vecs vectors each): a policy applies to a request when it
+     * is live, its assignments include and do not exclude the request, every condition bitset
+     * for the request's values has it, and (when it is in slow) its location and time tests
+     * pass. */
+    size_t n_words, n_vecs;
+    /* By request sensitivity (0..3, 4 = other): include = apps "all" or that sensitivity;
+     * exclude = apps "all" or that sensitivity, or users "all". */
+    uint64_t *inc_base[ZT_SENS_RESTRICTED + 2], *exc_base[ZT_SENS_RESTRICTED + 2];
+    zt_pbits *app_in, *app_out; /* per app index */
+    uint64_t *user_all_in;
+    zt_name_index emails, groups;
+    uint64_t *cond[ZT_C_COUNT];
+    /* Location conditions: a policy passes when it has none (loc_free), or when its include
+     * (all, or a location the request is in) holds and its exclude does not. */
+    uint64_t *loc_free, *loc_all_in, *loc_all_out;
+    zt_pbits *loc_in, *loc_out; /* per location id ("trusted" expanded) */
+    size_t n_locs;
+    uint64_t *timed; /* has a time condition: tested one by one */
+    zt_effect *eff;  /* per policy */
+    zt_ptime *ptime; /* per policy (set where timed) */
     /* locations */
     bool need_loc;
     zt_trie_node *nodes;
@@ -106,5 +182,7 @@ unsigned zt_policy_satisfied(const zt_policy_input *in);
 bool zt_policy_reauth(const zt_policy_input *in, int64_t freq_s);
 /* Lowest set bit of unmet, in the fixed order (the enum order of zt_control). */
 zt_control zt_policy_first(unsigned unmet);
+/* The entry for name (hash h = zt_policy_hash(name)), or NULL. */
+const zt_name_ent *zt_policy_name_find(const zt_name_index *ix, uint64_t h, const char *name);
 
 #endif

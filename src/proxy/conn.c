@@ -17,6 +17,8 @@
 
 #include "audit/event.h"
 #include "core/metrics.h"
+#include "risk/feeds.h"
+#include "risk/risk.h"
 #include "lib/net.h"
 #include "lib/str.h"
 #include "lib/time.h"
@@ -905,6 +907,26 @@ static bool method_is_safe(int method)
     return method == HTTP_GET || method == HTTP_HEAD || method == HTTP_OPTIONS;
 }
 
+/* What the feeds and the risk engine say about this request's address, and the risk the
+ * session carries (sign-in risk from its sign-in, user risk from the user's open detections).
+ * A session's sign-in risk is raised, never lowered, by what the address looks like now. */
+static void fill_risk_input(zt_conn *c, zt_policy_input *in)
+{
+    zt_request *r = &c->req;
+    zt_services *svc = &c->w->server->svc;
+    const struct sockaddr *ip = (const struct sockaddr *)&r->client_addr;
+    zt_ip_info info;
+    zt_feeds_lookup(atomic_load(&svc->feeds), ip, &info);
+    memcpy(in->country, info.country, sizeof(in->country));
+    in->anonymous_ip = info.anonymous;
+    in->user_risk = (zt_risk)r->user_risk;
+    /* The password_change control is met by the secure password change that remediates the
+     * user's risk (Entra's "require password change"): owed while any user risk is open. */
+    in->password_change_required = r->user_risk != ZT_RISK_NONE;
+    zt_risk now_ip = zt_risk_ip_level(svc->risk, &info, ip, in->now);
+    in->sign_in_risk = (zt_risk)r->sign_in_risk > now_ip ? (zt_risk)r->sign_in_risk : now_ip;
+}
+
 static void fill_policy_input(zt_conn *c, zt_policy_input *in)
 {
     zt_request *r = &c->req;
@@ -921,6 +943,7 @@ static void fill_policy_input(zt_conn *c, zt_policy_input *in)
         .auth_time = r->auth_time,
         .mfa_time = r->mfa_time,
     };
+    fill_risk_input(c, in);
 }
 
 /* A control the user cannot satisfy from the MFA prompt: explain what to do instead. */

@@ -11,6 +11,7 @@
 #ifndef ZT_PROXY_LOCAL_H
 #define ZT_PROXY_LOCAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +51,11 @@ typedef struct zt_services {
     bool audit_fail_open;
     zt_sessions *sessions;
     zt_throttle *throttle;
+    struct zt_risk_engine *risk; /* detections and risk state */
+    /* Current feeds snapshot (GeoIP, anonymous/malicious IPs, leaked pairs); NULL when none is
+     * configured. Replaced on reload; a replaced snapshot lives until the next replacement, so
+     * a reader may use what it loaded for the length of one request. */
+    struct zt_feeds *_Atomic feeds;
     char admin_token_hash[65]; /* SHA-256 hex of the admin bearer token; "" = admin API off */
 } zt_services;
 

@@ -104,6 +104,8 @@ struct zt_server {
     uv_signal_t sig_hup, sig_term, sig_int;
     uv_timer_t stop_check;
     uv_timer_t sweep; /* deletes expired sessions from the store now and then */
+    uv_timer_t feeds_timer; /* checks the risk feed files for changes */
+    struct zt_feeds *feeds_old; /* the snapshot replaced last (freed at the next replacement) */
     bool stopping;
 };
 

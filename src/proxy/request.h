@@ -40,6 +40,7 @@ typedef struct zt_request {
     const char *const *groups;
     size_t n_groups;
     int64_t auth_time, mfa_time; /* from the session */
+    int user_risk, sign_in_risk; /* zt_risk levels from the session */
     /* stage: policy */
     unsigned restrict_flags;    /* zt_restrict bits to enforce on this request */
     const char *policy;         /* the deciding policy's name (block, challenge), or NULL */

@@ -24,6 +24,8 @@
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "proxy/proxy_int.h"
+#include "risk/feeds.h"
+#include "risk/risk.h"
 #include "session/session.h"
 #include "session/throttle.h"
 #include "store/store.h"
@@ -408,8 +410,106 @@ static void services_configure(zt_server *srv, const zt_config *cfg)
                            (int64_t)(cfg->auth.session_absolute_ms / 1000));
 }
 
+/* ---- feeds ---- */
+
+/* The zt_feeds_cfg view of the config (arrays live in `files`, sized by the caller). */
+static void feeds_cfg_from(const zt_config *cfg, zt_feeds_cfg *fc, zt_feed_file *files)
+{
+    const zt_risk_cfg_ *r = &cfg->risk;
+    size_t k = 0;
+    *fc = (zt_feeds_cfg){.geoip_city = r->geoip_city,
+                         .geoip_asn = r->geoip_asn,
+                         .leaked_credentials = r->leaked_credentials};
+    fc->anonymous = files + k;
+    for (size_t i = 0; i < r->n_anonymous_ips; i++, k++)
+        files[k] = (zt_feed_file){r->anonymous_ips[i].path, r->anonymous_ips[i].source};
+    fc->n_anonymous = r->n_anonymous_ips;
+    fc->malicious = files + k;
+    for (size_t i = 0; i < r->n_malicious_ips; i++, k++)
+        files[k] = (zt_feed_file){r->malicious_ips[i].path, r->malicious_ips[i].source};
+    fc->n_malicious = r->n_malicious_ips;
+}
+
+static bool feeds_configured(const zt_config *cfg)
+{
+    const zt_risk_cfg_ *r = &cfg->risk;
+    return r->geoip_city || r->geoip_asn || r->leaked_credentials || r->n_anonymous_ips ||
+           r->n_malicious_ips;
+}
+
+/* Load (or reload, when something changed) and publish a snapshot. The one it replaces is
+ * kept until the next replacement: requests use a snapshot for microseconds, reloads are at
+ * least feed_check_interval apart. */
+static void feeds_refresh(zt_server *srv, const zt_config *cfg, bool force)
+{
+    zt_services *svc = &srv->svc;
+    zt_feeds *cur = atomic_load(&svc->feeds);
+    if (!feeds_configured(cfg)) {
+        if (cur != NULL) {
+            atomic_store(&svc->feeds, NULL);
+            zt_feeds_free(srv->feeds_old);
+            srv->feeds_old = cur;
+        }
+        return;
+    }
+    zt_feed_file files[128];
+    zt_feeds_cfg fc;
+    feeds_cfg_from(cfg, &fc, files);
+    if (cur != NULL && !force && !zt_feeds_changed(cur, &fc))
+        return;
+    zt_buf report;
+    zt_buf_init(&report, 64 * 1024);
+    char err[512] = "";
+    zt_feeds *next = zt_feeds_load(&fc, cur, &report, err, sizeof(err));
+    if (report.len > 0 && zt_buf_cstr(&report) == 0) {
+        for (char *line = report.data, *nl; line != NULL && *line; line = nl ? nl + 1 : NULL) {
+            nl = strchr(line, '\n');
+            if (nl != NULL)
+                *nl = '\0';
+            zt_warn("feeds: %s", line);
+        }
+    }
+    zt_buf_dispose(&report);
+    if (next == NULL) {
+        zt_error("feeds: %s; keeping the previous data", err[0] ? err : "cannot load");
+        return;
+    }
+    zt_feeds_stats st;
+    zt_feeds_get_stats(next, &st);
+    zt_info("feeds: %zu anonymous and %zu malicious ranges, %zu leaked pairs, GeoIP %s/%s",
+            st.anonymous_ranges, st.malicious_ranges, st.leaked_pairs, st.geoip_city ? "city" : "-",
+            st.geoip_asn ? "asn" : "-");
+    atomic_store(&svc->feeds, next);
+    zt_feeds_free(srv->feeds_old);
+    srv->feeds_old = cur;
+}
+
+static void on_feeds_timer(uv_timer_t *t)
+{
+    zt_server *srv = t->data;
+    feeds_refresh(srv, srv->rt->cfg, false);
+    uv_timer_set_repeat(t, srv->rt->cfg->risk.feed_check_ms);
+}
+
+static void risk_cfg_from(const zt_config *cfg, zt_risk_cfg *rc)
+{
+    const zt_risk_cfg_ *r = &cfg->risk;
+    zt_risk_cfg_defaults(rc);
+    rc->travel_kmh = r->impossible_travel_kmh;
+    rc->spray_accounts = r->spray_accounts;
+    rc->spray_passwords = r->spray_passwords;
+    rc->spray_window_s = (int64_t)(r->spray_window_ms / 1000);
+    rc->reputation_accounts = r->reputation_accounts;
+    rc->reputation_window_s = (int64_t)(r->reputation_window_ms / 1000);
+    rc->reputation_ttl_s = (int64_t)(r->reputation_ttl_ms / 1000);
+    rc->learning_s = (int64_t)(r->learning_period_ms / 1000);
+    rc->learning_sign_ins = r->learning_sign_ins;
+}
+
 static void services_close(zt_services *svc)
 {
+    zt_risk_free(svc->risk);
+    zt_feeds_free(atomic_exchange(&svc->feeds, NULL));
     zt_throttle_free(svc->throttle);
     zt_sessions_free(svc->sessions);
     zt_password_pool_free(svc->passwords);
@@ -480,6 +580,18 @@ static int services_open(zt_server *srv, const zt_config *cfg)
         zt_error("not starting: out of memory");
         return -1;
     }
+    zt_risk_cfg rc;
+    risk_cfg_from(cfg, &rc);
+    if (zt_risk_cfg_check(&rc, err, sizeof(err)) < 0 ||
+        (svc->risk = zt_risk_new(&rc, svc->store, err, sizeof(err))) == NULL) {
+        zt_error("not starting: risk: %s", err);
+        return -1;
+    }
+    feeds_refresh(srv, cfg, true);
+    if (feeds_configured(cfg) && atomic_load(&svc->feeds) == NULL) {
+        zt_error("not starting: the risk feeds could not be loaded");
+        return -1;
+    }
     if (cfg->admin.address != NULL &&
         zt_admin_token_init(cfg->admin.token_file, svc->admin_token_hash, err, sizeof(err)) < 0) {
         zt_error("not starting: admin.token_file: %s", err);
@@ -530,6 +642,7 @@ static void server_reload(zt_server *srv)
         zt_error("reload: %s (logs keep their previous destinations)", err);
     srv->generation++;
     services_configure(srv, rt->cfg);
+    feeds_refresh(srv, rt->cfg, true);
     for (unsigned i = 0; i < srv->n_workers; i++) {
         zt_worker *w = &srv->workers[i];
         zt_runtime_release(atomic_exchange(&w->next_rt, zt_runtime_acquire(rt)));
@@ -556,6 +669,7 @@ static void server_stop(zt_server *srv, const char *why)
     uv_close((uv_handle_t *)&srv->sig_term, NULL);
     uv_close((uv_handle_t *)&srv->sig_int, NULL);
     uv_close((uv_handle_t *)&srv->sweep, NULL);
+    uv_close((uv_handle_t *)&srv->feeds_timer, NULL);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -628,6 +742,10 @@ static void install_signals(zt_server *srv)
     uv_timer_init(loop, &srv->sweep);
     srv->sweep.data = srv;
     uv_timer_start(&srv->sweep, on_sweep, ZT_SWEEP_INTERVAL_MS, ZT_SWEEP_INTERVAL_MS);
+    uint64_t every = srv->rt->cfg->risk.feed_check_ms;
+    uv_timer_init(loop, &srv->feeds_timer);
+    srv->feeds_timer.data = srv;
+    uv_timer_start(&srv->feeds_timer, on_feeds_timer, every, every);
 }
 
 int zt_proxy_serve(const char *config_path)
@@ -710,6 +828,7 @@ int zt_proxy_serve(const char *config_path)
     uv_run(srv.main_loop, UV_RUN_DEFAULT);
     stop_workers(&srv, true);
     services_close(&srv.svc);
+    zt_feeds_free(srv.feeds_old);
     if (srv.audit != NULL && zt_audit_close(srv.audit) < 0)
         zt_error("audit log: closed after a failure; run `ztgate audit verify`");
     uv_loop_close(srv.main_loop);

@@ -5,7 +5,7 @@
  *
  * A zt_feeds is an immutable snapshot: built whole from the files, then published; lookups on
  * any thread take no lock and allocate nothing. Reload (SIGHUP, or a file whose mtime/size
- * changed, checked by zt_feeds_refresh) builds a new snapshot; a file that cannot be read keeps
+ * changed, checked by zt_feeds_changed) builds a new snapshot; a file that cannot be read keeps
  * its previous data and says so; a bad line is reported as "FILE:LINE: reason" and skipped. */
 #ifndef ZT_RISK_FEEDS_H
 #define ZT_RISK_FEEDS_H

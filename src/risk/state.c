@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,9 @@ typedef struct src_entry {
 
 struct zt_risk_sources {
     pthread_mutex_t mu;
+    /* Latest time any source stays flagged: every proxied request asks about its address, and
+     * while nothing is flagged it gets its answer without taking the mutex. */
+    _Atomic int64_t flagged_until;
     zt_risk_cfg cfg;
     unsigned char hkey[crypto_shorthash_KEYBYTES];
     size_t cap, n;
@@ -249,6 +253,13 @@ static unsigned pws_within(const src_entry *e, int64_t window, int64_t now)
     return n;
 }
 
+static void raise_flagged_until(zt_risk_sources *s, int64_t until)
+{
+    int64_t cur = atomic_load(&s->flagged_until);
+    while (cur < until && !atomic_compare_exchange_weak(&s->flagged_until, &cur, until))
+        ;
+}
+
 unsigned zt_risk_sources_failure(zt_risk_sources *s, const char *account, const struct sockaddr *ip,
                                  const unsigned char *pw_tag, int64_t now)
 {
@@ -268,6 +279,7 @@ unsigned zt_risk_sources_failure(zt_risk_sources *s, const char *account, const 
         if (e->reputation_until <= now)
             raised |= ZT_RISK_SRC_REPUTATION;
         e->reputation_until = now + c->reputation_ttl_s;
+        raise_flagged_until(s, e->reputation_until);
     }
     unsigned pws = pws_within(e, c->spray_window_s, now);
     if (pws > 0 && pws <= c->spray_passwords &&
@@ -275,6 +287,7 @@ unsigned zt_risk_sources_failure(zt_risk_sources *s, const char *account, const 
         if (e->spray_until <= now)
             raised |= ZT_RISK_SRC_SPRAY;
         e->spray_until = now + c->reputation_ttl_s;
+        raise_flagged_until(s, e->spray_until);
     }
     pthread_mutex_unlock(&s->mu);
     return raised;
@@ -283,7 +296,8 @@ unsigned zt_risk_sources_failure(zt_risk_sources *s, const char *account, const 
 unsigned zt_risk_sources_flags(zt_risk_sources *s, const struct sockaddr *ip, int64_t now)
 {
     uint8_t key[16];
-    if (s == NULL || !src_key(ip, key))
+    if (s == NULL || atomic_load_explicit(&s->flagged_until, memory_order_acquire) <= now ||
+        !src_key(ip, key))
         return 0;
     unsigned flags = 0;
     pthread_mutex_lock(&s->mu);

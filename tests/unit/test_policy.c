@@ -716,6 +716,48 @@ static void test_matched_truncated(void **state)
     zt_buf_dispose(&b);
 }
 
+/* More applicable policies than are reported: the outcome counts every one of them. Policies
+ * 0..69 only ask for a daily sign-in; what decides the outcome sits at 70 and later. */
+static void test_outcome_past_reported(void **state)
+{
+    zt_buf b;
+    fixture fx;
+    req r;
+    zt_policy_result res;
+    zt_buf_init(&b, 0);
+    zt_buf_append_str(&b, BASE);
+    for (int i = 0; i < 70; i++)
+        zt_buf_printf(&b, "  - {name: p%d, " ALL ", session: {sign_in_frequency: 1d}}\n", i);
+    zt_buf_append_str(&b, "  - {name: ro, state: report_only, " ALL ", grant: {block: true}}\n"
+                          "  - {name: mfa, " ALL ", grant: {controls: [compliant_device]}}\n"
+                          "  - {name: short, " ALL ", session: {sign_in_frequency: 1h, restrict: "
+                          "[read_only]}}\n"
+                          "  - {name: blk, " ALL ", conditions: {user_risk: [high]}, "
+                          "grant: {block: true}}\n"
+                          "  - {name: late, " ALL ", conditions: {time: {days: [mon]}}, "
+                          "session: {restrict: [no_download]}}\n");
+    zt_buf_cstr(&b);
+    fx_load(&fx, b.data);
+    req_make(&r, "auth=600");
+    decide(&fx, &r.in, &res);
+    expect(&res,
+           "outcome=challenge next=compliant_device unmet=compliant_device "
+           "restrict=read_only,no_download freq=3600 reauth=0 block=-1 ro=block",
+           "past 64");
+    assert_int_equal(res.n_matched, ZT_POLICY_MATCH_MAX);
+    assert_true(res.matched_truncated);
+    assert_int_equal(res.matched[0], 0);
+    assert_int_equal(res.matched[63], 63);
+    req_make(&r, "auth=600 urisk=high");
+    decide(&fx, &r.in, &res);
+    expect(&res, "outcome=block block=73 required=compliant_device", "past 64, block");
+    req_make(&r, "auth=7200 mfa=1 device=known,compliant when=2024-01-16T10:00");
+    decide(&fx, &r.in, &res);
+    expect(&res, "outcome=challenge reauth=1 restrict=read_only freq=3600", "past 64, reauth");
+    fx_free(&fx);
+    zt_buf_dispose(&b);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Explain: the first miss in the fixed order */
 
@@ -884,6 +926,15 @@ static void test_config_errors(void **state)
     expect_errors(P("name: a, " ALL ", grant: {block: true}")
                       P("name: a, " ALL ", grant: {block: true}"),
                   NAME ":16:5: duplicate policy name 'a' (first at line 15)\n");
+    /* Every later copy names the first; names differing only in case are different. */
+    expect_errors(
+        P("name: a, " ALL ", grant: {block: true}") P("name: b, " ALL ", grant: {block: true}")
+            P("name: a, " ALL ", grant: {block: true}") P("name: A, " ALL ", grant: {block: true}")
+                P("name: b, " ALL ", grant: {block: true}")
+                    P("name: a, " ALL ", grant: {block: true}"),
+        NAME ":17:5: duplicate policy name 'a' (first at line 15)\n" NAME
+             ":19:5: duplicate policy name 'b' (first at line 16)\n" NAME
+             ":20:5: duplicate policy name 'a' (first at line 15)\n");
     expect_errors(P("name: a, users: {include: []}, apps: {include: [all]}, grant: {block: true}"),
                   NAME ":15:32: 'policies[0].users.include' must have 1 to 1000 entries (got 0)\n");
     expect_errors(P("name: a, users: {exclude: [x@y]}, apps: {include: [all]}, "
@@ -945,6 +996,11 @@ static void test_config_location_errors(void **state)
     } rows[] = {
         {"  - {name: x, cidrs: [10.0.0.0/8]}\n  - {name: x, countries: [JP]}\n",
          NAME ":8:5: duplicate location name 'x' (first at line 7)\n"},
+        {"  - {name: x, cidrs: [10.0.0.0/8]}\n  - {name: y, countries: [JP]}\n"
+         "  - {name: X, countries: [JP]}\n  - {name: x, countries: [FR]}\n"
+         "  - {name: y, countries: [DE]}\n",
+         NAME ":10:5: duplicate location name 'x' (first at line 7)\n" NAME
+              ":11:5: duplicate location name 'y' (first at line 8)\n"},
         {"  - {name: trusted, cidrs: [10.0.0.0/8]}\n",
          NAME ":7:12: location name 'trusted' is reserved (it means every trusted location in "
               "policies)\n"},
@@ -1203,11 +1259,103 @@ static void rand_controls(zt_buf *b)
     }
 }
 
+/* Large sets draw users from a wider universe: BIG_USERS emails and BIG_GROUPS groups (the
+ * first ten popular, so their index rows are dense while the rest stay sparse), in either case. */
+#define BIG_USERS 300
+#define BIG_GROUPS 200
+#define BIG_REQ_GROUPS 100
+
+static bool big_names;
+
+/* 0 = all, 1..BIG_GROUPS = group id - 1, then users. */
+static unsigned big_id(void)
+{
+    if (chance(3))
+        return 0;
+    if (chance(60))
+        return 1 + (chance(50) ? rn(10) : rn(BIG_GROUPS));
+    return 1 + BIG_GROUPS + rn(BIG_USERS);
+}
+
+static void big_word(zt_buf *b, unsigned id, bool upper)
+{
+    if (id == 0)
+        zt_buf_append_str(b, "all");
+    else if (id <= BIG_GROUPS)
+        zt_buf_printf(b, "\"group:%s%u\"", upper ? "G" : "g", id - 1);
+    else
+        zt_buf_printf(b, "\"%s%u@%s\"", upper ? "U" : "u", id - 1 - BIG_GROUPS,
+                      upper ? "Example.COM" : "example.com");
+}
+
+static void big_people(zt_buf *b, size_t min, size_t max)
+{
+    size_t k = min + rn((unsigned)(max - min + 1)), got = 0;
+    unsigned ids[8];
+    zt_buf_append_str(b, "[");
+    for (size_t t = 0; t < k * 4 && got < k; t++) {
+        unsigned id = big_id();
+        bool dup = false;
+        for (size_t j = 0; j < got; j++)
+            dup = dup || ids[j] == id;
+        if (dup)
+            continue;
+        if (got > 0)
+            zt_buf_append_str(b, ", ");
+        big_word(b, id, chance(20));
+        ids[got++] = id;
+    }
+    zt_buf_append_str(b, "]");
+}
+
+static void big_assign(zt_buf *b)
+{
+    zt_buf_append_str(b, ", users: {include: ");
+    big_people(b, 1, 5);
+    if (chance(40)) {
+        zt_buf_append_str(b, ", exclude: ");
+        big_people(b, 1, 3);
+    }
+    zt_buf_append_str(b, "}");
+}
+
+/* A random request whose user is in up to BIG_REQ_GROUPS groups (sometimes a NULL entry or the
+ * same group twice). */
+typedef struct big_req {
+    req r;
+    char email[64];
+    char names[BIG_REQ_GROUPS][16];
+    const char *groups[BIG_REQ_GROUPS];
+} big_req;
+
+static void rand_request(req *r);
+
+static void big_request(big_req *q)
+{
+    rand_request(&q->r);
+    unsigned u = rn(BIG_USERS + 10); /* a few users no policy names */
+    bool upper = chance(20);
+    snprintf(q->email, sizeof(q->email), "%s%u@%s", upper ? "U" : "u", u,
+             upper ? "EXAMPLE.com" : "example.com");
+    q->r.in.email = chance(3) ? NULL : q->email;
+    size_t n = chance(70) ? rn(9) : chance(80) ? 8 + rn(33) : 40 + rn(BIG_REQ_GROUPS - 39);
+    for (size_t i = 0; i < n; i++) {
+        unsigned g = chance(30) ? rn(10) : rn(BIG_GROUPS + 20);
+        snprintf(q->names[i], sizeof(q->names[i]), "%s%u", chance(20) ? "G" : "g", g);
+        q->groups[i] = chance(2) ? NULL : q->names[i];
+    }
+    q->r.in.groups = q->groups;
+    q->r.in.n_groups = n;
+}
+
 static void rand_policy(zt_buf *b, int i)
 {
     static const char *const states[] = {"on", "on", "on", "report_only", "off"};
     zt_buf_printf(b, "  - {name: p%d, state: %s", i, PICK(states));
-    rand_assign(b, "users", r_users, sizeof(r_users) / sizeof(r_users[0]));
+    if (big_names)
+        big_assign(b);
+    else
+        rand_assign(b, "users", r_users, sizeof(r_users) / sizeof(r_users[0]));
     rand_assign(b, "apps", r_apps, sizeof(r_apps) / sizeof(r_apps[0]));
     if (chance(70))
         rand_conditions(b);
@@ -1253,12 +1401,75 @@ static void rand_request(req *r)
         r->in.mfa_time = t - 10;
 }
 
+/* One request through eval, reference and explain; false (and why) when they disagree. */
+static bool agree(const fixture *fx, const zt_policy_input *in, zt_policy_miss *m1,
+                  zt_policy_miss *m2, int n, char *why, size_t cap)
+{
+    zt_policy_result a, e;
+    zt_policy_eval(fx->set, in, &a);
+    zt_policy_ref_eval(fx->ref, in, &e, m2);
+    zt_policy_explain(fx->set, in, m1);
+    if (!results_equal(&a, &e, why, cap))
+        return false;
+    for (int j = 0; j < n; j++)
+        if (m1[j] != m2[j]) {
+            snprintf(why, cap, "explain of p%d: %s vs %s", j, zt_policy_miss_text(m1[j]),
+                     zt_policy_miss_text(m2[j]));
+            return false;
+        }
+    return true;
+}
+
+/* Large sets, wide name universe, many groups per user: the index rows go dense and sparse, and
+ * more than 64 policies often apply. ZT_POLICY_SEED replays, as for test_property. */
+static void test_property_large(void **state)
+{
+    const char *env = getenv("ZT_POLICY_SEED");
+    uint64_t seed = env != NULL ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ 0x5eedull;
+    const int sets = 20, n = 2000, per_set = 500;
+    char why[1200];
+    print_message("large property test: seed %llu\n", (unsigned long long)seed);
+    rng_state = seed;
+    big_names = true;
+    for (int s = 0; s < sets; s++) {
+        zt_buf b;
+        fixture fx;
+        zt_buf_init(&b, 0);
+        zt_buf_append_str(&b, BASE);
+        for (int i = 0; i < n; i++)
+            rand_policy(&b, i);
+        zt_buf_cstr(&b);
+        fx_load(&fx, b.data);
+        zt_policy_miss *m1 = calloc((size_t)n, sizeof(*m1)), *m2 = calloc((size_t)n, sizeof(*m2));
+        big_req *q = malloc(sizeof(*q));
+        assert_non_null(m1);
+        assert_non_null(m2);
+        assert_non_null(q);
+        for (int i = 0; i < per_set; i++) {
+            big_request(q);
+            if (!agree(&fx, &q->r.in, m1, m2, n, why, sizeof(why))) {
+                print_error("seed %llu (ZT_POLICY_SEED=%llu to replay), set %d, request %d: %s\n",
+                            (unsigned long long)seed, (unsigned long long)seed, s, i, why);
+                big_names = false;
+                fail();
+            }
+        }
+        free(q);
+        free(m1);
+        free(m2);
+        fx_free(&fx);
+        zt_buf_dispose(&b);
+    }
+    big_names = false;
+}
+
 static void test_property(void **state)
 {
     const char *env = getenv("ZT_POLICY_SEED");
     uint64_t seed = env != NULL ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
     const int sets = 100, per_set = 1000;
     char why[1200];
+    print_message("property test: seed %llu\n", (unsigned long long)seed);
     rng_state = seed;
     for (int s = 0; s < sets; s++) {
         zt_buf b;
@@ -1352,6 +1563,7 @@ int main(void)
         cmocka_unit_test(test_semantics),
         cmocka_unit_test(test_null_set),
         cmocka_unit_test(test_matched_truncated),
+        cmocka_unit_test(test_outcome_past_reported),
         cmocka_unit_test(test_explain_order),
         cmocka_unit_test(test_accessors),
         cmocka_unit_test(test_tz),
@@ -1359,6 +1571,7 @@ int main(void)
         cmocka_unit_test(test_config_location_errors),
         cmocka_unit_test(test_config_parsed),
         cmocka_unit_test(test_property),
+        cmocka_unit_test(test_property_large),
         cmocka_unit_test(test_timing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
