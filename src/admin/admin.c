@@ -102,16 +102,26 @@ static const struct {
     {"revoke-sessions", ZT_ADMIN_EP_USER_REVOKE, M_POST},
     {"password", ZT_ADMIN_EP_USER_PASSWORD, M_POST},
     {"sessions", ZT_ADMIN_EP_USER_SESSIONS, M_GET},
+    {"confirm-compromised", ZT_ADMIN_EP_USER_CONFIRM, M_POST},
+    {"dismiss-risk", ZT_ADMIN_EP_USER_DISMISS, M_POST},
 };
 
 /* Which endpoint the segments name and the methods it takes; NONE when nothing. */
 static zt_admin_ep match_segs(const zt_span *seg, size_t n, unsigned *methods, int *user_at,
-                              int *group_at)
+                              int *group_at, int *id_at)
 {
-    *user_at = *group_at = -1;
+    *user_at = *group_at = *id_at = -1;
     if (n == 1 && seg_is(seg[0], "health")) {
         *methods = M_GET;
         return ZT_ADMIN_EP_HEALTH;
+    }
+    if (n >= 1 && seg_is(seg[0], "risk")) {
+        *methods = n == 3 ? M_POST : M_GET;
+        *id_at = n >= 2 ? 1 : -1;
+        return n == 1                                ? ZT_ADMIN_EP_RISK
+               : n == 2                              ? ZT_ADMIN_EP_RISK_ONE
+               : n == 3 && seg_is(seg[2], "dismiss") ? ZT_ADMIN_EP_RISK_DISMISS
+                                                     : ZT_ADMIN_EP_NONE;
     }
     if (n >= 1 && seg_is(seg[0], "users")) {
         if (n == 1) {
@@ -191,8 +201,8 @@ void zt_admin_route_match(int method, const char *path, size_t n, zt_admin_route
         p = slash + 1;
     }
     unsigned methods = 0;
-    int user_at, group_at;
-    zt_admin_ep ep = match_segs(seg, nseg, &methods, &user_at, &group_at);
+    int user_at, group_at, id_at;
+    zt_admin_ep ep = match_segs(seg, nseg, &methods, &user_at, &group_at, &id_at);
     if (ep == ZT_ADMIN_EP_NONE)
         return;
     out->ep = ep;
@@ -200,7 +210,9 @@ void zt_admin_route_match(int method, const char *path, size_t n, zt_admin_route
     if ((user_at >= 0 &&
          zt_admin_seg_decode(seg[user_at].p, seg[user_at].n, out->user, sizeof(out->user)) != 0) ||
         (group_at >= 0 && zt_admin_seg_decode(seg[group_at].p, seg[group_at].n, out->group,
-                                              sizeof(out->group)) != 0)) {
+                                              sizeof(out->group)) != 0) ||
+        (id_at >= 0 &&
+         zt_admin_seg_decode(seg[id_at].p, seg[id_at].n, out->id, sizeof(out->id)) != 0)) {
         out->status = 400;
         out->why = "a path segment has an invalid escape, a control character, an encoded "
                    "slash, or is too long";
@@ -594,6 +606,10 @@ static const char *read_action(zt_admin_ep ep)
         return "group.list";
     case ZT_ADMIN_EP_GROUP:
         return "group.get";
+    case ZT_ADMIN_EP_RISK:
+        return "risk.list";
+    case ZT_ADMIN_EP_RISK_ONE:
+        return "risk.get";
     default:
         return "request";
     }
@@ -716,7 +732,7 @@ void zt_admin_handle(zt_local_req *r)
                       r->method_name, c->route.allow);
         return;
     }
-    if (r->query_len > 0) {
+    if (r->query_len > 0 && c->route.ep != ZT_ADMIN_EP_RISK) {
         zt_admin_fail(c, 400, "invalid_query", "this API takes no query parameters");
         return;
     }
@@ -738,6 +754,13 @@ void zt_admin_handle(zt_local_req *r)
     case ZT_ADMIN_EP_GROUP_MEMBERS:
     case ZT_ADMIN_EP_GROUP_MEMBER:
         zt_admin_groups(c);
+        return;
+    case ZT_ADMIN_EP_RISK:
+    case ZT_ADMIN_EP_RISK_ONE:
+    case ZT_ADMIN_EP_RISK_DISMISS:
+    case ZT_ADMIN_EP_USER_CONFIRM:
+    case ZT_ADMIN_EP_USER_DISMISS:
+        zt_admin_risk(c);
         return;
     default:
         zt_admin_users(c);

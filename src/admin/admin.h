@@ -63,6 +63,11 @@ typedef enum zt_admin_ep {
     ZT_ADMIN_EP_GROUP,          /* GET, DELETE /api/v1/groups/{g} */
     ZT_ADMIN_EP_GROUP_MEMBERS,  /* POST /api/v1/groups/{g}/members */
     ZT_ADMIN_EP_GROUP_MEMBER,   /* DELETE /api/v1/groups/{g}/members/{u} */
+    ZT_ADMIN_EP_RISK,           /* GET  /api/v1/risk?user=U&state=S */
+    ZT_ADMIN_EP_RISK_ONE,       /* GET  /api/v1/risk/{id} */
+    ZT_ADMIN_EP_RISK_DISMISS,   /* POST /api/v1/risk/{id}/dismiss */
+    ZT_ADMIN_EP_USER_CONFIRM,   /* POST /api/v1/users/{u}/confirm-compromised */
+    ZT_ADMIN_EP_USER_DISMISS,   /* POST /api/v1/users/{u}/dismiss-risk */
 } zt_admin_ep;
 
 /* Where a request goes. status: 0 matched; 404 no such resource; 405 wrong method (allow
@@ -74,6 +79,7 @@ typedef struct zt_admin_route {
     const char *why;                  /* static, for 400 */
     char user[ZT_ADMIN_SEG_MAX + 1];  /* decoded {u}; "" when the route has none */
     char group[ZT_ADMIN_SEG_MAX + 1]; /* decoded {g} */
+    char id[ZT_ADMIN_SEG_MAX + 1];    /* decoded {id} (a detection); checked by the handler */
 } zt_admin_route;
 
 /* method: llhttp's HTTP_GET, HTTP_POST, HTTP_DELETE, ...; path: the normalised path. */
@@ -159,6 +165,9 @@ json_t *zt_admin_json_time(int64_t t);
 /* Handlers; each finishes the call exactly once (at once or later). */
 void zt_admin_users(zt_admin_call *c);
 void zt_admin_groups(zt_admin_call *c);
+/* Identity Protection (risk.c): detections, dismissal, confirm compromised, dismiss a user's
+ * risk. Changes are audited as the call and bump the revocation counter. */
+void zt_admin_risk(zt_admin_call *c);
 
 /* Resolve {u}: an email when it holds '@', else a user id. */
 int zt_admin_find_user(zt_store *st, const char *who, zt_user *out);

@@ -67,6 +67,8 @@ static const zt_command commands[] = {
      "explain the Conditional Access decision for a simulated sign-in", zt_cmd_whatif},
     {"policy", "test FILE [--json]", "run a file of policy test cases (for CI)", zt_cmd_policy},
     {"risk", "ACTION [ARGS]", "risk detections and user risk (ztgate risk help)", zt_cmd_risk},
+    {"device", "ACTION [ARGS]", "enrolment codes and enrolled devices (ztgate device help)",
+     zt_cmd_device},
 };
 
 const zt_command *zt_command_find(const char *name)

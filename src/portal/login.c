@@ -3,17 +3,26 @@
  * the body nor the timing says which accounts exist. Brute force goes through the throttle:
  * refused per source IP, delayed and then limited per account, never for the owner's known
  * device. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+#include <unistr.h>
+#include <uninorm.h>
+
 #include "core/log.h"
 #include "core/metrics.h"
+#include "identity/breach.h"
 #include "identity/password.h"
+#include "identity/secretbox.h"
+#include "lib/net.h"
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "portal/portal.h"
 #include "proxy/local.h"
+#include "risk/risk.h"
 #include "session/throttle.h"
 #include "store/store.h"
 
@@ -97,9 +106,94 @@ static const char *failure_reason(const login_job *j)
     return "wrong password";
 }
 
+/* ---- Identity Protection inputs: never the password itself ---- */
+
+/* What the risk engine and the leaked-credentials feed see of a password: a keyed tag (spray
+ * detection counts distinct passwords per source) and its SHA-1 (the feed's format), both over
+ * the NFKC form, as the password is hashed. */
+typedef struct pw_marks {
+    unsigned char tag[ZT_RISK_TAG_LEN];
+    unsigned char sha1[20];
+} pw_marks;
+
+static void password_marks(const zt_local_req *r, const char *pw, size_t len, pw_marks *out)
+{
+    uint8_t stack[1024];
+    size_t n = sizeof(stack);
+    const uint8_t *p = (const uint8_t *)pw;
+    uint8_t *norm = NULL;
+    if (len > 0 && u8_check(p, len) == NULL) {
+        norm = u8_normalize(UNINORM_NFKC, p, len, stack, &n);
+        if (norm != NULL) {
+            p = norm;
+            len = n;
+        }
+    }
+    unsigned char key[ZT_SECRETBOX_KEY_LEN], mac[crypto_auth_hmacsha256_BYTES];
+    zt_secretbox_derive(r->svc->secrets, "password-spray", key);
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key, sizeof(key));
+    crypto_auth_hmacsha256_update(&st, p, len);
+    crypto_auth_hmacsha256_final(&st, mac);
+    memcpy(out->tag, mac, ZT_RISK_TAG_LEN);
+    zt_breach_sha1(p, len, out->sha1);
+    zt_wipe(&st, sizeof(st));
+    zt_wipe(key, sizeof(key));
+    zt_wipe(mac, sizeof(mac));
+    if (norm != NULL) {
+        zt_wipe(norm, n);
+        if (norm != stack)
+            free(norm);
+    }
+    zt_wipe(stack, sizeof(stack));
+}
+
+static const struct sockaddr *client_sa(const zt_local_req *r)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)&r->client_addr;
+    return sa->sa_family == AF_INET || sa->sa_family == AF_INET6 ? sa : NULL;
+}
+
+/* Source-level flags newly raised by failed sign-ins: one finding each. */
+static bool audit_source_flags(zt_local_req *r, unsigned flags)
+{
+    char ev[160];
+    snprintf(ev, sizeof(ev), "{\"source_ip\":\"%s\"}", r->ip);
+    if ((flags & ZT_RISK_SRC_SPRAY) != 0) {
+        zt_portal_finding f = {.activity = ZT_ACT_FINDING_CREATE,
+                               .title = "risk.source_flagged",
+                               .type = zt_risk_type_name(ZT_DET_PASSWORD_SPRAY),
+                               .entra = zt_risk_type_entra(ZT_DET_PASSWORD_SPRAY),
+                               .level = ZT_RISK_MEDIUM,
+                               .evidence = ev,
+                               .message = "password spray from this source"};
+        if (!zt_portal_audit_finding(r, &f))
+            return false;
+    }
+    if ((flags & ZT_RISK_SRC_REPUTATION) != 0) {
+        zt_portal_finding f = {.activity = ZT_ACT_FINDING_CREATE,
+                               .title = "risk.source_flagged",
+                               .type = zt_risk_type_name(ZT_DET_MALICIOUS_IP),
+                               .entra = zt_risk_type_entra(ZT_DET_MALICIOUS_IP),
+                               .level = ZT_RISK_MEDIUM,
+                               .evidence = ev,
+                               .message = "source flagged malicious by " ZT_RISK_REPUTATION_SOURCE};
+        if (!zt_portal_audit_finding(r, &f))
+            return false;
+    }
+    return true;
+}
+
 static void login_failed(login_job *j)
 {
     zt_local_req *r = j->r;
+    unsigned flags = 0;
+    if (r->svc->risk != NULL) {
+        pw_marks m;
+        password_marks(r, j->password, j->password_len, &m);
+        flags = zt_risk_on_failure(r->svc->risk, j->account, client_sa(r), m.tag, zt_portal_now());
+        zt_wipe(&m, sizeof(m));
+    }
     zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
                           .activity = ZT_ACT_AUTH_LOGON,
                           .success = false,
@@ -110,10 +204,89 @@ static void login_failed(login_job *j)
                           .reason = failure_reason(j)};
     r->log_detail = "sign-in failed";
     zt_metric_sign_in(j->limited ? ZT_M_SIGN_IN_THROTTLED : ZT_M_SIGN_IN_FAILURE);
-    if (!zt_portal_audit(r, &ev))
+    if (!zt_portal_audit(r, &ev) || !audit_source_flags(r, flags))
         zt_portal_unavailable(r, "audit log unavailable");
     else
         login_page(r, j->rd, PM_ERR_SIGN_IN);
+}
+
+/* The assessment of a correct password (no write yet). 0 or a negative errno: fail closed. */
+static int assess(login_job *j, zt_risk_sign_in *in, zt_ip_info *info, const char *ua,
+                  zt_risk_assessment *a)
+{
+    zt_local_req *r = j->r;
+    zt_feeds *feeds = atomic_load(&r->svc->feeds);
+    const struct sockaddr *sa = client_sa(r);
+    zt_feeds_lookup(feeds, sa, info);
+    pw_marks m;
+    password_marks(r, j->password, j->password_len, &m);
+    bool leaked = feeds != NULL && zt_feeds_leaked(feeds, j->user.email, m.sha1);
+    zt_wipe(&m, sizeof(m));
+    bool vpn = false;
+    for (size_t i = 0; sa != NULL && i < r->cfg->risk.n_vpn_egress && !vpn; i++)
+        vpn = zt_cidr_contains(&r->cfg->risk.vpn_egress[i], sa);
+    *in = (zt_risk_sign_in){.user_id = j->user.id,
+                            .email = j->user.email,
+                            .ip = sa,
+                            .info = info,
+                            .user_agent = ua,
+                            .device_id = r->device_id,
+                            .leaked = leaked,
+                            .vpn_egress = vpn,
+                            .now = zt_portal_now()};
+    return zt_risk_assess(r->svc->risk, in, a);
+}
+
+/* One finding per detection of a recorded sign-in. */
+static bool audit_detections(zt_local_req *r, const login_job *j, const zt_risk_assessment *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        const zt_risk_detection *d = &a->det[i];
+        zt_portal_finding f = {.activity = ZT_ACT_FINDING_CREATE,
+                               .title = zt_risk_event_name(ZT_RISK_EV_DETECTED),
+                               .type = zt_risk_type_name(d->type),
+                               .entra = zt_risk_type_entra(d->type),
+                               .level = (int)d->level,
+                               .evidence = d->evidence,
+                               .id = d->id,
+                               .email = j->user.email,
+                               .user_id = j->user.id,
+                               .message = zt_risk_type_is_user(d->type)
+                                              ? "user risk detected at sign-in"
+                                              : "sign-in risk detected"};
+        if (!zt_portal_audit_finding(r, &f))
+            return false;
+    }
+    return true;
+}
+
+/* A risky sign-in for which no second factor can be asked: refused, detections kept. */
+static void risk_refused(login_job *j, zt_risk_sign_in *in, zt_risk_assessment *a)
+{
+    zt_local_req *r = j->r;
+    in->session_hash = NULL;
+    int rc = zt_risk_record(r->svc->risk, in, a);
+    if (rc != 0) {
+        zt_portal_unavailable(r, "store error");
+        return;
+    }
+    if (a->reload_sessions)
+        zt_revocation_bump(r->svc->state_dir);
+    zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
+                          .activity = ZT_ACT_AUTH_LOGON,
+                          .success = false,
+                          .email = j->user.email,
+                          .user_id = j->user.id,
+                          .factor = "password",
+                          .message = "risky sign-in refused: no second factor to ask",
+                          .reason = "sign-in risk"};
+    zt_metric_sign_in(ZT_M_SIGN_IN_FAILURE);
+    r->log_detail = "risky sign-in refused";
+    if (!zt_portal_audit(r, &ev) || !audit_detections(r, j, a))
+        zt_portal_unavailable(r, "audit log unavailable");
+    else
+        zt_portal_fail(r, 403, PM_TITLE_RISK_BLOCKED, PM_BODY_RISK_BLOCKED,
+                       "risky sign-in refused");
 }
 
 static void login_succeeded(login_job *j)
@@ -130,6 +303,32 @@ static void login_succeeded(login_job *j)
     bool pending = has_totp || !r->cfg->auth.mfa_optional;
     int64_t now = zt_portal_now();
 
+    /* Identity Protection: a medium or high sign-in owes a second factor even where MFA is
+     * optional; without one to ask (no TOTP) it is refused rather than let the sign-in enrol
+     * its own. */
+    zt_risk_engine *eng = r->svc->risk;
+    zt_risk_sign_in risk_in;
+    zt_ip_info info;
+    zt_risk_assessment *a = calloc(1, sizeof(*a));
+    char ua[ZT_STORE_UA_MAX + 1];
+    zt_portal_user_agent(r, ua, sizeof(ua));
+    if (a == NULL) {
+        zt_portal_unavailable(r, "out of memory");
+        return;
+    }
+    if (eng != NULL && assess(j, &risk_in, &info, ua, a) != 0) {
+        free(a);
+        zt_portal_unavailable(r, "risk assessment failed");
+        return;
+    }
+    bool risky = eng != NULL && a->level >= ZT_RISK_MEDIUM;
+    if (risky && !has_totp) {
+        risk_refused(j, &risk_in, a);
+        free(a);
+        return;
+    }
+    pending = pending || risky;
+
     /* A session this browser still holds on this host is replaced, not left behind. */
     zt_portal_sess old;
     zt_portal_session(r, &old);
@@ -138,8 +337,7 @@ static void login_succeeded(login_job *j)
         zt_session_cache_forget(r->sessions, old.id_hash);
     }
 
-    char ua[ZT_STORE_UA_MAX + 1], cookie[ZT_SESSION_COOKIE_LEN + 1], hash[ZT_SESSION_HASH_LEN + 1];
-    zt_portal_user_agent(r, ua, sizeof(ua));
+    char cookie[ZT_SESSION_COOKIE_LEN + 1], hash[ZT_SESSION_HASH_LEN + 1];
     zt_session_new in = {.user_id = j->user.id,
                          .host = r->host,
                          .auth_time = now,
@@ -147,8 +345,20 @@ static void login_succeeded(login_job *j)
                          .ip = r->ip,
                          .user_agent = ua};
     if (zt_session_create(r->svc->sessions, &in, now, cookie, hash) != 0) {
+        free(a);
         zt_portal_unavailable(r, "could not create the session");
         return;
+    }
+    if (eng != NULL) {
+        risk_in.session_hash = hash;
+        if (zt_risk_record(eng, &risk_in, a) != 0) {
+            free(a);
+            zt_session_destroy(r->svc->sessions, hash);
+            zt_portal_unavailable(r, "could not record the sign-in's risk");
+            return;
+        }
+        if (a->reload_sessions)
+            zt_revocation_bump(r->svc->state_dir);
     }
     zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
                           .activity = ZT_ACT_AUTH_LOGON,
@@ -156,9 +366,13 @@ static void login_succeeded(login_job *j)
                           .email = j->user.email,
                           .user_id = j->user.id,
                           .factor = "password",
-                          .message =
-                              pending ? "password accepted; second factor pending" : "signed in"};
-    if (!zt_portal_audit(r, &ev)) {
+                          .message = risky     ? "password accepted; risky sign-in: second factor "
+                                                 "demanded"
+                                     : pending ? "password accepted; second factor pending"
+                                               : "signed in"};
+    bool audited = zt_portal_audit(r, &ev) && audit_detections(r, j, a);
+    free(a);
+    if (!audited) {
         zt_session_destroy(r->svc->sessions, hash);
         zt_portal_unavailable(r, "audit log unavailable");
         return;

@@ -93,6 +93,14 @@
     X(PM_ACCOUNT_MFA_OFF, "Two-step verification: not set up", "2 段階認証：未設定")               \
     X(PM_LINK_TOTP_AGAIN, "Set up a new authenticator app", "新しい認証アプリを設定する")          \
     X(PM_NOT_SIGNED_IN, "You are not signed in.", "サインインしていません。")                      \
+    X(PM_RISK_ACCOUNT, "Your account is at risk — change your password.",                          \
+      "アカウントが危険にさらされています。パスワードを変更してください。")                        \
+    X(PM_TITLE_RISK_BLOCKED, "Sign-in blocked", "サインインがブロックされました")                 \
+    X(PM_BODY_RISK_BLOCKED,                                                                        \
+      "This sign-in looks risky, and your account has no second factor to confirm that it is "    \
+      "you. Contact your administrator.",                                                          \
+      "このサインインには危険性があり、ご本人であることを確認する 2 段階認証がアカウントに設定" \
+      "されていません。管理者に連絡してください。")                                                \
     X(PM_TITLE_FORBIDDEN, "Request refused", "リクエストが拒否されました")                         \
     X(PM_BODY_CSRF,                                                                                \
       "This form has expired or was sent from another site. Go back, reload the page and try "     \

@@ -14,6 +14,7 @@
 #include "lib/time.h"
 #include "portal/portal.h"
 #include "proxy/local.h"
+#include "risk/risk.h"
 #include "session/throttle.h"
 #include "store/store.h"
 
@@ -260,7 +261,18 @@ static void mfa_verify(void *ctx)
     }
     char hash[ZT_SESSION_HASH_LEN + 1];
     int64_t now = zt_portal_now();
-    if (!audit_code(r, &j->s, true, factor, NULL)) {
+    /* Identity Protection: MFA on this sign-in remediates its sign-in risk and lets its
+     * properties become familiar. */
+    zt_risk_event rev;
+    memset(&rev, 0, sizeof(rev));
+    int rrc =
+        r->svc->risk != NULL ? zt_risk_remediate_sign_in(r->svc->risk, j->s.id_hash, now, &rev) : 0;
+    if (rrc == 0 && rev.user_id[0] == '\0')
+        snprintf(rev.user_id, sizeof(rev.user_id), "%s", j->s.user_id);
+    if (rrc != 0) {
+        zt_portal_unavailable(r, "could not update the sign-in's risk");
+    } else if (!audit_code(r, &j->s, true, factor, NULL) ||
+               !zt_portal_risk_event(r, &rev, j->s.email)) {
         zt_portal_unavailable(r, "audit log unavailable");
     } else if (zt_portal_session_upgrade(r, &j->s, j->s.auth_time, now, factor, hash) != 0) {
         zt_portal_unavailable(r, "could not create the session");

@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "identity/password.h"
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "portal/portal.h"
 #include "proxy/local.h"
+#include "risk/risk.h"
 #include "session/throttle.h"
 #include "store/store.h"
 
@@ -63,7 +65,13 @@ static void password_page(zt_local_req *r, zt_pmsg error)
         zt_local_respond(r);
 }
 
-/* Only a full session may change the password; a pending one finishes its second factor. */
+/* A secure password change (the one that remediates user risk) needs a second factor this
+ * recent when the user has one. */
+#define PW_MFA_FRESH_S 600
+
+/* Only a full session may change the password; a pending one finishes its second factor, and
+ * a user with TOTP proves it again when the session's second factor is older than
+ * PW_MFA_FRESH_S (a stolen session or password alone cannot change it). */
 static bool full_session(zt_local_req *r, zt_portal_sess *s)
 {
     if (!zt_portal_require_session(r, s, ZT_PORTAL_PASSWORD))
@@ -72,7 +80,18 @@ static bool full_session(zt_local_req *r, zt_portal_sess *s)
         zt_portal_redirect_with_rd(r, ZT_PORTAL_MFA, ZT_PORTAL_PASSWORD);
         return false;
     }
-    return true;
+    if (s->mfa_time != 0 && s->mfa_time >= zt_portal_now() - PW_MFA_FRESH_S)
+        return true;
+    zt_store_totp t;
+    int rc = zt_store_totp_get(r->svc->store, s->user_id, &t);
+    zt_store_totp_dispose(&t);
+    if (rc == -ENOENT)
+        return true;
+    if (rc != 0)
+        zt_portal_unavailable(r, "store error");
+    else
+        zt_portal_redirect_with_rd(r, ZT_PORTAL_MFA, ZT_PORTAL_PASSWORD);
+    return false;
 }
 
 static bool audit_change(zt_local_req *r, const pw_job *j, bool ok, const char *reason)
@@ -110,12 +129,25 @@ static void hash_done(void *ctx, int result, const char *encoded)
     } else if (zt_store_user_set_password(r->svc->store, j->s.user_id, encoded, &epoch) != 0) {
         zt_portal_unavailable(r, "could not store the new password");
     } else {
+        /* A secure password change remediates every open detection of the user (Entra:
+         * userPerformedSecuredPasswordChange); the bump below also reloads their risk. */
+        zt_risk_event rev;
+        memset(&rev, 0, sizeof(rev));
+        int rrc = r->svc->risk != NULL
+                      ? zt_risk_remediate_user(r->svc->risk, j->s.user_id, now, &rev)
+                      : 0;
+        if (rrc != 0)
+            zt_error("request %s: password changed, but the user's risk could not be "
+                     "remediated: %s",
+                     r->request_id, zt_store_errmsg());
+        rev.reload_sessions = false; /* bumped just below */
         /* Every other session dies now; this process's caches learn it through the counter. */
         zt_revocation_bump(r->svc->state_dir);
         zt_session_cache_forget(r->sessions, j->s.id_hash);
         zt_portal_sess old = j->s;
         old.valid = false; /* already deleted with the others */
-        if (!audit_change(r, j, true, NULL))
+        if (!audit_change(r, j, true, NULL) ||
+            (rrc == 0 && !zt_portal_risk_event(r, &rev, j->s.email)))
             zt_portal_unavailable(r, "audit log unavailable");
         else if (zt_portal_session_upgrade(r, &old, now, j->s.mfa_time, j->s.mfa_method, hash) != 0)
             zt_portal_unavailable(r, "could not create the session");

@@ -2,6 +2,7 @@
  * CSRF, rd handling, the final redirect (with the one-time code to another app host), audit
  * events and the small pages (account, callback, JWKS). Fails closed: a store or audit failure
  * answers 503, never a page that pretends to have signed someone in. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,9 @@
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "portal/portal.h"
+#include "core/log.h"
 #include "proxy/local.h"
+#include "risk/risk.h"
 #include "store/store.h"
 
 int64_t zt_portal_now(void)
@@ -51,6 +54,8 @@ void zt_portal_session(zt_local_req *r, zt_portal_sess *out)
     out->mfa_time = info->mfa_time;
     memcpy(out->mfa_method, info->mfa_method, sizeof(out->mfa_method));
     out->mfa_pending = info->mfa_pending;
+    out->user_risk = info->user_risk;
+    out->sign_in_risk = info->sign_in_risk;
 }
 
 bool zt_portal_is_post(const zt_local_req *r)
@@ -441,6 +446,80 @@ bool zt_portal_audit(zt_local_req *r, const zt_portal_event *e)
     return ok;
 }
 
+static const char *risk_level_text(int level)
+{
+    static const char *const names[] = {"Info", "Low", "Medium", "High"};
+    return level >= 0 && level <= 3 ? names[level] : "Other";
+}
+
+bool zt_portal_audit_finding(zt_local_req *r, const zt_portal_finding *f)
+{
+    static const zt_event_severity sev[] = {ZT_SEV_INFO, ZT_SEV_LOW, ZT_SEV_MEDIUM, ZT_SEV_HIGH};
+    int level = f->level >= 0 && f->level <= 3 ? f->level : 0;
+    zt_buf b;
+    zt_buf_init(&b, 16 * 1024);
+    zt_event ev;
+    char uid[32] = "";
+    if (f->id > 0)
+        snprintf(uid, sizeof(uid), "%lld", (long long)f->id);
+    zt_event_begin(&ev, &b, ZT_EV_DETECTION_FINDING, f->activity,
+                   f->activity == ZT_ACT_FINDING_CREATE ? sev[level] : ZT_SEV_INFO);
+    zt_event_status(&ev, ZT_STATUS_SUCCESS);
+    zt_event_str(&ev, "message", f->message);
+    zt_event_str(&ev, "finding_info.title", f->title);
+    zt_event_str(&ev, "finding_info.uid", uid[0] ? uid : NULL);
+    if (f->type != NULL) {
+        zt_event_arr_begin(&ev, "finding_info.types");
+        zt_event_str(&ev, NULL, f->type);
+        if (f->entra != NULL)
+            zt_event_str(&ev, NULL, f->entra);
+        zt_event_close(&ev);
+    }
+    zt_event_str(&ev, "finding_info.desc", f->evidence);
+    zt_event_int(&ev, "risk_level_id", level);
+    zt_event_str(&ev, "risk_level", risk_level_text(level));
+    zt_event_str(&ev, "user.email_addr", f->email);
+    zt_event_str(&ev, "user.uid", f->user_id);
+    zt_event_str(&ev, "src_endpoint.ip", r->ip);
+    zt_event_str(&ev, "dst_endpoint.hostname", r->host);
+    zt_event_str(&ev, "http_request.url.path", r->path);
+    zt_event_str(&ev, "unmapped.risk_detail", f->detail);
+    if (f->n > 0)
+        zt_event_uint(&ev, "unmapped.detections_changed", f->n);
+    zt_event_metadata(&ev, r->request_id, NULL);
+    bool ok;
+    if (zt_event_end(&ev) != 0)
+        ok = r->svc->audit_fail_open;
+    else
+        ok = zt_local_audit(r, b.data, b.len);
+    zt_buf_dispose(&b);
+    return ok;
+}
+
+bool zt_portal_risk_event(zt_local_req *r, const zt_risk_event *ev, const char *email)
+{
+    if (ev->reload_sessions) {
+        int rc = zt_revocation_bump(r->svc->state_dir);
+        if (rc != 0)
+            zt_error("request %s: cannot bump the revocation counter: %s", r->request_id,
+                     strerror(-rc));
+    }
+    if (ev->n == 0 && ev->detection_id == 0)
+        return true;
+    zt_portal_finding f = {.activity = ev->kind == ZT_RISK_EV_DETECTED ? ZT_ACT_FINDING_CREATE
+                                       : ev->kind == ZT_RISK_EV_CONFIRMED_COMPROMISED
+                                           ? ZT_ACT_FINDING_UPDATE
+                                           : ZT_ACT_FINDING_CLOSE,
+                           .title = zt_risk_event_name(ev->kind),
+                           .id = ev->detection_id,
+                           .email = email,
+                           .user_id = ev->user_id[0] ? ev->user_id : NULL,
+                           .detail = ev->detail[0] ? ev->detail : NULL,
+                           .n = ev->n,
+                           .message = zt_risk_event_name(ev->kind)};
+    return zt_portal_audit_finding(r, &f);
+}
+
 void zt_portal_account_key(const char *name, char out[256])
 {
     size_t i = 0;
@@ -450,6 +529,29 @@ void zt_portal_account_key(const char *name, char out[256])
 }
 
 /* ---- small pages ---- */
+
+/* High user risk (compromised credentials, or confirmed by an admin): the account page leads
+ * with the fix, a secure password change, right under the title. */
+static int risk_notice(zt_local_req *r)
+{
+    zt_buf *b = &r->resp_body;
+    const char *h1 = zt_buf_cstr(b) == 0 ? strstr(b->data, "</h1>") : NULL;
+    if (h1 == NULL)
+        return -ENOMEM;
+    size_t at = (size_t)(h1 - b->data) + 5;
+    zt_buf out;
+    zt_buf_init(&out, b->len + 512);
+    int rc = zt_buf_append(&out, b->data, at);
+    rc = rc ? rc : zt_html_notice(&out, r->lang, PM_RISK_ACCOUNT, true);
+    rc = rc ? rc : zt_html_link(&out, r->lang, ZT_PORTAL_PASSWORD, PM_TITLE_PASSWORD);
+    rc = rc ? rc : zt_buf_append(&out, b->data + at, b->len - at);
+    if (rc == 0) {
+        zt_buf_reset(b);
+        rc = zt_buf_append(b, out.data, out.len);
+    }
+    zt_buf_dispose(&out);
+    return rc;
+}
 
 static void account_page(zt_local_req *r)
 {
@@ -475,7 +577,8 @@ static void account_page(zt_local_req *r)
     }
     zt_account_view v = {.lang = r->lang, .email = s.email, .totp_enrolled = rc == 0};
     zt_buf_reset(&r->resp_body);
-    if (zt_render_account(&r->resp_body, &v) != 0) {
+    if (zt_render_account(&r->resp_body, &v) != 0 ||
+        (s.user_risk >= ZT_RISK_HIGH && risk_notice(r) != 0)) {
         zt_portal_unavailable(r, "out of memory");
         return;
     }

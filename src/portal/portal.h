@@ -176,6 +176,7 @@ typedef struct zt_portal_sess {
     int64_t auth_time, mfa_time;
     char mfa_method[17];
     bool mfa_pending;
+    int user_risk, sign_in_risk; /* zt_risk levels from the session record */
 } zt_portal_sess;
 
 int64_t zt_portal_now(void);
@@ -236,6 +237,28 @@ typedef struct zt_portal_event {
     const char *reason; /* nullable: wrong password, unknown user, ... */
 } zt_portal_event;
 bool zt_portal_audit(zt_local_req *r, const zt_portal_event *e);
+
+/* Identity Protection: one OCSF Detection Finding (2004) per detection made or risk state
+ * changed, with the user and the request's source address. false: fail closed. */
+typedef struct zt_portal_finding {
+    unsigned activity;    /* ZT_ACT_FINDING_CREATE, _UPDATE or _CLOSE */
+    const char *title;    /* "risk.detected", "risk.remediated", ... */
+    const char *type;     /* detection type ("impossible_travel"); nullable */
+    const char *entra;    /* Entra riskEventType alias; nullable */
+    int level;            /* zt_risk: 0 none .. 3 high */
+    const char *evidence; /* JSON object text; nullable */
+    int64_t id;           /* detection id; 0 = none */
+    const char *email;    /* nullable */
+    const char *user_id;  /* nullable */
+    const char *detail;   /* Graph riskDetail of a state change; nullable */
+    uint64_t n;           /* detections changed (state changes) */
+    const char *message;
+} zt_portal_finding;
+bool zt_portal_audit_finding(zt_local_req *r, const zt_portal_finding *f);
+/* Audit a state change the risk engine returned (nothing when it changed nothing) and bump the
+ * revocation counter when it asks to. false: the audit log refused it. */
+struct zt_risk_event;
+bool zt_portal_risk_event(zt_local_req *r, const struct zt_risk_event *ev, const char *email);
 
 /* 429 with Retry-After (audited): this source IP has too many recent failures. */
 void zt_portal_too_many(zt_local_req *r, const char *email, uint64_t retry_after_s);

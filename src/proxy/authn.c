@@ -127,6 +127,8 @@ zt_authn_result zt_authn_check_host(zt_conn *c, const char *host)
     r->n_groups = info->n_groups;
     r->auth_time = info->auth_time;
     r->mfa_time = info->mfa_time;
+    r->user_risk = info->user_risk;
+    r->sign_in_risk = info->sign_in_risk;
     if (r->user_id == NULL || r->email == NULL || r->groups_csv == NULL || r->groups == NULL) {
         r->session_status = "out of memory";
         return ZT_AUTHN_ERROR;

@@ -17,6 +17,7 @@
 
 #include "audit/event.h"
 #include "core/metrics.h"
+#include "device/device.h"
 #include "risk/feeds.h"
 #include "risk/risk.h"
 #include "lib/net.h"
@@ -927,6 +928,26 @@ static void fill_risk_input(zt_conn *c, zt_policy_input *in)
     in->sign_in_risk = (zt_risk)r->sign_in_risk > now_ip ? (zt_risk)r->sign_in_risk : now_ip;
 }
 
+/* The device this connection proved (client certificate), if it belongs to the signed-in
+ * user: enrolled, compliant (posture rules) and its risk (EDR alerts). */
+static void fill_device_input(zt_conn *c, zt_policy_input *in)
+{
+    zt_request *r = &c->req;
+    zt_devices *d = c->w->server->svc.devices;
+    if (d == NULL || c->device_id[0] == '\0' || r->user_id == NULL)
+        return;
+    zt_device_state st;
+    if (zt_devices_state(d, c->device_id, in->now, &st) != 0 || !st.known ||
+        strcmp(st.user_id, r->user_id) != 0)
+        return;
+    in->device_known = true;
+    in->device_enrolled = true;
+    in->device_compliant = st.compliant;
+    in->device_risk = (zt_risk)st.risk;
+    r->device_id = zt_arena_strdup(&r->arena, c->device_id);
+    r->device_failed = st.failed[0] ? zt_arena_strdup(&r->arena, st.failed) : NULL;
+}
+
 static void fill_policy_input(zt_conn *c, zt_policy_input *in)
 {
     zt_request *r = &c->req;
@@ -944,6 +965,7 @@ static void fill_policy_input(zt_conn *c, zt_policy_input *in)
         .mfa_time = r->mfa_time,
     };
     fill_risk_input(c, in);
+    fill_device_input(c, in);
 }
 
 /* A control the user cannot satisfy from the MFA prompt: explain what to do instead. */
@@ -955,7 +977,8 @@ static void respond_unmet(zt_conn *c, zt_control ctl)
                   .policy = c->req.policy};
     switch (ctl) {
     case ZT_CTL_COMPLIANT_DEVICE:
-        pg.detail = "this app needs a compliant, enrolled device";
+        pg.detail = c->req.device_failed ? c->req.device_failed
+                                         : "this app needs a compliant, enrolled device";
         pg.remedy = MSG_DO_COMPLIANT_DEVICE;
         break;
     case ZT_CTL_PASSWORD_CHANGE:
@@ -1044,7 +1067,9 @@ static bool stage_policy(zt_conn *c)
                                        .title = MSG_BLOCKED_TITLE,
                                        .body = MSG_BLOCKED_BODY,
                                        .policy = r->policy,
-                                       .detail = "a policy blocks this access",
+                                       .detail = r->device_failed && in.device_risk >= ZT_RISK_HIGH
+                                                     ? r->device_failed
+                                                     : "a policy blocks this access",
                                        .remedy = MSG_DO_CONTACT_ADMIN});
     }
     r->decision = "challenge";
@@ -1143,6 +1168,14 @@ static void stage_verify(zt_conn *c)
         conn_continue_after_page(c);
 }
 
+static bool is_device_path(const zt_request *r)
+{
+    static const char p[] = "/.ztgate/device";
+    size_t n = sizeof(p) - 1;
+    return r->target.path_len >= n && memcmp(r->target.path, p, n) == 0 &&
+           (r->target.path_len == n || r->target.path[n] == '/');
+}
+
 static bool is_verify_path(const zt_request *r)
 {
     static const char p[] = "/.ztgate/verify";
@@ -1164,6 +1197,11 @@ static void conn_dispatch(zt_conn *c)
     }
     if (is_verify_path(r)) {
         stage_verify(c);
+        return;
+    }
+    if (is_device_path(r)) {
+        r->app = zt_route_find(r->rt->routes, c->head.host, r->target.path, r->target.path_len);
+        stage_local(c, ZT_LOCAL_DEVICE);
         return;
     }
     if (is_portal_path(r)) {
@@ -1684,6 +1722,10 @@ static void conn_input_tls(zt_conn *c, const char *data, size_t n)
         }
         if (hs == 0)
             return;
+        /* A verified device certificate names the device for every request on this
+         * connection; an invalid one already failed the handshake. */
+        if (c->w->server->svc.devices != NULL)
+            zt_device_tls_peer(c->tls.ssl, c->device_id);
         conn_set_state(c, CS_IDLE);
         conn_arm_for_state(c);
     }

@@ -4,11 +4,13 @@
 #include "proxy/local.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "lib/secure.h"
+#include "device/device.h"
 #include "proxy/pages.h"
 #include "proxy/proxy_int.h"
 
@@ -72,6 +74,7 @@ zt_local_req *zt_local_new(zt_conn *c, zt_local_kind kind)
     r->method = c->head.method;
     r->method_name = llhttp_method_name((llhttp_method_t)c->head.method);
     r->https = q->https;
+    snprintf(r->device_id, sizeof(r->device_id), "%s", c->device_id);
     r->lang = q->lang;
     r->port = zt_sockaddr_port((const struct sockaddr *)&c->peer);
     memcpy(&r->client_addr, &q->client_addr, sizeof(r->client_addr));
@@ -110,6 +113,8 @@ void zt_local_run(zt_local_req *r)
     r->body_len = r->body_.len;
     if (r->kind == ZT_LOCAL_ADMIN)
         zt_admin_handle(r);
+    else if (r->kind == ZT_LOCAL_DEVICE)
+        zt_device_handle_with(r->svc->devices, r);
     else
         zt_portal_handle(r);
 }

@@ -52,6 +52,7 @@ typedef struct zt_services {
     zt_sessions *sessions;
     zt_throttle *throttle;
     struct zt_risk_engine *risk; /* detections and risk state */
+    struct zt_devices *devices;  /* device CA, enrolment, posture, alerts */
     /* Current feeds snapshot (GeoIP, anonymous/malicious IPs, leaked pairs); NULL when none is
      * configured. Replaced on reload; a replaced snapshot lives until the next replacement, so
      * a reader may use what it loaded for the length of one request. */
@@ -62,6 +63,7 @@ typedef struct zt_services {
 typedef enum zt_local_kind {
     ZT_LOCAL_PORTAL = 0, /* /.ztgate/... on a gateway listener */
     ZT_LOCAL_ADMIN,      /* anything on the admin listener */
+    ZT_LOCAL_DEVICE,     /* /.ztgate/device/... (agent protocol, enrolment page) */
 } zt_local_kind;
 
 typedef struct zt_local_header {

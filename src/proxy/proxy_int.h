@@ -103,8 +103,10 @@ struct zt_server {
     uv_loop_t *main_loop;
     uv_signal_t sig_hup, sig_term, sig_int;
     uv_timer_t stop_check;
-    uv_timer_t sweep; /* deletes expired sessions from the store now and then */
-    uv_timer_t feeds_timer; /* checks the risk feed files for changes */
+    uv_timer_t sweep;         /* deletes expired sessions from the store now and then */
+    uv_timer_t feeds_timer;   /* checks the risk feed files for changes */
+    uv_timer_t revoked_timer; /* reloads revoked device serials when the counter moves */
+    uint64_t revoked_seen;
     struct zt_feeds *feeds_old; /* the snapshot replaced last (freed at the next replacement) */
     bool stopping;
 };
@@ -162,6 +164,7 @@ struct zt_conn {
     bool audit_waiting; /* on the worker's audit_waiters list */
     zt_conn *audit_next;
     bool admin;          /* accepted on the admin listener: every request is an API call */
+    char device_id[33];  /* verified device client certificate (TLS), or "" */
     zt_local_req *local; /* request answered by ztgate itself (portal, admin API) */
     bool local_running;  /* handed to its handler: the handler frees it */
 };

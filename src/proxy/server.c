@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 
 #include "admin/admin.h"
+#include "device/device.h"
 #include "identity/breach.h"
 #include "identity/keys.h"
 #include "identity/password.h"
@@ -506,8 +507,35 @@ static void risk_cfg_from(const zt_config *cfg, zt_risk_cfg *rc)
     rc->learning_sign_ins = r->learning_sign_ins;
 }
 
+/* Device client certificates on every gateway TLS listener of a config generation. */
+static int runtime_devices_tls(zt_runtime *rt, zt_devices *d)
+{
+    for (size_t i = 0; d != NULL && i < rt->cfg->n_listeners; i++) {
+        char err[512];
+        if (rt->tls[i] != NULL && zt_device_tls_configure(d, rt->tls[i], err, sizeof(err)) < 0) {
+            zt_error("listener %s: device certificates: %s", rt->cfg->listeners[i].address, err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A revoked device must fail its next handshake: reload the revoked serials when the shared
+ * revocation counter (bumped by `ztgate device revoke`, the admin API, ...) moves. */
+static void on_revoked_timer(uv_timer_t *t)
+{
+    zt_server *srv = t->data;
+    uint64_t now = zt_sessions_revocation(srv->svc.sessions);
+    if (now == srv->revoked_seen)
+        return;
+    srv->revoked_seen = now;
+    zt_devices_refresh_revoked(srv->svc.devices);
+}
+
 static void services_close(zt_services *svc)
 {
+    zt_devices_install(NULL);
+    zt_devices_free(svc->devices);
     zt_risk_free(svc->risk);
     zt_feeds_free(atomic_exchange(&svc->feeds, NULL));
     zt_throttle_free(svc->throttle);
@@ -587,6 +615,17 @@ static int services_open(zt_server *srv, const zt_config *cfg)
         zt_error("not starting: risk: %s", err);
         return -1;
     }
+    zt_devices_cfg dc;
+    zt_devices_cfg_words words;
+    if (zt_devices_cfg_from_config(cfg, svc->store, &dc, &words, err, sizeof(err)) < 0 ||
+        (svc->devices = zt_devices_new(&dc, err, sizeof(err))) == NULL) {
+        zt_error("not starting: devices: %s", err);
+        return -1;
+    }
+    zt_devices_install(svc->devices);
+    if (runtime_devices_tls(srv->rt, svc->devices) < 0)
+        return -1;
+    srv->revoked_seen = zt_sessions_revocation(svc->sessions);
     feeds_refresh(srv, cfg, true);
     if (feeds_configured(cfg) && atomic_load(&svc->feeds) == NULL) {
         zt_error("not starting: the risk feeds could not be loaded");
@@ -633,7 +672,8 @@ static void server_reload(zt_server *srv)
         return;
     }
     zt_runtime *rt = runtime_build(cfg, srv->generation + 1);
-    if (rt == NULL) {
+    if (rt == NULL || runtime_devices_tls(rt, srv->svc.devices) < 0) {
+        zt_runtime_release(rt);
         zt_error("reload: still serving the previous configuration");
         return;
     }
@@ -670,6 +710,7 @@ static void server_stop(zt_server *srv, const char *why)
     uv_close((uv_handle_t *)&srv->sig_int, NULL);
     uv_close((uv_handle_t *)&srv->sweep, NULL);
     uv_close((uv_handle_t *)&srv->feeds_timer, NULL);
+    uv_close((uv_handle_t *)&srv->revoked_timer, NULL);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -743,6 +784,9 @@ static void install_signals(zt_server *srv)
     srv->sweep.data = srv;
     uv_timer_start(&srv->sweep, on_sweep, ZT_SWEEP_INTERVAL_MS, ZT_SWEEP_INTERVAL_MS);
     uint64_t every = srv->rt->cfg->risk.feed_check_ms;
+    uv_timer_init(loop, &srv->revoked_timer);
+    srv->revoked_timer.data = srv;
+    uv_timer_start(&srv->revoked_timer, on_revoked_timer, 250, 250);
     uv_timer_init(loop, &srv->feeds_timer);
     srv->feeds_timer.data = srv;
     uv_timer_start(&srv->feeds_timer, on_feeds_timer, every, every);

@@ -244,6 +244,8 @@ static void info_from_record(zt_session_info *info, const zt_store_session *r)
     info->auth_time = r->auth_time;
     info->mfa_time = r->mfa_time;
     info->mfa_pending = r->mfa_pending;
+    info->user_risk = r->user_risk;
+    info->sign_in_risk = r->sign_in_risk;
     info->idle_expires_at = r->idle_expires_at;
     info->absolute_expires_at = r->absolute_expires_at;
     info->groups = no_groups;

@@ -84,6 +84,10 @@ typedef struct zt_session_info {
     int64_t idle_expires_at;
     int64_t absolute_expires_at;
     char device_id[65]; /* "" = none (Core 5) */
+    /* Identity Protection, zt_risk values (0 none .. 3 high), read with the record on a cache
+     * miss; risk changes bump the revocation counter, so caches reload them. */
+    int user_risk;    /* the user's highest open detection */
+    int sign_in_risk; /* this sign-in's open sign-in detections (MFA remediates them) */
     /* Assertion cache for the proxy (X-ZT-Assertion), keyed by app name; managed by the caller
      * through zt_session_assertion_get/put. */
 } zt_session_info;

@@ -149,9 +149,71 @@ static const sq_migration sq_migrations[] = {
         "  lat REAL NOT NULL, lon REAL NOT NULL, accuracy_km REAL NOT NULL"
         ") STRICT, WITHOUT ROWID;"
         "CREATE INDEX risk_pending_at ON risk_pending(at);"},
+    /* Device trust: enrolled devices with their latest posture and verdict, single-use
+     * enrolment codes (hashed), posture history, EDR alerts, and the serials of revoked device
+     * certificates. A deleted device (also through its user) keeps its serial revoked until the
+     * certificate expires, so its certificate cannot be used again. IF NOT EXISTS: tests that
+     * rebuild an older schema by undoing earlier steps leave these tables in place. */
+    {4, "CREATE TABLE IF NOT EXISTS devices ("
+        "  id TEXT PRIMARY KEY NOT NULL,"
+        "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  name TEXT NOT NULL,"
+        "  platform TEXT NOT NULL,"
+        "  cert_serial TEXT NOT NULL UNIQUE,"
+        "  cert_sha256 TEXT NOT NULL,"
+        "  enrolled_at INTEGER NOT NULL,"
+        "  cert_not_after INTEGER NOT NULL,"
+        "  revoked_at INTEGER,"
+        "  last_seen_at INTEGER,"
+        "  posture_json TEXT,"
+        "  posture_at INTEGER,"
+        "  compliant INTEGER NOT NULL DEFAULT 0 CHECK (compliant IN (0, 1)),"
+        "  failed_text TEXT NOT NULL DEFAULT '',"
+        "  risk INTEGER NOT NULL DEFAULT 0 CHECK (risk BETWEEN 0 AND 3)"
+        ") STRICT, WITHOUT ROWID;"
+        "CREATE INDEX IF NOT EXISTS devices_user ON devices(user_id);"
+        "CREATE TABLE IF NOT EXISTS enroll_codes ("
+        "  code_hash TEXT PRIMARY KEY NOT NULL,"
+        "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  created_at INTEGER NOT NULL,"
+        "  expires_at INTEGER NOT NULL,"
+        "  used_at INTEGER"
+        ") STRICT, WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS device_posture_history ("
+        "  id INTEGER PRIMARY KEY,"
+        "  device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+        "  received_at INTEGER NOT NULL,"
+        "  json TEXT NOT NULL"
+        ") STRICT;"
+        "CREATE INDEX IF NOT EXISTS device_posture_history_device ON device_posture_history(device_id, id);"
+        "CREATE TABLE IF NOT EXISTS device_alerts ("
+        "  id INTEGER PRIMARY KEY,"
+        "  device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+        "  path TEXT NOT NULL,"
+        "  sha256 TEXT NOT NULL DEFAULT '',"
+        "  signature TEXT NOT NULL,"
+        "  state TEXT NOT NULL CHECK (state IN ('active', 'quarantined', 'resolved')),"
+        "  detected_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE INDEX IF NOT EXISTS device_alerts_device ON device_alerts(device_id, state, path);"
+        "CREATE TABLE IF NOT EXISTS device_revoked_certs ("
+        "  serial TEXT PRIMARY KEY NOT NULL,"
+        "  device_id TEXT NOT NULL,"
+        "  not_after INTEGER NOT NULL,"
+        "  revoked_at INTEGER NOT NULL"
+        ") STRICT, WITHOUT ROWID;"
+        "CREATE TRIGGER IF NOT EXISTS devices_keep_revoked BEFORE DELETE ON devices BEGIN"
+        "  INSERT OR IGNORE INTO device_revoked_certs (serial, device_id, not_after, revoked_at)"
+        "  VALUES (old.cert_serial, old.id, old.cert_not_after,"
+        "    COALESCE(old.revoked_at, old.last_seen_at, old.enrolled_at));"
+        "END;"},
 };
 
 #define SQ_N_MIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))
+/* Steps are numbered 1..N in order, so the schema version this build writes is the count. */
+_Static_assert(SQ_N_MIGRATIONS == ZT_STORE_SCHEMA_VERSION,
+               "ZT_STORE_SCHEMA_VERSION must equal the number of migrations");
 
 _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must match SQ_APP_ID");
 
@@ -160,11 +222,17 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
 #define SQ_USER_COLS                                                                               \
     "u.id, u.email, u.name, COALESCE(u.password_hash, ''), u.disabled, u.created_at, "             \
     "u.updated_at, u.password_changed_at, u.revocation_epoch"
+/* The sign-in's risk: highest open sign-in detection recorded for this session, or for the
+ * portal session a code-exchange child was made from. */
+#define SQ_SIGN_IN_RISK                                                                            \
+    "SELECT COALESCE(MAX(d.level), 0) FROM risk_detections d WHERE d.session_hash IN "             \
+    "(s.id_hash, s.parent_hash) AND d.activity = 'signin' AND d.state = 'at_risk'"
 #define SQ_SESSION_COLS                                                                            \
     "s.id_hash, s.user_id, s.created_at, s.auth_time, s.mfa_time, s.mfa_method, s.ip, "            \
     "s.user_agent, s.idle_expires_at, s.absolute_expires_at, s.user_epoch, "                       \
     "COALESCE(s.device_id, ''), u.revocation_epoch, u.disabled, s.host, "                          \
-    "COALESCE(s.parent_hash, ''), s.mfa_pending, (" SQ_USER_RISK("s.user_id", "?2") ")"
+    "COALESCE(s.parent_hash, ''), s.mfa_pending, "                                                 \
+    "(" SQ_USER_RISK("s.user_id", "?2") "), (" SQ_SIGN_IN_RISK ")"
 /* The user's risk level: highest open detection; low ones before the cutoff have aged out. */
 #define SQ_USER_RISK(user, cutoff)                                                                 \
     "SELECT COALESCE(MAX(d.level), 0) FROM risk_detections d WHERE d.user_id = " user              \
@@ -570,6 +638,7 @@ static int sq_row_session(sqlite3_stmt *st, zt_store_session *s)
     s->user_disabled = sqlite3_column_int64(st, 13) != 0;
     s->mfa_pending = sqlite3_column_int64(st, 16) != 0;
     s->user_risk = (int)sqlite3_column_int64(st, 17);
+    s->sign_in_risk = (int)sqlite3_column_int64(st, 18);
     return ok ? 0 : sq_corrupt("session");
 }
 
@@ -1802,6 +1871,10 @@ static int sq_signin_learn_pending(zt_store *st, const char *session_hash, int64
     return rc;
 }
 
+/* ---- device trust (store_device.h) ---- */
+
+#include "store/sqlite_device.inc"
+
 /* ---- open, migrate, close ---- */
 
 static int sq_migrate_txn(sq_conn *c, void *arg)
@@ -1965,6 +2038,7 @@ static const zt_store_ops sq_ops = {
     .signin_profile = sq_signin_profile,
     .signin_record = sq_signin_record,
     .signin_learn_pending = sq_signin_learn_pending,
+    .device = &sqd_ops,
 };
 
 static sq_store *sq_store_new(const zt_store_cfg *cfg)

@@ -43,7 +43,7 @@
 #define ZT_STORE_USER_GROUPS_MAX 64 /* groups given at user_add */
 
 /* Schema version this build writes; a database with a higher PRAGMA user_version is refused. */
-#define ZT_STORE_SCHEMA_VERSION 3
+#define ZT_STORE_SCHEMA_VERSION 4
 
 typedef struct zt_store zt_store;
 
@@ -116,6 +116,10 @@ typedef struct zt_store_session {
      * 2 medium, 3 high, the order of zt_risk), the highest among open detections (at_risk or
      * confirmed_compromised; low ones older than ZT_STORE_RISK_LOW_RETENTION_S excluded). */
     int user_risk;
+    /* The sign-in's risk (0..3): the highest at_risk sign-in-activity detection recorded for
+     * this session's hash or, for a code-exchange child, its parent's. MFA on that sign-in
+     * remediates it (and replaces the session). */
+    int sign_in_risk;
 } zt_store_session;
 
 /* List callbacks: return 0 to go on, anything else stops the walk and is returned. While a
@@ -338,5 +342,8 @@ int zt_store_signin_record(zt_store *st, const zt_store_signin *si, bool learn,
  * ZT_STORE_RISK_PENDING_TTL_S are dropped. */
 int zt_store_signin_learn_pending(zt_store *st, const char *session_hash, int64_t now,
                                   bool *learned);
+
+/* Device trust records: devices, enrolment codes, posture, alerts (schema 4). */
+#include "store/store_device.h"
 
 #endif

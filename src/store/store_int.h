@@ -69,7 +69,31 @@ typedef struct zt_store_ops {
     int (*signin_record)(zt_store *st, const zt_store_signin *si, bool learn,
                          const char *pending_hash, zt_store_detection *dets, size_t n_dets);
     int (*signin_learn_pending)(zt_store *st, const char *session_hash, int64_t now, bool *learned);
+
+    const struct zt_store_device_ops *device; /* device trust (store_device.h) */
 } zt_store_ops;
+
+/* Device trust records (store_device.h), a table of its own so the main one stays readable. */
+typedef struct zt_store_device_ops {
+    int (*code_add)(zt_store *st, const char *code_hash, const char *user_id, int64_t now,
+                    int64_t expires_at);
+    int (*code_use)(zt_store *st, const char *code_hash, int64_t now, char *user_id_out);
+    int (*create)(zt_store *st, const zt_store_device *d);
+    int (*enroll)(zt_store *st, const char *code_hash, int64_t now, zt_store_device *d);
+    int (*get)(zt_store *st, const char *id, zt_store_device *out);
+    int (*list)(zt_store *st, const char *user_id, zt_store_device_cb cb, void *ctx);
+    int (*revoke)(zt_store *st, const char *id, int64_t now);
+    int (*remove)(zt_store *st, const char *id, int64_t now);
+    int (*revoked_serials)(zt_store *st, int64_t now, zt_store_name_cb cb, void *ctx);
+    int (*posture_add)(zt_store *st, const char *id, int64_t now, const char *json,
+                       bool compliant, const char *failed);
+    int (*posture_get)(zt_store *st, const char *id, char **json_out, int64_t *at_out);
+    int (*alert_add)(zt_store *st, zt_store_alert *a);
+    int (*alert_set_path)(zt_store *st, const char *device_id, const char *path,
+                          zt_store_alert_state to, int64_t now, uint64_t *n_out);
+    int (*alert_list_active)(zt_store *st, const char *device_id, zt_store_alert_cb cb,
+                             void *ctx);
+} zt_store_device_ops;
 
 /* Every backend's handle starts with this. */
 struct zt_store {

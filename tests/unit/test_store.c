@@ -798,7 +798,7 @@ static void test_migrate_v2_to_v3(void **state)
     f->st = open_at(f->state, err, sizeof(err));
     if (f->st == NULL)
         fail_msg("reopen: %s", err);
-    assert_int_equal(sqlite_int(f->db, "PRAGMA user_version"), 3);
+    assert_int_equal(sqlite_int(f->db, "PRAGMA user_version"), ZT_STORE_SCHEMA_VERSION);
     assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM sqlite_schema WHERE name IN "
                                        "('risk_detections', 'risk_properties', 'risk_sign_ins', "
                                        "'risk_pending')"),

@@ -1,0 +1,98 @@
+/* Device trust, server side: the internal device CA, enrolment, device records, posture,
+ * compliance and EDR alerts. Protocol with the agent: docs/DEVICE_PROTOCOL.md.
+ *
+ * Threads: a zt_devices is shared by every loop; functions are thread-safe. The TLS listeners
+ * verify client certificates through zt_device_tls_configure (called on each SSL_CTX at config
+ * load); the verify callback consults an in-memory set of revoked serials that
+ * zt_devices_refresh_revoked rebuilds from the store (the proxy calls it when the shared
+ * revocation counter moves, so a revoked device fails its very next handshake). */
+#ifndef ZT_DEVICE_DEVICE_H
+#define ZT_DEVICE_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "lib/buf.h"
+
+#define ZT_DEVICE_ID_LEN 32 /* 16 random bytes, lowercase hex */
+
+typedef struct zt_store zt_store;
+typedef struct zt_devices zt_devices;
+typedef struct zt_local_req zt_local_req;
+
+typedef struct zt_devices_cfg {
+    zt_store *store;
+    const char *ca_dir;          /* STATE_DIR/device-ca: ca.key (0600) + ca.pem, created once */
+    int64_t cert_lifetime_s;     /* issued device certificates; default 365 days */
+    int64_t enroll_code_ttl_s;   /* default 900 */
+    int64_t posture_max_age_s;   /* older posture = non-compliant ("stale"); default 24 h */
+    /* Compliance rules (config `devices.compliance`); zero/false = rule off. */
+    struct {
+        const char *min_os_version[8][2]; /* {os id, minimum version_id} pairs, e.g. {"debian","12"} */
+        size_t n_min_os_version;
+        int64_t max_signature_age_s;      /* antivirus signatures at most this old */
+        bool require_disk_encryption;
+        bool require_firewall;
+        bool require_antivirus;
+        int64_t max_update_age_s;         /* last package update at most this old */
+    } compliance;
+} zt_devices_cfg;
+
+/* Storage for the strings zt_devices_cfg_from_config points into (the caller keeps it alive
+ * until zt_devices_new returns; zt_devices_new copies what it keeps). */
+typedef struct zt_devices_cfg_words {
+    char ca_dir[4096];
+    char words[8][2][33];
+} zt_devices_cfg_words;
+
+typedef struct zt_config zt_config;
+/* Fill *out from the `devices:` section of a loaded configuration (ca_dir defaults to
+ * STATE_DIR/device-ca; "debian:12" words become {os id, version} pairs). 0 or -1 with err. */
+int zt_devices_cfg_from_config(const zt_config *c, zt_store *st, zt_devices_cfg *out,
+                               zt_devices_cfg_words *w, char *err, size_t errlen);
+
+/* Opens (creating at first start) the CA in cfg->ca_dir and loads the revoked serials. */
+zt_devices *zt_devices_new(const zt_devices_cfg *cfg, char *err, size_t errlen);
+void zt_devices_free(zt_devices *d);
+
+/* TLS: ask for an optional client certificate and verify it against the device CA and the
+ * revoked set. A presented but invalid certificate fails the handshake. */
+int zt_device_tls_configure(zt_devices *d, SSL_CTX *ctx, char *err, size_t errlen);
+/* After the handshake: the device id of the verified peer certificate, else false. */
+bool zt_device_tls_peer(SSL *ssl, char device_id[ZT_DEVICE_ID_LEN + 1]);
+void zt_devices_refresh_revoked(zt_devices *d);
+
+/* What the policy engine needs about a device, cheap enough for every request (cached;
+ * refreshed when the revocation counter moves or a posture/alert arrives). */
+typedef struct zt_device_state {
+    bool known;     /* enrolled and not revoked */
+    char user_id[33];
+    bool compliant;
+    int risk;       /* zt_risk: 0 none .. 3 high */
+    char failed[512]; /* plain-words reasons, "; "-separated, for the block page */
+} zt_device_state;
+int zt_devices_state(zt_devices *d, const char *device_id, int64_t now, zt_device_state *out);
+
+/* /.ztgate/device/... requests (enroll, posture, alert, status, the portal's enrolment page).
+ * r->device_id holds the connection's verified client certificate's device id ("" if none). */
+void zt_device_handle(zt_local_req *r);
+/* The same with an explicit zt_devices. zt_device_handle uses the one installed with
+ * zt_devices_install (NULL: every device path answers 503). */
+void zt_device_handle_with(zt_devices *d, zt_local_req *r);
+/* Make d the process's device service for zt_device_handle; NULL uninstalls (before
+ * zt_devices_free). */
+void zt_devices_install(zt_devices *d);
+
+/* ---- enrolment codes (portal page and `ztgate device enroll-code`) ---- */
+
+#define ZT_ENROLL_CODE_DISPLAY_LEN 11 /* "XXXXX-XXXXX" */
+
+/* Mint a single-use code for user_id valid ttl_s (<= 0: 900) from now; the store keeps only
+ * its SHA-256. code_out gets the display form. 0 or a negative errno (store error). */
+int zt_device_enroll_code(zt_store *st, const char *user_id, int64_t ttl_s, int64_t now,
+                          char code_out[ZT_ENROLL_CODE_DISPLAY_LEN + 1]);
+
+#endif

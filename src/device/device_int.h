@@ -1,0 +1,132 @@
+/* Internals shared by the files of src/device: the CA (ca.c), enrolment codes (enroll.c), the
+ * zt_devices object with its revoked set and state cache (devices.c) and the request handlers
+ * (handlers.c). Never included outside src/device and its unit test. */
+#ifndef ZT_DEVICE_DEVICE_INT_H
+#define ZT_DEVICE_DEVICE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "device/device.h"
+#include "device/posture.h"
+
+#define ZT_CA_KEY_FILE "ca.key"
+#define ZT_CA_CERT_FILE "ca.pem"
+#define ZT_CA_LIFETIME_S (10LL * 365 * 86400 + 2 * 86400) /* ten years, leap days included */
+#define ZT_CSR_MAX_BYTES 8192
+#define ZT_CERT_BACKDATE_S 300 /* not_before = now - 5 min: clients with a slow clock */
+#define ZT_DEVICE_URI_PREFIX "urn:ztgate:device:"
+#define ZT_SERIAL_HEX_MAX 40       /* 128 random bits are 32 hex digits; room for 20 octets */
+#define ZT_REVOKED_MAX 100000      /* serials held in memory; more is a configuration problem */
+#define ZT_DEVICE_CACHE_SLOTS 4096 /* direct-mapped state cache (bounded by construction) */
+#define ZT_DEVICE_CACHE_TTL_S                                                                      \
+    30 /* staleness rules depend on time: re-judge at least this often                             \
+        */
+
+/* ---- ca.c ---- */
+
+typedef struct zt_ca {
+    EVP_PKEY *key;
+    X509 *cert;
+    char *pem; /* ca.pem as text, for enrolment answers */
+} zt_ca;
+
+/* Open dir/ca.key + dir/ca.pem, creating both (dir 0700, key 0600) when neither exists.
+ * Refuses a symlink, a key readable by group or others, a half-created pair, a key that does
+ * not match the certificate. 0 or -1 with err. */
+int zt_ca_open(const char *dir, int64_t now, zt_ca *ca, char *err, size_t errlen);
+void zt_ca_dispose(zt_ca *ca);
+
+/* Parse and check a CSR: PEM, at most ZT_CSR_MAX_BYTES, an EC P-256 key, a valid
+ * self-signature. 0 with *out (caller frees), or -1 with a static reason. */
+int zt_csr_parse(const char *pem, size_t len, X509_REQ **out, const char **why);
+
+typedef struct zt_issued {
+    char *pem;                          /* malloc'd */
+    char serial[ZT_SERIAL_HEX_MAX + 1]; /* lowercase hex, no leading zeros */
+    char sha256[65];                    /* of the DER certificate, lowercase hex */
+    int64_t not_after;
+} zt_issued;
+
+/* Issue a device certificate for the CSR's key (see docs/DEVICE_PROTOCOL.md). 0 or -1. */
+int zt_ca_sign(const zt_ca *ca, X509_REQ *req, const char *device_id, int64_t now,
+               int64_t lifetime_s, zt_issued *out);
+void zt_issued_dispose(zt_issued *is);
+
+/* Serial of a certificate as stored: lowercase hex without leading zeros. false if too long. */
+bool zt_cert_serial_hex(const X509 *x, char out[ZT_SERIAL_HEX_MAX + 1]);
+
+/* ---- devices.c: the revoked set, read on every handshake ---- */
+
+/* Sorted serials; replaced whole by zt_devices_refresh_revoked, never edited in place. */
+typedef struct zt_revoked_set {
+    size_t n;
+    char (*serial)[ZT_SERIAL_HEX_MAX + 1];
+} zt_revoked_set;
+
+typedef struct zt_device_cache_slot {
+    bool used;
+    char id[ZT_DEVICE_ID_LEN + 1];
+    int64_t computed_at;
+    zt_device_state st;
+} zt_device_cache_slot;
+
+struct zt_devices {
+    zt_store *store;
+    zt_ca ca;
+    int64_t cert_lifetime_s;
+    int64_t code_ttl_s;
+    zt_compliance_rules rules;
+    pthread_mutex_t sign_mu; /* one signing at a time with the CA key */
+    /* Readers hold the read lock only for a binary search; a refresh reads the store with no
+     * lock held and takes the write lock just to swap the pointer. */
+    pthread_rwlock_t rev_lock;
+    zt_revoked_set *revoked;
+    pthread_mutex_t cache_mu;
+    zt_device_cache_slot *cache; /* ZT_DEVICE_CACHE_SLOTS */
+};
+
+bool zt_devices_serial_revoked(zt_devices *d, const char *serial_hex);
+void zt_devices_invalidate(zt_devices *d, const char *device_id);
+/* Judge a device afresh (cache bypassed and refreshed later), with the detailed failures. */
+int zt_devices_compliance(zt_devices *d, const char *device_id, int64_t now, zt_device_state *out,
+                          zt_compliance *comp);
+/* The rules of cfg in the evaluator's form. */
+void zt_devices_rules_from_cfg(const zt_devices_cfg *cfg, zt_compliance_rules *out);
+
+/* ---- enroll.c ---- */
+
+#define ZT_ENROLL_ALPHABET "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+#define ZT_ENROLL_CODE_CHARS 10
+
+/* Normalise what a person typed (dashes and spaces dropped, lowercase raised) to the 10 code
+ * characters; false when it cannot be a code. */
+bool zt_enroll_code_normalise(const char *in, size_t len, char out[ZT_ENROLL_CODE_CHARS + 1]);
+/* SHA-256 hex of the normalised code: what the store keeps. */
+void zt_enroll_code_hash(const char code[ZT_ENROLL_CODE_CHARS + 1], char out[65]);
+
+typedef struct zt_enroll_result {
+    char device_id[ZT_DEVICE_ID_LEN + 1];
+    char email[255];
+    zt_issued cert;
+} zt_enroll_result;
+
+typedef enum zt_enroll_err {
+    ZT_ENROLL_OK = 0,
+    ZT_ENROLL_BAD_REQUEST = -1, /* 400: why says what */
+    ZT_ENROLL_BAD_CODE = -2,    /* 403: unknown, expired or used (one answer) */
+    ZT_ENROLL_FAILED = -3,      /* 500/503: the store or the CA failed */
+} zt_enroll_err;
+
+/* The whole agent enrolment: validate the JSON body strictly, check the CSR, sign, then use
+ * the code and store the device in one transaction. On any error nothing is stored and the
+ * code stays usable unless it was the code that failed. res->cert must be disposed on OK. */
+zt_enroll_err zt_enroll_run(zt_devices *d, const char *body, size_t len, int64_t now,
+                            zt_enroll_result *res, const char **why);
+
+#endif

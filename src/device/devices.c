@@ -1,0 +1,302 @@
+/* The zt_devices object: the CA, the compliance rules, the in-memory set of revoked
+ * certificate serials that every handshake consults, and a small bounded cache of per-device
+ * state for the policy engine. Nothing here blocks a handshake on the store. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "device/device_int.h"
+#include "lib/str.h"
+#include "lib/time.h"
+#include "store/store.h"
+
+static int64_t now_s(void)
+{
+    return zt_wall_us() / 1000000;
+}
+
+void zt_devices_rules_from_cfg(const zt_devices_cfg *cfg, zt_compliance_rules *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < cfg->compliance.n_min_os_version && i < 8; i++) {
+        snprintf(out->min_os[i].os_id, sizeof(out->min_os[i].os_id), "%s",
+                 cfg->compliance.min_os_version[i][0]);
+        snprintf(out->min_os[i].min_version, sizeof(out->min_os[i].min_version), "%s",
+                 cfg->compliance.min_os_version[i][1]);
+        out->n_min_os++;
+    }
+    out->max_signature_age_s = cfg->compliance.max_signature_age_s;
+    out->require_disk_encryption = cfg->compliance.require_disk_encryption;
+    out->require_firewall = cfg->compliance.require_firewall;
+    out->require_antivirus = cfg->compliance.require_antivirus;
+    out->max_update_age_s = cfg->compliance.max_update_age_s;
+    out->max_report_age_s = cfg->posture_max_age_s > 0 ? cfg->posture_max_age_s : 86400;
+}
+
+int zt_devices_cfg_from_config(const zt_config *c, zt_store *st, zt_devices_cfg *out,
+                               zt_devices_cfg_words *w, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    memset(w, 0, sizeof(*w));
+    const zt_devices_cfg_ *d = &c->devices;
+    out->store = st;
+    if (d->ca_dir != NULL && d->ca_dir[0] != '\0')
+        snprintf(w->ca_dir, sizeof(w->ca_dir), "%s", d->ca_dir);
+    else
+        snprintf(w->ca_dir, sizeof(w->ca_dir), "%s/device-ca",
+                 c->state_dir != NULL ? c->state_dir : ".");
+    out->ca_dir = w->ca_dir;
+    out->cert_lifetime_s = (int64_t)(d->certificate_lifetime_ms / 1000);
+    out->enroll_code_ttl_s = (int64_t)(d->enroll_code_ttl_ms / 1000);
+    out->posture_max_age_s = (int64_t)(d->posture_max_age_ms / 1000);
+    for (size_t i = 0; i < d->n_min_os_versions && i < 8; i++) {
+        const char *s = d->min_os_versions[i].s;
+        const char *colon = s != NULL ? strchr(s, ':') : NULL;
+        size_t idn = colon != NULL ? (size_t)(colon - s) : 0;
+        if (colon == NULL || idn == 0 || idn >= sizeof(w->words[i][0]) || colon[1] == '\0' ||
+            strlen(colon + 1) >= sizeof(w->words[i][1])) {
+            zt_errf(err, errlen, "devices.min_os_versions: \"%s\" is not OS_ID:VERSION",
+                    s != NULL ? s : "");
+            return -1;
+        }
+        memcpy(w->words[i][0], s, idn);
+        snprintf(w->words[i][1], sizeof(w->words[i][1]), "%s", colon + 1);
+        out->compliance.min_os_version[i][0] = w->words[i][0];
+        out->compliance.min_os_version[i][1] = w->words[i][1];
+        out->compliance.n_min_os_version++;
+    }
+    out->compliance.max_signature_age_s = (int64_t)(d->max_signature_age_ms / 1000);
+    out->compliance.max_update_age_s = (int64_t)(d->max_update_age_ms / 1000);
+    out->compliance.require_disk_encryption = d->require_disk_encryption;
+    out->compliance.require_firewall = d->require_firewall;
+    out->compliance.require_antivirus = d->require_antivirus;
+    return 0;
+}
+
+zt_devices *zt_devices_new(const zt_devices_cfg *cfg, char *err, size_t errlen)
+{
+    if (cfg == NULL || cfg->store == NULL) {
+        zt_errf(err, errlen, "devices: no store");
+        return NULL;
+    }
+    zt_devices *d = calloc(1, sizeof(*d));
+    if (d == NULL || (d->cache = calloc(ZT_DEVICE_CACHE_SLOTS, sizeof(*d->cache))) == NULL) {
+        free(d);
+        zt_errf(err, errlen, "devices: out of memory");
+        return NULL;
+    }
+    d->store = cfg->store;
+    d->cert_lifetime_s = cfg->cert_lifetime_s > 0 ? cfg->cert_lifetime_s : 365 * 86400;
+    d->code_ttl_s = cfg->enroll_code_ttl_s > 0 ? cfg->enroll_code_ttl_s : 900;
+    zt_devices_rules_from_cfg(cfg, &d->rules);
+    pthread_mutex_init(&d->sign_mu, NULL);
+    pthread_mutex_init(&d->cache_mu, NULL);
+    pthread_rwlock_init(&d->rev_lock, NULL);
+    char why[512];
+    if (zt_ca_open(cfg->ca_dir, now_s(), &d->ca, why, sizeof(why)) != 0) {
+        zt_errf(err, errlen, "devices: %s", why);
+        zt_devices_free(d);
+        return NULL;
+    }
+    zt_devices_refresh_revoked(d);
+    if (d->revoked == NULL) {
+        zt_errf(err, errlen, "devices: cannot load revoked certificates: %s", zt_store_errmsg());
+        zt_devices_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static void revoked_free(zt_revoked_set *s)
+{
+    if (s != NULL) {
+        free(s->serial);
+        free(s);
+    }
+}
+
+void zt_devices_free(zt_devices *d)
+{
+    if (d == NULL)
+        return;
+    zt_ca_dispose(&d->ca);
+    revoked_free(d->revoked);
+    free(d->cache);
+    pthread_mutex_destroy(&d->sign_mu);
+    pthread_mutex_destroy(&d->cache_mu);
+    pthread_rwlock_destroy(&d->rev_lock);
+    free(d);
+}
+
+/* ---- revoked serials ---- */
+
+typedef struct rev_build {
+    zt_revoked_set *set;
+    size_t cap;
+} rev_build;
+
+static int rev_add(void *ctx, const char *serial)
+{
+    rev_build *b = ctx;
+    if (b->set->n == ZT_REVOKED_MAX)
+        return -E2BIG;
+    if (b->set->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        void *p = realloc(b->set->serial, cap * sizeof(*b->set->serial));
+        if (p == NULL)
+            return -ENOMEM;
+        b->set->serial = p;
+        b->cap = cap;
+    }
+    snprintf(b->set->serial[b->set->n++], ZT_SERIAL_HEX_MAX + 1, "%s", serial);
+    return 0;
+}
+
+static int serial_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+void zt_devices_refresh_revoked(zt_devices *d)
+{
+    if (d == NULL)
+        return;
+    rev_build b = {.set = calloc(1, sizeof(zt_revoked_set))};
+    int rc =
+        b.set != NULL ? zt_store_device_revoked_serials(d->store, now_s(), rev_add, &b) : -ENOMEM;
+    if (rc != 0) {
+        /* Keep the previous set: a store hiccup must not un-revoke anything. */
+        revoked_free(b.set);
+    } else {
+        /* The store returns them ordered by serial already; sort anyway (cheap, and the
+         * binary search must not depend on a backend's collation). */
+        if (b.set->n > 1)
+            qsort(b.set->serial, b.set->n, sizeof(*b.set->serial), serial_cmp);
+        pthread_rwlock_wrlock(&d->rev_lock);
+        zt_revoked_set *old = d->revoked;
+        d->revoked = b.set;
+        pthread_rwlock_unlock(&d->rev_lock);
+        revoked_free(old);
+    }
+    /* Revocations and deletions from other processes reach us through the same counter. */
+    pthread_mutex_lock(&d->cache_mu);
+    memset(d->cache, 0, ZT_DEVICE_CACHE_SLOTS * sizeof(*d->cache));
+    pthread_mutex_unlock(&d->cache_mu);
+}
+
+bool zt_devices_serial_revoked(zt_devices *d, const char *serial_hex)
+{
+    pthread_rwlock_rdlock(&d->rev_lock);
+    bool hit = d->revoked == NULL || bsearch(serial_hex, d->revoked->serial, d->revoked->n,
+                                             sizeof(*d->revoked->serial), serial_cmp) != NULL;
+    pthread_rwlock_unlock(&d->rev_lock);
+    return hit;
+}
+
+/* ---- state cache ---- */
+
+static size_t slot_of(const char *id)
+{
+    /* FNV-1a over the id: ids are random, so any mixing spreads them. */
+    uint32_t h = 2166136261u;
+    for (; *id != '\0'; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h % ZT_DEVICE_CACHE_SLOTS;
+}
+
+void zt_devices_invalidate(zt_devices *d, const char *device_id)
+{
+    size_t i = slot_of(device_id);
+    pthread_mutex_lock(&d->cache_mu);
+    if (strcmp(d->cache[i].id, device_id) == 0)
+        d->cache[i].used = false;
+    pthread_mutex_unlock(&d->cache_mu);
+}
+
+static bool id_ok(const char *id)
+{
+    if (id == NULL || strlen(id) != ZT_DEVICE_ID_LEN)
+        return false;
+    for (size_t i = 0; i < ZT_DEVICE_ID_LEN; i++)
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* Judge a device from the store: known, owner, compliance of its last report now, risk. */
+static int compute_state(zt_devices *d, const char *id, int64_t now, zt_device_state *out,
+                         zt_compliance *comp)
+{
+    memset(out, 0, sizeof(*out));
+    memset(comp, 0, sizeof(*comp));
+    zt_store_device dev;
+    int rc = zt_store_device_get(d->store, id, &dev);
+    if (rc == -ENOENT)
+        return 0; /* unknown: known stays false */
+    if (rc != 0)
+        return rc;
+    snprintf(out->user_id, sizeof(out->user_id), "%s", dev.user_id);
+    out->risk = dev.risk;
+    if (dev.revoked_at != 0) {
+        snprintf(out->failed, sizeof(out->failed), "this device's enrolment was revoked");
+        return 0;
+    }
+    out->known = true;
+    char *json = NULL;
+    int64_t at = 0;
+    zt_posture p;
+    rc = zt_store_device_posture_get(d->store, id, &json, &at);
+    const char *why = NULL;
+    if (rc == 0 && zt_posture_parse(json, strlen(json), &p, &why) == 0)
+        zt_compliance_eval(&d->rules, &p, at, now, comp);
+    else
+        zt_compliance_eval(&d->rules, NULL, 0, now, comp);
+    free(json);
+    if (rc != 0 && rc != -ENOENT)
+        return rc;
+    out->compliant = comp->compliant;
+    zt_compliance_summary(comp, out->failed, sizeof(out->failed));
+    return 0;
+}
+
+int zt_devices_state(zt_devices *d, const char *device_id, int64_t now, zt_device_state *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (d == NULL || !id_ok(device_id))
+        return -EINVAL;
+    size_t i = slot_of(device_id);
+    pthread_mutex_lock(&d->cache_mu);
+    zt_device_cache_slot *s = &d->cache[i];
+    bool hit = s->used && strcmp(s->id, device_id) == 0 && now >= s->computed_at &&
+               now - s->computed_at < ZT_DEVICE_CACHE_TTL_S;
+    if (hit)
+        *out = s->st;
+    pthread_mutex_unlock(&d->cache_mu);
+    if (hit)
+        return 0;
+    zt_compliance comp;
+    int rc = compute_state(d, device_id, now, out, &comp);
+    if (rc != 0) {
+        memset(out, 0, sizeof(*out)); /* fail closed: unknown, non-compliant */
+        return rc;
+    }
+    pthread_mutex_lock(&d->cache_mu);
+    s->used = true;
+    memcpy(s->id, device_id, ZT_DEVICE_ID_LEN + 1);
+    s->computed_at = now;
+    s->st = *out;
+    pthread_mutex_unlock(&d->cache_mu);
+    return 0;
+}
+
+int zt_devices_compliance(zt_devices *d, const char *device_id, int64_t now, zt_device_state *out,
+                          zt_compliance *comp)
+{
+    if (d == NULL || !id_ok(device_id))
+        return -EINVAL;
+    zt_devices_invalidate(d, device_id);
+    int rc = compute_state(d, device_id, now, out, comp);
+    return rc;
+}

@@ -1,0 +1,762 @@
+/* /.ztgate/device/...: the agent's JSON API (enrol, posture, alert, status; see
+ * docs/DEVICE_PROTOCOL.md) and the portal page where a signed-in user gets an enrolment code.
+ * Every body is validated strictly before anything is stored; every change is audited, and a
+ * log that cannot take the record turns the answer into 503. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <llhttp.h>
+
+#include "audit/event.h"
+#include "device/device_int.h"
+#include "device/messages.h"
+#include "lib/str.h"
+#include "lib/time.h"
+#include "portal/portal.h"
+#include "proxy/local.h"
+#include "store/store.h"
+
+#define DEV_PREFIX "/.ztgate/device/"
+#define DEV_ENROLL "/.ztgate/device/enroll"
+#define DEV_POSTURE "/.ztgate/device/posture"
+#define DEV_ALERT "/.ztgate/device/alert"
+#define DEV_STATUS "/.ztgate/device/status"
+#define DEV_AUDIT_MAX 8192       /* bytes of one audit record */
+#define DEV_ALERTS_IN_STATUS 100 /* active alerts listed by /status */
+
+/* OCSF classes the audit enum does not name (yet). */
+#define DEV_EV_DEVICE_CONFIG_STATE 5019 /* Discovery: Device Config State */
+#define DEV_ACT_LOG 1                   /* its activity "Log" */
+#define DEV_ACT_ACCOUNT_CREATE 1        /* Account Change: Create (a device credential) */
+
+static const char *const risk_names[] = {"none", "low", "medium", "high"};
+
+static const char *const dmsg_text[DM_COUNT][ZT_LANG_COUNT] = {
+#define ZT_DM_TEXT(id, en, ja) [id] = {en, ja},
+    ZT_DEVICE_MESSAGES(ZT_DM_TEXT)
+#undef ZT_DM_TEXT
+};
+
+static _Atomic(zt_devices *) installed;
+
+void zt_devices_install(zt_devices *d)
+{
+    atomic_store(&installed, d);
+}
+
+static const char *risk_name(int r)
+{
+    return r >= 0 && r <= 3 ? risk_names[r] : "high";
+}
+
+static int64_t now_s(void)
+{
+    return zt_wall_us() / 1000000;
+}
+
+/* ---- responses ---- */
+
+static void json_respond(zt_local_req *r, int status, json_t *v)
+{
+    r->status = status;
+    r->content_type = "application/json";
+    r->no_security_headers = true;
+    zt_buf_reset(&r->resp_body);
+    char *text = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
+    if (text == NULL) {
+        r->status = 500;
+        zt_buf_append_str(&r->resp_body, "{\"error\":\"internal\",\"message\":\"out of memory\"}");
+    } else {
+        zt_buf_append_str(&r->resp_body, text);
+    }
+    zt_buf_append_char(&r->resp_body, '\n');
+    free(text);
+    json_decref(v);
+    zt_local_respond(r);
+}
+
+static void json_error(zt_local_req *r, int status, const char *code, const char *message)
+{
+    r->log_detail = code;
+    json_respond(r, status, json_pack("{s:s, s:s}", "error", code, "message", message));
+}
+
+static bool is_json(const zt_local_req *r)
+{
+    const zt_span *ct = zt_local_header_get(r, "Content-Type");
+    if (ct == NULL)
+        return false;
+    zt_span v = zt_span_trim(*ct);
+    const char *want = "application/json";
+    size_t n = strlen(want);
+    if (!zt_span_istarts(v, want))
+        return false;
+    return v.n == n || v.p[n] == ';' || v.p[n] == ' ';
+}
+
+/* ---- audit ---- */
+
+typedef struct dev_event {
+    unsigned cls, activity;
+    zt_event_severity sev;
+    bool success;
+    const char *message;
+    const char *user_id, *email, *device_id, *device_name;
+    json_t *unmapped; /* extra fields under "unmapped" (borrowed); may be NULL */
+} dev_event;
+
+/* false: the log refused the record; the caller answers 503 (fail closed). */
+static bool audit(zt_local_req *r, const dev_event *e)
+{
+    zt_buf b;
+    zt_buf_init(&b, DEV_AUDIT_MAX);
+    zt_event ev;
+    zt_event_begin(&ev, &b, (zt_event_class)e->cls, e->activity, e->sev);
+    zt_event_status(&ev, e->success ? ZT_STATUS_SUCCESS : ZT_STATUS_FAILURE);
+    zt_event_metadata(&ev, r->request_id, NULL);
+    zt_event_str(&ev, "message", e->message);
+    zt_event_str(&ev, "actor.user.uid", e->user_id);
+    zt_event_str(&ev, "actor.user.email_addr", e->email);
+    zt_event_str(&ev, "device.uid", e->device_id);
+    zt_event_str(&ev, "device.hostname", e->device_name);
+    zt_event_str(&ev, "src_endpoint.ip", r->ip);
+    if (e->unmapped != NULL) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(e->unmapped, key, v)
+        {
+            char path[96];
+            snprintf(path, sizeof(path), "unmapped.%s", key);
+            if (json_is_string(v))
+                zt_event_str(&ev, path, json_string_value(v));
+            else if (json_is_integer(v))
+                zt_event_int(&ev, path, json_integer_value(v));
+            else if (json_is_boolean(v))
+                zt_event_bool(&ev, path, json_is_true(v));
+        }
+    }
+    bool ok = zt_event_end(&ev) == 0 && zt_local_audit(r, b.data, b.len);
+    zt_buf_dispose(&b);
+    return ok;
+}
+
+/* ---- time ---- */
+
+static bool digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* RFC 3339 date-time ("2026-11-23T10:00:00Z", fractions and offsets allowed) to Unix seconds. */
+static bool parse_rfc3339(const char *s, int64_t *out)
+{
+    size_t n = strlen(s);
+    int Y, M, D, h, m, sec;
+    if (n < 20 || n > 40 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+        s[13] != ':' || s[16] != ':' || !digits(s, 4, &Y) || !digits(s + 5, 2, &M) ||
+        !digits(s + 8, 2, &D) || !digits(s + 11, 2, &h) || !digits(s + 14, 2, &m) ||
+        !digits(s + 17, 2, &sec))
+        return false;
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+        return false;
+    const char *p = s + 19;
+    if (*p == '.') {
+        p++;
+        const char *f = p;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        if (p == f)
+            return false;
+    }
+    int off = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (strlen(p) != 6 || p[3] != ':' || !digits(p + 1, 2, &oh) || !digits(p + 4, 2, &om) ||
+            oh > 23 || om > 59)
+            return false;
+        off = (oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
+        p += 6;
+    } else {
+        return false;
+    }
+    if (*p != '\0')
+        return false;
+    struct tm tm = {.tm_year = Y - 1900,
+                    .tm_mon = M - 1,
+                    .tm_mday = D,
+                    .tm_hour = h,
+                    .tm_min = m,
+                    .tm_sec = sec > 59 ? 59 : sec};
+    time_t t = timegm(&tm);
+    if (tm.tm_mday != D) /* 2026-02-31 normalised into March */
+        return false;
+    *out = (int64_t)t - off;
+    return true;
+}
+
+/* ---- the enrolment page (signed-in user, browser) ---- */
+
+static int html_dmsg(zt_buf *b, zt_lang lang, zt_dmsg id)
+{
+    return zt_html_text(b, dmsg_text[id][lang < ZT_LANG_COUNT ? lang : ZT_LANG_EN]);
+}
+
+static int page_begin(zt_buf *b, zt_lang lang)
+{
+    int rc = zt_buf_printf(b,
+                           "<!doctype html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
+                           "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+                           "<meta name=\"robots\" content=\"noindex\"><title>",
+                           lang == ZT_LANG_JA ? "ja" : "en");
+    rc = rc ? rc : html_dmsg(b, lang, DM_TITLE);
+    rc = rc ? rc : zt_buf_append_str(b, "</title></head><body><main><h1>");
+    rc = rc ? rc : html_dmsg(b, lang, DM_TITLE);
+    rc = rc ? rc : zt_buf_append_str(b, "</h1><p>");
+    rc = rc ? rc : html_dmsg(b, lang, DM_INTRO);
+    return rc ? rc : zt_buf_append_str(b, "</p>");
+}
+
+static int page_button(zt_local_req *r, zt_dmsg label)
+{
+    char token[ZT_CSRF_TOKEN_LEN + 1];
+    zt_buf *b = &r->resp_body;
+    int rc = zt_portal_csrf_token(r, DEV_ENROLL, token);
+    rc = rc ? rc : zt_html_form_begin(b, DEV_ENROLL, token, NULL);
+    rc = rc ? rc : zt_buf_append_str(b, "<button type=\"submit\">");
+    rc = rc ? rc : html_dmsg(b, r->lang, label);
+    return rc ? rc : zt_buf_append_str(b, "</button></form>");
+}
+
+static void page_send(zt_local_req *r, int rc)
+{
+    rc = rc ? rc : zt_html_end(&r->resp_body, r->lang, NULL);
+    if (rc != 0) {
+        zt_portal_unavailable(r, "device enrolment page");
+        return;
+    }
+    r->status = 200;
+    zt_buf_append_str(&r->resp_headers, "Cache-Control: no-store\r\n");
+    zt_local_respond(r);
+}
+
+static bool page_session(zt_local_req *r, zt_portal_sess *s)
+{
+    if (!zt_portal_require_session(r, s, DEV_ENROLL))
+        return false;
+    if (s->mfa_pending) {
+        zt_portal_redirect_with_rd(r, ZT_PORTAL_MFA, DEV_ENROLL);
+        return false;
+    }
+    return true;
+}
+
+static void enroll_page(zt_local_req *r)
+{
+    zt_portal_sess s;
+    if (!page_session(r, &s))
+        return;
+    zt_buf_reset(&r->resp_body);
+    int rc = page_begin(&r->resp_body, r->lang);
+    page_send(r, rc ? rc : page_button(r, DM_BUTTON));
+}
+
+/* POST from the page's button: mint a code for the signed-in user and show it once. */
+static void enroll_mint(zt_devices *d, zt_local_req *r)
+{
+    zt_form form = {0};
+    zt_portal_sess s;
+    if (!zt_portal_read_form(r, &form))
+        return;
+    bool ok = zt_portal_csrf_ok(r, &form);
+    zt_form_dispose(&form);
+    if (!ok || !page_session(r, &s))
+        return;
+    int64_t now = now_s();
+    char code[ZT_ENROLL_CODE_DISPLAY_LEN + 1];
+    if (zt_device_enroll_code(d->store, s.user_id, d->code_ttl_s, now, code) != 0) {
+        zt_portal_unavailable(r, "enrolment code: store error");
+        return;
+    }
+    dev_event e = {.cls = ZT_EV_ACCOUNT_CHANGE,
+                   .activity = DEV_ACT_ACCOUNT_CREATE,
+                   .sev = ZT_SEV_INFO,
+                   .success = true,
+                   .message = "device enrolment code issued (portal)",
+                   .user_id = s.user_id,
+                   .email = s.email};
+    if (!audit(r, &e)) {
+        zt_portal_unavailable(r, "audit log unavailable");
+        return;
+    }
+    zt_buf *b = &r->resp_body;
+    zt_buf_reset(b);
+    int rc = page_begin(b, r->lang);
+    rc = rc ? rc : zt_buf_append_str(b, "<p>");
+    rc = rc ? rc : html_dmsg(b, r->lang, DM_CODE_LABEL);
+    rc = rc ? rc : zt_buf_append_str(b, "</p><p><strong><code>");
+    rc = rc ? rc : zt_html_text(b, code);
+    rc = rc ? rc : zt_buf_append_str(b, "</code></strong></p><p>");
+    rc = rc ? rc : html_dmsg(b, r->lang, DM_VALID_PRE);
+    rc = rc ? rc : zt_buf_printf(b, "%lld", (long long)((d->code_ttl_s + 59) / 60));
+    rc = rc ? rc : html_dmsg(b, r->lang, DM_VALID_POST);
+    rc = rc ? rc : zt_buf_append_str(b, "</p><p>");
+    rc = rc ? rc : html_dmsg(b, r->lang, DM_RUN);
+    rc = rc ? rc : zt_buf_append_str(b, "</p><pre><code>ztagent enroll --server https://");
+    rc = rc ? rc : zt_html_text(b, r->host_port);
+    rc = rc ? rc : zt_buf_append_str(b, " --code ");
+    rc = rc ? rc : zt_html_text(b, code);
+    rc = rc ? rc : zt_buf_append_str(b, "</code></pre><p>");
+    rc = rc ? rc : html_dmsg(b, r->lang, DM_AFTER);
+    rc = rc ? rc : zt_buf_append_str(b, "</p>");
+    rc = rc ? rc : page_button(r, DM_ANOTHER);
+    memset(code, 0, sizeof(code));
+    page_send(r, rc);
+}
+
+/* ---- agent enrolment ---- */
+
+static void enroll_agent(zt_devices *d, zt_local_req *r)
+{
+    zt_enroll_result res;
+    const char *why = NULL;
+    int64_t now = now_s();
+    zt_enroll_err e = zt_enroll_run(d, r->body, r->body_len, now, &res, &why);
+    if (e == ZT_ENROLL_BAD_REQUEST) {
+        json_error(r, 400, "invalid_request", why);
+        return;
+    }
+    if (e == ZT_ENROLL_BAD_CODE) {
+        dev_event ev = {.cls = ZT_EV_ACCOUNT_CHANGE,
+                        .activity = DEV_ACT_ACCOUNT_CREATE,
+                        .sev = ZT_SEV_LOW,
+                        .message = "device enrolment refused: bad code"};
+        if (!audit(r, &ev)) {
+            json_error(r, 503, "unavailable", "the audit log is unavailable");
+            return;
+        }
+        json_error(r, 403, "invalid_code", why);
+        return;
+    }
+    if (e != ZT_ENROLL_OK) {
+        json_error(r, 503, "unavailable", why != NULL ? why : "try again later");
+        return;
+    }
+    zt_devices_invalidate(d, res.device_id);
+    zt_store_device dev;
+    bool have = zt_store_device_get(d->store, res.device_id, &dev) == 0;
+    json_t *extra =
+        json_pack("{s:s, s:s}", "cert_serial", res.cert.serial, "cert_sha256", res.cert.sha256);
+    dev_event ev = {.cls = ZT_EV_ACCOUNT_CHANGE,
+                    .activity = DEV_ACT_ACCOUNT_CREATE,
+                    .sev = ZT_SEV_INFO,
+                    .success = true,
+                    .message = "device enrolled",
+                    .user_id = have ? dev.user_id : NULL,
+                    .email = res.email,
+                    .device_id = res.device_id,
+                    .device_name = have ? dev.name : NULL,
+                    .unmapped = extra};
+    bool logged = audit(r, &ev);
+    json_decref(extra);
+    /* The device is stored by now; without its audit record the agent gets no certificate
+     * and the admin sees an enrolment that never completed (revoke it). */
+    if (!logged) {
+        zt_issued_dispose(&res.cert);
+        json_error(r, 503, "unavailable", "the audit log is unavailable");
+        return;
+    }
+    json_t *v = json_pack("{s:s, s:s, s:s, s:s}", "device_id", res.device_id, "certificate",
+                          res.cert.pem, "ca", d->ca.pem, "user", res.email);
+    zt_issued_dispose(&res.cert);
+    r->log_detail = "device enrolled";
+    json_respond(r, 201, v);
+}
+
+/* ---- mTLS endpoints ---- */
+
+/* The calling device, enrolled and not revoked; else an error has been sent. */
+static bool require_device(zt_devices *d, zt_local_req *r, zt_store_device *dev)
+{
+    if (r->device_id[0] == '\0') {
+        json_error(r, 401, "client_certificate_required",
+                   "this endpoint needs the device certificate from enrolment");
+        return false;
+    }
+    int rc = zt_store_device_get(d->store, r->device_id, dev);
+    if (rc == -ENOENT || (rc == 0 && dev->revoked_at != 0)) {
+        json_error(r, 403, "device_not_enrolled",
+                   "this device is unknown or its enrolment was revoked");
+        return false;
+    }
+    if (rc != 0) {
+        json_error(r, 503, "unavailable", "the device store is unavailable");
+        return false;
+    }
+    return true;
+}
+
+static json_t *failed_json(const zt_compliance *c)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && i < c->n_failed && i < ZT_COMPLIANCE_MAX_FAILED; i++)
+        json_array_append_new(
+            a, json_pack("{s:s, s:s}", "rule", c->failed[i].rule, "message", c->failed[i].message));
+    return a;
+}
+
+static void posture(zt_devices *d, zt_local_req *r)
+{
+    zt_store_device dev;
+    if (!require_device(d, r, &dev))
+        return;
+    zt_posture p;
+    const char *why = NULL;
+    if (!is_json(r)) {
+        json_error(r, 415, "unsupported_media_type", "send Content-Type: application/json");
+        return;
+    }
+    if (zt_posture_parse(r->body, r->body_len, &p, &why) != 0) {
+        json_error(r, 400, "invalid_posture", why != NULL ? why : "invalid posture report");
+        return;
+    }
+    if (memchr(r->body, '\0', r->body_len) != NULL) {
+        json_error(r, 400, "invalid_posture", "the body contains a NUL byte");
+        return;
+    }
+    int64_t now = now_s();
+    zt_compliance comp;
+    zt_compliance_eval(&d->rules, &p, now, now, &comp);
+    char failed[ZT_STORE_DEV_FAILED_MAX + 1];
+    zt_compliance_summary(&comp, failed, sizeof(failed));
+    int rc = zt_store_device_posture_add(d->store, dev.id, now, r->body, comp.compliant, failed);
+    zt_devices_invalidate(d, dev.id);
+    if (rc == -ENOENT) {
+        json_error(r, 403, "device_not_enrolled", "this device's enrolment was revoked");
+        return;
+    }
+    if (rc != 0) {
+        json_error(r, 503, "unavailable", "the posture report could not be stored");
+        return;
+    }
+    json_t *extra = json_pack("{s:b, s:s, s:s, s:s}", "compliant", comp.compliant, "failed", failed,
+                              "os", p.os_id, "os_version", p.os_version);
+    dev_event ev = {.cls = DEV_EV_DEVICE_CONFIG_STATE,
+                    .activity = DEV_ACT_LOG,
+                    .sev = comp.compliant ? ZT_SEV_INFO : ZT_SEV_LOW,
+                    .success = true,
+                    .message = comp.compliant ? "device posture: compliant"
+                                              : "device posture: not compliant",
+                    .user_id = dev.user_id,
+                    .email = dev.email,
+                    .device_id = dev.id,
+                    .device_name = dev.name,
+                    .unmapped = extra};
+    bool logged = audit(r, &ev);
+    json_decref(extra);
+    if (!logged) {
+        json_error(r, 503, "unavailable", "the audit log is unavailable");
+        return;
+    }
+    r->log_detail = comp.compliant ? "posture compliant" : "posture not compliant";
+    json_respond(r, 200,
+                 json_pack("{s:b, s:o, s:s}", "compliant", comp.compliant, "failed",
+                           failed_json(&comp), "risk", risk_name(dev.risk)));
+}
+
+/* ---- alerts ---- */
+
+typedef enum alert_event { AE_DETECTED, AE_QUARANTINED, AE_RESTORED, AE_CLEAN_SCAN } alert_event;
+
+typedef struct alert_req {
+    alert_event event;
+    const char *path, *sha256, *signature;
+    int64_t detected_at;
+} alert_req;
+
+static bool hex64(const char *s)
+{
+    if (strlen(s) != 64)
+        return false;
+    for (size_t i = 0; i < 64; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+static bool printable(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+static int alert_parse(json_t *root, alert_req *q, const char **why)
+{
+    static const char *const events[] = {"detected", "quarantined", "restored", "clean_scan"};
+    const char *event = NULL, *when = NULL;
+    memset(q, 0, sizeof(*q));
+    if (!json_is_object(root)) {
+        *why = "the body must be a JSON object";
+        return -1;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v)
+    {
+        const char **dst = strcmp(key, "event") == 0         ? &event
+                           : strcmp(key, "path") == 0        ? &q->path
+                           : strcmp(key, "sha256") == 0      ? &q->sha256
+                           : strcmp(key, "signature") == 0   ? &q->signature
+                           : strcmp(key, "detected_at") == 0 ? &when
+                                                             : NULL;
+        if (dst == NULL) {
+            *why = "unknown field in the alert";
+            return -1;
+        }
+        if (!json_is_string(v)) {
+            *why = "every alert field must be a string";
+            return -1;
+        }
+        *dst = json_string_value(v);
+    }
+    size_t i = 0;
+    while (event != NULL && i < 4 && strcmp(event, events[i]) != 0)
+        i++;
+    if (event == NULL || i == 4) {
+        *why = "event: one of detected, quarantined, restored, clean_scan";
+        return -1;
+    }
+    q->event = (alert_event)i;
+    if (q->path == NULL || q->path[0] == '\0' || strlen(q->path) > ZT_STORE_DEV_ALERT_PATH_MAX ||
+        !printable(q->path)) {
+        *why = "path: 1..1024 bytes without control characters";
+        return -1;
+    }
+    if (q->sha256 != NULL && !hex64(q->sha256)) {
+        *why = "sha256: 64 lowercase hex characters";
+        return -1;
+    }
+    if (q->signature != NULL &&
+        (q->signature[0] == '\0' || strlen(q->signature) > ZT_STORE_DEV_ALERT_SIG_MAX ||
+         !printable(q->signature))) {
+        *why = "signature: 1..128 bytes without control characters";
+        return -1;
+    }
+    if (when == NULL || !parse_rfc3339(when, &q->detected_at) || q->detected_at <= 0) {
+        *why = "detected_at: an RFC 3339 time";
+        return -1;
+    }
+    if (q->event == AE_DETECTED && (q->sha256 == NULL || q->signature == NULL)) {
+        *why = "a detected alert needs sha256 and signature";
+        return -1;
+    }
+    return 0;
+}
+
+static int alert_apply(zt_devices *d, const zt_store_device *dev, const alert_req *q, int64_t now)
+{
+    zt_store_alert a = {.detected_at = q->detected_at, .updated_at = now};
+    memcpy(a.device_id, dev->id, sizeof(a.device_id));
+    snprintf(a.path, sizeof(a.path), "%s", q->path);
+    snprintf(a.sha256, sizeof(a.sha256), "%s", q->sha256 != NULL ? q->sha256 : "");
+    snprintf(a.signature, sizeof(a.signature), "%s",
+             q->signature != NULL ? q->signature : "unknown");
+    uint64_t n = 0;
+    int rc;
+    switch (q->event) {
+    case AE_DETECTED:
+        return zt_store_device_alert_add(d->store, &a);
+    case AE_QUARANTINED:
+        rc = zt_store_device_alert_set_path(d->store, dev->id, q->path, ZT_STORE_ALERT_QUARANTINED,
+                                            now, &n);
+        /* Quarantined before we heard of the detection: record it, then quarantine it. */
+        if (rc == 0 && n == 0 && (rc = zt_store_device_alert_add(d->store, &a)) == 0)
+            rc = zt_store_device_alert_set_path(d->store, dev->id, q->path,
+                                                ZT_STORE_ALERT_QUARANTINED, now, &n);
+        return rc;
+    case AE_RESTORED:
+        rc = zt_store_device_alert_set_path(d->store, dev->id, q->path, ZT_STORE_ALERT_ACTIVE, now,
+                                            &n);
+        if (rc == 0 && n == 0)
+            rc = zt_store_device_alert_add(d->store, &a);
+        return rc;
+    case AE_CLEAN_SCAN:
+        return zt_store_device_alert_set_path(d->store, dev->id, q->path, ZT_STORE_ALERT_RESOLVED,
+                                              now, &n);
+    }
+    return -EINVAL;
+}
+
+static void alert(zt_devices *d, zt_local_req *r)
+{
+    static const unsigned activity[] = {ZT_ACT_FINDING_CREATE, ZT_ACT_FINDING_UPDATE,
+                                        ZT_ACT_FINDING_UPDATE, ZT_ACT_FINDING_CLOSE};
+    static const char *const names[] = {"detected", "quarantined", "restored", "clean_scan"};
+    zt_store_device dev;
+    if (!require_device(d, r, &dev))
+        return;
+    if (!is_json(r)) {
+        json_error(r, 415, "unsupported_media_type", "send Content-Type: application/json");
+        return;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    alert_req q;
+    const char *why = "the body is not valid JSON (or repeats a field)";
+    if (root == NULL || alert_parse(root, &q, &why) != 0) {
+        json_decref(root);
+        json_error(r, 400, "invalid_alert", why);
+        return;
+    }
+    int64_t now = now_s();
+    int rc = alert_apply(d, &dev, &q, now);
+    zt_devices_invalidate(d, dev.id);
+    zt_store_device after;
+    if (rc == 0)
+        rc = zt_store_device_get(d->store, dev.id, &after);
+    if (rc == -ENOENT) {
+        json_decref(root);
+        json_error(r, 403, "device_not_enrolled",
+                   "this device is unknown or its enrolment was revoked");
+        return;
+    }
+    if (rc != 0) {
+        json_decref(root);
+        json_error(r, 503, "unavailable", "the alert could not be stored");
+        return;
+    }
+    json_t *extra = json_pack("{s:s, s:s, s:s, s:s, s:I}", "event", names[q.event], "path", q.path,
+                              "sha256", q.sha256 != NULL ? q.sha256 : "", "signature",
+                              q.signature != NULL ? q.signature : "", "active_alerts",
+                              (json_int_t)after.unresolved_alerts);
+    dev_event ev = {.cls = ZT_EV_DETECTION_FINDING,
+                    .activity = activity[q.event],
+                    .sev = q.event == AE_CLEAN_SCAN ? ZT_SEV_INFO : ZT_SEV_HIGH,
+                    .success = true,
+                    .message = q.event == AE_CLEAN_SCAN ? "device malware alert resolved"
+                                                        : "device malware alert",
+                    .user_id = after.user_id,
+                    .email = after.email,
+                    .device_id = after.id,
+                    .device_name = after.name,
+                    .unmapped = extra};
+    bool logged = audit(r, &ev);
+    json_decref(extra);
+    json_decref(root);
+    if (!logged) {
+        json_error(r, 503, "unavailable", "the audit log is unavailable");
+        return;
+    }
+    r->log_detail = "device alert";
+    json_respond(r, 200,
+                 json_pack("{s:s, s:I}", "risk", risk_name(after.risk), "active_alerts",
+                           (json_int_t)after.unresolved_alerts));
+}
+
+/* ---- status ---- */
+
+typedef struct alert_list {
+    json_t *arr;
+    size_t n;
+} alert_list;
+
+static int alert_to_json(void *ctx, const zt_store_alert *a)
+{
+    alert_list *l = ctx;
+    if (l->n++ >= DEV_ALERTS_IN_STATUS)
+        return 0;
+    char when[40];
+    zt_rfc3339(a->detected_at * 1000000, when, sizeof(when));
+    json_array_append_new(l->arr,
+                          json_pack("{s:s, s:s, s:s, s:s, s:s}", "path", a->path, "sha256",
+                                    a->sha256, "signature", a->signature, "state",
+                                    zt_store_alert_state_name(a->state), "detected_at", when));
+    return 0;
+}
+
+static void status(zt_devices *d, zt_local_req *r)
+{
+    zt_store_device dev;
+    if (!require_device(d, r, &dev))
+        return;
+    zt_device_state st;
+    zt_compliance comp;
+    alert_list l = {.arr = json_array()};
+    int rc = zt_devices_compliance(d, dev.id, now_s(), &st, &comp);
+    if (rc == 0)
+        rc = zt_store_device_alert_list_active(d->store, dev.id, alert_to_json, &l);
+    if (rc != 0 || l.arr == NULL) {
+        json_decref(l.arr);
+        json_error(r, 503, "unavailable", "the device store is unavailable");
+        return;
+    }
+    json_respond(r, 200,
+                 json_pack("{s:s, s:s, s:b, s:o, s:s, s:o}", "device_id", dev.id, "user", dev.email,
+                           "compliant", st.compliant, "failed", failed_json(&comp), "risk",
+                           risk_name(st.risk), "active_alerts", l.arr));
+}
+
+/* ---- dispatch ---- */
+
+static bool path_is(const zt_local_req *r, const char *p)
+{
+    return strcmp(r->path, p) == 0;
+}
+
+static bool method_only(zt_local_req *r, int method, const char *allow)
+{
+    if (r->method == method)
+        return true;
+    r->status = 405;
+    zt_buf_printf(&r->resp_headers, "Allow: %s\r\n", allow);
+    json_error(r, 405, "method_not_allowed", "this endpoint does not take that method");
+    return false;
+}
+
+void zt_device_handle_with(zt_devices *d, zt_local_req *r)
+{
+    if (d == NULL) {
+        json_error(r, 503, "unavailable", "device trust is not enabled on this gateway");
+        return;
+    }
+    if (path_is(r, DEV_ENROLL)) {
+        if (r->method == HTTP_GET || r->method == HTTP_HEAD)
+            enroll_page(r);
+        else if (r->method != HTTP_POST)
+            method_only(r, HTTP_POST, "GET, HEAD, POST");
+        else if (is_json(r))
+            enroll_agent(d, r);
+        else
+            enroll_mint(d, r); /* the page's form (CSRF-checked) */
+    } else if (path_is(r, DEV_POSTURE)) {
+        if (method_only(r, HTTP_POST, "POST"))
+            posture(d, r);
+    } else if (path_is(r, DEV_ALERT)) {
+        if (method_only(r, HTTP_POST, "POST"))
+            alert(d, r);
+    } else if (path_is(r, DEV_STATUS)) {
+        if (method_only(r, HTTP_GET, "GET"))
+            status(d, r);
+    } else {
+        json_error(r, 404, "not_found", "no such device endpoint");
+    }
+}
+
+void zt_device_handle(zt_local_req *r)
+{
+    zt_device_handle_with(atomic_load(&installed), r);
+}
