@@ -602,7 +602,7 @@ static bool make_mmdb(const char *json_name, const char *json, const char *out_n
 
 static void test_geoip(void **state)
 {
-    const char *city, *asn;
+    const char *city = NULL, *asn = NULL;
     if (!make_mmdb("city.json", city_json, "city.mmdb", &city) ||
         !make_mmdb("asn.json", asn_json, "asn.mmdb", &asn)) {
         skip();
