@@ -226,6 +226,21 @@ static bool id_ok(const char *id)
 }
 
 /* Judge a device from the store: known, owner, compliance of its last report now, risk. */
+/* The first unresolved alert, in plain words, for the block page: the user must learn that
+ * malware was found, where, and that the agent's quarantine and a clean scan restore access. */
+static int first_alert(void *ctx, const zt_store_alert *a)
+{
+    char *out = ctx;
+    const char *base = strrchr(a->path, '/');
+    snprintf(out, 320,
+             "Malware alert on this device: %.64s in %.100s (%s) — let the agent quarantine it "
+             "and rescan, then try again",
+             a->signature[0] ? a->signature : "unknown malware", base ? base + 1 : a->path,
+             a->state == ZT_STORE_ALERT_QUARANTINED ? "quarantined, waiting for a clean scan"
+                                                    : "active");
+    return 1; /* one is enough */
+}
+
 static int compute_state(zt_devices *d, const char *id, int64_t now, zt_device_state *out,
                          zt_compliance *comp)
 {
@@ -257,7 +272,21 @@ static int compute_state(zt_devices *d, const char *id, int64_t now, zt_device_s
     if (rc != 0 && rc != -ENOENT)
         return rc;
     out->compliant = comp->compliant;
-    zt_compliance_summary(comp, out->failed, sizeof(out->failed));
+    char alert[320] = "";
+    if (out->risk > 0) {
+        rc = zt_store_device_alert_list_active(d->store, id, first_alert, alert);
+        if (rc < 0)
+            return rc;
+    }
+    if (alert[0] != '\0') {
+        /* The alert first: it is why access is blocked now. */
+        char rules[sizeof(out->failed)];
+        zt_compliance_summary(comp, rules, sizeof(rules));
+        snprintf(out->failed, sizeof(out->failed), "%.300s%s%.180s", alert, rules[0] ? "; " : "",
+                 rules);
+    } else {
+        zt_compliance_summary(comp, out->failed, sizeof(out->failed));
+    }
     return 0;
 }
 
