@@ -223,7 +223,10 @@ static int user_change(zt_store *st, const zt_cli_args *a, bool confirm)
         rc = -ENOMEM;
     else if (confirm)
         rc = zt_risk_confirm_compromised(eng, u.id, "{\"by\":\"cli\"}", now_s(), &ev);
-    else
+    /* Like the admin API (and Entra's advice): a compromised account's sessions end now. */
+    if (rc == 0 && confirm)
+        rc = zt_store_user_bump_epoch(st, u.id, NULL);
+    else if (eng != NULL && !confirm)
         rc = zt_risk_remediate_user(eng, u.id, now_s(), &ev);
     zt_risk_free(eng);
     if (rc != 0) {
@@ -232,7 +235,8 @@ static int user_change(zt_store *st, const zt_cli_args *a, bool confirm)
     }
     if (confirm)
         printf("confirmed %s compromised: user risk is high (detection %" PRId64
-               "); reset the password and revoke the sessions (ztgate user ...)\n",
+               "); every session of the user is revoked. The user signs in with MFA and changes "
+               "the password to recover\n",
                u.email, ev.detection_id);
     else
         printf("remediated %" PRIu64 " open detection(s) of %s\n", ev.n, u.email);

@@ -115,6 +115,12 @@ zt_authn_result zt_authn_check_host(zt_conn *c, const char *host)
         r->session_status = "session store error";
         return ZT_AUTHN_ERROR;
     }
+    if (st == ZT_SESSION_VALID && info->mfa_pending) {
+        /* Not signed in yet, but the password was right: the audit record names whose
+         * account this is (an attacker stuck at MFA shows up under the user). */
+        r->pending_user_id = arena_span(&r->arena, info->user_id, strlen(info->user_id));
+        r->pending_email = arena_span(&r->arena, info->email, strlen(info->email));
+    }
     if (st != ZT_SESSION_VALID || info->mfa_pending) {
         r->session_status =
             st == ZT_SESSION_VALID ? "second factor pending" : zt_session_status_name(st);

@@ -630,7 +630,13 @@ static bool audit_decision(zt_conn *c, bool allowed, const char *reason)
     if (r->user_id != NULL) {
         zt_event_str(&ev, "actor.user.uid", r->user_id);
         zt_event_str(&ev, "actor.user.email_addr", r->email);
+    } else if (r->pending_user_id != NULL) {
+        zt_event_str(&ev, "actor.user.uid", r->pending_user_id);
+        zt_event_str(&ev, "actor.user.email_addr", r->pending_email);
+        zt_event_str(&ev, "actor.session.state", "second factor pending");
     }
+    if (r->device_id != NULL)
+        zt_event_str(&ev, "device.uid", r->device_id);
     zt_event_str(&ev, "decision", r->decision ? r->decision : allowed ? "allow" : "block");
     zt_event_str(&ev, "reasons", reason);
     if (r->policy_names != NULL)

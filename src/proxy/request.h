@@ -39,10 +39,11 @@ typedef struct zt_request {
     const char *assertion; /* X-ZT-Assertion */
     const char *const *groups;
     size_t n_groups;
-    int64_t auth_time, mfa_time; /* from the session */
-    int user_risk, sign_in_risk; /* zt_risk levels from the session */
-    const char *device_id;       /* the user's enrolled device on this connection, or NULL */
-    const char *device_failed;   /* its failed compliance rules / alerts in plain words */
+    int64_t auth_time, mfa_time;                 /* from the session */
+    int user_risk, sign_in_risk;                 /* zt_risk levels from the session */
+    const char *pending_user_id, *pending_email; /* session waiting for MFA (audit only) */
+    const char *device_id;     /* the user's enrolled device on this connection, or NULL */
+    const char *device_failed; /* its failed compliance rules / alerts in plain words */
     /* stage: policy */
     unsigned restrict_flags;    /* zt_restrict bits to enforce on this request */
     const char *policy;         /* the deciding policy's name (block, challenge), or NULL */
