@@ -442,6 +442,12 @@ static void access_log(zt_conn *c)
         rc = zt_json_str(b, r->app->name, strlen(r->app->name));
     else if (rc == 0)
         rc = zt_buf_append_str(b, "null");
+    if (rc == 0 && r->email != NULL) {
+        rc = zt_buf_append_str(b, ",\"user\":");
+        rc = rc ? rc : zt_json_str(b, r->email, strlen(r->email));
+    }
+    if (rc == 0 && r->decision != NULL)
+        rc = zt_buf_printf(b, ",\"decision\":\"%s\"", r->decision);
     if (rc == 0 && r->detail != NULL) {
         rc = zt_buf_append_str(b, ",\"error\":");
         rc = rc ? rc : zt_json_str(b, r->detail, strlen(r->detail));
