@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "admin/admin.h"
+#include "core/log.h"
+#include "response/incident.h"
 #include "lib/time.h"
 #include "risk/risk.h"
 
@@ -239,6 +241,23 @@ static void user_risk_change(zt_admin_call *c, bool confirm)
         return;
     }
     zt_admin_revoked(c);
+    if (c->r->svc->response != NULL) {
+        /* An admin's verdict opens (or resolves) the user's incident and runs playbooks. */
+        zt_signal sig = {.kind = ZT_SIGNAL_ADMIN,
+                         .type = confirm ? "admin_confirmed_compromised" : "admin_dismissed",
+                         .severity = confirm ? ZT_RISK_HIGH : ZT_RISK_NONE,
+                         .user_id = u.id,
+                         .email = u.email,
+                         .summary = confirm ? "an administrator confirmed the account compromised"
+                                            : "an administrator dismissed the user's risk",
+                         .request_id = c->r->request_id,
+                         .resolves = !confirm,
+                         .now = now};
+        zt_response_result res;
+        int src = zt_response_signal(c->r->svc->response, &sig, &res);
+        if (src != 0)
+            zt_error("admin API: incident response failed: %s", strerror(-src));
+    }
     int level = 0;
     rc = zt_store_user_risk(st, u.id, now, &level);
     zt_user_dispose(&u);

@@ -69,6 +69,8 @@ static const zt_command commands[] = {
     {"risk", "ACTION [ARGS]", "risk detections and user risk (ztgate risk help)", zt_cmd_risk},
     {"device", "ACTION [ARGS]", "enrolment codes and enrolled devices (ztgate device help)",
      zt_cmd_device},
+    {"incident", "ACTION [ARGS]", "incidents and their timelines (ztgate incident help)",
+     zt_cmd_incident},
 };
 
 const zt_command *zt_command_find(const char *name)

@@ -20,6 +20,9 @@ int zt_cmd_risk(int argc, char **argv);
 /* Enrolled devices and enrolment codes (cmd_device.c). */
 int zt_cmd_device(int argc, char **argv);
 
+/* Incidents and their timelines (cmd_incident.c). */
+int zt_cmd_incident(int argc, char **argv);
+
 const zt_command *zt_command_find(const char *name);
 void zt_commands_usage(void);
 /* --config FILE, else $ZTGATE_CONFIG, else /etc/ztgate/ztgate.yaml. */

@@ -1619,6 +1619,8 @@ static void zt_config_check_policies(zt_config_ctx *c)
     free(names.slot);
 }
 
+static void zt_config_check_playbooks(zt_config_ctx *c); /* with the playbook schema */
+
 static void zt_config_check_root(zt_config_ctx *c, const zt_config_walk *w)
 {
     zt_config_resolve_state_paths(c);
@@ -1628,6 +1630,7 @@ static void zt_config_check_root(zt_config_ctx *c, const zt_config_walk *w)
     }
     zt_config_check_apps(c);
     zt_config_check_policies(c);
+    zt_config_check_playbooks(c);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -2028,6 +2031,159 @@ static const zt_config_key zt_config_policy_keys[] = {
 };
 ZT_CONFIG_SECTION(zt_config_policy, zt_config_policy_keys, zt_config_check_policy);
 
+/* Incident response. Signal types and actions are src/response's (docs/INCIDENTS.md). */
+#define ZT_CONFIG_PLAYBOOKS_MAX 64
+
+static const char *const zt_config_signal_types[] = {"leaked_credentials",
+                                                     "anonymous_ip",
+                                                     "malicious_ip",
+                                                     "password_spray",
+                                                     "impossible_travel",
+                                                     "atypical_travel",
+                                                     "unfamiliar_sign_in",
+                                                     "admin_confirmed_compromised",
+                                                     "malware",
+                                                     "device_noncompliant",
+                                                     NULL};
+static const char *const zt_config_playbook_actions[] = {"revoke_sessions",
+                                                         "require_password_change",
+                                                         "isolate_device",
+                                                         "disable_user",
+                                                         "notify",
+                                                         "open_incident",
+                                                         NULL};
+
+static bool zt_config_in_list(const char *s, const char *const *names)
+{
+    for (size_t i = 0; s != NULL && names[i] != NULL; i++)
+        if (strcmp(s, names[i]) == 0)
+            return true;
+    return false;
+}
+
+static void zt_config_check_webhook(zt_config_ctx *c, const zt_config_walk *w)
+{
+    const zt_webhook_cfg_ *n = (const zt_webhook_cfg_ *)(void *)w->target;
+    const char *u = n->url;
+    bool https = u != NULL && strncmp(u, "https://", 8) == 0;
+    const char *host = u == NULL                       ? NULL
+                       : https                         ? u + 8
+                       : strncmp(u, "http://", 7) == 0 ? u + 7
+                                                       : NULL;
+    if (u != NULL && (host == NULL || *host == '\0' || *host == '/' || strlen(u) > 2048 ||
+                      strpbrk(u, " \t\r\n#?@") != NULL))
+        zt_config_err(c, zt_config_seen(w, "url"),
+                      "url must be http://HOST[:PORT]/PATH or https://... (no user info, query "
+                      "or fragment; at most 2048 bytes)");
+    zt_config_check_file(c, w, "secret_file", n->secret_file, "");
+    zt_config_check_file(c, w, "ca", n->ca_file, "");
+    if (n->ca_file != NULL && !https)
+        zt_config_err(c, zt_config_seen(w, "ca"), "ca is only used with an https:// url");
+}
+
+static const zt_config_key zt_config_webhook_keys[] = {
+    {"url", ZT_K_STR, ZT_CFG_REQUIRED, ZT_FIELD(zt_webhook_cfg_, url)},
+    {"timeout", ZT_K_DURATION, 0, ZT_FIELD(zt_webhook_cfg_, timeout_ms), .min = 100,
+     .max = 60 * ZT_MS_S, .def = "5s"},
+    {"retries", ZT_K_UINT, 0, ZT_FIELD(zt_webhook_cfg_, retries), .min = 0, .max = 20, .def = "5"},
+    {"backoff", ZT_K_DURATION, 0, ZT_FIELD(zt_webhook_cfg_, backoff_ms), .min = 10,
+     .max = 60 * ZT_MS_S, .def = "1s"},
+    {"queue_limit", ZT_K_UINT, 0, ZT_FIELD(zt_webhook_cfg_, queue_limit), .min = 1, .max = 100000,
+     .def = "1000"},
+    {"secret_file", ZT_K_STR, 0, ZT_FIELD(zt_webhook_cfg_, secret_file)},
+    {"ca", ZT_K_STR, 0, ZT_FIELD(zt_webhook_cfg_, ca_file)},
+};
+ZT_CONFIG_SECTION(zt_config_webhook, zt_config_webhook_keys, zt_config_check_webhook);
+
+static void zt_config_check_incidents(zt_config_ctx *c, const zt_config_walk *w)
+{
+    const zt_incidents_cfg_ *in = (const zt_incidents_cfg_ *)(void *)w->target;
+    if (in->min_severity == 0)
+        zt_config_err(c, zt_config_seen(w, "min_severity"),
+                      "min_severity must be low, medium or high");
+}
+
+static const zt_config_key zt_config_incidents_keys[] = {
+    {"correlation_window", ZT_K_DURATION, 0, ZT_FIELD(zt_incidents_cfg_, correlation_window_ms),
+     .min = ZT_MS_M, .max = 7 * 24 * ZT_MS_H, .def = "1h"},
+    {"min_severity", ZT_K_ENUM, 0, ZT_FIELD(zt_incidents_cfg_, min_severity), .def = "medium",
+     .names = zt_config_risks},
+    {"notify", ZT_K_SECTION, ZT_CFG_PRESENT, .off = offsetof(zt_incidents_cfg_, notify),
+     .aux = offsetof(zt_incidents_cfg_, has_notify), .sub = &zt_config_webhook},
+};
+ZT_CONFIG_SECTION(zt_config_incidents, zt_config_incidents_keys, zt_config_check_incidents);
+
+static void zt_config_check_playbook_on(zt_config_ctx *c, const zt_config_walk *w)
+{
+    const zt_playbook_on_cfg *on = (const zt_playbook_on_cfg *)(void *)w->target;
+    for (size_t i = 0; i < on->n_types; i++)
+        if (!zt_config_in_list(on->types[i].s, zt_config_signal_types))
+            zt_config_word_err(c, &on->types[i],
+                               "is not a signal type (leaked_credentials, anonymous_ip, "
+                               "malicious_ip, password_spray, impossible_travel, atypical_travel, "
+                               "unfamiliar_sign_in, admin_confirmed_compromised, malware, "
+                               "device_noncompliant)");
+    if (on->min_severity != 0 && on->severity_mask != 0)
+        zt_config_err(c, zt_config_seen(w, "severities"),
+                      "give min_severity or severities, not both");
+}
+
+static const zt_config_key zt_config_playbook_on_keys[] = {
+    {"types", ZT_K_STRS, 0, .off = offsetof(zt_playbook_on_cfg, types),
+     .aux = offsetof(zt_playbook_on_cfg, n_types), .min = 1, .max = 32},
+    {"min_severity", ZT_K_ENUM, 0, ZT_FIELD(zt_playbook_on_cfg, min_severity),
+     .names = zt_config_risks},
+    {"severities", ZT_K_FLAGS, 0, ZT_FIELD(zt_playbook_on_cfg, severity_mask), .min = 1, .max = 4,
+     .names = zt_config_risks},
+};
+ZT_CONFIG_SECTION(zt_config_playbook_on, zt_config_playbook_on_keys, zt_config_check_playbook_on);
+
+static void zt_config_check_playbook(zt_config_ctx *c, const zt_config_walk *w)
+{
+    zt_playbook_cfg *pb = (zt_playbook_cfg *)(void *)w->target;
+    zt_config_mark(w, &pb->line, &pb->col);
+    for (size_t i = 0; i < pb->n_actions; i++) {
+        const zt_cfg_word *a = &pb->actions[i];
+        if (!zt_config_in_list(a->s, zt_config_playbook_actions)) {
+            zt_config_word_err(c, a,
+                               "is not an action (revoke_sessions, require_password_change, "
+                               "isolate_device, disable_user, notify, open_incident)");
+            continue;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (pb->actions[j].s != NULL && strcmp(pb->actions[j].s, a->s) == 0)
+                zt_config_word_err(c, a, "is listed twice");
+    }
+}
+
+static const zt_config_key zt_config_playbook_keys[] = {
+    {"name", ZT_K_NAME, ZT_CFG_REQUIRED, ZT_FIELD(zt_playbook_cfg, name)},
+    {"on", ZT_K_SECTION, ZT_CFG_REQUIRED, .off = offsetof(zt_playbook_cfg, on),
+     .sub = &zt_config_playbook_on},
+    {"actions", ZT_K_STRS, ZT_CFG_REQUIRED, .off = offsetof(zt_playbook_cfg, actions),
+     .aux = offsetof(zt_playbook_cfg, n_actions), .min = 1, .max = 6},
+    {"undo_on_remediation", ZT_K_BOOL, 0, ZT_FIELD(zt_playbook_cfg, undo_on_remediation),
+     .def = "false"},
+};
+ZT_CONFIG_SECTION(zt_config_playbook, zt_config_playbook_keys, zt_config_check_playbook);
+
+/* Across playbooks: unique names; `notify` needs incidents.notify. */
+static void zt_config_check_playbooks(zt_config_ctx *c)
+{
+    const zt_config *cfg = c->cfg;
+    for (size_t i = 0; i < cfg->n_playbooks; i++) {
+        const zt_playbook_cfg *pb = &cfg->playbooks[i];
+        for (size_t j = 0; j < i && pb->name != NULL; j++)
+            if (cfg->playbooks[j].name != NULL && strcmp(cfg->playbooks[j].name, pb->name) == 0)
+                zt_config_err_at(c, pb->line, pb->col,
+                                 "playbook '%s' is defined twice (first at line %u)", pb->name,
+                                 cfg->playbooks[j].line);
+        for (size_t k = 0; k < pb->n_actions && !cfg->incidents.has_notify; k++)
+            if (pb->actions[k].s != NULL && strcmp(pb->actions[k].s, "notify") == 0)
+                zt_config_word_err(c, &pb->actions[k], "needs a webhook: set incidents.notify.url");
+    }
+}
+
 /* Gateway keys live directly in zt_config, so the gateway section's target is the config. */
 static const zt_config_key zt_config_root_keys[] = {
     {"state_dir", ZT_K_STR, 0, ZT_FIELD(zt_config, state_dir), .def = "./data"},
@@ -2047,6 +2203,11 @@ static const zt_config_key zt_config_root_keys[] = {
     {"policies", ZT_K_LIST, ZT_CFG_RELOAD, .off = offsetof(zt_config, policies),
      .aux = offsetof(zt_config, n_policies), .min = 0, .max = ZT_CONFIG_POLICIES_MAX,
      .sub = &zt_config_policy, .item_size = sizeof(zt_policy_cfg)},
+    {"incidents", ZT_K_SECTION, 0, .off = offsetof(zt_config, incidents),
+     .sub = &zt_config_incidents},
+    {"playbooks", ZT_K_LIST, 0, .off = offsetof(zt_config, playbooks),
+     .aux = offsetof(zt_config, n_playbooks), .min = 0, .max = ZT_CONFIG_PLAYBOOKS_MAX,
+     .sub = &zt_config_playbook, .item_size = sizeof(zt_playbook_cfg)},
 };
 ZT_CONFIG_SECTION(zt_config_root, zt_config_root_keys, zt_config_check_root);
 

@@ -281,6 +281,41 @@ typedef struct zt_devices_cfg_ {
     bool require_antivirus;
 } zt_devices_cfg_;
 
+/* Incident response (`incidents:`, `playbooks:`); src/response runs them. Severities use the
+ * order of zt_risk in policy/policy.h (1 low, 2 medium, 3 high). */
+typedef struct zt_webhook_cfg_ {
+    char *url;            /* http://HOST[:PORT]/PATH or https://... */
+    uint64_t timeout_ms;  /* per attempt (connect, send, answer); default 5s */
+    unsigned retries;     /* attempts after the first; default 5 */
+    uint64_t backoff_ms;  /* first retry delay, doubled each time (at most 60s); default 1s */
+    uint32_t queue_limit; /* notifications waiting; more are dropped and counted; default 1000 */
+    char *secret_file;    /* HMAC key for X-ZT-Signature; NULL = derived from auth.secrets_key */
+    char *ca_file;        /* https: CA bundle; NULL = the system's */
+} zt_webhook_cfg_;
+
+typedef struct zt_incidents_cfg_ {
+    uint64_t correlation_window_ms; /* join an open incident whose last event is this recent; 1h */
+    unsigned min_severity;          /* detections at least this severe open incidents; 2 medium */
+    zt_webhook_cfg_ notify;         /* the webhook of the `notify` action */
+    bool has_notify;
+} zt_incidents_cfg_;
+
+typedef struct zt_playbook_on_cfg {
+    zt_cfg_word *types; /* signal types ("malware", "impossible_travel"); none = any */
+    size_t n_types;
+    unsigned min_severity;  /* zt_risk; 0 = any */
+    unsigned severity_mask; /* 1 << zt_risk; 0 = any */
+} zt_playbook_on_cfg;
+
+typedef struct zt_playbook_cfg {
+    char *name; /* unique */
+    zt_playbook_on_cfg on;
+    zt_cfg_word *actions; /* run in this order */
+    size_t n_actions;
+    bool undo_on_remediation;
+    unsigned line, col;
+} zt_playbook_cfg;
+
 typedef struct zt_config {
     char *path;      /* file it was read from */
     char *state_dir; /* default "./data" */
@@ -303,6 +338,9 @@ typedef struct zt_config {
     size_t n_locations;
     zt_policy_cfg *policies;
     size_t n_policies;
+    zt_incidents_cfg_ incidents;
+    zt_playbook_cfg *playbooks;
+    size_t n_playbooks;
 } zt_config;
 
 /* Collected "FILE:LINE:COL: message\n" lines. */

@@ -22,6 +22,7 @@
 #include "lib/time.h"
 #include "portal/portal.h"
 #include "proxy/local.h"
+#include "response/incident.h"
 #include "risk/risk.h"
 #include "session/throttle.h"
 #include "store/store.h"
@@ -256,6 +257,8 @@ static bool audit_detections(zt_local_req *r, const login_job *j, const zt_risk_
                                               : "sign-in risk detected"};
         if (!zt_portal_audit_finding(r, &f))
             return false;
+        zt_portal_signal(r, ZT_SIGNAL_DETECTION, zt_risk_type_name(d->type), (int)d->level,
+                         j->user.id, j->user.email, f.message, d->evidence, false);
     }
     return true;
 }

@@ -14,6 +14,7 @@
 #include "lib/time.h"
 #include "portal/portal.h"
 #include "proxy/local.h"
+#include "response/incident.h"
 #include "risk/risk.h"
 #include "session/throttle.h"
 #include "store/store.h"
@@ -279,6 +280,14 @@ static void mfa_verify(void *ctx)
     } else {
         r->log_detail = "second factor accepted";
         zt_metric_sign_in(ZT_M_SIGN_IN_MFA_SUCCESS);
+        if (rev.n > 0) {
+            zt_risk level = ZT_RISK_HIGH;
+            if (r->svc->risk != NULL)
+                (void)zt_risk_user_level(r->svc->risk, j->s.user_id, now, &level);
+            zt_portal_signal(r, ZT_SIGNAL_REMEDIATION, "mfa", 0, j->s.user_id, j->s.email,
+                             "second factor passed: the sign-in's risk is remediated", NULL,
+                             level == ZT_RISK_NONE);
+        }
         zt_portal_finish(r, hash, j->rd);
     }
     job_free(j);

@@ -11,6 +11,7 @@
 #include "lib/time.h"
 #include "portal/portal.h"
 #include "proxy/local.h"
+#include "response/incident.h"
 #include "risk/risk.h"
 #include "session/throttle.h"
 #include "store/store.h"
@@ -151,9 +152,15 @@ static void hash_done(void *ctx, int result, const char *encoded)
             zt_portal_unavailable(r, "audit log unavailable");
         else if (zt_portal_session_upgrade(r, &old, now, j->s.mfa_time, j->s.mfa_method, hash) != 0)
             zt_portal_unavailable(r, "could not create the session");
-        else
+        else {
+            zt_portal_signal(r, ZT_SIGNAL_REMEDIATION, "password_change", 0, j->s.user_id,
+                             j->s.email,
+                             "secure password change: the user's risk is remediated and every "
+                             "other session revoked",
+                             NULL, true);
             zt_portal_page(r, 200, PM_TITLE_PASSWORD_CHANGED, PM_BODY_PASSWORD_CHANGED,
                            ZT_PORTAL_HOME, PM_CONTINUE);
+        }
     }
     job_free(j);
 }

@@ -15,6 +15,7 @@
 #include "portal/portal.h"
 #include "core/log.h"
 #include "proxy/local.h"
+#include "response/incident.h"
 #include "risk/risk.h"
 #include "store/store.h"
 
@@ -494,6 +495,30 @@ bool zt_portal_audit_finding(zt_local_req *r, const zt_portal_finding *f)
         ok = zt_local_audit(r, b.data, b.len);
     zt_buf_dispose(&b);
     return ok;
+}
+
+void zt_portal_signal(zt_local_req *r, int kind, const char *type, int severity,
+                      const char *user_id, const char *email, const char *summary,
+                      const char *evidence, bool resolves)
+{
+    if (r->svc->response == NULL || user_id == NULL)
+        return;
+    zt_signal s = {.kind = (zt_signal_kind)kind,
+                   .type = type,
+                   .severity = (zt_risk)severity,
+                   .user_id = user_id,
+                   .email = email,
+                   .device_id = r->device_id[0] ? r->device_id : NULL,
+                   .summary = summary,
+                   .evidence = evidence,
+                   .request_id = r->request_id,
+                   .resolves = resolves,
+                   .now = zt_portal_now()};
+    zt_response_result res;
+    int rc = zt_response_signal(r->svc->response, &s, &res);
+    if (rc != 0)
+        zt_error("request %s: incident response for %s failed: %s", r->request_id, type,
+                 strerror(-rc));
 }
 
 bool zt_portal_risk_event(zt_local_req *r, const zt_risk_event *ev, const char *email)

@@ -258,6 +258,11 @@ bool zt_portal_audit_finding(zt_local_req *r, const zt_portal_finding *f);
 /* Audit a state change the risk engine returned (nothing when it changed nothing) and bump the
  * revocation counter when it asks to. false: the audit log refused it. */
 struct zt_risk_event;
+/* Hand a detection, remediation or admin action to the incident/playbook module (Core 6).
+ * Failures are logged: the sign-in itself has already been decided and audited. */
+void zt_portal_signal(zt_local_req *r, int kind, const char *type, int severity,
+                      const char *user_id, const char *email, const char *summary,
+                      const char *evidence, bool resolves);
 bool zt_portal_risk_event(zt_local_req *r, const struct zt_risk_event *ev, const char *email);
 
 /* 429 with Retry-After (audited): this source IP has too many recent failures. */

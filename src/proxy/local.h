@@ -53,6 +53,7 @@ typedef struct zt_services {
     zt_throttle *throttle;
     struct zt_risk_engine *risk; /* detections and risk state */
     struct zt_devices *devices;  /* device CA, enrolment, posture, alerts */
+    struct zt_response *response; /* incidents and playbooks (Core 6) */
     /* Current feeds snapshot (GeoIP, anonymous/malicious IPs, leaked pairs); NULL when none is
      * configured. Replaced on reload; a replaced snapshot lives until the next replacement, so
      * a reader may use what it loaded for the length of one request. */

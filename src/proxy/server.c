@@ -25,6 +25,7 @@
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "proxy/proxy_int.h"
+#include "response/incident.h"
 #include "risk/feeds.h"
 #include "risk/risk.h"
 #include "session/session.h"
@@ -532,8 +533,18 @@ static void on_revoked_timer(uv_timer_t *t)
     zt_devices_refresh_revoked(srv->svc.devices);
 }
 
+/* Incident timelines and playbook actions are audit records like any other decision. */
+static int response_audit(void *ctx, const char *json, size_t len)
+{
+    zt_server *srv = ctx;
+    if (srv->audit == NULL)
+        return 0;
+    return zt_audit_submit(srv->audit, json, len) > 0 ? 0 : -EIO;
+}
+
 static void services_close(zt_services *svc)
 {
+    zt_response_free(svc->response);
     zt_devices_install(NULL);
     zt_devices_free(svc->devices);
     zt_risk_free(svc->risk);
@@ -613,6 +624,22 @@ static int services_open(zt_server *srv, const zt_config *cfg)
     if (zt_risk_cfg_check(&rc, err, sizeof(err)) < 0 ||
         (svc->risk = zt_risk_new(&rc, svc->store, err, sizeof(err))) == NULL) {
         zt_error("not starting: risk: %s", err);
+        return -1;
+    }
+    unsigned char notify_key[32];
+    zt_secretbox_derive(svc->secrets, "ztgate webhook v1", notify_key);
+    zt_response_cfg respc = {.config = cfg,
+                             .store = svc->store,
+                             .risk = svc->risk,
+                             .state_dir = cfg->state_dir,
+                             .notify_key = notify_key,
+                             .notify_key_len = sizeof(notify_key),
+                             .audit = response_audit,
+                             .audit_ctx = srv};
+    svc->response = zt_response_new(&respc, err, sizeof(err));
+    zt_wipe(notify_key, sizeof(notify_key));
+    if (svc->response == NULL) {
+        zt_error("not starting: incidents/playbooks: %s", err);
         return -1;
     }
     zt_devices_cfg dc;

@@ -208,6 +208,33 @@ static const sq_migration sq_migrations[] = {
         "  VALUES (old.cert_serial, old.id, old.cert_not_after,"
         "    COALESCE(old.revoked_at, old.last_seen_at, old.enrolled_at));"
         "END;"},
+    /* Incidents: correlated detections of one user or device with an ordered timeline. No
+     * foreign keys to users or devices: an incident is the record of what happened and
+     * outlives both. */
+    {5, "CREATE TABLE IF NOT EXISTS incidents ("
+        "  id INTEGER PRIMARY KEY,"
+        "  title TEXT NOT NULL,"
+        "  severity INTEGER NOT NULL CHECK (severity BETWEEN 1 AND 3),"
+        "  status TEXT NOT NULL CHECK (status IN ('open', 'contained', 'resolved')),"
+        "  user_id TEXT,"
+        "  device_id TEXT,"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE INDEX IF NOT EXISTS incidents_user ON incidents(user_id, status, updated_at);"
+        "CREATE INDEX IF NOT EXISTS incidents_device ON incidents(device_id, status, updated_at);"
+        "CREATE TABLE IF NOT EXISTS incident_events ("
+        "  id INTEGER PRIMARY KEY,"
+        "  incident_id INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,"
+        "  at INTEGER NOT NULL,"
+        "  kind TEXT NOT NULL,"
+        "  summary TEXT NOT NULL,"
+        "  detail TEXT NOT NULL DEFAULT '{}',"
+        "  playbook TEXT,"
+        "  request_id TEXT"
+        ") STRICT;"
+        "CREATE INDEX IF NOT EXISTS incident_events_incident "
+        "ON incident_events(incident_id, at, id);"},
 };
 
 #define SQ_N_MIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))
@@ -1875,6 +1902,10 @@ static int sq_signin_learn_pending(zt_store *st, const char *session_hash, int64
 
 #include "store/sqlite_device.inc"
 
+/* ---- incidents (store_incident.h) ---- */
+
+#include "store/sqlite_incident.inc"
+
 /* ---- open, migrate, close ---- */
 
 static int sq_migrate_txn(sq_conn *c, void *arg)
@@ -2039,6 +2070,7 @@ static const zt_store_ops sq_ops = {
     .signin_record = sq_signin_record,
     .signin_learn_pending = sq_signin_learn_pending,
     .device = &sqd_ops,
+    .incident = &sqi_ops,
 };
 
 static sq_store *sq_store_new(const zt_store_cfg *cfg)

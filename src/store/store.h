@@ -43,7 +43,7 @@
 #define ZT_STORE_USER_GROUPS_MAX 64 /* groups given at user_add */
 
 /* Schema version this build writes; a database with a higher PRAGMA user_version is refused. */
-#define ZT_STORE_SCHEMA_VERSION 4
+#define ZT_STORE_SCHEMA_VERSION 5
 
 typedef struct zt_store zt_store;
 
@@ -345,5 +345,7 @@ int zt_store_signin_learn_pending(zt_store *st, const char *session_hash, int64_
 
 /* Device trust records: devices, enrolment codes, posture, alerts (schema 4). */
 #include "store/store_device.h"
+/* Incidents with their timelines (schema 5). */
+#include "store/store_incident.h"
 
 #endif

@@ -70,7 +70,8 @@ typedef struct zt_store_ops {
                          const char *pending_hash, zt_store_detection *dets, size_t n_dets);
     int (*signin_learn_pending)(zt_store *st, const char *session_hash, int64_t now, bool *learned);
 
-    const struct zt_store_device_ops *device; /* device trust (store_device.h) */
+    const struct zt_store_device_ops *device;     /* device trust (store_device.h) */
+    const struct zt_store_incident_ops *incident; /* incidents (store_incident.h) */
 } zt_store_ops;
 
 /* Device trust records (store_device.h), a table of its own so the main one stays readable. */
@@ -94,6 +95,19 @@ typedef struct zt_store_device_ops {
     int (*alert_list_active)(zt_store *st, const char *device_id, zt_store_alert_cb cb,
                              void *ctx);
 } zt_store_device_ops;
+
+/* Incidents and their timelines (store_incident.h). */
+typedef struct zt_store_incident_ops {
+    int (*create)(zt_store *st, zt_store_incident *inc, zt_store_incident_event *ev);
+    int (*find_open)(zt_store *st, const char *user_id, const char *device_id, int64_t since,
+                     zt_store_incident *out);
+    int (*append)(zt_store *st, int64_t id, const zt_store_incident_update *u,
+                  zt_store_incident_event *ev);
+    int (*get)(zt_store *st, int64_t id, zt_store_incident *out);
+    int (*list)(zt_store *st, const zt_store_incident_filter *f, zt_store_incident_cb cb,
+                void *ctx);
+    int (*events)(zt_store *st, int64_t id, zt_store_incident_event_cb cb, void *ctx);
+} zt_store_incident_ops;
 
 /* Every backend's handle starts with this. */
 struct zt_store {

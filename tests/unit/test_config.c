@@ -384,7 +384,8 @@ static void test_err_unknown_key(void **state)
                   NAME ":2:3: unknown key 'listne' in 'gateway' (expected one of: listen, workers, "
                        "trusted_proxies, limits, timeouts)\n" NAME
                        ":6:1: unknown key 'aps' at top level (expected one of: state_dir, "
-                       "gateway, log, admin, audit, auth, devices, risk, apps, locations, policies)\n");
+                       "gateway, log, admin, audit, auth, devices, risk, apps, locations, policies, "
+                       "incidents, playbooks)\n");
 }
 
 static void test_err_wrong_type(void **state)

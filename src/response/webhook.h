@@ -1,0 +1,52 @@
+/* Webhook notifier: POSTs JSON documents to one http:// or https:// URL from its own thread,
+ * retrying failures (connection errors, timeouts, non-2xx answers) with exponential backoff.
+ * Each body is signed: `X-ZT-Signature: sha256=<hex HMAC-SHA256(key, body)>`.
+ *
+ * Posting never blocks the caller: a bounded queue takes the document or drops it and counts the
+ * drop. HTTPS verifies the server's chain (system store or a configured CA) and host name. It
+ * never logs the key or a body. */
+#ifndef ZT_RESPONSE_WEBHOOK_H
+#define ZT_RESPONSE_WEBHOOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+
+#define ZT_WEBHOOK_BODY_MAX (64 * 1024) /* larger documents are refused */
+#define ZT_WEBHOOK_KEY_MIN 16
+#define ZT_WEBHOOK_KEY_MAX 64
+#define ZT_WEBHOOK_BACKOFF_MAX_MS 60000 /* retry delays double up to this */
+#define ZT_WEBHOOK_SIG_LEN (7 + 64)     /* "sha256=" + hex */
+
+typedef struct zt_webhook zt_webhook;
+
+typedef struct zt_webhook_stats {
+    uint64_t queued;    /* accepted by zt_webhook_post */
+    uint64_t delivered; /* a 2xx answer */
+    uint64_t failed;    /* given up after every retry */
+    uint64_t dropped;   /* queue full, or pending at shutdown */
+    uint64_t attempts;  /* POSTs tried, retries included */
+} zt_webhook_stats;
+
+/* Start the notifier for cfg (borrowed only during the call) with an HMAC key of
+ * ZT_WEBHOOK_KEY_MIN..MAX bytes (copied, wiped at free). NULL with the reason in err. */
+zt_webhook *zt_webhook_new(const zt_webhook_cfg_ *cfg, const unsigned char *key, size_t keylen,
+                           char *err, size_t errlen);
+/* Stop the thread (an attempt in progress ends at its timeout; a backoff wait ends at once);
+ * documents still queued are counted as dropped. Accepts NULL. */
+void zt_webhook_free(zt_webhook *w);
+
+/* Queue one JSON document (copied). false when it was dropped (queue full, too large). */
+bool zt_webhook_post(zt_webhook *w, const char *json, size_t len);
+void zt_webhook_stats_get(zt_webhook *w, zt_webhook_stats *out);
+/* Wait until nothing is queued or in flight, at most timeout_ms; true when idle. For tests and
+ * orderly shutdown. */
+bool zt_webhook_drain(zt_webhook *w, uint64_t timeout_ms);
+
+/* "sha256=" + lowercase hex of HMAC-SHA256(key, body), NUL-terminated. */
+void zt_webhook_sign(const unsigned char *key, size_t keylen, const char *body, size_t len,
+                     char out[ZT_WEBHOOK_SIG_LEN + 1]);
+
+#endif
