@@ -59,6 +59,8 @@ bench: setup all
 	bench/signin.sh $(BUILD)
 	bench/policy/run.sh $(BUILD)
 	bench/audit/run.sh $(BUILD)
+	bench/device/run.sh $(BUILD)
+	bench/risk/run.sh $(BUILD)
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -123,6 +123,18 @@ static zt_admin_ep match_segs(const zt_span *seg, size_t n, unsigned *methods, i
                : n == 3 && seg_is(seg[2], "dismiss") ? ZT_ADMIN_EP_RISK_DISMISS
                                                      : ZT_ADMIN_EP_NONE;
     }
+    if (n >= 1 && seg_is(seg[0], "devices")) {
+        *methods = n == 1 ? M_GET : n == 3 ? M_POST : M_GET | M_DELETE;
+        if (n == 2 && seg_is(seg[1], "enroll-codes")) {
+            *methods = M_POST;
+            return ZT_ADMIN_EP_ENROLL_CODES;
+        }
+        *id_at = n >= 2 ? 1 : -1;
+        return n == 1                               ? ZT_ADMIN_EP_DEVICES
+               : n == 2                             ? ZT_ADMIN_EP_DEVICE
+               : n == 3 && seg_is(seg[2], "revoke") ? ZT_ADMIN_EP_DEVICE_REVOKE
+                                                    : ZT_ADMIN_EP_NONE;
+    }
     if (n >= 1 && seg_is(seg[0], "users")) {
         if (n == 1) {
             *methods = M_GET | M_POST;
@@ -403,6 +415,8 @@ static bool audit_call(zt_admin_call *c, int status, const char *err_code)
     }
     if (c->group[0] != '\0')
         zt_event_str(&ev, "group.name", c->group);
+    if (c->device_id[0] != '\0')
+        zt_event_str(&ev, "device.uid", c->device_id);
     if (c->change[0] != '\0')
         zt_event_str(&ev, "unmapped.change", c->change);
     zt_event_metadata(&ev, r->request_id, NULL);
@@ -610,6 +624,10 @@ static const char *read_action(zt_admin_ep ep)
         return "risk.list";
     case ZT_ADMIN_EP_RISK_ONE:
         return "risk.get";
+    case ZT_ADMIN_EP_DEVICES:
+        return "device.list";
+    case ZT_ADMIN_EP_DEVICE:
+        return "device.get";
     default:
         return "request";
     }
@@ -732,7 +750,7 @@ void zt_admin_handle(zt_local_req *r)
                       r->method_name, c->route.allow);
         return;
     }
-    if (r->query_len > 0 && c->route.ep != ZT_ADMIN_EP_RISK) {
+    if (r->query_len > 0 && c->route.ep != ZT_ADMIN_EP_RISK && c->route.ep != ZT_ADMIN_EP_DEVICES) {
         zt_admin_fail(c, 400, "invalid_query", "this API takes no query parameters");
         return;
     }
@@ -761,6 +779,12 @@ void zt_admin_handle(zt_local_req *r)
     case ZT_ADMIN_EP_USER_CONFIRM:
     case ZT_ADMIN_EP_USER_DISMISS:
         zt_admin_risk(c);
+        return;
+    case ZT_ADMIN_EP_DEVICES:
+    case ZT_ADMIN_EP_DEVICE:
+    case ZT_ADMIN_EP_DEVICE_REVOKE:
+    case ZT_ADMIN_EP_ENROLL_CODES:
+        zt_admin_devices(c);
         return;
     default:
         zt_admin_users(c);

@@ -68,6 +68,10 @@ typedef enum zt_admin_ep {
     ZT_ADMIN_EP_RISK_DISMISS,   /* POST /api/v1/risk/{id}/dismiss */
     ZT_ADMIN_EP_USER_CONFIRM,   /* POST /api/v1/users/{u}/confirm-compromised */
     ZT_ADMIN_EP_USER_DISMISS,   /* POST /api/v1/users/{u}/dismiss-risk */
+    ZT_ADMIN_EP_DEVICES,        /* GET  /api/v1/devices?user=U */
+    ZT_ADMIN_EP_DEVICE,         /* GET, DELETE /api/v1/devices/{id} */
+    ZT_ADMIN_EP_DEVICE_REVOKE,  /* POST /api/v1/devices/{id}/revoke */
+    ZT_ADMIN_EP_ENROLL_CODES,   /* POST /api/v1/devices/enroll-codes */
 } zt_admin_ep;
 
 /* Where a request goes. status: 0 matched; 404 no such resource; 405 wrong method (allow
@@ -79,7 +83,7 @@ typedef struct zt_admin_route {
     const char *why;                  /* static, for 400 */
     char user[ZT_ADMIN_SEG_MAX + 1];  /* decoded {u}; "" when the route has none */
     char group[ZT_ADMIN_SEG_MAX + 1]; /* decoded {g} */
-    char id[ZT_ADMIN_SEG_MAX + 1];    /* decoded {id} (a detection); checked by the handler */
+    char id[ZT_ADMIN_SEG_MAX + 1];    /* decoded {id} (detection, device); checked by the handler */
 } zt_admin_route;
 
 /* method: llhttp's HTTP_GET, HTTP_POST, HTTP_DELETE, ...; path: the normalised path. */
@@ -133,6 +137,7 @@ typedef struct zt_admin_call {
     char user_id[ZT_STORE_ID_LEN + 1];
     char user_email[ZT_STORE_EMAIL_MAX + 1];
     char group[ZT_ADMIN_SEG_MAX + 1]; /* as given until resolved */
+    char device_id[33];               /* the device the call is about ("" = none) */
     char change[256]; /* what changed, for the event ("disabled; sessions revoked") */
 } zt_admin_call;
 
@@ -168,6 +173,9 @@ void zt_admin_groups(zt_admin_call *c);
 /* Identity Protection (risk.c): detections, dismissal, confirm compromised, dismiss a user's
  * risk. Changes are audited as the call and bump the revocation counter. */
 void zt_admin_risk(zt_admin_call *c);
+/* Devices (devices.c): list, show, revoke, delete, enrolment codes. Changes are audited as the
+ * call and bump the revocation counter (a revoked certificate fails its next handshake). */
+void zt_admin_devices(zt_admin_call *c);
 
 /* Resolve {u}: an email when it holds '@', else a user id. */
 int zt_admin_find_user(zt_store *st, const char *who, zt_user *out);

@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 
 #include "lib/buf.h"
+#include "lib/str.h"
 
 #define ZT_DEVICE_ID_LEN 32 /* 16 random bytes, lowercase hex */
 
@@ -25,19 +26,20 @@ typedef struct zt_local_req zt_local_req;
 
 typedef struct zt_devices_cfg {
     zt_store *store;
-    const char *ca_dir;          /* STATE_DIR/device-ca: ca.key (0600) + ca.pem, created once */
-    int64_t cert_lifetime_s;     /* issued device certificates; default 365 days */
-    int64_t enroll_code_ttl_s;   /* default 900 */
-    int64_t posture_max_age_s;   /* older posture = non-compliant ("stale"); default 24 h */
+    const char *ca_dir;        /* STATE_DIR/device-ca: ca.key (0600) + ca.pem, created once */
+    int64_t cert_lifetime_s;   /* issued device certificates; default 365 days */
+    int64_t enroll_code_ttl_s; /* default 900 */
+    int64_t posture_max_age_s; /* older posture = non-compliant ("stale"); default 24 h */
     /* Compliance rules (config `devices.compliance`); zero/false = rule off. */
     struct {
-        const char *min_os_version[8][2]; /* {os id, minimum version_id} pairs, e.g. {"debian","12"} */
+        const char
+            *min_os_version[8][2]; /* {os id, minimum version_id} pairs, e.g. {"debian","12"} */
         size_t n_min_os_version;
-        int64_t max_signature_age_s;      /* antivirus signatures at most this old */
+        int64_t max_signature_age_s; /* antivirus signatures at most this old */
         bool require_disk_encryption;
         bool require_firewall;
         bool require_antivirus;
-        int64_t max_update_age_s;         /* last package update at most this old */
+        int64_t max_update_age_s; /* last package update at most this old */
     } compliance;
 } zt_devices_cfg;
 
@@ -68,13 +70,21 @@ void zt_devices_refresh_revoked(zt_devices *d);
 /* What the policy engine needs about a device, cheap enough for every request (cached;
  * refreshed when the revocation counter moves or a posture/alert arrives). */
 typedef struct zt_device_state {
-    bool known;     /* enrolled and not revoked */
+    bool known; /* enrolled and not revoked */
     char user_id[33];
     bool compliant;
-    int risk;       /* zt_risk: 0 none .. 3 high */
-    char failed[512]; /* plain-words reasons, "; "-separated, for the block page */
+    int risk;               /* zt_risk: 0 none .. 3 high */
+    char failed[512];       /* plain-words reasons, "; "-separated, for the block page */
+    int64_t cert_not_after; /* the device certificate's expiry (a browser binding ends then) */
 } zt_device_state;
 int zt_devices_state(zt_devices *d, const char *device_id, int64_t now, zt_device_state *out);
+/* Judge a device afresh (cache bypassed and refreshed later), with the detailed failures
+ * (struct from device/posture.h), for `ztagent status` and the admin API. */
+typedef struct zt_compliance zt_compliance;
+int zt_devices_compliance(zt_devices *d, const char *device_id, int64_t now, zt_device_state *out,
+                          zt_compliance *comp);
+/* The configured enrolment code lifetime (seconds). */
+int64_t zt_devices_code_ttl(const zt_devices *d);
 
 /* /.ztgate/device/... requests (enroll, posture, alert, status, the portal's enrolment page).
  * r->device_id holds the connection's verified client certificate's device id ("" if none). */
@@ -94,5 +104,28 @@ void zt_devices_install(zt_devices *d);
  * its SHA-256. code_out gets the display form. 0 or a negative errno (store error). */
 int zt_device_enroll_code(zt_store *st, const char *user_id, int64_t ttl_s, int64_t now,
                           char code_out[ZT_ENROLL_CODE_DISPLAY_LEN + 1]);
+
+/* ---- browsers tied to an enrolled device (binding.c; docs/DEVICES.md) ----
+ * The portal's enrolment page sets a short-lived pending cookie with the code; once the agent
+ * has enrolled with that code, the same browser gets a long-lived binding cookie naming the
+ * device. A request without a device certificate whose binding cookie is valid, for the
+ * session's user and names a known (not revoked) device, gets that device's posture and risk.
+ * A certificate is bound to a key the browser cannot export; a cookie can be copied by whoever
+ * controls the browser profile: policies that need strong device proof should rely on
+ * certificates. Both cookies are ztgate's own and never go upstream. */
+
+#define ZT_DEVBIND_COOKIE_HTTPS "__Host-ztgate_devbind"
+#define ZT_DEVBIND_COOKIE_HTTP "ztgate_devbind"
+#define ZT_DEVENROL_COOKIE_HTTPS "__Host-ztgate_devenrol"
+#define ZT_DEVENROL_COOKIE_HTTP "ztgate_devenrol"
+#define ZT_DEVBIND_FUTURE_SKEW_S 300 /* a binding "issued" later than now by more is refused */
+
+typedef struct zt_secretbox zt_secretbox;
+/* The device id named by a valid binding cookie (MAC under the "device-binding" key, issued
+ * for user_id, not issued in the future) in a Cookie header value; false otherwise. The device
+ * itself (known, owner, expiry) is for the caller to check with zt_devices_state. */
+bool zt_device_binding_check(const zt_secretbox *secrets, const zt_span *cookie_header,
+                             const char *user_id, bool https, int64_t now,
+                             char device_id_out[ZT_DEVICE_ID_LEN + 1]);
 
 #endif

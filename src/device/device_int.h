@@ -93,9 +93,6 @@ struct zt_devices {
 
 bool zt_devices_serial_revoked(zt_devices *d, const char *serial_hex);
 void zt_devices_invalidate(zt_devices *d, const char *device_id);
-/* Judge a device afresh (cache bypassed and refreshed later), with the detailed failures. */
-int zt_devices_compliance(zt_devices *d, const char *device_id, int64_t now, zt_device_state *out,
-                          zt_compliance *comp);
 /* The rules of cfg in the evaluator's form. */
 void zt_devices_rules_from_cfg(const zt_devices_cfg *cfg, zt_compliance_rules *out);
 
@@ -128,5 +125,28 @@ typedef enum zt_enroll_err {
  * code stays usable unless it was the code that failed. res->cert must be disposed on OK. */
 zt_enroll_err zt_enroll_run(zt_devices *d, const char *body, size_t len, int64_t now,
                             zt_enroll_result *res, const char **why);
+/* The same, with the device id derived from the code under the secrets key
+ * (zt_device_id_from_code) so the browser that asked for the code can find the device; NULL
+ * secrets: a random id, as zt_enroll_run. */
+zt_enroll_err zt_enroll_run_keyed(zt_devices *d, const zt_secretbox *secrets, const char *body,
+                                  size_t len, int64_t now, zt_enroll_result *res, const char **why);
+
+/* ---- binding.c ---- */
+
+/* The id the device enrolled with `code` (normalised) gets. */
+void zt_device_id_from_code(const zt_secretbox *sb, const char code[ZT_ENROLL_CODE_CHARS + 1],
+                            char out[ZT_DEVICE_ID_LEN + 1]);
+/* Pending enrolment cookie: this browser asked for the code that will enrol device_id. Max-Age
+ * runs to expires_at. 0 or -EINVAL. */
+int zt_device_pending_set(const zt_secretbox *sb, zt_buf *headers, const char *user_id,
+                          const char *device_id, bool https, int64_t now, int64_t expires_at);
+/* The expected device id of a valid, unexpired pending cookie for user_id; false otherwise. */
+bool zt_device_pending_check(const zt_secretbox *sb, const zt_span *cookie_header,
+                             const char *user_id, bool https, int64_t now,
+                             char device_id_out[ZT_DEVICE_ID_LEN + 1]);
+int zt_device_pending_clear(zt_buf *headers, bool https);
+/* Binding cookie for device_id and user_id issued now, Max-Age max_age_s. 0 or -EINVAL. */
+int zt_device_binding_set(const zt_secretbox *sb, zt_buf *headers, const char *device_id,
+                          const char *user_id, bool https, int64_t now, int64_t max_age_s);
 
 #endif

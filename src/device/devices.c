@@ -254,6 +254,7 @@ static int compute_state(zt_devices *d, const char *id, int64_t now, zt_device_s
         return rc;
     snprintf(out->user_id, sizeof(out->user_id), "%s", dev.user_id);
     out->risk = dev.risk;
+    out->cert_not_after = dev.cert_not_after;
     if (dev.revoked_at != 0) {
         snprintf(out->failed, sizeof(out->failed), "this device's enrolment was revoked");
         return 0;
@@ -318,6 +319,11 @@ int zt_devices_state(zt_devices *d, const char *device_id, int64_t now, zt_devic
     s->st = *out;
     pthread_mutex_unlock(&d->cache_mu);
     return 0;
+}
+
+int64_t zt_devices_code_ttl(const zt_devices *d)
+{
+    return d != NULL ? d->code_ttl_s : 900;
 }
 
 int zt_devices_compliance(zt_devices *d, const char *device_id, int64_t now, zt_device_state *out,

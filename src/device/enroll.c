@@ -146,6 +146,12 @@ static int read_fields(json_t *root, enroll_req *q, const char **why)
 zt_enroll_err zt_enroll_run(zt_devices *d, const char *body, size_t len, int64_t now,
                             zt_enroll_result *res, const char **why)
 {
+    return zt_enroll_run_keyed(d, NULL, body, len, now, res, why);
+}
+
+zt_enroll_err zt_enroll_run_keyed(zt_devices *d, const zt_secretbox *secrets, const char *body,
+                                  size_t len, int64_t now, zt_enroll_result *res, const char **why)
+{
     memset(res, 0, sizeof(*res));
     *why = NULL;
     json_error_t jerr;
@@ -168,7 +174,10 @@ zt_enroll_err zt_enroll_run(zt_devices *d, const char *body, size_t len, int64_t
         goto out;
     }
     zt_enroll_code_hash(code, hash);
-    zt_random_hex(res->device_id, ZT_DEVICE_ID_LEN / 2);
+    if (secrets != NULL)
+        zt_device_id_from_code(secrets, code, res->device_id);
+    else
+        zt_random_hex(res->device_id, ZT_DEVICE_ID_LEN / 2);
     pthread_mutex_lock(&d->sign_mu);
     int rc = zt_ca_sign(&d->ca, req, res->device_id, now, d->cert_lifetime_s, &res->cert);
     pthread_mutex_unlock(&d->sign_mu);

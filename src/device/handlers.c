@@ -13,11 +13,15 @@
 
 #include "audit/event.h"
 #include "device/device_int.h"
+#include "core/log.h"
 #include "device/messages.h"
+#include "lib/secure.h"
 #include "lib/str.h"
 #include "lib/time.h"
 #include "portal/portal.h"
 #include "proxy/local.h"
+#include "response/incident.h"
+#include "session/session.h"
 #include "store/store.h"
 
 #define DEV_PREFIX "/.ztgate/device/"
@@ -32,6 +36,8 @@
 #define DEV_EV_DEVICE_CONFIG_STATE 5019 /* Discovery: Device Config State */
 #define DEV_ACT_LOG 1                   /* its activity "Log" */
 #define DEV_ACT_ACCOUNT_CREATE 1        /* Account Change: Create (a device credential) */
+#define DEV_ACT_ACCOUNT_OTHER 99        /* Account Change: Other (a browser tied to a device) */
+#define DEV_PENDING_SLACK_S 3600        /* the pending cookie outlives its code: come back later */
 
 static const char *const risk_names[] = {"none", "low", "medium", "high"};
 
@@ -263,14 +269,95 @@ static bool page_session(zt_local_req *r, zt_portal_sess *s)
     return true;
 }
 
-static void enroll_page(zt_local_req *r)
+static const zt_secretbox *secrets_of(const zt_local_req *r)
+{
+    return r->svc != NULL ? r->svc->secrets : NULL;
+}
+
+/* "Done — continue": a plain link back to this page (a GET changes nothing until the device
+ * exists, and then only this browser's own cookies). */
+static int continue_link(zt_buf *b, zt_lang lang)
+{
+    int rc = zt_buf_append_str(b, "<p><a id=\"device-continue\" href=\"" DEV_ENROLL "\">");
+    rc = rc ? rc : html_dmsg(b, lang, DM_CONTINUE);
+    return rc ? rc : zt_buf_append_str(b, "</a></p>");
+}
+
+typedef enum bind_outcome { BIND_NONE, BIND_WAITING, BIND_DONE, BIND_FAILED } bind_outcome;
+
+/* This browser asked for the code that enrols device `id`: once that device exists (for this
+ * user, not revoked, certificate valid) it gets the binding cookie, and the pending one goes. */
+static bind_outcome bind_browser(zt_devices *d, zt_local_req *r, const zt_portal_sess *s,
+                                 const char *id, int64_t now, zt_store_device *dev)
+{
+    int rc = zt_store_device_get(d->store, id, dev);
+    if (rc == -ENOENT)
+        return BIND_WAITING;
+    if (rc != 0)
+        return BIND_FAILED;
+    if (dev->revoked_at != 0 || strcmp(dev->user_id, s->user_id) != 0 ||
+        dev->cert_not_after <= now) {
+        (void)zt_device_pending_clear(&r->resp_headers, r->https);
+        return BIND_NONE;
+    }
+    json_t *extra = json_pack("{s:s}", "device_proof", "cookie");
+    dev_event e = {.cls = ZT_EV_ACCOUNT_CHANGE,
+                   .activity = DEV_ACT_ACCOUNT_OTHER,
+                   .sev = ZT_SEV_INFO,
+                   .success = true,
+                   .message = "browser tied to enrolled device",
+                   .user_id = s->user_id,
+                   .email = s->email,
+                   .device_id = dev->id,
+                   .device_name = dev->name,
+                   .unmapped = extra};
+    bool logged = audit(r, &e);
+    json_decref(extra);
+    if (!logged)
+        return BIND_FAILED;
+    if (zt_device_binding_set(secrets_of(r), &r->resp_headers, dev->id, s->user_id, r->https, now,
+                              dev->cert_not_after - now) != 0 ||
+        zt_device_pending_clear(&r->resp_headers, r->https) != 0)
+        return BIND_FAILED;
+    return BIND_DONE;
+}
+
+static void enroll_page(zt_devices *d, zt_local_req *r)
 {
     zt_portal_sess s;
     if (!page_session(r, &s))
         return;
-    zt_buf_reset(&r->resp_body);
-    int rc = page_begin(&r->resp_body, r->lang);
-    page_send(r, rc ? rc : page_button(r, DM_BUTTON));
+    int64_t now = now_s();
+    char pending[ZT_DEVICE_ID_LEN + 1];
+    zt_store_device dev;
+    bind_outcome out = BIND_NONE;
+    if (secrets_of(r) != NULL && zt_device_pending_check(secrets_of(r), zt_portal_cookies(r),
+                                                         s.user_id, r->https, now, pending))
+        out = bind_browser(d, r, &s, pending, now, &dev);
+    if (out == BIND_FAILED) {
+        zt_buf_reset(&r->resp_headers);
+        zt_portal_unavailable(r, "device binding: store or audit log unavailable");
+        return;
+    }
+    zt_buf *b = &r->resp_body;
+    zt_buf_reset(b);
+    int rc = page_begin(b, r->lang);
+    if (out == BIND_WAITING) {
+        rc = rc ? rc : zt_buf_append_str(b, "<p>");
+        rc = rc ? rc : html_dmsg(b, r->lang, DM_WAITING);
+        rc = rc ? rc : zt_buf_append_str(b, "</p>");
+        rc = rc ? rc : continue_link(b, r->lang);
+    } else if (out == BIND_DONE) {
+        r->log_detail = "browser tied to device";
+        rc = rc ? rc : zt_buf_append_str(b, "<p id=\"device-bound\">");
+        rc = rc ? rc : html_dmsg(b, r->lang, DM_BOUND_PRE);
+        rc = rc ? rc : zt_buf_append_str(b, "<strong>");
+        rc = rc ? rc : zt_html_text(b, dev.name);
+        rc = rc ? rc : zt_buf_append_str(b, "</strong>");
+        rc = rc ? rc : html_dmsg(b, r->lang, DM_BOUND_POST);
+        rc = rc ? rc : zt_buf_append_str(b, "</p>");
+    }
+    page_send(r, rc ? rc : page_button(r, out == BIND_NONE ? DM_BUTTON : DM_ANOTHER));
 }
 
 /* POST from the page's button: mint a code for the signed-in user and show it once. */
@@ -285,10 +372,20 @@ static void enroll_mint(zt_devices *d, zt_local_req *r)
     if (!ok || !page_session(r, &s))
         return;
     int64_t now = now_s();
-    char code[ZT_ENROLL_CODE_DISPLAY_LEN + 1];
+    char code[ZT_ENROLL_CODE_DISPLAY_LEN + 1], norm[ZT_ENROLL_CODE_CHARS + 1];
+    char expect[ZT_DEVICE_ID_LEN + 1];
     if (zt_device_enroll_code(d->store, s.user_id, d->code_ttl_s, now, code) != 0) {
         zt_portal_unavailable(r, "enrolment code: store error");
         return;
+    }
+    /* This browser may be tied to the device the code enrols: remember which one it will be. */
+    bool pending = secrets_of(r) != NULL && zt_enroll_code_normalise(code, strlen(code), norm);
+    if (pending) {
+        zt_device_id_from_code(secrets_of(r), norm, expect);
+        pending =
+            zt_device_pending_set(secrets_of(r), &r->resp_headers, s.user_id, expect, r->https, now,
+                                  now + d->code_ttl_s + DEV_PENDING_SLACK_S) == 0;
+        zt_wipe(norm, sizeof(norm));
     }
     dev_event e = {.cls = ZT_EV_ACCOUNT_CHANGE,
                    .activity = DEV_ACT_ACCOUNT_CREATE,
@@ -298,6 +395,7 @@ static void enroll_mint(zt_devices *d, zt_local_req *r)
                    .user_id = s.user_id,
                    .email = s.email};
     if (!audit(r, &e)) {
+        zt_buf_reset(&r->resp_headers); /* no pending cookie for a code nobody will see */
         zt_portal_unavailable(r, "audit log unavailable");
         return;
     }
@@ -321,6 +419,12 @@ static void enroll_mint(zt_devices *d, zt_local_req *r)
     rc = rc ? rc : zt_buf_append_str(b, "</code></pre><p>");
     rc = rc ? rc : html_dmsg(b, r->lang, DM_AFTER);
     rc = rc ? rc : zt_buf_append_str(b, "</p>");
+    if (pending) {
+        rc = rc ? rc : zt_buf_append_str(b, "<p>");
+        rc = rc ? rc : html_dmsg(b, r->lang, DM_CONTINUE_HINT);
+        rc = rc ? rc : zt_buf_append_str(b, "</p>");
+        rc = rc ? rc : continue_link(b, r->lang);
+    }
     rc = rc ? rc : page_button(r, DM_ANOTHER);
     memset(code, 0, sizeof(code));
     page_send(r, rc);
@@ -333,7 +437,7 @@ static void enroll_agent(zt_devices *d, zt_local_req *r)
     zt_enroll_result res;
     const char *why = NULL;
     int64_t now = now_s();
-    zt_enroll_err e = zt_enroll_run(d, r->body, r->body_len, now, &res, &why);
+    zt_enroll_err e = zt_enroll_run_keyed(d, secrets_of(r), r->body, r->body_len, now, &res, &why);
     if (e == ZT_ENROLL_BAD_REQUEST) {
         json_error(r, 400, "invalid_request", why);
         return;
@@ -601,6 +705,54 @@ static int alert_apply(zt_devices *d, const zt_store_device *dev, const alert_re
     return -EINVAL;
 }
 
+/* Alerts the agent reported and has not resolved yet (containment alerts the playbooks
+ * raise, "ztgate:incident:N", are not the agent's). */
+static int count_agent_alert(void *ctx, const zt_store_alert *a)
+{
+    if (strncmp(a->path, "ztgate:", 7) != 0)
+        ++*(size_t *)ctx;
+    return 0;
+}
+
+/* Malware found opens (or joins) the device's incident and runs its playbooks; quarantine and
+ * a clean scan are remediation, and once no agent alert is left the incident resolves (and a
+ * playbook's isolation is undone). */
+static void signal_incident(zt_local_req *r, const zt_store_device *dev, const alert_req *q)
+{
+    if (r->svc->response == NULL)
+        return;
+    size_t open = 0;
+    if (zt_store_device_alert_list_active(r->svc->store, dev->id, count_agent_alert, &open) < 0)
+        open = 1;
+    bool detection = q->event == AE_DETECTED || q->event == AE_RESTORED;
+    char summary[400];
+    snprintf(summary, sizeof(summary), "%s: %.64s in %.200s",
+             q->event == AE_DETECTED      ? "malware detected"
+             : q->event == AE_RESTORED    ? "quarantined file restored by the user"
+             : q->event == AE_QUARANTINED ? "malware quarantined by the agent"
+                                          : "clean rescan",
+             q->signature != NULL ? q->signature : "-", q->path);
+    zt_signal s = {.kind = detection ? ZT_SIGNAL_DETECTION : ZT_SIGNAL_REMEDIATION,
+                   .type = detection                    ? "malware"
+                           : q->event == AE_QUARANTINED ? "quarantined"
+                                                        : "clean_scan",
+                   .severity = detection ? ZT_RISK_HIGH : ZT_RISK_NONE,
+                   .user_id = dev->user_id,
+                   .email = dev->email,
+                   .device_id = dev->id,
+                   .device_name = dev->name,
+                   .summary = summary,
+                   .request_id = r->request_id,
+                   .resolves = !detection && open == 0};
+    zt_response_result res;
+    int rc = zt_response_signal(r->svc->response, &s, &res);
+    if (rc != 0)
+        zt_error("request %s: incident response for a device alert failed: %s", r->request_id,
+                 strerror(-rc));
+    else
+        zt_devices_invalidate(r->svc->devices, dev->id); /* a playbook may have isolated it */
+}
+
 static void alert(zt_devices *d, zt_local_req *r)
 {
     static const unsigned activity[] = {ZT_ACT_FINDING_CREATE, ZT_ACT_FINDING_UPDATE,
@@ -656,6 +808,8 @@ static void alert(zt_devices *d, zt_local_req *r)
                     .unmapped = extra};
     bool logged = audit(r, &ev);
     json_decref(extra);
+    if (logged)
+        signal_incident(r, &after, &q); /* q points into root: before it is freed */
     json_decref(root);
     if (!logged) {
         json_error(r, 503, "unavailable", "the audit log is unavailable");
@@ -735,7 +889,7 @@ void zt_device_handle_with(zt_devices *d, zt_local_req *r)
     }
     if (path_is(r, DEV_ENROLL)) {
         if (r->method == HTTP_GET || r->method == HTTP_HEAD)
-            enroll_page(r);
+            enroll_page(d, r);
         else if (r->method != HTTP_POST)
             method_only(r, HTTP_POST, "GET, HEAD, POST");
         else if (is_json(r))

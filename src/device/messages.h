@@ -23,7 +23,20 @@
       "修正すべき点が表示されます。")                                                              \
     X(DM_ANOTHER, "Get another code", "別のコードを発行")                                          \
     X(DM_FAILED, "The code could not be made. Try again in a moment.",                             \
-      "コードを発行できませんでした。しばらくしてから再度お試しください。")
+      "コードを発行できませんでした。しばらくしてから再度お試しください。")                      \
+    X(DM_CONTINUE_HINT,                                                                            \
+      "When the device is enrolled, come back here in this browser to tie the browser to it.",    \
+      "デバイスの登録が済んだら、このブラウザーでこのページに戻り、ブラウザーをデバイスに"         \
+      "関連付けてください。")                                                                      \
+    X(DM_CONTINUE, "Done — continue", "完了 — 続ける")                                             \
+    X(DM_WAITING,                                                                                  \
+      "The device has not enrolled with your code yet. Run the command on the device, then "     \
+      "continue.",                                                                                 \
+      "デバイスはまだコードで登録されていません。デバイスでコマンドを実行してから続けてください。") \
+    X(DM_BOUND_PRE, "This browser is now tied to the device ", "このブラウザーはデバイス ")        \
+    X(DM_BOUND_POST,                                                                               \
+      ". Apps that need a compliant device accept it while the device stays compliant.",          \
+      " に関連付けられました。デバイスが準拠している間、準拠デバイスが必要なアプリを使えます。")
 /* clang-format on */
 
 #define ZT_DM_ENUM(id, en, ja) id,

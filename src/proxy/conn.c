@@ -942,21 +942,46 @@ static void fill_risk_input(zt_conn *c, zt_policy_input *in)
 
 /* The device this connection proved (client certificate), if it belongs to the signed-in
  * user: enrolled, compliant (posture rules) and its risk (EDR alerts). */
+/* The device a browser was tied to at enrolment (docs/DEVICES.md): a valid binding cookie for
+ * the session's user in any Cookie header. */
+static bool bound_device(const zt_conn *c, const char *user_id, int64_t now,
+                         char id[ZT_DEVICE_ID_LEN + 1])
+{
+    const zt_secretbox *sb = c->w->server->svc.secrets;
+    for (unsigned i = 0; sb != NULL && i < c->head.n_headers; i++) {
+        const zt_header *h = &c->head.headers[i];
+        if (zt_span_ieq_cstr(h->name, "Cookie") &&
+            zt_device_binding_check(sb, &h->value, user_id, c->req.https, now, id))
+            return true;
+    }
+    return false;
+}
+
+/* The verified client certificate's device; without one, a browser's binding cookie. Either
+ * way the device must be known (not revoked) and the session user's; a binding also ends with
+ * the device certificate. */
 static void fill_device_input(zt_conn *c, zt_policy_input *in)
 {
     zt_request *r = &c->req;
     zt_devices *d = c->w->server->svc.devices;
-    if (d == NULL || c->device_id[0] == '\0' || r->user_id == NULL)
+    if (d == NULL || r->user_id == NULL)
         return;
+    char bound[ZT_DEVICE_ID_LEN + 1];
+    const char *id = c->device_id;
+    bool by_cookie = id[0] == '\0';
+    if (by_cookie && !bound_device(c, r->user_id, in->now, bound))
+        return;
+    if (by_cookie)
+        id = bound;
     zt_device_state st;
-    if (zt_devices_state(d, c->device_id, in->now, &st) != 0 || !st.known ||
-        strcmp(st.user_id, r->user_id) != 0)
+    if (zt_devices_state(d, id, in->now, &st) != 0 || !st.known ||
+        strcmp(st.user_id, r->user_id) != 0 || (by_cookie && st.cert_not_after <= in->now))
         return;
     in->device_known = true;
     in->device_enrolled = true;
     in->device_compliant = st.compliant;
     in->device_risk = (zt_risk)st.risk;
-    r->device_id = zt_arena_strdup(&r->arena, c->device_id);
+    r->device_id = zt_arena_strdup(&r->arena, id);
     r->device_failed = st.failed[0] ? zt_arena_strdup(&r->arena, st.failed) : NULL;
 }
 

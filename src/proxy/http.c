@@ -786,7 +786,8 @@ static int write_request_line(zt_buf *out, const zt_http_head *req, const zt_for
  * every other app on the host. They never go upstream; the app's own cookies do. */
 static bool is_gateway_cookie(zt_span name)
 {
-    static const char *const ours[] = {"ztgate_session", "ztgate_csrf", "ztgate_device"};
+    static const char *const ours[] = {"ztgate_session", "ztgate_csrf", "ztgate_device",
+                                       "ztgate_devbind", "ztgate_devenrol"};
     if (name.n >= 7 && memcmp(name.p, "__Host-", 7) == 0) {
         name.p += 7;
         name.n -= 7;

@@ -238,7 +238,9 @@ def _device_findings(audit, device_id):
                 rec = json.loads(line)
             except ValueError:
                 continue
-            if rec.get("class_uid") == 2004 and rec.get("device", {}).get("uid") == device_id:
+            # The agent's alert records (incident timelines are findings about the device too).
+            if (rec.get("class_uid") == 2004 and rec.get("device", {}).get("uid") == device_id
+                    and "event" in rec.get("unmapped", {})):
                 out.append(rec)
     return out
 
@@ -388,11 +390,25 @@ def test_case1_compromised_device(h):
         r = h.cli("audit", "search", "--device", device_id, "--json", *conf)
         if r.returncode == 0:
             recs = [json.loads(ln) for ln in r.stdout.splitlines() if ln.strip()]
-            events = [x.get("unmapped", {}).get("event") for x in recs
-                      if x.get("class_uid") == 2004]
+            events = [x["unmapped"]["event"] for x in recs
+                      if x.get("class_uid") == 2004 and x.get("unmapped", {}).get("event")]
             eq(events, ["detected", "quarantined", "clean_scan"], "audit search --device")
         else:
             problems.append("ztgate audit search --device failed: " + r.stderr.strip())
+        # Core 6: the alert opened an incident whose timeline tells the story in order, and
+        # the clean scan resolved it.
+        r = h.cli("incident", "list", "--json", *conf)
+        eq(r.returncode, 0, "incident list: " + r.stderr)
+        incidents = [i for i in json.loads(r.stdout) if i.get("device_id") == device_id
+                     or i.get("device") == device_id]
+        eq(len(incidents), 1, "one incident for the device: %s" % r.stdout)
+        eq(incidents[0]["status"], "resolved", "the clean scan resolved it")
+        r = h.cli("incident", "show", str(incidents[0]["id"]), "--json", *conf)
+        eq(r.returncode, 0, "incident show: " + r.stderr)
+        kinds = [e["kind"] for e in json.loads(r.stdout)["timeline"]]
+        check(kinds[0] == "detection" and "remediation" in kinds and kinds.index("detection")
+              < kinds.index("remediation") and kinds[-1] == "status",
+              "timeline detection -> remediation -> resolved: %r" % kinds)
         r = h.cli("audit", "verify", *conf)
         eq(r.returncode, 0, "audit verify: " + r.stdout + r.stderr)
         check(r.stdout.startswith("OK"), r.stdout)
