@@ -898,6 +898,7 @@ int zt_proxy_serve(const char *config_path)
             srv.rt->cfg->n_apps, srv.n_workers, (int)getpid());
     uv_run(srv.main_loop, UV_RUN_DEFAULT);
     stop_workers(&srv, true);
+    zt_info("event loops stopped; closing the store, feeds and logs");
     services_close(&srv.svc);
     zt_feeds_free(srv.feeds_old);
     if (srv.audit != NULL && zt_audit_close(srv.audit) < 0)

@@ -471,7 +471,7 @@ class Proc:
         except subprocess.TimeoutExpired:
             return None
 
-    def stop(self, grace_s=5.0):
+    def stop(self, grace_s=8.0):
         """SIGTERM to the process group, SIGKILL after grace_s. Returns the exit status."""
         if self.alive():
             self.stopped_by_us = True
