@@ -191,7 +191,7 @@ def _pipe(src, dst):
 
 # ---- the gateway -----------------------------------------------------------------------------
 
-def _config(h, up):
+def _config(h, up, hook_port):
     tls_dir = h.path("state/tls")
     listen = [{"address": "127.0.0.1:%d" % free_port(),
                "tls": {"cert": os.path.join(tls_dir, "cert.pem"),
@@ -211,7 +211,14 @@ def _config(h, up):
     return h.config([h.app(up, name="vault", sensitivity="confidential")], listen=listen,
                     extra={"audit": {"path": audit},
                            "devices": {"require_antivirus": True},
-                           "policies": policies}), audit
+                           "policies": policies,
+                           # The SOC is told about malware; the device policy already blocks.
+                           "incidents": {"notify": {"url": "http://127.0.0.1:%d/hook" % hook_port,
+                                                    "timeout": "2s", "retries": 3,
+                                                    "backoff": "200ms"}},
+                           "playbooks": [{"name": "notify-soc-malware",
+                                          "on": {"types": ["malware"]},
+                                          "actions": ["open_incident", "notify"]}]}), audit
 
 
 def _show(h, gw, device_id):
@@ -263,7 +270,9 @@ def _poll(b, want, timeout_s, interval=0.02):
 def test_case1_compromised_device(h):
     agent = agent_bin(h)
     up = h.upstream()
-    cfg, audit = _config(h, up)
+    from test_case2_password import Hook
+    hook = Hook()
+    cfg, audit = _config(h, up, hook.port)
     gw = h.gateway(cfg, start=False)
     add_user(h, gw, EMAIL, PASSWORD)
     gw.start()
@@ -409,6 +418,10 @@ def test_case1_compromised_device(h):
         check(kinds[0] == "detection" and "remediation" in kinds and kinds.index("detection")
               < kinds.index("remediation") and kinds[-1] == "status",
               "timeline detection -> remediation -> resolved: %r" % kinds)
+        check(wait_until(lambda: len(hook.posts) >= 1, 10.0), "the SOC webhook got nothing")
+        check(any(p.get("incident_id") == incidents[0]["id"] or
+                  p.get("incident", {}).get("id") == incidents[0]["id"] for p in hook.posts),
+              "the notification names the incident: %r" % hook.posts)
         r = h.cli("audit", "verify", *conf)
         eq(r.returncode, 0, "audit verify: " + r.stdout + r.stderr)
         check(r.stdout.startswith("OK"), r.stdout)
@@ -417,6 +430,7 @@ def test_case1_compromised_device(h):
         eq(daemon.wait(5), 0, "the daemon stops cleanly")
     finally:
         relay.close()
+        hook.close()
     if problems:
         raise AssertionError("the story ran to the end, but:\n  - " + "\n  - ".join(problems))
 

@@ -11,7 +11,9 @@ risk remediated -> access returns. The audit log (verified) tells it in order.
 Places: loopback aliases mapped by a generated GeoIP database (tests/tools/make_mmdb.pl).
 Ten minutes: the gateway restarts with ZTGATE_TEST_CLOCK_OFFSET_S=600. Needs perl with
 libmaxmind-db-writer-perl; skipped without it."""
+import http.server
 import json
+import threading
 import os
 import time
 
@@ -43,7 +45,34 @@ def _baseline_policies():
     return block
 
 
-def _config(h):
+class Hook:
+    """The SOC's webhook receiver: records every notification ztgate POSTs."""
+
+    def __init__(self):
+        self.posts = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                outer.posts.append(json.loads(body))
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.port = free_port()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _config(h, hook):
     up = h.upstream()
     admin_port = free_port()
     audit = os.path.join(h.dir, "state", "audit", "audit.log")
@@ -52,6 +81,12 @@ def _config(h):
         "audit": {"path": audit},
         "admin": {"listen": "127.0.0.1:%d" % admin_port},
         "risk": {"geoip_city": _mmdb(h)},
+        # The SOC is told; containment itself is the admin's call in this story.
+        "incidents": {"notify": {"url": "http://127.0.0.1:%d/hook" % hook.port,
+                                 "timeout": "2s", "retries": 3, "backoff": "200ms"}},
+        "playbooks": [{"name": "notify-soc",
+                       "on": {"types": ["impossible_travel", "admin_confirmed_compromised"]},
+                       "actions": ["open_incident", "notify"]}],
     })
     return cfg, admin_port
 
@@ -141,7 +176,15 @@ def _audit_story(h, gw):
 
 @timeout(120)
 def test_case2_phished_password(h):
-    cfg, admin_port = _config(h)
+    hook = Hook()
+    try:
+        _case2(h, hook)
+    finally:
+        hook.close()
+
+
+def _case2(h, hook):
+    cfg, admin_port = _config(h, hook)
     gw = _start(h, cfg, admin_port)
 
     # The owner signs in from Tokyo (enrolling TOTP: auth.mfa is required) and reads mail.
@@ -229,3 +272,29 @@ def test_case2_phished_password(h):
     check(r.stdout.startswith("OK"), r.stdout)
     steps = _audit_story(h, gw)
     print("  audit: " + " -> ".join("%s (#%d)" % st for st in steps))
+
+    # Core 6: one incident for the owner whose timeline tells the story in order, resolved by
+    # the password change, and the SOC's webhook received the notifications.
+    r = h.cli("incident", "list", "--json", "--config", gw.config_path)
+    eq(r.returncode, 0, "incident list: " + r.stderr)
+    mine = [i for i in json.loads(r.stdout) if i.get("email") == OWNER]
+    eq(len(mine), 1, "one incident for the owner: %s" % r.stdout)
+    eq(mine[0]["status"], "resolved", "the secure password change resolved it")
+    r = h.cli("incident", "show", str(mine[0]["id"]), "--json", "--config", gw.config_path)
+    eq(r.returncode, 0, "incident show: " + r.stderr)
+    tl = json.loads(r.stdout)["timeline"]
+    kinds = [e["kind"] for e in tl]
+    det = [i for i, k in enumerate(kinds) if k == "detection"]
+    check(kinds[0] == "detection" and len(det) >= 2 and "remediation" in kinds
+          and det[-1] < kinds.index("remediation") and kinds[-1] == "status",
+          "timeline travel -> admin verdict -> remediation -> resolved: %r" % kinds)
+    eq([e["detail"].get("type") for e in tl if e["kind"] == "detection"][:2],
+       ["impossible_travel", "admin_confirmed_compromised"], "the two detections, in order")
+    eq([e["at"] for e in tl], sorted(e["at"] for e in tl), "timeline in time order")
+    check(wait_until(lambda: len(hook.posts) >= 2, 10.0),
+          "the webhook got the notifications: %r" % hook.posts)
+    check(all(p.get("incident_id") == mine[0]["id"] or p.get("incident", {}).get("id")
+              == mine[0]["id"] for p in hook.posts), "notifications name the incident: %r"
+          % hook.posts)
+    print("  incident %s: %s; webhook got %d notification(s)"
+          % (mine[0]["id"], " -> ".join(kinds), len(hook.posts)))
