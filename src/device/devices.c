@@ -189,8 +189,9 @@ void zt_devices_refresh_revoked(zt_devices *d)
 bool zt_devices_serial_revoked(zt_devices *d, const char *serial_hex)
 {
     pthread_rwlock_rdlock(&d->rev_lock);
-    bool hit = d->revoked == NULL || bsearch(serial_hex, d->revoked->serial, d->revoked->n,
-                                             sizeof(*d->revoked->serial), serial_cmp) != NULL;
+    bool hit = d->revoked == NULL ||
+               (d->revoked->n > 0 && bsearch(serial_hex, d->revoked->serial, d->revoked->n,
+                                             sizeof(*d->revoked->serial), serial_cmp) != NULL);
     pthread_rwlock_unlock(&d->rev_lock);
     return hit;
 }

@@ -295,7 +295,7 @@ static void deadline_in(struct timespec *ts, uint64_t ms)
 static void deliver(zt_webhook *w, const wh_item *it)
 {
     char delivery[33];
-    zt_random_hex(delivery, sizeof(delivery));
+    zt_random_hex(delivery, (sizeof(delivery) - 1) / 2);
     uint64_t delay = w->backoff_ms;
     for (unsigned n = 1;; n++) {
         bool ok = attempt(w, it, delivery, n);
