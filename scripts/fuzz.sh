@@ -32,16 +32,16 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/ztgate-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-failed=0
-summary=()
-for bin in "${targets[@]}"; do
+# One target: seed replay, then fuzzing; writes its summary line and, on failure, a marker.
+fuzz_one() {
+    local bin=$1 name seeds corpus artifacts out nseeds replay status runs cov ncorp
     name=$(basename "$bin")
     seeds="$repo/fuzz/corpus/$name"
     corpus="$work/$name/corpus"
     artifacts="$build/fuzz-artifacts/$name"
     out="$work/$name/log"
     mkdir -p "$corpus" "$artifacts"
-    opts=(-rss_limit_mb=2048 -timeout=30 -artifact_prefix="$artifacts/")
+    local opts=(-rss_limit_mb=2048 -timeout=30 -artifact_prefix="$artifacts/")
     [ -f "$repo/fuzz/$name.dict" ] && opts+=(-dict="$repo/fuzz/$name.dict")
 
     # 1. Regression: every seed must run clean (-runs=0 executes the loaded corpus only).
@@ -56,9 +56,8 @@ for bin in "${targets[@]}"; do
             replay="ok ($nseeds seeds)"
         else
             replay="FAILED"
-            failed=1
-            echo "fuzz: $name: seed corpus replay failed:" >&2
-            tail -n 40 "$out.replay" >&2
+            touch "$work/$name/failed"
+            { echo "fuzz: $name: seed corpus replay failed:"; tail -n 40 "$out.replay"; } >&2
         fi
     fi
 
@@ -67,16 +66,33 @@ for bin in "${targets[@]}"; do
     if ! "$bin" "${opts[@]}" -max_total_time="$seconds" -print_final_stats=1 "$corpus" \
             >"$out" 2>&1; then
         status=CRASHED
-        failed=1
-        echo "fuzz: $name: fuzzer failed; last output:" >&2
-        tail -n 60 "$out" >&2
-        echo "fuzz: $name: reproducer(s) in $artifacts/" >&2
+        touch "$work/$name/failed"
+        { echo "fuzz: $name: fuzzer failed; last output:"; tail -n 60 "$out"
+          echo "fuzz: $name: reproducer(s) in $artifacts/"; } >&2
     fi
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out" | tail -n 1)
     cov=$(grep -oE 'cov: [0-9]+' "$out" | tail -n 1 | cut -d' ' -f2)
     ncorp=$(find "$corpus" -type f | wc -l)
-    summary+=("$(printf '%-20s fuzz %-8s runs %-10s cov %-6s corpus %-6s replay %s' \
-        "$name" "$status" "${runs:-?}" "${cov:-?}" "$ncorp" "$replay")")
+    printf '%-20s fuzz %-8s runs %-10s cov %-6s corpus %-6s replay %s\n' \
+        "$name" "$status" "${runs:-?}" "${cov:-?}" "$ncorp" "$replay" >"$work/$name/summary"
+}
+
+# As many targets at once as there are cores: each fuzzer is single-threaded.
+jobs_max=$(nproc 2>/dev/null || echo 1)
+for bin in "${targets[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
+        wait -n || true
+    done
+    fuzz_one "$bin" &
+done
+wait
+
+failed=0
+summary=()
+for bin in "${targets[@]}"; do
+    name=$(basename "$bin")
+    [ -e "$work/$name/failed" ] && failed=1
+    summary+=("$(cat "$work/$name/summary" 2>/dev/null || echo "$name: no result")")
 done
 
 echo "fuzz: ${seconds}s per target, summary:"
