@@ -71,6 +71,8 @@ struct zt_audit {
     uint64_t cp_interval_us;
     uint64_t fsync_interval_us;
     uint64_t rotate_bytes;
+    uint64_t rotate_interval_us; /* 0 = by size only */
+    uint64_t file_opened_us;     /* monotonic: when the current file was started */
     uint32_t queue_limit;
 
     unsigned char *sk; /* sodium_malloc, PROT_NONE except while signing */
@@ -460,6 +462,18 @@ static int open_log(const char *path, bool excl, int *fd_out)
 
 /* The file ends with the checkpoint just written: rename it to <path>.<first seq> and start a
  * new one; the chain simply continues into it. */
+/* The current file is full (rotate_size) or old enough (rotate_interval) to be closed. An
+ * empty file is never rotated for its age alone. */
+static bool rotate_due(const zt_audit *a, size_t pending)
+{
+    if (!a->regular)
+        return false;
+    if (a->rotate_bytes != 0 && a->file_bytes + pending >= a->rotate_bytes)
+        return true;
+    return a->rotate_interval_us != 0 && a->file_bytes + pending > 0 &&
+           zt_mono_us() - a->file_opened_us >= a->rotate_interval_us;
+}
+
 static int rotate(zt_audit *a)
 {
     a->rotate_queued = false;
@@ -487,6 +501,7 @@ static int rotate(zt_audit *a)
     a->fd = fd;
     a->file_bytes = 0;
     a->file_first_seq = 0;
+    a->file_opened_us = zt_mono_us();
     atomic_fetch_add(&a->m_rotations, 1);
     return 0;
 }
@@ -559,10 +574,9 @@ static int write_item(zt_audit *a, const batch *b, const item *it)
         fail(a, "encode record for", -rc);
         return rc;
     }
-    /* Any checkpoint past the size limit ends the file, so rotated files always close with a
-     * signed checkpoint; ITEM_ROTATE only forces one when none came in time. */
-    if (it->kind != ITEM_EVENT && a->regular && a->rotate_bytes != 0 &&
-        a->file_bytes + a->out.len >= a->rotate_bytes) {
+    /* Any checkpoint past the size or age limit ends the file, so rotated files always close
+     * with a signed checkpoint; ITEM_ROTATE only forces one when none came in time. */
+    if (it->kind != ITEM_EVENT && rotate_due(a, a->out.len)) {
         rc = flush_out(a);
         return rc == 0 ? rotate(a) : rc;
     }
@@ -590,8 +604,7 @@ static void after_batch(zt_audit *a, bool stopping)
     if (a->unsynced && (stopping || a->fsync_interval_us == 0 ||
                         zt_mono_us() >= a->unsynced_since_us + a->fsync_interval_us))
         sync_file(a);
-    if (!stopping && a->regular && a->rotate_bytes != 0 && !a->rotate_queued &&
-        a->file_bytes >= a->rotate_bytes) {
+    if (!stopping && !a->rotate_queued && rotate_due(a, 0)) {
         pthread_mutex_lock(&a->mu);
         a->rotate_queued = enqueue_locked(a, ITEM_ROTATE, NULL, 0) != 0;
         pthread_mutex_unlock(&a->mu);
@@ -1072,6 +1085,8 @@ static zt_audit *alloc_audit(const zt_audit_cfg *cfg)
     a->cp_interval_us = cfg->checkpoint_interval_ms * 1000;
     a->fsync_interval_us = cfg->fsync_interval_ms * 1000;
     a->rotate_bytes = cfg->rotate_bytes;
+    a->rotate_interval_us = cfg->rotate_interval_ms * 1000;
+    a->file_opened_us = zt_mono_us();
     a->queue_limit = cfg->queue_limit ? cfg->queue_limit : DEFAULT_QUEUE_LIMIT;
     size_t qbytes = (size_t)a->queue_limit * QUEUE_BYTES_PER_EVENT;
     qbytes = qbytes < QUEUE_BYTES_MIN ? QUEUE_BYTES_MIN : qbytes;

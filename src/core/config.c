@@ -1762,6 +1762,8 @@ static const zt_config_key zt_config_audit_keys[] = {
      .max = ZT_MS_S, .def = "5ms"},
     {"rotate_size", ZT_K_SIZE, 0, ZT_FIELD(zt_audit_cfg, rotate_bytes), .min = 1ull << 20,
      .max = 1ull << 40, .def = "64MiB"},
+    {"rotate_interval", ZT_K_DURATION, 0, ZT_FIELD(zt_audit_cfg, rotate_interval_ms), .min = 0,
+     .max = 30 * 24 * ZT_MS_H, .def = "0"},
     {"queue_limit", ZT_K_UINT, 0, ZT_FIELD(zt_audit_cfg, queue_limit), .min = 1, .max = 1ull << 24,
      .def = "65536"},
     {"on_audit_failure", ZT_K_ENUM, 0, ZT_FIELD(zt_audit_cfg, fail_open), .def = "fail_closed",

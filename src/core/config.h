@@ -122,6 +122,7 @@ typedef struct zt_audit_cfg {
     uint64_t checkpoint_interval_ms; /* or this long; default 10 s */
     uint64_t fsync_interval_ms;      /* group fsync window; default 5 ms */
     uint64_t rotate_bytes;           /* rotate when a file reaches; default 64 MiB */
+    uint64_t rotate_interval_ms;     /* or when a file is this old; 0 = size only (default) */
     uint32_t queue_limit;            /* records waiting for the writer; default 65536 */
     bool fail_open;                  /* on_audit_failure: fail_open (default fail_closed) */
     zt_export_cfg *exports;          /* SIEM sinks (`export:`) */
