@@ -635,6 +635,18 @@ static const char *read_action(zt_admin_ep ep)
 
 /* ---- GET /metrics ---- */
 
+/* Enrolled (not revoked) devices by their compliance at their last report. */
+static int count_device(void *ctx, const zt_store_device *d)
+{
+    uint64_t *n = ctx;
+    if (d->revoked_at != 0)
+        return 0;
+    n[d->posture_at == 0 ? ZT_M_DEVICE_UNKNOWN
+      : d->compliant     ? ZT_M_DEVICE_COMPLIANT
+                         : ZT_M_DEVICE_NONCOMPLIANT]++;
+    return 0;
+}
+
 static void metrics_extra(zt_local_req *r, zt_metrics_extra *x)
 {
     memset(x, 0, sizeof(*x));
@@ -646,6 +658,12 @@ static void metrics_extra(zt_local_req *r, zt_metrics_extra *x)
     } else if (r->svc->store != NULL) {
         /* Leave the gauge out rather than report a wrong 0; the scrape still succeeds. */
         zt_warn("request %s: metrics: cannot count sessions: %s", r->request_id, zt_store_errmsg());
+    }
+    uint64_t devices[ZT_M_DEVICE_N] = {0};
+    if (r->svc->store != NULL &&
+        zt_store_device_list(r->svc->store, NULL, count_device, devices) == 0) {
+        for (int c = 0; c < ZT_M_DEVICE_N; c++)
+            zt_metric_devices_set((zt_metric_compliance)c, devices[c]);
     }
     if (r->svc->audit != NULL) {
         zt_audit_metrics am;

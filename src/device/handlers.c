@@ -14,6 +14,7 @@
 #include "audit/event.h"
 #include "device/device_int.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "device/messages.h"
 #include "lib/secure.h"
 #include "lib/str.h"
@@ -719,6 +720,8 @@ static int count_agent_alert(void *ctx, const zt_store_alert *a)
  * playbook's isolation is undone). */
 static void signal_incident(zt_local_req *r, const zt_store_device *dev, const alert_req *q)
 {
+    if (q->event == AE_DETECTED)
+        zt_metric_detection("malware");
     if (r->svc->response == NULL)
         return;
     size_t open = 0;

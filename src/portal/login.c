@@ -168,6 +168,7 @@ static bool audit_source_flags(zt_local_req *r, unsigned flags)
                                .level = ZT_RISK_MEDIUM,
                                .evidence = ev,
                                .message = "password spray from this source"};
+        zt_metric_detection(zt_risk_type_name(ZT_DET_PASSWORD_SPRAY));
         if (!zt_portal_audit_finding(r, &f))
             return false;
     }
@@ -179,6 +180,7 @@ static bool audit_source_flags(zt_local_req *r, unsigned flags)
                                .level = ZT_RISK_MEDIUM,
                                .evidence = ev,
                                .message = "source flagged malicious by " ZT_RISK_REPUTATION_SOURCE};
+        zt_metric_detection(zt_risk_type_name(ZT_DET_MALICIOUS_IP));
         if (!zt_portal_audit_finding(r, &f))
             return false;
     }
@@ -257,6 +259,7 @@ static bool audit_detections(zt_local_req *r, const login_job *j, const zt_risk_
                                               : "sign-in risk detected"};
         if (!zt_portal_audit_finding(r, &f))
             return false;
+        zt_metric_detection(zt_risk_type_name(d->type));
         zt_portal_signal(r, ZT_SIGNAL_DETECTION, zt_risk_type_name(d->type), (int)d->level,
                          j->user.id, j->user.email, f.message, d->evidence, false);
     }
