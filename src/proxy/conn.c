@@ -1701,6 +1701,12 @@ static void conn_process_once(zt_conn *c)
             zt_conn_flush(c);
             if (c->state == CS_CLOSING)
                 return;
+            /* Still dispatching: the request was answered with a page and the connection
+             * closes once the page is written (a request body was left unread). The write
+             * may not have finished yet (a slow or busy peer): leave the loop for it instead
+             * of dispatching the same request again. */
+            if (c->state == CS_DISPATCH)
+                break;
             continue;
         }
         if (c->state == CS_WAIT_RESPONSE && c->req_active && c->req.resp_done) {
