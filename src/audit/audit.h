@@ -15,7 +15,10 @@
 typedef struct zt_audit zt_audit;
 
 #define ZT_AUDIT_MAX_EVENT (64 * 1024) /* bytes of one submitted event */
-#define ZT_AUDIT_MAX_WATCHERS 64       /* zt_audit_watch registrations */
+/* STATE_DIR/audit-spool: records other processes (the CLI) queue for the gateway to append,
+ * one complete JSON object per *.json file. */
+#define ZT_AUDIT_SPOOL_DIR "audit-spool"
+#define ZT_AUDIT_MAX_WATCHERS 64 /* zt_audit_watch registrations */
 
 /* Open (or continue) the log at cfg->path and start the writer thread. Creates the directories
  * 0700, the signing key 0600 and <key>.pub on first use; recovers seq and chain head from the

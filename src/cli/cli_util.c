@@ -1,6 +1,10 @@
 #include "cli/cli_util.h"
 
 #include <errno.h>
+#include <sys/stat.h>
+#include <pwd.h>
+#include <inttypes.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,11 +14,14 @@
 #include <unistd.h>
 #include <uniwidth.h>
 
+#include "audit/audit.h"
+#include "audit/event.h"
 #include "cli/commands.h"
 #include "core/config.h"
 #include "identity/breach.h"
 #include "identity/password.h"
 #include "lib/secure.h"
+#include "lib/time.h"
 
 int zt_cli_fail(int status, const char *fmt, ...)
 {
@@ -129,8 +136,16 @@ static struct {
     char breach_path[4096];
 } cli_pw;
 
+/* Where this command's audit record goes: STATE_DIR/audit-spool, which the gateway drains into
+ * its hash-chained log (a second process cannot append to the chain itself). "" = audit off. */
+static char cli_spool_dir[4096];
+
 static void cli_remember_password_rules(const zt_config *cfg)
 {
+    if (strcmp(cfg->audit.path, "off") != 0)
+        snprintf(cli_spool_dir, sizeof(cli_spool_dir), "%s/%s", cfg->state_dir, ZT_AUDIT_SPOOL_DIR);
+    else
+        cli_spool_dir[0] = '\0';
     cli_pw.set = true;
     cli_pw.policy =
         (zt_password_policy){cfg->auth.password_min_chars, cfg->auth.password_max_chars};
@@ -174,6 +189,67 @@ static void actions_usage(FILE *f, const char *cmd, const zt_cli_action *acts, s
         fprintf(f, "  %s %-54s %s\n", cmd, acts[i].usage, acts[i].summary);
 }
 
+static bool action_is_read_only(const char *action)
+{
+    static const char *const reads[] = {"list",   "show", "sessions", "members",
+                                        "search", "tail", "verify"};
+    for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
+        if (strcmp(action, reads[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Every change made with the CLI is an audit record (Account Change), queued as one file the
+ * gateway appends to its log: written to a temporary name, then renamed, so a half-written
+ * record is never picked up. Passwords never reach argv, so the command line is safe to keep. */
+static int cli_audit_spool(const char *cmd, const char *action, int argc, char **argv)
+{
+    if (cli_spool_dir[0] == '\0')
+        return 0;
+    if (mkdir(cli_spool_dir, 0700) != 0 && errno != EEXIST)
+        return -errno;
+    zt_buf b, line;
+    zt_buf_init(&b, ZT_AUDIT_MAX_EVENT);
+    zt_buf_init(&line, 16 * 1024);
+    int rc = 0;
+    for (int i = 0; i < argc && rc == 0; i++) {
+        if (i > 0)
+            rc = zt_buf_append_char(&line, ' ');
+        rc = rc ? rc : zt_buf_append_str(&line, argv[i]);
+    }
+    const struct passwd *pw = getpwuid(geteuid());
+    char id[33], msg[160];
+    zt_random_hex(id, 16);
+    snprintf(msg, sizeof(msg), "ztgate %s %s (command line)", cmd, action);
+    zt_event ev;
+    zt_event_begin(&ev, &b, ZT_EV_ACCOUNT_CHANGE, 99, ZT_SEV_INFO);
+    zt_event_status(&ev, ZT_STATUS_SUCCESS);
+    zt_event_str(&ev, "message", msg);
+    zt_event_str(&ev, "actor.process.name", "ztgate-cli");
+    zt_event_str(&ev, "actor.user.name", pw != NULL ? pw->pw_name : "?");
+    zt_event_strn(&ev, "unmapped.command_line", line.data ? line.data : "", line.len);
+    zt_event_metadata(&ev, id, NULL);
+    rc = rc ? rc : zt_event_end(&ev);
+    char tmp[4200], final[4200];
+    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", cli_spool_dir, id);
+    snprintf(final, sizeof(final), "%s/%016" PRIx64 "-%s.json", cli_spool_dir,
+             (uint64_t)zt_wall_us(), id);
+    int fd = rc == 0 ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+    if (fd < 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && (write(fd, b.data, b.len) != (ssize_t)b.len || fsync(fd) != 0))
+        rc = -EIO;
+    if (fd >= 0)
+        close(fd);
+    if (rc == 0 && rename(tmp, final) != 0)
+        rc = -errno;
+    if (rc != 0)
+        unlink(tmp);
+    zt_buf_dispose(&b);
+    zt_buf_dispose(&line);
+    return rc;
+}
+
 int zt_cli_dispatch(const char *cmd, const zt_cli_action *acts, size_t n, int argc, char **argv)
 {
     const char *name = argc >= 2 ? argv[1] : NULL;
@@ -210,6 +286,12 @@ int zt_cli_dispatch(const char *cmd, const zt_cli_action *acts, size_t n, int ar
         return ZT_CLI_FAIL;
     int rc = act->run(st, &a);
     zt_store_close(st);
+    if (rc == ZT_CLI_OK && !action_is_read_only(act->name) &&
+        cli_audit_spool(cmd, act->name, argc, argv) != 0)
+        rc = zt_cli_fail(ZT_CLI_FAIL,
+                         "the change is saved, but its audit record could not be "
+                         "queued in %s",
+                         cli_spool_dir);
     return rc;
 }
 

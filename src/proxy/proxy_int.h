@@ -107,6 +107,7 @@ struct zt_server {
     uv_timer_t feeds_timer;   /* checks the risk feed files for changes */
     uv_timer_t revoked_timer; /* reloads revoked device serials when the counter moves */
     uint64_t revoked_seen;
+    unsigned spool_ticks;
     struct zt_feeds *feeds_old; /* the snapshot replaced last (freed at the next replacement) */
     bool stopping;
 };

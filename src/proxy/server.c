@@ -4,6 +4,7 @@
  * and the old one keeps serving), SIGTERM/SIGINT stop accepting and drain. */
 #include "proxy/proxy.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -521,11 +522,74 @@ static int runtime_devices_tls(zt_runtime *rt, zt_devices *d)
     return 0;
 }
 
+/* Audit records other processes queued (the CLI's changes): appended in the order they were
+ * written, each file removed once the log accepted it. A file that is not a record is kept
+ * aside (renamed *.bad) and reported, never lost silently. */
+static int spool_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void audit_spool_drain(zt_server *srv)
+{
+    if (srv->audit == NULL)
+        return;
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/%s", srv->rt->cfg->state_dir, ZT_AUDIT_SPOOL_DIR);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    char *names[256];
+    size_t n = 0;
+    for (struct dirent *e; n < 256 && (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] == '.' || len <= 5 || strcmp(e->d_name + len - 5, ".json") != 0)
+            continue;
+        names[n] = strdup(e->d_name);
+        if (names[n] != NULL)
+            n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof(*names), spool_name_cmp);
+    bool stop = false;
+    for (size_t i = 0; i < n; i++) {
+        char path[4400];
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        free(names[i]);
+        if (stop)
+            continue;
+        zt_buf b;
+        zt_buf_init(&b, ZT_AUDIT_MAX_EVENT);
+        FILE *f = fopen(path, "rb");
+        char chunk[4096];
+        size_t got;
+        int rc = f != NULL ? 0 : -errno;
+        while (rc == 0 && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+            rc = zt_buf_append(&b, chunk, got);
+        if (f != NULL)
+            fclose(f);
+        if (rc == 0 && b.len > 0 && b.data[0] == '{' &&
+            zt_audit_submit(srv->audit, b.data, b.len) > 0) {
+            unlink(path);
+        } else if (rc == 0 && zt_audit_failed(srv->audit)) {
+            stop = true; /* the log is down: keep the files for later */
+        } else {
+            char bad[4500];
+            snprintf(bad, sizeof(bad), "%s.bad", path);
+            rename(path, bad);
+            zt_error("audit spool: %s is not an acceptable record; kept as %s", path, bad);
+        }
+        zt_buf_dispose(&b);
+    }
+}
+
 /* A revoked device must fail its next handshake: reload the revoked serials when the shared
  * revocation counter (bumped by `ztgate device revoke`, the admin API, ...) moves. */
 static void on_revoked_timer(uv_timer_t *t)
 {
     zt_server *srv = t->data;
+    if (++srv->spool_ticks % 4 == 0)
+        audit_spool_drain(srv); /* about once a second */
     uint64_t now = zt_sessions_revocation(srv->svc.sessions);
     if (now == srv->revoked_seen)
         return;
@@ -653,6 +717,7 @@ static int services_open(zt_server *srv, const zt_config *cfg)
     if (runtime_devices_tls(srv->rt, svc->devices) < 0)
         return -1;
     srv->revoked_seen = zt_sessions_revocation(svc->sessions);
+    audit_spool_drain(srv); /* what the CLI queued while the gateway was down */
     feeds_refresh(srv, cfg, true);
     if (feeds_configured(cfg) && atomic_load(&svc->feeds) == NULL) {
         zt_error("not starting: the risk feeds could not be loaded");

@@ -262,3 +262,42 @@ def test_rotation_by_time_keeps_the_chain(h):
     check(len(files) >= 3, "at least 3 files after 3.5 s with rotate_interval 1s: %r" % files)
     res = h.cli("audit", "verify", "--config", gw.config_path)
     eq(res.returncode, 0, "audit verify across rotated files: %s%s" % (res.stdout, res.stderr))
+
+
+def test_cli_changes_are_audited(h):
+    """A change made with the CLI is a record in the gateway's hash-chained log (queued in
+    STATE_DIR/audit-spool, appended by the gateway); reads are not; verify still passes; a
+    change made while the gateway is down is appended when it starts."""
+    import time
+    gw, audit_dir = _audit_gateway(h)
+    conf = ("--config", gw.config_path)
+    r = h.cli("user", "add", "cli@example.test", "--password-stdin", *conf,
+              input="a long enough passphrase\n")
+    eq(r.returncode, 0, "user add: " + r.stderr)
+    eq(h.cli("user", "list", *conf).returncode, 0, "user list")
+    log = os.path.join(audit_dir, "audit.log")
+
+    def cli_records():
+        return [x for x in _records(log) if x.get("actor", {}).get("process", {}).get("name")
+                == "ztgate-cli"]
+    deadline = time.monotonic() + 10
+    while not cli_records() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    recs = cli_records()
+    eq(len(recs), 1, "one record for the one change (none for the listing)")
+    check("user add cli@example.test" in recs[0]["unmapped"]["command_line"], repr(recs[0]))
+    check("passphrase" not in json.dumps(recs), "no password in the record")
+    gw.proc.stop()
+    r = h.cli("user", "disable", "cli@example.test", *conf)
+    eq(r.returncode, 0, "user disable while the gateway is down: " + r.stderr)
+    spool = os.path.join(h.dir, "state", "audit-spool")
+    eq(len([f for f in os.listdir(spool) if f.endswith(".json")]), 1, "queued")
+    gw.start()
+    deadline = time.monotonic() + 10
+    while len(cli_records()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    eq(len(cli_records()), 2, "appended at the next start")
+    eq([f for f in os.listdir(spool) if f.endswith(".json")], [], "the spool is drained")
+    gw.proc.stop()
+    res = h.cli("audit", "verify", *conf)
+    eq(res.returncode, 0, "audit verify: %s%s" % (res.stdout, res.stderr))
