@@ -625,6 +625,14 @@ static bool audit_decision(zt_conn *c, bool allowed, const char *reason)
     zt_event_status(&ev, allowed ? ZT_STATUS_SUCCESS : ZT_STATUS_FAILURE);
     zt_event_str(&ev, "message", allowed ? "request allowed" : "request refused");
     zt_event_str(&ev, "src_endpoint.ip", r->client_ip[0] ? r->client_ip : c->ip);
+    if (r->country[0] == '\0') {
+        zt_ip_info info;
+        zt_feeds_lookup(atomic_load(&c->w->server->svc.feeds),
+                        (const struct sockaddr *)&r->client_addr, &info);
+        memcpy(r->country, info.country, sizeof(r->country));
+    }
+    if (r->country[0] != '\0')
+        zt_event_str(&ev, "src_endpoint.location.country", r->country);
     zt_event_uint(&ev, "src_endpoint.port",
                   (uint64_t)zt_sockaddr_port((const struct sockaddr *)&c->peer));
     zt_event_str(&ev, "http_request.http_method", method);
@@ -931,6 +939,7 @@ static void fill_risk_input(zt_conn *c, zt_policy_input *in)
     zt_ip_info info;
     zt_feeds_lookup(atomic_load(&svc->feeds), ip, &info);
     memcpy(in->country, info.country, sizeof(in->country));
+    memcpy(r->country, info.country, sizeof(r->country));
     in->anonymous_ip = info.anonymous;
     in->user_risk = (zt_risk)r->user_risk;
     /* The password_change control is met by the secure password change that remediates the

@@ -43,6 +43,7 @@ typedef struct zt_request {
     int user_risk, sign_in_risk;                 /* zt_risk levels from the session */
     const char *pending_user_id, *pending_email; /* session waiting for MFA (audit only) */
     const char *device_id;     /* the user's enrolled device on this connection, or NULL */
+    char country[3];           /* the client address's country (feeds), "" unknown */
     const char *device_failed; /* its failed compliance rules / alerts in plain words */
     /* stage: policy */
     unsigned restrict_flags;    /* zt_restrict bits to enforce on this request */

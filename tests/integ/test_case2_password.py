@@ -273,6 +273,11 @@ def _case2(h, hook):
     steps = _audit_story(h, gw)
     print("  audit: " + " -> ".join("%s (#%d)" % st for st in steps))
 
+    # Decisions carry where the request came from (GeoIP of the client address).
+    recs = _search(h, gw, "--user", OWNER, "--type", "http_activity")
+    countries = {x.get("src_endpoint", {}).get("location", {}).get("country") for x in recs}
+    check({"JP", "BR"} <= countries, "decisions name the countries: %r" % countries)
+
     # Core 6: one incident for the owner whose timeline tells the story in order, resolved by
     # the password change, and the SOC's webhook received the notifications.
     r = h.cli("incident", "list", "--json", "--config", gw.config_path)
