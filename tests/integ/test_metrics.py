@@ -3,6 +3,7 @@ strict parser accepts, and counters that move by exactly what the test did (sign
 factors, proxied requests), plus the store and audit gauges."""
 import os
 import re
+import time
 
 from harness import Conn, Skip, check, eq, free_port, get, port_open, wait_until
 from portal_client import (EMAIL, PASSWORD, Browser, add_user, enrol, mfa, session_cookie,
