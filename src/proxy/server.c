@@ -963,6 +963,7 @@ int zt_proxy_serve(const char *config_path)
             srv.rt->cfg->n_apps, srv.n_workers, (int)getpid());
     uv_run(srv.main_loop, UV_RUN_DEFAULT);
     stop_workers(&srv, true);
+    audit_spool_drain(&srv); /* CLI records queued since the last tick go in before the end */
     zt_info("event loops stopped; closing the store, feeds and logs");
     services_close(&srv.svc);
     zt_feeds_free(srv.feeds_old);
