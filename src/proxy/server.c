@@ -568,11 +568,15 @@ static void audit_spool_drain(zt_server *srv)
             rc = zt_buf_append(&b, chunk, got);
         if (f != NULL)
             fclose(f);
-        if (rc == 0 && b.len > 0 && b.data[0] == '{' &&
-            zt_audit_submit(srv->audit, b.data, b.len) > 0) {
+        /* One JSON object on one line is a record; anything else never will be. */
+        bool shaped = rc == 0 && b.len >= 2 && b.data[0] == '{' && b.data[b.len - 1] == '}' &&
+                      memchr(b.data, '\n', b.len) == NULL && memchr(b.data, '\r', b.len) == NULL;
+        if (shaped && zt_audit_submit(srv->audit, b.data, b.len) > 0) {
             unlink(path);
-        } else if (rc == 0 && zt_audit_failed(srv->audit)) {
-            stop = true; /* the log is down: keep the files for later */
+        } else if (shaped) {
+            /* The log is down or its queue is full: the record waits, in order, for a later
+             * tick rather than being set aside. */
+            stop = true;
         } else {
             char bad[4500];
             snprintf(bad, sizeof(bad), "%s.bad", path);

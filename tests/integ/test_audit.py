@@ -301,3 +301,28 @@ def test_cli_changes_are_audited(h):
     gw.proc.stop()
     res = h.cli("audit", "verify", *conf)
     eq(res.returncode, 0, "audit verify: %s%s" % (res.stdout, res.stderr))
+
+
+def test_audit_spool_sets_aside_what_is_not_a_record(h):
+    """A spool file that is not one JSON object on one line is renamed *.bad and reported; the
+    good records around it are still appended, and the chain verifies."""
+    import time
+    gw, audit_dir = _audit_gateway(h)
+    spool = os.path.join(h.dir, "state", "audit-spool")
+    os.makedirs(spool, exist_ok=True)
+    with open(os.path.join(spool, "0001-bad.json"), "w") as f:
+        f.write('{"message":"two"}\n{"message":"lines"}')
+    with open(os.path.join(spool, "0002-good.json"), "w") as f:
+        f.write('{"class_uid":3001,"message":"queued by a test"}')
+    log = os.path.join(audit_dir, "audit.log")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(
+            r.get("message") == "queued by a test" for r in _records(log)):
+        time.sleep(0.2)
+    check(any(r.get("message") == "queued by a test" for r in _records(log)),
+          "the good record was appended")
+    eq(sorted(os.listdir(spool)), ["0001-bad.json.bad"], "the bad file is set aside, not lost")
+    check("not an acceptable record" in gw.stderr_text(), "and reported")
+    gw.proc.stop()
+    res = h.cli("audit", "verify", "--config", gw.config_path)
+    eq(res.returncode, 0, "audit verify: %s%s" % (res.stdout, res.stderr))
