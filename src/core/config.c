@@ -1285,6 +1285,10 @@ static void zt_config_check_app(zt_config_ctx *c, const zt_config_walk *w)
     zt_app_cfg *app = (zt_app_cfg *)(void *)w->target;
     app->line = (unsigned)w->map->start_mark.line + 1;
     app->col = (unsigned)w->map->start_mark.column + 1;
+    if ((app->path_match & ZT_PATH_MATCH_EXACT) && app->path_match != ZT_PATH_MATCH_EXACT)
+        zt_config_err_at(c, app->line, app->col,
+                         "app '%s': path_match 'exact' cannot be combined with other words",
+                         app->name ? app->name : "?");
 }
 
 static bool zt_config_str_eq(const char *a, const char *b)
@@ -1649,6 +1653,9 @@ static const char *const zt_config_sensitivities[] = {"public", "internal", "con
                                                       "restricted", NULL};
 static const char *const zt_config_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const zt_config_failure_modes[] = {"fail_closed", "fail_open", NULL};
+/* Bit order of ZT_PATH_MATCH_* in config.h. */
+static const char *const zt_config_path_match[] = {"exact", "case_insensitive", "strip_params",
+                                                   "trim_dots", NULL};
 
 static const zt_config_key zt_config_tls_keys[] = {
     {"cert", ZT_K_STR, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_tls_cfg, cert_file)},
@@ -1672,6 +1679,8 @@ static const zt_config_key zt_config_limits_keys[] = {
      .max = 1024, .def = "100"},
     {"max_connections", ZT_K_UINT, ZT_CFG_RELOAD, ZT_FIELD(zt_limits_cfg, max_connections),
      .min = 1, .max = 1000000, .def = "10000"},
+    {"max_connections_per_address", ZT_K_UINT, ZT_CFG_RELOAD,
+     ZT_FIELD(zt_limits_cfg, max_connections_per_address), .min = 0, .max = 1000000, .def = "0"},
     {"max_body_bytes", ZT_K_SIZE, ZT_CFG_RELOAD, ZT_FIELD(zt_limits_cfg, max_body_bytes), .min = 0,
      .max = UINT64_MAX, .def = "0"},
 };
@@ -1683,6 +1692,7 @@ ZT_CONFIG_SECTION(zt_config_limits, zt_config_limits_keys, NULL);
                                                                              .def = d              \
     }
 static const zt_config_key zt_config_timeouts_keys[] = {
+    ZT_TIMEOUT("first_byte", first_byte_ms, 100, 24 * ZT_MS_H, "5s"),
     ZT_TIMEOUT("header_read", header_read_ms, 100, 24 * ZT_MS_H, "10s"),
     ZT_TIMEOUT("keepalive", keepalive_ms, 100, 24 * ZT_MS_H, "60s"),
     ZT_TIMEOUT("body_read", body_read_ms, 100, 24 * ZT_MS_H, "60s"),
@@ -1919,6 +1929,8 @@ static const zt_config_key zt_config_app_keys[] = {
      .def = "false"},
     {"allow_encoded_slash", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, allow_encoded_slash),
      .def = "false"},
+    {"path_match", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, path_match), .min = 1, .max = 3,
+     .names = zt_config_path_match},
 };
 ZT_CONFIG_SECTION(zt_config_app, zt_config_app_keys, zt_config_check_app);
 

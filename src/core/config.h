@@ -46,6 +46,13 @@ typedef struct zt_upstream_cfg {
     struct sockaddr_storage addr; /* resolved once at load */
 } zt_upstream_cfg;
 
+/* path_match words (bit i = word i of the list in config.c). None: strict, i.e. a path that the
+ * upstream could read as another app's is refused. */
+#define ZT_PATH_MATCH_EXACT 0x1u            /* read byte for byte */
+#define ZT_PATH_MATCH_CASE_INSENSITIVE 0x2u /* letters compared without case */
+#define ZT_PATH_MATCH_STRIP_PARAMS 0x4u     /* ";params" cut from each segment */
+#define ZT_PATH_MATCH_TRIM_DOTS 0x8u        /* trailing dots and spaces cut from each segment */
+
 typedef struct zt_app_cfg {
     char *name;        /* unique */
     char *host;        /* lowercase host without port; NULL matches any host */
@@ -54,6 +61,7 @@ typedef struct zt_app_cfg {
     zt_sensitivity sensitivity; /* default internal */
     bool preserve_host;         /* forward the client's Host instead of the upstream's */
     bool allow_encoded_slash;   /* accept %2F and %5C in paths (kept encoded) */
+    unsigned path_match;        /* how its upstream reads paths: ZT_PATH_MATCH_* bits, 0 = strict */
     unsigned line, col;         /* where the app was declared */
 } zt_app_cfg;
 
@@ -61,10 +69,14 @@ typedef struct zt_limits_cfg {
     size_t max_header_bytes;  /* request line + header block; default 32 KiB */
     unsigned max_headers;     /* default 100 */
     unsigned max_connections; /* client connections over all workers; default 10000 */
+    /* connections one address may hold (IPv6: one /64); 0 = automatic (a quarter of
+     * max_connections, at least 64); trusted proxies are exempt */
+    unsigned max_connections_per_address;
     uint64_t max_body_bytes;  /* request body; 0 = unlimited (streamed); default 0 */
 } zt_limits_cfg;
 
 typedef struct zt_timeouts_cfg {
+    uint64_t first_byte_ms;        /* a new connection must start its request within; 5 s */
     uint64_t header_read_ms;       /* whole request head must arrive within; default 10 s */
     uint64_t keepalive_ms;         /* idle between requests; default 60 s */
     uint64_t body_read_ms;         /* idle while reading a request body; default 60 s */

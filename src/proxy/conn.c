@@ -81,11 +81,17 @@ static void conn_arm_for_state(zt_conn *c)
     const zt_timeouts_cfg *to = &conn_cfg(c)->timeouts;
     switch (c->state) {
     case CS_TLS_HANDSHAKE:
+        /* A socket that never sends a byte is the cheapest way to hold a connection: it gets
+         * first_byte, not the longer header_read. */
+        conn_arm_timer(c, c->got_bytes ? to->header_read_ms : to->first_byte_ms);
+        break;
     case CS_HEAD:
         conn_arm_timer(c, to->header_read_ms);
         break;
     case CS_IDLE:
-        conn_arm_timer(c, to->keepalive_ms);
+        /* keepalive is for clients that were served; a new one must start its first request
+         * within first_byte. */
+        conn_arm_timer(c, c->n_requests > 0 ? to->keepalive_ms : to->first_byte_ms);
         break;
     case CS_BODY:
         conn_arm_timer(c, to->body_read_ms);
@@ -259,6 +265,8 @@ static void on_conn_handle_closed(uv_handle_t *h)
     zt_worker *w = c->w;
     if (c->audit_waiting)
         audit_waiters_unlink(c);
+    if (c->share_counted)
+        zt_conn_share_release(w->server->share, (const struct sockaddr *)&c->peer);
     zt_buf_dispose(&c->pending);
     zt_buf_dispose(&c->out);
     zt_http_head_dispose(&c->head);
@@ -337,6 +345,33 @@ static bool peer_is_trusted(const zt_conn *c, const zt_config *cfg)
     return false;
 }
 
+/* One address may hold only its share of the connections (a trusted proxy speaks for many
+ * clients and is exempt). Refusals are logged at most once a second per loop: a flood must
+ * not become a flood of log lines. */
+static bool conn_take_share(zt_conn *c, const zt_config *cfg)
+{
+    zt_worker *w = c->w;
+    if (peer_is_trusted(c, cfg))
+        return true;
+    unsigned limit = zt_conn_share_limit(cfg->limits.max_connections,
+                                         cfg->limits.max_connections_per_address);
+    if (zt_conn_share_take(w->server->share, (const struct sockaddr *)&c->peer, limit)) {
+        c->share_counted = true;
+        return true;
+    }
+    w->share_refused++;
+    uint64_t now = zt_mono_us();
+    if (now - w->share_warned_us >= 1000000 || w->share_warned_us == 0) {
+        zt_warn("connection from %s refused: this address holds its share of %u connections "
+                "(limits.max_connections_per_address); %u refused in this loop since the last "
+                "warning",
+                c->ip, limit, w->share_refused);
+        w->share_warned_us = now;
+        w->share_refused = 0;
+    }
+    return false;
+}
+
 void zt_conn_accept(zt_listener *l)
 {
     zt_worker *w = l->w;
@@ -378,6 +413,10 @@ void zt_conn_accept(zt_listener *l)
     if (atomic_load(&srv->n_conns) > cfg->limits.max_connections) {
         zt_warn("connection from %s refused: max_connections (%u) reached", c->ip,
                 cfg->limits.max_connections);
+        zt_conn_close(c);
+        return;
+    }
+    if (!conn_take_share(c, cfg)) {
         zt_conn_close(c);
         return;
     }
@@ -468,6 +507,7 @@ static void request_begin(zt_conn *c)
     r->https = c->tls_on;
     snprintf(r->id, sizeof(r->id), "%s-%u-%" PRIx64, w->server->boot_id, w->id, ++w->next_req_id);
     c->req_active = true;
+    c->n_requests++;
 }
 
 /* After a page: read on to the end of a bodiless request (so the next pipelined one parses),
@@ -1817,6 +1857,11 @@ static void on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
         zt_conn_close(c);
         return;
+    }
+    if (!c->got_bytes) {
+        c->got_bytes = true;
+        if (c->state == CS_TLS_HANDSHAKE)
+            conn_arm_for_state(c); /* first_byte is met: the handshake gets header_read */
     }
     if (c->tls_on) {
         conn_input_tls(c, buf->base, (size_t)nread);

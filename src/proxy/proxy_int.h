@@ -16,6 +16,7 @@
 #include "proxy/local.h"
 #include "proxy/request.h"
 #include "proxy/route.h"
+#include "proxy/share.h"
 #include "proxy/tls.h"
 #include "policy/policy.h"
 
@@ -87,6 +88,8 @@ struct zt_worker {
     bool audit_watched;
     zt_conn *audit_waiters;     /* connections holding output until their record is written */
     zt_session_cache *sessions; /* this loop's session cache */
+    uint64_t share_warned_us;   /* last "share used up" warning (one a second at most) */
+    unsigned share_refused;     /* refusals since that warning */
 };
 
 struct zt_server {
@@ -94,6 +97,7 @@ struct zt_server {
     zt_worker *workers;
     unsigned n_workers;
     atomic_uint n_conns; /* over all workers, for max_connections */
+    zt_conn_share *share; /* connections per client address, over all workers */
     char boot_id[9];
     zt_runtime *rt;  /* main thread's current generation */
     zt_audit *audit; /* NULL when audit.path is "off" */
@@ -140,6 +144,9 @@ struct zt_conn {
     unsigned listener;
     int handles_open;
     bool tls_on;
+    bool share_counted; /* holds one of its address's share of connections */
+    bool got_bytes;     /* the client sent anything at all (first_byte timeout until then) */
+    unsigned n_requests;
     zt_tls_conn tls;
     struct sockaddr_storage peer;
     char ip[ZT_IP_STRLEN];

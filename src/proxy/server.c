@@ -948,10 +948,12 @@ int zt_proxy_serve(const char *config_path)
         return 1;
     }
     install_signals(&srv);
-    int rc = start_workers(&srv);
+    srv.share = zt_conn_share_new();
+    int rc = srv.share != NULL ? start_workers(&srv) : -ENOMEM;
     if (rc < 0) {
         zt_error("not starting: %s", strerror(-rc));
         stop_workers(&srv, false);
+        zt_conn_share_free(srv.share);
         services_close(&srv.svc);
         zt_audit_close(srv.audit);
         zt_runtime_release(srv.rt);
@@ -967,6 +969,7 @@ int zt_proxy_serve(const char *config_path)
             srv.rt->cfg->n_apps, srv.n_workers, (int)getpid());
     uv_run(srv.main_loop, UV_RUN_DEFAULT);
     stop_workers(&srv, true);
+    zt_conn_share_free(srv.share);
     audit_spool_drain(&srv); /* CLI records queued since the last tick go in before the end */
     zt_info("event loops stopped; closing the store, feeds and logs");
     services_close(&srv.svc);
