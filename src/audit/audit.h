@@ -1,7 +1,10 @@
 /* Tamper-evident audit log: one hash-chained JSON line per event, written by a dedicated thread
  * with group commit, sealed by Ed25519-signed checkpoints, plus the offline verifier.
- * Submitting never blocks on I/O. Once a write or fsync fails the log is failed for good and
- * refuses further events, so callers fail closed; it never writes the signing key anywhere. */
+ * Submitting never blocks on I/O. When a write fails the log refuses further events, so
+ * callers fail closed; the records not yet written are lost (their tickets say so) and the
+ * writer tries again every second, going on with the chain once the file takes writes again.
+ * A failed fsync (or rotation) stays failed until a restart. It never writes the signing key
+ * anywhere. */
 #ifndef ZT_AUDIT_AUDIT_H
 #define ZT_AUDIT_AUDIT_H
 
@@ -27,19 +30,30 @@ typedef struct zt_audit zt_audit;
 zt_audit *zt_audit_open(const zt_audit_cfg *cfg, char *err, size_t errlen);
 
 /* Queue one event (a JSON object as made by zt_event_end, at most ZT_AUDIT_MAX_EVENT bytes, no
- * CR/LF, first key not seq/prev/hash/type). Thread-safe, never waits for I/O. Returns the seq
- * the record will carry (> 0), or 0 when it cannot be accepted (queue full, failed, closing,
- * malformed): the caller must then treat the action as unaudited. */
+ * CR/LF, first key not seq/prev/hash/type). Thread-safe, never waits for I/O. Returns a ticket
+ * (> 0) for zt_audit_ticket_state, or 0 when it cannot be accepted (queue full, failed,
+ * closing, malformed): the caller must then treat the action as unaudited. Until the log has
+ * failed once, the ticket is the seq the record will carry. */
 uint64_t zt_audit_submit(zt_audit *a, const char *json, size_t len);
+
+typedef enum zt_audit_state {
+    ZT_AUDIT_PENDING, /* queued, not written yet */
+    ZT_AUDIT_WRITTEN, /* write(2) returned: survives kill -9 */
+    ZT_AUDIT_LOST,    /* the log failed first: it will never be written */
+} zt_audit_state;
+/* Where a submitted record is. Lock-free; call from any thread (event loops call it from their
+ * zt_audit_watch wake-up). */
+zt_audit_state zt_audit_ticket_state(const zt_audit *a, uint64_t ticket);
 
 /* Highest seq whose write(2) returned (survives kill -9) / that was also fdatasync'ed (survives
  * power loss). Lock-free; call from any thread. */
 uint64_t zt_audit_durable_seq(const zt_audit *a);
 uint64_t zt_audit_synced_seq(const zt_audit *a);
 
-/* Block until seq is durable (or synced); false on failure or timeout. Not for event loops: they
- * use zt_audit_watch and compare zt_audit_durable_seq in their wake-up callback. */
-bool zt_audit_wait(zt_audit *a, uint64_t seq, bool synced, uint64_t timeout_ms);
+/* Block until the ticket's record is durable (or synced); false on failure or timeout. Not for
+ * event loops: they use zt_audit_watch and compare zt_audit_durable_seq in their wake-up callback.
+ */
+bool zt_audit_wait(zt_audit *a, uint64_t ticket, bool synced, uint64_t timeout_ms);
 
 /* Called on the writer thread after each write, each fsync and on failure. Must be thread-safe
  * and quick (uv_async_send is both); it must not call back into zt_audit_watch/unwatch. Stays

@@ -33,6 +33,13 @@
 #define OUT_FLUSH_BYTES (4u << 20) /* write early when one batch grows past this */
 #define TAIL_WINDOW (2 * (ZT_AUDIT_MAX_EVENT + 1024)) /* a whole last record always fits */
 #define KEY_FILE_MAX 256
+#define RETRY_US 1000000u /* a failed log tries to write again this often */
+/* A ticket is a record's seq with, above it, the epoch: how many times the log had failed
+ * before the record was submitted. After a failure the seqs of the lost records are given
+ * again (the chain stays gap-free), so only the epoch tells an old ticket from a new one. */
+#define TICKET_SEQ_BITS 48
+#define TICKET_SEQ_MASK ((UINT64_C(1) << TICKET_SEQ_BITS) - 1)
+#define EPOCHS_KEPT 8u /* where earlier epochs ended, for tickets still being waited on */
 
 typedef enum { ITEM_EVENT, ITEM_CHECKPOINT, ITEM_ROTATE } item_kind;
 
@@ -109,6 +116,12 @@ struct zt_audit {
     _Atomic uint64_t durable, synced;
     _Atomic bool failed;
     char reason[256];
+    /* Failure and resumption (writer thread, epoch_end and epoch also read by observers). */
+    char written_head[ZT_AUDIT_HEX + 1]; /* chain head of the last record on disk */
+    bool resumable;                      /* the file was cut back cleanly: retry later */
+    uint64_t retry_at_us;
+    _Atomic uint64_t epoch;
+    _Atomic uint64_t epoch_end[EPOCHS_KEPT]; /* last seq written in epoch e, at [e % KEPT] */
     _Atomic uint64_t fail_budget;
 
     _Atomic uint64_t m_appended, m_checkpoints, m_fsyncs, m_fsync_us, m_fsync_max, m_drops, m_bytes,
@@ -179,14 +192,40 @@ static void notify(zt_audit *a)
     pthread_mutex_unlock(&a->mu);
 }
 
-/* First failure wins; the reason is written before the flag is published. Writer thread. */
+/* Writer thread. The records not yet written are lost: their epoch ends here (their tickets
+ * read LOST), the queue is emptied, the chain goes back to the last record on disk and the
+ * next seq follows it. Only a write failure whose partial record was cut off cleanly may be
+ * retried (`resumable`); anything else (fsync: the kernel may have dropped the pages, a failed
+ * rotation) stays failed until a restart. The reason is written before the flag is set. */
+static void fail_ex(zt_audit *a, const char *what, int errnum, bool resumable)
+{
+    if (atomic_load(&a->failed)) {
+        a->resumable = a->resumable && resumable;
+        return;
+    }
+    snprintf(a->reason, sizeof(a->reason), "%s %s: %s", what, a->path, strerror(errnum));
+    memcpy(a->head, a->written_head, sizeof(a->head));
+    a->resumable = resumable;
+    a->retry_at_us = zt_mono_us() + RETRY_US;
+    a->rotate_queued = false;
+    pthread_mutex_lock(&a->mu);
+    uint64_t durable = atomic_load(&a->durable);
+    uint64_t e = atomic_load(&a->epoch);
+    atomic_store(&a->epoch_end[e % EPOCHS_KEPT], durable);
+    atomic_store(&a->epoch, e + 1);
+    atomic_store_explicit(&a->failed, true, memory_order_release);
+    if (a->q.events > 0)
+        atomic_fetch_add(&a->m_drops, a->q.events);
+    batch_reset(&a->q);
+    a->next_seq = durable + 1;
+    a->since_cp = 0;
+    pthread_mutex_unlock(&a->mu);
+    notify(a);
+}
+
 static void fail(zt_audit *a, const char *what, int errnum)
 {
-    if (atomic_load(&a->failed))
-        return;
-    snprintf(a->reason, sizeof(a->reason), "%s %s: %s", what, a->path, strerror(errnum));
-    atomic_store_explicit(&a->failed, true, memory_order_release);
-    notify(a);
+    fail_ex(a, what, errnum, false);
 }
 
 /* ---- queue (caller holds mu) ---- */
@@ -236,8 +275,10 @@ uint64_t zt_audit_submit(zt_audit *a, const char *json, size_t len)
     pthread_mutex_lock(&a->mu);
     if (ok && !atomic_load(&a->failed) && !a->closing && a->q.events < a->queue_limit) {
         seq = enqueue_locked(a, ITEM_EVENT, json + 1, len - 2);
-        if (seq != 0)
+        if (seq != 0) {
             a->since_cp++;
+            seq |= atomic_load(&a->epoch) << TICKET_SEQ_BITS;
+        }
         if (seq != 0 && a->checkpoint_every != 0 && a->since_cp >= a->checkpoint_every)
             enqueue_locked(a, ITEM_CHECKPOINT, NULL, 0);
     }
@@ -386,10 +427,11 @@ static int flush_out(zt_audit *a)
         return 0;
     int rc = write_all(a, a->out.data, a->out.len);
     if (rc < 0) {
-        /* If even the cut fails, the next open finds the torn tail and cuts it then. */
-        if (a->regular && ftruncate(a->fd, (off_t)a->file_bytes) == 0)
-            fdatasync(a->fd);
-        fail(a, "write", -rc);
+        /* If even the cut fails, the next open finds the torn tail and cuts it then; until
+         * then nothing more may be appended after it. */
+        bool cut =
+            a->regular && ftruncate(a->fd, (off_t)a->file_bytes) == 0 && fdatasync(a->fd) == 0;
+        fail_ex(a, "write", -rc, cut);
         return rc;
     }
     if (a->file_bytes == 0)
@@ -397,6 +439,7 @@ static int flush_out(zt_audit *a)
     a->file_bytes += a->out.len;
     atomic_fetch_add(&a->m_bytes, a->out.len);
     atomic_fetch_add(&a->m_appended, a->out_records);
+    memcpy(a->written_head, a->head, sizeof(a->head));
     atomic_store_explicit(&a->durable, a->out_last_seq, memory_order_release);
     /* Only what the log holds is exported: the copy is queued after write(2) returned. */
     zt_export_submit_lines(a->exp, a->out.data, a->out.len);
@@ -526,10 +569,12 @@ static void wait_until(zt_audit *a, uint64_t deadline_us)
     a->writer_waiting = false;
 }
 
-/* Wait for work, then take the pending batch. True when closing and nothing is left. */
-static bool take_batch(zt_audit *a)
+/* Wait for work, then take the pending batch. True when closing and nothing is left; *retry
+ * when a failed log is due for another try. */
+static bool take_batch(zt_audit *a, bool *retry)
 {
     bool stop = false;
+    *retry = false;
     pthread_mutex_lock(&a->mu);
     for (;;) {
         if (a->q.n > 0)
@@ -541,6 +586,13 @@ static bool take_batch(zt_audit *a)
         uint64_t now = zt_mono_us();
         uint64_t deadline = UINT64_MAX;
         bool healthy = !atomic_load(&a->failed);
+        if (!healthy && a->resumable) {
+            if (now >= a->retry_at_us) {
+                *retry = true;
+                break;
+            }
+            deadline = a->retry_at_us;
+        }
         if (healthy && a->unsynced) {
             uint64_t due = a->unsynced_since_us + a->fsync_interval_us;
             if (now >= due)
@@ -611,11 +663,74 @@ static void after_batch(zt_audit *a, bool stopping)
     }
 }
 
+/* Cut a failed attempt off again; false when even that failed (then no more tries). */
+static bool cut_back(zt_audit *a)
+{
+    memcpy(a->head, a->written_head, sizeof(a->head));
+    zt_buf_reset(&a->out);
+    a->out_records = 0;
+    return ftruncate(a->fd, (off_t)a->file_bytes) == 0 && fdatasync(a->fd) == 0;
+}
+
+/* The log failed on a write: try to append an "audit log resumed" record and a checkpoint, and
+ * fsync them. Success makes the log healthy again (the chain simply goes on: the lost records'
+ * seqs were never written); a failure waits RETRY_US for the next try. */
+static void try_resume(zt_audit *a)
+{
+    zt_buf ev;
+    zt_buf_init(&ev, ZT_AUDIT_MAX_EVENT);
+    zt_event e;
+    zt_event_begin(&e, &ev, ZT_EV_APP_LIFECYCLE, ZT_ACT_APP_START, ZT_SEV_HIGH);
+    zt_event_status(&e, ZT_STATUS_SUCCESS);
+    zt_event_str(&e, "message",
+                 "audit log resumed after a failure; what was refused meanwhile "
+                 "was never answered");
+    zt_event_str(&e, "app.name", "ztgate-audit");
+    zt_event_str(&e, "unmapped.audit.failure", a->reason);
+    zt_event_str(&e, "unmapped.audit.key_id", a->key_id);
+    uint64_t seq = atomic_load(&a->durable) + 1;
+    int rc = zt_event_end(&e);
+    rc = rc ? rc : append_record(a, seq, ev.data + 1, ev.len - 2);
+    rc = rc ? rc : append_checkpoint(a, seq + 1);
+    zt_buf_dispose(&ev);
+    rc = rc ? rc : write_all(a, a->out.data, a->out.len);
+    if (rc < 0) {
+        a->resumable = cut_back(a);
+        a->retry_at_us = zt_mono_us() + RETRY_US;
+        return;
+    }
+    if (fdatasync(a->fd) < 0) {
+        a->resumable = false; /* fsyncgate: never carry on after a failed fsync */
+        snprintf(a->reason, sizeof(a->reason), "fsync %s: %s", a->path, strerror(errno));
+        return;
+    }
+    a->file_bytes += a->out.len;
+    atomic_fetch_add(&a->m_bytes, a->out.len);
+    atomic_fetch_add(&a->m_appended, a->out_records);
+    zt_export_submit_lines(a->exp, a->out.data, a->out.len);
+    zt_buf_reset(&a->out);
+    a->out_records = 0;
+    memcpy(a->written_head, a->head, sizeof(a->head));
+    a->unsynced = false;
+    pthread_mutex_lock(&a->mu);
+    atomic_store(&a->durable, seq + 1);
+    atomic_store(&a->synced, seq + 1);
+    a->next_seq = seq + 2;
+    a->since_cp = 0;
+    a->last_cp_us = zt_mono_us();
+    atomic_store_explicit(&a->failed, false, memory_order_release);
+    pthread_mutex_unlock(&a->mu);
+    notify(a);
+}
+
 static void *writer_main(void *arg)
 {
     zt_audit *a = arg;
     for (;;) {
-        bool stop = take_batch(a);
+        bool retry;
+        bool stop = take_batch(a, &retry);
+        if (retry)
+            try_resume(a);
         write_batch(a, &a->w);
         pthread_mutex_lock(&a->mu);
         a->inflight = 0;
@@ -1039,6 +1154,7 @@ static int start_log(zt_audit *a, const resume *r)
         pthread_mutex_unlock(&a->mu);
     }
     zt_buf_dispose(&b);
+    memcpy(a->written_head, a->head, sizeof(a->head));
     if (rc == 0)
         rc = -pthread_create(&a->thread, NULL, writer_main, a);
     a->thread_started = rc == 0;
@@ -1204,8 +1320,27 @@ const char *zt_audit_failure(const zt_audit *a)
     return zt_audit_failed(a) ? a->reason : "";
 }
 
-bool zt_audit_wait(zt_audit *a, uint64_t seq, bool synced, uint64_t timeout_ms)
+zt_audit_state zt_audit_ticket_state(const zt_audit *a, uint64_t ticket)
 {
+    uint64_t e = ticket >> TICKET_SEQ_BITS;
+    uint64_t seq = ticket & TICKET_SEQ_MASK;
+    for (;;) {
+        uint64_t cur = atomic_load(&a->epoch);
+        if (e > cur || cur - e >= EPOCHS_KEPT)
+            return ZT_AUDIT_LOST;
+        if (e < cur)
+            return seq <= atomic_load(&a->epoch_end[e % EPOCHS_KEPT]) ? ZT_AUDIT_WRITTEN
+                                                                      : ZT_AUDIT_LOST;
+        uint64_t durable = atomic_load(&a->durable);
+        /* A failure in between may have given this seq to a newer record: look again. */
+        if (atomic_load(&a->epoch) == cur)
+            return seq <= durable ? ZT_AUDIT_WRITTEN : ZT_AUDIT_PENDING;
+    }
+}
+
+bool zt_audit_wait(zt_audit *a, uint64_t ticket, bool synced, uint64_t timeout_ms)
+{
+    uint64_t seq = ticket & TICKET_SEQ_MASK;
     uint64_t now = zt_mono_us();
     uint64_t deadline =
         timeout_ms < (UINT64_MAX - now) / 1000 ? now + timeout_ms * 1000 : UINT64_MAX;
@@ -1213,12 +1348,12 @@ bool zt_audit_wait(zt_audit *a, uint64_t seq, bool synced, uint64_t timeout_ms)
     pthread_mutex_lock(&a->mu);
     a->waiters++;
     for (;;) {
-        uint64_t cur = synced ? zt_audit_synced_seq(a) : zt_audit_durable_seq(a);
-        if (cur >= seq) {
+        zt_audit_state st = zt_audit_ticket_state(a, ticket);
+        if (st == ZT_AUDIT_WRITTEN && (!synced || zt_audit_synced_seq(a) >= seq)) {
             ok = true;
             break;
         }
-        if (zt_audit_failed(a) || zt_mono_us() >= deadline)
+        if (st == ZT_AUDIT_LOST || zt_audit_failed(a) || zt_mono_us() >= deadline)
             break;
         struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000),
                               .tv_nsec = (long)(deadline % 1000000) * 1000};

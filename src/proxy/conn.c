@@ -96,6 +96,11 @@ static void conn_arm_for_state(zt_conn *c)
     case CS_BODY:
         conn_arm_timer(c, to->body_read_ms);
         break;
+    case CS_AUDIT_WAIT:
+        /* Part of reaching the upstream: a log that does not write the record in time means
+         * 503, not a client waiting forever. */
+        conn_arm_timer(c, to->upstream_connect_ms);
+        break;
     default:
         uv_timer_stop(&c->timer); /* the upstream's timers govern these states */
         break;
@@ -167,30 +172,91 @@ static void conn_send_tls_output(zt_conn *c)
     zt_buf_reset(tmp);
 }
 
+static void conn_read_stop(zt_conn *c);
+
+/* Where the audit record of the current decision is (no audit log, or none submitted: as
+ * good as written). */
+static zt_audit_state conn_audit_state(const zt_conn *c)
+{
+    zt_audit *audit = c->w->server->audit;
+    if (audit == NULL || c->hold_seq == 0)
+        return ZT_AUDIT_WRITTEN;
+    return zt_audit_ticket_state(audit, c->hold_seq);
+}
+
+static void audit_waiters_add(zt_conn *c)
+{
+    if (c->audit_waiting)
+        return;
+    c->audit_waiting = true;
+    c->audit_next = c->w->audit_waiters;
+    c->w->audit_waiters = c;
+}
+
+/* The record of what is in c->out will never be written: that answer must not go out (fail
+ * closed). The client gets a plain 503 instead and the connection ends; nothing of the held
+ * answer has left, since output is held from its first byte. */
+static void conn_audit_lost(zt_conn *c)
+{
+    static const char body[] = "503 Service Unavailable: the audit log cannot record this "
+                               "request. Try again later.\n";
+    static const char json[] = "{\"error\":\"unavailable\",\"message\":\"the audit log cannot "
+                               "record this request\"}\n";
+    bool as_json = c->admin;
+    zt_error("conn %" PRIu64 " from %s: the audit log failed before the record of this answer "
+             "was written (%s); answering 503 instead",
+             c->id, c->ip, zt_audit_failure(c->w->server->audit));
+    c->hold_seq = 0;
+    zt_buf_reset(&c->out);
+    if (c->up != NULL) {
+        zt_upconn *up = c->up;
+        c->up = NULL;
+        zt_upstream_abort(up);
+    }
+    conn_read_stop(c);
+    c->close_after_flush = true;
+    c->last_request = true;
+    if (c->req_active)
+        c->req.resp_done = true;
+    if (zt_buf_printf(&c->out,
+                      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: %s\r\n"
+                      "Content-Length: %zu\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+                      "%s",
+                      as_json ? "application/json" : "text/plain; charset=utf-8",
+                      as_json ? sizeof(json) - 1 : sizeof(body) - 1, as_json ? json : body) < 0)
+        zt_conn_close(c);
+}
+
 /* No response byte leaves before the audit record of its decision is written (an acknowledged
  * request is never missing from the log, even after kill -9). */
 static bool conn_held_for_audit(zt_conn *c)
 {
-    zt_audit *audit = c->w->server->audit;
-    if (audit == NULL || c->hold_seq == 0 || zt_audit_durable_seq(audit) >= c->hold_seq)
+    switch (conn_audit_state(c)) {
+    case ZT_AUDIT_WRITTEN:
         return false;
-    if (!c->audit_waiting) {
-        c->audit_waiting = true;
-        c->audit_next = c->w->audit_waiters;
-        c->w->audit_waiters = c;
+    case ZT_AUDIT_PENDING:
+        audit_waiters_add(c);
+        return true;
+    case ZT_AUDIT_LOST:
+        break;
     }
-    return true;
+    if (c->w->server->audit_fail_open) {
+        c->hold_seq = 0; /* fail_open: the answer goes out unaudited */
+        return false;
+    }
+    conn_audit_lost(c);
+    return false; /* c->out now holds the 503 */
 }
+
+static void conn_audit_gate_done(zt_conn *c, zt_audit_state st);
 
 void zt_conn_audit_written(zt_worker *w)
 {
-    zt_audit *audit = w->server->audit;
-    uint64_t durable = zt_audit_durable_seq(audit);
-    bool failed = zt_audit_failed(audit);
     zt_conn **link = &w->audit_waiters;
     while (*link != NULL) {
         zt_conn *c = *link;
-        if (durable < c->hold_seq && !failed && c->state != CS_CLOSING) {
+        zt_audit_state st = c->state == CS_CLOSING ? ZT_AUDIT_LOST : conn_audit_state(c);
+        if (st == ZT_AUDIT_PENDING) {
             link = &c->audit_next;
             continue;
         }
@@ -199,11 +265,8 @@ void zt_conn_audit_written(zt_worker *w)
         c->audit_next = NULL;
         if (c->state == CS_CLOSING)
             continue;
-        if (durable < c->hold_seq) {
-            /* The record will never be written: the response must not go out (fail closed). */
-            zt_error("conn %" PRIu64 ": audit log failed before the decision was written; closing",
-                     c->id);
-            zt_conn_close(c);
+        if (c->state == CS_AUDIT_WAIT) {
+            conn_audit_gate_done(c, st);
             continue;
         }
         zt_conn_flush(c);
@@ -353,8 +416,8 @@ static bool conn_take_share(zt_conn *c, const zt_config *cfg)
     zt_worker *w = c->w;
     if (peer_is_trusted(c, cfg))
         return true;
-    unsigned limit = zt_conn_share_limit(cfg->limits.max_connections,
-                                         cfg->limits.max_connections_per_address);
+    unsigned limit =
+        zt_conn_share_limit(cfg->limits.max_connections, cfg->limits.max_connections_per_address);
     if (zt_conn_share_take(w->server->share, (const struct sockaddr *)&c->peer, limit)) {
         c->share_counted = true;
         return true;
@@ -704,11 +767,12 @@ static bool audit_decision(zt_conn *c, bool allowed, const char *reason)
         zt_error("request %s: audit event could not be built", r->id);
         return srv->audit_fail_open;
     }
-    uint64_t seq = zt_audit_submit(srv->audit, c->w->event.data, c->w->event.len);
-    if (seq > 0) {
-        c->hold_seq = seq;
+    uint64_t ticket = zt_audit_submit(srv->audit, c->w->event.data, c->w->event.len);
+    if (ticket > 0) {
+        c->hold_seq = ticket;
         return true;
     }
+    c->hold_seq = 0; /* nothing to wait for: refused below, or fail_open */
     zt_error("request %s: audit log cannot accept events (%s)%s", r->id,
              zt_audit_failure(srv->audit) ? zt_audit_failure(srv->audit) : "queue full",
              srv->audit_fail_open ? "; forwarding anyway (fail_open)" : "; refusing");
@@ -769,6 +833,50 @@ static void stage_forward(zt_conn *c)
     r->up_body = c->head.body;
     conn_set_state(c, CS_CONNECTING);
     zt_upstream_attach(c, &r->app->upstream.addr);
+}
+
+/* The record could not be written (or not in time): nothing went to the upstream, so the
+ * client can still be told plainly (fail closed), or, with fail_open, the request goes on. */
+static void audit_gate_refuse(zt_conn *c, const char *detail)
+{
+    c->hold_seq = 0;
+    if (c->w->server->audit_fail_open) {
+        zt_warn("request %s: %s; forwarding anyway (fail_open)", c->req.id, detail);
+        stage_forward(c);
+        return;
+    }
+    respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY, detail);
+}
+
+/* No byte leaves for the upstream before the decision's record is in the log: a request
+ * forwarded and then found unaudited could not be called back. */
+static void stage_audit_gate(zt_conn *c)
+{
+    switch (conn_audit_state(c)) {
+    case ZT_AUDIT_WRITTEN:
+        stage_forward(c);
+        return;
+    case ZT_AUDIT_PENDING:
+        conn_set_state(c, CS_AUDIT_WAIT);
+        conn_arm_for_state(c);
+        audit_waiters_add(c);
+        return;
+    case ZT_AUDIT_LOST:
+        audit_gate_refuse(c, "the audit log failed before this request's record was written");
+        return;
+    }
+}
+
+/* The loop was woken with the record written or lost. */
+static void conn_audit_gate_done(zt_conn *c, zt_audit_state st)
+{
+    uv_timer_stop(&c->timer);
+    if (st == ZT_AUDIT_WRITTEN)
+        stage_forward(c);
+    else
+        audit_gate_refuse(c, "the audit log failed before this request's record was written");
+    if (c->state != CS_CLOSING)
+        zt_conn_process(c);
 }
 
 /* local: a request ztgate answers itself. Its (small) body is read whole first; the handler
@@ -1297,7 +1405,7 @@ static void conn_dispatch(zt_conn *c)
     }
     if (!stage_route(c) || !stage_authenticate(c) || !stage_policy(c) || !stage_authorize(c))
         return;
-    stage_forward(c);
+    stage_audit_gate(c);
 }
 
 int zt_conn_build_upstream_head(zt_conn *c, zt_buf *out)
@@ -1887,6 +1995,13 @@ static void on_conn_timeout(uv_timer_t *t)
     case CS_IDLE:
     case CS_TLS_HANDSHAKE:
         zt_conn_close(c);
+        break;
+    case CS_AUDIT_WAIT:
+        if (c->audit_waiting)
+            audit_waiters_unlink(c);
+        audit_gate_refuse(c, "the audit log did not write this request's record in time");
+        if (c->state != CS_CLOSING)
+            zt_conn_process(c);
         break;
     case CS_HEAD:
     case CS_BODY:

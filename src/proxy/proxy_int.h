@@ -96,13 +96,14 @@ struct zt_server {
     const char *config_path;
     zt_worker *workers;
     unsigned n_workers;
-    atomic_uint n_conns; /* over all workers, for max_connections */
+    atomic_uint n_conns;  /* over all workers, for max_connections */
     zt_conn_share *share; /* connections per client address, over all workers */
     char boot_id[9];
     zt_runtime *rt;  /* main thread's current generation */
     zt_audit *audit; /* NULL when audit.path is "off" */
     zt_services svc; /* store, sessions, keys, ... shared with portal and admin handlers */
     bool audit_fail_open;
+    bool audit_was_failed; /* for the error-log line when that changes */
     uint64_t generation;
     uv_loop_t *main_loop;
     uv_signal_t sig_hup, sig_term, sig_int;
@@ -122,6 +123,7 @@ struct zt_server {
     X(CS_IDLE, "idle")                                                                             \
     X(CS_HEAD, "head")                                                                             \
     X(CS_DISPATCH, "dispatch")                                                                     \
+    X(CS_AUDIT_WAIT, "audit-wait")                                                                 \
     X(CS_CONNECTING, "connecting")                                                                 \
     X(CS_BODY, "body")                                                                             \
     X(CS_WAIT_RESPONSE, "wait-response")                                                           \
@@ -168,7 +170,7 @@ struct zt_conn {
     zt_request req;
     bool req_active;
     zt_upconn *up;
-    uint64_t hold_seq;  /* output waits until the audit log has written this record */
+    uint64_t hold_seq;  /* audit ticket: forwarding and output wait until it is written */
     bool audit_waiting; /* on the worker's audit_waiters list */
     zt_conn *audit_next;
     bool admin;          /* accepted on the admin listener: every request is an API call */

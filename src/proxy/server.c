@@ -589,9 +589,29 @@ static void audit_spool_drain(zt_server *srv)
 
 /* A revoked device must fail its next handshake: reload the revoked serials when the shared
  * revocation counter (bumped by `ztgate device revoke`, the admin API, ...) moves. */
+/* The operator learns from the error log when the audit log fails and when it takes writes
+ * again (the writer retries by itself). */
+static void audit_health_report(zt_server *srv)
+{
+    if (srv->audit == NULL)
+        return;
+    bool failed = zt_audit_failed(srv->audit);
+    if (failed == srv->audit_was_failed)
+        return;
+    srv->audit_was_failed = failed;
+    if (failed)
+        zt_error("audit log failed: %s; %s until it can be written again (retried every second)",
+                 zt_audit_failure(srv->audit),
+                 srv->audit_fail_open ? "serving unaudited (fail_open)"
+                                      : "refusing requests with 503 (fail_closed)");
+    else
+        zt_info("audit log: writable again; serving (see the \"audit log resumed\" record)");
+}
+
 static void on_revoked_timer(uv_timer_t *t)
 {
     zt_server *srv = t->data;
+    audit_health_report(srv);
     if (++srv->spool_ticks % 4 == 0)
         audit_spool_drain(srv); /* about once a second */
     uint64_t now = zt_sessions_revocation(srv->svc.sessions);
@@ -891,6 +911,9 @@ static void install_signals(zt_server *srv)
 int zt_proxy_serve(const char *config_path)
 {
     signal(SIGPIPE, SIG_IGN);
+    /* A file-size limit must surface as a failed write (the audit log then fails closed and
+     * retries), not kill the gateway. */
+    signal(SIGXFSZ, SIG_IGN);
     if (!zt_secure_init()) {
         zt_error("libsodium could not be initialised");
         return 1;

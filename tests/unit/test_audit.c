@@ -954,6 +954,49 @@ static void test_fail_short_write(void **state)
     assert_true(r.last_seq > s);
 }
 
+/* A write failure loses the records not yet written (their tickets say LOST, the chain is cut
+ * back), the log refuses events meanwhile, and once the file takes writes again the writer
+ * resumes by itself: a "resumed" record, a checkpoint, and the chain verifies gap-free. */
+static void test_resume_after_write_failure(void **state)
+{
+    fx *f = *state;
+    char err[256];
+    zt_audit *a = zt_audit_open(&f->cfg, err, sizeof(err));
+    assert_non_null(a);
+    uint64_t s = submit_n(a, "gina", 3);
+    assert_true(zt_audit_wait(a, s, true, 5000));
+    assert_int_equal(zt_audit_ticket_state(a, s), ZT_AUDIT_WRITTEN);
+    zt_audit_test_fail_after(a, 100);
+    uint64_t lost = submit_n(a, "gina", 1);
+    assert_false(zt_audit_wait(a, lost, false, 5000));
+    assert_int_equal(zt_audit_ticket_state(a, lost), ZT_AUDIT_LOST);
+    assert_int_equal(zt_audit_ticket_state(a, s), ZT_AUDIT_WRITTEN);
+    assert_true(zt_audit_failed(a));
+    zt_buf b;
+    zt_buf_init(&b, 0);
+    build_event(&b, "gina", 7);
+    assert_int_equal(zt_audit_submit(a, b.data, b.len), 0); /* fail closed meanwhile */
+    /* Space is back: within a few retries the log is healthy again. */
+    zt_audit_test_fail_after(a, UINT64_MAX);
+    for (int i = 0; i < 100 && zt_audit_failed(a); i++)
+        usleep(50 * 1000);
+    assert_false(zt_audit_failed(a));
+    uint64_t again = zt_audit_submit(a, b.data, b.len);
+    zt_buf_dispose(&b);
+    assert_true(again > 0);
+    assert_true(zt_audit_wait(a, again, true, 5000));
+    assert_int_equal(zt_audit_ticket_state(a, again), ZT_AUDIT_WRITTEN);
+    /* The lost record's seq went to a newer record; its ticket still reads LOST. */
+    assert_int_equal(zt_audit_ticket_state(a, lost), ZT_AUDIT_LOST);
+    assert_int_equal(zt_audit_close(a), 0);
+    size_t len;
+    char *data = slurp(f->path, &len);
+    assert_non_null(strstr(data, "audit log resumed after a failure"));
+    free(data);
+    zt_audit_report r;
+    assert_int_equal(verify1(f, &r), 0);
+}
+
 static void test_submit_rejects(void **state)
 {
     fx *f = *state;
@@ -1081,6 +1124,7 @@ int main(void)
         T(test_tamper_rechain),
         T(test_fail_dev_full),
         T(test_fail_short_write),
+        T(test_resume_after_write_failure),
         T(test_submit_rejects),
         T(test_tail_search),
         T(test_watch_uv),
