@@ -295,60 +295,27 @@ int zt_authn_write_challenge(zt_conn *c, zt_buf *out, bool keep_alive)
 
 /* ---- forward-auth: GET /.ztgate/verify ------------------------------------------------- */
 
-/* "Host:port" or "[v6]:port", maybe a list from several proxies (first wins) → lowercase host
- * without port into out; the port (0 when absent) into *port. false when malformed. */
+/* "host:port" or "[v6]:port", maybe a list from several proxies (first wins), under the Host
+ * header's rules → lowercase host without port into out; the port (0 when absent) into *port.
+ * false when malformed. */
 static bool forwarded_host(zt_span v, char *out, size_t cap, unsigned *port)
 {
+    const char *comma = memchr(v.p, ',', v.n);
+    zt_span first = zt_span_trim((zt_span){v.p, comma != NULL ? (size_t)(comma - v.p) : v.n});
     size_t n = 0;
-    while (n < v.n && v.p[n] != ',')
-        n++;
-    while (n > 0 && v.p[n - 1] == ' ')
-        n--;
-    const char *p = v.p;
-    while (n > 0 && *p == ' ') {
-        p++;
-        n--;
-    }
-    size_t host_n = n;
-    *port = 0;
-    if (n > 0 && p[0] == '[') {
-        const char *close = memchr(p, ']', n);
-        if (close == NULL)
-            return false;
-        host_n = (size_t)(close - p) + 1;
-    } else {
-        const char *colon = memchr(p, ':', n);
-        if (colon != NULL)
-            host_n = (size_t)(colon - p);
-    }
-    if (host_n < n) {
-        if (p[host_n] != ':' || host_n + 1 == n)
-            return false;
-        unsigned long v_port = 0;
-        for (size_t i = host_n + 1; i < n; i++) {
-            if (p[i] < '0' || p[i] > '9' || v_port > 65535)
-                return false;
-            v_port = v_port * 10 + (unsigned)(p[i] - '0');
-        }
-        if (v_port == 0 || v_port > 65535)
-            return false;
-        *port = (unsigned)v_port;
-    }
-    if (host_n > 0 && p[host_n - 1] == '.')
-        host_n--;
-    if (host_n == 0 || host_n >= cap)
-        return false;
-    for (size_t i = 0; i < host_n; i++) {
-        char ch = p[i];
-        if (ch >= 'A' && ch <= 'Z')
-            ch = (char)(ch - 'A' + 'a');
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
-              ch == '_' || ch == '[' || ch == ']' || ch == ':'))
-            return false;
-        out[i] = ch;
-    }
-    out[host_n] = '\0';
-    return true;
+    return zt_http_parse_authority(first, out, cap, &n, port);
+}
+
+/* The validated host (and port) as the login URL's authority: never the header as sent, whose
+ * "int.test,@evil.example" a browser would read as user "int.test," at evil.example. */
+static zt_span validated_authority(zt_request *r, const char *host, unsigned port)
+{
+    char tmp[300];
+    int n = port != 0 ? snprintf(tmp, sizeof(tmp), "%s:%u", host, port)
+                      : snprintf(tmp, sizeof(tmp), "%s", host);
+    char *copy =
+        n > 0 && (size_t)n < sizeof(tmp) ? zt_arena_strndup(&r->arena, tmp, (size_t)n) : NULL;
+    return copy != NULL ? (zt_span){copy, (size_t)n} : (zt_span){"", 0};
 }
 
 static int verify_write(zt_conn *c, zt_buf *out, int status, const char *decision,
@@ -421,10 +388,12 @@ zt_verify_result zt_authn_verify(zt_conn *c)
         r->detail = "X-Forwarded-Uri must be an origin-form path";
         return v;
     }
-    if (fp != NULL)
+    /* The scheme comes from the proxy in front, which only a trusted proxy may tell; for
+     * anyone else it is how they reached us (resolve_client set that). */
+    if (fp != NULL && c->peer_trusted)
         r->https = zt_span_ieq_cstr(fp->value, "https");
     v.uri = fu->value;
-    v.host_header = fh->value;
+    v.host_header = validated_authority(r, host, port);
     v.port = port;
     const char *q = memchr(fu->value.p, '?', fu->value.n);
     size_t path_n = q ? (size_t)(q - fu->value.p) : fu->value.n;
@@ -436,7 +405,11 @@ zt_verify_result zt_authn_verify(zt_conn *c)
         r->detail = why ? why : "invalid path in X-Forwarded-Uri";
         return v;
     }
-    r->app = zt_route_find(r->rt->routes, (zt_span){host, strlen(host)}, path, norm_n);
+    if (zt_route_resolve(r->rt->routes, (zt_span){host, strlen(host)}, path, norm_n, &r->app) ==
+        ZT_ROUTE_AMBIGUOUS) {
+        r->detail = "ambiguous path: an upstream could read it as another app's";
+        return v;
+    }
     if (r->app == NULL) {
         v.status = 403;
         v.decision = "block";

@@ -789,7 +789,17 @@ static void respond_audit_unavailable(zt_conn *c)
 static bool stage_route(zt_conn *c)
 {
     zt_request *r = &c->req;
-    r->app = zt_route_find(r->rt->routes, c->head.host, r->target.path, r->target.path_len);
+    zt_route_result found =
+        zt_route_resolve(r->rt->routes, c->head.host, r->target.path, r->target.path_len, &r->app);
+    if (found == ZT_ROUTE_AMBIGUOUS) {
+        static const char why[] = "ambiguous path: an upstream could read it as another app's "
+                                  "(case, ';' parameters or trailing dots; see path_match)";
+        if (!audit_decision(c, false, why))
+            respond_audit_unavailable(c);
+        else
+            respond_page(c, 400, MSG_BAD_REQUEST_TITLE, MSG_BAD_REQUEST_BODY, why);
+        return false;
+    }
     if (r->app == NULL) {
         if (!audit_decision(c, false, "no configured app matches this host and path"))
             respond_audit_unavailable(c);
@@ -1021,7 +1031,8 @@ static void resolve_client(zt_conn *c)
     r->https = c->tls_on;
     memcpy(&r->client_addr, &c->peer, sizeof(r->client_addr));
     snprintf(r->client_ip, sizeof(r->client_ip), "%s", c->ip);
-    if (!peer_is_trusted(c, r->rt->cfg))
+    c->peer_trusted = peer_is_trusted(c, r->rt->cfg);
+    if (!c->peer_trusted)
         return;
     const zt_header *proto = NULL, *xff = NULL;
     for (unsigned i = 0; i < c->head.n_headers; i++) {

@@ -443,6 +443,11 @@ static bool parse_authority(zt_span a, char *out, size_t cap, size_t *out_n, uns
     return true;
 }
 
+bool zt_http_parse_authority(zt_span a, char *out, size_t cap, size_t *out_n, unsigned *port)
+{
+    return parse_authority(a, out, cap, out_n, port);
+}
+
 static int check_host(zt_http_head *h)
 {
     const zt_header *host = NULL;
@@ -689,10 +694,41 @@ static const char *const REQ_ALWAYS_DROP[] = {
     "Host", "Content-Length", "Expect", "Forwarded", "X-Original-URL", "X-Rewrite-URL", NULL,
 };
 
+/* Headers that name the original client (address, scheme, host) in one proxy's or CDN's
+ * dialect. Frameworks believe them (Express "trust proxy", Rails, Django, Spring, Laravel's
+ * TrustProxies, IIS/ARR...), so only a trusted proxy in front of us may send them on; from
+ * anyone else they would let a client choose its own address. */
+static const char *const CLIENT_ORIGIN_HEADERS[] = {
+    "X-Real-IP",
+    "X-Client-IP",
+    "True-Client-IP",
+    "CF-Connecting-IP",
+    "CF-Connecting-IPv6",
+    "X-Original-Forwarded-For",
+    "X-Cluster-Client-IP",
+    "Fastly-Client-IP",
+    "Client-IP",
+    "X-Forwarded",
+    "Forwarded-For",
+    "X-Originating-IP",
+    "X-Remote-IP",
+    "X-Remote-Addr",
+    "X-ProxyUser-IP",
+    "WL-Proxy-Client-IP",
+    "Proxy-Client-IP",
+    "X-Azure-ClientIP",
+    "X-Azure-SocketIP",
+    "X-Envoy-External-Address",
+    "X-Appengine-User-IP",
+    "X-Original-Host",
+    "X-Host",
+    NULL,
+};
+
 /* What a trusted proxy in front of us may tell the upstream about the original client. */
 static bool is_forwarding_header(zt_span name)
 {
-    return name_starts(name, "X-Forwarded-") || name_is(name, "X-Real-IP");
+    return name_starts(name, "X-Forwarded-") || name_in(name, CLIENT_ORIGIN_HEADERS);
 }
 
 static bool drop_request_header(const zt_http_head *h, zt_span name, bool trusted)

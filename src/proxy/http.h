@@ -97,6 +97,11 @@ int zt_http_head_complete(zt_http_head *h, const llhttp_t *parser);
 /* First header with this name (case-insensitive), or NULL. */
 const zt_header *zt_http_head_find(const zt_http_head *h, const char *name);
 
+/* The Host header's rules for any authority (a reg-name or a bracketed IPv6 literal, optional
+ * port 1..65535, no userinfo or anything else): the lowercased host without port and one
+ * trailing dot into out[cap], its length into *out_n, the port (0 when absent) into *port. */
+bool zt_http_parse_authority(zt_span a, char *out, size_t cap, size_t *out_n, unsigned *port);
+
 /* Path normalisation results (see path.h) travel with the request. */
 typedef struct zt_http_target {
     char *path; /* normalised path, NUL-terminated, owned by the caller's buffer */
@@ -135,9 +140,12 @@ typedef struct zt_forward_ctx {
  * Connection, every client X-ZT-*, Host, Content-Length, Expect, Forwarded, X-Original-URL,
  * X-Rewrite-URL and X-Forwarded-For/-Proto/-Host (re-set from ctx; a trusted peer's values are
  * kept, its X-Forwarded-For extended); from an untrusted peer also every other X-Forwarded-*
- * and X-Real-IP. Names match with '_' taken as '-' (X_ZT_User is X-ZT-User to a CGI/WSGI
- * upstream). -EINVAL when req is not a validated request head or a ctx string or
- * extra header carries bytes that could split the head; out is unchanged on any error. */
+ * and every other header that names the original client (X-Real-IP, X-Client-IP,
+ * True-Client-IP, CF-Connecting-IP, X-Original-Forwarded-For, X-Cluster-Client-IP,
+ * Fastly-Client-IP, X-Original-Host, ...: CLIENT_ORIGIN_HEADERS in http.c). Names match with '_'
+ * taken as '-' (X_ZT_User is X-ZT-User to a CGI/WSGI upstream). -EINVAL when req is not a validated
+ * request head or a ctx string or extra header carries bytes that could split the head; out is
+ * unchanged on any error. */
 int zt_http_write_upstream_head(zt_buf *out, const zt_http_head *req, const zt_forward_ctx *ctx);
 
 /* Response head for the client from an upstream response: status line (HTTP/1.1, our reason

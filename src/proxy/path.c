@@ -103,13 +103,32 @@ static size_t slash_like_at(const char *s, size_t n)
     return 0;
 }
 
+/* Only dots and (encoded) spaces, at least one dot: "...", ".%20", "..%20%20". Windows
+ * servers cut trailing dots and spaces, which can leave "." or "..". */
+static bool only_dots_and_spaces(const char *s, size_t n)
+{
+    bool dot = false;
+    for (size_t i = 0; i < n;) {
+        if (s[i] == '.') {
+            dot = true;
+            i++;
+        } else if (n - i >= 3 && memcmp(s + i, "%20", 3) == 0) {
+            i += 3;
+        } else {
+            return false;
+        }
+    }
+    return dot;
+}
+
 /* A piece of a segment between slash-like separators, cut at its first ';' (Java containers
- * drop ";params"), must not be a dot segment: the upstream may see one where we saw a name. */
+ * drop ";params"), must not be a dot segment, nor become one once trailing dots and spaces are
+ * cut: the upstream may see one where we saw a name. */
 static bool piece_hides_dots(const char *s, size_t n)
 {
     const char *semi = memchr(s, ';', n);
     size_t base = semi != NULL ? (size_t)(semi - s) : n;
-    return is_dot(s, base) || is_dotdot(s, base);
+    return only_dots_and_spaces(s, base);
 }
 
 /* A segment that is not itself "." or "..": refuse "..%2F", "%5C..", "..;x", ".;" and the like. */
@@ -212,4 +231,70 @@ bool zt_path_query_valid(const char *q, size_t n, const char **why)
         }
     }
     return true;
+}
+
+/* Segment [s, s+n) ends in '.' or %20 (what Windows servers cut). */
+static bool ends_trimmable(const char *s, size_t n)
+{
+    return (n >= 1 && s[n - 1] == '.') || (n >= 3 && memcmp(s + n - 3, "%20", 3) == 0);
+}
+
+unsigned zt_path_ambiguity(const char *path, size_t n)
+{
+    unsigned how = 0;
+    size_t seg = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || path[i] == '/') {
+            if (i > seg && ends_trimmable(path + seg, i - seg))
+                how |= ZT_PATH_READ_TRIM_DOTS;
+            seg = i + 1;
+            continue;
+        }
+        if (path[i] >= 'A' && path[i] <= 'Z')
+            how |= ZT_PATH_READ_FOLD_CASE;
+        else if (path[i] == ';')
+            how |= ZT_PATH_READ_STRIP_PARAMS;
+    }
+    return how;
+}
+
+/* One segment as read `how`: its new length (it stays in place, only shortened). */
+static size_t read_segment(char *seg, size_t n, unsigned how)
+{
+    if (how & ZT_PATH_READ_STRIP_PARAMS) {
+        const char *semi = memchr(seg, ';', n);
+        if (semi != NULL)
+            n = (size_t)(semi - seg);
+    }
+    while ((how & ZT_PATH_READ_TRIM_DOTS) && n > 0 && ends_trimmable(seg, n))
+        n -= seg[n - 1] == '.' ? 1 : 3;
+    if (how & ZT_PATH_READ_FOLD_CASE)
+        for (size_t i = 0; i < n; i++)
+            if (seg[i] >= 'A' && seg[i] <= 'Z')
+                seg[i] = (char)(seg[i] - 'A' + 'a');
+    return n;
+}
+
+size_t zt_path_reading(const char *path, size_t n, unsigned how, char *out)
+{
+    size_t w = 0;
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && path[i] == '/')
+            i++;
+        size_t start = i;
+        while (i < n && path[i] != '/')
+            i++;
+        if (i == start)
+            break;
+        out[w] = '/';
+        memcpy(out + w + 1, path + start, i - start);
+        size_t len = read_segment(out + w + 1, i - start, how);
+        if (len > 0)
+            w += 1 + len;
+    }
+    if (w == 0 || (n > 0 && path[n - 1] == '/'))
+        out[w++] = '/';
+    out[w] = '\0';
+    return w;
 }

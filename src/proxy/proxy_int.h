@@ -147,6 +147,7 @@ struct zt_conn {
     int handles_open;
     bool tls_on;
     bool share_counted; /* holds one of its address's share of connections */
+    bool peer_trusted;  /* the peer is in trusted_proxies (this request's config) */
     bool got_bytes;     /* the client sent anything at all (first_byte timeout until then) */
     unsigned n_requests;
     zt_tls_conn tls;
@@ -254,7 +255,7 @@ int zt_authn_write_step_up(zt_conn *c, zt_buf *out, bool keep_alive, bool reauth
 typedef struct zt_verify_result {
     int status;           /* 200 allow, 401 sign in, 403 blocked, 400 bad input, 503 failure */
     const char *decision; /* "allow", "sign_in", "block", "error" */
-    zt_span host_header;  /* X-Forwarded-Host as sent (for the login URL) */
+    zt_span host_header;  /* X-Forwarded-Host validated: "host[:port]" (for the login URL) */
     zt_span uri;          /* X-Forwarded-Uri */
     unsigned port;
     const char *page; /* portal page for the 401's X-ZT-Login-URL ("/.ztgate/login?rd=") */

@@ -2,6 +2,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "proxy/path.h"
+
+_Static_assert(ZT_PATH_MATCH_CASE_INSENSITIVE == ZT_PATH_READ_FOLD_CASE &&
+                   ZT_PATH_MATCH_STRIP_PARAMS == ZT_PATH_READ_STRIP_PARAMS &&
+                   ZT_PATH_MATCH_TRIM_DOTS == ZT_PATH_READ_TRIM_DOTS,
+               "path_match words and path readings share their bits");
 
 struct zt_routes {
     const zt_app_cfg **apps; /* sorted: exact host first, then longer prefix first */
@@ -65,4 +73,79 @@ const zt_app_cfg *zt_route_find(const zt_routes *r, zt_span host, const char *pa
             return app;
     }
     return NULL;
+}
+
+/* zt_route_find with letters compared without case (the path was lowercased already). */
+static const zt_app_cfg *find_folded(const zt_routes *r, zt_span host, const char *path,
+                                     size_t path_len)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        const zt_app_cfg *app = r->apps[i];
+        if (app->host != NULL && !zt_span_eq(host, (zt_span){app->host, strlen(app->host)}))
+            continue;
+        size_t n = strlen(app->path_prefix);
+        if (n == 1 && app->path_prefix[0] == '/')
+            return app;
+        if (path_len >= n && strncasecmp(app->path_prefix, path, n) == 0 &&
+            (path_len == n || path[n] == '/'))
+            return app;
+    }
+    return NULL;
+}
+
+#define N_READINGS 8 /* every combination of the three ZT_PATH_READ_* bits; index = bits >> 1 */
+
+/* The readings an app's upstream may apply: the one it declared, or all when strict. */
+static bool app_reads(const zt_app_cfg *app, unsigned reading)
+{
+    if (app->path_match == 0)
+        return true;
+    if (app->path_match & ZT_PATH_MATCH_EXACT)
+        return reading == 0;
+    return reading == ((app->path_match & ZT_PATH_READ_ALL) >> 1);
+}
+
+static bool consistent(const zt_app_cfg *app, const zt_app_cfg *const by[N_READINGS])
+{
+    for (unsigned t = 0; t < N_READINGS; t++)
+        if (app_reads(app, t) && by[t] != app)
+            return false;
+    return true;
+}
+
+zt_route_result zt_route_resolve(const zt_routes *r, zt_span host, const char *path,
+                                 size_t path_len, const zt_app_cfg **app)
+{
+    const zt_app_cfg *by[N_READINGS];
+    by[0] = zt_route_find(r, host, path, path_len);
+    *app = by[0];
+    unsigned differs = zt_path_ambiguity(path, path_len) >> 1;
+    if (differs == 0)
+        return by[0] != NULL ? ZT_ROUTE_FOUND : ZT_ROUTE_NONE;
+    char small[512];
+    char *view = path_len < sizeof(small) ? small : malloc(path_len + 1);
+    if (view == NULL) {
+        *app = NULL;
+        return ZT_ROUTE_AMBIGUOUS; /* cannot tell: refuse rather than guess */
+    }
+    /* Readings that touch nothing in this path route like the reading without them. */
+    for (unsigned t = 1; t < N_READINGS; t++) {
+        if ((t & differs) != t) {
+            by[t] = by[t & differs];
+            continue;
+        }
+        size_t n = zt_path_reading(path, path_len, t << 1, view);
+        by[t] = (t << 1) & ZT_PATH_READ_FOLD_CASE ? find_folded(r, host, view, n)
+                                                  : zt_route_find(r, host, view, n);
+    }
+    if (view != small)
+        free(view);
+    for (unsigned t = 0; t < N_READINGS; t++) {
+        if (by[t] != NULL && consistent(by[t], by)) {
+            *app = by[t];
+            return ZT_ROUTE_FOUND;
+        }
+    }
+    *app = NULL;
+    return by[0] == NULL ? ZT_ROUTE_NONE : ZT_ROUTE_AMBIGUOUS;
 }

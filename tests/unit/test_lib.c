@@ -205,18 +205,74 @@ static void test_routes(void **state)
     zt_routes_free(r);
 }
 
+/* An app gets a request only when its upstream, reading the path as the app declares (any
+ * way when it declares nothing), routes it to that app too (issue 10: route confusion). */
+static void test_route_resolve_ambiguous(void **state)
+{
+    (void)state;
+    zt_app_cfg apps[] = {
+        {.name = "public", .host = "int.test", .path_prefix = "/"},
+        {.name = "admin", .host = "int.test", .path_prefix = "/admin"},
+        {.name = "ci-root",
+         .host = "ci.test",
+         .path_prefix = "/",
+         .path_match = ZT_PATH_MATCH_CASE_INSENSITIVE},
+        {.name = "ci-admin",
+         .host = "ci.test",
+         .path_prefix = "/admin",
+         .path_match = ZT_PATH_MATCH_CASE_INSENSITIVE},
+        {.name = "ci-api", .host = "ci.test", .path_prefix = "/api"}, /* strict */
+        {.name = "ex-root",
+         .host = "ex.test",
+         .path_prefix = "/",
+         .path_match = ZT_PATH_MATCH_EXACT},
+        {.name = "ex-admin", .host = "ex.test", .path_prefix = "/admin"},
+    };
+    zt_config cfg = {.apps = apps, .n_apps = sizeof(apps) / sizeof(apps[0])};
+    zt_routes *r = zt_routes_build(&cfg);
+    assert_non_null(r);
+    struct {
+        const char *host, *path;
+        zt_route_result want;
+        const char *app;
+    } cases[] = {
+        {"int.test", "/x", ZT_ROUTE_FOUND, "public"},
+        {"int.test", "/Shop;s=1/X.", ZT_ROUTE_FOUND, "public"}, /* no other app's prefix */
+        {"int.test", "/admin/x", ZT_ROUTE_FOUND, "admin"},
+        {"int.test", "/ADMIN/x", ZT_ROUTE_AMBIGUOUS, NULL},
+        {"int.test", "/admin;jsessionid=1/x", ZT_ROUTE_AMBIGUOUS, NULL},
+        {"int.test", "/admin./x", ZT_ROUTE_AMBIGUOUS, NULL},
+        {"int.test", "/admin%20/x", ZT_ROUTE_AMBIGUOUS, NULL},
+        /* a case-insensitive upstream reads /ADMIN as /admin: the admin app answers */
+        {"ci.test", "/ADMIN/x", ZT_ROUTE_FOUND, "ci-admin"},
+        {"ci.test", "/admin;x/y", ZT_ROUTE_FOUND, "ci-root"},
+        /* ...but an app that declares nothing must agree under every reading */
+        {"ci.test", "/API/x", ZT_ROUTE_AMBIGUOUS, NULL},
+        /* an upstream that reads byte for byte: /ADMIN is not /admin */
+        {"ex.test", "/ADMIN/x", ZT_ROUTE_FOUND, "ex-root"},
+        {"ex.test", "/admin./x", ZT_ROUTE_FOUND, "ex-root"},
+        {"none.test", "/ADMIN", ZT_ROUTE_NONE, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        zt_span host = {cases[i].host, strlen(cases[i].host)};
+        const zt_app_cfg *a = NULL;
+        zt_route_result got = zt_route_resolve(r, host, cases[i].path, strlen(cases[i].path), &a);
+        if (got != cases[i].want || (cases[i].app == NULL) != (a == NULL) ||
+            (a != NULL && strcmp(a->name, cases[i].app) != 0))
+            fail_msg("case %zu %s%s: got %d %s", i, cases[i].host, cases[i].path, (int)got,
+                     a ? a->name : "-");
+    }
+    zt_routes_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_limit),
-        cmocka_unit_test(test_arena),
-        cmocka_unit_test(test_json_escape),
-        cmocka_unit_test(test_parse_u64),
-        cmocka_unit_test(test_cidr),
-        cmocka_unit_test(test_addr),
-        cmocka_unit_test(test_accept_language),
-        cmocka_unit_test(test_rfc3339),
-        cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_buf_limit),   cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_json_escape), cmocka_unit_test(test_parse_u64),
+        cmocka_unit_test(test_cidr),        cmocka_unit_test(test_route_resolve_ambiguous),
+        cmocka_unit_test(test_addr),        cmocka_unit_test(test_accept_language),
+        cmocka_unit_test(test_rfc3339),     cmocka_unit_test(test_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,7 +40,13 @@ static const path_case CASES[] = {
     {"/.", "/", 0},
     {"/a//../b", "/b", 0},
     {"/a/b/../../c/", "/c/", 0},
-    {"/a/.../b", "/a/.../b", 0},
+    /* only dots and spaces: Windows servers cut trailing ones, leaving "." or ".." */
+    {"/a/.../b", NULL, 0},
+    {"/a/..%20/b", NULL, 0},
+    {"/a/.%20%20", NULL, 0},
+    {"/a/..%2e./b", NULL, 0},
+    {"/a/..%20;x/b", NULL, 0},
+    {"/a/%20/b", "/a/%20/b", 0},
     {"/a/..b/c.", "/a/..b/c.", 0},
     {"/..", NULL, 0},
     {"/../a", NULL, 0},
@@ -87,7 +93,7 @@ static const path_case CASES[] = {
     {"/a/.;x/b", NULL, 0},
     {"/a/..;", NULL, 0},
     {"/a;x/b", "/a;x/b", 0},
-    {"/a/...;/b", "/a/...;/b", 0},
+    {"/a/...;/b", NULL, 0},
     /* NUL and control bytes, raw or encoded */
     {"/%00", NULL, 0},
     {"/a%00b", NULL, 0},
@@ -266,6 +272,39 @@ static void test_idempotent_property(void **state)
     assert_true(accepted < 270000);
 }
 
+static void test_ambiguity_and_readings(void **state)
+{
+    (void)state;
+    assert_int_equal(zt_path_ambiguity("/a/b/", 5), 0);
+    assert_int_equal(zt_path_ambiguity("/Admin/x", 8), ZT_PATH_READ_FOLD_CASE);
+    assert_int_equal(zt_path_ambiguity("/admin;j=1/x", 12), ZT_PATH_READ_STRIP_PARAMS);
+    assert_int_equal(zt_path_ambiguity("/admin./x", 9), ZT_PATH_READ_TRIM_DOTS);
+    assert_int_equal(zt_path_ambiguity("/admin%20/x", 11), ZT_PATH_READ_TRIM_DOTS);
+    assert_int_equal(zt_path_ambiguity("/a.b/c.d", 8), 0);
+    static const struct {
+        const char *in;
+        unsigned how;
+        const char *out;
+    } cases[] = {
+        {"/ADMIN/X", ZT_PATH_READ_FOLD_CASE, "/admin/x"},
+        {"/ADMIN/X", ZT_PATH_READ_TRIM_DOTS, "/ADMIN/X"},
+        {"/admin;jsessionid=1/x;y", ZT_PATH_READ_STRIP_PARAMS, "/admin/x"},
+        {"/;x/admin", ZT_PATH_READ_STRIP_PARAMS, "/admin"},
+        {"/admin./x%20.", ZT_PATH_READ_TRIM_DOTS, "/admin/x"},
+        {"/admin%20%20/", ZT_PATH_READ_TRIM_DOTS, "/admin/"},
+        {"/Admin.;v=1/", ZT_PATH_READ_ALL, "/admin/"},
+        {"/", ZT_PATH_READ_ALL, "/"},
+        {"/;x", ZT_PATH_READ_STRIP_PARAMS, "/"},
+    };
+    char out[64];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = zt_path_reading(cases[i].in, strlen(cases[i].in), cases[i].how, out);
+        if (strcmp(out, cases[i].out) != 0 || n != strlen(cases[i].out))
+            fail_msg("reading %zu of \"%s\": got \"%s\", want \"%s\"", i, cases[i].in, out,
+                     cases[i].out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_nul_inside_input),
         cmocka_unit_test(test_query),
         cmocka_unit_test(test_idempotent_property),
+        cmocka_unit_test(test_ambiguity_and_readings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
