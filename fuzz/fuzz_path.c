@@ -34,6 +34,29 @@ static void check_canonical(const char *out, size_t n)
     }
 }
 
+/* The readings of a canonical path (what a loose upstream sees): never longer, still a
+ * canonical-looking path, the identity reading gives the path back, and a reading that the
+ * path's ambiguity says cannot matter changes nothing. */
+static void check_readings(const char *path, size_t n)
+{
+    char *view = malloc(n + 1);
+    char *base = malloc(n + 1);
+    CHECK(view != NULL && base != NULL);
+    unsigned amb = zt_path_ambiguity(path, n);
+    CHECK((amb & ~(unsigned)ZT_PATH_READ_ALL) == 0);
+    size_t bn = zt_path_reading(path, n, 0, base);
+    CHECK(bn == n && memcmp(base, path, n) == 0);
+    for (unsigned how = 0; how <= ZT_PATH_READ_ALL; how += 2) {
+        size_t vn = zt_path_reading(path, n, how, view);
+        CHECK(vn >= 1 && vn <= n && view[0] == '/' && strlen(view) == vn);
+        CHECK(strstr(view, "//") == NULL);
+        if ((how & amb) == 0)
+            CHECK(vn == n && memcmp(view, path, n) == 0);
+    }
+    free(view);
+    free(base);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *in = (const char *)data;
@@ -48,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_canonical(out, n);
         CHECK(zt_path_normalize(out, n, again, &n2, &flags2, &why) == 0);
         CHECK(n2 == n && memcmp(out, again, n) == 0 && flags2 == flags);
+        check_readings(out, n);
         CHECK(((flags & ZT_PATH_ENCODED_SLASH) != 0) ==
               (strstr(out, "%2F") != NULL || strstr(out, "%5C") != NULL ||
                memchr(out, '\\', n) != NULL));
