@@ -37,11 +37,11 @@ def _lift_file_size_limit(pid):
     resource.prlimit(pid, resource.RLIMIT_FSIZE, (hard, hard))
 
 
-def _request(port, path, timeout_s=10.0):
+def _request(port, path, timeout_s=10.0, host="app.test"):
     """Status of one request on a new connection: an int, "closed" (no answer) or "hang"."""
     c = Conn(port, timeout_s=timeout_s)
     try:
-        r = c.request("GET", path)
+        r = c.request("GET", path, host=host)
         return "closed" if r is None else r.status
     except (TimeoutError, OSError) as e:
         return "hang" if "timed out" in str(e) else "closed"
@@ -104,24 +104,29 @@ def test_audit_failure_refuses_then_resumes(h):
     eq(wrong, [], "access log lines of refused requests that do not say 503")
 
 
-def _load(port, tag, results, stop):
+def _load(port, tag, results, stop, host="app.test"):
     i = 0
     while not stop.is_set():
         path = "/load-%s-%d" % (tag, i)
         i += 1
-        results.append((path, _request(port, path, timeout_s=10.0)))
+        results.append((path, _request(port, path, timeout_s=10.0, host=host)))
 
 
 @timeout(120)
 def test_audit_failure_under_load_never_forwards_unrecorded(h):
     """Clients keep sending while the log fails and comes back: every request the upstream
-    received has its allow record, every 200 too, nobody hangs, and both outcomes happened."""
+    received has its allow record, every 200 too, nobody hangs, and both outcomes happened.
+    One more client asks for a host no app serves: its 404 pages are held until their record
+    is written, so at the failure it gets 404 or 503, never a hang."""
     gw, up, log = _gateway(h)
     _fill_audit_log(gw.port)
     results = []
+    refusals = []
     stop = threading.Event()
     threads = [threading.Thread(target=_load, args=(gw.port, t, results, stop))
                for t in range(4)]
+    threads.append(threading.Thread(target=_load, args=(gw.port, "nohost", refusals, stop),
+                                    kwargs={"host": "nope.test"}))
     for t in threads:
         t.start()
     try:
@@ -146,9 +151,15 @@ def test_audit_failure_under_load_never_forwards_unrecorded(h):
     print("    %d requests: %d x 200, %d x 503, other %r" % (
         len(results), statuses.count(200), statuses.count(503),
         sorted({s for s in statuses if s not in (200, 503)}, key=str)), flush=True)
+    text = gw.stderr_text()
+    print("    lost while held: %d answer(s) replaced by 503; %d refused while waiting"
+          % (text.count("answering 503 instead"), text.count("failed before this request's")),
+          flush=True)
     check(statuses.count(503) > 0, "no request was refused while the log failed")
     check(any(s == 200 for _, s in results[mark:]), "the gateway did not resume")
     eq([p for p, s in results if s == "hang"], [], "requests that hung")
+    eq(sorted({s for _, s in refusals} - {404, 503}, key=str), [],
+       "answers for a host no app serves")
     gw.proc.stop()
     allowed = _allowed_paths(log)
     eq([p for p in up.paths() if p not in allowed], [],
