@@ -188,6 +188,39 @@ static void test_minimal_fixture_and_defaults(void **state)
     zt_diags_dispose(&d);
 }
 
+/* Keys of issue 10's proxy fixes: per-address share, first_byte, path_match. */
+static void test_secproxy_keys(void **state)
+{
+    (void)state;
+    zt_config *cfg = load_ok(BASE);
+    assert_int_equal(cfg->limits.max_connections_per_address, 0); /* automatic */
+    assert_int_equal(cfg->timeouts.first_byte_ms, 5000);
+    assert_int_equal(cfg->apps[0].path_match, 0); /* strict */
+    zt_config_free(cfg);
+    cfg = load_ok("gateway:\n"
+                  "  listen: [{address: 127.0.0.1:8080}]\n"
+                  "  limits: {max_connections_per_address: 32}\n"
+                  "  timeouts: {first_byte: 2s}\n"
+                  "apps:\n"
+                  "  - {name: a, upstream: \"http://127.0.0.1:8081\",\n"
+                  "     path_match: [case_insensitive, trim_dots]}\n");
+    assert_int_equal(cfg->limits.max_connections_per_address, 32);
+    assert_int_equal(cfg->timeouts.first_byte_ms, 2000);
+    assert_int_equal(cfg->apps[0].path_match,
+                     ZT_PATH_MATCH_CASE_INSENSITIVE | ZT_PATH_MATCH_TRIM_DOTS);
+    zt_config_free(cfg);
+    zt_diags d;
+    zt_diags_init(&d);
+    const char *bad = "gateway:\n"
+                      "  listen: [{address: 127.0.0.1:8080}]\n"
+                      "apps:\n"
+                      "  - {name: a, upstream: \"http://127.0.0.1:8081\", path_match: [exact, "
+                      "strip_params]}\n";
+    assert_null(zt_config_load_mem(NAME, bad, strlen(bad), &d));
+    assert_non_null(strstr(d.text.data, ":4:5: app 'a': path_match 'exact' cannot be combined"));
+    zt_diags_dispose(&d);
+}
+
 static void test_state_dir_paths(void **state)
 {
     zt_config *cfg = load_ok(BASE "state_dir: /var/lib/ztgate/\n"
@@ -747,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_quickstart),
         cmocka_unit_test(test_minimal_fixture_and_defaults),
         cmocka_unit_test(test_state_dir_paths),
+        cmocka_unit_test(test_secproxy_keys),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_values_normalised),

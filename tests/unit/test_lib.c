@@ -18,6 +18,7 @@
 #include "lib/str.h"
 #include "lib/time.h"
 #include "proxy/route.h"
+#include "proxy/share.h"
 
 static void test_buf_limit(void **state)
 {
@@ -205,6 +206,41 @@ static void test_routes(void **state)
     zt_routes_free(r);
 }
 
+/* Per-address connection shares: counted per IPv4 address (mapped or not) and per IPv6 /64,
+ * refused past the limit, forgotten at zero. */
+static void test_conn_share(void **state)
+{
+    (void)state;
+    zt_conn_share *s = zt_conn_share_new();
+    assert_non_null(s);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "192.0.2.7", &a.sin_addr);
+    struct sockaddr_in6 mapped = {.sin6_family = AF_INET6};
+    inet_pton(AF_INET6, "::ffff:192.0.2.7", &mapped.sin6_addr);
+    struct sockaddr_in6 v6a = {.sin6_family = AF_INET6}, v6b = v6a, v6c = v6a;
+    inet_pton(AF_INET6, "2001:db8:1:2::1", &v6a.sin6_addr);
+    inet_pton(AF_INET6, "2001:db8:1:2:ffff::9", &v6b.sin6_addr); /* same /64 */
+    inet_pton(AF_INET6, "2001:db8:1:3::1", &v6c.sin6_addr);      /* another /64 */
+    const struct sockaddr *A = (const struct sockaddr *)&a, *M = (const struct sockaddr *)&mapped;
+    assert_true(zt_conn_share_take(s, A, 2));
+    assert_true(zt_conn_share_take(s, M, 2)); /* the same address, IPv4-mapped */
+    assert_false(zt_conn_share_take(s, A, 2));
+    assert_int_equal(zt_conn_share_count(s, A), 2);
+    zt_conn_share_release(s, M);
+    assert_true(zt_conn_share_take(s, A, 2));
+    assert_true(zt_conn_share_take(s, (const struct sockaddr *)&v6a, 1));
+    assert_false(zt_conn_share_take(s, (const struct sockaddr *)&v6b, 1));
+    assert_true(zt_conn_share_take(s, (const struct sockaddr *)&v6c, 1));
+    zt_conn_share_release(s, A);
+    zt_conn_share_release(s, A);
+    assert_int_equal(zt_conn_share_count(s, A), 0);
+    zt_conn_share_free(s); /* entries still held are freed too */
+    assert_int_equal(zt_conn_share_limit(10000, 0), 2500);
+    assert_int_equal(zt_conn_share_limit(200, 0), 64);
+    assert_int_equal(zt_conn_share_limit(4, 0), 4);
+    assert_int_equal(zt_conn_share_limit(10000, 7), 7);
+}
+
 /* An app gets a request only when its upstream, reading the path as the app declares (any
  * way when it declares nothing), routes it to that app too (issue 10: route confusion). */
 static void test_route_resolve_ambiguous(void **state)
@@ -268,11 +304,17 @@ static void test_route_resolve_ambiguous(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_limit),   cmocka_unit_test(test_arena),
-        cmocka_unit_test(test_json_escape), cmocka_unit_test(test_parse_u64),
-        cmocka_unit_test(test_cidr),        cmocka_unit_test(test_route_resolve_ambiguous),
-        cmocka_unit_test(test_addr),        cmocka_unit_test(test_accept_language),
-        cmocka_unit_test(test_rfc3339),     cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_buf_limit),
+        cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_parse_u64),
+        cmocka_unit_test(test_cidr),
+        cmocka_unit_test(test_route_resolve_ambiguous),
+        cmocka_unit_test(test_conn_share),
+        cmocka_unit_test(test_addr),
+        cmocka_unit_test(test_accept_language),
+        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
