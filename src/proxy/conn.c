@@ -199,7 +199,9 @@ static void audit_waiters_add(zt_conn *c)
 static void conn_audit_lost(zt_conn *c)
 {
     static const char body[] = "503 Service Unavailable: the audit log cannot record this "
-                               "request. Try again later.\n";
+                               "request. Try again later.\n"
+                               "監査ログに記録できないため、この要求には応答できません。"
+                               "しばらくしてから再試行してください。\n";
     static const char json[] = "{\"error\":\"unavailable\",\"message\":\"the audit log cannot "
                                "record this request\"}\n";
     bool as_json = c->admin;
