@@ -283,6 +283,8 @@ void zt_conn_flush(zt_conn *c)
         return;
     if (c->out.len > 0 && conn_held_for_audit(c))
         return;
+    if (c->state == CS_CLOSING)
+        return; /* the 503 for a lost record could not even be built */
     if (c->out.len > 0) {
         if (c->tls_on) {
             if (zt_tls_write(&c->tls, c->out.data, c->out.len) < 0) {
