@@ -167,12 +167,13 @@ def test_slow_body_from_one_address_leaves_others_room(h):
 def test_silent_new_connection_closed_after_first_byte_timeout(h):
     """A connection that never sends a byte is closed after timeouts.first_byte, even though
     keepalive is long; one that was served keeps keepalive."""
-    gw, _ = h.simple(timeouts={"first_byte": "1s", "keepalive": "30s"})
+    gw, _ = h.simple(timeouts={"first_byte": "1s", "keepalive": "60s"})
     silent = h.connect(gw.port)
     served = h.connect(gw.port)
     eq(served.request("GET", "/").status, 200, "served request")
-    check(silent.wait_closed(6.0), "a silent connection was kept past first_byte (1s)")
-    check(not served.wait_closed(1.0), "a served keep-alive connection was closed early")
+    # Generous bound: the point is first_byte (1s) instead of keepalive (60s).
+    check(silent.wait_closed(20.0), "a silent connection was kept far past first_byte")
+    eq(served.request("GET", "/again").status, 200, "the served connection is still open")
 
 
 @timeout(30)
