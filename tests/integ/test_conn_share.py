@@ -146,6 +146,8 @@ def _run_attack(h, attacker_kw, timeouts=None):
 
 @timeout(60)
 def test_idle_flood_from_one_address_leaves_others_room(h):
+    """The gateway runs 2 workers with SO_REUSEPORT: the kernel spreads the attacker's sockets
+    over both, so holding no more than one share in all proves the count is global."""
     gw, _, held = _run_attack(h, {})
     check(held <= SHARE, "the attacker kept %d connections (share %d)" % (held, SHARE))
     check("holds its share" in gw.stderr_text(), "refusals are logged")
