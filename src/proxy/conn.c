@@ -412,9 +412,22 @@ static bool peer_is_trusted(const zt_conn *c, const zt_config *cfg)
     return false;
 }
 
+/* Refused connections are logged at most once a second per loop: a flood must not become a
+ * flood of log lines. True when this refusal gets its line (*since: refusals it stands for). */
+static bool conn_refusal_logged(zt_worker *w, unsigned *since)
+{
+    w->share_refused++;
+    uint64_t now = zt_mono_us();
+    if (w->share_warned_us != 0 && now - w->share_warned_us < 1000000)
+        return false;
+    *since = w->share_refused;
+    w->share_warned_us = now;
+    w->share_refused = 0;
+    return true;
+}
+
 /* One address may hold only its share of the connections (a trusted proxy speaks for many
- * clients and is exempt). Refusals are logged at most once a second per loop: a flood must
- * not become a flood of log lines. */
+ * clients and is exempt). */
 static bool conn_take_share(zt_conn *c, const zt_config *cfg)
 {
     zt_worker *w = c->w;
@@ -426,16 +439,12 @@ static bool conn_take_share(zt_conn *c, const zt_config *cfg)
         c->share_counted = true;
         return true;
     }
-    w->share_refused++;
-    uint64_t now = zt_mono_us();
-    if (now - w->share_warned_us >= 1000000 || w->share_warned_us == 0) {
+    unsigned n;
+    if (conn_refusal_logged(w, &n))
         zt_warn("connection from %s refused: this address holds its share of %u connections "
                 "(limits.max_connections_per_address); %u refused in this loop since the last "
                 "warning",
-                c->ip, limit, w->share_refused);
-        w->share_warned_us = now;
-        w->share_refused = 0;
-    }
+                c->ip, limit, n);
     return false;
 }
 
@@ -477,9 +486,12 @@ void zt_conn_accept(zt_listener *l)
     int len = sizeof(c->peer);
     uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &len);
     zt_sockaddr_ip((const struct sockaddr *)&c->peer, c->ip);
+    unsigned n;
     if (atomic_load(&srv->n_conns) > cfg->limits.max_connections) {
-        zt_warn("connection from %s refused: max_connections (%u) reached", c->ip,
-                cfg->limits.max_connections);
+        if (conn_refusal_logged(w, &n))
+            zt_warn("connection from %s refused: max_connections (%u) reached; %u refused in "
+                    "this loop since the last warning",
+                    c->ip, cfg->limits.max_connections, n);
         zt_conn_close(c);
         return;
     }

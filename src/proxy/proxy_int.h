@@ -88,7 +88,7 @@ struct zt_worker {
     bool audit_watched;
     zt_conn *audit_waiters;     /* connections holding output until their record is written */
     zt_session_cache *sessions; /* this loop's session cache */
-    uint64_t share_warned_us;   /* last "share used up" warning (one a second at most) */
+    uint64_t share_warned_us;   /* last "connection refused" warning (one a second) */
     unsigned share_refused;     /* refusals since that warning */
 };
 
