@@ -15,7 +15,6 @@
 #include "device/device_int.h"
 #include "core/log.h"
 #include "core/metrics.h"
-#include "device/messages.h"
 #include "lib/secure.h"
 #include "lib/str.h"
 #include "lib/time.h"
@@ -41,12 +40,6 @@
 #define DEV_PENDING_SLACK_S 3600        /* the pending cookie outlives its code: come back later */
 
 static const char *const risk_names[] = {"none", "low", "medium", "high"};
-
-static const char *const dmsg_text[DM_COUNT][ZT_LANG_COUNT] = {
-#define ZT_DM_TEXT(id, en, ja) [id] = {en, ja},
-    ZT_DEVICE_MESSAGES(ZT_DM_TEXT)
-#undef ZT_DM_TEXT
-};
 
 static _Atomic(zt_devices *) installed;
 
@@ -216,34 +209,21 @@ static bool parse_rfc3339(const char *s, int64_t *out)
 
 /* ---- the enrolment page (signed-in user, browser) ---- */
 
-static int html_dmsg(zt_buf *b, zt_lang lang, zt_dmsg id)
-{
-    return zt_html_text(b, dmsg_text[id][lang < ZT_LANG_COUNT ? lang : ZT_LANG_EN]);
-}
-
+/* The portal's layout (same CSS, header and footer as the sign-in pages) with the intro. */
 static int page_begin(zt_buf *b, zt_lang lang)
 {
-    int rc = zt_buf_printf(b,
-                           "<!doctype html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
-                           "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-                           "<meta name=\"robots\" content=\"noindex\"><title>",
-                           lang == ZT_LANG_JA ? "ja" : "en");
-    rc = rc ? rc : html_dmsg(b, lang, DM_TITLE);
-    rc = rc ? rc : zt_buf_append_str(b, "</title></head><body><main><h1>");
-    rc = rc ? rc : html_dmsg(b, lang, DM_TITLE);
-    rc = rc ? rc : zt_buf_append_str(b, "</h1><p>");
-    rc = rc ? rc : html_dmsg(b, lang, DM_INTRO);
-    return rc ? rc : zt_buf_append_str(b, "</p>");
+    int rc = zt_html_begin(b, lang, DM_TITLE);
+    return rc ? rc : zt_html_p(b, lang, DM_INTRO, NULL);
 }
 
-static int page_button(zt_local_req *r, zt_dmsg label)
+static int page_button(zt_local_req *r, zt_msg label)
 {
     char token[ZT_CSRF_TOKEN_LEN + 1];
     zt_buf *b = &r->resp_body;
     int rc = zt_portal_csrf_token(r, DEV_ENROLL, token);
     rc = rc ? rc : zt_html_form_begin(b, DEV_ENROLL, token, NULL);
     rc = rc ? rc : zt_buf_append_str(b, "<button type=\"submit\">");
-    rc = rc ? rc : html_dmsg(b, r->lang, label);
+    rc = rc ? rc : zt_html_msg(b, r->lang, label);
     return rc ? rc : zt_buf_append_str(b, "</button></form>");
 }
 
@@ -280,7 +260,7 @@ static const zt_secretbox *secrets_of(const zt_local_req *r)
 static int continue_link(zt_buf *b, zt_lang lang)
 {
     int rc = zt_buf_append_str(b, "<p><a id=\"device-continue\" href=\"" DEV_ENROLL "\">");
-    rc = rc ? rc : html_dmsg(b, lang, DM_CONTINUE);
+    rc = rc ? rc : zt_html_msg(b, lang, DM_CONTINUE);
     return rc ? rc : zt_buf_append_str(b, "</a></p>");
 }
 
@@ -345,17 +325,17 @@ static void enroll_page(zt_devices *d, zt_local_req *r)
     int rc = page_begin(b, r->lang);
     if (out == BIND_WAITING) {
         rc = rc ? rc : zt_buf_append_str(b, "<p>");
-        rc = rc ? rc : html_dmsg(b, r->lang, DM_WAITING);
+        rc = rc ? rc : zt_html_msg(b, r->lang, DM_WAITING);
         rc = rc ? rc : zt_buf_append_str(b, "</p>");
         rc = rc ? rc : continue_link(b, r->lang);
     } else if (out == BIND_DONE) {
         r->log_detail = "browser tied to device";
         rc = rc ? rc : zt_buf_append_str(b, "<p id=\"device-bound\">");
-        rc = rc ? rc : html_dmsg(b, r->lang, DM_BOUND_PRE);
+        rc = rc ? rc : zt_html_msg(b, r->lang, DM_BOUND_PRE);
         rc = rc ? rc : zt_buf_append_str(b, "<strong>");
         rc = rc ? rc : zt_html_text(b, dev.name);
         rc = rc ? rc : zt_buf_append_str(b, "</strong>");
-        rc = rc ? rc : html_dmsg(b, r->lang, DM_BOUND_POST);
+        rc = rc ? rc : zt_html_msg(b, r->lang, DM_BOUND_POST);
         rc = rc ? rc : zt_buf_append_str(b, "</p>");
     }
     page_send(r, rc ? rc : page_button(r, out == BIND_NONE ? DM_BUTTON : DM_ANOTHER));
@@ -404,25 +384,25 @@ static void enroll_mint(zt_devices *d, zt_local_req *r)
     zt_buf_reset(b);
     int rc = page_begin(b, r->lang);
     rc = rc ? rc : zt_buf_append_str(b, "<p>");
-    rc = rc ? rc : html_dmsg(b, r->lang, DM_CODE_LABEL);
+    rc = rc ? rc : zt_html_msg(b, r->lang, DM_CODE_LABEL);
     rc = rc ? rc : zt_buf_append_str(b, "</p><p><strong><code>");
     rc = rc ? rc : zt_html_text(b, code);
     rc = rc ? rc : zt_buf_append_str(b, "</code></strong></p><p>");
-    rc = rc ? rc : html_dmsg(b, r->lang, DM_VALID_PRE);
+    rc = rc ? rc : zt_html_msg(b, r->lang, DM_VALID_PRE);
     rc = rc ? rc : zt_buf_printf(b, "%lld", (long long)((d->code_ttl_s + 59) / 60));
-    rc = rc ? rc : html_dmsg(b, r->lang, DM_VALID_POST);
+    rc = rc ? rc : zt_html_msg(b, r->lang, DM_VALID_POST);
     rc = rc ? rc : zt_buf_append_str(b, "</p><p>");
-    rc = rc ? rc : html_dmsg(b, r->lang, DM_RUN);
+    rc = rc ? rc : zt_html_msg(b, r->lang, DM_RUN);
     rc = rc ? rc : zt_buf_append_str(b, "</p><pre><code>ztagent enroll --server https://");
     rc = rc ? rc : zt_html_text(b, r->host_port);
     rc = rc ? rc : zt_buf_append_str(b, " --code ");
     rc = rc ? rc : zt_html_text(b, code);
     rc = rc ? rc : zt_buf_append_str(b, "</code></pre><p>");
-    rc = rc ? rc : html_dmsg(b, r->lang, DM_AFTER);
+    rc = rc ? rc : zt_html_msg(b, r->lang, DM_AFTER);
     rc = rc ? rc : zt_buf_append_str(b, "</p>");
     if (pending) {
         rc = rc ? rc : zt_buf_append_str(b, "<p>");
-        rc = rc ? rc : html_dmsg(b, r->lang, DM_CONTINUE_HINT);
+        rc = rc ? rc : zt_html_msg(b, r->lang, DM_CONTINUE_HINT);
         rc = rc ? rc : zt_buf_append_str(b, "</p>");
         rc = rc ? rc : continue_link(b, r->lang);
     }

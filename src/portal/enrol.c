@@ -73,7 +73,7 @@ static int open_pending(zt_local_req *r, const zt_portal_sess *s, const char *fi
 /* The set-up page for `secret` (a new one, or the same again after a wrong code). */
 static void enrol_page(zt_local_req *r, const zt_portal_sess *s,
                        const unsigned char secret[ZT_TOTP_SECRET_LEN], const char *sealed,
-                       const char *rd, zt_pmsg error)
+                       const char *rd, zt_msg error)
 {
     char token[ZT_CSRF_TOKEN_LEN + 1], b32[ZT_TOTP_BASE32_LEN(ZT_TOTP_SECRET_LEN) + 1];
     zt_buf uri;
@@ -87,7 +87,7 @@ static void enrol_page(zt_local_req *r, const zt_portal_sess *s,
     rc = rc ? rc : zt_buf_cstr(&uri);
     rc = rc ? rc : zt_totp_base32(secret, ZT_TOTP_SECRET_LEN, b32, sizeof(b32));
     rc = rc ? rc : zt_html_begin(b, r->lang, PM_TITLE_ENROL);
-    if (rc == 0 && error != PM_NONE)
+    if (rc == 0 && error != MSG_NONE)
         rc = zt_html_notice(b, r->lang, error, true);
     rc = rc ? rc : zt_html_p(b, r->lang, PM_INTRO_ENROL, NULL);
     rc = rc ? rc : zt_buf_append_str(b, "<div class=\"qr\">");
@@ -153,7 +153,7 @@ static void enrol_get(zt_local_req *r)
     if (seal_pending(r, &s, secret, zt_portal_now() + ENROL_TTL_S, sealed) != 0)
         zt_portal_unavailable(r, "could not seal the new secret");
     else
-        enrol_page(r, &s, secret, sealed, rd, PM_NONE);
+        enrol_page(r, &s, secret, sealed, rd, MSG_NONE);
     zt_wipe(secret, sizeof(secret));
     zt_wipe(sealed, sizeof(sealed));
 }

@@ -53,7 +53,7 @@ static void job_free(login_job *j)
 }
 
 /* The sign-in page, with or without the (one, shared) failure notice. */
-static void login_page(zt_local_req *r, const char *rd, zt_pmsg error)
+static void login_page(zt_local_req *r, const char *rd, zt_msg error)
 {
     char token[ZT_CSRF_TOKEN_LEN + 1];
     if (zt_portal_csrf_token(r, ZT_PORTAL_LOGIN, token) != 0) {
@@ -91,7 +91,7 @@ static void login_get(zt_local_req *r)
         zt_portal_finish(r, s.id_hash, rd); /* already signed in: single sign-on */
         return;
     }
-    login_page(r, rd, PM_NONE);
+    login_page(r, rd, MSG_NONE);
 }
 
 static const char *failure_reason(const login_job *j)

@@ -68,7 +68,7 @@ bool zt_portal_require_session(zt_local_req *r, zt_portal_sess *s, const char *r
 
 /* ---- the page ---- */
 
-static void mfa_page(zt_local_req *r, const char *rd, zt_pmsg error)
+static void mfa_page(zt_local_req *r, const char *rd, zt_msg error)
 {
     char token[ZT_CSRF_TOKEN_LEN + 1];
     zt_buf *b = &r->resp_body;
@@ -76,7 +76,7 @@ static void mfa_page(zt_local_req *r, const char *rd, zt_pmsg error)
     r->status = 200;
     int rc = zt_portal_csrf_token(r, ZT_PORTAL_MFA, token);
     rc = rc ? rc : zt_html_begin(b, r->lang, PM_TITLE_MFA);
-    if (rc == 0 && error != PM_NONE)
+    if (rc == 0 && error != MSG_NONE)
         rc = zt_html_notice(b, r->lang, error, true);
     rc = rc ? rc : zt_html_p(b, r->lang, PM_INTRO_MFA, NULL);
     rc = rc ? rc : zt_html_form_begin(b, ZT_PORTAL_MFA, token, rd);
@@ -353,7 +353,7 @@ static void mfa_get(zt_local_req *r)
     else if (rc != 0)
         zt_portal_unavailable(r, "store error");
     else
-        mfa_page(r, rd, PM_NONE);
+        mfa_page(r, rd, MSG_NONE);
 }
 
 void zt_portal_mfa(zt_local_req *r)

@@ -33,7 +33,7 @@ static void job_free(pw_job *j)
     free(j);
 }
 
-static void password_page(zt_local_req *r, zt_pmsg error)
+static void password_page(zt_local_req *r, zt_msg error)
 {
     char token[ZT_CSRF_TOKEN_LEN + 1];
     zt_buf *b = &r->resp_body;
@@ -41,7 +41,7 @@ static void password_page(zt_local_req *r, zt_pmsg error)
     r->status = 200;
     int rc = zt_portal_csrf_token(r, ZT_PORTAL_PASSWORD, token);
     rc = rc ? rc : zt_html_begin(b, r->lang, PM_TITLE_PASSWORD);
-    if (rc == 0 && error != PM_NONE)
+    if (rc == 0 && error != MSG_NONE)
         rc = zt_html_notice(b, r->lang, error, true);
     rc = rc ? rc : zt_buf_append_str(b, "<p>");
     rc = rc ? rc : zt_html_msg(b, r->lang, PM_PASSWORD_HINT);
@@ -108,7 +108,7 @@ static bool audit_change(zt_local_req *r, const pw_job *j, bool ok, const char *
     return zt_portal_audit(r, &ev);
 }
 
-static void refuse(pw_job *j, const char *reason, zt_pmsg msg)
+static void refuse(pw_job *j, const char *reason, zt_msg msg)
 {
     zt_local_req *r = j->r;
     r->log_detail = "password change refused";
@@ -186,7 +186,7 @@ static void verify_done(void *ctx, int result)
     const char *why = NULL;
     int v = zt_password_check(pw, n, &pol, r->svc->breach, &why);
     if (v != ZT_PASSWORD_OK) {
-        zt_pmsg msg = v == ZT_PASSWORD_TOO_SHORT  ? PM_ERR_TOO_SHORT
+        zt_msg msg = v == ZT_PASSWORD_TOO_SHORT  ? PM_ERR_TOO_SHORT
                       : v == ZT_PASSWORD_TOO_LONG ? PM_ERR_TOO_LONG
                       : v == ZT_PASSWORD_BREACHED ? PM_ERR_BREACHED
                                                   : PM_ERR_INVALID_PW;
@@ -279,5 +279,5 @@ void zt_portal_password(zt_local_req *r)
     if (zt_portal_is_post(r))
         password_post(r);
     else if (full_session(r, &s))
-        password_page(r, PM_NONE);
+        password_page(r, MSG_NONE);
 }

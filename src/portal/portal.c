@@ -75,13 +75,13 @@ bool zt_portal_method_ok(zt_local_req *r, bool post_ok)
 
 /* ---- pages ---- */
 
-void zt_portal_page(zt_local_req *r, int status, zt_pmsg title, zt_pmsg body, const char *href,
-                    zt_pmsg link)
+void zt_portal_page(zt_local_req *r, int status, zt_msg title, zt_msg body, const char *href,
+                    zt_msg link)
 {
     r->status = status;
     zt_buf_reset(&r->resp_body);
     int rc = zt_html_begin(&r->resp_body, r->lang, title);
-    if (rc == 0 && body != PM_NONE)
+    if (rc == 0 && body != MSG_NONE)
         rc = zt_html_p(&r->resp_body, r->lang, body, NULL);
     if (rc == 0 && href != NULL)
         rc = zt_html_link(&r->resp_body, r->lang, href, link);
@@ -93,11 +93,11 @@ void zt_portal_page(zt_local_req *r, int status, zt_pmsg title, zt_pmsg body, co
     zt_local_respond(r);
 }
 
-void zt_portal_fail(zt_local_req *r, int status, zt_pmsg title, zt_pmsg body,
+void zt_portal_fail(zt_local_req *r, int status, zt_msg title, zt_msg body,
                     const char *log_detail)
 {
     r->log_detail = log_detail;
-    zt_portal_page(r, status, title, body, NULL, PM_NONE);
+    zt_portal_page(r, status, title, body, NULL, MSG_NONE);
 }
 
 void zt_portal_unavailable(zt_local_req *r, const char *log_detail)

@@ -13,7 +13,6 @@
 #include "core/i18n.h"
 #include "lib/buf.h"
 #include "lib/str.h"
-#include "portal/messages.h"
 #include "session/session.h"
 
 typedef struct zt_local_req zt_local_req;
@@ -123,34 +122,32 @@ int zt_csrf_cookie_header(zt_buf *headers, const char *value, bool https);
 
 /* ---- render.c: HTML ---- */
 
-const char *zt_pmsg_text(zt_lang lang, zt_pmsg id);
-
 /* Start a page: doctype, <html lang>, head (viewport, inline CSS), <main>, <h1>title</h1>. */
-int zt_html_begin(zt_buf *b, zt_lang lang, zt_pmsg title);
+int zt_html_begin(zt_buf *b, zt_lang lang, zt_msg title);
 /* Close the page with the footer and, when request_id is set, the reference to quote. */
 int zt_html_end(zt_buf *b, zt_lang lang, const char *request_id);
 /* Escaped catalogue text; inside a tag: zt_html_p wraps it in <p class=cls>. */
-int zt_html_msg(zt_buf *b, zt_lang lang, zt_pmsg id);
-int zt_html_p(zt_buf *b, zt_lang lang, zt_pmsg id, const char *cls);
+int zt_html_msg(zt_buf *b, zt_lang lang, zt_msg id);
+int zt_html_p(zt_buf *b, zt_lang lang, zt_msg id, const char *cls);
 int zt_html_text(zt_buf *b, const char *s); /* escaped user-controlled text */
 /* <form method=post action=ACTION> with the CSRF token and (when rd != NULL) the hidden rd. */
 int zt_html_form_begin(zt_buf *b, const char *action, const char *csrf_token, const char *rd);
-int zt_html_form_end(zt_buf *b, zt_lang lang, zt_pmsg button);
+int zt_html_form_end(zt_buf *b, zt_lang lang, zt_msg button);
 int zt_html_hidden(zt_buf *b, const char *name, const char *value);
 /* <label>LABEL<input name type autocomplete [extra attributes]></label> */
-int zt_html_input(zt_buf *b, zt_lang lang, zt_pmsg label, const char *name, const char *type,
+int zt_html_input(zt_buf *b, zt_lang lang, zt_msg label, const char *name, const char *type,
                   const char *autocomplete, const char *extra);
 /* <p><a href="HREF">TEXT</a></p>; href is escaped. */
-int zt_html_link(zt_buf *b, zt_lang lang, const char *href, zt_pmsg text);
+int zt_html_link(zt_buf *b, zt_lang lang, const char *href, zt_msg text);
 /* A notice box (error or success). */
-int zt_html_notice(zt_buf *b, zt_lang lang, zt_pmsg id, bool error);
+int zt_html_notice(zt_buf *b, zt_lang lang, zt_msg id, bool error);
 
 /* The sign-in form page (also the one failure page for every sign-in failure). */
 typedef struct zt_login_view {
     zt_lang lang;
     const char *csrf_token;
     const char *rd;         /* "" when none */
-    zt_pmsg error;          /* PM_NONE or a notice */
+    zt_msg error;           /* MSG_NONE or a notice */
     const char *request_id; /* NULL: no reference line (keeps failure bodies identical) */
 } zt_login_view;
 int zt_render_login(zt_buf *b, const zt_login_view *v);
@@ -190,10 +187,9 @@ bool zt_portal_method_ok(zt_local_req *r, bool post_ok);
 bool zt_portal_is_post(const zt_local_req *r);
 
 /* A simple page: title, text, an optional link. Sets status and body, then responds. */
-void zt_portal_page(zt_local_req *r, int status, zt_pmsg title, zt_pmsg body, const char *href,
-                    zt_pmsg link);
-void zt_portal_fail(zt_local_req *r, int status, zt_pmsg title, zt_pmsg body,
-                    const char *log_detail);
+void zt_portal_page(zt_local_req *r, int status, zt_msg title, zt_msg body, const char *href,
+                    zt_msg link);
+void zt_portal_fail(zt_local_req *r, int status, zt_msg title, zt_msg body, const char *log_detail);
 void zt_portal_unavailable(zt_local_req *r, const char *log_detail);
 void zt_portal_redirect(zt_local_req *r, const char *location);
 void zt_portal_redirect_with_rd(zt_local_req *r, const char *path, const char *rd);

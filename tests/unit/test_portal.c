@@ -358,16 +358,16 @@ static void test_render_escapes(void **state)
     assert_non_null(strstr(b.data, "name=\"username\""));
     assert_non_null(strstr(b.data, "name=\"password\""));
     assert_non_null(strstr(b.data, "name=\"csrf_token\" value=\"tok&quot;en\""));
-    assert_non_null(strstr(b.data, zt_pmsg_text(ZT_LANG_JA, PM_ERR_SIGN_IN)));
+    assert_non_null(strstr(b.data, zt_msg_text(ZT_LANG_JA, PM_ERR_SIGN_IN)));
     zt_buf_dispose(&b);
 }
 
 static void test_messages_complete(void **state)
 {
     (void)state;
-    for (int id = 0; id < ZT_PMSG_COUNT; id++) {
-        const char *en = zt_pmsg_text(ZT_LANG_EN, (zt_pmsg)id);
-        const char *ja = zt_pmsg_text(ZT_LANG_JA, (zt_pmsg)id);
+    for (int id = 0; id < ZT_MSG_COUNT; id++) {
+        const char *en = zt_msg_text(ZT_LANG_EN, (zt_msg)id);
+        const char *ja = zt_msg_text(ZT_LANG_JA, (zt_msg)id);
         assert_non_null(en);
         assert_non_null(ja);
         if (en[0] == '\0' || ja[0] == '\0')
@@ -379,7 +379,7 @@ static void test_messages_complete(void **state)
         if (!non_ascii)
             fail_msg("message %d: Japanese text looks untranslated: %s", id, ja);
     }
-    assert_string_equal(zt_pmsg_text(ZT_LANG_EN, PM_NONE), "");
+    assert_string_equal(zt_msg_text(ZT_LANG_EN, MSG_NONE), "");
 }
 
 static void test_url_encode(void **state)
