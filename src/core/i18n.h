@@ -124,7 +124,7 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(MSG_DEV_UPDATES,                                                                                                        \
       "Package updates are overdue or their time is unknown: install updates.",                                               \
       "パッケージの更新が遅れているか、更新日時が不明です。更新をインストールしてください。")                                                                           \
-    X(MSG_DEV_NO_REPORT, "The device has not sent a security report yet: check that ztagent runs.",                           \
+    X(MSG_DEV_NO_REPORT, "The device has not sent a posture report yet: check that ztagent runs.",                           \
       "デバイスはまだセキュリティ状態を報告していません。ztagent が動作していることを確認してください。")                                                                 \
     X(MSG_DEV_STALE, "The device has not reported recently: check that ztagent runs.",                                        \
       "デバイスから最近の報告がありません。ztagent が動作していることを確認してください。")                                                                        \

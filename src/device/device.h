@@ -15,6 +15,7 @@
 
 #include <openssl/ssl.h>
 
+#include "core/i18n.h"
 #include "lib/buf.h"
 #include "lib/str.h"
 
@@ -69,12 +70,16 @@ void zt_devices_refresh_revoked(zt_devices *d);
 
 /* What the policy engine needs about a device, cheap enough for every request (cached;
  * refreshed when the revocation counter moves or a posture/alert arrives). */
+#define ZT_DEVICE_WHY_MAX 8
+
 typedef struct zt_device_state {
     bool known; /* enrolled and not revoked */
     char user_id[33];
     bool compliant;
-    int risk;               /* zt_risk: 0 none .. 3 high */
-    char failed[512];       /* plain-words reasons, "; "-separated, for the block page */
+    int risk;         /* zt_risk: 0 none .. 3 high */
+    char failed[512]; /* plain-words reasons (English), "; "-separated, for logs/JSON */
+    unsigned n_why;   /* the same as catalogue texts, for the page in any language */
+    zt_msg why[ZT_DEVICE_WHY_MAX];
     int64_t cert_not_after; /* the device certificate's expiry (a browser binding ends then) */
 } zt_device_state;
 int zt_devices_state(zt_devices *d, const char *device_id, int64_t now, zt_device_state *out);

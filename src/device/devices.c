@@ -242,6 +242,42 @@ static int first_alert(void *ctx, const zt_store_alert *a)
     return 1; /* one is enough */
 }
 
+/* A compliance rule's finding as catalogue text (the English messages carry numbers; a page in
+ * any language says what to fix). */
+static zt_msg rule_msg(const char *rule)
+{
+    static const struct {
+        const char *rule;
+        zt_msg msg;
+    } map[] = {
+        {"os_version", MSG_DEV_OS_VERSION},     {"disk_encryption", MSG_DEV_DISK_ENCRYPTION},
+        {"firewall", MSG_DEV_FIREWALL},         {"antivirus_signatures", MSG_DEV_AV_SIGNATURES},
+        {"antivirus", MSG_DEV_ANTIVIRUS},       {"updates", MSG_DEV_UPDATES},
+        {"posture_missing", MSG_DEV_NO_REPORT}, {"posture_stale", MSG_DEV_STALE},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(rule, map[i].rule) == 0)
+            return map[i].msg;
+    return MSG_DEV_OTHER;
+}
+
+static void add_why(zt_device_state *out, zt_msg msg)
+{
+    for (unsigned i = 0; i < out->n_why; i++)
+        if (out->why[i] == msg)
+            return;
+    if (out->n_why < ZT_DEVICE_WHY_MAX)
+        out->why[out->n_why++] = msg;
+}
+
+static void fill_why(zt_device_state *out, const zt_compliance *comp, bool alert)
+{
+    if (alert)
+        add_why(out, MSG_DEV_MALWARE);
+    for (size_t i = 0; i < comp->n_failed && i < ZT_COMPLIANCE_MAX_FAILED; i++)
+        add_why(out, rule_msg(comp->failed[i].rule));
+}
+
 static int compute_state(zt_devices *d, const char *id, int64_t now, zt_device_state *out,
                          zt_compliance *comp)
 {
@@ -258,6 +294,7 @@ static int compute_state(zt_devices *d, const char *id, int64_t now, zt_device_s
     out->cert_not_after = dev.cert_not_after;
     if (dev.revoked_at != 0) {
         snprintf(out->failed, sizeof(out->failed), "this device's enrolment was revoked");
+        add_why(out, MSG_DEV_REVOKED);
         return 0;
     }
     out->known = true;
@@ -289,6 +326,7 @@ static int compute_state(zt_devices *d, const char *id, int64_t now, zt_device_s
     } else {
         zt_compliance_summary(comp, out->failed, sizeof(out->failed));
     }
+    fill_why(out, comp, alert[0] != '\0');
     return 0;
 }
 

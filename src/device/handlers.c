@@ -82,7 +82,9 @@ static void json_respond(zt_local_req *r, int status, json_t *v)
 static void json_error(zt_local_req *r, int status, const char *code, const char *message)
 {
     r->log_detail = code;
-    json_respond(r, status, json_pack("{s:s, s:s}", "error", code, "message", message));
+    json_respond(r, status,
+                 json_pack("{s:s, s:i, s:s, s:s}", "error", code, "status", status, "message",
+                           message, "request_id", r->request_id ? r->request_id : ""));
 }
 
 static bool is_json(const zt_local_req *r)

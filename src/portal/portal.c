@@ -13,6 +13,7 @@
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "portal/portal.h"
+#include "proxy/pages.h"
 #include "core/log.h"
 #include "proxy/local.h"
 #include "response/incident.h"
@@ -75,9 +76,32 @@ bool zt_portal_method_ok(zt_local_req *r, bool post_ok)
 
 /* ---- pages ---- */
 
+/* A refusal to a client that asked for JSON: the gateway's JSON refusal shape. */
+static bool portal_json_refusal(zt_local_req *r, int status, zt_msg title, zt_msg body)
+{
+    if (status < 400 || !zt_page_asks_json(zt_local_header_get(r, "Accept"),
+                                           zt_local_header_get(r, "Sec-Fetch-Mode")))
+        return false;
+    zt_page pg = {.status = status,
+                  .title = title,
+                  .body = body,
+                  .detail = r->log_detail,
+                  .request_id = r->request_id,
+                  .lang = r->lang};
+    zt_buf_reset(&r->resp_body);
+    if (zt_page_render_json(&r->resp_body, &pg) != 0)
+        return false;
+    r->status = status;
+    r->content_type = "application/json";
+    zt_local_respond(r);
+    return true;
+}
+
 void zt_portal_page(zt_local_req *r, int status, zt_msg title, zt_msg body, const char *href,
                     zt_msg link)
 {
+    if (portal_json_refusal(r, status, title, body))
+        return;
     r->status = status;
     zt_buf_reset(&r->resp_body);
     int rc = zt_html_begin(&r->resp_body, r->lang, title);
@@ -93,8 +117,7 @@ void zt_portal_page(zt_local_req *r, int status, zt_msg title, zt_msg body, cons
     zt_local_respond(r);
 }
 
-void zt_portal_fail(zt_local_req *r, int status, zt_msg title, zt_msg body,
-                    const char *log_detail)
+void zt_portal_fail(zt_local_req *r, int status, zt_msg title, zt_msg body, const char *log_detail)
 {
     r->log_detail = log_detail;
     zt_portal_page(r, status, title, body, NULL, MSG_NONE);

@@ -488,31 +488,6 @@ static void conn_continue_after_page(zt_conn *c)
     llhttp_resume(&c->parser);
 }
 
-static int render_json_error(zt_buf *out, const zt_page *pg)
-{
-    const char *code = pg->status == 413   ? "payload_too_large"
-                       : pg->status == 431 ? "headers_too_large"
-                       : pg->status >= 500 ? "unavailable"
-                                           : "bad_request";
-    const char *msg = pg->detail ? pg->detail : zt_msg_text(ZT_LANG_EN, pg->title);
-    zt_buf body;
-    zt_buf_init(&body, 4096);
-    int rc = zt_buf_printf(&body, "{\"error\":\"%s\",\"message\":", code);
-    rc = rc ? rc : zt_json_str(&body, msg, strlen(msg));
-    rc = rc ? rc : zt_buf_printf(&body, ",\"request_id\":\"%s\"}\n", pg->request_id);
-    rc = rc ? rc
-            : zt_buf_printf(out,
-                            "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                            "Content-Length: %zu\r\nCache-Control: no-store\r\n"
-                            "X-Content-Type-Options: nosniff\r\n%s\r\n",
-                            pg->status, zt_http_status_text(pg->status), body.len,
-                            pg->keep_alive ? "" : "Connection: close\r\n");
-    if (rc == 0 && !pg->head_only)
-        rc = zt_buf_append(out, body.data, body.len);
-    zt_buf_dispose(&body);
-    return rc;
-}
-
 /* Answer with a ztgate page and end the request. A request whose body we have not read cannot
  * keep the connection: the unread bytes would be taken for the next request. */
 static void respond_page_ex(zt_conn *c, zt_page pg);
@@ -539,8 +514,12 @@ static void respond_page_ex(zt_conn *c, zt_page pg)
     pg.keep_alive = keep;
     pg.head_only = c->head.method == HTTP_HEAD;
     pg.https = r->https || c->tls_on;
-    /* The admin listener speaks JSON only, errors included. */
-    if ((c->admin ? render_json_error(&c->out, &pg) : zt_page_render(&c->out, &pg)) < 0) {
+    /* The admin listener speaks JSON only, errors included; elsewhere API clients get it. */
+    const zt_header *accept = zt_http_head_find(&c->head, "Accept");
+    const zt_header *mode = zt_http_head_find(&c->head, "Sec-Fetch-Mode");
+    pg.json =
+        c->admin || zt_page_wants_json(accept ? &accept->value : NULL, mode ? &mode->value : NULL);
+    if (zt_page_render(&c->out, &pg) < 0) {
         zt_conn_close(c);
         return;
     }
@@ -677,8 +656,11 @@ static bool audit_decision(zt_conn *c, bool allowed, const char *reason)
 
 static void respond_audit_unavailable(zt_conn *c)
 {
-    respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY,
-                 "the audit log cannot record this request");
+    respond_page_ex(c, (zt_page){.status = 503,
+                                 .title = MSG_UNAVAILABLE_TITLE,
+                                 .body = MSG_AUDIT_UNAVAILABLE_BODY,
+                                 .error = "audit_unavailable",
+                                 .detail = "the audit log cannot record this request"});
 }
 
 /* route: default deny — a request that matches no configured app is refused. */
@@ -992,6 +974,12 @@ static void fill_device_input(zt_conn *c, zt_policy_input *in)
     in->device_risk = (zt_risk)st.risk;
     r->device_id = zt_arena_strdup(&r->arena, id);
     r->device_failed = st.failed[0] ? zt_arena_strdup(&r->arena, st.failed) : NULL;
+    zt_msg *why = st.n_why > 0 ? zt_arena_alloc(&r->arena, st.n_why * sizeof(zt_msg)) : NULL;
+    if (why != NULL) {
+        memcpy(why, st.why, st.n_why * sizeof(zt_msg));
+        r->device_why = why;
+        r->n_device_why = st.n_why;
+    }
 }
 
 static void fill_policy_input(zt_conn *c, zt_policy_input *in)
@@ -1017,29 +1005,41 @@ static void fill_policy_input(zt_conn *c, zt_policy_input *in)
 /* A control the user cannot satisfy from the MFA prompt: explain what to do instead. */
 static void respond_unmet(zt_conn *c, zt_control ctl)
 {
-    zt_page pg = {.status = 403,
-                  .title = MSG_BLOCKED_TITLE,
-                  .body = MSG_BLOCKED_BODY,
-                  .policy = c->req.policy};
+    zt_request *r = &c->req;
+    zt_page pg = {.status = 403, .policy = r->policy, .remedy = MSG_DO_CONTACT_ADMIN};
     switch (ctl) {
     case ZT_CTL_COMPLIANT_DEVICE:
-        pg.detail = c->req.device_failed ? c->req.device_failed
-                                         : "this app needs a compliant, enrolled device";
+        pg.title = MSG_DEVICE_TITLE;
+        pg.body = MSG_DEVICE_BODY;
+        pg.error = "compliant_device_required";
+        pg.detail =
+            r->device_failed ? r->device_failed : "this app needs a compliant, enrolled device";
+        pg.reason = r->n_device_why > 0 ? MSG_NONE : MSG_WHY_NO_DEVICE;
+        pg.why = r->device_why;
+        pg.n_why = r->n_device_why;
         pg.remedy = MSG_DO_COMPLIANT_DEVICE;
         break;
     case ZT_CTL_PASSWORD_CHANGE:
+        pg.title = MSG_PASSWORD_CHANGE_TITLE;
+        pg.body = MSG_PASSWORD_CHANGE_BODY;
+        pg.error = "password_change_required";
         pg.detail = "a password change is required";
         pg.remedy = MSG_DO_CHANGE_PASSWORD;
         pg.remedy_href = "/.ztgate/password";
         pg.remedy_label = MSG_CHANGE_PASSWORD_LINK;
         break;
     case ZT_CTL_PHISHING_RESISTANT_MFA:
+        pg.title = MSG_PASSKEY_TITLE;
+        pg.body = MSG_PASSKEY_BODY;
+        pg.error = "phishing_resistant_mfa_required";
         pg.detail = "this app needs phishing-resistant sign-in (passkey or security key)";
         pg.remedy = MSG_DO_PASSKEY;
         break;
     default:
+        pg.title = MSG_REQUIREMENT_TITLE;
+        pg.body = MSG_REQUIREMENT_BODY;
+        pg.error = "requirement_not_met";
         pg.detail = "an access requirement is not met";
-        pg.remedy = MSG_DO_CONTACT_ADMIN;
         break;
     }
     respond_page_ex(c, pg);
@@ -1061,6 +1061,21 @@ static void respond_step_up(zt_conn *c, bool reauth, const char *control)
         c->close_after_flush = true;
     if (!c->in_parser)
         conn_continue_after_page(c);
+}
+
+/* A block: the policy's reason, and the device's findings when its risk decided. */
+static zt_page block_page(const zt_request *r, bool device_risk)
+{
+    return (zt_page){.status = 403,
+                     .title = MSG_BLOCKED_TITLE,
+                     .body = MSG_BLOCKED_BODY,
+                     .error = "blocked",
+                     .policy = r->policy,
+                     .reason = device_risk ? MSG_WHY_DEVICE_RISK : MSG_WHY_POLICY_BLOCK,
+                     .why = device_risk ? r->device_why : NULL,
+                     .n_why = device_risk ? r->n_device_why : 0,
+                     .detail = device_risk ? r->device_failed : "a policy blocks this access",
+                     .remedy = MSG_DO_CONTACT_ADMIN};
 }
 
 static bool policy_refuse(zt_conn *c, const char *reason, zt_page pg)
@@ -1100,8 +1115,9 @@ static bool stage_policy(zt_conn *c)
         r->decision = "block";
         return policy_refuse(c, "restrict read_only: unsafe method refused",
                              (zt_page){.status = 403,
-                                       .title = MSG_RESTRICTED_TITLE,
+                                       .title = MSG_READ_ONLY_TITLE,
                                        .body = MSG_READ_ONLY_BODY,
+                                       .error = "read_only",
                                        .policy = r->policy,
                                        .detail = "read-only session"});
     }
@@ -1109,14 +1125,7 @@ static bool stage_policy(zt_conn *c)
         r->decision = "block";
         snprintf(reason, sizeof(reason), "blocked by policy %s", r->policy ? r->policy : "?");
         return policy_refuse(c, reason,
-                             (zt_page){.status = 403,
-                                       .title = MSG_BLOCKED_TITLE,
-                                       .body = MSG_BLOCKED_BODY,
-                                       .policy = r->policy,
-                                       .detail = r->device_failed && in.device_risk >= ZT_RISK_HIGH
-                                                     ? r->device_failed
-                                                     : "a policy blocks this access",
-                                       .remedy = MSG_DO_CONTACT_ADMIN});
+                             block_page(r, r->device_failed && in.device_risk >= ZT_RISK_HIGH));
     }
     r->decision = "challenge";
     const char *control = res.reauth_required ? "sign_in" : zt_control_name(res.next_control);
@@ -1423,8 +1432,9 @@ static bool refuse_download(zt_conn *c, const zt_http_head *h)
     zt_warn("request %s: download refused (no_download session, policy %s)", r->id,
             r->policy ? r->policy : "?");
     respond_page_ex(c, (zt_page){.status = 403,
-                                 .title = MSG_RESTRICTED_TITLE,
+                                 .title = MSG_NO_DOWNLOAD_TITLE,
                                  .body = MSG_NO_DOWNLOAD_BODY,
+                                 .error = "no_download",
                                  .policy = r->policy,
                                  .detail = "no_download session: file download refused"});
     /* respond_page_ex marked the request done; the upstream's body is still to be drained. */

@@ -45,6 +45,8 @@ typedef struct zt_request {
     const char *device_id;     /* the user's enrolled device on this connection, or NULL */
     char country[3];           /* the client address's country (feeds), "" unknown */
     const char *device_failed; /* its failed compliance rules / alerts in plain words */
+    const zt_msg *device_why;  /* the same as catalogue texts for the page (n_device_why) */
+    unsigned n_device_why;
     /* stage: policy */
     unsigned restrict_flags;    /* zt_restrict bits to enforce on this request */
     const char *policy;         /* the deciding policy's name (block, challenge), or NULL */
