@@ -14,7 +14,8 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ztagent COMMAND [OPTIONS]\n"
-               "  enroll --server URL --code CODE (--ca-file FILE | --insecure-first-use)\n"
+               "  enroll --server URL --code CODE (--ca-file FILE | --server-sha256 HEX |\n"
+               "         --insecure-first-use)\n"
                "         [--dir DIR] [--force]\n"
                "  report [--dir DIR] [--db DIR] [--json | --dry-run]\n"
                "  scan PATH... [--db DIR] [--dir DIR]\n"

@@ -264,7 +264,14 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(DM_CODE_LABEL, "Your enrolment code:", "登録コード：")                                            \
     X(DM_VALID_PRE, "It is valid for ", "有効期間は ")                                                 \
     X(DM_VALID_POST, " minutes and works once.", " 分で、一度だけ使えます。")                                 \
-    X(DM_RUN, "On the device, run:", "デバイスで次のコマンドを実行してください：")                                     \
+    X(DM_RUN, "On the device, run:", "デバイスで次のコマンドを実行してください：") \
+    X(DM_HTTP_NOTE,                                                                                \
+      "This page was opened over plain HTTP, so it cannot vouch for the gateway's certificate: "   \
+      "open it over HTTPS for a complete command, or ask your administrator for the gateway's CA " \
+      "file and put its path in place of GATEWAY-CA.pem.",                                         \
+      "このページは暗号化されていない HTTP で開かれているため、ゲートウェイの証明書を保証できま" \
+      "せん。完全なコマンドを表示するには HTTPS で開き直すか、管理者からゲートウェイの CA ファイ" \
+      "ルを受け取り、GATEWAY-CA.pem をそのパスに置き換えてください。")                                     \
     X(DM_AFTER,                                                                                   \
       "The device then reports its security settings. If an app refuses it, the block page "      \
       "says what to fix.",                                                                        \

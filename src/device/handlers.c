@@ -343,6 +343,28 @@ static void enroll_page(zt_devices *d, zt_local_req *r)
     page_send(r, rc ? rc : page_button(r, out == BIND_NONE ? DM_BUTTON : DM_ANOTHER));
 }
 
+/* The command to run on the device, complete: over HTTPS it pins the certificate this page was
+ * served with (as trustworthy as the page itself), so it works when copied as it is. Over plain
+ * HTTP there is nothing trustworthy to print: the page says to ask for the CA file. */
+static int enrol_command(zt_buf *b, const zt_local_req *r, const char *code)
+{
+    bool pinned = r->https && r->server_sha256[0] != '\0';
+    int rc = 0;
+    if (!pinned)
+        rc = zt_html_p(b, r->lang, DM_HTTP_NOTE, "notice error");
+    rc = rc ? rc
+            : zt_buf_append_str(b,
+                                "<pre><code id=\"enrol-command\">ztagent enroll --server https://");
+    rc = rc ? rc : zt_html_text(b, r->host_port);
+    rc = rc ? rc : zt_buf_append_str(b, " --code ");
+    rc = rc ? rc : zt_html_text(b, code);
+    if (pinned)
+        rc = rc ? rc : zt_buf_printf(b, " --server-sha256 %s", r->server_sha256);
+    else
+        rc = rc ? rc : zt_buf_append_str(b, " --ca-file GATEWAY-CA.pem");
+    return rc ? rc : zt_buf_append_str(b, "</code></pre>");
+}
+
 /* POST from the page's button: mint a code for the signed-in user and show it once. */
 static void enroll_mint(zt_devices *d, zt_local_req *r)
 {
@@ -395,11 +417,9 @@ static void enroll_mint(zt_devices *d, zt_local_req *r)
     rc = rc ? rc : zt_html_msg(b, r->lang, DM_VALID_POST);
     rc = rc ? rc : zt_buf_append_str(b, "</p><p>");
     rc = rc ? rc : zt_html_msg(b, r->lang, DM_RUN);
-    rc = rc ? rc : zt_buf_append_str(b, "</p><pre><code>ztagent enroll --server https://");
-    rc = rc ? rc : zt_html_text(b, r->host_port);
-    rc = rc ? rc : zt_buf_append_str(b, " --code ");
-    rc = rc ? rc : zt_html_text(b, code);
-    rc = rc ? rc : zt_buf_append_str(b, "</code></pre><p>");
+    rc = rc ? rc : zt_buf_append_str(b, "</p>");
+    rc = rc ? rc : enrol_command(b, r, code);
+    rc = rc ? rc : zt_buf_append_str(b, "<p>");
     rc = rc ? rc : zt_html_msg(b, r->lang, DM_AFTER);
     rc = rc ? rc : zt_buf_append_str(b, "</p>");
     if (pending) {

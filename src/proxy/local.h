@@ -51,8 +51,8 @@ typedef struct zt_services {
     bool audit_fail_open;
     zt_sessions *sessions;
     zt_throttle *throttle;
-    struct zt_risk_engine *risk; /* detections and risk state */
-    struct zt_devices *devices;  /* device CA, enrolment, posture, alerts */
+    struct zt_risk_engine *risk;  /* detections and risk state */
+    struct zt_devices *devices;   /* device CA, enrolment, posture, alerts */
     struct zt_response *response; /* incidents and playbooks (Core 6) */
     /* Current feeds snapshot (GeoIP, anonymous/malicious IPs, leaked pairs); NULL when none is
      * configured. Replaced on reload; a replaced snapshot lives until the next replacement, so
@@ -97,6 +97,8 @@ typedef struct zt_local_req {
     uint16_t port;
     bool https;
     char device_id[33];     /* verified device client certificate on this connection, or "" */
+    char server_sha256[65]; /* device paths on TLS: SHA-256 (hex) of the certificate this
+                             * connection was served with, for the enrolment command; or "" */
     zt_lang lang;           /* from Accept-Language */
     const char *request_id; /* for logs, events and pages */
 

@@ -126,7 +126,8 @@ int zt_page_render_body(zt_buf *body, const zt_page *pg)
         zt_buf why;
         zt_buf_init(&why, 8192);
         rc = reason_text(&why, pg);
-        rc = rc ? rc : labelled(body, pg->lang, MSG_REASON, why.data ? why.data : "");
+        rc = rc ? rc : zt_buf_cstr(&why); /* NUL-terminated for the escaper */
+        rc = rc ? rc : labelled(body, pg->lang, MSG_REASON, why.data);
         zt_buf_dispose(&why);
     }
     if (rc == 0 && pg->policy != NULL)
