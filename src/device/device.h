@@ -80,6 +80,7 @@ typedef struct zt_device_state {
     char failed[512]; /* plain-words reasons (English), "; "-separated, for logs/JSON */
     unsigned n_why;   /* the same as catalogue texts, for the page in any language */
     zt_msg why[ZT_DEVICE_WHY_MAX];
+    char facts[200];        /* names in the findings (malware signature and file), any language */
     int64_t cert_not_after; /* the device certificate's expiry (a browser binding ends then) */
 } zt_device_state;
 int zt_devices_state(zt_devices *d, const char *device_id, int64_t now, zt_device_state *out);

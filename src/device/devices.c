@@ -229,16 +229,23 @@ static bool id_ok(const char *id)
 /* Judge a device from the store: known, owner, compliance of its last report now, risk. */
 /* The first unresolved alert, in plain words, for the block page: the user must learn that
  * malware was found, where, and that the agent's quarantine and a clean scan restore access. */
+typedef struct alert_words {
+    char text[320];  /* English sentence (logs, JSON detail) */
+    char facts[200]; /* "SIGNATURE (FILE)": names only, the same in every language */
+} alert_words;
+
 static int first_alert(void *ctx, const zt_store_alert *a)
 {
-    char *out = ctx;
+    alert_words *out = ctx;
     const char *base = strrchr(a->path, '/');
-    snprintf(out, 320,
+    const char *sig = a->signature[0] ? a->signature : "unknown malware";
+    snprintf(out->text, sizeof(out->text),
              "Malware alert on this device: %.64s in %.100s (%s) — let the agent quarantine it "
              "and rescan, then try again",
-             a->signature[0] ? a->signature : "unknown malware", base ? base + 1 : a->path,
+             sig, base ? base + 1 : a->path,
              a->state == ZT_STORE_ALERT_QUARANTINED ? "quarantined, waiting for a clean scan"
                                                     : "active");
+    snprintf(out->facts, sizeof(out->facts), "%.64s (%.100s)", sig, base ? base + 1 : a->path);
     return 1; /* one is enough */
 }
 
@@ -311,22 +318,23 @@ static int compute_state(zt_devices *d, const char *id, int64_t now, zt_device_s
     if (rc != 0 && rc != -ENOENT)
         return rc;
     out->compliant = comp->compliant;
-    char alert[320] = "";
+    alert_words alert = {"", ""};
     if (out->risk > 0) {
-        rc = zt_store_device_alert_list_active(d->store, id, first_alert, alert);
+        rc = zt_store_device_alert_list_active(d->store, id, first_alert, &alert);
         if (rc < 0)
             return rc;
     }
-    if (alert[0] != '\0') {
+    if (alert.text[0] != '\0') {
         /* The alert first: it is why access is blocked now. */
         char rules[sizeof(out->failed)];
         zt_compliance_summary(comp, rules, sizeof(rules));
-        snprintf(out->failed, sizeof(out->failed), "%.300s%s%.180s", alert, rules[0] ? "; " : "",
-                 rules);
+        snprintf(out->failed, sizeof(out->failed), "%.300s%s%.180s", alert.text,
+                 rules[0] ? "; " : "", rules);
+        memcpy(out->facts, alert.facts, sizeof(out->facts));
     } else {
         zt_compliance_summary(comp, out->failed, sizeof(out->failed));
     }
-    fill_why(out, comp, alert[0] != '\0');
+    fill_why(out, comp, alert.text[0] != '\0');
     return 0;
 }
 

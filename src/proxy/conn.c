@@ -980,6 +980,7 @@ static void fill_device_input(zt_conn *c, zt_policy_input *in)
         r->device_why = why;
         r->n_device_why = st.n_why;
     }
+    r->device_facts = st.facts[0] ? zt_arena_strdup(&r->arena, st.facts) : NULL;
 }
 
 static void fill_policy_input(zt_conn *c, zt_policy_input *in)
@@ -1017,6 +1018,7 @@ static void respond_unmet(zt_conn *c, zt_control ctl)
         pg.reason = r->n_device_why > 0 ? MSG_NONE : MSG_WHY_NO_DEVICE;
         pg.why = r->device_why;
         pg.n_why = r->n_device_why;
+        pg.facts = r->device_facts;
         pg.remedy = MSG_DO_COMPLIANT_DEVICE;
         break;
     case ZT_CTL_PASSWORD_CHANGE:
@@ -1074,6 +1076,7 @@ static zt_page block_page(const zt_request *r, bool device_risk)
                      .reason = device_risk ? MSG_WHY_DEVICE_RISK : MSG_WHY_POLICY_BLOCK,
                      .why = device_risk ? r->device_why : NULL,
                      .n_why = device_risk ? r->n_device_why : 0,
+                     .facts = device_risk ? r->device_facts : NULL,
                      .detail = device_risk ? r->device_failed : "a policy blocks this access",
                      .remedy = MSG_DO_CONTACT_ADMIN};
 }

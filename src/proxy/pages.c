@@ -82,6 +82,10 @@ static int reason_text(zt_buf *b, const zt_page *pg)
         rc = b->len > 0 ? zt_buf_append_char(b, ' ') : 0;
         rc = rc ? rc : zt_buf_append_str(b, zt_msg_text(pg->lang, pg->why[i]));
     }
+    if (rc == 0 && pg->facts != NULL && pg->facts[0] != '\0') {
+        rc = b->len > 0 ? zt_buf_append_str(b, " — ") : 0;
+        rc = rc ? rc : zt_buf_append_str(b, pg->facts);
+    }
     return rc;
 }
 

@@ -18,6 +18,8 @@ typedef struct zt_page {
     zt_msg reason;     /* why, from the catalogue; MSG_NONE: no reason line */
     const zt_msg *why; /* more reasons after `reason` (device findings), n_why of them */
     unsigned n_why;
+    const char *facts;      /* names the reasons refer to (a malware signature and file): data,
+                             * the same in every language; shown after them, or NULL */
     const char *detail;     /* technical reason in plain English: logs, JSON "detail" only */
     const char *error;      /* stable JSON error code; NULL: derived from the status */
     const char *request_id; /* shown as the reference to quote (= the audit record's id) */

@@ -47,6 +47,7 @@ typedef struct zt_request {
     const char *device_failed; /* its failed compliance rules / alerts in plain words */
     const zt_msg *device_why;  /* the same as catalogue texts for the page (n_device_why) */
     unsigned n_device_why;
+    const char *device_facts; /* names in them (signature, file) or NULL */
     /* stage: policy */
     unsigned restrict_flags;    /* zt_restrict bits to enforce on this request */
     const char *policy;         /* the deciding policy's name (block, challenge), or NULL */
