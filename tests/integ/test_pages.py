@@ -183,3 +183,20 @@ def test_enrolment_command_works_verbatim(h):
     out = subprocess.run([agent] + bad, env=dict(os.environ, ZTAGENT_DIR=h.path("agent-bad")),
                          capture_output=True, text=True, timeout=60)
     check(out.returncode != 0 and "does not match the pinned" in out.stderr, out.stderr)
+
+
+def test_portal_refusals_json_only_when_asked(h):
+    gw = _gateway(h, [])
+    b = Browser(gw.port)
+    form = ("Content-Type", "application/x-www-form-urlencoded")
+    r = b.post("/.ztgate/login", {"username": "x@example.test", "password": "p"},
+               headers=(form, ("Accept", "application/json")))
+    eq(r.status, 403, "no CSRF token")
+    doc = json.loads(r.body)
+    eq(doc["error"], "forbidden", "code")
+    eq(doc["request_id"], r.header("X-Request-Id"), "reference")
+    # A form posted by a person (no Accept, or a navigation) keeps its HTML page.
+    r = b.post("/.ztgate/login", {"username": "x@example.test", "password": "p"},
+               headers=(form,))
+    eq(r.status, 403, "no CSRF token, form")
+    check(r.header("Content-Type", "").startswith("text/html"), "HTML for the form")
