@@ -51,7 +51,6 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(MSG_BLOCKED_TITLE, "Access blocked", "アクセスがブロックされました")                                                                  \
     X(MSG_BLOCKED_BODY, "Your organisation's access policy does not allow this request.",                                     \
       "組織のアクセスポリシーにより、このリクエストは許可されていません。")                                                                                    \
-    X(MSG_RESTRICTED_TITLE, "Action not allowed", "この操作は許可されていません")                                                           \
     X(MSG_READ_ONLY_BODY,                                                                                                     \
       "This application is read-only for you right now: changes cannot be made from this "                                    \
       "session.",                                                                                                             \

@@ -244,8 +244,10 @@ bool zt_authn_wants_html(const zt_conn *c)
 /* Browsers get a 302 to url (with a link for the rare client that does not follow it);
  * scripts and API clients a 401 whose JSON body is json_fields plus the url under url_key. */
 static int write_challenge(zt_conn *c, zt_buf *out, bool keep_alive, const zt_buf *url,
-                           const char *link_text, const char *json_fields, const char *url_key)
+                           zt_msg link_text, const char *json_fields, const char *url_key)
 {
+    const zt_header *al = zt_http_head_find(&c->head, "Accept-Language");
+    zt_lang lang = al ? zt_lang_from_accept(al->value.p, al->value.n) : ZT_LANG_EN;
     zt_request *r = &c->req;
     zt_buf body;
     zt_buf_init(&body, 64 * 1024);
@@ -256,7 +258,9 @@ static int write_challenge(zt_conn *c, zt_buf *out, bool keep_alive, const zt_bu
     if (html) {
         rc = zt_buf_append_str(&body, "<!doctype html><title>ztgate</title><a href=\"");
         rc = rc ? rc : zt_html_escape(&body, u);
-        rc = rc ? rc : zt_buf_printf(&body, "\">%s</a>\n", link_text);
+        rc = rc ? rc : zt_buf_append_str(&body, "\">");
+        rc = rc ? rc : zt_html_escape(&body, zt_msg_text(lang, link_text));
+        rc = rc ? rc : zt_buf_append_str(&body, "</a>\n");
     } else {
         rc = zt_buf_printf(&body, "{%s,\"%s\":", json_fields, url_key);
         rc = rc ? rc : zt_json_str(&body, u, url->len);
@@ -286,7 +290,7 @@ int zt_authn_write_challenge(zt_conn *c, zt_buf *out, bool keep_alive)
     int rc = login_url(c, &url);
     rc = rc ? rc : zt_buf_cstr(&url);
     rc = rc ? rc
-            : write_challenge(c, out, keep_alive, &url, "Sign in",
+            : write_challenge(c, out, keep_alive, &url, PM_BUTTON_SIGN_IN,
                               "\"error\":\"unauthenticated\",\"message\":\"sign in first\"",
                               "login_url");
     zt_buf_dispose(&url);
@@ -505,7 +509,7 @@ int zt_authn_write_step_up(zt_conn *c, zt_buf *out, bool keep_alive, bool reauth
         rc = rc ? rc : zt_json_str(&fields, r->policy, strlen(r->policy));
     }
     rc = rc ? rc : zt_buf_cstr(&fields);
-    rc = rc ? rc : write_challenge(c, out, keep_alive, &url, "Continue", fields.data, "url");
+    rc = rc ? rc : write_challenge(c, out, keep_alive, &url, PM_CONTINUE, fields.data, "url");
     zt_buf_dispose(&url);
     zt_buf_dispose(&fields);
     return rc;

@@ -165,6 +165,10 @@ def test_enrolment_command_works_verbatim(h):
         eq(r.status, 200, "code page")
         m = re.search(r'<code id="enrol-command">([^<]+)</code>', r.body.decode())
         check(m, "the page prints a command: %r" % r.body[:600])
+        if lang == "ja":
+            for english in ("Enrol a device", "Your enrolment code", "On the device, run",
+                            "Get another code", "Protected by ztgate", "It is valid for"):
+                check(english not in r.body.decode(), "English %r on the Japanese page" % english)
         command = html.unescape(m.group(1))
         check("--insecure-first-use" not in command, "no trust-on-first-use")
         check("--server-sha256" in command, "pins the gateway's certificate: " + command)
