@@ -204,3 +204,22 @@ def test_portal_refusals_json_only_when_asked(h):
                headers=(form,))
     eq(r.status, 403, "no CSRF token, form")
     check(r.header("Content-Type", "").startswith("text/html"), "HTML for the form")
+
+
+def test_agent_pin_option_usage(h):
+    agent = os.path.join(h.build_dir, "ztagent")
+    if not os.path.exists(agent):
+        raise Skip("build has no ztagent")
+    env = dict(os.environ, ZTAGENT_DIR=h.path("agent"))
+    base = [agent, "enroll", "--server", "https://127.0.0.1:1", "--code", "ABCDE-FGHJK"]
+    fp = "AB:" * 31 + "CD"
+    for extra, what in ((["--server-sha256", "zz"], "not hex"),
+                        (["--server-sha256", "ab" * 31], "too short"),
+                        (["--server-sha256", fp, "--insecure-first-use"], "two trust options"),
+                        (["--server-sha256", fp, "--ca-file", "/dev/null"], "pin and CA file")):
+        r = subprocess.run(base + extra, env=env, capture_output=True, text=True, timeout=30)
+        eq(r.returncode, 2, "%s: usage error (%s)" % (what, r.stderr))
+    # The colon form `openssl x509 -fingerprint` prints is accepted (then the connection fails).
+    r = subprocess.run(base + ["--server-sha256", fp], env=env, capture_output=True, text=True,
+                       timeout=30)
+    check("--server-sha256" not in r.stderr and "enrolment failed" in r.stderr, r.stderr)
