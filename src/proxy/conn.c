@@ -1003,48 +1003,20 @@ static void fill_policy_input(zt_conn *c, zt_policy_input *in)
     fill_device_input(c, in);
 }
 
+/* What the request's device contributes to a refusal page. */
+static zt_page_device page_device(const zt_request *r)
+{
+    return (zt_page_device){.failed = r->device_failed,
+                            .why = r->device_why,
+                            .n_why = r->n_device_why,
+                            .facts = r->device_facts};
+}
+
 /* A control the user cannot satisfy from the MFA prompt: explain what to do instead. */
 static void respond_unmet(zt_conn *c, zt_control ctl)
 {
-    zt_request *r = &c->req;
-    zt_page pg = {.status = 403, .policy = r->policy, .remedy = MSG_DO_CONTACT_ADMIN};
-    switch (ctl) {
-    case ZT_CTL_COMPLIANT_DEVICE:
-        pg.title = MSG_DEVICE_TITLE;
-        pg.body = MSG_DEVICE_BODY;
-        pg.error = "compliant_device_required";
-        pg.detail =
-            r->device_failed ? r->device_failed : "this app needs a compliant, enrolled device";
-        pg.reason = r->n_device_why > 0 ? MSG_NONE : MSG_WHY_NO_DEVICE;
-        pg.why = r->device_why;
-        pg.n_why = r->n_device_why;
-        pg.facts = r->device_facts;
-        pg.remedy = MSG_DO_COMPLIANT_DEVICE;
-        break;
-    case ZT_CTL_PASSWORD_CHANGE:
-        pg.title = MSG_PASSWORD_CHANGE_TITLE;
-        pg.body = MSG_PASSWORD_CHANGE_BODY;
-        pg.error = "password_change_required";
-        pg.detail = "a password change is required";
-        pg.remedy = MSG_DO_CHANGE_PASSWORD;
-        pg.remedy_href = "/.ztgate/password";
-        pg.remedy_label = MSG_CHANGE_PASSWORD_LINK;
-        break;
-    case ZT_CTL_PHISHING_RESISTANT_MFA:
-        pg.title = MSG_PASSKEY_TITLE;
-        pg.body = MSG_PASSKEY_BODY;
-        pg.error = "phishing_resistant_mfa_required";
-        pg.detail = "this app needs phishing-resistant sign-in (passkey or security key)";
-        pg.remedy = MSG_DO_PASSKEY;
-        break;
-    default:
-        pg.title = MSG_REQUIREMENT_TITLE;
-        pg.body = MSG_REQUIREMENT_BODY;
-        pg.error = "requirement_not_met";
-        pg.detail = "an access requirement is not met";
-        break;
-    }
-    respond_page_ex(c, pg);
+    zt_page_device dev = page_device(&c->req);
+    respond_page_ex(c, zt_page_unmet((int)ctl, c->req.policy, &dev));
 }
 
 static void respond_step_up(zt_conn *c, bool reauth, const char *control)
@@ -1063,22 +1035,6 @@ static void respond_step_up(zt_conn *c, bool reauth, const char *control)
         c->close_after_flush = true;
     if (!c->in_parser)
         conn_continue_after_page(c);
-}
-
-/* A block: the policy's reason, and the device's findings when its risk decided. */
-static zt_page block_page(const zt_request *r, bool device_risk)
-{
-    return (zt_page){.status = 403,
-                     .title = MSG_BLOCKED_TITLE,
-                     .body = MSG_BLOCKED_BODY,
-                     .error = "blocked",
-                     .policy = r->policy,
-                     .reason = device_risk ? MSG_WHY_DEVICE_RISK : MSG_WHY_POLICY_BLOCK,
-                     .why = device_risk ? r->device_why : NULL,
-                     .n_why = device_risk ? r->n_device_why : 0,
-                     .facts = device_risk ? r->device_facts : NULL,
-                     .detail = device_risk ? r->device_failed : "a policy blocks this access",
-                     .remedy = MSG_DO_CONTACT_ADMIN};
 }
 
 static bool policy_refuse(zt_conn *c, const char *reason, zt_page pg)
@@ -1117,18 +1073,15 @@ static bool stage_policy(zt_conn *c)
             return true;
         r->decision = "block";
         return policy_refuse(c, "restrict read_only: unsafe method refused",
-                             (zt_page){.status = 403,
-                                       .title = MSG_READ_ONLY_TITLE,
-                                       .body = MSG_READ_ONLY_BODY,
-                                       .error = "read_only",
-                                       .policy = r->policy,
-                                       .detail = "read-only session"});
+                             zt_page_read_only(r->policy));
     }
     if (res.outcome == ZT_OUTCOME_BLOCK) {
         r->decision = "block";
         snprintf(reason, sizeof(reason), "blocked by policy %s", r->policy ? r->policy : "?");
-        return policy_refuse(c, reason,
-                             block_page(r, r->device_failed && in.device_risk >= ZT_RISK_HIGH));
+        /* The device's findings when its risk is what decided. */
+        zt_page_device dev = page_device(r);
+        bool device_decided = r->device_failed && in.device_risk >= ZT_RISK_HIGH;
+        return policy_refuse(c, reason, zt_page_block(r->policy, device_decided ? &dev : NULL));
     }
     r->decision = "challenge";
     const char *control = res.reauth_required ? "sign_in" : zt_control_name(res.next_control);
@@ -1434,12 +1387,7 @@ static bool refuse_download(zt_conn *c, const zt_http_head *h)
     r->client_body = ZT_BODY_NONE;
     zt_warn("request %s: download refused (no_download session, policy %s)", r->id,
             r->policy ? r->policy : "?");
-    respond_page_ex(c, (zt_page){.status = 403,
-                                 .title = MSG_NO_DOWNLOAD_TITLE,
-                                 .body = MSG_NO_DOWNLOAD_BODY,
-                                 .error = "no_download",
-                                 .policy = r->policy,
-                                 .detail = "no_download session: file download refused"});
+    respond_page_ex(c, zt_page_no_download(r->policy));
     /* respond_page_ex marked the request done; the upstream's body is still to be drained. */
     r->resp_done = false;
     return true;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "policy/policy.h"
 #include "proxy/http.h"
 
 static const char page_css[] =
@@ -260,4 +261,90 @@ int zt_page_render(zt_buf *out, const zt_page *pg)
         rc = zt_buf_append(out, body.data, body.len);
     zt_buf_dispose(&body);
     return rc;
+}
+
+/* ---- one page per outcome ------------------------------------------------------------------ */
+
+zt_page zt_page_block(const char *policy, const zt_page_device *dev)
+{
+    return (zt_page){.status = 403,
+                     .title = MSG_BLOCKED_TITLE,
+                     .body = MSG_BLOCKED_BODY,
+                     .error = "blocked",
+                     .policy = policy,
+                     .reason = dev != NULL ? MSG_WHY_DEVICE_RISK : MSG_WHY_POLICY_BLOCK,
+                     .why = dev != NULL ? dev->why : NULL,
+                     .n_why = dev != NULL ? dev->n_why : 0,
+                     .facts = dev != NULL ? dev->facts : NULL,
+                     .detail = dev != NULL ? dev->failed : "a policy blocks this access",
+                     .remedy = MSG_DO_CONTACT_ADMIN};
+}
+
+static zt_page unmet_device(zt_page pg, const zt_page_device *dev)
+{
+    bool findings = dev != NULL && dev->n_why > 0;
+    pg.title = MSG_DEVICE_TITLE;
+    pg.body = MSG_DEVICE_BODY;
+    pg.error = "compliant_device_required";
+    pg.detail = dev != NULL && dev->failed != NULL ? dev->failed
+                                                   : "this app needs a compliant, enrolled device";
+    pg.reason = findings ? MSG_NONE : MSG_WHY_NO_DEVICE;
+    pg.why = findings ? dev->why : NULL;
+    pg.n_why = findings ? dev->n_why : 0;
+    pg.facts = findings ? dev->facts : NULL;
+    pg.remedy = MSG_DO_COMPLIANT_DEVICE;
+    return pg;
+}
+
+zt_page zt_page_unmet(int control, const char *policy, const zt_page_device *dev)
+{
+    zt_page pg = {.status = 403,
+                  .policy = policy,
+                  .title = MSG_REQUIREMENT_TITLE,
+                  .body = MSG_REQUIREMENT_BODY,
+                  .error = "requirement_not_met",
+                  .detail = "an access requirement is not met",
+                  .remedy = MSG_DO_CONTACT_ADMIN};
+    switch (control) {
+    case ZT_CTL_COMPLIANT_DEVICE:
+        return unmet_device(pg, dev);
+    case ZT_CTL_PASSWORD_CHANGE:
+        pg.title = MSG_PASSWORD_CHANGE_TITLE;
+        pg.body = MSG_PASSWORD_CHANGE_BODY;
+        pg.error = "password_change_required";
+        pg.detail = "a password change is required";
+        pg.remedy = MSG_DO_CHANGE_PASSWORD;
+        pg.remedy_href = "/.ztgate/password";
+        pg.remedy_label = MSG_CHANGE_PASSWORD_LINK;
+        return pg;
+    case ZT_CTL_PHISHING_RESISTANT_MFA:
+        pg.title = MSG_PASSKEY_TITLE;
+        pg.body = MSG_PASSKEY_BODY;
+        pg.error = "phishing_resistant_mfa_required";
+        pg.detail = "this app needs phishing-resistant sign-in (passkey or security key)";
+        pg.remedy = MSG_DO_PASSKEY;
+        return pg;
+    default:
+        return pg;
+    }
+}
+
+zt_page zt_page_read_only(const char *policy)
+{
+    return (zt_page){.status = 403,
+                     .title = MSG_READ_ONLY_TITLE,
+                     .body = MSG_READ_ONLY_BODY,
+                     .error = "read_only",
+                     .policy = policy,
+                     .detail = "read-only session"};
+}
+
+zt_page zt_page_no_download(const char *policy)
+{
+    return (zt_page){.status = 403,
+                     .title = MSG_NO_DOWNLOAD_TITLE,
+                     .body = MSG_NO_DOWNLOAD_BODY,
+                     .error = "no_download",
+                     .policy = policy,
+                     .detail = "no_download session: file download refused"};
 }

@@ -46,6 +46,23 @@ bool zt_page_asks_json(const zt_span *accept, const zt_span *fetch_mode);
 /* The JSON refusal alone (see docs/PORTAL.md, "Refusals as JSON"). */
 int zt_page_render_json(zt_buf *body, const zt_page *page);
 
+/* What a refusal may say about the request's device (all may be NULL / 0). */
+typedef struct zt_page_device {
+    const char *failed; /* English findings (detail) */
+    const zt_msg *why;  /* the same as catalogue texts */
+    unsigned n_why;
+    const char *facts; /* names in them (signature, file) */
+} zt_page_device;
+
+/* The page for each outcome, so every refusal of one kind looks and reads the same:
+ * a policy block (dev: the device whose risk decided, or NULL), a control the user cannot
+ * satisfy from the MFA prompt (control: a zt_control from policy/policy.h), a restriction.
+ * Status, title, body, reason, remedy and JSON code are set; the caller adds the rest. */
+zt_page zt_page_block(const char *policy, const zt_page_device *dev);
+zt_page zt_page_unmet(int control, const char *policy, const zt_page_device *dev);
+zt_page zt_page_read_only(const char *policy);
+zt_page zt_page_no_download(const char *policy);
+
 /* Status line, headers and body appended to out (JSON when page->json). */
 int zt_page_render(zt_buf *out, const zt_page *page);
 /* Only the HTML document of the page (no status line, no headers). */

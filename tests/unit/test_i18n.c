@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "core/i18n.h"
+#include "policy/policy.h"
 #include "portal/portal.h"
 #include "proxy/pages.h"
 
@@ -97,9 +98,6 @@ static void test_gateway_pages_in_japanese(void **state)
         {504, MSG_TIMEOUT_TITLE, MSG_TIMEOUT_BODY},
         {503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY},
         {503, MSG_UNAVAILABLE_TITLE, MSG_AUDIT_UNAVAILABLE_BODY},
-        {403, MSG_READ_ONLY_TITLE, MSG_READ_ONLY_BODY},
-        {403, MSG_NO_DOWNLOAD_TITLE, MSG_NO_DOWNLOAD_BODY},
-        {403, MSG_REQUIREMENT_TITLE, MSG_REQUIREMENT_BODY},
     };
     for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
         render_ja((zt_page){.status = errors[i].status,
@@ -107,39 +105,42 @@ static void test_gateway_pages_in_japanese(void **state)
                             .body = errors[i].body,
                             .detail = "technical detail stays out of the page"},
                   zt_msg_text(ZT_LANG_EN, errors[i].title));
-    render_ja((zt_page){.status = 403,
-                        .title = MSG_BLOCKED_TITLE,
-                        .body = MSG_BLOCKED_BODY,
-                        .policy = "p",
-                        .reason = MSG_WHY_POLICY_BLOCK,
-                        .remedy = MSG_DO_CONTACT_ADMIN},
-              "block page");
-    render_ja((zt_page){.status = 403,
-                        .title = MSG_BLOCKED_TITLE,
-                        .body = MSG_BLOCKED_BODY,
-                        .reason = MSG_WHY_DEVICE_RISK,
-                        .why = device_findings,
-                        .n_why = sizeof(device_findings) / sizeof(device_findings[0]),
-                        .remedy = MSG_DO_CONTACT_ADMIN},
-              "block page, device risk");
-    render_ja((zt_page){.status = 403,
-                        .title = MSG_DEVICE_TITLE,
-                        .body = MSG_DEVICE_BODY,
-                        .reason = MSG_WHY_NO_DEVICE,
-                        .remedy = MSG_DO_COMPLIANT_DEVICE},
-              "device needed");
-    render_ja((zt_page){.status = 403,
-                        .title = MSG_PASSWORD_CHANGE_TITLE,
-                        .body = MSG_PASSWORD_CHANGE_BODY,
-                        .remedy = MSG_DO_CHANGE_PASSWORD,
-                        .remedy_href = "/.ztgate/password",
-                        .remedy_label = MSG_CHANGE_PASSWORD_LINK},
-              "password change");
-    render_ja((zt_page){.status = 403,
-                        .title = MSG_PASSKEY_TITLE,
-                        .body = MSG_PASSKEY_BODY,
-                        .remedy = MSG_DO_PASSKEY},
-              "passkey");
+    zt_page_device dev = {.failed = "Disk encryption is off",
+                          .why = device_findings,
+                          .n_why = sizeof(device_findings) / sizeof(device_findings[0]),
+                          .facts = "Eicar-Test-Signature (eicar.com)"};
+    render_ja(zt_page_block("p", NULL), "block page");
+    render_ja(zt_page_block("p", &dev), "block page, device risk");
+    render_ja(zt_page_unmet(ZT_CTL_COMPLIANT_DEVICE, "p", NULL), "device needed, none");
+    render_ja(zt_page_unmet(ZT_CTL_COMPLIANT_DEVICE, "p", &dev), "device needed, findings");
+    render_ja(zt_page_unmet(ZT_CTL_PASSWORD_CHANGE, "p", NULL), "password change");
+    render_ja(zt_page_unmet(ZT_CTL_PHISHING_RESISTANT_MFA, "p", NULL), "passkey");
+    render_ja(zt_page_unmet(ZT_CTL_MFA, "p", NULL), "other control");
+    render_ja(zt_page_read_only("p"), "read-only");
+    render_ja(zt_page_no_download("p"), "no download");
+}
+
+/* Each outcome has its own title and JSON code; none is "Access blocked" but the block. */
+static void test_titles_fit_the_outcome(void **state)
+{
+    (void)state;
+    zt_page pages[] = {
+        zt_page_block("p", NULL),
+        zt_page_unmet(ZT_CTL_COMPLIANT_DEVICE, "p", NULL),
+        zt_page_unmet(ZT_CTL_PASSWORD_CHANGE, "p", NULL),
+        zt_page_unmet(ZT_CTL_PHISHING_RESISTANT_MFA, "p", NULL),
+        zt_page_unmet(ZT_CTL_MFA, "p", NULL),
+        zt_page_read_only("p"),
+        zt_page_no_download("p"),
+    };
+    size_t n = sizeof(pages) / sizeof(pages[0]);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            assert_int_not_equal(pages[i].title, pages[j].title);
+            assert_string_not_equal(pages[i].error, pages[j].error);
+        }
+    assert_int_equal(pages[0].title, MSG_BLOCKED_TITLE);
+    assert_string_equal(pages[2].remedy_href, "/.ztgate/password");
 }
 
 /* The portal's pages and every portal and device text through the portal's layout. */
@@ -228,6 +229,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_id_has_both_languages),
         cmocka_unit_test(test_gateway_pages_in_japanese),
+        cmocka_unit_test(test_titles_fit_the_outcome),
         cmocka_unit_test(test_portal_pages_in_japanese),
         cmocka_unit_test(test_check_catches_english),
         cmocka_unit_test(test_json_shape),
