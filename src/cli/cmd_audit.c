@@ -622,6 +622,12 @@ static int audit_search(int argc, char **argv)
     }
     if (!o.json)
         fprintf(stderr, "%ld record%s\n", total, total == 1 ? "" : "s");
+    if (o.ref != NULL && total == 0)
+        fprintf(stderr,
+                "ztgate audit: no record has the reference %s; a request refused before "
+                "any decision (malformed: 400, 413, 414, 431) is only in the access log, "
+                "as its request_id\n",
+                o.ref);
     for (size_t i = 0; i < n_found; i++)
         free(found[i]);
     zt_config_free(cfg);

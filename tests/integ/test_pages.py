@@ -127,6 +127,7 @@ def test_page_reference_finds_the_audit_record(h):
     eq(recs[0]["http_request"]["url"]["path"], "/records/9", "its path")
     r = h.cli("audit", "search", "--ref", ref + "x", "--json", "--config", gw.config_path)
     eq(r.stdout.strip(), "", "another id finds nothing")
+    check("access log" in r.stderr, "and says where else to look: %r" % r.stderr)
     r = h.cli("audit", "search", "--config", gw.config_path, "--ref")
     eq(r.returncode, 2, "--ref without a value")
 
