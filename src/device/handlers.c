@@ -861,10 +861,14 @@ static void status(zt_devices *d, zt_local_req *r)
         json_error(r, 503, "unavailable", "the device store is unavailable");
         return;
     }
+    char last[40] = "";
+    if (dev.posture_at > 0)
+        zt_rfc3339(dev.posture_at * 1000000, last, sizeof(last));
     json_respond(r, 200,
-                 json_pack("{s:s, s:s, s:b, s:o, s:s, s:o}", "device_id", dev.id, "user", dev.email,
-                           "compliant", st.compliant, "failed", failed_json(&comp), "risk",
-                           risk_name(st.risk), "active_alerts", l.arr));
+                 json_pack("{s:s, s:s, s:b, s:o, s:s, s:o, s:s?}", "device_id", dev.id, "user",
+                           dev.email, "compliant", st.compliant, "failed", failed_json(&comp),
+                           "risk", risk_name(st.risk), "active_alerts", l.arr, "last_report_at",
+                           last[0] ? last : NULL));
 }
 
 /* ---- dispatch ---- */
