@@ -235,6 +235,9 @@ typedef enum zt_authn_result {
 } zt_authn_result;
 zt_authn_result zt_authn_check(zt_conn *c);
 zt_authn_result zt_authn_check_host(zt_conn *c, const char *host);
+/* After an allow: the signed X-ZT-Assertion for the request's app, with the device trust the
+ * decision's inputs give (also r->trust for X-ZT-Trust). 0, or negative (logged): refuse. */
+int zt_authn_sign_assertion(zt_conn *c, const zt_policy_input *in);
 /* A browser navigating (HTML wanted), as opposed to a script or API client. */
 bool zt_authn_wants_html(const zt_conn *c);
 /* Policy challenge: where to send the browser (sign in again, or the MFA prompt). */

@@ -37,7 +37,7 @@
 #define ZT_SESSION_CODE_USED_MAX 4096 /* redeemed codes remembered until they expire */
 #define ZT_SESSION_ASSERT_SLOTS 4     /* cached assertions per session (apps) */
 #define ZT_SESSION_ASSERT_MAX 8192    /* bytes of one cached assertion */
-#define ZT_SESSION_APP_MAX 64         /* bytes of an app name in the assertion cache */
+#define ZT_SESSION_APP_MAX 128        /* bytes of an assertion cache key (app, trust, device) */
 #define ZT_SESSION_CACHE_DEFAULT 4096 /* entries when zt_session_cache_new gets 0 */
 #define ZT_SESSION_CACHE_MAX (1u << 20)
 #define ZT_REVOCATION_FILE "revocation"
