@@ -378,6 +378,58 @@ def yaml_problems(h, schema):
     return problems
 
 
+def _section_paths(spans, top):
+    """Config section paths named by backticked spans of a heading ("`gateway.listen[]`",
+    "`auth`", "`risk:`"); only spans that look like config paths count."""
+    out = []
+    for span in spans:
+        span = span.rstrip(":")
+        parts = [p for p in re.split(r"\.|(\[\])", span) if p]
+        if parts and parts[0] in top and re.match(r"^[a-z_\[\].]+$", span):
+            out.append(tuple(parts))
+    return out
+
+
+def key_table_problems(schema, keys):
+    """Key tables (a `| key |` header) under a heading that names a config section: every key
+    in the first column must be a key of that section (CONFIG.md is the reference)."""
+    top = set(schema[()])
+    problems = []
+    for name, text in all_docs():
+        sections, base, in_table = [], [], False
+        for n, line in prose_lines(text):
+            hm = re.match(r"^#+\s+(.*)$", line)
+            if hm:
+                title = hm.group(1)
+                base = [()] if title.strip().lower() == "top level" else \
+                    _section_paths(re.findall(r"`([^`]+)`", title), top)
+                sections, in_table = base, False
+                continue
+            sub = re.match(r"^`([a-z_]+)`:\s*$", line)  # "`conditions`:" under a policy
+            if sub and base:
+                sections = [b + (sub.group(1),) for b in base]
+                continue
+            under = re.search(r"\bunder `([a-z_.\[\]]+):?`", line)
+            if under and not line.startswith("|"):
+                sections = _section_paths([under.group(1)], top) or sections
+            if re.match(r"^\|\s*key\s*\|", line):
+                in_table = True
+                continue
+            if not line.startswith("|"):
+                in_table = False
+                continue
+            if not in_table or not sections or re.match(r"^\|[\s|:-]+$", line):
+                continue
+            cell = line.split("|")[1]
+            for key in re.findall(r"`([a-z_][a-z0-9_]*)`", cell):
+                for sec in sections:
+                    if not key_known(keys, sec + (key,), True):
+                        problems.append("%s:%d: `%s` is not a key of `%s`" %
+                                        (name, n, key, ".".join(sec).replace(".[]", "[]")
+                                         or "top level"))
+    return problems
+
+
 def test_docs_config_keys(h):
     schema, keys = config_schema(h)
     # The probe must see deep keys, or every check below would be vacuous.
@@ -386,7 +438,8 @@ def test_docs_config_keys(h):
                   ("gateway", "listen", "[]", "tls", "cert")):
         check(known in keys, "schema probe missed %s (found %d keys)" % (".".join(known),
                                                                           len(keys)))
-    problems = dotted_key_problems(h, schema, keys) + yaml_problems(h, schema)
+    problems = (dotted_key_problems(h, schema, keys) + yaml_problems(h, schema) +
+                key_table_problems(schema, keys))
     check(not problems, "config keys shown in the docs that the loader refuses:\n  " +
           "\n  ".join(problems))
 
