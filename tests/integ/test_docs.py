@@ -15,7 +15,7 @@ import re
 import shlex
 import subprocess
 
-from harness import Conn, check, free_port, port_open, wait_until
+from harness import Conn, check, free_port, get, port_open, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BINARIES = ("ztgate", "ztagent")
@@ -606,10 +606,30 @@ def url_problems():
     return problems
 
 
+def portal_path_problems(gw_port):
+    """Every /.ztgate/ page the docs name answers something other than 404 (a method or
+    authentication refusal still proves the page exists)."""
+    problems, seen = [], set()
+    for name, text in all_docs():
+        for n, line in enumerate(text.split("\n"), 1):
+            for m in re.finditer(r"/\.ztgate/[a-z][a-z0-9/._-]*[a-z0-9]/?", line):
+                path = m.group(0)
+                if path.endswith("/") or path in seen:  # a prefix, not a page
+                    continue
+                seen.add(path)
+                r = get(gw_port, path)
+                if r is None or r.status == 404:
+                    problems.append("%s:%d: %s: %s" % (name, n, path,
+                                                        "404" if r is not None else "no answer"))
+    check(len(seen) >= 8, "found only %d portal paths in the docs" % len(seen))
+    return problems
+
+
 def test_docs_admin_paths_metrics_urls(h):
     port, token = admin_gateway(h)
     paths = shown_admin_paths()
     check(len(paths) >= 10, "found only %d admin paths in the docs" % len(paths))
-    problems = admin_path_problems(port, token) + metric_problems(port, token) + url_problems()
+    problems = (admin_path_problems(port, token) + metric_problems(port, token) +
+                url_problems() + portal_path_problems(h.gateways[0].port))
     check(not problems, "admin paths, metrics and URLs in the docs that do not exist:\n  " +
           "\n  ".join(problems))
