@@ -633,3 +633,25 @@ def test_docs_admin_paths_metrics_urls(h):
                 url_problems() + portal_path_problems(h.gateways[0].port))
     check(not problems, "admin paths, metrics and URLs in the docs that do not exist:\n  " +
           "\n  ".join(problems))
+
+
+# ---------------------------------------------------------------------------------------------
+# files of this repository
+
+_REPO_PATH = re.compile(r"^(?:src|tests|docs|examples|scripts|bench|fuzz)/[A-Za-z0-9_./*-]+$")
+
+
+def test_docs_repo_files(h):
+    """Every file or folder of this repository that the docs name (`src/risk/feeds.h`,
+    `tests/integ/test_forward_auth.py`, ...) exists."""
+    problems, n = [], 0
+    for name, text in all_docs():
+        for ln, span in inline_spans(text):
+            path = span.split(" ")[0].rstrip(".,:")
+            if not _REPO_PATH.match(path) or "..." in path:
+                continue
+            n += 1
+            if not glob.glob(os.path.join(ROOT, path)):
+                problems.append("%s:%d: `%s` does not exist" % (name, ln, path))
+    check(n >= 10, "found only %d repository paths in the docs" % n)
+    check(not problems, "files the docs name that do not exist:\n  " + "\n  ".join(problems))
