@@ -152,8 +152,14 @@ typedef struct zt_login_view {
     const char *rd;         /* "" when none */
     zt_pmsg error;          /* PM_NONE or a notice */
     const char *request_id; /* NULL: no reference line (keeps failure bodies identical) */
+    const char *username;   /* the e-mail typed, kept in the form (escaped); nullable */
+    uint64_t wait_s;        /* > 0: the throttle's "wait N seconds" notice */
 } zt_login_view;
 int zt_render_login(zt_buf *b, const zt_login_view *v);
+/* The throttle's notice: "wait N seconds, then try again" in a notice box. */
+int zt_html_wait_notice(zt_buf *b, zt_lang lang, uint64_t wait_s);
+/* A whole page for a throttled form other than sign-in (MFA, password change, enrolment). */
+int zt_render_wait(zt_buf *b, zt_lang lang, uint64_t wait_s);
 
 /* The account page for a signed-in user (email etc. are user-controlled: escaped). */
 typedef struct zt_account_view {
