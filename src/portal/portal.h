@@ -75,16 +75,27 @@ int zt_url_encode(zt_buf *out, const char *s, size_t n, bool keep_slash);
 
 #define ZT_RD_MAX 2048
 
+/* A scheme and port the gateway serves every app host on (a listener, or the port the browser
+ * reached this gateway on). */
+typedef struct zt_rd_port {
+    bool https;
+    unsigned port;
+} zt_rd_port;
+
 typedef struct zt_rd_policy {
     const char *const *hosts; /* configured app hosts (lowercase, no port) */
     size_t n_hosts;
     const char *portal_host; /* NULL when none */
     bool relative_only;      /* callback: only "/path" is accepted */
+    const zt_rd_port *ports; /* absolute rd: its scheme and port must be one of these */
+    size_t n_ports;          /* 0: no absolute rd at all */
+    bool https_only;         /* the request came over HTTPS: never downgrade to http:// */
 } zt_rd_policy;
 
 typedef struct zt_rd {
     bool absolute;
     bool https;                     /* absolute only */
+    unsigned port;                  /* absolute only: explicit, else 443 / 80 */
     char host[256];                 /* absolute only: lowercase, no port */
     char authority[262];            /* absolute only: host[:port] as given, lowercased */
     char path_query[ZT_RD_MAX + 1]; /* "/..." path, query and fragment ("/" when none) */

@@ -61,6 +61,8 @@ static void apply_defaults(zt_throttle_cfg *c)
         c->account_failure_limit = 100;
     if (c->source_failures_per_minute == 0)
         c->source_failures_per_minute = 30;
+    if (c->free_failures == 0) /* docs/SESSIONS.md: 3 (was left at 0 before) */
+        c->free_failures = 3;
     if (c->base_delay_ms == 0)
         c->base_delay_ms = 500;
     if (c->max_delay_ms == 0)

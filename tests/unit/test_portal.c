@@ -96,7 +96,9 @@ static void test_form_content_type(void **state)
 /* ---- rd ---- */
 
 static const char *const app_hosts[] = {"app.test", "wiki.example.org"};
-static const zt_rd_policy pol = {app_hosts, 2, "portal.test", false};
+/* The gateway serves HTTPS on 443 and plain HTTP on 8080 (its listeners). */
+static const zt_rd_port served[] = {{true, 443}, {false, 8080}};
+static const zt_rd_policy pol = {app_hosts, 2, "portal.test", false, served, 2, false};
 
 static const char *const bad_rd[] = {
     "//evil.test",
@@ -217,6 +219,18 @@ static const char *const bad_rd[] = {
     "https://portal.test@evil/",
     "/%5c%5cevil.test",
     "/%2F/evil.test",
+    /* an app host on a scheme or port the gateway does not serve: the sign-in code would go
+     * to whoever listens there (issue 10, finding 9) */
+    "http://app.test:6666/x",
+    "https://app.test:6666/x",
+    "http://app.test/x",
+    "http://app.test:80/x",
+    "https://app.test:8080/x",
+    "http://app.test:443/x",
+    "https://app.test:444/",
+    "https://portal.test:8443/",
+    "http://wiki.example.org:6666/",
+    "https://app.test:+443/",
 };
 
 static void test_rd_bad(void **state)
@@ -278,8 +292,21 @@ static void test_rd_good(void **state)
     zt_rd_policy rel = {.relative_only = true};
     assert_true(zt_rd_check("/x", 2, &rel, &out));
     assert_false(zt_rd_check("https://app.test/", 17, &rel, &out));
-    /* without a portal host only listed hosts count */
-    zt_rd_policy own = {app_hosts, 1, NULL, false};
+    /* An HTTPS request never sends the browser (and a code) to plain http, even to a port the
+     * gateway serves over HTTP. */
+    zt_rd_policy tls_only = pol;
+    tls_only.https_only = true;
+    assert_true(zt_rd_check("https://app.test/", 17, &tls_only, &out));
+    assert_int_equal(out.port, 443);
+    assert_false(zt_rd_check("http://app.test:8080/x", 22, &tls_only, &out));
+    /* No served origin listed: no absolute rd at all. */
+    zt_rd_policy none = {app_hosts, 2, "portal.test", false, NULL, 0, false};
+    assert_false(zt_rd_check("https://app.test/", 17, &none, &out));
+    assert_true(zt_rd_check("/x", 2, &none, &out));
+    /* without a portal host only listed hosts count, and only on served origins */
+    zt_rd_policy own = {app_hosts, 1, NULL, false, served, 2, false};
+    assert_true(zt_rd_check("https://app.test/", 17, &own, &out));
+    assert_false(zt_rd_check("http://app.test:6666/x", 22, &own, &out));
     assert_false(zt_rd_check("https://portal.test/", 20, &own, &out));
     assert_false(zt_rd_check("https://wiki.example.org/", 25, &own, &out));
 }
