@@ -135,11 +135,24 @@ void zt_portal_redirect_with_rd(zt_local_req *r, const char *path, const char *r
 
 /* ---- CSRF ---- */
 
+/* What a CSRF cookie is bound to: nothing more over HTTPS (__Host- cannot be planted), the
+ * client IP over plain HTTP (a planted cookie comes from the planter's own visit). */
+static const char *csrf_bind(const zt_local_req *r)
+{
+    return r->https ? "" : r->ip;
+}
+
+/* The browser's CSRF cookie, when it is one this gateway issued for this binding. */
 static bool csrf_cookie(const zt_local_req *r, zt_span *v)
 {
-    return zt_cookie_find(zt_portal_cookies(r),
-                          r->https ? ZT_CSRF_COOKIE_HTTPS : ZT_CSRF_COOKIE_HTTP, v) &&
-           zt_csrf_cookie_ok(v->p, v->n);
+    unsigned char key[ZT_CSRF_KEY_LEN];
+    if (!zt_cookie_find(zt_portal_cookies(r), r->https ? ZT_CSRF_COOKIE_HTTPS : ZT_CSRF_COOKIE_HTTP,
+                        v))
+        return false;
+    zt_csrf_key(r->svc->secrets, key);
+    bool ok = zt_csrf_cookie_valid(key, csrf_bind(r), v->p, v->n);
+    zt_wipe(key, sizeof(key));
+    return ok;
 }
 
 int zt_portal_csrf_token(zt_local_req *r, const char *path, char token[ZT_CSRF_TOKEN_LEN + 1])
@@ -147,7 +160,10 @@ int zt_portal_csrf_token(zt_local_req *r, const char *path, char token[ZT_CSRF_T
     char fresh[ZT_CSRF_COOKIE_LEN + 1];
     zt_span v;
     if (!csrf_cookie(r, &v)) {
-        zt_csrf_cookie_new(fresh);
+        unsigned char key[ZT_CSRF_KEY_LEN];
+        zt_csrf_key(r->svc->secrets, key);
+        zt_csrf_cookie_new(key, csrf_bind(r), fresh);
+        zt_wipe(key, sizeof(key));
         int rc = zt_csrf_cookie_header(&r->resp_headers, fresh, r->https);
         if (rc != 0)
             return rc;
@@ -189,7 +205,7 @@ bool zt_portal_csrf_ok(zt_local_req *r, const zt_form *form)
     } else {
         unsigned char key[ZT_CSRF_KEY_LEN];
         zt_csrf_key(r->svc->secrets, key);
-        bool ok = zt_csrf_check(key, cookie.p, cookie.n, r->path, token, tlen);
+        bool ok = zt_csrf_check(key, csrf_bind(r), cookie.p, cookie.n, r->path, token, tlen);
         zt_wipe(key, sizeof(key));
         if (!ok)
             why = "bad CSRF token";

@@ -110,25 +110,29 @@ bool zt_rd_check(const char *rd, size_t len, const zt_rd_policy *pol, zt_rd *out
 
 #define ZT_CSRF_COOKIE_HTTPS "__Host-ztgate_csrf"
 #define ZT_CSRF_COOKIE_HTTP "ztgate_csrf"
-#define ZT_CSRF_COOKIE_LEN 43 /* base64url of 32 random bytes */
+#define ZT_CSRF_COOKIE_LEN 43 /* base64url of nonce(16) | MAC(16) */
 #define ZT_CSRF_TOKEN_LEN 43  /* base64url of HMAC-SHA-256 */
 #define ZT_CSRF_KEY_LEN 32
 
 /* The per-gateway key (derived from the secret-box key under a fixed label). */
 typedef struct zt_secretbox zt_secretbox;
 void zt_csrf_key(const zt_secretbox *box, unsigned char key[ZT_CSRF_KEY_LEN]);
-/* A fresh random cookie value. */
-void zt_csrf_cookie_new(char out[ZT_CSRF_COOKIE_LEN + 1]);
-/* True when v looks like a cookie we issued (43 base64url characters). */
-bool zt_csrf_cookie_ok(const char *v, size_t n);
+/* A fresh cookie value: a random nonce and its MAC under key over `bind` ("" on HTTPS, where
+ * __Host- stops planting; the client IP on plain HTTP, where a planter could otherwise plant a
+ * value it obtained itself). */
+void zt_csrf_cookie_new(const unsigned char key[ZT_CSRF_KEY_LEN], const char *bind,
+                        char out[ZT_CSRF_COOKIE_LEN + 1]);
+/* True when v is a cookie this gateway issued for `bind` (constant-time MAC check). */
+bool zt_csrf_cookie_valid(const unsigned char key[ZT_CSRF_KEY_LEN], const char *bind, const char *v,
+                          size_t n);
 /* token = base64url(HMAC-SHA-256(key, cookie || 0x00 || path)). */
 void zt_csrf_token(const unsigned char key[ZT_CSRF_KEY_LEN], const char *cookie, size_t cookie_len,
                    const char *path, char out[ZT_CSRF_TOKEN_LEN + 1]);
-/* Constant-time check of a submitted token. */
+/* Constant-time check of a submitted token; the cookie must be one issued for `bind`. */
 __attribute__((warn_unused_result)) bool zt_csrf_check(const unsigned char key[ZT_CSRF_KEY_LEN],
-                                                       const char *cookie, size_t cookie_len,
-                                                       const char *path, const char *token,
-                                                       size_t token_len);
+                                                       const char *bind, const char *cookie,
+                                                       size_t cookie_len, const char *path,
+                                                       const char *token, size_t token_len);
 /* "Set-Cookie: NAME=V; Path=/; HttpOnly; SameSite=Strict[; Secure]\r\n" */
 int zt_csrf_cookie_header(zt_buf *headers, const char *value, bool https);
 

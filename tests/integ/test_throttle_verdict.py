@@ -14,7 +14,7 @@ import threading
 import urllib.parse
 
 from harness import APP_HOST, check, eq, timeout
-from portal_client import Browser, add_user
+from portal_client import Browser, add_user, csrf_from
 
 VICTIM = "victim@example.test"
 PASSWORD = "the victim's real passphrase 7"
@@ -63,12 +63,6 @@ def _gateway(h, auth):
     return gw, audit_path
 
 
-def _csrf(gw):
-    b = Browser(gw.port)
-    tok, _ = b.csrf("/.ztgate/login")
-    return b.cookies["ztgate_csrf"], tok
-
-
 def _burst(n_threads, fn):
     """Run fn(i) on n_threads threads released together; returns their results."""
     gate = threading.Barrier(n_threads)
@@ -99,12 +93,12 @@ def test_account_limit_holds_at_the_verdict(h):
     gw, audit_path = _gateway(h, {"account_failure_limit": limit,
                                   "source_failures_per_minute": 100000})
     add_user(h, gw, VICTIM, PASSWORD)
-    csrf = _csrf(gw)
     plan = ["wrong guess 1", "wrong guess 2", PASSWORD, "wrong guess 3", PASSWORD]
+    ips = ["127.0.2.%d" % (i + 1) for i in range(64)]
+    csrf = [csrf_from(gw.port, ip) for ip in ips]  # each address its own (bound on plain HTTP)
 
     def attacker(i):
-        ip = "127.0.2.%d" % (i + 1)
-        return [_post(gw.port, ip, csrf, VICTIM, pw)[0] for pw in plan]
+        return [_post(gw.port, ips[i], csrf[i], VICTIM, pw)[0] for pw in plan]
     statuses = [s for r in _burst(64, attacker) for s in r]
 
     recs = [r for r in _sign_ins(_audit(audit_path))
@@ -127,7 +121,7 @@ def test_source_limit_holds_at_the_verdict(h):
     from it (the test lasts well under a minute)."""
     per_minute = 10
     gw, audit_path = _gateway(h, {"source_failures_per_minute": per_minute})
-    csrf = _csrf(gw)
+    csrf = csrf_from(gw.port, "127.0.3.1")
     results = _burst(40, lambda i: _post(gw.port, "127.0.3.1", csrf,
                                          "user%02d@example.test" % i, "a wrong guess")[0])
     recs = [r for r in _sign_ins(_audit(audit_path))

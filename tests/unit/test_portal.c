@@ -321,28 +321,55 @@ static void test_csrf(void **state)
     memset(key2, 8, sizeof(key2));
     char cookie[ZT_CSRF_COOKIE_LEN + 1], other[ZT_CSRF_COOKIE_LEN + 1];
     char tok[ZT_CSRF_TOKEN_LEN + 1];
-    zt_csrf_cookie_new(cookie);
-    zt_csrf_cookie_new(other);
+    const char *ip = "192.0.2.10";
+    zt_csrf_cookie_new(key, ip, cookie);
+    zt_csrf_cookie_new(key, ip, other);
     assert_int_equal(strlen(cookie), ZT_CSRF_COOKIE_LEN);
-    assert_true(zt_csrf_cookie_ok(cookie, strlen(cookie)));
+    assert_true(zt_csrf_cookie_valid(key, ip, cookie, strlen(cookie)));
     assert_string_not_equal(cookie, other);
     zt_csrf_token(key, cookie, strlen(cookie), "/.ztgate/login", tok);
     assert_int_equal(strlen(tok), ZT_CSRF_TOKEN_LEN);
-    assert_true(zt_csrf_check(key, cookie, strlen(cookie), "/.ztgate/login", tok, strlen(tok)));
+    assert_true(zt_csrf_check(key, ip, cookie, strlen(cookie), "/.ztgate/login", tok, strlen(tok)));
     /* another form, browser or key, a truncated or altered token: refused */
-    assert_false(zt_csrf_check(key, cookie, strlen(cookie), "/.ztgate/logout", tok, strlen(tok)));
-    assert_false(zt_csrf_check(key, other, strlen(other), "/.ztgate/login", tok, strlen(tok)));
-    assert_false(zt_csrf_check(key2, cookie, strlen(cookie), "/.ztgate/login", tok, strlen(tok)));
-    assert_false(zt_csrf_check(key, cookie, strlen(cookie), "/.ztgate/login", tok, 42));
-    assert_false(zt_csrf_check(key, cookie, strlen(cookie), "/.ztgate/login", "", 0));
-    assert_false(zt_csrf_check(key, NULL, 0, "/.ztgate/login", tok, strlen(tok)));
-    tok[5] = tok[5] == 'A' ? 'B' : 'A';
-    assert_false(zt_csrf_check(key, cookie, strlen(cookie), "/.ztgate/login", tok, strlen(tok)));
-    assert_false(zt_csrf_cookie_ok("short", 5));
+    assert_false(
+        zt_csrf_check(key, ip, cookie, strlen(cookie), "/.ztgate/logout", tok, strlen(tok)));
+    assert_false(zt_csrf_check(key, ip, other, strlen(other), "/.ztgate/login", tok, strlen(tok)));
+    assert_false(
+        zt_csrf_check(key2, ip, cookie, strlen(cookie), "/.ztgate/login", tok, strlen(tok)));
+    assert_false(zt_csrf_check(key, ip, cookie, strlen(cookie), "/.ztgate/login", tok, 42));
+    assert_false(zt_csrf_check(key, ip, cookie, strlen(cookie), "/.ztgate/login", "", 0));
+    assert_false(zt_csrf_check(key, ip, NULL, 0, "/.ztgate/login", tok, strlen(tok)));
+    char t2[ZT_CSRF_TOKEN_LEN + 1];
+    memcpy(t2, tok, sizeof(t2));
+    t2[5] = t2[5] == 'A' ? 'B' : 'A';
+    assert_false(zt_csrf_check(key, ip, cookie, strlen(cookie), "/.ztgate/login", t2, strlen(t2)));
+    assert_false(zt_csrf_cookie_valid(key, ip, "short", 5));
     char bad[ZT_CSRF_COOKIE_LEN + 1];
     memcpy(bad, cookie, sizeof(bad));
     bad[3] = ';';
-    assert_false(zt_csrf_cookie_ok(bad, ZT_CSRF_COOKIE_LEN));
+    assert_false(zt_csrf_cookie_valid(key, ip, bad, ZT_CSRF_COOKIE_LEN));
+
+    /* Login CSRF by a cookie planter (issue 10, finding 9): a value the gateway never issued,
+     * with its correctly computed token, is refused; so is the planter's own genuine cookie
+     * planted in a browser at another address (plain HTTP binds the client IP). */
+    const char planted[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    assert_int_equal(strlen(planted), ZT_CSRF_COOKIE_LEN);
+    char ptok[ZT_CSRF_TOKEN_LEN + 1];
+    zt_csrf_token(key, planted, strlen(planted), "/.ztgate/login", ptok);
+    assert_false(zt_csrf_cookie_valid(key, ip, planted, strlen(planted)));
+    assert_false(
+        zt_csrf_check(key, ip, planted, strlen(planted), "/.ztgate/login", ptok, strlen(ptok)));
+    assert_false(zt_csrf_check(key, "198.51.100.7", cookie, strlen(cookie), "/.ztgate/login", tok,
+                               strlen(tok)));
+    assert_false(
+        zt_csrf_check(key, "", cookie, strlen(cookie), "/.ztgate/login", tok, strlen(tok)));
+    /* A cookie from another gateway key is not ours either. */
+    zt_csrf_cookie_new(key2, ip, other);
+    assert_false(zt_csrf_cookie_valid(key, ip, other, strlen(other)));
+    /* Over HTTPS (bind "") the cookie is unbound from the address. */
+    zt_csrf_cookie_new(key, "", other);
+    assert_true(zt_csrf_cookie_valid(key, "", other, strlen(other)));
+    assert_false(zt_csrf_cookie_valid(key, ip, other, strlen(other)));
 
     zt_buf h;
     zt_buf_init(&h, 0);
