@@ -286,7 +286,8 @@ void zt_portal_signal(zt_local_req *r, int kind, const char *type, int severity,
                       const char *evidence, bool resolves);
 bool zt_portal_risk_event(zt_local_req *r, const struct zt_risk_event *ev, const char *email);
 
-/* 429 with Retry-After (audited): this source IP has too many recent failures. */
+/* 429 with Retry-After (audited) and a page saying how many seconds to wait: the throttle
+ * refused the attempt (source limit, or a delay too long to hold). */
 void zt_portal_too_many(zt_local_req *r, const char *email, uint64_t retry_after_s);
 
 /* Throttle key: the user name lowercased (ASCII), at most 254 bytes. */
