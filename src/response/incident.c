@@ -574,3 +574,18 @@ zt_webhook *zt_response_webhook(zt_response *r)
 {
     return r != NULL ? r->webhook : NULL;
 }
+
+zt_store *zt_response_store(zt_response *r)
+{
+    return r != NULL ? r->store : NULL;
+}
+
+struct zt_risk_engine *zt_response_risk(zt_response *r)
+{
+    return r != NULL ? r->risk : NULL;
+}
+
+const char *zt_response_state_dir(zt_response *r)
+{
+    return r != NULL ? r->state_dir : NULL;
+}
