@@ -128,8 +128,11 @@ const char *zt_dev_signal_type(zt_dev_signal_kind k);
 int zt_dev_signal_record(const zt_dev_signal *s, zt_buf *b);
 /* Hand it to incident response (NULL resp: nothing). 0 or what zt_response_signal says. */
 int zt_dev_signal_respond(struct zt_response *resp, const zt_dev_signal *s);
-/* Was the agent of dev silent long enough that a sweep of ours signalled it? */
+/* Was the agent of dev silent long enough that a sweep signalled it? quiet_s: for how long. */
 bool zt_devices_was_silent(zt_devices *d, const zt_store_device *dev, int64_t *quiet_s);
+/* The end of the time swept so far: the sweep file's mark (what any gateway swept), else what
+ * this process last swept. */
+int64_t zt_devices_swept_until(zt_devices *d);
 
 /* ---- enroll.c ---- */
 

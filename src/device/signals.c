@@ -133,9 +133,13 @@ int zt_dev_signal_respond(struct zt_response *resp, const zt_dev_signal *s)
 bool zt_devices_was_silent(zt_devices *d, const zt_store_device *dev, int64_t *quiet_s)
 {
     int64_t last = dev->last_seen_at > 0 ? dev->last_seen_at : dev->enrolled_at;
-    int64_t swept = atomic_load(&d->swept_until);
     int64_t now = zt_wall_us() / 1000000;
     *quiet_s = now > last ? now - last : 0;
-    return d->silent_after_s > 0 && last > 0 && last <= INT64_MAX - d->silent_after_s &&
-           last + d->silent_after_s <= swept;
+    if (d->silent_after_s <= 0 || last <= 0 || last > INT64_MAX - d->silent_after_s ||
+        last + d->silent_after_s > now)
+        return false;
+    /* Silent long enough; signalled once a sweep (ours, or another gateway's on the same state
+     * directory) covered that moment. */
+    int64_t swept = zt_devices_swept_until(d);
+    return last + d->silent_after_s <= swept;
 }

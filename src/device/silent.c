@@ -118,6 +118,17 @@ static int64_t read_mark(int fd)
     return end != buf && (*end == '\n' || *end == '\0') && v > 0 ? v : 0;
 }
 
+int64_t zt_devices_swept_until(zt_devices *d)
+{
+    int64_t mine = atomic_load(&d->swept_until);
+    int fd = d->sweep_file != NULL ? open(d->sweep_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+    if (fd < 0)
+        return mine;
+    int64_t mark = read_mark(fd);
+    close(fd);
+    return mark > mine ? mark : mine;
+}
+
 static int write_mark(int fd, int64_t t)
 {
     char buf[32];

@@ -562,6 +562,38 @@ static void test_silent_sweep(void **state)
     zt_devices_free(d);
 }
 
+/* The agent's next report asks whether its silence was signalled: only once a sweep (of this
+ * process or another one, through the sweep file) covered it. */
+static void test_was_silent(void **state)
+{
+    fixture *f = *state;
+    char sweep[200];
+    snprintf(sweep, sizeof(sweep), "%s/device-sweep", f->state);
+    zt_devices_cfg cfg = {
+        .store = f->st, .ca_dir = f->ca_dir, .silent_after_s = 60, .sweep_file = sweep};
+    char err[512] = "";
+    zt_devices *d = zt_devices_new(&cfg, err, sizeof(err));
+    zt_devices *other = zt_devices_new(&cfg, err, sizeof(err));
+    assert_non_null(d);
+    assert_non_null(other);
+    zt_store_device dev;
+    make_device(f, "ffffffffffffffffffffffffffffffff", "9abc", &dev);
+    int64_t now = now_s(), quiet = 0;
+    assert_int_equal(zt_store_device_posture_add(f->st, dev.id, now - 1000, "{}", true, ""), 0);
+    assert_int_equal(zt_store_device_get(f->st, dev.id, &dev), 0);
+    assert_false(zt_devices_was_silent(d, &dev, &quiet)); /* silent, but not signalled yet */
+    zt_devices_sweep_result res;
+    assert_int_equal(zt_devices_sweep(other, NULL, now, NULL, NULL, &res), 0);
+    assert_int_equal(res.silent, 1);
+    assert_true(zt_devices_was_silent(d, &dev, &quiet)); /* the other one's sweep counts */
+    assert_true(quiet >= 1000 && quiet < 1100);
+    assert_int_equal(zt_store_device_posture_add(f->st, dev.id, now, "{}", true, ""), 0);
+    assert_int_equal(zt_store_device_get(f->st, dev.id, &dev), 0);
+    assert_false(zt_devices_was_silent(d, &dev, &quiet)); /* it reported just now */
+    zt_devices_free(other);
+    zt_devices_free(d);
+}
+
 static void test_store_rejects_bad_input(void **state)
 {
     fixture *f = *state;
@@ -618,6 +650,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_revoked_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_posture_and_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_was_silent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_rejects_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_older_db, setup, teardown),
     };
