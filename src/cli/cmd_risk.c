@@ -247,7 +247,7 @@ static int spool_audit(void *ctx, const char *json, size_t len)
 static zt_response *cli_response(zt_store *st, zt_risk_engine *eng)
 {
     char err[512];
-    unsigned char key[ZT_SECRETBOX_KEY_LEN];
+    unsigned char key[ZT_SECRETBOX_KEY_LEN] = {0};
     bool derived = config->incidents.has_notify && config->incidents.notify.secret_file == NULL;
     if (derived) {
         zt_secretbox *box =
@@ -390,9 +390,9 @@ static int take_list_opts(int *argc, char **argv)
 int zt_cmd_risk(int argc, char **argv)
 {
     remember_state_dir(argc, argv);
-    if (argc >= 2 && strcmp(argv[1], "list") == 0 && take_list_opts(&argc, argv) != 0)
-        return ZT_CLI_USAGE;
-    int rc = zt_cli_dispatch("risk", risk_actions, sizeof(risk_actions) / sizeof(risk_actions[0]),
+    int rc = ZT_CLI_USAGE;
+    if (argc < 2 || strcmp(argv[1], "list") != 0 || take_list_opts(&argc, argv) == 0)
+        rc = zt_cli_dispatch("risk", risk_actions, sizeof(risk_actions) / sizeof(risk_actions[0]),
                              argc, argv);
     zt_config_free(config);
     config = NULL;

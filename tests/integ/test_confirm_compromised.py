@@ -116,6 +116,10 @@ def test_confirm_compromised_same_through_cli_and_admin_api(h):
         eq(docs[1], docs[0], "webhook documents")
         eq(docs[0][0]["type"], "admin_confirmed_compromised", json.dumps(docs[0]))
 
+        # An admin resolves both incidents with the CLI: its records are queued for the log too.
+        for gw in (gw_api, gw_cli):
+            r = h.cli("incident", "resolve", "1", "--config", gw.config_path)
+            eq(r.returncode, 0, "incident resolve: " + r.stderr)
         # The CLI's records reach the log through the spool: stop both to read final logs.
         gw_api.proc.stop()
         gw_cli.proc.stop()
@@ -123,6 +127,8 @@ def test_confirm_compromised_same_through_cli_and_admin_api(h):
         check(any(f.get("incident", {}).get("action") == "disable_user" for f in fa),
               json.dumps(fa))
         eq(fc, fa, "audit: Detection Findings")
+        last = fa[-1]
+        eq((last["activity_id"], last["incident"]["status"]), (3, "resolved"), json.dumps(last))
     finally:
         rv_api.close()
         rv_cli.close()
