@@ -572,7 +572,7 @@ static bool audit_signal(zt_local_req *r, const zt_dev_signal *s)
 
 static void respond_signal(zt_local_req *r, const zt_dev_signal *s)
 {
-    int rc = zt_dev_signal_respond(r->svc->response, s);
+    int rc = zt_dev_signal_respond(r->svc != NULL ? r->svc->response : NULL, s);
     if (rc != 0)
         zt_error("request %s: incident response for %s failed: %s", r->request_id,
                  zt_dev_signal_type(s->kind), strerror(-rc));
