@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "core/config.h"
@@ -236,15 +237,18 @@ static int risk_remediate(zt_store *st, const zt_cli_args *a)
     return tell_gateways(ZT_CLI_OK);
 }
 
-/* Playbook steps are audit records like the gateway's, queued for it to append. */
+/* Playbook steps are audit records like the gateway's, queued for it to append; ctx counts
+ * the ones that could not be queued. */
 static int spool_audit(void *ctx, const char *json, size_t len)
 {
-    (void)ctx;
-    return zt_cli_audit_queue(json, len);
+    int rc = zt_cli_audit_queue(json, len);
+    if (rc != 0)
+        ++*(unsigned *)ctx;
+    return rc;
 }
 
 /* Incident response in this process, as the gateway's: same playbooks, same webhook and key. */
-static zt_response *cli_response(zt_store *st, zt_risk_engine *eng)
+static zt_response *cli_response(zt_store *st, zt_risk_engine *eng, unsigned *unaudited)
 {
     char err[512];
     unsigned char key[ZT_SECRETBOX_KEY_LEN] = {0};
@@ -266,7 +270,8 @@ static zt_response *cli_response(zt_store *st, zt_risk_engine *eng)
                           .state_dir = config->state_dir,
                           .notify_key = derived ? key : NULL,
                           .notify_key_len = derived ? sizeof(key) : 0,
-                          .audit = spool_audit};
+                          .audit = spool_audit,
+                          .audit_ctx = unaudited};
     zt_response *r = zt_response_new(&rc, err, sizeof(err));
     zt_wipe(key, sizeof(key));
     if (r == NULL)
@@ -308,7 +313,8 @@ static int risk_confirm(zt_store *st, const zt_cli_args *a)
     if (rc != 0)
         return zt_cli_store_fail(rc, "user", a->pos[0]);
     zt_risk_engine *eng = engine(st);
-    zt_response *r = eng != NULL ? cli_response(st, eng) : NULL;
+    unsigned unaudited = 0;
+    zt_response *r = eng != NULL ? cli_response(st, eng, &unaudited) : NULL;
     if (r == NULL) {
         zt_risk_free(eng);
         zt_user_dispose(&u);
@@ -341,6 +347,11 @@ static int risk_confirm(zt_store *st, const zt_cli_args *a)
                            "the change is saved, but the incident could not be "
                            "recorded: %s",
                            strerror(-res.incident_rc));
+    if (unaudited > 0)
+        return zt_cli_fail(ZT_CLI_FAIL,
+                           "the change is saved, but %u of its audit record(s) could not be "
+                           "queued in STATE_DIR/" ZT_AUDIT_SPOOL_DIR,
+                           unaudited);
     if (undelivered > 0)
         return zt_cli_fail(ZT_CLI_FAIL,
                            "the change is saved, but %" PRIu64 " webhook notification(s) could "
