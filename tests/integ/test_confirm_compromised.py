@@ -10,7 +10,7 @@ import json
 import os
 
 from harness import APP_HOST, check, eq, free_port, wait_until
-from portal_client import signed_in_browser
+from portal_client import add_user, signed_in_browser
 from test_admin_api import Api
 from test_incident import HOOK_KEY, Receiver
 
@@ -90,7 +90,8 @@ def _findings(gw):
 
 
 def test_confirm_compromised_same_through_cli_and_admin_api(h):
-    rv_api, rv_cli = Receiver(fail_first=0), Receiver(fail_first=0)
+    # Each receiver refuses the first POST: both notifiers must retry the same document.
+    rv_api, rv_cli = Receiver(fail_first=1), Receiver(fail_first=1)
     try:
         gw_api, admin_port = _setup(h, "api", rv_api)
         gw_cli, _ = _setup(h, "cli", rv_cli)
@@ -103,6 +104,7 @@ def test_confirm_compromised_same_through_cli_and_admin_api(h):
         r = h.cli("risk", "confirm-compromised", ALICE, "--config", gw_cli.config_path)
         eq(r.returncode, 0, "CLI: " + r.stdout + r.stderr)
         check("incident 1 opened" in r.stdout, r.stdout)
+        eq([p[3] for p in rv_cli.posts], [500, 204], "the CLI delivered (with a retry) before exiting")
 
         api, cli = _store(h, gw_api), _store(h, gw_cli)
         eq(len(api["incidents"]), 1, json.dumps(api["incidents"]))
@@ -110,8 +112,7 @@ def test_confirm_compromised_same_through_cli_and_admin_api(h):
             eq(cli[part], api[part], "store: " + part)
         eq(api["user"]["status"], "disabled", json.dumps(api["user"]))
 
-        check(wait_until(lambda: len(rv_api.posts) >= 1 and len(rv_cli.posts) >= 1, 10.0),
-              "both webhooks notified")
+        check(wait_until(lambda: len(rv_api.posts) >= 2, 10.0), "the gateway retried")
         docs = [[_strip(json.loads(p[2])) for p in rv.posts] for rv in (rv_api, rv_cli)]
         eq(docs[1], docs[0], "webhook documents")
         eq(docs[0][0]["type"], "admin_confirmed_compromised", json.dumps(docs[0]))
@@ -132,3 +133,25 @@ def test_confirm_compromised_same_through_cli_and_admin_api(h):
     finally:
         rv_api.close()
         rv_cli.close()
+
+
+def test_confirm_compromised_cli_reports_an_undelivered_notification(h):
+    """Nobody listens at the webhook: the verdict and the incident stand, the CLI says the
+    notification was not delivered and exits 1."""
+    rv = Receiver(fail_first=0)
+    rv.close()  # its port is now closed
+    cfg = h.config([h.app("http://127.0.0.1:9", name="app", host=APP_HOST)],
+                   extra={"incidents": {"notify": {"url": "http://127.0.0.1:%d/hook" % rv.port,
+                                                   "timeout": "500ms", "retries": 1,
+                                                   "backoff": "100ms"}},
+                          "playbooks": [{"name": "tell-soc",
+                                         "on": {"types": ["admin_confirmed_compromised"]},
+                                         "actions": ["open_incident", "notify"]}]})
+    gw = h.gateway(cfg, start=False)
+    add_user(h, gw, ALICE)
+    gw.start()  # makes auth.secrets_key, from which the webhook key is derived
+    r = h.cli("risk", "confirm-compromised", ALICE, "--config", gw.config_path)
+    eq(r.returncode, 1, r.stdout + r.stderr)
+    check("1 webhook notification(s) could not be delivered" in r.stderr, r.stderr)
+    eq([i["status"] for i in _cli(h, gw, "incident", "list")], ["open"], "the incident stands")
+    eq(_cli(h, gw, "risk", "list")[0]["state"], "confirmed_compromised", "the verdict stands")
