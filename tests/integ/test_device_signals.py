@@ -172,6 +172,18 @@ def test_device_silent_agent_raises_an_incident_from_the_timer(h):
         eq(first["status"], "resolved", json.dumps(first))
         kinds = [(e["kind"], e["detail"].get("type")) for e in _timeline(h, gw, inc["id"])]
         check(("remediation", "agent_reported") in kinds, kinds)
+
+        # Silent again: a new incident; this time the agent comes back with an alert.
+        again = []
+        check(wait_until(lambda: again.extend(i for i in _incidents(h, gw)
+                                              if i["status"] != "resolved") or again,
+                         20.0, interval=0.25), "no incident for the second silence")
+        alert = {"event": "clean_scan", "path": "/home/alice/nothing", "detected_at":
+                 "2026-11-23T10:05:00Z"}
+        _, status, out = _curl(base + "alert", alert, cert, key)
+        eq(status, 200, "alert: %r" % (out,))
+        kinds = [(e["kind"], e["detail"].get("type")) for e in _timeline(h, gw, again[0]["id"])]
+        check(("remediation", "agent_reported") in kinds, kinds)
         gw.proc.stop()
         types = [(r["activity_id"], r["unmapped"]["signal_type"]) for r in _records(audit)
                  if r.get("class_uid") == 2004 and r.get("device", {}).get("uid") == device_id
