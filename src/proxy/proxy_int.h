@@ -106,6 +106,7 @@ struct zt_server {
     uv_timer_t sweep;         /* deletes expired sessions from the store now and then */
     uv_timer_t feeds_timer;   /* checks the risk feed files for changes */
     uv_timer_t revoked_timer; /* reloads revoked device serials when the counter moves */
+    uv_timer_t device_sweep;  /* silent agents and stale posture: device signals (src/device) */
     uint64_t revoked_seen;
     unsigned spool_ticks;
     struct zt_feeds *feeds_old; /* the snapshot replaced last (freed at the next replacement) */
