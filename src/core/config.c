@@ -1881,6 +1881,12 @@ static void zt_config_check_devices(zt_config_ctx *c, const zt_config_walk *w)
     if (d->n_min_os_versions > 8)
         zt_config_err(c, zt_config_seen(w, "min_os_versions"),
                       "at most 8 entries in 'min_os_versions'");
+    /* A silent agent is the early warning; at posture_max_age the device is non-compliant.
+     * The default (1h) shrinks to a shorter posture_max_age (src/device); a value given is
+     * checked. */
+    yaml_node_t *silent = zt_config_seen(w, "silent_after");
+    if (silent != NULL && d->silent_after_ms > d->posture_max_age_ms)
+        zt_config_err(c, silent, "silent_after must not be longer than posture_max_age");
 }
 
 static const zt_config_key zt_config_devices_keys[] = {
@@ -1892,6 +1898,8 @@ static const zt_config_key zt_config_devices_keys[] = {
      .min = ZT_MS_M, .max = 24 * ZT_MS_H, .def = "15m"},
     {"posture_max_age", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, posture_max_age_ms),
      .min = ZT_MS_M, .max = 30 * 24 * ZT_MS_H, .def = "24h"},
+    {"silent_after", ZT_K_DURATION, 0, ZT_FIELD(zt_devices_cfg_, silent_after_ms), .min = ZT_MS_S,
+     .max = 30 * 24 * ZT_MS_H, .def = "1h"},
     {"min_os_versions", ZT_K_STRS, ZT_CFG_RELOAD, .off = offsetof(zt_devices_cfg_, min_os_versions),
      .aux = offsetof(zt_devices_cfg_, n_min_os_versions), .min = 0, .max = 8},
     {"max_signature_age", ZT_K_DURATION, ZT_CFG_RELOAD,
@@ -2046,6 +2054,7 @@ static const char *const zt_config_signal_types[] = {"leaked_credentials",
                                                      "admin_confirmed_compromised",
                                                      "malware",
                                                      "device_noncompliant",
+                                                     "device_silent",
                                                      NULL};
 static const char *const zt_config_playbook_actions[] = {"revoke_sessions",
                                                          "require_password_change",
@@ -2124,7 +2133,7 @@ static void zt_config_check_playbook_on(zt_config_ctx *c, const zt_config_walk *
                                "is not a signal type (leaked_credentials, anonymous_ip, "
                                "malicious_ip, password_spray, impossible_travel, atypical_travel, "
                                "unfamiliar_sign_in, admin_confirmed_compromised, malware, "
-                               "device_noncompliant)");
+                               "device_noncompliant, device_silent)");
     if (on->min_severity != 0 && on->severity_mask != 0)
         zt_config_err(c, zt_config_seen(w, "severities"),
                       "give min_severity or severities, not both");

@@ -145,6 +145,11 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(PM_BODY_TOO_MANY,                                                                             \
       "There have been too many failed attempts from your network. Wait a minute and try again.",   \
       "お使いのネットワークからの失敗した試行が多すぎます。1 分ほど待ってから再度お試しください。")                                             \
+    /* throttle: "BEFORE" N "AFTER" seconds to wait */                                          \
+    X(PM_WAIT_BEFORE, "Too many sign-in attempts. Please wait ",                                   \
+      "サインインの試行回数が多すぎます。")                                                        \
+    X(PM_WAIT_AFTER, " seconds, then try again.", " 秒待ってから、もう一度お試しください。")      \
+    X(PM_WAIT_AFTER_ONE, " second, then try again.", " 秒待ってから、もう一度お試しください。")   \
     X(PM_TITLE_MFA, "Verification code", "確認コード")                                                   \
     X(PM_INTRO_MFA,                                                                                 \
       "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",         \

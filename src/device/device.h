@@ -31,6 +31,9 @@ typedef struct zt_devices_cfg {
     int64_t cert_lifetime_s;   /* issued device certificates; default 365 days */
     int64_t enroll_code_ttl_s; /* default 900 */
     int64_t posture_max_age_s; /* older posture = non-compliant ("stale"); default 24 h */
+    int64_t silent_after_s;    /* no report this long: device_silent; 0 = off */
+    const char *sweep_file;    /* STATE_DIR/device-sweep: the interval swept so far; NULL =
+                                  no sweeps (zt_devices_sweep does nothing) */
     /* Compliance rules (config `devices.compliance`); zero/false = rule off. */
     struct {
         const char
@@ -48,6 +51,7 @@ typedef struct zt_devices_cfg {
  * until zt_devices_new returns; zt_devices_new copies what it keeps). */
 typedef struct zt_devices_cfg_words {
     char ca_dir[4096];
+    char sweep_file[4096];
     char words[8][2][33];
 } zt_devices_cfg_words;
 
@@ -101,6 +105,32 @@ void zt_device_handle_with(zt_devices *d, zt_local_req *r);
 /* Make d the process's device service for zt_device_handle; NULL uninstalls (before
  * zt_devices_free). */
 void zt_devices_install(zt_devices *d);
+
+/* ---- signals without a request (silent.c; docs/DEVICES.md "Signals") ----
+ * A timer in the gateway sweeps the enrolled devices: an agent that fell silent since the last
+ * sweep (no posture or alert for devices.silent_after) raises `device_silent`; a device judged
+ * compliant whose last report passed posture_max_age since then raises `device_noncompliant`
+ * (posture_stale). Each is one audit record (through audit) and one signal for resp (opens or
+ * joins an incident, runs playbooks). The end of the swept interval is kept in cfg->sweep_file
+ * under an exclusive lock, so a restart, and gateways sharing the state directory, signal each
+ * silence once. The agent's next report is the remediation (handlers.c). */
+
+struct zt_response;
+typedef int (*zt_devices_audit_fn)(void *ctx, const char *json, size_t len);
+
+typedef struct zt_devices_sweep_result {
+    unsigned silent; /* device_silent raised */
+    unsigned stale;  /* device_noncompliant (posture_stale) raised */
+    unsigned failed; /* signals or records that could not be made (logged) */
+    bool skipped;    /* another process holds the sweep lock, or sweeps are off */
+} zt_devices_sweep_result;
+
+/* One sweep at `now` (Unix seconds). 0, or a negative errno when the sweep file or the store
+ * could not be used (nothing was signalled; the next sweep covers the interval). */
+int zt_devices_sweep(zt_devices *d, struct zt_response *resp, int64_t now,
+                     zt_devices_audit_fn audit, void *audit_ctx, zt_devices_sweep_result *out);
+/* How often to sweep: a quarter of silent_after, between 250 ms and 60 s. */
+uint64_t zt_devices_sweep_interval_ms(const zt_devices *d);
 
 /* ---- enrolment codes (portal page and `ztgate device enroll-code`) ---- */
 

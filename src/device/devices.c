@@ -51,6 +51,15 @@ int zt_devices_cfg_from_config(const zt_config *c, zt_store *st, zt_devices_cfg 
     out->cert_lifetime_s = (int64_t)(d->certificate_lifetime_ms / 1000);
     out->enroll_code_ttl_s = (int64_t)(d->enroll_code_ttl_ms / 1000);
     out->posture_max_age_s = (int64_t)(d->posture_max_age_ms / 1000);
+    /* The 1h default shrinks to a shorter posture_max_age: silence warns before staleness
+     * blocks (a silent_after the config gives is checked against it there). */
+    uint64_t silent_ms = d->silent_after_ms < d->posture_max_age_ms || d->posture_max_age_ms == 0
+                             ? d->silent_after_ms
+                             : d->posture_max_age_ms;
+    out->silent_after_s = (int64_t)(silent_ms / 1000);
+    snprintf(w->sweep_file, sizeof(w->sweep_file), "%s/device-sweep",
+             c->state_dir != NULL ? c->state_dir : ".");
+    out->sweep_file = w->sweep_file;
     for (size_t i = 0; i < d->n_min_os_versions && i < 8; i++) {
         const char *s = d->min_os_versions[i].s;
         const char *colon = s != NULL ? strchr(s, ':') : NULL;
@@ -91,6 +100,14 @@ zt_devices *zt_devices_new(const zt_devices_cfg *cfg, char *err, size_t errlen)
     d->cert_lifetime_s = cfg->cert_lifetime_s > 0 ? cfg->cert_lifetime_s : 365 * 86400;
     d->code_ttl_s = cfg->enroll_code_ttl_s > 0 ? cfg->enroll_code_ttl_s : 900;
     zt_devices_rules_from_cfg(cfg, &d->rules);
+    d->silent_after_s = cfg->silent_after_s > 0 ? cfg->silent_after_s : 0;
+    atomic_init(&d->swept_until, 0);
+    if (cfg->sweep_file != NULL && (d->sweep_file = strdup(cfg->sweep_file)) == NULL) {
+        free(d->cache);
+        free(d);
+        zt_errf(err, errlen, "devices: out of memory");
+        return NULL;
+    }
     pthread_mutex_init(&d->sign_mu, NULL);
     pthread_mutex_init(&d->cache_mu, NULL);
     pthread_rwlock_init(&d->rev_lock, NULL);
@@ -124,6 +141,7 @@ void zt_devices_free(zt_devices *d)
     zt_ca_dispose(&d->ca);
     revoked_free(d->revoked);
     free(d->cache);
+    free(d->sweep_file);
     pthread_mutex_destroy(&d->sign_mu);
     pthread_mutex_destroy(&d->cache_mu);
     pthread_rwlock_destroy(&d->rev_lock);

@@ -524,6 +524,98 @@ static json_t *failed_json(const zt_compliance *c)
     return a;
 }
 
+/* The verdict of the device's previous report as judged when it arrived (its failed rules
+ * re-judged at its receipt time); NULL when it had not reported. */
+static const zt_compliance *previous_verdict(zt_devices *d, const zt_store_device *dev,
+                                             zt_compliance *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (dev->posture_at <= 0)
+        return NULL;
+    char *json = NULL;
+    int64_t at = 0;
+    zt_posture p;
+    const char *why = NULL;
+    if (zt_store_device_posture_get(d->store, dev->id, &json, &at) == 0 &&
+        zt_posture_parse(json, strlen(json), &p, &why) == 0)
+        zt_compliance_eval(&d->rules, &p, at, at, out);
+    free(json);
+    /* The stored verdict is what was signalled then (rules may have changed since). */
+    out->compliant = dev->compliant;
+    return out;
+}
+
+/* Alerts the agent reported and has not resolved yet (containment alerts the playbooks
+ * raise, "ztgate:incident:N", are not the agent's). */
+static int count_agent_alert(void *ctx, const zt_store_alert *a)
+{
+    if (strncmp(a->path, "ztgate:", 7) != 0)
+        ++*(size_t *)ctx;
+    return 0;
+}
+
+static size_t agent_alerts(zt_store *st, const char *device_id)
+{
+    size_t open = 0;
+    if (zt_store_device_alert_list_active(st, device_id, count_agent_alert, &open) < 0)
+        open = 1; /* unknown: never resolve on a guess */
+    return open;
+}
+
+/* false: the log refused the record (the caller answers 503). */
+static bool audit_signal(zt_local_req *r, const zt_dev_signal *s)
+{
+    zt_buf b;
+    zt_buf_init(&b, DEV_AUDIT_MAX);
+    bool ok = zt_dev_signal_record(s, &b) == 0 && zt_local_audit(r, b.data, b.len);
+    zt_buf_dispose(&b);
+    return ok;
+}
+
+static void respond_signal(zt_local_req *r, const zt_dev_signal *s)
+{
+    int rc = zt_dev_signal_respond(r->svc != NULL ? r->svc->response : NULL, s);
+    if (rc != 0)
+        zt_error("request %s: incident response for %s failed: %s", r->request_id,
+                 zt_dev_signal_type(s->kind), strerror(-rc));
+}
+
+/* What a posture report changed, for incident response: the agent is back after a silence,
+ * compliance broke (with the rules that broke) or was restored. Every signal is audited first;
+ * false when the log refused one. */
+static bool posture_signals(zt_devices *d, zt_local_req *r, const zt_store_device *dev,
+                            const zt_compliance *before, const zt_compliance *now, bool was_silent,
+                            int64_t quiet_s)
+{
+    zt_compliance broke;
+    zt_compliance_change change = zt_compliance_compare(before, now, &broke);
+    int64_t t = now_s();
+    zt_dev_signal sig[3];
+    size_t n = 0;
+    bool clear = now->compliant && agent_alerts(d->store, dev->id) == 0;
+    if (was_silent)
+        sig[n++] = (zt_dev_signal){.kind = ZT_DS_REPORTING,
+                                   .quiet_s = quiet_s,
+                                   .last_seen = dev->last_seen_at,
+                                   .resolves = clear && change != ZT_COMPLIANCE_RESTORED};
+    if (change == ZT_COMPLIANCE_BROKE)
+        sig[n++] = (zt_dev_signal){.kind = ZT_DS_NONCOMPLIANT, .failed = &broke};
+    else if (change == ZT_COMPLIANCE_RESTORED)
+        sig[n++] = (zt_dev_signal){.kind = ZT_DS_COMPLIANT, .resolves = clear};
+    for (size_t i = 0; i < n; i++) {
+        sig[i].dev = dev;
+        sig[i].request_id = r->request_id;
+        sig[i].now = t;
+        if (!audit_signal(r, &sig[i]))
+            return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        respond_signal(r, &sig[i]);
+    if (n > 0)
+        zt_devices_invalidate(d, dev->id); /* a playbook may have isolated or released it */
+    return true;
+}
+
 static void posture(zt_devices *d, zt_local_req *r)
 {
     zt_store_device dev;
@@ -544,8 +636,11 @@ static void posture(zt_devices *d, zt_local_req *r)
         return;
     }
     int64_t now = now_s();
-    zt_compliance comp;
+    zt_compliance comp, before_c;
     zt_compliance_eval(&d->rules, &p, now, now, &comp);
+    const zt_compliance *before = previous_verdict(d, &dev, &before_c);
+    int64_t quiet_s = 0;
+    bool was_silent = zt_devices_was_silent(d, &dev, &quiet_s);
     char failed[ZT_STORE_DEV_FAILED_MAX + 1];
     zt_compliance_summary(&comp, failed, sizeof(failed));
     int rc = zt_store_device_posture_add(d->store, dev.id, now, r->body, comp.compliant, failed);
@@ -573,7 +668,7 @@ static void posture(zt_devices *d, zt_local_req *r)
                     .unmapped = extra};
     bool logged = audit(r, &ev);
     json_decref(extra);
-    if (!logged) {
+    if (!logged || !posture_signals(d, r, &dev, before, &comp, was_silent, quiet_s)) {
         json_error(r, 503, "unavailable", "the audit log is unavailable");
         return;
     }
@@ -708,15 +803,6 @@ static int alert_apply(zt_devices *d, const zt_store_device *dev, const alert_re
     return -EINVAL;
 }
 
-/* Alerts the agent reported and has not resolved yet (containment alerts the playbooks
- * raise, "ztgate:incident:N", are not the agent's). */
-static int count_agent_alert(void *ctx, const zt_store_alert *a)
-{
-    if (strncmp(a->path, "ztgate:", 7) != 0)
-        ++*(size_t *)ctx;
-    return 0;
-}
-
 /* Malware found opens (or joins) the device's incident and runs its playbooks; quarantine and
  * a clean scan are remediation, and once no agent alert is left the incident resolves (and a
  * playbook's isolation is undone). */
@@ -726,9 +812,7 @@ static void signal_incident(zt_local_req *r, const zt_store_device *dev, const a
         zt_metric_detection("malware");
     if (r->svc->response == NULL)
         return;
-    size_t open = 0;
-    if (zt_store_device_alert_list_active(r->svc->store, dev->id, count_agent_alert, &open) < 0)
-        open = 1;
+    size_t open = agent_alerts(r->svc->store, dev->id);
     bool detection = q->event == AE_DETECTED || q->event == AE_RESTORED;
     char summary[400];
     snprintf(summary, sizeof(summary), "%s: %.64s in %.200s",
@@ -779,7 +863,8 @@ static void alert(zt_devices *d, zt_local_req *r)
         json_error(r, 400, "invalid_alert", why);
         return;
     }
-    int64_t now = now_s();
+    int64_t now = now_s(), quiet_s = 0;
+    bool was_silent = zt_devices_was_silent(d, &dev, &quiet_s);
     int rc = alert_apply(d, &dev, &q, now);
     zt_devices_invalidate(d, dev.id);
     zt_store_device after;
@@ -813,6 +898,15 @@ static void alert(zt_devices *d, zt_local_req *r)
                     .unmapped = extra};
     bool logged = audit(r, &ev);
     json_decref(extra);
+    /* The agent is back; the alert itself decides about the device's incident. */
+    zt_dev_signal back = {.kind = ZT_DS_REPORTING,
+                          .dev = &after,
+                          .quiet_s = quiet_s,
+                          .last_seen = dev.last_seen_at,
+                          .request_id = r->request_id,
+                          .now = now};
+    if (logged && was_silent && (logged = audit_signal(r, &back)))
+        respond_signal(r, &back);
     if (logged)
         signal_incident(r, &after, &q); /* q points into root: before it is freed */
     json_decref(root);
@@ -863,10 +957,14 @@ static void status(zt_devices *d, zt_local_req *r)
         json_error(r, 503, "unavailable", "the device store is unavailable");
         return;
     }
+    char last[40] = "";
+    if (dev.posture_at > 0)
+        zt_rfc3339(dev.posture_at * 1000000, last, sizeof(last));
     json_respond(r, 200,
-                 json_pack("{s:s, s:s, s:b, s:o, s:s, s:o}", "device_id", dev.id, "user", dev.email,
-                           "compliant", st.compliant, "failed", failed_json(&comp), "risk",
-                           risk_name(st.risk), "active_alerts", l.arr));
+                 json_pack("{s:s, s:s, s:b, s:o, s:s, s:o, s:s?}", "device_id", dev.id, "user",
+                           dev.email, "compliant", st.compliant, "failed", failed_json(&comp),
+                           "risk", risk_name(st.risk), "active_alerts", l.arr, "last_report_at",
+                           last[0] ? last : NULL));
 }
 
 /* ---- dispatch ---- */

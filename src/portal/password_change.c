@@ -23,10 +23,13 @@ typedef struct pw_job {
     zt_user user;
     char account[256];
     bool known, limited;
+    zt_throttle *throttle; /* the ticket's: released by job_free when not settled */
+    zt_throttle_ticket ticket;
 } pw_job;
 
 static void job_free(pw_job *j)
 {
+    zt_throttle_release(j->throttle, &j->ticket);
     zt_form_dispose(&j->form);
     zt_user_dispose(&j->user);
     zt_wipe(j, sizeof(*j));
@@ -175,7 +178,7 @@ static void verify_done(void *ctx, int result)
         return;
     }
     bool ok = result == ZT_PASSWORD_MATCH && !j->limited && j->user.password_hash[0] != '\0';
-    zt_throttle_record(r->svc->throttle, j->account, r->ip, j->known, ok, zt_wall_us() / 1000);
+    zt_throttle_settle(j->throttle, &j->ticket, ok, zt_wall_us() / 1000);
     if (!ok) {
         refuse(j, j->limited ? "throttled" : "wrong password", PM_ERR_CURRENT);
         return;
@@ -255,9 +258,10 @@ static void password_post(zt_local_req *r)
     zt_portal_account_key(j->s.email, j->account);
     j->known = zt_known_device_check(r->svc->sessions, zt_portal_cookies(r), j->s.user_id, r->https,
                                      zt_portal_now());
-    zt_throttle_verdict v =
-        zt_throttle_check(r->svc->throttle, j->account, r->ip, j->known, zt_wall_us() / 1000);
-    if (v.result == ZT_THROTTLE_SOURCE) {
+    j->throttle = r->svc->throttle;
+    zt_throttle_verdict v = zt_throttle_admit(j->throttle, j->account, r->ip, j->known,
+                                              zt_wall_us() / 1000, &j->ticket);
+    if (v.result == ZT_THROTTLE_SOURCE || v.result == ZT_THROTTLE_WAIT) {
         zt_portal_too_many(r, j->s.email, v.retry_after_s);
         job_free(j);
         return;

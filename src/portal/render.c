@@ -128,16 +128,51 @@ int zt_html_notice(zt_buf *b, zt_lang lang, zt_msg id, bool error)
     return rc ? rc : zt_buf_append_str(b, "</p>");
 }
 
+int zt_html_wait_notice(zt_buf *b, zt_lang lang, uint64_t wait_s)
+{
+    int rc = zt_buf_append_str(b, "<p class=\"notice error\" role=\"alert\">");
+    rc = rc ? rc : zt_html_msg(b, lang, PM_WAIT_BEFORE);
+    rc = rc ? rc : zt_buf_printf(b, "%llu", (unsigned long long)wait_s);
+    rc = rc ? rc : zt_html_msg(b, lang, wait_s == 1 ? PM_WAIT_AFTER_ONE : PM_WAIT_AFTER);
+    return rc ? rc : zt_buf_append_str(b, "</p>");
+}
+
+int zt_render_wait(zt_buf *b, zt_lang lang, uint64_t wait_s)
+{
+    int rc = zt_html_begin(b, lang, PM_TITLE_TOO_MANY);
+    rc = rc ? rc : zt_html_wait_notice(b, lang, wait_s);
+    return rc ? rc : zt_html_end(b, lang, NULL);
+}
+
+/* The e-mail field's attributes, with the value typed before (escaped) when there is one. */
+static int username_attrs(zt_buf *out, const char *username)
+{
+    int rc =
+        zt_buf_append_str(out, "autocapitalize=\"none\" spellcheck=\"false\" maxlength=\"254\"");
+    if (rc == 0 && username != NULL && username[0] != '\0') {
+        rc = zt_buf_append_str(out, " value=\"");
+        rc = rc ? rc : zt_html_text(out, username);
+        rc = rc ? rc : zt_buf_append_str(out, "\"");
+    }
+    return rc ? rc : zt_buf_cstr(out);
+}
+
 int zt_render_login(zt_buf *b, const zt_login_view *v)
 {
     int rc = zt_html_begin(b, v->lang, PM_TITLE_SIGN_IN);
+    if (rc == 0 && v->wait_s > 0)
+        rc = zt_html_wait_notice(b, v->lang, v->wait_s);
     if (rc == 0 && v->error != MSG_NONE)
         rc = zt_html_notice(b, v->lang, v->error, true);
     rc = rc ? rc : zt_html_p(b, v->lang, PM_INTRO_SIGN_IN, NULL);
     rc = rc ? rc : zt_html_form_begin(b, ZT_PORTAL_LOGIN, v->csrf_token, v->rd);
+    zt_buf attrs;
+    zt_buf_init(&attrs, 0);
+    rc = rc ? rc : username_attrs(&attrs, v->username);
     rc = rc ? rc
             : zt_html_input(b, v->lang, PM_LABEL_USERNAME, "username", "email", "username",
-                            "autocapitalize=\"none\" spellcheck=\"false\" maxlength=\"254\"");
+                            attrs.data);
+    zt_buf_dispose(&attrs);
     rc = rc ? rc
             : zt_html_input(b, v->lang, PM_LABEL_PASSWORD, "password", "password",
                             "current-password", NULL);

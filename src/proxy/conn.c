@@ -1046,6 +1046,21 @@ static bool policy_refuse(zt_conn *c, const char *reason, zt_page pg)
     return false;
 }
 
+/* An allowed request carries a signed assertion of who is asking and with what device trust;
+ * one that cannot be signed is refused (fail closed), like a session store failure. */
+static bool assert_identity(zt_conn *c, const zt_policy_input *in)
+{
+    if (zt_authn_sign_assertion(c, in) == 0)
+        return true;
+    c->req.decision = "block";
+    if (!audit_decision(c, false, "identity assertion could not be signed"))
+        respond_audit_unavailable(c);
+    else
+        respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY,
+                     "the identity assertion could not be signed");
+    return false;
+}
+
 /* policy: Conditional Access on every request of a signed-in user (not only at sign-in).
  * Anonymous visitors of a public app have no user to assign policies to. */
 static bool stage_policy(zt_conn *c)
@@ -1070,7 +1085,7 @@ static bool stage_policy(zt_conn *c)
     if (res.outcome == ZT_OUTCOME_ALLOW) {
         r->restrict_flags = res.restrict_flags;
         if (!(r->restrict_flags & ZT_RESTRICT_READ_ONLY) || method_is_safe(c->head.method))
-            return true;
+            return assert_identity(c, &in);
         r->decision = "block";
         return policy_refuse(c, "restrict read_only: unsafe method refused",
                              zt_page_read_only(r->policy));
@@ -1125,6 +1140,11 @@ static void verify_policy(zt_conn *c, zt_verify_result *v)
             v->decision = "block";
             r->decision = "block";
             r->detail = "read-only session: unsafe method refused";
+        } else if (zt_authn_sign_assertion(c, &in) != 0) {
+            v->status = 503;
+            v->decision = "error";
+            r->decision = "block";
+            r->detail = "the identity assertion could not be signed";
         }
         return;
     }
@@ -1250,7 +1270,7 @@ int zt_conn_build_upstream_head(zt_conn *c, zt_buf *out)
     memcpy(path, app->upstream.base_path, base_n);
     memcpy(path + base_n, r->target.path, r->target.path_len + 1);
 
-    zt_header extra[6] = {
+    zt_header extra[8] = {
         {ZT_SPAN_LIT("X-ZT-Request-Id"), {r->id, strlen(r->id)}},
     };
     unsigned n_extra = 1;
@@ -1264,6 +1284,11 @@ int zt_conn_build_upstream_head(zt_conn *c, zt_buf *out)
         if (r->assertion != NULL)
             extra[n_extra++] =
                 (zt_header){ZT_SPAN_LIT("X-ZT-Assertion"), {r->assertion, strlen(r->assertion)}};
+        if (r->trust != NULL)
+            extra[n_extra++] = (zt_header){ZT_SPAN_LIT("X-ZT-Trust"), {r->trust, strlen(r->trust)}};
+        if (r->device_id != NULL)
+            extra[n_extra++] =
+                (zt_header){ZT_SPAN_LIT("X-ZT-Device"), {r->device_id, strlen(r->device_id)}};
         /* The app may enforce the restriction more finely; ztgate enforces it regardless. */
         if (r->restrict_flags != 0) {
             const char *rs = restrict_text(r->restrict_flags);

@@ -36,7 +36,9 @@ typedef struct zt_request {
     const char *user_id;
     const char *email;
     const char *groups_csv;
-    const char *assertion; /* X-ZT-Assertion */
+    const char *assertion; /* X-ZT-Assertion, signed once the decision is allow */
+    const void *session;   /* the session cache's entry: valid until the loop's next lookup */
+    const char *trust;     /* device trust the decision used (static; NULL before policy) */
     const char *const *groups;
     size_t n_groups;
     int64_t auth_time, mfa_time;                 /* from the session */

@@ -807,6 +807,7 @@ static void server_stop(zt_server *srv, const char *why)
     uv_close((uv_handle_t *)&srv->sweep, NULL);
     uv_close((uv_handle_t *)&srv->feeds_timer, NULL);
     uv_close((uv_handle_t *)&srv->revoked_timer, NULL);
+    uv_close((uv_handle_t *)&srv->device_sweep, NULL);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -863,6 +864,21 @@ static void on_sweep(uv_timer_t *t)
         zt_info("sessions: deleted %" PRIu64 " expired session(s)", n);
 }
 
+/* Device signals no request brings (a silent agent, a report gone stale) come from this timer,
+ * so they fire while nobody uses the device. */
+static void on_device_sweep(uv_timer_t *t)
+{
+    zt_server *srv = t->data;
+    zt_devices_sweep_result res;
+    int64_t now = (int64_t)(zt_wall_us() / 1000000);
+    int rc = zt_devices_sweep(srv->svc.devices, srv->svc.response, now, response_audit, srv, &res);
+    if (rc < 0)
+        zt_warn("devices: the silent-agent sweep failed: %s", strerror(-rc));
+    else if (res.silent + res.stale > 0)
+        zt_info("devices: %u silent agent(s), %u stale posture report(s) signalled", res.silent,
+                res.stale);
+}
+
 /* Installed before the workers start listening: a SIGTERM that arrives as soon as the port
  * accepts connections must drain, not kill the process with the default action. */
 static void install_signals(zt_server *srv)
@@ -886,6 +902,10 @@ static void install_signals(zt_server *srv)
     uv_timer_init(loop, &srv->feeds_timer);
     srv->feeds_timer.data = srv;
     uv_timer_start(&srv->feeds_timer, on_feeds_timer, every, every);
+    uint64_t sweep = zt_devices_sweep_interval_ms(srv->svc.devices);
+    uv_timer_init(loop, &srv->device_sweep);
+    srv->device_sweep.data = srv;
+    uv_timer_start(&srv->device_sweep, on_device_sweep, 0, sweep);
 }
 
 int zt_proxy_serve(const char *config_path)
