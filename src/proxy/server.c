@@ -532,10 +532,10 @@ static int spool_name_cmp(const void *a, const void *b)
 
 static void audit_spool_drain(zt_server *srv)
 {
-    if (srv->audit == NULL)
+    if (srv->audit == NULL || srv->svc.state_dir == NULL)
         return;
     char dir[4096];
-    snprintf(dir, sizeof(dir), "%s/%s", srv->rt->cfg->state_dir, ZT_AUDIT_SPOOL_DIR);
+    snprintf(dir, sizeof(dir), "%s/%s", srv->svc.state_dir, ZT_AUDIT_SPOOL_DIR);
     DIR *d = opendir(dir);
     if (d == NULL)
         return;
@@ -624,6 +624,7 @@ static void services_close(zt_services *svc)
     zt_keys_free(svc->keys);
     zt_secretbox_free(svc->secrets);
     zt_store_close(svc->store);
+    free(svc->state_dir);
     memset(svc, 0, sizeof(*svc));
 }
 
@@ -634,7 +635,12 @@ static int services_open(zt_server *srv, const zt_config *cfg)
     zt_services *svc = &srv->svc;
     char err[512] = "";
     const char *why = NULL;
-    svc->state_dir = cfg->state_dir;
+    /* A copy: this generation of the config is freed after the next reload (local.h). */
+    svc->state_dir = strdup(cfg->state_dir);
+    if (svc->state_dir == NULL) {
+        zt_error("not starting: out of memory");
+        return -1;
+    }
     svc->audit = srv->audit;
     svc->audit_fail_open = srv->audit_fail_open;
     zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = cfg->state_dir};
@@ -764,6 +770,13 @@ static void server_reload(zt_server *srv)
     if (listeners_changed(srv->rt->cfg, cfg)) {
         zt_error("reload: listen addresses changed; that needs a restart. Still serving the "
                  "previous configuration");
+        zt_config_free(cfg);
+        return;
+    }
+    /* The store, keys, revocation counter and audit spool were opened there at start. */
+    if (strcmp(cfg->state_dir, srv->svc.state_dir) != 0) {
+        zt_error("reload: state_dir changed; that needs a restart. Still serving the previous "
+                 "configuration");
         zt_config_free(cfg);
         return;
     }
