@@ -128,3 +128,50 @@ def _make(name):
 for _name in ("state_dir", "gateway", "log", "admin", "audit", "auth", "devices", "risk", "apps",
               "locations", "policies", "incidents", "playbooks", "*"):
     globals()[_make(_name).__name__] = _make(_name)
+
+
+def test_check_config_sees_what_serve_opens(h):
+    """Beyond the file itself: state that serve opens at start. check-config refuses exactly
+    when serve does, with a message naming the setting."""
+    up = h.upstream()
+    cases = [
+        # (tag, prepare(d), extra config lines, expected check-config words or None for OK)
+        ("nested-state-dir", lambda d: None, "state_dir: %(d)s/a/b/c/state", None),
+        ("file-in-the-way", lambda d: open(os.path.join(d, "blocker"), "w").close(),
+         "state_dir: %(d)s/blocker/state", "state_dir"),
+        ("bad-secrets-key", lambda d: _write(os.path.join(d, "state", "secrets.key"), "short\n"),
+         "state_dir: %(d)s/state", "auth.secrets_key"),
+        ("keys-dir-is-a-file", lambda d: _write(os.path.join(d, "state", "keys"), "x"),
+         "state_dir: %(d)s/state", "auth.keys_dir"),
+        ("breach-corpus-bad", lambda d: _write(os.path.join(d, "pwned.txt"), "not a corpus\n"),
+         "state_dir: %(d)s/state\nauth: {breached_passwords: %(d)s/pwned.txt}",
+         "auth.breached_passwords"),
+    ]
+    for tag, prepare, extra, refusal in cases:
+        d = os.path.join(h.dir, tag)
+        os.makedirs(d)
+        prepare(d)
+        port = free_port()
+        path = os.path.join(d, "ztgate.yaml")
+        with open(path, "w") as f:
+            f.write("gateway:\n  listen:\n    - address: 127.0.0.1:%d\n  workers: 1\n"
+                    "audit: {path: \"off\"}\n%s\n"
+                    "apps:\n  - {name: web, host: app.test, sensitivity: public, "
+                    "upstream: \"%s\"}\n" % (port, extra % {"d": d}, up.url))
+        ok, said = _check_config(h, path, d)
+        if refusal is None:
+            check(ok, "%s: check-config refused:\n%s" % (tag, said))
+        else:
+            check(not ok and refusal in said,
+                  "%s: check-config should refuse naming %s:\n%s" % (tag, refusal, said))
+        started, log = _serve(h, path, d, tag, port, None)
+        check(started == ok, "%s: check-config %s but serve %s:\n%s"
+              % (tag, "OK" if ok else "refused", "started" if started else "did not start",
+                 log[-2000:]))
+
+
+def _write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
