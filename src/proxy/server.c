@@ -849,10 +849,35 @@ static int preflight_path(const char *key, const char *path, bool dir, bool mkdi
                           path, parent);
 }
 
+/* Two settings naming one path: the first to be created would be in the other's way. */
+static int preflight_distinct(const zt_config *cfg, bool audit, char *err, size_t errlen)
+{
+    const struct {
+        const char *key, *path;
+    } p[] = {
+        {"state_dir", cfg->state_dir},
+        {"auth.secrets_key", cfg->auth.secrets_key},
+        {"auth.keys_dir", cfg->auth.keys_dir},
+        {"devices.ca_dir", cfg->devices.ca_dir},
+        {"audit.path", audit ? cfg->audit.path : NULL},
+        {"audit.signing_key", audit ? cfg->audit.signing_key_file : NULL},
+        {"admin.token_file", cfg->admin.address != NULL ? cfg->admin.token_file : NULL},
+    };
+    size_t n = sizeof(p) / sizeof(p[0]);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (p[i].path != NULL && p[j].path != NULL && preflight_same_dir(p[i].path, p[j].path))
+                return preflight_fail(err, errlen, "%s and %s are the same path: %s", p[i].key,
+                                      p[j].key, p[i].path);
+    return 0;
+}
+
 static int preflight_paths(const zt_config *cfg, char *err, size_t errlen)
 {
     const char *sd = cfg->state_dir;
     bool audit = cfg->audit.path == NULL || strcmp(cfg->audit.path, "off") != 0;
+    if (preflight_distinct(cfg, audit, err, errlen) < 0)
+        return -1;
     if (preflight_path("state_dir", sd, true, true, sd, err, errlen) < 0 ||
         preflight_path("auth.secrets_key", cfg->auth.secrets_key, false, false, sd, err, errlen) <
             0 ||
