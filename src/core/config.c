@@ -1402,6 +1402,8 @@ static void zt_config_word_err(zt_config_ctx *c, const zt_cfg_word *w, const cha
 static void zt_config_word_err(zt_config_ctx *c, const zt_cfg_word *w, const char *fmt, ...)
 {
     char what[256], shown[ZT_CONFIG_SHOW_MAX + 4];
+    if (w->s == NULL)
+        return; /* not a string: already reported where it was read */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);

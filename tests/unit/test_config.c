@@ -700,6 +700,9 @@ static void test_err_empty_required(void **state)
     expect_errors("gateway: {listen: [{address: 127.0.0.1:8080}]}\n"
                   "apps:\n",
                   NAME ":2:6: 'apps' must have 1 to 10000 entries (got 0)\n");
+    /* A list word that is not a string is reported once, and later checks skip it. */
+    expect_errors(BASE "playbooks:\n  - {name: p, on: {}, actions: [revoke_sessions, {x: 1}]}\n",
+                  NAME ":7:50: 'playbooks[0].actions[1]' must be a string (got a mapping)\n");
     expect_errors(BASE "incidents: {notify: }\n",
                   NAME ":6:21: missing required key 'url' in 'incidents.notify'\n");
 }
