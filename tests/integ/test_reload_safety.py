@@ -6,6 +6,8 @@ sanitizer report, which is how a read of freed memory shows up even when the act
 work."""
 import os
 import re
+import signal
+import threading
 import urllib.parse
 
 from harness import check, eq, free_port, get, port_open, wait_until
@@ -14,6 +16,7 @@ from test_admin_api import Api
 
 BROWSER = ("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")
 ROUNDS = 30  # reloads; each is followed by sign-ins, a revocation and (every 3rd) a password change
+OVERLAP_RELOADS = 20  # then reloads sent while the same actions run
 USERS = ("ann@example.test", "ben@example.test", "cho@example.test")
 
 
@@ -109,7 +112,43 @@ def test_reload_while_signing_in_revoking_and_changing_passwords(h):
                "%s: the old password is refused (form shown again)" % what)
             _signed_in(gw, email, new, what + " with the new password")
 
-    check(gw.alive(), "ztgate alive after %d reloads" % ROUNDS)
+    # Reloads that land in the middle of sign-ins, password hashing and admin calls: a thread
+    # sends SIGHUP (the file stays as it is, each one still builds a new generation) while the
+    # same actions run, each checked as above.
+    stop = threading.Event()
+    sent = []
+
+    def active():
+        return len(re.findall(r"configuration generation \d+ active", gw.stderr_text()))
+
+    def hup():
+        # One at a time (a second SIGHUP while one is pending would merge with it), the next
+        # as soon as the last is active: they still land amid the requests below.
+        while not stop.is_set() and len(sent) < OVERLAP_RELOADS:
+            before = active()
+            gw.proc.signal(signal.SIGHUP)
+            sent.append(1)
+            if not wait_until(lambda: active() > before or stop.is_set(), 60):
+                return
+
+    t = threading.Thread(target=hup)
+    t.start()
+    try:
+        n = 0
+        while t.is_alive() or n < 2:
+            n += 1
+            email = USERS[n % len(USERS)]
+            b = _signed_in(gw, email, passwords[email], "overlap %d" % n)
+            r = api.req("POST", "/api/v1/users/%s/revoke-sessions" % urllib.parse.quote(email, ""))
+            eq(r.status, 200, "overlap %d: revoke-sessions" % n)
+            _sent_to_sign_in(b, "overlap %d after revoke-sessions" % n)
+    finally:
+        stop.set()
+        t.join()
+    last = re.compile(r"configuration generation %d active" % (ROUNDS + len(sent) + 1))
+    check(len(sent) == OVERLAP_RELOADS and wait_until(lambda: last.search(gw.stderr_text()), 60),
+          "all %d overlapping reloads became active (%d sent)" % (OVERLAP_RELOADS, len(sent)))
+    check(gw.alive(), "ztgate alive after %d reloads" % (ROUNDS + len(sent)))
 
 
 def test_reload_refuses_a_new_state_dir(h):
