@@ -849,6 +849,28 @@ static int preflight_path(const char *key, const char *path, bool dir, bool mkdi
                           path, parent);
 }
 
+/* A log destination: "-", "off", an existing file (or device) it may append to, or a new
+ * file in a directory that exists or is state_dir. */
+static int preflight_log(const char *key, const char *path, const char *state_dir, char *err,
+                         size_t errlen)
+{
+    struct stat st;
+    if (path == NULL || strcmp(path, "-") == 0 || strcmp(path, "off") == 0)
+        return 0;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode) || access(path, W_OK) != 0)
+            return preflight_fail(err, errlen, "%s: %s is not a file ztgate may write", key, path);
+        return 0;
+    }
+    bool missing = errno == ENOENT;
+    char parent[4096];
+    preflight_parent(path, parent);
+    if (missing && preflight_dir_usable(parent, state_dir))
+        return 0;
+    return preflight_fail(err, errlen, "%s: cannot create %s: %s is not a writable directory", key,
+                          path, parent);
+}
+
 /* Two settings naming one path: the first to be created would be in the other's way. */
 static int preflight_distinct(const zt_config *cfg, bool audit, char *err, size_t errlen)
 {
@@ -876,7 +898,9 @@ static int preflight_paths(const zt_config *cfg, char *err, size_t errlen)
 {
     const char *sd = cfg->state_dir;
     bool audit = cfg->audit.path == NULL || strcmp(cfg->audit.path, "off") != 0;
-    if (preflight_distinct(cfg, audit, err, errlen) < 0)
+    if (preflight_distinct(cfg, audit, err, errlen) < 0 ||
+        preflight_log("log.access", cfg->log.access_path, sd, err, errlen) < 0 ||
+        preflight_log("log.error", cfg->log.error_path, sd, err, errlen) < 0)
         return -1;
     if (preflight_path("state_dir", sd, true, true, sd, err, errlen) < 0 ||
         preflight_path("auth.secrets_key", cfg->auth.secrets_key, false, false, sd, err, errlen) <
