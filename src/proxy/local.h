@@ -39,9 +39,16 @@ typedef struct zt_session_cache zt_session_cache;
 typedef struct zt_throttle zt_throttle;
 
 /* Process-wide services built at start from the configuration (server.c) and shared by every
- * loop. Each is thread-safe or documented otherwise in its own header. */
+ * loop. Each is thread-safe or documented otherwise in its own header.
+ *
+ * Lifetime rule: these live for the whole process, across any number of reloads, while each
+ * zt_config generation is freed when its last request ends (docs/ARCHITECTURE.md, "Config
+ * generations and reload"). So nothing here, and nothing any service keeps inside, may point
+ * into a zt_config: a string or array taken from the config is copied (strdup, fixed buffer)
+ * when the service is opened. Code that needs the config of the moment uses the request's
+ * generation (zt_local_req.cfg), which the request holds a reference to. */
 typedef struct zt_services {
-    const char *state_dir;
+    char *state_dir; /* owned copy; fixed for the life of the process (reload refuses a change) */
     zt_store *store;
     zt_password_pool *passwords; /* argon2id on the libuv pool, bounded */
     zt_breach *breach;           /* NULL: no breached-password corpus configured */
