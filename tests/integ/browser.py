@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
 from harness import Skip, _live_procs, check
 
@@ -150,6 +151,15 @@ class Chromium:
         return json.loads(line)
 
     def cmd(self, op, **kw):
+        t0 = time.monotonic()
+        try:
+            return self._cmd(op, **kw)
+        finally:
+            if os.environ.get("ZT_BROWSER_TRACE"):
+                print("    browser %s %s %.2fs" % (op, kw.get("url") or kw.get("name") or "",
+                                                    time.monotonic() - t0), flush=True)
+
+    def _cmd(self, op, **kw):
         kw["op"] = op
         self.proc.p.stdin.write((json.dumps(kw) + "\n").encode())
         self.proc.p.stdin.flush()
