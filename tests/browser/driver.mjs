@@ -15,8 +15,12 @@ import path from 'node:path';
 
 const opts = JSON.parse(process.argv[2] || '{}');
 const args = ['--host-resolver-rules=MAP * 127.0.0.1, EXCLUDE localhost',
-              // Chromium would otherwise try https:// first for typed http:// URLs.
-              '--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable'];
+              // Chromium would otherwise try https:// first for typed http:// URLs, and block
+              // requests from opaque origins (a sandboxed frame) to the loopback address every
+              // test host maps to; a real deployment is not on loopback, so the gateway, not
+              // that check, must refuse them.
+              '--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,' +
+                  'LocalNetworkAccessChecks'];
 if (opts.spki && opts.spki.length)
     args.push('--ignore-certificate-errors-spki-list=' + opts.spki.join(','));
 
@@ -40,6 +44,14 @@ async function newContext(cmd) {
         if (req.method() === 'POST' && req.isNavigationRequest())
             req.allHeaders().then((h) => entry.posts.push({ url: req.url(), headers: h }));
     });
+    // The browser's own complaints (blocked forms, CSP) go to stderr, kept with the test's logs.
+    page.on('console', (m) => process.stderr.write(`[${cmd.ctx}] console ${m.type()}: ${m.text()}\n`));
+    if (process.env.ZT_BROWSER_TRACE) {
+        page.on('request', (r) => process.stderr.write(`[${cmd.ctx}] ${r.method()} ${r.url()}\n`));
+        page.on('requestfailed', (r) =>
+            process.stderr.write(`[${cmd.ctx}] failed ${r.url()}: ${r.failure()?.errorText}\n`));
+    }
+    page.on('pageerror', (e) => process.stderr.write(`[${cmd.ctx}] page error: ${e}\n`));
     contexts.set(cmd.ctx, entry);
     return {};
 }
@@ -129,13 +141,6 @@ const ops = {
     async cookies(cmd) {
         return { cookies: await ctx(cmd).context.cookies() };
     },
-    // Serves `html` as the document at every URL matching `glob` (another origin, an attacker's
-    // page); the browser treats it as coming from that origin.
-    async serve(cmd) {
-        await ctx(cmd).context.route(cmd.glob, (route) =>
-            route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: cmd.html }));
-        return {};
-    },
     // Loads an attacker page that posts a form by itself, and waits for where it lands.
     async gotoAndWaitPost(cmd) {
         const c = ctx(cmd);
@@ -143,6 +148,7 @@ const ops = {
                                               r.url().startsWith(cmd.target), { timeout: 20000 });
         await c.page.goto(cmd.url, { waitUntil: 'commit', timeout: 20000 });
         const r = await landed;
+        await c.page.waitForLoadState('load', { timeout: 5000 }).catch(() => {});
         return { status: r.status(), url: r.url(), body: await r.text().catch(() => ''),
                  request_headers: await r.request().allHeaders() };
     },

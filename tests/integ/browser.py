@@ -218,9 +218,6 @@ class Tab:
     def posts(self):
         return self.c.cmd("posts", ctx=self.name)["posts"]
 
-    def serve(self, glob, html):
-        self.c.cmd("serve", ctx=self.name, glob=glob, html=html)
-
     def goto_and_wait_post(self, url, target):
         return self.c.cmd("gotoAndWaitPost", ctx=self.name, url=url, target=target)
 
