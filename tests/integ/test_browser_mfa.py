@@ -1,7 +1,8 @@
 """A person's whole account life in Chromium, in English over HTTP and in Japanese over HTTPS:
 first sign-in, TOTP enrolment (the code computed from the key the page shows, as an
 authenticator app does), the recovery codes, the account page, a password change, sign-out,
-sign-in with a TOTP code, sign-in with a recovery code, a wrong code. Every page is saved under
+sign-in with a TOTP code, sign-in with a recovery code, a wrong code, setting the authenticator
+up again. Every page is saved under
 BUILD_DIR/browser-shots/mfa-*/."""
 import re
 
@@ -87,6 +88,20 @@ def _journey(h, tls, locale, lang):
                    confirm_password=NEW_PASSWORD)
     _at(p, lang, "changed", "password changed")
     eq(tab.goto(base + "/records?id=8", None).status, 200, "still signed in after the change")
+
+    # A new phone: set up the authenticator again from the account page; the old key and the
+    # old recovery codes stop working.
+    tab.goto(base + "/.ztgate/", None)
+    p = tab.click("main a[href='/.ztgate/totp']", "totp-again")
+    _at(p, lang, "enrol", "enrolment again")
+    old_secret, old_codes = secret, codes
+    secret = tab.texts(".mono strong")[0].replace(" ", "")
+    check(secret != old_secret, "a new key")
+    p = tab.submit("recovery-codes-again", code=_code(secret))
+    _at(p, lang, "recovery", "new recovery codes")
+    codes = [c for c in tab.texts("ul.codes li") if re.fullmatch(r"[0-9a-z-]{14}", c)]
+    eq(len(codes), 10, "ten new recovery codes")
+    check(not set(codes) & set(old_codes), "the recovery codes are new")
 
     # 4. Sign out: a confirmation form, then the signed-out page; the app asks again.
     p = tab.goto(base + "/.ztgate/logout", "logout-confirm")
