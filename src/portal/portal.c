@@ -200,15 +200,29 @@ int zt_portal_csrf_token(zt_local_req *r, const char *path, char token[ZT_CSRF_T
     return 0;
 }
 
-/* A browser's Origin, when sent, must be this very origin (scheme, host and port). */
+/* Whether the browser says this form comes from a page of this very origin. Pages send
+ * Referrer-Policy: same-origin, so browsers name their origin in a same-origin form post.
+ * - Sec-Fetch-Site (sent on HTTPS only) is the browser's own verdict: "same-origin", or "none"
+ *   for a post the person started (a reload), passes; "same-site" and "cross-site" never do.
+ * - Origin, when sent, must be this scheme, host and port. "null" (an opaque origin, or a page
+ *   under a stricter referrer policy, e.g. an extension's) passes only together with
+ *   Sec-Fetch-Site: same-origin: a sandboxed iframe or a data: URL is marked cross-site, and
+ *   over plain HTTP nothing tells them apart from our page, so there "null" is refused.
+ * - No header at all (an old browser, a script): the CSRF token decides. */
 static bool origin_ok(const zt_local_req *r)
 {
+    const zt_span *site = zt_local_header_get(r, "Sec-Fetch-Site");
+    bool same_origin = site != NULL && zt_span_ieq_cstr(zt_span_trim(*site), "same-origin");
+    if (site != NULL && !same_origin && !zt_span_ieq_cstr(zt_span_trim(*site), "none"))
+        return false;
     const zt_span *o = zt_local_header_get(r, "Origin");
     if (o == NULL)
         return true;
+    zt_span v = zt_span_trim(*o);
+    if (zt_span_eq(v, ZT_SPAN_LIT("null")))
+        return same_origin;
     const char *scheme = r->https ? "https://" : "http://";
     size_t sl = strlen(scheme), hl = strlen(r->host_port);
-    zt_span v = zt_span_trim(*o);
     return v.n == sl + hl && zt_span_istarts(v, scheme) &&
            zt_span_ieq((zt_span){v.p + sl, hl}, (zt_span){r->host_port, hl});
 }

@@ -48,6 +48,9 @@ int zt_page_security_headers(zt_buf *out, bool https)
     return zt_page_security_headers_form(out, https, "'self'");
 }
 
+/* Referrer-Policy same-origin, not no-referrer: under no-referrer browsers post our own forms
+ * with "Origin: null", which the portal's CSRF check cannot tell from a sandboxed page on
+ * another site. Other origins still get no Referer. */
 int zt_page_security_headers_form(zt_buf *out, bool https, const char *form_action)
 {
     int rc = zt_buf_printf(out,
@@ -58,7 +61,7 @@ int zt_page_security_headers_form(zt_buf *out, bool https, const char *form_acti
     rc = rc ? rc
             : zt_buf_append_str(out, "X-Content-Type-Options: nosniff\r\n"
                                      "X-Frame-Options: DENY\r\n"
-                                     "Referrer-Policy: no-referrer\r\n"
+                                     "Referrer-Policy: same-origin\r\n"
                                      "Cache-Control: no-store\r\n");
     if (rc == 0 && https)
         rc = zt_buf_append_str(out, "Strict-Transport-Security: max-age=31536000\r\n");
