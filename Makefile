@@ -5,7 +5,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 MESON      ?= meson
 
-.PHONY: all setup run check unit integ asan fuzz fuzz-check bench fmt lint clean
+.PHONY: all setup run check unit integ browser asan fuzz fuzz-check bench fmt lint clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -32,6 +32,10 @@ unit: all
 
 integ: all
 	tests/integ/run.sh $(BUILD)
+
+# Only the real-browser tests (Chromium; part of integ too). Screenshots: $(BUILD)/browser-shots/
+browser: setup all
+	tests/integ/run.sh $(BUILD) test_browser_
 
 asan:
 	test -f $(ASAN_BUILD)/build.ninja || CC=clang $(MESON) setup $(ASAN_BUILD) \

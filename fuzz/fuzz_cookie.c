@@ -77,8 +77,8 @@ static void find_and_hash(const zt_span *h, const char *name)
 static void redeem_must_fail(const char *code, size_t n, const char *host)
 {
     char cookie[ZT_SESSION_COOKIE_LEN + 1], hash[ZT_SESSION_HASH_LEN + 1];
-    if (zt_session_code_redeem(sessions, code, n, host, "192.0.2.1", "fuzz", FUZZ_NOW, cookie,
-                               hash) == 0)
+    if (zt_session_code_redeem(sessions, code, n, host, "app.test", "192.0.2.1", "fuzz", FUZZ_NOW,
+                               cookie, hash) == 0)
         abort();
 }
 

@@ -16,10 +16,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
     } while (0)
 
 static const char *const hosts[] = {"app.test", "wiki.example.org"};
+static const zt_rd_port ports[] = {{true, 443}, {false, 8080}};
 
 static void check_rd(const char *s, size_t n)
 {
-    zt_rd_policy pol = {hosts, 2, "portal.test", false};
+    zt_rd_policy pol = {hosts, 2, "portal.test", false, ports, 2, false};
     zt_rd out;
     if (!zt_rd_check(s, n, &pol, &out))
         return;
@@ -28,6 +29,7 @@ static void check_rd(const char *s, size_t n)
     for (size_t i = 0; i < n; i++)
         CHECK((unsigned char)s[i] > 0x20 && (unsigned char)s[i] < 0x7f);
     CHECK(out.path_query[0] == '/');
+    CHECK(!out.absolute || (out.https && out.port == 443) || (!out.https && out.port == 8080));
     if (!out.absolute) {
         CHECK(s[0] == '/' && (n == 1 || (s[1] != '/' && s[1] != '\\')));
     } else {
@@ -35,6 +37,15 @@ static void check_rd(const char *s, size_t n)
               strcmp(out.host, "portal.test") == 0);
         CHECK(strchr(out.authority, '@') == NULL);
     }
+}
+
+/* The CSRF cookie a browser sends: only a value the gateway issued can pass, and never a
+ * crash or an out-of-bounds read on any other. */
+static void check_csrf_cookie(const char *s, size_t n)
+{
+    static const unsigned char key[ZT_CSRF_KEY_LEN] = {1, 2, 3};
+    if (zt_csrf_cookie_valid(key, "192.0.2.1", s, n))
+        CHECK(n == ZT_CSRF_COOKIE_LEN);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -60,5 +71,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     zt_form_dispose(&f);
     check_rd(in, size);
+    check_csrf_cookie(in, size);
     return 0;
 }

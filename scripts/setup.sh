@@ -7,13 +7,17 @@ cd "$(dirname "$0")/.."
 
 # Build: compilers, meson/ninja, and the C libraries named in DESIGN.md §6 (llhttp comes as C sources
 # in node-llhttp). Test peers: nginx (baseline proxy), wrk/hyperfine (load), hydra (attacker),
-# rsyslog (syslog sink), sqlite3 (store inspection), the MaxMind writer (test GeoIP databases).
+# rsyslog (syslog sink), sqlite3 (store inspection), the MaxMind writer (test GeoIP databases),
+# chromium + fonts-noto-cjk (the real-browser suite, tests/integ/test_browser_*.py, with Japanese
+# pages readable in its screenshots), nodejs (that suite's driver and the otplib cross-check; npm
+# comes with it or from Debian's npm package, below).
 PACKAGES="
 build-essential clang meson ninja-build pkg-config clang-format libclang-rt-14-dev
 libuv1-dev node-llhttp libssl-dev libsodium-dev libsqlite3-dev libpq-dev libyaml-dev
 libjansson-dev liboath-dev libqrencode-dev libmaxminddb-dev libclamav-dev libfido2-dev
 libcbor-dev libcmocka-dev libunistring-dev
 python3 curl openssl nginx-light wrk hyperfine hydra rsyslog sqlite3 libmaxmind-db-writer-perl
+chromium fonts-noto-cjk nodejs
 "
 
 log() { printf 'setup: %s\n' "$*"; }
@@ -79,26 +83,25 @@ install_debian_packages() {
     fi
 }
 
-# ---- npm packages (test cross-checks: otplib, openid-client, cedar-wasm, playwright-core) ----
-# Installed only when tests/integ/package.json exists; `npm ci` when a lock file pins versions.
+# ---- npm packages: playwright-core (drives Debian's chromium in the browser suite) and otplib
+# (TOTP cross-check). Each directory pins its versions in package-lock.json; `npm ci` installs
+# exactly those, and runs again only when the lock file is newer than the installed tree.
+NPM_DIRS="tests/browser tests/integ/totp"
+
 install_npm_packages() {
-    dir=tests/integ
-    [ -f "$dir/package.json" ] || return 0
     if ! command -v npm >/dev/null 2>&1; then
         apt_install npm
     fi
-    if [ -f "$dir/package-lock.json" ]; then
+    for dir in $NPM_DIRS; do
+        [ -f "$dir/package-lock.json" ] || continue
         stamp="$dir/node_modules/.package-lock.json"
         if [ -f "$stamp" ] && [ ! "$dir/package-lock.json" -nt "$stamp" ]; then
-            log "npm packages up to date"
-            return 0
+            log "npm packages in $dir up to date"
+            continue
         fi
         log "npm ci in $dir"
-        (cd "$dir" && npm ci --no-audit --no-fund)
-    else
-        log "npm install in $dir"
-        (cd "$dir" && npm install --no-audit --no-fund)
-    fi
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    done
 }
 
 install_debian_packages

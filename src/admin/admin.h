@@ -139,6 +139,7 @@ typedef struct zt_admin_call {
     char group[ZT_ADMIN_SEG_MAX + 1]; /* as given until resolved */
     char device_id[33];               /* the device the call is about ("" = none) */
     char change[256]; /* what changed, for the event ("disabled; sessions revoked") */
+    bool authed;      /* the bearer token was verified: the event names it as the actor */
 } zt_admin_call;
 
 /* OCSF Account Change (3001) activity ids. */

@@ -2,8 +2,8 @@
  * compromised, dismiss all of a user's risk. Same engine calls as `ztgate risk`
  * (src/cli/cmd_risk.c), but every call is audited (the CLI has no audit writer), and every
  * change bumps the revocation counter so session caches reload the user's risk at once.
- * Confirming a user compromised also revokes the user's sessions (Entra's follow-up advice):
- * whoever holds the stolen credentials loses the session they already have. */
+ * Confirming a user compromised is zt_response_confirm_compromised (src/response/confirm.h), the
+ * same function `ztgate risk confirm-compromised` runs: this file is only its HTTP front. */
 #include <errno.h>
 #include <llhttp.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 
 #include "admin/admin.h"
 #include "core/log.h"
+#include "response/confirm.h"
 #include "response/incident.h"
 #include "lib/time.h"
 #include "risk/risk.h"
@@ -208,33 +209,74 @@ static void risk_dismiss(zt_admin_call *c)
 
 /* ---- POST /api/v1/users/{u}/confirm-compromised, .../dismiss-risk ---- */
 
-static void user_risk_change(zt_admin_call *c, bool confirm)
+static bool empty_body(zt_admin_call *c)
 {
-    c->cls = ZT_EV_DETECTION_FINDING;
-    c->activity = confirm ? ZT_ACT_FINDING_UPDATE : ZT_ACT_FINDING_CLOSE;
-    c->action = confirm ? "risk.confirm_compromised" : "risk.dismiss_user";
     zt_admin_error err;
     json_t *body = NULL;
     if (zt_admin_body_parse(c->r->body, c->r->body_len, NULL, 0, &body, &err) != 0) {
         zt_admin_fail(c, err.status, err.code, "%s", err.message);
-        return;
+        return false;
     }
     json_decref(body);
+    return true;
+}
+
+/* The verdict and all it does is src/response's, the same as `ztgate risk confirm-compromised`;
+ * this is only the HTTP front. */
+static void user_confirm(zt_admin_call *c)
+{
+    c->cls = ZT_EV_DETECTION_FINDING;
+    c->activity = ZT_ACT_FINDING_UPDATE;
+    c->action = "risk.confirm_compromised";
     zt_user u;
-    if (!find_user(c, c->route.user, &u))
+    if (!empty_body(c) || !find_user(c, c->route.user, &u))
+        return;
+    if (c->r->svc->response == NULL) {
+        zt_user_dispose(&u);
+        zt_admin_fail(c, 503, "unavailable", "incident response is not running");
+        return;
+    }
+    zt_confirm_req q = {
+        .user_id = u.id, .email = u.email, .actor = "admin-api", .request_id = c->r->request_id};
+    zt_confirm_result res;
+    int rc = zt_response_confirm_compromised(c->r->svc->response, &q, &res);
+    zt_user_dispose(&u);
+    if (rc != 0) {
+        zt_admin_store_fail(c, rc, "user", c->route.user);
+        return;
+    }
+    if (res.revocation_rc != 0)
+        zt_error("request %s: admin API %s: cannot bump the revocation counter: %s",
+                 c->r->request_id, c->action, strerror(-res.revocation_rc));
+    if (res.incident_rc != 0)
+        zt_error("admin API: incident response failed: %s", strerror(-res.incident_rc));
+    snprintf(c->change, sizeof(c->change),
+             "confirmed compromised (detection %lld, %llu detection(s) changed); sessions revoked",
+             (long long)res.risk.detection_id, (unsigned long long)res.risk.n);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I}", "user_id", c->user_id,
+                          "email", c->user_email, "user_risk", zt_risk_name((zt_risk)res.user_risk),
+                          "detections_changed", (json_int_t)res.risk.n, "detail", res.risk.detail,
+                          "event", zt_risk_event_name(res.risk.kind), "detection_id",
+                          (json_int_t)res.risk.detection_id, "sessions_revoked",
+                          (json_int_t)res.sessions_revoked);
+    if (j != NULL && res.incident.incident_id > 0)
+        json_object_set_new(j, "incident_id", json_integer((json_int_t)res.incident.incident_id));
+    zt_admin_finish(c, 200, j);
+}
+
+static void user_dismiss(zt_admin_call *c)
+{
+    c->cls = ZT_EV_DETECTION_FINDING;
+    c->activity = ZT_ACT_FINDING_CLOSE;
+    c->action = "risk.dismiss_user";
+    zt_user u;
+    if (!empty_body(c) || !find_user(c, c->route.user, &u))
         return;
     zt_store *st = c->r->svc->store;
     zt_risk_event ev;
     memset(&ev, 0, sizeof(ev));
     int64_t now = now_s();
-    uint64_t revoked = 0;
-    int rc = confirm ? zt_risk_confirm_compromised(c->r->svc->risk, u.id, "{\"by\":\"admin-api\"}",
-                                                   now, &ev)
-                     : zt_risk_dismiss_user(c->r->svc->risk, u.id, now, &ev);
-    if (rc == 0 && confirm) {
-        zt_store_session_delete_by_user(st, u.id, &revoked);
-        rc = zt_store_user_bump_epoch(st, u.id, NULL);
-    }
+    int rc = zt_risk_dismiss_user(c->r->svc->risk, u.id, now, &ev);
     if (rc != 0) {
         zt_user_dispose(&u);
         zt_admin_store_fail(c, rc, "user", c->route.user);
@@ -242,16 +284,15 @@ static void user_risk_change(zt_admin_call *c, bool confirm)
     }
     zt_admin_revoked(c);
     if (c->r->svc->response != NULL) {
-        /* An admin's verdict opens (or resolves) the user's incident and runs playbooks. */
+        /* An admin's verdict resolves the user's incident (and undoes its isolations). */
         zt_signal sig = {.kind = ZT_SIGNAL_ADMIN,
-                         .type = confirm ? "admin_confirmed_compromised" : "admin_dismissed",
-                         .severity = confirm ? ZT_RISK_HIGH : ZT_RISK_NONE,
+                         .type = "admin_dismissed",
+                         .severity = ZT_RISK_NONE,
                          .user_id = u.id,
                          .email = u.email,
-                         .summary = confirm ? "an administrator confirmed the account compromised"
-                                            : "an administrator dismissed the user's risk",
+                         .summary = "an administrator dismissed the user's risk",
                          .request_id = c->r->request_id,
-                         .resolves = !confirm,
+                         .resolves = true,
                          .now = now};
         zt_response_result res;
         int src = zt_response_signal(c->r->svc->response, &sig, &res);
@@ -265,23 +306,13 @@ static void user_risk_change(zt_admin_call *c, bool confirm)
         zt_admin_store_fail(c, rc, "user", c->route.user);
         return;
     }
-    if (confirm)
-        snprintf(c->change, sizeof(c->change),
-                 "confirmed compromised (detection %lld, %llu detection(s) changed); sessions "
-                 "revoked",
-                 (long long)ev.detection_id, (unsigned long long)ev.n);
-    else
-        snprintf(c->change, sizeof(c->change), "all risk dismissed (%llu detection(s))",
-                 (unsigned long long)ev.n);
-    json_t *j =
-        json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "user_id", c->user_id, "email", c->user_email,
-                  "user_risk", zt_risk_name((zt_risk)level), "detections_changed", (json_int_t)ev.n,
-                  "detail", ev.detail, "event", zt_risk_event_name(ev.kind));
-    if (j != NULL && confirm) {
-        json_object_set_new(j, "detection_id", json_integer((json_int_t)ev.detection_id));
-        json_object_set_new(j, "sessions_revoked", json_integer((json_int_t)revoked));
-    }
-    zt_admin_finish(c, 200, j);
+    snprintf(c->change, sizeof(c->change), "all risk dismissed (%llu detection(s))",
+             (unsigned long long)ev.n);
+    zt_admin_finish(c, 200,
+                    json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "user_id", c->user_id, "email",
+                              c->user_email, "user_risk", zt_risk_name((zt_risk)level),
+                              "detections_changed", (json_int_t)ev.n, "detail", ev.detail, "event",
+                              zt_risk_event_name(ev.kind)));
 }
 
 void zt_admin_risk(zt_admin_call *c)
@@ -301,10 +332,10 @@ void zt_admin_risk(zt_admin_call *c)
         risk_dismiss(c);
         return;
     case ZT_ADMIN_EP_USER_CONFIRM:
-        user_risk_change(c, true);
+        user_confirm(c);
         return;
     case ZT_ADMIN_EP_USER_DISMISS:
-        user_risk_change(c, false);
+        user_dismiss(c);
         return;
     default:
         zt_admin_fail(c, 404, "not_found", "no such endpoint");

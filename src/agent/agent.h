@@ -74,5 +74,6 @@ int zta_cmd_report(int argc, char **argv);
 int zta_cmd_scan(int argc, char **argv);
 int zta_cmd_quarantine(int argc, char **argv);
 int zta_cmd_daemon(int argc, char **argv);
+int zta_cmd_status(int argc, char **argv);
 
 #endif

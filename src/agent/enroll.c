@@ -24,6 +24,8 @@ typedef struct enroll_opts {
     const char *server;
     const char *code;
     const char *ca_file;
+    const char *pin; /* --server-sha256 as given; pin_hex normalised */
+    char pin_hex[65];
     const char *dir;
     bool tofu;
     bool force;
@@ -193,12 +195,32 @@ out:
     return rc;
 }
 
+/* "AB:CD:..." or "abcd..." (what the enrolment page and `openssl x509 -fingerprint -sha256`
+ * print) into 64 lower-case hex digits. */
+static bool pin_normalise(const char *in, char out[65])
+{
+    size_t n = 0;
+    for (const char *p = in; *p != '\0'; p++) {
+        char ch = *p;
+        if (ch == ':')
+            continue;
+        if (ch >= 'A' && ch <= 'F')
+            ch = (char)(ch - 'A' + 'a');
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')) || n == 64)
+            return false;
+        out[n++] = ch;
+    }
+    out[n] = '\0';
+    return n == 64;
+}
+
 static int parse_opts(int argc, char **argv, enroll_opts *o)
 {
     static const struct option longopts[] = {{"server", required_argument, NULL, 's'},
                                              {"code", required_argument, NULL, 'c'},
                                              {"ca-file", required_argument, NULL, 'a'},
                                              {"insecure-first-use", no_argument, NULL, 'i'},
+                                             {"server-sha256", required_argument, NULL, 'p'},
                                              {"dir", required_argument, NULL, 'd'},
                                              {"force", no_argument, NULL, 'f'},
                                              {NULL, 0, NULL, 0}};
@@ -218,6 +240,9 @@ static int parse_opts(int argc, char **argv, enroll_opts *o)
         case 'i':
             o->tofu = true;
             break;
+        case 'p':
+            o->pin = optarg;
+            break;
         case 'd':
             o->dir = optarg;
             break;
@@ -230,11 +255,18 @@ static int parse_opts(int argc, char **argv, enroll_opts *o)
     }
     if (optind != argc || o->server == NULL || o->code == NULL) {
         fprintf(stderr, "usage: ztagent enroll --server URL --code CODE "
-                        "(--ca-file FILE | --insecure-first-use) [--dir DIR] [--force]\n");
+                        "(--ca-file FILE | --server-sha256 HEX | --insecure-first-use) "
+                        "[--dir DIR] [--force]\n");
         return -1;
     }
-    if ((o->ca_file != NULL) == o->tofu) {
-        fprintf(stderr, "ztagent: give exactly one of --ca-file FILE or --insecure-first-use\n");
+    if ((o->ca_file != NULL) + (o->pin != NULL) + o->tofu != 1) {
+        fprintf(stderr, "ztagent: give exactly one of --ca-file FILE, --server-sha256 HEX or "
+                        "--insecure-first-use\n");
+        return -1;
+    }
+    if (o->pin != NULL && !pin_normalise(o->pin, o->pin_hex)) {
+        fprintf(stderr, "ztagent: --server-sha256 wants the 64 hex digits of the gateway "
+                        "certificate's SHA-256 (colons allowed)\n");
         return -1;
     }
     size_t n = strlen(o->code);
@@ -310,7 +342,8 @@ int zta_cmd_enroll(int argc, char **argv)
         fprintf(stderr, "ztagent: cannot build the enrolment request\n");
         goto out;
     }
-    zta_tls tls = {.ca_file = o.ca_file, .insecure = o.tofu};
+    zta_tls tls = {
+        .ca_file = o.ca_file, .pin_sha256 = o.pin ? o.pin_hex : NULL, .insecure = o.tofu};
     char fp[65] = "", err[512];
     int status = 0;
     if (zta_https(o.server, &tls, "POST", "/.ztgate/device/enroll", text, strlen(text), &status,

@@ -199,15 +199,51 @@ static bool action_is_read_only(const char *action)
     return false;
 }
 
-/* Every change made with the CLI is an audit record (Account Change), queued as one file the
- * gateway appends to its log: written to a temporary name, then renamed, so a half-written
- * record is never picked up. Passwords never reach argv, so the command line is safe to keep. */
-static int cli_audit_spool(const char *cmd, const char *action, int argc, char **argv)
+const char *zt_cli_request_id(void)
 {
+    static char id[33];
+    if (id[0] == '\0')
+        zt_random_hex(id, 16);
+    return id;
+}
+
+/* One record as one file: written to a temporary name, then renamed, so a half-written record
+ * is never picked up. Names sort in the order this process queued them (the gateway appends
+ * in name order). */
+int zt_cli_audit_queue(const char *json, size_t len)
+{
+    static uint64_t last_us;
     if (cli_spool_dir[0] == '\0')
         return 0;
     if (mkdir(cli_spool_dir, 0700) != 0 && errno != EEXIST)
         return -errno;
+    char id[33], tmp[4200], final[4200];
+    zt_random_hex(id, 16);
+    uint64_t us = (uint64_t)zt_wall_us();
+    last_us = us > last_us ? us : last_us + 1;
+    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", cli_spool_dir, id);
+    snprintf(final, sizeof(final), "%s/%016" PRIx64 "-%s.json", cli_spool_dir, last_us, id);
+    int rc = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        rc = -errno;
+    if (rc == 0 && (write(fd, json, len) != (ssize_t)len || fsync(fd) != 0))
+        rc = -EIO;
+    if (fd >= 0)
+        close(fd);
+    if (rc == 0 && rename(tmp, final) != 0)
+        rc = -errno;
+    if (rc != 0)
+        unlink(tmp);
+    return rc;
+}
+
+/* Every change made with the CLI is an audit record (Account Change) naming the command line.
+ * Passwords never reach argv, so the command line is safe to keep. */
+static int cli_audit_spool(const char *cmd, const char *action, int argc, char **argv)
+{
+    if (cli_spool_dir[0] == '\0')
+        return 0;
     zt_buf b, line;
     zt_buf_init(&b, ZT_AUDIT_MAX_EVENT);
     zt_buf_init(&line, 16 * 1024);
@@ -218,8 +254,7 @@ static int cli_audit_spool(const char *cmd, const char *action, int argc, char *
         rc = rc ? rc : zt_buf_append_str(&line, argv[i]);
     }
     const struct passwd *pw = getpwuid(geteuid());
-    char id[33], msg[160];
-    zt_random_hex(id, 16);
+    char msg[160];
     snprintf(msg, sizeof(msg), "ztgate %s %s (command line)", cmd, action);
     zt_event ev;
     zt_event_begin(&ev, &b, ZT_EV_ACCOUNT_CHANGE, 99, ZT_SEV_INFO);
@@ -228,23 +263,10 @@ static int cli_audit_spool(const char *cmd, const char *action, int argc, char *
     zt_event_str(&ev, "actor.process.name", "ztgate-cli");
     zt_event_str(&ev, "actor.user.name", pw != NULL ? pw->pw_name : "?");
     zt_event_strn(&ev, "unmapped.command_line", line.data ? line.data : "", line.len);
-    zt_event_metadata(&ev, id, NULL);
+    zt_event_metadata(&ev, zt_cli_request_id(), NULL);
     rc = rc ? rc : zt_event_end(&ev);
-    char tmp[4200], final[4200];
-    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", cli_spool_dir, id);
-    snprintf(final, sizeof(final), "%s/%016" PRIx64 "-%s.json", cli_spool_dir,
-             (uint64_t)zt_wall_us(), id);
-    int fd = rc == 0 ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
-    if (fd < 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && (write(fd, b.data, b.len) != (ssize_t)b.len || fsync(fd) != 0))
-        rc = -EIO;
-    if (fd >= 0)
-        close(fd);
-    if (rc == 0 && rename(tmp, final) != 0)
-        rc = -errno;
-    if (rc != 0)
-        unlink(tmp);
+    if (rc == 0)
+        rc = zt_cli_audit_queue(b.data, b.len);
     zt_buf_dispose(&b);
     zt_buf_dispose(&line);
     return rc;

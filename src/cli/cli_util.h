@@ -62,6 +62,14 @@ int zt_cli_dispatch(const char *cmd, const zt_cli_action *acts, size_t n, int ar
  * NULL after printing why. Close with zt_store_close. */
 zt_store *zt_cli_open_store(int argc, char **argv);
 
+/* This command's id: the metadata.uid of its audit record, and the request id it hands to
+ * services so their records and incident timelines point back to it. */
+const char *zt_cli_request_id(void);
+/* Queue one audit record (a JSON object from zt_event_end) in STATE_DIR/audit-spool for the
+ * gateway to append, after the records queued before it. 0 (also when audit is off, or no
+ * store was opened yet) or a negative errno. */
+int zt_cli_audit_queue(const char *json, size_t len);
+
 /* "ztgate: MESSAGE" on stderr; returns status. */
 int zt_cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Report a store error: "not found"/"already exists" in the admin's words when `who` names the

@@ -300,6 +300,7 @@ typedef struct search_opts {
     int64_t since_us, until_us;
     long class_uid; /* 0 = any */
     const char *decision;
+    const char *ref; /* request id shown on a page (metadata.uid or metadata.correlation_uid) */
     bool json;
 } search_opts;
 
@@ -359,6 +360,15 @@ static bool decision_matches(json_t *rec, const char *want)
     return v != NULL && strcmp(v, want) == 0;
 }
 
+/* The reference a page shows is the request id: the record of that request carries it as
+ * metadata.uid; records a request caused later (a detection, an incident) as correlation_uid. */
+static bool ref_matches(json_t *rec, const char *want)
+{
+    const char *uid = jstr(rec, "metadata.uid");
+    const char *corr = jstr(rec, "metadata.correlation_uid");
+    return (uid != NULL && strcmp(uid, want) == 0) || (corr != NULL && strcmp(corr, want) == 0);
+}
+
 static bool record_matches(json_t *rec, const search_opts *o)
 {
     if (o->class_uid != 0 && json_integer_value(json_object_get(rec, "class_uid")) != o->class_uid)
@@ -377,6 +387,8 @@ static bool record_matches(json_t *rec, const search_opts *o)
             return false;
     }
     if (o->have_ip && !ip_matches(rec, &o->ip))
+        return false;
+    if (o->ref != NULL && !ref_matches(rec, o->ref))
         return false;
     return o->decision == NULL || decision_matches(rec, o->decision);
 }
@@ -500,8 +512,9 @@ static long search_file(const char *path, const search_opts *o)
     return matches;
 }
 
-static const char *const search_value_flags[] = {"--user",  "--device", "--ip",       "--since",
-                                                 "--until", "--type",   "--decision", "--config"};
+static const char *const search_value_flags[] = {"--user",     "--device", "--ip",
+                                                 "--since",    "--until",  "--type",
+                                                 "--decision", "--ref",    "--config"};
 
 static bool takes_value(const char *a)
 {
@@ -535,6 +548,8 @@ static int search_args(int argc, char **argv, search_opts *o, char **files, size
         i++;
         if (strcmp(a, "--user") == 0)
             o->user = v;
+        else if (strcmp(a, "--ref") == 0)
+            o->ref = v;
         else if (strcmp(a, "--device") == 0)
             o->device = v;
         else if (strcmp(a, "--decision") == 0 && !decision_ok(v))
@@ -571,8 +586,8 @@ static int audit_search(int argc, char **argv)
     search_opts o;
     if (has_flag(argc, argv, "--help") || has_flag(argc, argv, "-h")) {
         printf("usage: ztgate audit search [--user EMAIL|ID] [--device ID] [--ip IP|CIDR] "
-               "[--since T] [--until T] [--type CLASS] [--decision D] [--json] "
-               "[--config FILE] [FILES...]\n");
+               "[--since T] [--until T] [--type CLASS] [--decision D] [--ref ID] "
+               "[--json] [--config FILE] [FILES...]\n");
         return 0;
     }
     int rc = search_args(argc, argv, &o, given, &n_given);
@@ -607,6 +622,12 @@ static int audit_search(int argc, char **argv)
     }
     if (!o.json)
         fprintf(stderr, "%ld record%s\n", total, total == 1 ? "" : "s");
+    if (o.ref != NULL && total == 0)
+        fprintf(stderr,
+                "ztgate audit: no record has the reference %s; a request refused before "
+                "any decision (malformed: 400, 413, 414, 431) is only in the access log, "
+                "as its request_id\n",
+                o.ref);
     for (size_t i = 0; i < n_found; i++)
         free(found[i]);
     zt_config_free(cfg);
@@ -848,8 +869,8 @@ int zt_cmd_audit(int argc, char **argv)
                     "[--from-genesis] [--config FILE]\n"
                     "       ztgate audit search [--user EMAIL|ID] [--device ID] [--ip IP|CIDR] "
                     "[--since T] [--until T]\n"
-                    "                           [--type CLASS] [--decision D] [--json] "
-                    "[--config FILE] [FILES...]\n"
+                    "                           [--type CLASS] [--decision D] [--ref ID] "
+                    "[--json] [--config FILE] [FILES...]\n"
                     "       ztgate audit tail [-n N] [-f] [--config FILE] [FILE]\n"
                     "Without FILES, verify and search read the configured log with its rotated "
                     "files, oldest first; verify checks them against <signing_key>.pub.\n"

@@ -278,15 +278,14 @@ static int act_delete(zt_store *st, const zt_cli_args *a)
 }
 
 static const zt_cli_action device_actions[] = {
-    {"enroll-code", "device enroll-code --user EMAIL [--ttl 15m] [--json]",
+    {"enroll-code", "enroll-code --user EMAIL [--ttl 15m] [--json]",
      "make a single-use enrolment code for a user's device", ZT_CLI_OPT_JSON, 0, act_enroll_code},
-    {"list", "device list [--user EMAIL] [--json]", "list enrolled devices", ZT_CLI_OPT_JSON, 0,
-     act_list},
-    {"show", "device show ID [--json]", "show one device with its posture verdict and alerts",
+    {"list", "list [--user EMAIL] [--json]", "list enrolled devices", ZT_CLI_OPT_JSON, 0, act_list},
+    {"show", "show ID [--json]", "show one device with its posture verdict and alerts",
      ZT_CLI_OPT_JSON, 1, act_show},
-    {"revoke", "device revoke ID", "revoke a device: its certificate and sessions stop working", 0,
-     1, act_revoke},
-    {"delete", "device delete ID", "delete a device record (its certificate stays revoked)", 0, 1,
+    {"revoke", "revoke ID", "revoke a device: its certificate and sessions stop working", 0, 1,
+     act_revoke},
+    {"delete", "delete ID", "delete a device record (its certificate stays revoked)", 0, 1,
      act_delete},
 };
 

@@ -1,6 +1,6 @@
 /* `ztgate incident ACTION`: list, show (with the timeline in order), resolve. Resolving runs
  * through src/response like an automatic resolution, so isolations the incident's playbooks made
- * are released. The CLI has no audit writer and no webhook: the timeline records the change. */
+ * are released; its timeline records are queued in the audit spool for the gateway to append. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,6 +15,13 @@
 /* list's own option, taken out of argv before the shared parser sees it. */
 static const char *opt_status;
 static zt_config *config; /* for resolve: playbooks and state_dir */
+
+/* Timeline steps are audit records like the gateway's, queued for it to append. */
+static int spool_audit(void *ctx, const char *json, size_t len)
+{
+    (void)ctx;
+    return zt_cli_audit_queue(json, len);
+}
 
 static bool parse_id(const char *s, int64_t *out)
 {
@@ -187,8 +194,11 @@ static int incident_resolve(zt_store *st, const zt_cli_args *a)
     if (config == NULL)
         return zt_cli_fail(ZT_CLI_FAIL, "cannot read the configuration");
     char err[256];
-    zt_response_cfg rc_cfg = {
-        .config = config, .store = st, .state_dir = config->state_dir, .no_webhook = true};
+    zt_response_cfg rc_cfg = {.config = config,
+                              .store = st,
+                              .state_dir = config->state_dir,
+                              .no_webhook = true,
+                              .audit = spool_audit};
     zt_response *r = zt_response_new(&rc_cfg, err, sizeof(err));
     if (r == NULL)
         return zt_cli_fail(ZT_CLI_FAIL, "%s", err);

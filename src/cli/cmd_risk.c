@@ -2,18 +2,25 @@
  * the risk engine's state machine and then bump STATE_DIR/revocation so running gateways reload
  * each session's user risk on its next request.
  *
- * The CLI has no audit writer, so these changes are not in the audit log: the admin API's
- * equivalents audit them. (Each one prints what changed, for the operator's own records.) */
+ * confirm-compromised is zt_response_confirm_compromised (src/response/confirm.h), the function
+ * the admin API runs: executed here against the shared store, with the configured playbooks, its
+ * audit records queued in STATE_DIR/audit-spool (the gateway appends them after this command's
+ * own record) and its webhook notifications sent from this process, which waits for them. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "core/config.h"
+#include "identity/secretbox.h"
+#include "lib/secure.h"
 #include "lib/time.h"
+#include "response/confirm.h"
+#include "response/webhook.h"
 #include "risk/risk.h"
 #include "session/session.h"
 
@@ -24,15 +31,15 @@ static struct {
 } opts;
 
 static char state_dir[4096];
+static zt_config *config; /* playbooks, webhook and keys for confirm-compromised */
 
 static void remember_state_dir(int argc, char **argv)
 {
     zt_diags d;
     zt_diags_init(&d);
-    zt_config *cfg = zt_config_load(zt_cli_config_path(argc, argv), &d);
-    if (cfg != NULL && cfg->state_dir != NULL)
-        snprintf(state_dir, sizeof(state_dir), "%s", cfg->state_dir);
-    zt_config_free(cfg);
+    config = zt_config_load(zt_cli_config_path(argc, argv), &d);
+    if (config != NULL && config->state_dir != NULL)
+        snprintf(state_dir, sizeof(state_dir), "%s", config->state_dir);
     zt_diags_dispose(&d);
 }
 
@@ -209,8 +216,8 @@ static int risk_dismiss(zt_store *st, const zt_cli_args *a)
     return tell_gateways(ZT_CLI_OK);
 }
 
-/* confirm-compromised and remediate: a user by email, through the engine. */
-static int user_change(zt_store *st, const zt_cli_args *a, bool confirm)
+/* remediate: a user by email, through the engine. */
+static int risk_remediate(zt_store *st, const zt_cli_args *a)
 {
     zt_user u;
     int rc = zt_store_user_get_by_email(st, a->pos[0], &u);
@@ -219,39 +226,138 @@ static int user_change(zt_store *st, const zt_cli_args *a, bool confirm)
     zt_risk_engine *eng = engine(st);
     zt_risk_event ev;
     memset(&ev, 0, sizeof(ev));
-    if (eng == NULL)
-        rc = -ENOMEM;
-    else if (confirm)
-        rc = zt_risk_confirm_compromised(eng, u.id, "{\"by\":\"cli\"}", now_s(), &ev);
-    /* Like the admin API (and Entra's advice): a compromised account's sessions end now. */
-    if (rc == 0 && confirm)
-        rc = zt_store_user_bump_epoch(st, u.id, NULL);
-    else if (eng != NULL && !confirm)
-        rc = zt_risk_remediate_user(eng, u.id, now_s(), &ev);
+    rc = eng != NULL ? zt_risk_remediate_user(eng, u.id, now_s(), &ev) : -ENOMEM;
     zt_risk_free(eng);
     if (rc != 0) {
         zt_user_dispose(&u);
         return eng == NULL ? ZT_CLI_FAIL : zt_cli_store_fail(rc, "user", NULL);
     }
-    if (confirm)
-        printf("confirmed %s compromised: user risk is high (detection %" PRId64
-               "); every session of the user is revoked. The user signs in with MFA and changes "
-               "the password to recover\n",
-               u.email, ev.detection_id);
-    else
-        printf("remediated %" PRIu64 " open detection(s) of %s\n", ev.n, u.email);
+    printf("remediated %" PRIu64 " open detection(s) of %s\n", ev.n, u.email);
     zt_user_dispose(&u);
     return tell_gateways(ZT_CLI_OK);
 }
 
-static int risk_confirm(zt_store *st, const zt_cli_args *a)
+/* Playbook steps are audit records like the gateway's, queued for it to append; ctx counts
+ * the ones that could not be queued. */
+static int spool_audit(void *ctx, const char *json, size_t len)
 {
-    return user_change(st, a, true);
+    int rc = zt_cli_audit_queue(json, len);
+    if (rc != 0)
+        ++*(unsigned *)ctx;
+    return rc;
 }
 
-static int risk_remediate(zt_store *st, const zt_cli_args *a)
+/* Incident response in this process, as the gateway's: same playbooks, same webhook and key. */
+static zt_response *cli_response(zt_store *st, zt_risk_engine *eng, unsigned *unaudited)
 {
-    return user_change(st, a, false);
+    char err[512];
+    unsigned char key[ZT_SECRETBOX_KEY_LEN] = {0};
+    bool derived = config->incidents.has_notify && config->incidents.notify.secret_file == NULL;
+    if (derived) {
+        zt_secretbox *box =
+            zt_secretbox_load_key(config->auth.secrets_key, false, err, sizeof(err));
+        if (box == NULL) {
+            zt_cli_fail(ZT_CLI_FAIL, "incidents.notify signs with a key from auth.secrets_key: %s",
+                        err);
+            return NULL;
+        }
+        zt_secretbox_derive(box, "ztgate webhook v1", key);
+        zt_secretbox_free(box);
+    }
+    zt_response_cfg rc = {.config = config,
+                          .store = st,
+                          .risk = eng,
+                          .state_dir = config->state_dir,
+                          .notify_key = derived ? key : NULL,
+                          .notify_key_len = derived ? sizeof(key) : 0,
+                          .audit = spool_audit,
+                          .audit_ctx = unaudited};
+    zt_response *r = zt_response_new(&rc, err, sizeof(err));
+    zt_wipe(key, sizeof(key));
+    if (r == NULL)
+        zt_cli_fail(ZT_CLI_FAIL, "%s", err);
+    return r;
+}
+
+/* Every attempt the gateway's notifier would make: each timeout plus each backoff. */
+static uint64_t webhook_patience_ms(void)
+{
+    const zt_webhook_cfg_ *n = &config->incidents.notify;
+    uint64_t total = n->timeout_ms, backoff = n->backoff_ms;
+    for (unsigned i = 0; i < n->retries; i++) {
+        total += n->timeout_ms + backoff;
+        backoff = backoff * 2 > ZT_WEBHOOK_BACKOFF_MAX_MS ? ZT_WEBHOOK_BACKOFF_MAX_MS : backoff * 2;
+    }
+    return total + 1000;
+}
+
+/* Notifications queued by the playbooks leave before the command ends; the number that could
+ * not be delivered. */
+static uint64_t deliver_notifications(zt_response *r)
+{
+    zt_webhook *w = zt_response_webhook(r);
+    if (w == NULL)
+        return 0;
+    zt_webhook_drain(w, webhook_patience_ms());
+    zt_webhook_stats ws;
+    zt_webhook_stats_get(w, &ws);
+    return ws.queued - ws.delivered;
+}
+
+static int risk_confirm(zt_store *st, const zt_cli_args *a)
+{
+    if (config == NULL)
+        return zt_cli_fail(ZT_CLI_FAIL, "cannot read the configuration");
+    zt_user u;
+    int rc = zt_store_user_get_by_email(st, a->pos[0], &u);
+    if (rc != 0)
+        return zt_cli_store_fail(rc, "user", a->pos[0]);
+    zt_risk_engine *eng = engine(st);
+    unsigned unaudited = 0;
+    zt_response *r = eng != NULL ? cli_response(st, eng, &unaudited) : NULL;
+    if (r == NULL) {
+        zt_risk_free(eng);
+        zt_user_dispose(&u);
+        return ZT_CLI_FAIL;
+    }
+    zt_confirm_req q = {
+        .user_id = u.id, .email = u.email, .actor = "cli", .request_id = zt_cli_request_id()};
+    zt_confirm_result res;
+    rc = zt_response_confirm_compromised(r, &q, &res);
+    uint64_t undelivered = rc == 0 ? deliver_notifications(r) : 0;
+    zt_response_free(r);
+    zt_risk_free(eng);
+    if (rc != 0) {
+        zt_user_dispose(&u);
+        return zt_cli_store_fail(rc, "user", NULL);
+    }
+    printf("confirmed %s compromised: user risk is high (detection %" PRId64
+           "); every session of the user is revoked. The user signs in with MFA and changes "
+           "the password to recover\n",
+           u.email, res.risk.detection_id);
+    if (res.incident.incident_id > 0)
+        printf("incident %" PRId64 "%s: %u playbook action(s), %u failed\n",
+               res.incident.incident_id, res.incident.opened ? " opened" : " updated",
+               res.incident.actions, res.incident.failed);
+    zt_user_dispose(&u);
+    if (res.revocation_rc != 0)
+        return tell_gateways(ZT_CLI_OK);
+    if (res.incident_rc != 0)
+        return zt_cli_fail(ZT_CLI_FAIL,
+                           "the change is saved, but the incident could not be "
+                           "recorded: %s",
+                           strerror(-res.incident_rc));
+    if (unaudited > 0)
+        return zt_cli_fail(ZT_CLI_FAIL,
+                           "the change is saved, but %u of its audit record(s) could not be "
+                           "queued in STATE_DIR/" ZT_AUDIT_SPOOL_DIR,
+                           unaudited);
+    if (undelivered > 0)
+        return zt_cli_fail(ZT_CLI_FAIL,
+                           "the change is saved, but %" PRIu64 " webhook notification(s) could "
+                           "not be delivered to incidents.notify",
+                           undelivered);
+    return res.incident.failed > 0 ? ZT_CLI_FAIL : ZT_CLI_OK;
 }
 
 static const zt_cli_action risk_actions[] = {
@@ -295,8 +401,11 @@ static int take_list_opts(int *argc, char **argv)
 int zt_cmd_risk(int argc, char **argv)
 {
     remember_state_dir(argc, argv);
-    if (argc >= 2 && strcmp(argv[1], "list") == 0 && take_list_opts(&argc, argv) != 0)
-        return ZT_CLI_USAGE;
-    return zt_cli_dispatch("risk", risk_actions, sizeof(risk_actions) / sizeof(risk_actions[0]),
-                           argc, argv);
+    int rc = ZT_CLI_USAGE;
+    if (argc < 2 || strcmp(argv[1], "list") != 0 || take_list_opts(&argc, argv) == 0)
+        rc = zt_cli_dispatch("risk", risk_actions, sizeof(risk_actions) / sizeof(risk_actions[0]),
+                             argc, argv);
+    zt_config_free(config);
+    config = NULL;
+    return rc;
 }

@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +28,17 @@ static int cmd_serve(int argc, char **argv)
     return zt_proxy_serve(zt_cli_config_path(argc, argv));
 }
 
+/* The file, then (unless --syntax-only) what serve would find when it starts with it: an OK
+ * here means `ztgate serve` starts, bar a port in use or a full disk. */
 static int cmd_check_config(int argc, char **argv)
 {
     const char *path = NULL;
+    bool syntax_only = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             path = argv[++i];
+        else if (strcmp(argv[i], "--syntax-only") == 0)
+            syntax_only = true;
         else if (argv[i][0] != '-' && path == NULL)
             path = argv[i];
     }
@@ -44,8 +50,12 @@ static int cmd_check_config(int argc, char **argv)
     if (diags.text.len > 0)
         fwrite(diags.text.data, 1, diags.text.len, stderr);
     int status = 0;
+    char err[1024] = "";
     if (cfg == NULL) {
         fprintf(stderr, "%s: %u error(s)\n", path, diags.errors ? diags.errors : 1);
+        status = 1;
+    } else if (!syntax_only && zt_proxy_preflight(cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s: serve would not start: %s\n", path, err);
         status = 1;
     } else {
         printf("%s: OK (%zu listener(s), %zu app(s))\n", path, cfg->n_listeners, cfg->n_apps);
@@ -58,7 +68,7 @@ static int cmd_check_config(int argc, char **argv)
 static const zt_command commands[] = {
     {"serve", "[--config FILE]", "run the gateway", cmd_serve},
     {"check-config", "[FILE | --config FILE]",
-     "validate a configuration file; errors as FILE:LINE:COL: message", cmd_check_config},
+     "validate a configuration file and what serve would open with it", cmd_check_config},
     {"user", "ACTION [ARGS]", "manage users (ztgate user help)", zt_cmd_user},
     {"group", "ACTION [ARGS]", "manage groups (ztgate group help)", zt_cmd_group},
     {"audit", "verify|tail [ARGS]", "check the audit log's hash chain and signatures",

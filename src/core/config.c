@@ -25,7 +25,6 @@
 #define ZT_CONFIG_PATH_MAX 128         /* "gateway.listen[3].tls.cert" */
 #define ZT_CONFIG_SHOW_MAX 64          /* echoed user text is cut here */
 #define ZT_CONFIG_NAME_MAX 64          /* app names */
-#define ZT_CONFIG_STATE_PATHS 4        /* keys whose default lives under state_dir */
 
 /* ---------------------------------------------------------------------------------------------
  * Diagnostics */
@@ -135,10 +134,14 @@ struct zt_config_section {
     void (*check)(zt_config_ctx *c, const zt_config_walk *w);
 };
 
-/* One mapping being read: which keys were seen where. */
+/* One mapping being read: which keys were seen where. Written or not, a section goes through
+ * the same walk, so every key not written gets its table default in exactly one place
+ * (zt_config_absent). */
 struct zt_config_walk {
     const zt_config_section *sec;
-    yaml_node_t *map; /* NULL: section absent, defaults only */
+    yaml_node_t *map;      /* NULL: absent or written empty (`auth:`), defaults only */
+    const yaml_node_t *at; /* where the section was written (map or the empty value); NULL:
+                              absent. Required keys are reported here. */
     yaml_node_t *key[ZT_CONFIG_MAX_KEYS];
     yaml_node_t *val[ZT_CONFIG_MAX_KEYS];
     char *target;
@@ -154,12 +157,15 @@ struct zt_config_ctx {
     yaml_document_t doc;
     zt_config *cfg;
     zt_arena *arena;
-    struct {
-        char **slot;
-        const char *rel;
-    } state_paths[ZT_CONFIG_STATE_PATHS];
-    size_t n_state_paths;
+    /* Defaults under state_dir, joined once the whole file (and so state_dir) was read. */
+    struct zt_config_state_path *state_paths;
 };
+
+typedef struct zt_config_state_path {
+    char **slot;
+    const char *rel;
+    struct zt_config_state_path *next;
+} zt_config_state_path;
 
 /* One scalar to parse: from the file (n set) or a table default (n NULL). */
 typedef struct zt_config_val {
@@ -913,26 +919,38 @@ static void zt_config_read_scalar(zt_config_ctx *c, const zt_config_key *k, yaml
 
 static void zt_config_walk_map(zt_config_ctx *c, const zt_config_section *sec, yaml_node_t *map,
                                char *target, const char *path);
+static void zt_config_walk_at(zt_config_ctx *c, const zt_config_section *sec, yaml_node_t *map,
+                              const yaml_node_t *at, char *target, const char *path);
 
+/* `auth:` with nothing under it (or `auth: {}`) is the section with every key at its default,
+ * exactly as when it is left out, except that required keys are asked for. */
 static void zt_config_read_section(zt_config_ctx *c, const zt_config_key *k, yaml_node_t *n,
                                    char *t, const char *path)
 {
-    if (!zt_config_expect(c, n, YAML_MAPPING_NODE, path, "a mapping")) {
+    bool empty = zt_config_is_null(n);
+    if (!empty && !zt_config_expect(c, n, YAML_MAPPING_NODE, path, "a mapping")) {
         zt_config_walk_map(c, k->sub, NULL, t + k->off, path);
         return;
     }
     if (k->flags & ZT_CFG_PRESENT)
         zt_config_put_uint(t + k->aux, sizeof(bool), 1);
-    zt_config_walk_map(c, k->sub, n, t + k->off, path);
+    if (empty)
+        zt_config_walk_at(c, k->sub, NULL, n, t + k->off, path);
+    else
+        zt_config_walk_map(c, k->sub, n, t + k->off, path);
 }
 
 /* Items of a list node, after checking the count against the key's bounds. */
 static bool zt_config_items(zt_config_ctx *c, const zt_config_key *k, yaml_node_t *n,
                             const char *path, size_t *count)
 {
-    if (!zt_config_expect(c, n, YAML_SEQUENCE_NODE, path, zt_config_what(k->kind)))
+    /* `policies:` with nothing under it is the empty list, like `policies: []`. */
+    if (zt_config_is_null(n))
+        *count = 0;
+    else if (!zt_config_expect(c, n, YAML_SEQUENCE_NODE, path, zt_config_what(k->kind)))
         return false;
-    *count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    else
+        *count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     if (*count < k->min || *count > k->max) {
         zt_config_err(c, n, "'%s' must have %llu to %llu entries (got %zu)", path,
                       (unsigned long long)k->min, (unsigned long long)k->max, *count);
@@ -1132,25 +1150,29 @@ static void zt_config_walk_pair(zt_config_ctx *c, zt_config_walk *w, const yaml_
     zt_config_read_value(c, &w->sec->keys[i], v, w->target, path);
 }
 
+/* No fixed bound: every such key of every section, written or not, gets its default. */
 static void zt_config_defer_state_path(zt_config_ctx *c, const zt_config_key *k, char *t)
 {
-    if (c->n_state_paths >= ZT_CONFIG_STATE_PATHS)
+    zt_config_state_path *sp = zt_config_zalloc(c, sizeof(*sp));
+    if (sp == NULL)
         return;
-    c->state_paths[c->n_state_paths].slot = (char **)(void *)(t + k->off);
-    c->state_paths[c->n_state_paths].rel = k->def;
-    c->n_state_paths++;
+    sp->slot = (char **)(void *)(t + k->off);
+    sp->rel = k->def;
+    sp->next = c->state_paths;
+    c->state_paths = sp;
 }
 
-/* A key that was not written: required → error; else its default. */
+/* A key that was not written: required → error; else its default. The one place defaults are
+ * applied, for sections written, written empty or left out alike. */
 static void zt_config_absent(zt_config_ctx *c, const zt_config_walk *w, const zt_config_key *k)
 {
     char path[ZT_CONFIG_PATH_MAX];
     zt_config_path(path, w->path, k->name);
-    if ((k->flags & ZT_CFG_REQUIRED) && w->map != NULL) {
+    if ((k->flags & ZT_CFG_REQUIRED) && w->at != NULL) {
         if (w->path[0] == '\0')
-            zt_config_err(c, w->map, "missing required key '%s'", k->name);
+            zt_config_err(c, w->at, "missing required key '%s'", k->name);
         else
-            zt_config_err(c, w->map, "missing required key '%s' in '%s'", k->name, w->path);
+            zt_config_err(c, w->at, "missing required key '%s' in '%s'", k->name, w->path);
         return;
     }
     if (k->kind == ZT_K_SECTION) {
@@ -1167,10 +1189,17 @@ static void zt_config_absent(zt_config_ctx *c, const zt_config_walk *w, const zt
 static void zt_config_walk_map(zt_config_ctx *c, const zt_config_section *sec, yaml_node_t *map,
                                char *target, const char *path)
 {
+    zt_config_walk_at(c, sec, map, map, target, path);
+}
+
+static void zt_config_walk_at(zt_config_ctx *c, const zt_config_section *sec, yaml_node_t *map,
+                              const yaml_node_t *at, char *target, const char *path)
+{
     zt_config_walk w;
     memset(&w, 0, sizeof(w));
     w.sec = sec;
     w.map = map;
+    w.at = at;
     w.target = target;
     w.path = path;
     if (map != NULL)
@@ -1347,8 +1376,8 @@ static void zt_config_resolve_state_paths(zt_config_ctx *c)
         return;
     size_t dlen = strlen(dir);
     bool slash = dlen > 0 && dir[dlen - 1] == '/';
-    for (size_t i = 0; i < c->n_state_paths; i++) {
-        const char *rel = c->state_paths[i].rel;
+    for (zt_config_state_path *sp = c->state_paths; sp != NULL; sp = sp->next) {
+        const char *rel = sp->rel;
         size_t rlen = strlen(rel), n = dlen + !slash + rlen;
         char *p = zt_config_zalloc(c, n + 1);
         if (p == NULL)
@@ -1357,7 +1386,7 @@ static void zt_config_resolve_state_paths(zt_config_ctx *c)
         if (!slash)
             p[dlen] = '/';
         memcpy(p + dlen + !slash, rel, rlen);
-        *c->state_paths[i].slot = p;
+        *sp->slot = p;
     }
 }
 
@@ -1377,6 +1406,8 @@ static void zt_config_word_err(zt_config_ctx *c, const zt_cfg_word *w, const cha
 static void zt_config_word_err(zt_config_ctx *c, const zt_cfg_word *w, const char *fmt, ...)
 {
     char what[256], shown[ZT_CONFIG_SHOW_MAX + 4];
+    if (w->s == NULL)
+        return; /* not a string: already reported where it was read */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
@@ -1891,6 +1922,12 @@ static void zt_config_check_devices(zt_config_ctx *c, const zt_config_walk *w)
     if (d->n_min_os_versions > 8)
         zt_config_err(c, zt_config_seen(w, "min_os_versions"),
                       "at most 8 entries in 'min_os_versions'");
+    /* A silent agent is the early warning; at posture_max_age the device is non-compliant.
+     * The default (1h) shrinks to a shorter posture_max_age (src/device); a value given is
+     * checked. */
+    yaml_node_t *silent = zt_config_seen(w, "silent_after");
+    if (silent != NULL && d->silent_after_ms > d->posture_max_age_ms)
+        zt_config_err(c, silent, "silent_after must not be longer than posture_max_age");
 }
 
 static const zt_config_key zt_config_devices_keys[] = {
@@ -1902,6 +1939,8 @@ static const zt_config_key zt_config_devices_keys[] = {
      .min = ZT_MS_M, .max = 24 * ZT_MS_H, .def = "15m"},
     {"posture_max_age", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, posture_max_age_ms),
      .min = ZT_MS_M, .max = 30 * 24 * ZT_MS_H, .def = "24h"},
+    {"silent_after", ZT_K_DURATION, 0, ZT_FIELD(zt_devices_cfg_, silent_after_ms), .min = ZT_MS_S,
+     .max = 30 * 24 * ZT_MS_H, .def = "1h"},
     {"min_os_versions", ZT_K_STRS, ZT_CFG_RELOAD, .off = offsetof(zt_devices_cfg_, min_os_versions),
      .aux = offsetof(zt_devices_cfg_, n_min_os_versions), .min = 0, .max = 8},
     {"max_signature_age", ZT_K_DURATION, ZT_CFG_RELOAD,
@@ -2058,6 +2097,7 @@ static const char *const zt_config_signal_types[] = {"leaked_credentials",
                                                      "admin_confirmed_compromised",
                                                      "malware",
                                                      "device_noncompliant",
+                                                     "device_silent",
                                                      NULL};
 static const char *const zt_config_playbook_actions[] = {"revoke_sessions",
                                                          "require_password_change",
@@ -2136,7 +2176,7 @@ static void zt_config_check_playbook_on(zt_config_ctx *c, const zt_config_walk *
                                "is not a signal type (leaked_credentials, anonymous_ip, "
                                "malicious_ip, password_spray, impossible_travel, atypical_travel, "
                                "unfamiliar_sign_in, admin_confirmed_compromised, malware, "
-                               "device_noncompliant)");
+                               "device_noncompliant, device_silent)");
     if (on->min_severity != 0 && on->severity_mask != 0)
         zt_config_err(c, zt_config_seen(w, "severities"),
                       "give min_severity or severities, not both");

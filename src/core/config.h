@@ -285,6 +285,7 @@ typedef struct zt_devices_cfg_ {
     uint64_t certificate_lifetime_ms; /* default 8760h */
     uint64_t enroll_code_ttl_ms;      /* default 15m */
     uint64_t posture_max_age_ms;      /* default 24h */
+    uint64_t silent_after_ms;         /* no report this long: device_silent; default 1h */
     zt_cfg_word *min_os_versions;     /* "debian:12", "ubuntu:22.04" */
     size_t n_min_os_versions;
     uint64_t max_signature_age_ms;    /* 0 = rule off */

@@ -1,6 +1,8 @@
-/* The message catalogue: every text a person sees on a ztgate page, in English and Japanese,
- * chosen from Accept-Language. One table, so a missing translation is a compile-time gap, not
- * a runtime surprise. */
+/* The message catalogue: every text a person sees on a ztgate page (gateway refusals, the
+ * portal's sign-in pages, the device enrolment page, device findings), in English and Japanese,
+ * chosen from Accept-Language. One table in three sections, one enum, one lookup: a missing
+ * translation is a compile-time gap (every row has both), and tests/unit/test_i18n.c renders
+ * every page in Japanese and checks that no English catalogue text is left in it. */
 #ifndef ZT_CORE_I18N_H
 #define ZT_CORE_I18N_H
 
@@ -8,66 +10,296 @@
 
 typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
 
-#define ZT_MESSAGES(X)                                                                                                                       \
-    X(MSG_BAD_REQUEST_TITLE, "Bad request", "不正なリクエスト")                                                                              \
-    X(MSG_BAD_REQUEST_BODY, "The request could not be understood by the gateway.",                                                           \
-      "ゲートウェイはこのリクエストを解釈できませんでした。")                                                                                \
-    X(MSG_NOT_FOUND_TITLE, "No application here", "アプリケーションが見つかりません")                                                        \
-    X(MSG_NOT_FOUND_BODY,                                                                                                                    \
-      "This address is not an application published through this gateway. Check the link, or "                                               \
-      "ask your administrator which address to use.",                                                                                        \
-      "このアドレスはゲートウェイで公開されているアプリケーションではありません。リンクを確認す" \
-      "るか、管理者に正しいアドレスをお問い合わせください。")                                                                                \
-    X(MSG_BAD_GATEWAY_TITLE, "Application unavailable", "アプリケーションに接続できません")                                                  \
-    X(MSG_BAD_GATEWAY_BODY,                                                                                                                  \
-      "The gateway could not reach the application. Try again in a moment; if it keeps "                                                     \
-      "happening, tell your administrator and quote the reference below.",                                                                   \
-      "ゲートウェイからアプリケーションに接続できませんでした。しばらくしてから再度お試しくださ" \
-      "い。繰り返し発生する場合は、下記の参照番号を添えて管理者にご連絡ください。")                                                          \
+/* clang-format off */
+
+/* Gateway pages: errors, block, step-up and restriction pages, their reasons and remedies, and
+ * device findings shown on them. MSG_NONE (first, empty) means "no message" where one is
+ * optional. */
+#define ZT_GATEWAY_MESSAGES(X)                                                                                                \
+    X(MSG_NONE, "", "")                                                                                                       \
+    X(MSG_BAD_REQUEST_TITLE, "Bad request", "不正なリクエスト")                                                                       \
+    X(MSG_BAD_REQUEST_BODY, "The request could not be understood by the gateway.",                                            \
+      "ゲートウェイはこのリクエストを解釈できませんでした。")                                                                                           \
+    X(MSG_NOT_FOUND_TITLE, "No application here", "アプリケーションが見つかりません")                                                         \
+    X(MSG_NOT_FOUND_BODY,                                                                                                     \
+      "This address is not an application published through this gateway. Check the link, or "                                \
+      "ask your administrator which address to use.",                                                                         \
+      "このアドレスはゲートウェイで公開されているアプリケーションではありません。リンクを確認す"                                                                          \
+      "るか、管理者に正しいアドレスをお問い合わせください。")                                                                                           \
+    X(MSG_BAD_GATEWAY_TITLE, "Application unavailable", "アプリケーションに接続できません")                                                   \
+    X(MSG_BAD_GATEWAY_BODY,                                                                                                   \
+      "The gateway could not reach the application. Try again in a moment; if it keeps "                                      \
+      "happening, tell your administrator and quote the reference below.",                                                    \
+      "ゲートウェイからアプリケーションに接続できませんでした。しばらくしてから再度お試しくださ"                                                                          \
+      "い。繰り返し発生する場合は、下記の参照番号を添えて管理者にご連絡ください。")                                                                                \
     X(MSG_TIMEOUT_TITLE, "Application timed out", "アプリケーションが応答しません")                                                          \
-    X(MSG_TIMEOUT_BODY,                                                                                                                      \
-      "The application did not answer in time. Try again in a moment; if it keeps happening, "                                               \
-      "tell your administrator and quote the reference below.",                                                                              \
-      "アプリケーションが時間内に応答しませんでした。しばらくしてから再度お試しください。繰り返" \
-      "し発生する場合は、下記の参照番号を添えて管理者にご連絡ください。")                                                                    \
-    X(MSG_TOO_LARGE_TITLE, "Request too large", "リクエストが大きすぎます")                                                                  \
-    X(MSG_TOO_LARGE_BODY, "The request is larger than this gateway accepts.",                                                                \
-      "リクエストがゲートウェイの上限を超えています。")                                                                                      \
-    X(MSG_UNAVAILABLE_TITLE, "Service unavailable", "サービスを利用できません")                                                              \
-    X(MSG_UNAVAILABLE_BODY,                                                                                                                  \
-      "The gateway cannot serve this request right now. Try again in a moment.",                                                             \
-      "ゲートウェイは現在このリクエストを処理できません。しばらくしてから再度お試しください。")                                              \
-    X(MSG_REASON, "Reason", "理由")                                                                                                          \
-    X(MSG_REFERENCE, "Reference", "参照番号")                                                                                                \
-    X(MSG_FOOTER, "Protected by ztgate", "ztgate により保護されています")                                                                    \
-    X(MSG_BLOCKED_TITLE, "Access blocked", "アクセスがブロックされました")                                                                   \
-    X(MSG_BLOCKED_BODY, "Your organisation's access policy does not allow this request.",                                                    \
-      "組織のアクセスポリシーにより、このリクエストは許可されていません。")                                                                  \
-    X(MSG_RESTRICTED_TITLE, "Action not allowed", "この操作は許可されていません")                                                            \
-    X(MSG_READ_ONLY_BODY,                                                                                                                    \
-      "This application is read-only for you right now: changes cannot be made from this "                                                   \
-      "session.",                                                                                                                            \
-      "現在このアプリケーションは読み取り専用です。このセッションからは変更できません。")                                                    \
-    X(MSG_NO_DOWNLOAD_BODY,                                                                                                                  \
-      "Downloading files from this application is not allowed from this session.",                                                           \
-      "このセッションからは、このアプリケーションのファイルをダウンロードできません。")                                                      \
-    X(MSG_POLICY, "Policy", "ポリシー")                                                                                                      \
-    X(MSG_WHAT_TO_DO, "What you can do", "対処方法")                                                                                         \
-    X(MSG_DO_CONTACT_ADMIN,                                                                                                                  \
-      "If you think this is a mistake, contact your administrator and quote the reference below.",                                           \
-      "誤りと思われる場合は、下記の参照番号を添えて管理者にお問い合わせください。")                                                          \
-    X(MSG_DO_COMPLIANT_DEVICE,                                                                                                               \
-      "Use a device your organisation has enrolled and that passes its health checks, then try "                                             \
-      "again.",                                                                                                                              \
-      "組織に登録され、健全性チェックに合格しているデバイスから再度お試しください。")                                                        \
-    X(MSG_DO_CHANGE_PASSWORD, "Change your password, then try again.",                                                                       \
-      "パスワードを変更してから、再度お試しください。")                                                                                      \
-    X(MSG_DO_PASSKEY, "Sign in with a passkey or a security key, then try again.",                                                           \
-      "パスキーまたはセキュリティキーでサインインしてから、再度お試しください。")                                                            \
-    X(MSG_DO_OTHER_NETWORK, "Try again from a network or place your organisation allows.",                                                   \
-      "組織が許可しているネットワークまたは場所から再度お試しください。")                                                                    \
-    X(MSG_CHANGE_PASSWORD_LINK, "Change password", "パスワードを変更")                                                                       \
-    X(MSG_SIGN_IN_AGAIN_LINK, "Sign in again", "再度サインイン")
+    X(MSG_TIMEOUT_BODY,                                                                                                       \
+      "The application did not answer in time. Try again in a moment; if it keeps happening, "                                \
+      "tell your administrator and quote the reference below.",                                                               \
+      "アプリケーションが時間内に応答しませんでした。しばらくしてから再度お試しください。繰り返"                                                                          \
+      "し発生する場合は、下記の参照番号を添えて管理者にご連絡ください。")                                                                                     \
+    X(MSG_TOO_LARGE_TITLE, "Request too large", "リクエストが大きすぎます")                                                               \
+    X(MSG_TOO_LARGE_BODY, "The request is larger than this gateway accepts.",                                                 \
+      "リクエストがゲートウェイの上限を超えています。")                                                                                              \
+    X(MSG_UNAVAILABLE_TITLE, "Service unavailable", "サービスを利用できません")                                                           \
+    X(MSG_UNAVAILABLE_BODY,                                                                                                   \
+      "The gateway cannot serve this request right now. Try again in a moment.",                                              \
+      "ゲートウェイは現在このリクエストを処理できません。しばらくしてから再度お試しください。")                                                                          \
+    X(MSG_REASON, "Reason", "理由")                                                                                             \
+    X(MSG_REFERENCE, "Reference", "参照番号")                                                                                     \
+    X(MSG_FOOTER, "Protected by ztgate", "ztgate により保護されています")                                                                \
+    X(MSG_BLOCKED_TITLE, "Access blocked", "アクセスがブロックされました")                                                                  \
+    X(MSG_BLOCKED_BODY, "Your organisation's access policy does not allow this request.",                                     \
+      "組織のアクセスポリシーにより、このリクエストは許可されていません。")                                                                                    \
+    X(MSG_READ_ONLY_BODY,                                                                                                     \
+      "This application is read-only for you right now: changes cannot be made from this "                                    \
+      "session.",                                                                                                             \
+      "現在このアプリケーションは読み取り専用です。このセッションからは変更できません。")                                                                             \
+    X(MSG_NO_DOWNLOAD_BODY,                                                                                                   \
+      "Downloading files from this application is not allowed from this session.",                                            \
+      "このセッションからは、このアプリケーションのファイルをダウンロードできません。")                                                                              \
+    X(MSG_POLICY, "Policy", "ポリシー")                                                                                           \
+    X(MSG_WHAT_TO_DO, "What you can do", "対処方法")                                                                              \
+    X(MSG_DO_CONTACT_ADMIN,                                                                                                   \
+      "If you think this is a mistake, contact your administrator and quote the reference below.",                            \
+      "誤りと思われる場合は、下記の参照番号を添えて管理者にお問い合わせください。")                                                                                \
+    X(MSG_DO_COMPLIANT_DEVICE,                                                                                                \
+      "Use a device your organisation has enrolled and that passes its health checks, then try "                              \
+      "again.",                                                                                                               \
+      "組織に登録され、健全性チェックに合格しているデバイスから再度お試しください。")                                                                               \
+    X(MSG_DO_CHANGE_PASSWORD, "Change your password, then try again.",                                                        \
+      "パスワードを変更してから、再度お試しください。")                                                                                              \
+    X(MSG_DO_PASSKEY, "Sign in with a passkey or a security key, then try again.",                                            \
+      "パスキーまたはセキュリティキーでサインインしてから、再度お試しください。")                                                                                 \
+    X(MSG_DO_OTHER_NETWORK, "Try again from a network or place your organisation allows.",                                    \
+      "組織が許可しているネットワークまたは場所から再度お試しください。")                                                                                     \
+    X(MSG_CHANGE_PASSWORD_LINK, "Change password", "パスワードを変更")                                                                \
+    X(MSG_SIGN_IN_AGAIN_LINK, "Sign in again", "再度サインイン")                                                                     \
+    X(MSG_PASSWORD_CHANGE_TITLE, "Change your password to continue", "続行するにはパスワードを変更してください")                                  \
+    X(MSG_PASSWORD_CHANGE_BODY,                                                                                               \
+      "Your organisation requires a new password for your account before you can use this application.",                      \
+      "このアプリケーションを使う前に、アカウントのパスワードを変更する必要があります。")                                                                             \
+    X(MSG_DEVICE_TITLE, "A trusted device is needed", "信頼済みデバイスが必要です")                                                        \
+    X(MSG_DEVICE_BODY,                                                                                                        \
+      "This application can only be used from a device your organisation has enrolled and that passes its security checks.",  \
+      "このアプリケーションは、組織に登録され、セキュリティチェックに合格しているデバイスからのみ利用できます。")                                                                 \
+    X(MSG_PASSKEY_TITLE, "A stronger sign-in is needed", "より強固なサインインが必要です")                                                   \
+    X(MSG_PASSKEY_BODY,                                                                                                       \
+      "This application needs a phishing-resistant sign-in, with a passkey or a security key.",                               \
+      "このアプリケーションには、パスキーまたはセキュリティキーによるフィッシング耐性のあるサインインが必要です。")                                                                \
+    X(MSG_REQUIREMENT_TITLE, "Access requirement not met", "アクセス要件を満たしていません")                                                 \
+    X(MSG_REQUIREMENT_BODY,                                                                                                   \
+      "Your organisation's access policy asks for something this session cannot provide.",                                    \
+      "組織のアクセスポリシーが求める条件を、このセッションでは満たせません。")                                                                                  \
+    X(MSG_READ_ONLY_TITLE, "Read-only access", "読み取り専用のアクセスです")                                                               \
+    X(MSG_NO_DOWNLOAD_TITLE, "Download not allowed", "ダウンロードは許可されていません")                                                      \
+    X(MSG_AUDIT_UNAVAILABLE_BODY,                                                                                             \
+      "The gateway cannot record this request in its audit log right now, so it refuses it. Try again in a moment.",          \
+      "ゲートウェイは現在このリクエストを監査ログに記録できないため、リクエストを拒否しました。しばらくしてから再度お試しください。")                                                       \
+    X(MSG_WHY_POLICY_BLOCK, "A policy of your organisation blocks this access.",                                              \
+      "組織のポリシーによって、このアクセスはブロックされています。")                                                                                       \
+    X(MSG_WHY_NO_DEVICE,                                                                                                      \
+      "This browser is not tied to an enrolled device, or the device is not known to the gateway.",                           \
+      "このブラウザーは登録済みのデバイスに関連付けられていないか、デバイスがゲートウェイに認識されていません。")                                                                 \
+    X(MSG_WHY_DEVICE_RISK, "A security alert is open on this device.",                                                        \
+      "このデバイスでセキュリティアラートが発生しています。")                                                                                           \
+    X(MSG_DEV_REVOKED, "This device's enrolment was revoked.",                                                                \
+      "このデバイスの登録は取り消されました。")                                                                                                  \
+    X(MSG_DEV_MALWARE,                                                                                                        \
+      "Malware was found on this device: let the agent quarantine it and rescan, then try again.",                            \
+      "このデバイスでマルウェアが検出されました。エージェントに隔離させて再スキャンしてから、再度お試しください。")                                                                \
+    X(MSG_DEV_OS_VERSION,                                                                                                     \
+      "The operating system is older than your organisation requires, or its version cannot be checked: update it.",          \
+      "オペレーティングシステムが組織の要求より古いか、バージョンを確認できません。更新してください。")                                                                      \
+    X(MSG_DEV_DISK_ENCRYPTION, "Disk encryption is off or unknown: encrypt the system disk.",                                 \
+      "ディスク暗号化が無効か、状態が不明です。システムディスクを暗号化してください。")                                                                              \
+    X(MSG_DEV_FIREWALL, "The firewall is off or its state is unknown: turn it on.",                                           \
+      "ファイアウォールが無効か、状態が不明です。有効にしてください。")                                                                                      \
+    X(MSG_DEV_AV_SIGNATURES,                                                                                                  \
+      "Antivirus signatures are out of date or their age is unknown: update them (for ClamAV, run freshclam).",               \
+      "ウイルス対策の定義ファイルが古いか、更新日時が不明です。更新してください（ClamAV の場合は freshclam を実行）。")                                                     \
+    X(MSG_DEV_ANTIVIRUS, "No antivirus engine is reported on this device.",                                                   \
+      "このデバイスではウイルス対策エンジンが報告されていません。")                                                                                        \
+    X(MSG_DEV_UPDATES,                                                                                                        \
+      "Package updates are overdue or their time is unknown: install updates.",                                               \
+      "パッケージの更新が遅れているか、更新日時が不明です。更新をインストールしてください。")                                                                           \
+    X(MSG_DEV_NO_REPORT, "The device has not sent a posture report yet: check that ztagent runs.",                           \
+      "デバイスはまだセキュリティ状態を報告していません。ztagent が動作していることを確認してください。")                                                                 \
+    X(MSG_DEV_STALE, "The device has not reported recently: check that ztagent runs.",                                        \
+      "デバイスから最近の報告がありません。ztagent が動作していることを確認してください。")                                                                        \
+    X(MSG_DEV_OTHER, "The device does not meet a security requirement of your organisation.",                                 \
+      "デバイスが組織のセキュリティ要件を満たしていません。")
+
+/* Portal pages under /.ztgate/: sign-in, MFA, TOTP enrolment, password, sign-out, account. */
+#define ZT_PORTAL_MESSAGES(X)                                                                       \
+    X(PM_TITLE_SIGN_IN, "Sign in", "サインイン")                                                         \
+    X(PM_INTRO_SIGN_IN, "Sign in with your organisation account to continue.",                      \
+      "続行するには、組織のアカウントでサインインしてください。")                                                               \
+    X(PM_LABEL_USERNAME, "Email address", "メールアドレス")                                                \
+    X(PM_LABEL_PASSWORD, "Password", "パスワード")                                                       \
+    X(PM_BUTTON_SIGN_IN, "Sign in", "サインイン")                                                        \
+    X(PM_ERR_SIGN_IN,                                                                               \
+      "The email address or password is incorrect, or this account cannot sign in right now.",      \
+      "メールアドレスまたはパスワードが正しくないか、このアカウントは現在サインインできません。")                                               \
+    X(PM_TITLE_TOO_MANY, "Too many attempts", "試行回数が多すぎます")                                         \
+    X(PM_BODY_TOO_MANY,                                                                             \
+      "There have been too many failed attempts from your network. Wait a minute and try again.",   \
+      "お使いのネットワークからの失敗した試行が多すぎます。1 分ほど待ってから再度お試しください。")                                             \
+    /* throttle: "BEFORE" N "AFTER" seconds to wait */                                          \
+    X(PM_WAIT_BEFORE, "Too many sign-in attempts. Please wait ",                                   \
+      "サインインの試行回数が多すぎます。")                                                        \
+    X(PM_WAIT_AFTER, " seconds, then try again.", " 秒待ってから、もう一度お試しください。")      \
+    X(PM_WAIT_AFTER_ONE, " second, then try again.", " 秒待ってから、もう一度お試しください。")   \
+    X(PM_TITLE_MFA, "Verification code", "確認コード")                                                   \
+    X(PM_INTRO_MFA,                                                                                 \
+      "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",         \
+      "認証アプリに表示されている 6 桁のコード、または回復コードのいずれかを入力してください。")                                              \
+    X(PM_LABEL_CODE, "Code", "コード")                                                                 \
+    X(PM_BUTTON_VERIFY, "Verify", "確認")                                                             \
+    X(PM_ERR_CODE,                                                                                  \
+      "That code is not valid. Each code works only once: wait for the next one and try again.",    \
+      "コードが正しくありません。各コードは一度しか使えません。次のコードが表示されるまで待って"                                                \
+      "から、再度お試しください。")                                                                              \
+    X(PM_TITLE_ENROL, "Set up two-step verification", "2 段階認証の設定")                                  \
+    X(PM_INTRO_ENROL,                                                                               \
+      "Scan this QR code with an authenticator app (for example Google Authenticator or "           \
+      "Microsoft Authenticator), then enter the 6-digit code it shows.",                            \
+      "認証アプリ（Google Authenticator や Microsoft Authenticator など）でこの QR コードを読み"                       \
+      "取り、表示された 6 桁のコードを入力してください。")                                                                 \
+    X(PM_ENROL_MANUAL, "Cannot scan the code? Enter this key in the app instead:",                  \
+      "QR コードを読み取れない場合は、代わりに次のキーをアプリに入力してください：")                                                    \
+    X(PM_ENROL_LINK, "Open in an authenticator app on this device",                                 \
+      "この端末の認証アプリで開く")                                                                              \
+    X(PM_ERR_ENROL_EXPIRED, "This set-up page has expired. Please start again.",                    \
+      "この設定ページの有効期限が切れました。最初からやり直してください。")                                                          \
+    X(PM_TITLE_RECOVERY, "Save your recovery codes", "回復コードを保存してください")                              \
+    X(PM_INTRO_RECOVERY,                                                                            \
+      "Two-step verification is now on. If you lose your phone, each of these codes lets you "      \
+      "sign in once. Keep them somewhere safe now: they will not be shown again.",                  \
+      "2 段階認証が有効になりました。スマートフォンを紛失した場合は、これらのコードでそれぞれ "                                               \
+      "1 回ずつサインインできます。今すぐ安全な場所に保管してください。再表示はされません。")                                                \
+    X(PM_CONTINUE, "Continue", "続行")                                                                \
+    X(PM_TITLE_PASSWORD, "Change password", "パスワードの変更")                                             \
+    X(PM_LABEL_CURRENT, "Current password", "現在のパスワード")                                             \
+    X(PM_LABEL_NEW, "New password", "新しいパスワード")                                                     \
+    X(PM_LABEL_CONFIRM, "New password again", "新しいパスワード（確認用）")                                      \
+    X(PM_PASSWORD_HINT,                                                                             \
+      "Choose a long passphrase that you do not use anywhere else. Minimum number of characters:",  \
+      "他で使っていない、長めのパスフレーズを設定してください。最小文字数：")                                                         \
+    X(PM_BUTTON_CHANGE, "Change password", "パスワードを変更")                                              \
+    X(PM_ERR_CURRENT, "The current password is incorrect.", "現在のパスワードが正しくありません。")                   \
+    X(PM_ERR_MISMATCH, "The two new passwords do not match.",                                       \
+      "入力された新しいパスワードが一致しません。")                                                                      \
+    X(PM_ERR_TOO_SHORT, "The new password is too short.", "新しいパスワードが短すぎます。")                        \
+    X(PM_ERR_TOO_LONG, "The new password is too long.", "新しいパスワードが長すぎます。")                          \
+    X(PM_ERR_BREACHED,                                                                              \
+      "This password has appeared in a data breach and cannot be used. Please choose another.",     \
+      "このパスワードは過去の情報漏えいで流出しているため使用できません。別のパスワードを選んで"                                                \
+      "ください。")                                                                                      \
+    X(PM_ERR_INVALID_PW, "The new password contains characters that cannot be used.",               \
+      "新しいパスワードに使用できない文字が含まれています。")                                                                 \
+    X(PM_TITLE_PASSWORD_CHANGED, "Password changed", "パスワードを変更しました")                                \
+    X(PM_BODY_PASSWORD_CHANGED,                                                                     \
+      "Your password has been changed, and every other session of your account has been ended.",    \
+      "パスワードを変更しました。このアカウントの他のセッションはすべて終了しました。")                                                    \
+    X(PM_TITLE_LOGOUT, "Sign out", "サインアウト")                                                        \
+    X(PM_INTRO_LOGOUT, "Do you want to sign out?", "サインアウトしますか？")                                   \
+    X(PM_BUTTON_SIGN_OUT, "Sign out", "サインアウト")                                                     \
+    X(PM_TITLE_SIGNED_OUT, "You are signed out", "サインアウトしました")                                      \
+    X(PM_BODY_SIGNED_OUT,                                                                           \
+      "You have been signed out. On a shared computer, also close the browser.",                    \
+      "サインアウトしました。共用のコンピューターをお使いの場合は、ブラウザーも閉じてください。")                                               \
+    X(PM_SIGN_OUT_EVERYWHERE, "Sign out of the sign-in portal too",                                 \
+      "サインインポータルからもサインアウトする")                                                                       \
+    X(PM_SIGN_IN_AGAIN, "Sign in again", "もう一度サインインする")                                             \
+    X(PM_TITLE_LINK_EXPIRED, "This sign-in link has expired", "サインイン用リンクの有効期限切れ")                   \
+    X(PM_BODY_LINK_EXPIRED,                                                                         \
+      "The link that signs you in to this application has expired or has already been used. "       \
+      "Sign in again to continue.",                                                                 \
+      "このアプリケーションにサインインするためのリンクは、有効期限が切れているか、すでに使用さ"                                                \
+      "れています。続行するには、もう一度サインインしてください。")                                                              \
+    X(PM_TITLE_ACCOUNT, "Your account", "アカウント")                                                    \
+    X(PM_ACCOUNT_SIGNED_IN_AS, "Signed in as", "サインイン中のアカウント")                                      \
+    X(PM_ACCOUNT_MFA_ON, "Two-step verification: on", "2 段階認証：有効")                                  \
+    X(PM_ACCOUNT_MFA_OFF, "Two-step verification: not set up", "2 段階認証：未設定")                        \
+    X(PM_LINK_TOTP_AGAIN, "Set up a new authenticator app", "新しい認証アプリを設定する")                        \
+    X(PM_NOT_SIGNED_IN, "You are not signed in.", "サインインしていません。")                                   \
+    X(PM_RISK_ACCOUNT, "Your account is at risk — change your password.",                           \
+      "アカウントが危険にさらされています。パスワードを変更してください。")                                                          \
+    X(PM_TITLE_RISK_BLOCKED, "Sign-in blocked", "サインインがブロックされました")                                  \
+    X(PM_BODY_RISK_BLOCKED,                                                                         \
+      "This sign-in looks risky, and your account has no second factor to confirm that it is "      \
+      "you. Contact your administrator.",                                                           \
+      "このサインインには危険性があり、ご本人であることを確認する 2 段階認証がアカウントに設定"                                               \
+      "されていません。管理者に連絡してください。")                                                                      \
+    X(PM_TITLE_FORBIDDEN, "Request refused", "リクエストが拒否されました")                                       \
+    X(PM_BODY_CSRF,                                                                                 \
+      "This form has expired or was sent from another site. Go back, reload the page and try "      \
+      "again.",                                                                                     \
+      "このフォームは有効期限が切れているか、別のサイトから送信されました。前のページに戻り、"                                                 \
+      "ページを再読み込みしてから再度お試しください。")                                                                    \
+    X(PM_TITLE_BAD_REQUEST, "Bad request", "不正なリクエスト")                                              \
+    X(PM_BODY_BAD_FORM,                                                                             \
+      "The form could not be read: a field is missing, repeated, malformed or too long.",           \
+      "フォームを読み取れませんでした。項目が不足しているか、重複しているか、形式が正しくないか、"                                               \
+      "長すぎます。")                                                                                     \
+    X(PM_TITLE_UNSUPPORTED, "Unsupported form", "対応していない形式です")                                      \
+    X(PM_BODY_UNSUPPORTED, "Forms must be sent as application/x-www-form-urlencoded.",              \
+      "フォームは application/x-www-form-urlencoded 形式で送信してください。")                                       \
+    X(PM_TITLE_NOT_FOUND, "Page not found", "ページが見つかりません")                                          \
+    X(PM_BODY_NOT_FOUND, "There is no ztgate page at this address.",                                \
+      "このアドレスには ztgate のページがありません。")                                                                \
+    X(PM_TITLE_METHOD, "Method not allowed", "許可されていないメソッドです")                                      \
+    X(PM_BODY_METHOD, "This page does not accept this kind of request.",                            \
+      "このページはこの種類のリクエストを受け付けていません。")                                                                \
+    X(PM_TITLE_UNAVAILABLE, "Service unavailable", "サービスを利用できません")                                  \
+    X(PM_BODY_UNAVAILABLE, "Sign-in is busy right now. Wait a moment and try again.",               \
+      "現在サインインが混み合っています。しばらく待ってから再度お試しください。")
+
+/* The device enrolment page (/.ztgate/device/enroll). */
+#define ZT_DEVICE_MESSAGES(X)                                                                     \
+    X(DM_TITLE, "Enrol a device", "デバイスの登録")                                                      \
+    X(DM_INTRO,                                                                                   \
+      "To use apps that need a trusted device, install ztagent on the device and enrol it with "  \
+      "a one-time code. The code works once and only for your account.",                          \
+      "信頼済みデバイスが必要なアプリを使うには、デバイスに ztagent をインストールし、ワンタイム"                                         \
+      "コードで登録してください。コードは一度だけ、あなたのアカウントでのみ使えます。")                                                  \
+    X(DM_BUTTON, "Get an enrolment code", "登録コードを発行")                                             \
+    X(DM_CODE_LABEL, "Your enrolment code:", "登録コード：")                                            \
+    X(DM_VALID_PRE, "It is valid for ", "有効期間は ")                                                 \
+    X(DM_VALID_POST, " minutes and works once.", " 分で、一度だけ使えます。")                                 \
+    X(DM_RUN, "On the device, run:", "デバイスで次のコマンドを実行してください：") \
+    X(DM_HTTP_NOTE,                                                                                \
+      "This page was opened over plain HTTP, so it cannot vouch for the gateway's certificate: "   \
+      "open it over HTTPS for a complete command, or ask your administrator for the gateway's CA " \
+      "file and put its path in place of GATEWAY-CA.pem.",                                         \
+      "このページは暗号化されていない HTTP で開かれているため、ゲートウェイの証明書を保証できま" \
+      "せん。完全なコマンドを表示するには HTTPS で開き直すか、管理者からゲートウェイの CA ファイ" \
+      "ルを受け取り、GATEWAY-CA.pem をそのパスに置き換えてください。")                                     \
+    X(DM_AFTER,                                                                                   \
+      "The device then reports its security settings. If an app refuses it, the block page "      \
+      "says what to fix.",                                                                        \
+      "その後、デバイスはセキュリティ設定を報告します。アプリに拒否された場合は、ブロック画面に"                                              \
+      "修正すべき点が表示されます。")                                                                           \
+    X(DM_ANOTHER, "Get another code", "別のコードを発行")                                                 \
+    X(DM_FAILED, "The code could not be made. Try again in a moment.",                            \
+      "コードを発行できませんでした。しばらくしてから再度お試しください。")                                                        \
+    X(DM_CONTINUE_HINT,                                                                           \
+      "When the device is enrolled, come back here in this browser to tie the browser to it.",    \
+      "デバイスの登録が済んだら、このブラウザーでこのページに戻り、ブラウザーをデバイスに"                                                 \
+      "関連付けてください。")                                                                               \
+    X(DM_CONTINUE, "Done — continue", "完了 — 続ける")                                                 \
+    X(DM_WAITING,                                                                                 \
+      "The device has not enrolled with your code yet. Run the command on the device, then "      \
+      "continue.",                                                                                \
+      "デバイスはまだコードで登録されていません。デバイスでコマンドを実行してから続けてください。")                                            \
+    X(DM_BOUND_PRE, "This browser is now tied to the device ", "このブラウザーはデバイス ")                   \
+    X(DM_BOUND_POST,                                                                              \
+      ". Apps that need a compliant device accept it while the device stays compliant.",          \
+      " に関連付けられました。デバイスが準拠している間、準拠デバイスが必要なアプリを使えます。")
+
+#define ZT_MESSAGES(X) ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X)
+/* clang-format on */
 
 typedef enum zt_msg {
 #define ZT_MSG_ENUM(id, en, ja) id,
@@ -76,6 +308,7 @@ typedef enum zt_msg {
         ZT_MSG_COUNT
 } zt_msg;
 
+/* The text of id in lang; "" for MSG_NONE or an id out of range. */
 const char *zt_msg_text(zt_lang lang, zt_msg id);
 /* Pick the best supported language from an Accept-Language value (q-values honoured);
  * English when nothing matches. */

@@ -238,3 +238,56 @@ void zt_compliance_summary(const zt_compliance *c, char *out, size_t cap)
     }
     out[keep] = '\0';
 }
+
+void zt_compliance_rules_list(const zt_compliance *c, char *out, size_t cap)
+{
+    size_t n = 0;
+    if (out == NULL || cap == 0)
+        return;
+    out[0] = '\0';
+    for (size_t i = 0; c != NULL && i < c->n_failed && i < ZT_COMPLIANCE_MAX_FAILED; i++) {
+        int w = snprintf(out + n, cap - n, "%s%s", i > 0 ? "," : "", c->failed[i].rule);
+        if (w < 0 || (size_t)w >= cap - n) {
+            out[n] = '\0'; /* whole ids only */
+            return;
+        }
+        n += (size_t)w;
+    }
+}
+
+static bool failed_rule(const zt_compliance *c, const char *rule)
+{
+    for (size_t i = 0; c != NULL && i < c->n_failed && i < ZT_COMPLIANCE_MAX_FAILED; i++)
+        if (strcmp(c->failed[i].rule, rule) == 0)
+            return true;
+    return false;
+}
+
+zt_compliance_change zt_compliance_compare(const zt_compliance *before, const zt_compliance *now,
+                                           zt_compliance *newly_failed)
+{
+    zt_compliance scratch;
+    zt_compliance *nf = newly_failed != NULL ? newly_failed : &scratch;
+    memset(nf, 0, sizeof *nf);
+    nf->compliant = true;
+    if (now->compliant)
+        return before != NULL && !before->compliant ? ZT_COMPLIANCE_RESTORED : ZT_COMPLIANCE_SAME;
+    /* A rule that failed before was signalled then (or the device was never compliant with
+     * it): only a rule failing anew is news. */
+    for (size_t i = 0; i < now->n_failed && i < ZT_COMPLIANCE_MAX_FAILED; i++) {
+        bool old = before != NULL && !before->compliant && failed_rule(before, now->failed[i].rule);
+        if (!old && nf->n_failed < ZT_COMPLIANCE_MAX_FAILED) {
+            nf->failed[nf->n_failed++] = now->failed[i];
+            nf->compliant = false;
+        }
+    }
+    return nf->n_failed > 0 ? ZT_COMPLIANCE_BROKE : ZT_COMPLIANCE_SAME;
+}
+
+bool zt_device_silence_began(int64_t last_seen, int64_t silent_after_s, int64_t from, int64_t to)
+{
+    if (last_seen <= 0 || silent_after_s <= 0 || last_seen > INT64_MAX - silent_after_s)
+        return false;
+    int64_t at = last_seen + silent_after_s;
+    return at > from && at <= to;
+}

@@ -15,6 +15,7 @@
 
 #include <openssl/ssl.h>
 
+#include "core/i18n.h"
 #include "lib/buf.h"
 #include "lib/str.h"
 
@@ -30,6 +31,9 @@ typedef struct zt_devices_cfg {
     int64_t cert_lifetime_s;   /* issued device certificates; default 365 days */
     int64_t enroll_code_ttl_s; /* default 900 */
     int64_t posture_max_age_s; /* older posture = non-compliant ("stale"); default 24 h */
+    int64_t silent_after_s;    /* no report this long: device_silent; 0 = off */
+    const char *sweep_file;    /* STATE_DIR/device-sweep: the interval swept so far; NULL =
+                                  no sweeps (zt_devices_sweep does nothing) */
     /* Compliance rules (config `devices.compliance`); zero/false = rule off. */
     struct {
         const char
@@ -47,6 +51,7 @@ typedef struct zt_devices_cfg {
  * until zt_devices_new returns; zt_devices_new copies what it keeps). */
 typedef struct zt_devices_cfg_words {
     char ca_dir[4096];
+    char sweep_file[4096];
     char words[8][2][33];
 } zt_devices_cfg_words;
 
@@ -69,12 +74,17 @@ void zt_devices_refresh_revoked(zt_devices *d);
 
 /* What the policy engine needs about a device, cheap enough for every request (cached;
  * refreshed when the revocation counter moves or a posture/alert arrives). */
+#define ZT_DEVICE_WHY_MAX 8
+
 typedef struct zt_device_state {
     bool known; /* enrolled and not revoked */
     char user_id[33];
     bool compliant;
-    int risk;               /* zt_risk: 0 none .. 3 high */
-    char failed[512];       /* plain-words reasons, "; "-separated, for the block page */
+    int risk;         /* zt_risk: 0 none .. 3 high */
+    char failed[512]; /* plain-words reasons (English), "; "-separated, for logs/JSON */
+    unsigned n_why;   /* the same as catalogue texts, for the page in any language */
+    zt_msg why[ZT_DEVICE_WHY_MAX];
+    char facts[200];        /* names in the findings (malware signature and file), any language */
     int64_t cert_not_after; /* the device certificate's expiry (a browser binding ends then) */
 } zt_device_state;
 int zt_devices_state(zt_devices *d, const char *device_id, int64_t now, zt_device_state *out);
@@ -95,6 +105,32 @@ void zt_device_handle_with(zt_devices *d, zt_local_req *r);
 /* Make d the process's device service for zt_device_handle; NULL uninstalls (before
  * zt_devices_free). */
 void zt_devices_install(zt_devices *d);
+
+/* ---- signals without a request (silent.c; docs/DEVICES.md "Signals") ----
+ * A timer in the gateway sweeps the enrolled devices: an agent that fell silent since the last
+ * sweep (no posture or alert for devices.silent_after) raises `device_silent`; a device judged
+ * compliant whose last report passed posture_max_age since then raises `device_noncompliant`
+ * (posture_stale). Each is one audit record (through audit) and one signal for resp (opens or
+ * joins an incident, runs playbooks). The end of the swept interval is kept in cfg->sweep_file
+ * under an exclusive lock, so a restart, and gateways sharing the state directory, signal each
+ * silence once. The agent's next report is the remediation (handlers.c). */
+
+struct zt_response;
+typedef int (*zt_devices_audit_fn)(void *ctx, const char *json, size_t len);
+
+typedef struct zt_devices_sweep_result {
+    unsigned silent; /* device_silent raised */
+    unsigned stale;  /* device_noncompliant (posture_stale) raised */
+    unsigned failed; /* signals or records that could not be made (logged) */
+    bool skipped;    /* another process holds the sweep lock, or sweeps are off */
+} zt_devices_sweep_result;
+
+/* One sweep at `now` (Unix seconds). 0, or a negative errno when the sweep file or the store
+ * could not be used (nothing was signalled; the next sweep covers the interval). */
+int zt_devices_sweep(zt_devices *d, struct zt_response *resp, int64_t now,
+                     zt_devices_audit_fn audit, void *audit_ctx, zt_devices_sweep_result *out);
+/* How often to sweep: a quarter of silent_after, between 250 ms and 60 s. */
+uint64_t zt_devices_sweep_interval_ms(const zt_devices *d);
 
 /* ---- enrolment codes (portal page and `ztgate device enroll-code`) ---- */
 

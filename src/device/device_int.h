@@ -5,6 +5,7 @@
 #define ZT_DEVICE_DEVICE_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +15,7 @@
 
 #include "device/device.h"
 #include "device/posture.h"
+#include "store/store.h"
 
 #define ZT_CA_KEY_FILE "ca.key"
 #define ZT_CA_CERT_FILE "ca.pem"
@@ -82,7 +84,10 @@ struct zt_devices {
     int64_t cert_lifetime_s;
     int64_t code_ttl_s;
     zt_compliance_rules rules;
-    pthread_mutex_t sign_mu; /* one signing at a time with the CA key */
+    int64_t silent_after_s;      /* 0 = no silent-agent signal */
+    char *sweep_file;            /* NULL = no sweeps */
+    _Atomic int64_t swept_until; /* silences up to here were signalled (by a sweep of ours) */
+    pthread_mutex_t sign_mu;     /* one signing at a time with the CA key */
     /* Readers hold the read lock only for a binary search; a refresh reads the store with no
      * lock held and takes the write lock just to swap the pointer. */
     pthread_rwlock_t rev_lock;
@@ -95,6 +100,39 @@ bool zt_devices_serial_revoked(zt_devices *d, const char *serial_hex);
 void zt_devices_invalidate(zt_devices *d, const char *device_id);
 /* The rules of cfg in the evaluator's form. */
 void zt_devices_rules_from_cfg(const zt_devices_cfg *cfg, zt_compliance_rules *out);
+
+/* ---- signals.c: device signals for incident response ---- */
+
+typedef enum zt_dev_signal_kind {
+    ZT_DS_NONCOMPLIANT = 0, /* detection device_noncompliant (Compliance Finding, create) */
+    ZT_DS_COMPLIANT,        /* remediation device_compliant (Compliance Finding, close) */
+    ZT_DS_SILENT,           /* detection device_silent (Detection Finding, create) */
+    ZT_DS_REPORTING,        /* remediation agent_reported (Detection Finding, close) */
+} zt_dev_signal_kind;
+
+typedef struct zt_dev_signal {
+    zt_dev_signal_kind kind;
+    const zt_store_device *dev;
+    const zt_compliance *failed; /* NONCOMPLIANT: the rules that broke */
+    int64_t quiet_s;             /* SILENT, REPORTING: how long the agent said nothing */
+    int64_t last_seen;           /* SILENT, REPORTING: its last report (0 = never) */
+    bool resolves;               /* remediations: nothing is left wrong with the device */
+    const char *request_id;      /* the audit record's metadata.uid */
+    int64_t now;
+} zt_dev_signal;
+
+/* The signal's type name ("device_noncompliant", "device_compliant", "device_silent",
+ * "agent_reported"). */
+const char *zt_dev_signal_type(zt_dev_signal_kind k);
+/* Its audit record (a JSON object, as zt_event_end makes) into b. 0 or negative errno. */
+int zt_dev_signal_record(const zt_dev_signal *s, zt_buf *b);
+/* Hand it to incident response (NULL resp: nothing). 0 or what zt_response_signal says. */
+int zt_dev_signal_respond(struct zt_response *resp, const zt_dev_signal *s);
+/* Was the agent of dev silent long enough that a sweep signalled it? quiet_s: for how long. */
+bool zt_devices_was_silent(zt_devices *d, const zt_store_device *dev, int64_t *quiet_s);
+/* The end of the time swept so far: the sweep file's mark (what any gateway swept), else what
+ * this process last swept. */
+int64_t zt_devices_swept_until(zt_devices *d);
 
 /* ---- enroll.c ---- */
 

@@ -51,6 +51,15 @@ int zt_devices_cfg_from_config(const zt_config *c, zt_store *st, zt_devices_cfg 
     out->cert_lifetime_s = (int64_t)(d->certificate_lifetime_ms / 1000);
     out->enroll_code_ttl_s = (int64_t)(d->enroll_code_ttl_ms / 1000);
     out->posture_max_age_s = (int64_t)(d->posture_max_age_ms / 1000);
+    /* The 1h default shrinks to a shorter posture_max_age: silence warns before staleness
+     * blocks (a silent_after the config gives is checked against it there). */
+    uint64_t silent_ms = d->silent_after_ms < d->posture_max_age_ms || d->posture_max_age_ms == 0
+                             ? d->silent_after_ms
+                             : d->posture_max_age_ms;
+    out->silent_after_s = (int64_t)(silent_ms / 1000);
+    snprintf(w->sweep_file, sizeof(w->sweep_file), "%s/device-sweep",
+             c->state_dir != NULL ? c->state_dir : ".");
+    out->sweep_file = w->sweep_file;
     for (size_t i = 0; i < d->n_min_os_versions && i < 8; i++) {
         const char *s = d->min_os_versions[i].s;
         const char *colon = s != NULL ? strchr(s, ':') : NULL;
@@ -91,6 +100,14 @@ zt_devices *zt_devices_new(const zt_devices_cfg *cfg, char *err, size_t errlen)
     d->cert_lifetime_s = cfg->cert_lifetime_s > 0 ? cfg->cert_lifetime_s : 365 * 86400;
     d->code_ttl_s = cfg->enroll_code_ttl_s > 0 ? cfg->enroll_code_ttl_s : 900;
     zt_devices_rules_from_cfg(cfg, &d->rules);
+    d->silent_after_s = cfg->silent_after_s > 0 ? cfg->silent_after_s : 0;
+    atomic_init(&d->swept_until, 0);
+    if (cfg->sweep_file != NULL && (d->sweep_file = strdup(cfg->sweep_file)) == NULL) {
+        free(d->cache);
+        free(d);
+        zt_errf(err, errlen, "devices: out of memory");
+        return NULL;
+    }
     pthread_mutex_init(&d->sign_mu, NULL);
     pthread_mutex_init(&d->cache_mu, NULL);
     pthread_rwlock_init(&d->rev_lock, NULL);
@@ -124,6 +141,7 @@ void zt_devices_free(zt_devices *d)
     zt_ca_dispose(&d->ca);
     revoked_free(d->revoked);
     free(d->cache);
+    free(d->sweep_file);
     pthread_mutex_destroy(&d->sign_mu);
     pthread_mutex_destroy(&d->cache_mu);
     pthread_rwlock_destroy(&d->rev_lock);
@@ -229,17 +247,60 @@ static bool id_ok(const char *id)
 /* Judge a device from the store: known, owner, compliance of its last report now, risk. */
 /* The first unresolved alert, in plain words, for the block page: the user must learn that
  * malware was found, where, and that the agent's quarantine and a clean scan restore access. */
+typedef struct alert_words {
+    char text[320];  /* English sentence (logs, JSON detail) */
+    char facts[200]; /* "SIGNATURE (FILE)": names only, the same in every language */
+} alert_words;
+
 static int first_alert(void *ctx, const zt_store_alert *a)
 {
-    char *out = ctx;
+    alert_words *out = ctx;
     const char *base = strrchr(a->path, '/');
-    snprintf(out, 320,
+    const char *sig = a->signature[0] ? a->signature : "unknown malware";
+    snprintf(out->text, sizeof(out->text),
              "Malware alert on this device: %.64s in %.100s (%s) — let the agent quarantine it "
              "and rescan, then try again",
-             a->signature[0] ? a->signature : "unknown malware", base ? base + 1 : a->path,
+             sig, base ? base + 1 : a->path,
              a->state == ZT_STORE_ALERT_QUARANTINED ? "quarantined, waiting for a clean scan"
                                                     : "active");
+    snprintf(out->facts, sizeof(out->facts), "%.64s (%.100s)", sig, base ? base + 1 : a->path);
     return 1; /* one is enough */
+}
+
+/* A compliance rule's finding as catalogue text (the English messages carry numbers; a page in
+ * any language says what to fix). */
+static zt_msg rule_msg(const char *rule)
+{
+    static const struct {
+        const char *rule;
+        zt_msg msg;
+    } map[] = {
+        {"os_version", MSG_DEV_OS_VERSION},     {"disk_encryption", MSG_DEV_DISK_ENCRYPTION},
+        {"firewall", MSG_DEV_FIREWALL},         {"antivirus_signatures", MSG_DEV_AV_SIGNATURES},
+        {"antivirus", MSG_DEV_ANTIVIRUS},       {"updates", MSG_DEV_UPDATES},
+        {"posture_missing", MSG_DEV_NO_REPORT}, {"posture_stale", MSG_DEV_STALE},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(rule, map[i].rule) == 0)
+            return map[i].msg;
+    return MSG_DEV_OTHER;
+}
+
+static void add_why(zt_device_state *out, zt_msg msg)
+{
+    for (unsigned i = 0; i < out->n_why; i++)
+        if (out->why[i] == msg)
+            return;
+    if (out->n_why < ZT_DEVICE_WHY_MAX)
+        out->why[out->n_why++] = msg;
+}
+
+static void fill_why(zt_device_state *out, const zt_compliance *comp, bool alert)
+{
+    if (alert)
+        add_why(out, MSG_DEV_MALWARE);
+    for (size_t i = 0; i < comp->n_failed && i < ZT_COMPLIANCE_MAX_FAILED; i++)
+        add_why(out, rule_msg(comp->failed[i].rule));
 }
 
 static int compute_state(zt_devices *d, const char *id, int64_t now, zt_device_state *out,
@@ -258,6 +319,7 @@ static int compute_state(zt_devices *d, const char *id, int64_t now, zt_device_s
     out->cert_not_after = dev.cert_not_after;
     if (dev.revoked_at != 0) {
         snprintf(out->failed, sizeof(out->failed), "this device's enrolment was revoked");
+        add_why(out, MSG_DEV_REVOKED);
         return 0;
     }
     out->known = true;
@@ -274,21 +336,23 @@ static int compute_state(zt_devices *d, const char *id, int64_t now, zt_device_s
     if (rc != 0 && rc != -ENOENT)
         return rc;
     out->compliant = comp->compliant;
-    char alert[320] = "";
+    alert_words alert = {"", ""};
     if (out->risk > 0) {
-        rc = zt_store_device_alert_list_active(d->store, id, first_alert, alert);
+        rc = zt_store_device_alert_list_active(d->store, id, first_alert, &alert);
         if (rc < 0)
             return rc;
     }
-    if (alert[0] != '\0') {
+    if (alert.text[0] != '\0') {
         /* The alert first: it is why access is blocked now. */
         char rules[sizeof(out->failed)];
         zt_compliance_summary(comp, rules, sizeof(rules));
-        snprintf(out->failed, sizeof(out->failed), "%.300s%s%.180s", alert, rules[0] ? "; " : "",
-                 rules);
+        snprintf(out->failed, sizeof(out->failed), "%.300s%s%.180s", alert.text,
+                 rules[0] ? "; " : "", rules);
+        memcpy(out->facts, alert.facts, sizeof(out->facts));
     } else {
         zt_compliance_summary(comp, out->failed, sizeof(out->failed));
     }
+    fill_why(out, comp, alert.text[0] != '\0');
     return 0;
 }
 

@@ -15,7 +15,6 @@
 #include "device/device_int.h"
 #include "core/log.h"
 #include "core/metrics.h"
-#include "device/messages.h"
 #include "lib/secure.h"
 #include "lib/str.h"
 #include "lib/time.h"
@@ -41,12 +40,6 @@
 #define DEV_PENDING_SLACK_S 3600        /* the pending cookie outlives its code: come back later */
 
 static const char *const risk_names[] = {"none", "low", "medium", "high"};
-
-static const char *const dmsg_text[DM_COUNT][ZT_LANG_COUNT] = {
-#define ZT_DM_TEXT(id, en, ja) [id] = {en, ja},
-    ZT_DEVICE_MESSAGES(ZT_DM_TEXT)
-#undef ZT_DM_TEXT
-};
 
 static _Atomic(zt_devices *) installed;
 
@@ -89,7 +82,9 @@ static void json_respond(zt_local_req *r, int status, json_t *v)
 static void json_error(zt_local_req *r, int status, const char *code, const char *message)
 {
     r->log_detail = code;
-    json_respond(r, status, json_pack("{s:s, s:s}", "error", code, "message", message));
+    json_respond(r, status,
+                 json_pack("{s:s, s:i, s:s, s:s}", "error", code, "status", status, "message",
+                           message, "request_id", r->request_id ? r->request_id : ""));
 }
 
 static bool is_json(const zt_local_req *r)
@@ -216,34 +211,21 @@ static bool parse_rfc3339(const char *s, int64_t *out)
 
 /* ---- the enrolment page (signed-in user, browser) ---- */
 
-static int html_dmsg(zt_buf *b, zt_lang lang, zt_dmsg id)
-{
-    return zt_html_text(b, dmsg_text[id][lang < ZT_LANG_COUNT ? lang : ZT_LANG_EN]);
-}
-
+/* The portal's layout (same CSS, header and footer as the sign-in pages) with the intro. */
 static int page_begin(zt_buf *b, zt_lang lang)
 {
-    int rc = zt_buf_printf(b,
-                           "<!doctype html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
-                           "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-                           "<meta name=\"robots\" content=\"noindex\"><title>",
-                           lang == ZT_LANG_JA ? "ja" : "en");
-    rc = rc ? rc : html_dmsg(b, lang, DM_TITLE);
-    rc = rc ? rc : zt_buf_append_str(b, "</title></head><body><main><h1>");
-    rc = rc ? rc : html_dmsg(b, lang, DM_TITLE);
-    rc = rc ? rc : zt_buf_append_str(b, "</h1><p>");
-    rc = rc ? rc : html_dmsg(b, lang, DM_INTRO);
-    return rc ? rc : zt_buf_append_str(b, "</p>");
+    int rc = zt_html_begin(b, lang, DM_TITLE);
+    return rc ? rc : zt_html_p(b, lang, DM_INTRO, NULL);
 }
 
-static int page_button(zt_local_req *r, zt_dmsg label)
+static int page_button(zt_local_req *r, zt_msg label)
 {
     char token[ZT_CSRF_TOKEN_LEN + 1];
     zt_buf *b = &r->resp_body;
     int rc = zt_portal_csrf_token(r, DEV_ENROLL, token);
     rc = rc ? rc : zt_html_form_begin(b, DEV_ENROLL, token, NULL);
     rc = rc ? rc : zt_buf_append_str(b, "<button type=\"submit\">");
-    rc = rc ? rc : html_dmsg(b, r->lang, label);
+    rc = rc ? rc : zt_html_msg(b, r->lang, label);
     return rc ? rc : zt_buf_append_str(b, "</button></form>");
 }
 
@@ -280,7 +262,7 @@ static const zt_secretbox *secrets_of(const zt_local_req *r)
 static int continue_link(zt_buf *b, zt_lang lang)
 {
     int rc = zt_buf_append_str(b, "<p><a id=\"device-continue\" href=\"" DEV_ENROLL "\">");
-    rc = rc ? rc : html_dmsg(b, lang, DM_CONTINUE);
+    rc = rc ? rc : zt_html_msg(b, lang, DM_CONTINUE);
     return rc ? rc : zt_buf_append_str(b, "</a></p>");
 }
 
@@ -345,20 +327,42 @@ static void enroll_page(zt_devices *d, zt_local_req *r)
     int rc = page_begin(b, r->lang);
     if (out == BIND_WAITING) {
         rc = rc ? rc : zt_buf_append_str(b, "<p>");
-        rc = rc ? rc : html_dmsg(b, r->lang, DM_WAITING);
+        rc = rc ? rc : zt_html_msg(b, r->lang, DM_WAITING);
         rc = rc ? rc : zt_buf_append_str(b, "</p>");
         rc = rc ? rc : continue_link(b, r->lang);
     } else if (out == BIND_DONE) {
         r->log_detail = "browser tied to device";
         rc = rc ? rc : zt_buf_append_str(b, "<p id=\"device-bound\">");
-        rc = rc ? rc : html_dmsg(b, r->lang, DM_BOUND_PRE);
+        rc = rc ? rc : zt_html_msg(b, r->lang, DM_BOUND_PRE);
         rc = rc ? rc : zt_buf_append_str(b, "<strong>");
         rc = rc ? rc : zt_html_text(b, dev.name);
         rc = rc ? rc : zt_buf_append_str(b, "</strong>");
-        rc = rc ? rc : html_dmsg(b, r->lang, DM_BOUND_POST);
+        rc = rc ? rc : zt_html_msg(b, r->lang, DM_BOUND_POST);
         rc = rc ? rc : zt_buf_append_str(b, "</p>");
     }
     page_send(r, rc ? rc : page_button(r, out == BIND_NONE ? DM_BUTTON : DM_ANOTHER));
+}
+
+/* The command to run on the device, complete: over HTTPS it pins the certificate this page was
+ * served with (as trustworthy as the page itself), so it works when copied as it is. Over plain
+ * HTTP there is nothing trustworthy to print: the page says to ask for the CA file. */
+static int enrol_command(zt_buf *b, const zt_local_req *r, const char *code)
+{
+    bool pinned = r->https && r->server_sha256[0] != '\0';
+    int rc = 0;
+    if (!pinned)
+        rc = zt_html_p(b, r->lang, DM_HTTP_NOTE, "notice error");
+    rc = rc ? rc
+            : zt_buf_append_str(b,
+                                "<pre><code id=\"enrol-command\">ztagent enroll --server https://");
+    rc = rc ? rc : zt_html_text(b, r->host_port);
+    rc = rc ? rc : zt_buf_append_str(b, " --code ");
+    rc = rc ? rc : zt_html_text(b, code);
+    if (pinned)
+        rc = rc ? rc : zt_buf_printf(b, " --server-sha256 %s", r->server_sha256);
+    else
+        rc = rc ? rc : zt_buf_append_str(b, " --ca-file GATEWAY-CA.pem");
+    return rc ? rc : zt_buf_append_str(b, "</code></pre>");
 }
 
 /* POST from the page's button: mint a code for the signed-in user and show it once. */
@@ -404,25 +408,23 @@ static void enroll_mint(zt_devices *d, zt_local_req *r)
     zt_buf_reset(b);
     int rc = page_begin(b, r->lang);
     rc = rc ? rc : zt_buf_append_str(b, "<p>");
-    rc = rc ? rc : html_dmsg(b, r->lang, DM_CODE_LABEL);
+    rc = rc ? rc : zt_html_msg(b, r->lang, DM_CODE_LABEL);
     rc = rc ? rc : zt_buf_append_str(b, "</p><p><strong><code>");
     rc = rc ? rc : zt_html_text(b, code);
     rc = rc ? rc : zt_buf_append_str(b, "</code></strong></p><p>");
-    rc = rc ? rc : html_dmsg(b, r->lang, DM_VALID_PRE);
+    rc = rc ? rc : zt_html_msg(b, r->lang, DM_VALID_PRE);
     rc = rc ? rc : zt_buf_printf(b, "%lld", (long long)((d->code_ttl_s + 59) / 60));
-    rc = rc ? rc : html_dmsg(b, r->lang, DM_VALID_POST);
+    rc = rc ? rc : zt_html_msg(b, r->lang, DM_VALID_POST);
     rc = rc ? rc : zt_buf_append_str(b, "</p><p>");
-    rc = rc ? rc : html_dmsg(b, r->lang, DM_RUN);
-    rc = rc ? rc : zt_buf_append_str(b, "</p><pre><code>ztagent enroll --server https://");
-    rc = rc ? rc : zt_html_text(b, r->host_port);
-    rc = rc ? rc : zt_buf_append_str(b, " --code ");
-    rc = rc ? rc : zt_html_text(b, code);
-    rc = rc ? rc : zt_buf_append_str(b, "</code></pre><p>");
-    rc = rc ? rc : html_dmsg(b, r->lang, DM_AFTER);
+    rc = rc ? rc : zt_html_msg(b, r->lang, DM_RUN);
+    rc = rc ? rc : zt_buf_append_str(b, "</p>");
+    rc = rc ? rc : enrol_command(b, r, code);
+    rc = rc ? rc : zt_buf_append_str(b, "<p>");
+    rc = rc ? rc : zt_html_msg(b, r->lang, DM_AFTER);
     rc = rc ? rc : zt_buf_append_str(b, "</p>");
     if (pending) {
         rc = rc ? rc : zt_buf_append_str(b, "<p>");
-        rc = rc ? rc : html_dmsg(b, r->lang, DM_CONTINUE_HINT);
+        rc = rc ? rc : zt_html_msg(b, r->lang, DM_CONTINUE_HINT);
         rc = rc ? rc : zt_buf_append_str(b, "</p>");
         rc = rc ? rc : continue_link(b, r->lang);
     }
@@ -522,6 +524,98 @@ static json_t *failed_json(const zt_compliance *c)
     return a;
 }
 
+/* The verdict of the device's previous report as judged when it arrived (its failed rules
+ * re-judged at its receipt time); NULL when it had not reported. */
+static const zt_compliance *previous_verdict(zt_devices *d, const zt_store_device *dev,
+                                             zt_compliance *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (dev->posture_at <= 0)
+        return NULL;
+    char *json = NULL;
+    int64_t at = 0;
+    zt_posture p;
+    const char *why = NULL;
+    if (zt_store_device_posture_get(d->store, dev->id, &json, &at) == 0 &&
+        zt_posture_parse(json, strlen(json), &p, &why) == 0)
+        zt_compliance_eval(&d->rules, &p, at, at, out);
+    free(json);
+    /* The stored verdict is what was signalled then (rules may have changed since). */
+    out->compliant = dev->compliant;
+    return out;
+}
+
+/* Alerts the agent reported and has not resolved yet (containment alerts the playbooks
+ * raise, "ztgate:incident:N", are not the agent's). */
+static int count_agent_alert(void *ctx, const zt_store_alert *a)
+{
+    if (strncmp(a->path, "ztgate:", 7) != 0)
+        ++*(size_t *)ctx;
+    return 0;
+}
+
+static size_t agent_alerts(zt_store *st, const char *device_id)
+{
+    size_t open = 0;
+    if (zt_store_device_alert_list_active(st, device_id, count_agent_alert, &open) < 0)
+        open = 1; /* unknown: never resolve on a guess */
+    return open;
+}
+
+/* false: the log refused the record (the caller answers 503). */
+static bool audit_signal(zt_local_req *r, const zt_dev_signal *s)
+{
+    zt_buf b;
+    zt_buf_init(&b, DEV_AUDIT_MAX);
+    bool ok = zt_dev_signal_record(s, &b) == 0 && zt_local_audit(r, b.data, b.len);
+    zt_buf_dispose(&b);
+    return ok;
+}
+
+static void respond_signal(zt_local_req *r, const zt_dev_signal *s)
+{
+    int rc = zt_dev_signal_respond(r->svc != NULL ? r->svc->response : NULL, s);
+    if (rc != 0)
+        zt_error("request %s: incident response for %s failed: %s", r->request_id,
+                 zt_dev_signal_type(s->kind), strerror(-rc));
+}
+
+/* What a posture report changed, for incident response: the agent is back after a silence,
+ * compliance broke (with the rules that broke) or was restored. Every signal is audited first;
+ * false when the log refused one. */
+static bool posture_signals(zt_devices *d, zt_local_req *r, const zt_store_device *dev,
+                            const zt_compliance *before, const zt_compliance *now, bool was_silent,
+                            int64_t quiet_s)
+{
+    zt_compliance broke;
+    zt_compliance_change change = zt_compliance_compare(before, now, &broke);
+    int64_t t = now_s();
+    zt_dev_signal sig[3];
+    size_t n = 0;
+    bool clear = now->compliant && agent_alerts(d->store, dev->id) == 0;
+    if (was_silent)
+        sig[n++] = (zt_dev_signal){.kind = ZT_DS_REPORTING,
+                                   .quiet_s = quiet_s,
+                                   .last_seen = dev->last_seen_at,
+                                   .resolves = clear && change != ZT_COMPLIANCE_RESTORED};
+    if (change == ZT_COMPLIANCE_BROKE)
+        sig[n++] = (zt_dev_signal){.kind = ZT_DS_NONCOMPLIANT, .failed = &broke};
+    else if (change == ZT_COMPLIANCE_RESTORED)
+        sig[n++] = (zt_dev_signal){.kind = ZT_DS_COMPLIANT, .resolves = clear};
+    for (size_t i = 0; i < n; i++) {
+        sig[i].dev = dev;
+        sig[i].request_id = r->request_id;
+        sig[i].now = t;
+        if (!audit_signal(r, &sig[i]))
+            return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        respond_signal(r, &sig[i]);
+    if (n > 0)
+        zt_devices_invalidate(d, dev->id); /* a playbook may have isolated or released it */
+    return true;
+}
+
 static void posture(zt_devices *d, zt_local_req *r)
 {
     zt_store_device dev;
@@ -542,8 +636,11 @@ static void posture(zt_devices *d, zt_local_req *r)
         return;
     }
     int64_t now = now_s();
-    zt_compliance comp;
+    zt_compliance comp, before_c;
     zt_compliance_eval(&d->rules, &p, now, now, &comp);
+    const zt_compliance *before = previous_verdict(d, &dev, &before_c);
+    int64_t quiet_s = 0;
+    bool was_silent = zt_devices_was_silent(d, &dev, &quiet_s);
     char failed[ZT_STORE_DEV_FAILED_MAX + 1];
     zt_compliance_summary(&comp, failed, sizeof(failed));
     int rc = zt_store_device_posture_add(d->store, dev.id, now, r->body, comp.compliant, failed);
@@ -571,7 +668,7 @@ static void posture(zt_devices *d, zt_local_req *r)
                     .unmapped = extra};
     bool logged = audit(r, &ev);
     json_decref(extra);
-    if (!logged) {
+    if (!logged || !posture_signals(d, r, &dev, before, &comp, was_silent, quiet_s)) {
         json_error(r, 503, "unavailable", "the audit log is unavailable");
         return;
     }
@@ -706,15 +803,6 @@ static int alert_apply(zt_devices *d, const zt_store_device *dev, const alert_re
     return -EINVAL;
 }
 
-/* Alerts the agent reported and has not resolved yet (containment alerts the playbooks
- * raise, "ztgate:incident:N", are not the agent's). */
-static int count_agent_alert(void *ctx, const zt_store_alert *a)
-{
-    if (strncmp(a->path, "ztgate:", 7) != 0)
-        ++*(size_t *)ctx;
-    return 0;
-}
-
 /* Malware found opens (or joins) the device's incident and runs its playbooks; quarantine and
  * a clean scan are remediation, and once no agent alert is left the incident resolves (and a
  * playbook's isolation is undone). */
@@ -724,9 +812,7 @@ static void signal_incident(zt_local_req *r, const zt_store_device *dev, const a
         zt_metric_detection("malware");
     if (r->svc->response == NULL)
         return;
-    size_t open = 0;
-    if (zt_store_device_alert_list_active(r->svc->store, dev->id, count_agent_alert, &open) < 0)
-        open = 1;
+    size_t open = agent_alerts(r->svc->store, dev->id);
     bool detection = q->event == AE_DETECTED || q->event == AE_RESTORED;
     char summary[400];
     snprintf(summary, sizeof(summary), "%s: %.64s in %.200s",
@@ -777,7 +863,8 @@ static void alert(zt_devices *d, zt_local_req *r)
         json_error(r, 400, "invalid_alert", why);
         return;
     }
-    int64_t now = now_s();
+    int64_t now = now_s(), quiet_s = 0;
+    bool was_silent = zt_devices_was_silent(d, &dev, &quiet_s);
     int rc = alert_apply(d, &dev, &q, now);
     zt_devices_invalidate(d, dev.id);
     zt_store_device after;
@@ -811,6 +898,15 @@ static void alert(zt_devices *d, zt_local_req *r)
                     .unmapped = extra};
     bool logged = audit(r, &ev);
     json_decref(extra);
+    /* The agent is back; the alert itself decides about the device's incident. */
+    zt_dev_signal back = {.kind = ZT_DS_REPORTING,
+                          .dev = &after,
+                          .quiet_s = quiet_s,
+                          .last_seen = dev.last_seen_at,
+                          .request_id = r->request_id,
+                          .now = now};
+    if (logged && was_silent && (logged = audit_signal(r, &back)))
+        respond_signal(r, &back);
     if (logged)
         signal_incident(r, &after, &q); /* q points into root: before it is freed */
     json_decref(root);
@@ -861,10 +957,14 @@ static void status(zt_devices *d, zt_local_req *r)
         json_error(r, 503, "unavailable", "the device store is unavailable");
         return;
     }
+    char last[40] = "";
+    if (dev.posture_at > 0)
+        zt_rfc3339(dev.posture_at * 1000000, last, sizeof(last));
     json_respond(r, 200,
-                 json_pack("{s:s, s:s, s:b, s:o, s:s, s:o}", "device_id", dev.id, "user", dev.email,
-                           "compliant", st.compliant, "failed", failed_json(&comp), "risk",
-                           risk_name(st.risk), "active_alerts", l.arr));
+                 json_pack("{s:s, s:s, s:b, s:o, s:s, s:o, s:s?}", "device_id", dev.id, "user",
+                           dev.email, "compliant", st.compliant, "failed", failed_json(&comp),
+                           "risk", risk_name(st.risk), "active_alerts", l.arr, "last_report_at",
+                           last[0] ? last : NULL));
 }
 
 /* ---- dispatch ---- */

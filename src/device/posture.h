@@ -23,9 +23,9 @@ typedef struct zt_posture {
     int64_t last_package_update; /* 0 = unknown */
     char disk_encryption[16];    /* "luks", "none", "unknown" */
     zt_tristate firewall_active;
-    int64_t firewall_rules;      /* -1 = unknown */
+    int64_t firewall_rules; /* -1 = unknown */
     zt_tristate screen_lock;
-    char av_engine[33];          /* "clamav" or "" */
+    char av_engine[33]; /* "clamav" or "" */
     char av_engine_version[33];
     int64_t av_signature_version; /* 0 = unknown */
     int64_t av_signature_time;    /* 0 = unknown */
@@ -49,12 +49,12 @@ typedef struct zt_compliance_rules {
         char min_version[33]; /* compared as dotted numbers: "12" < "12.1" < "13" */
     } min_os[8];
     size_t n_min_os;
-    int64_t max_signature_age_s;  /* 0 = rule off */
+    int64_t max_signature_age_s; /* 0 = rule off */
     bool require_disk_encryption;
     bool require_firewall;
     bool require_antivirus;
-    int64_t max_update_age_s;     /* 0 = rule off */
-    int64_t max_report_age_s;     /* 0 = rule off; stale posture = non-compliant */
+    int64_t max_update_age_s; /* 0 = rule off */
+    int64_t max_report_age_s; /* 0 = rule off; stale posture = non-compliant */
 } zt_compliance_rules;
 
 #define ZT_COMPLIANCE_MAX_FAILED 12
@@ -75,5 +75,27 @@ void zt_compliance_eval(const zt_compliance_rules *rules, const zt_posture *p, i
 
 /* "; "-joined messages into out (for pages and logs). */
 void zt_compliance_summary(const zt_compliance *c, char *out, size_t cap);
+/* ","-joined rule ids ("disk_encryption,antivirus_signatures") into out. */
+void zt_compliance_rules_list(const zt_compliance *c, char *out, size_t cap);
+
+/* ---- signals: what a verdict or a silence means for incident response (pure) ---- */
+
+typedef enum zt_compliance_change {
+    ZT_COMPLIANCE_SAME = 0, /* nothing to signal */
+    ZT_COMPLIANCE_BROKE,    /* became non-compliant, or a rule fails that passed before */
+    ZT_COMPLIANCE_RESTORED, /* was non-compliant, is compliant now */
+} zt_compliance_change;
+
+/* Compare a new verdict with the one before it: before == NULL when the device had not
+ * reported yet (its first non-compliant report breaks compliance; a compliant one changes
+ * nothing). newly_failed (nullable) gets the failed rules of `now` that `before` did not
+ * fail: the reason of a BROKE. */
+zt_compliance_change zt_compliance_compare(const zt_compliance *before, const zt_compliance *now,
+                                           zt_compliance *newly_failed);
+
+/* An agent last heard from at `last_seen` (Unix seconds; its enrolment time when it never
+ * reported) is silent from last_seen + silent_after_s on. Did that moment fall in (from, to]?
+ * Sweeps over consecutive intervals therefore signal each silence exactly once. */
+bool zt_device_silence_began(int64_t last_seen, int64_t silent_after_s, int64_t from, int64_t to);
 
 #endif

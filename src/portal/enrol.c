@@ -73,7 +73,7 @@ static int open_pending(zt_local_req *r, const zt_portal_sess *s, const char *fi
 /* The set-up page for `secret` (a new one, or the same again after a wrong code). */
 static void enrol_page(zt_local_req *r, const zt_portal_sess *s,
                        const unsigned char secret[ZT_TOTP_SECRET_LEN], const char *sealed,
-                       const char *rd, zt_pmsg error)
+                       const char *rd, zt_msg error)
 {
     char token[ZT_CSRF_TOKEN_LEN + 1], b32[ZT_TOTP_BASE32_LEN(ZT_TOTP_SECRET_LEN) + 1];
     zt_buf uri;
@@ -87,7 +87,7 @@ static void enrol_page(zt_local_req *r, const zt_portal_sess *s,
     rc = rc ? rc : zt_buf_cstr(&uri);
     rc = rc ? rc : zt_totp_base32(secret, ZT_TOTP_SECRET_LEN, b32, sizeof(b32));
     rc = rc ? rc : zt_html_begin(b, r->lang, PM_TITLE_ENROL);
-    if (rc == 0 && error != PM_NONE)
+    if (rc == 0 && error != MSG_NONE)
         rc = zt_html_notice(b, r->lang, error, true);
     rc = rc ? rc : zt_html_p(b, r->lang, PM_INTRO_ENROL, NULL);
     rc = rc ? rc : zt_buf_append_str(b, "<div class=\"qr\">");
@@ -153,7 +153,7 @@ static void enrol_get(zt_local_req *r)
     if (seal_pending(r, &s, secret, zt_portal_now() + ENROL_TTL_S, sealed) != 0)
         zt_portal_unavailable(r, "could not seal the new secret");
     else
-        enrol_page(r, &s, secret, sealed, rd, PM_NONE);
+        enrol_page(r, &s, secret, sealed, rd, MSG_NONE);
     zt_wipe(secret, sizeof(secret));
     zt_wipe(sealed, sizeof(sealed));
 }
@@ -225,10 +225,13 @@ typedef struct enrol_job {
     char account[256];
     char rd[ZT_RD_MAX + 1];
     bool known, limited;
+    zt_throttle *throttle; /* the ticket's: released by job_free when not settled */
+    zt_throttle_ticket ticket;
 } enrol_job;
 
 static void job_free(enrol_job *j)
 {
+    zt_throttle_release(j->throttle, &j->ticket);
     zt_form_dispose(&j->form);
     zt_wipe(j, sizeof(*j));
     free(j);
@@ -277,7 +280,7 @@ static void enrol_verify(void *ctx)
     int64_t step = 0;
     bool ok = !j->limited && zt_totp_verify(secret, ZT_TOTP_SECRET_LEN, code, zt_portal_now(), 0,
                                             &step) == ZT_TOTP_OK;
-    zt_throttle_record(r->svc->throttle, j->account, r->ip, j->known, ok, zt_wall_us() / 1000);
+    zt_throttle_settle(j->throttle, &j->ticket, ok, zt_wall_us() / 1000);
     if (ok) {
         enrol_done(r, j, secret, step);
     } else {
@@ -327,9 +330,10 @@ static void enrol_post(zt_local_req *r)
     zt_portal_account_key(j->s.email, j->account);
     j->known = zt_known_device_check(r->svc->sessions, zt_portal_cookies(r), j->s.user_id, r->https,
                                      zt_portal_now());
-    zt_throttle_verdict v =
-        zt_throttle_check(r->svc->throttle, j->account, r->ip, j->known, zt_wall_us() / 1000);
-    if (v.result == ZT_THROTTLE_SOURCE) {
+    j->throttle = r->svc->throttle;
+    zt_throttle_verdict v = zt_throttle_admit(j->throttle, j->account, r->ip, j->known,
+                                              zt_wall_us() / 1000, &j->ticket);
+    if (v.result == ZT_THROTTLE_SOURCE || v.result == ZT_THROTTLE_WAIT) {
         zt_portal_too_many(r, j->s.email, v.retry_after_s);
         job_free(j);
         return;

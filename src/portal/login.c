@@ -2,7 +2,10 @@
  * password, account limited) costs one argon2id verify and ends in the same page, so neither
  * the body nor the timing says which accounts exist. Brute force goes through the throttle:
  * refused per source IP, delayed and then limited per account, never for the owner's known
- * device. */
+ * device. An admitted attempt holds a throttle ticket from admission to its verdict, so the
+ * limits hold when the password is checked, not only when the attempt came in. Short delays
+ * are held silently; a longer one is answered at once with the sign-in form, the e-mail kept
+ * and the seconds to wait (429). */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,8 @@ typedef struct login_job {
     char rd[ZT_RD_MAX + 1];
     zt_user user;
     bool exists, known, limited;
+    zt_throttle *throttle; /* the ticket's: released by job_free when not settled */
+    zt_throttle_ticket ticket;
 } login_job;
 
 static int64_t now_ms(void)
@@ -46,23 +51,31 @@ static int64_t now_ms(void)
 
 static void job_free(login_job *j)
 {
+    zt_throttle_release(j->throttle, &j->ticket);
     zt_form_dispose(&j->form);
     zt_user_dispose(&j->user);
     zt_wipe(j, sizeof(*j));
     free(j);
 }
 
-/* The sign-in page, with or without the (one, shared) failure notice. */
-static void login_page(zt_local_req *r, const char *rd, zt_pmsg error)
+/* The sign-in page, with or without the (one, shared) failure notice or the wait notice; the
+ * e-mail typed (username, nullable) stays in the form. */
+static void login_page_as(zt_local_req *r, int status, const char *rd, const char *username,
+                          zt_msg error, uint64_t wait_s)
 {
     char token[ZT_CSRF_TOKEN_LEN + 1];
     if (zt_portal_csrf_token(r, ZT_PORTAL_LOGIN, token) != 0) {
         zt_portal_unavailable(r, "out of memory");
         return;
     }
-    zt_login_view v = {.lang = r->lang, .csrf_token = token, .rd = rd, .error = error};
+    zt_login_view v = {.lang = r->lang,
+                       .csrf_token = token,
+                       .rd = rd,
+                       .error = error,
+                       .username = username,
+                       .wait_s = wait_s};
     zt_buf_reset(&r->resp_body);
-    r->status = 200;
+    r->status = status;
     int rc = zt_render_login(&r->resp_body, &v);
     zt_wipe(token, sizeof(token));
     if (rc != 0) {
@@ -70,6 +83,11 @@ static void login_page(zt_local_req *r, const char *rd, zt_pmsg error)
         return;
     }
     zt_local_respond(r);
+}
+
+static void login_page(zt_local_req *r, const char *rd, zt_msg error)
+{
+    login_page_as(r, 200, rd, NULL, error, 0);
 }
 
 static void login_get(zt_local_req *r)
@@ -91,7 +109,7 @@ static void login_get(zt_local_req *r)
         zt_portal_finish(r, s.id_hash, rd); /* already signed in: single sign-on */
         return;
     }
-    login_page(r, rd, PM_NONE);
+    login_page(r, rd, MSG_NONE);
 }
 
 static const char *failure_reason(const login_job *j)
@@ -210,7 +228,7 @@ static void login_failed(login_job *j)
     if (!zt_portal_audit(r, &ev) || !audit_source_flags(r, flags))
         zt_portal_unavailable(r, "audit log unavailable");
     else
-        login_page(r, j->rd, PM_ERR_SIGN_IN);
+        login_page_as(r, 200, j->rd, j->username, PM_ERR_SIGN_IN, 0);
 }
 
 /* The assessment of a correct password (no write yet). 0 or a negative errno: fail closed. */
@@ -453,7 +471,8 @@ static void verify_done(void *ctx, int result)
         return;
     }
     bool ok = usable && result == ZT_PASSWORD_MATCH;
-    zt_throttle_record(r->svc->throttle, j->account, r->ip, j->known, ok, now_ms());
+    /* The verdict: the ticket's reservation becomes this failure or success. */
+    zt_throttle_settle(j->throttle, &j->ticket, ok, now_ms());
     if (ok)
         maybe_rehash(j);
     if (zt_local_cancelled(r))
@@ -469,8 +488,7 @@ static void verify_start(void *ctx)
 {
     login_job *j = ctx;
     zt_local_req *r = j->r;
-    if (zt_local_cancelled(r)) {
-        zt_throttle_record(r->svc->throttle, j->account, r->ip, j->known, false, now_ms());
+    if (zt_local_cancelled(r)) { /* no password checked: job_free drops the reservation */
         zt_local_respond(r);
         job_free(j);
         return;
@@ -489,7 +507,9 @@ static void verify_start(void *ctx)
     job_free(j);
 }
 
-void zt_portal_too_many(zt_local_req *r, const char *email, uint64_t retry_after_s)
+/* An attempt refused before any check (source limit, or a delay too long to hold): audited,
+ * 429 with Retry-After. false: the audit log refused it and a 503 has been sent. */
+static bool refused_audited(zt_local_req *r, const char *email, uint64_t wait_s)
 {
     zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
                           .activity = ZT_ACT_AUTH_LOGON,
@@ -500,11 +520,38 @@ void zt_portal_too_many(zt_local_req *r, const char *email, uint64_t retry_after
     zt_metric_sign_in(ZT_M_SIGN_IN_THROTTLED);
     if (!zt_portal_audit(r, &ev)) {
         zt_portal_unavailable(r, "audit log unavailable");
+        return false;
+    }
+    zt_buf_printf(&r->resp_headers, "Retry-After: %llu\r\n", (unsigned long long)wait_s);
+    r->log_detail = "sign-in throttled";
+    return true;
+}
+
+static uint64_t wait_of(uint64_t retry_after_s)
+{
+    return retry_after_s > 0 ? retry_after_s : 60;
+}
+
+void zt_portal_too_many(zt_local_req *r, const char *email, uint64_t retry_after_s)
+{
+    uint64_t wait_s = wait_of(retry_after_s);
+    if (!refused_audited(r, email, wait_s))
+        return;
+    zt_buf_reset(&r->resp_body);
+    r->status = 429;
+    if (zt_render_wait(&r->resp_body, r->lang, wait_s) != 0) {
+        zt_portal_unavailable(r, "out of memory");
         return;
     }
-    zt_buf_printf(&r->resp_headers, "Retry-After: %llu\r\n",
-                  (unsigned long long)(retry_after_s > 0 ? retry_after_s : 60));
-    zt_portal_fail(r, 429, PM_TITLE_TOO_MANY, PM_BODY_TOO_MANY, "too many failures from this IP");
+    zt_local_respond(r);
+}
+
+/* The sign-in form again, at once, with the e-mail and how long to wait. */
+static void login_too_many(login_job *j, uint64_t retry_after_s)
+{
+    uint64_t wait_s = wait_of(retry_after_s);
+    if (refused_audited(j->r, j->username, wait_s))
+        login_page_as(j->r, 429, j->rd, j->username, MSG_NONE, wait_s);
 }
 
 static void login_post(zt_local_req *r)
@@ -538,10 +585,11 @@ static void login_post(zt_local_req *r)
     int64_t now = zt_portal_now();
     j->known = j->exists && zt_known_device_check(r->svc->sessions, zt_portal_cookies(r),
                                                   j->user.id, r->https, now);
+    j->throttle = r->svc->throttle;
     zt_throttle_verdict v =
-        zt_throttle_check(r->svc->throttle, j->account, r->ip, j->known, now_ms());
-    if (v.result == ZT_THROTTLE_SOURCE) {
-        zt_portal_too_many(r, j->username, v.retry_after_s);
+        zt_throttle_admit(j->throttle, j->account, r->ip, j->known, now_ms(), &j->ticket);
+    if (v.result == ZT_THROTTLE_SOURCE || v.result == ZT_THROTTLE_WAIT) {
+        login_too_many(j, v.retry_after_s);
         job_free(j);
         return;
     }

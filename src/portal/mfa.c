@@ -68,7 +68,7 @@ bool zt_portal_require_session(zt_local_req *r, zt_portal_sess *s, const char *r
 
 /* ---- the page ---- */
 
-static void mfa_page(zt_local_req *r, const char *rd, zt_pmsg error)
+static void mfa_page(zt_local_req *r, const char *rd, zt_msg error)
 {
     char token[ZT_CSRF_TOKEN_LEN + 1];
     zt_buf *b = &r->resp_body;
@@ -76,7 +76,7 @@ static void mfa_page(zt_local_req *r, const char *rd, zt_pmsg error)
     r->status = 200;
     int rc = zt_portal_csrf_token(r, ZT_PORTAL_MFA, token);
     rc = rc ? rc : zt_html_begin(b, r->lang, PM_TITLE_MFA);
-    if (rc == 0 && error != PM_NONE)
+    if (rc == 0 && error != MSG_NONE)
         rc = zt_html_notice(b, r->lang, error, true);
     rc = rc ? rc : zt_html_p(b, r->lang, PM_INTRO_MFA, NULL);
     rc = rc ? rc : zt_html_form_begin(b, ZT_PORTAL_MFA, token, rd);
@@ -195,10 +195,13 @@ typedef struct mfa_job {
     char account[256];
     char rd[ZT_RD_MAX + 1];
     bool known, limited;
+    zt_throttle *throttle; /* the ticket's: released by job_free when not settled */
+    zt_throttle_ticket ticket;
 } mfa_job;
 
 static void job_free(mfa_job *j)
 {
+    zt_throttle_release(j->throttle, &j->ticket);
     zt_form_dispose(&j->form);
     zt_wipe(j, sizeof(*j));
     free(j);
@@ -244,8 +247,7 @@ static void mfa_verify(void *ctx)
         job_free(j);
         return;
     }
-    zt_throttle_record(r->svc->throttle, j->account, r->ip, j->known, res == CODE_OK,
-                       zt_wall_us() / 1000);
+    zt_throttle_settle(j->throttle, &j->ticket, res == CODE_OK, zt_wall_us() / 1000);
     if (res != CODE_OK) {
         const char *reason = j->limited ? "throttled"
                              : res == CODE_REPLAY
@@ -321,9 +323,10 @@ static void mfa_post(zt_local_req *r)
     zt_portal_account_key(j->s.email, j->account);
     j->known =
         zt_known_device_check(r->svc->sessions, zt_portal_cookies(r), j->s.user_id, r->https, now);
-    zt_throttle_verdict v =
-        zt_throttle_check(r->svc->throttle, j->account, r->ip, j->known, zt_wall_us() / 1000);
-    if (v.result == ZT_THROTTLE_SOURCE) {
+    j->throttle = r->svc->throttle;
+    zt_throttle_verdict v = zt_throttle_admit(j->throttle, j->account, r->ip, j->known,
+                                              zt_wall_us() / 1000, &j->ticket);
+    if (v.result == ZT_THROTTLE_SOURCE || v.result == ZT_THROTTLE_WAIT) {
         zt_portal_too_many(r, j->s.email, v.retry_after_s);
         job_free(j);
         return;
@@ -353,7 +356,7 @@ static void mfa_get(zt_local_req *r)
     else if (rc != 0)
         zt_portal_unavailable(r, "store error");
     else
-        mfa_page(r, rd, PM_NONE);
+        mfa_page(r, rd, MSG_NONE);
 }
 
 void zt_portal_mfa(zt_local_req *r)

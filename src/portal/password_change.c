@@ -23,17 +23,20 @@ typedef struct pw_job {
     zt_user user;
     char account[256];
     bool known, limited;
+    zt_throttle *throttle; /* the ticket's: released by job_free when not settled */
+    zt_throttle_ticket ticket;
 } pw_job;
 
 static void job_free(pw_job *j)
 {
+    zt_throttle_release(j->throttle, &j->ticket);
     zt_form_dispose(&j->form);
     zt_user_dispose(&j->user);
     zt_wipe(j, sizeof(*j));
     free(j);
 }
 
-static void password_page(zt_local_req *r, zt_pmsg error)
+static void password_page(zt_local_req *r, zt_msg error)
 {
     char token[ZT_CSRF_TOKEN_LEN + 1];
     zt_buf *b = &r->resp_body;
@@ -41,7 +44,7 @@ static void password_page(zt_local_req *r, zt_pmsg error)
     r->status = 200;
     int rc = zt_portal_csrf_token(r, ZT_PORTAL_PASSWORD, token);
     rc = rc ? rc : zt_html_begin(b, r->lang, PM_TITLE_PASSWORD);
-    if (rc == 0 && error != PM_NONE)
+    if (rc == 0 && error != MSG_NONE)
         rc = zt_html_notice(b, r->lang, error, true);
     rc = rc ? rc : zt_buf_append_str(b, "<p>");
     rc = rc ? rc : zt_html_msg(b, r->lang, PM_PASSWORD_HINT);
@@ -108,7 +111,7 @@ static bool audit_change(zt_local_req *r, const pw_job *j, bool ok, const char *
     return zt_portal_audit(r, &ev);
 }
 
-static void refuse(pw_job *j, const char *reason, zt_pmsg msg)
+static void refuse(pw_job *j, const char *reason, zt_msg msg)
 {
     zt_local_req *r = j->r;
     r->log_detail = "password change refused";
@@ -175,7 +178,7 @@ static void verify_done(void *ctx, int result)
         return;
     }
     bool ok = result == ZT_PASSWORD_MATCH && !j->limited && j->user.password_hash[0] != '\0';
-    zt_throttle_record(r->svc->throttle, j->account, r->ip, j->known, ok, zt_wall_us() / 1000);
+    zt_throttle_settle(j->throttle, &j->ticket, ok, zt_wall_us() / 1000);
     if (!ok) {
         refuse(j, j->limited ? "throttled" : "wrong password", PM_ERR_CURRENT);
         return;
@@ -186,7 +189,7 @@ static void verify_done(void *ctx, int result)
     const char *why = NULL;
     int v = zt_password_check(pw, n, &pol, r->svc->breach, &why);
     if (v != ZT_PASSWORD_OK) {
-        zt_pmsg msg = v == ZT_PASSWORD_TOO_SHORT  ? PM_ERR_TOO_SHORT
+        zt_msg msg = v == ZT_PASSWORD_TOO_SHORT  ? PM_ERR_TOO_SHORT
                       : v == ZT_PASSWORD_TOO_LONG ? PM_ERR_TOO_LONG
                       : v == ZT_PASSWORD_BREACHED ? PM_ERR_BREACHED
                                                   : PM_ERR_INVALID_PW;
@@ -255,9 +258,10 @@ static void password_post(zt_local_req *r)
     zt_portal_account_key(j->s.email, j->account);
     j->known = zt_known_device_check(r->svc->sessions, zt_portal_cookies(r), j->s.user_id, r->https,
                                      zt_portal_now());
-    zt_throttle_verdict v =
-        zt_throttle_check(r->svc->throttle, j->account, r->ip, j->known, zt_wall_us() / 1000);
-    if (v.result == ZT_THROTTLE_SOURCE) {
+    j->throttle = r->svc->throttle;
+    zt_throttle_verdict v = zt_throttle_admit(j->throttle, j->account, r->ip, j->known,
+                                              zt_wall_us() / 1000, &j->ticket);
+    if (v.result == ZT_THROTTLE_SOURCE || v.result == ZT_THROTTLE_WAIT) {
         zt_portal_too_many(r, j->s.email, v.retry_after_s);
         job_free(j);
         return;
@@ -279,5 +283,5 @@ void zt_portal_password(zt_local_req *r)
     if (zt_portal_is_post(r))
         password_post(r);
     else if (full_session(r, &s))
-        password_page(r, PM_NONE);
+        password_page(r, MSG_NONE);
 }

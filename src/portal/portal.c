@@ -2,7 +2,10 @@
  * CSRF, rd handling, the final redirect (with the one-time code to another app host), audit
  * events and the small pages (account, callback, JWKS). Fails closed: a store or audit failure
  * answers 503, never a page that pretends to have signed someone in. */
+#include <errno.h>
 #include <stdio.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +16,7 @@
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "portal/portal.h"
+#include "proxy/pages.h"
 #include "core/log.h"
 #include "proxy/local.h"
 #include "response/incident.h"
@@ -75,13 +79,36 @@ bool zt_portal_method_ok(zt_local_req *r, bool post_ok)
 
 /* ---- pages ---- */
 
-void zt_portal_page(zt_local_req *r, int status, zt_pmsg title, zt_pmsg body, const char *href,
-                    zt_pmsg link)
+/* A refusal to a client that asked for JSON: the gateway's JSON refusal shape. */
+static bool portal_json_refusal(zt_local_req *r, int status, zt_msg title, zt_msg body)
 {
+    if (status < 400 || !zt_page_asks_json(zt_local_header_get(r, "Accept"),
+                                           zt_local_header_get(r, "Sec-Fetch-Mode")))
+        return false;
+    zt_page pg = {.status = status,
+                  .title = title,
+                  .body = body,
+                  .detail = r->log_detail,
+                  .request_id = r->request_id,
+                  .lang = r->lang};
+    zt_buf_reset(&r->resp_body);
+    if (zt_page_render_json(&r->resp_body, &pg) != 0)
+        return false;
+    r->status = status;
+    r->content_type = "application/json";
+    zt_local_respond(r);
+    return true;
+}
+
+void zt_portal_page(zt_local_req *r, int status, zt_msg title, zt_msg body, const char *href,
+                    zt_msg link)
+{
+    if (portal_json_refusal(r, status, title, body))
+        return;
     r->status = status;
     zt_buf_reset(&r->resp_body);
     int rc = zt_html_begin(&r->resp_body, r->lang, title);
-    if (rc == 0 && body != PM_NONE)
+    if (rc == 0 && body != MSG_NONE)
         rc = zt_html_p(&r->resp_body, r->lang, body, NULL);
     if (rc == 0 && href != NULL)
         rc = zt_html_link(&r->resp_body, r->lang, href, link);
@@ -93,11 +120,10 @@ void zt_portal_page(zt_local_req *r, int status, zt_pmsg title, zt_pmsg body, co
     zt_local_respond(r);
 }
 
-void zt_portal_fail(zt_local_req *r, int status, zt_pmsg title, zt_pmsg body,
-                    const char *log_detail)
+void zt_portal_fail(zt_local_req *r, int status, zt_msg title, zt_msg body, const char *log_detail)
 {
     r->log_detail = log_detail;
-    zt_portal_page(r, status, title, body, NULL, PM_NONE);
+    zt_portal_page(r, status, title, body, NULL, MSG_NONE);
 }
 
 void zt_portal_unavailable(zt_local_req *r, const char *log_detail)
@@ -132,11 +158,24 @@ void zt_portal_redirect_with_rd(zt_local_req *r, const char *path, const char *r
 
 /* ---- CSRF ---- */
 
+/* What a CSRF cookie is bound to: nothing more over HTTPS (__Host- cannot be planted), the
+ * client IP over plain HTTP (a planted cookie comes from the planter's own visit). */
+static const char *csrf_bind(const zt_local_req *r)
+{
+    return r->https ? "" : r->ip;
+}
+
+/* The browser's CSRF cookie, when it is one this gateway issued for this binding. */
 static bool csrf_cookie(const zt_local_req *r, zt_span *v)
 {
-    return zt_cookie_find(zt_portal_cookies(r),
-                          r->https ? ZT_CSRF_COOKIE_HTTPS : ZT_CSRF_COOKIE_HTTP, v) &&
-           zt_csrf_cookie_ok(v->p, v->n);
+    unsigned char key[ZT_CSRF_KEY_LEN];
+    if (!zt_cookie_find(zt_portal_cookies(r), r->https ? ZT_CSRF_COOKIE_HTTPS : ZT_CSRF_COOKIE_HTTP,
+                        v))
+        return false;
+    zt_csrf_key(r->svc->secrets, key);
+    bool ok = zt_csrf_cookie_valid(key, csrf_bind(r), v->p, v->n);
+    zt_wipe(key, sizeof(key));
+    return ok;
 }
 
 int zt_portal_csrf_token(zt_local_req *r, const char *path, char token[ZT_CSRF_TOKEN_LEN + 1])
@@ -144,7 +183,10 @@ int zt_portal_csrf_token(zt_local_req *r, const char *path, char token[ZT_CSRF_T
     char fresh[ZT_CSRF_COOKIE_LEN + 1];
     zt_span v;
     if (!csrf_cookie(r, &v)) {
-        zt_csrf_cookie_new(fresh);
+        unsigned char key[ZT_CSRF_KEY_LEN];
+        zt_csrf_key(r->svc->secrets, key);
+        zt_csrf_cookie_new(key, csrf_bind(r), fresh);
+        zt_wipe(key, sizeof(key));
         int rc = zt_csrf_cookie_header(&r->resp_headers, fresh, r->https);
         if (rc != 0)
             return rc;
@@ -158,15 +200,29 @@ int zt_portal_csrf_token(zt_local_req *r, const char *path, char token[ZT_CSRF_T
     return 0;
 }
 
-/* A browser's Origin, when sent, must be this very origin (scheme, host and port). */
+/* Whether the browser says this form comes from a page of this very origin. Pages send
+ * Referrer-Policy: same-origin, so browsers name their origin in a same-origin form post.
+ * - Sec-Fetch-Site (sent on HTTPS only) is the browser's own verdict: "same-origin", or "none"
+ *   for a post the person started (a reload), passes; "same-site" and "cross-site" never do.
+ * - Origin, when sent, must be this scheme, host and port. "null" (an opaque origin, or a page
+ *   under a stricter referrer policy, e.g. an extension's) passes only together with
+ *   Sec-Fetch-Site: same-origin: a sandboxed iframe or a data: URL is marked cross-site, and
+ *   over plain HTTP nothing tells them apart from our page, so there "null" is refused.
+ * - No header at all (an old browser, a script): the CSRF token decides. */
 static bool origin_ok(const zt_local_req *r)
 {
+    const zt_span *site = zt_local_header_get(r, "Sec-Fetch-Site");
+    bool same_origin = site != NULL && zt_span_ieq_cstr(zt_span_trim(*site), "same-origin");
+    if (site != NULL && !same_origin && !zt_span_ieq_cstr(zt_span_trim(*site), "none"))
+        return false;
     const zt_span *o = zt_local_header_get(r, "Origin");
     if (o == NULL)
         return true;
+    zt_span v = zt_span_trim(*o);
+    if (zt_span_eq(v, ZT_SPAN_LIT("null")))
+        return same_origin;
     const char *scheme = r->https ? "https://" : "http://";
     size_t sl = strlen(scheme), hl = strlen(r->host_port);
-    zt_span v = zt_span_trim(*o);
     return v.n == sl + hl && zt_span_istarts(v, scheme) &&
            zt_span_ieq((zt_span){v.p + sl, hl}, (zt_span){r->host_port, hl});
 }
@@ -186,7 +242,7 @@ bool zt_portal_csrf_ok(zt_local_req *r, const zt_form *form)
     } else {
         unsigned char key[ZT_CSRF_KEY_LEN];
         zt_csrf_key(r->svc->secrets, key);
-        bool ok = zt_csrf_check(key, cookie.p, cookie.n, r->path, token, tlen);
+        bool ok = zt_csrf_check(key, csrf_bind(r), cookie.p, cookie.n, r->path, token, tlen);
         zt_wipe(key, sizeof(key));
         if (!ok)
             why = "bad CSRF token";
@@ -229,7 +285,49 @@ bool zt_portal_read_form(zt_local_req *r, zt_form *form)
     return true;
 }
 
-static size_t rd_policy(const zt_local_req *r, const char **hosts, size_t cap, zt_rd_policy *pol)
+/* The port of this request's Host header, else the scheme's default. */
+static unsigned request_port(const zt_local_req *r)
+{
+    const char *colon = strrchr(r->host_port, ':');
+    unsigned long long port = 0;
+    if (colon == NULL || strchr(colon, ']') != NULL ||
+        !zt_parse_u64(colon + 1, strlen(colon + 1), 65535, &port) || port == 0)
+        return r->https ? 443 : 80;
+    return (unsigned)port;
+}
+
+static unsigned listener_port(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+    if (ss->ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    return 0;
+}
+
+/* The schemes and ports an app host is served on: every listener, and the port this browser
+ * reached the gateway on (a port forward may put the gateway on another port than it listens). */
+static size_t served_ports(const zt_local_req *r, zt_rd_port *ports)
+{
+    size_t n = 0;
+    ports[n++] = (zt_rd_port){r->https, request_port(r)};
+    for (size_t i = 0; i < r->cfg->n_listeners; i++) {
+        unsigned port = listener_port(&r->cfg->listeners[i].addr);
+        if (port != 0)
+            ports[n++] = (zt_rd_port){r->cfg->listeners[i].tls, port};
+    }
+    return n;
+}
+
+/* "scheme://host:port", the port always written: what a sign-in code is bound to. */
+static int origin_text(bool https, const char *host, unsigned port, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s://%s:%u", https ? "https" : "http", host, port);
+    return n > 0 && (size_t)n < cap ? 0 : -ENAMETOOLONG;
+}
+
+static size_t rd_policy(const zt_local_req *r, const char **hosts, size_t cap, zt_rd_port *ports,
+                        zt_rd_policy *pol)
 {
     size_t n = 0;
     const char *portal = r->cfg->auth.portal_host;
@@ -240,7 +338,12 @@ static size_t rd_policy(const zt_local_req *r, const char **hosts, size_t cap, z
             if (r->cfg->apps[i].host != NULL)
                 hosts[n++] = r->cfg->apps[i].host;
     }
-    *pol = (zt_rd_policy){.hosts = hosts, .n_hosts = n, .portal_host = portal};
+    *pol = (zt_rd_policy){.hosts = hosts,
+                          .n_hosts = n,
+                          .portal_host = portal,
+                          .ports = ports,
+                          .n_ports = served_ports(r, ports),
+                          .https_only = r->https};
     return n;
 }
 
@@ -248,11 +351,14 @@ static bool rd_target(const zt_local_req *r, const char *rd, size_t n, zt_rd *ou
 {
     size_t cap = r->cfg->n_apps + 1;
     const char **hosts = calloc(cap, sizeof(*hosts));
-    if (hosts == NULL)
-        return false;
-    zt_rd_policy pol;
-    rd_policy(r, hosts, cap, &pol);
-    bool ok = zt_rd_check(rd, n, &pol, out);
+    zt_rd_port *ports = calloc(r->cfg->n_listeners + 1, sizeof(*ports));
+    bool ok = false;
+    if (hosts != NULL && ports != NULL) {
+        zt_rd_policy pol;
+        rd_policy(r, hosts, cap, ports, &pol);
+        ok = zt_rd_check(rd, n, &pol, out);
+    }
+    free(ports);
     free(hosts);
     return ok;
 }
@@ -272,9 +378,12 @@ void zt_portal_rd(zt_local_req *r, const zt_form *form, char out[ZT_RD_MAX + 1])
 
 static int callback_url(zt_local_req *r, const char *id_hash, const zt_rd *t, zt_buf *loc)
 {
-    char code[256];
-    int rc = zt_session_code_issue(r->svc->sessions, id_hash, t->host, zt_portal_now(), code,
-                                   sizeof(code));
+    char code[256], origin[300];
+    /* The code is bound to the origin it is sent to: redeemed anywhere else it fails. */
+    int rc = origin_text(t->https, t->host, t->port, origin, sizeof(origin));
+    rc = rc ? rc
+            : zt_session_code_issue(r->svc->sessions, id_hash, origin, zt_portal_now(), code,
+                                    sizeof(code));
     if (rc != 0)
         return rc;
     rc = zt_buf_printf(loc, "%s://%s" ZT_PORTAL_CALLBACK "?code=", t->https ? "https" : "http",
@@ -645,8 +754,10 @@ static void callback(zt_local_req *r)
     char ua[ZT_STORE_UA_MAX + 1], cookie[ZT_SESSION_COOKIE_LEN + 1], hash[ZT_SESSION_HASH_LEN + 1];
     zt_portal_user_agent(r, ua, sizeof(ua));
     int rc = -EACCES;
-    if (t != NULL && code != NULL)
-        rc = zt_session_code_redeem(r->svc->sessions, code, code_n, r->host, r->ip, ua,
+    char origin[300];
+    if (t != NULL && code != NULL &&
+        origin_text(r->https, r->host, request_port(r), origin, sizeof(origin)) == 0)
+        rc = zt_session_code_redeem(r->svc->sessions, code, code_n, origin, r->host, r->ip, ua,
                                     zt_portal_now(), cookie, hash);
     const char *target = ZT_PORTAL_HOME;
     if (rc == 0 && rd != NULL && zt_rd_check(rd, rd_n, &pol, t))

@@ -13,7 +13,6 @@
 #include "core/i18n.h"
 #include "lib/buf.h"
 #include "lib/str.h"
-#include "portal/messages.h"
 #include "session/session.h"
 
 typedef struct zt_local_req zt_local_req;
@@ -75,16 +74,27 @@ int zt_url_encode(zt_buf *out, const char *s, size_t n, bool keep_slash);
 
 #define ZT_RD_MAX 2048
 
+/* A scheme and port the gateway serves every app host on (a listener, or the port the browser
+ * reached this gateway on). */
+typedef struct zt_rd_port {
+    bool https;
+    unsigned port;
+} zt_rd_port;
+
 typedef struct zt_rd_policy {
     const char *const *hosts; /* configured app hosts (lowercase, no port) */
     size_t n_hosts;
     const char *portal_host; /* NULL when none */
     bool relative_only;      /* callback: only "/path" is accepted */
+    const zt_rd_port *ports; /* absolute rd: its scheme and port must be one of these */
+    size_t n_ports;          /* 0: no absolute rd at all */
+    bool https_only;         /* the request came over HTTPS: never downgrade to http:// */
 } zt_rd_policy;
 
 typedef struct zt_rd {
     bool absolute;
     bool https;                     /* absolute only */
+    unsigned port;                  /* absolute only: explicit, else 443 / 80 */
     char host[256];                 /* absolute only: lowercase, no port */
     char authority[262];            /* absolute only: host[:port] as given, lowercased */
     char path_query[ZT_RD_MAX + 1]; /* "/..." path, query and fragment ("/" when none) */
@@ -99,61 +109,69 @@ bool zt_rd_check(const char *rd, size_t len, const zt_rd_policy *pol, zt_rd *out
 
 #define ZT_CSRF_COOKIE_HTTPS "__Host-ztgate_csrf"
 #define ZT_CSRF_COOKIE_HTTP "ztgate_csrf"
-#define ZT_CSRF_COOKIE_LEN 43 /* base64url of 32 random bytes */
+#define ZT_CSRF_COOKIE_LEN 43 /* base64url of nonce(16) | MAC(16) */
 #define ZT_CSRF_TOKEN_LEN 43  /* base64url of HMAC-SHA-256 */
 #define ZT_CSRF_KEY_LEN 32
 
 /* The per-gateway key (derived from the secret-box key under a fixed label). */
 typedef struct zt_secretbox zt_secretbox;
 void zt_csrf_key(const zt_secretbox *box, unsigned char key[ZT_CSRF_KEY_LEN]);
-/* A fresh random cookie value. */
-void zt_csrf_cookie_new(char out[ZT_CSRF_COOKIE_LEN + 1]);
-/* True when v looks like a cookie we issued (43 base64url characters). */
-bool zt_csrf_cookie_ok(const char *v, size_t n);
+/* A fresh cookie value: a random nonce and its MAC under key over `bind` ("" on HTTPS, where
+ * __Host- stops planting; the client IP on plain HTTP, where a planter could otherwise plant a
+ * value it obtained itself). */
+void zt_csrf_cookie_new(const unsigned char key[ZT_CSRF_KEY_LEN], const char *bind,
+                        char out[ZT_CSRF_COOKIE_LEN + 1]);
+/* True when v is a cookie this gateway issued for `bind` (constant-time MAC check). */
+bool zt_csrf_cookie_valid(const unsigned char key[ZT_CSRF_KEY_LEN], const char *bind, const char *v,
+                          size_t n);
 /* token = base64url(HMAC-SHA-256(key, cookie || 0x00 || path)). */
 void zt_csrf_token(const unsigned char key[ZT_CSRF_KEY_LEN], const char *cookie, size_t cookie_len,
                    const char *path, char out[ZT_CSRF_TOKEN_LEN + 1]);
-/* Constant-time check of a submitted token. */
+/* Constant-time check of a submitted token; the cookie must be one issued for `bind`. */
 __attribute__((warn_unused_result)) bool zt_csrf_check(const unsigned char key[ZT_CSRF_KEY_LEN],
-                                                       const char *cookie, size_t cookie_len,
-                                                       const char *path, const char *token,
-                                                       size_t token_len);
+                                                       const char *bind, const char *cookie,
+                                                       size_t cookie_len, const char *path,
+                                                       const char *token, size_t token_len);
 /* "Set-Cookie: NAME=V; Path=/; HttpOnly; SameSite=Strict[; Secure]\r\n" */
 int zt_csrf_cookie_header(zt_buf *headers, const char *value, bool https);
 
 /* ---- render.c: HTML ---- */
 
-const char *zt_pmsg_text(zt_lang lang, zt_pmsg id);
-
 /* Start a page: doctype, <html lang>, head (viewport, inline CSS), <main>, <h1>title</h1>. */
-int zt_html_begin(zt_buf *b, zt_lang lang, zt_pmsg title);
+int zt_html_begin(zt_buf *b, zt_lang lang, zt_msg title);
 /* Close the page with the footer and, when request_id is set, the reference to quote. */
 int zt_html_end(zt_buf *b, zt_lang lang, const char *request_id);
 /* Escaped catalogue text; inside a tag: zt_html_p wraps it in <p class=cls>. */
-int zt_html_msg(zt_buf *b, zt_lang lang, zt_pmsg id);
-int zt_html_p(zt_buf *b, zt_lang lang, zt_pmsg id, const char *cls);
+int zt_html_msg(zt_buf *b, zt_lang lang, zt_msg id);
+int zt_html_p(zt_buf *b, zt_lang lang, zt_msg id, const char *cls);
 int zt_html_text(zt_buf *b, const char *s); /* escaped user-controlled text */
 /* <form method=post action=ACTION> with the CSRF token and (when rd != NULL) the hidden rd. */
 int zt_html_form_begin(zt_buf *b, const char *action, const char *csrf_token, const char *rd);
-int zt_html_form_end(zt_buf *b, zt_lang lang, zt_pmsg button);
+int zt_html_form_end(zt_buf *b, zt_lang lang, zt_msg button);
 int zt_html_hidden(zt_buf *b, const char *name, const char *value);
 /* <label>LABEL<input name type autocomplete [extra attributes]></label> */
-int zt_html_input(zt_buf *b, zt_lang lang, zt_pmsg label, const char *name, const char *type,
+int zt_html_input(zt_buf *b, zt_lang lang, zt_msg label, const char *name, const char *type,
                   const char *autocomplete, const char *extra);
 /* <p><a href="HREF">TEXT</a></p>; href is escaped. */
-int zt_html_link(zt_buf *b, zt_lang lang, const char *href, zt_pmsg text);
+int zt_html_link(zt_buf *b, zt_lang lang, const char *href, zt_msg text);
 /* A notice box (error or success). */
-int zt_html_notice(zt_buf *b, zt_lang lang, zt_pmsg id, bool error);
+int zt_html_notice(zt_buf *b, zt_lang lang, zt_msg id, bool error);
 
 /* The sign-in form page (also the one failure page for every sign-in failure). */
 typedef struct zt_login_view {
     zt_lang lang;
     const char *csrf_token;
     const char *rd;         /* "" when none */
-    zt_pmsg error;          /* PM_NONE or a notice */
+    zt_msg error;           /* MSG_NONE or a notice */
     const char *request_id; /* NULL: no reference line (keeps failure bodies identical) */
+    const char *username;   /* the e-mail typed, kept in the form (escaped); nullable */
+    uint64_t wait_s;        /* > 0: the throttle's "wait N seconds" notice */
 } zt_login_view;
 int zt_render_login(zt_buf *b, const zt_login_view *v);
+/* The throttle's notice: "wait N seconds, then try again" in a notice box. */
+int zt_html_wait_notice(zt_buf *b, zt_lang lang, uint64_t wait_s);
+/* A whole page for a throttled form other than sign-in (MFA, password change, enrolment). */
+int zt_render_wait(zt_buf *b, zt_lang lang, uint64_t wait_s);
 
 /* The account page for a signed-in user (email etc. are user-controlled: escaped). */
 typedef struct zt_account_view {
@@ -190,10 +208,9 @@ bool zt_portal_method_ok(zt_local_req *r, bool post_ok);
 bool zt_portal_is_post(const zt_local_req *r);
 
 /* A simple page: title, text, an optional link. Sets status and body, then responds. */
-void zt_portal_page(zt_local_req *r, int status, zt_pmsg title, zt_pmsg body, const char *href,
-                    zt_pmsg link);
-void zt_portal_fail(zt_local_req *r, int status, zt_pmsg title, zt_pmsg body,
-                    const char *log_detail);
+void zt_portal_page(zt_local_req *r, int status, zt_msg title, zt_msg body, const char *href,
+                    zt_msg link);
+void zt_portal_fail(zt_local_req *r, int status, zt_msg title, zt_msg body, const char *log_detail);
 void zt_portal_unavailable(zt_local_req *r, const char *log_detail);
 void zt_portal_redirect(zt_local_req *r, const char *location);
 void zt_portal_redirect_with_rd(zt_local_req *r, const char *path, const char *rd);
@@ -265,7 +282,8 @@ void zt_portal_signal(zt_local_req *r, int kind, const char *type, int severity,
                       const char *evidence, bool resolves);
 bool zt_portal_risk_event(zt_local_req *r, const struct zt_risk_event *ev, const char *email);
 
-/* 429 with Retry-After (audited): this source IP has too many recent failures. */
+/* 429 with Retry-After (audited) and a page saying how many seconds to wait: the throttle
+ * refused the attempt (source limit, or a delay too long to hold). */
 void zt_portal_too_many(zt_local_req *r, const char *email, uint64_t retry_after_s);
 
 /* Throttle key: the user name lowercased (ASCII), at most 254 bytes. */

@@ -3,7 +3,10 @@
  * back to the account page:
  *   - a path on this host: "/" then anything but a second "/" or "\" (scheme-relative URLs);
  *   - http(s)://HOST[:PORT][/...] where HOST is a configured app host or the portal host, with
- *     no userinfo, no escapes or non-ASCII in the authority.
+ *     no userinfo, no escapes or non-ASCII in the authority, and the scheme and port (explicit
+ *     or the scheme's default) one the gateway serves: a one-time sign-in code goes to this
+ *     origin, so any other port of an app host (anyone's listener) or plain http from an HTTPS
+ *     page would hand it to whoever listens there.
  * Anything with a backslash, a control or non-ASCII byte (raw or percent-encoded once) is
  * refused outright: browsers repair such URLs in ways that differ from our reading of them. */
 #include <string.h>
@@ -65,6 +68,17 @@ static bool host_allowed(const char *host, const zt_rd_policy *pol)
     return pol->portal_host != NULL && strcmp(pol->portal_host, host) == 0;
 }
 
+/* The scheme and port are one the gateway serves, and no downgrade from an HTTPS request. */
+static bool origin_served(const zt_rd *t, const zt_rd_policy *pol)
+{
+    if (pol->https_only && !t->https)
+        return false;
+    for (size_t i = 0; i < pol->n_ports; i++)
+        if (pol->ports[i].https == t->https && pol->ports[i].port == t->port)
+            return true;
+    return false;
+}
+
 /* HOST[:PORT]: letters, digits, '-' and '.', labels non-empty, port 1..65535. */
 static bool parse_authority(const char *a, size_t n, zt_rd *out)
 {
@@ -89,6 +103,7 @@ static bool parse_authority(const char *a, size_t n, zt_rd *out)
         unsigned long long port = 0;
         if (!zt_parse_u64(a + colon + 1, n - colon - 1, 65535, &port) || port == 0)
             return false;
+        out->port = (unsigned)port;
     }
     for (size_t i = 0; i < n; i++)
         out->authority[i] = zt_ascii_lower(a[i]);
@@ -117,7 +132,9 @@ static bool check_absolute(const char *s, size_t n, const zt_rd_policy *pol, zt_
     }
     if (an == 0 || an >= sizeof(out->authority) || !parse_authority(a, an, out))
         return false;
-    if (!host_allowed(out->host, pol))
+    if (out->port == 0)
+        out->port = out->https ? 443 : 80;
+    if (!host_allowed(out->host, pol) || !origin_served(out, pol))
         return false;
     const char *rest = a + an;
     size_t rn = n - skip - an;

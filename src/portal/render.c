@@ -1,16 +1,10 @@
 /* HTML for the portal's pages: one layout (readable on a phone, no JavaScript, inline CSS that
- * the gateway's CSP allows), every visible string from messages.h, every user-controlled value
- * through zt_html_escape. */
+ * the gateway's CSP allows), every visible string from the catalogue (core/i18n.h), every
+ * user-controlled value through zt_html_escape. */
 #include <string.h>
 
 #include "portal/portal.h"
 #include "proxy/pages.h"
-
-static const char *const catalogue[ZT_PMSG_COUNT][ZT_LANG_COUNT] = {
-#define ZT_PMSG_ROW(id, en, ja) [id] = {en, ja},
-    ZT_PORTAL_MESSAGES(ZT_PMSG_ROW)
-#undef ZT_PMSG_ROW
-};
 
 static const char portal_css[] =
     "body{font-family:system-ui,-apple-system,'Segoe UI','Hiragino Sans','Noto Sans JP',"
@@ -28,37 +22,30 @@ static const char portal_css[] =
     ".mono{font-family:ui-monospace,Menlo,Consolas,monospace;word-break:break-all}"
     ".qr svg{width:100%;max-width:16rem;height:auto;display:block;margin:1rem auto}"
     "ul.codes{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:1.1rem}"
+    "pre{background:#f4f5f7;padding:.8rem;border-radius:6px;white-space:pre-wrap;"
+    "word-break:break-all;font-size:.9rem}"
     ".ref{color:#5b6475;font-size:.85rem;word-break:break-all}"
     "footer{margin-top:2rem;color:#8a93a3;font-size:.8rem}"
     "@media(max-width:30rem){main{margin:0;border-radius:0;min-height:100vh}}";
-
-const char *zt_pmsg_text(zt_lang lang, zt_pmsg id)
-{
-    if ((unsigned)id >= ZT_PMSG_COUNT)
-        return "";
-    if ((unsigned)lang >= ZT_LANG_COUNT)
-        lang = ZT_LANG_EN;
-    return catalogue[id][lang];
-}
 
 int zt_html_text(zt_buf *b, const char *s)
 {
     return zt_html_escape(b, s != NULL ? s : "");
 }
 
-int zt_html_msg(zt_buf *b, zt_lang lang, zt_pmsg id)
+int zt_html_msg(zt_buf *b, zt_lang lang, zt_msg id)
 {
-    return zt_html_escape(b, zt_pmsg_text(lang, id));
+    return zt_html_escape(b, zt_msg_text(lang, id));
 }
 
-int zt_html_p(zt_buf *b, zt_lang lang, zt_pmsg id, const char *cls)
+int zt_html_p(zt_buf *b, zt_lang lang, zt_msg id, const char *cls)
 {
     int rc = cls != NULL ? zt_buf_printf(b, "<p class=\"%s\">", cls) : zt_buf_append_str(b, "<p>");
     rc = rc ? rc : zt_html_msg(b, lang, id);
     return rc ? rc : zt_buf_append_str(b, "</p>");
 }
 
-int zt_html_begin(zt_buf *b, zt_lang lang, zt_pmsg title)
+int zt_html_begin(zt_buf *b, zt_lang lang, zt_msg title)
 {
     int rc = zt_buf_printf(b,
                            "<!doctype html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
@@ -76,13 +63,13 @@ int zt_html_end(zt_buf *b, zt_lang lang, const char *request_id)
     int rc = 0;
     if (request_id != NULL) {
         rc = zt_buf_append_str(b, "<p class=\"ref\">");
-        rc = rc ? rc : zt_html_msg(b, lang, PM_REFERENCE);
+        rc = rc ? rc : zt_html_msg(b, lang, MSG_REFERENCE);
         rc = rc ? rc : zt_buf_append_str(b, ": ");
         rc = rc ? rc : zt_html_text(b, request_id);
         rc = rc ? rc : zt_buf_append_str(b, "</p>");
     }
     rc = rc ? rc : zt_buf_append_str(b, "<footer>");
-    rc = rc ? rc : zt_html_msg(b, lang, PM_FOOTER);
+    rc = rc ? rc : zt_html_msg(b, lang, MSG_FOOTER);
     return rc ? rc : zt_buf_append_str(b, "</footer></main></body></html>\n");
 }
 
@@ -104,14 +91,14 @@ int zt_html_form_begin(zt_buf *b, const char *action, const char *csrf_token, co
     return rc;
 }
 
-int zt_html_form_end(zt_buf *b, zt_lang lang, zt_pmsg button)
+int zt_html_form_end(zt_buf *b, zt_lang lang, zt_msg button)
 {
     int rc = zt_buf_append_str(b, "<button type=\"submit\">");
     rc = rc ? rc : zt_html_msg(b, lang, button);
     return rc ? rc : zt_buf_append_str(b, "</button></form>");
 }
 
-int zt_html_input(zt_buf *b, zt_lang lang, zt_pmsg label, const char *name, const char *type,
+int zt_html_input(zt_buf *b, zt_lang lang, zt_msg label, const char *name, const char *type,
                   const char *autocomplete, const char *extra)
 {
     int rc = zt_buf_printf(b, "<label for=\"f-%s\">", name);
@@ -124,7 +111,7 @@ int zt_html_input(zt_buf *b, zt_lang lang, zt_pmsg label, const char *name, cons
     return rc;
 }
 
-int zt_html_link(zt_buf *b, zt_lang lang, const char *href, zt_pmsg text)
+int zt_html_link(zt_buf *b, zt_lang lang, const char *href, zt_msg text)
 {
     int rc = zt_buf_append_str(b, "<p><a href=\"");
     rc = rc ? rc : zt_html_text(b, href);
@@ -133,7 +120,7 @@ int zt_html_link(zt_buf *b, zt_lang lang, const char *href, zt_pmsg text)
     return rc ? rc : zt_buf_append_str(b, "</a></p>");
 }
 
-int zt_html_notice(zt_buf *b, zt_lang lang, zt_pmsg id, bool error)
+int zt_html_notice(zt_buf *b, zt_lang lang, zt_msg id, bool error)
 {
     int rc = zt_buf_printf(b, "<p class=\"notice%s\" role=\"%s\">", error ? " error" : "",
                            error ? "alert" : "status");
@@ -141,16 +128,51 @@ int zt_html_notice(zt_buf *b, zt_lang lang, zt_pmsg id, bool error)
     return rc ? rc : zt_buf_append_str(b, "</p>");
 }
 
+int zt_html_wait_notice(zt_buf *b, zt_lang lang, uint64_t wait_s)
+{
+    int rc = zt_buf_append_str(b, "<p class=\"notice error\" role=\"alert\">");
+    rc = rc ? rc : zt_html_msg(b, lang, PM_WAIT_BEFORE);
+    rc = rc ? rc : zt_buf_printf(b, "%llu", (unsigned long long)wait_s);
+    rc = rc ? rc : zt_html_msg(b, lang, wait_s == 1 ? PM_WAIT_AFTER_ONE : PM_WAIT_AFTER);
+    return rc ? rc : zt_buf_append_str(b, "</p>");
+}
+
+int zt_render_wait(zt_buf *b, zt_lang lang, uint64_t wait_s)
+{
+    int rc = zt_html_begin(b, lang, PM_TITLE_TOO_MANY);
+    rc = rc ? rc : zt_html_wait_notice(b, lang, wait_s);
+    return rc ? rc : zt_html_end(b, lang, NULL);
+}
+
+/* The e-mail field's attributes, with the value typed before (escaped) when there is one. */
+static int username_attrs(zt_buf *out, const char *username)
+{
+    int rc =
+        zt_buf_append_str(out, "autocapitalize=\"none\" spellcheck=\"false\" maxlength=\"254\"");
+    if (rc == 0 && username != NULL && username[0] != '\0') {
+        rc = zt_buf_append_str(out, " value=\"");
+        rc = rc ? rc : zt_html_text(out, username);
+        rc = rc ? rc : zt_buf_append_str(out, "\"");
+    }
+    return rc ? rc : zt_buf_cstr(out);
+}
+
 int zt_render_login(zt_buf *b, const zt_login_view *v)
 {
     int rc = zt_html_begin(b, v->lang, PM_TITLE_SIGN_IN);
-    if (rc == 0 && v->error != PM_NONE)
+    if (rc == 0 && v->wait_s > 0)
+        rc = zt_html_wait_notice(b, v->lang, v->wait_s);
+    if (rc == 0 && v->error != MSG_NONE)
         rc = zt_html_notice(b, v->lang, v->error, true);
     rc = rc ? rc : zt_html_p(b, v->lang, PM_INTRO_SIGN_IN, NULL);
     rc = rc ? rc : zt_html_form_begin(b, ZT_PORTAL_LOGIN, v->csrf_token, v->rd);
+    zt_buf attrs;
+    zt_buf_init(&attrs, 0);
+    rc = rc ? rc : username_attrs(&attrs, v->username);
     rc = rc ? rc
             : zt_html_input(b, v->lang, PM_LABEL_USERNAME, "username", "email", "username",
-                            "autocapitalize=\"none\" spellcheck=\"false\" maxlength=\"254\"");
+                            attrs.data);
+    zt_buf_dispose(&attrs);
     rc = rc ? rc
             : zt_html_input(b, v->lang, PM_LABEL_PASSWORD, "password", "password",
                             "current-password", NULL);

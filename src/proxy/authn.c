@@ -34,28 +34,51 @@ static const char **split_groups(zt_arena *a, const zt_session_info *info)
     return out;
 }
 
-/* One JWT per (session, app), reused from the session cache until close to expiry: signing
- * costs ~20 µs, far more than the rest of the session check. */
-static int assertion_for(zt_conn *c, const zt_session_info *info, int64_t now)
+/* The device trust a decision used, as apps see it in the `trust` claim and X-ZT-Trust
+ * (docs/ASSERTION.md): the device this request proved, if it is the user's enrolled one. */
+static const char *device_trust(const zt_policy_input *in)
+{
+    if (!in->device_known || !in->device_enrolled)
+        return "unmanaged";
+    if (in->device_risk >= ZT_RISK_MEDIUM)
+        return "at_risk";
+    return in->device_compliant ? "compliant" : "noncompliant";
+}
+
+/* One JWT per (session, app, trust, device), reused from the session cache until close to
+ * expiry: signing costs ~20 µs, far more than the rest of the session check. The claims that
+ * can change from one request to the next (a device's compliance or risk, which device this
+ * connection proves) are in the key, so a reused token always says what this decision used. */
+int zt_authn_sign_assertion(zt_conn *c, const zt_policy_input *in)
 {
     zt_request *r = &c->req;
+    const zt_session_info *info = r->session;
     const zt_config *cfg = r->rt->cfg;
+    if (info == NULL)
+        return -EINVAL;
+    r->trust = device_trust(in);
+    char key[ZT_SESSION_APP_MAX + 1];
+    int kn = snprintf(key, sizeof(key), "%s\x1f%s\x1f%s", r->app->name, r->trust,
+                      r->device_id ? r->device_id : "");
+    bool cacheable = kn > 0 && (size_t)kn < sizeof(key);
+    int64_t now = in->now;
     size_t len = 0;
-    const char *cached = zt_session_assertion_get(c->w->sessions, info, r->app->name, now, &len);
+    const char *cached =
+        cacheable ? zt_session_assertion_get(c->w->sessions, info, key, now, &len) : NULL;
     if (cached != NULL) {
         r->assertion = arena_span(&r->arena, cached, len);
         return r->assertion ? 0 : -ENOMEM;
     }
-    const char *const *groups = r->groups;
     int64_t ttl = (int64_t)(cfg->auth.assertion_ttl_ms / 1000);
     zt_assertion claims = {
         .iss = cfg->auth.issuer,
         .aud = r->app->name,
         .sub = info->user_id,
         .email = info->email,
-        .groups = groups,
+        .groups = r->groups,
         .ngroups = info->n_groups,
-        .device = info->device_id[0] ? info->device_id : NULL,
+        .device = r->device_id,
+        .trust = r->trust,
         .iat = now,
         .exp = now + ttl,
     };
@@ -64,12 +87,15 @@ static int assertion_for(zt_conn *c, const zt_session_info *info, int64_t now)
     int rc = zt_jwt_sign_assertion(c->w->server->svc.keys, &claims, &jwt);
     if (rc == 0) {
         r->assertion = arena_span(&r->arena, jwt.data, jwt.len);
-        zt_session_assertion_put(c->w->sessions, info, r->app->name, jwt.data, jwt.len,
-                                 now + ttl - ZT_JWT_REFRESH_BEFORE_S);
+        if (cacheable)
+            zt_session_assertion_put(c->w->sessions, info, key, jwt.data, jwt.len,
+                                     now + ttl - ZT_JWT_REFRESH_BEFORE_S);
         if (r->assertion == NULL)
             rc = -ENOMEM;
     }
     zt_buf_dispose(&jwt);
+    if (rc < 0)
+        zt_error("request %s: cannot sign the identity assertion; refusing", r->id);
     return rc;
 }
 
@@ -139,11 +165,9 @@ zt_authn_result zt_authn_check_host(zt_conn *c, const char *host)
         r->session_status = "out of memory";
         return ZT_AUTHN_ERROR;
     }
-    if (assertion_for(c, info, now) < 0) {
-        zt_error("request %s: cannot sign the identity assertion; refusing", r->id);
-        r->session_status = "assertion signing failed";
-        return ZT_AUTHN_ERROR;
-    }
+    /* The assertion is signed once the policy decision allows (zt_authn_sign_assertion): it
+     * carries the device trust that decision used. */
+    r->session = info;
     return ZT_AUTHN_OK;
 }
 
@@ -244,8 +268,10 @@ bool zt_authn_wants_html(const zt_conn *c)
 /* Browsers get a 302 to url (with a link for the rare client that does not follow it);
  * scripts and API clients a 401 whose JSON body is json_fields plus the url under url_key. */
 static int write_challenge(zt_conn *c, zt_buf *out, bool keep_alive, const zt_buf *url,
-                           const char *link_text, const char *json_fields, const char *url_key)
+                           zt_msg link_text, const char *json_fields, const char *url_key)
 {
+    const zt_header *al = zt_http_head_find(&c->head, "Accept-Language");
+    zt_lang lang = al ? zt_lang_from_accept(al->value.p, al->value.n) : ZT_LANG_EN;
     zt_request *r = &c->req;
     zt_buf body;
     zt_buf_init(&body, 64 * 1024);
@@ -256,7 +282,9 @@ static int write_challenge(zt_conn *c, zt_buf *out, bool keep_alive, const zt_bu
     if (html) {
         rc = zt_buf_append_str(&body, "<!doctype html><title>ztgate</title><a href=\"");
         rc = rc ? rc : zt_html_escape(&body, u);
-        rc = rc ? rc : zt_buf_printf(&body, "\">%s</a>\n", link_text);
+        rc = rc ? rc : zt_buf_append_str(&body, "\">");
+        rc = rc ? rc : zt_html_escape(&body, zt_msg_text(lang, link_text));
+        rc = rc ? rc : zt_buf_append_str(&body, "</a>\n");
     } else {
         rc = zt_buf_printf(&body, "{%s,\"%s\":", json_fields, url_key);
         rc = rc ? rc : zt_json_str(&body, u, url->len);
@@ -286,7 +314,7 @@ int zt_authn_write_challenge(zt_conn *c, zt_buf *out, bool keep_alive)
     int rc = login_url(c, &url);
     rc = rc ? rc : zt_buf_cstr(&url);
     rc = rc ? rc
-            : write_challenge(c, out, keep_alive, &url, "Sign in",
+            : write_challenge(c, out, keep_alive, &url, PM_BUTTON_SIGN_IN,
                               "\"error\":\"unauthenticated\",\"message\":\"sign in first\"",
                               "login_url");
     zt_buf_dispose(&url);
@@ -347,6 +375,10 @@ static int verify_write(zt_conn *c, zt_buf *out, int status, const char *decisio
                            r->user_id, r->email, r->groups_csv);
         if (rc == 0 && r->assertion != NULL)
             rc = zt_buf_printf(out, "X-ZT-Assertion: %s\r\n", r->assertion);
+        if (rc == 0 && r->trust != NULL)
+            rc = zt_buf_printf(out, "X-ZT-Trust: %s\r\n", r->trust);
+        if (rc == 0 && r->device_id != NULL)
+            rc = zt_buf_printf(out, "X-ZT-Device: %s\r\n", r->device_id);
         /* The fronting proxy or the app enforces what ztgate cannot see in this mode. */
         if (rc == 0 && r->restrict_flags != 0)
             rc = zt_buf_printf(
@@ -478,7 +510,7 @@ int zt_authn_write_step_up(zt_conn *c, zt_buf *out, bool keep_alive, bool reauth
         rc = rc ? rc : zt_json_str(&fields, r->policy, strlen(r->policy));
     }
     rc = rc ? rc : zt_buf_cstr(&fields);
-    rc = rc ? rc : write_challenge(c, out, keep_alive, &url, "Continue", fields.data, "url");
+    rc = rc ? rc : write_challenge(c, out, keep_alive, &url, PM_CONTINUE, fields.data, "url");
     zt_buf_dispose(&url);
     zt_buf_dispose(&fields);
     return rc;

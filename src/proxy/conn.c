@@ -607,31 +607,6 @@ static void conn_continue_after_page(zt_conn *c)
     llhttp_resume(&c->parser);
 }
 
-static int render_json_error(zt_buf *out, const zt_page *pg)
-{
-    const char *code = pg->status == 413   ? "payload_too_large"
-                       : pg->status == 431 ? "headers_too_large"
-                       : pg->status >= 500 ? "unavailable"
-                                           : "bad_request";
-    const char *msg = pg->detail ? pg->detail : zt_msg_text(ZT_LANG_EN, pg->title);
-    zt_buf body;
-    zt_buf_init(&body, 4096);
-    int rc = zt_buf_printf(&body, "{\"error\":\"%s\",\"message\":", code);
-    rc = rc ? rc : zt_json_str(&body, msg, strlen(msg));
-    rc = rc ? rc : zt_buf_printf(&body, ",\"request_id\":\"%s\"}\n", pg->request_id);
-    rc = rc ? rc
-            : zt_buf_printf(out,
-                            "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                            "Content-Length: %zu\r\nCache-Control: no-store\r\n"
-                            "X-Content-Type-Options: nosniff\r\n%s\r\n",
-                            pg->status, zt_http_status_text(pg->status), body.len,
-                            pg->keep_alive ? "" : "Connection: close\r\n");
-    if (rc == 0 && !pg->head_only)
-        rc = zt_buf_append(out, body.data, body.len);
-    zt_buf_dispose(&body);
-    return rc;
-}
-
 /* Answer with a ztgate page and end the request. A request whose body we have not read cannot
  * keep the connection: the unread bytes would be taken for the next request. */
 static void respond_page_ex(zt_conn *c, zt_page pg);
@@ -658,8 +633,12 @@ static void respond_page_ex(zt_conn *c, zt_page pg)
     pg.keep_alive = keep;
     pg.head_only = c->head.method == HTTP_HEAD;
     pg.https = r->https || c->tls_on;
-    /* The admin listener speaks JSON only, errors included. */
-    if ((c->admin ? render_json_error(&c->out, &pg) : zt_page_render(&c->out, &pg)) < 0) {
+    /* The admin listener speaks JSON only, errors included; elsewhere API clients get it. */
+    const zt_header *accept = zt_http_head_find(&c->head, "Accept");
+    const zt_header *mode = zt_http_head_find(&c->head, "Sec-Fetch-Mode");
+    pg.json =
+        c->admin || zt_page_wants_json(accept ? &accept->value : NULL, mode ? &mode->value : NULL);
+    if (zt_page_render(&c->out, &pg) < 0) {
         zt_conn_close(c);
         return;
     }
@@ -797,8 +776,11 @@ static bool audit_decision(zt_conn *c, bool allowed, const char *reason)
 
 static void respond_audit_unavailable(zt_conn *c)
 {
-    respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY,
-                 "the audit log cannot record this request");
+    respond_page_ex(c, (zt_page){.status = 503,
+                                 .title = MSG_UNAVAILABLE_TITLE,
+                                 .body = MSG_AUDIT_UNAVAILABLE_BODY,
+                                 .error = "audit_unavailable",
+                                 .detail = "the audit log cannot record this request"});
 }
 
 /* route: default deny — a request that matches no configured app is refused. */
@@ -1167,6 +1149,13 @@ static void fill_device_input(zt_conn *c, zt_policy_input *in)
     in->device_risk = (zt_risk)st.risk;
     r->device_id = zt_arena_strdup(&r->arena, id);
     r->device_failed = st.failed[0] ? zt_arena_strdup(&r->arena, st.failed) : NULL;
+    zt_msg *why = st.n_why > 0 ? zt_arena_alloc(&r->arena, st.n_why * sizeof(zt_msg)) : NULL;
+    if (why != NULL) {
+        memcpy(why, st.why, st.n_why * sizeof(zt_msg));
+        r->device_why = why;
+        r->n_device_why = st.n_why;
+    }
+    r->device_facts = st.facts[0] ? zt_arena_strdup(&r->arena, st.facts) : NULL;
 }
 
 static void fill_policy_input(zt_conn *c, zt_policy_input *in)
@@ -1189,35 +1178,20 @@ static void fill_policy_input(zt_conn *c, zt_policy_input *in)
     fill_device_input(c, in);
 }
 
+/* What the request's device contributes to a refusal page. */
+static zt_page_device page_device(const zt_request *r)
+{
+    return (zt_page_device){.failed = r->device_failed,
+                            .why = r->device_why,
+                            .n_why = r->n_device_why,
+                            .facts = r->device_facts};
+}
+
 /* A control the user cannot satisfy from the MFA prompt: explain what to do instead. */
 static void respond_unmet(zt_conn *c, zt_control ctl)
 {
-    zt_page pg = {.status = 403,
-                  .title = MSG_BLOCKED_TITLE,
-                  .body = MSG_BLOCKED_BODY,
-                  .policy = c->req.policy};
-    switch (ctl) {
-    case ZT_CTL_COMPLIANT_DEVICE:
-        pg.detail = c->req.device_failed ? c->req.device_failed
-                                         : "this app needs a compliant, enrolled device";
-        pg.remedy = MSG_DO_COMPLIANT_DEVICE;
-        break;
-    case ZT_CTL_PASSWORD_CHANGE:
-        pg.detail = "a password change is required";
-        pg.remedy = MSG_DO_CHANGE_PASSWORD;
-        pg.remedy_href = "/.ztgate/password";
-        pg.remedy_label = MSG_CHANGE_PASSWORD_LINK;
-        break;
-    case ZT_CTL_PHISHING_RESISTANT_MFA:
-        pg.detail = "this app needs phishing-resistant sign-in (passkey or security key)";
-        pg.remedy = MSG_DO_PASSKEY;
-        break;
-    default:
-        pg.detail = "an access requirement is not met";
-        pg.remedy = MSG_DO_CONTACT_ADMIN;
-        break;
-    }
-    respond_page_ex(c, pg);
+    zt_page_device dev = page_device(&c->req);
+    respond_page_ex(c, zt_page_unmet((int)ctl, c->req.policy, &dev));
 }
 
 static void respond_step_up(zt_conn *c, bool reauth, const char *control)
@@ -1247,6 +1221,21 @@ static bool policy_refuse(zt_conn *c, const char *reason, zt_page pg)
     return false;
 }
 
+/* An allowed request carries a signed assertion of who is asking and with what device trust;
+ * one that cannot be signed is refused (fail closed), like a session store failure. */
+static bool assert_identity(zt_conn *c, const zt_policy_input *in)
+{
+    if (zt_authn_sign_assertion(c, in) == 0)
+        return true;
+    c->req.decision = "block";
+    if (!audit_decision(c, false, "identity assertion could not be signed"))
+        respond_audit_unavailable(c);
+    else
+        respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY,
+                     "the identity assertion could not be signed");
+    return false;
+}
+
 /* policy: Conditional Access on every request of a signed-in user (not only at sign-in).
  * Anonymous visitors of a public app have no user to assign policies to. */
 static bool stage_policy(zt_conn *c)
@@ -1271,27 +1260,18 @@ static bool stage_policy(zt_conn *c)
     if (res.outcome == ZT_OUTCOME_ALLOW) {
         r->restrict_flags = res.restrict_flags;
         if (!(r->restrict_flags & ZT_RESTRICT_READ_ONLY) || method_is_safe(c->head.method))
-            return true;
+            return assert_identity(c, &in);
         r->decision = "block";
         return policy_refuse(c, "restrict read_only: unsafe method refused",
-                             (zt_page){.status = 403,
-                                       .title = MSG_RESTRICTED_TITLE,
-                                       .body = MSG_READ_ONLY_BODY,
-                                       .policy = r->policy,
-                                       .detail = "read-only session"});
+                             zt_page_read_only(r->policy));
     }
     if (res.outcome == ZT_OUTCOME_BLOCK) {
         r->decision = "block";
         snprintf(reason, sizeof(reason), "blocked by policy %s", r->policy ? r->policy : "?");
-        return policy_refuse(c, reason,
-                             (zt_page){.status = 403,
-                                       .title = MSG_BLOCKED_TITLE,
-                                       .body = MSG_BLOCKED_BODY,
-                                       .policy = r->policy,
-                                       .detail = r->device_failed && in.device_risk >= ZT_RISK_HIGH
-                                                     ? r->device_failed
-                                                     : "a policy blocks this access",
-                                       .remedy = MSG_DO_CONTACT_ADMIN});
+        /* The device's findings when its risk is what decided. */
+        zt_page_device dev = page_device(r);
+        bool device_decided = r->device_failed && in.device_risk >= ZT_RISK_HIGH;
+        return policy_refuse(c, reason, zt_page_block(r->policy, device_decided ? &dev : NULL));
     }
     r->decision = "challenge";
     const char *control = res.reauth_required ? "sign_in" : zt_control_name(res.next_control);
@@ -1335,6 +1315,11 @@ static void verify_policy(zt_conn *c, zt_verify_result *v)
             v->decision = "block";
             r->decision = "block";
             r->detail = "read-only session: unsafe method refused";
+        } else if (zt_authn_sign_assertion(c, &in) != 0) {
+            v->status = 503;
+            v->decision = "error";
+            r->decision = "block";
+            r->detail = "the identity assertion could not be signed";
         }
         return;
     }
@@ -1460,7 +1445,7 @@ int zt_conn_build_upstream_head(zt_conn *c, zt_buf *out)
     memcpy(path, app->upstream.base_path, base_n);
     memcpy(path + base_n, r->target.path, r->target.path_len + 1);
 
-    zt_header extra[6] = {
+    zt_header extra[8] = {
         {ZT_SPAN_LIT("X-ZT-Request-Id"), {r->id, strlen(r->id)}},
     };
     unsigned n_extra = 1;
@@ -1474,6 +1459,11 @@ int zt_conn_build_upstream_head(zt_conn *c, zt_buf *out)
         if (r->assertion != NULL)
             extra[n_extra++] =
                 (zt_header){ZT_SPAN_LIT("X-ZT-Assertion"), {r->assertion, strlen(r->assertion)}};
+        if (r->trust != NULL)
+            extra[n_extra++] = (zt_header){ZT_SPAN_LIT("X-ZT-Trust"), {r->trust, strlen(r->trust)}};
+        if (r->device_id != NULL)
+            extra[n_extra++] =
+                (zt_header){ZT_SPAN_LIT("X-ZT-Device"), {r->device_id, strlen(r->device_id)}};
         /* The app may enforce the restriction more finely; ztgate enforces it regardless. */
         if (r->restrict_flags != 0) {
             const char *rs = restrict_text(r->restrict_flags);
@@ -1597,11 +1587,7 @@ static bool refuse_download(zt_conn *c, const zt_http_head *h)
     r->client_body = ZT_BODY_NONE;
     zt_warn("request %s: download refused (no_download session, policy %s)", r->id,
             r->policy ? r->policy : "?");
-    respond_page_ex(c, (zt_page){.status = 403,
-                                 .title = MSG_RESTRICTED_TITLE,
-                                 .body = MSG_NO_DOWNLOAD_BODY,
-                                 .policy = r->policy,
-                                 .detail = "no_download session: file download refused"});
+    respond_page_ex(c, zt_page_no_download(r->policy));
     /* respond_page_ex marked the request done; the upstream's body is still to be drained. */
     r->resp_done = false;
     return true;

@@ -9,10 +9,28 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "lib/secure.h"
 #include "device/device.h"
 #include "proxy/pages.h"
 #include "proxy/proxy_int.h"
+
+/* The fingerprint an agent pins (`ztagent enroll --server-sha256`): the leaf certificate this
+ * very connection got, so the command on the page matches what the agent will see. */
+static void served_cert_sha256(SSL *ssl, char out[65])
+{
+    X509 *cert = ssl != NULL ? SSL_get_certificate(ssl) : NULL;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    out[0] = '\0';
+    if (cert == NULL || X509_digest(cert, EVP_sha256(), md, &len) != 1 || len != 32)
+        return;
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
 
 static char *local_copy(zt_local_req *r, const char *p, size_t n)
 {
@@ -75,6 +93,8 @@ zt_local_req *zt_local_new(zt_conn *c, zt_local_kind kind)
     r->method_name = llhttp_method_name((llhttp_method_t)c->head.method);
     r->https = q->https;
     snprintf(r->device_id, sizeof(r->device_id), "%s", c->device_id);
+    if (kind == ZT_LOCAL_DEVICE && c->tls_on)
+        served_cert_sha256(c->tls.ssl, r->server_sha256);
     r->lang = q->lang;
     r->port = zt_sockaddr_port((const struct sockaddr *)&c->peer);
     memcpy(&r->client_addr, &q->client_addr, sizeof(r->client_addr));

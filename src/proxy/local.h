@@ -39,9 +39,16 @@ typedef struct zt_session_cache zt_session_cache;
 typedef struct zt_throttle zt_throttle;
 
 /* Process-wide services built at start from the configuration (server.c) and shared by every
- * loop. Each is thread-safe or documented otherwise in its own header. */
+ * loop. Each is thread-safe or documented otherwise in its own header.
+ *
+ * Lifetime rule: these live for the whole process, across any number of reloads, while each
+ * zt_config generation is freed when its last request ends (docs/ARCHITECTURE.md, "Config
+ * generations and reload"). So nothing here, and nothing any service keeps inside, may point
+ * into a zt_config: a string or array taken from the config is copied (strdup, fixed buffer)
+ * when the service is opened. Code that needs the config of the moment uses the request's
+ * generation (zt_local_req.cfg), which the request holds a reference to. */
 typedef struct zt_services {
-    const char *state_dir;
+    char *state_dir; /* owned copy; fixed for the life of the process (reload refuses a change) */
     zt_store *store;
     zt_password_pool *passwords; /* argon2id on the libuv pool, bounded */
     zt_breach *breach;           /* NULL: no breached-password corpus configured */
@@ -51,8 +58,8 @@ typedef struct zt_services {
     bool audit_fail_open;
     zt_sessions *sessions;
     zt_throttle *throttle;
-    struct zt_risk_engine *risk; /* detections and risk state */
-    struct zt_devices *devices;  /* device CA, enrolment, posture, alerts */
+    struct zt_risk_engine *risk;  /* detections and risk state */
+    struct zt_devices *devices;   /* device CA, enrolment, posture, alerts */
     struct zt_response *response; /* incidents and playbooks (Core 6) */
     /* Current feeds snapshot (GeoIP, anonymous/malicious IPs, leaked pairs); NULL when none is
      * configured. Replaced on reload; a replaced snapshot lives until the next replacement, so
@@ -97,6 +104,8 @@ typedef struct zt_local_req {
     uint16_t port;
     bool https;
     char device_id[33];     /* verified device client certificate on this connection, or "" */
+    char server_sha256[65]; /* device paths on TLS: SHA-256 (hex) of the certificate this
+                             * connection was served with, for the enrolment command; or "" */
     zt_lang lang;           /* from Accept-Language */
     const char *request_id; /* for logs, events and pages */
 

@@ -111,6 +111,7 @@ struct zt_server {
     uv_timer_t sweep;         /* deletes expired sessions from the store now and then */
     uv_timer_t feeds_timer;   /* checks the risk feed files for changes */
     uv_timer_t revoked_timer; /* reloads revoked device serials when the counter moves */
+    uv_timer_t device_sweep;  /* silent agents and stale posture: device signals (src/device) */
     uint64_t revoked_seen;
     unsigned spool_ticks;
     struct zt_feeds *feeds_old; /* the snapshot replaced last (freed at the next replacement) */
@@ -245,6 +246,9 @@ typedef enum zt_authn_result {
 } zt_authn_result;
 zt_authn_result zt_authn_check(zt_conn *c);
 zt_authn_result zt_authn_check_host(zt_conn *c, const char *host);
+/* After an allow: the signed X-ZT-Assertion for the request's app, with the device trust the
+ * decision's inputs give (also r->trust for X-ZT-Trust). 0, or negative (logged): refuse. */
+int zt_authn_sign_assertion(zt_conn *c, const zt_policy_input *in);
 /* A browser navigating (HTML wanted), as opposed to a script or API client. */
 bool zt_authn_wants_html(const zt_conn *c);
 /* Policy challenge: where to send the browser (sign in again, or the MFA prompt). */

@@ -36,7 +36,9 @@ typedef struct zt_request {
     const char *user_id;
     const char *email;
     const char *groups_csv;
-    const char *assertion; /* X-ZT-Assertion */
+    const char *assertion; /* X-ZT-Assertion, signed once the decision is allow */
+    const void *session;   /* the session cache's entry: valid until the loop's next lookup */
+    const char *trust;     /* device trust the decision used (static; NULL before policy) */
     const char *const *groups;
     size_t n_groups;
     int64_t auth_time, mfa_time;                 /* from the session */
@@ -45,6 +47,9 @@ typedef struct zt_request {
     const char *device_id;     /* the user's enrolled device on this connection, or NULL */
     char country[3];           /* the client address's country (feeds), "" unknown */
     const char *device_failed; /* its failed compliance rules / alerts in plain words */
+    const zt_msg *device_why;  /* the same as catalogue texts for the page (n_device_why) */
+    unsigned n_device_why;
+    const char *device_facts; /* names in them (signature, file) or NULL */
     /* stage: policy */
     unsigned restrict_flags;    /* zt_restrict bits to enforce on this request */
     const char *policy;         /* the deciding policy's name (block, challenge), or NULL */

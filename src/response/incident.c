@@ -74,6 +74,7 @@ static const struct {
     {"admin_confirmed_compromised", "Account confirmed compromised"},
     {"malware", "Malware"},
     {"device_noncompliant", "Non-compliant device"},
+    {"device_silent", "Silent agent"},
 };
 
 void zt_response_title(const zt_signal *s, char *out, size_t cap)
@@ -83,7 +84,8 @@ void zt_response_title(const zt_signal *s, char *out, size_t cap)
         if (has(s->type) && strcmp(s->type, type_labels[i].type) == 0)
             label = type_labels[i].label;
     bool device_first = has(s->type) && (strcmp(s->type, "malware") == 0 ||
-                                         strcmp(s->type, "device_noncompliant") == 0);
+                                         strcmp(s->type, "device_noncompliant") == 0 ||
+                                         strcmp(s->type, "device_silent") == 0);
     const char *dev = has(s->device_name) ? s->device_name : s->device_id;
     const char *user = has(s->email) ? s->email : s->user_id;
     if (has(dev) && (device_first || !has(user)))
@@ -571,4 +573,19 @@ void zt_response_free(zt_response *r)
 zt_webhook *zt_response_webhook(zt_response *r)
 {
     return r != NULL ? r->webhook : NULL;
+}
+
+zt_store *zt_response_store(zt_response *r)
+{
+    return r != NULL ? r->store : NULL;
+}
+
+struct zt_risk_engine *zt_response_risk(zt_response *r)
+{
+    return r != NULL ? r->risk : NULL;
+}
+
+const char *zt_response_state_dir(zt_response *r)
+{
+    return r != NULL ? r->state_dir : NULL;
 }

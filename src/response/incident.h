@@ -81,6 +81,10 @@ zt_response *zt_response_new(const zt_response_cfg *cfg, char *err, size_t errle
 void zt_response_free(zt_response *r);
 /* The notifier, for its counters (NULL when none is configured). */
 zt_webhook *zt_response_webhook(zt_response *r);
+/* The services it was made with (response/confirm.c acts through the same ones). */
+zt_store *zt_response_store(zt_response *r);
+struct zt_risk_engine *zt_response_risk(zt_response *r);
+const char *zt_response_state_dir(zt_response *r); /* NULL when none was given */
 
 typedef struct zt_response_result {
     int64_t incident_id; /* the incident the signal went to; 0 = none */

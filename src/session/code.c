@@ -4,9 +4,11 @@
  *
  * Code (89 bytes, 119 base64url chars):
  *   version(1) | nonce(16) | parent id hash(32) | expires_at(8, big-endian) | mac(32)
- *   mac = HMAC(code key, version | nonce | parent | expires_at | lowercase target host)
- * The host is bound by the MAC rather than carried, which keeps codes short and makes a code
- * for another host fail exactly like a forged one.
+ *   mac = HMAC(code key, version | nonce | parent | expires_at | lowercase target origin)
+ * The origin ("https://app.example:443": scheme, host and port) is bound by the MAC rather than
+ * carried, which keeps codes short and makes a code for another host, scheme or port fail
+ * exactly like a forged one: a code sniffed on plain HTTP or caught by a listener on another
+ * port of the app host cannot be redeemed on the real app origin.
  *
  * Known device (57 bytes, 76 chars): version(1) | user id(16) | issued_at(8) | mac(32). */
 #define ZT_SESSION_INTERNAL
@@ -17,7 +19,8 @@
 #include "session/session.h"
 #include "store/store.h"
 
-#define CODE_VERSION 1
+#define CODE_VERSION 2                      /* 1: bound to the host only */
+#define ORIGIN_MAX (ZT_STORE_HOST_MAX + 16) /* "https://" host ":65535" */
 #define CODE_NONCE 16
 #define CODE_PARENT 32
 #define CODE_SIGNED (1 + CODE_NONCE + CODE_PARENT + 8)
@@ -62,11 +65,11 @@ static bool hex_exact(const char *hex, unsigned char *out, size_t n)
     return sodium_hex2bin(out, n, hex, 2 * n, NULL, &got, NULL) == 0 && got == n;
 }
 
-/* Lowercased copy of a host for MAC input; false when empty or too long. */
-static bool host_norm(const char *host, char out[ZT_STORE_HOST_MAX + 1], size_t *len)
+/* Lowercased copy of an origin for MAC input; false when empty or too long. */
+static bool origin_norm(const char *host, char out[ORIGIN_MAX + 1], size_t *len)
 {
     size_t n = host != NULL ? strlen(host) : 0;
-    if (n == 0 || n > ZT_STORE_HOST_MAX)
+    if (n == 0 || n > ORIGIN_MAX)
         return false;
     for (size_t i = 0; i < n; i++)
         out[i] = host[i] >= 'A' && host[i] <= 'Z' ? (char)(host[i] - 'A' + 'a') : host[i];
@@ -86,14 +89,15 @@ static void code_mac(const zt_sessions *s, const unsigned char *signed_part, con
     zt_wipe(&st, sizeof(st));
 }
 
-int zt_session_code_issue(zt_sessions *s, const char *id_hash, const char *target_host, int64_t now,
-                          char *out, size_t outcap)
+int zt_session_code_issue(zt_sessions *s, const char *id_hash, const char *target_origin,
+                          int64_t now, char *out, size_t outcap)
 {
     unsigned char raw[CODE_RAW];
-    char host[ZT_STORE_HOST_MAX + 1];
+    char host[ORIGIN_MAX + 1];
     size_t host_len = 0;
     if (s == NULL || out == NULL || outcap < CODE_CHARS + 1 || now <= 0 ||
-        !host_norm(target_host, host, &host_len) || !hex_exact(id_hash, raw + 1 + CODE_NONCE, 32))
+        !origin_norm(target_origin, host, &host_len) ||
+        !hex_exact(id_hash, raw + 1 + CODE_NONCE, 32))
         return -EINVAL;
     raw[0] = CODE_VERSION;
     zt_random(raw + 1, CODE_NONCE);
@@ -134,19 +138,22 @@ static bool parent_ok(const zt_store_session *p, int64_t now)
            now < p->idle_expires_at && now < p->absolute_expires_at;
 }
 
-int zt_session_code_redeem(zt_sessions *s, const char *code, size_t len, const char *host,
-                           const char *ip, const char *user_agent, int64_t now,
+int zt_session_code_redeem(zt_sessions *s, const char *code, size_t len, const char *origin,
+                           const char *host, const char *ip, const char *user_agent, int64_t now,
                            char cookie_out[ZT_SESSION_COOKIE_LEN + 1],
                            char hash_out[ZT_SESSION_HASH_LEN + 1])
 {
     unsigned char raw[CODE_RAW], mac[crypto_auth_hmacsha256_BYTES];
-    char h[ZT_STORE_HOST_MAX + 1];
-    size_t host_len = 0;
+    char o[ORIGIN_MAX + 1], h[ZT_STORE_HOST_MAX + 1];
+    size_t origin_len = 0, host_len = 0;
     if (s == NULL || code == NULL || cookie_out == NULL || len != CODE_CHARS ||
-        !host_norm(host, h, &host_len) || !zt_session_unb64(code, len, raw, sizeof(raw)) ||
+        !origin_norm(origin, o, &origin_len) || host == NULL || (host_len = strlen(host)) == 0 ||
+        host_len > ZT_STORE_HOST_MAX || !zt_session_unb64(code, len, raw, sizeof(raw)) ||
         raw[0] != CODE_VERSION)
         return -EACCES;
-    code_mac(s, raw, h, host_len, mac);
+    for (size_t i = 0; i <= host_len; i++)
+        h[i] = host[i] >= 'A' && host[i] <= 'Z' ? (char)(host[i] - 'A' + 'a') : host[i];
+    code_mac(s, raw, o, origin_len, mac);
     if (crypto_verify_32(mac, raw + CODE_SIGNED) != 0)
         return -EACCES;
     int64_t expires_at = get_be64(raw + 1 + CODE_NONCE + CODE_PARENT);

@@ -37,7 +37,7 @@
 #define ZT_SESSION_CODE_USED_MAX 4096 /* redeemed codes remembered until they expire */
 #define ZT_SESSION_ASSERT_SLOTS 4     /* cached assertions per session (apps) */
 #define ZT_SESSION_ASSERT_MAX 8192    /* bytes of one cached assertion */
-#define ZT_SESSION_APP_MAX 64         /* bytes of an app name in the assertion cache */
+#define ZT_SESSION_APP_MAX 128        /* bytes of an assertion cache key (app, trust, device) */
 #define ZT_SESSION_CACHE_DEFAULT 4096 /* entries when zt_session_cache_new gets 0 */
 #define ZT_SESSION_CACHE_MAX (1u << 20)
 #define ZT_REVOCATION_FILE "revocation"
@@ -212,15 +212,18 @@ const char *zt_session_cookie_name(bool https);
 
 /* ---- one-time code exchange: portal host -> app host ---- */
 
-/* Issue a code that lets `target_host` get its own session for the same sign-in as the
- * session `id_hash`. MACed, bound to the target host, valid ZT_SESSION_CODE_TTL_S, redeemable
+/* Issue a code that lets the app origin `target_origin` ("scheme://host:port", the port
+ * always written; compared case-insensitively) get its own session for the same sign-in as the
+ * session `id_hash`. MACed, bound to that origin, valid ZT_SESSION_CODE_TTL_S, redeemable
  * once. out must hold 256 bytes. */
-int zt_session_code_issue(zt_sessions *s, const char *id_hash, const char *target_host, int64_t now,
-                          char *out, size_t outcap);
-/* Check the code (MAC, expiry, host, not used before, parent session still valid) and create
- * a child session on `host`. -EACCES for any bad, expired, reused or foreign code. */
-int zt_session_code_redeem(zt_sessions *s, const char *code, size_t len, const char *host,
-                           const char *ip, const char *user_agent, int64_t now,
+int zt_session_code_issue(zt_sessions *s, const char *id_hash, const char *target_origin,
+                          int64_t now, char *out, size_t outcap);
+/* Check the code (MAC, expiry, origin, not used before, parent session still valid) and create
+ * a child session on `host`. `origin` is the origin the code arrived on, built from the
+ * connection's scheme, the host and the port. -EACCES for any bad, expired, reused or foreign
+ * code, including one issued for another scheme or port of the same host. */
+int zt_session_code_redeem(zt_sessions *s, const char *code, size_t len, const char *origin,
+                           const char *host, const char *ip, const char *user_agent, int64_t now,
                            char cookie_out[ZT_SESSION_COOKIE_LEN + 1],
                            char hash_out[ZT_SESSION_HASH_LEN + 1]);
 

@@ -1,8 +1,10 @@
 /* Brute-force limits: per-account consecutive-failure counters (one for known devices, one for
- * everyone else) and per-source sliding windows of per-second failure counts. Keys are a keyed
- * 128-bit hash of "a:" + lowercased account or "s:" + IP, so what people typed into the user
- * field is never kept. One table, chained through indices, LRU-evicted at max_entries.
- * Deterministic: every time comes from the caller. */
+ * everyone else) and per-source sliding windows of per-second failure counts, each with a count
+ * of reservations (attempts admitted and not yet settled) that admission adds to the failures.
+ * Keys are a keyed 128-bit hash of "a:" + lowercased account or "s:" + IP, so what people typed
+ * into the user field is never kept. One table, chained through indices, LRU-evicted at
+ * max_entries, skipping entries that hold reservations. Deterministic: every time comes from
+ * the caller. */
 #include "session/throttle.h"
 
 #include <pthread.h>
@@ -13,11 +15,16 @@
 #define NIL (-1)
 #define KEY_LEN 16
 #define ACCOUNT_MAX 320 /* bytes of an account name hashed; longer ones are cut (still hashed) */
+/* The source window counts one second more than a minute, so that per-second buckets never
+ * let more than the limit through in any 60 s. */
+#define SLOTS (ZT_THROTTLE_WINDOW_S + 1)
+#define EVICT_SCAN 256 /* LRU entries looked at for one without reservations */
 
 enum { KIND_ACCOUNT = 'a', KIND_SOURCE = 's' };
 
 typedef struct th_side {
-    uint32_t fails; /* consecutive */
+    uint32_t fails;   /* consecutive */
+    uint32_t pending; /* admitted, not yet settled */
     int64_t last_fail_ms;
 } th_side;
 
@@ -25,12 +32,14 @@ typedef struct th_entry {
     unsigned char key[KEY_LEN];
     int32_t chain, prev, next;
     bool used;
+    char kind; /* KIND_ACCOUNT or KIND_SOURCE */
     union {
         th_side side[2]; /* account: [0] unknown devices, [1] known devices */
         struct {
             int64_t sec; /* second of the newest bucket */
             bool started;
-            uint16_t n[ZT_THROTTLE_WINDOW_S]; /* failures in second s at n[s % WINDOW] */
+            uint32_t pending;  /* admitted, not yet settled */
+            uint16_t n[SLOTS]; /* failures in second s at n[s % SLOTS] */
         } src;
     } u;
 } th_entry;
@@ -52,6 +61,8 @@ static void apply_defaults(zt_throttle_cfg *c)
         c->account_failure_limit = 100;
     if (c->source_failures_per_minute == 0)
         c->source_failures_per_minute = 30;
+    if (c->free_failures == 0) /* docs/SESSIONS.md: 3 (was left at 0 before) */
+        c->free_failures = 3;
     if (c->base_delay_ms == 0)
         c->base_delay_ms = 500;
     if (c->max_delay_ms == 0)
@@ -60,6 +71,8 @@ static void apply_defaults(zt_throttle_cfg *c)
         c->max_entries = 100000;
     if (c->source_failures_per_minute > UINT16_MAX)
         c->source_failures_per_minute = UINT16_MAX;
+    if (c->max_hold_ms == 0)
+        c->max_hold_ms = 2000;
 }
 
 /* ---- table ---- */
@@ -71,7 +84,7 @@ static size_t bucket_of(const zt_throttle *t, const unsigned char *key)
     return (size_t)(v & (t->nbuckets - 1));
 }
 
-static void make_key(const zt_throttle *t, int kind, const char *s, unsigned char key[KEY_LEN])
+static void make_key(const zt_throttle *t, char kind, const char *s, unsigned char key[KEY_LEN])
 {
     unsigned char buf[ACCOUNT_MAX + 1];
     size_t n = strnlen(s, ACCOUNT_MAX);
@@ -129,20 +142,41 @@ static void remove_entry(zt_throttle *t, int32_t i)
     t->count--;
 }
 
-/* A new zeroed entry for key: a free slot, a fresh one while the array may grow, else the
- * least recently used one. NIL only when memory runs out. */
-static int32_t insert(zt_throttle *t, const unsigned char *key)
+static bool reserved(const th_entry *e)
 {
-    while (t->count >= t->cfg.max_entries && t->tail != NIL)
-        remove_entry(t, t->tail);
+    if (e->kind == KIND_SOURCE)
+        return e->u.src.pending > 0;
+    return e->u.side[0].pending > 0 || e->u.side[1].pending > 0;
+}
+
+/* Forget the least recently used entry that holds no reservation: forgetting one that does
+ * would lose attempts in flight. False when none is found near the tail. */
+static bool evict_one(zt_throttle *t)
+{
+    int32_t i = t->tail;
+    for (int n = 0; i != NIL && n < EVICT_SCAN; n++, i = t->e[i].prev)
+        if (!reserved(&t->e[i])) {
+            remove_entry(t, i);
+            return true;
+        }
+    return false;
+}
+
+/* A new zeroed entry for key: a free slot, a fresh one while the array may grow, else the
+ * least recently used one without reservations. NIL when memory runs out or every entry near
+ * the tail is reserved. */
+static int32_t insert(zt_throttle *t, const unsigned char *key, char kind)
+{
+    while (t->count >= t->cfg.max_entries)
+        if (!evict_one(t))
+            return NIL;
     if (t->free_list == NIL) {
         size_t cap = t->cap ? t->cap * 2 : 64;
         if (cap > t->cfg.max_entries)
             cap = t->cfg.max_entries;
         if (cap <= t->cap) { /* max_entries reached: evict */
-            if (t->tail == NIL)
+            if (!evict_one(t))
                 return NIL;
-            remove_entry(t, t->tail);
         } else {
             th_entry *e = realloc(t->e, cap * sizeof(*e));
             if (e == NULL)
@@ -163,6 +197,7 @@ static int32_t insert(zt_throttle *t, const unsigned char *key)
     memset(e, 0, sizeof(*e));
     memcpy(e->key, key, KEY_LEN);
     e->used = true;
+    e->kind = kind;
     size_t b = bucket_of(t, key);
     e->chain = t->buckets[b];
     t->buckets[b] = i;
@@ -171,20 +206,25 @@ static int32_t insert(zt_throttle *t, const unsigned char *key)
     return i;
 }
 
-static int32_t get(zt_throttle *t, int kind, const char *s, bool create)
+static int32_t get_key(zt_throttle *t, const unsigned char *key, char kind, bool create)
 {
-    unsigned char key[KEY_LEN];
-    if (s == NULL)
-        return NIL;
-    make_key(t, kind, s, key);
     int32_t i = find(t, key);
     if (i != NIL) {
         lru_unlink(t, i);
         lru_push(t, i);
     } else if (create) {
-        i = insert(t, key);
+        i = insert(t, key, kind);
     }
     return i;
+}
+
+static int32_t get(zt_throttle *t, char kind, const char *s, bool create)
+{
+    unsigned char key[KEY_LEN];
+    if (s == NULL)
+        return NIL;
+    make_key(t, kind, s, key);
+    return get_key(t, key, kind, create);
 }
 
 /* ---- lifecycle ---- */
@@ -232,8 +272,8 @@ void zt_throttle_configure(zt_throttle *t, const zt_throttle_cfg *cfg)
     pthread_mutex_lock(&t->mu);
     t->cfg = *cfg;
     apply_defaults(&t->cfg);
-    while (t->count > t->cfg.max_entries && t->tail != NIL)
-        remove_entry(t, t->tail);
+    while (t->count > t->cfg.max_entries && evict_one(t))
+        ;
     pthread_mutex_unlock(&t->mu);
 }
 
@@ -254,7 +294,7 @@ static int64_t sec_of(int64_t ms)
 
 static size_t slot_of(int64_t sec)
 {
-    return (size_t)(((sec % ZT_THROTTLE_WINDOW_S) + ZT_THROTTLE_WINDOW_S) % ZT_THROTTLE_WINDOW_S);
+    return (size_t)(((sec % SLOTS) + SLOTS) % SLOTS);
 }
 
 /* Move the window so its newest bucket is `sec`, zeroing the seconds that slid in. */
@@ -263,7 +303,7 @@ static void src_slide(th_entry *e, int64_t sec)
     if (sec <= e->u.src.sec)
         return;
     int64_t gap = sec - e->u.src.sec;
-    if (gap >= ZT_THROTTLE_WINDOW_S)
+    if (gap >= SLOTS)
         memset(e->u.src.n, 0, sizeof(e->u.src.n));
     else
         for (int64_t s = e->u.src.sec + 1; s <= sec; s++)
@@ -271,22 +311,26 @@ static void src_slide(th_entry *e, int64_t sec)
     e->u.src.sec = sec;
 }
 
-/* Seconds until the failures in the window drop below the limit, or 0 when they already are. */
+/* Seconds until failures in the window plus reservations drop below the limit, or 0 when they
+ * already are. Reservations alone at the limit: a second (their verdicts are due). */
 static uint64_t src_retry_after(th_entry *e, int64_t now_s, unsigned limit)
 {
     src_slide(e, now_s);
+    if (e->u.src.pending >= limit)
+        return 1;
+    unsigned room = limit - e->u.src.pending;
     unsigned total = 0;
-    for (int k = 0; k < ZT_THROTTLE_WINDOW_S; k++)
+    for (int k = 0; k < SLOTS; k++)
         total += e->u.src.n[k];
-    if (total < limit)
+    if (total < room)
         return 0;
     /* Walk from the oldest second: once enough have slid out we are under the limit. */
-    for (int64_t s = now_s - ZT_THROTTLE_WINDOW_S + 1; s <= now_s; s++) {
+    for (int64_t s = now_s - SLOTS + 1; s <= now_s; s++) {
         total -= e->u.src.n[slot_of(s)];
-        if (total < limit)
-            return (uint64_t)(s + ZT_THROTTLE_WINDOW_S - now_s);
+        if (total < room)
+            return (uint64_t)(s + SLOTS - now_s);
     }
-    return ZT_THROTTLE_WINDOW_S;
+    return SLOTS;
 }
 
 /* The side's failures still in force: a quiet spell of ACCOUNT_RESET_MS forgives them. */
@@ -306,41 +350,119 @@ static uint64_t delay_for(const zt_throttle_cfg *c, uint32_t fails)
     return d < c->max_delay_ms ? d : c->max_delay_ms;
 }
 
-zt_throttle_verdict zt_throttle_check(zt_throttle *t, const char *account, const char *ip,
-                                      bool known_device, int64_t now_ms)
+/* The rules, on entries already looked up (NIL: nothing remembered). Reservations count as
+ * failures: admitted guesses can only end in failures or a success that resets. */
+static zt_throttle_verdict evaluate(zt_throttle *t, int32_t ai, int32_t si, bool known,
+                                    int64_t now_ms)
 {
     zt_throttle_verdict v = {.result = ZT_THROTTLE_GO};
-    pthread_mutex_lock(&t->mu);
-    int32_t si = get(t, KIND_SOURCE, ip, false);
     if (si != NIL) {
         v.retry_after_s =
             src_retry_after(&t->e[si], sec_of(now_ms), t->cfg.source_failures_per_minute);
-        if (v.retry_after_s > 0)
+        if (v.retry_after_s > 0) {
             v.result = ZT_THROTTLE_SOURCE;
-    }
-    int32_t ai = v.result == ZT_THROTTLE_GO ? get(t, KIND_ACCOUNT, account, false) : NIL;
-    if (ai != NIL) {
-        const th_side *sd = &t->e[ai].u.side[known_device ? 1 : 0];
-        uint32_t fails = side_fails(sd, now_ms);
-        if (fails >= t->cfg.account_failure_limit) {
-            v.result = ZT_THROTTLE_ACCOUNT;
-        } else {
-            /* The wait counts from the last failure, so a patient client is not held twice. */
-            uint64_t d = delay_for(&t->cfg, fails);
-            uint64_t since =
-                now_ms > sd->last_fail_ms ? (uint64_t)now_ms - (uint64_t)sd->last_fail_ms : 0;
-            v.delay_ms = d > since ? d - since : 0;
+            return v;
         }
     }
+    if (ai == NIL)
+        return v;
+    const th_side *sd = &t->e[ai].u.side[known ? 1 : 0];
+    uint32_t fails = side_fails(sd, now_ms);
+    if (fails >= t->cfg.account_failure_limit) {
+        v.result = ZT_THROTTLE_ACCOUNT;
+    } else if (fails + (uint64_t)sd->pending >= t->cfg.account_failure_limit) {
+        v.result = ZT_THROTTLE_WAIT; /* the guesses in flight fill the limit */
+        v.retry_after_s = 1;
+    } else {
+        /* The wait counts from the last failure, so a patient client is not held twice; each
+         * attempt in flight counts as one more failure, so a burst is spread out. */
+        uint64_t d = delay_for(&t->cfg, fails + sd->pending);
+        uint64_t since =
+            now_ms > sd->last_fail_ms ? (uint64_t)now_ms - (uint64_t)sd->last_fail_ms : 0;
+        v.delay_ms = d > since ? d - since : 0;
+    }
+    return v;
+}
+
+zt_throttle_verdict zt_throttle_check(zt_throttle *t, const char *account, const char *ip,
+                                      bool known_device, int64_t now_ms)
+{
+    pthread_mutex_lock(&t->mu);
+    int32_t si = get(t, KIND_SOURCE, ip, false);
+    int32_t ai = get(t, KIND_ACCOUNT, account, false);
+    zt_throttle_verdict v = evaluate(t, ai, si, known_device, now_ms);
     pthread_mutex_unlock(&t->mu);
     return v;
 }
 
-void zt_throttle_record(zt_throttle *t, const char *account, const char *ip, bool known_device,
-                        bool success, int64_t now_ms)
+/* Take the reservations of an admitted attempt. False when an entry cannot be made. */
+static bool reserve(zt_throttle *t, zt_throttle_ticket *k, bool account)
 {
+    int32_t si = k->has_source ? get_key(t, k->source_key, KIND_SOURCE, true) : NIL;
+    if (k->has_source && si == NIL)
+        return false;
+    if (si != NIL) {
+        t->e[si].u.src.pending++; /* pinned now: the account insert cannot evict it */
+        k->source_held = true;
+    }
+    int32_t ai = account && k->has_account ? get_key(t, k->account_key, KIND_ACCOUNT, true) : NIL;
+    if (account && k->has_account && ai == NIL)
+        return false;
+    if (ai != NIL) {
+        t->e[ai].u.side[k->known_device ? 1 : 0].pending++;
+        k->account_held = true;
+    }
+    return true;
+}
+
+static void unreserve(zt_throttle *t, zt_throttle_ticket *k)
+{
+    int32_t si = k->source_held ? find(t, k->source_key) : NIL;
+    if (si != NIL && t->e[si].u.src.pending > 0)
+        t->e[si].u.src.pending--;
+    int32_t ai = k->account_held ? find(t, k->account_key) : NIL;
+    th_side *sd = ai != NIL ? &t->e[ai].u.side[k->known_device ? 1 : 0] : NULL;
+    if (sd != NULL && sd->pending > 0)
+        sd->pending--;
+    k->source_held = k->account_held = false;
+}
+
+zt_throttle_verdict zt_throttle_admit(zt_throttle *t, const char *account, const char *ip,
+                                      bool known_device, int64_t now_ms, zt_throttle_ticket *ticket)
+{
+    zt_throttle_ticket *k = ticket;
+    memset(k, 0, sizeof(*k));
+    k->known_device = known_device;
     pthread_mutex_lock(&t->mu);
-    int32_t ai = get(t, KIND_ACCOUNT, account, !success);
+    if ((k->has_account = account != NULL))
+        make_key(t, KIND_ACCOUNT, account, k->account_key);
+    if ((k->has_source = ip != NULL))
+        make_key(t, KIND_SOURCE, ip, k->source_key);
+    int32_t si = k->has_source ? get_key(t, k->source_key, KIND_SOURCE, false) : NIL;
+    int32_t ai = k->has_account ? get_key(t, k->account_key, KIND_ACCOUNT, false) : NIL;
+    zt_throttle_verdict v = evaluate(t, ai, si, known_device, now_ms);
+    if (v.result == ZT_THROTTLE_GO && v.delay_ms > t->cfg.max_hold_ms) {
+        v.result = ZT_THROTTLE_WAIT;
+        v.retry_after_s = (v.delay_ms + 999) / 1000;
+        v.delay_ms = 0;
+    }
+    /* A locked attempt is settled as a failure too, so it takes a source reservation. */
+    bool takes = v.result == ZT_THROTTLE_GO || v.result == ZT_THROTTLE_ACCOUNT;
+    if (takes && !reserve(t, k, v.result == ZT_THROTTLE_GO)) {
+        unreserve(t, k);
+        v = (zt_throttle_verdict){.result = ZT_THROTTLE_SOURCE, .retry_after_s = 1};
+        takes = false;
+    }
+    k->counts = takes;
+    pthread_mutex_unlock(&t->mu);
+    return v;
+}
+
+/* A verdict into the tables (the caller holds the lock). */
+static void record_locked(zt_throttle *t, const unsigned char *akey, const unsigned char *skey,
+                          bool known_device, bool success, int64_t now_ms)
+{
+    int32_t ai = akey != NULL ? get_key(t, akey, KIND_ACCOUNT, !success) : NIL;
     if (ai != NIL) {
         th_side *sd = &t->e[ai].u.side[known_device ? 1 : 0];
         if (success) {
@@ -351,7 +473,7 @@ void zt_throttle_record(zt_throttle *t, const char *account, const char *ip, boo
             sd->last_fail_ms = now_ms;
         }
     }
-    int32_t si = success ? NIL : get(t, KIND_SOURCE, ip, true);
+    int32_t si = success || skey == NULL ? NIL : get_key(t, skey, KIND_SOURCE, true);
     if (si != NIL) {
         th_entry *e = &t->e[si];
         int64_t sec = sec_of(now_ms);
@@ -360,11 +482,47 @@ void zt_throttle_record(zt_throttle *t, const char *account, const char *ip, boo
             e->u.src.started = true;
         }
         src_slide(e, sec);
-        if (sec > e->u.src.sec - ZT_THROTTLE_WINDOW_S) {
+        if (sec > e->u.src.sec - SLOTS) {
             uint16_t *n = &e->u.src.n[slot_of(sec)];
             if (*n < UINT16_MAX)
                 (*n)++;
         }
     }
+}
+
+void zt_throttle_settle(zt_throttle *t, zt_throttle_ticket *ticket, bool success, int64_t now_ms)
+{
+    zt_throttle_ticket *k = ticket;
+    if (t == NULL || k == NULL || !k->counts)
+        return;
+    pthread_mutex_lock(&t->mu);
+    unreserve(t, k);
+    record_locked(t, k->has_account ? k->account_key : NULL, k->has_source ? k->source_key : NULL,
+                  k->known_device, success, now_ms);
+    k->counts = false;
+    pthread_mutex_unlock(&t->mu);
+}
+
+void zt_throttle_release(zt_throttle *t, zt_throttle_ticket *ticket)
+{
+    if (t == NULL || ticket == NULL)
+        return;
+    pthread_mutex_lock(&t->mu);
+    unreserve(t, ticket);
+    ticket->counts = false;
+    pthread_mutex_unlock(&t->mu);
+}
+
+void zt_throttle_record(zt_throttle *t, const char *account, const char *ip, bool known_device,
+                        bool success, int64_t now_ms)
+{
+    unsigned char akey[KEY_LEN], skey[KEY_LEN];
+    pthread_mutex_lock(&t->mu);
+    if (account != NULL)
+        make_key(t, KIND_ACCOUNT, account, akey);
+    if (ip != NULL)
+        make_key(t, KIND_SOURCE, ip, skey);
+    record_locked(t, account != NULL ? akey : NULL, ip != NULL ? skey : NULL, known_device, success,
+                  now_ms);
     pthread_mutex_unlock(&t->mu);
 }

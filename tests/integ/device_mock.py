@@ -256,7 +256,8 @@ class Handler(BaseHTTPRequestHandler):
         active = sorted(p for p, e in dev["alerts"].items() if e != "clean_scan")
         self.answer(200, {"device_id": rec["device"], "user": dev["user"], "compliant": True,
                           "failed": [], "risk": "high" if active else "none",
-                          "active_alerts": active}, rec)
+                          "active_alerts": active,
+                          "last_report_at": dev.get("last_report_at")}, rec)
 
     def do_POST(self):
         rec = {"method": "POST", "path": self.path, "device": self.device(), "t": time.time()}
@@ -273,6 +274,7 @@ class Handler(BaseHTTPRequestHandler):
                                   rec)
             if self.path.endswith("/posture"):
                 obj(body, "body", POSTURE)
+                dev["last_report_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
                 return self.answer(200, {"compliant": True, "failed": [], "risk":
                                          "high" if self.active(dev) else "none"}, rec)
             obj(body, "body", ALERT)

@@ -186,3 +186,24 @@ def signed_in_browser(h, gw, email=EMAIL, password=PASSWORD, groups=(), port=Non
     b.secret, b.recovery_codes = None, []
     complete_sign_in(b, email, password)
     return b
+
+
+def csrf_from(port, ip, path="/.ztgate/login", host=APP_HOST):
+    """The CSRF cookie and token a visitor at source address `ip` gets from the sign-in page:
+    (cookie value, token). On plain HTTP the cookie is bound to the client address, so a client
+    posting from 127.0.0.x must fetch its own."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(ip, 0))
+    try:
+        c.request("GET", path, headers={"Host": host})
+        r = c.getresponse()
+        body = r.read()
+        cookie = None
+        for n, v in r.getheaders():
+            if n.lower() == "set-cookie" and v.startswith("ztgate_csrf="):
+                cookie = v.split(";", 1)[0].partition("=")[2]
+    finally:
+        c.close()
+    m = re.search(rb'name="csrf_token" value="([^"]+)"', body)
+    check(cookie and m, "CSRF cookie and token from %s (%d)" % (ip, r.status))
+    return cookie, m.group(1).decode()

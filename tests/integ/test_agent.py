@@ -235,6 +235,32 @@ def test_report_posture(h):
     eq(len(m.records("/.ztgate/device/posture")), 1, "--json sent nothing")
 
 
+def test_status(h):
+    """`ztagent status`: enrolment, certificate, the gateway's last report and verdict."""
+    r = run(h, "status", "--dir", h.path("empty"))
+    eq(r.returncode, 1, "not enrolled: exit status")
+    check("not enrolled" in r.stdout, r.stdout)
+    m, d = enrolled(h)
+    r = run(h, "status", "--dir", d)
+    eq(r.returncode, 0, "status exit status (stderr: %s)" % r.stderr)
+    check(read_conf(d)["device_id"] in r.stdout, r.stdout)
+    check("last report:  never" in r.stdout, r.stdout)
+    check("compliance:   compliant" in r.stdout and "device risk:  none" in r.stdout, r.stdout)
+    check(re.search(r"certificate:  valid until \d{4}-\d\d-\d\dT", r.stdout), r.stdout)
+    eq(run(h, "report", "--dir", d).returncode, 0, "report")
+    r = run(h, "status", "--dir", d, "--json")
+    eq(r.returncode, 0, "status --json (stderr: %s)" % r.stderr)
+    st = json.loads(r.stdout)
+    eq(st["enrolled"], True, "enrolled")
+    check(re.match(r"\d{4}-\d\d-\d\dT", st["gateway_status"]["last_report_at"] or ""),
+          "last report time: %r" % st)
+    eq(len(m.records("/.ztgate/device/status")), 2, "asked the gateway each time")
+    m.proc.stop()
+    r = run(h, "status", "--dir", d)
+    eq(r.returncode, 2, "gateway unreachable: exit status")
+    check("verdict:      unknown" in r.stdout, r.stdout)
+
+
 def test_report_not_enrolled(h):
     r = run(h, "report", "--dir", h.path("empty"))
     eq(r.returncode, 2, "exit status")

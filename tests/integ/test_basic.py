@@ -27,9 +27,12 @@ def test_post_body_is_proxied(h):
 
 def test_unknown_host_is_denied(h):
     gw, up = h.simple()
-    r = get(gw.port, "/", host="other.test")
+    r = get(gw.port, "/", host="other.test", headers=[("Accept", "text/html")])
     eq(r.status, 404, "status for a host no app matches")
-    check(b"<" in r.body, "error page should be HTML, got %r" % r.body[:100])
+    check(b"<" in r.body, "error page should be HTML for a browser, got %r" % r.body[:100])
+    r = get(gw.port, "/", host="other.test")  # no Accept: an API client (README)
+    eq(r.status, 404, "status for a host no app matches, API client")
+    eq(r.json()["error"], "not_found", "API clients get the JSON refusal")
     eq(up.requests(), [], "upstream must not see a request for an unknown host")
 
 

@@ -186,10 +186,13 @@ def test_identity_headers_reach_the_app_and_spoofs_do_not(h):
     tok = header_values(echo, "X-ZT-Assertion")
     eq(len(tok), 1, "one X-ZT-Assertion after spoofing")
     eq(_claims(tok[0])[1]["sub"], uid, "the assertion is the gateway's")
+    # X-ZT-Trust is the gateway's: this request proved no device.
+    eq(header_values(echo, "X-ZT-Trust"), ["unmanaged"], "X-ZT-Trust after spoofing")
     for n, _ in echo["headers"]:
         norm = n.lower().replace("_", "-")
-        check(norm not in ("x-zt-device", "x-zt-trust", "x-zt-restrict", "x-zt-anything"),
-              "%s reached the app without a device/trust decision" % n)
+        check(norm not in ("x-zt-device", "x-zt-restrict", "x-zt-anything") and
+              (norm != "x-zt-trust" or n == "X-ZT-Trust"),
+              "%s reached the app without a device/restrict decision" % n)
 
     # The same spoofs without a session never reach the app.
     before = len(up.requests())

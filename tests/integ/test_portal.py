@@ -79,9 +79,13 @@ def test_portal_failures_are_identical(h):
         answers.append((r, time.monotonic() - t0))
     first = answers[0][0]
     eq(first.status, 200, "failure status")
-    for r, _ in answers[1:]:
+    # The form keeps the e-mail each one typed; apart from that the bodies are the same.
+    same = lambda r, user: r.body.replace(('value="%s"' % user).encode(), b'value=""')  # noqa
+    users = [EMAIL, "nobody@example.test", "nopass-disabled@example.test"]
+    for (r, _), user in zip(answers[1:], users[1:]):
         eq(r.status, first.status, "same status")
-        eq(r.body, first.body, "same failure body")
+        check(('value="%s"' % user).encode() in r.body, "the e-mail typed is kept")
+        eq(same(r, user), same(first, users[0]), "same failure body")
         names = lambda x: sorted(n.lower() for n, _ in x.headers if n.lower() != "x-request-id")
         eq(names(r), names(first), "same header names")
     check(not session_cookie(b), "no session after failures")
@@ -103,9 +107,29 @@ def test_portal_csrf(h):
     fields["csrf_token"] = tok
     r = b.post("/.ztgate/login", fields, headers=(FORM, ("Origin", "https://evil.test")))
     eq(r.status, 403, "foreign Origin")
+    # What browsers send (docs/PORTAL.md, CSRF): Origin "null" only with Sec-Fetch-Site:
+    # same-origin, and a Sec-Fetch-Site other than same-origin/none refuses whatever the Origin.
+    own = "http://" + APP_HOST  # the Host header this client sends
+    for hs, what in (((("Origin", "null"),), "Origin null without Fetch metadata"),
+                     ((("Origin", "null"), ("Sec-Fetch-Site", "cross-site")),
+                      "Origin null from a cross-site (sandboxed or data:) page"),
+                     ((("Origin", "null"), ("Sec-Fetch-Site", "same-site")),
+                      "Origin null from a same-site page"),
+                     ((("Origin", own), ("Sec-Fetch-Site", "cross-site")),
+                      "own Origin but the browser says cross-site"),
+                     ((("Sec-Fetch-Site", "same-site"),), "same-site, no Origin"),
+                     ((("Origin", "http://app.test:1"),), "another port")):
+        eq(b.post("/.ztgate/login", fields, headers=(FORM,) + hs).status, 403, what)
     logout_tok, _ = b.csrf("/.ztgate/logout")
     eq(b.post("/.ztgate/login", dict(fields, csrf_token=logout_tok)).status, 403,
        "a token of another form")
+    r = b.post("/.ztgate/login", fields,
+               headers=(FORM, ("Origin", "null"), ("Sec-Fetch-Site", "same-origin")))
+    eq(r.status, 303, "Origin null from a page of this origin (a no-referrer browser setting)")
+    b.cookies = {k: v for k, v in b.cookies.items() if "session" not in k}
+    r = b.post("/.ztgate/login", fields, headers=(FORM, ("Origin", own),
+                                                  ("Sec-Fetch-Site", "same-origin")))
+    eq(r.status, 303, "this origin, as Chromium sends it")
     eq(b.post("/.ztgate/login", fields).status, 303, "right token")
 
 
@@ -186,6 +210,8 @@ def test_portal_japanese(h):
     check("サインイン".encode() in r.body, "Japanese text")
     check(b'name="username"' in r.body and b'name="password"' in r.body, "field names")
     eq(r.header("Cache-Control"), "no-store", "no caching of portal pages")
+    # same-origin, not no-referrer: browsers then send the page's Origin with its forms.
+    eq(r.header("Referrer-Policy"), "same-origin", "referrer policy")
     check("frame-ancestors 'none'" in (r.header("Content-Security-Policy") or ""), "CSP")
     r = Browser(gw.port).get("/.ztgate/login")
     check(b'<html lang="en">' in r.body and b"Sign in" in r.body, "English by default")

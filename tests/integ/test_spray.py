@@ -19,7 +19,7 @@ import shutil
 import subprocess
 
 from harness import HERE, Proc, Skip, check, eq, timeout
-from portal_client import Browser, add_user, session_cookie
+from portal_client import Browser, add_user, csrf_from, session_cookie
 
 ATTACKER_IP = "127.0.0.2"
 SPRAYED = "Welcome-Spring-2026!"
@@ -84,9 +84,8 @@ def test_password_spray_with_hydra(h):
         f.write("".join(u + "\n" for u in users))
 
     # One CSRF cookie + token pair, as any visitor of the login page gets.
-    attacker = Browser(gw.port)
-    atok, _ = attacker.csrf("/.ztgate/login")
-    acookie = attacker.cookies["ztgate_csrf"]
+    # (fetched from the attacker's address: on plain HTTP the CSRF cookie is bound to it)
+    acookie, atok = csrf_from(gw.port, ATTACKER_IP)
     found_file = h.path("hydra-found.txt")
     form = ("/.ztgate/login:username=^USER^&password=^PASS^&csrf_token=%s"
             ":H=Cookie\\: ztgate_csrf=%s:H=Host\\: app.test:S=ztgate_session=" % (atok, acookie))

@@ -55,9 +55,12 @@ def test_busy_keepalive_not_closed_early(h):
 def test_upstream_down_is_502(h):
     dead = free_port()  # nobody listens here
     gw = h.gateway(h.config([h.app("http://127.0.0.1:%d" % dead)]))
-    r = get(gw.port, "/")
+    r = get(gw.port, "/", headers=[("Accept", "text/html")])
     eq(r.status, 502, "status with the upstream down")
-    check(b"<" in r.body, "error page should be HTML")
+    check(b"<" in r.body, "error page should be HTML for a browser")
+    r = get(gw.port, "/")
+    eq(r.status, 502, "status with the upstream down, API client")
+    eq(r.json()["error"], "bad_gateway", "API clients get the JSON refusal")
 
 
 def test_upstream_closes_without_response_is_502(h):

@@ -491,7 +491,8 @@ static void test_auth(void **state)
     assert_int_equal(cap.n_events, 1);
     assert_non_null(strstr(last_event(), "\"status_id\":2"));
     assert_non_null(strstr(last_event(), "\"class_uid\":4002"));
-    assert_non_null(strstr(last_event(), "admin-api"));
+    /* No valid token: no known actor (the client address is in src_endpoint). */
+    assert_non_null(strstr(last_event(), "\"actor\":{\"user\":{\"name\":\"unauthenticated\""));
 
     assert_int_equal(call_full(HTTP_GET, "/api/v1/users", NULL, "wrong-token-0123456789", NULL),
                      401);
@@ -504,6 +505,11 @@ static void test_auth(void **state)
     assert_null(strstr(last_event(), TOKEN));
     assert_non_null(strstr(last_event(), "\"status_id\":1"));
     assert_non_null(strstr(last_event(), "req-1"));
+    /* The actor is the token, named by the first 16 hex digits of its SHA-256. */
+    char want[96];
+    snprintf(want, sizeof(want), "\"name\":\"admin-token:%.16s\"", F->svc.admin_token_hash);
+    assert_non_null(strstr(last_event(), want));
+    assert_non_null(strstr(last_event(), "\"type\":\"Admin\""));
 
     /* Admin API off: no token matches. */
     F->svc.admin_token_hash[0] = '\0';

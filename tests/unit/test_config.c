@@ -414,11 +414,12 @@ static void test_err_unknown_key(void **state)
                   "  listen: [{address: \"*:80\"}]\n"
                   "apps: [{name: a, upstream: \"http://127.0.0.1:1\"}]\n"
                   "aps: []\n",
-                  NAME ":2:3: unknown key 'listne' in 'gateway' (expected one of: listen, workers, "
-                       "trusted_proxies, limits, timeouts)\n" NAME
-                       ":6:1: unknown key 'aps' at top level (expected one of: state_dir, "
-                       "gateway, log, admin, audit, auth, devices, risk, apps, locations, policies, "
-                       "incidents, playbooks)\n");
+                  NAME
+                  ":2:3: unknown key 'listne' in 'gateway' (expected one of: listen, workers, "
+                  "trusted_proxies, limits, timeouts)\n" NAME
+                  ":6:1: unknown key 'aps' at top level (expected one of: state_dir, "
+                  "gateway, log, admin, audit, auth, devices, risk, apps, locations, policies, "
+                  "incidents, playbooks)\n");
 }
 
 static void test_err_wrong_type(void **state)
@@ -633,6 +634,112 @@ static void test_err_missing_required(void **state)
                   NAME ":6:5: missing required key 'name' in 'apps[1]'\n");
 }
 
+/* Every default the documentation promises, section by section: the same whether a section is
+ * left out, written empty (`auth: {}`) or written with nothing under it (`auth:`). */
+static void assert_section_defaults(const zt_config *cfg)
+{
+    assert_string_equal(cfg->state_dir, "./data");
+    assert_string_equal(cfg->log.access_path, "-");
+    assert_string_equal(cfg->log.error_path, "-");
+    assert_int_equal(cfg->log.level, ZT_LOG_INFO);
+    assert_null(cfg->admin.address);
+    assert_string_equal(cfg->admin.token_file, "./data/admin.token");
+    assert_string_equal(cfg->audit.path, "./data/audit/audit.log");
+    assert_string_equal(cfg->audit.signing_key_file, "./data/audit/signing.key");
+    assert_int_equal(cfg->audit.queue_limit, 65536);
+    assert_int_equal(cfg->audit.n_exports, 0);
+    assert_string_equal(cfg->auth.issuer, "ztgate");
+    assert_string_equal(cfg->auth.secrets_key, "./data/secrets.key");
+    assert_string_equal(cfg->auth.keys_dir, "./data/keys");
+    assert_null(cfg->auth.portal_host);
+    assert_null(cfg->auth.breach_corpus);
+    assert_int_equal(cfg->auth.session_idle_ms, 30 * 60000);
+    assert_int_equal(cfg->auth.session_absolute_ms, 12 * 3600000);
+    assert_int_equal(cfg->auth.argon2_passes, 3);
+    assert_int_equal(cfg->auth.argon2_memory, 64u << 20);
+    assert_int_equal(cfg->auth.hash_queue, 64);
+    assert_false(cfg->auth.mfa_optional);
+    assert_int_equal(cfg->auth.account_failure_limit, 100);
+    assert_int_equal(cfg->auth.source_failures_per_minute, 30);
+    assert_string_equal(cfg->devices.ca_dir, "./data/device-ca");
+    assert_int_equal(cfg->devices.certificate_lifetime_ms, 8760ull * 3600000);
+    assert_int_equal(cfg->devices.posture_max_age_ms, 24 * 3600000);
+    assert_int_equal(cfg->risk.feed_check_ms, 60000);
+    assert_int_equal(cfg->risk.impossible_travel_kmh, 900);
+    assert_null(cfg->risk.geoip_city);
+    assert_int_equal(cfg->incidents.correlation_window_ms, 3600000);
+    assert_int_equal(cfg->incidents.min_severity, 2);
+    assert_false(cfg->incidents.has_notify);
+    assert_int_equal(cfg->n_locations, 0);
+    assert_int_equal(cfg->n_policies, 0);
+    assert_int_equal(cfg->n_playbooks, 0);
+}
+
+static void test_sections_absent_or_empty(void **state)
+{
+    static const char *const sections[] = {"log",     "admin", "audit",    "auth",
+                                           "devices", "risk",  "incidents"};
+    static const char *const lists[] = {"locations", "policies", "playbooks"};
+    char yaml[1024];
+    zt_config *cfg = load_ok(BASE);
+    assert_section_defaults(cfg);
+    zt_config_free(cfg);
+    for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+        for (int form = 0; form < 2; form++) {
+            snprintf(yaml, sizeof(yaml), BASE "%s:%s\n", sections[i], form ? " {}" : "");
+            cfg = load_ok(yaml);
+            assert_section_defaults(cfg);
+            zt_config_free(cfg);
+        }
+    }
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        for (int form = 0; form < 2; form++) {
+            snprintf(yaml, sizeof(yaml), BASE "%s:%s\n", lists[i], form ? " []" : "");
+            cfg = load_ok(yaml);
+            assert_section_defaults(cfg);
+            zt_config_free(cfg);
+        }
+    }
+}
+
+/* The paths under state_dir were joined from a list of at most 4: with audit and auth left out
+ * (or an admin listener added) auth.keys_dir stayed NULL and `serve` crashed. */
+static void test_state_paths_every_section(void **state)
+{
+    zt_config *cfg = load_ok("state_dir: /s\n" BASE "admin: {listen: 127.0.0.1:9444}\n");
+    assert_string_equal(cfg->admin.token_file, "/s/admin.token");
+    assert_string_equal(cfg->audit.path, "/s/audit/audit.log");
+    assert_string_equal(cfg->audit.signing_key_file, "/s/audit/signing.key");
+    assert_string_equal(cfg->auth.secrets_key, "/s/secrets.key");
+    assert_string_equal(cfg->auth.keys_dir, "/s/keys");
+    assert_string_equal(cfg->devices.ca_dir, "/s/device-ca");
+    zt_config_free(cfg);
+    /* Written sections get the same defaults for what they leave out. */
+    cfg = load_ok(BASE "audit: {queue_limit: 10}\nauth: {mfa: optional}\nstate_dir: /s\n");
+    assert_string_equal(cfg->audit.path, "/s/audit/audit.log");
+    assert_string_equal(cfg->auth.keys_dir, "/s/keys");
+    assert_string_equal(cfg->auth.secrets_key, "/s/secrets.key");
+    assert_true(cfg->auth.mfa_optional);
+    zt_config_free(cfg);
+}
+
+/* An empty required section or list is reported where it was written. */
+static void test_err_empty_required(void **state)
+{
+    expect_errors("gateway:\n"
+                  "apps:\n"
+                  "  - {name: a, upstream: \"http://127.0.0.1:8081\"}\n",
+                  NAME ":1:9: missing required key 'listen' in 'gateway'\n");
+    expect_errors("gateway: {listen: [{address: 127.0.0.1:8080}]}\n"
+                  "apps:\n",
+                  NAME ":2:6: 'apps' must have 1 to 10000 entries (got 0)\n");
+    /* A list word that is not a string is reported once, and later checks skip it. */
+    expect_errors(BASE "playbooks:\n  - {name: p, on: {}, actions: [revoke_sessions, {x: 1}]}\n",
+                  NAME ":7:50: 'playbooks[0].actions[1]' must be a string (got a mapping)\n");
+    expect_errors(BASE "incidents: {notify: }\n",
+                  NAME ":6:21: missing required key 'url' in 'incidents.notify'\n");
+}
+
 static void test_err_tls_files(void **state)
 {
     char yaml[2048], want[2048];
@@ -799,6 +906,9 @@ int main(void)
         cmocka_unit_test(test_err_duplicate_app),
         cmocka_unit_test(test_err_duplicate_route),
         cmocka_unit_test(test_err_missing_required),
+        cmocka_unit_test(test_sections_absent_or_empty),
+        cmocka_unit_test(test_state_paths_every_section),
+        cmocka_unit_test(test_err_empty_required),
         cmocka_unit_test(test_err_tls_files),
         cmocka_unit_test(test_err_yaml_syntax),
         cmocka_unit_test(test_err_yaml_features),

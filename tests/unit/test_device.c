@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -471,6 +473,127 @@ static void test_posture_and_alerts(void **state)
     assert_int_equal(zt_store_device_alert_add(f->st, &a), -ENOENT);
 }
 
+/* ---- silent agents: the sweep ---- */
+
+typedef struct records {
+    int n;
+    char last[8192];
+} records;
+
+static int collect(void *ctx, const char *json, size_t len)
+{
+    records *r = ctx;
+    r->n++;
+    snprintf(r->last, sizeof(r->last), "%.*s", (int)len, json);
+    return 0;
+}
+
+static const char *record_str(const char *json, const char *obj, const char *key)
+{
+    static char out[256];
+    json_t *v = json_loads(json, 0, NULL);
+    json_t *o = obj ? json_object_get(v, obj) : v;
+    snprintf(out, sizeof(out), "%s", json_string_value(json_object_get(o, key)) ?: "");
+    json_decref(v);
+    return out;
+}
+
+static void test_silent_sweep(void **state)
+{
+    fixture *f = *state;
+    char sweep[200];
+    snprintf(sweep, sizeof(sweep), "%s/device-sweep", f->state);
+    zt_devices_cfg cfg = {.store = f->st,
+                          .ca_dir = f->ca_dir,
+                          .posture_max_age_s = 600,
+                          .silent_after_s = 60,
+                          .sweep_file = sweep};
+    char err[512] = "";
+    zt_devices *d = zt_devices_new(&cfg, err, sizeof(err));
+    assert_non_null(d);
+    assert_int_equal(zt_devices_sweep_interval_ms(d), 15000);
+    zt_store_device dev;
+    make_device(f, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "5678", &dev);
+    int64_t t0 = now_s();
+    assert_int_equal(zt_store_device_posture_add(f->st, dev.id, t0, "{}", true, ""), 0);
+    records rec = {0};
+    zt_devices_sweep_result res;
+
+    assert_int_equal(zt_devices_sweep(d, NULL, t0 + 30, collect, &rec, &res), 0);
+    assert_int_equal(res.silent + res.stale + rec.n, 0);
+    assert_int_equal(zt_devices_sweep(d, NULL, t0 + 61, collect, &rec, &res), 0);
+    assert_int_equal(res.silent, 1);
+    assert_int_equal(rec.n, 1);
+    assert_string_equal(record_str(rec.last, "unmapped", "signal_type"), "device_silent");
+    assert_string_equal(record_str(rec.last, "device", "uid"), dev.id);
+    /* Once per silence, also for a fresh zt_devices (a restart) reading the same file. */
+    assert_int_equal(zt_devices_sweep(d, NULL, t0 + 200, collect, &rec, &res), 0);
+    assert_int_equal(res.silent, 0);
+    zt_devices_free(d);
+    d = zt_devices_new(&cfg, err, sizeof(err));
+    assert_non_null(d);
+    assert_int_equal(zt_devices_sweep(d, NULL, t0 + 300, collect, &rec, &res), 0);
+    assert_int_equal(rec.n, 1);
+
+    /* Posture passes posture_max_age: compliance broke by time (and it is no news later). */
+    assert_int_equal(zt_devices_sweep(d, NULL, t0 + 601, collect, &rec, &res), 0);
+    assert_int_equal(res.stale, 1);
+    assert_string_equal(record_str(rec.last, "unmapped", "rules"), "posture_stale");
+    assert_string_equal(record_str(rec.last, "unmapped", "signal_type"), "device_noncompliant");
+
+    /* The agent reports again: a new silence is a new signal. */
+    assert_int_equal(zt_store_device_posture_add(f->st, dev.id, t0 + 700, "{}", true, ""), 0);
+    assert_int_equal(zt_devices_sweep(d, NULL, t0 + 790, collect, &rec, &res), 0);
+    assert_int_equal(res.silent, 1);
+    assert_int_equal(rec.n, 3);
+
+    /* Another process sweeping (it holds the lock): this one skips, signalling nothing. */
+    int fd = open(sweep, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    assert_int_equal(zt_devices_sweep(d, NULL, t0 + 5000, collect, &rec, &res), 0);
+    assert_true(res.skipped);
+    assert_int_equal(rec.n, 3);
+    close(fd);
+    /* A revoked device is never silent. */
+    assert_int_equal(zt_store_device_revoke(f->st, dev.id, t0), 0);
+    assert_int_equal(zt_devices_sweep(d, NULL, t0 + 9000, collect, &rec, &res), 0);
+    assert_int_equal(res.silent + res.stale, 0);
+    zt_devices_free(d);
+}
+
+/* The agent's next report asks whether its silence was signalled: only once a sweep (of this
+ * process or another one, through the sweep file) covered it. */
+static void test_was_silent(void **state)
+{
+    fixture *f = *state;
+    char sweep[200];
+    snprintf(sweep, sizeof(sweep), "%s/device-sweep", f->state);
+    zt_devices_cfg cfg = {
+        .store = f->st, .ca_dir = f->ca_dir, .silent_after_s = 60, .sweep_file = sweep};
+    char err[512] = "";
+    zt_devices *d = zt_devices_new(&cfg, err, sizeof(err));
+    zt_devices *other = zt_devices_new(&cfg, err, sizeof(err));
+    assert_non_null(d);
+    assert_non_null(other);
+    zt_store_device dev;
+    make_device(f, "ffffffffffffffffffffffffffffffff", "9abc", &dev);
+    int64_t now = now_s(), quiet = 0;
+    assert_int_equal(zt_store_device_posture_add(f->st, dev.id, now - 1000, "{}", true, ""), 0);
+    assert_int_equal(zt_store_device_get(f->st, dev.id, &dev), 0);
+    assert_false(zt_devices_was_silent(d, &dev, &quiet)); /* silent, but not signalled yet */
+    zt_devices_sweep_result res;
+    assert_int_equal(zt_devices_sweep(other, NULL, now, NULL, NULL, &res), 0);
+    assert_int_equal(res.silent, 1);
+    assert_true(zt_devices_was_silent(d, &dev, &quiet)); /* the other one's sweep counts */
+    assert_true(quiet >= 1000 && quiet < 1100);
+    assert_int_equal(zt_store_device_posture_add(f->st, dev.id, now, "{}", true, ""), 0);
+    assert_int_equal(zt_store_device_get(f->st, dev.id, &dev), 0);
+    assert_false(zt_devices_was_silent(d, &dev, &quiet)); /* it reported just now */
+    zt_devices_free(other);
+    zt_devices_free(d);
+}
+
 static void test_store_rejects_bad_input(void **state)
 {
     fixture *f = *state;
@@ -526,6 +649,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_enroll_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_posture_and_alerts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silent_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_was_silent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_rejects_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_older_db, setup, teardown),
     };

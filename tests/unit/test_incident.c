@@ -20,6 +20,7 @@
 
 #include "core/config.h"
 #include "lib/time.h"
+#include "response/confirm.h"
 #include "response/incident.h"
 #include "response/playbook.h"
 #include "response/webhook.h"
@@ -493,6 +494,85 @@ static void test_contain_resolve_undo(void **state)
     zt_config_free(cfg);
 }
 
+/* One verdict for every front-end: risk high, sessions gone, gateways told, the incident with
+ * its playbook steps, each audited under the front-end's request id. */
+static void test_confirm_compromised(void **state)
+{
+    fixture *f = *state;
+    zt_config *cfg;
+    zt_response *r = engine(f,
+                            "playbooks:\n"
+                            "  - name: stolen-password\n"
+                            "    on: {types: [admin_confirmed_compromised]}\n"
+                            "    actions: [revoke_sessions, disable_user, open_incident]\n",
+                            &cfg);
+    zt_store_session sess = {.created_at = T0,
+                             .auth_time = T0,
+                             .idle_expires_at = T0 + 600,
+                             .absolute_expires_at = T0 + 3600};
+    memset(sess.id_hash, 'c', 64);
+    memcpy(sess.user_id, f->user_id, sizeof(sess.user_id));
+    assert_int_equal(zt_store_session_create(f->st, &sess), 0);
+
+    zt_confirm_req q = {.user_id = f->user_id,
+                        .email = "alice@example.org",
+                        .actor = "cli",
+                        .request_id = "req-9",
+                        .now = T0 + 10};
+    zt_confirm_result res;
+    assert_int_equal(zt_response_confirm_compromised(r, &q, &res), 0);
+    assert_true(res.risk.detection_id > 0);
+    assert_int_equal(res.sessions_revoked, 1);
+    assert_int_equal(res.user_risk, ZT_RISK_HIGH);
+    assert_int_equal(res.revocation_rc, 0);
+    assert_int_equal(res.incident_rc, 0);
+    assert_true(res.incident.opened);
+    assert_int_equal(res.incident.actions, 3);
+    assert_int_equal(res.incident.failed, 0);
+    zt_user u;
+    assert_int_equal(zt_store_user_get_by_id(f->st, f->user_id, &u), 0);
+    assert_true(u.disabled);
+    zt_user_dispose(&u);
+    char rev[160];
+    snprintf(rev, sizeof(rev), "%s/revocation", f->state);
+    assert_int_equal(access(rev, F_OK), 0);
+    zt_store_incident inc;
+    assert_int_equal(zt_store_incident_get(f->st, res.incident.incident_id, &inc), 0);
+    assert_string_equal(inc.title, "Account confirmed compromised for alice@example.org");
+    /* Every timeline step is audited and points at the front-end's record. */
+    size_t i;
+    json_t *ev;
+    size_t steps = 0;
+    json_array_foreach(f->audit, i, ev)
+    {
+        json_t *md = json_object_get(ev, "metadata");
+        assert_string_equal(json_string_value(json_object_get(md, "uid")), "req-9");
+        steps++;
+    }
+    assert_true(steps >= 4); /* detection, 3 actions (+ status contained) */
+
+    /* Bad input changes nothing; without a risk engine there is no verdict. */
+    q.actor = "Bad Actor";
+    assert_int_equal(zt_response_confirm_compromised(r, &q, &res), -EINVAL);
+    q.actor = "admin-api";
+    q.user_id = "";
+    assert_int_equal(zt_response_confirm_compromised(r, &q, &res), -EINVAL);
+    zt_response_free(r);
+    zt_config_free(cfg);
+    char err[256];
+    zt_diags d;
+    cfg = load("", &d);
+    zt_diags_dispose(&d);
+    assert_non_null(cfg);
+    zt_response_cfg rc = {.config = cfg, .store = f->st, .no_webhook = true};
+    r = zt_response_new(&rc, err, sizeof(err));
+    assert_non_null(r);
+    q.user_id = f->user_id;
+    assert_int_equal(zt_response_confirm_compromised(r, &q, &res), -ENOTSUP);
+    zt_response_free(r);
+    zt_config_free(cfg);
+}
+
 static void test_bad_signals(void **state)
 {
     fixture *f = *state;
@@ -659,6 +739,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_correlation_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_severity_max_and_threshold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contain_resolve_undo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_confirm_compromised, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_signals, setup, teardown),
         cmocka_unit_test(test_webhook_retry_signature),
         cmocka_unit_test(test_webhook_drops),

@@ -96,7 +96,9 @@ static void test_form_content_type(void **state)
 /* ---- rd ---- */
 
 static const char *const app_hosts[] = {"app.test", "wiki.example.org"};
-static const zt_rd_policy pol = {app_hosts, 2, "portal.test", false};
+/* The gateway serves HTTPS on 443 and plain HTTP on 8080 (its listeners). */
+static const zt_rd_port served[] = {{true, 443}, {false, 8080}};
+static const zt_rd_policy pol = {app_hosts, 2, "portal.test", false, served, 2, false};
 
 static const char *const bad_rd[] = {
     "//evil.test",
@@ -217,6 +219,18 @@ static const char *const bad_rd[] = {
     "https://portal.test@evil/",
     "/%5c%5cevil.test",
     "/%2F/evil.test",
+    /* an app host on a scheme or port the gateway does not serve: the sign-in code would go
+     * to whoever listens there (issue 10, finding 9) */
+    "http://app.test:6666/x",
+    "https://app.test:6666/x",
+    "http://app.test/x",
+    "http://app.test:80/x",
+    "https://app.test:8080/x",
+    "http://app.test:443/x",
+    "https://app.test:444/",
+    "https://portal.test:8443/",
+    "http://wiki.example.org:6666/",
+    "https://app.test:+443/",
 };
 
 static void test_rd_bad(void **state)
@@ -278,8 +292,21 @@ static void test_rd_good(void **state)
     zt_rd_policy rel = {.relative_only = true};
     assert_true(zt_rd_check("/x", 2, &rel, &out));
     assert_false(zt_rd_check("https://app.test/", 17, &rel, &out));
-    /* without a portal host only listed hosts count */
-    zt_rd_policy own = {app_hosts, 1, NULL, false};
+    /* An HTTPS request never sends the browser (and a code) to plain http, even to a port the
+     * gateway serves over HTTP. */
+    zt_rd_policy tls_only = pol;
+    tls_only.https_only = true;
+    assert_true(zt_rd_check("https://app.test/", 17, &tls_only, &out));
+    assert_int_equal(out.port, 443);
+    assert_false(zt_rd_check("http://app.test:8080/x", 22, &tls_only, &out));
+    /* No served origin listed: no absolute rd at all. */
+    zt_rd_policy none = {app_hosts, 2, "portal.test", false, NULL, 0, false};
+    assert_false(zt_rd_check("https://app.test/", 17, &none, &out));
+    assert_true(zt_rd_check("/x", 2, &none, &out));
+    /* without a portal host only listed hosts count, and only on served origins */
+    zt_rd_policy own = {app_hosts, 1, NULL, false, served, 2, false};
+    assert_true(zt_rd_check("https://app.test/", 17, &own, &out));
+    assert_false(zt_rd_check("http://app.test:6666/x", 22, &own, &out));
     assert_false(zt_rd_check("https://portal.test/", 20, &own, &out));
     assert_false(zt_rd_check("https://wiki.example.org/", 25, &own, &out));
 }
@@ -294,28 +321,55 @@ static void test_csrf(void **state)
     memset(key2, 8, sizeof(key2));
     char cookie[ZT_CSRF_COOKIE_LEN + 1], other[ZT_CSRF_COOKIE_LEN + 1];
     char tok[ZT_CSRF_TOKEN_LEN + 1];
-    zt_csrf_cookie_new(cookie);
-    zt_csrf_cookie_new(other);
+    const char *ip = "192.0.2.10";
+    zt_csrf_cookie_new(key, ip, cookie);
+    zt_csrf_cookie_new(key, ip, other);
     assert_int_equal(strlen(cookie), ZT_CSRF_COOKIE_LEN);
-    assert_true(zt_csrf_cookie_ok(cookie, strlen(cookie)));
+    assert_true(zt_csrf_cookie_valid(key, ip, cookie, strlen(cookie)));
     assert_string_not_equal(cookie, other);
     zt_csrf_token(key, cookie, strlen(cookie), "/.ztgate/login", tok);
     assert_int_equal(strlen(tok), ZT_CSRF_TOKEN_LEN);
-    assert_true(zt_csrf_check(key, cookie, strlen(cookie), "/.ztgate/login", tok, strlen(tok)));
+    assert_true(zt_csrf_check(key, ip, cookie, strlen(cookie), "/.ztgate/login", tok, strlen(tok)));
     /* another form, browser or key, a truncated or altered token: refused */
-    assert_false(zt_csrf_check(key, cookie, strlen(cookie), "/.ztgate/logout", tok, strlen(tok)));
-    assert_false(zt_csrf_check(key, other, strlen(other), "/.ztgate/login", tok, strlen(tok)));
-    assert_false(zt_csrf_check(key2, cookie, strlen(cookie), "/.ztgate/login", tok, strlen(tok)));
-    assert_false(zt_csrf_check(key, cookie, strlen(cookie), "/.ztgate/login", tok, 42));
-    assert_false(zt_csrf_check(key, cookie, strlen(cookie), "/.ztgate/login", "", 0));
-    assert_false(zt_csrf_check(key, NULL, 0, "/.ztgate/login", tok, strlen(tok)));
-    tok[5] = tok[5] == 'A' ? 'B' : 'A';
-    assert_false(zt_csrf_check(key, cookie, strlen(cookie), "/.ztgate/login", tok, strlen(tok)));
-    assert_false(zt_csrf_cookie_ok("short", 5));
+    assert_false(
+        zt_csrf_check(key, ip, cookie, strlen(cookie), "/.ztgate/logout", tok, strlen(tok)));
+    assert_false(zt_csrf_check(key, ip, other, strlen(other), "/.ztgate/login", tok, strlen(tok)));
+    assert_false(
+        zt_csrf_check(key2, ip, cookie, strlen(cookie), "/.ztgate/login", tok, strlen(tok)));
+    assert_false(zt_csrf_check(key, ip, cookie, strlen(cookie), "/.ztgate/login", tok, 42));
+    assert_false(zt_csrf_check(key, ip, cookie, strlen(cookie), "/.ztgate/login", "", 0));
+    assert_false(zt_csrf_check(key, ip, NULL, 0, "/.ztgate/login", tok, strlen(tok)));
+    char t2[ZT_CSRF_TOKEN_LEN + 1];
+    memcpy(t2, tok, sizeof(t2));
+    t2[5] = t2[5] == 'A' ? 'B' : 'A';
+    assert_false(zt_csrf_check(key, ip, cookie, strlen(cookie), "/.ztgate/login", t2, strlen(t2)));
+    assert_false(zt_csrf_cookie_valid(key, ip, "short", 5));
     char bad[ZT_CSRF_COOKIE_LEN + 1];
     memcpy(bad, cookie, sizeof(bad));
     bad[3] = ';';
-    assert_false(zt_csrf_cookie_ok(bad, ZT_CSRF_COOKIE_LEN));
+    assert_false(zt_csrf_cookie_valid(key, ip, bad, ZT_CSRF_COOKIE_LEN));
+
+    /* Login CSRF by a cookie planter (issue 10, finding 9): a value the gateway never issued,
+     * with its correctly computed token, is refused; so is the planter's own genuine cookie
+     * planted in a browser at another address (plain HTTP binds the client IP). */
+    const char planted[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    assert_int_equal(strlen(planted), ZT_CSRF_COOKIE_LEN);
+    char ptok[ZT_CSRF_TOKEN_LEN + 1];
+    zt_csrf_token(key, planted, strlen(planted), "/.ztgate/login", ptok);
+    assert_false(zt_csrf_cookie_valid(key, ip, planted, strlen(planted)));
+    assert_false(
+        zt_csrf_check(key, ip, planted, strlen(planted), "/.ztgate/login", ptok, strlen(ptok)));
+    assert_false(zt_csrf_check(key, "198.51.100.7", cookie, strlen(cookie), "/.ztgate/login", tok,
+                               strlen(tok)));
+    assert_false(
+        zt_csrf_check(key, "", cookie, strlen(cookie), "/.ztgate/login", tok, strlen(tok)));
+    /* A cookie from another gateway key is not ours either. */
+    zt_csrf_cookie_new(key2, ip, other);
+    assert_false(zt_csrf_cookie_valid(key, ip, other, strlen(other)));
+    /* Over HTTPS (bind "") the cookie is unbound from the address. */
+    zt_csrf_cookie_new(key, "", other);
+    assert_true(zt_csrf_cookie_valid(key, "", other, strlen(other)));
+    assert_false(zt_csrf_cookie_valid(key, ip, other, strlen(other)));
 
     zt_buf h;
     zt_buf_init(&h, 0);
@@ -358,16 +412,16 @@ static void test_render_escapes(void **state)
     assert_non_null(strstr(b.data, "name=\"username\""));
     assert_non_null(strstr(b.data, "name=\"password\""));
     assert_non_null(strstr(b.data, "name=\"csrf_token\" value=\"tok&quot;en\""));
-    assert_non_null(strstr(b.data, zt_pmsg_text(ZT_LANG_JA, PM_ERR_SIGN_IN)));
+    assert_non_null(strstr(b.data, zt_msg_text(ZT_LANG_JA, PM_ERR_SIGN_IN)));
     zt_buf_dispose(&b);
 }
 
 static void test_messages_complete(void **state)
 {
     (void)state;
-    for (int id = 0; id < ZT_PMSG_COUNT; id++) {
-        const char *en = zt_pmsg_text(ZT_LANG_EN, (zt_pmsg)id);
-        const char *ja = zt_pmsg_text(ZT_LANG_JA, (zt_pmsg)id);
+    for (int id = MSG_NONE + 1; id < ZT_MSG_COUNT; id++) {
+        const char *en = zt_msg_text(ZT_LANG_EN, (zt_msg)id);
+        const char *ja = zt_msg_text(ZT_LANG_JA, (zt_msg)id);
         assert_non_null(en);
         assert_non_null(ja);
         if (en[0] == '\0' || ja[0] == '\0')
@@ -379,7 +433,7 @@ static void test_messages_complete(void **state)
         if (!non_ascii)
             fail_msg("message %d: Japanese text looks untranslated: %s", id, ja);
     }
-    assert_string_equal(zt_pmsg_text(ZT_LANG_EN, PM_NONE), "");
+    assert_string_equal(zt_msg_text(ZT_LANG_EN, MSG_NONE), "");
 }
 
 static void test_url_encode(void **state)

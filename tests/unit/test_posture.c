@@ -960,6 +960,96 @@ static void test_summary_full_list(void **state)
     assert_int_equal(strlen(small), sizeof small - 1);
 }
 
+/* ---- signals: compliance flips and silences ---- */
+
+/* A verdict failing the given rules ("" = compliant); rules are ","-separated ids. */
+static zt_compliance verdict(const char *rules)
+{
+    zt_compliance c;
+    memset(&c, 0, sizeof c);
+    c.compliant = rules[0] == '\0';
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", rules);
+    for (char *save = NULL, *r = strtok_r(buf, ",", &save); r != NULL;
+         r = strtok_r(NULL, ",", &save)) {
+        snprintf(c.failed[c.n_failed].rule, sizeof c.failed[0].rule, "%s", r);
+        snprintf(c.failed[c.n_failed].message, sizeof c.failed[0].message, "%s failed", r);
+        c.n_failed++;
+    }
+    return c;
+}
+
+static void test_compliance_compare(void **state)
+{
+    static const struct {
+        const char *before; /* NULL: no earlier report */
+        const char *now;
+        zt_compliance_change want;
+        const char *newly; /* rule ids of the BROKE reason */
+    } cases[] = {
+        {NULL, "", ZT_COMPLIANCE_SAME, ""}, /* first report, compliant */
+        {NULL, "disk_encryption", ZT_COMPLIANCE_BROKE, "disk_encryption"}, /* first, failing */
+        {"", "", ZT_COMPLIANCE_SAME, ""},
+        {"", "disk_encryption", ZT_COMPLIANCE_BROKE, "disk_encryption"},
+        {"", "antivirus_signatures,os_version", ZT_COMPLIANCE_BROKE,
+         "antivirus_signatures,os_version"},
+        {"disk_encryption", "", ZT_COMPLIANCE_RESTORED, ""},
+        {"disk_encryption", "disk_encryption", ZT_COMPLIANCE_SAME, ""},   /* no news */
+        {"disk_encryption,firewall", "firewall", ZT_COMPLIANCE_SAME, ""}, /* better, not well */
+        {"disk_encryption", "disk_encryption,antivirus_signatures", ZT_COMPLIANCE_BROKE,
+         "antivirus_signatures"}, /* worse: only the new rule is the reason */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        zt_compliance before = cases[i].before ? verdict(cases[i].before) : verdict("");
+        zt_compliance now = verdict(cases[i].now), newly;
+        zt_compliance_change got =
+            zt_compliance_compare(cases[i].before ? &before : NULL, &now, &newly);
+        char ids[256];
+        zt_compliance_rules_list(&newly, ids, sizeof ids);
+        if (got != cases[i].want || strcmp(ids, cases[i].newly) != 0)
+            fail_msg("case %zu: %s -> %s: got %d (%s), want %d (%s)", i,
+                     cases[i].before ? cases[i].before : "(none)", cases[i].now, got, ids,
+                     cases[i].want, cases[i].newly);
+    }
+    /* The stored verdict decides: a report judged compliant then, whatever rules say now. */
+    zt_compliance before = verdict("disk_encryption"), now = verdict("disk_encryption");
+    before.compliant = true;
+    assert_int_equal(zt_compliance_compare(&before, &now, NULL), ZT_COMPLIANCE_BROKE);
+    char small[20];
+    now = verdict("disk_encryption,antivirus_signatures");
+    zt_compliance_rules_list(&now, small, sizeof small);
+    assert_string_equal(small, "disk_encryption"); /* whole ids only */
+}
+
+static void test_silence_began(void **state)
+{
+    static const struct {
+        int64_t last_seen, after, from, to;
+        bool want;
+    } cases[] = {
+        {1000, 60, 0, 1059, false},    /* not yet silent */
+        {1000, 60, 0, 1060, true},     /* silent at exactly last_seen + after */
+        {1000, 60, 1059, 1060, true},  /* the sweep that crosses it */
+        {1000, 60, 1060, 1200, false}, /* the next sweep: signalled once */
+        {1000, 60, 1061, 1062, false},
+        {0, 60, 0, 5000, false},                   /* never seen and never enrolled */
+        {1000, 0, 0, 5000, false},                 /* off */
+        {INT64_MAX - 10, 60, 0, INT64_MAX, false}, /* no overflow */
+        {1000, 3600, 4500, 4600, true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (zt_device_silence_began(cases[i].last_seen, cases[i].after, cases[i].from,
+                                    cases[i].to) != cases[i].want)
+            fail_msg("case %zu", i);
+    /* Consecutive sweeps over any split of time signal each silence exactly once. */
+    for (int64_t step = 1; step <= 37; step += 6) {
+        int hits = 0;
+        for (int64_t from = 900; from < 1300; from += step)
+            hits += zt_device_silence_began(1000, 60, from, from + step);
+        assert_int_equal(hits, 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -979,6 +1069,8 @@ int main(void)
         cmocka_unit_test(test_compliance_staleness),
         cmocka_unit_test(test_summary),
         cmocka_unit_test(test_summary_full_list),
+        cmocka_unit_test(test_compliance_compare),
+        cmocka_unit_test(test_silence_began),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,7 @@
 #define IDLE 100
 #define ABS 1000
 #define HOST "app.example.com"
+#define ORIGIN "https://app.example.com:443" /* what codes for HOST are bound to */
 #define PORTAL "login.example.com"
 
 typedef struct fx {
@@ -516,15 +517,25 @@ static void test_code_exchange(void **state)
     char pc[44], ph[65], cc[44], ch[65], code[256];
     const zt_session_info *info;
     make(f, PORTAL, false, T0, pc, ph);
-    assert_int_equal(zt_session_code_issue(f->s, ph, HOST, T0 + 10, code, sizeof(code)), 0);
+    assert_int_equal(zt_session_code_issue(f->s, ph, ORIGIN, T0 + 10, code, sizeof(code)), 0);
     assert_true(strlen(code) < ZT_SESSION_CODE_MAX);
     assert_int_equal(
         strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
         strlen(code));
     /* Wrong host fails and does not use the code up. */
-    assert_int_equal(zt_session_code_redeem(f->s, code, strlen(code), "evil.example.com", "", "ua",
-                                            T0 + 11, cc, ch),
+    assert_int_equal(zt_session_code_redeem(f->s, code, strlen(code),
+                                            "https://evil.example.com:443", "evil.example.com", "",
+                                            "ua", T0 + 11, cc, ch),
                      -EACCES);
+    /* The same host on another scheme or port (a listener anyone may run there, or plain
+     * HTTP where the code can be sniffed) fails too, and does not use the code up. */
+    static const char *const other_origins[] = {
+        "http://app.example.com:443", "https://app.example.com:6666", "http://app.example.com:80",
+        "https://app.example.com",    "https://app.example.com:4430", "app.example.com"};
+    for (size_t i = 0; i < sizeof(other_origins) / sizeof(other_origins[0]); i++)
+        if (zt_session_code_redeem(f->s, code, strlen(code), other_origins[i], HOST, "", "ua",
+                                   T0 + 11, cc, ch) != -EACCES)
+            fail_msg("a code for %s was redeemed on %s", ORIGIN, other_origins[i]);
     /* Every byte flipped: refused, and none of those attempts uses the code up. */
     unsigned char raw[128], bad_raw[128];
     size_t raw_len = 0;
@@ -537,16 +548,16 @@ static void test_code_exchange(void **state)
         bad_raw[i] ^= 0x01;
         sodium_bin2base64(bad, sizeof(bad), bad_raw, raw_len,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-        if (zt_session_code_redeem(f->s, bad, strlen(bad), HOST, "", "ua", T0 + 11, cc, ch) !=
-            -EACCES)
+        if (zt_session_code_redeem(f->s, bad, strlen(bad), ORIGIN, HOST, "", "ua", T0 + 11, cc,
+                                   ch) != -EACCES)
             fail_msg("byte %zu flipped was accepted", i);
     }
     assert_int_equal(
-        zt_session_code_redeem(f->s, code, strlen(code) - 1, HOST, "", "", T0 + 11, cc, ch),
+        zt_session_code_redeem(f->s, code, strlen(code) - 1, ORIGIN, HOST, "", "", T0 + 11, cc, ch),
         -EACCES);
     /* The good path. */
-    assert_int_equal(zt_session_code_redeem(f->s, code, strlen(code), "App.Example.Com",
-                                            "192.0.2.9", "ua", T0 + 11, cc, ch),
+    assert_int_equal(zt_session_code_redeem(f->s, code, strlen(code), "HTTPS://App.Example.Com:443",
+                                            "App.Example.Com", "192.0.2.9", "ua", T0 + 11, cc, ch),
                      0);
     assert_int_equal(look(f, cc, HOST, T0 + 12, &info), ZT_SESSION_VALID);
     assert_string_equal(info->user_id, f->u.id);
@@ -563,19 +574,21 @@ static void test_code_exchange(void **state)
     assert_int_equal(look(f, pc, HOST, T0 + 12, &info), ZT_SESSION_WRONG_HOST);
     /* Replayed. */
     assert_int_equal(
-        zt_session_code_redeem(f->s, code, strlen(code), HOST, "", "ua", T0 + 12, cc, ch), -EACCES);
+        zt_session_code_redeem(f->s, code, strlen(code), ORIGIN, HOST, "", "ua", T0 + 12, cc, ch),
+        -EACCES);
     /* Expired. */
-    assert_int_equal(zt_session_code_issue(f->s, ph, HOST, T0 + 20, code, sizeof(code)), 0);
-    assert_int_equal(zt_session_code_redeem(f->s, code, strlen(code), HOST, "", "ua",
+    assert_int_equal(zt_session_code_issue(f->s, ph, ORIGIN, T0 + 20, code, sizeof(code)), 0);
+    assert_int_equal(zt_session_code_redeem(f->s, code, strlen(code), ORIGIN, HOST, "", "ua",
                                             T0 + 20 + ZT_SESSION_CODE_TTL_S, cc, ch),
                      -EACCES);
-    assert_int_equal(zt_session_code_redeem(f->s, code, strlen(code), HOST, "", "ua",
+    assert_int_equal(zt_session_code_redeem(f->s, code, strlen(code), ORIGIN, HOST, "", "ua",
                                             T0 + 19 + ZT_SESSION_CODE_TTL_S, cc, ch),
                      0);
     /* Garbage never crashes and is refused. */
-    assert_int_equal(zt_session_code_redeem(f->s, "", 0, HOST, "", "", T0, cc, ch), -EACCES);
+    assert_int_equal(zt_session_code_redeem(f->s, "", 0, ORIGIN, HOST, "", "", T0, cc, ch),
+                     -EACCES);
     assert_int_equal(zt_session_code_issue(f->s, "nothex", HOST, T0, code, sizeof(code)), -EINVAL);
-    assert_int_equal(zt_session_code_issue(f->s, ph, HOST, T0, code, 16), -EINVAL);
+    assert_int_equal(zt_session_code_issue(f->s, ph, ORIGIN, T0, code, 16), -EINVAL);
 }
 
 static void test_code_parent_state(void **state)
@@ -584,29 +597,33 @@ static void test_code_parent_state(void **state)
     char pc[44], ph[65], cc[44], ch[65], code[256];
     /* Parent still owes MFA: refused. */
     make(f, PORTAL, true, T0, pc, ph);
-    assert_int_equal(zt_session_code_issue(f->s, ph, HOST, T0, code, sizeof(code)), 0);
-    assert_int_equal(zt_session_code_redeem(f->s, code, strlen(code), HOST, "", "", T0 + 1, cc, ch),
-                     -EACCES);
+    assert_int_equal(zt_session_code_issue(f->s, ph, ORIGIN, T0, code, sizeof(code)), 0);
+    assert_int_equal(
+        zt_session_code_redeem(f->s, code, strlen(code), ORIGIN, HOST, "", "", T0 + 1, cc, ch),
+        -EACCES);
     /* Parent logged out before the code is used: refused. */
     make(f, PORTAL, false, T0, pc, ph);
-    assert_int_equal(zt_session_code_issue(f->s, ph, HOST, T0, code, sizeof(code)), 0);
+    assert_int_equal(zt_session_code_issue(f->s, ph, ORIGIN, T0, code, sizeof(code)), 0);
     assert_int_equal(zt_session_destroy(f->s, ph), 0);
-    assert_int_equal(zt_session_code_redeem(f->s, code, strlen(code), HOST, "", "", T0 + 1, cc, ch),
-                     -EACCES);
+    assert_int_equal(
+        zt_session_code_redeem(f->s, code, strlen(code), ORIGIN, HOST, "", "", T0 + 1, cc, ch),
+        -EACCES);
     /* Parent idle-expired: refused. */
     make(f, PORTAL, false, T0, pc, ph);
-    assert_int_equal(zt_session_code_issue(f->s, ph, HOST, T0 + IDLE - 5, code, sizeof(code)), 0);
+    assert_int_equal(zt_session_code_issue(f->s, ph, ORIGIN, T0 + IDLE - 5, code, sizeof(code)), 0);
     assert_int_equal(
-        zt_session_code_redeem(f->s, code, strlen(code), HOST, "", "", T0 + IDLE, cc, ch), -EACCES);
+        zt_session_code_redeem(f->s, code, strlen(code), ORIGIN, HOST, "", "", T0 + IDLE, cc, ch),
+        -EACCES);
     /* User's epoch moved (password change raced): refused. */
     make(f, PORTAL, false, T0, pc, ph);
     char q[200];
     snprintf(q, sizeof(q),
              "UPDATE users SET revocation_epoch = revocation_epoch + 1 WHERE id = '%s'", f->u.id);
     sql(f, q);
-    assert_int_equal(zt_session_code_issue(f->s, ph, HOST, T0, code, sizeof(code)), 0);
-    assert_int_equal(zt_session_code_redeem(f->s, code, strlen(code), HOST, "", "", T0 + 1, cc, ch),
-                     -EACCES);
+    assert_int_equal(zt_session_code_issue(f->s, ph, ORIGIN, T0, code, sizeof(code)), 0);
+    assert_int_equal(
+        zt_session_code_redeem(f->s, code, strlen(code), ORIGIN, HOST, "", "", T0 + 1, cc, ch),
+        -EACCES);
 }
 
 static void test_destroy_children(void **state)
@@ -617,13 +634,15 @@ static void test_destroy_children(void **state)
     zt_store_session r;
     make(f, PORTAL, false, T0, pc, ph);
     make(f, PORTAL, false, T0, oc, oh); /* an unrelated session of the same user */
-    assert_int_equal(zt_session_code_issue(f->s, ph, HOST, T0, code, sizeof(code)), 0);
-    assert_int_equal(zt_session_code_redeem(f->s, code, strlen(code), HOST, "", "", T0, c1, h1), 0);
-    assert_int_equal(zt_session_code_issue(f->s, ph, "wiki.example.com", T0, code, sizeof(code)),
-                     0);
+    assert_int_equal(zt_session_code_issue(f->s, ph, ORIGIN, T0, code, sizeof(code)), 0);
     assert_int_equal(
-        zt_session_code_redeem(f->s, code, strlen(code), "wiki.example.com", "", "", T0, c2, h2),
-        0);
+        zt_session_code_redeem(f->s, code, strlen(code), ORIGIN, HOST, "", "", T0, c1, h1), 0);
+    assert_int_equal(
+        zt_session_code_issue(f->s, ph, "https://wiki.example.com:443", T0, code, sizeof(code)), 0);
+    assert_int_equal(zt_session_code_redeem(f->s, code, strlen(code),
+                                            "https://wiki.example.com:443", "wiki.example.com", "",
+                                            "", T0, c2, h2),
+                     0);
     assert_int_equal(look(f, c1, HOST, T0 + 1, &info), ZT_SESSION_VALID); /* cached */
     assert_int_equal(zt_session_destroy(f->s, ph), 0);
     assert_int_equal(zt_store_session_get(f->st, ph, &r), -ENOENT);

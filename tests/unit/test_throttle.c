@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 
 #include "lib/secure.h"
@@ -113,21 +114,23 @@ static void test_source_window(void **state)
     }
     zt_throttle_verdict v = zt_throttle_check(t, "fresh", "192.0.2.50", false, NOW + 4000);
     assert_int_equal(v.result, ZT_THROTTLE_SOURCE);
-    assert_int_equal(v.retry_after_s, 56); /* second 0 slides out at second 60 */
+    /* The window counts 61 whole seconds, so that per-second buckets never let more than the
+     * limit through in any real 60 s: second 0 slides out at second 61. */
+    assert_int_equal(v.retry_after_s, 57);
     v = zt_throttle_check(t, "fresh", "192.0.2.50", true, NOW + 30000);
     assert_int_equal(v.result, ZT_THROTTLE_SOURCE); /* a known device does not help a source */
-    assert_int_equal(v.retry_after_s, 30);
+    assert_int_equal(v.retry_after_s, 31);
     /* Another IP is free. */
     assert_int_equal(zt_throttle_check(t, "fresh", "192.0.2.51", false, NOW + 4000).result,
                      ZT_THROTTLE_GO);
-    /* Slides: at second 59 still five in the window, at 60 the first one left. */
-    assert_int_equal(zt_throttle_check(t, "fresh", "192.0.2.50", false, NOW + 59999).result,
+    /* Slides: at second 60 still five in the window, at 61 the first one left. */
+    assert_int_equal(zt_throttle_check(t, "fresh", "192.0.2.50", false, NOW + 60999).result,
                      ZT_THROTTLE_SOURCE);
-    v = zt_throttle_check(t, "fresh", "192.0.2.50", false, NOW + 60000);
+    v = zt_throttle_check(t, "fresh", "192.0.2.50", false, NOW + 61000);
     assert_int_equal(v.result, ZT_THROTTLE_GO);
-    /* One more failure fills it again, until second 61 slides. */
-    zt_throttle_record(t, "fresh", "192.0.2.50", false, false, NOW + 60000);
-    v = zt_throttle_check(t, "fresh", "192.0.2.50", false, NOW + 60500);
+    /* One more failure fills it again, until second 62 slides. */
+    zt_throttle_record(t, "fresh", "192.0.2.50", false, false, NOW + 61000);
+    v = zt_throttle_check(t, "fresh", "192.0.2.50", false, NOW + 61500);
     assert_int_equal(v.result, ZT_THROTTLE_SOURCE);
     assert_int_equal(v.retry_after_s, 1);
     /* Long silence empties the window entirely. */
@@ -193,6 +196,196 @@ static void test_defaults_and_odd_input(void **state)
     zt_throttle_free(NULL);
 }
 
+/* ---- limits at the verdict (issue 10 finding 9): reservations from admission to settle ---- */
+
+static zt_throttle_cfg cfg_no_delay(void)
+{
+    zt_throttle_cfg c = cfg_default();
+    c.free_failures = 1000000; /* no delays: only the limits */
+    return c;
+}
+
+/* Fifty attempts admitted at once from fifty addresses before any verdict: only as many as the
+ * limit may go on to a password check. */
+static void test_account_limit_counts_attempts_in_flight(void **state)
+{
+    zt_throttle_cfg c = cfg_no_delay();
+    zt_throttle *t = zt_throttle_new(&c);
+    zt_throttle_ticket k[50];
+    int go = 0;
+    for (int i = 0; i < 50; i++) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "198.51.100.%d", i);
+        zt_throttle_verdict v = zt_throttle_admit(t, "ann", ip, false, NOW, &k[i]);
+        if (v.result == ZT_THROTTLE_GO)
+            go++;
+        else
+            assert_int_equal(v.result, ZT_THROTTLE_WAIT);
+    }
+    assert_int_equal(go, 10);
+    for (int i = 0; i < 50; i++)
+        zt_throttle_settle(t, &k[i], false, NOW); /* no-op for the refused ones */
+    /* Now the account is locked: even the right password is never checked. */
+    zt_throttle_ticket owner;
+    assert_int_equal(zt_throttle_admit(t, "ann", "192.0.2.7", false, NOW, &owner).result,
+                     ZT_THROTTLE_ACCOUNT);
+    zt_throttle_settle(t, &owner, false, NOW);
+    /* The known device is a separate side. */
+    assert_int_equal(zt_throttle_admit(t, "ann", "192.0.2.7", true, NOW, &owner).result,
+                     ZT_THROTTLE_GO);
+    zt_throttle_settle(t, &owner, true, NOW);
+    zt_throttle_free(t);
+}
+
+static void test_source_limit_counts_attempts_in_flight(void **state)
+{
+    zt_throttle_cfg c = cfg_no_delay();
+    c.source_failures_per_minute = 5;
+    zt_throttle *t = zt_throttle_new(&c);
+    zt_throttle_ticket k[20];
+    int go = 0;
+    for (int i = 0; i < 20; i++) {
+        char acct[32];
+        snprintf(acct, sizeof(acct), "user%d", i);
+        zt_throttle_verdict v = zt_throttle_admit(t, acct, "192.0.2.50", false, NOW, &k[i]);
+        go += v.result == ZT_THROTTLE_GO;
+        if (v.result != ZT_THROTTLE_GO) {
+            assert_int_equal(v.result, ZT_THROTTLE_SOURCE);
+            assert_true(v.retry_after_s >= 1);
+        }
+    }
+    assert_int_equal(go, 5);
+    for (int i = 0; i < 20; i++)
+        zt_throttle_settle(t, &k[i], false, NOW + 10000);
+    zt_throttle_ticket x;
+    zt_throttle_verdict v = zt_throttle_admit(t, "fresh", "192.0.2.50", false, NOW + 10000, &x);
+    assert_int_equal(v.result, ZT_THROTTLE_SOURCE);
+    assert_int_equal(v.retry_after_s, 61); /* second 10 slides out at second 71 */
+    zt_throttle_free(t);
+}
+
+/* An attempt dropped before its check gives its room back and counts as nothing. */
+static void test_release_counts_nothing(void **state)
+{
+    zt_throttle_cfg c = cfg_no_delay();
+    c.account_failure_limit = 5;
+    zt_throttle *t = zt_throttle_new(&c);
+    zt_throttle_ticket k[5], x;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(zt_throttle_admit(t, "ann", "192.0.2.1", false, NOW, &k[i]).result,
+                         ZT_THROTTLE_GO);
+    assert_int_equal(zt_throttle_admit(t, "ann", "192.0.2.1", false, NOW, &x).result,
+                     ZT_THROTTLE_WAIT);
+    zt_throttle_release(t, &k[0]);
+    zt_throttle_release(t, &k[0]);            /* twice is harmless */
+    zt_throttle_settle(t, &k[0], false, NOW); /* settle after release records nothing */
+    assert_int_equal(zt_throttle_admit(t, "ann", "192.0.2.1", false, NOW, &k[0]).result,
+                     ZT_THROTTLE_GO);
+    for (int i = 0; i < 5; i++)
+        zt_throttle_release(t, &k[i]);
+    assert_int_equal(zt_throttle_check(t, "ann", "192.0.2.1", false, NOW).result, ZT_THROTTLE_GO);
+    /* A success settles and resets. */
+    assert_int_equal(zt_throttle_admit(t, "ann", "192.0.2.1", false, NOW, &x).result,
+                     ZT_THROTTLE_GO);
+    zt_throttle_settle(t, &x, true, NOW);
+    zt_throttle_free(t);
+}
+
+/* Delays longer than max_hold_ms are not held: the attempt is refused with the seconds left. */
+static void test_long_delay_is_a_wait(void **state)
+{
+    zt_throttle_cfg c = cfg_default(); /* delays 500, 1000, 2000, 4000 (max) */
+    zt_throttle *t = zt_throttle_new(&c);
+    fail_n(t, "ann", "192.0.2.1", false, 6, NOW); /* next delay 2000: still held */
+    zt_throttle_ticket k;
+    zt_throttle_verdict v = zt_throttle_admit(t, "ann", "192.0.2.1", false, NOW, &k);
+    assert_int_equal(v.result, ZT_THROTTLE_GO);
+    assert_int_equal(v.delay_ms, 2000);
+    /* A second attempt while that one is in flight counts it: 4000 ms, refused. */
+    zt_throttle_ticket k2;
+    v = zt_throttle_admit(t, "ann", "192.0.2.1", false, NOW, &k2);
+    assert_int_equal(v.result, ZT_THROTTLE_WAIT);
+    assert_int_equal(v.retry_after_s, 4);
+    zt_throttle_settle(t, &k, false, NOW + 2000);
+    v = zt_throttle_admit(t, "ann", "192.0.2.1", false, NOW + 3000, &k2);
+    assert_int_equal(v.result, ZT_THROTTLE_WAIT);
+    assert_int_equal(v.retry_after_s, 3); /* 4000 ms from the failure at +2000 */
+    v = zt_throttle_admit(t, "ann", "192.0.2.1", false, NOW + 4500, &k2);
+    assert_int_equal(v.result, ZT_THROTTLE_GO);
+    assert_int_equal(v.delay_ms, 1500);
+    zt_throttle_release(t, &k2);
+    zt_throttle_free(t);
+}
+
+/* Entries holding reservations are not evicted, however many others come in. */
+static void test_reservations_survive_eviction(void **state)
+{
+    zt_throttle_cfg c = cfg_no_delay();
+    c.account_failure_limit = 4;
+    c.max_entries = 4;
+    zt_throttle *t = zt_throttle_new(&c);
+    zt_throttle_ticket k[3], x;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(zt_throttle_admit(t, "target", NULL, false, NOW, &k[i]).result,
+                         ZT_THROTTLE_GO);
+    char acct[32];
+    for (int i = 0; i < 100; i++) {
+        snprintf(acct, sizeof(acct), "flood%d", i);
+        zt_throttle_record(t, acct, NULL, false, false, NOW);
+        assert_true(zt_throttle_entries(t) <= 4);
+    }
+    assert_int_equal(zt_throttle_admit(t, "target", NULL, false, NOW, &x).result, ZT_THROTTLE_GO);
+    assert_int_equal(zt_throttle_admit(t, "target", NULL, false, NOW, &k[0]).result,
+                     ZT_THROTTLE_WAIT);
+    zt_throttle_free(t);
+}
+
+/* Many threads (as many loops would) guessing one account: never more checks than the limit. */
+typedef struct race_arg {
+    zt_throttle *t;
+    int id;
+    int go;
+} race_arg;
+
+static void *race(void *p)
+{
+    race_arg *a = p;
+    char ip[32];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(ip, sizeof(ip), "10.%d.%d.%d", a->id, i / 250, i % 250);
+        zt_throttle_ticket k;
+        zt_throttle_verdict v = zt_throttle_admit(a->t, "victim", ip, false, NOW, &k);
+        if (v.result == ZT_THROTTLE_GO) {
+            a->go++;
+            zt_throttle_settle(a->t, &k, false, NOW);
+        } else {
+            zt_throttle_settle(a->t, &k, false, NOW); /* ACCOUNT keeps the lock */
+        }
+    }
+    return NULL;
+}
+
+static void test_threads_never_exceed_the_limit(void **state)
+{
+    zt_throttle_cfg c = cfg_no_delay();
+    c.account_failure_limit = 25;
+    c.max_entries = 100000;
+    zt_throttle *t = zt_throttle_new(&c);
+    pthread_t th[8];
+    race_arg a[8];
+    for (int i = 0; i < 8; i++) {
+        a[i] = (race_arg){.t = t, .id = i};
+        assert_int_equal(pthread_create(&th[i], NULL, race, &a[i]), 0);
+    }
+    int go = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        go += a[i].go;
+    }
+    assert_int_equal(go, 25);
+    zt_throttle_free(t);
+}
+
 int main(void)
 {
     if (!zt_secure_init())
@@ -203,6 +396,12 @@ int main(void)
         cmocka_unit_test(test_source_window),
         cmocka_unit_test(test_eviction_bound),
         cmocka_unit_test(test_defaults_and_odd_input),
+        cmocka_unit_test(test_account_limit_counts_attempts_in_flight),
+        cmocka_unit_test(test_source_limit_counts_attempts_in_flight),
+        cmocka_unit_test(test_release_counts_nothing),
+        cmocka_unit_test(test_long_delay_is_a_wait),
+        cmocka_unit_test(test_reservations_survive_eviction),
+        cmocka_unit_test(test_threads_never_exceed_the_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,44 @@
+/* Admin verdicts on a user, one function per verdict whoever asks (the admin API, the CLI, a
+ * console later): front-ends find the user, audit their own call and answer; everything the
+ * verdict does happens here, so every front-end gets the same effects, records and playbooks.
+ *
+ * It writes the store and bumps STATE_DIR/revocation; playbook steps are audited through the
+ * zt_response's audit callback (the gateway's log, or the CLI's audit spool). It never prints
+ * and never blocks on the network (notifications go through the webhook's thread). */
+#ifndef ZT_RESPONSE_CONFIRM_H
+#define ZT_RESPONSE_CONFIRM_H
+
+#include <stdint.h>
+
+#include "response/incident.h"
+#include "risk/risk.h"
+
+#define ZT_CONFIRM_ACTOR_MAX 32 /* [a-z0-9-]: "admin-api", "cli" */
+
+typedef struct zt_confirm_req {
+    const char *user_id;    /* required */
+    const char *email;      /* for titles and notifications */
+    const char *actor;      /* who decided, for the detection's evidence {"by": actor} */
+    const char *request_id; /* the front-end's own audit record (metadata.uid); nullable */
+    int64_t now;            /* Unix seconds; 0 = now */
+} zt_confirm_req;
+
+typedef struct zt_confirm_result {
+    zt_risk_event risk;        /* the admin_confirmed_compromised detection and what changed */
+    uint64_t sessions_revoked; /* sessions deleted */
+    int user_risk;             /* zt_risk of the user afterwards */
+    zt_response_result incident;
+    int incident_rc;   /* 0, or why the incident could not be recorded (the verdict stands) */
+    int revocation_rc; /* 0, or why STATE_DIR/revocation could not be bumped (likewise) */
+} zt_confirm_result;
+
+/* Confirm the user compromised (Entra's adminConfirmedUserCompromised and its follow-ups):
+ * open detections become confirmed_compromised and a high detection is added, every session
+ * of the user ends (epoch bumped, rows deleted), running gateways are told, then one admin
+ * detection goes to incident response: the user's incident opens or is joined and matching
+ * playbooks run. 0, or a negative errno when the verdict itself failed (-ENOENT no such user,
+ * -ENOTSUP no risk engine, a store error): nothing after the failing step happened. */
+int zt_response_confirm_compromised(zt_response *r, const zt_confirm_req *q,
+                                    zt_confirm_result *out);
+
+#endif

@@ -1,0 +1,225 @@
+"""Real-browser tests: Debian's Chromium driven by npm playwright-core (tests/browser/driver.mjs)
+from the integration harness. A test does what a person does (open a page, type, press the
+button) and reads what the page shows; every page it sees is saved as a PNG under
+BUILD_DIR/browser-shots/TEST/.
+
+Set-up comes from scripts/setup.sh (the chromium and fonts-noto-cjk packages, `npm ci` in
+tests/browser). When something is missing the test is skipped with the reason, except under CI
+(CI=true), where a missing browser is a failure: the suite must never pass by not running.
+"""
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+
+from harness import Skip, _live_procs, check
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DRIVER_DIR = os.path.join(os.path.dirname(HERE), "browser")
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _missing(what):
+    msg = "browser suite: %s (run scripts/setup.sh)" % what
+    if os.environ.get("CI") == "true":
+        raise AssertionError(msg)
+    raise Skip(msg)
+
+
+def _ensure_setup():
+    if not os.access(CHROMIUM, os.X_OK):
+        _missing("%s not installed (Debian package chromium)" % CHROMIUM)
+    if shutil.which("node") is None:
+        _missing("node not installed")
+    if not os.path.exists(os.path.join(DRIVER_DIR, "node_modules", "playwright-core",
+                                       "package.json")):
+        if shutil.which("npm") is None:
+            _missing("npm not installed")
+        res = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                             cwd=DRIVER_DIR, capture_output=True, text=True, timeout=240)
+        if res.returncode != 0:
+            _missing("npm ci in tests/browser failed: %s" % res.stderr.strip()[-400:])
+
+
+def spki_sha256(cert_path):
+    """base64(SHA-256(SubjectPublicKeyInfo DER)) of a PEM certificate, as Chromium's
+    --ignore-certificate-errors-spki-list wants it."""
+    pub = subprocess.run(["openssl", "x509", "-in", cert_path, "-noout", "-pubkey"],
+                         check=True, capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub,
+                         check=True, capture_output=True).stdout
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+def make_cert(h, hosts, name="browser-tls"):
+    """A self-signed P-256 certificate for every name in hosts: (cert, key, spki)."""
+    cert, key = h.path(name + ".crt"), h.path(name + ".key")
+    san = ",".join("DNS:" + x for x in hosts)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-keyout", key,
+                    "-out", cert, "-subj", "/CN=" + hosts[0], "-addext",
+                    "subjectAltName=" + san], check=True, capture_output=True)
+    return cert, key, spki_sha256(cert)
+
+
+class BrowserError(AssertionError):
+    pass
+
+
+class _DriverProc:
+    """The node driver (and the Chromium it starts) as one of the harness's processes: stopped
+    after the test even when it fails. Closing stdin makes the driver close Chromium and exit;
+    SIGTERM makes playwright close it too."""
+
+    def __init__(self, h, argv):
+        self.name = "chromium-driver"
+        self.err_path = h.path("chromium-driver.stderr")
+        self._err = open(self.err_path, "wb")
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=self._err, cwd=DRIVER_DIR, start_new_session=True)
+        self.pid = self.p.pid
+        self.exit_problem = None
+        self.killed_on_purpose = False
+        _live_procs.append(self)
+        h.procs.append(self)
+
+    def stderr_text(self):
+        try:
+            with open(self.err_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def stdout_text(self):
+        return ""
+
+    def stop(self, grace_s=8.0):
+        if self.p.poll() is None:
+            try:
+                self.p.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.p.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                self.exit_problem = "did not exit within %.0fs of closing stdin; killed" % grace_s
+                try:
+                    os.killpg(self.pid, 9)
+                except ProcessLookupError:
+                    pass
+                self.p.wait()
+        self._err.close()
+        if self in _live_procs:
+            _live_procs.remove(self)
+        return 0
+
+
+class Page(dict):
+    """What one navigation showed: status, url, title, h1, lang, text."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name)
+
+
+class Chromium:
+    """One headless Chromium for a test. Contexts are separate browsers (cookie jars): a person
+    on another computer, or in another language."""
+
+    def __init__(self, h, spki=(), name=None):
+        _ensure_setup()
+        self.h = h
+        test = (name or h.test_name).replace("test_browser_", "").replace(".", "-")
+        self.shots = os.path.join(h.build_dir, "browser-shots", test)
+        shutil.rmtree(self.shots, ignore_errors=True)
+        opts = {"executable": CHROMIUM, "shots": self.shots, "spki": list(spki)}
+        self.proc = _DriverProc(h, ["node", os.path.join(DRIVER_DIR, "driver.mjs"),
+                                    json.dumps(opts)])
+        hello = self._read()
+        check(hello.get("ready"), "chromium driver did not start: %r" % hello)
+        self.version = hello.get("version")
+
+    def _read(self):
+        line = self.proc.p.stdout.readline()
+        if not line:
+            raise BrowserError("chromium driver exited:\n" + self.proc.stderr_text()[-3000:])
+        return json.loads(line)
+
+    def cmd(self, op, **kw):
+        t0 = time.monotonic()
+        try:
+            return self._cmd(op, **kw)
+        finally:
+            if os.environ.get("ZT_BROWSER_TRACE"):
+                print("    browser %s %s %.2fs" % (op, kw.get("url") or kw.get("name") or "",
+                                                    time.monotonic() - t0), flush=True)
+
+    def _cmd(self, op, **kw):
+        kw["op"] = op
+        self.proc.p.stdin.write((json.dumps(kw) + "\n").encode())
+        self.proc.p.stdin.flush()
+        ans = self._read()
+        if not ans.pop("ok"):
+            raise BrowserError("browser %s %r failed: %s" % (op, kw, ans.get("error")))
+        return ans
+
+    def context(self, name="main", locale="en-US"):
+        self.cmd("context", ctx=name, locale=locale)
+        return Tab(self, name)
+
+
+class Tab:
+    """One browser context with its page. Every navigation is screenshotted under `shot`
+    (a short name of the step) so a person can look at what the test saw."""
+
+    def __init__(self, chromium, name):
+        self.c = chromium
+        self.name = name
+        self.page = None
+
+    def _nav(self, op, shot, **kw):
+        self.page = Page(self.c.cmd(op, ctx=self.name, **kw))
+        if shot:
+            self.screenshot(shot)
+        return self.page
+
+    def goto(self, url, shot):
+        return self._nav("goto", shot, url=url)
+
+    def submit(self, shot, button=None, **fields):
+        kw = {"fields": fields}
+        if button:
+            kw["button"] = button
+        return self._nav("submit", shot, **kw)
+
+    def click(self, selector, shot):
+        return self._nav("click", shot, selector=selector)
+
+    def screenshot(self, name):
+        return self.c.cmd("screenshot", ctx=self.name, name="%s-%s" % (self.name, name))["path"]
+
+    def html(self):
+        return self.c.cmd("html", ctx=self.name)["html"]
+
+    def attr(self, selector, name):
+        return self.c.cmd("attr", ctx=self.name, selector=selector, name=name)["values"]
+
+    def texts(self, selector):
+        return self.c.cmd("texts", ctx=self.name, selector=selector)["values"]
+
+    def cookies(self):
+        return self.c.cmd("cookies", ctx=self.name)["cookies"]
+
+    def posts(self):
+        return self.c.cmd("posts", ctx=self.name)["posts"]
+
+    def goto_and_wait_post(self, url, target):
+        return self.c.cmd("gotoAndWaitPost", ctx=self.name, url=url, target=target)
+
+    def close(self):
+        self.c.cmd("close", ctx=self.name)
