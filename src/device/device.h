@@ -76,6 +76,7 @@ typedef struct zt_device_state {
     int risk;               /* zt_risk: 0 none .. 3 high */
     char failed[512];       /* plain-words reasons, "; "-separated, for the block page */
     int64_t cert_not_after; /* the device certificate's expiry (a browser binding ends then) */
+    char os_id[33];         /* os-release ID from its last valid posture report, "" = none */
 } zt_device_state;
 int zt_devices_state(zt_devices *d, const char *device_id, int64_t now, zt_device_state *out);
 /* Judge a device afresh (cache bypassed and refreshed later), with the detailed failures

@@ -45,6 +45,9 @@ typedef struct zt_request {
     const char *device_id;     /* the user's enrolled device on this connection, or NULL */
     char country[3];           /* the client address's country (feeds), "" unknown */
     const char *device_failed; /* its failed compliance rules / alerts in plain words */
+    /* The device platform the policies saw (zt_platform_name, static) and where it came from
+     * ("posture", "client_hint", "user_agent", "none"); NULL before the policy stage. */
+    const char *platform, *platform_source;
     /* stage: policy */
     unsigned restrict_flags;    /* zt_restrict bits to enforce on this request */
     const char *policy;         /* the deciding policy's name (block, challenge), or NULL */
