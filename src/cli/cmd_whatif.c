@@ -35,6 +35,13 @@ int zt_whatif_env_open(zt_whatif_env *env, const char *path)
     zt_diags_dispose(&diags);
     if (env->cfg == NULL)
         return zt_cli_fail(ZT_CLI_USAGE, "cannot use configuration %s", path);
+    /* The answer is still what the policies say, but the gateway would not start with them. */
+    zt_diags_init(&diags);
+    if (zt_config_check_grants(env->cfg, &diags) > 0) {
+        fputs("warning: check-config and serve refuse this configuration:\n", stderr);
+        fwrite(diags.text.data, 1, diags.text.len, stderr);
+    }
+    zt_diags_dispose(&diags);
     env->set = zt_policy_compile(env->cfg, err, sizeof(err));
     if (env->set == NULL && env->cfg->n_policies > 0) {
         zt_whatif_env_close(env);
