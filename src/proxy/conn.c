@@ -1140,8 +1140,9 @@ static bool stage_policy(zt_conn *c)
     policy_names(c, set, &res);
     if (res.report_only_outcome != ZT_OUTCOME_ALLOW)
         r->report_only = zt_outcome_name(res.report_only_outcome);
-    if (res.block_policy >= 0)
-        r->policy = zt_policy_name(set, res.block_policy);
+    int cause = zt_policy_cause(set, &in, &res); /* the policy whatif names too */
+    if (cause >= 0)
+        r->policy = zt_policy_name(set, cause);
     else if (res.n_matched > 0)
         r->policy = zt_policy_name(set, res.matched[0]);
     char reason[256];
@@ -1198,9 +1199,10 @@ static void verify_policy(zt_conn *c, zt_verify_result *v)
     policy_names(c, set, &res);
     if (res.report_only_outcome != ZT_OUTCOME_ALLOW)
         r->report_only = zt_outcome_name(res.report_only_outcome);
-    r->policy = res.block_policy >= 0 ? zt_policy_name(set, res.block_policy)
-                : res.n_matched > 0   ? zt_policy_name(set, res.matched[0])
-                                      : NULL;
+    int cause = zt_policy_cause(set, &in, &res);
+    r->policy = cause >= 0          ? zt_policy_name(set, cause)
+                : res.n_matched > 0 ? zt_policy_name(set, res.matched[0])
+                                    : NULL;
     if (res.outcome == ZT_OUTCOME_ALLOW) {
         r->restrict_flags = res.restrict_flags;
         const zt_header *fm = zt_http_head_find(&c->head, "X-Forwarded-Method");

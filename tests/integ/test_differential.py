@@ -22,7 +22,7 @@ import subprocess
 import time
 
 from harness import APP_HOST, Skip, check, free_port, timeout
-from portal_client import PASSWORD, enrol, signed_in_browser
+from portal_client import PASSWORD, complete_sign_in, enrol, signed_in_browser
 
 SRC_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -30,8 +30,10 @@ APPS = [("intranet", "/int", "internal"), ("records", "/rec", "confidential"),
         ("payroll", "/pay", "restricted")]
 GROUPS = ["staff", "admins", "contractors"]
 USERS = [("ana@example.test", ["staff"]), ("ben@example.test", ["staff", "admins"]),
-         ("cat@example.test", ["contractors"]), ("dan@example.test", [])]
+         ("cat@example.test", ["contractors"]), ("dan@example.test", []),
+         ("eve@example.test", ["staff"])]
 MFA_USER = "ben@example.test"
+RISKY_USER = "eve@example.test"  # an admin confirmed her compromised: user risk high
 
 # (source address, country in the GeoIP database or None, on the anonymous list)
 SOURCES = [("10.1.4.7", None, False), ("10.2.9.1", None, False), ("203.0.113.20", "JP", False),
@@ -248,6 +250,8 @@ def _whatif_args(gw, email, app, src, client, api, mfa, at, auth_age):
         args += ["--anonymous-ip", "--sign-in-risk", "medium"]
     if mfa:
         args.append("--mfa")
+    if email == RISKY_USER:  # open user risk: a secure password change is owed (docs/POLICY.md)
+        args += ["--user-risk", "high", "--password-change-required"]
     return args
 
 
@@ -275,9 +279,10 @@ def _compare(h, gw, r, path, want):
         diffs.append("gateway %s, whatif %s" % (got, want["verdict"]))
     if rec is None:
         return diffs + ["no audit record for %s" % path]
-    if want["verdict"] == "block" and got == "block" and \
-            "blocked by policy %s" % want["policy"] != rec.get("reasons"):
-        diffs.append("audit says %r, whatif names %s" % (rec.get("reasons"), want["policy"]))
+    if got == want["verdict"] and got not in ("allow", "reauth"):
+        said = ("blocked by policy %s" if got == "block" else "policy %s requires " + got)
+        if said % want["policy"] != rec.get("reasons"):
+            diffs.append("audit says %r, whatif names %s" % (rec.get("reasons"), want["policy"]))
     if got == "allow":
         hdrs = {n.lower(): v for n, v in r.json()["headers"]}
         restrict = sorted(x.strip() for x in hdrs.get("x-zt-restrict", "").split(",") if x)
@@ -307,6 +312,16 @@ def test_gateway_and_whatif_agree_on_random_policies(h):
         signed_at[email] = time.time()
         if email == MFA_USER:
             enrol(browsers[email])  # a second factor on this session
+    r = h.cli("risk", "confirm-compromised", RISKY_USER, "--config", gw.config_path)
+    check(r.returncode == 0, "confirm-compromised: " + r.stdout + r.stderr)
+    # That ended her sessions; she signs in again (the portal may ask for a second factor).
+    risky = browsers[RISKY_USER]
+    risky.cookies, risky.secret = {}, None
+    complete_sign_in(risky, RISKY_USER, PASSWORD)
+    signed_at[RISKY_USER] = time.time()
+    mfa_users = {MFA_USER} | ({RISKY_USER} if risky.secret else set())
+    print("differential: after confirm-compromised %s signed in again%s"
+          % (RISKY_USER, " with a second factor" if risky.secret else ""))
     gw.proc.stop()
 
     mismatches, compared, boundary, verdicts = [], 0, 0, {}
@@ -325,7 +340,7 @@ def test_gateway_and_whatif_agree_on_random_policies(h):
             before = datetime.datetime.now(datetime.timezone.utc)
             r = _send(browsers[email], path, client, src, api)
             after = datetime.datetime.now(datetime.timezone.utc)
-            args = [_whatif_args(gw, email, app, src, client, api, email == MFA_USER, t,
+            args = [_whatif_args(gw, email, app, src, client, api, email in mfa_users, t,
                                  int(t.timestamp() - signed_at[email])) for t in (before, after)]
             want = _whatif(h, args[0])
             if any("time" in p.get("conditions", {}) for p in cfg["policies"]) and \
