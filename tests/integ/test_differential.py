@@ -8,8 +8,9 @@ What varies: users (real users made with the CLI, in different groups; one with 
 factor), apps of three sensitivities, browser vs API clients, User-Agent and client hints
 (docs/POLICY.md's platform table), the source address (X-Forwarded-For from a trusted proxy:
 named-location CIDRs, countries from a generated GeoIP database, a Tor exit on the anonymous
-list, IPv6), and time (windows and days around the current time). Devices are not varied: every
-request comes from a browser with no enrolled device (the device tests cover enrolment).
+list, IPv6), time (windows and days around the current time), and devices: one user's browser
+presents an enrolled, compliant ChromeOS device's certificate (its posture platform beats any
+User-Agent), another's a device failing posture, the rest none.
 
 Seeded: ZT_DIFF_SEED=N reproduces a run (the seed is printed first); ZT_DIFF_ROUNDS and
 ZT_DIFF_REQUESTS bound it (default 8 policy sets x 40 requests)."""
@@ -21,8 +22,10 @@ import shutil
 import subprocess
 import time
 
-from harness import APP_HOST, Skip, check, free_port, timeout
-from portal_client import PASSWORD, complete_sign_in, enrol, signed_in_browser
+from harness import Skip, check, free_port, timeout
+from portal_client import PASSWORD, add_user, complete_sign_in, enrol
+from test_case1_device import DeviceBrowser
+from test_device_server import POSTURE, _curl
 
 SRC_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -34,6 +37,9 @@ USERS = [("ana@example.test", ["staff"]), ("ben@example.test", ["staff", "admins
          ("eve@example.test", ["staff"])]
 MFA_USER = "ben@example.test"
 RISKY_USER = "eve@example.test"  # an admin confirmed her compromised: user risk high
+# Enrolled devices: user -> (os-release ID in its posture, compliant?, the whatif platform)
+DEVICES = {"ana@example.test": ("chromeos", True, "chromeos"),
+           "cat@example.test": ("debian", False, "linux")}
 
 # (source address, country in the GeoIP database or None, on the anonymous list)
 SOURCES = [("10.1.4.7", None, False), ("10.2.9.1", None, False), ("203.0.113.20", "JP", False),
@@ -92,6 +98,7 @@ def _base_config(h, up, mmdb):
     if mmdb:
         risk["geoip_city"] = mmdb
     cfg = h.config(apps, gateway={"trusted_proxies": ["127.0.0.1/32"]}, extra={
+        "devices": {"require_disk_encryption": True},
         "auth": {"mfa": "optional", "argon2_memory": "19MiB", "argon2_passes": 2},
         "audit": {"path": os.path.join(h.dir, "state", "audit", "audit.log")},
         "risk": risk,
@@ -106,8 +113,35 @@ def _base_config(h, up, mmdb):
 
 
 def _start(h, cfg, name):
-    cfg["gateway"]["listen"] = [{"address": "127.0.0.1:%d" % free_port()}]
+    tls_dir = h.path("state/tls")
+    cfg["gateway"]["listen"] = [{"address": "127.0.0.1:%d" % free_port(),
+                                 "tls": {"cert": os.path.join(tls_dir, "cert.pem"),
+                                         "key": os.path.join(tls_dir, "key.pem"),
+                                         "self_signed": True}}]
     return h.gateway(cfg, name=name)
+
+
+def _enrol_device(h, gw, email, os_id, compliant):
+    """An enrolled device for email (an admin's code, the agent's CSR) that reported a posture
+    with os_id, passing the disk-encryption rule or not: (cert, key) paths."""
+    r = h.cli("device", "enroll-code", "--user", email, "--json", "--config", gw.config_path)
+    check(r.returncode == 0, "enroll-code: " + r.stderr)
+    key, csr, cert = (h.path("%s.%s" % (email, x)) for x in ("key", "csr", "pem"))
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr,
+                    "-subj", "/CN=laptop"], check=True, capture_output=True)
+    base = "https://127.0.0.1:%d/.ztgate/device/" % gw.tls_port
+    body = {"code": json.loads(r.stdout)["code"], "csr": open(csr).read(), "hostname": "laptop",
+            "platform": "linux"}
+    rc, status, out = _curl(base + "enroll", body)
+    check(status == 201, "device enrolment: %r" % (out,))
+    with open(cert, "w") as f:
+        f.write(out["certificate"])
+    posture = dict(POSTURE, os=dict(POSTURE["os"], id=os_id),
+                   disk_encryption={"root": "luks" if compliant else "none"})
+    rc, status, out = _curl(base + "posture", posture, cert, key)
+    check(status == 200 and out.get("compliant") == compliant, "posture: %r" % (out,))
+    return cert, key
 
 
 # ---- random policy sets ----------------------------------------------------------------------
@@ -150,7 +184,9 @@ def _conditions(rng, now):
     if rng.random() < 0.1:
         c["client_types"] = _some(rng, ["browser", "api"], 1)
     if rng.random() < 0.05:
-        c["device"] = dict(c.get("device", {}), enrolled=False)
+        c["device"] = dict(c.get("device", {}), enrolled=rng.random() < 0.5)
+    if rng.random() < 0.1:
+        c["device"] = dict(c.get("device", {}), compliant=rng.random() < 0.5)
     if rng.random() < 0.1:
         c["time"] = _time_condition(rng, now)
     return c
@@ -241,13 +277,17 @@ def _gateway_verdict(r, rec):
 
 def _whatif_args(gw, email, app, src, client, api, mfa, at, auth_age):
     ip, country, anonymous = src
+    device = DEVICES.get(email)
     args = ["whatif", "--config", gw.config_path, "--user", email, "--app", app, "--ip", ip,
-            "--platform", client[3], "--client", "api" if api else "browser",
+            "--platform", device[2] if device else client[3],
+            "--client", "api" if api else "browser",
             "--at", at.strftime("%Y-%m-%dT%H:%M:%SZ"), "--auth-age", "%ds" % auth_age, "--json"]
     if country and gw.has_geo:
         args += ["--country", country]
     if anonymous:  # the anonymous list raises the sign-in risk to medium (docs/RISK.md)
         args += ["--anonymous-ip", "--sign-in-risk", "medium"]
+    if device:
+        args.append("--device-compliant" if device[1] else "--device-noncompliant")
     if mfa:
         args.append("--mfa")
     if email == RISKY_USER:  # open user risk: a secure password change is owed (docs/POLICY.md)
@@ -305,10 +345,16 @@ def test_gateway_and_whatif_agree_on_random_policies(h):
         print("differential: no GeoIP writer (libmaxmind-db-writer-perl): countries unknown")
     cfg = _base_config(h, up, mmdb)
     cfg["policies"] = []
+    if shutil.which("curl") is None or shutil.which("openssl") is None:
+        raise Skip("needs curl and openssl (device enrolment)")
     gw = _start(h, cfg, "ztgate-users")
     browsers, signed_at = {}, {}
     for email, groups in USERS:
-        browsers[email] = signed_in_browser(h, gw, email, PASSWORD, groups=groups)
+        add_user(h, gw, email, PASSWORD, groups)
+        cert = _enrol_device(h, gw, email, *DEVICES[email][:2]) if email in DEVICES else None
+        browsers[email] = DeviceBrowser(gw.tls_port, cert)
+        browsers[email].secret = None
+        complete_sign_in(browsers[email], email, PASSWORD)
         signed_at[email] = time.time()
         if email == MFA_USER:
             enrol(browsers[email])  # a second factor on this session
@@ -331,7 +377,7 @@ def test_gateway_and_whatif_agree_on_random_policies(h):
         gw = _start(h, cfg, "ztgate-r%d" % rnd)
         gw.has_geo = mmdb is not None
         for b in browsers.values():
-            b.port = gw.port
+            b.port = gw.tls_port
         for n in range(per_round):
             email = rng.choice([u for u, _ in USERS])
             app, prefix, _ = rng.choice(APPS)
