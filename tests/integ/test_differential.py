@@ -8,7 +8,8 @@ What varies: users (real users made with the CLI, in different groups; one with 
 factor), apps of three sensitivities, browser vs API clients, User-Agent and client hints
 (docs/POLICY.md's platform table), the source address (X-Forwarded-For from a trusted proxy:
 named-location CIDRs, countries from a generated GeoIP database, a Tor exit on the anonymous
-list, IPv6), time (windows and days around the current time), and devices: one user's browser
+list, IPv6), time (the gateway's clock moved ahead by 0, 5 or 9 hours per policy set, so
+sign-in frequencies expire and windows and days vary), and devices: one user's browser
 presents an enrolled, compliant ChromeOS device's certificate (its posture platform beats any
 User-Agent), another's a device failing posture, the rest none.
 
@@ -99,7 +100,8 @@ def _base_config(h, up, mmdb):
         risk["geoip_city"] = mmdb
     cfg = h.config(apps, gateway={"trusted_proxies": ["127.0.0.1/32"]}, extra={
         "devices": {"require_disk_encryption": True},
-        "auth": {"mfa": "optional", "argon2_memory": "19MiB", "argon2_passes": 2},
+        "auth": {"mfa": "optional", "argon2_memory": "19MiB", "argon2_passes": 2,
+                 "session_idle_timeout": "24h", "session_lifetime": "24h"},
         "audit": {"path": os.path.join(h.dir, "state", "audit", "audit.log")},
         "risk": risk,
         "locations": [
@@ -112,7 +114,20 @@ def _base_config(h, up, mmdb):
     return cfg
 
 
-def _start(h, cfg, name):
+def _start(h, cfg, name, offset=0):
+    """A gateway whose clock runs `offset` seconds ahead (ZTGATE_TEST_CLOCK_OFFSET_S)."""
+    old = os.environ.get("ZTGATE_TEST_CLOCK_OFFSET_S")
+    os.environ["ZTGATE_TEST_CLOCK_OFFSET_S"] = str(offset)
+    try:
+        return _start_now(h, cfg, name)
+    finally:
+        if old is None:
+            os.environ.pop("ZTGATE_TEST_CLOCK_OFFSET_S", None)
+        else:
+            os.environ["ZTGATE_TEST_CLOCK_OFFSET_S"] = old
+
+
+def _start_now(h, cfg, name):
     tls_dir = h.path("state/tls")
     cfg["gateway"]["listen"] = [{"address": "127.0.0.1:%d" % free_port(),
                                  "tls": {"cert": os.path.join(tls_dir, "cert.pem"),
@@ -206,8 +221,8 @@ def _grant_and_session(rng, state):
             g["operator"] = "OR"
     if not g or rng.random() < 0.2:
         s["restrict"] = _some(rng, ["read_only", "no_download"], 2)
-    if rng.random() < 0.1:
-        s["sign_in_frequency"] = rng.choice(["4h", "1d"])
+    if rng.random() < 0.15:
+        s["sign_in_frequency"] = rng.choice(["4h", "8h", "1d"])
     return g, s
 
 
@@ -372,9 +387,10 @@ def test_gateway_and_whatif_agree_on_random_policies(h):
 
     mismatches, compared, boundary, verdicts = [], 0, 0, {}
     for rnd in range(rounds):
-        now = datetime.datetime.now(datetime.timezone.utc)
+        offset = datetime.timedelta(hours=rng.choice([0, 0, 5, 9]))
+        now = datetime.datetime.now(datetime.timezone.utc) + offset
         cfg["policies"] = [_policy(rng, i, now) for i in range(rng.randint(2, 6))]
-        gw = _start(h, cfg, "ztgate-r%d" % rnd)
+        gw = _start(h, cfg, "ztgate-r%d" % rnd, int(offset.total_seconds()))
         gw.has_geo = mmdb is not None
         for b in browsers.values():
             b.port = gw.tls_port
@@ -383,9 +399,9 @@ def test_gateway_and_whatif_agree_on_random_policies(h):
             app, prefix, _ = rng.choice(APPS)
             src, client, api = rng.choice(SOURCES), rng.choice(CLIENTS), rng.random() < 0.2
             path = "%s/r%d-q%d" % (prefix, rnd, n)
-            before = datetime.datetime.now(datetime.timezone.utc)
+            before = datetime.datetime.now(datetime.timezone.utc) + offset
             r = _send(browsers[email], path, client, src, api)
-            after = datetime.datetime.now(datetime.timezone.utc)
+            after = datetime.datetime.now(datetime.timezone.utc) + offset
             args = [_whatif_args(gw, email, app, src, client, api, email in mfa_users, t,
                                  int(t.timestamp() - signed_at[email])) for t in (before, after)]
             want = _whatif(h, args[0])
@@ -402,7 +418,7 @@ def test_gateway_and_whatif_agree_on_random_policies(h):
         for m in [m for m in mismatches if m[0] == rnd][:10]:
             rnd_, path, email, src, client, api, diffs, args = m
             print("MISMATCH seed %d round %d %s: %s\n  user %s from %s, UA %r, hint %r, %s\n"
-                  "  policies: %s\n  repro: ztgate %s"
+                  "  policies: %s\n  repro (ZT_INTEG_KEEP=1 keeps the config): ztgate %s"
                   % (seed, rnd_, path, "; ".join(diffs), email, src[0], client[0], client[1],
                      "api" if api else "browser", rec_policies, " ".join(args)), flush=True)
         gw.proc.stop()
