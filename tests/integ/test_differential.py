@@ -38,9 +38,10 @@ USERS = [("ana@example.test", ["staff"]), ("ben@example.test", ["staff", "admins
          ("eve@example.test", ["staff"])]
 MFA_USER = "ben@example.test"
 RISKY_USER = "eve@example.test"  # an admin confirmed her compromised: user risk high
-# Enrolled devices: user -> (os-release ID in its posture, compliant?, the whatif platform)
-DEVICES = {"ana@example.test": ("chromeos", True, "chromeos"),
-           "cat@example.test": ("debian", False, "linux")}
+# Enrolled devices: user -> (os-release ID in its posture, compliant?, the whatif platform,
+# the device risk after its EDR alerts)
+DEVICES = {"ana@example.test": ("chromeos", True, "chromeos", "none"),
+           "cat@example.test": ("debian", False, "linux", "high")}
 
 # (source address, country in the GeoIP database or None, on the anonymous list)
 SOURCES = [("10.1.4.7", None, False), ("10.2.9.1", None, False), ("203.0.113.20", "JP", False),
@@ -136,9 +137,10 @@ def _start_now(h, cfg, name):
     return h.gateway(cfg, name=name)
 
 
-def _enrol_device(h, gw, email, os_id, compliant):
+def _enrol_device(h, gw, email, os_id, compliant, risk):
     """An enrolled device for email (an admin's code, the agent's CSR) that reported a posture
-    with os_id, passing the disk-encryption rule or not: (cert, key) paths."""
+    with os_id, passing the disk-encryption rule or not, and a malware alert when risk is high:
+    (cert, key) paths."""
     r = h.cli("device", "enroll-code", "--user", email, "--json", "--config", gw.config_path)
     check(r.returncode == 0, "enroll-code: " + r.stderr)
     key, csr, cert = (h.path("%s.%s" % (email, x)) for x in ("key", "csr", "pem"))
@@ -156,6 +158,11 @@ def _enrol_device(h, gw, email, os_id, compliant):
                    disk_encryption={"root": "luks" if compliant else "none"})
     rc, status, out = _curl(base + "posture", posture, cert, key)
     check(status == 200 and out.get("compliant") == compliant, "posture: %r" % (out,))
+    if risk == "high":
+        alert = {"event": "detected", "path": "/home/cat/Downloads/x.com", "sha256": "ab" * 32,
+                 "signature": "Eicar-Test-Signature", "detected_at": "2026-11-23T10:05:00Z"}
+        rc, status, out = _curl(base + "alert", alert, cert, key)
+        check(status == 200 and out.get("risk") == "high", "alert: %r" % (out,))
     return cert, key
 
 
@@ -202,6 +209,8 @@ def _conditions(rng, now):
         c["device"] = dict(c.get("device", {}), enrolled=rng.random() < 0.5)
     if rng.random() < 0.1:
         c["device"] = dict(c.get("device", {}), compliant=rng.random() < 0.5)
+    if rng.random() < 0.1:
+        c["device"] = dict(c.get("device", {}), risk=_some(rng, ["none", "medium", "high"], 2))
     if rng.random() < 0.1:
         c["time"] = _time_condition(rng, now)
     return c
@@ -302,7 +311,8 @@ def _whatif_args(gw, email, app, src, client, api, mfa, at, auth_age):
     if anonymous:  # the anonymous list raises the sign-in risk to medium (docs/RISK.md)
         args += ["--anonymous-ip", "--sign-in-risk", "medium"]
     if device:
-        args.append("--device-compliant" if device[1] else "--device-noncompliant")
+        args += ["--device-compliant" if device[1] else "--device-noncompliant",
+                 "--device-risk", device[3]]
     if mfa:
         args.append("--mfa")
     if email == RISKY_USER:  # open user risk: a secure password change is owed (docs/POLICY.md)
@@ -366,7 +376,8 @@ def test_gateway_and_whatif_agree_on_random_policies(h):
     browsers, signed_at = {}, {}
     for email, groups in USERS:
         add_user(h, gw, email, PASSWORD, groups)
-        cert = _enrol_device(h, gw, email, *DEVICES[email][:2]) if email in DEVICES else None
+        cert = (_enrol_device(h, gw, email, DEVICES[email][0], DEVICES[email][1],
+                              DEVICES[email][3]) if email in DEVICES else None)
         browsers[email] = DeviceBrowser(gw.tls_port, cert)
         browsers[email].secret = None
         complete_sign_in(browsers[email], email, PASSWORD)
