@@ -24,7 +24,7 @@ import subprocess
 import time
 
 from harness import Skip, check, free_port, timeout
-from portal_client import PASSWORD, add_user, complete_sign_in, enrol
+from portal_client import FORM, PASSWORD, add_user, complete_sign_in, enrol
 from test_case1_device import DeviceBrowser
 from test_device_server import POSTURE, _curl
 
@@ -326,20 +326,30 @@ def _whatif(h, args):
     return json.loads(r.stdout)
 
 
-def _send(b, path, client, src, api):
+def _send(b, path, client, src, api, method):
     headers = [("X-Forwarded-For", src[0]),
                ("Accept", "application/json" if api else "text/html")]
     for name, value in zip(("User-Agent", "Sec-CH-UA-Platform", "Sec-CH-UA-Mobile"), client[:3]):
         if value is not None:
             headers.append((name, value))
+    if method == "POST":  # a form post: an `api` client whatever it accepts (docs/POLICY.md)
+        return b.post(path, {"x": "1"}, headers=[FORM] + headers)
     return b.get(path, headers=headers)
 
 
-def _compare(h, gw, r, path, want):
+def _compare(h, gw, r, path, want, method):
     """Differences between the gateway's answer and whatif's, as a list of words."""
     rec = _audit_record(h, path)
     got = _gateway_verdict(r, rec)
     diffs = []
+    read_only = "read_only" in want["session"]["restrict"]
+    if method == "POST" and want["verdict"] == "allow" and read_only:
+        # allowed, but a read-only session refuses the unsafe method itself
+        reasons = (rec or {}).get("reasons", "")
+        if got != "block" or not reasons.startswith("restrict read_only"):
+            diffs.append("read-only session: gateway %s (%r), want the POST refused"
+                         % (got, reasons))
+        return diffs
     if got != want["verdict"]:
         diffs.append("gateway %s, whatif %s" % (got, want["verdict"]))
     if rec is None:
@@ -409,10 +419,12 @@ def test_gateway_and_whatif_agree_on_random_policies(h):
             email = rng.choice([u for u, _ in USERS])
             app, prefix, _ = rng.choice(APPS)
             src, client, api = rng.choice(SOURCES), rng.choice(CLIENTS), rng.random() < 0.2
+            method = "POST" if rng.random() < 0.1 else "GET"
             path = "%s/r%d-q%d" % (prefix, rnd, n)
             before = datetime.datetime.now(datetime.timezone.utc) + offset
-            r = _send(browsers[email], path, client, src, api)
+            r = _send(browsers[email], path, client, src, api, method)
             after = datetime.datetime.now(datetime.timezone.utc) + offset
+            api = api or method == "POST"
             args = [_whatif_args(gw, email, app, src, client, api, email in mfa_users, t,
                                  int(t.timestamp() - signed_at[email])) for t in (before, after)]
             want = _whatif(h, args[0])
@@ -422,16 +434,18 @@ def test_gateway_and_whatif_agree_on_random_policies(h):
                 continue
             compared += 1
             verdicts[want["verdict"]] = verdicts.get(want["verdict"], 0) + 1
-            diffs = _compare(h, gw, r, path, want)
+            diffs = _compare(h, gw, r, path, want, method)
             if diffs:
-                mismatches.append((rnd, path, email, src, client, api, diffs, args[0]))
+                mismatches.append((rnd, path, email, src, client,
+                                   "%s %s" % (method, "api" if api else "browser"), diffs,
+                                   args[0]))
         rec_policies = json.dumps(cfg["policies"], sort_keys=True)
         for m in [m for m in mismatches if m[0] == rnd][:10]:
-            rnd_, path, email, src, client, api, diffs, args = m
+            rnd_, path, email, src, client, how, diffs, args = m
             print("MISMATCH seed %d round %d %s: %s\n  user %s from %s, UA %r, hint %r, %s\n"
                   "  policies: %s\n  repro (ZT_INTEG_KEEP=1 keeps the config): ztgate %s"
                   % (seed, rnd_, path, "; ".join(diffs), email, src[0], client[0], client[1],
-                     "api" if api else "browser", rec_policies, " ".join(args)), flush=True)
+                     how, rec_policies, " ".join(args)), flush=True)
         gw.proc.stop()
     print("differential: %d compared (%s), %d at a time-window boundary, %d mismatches"
           % (compared, ", ".join("%s %d" % kv for kv in sorted(verdicts.items())), boundary,
