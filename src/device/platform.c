@@ -181,8 +181,8 @@ void zt_platform_detect(const zt_platform_request *in, zt_platform_result *out)
         out->source = ZT_PLATFORM_FROM_POSTURE;
         return;
     }
-    /* The hint names the OS outright, and stays true where Chromium freezes or fakes the UA
-     * ("desktop site" on Android sends an X11 Linux UA with Sec-CH-UA-Platform "Android"). */
+    /* The hint names the OS outright and stays true where Chromium freezes the UA or swaps it
+     * for a desktop one ("desktop site" mode). */
     if (zt_platform_from_hint(in->ch_platform, in->ch_platform_len, &hint)) {
         out->platform = hint;
         out->source = ZT_PLATFORM_FROM_HINT;
