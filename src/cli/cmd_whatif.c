@@ -35,6 +35,13 @@ int zt_whatif_env_open(zt_whatif_env *env, const char *path)
     zt_diags_dispose(&diags);
     if (env->cfg == NULL)
         return zt_cli_fail(ZT_CLI_USAGE, "cannot use configuration %s", path);
+    /* The answer is still what the policies say, but the gateway would not start with them. */
+    zt_diags_init(&diags);
+    if (zt_config_check_grants(env->cfg, &diags) > 0) {
+        fputs("warning: check-config and serve refuse this configuration:\n", stderr);
+        fwrite(diags.text.data, 1, diags.text.len, stderr);
+    }
+    zt_diags_dispose(&diags);
     env->set = zt_policy_compile(env->cfg, err, sizeof(err));
     if (env->set == NULL && env->cfg->n_policies > 0) {
         zt_whatif_env_close(env);
@@ -431,22 +438,6 @@ void zt_whatif_freq(int64_t s, char out[24])
         snprintf(out, 24, "%llds", (long long)s);
 }
 
-/* The enforced applicable policy that explains a challenge: the first asking for the control,
- * or (reauth) the first with the winning sign-in frequency. */
-static int whatif_cause(const zt_whatif_env *env, const zt_policy_result *res)
-{
-    for (size_t i = 0; i < res->n_matched; i++) {
-        const zt_policy_cfg *p = &env->cfg->policies[res->matched[i]];
-        if (p->state != ZT_POLICY_ON)
-            continue;
-        if (res->reauth_required ? p->session.has_sign_in_frequency &&
-                                       p->session.sign_in_frequency_s == res->sign_in_frequency_s
-                                 : (p->grant.controls & (unsigned)res->next_control) != 0)
-            return res->matched[i];
-    }
-    return -1;
-}
-
 /* ---------------------------------------------------------------------------------------------
  * Text */
 
@@ -550,11 +541,11 @@ static void whatif_print_request(const zt_whatif *w, const char *indent, FILE *f
             in->password_change_required ? ", password change pending" : "");
 }
 
-static void whatif_print_decision(const zt_whatif_env *env, const zt_policy_result *res,
-                                  const char *indent, FILE *f)
+static void whatif_print_decision(const zt_whatif_env *env, const zt_policy_input *in,
+                                  const zt_policy_result *res, const char *indent, FILE *f)
 {
     char freq[24], text[256];
-    int cause = whatif_cause(env, res);
+    int cause = zt_policy_cause(env->set, in, res);
     const char *by = cause >= 0 ? zt_policy_name(env->set, cause) : "?";
     fprintf(f, "%sdecision: ", indent);
     if (res->outcome == ZT_OUTCOME_ALLOW) {
@@ -588,7 +579,7 @@ void zt_whatif_print(const zt_whatif_env *env, const zt_whatif *w, const zt_what
     char text[320];
     whatif_print_user(w, indent, f);
     whatif_print_request(w, indent, f);
-    whatif_print_decision(env, &ans->res, indent, f);
+    whatif_print_decision(env, &w->in, &ans->res, indent, f);
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(zt_policy_name(env->set, (int)i));
         width = len > width ? len : width;
@@ -691,7 +682,7 @@ static json_t *whatif_json_user(const zt_whatif *w)
 json_t *zt_whatif_json(const zt_whatif_env *env, const zt_whatif *w, const zt_whatif_answer *ans)
 {
     const zt_policy_result *res = &ans->res;
-    int cause = res->outcome == ZT_OUTCOME_CHALLENGE ? whatif_cause(env, res) : res->block_policy;
+    int cause = zt_policy_cause(env->set, &w->in, res);
     json_t *pols = json_array();
     for (size_t i = 0; i < zt_policy_count(env->set) && pols != NULL; i++)
         json_array_append_new(pols, whatif_json_policy(env, ans, i));

@@ -1494,7 +1494,12 @@ static void zt_config_check_time(zt_config_ctx *c, const zt_config_walk *w)
 
 static void zt_config_check_grant(zt_config_ctx *c, const zt_config_walk *w)
 {
-    const zt_grant_cfg *g = (const zt_grant_cfg *)(void *)w->target;
+    zt_grant_cfg *g = (zt_grant_cfg *)(void *)w->target;
+    const yaml_node_t *at = zt_config_seen(w, "controls");
+    if (at == NULL)
+        at = w->map;
+    g->line = (unsigned)at->start_mark.line + 1;
+    g->col = (unsigned)at->start_mark.column + 1;
     if (g->block && g->controls != 0)
         zt_config_err(c, zt_config_seen(w, "controls"),
                       "'%s' sets both block and controls: block wins, so the controls would never "
@@ -2468,6 +2473,59 @@ zt_config *zt_config_load(const char *path, zt_diags *diags)
         cfg = zt_config_load_mem(path, b.data ? b.data : "", b.len, diags);
     zt_buf_dispose(&b);
     return cfg;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Deployment checks: can what the policies ask for be done here? */
+
+/* Why no sign-in method enabled in cfg meets grant control number i (zt_config_controls order),
+ * and what to do; NULL when one does. TOTP with its recovery codes is always on (under
+ * `mfa: optional` a signed-in user can still enrol when a policy asks), so mfa can be met; the
+ * device CA and ztagent posture are always on, so compliant_device can; the portal's password
+ * change meets password_change. Nothing meets phishing_resistant_mfa until passkeys exist. A
+ * method that gets an on/off switch reads it here. */
+typedef struct zt_config_unmet {
+    const char *why, *todo;
+} zt_config_unmet;
+
+static zt_config_unmet zt_config_control_unmet(const zt_config *cfg, size_t i)
+{
+    (void)cfg;
+    if (strcmp(zt_config_controls[i], "phishing_resistant_mfa") == 0)
+        return (zt_config_unmet){
+            "no enabled sign-in method is phishing-resistant (passkeys and security keys are not "
+            "available yet)",
+            "use state: report_only until passkeys are available, or ask for mfa instead"};
+    return (zt_config_unmet){NULL, NULL};
+}
+
+unsigned zt_config_check_grants(const zt_config *cfg, zt_diags *diags)
+{
+    unsigned errors = 0;
+    for (size_t j = 0; cfg != NULL && j < cfg->n_policies; j++) {
+        const zt_policy_cfg *p = &cfg->policies[j];
+        const zt_grant_cfg *g = &p->grant;
+        if (p->state != ZT_POLICY_ON || g->controls == 0)
+            continue;
+        unsigned stuck = 0;
+        for (size_t i = 0; zt_config_controls[i] != NULL; i++)
+            if ((g->controls & (1u << i)) && zt_config_control_unmet(cfg, i).why != NULL)
+                stuck |= 1u << i;
+        /* AND needs every control; OR is met by any one, so only all of them stuck counts. */
+        if (stuck == 0 || (g->operator_or && stuck != g->controls))
+            continue;
+        for (size_t i = 0; zt_config_controls[i] != NULL; i++) {
+            if (!(stuck & (1u << i)))
+                continue;
+            zt_config_unmet u = zt_config_control_unmet(cfg, i);
+            zt_diag_add(diags, cfg->path, g->line, g->col,
+                        "policy '%s' is on and requires %s, but %s: every request it applies to "
+                        "would be refused; %s",
+                        p->name, zt_config_controls[i], u.why, u.todo);
+            errors++;
+        }
+    }
+    return errors;
 }
 
 void zt_config_free(zt_config *cfg)

@@ -231,6 +231,8 @@ typedef struct zt_grant_cfg {
     bool block;
     unsigned controls; /* zt_control bits */
     bool operator_or;  /* operator: OR (default AND) */
+    /* Where `controls` was written (else the grant mapping), for zt_config_check_grants. */
+    unsigned line, col;
 } zt_grant_cfg;
 
 typedef struct zt_session_ctl_cfg {
@@ -374,6 +376,13 @@ zt_config *zt_config_load(const char *path, zt_diags *diags);
 /* Same, from memory (fuzzing, tests); file names in messages use `name`. */
 zt_config *zt_config_load_mem(const char *name, const char *data, size_t len, zt_diags *diags);
 void zt_config_free(zt_config *cfg);
+
+/* What this deployment can do, beyond what the file says: every policy in state `on` must ask
+ * only for grant controls some sign-in method enabled here can meet (phishing_resistant_mfa
+ * has none until passkeys exist). Errors go to diags as FILE:LINE:COL; returns their number.
+ * Apart from zt_config_load so the policy engine's own tests can still compile any grant;
+ * check-config, serve and every reload call it, so what check-config accepts is what runs. */
+unsigned zt_config_check_grants(const zt_config *cfg, zt_diags *diags);
 
 const char *zt_sensitivity_name(zt_sensitivity s);
 

@@ -86,6 +86,7 @@ typedef struct zt_device_state {
     zt_msg why[ZT_DEVICE_WHY_MAX];
     char facts[200];        /* names in the findings (malware signature and file), any language */
     int64_t cert_not_after; /* the device certificate's expiry (a browser binding ends then) */
+    char os_id[33];         /* os-release ID from its last valid posture report, "" = none */
 } zt_device_state;
 int zt_devices_state(zt_devices *d, const char *device_id, int64_t now, zt_device_state *out);
 /* Judge a device afresh (cache bypassed and refreshed later), with the detailed failures

@@ -328,9 +328,10 @@ static int compute_state(zt_devices *d, const char *id, int64_t now, zt_device_s
     zt_posture p;
     rc = zt_store_device_posture_get(d->store, id, &json, &at);
     const char *why = NULL;
-    if (rc == 0 && zt_posture_parse(json, strlen(json), &p, &why) == 0)
+    if (rc == 0 && zt_posture_parse(json, strlen(json), &p, &why) == 0) {
         zt_compliance_eval(&d->rules, &p, at, now, comp);
-    else
+        memcpy(out->os_id, p.os_id, sizeof(out->os_id)); /* the platform policies see */
+    } else
         zt_compliance_eval(&d->rules, NULL, 0, now, comp);
     free(json);
     if (rc != 0 && rc != -ENOENT)

@@ -732,6 +732,33 @@ bool zt_policy_report_only(const zt_policy_set *set, int index)
     return set->pol[index].state == ZT_POLICY_REPORT_ONLY;
 }
 
+/* The controls policy p leaves unmet given what the request satisfies: OR is met by any one. */
+static unsigned zt_policy_unmet_of(const zt_cpol *p, unsigned sat)
+{
+    if (p->op_or)
+        return (p->controls & sat) != 0 ? 0 : p->controls;
+    return p->controls & ~sat;
+}
+
+int zt_policy_cause(const zt_policy_set *set, const zt_policy_input *in,
+                    const zt_policy_result *res)
+{
+    if (set == NULL || res->outcome == ZT_OUTCOME_ALLOW)
+        return -1;
+    if (res->outcome == ZT_OUTCOME_BLOCK)
+        return res->block_policy;
+    unsigned sat = zt_policy_satisfied(in);
+    for (size_t i = 0; i < res->n_matched; i++) {
+        const zt_cpol *p = &set->pol[res->matched[i]];
+        if (p->state != ZT_POLICY_ON)
+            continue;
+        if (res->reauth_required ? p->freq_s == res->sign_in_frequency_s
+                                 : (zt_policy_unmet_of(p, sat) & (unsigned)res->next_control))
+            return res->matched[i];
+    }
+    return -1;
+}
+
 bool zt_policy_is_block(const zt_policy_set *set, int index)
 {
     if (set == NULL || index < 0 || (size_t)index >= set->n)

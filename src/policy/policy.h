@@ -149,6 +149,13 @@ void zt_policy_eval(const zt_policy_set *set, const zt_policy_input *in, zt_poli
  * zt_policy_count(set) entries. */
 void zt_policy_explain(const zt_policy_set *set, const zt_policy_input *in, zt_policy_miss *misses);
 
+/* The enforced policy that explains a decision, as an index into the set: the blocking one, or
+ * for a challenge the first applicable policy left unmet by next_control (or, for reauth, with
+ * the winning sign_in_frequency); -1 for allow. The gateway's pages and audit records and
+ * `ztgate whatif` name this same policy. */
+int zt_policy_cause(const zt_policy_set *set, const zt_policy_input *in,
+                    const zt_policy_result *res);
+
 size_t zt_policy_count(const zt_policy_set *set);
 const char *zt_policy_name(const zt_policy_set *set, int index);
 bool zt_policy_report_only(const zt_policy_set *set, int index);

@@ -18,6 +18,7 @@
 #include "audit/event.h"
 #include "core/metrics.h"
 #include "device/device.h"
+#include "device/platform.h"
 #include "risk/feeds.h"
 #include "risk/risk.h"
 #include "lib/net.h"
@@ -749,6 +750,10 @@ static bool audit_decision(zt_conn *c, bool allowed, const char *reason)
     }
     if (r->device_id != NULL)
         zt_event_str(&ev, "device.uid", r->device_id);
+    if (r->platform != NULL) {
+        zt_event_str(&ev, "device.os.type", r->platform);
+        zt_event_str(&ev, "device.os.type_source", r->platform_source);
+    }
     zt_event_str(&ev, "decision", r->decision ? r->decision : allowed ? "allow" : "block");
     zt_event_str(&ev, "reasons", reason);
     if (r->policy_names != NULL)
@@ -1125,8 +1130,8 @@ static bool bound_device(const zt_conn *c, const char *user_id, int64_t now,
 
 /* The verified client certificate's device; without one, a browser's binding cookie. Either
  * way the device must be known (not revoked) and the session user's; a binding also ends with
- * the device certificate. */
-static void fill_device_input(zt_conn *c, zt_policy_input *in)
+ * the device certificate. os_id receives the OS its posture reports ("" when none). */
+static void fill_device_input(zt_conn *c, zt_policy_input *in, char os_id[33])
 {
     zt_request *r = &c->req;
     zt_devices *d = c->w->server->svc.devices;
@@ -1147,6 +1152,7 @@ static void fill_device_input(zt_conn *c, zt_policy_input *in)
     in->device_enrolled = true;
     in->device_compliant = st.compliant;
     in->device_risk = (zt_risk)st.risk;
+    memcpy(os_id, st.os_id, sizeof(st.os_id));
     r->device_id = zt_arena_strdup(&r->arena, id);
     r->device_failed = st.failed[0] ? zt_arena_strdup(&r->arena, st.failed) : NULL;
     zt_msg *why = st.n_why > 0 ? zt_arena_alloc(&r->arena, st.n_why * sizeof(zt_msg)) : NULL;
@@ -1158,9 +1164,51 @@ static void fill_device_input(zt_conn *c, zt_policy_input *in)
     r->device_facts = st.facts[0] ? zt_arena_strdup(&r->arena, st.facts) : NULL;
 }
 
+/* The value of a header sent exactly once; a repeated one is ignored (which copy would the
+ * app read?), as is a missing one. */
+static bool single_header(const zt_conn *c, const char *name, zt_span *out)
+{
+    unsigned seen = 0;
+    for (unsigned i = 0; i < c->head.n_headers; i++) {
+        if (zt_span_ieq_cstr(c->head.headers[i].name, name)) {
+            *out = c->head.headers[i].value;
+            seen++;
+        }
+    }
+    return seen == 1;
+}
+
+/* conditions.device.platforms: the enrolled device's posture, else Sec-CH-UA-Platform, else the
+ * User-Agent (device/platform.h; docs/POLICY.md "Device platform"). */
+static void fill_platform_input(zt_conn *c, zt_policy_input *in, const char *os_id)
+{
+    zt_span ua, hint, mobile;
+    zt_platform_request pr = {.posture_os_id = os_id};
+    if (single_header(c, "User-Agent", &ua)) {
+        pr.user_agent = ua.p;
+        pr.user_agent_len = ua.n;
+    }
+    if (single_header(c, "Sec-CH-UA-Platform", &hint)) {
+        pr.ch_platform = hint.p;
+        pr.ch_platform_len = hint.n;
+    }
+    if (single_header(c, "Sec-CH-UA-Mobile", &mobile)) {
+        pr.ch_mobile = mobile.p;
+        pr.ch_mobile_len = mobile.n;
+    }
+    zt_platform_result res;
+    zt_platform_detect(&pr, &res);
+    in->platform = res.platform;
+    c->req.platform = zt_platform_name(res.platform);
+    c->req.platform_source = zt_platform_source_name(res.source);
+}
+
+/* Every attribute `ztgate whatif` takes is filled here from the request, so enforcement and its
+ * explanation see the same inputs (tests/integ/test_differential.py holds them to it). */
 static void fill_policy_input(zt_conn *c, zt_policy_input *in)
 {
     zt_request *r = &c->req;
+    char os_id[33] = "";
     *in = (zt_policy_input){
         .user_id = r->user_id,
         .email = r->email,
@@ -1173,9 +1221,13 @@ static void fill_policy_input(zt_conn *c, zt_policy_input *in)
         .now = (int64_t)(zt_wall_us() / 1000000),
         .auth_time = r->auth_time,
         .mfa_time = r->mfa_time,
+        /* No sign-in method is phishing-resistant yet (passkeys come with WebAuthn), so no
+         * session has it; check-config refuses an enforced policy that needs it. */
+        .mfa_phishing_resistant = false,
     };
     fill_risk_input(c, in);
-    fill_device_input(c, in);
+    fill_device_input(c, in, os_id);
+    fill_platform_input(c, in, os_id);
 }
 
 /* What the request's device contributes to a refusal page. */
@@ -1252,8 +1304,9 @@ static bool stage_policy(zt_conn *c)
     policy_names(c, set, &res);
     if (res.report_only_outcome != ZT_OUTCOME_ALLOW)
         r->report_only = zt_outcome_name(res.report_only_outcome);
-    if (res.block_policy >= 0)
-        r->policy = zt_policy_name(set, res.block_policy);
+    int cause = zt_policy_cause(set, &in, &res); /* the policy whatif names too */
+    if (cause >= 0)
+        r->policy = zt_policy_name(set, cause);
     else if (res.n_matched > 0)
         r->policy = zt_policy_name(set, res.matched[0]);
     char reason[256];
@@ -1301,9 +1354,10 @@ static void verify_policy(zt_conn *c, zt_verify_result *v)
     policy_names(c, set, &res);
     if (res.report_only_outcome != ZT_OUTCOME_ALLOW)
         r->report_only = zt_outcome_name(res.report_only_outcome);
-    r->policy = res.block_policy >= 0 ? zt_policy_name(set, res.block_policy)
-                : res.n_matched > 0   ? zt_policy_name(set, res.matched[0])
-                                      : NULL;
+    int cause = zt_policy_cause(set, &in, &res);
+    r->policy = cause >= 0          ? zt_policy_name(set, cause)
+                : res.n_matched > 0 ? zt_policy_name(set, res.matched[0])
+                                    : NULL;
     if (res.outcome == ZT_OUTCOME_ALLOW) {
         r->restrict_flags = res.restrict_flags;
         const zt_header *fm = zt_http_head_find(&c->head, "X-Forwarded-Method");

@@ -50,6 +50,9 @@ typedef struct zt_request {
     const zt_msg *device_why;  /* the same as catalogue texts for the page (n_device_why) */
     unsigned n_device_why;
     const char *device_facts; /* names in them (signature, file) or NULL */
+    /* The device platform the policies saw (zt_platform_name, static) and where it came from
+     * ("posture", "client_hint", "user_agent", "none"); NULL before the policy stage. */
+    const char *platform, *platform_source;
     /* stage: policy */
     unsigned restrict_flags;    /* zt_restrict bits to enforce on this request */
     const char *policy;         /* the deciding policy's name (block, challenge), or NULL */

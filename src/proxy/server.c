@@ -152,6 +152,10 @@ static zt_config *load_config(const char *path)
     zt_diags diags;
     zt_diags_init(&diags);
     zt_config *cfg = zt_config_load(path, &diags);
+    if (cfg != NULL && zt_config_check_grants(cfg, &diags) > 0) {
+        zt_config_free(cfg); /* the same refusal as check-config: it cannot be enforced */
+        cfg = NULL;
+    }
     if (cfg == NULL && diags.text.len > 0) {
         /* One error-log line per diagnostic, each already FILE:LINE:COL: message. */
         zt_buf_cstr(&diags.text);

@@ -7,7 +7,7 @@ import os
 import re
 import shutil
 
-from harness import HERE, check, eq
+from harness import HERE, check, eq, wait_until
 from portal_client import PASSWORD, add_user
 
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -266,3 +266,49 @@ def test_whatif_bad_input_exits_2(h):
     r = h.cli("whatif", "--groups", "teachers", "--app", "gradebook", "--config", broken)
     eq(r.returncode, 2, "a config that does not load")
     check(re.search(r"broken\.yaml:\d+:\d+: ", r.stderr), "config errors with positions")
+
+
+# ---------------------------------------------------------------------------------------------
+# grants nothing can meet (issue 10, finding 5)
+
+def test_check_config_and_serve_refuse_an_unmeetable_grant(h):
+    """phishing_resistant_mfa has no sign-in method yet: an enforced policy asking for it is
+    refused by check-config, serve and reload, at its `controls` key, saying why and what to do;
+    report_only passes, and whatif still answers with a warning."""
+    up = h.upstream()
+    cfg = h.config([h.app(up, sensitivity="restricted")])
+    pol = {"name": "admins-passkeys", "users": {"include": ["group:admins"]},
+           "apps": {"include": ["all"]}, "grant": {"controls": ["phishing_resistant_mfa"]}}
+    cfg["policies"] = [dict(pol, state="on")]
+    gw = h.gateway(cfg, start=False)
+    text = open(gw.config_path).read().splitlines()
+    line = next(i for i, ln in enumerate(text, 1) if "phishing_resistant_mfa" in ln)
+    r = h.cli("check-config", gw.config_path)
+    eq(r.returncode, 1, "check-config refuses (%s)" % _out(r))
+    m = re.search(r"^%s:(\d+):(\d+): policy 'admins-passkeys' is on and requires "
+                  r"phishing_resistant_mfa, but no enabled sign-in method is phishing-resistant.*"
+                  r"use state: report_only until passkeys are available" % re.escape(
+                      gw.config_path), r.stderr, re.M)
+    check(m, "FILE:LINE:COL: why and what to do: %r" % r.stderr)
+    check(int(m.group(1)) in (line - 1, line),
+          "points at controls (line %d): %r" % (line, m.group(0)))
+    r = h.cli("serve", "--config", gw.config_path, timeout_s=15)
+    check(r.returncode != 0, "serve refuses it too")
+    check("admins-passkeys" in r.stderr, "serve says which policy: %r" % r.stderr[-400:])
+    r = h.cli("whatif", "--config", gw.config_path, "--groups", "admins", "--app", "app")
+    eq(r.returncode, 0, "whatif still answers (%s)" % _out(r))
+    check("warning: check-config and serve refuse this configuration" in r.stderr,
+          "with a warning: %r" % r.stderr)
+    check("phishing_resistant_mfa" in r.stdout, "and the answer names the control")
+
+    # report_only is fine, and a running gateway refuses the enforced version on reload.
+    cfg["policies"] = [dict(pol, state="report_only")]
+    gw.write_config(cfg)
+    r = h.cli("check-config", gw.config_path)
+    eq(r.returncode, 0, "report_only passes (%s)" % _out(r))
+    gw.start()
+    cfg["policies"] = [dict(pol, state="on")]
+    gw.reload(cfg)
+    check(wait_until(lambda: "admins-passkeys" in gw.stderr_text(), 10.0),
+          "the reload is refused with the reason: %r" % gw.stderr_text()[-400:])
+    check(gw.alive(), "and the gateway keeps serving the old config")

@@ -880,6 +880,53 @@ static void test_fuzz_corpus(void **state)
     closedir(dp);
 }
 
+/* Deployment check: an enforced policy asking for a control nothing can meet is refused at the
+ * `controls` key, with why and what to do; report_only, off, OR with a meetable alternative and
+ * the other controls pass. */
+static unsigned grant_errors(const char *policy, zt_diags *d)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof(yaml),
+             BASE "policies:\n  - {name: p, users: {include: [all]},\n"
+                  "     apps: {include: [all]}, %s}\n",
+             policy);
+    zt_config *cfg = load_ok(yaml);
+    zt_diags_init(d);
+    unsigned n = zt_config_check_grants(cfg, d);
+    assert_int_equal(n, d->errors);
+    zt_config_free(cfg);
+    return n;
+}
+
+static void test_grants_satisfiable(void **state)
+{
+    (void)state;
+    zt_diags d;
+    assert_int_equal(grant_errors("grant: {controls: [phishing_resistant_mfa]}", &d), 1);
+    assert_string_equal(
+        d.text.data,
+        NAME ":8:48: policy 'p' is on and requires phishing_resistant_mfa, but no enabled sign-in "
+             "method is phishing-resistant (passkeys and security keys are not available yet): "
+             "every request it applies to would be refused; use state: report_only until passkeys "
+             "are available, or ask for mfa instead\n");
+    zt_diags_dispose(&d);
+    assert_int_equal(grant_errors("grant: {controls: [mfa, phishing_resistant_mfa]}", &d), 1);
+    zt_diags_dispose(&d);
+    static const char *const fine[] = {
+        "state: report_only, grant: {controls: [phishing_resistant_mfa]}",
+        "state: off, grant: {controls: [phishing_resistant_mfa]}",
+        "grant: {controls: [mfa, phishing_resistant_mfa], operator: OR}",
+        "grant: {controls: [mfa, compliant_device, password_change]}",
+        "grant: {block: true}",
+    };
+    for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+        if (grant_errors(fine[i], &d) != 0)
+            fail_msg("%s: %s", fine[i], d.text.data);
+        zt_diags_dispose(&d);
+    }
+    assert_int_equal(zt_config_check_grants(NULL, &d), 0);
+}
+
 int main(void)
 {
     zt_config_set_resolver(fake_resolve);
@@ -916,6 +963,7 @@ int main(void)
         cmocka_unit_test(test_err_too_many),
         cmocka_unit_test(test_err_unreadable_file),
         cmocka_unit_test(test_fuzz_corpus),
+        cmocka_unit_test(test_grants_satisfiable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -849,6 +849,47 @@ static void test_accessors(void **state)
     fx_free(&fx);
 }
 
+/* The policy that explains a decision is one that asks for what is missing: not the first
+ * applicable one (report-only, session-only, or an OR grant already met by another control). */
+static void test_cause(void **state)
+{
+    fixture fx;
+    fx_load(&fx, BASE P("name: trial, state: report_only, " ALL ", grant: {block: true}")
+                     P("name: restrict, " ALL ", session: {restrict: [read_only]}")
+                         P("name: either, " ALL
+                           ", grant: {controls: [mfa, password_change], operator: OR}")
+                             P("name: device, " ALL ", grant: {controls: [compliant_device]}")
+                                 P("name: second-factor, " ALL ", grant: {controls: [mfa]}")
+                                     P("name: fresh, " ALL ", session: {sign_in_frequency: 1h}"));
+    zt_policy_input in = {
+        .email = "a@b", .app = "portal", .now = MONDAY_10, .auth_time = MONDAY_10 - 60};
+    zt_policy_result res;
+    zt_policy_eval(fx.set, &in, &res);
+    assert_int_equal(res.next_control, ZT_CTL_MFA);
+    assert_string_equal(zt_policy_name(fx.set, zt_policy_cause(fx.set, &in, &res)),
+                        "second-factor");
+    in.mfa_time = in.auth_time;
+    zt_policy_eval(fx.set, &in, &res);
+    assert_int_equal(res.next_control, ZT_CTL_COMPLIANT_DEVICE);
+    assert_string_equal(zt_policy_name(fx.set, zt_policy_cause(fx.set, &in, &res)), "device");
+    in.device_known = in.device_compliant = true;
+    in.auth_time = in.mfa_time = MONDAY_10 - 7200;
+    zt_policy_eval(fx.set, &in, &res);
+    assert_true(res.reauth_required);
+    assert_string_equal(zt_policy_name(fx.set, zt_policy_cause(fx.set, &in, &res)), "fresh");
+    in.auth_time = in.mfa_time = MONDAY_10 - 60;
+    zt_policy_eval(fx.set, &in, &res);
+    assert_int_equal(res.outcome, ZT_OUTCOME_ALLOW);
+    assert_int_equal(zt_policy_cause(fx.set, &in, &res), -1);
+    fx_free(&fx);
+    fx_load(&fx, BASE P("name: trial, state: report_only, " ALL ", grant: {block: true}")
+                     P("name: deny, " ALL ", grant: {block: true}"));
+    zt_policy_eval(fx.set, &in, &res);
+    assert_string_equal(zt_policy_name(fx.set, zt_policy_cause(fx.set, &in, &res)), "deny");
+    assert_int_equal(zt_policy_cause(NULL, &in, &res), -1);
+    fx_free(&fx);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Time zones */
 
@@ -1566,6 +1607,7 @@ int main(void)
         cmocka_unit_test(test_outcome_past_reported),
         cmocka_unit_test(test_explain_order),
         cmocka_unit_test(test_accessors),
+        cmocka_unit_test(test_cause),
         cmocka_unit_test(test_tz),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_config_location_errors),
