@@ -18,7 +18,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
-#include "proxy/proxy.h"
+#include "gateway/gateway.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -150,8 +150,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg->auth.argon2_memory = 19u << 20;
     remove_tree(scratch);
     char err[1024];
-    bool preflight_ok = zt_proxy_preflight(cfg, err, sizeof(err)) == 0;
-    int started = zt_proxy_start_trial(cfg); /* consumes cfg */
+    bool preflight_ok = zt_gateway_preflight(cfg, err, sizeof(err)) == 0;
+    int started = zt_gateway_start_trial(cfg); /* consumes cfg */
     /* check-config's OK must mean serve starts. */
     if (preflight_ok && started != 0) {
         fprintf(stderr, "preflight passed, the start failed (ZT_FUZZ_VERBOSE=1 says why)\n");

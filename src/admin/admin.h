@@ -1,7 +1,8 @@
 /* Admin API: JSON over HTTP(S) on the admin listener under /api/v1/, bearer-token auth, one
- * audit event per call. The connection layer hands every admin request to zt_admin_handle
- * (proxy/local.h); this header is the module's internal API: the token file, the router and
- * the body validators are pure and unit-tested on their own.
+ * audit event per call. Every request on the admin listener comes to zt_admin_handle through
+ * the handler table (http/handler.h, registered by src/gateway); this header is the module's
+ * internal API: the token file, the router and the body validators are pure and unit-tested on
+ * their own.
  *
  * It must never log, echo or store a token or a password: only SHA-256 of the token is kept,
  * and passwords go straight to the hashing pool. */
@@ -14,8 +15,11 @@
 #include <stdint.h>
 
 #include "audit/event.h"
-#include "proxy/local.h"
+#include "http/handler.h"
 #include "store/store.h"
+
+/* The admin listener's handler (http/handler.h): route, authenticate, answer. */
+void zt_admin_handle(zt_local_req *r);
 
 /* ---- token (token.c) ---- */
 

@@ -7,7 +7,7 @@
 
 #include "cli/cmd_identity.h"
 #include "core/config.h"
-#include "proxy/proxy.h"
+#include "gateway/gateway.h"
 
 #define DEFAULT_CONFIG "/etc/ztgate/ztgate.yaml"
 
@@ -25,7 +25,7 @@ const char *zt_cli_config_path(int argc, char **argv)
 
 static int cmd_serve(int argc, char **argv)
 {
-    return zt_proxy_serve(zt_cli_config_path(argc, argv));
+    return zt_gateway_serve(zt_cli_config_path(argc, argv));
 }
 
 /* The file, then (unless --syntax-only) what serve would find when it starts with it: an OK
@@ -58,7 +58,7 @@ static int cmd_check_config(int argc, char **argv)
     if (cfg == NULL) {
         fprintf(stderr, "%s: %u error(s)\n", path, diags.errors ? diags.errors : 1);
         status = 1;
-    } else if (!syntax_only && zt_proxy_preflight(cfg, err, sizeof(err)) < 0) {
+    } else if (!syntax_only && zt_gateway_preflight(cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s: serve would not start: %s\n", path, err);
         status = 1;
     } else {

@@ -97,7 +97,7 @@ int zt_devices_compliance(zt_devices *d, const char *device_id, int64_t now, zt_
 /* The configured enrolment code lifetime (seconds). */
 int64_t zt_devices_code_ttl(const zt_devices *d);
 
-/* /.ztgate/device/... requests (enroll, posture, alert, status, the portal's enrolment page).
+/* /.ztgate/device/... requests (enroll, posture, alert, status; the browser page is the portal's).
  * r->device_id holds the connection's verified client certificate's device id ("" if none). */
 void zt_device_handle(zt_local_req *r);
 /* The same with an explicit zt_devices. zt_device_handle uses the one installed with
@@ -164,5 +164,27 @@ typedef struct zt_secretbox zt_secretbox;
 bool zt_device_binding_check(const zt_secretbox *secrets, const zt_span *cookie_header,
                              const char *user_id, bool https, int64_t now,
                              char device_id_out[ZT_DEVICE_ID_LEN + 1]);
+
+/* ---- the enrolment page's actions (the portal draws the page: portal/device_page.c) ---- */
+
+typedef struct zt_store_device zt_store_device;
+
+typedef enum zt_device_bind {
+    ZT_BIND_NONE,    /* this browser waits for no device */
+    ZT_BIND_WAITING, /* it asked for a code whose device is not enrolled yet */
+    ZT_BIND_DONE,    /* the device exists: binding cookie set in r->resp_headers, audited */
+    ZT_BIND_FAILED,  /* store or audit log unavailable: answer 503 */
+} zt_device_bind;
+
+/* Ties this browser (its pending cookie, from the Cookie header `cookies`) to the device its
+ * code enrolled; dev receives that device when ZT_BIND_DONE. */
+zt_device_bind zt_device_page_bind(zt_devices *d, zt_local_req *r, const zt_span *cookies,
+                                   const char *user_id, const char *email, int64_t now,
+                                   zt_store_device *dev);
+/* Mints a code for the signed-in user (shown once), remembers in a pending cookie which device
+ * it will enrol (*pending), and audits it. 0; -EIO: store error; -EPIPE: the audit log refused
+ * the record (no cookie was set). */
+int zt_device_page_mint(zt_devices *d, zt_local_req *r, const char *user_id, const char *email,
+                        int64_t now, char code[ZT_ENROLL_CODE_DISPLAY_LEN + 1], bool *pending);
 
 #endif

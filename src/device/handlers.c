@@ -1,5 +1,6 @@
 /* /.ztgate/device/...: the agent's JSON API (enrol, posture, alert, status; see
- * docs/DEVICE_PROTOCOL.md) and the portal page where a signed-in user gets an enrolment code.
+ * docs/DEVICE_PROTOCOL.md), and the actions behind the portal page where a signed-in user gets an
+ * enrolment code (the page itself is portal/device_page.c).
  * Every body is validated strictly before anything is stored; every change is audited, and a
  * log that cannot take the record turns the answer into 503. */
 #include <errno.h>
@@ -18,8 +19,7 @@
 #include "lib/secure.h"
 #include "lib/str.h"
 #include "lib/time.h"
-#include "portal/portal.h"
-#include "proxy/local.h"
+#include "http/handler.h"
 #include "response/incident.h"
 #include "session/session.h"
 #include "store/store.h"
@@ -209,79 +209,27 @@ static bool parse_rfc3339(const char *s, int64_t *out)
     return true;
 }
 
-/* ---- the enrolment page (signed-in user, browser) ---- */
-
-/* The portal's layout (same CSS, header and footer as the sign-in pages) with the intro. */
-static int page_begin(zt_buf *b, zt_lang lang)
-{
-    int rc = zt_html_begin(b, lang, DM_TITLE);
-    return rc ? rc : zt_html_p(b, lang, DM_INTRO, NULL);
-}
-
-static int page_button(zt_local_req *r, zt_msg label)
-{
-    char token[ZT_CSRF_TOKEN_LEN + 1];
-    zt_buf *b = &r->resp_body;
-    int rc = zt_portal_csrf_token(r, DEV_ENROLL, token);
-    rc = rc ? rc : zt_html_form_begin(b, DEV_ENROLL, token, NULL);
-    rc = rc ? rc : zt_buf_append_str(b, "<button type=\"submit\">");
-    rc = rc ? rc : zt_html_msg(b, r->lang, label);
-    return rc ? rc : zt_buf_append_str(b, "</button></form>");
-}
-
-static void page_send(zt_local_req *r, int rc)
-{
-    rc = rc ? rc : zt_html_end(&r->resp_body, r->lang, NULL);
-    if (rc != 0) {
-        zt_portal_unavailable(r, "device enrolment page");
-        return;
-    }
-    r->status = 200;
-    zt_buf_append_str(&r->resp_headers, "Cache-Control: no-store\r\n");
-    zt_local_respond(r);
-}
-
-static bool page_session(zt_local_req *r, zt_portal_sess *s)
-{
-    if (!zt_portal_require_session(r, s, DEV_ENROLL))
-        return false;
-    if (s->mfa_pending) {
-        zt_portal_redirect_with_rd(r, ZT_PORTAL_MFA, DEV_ENROLL);
-        return false;
-    }
-    return true;
-}
+/* ---- the enrolment page's actions (the page itself: portal/device_page.c) ---- */
 
 static const zt_secretbox *secrets_of(const zt_local_req *r)
 {
     return r->svc != NULL ? r->svc->secrets : NULL;
 }
 
-/* "Done — continue": a plain link back to this page (a GET changes nothing until the device
- * exists, and then only this browser's own cookies). */
-static int continue_link(zt_buf *b, zt_lang lang)
-{
-    int rc = zt_buf_append_str(b, "<p><a id=\"device-continue\" href=\"" DEV_ENROLL "\">");
-    rc = rc ? rc : zt_html_msg(b, lang, DM_CONTINUE);
-    return rc ? rc : zt_buf_append_str(b, "</a></p>");
-}
-
-typedef enum bind_outcome { BIND_NONE, BIND_WAITING, BIND_DONE, BIND_FAILED } bind_outcome;
-
 /* This browser asked for the code that enrols device `id`: once that device exists (for this
  * user, not revoked, certificate valid) it gets the binding cookie, and the pending one goes. */
-static bind_outcome bind_browser(zt_devices *d, zt_local_req *r, const zt_portal_sess *s,
-                                 const char *id, int64_t now, zt_store_device *dev)
+static zt_device_bind bind_browser(zt_devices *d, zt_local_req *r, const char *user_id,
+                                   const char *email, const char *id, int64_t now,
+                                   zt_store_device *dev)
 {
     int rc = zt_store_device_get(d->store, id, dev);
     if (rc == -ENOENT)
-        return BIND_WAITING;
+        return ZT_BIND_WAITING;
     if (rc != 0)
-        return BIND_FAILED;
-    if (dev->revoked_at != 0 || strcmp(dev->user_id, s->user_id) != 0 ||
-        dev->cert_not_after <= now) {
+        return ZT_BIND_FAILED;
+    if (dev->revoked_at != 0 || strcmp(dev->user_id, user_id) != 0 || dev->cert_not_after <= now) {
         (void)zt_device_pending_clear(&r->resp_headers, r->https);
-        return BIND_NONE;
+        return ZT_BIND_NONE;
     }
     json_t *extra = json_pack("{s:s}", "device_proof", "cookie");
     dev_event e = {.cls = ZT_EV_ACCOUNT_CHANGE,
@@ -289,106 +237,46 @@ static bind_outcome bind_browser(zt_devices *d, zt_local_req *r, const zt_portal
                    .sev = ZT_SEV_INFO,
                    .success = true,
                    .message = "browser tied to enrolled device",
-                   .user_id = s->user_id,
-                   .email = s->email,
+                   .user_id = user_id,
+                   .email = email,
                    .device_id = dev->id,
                    .device_name = dev->name,
                    .unmapped = extra};
     bool logged = audit(r, &e);
     json_decref(extra);
     if (!logged)
-        return BIND_FAILED;
-    if (zt_device_binding_set(secrets_of(r), &r->resp_headers, dev->id, s->user_id, r->https, now,
+        return ZT_BIND_FAILED;
+    if (zt_device_binding_set(secrets_of(r), &r->resp_headers, dev->id, user_id, r->https, now,
                               dev->cert_not_after - now) != 0 ||
         zt_device_pending_clear(&r->resp_headers, r->https) != 0)
-        return BIND_FAILED;
-    return BIND_DONE;
+        return ZT_BIND_FAILED;
+    return ZT_BIND_DONE;
 }
 
-static void enroll_page(zt_devices *d, zt_local_req *r)
+zt_device_bind zt_device_page_bind(zt_devices *d, zt_local_req *r, const zt_span *cookies,
+                                   const char *user_id, const char *email, int64_t now,
+                                   zt_store_device *dev)
 {
-    zt_portal_sess s;
-    if (!page_session(r, &s))
-        return;
-    int64_t now = now_s();
     char pending[ZT_DEVICE_ID_LEN + 1];
-    zt_store_device dev;
-    bind_outcome out = BIND_NONE;
-    if (secrets_of(r) != NULL && zt_device_pending_check(secrets_of(r), zt_portal_cookies(r),
-                                                         s.user_id, r->https, now, pending))
-        out = bind_browser(d, r, &s, pending, now, &dev);
-    if (out == BIND_FAILED) {
-        zt_buf_reset(&r->resp_headers);
-        zt_portal_unavailable(r, "device binding: store or audit log unavailable");
-        return;
-    }
-    zt_buf *b = &r->resp_body;
-    zt_buf_reset(b);
-    int rc = page_begin(b, r->lang);
-    if (out == BIND_WAITING) {
-        rc = rc ? rc : zt_buf_append_str(b, "<p>");
-        rc = rc ? rc : zt_html_msg(b, r->lang, DM_WAITING);
-        rc = rc ? rc : zt_buf_append_str(b, "</p>");
-        rc = rc ? rc : continue_link(b, r->lang);
-    } else if (out == BIND_DONE) {
-        r->log_detail = "browser tied to device";
-        rc = rc ? rc : zt_buf_append_str(b, "<p id=\"device-bound\">");
-        rc = rc ? rc : zt_html_msg(b, r->lang, DM_BOUND_PRE);
-        rc = rc ? rc : zt_buf_append_str(b, "<strong>");
-        rc = rc ? rc : zt_html_text(b, dev.name);
-        rc = rc ? rc : zt_buf_append_str(b, "</strong>");
-        rc = rc ? rc : zt_html_msg(b, r->lang, DM_BOUND_POST);
-        rc = rc ? rc : zt_buf_append_str(b, "</p>");
-    }
-    page_send(r, rc ? rc : page_button(r, out == BIND_NONE ? DM_BUTTON : DM_ANOTHER));
+    if (secrets_of(r) == NULL ||
+        !zt_device_pending_check(secrets_of(r), cookies, user_id, r->https, now, pending))
+        return ZT_BIND_NONE;
+    return bind_browser(d, r, user_id, email, pending, now, dev);
 }
 
-/* The command to run on the device, complete: over HTTPS it pins the certificate this page was
- * served with (as trustworthy as the page itself), so it works when copied as it is. Over plain
- * HTTP there is nothing trustworthy to print: the page says to ask for the CA file. */
-static int enrol_command(zt_buf *b, const zt_local_req *r, const char *code)
+int zt_device_page_mint(zt_devices *d, zt_local_req *r, const char *user_id, const char *email,
+                        int64_t now, char code[ZT_ENROLL_CODE_DISPLAY_LEN + 1], bool *pending)
 {
-    bool pinned = r->https && r->server_sha256[0] != '\0';
-    int rc = 0;
-    if (!pinned)
-        rc = zt_html_p(b, r->lang, DM_HTTP_NOTE, "notice error");
-    rc = rc ? rc
-            : zt_buf_append_str(b,
-                                "<pre><code id=\"enrol-command\">ztagent enroll --server https://");
-    rc = rc ? rc : zt_html_text(b, r->host_port);
-    rc = rc ? rc : zt_buf_append_str(b, " --code ");
-    rc = rc ? rc : zt_html_text(b, code);
-    if (pinned)
-        rc = rc ? rc : zt_buf_printf(b, " --server-sha256 %s", r->server_sha256);
-    else
-        rc = rc ? rc : zt_buf_append_str(b, " --ca-file GATEWAY-CA.pem");
-    return rc ? rc : zt_buf_append_str(b, "</code></pre>");
-}
-
-/* POST from the page's button: mint a code for the signed-in user and show it once. */
-static void enroll_mint(zt_devices *d, zt_local_req *r)
-{
-    zt_form form = {0};
-    zt_portal_sess s;
-    if (!zt_portal_read_form(r, &form))
-        return;
-    bool ok = zt_portal_csrf_ok(r, &form);
-    zt_form_dispose(&form);
-    if (!ok || !page_session(r, &s))
-        return;
-    int64_t now = now_s();
-    char code[ZT_ENROLL_CODE_DISPLAY_LEN + 1], norm[ZT_ENROLL_CODE_CHARS + 1];
+    char norm[ZT_ENROLL_CODE_CHARS + 1];
     char expect[ZT_DEVICE_ID_LEN + 1];
-    if (zt_device_enroll_code(d->store, s.user_id, d->code_ttl_s, now, code) != 0) {
-        zt_portal_unavailable(r, "enrolment code: store error");
-        return;
-    }
+    *pending = false;
+    if (zt_device_enroll_code(d->store, user_id, d->code_ttl_s, now, code) != 0)
+        return -EIO;
     /* This browser may be tied to the device the code enrols: remember which one it will be. */
-    bool pending = secrets_of(r) != NULL && zt_enroll_code_normalise(code, strlen(code), norm);
-    if (pending) {
+    bool p = secrets_of(r) != NULL && zt_enroll_code_normalise(code, strlen(code), norm);
+    if (p) {
         zt_device_id_from_code(secrets_of(r), norm, expect);
-        pending =
-            zt_device_pending_set(secrets_of(r), &r->resp_headers, s.user_id, expect, r->https, now,
+        p = zt_device_pending_set(secrets_of(r), &r->resp_headers, user_id, expect, r->https, now,
                                   now + d->code_ttl_s + DEV_PENDING_SLACK_S) == 0;
         zt_wipe(norm, sizeof(norm));
     }
@@ -397,40 +285,14 @@ static void enroll_mint(zt_devices *d, zt_local_req *r)
                    .sev = ZT_SEV_INFO,
                    .success = true,
                    .message = "device enrolment code issued (portal)",
-                   .user_id = s.user_id,
-                   .email = s.email};
+                   .user_id = user_id,
+                   .email = email};
     if (!audit(r, &e)) {
         zt_buf_reset(&r->resp_headers); /* no pending cookie for a code nobody will see */
-        zt_portal_unavailable(r, "audit log unavailable");
-        return;
+        return -EPIPE;
     }
-    zt_buf *b = &r->resp_body;
-    zt_buf_reset(b);
-    int rc = page_begin(b, r->lang);
-    rc = rc ? rc : zt_buf_append_str(b, "<p>");
-    rc = rc ? rc : zt_html_msg(b, r->lang, DM_CODE_LABEL);
-    rc = rc ? rc : zt_buf_append_str(b, "</p><p><strong><code>");
-    rc = rc ? rc : zt_html_text(b, code);
-    rc = rc ? rc : zt_buf_append_str(b, "</code></strong></p><p>");
-    rc = rc ? rc : zt_html_msg(b, r->lang, DM_VALID_PRE);
-    rc = rc ? rc : zt_buf_printf(b, "%lld", (long long)((d->code_ttl_s + 59) / 60));
-    rc = rc ? rc : zt_html_msg(b, r->lang, DM_VALID_POST);
-    rc = rc ? rc : zt_buf_append_str(b, "</p><p>");
-    rc = rc ? rc : zt_html_msg(b, r->lang, DM_RUN);
-    rc = rc ? rc : zt_buf_append_str(b, "</p>");
-    rc = rc ? rc : enrol_command(b, r, code);
-    rc = rc ? rc : zt_buf_append_str(b, "<p>");
-    rc = rc ? rc : zt_html_msg(b, r->lang, DM_AFTER);
-    rc = rc ? rc : zt_buf_append_str(b, "</p>");
-    if (pending) {
-        rc = rc ? rc : zt_buf_append_str(b, "<p>");
-        rc = rc ? rc : zt_html_msg(b, r->lang, DM_CONTINUE_HINT);
-        rc = rc ? rc : zt_buf_append_str(b, "</p>");
-        rc = rc ? rc : continue_link(b, r->lang);
-    }
-    rc = rc ? rc : page_button(r, DM_ANOTHER);
-    memset(code, 0, sizeof(code));
-    page_send(r, rc);
+    *pending = p;
+    return 0;
 }
 
 /* ---- agent enrolment ---- */
@@ -991,14 +853,12 @@ void zt_device_handle_with(zt_devices *d, zt_local_req *r)
         return;
     }
     if (path_is(r, DEV_ENROLL)) {
-        if (r->method == HTTP_GET || r->method == HTTP_HEAD)
-            enroll_page(d, r);
-        else if (r->method != HTTP_POST)
+        /* GET/HEAD and the page's form reach the portal's page (portal/device_page.c), which
+         * hands everything else here. */
+        if (r->method != HTTP_POST)
             method_only(r, HTTP_POST, "GET, HEAD, POST");
-        else if (is_json(r))
-            enroll_agent(d, r);
         else
-            enroll_mint(d, r); /* the page's form (CSRF-checked) */
+            enroll_agent(d, r);
     } else if (path_is(r, DEV_POSTURE)) {
         if (method_only(r, HTTP_POST, "POST"))
             posture(d, r);

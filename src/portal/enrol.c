@@ -14,7 +14,7 @@
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "portal/portal.h"
-#include "proxy/local.h"
+#include "http/handler.h"
 #include "session/throttle.h"
 #include "store/store.h"
 

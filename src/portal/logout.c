@@ -6,7 +6,7 @@
 
 #include "lib/secure.h"
 #include "portal/portal.h"
-#include "proxy/local.h"
+#include "http/handler.h"
 
 static void logout_page(zt_local_req *r)
 {

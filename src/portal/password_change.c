@@ -10,7 +10,7 @@
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "portal/portal.h"
-#include "proxy/local.h"
+#include "http/handler.h"
 #include "response/incident.h"
 #include "risk/risk.h"
 #include "session/throttle.h"

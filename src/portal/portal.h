@@ -197,6 +197,12 @@ typedef struct zt_portal_sess {
     int user_risk, sign_in_risk; /* zt_risk levels from the session record */
 } zt_portal_sess;
 
+/* The handler of /.ztgate/... on every gateway listener (http/handler.h). */
+void zt_portal_handle(zt_local_req *r);
+/* The handler of /.ztgate/device/enroll (ctx: the zt_devices): the enrolment page for browsers
+ * (device_page.c); the agent's JSON calls go on to the device handler. */
+void zt_portal_device_enrol(void *devices, zt_local_req *r);
+
 int64_t zt_portal_now(void);
 /* The session of this request, if any (valid, on this host). */
 void zt_portal_session(zt_local_req *r, zt_portal_sess *out);

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "portal/portal.h"
-#include "proxy/pages.h"
+#include "http/pages.h"
 
 static const char portal_css[] =
     "body{font-family:system-ui,-apple-system,'Segoe UI','Hiragino Sans','Noto Sans JP',"

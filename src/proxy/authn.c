@@ -9,7 +9,7 @@
 #include "identity/jwt.h"
 #include "lib/str.h"
 #include "lib/time.h"
-#include "proxy/pages.h"
+#include "http/pages.h"
 #include "proxy/path.h"
 #include "proxy/proxy_int.h"
 #include "session/session.h"
@@ -84,7 +84,7 @@ int zt_authn_sign_assertion(zt_conn *c, const zt_policy_input *in)
     };
     zt_buf jwt;
     zt_buf_init(&jwt, ZT_JWT_MAX_TOKEN);
-    int rc = zt_jwt_sign_assertion(c->w->server->svc.keys, &claims, &jwt);
+    int rc = zt_jwt_sign_assertion(c->w->server->svc->keys, &claims, &jwt);
     if (rc == 0) {
         r->assertion = arena_span(&r->arena, jwt.data, jwt.len);
         if (cacheable)

@@ -24,7 +24,7 @@
 #include "lib/net.h"
 #include "lib/str.h"
 #include "lib/time.h"
-#include "proxy/pages.h"
+#include "http/pages.h"
 #include "proxy/proxy_int.h"
 
 static int on_message_begin(llhttp_t *p);
@@ -726,7 +726,7 @@ static bool audit_decision(zt_conn *c, bool allowed, const char *reason)
     zt_event_str(&ev, "src_endpoint.ip", r->client_ip[0] ? r->client_ip : c->ip);
     if (r->country[0] == '\0') {
         zt_ip_info info;
-        zt_feeds_lookup(atomic_load(&c->w->server->svc.feeds),
+        zt_feeds_lookup(atomic_load(&c->w->server->svc->feeds),
                         (const struct sockaddr *)&r->client_addr, &info);
         memcpy(r->country, info.country, sizeof(r->country));
     }
@@ -894,9 +894,13 @@ static void conn_audit_gate_done(zt_conn *c, zt_audit_state st)
 
 /* local: a request ztgate answers itself. Its (small) body is read whole first; the handler
  * runs once the message is complete (CS_LOCAL_RUN in conn_process_once). */
-static void stage_local(zt_conn *c, zt_local_kind kind)
+static void stage_local(zt_conn *c, const zt_handler *h)
 {
     zt_request *r = &c->req;
+    if (h == NULL) { /* nothing registered for it (a table without an admin handler) */
+        respond_page(c, 404, MSG_NOT_FOUND_TITLE, MSG_NOT_FOUND_BODY, "no handler");
+        return;
+    }
     if (c->head.body == ZT_BODY_LENGTH && c->head.content_length > ZT_LOCAL_MAX_BODY) {
         respond_page(c, 413, MSG_TOO_LARGE_TITLE, MSG_TOO_LARGE_BODY,
                      "request body too large for a gateway page");
@@ -904,7 +908,7 @@ static void stage_local(zt_conn *c, zt_local_kind kind)
     }
     const zt_header *al = zt_http_head_find(&c->head, "Accept-Language");
     r->lang = al ? zt_lang_from_accept(al->value.p, al->value.n) : ZT_LANG_EN;
-    c->local = zt_local_new(c, kind);
+    c->local = zt_local_new(c, h);
     if (c->local == NULL) {
         respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY, "out of memory");
         return;
@@ -941,15 +945,6 @@ void zt_conn_local_done(zt_conn *c, zt_local_req *lr)
     r->resp_done = true;
     conn_set_state(c, CS_WAIT_RESPONSE);
     zt_conn_process(c);
-}
-
-/* Paths every protected host serves from ztgate itself. */
-static bool is_portal_path(const zt_request *r)
-{
-    static const char prefix[] = "/.ztgate";
-    size_t n = sizeof(prefix) - 1;
-    return r->target.path_len >= n && memcmp(r->target.path, prefix, n) == 0 &&
-           (r->target.path_len == n || r->target.path[n] == '/');
 }
 
 /* Sign-in needed: a redirect for browsers, 401 JSON for API clients. */
@@ -1096,7 +1091,7 @@ static bool method_is_safe(int method)
 static void fill_risk_input(zt_conn *c, zt_policy_input *in)
 {
     zt_request *r = &c->req;
-    zt_services *svc = &c->w->server->svc;
+    zt_services *svc = c->w->server->svc;
     const struct sockaddr *ip = (const struct sockaddr *)&r->client_addr;
     zt_ip_info info;
     zt_feeds_lookup(atomic_load(&svc->feeds), ip, &info);
@@ -1118,7 +1113,7 @@ static void fill_risk_input(zt_conn *c, zt_policy_input *in)
 static bool bound_device(const zt_conn *c, const char *user_id, int64_t now,
                          char id[ZT_DEVICE_ID_LEN + 1])
 {
-    const zt_secretbox *sb = c->w->server->svc.secrets;
+    const zt_secretbox *sb = c->w->server->svc->secrets;
     for (unsigned i = 0; sb != NULL && i < c->head.n_headers; i++) {
         const zt_header *h = &c->head.headers[i];
         if (zt_span_ieq_cstr(h->name, "Cookie") &&
@@ -1134,7 +1129,7 @@ static bool bound_device(const zt_conn *c, const char *user_id, int64_t now,
 static void fill_device_input(zt_conn *c, zt_policy_input *in, char os_id[33])
 {
     zt_request *r = &c->req;
-    zt_devices *d = c->w->server->svc.devices;
+    zt_devices *d = c->w->server->svc->devices;
     if (d == NULL || r->user_id == NULL)
         return;
     char bound[ZT_DEVICE_ID_LEN + 1];
@@ -1428,14 +1423,6 @@ static void stage_verify(zt_conn *c)
         conn_continue_after_page(c);
 }
 
-static bool is_device_path(const zt_request *r)
-{
-    static const char p[] = "/.ztgate/device";
-    size_t n = sizeof(p) - 1;
-    return r->target.path_len >= n && memcmp(r->target.path, p, n) == 0 &&
-           (r->target.path_len == n || r->target.path[n] == '/');
-}
-
 static bool is_verify_path(const zt_request *r)
 {
     static const char p[] = "/.ztgate/verify";
@@ -1451,22 +1438,19 @@ static void conn_dispatch(zt_conn *c)
         c->head.expect_continue = false;
     if (!stage_target(c))
         return;
+    const zt_handlers *handlers = c->w->server->handlers;
     if (c->admin) {
-        stage_local(c, ZT_LOCAL_ADMIN);
+        stage_local(c, zt_handlers_match(handlers, true, r->target.path, r->target.path_len));
         return;
     }
     if (is_verify_path(r)) {
         stage_verify(c);
         return;
     }
-    if (is_device_path(r)) {
+    const zt_handler *h = zt_handlers_match(handlers, false, r->target.path, r->target.path_len);
+    if (h != NULL) {
         r->app = zt_route_find(r->rt->routes, c->head.host, r->target.path, r->target.path_len);
-        stage_local(c, ZT_LOCAL_DEVICE);
-        return;
-    }
-    if (is_portal_path(r)) {
-        r->app = zt_route_find(r->rt->routes, c->head.host, r->target.path, r->target.path_len);
-        stage_local(c, ZT_LOCAL_PORTAL);
+        stage_local(c, h);
         return;
     }
     if (!stage_route(c) || !stage_authenticate(c) || !stage_policy(c) || !stage_authorize(c))
@@ -1991,7 +1975,7 @@ static void conn_input_tls(zt_conn *c, const char *data, size_t n)
             return;
         /* A verified device certificate names the device for every request on this
          * connection; an invalid one already failed the handshake. */
-        if (c->w->server->svc.devices != NULL)
+        if (c->w->server->svc->devices != NULL)
             zt_device_tls_peer(c->tls.ssl, c->device_id);
         conn_set_state(c, CS_IDLE);
         conn_arm_for_state(c);

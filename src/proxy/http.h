@@ -11,6 +11,7 @@
 
 #include <llhttp.h>
 
+#include "http/status.h"
 #include "lib/buf.h"
 #include "lib/str.h"
 
@@ -167,7 +168,5 @@ int zt_http_write_chunk_header(zt_buf *out, size_t n); /* "<hex>\r\n" */
 int zt_http_write_chunk_end(zt_buf *out);              /* "0\r\n\r\n" */
 /* One whole chunk: "<hex>\r\n" data "\r\n". n == 0 writes nothing (it would end the body). */
 int zt_http_write_chunk(zt_buf *out, const void *data, size_t n);
-
-const char *zt_http_status_text(int status);
 
 #endif

@@ -1,7 +1,8 @@
-/* Requests answered by ztgate itself: the bridge between a client connection and the portal or
- * admin handlers. The request copies what the handler may read, so a handler that finishes
- * after the client left (a password hash takes ~100 ms) never touches freed memory. */
-#include "proxy/local.h"
+/* Requests answered by ztgate itself: the bridge between a client connection and the handlers
+ * registered in the table the gateway handed over (http/handler.h). The request copies what the
+ * handler may read, so a handler that finishes after the client left (a password hash takes ~100
+ * ms) never touches freed memory. */
+#include "http/handler.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,8 +15,7 @@
 #include <openssl/x509.h>
 
 #include "lib/secure.h"
-#include "device/device.h"
-#include "proxy/pages.h"
+#include "http/pages.h"
 #include "proxy/proxy_int.h"
 
 /* The fingerprint an agent pins (`ztagent enroll --server-sha256`): the leaf certificate this
@@ -51,6 +51,8 @@ static void local_free(zt_local_req *r)
     free(r);
 }
 
+static void local_finish(zt_local_req *r);
+
 static bool local_copy_headers(zt_local_req *r, const zt_http_head *head)
 {
     zt_local_header *hs = zt_arena_alloc(&r->arena_, (head->n_headers + 1) * sizeof(*hs));
@@ -69,8 +71,9 @@ static bool local_copy_headers(zt_local_req *r, const zt_http_head *head)
     return true;
 }
 
-zt_local_req *zt_local_new(zt_conn *c, zt_local_kind kind)
+zt_local_req *zt_local_new(zt_conn *c, const zt_handler *h)
 {
+    zt_local_kind kind = h->kind;
     zt_request *q = &c->req;
     zt_server *srv = c->w->server;
     zt_local_req *r = calloc(1, sizeof(*r));
@@ -82,11 +85,13 @@ zt_local_req *zt_local_new(zt_conn *c, zt_local_kind kind)
     zt_buf_init(&r->resp_body, 4u << 20);
     r->rt_ = zt_runtime_acquire(q->rt);
     r->conn_ = c;
+    r->finish_ = local_finish;
+    r->handler_ = h;
     r->kind = kind;
     r->loop = &c->w->loop;
     r->worker_id = c->w->id;
     r->cfg = q->rt->cfg;
-    r->svc = &srv->svc;
+    r->svc = srv->svc;
     r->sessions = c->w->sessions;
     r->app = q->app;
     r->method = c->head.method;
@@ -131,12 +136,7 @@ void zt_local_run(zt_local_req *r)
     }
     r->body = r->body_.data ? r->body_.data : "";
     r->body_len = r->body_.len;
-    if (r->kind == ZT_LOCAL_ADMIN)
-        zt_admin_handle(r);
-    else if (r->kind == ZT_LOCAL_DEVICE)
-        zt_device_handle_with(r->svc->devices, r);
-    else
-        zt_portal_handle(r);
+    r->handler_->handle(r->handler_->ctx, r);
 }
 
 void zt_local_detach(zt_conn *c)
@@ -156,37 +156,6 @@ void zt_local_detach(zt_conn *c)
     r->on_cancel = NULL;
     if (cancel != NULL)
         cancel(r, r->on_cancel_arg); /* may respond, i.e. free r */
-}
-
-const zt_span *zt_local_header_get(const zt_local_req *r, const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; i < r->n_headers; i++)
-        if (r->headers[i].name.n == n && strncasecmp(r->headers[i].name.p, name, n) == 0)
-            return &r->headers[i].value;
-    return NULL;
-}
-
-bool zt_local_cancelled(const zt_local_req *r)
-{
-    return r->conn_ == NULL;
-}
-
-bool zt_local_audit(zt_local_req *r, const char *json, size_t len)
-{
-    zt_audit *audit = r->svc->audit;
-    if (audit == NULL)
-        return true;
-    uint64_t seq = zt_audit_submit(audit, json, len);
-    if (seq > 0) {
-        if (seq > r->hold_seq_)
-            r->hold_seq_ = seq;
-        return true;
-    }
-    zt_error("request %s: audit log cannot accept events (%s)%s", r->request_id,
-             zt_audit_failure(audit) ? zt_audit_failure(audit) : "queue full",
-             r->svc->audit_fail_open ? "; answering anyway (fail_open)" : "; refusing");
-    return r->svc->audit_fail_open;
 }
 
 /* Status line, framing and headers, then the body (none for HEAD). */
@@ -211,13 +180,10 @@ int zt_local_write_response(const zt_local_req *r, zt_buf *out, bool keep_alive)
     return rc;
 }
 
-void zt_local_respond(zt_local_req *r)
+/* zt_local_respond's server half: the answer goes out if the client is still there, then the
+ * request is freed. */
+static void local_finish(zt_local_req *r)
 {
-    if (r->responded_) {
-        zt_error("request %s: handler answered twice (ignored)", r->request_id);
-        return;
-    }
-    r->responded_ = true;
     zt_conn *c = r->conn_;
     if (c != NULL) {
         c->local = NULL;
@@ -225,27 +191,4 @@ void zt_local_respond(zt_local_req *r)
         zt_conn_local_done(c, r);
     }
     local_free(r);
-}
-
-void zt_local_respond_page(zt_local_req *r, int status, zt_msg title, zt_msg body,
-                           const char *detail)
-{
-    zt_page pg = {
-        .status = status,
-        .title = title,
-        .body = body,
-        .detail = detail,
-        .request_id = r->request_id,
-        .lang = r->lang,
-        .https = r->https,
-    };
-    zt_buf_reset(&r->resp_body);
-    r->status = status;
-    r->content_type = NULL;
-    r->no_security_headers = false;
-    if (zt_page_render_body(&r->resp_body, &pg) < 0)
-        zt_buf_reset(&r->resp_body);
-    if (r->log_detail == NULL)
-        r->log_detail = detail;
-    zt_local_respond(r);
 }

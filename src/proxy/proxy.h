@@ -1,27 +1,46 @@
 /* The Policy Enforcement Point's engine: listeners, one libuv event loop per core, client and
- * upstream connections, reload and drain. `ztgate serve` is zt_proxy_serve(). */
+ * upstream connections, config generations, drain. It serves; it does not open services or
+ * know which handlers exist: the composition root (src/gateway) opens the shared services,
+ * builds the handler table and drives this API from the main thread. */
 #ifndef ZT_PROXY_PROXY_H
 #define ZT_PROXY_PROXY_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-/* Runs until SIGTERM/SIGINT; returns the process exit status. Refuses to start on a bad config
- * (errors printed as FILE:LINE:COL: message). */
-int zt_proxy_serve(const char *config_path);
+#include "http/handler.h"
 
-struct zt_config;
+typedef struct zt_server zt_proxy;
+typedef struct zt_runtime zt_runtime;
 
-/* What serve would check before it listens, without side effects: the state files and
- * directories exist as the right kind or can be created, the TLS pairs, policies, risk,
- * device and playbook settings build, the secrets key, breached-password corpus and feed files
- * read. `ztgate check-config` runs it after loading, so that its OK means serve starts (bar
- * things only a start can see: ports in use, a full disk). 0, or -1 with the reason in err. */
-int zt_proxy_preflight(const struct zt_config *cfg, char *err, size_t errlen);
+/* The first config generation (routes, compiled policies, TLS contexts). Consumes cfg, even
+ * when it fails; NULL: the reason is logged. config_path must outlive the proxy. */
+zt_proxy *zt_proxy_new(zt_config *cfg, const char *config_path);
+/* The configuration of the current generation (main thread). */
+const zt_config *zt_proxy_config(const zt_proxy *p);
+/* Hands over the shared services and the handler table (both outlive the proxy) and puts the
+ * device CA on every TLS listener. -1: logged, the proxy cannot serve. */
+int zt_proxy_attach(zt_proxy *p, zt_services *svc, const zt_handlers *handlers);
+/* Starts the worker loops; they listen at once. 0 or -errno. */
+int zt_proxy_start(zt_proxy *p);
+/* The number of worker loops started. */
+unsigned zt_proxy_workers(const zt_proxy *p);
 
-/* Opens everything serve opens before its loops start (TLS contexts, audit log, store, keys,
- * sessions, devices, feeds, admin token), then closes it all; nothing listens. For tests and
- * fuzzing in a scratch state_dir: it creates files there as a first start does. Consumes cfg.
- * 0, or -1 (the reason is logged). */
-int zt_proxy_start_trial(struct zt_config *cfg);
+/* Reload, in two steps so the caller can reconfigure its services in between: prepare builds
+ * the next generation from cfg (consumed) and refuses what needs a restart (listen addresses);
+ * NULL: refused and logged, the current generation keeps serving. commit hands the prepared
+ * generation to every loop. */
+zt_runtime *zt_proxy_reload_prepare(zt_proxy *p, zt_config *cfg);
+const zt_config *zt_runtime_config(const zt_runtime *rt);
+void zt_proxy_reload_commit(zt_proxy *p, zt_runtime *rt);
+/* Drops a prepared generation that will not be committed. */
+void zt_proxy_reload_abandon(zt_runtime *rt);
+
+/* Stops accepting and lets the loops drain (up to timeouts.drain); then join waits for them. */
+void zt_proxy_stop(zt_proxy *p);
+void zt_proxy_join(zt_proxy *p);
+/* Frees what new made; after join (or when start failed). NULL is fine. */
+void zt_proxy_free(zt_proxy *p);
 
 #endif

@@ -13,7 +13,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "proxy/http.h"
-#include "proxy/local.h"
+#include "http/handler.h"
 #include "proxy/request.h"
 #include "proxy/route.h"
 #include "proxy/share.h"
@@ -99,22 +99,12 @@ struct zt_server {
     atomic_uint n_conns;  /* over all workers, for max_connections */
     zt_conn_share *share; /* connections per client address, over all workers */
     char boot_id[9];
-    zt_runtime *rt;  /* main thread's current generation */
-    zt_audit *audit; /* NULL when audit.path is "off" */
-    zt_services svc; /* store, sessions, keys, ... shared with portal and admin handlers */
+    zt_runtime *rt;              /* main thread's current generation */
+    zt_services *svc;            /* the gateway's shared services (http/services.h) */
+    const zt_handlers *handlers; /* ztgate's own handlers, registered by the gateway */
+    zt_audit *audit;             /* svc->audit: NULL when audit.path is "off" */
     bool audit_fail_open;
-    bool audit_was_failed; /* for the error-log line when that changes */
     uint64_t generation;
-    uv_loop_t *main_loop;
-    uv_signal_t sig_hup, sig_term, sig_int;
-    uv_timer_t stop_check;
-    uv_timer_t sweep;         /* deletes expired sessions from the store now and then */
-    uv_timer_t feeds_timer;   /* checks the risk feed files for changes */
-    uv_timer_t revoked_timer; /* reloads revoked device serials when the counter moves */
-    uv_timer_t device_sweep;  /* silent agents and stale posture: device signals (src/device) */
-    uint64_t revoked_seen;
-    unsigned spool_ticks;
-    struct zt_feeds *feeds_old; /* the snapshot replaced last (freed at the next replacement) */
     bool stopping;
 };
 
@@ -230,7 +220,7 @@ void zt_conn_audit_written(zt_worker *w);
 void zt_conn_local_done(zt_conn *c, zt_local_req *r);
 
 /* local.c */
-zt_local_req *zt_local_new(zt_conn *c, zt_local_kind kind);
+zt_local_req *zt_local_new(zt_conn *c, const zt_handler *h);
 int zt_local_body_append(zt_local_req *r, const char *at, size_t n);
 void zt_local_run(zt_local_req *r);
 int zt_local_write_response(const zt_local_req *r, zt_buf *out, bool keep_alive);

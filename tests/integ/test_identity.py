@@ -131,7 +131,7 @@ def _access_log_error(h, request_id):
 
 def _start_with_clock_offset(h, cfg, seconds, name):
     """The same config (same state dir, keys and sessions) in a new gateway whose wall clock is
-    moved by `seconds` (ZTGATE_TEST_CLOCK_OFFSET_S, read in src/proxy/server.c)."""
+    moved by `seconds` (ZTGATE_TEST_CLOCK_OFFSET_S, read in src/gateway/gateway.c)."""
     old = os.environ.get("ZTGATE_TEST_CLOCK_OFFSET_S")
     os.environ["ZTGATE_TEST_CLOCK_OFFSET_S"] = str(seconds)
     try:

@@ -13,7 +13,7 @@
 #include "core/i18n.h"
 #include "policy/policy.h"
 #include "portal/portal.h"
-#include "proxy/pages.h"
+#include "http/pages.h"
 
 static bool non_ascii(const char *s)
 {

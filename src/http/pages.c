@@ -1,10 +1,10 @@
-#include "proxy/pages.h"
+#include "http/pages.h"
 
 #include <string.h>
 #include <strings.h>
 
 #include "policy/policy.h"
-#include "proxy/http.h"
+#include "http/status.h"
 
 static const char page_css[] =
     "body{font-family:system-ui,-apple-system,'Segoe UI','Hiragino Sans','Noto Sans JP',sans-serif;"

@@ -2,8 +2,8 @@
  * HTTP responses, HTML in the visitor's language for browsers and one JSON shape for API
  * clients, with the security headers every ztgate page carries. Every visible text comes from
  * the catalogue (core/i18n.h); nothing from the request is echoed unescaped. */
-#ifndef ZT_PROXY_PAGES_H
-#define ZT_PROXY_PAGES_H
+#ifndef ZT_HTTP_PAGES_H
+#define ZT_HTTP_PAGES_H
 
 #include <stdbool.h>
 

@@ -1,15 +1,18 @@
-/* Requests ztgate answers itself instead of forwarding: the portal under /.ztgate/ on any host
- * and the admin API on the admin listener. The connection code reads the whole (small) body,
- * fills a zt_local_req and calls the handler on the worker's loop thread; the handler fills the
- * output fields and calls zt_local_respond, at once or later from the same loop (after a
- * password hash on the thread pool, for example).
+/* The neutral request/response API of ztgate's own handlers (portal, admin API, device
+ * endpoints and the front-ends to come), and the table they register in. The composition root
+ * (src/gateway) builds the table and hands it to the server (src/proxy) at start; the server
+ * reads the whole (small) body, fills a zt_local_req and calls the matching handler on the
+ * worker's loop thread; the handler fills the output fields and calls zt_local_respond, at once
+ * or later from the same loop (after a password hash on the thread pool, for example). The
+ * model is h2o's handler registration and h2o_req_t: handlers never see the connection, the
+ * parser or the server's types, only this header.
  *
  * Lifetime: the request owns copies of everything in it (head, body, strings) and is freed by
  * zt_local_respond. If the client goes away first, the request stays valid and
  * zt_local_cancelled() turns true; the handler still calls zt_local_respond, which then only
  * frees. Handlers never see the connection. */
-#ifndef ZT_PROXY_LOCAL_H
-#define ZT_PROXY_LOCAL_H
+#ifndef ZT_HTTP_HANDLER_H
+#define ZT_HTTP_HANDLER_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -24,49 +27,10 @@
 #include "lib/arena.h"
 #include "lib/buf.h"
 #include "lib/str.h"
+#include "http/services.h"
 
 /* Bodies larger than this are refused with 413 before the handler runs. */
 #define ZT_LOCAL_MAX_BODY (64 * 1024)
-
-typedef struct zt_store zt_store;
-typedef struct zt_password_pool zt_password_pool;
-typedef struct zt_breach zt_breach;
-typedef struct zt_secretbox zt_secretbox;
-typedef struct zt_keys zt_keys;
-typedef struct zt_audit zt_audit;
-typedef struct zt_sessions zt_sessions;
-typedef struct zt_session_cache zt_session_cache;
-typedef struct zt_throttle zt_throttle;
-
-/* Process-wide services built at start from the configuration (server.c) and shared by every
- * loop. Each is thread-safe or documented otherwise in its own header.
- *
- * Lifetime rule: these live for the whole process, across any number of reloads, while each
- * zt_config generation is freed when its last request ends (docs/ARCHITECTURE.md, "Config
- * generations and reload"). So nothing here, and nothing any service keeps inside, may point
- * into a zt_config: a string or array taken from the config is copied (strdup, fixed buffer)
- * when the service is opened. Code that needs the config of the moment uses the request's
- * generation (zt_local_req.cfg), which the request holds a reference to. */
-typedef struct zt_services {
-    char *state_dir; /* owned copy; fixed for the life of the process (reload refuses a change) */
-    zt_store *store;
-    zt_password_pool *passwords; /* argon2id on the libuv pool, bounded */
-    zt_breach *breach;           /* NULL: no breached-password corpus configured */
-    zt_secretbox *secrets;       /* TOTP secrets at rest; derives cookie MAC keys */
-    zt_keys *keys;               /* X-ZT-Assertion signing keys, JWKS */
-    zt_audit *audit;             /* NULL: audit off */
-    bool audit_fail_open;
-    zt_sessions *sessions;
-    zt_throttle *throttle;
-    struct zt_risk_engine *risk;  /* detections and risk state */
-    struct zt_devices *devices;   /* device CA, enrolment, posture, alerts */
-    struct zt_response *response; /* incidents and playbooks (Core 6) */
-    /* Current feeds snapshot (GeoIP, anonymous/malicious IPs, leaked pairs); NULL when none is
-     * configured. Replaced on reload; a replaced snapshot lives until the next replacement, so
-     * a reader may use what it loaded for the length of one request. */
-    struct zt_feeds *_Atomic feeds;
-    char admin_token_hash[65]; /* SHA-256 hex of the admin bearer token; "" = admin API off */
-} zt_services;
 
 typedef enum zt_local_kind {
     ZT_LOCAL_PORTAL = 0, /* /.ztgate/... on a gateway listener */
@@ -123,7 +87,10 @@ typedef struct zt_local_req {
     void (*on_cancel)(struct zt_local_req *r, void *arg);
     void *on_cancel_arg;
 
-    /* ---- private to src/proxy ---- */
+    /* ---- private to the server that made the request (src/proxy) ---- */
+    /* Sends the answer when the client is still there, then frees r (zt_local_respond). */
+    void (*finish_)(struct zt_local_req *r);
+    const struct zt_handler *handler_; /* the table entry that answers it */
     void *conn_;
     bool responded_;
     uint64_t hold_seq_;
@@ -149,8 +116,28 @@ void zt_local_respond(zt_local_req *r);
 void zt_local_respond_page(zt_local_req *r, int status, zt_msg title, zt_msg body,
                            const char *detail);
 
-/* Handlers (src/portal, src/admin). */
-void zt_portal_handle(zt_local_req *r);
-void zt_admin_handle(zt_local_req *r);
+/* ---- the handler table ---- */
+
+typedef void zt_handler_fn(void *ctx, zt_local_req *r);
+
+/* One registration: which requests a handler answers. On the admin listener every request goes
+ * to the ZT_LOCAL_ADMIN entry; on a gateway listener a path goes to the first entry whose
+ * prefix it starts with at a segment boundary ("/.ztgate" matches "/.ztgate" and
+ * "/.ztgate/login", not "/.ztgatex"), so a more specific prefix is listed first. */
+typedef struct zt_handler {
+    zt_local_kind kind;
+    const char *prefix; /* gateway listeners; unused for ZT_LOCAL_ADMIN */
+    zt_handler_fn *handle;
+    void *ctx;
+} zt_handler;
+
+typedef struct zt_handlers {
+    const zt_handler *entries;
+    size_t n;
+} zt_handlers;
+
+/* The entry answering this request, or NULL (the request goes on to the proxy path). */
+const zt_handler *zt_handlers_match(const zt_handlers *t, bool admin_listener, const char *path,
+                                    size_t path_len);
 
 #endif
