@@ -8,10 +8,11 @@
  * with the default settings (checkpoint every 1000 records or 10 s, fsync window 5 ms, 64 MiB
  * rotation, queue of 65536); every producer submits pre-built ~600-byte HTTP Activity events
  * (src/audit/event.h, the fields the proxy writes) in a closed loop for S seconds. A refused
- * submit (queue full) makes that producer wait for the writer and is counted. The clock stops when the last accepted event is fdatasync'ed, so
- * appends/s = events accepted / (start .. all synced). zt_audit_submit is timed on every call
- * (clock_gettime(CLOCK_MONOTONIC) around it; the timer's own cost is printed) into a log-linear
- * histogram (3 % resolution). fsync count and latency come from zt_audit_metrics_get.
+ * submit (queue full) makes that producer wait for the writer and is counted. The clock stops when
+ * the last accepted event is fdatasync'ed, so appends/s = events accepted / (start .. all synced).
+ * zt_audit_submit is timed on every call (clock_gettime(CLOCK_MONOTONIC) around it; the timer's own
+ * cost is printed) into a log-linear histogram (3 % resolution). fsync count and latency come from
+ * zt_audit_metrics_get.
  *
  * With --proxy-rps, each row and the summary also give appends/s ÷ the proxy's peak req/s (goal:
  * >= 1.5). Performance is printed, never asserted: the exit status is 0 unless the log itself
@@ -184,10 +185,10 @@ static void *ab_producer(void *arg)
 
 typedef struct ab_result {
     unsigned threads;
-    double seconds;     /* start .. last event synced */
-    double produce_s;   /* the producers' loop */
-    uint64_t accepted;  /* events */
-    uint64_t full;      /* refused submits (queue full), retried */
+    double seconds;                /* start .. last event synced */
+    double produce_s;              /* the producers' loop */
+    uint64_t accepted;             /* events */
+    uint64_t full;                 /* refused submits (queue full), retried */
     uint64_t p50, p99, p999, pmax; /* enqueue ns */
     zt_audit_metrics m;
     double event_bytes;
@@ -383,8 +384,7 @@ int main(int argc, char **argv)
                 printf("%.*s\n(%zu bytes)\n", (int)b.len, b.data, b.len);
             zt_buf_dispose(&b);
             return rc == 0 ? 0 : 1;
-        }
-        else if (argv[i][0] != '-' && nthreads < 16) {
+        } else if (argv[i][0] != '-' && nthreads < 16) {
             unsigned long v = strtoul(argv[i], NULL, 10);
             if (v == 0 || v > AB_MAX_THREADS) {
                 fprintf(stderr, "audit_bench: producer count must be 1..%u\n", AB_MAX_THREADS);
@@ -426,8 +426,8 @@ int main(int argc, char **argv)
     printf("\n%-9s %11s %10s %9s %6s %9s %9s %9s %9s %7s %10s %9s %6s %8s %8s\n", "producers",
            "appends/s", "events", "ev bytes", "full", "enq p50", "enq p99", "p99.9", "max",
            "fsyncs", "fsync mean", "fsync max", "ckpts", "MB/s", "drain");
-    printf("%-9s %11s %10s %9s %6s %9s %9s %9s %9s %7s %10s %9s %6s %8s %8s\n", "", "", "", "",
-           "", "(us)", "(us)", "(us)", "(us)", "", "(us)", "(us)", "", "", "(ms)");
+    printf("%-9s %11s %10s %9s %6s %9s %9s %9s %9s %7s %10s %9s %6s %8s %8s\n", "", "", "", "", "",
+           "(us)", "(us)", "(us)", "(us)", "", "(us)", "(us)", "", "", "(ms)");
     double worst = 0.0, best = 0.0;
     unsigned worst_t = 0, best_t = 0;
     for (size_t r = 0; r < nthreads; r++) {
@@ -442,9 +442,8 @@ int main(int argc, char **argv)
         printf("%-9u %11.0f %10llu %9.0f %6llu %9s %9s %9s %9s %7llu %10.0f %9llu %6llu %8.1f "
                "%8.0f%s\n",
                x->threads, rate, (unsigned long long)x->accepted, x->event_bytes,
-               (unsigned long long)x->full, p50, p99, p999, pmax,
-               (unsigned long long)x->m.fsyncs, fmean, (unsigned long long)x->m.fsync_us_max,
-               (unsigned long long)x->m.checkpoints,
+               (unsigned long long)x->full, p50, p99, p999, pmax, (unsigned long long)x->m.fsyncs,
+               fmean, (unsigned long long)x->m.fsync_us_max, (unsigned long long)x->m.checkpoints,
                x->seconds > 0 ? (double)x->m.bytes / x->seconds / 1e6 : 0.0,
                (x->seconds - x->produce_s) * 1e3, x->ok ? "" : "  (FAILED)");
         if (r == 0 || rate < worst) {
@@ -461,11 +460,12 @@ int main(int argc, char **argv)
 
     if (proxy_rps > 0.0) {
         double ratio = worst / proxy_rps;
-        printf("audit summary: %.0f..%.0f appends/s (%u..%u producers); proxy peak %.0f req/s%s%s%s;"
-               " appends/s / req/s = %.2fx at worst, %.2fx at best (goal >= 1.5x: %s)\n",
-               worst, best, worst_t, best_t, proxy_rps, proxy_source ? " (" : "",
-               proxy_source ? proxy_source : "", proxy_source ? ")" : "", ratio,
-               best / proxy_rps, ratio >= 1.5 ? "met" : "MISSED");
+        printf(
+            "audit summary: %.0f..%.0f appends/s (%u..%u producers); proxy peak %.0f req/s%s%s%s;"
+            " appends/s / req/s = %.2fx at worst, %.2fx at best (goal >= 1.5x: %s)\n",
+            worst, best, worst_t, best_t, proxy_rps, proxy_source ? " (" : "",
+            proxy_source ? proxy_source : "", proxy_source ? ")" : "", ratio, best / proxy_rps,
+            ratio >= 1.5 ? "met" : "MISSED");
     } else {
         printf("audit summary: %.0f..%.0f appends/s (%u..%u producers); proxy peak req/s "
                "unknown (pass --proxy-rps or BENCH_PROXY_RPS): no ratio\n",

@@ -72,7 +72,7 @@ typedef struct zt_limits_cfg {
     /* connections one address may hold (IPv6: one /64); 0 = automatic (a quarter of
      * max_connections, at least 64); trusted proxies are exempt */
     unsigned max_connections_per_address;
-    uint64_t max_body_bytes;  /* request body; 0 = unlimited (streamed); default 0 */
+    uint64_t max_body_bytes; /* request body; 0 = unlimited (streamed); default 0 */
 } zt_limits_cfg;
 
 typedef struct zt_timeouts_cfg {
@@ -260,16 +260,16 @@ typedef struct zt_feed_file_cfg {
 
 /* Identity Protection (`risk:`): feed files and detection thresholds. */
 typedef struct zt_risk_cfg_ {
-    char *geoip_city;          /* mmdb (City layout); NULL = no locations */
-    char *geoip_asn;           /* mmdb (ASN layout); NULL */
+    char *geoip_city; /* mmdb (City layout); NULL = no locations */
+    char *geoip_asn;  /* mmdb (ASN layout); NULL */
     zt_feed_file_cfg *anonymous_ips;
     size_t n_anonymous_ips;
     zt_feed_file_cfg *malicious_ips;
     size_t n_malicious_ips;
-    char *leaked_credentials;  /* "email:SHA1HEX" lines; NULL */
-    zt_cidr *vpn_egress;       /* ignored for impossible travel */
+    char *leaked_credentials; /* "email:SHA1HEX" lines; NULL */
+    zt_cidr *vpn_egress;      /* ignored for impossible travel */
     size_t n_vpn_egress;
-    uint64_t feed_check_ms;    /* how often feed files are checked for changes; default 60s */
+    uint64_t feed_check_ms;         /* how often feed files are checked for changes; default 60s */
     unsigned impossible_travel_kmh; /* 900 */
     unsigned spray_accounts;        /* 10 */
     unsigned spray_passwords;       /* 2 */
@@ -283,15 +283,15 @@ typedef struct zt_risk_cfg_ {
 
 /* Device trust (`devices:`): the internal CA, enrolment, posture and compliance rules. */
 typedef struct zt_devices_cfg_ {
-    char *ca_dir;                   /* default STATE_DIR/device-ca */
+    char *ca_dir;                     /* default STATE_DIR/device-ca */
     uint64_t certificate_lifetime_ms; /* default 8760h */
     uint64_t enroll_code_ttl_ms;      /* default 15m */
     uint64_t posture_max_age_ms;      /* default 24h */
     uint64_t silent_after_ms;         /* no report this long: device_silent; default 1h */
     zt_cfg_word *min_os_versions;     /* "debian:12", "ubuntu:22.04" */
     size_t n_min_os_versions;
-    uint64_t max_signature_age_ms;    /* 0 = rule off */
-    uint64_t max_update_age_ms;       /* 0 = rule off */
+    uint64_t max_signature_age_ms; /* 0 = rule off */
+    uint64_t max_update_age_ms;    /* 0 = rule off */
     bool require_disk_encryption;
     bool require_firewall;
     bool require_antivirus;

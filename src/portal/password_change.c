@@ -190,9 +190,9 @@ static void verify_done(void *ctx, int result)
     int v = zt_password_check(pw, n, &pol, r->svc->breach, &why);
     if (v != ZT_PASSWORD_OK) {
         zt_msg msg = v == ZT_PASSWORD_TOO_SHORT  ? PM_ERR_TOO_SHORT
-                      : v == ZT_PASSWORD_TOO_LONG ? PM_ERR_TOO_LONG
-                      : v == ZT_PASSWORD_BREACHED ? PM_ERR_BREACHED
-                                                  : PM_ERR_INVALID_PW;
+                     : v == ZT_PASSWORD_TOO_LONG ? PM_ERR_TOO_LONG
+                     : v == ZT_PASSWORD_BREACHED ? PM_ERR_BREACHED
+                                                 : PM_ERR_INVALID_PW;
         refuse(j, v == ZT_PASSWORD_BREACHED ? "breached password" : "password policy", msg);
         return;
     }

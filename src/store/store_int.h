@@ -86,14 +86,13 @@ typedef struct zt_store_device_ops {
     int (*revoke)(zt_store *st, const char *id, int64_t now);
     int (*remove)(zt_store *st, const char *id, int64_t now);
     int (*revoked_serials)(zt_store *st, int64_t now, zt_store_name_cb cb, void *ctx);
-    int (*posture_add)(zt_store *st, const char *id, int64_t now, const char *json,
-                       bool compliant, const char *failed);
+    int (*posture_add)(zt_store *st, const char *id, int64_t now, const char *json, bool compliant,
+                       const char *failed);
     int (*posture_get)(zt_store *st, const char *id, char **json_out, int64_t *at_out);
     int (*alert_add)(zt_store *st, zt_store_alert *a);
     int (*alert_set_path)(zt_store *st, const char *device_id, const char *path,
                           zt_store_alert_state to, int64_t now, uint64_t *n_out);
-    int (*alert_list_active)(zt_store *st, const char *device_id, zt_store_alert_cb cb,
-                             void *ctx);
+    int (*alert_list_active)(zt_store *st, const char *device_id, zt_store_alert_cb cb, void *ctx);
 } zt_store_device_ops;
 
 /* Incidents and their timelines (store_incident.h). */
