@@ -9,6 +9,7 @@
  * (backpressure) instead of filling memory. Parser callbacks never resume the parser; the
  * loop in zt_conn_process does, after llhttp_execute returns. */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -56,14 +57,48 @@ const char *zt_conn_state_name(zt_conn_state s)
     return state_names[s];
 }
 
-static void conn_set_state(zt_conn *c, zt_conn_state s)
+/* The moves a client connection may make; anything else is a bug in this file or in
+ * pipeline.c. Every state may close; staying in a state is no move. A page answered while the
+ * request is still in flight continues with the rest of its body or waits for its output. */
+#define BIT(s) (1u << (s))
+#define ANSWERED (BIT(CS_BODY) | BIT(CS_WAIT_RESPONSE))
+static const unsigned allowed_next[] = {
+    [CS_TLS_HANDSHAKE] = BIT(CS_IDLE),
+    [CS_IDLE] = BIT(CS_HEAD) | ANSWERED,
+    [CS_HEAD] = BIT(CS_DISPATCH) | ANSWERED,
+    [CS_DISPATCH] = BIT(CS_AUDIT_WAIT) | BIT(CS_CONNECTING) | ANSWERED,
+    [CS_AUDIT_WAIT] = BIT(CS_CONNECTING) | ANSWERED,
+    [CS_CONNECTING] = ANSWERED,
+    [CS_BODY] = BIT(CS_LOCAL_RUN) | ANSWERED,
+    [CS_WAIT_RESPONSE] = BIT(CS_IDLE) | ANSWERED,
+    [CS_LOCAL_RUN] = BIT(CS_LOCAL_WAIT) | BIT(CS_WAIT_RESPONSE),
+    [CS_LOCAL_WAIT] = BIT(CS_WAIT_RESPONSE),
+    [CS_CLOSING] = 0,
+};
+#undef ANSWERED
+#undef BIT
+
+static bool transition_allowed(zt_conn_state from, zt_conn_state to)
 {
-    if (zt_log_enabled(ZT_LOG_DEBUG) && c->state != s)
+    return from == to || (to == CS_CLOSING && from != CS_CLOSING) ||
+           (allowed_next[from] & (1u << to)) != 0;
+}
+
+void zt_conn_set_state(zt_conn *c, zt_conn_state s)
+{
+    if (c->state == s)
+        return;
+    if (!transition_allowed(c->state, s)) {
+        zt_error("conn %" PRIu64 ": illegal state transition %s -> %s", c->id,
+                 state_names[c->state], state_names[s]);
+        assert(!"illegal connection state transition");
+    }
+    if (zt_log_enabled(ZT_LOG_DEBUG))
         zt_debug("conn %" PRIu64 ": %s -> %s", c->id, state_names[c->state], state_names[s]);
     c->state = s;
 }
 
-static const zt_config *conn_cfg(const zt_conn *c)
+const zt_config *zt_conn_cfg(const zt_conn *c)
 {
     return c->req_active ? c->req.rt->cfg : c->w->rt->cfg;
 }
@@ -77,9 +112,9 @@ static void conn_arm_timer(zt_conn *c, uint64_t ms)
     uv_timer_start(&c->timer, on_conn_timeout, ms, 0);
 }
 
-static void conn_arm_for_state(zt_conn *c)
+void zt_conn_arm_for_state(zt_conn *c)
 {
-    const zt_timeouts_cfg *to = &conn_cfg(c)->timeouts;
+    const zt_timeouts_cfg *to = &zt_conn_cfg(c)->timeouts;
     switch (c->state) {
     case CS_TLS_HANDSHAKE:
         /* A socket that never sends a byte is the cheapest way to hold a connection: it gets
@@ -173,11 +208,9 @@ static void conn_send_tls_output(zt_conn *c)
     zt_buf_reset(tmp);
 }
 
-static void conn_read_stop(zt_conn *c);
-
 /* Where the audit record of the current decision is (no audit log, or none submitted: as
  * good as written). */
-static zt_audit_state conn_audit_state(const zt_conn *c)
+zt_audit_state zt_conn_audit_state(const zt_conn *c)
 {
     zt_audit *audit = c->w->server->audit;
     if (audit == NULL || c->hold_seq == 0)
@@ -185,7 +218,7 @@ static zt_audit_state conn_audit_state(const zt_conn *c)
     return zt_audit_ticket_state(audit, c->hold_seq);
 }
 
-static void audit_waiters_add(zt_conn *c)
+void zt_conn_audit_wait(zt_conn *c)
 {
     if (c->audit_waiting)
         return;
@@ -216,7 +249,7 @@ static void conn_audit_lost(zt_conn *c)
         c->up = NULL;
         zt_upstream_abort(up);
     }
-    conn_read_stop(c);
+    zt_conn_read_stop(c);
     c->close_after_flush = true;
     c->last_request = true;
     if (c->req_active)
@@ -232,13 +265,13 @@ static void conn_audit_lost(zt_conn *c)
 
 /* No response byte leaves before the audit record of its decision is written (an acknowledged
  * request is never missing from the log, even after kill -9). */
-static bool conn_held_for_audit(zt_conn *c)
+bool zt_conn_held_for_audit(zt_conn *c)
 {
-    switch (conn_audit_state(c)) {
+    switch (zt_conn_audit_state(c)) {
     case ZT_AUDIT_WRITTEN:
         return false;
     case ZT_AUDIT_PENDING:
-        audit_waiters_add(c);
+        zt_conn_audit_wait(c);
         return true;
     case ZT_AUDIT_LOST:
         break;
@@ -251,14 +284,12 @@ static bool conn_held_for_audit(zt_conn *c)
     return false; /* c->out now holds the 503 */
 }
 
-static void conn_audit_gate_done(zt_conn *c, zt_audit_state st);
-
 void zt_conn_audit_written(zt_worker *w)
 {
     zt_conn **link = &w->audit_waiters;
     while (*link != NULL) {
         zt_conn *c = *link;
-        zt_audit_state st = c->state == CS_CLOSING ? ZT_AUDIT_LOST : conn_audit_state(c);
+        zt_audit_state st = c->state == CS_CLOSING ? ZT_AUDIT_LOST : zt_conn_audit_state(c);
         if (st == ZT_AUDIT_PENDING) {
             link = &c->audit_next;
             continue;
@@ -269,7 +300,7 @@ void zt_conn_audit_written(zt_worker *w)
         if (c->state == CS_CLOSING)
             continue;
         if (c->state == CS_AUDIT_WAIT) {
-            conn_audit_gate_done(c, st);
+            zt_pipeline_audit_gate_done(c, st);
             continue;
         }
         zt_conn_flush(c);
@@ -282,7 +313,7 @@ void zt_conn_flush(zt_conn *c)
 {
     if (c->state == CS_CLOSING)
         return;
-    if (c->out.len > 0 && conn_held_for_audit(c))
+    if (c->out.len > 0 && zt_conn_held_for_audit(c))
         return;
     if (c->state == CS_CLOSING)
         return; /* the 503 for a lost record could not even be built */
@@ -306,7 +337,7 @@ void zt_conn_flush(zt_conn *c)
         zt_conn_close(c);
 }
 
-static void conn_out(zt_conn *c, const char *data, size_t n)
+void zt_conn_out(zt_conn *c, const char *data, size_t n)
 {
     if (zt_buf_append(&c->out, data, n) < 0)
         zt_conn_close(c);
@@ -362,13 +393,14 @@ void zt_conn_close(zt_conn *c)
 {
     if (c->state == CS_CLOSING)
         return;
-    conn_set_state(c, CS_CLOSING);
+    bool handler_running = c->state == CS_LOCAL_WAIT;
+    zt_conn_set_state(c, CS_CLOSING);
     if (c->up != NULL) {
         zt_upconn *up = c->up;
         c->up = NULL;
         zt_upstream_abort(up);
     }
-    zt_local_detach(c);
+    zt_local_detach(c, handler_running);
     request_end(c);
     if (c->prev != NULL)
         c->prev->next = c->next;
@@ -397,7 +429,7 @@ static void conn_read_start(zt_conn *c)
     }
 }
 
-static void conn_read_stop(zt_conn *c)
+void zt_conn_read_stop(zt_conn *c)
 {
     if (c->reading) {
         uv_read_stop((uv_stream_t *)&c->tcp);
@@ -405,7 +437,7 @@ static void conn_read_stop(zt_conn *c)
     }
 }
 
-static bool peer_is_trusted(const zt_conn *c, const zt_config *cfg)
+bool zt_conn_peer_trusted(const zt_conn *c, const zt_config *cfg)
 {
     for (size_t i = 0; i < cfg->n_trusted_proxies; i++)
         if (zt_cidr_contains(&cfg->trusted_proxies[i], (const struct sockaddr *)&c->peer))
@@ -432,7 +464,7 @@ static bool conn_refusal_logged(zt_worker *w, unsigned *since)
 static bool conn_take_share(zt_conn *c, const zt_config *cfg)
 {
     zt_worker *w = c->w;
-    if (peer_is_trusted(c, cfg))
+    if (zt_conn_peer_trusted(c, cfg))
         return true;
     unsigned limit =
         zt_conn_share_limit(cfg->limits.max_connections, cfg->limits.max_connections_per_address);
@@ -471,7 +503,7 @@ void zt_conn_accept(zt_listener *l)
     zt_arena_init(&c->req.arena, 4096, 0);
     llhttp_init(&c->parser, HTTP_REQUEST, &request_settings);
     c->parser.data = c;
-    c->state = CS_IDLE;
+    c->state = CS_IDLE; /* the initial state (or tls-handshake, below): no transition yet */
     c->next = w->conns;
     if (w->conns != NULL)
         w->conns->prev = c;
@@ -508,9 +540,9 @@ void zt_conn_accept(zt_listener *l)
             return;
         }
         c->tls_on = true;
-        c->state = CS_TLS_HANDSHAKE;
+        c->state = CS_TLS_HANDSHAKE; /* still the initial state */
     }
-    conn_arm_for_state(c);
+    zt_conn_arm_for_state(c);
     conn_read_start(c);
 }
 
@@ -523,7 +555,7 @@ void zt_conn_drain(zt_conn *c)
 
 /* ---- pages and the access log ------------------------------------------------------------ */
 
-static void access_log(zt_conn *c)
+void zt_conn_access_log(zt_conn *c)
 {
     zt_metric_request(c->req.status);
     if (!zt_access_enabled())
@@ -576,7 +608,7 @@ static void access_log(zt_conn *c)
         zt_access_append(&c->w->access, b->data, b->len);
 }
 
-static void request_begin(zt_conn *c)
+void zt_conn_request_begin(zt_conn *c)
 {
     if (c->req_active)
         return;
@@ -592,17 +624,17 @@ static void request_begin(zt_conn *c)
 
 /* After a page: read on to the end of a bodiless request (so the next pipelined one parses),
  * or stop reading when the connection closes after the page. */
-static void conn_continue_after_page(zt_conn *c)
+static void continue_after_answer(zt_conn *c)
 {
     if (c->close_after_flush) {
-        conn_read_stop(c);
+        zt_conn_read_stop(c);
         return;
     }
     if (c->req.req_done) {
-        conn_set_state(c, CS_WAIT_RESPONSE);
+        zt_conn_set_state(c, CS_WAIT_RESPONSE);
         return;
     }
-    conn_set_state(c, CS_BODY);
+    zt_conn_set_state(c, CS_BODY);
     c->parser_paused = false;
     c->need_parse = true;
     llhttp_resume(&c->parser);
@@ -610,18 +642,18 @@ static void conn_continue_after_page(zt_conn *c)
 
 /* Answer with a ztgate page and end the request. A request whose body we have not read cannot
  * keep the connection: the unread bytes would be taken for the next request. */
-static void respond_page_ex(zt_conn *c, zt_page pg);
 
-static void respond_page(zt_conn *c, int status, zt_msg title, zt_msg body, const char *detail)
+void zt_conn_respond_page(zt_conn *c, int status, zt_msg title, zt_msg body, const char *detail)
 {
-    respond_page_ex(c, (zt_page){.status = status, .title = title, .body = body, .detail = detail});
+    zt_conn_respond_page_ex(
+        c, (zt_page){.status = status, .title = title, .body = body, .detail = detail});
 }
 
 /* pg carries status, title, body, detail and the optional block-page fields; the rest is
  * filled here. */
-static void respond_page_ex(zt_conn *c, zt_page pg)
+void zt_conn_respond_page_ex(zt_conn *c, zt_page pg)
 {
-    request_begin(c);
+    zt_conn_request_begin(c);
     zt_request *r = &c->req;
     int status = pg.status;
     const char *detail = pg.detail;
@@ -644,818 +676,22 @@ static void respond_page_ex(zt_conn *c, zt_page pg)
         return;
     }
     r->status = status;
+    if (status >= 500)
+        zt_warn("request %s from %s: %d %s", r->id, c->ip, status, detail ? detail : "");
+    zt_conn_answered(c, keep, detail);
+}
+
+void zt_conn_answered(zt_conn *c, bool keep, const char *detail)
+{
+    zt_request *r = &c->req;
     r->detail = detail;
     r->local_response = true;
     r->resp_head_sent = true;
     r->resp_done = true;
     if (!keep)
         c->close_after_flush = true;
-    if (status >= 500)
-        zt_warn("request %s from %s: %d %s", r->id, c->ip, status, detail ? detail : "");
     if (!c->in_parser)
-        conn_continue_after_page(c);
-}
-
-/* ---- the pipeline stages ----------------------------------------------------------------- */
-
-/* parse: split the target and normalise the path once; route and forward use the result. */
-static bool stage_target(zt_conn *c)
-{
-    zt_request *r = &c->req;
-    char *path = zt_arena_alloc(&r->arena, c->head.url.n + 2);
-    const char *why = NULL;
-    if (path == NULL || zt_http_target_parse(&c->head, path, &r->target, &why) < 0) {
-        respond_page(c, 400, MSG_BAD_REQUEST_TITLE, MSG_BAD_REQUEST_BODY,
-                     why ? why : "invalid request target");
-        return false;
-    }
-    return true;
-}
-
-/* OCSF HTTP Activity activity_id for a method. */
-static unsigned http_activity(int method)
-{
-    switch (method) {
-    case HTTP_CONNECT:
-        return 1;
-    case HTTP_DELETE:
-        return 2;
-    case HTTP_GET:
-        return 3;
-    case HTTP_HEAD:
-        return 4;
-    case HTTP_OPTIONS:
-        return 5;
-    case HTTP_POST:
-        return 6;
-    case HTTP_PUT:
-        return 7;
-    case HTTP_TRACE:
-        return 8;
-    default:
-        return 99;
-    }
-}
-
-static const char *restrict_text(unsigned flags)
-{
-    if ((flags & ZT_RESTRICT_READ_ONLY) && (flags & ZT_RESTRICT_NO_DOWNLOAD))
-        return "read_only,no_download";
-    if (flags & ZT_RESTRICT_READ_ONLY)
-        return "read_only";
-    if (flags & ZT_RESTRICT_NO_DOWNLOAD)
-        return "no_download";
-    return "";
-}
-
-/* One audit event per decision. false when it could not be queued: the caller refuses the
- * request (fail closed) unless audit.on_audit_failure is fail_open. */
-static bool audit_decision(zt_conn *c, bool allowed, const char *reason)
-{
-    zt_server *srv = c->w->server;
-    if (srv->audit == NULL)
-        return true;
-    zt_request *r = &c->req;
-    zt_event ev;
-    const char *method = llhttp_method_name((llhttp_method_t)c->head.method);
-    zt_buf_reset(&c->w->event);
-    zt_event_begin(&ev, &c->w->event, ZT_EV_HTTP_ACTIVITY, http_activity(c->head.method),
-                   allowed ? ZT_SEV_INFO : ZT_SEV_LOW);
-    zt_event_status(&ev, allowed ? ZT_STATUS_SUCCESS : ZT_STATUS_FAILURE);
-    zt_event_str(&ev, "message", allowed ? "request allowed" : "request refused");
-    zt_event_str(&ev, "src_endpoint.ip", r->client_ip[0] ? r->client_ip : c->ip);
-    if (r->country[0] == '\0') {
-        zt_ip_info info;
-        zt_feeds_lookup(atomic_load(&c->w->server->svc->feeds),
-                        (const struct sockaddr *)&r->client_addr, &info);
-        memcpy(r->country, info.country, sizeof(r->country));
-    }
-    if (r->country[0] != '\0')
-        zt_event_str(&ev, "src_endpoint.location.country", r->country);
-    zt_event_uint(&ev, "src_endpoint.port",
-                  (uint64_t)zt_sockaddr_port((const struct sockaddr *)&c->peer));
-    zt_event_str(&ev, "http_request.http_method", method);
-    zt_event_strn(&ev, "http_request.url.hostname", c->head.host.p, c->head.host.n);
-    if (r->target.path != NULL)
-        zt_event_strn(&ev, "http_request.url.path", r->target.path, r->target.path_len);
-    zt_event_str(&ev, "http_request.url.scheme", r->https ? "https" : "http");
-    zt_event_str(&ev, "app.name", r->app ? r->app->name : NULL);
-    if (r->user_id != NULL) {
-        zt_event_str(&ev, "actor.user.uid", r->user_id);
-        zt_event_str(&ev, "actor.user.email_addr", r->email);
-    } else if (r->pending_user_id != NULL) {
-        zt_event_str(&ev, "actor.user.uid", r->pending_user_id);
-        zt_event_str(&ev, "actor.user.email_addr", r->pending_email);
-        zt_event_str(&ev, "actor.session.state", "second factor pending");
-    }
-    if (r->device_id != NULL)
-        zt_event_str(&ev, "device.uid", r->device_id);
-    if (r->platform != NULL) {
-        zt_event_str(&ev, "device.os.type", r->platform);
-        zt_event_str(&ev, "device.os.type_source", r->platform_source);
-    }
-    zt_event_str(&ev, "decision", r->decision ? r->decision : allowed ? "allow" : "block");
-    zt_event_str(&ev, "reasons", reason);
-    if (r->policy_names != NULL)
-        zt_event_str(&ev, "policies", r->policy_names);
-    if (r->report_only != NULL)
-        zt_event_str(&ev, "report_only.decision", r->report_only);
-    if (r->restrict_flags != 0)
-        zt_event_str(&ev, "session.restrict", restrict_text(r->restrict_flags));
-    zt_event_metadata(&ev, r->id, NULL);
-    if (zt_event_end(&ev) < 0) {
-        zt_error("request %s: audit event could not be built", r->id);
-        return srv->audit_fail_open;
-    }
-    uint64_t ticket = zt_audit_submit(srv->audit, c->w->event.data, c->w->event.len);
-    if (ticket > 0) {
-        c->hold_seq = ticket;
-        return true;
-    }
-    c->hold_seq = 0; /* nothing to wait for: refused below, or fail_open */
-    zt_error("request %s: audit log cannot accept events (%s)%s", r->id,
-             zt_audit_failure(srv->audit) ? zt_audit_failure(srv->audit) : "queue full",
-             srv->audit_fail_open ? "; forwarding anyway (fail_open)" : "; refusing");
-    return srv->audit_fail_open;
-}
-
-static void respond_audit_unavailable(zt_conn *c)
-{
-    respond_page_ex(c, (zt_page){.status = 503,
-                                 .title = MSG_UNAVAILABLE_TITLE,
-                                 .body = MSG_AUDIT_UNAVAILABLE_BODY,
-                                 .error = "audit_unavailable",
-                                 .detail = "the audit log cannot record this request"});
-}
-
-/* route: default deny — a request that matches no configured app is refused. */
-static bool stage_route(zt_conn *c)
-{
-    zt_request *r = &c->req;
-    zt_route_result found =
-        zt_route_resolve(r->rt->routes, c->head.host, r->target.path, r->target.path_len, &r->app);
-    if (found == ZT_ROUTE_AMBIGUOUS) {
-        static const char why[] = "ambiguous path: an upstream could read it as another app's "
-                                  "(case, ';' parameters or trailing dots; see path_match)";
-        if (!audit_decision(c, false, why))
-            respond_audit_unavailable(c);
-        else
-            respond_page(c, 400, MSG_BAD_REQUEST_TITLE, MSG_BAD_REQUEST_BODY, why);
-        return false;
-    }
-    if (r->app == NULL) {
-        if (!audit_decision(c, false, "no configured app matches this host and path"))
-            respond_audit_unavailable(c);
-        else
-            respond_page(c, 404, MSG_NOT_FOUND_TITLE, MSG_NOT_FOUND_BODY, NULL);
-        return false;
-    }
-    return true;
-}
-
-/* authorize: what the gateway can decide before anyone is identified — the app's own rules
- * on what may reach it. Identity, device and policy decisions join this stage. */
-static bool stage_authorize(zt_conn *c)
-{
-    zt_request *r = &c->req;
-    if (r->target.encoded_slash && !r->app->allow_encoded_slash) {
-        respond_page(c, 400, MSG_BAD_REQUEST_TITLE, MSG_BAD_REQUEST_BODY,
-                     "encoded slash or backslash in the path");
-        return false;
-    }
-    uint64_t max_body = r->rt->cfg->limits.max_body_bytes;
-    if (max_body != 0 && c->head.body == ZT_BODY_LENGTH && c->head.content_length > max_body) {
-        respond_page(c, 413, MSG_TOO_LARGE_TITLE, MSG_TOO_LARGE_BODY, "request body too large");
-        return false;
-    }
-    /* The request goes on only once its decision is queued in the audit log. */
-    const char *why = r->user_id == NULL        ? "public app: no sign-in required"
-                      : r->policy_names != NULL ? "signed in; every applicable policy satisfied"
-                                                : "signed in; no policy applies";
-    if (!audit_decision(c, true, why)) {
-        respond_audit_unavailable(c);
-        return false;
-    }
-    return true;
-}
-
-/* forward: take an upstream connection; the head goes out once it is connected. */
-static void stage_forward(zt_conn *c)
-{
-    zt_request *r = &c->req;
-    r->up_body = c->head.body;
-    conn_set_state(c, CS_CONNECTING);
-    zt_upstream_attach(c, &r->app->upstream.addr);
-}
-
-/* The record could not be written (or not in time): nothing went to the upstream, so the
- * client can still be told plainly (fail closed), or, with fail_open, the request goes on. */
-static void audit_gate_refuse(zt_conn *c, const char *detail)
-{
-    c->hold_seq = 0;
-    if (c->w->server->audit_fail_open) {
-        zt_warn("request %s: %s; forwarding anyway (fail_open)", c->req.id, detail);
-        stage_forward(c);
-        return;
-    }
-    respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY, detail);
-}
-
-/* No byte leaves for the upstream before the decision's record is in the log: a request
- * forwarded and then found unaudited could not be called back. */
-static void stage_audit_gate(zt_conn *c)
-{
-    switch (conn_audit_state(c)) {
-    case ZT_AUDIT_WRITTEN:
-        stage_forward(c);
-        return;
-    case ZT_AUDIT_PENDING:
-        conn_set_state(c, CS_AUDIT_WAIT);
-        conn_arm_for_state(c);
-        audit_waiters_add(c);
-        return;
-    case ZT_AUDIT_LOST:
-        audit_gate_refuse(c, "the audit log failed before this request's record was written");
-        return;
-    }
-}
-
-/* The loop was woken with the record written or lost. */
-static void conn_audit_gate_done(zt_conn *c, zt_audit_state st)
-{
-    uv_timer_stop(&c->timer);
-    if (st == ZT_AUDIT_WRITTEN)
-        stage_forward(c);
-    else
-        audit_gate_refuse(c, "the audit log failed before this request's record was written");
-    if (c->state != CS_CLOSING)
-        zt_conn_process(c);
-}
-
-/* local: a request ztgate answers itself. Its (small) body is read whole first; the handler
- * runs once the message is complete (CS_LOCAL_RUN in conn_process_once). */
-static void stage_local(zt_conn *c, const zt_handler *h)
-{
-    zt_request *r = &c->req;
-    if (h == NULL) { /* nothing registered for it (a table without an admin handler) */
-        respond_page(c, 404, MSG_NOT_FOUND_TITLE, MSG_NOT_FOUND_BODY, "no handler");
-        return;
-    }
-    if (c->head.body == ZT_BODY_LENGTH && c->head.content_length > ZT_LOCAL_MAX_BODY) {
-        respond_page(c, 413, MSG_TOO_LARGE_TITLE, MSG_TOO_LARGE_BODY,
-                     "request body too large for a gateway page");
-        return;
-    }
-    const zt_header *al = zt_http_head_find(&c->head, "Accept-Language");
-    r->lang = al ? zt_lang_from_accept(al->value.p, al->value.n) : ZT_LANG_EN;
-    c->local = zt_local_new(c, h);
-    if (c->local == NULL) {
-        respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY, "out of memory");
-        return;
-    }
-    if (c->head.expect_continue) {
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        conn_out(c, cont, sizeof(cont) - 1);
-        r->continue_sent = true;
-    }
-    conn_set_state(c, CS_BODY);
-    conn_arm_for_state(c);
-    c->parser_paused = false;
-    c->need_parse = true;
-    llhttp_resume(&c->parser);
-}
-
-void zt_conn_local_done(zt_conn *c, zt_local_req *lr)
-{
-    zt_request *r = &c->req;
-    bool keep = c->head.keep_alive && !c->draining && !c->last_request;
-    if (!keep)
-        c->last_request = true; /* request_finish closes after the response */
-    if (lr->hold_seq_ > c->hold_seq)
-        c->hold_seq = lr->hold_seq_;
-    if (zt_local_write_response(lr, &c->out, keep) < 0) {
-        zt_conn_close(c);
-        return;
-    }
-    r->status = lr->status;
-    r->detail = lr->log_detail;
-    r->bytes_out = lr->resp_body.len;
-    r->local_response = true;
-    r->resp_head_sent = true;
-    r->resp_done = true;
-    conn_set_state(c, CS_WAIT_RESPONSE);
-    zt_conn_process(c);
-}
-
-/* Sign-in needed: a redirect for browsers, 401 JSON for API clients. */
-static void respond_challenge(zt_conn *c)
-{
-    zt_request *r = &c->req;
-    bool keep = c->head.keep_alive && (r->req_done || c->head.body == ZT_BODY_NONE) && !c->draining;
-    if (zt_authn_write_challenge(c, &c->out, keep) < 0) {
-        zt_conn_close(c);
-        return;
-    }
-    r->local_response = true;
-    r->resp_head_sent = true;
-    r->resp_done = true;
-    r->detail = r->session_status;
-    if (!keep)
-        c->close_after_flush = true;
-    if (!c->in_parser)
-        conn_continue_after_page(c);
-}
-
-/* authenticate: who is asking. Public apps need nobody; every other app needs a valid,
- * fully authenticated session (its absence is a decision too, and audited). */
-static bool stage_authenticate(zt_conn *c)
-{
-    switch (zt_authn_check(c)) {
-    case ZT_AUTHN_ANONYMOUS_OK:
-    case ZT_AUTHN_OK:
-        return true;
-    case ZT_AUTHN_ERROR:
-        if (!audit_decision(c, false, "session store unavailable"))
-            respond_audit_unavailable(c);
-        else
-            respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY,
-                         "the session store is unavailable");
-        return false;
-    case ZT_AUTHN_SIGN_IN:
-        break;
-    }
-    if (!audit_decision(c, false, "sign-in required: no valid session"))
-        respond_audit_unavailable(c);
-    else
-        respond_challenge(c);
-    return false;
-}
-
-/* The last address in a header like X-Forwarded-For: "a, b, c" → c. */
-static bool last_forwarded_addr(const zt_header *h, struct sockaddr_storage *out)
-{
-    size_t end = h->value.n, start;
-    while (end > 0 && (h->value.p[end - 1] == ' ' || h->value.p[end - 1] == '\t'))
-        end--;
-    start = end;
-    while (start > 0 && h->value.p[start - 1] != ',')
-        start--;
-    while (start < end && (h->value.p[start] == ' ' || h->value.p[start] == '\t'))
-        start++;
-    char ip[ZT_IP_STRLEN];
-    if (end - start == 0 || end - start >= sizeof(ip))
-        return false;
-    memcpy(ip, h->value.p + start, end - start);
-    ip[end - start] = '\0';
-    memset(out, 0, sizeof(*out));
-    struct sockaddr_in *v4 = (struct sockaddr_in *)out;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
-    if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        return true;
-    }
-    if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        return true;
-    }
-    return false;
-}
-
-/* Who the client is and whether it used HTTPS: the socket, unless the peer is a configured
- * trusted proxy, whose X-Forwarded-For (last hop) and X-Forwarded-Proto are believed. */
-static void resolve_client(zt_conn *c)
-{
-    zt_request *r = &c->req;
-    r->https = c->tls_on;
-    memcpy(&r->client_addr, &c->peer, sizeof(r->client_addr));
-    snprintf(r->client_ip, sizeof(r->client_ip), "%s", c->ip);
-    c->peer_trusted = peer_is_trusted(c, r->rt->cfg);
-    if (!c->peer_trusted)
-        return;
-    const zt_header *proto = NULL, *xff = NULL;
-    for (unsigned i = 0; i < c->head.n_headers; i++) {
-        const zt_header *h = &c->head.headers[i];
-        if (zt_span_ieq_cstr(h->name, "X-Forwarded-Proto"))
-            proto = h;
-        else if (zt_span_ieq_cstr(h->name, "X-Forwarded-For"))
-            xff = h; /* the last one: nearest to us */
-    }
-    if (proto != NULL && zt_span_ieq_cstr(proto->value, "https"))
-        r->https = true;
-    struct sockaddr_storage addr;
-    if (xff != NULL && last_forwarded_addr(xff, &addr)) {
-        r->client_addr = addr;
-        zt_sockaddr_ip((const struct sockaddr *)&addr, r->client_ip);
-    }
-}
-
-/* Names of the applicable policies, "a,b (report-only)", for the audit record. */
-static void policy_names(zt_conn *c, const zt_policy_set *set, const zt_policy_result *res)
-{
-    zt_request *r = &c->req;
-    if (res->n_matched == 0)
-        return;
-    zt_buf b;
-    zt_buf_init(&b, 64 * 1024);
-    int rc = 0;
-    for (size_t i = 0; i < res->n_matched && rc == 0; i++) {
-        if (i > 0)
-            rc = zt_buf_append_char(&b, ',');
-        rc = rc ? rc : zt_buf_append_str(&b, zt_policy_name(set, res->matched[i]));
-        if (rc == 0 && zt_policy_report_only(set, res->matched[i]))
-            rc = zt_buf_append_str(&b, " (report-only)");
-    }
-    if (rc == 0 && res->matched_truncated)
-        rc = zt_buf_append_str(&b, ",...");
-    if (rc == 0)
-        r->policy_names = zt_arena_strndup(&r->arena, b.data, b.len);
-    zt_buf_dispose(&b);
-}
-
-static void count_decision(const zt_policy_set *set, const zt_policy_result *res)
-{
-    zt_metric_decision((int)res->outcome);
-    zt_metric_report_only((int)res->report_only_outcome);
-    for (size_t i = 0; i < res->n_matched; i++)
-        zt_metric_policy_match(zt_policy_name(set, res->matched[i]));
-}
-
-static bool method_is_safe(int method)
-{
-    return method == HTTP_GET || method == HTTP_HEAD || method == HTTP_OPTIONS;
-}
-
-/* What the feeds and the risk engine say about this request's address, and the risk the
- * session carries (sign-in risk from its sign-in, user risk from the user's open detections).
- * A session's sign-in risk is raised, never lowered, by what the address looks like now. */
-static void fill_risk_input(zt_conn *c, zt_policy_input *in)
-{
-    zt_request *r = &c->req;
-    zt_services *svc = c->w->server->svc;
-    const struct sockaddr *ip = (const struct sockaddr *)&r->client_addr;
-    zt_ip_info info;
-    zt_feeds_lookup(atomic_load(&svc->feeds), ip, &info);
-    memcpy(in->country, info.country, sizeof(in->country));
-    memcpy(r->country, info.country, sizeof(r->country));
-    in->anonymous_ip = info.anonymous;
-    in->user_risk = (zt_risk)r->user_risk;
-    /* The password_change control is met by the secure password change that remediates the
-     * user's risk (Entra's "require password change"): owed while any user risk is open. */
-    in->password_change_required = r->user_risk != ZT_RISK_NONE;
-    zt_risk now_ip = zt_risk_ip_level(svc->risk, &info, ip, in->now);
-    in->sign_in_risk = (zt_risk)r->sign_in_risk > now_ip ? (zt_risk)r->sign_in_risk : now_ip;
-}
-
-/* The device this connection proved (client certificate), if it belongs to the signed-in
- * user: enrolled, compliant (posture rules) and its risk (EDR alerts). */
-/* The device a browser was tied to at enrolment (docs/DEVICES.md): a valid binding cookie for
- * the session's user in any Cookie header. */
-static bool bound_device(const zt_conn *c, const char *user_id, int64_t now,
-                         char id[ZT_DEVICE_ID_LEN + 1])
-{
-    const zt_secretbox *sb = c->w->server->svc->secrets;
-    for (unsigned i = 0; sb != NULL && i < c->head.n_headers; i++) {
-        const zt_header *h = &c->head.headers[i];
-        if (zt_span_ieq_cstr(h->name, "Cookie") &&
-            zt_device_binding_check(sb, &h->value, user_id, c->req.https, now, id))
-            return true;
-    }
-    return false;
-}
-
-/* The verified client certificate's device; without one, a browser's binding cookie. Either
- * way the device must be known (not revoked) and the session user's; a binding also ends with
- * the device certificate. os_id receives the OS its posture reports ("" when none). */
-static void fill_device_input(zt_conn *c, zt_policy_input *in, char os_id[33])
-{
-    zt_request *r = &c->req;
-    zt_devices *d = c->w->server->svc->devices;
-    if (d == NULL || r->user_id == NULL)
-        return;
-    char bound[ZT_DEVICE_ID_LEN + 1];
-    const char *id = c->device_id;
-    bool by_cookie = id[0] == '\0';
-    if (by_cookie && !bound_device(c, r->user_id, in->now, bound))
-        return;
-    if (by_cookie)
-        id = bound;
-    zt_device_state st;
-    if (zt_devices_state(d, id, in->now, &st) != 0 || !st.known ||
-        strcmp(st.user_id, r->user_id) != 0 || (by_cookie && st.cert_not_after <= in->now))
-        return;
-    in->device_known = true;
-    in->device_enrolled = true;
-    in->device_compliant = st.compliant;
-    in->device_risk = (zt_risk)st.risk;
-    memcpy(os_id, st.os_id, sizeof(st.os_id));
-    r->device_id = zt_arena_strdup(&r->arena, id);
-    r->device_failed = st.failed[0] ? zt_arena_strdup(&r->arena, st.failed) : NULL;
-    zt_msg *why = st.n_why > 0 ? zt_arena_alloc(&r->arena, st.n_why * sizeof(zt_msg)) : NULL;
-    if (why != NULL) {
-        memcpy(why, st.why, st.n_why * sizeof(zt_msg));
-        r->device_why = why;
-        r->n_device_why = st.n_why;
-    }
-    r->device_facts = st.facts[0] ? zt_arena_strdup(&r->arena, st.facts) : NULL;
-}
-
-/* The value of a header sent exactly once; a repeated one is ignored (which copy would the
- * app read?), as is a missing one. */
-static bool single_header(const zt_conn *c, const char *name, zt_span *out)
-{
-    unsigned seen = 0;
-    for (unsigned i = 0; i < c->head.n_headers; i++) {
-        if (zt_span_ieq_cstr(c->head.headers[i].name, name)) {
-            *out = c->head.headers[i].value;
-            seen++;
-        }
-    }
-    return seen == 1;
-}
-
-/* conditions.device.platforms: the enrolled device's posture, else Sec-CH-UA-Platform, else the
- * User-Agent (device/platform.h; docs/POLICY.md "Device platform"). */
-static void fill_platform_input(zt_conn *c, zt_policy_input *in, const char *os_id)
-{
-    zt_span ua, hint, mobile;
-    zt_platform_request pr = {.posture_os_id = os_id};
-    if (single_header(c, "User-Agent", &ua)) {
-        pr.user_agent = ua.p;
-        pr.user_agent_len = ua.n;
-    }
-    if (single_header(c, "Sec-CH-UA-Platform", &hint)) {
-        pr.ch_platform = hint.p;
-        pr.ch_platform_len = hint.n;
-    }
-    if (single_header(c, "Sec-CH-UA-Mobile", &mobile)) {
-        pr.ch_mobile = mobile.p;
-        pr.ch_mobile_len = mobile.n;
-    }
-    zt_platform_result res;
-    zt_platform_detect(&pr, &res);
-    in->platform = res.platform;
-    c->req.platform = zt_platform_name(res.platform);
-    c->req.platform_source = zt_platform_source_name(res.source);
-}
-
-/* Every attribute `ztgate whatif` takes is filled here from the request, so enforcement and its
- * explanation see the same inputs (tests/integ/test_differential.py holds them to it). */
-static void fill_policy_input(zt_conn *c, zt_policy_input *in)
-{
-    zt_request *r = &c->req;
-    char os_id[33] = "";
-    *in = (zt_policy_input){
-        .user_id = r->user_id,
-        .email = r->email,
-        .groups = r->groups,
-        .n_groups = r->n_groups,
-        .app = r->app->name,
-        .sensitivity = (int)r->app->sensitivity,
-        .ip = (const struct sockaddr *)&r->client_addr,
-        .client = zt_authn_wants_html(c) ? ZT_CLIENT_BROWSER : ZT_CLIENT_API,
-        .now = (int64_t)(zt_wall_us() / 1000000),
-        .auth_time = r->auth_time,
-        .mfa_time = r->mfa_time,
-        /* No sign-in method is phishing-resistant yet (passkeys come with WebAuthn), so no
-         * session has it; check-config refuses an enforced policy that needs it. */
-        .mfa_phishing_resistant = false,
-    };
-    fill_risk_input(c, in);
-    fill_device_input(c, in, os_id);
-    fill_platform_input(c, in, os_id);
-}
-
-/* What the request's device contributes to a refusal page. */
-static zt_page_device page_device(const zt_request *r)
-{
-    return (zt_page_device){.failed = r->device_failed,
-                            .why = r->device_why,
-                            .n_why = r->n_device_why,
-                            .facts = r->device_facts};
-}
-
-/* A control the user cannot satisfy from the MFA prompt: explain what to do instead. */
-static void respond_unmet(zt_conn *c, zt_control ctl)
-{
-    zt_page_device dev = page_device(&c->req);
-    respond_page_ex(c, zt_page_unmet((int)ctl, c->req.policy, &dev));
-}
-
-static void respond_step_up(zt_conn *c, bool reauth, const char *control)
-{
-    zt_request *r = &c->req;
-    bool keep = c->head.keep_alive && (r->req_done || c->head.body == ZT_BODY_NONE) && !c->draining;
-    if (zt_authn_write_step_up(c, &c->out, keep, reauth, control) < 0) {
-        zt_conn_close(c);
-        return;
-    }
-    r->local_response = true;
-    r->resp_head_sent = true;
-    r->resp_done = true;
-    r->detail = reauth ? "sign-in frequency: sign in again" : "step-up: second factor required";
-    if (!keep)
-        c->close_after_flush = true;
-    if (!c->in_parser)
-        conn_continue_after_page(c);
-}
-
-static bool policy_refuse(zt_conn *c, const char *reason, zt_page pg)
-{
-    if (!audit_decision(c, false, reason))
-        respond_audit_unavailable(c);
-    else
-        respond_page_ex(c, pg);
-    return false;
-}
-
-/* An allowed request carries a signed assertion of who is asking and with what device trust;
- * one that cannot be signed is refused (fail closed), like a session store failure. */
-static bool assert_identity(zt_conn *c, const zt_policy_input *in)
-{
-    if (zt_authn_sign_assertion(c, in) == 0)
-        return true;
-    c->req.decision = "block";
-    if (!audit_decision(c, false, "identity assertion could not be signed"))
-        respond_audit_unavailable(c);
-    else
-        respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY,
-                     "the identity assertion could not be signed");
-    return false;
-}
-
-/* policy: Conditional Access on every request of a signed-in user (not only at sign-in).
- * Anonymous visitors of a public app have no user to assign policies to. */
-static bool stage_policy(zt_conn *c)
-{
-    zt_request *r = &c->req;
-    if (r->user_id == NULL)
-        return true;
-    const zt_policy_set *set = r->rt->policies;
-    zt_policy_input in;
-    zt_policy_result res;
-    fill_policy_input(c, &in);
-    zt_policy_eval(set, &in, &res);
-    count_decision(set, &res);
-    policy_names(c, set, &res);
-    if (res.report_only_outcome != ZT_OUTCOME_ALLOW)
-        r->report_only = zt_outcome_name(res.report_only_outcome);
-    int cause = zt_policy_cause(set, &in, &res); /* the policy whatif names too */
-    if (cause >= 0)
-        r->policy = zt_policy_name(set, cause);
-    else if (res.n_matched > 0)
-        r->policy = zt_policy_name(set, res.matched[0]);
-    char reason[256];
-    if (res.outcome == ZT_OUTCOME_ALLOW) {
-        r->restrict_flags = res.restrict_flags;
-        if (!(r->restrict_flags & ZT_RESTRICT_READ_ONLY) || method_is_safe(c->head.method))
-            return assert_identity(c, &in);
-        r->decision = "block";
-        return policy_refuse(c, "restrict read_only: unsafe method refused",
-                             zt_page_read_only(r->policy));
-    }
-    if (res.outcome == ZT_OUTCOME_BLOCK) {
-        r->decision = "block";
-        snprintf(reason, sizeof(reason), "blocked by policy %s", r->policy ? r->policy : "?");
-        /* The device's findings when its risk is what decided. */
-        zt_page_device dev = page_device(r);
-        bool device_decided = r->device_failed && in.device_risk >= ZT_RISK_HIGH;
-        return policy_refuse(c, reason, zt_page_block(r->policy, device_decided ? &dev : NULL));
-    }
-    r->decision = "challenge";
-    const char *control = res.reauth_required ? "sign_in" : zt_control_name(res.next_control);
-    snprintf(reason, sizeof(reason), "policy %s requires %s", r->policy ? r->policy : "?", control);
-    if (!audit_decision(c, false, reason)) {
-        respond_audit_unavailable(c);
-        return false;
-    }
-    if (res.reauth_required || res.next_control == ZT_CTL_MFA)
-        respond_step_up(c, res.reauth_required, control);
-    else
-        respond_unmet(c, res.next_control);
-    return false;
-}
-
-/* The same Conditional Access decision for a forward-auth question. X-Forwarded-Method says
- * whether a read-only session may go on. */
-static void verify_policy(zt_conn *c, zt_verify_result *v)
-{
-    zt_request *r = &c->req;
-    const zt_policy_set *set = r->rt->policies;
-    zt_policy_input in;
-    zt_policy_result res;
-    fill_policy_input(c, &in);
-    zt_policy_eval(set, &in, &res);
-    count_decision(set, &res);
-    policy_names(c, set, &res);
-    if (res.report_only_outcome != ZT_OUTCOME_ALLOW)
-        r->report_only = zt_outcome_name(res.report_only_outcome);
-    int cause = zt_policy_cause(set, &in, &res);
-    r->policy = cause >= 0          ? zt_policy_name(set, cause)
-                : res.n_matched > 0 ? zt_policy_name(set, res.matched[0])
-                                    : NULL;
-    if (res.outcome == ZT_OUTCOME_ALLOW) {
-        r->restrict_flags = res.restrict_flags;
-        const zt_header *fm = zt_http_head_find(&c->head, "X-Forwarded-Method");
-        bool unsafe = fm != NULL && !zt_span_ieq_cstr(fm->value, "GET") &&
-                      !zt_span_ieq_cstr(fm->value, "HEAD") &&
-                      !zt_span_ieq_cstr(fm->value, "OPTIONS");
-        if ((r->restrict_flags & ZT_RESTRICT_READ_ONLY) && unsafe) {
-            v->status = 403;
-            v->decision = "block";
-            r->decision = "block";
-            r->detail = "read-only session: unsafe method refused";
-        } else if (zt_authn_sign_assertion(c, &in) != 0) {
-            v->status = 503;
-            v->decision = "error";
-            r->decision = "block";
-            r->detail = "the identity assertion could not be signed";
-        }
-        return;
-    }
-    if (res.outcome == ZT_OUTCOME_BLOCK ||
-        (!res.reauth_required && res.next_control != ZT_CTL_MFA)) {
-        v->status = 403;
-        v->decision = "block";
-        r->decision = "block";
-        r->detail =
-            res.outcome == ZT_OUTCOME_BLOCK ? "blocked by policy" : "access requirement not met";
-        return;
-    }
-    v->status = 401;
-    v->decision = "step_up";
-    r->decision = "challenge";
-    v->page = res.reauth_required ? "/.ztgate/login?prompt=login&rd=" : "/.ztgate/mfa?rd=";
-    r->detail = res.reauth_required ? "sign in again" : "second factor required";
-}
-
-/* forward-auth: nginx auth_request / Traefik forwardAuth ask whether the request they describe
- * may pass. Answered here, not by the portal: it is the same decision as the proxy path. */
-static void stage_verify(zt_conn *c)
-{
-    zt_request *r = &c->req;
-    if (c->head.body != ZT_BODY_NONE ||
-        (c->head.method != HTTP_GET && c->head.method != HTTP_HEAD)) {
-        respond_page(c, 400, MSG_BAD_REQUEST_TITLE, MSG_BAD_REQUEST_BODY,
-                     "forward-auth takes GET without a body");
-        return;
-    }
-    zt_verify_result v = zt_authn_verify(c);
-    if (v.status == 200 && r->user_id != NULL)
-        verify_policy(c, &v);
-    char reason[300];
-    snprintf(reason, sizeof(reason), "forward-auth: %s%s%s", v.decision, r->detail ? ": " : "",
-             r->detail ? r->detail : "");
-    if (!audit_decision(c, v.status == 200, reason)) {
-        respond_audit_unavailable(c);
-        return;
-    }
-    bool keep = c->head.keep_alive && !c->draining;
-    if (zt_authn_verify_write(c, &v, &c->out, keep) < 0) {
-        zt_conn_close(c);
-        return;
-    }
-    r->local_response = true;
-    r->resp_head_sent = true;
-    r->resp_done = true;
-    if (!keep)
-        c->close_after_flush = true;
-    if (!c->in_parser)
-        conn_continue_after_page(c);
-}
-
-static bool is_verify_path(const zt_request *r)
-{
-    static const char p[] = "/.ztgate/verify";
-    return r->target.path_len == sizeof(p) - 1 && memcmp(r->target.path, p, sizeof(p) - 1) == 0;
-}
-
-static void conn_dispatch(zt_conn *c)
-{
-    zt_request *r = &c->req;
-    resolve_client(c);
-    r->head_method = c->head.method == HTTP_HEAD;
-    if (c->head.expect_continue && c->head.body == ZT_BODY_NONE)
-        c->head.expect_continue = false;
-    if (!stage_target(c))
-        return;
-    const zt_handlers *handlers = c->w->server->handlers;
-    if (c->admin) {
-        stage_local(c, zt_handlers_match(handlers, true, r->target.path, r->target.path_len));
-        return;
-    }
-    if (is_verify_path(r)) {
-        stage_verify(c);
-        return;
-    }
-    const zt_handler *h = zt_handlers_match(handlers, false, r->target.path, r->target.path_len);
-    if (h != NULL) {
-        r->app = zt_route_find(r->rt->routes, c->head.host, r->target.path, r->target.path_len);
-        stage_local(c, h);
-        return;
-    }
-    if (!stage_route(c) || !stage_authenticate(c) || !stage_policy(c) || !stage_authorize(c))
-        return;
-    stage_audit_gate(c);
+        continue_after_answer(c);
 }
 
 int zt_conn_build_upstream_head(zt_conn *c, zt_buf *out)
@@ -1504,13 +740,13 @@ int zt_conn_build_upstream_head(zt_conn *c, zt_buf *out)
                 (zt_header){ZT_SPAN_LIT("X-ZT-Device"), {r->device_id, strlen(r->device_id)}};
         /* The app may enforce the restriction more finely; ztgate enforces it regardless. */
         if (r->restrict_flags != 0) {
-            const char *rs = restrict_text(r->restrict_flags);
+            const char *rs = zt_pipeline_restrict_text(r->restrict_flags);
             extra[n_extra++] = (zt_header){ZT_SPAN_LIT("X-ZT-Restrict"), {rs, strlen(rs)}};
         }
     }
     zt_forward_ctx ctx = {
         .client_ip = c->ip,
-        .peer_is_trusted = peer_is_trusted(c, cfg),
+        .peer_is_trusted = zt_conn_peer_trusted(c, cfg),
         .proto = c->tls_on ? "https" : "http",
         .host_header = app->preserve_host && on > 0 ? orig : app->upstream.host_header,
         .orig_host = on > 0 ? orig : host,
@@ -1530,17 +766,17 @@ void zt_conn_upstream_ready(zt_conn *c)
     zt_request *r = &c->req;
     if (c->head.expect_continue && !r->continue_sent) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        conn_out(c, cont, sizeof(cont) - 1);
+        zt_conn_out(c, cont, sizeof(cont) - 1);
         r->continue_sent = true;
     }
-    conn_set_state(c, r->req_done ? CS_WAIT_RESPONSE : CS_BODY);
+    zt_conn_set_state(c, r->req_done ? CS_WAIT_RESPONSE : CS_BODY);
     zt_upstream_start_response_timer(c->up);
     if (!r->req_done) {
         c->parser_paused = false;
         c->need_parse = true;
         llhttp_resume(&c->parser);
     }
-    conn_arm_for_state(c);
+    zt_conn_arm_for_state(c);
     zt_conn_process(c);
 }
 
@@ -1559,83 +795,24 @@ void zt_conn_upstream_failed(zt_conn *c, int status, const char *detail)
         /* Part of the response is out: the only honest signal left is closing. */
         zt_warn("request %s: upstream failed mid-response: %s", r->id, detail);
         r->detail = detail;
-        access_log(c);
+        zt_conn_access_log(c);
         zt_conn_close(c);
         return;
     }
     if (status == 504)
-        respond_page(c, 504, MSG_TIMEOUT_TITLE, MSG_TIMEOUT_BODY, detail);
+        zt_conn_respond_page(c, 504, MSG_TIMEOUT_TITLE, MSG_TIMEOUT_BODY, detail);
     else
-        respond_page(c, 502, MSG_BAD_GATEWAY_TITLE, MSG_BAD_GATEWAY_BODY, detail);
+        zt_conn_respond_page(c, 502, MSG_BAD_GATEWAY_TITLE, MSG_BAD_GATEWAY_BODY, detail);
     zt_conn_process(c);
 }
 
 /* ---- response from the upstream ---------------------------------------------------------- */
 
-/* Content types a no_download session may not receive, beside any attachment. */
-static const char *const download_types[] = {
-    "application/octet-stream",
-    "application/zip",
-    "application/x-zip-compressed",
-    "application/x-7z-compressed",
-    "application/x-rar-compressed",
-    "application/vnd.rar",
-    "application/x-tar",
-    "application/gzip",
-    "application/x-gzip",
-    "application/pdf",
-    "application/msword",
-    "application/vnd.ms-excel",
-    "application/vnd.ms-powerpoint",
-    "application/vnd.openxmlformats-officedocument.",
-    "application/vnd.oasis.opendocument.",
-    "text/csv",
-    NULL,
-};
-
-static bool response_is_download(const zt_http_head *h)
-{
-    const zt_header *cd = zt_http_head_find(h, "Content-Disposition");
-    if (cd != NULL) {
-        zt_span v = cd->value;
-        while (v.n > 0 && (*v.p == ' ' || *v.p == '\t')) {
-            v.p++;
-            v.n--;
-        }
-        if (zt_span_istarts(v, "attachment"))
-            return true;
-    }
-    const zt_header *ct = zt_http_head_find(h, "Content-Type");
-    if (ct == NULL)
-        return false;
-    for (size_t i = 0; download_types[i] != NULL; i++)
-        if (zt_span_istarts(ct->value, download_types[i]))
-            return true;
-    return false;
-}
-
-/* no_download: the upstream's answer is a file. Its body is read and dropped (so the pooled
- * connection stays usable) and the client gets a 403 page instead. */
-static bool refuse_download(zt_conn *c, const zt_http_head *h)
-{
-    zt_request *r = &c->req;
-    if (!(r->restrict_flags & ZT_RESTRICT_NO_DOWNLOAD) || !response_is_download(h))
-        return false;
-    r->suppress_body = true;
-    r->client_body = ZT_BODY_NONE;
-    zt_warn("request %s: download refused (no_download session, policy %s)", r->id,
-            r->policy ? r->policy : "?");
-    respond_page_ex(c, zt_page_no_download(r->policy));
-    /* respond_page_ex marked the request done; the upstream's body is still to be drained. */
-    r->resp_done = false;
-    return true;
-}
-
 void zt_conn_response_head(zt_conn *c, zt_upconn *up)
 {
     zt_request *r = &c->req;
     const zt_http_head *h = &up->head;
-    if (refuse_download(c, h))
+    if (zt_pipeline_refuse_download(c, h))
         return;
     bool client_11 = c->head.http_major == 1 && c->head.http_minor == 1;
     zt_body_kind kind = h->body;
@@ -1671,9 +848,9 @@ void zt_conn_response_body(zt_conn *c, const char *at, size_t n)
         zt_conn_close(c);
         return;
     }
-    conn_out(c, at, n);
+    zt_conn_out(c, at, n);
     if (r->client_body == ZT_BODY_CHUNKED)
-        conn_out(c, "\r\n", 2);
+        zt_conn_out(c, "\r\n", 2);
 }
 
 static void request_finish(zt_conn *c);
@@ -1694,7 +871,7 @@ void zt_conn_response_done(zt_conn *c)
         /* Answered before the body ended (e.g. an early 413): the rest of the body cannot be
          * told apart from a next request, so this connection ends with the response. */
         c->close_after_flush = true;
-        conn_read_stop(c);
+        zt_conn_read_stop(c);
     }
     zt_conn_flush(c);
     if (c->state != CS_CLOSING && r->req_done) {
@@ -1717,7 +894,7 @@ void zt_conn_write_drained(zt_conn *c)
 
 static void request_finish(zt_conn *c)
 {
-    access_log(c);
+    zt_conn_access_log(c);
     bool keep = !c->close_after_flush && !c->draining && !c->last_request && c->state != CS_CLOSING;
     zt_http_head_reset(&c->head);
     request_end(c);
@@ -1726,10 +903,10 @@ static void request_finish(zt_conn *c)
         zt_conn_flush(c);
         return;
     }
-    conn_set_state(c, CS_IDLE);
+    zt_conn_set_state(c, CS_IDLE);
     llhttp_resume(&c->parser);
     c->parser_paused = false;
-    conn_arm_for_state(c);
+    zt_conn_arm_for_state(c);
 }
 
 /* ---- parsing ----------------------------------------------------------------------------- */
@@ -1743,10 +920,10 @@ static int on_message_begin(llhttp_t *p)
 {
     zt_conn *c = conn_of(p);
     zt_http_head_reset(&c->head);
-    request_begin(c);
+    zt_conn_request_begin(c);
     if (c->state == CS_IDLE) {
-        conn_set_state(c, CS_HEAD);
-        conn_arm_for_state(c);
+        zt_conn_set_state(c, CS_HEAD);
+        zt_conn_arm_for_state(c);
     }
     return 0;
 }
@@ -1775,7 +952,7 @@ static int on_headers_complete(llhttp_t *p)
      * parsing after such a request, so the connection ends with its response. */
     if (p->upgrade)
         c->last_request = true;
-    conn_set_state(c, CS_DISPATCH);
+    zt_conn_set_state(c, CS_DISPATCH);
     c->parser_paused = true;
     return HPE_PAUSED;
 }
@@ -1820,10 +997,10 @@ static int on_message_complete(llhttp_t *p)
     r->req_done = true;
     if (c->up != NULL && r->up_body == ZT_BODY_CHUNKED)
         zt_upstream_send(c->up, "0\r\n\r\n", 5);
-    if (c->local != NULL && !c->local_running)
-        conn_set_state(c, CS_LOCAL_RUN);
+    if (c->local != NULL && c->state != CS_LOCAL_WAIT)
+        zt_conn_set_state(c, CS_LOCAL_RUN);
     else if (c->state == CS_BODY)
-        conn_set_state(c, CS_WAIT_RESPONSE);
+        zt_conn_set_state(c, CS_WAIT_RESPONSE);
     c->parser_paused = true;
     return HPE_PAUSED;
 }
@@ -1839,7 +1016,7 @@ static void conn_protocol_error(zt_conn *c, llhttp_errno_t err)
         reason = llhttp_errno_name(err);
     zt_info("conn %" PRIu64 " from %s: bad request (%d): %s", c->id, c->ip, status, reason);
     c->close_after_flush = true;
-    conn_read_stop(c);
+    zt_conn_read_stop(c);
     if (c->req_active && c->req.resp_head_sent) {
         zt_conn_close(c);
         return;
@@ -1849,15 +1026,15 @@ static void conn_protocol_error(zt_conn *c, llhttp_errno_t err)
         c->up = NULL;
         zt_upstream_abort(up);
     }
-    if (c->local != NULL && !c->local_running)
-        zt_local_detach(c);
+    if (c->local != NULL && c->state != CS_LOCAL_WAIT)
+        zt_local_detach(c, false);
     zt_msg title = MSG_BAD_REQUEST_TITLE, body = MSG_BAD_REQUEST_BODY;
     if (status == 413 || status == 431 || status == 414) {
         title = MSG_TOO_LARGE_TITLE;
         body = MSG_TOO_LARGE_BODY;
     }
-    respond_page(c, status, title, body, reason);
-    access_log(c);
+    zt_conn_respond_page(c, status, title, body, reason);
+    zt_conn_access_log(c);
     zt_conn_flush(c);
 }
 
@@ -1905,7 +1082,7 @@ static void conn_process_once(zt_conn *c)
 {
     while (c->state != CS_CLOSING) {
         if (c->state == CS_DISPATCH) {
-            conn_dispatch(c);
+            zt_pipeline_dispatch(c);
             zt_conn_flush(c);
             if (c->state == CS_CLOSING)
                 return;
@@ -1923,8 +1100,7 @@ static void conn_process_once(zt_conn *c)
         }
         if (c->state == CS_LOCAL_RUN) {
             /* The handler may answer at once (zt_conn_local_done) or later from this loop. */
-            conn_set_state(c, CS_LOCAL_WAIT);
-            c->local_running = true;
+            zt_conn_set_state(c, CS_LOCAL_WAIT); /* the handler owns c->local now */
             zt_local_run(c->local);
             zt_conn_flush(c);
             if (c->state == CS_CLOSING)
@@ -1938,7 +1114,7 @@ static void conn_process_once(zt_conn *c)
         if (!conn_parse_pending(c))
             return;
         if (c->state == CS_BODY)
-            conn_arm_for_state(c);
+            zt_conn_arm_for_state(c);
         if (c->up != NULL)
             zt_upstream_flush(c->up);
     }
@@ -1952,7 +1128,7 @@ static void conn_process_once(zt_conn *c)
     if (want_input)
         conn_read_start(c);
     else if (!c->close_after_flush || c->wq_bytes == 0)
-        conn_read_stop(c);
+        zt_conn_read_stop(c);
 }
 
 /* ---- socket input ------------------------------------------------------------------------ */
@@ -1977,8 +1153,8 @@ static void conn_input_tls(zt_conn *c, const char *data, size_t n)
          * connection; an invalid one already failed the handshake. */
         if (c->w->server->svc->devices != NULL)
             zt_device_tls_peer(c->tls.ssl, c->device_id);
-        conn_set_state(c, CS_IDLE);
-        conn_arm_for_state(c);
+        zt_conn_set_state(c, CS_IDLE);
+        zt_conn_arm_for_state(c);
     }
     char *buf = c->w->readbuf; /* the ciphertext is already in the BIO */
     for (;;) {
@@ -2006,7 +1182,7 @@ static void on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0)
         return;
     if (nread < 0) {
-        conn_read_stop(c);
+        zt_conn_read_stop(c);
         /* EOF before anything (or between requests) is a normal goodbye. Mid-request the
          * client gave up: the upstream side is aborted too. */
         if (c->req_active && !c->req.resp_done && c->req.req_done && c->up != NULL &&
@@ -2020,7 +1196,7 @@ static void on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (!c->got_bytes) {
         c->got_bytes = true;
         if (c->state == CS_TLS_HANDSHAKE)
-            conn_arm_for_state(c); /* first_byte is met: the handshake gets header_read */
+            zt_conn_arm_for_state(c); /* first_byte is met: the handshake gets header_read */
     }
     if (c->tls_on) {
         conn_input_tls(c, buf->base, (size_t)nread);
@@ -2033,8 +1209,8 @@ static void on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (c->state == CS_IDLE && c->pending.len > 0) {
         /* The header timer runs from the first byte of a request: a slowloris client cannot
          * keep a connection by trickling bytes. */
-        conn_set_state(c, CS_HEAD);
-        conn_arm_for_state(c);
+        zt_conn_set_state(c, CS_HEAD);
+        zt_conn_arm_for_state(c);
     }
     zt_conn_process(c);
 }
@@ -2050,7 +1226,8 @@ static void on_conn_timeout(uv_timer_t *t)
     case CS_AUDIT_WAIT:
         if (c->audit_waiting)
             audit_waiters_unlink(c);
-        audit_gate_refuse(c, "the audit log did not write this request's record in time");
+        zt_pipeline_audit_gate_refuse(c,
+                                      "the audit log did not write this request's record in time");
         if (c->state != CS_CLOSING)
             zt_conn_process(c);
         break;
@@ -2062,17 +1239,17 @@ static void on_conn_timeout(uv_timer_t *t)
             zt_conn_close(c);
             return;
         }
-        conn_read_stop(c);
+        zt_conn_read_stop(c);
         if (c->up != NULL) {
             zt_upconn *up = c->up;
             c->up = NULL;
             zt_upstream_abort(up);
         }
         c->close_after_flush = true;
-        respond_page(c, 408, MSG_BAD_REQUEST_TITLE, MSG_BAD_REQUEST_BODY,
-                     c->state == CS_HEAD ? "request head not received in time"
-                                         : "request body not received in time");
-        access_log(c);
+        zt_conn_respond_page(c, 408, MSG_BAD_REQUEST_TITLE, MSG_BAD_REQUEST_BODY,
+                             c->state == CS_HEAD ? "request head not received in time"
+                                                 : "request body not received in time");
+        zt_conn_access_log(c);
         zt_conn_flush(c);
         break;
     default:

@@ -139,14 +139,12 @@ void zt_local_run(zt_local_req *r)
     r->handler_->handle(r->handler_->ctx, r);
 }
 
-void zt_local_detach(zt_conn *c)
+void zt_local_detach(zt_conn *c, bool running)
 {
     zt_local_req *r = c->local;
     if (r == NULL)
         return;
     c->local = NULL;
-    bool running = c->local_running;
-    c->local_running = false;
     if (!running) {
         local_free(r);
         return;
@@ -187,7 +185,6 @@ static void local_finish(zt_local_req *r)
     zt_conn *c = r->conn_;
     if (c != NULL) {
         c->local = NULL;
-        c->local_running = false;
         zt_conn_local_done(c, r);
     }
     local_free(r);

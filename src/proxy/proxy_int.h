@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "proxy/http.h"
 #include "http/handler.h"
+#include "http/pages.h"
 #include "proxy/request.h"
 #include "proxy/route.h"
 #include "proxy/share.h"
@@ -167,8 +168,8 @@ struct zt_conn {
     zt_conn *audit_next;
     bool admin;          /* accepted on the admin listener: every request is an API call */
     char device_id[33];  /* verified device client certificate (TLS), or "" */
-    zt_local_req *local; /* request answered by ztgate itself (portal, admin API) */
-    bool local_running;  /* handed to its handler: the handler frees it */
+    zt_local_req *local; /* request answered by ztgate itself; in state local-wait its handler
+                          * owns it (and frees it) */
 };
 
 typedef enum zt_up_state {
@@ -200,7 +201,58 @@ struct zt_upconn {
     unsigned served;
 };
 
-/* conn.c */
+/* ---- the client connection: transport (conn.c) ---- */
+
+/* The one way a connection changes state: checks the move against the table of allowed
+ * transitions in conn.c and traces it at debug level (curl's mstate()). An illegal move is
+ * logged as an error, and aborts a build with assertions on, so the tests catch it. */
+void zt_conn_set_state(zt_conn *c, zt_conn_state s);
+/* The config of the request in flight, else the worker's current one. */
+const zt_config *zt_conn_cfg(const zt_conn *c);
+/* The timer the current state runs under (header_read, keepalive, body_read, ...). */
+void zt_conn_arm_for_state(zt_conn *c);
+/* Queue bytes for the client (gathered, flushed once per pass). */
+void zt_conn_out(zt_conn *c, const char *data, size_t n);
+void zt_conn_read_stop(zt_conn *c);
+bool zt_conn_peer_trusted(const zt_conn *c, const zt_config *cfg);
+/* Start the request record (id, generation reference, arena) if none is active. */
+void zt_conn_request_begin(zt_conn *c);
+void zt_conn_access_log(zt_conn *c);
+/* Fail-closed audit: the connection's output waits until its ticket (hold_seq) is written. */
+zt_audit_state zt_conn_audit_state(const zt_conn *c);
+void zt_conn_audit_wait(zt_conn *c);
+bool zt_conn_held_for_audit(zt_conn *c);
+/* A ztgate page as the whole answer (then zt_conn_answered). */
+void zt_conn_respond_page(zt_conn *c, int status, zt_msg title, zt_msg body, const char *detail);
+void zt_conn_respond_page_ex(zt_conn *c, zt_page pg);
+/* The one path that finishes a request ztgate answered itself (a page, a challenge, a
+ * forward-auth answer, a local handler's response), once the answer is in c->out: marks the
+ * request answered for the access log, records detail, ends the connection after the answer
+ * unless keep, and moves on (to the rest of the body, or to waiting for the output). */
+void zt_conn_answered(zt_conn *c, bool keep, const char *detail);
+
+/* ---- the decision pipeline (pipeline.c) and forward-auth (verify.c) ---- */
+
+/* The head is complete (state dispatch): decide, then forward, answer or hand to a handler. */
+void zt_pipeline_dispatch(zt_conn *c);
+/* The audit writer settled the request's record (state audit-wait): forward or refuse. */
+void zt_pipeline_audit_gate_done(zt_conn *c, zt_audit_state st);
+void zt_pipeline_audit_gate_refuse(zt_conn *c, const char *detail);
+/* no_download: true when the response head was refused (a 403 page replaced it). */
+bool zt_pipeline_refuse_download(zt_conn *c, const zt_http_head *h);
+/* Queue the decision's audit record; false: fail closed (answer with
+ * zt_pipeline_respond_audit_unavailable). */
+bool zt_pipeline_audit_decision(zt_conn *c, bool allowed, const char *reason);
+void zt_pipeline_respond_audit_unavailable(zt_conn *c);
+const char *zt_pipeline_restrict_text(unsigned flags);
+/* Every attribute Conditional Access reads, for this request. */
+void zt_pipeline_policy_input(zt_conn *c, zt_policy_input *in);
+void zt_pipeline_policy_names(zt_conn *c, const zt_policy_set *set, const zt_policy_result *res);
+void zt_pipeline_count_decision(const zt_policy_set *set, const zt_policy_result *res);
+bool zt_verify_path(const zt_request *r);
+void zt_verify_stage(zt_conn *c);
+
+/* conn.c: the transport's API to the server, upstream.c and local.c */
 void zt_conn_accept(zt_listener *l);
 void zt_conn_close(zt_conn *c);
 void zt_conn_drain(zt_conn *c);
@@ -224,8 +276,9 @@ zt_local_req *zt_local_new(zt_conn *c, const zt_handler *h);
 int zt_local_body_append(zt_local_req *r, const char *at, size_t n);
 void zt_local_run(zt_local_req *r);
 int zt_local_write_response(const zt_local_req *r, zt_buf *out, bool keep_alive);
-/* The connection is going away: a running request is cancelled, a waiting one freed. */
-void zt_local_detach(zt_conn *c);
+/* The connection is going away: a request its handler is running (state local-wait, passed
+ * as running) is cancelled, one not yet handed over is freed. */
+void zt_local_detach(zt_conn *c, bool running);
 
 /* authn.c: the session check on the proxy path. */
 typedef enum zt_authn_result {

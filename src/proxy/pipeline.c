@@ -1,0 +1,784 @@
+/* The decision pipeline of the Policy Enforcement Point: what happens to a request once its
+ * head is complete, stage by stage (docs/ARCHITECTURE.md, "One request, stage by stage"):
+ *
+ *   target ─▶ local handler? ─▶ route ─▶ authenticate ─▶ policy inputs ─▶ policy ─▶ authorize
+ *          ─▶ audit record queued ─▶ audit gate ─▶ forward (upstream.c)
+ *
+ * plus the pages a decision answers with (sign-in challenge, step-up, block) and the
+ * no_download check on the response head. It never reads or writes a socket: the transport
+ * (conn.c) calls zt_pipeline_dispatch when a head is complete and gets the request back as a
+ * state change or an answer (zt_conn_answered). Forward-auth is verify.c. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/event.h"
+#include "core/metrics.h"
+#include "device/device.h"
+#include "device/platform.h"
+#include "http/pages.h"
+#include "lib/net.h"
+#include "lib/str.h"
+#include "lib/time.h"
+#include "proxy/proxy_int.h"
+#include "risk/feeds.h"
+#include "risk/risk.h"
+
+/* parse: split the target and normalise the path once; route and forward use the result. */
+static bool stage_target(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    char *path = zt_arena_alloc(&r->arena, c->head.url.n + 2);
+    const char *why = NULL;
+    if (path == NULL || zt_http_target_parse(&c->head, path, &r->target, &why) < 0) {
+        zt_conn_respond_page(c, 400, MSG_BAD_REQUEST_TITLE, MSG_BAD_REQUEST_BODY,
+                             why ? why : "invalid request target");
+        return false;
+    }
+    return true;
+}
+
+/* OCSF HTTP Activity activity_id for a method. */
+static unsigned http_activity(int method)
+{
+    switch (method) {
+    case HTTP_CONNECT:
+        return 1;
+    case HTTP_DELETE:
+        return 2;
+    case HTTP_GET:
+        return 3;
+    case HTTP_HEAD:
+        return 4;
+    case HTTP_OPTIONS:
+        return 5;
+    case HTTP_POST:
+        return 6;
+    case HTTP_PUT:
+        return 7;
+    case HTTP_TRACE:
+        return 8;
+    default:
+        return 99;
+    }
+}
+
+const char *zt_pipeline_restrict_text(unsigned flags)
+{
+    if ((flags & ZT_RESTRICT_READ_ONLY) && (flags & ZT_RESTRICT_NO_DOWNLOAD))
+        return "read_only,no_download";
+    if (flags & ZT_RESTRICT_READ_ONLY)
+        return "read_only";
+    if (flags & ZT_RESTRICT_NO_DOWNLOAD)
+        return "no_download";
+    return "";
+}
+
+/* One audit event per decision. false when it could not be queued: the caller refuses the
+ * request (fail closed) unless audit.on_audit_failure is fail_open. */
+bool zt_pipeline_audit_decision(zt_conn *c, bool allowed, const char *reason)
+{
+    zt_server *srv = c->w->server;
+    if (srv->audit == NULL)
+        return true;
+    zt_request *r = &c->req;
+    zt_event ev;
+    const char *method = llhttp_method_name((llhttp_method_t)c->head.method);
+    zt_buf_reset(&c->w->event);
+    zt_event_begin(&ev, &c->w->event, ZT_EV_HTTP_ACTIVITY, http_activity(c->head.method),
+                   allowed ? ZT_SEV_INFO : ZT_SEV_LOW);
+    zt_event_status(&ev, allowed ? ZT_STATUS_SUCCESS : ZT_STATUS_FAILURE);
+    zt_event_str(&ev, "message", allowed ? "request allowed" : "request refused");
+    zt_event_str(&ev, "src_endpoint.ip", r->client_ip[0] ? r->client_ip : c->ip);
+    if (r->country[0] == '\0') {
+        zt_ip_info info;
+        zt_feeds_lookup(atomic_load(&c->w->server->svc->feeds),
+                        (const struct sockaddr *)&r->client_addr, &info);
+        memcpy(r->country, info.country, sizeof(r->country));
+    }
+    if (r->country[0] != '\0')
+        zt_event_str(&ev, "src_endpoint.location.country", r->country);
+    zt_event_uint(&ev, "src_endpoint.port",
+                  (uint64_t)zt_sockaddr_port((const struct sockaddr *)&c->peer));
+    zt_event_str(&ev, "http_request.http_method", method);
+    zt_event_strn(&ev, "http_request.url.hostname", c->head.host.p, c->head.host.n);
+    if (r->target.path != NULL)
+        zt_event_strn(&ev, "http_request.url.path", r->target.path, r->target.path_len);
+    zt_event_str(&ev, "http_request.url.scheme", r->https ? "https" : "http");
+    zt_event_str(&ev, "app.name", r->app ? r->app->name : NULL);
+    if (r->user_id != NULL) {
+        zt_event_str(&ev, "actor.user.uid", r->user_id);
+        zt_event_str(&ev, "actor.user.email_addr", r->email);
+    } else if (r->pending_user_id != NULL) {
+        zt_event_str(&ev, "actor.user.uid", r->pending_user_id);
+        zt_event_str(&ev, "actor.user.email_addr", r->pending_email);
+        zt_event_str(&ev, "actor.session.state", "second factor pending");
+    }
+    if (r->device_id != NULL)
+        zt_event_str(&ev, "device.uid", r->device_id);
+    if (r->platform != NULL) {
+        zt_event_str(&ev, "device.os.type", r->platform);
+        zt_event_str(&ev, "device.os.type_source", r->platform_source);
+    }
+    zt_event_str(&ev, "decision", r->decision ? r->decision : allowed ? "allow" : "block");
+    zt_event_str(&ev, "reasons", reason);
+    if (r->policy_names != NULL)
+        zt_event_str(&ev, "policies", r->policy_names);
+    if (r->report_only != NULL)
+        zt_event_str(&ev, "report_only.decision", r->report_only);
+    if (r->restrict_flags != 0)
+        zt_event_str(&ev, "session.restrict", zt_pipeline_restrict_text(r->restrict_flags));
+    zt_event_metadata(&ev, r->id, NULL);
+    if (zt_event_end(&ev) < 0) {
+        zt_error("request %s: audit event could not be built", r->id);
+        return srv->audit_fail_open;
+    }
+    uint64_t ticket = zt_audit_submit(srv->audit, c->w->event.data, c->w->event.len);
+    if (ticket > 0) {
+        c->hold_seq = ticket;
+        return true;
+    }
+    c->hold_seq = 0; /* nothing to wait for: refused below, or fail_open */
+    zt_error("request %s: audit log cannot accept events (%s)%s", r->id,
+             zt_audit_failure(srv->audit) ? zt_audit_failure(srv->audit) : "queue full",
+             srv->audit_fail_open ? "; forwarding anyway (fail_open)" : "; refusing");
+    return srv->audit_fail_open;
+}
+
+void zt_pipeline_respond_audit_unavailable(zt_conn *c)
+{
+    zt_conn_respond_page_ex(c, (zt_page){.status = 503,
+                                         .title = MSG_UNAVAILABLE_TITLE,
+                                         .body = MSG_AUDIT_UNAVAILABLE_BODY,
+                                         .error = "audit_unavailable",
+                                         .detail = "the audit log cannot record this request"});
+}
+
+/* route: default deny — a request that matches no configured app is refused. */
+static bool stage_route(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    zt_route_result found =
+        zt_route_resolve(r->rt->routes, c->head.host, r->target.path, r->target.path_len, &r->app);
+    if (found == ZT_ROUTE_AMBIGUOUS) {
+        static const char why[] = "ambiguous path: an upstream could read it as another app's "
+                                  "(case, ';' parameters or trailing dots; see path_match)";
+        if (!zt_pipeline_audit_decision(c, false, why))
+            zt_pipeline_respond_audit_unavailable(c);
+        else
+            zt_conn_respond_page(c, 400, MSG_BAD_REQUEST_TITLE, MSG_BAD_REQUEST_BODY, why);
+        return false;
+    }
+    if (r->app == NULL) {
+        if (!zt_pipeline_audit_decision(c, false, "no configured app matches this host and path"))
+            zt_pipeline_respond_audit_unavailable(c);
+        else
+            zt_conn_respond_page(c, 404, MSG_NOT_FOUND_TITLE, MSG_NOT_FOUND_BODY, NULL);
+        return false;
+    }
+    return true;
+}
+
+/* authorize: what the gateway can decide before anyone is identified — the app's own rules
+ * on what may reach it. Identity, device and policy decisions join this stage. */
+static bool stage_authorize(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    if (r->target.encoded_slash && !r->app->allow_encoded_slash) {
+        zt_conn_respond_page(c, 400, MSG_BAD_REQUEST_TITLE, MSG_BAD_REQUEST_BODY,
+                             "encoded slash or backslash in the path");
+        return false;
+    }
+    uint64_t max_body = r->rt->cfg->limits.max_body_bytes;
+    if (max_body != 0 && c->head.body == ZT_BODY_LENGTH && c->head.content_length > max_body) {
+        zt_conn_respond_page(c, 413, MSG_TOO_LARGE_TITLE, MSG_TOO_LARGE_BODY,
+                             "request body too large");
+        return false;
+    }
+    /* The request goes on only once its decision is queued in the audit log. */
+    const char *why = r->user_id == NULL        ? "public app: no sign-in required"
+                      : r->policy_names != NULL ? "signed in; every applicable policy satisfied"
+                                                : "signed in; no policy applies";
+    if (!zt_pipeline_audit_decision(c, true, why)) {
+        zt_pipeline_respond_audit_unavailable(c);
+        return false;
+    }
+    return true;
+}
+
+/* forward: take an upstream connection; the head goes out once it is connected. */
+static void stage_forward(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    r->up_body = c->head.body;
+    zt_conn_set_state(c, CS_CONNECTING);
+    zt_upstream_attach(c, &r->app->upstream.addr);
+}
+
+/* The record could not be written (or not in time): nothing went to the upstream, so the
+ * client can still be told plainly (fail closed), or, with fail_open, the request goes on. */
+void zt_pipeline_audit_gate_refuse(zt_conn *c, const char *detail)
+{
+    c->hold_seq = 0;
+    if (c->w->server->audit_fail_open) {
+        zt_warn("request %s: %s; forwarding anyway (fail_open)", c->req.id, detail);
+        stage_forward(c);
+        return;
+    }
+    zt_conn_respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY, detail);
+}
+
+/* No byte leaves for the upstream before the decision's record is in the log: a request
+ * forwarded and then found unaudited could not be called back. */
+static void stage_audit_gate(zt_conn *c)
+{
+    switch (zt_conn_audit_state(c)) {
+    case ZT_AUDIT_WRITTEN:
+        stage_forward(c);
+        return;
+    case ZT_AUDIT_PENDING:
+        zt_conn_set_state(c, CS_AUDIT_WAIT);
+        zt_conn_arm_for_state(c);
+        zt_conn_audit_wait(c);
+        return;
+    case ZT_AUDIT_LOST:
+        zt_pipeline_audit_gate_refuse(
+            c, "the audit log failed before this request's record was written");
+        return;
+    }
+}
+
+/* The loop was woken with the record written or lost. */
+void zt_pipeline_audit_gate_done(zt_conn *c, zt_audit_state st)
+{
+    uv_timer_stop(&c->timer);
+    if (st == ZT_AUDIT_WRITTEN)
+        stage_forward(c);
+    else
+        zt_pipeline_audit_gate_refuse(
+            c, "the audit log failed before this request's record was written");
+    if (c->state != CS_CLOSING)
+        zt_conn_process(c);
+}
+
+/* local: a request ztgate answers itself. Its (small) body is read whole first; the handler
+ * runs once the message is complete (CS_LOCAL_RUN in conn_process_once). */
+static void stage_local(zt_conn *c, const zt_handler *h)
+{
+    zt_request *r = &c->req;
+    if (h == NULL) { /* nothing registered for it (a table without an admin handler) */
+        zt_conn_respond_page(c, 404, MSG_NOT_FOUND_TITLE, MSG_NOT_FOUND_BODY, "no handler");
+        return;
+    }
+    if (c->head.body == ZT_BODY_LENGTH && c->head.content_length > ZT_LOCAL_MAX_BODY) {
+        zt_conn_respond_page(c, 413, MSG_TOO_LARGE_TITLE, MSG_TOO_LARGE_BODY,
+                             "request body too large for a gateway page");
+        return;
+    }
+    const zt_header *al = zt_http_head_find(&c->head, "Accept-Language");
+    r->lang = al ? zt_lang_from_accept(al->value.p, al->value.n) : ZT_LANG_EN;
+    c->local = zt_local_new(c, h);
+    if (c->local == NULL) {
+        zt_conn_respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY, "out of memory");
+        return;
+    }
+    if (c->head.expect_continue) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        zt_conn_out(c, cont, sizeof(cont) - 1);
+        r->continue_sent = true;
+    }
+    zt_conn_set_state(c, CS_BODY);
+    zt_conn_arm_for_state(c);
+    c->parser_paused = false;
+    c->need_parse = true;
+    llhttp_resume(&c->parser);
+}
+
+void zt_conn_local_done(zt_conn *c, zt_local_req *lr)
+{
+    zt_request *r = &c->req;
+    bool keep = c->head.keep_alive && !c->draining && !c->last_request;
+    if (!keep)
+        c->last_request = true; /* request_finish closes after the response */
+    if (lr->hold_seq_ > c->hold_seq)
+        c->hold_seq = lr->hold_seq_;
+    if (zt_local_write_response(lr, &c->out, keep) < 0) {
+        zt_conn_close(c);
+        return;
+    }
+    r->status = lr->status;
+    r->bytes_out = lr->resp_body.len;
+    /* keep: the end of the connection is already settled through last_request. */
+    zt_conn_answered(c, true, lr->log_detail);
+    zt_conn_set_state(c, CS_WAIT_RESPONSE);
+    zt_conn_process(c);
+}
+
+/* Sign-in needed: a redirect for browsers, 401 JSON for API clients. */
+static void respond_challenge(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    bool keep = c->head.keep_alive && (r->req_done || c->head.body == ZT_BODY_NONE) && !c->draining;
+    if (zt_authn_write_challenge(c, &c->out, keep) < 0) {
+        zt_conn_close(c);
+        return;
+    }
+    zt_conn_answered(c, keep, r->session_status);
+}
+
+/* authenticate: who is asking. Public apps need nobody; every other app needs a valid,
+ * fully authenticated session (its absence is a decision too, and audited). */
+static bool stage_authenticate(zt_conn *c)
+{
+    switch (zt_authn_check(c)) {
+    case ZT_AUTHN_ANONYMOUS_OK:
+    case ZT_AUTHN_OK:
+        return true;
+    case ZT_AUTHN_ERROR:
+        if (!zt_pipeline_audit_decision(c, false, "session store unavailable"))
+            zt_pipeline_respond_audit_unavailable(c);
+        else
+            zt_conn_respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY,
+                                 "the session store is unavailable");
+        return false;
+    case ZT_AUTHN_SIGN_IN:
+        break;
+    }
+    if (!zt_pipeline_audit_decision(c, false, "sign-in required: no valid session"))
+        zt_pipeline_respond_audit_unavailable(c);
+    else
+        respond_challenge(c);
+    return false;
+}
+
+/* The last address in a header like X-Forwarded-For: "a, b, c" → c. */
+static bool last_forwarded_addr(const zt_header *h, struct sockaddr_storage *out)
+{
+    size_t end = h->value.n, start;
+    while (end > 0 && (h->value.p[end - 1] == ' ' || h->value.p[end - 1] == '\t'))
+        end--;
+    start = end;
+    while (start > 0 && h->value.p[start - 1] != ',')
+        start--;
+    while (start < end && (h->value.p[start] == ' ' || h->value.p[start] == '\t'))
+        start++;
+    char ip[ZT_IP_STRLEN];
+    if (end - start == 0 || end - start >= sizeof(ip))
+        return false;
+    memcpy(ip, h->value.p + start, end - start);
+    ip[end - start] = '\0';
+    memset(out, 0, sizeof(*out));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+    if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        return true;
+    }
+    if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        return true;
+    }
+    return false;
+}
+
+/* Who the client is and whether it used HTTPS: the socket, unless the peer is a configured
+ * trusted proxy, whose X-Forwarded-For (last hop) and X-Forwarded-Proto are believed. */
+static void resolve_client(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    r->https = c->tls_on;
+    memcpy(&r->client_addr, &c->peer, sizeof(r->client_addr));
+    snprintf(r->client_ip, sizeof(r->client_ip), "%s", c->ip);
+    c->peer_trusted = zt_conn_peer_trusted(c, r->rt->cfg);
+    if (!c->peer_trusted)
+        return;
+    const zt_header *proto = NULL, *xff = NULL;
+    for (unsigned i = 0; i < c->head.n_headers; i++) {
+        const zt_header *h = &c->head.headers[i];
+        if (zt_span_ieq_cstr(h->name, "X-Forwarded-Proto"))
+            proto = h;
+        else if (zt_span_ieq_cstr(h->name, "X-Forwarded-For"))
+            xff = h; /* the last one: nearest to us */
+    }
+    if (proto != NULL && zt_span_ieq_cstr(proto->value, "https"))
+        r->https = true;
+    struct sockaddr_storage addr;
+    if (xff != NULL && last_forwarded_addr(xff, &addr)) {
+        r->client_addr = addr;
+        zt_sockaddr_ip((const struct sockaddr *)&addr, r->client_ip);
+    }
+}
+
+/* Names of the applicable policies, "a,b (report-only)", for the audit record. */
+void zt_pipeline_policy_names(zt_conn *c, const zt_policy_set *set, const zt_policy_result *res)
+{
+    zt_request *r = &c->req;
+    if (res->n_matched == 0)
+        return;
+    zt_buf b;
+    zt_buf_init(&b, 64 * 1024);
+    int rc = 0;
+    for (size_t i = 0; i < res->n_matched && rc == 0; i++) {
+        if (i > 0)
+            rc = zt_buf_append_char(&b, ',');
+        rc = rc ? rc : zt_buf_append_str(&b, zt_policy_name(set, res->matched[i]));
+        if (rc == 0 && zt_policy_report_only(set, res->matched[i]))
+            rc = zt_buf_append_str(&b, " (report-only)");
+    }
+    if (rc == 0 && res->matched_truncated)
+        rc = zt_buf_append_str(&b, ",...");
+    if (rc == 0)
+        r->policy_names = zt_arena_strndup(&r->arena, b.data, b.len);
+    zt_buf_dispose(&b);
+}
+
+void zt_pipeline_count_decision(const zt_policy_set *set, const zt_policy_result *res)
+{
+    zt_metric_decision((int)res->outcome);
+    zt_metric_report_only((int)res->report_only_outcome);
+    for (size_t i = 0; i < res->n_matched; i++)
+        zt_metric_policy_match(zt_policy_name(set, res->matched[i]));
+}
+
+static bool method_is_safe(int method)
+{
+    return method == HTTP_GET || method == HTTP_HEAD || method == HTTP_OPTIONS;
+}
+
+/* What the feeds and the risk engine say about this request's address, and the risk the
+ * session carries (sign-in risk from its sign-in, user risk from the user's open detections).
+ * A session's sign-in risk is raised, never lowered, by what the address looks like now. */
+static void fill_risk_input(zt_conn *c, zt_policy_input *in)
+{
+    zt_request *r = &c->req;
+    zt_services *svc = c->w->server->svc;
+    const struct sockaddr *ip = (const struct sockaddr *)&r->client_addr;
+    zt_ip_info info;
+    zt_feeds_lookup(atomic_load(&svc->feeds), ip, &info);
+    memcpy(in->country, info.country, sizeof(in->country));
+    memcpy(r->country, info.country, sizeof(r->country));
+    in->anonymous_ip = info.anonymous;
+    in->user_risk = (zt_risk)r->user_risk;
+    /* The password_change control is met by the secure password change that remediates the
+     * user's risk (Entra's "require password change"): owed while any user risk is open. */
+    in->password_change_required = r->user_risk != ZT_RISK_NONE;
+    zt_risk now_ip = zt_risk_ip_level(svc->risk, &info, ip, in->now);
+    in->sign_in_risk = (zt_risk)r->sign_in_risk > now_ip ? (zt_risk)r->sign_in_risk : now_ip;
+}
+
+/* The device this connection proved (client certificate), if it belongs to the signed-in
+ * user: enrolled, compliant (posture rules) and its risk (EDR alerts). */
+/* The device a browser was tied to at enrolment (docs/DEVICES.md): a valid binding cookie for
+ * the session's user in any Cookie header. */
+static bool bound_device(const zt_conn *c, const char *user_id, int64_t now,
+                         char id[ZT_DEVICE_ID_LEN + 1])
+{
+    const zt_secretbox *sb = c->w->server->svc->secrets;
+    for (unsigned i = 0; sb != NULL && i < c->head.n_headers; i++) {
+        const zt_header *h = &c->head.headers[i];
+        if (zt_span_ieq_cstr(h->name, "Cookie") &&
+            zt_device_binding_check(sb, &h->value, user_id, c->req.https, now, id))
+            return true;
+    }
+    return false;
+}
+
+/* The verified client certificate's device; without one, a browser's binding cookie. Either
+ * way the device must be known (not revoked) and the session user's; a binding also ends with
+ * the device certificate. os_id receives the OS its posture reports ("" when none). */
+static void fill_device_input(zt_conn *c, zt_policy_input *in, char os_id[33])
+{
+    zt_request *r = &c->req;
+    zt_devices *d = c->w->server->svc->devices;
+    if (d == NULL || r->user_id == NULL)
+        return;
+    char bound[ZT_DEVICE_ID_LEN + 1];
+    const char *id = c->device_id;
+    bool by_cookie = id[0] == '\0';
+    if (by_cookie && !bound_device(c, r->user_id, in->now, bound))
+        return;
+    if (by_cookie)
+        id = bound;
+    zt_device_state st;
+    if (zt_devices_state(d, id, in->now, &st) != 0 || !st.known ||
+        strcmp(st.user_id, r->user_id) != 0 || (by_cookie && st.cert_not_after <= in->now))
+        return;
+    in->device_known = true;
+    in->device_enrolled = true;
+    in->device_compliant = st.compliant;
+    in->device_risk = (zt_risk)st.risk;
+    memcpy(os_id, st.os_id, sizeof(st.os_id));
+    r->device_id = zt_arena_strdup(&r->arena, id);
+    r->device_failed = st.failed[0] ? zt_arena_strdup(&r->arena, st.failed) : NULL;
+    zt_msg *why = st.n_why > 0 ? zt_arena_alloc(&r->arena, st.n_why * sizeof(zt_msg)) : NULL;
+    if (why != NULL) {
+        memcpy(why, st.why, st.n_why * sizeof(zt_msg));
+        r->device_why = why;
+        r->n_device_why = st.n_why;
+    }
+    r->device_facts = st.facts[0] ? zt_arena_strdup(&r->arena, st.facts) : NULL;
+}
+
+/* The value of a header sent exactly once; a repeated one is ignored (which copy would the
+ * app read?), as is a missing one. */
+static bool single_header(const zt_conn *c, const char *name, zt_span *out)
+{
+    unsigned seen = 0;
+    for (unsigned i = 0; i < c->head.n_headers; i++) {
+        if (zt_span_ieq_cstr(c->head.headers[i].name, name)) {
+            *out = c->head.headers[i].value;
+            seen++;
+        }
+    }
+    return seen == 1;
+}
+
+/* conditions.device.platforms: the enrolled device's posture, else Sec-CH-UA-Platform, else the
+ * User-Agent (device/platform.h; docs/POLICY.md "Device platform"). */
+static void fill_platform_input(zt_conn *c, zt_policy_input *in, const char *os_id)
+{
+    zt_span ua, hint, mobile;
+    zt_platform_request pr = {.posture_os_id = os_id};
+    if (single_header(c, "User-Agent", &ua)) {
+        pr.user_agent = ua.p;
+        pr.user_agent_len = ua.n;
+    }
+    if (single_header(c, "Sec-CH-UA-Platform", &hint)) {
+        pr.ch_platform = hint.p;
+        pr.ch_platform_len = hint.n;
+    }
+    if (single_header(c, "Sec-CH-UA-Mobile", &mobile)) {
+        pr.ch_mobile = mobile.p;
+        pr.ch_mobile_len = mobile.n;
+    }
+    zt_platform_result res;
+    zt_platform_detect(&pr, &res);
+    in->platform = res.platform;
+    c->req.platform = zt_platform_name(res.platform);
+    c->req.platform_source = zt_platform_source_name(res.source);
+}
+
+/* Every attribute `ztgate whatif` takes is filled here from the request, so enforcement and its
+ * explanation see the same inputs (tests/integ/test_differential.py holds them to it). */
+void zt_pipeline_policy_input(zt_conn *c, zt_policy_input *in)
+{
+    zt_request *r = &c->req;
+    char os_id[33] = "";
+    *in = (zt_policy_input){
+        .user_id = r->user_id,
+        .email = r->email,
+        .groups = r->groups,
+        .n_groups = r->n_groups,
+        .app = r->app->name,
+        .sensitivity = (int)r->app->sensitivity,
+        .ip = (const struct sockaddr *)&r->client_addr,
+        .client = zt_authn_wants_html(c) ? ZT_CLIENT_BROWSER : ZT_CLIENT_API,
+        .now = (int64_t)(zt_wall_us() / 1000000),
+        .auth_time = r->auth_time,
+        .mfa_time = r->mfa_time,
+        /* No sign-in method is phishing-resistant yet (passkeys come with WebAuthn), so no
+         * session has it; check-config refuses an enforced policy that needs it. */
+        .mfa_phishing_resistant = false,
+    };
+    fill_risk_input(c, in);
+    fill_device_input(c, in, os_id);
+    fill_platform_input(c, in, os_id);
+}
+
+/* What the request's device contributes to a refusal page. */
+static zt_page_device page_device(const zt_request *r)
+{
+    return (zt_page_device){.failed = r->device_failed,
+                            .why = r->device_why,
+                            .n_why = r->n_device_why,
+                            .facts = r->device_facts};
+}
+
+/* A control the user cannot satisfy from the MFA prompt: explain what to do instead. */
+static void respond_unmet(zt_conn *c, zt_control ctl)
+{
+    zt_page_device dev = page_device(&c->req);
+    zt_conn_respond_page_ex(c, zt_page_unmet((int)ctl, c->req.policy, &dev));
+}
+
+static void respond_step_up(zt_conn *c, bool reauth, const char *control)
+{
+    zt_request *r = &c->req;
+    bool keep = c->head.keep_alive && (r->req_done || c->head.body == ZT_BODY_NONE) && !c->draining;
+    if (zt_authn_write_step_up(c, &c->out, keep, reauth, control) < 0) {
+        zt_conn_close(c);
+        return;
+    }
+    zt_conn_answered(
+        c, keep, reauth ? "sign-in frequency: sign in again" : "step-up: second factor required");
+}
+
+static bool policy_refuse(zt_conn *c, const char *reason, zt_page pg)
+{
+    if (!zt_pipeline_audit_decision(c, false, reason))
+        zt_pipeline_respond_audit_unavailable(c);
+    else
+        zt_conn_respond_page_ex(c, pg);
+    return false;
+}
+
+/* An allowed request carries a signed assertion of who is asking and with what device trust;
+ * one that cannot be signed is refused (fail closed), like a session store failure. */
+static bool assert_identity(zt_conn *c, const zt_policy_input *in)
+{
+    if (zt_authn_sign_assertion(c, in) == 0)
+        return true;
+    c->req.decision = "block";
+    if (!zt_pipeline_audit_decision(c, false, "identity assertion could not be signed"))
+        zt_pipeline_respond_audit_unavailable(c);
+    else
+        zt_conn_respond_page(c, 503, MSG_UNAVAILABLE_TITLE, MSG_UNAVAILABLE_BODY,
+                             "the identity assertion could not be signed");
+    return false;
+}
+
+/* policy: Conditional Access on every request of a signed-in user (not only at sign-in).
+ * Anonymous visitors of a public app have no user to assign policies to. */
+static bool stage_policy(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    if (r->user_id == NULL)
+        return true;
+    const zt_policy_set *set = r->rt->policies;
+    zt_policy_input in;
+    zt_policy_result res;
+    zt_pipeline_policy_input(c, &in);
+    zt_policy_eval(set, &in, &res);
+    zt_pipeline_count_decision(set, &res);
+    zt_pipeline_policy_names(c, set, &res);
+    if (res.report_only_outcome != ZT_OUTCOME_ALLOW)
+        r->report_only = zt_outcome_name(res.report_only_outcome);
+    int cause = zt_policy_cause(set, &in, &res); /* the policy whatif names too */
+    if (cause >= 0)
+        r->policy = zt_policy_name(set, cause);
+    else if (res.n_matched > 0)
+        r->policy = zt_policy_name(set, res.matched[0]);
+    char reason[256];
+    if (res.outcome == ZT_OUTCOME_ALLOW) {
+        r->restrict_flags = res.restrict_flags;
+        if (!(r->restrict_flags & ZT_RESTRICT_READ_ONLY) || method_is_safe(c->head.method))
+            return assert_identity(c, &in);
+        r->decision = "block";
+        return policy_refuse(c, "restrict read_only: unsafe method refused",
+                             zt_page_read_only(r->policy));
+    }
+    if (res.outcome == ZT_OUTCOME_BLOCK) {
+        r->decision = "block";
+        snprintf(reason, sizeof(reason), "blocked by policy %s", r->policy ? r->policy : "?");
+        /* The device's findings when its risk is what decided. */
+        zt_page_device dev = page_device(r);
+        bool device_decided = r->device_failed && in.device_risk >= ZT_RISK_HIGH;
+        return policy_refuse(c, reason, zt_page_block(r->policy, device_decided ? &dev : NULL));
+    }
+    r->decision = "challenge";
+    const char *control = res.reauth_required ? "sign_in" : zt_control_name(res.next_control);
+    snprintf(reason, sizeof(reason), "policy %s requires %s", r->policy ? r->policy : "?", control);
+    if (!zt_pipeline_audit_decision(c, false, reason)) {
+        zt_pipeline_respond_audit_unavailable(c);
+        return false;
+    }
+    if (res.reauth_required || res.next_control == ZT_CTL_MFA)
+        respond_step_up(c, res.reauth_required, control);
+    else
+        respond_unmet(c, res.next_control);
+    return false;
+}
+
+void zt_pipeline_dispatch(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    resolve_client(c);
+    r->head_method = c->head.method == HTTP_HEAD;
+    if (c->head.expect_continue && c->head.body == ZT_BODY_NONE)
+        c->head.expect_continue = false;
+    if (!stage_target(c))
+        return;
+    const zt_handlers *handlers = c->w->server->handlers;
+    if (c->admin) {
+        stage_local(c, zt_handlers_match(handlers, true, r->target.path, r->target.path_len));
+        return;
+    }
+    if (zt_verify_path(r)) {
+        zt_verify_stage(c);
+        return;
+    }
+    const zt_handler *h = zt_handlers_match(handlers, false, r->target.path, r->target.path_len);
+    if (h != NULL) {
+        r->app = zt_route_find(r->rt->routes, c->head.host, r->target.path, r->target.path_len);
+        stage_local(c, h);
+        return;
+    }
+    if (!stage_route(c) || !stage_authenticate(c) || !stage_policy(c) || !stage_authorize(c))
+        return;
+    stage_audit_gate(c);
+}
+
+/* ---- the response head: no_download ---------------------------------------------------- */
+
+/* Content types a no_download session may not receive, beside any attachment. */
+static const char *const download_types[] = {
+    "application/octet-stream",
+    "application/zip",
+    "application/x-zip-compressed",
+    "application/x-7z-compressed",
+    "application/x-rar-compressed",
+    "application/vnd.rar",
+    "application/x-tar",
+    "application/gzip",
+    "application/x-gzip",
+    "application/pdf",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.",
+    "application/vnd.oasis.opendocument.",
+    "text/csv",
+    NULL,
+};
+
+static bool response_is_download(const zt_http_head *h)
+{
+    const zt_header *cd = zt_http_head_find(h, "Content-Disposition");
+    if (cd != NULL) {
+        zt_span v = cd->value;
+        while (v.n > 0 && (*v.p == ' ' || *v.p == '\t')) {
+            v.p++;
+            v.n--;
+        }
+        if (zt_span_istarts(v, "attachment"))
+            return true;
+    }
+    const zt_header *ct = zt_http_head_find(h, "Content-Type");
+    if (ct == NULL)
+        return false;
+    for (size_t i = 0; download_types[i] != NULL; i++)
+        if (zt_span_istarts(ct->value, download_types[i]))
+            return true;
+    return false;
+}
+
+/* no_download: the upstream's answer is a file. Its body is read and dropped (so the pooled
+ * connection stays usable) and the client gets a 403 page instead. */
+bool zt_pipeline_refuse_download(zt_conn *c, const zt_http_head *h)
+{
+    zt_request *r = &c->req;
+    if (!(r->restrict_flags & ZT_RESTRICT_NO_DOWNLOAD) || !response_is_download(h))
+        return false;
+    r->suppress_body = true;
+    r->client_body = ZT_BODY_NONE;
+    zt_warn("request %s: download refused (no_download session, policy %s)", r->id,
+            r->policy ? r->policy : "?");
+    zt_conn_respond_page_ex(c, zt_page_no_download(r->policy));
+    /* zt_conn_respond_page_ex marked the request done; the upstream's body is still to be drained.
+     */
+    r->resp_done = false;
+    return true;
+}
