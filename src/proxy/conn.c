@@ -78,7 +78,7 @@ static const unsigned allowed_next[] = {
 #undef ANSWERED
 #undef BIT
 
-static bool transition_allowed(zt_conn_state from, zt_conn_state to)
+bool zt_conn_transition_allowed(zt_conn_state from, zt_conn_state to)
 {
     return from == to || (to == CS_CLOSING && from != CS_CLOSING) ||
            (allowed_next[from] & (1u << to)) != 0;
@@ -88,7 +88,7 @@ void zt_conn_set_state(zt_conn *c, zt_conn_state s)
 {
     if (c->state == s)
         return;
-    if (!transition_allowed(c->state, s)) {
+    if (!zt_conn_transition_allowed(c->state, s)) {
         zt_error("conn %" PRIu64 ": illegal state transition %s -> %s", c->id,
                  state_names[c->state], state_names[s]);
         assert(!"illegal connection state transition");

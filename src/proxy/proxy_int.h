@@ -207,6 +207,8 @@ struct zt_upconn {
  * transitions in conn.c and traces it at debug level (curl's mstate()). An illegal move is
  * logged as an error, and aborts a build with assertions on, so the tests catch it. */
 void zt_conn_set_state(zt_conn *c, zt_conn_state s);
+/* The table's verdict (unit tests). */
+bool zt_conn_transition_allowed(zt_conn_state from, zt_conn_state to);
 /* The config of the request in flight, else the worker's current one. */
 const zt_config *zt_conn_cfg(const zt_conn *c);
 /* The timer the current state runs under (header_read, keepalive, body_read, ...). */
