@@ -1,7 +1,9 @@
-/* Client connections: the request pipeline from accept() to the upstream and back.
+/* Client connections, the transport half: accept, TLS, input, the parser, backpressure,
+ * timers, output (held until the request's audit record is written), the access log and the
+ * connection's state machine. What a request is allowed to do is decided in pipeline.c.
  *
- *   bytes ─▶ pending ─▶ llhttp ─▶ head complete (parser paused)
- *         ─▶ stage_target ─▶ stage_route ─▶ stage_authorize ─▶ stage_forward (upstream.c)
+ *   bytes ─▶ pending ─▶ llhttp ─▶ head complete (parser paused, state dispatch)
+ *         ─▶ zt_pipeline_dispatch (decide; forward via upstream.c, or answer)
  *         ─▶ body streamed upstream ─▶ response streamed back ─▶ access log ─▶ next request
  *
  * All input goes through `pending` and is parsed only while the connection may accept it, so
