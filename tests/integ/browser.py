@@ -217,8 +217,8 @@ class Chromium:
 
 
 class Tab:
-    """One browser context with its page. Every navigation is screenshotted under `shot`
-    (a short name of the step) so a person can look at what the test saw."""
+    """One browser context with its page. Every navigation is screenshotted, under `shot` (a
+    short name of the step) when given, so a person can look at every page the test saw."""
 
     def __init__(self, chromium, name):
         self.c = chromium
@@ -226,9 +226,10 @@ class Tab:
         self.page = None
 
     def _nav(self, op, shot, **kw):
+        """Every page the test sees is kept as a screenshot, named by the step when the test
+        gives a name (the driver numbers them in order)."""
         self.page = Page(self.c.cmd(op, ctx=self.name, **kw))
-        if shot:
-            self.screenshot(shot)
+        self.screenshot(shot or "unnamed-" + op)
         return self.page
 
     def goto(self, url, shot):
