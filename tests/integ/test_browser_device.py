@@ -17,6 +17,7 @@ import subprocess
 from browser import Chromium, check_japanese, make_cert, msg
 from harness import Skip, check, eq, free_port, timeout, wait_until
 from portal_client import add_user
+from test_agent import SANITIZER
 from test_device_browser import POLICY
 from test_device_server import POSTURE, _curl
 
@@ -79,6 +80,7 @@ def _run_command(h, command, agent_dir):
     r = subprocess.run([_agent(h)] + argv[1:], env=env, capture_output=True, text=True,
                        timeout=60, stdin=subprocess.DEVNULL)
     eq(r.returncode, 0, "the command as shown enrols the device: %s\n%s" % (shown[0], r.stderr))
+    check(not SANITIZER.search(r.stderr), "sanitizer report from ztagent:\n" + r.stderr)
     m = re.search(r"enrolled: device (\S+) for %s" % re.escape(EMAIL), r.stdout)
     check(m, "ztagent says it enrolled: %r" % r.stdout)
     return m.group(1), env["ZTAGENT_DIR"]
