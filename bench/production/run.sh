@@ -36,14 +36,15 @@ MEM_CONNS=${MEM_CONNS:-10000}
 MEM_SESSIONS=${MEM_SESSIONS:-100000}
 MEM_SOURCES=${MEM_SOURCES:-8}
 STORM_DURATION=${STORM_DURATION:-$DURATION}
-STORM_TASKS=${STORM_TASKS:-16}
-STORM_RUNS=${STORM_RUNS:-1}
+STORM_TASKS=${STORM_TASKS:-16}        # hydra tasks in all, shared by the sources
+STORM_SOURCES=${STORM_SOURCES:-4}      # attacking addresses 127.0.0.2 .. (one hydra each)
+STORM_USERS=${STORM_USERS:-1000}       # user names sprayed (one of them exists)
+STORM_RUNS=${STORM_RUNS:-2}
 OUT=${BENCH_OUT:-$build/bench}/production
 HOST=bench.test
 USER_EMAIL=bench@bench.test
 USER_PW="production bench password 1"
 VICTIM=victim@bench.test
-ATTACKER=127.0.0.2
 mkdir -p "$OUT"
 rm -f "$OUT"/wrk-*.txt "$OUT"/hydra-*.txt
 
@@ -224,8 +225,9 @@ add_users() { # name: the bench user (group staff) and the storm's victim
     done
 }
 # A CSRF cookie and token from the sign-in page: "COOKIE TOKEN".
-csrf_pair() { # port tag
-    curl -s -D "$work/login-$2.h" -o "$work/login-$2.b" -H "Host: $HOST" \
+# On plain HTTP the CSRF cookie is bound to the client address: fetch it from the one that posts.
+csrf_pair() { # port tag [source address]
+    curl -s ${3:+--interface "$3"} -D "$work/login-$2.h" -o "$work/login-$2.b" -H "Host: $HOST" \
         "http://127.0.0.1:$1/.ztgate/login" || true
     printf '%s %s\n' \
         "$(sed -n 's/^[Ss]et-[Cc]ookie: ztgate_csrf=\([^;]*\).*/\1/p' "$work/login-$2.h" | tr -d '\r')" \
@@ -243,6 +245,10 @@ sign_in() { # port tag -> the session cookie on stdout
 probe() { # port cookie
     curl -s -o /dev/null -w '%{http_code} %{size_download} %{redirect_url}' -H "Host: $HOST" \
         ${2:+-H "Cookie: ztgate_session=$2"} "http://127.0.0.1:$1/1k.html" || true
+}
+secs() { # a wrk duration (10, 10s, 2m, 1h) -> whole seconds
+    awk -v d="$1" 'BEGIN { n = d + 0; u = substr(d, length(d));
+        print int(u == "m" ? n * 60 : u == "h" ? n * 3600 : n) }'
 }
 rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 http_records() { # audit log -> HTTP Activity records in it (every file of the log)
@@ -379,29 +385,69 @@ else
 fi
 storm_attempts=""
 if [ "$storm_state" = ok ] && [ "$headline_ok" = 1 ]; then
-    # The attacker's wordlist: no line is the right password.
+    # The attackers: a wordlist without the right password, and STORM_USERS names (the victim and
+    # made-up ones, which still cost a dummy argon2id verify) sprayed one attempt each in turn
+    # (-u), so the per-account delays do not stop them; only the per-source limit does.
     python3 -c 'import sys
 with open(sys.argv[1], "w") as f:
-    for i in range(200000): f.write("guess-%06d-Summer!\n" % i)' "$work/wordlist.txt"
-    read -r acookie atoken < <(csrf_pair "$P_ZT" attacker)
-    form="/.ztgate/login:username=^USER^&password=^PASS^&csrf_token=$atoken:H=Cookie\\: ztgate_csrf=$acookie:H=Host\\: $HOST:S=ztgate_session="
-    wsecs=$(( ${WARMUP%s} + ${STORM_DURATION%s} + 1 ))
-    for run in $(seq "$STORM_RUNS"); do
-        wrk_case calm "$P_ZT" "$run" "$STORM_DURATION" "$session"
-        # (in the work directory: hydra writes ./hydra.restore)
-        (cd "$work" && exec env LD_PRELOAD="$bindsrc" ZT_BIND_SRC=$ATTACKER timeout -s TERM $((wsecs + 5)) \
-            hydra -l "$VICTIM" -P "$work/wordlist.txt" -s "$P_ZT" -t "$STORM_TASKS" -I -V \
-            127.0.0.1 http-post-form "$form") > "$OUT/hydra-$run.txt" 2>&1 &
-        hydra_pid=$!
+    for i in range(200000): f.write("guess-%06d-Summer!\n" % i)
+with open(sys.argv[2], "w") as f:
+    f.write(sys.argv[3] + "\n")
+    for i in range(int(sys.argv[4]) - 1): f.write("user%05d@bench.test\n" % i)' \
+        "$work/wordlist.txt" "$work/users.txt" "$VICTIM" "$STORM_USERS"
+    forms=()
+    for i in $(seq "$STORM_SOURCES"); do
+        read -r acookie atoken < <(csrf_pair "$P_ZT" "attacker-$i" "127.0.0.$((1 + i))")
+        forms+=("/.ztgate/login:username=^USER^&password=^PASS^&csrf_token=$atoken:H=Cookie\\: ztgate_csrf=$acookie:H=Host\\: $HOST:S=ztgate_session=")
+    done
+    tasks=$(( STORM_TASKS / STORM_SOURCES )); [ "$tasks" -ge 1 ] || tasks=1
+    hydra_secs=$(( $(secs "$WARMUP") + $(secs "$STORM_DURATION") + 6 ))
+    hydra_pids=()
+    storm_on() { # run: one hydra per attacking address, in the background
+        local i
+        for i in $(seq "$STORM_SOURCES"); do
+            # (in the work directory: hydra writes ./hydra.restore)
+            (cd "$work" && exec env LD_PRELOAD="$bindsrc" ZT_BIND_SRC=127.0.0.$((1 + i)) \
+                timeout -s TERM "$hydra_secs" hydra -L "$work/users.txt" -P "$work/wordlist.txt" -u \
+                -s "$P_ZT" -t "$tasks" -I -V 127.0.0.1 http-post-form "${forms[$((i - 1))]}") \
+                > "$OUT/hydra-$1-$i.txt" 2>&1 &
+            hydra_pids+=($!)
+        done
         sleep 1   # hydra is hammering before the measured client starts
-        wrk_case storm "$P_ZT" "$run" "$STORM_DURATION" "$session"
-        kill -TERM "$hydra_pid" 2>/dev/null || true
-        wait "$hydra_pid" 2>/dev/null || true
-        storm_attempts+="$(grep -c '^\[ATTEMPT\]' "$OUT/hydra-$run.txt" || true) "
+    }
+    storm_off() { # run
+        local pid n=0 i
+        for pid in "${hydra_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+        for pid in "${hydra_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+        hydra_pids=()
+        for i in $(seq "$STORM_SOURCES"); do
+            n=$(( n + $(grep -c '^\[ATTEMPT\]' "$OUT/hydra-$1-$i.txt" || true) ))
+        done
+        storm_attempts+="$n "
+    }
+    for run in $(seq "$STORM_RUNS"); do
+        if [ $((run % 2)) = 1 ]; then order="calm storm"; else order="storm calm"; fi
+        for v in $order; do
+            if [ "$v" = storm ]; then storm_on "$run"; fi
+            wrk_case "$v" "$P_ZT" "$run" "$STORM_DURATION" "$session"
+            if [ "$v" = storm ]; then storm_off "$run"; fi
+        done
     done
     collapse calm storm
-    # Sign-in attempts from the attacker that reached the gateway (one Authentication record each).
-    storm_signins=$(cat "$work/zt-prod/audit/"*.log* 2>/dev/null | grep '"class_uid":3002' | grep -c "\"$ATTACKER\"" || true)
+    # Sign-in attempts from the attackers that reached the gateway (one Authentication record
+    # each), by outcome ("throttled": refused before or instead of a password check).
+    storm_signins=$(cat "$work/zt-prod/audit/"*.log* 2>/dev/null | python3 -c '
+import collections, json, sys
+c = collections.Counter()
+for line in sys.stdin:
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    src = (r.get("src_endpoint") or {}).get("ip", "")
+    if r.get("class_uid") == 3002 and src.startswith("127.0.0.") and src != "127.0.0.1":
+        c["%s: %s" % (r.get("message", "?"), r.get("status_detail", "-"))] += 1
+print("%d (%s)" % (sum(c.values()), ", ".join("%s %d" % kv for kv in c.most_common())))')
 elif [ "$storm_state" = ok ]; then
     storm_state="not run: the headline check failed"
 fi
@@ -522,7 +568,8 @@ verdict() { if awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN { exit !(op == "<=" ? a
         echo "STORM signed-in req/s during / without a hydra storm: ${sr}x (target >= 0.80: $(verdict "$sr" '>=' 0.80))"
         row calm "ztgate production path, no storm"
         row storm "ztgate production path, hydra storm"
-        echo "storm: hydra -t $STORM_TASKS from $ATTACKER against $VICTIM, http-post-form; attempts hydra made per run: ${storm_attempts% }; sign-in records from $ATTACKER in the audit log: ${storm_signins:-?}"
+        echo "storm: $STORM_SOURCES hydra (http-post-form, -t $tasks each) from 127.0.0.2.., spraying $STORM_USERS user names (-u); attempts hydra made per run: ${storm_attempts% }"
+        echo "       sign-in records from the attackers in the audit log: ${storm_signins:-?}"
     else
         echo "STORM $storm_state"
     fi
