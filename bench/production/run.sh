@@ -412,6 +412,7 @@ with open(sys.argv[2], "w") as f:
                 -s "$P_ZT" -t "$tasks" -I -V 127.0.0.1 http-post-form "${forms[$((i - 1))]}") \
                 > "$OUT/hydra-$1-$i.txt" 2>&1 &
             hydra_pids+=($!)
+            pids+=($!)   # stopped on an interrupt too
         done
         sleep 1   # hydra is hammering before the measured client starts
     }
