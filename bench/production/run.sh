@@ -504,6 +504,7 @@ EOF
     python3 "$here/holdconns.py" "$P_MEM" "$HOST" "$mem_session" "$MEM_CONNS" "$MEM_SOURCES" \
         < "$work/holder.ctl" > "$work/holder.out" 2>&1 &
     holder_pid=$!
+    pids+=("$holder_pid")
     exec 7>"$work/holder.ctl"
     for _ in $(seq 1800); do
         grep -q '^ready' "$work/holder.out" 2>/dev/null && break
