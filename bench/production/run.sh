@@ -395,10 +395,16 @@ with open(sys.argv[2], "w") as f:
     f.write(sys.argv[3] + "\n")
     for i in range(int(sys.argv[4]) - 1): f.write("user%05d@bench.test\n" % i)' \
         "$work/wordlist.txt" "$work/users.txt" "$VICTIM" "$STORM_USERS"
+    # Each storm run attacks from fresh addresses (127.0.0.2.. for the first run, the next
+    # STORM_SOURCES for the second, ...): the per-source limit counts failures over a minute, so
+    # reused addresses would make later runs mostly cheap refusals.
+    attacker() { echo "127.0.0.$((1 + ($1 - 1) * STORM_SOURCES + $2))"; } # run index
     forms=()
-    for i in $(seq "$STORM_SOURCES"); do
-        read -r acookie atoken < <(csrf_pair "$P_ZT" "attacker-$i" "127.0.0.$((1 + i))")
-        forms+=("/.ztgate/login:username=^USER^&password=^PASS^&csrf_token=$atoken:H=Cookie\\: ztgate_csrf=$acookie:H=Host\\: $HOST:S=ztgate_session=")
+    for run in $(seq "$STORM_RUNS"); do
+        for i in $(seq "$STORM_SOURCES"); do
+            read -r acookie atoken < <(csrf_pair "$P_ZT" "attacker-$run-$i" "$(attacker "$run" "$i")")
+            forms+=("/.ztgate/login:username=^USER^&password=^PASS^&csrf_token=$atoken:H=Cookie\\: ztgate_csrf=$acookie:H=Host\\: $HOST:S=ztgate_session=")
+        done
     done
     tasks=$(( STORM_TASKS / STORM_SOURCES )); [ "$tasks" -ge 1 ] || tasks=1
     hydra_secs=$(( $(secs "$WARMUP") + $(secs "$STORM_DURATION") + 6 ))
@@ -407,9 +413,9 @@ with open(sys.argv[2], "w") as f:
         local i
         for i in $(seq "$STORM_SOURCES"); do
             # (in the work directory: hydra writes ./hydra.restore)
-            (cd "$work" && exec env LD_PRELOAD="$bindsrc" ZT_BIND_SRC=127.0.0.$((1 + i)) \
+            (cd "$work" && exec env LD_PRELOAD="$bindsrc" ZT_BIND_SRC="$(attacker "$1" "$i")" \
                 timeout -s TERM "$hydra_secs" hydra -L "$work/users.txt" -P "$work/wordlist.txt" -u \
-                -s "$P_ZT" -t "$tasks" -I -V 127.0.0.1 http-post-form "${forms[$((i - 1))]}") \
+                -s "$P_ZT" -t "$tasks" -I -V 127.0.0.1 http-post-form "${forms[$(( ($1 - 1) * STORM_SOURCES + i - 1 ))]}") \
                 > "$OUT/hydra-$1-$i.txt" 2>&1 &
             hydra_pids+=($!)
             pids+=($!)   # stopped on an interrupt too
@@ -570,7 +576,7 @@ verdict() { if awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN { exit !(op == "<=" ? a
         echo "STORM signed-in req/s during / without a hydra storm: ${sr}x (target >= 0.80: $(verdict "$sr" '>=' 0.80))"
         row calm "ztgate production path, no storm"
         row storm "ztgate production path, hydra storm"
-        echo "storm: $STORM_SOURCES hydra (http-post-form, -t $tasks each) from 127.0.0.2.., spraying $STORM_USERS user names (-u); attempts hydra made per run: ${storm_attempts% }"
+        echo "storm: $STORM_SOURCES hydra (http-post-form, -t $tasks each) from new addresses each run (127.0.0.2..), spraying $STORM_USERS user names (-u); attempts hydra made per run: ${storm_attempts% }"
         echo "       sign-in records from the attackers in the audit log: ${storm_signins:-?}"
     else
         echo "STORM $storm_state"
