@@ -78,7 +78,7 @@ def main():
     print("  - {name: corp, cidrs: [127.0.0.0/8, 10.0.0.0/8], trusted: true}")
     print("  - {name: branch, cidrs: [\"172.16.0.0/12\", \"2001:db8:1::/48\"], trusted: true}")
     print("  - {name: embargo, countries: [KP, IR, SY]}")
-    print("policies:")
+    print("policies:" if n > 0 else "policies: []")
     table = kinds()
     for i in range(n):
         name, state, uinc, uexc, ainc, aexc, cond, grant = table[i % len(table)](i)

@@ -32,6 +32,9 @@ CONNS=${BENCH_CONNS:-64}
 UPSTREAM_WORKERS=${BENCH_UPSTREAM_WORKERS:-1}
 PROXY_WORKERS=${BENCH_PROXY_WORKERS:-2}
 POLICIES=${PROD_POLICIES:-100}
+FEEDS=${PROD_FEEDS:-on}                # on | off: the risk feeds (for attributing a cost)
+AUDIT=${PROD_AUDIT:-on}                # on | off: the audit log (likewise)
+ROWS=${PROD_ROWS-storm memory}          # which rows run after the headline
 MEM_CONNS=${MEM_CONNS:-10000}
 MEM_SESSIONS=${MEM_SESSIONS:-100000}
 MEM_SOURCES=${MEM_SOURCES:-8}
@@ -140,7 +143,9 @@ wait_port "$P_NG" "${pids[1]}" || { echo "production bench: proxy nginx failed" 
 feeds=$work/feeds
 feeds_state="GeoIP City + ASN (generated; 127.0.0.0/8 is JP), 100,000 anonymous blocks, 1,000 malicious addresses"
 risk_yaml=""
-if ! perl -MMaxMind::DB::Writer::Tree -MJSON::PP -e 1 >/dev/null 2>&1; then
+if [ "$FEEDS" = off ]; then
+    feeds_state="off (PROD_FEEDS=off)"
+elif ! perl -MMaxMind::DB::Writer::Tree -MJSON::PP -e 1 >/dev/null 2>&1; then
     feeds_state="NOT configured: perl MaxMind::DB::Writer missing (apt-get install libmaxmind-db-writer-perl)"
 elif ! ninja -C "$build" bench/risk_bench >"$OUT/build.log" 2>&1; then
     feeds_state="NOT configured: no bench/risk_bench target (see $OUT/build.log)"
@@ -166,6 +171,16 @@ fi
 # memory row's 10,000 held connections fit, with a per-address share (a quarter) above 10,000
 # too; keep-alive is long so they stay open while measured. Everything else is the default:
 # argon2id 64 MiB t=3, audit with group fsync, on_audit_failure: fail_closed.
+if [ "$AUDIT" = off ]; then
+    audit_yaml='audit:
+  path: "off"'
+    audit_state="audit log OFF (PROD_AUDIT=off)"
+else
+    audit_yaml="audit:
+  path: $work/zt-@ZTNAME@/audit/audit.log
+  on_audit_failure: fail_closed"
+    audit_state="audit log on (hash chain, checkpoints, group fsync), on_audit_failure: fail_closed"
+fi
 zt_config() { # name port
     cat <<EOF
 state_dir: $work/zt-$1
@@ -181,9 +196,7 @@ log:
   access: "off"
   error: $work/zt-$1-error.log
   level: warn
-audit:
-  path: $work/zt-$1/audit/audit.log
-  on_audit_failure: fail_closed
+${audit_yaml//@ZTNAME@/$1}
 auth:
   mfa: optional
 $risk_yaml
@@ -263,7 +276,7 @@ commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo "?")
     echo "versions: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2), $("$build/ztgate" --version 2>&1 | head -n 1)"
     echo "ztgate: $PROXY_WORKERS workers, app 'bench' internal, one signed-in session (CLI user, portal form), $POLICIES Conditional Access policies,"
     echo "        risk feeds: $feeds_state,"
-    echo "        audit log on (hash chain, checkpoints, group fsync), on_audit_failure: fail_closed; access log off"
+    echo "        $audit_state; access log off"
     echo "nginx: plain reverse proxy, $PROXY_WORKERS workers, upstream keepalive 64, access log off; upstream nginx: $UPSTREAM_WORKERS worker(s), 1 KiB file"
 } > "$OUT/header.txt"
 cat "$OUT/header.txt"
@@ -367,7 +380,9 @@ after_check=$(probe "$P_ZT" "$session")
     echo "check after the load: $records HTTP Activity records written to the audit log during the runs" \
         "(wrk finished ${REQS[ztgate]:-0} measured requests, plus warm-ups); ztgate with the cookie -> $after_check"
 } | tee -a "$OUT/log.txt"
-if [ "$headline_ok" = 1 ] && [ -n "${RPS[ztgate]:-}" ] && [ "$records" -lt "${REQS[ztgate]:-1}" ]; then
+if [ "$AUDIT" = off ]; then
+    echo "(the audit log is off: the record check cannot run; this row is for attribution only)" | tee -a "$OUT/log.txt"
+elif [ "$headline_ok" = 1 ] && [ -n "${RPS[ztgate]:-}" ] && [ "$records" -lt "${REQS[ztgate]:-1}" ]; then
     headline_ok=0
     echo "INVALID: fewer audit records than measured requests: the row did not measure the full path" | tee -a "$OUT/log.txt"
 fi
@@ -376,7 +391,10 @@ fi
 # (run before the memory row, on the same ztgate as the headline, then that ztgate stops)
 bindsrc=""
 storm_state=ok
-if ! command -v hydra >/dev/null 2>&1; then
+[[ " $ROWS " == *" storm "* ]] || storm_state="not run (PROD_ROWS)"
+if [ "$storm_state" != ok ]; then
+    :
+elif ! command -v hydra >/dev/null 2>&1; then
     storm_state="skipped: hydra is not installed (Debian package hydra)"
 elif ! cc -shared -fPIC -o "$work/bindsrc.so" "$repo/tests/integ/tools/bindsrc.c" -ldl >"$work/bindsrc.log" 2>&1; then
     storm_state="skipped: compiling tests/integ/tools/bindsrc.c failed"
@@ -454,7 +472,8 @@ for line in sys.stdin:
     src = (r.get("src_endpoint") or {}).get("ip", "")
     if r.get("class_uid") == 3002 and src.startswith("127.0.0.") and src != "127.0.0.1":
         c["%s: %s" % (r.get("message", "?"), r.get("status_detail", "-"))] += 1
-print("%d (%s)" % (sum(c.values()), ", ".join("%s %d" % kv for kv in c.most_common())))')
+print("%d (%s)" % (sum(c.values()), ", ".join("%s %d" % kv for kv in c.most_common())))') ||
+        storm_signins="? (no audit log)"
 elif [ "$storm_state" = ok ]; then
     storm_state="not run: the headline check failed"
 fi
@@ -463,8 +482,9 @@ stop_pid "$prod_pid"
 # =============================================================================== 2. memory
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 mem_state=ok
+[[ " $ROWS " == *" memory "* ]] || mem_state="not run (PROD_ROWS)"
 need_fds=$((MEM_CONNS + 256))
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need_fds" ]; then
+if [ "$mem_state" = ok ] && [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need_fds" ]; then
     mem_state="skipped: ulimit -n is $(ulimit -n), $need_fds needed (raise the hard limit)"
 fi
 declare -A RSS
