@@ -373,12 +373,16 @@ else
     NOTE[ztgate]=${NOTE[nginx]}
 fi
 records_after=$(http_records "$audit_log")
+# One record of the measured requests, kept for the reader (its size matters: each is hashed,
+# written and held for before its response).
+grep -m 1 '"class_uid":4002' "$audit_log" > "$OUT/audit-record.json" 2>/dev/null || true
 records=$((records_after - records_before))
 after_check=$(probe "$P_ZT" "$session")
 {
     echo "load: wrk -t$THREADS -c$CONNS -d$DURATION --latency (after a $WARMUP warm-up), $RUNS interleaved run(s), median"
     echo "check after the load: $records HTTP Activity records written to the audit log during the runs" \
-        "(wrk finished ${REQS[ztgate]:-0} measured requests, plus warm-ups); ztgate with the cookie -> $after_check"
+        "(wrk finished ${REQS[ztgate]:-0} measured requests, plus warm-ups), $(wc -c < "$OUT/audit-record.json") bytes each" \
+        "(one is in audit-record.json); ztgate with the cookie -> $after_check"
 } | tee -a "$OUT/log.txt"
 if [ "$AUDIT" = off ]; then
     echo "(the audit log is off: the record check cannot run; this row is for attribution only)" | tee -a "$OUT/log.txt"
