@@ -636,6 +636,11 @@ static void continue_after_answer(zt_conn *c)
         zt_conn_set_state(c, CS_WAIT_RESPONSE);
         return;
     }
+    zt_conn_read_body(c);
+}
+
+void zt_conn_read_body(zt_conn *c)
+{
     zt_conn_set_state(c, CS_BODY);
     c->parser_paused = false;
     c->need_parse = true;

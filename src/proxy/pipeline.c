@@ -290,11 +290,8 @@ static void stage_local(zt_conn *c, const zt_handler *h)
         zt_conn_out(c, cont, sizeof(cont) - 1);
         r->continue_sent = true;
     }
-    zt_conn_set_state(c, CS_BODY);
+    zt_conn_read_body(c);
     zt_conn_arm_for_state(c);
-    c->parser_paused = false;
-    c->need_parse = true;
-    llhttp_resume(&c->parser);
 }
 
 void zt_conn_local_done(zt_conn *c, zt_local_req *lr)

@@ -217,6 +217,8 @@ void zt_conn_arm_for_state(zt_conn *c);
 void zt_conn_out(zt_conn *c, const char *data, size_t n);
 void zt_conn_read_stop(zt_conn *c);
 bool zt_conn_peer_trusted(const zt_conn *c, const zt_config *cfg);
+/* Go on reading the request's body (state body; the parser resumes at the next pass). */
+void zt_conn_read_body(zt_conn *c);
 /* Start the request record (id, generation reference, arena) if none is active. */
 void zt_conn_request_begin(zt_conn *c);
 void zt_conn_access_log(zt_conn *c);
@@ -270,7 +272,7 @@ void zt_conn_write_drained(zt_conn *c);
 int zt_conn_build_upstream_head(zt_conn *c, zt_buf *out);
 
 void zt_conn_audit_written(zt_worker *w);
-/* The local handler answered: write r's response (local.c builds it into c->out). */
+/* pipeline.c: the local handler answered; write r's response (local.c builds it into c->out). */
 void zt_conn_local_done(zt_conn *c, zt_local_req *r);
 
 /* local.c */
