@@ -18,6 +18,7 @@
 #include "policy/policy.h"
 #include "proxy/tls.h"
 #include "response/playbook.h"
+#include "response/webhook.h"
 #include "risk/feeds.h"
 #include "risk/risk.h"
 #include "gateway/gateway.h"
@@ -213,6 +214,21 @@ static int preflight_tls(const char *what, const zt_tls_cfg *tc, char *err, size
 }
 
 /* What serve derives from the config before it opens anything, built and thrown away. */
+/* The notifier start checks its URL and CA file; a stand-in key is enough for that (the real
+ * one is read or derived at start). */
+static int preflight_webhook(const zt_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg->incidents.has_notify)
+        return 0;
+    unsigned char key[ZT_WEBHOOK_KEY_MIN] = {0};
+    char why[512] = "";
+    zt_webhook *w = zt_webhook_new(&cfg->incidents.notify, key, sizeof(key), why, sizeof(why));
+    if (w == NULL)
+        return preflight_fail(err, errlen, "incidents.notify: %s", why);
+    zt_webhook_free(w);
+    return 0;
+}
+
 static int preflight_derived(const zt_config *cfg, char *err, size_t errlen)
 {
     char why[512] = "";
@@ -248,7 +264,7 @@ static int preflight_derived(const zt_config *cfg, char *err, size_t errlen)
     if (rc_pb != 0)
         return preflight_fail(err, errlen, "playbooks: %s",
                               rc_pb == -ENOMEM ? "out of memory" : why);
-    return 0;
+    return preflight_webhook(cfg, err, errlen);
 }
 
 /* Files serve reads as they are (nothing here creates or changes a file). */

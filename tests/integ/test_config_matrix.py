@@ -150,6 +150,10 @@ def test_check_config_sees_what_serve_opens(h):
         ("breach-corpus-bad", lambda d: _write(os.path.join(d, "pwned.txt"), "not a corpus\n"),
          "state_dir: %(d)s/state\nauth: {breached_passwords: %(d)s/pwned.txt}",
          "auth.breached_passwords"),
+        # Found by fuzz_config_start: the notifier refused its URL only at start.
+        ("bad-notify-url", lambda d: None,
+         "state_dir: %(d)s/state\nincidents: {notify: {url: \"http://127.0.0.o1:o/k9h\"}}",
+         "incidents.notify"),
     ]
     for tag, prepare, extra, refusal in cases:
         d = os.path.join(h.dir, tag)
