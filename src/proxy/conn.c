@@ -1731,6 +1731,18 @@ void zt_conn_write_drained(zt_conn *c)
 
 /* ---- request completion and the next request -------------------------------------------- */
 
+/* A keep-alive connection waiting for its next request holds no buffers, only its struct:
+ * ten thousand idle clients then cost ~2 KiB each. What a busy connection frees here comes
+ * straight back from malloc's caches on its next request. */
+static void conn_shed_buffers(zt_conn *c)
+{
+    zt_arena_dispose(&c->req.arena);
+    if (c->out.len == 0)
+        zt_buf_dispose(&c->out);
+    if (c->pending.len == 0)
+        zt_buf_dispose(&c->pending);
+}
+
 static void request_finish(zt_conn *c)
 {
     access_log(c);
@@ -1743,6 +1755,7 @@ static void request_finish(zt_conn *c)
         return;
     }
     conn_set_state(c, CS_IDLE);
+    conn_shed_buffers(c);
     llhttp_resume(&c->parser);
     c->parser_paused = false;
     conn_arm_for_state(c);
