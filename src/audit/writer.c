@@ -333,6 +333,10 @@ static int append_record(zt_audit *a, uint64_t seq, const char *body, size_t len
     }
     char hash[ZT_AUDIT_HEX + 1];
     zt_audit_line_hash(a->head, b->data + start, b->len - start, hash);
+    if (!zt_audit_is_hex(hash, ZT_AUDIT_HEX)) {
+        b->len = start; /* the digest could not be computed: the log fails, closed */
+        return -EIO;
+    }
     rc = zt_buf_append_str(b, ",\"hash\":\"");
     if (rc == 0)
         rc = zt_buf_append(b, hash, ZT_AUDIT_HEX);
