@@ -341,7 +341,7 @@ static void on_conn_handle_closed(uv_handle_t *h)
     zt_arena_dispose(&c->req.arena);
     if (c->tls_on)
         zt_tls_conn_dispose(&c->tls);
-    free(c);
+    zt_conn_pool_put(w, c);
     zt_metric_conn_close();
     zt_worker_conn_closed(w);
 }
@@ -453,7 +453,7 @@ void zt_conn_accept(zt_listener *l)
 {
     zt_worker *w = l->w;
     zt_server *srv = w->server;
-    zt_conn *c = calloc(1, sizeof(*c));
+    zt_conn *c = zt_conn_pool_get(w);
     if (c == NULL)
         return;
     c->w = w;
@@ -1739,8 +1739,10 @@ static void conn_shed_buffers(zt_conn *c)
     zt_arena_dispose(&c->req.arena);
     if (c->out.len == 0)
         zt_buf_dispose(&c->out);
-    if (c->pending.len == 0)
-        zt_buf_dispose(&c->pending);
+    if (c->pending.len > 0)
+        return; /* a pipelined request is waiting: keep its head's buffers too */
+    zt_buf_dispose(&c->pending);
+    zt_http_head_dispose(&c->head);
 }
 
 static void request_finish(zt_conn *c)
