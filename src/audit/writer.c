@@ -242,8 +242,12 @@ static uint64_t enqueue_locked(zt_audit *a, item_kind kind, const char *body, si
         a->since_cp = 0;
         a->last_cp_us = zt_mono_us();
     }
-    if (a->writer_waiting)
+    if (a->writer_waiting) {
+        /* One wake-up per batch: the submitters that follow before the writer runs find the
+         * flag clear and add to the same batch without another futex call. */
+        a->writer_waiting = false;
         pthread_cond_signal(&a->wake);
+    }
     return it.seq;
 }
 
