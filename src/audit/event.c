@@ -102,11 +102,14 @@ static int put_key(zt_event *ev, const char *k, size_t n)
     if (f->array || n == 0)
         return fail(ev, -EINVAL);
     uint64_t h = key_hash(f->id, k, n);
-    for (unsigned i = 0; i < ev->nkeys; i++)
-        if (ev->keys[i] == h)
-            return fail(ev, -EEXIST);
+    uint64_t *word = &ev->key_bloom[(h >> 6) & 3], bit = UINT64_C(1) << (h & 63);
+    if (*word & bit)
+        for (unsigned i = 0; i < ev->nkeys; i++)
+            if (ev->keys[i] == h)
+                return fail(ev, -EEXIST);
     if (ev->nkeys == ZT_EVENT_MAX_KEYS)
         return fail(ev, -E2BIG);
+    *word |= bit;
     ev->keys[ev->nkeys++] = h;
     if (f->members++ > 0)
         put(ev, ",", 1);
