@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -88,14 +89,43 @@ bool zt_audit_line_parse(const char *line, size_t len, zt_audit_line *out)
 }
 
 /* OpenSSL's SHA-256 (SHA-NI / AVX2 where the CPU has them; libsodium's is portable C): the
- * writer hashes every record on the request path's audit thread. One context per thread. */
+ * writer hashes every record on the request path's audit thread. One context per thread, freed
+ * when the thread ends. */
+static pthread_key_t hash_ctx_key;
+static pthread_once_t hash_ctx_once = PTHREAD_ONCE_INIT;
+static bool hash_ctx_key_ok;
+
+static void hash_ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
+
+static void hash_ctx_key_make(void)
+{
+    hash_ctx_key_ok = pthread_key_create(&hash_ctx_key, hash_ctx_free) == 0;
+}
+
+static EVP_MD_CTX *hash_ctx(void)
+{
+    pthread_once(&hash_ctx_once, hash_ctx_key_make);
+    if (!hash_ctx_key_ok)
+        return NULL;
+    EVP_MD_CTX *ctx = pthread_getspecific(hash_ctx_key);
+    if (ctx == NULL) {
+        ctx = EVP_MD_CTX_new();
+        if (ctx != NULL && pthread_setspecific(hash_ctx_key, ctx) != 0) {
+            EVP_MD_CTX_free(ctx);
+            ctx = NULL;
+        }
+    }
+    return ctx;
+}
+
 void zt_audit_line_hash(const char *prev_hex, const char *line, size_t hashed_len, char *out)
 {
-    static _Thread_local EVP_MD_CTX *ctx;
+    EVP_MD_CTX *ctx = hash_ctx();
     unsigned char h[32];
     unsigned int hn = 0;
-    if (ctx == NULL)
-        ctx = EVP_MD_CTX_new();
     if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
         EVP_DigestUpdate(ctx, prev_hex, ZT_AUDIT_HEX) != 1 || EVP_DigestUpdate(ctx, "\n", 1) != 1 ||
         EVP_DigestUpdate(ctx, line, hashed_len) != 1 || EVP_DigestUpdate(ctx, "}", 1) != 1 ||
