@@ -1,4 +1,6 @@
-/* Sign-in with email and password. Every failure (unknown user, wrong password, disabled, no
+/* Sign-in with email and password: the HTTP, form and page side of the sign-in state machine
+ * (session/signin.h), which decides each step: throttle → credential → risk → second factor →
+ * session. Every failure (unknown user, wrong password, disabled, no
  * password, account limited) costs one argon2id verify and ends in the same page, so neither
  * the body nor the timing says which accounts exist. Brute force goes through the throttle:
  * refused per source IP, delayed and then limited per account, never for the owner's known
@@ -27,6 +29,7 @@
 #include "proxy/local.h"
 #include "response/incident.h"
 #include "risk/risk.h"
+#include "session/signin.h"
 #include "session/throttle.h"
 #include "store/store.h"
 
@@ -39,7 +42,8 @@ typedef struct login_job {
     char account[256];
     char rd[ZT_RD_MAX + 1];
     zt_user user;
-    bool exists, known, limited;
+    bool known;
+    zt_signin flow;        /* where this attempt is in the sign-in state machine */
     zt_throttle *throttle; /* the ticket's: released by job_free when not settled */
     zt_throttle_ticket ticket;
 } login_job;
@@ -110,19 +114,6 @@ static void login_get(zt_local_req *r)
         return;
     }
     login_page(r, rd, MSG_NONE);
-}
-
-static const char *failure_reason(const login_job *j)
-{
-    if (!j->exists)
-        return "unknown user";
-    if (j->user.disabled)
-        return "disabled";
-    if (j->user.password_hash[0] == '\0')
-        return "no password set";
-    if (j->limited)
-        return "throttled";
-    return "wrong password";
 }
 
 /* ---- Identity Protection inputs: never the password itself ---- */
@@ -219,12 +210,12 @@ static void login_failed(login_job *j)
                           .activity = ZT_ACT_AUTH_LOGON,
                           .success = false,
                           .email = j->username,
-                          .user_id = j->exists ? j->user.id : NULL,
+                          .user_id = j->flow.exists ? j->user.id : NULL,
                           .factor = "password",
                           .message = "sign-in failed",
-                          .reason = failure_reason(j)};
+                          .reason = zt_signin_failure_reason(&j->flow)};
     r->log_detail = "sign-in failed";
-    zt_metric_sign_in(j->limited ? ZT_M_SIGN_IN_THROTTLED : ZT_M_SIGN_IN_FAILURE);
+    zt_metric_sign_in(j->flow.limited ? ZT_M_SIGN_IN_THROTTLED : ZT_M_SIGN_IN_FAILURE);
     if (!zt_portal_audit(r, &ev) || !audit_source_flags(r, flags))
         zt_portal_unavailable(r, "audit log unavailable");
     else
@@ -324,12 +315,9 @@ static void login_succeeded(login_job *j)
         return;
     }
     bool has_totp = rc == 0;
-    bool pending = has_totp || !r->cfg->auth.mfa_optional;
     int64_t now = zt_portal_now();
 
-    /* Identity Protection: a medium or high sign-in owes a second factor even where MFA is
-     * optional; without one to ask (no TOTP) it is refused rather than let the sign-in enrol
-     * its own. */
+    /* Identity Protection: whether a second factor is owed is the state machine's decision. */
     zt_risk_engine *eng = r->svc->risk;
     zt_risk_sign_in risk_in;
     zt_ip_info info;
@@ -346,12 +334,18 @@ static void login_succeeded(login_job *j)
         return;
     }
     bool risky = eng != NULL && a->level >= ZT_RISK_MEDIUM;
-    if (risky && !has_totp) {
+    zt_signin_state next = zt_signin_on_risk(risky, has_totp, r->cfg->auth.mfa_optional);
+    if (!zt_signin_go(&j->flow, next)) {
+        free(a);
+        zt_portal_unavailable(r, "sign-in state machine");
+        return;
+    }
+    if (next == ZT_SIGNIN_BLOCKED) {
         risk_refused(j, &risk_in, a);
         free(a);
         return;
     }
-    pending = pending || risky;
+    bool pending = next == ZT_SIGNIN_SECOND_FACTOR;
 
     /* A session this browser still holds on this host is replaced, not left behind. */
     zt_portal_sess old;
@@ -464,19 +458,25 @@ static void verify_done(void *ctx, int result)
 {
     login_job *j = ctx;
     zt_local_req *r = j->r;
-    bool usable = j->exists && !j->user.disabled && j->user.password_hash[0] != '\0' && !j->limited;
-    if (result != ZT_PASSWORD_MATCH && result != ZT_PASSWORD_MISMATCH) {
+    zt_signin_state next = zt_signin_on_credential(&j->flow, result);
+    if (next == ZT_SIGNIN_ERROR) {
+        zt_signin_go(&j->flow, next);
         zt_portal_unavailable(r, "password check failed");
         job_free(j);
         return;
     }
-    bool ok = usable && result == ZT_PASSWORD_MATCH;
+    bool ok = next == ZT_SIGNIN_RISK;
     /* The verdict: the ticket's reservation becomes this failure or success. */
     zt_throttle_settle(j->throttle, &j->ticket, ok, now_ms());
     if (ok)
         maybe_rehash(j);
     if (zt_local_cancelled(r))
+        next = ZT_SIGNIN_ERROR; /* nobody to answer: the verdict above still counts */
+    bool moved = zt_signin_go(&j->flow, next);
+    if (zt_local_cancelled(r))
         zt_local_respond(r);
+    else if (!moved)
+        zt_portal_unavailable(r, "sign-in state machine");
     else if (ok)
         login_succeeded(j);
     else
@@ -493,7 +493,7 @@ static void verify_start(void *ctx)
         job_free(j);
         return;
     }
-    bool usable = j->exists && !j->user.disabled && j->user.password_hash[0] != '\0' && !j->limited;
+    bool usable = zt_signin_usable(&j->flow);
     /* Unusable accounts are checked against the pool's dummy hash: the same cost. */
     int rc =
         zt_password_verify_async(r->svc->passwords, r->loop, usable ? j->user.password_hash : NULL,
@@ -562,6 +562,7 @@ static void login_post(zt_local_req *r)
         return;
     }
     j->r = r;
+    zt_signin_init(&j->flow, r->request_id);
     if (!zt_portal_read_form(r, &j->form) || !zt_portal_csrf_ok(r, &j->form)) {
         job_free(j);
         return;
@@ -581,19 +582,22 @@ static void login_post(zt_local_req *r)
         job_free(j);
         return;
     }
-    j->exists = rc == 0;
+    j->flow.exists = rc == 0;
+    j->flow.disabled = j->flow.exists && j->user.disabled;
+    j->flow.no_password = j->flow.exists && j->user.password_hash[0] == '\0';
     int64_t now = zt_portal_now();
-    j->known = j->exists && zt_known_device_check(r->svc->sessions, zt_portal_cookies(r),
-                                                  j->user.id, r->https, now);
+    j->known = j->flow.exists && zt_known_device_check(r->svc->sessions, zt_portal_cookies(r),
+                                                       j->user.id, r->https, now);
     j->throttle = r->svc->throttle;
     zt_throttle_verdict v =
         zt_throttle_admit(j->throttle, j->account, r->ip, j->known, now_ms(), &j->ticket);
-    if (v.result == ZT_THROTTLE_SOURCE || v.result == ZT_THROTTLE_WAIT) {
+    zt_signin_state next = zt_signin_on_throttle(&j->flow, v.result);
+    zt_signin_go(&j->flow, next);
+    if (next == ZT_SIGNIN_REFUSED) {
         login_too_many(j, v.retry_after_s);
         job_free(j);
         return;
     }
-    j->limited = v.result == ZT_THROTTLE_ACCOUNT;
     if (zt_portal_hold(r, v.delay_ms, verify_start, j) != 0) {
         zt_portal_unavailable(r, "could not hold the answer");
         job_free(j);
