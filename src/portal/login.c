@@ -13,15 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-#include <unistr.h>
-#include <uninorm.h>
-
 #include "core/log.h"
 #include "core/metrics.h"
-#include "identity/breach.h"
 #include "identity/password.h"
-#include "identity/secretbox.h"
 #include "lib/net.h"
 #include "lib/secure.h"
 #include "lib/time.h"
@@ -116,46 +110,15 @@ static void login_get(zt_local_req *r)
     login_page(r, rd, MSG_NONE);
 }
 
-/* ---- Identity Protection inputs: never the password itself ---- */
+/* ---- Identity Protection: the session layer's risk step (session/signin.h) ---- */
 
-/* What the risk engine and the leaked-credentials feed see of a password: a keyed tag (spray
- * detection counts distinct passwords per source) and its SHA-1 (the feed's format), both over
- * the NFKC form, as the password is hashed. */
-typedef struct pw_marks {
-    unsigned char tag[ZT_RISK_TAG_LEN];
-    unsigned char sha1[20];
-} pw_marks;
-
-static void password_marks(const zt_local_req *r, const char *pw, size_t len, pw_marks *out)
+static zt_signin_env signin_env(const zt_local_req *r)
 {
-    uint8_t stack[1024];
-    size_t n = sizeof(stack);
-    const uint8_t *p = (const uint8_t *)pw;
-    uint8_t *norm = NULL;
-    if (len > 0 && u8_check(p, len) == NULL) {
-        norm = u8_normalize(UNINORM_NFKC, p, len, stack, &n);
-        if (norm != NULL) {
-            p = norm;
-            len = n;
-        }
-    }
-    unsigned char key[ZT_SECRETBOX_KEY_LEN], mac[crypto_auth_hmacsha256_BYTES];
-    zt_secretbox_derive(r->svc->secrets, "password-spray", key);
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, key, sizeof(key));
-    crypto_auth_hmacsha256_update(&st, p, len);
-    crypto_auth_hmacsha256_final(&st, mac);
-    memcpy(out->tag, mac, ZT_RISK_TAG_LEN);
-    zt_breach_sha1(p, len, out->sha1);
-    zt_wipe(&st, sizeof(st));
-    zt_wipe(key, sizeof(key));
-    zt_wipe(mac, sizeof(mac));
-    if (norm != NULL) {
-        zt_wipe(norm, n);
-        if (norm != stack)
-            free(norm);
-    }
-    zt_wipe(stack, sizeof(stack));
+    return (zt_signin_env){.risk = r->svc->risk,
+                           .feeds = atomic_load(&r->svc->feeds),
+                           .secrets = r->svc->secrets,
+                           .vpn_egress = r->cfg->risk.vpn_egress,
+                           .n_vpn_egress = r->cfg->risk.n_vpn_egress};
 }
 
 static const struct sockaddr *client_sa(const zt_local_req *r)
@@ -199,13 +162,9 @@ static bool audit_source_flags(zt_local_req *r, unsigned flags)
 static void login_failed(login_job *j)
 {
     zt_local_req *r = j->r;
-    unsigned flags = 0;
-    if (r->svc->risk != NULL) {
-        pw_marks m;
-        password_marks(r, j->password, j->password_len, &m);
-        flags = zt_risk_on_failure(r->svc->risk, j->account, client_sa(r), m.tag, zt_portal_now());
-        zt_wipe(&m, sizeof(m));
-    }
+    zt_signin_env env = signin_env(r);
+    unsigned flags = zt_signin_note_failure(&env, j->account, client_sa(r), j->password,
+                                            j->password_len, zt_portal_now());
     zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
                           .activity = ZT_ACT_AUTH_LOGON,
                           .success = false,
@@ -226,27 +185,9 @@ static void login_failed(login_job *j)
 static int assess(login_job *j, zt_risk_sign_in *in, zt_ip_info *info, const char *ua,
                   zt_risk_assessment *a)
 {
-    zt_local_req *r = j->r;
-    zt_feeds *feeds = atomic_load(&r->svc->feeds);
-    const struct sockaddr *sa = client_sa(r);
-    zt_feeds_lookup(feeds, sa, info);
-    pw_marks m;
-    password_marks(r, j->password, j->password_len, &m);
-    bool leaked = feeds != NULL && zt_feeds_leaked(feeds, j->user.email, m.sha1);
-    zt_wipe(&m, sizeof(m));
-    bool vpn = false;
-    for (size_t i = 0; sa != NULL && i < r->cfg->risk.n_vpn_egress && !vpn; i++)
-        vpn = zt_cidr_contains(&r->cfg->risk.vpn_egress[i], sa);
-    *in = (zt_risk_sign_in){.user_id = j->user.id,
-                            .email = j->user.email,
-                            .ip = sa,
-                            .info = info,
-                            .user_agent = ua,
-                            .device_id = r->device_id,
-                            .leaked = leaked,
-                            .vpn_egress = vpn,
-                            .now = zt_portal_now()};
-    return zt_risk_assess(r->svc->risk, in, a);
+    zt_signin_env env = signin_env(j->r);
+    return zt_signin_assess(&env, &j->user, j->password, j->password_len, client_sa(j->r), ua,
+                            j->r->device_id, zt_portal_now(), in, info, a);
 }
 
 /* One finding per detection of a recorded sign-in. */

@@ -1,7 +1,8 @@
 /* Password change for a signed-in user: the current password is verified (throttled like a
  * sign-in, so a stolen session cannot guess it), the new one is checked against the length
- * policy and the breach corpus, hashed off the loop and stored. Storing bumps the user's epoch
- * and deletes every session; this browser then gets a fresh one. */
+ * policy and the breach corpus, hashed off the loop and stored by the account service
+ * (session/account.h, the user as the actor), which bumps the user's epoch, deletes every
+ * session and records the change; this browser then gets a fresh one. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,11 +128,17 @@ static void hash_done(void *ctx, int result, const char *encoded)
     pw_job *j = ctx;
     zt_local_req *r = j->r;
     char hash[ZT_SESSION_HASH_LEN + 1];
-    int64_t epoch = 0, now = zt_portal_now();
+    int64_t now = zt_portal_now();
+    zt_account_env env = zt_portal_account_env(r);
+    zt_actor who;
+    zt_portal_actor(r, j->s.email, &who);
+    zt_account_result res;
     if (result != 0 || encoded == NULL) {
         zt_portal_unavailable(r, "could not hash the new password");
-    } else if (zt_store_user_set_password(r->svc->store, j->s.user_id, encoded, &epoch) != 0) {
+    } else if (zt_account_set_password(&env, &who, j->s.user_id, encoded, &res) != 0) {
         zt_portal_unavailable(r, "could not store the new password");
+    } else if (res.audit_rc != 0) {
+        zt_portal_unavailable(r, "audit log unavailable");
     } else {
         /* A secure password change remediates every open detection of the user (Entra:
          * userPerformedSecuredPasswordChange); the bump below also reloads their risk. */
@@ -145,7 +152,8 @@ static void hash_done(void *ctx, int result, const char *encoded)
                      "remediated: %s",
                      r->request_id, zt_store_errmsg());
         rev.reload_sessions = false; /* bumped just below */
-        /* Every other session dies now; this process's caches learn it through the counter. */
+        /* Every other session died with the change (the service bumped the counter); bump again
+         * so caches that reloaded in between also see the remediated risk. */
         zt_revocation_bump(r->svc->state_dir);
         zt_session_cache_forget(r->sessions, j->s.id_hash);
         zt_portal_sess old = j->s;
@@ -190,9 +198,9 @@ static void verify_done(void *ctx, int result)
     int v = zt_password_check(pw, n, &pol, r->svc->breach, &why);
     if (v != ZT_PASSWORD_OK) {
         zt_msg msg = v == ZT_PASSWORD_TOO_SHORT  ? PM_ERR_TOO_SHORT
-                      : v == ZT_PASSWORD_TOO_LONG ? PM_ERR_TOO_LONG
-                      : v == ZT_PASSWORD_BREACHED ? PM_ERR_BREACHED
-                                                  : PM_ERR_INVALID_PW;
+                     : v == ZT_PASSWORD_TOO_LONG ? PM_ERR_TOO_LONG
+                     : v == ZT_PASSWORD_BREACHED ? PM_ERR_BREACHED
+                                                 : PM_ERR_INVALID_PW;
         refuse(j, v == ZT_PASSWORD_BREACHED ? "breached password" : "password policy", msg);
         return;
     }

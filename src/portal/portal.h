@@ -13,6 +13,7 @@
 #include "core/i18n.h"
 #include "lib/buf.h"
 #include "lib/str.h"
+#include "session/account.h"
 #include "session/session.h"
 
 typedef struct zt_local_req zt_local_req;
@@ -281,6 +282,12 @@ void zt_portal_signal(zt_local_req *r, int kind, const char *type, int severity,
                       const char *user_id, const char *email, const char *summary,
                       const char *evidence, bool resolves);
 bool zt_portal_risk_event(zt_local_req *r, const struct zt_risk_event *ev, const char *email);
+
+/* The account service (session/account.h) acting for the signed-in user: the shared store and
+ * revocation counter, the gateway's audit log as the record sink, the user (email) as the
+ * actor of type "User". *who borrows email and r. */
+zt_account_env zt_portal_account_env(zt_local_req *r);
+void zt_portal_actor(zt_local_req *r, const char *email, zt_actor *who);
 
 /* 429 with Retry-After (audited) and a page saying how many seconds to wait: the throttle
  * refused the attempt (source limit, or a delay too long to hold). */

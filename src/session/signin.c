@@ -2,8 +2,17 @@
  * the pure decisions of each step. */
 #include "session/signin.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <unistr.h>
+#include <uninorm.h>
+
 #include "core/log.h"
+#include "identity/breach.h"
 #include "identity/password.h"
+#include "lib/secure.h"
 
 static const char *const names[ZT_SIGNIN_N_STATES] = {
 #define ZT_SIGNIN_NAME(id, name) [id] = name,
@@ -97,4 +106,82 @@ const char *zt_signin_failure_reason(const zt_signin *s)
     if (s->limited)
         return "throttled";
     return "wrong password";
+}
+
+/* ---- the risk step's inputs ---- */
+
+/* What the risk engine and the leaked-credentials feed see of a password: a keyed tag (spray
+ * detection counts distinct passwords per source) and its SHA-1 (the feed's format), both over
+ * the NFKC form, as the password is hashed. */
+typedef struct pw_marks {
+    unsigned char tag[ZT_RISK_TAG_LEN];
+    unsigned char sha1[20];
+} pw_marks;
+
+static void password_marks(zt_secretbox *secrets, const char *pw, size_t len, pw_marks *out)
+{
+    uint8_t stack[1024];
+    size_t n = sizeof(stack);
+    const uint8_t *p = (const uint8_t *)pw;
+    uint8_t *norm = NULL;
+    if (len > 0 && u8_check(p, len) == NULL) {
+        norm = u8_normalize(UNINORM_NFKC, p, len, stack, &n);
+        if (norm != NULL) {
+            p = norm;
+            len = n;
+        }
+    }
+    unsigned char key[ZT_SECRETBOX_KEY_LEN], mac[crypto_auth_hmacsha256_BYTES];
+    zt_secretbox_derive(secrets, "password-spray", key);
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key, sizeof(key));
+    crypto_auth_hmacsha256_update(&st, p, len);
+    crypto_auth_hmacsha256_final(&st, mac);
+    memcpy(out->tag, mac, ZT_RISK_TAG_LEN);
+    zt_breach_sha1(p, len, out->sha1);
+    zt_wipe(&st, sizeof(st));
+    zt_wipe(key, sizeof(key));
+    zt_wipe(mac, sizeof(mac));
+    if (norm != NULL) {
+        zt_wipe(norm, n);
+        if (norm != stack)
+            free(norm);
+    }
+    zt_wipe(stack, sizeof(stack));
+}
+
+unsigned zt_signin_note_failure(const zt_signin_env *e, const char *account,
+                                const struct sockaddr *sa, const char *pw, size_t len, int64_t now)
+{
+    if (e->risk == NULL)
+        return 0;
+    pw_marks m;
+    password_marks(e->secrets, pw, len, &m);
+    unsigned flags = zt_risk_on_failure(e->risk, account, sa, m.tag, now);
+    zt_wipe(&m, sizeof(m));
+    return flags;
+}
+
+int zt_signin_assess(const zt_signin_env *e, const zt_user *u, const char *pw, size_t len,
+                     const struct sockaddr *sa, const char *ua, const char *device_id, int64_t now,
+                     zt_risk_sign_in *in, zt_ip_info *info, zt_risk_assessment *a)
+{
+    zt_feeds_lookup(e->feeds, sa, info);
+    pw_marks m;
+    password_marks(e->secrets, pw, len, &m);
+    bool leaked = e->feeds != NULL && zt_feeds_leaked(e->feeds, u->email, m.sha1);
+    zt_wipe(&m, sizeof(m));
+    bool vpn = false;
+    for (size_t i = 0; sa != NULL && i < e->n_vpn_egress && !vpn; i++)
+        vpn = zt_cidr_contains(&e->vpn_egress[i], sa);
+    *in = (zt_risk_sign_in){.user_id = u->id,
+                            .email = u->email,
+                            .ip = sa,
+                            .info = info,
+                            .user_agent = ua,
+                            .device_id = device_id,
+                            .leaked = leaked,
+                            .vpn_egress = vpn,
+                            .now = now};
+    return zt_risk_assess(e->risk, in, a);
 }

@@ -16,8 +16,16 @@
 #define ZT_SESSION_SIGNIN_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
+#include "identity/secretbox.h"
+#include "risk/cidr.h"
+#include "risk/feeds.h"
+#include "risk/risk.h"
 #include "session/throttle.h"
+#include "store/store.h"
 
 #define ZT_SIGNIN_STATES(X)                                                                        \
     X(ZT_SIGNIN_THROTTLE, "throttle")           /* admitted by the brute-force throttle? */        \
@@ -70,5 +78,29 @@ zt_signin_state zt_signin_on_credential(const zt_signin *s, int verify_result);
 zt_signin_state zt_signin_on_risk(bool risky, bool has_totp, bool mfa_optional);
 /* Why a failed attempt failed, for the audit record (never shown to the client). */
 const char *zt_signin_failure_reason(const zt_signin *s);
+
+/* ---- the risk step's inputs (Identity Protection); never the password itself ---- */
+
+/* The services the risk step reads; all borrowed. risk and feeds NULL: none configured. */
+typedef struct zt_signin_env {
+    zt_risk_engine *risk;
+    const zt_feeds *feeds;
+    zt_secretbox *secrets; /* derives the spray tag's key */
+    const zt_cidr *vpn_egress;
+    size_t n_vpn_egress;
+} zt_signin_env;
+
+/* A failed attempt: the engine counts distinct passwords per source by a keyed tag of the
+ * password. Returns the ZT_RISK_SRC_* flags newly raised (0 without an engine). */
+unsigned zt_signin_note_failure(const zt_signin_env *e, const char *account,
+                                const struct sockaddr *sa, const char *pw, size_t len, int64_t now);
+
+/* The assessment of a correct password, nothing written yet: feeds lookup of the source, the
+ * leaked-credentials check (SHA-1 of the NFKC password), VPN egress, then zt_risk_assess. in
+ * points into u, info and the strings given: keep them alive while in is used (zt_risk_record).
+ * 0 or a negative errno: fail closed. */
+int zt_signin_assess(const zt_signin_env *e, const zt_user *u, const char *pw, size_t len,
+                     const struct sockaddr *sa, const char *ua, const char *device_id, int64_t now,
+                     zt_risk_sign_in *in, zt_ip_info *info, zt_risk_assessment *a);
 
 #endif
