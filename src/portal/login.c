@@ -28,32 +28,17 @@
 #include "store/store.h"
 
 typedef struct login_job {
-    zt_local_req *r;
-    zt_form form; /* holds the password; wiped by zt_form_dispose */
+    zt_portal_flow f; /* first: the shared skeleton (portal.h) */
     const char *username;
     const char *password;
     size_t password_len;
-    char account[256];
-    char rd[ZT_RD_MAX + 1];
     zt_user user;
-    bool known;
-    zt_signin flow;        /* where this attempt is in the sign-in state machine */
-    zt_throttle *throttle; /* the ticket's: released by job_free when not settled */
-    zt_throttle_ticket ticket;
+    zt_signin flow; /* where this attempt is in the sign-in state machine */
 } login_job;
 
 static int64_t now_ms(void)
 {
     return zt_wall_us() / 1000;
-}
-
-static void job_free(login_job *j)
-{
-    zt_throttle_release(j->throttle, &j->ticket);
-    zt_form_dispose(&j->form);
-    zt_user_dispose(&j->user);
-    zt_wipe(j, sizeof(*j));
-    free(j);
 }
 
 /* The sign-in page, with or without the (one, shared) failure notice or the wait notice; the
@@ -161,9 +146,9 @@ static bool audit_source_flags(zt_local_req *r, unsigned flags)
 
 static void login_failed(login_job *j)
 {
-    zt_local_req *r = j->r;
+    zt_local_req *r = j->f.r;
     zt_signin_env env = signin_env(r);
-    unsigned flags = zt_signin_note_failure(&env, j->account, client_sa(r), j->password,
+    unsigned flags = zt_signin_note_failure(&env, j->f.account, client_sa(r), j->password,
                                             j->password_len, zt_portal_now());
     zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
                           .activity = ZT_ACT_AUTH_LOGON,
@@ -178,16 +163,16 @@ static void login_failed(login_job *j)
     if (!zt_portal_audit(r, &ev) || !audit_source_flags(r, flags))
         zt_portal_unavailable(r, "audit log unavailable");
     else
-        login_page_as(r, 200, j->rd, j->username, PM_ERR_SIGN_IN, 0);
+        login_page_as(r, 200, j->f.rd, j->username, PM_ERR_SIGN_IN, 0);
 }
 
 /* The assessment of a correct password (no write yet). 0 or a negative errno: fail closed. */
 static int assess(login_job *j, zt_risk_sign_in *in, zt_ip_info *info, const char *ua,
                   zt_risk_assessment *a)
 {
-    zt_signin_env env = signin_env(j->r);
-    return zt_signin_assess(&env, &j->user, j->password, j->password_len, client_sa(j->r), ua,
-                            j->r->device_id, zt_portal_now(), in, info, a);
+    zt_signin_env env = signin_env(j->f.r);
+    return zt_signin_assess(&env, &j->user, j->password, j->password_len, client_sa(j->f.r), ua,
+                            j->f.r->device_id, zt_portal_now(), in, info, a);
 }
 
 /* One finding per detection of a recorded sign-in. */
@@ -219,7 +204,7 @@ static bool audit_detections(zt_local_req *r, const login_job *j, const zt_risk_
 /* A risky sign-in for which no second factor can be asked: refused, detections kept. */
 static void risk_refused(login_job *j, zt_risk_sign_in *in, zt_risk_assessment *a)
 {
-    zt_local_req *r = j->r;
+    zt_local_req *r = j->f.r;
     in->session_hash = NULL;
     int rc = zt_risk_record(r->svc->risk, in, a);
     if (rc != 0) {
@@ -247,7 +232,7 @@ static void risk_refused(login_job *j, zt_risk_sign_in *in, zt_risk_assessment *
 
 static void login_succeeded(login_job *j)
 {
-    zt_local_req *r = j->r;
+    zt_local_req *r = j->f.r;
     zt_store_totp t;
     int rc = zt_store_totp_get(r->svc->store, j->user.id, &t);
     zt_store_totp_dispose(&t);
@@ -342,9 +327,9 @@ static void login_succeeded(login_job *j)
     zt_wipe(cookie, sizeof(cookie));
     r->log_detail = pending ? "password ok, MFA pending" : "signed in";
     if (!pending)
-        zt_portal_finish(r, hash, j->rd);
+        zt_portal_finish(r, hash, j->f.rd);
     else
-        zt_portal_redirect_with_rd(r, has_totp ? ZT_PORTAL_MFA : ZT_PORTAL_TOTP, j->rd);
+        zt_portal_redirect_with_rd(r, has_totp ? ZT_PORTAL_MFA : ZT_PORTAL_TOTP, j->f.rd);
 }
 
 /* Parameters raised since the hash was made (argon2_passes, argon2_memory): store a new hash
@@ -372,7 +357,7 @@ static void rehash_done(void *ctx, int result, const char *encoded)
 
 static void maybe_rehash(login_job *j)
 {
-    zt_local_req *r = j->r;
+    zt_local_req *r = j->f.r;
     zt_password_params want = {r->cfg->auth.argon2_passes, (size_t)r->cfg->auth.argon2_memory};
     if (!zt_password_needs_rehash(j->user.password_hash, &want))
         return;
@@ -398,17 +383,17 @@ static void maybe_rehash(login_job *j)
 static void verify_done(void *ctx, int result)
 {
     login_job *j = ctx;
-    zt_local_req *r = j->r;
+    zt_local_req *r = j->f.r;
     zt_signin_state next = zt_signin_on_credential(&j->flow, result);
     if (next == ZT_SIGNIN_ERROR) {
         zt_signin_go(&j->flow, next);
         zt_portal_unavailable(r, "password check failed");
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
     bool ok = next == ZT_SIGNIN_RISK;
     /* The verdict: the ticket's reservation becomes this failure or success. */
-    zt_throttle_settle(j->throttle, &j->ticket, ok, now_ms());
+    zt_throttle_settle(j->f.throttle, &j->f.ticket, ok, now_ms());
     if (ok)
         maybe_rehash(j);
     if (zt_local_cancelled(r))
@@ -422,16 +407,16 @@ static void verify_done(void *ctx, int result)
         login_succeeded(j);
     else
         login_failed(j);
-    job_free(j);
+    zt_portal_flow_free(j);
 }
 
 static void verify_start(void *ctx)
 {
     login_job *j = ctx;
-    zt_local_req *r = j->r;
+    zt_local_req *r = j->f.r;
     if (zt_local_cancelled(r)) { /* no password checked: job_free drops the reservation */
         zt_local_respond(r);
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
     bool usable = zt_signin_usable(&j->flow);
@@ -445,7 +430,7 @@ static void verify_start(void *ctx)
         zt_portal_fail(r, 400, PM_TITLE_BAD_REQUEST, PM_BODY_BAD_FORM, "password too long");
     else
         zt_portal_unavailable(r, rc == -EBUSY ? "password hashing queue full" : "out of memory");
-    job_free(j);
+    zt_portal_flow_free(j);
 }
 
 /* An attempt refused before any check (source limit, or a delay too long to hold): audited,
@@ -491,58 +476,47 @@ void zt_portal_too_many(zt_local_req *r, const char *email, uint64_t retry_after
 static void login_too_many(login_job *j, uint64_t retry_after_s)
 {
     uint64_t wait_s = wait_of(retry_after_s);
-    if (refused_audited(j->r, j->username, wait_s))
-        login_page_as(j->r, 429, j->rd, j->username, MSG_NONE, wait_s);
+    if (refused_audited(j->f.r, j->username, wait_s))
+        login_page_as(j->f.r, 429, j->f.rd, j->username, MSG_NONE, wait_s);
+}
+
+/* The throttle's verdict is the state machine's first step, taken before the hold. */
+static void login_admitted(void *job)
+{
+    login_job *j = job;
+    zt_signin_go(&j->flow, zt_signin_on_throttle(&j->flow, j->f.verdict.result));
+}
+
+static void login_refused(void *job, uint64_t retry_after_s)
+{
+    login_too_many(job, retry_after_s);
 }
 
 static void login_post(zt_local_req *r)
 {
-    login_job *j = calloc(1, sizeof(*j));
-    if (j == NULL) {
-        zt_portal_unavailable(r, "out of memory");
+    static const zt_portal_flow_ops ops = {
+        .verify = verify_start, .refused = login_refused, .admitted = login_admitted};
+    login_job *j = zt_portal_flow_start(r, sizeof(*j));
+    if (j == NULL)
         return;
-    }
-    j->r = r;
     zt_signin_init(&j->flow, r->request_id);
-    if (!zt_portal_read_form(r, &j->form) || !zt_portal_csrf_ok(r, &j->form)) {
-        job_free(j);
-        return;
-    }
-    j->username = zt_form_get(&j->form, "username", NULL);
-    j->password = zt_form_get(&j->form, "password", &j->password_len);
+    j->username = zt_form_get(&j->f.form, "username", NULL);
+    j->password = zt_form_get(&j->f.form, "password", &j->password_len);
     if (j->username == NULL || j->password == NULL || j->password_len > ZT_FORM_PASSWORD_MAX) {
         zt_portal_fail(r, 400, PM_TITLE_BAD_REQUEST, PM_BODY_BAD_FORM, "sign-in form fields");
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
-    zt_portal_rd(r, &j->form, j->rd);
-    zt_portal_account_key(j->username, j->account);
     int rc = zt_store_user_get_by_email(r->svc->store, j->username, &j->user);
     if (rc != 0 && rc != -ENOENT && rc != -EINVAL) {
         zt_portal_unavailable(r, "store error");
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
     j->flow.exists = rc == 0;
     j->flow.disabled = j->flow.exists && j->user.disabled;
     j->flow.no_password = j->flow.exists && j->user.password_hash[0] == '\0';
-    int64_t now = zt_portal_now();
-    j->known = j->flow.exists && zt_known_device_check(r->svc->sessions, zt_portal_cookies(r),
-                                                       j->user.id, r->https, now);
-    j->throttle = r->svc->throttle;
-    zt_throttle_verdict v =
-        zt_throttle_admit(j->throttle, j->account, r->ip, j->known, now_ms(), &j->ticket);
-    zt_signin_state next = zt_signin_on_throttle(&j->flow, v.result);
-    zt_signin_go(&j->flow, next);
-    if (next == ZT_SIGNIN_REFUSED) {
-        login_too_many(j, v.retry_after_s);
-        job_free(j);
-        return;
-    }
-    if (zt_portal_hold(r, v.delay_ms, verify_start, j) != 0) {
-        zt_portal_unavailable(r, "could not hold the answer");
-        job_free(j);
-    }
+    zt_portal_flow_admit(j, j->username, j->flow.exists ? j->user.id : NULL, &ops);
 }
 
 void zt_portal_login(zt_local_req *r)
