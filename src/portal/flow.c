@@ -3,10 +3,47 @@
  * delay, free it wiped. Each flow keeps only its own fields, checks and verdict. */
 #include <stdlib.h>
 
+#include "core/metrics.h"
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "portal/portal.h"
 #include "proxy/local.h"
+
+/* A refused attempt waits this long when the throttle names no time. */
+#define DEFAULT_WAIT_S 60
+
+bool zt_portal_refusal(zt_local_req *r, const char *email, uint64_t retry_after_s, uint64_t *wait_s)
+{
+    *wait_s = retry_after_s > 0 ? retry_after_s : DEFAULT_WAIT_S;
+    zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
+                          .activity = ZT_ACT_AUTH_LOGON,
+                          .success = false,
+                          .email = email,
+                          .message = "attempt refused",
+                          .reason = "throttled"};
+    zt_metric_sign_in(ZT_M_SIGN_IN_THROTTLED);
+    if (!zt_portal_audit(r, &ev)) {
+        zt_portal_unavailable(r, "audit log unavailable");
+        return false;
+    }
+    zt_buf_printf(&r->resp_headers, "Retry-After: %llu\r\n", (unsigned long long)*wait_s);
+    r->log_detail = "sign-in throttled";
+    return true;
+}
+
+void zt_portal_too_many(zt_local_req *r, const char *email, uint64_t retry_after_s)
+{
+    uint64_t wait_s = 0;
+    if (!zt_portal_refusal(r, email, retry_after_s, &wait_s))
+        return;
+    zt_buf_reset(&r->resp_body);
+    r->status = 429;
+    if (zt_render_wait(&r->resp_body, r->lang, wait_s) != 0) {
+        zt_portal_unavailable(r, "out of memory");
+        return;
+    }
+    zt_local_respond(r);
+}
 
 void *zt_portal_flow_start(zt_local_req *r, size_t size)
 {

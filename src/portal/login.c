@@ -433,50 +433,11 @@ static void verify_start(void *ctx)
     zt_portal_flow_free(j);
 }
 
-/* An attempt refused before any check (source limit, or a delay too long to hold): audited,
- * 429 with Retry-After. false: the audit log refused it and a 503 has been sent. */
-static bool refused_audited(zt_local_req *r, const char *email, uint64_t wait_s)
-{
-    zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
-                          .activity = ZT_ACT_AUTH_LOGON,
-                          .success = false,
-                          .email = email,
-                          .message = "attempt refused",
-                          .reason = "throttled"};
-    zt_metric_sign_in(ZT_M_SIGN_IN_THROTTLED);
-    if (!zt_portal_audit(r, &ev)) {
-        zt_portal_unavailable(r, "audit log unavailable");
-        return false;
-    }
-    zt_buf_printf(&r->resp_headers, "Retry-After: %llu\r\n", (unsigned long long)wait_s);
-    r->log_detail = "sign-in throttled";
-    return true;
-}
-
-static uint64_t wait_of(uint64_t retry_after_s)
-{
-    return retry_after_s > 0 ? retry_after_s : 60;
-}
-
-void zt_portal_too_many(zt_local_req *r, const char *email, uint64_t retry_after_s)
-{
-    uint64_t wait_s = wait_of(retry_after_s);
-    if (!refused_audited(r, email, wait_s))
-        return;
-    zt_buf_reset(&r->resp_body);
-    r->status = 429;
-    if (zt_render_wait(&r->resp_body, r->lang, wait_s) != 0) {
-        zt_portal_unavailable(r, "out of memory");
-        return;
-    }
-    zt_local_respond(r);
-}
-
 /* The sign-in form again, at once, with the e-mail and how long to wait. */
 static void login_too_many(login_job *j, uint64_t retry_after_s)
 {
-    uint64_t wait_s = wait_of(retry_after_s);
-    if (refused_audited(j->f.r, j->username, wait_s))
+    uint64_t wait_s = 0;
+    if (zt_portal_refusal(j->f.r, j->username, retry_after_s, &wait_s))
         login_page_as(j->f.r, 429, j->f.rd, j->username, MSG_NONE, wait_s);
 }
 

@@ -329,6 +329,11 @@ typedef struct zt_portal_flow_ops {
 void zt_portal_flow_admit(void *job, const char *email, const char *user_id,
                           const zt_portal_flow_ops *ops);
 
+/* An attempt the throttle refused before any check: audited (Authentication, "throttled"),
+ * Retry-After set to *wait_s (the throttle's, or 60 s). false: the audit log refused the record
+ * and a 503 has been sent. The caller then answers 429 with its page. */
+bool zt_portal_refusal(zt_local_req *r, const char *email, uint64_t retry_after_s,
+                       uint64_t *wait_s);
 /* 429 with Retry-After (audited) and a page saying how many seconds to wait: the throttle
  * refused the attempt (source limit, or a delay too long to hold). */
 void zt_portal_too_many(zt_local_req *r, const char *email, uint64_t retry_after_s);
