@@ -374,7 +374,7 @@ static void on_conn_handle_closed(uv_handle_t *h)
     zt_arena_dispose(&c->req.arena);
     if (c->tls_on)
         zt_tls_conn_dispose(&c->tls);
-    free(c);
+    zt_conn_pool_put(w, c);
     zt_metric_conn_close();
     zt_worker_conn_closed(w);
 }
@@ -487,7 +487,7 @@ void zt_conn_accept(zt_listener *l)
 {
     zt_worker *w = l->w;
     zt_server *srv = w->server;
-    zt_conn *c = calloc(1, sizeof(*c));
+    zt_conn *c = zt_conn_pool_get(w);
     if (c == NULL)
         return;
     c->w = w;
@@ -899,6 +899,20 @@ void zt_conn_write_drained(zt_conn *c)
 
 /* ---- request completion and the next request -------------------------------------------- */
 
+/* A keep-alive connection waiting for its next request holds no buffers, only its struct:
+ * ten thousand idle clients then cost ~2 KiB each. What a busy connection frees here comes
+ * straight back from malloc's caches on its next request. */
+static void conn_shed_buffers(zt_conn *c)
+{
+    zt_arena_dispose(&c->req.arena);
+    if (c->out.len == 0)
+        zt_buf_dispose(&c->out);
+    if (c->pending.len > 0)
+        return; /* a pipelined request is waiting: keep its head's buffers too */
+    zt_buf_dispose(&c->pending);
+    zt_http_head_dispose(&c->head);
+}
+
 static void request_finish(zt_conn *c)
 {
     zt_conn_access_log(c);
@@ -911,6 +925,7 @@ static void request_finish(zt_conn *c)
         return;
     }
     zt_conn_set_state(c, CS_IDLE);
+    conn_shed_buffers(c);
     llhttp_resume(&c->parser);
     c->parser_paused = false;
     zt_conn_arm_for_state(c);

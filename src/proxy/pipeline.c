@@ -409,27 +409,41 @@ static void resolve_client(zt_conn *c)
     }
 }
 
-/* Names of the applicable policies, "a,b (report-only)", for the audit record. */
+/* Names of the applicable policies, "a,b (report-only),c" for the audit record, straight into
+ * the request's arena: measured first, then written. */
 void zt_pipeline_policy_names(zt_conn *c, const zt_policy_set *set, const zt_policy_result *res)
 {
+    static const char ro[] = " (report-only)", more[] = ",...";
     zt_request *r = &c->req;
     if (res->n_matched == 0)
         return;
-    zt_buf b;
-    zt_buf_init(&b, 64 * 1024);
-    int rc = 0;
-    for (size_t i = 0; i < res->n_matched && rc == 0; i++) {
+    size_t len = res->matched_truncated ? sizeof(more) - 1 : 0;
+    for (size_t i = 0; i < res->n_matched; i++)
+        len += (i > 0) + strlen(zt_policy_name(set, res->matched[i])) +
+               (zt_policy_report_only(set, res->matched[i]) ? sizeof(ro) - 1 : 0);
+    if (len > 64 * 1024)
+        return;
+    char *p = zt_arena_alloc(&r->arena, len + 1);
+    if (p == NULL)
+        return;
+    r->policy_names = p;
+    for (size_t i = 0; i < res->n_matched; i++) {
+        const char *name = zt_policy_name(set, res->matched[i]);
+        size_t n = strlen(name);
         if (i > 0)
-            rc = zt_buf_append_char(&b, ',');
-        rc = rc ? rc : zt_buf_append_str(&b, zt_policy_name(set, res->matched[i]));
-        if (rc == 0 && zt_policy_report_only(set, res->matched[i]))
-            rc = zt_buf_append_str(&b, " (report-only)");
+            *p++ = ',';
+        memcpy(p, name, n);
+        p += n;
+        if (zt_policy_report_only(set, res->matched[i])) {
+            memcpy(p, ro, sizeof(ro) - 1);
+            p += sizeof(ro) - 1;
+        }
     }
-    if (rc == 0 && res->matched_truncated)
-        rc = zt_buf_append_str(&b, ",...");
-    if (rc == 0)
-        r->policy_names = zt_arena_strndup(&r->arena, b.data, b.len);
-    zt_buf_dispose(&b);
+    if (res->matched_truncated) {
+        memcpy(p, more, sizeof(more) - 1);
+        p += sizeof(more) - 1;
+    }
+    *p = '\0';
 }
 
 void zt_pipeline_count_decision(const zt_policy_set *set, const zt_policy_result *res)
