@@ -26,17 +26,6 @@
 
 /* ---- routing ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int zt_admin_seg_decode(const char *s, size_t n, char *out, size_t cap)
 {
     size_t o = 0;
@@ -45,8 +34,8 @@ int zt_admin_seg_decode(const char *s, size_t n, char *out, size_t cap)
         if (ch == '%') {
             if (n - i < 3) /* fewer than two hex digits left */
                 return -EINVAL;
-            int hi = hexval(s[i + 1]);
-            int lo = hexval(s[i + 2]);
+            int hi = zt_hexval(s[i + 1]);
+            int lo = zt_hexval(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -EINVAL;
             ch = (unsigned char)(hi * 16 + lo);

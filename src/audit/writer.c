@@ -24,6 +24,7 @@
 #include "audit/event.h"
 #include "audit/export.h"
 #include "core/metrics.h"
+#include "lib/file.h"
 #include "lib/str.h"
 #include "lib/time.h"
 
@@ -744,25 +745,6 @@ static void *writer_main(void *arg)
 
 /* ---- signing key ---- */
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[PATH_MAX];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof(tmp))
-        return n == 0 ? 0 : -ENAMETOOLONG;
-    memcpy(tmp, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (tmp[i] != '/' && tmp[i] != '\0')
-            continue;
-        char c = tmp[i];
-        tmp[i] = '\0';
-        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-            return -errno;
-        tmp[i] = c;
-    }
-    return 0;
-}
-
 static char *dir_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -771,23 +753,6 @@ static char *dir_of(const char *path)
     if (slash == path)
         return strdup("/");
     return strndup(path, (size_t)(slash - path));
-}
-
-static int read_small(int fd, char *buf, size_t cap, size_t *len)
-{
-    size_t n = 0;
-    while (n < cap) {
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    *len = n;
-    return 0;
 }
 
 static int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode)
@@ -851,7 +816,7 @@ static int read_seed(int fd, unsigned char seed[32], char *err, size_t errlen, c
     }
     char hex[KEY_FILE_MAX];
     size_t n = 0;
-    int rc = read_small(fd, hex, sizeof(hex), &n);
+    int rc = zt_read_upto(fd, hex, sizeof(hex), &n);
     while (rc == 0 && n > 0 && (hex[n - 1] == '\n' || hex[n - 1] == '\r' || hex[n - 1] == ' '))
         n--;
     size_t got = 0;
@@ -866,9 +831,7 @@ static int read_seed(int fd, unsigned char seed[32], char *err, size_t errlen, c
 
 static int load_seed(const char *path, unsigned char seed[32], char *err, size_t errlen)
 {
-    char *dir = dir_of(path);
-    int rc = dir ? mkdir_p(dir) : -ENOMEM;
-    free(dir);
+    int rc = zt_mkdir_parent(path, 0700);
     if (rc < 0) {
         zt_errf(err, errlen, "create directory of %s: %s", path, strerror(-rc));
         return rc;
@@ -906,7 +869,7 @@ static int write_pubkey(const char *key_path, const unsigned char pk[32])
     size_t len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0) {
-        int rc = read_small(fd, cur, sizeof(cur), &len);
+        int rc = zt_read_upto(fd, cur, sizeof(cur), &len);
         close(fd);
         if (rc == 0 && len == 65 && memcmp(cur, hex, 65) == 0)
             return 0;
@@ -1223,7 +1186,7 @@ static zt_audit *alloc_audit(const zt_audit_cfg *cfg)
 
 static int open_files(zt_audit *a, char *err, size_t errlen)
 {
-    int rc = mkdir_p(a->dir);
+    int rc = zt_mkdir_p(a->dir, 0700, NULL, 0);
     if (rc < 0) {
         zt_errf(err, errlen, "create directory %s: %s", a->dir, strerror(-rc));
         return rc;

@@ -17,6 +17,7 @@
 #include "cli/cmd_whatif.h"
 #include "cli/commands.h"
 #include "lib/buf.h"
+#include "lib/file.h"
 #include "lib/time.h"
 
 #define PT_FILE_MAX (4u << 20) /* test files larger than this are refused, not half-read */
@@ -116,25 +117,7 @@ static void pt_syntax_err(pt_ctx *c, const yaml_parser_t *p)
 
 static bool pt_read_file(pt_ctx *c, zt_buf *b)
 {
-    char chunk[8192];
-    int fd = open(c->file, O_RDONLY | O_CLOEXEC);
-    int rc = 0;
-    if (fd < 0) {
-        pt_err(c, NULL, "cannot read: %s", strerror(errno));
-        return false;
-    }
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = n < 0 ? -errno : 0;
-            break;
-        }
-        if ((rc = zt_buf_append(b, chunk, (size_t)n)) < 0)
-            break;
-    }
-    close(fd);
+    int rc = zt_read_file(c->file, b);
     if (rc == -E2BIG)
         pt_err(c, NULL, "file is larger than %u MiB", PT_FILE_MAX >> 20);
     else if (rc < 0)

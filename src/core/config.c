@@ -17,6 +17,7 @@
 #include <yaml.h>
 
 #include "lib/arena.h"
+#include "lib/file.h"
 #include "lib/str.h"
 
 #define ZT_CONFIG_MAX_BYTES (4u << 20) /* larger files are refused, not half-read */
@@ -2436,35 +2437,12 @@ zt_config *zt_config_load_mem(const char *name, const char *data, size_t len, zt
     return &box->cfg;
 }
 
-/* Whole file into b (capped by b's limit); 0 or negative errno. */
-static int zt_config_read_file(const char *path, zt_buf *b)
-{
-    char chunk[8192];
-    int rc = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return -errno;
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = n < 0 ? -errno : 0;
-            break;
-        }
-        if ((rc = zt_buf_append(b, chunk, (size_t)n)) < 0)
-            break;
-    }
-    close(fd);
-    return rc;
-}
-
 zt_config *zt_config_load(const char *path, zt_diags *diags)
 {
     zt_buf b;
     zt_config *cfg = NULL;
     zt_buf_init(&b, ZT_CONFIG_MAX_BYTES);
-    int rc = zt_config_read_file(path, &b);
+    int rc = zt_read_file(path, &b);
     if (rc == -E2BIG)
         zt_diag_add(diags, path, 0, 0, "file is larger than %u MiB", ZT_CONFIG_MAX_BYTES >> 20);
     else if (rc < 0)

@@ -146,69 +146,6 @@ static bool audit(zt_local_req *r, const dev_event *e)
     return ok;
 }
 
-/* ---- time ---- */
-
-static bool digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-/* RFC 3339 date-time ("2026-11-23T10:00:00Z", fractions and offsets allowed) to Unix seconds. */
-static bool parse_rfc3339(const char *s, int64_t *out)
-{
-    size_t n = strlen(s);
-    int Y, M, D, h, m, sec;
-    if (n < 20 || n > 40 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
-        s[13] != ':' || s[16] != ':' || !digits(s, 4, &Y) || !digits(s + 5, 2, &M) ||
-        !digits(s + 8, 2, &D) || !digits(s + 11, 2, &h) || !digits(s + 14, 2, &m) ||
-        !digits(s + 17, 2, &sec))
-        return false;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
-        return false;
-    const char *p = s + 19;
-    if (*p == '.') {
-        p++;
-        const char *f = p;
-        while (*p >= '0' && *p <= '9')
-            p++;
-        if (p == f)
-            return false;
-    }
-    int off = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int oh, om;
-        if (strlen(p) != 6 || p[3] != ':' || !digits(p + 1, 2, &oh) || !digits(p + 4, 2, &om) ||
-            oh > 23 || om > 59)
-            return false;
-        off = (oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
-        p += 6;
-    } else {
-        return false;
-    }
-    if (*p != '\0')
-        return false;
-    struct tm tm = {.tm_year = Y - 1900,
-                    .tm_mon = M - 1,
-                    .tm_mday = D,
-                    .tm_hour = h,
-                    .tm_min = m,
-                    .tm_sec = sec > 59 ? 59 : sec};
-    time_t t = timegm(&tm);
-    if (tm.tm_mday != D) /* 2026-02-31 normalised into March */
-        return false;
-    *out = (int64_t)t - off;
-    return true;
-}
-
 /* ---- the enrolment page (signed-in user, browser) ---- */
 
 /* The portal's layout (same CSS, header and footer as the sign-in pages) with the intro. */
@@ -758,7 +695,9 @@ static int alert_parse(json_t *root, alert_req *q, const char **why)
         *why = "signature: 1..128 bytes without control characters";
         return -1;
     }
-    if (when == NULL || !parse_rfc3339(when, &q->detected_at) || q->detected_at <= 0) {
+    int64_t when_us;
+    if (when == NULL || !zt_parse_rfc3339(when, strlen(when), 0, &when_us) ||
+        (q->detected_at = when_us / 1000000) <= 0) {
         *why = "detected_at: an RFC 3339 time";
         return -1;
     }

@@ -301,17 +301,6 @@ bool zt_feed_data_has_ip(const zt_feed_data *d, const struct sockaddr *ip)
 
 /* ---- leaked pairs ----------------------------------------------------------------------- */
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Lower-cased (ASCII) user into buf; false when empty, too long or with blanks/controls. */
 static bool fold_user(const char *p, size_t n, char buf[MAX_USER])
 {
@@ -360,14 +349,8 @@ static int leaked_line(parse_ctx *c, const char *p, size_t n)
     if (!fold_user(s.p, ulen, folded))
         return bad(c, "user contains blanks or control characters");
     leaked_pair pair;
-    if (hex.n != 40)
+    if (!zt_hex_decode(hex.p, hex.n, pair.sha1, sizeof(pair.sha1), false))
         return bad(c, "SHA-1 is not 40 hex digits");
-    for (size_t i = 0; i < 20; i++) {
-        int hi = hexval(hex.p[2 * i]), lo = hexval(hex.p[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return bad(c, "SHA-1 is not 40 hex digits");
-        pair.sha1[i] = (unsigned char)(hi << 4 | lo);
-    }
     zt_feed_data *d = c->d;
     if (d->n_pairs >= ZT_FEEDS_MAX_ENTRIES)
         return bad(c, "too many entries in one file");
