@@ -15,6 +15,7 @@
 #include "device/device_int.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/levels.h"
 #include "lib/secure.h"
 #include "lib/str.h"
 #include "lib/time.h"
@@ -39,18 +40,11 @@
 #define DEV_ACT_ACCOUNT_OTHER 99        /* Account Change: Other (a browser tied to a device) */
 #define DEV_PENDING_SLACK_S 3600        /* the pending cookie outlives its code: come back later */
 
-static const char *const risk_names[] = {"none", "low", "medium", "high"};
-
 static _Atomic(zt_devices *) installed;
 
 void zt_devices_install(zt_devices *d)
 {
     atomic_store(&installed, d);
-}
-
-static const char *risk_name(int r)
-{
-    return r >= 0 && r <= 3 ? risk_names[r] : "high";
 }
 
 static int64_t now_s(void)
@@ -612,7 +606,7 @@ static void posture(zt_devices *d, zt_local_req *r)
     r->log_detail = comp.compliant ? "posture compliant" : "posture not compliant";
     json_respond(r, 200,
                  json_pack("{s:b, s:o, s:s}", "compliant", comp.compliant, "failed",
-                           failed_json(&comp), "risk", risk_name(dev.risk)));
+                           failed_json(&comp), "risk", zt_risk_name((zt_risk)dev.risk)));
 }
 
 /* ---- alerts ---- */
@@ -855,7 +849,7 @@ static void alert(zt_devices *d, zt_local_req *r)
     }
     r->log_detail = "device alert";
     json_respond(r, 200,
-                 json_pack("{s:s, s:I}", "risk", risk_name(after.risk), "active_alerts",
+                 json_pack("{s:s, s:I}", "risk", zt_risk_name((zt_risk)after.risk), "active_alerts",
                            (json_int_t)after.unresolved_alerts));
 }
 
@@ -902,7 +896,7 @@ static void status(zt_devices *d, zt_local_req *r)
     json_respond(r, 200,
                  json_pack("{s:s, s:s, s:b, s:o, s:s, s:o, s:s?}", "device_id", dev.id, "user",
                            dev.email, "compliant", st.compliant, "failed", failed_json(&comp),
-                           "risk", risk_name(st.risk), "active_alerts", l.arr, "last_report_at",
+                           "risk", zt_risk_name((zt_risk)st.risk), "active_alerts", l.arr, "last_report_at",
                            last[0] ? last : NULL));
 }
 

@@ -26,17 +26,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "core/levels.h"
+
 #define ZT_POLICY_MAX 10000    /* policies in one config */
 #define ZT_POLICY_MATCH_MAX 64 /* applicable policies reported per decision */
 #define ZT_POLICY_NAME_MAX 64
 #define ZT_POLICY_FRESH_S 60 /* every_time: a sign-in at most this old counts as fresh */
-
-typedef enum zt_risk {
-    ZT_RISK_NONE = 0, /* also "unknown": no signal yet */
-    ZT_RISK_LOW,
-    ZT_RISK_MEDIUM,
-    ZT_RISK_HIGH,
-} zt_risk;
 
 typedef enum zt_platform {
     ZT_PLATFORM_UNKNOWN = 0,
@@ -162,7 +157,6 @@ bool zt_policy_report_only(const zt_policy_set *set, int index);
 bool zt_policy_is_block(const zt_policy_set *set, int index);
 const char *zt_control_name(zt_control c); /* "mfa", "compliant_device", ... */
 const char *zt_outcome_name(zt_outcome o); /* "allow", "challenge", "block" */
-const char *zt_risk_name(zt_risk r);
 
 /* Built from the parsed config by zt_policy_compile (config.h holds the parsed form);
  * freed with the config generation. */

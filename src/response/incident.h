@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
-#include "policy/policy.h"
+#include "core/levels.h"
 #include "store/store.h"
 
 #define ZT_SIGNAL_TYPE_MAX 31       /* [a-z_] */

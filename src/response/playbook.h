@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
-#include "policy/policy.h"
+#include "core/levels.h"
 #include "store/store.h"
 
 #define ZT_PB_NAME_MAX 64     /* as ZT_CONFIG_NAME_MAX */

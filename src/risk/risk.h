@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "policy/policy.h"
+#include "core/levels.h"
 #include "risk/feeds.h"
 #include "store/store.h"
 

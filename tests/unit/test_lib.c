@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/i18n.h"
+#include "core/levels.h"
 #include "lib/arena.h"
 #include "lib/buf.h"
 #include "lib/file.h"
@@ -431,6 +432,17 @@ static void test_file_helpers(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void test_risk_name(void **state)
+{
+    (void)state;
+    assert_string_equal(zt_risk_name(ZT_RISK_NONE), "none");
+    assert_string_equal(zt_risk_name(ZT_RISK_LOW), "low");
+    assert_string_equal(zt_risk_name(ZT_RISK_MEDIUM), "medium");
+    assert_string_equal(zt_risk_name(ZT_RISK_HIGH), "high");
+    assert_string_equal(zt_risk_name((zt_risk)4), "unknown");
+    assert_string_equal(zt_risk_name((zt_risk)-1), "unknown");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_be64),
         cmocka_unit_test(test_parse_rfc3339),
         cmocka_unit_test(test_file_helpers),
+        cmocka_unit_test(test_risk_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
