@@ -352,28 +352,6 @@ json_t *zt_admin_json_time(int64_t t)
     return json_string(buf);
 }
 
-static unsigned http_activity(int method)
-{
-    switch (method) {
-    case HTTP_DELETE:
-        return 2;
-    case HTTP_GET:
-        return 3;
-    case HTTP_HEAD:
-        return 4;
-    case HTTP_OPTIONS:
-        return 5;
-    case HTTP_POST:
-        return 6;
-    case HTTP_PUT:
-        return 7;
-    case HTTP_PATCH:
-        return 9;
-    default:
-        return 99;
-    }
-}
-
 /* Who made the call: the admin token that authenticated it, named by a fingerprint (the first
  * 16 hex digits of its SHA-256, which reveal nothing usable about the token) so a SIEM can tell
  * a rotated or leaked token's calls apart; the client address is in src_endpoint. A call
@@ -744,7 +722,7 @@ void zt_admin_handle(zt_local_req *r)
     }
     c->r = r;
     c->cls = ZT_EV_HTTP_ACTIVITY;
-    c->activity = http_activity(r->method);
+    c->activity = zt_event_http_activity(llhttp_method_name((llhttp_method_t)r->method));
     if (r->path_len == sizeof(METRICS_PATH) - 1 &&
         memcmp(r->path, METRICS_PATH, r->path_len) == 0) {
         metrics_handle(c);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <string.h>
 
+#include "audit/event.h"
 #include "core/i18n.h"
 #include "core/levels.h"
 #include "lib/arena.h"
@@ -443,6 +444,23 @@ static void test_risk_name(void **state)
     assert_string_equal(zt_risk_name((zt_risk)-1), "unknown");
 }
 
+/* One OCSF mapping for the proxy and the admin API (they used to disagree on CONNECT, TRACE and
+ * PATCH). */
+static void test_http_activity(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method;
+        unsigned id;
+    } cases[] = {{"CONNECT", 1}, {"DELETE", 2}, {"GET", 3},   {"HEAD", 4},      {"OPTIONS", 5},
+                 {"POST", 6},    {"PUT", 7},    {"TRACE", 8}, {"PATCH", 9},     {"PROPFIND", 99},
+                 {"get", 99},    {"", 99},      {NULL, 99},   {"PATCHES", 99}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (zt_event_http_activity(cases[i].method) != cases[i].id)
+            fail_msg("%s: %u", cases[i].method ? cases[i].method : "(null)",
+                     zt_event_http_activity(cases[i].method));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -462,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_parse_rfc3339),
         cmocka_unit_test(test_file_helpers),
         cmocka_unit_test(test_risk_name),
+        cmocka_unit_test(test_http_activity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
