@@ -195,7 +195,8 @@ static json_t *compliance_json(zt_admin_call *c, const zt_store_device *d, int64
             json_array_append_new(failed, json_pack("{s:s, s:s}", "rule", comp.failed[i].rule,
                                                     "message", comp.failed[i].message));
         return json_pack("{s:b, s:o, s:o, s:s}", "compliant", comp.compliant, "failed", failed,
-                         "judged_at", zt_admin_json_time(now), "risk", zt_risk_name((zt_risk)st.risk));
+                         "judged_at", zt_admin_json_time(now), "risk",
+                         zt_risk_name((zt_risk)st.risk));
     }
     if (d->failed[0] != '\0')
         json_array_append_new(failed,

@@ -1390,11 +1390,6 @@ void zt_audit_metrics_get(zt_audit *a, zt_audit_metrics *m)
     m->failed = zt_audit_failed(a);
 }
 
-zt_exporter *zt_audit_exporter(zt_audit *a)
-{
-    return a ? a->exp : NULL;
-}
-
 void zt_audit_test_fail_after(zt_audit *a, uint64_t bytes)
 {
     atomic_store(&a->fail_budget, bytes);

@@ -314,7 +314,8 @@ static bool record_matches(json_t *rec, const search_opts *o)
     if (o->since_us != INT64_MIN || o->until_us != INT64_MAX) {
         const char *t = jstr(rec, "time");
         int64_t us;
-        if (t == NULL || !zt_parse_rfc3339(t, strlen(t), 0, &us) || us < o->since_us || us > o->until_us)
+        if (t == NULL || !zt_parse_rfc3339(t, strlen(t), 0, &us) || us < o->since_us ||
+            us > o->until_us)
             return false;
     }
     if (o->user != NULL && !user_matches(rec, o->user))

@@ -132,8 +132,8 @@ static json_t *device_json(const zt_store_device *d)
         zt_cli_json_time(d->enrolled_at), "cert_not_after", zt_cli_json_time(d->cert_not_after),
         "revoked_at", zt_cli_json_time(d->revoked_at), "last_seen_at",
         zt_cli_json_time(d->last_seen_at), "compliant", d->compliant, "failed", d->failed, "risk",
-        zt_risk_name((zt_risk)d->risk), "active_alerts", (json_int_t)d->unresolved_alerts, "cert_serial",
-        d->cert_serial, "cert_sha256", d->cert_sha256);
+        zt_risk_name((zt_risk)d->risk), "active_alerts", (json_int_t)d->unresolved_alerts,
+        "cert_serial", d->cert_serial, "cert_sha256", d->cert_sha256);
 }
 
 typedef struct list_ctx {
@@ -154,8 +154,8 @@ static int list_one(void *ctx, const zt_store_device *d)
                         : d->posture_at == 0 ? "no report"
                         : d->compliant       ? "compliant"
                                              : "not compliant";
-    const char *cells[] = {d->id, d->email,           d->name, d->platform,
-                           state, zt_risk_name((zt_risk)d->risk), alerts,  seen};
+    const char *cells[] = {
+        d->id, d->email, d->name, d->platform, state, zt_risk_name((zt_risk)d->risk), alerts, seen};
     return zt_cli_table_add(&l->t, cells);
 }
 

@@ -94,9 +94,9 @@ static json_t *det_json(const zt_store_detection *d)
     return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o}", "id",
                      (json_int_t)d->id, "user_id", d->user_id, "email", d->email, "type", d->type,
                      "activity", d->user_activity ? "user" : "signin", "level",
-                     zt_risk_name((zt_risk)d->level), "state", zt_store_risk_state_name(d->state), "detail",
-                     d->detail, "evidence", ev, "ip", d->ip, "session_hash", d->session_hash,
-                     "created_at", zt_cli_json_time(d->created_at), "updated_at",
+                     zt_risk_name((zt_risk)d->level), "state", zt_store_risk_state_name(d->state),
+                     "detail", d->detail, "evidence", ev, "ip", d->ip, "session_hash",
+                     d->session_hash, "created_at", zt_cli_json_time(d->created_at), "updated_at",
                      zt_cli_json_time(d->updated_at));
 }
 
@@ -185,9 +185,9 @@ static int risk_show(zt_store *st, const zt_cli_args *a)
            "state:     %s%s%s%s\nevidence:  %s\nip:        %s\nsession:   %s\ncreated:   %s\n"
            "updated:   %s\n",
            d.id, d.email, d.user_id, d.type, d.user_activity ? "user" : "sign-in",
-           zt_risk_name((zt_risk)d.level), zt_store_risk_state_name(d.state), d.detail[0] ? " (" : "",
-           d.detail, d.detail[0] ? ")" : "", d.evidence, d.ip[0] ? d.ip : "-",
-           d.session_hash[0] ? d.session_hash : "-", created, updated);
+           zt_risk_name((zt_risk)d.level), zt_store_risk_state_name(d.state),
+           d.detail[0] ? " (" : "", d.detail, d.detail[0] ? ")" : "", d.evidence,
+           d.ip[0] ? d.ip : "-", d.session_hash[0] ? d.session_hash : "-", created, updated);
     return ZT_CLI_OK;
 }
 

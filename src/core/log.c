@@ -77,11 +77,6 @@ void zt_log_close(void)
     replace_fd(&error_fd, STDERR_FILENO);
 }
 
-void zt_log_set_level(zt_log_level level)
-{
-    atomic_store(&min_level, (int)level);
-}
-
 bool zt_log_enabled(zt_log_level level)
 {
     return (int)level >= atomic_load(&min_level);

@@ -4,7 +4,6 @@
  * log that cannot take the record turns the answer into 503. */
 #include <errno.h>
 #include <jansson.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -39,13 +38,6 @@
 #define DEV_ACT_ACCOUNT_CREATE 1        /* Account Change: Create (a device credential) */
 #define DEV_ACT_ACCOUNT_OTHER 99        /* Account Change: Other (a browser tied to a device) */
 #define DEV_PENDING_SLACK_S 3600        /* the pending cookie outlives its code: come back later */
-
-static _Atomic(zt_devices *) installed;
-
-void zt_devices_install(zt_devices *d)
-{
-    atomic_store(&installed, d);
-}
 
 static int64_t now_s(void)
 {
@@ -896,8 +888,8 @@ static void status(zt_devices *d, zt_local_req *r)
     json_respond(r, 200,
                  json_pack("{s:s, s:s, s:b, s:o, s:s, s:o, s:s?}", "device_id", dev.id, "user",
                            dev.email, "compliant", st.compliant, "failed", failed_json(&comp),
-                           "risk", zt_risk_name((zt_risk)st.risk), "active_alerts", l.arr, "last_report_at",
-                           last[0] ? last : NULL));
+                           "risk", zt_risk_name((zt_risk)st.risk), "active_alerts", l.arr,
+                           "last_report_at", last[0] ? last : NULL));
 }
 
 /* ---- dispatch ---- */
@@ -944,9 +936,4 @@ void zt_device_handle_with(zt_devices *d, zt_local_req *r)
     } else {
         json_error(r, 404, "not_found", "no such device endpoint");
     }
-}
-
-void zt_device_handle(zt_local_req *r)
-{
-    zt_device_handle_with(atomic_load(&installed), r);
 }

@@ -51,11 +51,6 @@ static const char *const state_names[] = {
 #undef ZT_CS_NAME
 };
 
-const char *zt_conn_state_name(zt_conn_state s)
-{
-    return state_names[s];
-}
-
 static void conn_set_state(zt_conn *c, zt_conn_state s)
 {
     if (zt_log_enabled(ZT_LOG_DEBUG) && c->state != s)
@@ -694,7 +689,8 @@ static bool audit_decision(zt_conn *c, bool allowed, const char *reason)
     zt_event ev;
     const char *method = llhttp_method_name((llhttp_method_t)c->head.method);
     zt_buf_reset(&c->w->event);
-    zt_event_begin(&ev, &c->w->event, ZT_EV_HTTP_ACTIVITY, zt_event_http_activity(llhttp_method_name((llhttp_method_t)c->head.method)),
+    zt_event_begin(&ev, &c->w->event, ZT_EV_HTTP_ACTIVITY,
+                   zt_event_http_activity(llhttp_method_name((llhttp_method_t)c->head.method)),
                    allowed ? ZT_SEV_INFO : ZT_SEV_LOW);
     zt_event_status(&ev, allowed ? ZT_STATUS_SUCCESS : ZT_STATUS_FAILURE);
     zt_event_str(&ev, "message", allowed ? "request allowed" : "request refused");

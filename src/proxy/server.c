@@ -639,7 +639,6 @@ static int response_audit(void *ctx, const char *json, size_t len)
 static void services_close(zt_services *svc)
 {
     zt_response_free(svc->response);
-    zt_devices_install(NULL);
     zt_devices_free(svc->devices);
     zt_risk_free(svc->risk);
     zt_feeds_free(atomic_exchange(&svc->feeds, NULL));
@@ -749,7 +748,6 @@ static int services_open(zt_server *srv, const zt_config *cfg)
         zt_error("not starting: devices: %s", err);
         return -1;
     }
-    zt_devices_install(svc->devices);
     if (runtime_devices_tls(srv->rt, svc->devices) < 0)
         return -1;
     srv->revoked_seen = zt_sessions_revocation(svc->sessions);

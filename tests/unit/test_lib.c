@@ -452,8 +452,8 @@ static void test_http_activity(void **state)
     static const struct {
         const char *method;
         unsigned id;
-    } cases[] = {{"CONNECT", 1}, {"DELETE", 2}, {"GET", 3},   {"HEAD", 4},      {"OPTIONS", 5},
-                 {"POST", 6},    {"PUT", 7},    {"TRACE", 8}, {"PATCH", 9},     {"PROPFIND", 99},
+    } cases[] = {{"CONNECT", 1}, {"DELETE", 2}, {"GET", 3},   {"HEAD", 4},    {"OPTIONS", 5},
+                 {"POST", 6},    {"PUT", 7},    {"TRACE", 8}, {"PATCH", 9},   {"PROPFIND", 99},
                  {"get", 99},    {"", 99},      {NULL, 99},   {"PATCHES", 99}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         if (zt_event_http_activity(cases[i].method) != cases[i].id)
