@@ -242,7 +242,7 @@ static int exit_address(parse_ctx *c, const zt_span *tok, size_t ntok)
     if (memchr(tok[1].p, '/', tok[1].n) != NULL)
         return bad(c, "ExitAddress: expected a single address, not a block");
     zt_cidr cidr;
-    const char *why = zt_cidrset_parse(tok[1].p, tok[1].n, &cidr);
+    const char *why = zt_cidr_parse_n(tok[1].p, tok[1].n, &cidr);
     if (why != NULL) {
         snprintf(c->reason, sizeof(c->reason), "ExitAddress: %s", why);
         return 1;
@@ -271,7 +271,7 @@ static int list_line(parse_ctx *c, const char *p, size_t n)
     if (ntok > 1)
         return bad(c, "expected one IP address or CIDR block per line");
     zt_cidr cidr;
-    const char *why = zt_cidrset_parse(tok[0].p, tok[0].n, &cidr);
+    const char *why = zt_cidr_parse_n(tok[0].p, tok[0].n, &cidr);
     if (why != NULL)
         return bad(c, why);
     return add_cidr(c, &cidr);

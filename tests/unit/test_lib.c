@@ -461,6 +461,25 @@ static void test_http_activity(void **state)
                      zt_event_http_activity(cases[i].method));
 }
 
+/* One CIDR parser for the config, the CLI and the feeds: the reason names what is wrong. */
+static void test_cidr_parse_n(void **state)
+{
+    (void)state;
+    zt_cidr c;
+    assert_null(zt_cidr_parse_n("10.0.0.0/8 trailing", 10, &c)); /* only n bytes are read */
+    assert_int_equal(c.prefix, 8);
+    assert_null(zt_cidr_parse_n("2001:db8::/32", 13, &c));
+    assert_int_equal(c.family, AF_INET6);
+    assert_string_equal(zt_cidr_parse_n("", 0, &c), "empty address");
+    assert_string_equal(zt_cidr_parse_n("10.1.2.3/8", 10, &c), "host bits set after the prefix");
+    assert_string_equal(zt_cidr_parse_n("10.0.0.0/33", 11, &c), "prefix length out of range");
+    assert_string_equal(zt_cidr_parse_n("10.0.0.0/0008", 13, &c), "bad prefix length");
+    assert_string_equal(zt_cidr_parse_n("10.0.0.0/", 9, &c), "bad prefix length");
+    assert_string_equal(zt_cidr_parse_n("10.0.0\0.0", 8, &c), "NUL byte in address");
+    assert_string_equal(zt_cidr_parse_n("example.org", 11, &c), "not an IP address or CIDR block");
+    assert_false(zt_cidr_parse("10.1.2.3/8", &c));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_file_helpers),
         cmocka_unit_test(test_risk_name),
         cmocka_unit_test(test_http_activity),
+        cmocka_unit_test(test_cidr_parse_n),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
