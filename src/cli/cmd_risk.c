@@ -278,7 +278,7 @@ static zt_response *cli_response(zt_store *st, zt_risk_engine *eng, unsigned *un
 /* Every attempt the gateway's notifier would make: each timeout plus each backoff. */
 static uint64_t webhook_patience_ms(void)
 {
-    const zt_webhook_cfg_ *n = &config->incidents.notify;
+    const zt_webhook_cfg *n = &config->incidents.notify;
     uint64_t total = n->timeout_ms, backoff = n->backoff_ms;
     for (unsigned i = 0; i < n->retries; i++) {
         total += n->timeout_ms + backoff;

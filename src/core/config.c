@@ -1871,50 +1871,50 @@ ZT_CONFIG_SECTION(zt_config_feed_file, zt_config_feed_file_keys, zt_config_check
 
 static void zt_config_check_risk(zt_config_ctx *c, const zt_config_walk *w)
 {
-    const zt_risk_cfg_ *r = (const zt_risk_cfg_ *)(void *)w->target;
+    const zt_risk_settings *r = (const zt_risk_settings *)(void *)w->target;
     zt_config_check_file(c, w, "geoip_city", r->geoip_city, "");
     zt_config_check_file(c, w, "geoip_asn", r->geoip_asn, "");
     zt_config_check_file(c, w, "leaked_credentials", r->leaked_credentials, "");
 }
 
 static const zt_config_key zt_config_risk_keys[] = {
-    {"geoip_city", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_cfg_, geoip_city)},
-    {"geoip_asn", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_cfg_, geoip_asn)},
-    {"anonymous_ips", ZT_K_LIST, ZT_CFG_RELOAD, .off = offsetof(zt_risk_cfg_, anonymous_ips),
-     .aux = offsetof(zt_risk_cfg_, n_anonymous_ips), .min = 0, .max = 64,
+    {"geoip_city", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_settings, geoip_city)},
+    {"geoip_asn", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_settings, geoip_asn)},
+    {"anonymous_ips", ZT_K_LIST, ZT_CFG_RELOAD, .off = offsetof(zt_risk_settings, anonymous_ips),
+     .aux = offsetof(zt_risk_settings, n_anonymous_ips), .min = 0, .max = 64,
      .sub = &zt_config_feed_file, .item_size = sizeof(zt_feed_file_cfg)},
-    {"malicious_ips", ZT_K_LIST, ZT_CFG_RELOAD, .off = offsetof(zt_risk_cfg_, malicious_ips),
-     .aux = offsetof(zt_risk_cfg_, n_malicious_ips), .min = 0, .max = 64,
+    {"malicious_ips", ZT_K_LIST, ZT_CFG_RELOAD, .off = offsetof(zt_risk_settings, malicious_ips),
+     .aux = offsetof(zt_risk_settings, n_malicious_ips), .min = 0, .max = 64,
      .sub = &zt_config_feed_file, .item_size = sizeof(zt_feed_file_cfg)},
-    {"leaked_credentials", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_cfg_, leaked_credentials)},
-    {"vpn_egress", ZT_K_CIDRS, ZT_CFG_RELOAD, .off = offsetof(zt_risk_cfg_, vpn_egress),
-     .aux = offsetof(zt_risk_cfg_, n_vpn_egress), .min = 0, .max = 1024},
-    {"feed_check_interval", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_cfg_, feed_check_ms),
+    {"leaked_credentials", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_settings, leaked_credentials)},
+    {"vpn_egress", ZT_K_CIDRS, ZT_CFG_RELOAD, .off = offsetof(zt_risk_settings, vpn_egress),
+     .aux = offsetof(zt_risk_settings, n_vpn_egress), .min = 0, .max = 1024},
+    {"feed_check_interval", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_settings, feed_check_ms),
      .min = ZT_MS_S, .max = 24 * ZT_MS_H, .def = "60s"},
-    {"impossible_travel_kmh", ZT_K_UINT, 0, ZT_FIELD(zt_risk_cfg_, impossible_travel_kmh),
+    {"impossible_travel_kmh", ZT_K_UINT, 0, ZT_FIELD(zt_risk_settings, impossible_travel_kmh),
      .min = 100, .max = 100000, .def = "900"},
-    {"spray_accounts", ZT_K_UINT, 0, ZT_FIELD(zt_risk_cfg_, spray_accounts), .min = 2, .max = 1000,
-     .def = "10"},
-    {"spray_passwords", ZT_K_UINT, 0, ZT_FIELD(zt_risk_cfg_, spray_passwords), .min = 1, .max = 7,
-     .def = "2"},
-    {"spray_window", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_cfg_, spray_window_ms), .min = ZT_MS_M,
-     .max = 24 * ZT_MS_H, .def = "10m"},
-    {"reputation_accounts", ZT_K_UINT, 0, ZT_FIELD(zt_risk_cfg_, reputation_accounts), .min = 2,
+    {"spray_accounts", ZT_K_UINT, 0, ZT_FIELD(zt_risk_settings, spray_accounts), .min = 2,
      .max = 1000, .def = "10"},
-    {"reputation_window", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_cfg_, reputation_window_ms),
+    {"spray_passwords", ZT_K_UINT, 0, ZT_FIELD(zt_risk_settings, spray_passwords), .min = 1,
+     .max = 7, .def = "2"},
+    {"spray_window", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_settings, spray_window_ms), .min = ZT_MS_M,
+     .max = 24 * ZT_MS_H, .def = "10m"},
+    {"reputation_accounts", ZT_K_UINT, 0, ZT_FIELD(zt_risk_settings, reputation_accounts), .min = 2,
+     .max = 1000, .def = "10"},
+    {"reputation_window", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_settings, reputation_window_ms),
      .min = ZT_MS_M, .max = 24 * ZT_MS_H, .def = "10m"},
-    {"reputation_ttl", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_cfg_, reputation_ttl_ms), .min = ZT_MS_M,
-     .max = 30 * 24 * ZT_MS_H, .def = "24h"},
-    {"learning_period", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_cfg_, learning_period_ms), .min = 0,
+    {"reputation_ttl", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_settings, reputation_ttl_ms),
+     .min = ZT_MS_M, .max = 30 * 24 * ZT_MS_H, .def = "24h"},
+    {"learning_period", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_settings, learning_period_ms), .min = 0,
      .max = 365 * 24 * ZT_MS_H, .def = "336h"},
-    {"learning_sign_ins", ZT_K_UINT, 0, ZT_FIELD(zt_risk_cfg_, learning_sign_ins), .min = 0,
+    {"learning_sign_ins", ZT_K_UINT, 0, ZT_FIELD(zt_risk_settings, learning_sign_ins), .min = 0,
      .max = 100000, .def = "10"},
 };
 ZT_CONFIG_SECTION(zt_config_risk, zt_config_risk_keys, zt_config_check_risk);
 
 static void zt_config_check_devices(zt_config_ctx *c, const zt_config_walk *w)
 {
-    const zt_devices_cfg_ *d = (const zt_devices_cfg_ *)(void *)w->target;
+    const zt_devices_settings *d = (const zt_devices_settings *)(void *)w->target;
     for (size_t i = 0; i < d->n_min_os_versions; i++) {
         const zt_cfg_word *v = &d->min_os_versions[i];
         const char *colon = strchr(v->s, ':');
@@ -1937,29 +1937,34 @@ static void zt_config_check_devices(zt_config_ctx *c, const zt_config_walk *w)
 }
 
 static const zt_config_key zt_config_devices_keys[] = {
-    {"ca_dir", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_devices_cfg_, ca_dir),
+    {"ca_dir", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_devices_settings, ca_dir),
      .def = "device-ca"},
-    {"certificate_lifetime", ZT_K_DURATION, 0, ZT_FIELD(zt_devices_cfg_, certificate_lifetime_ms),
-     .min = ZT_MS_H, .max = 5 * 8760 * ZT_MS_H, .def = "8760h"},
-    {"enroll_code_ttl", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, enroll_code_ttl_ms),
-     .min = ZT_MS_M, .max = 24 * ZT_MS_H, .def = "15m"},
-    {"posture_max_age", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, posture_max_age_ms),
-     .min = ZT_MS_M, .max = 30 * 24 * ZT_MS_H, .def = "24h"},
-    {"silent_after", ZT_K_DURATION, 0, ZT_FIELD(zt_devices_cfg_, silent_after_ms), .min = ZT_MS_S,
-     .max = 30 * 24 * ZT_MS_H, .def = "1h"},
-    {"min_os_versions", ZT_K_STRS, ZT_CFG_RELOAD, .off = offsetof(zt_devices_cfg_, min_os_versions),
-     .aux = offsetof(zt_devices_cfg_, n_min_os_versions), .min = 0, .max = 8},
+    {"certificate_lifetime", ZT_K_DURATION, 0,
+     ZT_FIELD(zt_devices_settings, certificate_lifetime_ms), .min = ZT_MS_H,
+     .max = 5 * 8760 * ZT_MS_H, .def = "8760h"},
+    {"enroll_code_ttl", ZT_K_DURATION, ZT_CFG_RELOAD,
+     ZT_FIELD(zt_devices_settings, enroll_code_ttl_ms), .min = ZT_MS_M, .max = 24 * ZT_MS_H,
+     .def = "15m"},
+    {"posture_max_age", ZT_K_DURATION, ZT_CFG_RELOAD,
+     ZT_FIELD(zt_devices_settings, posture_max_age_ms), .min = ZT_MS_M, .max = 30 * 24 * ZT_MS_H,
+     .def = "24h"},
+    {"silent_after", ZT_K_DURATION, 0, ZT_FIELD(zt_devices_settings, silent_after_ms),
+     .min = ZT_MS_S, .max = 30 * 24 * ZT_MS_H, .def = "1h"},
+    {"min_os_versions", ZT_K_STRS, ZT_CFG_RELOAD,
+     .off = offsetof(zt_devices_settings, min_os_versions),
+     .aux = offsetof(zt_devices_settings, n_min_os_versions), .min = 0, .max = 8},
     {"max_signature_age", ZT_K_DURATION, ZT_CFG_RELOAD,
-     ZT_FIELD(zt_devices_cfg_, max_signature_age_ms), .min = 0, .max = 365 * 24 * ZT_MS_H,
+     ZT_FIELD(zt_devices_settings, max_signature_age_ms), .min = 0, .max = 365 * 24 * ZT_MS_H,
      .def = "0"},
-    {"max_update_age", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, max_update_age_ms),
-     .min = 0, .max = 365 * 24 * ZT_MS_H, .def = "0"},
+    {"max_update_age", ZT_K_DURATION, ZT_CFG_RELOAD,
+     ZT_FIELD(zt_devices_settings, max_update_age_ms), .min = 0, .max = 365 * 24 * ZT_MS_H,
+     .def = "0"},
     {"require_disk_encryption", ZT_K_BOOL, ZT_CFG_RELOAD,
-     ZT_FIELD(zt_devices_cfg_, require_disk_encryption), .def = "false"},
-    {"require_firewall", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, require_firewall),
+     ZT_FIELD(zt_devices_settings, require_disk_encryption), .def = "false"},
+    {"require_firewall", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_settings, require_firewall),
      .def = "false"},
-    {"require_antivirus", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, require_antivirus),
-     .def = "false"},
+    {"require_antivirus", ZT_K_BOOL, ZT_CFG_RELOAD,
+     ZT_FIELD(zt_devices_settings, require_antivirus), .def = "false"},
 };
 ZT_CONFIG_SECTION(zt_config_devices, zt_config_devices_keys, zt_config_check_devices);
 
@@ -2123,7 +2128,7 @@ static bool zt_config_in_list(const char *s, const char *const *names)
 
 static void zt_config_check_webhook(zt_config_ctx *c, const zt_config_walk *w)
 {
-    const zt_webhook_cfg_ *n = (const zt_webhook_cfg_ *)(void *)w->target;
+    const zt_webhook_cfg *n = (const zt_webhook_cfg *)(void *)w->target;
     const char *u = n->url;
     bool https = u != NULL && strncmp(u, "https://", 8) == 0;
     const char *host = u == NULL                       ? NULL
@@ -2142,34 +2147,34 @@ static void zt_config_check_webhook(zt_config_ctx *c, const zt_config_walk *w)
 }
 
 static const zt_config_key zt_config_webhook_keys[] = {
-    {"url", ZT_K_STR, ZT_CFG_REQUIRED, ZT_FIELD(zt_webhook_cfg_, url)},
-    {"timeout", ZT_K_DURATION, 0, ZT_FIELD(zt_webhook_cfg_, timeout_ms), .min = 100,
+    {"url", ZT_K_STR, ZT_CFG_REQUIRED, ZT_FIELD(zt_webhook_cfg, url)},
+    {"timeout", ZT_K_DURATION, 0, ZT_FIELD(zt_webhook_cfg, timeout_ms), .min = 100,
      .max = 60 * ZT_MS_S, .def = "5s"},
-    {"retries", ZT_K_UINT, 0, ZT_FIELD(zt_webhook_cfg_, retries), .min = 0, .max = 20, .def = "5"},
-    {"backoff", ZT_K_DURATION, 0, ZT_FIELD(zt_webhook_cfg_, backoff_ms), .min = 10,
+    {"retries", ZT_K_UINT, 0, ZT_FIELD(zt_webhook_cfg, retries), .min = 0, .max = 20, .def = "5"},
+    {"backoff", ZT_K_DURATION, 0, ZT_FIELD(zt_webhook_cfg, backoff_ms), .min = 10,
      .max = 60 * ZT_MS_S, .def = "1s"},
-    {"queue_limit", ZT_K_UINT, 0, ZT_FIELD(zt_webhook_cfg_, queue_limit), .min = 1, .max = 100000,
+    {"queue_limit", ZT_K_UINT, 0, ZT_FIELD(zt_webhook_cfg, queue_limit), .min = 1, .max = 100000,
      .def = "1000"},
-    {"secret_file", ZT_K_STR, 0, ZT_FIELD(zt_webhook_cfg_, secret_file)},
-    {"ca", ZT_K_STR, 0, ZT_FIELD(zt_webhook_cfg_, ca_file)},
+    {"secret_file", ZT_K_STR, 0, ZT_FIELD(zt_webhook_cfg, secret_file)},
+    {"ca", ZT_K_STR, 0, ZT_FIELD(zt_webhook_cfg, ca_file)},
 };
 ZT_CONFIG_SECTION(zt_config_webhook, zt_config_webhook_keys, zt_config_check_webhook);
 
 static void zt_config_check_incidents(zt_config_ctx *c, const zt_config_walk *w)
 {
-    const zt_incidents_cfg_ *in = (const zt_incidents_cfg_ *)(void *)w->target;
+    const zt_incidents_cfg *in = (const zt_incidents_cfg *)(void *)w->target;
     if (in->min_severity == 0)
         zt_config_err(c, zt_config_seen(w, "min_severity"),
                       "min_severity must be low, medium or high");
 }
 
 static const zt_config_key zt_config_incidents_keys[] = {
-    {"correlation_window", ZT_K_DURATION, 0, ZT_FIELD(zt_incidents_cfg_, correlation_window_ms),
+    {"correlation_window", ZT_K_DURATION, 0, ZT_FIELD(zt_incidents_cfg, correlation_window_ms),
      .min = ZT_MS_M, .max = 7 * 24 * ZT_MS_H, .def = "1h"},
-    {"min_severity", ZT_K_ENUM, 0, ZT_FIELD(zt_incidents_cfg_, min_severity), .def = "medium",
+    {"min_severity", ZT_K_ENUM, 0, ZT_FIELD(zt_incidents_cfg, min_severity), .def = "medium",
      .names = zt_config_risks},
-    {"notify", ZT_K_SECTION, ZT_CFG_PRESENT, .off = offsetof(zt_incidents_cfg_, notify),
-     .aux = offsetof(zt_incidents_cfg_, has_notify), .sub = &zt_config_webhook},
+    {"notify", ZT_K_SECTION, ZT_CFG_PRESENT, .off = offsetof(zt_incidents_cfg, notify),
+     .aux = offsetof(zt_incidents_cfg, has_notify), .sub = &zt_config_webhook},
 };
 ZT_CONFIG_SECTION(zt_config_incidents, zt_config_incidents_keys, zt_config_check_incidents);
 

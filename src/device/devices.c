@@ -40,7 +40,7 @@ int zt_devices_cfg_from_config(const zt_config *c, zt_store *st, zt_devices_cfg 
 {
     memset(out, 0, sizeof(*out));
     memset(w, 0, sizeof(*w));
-    const zt_devices_cfg_ *d = &c->devices;
+    const zt_devices_settings *d = &c->devices;
     out->store = st;
     if (d->ca_dir != NULL && d->ca_dir[0] != '\0')
         snprintf(w->ca_dir, sizeof(w->ca_dir), "%s", d->ca_dir);
