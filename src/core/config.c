@@ -2,6 +2,7 @@
  * declarative key table per section. It must never accept a file it did not fully understand:
  * unknown keys, wrong types and out-of-range values are errors, and every error is reported. */
 #include "core/config.h"
+#include "core/config_schema.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,7 +23,6 @@
 
 #define ZT_CONFIG_MAX_BYTES (4u << 20) /* larger files are refused, not half-read */
 #define ZT_CONFIG_MAX_DIAGS 200u       /* printed; the rest are only counted */
-#define ZT_CONFIG_MAX_KEYS 16          /* keys per section (checked at compile time) */
 #define ZT_CONFIG_PATH_MAX 128         /* "gateway.listen[3].tls.cert" */
 #define ZT_CONFIG_SHOW_MAX 64          /* echoed user text is cut here */
 #define ZT_CONFIG_NAME_MAX 64          /* app names */
@@ -81,74 +81,6 @@ void zt_diag_add(zt_diags *d, const char *file, unsigned line, unsigned col, con
 /* ---------------------------------------------------------------------------------------------
  * Tables: types */
 
-typedef enum zt_config_kind {
-    ZT_K_STR,      /* non-empty string */
-    ZT_K_BOOL,     /* true | false */
-    ZT_K_UINT,     /* decimal, min..max */
-    ZT_K_SIZE,     /* 32KiB, min..max bytes */
-    ZT_K_DURATION, /* 500ms, 10s, 5m, 12h; min..max milliseconds */
-    ZT_K_ENUM,     /* one of names[]; stores the index */
-    ZT_K_ADDR,     /* IP:PORT; string at off, sockaddr_storage at aux */
-    ZT_K_URL,      /* http upstream; zt_upstream_cfg at off */
-    ZT_K_NAME,     /* app name */
-    ZT_K_HOST,     /* host name or IP literal, lowercased */
-    ZT_K_PREFIX,   /* URL path prefix, normalised */
-    ZT_K_CIDRS,    /* list of CIDR blocks; zt_cidr * at off, size_t count at aux */
-    ZT_K_SECTION,  /* mapping read with sub; struct at off */
-    ZT_K_LIST,     /* list of mappings read with sub; array at off, size_t count at aux */
-    ZT_K_STRS,     /* list of strings; zt_cfg_word * at off, size_t count at aux */
-    ZT_K_FLAGS,    /* list of names[] words; unsigned bit mask (1 << index) at off */
-    ZT_K_CLOCK,    /* "HH:MM"; unsigned minutes after midnight */
-    ZT_K_TZ,       /* "UTC", "+09:00" or an IANA zone name found in ZT_CONFIG_ZONEINFO */
-    ZT_K_FREQ,     /* sign-in frequency: every_time (0) or a duration; int64_t seconds */
-} zt_config_kind;
-
-enum {
-    ZT_CFG_REQUIRED = 1u << 0,
-    ZT_CFG_RELOAD = 1u << 1,       /* may change on reload without a restart */
-    ZT_CFG_IN_STATE_DIR = 1u << 2, /* default is def joined to state_dir */
-    ZT_CFG_PRESENT = 1u << 3,      /* ZT_K_SECTION: bool at aux says whether it was written */
-    /* (scalars too: the policy schema needs "not set" apart from every value) */
-};
-
-typedef struct zt_config_ctx zt_config_ctx;
-typedef struct zt_config_walk zt_config_walk;
-typedef struct zt_config_section zt_config_section;
-
-typedef struct zt_config_key {
-    const char *name;
-    zt_config_kind kind;
-    unsigned flags;
-    size_t off, size;             /* target field */
-    size_t aux;                   /* second field, see zt_config_kind */
-    uint64_t min, max;            /* numbers: bounds; lists: item count */
-    const char *def;              /* default, parsed exactly like text from the file; NULL = none */
-    const char *const *names;     /* ZT_K_ENUM, NULL-terminated */
-    const zt_config_section *sub; /* ZT_K_SECTION, ZT_K_LIST */
-    size_t item_size;             /* ZT_K_LIST */
-} zt_config_key;
-
-struct zt_config_section {
-    const zt_config_key *keys;
-    size_t n;
-    /* Cross-key rules, run after the keys of one written mapping were read. */
-    void (*check)(zt_config_ctx *c, const zt_config_walk *w);
-};
-
-/* One mapping being read: which keys were seen where. Written or not, a section goes through
- * the same walk, so every key not written gets its table default in exactly one place
- * (zt_config_absent). */
-struct zt_config_walk {
-    const zt_config_section *sec;
-    yaml_node_t *map;      /* NULL: absent or written empty (`auth:`), defaults only */
-    const yaml_node_t *at; /* where the section was written (map or the empty value); NULL:
-                              absent. Required keys are reported here. */
-    yaml_node_t *key[ZT_CONFIG_MAX_KEYS];
-    yaml_node_t *val[ZT_CONFIG_MAX_KEYS];
-    char *target;
-    const char *path;
-};
-
 struct zt_config_ctx {
     const char *file;
     const char *data;
@@ -188,14 +120,10 @@ static zt_config_resolver_fn zt_config_resolver;
 /* ---------------------------------------------------------------------------------------------
  * Errors and small helpers */
 
-static void zt_config_err_at(zt_config_ctx *c, unsigned line, unsigned col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void zt_config_err(zt_config_ctx *c, const yaml_node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 static void zt_config_bad(zt_config_ctx *c, const zt_config_val *v, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void zt_config_err_at(zt_config_ctx *c, unsigned line, unsigned col, const char *fmt, ...)
+void zt_config_err_at(zt_config_ctx *c, unsigned line, unsigned col, const char *fmt, ...)
 {
     va_list ap;
     c->errors++;
@@ -218,7 +146,7 @@ static void zt_config_verr(zt_config_ctx *c, const yaml_node_t *n, const char *f
     zt_config_vdiag(c->diags, c->file, line, col, fmt, ap);
 }
 
-static void zt_config_err(zt_config_ctx *c, const yaml_node_t *n, const char *fmt, ...)
+void zt_config_err(zt_config_ctx *c, const yaml_node_t *n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -923,6 +851,25 @@ static void zt_config_walk_map(zt_config_ctx *c, const zt_config_section *sec, y
 static void zt_config_walk_at(zt_config_ctx *c, const zt_config_section *sec, yaml_node_t *map,
                               const yaml_node_t *at, char *target, const char *path);
 
+/* The table of a section or list key: its own, or for ZT_CFG_MODULE the one the owning module
+ * registered under the key's name. A module missing from zt_config_modules is a build mistake
+ * (tests/unit/test_config.c checks every such key); it reads as a section without keys. */
+static const zt_config_section *zt_config_sub(const zt_config_key *k)
+{
+    static const zt_config_section none = {NULL, 0, NULL};
+    if (!(k->flags & ZT_CFG_MODULE))
+        return k->sub;
+    for (size_t i = 0; i < zt_config_n_modules; i++)
+        if (strcmp(zt_config_modules[i]->name, k->name) == 0)
+            return zt_config_modules[i]->section;
+    return &none;
+}
+
+zt_config *zt_config_target(zt_config_ctx *c)
+{
+    return c->cfg;
+}
+
 /* `auth:` with nothing under it (or `auth: {}`) is the section with every key at its default,
  * exactly as when it is left out, except that required keys are asked for. */
 static void zt_config_read_section(zt_config_ctx *c, const zt_config_key *k, yaml_node_t *n,
@@ -930,15 +877,15 @@ static void zt_config_read_section(zt_config_ctx *c, const zt_config_key *k, yam
 {
     bool empty = zt_config_is_null(n);
     if (!empty && !zt_config_expect(c, n, YAML_MAPPING_NODE, path, "a mapping")) {
-        zt_config_walk_map(c, k->sub, NULL, t + k->off, path);
+        zt_config_walk_map(c, zt_config_sub(k), NULL, t + k->off, path);
         return;
     }
     if (k->flags & ZT_CFG_PRESENT)
         zt_config_put_uint(t + k->aux, sizeof(bool), 1);
     if (empty)
-        zt_config_walk_at(c, k->sub, NULL, n, t + k->off, path);
+        zt_config_walk_at(c, zt_config_sub(k), NULL, n, t + k->off, path);
     else
-        zt_config_walk_map(c, k->sub, n, t + k->off, path);
+        zt_config_walk_map(c, zt_config_sub(k), n, t + k->off, path);
 }
 
 /* Items of a list node, after checking the count against the key's bounds. */
@@ -975,7 +922,7 @@ static void zt_config_read_list(zt_config_ctx *c, const zt_config_key *k, yaml_n
         zt_config_item_path(item_path, path, i);
         if (item == NULL || !zt_config_expect(c, item, YAML_MAPPING_NODE, item_path, "a mapping"))
             item = NULL;
-        zt_config_walk_map(c, k->sub, item, items + i * k->item_size, item_path);
+        zt_config_walk_map(c, zt_config_sub(k), item, items + i * k->item_size, item_path);
     }
     zt_config_put_ptr(t + k->off, items);
     zt_config_put_uint(t + k->aux, sizeof(size_t), count);
@@ -1177,7 +1124,7 @@ static void zt_config_absent(zt_config_ctx *c, const zt_config_walk *w, const zt
         return;
     }
     if (k->kind == ZT_K_SECTION) {
-        zt_config_walk_map(c, k->sub, NULL, w->target + k->off, path);
+        zt_config_walk_map(c, zt_config_sub(k), NULL, w->target + k->off, path);
     } else if (k->flags & ZT_CFG_IN_STATE_DIR) {
         zt_config_defer_state_path(c, k, w->target);
     } else if (k->def != NULL && zt_config_scalar_parser(k->kind) != NULL) {
@@ -1215,7 +1162,7 @@ static void zt_config_walk_at(zt_config_ctx *c, const zt_config_section *sec, ya
 }
 
 /* The node written for key `name` in this mapping, or NULL. */
-static yaml_node_t *zt_config_seen(const zt_config_walk *w, const char *name)
+yaml_node_t *zt_config_seen(const zt_config_walk *w, const char *name)
 {
     int i = zt_config_find_key(w->sec, name);
     return i < 0 ? NULL : w->val[i];
@@ -1224,8 +1171,8 @@ static yaml_node_t *zt_config_seen(const zt_config_walk *w, const char *name)
 /* ---------------------------------------------------------------------------------------------
  * Cross-key checks */
 
-static void zt_config_check_file(zt_config_ctx *c, const zt_config_walk *w, const char *key,
-                                 const char *file, const char *hint)
+void zt_config_check_file(zt_config_ctx *c, const zt_config_walk *w, const char *key,
+                          const char *file, const char *hint)
 {
     char path[ZT_CONFIG_PATH_MAX];
     struct stat st;
@@ -1400,11 +1347,9 @@ static void zt_config_resolve_state_paths(zt_config_ctx *c)
 #define ZT_CONFIG_CIDRS_TOTAL 20000   /* over all locations: bounds the policy engine's trie */
 #define ZT_CONFIG_POLICIES_MAX 10000  /* ZT_POLICY_MAX in policy/policy.h */
 #define ZT_CONFIG_ASSIGN_MAX 1000     /* entries in one include or exclude list */
+#define ZT_CONFIG_PLAYBOOKS_MAX 64
 
-static void zt_config_word_err(zt_config_ctx *c, const zt_cfg_word *w, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void zt_config_word_err(zt_config_ctx *c, const zt_cfg_word *w, const char *fmt, ...)
+void zt_config_word_err(zt_config_ctx *c, const zt_cfg_word *w, const char *fmt, ...)
 {
     char what[256], shown[ZT_CONFIG_SHOW_MAX + 4];
     if (w->s == NULL)
@@ -1417,7 +1362,7 @@ static void zt_config_word_err(zt_config_ctx *c, const zt_cfg_word *w, const cha
                      what);
 }
 
-static void zt_config_mark(const zt_config_walk *w, unsigned *line, unsigned *col)
+void zt_config_mark(const zt_config_walk *w, unsigned *line, unsigned *col)
 {
     *line = (unsigned)w->map->start_mark.line + 1;
     *col = (unsigned)w->map->start_mark.column + 1;
@@ -1660,8 +1605,6 @@ static void zt_config_check_policies(zt_config_ctx *c)
     free(names.slot);
 }
 
-static void zt_config_check_playbooks(zt_config_ctx *c); /* with the playbook schema */
-
 static void zt_config_check_root(zt_config_ctx *c, const zt_config_walk *w)
 {
     zt_config_resolve_state_paths(c);
@@ -1671,20 +1614,13 @@ static void zt_config_check_root(zt_config_ctx *c, const zt_config_walk *w)
     }
     zt_config_check_apps(c);
     zt_config_check_policies(c);
-    zt_config_check_playbooks(c);
+    for (size_t i = 0; i < zt_config_n_modules; i++)
+        if (zt_config_modules[i]->check_all != NULL)
+            zt_config_modules[i]->check_all(c);
 }
 
 /* ---------------------------------------------------------------------------------------------
  * The schema. Keep docs/CONFIG.md in step with these tables. */
-
-#define ZT_FIELD(T, m) .off = offsetof(T, m), .size = sizeof(((T *)0)->m)
-#define ZT_CONFIG_SECTION(var, arr, chk)                                                           \
-    _Static_assert(sizeof(arr) / sizeof(arr[0]) <= ZT_CONFIG_MAX_KEYS, #arr " is too long");       \
-    static const zt_config_section var = {arr, sizeof(arr) / sizeof(arr[0]), chk}
-
-#define ZT_MS_S 1000ull
-#define ZT_MS_M 60000ull
-#define ZT_MS_H 3600000ull
 
 static const char *const zt_config_sensitivities[] = {"public", "internal", "confidential",
                                                       "restricted", NULL};
@@ -1855,119 +1791,6 @@ static const zt_config_key zt_config_auth_keys[] = {
 };
 ZT_CONFIG_SECTION(zt_config_auth, zt_config_auth_keys, zt_config_check_auth);
 
-static void zt_config_check_feed_file(zt_config_ctx *c, const zt_config_walk *w)
-{
-    zt_feed_file_cfg *f = (zt_feed_file_cfg *)(void *)w->target;
-    f->line = (unsigned)w->map->start_mark.line + 1;
-    f->col = (unsigned)w->map->start_mark.column + 1;
-    zt_config_check_file(c, w, "path", f->path, "");
-}
-
-static const zt_config_key zt_config_feed_file_keys[] = {
-    {"path", ZT_K_STR, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_feed_file_cfg, path)},
-    {"source", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_feed_file_cfg, source), .def = "list"},
-};
-ZT_CONFIG_SECTION(zt_config_feed_file, zt_config_feed_file_keys, zt_config_check_feed_file);
-
-static void zt_config_check_risk(zt_config_ctx *c, const zt_config_walk *w)
-{
-    const zt_risk_settings *r = (const zt_risk_settings *)(void *)w->target;
-    zt_config_check_file(c, w, "geoip_city", r->geoip_city, "");
-    zt_config_check_file(c, w, "geoip_asn", r->geoip_asn, "");
-    zt_config_check_file(c, w, "leaked_credentials", r->leaked_credentials, "");
-}
-
-static const zt_config_key zt_config_risk_keys[] = {
-    {"geoip_city", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_settings, geoip_city)},
-    {"geoip_asn", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_settings, geoip_asn)},
-    {"anonymous_ips", ZT_K_LIST, ZT_CFG_RELOAD, .off = offsetof(zt_risk_settings, anonymous_ips),
-     .aux = offsetof(zt_risk_settings, n_anonymous_ips), .min = 0, .max = 64,
-     .sub = &zt_config_feed_file, .item_size = sizeof(zt_feed_file_cfg)},
-    {"malicious_ips", ZT_K_LIST, ZT_CFG_RELOAD, .off = offsetof(zt_risk_settings, malicious_ips),
-     .aux = offsetof(zt_risk_settings, n_malicious_ips), .min = 0, .max = 64,
-     .sub = &zt_config_feed_file, .item_size = sizeof(zt_feed_file_cfg)},
-    {"leaked_credentials", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_settings, leaked_credentials)},
-    {"vpn_egress", ZT_K_CIDRS, ZT_CFG_RELOAD, .off = offsetof(zt_risk_settings, vpn_egress),
-     .aux = offsetof(zt_risk_settings, n_vpn_egress), .min = 0, .max = 1024},
-    {"feed_check_interval", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_settings, feed_check_ms),
-     .min = ZT_MS_S, .max = 24 * ZT_MS_H, .def = "60s"},
-    {"impossible_travel_kmh", ZT_K_UINT, 0, ZT_FIELD(zt_risk_settings, impossible_travel_kmh),
-     .min = 100, .max = 100000, .def = "900"},
-    {"spray_accounts", ZT_K_UINT, 0, ZT_FIELD(zt_risk_settings, spray_accounts), .min = 2,
-     .max = 1000, .def = "10"},
-    {"spray_passwords", ZT_K_UINT, 0, ZT_FIELD(zt_risk_settings, spray_passwords), .min = 1,
-     .max = 7, .def = "2"},
-    {"spray_window", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_settings, spray_window_ms), .min = ZT_MS_M,
-     .max = 24 * ZT_MS_H, .def = "10m"},
-    {"reputation_accounts", ZT_K_UINT, 0, ZT_FIELD(zt_risk_settings, reputation_accounts), .min = 2,
-     .max = 1000, .def = "10"},
-    {"reputation_window", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_settings, reputation_window_ms),
-     .min = ZT_MS_M, .max = 24 * ZT_MS_H, .def = "10m"},
-    {"reputation_ttl", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_settings, reputation_ttl_ms),
-     .min = ZT_MS_M, .max = 30 * 24 * ZT_MS_H, .def = "24h"},
-    {"learning_period", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_settings, learning_period_ms), .min = 0,
-     .max = 365 * 24 * ZT_MS_H, .def = "336h"},
-    {"learning_sign_ins", ZT_K_UINT, 0, ZT_FIELD(zt_risk_settings, learning_sign_ins), .min = 0,
-     .max = 100000, .def = "10"},
-};
-ZT_CONFIG_SECTION(zt_config_risk, zt_config_risk_keys, zt_config_check_risk);
-
-static void zt_config_check_devices(zt_config_ctx *c, const zt_config_walk *w)
-{
-    const zt_devices_settings *d = (const zt_devices_settings *)(void *)w->target;
-    for (size_t i = 0; i < d->n_min_os_versions; i++) {
-        const zt_cfg_word *v = &d->min_os_versions[i];
-        const char *colon = strchr(v->s, ':');
-        bool ok = colon != NULL && colon != v->s && colon[1] != '\0' && strlen(v->s) < 64;
-        for (const char *p = colon ? colon + 1 : ""; ok && *p; p++)
-            ok = (*p >= '0' && *p <= '9') || *p == '.';
-        if (!ok)
-            zt_config_err_at(c, v->line, v->col,
-                             "'%s' is not OS:VERSION (e.g. debian:12, ubuntu:22.04)", v->s);
-    }
-    if (d->n_min_os_versions > 8)
-        zt_config_err(c, zt_config_seen(w, "min_os_versions"),
-                      "at most 8 entries in 'min_os_versions'");
-    /* A silent agent is the early warning; at posture_max_age the device is non-compliant.
-     * The default (1h) shrinks to a shorter posture_max_age (src/device); a value given is
-     * checked. */
-    yaml_node_t *silent = zt_config_seen(w, "silent_after");
-    if (silent != NULL && d->silent_after_ms > d->posture_max_age_ms)
-        zt_config_err(c, silent, "silent_after must not be longer than posture_max_age");
-}
-
-static const zt_config_key zt_config_devices_keys[] = {
-    {"ca_dir", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_devices_settings, ca_dir),
-     .def = "device-ca"},
-    {"certificate_lifetime", ZT_K_DURATION, 0,
-     ZT_FIELD(zt_devices_settings, certificate_lifetime_ms), .min = ZT_MS_H,
-     .max = 5 * 8760 * ZT_MS_H, .def = "8760h"},
-    {"enroll_code_ttl", ZT_K_DURATION, ZT_CFG_RELOAD,
-     ZT_FIELD(zt_devices_settings, enroll_code_ttl_ms), .min = ZT_MS_M, .max = 24 * ZT_MS_H,
-     .def = "15m"},
-    {"posture_max_age", ZT_K_DURATION, ZT_CFG_RELOAD,
-     ZT_FIELD(zt_devices_settings, posture_max_age_ms), .min = ZT_MS_M, .max = 30 * 24 * ZT_MS_H,
-     .def = "24h"},
-    {"silent_after", ZT_K_DURATION, 0, ZT_FIELD(zt_devices_settings, silent_after_ms),
-     .min = ZT_MS_S, .max = 30 * 24 * ZT_MS_H, .def = "1h"},
-    {"min_os_versions", ZT_K_STRS, ZT_CFG_RELOAD,
-     .off = offsetof(zt_devices_settings, min_os_versions),
-     .aux = offsetof(zt_devices_settings, n_min_os_versions), .min = 0, .max = 8},
-    {"max_signature_age", ZT_K_DURATION, ZT_CFG_RELOAD,
-     ZT_FIELD(zt_devices_settings, max_signature_age_ms), .min = 0, .max = 365 * 24 * ZT_MS_H,
-     .def = "0"},
-    {"max_update_age", ZT_K_DURATION, ZT_CFG_RELOAD,
-     ZT_FIELD(zt_devices_settings, max_update_age_ms), .min = 0, .max = 365 * 24 * ZT_MS_H,
-     .def = "0"},
-    {"require_disk_encryption", ZT_K_BOOL, ZT_CFG_RELOAD,
-     ZT_FIELD(zt_devices_settings, require_disk_encryption), .def = "false"},
-    {"require_firewall", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_settings, require_firewall),
-     .def = "false"},
-    {"require_antivirus", ZT_K_BOOL, ZT_CFG_RELOAD,
-     ZT_FIELD(zt_devices_settings, require_antivirus), .def = "false"},
-};
-ZT_CONFIG_SECTION(zt_config_devices, zt_config_devices_keys, zt_config_check_devices);
-
 static const zt_config_key zt_config_app_keys[] = {
     {"name", ZT_K_NAME, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, name)},
     {"host", ZT_K_HOST, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, host)},
@@ -1986,7 +1809,7 @@ ZT_CONFIG_SECTION(zt_config_app, zt_config_app_keys, zt_config_check_app);
 
 /* Conditional Access. Word lists follow the enum order in policy/policy.h (bit i = names[i]). */
 static const char *const zt_config_policy_states[] = {"off", "on", "report_only", NULL};
-static const char *const zt_config_risks[] = {"none", "low", "medium", "high", NULL};
+const char *const zt_config_risks[] = {"none", "low", "medium", "high", NULL};
 static const char *const zt_config_platforms[] = {"unknown", "windows", "macos",    "linux",
                                                   "ios",     "android", "chromeos", NULL};
 static const char *const zt_config_clients[] = {"browser", "api", NULL};
@@ -2095,158 +1918,12 @@ static const zt_config_key zt_config_policy_keys[] = {
 };
 ZT_CONFIG_SECTION(zt_config_policy, zt_config_policy_keys, zt_config_check_policy);
 
-/* Incident response. Signal types and actions are src/response's (docs/INCIDENTS.md). */
-#define ZT_CONFIG_PLAYBOOKS_MAX 64
-
-static const char *const zt_config_signal_types[] = {"leaked_credentials",
-                                                     "anonymous_ip",
-                                                     "malicious_ip",
-                                                     "password_spray",
-                                                     "impossible_travel",
-                                                     "atypical_travel",
-                                                     "unfamiliar_sign_in",
-                                                     "admin_confirmed_compromised",
-                                                     "malware",
-                                                     "device_noncompliant",
-                                                     "device_silent",
-                                                     NULL};
-static const char *const zt_config_playbook_actions[] = {"revoke_sessions",
-                                                         "require_password_change",
-                                                         "isolate_device",
-                                                         "disable_user",
-                                                         "notify",
-                                                         "open_incident",
-                                                         NULL};
-
-static bool zt_config_in_list(const char *s, const char *const *names)
+bool zt_config_in_list(const char *s, const char *const *names)
 {
     for (size_t i = 0; s != NULL && names[i] != NULL; i++)
         if (strcmp(s, names[i]) == 0)
             return true;
     return false;
-}
-
-static void zt_config_check_webhook(zt_config_ctx *c, const zt_config_walk *w)
-{
-    const zt_webhook_cfg *n = (const zt_webhook_cfg *)(void *)w->target;
-    const char *u = n->url;
-    bool https = u != NULL && strncmp(u, "https://", 8) == 0;
-    const char *host = u == NULL                       ? NULL
-                       : https                         ? u + 8
-                       : strncmp(u, "http://", 7) == 0 ? u + 7
-                                                       : NULL;
-    if (u != NULL && (host == NULL || *host == '\0' || *host == '/' || strlen(u) > 2048 ||
-                      strpbrk(u, " \t\r\n#?@") != NULL))
-        zt_config_err(c, zt_config_seen(w, "url"),
-                      "url must be http://HOST[:PORT]/PATH or https://... (no user info, query "
-                      "or fragment; at most 2048 bytes)");
-    zt_config_check_file(c, w, "secret_file", n->secret_file, "");
-    zt_config_check_file(c, w, "ca", n->ca_file, "");
-    if (n->ca_file != NULL && !https)
-        zt_config_err(c, zt_config_seen(w, "ca"), "ca is only used with an https:// url");
-}
-
-static const zt_config_key zt_config_webhook_keys[] = {
-    {"url", ZT_K_STR, ZT_CFG_REQUIRED, ZT_FIELD(zt_webhook_cfg, url)},
-    {"timeout", ZT_K_DURATION, 0, ZT_FIELD(zt_webhook_cfg, timeout_ms), .min = 100,
-     .max = 60 * ZT_MS_S, .def = "5s"},
-    {"retries", ZT_K_UINT, 0, ZT_FIELD(zt_webhook_cfg, retries), .min = 0, .max = 20, .def = "5"},
-    {"backoff", ZT_K_DURATION, 0, ZT_FIELD(zt_webhook_cfg, backoff_ms), .min = 10,
-     .max = 60 * ZT_MS_S, .def = "1s"},
-    {"queue_limit", ZT_K_UINT, 0, ZT_FIELD(zt_webhook_cfg, queue_limit), .min = 1, .max = 100000,
-     .def = "1000"},
-    {"secret_file", ZT_K_STR, 0, ZT_FIELD(zt_webhook_cfg, secret_file)},
-    {"ca", ZT_K_STR, 0, ZT_FIELD(zt_webhook_cfg, ca_file)},
-};
-ZT_CONFIG_SECTION(zt_config_webhook, zt_config_webhook_keys, zt_config_check_webhook);
-
-static void zt_config_check_incidents(zt_config_ctx *c, const zt_config_walk *w)
-{
-    const zt_incidents_cfg *in = (const zt_incidents_cfg *)(void *)w->target;
-    if (in->min_severity == 0)
-        zt_config_err(c, zt_config_seen(w, "min_severity"),
-                      "min_severity must be low, medium or high");
-}
-
-static const zt_config_key zt_config_incidents_keys[] = {
-    {"correlation_window", ZT_K_DURATION, 0, ZT_FIELD(zt_incidents_cfg, correlation_window_ms),
-     .min = ZT_MS_M, .max = 7 * 24 * ZT_MS_H, .def = "1h"},
-    {"min_severity", ZT_K_ENUM, 0, ZT_FIELD(zt_incidents_cfg, min_severity), .def = "medium",
-     .names = zt_config_risks},
-    {"notify", ZT_K_SECTION, ZT_CFG_PRESENT, .off = offsetof(zt_incidents_cfg, notify),
-     .aux = offsetof(zt_incidents_cfg, has_notify), .sub = &zt_config_webhook},
-};
-ZT_CONFIG_SECTION(zt_config_incidents, zt_config_incidents_keys, zt_config_check_incidents);
-
-static void zt_config_check_playbook_on(zt_config_ctx *c, const zt_config_walk *w)
-{
-    const zt_playbook_on_cfg *on = (const zt_playbook_on_cfg *)(void *)w->target;
-    for (size_t i = 0; i < on->n_types; i++)
-        if (!zt_config_in_list(on->types[i].s, zt_config_signal_types))
-            zt_config_word_err(c, &on->types[i],
-                               "is not a signal type (leaked_credentials, anonymous_ip, "
-                               "malicious_ip, password_spray, impossible_travel, atypical_travel, "
-                               "unfamiliar_sign_in, admin_confirmed_compromised, malware, "
-                               "device_noncompliant, device_silent)");
-    if (on->min_severity != 0 && on->severity_mask != 0)
-        zt_config_err(c, zt_config_seen(w, "severities"),
-                      "give min_severity or severities, not both");
-}
-
-static const zt_config_key zt_config_playbook_on_keys[] = {
-    {"types", ZT_K_STRS, 0, .off = offsetof(zt_playbook_on_cfg, types),
-     .aux = offsetof(zt_playbook_on_cfg, n_types), .min = 1, .max = 32},
-    {"min_severity", ZT_K_ENUM, 0, ZT_FIELD(zt_playbook_on_cfg, min_severity),
-     .names = zt_config_risks},
-    {"severities", ZT_K_FLAGS, 0, ZT_FIELD(zt_playbook_on_cfg, severity_mask), .min = 1, .max = 4,
-     .names = zt_config_risks},
-};
-ZT_CONFIG_SECTION(zt_config_playbook_on, zt_config_playbook_on_keys, zt_config_check_playbook_on);
-
-static void zt_config_check_playbook(zt_config_ctx *c, const zt_config_walk *w)
-{
-    zt_playbook_cfg *pb = (zt_playbook_cfg *)(void *)w->target;
-    zt_config_mark(w, &pb->line, &pb->col);
-    for (size_t i = 0; i < pb->n_actions; i++) {
-        const zt_cfg_word *a = &pb->actions[i];
-        if (!zt_config_in_list(a->s, zt_config_playbook_actions)) {
-            zt_config_word_err(c, a,
-                               "is not an action (revoke_sessions, require_password_change, "
-                               "isolate_device, disable_user, notify, open_incident)");
-            continue;
-        }
-        for (size_t j = 0; j < i; j++)
-            if (pb->actions[j].s != NULL && strcmp(pb->actions[j].s, a->s) == 0)
-                zt_config_word_err(c, a, "is listed twice");
-    }
-}
-
-static const zt_config_key zt_config_playbook_keys[] = {
-    {"name", ZT_K_NAME, ZT_CFG_REQUIRED, ZT_FIELD(zt_playbook_cfg, name)},
-    {"on", ZT_K_SECTION, ZT_CFG_REQUIRED, .off = offsetof(zt_playbook_cfg, on),
-     .sub = &zt_config_playbook_on},
-    {"actions", ZT_K_STRS, ZT_CFG_REQUIRED, .off = offsetof(zt_playbook_cfg, actions),
-     .aux = offsetof(zt_playbook_cfg, n_actions), .min = 1, .max = 6},
-    {"undo_on_remediation", ZT_K_BOOL, 0, ZT_FIELD(zt_playbook_cfg, undo_on_remediation),
-     .def = "false"},
-};
-ZT_CONFIG_SECTION(zt_config_playbook, zt_config_playbook_keys, zt_config_check_playbook);
-
-/* Across playbooks: unique names; `notify` needs incidents.notify. */
-static void zt_config_check_playbooks(zt_config_ctx *c)
-{
-    const zt_config *cfg = c->cfg;
-    for (size_t i = 0; i < cfg->n_playbooks; i++) {
-        const zt_playbook_cfg *pb = &cfg->playbooks[i];
-        for (size_t j = 0; j < i && pb->name != NULL; j++)
-            if (cfg->playbooks[j].name != NULL && strcmp(cfg->playbooks[j].name, pb->name) == 0)
-                zt_config_err_at(c, pb->line, pb->col,
-                                 "playbook '%s' is defined twice (first at line %u)", pb->name,
-                                 cfg->playbooks[j].line);
-        for (size_t k = 0; k < pb->n_actions && !cfg->incidents.has_notify; k++)
-            if (pb->actions[k].s != NULL && strcmp(pb->actions[k].s, "notify") == 0)
-                zt_config_word_err(c, &pb->actions[k], "needs a webhook: set incidents.notify.url");
-    }
 }
 
 /* Gateway keys live directly in zt_config, so the gateway section's target is the config. */
@@ -2257,8 +1934,8 @@ static const zt_config_key zt_config_root_keys[] = {
     {"admin", ZT_K_SECTION, 0, .off = offsetof(zt_config, admin), .sub = &zt_config_admin},
     {"audit", ZT_K_SECTION, 0, .off = offsetof(zt_config, audit), .sub = &zt_config_audit},
     {"auth", ZT_K_SECTION, 0, .off = offsetof(zt_config, auth), .sub = &zt_config_auth},
-    {"devices", ZT_K_SECTION, 0, .off = offsetof(zt_config, devices), .sub = &zt_config_devices},
-    {"risk", ZT_K_SECTION, 0, .off = offsetof(zt_config, risk), .sub = &zt_config_risk},
+    {"devices", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, devices)},
+    {"risk", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, risk)},
     {"apps", ZT_K_LIST, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, .off = offsetof(zt_config, apps),
      .aux = offsetof(zt_config, n_apps), .min = 1, .max = 10000, .sub = &zt_config_app,
      .item_size = sizeof(zt_app_cfg)},
@@ -2268,11 +1945,10 @@ static const zt_config_key zt_config_root_keys[] = {
     {"policies", ZT_K_LIST, ZT_CFG_RELOAD, .off = offsetof(zt_config, policies),
      .aux = offsetof(zt_config, n_policies), .min = 0, .max = ZT_CONFIG_POLICIES_MAX,
      .sub = &zt_config_policy, .item_size = sizeof(zt_policy_cfg)},
-    {"incidents", ZT_K_SECTION, 0, .off = offsetof(zt_config, incidents),
-     .sub = &zt_config_incidents},
-    {"playbooks", ZT_K_LIST, 0, .off = offsetof(zt_config, playbooks),
+    {"incidents", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, incidents)},
+    {"playbooks", ZT_K_LIST, ZT_CFG_MODULE, .off = offsetof(zt_config, playbooks),
      .aux = offsetof(zt_config, n_playbooks), .min = 0, .max = ZT_CONFIG_PLAYBOOKS_MAX,
-     .sub = &zt_config_playbook, .item_size = sizeof(zt_playbook_cfg)},
+     .item_size = sizeof(zt_playbook_cfg)},
 };
 ZT_CONFIG_SECTION(zt_config_root, zt_config_root_keys, zt_config_check_root);
 

@@ -159,4 +159,8 @@ bool zt_device_binding_check(const zt_secretbox *secrets, const zt_span *cookie_
                              const char *user_id, bool https, int64_t now,
                              char device_id_out[ZT_DEVICE_ID_LEN + 1]);
 
+/* The `devices:` section's key table (device_config.c), listed in src/config_tables.c. */
+struct zt_config_module;
+extern const struct zt_config_module zt_devices_config_module;
+
 #endif

@@ -107,4 +107,8 @@ int zt_response_resolve(zt_response *r, int64_t id, const char *actor, int64_t n
  * opened by signal s. */
 void zt_response_title(const zt_signal *s, char *out, size_t cap);
 
+/* The `incidents:` section's key table (response_config.c), listed in src/config_tables.c. */
+struct zt_config_module;
+extern const struct zt_config_module zt_incidents_config_module;
+
 #endif

@@ -238,4 +238,8 @@ unsigned zt_risk_sources_failure(zt_risk_sources *s, const char *account, const 
 unsigned zt_risk_sources_flags(zt_risk_sources *s, const struct sockaddr *ip, int64_t now);
 #endif
 
+/* The `risk:` section's key table (risk_config.c), listed in src/config_tables.c. */
+struct zt_config_module;
+extern const struct zt_config_module zt_risk_config_module;
+
 #endif
