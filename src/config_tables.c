@@ -5,14 +5,13 @@
  * add a ZT_CFG_MODULE slot for it in core/config.c's root table, and list it here. */
 #include "core/config_schema.h"
 #include "device/device.h"
+#include "policy/policy.h"
 #include "response/incident.h"
 #include "response/playbook.h"
 #include "risk/risk.h"
 
 const zt_config_module *const zt_config_modules[] = {
-    &zt_devices_config_module,
-    &zt_risk_config_module,
-    &zt_incidents_config_module,
-    &zt_playbooks_config_module,
+    &zt_devices_config_module,  &zt_risk_config_module,      &zt_locations_config_module,
+    &zt_policies_config_module, &zt_incidents_config_module, &zt_playbooks_config_module,
 };
 const size_t zt_config_n_modules = sizeof(zt_config_modules) / sizeof(zt_config_modules[0]);

@@ -377,13 +377,6 @@ zt_config *zt_config_load(const char *path, zt_diags *diags);
 zt_config *zt_config_load_mem(const char *name, const char *data, size_t len, zt_diags *diags);
 void zt_config_free(zt_config *cfg);
 
-/* What this deployment can do, beyond what the file says: every policy in state `on` must ask
- * only for grant controls some sign-in method enabled here can meet (phishing_resistant_mfa
- * has none until passkeys exist). Errors go to diags as FILE:LINE:COL; returns their number.
- * Apart from zt_config_load so the policy engine's own tests can still compile any grant;
- * check-config, serve and every reload call it, so what check-config accepts is what runs. */
-unsigned zt_config_check_grants(const zt_config *cfg, zt_diags *diags);
-
 const char *zt_sensitivity_name(zt_sensitivity s);
 
 /* Upstream host names are resolved once at load with getaddrinfo. Tests and fuzzers install an

@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "core/config.h"
 #include "core/levels.h"
 
 #define ZT_POLICY_MAX 10000    /* policies in one config */
@@ -163,5 +164,19 @@ const char *zt_outcome_name(zt_outcome o); /* "allow", "challenge", "block" */
 struct zt_config;
 zt_policy_set *zt_policy_compile(const struct zt_config *cfg, char *err, size_t errlen);
 void zt_policy_set_free(zt_policy_set *set);
+
+/* The `locations:` and `policies:` key tables and their checks across the file
+ * (policy_config.c), listed in src/config_tables.c. */
+struct zt_config_module;
+extern const struct zt_config_module zt_locations_config_module;
+extern const struct zt_config_module zt_policies_config_module;
+
+/* What this deployment can do, beyond what the file says: every policy in state `on` must ask
+ * only for grant controls some sign-in method enabled here can meet (phishing_resistant_mfa
+ * has none until passkeys exist). Errors go to diags as FILE:LINE:COL; returns their number.
+ * Apart from zt_config_load (in policy_config.c, beside the policy schema) so the policy engine's
+ * own tests can still compile any grant; check-config, serve and every reload call it, so what
+ * check-config accepts is what runs. */
+unsigned zt_config_check_grants(const zt_config *cfg, zt_diags *diags);
 
 #endif

@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "core/config_schema.h"
 #include "lib/buf.h"
+#include "policy/policy.h"
 
 #define NAME "t.yaml"
 
@@ -949,6 +950,8 @@ static void test_module_sections(void **state)
         {"devices:\n  zz: 1\n", "in 'devices' (expected one of: ca_dir, "},
         {"incidents:\n  zz: 1\n", "in 'incidents' (expected one of: correlation_window, "},
         {"playbooks:\n  - zz: 1\n", "in 'playbooks[0]' (expected one of: name, "},
+        {"locations:\n  - zz: 1\n", "in 'locations[0]' (expected one of: name, cidrs, "},
+        {"policies:\n  - zz: 1\n", "in 'policies[0]' (expected one of: name, state, "},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char yaml[1024];
