@@ -3,14 +3,18 @@
  * src/gateway/ (the composition root) lands, this list belongs there.
  * Adding a module's section: write its table beside its code (see src/risk/risk_config.c),
  * add a ZT_CFG_MODULE slot for it in core/config.c's root table, and list it here. */
+#include "admin/admin.h"
+#include "audit/audit.h"
 #include "core/config_schema.h"
 #include "device/device.h"
 #include "policy/policy.h"
 #include "response/incident.h"
 #include "response/playbook.h"
 #include "risk/risk.h"
+#include "session/session.h"
 
 const zt_config_module *const zt_config_modules[] = {
+    &zt_admin_config_module,    &zt_audit_config_module,     &zt_auth_config_module,
     &zt_devices_config_module,  &zt_risk_config_module,      &zt_locations_config_module,
     &zt_policies_config_module, &zt_incidents_config_module, &zt_playbooks_config_module,
 };

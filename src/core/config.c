@@ -1201,62 +1201,6 @@ static void zt_config_check_tls(zt_config_ctx *c, const zt_config_walk *w)
     zt_config_check_file(c, w, "key", tls->key_file, hint);
 }
 
-static void zt_config_check_auth(zt_config_ctx *c, const zt_config_walk *w)
-{
-    const zt_auth_cfg *auth = (const zt_auth_cfg *)(void *)w->target;
-    if (auth->breach_corpus != NULL)
-        zt_config_check_file(c, w, "breached_passwords", auth->breach_corpus, "");
-    if (auth->password_min_chars > auth->password_max_chars)
-        zt_config_err(c, zt_config_seen(w, "password_min_length"),
-                      "'password_min_length' is larger than 'password_max_length'");
-}
-
-/* TLS keys only make sense with transport tls, and a tls sink must be able to verify. */
-static void zt_config_check_export(zt_config_ctx *c, const zt_config_walk *w)
-{
-    static const char *const tls_only[] = {"ca", "server_name", "insecure_skip_verify"};
-    zt_export_cfg *x = (zt_export_cfg *)(void *)w->target;
-    x->line = (unsigned)w->map->start_mark.line + 1;
-    x->col = (unsigned)w->map->start_mark.column + 1;
-    bool tls = x->transport == ZT_EXPORT_TLS;
-    for (size_t i = 0; !tls && i < sizeof(tls_only) / sizeof(tls_only[0]); i++)
-        if (zt_config_seen(w, tls_only[i]) != NULL)
-            zt_config_err(c, zt_config_seen(w, tls_only[i]),
-                          "'%s.%s' only applies to transport: tls", w->path, tls_only[i]);
-    if (tls && x->ca_file == NULL && !x->insecure_skip_verify)
-        zt_config_err(c, w->map,
-                      "'%s' uses transport: tls and needs 'ca' to verify the server "
-                      "(or insecure_skip_verify: true)",
-                      w->path);
-    if (tls && x->ca_file != NULL && x->insecure_skip_verify)
-        zt_config_err(c, zt_config_seen(w, "insecure_skip_verify"),
-                      "'%s': 'ca' and 'insecure_skip_verify' exclude each other", w->path);
-    if (x->ca_file != NULL)
-        zt_config_check_file(c, w, "ca", x->ca_file, "");
-    bool ok = x->app_name != NULL && strlen(x->app_name) <= 48;
-    for (size_t i = 0; ok && x->app_name[i] != '\0'; i++)
-        ok = x->app_name[i] > ' ' && x->app_name[i] < 127;
-    if (!ok && x->app_name != NULL)
-        zt_config_err(c, zt_config_seen(w, "app_name"),
-                      "'%s.app_name' must be 1 to 48 printable ASCII characters without spaces",
-                      w->path);
-}
-
-/* Sink names identify the counters in metrics and logs. */
-static void zt_config_check_audit(zt_config_ctx *c, const zt_config_walk *w)
-{
-    const zt_audit_cfg *a = (const zt_audit_cfg *)(void *)w->target;
-    for (size_t j = 0; j < a->n_exports; j++)
-        for (size_t i = 0; i < j; i++)
-            if (a->exports[i].name != NULL && a->exports[j].name != NULL &&
-                strcmp(a->exports[i].name, a->exports[j].name) == 0) {
-                zt_config_err_at(c, a->exports[j].line, a->exports[j].col,
-                                 "duplicate export name '%s' (first at line %u)",
-                                 a->exports[j].name, a->exports[i].line);
-                break;
-            }
-}
-
 static void zt_config_check_app(zt_config_ctx *c, const zt_config_walk *w)
 {
     zt_app_cfg *app = (zt_app_cfg *)(void *)w->target;
@@ -1385,7 +1329,6 @@ const char *const zt_config_risks[] = {"none", "low", "medium", "high", NULL};
 static const char *const zt_config_sensitivities[] = {"public", "internal", "confidential",
                                                       "restricted", NULL};
 static const char *const zt_config_levels[] = {"debug", "info", "warn", "error", NULL};
-static const char *const zt_config_failure_modes[] = {"fail_closed", "fail_open", NULL};
 /* Bit order of ZT_PATH_MATCH_* in config.h. */
 static const char *const zt_config_path_match[] = {"exact", "case_insensitive", "strip_params",
                                                    "trim_dots", NULL};
@@ -1395,13 +1338,17 @@ static const zt_config_key zt_config_tls_keys[] = {
     {"key", ZT_K_STR, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_tls_cfg, key_file)},
     {"self_signed", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_tls_cfg, self_signed), .def = "false"},
 };
-ZT_CONFIG_SECTION(zt_config_tls, zt_config_tls_keys, zt_config_check_tls);
+_Static_assert(sizeof(zt_config_tls_keys) / sizeof(zt_config_tls_keys[0]) <= ZT_CONFIG_MAX_KEYS,
+               "tls keys");
+const zt_config_section zt_config_tls_section = {
+    zt_config_tls_keys, sizeof(zt_config_tls_keys) / sizeof(zt_config_tls_keys[0]),
+    zt_config_check_tls};
 
 static const zt_config_key zt_config_listener_keys[] = {
     {"address", ZT_K_ADDR, ZT_CFG_REQUIRED, ZT_FIELD(zt_listener_cfg, address),
      .aux = offsetof(zt_listener_cfg, addr)},
     {"tls", ZT_K_SECTION, ZT_CFG_PRESENT, .off = offsetof(zt_listener_cfg, tls_cfg),
-     .aux = offsetof(zt_listener_cfg, tls), .sub = &zt_config_tls},
+     .aux = offsetof(zt_listener_cfg, tls), .sub = &zt_config_tls_section},
 };
 ZT_CONFIG_SECTION(zt_config_listener, zt_config_listener_keys, NULL);
 
@@ -1457,100 +1404,6 @@ static const zt_config_key zt_config_log_keys[] = {
 };
 ZT_CONFIG_SECTION(zt_config_log, zt_config_log_keys, NULL);
 
-static const zt_config_key zt_config_admin_keys[] = {
-    {"listen", ZT_K_ADDR, 0, ZT_FIELD(zt_admin_cfg, address), .aux = offsetof(zt_admin_cfg, addr)},
-    {"tls", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD, .off = offsetof(zt_admin_cfg, tls_cfg),
-     .aux = offsetof(zt_admin_cfg, tls), .sub = &zt_config_tls},
-    {"token_file", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_admin_cfg, token_file),
-     .def = "admin.token"},
-};
-ZT_CONFIG_SECTION(zt_config_admin, zt_config_admin_keys, NULL);
-
-static const char *const zt_config_export_types[] = {"syslog", "cef", NULL};
-static const char *const zt_config_export_transports[] = {"udp", "tcp", "tls", NULL};
-static const char *const zt_config_facilities[] = {
-    "kern",   "user",     "mail",   "daemon", "auth",   "syslog", "lpr",   "news",   "uucp",
-    "cron",   "authpriv", "ftp",    "ntp",    "audit",  "alert",  "clock", "local0", "local1",
-    "local2", "local3",   "local4", "local5", "local6", "local7", NULL};
-
-static const zt_config_key zt_config_export_keys[] = {
-    {"name", ZT_K_NAME, ZT_CFG_REQUIRED, ZT_FIELD(zt_export_cfg, name)},
-    {"type", ZT_K_ENUM, 0, ZT_FIELD(zt_export_cfg, type), .def = "syslog",
-     .names = zt_config_export_types},
-    {"transport", ZT_K_ENUM, 0, ZT_FIELD(zt_export_cfg, transport), .def = "tcp",
-     .names = zt_config_export_transports},
-    {"address", ZT_K_ADDR, ZT_CFG_REQUIRED, ZT_FIELD(zt_export_cfg, address),
-     .aux = offsetof(zt_export_cfg, addr)},
-    {"ca", ZT_K_STR, 0, ZT_FIELD(zt_export_cfg, ca_file)},
-    {"server_name", ZT_K_HOST, 0, ZT_FIELD(zt_export_cfg, server_name)},
-    {"insecure_skip_verify", ZT_K_BOOL, 0, ZT_FIELD(zt_export_cfg, insecure_skip_verify),
-     .def = "false"},
-    {"queue_limit", ZT_K_UINT, 0, ZT_FIELD(zt_export_cfg, queue_limit), .min = 1, .max = 1000000,
-     .def = "10000"},
-    {"facility", ZT_K_ENUM, 0, ZT_FIELD(zt_export_cfg, facility), .def = "authpriv",
-     .names = zt_config_facilities},
-    {"app_name", ZT_K_STR, 0, ZT_FIELD(zt_export_cfg, app_name), .def = "ztgate"},
-};
-ZT_CONFIG_SECTION(zt_config_export, zt_config_export_keys, zt_config_check_export);
-
-static const zt_config_key zt_config_audit_keys[] = {
-    {"path", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_audit_cfg, path), .def = "audit/audit.log"},
-    {"signing_key", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_audit_cfg, signing_key_file),
-     .def = "audit/signing.key"},
-    {"checkpoint_every", ZT_K_UINT, 0, ZT_FIELD(zt_audit_cfg, checkpoint_every), .min = 1,
-     .max = 1000000, .def = "1000"},
-    {"checkpoint_interval", ZT_K_DURATION, 0, ZT_FIELD(zt_audit_cfg, checkpoint_interval_ms),
-     .min = ZT_MS_S, .max = 24 * ZT_MS_H, .def = "10s"},
-    {"fsync_interval", ZT_K_DURATION, 0, ZT_FIELD(zt_audit_cfg, fsync_interval_ms), .min = 0,
-     .max = ZT_MS_S, .def = "5ms"},
-    {"rotate_size", ZT_K_SIZE, 0, ZT_FIELD(zt_audit_cfg, rotate_bytes), .min = 1ull << 20,
-     .max = 1ull << 40, .def = "64MiB"},
-    {"rotate_interval", ZT_K_DURATION, 0, ZT_FIELD(zt_audit_cfg, rotate_interval_ms), .min = 0,
-     .max = 30 * 24 * ZT_MS_H, .def = "0"},
-    {"queue_limit", ZT_K_UINT, 0, ZT_FIELD(zt_audit_cfg, queue_limit), .min = 1, .max = 1ull << 24,
-     .def = "65536"},
-    {"on_audit_failure", ZT_K_ENUM, 0, ZT_FIELD(zt_audit_cfg, fail_open), .def = "fail_closed",
-     .names = zt_config_failure_modes},
-    {"export", ZT_K_LIST, 0, .off = offsetof(zt_audit_cfg, exports),
-     .aux = offsetof(zt_audit_cfg, n_exports), .min = 0, .max = 16, .sub = &zt_config_export,
-     .item_size = sizeof(zt_export_cfg)},
-};
-ZT_CONFIG_SECTION(zt_config_audit, zt_config_audit_keys, zt_config_check_audit);
-
-static const char *const zt_config_mfa_modes[] = {"required", "optional", NULL};
-
-static const zt_config_key zt_config_auth_keys[] = {
-    {"portal_host", ZT_K_HOST, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, portal_host)},
-    {"issuer", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, issuer), .def = "ztgate"},
-    {"session_idle_timeout", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, session_idle_ms),
-     .min = ZT_MS_M, .max = 24 * ZT_MS_H, .def = "30m"},
-    {"session_lifetime", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, session_absolute_ms),
-     .min = 5 * ZT_MS_M, .max = 30 * 24 * ZT_MS_H, .def = "12h"},
-    {"assertion_ttl", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, assertion_ttl_ms),
-     .min = 2 * ZT_MS_M, .max = 5 * ZT_MS_M, .def = "5m"},
-    {"password_min_length", ZT_K_UINT, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, password_min_chars),
-     .min = 8, .max = 64, .def = "12"},
-    {"password_max_length", ZT_K_UINT, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, password_max_chars),
-     .min = 64, .max = 1024, .def = "128"},
-    {"breached_passwords", ZT_K_STR, 0, ZT_FIELD(zt_auth_cfg, breach_corpus)},
-    {"argon2_passes", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, argon2_passes), .min = 2, .max = 20,
-     .def = "3"},
-    {"argon2_memory", ZT_K_SIZE, 0, ZT_FIELD(zt_auth_cfg, argon2_memory), .min = 19ull << 20,
-     .max = 4ull << 30, .def = "64MiB"},
-    {"hash_queue", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, hash_queue), .min = 1, .max = 4096,
-     .def = "64"},
-    {"mfa", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, mfa_optional), .def = "required",
-     .names = zt_config_mfa_modes},
-    {"secrets_key", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_auth_cfg, secrets_key),
-     .def = "secrets.key"},
-    {"keys_dir", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_auth_cfg, keys_dir), .def = "keys"},
-    {"account_failure_limit", ZT_K_UINT, ZT_CFG_RELOAD,
-     ZT_FIELD(zt_auth_cfg, account_failure_limit), .min = 5, .max = 100, .def = "100"},
-    {"source_failures_per_minute", ZT_K_UINT, ZT_CFG_RELOAD,
-     ZT_FIELD(zt_auth_cfg, source_failures_per_minute), .min = 1, .max = 100000, .def = "30"},
-};
-ZT_CONFIG_SECTION(zt_config_auth, zt_config_auth_keys, zt_config_check_auth);
-
 static const zt_config_key zt_config_app_keys[] = {
     {"name", ZT_K_NAME, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, name)},
     {"host", ZT_K_HOST, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, host)},
@@ -1581,9 +1434,9 @@ static const zt_config_key zt_config_root_keys[] = {
     {"state_dir", ZT_K_STR, 0, ZT_FIELD(zt_config, state_dir), .def = "./data"},
     {"gateway", ZT_K_SECTION, ZT_CFG_REQUIRED, .off = 0, .sub = &zt_config_gateway},
     {"log", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_config, log), .sub = &zt_config_log},
-    {"admin", ZT_K_SECTION, 0, .off = offsetof(zt_config, admin), .sub = &zt_config_admin},
-    {"audit", ZT_K_SECTION, 0, .off = offsetof(zt_config, audit), .sub = &zt_config_audit},
-    {"auth", ZT_K_SECTION, 0, .off = offsetof(zt_config, auth), .sub = &zt_config_auth},
+    {"admin", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, admin)},
+    {"audit", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, audit)},
+    {"auth", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, auth)},
     {"devices", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, devices)},
     {"risk", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, risk)},
     {"apps", ZT_K_LIST, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, .off = offsetof(zt_config, apps),

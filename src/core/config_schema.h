@@ -106,6 +106,9 @@ typedef struct zt_config_module {
     void (*check_all)(zt_config_ctx *c);
 } zt_config_module;
 
+/* `tls:` (cert, key, self_signed), shared by the gateway's listeners and the admin listener. */
+extern const zt_config_section zt_config_tls_section;
+
 /* Every module's descriptor; defined by the composition root (src/config_tables.c). */
 extern const zt_config_module *const zt_config_modules[];
 extern const size_t zt_config_n_modules;

@@ -952,6 +952,9 @@ static void test_module_sections(void **state)
         {"playbooks:\n  - zz: 1\n", "in 'playbooks[0]' (expected one of: name, "},
         {"locations:\n  - zz: 1\n", "in 'locations[0]' (expected one of: name, cidrs, "},
         {"policies:\n  - zz: 1\n", "in 'policies[0]' (expected one of: name, state, "},
+        {"audit:\n  zz: 1\n", "in 'audit' (expected one of: path, signing_key, "},
+        {"admin:\n  zz: 1\n", "in 'admin' (expected one of: listen, tls, token_file)"},
+        {"auth:\n  zz: 1\n", "in 'auth' (expected one of: portal_host, issuer, "},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char yaml[1024];
