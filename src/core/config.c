@@ -79,7 +79,7 @@ void zt_diag_add(zt_diags *d, const char *file, unsigned line, unsigned col, con
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Tables: types */
+ * The reader's state (the table types are in core/config_schema.h) */
 
 struct zt_config_ctx {
     const char *file;
@@ -1201,66 +1201,6 @@ static void zt_config_check_tls(zt_config_ctx *c, const zt_config_walk *w)
     zt_config_check_file(c, w, "key", tls->key_file, hint);
 }
 
-static void zt_config_check_app(zt_config_ctx *c, const zt_config_walk *w)
-{
-    zt_app_cfg *app = (zt_app_cfg *)(void *)w->target;
-    app->line = (unsigned)w->map->start_mark.line + 1;
-    app->col = (unsigned)w->map->start_mark.column + 1;
-    if ((app->path_match & ZT_PATH_MATCH_EXACT) && app->path_match != ZT_PATH_MATCH_EXACT)
-        zt_config_err_at(c, app->line, app->col,
-                         "app '%s': path_match 'exact' cannot be combined with other words",
-                         app->name ? app->name : "?");
-}
-
-static bool zt_config_str_eq(const char *a, const char *b)
-{
-    if (a == NULL || b == NULL)
-        return a == b;
-    return strcmp(a, b) == 0;
-}
-
-/* Index of an earlier app with the same name as app j, or SIZE_MAX. */
-static size_t zt_config_same_name(const zt_config *cfg, size_t j)
-{
-    for (size_t i = 0; i < j; i++)
-        if (cfg->apps[i].name != NULL && zt_config_str_eq(cfg->apps[i].name, cfg->apps[j].name))
-            return i;
-    return SIZE_MAX;
-}
-
-/* Index of an earlier app that app j would shadow (same host and path_prefix), or SIZE_MAX. */
-static size_t zt_config_same_route(const zt_config *cfg, size_t j)
-{
-    const zt_app_cfg *b = &cfg->apps[j];
-    for (size_t i = 0; i < j; i++) {
-        const zt_app_cfg *a = &cfg->apps[i];
-        if (a->name != NULL && a->path_prefix != NULL && zt_config_str_eq(a->host, b->host) &&
-            zt_config_str_eq(a->path_prefix, b->path_prefix))
-            return i;
-    }
-    return SIZE_MAX;
-}
-
-/* Names identify apps in policies and logs; host+prefix identify them on the wire. Either
- * clash would make a request's app ambiguous. */
-static void zt_config_check_apps(zt_config_ctx *c)
-{
-    const zt_config *cfg = c->cfg;
-    for (size_t j = 0; j < cfg->n_apps; j++) {
-        const zt_app_cfg *b = &cfg->apps[j];
-        size_t i;
-        if (b->name == NULL || b->path_prefix == NULL)
-            continue; /* not a mapping, or already reported */
-        if ((i = zt_config_same_name(cfg, j)) != SIZE_MAX)
-            zt_config_err_at(c, b->line, b->col, "duplicate app name '%s' (first at line %u)",
-                             b->name, cfg->apps[i].line);
-        else if ((i = zt_config_same_route(cfg, j)) != SIZE_MAX)
-            zt_config_err_at(c, b->line, b->col,
-                             "app '%s' has the same host and path_prefix as app '%s' (line %u)",
-                             b->name, cfg->apps[i].name, cfg->apps[i].line);
-    }
-}
-
 static void zt_config_resolve_state_paths(zt_config_ctx *c)
 {
     const char *dir = c->cfg->state_dir;
@@ -1283,8 +1223,8 @@ static void zt_config_resolve_state_paths(zt_config_ctx *c)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Conditional Access checks: each list entry is checked where it was written; references
- * (apps, locations) once the whole file was read. */
+ * For the modules' checks: errors at a word, where a mapping starts; the root check runs every
+ * module's check of the whole file once it was read. */
 
 #define ZT_CONFIG_LOCATIONS_MAX 256  /* named locations (Entra allows 195) */
 #define ZT_CONFIG_POLICIES_MAX 10000 /* ZT_POLICY_MAX in policy/policy.h */
@@ -1316,23 +1256,20 @@ static void zt_config_check_root(zt_config_ctx *c, const zt_config_walk *w)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         c->cfg->workers = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
     }
-    zt_config_check_apps(c);
     for (size_t i = 0; i < zt_config_n_modules; i++)
         if (zt_config_modules[i]->check_all != NULL)
             zt_config_modules[i]->check_all(c);
 }
 
 /* ---------------------------------------------------------------------------------------------
- * The schema. Keep docs/CONFIG.md in step with these tables. */
+ * The schema of the file's top level and of core's own sections (log, the shared tls mapping);
+ * every other section's table is its module's (core/config_schema.h, src/config_tables.c).
+ * Keep docs/CONFIG.md in step with these tables. */
 
 const char *const zt_config_risks[] = {"none", "low", "medium", "high", NULL};
-static const char *const zt_config_sensitivities[] = {"public", "internal", "confidential",
-                                                      "restricted", NULL};
+const char *const zt_config_sensitivities[] = {"public", "internal", "confidential", "restricted",
+                                               NULL};
 static const char *const zt_config_levels[] = {"debug", "info", "warn", "error", NULL};
-/* Bit order of ZT_PATH_MATCH_* in config.h. */
-static const char *const zt_config_path_match[] = {"exact", "case_insensitive", "strip_params",
-                                                   "trim_dots", NULL};
-
 static const zt_config_key zt_config_tls_keys[] = {
     {"cert", ZT_K_STR, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_tls_cfg, cert_file)},
     {"key", ZT_K_STR, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_tls_cfg, key_file)},
@@ -1344,58 +1281,6 @@ const zt_config_section zt_config_tls_section = {
     zt_config_tls_keys, sizeof(zt_config_tls_keys) / sizeof(zt_config_tls_keys[0]),
     zt_config_check_tls};
 
-static const zt_config_key zt_config_listener_keys[] = {
-    {"address", ZT_K_ADDR, ZT_CFG_REQUIRED, ZT_FIELD(zt_listener_cfg, address),
-     .aux = offsetof(zt_listener_cfg, addr)},
-    {"tls", ZT_K_SECTION, ZT_CFG_PRESENT, .off = offsetof(zt_listener_cfg, tls_cfg),
-     .aux = offsetof(zt_listener_cfg, tls), .sub = &zt_config_tls_section},
-};
-ZT_CONFIG_SECTION(zt_config_listener, zt_config_listener_keys, NULL);
-
-static const zt_config_key zt_config_limits_keys[] = {
-    {"max_header_bytes", ZT_K_SIZE, ZT_CFG_RELOAD, ZT_FIELD(zt_limits_cfg, max_header_bytes),
-     .min = 1ull << 10, .max = 1ull << 20, .def = "32KiB"},
-    {"max_headers", ZT_K_UINT, ZT_CFG_RELOAD, ZT_FIELD(zt_limits_cfg, max_headers), .min = 1,
-     .max = 1024, .def = "100"},
-    {"max_connections", ZT_K_UINT, ZT_CFG_RELOAD, ZT_FIELD(zt_limits_cfg, max_connections),
-     .min = 1, .max = 1000000, .def = "10000"},
-    {"max_connections_per_address", ZT_K_UINT, ZT_CFG_RELOAD,
-     ZT_FIELD(zt_limits_cfg, max_connections_per_address), .min = 0, .max = 1000000, .def = "0"},
-    {"max_body_bytes", ZT_K_SIZE, ZT_CFG_RELOAD, ZT_FIELD(zt_limits_cfg, max_body_bytes), .min = 0,
-     .max = UINT64_MAX, .def = "0"},
-};
-ZT_CONFIG_SECTION(zt_config_limits, zt_config_limits_keys, NULL);
-
-#define ZT_TIMEOUT(key, field, lo, hi, d)                                                          \
-    {                                                                                              \
-        key, ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_timeouts_cfg, field), .min = lo, .max = hi, \
-                                                                             .def = d              \
-    }
-static const zt_config_key zt_config_timeouts_keys[] = {
-    ZT_TIMEOUT("first_byte", first_byte_ms, 100, 24 * ZT_MS_H, "5s"),
-    ZT_TIMEOUT("header_read", header_read_ms, 100, 24 * ZT_MS_H, "10s"),
-    ZT_TIMEOUT("keepalive", keepalive_ms, 100, 24 * ZT_MS_H, "60s"),
-    ZT_TIMEOUT("body_read", body_read_ms, 100, 24 * ZT_MS_H, "60s"),
-    ZT_TIMEOUT("upstream_connect", upstream_connect_ms, 100, 24 * ZT_MS_H, "5s"),
-    ZT_TIMEOUT("upstream_response", upstream_response_ms, 100, 24 * ZT_MS_H, "60s"),
-    ZT_TIMEOUT("drain", drain_ms, 0, ZT_MS_H, "30s"),
-};
-ZT_CONFIG_SECTION(zt_config_timeouts, zt_config_timeouts_keys, NULL);
-
-static const zt_config_key zt_config_gateway_keys[] = {
-    {"listen", ZT_K_LIST, ZT_CFG_REQUIRED, .off = offsetof(zt_config, listeners),
-     .aux = offsetof(zt_config, n_listeners), .min = 1, .max = 64, .sub = &zt_config_listener,
-     .item_size = sizeof(zt_listener_cfg)},
-    {"workers", ZT_K_UINT, 0, ZT_FIELD(zt_config, workers), .min = 0, .max = 64, .def = "0"},
-    {"trusted_proxies", ZT_K_CIDRS, ZT_CFG_RELOAD, .off = offsetof(zt_config, trusted_proxies),
-     .aux = offsetof(zt_config, n_trusted_proxies), .min = 0, .max = 1024},
-    {"limits", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_config, limits),
-     .sub = &zt_config_limits},
-    {"timeouts", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_config, timeouts),
-     .sub = &zt_config_timeouts},
-};
-ZT_CONFIG_SECTION(zt_config_gateway, zt_config_gateway_keys, NULL);
-
 static const zt_config_key zt_config_log_keys[] = {
     {"access", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_log_cfg, access_path), .def = "-"},
     {"error", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_log_cfg, error_path), .def = "-"},
@@ -1404,23 +1289,6 @@ static const zt_config_key zt_config_log_keys[] = {
 };
 ZT_CONFIG_SECTION(zt_config_log, zt_config_log_keys, NULL);
 
-static const zt_config_key zt_config_app_keys[] = {
-    {"name", ZT_K_NAME, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, name)},
-    {"host", ZT_K_HOST, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, host)},
-    {"path_prefix", ZT_K_PREFIX, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, path_prefix), .def = "/"},
-    {"upstream", ZT_K_URL, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, upstream)},
-    {"sensitivity", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, sensitivity), .def = "internal",
-     .names = zt_config_sensitivities},
-    {"preserve_host", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, preserve_host),
-     .def = "false"},
-    {"allow_encoded_slash", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, allow_encoded_slash),
-     .def = "false"},
-    {"path_match", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, path_match), .min = 1, .max = 3,
-     .names = zt_config_path_match},
-};
-ZT_CONFIG_SECTION(zt_config_app, zt_config_app_keys, zt_config_check_app);
-
-/* Conditional Access. Word lists follow the enum order in policy/policy.h (bit i = names[i]). */
 bool zt_config_in_list(const char *s, const char *const *names)
 {
     for (size_t i = 0; s != NULL && names[i] != NULL; i++)
@@ -1429,18 +1297,20 @@ bool zt_config_in_list(const char *s, const char *const *names)
     return false;
 }
 
-/* Gateway keys live directly in zt_config, so the gateway section's target is the config. */
+/* The slots of the file's top level. A ZT_CFG_MODULE slot says where its section goes in
+ * zt_config and how many list items it may have; the keys are the owning module's. Gateway keys
+ * live directly in zt_config, so the gateway section's target is the config. */
 static const zt_config_key zt_config_root_keys[] = {
     {"state_dir", ZT_K_STR, 0, ZT_FIELD(zt_config, state_dir), .def = "./data"},
-    {"gateway", ZT_K_SECTION, ZT_CFG_REQUIRED, .off = 0, .sub = &zt_config_gateway},
+    {"gateway", ZT_K_SECTION, ZT_CFG_REQUIRED | ZT_CFG_MODULE, .off = 0},
     {"log", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_config, log), .sub = &zt_config_log},
     {"admin", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, admin)},
     {"audit", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, audit)},
     {"auth", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, auth)},
     {"devices", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, devices)},
     {"risk", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, risk)},
-    {"apps", ZT_K_LIST, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, .off = offsetof(zt_config, apps),
-     .aux = offsetof(zt_config, n_apps), .min = 1, .max = 10000, .sub = &zt_config_app,
+    {"apps", ZT_K_LIST, ZT_CFG_REQUIRED | ZT_CFG_RELOAD | ZT_CFG_MODULE,
+     .off = offsetof(zt_config, apps), .aux = offsetof(zt_config, n_apps), .min = 1, .max = 10000,
      .item_size = sizeof(zt_app_cfg)},
     {"locations", ZT_K_LIST, ZT_CFG_RELOAD | ZT_CFG_MODULE, .off = offsetof(zt_config, locations),
      .aux = offsetof(zt_config, n_locations), .min = 0, .max = ZT_CONFIG_LOCATIONS_MAX,

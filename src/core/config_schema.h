@@ -116,6 +116,8 @@ extern const size_t zt_config_n_modules;
 /* "none", "low", "medium", "high" (the order of zt_risk), NULL-terminated, for ZT_K_ENUM and
  * ZT_K_FLAGS keys that take a risk level. */
 extern const char *const zt_config_risks[];
+/* "public", "internal", "confidential", "restricted" (zt_sensitivity order), NULL-terminated. */
+extern const char *const zt_config_sensitivities[];
 
 /* For a section's check: the config being built, errors at a node, at a line/column, at a word
  * of a string list, the node written for a key (NULL if not written), where the mapping starts,

@@ -248,6 +248,7 @@ static void check_policies(zt_config_ctx *c)
     free(names.slot);
 }
 
+/* Word lists follow the enum order in policy/policy.h (bit i = names[i]). */
 static const char *const policy_states[] = {"off", "on", "report_only", NULL};
 static const char *const platforms[] = {"unknown", "windows", "macos",    "linux",
                                         "ios",     "android", "chromeos", NULL};

@@ -955,10 +955,18 @@ static void test_module_sections(void **state)
         {"audit:\n  zz: 1\n", "in 'audit' (expected one of: path, signing_key, "},
         {"admin:\n  zz: 1\n", "in 'admin' (expected one of: listen, tls, token_file)"},
         {"auth:\n  zz: 1\n", "in 'auth' (expected one of: portal_host, issuer, "},
+        /* a leading '-': the whole file, not appended to BASE */
+        {"-gateway:\n  zz: 1\n  listen:\n    - address: 127.0.0.1:8080\n"
+         "apps:\n  - {name: a, upstream: \"http://127.0.0.1:8081\", zz: 1}\n",
+         "in 'gateway' (expected one of: listen, workers, "},
+        {"-gateway:\n  listen:\n    - address: 127.0.0.1:8080\n"
+         "apps:\n  - {name: a, upstream: \"http://127.0.0.1:8081\", zz: 1}\n",
+         "in 'apps[0]' (expected one of: name, host, "},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char yaml[1024];
-        snprintf(yaml, sizeof(yaml), "%s%s", BASE, cases[i].yaml);
+        snprintf(yaml, sizeof(yaml), "%s%s", cases[i].yaml[0] == '-' ? "" : BASE,
+                 cases[i].yaml[0] == '-' ? cases[i].yaml + 1 : cases[i].yaml);
         zt_diags d;
         zt_diags_init(&d);
         zt_config *cfg = zt_config_load_mem(NAME, yaml, strlen(yaml), &d);
