@@ -74,6 +74,7 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(MSG_DO_OTHER_NETWORK, "Try again from a network or place your organisation allows.",                                    \
       "組織が許可しているネットワークまたは場所から再度お試しください。")                                                                                     \
     X(MSG_CHANGE_PASSWORD_LINK, "Change password", "パスワードを変更")                                                                \
+    X(MSG_ENROL_DEVICE_LINK, "Enrol this device", "このデバイスを登録")                                                                 \
     X(MSG_SIGN_IN_AGAIN_LINK, "Sign in again", "再度サインイン")                                                                     \
     X(MSG_PASSWORD_CHANGE_TITLE, "Change your password to continue", "続行するにはパスワードを変更してください")                                  \
     X(MSG_PASSWORD_CHANGE_BODY,                                                                                               \

@@ -296,6 +296,12 @@ static zt_page unmet_device(zt_page pg, const zt_page_device *dev)
     pg.n_why = findings ? dev->n_why : 0;
     pg.facts = findings ? dev->facts : NULL;
     pg.remedy = MSG_DO_COMPLIANT_DEVICE;
+    if (!findings) {
+        /* No device known for this browser: the way on is the enrolment page, which also ties
+         * the browser to the device once the agent has enrolled. */
+        pg.remedy_href = "/.ztgate/device/enroll";
+        pg.remedy_label = MSG_ENROL_DEVICE_LINK;
+    }
     return pg;
 }
 

@@ -127,6 +127,10 @@ const ops = {
             values.push(await e.getAttribute(cmd.name));
         return { values };
     },
+    // The current value of a form field, as the person sees it (not only the HTML attribute).
+    async value(cmd) {
+        return { value: await ctx(cmd).page.locator(cmd.selector).first().inputValue({ timeout: 5000 }) };
+    },
     async texts(cmd) {
         return { values: await ctx(cmd).page.locator(cmd.selector).allTextContents() };
     },

@@ -11,15 +11,18 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
 
-from harness import Skip, _live_procs, check
+from harness import Skip, _live_procs, check, eq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DRIVER_DIR = os.path.join(os.path.dirname(HERE), "browser")
+SRC_DIR = os.path.dirname(os.path.dirname(HERE))
 CHROMIUM = "/usr/bin/chromium"
+_CATALOGUE = {}
 
 
 def _missing(what):
@@ -63,6 +66,46 @@ def make_cert(h, hosts, name="browser-tls"):
                     "-out", cert, "-subj", "/CN=" + hosts[0], "-addext",
                     "subjectAltName=" + san], check=True, capture_output=True)
     return cert, key, spki_sha256(cert)
+
+
+def _c_strings(text):
+    """The value of adjacent C string literals ("a" "b" -> "ab"); only \\ and \" escapes."""
+    parts = re.findall(r'"((?:[^"\\]|\\.)*)"', text)
+    return "".join(re.sub(r"\\(.)", r"\1", x) for x in parts)
+
+
+def catalogue():
+    """{id: (english, japanese)} of every message in the one catalogue, src/core/i18n.h: the
+    pages' texts come from there, so a Japanese page can be checked against all English ones."""
+    if not _CATALOGUE:
+        with open(os.path.join(SRC_DIR, "src", "core", "i18n.h"), encoding="utf-8") as f:
+            src = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)
+        src = re.sub(r"\\\n", "\n", src)
+        lit = r'(?:\s*"(?:[^"\\]|\\.)*")+'
+        for m in re.finditer(r"X\(\s*(\w+)\s*,(%s)\s*,(%s)\s*\)" % (lit, lit), src):
+            _CATALOGUE[m.group(1)] = (_c_strings(m.group(2)), _c_strings(m.group(3)))
+        check(len(_CATALOGUE) > 100, "read the catalogue: %d messages" % len(_CATALOGUE))
+    return _CATALOGUE
+
+
+def msg(msg_id, lang="en"):
+    return catalogue()[msg_id][0 if lang == "en" else 1]
+
+
+def check_japanese(page, title_id, what):
+    """A page a Japanese browser got: in Japanese, titled for its outcome (document title and
+    heading are the catalogue's Japanese text of title_id), and without any English text of
+    the catalogue (compared without surrounding spaces; a few words shorter than 4 letters
+    would match inside other words and are left out)."""
+    want = msg(title_id, "ja")
+    eq((page.lang, page.title, page.h1), ("ja", want, want),
+       "%s: a Japanese page titled for the outcome (%s)" % (what, msg(title_id)))
+    shown = page.title + "\n" + page.text
+    left = sorted({en.strip() for en, ja in catalogue().values()
+                   if len(en.strip()) >= 4 and en.strip() != ja.strip()
+                   and en.strip() in shown})
+    check(not left, "%s: English catalogue text on the Japanese page: %r\n%s"
+          % (what, left, page.text[:800]))
 
 
 class BrowserError(AssertionError):
@@ -174,8 +217,8 @@ class Chromium:
 
 
 class Tab:
-    """One browser context with its page. Every navigation is screenshotted under `shot`
-    (a short name of the step) so a person can look at what the test saw."""
+    """One browser context with its page. Every navigation is screenshotted, under `shot` (a
+    short name of the step) when given, so a person can look at every page the test saw."""
 
     def __init__(self, chromium, name):
         self.c = chromium
@@ -183,9 +226,10 @@ class Tab:
         self.page = None
 
     def _nav(self, op, shot, **kw):
+        """Every page the test sees is kept as a screenshot, named by the step when the test
+        gives a name (the driver numbers them in order)."""
         self.page = Page(self.c.cmd(op, ctx=self.name, **kw))
-        if shot:
-            self.screenshot(shot)
+        self.screenshot(shot or "unnamed-" + op)
         return self.page
 
     def goto(self, url, shot):
@@ -211,6 +255,9 @@ class Tab:
 
     def texts(self, selector):
         return self.c.cmd("texts", ctx=self.name, selector=selector)["values"]
+
+    def value(self, selector):
+        return self.c.cmd("value", ctx=self.name, selector=selector)["value"]
 
     def cookies(self):
         return self.c.cmd("cookies", ctx=self.name)["cookies"]

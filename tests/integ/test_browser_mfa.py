@@ -6,7 +6,7 @@ up again. Every page is saved under
 BUILD_DIR/browser-shots/mfa-*/."""
 import re
 
-from browser import Chromium, make_cert
+from browser import Chromium, check_japanese, make_cert
 from harness import check, eq, free_port, timeout
 from portal_client import _fresh_step, add_user, totp
 
@@ -14,7 +14,7 @@ EMAIL = "alice@example.test"
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a brand new passphrase for alice"
 
-# Page titles (h1) a person sees, per language (src/portal/messages.h).
+# Page titles (h1) a person sees, per language (src/core/i18n.h).
 TITLES = {
     "en": {"login": "Sign in", "enrol": "Set up two-step verification",
            "recovery": "Save your recovery codes", "account": "Your account",
@@ -42,9 +42,19 @@ def _gateway(h, tls):
     return gw, up, base, spki
 
 
+# The catalogue ids of those titles (src/core/i18n.h).
+TITLE_IDS = {"login": "PM_TITLE_SIGN_IN", "enrol": "PM_TITLE_ENROL",
+             "recovery": "PM_TITLE_RECOVERY", "account": "PM_TITLE_ACCOUNT",
+             "password": "PM_TITLE_PASSWORD", "changed": "PM_TITLE_PASSWORD_CHANGED",
+             "logout": "PM_TITLE_LOGOUT", "signed_out": "PM_TITLE_SIGNED_OUT",
+             "mfa": "PM_TITLE_MFA"}
+
+
 def _at(p, lang, page, what):
     eq(p.h1, TITLES[lang][page], "%s: page title (at %s, status %s)" % (what, p.url, p.status))
     eq(p.lang, lang, "%s: page language" % what)
+    if lang == "ja":
+        check_japanese(p, TITLE_IDS[page], what)
 
 
 def _code(secret):

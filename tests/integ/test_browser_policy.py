@@ -1,16 +1,18 @@
 """Conditional Access as a person meets it in Chromium (docs/POLICY.md, docs/RISK.md): step-up
 MFA that ends on the page first asked for, the policy block page, the sign-in refused for risk,
-and the user-risk page that sends the person to change the password - in English and Japanese.
+and the user-risk page that sends the person to change the password - in English and Japanese;
+every Japanese page is titled for its outcome and has no English catalogue text.
 Screenshots under BUILD_DIR/browser-shots/policy-*/."""
 import os
 import re
 
-from browser import Chromium
+from browser import Chromium, check_japanese, msg
 from harness import check, eq, timeout
 from portal_client import _fresh_step, add_user, totp
 
 PASSWORD = "correct horse battery staple"
 GINA, EVE, CAROL = "gina@example.test", "eve@example.test", "carol@example.test"
+HANA = "hana@example.test"
 BLOCK = "no-contractors-on-records"
 
 
@@ -59,11 +61,27 @@ def test_browser_step_up_and_policy_block(h):
     eq((p.status, p.url), (200, base + "/chart?id=7"), "after the second factor, the page")
     check("/chart?id=7" in up.paths(), "the app got the request")
 
+    # Step-up in Japanese (another staff member): the enrolment page, in Japanese only.
+    add_user(h, gw, HANA, PASSWORD, groups=("staff",))
+    ja = chromium.context("hana", locale="ja-JP")
+    p = _sign_in(ja, base, "/chart?id=9", HANA, "step-up-enrol-ja")
+    check("/.ztgate/totp" in p.url, "step-up without an authenticator (ja): %s" % p.url)
+    check_japanese(p, "PM_TITLE_ENROL", "step-up enrolment (ja)")
+    p = ja.submit("step-up-recovery-codes-ja", code=_code(ja.texts(".mono strong")[0]
+                                                          .replace(" ", "")))
+    check_japanese(p, "PM_TITLE_RECOVERY", "step-up recovery codes (ja)")
+    p = ja.click("main a[href^='/.ztgate/login']", "step-up-done-ja")
+    eq((p.status, p.url), (200, base + "/chart?id=9"), "after the second factor (ja), the page")
+
     # The policy block page, in English and Japanese: names the policy and a reference.
-    for locale, title in (("en-US", "Access blocked"), ("ja-JP", "アクセスがブロックされました")):
+    for locale in ("en-US", "ja-JP"):
         tab = chromium.context("eve-" + locale, locale=locale)
         p = _sign_in(tab, base, "/chart?id=8", EVE, "policy-block-" + locale)
-        eq((p.status, p.h1), (403, title), "the block page (%s)" % locale)
+        eq(p.status, 403, "the block page (%s)" % locale)
+        if locale == "ja-JP":
+            check_japanese(p, "MSG_BLOCKED_TITLE", "the policy block page (ja)")
+        else:
+            eq((p.title, p.h1), (msg("MSG_BLOCKED_TITLE"),) * 2, "the block page's title")
         check(BLOCK in p.text, "the page names the policy: %s" % p.text[:400])
         check(re.search(r"[0-9a-f]{8}-[0-9a-f]+-[0-9a-f]+", p.text), "a reference id on the page")
     check("/chart?id=8" not in up.paths(), "the blocked request never reached the app")
@@ -85,6 +103,8 @@ def test_browser_risk_sign_in_refused(h):
         tab = chromium.context(locale, locale=locale)
         p = _sign_in(tab, base, "/", CAROL, "risk-refused-" + locale)
         eq((p.status, p.h1), (403, title), "the risk refusal (%s)" % locale)
+        if locale == "ja-JP":
+            check_japanese(p, "PM_TITLE_RISK_BLOCKED", "the risk refusal (ja)")
         check(ask in p.text, "the page says whom to ask: %s" % p.text[:400])
         check(not [c for c in tab.cookies() if "ztgate_session" in c["name"]], "no session")
     eq(up.paths(), [], "nothing reached the app")
@@ -105,10 +125,15 @@ def test_browser_user_risk_password_change(h):
     for locale in ("ja-JP", "en-US"):
         tab = chromium.context(locale, locale=locale)
         p = _sign_in(tab, base, "/inbox", CAROL, "user-risk-" + locale)
+        eq(p.status, 403, "a password change is needed first (%s)" % locale)
         if locale == "ja-JP":
-            check("パスワード" in p.text, "the Japanese page asks for a password change: %s"
-                  % p.text[:400])
+            check_japanese(p, "MSG_PASSWORD_CHANGE_TITLE", "the password change page (ja)")
+            eq(tab.texts("main a[href*='/.ztgate/password']"),
+               [msg("MSG_CHANGE_PASSWORD_LINK", "ja")], "the link to change it, in Japanese")
+            p = tab.click("main a[href*='/.ztgate/password']", "user-risk-password-form-ja")
+            check_japanese(p, "PM_TITLE_PASSWORD", "the password form (ja)")
             continue
+        eq((p.title, p.h1), (msg("MSG_PASSWORD_CHANGE_TITLE"),) * 2, "titled for the outcome")
         check("password" in p.text.lower(), "the page asks for a password change: %s"
               % p.text[:400])
         links = tab.attr("main a[href*='/.ztgate/password']", "href")

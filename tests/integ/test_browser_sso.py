@@ -1,9 +1,10 @@
 """Central sign-in (`auth.portal_host`, docs/PORTAL.md) in Chromium: an app host sends the
 person to the portal host, the password is typed there once, a one-time code brings the browser
 back to the app host with its own session, and a second app host needs no password at all.
-Logout at the portal ends it. English over HTTP, Japanese over HTTPS; screenshots under
+Logout at the portal ends it. English over HTTP, Japanese over HTTPS (no English catalogue
+text on a Japanese page); screenshots under
 BUILD_DIR/browser-shots/sso-*/."""
-from browser import Chromium, make_cert
+from browser import Chromium, check_japanese, make_cert
 from harness import check, eq, free_port, timeout
 from portal_client import add_user
 
@@ -24,6 +25,8 @@ def _sso(chromium, locale, base):
     check(p.url.startswith(base("auth.test") + "/.ztgate/login?rd="),
           "the sign-in page is on the portal host: %s" % p.url)
     eq(p.h1, "サインイン" if ja else "Sign in", "sign-in page")
+    if ja:
+        check_japanese(p, "PM_TITLE_SIGN_IN", "the portal's sign-in page (ja)")
     # 2. The password at the portal; back on a.test, at the page asked for.
     p = tab.submit("app-a", username=EMAIL, password=PASSWORD)
     eq((p.status, p.url), (200, base("a.test") + "/page-a"), "a.test after signing in")
@@ -33,8 +36,12 @@ def _sso(chromium, locale, base):
     eq(_sessions(tab), sorted(HOSTS), "a session cookie for each host, none shared")
     # 4. Logout at the portal host ends the app hosts' sessions made from it.
     p = tab.goto(base("auth.test") + "/.ztgate/logout", "portal-logout")
+    if ja:
+        check_japanese(p, "PM_TITLE_LOGOUT", "the portal's sign-out form (ja)")
     p = tab.submit("portal-signed-out")
     eq(p.h1, "サインアウトしました" if ja else "You are signed out", "signed out")
+    if ja:
+        check_japanese(p, "PM_TITLE_SIGNED_OUT", "the portal's signed-out page (ja)")
     for host, path in (("a.test", "/page-a"), ("b.test", "/page-b")):
         p = tab.goto(base(host) + path, "after-logout-" + host)
         check(p.url.startswith(base("auth.test") + "/.ztgate/login"),

@@ -25,7 +25,8 @@ FILE_EXTS = {"log", "md", "c", "h", "pem", "key", "conf", "yaml", "yml", "json",
 # Dotted names the docs show that are not config keys although their first word is the name of
 # a config section: fields of audit records (OCSF) and of agent posture reports.
 NOT_CONFIG = {"device.uid", "session.uid", "device.name", "device.platform",
-              "device.hostname"}  # OCSF record fields, not config keys
+              "device.hostname", "device.os.type",
+              "device.os.type_source"}  # OCSF record fields, not config keys
 
 
 def doc_files():

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
@@ -20,6 +21,24 @@ RSYSLOG = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 SYSLOG_RE = re.compile(
     r'^<(\d{1,3})>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z) (\S+) (\S+) (\S+) (\S+) '
     r'(\[ztgate@32473(?: [a-z_]+="(?:[^"\\\]]|\\["\\\]])*")*\]|-) (.*)$')
+
+
+def wildcard_port():
+    """A port free on every address, IPv4 and IPv6: rsyslogd binds 0.0.0.0 and ::, which fails
+    when any socket holds the port on any address (TIME-WAIT ones of tests that connect from
+    127.0.0.x included); harness.free_port only asks 127.0.0.1."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s4:
+            s4.bind(("0.0.0.0", 0))
+            port = s4.getsockname()[1]
+            try:
+                with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s6:
+                    s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                    s6.bind(("::", port))
+                    return port
+            except OSError:
+                continue
+    raise AssertionError("no port free on both 0.0.0.0 and ::")
 
 
 class Rsyslog:
@@ -41,7 +60,7 @@ class Rsyslog:
                  '%structured-data%\\n")']
         for kind, names in (("imtcp", tcp_inputs), ("imudp", udp_inputs)):
             for name in names:
-                self.ports[name] = free_port()
+                self.ports[name] = wildcard_port()
                 lines.append('ruleset(name="%s") { action(type="omfile" file="%s" '
                              'template="raw") action(type="omfile" file="%s" '
                              'template="parsed") }' % (name, self.path(name),

@@ -141,6 +141,8 @@ static void test_titles_fit_the_outcome(void **state)
         }
     assert_int_equal(pages[0].title, MSG_BLOCKED_TITLE);
     assert_string_equal(pages[2].remedy_href, "/.ztgate/password");
+    assert_string_equal(pages[1].remedy_href, "/.ztgate/device/enroll");
+    assert_int_equal(pages[1].remedy_label, MSG_ENROL_DEVICE_LINK);
 }
 
 /* The portal's pages and every portal and device text through the portal's layout. */
