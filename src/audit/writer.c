@@ -24,6 +24,7 @@
 #include "audit/event.h"
 #include "audit/export.h"
 #include "core/metrics.h"
+#include "lib/buf.h"
 #include "lib/file.h"
 #include "lib/str.h"
 #include "lib/time.h"
@@ -159,14 +160,8 @@ static void batch_reset(batch *b)
 
 static int batch_push(batch *b, item it, const char *body, size_t len)
 {
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        item *p = realloc(b->items, cap * sizeof(*p));
-        if (p == NULL)
-            return -ENOMEM;
-        b->items = p;
-        b->cap = cap;
-    }
+    if (b->n == b->cap && zt_array_grow(&b->items, &b->cap, sizeof(*b->items), 256) < 0)
+        return -ENOMEM;
     it.off = b->bytes.len;
     it.len = (uint32_t)len;
     int rc = zt_buf_append(&b->bytes, body, len);
@@ -764,14 +759,7 @@ static int write_file_atomic(const char *path, const char *data, size_t len, mod
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         return -errno;
-    int rc = 0;
-    for (size_t off = 0; off < len && rc == 0;) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno != EINTR)
-            rc = -errno;
-        else if (w > 0)
-            off += (size_t)w;
-    }
+    int rc = zt_write_all(fd, data, len);
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;
     close(fd);
@@ -789,14 +777,7 @@ static int create_seed(const char *path, unsigned char seed[32])
     sodium_bin2hex(hex, 65, seed, 32);
     hex[64] = '\n';
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    int rc = fd < 0 ? -errno : 0;
-    for (size_t off = 0; rc == 0 && off < 65;) {
-        ssize_t w = write(fd, hex + off, 65 - off);
-        if (w < 0 && errno != EINTR)
-            rc = -errno;
-        else if (w > 0)
-            off += (size_t)w;
-    }
+    int rc = fd < 0 ? -errno : zt_write_all(fd, hex, 65);
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;
     if (fd >= 0)

@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "device/device_int.h"
+#include "lib/buf.h"
 #include "lib/str.h"
 #include "lib/time.h"
 #include "store/store.h"
@@ -160,14 +161,9 @@ static int rev_add(void *ctx, const char *serial)
     rev_build *b = ctx;
     if (b->set->n == ZT_REVOKED_MAX)
         return -E2BIG;
-    if (b->set->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        void *p = realloc(b->set->serial, cap * sizeof(*b->set->serial));
-        if (p == NULL)
-            return -ENOMEM;
-        b->set->serial = p;
-        b->cap = cap;
-    }
+    if (b->set->n == b->cap &&
+        zt_array_grow(&b->set->serial, &b->cap, sizeof(*b->set->serial), 64) < 0)
+        return -ENOMEM;
     snprintf(b->set->serial[b->set->n++], ZT_SERIAL_HEX_MAX + 1, "%s", serial);
     return 0;
 }

@@ -73,6 +73,21 @@ int zt_read_file(const char *path, zt_buf *b)
     return rc;
 }
 
+int zt_write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? -errno : -EIO;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 int zt_read_upto(int fd, char *buf, size_t cap, size_t *len)
 {
     size_t n = 0;

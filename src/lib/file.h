@@ -17,6 +17,9 @@ int zt_mkdir_parent(const char *file, mode_t mode);
 int zt_read_fd(int fd, zt_buf *b);
 /* Open path and read it whole into b; 0 or -errno. */
 int zt_read_file(const char *path, zt_buf *b);
+/* Write all n bytes of p to fd, retrying short writes and EINTR; 0, or -errno (-EIO when the
+ * kernel wrote nothing without saying why). */
+int zt_write_all(int fd, const void *p, size_t n);
 /* Read at most cap bytes of fd into buf (*len bytes read); 0 or -errno. */
 int zt_read_upto(int fd, char *buf, size_t cap, size_t *len);
 

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/buf.h"
+
 __extension__ typedef unsigned __int128 u128;
 
 static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -138,14 +140,8 @@ static int emit(segs *out, u128 lo, u128 hi, uint16_t value)
             return 0;
         }
     }
-    if (out->n == out->cap) {
-        size_t cap = out->cap ? out->cap * 2 : 64;
-        seg *nv = realloc(out->v, cap * sizeof(*nv));
-        if (nv == NULL)
-            return -ENOMEM;
-        out->v = nv;
-        out->cap = cap;
-    }
+    if (out->n == out->cap && zt_array_grow(&out->v, &out->cap, sizeof(*out->v), 64) < 0)
+        return -ENOMEM;
     out->v[out->n++] = (seg){lo, hi, value};
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/buf.h"
 #include "lib/str.h"
 #include "risk/cidr.h"
 
@@ -203,14 +204,9 @@ static int add_cidr(parse_ctx *c, const zt_cidr *cidr)
     zt_feed_data *d = c->d;
     if (d->n_cidrs >= ZT_FEEDS_MAX_ENTRIES)
         return bad(c, "too many entries in one file");
-    if (d->n_cidrs == d->cap_cidrs) {
-        size_t cap = d->cap_cidrs ? d->cap_cidrs * 2 : 64;
-        zt_cidr *nv = realloc(d->cidrs, cap * sizeof(*nv));
-        if (nv == NULL)
-            return -ENOMEM;
-        d->cidrs = nv;
-        d->cap_cidrs = cap;
-    }
+    if (d->n_cidrs == d->cap_cidrs &&
+        zt_array_grow(&d->cidrs, &d->cap_cidrs, sizeof(*d->cidrs), 64) < 0)
+        return -ENOMEM;
     d->cidrs[d->n_cidrs++] = *cidr;
     return 0;
 }
@@ -354,14 +350,9 @@ static int leaked_line(parse_ctx *c, const char *p, size_t n)
     zt_feed_data *d = c->d;
     if (d->n_pairs >= ZT_FEEDS_MAX_ENTRIES)
         return bad(c, "too many entries in one file");
-    if (d->n_pairs == d->cap_pairs) {
-        size_t cap = d->cap_pairs ? d->cap_pairs * 2 : 64;
-        leaked_pair *nv = realloc(d->pairs, cap * sizeof(*nv));
-        if (nv == NULL)
-            return -ENOMEM;
-        d->pairs = nv;
-        d->cap_pairs = cap;
-    }
+    if (d->n_pairs == d->cap_pairs &&
+        zt_array_grow(&d->pairs, &d->cap_pairs, sizeof(*d->pairs), 64) < 0)
+        return -ENOMEM;
     pair.user_hash = user_hash(d, folded, ulen);
     d->pairs[d->n_pairs++] = pair;
     return 0;

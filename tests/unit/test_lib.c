@@ -480,6 +480,42 @@ static void test_cidr_parse_n(void **state)
     assert_false(zt_cidr_parse("10.1.2.3/8", &c));
 }
 
+static void test_array_grow(void **state)
+{
+    (void)state;
+    uint32_t *v = NULL;
+    size_t n = 0, cap = 0;
+    for (uint32_t i = 0; i < 1000; i++) {
+        if (n == cap)
+            assert_int_equal(zt_array_grow(&v, &cap, sizeof(*v), 16), 0);
+        v[n++] = i;
+    }
+    assert_int_equal(cap, 1024); /* 16, 32, ... doubling */
+    for (uint32_t i = 0; i < 1000; i++)
+        assert_int_equal(v[i], i);  /* contents kept across moves */
+    size_t huge = SIZE_MAX / 8 + 1; /* doubling would overflow the byte count */
+    assert_int_equal(zt_array_grow(&v, &huge, sizeof(*v), 16), -ENOMEM);
+    assert_int_equal(huge, SIZE_MAX / 8 + 1); /* unchanged on failure */
+    free(v);
+}
+
+static void test_write_all(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    static const char msg[] = "0123456789abcdef";
+    assert_int_equal(zt_write_all(fds[1], msg, 16), 0);
+    char got[16];
+    size_t n = 0;
+    close(fds[1]);
+    assert_int_equal(zt_read_upto(fds[0], got, sizeof(got), &n), 0);
+    assert_int_equal(n, 16);
+    assert_memory_equal(got, msg, 16);
+    close(fds[0]);
+    assert_int_equal(zt_write_all(-1, msg, 1), -EBADF);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +537,8 @@ int main(void)
         cmocka_unit_test(test_risk_name),
         cmocka_unit_test(test_http_activity),
         cmocka_unit_test(test_cidr_parse_n),
+        cmocka_unit_test(test_array_grow),
+        cmocka_unit_test(test_write_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
