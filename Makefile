@@ -59,6 +59,7 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 	scripts/fuzz.sh $(FUZZ_BUILD) 600
 
 bench: setup all
+	bench/production/run.sh $(BUILD)
 	bench/run.sh $(BUILD)
 	bench/signin.sh $(BUILD)
 	bench/policy/run.sh $(BUILD)

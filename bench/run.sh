@@ -348,6 +348,13 @@ ratio() { # key-zt key-nginx label
 }
 
 {
+    # The headline comes first: the production path of bench/production/run.sh (make bench runs
+    # it just before this script), when its summary is from the last hour.
+    prod=${BENCH_OUT:-$build/bench}/production/summary.txt
+    if [ -f "$prod" ] && [ -n "$(find "$prod" -mmin -60 2>/dev/null)" ]; then
+        grep '^HEADLINE' "$prod" || true
+        echo
+    fi
     printf '%-26s %12s %10s %10s %8s\n' case req/s "p50 (us)" "p99 (us)" errors
     row http-direct "http   upstream direct"
     row http-nginx "http   nginx proxy"

@@ -3,7 +3,7 @@ what the gateway wrote and fails once a record is altered."""
 import json
 import os
 
-from harness import check, eq, get
+from harness import check, eq, get, wait_until
 
 
 def _audit_gateway(h):
@@ -191,6 +191,9 @@ def test_kill9_loses_no_acknowledged_decision(h):
                    for t in range(nthreads)]
         for t in threads:
             t.start()
+        # The kill must land mid-traffic, not before the first answer: on a busy machine (or a
+        # sanitizer build) the first requests of a round can take longer than its load window.
+        wait_until(lambda: len(answered) > before, 10)
         time.sleep(load_s)
         gw.proc.killed_on_purpose = True
         gw.proc.signal(signal.SIGKILL)
