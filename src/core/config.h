@@ -163,8 +163,9 @@ typedef struct zt_auth_cfg {
 } zt_auth_cfg;
 
 /* Conditional Access (`locations:`, `policies:`), as written; src/policy compiles it. Bit masks
- * use the enum order of policy/policy.h (bit 1 << zt_risk, 1 << zt_platform, 1 << zt_client_type;
- * grant controls and restrictions are already bits there). A zero mask means "not set". */
+ * use the enum orders of core/levels.h (bit 1 << zt_risk) and policy/policy.h (1 << zt_platform,
+ * 1 << zt_client_type; grant controls and restrictions are already bits there). A zero mask means
+ * "not set". */
 
 /* A string from a list, with where it was written: references are checked after the whole file
  * was read and reported at the entry. */
@@ -298,7 +299,7 @@ typedef struct zt_devices_settings {
 } zt_devices_settings;
 
 /* Incident response (`incidents:`, `playbooks:`); src/response runs them. Severities use the
- * order of zt_risk in policy/policy.h (1 low, 2 medium, 3 high). */
+ * order of zt_risk in core/levels.h (1 low, 2 medium, 3 high). */
 typedef struct zt_webhook_cfg {
     char *url;            /* http://HOST[:PORT]/PATH or https://... */
     uint64_t timeout_ms;  /* per attempt (connect, send, answer); default 5s */
