@@ -16,6 +16,7 @@
 #include "cli/cli_util.h"
 #include "cli/cmd_whatif.h"
 #include "cli/commands.h"
+#include "core/levels.h"
 #include "lib/buf.h"
 #include "lib/file.h"
 #include "lib/time.h"
@@ -372,7 +373,6 @@ static const pt_key pt_str_keys[] = {
     PT_STR("expect_report_only", expect_report_only, pt_outcomes),
 };
 
-static const char *const pt_risk_words[] = {"none", "low", "medium", "high", NULL};
 static const char *const pt_device_words[] = {"compliant", "noncompliant", "unknown", NULL};
 static const char *const pt_platform_words[] = {"windows", "macos",    "linux",   "ios",
                                                 "android", "chromeos", "unknown", NULL};
@@ -387,7 +387,7 @@ static const char *const *pt_words_for(const char *key)
     if (strcmp(key, "client") == 0)
         return pt_client_words;
     if (strstr(key, "_risk") != NULL)
-        return pt_risk_words;
+        return zt_risk_names;
     return NULL;
 }
 

@@ -188,7 +188,6 @@ bool zt_whatif_app(const zt_whatif_env *env, zt_whatif *w, const char *name)
 /* ---------------------------------------------------------------------------------------------
  * Words and values */
 
-static const char *const whatif_risks[] = {"none", "low", "medium", "high", NULL};
 static const char *const whatif_platforms[] = {"unknown", "windows", "macos",    "linux",
                                                "ios",     "android", "chromeos", NULL};
 static const char *const whatif_clients[] = {"browser", "api", NULL};
@@ -204,10 +203,7 @@ static int whatif_word(const char *const *words, const char *s)
 
 bool zt_whatif_parse_risk(const char *s, zt_risk *out)
 {
-    int i = whatif_word(whatif_risks, s);
-    if (i >= 0)
-        *out = (zt_risk)i;
-    return i >= 0;
+    return zt_risk_parse(s, out);
 }
 
 bool zt_whatif_parse_platform(const char *s, zt_platform *out)

@@ -1266,7 +1266,6 @@ static void zt_config_check_root(zt_config_ctx *c, const zt_config_walk *w)
  * every other section's table is its module's (core/config_schema.h, src/config_tables.c).
  * Keep docs/CONFIG.md in step with these tables. */
 
-const char *const zt_config_risks[] = {"none", "low", "medium", "high", NULL};
 const char *const zt_config_sensitivities[] = {"public", "internal", "confidential", "restricted",
                                                NULL};
 static const char *const zt_config_levels[] = {"debug", "info", "warn", "error", NULL};

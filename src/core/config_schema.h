@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "core/config.h"
+#include "core/levels.h" /* zt_risk_names for keys that take a risk level */
 
 #define ZT_CONFIG_MAX_KEYS 16 /* keys per section (checked at compile time) */
 
@@ -113,9 +114,6 @@ extern const zt_config_section zt_config_tls_section;
 extern const zt_config_module *const zt_config_modules[];
 extern const size_t zt_config_n_modules;
 
-/* "none", "low", "medium", "high" (the order of zt_risk), NULL-terminated, for ZT_K_ENUM and
- * ZT_K_FLAGS keys that take a risk level. */
-extern const char *const zt_config_risks[];
 /* "public", "internal", "confidential", "restricted" (zt_sensitivity order), NULL-terminated. */
 extern const char *const zt_config_sensitivities[];
 

@@ -5,6 +5,8 @@
 #ifndef ZT_CORE_LEVELS_H
 #define ZT_CORE_LEVELS_H
 
+#include <stdbool.h>
+
 typedef enum zt_risk {
     ZT_RISK_NONE = 0, /* also "unknown": no signal yet */
     ZT_RISK_LOW,
@@ -14,7 +16,13 @@ typedef enum zt_risk {
 
 #define ZT_RISK_LEVELS 4
 
-/* "none", "low", "medium", "high"; "unknown" for anything else. */
+/* "none", "low", "medium", "high" in zt_risk order, NULL-terminated: the one spelling the config
+ * file, the CLI, the audit records and the APIs use. */
+extern const char *const zt_risk_names[ZT_RISK_LEVELS + 1];
+
+/* The name of r; "unknown" for anything else. */
 const char *zt_risk_name(zt_risk r);
+/* A level from its name (exact, lower case); false for anything else. */
+bool zt_risk_parse(const char *s, zt_risk *out);
 
 #endif

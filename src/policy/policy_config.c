@@ -287,7 +287,7 @@ static const zt_config_key device_cond_keys[] = {
     {"compliant", ZT_K_BOOL, ZT_CFG_PRESENT | ZT_CFG_RELOAD,
      ZT_FIELD(zt_device_cond_cfg, compliant), .aux = offsetof(zt_device_cond_cfg, has_compliant)},
     {"risk", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_device_cond_cfg, risk_mask), .min = 1, .max = 4,
-     .names = zt_config_risks},
+     .names = zt_risk_names},
     {"platforms", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_device_cond_cfg, platform_mask), .min = 1,
      .max = 7, .names = platforms},
 };
@@ -306,9 +306,9 @@ ZT_CONFIG_SECTION(time_cond_section, time_cond_keys, check_time);
 
 static const zt_config_key cond_keys[] = {
     {"user_risk", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_cond_cfg, user_risk_mask), .min = 1,
-     .max = 4, .names = zt_config_risks},
+     .max = 4, .names = zt_risk_names},
     {"sign_in_risk", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_cond_cfg, sign_in_risk_mask), .min = 1,
-     .max = 4, .names = zt_config_risks},
+     .max = 4, .names = zt_risk_names},
     {"device", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD, .off = offsetof(zt_cond_cfg, device),
      .aux = offsetof(zt_cond_cfg, has_device), .sub = &device_cond_section},
     {"locations", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD,

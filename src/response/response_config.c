@@ -74,7 +74,7 @@ static const zt_config_key incidents_keys[] = {
     {"correlation_window", ZT_K_DURATION, 0, ZT_FIELD(zt_incidents_cfg, correlation_window_ms),
      .min = ZT_MS_M, .max = 7 * 24 * ZT_MS_H, .def = "1h"},
     {"min_severity", ZT_K_ENUM, 0, ZT_FIELD(zt_incidents_cfg, min_severity), .def = "medium",
-     .names = zt_config_risks},
+     .names = zt_risk_names},
     {"notify", ZT_K_SECTION, ZT_CFG_PRESENT, .off = offsetof(zt_incidents_cfg, notify),
      .aux = offsetof(zt_incidents_cfg, has_notify), .sub = &webhook_section},
 };
@@ -99,9 +99,9 @@ static const zt_config_key playbook_on_keys[] = {
     {"types", ZT_K_STRS, 0, .off = offsetof(zt_playbook_on_cfg, types),
      .aux = offsetof(zt_playbook_on_cfg, n_types), .min = 1, .max = 32},
     {"min_severity", ZT_K_ENUM, 0, ZT_FIELD(zt_playbook_on_cfg, min_severity),
-     .names = zt_config_risks},
+     .names = zt_risk_names},
     {"severities", ZT_K_FLAGS, 0, ZT_FIELD(zt_playbook_on_cfg, severity_mask), .min = 1, .max = 4,
-     .names = zt_config_risks},
+     .names = zt_risk_names},
 };
 ZT_CONFIG_SECTION(playbook_on_section, playbook_on_keys, check_playbook_on);
 

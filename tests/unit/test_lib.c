@@ -442,6 +442,15 @@ static void test_risk_name(void **state)
     assert_string_equal(zt_risk_name(ZT_RISK_HIGH), "high");
     assert_string_equal(zt_risk_name((zt_risk)4), "unknown");
     assert_string_equal(zt_risk_name((zt_risk)-1), "unknown");
+    zt_risk r = ZT_RISK_NONE;
+    assert_true(zt_risk_parse("medium", &r));
+    assert_int_equal(r, ZT_RISK_MEDIUM);
+    assert_true(zt_risk_parse("none", &r));
+    assert_int_equal(r, ZT_RISK_NONE);
+    assert_false(zt_risk_parse("High", &r)); /* one spelling */
+    assert_false(zt_risk_parse("unknown", &r));
+    assert_false(zt_risk_parse(NULL, &r));
+    assert_null(zt_risk_names[ZT_RISK_LEVELS]);
 }
 
 /* One OCSF mapping for the proxy and the admin API (they used to disagree on CONNECT, TRACE and
