@@ -7,7 +7,8 @@
 #      written in docs/ARCHITECTURE.md (the ```layers block, parsed here, so the document and
 #      the check cannot drift), the graph itself must have no cycle, and a "known debt" edge
 #      that is no longer used must be struck from the document;
-#   4. private headers (*_int.h) are included only from their own folder (and unit tests).
+#   4. private headers (*_int.h) are included only from their own folder (and unit tests);
+#   5. dead code: cppcheck unusedFunction.
 set -eu
 cd "$(dirname "$0")/.."
 status=0
@@ -75,7 +76,7 @@ for d in src/*/; do
 done
 
 # Every include between folders: file, line, from-folder, to-folder, header.
-includes=$(printf '%s\n' $c_files | grep -E '^src/' | xargs grep -nE '^#[[:space:]]*include[[:space:]]+"[a-z_]+/' |
+includes=$(printf '%s\n' $c_files | grep -E '^src/[a-z_]+/' | xargs grep -nE '^#[[:space:]]*include[[:space:]]+"[a-z_]+/' |
     sed -E 's|^src/([a-z_]+)/([^:]*):([0-9]+):#[[:space:]]*include[[:space:]]+"([a-z_]+)/([^"]*)".*|\1 \4 src/\1/\2:\3 \5|')
 used_debt=""
 bad_edges=$(printf '%s\n' "$includes" | while read -r from to where header; do
@@ -117,8 +118,21 @@ priv=$(printf '%s\n' $c_files | grep -E '^(src|fuzz|bench|agent)/' |
     done)
 [ -z "$priv" ] || fail "lint: private header used outside its folder:" "$priv"
 
+# Dead code: a function nothing calls (cppcheck unusedFunction over the daemon, the agent, the unit
+# tests and the fuzz targets, so helpers only the tests call count as used). A libFuzzer entry
+# point is called by the fuzzing engine, not by our code.
+if command -v cppcheck >/dev/null 2>&1; then
+    dead=$(cppcheck --enable=unusedFunction --quiet -I src -I /usr/share/include/llhttp --std=c11 \
+        --suppress='unusedFunction:fuzz/*' --template='{file}:{line}: {message}' --template-location= \
+        src tests/unit fuzz 2>&1 | grep -F 'is never used' || true)
+    [ -z "$dead" ] || fail "lint: functions nothing calls (delete them, or use them):" "$dead"
+else
+    fail "lint: cppcheck is not installed (scripts/setup.sh installs it)"
+fi
+
 if [ "$status" -ne 0 ]; then
     echo "lint: FAILED" >&2
     exit 1
 fi
 echo "lint: ok"
+

@@ -8,6 +8,7 @@
 #include "cli/cmd_identity.h"
 #include "core/config.h"
 #include "gateway/gateway.h"
+#include "policy/policy.h"
 
 #define DEFAULT_CONFIG "/etc/ztgate/ztgate.yaml"
 

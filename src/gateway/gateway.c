@@ -17,6 +17,7 @@
 #include "device/device.h"
 #include "gateway/gateway_int.h"
 #include "lib/secure.h"
+#include "policy/policy.h"
 #include "lib/time.h"
 #include "portal/portal.h"
 

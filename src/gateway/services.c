@@ -53,7 +53,7 @@ void zt_gw_services_reconfigure(zt_gateway *gw, const zt_config *cfg)
 /* The zt_feeds_cfg view of the config (arrays live in `files`, sized by the caller). */
 void zt_gw_feeds_cfg_from(const zt_config *cfg, zt_feeds_cfg *fc, zt_feed_file *files)
 {
-    const zt_risk_cfg_ *r = &cfg->risk;
+    const zt_risk_settings *r = &cfg->risk;
     size_t k = 0;
     *fc = (zt_feeds_cfg){.geoip_city = r->geoip_city,
                          .geoip_asn = r->geoip_asn,
@@ -70,7 +70,7 @@ void zt_gw_feeds_cfg_from(const zt_config *cfg, zt_feeds_cfg *fc, zt_feed_file *
 
 bool zt_gw_feeds_configured(const zt_config *cfg)
 {
-    const zt_risk_cfg_ *r = &cfg->risk;
+    const zt_risk_settings *r = &cfg->risk;
     return r->geoip_city || r->geoip_asn || r->leaked_credentials || r->n_anonymous_ips ||
            r->n_malicious_ips;
 }
@@ -131,7 +131,7 @@ static void on_feeds_timer(uv_timer_t *t)
 
 void zt_gw_risk_cfg_from(const zt_config *cfg, zt_risk_cfg *rc)
 {
-    const zt_risk_cfg_ *r = &cfg->risk;
+    const zt_risk_settings *r = &cfg->risk;
     zt_risk_cfg_defaults(rc);
     rc->travel_kmh = r->impossible_travel_kmh;
     rc->spray_accounts = r->spray_accounts;
@@ -256,7 +256,6 @@ void zt_gw_services_close(zt_gateway *gw)
 {
     zt_services *svc = &gw->svc;
     zt_response_free(svc->response);
-    zt_devices_install(NULL);
     zt_devices_free(svc->devices);
     zt_risk_free(svc->risk);
     zt_feeds_free(atomic_exchange(&svc->feeds, NULL));
@@ -368,7 +367,6 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
         zt_error("not starting: devices: %s", err);
         return -1;
     }
-    zt_devices_install(svc->devices);
     gw->revoked_seen = zt_sessions_revocation(svc->sessions);
     zt_gw_audit_spool_drain(gw); /* what the CLI queued while the gateway was down */
     feeds_refresh(gw, cfg, true);

@@ -54,11 +54,6 @@ static const char *const state_names[] = {
 #undef ZT_CS_NAME
 };
 
-const char *zt_conn_state_name(zt_conn_state s)
-{
-    return state_names[s];
-}
-
 /* The moves a client connection may make; anything else is a bug in this file or in
  * pipeline.c. Every state may close; staying in a state is no move. A page answered while the
  * request is still in flight continues with the rest of its body or waits for its output. */

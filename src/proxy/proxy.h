@@ -34,13 +34,16 @@ unsigned zt_proxy_workers(const zt_proxy *p);
 zt_runtime *zt_proxy_reload_prepare(zt_proxy *p, zt_config *cfg);
 const zt_config *zt_runtime_config(const zt_runtime *rt);
 void zt_proxy_reload_commit(zt_proxy *p, zt_runtime *rt);
-/* Drops a prepared generation that will not be committed. */
-void zt_proxy_reload_abandon(zt_runtime *rt);
 
 /* Stops accepting and lets the loops drain (up to timeouts.drain); then join waits for them. */
 void zt_proxy_stop(zt_proxy *p);
 void zt_proxy_join(zt_proxy *p);
 /* Frees what new made; after join (or when start failed). NULL is fine. */
 void zt_proxy_free(zt_proxy *p);
+
+/* The `gateway:` and `apps:` key tables (proxy_config.c), listed in src/config_tables.c. */
+struct zt_config_module;
+extern const struct zt_config_module zt_gateway_config_module;
+extern const struct zt_config_module zt_apps_config_module;
 
 #endif

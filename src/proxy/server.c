@@ -486,11 +486,6 @@ const zt_config *zt_runtime_config(const zt_runtime *rt)
     return rt->cfg;
 }
 
-void zt_proxy_reload_abandon(zt_runtime *rt)
-{
-    zt_runtime_release(rt);
-}
-
 void zt_proxy_reload_commit(zt_proxy *p, zt_runtime *rt)
 {
     p->generation++;
