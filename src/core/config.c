@@ -21,7 +21,7 @@
 
 #define ZT_CONFIG_MAX_BYTES (4u << 20) /* larger files are refused, not half-read */
 #define ZT_CONFIG_MAX_DIAGS 200u       /* printed; the rest are only counted */
-#define ZT_CONFIG_MAX_KEYS 16          /* keys per section (checked at compile time) */
+#define ZT_CONFIG_MAX_KEYS 20          /* keys per section (checked at compile time) */
 #define ZT_CONFIG_PATH_MAX 128         /* "gateway.listen[3].tls.cert" */
 #define ZT_CONFIG_SHOW_MAX 64          /* echoed user text is cut here */
 #define ZT_CONFIG_NAME_MAX 64          /* app names */
@@ -1261,6 +1261,10 @@ static void zt_config_check_auth(zt_config_ctx *c, const zt_config_walk *w)
     if (auth->password_min_chars > auth->password_max_chars)
         zt_config_err(c, zt_config_seen(w, "password_min_length"),
                       "'password_min_length' is larger than 'password_max_length'");
+    /* Each hashing thread holds argon2_memory while it runs: the product is the peak. */
+    if (auth->argon2_memory * auth->hash_threads > (1ull << 30))
+        zt_config_err(c, zt_config_seen(w, "hash_threads"),
+                      "'hash_threads' x 'argon2_memory' is above 1 GiB of hashing memory");
 }
 
 /* TLS keys only make sense with transport tls, and a tls sink must be able to verify. */
@@ -1842,6 +1846,9 @@ static const zt_config_key zt_config_auth_keys[] = {
      .max = 4ull << 30, .def = "64MiB"},
     {"hash_queue", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, hash_queue), .min = 1, .max = 4096,
      .def = "64"},
+    {"hash_threads", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, hash_threads), .min = 1, .max = 16,
+     .def = "1"},
+    {"hash_nice", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, hash_nice), .min = 0, .max = 19, .def = "10"},
     {"mfa", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, mfa_optional), .def = "required",
      .names = zt_config_mfa_modes},
     {"secrets_key", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_auth_cfg, secrets_key),
