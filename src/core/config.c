@@ -1262,9 +1262,14 @@ static void zt_config_check_auth(zt_config_ctx *c, const zt_config_walk *w)
         zt_config_err(c, zt_config_seen(w, "password_min_length"),
                       "'password_min_length' is larger than 'password_max_length'");
     /* Each hashing thread holds argon2_memory while it runs: the product is the peak. */
-    if (auth->argon2_memory * auth->hash_threads > (1ull << 30))
-        zt_config_err(c, zt_config_seen(w, "hash_threads"),
-                      "'hash_threads' x 'argon2_memory' is above 1 GiB of hashing memory");
+    if (auth->argon2_memory * auth->hash_threads > (1ull << 30)) {
+        const yaml_node_t *at = zt_config_seen(w, "hash_threads");
+        if (at == NULL)
+            at = zt_config_seen(w, "argon2_memory");
+        zt_config_err(c, at != NULL ? at : w->map,
+                      "'hash_threads' (%u) x 'argon2_memory' is above 1 GiB of hashing memory",
+                      auth->hash_threads);
+    }
 }
 
 /* TLS keys only make sense with transport tls, and a tls sink must be able to verify. */

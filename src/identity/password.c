@@ -311,17 +311,16 @@ static void *hash_thread(void *arg)
     return NULL;
 }
 
-static int start_threads(zt_password_pool *pool)
+/* n_threads counts the threads actually running, so free joins exactly those. */
+static int start_threads(zt_password_pool *pool, unsigned want)
 {
-    pool->threads = calloc(pool->n_threads, sizeof(*pool->threads));
+    pool->threads = calloc(want, sizeof(*pool->threads));
     if (pool->threads == NULL)
         return -ENOMEM;
-    for (unsigned i = 0; i < pool->n_threads; i++) {
-        int rc = pthread_create(&pool->threads[i], NULL, hash_thread, pool);
-        if (rc != 0) {
-            pool->n_threads = i; /* the pool is freed with those already running */
+    for (; pool->n_threads < want; pool->n_threads++) {
+        int rc = pthread_create(&pool->threads[pool->n_threads], NULL, hash_thread, pool);
+        if (rc != 0)
             return -rc;
-        }
     }
     return 0;
 }
@@ -352,7 +351,6 @@ zt_password_pool *zt_password_pool_new(const zt_password_pool_cfg *cfg, const ch
     pool->max_in_flight = cfg->max_in_flight > 0 ? cfg->max_in_flight : DEFAULT_MAX_IN_FLIGHT;
     atomic_init(&pool->in_flight, 0);
     pool->nice = cfg->nice;
-    pool->n_threads = threads;
     pthread_mutex_init(&pool->mu, NULL);
     pthread_cond_init(&pool->wake, NULL);
     char fake[33];
@@ -361,7 +359,7 @@ zt_password_pool *zt_password_pool_new(const zt_password_pool_cfg *cfg, const ch
     zt_wipe(fake, sizeof(fake));
     if (rc != 0)
         return pool_fail(pool, "could not compute the dummy hash (out of memory?)", why);
-    if (start_threads(pool) != 0)
+    if (start_threads(pool, threads) != 0)
         return pool_fail(pool, "could not start the password hashing threads", why);
     return pool;
 }
@@ -455,12 +453,16 @@ static int submit(zt_password_pool *pool, uv_loop_t *loop, const char *encoded, 
     if (!admit(pool))
         return -EBUSY;
     job *j = job_new(pool, encoded, pw, pwlen, proto);
-    int rc = j == NULL ? -ENOMEM : uv_async_init(loop, &j->done_async, job_finished);
-    if (rc == 0 && (rc = enqueue(pool, j)) != 0)
-        uv_close((uv_handle_t *)&j->done_async, job_closed); /* frees j */
-    else if (rc != 0 && j != NULL) {
+    if (j == NULL) {
+        atomic_fetch_sub(&pool->in_flight, 1);
+        return -ENOMEM;
+    }
+    int rc = uv_async_init(loop, &j->done_async, job_finished);
+    if (rc != 0) {
         zt_wipe(j, sizeof(*j) + pwlen);
         free(j);
+    } else if ((rc = enqueue(pool, j)) != 0) {
+        uv_close((uv_handle_t *)&j->done_async, job_closed); /* wipes and frees j */
     }
     if (rc != 0)
         atomic_fetch_sub(&pool->in_flight, 1);

@@ -101,7 +101,7 @@ unsigned zt_password_pool_in_flight(const zt_password_pool *pool);
 #define ZT_PASSWORD_MATCH 0
 #define ZT_PASSWORD_MISMATCH (-EACCES) /* also every answer for an unknown user */
 
-/* Verify on the thread pool; done(ctx, result) later runs on loop's thread with ZT_PASSWORD_MATCH,
+/* Verify on the pool's threads; done(ctx, result) later runs on loop's thread with ZT_PASSWORD_MATCH,
  * ZT_PASSWORD_MISMATCH, -ENOMEM or -ECANCELED. encoded NULL = unknown user: verified against the
  * pool's dummy hash, at the same cost, and always a mismatch. pw and encoded are copied (the
  * copy of pw is wiped after use). Returns 0 when queued (done will run exactly once; the job keeps
