@@ -389,20 +389,59 @@ static unsigned http_activity(int method)
  * 16 hex digits of its SHA-256, which reveal nothing usable about the token) so a SIEM can tell
  * a rotated or leaked token's calls apart; the client address is in src_endpoint. A call
  * without a valid token has no known actor. */
-static void audit_actor(zt_event *ev, const zt_admin_call *c)
+static const char *actor_name(zt_admin_call *c)
 {
     const char *hash = c->r->svc != NULL ? c->r->svc->admin_token_hash : "";
-    if (!c->authed || strlen(hash) < ADMIN_TOKEN_FP_HEX) {
+    if (!c->authed || strlen(hash) < ADMIN_TOKEN_FP_HEX)
+        return NULL;
+    snprintf(c->actor, sizeof(c->actor), "admin-token:%.*s", ADMIN_TOKEN_FP_HEX, hash);
+    return c->actor;
+}
+
+static void audit_actor(zt_event *ev, zt_admin_call *c)
+{
+    const char *name = actor_name(c);
+    if (name == NULL) {
         zt_event_str(ev, "actor.user.name", "unauthenticated");
         zt_event_str(ev, "actor.user.type", "Unknown");
         return;
     }
-    char name[sizeof("admin-token:") + ADMIN_TOKEN_FP_HEX];
-    snprintf(name, sizeof(name), "admin-token:%.*s", ADMIN_TOKEN_FP_HEX, hash);
     zt_event_str(ev, "actor.user.name", name);
     zt_event_str(ev, "actor.user.uid", name);
     zt_event_str(ev, "actor.user.type", "Admin");
     zt_event_str(ev, "actor.user.credential_uid", name + sizeof("admin-token:") - 1);
+}
+
+static int account_sink(void *ctx, const char *json, size_t len)
+{
+    return zt_local_audit(ctx, json, len) ? 0 : -EIO;
+}
+
+zt_account_env zt_admin_account_env(zt_admin_call *c)
+{
+    return (zt_account_env){.store = c->r->svc->store,
+                            .state_dir = c->r->svc->state_dir,
+                            .audit = {.write = account_sink, .ctx = c->r}};
+}
+
+void zt_admin_actor(zt_admin_call *c, zt_actor *who)
+{
+    const char *name = actor_name(c);
+    *who = (zt_actor){.name = name != NULL ? name : "unauthenticated",
+                      .type = name != NULL ? "Admin" : "Unknown",
+                      .credential_uid = name != NULL ? name + sizeof("admin-token:") - 1 : NULL,
+                      .request_id = c->r->request_id};
+}
+
+void zt_admin_account_done(zt_admin_call *c, const zt_account_result *res)
+{
+    if (res->audit_rc != 0)
+        zt_error("request %s: admin API %s: the change is saved but its record could not be "
+                 "queued: %s",
+                 c->r->request_id, c->action ? c->action : "?", strerror(-res->audit_rc));
+    if (res->revocation_rc != 0)
+        zt_error("request %s: admin API %s: cannot bump the revocation counter: %s",
+                 c->r->request_id, c->action ? c->action : "?", strerror(-res->revocation_rc));
 }
 
 /* One event for the call; false when the audit log cannot take it. */

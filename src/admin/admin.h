@@ -15,6 +15,7 @@
 
 #include "audit/event.h"
 #include "proxy/local.h"
+#include "session/account.h"
 #include "store/store.h"
 
 /* ---- token (token.c) ---- */
@@ -140,6 +141,7 @@ typedef struct zt_admin_call {
     char device_id[33];               /* the device the call is about ("" = none) */
     char change[256]; /* what changed, for the event ("disabled; sessions revoked") */
     bool authed;      /* the bearer token was verified: the event names it as the actor */
+    char actor[32];   /* "admin-token:" + fingerprint, once authed */
 } zt_admin_call;
 
 /* OCSF Account Change (3001) activity ids. */
@@ -164,6 +166,14 @@ void zt_admin_store_fail(zt_admin_call *c, int rc, const char *what, const char 
 /* Bump the revocation counter after a change that affects sessions or authorization; logs a
  * failure (the store's per-user epoch still protects revocations). */
 void zt_admin_revoked(zt_admin_call *c);
+
+/* The account service (session/account.h) for this call: the shared store and revocation
+ * counter, the gateway's audit log as the record sink (the answer waits for the record, like
+ * the call's own), and the token that authenticated the call as the actor. *who borrows from c. */
+zt_account_env zt_admin_account_env(zt_admin_call *c);
+void zt_admin_actor(zt_admin_call *c, zt_actor *who);
+/* Log what failed after a saved change (record not queued, gateways not told). */
+void zt_admin_account_done(zt_admin_call *c, const zt_account_result *res);
 
 /* "2026-01-02T03:04:05Z" or null for 0. New reference. */
 json_t *zt_admin_json_time(int64_t t);

@@ -1,7 +1,7 @@
-/* Admin API groups: list, create, show with members, delete, add and remove members. Same
- * rules as `ztgate group` (src/cli/cmd_group.c). Membership decides authorization, so every
- * membership change and every group deletion bumps the revocation counter: caches drop what
- * they know about groups on the very next request. */
+/* Admin API groups: list, create, show with members, delete, add and remove members. Changes
+ * are the account service's (session/account.h), as with `ztgate group`: membership decides
+ * authorization, so every membership change and every group deletion bumps the revocation
+ * counter and caches drop what they know about groups on the very next request. */
 #include <errno.h>
 #include <llhttp.h>
 #include <stdio.h>
@@ -96,16 +96,20 @@ static void group_create(zt_admin_call *c)
     }
     const char *name = json_string_value(json_object_get(c->body, "name"));
     snprintf(c->group, sizeof(c->group), "%s", name);
-    zt_store *st = store_of(c);
-    int rc = zt_store_group_add(st, name);
+    zt_account_env env = zt_admin_account_env(c);
+    zt_actor who;
+    zt_admin_actor(c, &who);
+    zt_account_result res;
     zt_store_group g;
+    int rc = zt_account_group_create(&env, &who, name, &res);
     if (rc == 0)
-        rc = zt_store_group_get(st, name, &g);
+        rc = zt_store_group_get(store_of(c), res.group, &g);
     if (rc != 0) {
         zt_admin_store_fail(c, rc, "group", rc == -EEXIST ? name : NULL);
         return;
     }
-    snprintf(c->change, sizeof(c->change), "group created");
+    zt_admin_account_done(c, &res);
+    snprintf(c->change, sizeof(c->change), "%s", res.change);
     zt_admin_finish(c, 201, group_json(&g));
 }
 
@@ -117,14 +121,17 @@ static void group_delete(zt_admin_call *c)
     zt_store_group g;
     if (!load_group(c, &g))
         return;
-    int rc = zt_store_group_delete(store_of(c), g.name);
+    zt_account_env env = zt_admin_account_env(c);
+    zt_actor who;
+    zt_admin_actor(c, &who);
+    zt_account_result res;
+    int rc = zt_account_group_delete(&env, &who, g.name, &res);
     if (rc != 0) {
         zt_admin_store_fail(c, rc, "group", c->route.group);
         return;
     }
-    zt_admin_revoked(c);
-    snprintf(c->change, sizeof(c->change), "group deleted with its %llu memberships",
-             (unsigned long long)g.n_members);
+    zt_admin_account_done(c, &res);
+    snprintf(c->change, sizeof(c->change), "%s", res.change);
     zt_admin_finish(c, 204, NULL);
 }
 
@@ -161,9 +168,13 @@ static void member_change(zt_admin_call *c, bool add)
     }
     snprintf(c->user_id, sizeof(c->user_id), "%s", u.id);
     snprintf(c->user_email, sizeof(c->user_email), "%s", u.email);
-    rc = add ? zt_store_group_member_add(store_of(c), g.name, u.id)
-             : zt_store_group_member_remove(store_of(c), g.name, u.id);
     zt_user_dispose(&u);
+    zt_account_env env = zt_admin_account_env(c);
+    zt_actor actor;
+    zt_admin_actor(c, &actor);
+    zt_account_result res;
+    rc = add ? zt_account_member_add(&env, &actor, g.name, c->user_id, &res)
+             : zt_account_member_remove(&env, &actor, g.name, c->user_id, &res);
     if (rc == -EEXIST) {
         zt_admin_fail(c, 409, "conflict", "user %s is already a member of group %s", c->user_email,
                       g.name);
@@ -178,9 +189,8 @@ static void member_change(zt_admin_call *c, bool add)
         zt_admin_store_fail(c, rc, "group", NULL);
         return;
     }
-    zt_admin_revoked(c);
-    snprintf(c->change, sizeof(c->change), "%s group %s", add ? "added to" : "removed from",
-             g.name);
+    zt_admin_account_done(c, &res);
+    snprintf(c->change, sizeof(c->change), "%s", res.change);
     if (!add) {
         zt_admin_finish(c, 204, NULL);
         return;

@@ -1,7 +1,7 @@
 /* Admin API users: list, create, show, delete, disable, enable, reset MFA, revoke sessions, set
- * a password, list sessions. Same rules as `ztgate user` (src/cli/cmd_user.c); passwords are
- * checked against the configured policy and the breached corpus, then hashed on the pool so
- * argon2id never runs on the event loop. Session ids never leave the store: listings show a
+ * a password, list sessions. Every change is the account service's (session/account.h), as
+ * with `ztgate user`: this file parses, checks the password policy, hashes on the pool (argon2id
+ * never runs on the event loop) and answers. Session ids never leave the store: listings show a
  * prefix of the id's hash. */
 #include <errno.h>
 #include <llhttp.h>
@@ -317,19 +317,31 @@ static size_t body_groups(const zt_admin_call *c, const char *out[ZT_STORE_USER_
 static void create_finish(zt_admin_call *c, const char *hash)
 {
     const char *groups[ZT_STORE_USER_GROUPS_MAX];
-    size_t n = body_groups(c, groups);
-    zt_store *st = store_of(c);
-    zt_user u;
-    const char *email = body_str(c, "email");
-    int rc = zt_store_user_add(st, email, body_str(c, "name"), hash ? hash : "", groups, n, &u);
-    if (rc != 0) {
-        zt_admin_store_fail(c, rc, "user", rc == -EEXIST ? email : NULL);
+    zt_account_env env = zt_admin_account_env(c);
+    zt_actor who;
+    zt_admin_actor(c, &who);
+    zt_account_new n = {.email = body_str(c, "email"),
+                        .name = body_str(c, "name"),
+                        .password_hash = hash,
+                        .groups = groups,
+                        .n_groups = body_groups(c, groups)};
+    zt_account_result res;
+    int rc = zt_account_create(&env, &who, &n, &res);
+    if (rc == -ENOENT && res.missing_group[0] != '\0') {
+        zt_admin_fail(c, 400, "invalid_field", "groups: group %s not found", res.missing_group);
         return;
     }
-    note_user(c, &u);
-    snprintf(c->change, sizeof(c->change), "created%s%s", hash ? " with a password" : "",
-             n ? " with groups" : "");
-    json_t *j = user_detail(st, &u, &rc);
+    if (rc != 0) {
+        zt_admin_store_fail(c, rc, "user", rc == -EEXIST ? n.email : NULL);
+        return;
+    }
+    zt_admin_account_done(c, &res);
+    snprintf(c->user_id, sizeof(c->user_id), "%s", res.user_id);
+    snprintf(c->user_email, sizeof(c->user_email), "%s", res.email);
+    snprintf(c->change, sizeof(c->change), "%s", res.change);
+    zt_user u;
+    rc = zt_store_user_get_by_id(store_of(c), res.user_id, &u);
+    json_t *j = rc == 0 ? user_detail(store_of(c), &u, &rc) : NULL;
     zt_user_dispose(&u);
     if (j == NULL)
         zt_admin_store_fail(c, rc, "user", NULL);
@@ -409,26 +421,49 @@ static void action_finish(zt_admin_call *c, const char *id, uint64_t revoked)
                               "revocation_epoch", (json_int_t)epoch));
 }
 
-static uint64_t count_sessions(zt_store *st, const char *id)
+/* Let the account service apply fn (hash only for a password) and answer with the user. */
+static void account_act(zt_admin_call *c, zt_account_op op, const char *hash)
 {
-    counts k = {.now = now_s()};
-    if (zt_store_session_list_by_user(st, id, count_session_cb, &k) != 0)
-        return 0;
-    return k.sessions;
-}
-
-static void password_finish(zt_admin_call *c, const char *hash)
-{
-    zt_store *st = store_of(c);
-    uint64_t n = count_sessions(st, c->user_id);
-    int rc = zt_store_user_set_password(st, c->user_id, hash, NULL);
+    zt_account_env env = zt_admin_account_env(c);
+    zt_actor who;
+    zt_admin_actor(c, &who);
+    zt_account_result res;
+    int rc;
+    switch (op) {
+    case ZT_ACCOUNT_SET_PASSWORD:
+        rc = zt_account_set_password(&env, &who, c->user_id, hash, &res);
+        break;
+    case ZT_ACCOUNT_DISABLE:
+        rc = zt_account_disable(&env, &who, c->user_id, &res);
+        break;
+    case ZT_ACCOUNT_ENABLE:
+        rc = zt_account_enable(&env, &who, c->user_id, &res);
+        break;
+    case ZT_ACCOUNT_RESET_MFA:
+        rc = zt_account_reset_mfa(&env, &who, c->user_id, &res);
+        break;
+    case ZT_ACCOUNT_REVOKE_SESSIONS:
+        rc = zt_account_revoke_sessions(&env, &who, c->user_id, &res);
+        break;
+    default:
+        rc = zt_account_delete(&env, &who, c->user_id, &res);
+        break;
+    }
     if (rc != 0) {
         zt_admin_store_fail(c, rc, "user", c->route.user);
         return;
     }
-    zt_admin_revoked(c);
-    snprintf(c->change, sizeof(c->change), "password set; sessions revoked");
-    action_finish(c, c->user_id, n);
+    zt_admin_account_done(c, &res);
+    snprintf(c->change, sizeof(c->change), "%s", res.change);
+    if (op == ZT_ACCOUNT_DELETE)
+        zt_admin_finish(c, 204, NULL);
+    else
+        action_finish(c, res.user_id, res.sessions_revoked);
+}
+
+static void password_finish(zt_admin_call *c, const char *hash)
+{
+    account_act(c, ZT_ACCOUNT_SET_PASSWORD, hash);
 }
 
 static void user_password(zt_admin_call *c)
@@ -445,54 +480,26 @@ static void user_password(zt_admin_call *c)
         hash_then_finish(c);
 }
 
-typedef enum { ACT_DISABLE, ACT_ENABLE, ACT_RESET_MFA, ACT_REVOKE } user_action;
-
-static void user_act(zt_admin_call *c, user_action what)
+static void user_act(zt_admin_call *c, zt_account_op op)
 {
     static const struct {
         const char *action;
         unsigned activity;
-        const char *change;
-    } acts[] = {
-        [ACT_DISABLE] = {"user.disable", ZT_ADMIN_ACT_DISABLE, "disabled; sessions revoked"},
-        [ACT_ENABLE] = {"user.enable", ZT_ADMIN_ACT_ENABLE, "enabled"},
-        [ACT_RESET_MFA] = {"user.reset_mfa", ZT_ADMIN_ACT_MFA_DISABLE,
-                           "TOTP and recovery codes removed; sessions revoked"},
-        [ACT_REVOKE] = {"user.revoke_sessions", ZT_ADMIN_ACT_OTHER, "sessions revoked"},
+    } acts[ZT_ACCOUNT_N_OPS] = {
+        [ZT_ACCOUNT_DISABLE] = {"user.disable", ZT_ADMIN_ACT_DISABLE},
+        [ZT_ACCOUNT_ENABLE] = {"user.enable", ZT_ADMIN_ACT_ENABLE},
+        [ZT_ACCOUNT_RESET_MFA] = {"user.reset_mfa", ZT_ADMIN_ACT_MFA_DISABLE},
+        [ZT_ACCOUNT_REVOKE_SESSIONS] = {"user.revoke_sessions", ZT_ADMIN_ACT_OTHER},
     };
     c->cls = ZT_EV_ACCOUNT_CHANGE;
-    c->activity = acts[what].activity;
-    c->action = acts[what].action;
+    c->activity = acts[op].activity;
+    c->action = acts[op].action;
     zt_user u;
     /* Actions take no fields: an empty body or {}. */
     if (!parse_body(c, NULL, 0) || !load_target(c, &u))
         return;
-    zt_store *st = store_of(c);
-    uint64_t n = what == ACT_ENABLE ? 0 : count_sessions(st, u.id);
-    int rc;
-    switch (what) {
-    case ACT_DISABLE:
-        rc = zt_store_user_set_disabled(st, u.id, true, NULL);
-        break;
-    case ACT_ENABLE:
-        rc = zt_store_user_set_disabled(st, u.id, false, NULL);
-        break;
-    case ACT_RESET_MFA:
-        rc = zt_store_user_reset_mfa(st, u.id, NULL);
-        break;
-    default:
-        rc = zt_store_user_bump_epoch(st, u.id, NULL);
-        break;
-    }
-    if (rc != 0) {
-        zt_user_dispose(&u);
-        zt_admin_store_fail(c, rc, "user", c->route.user);
-        return;
-    }
-    zt_admin_revoked(c);
-    snprintf(c->change, sizeof(c->change), "%s", acts[what].change);
-    action_finish(c, u.id, n);
     zt_user_dispose(&u);
+    account_act(c, op, NULL);
 }
 
 static void user_delete(zt_admin_call *c)
@@ -503,15 +510,8 @@ static void user_delete(zt_admin_call *c)
     zt_user u;
     if (!load_target(c, &u))
         return;
-    int rc = zt_store_user_delete(store_of(c), u.id);
     zt_user_dispose(&u);
-    if (rc != 0) {
-        zt_admin_store_fail(c, rc, "user", c->route.user);
-        return;
-    }
-    zt_admin_revoked(c);
-    snprintf(c->change, sizeof(c->change), "deleted with sessions, credentials and memberships");
-    zt_admin_finish(c, 204, NULL);
+    account_act(c, ZT_ACCOUNT_DELETE, NULL);
 }
 
 /* ---- reads of one user ---- */
@@ -587,16 +587,16 @@ void zt_admin_users(zt_admin_call *c)
             user_get(c);
         return;
     case ZT_ADMIN_EP_USER_DISABLE:
-        user_act(c, ACT_DISABLE);
+        user_act(c, ZT_ACCOUNT_DISABLE);
         return;
     case ZT_ADMIN_EP_USER_ENABLE:
-        user_act(c, ACT_ENABLE);
+        user_act(c, ZT_ACCOUNT_ENABLE);
         return;
     case ZT_ADMIN_EP_USER_RESET_MFA:
-        user_act(c, ACT_RESET_MFA);
+        user_act(c, ZT_ACCOUNT_RESET_MFA);
         return;
     case ZT_ADMIN_EP_USER_REVOKE:
-        user_act(c, ACT_REVOKE);
+        user_act(c, ZT_ACCOUNT_REVOKE_SESSIONS);
         return;
     case ZT_ADMIN_EP_USER_PASSWORD:
         user_password(c);

@@ -85,6 +85,16 @@ static zt_event_frame *top(zt_event *ev)
     return &ev->frame[ev->depth - 1];
 }
 
+static bool plain_key(const char *k, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = k[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    }
+    return true;
+}
+
 /* Write `"key":` into the innermost container, refusing a key it already holds. */
 static int put_key(zt_event *ev, const char *k, size_t n)
 {
@@ -92,16 +102,34 @@ static int put_key(zt_event *ev, const char *k, size_t n)
     if (f->array || n == 0)
         return fail(ev, -EINVAL);
     uint64_t h = key_hash(f->id, k, n);
-    for (unsigned i = 0; i < ev->nkeys; i++)
-        if (ev->keys[i] == h)
-            return fail(ev, -EEXIST);
+    uint64_t *word = &ev->key_bloom[(h >> 6) & 3], bit = UINT64_C(1) << (h & 63);
+    if (*word & bit)
+        for (unsigned i = 0; i < ev->nkeys; i++)
+            if (ev->keys[i] == h)
+                return fail(ev, -EEXIST);
     if (ev->nkeys == ZT_EVENT_MAX_KEYS)
         return fail(ev, -E2BIG);
+    *word |= bit;
     ev->keys[ev->nkeys++] = h;
     if (f->members++ > 0)
         put(ev, ",", 1);
-    put_json_str(ev, k, n);
-    return put(ev, ":", 1);
+    if (!plain_key(k, n)) {
+        put_json_str(ev, k, n);
+        return put(ev, ":", 1);
+    }
+    /* Keys come from code: nearly all are [a-z0-9_], which JSON needs no escaping for. */
+    int rc = ev->err == 0 ? zt_buf_reserve(ev->buf, n + 3) : 0;
+    if (rc < 0)
+        return fail(ev, rc);
+    if (ev->err == 0) {
+        char *p = ev->buf->data + ev->buf->len;
+        p[0] = '"';
+        memcpy(p + 1, k, n);
+        p[n + 1] = '"';
+        p[n + 2] = ':';
+        ev->buf->len += n + 3;
+    }
+    return ev->err;
 }
 
 /* Comma before an array element. */

@@ -75,6 +75,7 @@ typedef struct zt_event {
     unsigned nkeys;
     bool has_metadata;
     uint64_t keys[ZT_EVENT_MAX_KEYS];
+    uint64_t key_bloom[4]; /* one bit per key hash: most new keys skip the scan of `keys` */
     zt_event_frame frame[ZT_EVENT_MAX_DEPTH];
 } zt_event;
 

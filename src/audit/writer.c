@@ -31,6 +31,8 @@
 #define QUEUE_BYTES_MIN (1u << 20)
 #define QUEUE_BYTES_PER_EVENT 2048u
 #define OUT_FLUSH_BYTES (4u << 20) /* write early when one batch grows past this */
+#define KEEP_BYTES (1u << 20)      /* a batch buffer larger than this is freed once written */
+#define KEEP_ITEMS 8192u
 #define TAIL_WINDOW (2 * (ZT_AUDIT_MAX_EVENT + 1024)) /* a whole last record always fits */
 #define KEY_FILE_MAX 256
 #define RETRY_US 1000000u /* a failed log tries to write again this often */
@@ -240,8 +242,12 @@ static uint64_t enqueue_locked(zt_audit *a, item_kind kind, const char *body, si
         a->since_cp = 0;
         a->last_cp_us = zt_mono_us();
     }
-    if (a->writer_waiting)
+    if (a->writer_waiting) {
+        /* One wake-up per batch: the submitters that follow before the writer runs find the
+         * flag clear and add to the same batch without another futex call. */
+        a->writer_waiting = false;
         pthread_cond_signal(&a->wake);
+    }
     return it.seq;
 }
 
@@ -333,6 +339,10 @@ static int append_record(zt_audit *a, uint64_t seq, const char *body, size_t len
     }
     char hash[ZT_AUDIT_HEX + 1];
     zt_audit_line_hash(a->head, b->data + start, b->len - start, hash);
+    if (!zt_audit_is_hex(hash, ZT_AUDIT_HEX)) {
+        b->len = start; /* the digest could not be computed: the log fails, closed */
+        return -EIO;
+    }
     rc = zt_buf_append_str(b, ",\"hash\":\"");
     if (rc == 0)
         rc = zt_buf_append(b, hash, ZT_AUDIT_HEX);
@@ -635,6 +645,19 @@ static int write_item(zt_audit *a, const batch *b, const item *it)
     return a->out.len >= OUT_FLUSH_BYTES ? flush_out(a) : 0;
 }
 
+/* The queue grows on demand up to queue_limit records; after a burst its buffers go back to
+ * the allocator instead of staying at their high-water mark (an idle gateway holds none). */
+static void batch_shrink(batch *b)
+{
+    if (b->bytes.cap > KEEP_BYTES)
+        zt_buf_dispose(&b->bytes);
+    if (b->cap > KEEP_ITEMS) {
+        free(b->items);
+        b->items = NULL;
+        b->cap = 0;
+    }
+}
+
 static void write_batch(zt_audit *a, batch *b)
 {
     int rc = 0;
@@ -643,10 +666,13 @@ static void write_batch(zt_audit *a, batch *b)
     if (rc == 0 && !atomic_load(&a->failed))
         flush_out(a);
     zt_buf_reset(&a->out);
+    if (a->out.cap > KEEP_BYTES)
+        zt_buf_dispose(&a->out);
     a->out_records = 0;
     if (atomic_load(&a->failed) && b->events > 0)
         atomic_fetch_add(&a->m_drops, b->events);
     batch_reset(b);
+    batch_shrink(b);
 }
 
 static void after_batch(zt_audit *a, bool stopping)

@@ -22,6 +22,7 @@
 #include "identity/password.h"
 #include "lib/secure.h"
 #include "lib/time.h"
+#include "session/session.h"
 
 int zt_cli_fail(int status, const char *fmt, ...)
 {
@@ -139,6 +140,8 @@ static struct {
 /* Where this command's audit record goes: STATE_DIR/audit-spool, which the gateway drains into
  * its hash-chained log (a second process cannot append to the chain itself). "" = audit off. */
 static char cli_spool_dir[4096];
+/* STATE_DIR of that configuration: where the revocation counter is. */
+static char cli_state_dir[4096];
 
 static void cli_remember_password_rules(const zt_config *cfg)
 {
@@ -146,6 +149,7 @@ static void cli_remember_password_rules(const zt_config *cfg)
         snprintf(cli_spool_dir, sizeof(cli_spool_dir), "%s/%s", cfg->state_dir, ZT_AUDIT_SPOOL_DIR);
     else
         cli_spool_dir[0] = '\0';
+    snprintf(cli_state_dir, sizeof(cli_state_dir), "%s", cfg->state_dir ? cfg->state_dir : "");
     cli_pw.set = true;
     cli_pw.policy =
         (zt_password_policy){cfg->auth.password_min_chars, cfg->auth.password_max_chars};
@@ -235,6 +239,51 @@ int zt_cli_audit_queue(const char *json, size_t len)
         rc = -errno;
     if (rc != 0)
         unlink(tmp);
+    return rc;
+}
+
+/* ---- the account service ---- */
+
+static int spool_sink(void *ctx, const char *json, size_t len)
+{
+    (void)ctx;
+    return zt_cli_audit_queue(json, len);
+}
+
+zt_account_env zt_cli_account_env(zt_store *st)
+{
+    return (zt_account_env){.store = st,
+                            .state_dir = cli_state_dir[0] != '\0' ? cli_state_dir : NULL,
+                            .audit = {.write = spool_sink, .ctx = NULL}};
+}
+
+const zt_actor *zt_cli_actor(void)
+{
+    static char user[64];
+    static zt_actor who;
+    if (user[0] == '\0') {
+        const struct passwd *pw = getpwuid(geteuid());
+        snprintf(user, sizeof(user), "%s", pw != NULL ? pw->pw_name : "?");
+    }
+    who = (zt_actor){
+        .name = user, .type = "Admin", .process = "ztgate-cli", .request_id = zt_cli_request_id()};
+    return &who;
+}
+
+int zt_cli_account_done(const zt_account_result *res)
+{
+    int rc = ZT_CLI_OK;
+    if (res->audit_rc != 0)
+        rc = zt_cli_fail(ZT_CLI_FAIL,
+                         "the change is saved, but its audit record could not be queued in %s (%s)",
+                         cli_spool_dir, strerror(-res->audit_rc));
+    if (res->revocation_rc != 0)
+        rc = zt_cli_fail(ZT_CLI_FAIL,
+                         "the change is saved, but running gateways were not told: cannot update "
+                         "%s/%s (%s); they keep using cached sessions until restarted. Fix the "
+                         "file's ownership or permissions, then restart the gateways",
+                         cli_state_dir[0] != '\0' ? cli_state_dir : "(state_dir)",
+                         ZT_REVOCATION_FILE, strerror(-res->revocation_rc));
     return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "session/account.h"
 #include "store/store.h"
 
 #define ZT_CLI_OK 0
@@ -69,6 +70,15 @@ const char *zt_cli_request_id(void);
  * gateway to append, after the records queued before it. 0 (also when audit is off, or no
  * store was opened yet) or a negative errno. */
 int zt_cli_audit_queue(const char *json, size_t len);
+
+/* The account service (session/account.h) as the CLI uses it: the store, STATE_DIR's revocation
+ * counter, and the audit spool as the sink of its records. Valid after zt_cli_open_store. */
+zt_account_env zt_cli_account_env(zt_store *st);
+/* Who runs this command: the Unix user, process "ztgate-cli", this command's request id. */
+const zt_actor *zt_cli_actor(void);
+/* After a saved change: say so when its record could not be queued or running gateways were not
+ * told. ZT_CLI_OK, or ZT_CLI_FAIL after printing what to fix. */
+int zt_cli_account_done(const zt_account_result *res);
 
 /* "ztgate: MESSAGE" on stderr; returns status. */
 int zt_cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

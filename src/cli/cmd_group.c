@@ -1,7 +1,8 @@
-/* `ztgate group ACTION`: add, list, members, member-add, member-remove, delete. Membership
- * changes do not end sessions; they bump STATE_DIR/revocation so running gateways reload the
- * groups of every session on its next request (if that fails the command says so and exits 1
- * although the change is saved). */
+/* `ztgate group ACTION`: add, list, members, member-add, member-remove, delete. Changes are the
+ * account service's (session/account.h), as through the admin API. Membership changes do not
+ * end sessions; they bump STATE_DIR/revocation so running gateways reload the groups of every
+ * session on its next request (if that or the audit record fails the command says so and exits
+ * 1 although the change is saved). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,61 +10,28 @@
 #include "cli/cli_util.h"
 #include "cli/cmd_identity.h"
 #include "cli/commands.h"
-#include "core/config.h"
-#include "session/session.h"
-
-/* ---- telling running gateways ---- */
-
-/* STATE_DIR from the same configuration the store was opened from; "" if it cannot be read
- * (the dispatcher then fails to open the store and says why). */
-static char state_dir[4096];
-
-static void remember_state_dir(int argc, char **argv)
-{
-    zt_diags d;
-    zt_diags_init(&d);
-    zt_config *cfg = zt_config_load(zt_cli_config_path(argc, argv), &d);
-    if (cfg != NULL && cfg->state_dir != NULL)
-        snprintf(state_dir, sizeof(state_dir), "%s", cfg->state_dir);
-    zt_config_free(cfg);
-    zt_diags_dispose(&d);
-}
-
-/* After a change that can end sessions or change what they may do: bump the revocation counter
- * so every running gateway drops its session caches on its next request. The change itself is
- * already committed; failing to bump is still a failure, because gateways would keep serving
- * cached sessions (and groups) until they restart. */
-static int tell_gateways(int rc)
-{
-    if (rc != ZT_CLI_OK)
-        return rc;
-    int b = state_dir[0] != '\0' ? zt_revocation_bump(state_dir) : -EINVAL;
-    if (b == 0)
-        return ZT_CLI_OK;
-    return zt_cli_fail(ZT_CLI_FAIL,
-                       "the change is saved, but running gateways were not told: cannot update "
-                       "%s/%s (%s); they keep using cached sessions until restarted. Fix the "
-                       "file's ownership or permissions, then restart the gateways",
-                       state_dir[0] != '\0' ? state_dir : "(state_dir)", ZT_REVOCATION_FILE,
-                       strerror(-b));
-}
+#include "session/account.h"
 
 static int group_add(zt_store *st, const zt_cli_args *a)
 {
-    int rc = zt_store_group_add(st, a->pos[0]);
+    zt_account_env env = zt_cli_account_env(st);
+    zt_account_result res;
+    int rc = zt_account_group_create(&env, zt_cli_actor(), a->pos[0], &res);
     if (rc != 0)
         return zt_cli_store_fail(rc, "group", rc == -EEXIST ? a->pos[0] : NULL);
     printf("added group %s\n", a->pos[0]);
-    return ZT_CLI_OK;
+    return zt_cli_account_done(&res);
 }
 
 static int group_delete(zt_store *st, const zt_cli_args *a)
 {
-    int rc = zt_store_group_delete(st, a->pos[0]);
+    zt_account_env env = zt_cli_account_env(st);
+    zt_account_result res;
+    int rc = zt_account_group_delete(&env, zt_cli_actor(), a->pos[0], &res);
     if (rc != 0)
         return zt_cli_store_fail(rc, "group", rc == -ENOENT ? a->pos[0] : NULL);
     printf("deleted group %s\n", a->pos[0]);
-    return tell_gateways(ZT_CLI_OK);
+    return zt_cli_account_done(&res);
 }
 
 typedef struct list_out {
@@ -156,19 +124,23 @@ static int member_change(zt_store *st, const zt_cli_args *a, bool add)
         return zt_cli_store_fail(rc, "group", group);
     if ((rc = zt_store_user_get_by_email(st, email, &u)) != 0)
         return zt_cli_store_fail(rc, "user", email);
-    rc = add ? zt_store_group_member_add(st, g.name, u.id)
-             : zt_store_group_member_remove(st, g.name, u.id);
+    zt_account_env env = zt_cli_account_env(st);
+    zt_account_result res;
+    rc = add ? zt_account_member_add(&env, zt_cli_actor(), g.name, u.id, &res)
+             : zt_account_member_remove(&env, zt_cli_actor(), g.name, u.id, &res);
     if (rc == -EEXIST)
         rc = zt_cli_fail(ZT_CLI_FAIL, "user %s is already a member of group %s", u.email, g.name);
     else if (rc == -ENOENT && !add)
         rc = zt_cli_fail(ZT_CLI_FAIL, "user %s is not a member of group %s", u.email, g.name);
     else if (rc != 0)
         rc = zt_cli_store_fail(rc, "group", NULL);
-    else
+    else {
         printf("%s %s %s group %s\n", add ? "added" : "removed", u.email, add ? "to" : "from",
                g.name);
+        rc = zt_cli_account_done(&res);
+    }
     zt_user_dispose(&u);
-    return tell_gateways(rc);
+    return rc;
 }
 
 static int group_member_add(zt_store *st, const zt_cli_args *a)
@@ -195,7 +167,6 @@ static const zt_cli_action group_actions[] = {
 
 int zt_cmd_group(int argc, char **argv)
 {
-    remember_state_dir(argc, argv);
     return zt_cli_dispatch("group", group_actions, sizeof(group_actions) / sizeof(group_actions[0]),
                            argc, argv);
 }

@@ -1,10 +1,9 @@
 /* `ztgate user ACTION`: add, list, show, disable, enable, delete, passwd, reset-mfa, sessions,
- * revoke-sessions. Users are named by email on the command line; the store's revoking calls
- * (disable, passwd, reset-mfa, revoke-sessions) bump the user's epoch and delete their sessions
- * in one transaction. Every change that can affect sessions or authorization then bumps
- * STATE_DIR/revocation so running gateways drop their session caches; if that fails the command
- * says so and exits 1 although the change is saved. Every change here is an admin change the
- * audit log must carry. */
+ * revoke-sessions. Users are named by email on the command line. Every change is the account
+ * service's (session/account.h), as through the admin API: the store change, its audit record
+ * (queued in the spool, the actor the Unix user) and the revocation bump that makes running
+ * gateways drop their session caches; if the record or the bump fails the command says so and
+ * exits 1 although the change is saved. This file only parses, asks and prints. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,49 +12,12 @@
 #include "cli/cli_util.h"
 #include "cli/cmd_identity.h"
 #include "cli/commands.h"
-#include "core/config.h"
 #include "lib/secure.h"
 #include "lib/time.h"
-#include "session/session.h"
+#include "session/account.h"
 
 #define UA_COLUMN_CHARS 40  /* user agent shown in the sessions table */
 #define SESSION_ID_CHARS 16 /* prefix of the session hash shown in the table */
-
-/* ---- telling running gateways ---- */
-
-/* STATE_DIR from the same configuration the store was opened from; "" if it cannot be read
- * (the dispatcher then fails to open the store and says why). */
-static char state_dir[4096];
-
-static void remember_state_dir(int argc, char **argv)
-{
-    zt_diags d;
-    zt_diags_init(&d);
-    zt_config *cfg = zt_config_load(zt_cli_config_path(argc, argv), &d);
-    if (cfg != NULL && cfg->state_dir != NULL)
-        snprintf(state_dir, sizeof(state_dir), "%s", cfg->state_dir);
-    zt_config_free(cfg);
-    zt_diags_dispose(&d);
-}
-
-/* After a change that can end sessions or change what they may do: bump the revocation counter
- * so every running gateway drops its session caches on its next request. The change itself is
- * already committed; failing to bump is still a failure, because gateways would keep serving
- * cached sessions (and groups) until they restart. */
-static int tell_gateways(int rc)
-{
-    if (rc != ZT_CLI_OK)
-        return rc;
-    int b = state_dir[0] != '\0' ? zt_revocation_bump(state_dir) : -EINVAL;
-    if (b == 0)
-        return ZT_CLI_OK;
-    return zt_cli_fail(ZT_CLI_FAIL,
-                       "the change is saved, but running gateways were not told: cannot update "
-                       "%s/%s (%s); they keep using cached sessions until restarted. Fix the "
-                       "file's ownership or permissions, then restart the gateways",
-                       state_dir[0] != '\0' ? state_dir : "(state_dir)", ZT_REVOCATION_FILE,
-                       strerror(-b));
-}
 
 static int find_user(zt_store *st, const char *email, zt_user *u)
 {
@@ -200,13 +162,21 @@ static int user_add(zt_store *st, const zt_cli_args *a)
     char hash[ZT_CLI_HASH_MAX];
     if (zt_cli_password_stdin(hash, sizeof(hash)) != 0)
         return ZT_CLI_FAIL;
-    rc = zt_store_user_add(st, email, a->name, hash, a->groups, a->n_groups, &u);
+    zt_account_env env = zt_cli_account_env(st);
+    zt_account_new n = {.email = email,
+                        .name = a->name,
+                        .password_hash = hash,
+                        .groups = a->groups,
+                        .n_groups = a->n_groups};
+    zt_account_result res;
+    rc = zt_account_create(&env, zt_cli_actor(), &n, &res);
     zt_wipe(hash, sizeof(hash));
+    if (rc == -ENOENT && res.missing_group[0] != '\0')
+        return zt_cli_fail(ZT_CLI_FAIL, "group %s not found", res.missing_group);
     if (rc != 0)
         return zt_cli_store_fail(rc, "user", rc == -EEXIST ? email : NULL);
-    printf("added user %s (id %s)\n", u.email, u.id);
-    zt_user_dispose(&u);
-    return ZT_CLI_OK;
+    printf("added user %s (id %s)\n", res.email, res.user_id);
+    return zt_cli_account_done(&res);
 }
 
 /* ---- list and show ---- */
@@ -337,60 +307,52 @@ static int user_show(zt_store *st, const zt_cli_args *a)
 
 /* ---- changes ---- */
 
-typedef int (*revoke_fn)(zt_store *st, const char *id, int64_t *epoch_out);
-
-static int revoke_disable(zt_store *st, const char *id, int64_t *epoch)
-{
-    return zt_store_user_set_disabled(st, id, true, epoch);
-}
-
-static int revoke_enable(zt_store *st, const char *id, int64_t *epoch)
-{
-    return zt_store_user_set_disabled(st, id, false, epoch);
-}
+typedef int (*account_fn)(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                          zt_account_result *res);
 
 /* How user_change reports: plain, or with the new epoch (and that sessions went). */
 typedef enum { SHOW_PLAIN, SHOW_REVOKED, SHOW_EPOCH } change_report;
 
-/* Resolve the email, apply fn, report `done` ("disabled user X"). */
-static int user_change(zt_store *st, const char *email, revoke_fn fn, const char *done,
+/* Resolve the email, let the account service apply fn, report `done` ("disabled user X"). */
+static int user_change(zt_store *st, const char *email, account_fn fn, const char *done,
                        change_report how)
 {
     zt_user u;
-    int64_t epoch = 0;
     if (find_user(st, email, &u) != 0)
         return ZT_CLI_FAIL;
-    int rc = fn(st, u.id, &epoch);
-    if (rc != 0)
-        rc = zt_cli_store_fail(rc, "user", email);
-    else if (how != SHOW_PLAIN)
-        printf("%s %s (%srevocation epoch %lld)\n", done, u.email,
-               how == SHOW_REVOKED ? "sessions revoked, " : "", (long long)epoch);
-    else
-        printf("%s %s\n", done, u.email);
+    zt_account_env env = zt_cli_account_env(st);
+    zt_account_result res;
+    int rc = fn(&env, zt_cli_actor(), u.id, &res);
     zt_user_dispose(&u);
-    return tell_gateways(rc);
+    if (rc != 0)
+        return zt_cli_store_fail(rc, "user", email);
+    if (how != SHOW_PLAIN)
+        printf("%s %s (%srevocation epoch %lld)\n", done, res.email,
+               how == SHOW_REVOKED ? "sessions revoked, " : "", (long long)res.epoch);
+    else
+        printf("%s %s\n", done, res.email);
+    return zt_cli_account_done(&res);
 }
 
 static int user_disable(zt_store *st, const zt_cli_args *a)
 {
-    return user_change(st, a->pos[0], revoke_disable, "disabled user", SHOW_REVOKED);
+    return user_change(st, a->pos[0], zt_account_disable, "disabled user", SHOW_REVOKED);
 }
 
 static int user_enable(zt_store *st, const zt_cli_args *a)
 {
-    return user_change(st, a->pos[0], revoke_enable, "enabled user", SHOW_PLAIN);
+    return user_change(st, a->pos[0], zt_account_enable, "enabled user", SHOW_PLAIN);
 }
 
 static int user_reset_mfa(zt_store *st, const zt_cli_args *a)
 {
-    return user_change(st, a->pos[0], zt_store_user_reset_mfa, "removed TOTP and recovery codes of",
+    return user_change(st, a->pos[0], zt_account_reset_mfa, "removed TOTP and recovery codes of",
                        SHOW_REVOKED);
 }
 
 static int user_revoke_sessions(zt_store *st, const zt_cli_args *a)
 {
-    return user_change(st, a->pos[0], zt_store_user_bump_epoch, "revoked every session of",
+    return user_change(st, a->pos[0], zt_account_revoke_sessions, "revoked every session of",
                        SHOW_EPOCH);
 }
 
@@ -399,31 +361,35 @@ static int user_delete(zt_store *st, const zt_cli_args *a)
     zt_user u;
     if (find_user(st, a->pos[0], &u) != 0)
         return ZT_CLI_FAIL;
-    int rc = zt_store_user_delete(st, u.id);
-    if (rc != 0)
-        rc = zt_cli_store_fail(rc, "user", a->pos[0]);
-    else
-        printf("deleted user %s\n", u.email);
+    zt_account_env env = zt_cli_account_env(st);
+    zt_account_result res;
+    int rc = zt_account_delete(&env, zt_cli_actor(), u.id, &res);
     zt_user_dispose(&u);
-    return tell_gateways(rc);
+    if (rc != 0)
+        return zt_cli_store_fail(rc, "user", a->pos[0]);
+    printf("deleted user %s\n", res.email);
+    return zt_cli_account_done(&res);
 }
 
 static int user_passwd(zt_store *st, const zt_cli_args *a)
 {
     zt_user u;
-    int64_t epoch = 0;
     if (find_user(st, a->pos[0], &u) != 0)
         return ZT_CLI_FAIL;
     char hash[ZT_CLI_HASH_MAX];
     int rc = zt_cli_password_stdin(hash, sizeof(hash));
-    if (rc == 0 && (rc = zt_store_user_set_password(st, u.id, hash, &epoch)) != 0)
+    zt_account_env env = zt_cli_account_env(st);
+    zt_account_result res;
+    if (rc == 0 && (rc = zt_account_set_password(&env, zt_cli_actor(), u.id, hash, &res)) != 0)
         rc = zt_cli_store_fail(rc, "user", a->pos[0]);
-    else if (rc == 0)
-        printf("changed the password of %s (sessions revoked, revocation epoch %lld)\n", u.email,
-               (long long)epoch);
+    else if (rc == 0) {
+        printf("changed the password of %s (sessions revoked, revocation epoch %lld)\n", res.email,
+               (long long)res.epoch);
+        rc = zt_cli_account_done(&res);
+    }
     zt_wipe(hash, sizeof(hash));
     zt_user_dispose(&u);
-    return tell_gateways(rc);
+    return rc;
 }
 
 /* ---- sessions ---- */
@@ -534,7 +500,6 @@ static const zt_cli_action user_actions[] = {
 
 int zt_cmd_user(int argc, char **argv)
 {
-    remember_state_dir(argc, argv);
     return zt_cli_dispatch("user", user_actions, sizeof(user_actions) / sizeof(user_actions[0]),
                            argc, argv);
 }

@@ -219,23 +219,9 @@ static void recovery_page(zt_local_req *r, const char codes[][ZT_TOTP_RECOVERY_L
 }
 
 typedef struct enrol_job {
-    zt_local_req *r;
-    zt_form form;
+    zt_portal_flow f; /* first: the shared skeleton (portal.h) */
     zt_portal_sess s;
-    char account[256];
-    char rd[ZT_RD_MAX + 1];
-    bool known, limited;
-    zt_throttle *throttle; /* the ticket's: released by job_free when not settled */
-    zt_throttle_ticket ticket;
 } enrol_job;
-
-static void job_free(enrol_job *j)
-{
-    zt_throttle_release(j->throttle, &j->ticket);
-    zt_form_dispose(&j->form);
-    zt_wipe(j, sizeof(*j));
-    free(j);
-}
 
 static void enrol_done(zt_local_req *r, enrol_job *j, const unsigned char *secret, int64_t step)
 {
@@ -257,7 +243,7 @@ static void enrol_done(zt_local_req *r, enrol_job *j, const unsigned char *secre
         zt_portal_unavailable(r, "could not create the session");
     } else {
         r->log_detail = "TOTP enrolled";
-        recovery_page(r, (const char(*)[ZT_TOTP_RECOVERY_LEN + 1]) codes, j->rd);
+        recovery_page(r, (const char(*)[ZT_TOTP_RECOVERY_LEN + 1]) codes, j->f.rd);
     }
     zt_wipe(codes, sizeof(codes));
 }
@@ -265,22 +251,22 @@ static void enrol_done(zt_local_req *r, enrol_job *j, const unsigned char *secre
 static void enrol_verify(void *ctx)
 {
     enrol_job *j = ctx;
-    zt_local_req *r = j->r;
+    zt_local_req *r = j->f.r;
     size_t flen = 0;
-    const char *field = zt_form_get(&j->form, "enrol", &flen);
-    const char *code = zt_form_get(&j->form, "code", NULL);
+    const char *field = zt_form_get(&j->f.form, "enrol", &flen);
+    const char *code = zt_form_get(&j->f.form, "code", NULL);
     unsigned char secret[ZT_TOTP_SECRET_LEN];
     int rc = open_pending(r, &j->s, field, flen, secret);
     if (rc != 0) {
         r->log_detail = "enrolment expired or tampered";
         zt_portal_page(r, 400, PM_TITLE_ENROL, PM_ERR_ENROL_EXPIRED, ZT_PORTAL_TOTP, PM_CONTINUE);
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
     int64_t step = 0;
-    bool ok = !j->limited && zt_totp_verify(secret, ZT_TOTP_SECRET_LEN, code, zt_portal_now(), 0,
-                                            &step) == ZT_TOTP_OK;
-    zt_throttle_settle(j->throttle, &j->ticket, ok, zt_wall_us() / 1000);
+    bool ok = !j->f.limited && zt_totp_verify(secret, ZT_TOTP_SECRET_LEN, code, zt_portal_now(), 0,
+                                              &step) == ZT_TOTP_OK;
+    zt_throttle_settle(j->f.throttle, &j->f.ticket, ok, zt_wall_us() / 1000);
     if (ok) {
         enrol_done(r, j, secret, step);
     } else {
@@ -291,58 +277,36 @@ static void enrol_verify(void *ctx)
                               .user_id = j->s.user_id,
                               .factor = "totp",
                               .message = "TOTP enrolment code refused",
-                              .reason = j->limited ? "throttled" : "wrong code"};
+                              .reason = j->f.limited ? "throttled" : "wrong code"};
         if (!zt_portal_audit(r, &ev))
             zt_portal_unavailable(r, "audit log unavailable");
         else
-            enrol_page(r, &j->s, secret, field, j->rd, PM_ERR_CODE);
+            enrol_page(r, &j->s, secret, field, j->f.rd, PM_ERR_CODE);
     }
     zt_wipe(secret, sizeof(secret));
-    job_free(j);
+    zt_portal_flow_free(j);
 }
 
 static void enrol_post(zt_local_req *r)
 {
-    enrol_job *j = calloc(1, sizeof(*j));
-    if (j == NULL) {
-        zt_portal_unavailable(r, "out of memory");
+    static const zt_portal_flow_ops ops = {.verify = enrol_verify};
+    enrol_job *j = zt_portal_flow_start(r, sizeof(*j));
+    if (j == NULL)
         return;
-    }
-    j->r = r;
-    if (!zt_portal_read_form(r, &j->form) || !zt_portal_csrf_ok(r, &j->form)) {
-        job_free(j);
-        return;
-    }
-    zt_portal_rd(r, &j->form, j->rd);
     size_t code_len = 0, enrol_len = 0;
-    const char *code = zt_form_get(&j->form, "code", &code_len);
-    const char *field = zt_form_get(&j->form, "enrol", &enrol_len);
+    const char *code = zt_form_get(&j->f.form, "code", &code_len);
+    const char *field = zt_form_get(&j->f.form, "enrol", &enrol_len);
     if (code == NULL || field == NULL || code_len > ZT_TOTP_CODE_MAX ||
         enrol_len >= ENROL_FIELD_MAX) {
         zt_portal_fail(r, 400, PM_TITLE_BAD_REQUEST, PM_BODY_BAD_FORM, "enrolment form fields");
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
-    if (!zt_portal_require_session(r, &j->s, j->rd) || !may_enrol(r, &j->s, j->rd)) {
-        job_free(j);
+    if (!zt_portal_require_session(r, &j->s, j->f.rd) || !may_enrol(r, &j->s, j->f.rd)) {
+        zt_portal_flow_free(j);
         return;
     }
-    zt_portal_account_key(j->s.email, j->account);
-    j->known = zt_known_device_check(r->svc->sessions, zt_portal_cookies(r), j->s.user_id, r->https,
-                                     zt_portal_now());
-    j->throttle = r->svc->throttle;
-    zt_throttle_verdict v = zt_throttle_admit(j->throttle, j->account, r->ip, j->known,
-                                              zt_wall_us() / 1000, &j->ticket);
-    if (v.result == ZT_THROTTLE_SOURCE || v.result == ZT_THROTTLE_WAIT) {
-        zt_portal_too_many(r, j->s.email, v.retry_after_s);
-        job_free(j);
-        return;
-    }
-    j->limited = v.result == ZT_THROTTLE_ACCOUNT;
-    if (zt_portal_hold(r, v.delay_ms, enrol_verify, j) != 0) {
-        zt_portal_unavailable(r, "could not hold the answer");
-        job_free(j);
-    }
+    zt_portal_flow_admit(j, j->s.email, j->s.user_id, &ops);
 }
 
 void zt_portal_enrol(zt_local_req *r)

@@ -1,4 +1,6 @@
-/* Sign-in with email and password. Every failure (unknown user, wrong password, disabled, no
+/* Sign-in with email and password: the HTTP, form and page side of the sign-in state machine
+ * (session/signin.h), which decides each step: throttle → credential → risk → second factor →
+ * session. Every failure (unknown user, wrong password, disabled, no
  * password, account limited) costs one argon2id verify and ends in the same page, so neither
  * the body nor the timing says which accounts exist. Brute force goes through the throttle:
  * refused per source IP, delayed and then limited per account, never for the owner's known
@@ -11,15 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-#include <unistr.h>
-#include <uninorm.h>
-
 #include "core/log.h"
 #include "core/metrics.h"
-#include "identity/breach.h"
 #include "identity/password.h"
-#include "identity/secretbox.h"
 #include "lib/net.h"
 #include "lib/secure.h"
 #include "lib/time.h"
@@ -27,35 +23,22 @@
 #include "proxy/local.h"
 #include "response/incident.h"
 #include "risk/risk.h"
+#include "session/signin.h"
 #include "session/throttle.h"
 #include "store/store.h"
 
 typedef struct login_job {
-    zt_local_req *r;
-    zt_form form; /* holds the password; wiped by zt_form_dispose */
+    zt_portal_flow f; /* first: the shared skeleton (portal.h) */
     const char *username;
     const char *password;
     size_t password_len;
-    char account[256];
-    char rd[ZT_RD_MAX + 1];
     zt_user user;
-    bool exists, known, limited;
-    zt_throttle *throttle; /* the ticket's: released by job_free when not settled */
-    zt_throttle_ticket ticket;
+    zt_signin flow; /* where this attempt is in the sign-in state machine */
 } login_job;
 
 static int64_t now_ms(void)
 {
     return zt_wall_us() / 1000;
-}
-
-static void job_free(login_job *j)
-{
-    zt_throttle_release(j->throttle, &j->ticket);
-    zt_form_dispose(&j->form);
-    zt_user_dispose(&j->user);
-    zt_wipe(j, sizeof(*j));
-    free(j);
 }
 
 /* The sign-in page, with or without the (one, shared) failure notice or the wait notice; the
@@ -112,59 +95,15 @@ static void login_get(zt_local_req *r)
     login_page(r, rd, MSG_NONE);
 }
 
-static const char *failure_reason(const login_job *j)
+/* ---- Identity Protection: the session layer's risk step (session/signin.h) ---- */
+
+static zt_signin_env signin_env(const zt_local_req *r)
 {
-    if (!j->exists)
-        return "unknown user";
-    if (j->user.disabled)
-        return "disabled";
-    if (j->user.password_hash[0] == '\0')
-        return "no password set";
-    if (j->limited)
-        return "throttled";
-    return "wrong password";
-}
-
-/* ---- Identity Protection inputs: never the password itself ---- */
-
-/* What the risk engine and the leaked-credentials feed see of a password: a keyed tag (spray
- * detection counts distinct passwords per source) and its SHA-1 (the feed's format), both over
- * the NFKC form, as the password is hashed. */
-typedef struct pw_marks {
-    unsigned char tag[ZT_RISK_TAG_LEN];
-    unsigned char sha1[20];
-} pw_marks;
-
-static void password_marks(const zt_local_req *r, const char *pw, size_t len, pw_marks *out)
-{
-    uint8_t stack[1024];
-    size_t n = sizeof(stack);
-    const uint8_t *p = (const uint8_t *)pw;
-    uint8_t *norm = NULL;
-    if (len > 0 && u8_check(p, len) == NULL) {
-        norm = u8_normalize(UNINORM_NFKC, p, len, stack, &n);
-        if (norm != NULL) {
-            p = norm;
-            len = n;
-        }
-    }
-    unsigned char key[ZT_SECRETBOX_KEY_LEN], mac[crypto_auth_hmacsha256_BYTES];
-    zt_secretbox_derive(r->svc->secrets, "password-spray", key);
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, key, sizeof(key));
-    crypto_auth_hmacsha256_update(&st, p, len);
-    crypto_auth_hmacsha256_final(&st, mac);
-    memcpy(out->tag, mac, ZT_RISK_TAG_LEN);
-    zt_breach_sha1(p, len, out->sha1);
-    zt_wipe(&st, sizeof(st));
-    zt_wipe(key, sizeof(key));
-    zt_wipe(mac, sizeof(mac));
-    if (norm != NULL) {
-        zt_wipe(norm, n);
-        if (norm != stack)
-            free(norm);
-    }
-    zt_wipe(stack, sizeof(stack));
+    return (zt_signin_env){.risk = r->svc->risk,
+                           .feeds = atomic_load(&r->svc->feeds),
+                           .secrets = r->svc->secrets,
+                           .vpn_egress = r->cfg->risk.vpn_egress,
+                           .n_vpn_egress = r->cfg->risk.n_vpn_egress};
 }
 
 static const struct sockaddr *client_sa(const zt_local_req *r)
@@ -207,55 +146,33 @@ static bool audit_source_flags(zt_local_req *r, unsigned flags)
 
 static void login_failed(login_job *j)
 {
-    zt_local_req *r = j->r;
-    unsigned flags = 0;
-    if (r->svc->risk != NULL) {
-        pw_marks m;
-        password_marks(r, j->password, j->password_len, &m);
-        flags = zt_risk_on_failure(r->svc->risk, j->account, client_sa(r), m.tag, zt_portal_now());
-        zt_wipe(&m, sizeof(m));
-    }
+    zt_local_req *r = j->f.r;
+    zt_signin_env env = signin_env(r);
+    unsigned flags = zt_signin_note_failure(&env, j->f.account, client_sa(r), j->password,
+                                            j->password_len, zt_portal_now());
     zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
                           .activity = ZT_ACT_AUTH_LOGON,
                           .success = false,
                           .email = j->username,
-                          .user_id = j->exists ? j->user.id : NULL,
+                          .user_id = j->flow.exists ? j->user.id : NULL,
                           .factor = "password",
                           .message = "sign-in failed",
-                          .reason = failure_reason(j)};
+                          .reason = zt_signin_failure_reason(&j->flow)};
     r->log_detail = "sign-in failed";
-    zt_metric_sign_in(j->limited ? ZT_M_SIGN_IN_THROTTLED : ZT_M_SIGN_IN_FAILURE);
+    zt_metric_sign_in(j->flow.limited ? ZT_M_SIGN_IN_THROTTLED : ZT_M_SIGN_IN_FAILURE);
     if (!zt_portal_audit(r, &ev) || !audit_source_flags(r, flags))
         zt_portal_unavailable(r, "audit log unavailable");
     else
-        login_page_as(r, 200, j->rd, j->username, PM_ERR_SIGN_IN, 0);
+        login_page_as(r, 200, j->f.rd, j->username, PM_ERR_SIGN_IN, 0);
 }
 
 /* The assessment of a correct password (no write yet). 0 or a negative errno: fail closed. */
 static int assess(login_job *j, zt_risk_sign_in *in, zt_ip_info *info, const char *ua,
                   zt_risk_assessment *a)
 {
-    zt_local_req *r = j->r;
-    zt_feeds *feeds = atomic_load(&r->svc->feeds);
-    const struct sockaddr *sa = client_sa(r);
-    zt_feeds_lookup(feeds, sa, info);
-    pw_marks m;
-    password_marks(r, j->password, j->password_len, &m);
-    bool leaked = feeds != NULL && zt_feeds_leaked(feeds, j->user.email, m.sha1);
-    zt_wipe(&m, sizeof(m));
-    bool vpn = false;
-    for (size_t i = 0; sa != NULL && i < r->cfg->risk.n_vpn_egress && !vpn; i++)
-        vpn = zt_cidr_contains(&r->cfg->risk.vpn_egress[i], sa);
-    *in = (zt_risk_sign_in){.user_id = j->user.id,
-                            .email = j->user.email,
-                            .ip = sa,
-                            .info = info,
-                            .user_agent = ua,
-                            .device_id = r->device_id,
-                            .leaked = leaked,
-                            .vpn_egress = vpn,
-                            .now = zt_portal_now()};
-    return zt_risk_assess(r->svc->risk, in, a);
+    zt_signin_env env = signin_env(j->f.r);
+    return zt_signin_assess(&env, &j->user, j->password, j->password_len, client_sa(j->f.r), ua,
+                            j->f.r->device_id, zt_portal_now(), in, info, a);
 }
 
 /* One finding per detection of a recorded sign-in. */
@@ -287,7 +204,7 @@ static bool audit_detections(zt_local_req *r, const login_job *j, const zt_risk_
 /* A risky sign-in for which no second factor can be asked: refused, detections kept. */
 static void risk_refused(login_job *j, zt_risk_sign_in *in, zt_risk_assessment *a)
 {
-    zt_local_req *r = j->r;
+    zt_local_req *r = j->f.r;
     in->session_hash = NULL;
     int rc = zt_risk_record(r->svc->risk, in, a);
     if (rc != 0) {
@@ -315,7 +232,7 @@ static void risk_refused(login_job *j, zt_risk_sign_in *in, zt_risk_assessment *
 
 static void login_succeeded(login_job *j)
 {
-    zt_local_req *r = j->r;
+    zt_local_req *r = j->f.r;
     zt_store_totp t;
     int rc = zt_store_totp_get(r->svc->store, j->user.id, &t);
     zt_store_totp_dispose(&t);
@@ -324,12 +241,9 @@ static void login_succeeded(login_job *j)
         return;
     }
     bool has_totp = rc == 0;
-    bool pending = has_totp || !r->cfg->auth.mfa_optional;
     int64_t now = zt_portal_now();
 
-    /* Identity Protection: a medium or high sign-in owes a second factor even where MFA is
-     * optional; without one to ask (no TOTP) it is refused rather than let the sign-in enrol
-     * its own. */
+    /* Identity Protection: whether a second factor is owed is the state machine's decision. */
     zt_risk_engine *eng = r->svc->risk;
     zt_risk_sign_in risk_in;
     zt_ip_info info;
@@ -346,12 +260,18 @@ static void login_succeeded(login_job *j)
         return;
     }
     bool risky = eng != NULL && a->level >= ZT_RISK_MEDIUM;
-    if (risky && !has_totp) {
+    zt_signin_state next = zt_signin_on_risk(risky, has_totp, r->cfg->auth.mfa_optional);
+    if (!zt_signin_go(&j->flow, next)) {
+        free(a);
+        zt_portal_unavailable(r, "sign-in state machine");
+        return;
+    }
+    if (next == ZT_SIGNIN_BLOCKED) {
         risk_refused(j, &risk_in, a);
         free(a);
         return;
     }
-    pending = pending || risky;
+    bool pending = next == ZT_SIGNIN_SECOND_FACTOR;
 
     /* A session this browser still holds on this host is replaced, not left behind. */
     zt_portal_sess old;
@@ -407,9 +327,9 @@ static void login_succeeded(login_job *j)
     zt_wipe(cookie, sizeof(cookie));
     r->log_detail = pending ? "password ok, MFA pending" : "signed in";
     if (!pending)
-        zt_portal_finish(r, hash, j->rd);
+        zt_portal_finish(r, hash, j->f.rd);
     else
-        zt_portal_redirect_with_rd(r, has_totp ? ZT_PORTAL_MFA : ZT_PORTAL_TOTP, j->rd);
+        zt_portal_redirect_with_rd(r, has_totp ? ZT_PORTAL_MFA : ZT_PORTAL_TOTP, j->f.rd);
 }
 
 /* Parameters raised since the hash was made (argon2_passes, argon2_memory): store a new hash
@@ -437,7 +357,7 @@ static void rehash_done(void *ctx, int result, const char *encoded)
 
 static void maybe_rehash(login_job *j)
 {
-    zt_local_req *r = j->r;
+    zt_local_req *r = j->f.r;
     zt_password_params want = {r->cfg->auth.argon2_passes, (size_t)r->cfg->auth.argon2_memory};
     if (!zt_password_needs_rehash(j->user.password_hash, &want))
         return;
@@ -463,37 +383,43 @@ static void maybe_rehash(login_job *j)
 static void verify_done(void *ctx, int result)
 {
     login_job *j = ctx;
-    zt_local_req *r = j->r;
-    bool usable = j->exists && !j->user.disabled && j->user.password_hash[0] != '\0' && !j->limited;
-    if (result != ZT_PASSWORD_MATCH && result != ZT_PASSWORD_MISMATCH) {
+    zt_local_req *r = j->f.r;
+    zt_signin_state next = zt_signin_on_credential(&j->flow, result);
+    if (next == ZT_SIGNIN_ERROR) {
+        zt_signin_go(&j->flow, next);
         zt_portal_unavailable(r, "password check failed");
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
-    bool ok = usable && result == ZT_PASSWORD_MATCH;
+    bool ok = next == ZT_SIGNIN_RISK;
     /* The verdict: the ticket's reservation becomes this failure or success. */
-    zt_throttle_settle(j->throttle, &j->ticket, ok, now_ms());
+    zt_throttle_settle(j->f.throttle, &j->f.ticket, ok, now_ms());
     if (ok)
         maybe_rehash(j);
     if (zt_local_cancelled(r))
+        next = ZT_SIGNIN_ERROR; /* nobody to answer: the verdict above still counts */
+    bool moved = zt_signin_go(&j->flow, next);
+    if (zt_local_cancelled(r))
         zt_local_respond(r);
+    else if (!moved)
+        zt_portal_unavailable(r, "sign-in state machine");
     else if (ok)
         login_succeeded(j);
     else
         login_failed(j);
-    job_free(j);
+    zt_portal_flow_free(j);
 }
 
 static void verify_start(void *ctx)
 {
     login_job *j = ctx;
-    zt_local_req *r = j->r;
+    zt_local_req *r = j->f.r;
     if (zt_local_cancelled(r)) { /* no password checked: job_free drops the reservation */
         zt_local_respond(r);
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
-    bool usable = j->exists && !j->user.disabled && j->user.password_hash[0] != '\0' && !j->limited;
+    bool usable = zt_signin_usable(&j->flow);
     /* Unusable accounts are checked against the pool's dummy hash: the same cost. */
     int rc =
         zt_password_verify_async(r->svc->passwords, r->loop, usable ? j->user.password_hash : NULL,
@@ -504,100 +430,54 @@ static void verify_start(void *ctx)
         zt_portal_fail(r, 400, PM_TITLE_BAD_REQUEST, PM_BODY_BAD_FORM, "password too long");
     else
         zt_portal_unavailable(r, rc == -EBUSY ? "password hashing queue full" : "out of memory");
-    job_free(j);
-}
-
-/* An attempt refused before any check (source limit, or a delay too long to hold): audited,
- * 429 with Retry-After. false: the audit log refused it and a 503 has been sent. */
-static bool refused_audited(zt_local_req *r, const char *email, uint64_t wait_s)
-{
-    zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
-                          .activity = ZT_ACT_AUTH_LOGON,
-                          .success = false,
-                          .email = email,
-                          .message = "attempt refused",
-                          .reason = "throttled"};
-    zt_metric_sign_in(ZT_M_SIGN_IN_THROTTLED);
-    if (!zt_portal_audit(r, &ev)) {
-        zt_portal_unavailable(r, "audit log unavailable");
-        return false;
-    }
-    zt_buf_printf(&r->resp_headers, "Retry-After: %llu\r\n", (unsigned long long)wait_s);
-    r->log_detail = "sign-in throttled";
-    return true;
-}
-
-static uint64_t wait_of(uint64_t retry_after_s)
-{
-    return retry_after_s > 0 ? retry_after_s : 60;
-}
-
-void zt_portal_too_many(zt_local_req *r, const char *email, uint64_t retry_after_s)
-{
-    uint64_t wait_s = wait_of(retry_after_s);
-    if (!refused_audited(r, email, wait_s))
-        return;
-    zt_buf_reset(&r->resp_body);
-    r->status = 429;
-    if (zt_render_wait(&r->resp_body, r->lang, wait_s) != 0) {
-        zt_portal_unavailable(r, "out of memory");
-        return;
-    }
-    zt_local_respond(r);
+    zt_portal_flow_free(j);
 }
 
 /* The sign-in form again, at once, with the e-mail and how long to wait. */
 static void login_too_many(login_job *j, uint64_t retry_after_s)
 {
-    uint64_t wait_s = wait_of(retry_after_s);
-    if (refused_audited(j->r, j->username, wait_s))
-        login_page_as(j->r, 429, j->rd, j->username, MSG_NONE, wait_s);
+    uint64_t wait_s = 0;
+    if (zt_portal_refusal(j->f.r, j->username, retry_after_s, &wait_s))
+        login_page_as(j->f.r, 429, j->f.rd, j->username, MSG_NONE, wait_s);
+}
+
+/* The throttle's verdict is the state machine's first step, taken before the hold. */
+static void login_admitted(void *job)
+{
+    login_job *j = job;
+    zt_signin_go(&j->flow, zt_signin_on_throttle(&j->flow, j->f.verdict.result));
+}
+
+static void login_refused(void *job, uint64_t retry_after_s)
+{
+    login_too_many(job, retry_after_s);
 }
 
 static void login_post(zt_local_req *r)
 {
-    login_job *j = calloc(1, sizeof(*j));
-    if (j == NULL) {
-        zt_portal_unavailable(r, "out of memory");
+    static const zt_portal_flow_ops ops = {
+        .verify = verify_start, .refused = login_refused, .admitted = login_admitted};
+    login_job *j = zt_portal_flow_start(r, sizeof(*j));
+    if (j == NULL)
         return;
-    }
-    j->r = r;
-    if (!zt_portal_read_form(r, &j->form) || !zt_portal_csrf_ok(r, &j->form)) {
-        job_free(j);
-        return;
-    }
-    j->username = zt_form_get(&j->form, "username", NULL);
-    j->password = zt_form_get(&j->form, "password", &j->password_len);
+    zt_signin_init(&j->flow, r->request_id);
+    j->username = zt_form_get(&j->f.form, "username", NULL);
+    j->password = zt_form_get(&j->f.form, "password", &j->password_len);
     if (j->username == NULL || j->password == NULL || j->password_len > ZT_FORM_PASSWORD_MAX) {
         zt_portal_fail(r, 400, PM_TITLE_BAD_REQUEST, PM_BODY_BAD_FORM, "sign-in form fields");
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
-    zt_portal_rd(r, &j->form, j->rd);
-    zt_portal_account_key(j->username, j->account);
     int rc = zt_store_user_get_by_email(r->svc->store, j->username, &j->user);
     if (rc != 0 && rc != -ENOENT && rc != -EINVAL) {
         zt_portal_unavailable(r, "store error");
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
-    j->exists = rc == 0;
-    int64_t now = zt_portal_now();
-    j->known = j->exists && zt_known_device_check(r->svc->sessions, zt_portal_cookies(r),
-                                                  j->user.id, r->https, now);
-    j->throttle = r->svc->throttle;
-    zt_throttle_verdict v =
-        zt_throttle_admit(j->throttle, j->account, r->ip, j->known, now_ms(), &j->ticket);
-    if (v.result == ZT_THROTTLE_SOURCE || v.result == ZT_THROTTLE_WAIT) {
-        login_too_many(j, v.retry_after_s);
-        job_free(j);
-        return;
-    }
-    j->limited = v.result == ZT_THROTTLE_ACCOUNT;
-    if (zt_portal_hold(r, v.delay_ms, verify_start, j) != 0) {
-        zt_portal_unavailable(r, "could not hold the answer");
-        job_free(j);
-    }
+    j->flow.exists = rc == 0;
+    j->flow.disabled = j->flow.exists && j->user.disabled;
+    j->flow.no_password = j->flow.exists && j->user.password_hash[0] == '\0';
+    zt_portal_flow_admit(j, j->username, j->flow.exists ? j->user.id : NULL, &ops);
 }
 
 void zt_portal_login(zt_local_req *r)

@@ -189,23 +189,9 @@ static code_result check_recovery(zt_local_req *r, const char *user_id, const ch
 /* ---- POST ---- */
 
 typedef struct mfa_job {
-    zt_local_req *r;
-    zt_form form;
+    zt_portal_flow f; /* first: the shared skeleton (portal.h) */
     zt_portal_sess s;
-    char account[256];
-    char rd[ZT_RD_MAX + 1];
-    bool known, limited;
-    zt_throttle *throttle; /* the ticket's: released by job_free when not settled */
-    zt_throttle_ticket ticket;
 } mfa_job;
-
-static void job_free(mfa_job *j)
-{
-    zt_throttle_release(j->throttle, &j->ticket);
-    zt_form_dispose(&j->form);
-    zt_wipe(j, sizeof(*j));
-    free(j);
-}
 
 static bool audit_code(zt_local_req *r, const zt_portal_sess *s, bool ok, const char *factor,
                        const char *reason)
@@ -235,31 +221,31 @@ static bool audit_code(zt_local_req *r, const zt_portal_sess *s, bool ok, const 
 static void mfa_verify(void *ctx)
 {
     mfa_job *j = ctx;
-    zt_local_req *r = j->r;
-    const char *code = zt_form_get(&j->form, "code", NULL);
+    zt_local_req *r = j->f.r;
+    const char *code = zt_form_get(&j->f.form, "code", NULL);
     bool totp = looks_like_totp(code);
     const char *factor = totp ? "totp" : "recovery";
     code_result res = CODE_WRONG;
-    if (!j->limited)
+    if (!j->f.limited)
         res = totp ? check_totp(r, j->s.user_id, code) : check_recovery(r, j->s.user_id, code);
     if (res == CODE_ERROR) {
         zt_portal_unavailable(r, "store error");
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
-    zt_throttle_settle(j->throttle, &j->ticket, res == CODE_OK, zt_wall_us() / 1000);
+    zt_throttle_settle(j->f.throttle, &j->f.ticket, res == CODE_OK, zt_wall_us() / 1000);
     if (res != CODE_OK) {
-        const char *reason = j->limited ? "throttled"
+        const char *reason = j->f.limited ? "throttled"
                              : res == CODE_REPLAY
                                  ? (totp ? "replayed TOTP" : "recovery code reused")
                                  : "wrong code";
         r->log_detail = "second factor refused";
-        zt_metric_sign_in(j->limited ? ZT_M_SIGN_IN_THROTTLED : ZT_M_SIGN_IN_MFA_FAILURE);
+        zt_metric_sign_in(j->f.limited ? ZT_M_SIGN_IN_THROTTLED : ZT_M_SIGN_IN_MFA_FAILURE);
         if (!audit_code(r, &j->s, false, factor, reason))
             zt_portal_unavailable(r, "audit log unavailable");
         else
-            mfa_page(r, j->rd, PM_ERR_CODE);
-        job_free(j);
+            mfa_page(r, j->f.rd, PM_ERR_CODE);
+        zt_portal_flow_free(j);
         return;
     }
     char hash[ZT_SESSION_HASH_LEN + 1];
@@ -290,52 +276,29 @@ static void mfa_verify(void *ctx)
                              "second factor passed: the sign-in's risk is remediated", NULL,
                              level == ZT_RISK_NONE);
         }
-        zt_portal_finish(r, hash, j->rd);
+        zt_portal_finish(r, hash, j->f.rd);
     }
-    job_free(j);
+    zt_portal_flow_free(j);
 }
 
 static void mfa_post(zt_local_req *r)
 {
-    mfa_job *j = calloc(1, sizeof(*j));
-    if (j == NULL) {
-        zt_portal_unavailable(r, "out of memory");
+    static const zt_portal_flow_ops ops = {.verify = mfa_verify};
+    mfa_job *j = zt_portal_flow_start(r, sizeof(*j));
+    if (j == NULL)
         return;
-    }
-    j->r = r;
-    if (!zt_portal_read_form(r, &j->form) || !zt_portal_csrf_ok(r, &j->form)) {
-        job_free(j);
-        return;
-    }
-    zt_portal_rd(r, &j->form, j->rd);
     size_t code_len = 0;
-    const char *code = zt_form_get(&j->form, "code", &code_len);
+    const char *code = zt_form_get(&j->f.form, "code", &code_len);
     if (code == NULL || code_len > ZT_TOTP_CODE_MAX) {
         zt_portal_fail(r, 400, PM_TITLE_BAD_REQUEST, PM_BODY_BAD_FORM, "MFA form fields");
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
-    if (!zt_portal_require_session(r, &j->s, j->rd)) {
-        job_free(j);
+    if (!zt_portal_require_session(r, &j->s, j->f.rd)) {
+        zt_portal_flow_free(j);
         return;
     }
-    int64_t now = zt_portal_now();
-    zt_portal_account_key(j->s.email, j->account);
-    j->known =
-        zt_known_device_check(r->svc->sessions, zt_portal_cookies(r), j->s.user_id, r->https, now);
-    j->throttle = r->svc->throttle;
-    zt_throttle_verdict v = zt_throttle_admit(j->throttle, j->account, r->ip, j->known,
-                                              zt_wall_us() / 1000, &j->ticket);
-    if (v.result == ZT_THROTTLE_SOURCE || v.result == ZT_THROTTLE_WAIT) {
-        zt_portal_too_many(r, j->s.email, v.retry_after_s);
-        job_free(j);
-        return;
-    }
-    j->limited = v.result == ZT_THROTTLE_ACCOUNT;
-    if (zt_portal_hold(r, v.delay_ms, mfa_verify, j) != 0) {
-        zt_portal_unavailable(r, "could not hold the answer");
-        job_free(j);
-    }
+    zt_portal_flow_admit(j, j->s.email, j->s.user_id, &ops);
 }
 
 static void mfa_get(zt_local_req *r)

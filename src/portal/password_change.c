@@ -1,7 +1,8 @@
 /* Password change for a signed-in user: the current password is verified (throttled like a
  * sign-in, so a stolen session cannot guess it), the new one is checked against the length
- * policy and the breach corpus, hashed off the loop and stored. Storing bumps the user's epoch
- * and deletes every session; this browser then gets a fresh one. */
+ * policy and the breach corpus, hashed off the loop and stored by the account service
+ * (session/account.h, the user as the actor), which bumps the user's epoch, deletes every
+ * session and records the change; this browser then gets a fresh one. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,24 +18,10 @@
 #include "store/store.h"
 
 typedef struct pw_job {
-    zt_local_req *r;
-    zt_form form; /* three passwords: wiped by zt_form_dispose */
+    zt_portal_flow f; /* first: the shared skeleton (portal.h) */
     zt_portal_sess s;
     zt_user user;
-    char account[256];
-    bool known, limited;
-    zt_throttle *throttle; /* the ticket's: released by job_free when not settled */
-    zt_throttle_ticket ticket;
 } pw_job;
-
-static void job_free(pw_job *j)
-{
-    zt_throttle_release(j->throttle, &j->ticket);
-    zt_form_dispose(&j->form);
-    zt_user_dispose(&j->user);
-    zt_wipe(j, sizeof(*j));
-    free(j);
-}
 
 static void password_page(zt_local_req *r, zt_msg error)
 {
@@ -113,25 +100,31 @@ static bool audit_change(zt_local_req *r, const pw_job *j, bool ok, const char *
 
 static void refuse(pw_job *j, const char *reason, zt_msg msg)
 {
-    zt_local_req *r = j->r;
+    zt_local_req *r = j->f.r;
     r->log_detail = "password change refused";
     if (!audit_change(r, j, false, reason))
         zt_portal_unavailable(r, "audit log unavailable");
     else
         password_page(r, msg);
-    job_free(j);
+    zt_portal_flow_free(j);
 }
 
 static void hash_done(void *ctx, int result, const char *encoded)
 {
     pw_job *j = ctx;
-    zt_local_req *r = j->r;
+    zt_local_req *r = j->f.r;
     char hash[ZT_SESSION_HASH_LEN + 1];
-    int64_t epoch = 0, now = zt_portal_now();
+    int64_t now = zt_portal_now();
+    zt_account_env env = zt_portal_account_env(r);
+    zt_actor who;
+    zt_portal_actor(r, j->s.email, &who);
+    zt_account_result res;
     if (result != 0 || encoded == NULL) {
         zt_portal_unavailable(r, "could not hash the new password");
-    } else if (zt_store_user_set_password(r->svc->store, j->s.user_id, encoded, &epoch) != 0) {
+    } else if (zt_account_set_password(&env, &who, j->s.user_id, encoded, &res) != 0) {
         zt_portal_unavailable(r, "could not store the new password");
+    } else if (res.audit_rc != 0) {
+        zt_portal_unavailable(r, "audit log unavailable");
     } else {
         /* A secure password change remediates every open detection of the user (Entra:
          * userPerformedSecuredPasswordChange); the bump below also reloads their risk. */
@@ -145,7 +138,8 @@ static void hash_done(void *ctx, int result, const char *encoded)
                      "remediated: %s",
                      r->request_id, zt_store_errmsg());
         rev.reload_sessions = false; /* bumped just below */
-        /* Every other session dies now; this process's caches learn it through the counter. */
+        /* Every other session died with the change (the service bumped the counter); bump again
+         * so caches that reloaded in between also see the remediated risk. */
         zt_revocation_bump(r->svc->state_dir);
         zt_session_cache_forget(r->sessions, j->s.id_hash);
         zt_portal_sess old = j->s;
@@ -165,112 +159,91 @@ static void hash_done(void *ctx, int result, const char *encoded)
                            ZT_PORTAL_HOME, PM_CONTINUE);
         }
     }
-    job_free(j);
+    zt_portal_flow_free(j);
 }
 
 static void verify_done(void *ctx, int result)
 {
     pw_job *j = ctx;
-    zt_local_req *r = j->r;
+    zt_local_req *r = j->f.r;
     if (result != ZT_PASSWORD_MATCH && result != ZT_PASSWORD_MISMATCH) {
         zt_portal_unavailable(r, "password check failed");
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
-    bool ok = result == ZT_PASSWORD_MATCH && !j->limited && j->user.password_hash[0] != '\0';
-    zt_throttle_settle(j->throttle, &j->ticket, ok, zt_wall_us() / 1000);
+    bool ok = result == ZT_PASSWORD_MATCH && !j->f.limited && j->user.password_hash[0] != '\0';
+    zt_throttle_settle(j->f.throttle, &j->f.ticket, ok, zt_wall_us() / 1000);
     if (!ok) {
-        refuse(j, j->limited ? "throttled" : "wrong password", PM_ERR_CURRENT);
+        refuse(j, j->f.limited ? "throttled" : "wrong password", PM_ERR_CURRENT);
         return;
     }
     size_t n = 0;
-    const char *pw = zt_form_get(&j->form, "new_password", &n);
+    const char *pw = zt_form_get(&j->f.form, "new_password", &n);
     zt_password_policy pol = {r->cfg->auth.password_min_chars, r->cfg->auth.password_max_chars};
     const char *why = NULL;
     int v = zt_password_check(pw, n, &pol, r->svc->breach, &why);
     if (v != ZT_PASSWORD_OK) {
         zt_msg msg = v == ZT_PASSWORD_TOO_SHORT  ? PM_ERR_TOO_SHORT
-                      : v == ZT_PASSWORD_TOO_LONG ? PM_ERR_TOO_LONG
-                      : v == ZT_PASSWORD_BREACHED ? PM_ERR_BREACHED
-                                                  : PM_ERR_INVALID_PW;
+                     : v == ZT_PASSWORD_TOO_LONG ? PM_ERR_TOO_LONG
+                     : v == ZT_PASSWORD_BREACHED ? PM_ERR_BREACHED
+                                                 : PM_ERR_INVALID_PW;
         refuse(j, v == ZT_PASSWORD_BREACHED ? "breached password" : "password policy", msg);
         return;
     }
     int rc = zt_password_hash_async(r->svc->passwords, r->loop, pw, n, hash_done, j);
     if (rc != 0) {
         zt_portal_unavailable(r, rc == -EBUSY ? "password hashing queue full" : "hash failed");
-        job_free(j);
+        zt_portal_flow_free(j);
     }
 }
 
 static void verify_start(void *ctx)
 {
     pw_job *j = ctx;
-    zt_local_req *r = j->r;
+    zt_local_req *r = j->f.r;
     size_t n = 0;
-    const char *cur = zt_form_get(&j->form, "current_password", &n);
-    bool usable = !j->limited && j->user.password_hash[0] != '\0';
+    const char *cur = zt_form_get(&j->f.form, "current_password", &n);
+    bool usable = !j->f.limited && j->user.password_hash[0] != '\0';
     int rc = zt_password_verify_async(
         r->svc->passwords, r->loop, usable ? j->user.password_hash : NULL, cur, n, verify_done, j);
     if (rc != 0) {
         zt_portal_unavailable(r, rc == -EBUSY ? "password hashing queue full" : "verify failed");
-        job_free(j);
+        zt_portal_flow_free(j);
     }
 }
 
 static void password_post(zt_local_req *r)
 {
-    pw_job *j = calloc(1, sizeof(*j));
-    if (j == NULL) {
-        zt_portal_unavailable(r, "out of memory");
+    static const zt_portal_flow_ops ops = {.verify = verify_start};
+    pw_job *j = zt_portal_flow_start(r, sizeof(*j));
+    if (j == NULL)
         return;
-    }
-    j->r = r;
-    if (!zt_portal_read_form(r, &j->form) || !zt_portal_csrf_ok(r, &j->form)) {
-        job_free(j);
-        return;
-    }
     size_t a = 0, b = 0, c = 0;
-    const char *cur = zt_form_get(&j->form, "current_password", &a);
-    const char *nw = zt_form_get(&j->form, "new_password", &b);
-    const char *cf = zt_form_get(&j->form, "confirm_password", &c);
+    const char *cur = zt_form_get(&j->f.form, "current_password", &a);
+    const char *nw = zt_form_get(&j->f.form, "new_password", &b);
+    const char *cf = zt_form_get(&j->f.form, "confirm_password", &c);
     if (cur == NULL || nw == NULL || cf == NULL || a > ZT_FORM_PASSWORD_MAX ||
         b > ZT_FORM_PASSWORD_MAX || c > ZT_FORM_PASSWORD_MAX) {
         zt_portal_fail(r, 400, PM_TITLE_BAD_REQUEST, PM_BODY_BAD_FORM, "password form fields");
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
     if (!full_session(r, &j->s)) {
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
     if (b != c || !zt_ct_eq(nw, cf, b)) {
         password_page(r, PM_ERR_MISMATCH);
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
     int rc = zt_store_user_get_by_id(r->svc->store, j->s.user_id, &j->user);
     if (rc != 0) {
         zt_portal_unavailable(r, "store error");
-        job_free(j);
+        zt_portal_flow_free(j);
         return;
     }
-    zt_portal_account_key(j->s.email, j->account);
-    j->known = zt_known_device_check(r->svc->sessions, zt_portal_cookies(r), j->s.user_id, r->https,
-                                     zt_portal_now());
-    j->throttle = r->svc->throttle;
-    zt_throttle_verdict v = zt_throttle_admit(j->throttle, j->account, r->ip, j->known,
-                                              zt_wall_us() / 1000, &j->ticket);
-    if (v.result == ZT_THROTTLE_SOURCE || v.result == ZT_THROTTLE_WAIT) {
-        zt_portal_too_many(r, j->s.email, v.retry_after_s);
-        job_free(j);
-        return;
-    }
-    j->limited = v.result == ZT_THROTTLE_ACCOUNT;
-    if (zt_portal_hold(r, v.delay_ms, verify_start, j) != 0) {
-        zt_portal_unavailable(r, "could not hold the answer");
-        job_free(j);
-    }
+    zt_portal_flow_admit(j, j->s.email, j->s.user_id, &ops);
 }
 
 void zt_portal_password(zt_local_req *r)

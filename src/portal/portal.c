@@ -556,6 +556,23 @@ bool zt_portal_audit(zt_local_req *r, const zt_portal_event *e)
     return ok;
 }
 
+static int account_sink(void *ctx, const char *json, size_t len)
+{
+    return zt_local_audit(ctx, json, len) ? 0 : -EIO;
+}
+
+zt_account_env zt_portal_account_env(zt_local_req *r)
+{
+    return (zt_account_env){.store = r->svc->store,
+                            .state_dir = r->svc->state_dir,
+                            .audit = {.write = account_sink, .ctx = r}};
+}
+
+void zt_portal_actor(zt_local_req *r, const char *email, zt_actor *who)
+{
+    *who = (zt_actor){.name = email, .type = "User", .request_id = r->request_id};
+}
+
 static const char *risk_level_text(int level)
 {
     static const char *const names[] = {"Info", "Low", "Medium", "High"};

@@ -13,7 +13,9 @@
 #include "core/i18n.h"
 #include "lib/buf.h"
 #include "lib/str.h"
+#include "session/account.h"
 #include "session/session.h"
+#include "session/throttle.h"
 
 typedef struct zt_local_req zt_local_req;
 
@@ -282,6 +284,56 @@ void zt_portal_signal(zt_local_req *r, int kind, const char *type, int severity,
                       const char *evidence, bool resolves);
 bool zt_portal_risk_event(zt_local_req *r, const struct zt_risk_event *ev, const char *email);
 
+/* The account service (session/account.h) acting for the signed-in user: the shared store and
+ * revocation counter, the gateway's audit log as the record sink, the user (email) as the
+ * actor of type "User". *who borrows email and r. */
+zt_account_env zt_portal_account_env(zt_local_req *r);
+void zt_portal_actor(zt_local_req *r, const char *email, zt_actor *who);
+
+/* ---- one throttled flow (flow.c): sign-in, MFA, enrolment and password change ---- */
+
+/* The part every throttled form flow shares; it is the first member of the flow's job, so a
+ * job pointer is a flow pointer. The job is wiped whole when freed (it holds passwords). */
+typedef struct zt_portal_flow {
+    zt_local_req *r;
+    zt_form form; /* may hold passwords or codes: wiped by zt_form_dispose */
+    char account[256];
+    char rd[ZT_RD_MAX + 1];
+    bool known;   /* the account owner's known device (exempt from the account limit) */
+    bool limited; /* the throttle limits this account for unknown devices */
+    zt_throttle_verdict verdict;
+    zt_throttle *throttle; /* the ticket's: released by zt_portal_flow_free when not settled */
+    zt_throttle_ticket ticket;
+    size_t size; /* of the whole job */
+} zt_portal_flow;
+
+/* Start a POST flow: a zeroed job of `size` bytes (zt_portal_flow first), its form read and
+ * its CSRF token checked, rd taken from the form. NULL when it answered (out of memory, bad
+ * form, CSRF). */
+void *zt_portal_flow_start(zt_local_req *r, size_t size);
+/* Release the ticket when no verdict was given, dispose of the form, wipe and free. */
+void zt_portal_flow_free(void *job);
+
+typedef struct zt_portal_flow_ops {
+    void (*verify)(void *job); /* runs after the throttle's delay, on the request's loop */
+    /* The throttle refused (source limit, or a wait too long to hold): answer. NULL: the
+     * shared 429 page (zt_portal_too_many). */
+    void (*refused)(void *job, uint64_t retry_after_s);
+    /* Nullable: the verdict is in f->verdict and f->limited, before the hold. */
+    void (*admitted)(void *job);
+} zt_portal_flow_ops;
+
+/* Throttle admission for `email` (the account key) and user_id (nullable: unknown account, no
+ * known device), then hold for the delay and run ops->verify. When the attempt is refused or
+ * cannot be held, it answers and frees the job. */
+void zt_portal_flow_admit(void *job, const char *email, const char *user_id,
+                          const zt_portal_flow_ops *ops);
+
+/* An attempt the throttle refused before any check: audited (Authentication, "throttled"),
+ * Retry-After set to *wait_s (the throttle's, or 60 s). false: the audit log refused the record
+ * and a 503 has been sent. The caller then answers 429 with its page. */
+bool zt_portal_refusal(zt_local_req *r, const char *email, uint64_t retry_after_s,
+                       uint64_t *wait_s);
 /* 429 with Retry-After (audited) and a page saying how many seconds to wait: the throttle
  * refused the attempt (source limit, or a delay too long to hold). */
 void zt_portal_too_many(zt_local_req *r, const char *email, uint64_t retry_after_s);

@@ -31,6 +31,7 @@
 typedef struct zt_worker zt_worker;
 typedef struct zt_conn zt_conn;
 typedef struct zt_upconn zt_upconn;
+typedef struct zt_conn_slab zt_conn_slab;
 
 /* One config generation: everything derived from a zt_config. Shared read-only by all loops;
  * freed when the last request using it ends. */
@@ -90,6 +91,8 @@ struct zt_worker {
     zt_session_cache *sessions; /* this loop's session cache */
     uint64_t share_warned_us;   /* last "connection refused" warning (one a second) */
     unsigned share_refused;     /* refusals since that warning */
+    zt_conn_slab *conn_slabs;   /* where this loop's zt_conn structs live (connpool.c) */
+    void *conn_free;            /* free structs in them */
 };
 
 struct zt_server {
@@ -180,6 +183,11 @@ struct zt_conn {
     zt_local_req *local; /* request answered by ztgate itself (portal, admin API) */
     bool local_running;  /* handed to its handler: the handler frees it */
 };
+
+/* connpool.c: zt_conn structs from per-worker slabs (zeroed on get). Loop thread only. */
+zt_conn *zt_conn_pool_get(zt_worker *w);
+void zt_conn_pool_put(zt_worker *w, zt_conn *c);
+void zt_conn_pool_dispose(zt_worker *w);
 
 typedef enum zt_up_state {
     US_CONNECTING,

@@ -396,6 +396,7 @@ static void worker_dispose(zt_worker *w)
     zt_buf_dispose(&w->event);
     zt_buf_dispose(&w->tls_out);
     zt_session_cache_free(w->sessions);
+    zt_conn_pool_dispose(w);
     free(w->listeners);
 }
 

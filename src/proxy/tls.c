@@ -155,7 +155,9 @@ static bool configure_ctx(SSL_CTX *ctx)
            SSL_CTX_set1_groups_list(ctx, "P-256:X25519:P-384") &&
            (SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                          SSL_OP_NO_COMPRESSION),
-            1);
+            1) &&
+           /* An idle connection gives its record buffers (~34 KiB) back, as nginx does. */
+           (SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS), 1);
 }
 
 SSL_CTX *zt_tls_server_ctx(const zt_tls_cfg *cfg, char *err, size_t errlen)

@@ -207,7 +207,7 @@ static json_t *signal_detail(const zt_signal *s)
 
 static const zt_pb_env *env_of(const zt_response *r, zt_pb_env *env)
 {
-    *env = (zt_pb_env){r->store, r->risk, r->state_dir, r->webhook};
+    *env = (zt_pb_env){r->store, r->risk, r->state_dir, r->webhook, r->audit, r->audit_ctx};
     return env;
 }
 

@@ -10,6 +10,7 @@
 #include "response/playbook.h"
 #include "response/webhook.h"
 #include "risk/risk.h"
+#include "session/account.h"
 #include "session/session.h"
 
 static const char *const action_names[ZT_PB_N_ACTIONS] = {
@@ -160,21 +161,46 @@ static zt_pb_result tell_gateways(const zt_pb_env *env, zt_pb_result ok, char *s
     return ZT_PB_FAILED;
 }
 
+/* The account service acting for a playbook: the same change, record and bump as an admin's. */
+static zt_pb_result account_action(const zt_pb_env *env, const zt_pb_target *t, bool disable,
+                                   char *summary, size_t cap)
+{
+    char name[ZT_PB_NAME_MAX + 16];
+    snprintf(name, sizeof(name), "playbook:%s", t->playbook != NULL ? t->playbook : "");
+    zt_actor who = {.name = name, .type = "System"};
+    zt_account_env aenv = {.store = env->store,
+                           .state_dir = env->state_dir,
+                           .audit = {.write = env->audit, .ctx = env->audit_ctx}};
+    zt_account_result res;
+    int rc = disable ? zt_account_disable(&aenv, &who, t->user_id, &res)
+                     : zt_account_revoke_sessions(&aenv, &who, t->user_id, &res);
+    if (rc != 0) {
+        snprintf(summary, cap, "%s failed: %s",
+                 disable ? "disabling the user" : "revoking sessions",
+                 rc == -ENOENT ? "no such user" : zt_store_errmsg());
+        return ZT_PB_FAILED;
+    }
+    const char *who_text = has(t->email) ? t->email : t->user_id;
+    if (disable)
+        snprintf(summary, cap, "user %s disabled and signed out", who_text);
+    else
+        snprintf(summary, cap, "revoked every session of %s", who_text);
+    if (res.revocation_rc == 0)
+        return ZT_PB_DONE;
+    size_t n = strlen(summary);
+    snprintf(summary + n, cap - n, " (revocation counter not bumped: %s)",
+             strerror(-res.revocation_rc));
+    return ZT_PB_FAILED;
+}
+
 static zt_pb_result revoke_sessions(const zt_pb_env *env, const zt_pb_target *t, char *summary,
                                     size_t cap)
 {
-    int64_t epoch = 0;
     if (!has(t->user_id)) {
         snprintf(summary, cap, "no user to revoke sessions of");
         return ZT_PB_SKIPPED;
     }
-    int rc = zt_store_user_bump_epoch(env->store, t->user_id, &epoch);
-    if (rc != 0) {
-        snprintf(summary, cap, "revoking sessions failed: %s", zt_store_errmsg());
-        return ZT_PB_FAILED;
-    }
-    snprintf(summary, cap, "revoked every session of %s", has(t->email) ? t->email : t->user_id);
-    return tell_gateways(env, ZT_PB_DONE, summary, cap);
+    return account_action(env, t, false, summary, cap);
 }
 
 /* Raise the user's risk to high, so policies that ask for a secure password change at high
@@ -240,18 +266,11 @@ static zt_pb_result isolate_device(const zt_pb_env *env, const zt_pb_target *t, 
 static zt_pb_result disable_user(const zt_pb_env *env, const zt_pb_target *t, char *summary,
                                  size_t cap)
 {
-    int64_t epoch = 0;
     if (!has(t->user_id)) {
         snprintf(summary, cap, "no user to disable");
         return ZT_PB_SKIPPED;
     }
-    if (zt_store_user_set_disabled(env->store, t->user_id, true, &epoch) != 0) {
-        snprintf(summary, cap, "disabling the user failed: %s", zt_store_errmsg());
-        return ZT_PB_FAILED;
-    }
-    snprintf(summary, cap, "user %s disabled and signed out",
-             has(t->email) ? t->email : t->user_id);
-    return tell_gateways(env, ZT_PB_DONE, summary, cap);
+    return account_action(env, t, true, summary, cap);
 }
 
 static void time_str(int64_t s, char out[40])

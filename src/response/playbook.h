@@ -2,8 +2,10 @@
  * run (pure functions, table-tested), and the actions themselves (revoke sessions, raise user
  * risk, isolate a device, disable a user, notify a webhook) with their undo.
  *
- * It never decides whether something is an incident (src/response/incident.c does) and never
- * audits: each action returns a one-line summary for the caller's timeline and audit record. */
+ * It never decides whether something is an incident (src/response/incident.c does): each action
+ * returns a one-line summary for the caller's timeline and audit record. Account actions
+ * (revoke_sessions, disable_user) are the account service's (session/account.h), which also
+ * writes their Account Change record naming the playbook as the actor. */
 #ifndef ZT_RESPONSE_PLAYBOOK_H
 #define ZT_RESPONSE_PLAYBOOK_H
 
@@ -91,6 +93,9 @@ typedef struct zt_pb_env {
     struct zt_risk_engine *risk;
     const char *state_dir; /* revocation counter */
     zt_webhook *webhook;
+    /* Account records of disable_user and revoke_sessions (session/account.h); nullable. */
+    int (*audit)(void *ctx, const char *json, size_t len);
+    void *audit_ctx;
 } zt_pb_env;
 
 typedef enum zt_pb_result {

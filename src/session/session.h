@@ -144,8 +144,9 @@ void zt_session_cache_free(zt_session_cache *c);
 /* Find and validate the session named by the session cookie in a Cookie header value
  * (cookie_header may be NULL). A hit costs no disk access; a miss reads the store once.
  * Expired sessions are deleted. *out (on VALID, and on any status where a record was found)
- * stays valid until the next call on this cache. `host` is the request host: a session is
- * accepted only on the host it was issued for. */
+ * stays valid until the next call on this cache: it is one slot per cache, rewritten by every
+ * lookup, so a caller that waits (for I/O, for another request) copies what it needs first.
+ * `host` is the request host: a session is accepted only on the host it was issued for. */
 zt_session_status zt_session_lookup(zt_session_cache *c, const zt_span *cookie_header, bool https,
                                     const char *host, int64_t now, const zt_session_info **out);
 /* Forget one entry (after logout or MFA on this loop). */

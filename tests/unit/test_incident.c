@@ -210,7 +210,8 @@ typedef struct fixture {
     zt_store *st;
     zt_risk_engine *risk;
     char user_id[ZT_STORE_ID_LEN + 1];
-    json_t *audit; /* array of every audit event */
+    json_t *audit;    /* array of every incident audit event (Detection Finding) */
+    json_t *accounts; /* Account Change records of playbook actions (session/account.h) */
 } fixture;
 
 static int on_audit(void *ctx, const char *json, size_t len)
@@ -218,7 +219,8 @@ static int on_audit(void *ctx, const char *json, size_t len)
     fixture *f = ctx;
     json_t *v = json_loadb(json, len, 0, NULL);
     assert_non_null(v);
-    json_array_append_new(f->audit, v);
+    bool account = json_integer_value(json_object_get(v, "class_uid")) == 3001;
+    json_array_append_new(account ? f->accounts : f->audit, v);
     return 0;
 }
 
@@ -249,6 +251,7 @@ static int setup(void **state)
     memset(d.cert_sha256, 'b', 64);
     assert_int_equal(zt_store_device_create(f->st, &d), 0);
     f->audit = json_array();
+    f->accounts = json_array();
     *state = f;
     return 0;
 }
@@ -259,6 +262,7 @@ static int teardown(void **state)
     zt_risk_free(f->risk);
     zt_store_close(f->st);
     json_decref(f->audit);
+    json_decref(f->accounts);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", f->root);
     assert_int_equal(system(cmd), 0);
@@ -550,6 +554,14 @@ static void test_confirm_compromised(void **state)
         steps++;
     }
     assert_true(steps >= 4); /* detection, 3 actions (+ status contained) */
+    /* The playbook's account actions are the account service's: records naming the playbook. */
+    assert_true(json_array_size(f->accounts) >= 1);
+    json_array_foreach(f->accounts, i, ev)
+    {
+        json_t *actor = json_object_get(json_object_get(ev, "actor"), "user");
+        assert_non_null(strstr(json_string_value(json_object_get(actor, "name")), "playbook:"));
+        assert_string_equal(json_string_value(json_object_get(actor, "type")), "System");
+    }
 
     /* Bad input changes nothing; without a risk engine there is no verdict. */
     q.actor = "Bad Actor";

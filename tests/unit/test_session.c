@@ -775,6 +775,49 @@ static void test_assertion_cache(void **state)
     assert_null(zt_session_assertion_get(f->c, &stray, "x", T0, &len));
 }
 
+/* Entries past the first block, and the byte budget of cached assertions: the sessions that
+ * used theirs least recently lose them (and sign again), the entries themselves stay. */
+static void test_cache_blocks_and_assertion_budget(void **state)
+{
+    fx *f = *state;
+    enum { CAP = 280, N = 300 };
+    zt_session_cache *c = zt_session_cache_new(f->s, CAP);
+    static char cookies[N][44];
+    char hash[65], buf[256];
+    static char jwt[ZT_SESSION_ASSERT_MAX];
+    memset(jwt, 'j', sizeof(jwt));
+    const char *apps[] = {"a1", "a2", "a3", "a4"};
+    const zt_session_info *info;
+    size_t len;
+    for (int i = 0; i < N; i++) {
+        make(f, HOST, false, T0, cookies[i], hash);
+        zt_span hd = header(buf, sizeof(buf), true, cookies[i]);
+        assert_int_equal(zt_session_lookup(c, &hd, true, HOST, T0 + 1, &info), ZT_SESSION_VALID);
+        assert_string_equal(info->email, "ann@example.com");
+        assert_string_equal(info->groups_csv, "admins,dev");
+        for (int k = 0; k < 4; k++)
+            zt_session_assertion_put(c, info, apps[k], jwt, sizeof(jwt), T0 + 100);
+        assert_non_null(zt_session_assertion_get(c, info, "a4", T0 + 2, &len));
+        assert_int_equal(len, sizeof(jwt));
+    }
+    /* 280 entries with 4 x 8 KiB each would be 9 MiB: over the budget, so the oldest
+     * sessions kept their entry but lost their tokens; the newest kept both. */
+    zt_span hd = header(buf, sizeof(buf), true, cookies[N - 1]);
+    assert_int_equal(zt_session_lookup(c, &hd, true, HOST, T0 + 2, &info), ZT_SESSION_VALID);
+    assert_non_null(zt_session_assertion_get(c, info, "a1", T0 + 2, &len));
+    hd = header(buf, sizeof(buf), true, cookies[N - CAP]);
+    assert_int_equal(zt_session_lookup(c, &hd, true, HOST, T0 + 2, &info), ZT_SESSION_VALID);
+    assert_null(zt_session_assertion_get(c, info, "a1", T0 + 2, &len));
+    assert_string_equal(info->name, "Ann");
+    /* Beyond capacity the least recently used entries went: with its row deleted, the first
+     * session is unknown (a cached one would still be served from memory). */
+    assert_int_equal(zt_session_hash_cookie(cookies[0], strlen(cookies[0]), hash), 0);
+    assert_int_equal(zt_store_session_delete(f->st, hash), 0);
+    hd = header(buf, sizeof(buf), true, cookies[0]);
+    assert_int_equal(zt_session_lookup(c, &hd, true, HOST, T0 + 2, &info), ZT_SESSION_UNKNOWN);
+    zt_session_cache_free(c);
+}
+
 /* ---- revocation file ---- */
 
 typedef struct bump_arg {
@@ -867,6 +910,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_known_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_eviction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_assertion_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_blocks_and_assertion_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revocation_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,362 @@
+/* Account operations (account.h): look up, change the store, record, tell gateways. */
+#include "session/account.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "audit/event.h"
+#include "lib/buf.h"
+#include "lib/secure.h"
+#include "lib/time.h"
+#include "session/session.h"
+
+#define RECORD_MAX (16 * 1024) /* one Account Change record: a few short fields */
+
+/* OCSF Account Change (3001) activity ids, as the admin API's call records use them. */
+enum {
+    ACT_CREATE = 1,
+    ACT_ENABLE = 2,
+    ACT_PASSWORD_RESET = 4,
+    ACT_DISABLE = 5,
+    ACT_DELETE = 6,
+    ACT_MFA_DISABLE = 11,
+    ACT_OTHER = 99,
+};
+
+static const struct {
+    const char *name;
+    unsigned activity;
+} ops[ZT_ACCOUNT_N_OPS] = {
+    [ZT_ACCOUNT_CREATE] = {"user.create", ACT_CREATE},
+    [ZT_ACCOUNT_DISABLE] = {"user.disable", ACT_DISABLE},
+    [ZT_ACCOUNT_ENABLE] = {"user.enable", ACT_ENABLE},
+    [ZT_ACCOUNT_SET_PASSWORD] = {"user.password", ACT_PASSWORD_RESET},
+    [ZT_ACCOUNT_RESET_MFA] = {"user.reset_mfa", ACT_MFA_DISABLE},
+    [ZT_ACCOUNT_REVOKE_SESSIONS] = {"user.revoke_sessions", ACT_OTHER},
+    [ZT_ACCOUNT_DELETE] = {"user.delete", ACT_DELETE},
+    [ZT_ACCOUNT_GROUP_CREATE] = {"group.create", ACT_CREATE},
+    [ZT_ACCOUNT_GROUP_DELETE] = {"group.delete", ACT_DELETE},
+    [ZT_ACCOUNT_MEMBER_ADD] = {"group.member_add", ACT_OTHER},
+    [ZT_ACCOUNT_MEMBER_REMOVE] = {"group.member_remove", ACT_OTHER},
+};
+
+const char *zt_account_op_name(zt_account_op op)
+{
+    return (unsigned)op < ZT_ACCOUNT_N_OPS ? ops[op].name : "unknown";
+}
+
+static bool has(const char *s)
+{
+    return s != NULL && s[0] != '\0';
+}
+
+/* ---- the record and the bump every operation ends with ---- */
+
+static int write_record(const zt_account_env *env, const zt_actor *who, zt_account_op op,
+                        const zt_account_result *res)
+{
+    if (env->audit.write == NULL)
+        return 0;
+    zt_buf b;
+    zt_buf_init(&b, RECORD_MAX);
+    char msg[96], uid[33];
+    snprintf(msg, sizeof(msg), "account change: %s", ops[op].name);
+    zt_random_hex(uid, 16);
+    zt_event ev;
+    zt_event_begin(&ev, &b, ZT_EV_ACCOUNT_CHANGE, ops[op].activity, ZT_SEV_INFO);
+    zt_event_status(&ev, ZT_STATUS_SUCCESS);
+    zt_event_str(&ev, "message", msg);
+    zt_event_str(&ev, "actor.user.name", has(who->name) ? who->name : "?");
+    zt_event_str(&ev, "actor.user.type", has(who->type) ? who->type : "Unknown");
+    zt_event_str(&ev, "actor.user.credential_uid",
+                 has(who->credential_uid) ? who->credential_uid : NULL);
+    zt_event_str(&ev, "actor.process.name", has(who->process) ? who->process : NULL);
+    zt_event_str(&ev, "user.uid", has(res->user_id) ? res->user_id : NULL);
+    zt_event_str(&ev, "user.email_addr", has(res->email) ? res->email : NULL);
+    zt_event_str(&ev, "group.name", has(res->group) ? res->group : NULL);
+    zt_event_str(&ev, "unmapped.operation", ops[op].name);
+    zt_event_str(&ev, "unmapped.change", res->change);
+    zt_event_uint(&ev, "unmapped.sessions_revoked", res->sessions_revoked);
+    zt_event_metadata(&ev, uid, has(who->request_id) ? who->request_id : NULL);
+    int rc = zt_event_end(&ev);
+    if (rc == 0)
+        rc = env->audit.write(env->audit.ctx, b.data, b.len);
+    zt_buf_dispose(&b);
+    return rc;
+}
+
+/* The change is saved: record it, then tell gateways when it can change what a session may do. */
+static int finish(const zt_account_env *env, const zt_actor *who, zt_account_op op, bool tell,
+                  zt_account_result *res)
+{
+    res->audit_rc = write_record(env, who, op, res);
+    if (tell)
+        res->revocation_rc = has(env->state_dir) ? zt_revocation_bump(env->state_dir) : -EINVAL;
+    return 0;
+}
+
+static bool args_ok(const zt_account_env *env, const zt_actor *who, zt_account_result *res)
+{
+    if (res != NULL)
+        memset(res, 0, sizeof(*res));
+    return env != NULL && env->store != NULL && who != NULL && res != NULL;
+}
+
+/* ---- one user ---- */
+
+static int note_user(zt_store *st, const char *id, zt_account_result *res)
+{
+    if (!has(id))
+        return -EINVAL;
+    zt_user u;
+    int rc = zt_store_user_get_by_id(st, id, &u);
+    if (rc == 0) {
+        snprintf(res->user_id, sizeof(res->user_id), "%s", u.id);
+        snprintf(res->email, sizeof(res->email), "%s", u.email);
+        res->epoch = u.revocation_epoch;
+    }
+    zt_user_dispose(&u);
+    return rc;
+}
+
+static int count_cb(void *ctx, const zt_store_session *s)
+{
+    (void)s;
+    ++*(uint64_t *)ctx;
+    return 0;
+}
+
+/* Session rows before a revoking change: what the answer says was revoked. */
+static uint64_t count_sessions(zt_store *st, const char *id)
+{
+    uint64_t n = 0;
+    return zt_store_session_list_by_user(st, id, count_cb, &n) == 0 ? n : 0;
+}
+
+/* The store change of each one-user operation; epoch receives the new revocation epoch. */
+static int apply(zt_store *st, zt_account_op op, const char *id, const char *hash, int64_t *epoch)
+{
+    switch (op) {
+    case ZT_ACCOUNT_DISABLE:
+        return zt_store_user_set_disabled(st, id, true, epoch);
+    case ZT_ACCOUNT_ENABLE:
+        return zt_store_user_set_disabled(st, id, false, epoch);
+    case ZT_ACCOUNT_SET_PASSWORD:
+        return has(hash) ? zt_store_user_set_password(st, id, hash, epoch) : -EINVAL;
+    case ZT_ACCOUNT_RESET_MFA:
+        return zt_store_user_reset_mfa(st, id, epoch);
+    case ZT_ACCOUNT_REVOKE_SESSIONS:
+        return zt_store_user_bump_epoch(st, id, epoch);
+    case ZT_ACCOUNT_DELETE:
+        return zt_store_user_delete(st, id);
+    default:
+        return -EINVAL;
+    }
+}
+
+static const char *change_text(zt_account_op op)
+{
+    switch (op) {
+    case ZT_ACCOUNT_DISABLE:
+        return "disabled; sessions revoked";
+    case ZT_ACCOUNT_ENABLE:
+        return "enabled";
+    case ZT_ACCOUNT_SET_PASSWORD:
+        return "password set; sessions revoked";
+    case ZT_ACCOUNT_RESET_MFA:
+        return "TOTP and recovery codes removed; sessions revoked";
+    case ZT_ACCOUNT_REVOKE_SESSIONS:
+        return "sessions revoked";
+    case ZT_ACCOUNT_DELETE:
+        return "deleted with sessions, credentials and memberships";
+    default:
+        return "";
+    }
+}
+
+static int user_op(const zt_account_env *env, const zt_actor *who, zt_account_op op, const char *id,
+                   const char *hash, zt_account_result *res)
+{
+    if (!args_ok(env, who, res))
+        return -EINVAL;
+    int rc = note_user(env->store, id, res);
+    if (rc != 0)
+        return rc;
+    if (op != ZT_ACCOUNT_ENABLE)
+        res->sessions_revoked = count_sessions(env->store, res->user_id);
+    int64_t epoch = res->epoch;
+    rc = apply(env->store, op, res->user_id, hash, &epoch);
+    if (rc != 0)
+        return rc;
+    if (op != ZT_ACCOUNT_DELETE)
+        res->epoch = epoch;
+    snprintf(res->change, sizeof(res->change), "%s", change_text(op));
+    return finish(env, who, op, true, res);
+}
+
+int zt_account_disable(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                       zt_account_result *res)
+{
+    return user_op(env, who, ZT_ACCOUNT_DISABLE, user_id, NULL, res);
+}
+
+int zt_account_enable(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                      zt_account_result *res)
+{
+    return user_op(env, who, ZT_ACCOUNT_ENABLE, user_id, NULL, res);
+}
+
+int zt_account_set_password(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                            const char *password_hash, zt_account_result *res)
+{
+    return user_op(env, who, ZT_ACCOUNT_SET_PASSWORD, user_id, password_hash, res);
+}
+
+int zt_account_reset_mfa(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                         zt_account_result *res)
+{
+    return user_op(env, who, ZT_ACCOUNT_RESET_MFA, user_id, NULL, res);
+}
+
+int zt_account_revoke_sessions(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                               zt_account_result *res)
+{
+    return user_op(env, who, ZT_ACCOUNT_REVOKE_SESSIONS, user_id, NULL, res);
+}
+
+int zt_account_delete(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                      zt_account_result *res)
+{
+    return user_op(env, who, ZT_ACCOUNT_DELETE, user_id, NULL, res);
+}
+
+/* ---- create ---- */
+
+/* Cheap refusals first, so a duplicate or a typo leaves nothing behind. */
+static int create_check(zt_store *st, const zt_account_new *n, zt_account_result *res)
+{
+    zt_user u;
+    int rc = zt_store_user_get_by_email(st, n->email, &u);
+    zt_user_dispose(&u);
+    if (rc == 0)
+        return -EEXIST;
+    if (rc != -ENOENT)
+        return rc;
+    for (size_t i = 0; i < n->n_groups; i++) {
+        zt_store_group g;
+        rc = zt_store_group_get(st, n->groups[i], &g);
+        if (rc == -ENOENT || rc == -EINVAL) {
+            snprintf(res->missing_group, sizeof(res->missing_group), "%s", n->groups[i]);
+            return -ENOENT;
+        }
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int zt_account_create(const zt_account_env *env, const zt_actor *who, const zt_account_new *n,
+                      zt_account_result *res)
+{
+    if (!args_ok(env, who, res) || n == NULL || !has(n->email))
+        return -EINVAL;
+    snprintf(res->email, sizeof(res->email), "%s", n->email);
+    int rc = create_check(env->store, n, res);
+    if (rc != 0)
+        return rc;
+    zt_user u;
+    rc = zt_store_user_add(env->store, n->email, n->name,
+                           has(n->password_hash) ? n->password_hash : "", n->groups, n->n_groups,
+                           &u);
+    if (rc == 0) {
+        snprintf(res->user_id, sizeof(res->user_id), "%s", u.id);
+        snprintf(res->email, sizeof(res->email), "%s", u.email);
+        res->epoch = u.revocation_epoch;
+    }
+    zt_user_dispose(&u);
+    if (rc != 0)
+        return rc;
+    snprintf(res->change, sizeof(res->change), "created%s%s",
+             has(n->password_hash) ? " with a password" : "", n->n_groups ? " with groups" : "");
+    return finish(env, who, ZT_ACCOUNT_CREATE, false, res);
+}
+
+/* ---- groups ---- */
+
+static int note_group(zt_store *st, const char *name, zt_account_result *res, uint64_t *members)
+{
+    if (!has(name))
+        return -EINVAL;
+    zt_store_group g;
+    int rc = zt_store_group_get(st, name, &g);
+    if (rc == -EINVAL)
+        rc = -ENOENT; /* a name no group can have is a group that does not exist */
+    if (rc == 0) {
+        snprintf(res->group, sizeof(res->group), "%s", g.name);
+        if (members != NULL)
+            *members = g.n_members;
+    }
+    return rc;
+}
+
+int zt_account_group_create(const zt_account_env *env, const zt_actor *who, const char *name,
+                            zt_account_result *res)
+{
+    if (!args_ok(env, who, res) || !has(name))
+        return -EINVAL;
+    int rc = zt_store_group_add(env->store, name);
+    if (rc == 0)
+        rc = note_group(env->store, name, res, NULL);
+    if (rc != 0)
+        return rc;
+    snprintf(res->change, sizeof(res->change), "group created");
+    return finish(env, who, ZT_ACCOUNT_GROUP_CREATE, false, res);
+}
+
+int zt_account_group_delete(const zt_account_env *env, const zt_actor *who, const char *name,
+                            zt_account_result *res)
+{
+    uint64_t members = 0;
+    if (!args_ok(env, who, res))
+        return -EINVAL;
+    int rc = note_group(env->store, name, res, &members);
+    if (rc == 0)
+        rc = zt_store_group_delete(env->store, res->group);
+    if (rc != 0)
+        return rc;
+    snprintf(res->change, sizeof(res->change), "group deleted with its %llu memberships",
+             (unsigned long long)members);
+    return finish(env, who, ZT_ACCOUNT_GROUP_DELETE, true, res);
+}
+
+static int member_op(const zt_account_env *env, const zt_actor *who, bool add, const char *group,
+                     const char *user_id, zt_account_result *res)
+{
+    if (!args_ok(env, who, res))
+        return -EINVAL;
+    int rc = note_group(env->store, group, res, NULL);
+    if (rc == 0)
+        rc = note_user(env->store, user_id, res);
+    if (rc != 0)
+        return rc;
+    rc = add ? zt_store_group_member_add(env->store, res->group, res->user_id)
+             : zt_store_group_member_remove(env->store, res->group, res->user_id);
+    if (rc != 0)
+        return rc;
+    snprintf(res->change, sizeof(res->change), "%s group %s", add ? "added to" : "removed from",
+             res->group);
+    return finish(env, who, add ? ZT_ACCOUNT_MEMBER_ADD : ZT_ACCOUNT_MEMBER_REMOVE, true, res);
+}
+
+int zt_account_member_add(const zt_account_env *env, const zt_actor *who, const char *group,
+                          const char *user_id, zt_account_result *res)
+{
+    return member_op(env, who, true, group, user_id, res);
+}
+
+int zt_account_member_remove(const zt_account_env *env, const zt_actor *who, const char *group,
+                             const char *user_id, zt_account_result *res)
+{
+    return member_op(env, who, false, group, user_id, res);
+}

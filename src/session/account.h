@@ -1,0 +1,121 @@
+/* Account operations, each written once for every front-end: the CLI, the admin API, the portal
+ * (a user's own password change) and the playbooks call these, never the store directly. One
+ * operation does, in order: its store change, its audit record (OCSF Account Change, naming the
+ * actor the front-end passes in), and the revocation bump that makes running gateways drop
+ * their session caches. Confirming a user compromised, which also opens incidents and runs
+ * playbooks, lives one layer up in response/confirm.h and is called the same way.
+ *
+ * The audit record goes to a sink the caller chooses (the gateway's writer, the CLI's audit
+ * spool, the incident log's callback): through every front-end the records are identical but
+ * for the actor, their times and ids. Front-ends still record their own call (the admin API's
+ * HTTP record, the CLI's command line); this record is the change itself.
+ *
+ * Passwords arrive hashed: hashing is the front-end's (the CLI hashes in-process, the gateway on
+ * the libuv pool). Inputs are looked up and checked here, so every front-end refuses the same
+ * things with the same errno. It never prints and never logs: failures come back as errno and,
+ * for the parts after the change is saved, in zt_account_result. */
+#ifndef ZT_SESSION_ACCOUNT_H
+#define ZT_SESSION_ACCOUNT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* Where an operation's audit record goes; write returns 0 or a negative errno. */
+typedef int (*zt_audit_sink_fn)(void *ctx, const char *json, size_t len);
+typedef struct zt_audit_sink {
+    zt_audit_sink_fn write; /* NULL: audit off */
+    void *ctx;
+} zt_audit_sink;
+
+/* Who asked; strings borrowed for the call. Only these fields differ between the records two
+ * front-ends write for the same change. */
+typedef struct zt_actor {
+    const char *name;           /* "admin-token:3f2a...", "root" (CLI), "playbook:stolen" */
+    const char *type;           /* OCSF actor.user.type: "Admin", "User", "System" */
+    const char *credential_uid; /* nullable: the admin token's fingerprint */
+    const char *process;        /* nullable: "ztgate-cli" */
+    const char *request_id; /* nullable: the front-end's own record (metadata.correlation_uid) */
+} zt_actor;
+
+/* The services an operation acts through; all borrowed. */
+typedef struct zt_account_env {
+    zt_store *store;
+    const char *state_dir; /* revocation counter; NULL = nobody to tell (tests) */
+    zt_audit_sink audit;
+} zt_account_env;
+
+/* What happened besides the change. A failure here does not undo the change. */
+typedef struct zt_account_result {
+    char user_id[ZT_STORE_ID_LEN + 1];
+    char email[ZT_STORE_EMAIL_MAX + 1];
+    char group[ZT_STORE_GROUP_MAX + 1]; /* canonical spelling, group operations */
+    int64_t epoch;                      /* the user's revocation epoch afterwards */
+    uint64_t sessions_revoked;          /* session rows the user had before a revoking change */
+    char change[128];                   /* "disabled; sessions revoked": the record's summary */
+    int audit_rc;      /* 0, or why the record could not be written (the change stands) */
+    int revocation_rc; /* 0, or why STATE_DIR/revocation could not be bumped (likewise) */
+    char missing_group[ZT_STORE_GROUP_MAX + 1]; /* create: the group that does not exist */
+} zt_account_result;
+
+typedef enum zt_account_op {
+    ZT_ACCOUNT_CREATE = 0,
+    ZT_ACCOUNT_DISABLE,
+    ZT_ACCOUNT_ENABLE,
+    ZT_ACCOUNT_SET_PASSWORD,
+    ZT_ACCOUNT_RESET_MFA,
+    ZT_ACCOUNT_REVOKE_SESSIONS,
+    ZT_ACCOUNT_DELETE,
+    ZT_ACCOUNT_GROUP_CREATE,
+    ZT_ACCOUNT_GROUP_DELETE,
+    ZT_ACCOUNT_MEMBER_ADD,
+    ZT_ACCOUNT_MEMBER_REMOVE,
+    ZT_ACCOUNT_N_OPS,
+} zt_account_op;
+
+/* "user.disable", ... (the admin API's operation names); "unknown" out of range. */
+const char *zt_account_op_name(zt_account_op op);
+
+/* A new user. groups must exist (-ENOENT, res->missing_group names the first that does not);
+ * -EEXIST when the email is taken. password_hash NULL or "": no password (sign-in impossible
+ * until one is set). No revocation bump: nobody has a session yet. */
+typedef struct zt_account_new {
+    const char *email, *name, *password_hash;
+    const char *const *groups;
+    size_t n_groups;
+} zt_account_new;
+int zt_account_create(const zt_account_env *env, const zt_actor *who, const zt_account_new *n,
+                      zt_account_result *res);
+
+/* Changes to one user, named by id (front-ends resolve emails). Every one but enable ends the
+ * user's sessions (epoch bump in the store's transaction); all of them tell gateways.
+ * -ENOENT unknown user, -EINVAL bad arguments, or a store error. */
+int zt_account_disable(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                       zt_account_result *res);
+int zt_account_enable(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                      zt_account_result *res);
+int zt_account_set_password(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                            const char *password_hash, zt_account_result *res);
+int zt_account_reset_mfa(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                         zt_account_result *res);
+int zt_account_revoke_sessions(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                               zt_account_result *res);
+/* Sessions, credentials and memberships go with the user. */
+int zt_account_delete(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                      zt_account_result *res);
+
+/* Groups: -EEXIST (create), -ENOENT (unknown group or user; remove: not a member), -EEXIST
+ * (add: already a member). Membership decides authorization, so every change but create
+ * tells gateways. */
+int zt_account_group_create(const zt_account_env *env, const zt_actor *who, const char *name,
+                            zt_account_result *res);
+int zt_account_group_delete(const zt_account_env *env, const zt_actor *who, const char *name,
+                            zt_account_result *res);
+int zt_account_member_add(const zt_account_env *env, const zt_actor *who, const char *group,
+                          const char *user_id, zt_account_result *res);
+int zt_account_member_remove(const zt_account_env *env, const zt_actor *who, const char *group,
+                             const char *user_id, zt_account_result *res);
+
+#endif

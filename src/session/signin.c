@@ -1,0 +1,187 @@
+/* The sign-in state machine (signin.h): the transition table, the one transition function and
+ * the pure decisions of each step. */
+#include "session/signin.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <unistr.h>
+#include <uninorm.h>
+
+#include "core/log.h"
+#include "identity/breach.h"
+#include "identity/password.h"
+#include "lib/secure.h"
+
+static const char *const names[ZT_SIGNIN_N_STATES] = {
+#define ZT_SIGNIN_NAME(id, name) [id] = name,
+    ZT_SIGNIN_STATES(ZT_SIGNIN_NAME)
+#undef ZT_SIGNIN_NAME
+};
+
+/* next[from] has bit `to` set when the flow may go from → to. Error is reachable from every
+ * non-terminal state; terminal states go nowhere. */
+#define B(s) (1u << (s))
+static const unsigned next[ZT_SIGNIN_N_STATES] = {
+    [ZT_SIGNIN_THROTTLE] = B(ZT_SIGNIN_CREDENTIAL) | B(ZT_SIGNIN_REFUSED) | B(ZT_SIGNIN_ERROR),
+    [ZT_SIGNIN_CREDENTIAL] = B(ZT_SIGNIN_RISK) | B(ZT_SIGNIN_FAILED) | B(ZT_SIGNIN_ERROR),
+    [ZT_SIGNIN_RISK] = B(ZT_SIGNIN_SECOND_FACTOR) | B(ZT_SIGNIN_SESSION) | B(ZT_SIGNIN_BLOCKED) |
+                       B(ZT_SIGNIN_ERROR),
+};
+#undef B
+
+const char *zt_signin_state_name(zt_signin_state s)
+{
+    return (unsigned)s < ZT_SIGNIN_N_STATES ? names[s] : "?";
+}
+
+bool zt_signin_allowed(zt_signin_state from, zt_signin_state to)
+{
+    return (unsigned)from < ZT_SIGNIN_N_STATES && (unsigned)to < ZT_SIGNIN_N_STATES &&
+           (next[from] & (1u << to)) != 0;
+}
+
+bool zt_signin_terminal(zt_signin_state s)
+{
+    return (unsigned)s >= ZT_SIGNIN_N_STATES || next[s] == 0;
+}
+
+void zt_signin_init(zt_signin *s, const char *trace_id)
+{
+    *s = (zt_signin){.state = ZT_SIGNIN_THROTTLE, .trace_id = trace_id};
+}
+
+bool zt_signin_go(zt_signin *s, zt_signin_state to)
+{
+    const char *id = s->trace_id != NULL ? s->trace_id : "-";
+    if (!zt_signin_allowed(s->state, to)) {
+        zt_error("request %s: sign-in: no transition %s -> %s (a bug); failing closed", id,
+                 zt_signin_state_name(s->state), zt_signin_state_name(to));
+        s->state = ZT_SIGNIN_ERROR;
+        return false;
+    }
+    zt_debug("request %s: sign-in %s -> %s", id, zt_signin_state_name(s->state),
+             zt_signin_state_name(to));
+    s->state = to;
+    return true;
+}
+
+zt_signin_state zt_signin_on_throttle(zt_signin *s, zt_throttle_result r)
+{
+    if (r == ZT_THROTTLE_SOURCE || r == ZT_THROTTLE_WAIT)
+        return ZT_SIGNIN_REFUSED;
+    s->limited = r == ZT_THROTTLE_ACCOUNT;
+    return ZT_SIGNIN_CREDENTIAL;
+}
+
+bool zt_signin_usable(const zt_signin *s)
+{
+    return s->exists && !s->disabled && !s->no_password && !s->limited;
+}
+
+zt_signin_state zt_signin_on_credential(const zt_signin *s, int verify_result)
+{
+    if (verify_result != ZT_PASSWORD_MATCH && verify_result != ZT_PASSWORD_MISMATCH)
+        return ZT_SIGNIN_ERROR;
+    return zt_signin_usable(s) && verify_result == ZT_PASSWORD_MATCH ? ZT_SIGNIN_RISK
+                                                                     : ZT_SIGNIN_FAILED;
+}
+
+zt_signin_state zt_signin_on_risk(bool risky, bool has_totp, bool mfa_optional)
+{
+    if (risky && !has_totp)
+        return ZT_SIGNIN_BLOCKED;
+    return has_totp || !mfa_optional || risky ? ZT_SIGNIN_SECOND_FACTOR : ZT_SIGNIN_SESSION;
+}
+
+const char *zt_signin_failure_reason(const zt_signin *s)
+{
+    if (!s->exists)
+        return "unknown user";
+    if (s->disabled)
+        return "disabled";
+    if (s->no_password)
+        return "no password set";
+    if (s->limited)
+        return "throttled";
+    return "wrong password";
+}
+
+/* ---- the risk step's inputs ---- */
+
+/* What the risk engine and the leaked-credentials feed see of a password: a keyed tag (spray
+ * detection counts distinct passwords per source) and its SHA-1 (the feed's format), both over
+ * the NFKC form, as the password is hashed. */
+typedef struct pw_marks {
+    unsigned char tag[ZT_RISK_TAG_LEN];
+    unsigned char sha1[20];
+} pw_marks;
+
+static void password_marks(zt_secretbox *secrets, const char *pw, size_t len, pw_marks *out)
+{
+    uint8_t stack[1024];
+    size_t n = sizeof(stack);
+    const uint8_t *p = (const uint8_t *)pw;
+    uint8_t *norm = NULL;
+    if (len > 0 && u8_check(p, len) == NULL) {
+        norm = u8_normalize(UNINORM_NFKC, p, len, stack, &n);
+        if (norm != NULL) {
+            p = norm;
+            len = n;
+        }
+    }
+    unsigned char key[ZT_SECRETBOX_KEY_LEN], mac[crypto_auth_hmacsha256_BYTES];
+    zt_secretbox_derive(secrets, "password-spray", key);
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key, sizeof(key));
+    crypto_auth_hmacsha256_update(&st, p, len);
+    crypto_auth_hmacsha256_final(&st, mac);
+    memcpy(out->tag, mac, ZT_RISK_TAG_LEN);
+    zt_breach_sha1(p, len, out->sha1);
+    zt_wipe(&st, sizeof(st));
+    zt_wipe(key, sizeof(key));
+    zt_wipe(mac, sizeof(mac));
+    if (norm != NULL) {
+        zt_wipe(norm, n);
+        if (norm != stack)
+            free(norm);
+    }
+    zt_wipe(stack, sizeof(stack));
+}
+
+unsigned zt_signin_note_failure(const zt_signin_env *e, const char *account,
+                                const struct sockaddr *sa, const char *pw, size_t len, int64_t now)
+{
+    if (e->risk == NULL)
+        return 0;
+    pw_marks m;
+    password_marks(e->secrets, pw, len, &m);
+    unsigned flags = zt_risk_on_failure(e->risk, account, sa, m.tag, now);
+    zt_wipe(&m, sizeof(m));
+    return flags;
+}
+
+int zt_signin_assess(const zt_signin_env *e, const zt_user *u, const char *pw, size_t len,
+                     const struct sockaddr *sa, const char *ua, const char *device_id, int64_t now,
+                     zt_risk_sign_in *in, zt_ip_info *info, zt_risk_assessment *a)
+{
+    zt_feeds_lookup(e->feeds, sa, info);
+    pw_marks m;
+    password_marks(e->secrets, pw, len, &m);
+    bool leaked = e->feeds != NULL && zt_feeds_leaked(e->feeds, u->email, m.sha1);
+    zt_wipe(&m, sizeof(m));
+    bool vpn = false;
+    for (size_t i = 0; sa != NULL && i < e->n_vpn_egress && !vpn; i++)
+        vpn = zt_cidr_contains(&e->vpn_egress[i], sa);
+    *in = (zt_risk_sign_in){.user_id = u->id,
+                            .email = u->email,
+                            .ip = sa,
+                            .info = info,
+                            .user_agent = ua,
+                            .device_id = device_id,
+                            .leaked = leaked,
+                            .vpn_egress = vpn,
+                            .now = now};
+    return zt_risk_assess(e->risk, in, a);
+}

@@ -1,0 +1,106 @@
+/* The sign-in flow as an explicit state machine: throttle → credential check → risk → second
+ * factor → session. Each sign-in attempt holds one zt_signin; the portal does the HTTP, form
+ * and page work around it and asks this module what each step's outcome means. Every move goes
+ * through zt_signin_go, the one transition function: it refuses a move the table below does not
+ * allow (a bug, logged as an error, and the attempt ends in ZT_SIGNIN_ERROR) and traces each
+ * move at debug level with the request id, like curl's mstate().
+ *
+ *   throttle ──admitted──▶ credential ──password ok──▶ risk ──low, no MFA due──▶ session
+ *      │                      │                         ├──MFA due or risky───▶ second-factor
+ *      └─refused (429)        └─wrong/unusable: failed  └──risky, no factor───▶ blocked (403)
+ *   (any state can end in error: store, audit or queue failure, client gone: 503)
+ *
+ * The decisions are pure functions of their inputs (table-tested in tests/unit/test_signin.c);
+ * this module never does I/O. docs/ARCHITECTURE.md "The sign-in state machine" describes it. */
+#ifndef ZT_SESSION_SIGNIN_H
+#define ZT_SESSION_SIGNIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "identity/secretbox.h"
+#include "risk/cidr.h"
+#include "risk/feeds.h"
+#include "risk/risk.h"
+#include "session/throttle.h"
+#include "store/store.h"
+
+#define ZT_SIGNIN_STATES(X)                                                                        \
+    X(ZT_SIGNIN_THROTTLE, "throttle")           /* admitted by the brute-force throttle? */        \
+    X(ZT_SIGNIN_CREDENTIAL, "credential")       /* password verified on the pool */                \
+    X(ZT_SIGNIN_RISK, "risk")                   /* Identity Protection assessment */               \
+    X(ZT_SIGNIN_SECOND_FACTOR, "second-factor") /* session made MFA-pending: MFA or enrolment */   \
+    X(ZT_SIGNIN_SESSION, "session")             /* signed in */                                    \
+    X(ZT_SIGNIN_REFUSED, "refused")             /* throttled before any check (429) */             \
+    X(ZT_SIGNIN_FAILED, "failed")               /* the one failure page for every reason */        \
+    X(ZT_SIGNIN_BLOCKED, "blocked")             /* risky and no second factor to ask (403) */      \
+    X(ZT_SIGNIN_ERROR, "error")                 /* fail closed (503), or the client went away */
+
+typedef enum zt_signin_state {
+#define ZT_SIGNIN_ENUM(id, name) id,
+    ZT_SIGNIN_STATES(ZT_SIGNIN_ENUM)
+#undef ZT_SIGNIN_ENUM
+        ZT_SIGNIN_N_STATES
+} zt_signin_state;
+
+typedef struct zt_signin {
+    zt_signin_state state;
+    const char *trace_id; /* borrowed: the request id the trace names */
+    /* What the steps learnt, for later steps and the failure reason. */
+    bool exists;   /* the account exists */
+    bool disabled; /* ... and is disabled */
+    bool no_password;
+    bool limited; /* the throttle limits this account for unknown devices */
+} zt_signin;
+
+const char *zt_signin_state_name(zt_signin_state s); /* "throttle", ...; "?" out of range */
+bool zt_signin_allowed(zt_signin_state from, zt_signin_state to);
+bool zt_signin_terminal(zt_signin_state s);
+
+/* Start in ZT_SIGNIN_THROTTLE. */
+void zt_signin_init(zt_signin *s, const char *trace_id);
+/* The one transition: true when the table allows from → to (then s->state = to); otherwise
+ * logs the bug and sets ZT_SIGNIN_ERROR. */
+bool zt_signin_go(zt_signin *s, zt_signin_state to);
+
+/* Throttle: REFUSED (source limit, or a wait too long to hold) or CREDENTIAL; notes limited. */
+zt_signin_state zt_signin_on_throttle(zt_signin *s, zt_throttle_result r);
+/* Whether the password can sign in at all: when not, it is checked against the dummy hash for
+ * the same cost, and fails whatever it is. */
+bool zt_signin_usable(const zt_signin *s);
+/* Credential: verify_result is ZT_PASSWORD_MATCH, ZT_PASSWORD_MISMATCH or an error → RISK,
+ * FAILED or ERROR. */
+zt_signin_state zt_signin_on_credential(const zt_signin *s, int verify_result);
+/* Risk: a medium or high sign-in owes a second factor even where MFA is optional; without one
+ * to ask (no TOTP) it is BLOCKED rather than let it enrol its own. */
+zt_signin_state zt_signin_on_risk(bool risky, bool has_totp, bool mfa_optional);
+/* Why a failed attempt failed, for the audit record (never shown to the client). */
+const char *zt_signin_failure_reason(const zt_signin *s);
+
+/* ---- the risk step's inputs (Identity Protection); never the password itself ---- */
+
+/* The services the risk step reads; all borrowed. risk and feeds NULL: none configured. */
+typedef struct zt_signin_env {
+    zt_risk_engine *risk;
+    const zt_feeds *feeds;
+    zt_secretbox *secrets; /* derives the spray tag's key */
+    const zt_cidr *vpn_egress;
+    size_t n_vpn_egress;
+} zt_signin_env;
+
+/* A failed attempt: the engine counts distinct passwords per source by a keyed tag of the
+ * password. Returns the ZT_RISK_SRC_* flags newly raised (0 without an engine). */
+unsigned zt_signin_note_failure(const zt_signin_env *e, const char *account,
+                                const struct sockaddr *sa, const char *pw, size_t len, int64_t now);
+
+/* The assessment of a correct password, nothing written yet: feeds lookup of the source, the
+ * leaked-credentials check (SHA-1 of the NFKC password), VPN egress, then zt_risk_assess. in
+ * points into u, info and the strings given: keep them alive while in is used (zt_risk_record).
+ * 0 or a negative errno: fail closed. */
+int zt_signin_assess(const zt_signin_env *e, const zt_user *u, const char *pw, size_t len,
+                     const struct sockaddr *sa, const char *ua, const char *device_id, int64_t now,
+                     zt_risk_sign_in *in, zt_ip_info *info, zt_risk_assessment *a);
+
+#endif

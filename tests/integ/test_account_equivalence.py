@@ -1,0 +1,231 @@
+"""One account service under every front-end (issue 11, item 4): every account operation runs
+once through the CLI and once through the admin API, on two identical setups (a gateway with
+its audit log, a signed-in user, a playbook on a confirmed compromise). Afterwards the two
+stores (users, groups, memberships, sessions, MFA state, detections, incidents with their
+timelines), the service's audit records (Account Change records of the changes and the
+Detection Findings of incidents, without the actor, times and ids) and the playbook effects
+must be equal. Before the service layer the CLI wrote one generic "command line" record per
+change and the admin API none of the change itself, so the records could not match."""
+import json
+import os
+
+from harness import APP_HOST, eq, free_port
+from portal_client import PASSWORD, complete_sign_in, Browser
+from test_admin_api import Api
+
+ALICE, BOB = "alice@example.test", "bob@example.test"
+NEW_PW = PASSWORD + "-rotated"
+
+
+def _setup(h, name):
+    state = h.path("state-" + name)
+    admin_port = free_port()
+    extra = {
+        "state_dir": state,
+        "audit": {"path": os.path.join(state, "audit", "audit.log")},
+        "admin": {"listen": "127.0.0.1:%d" % admin_port},
+        "playbooks": [{"name": "stolen-password",
+                       "on": {"types": ["admin_confirmed_compromised"]},
+                       "actions": ["revoke_sessions", "disable_user", "open_incident"]}],
+    }
+    cfg = h.config([h.app("http://127.0.0.1:9", name="app", host=APP_HOST,
+                          sensitivity="internal")], extra=extra)
+    gw = h.gateway(cfg, name="ztgate-" + name)
+    return gw, admin_port
+
+
+def _ok_cli(h, gw, *args, password=None):
+    r = h.cli(*args, "--config", gw.config_path,
+              input=None if password is None else password + "\n")
+    eq(r.returncode, 0, " ".join(args) + ": " + r.stdout + r.stderr)
+    return r
+
+
+class CliDoor:
+    """The operations as `ztgate` commands."""
+
+    def __init__(self, h, gw):
+        self.h, self.gw = h, gw
+
+    def group_create(self, g):
+        _ok_cli(self.h, self.gw, "group", "add", g)
+
+    def group_delete(self, g):
+        _ok_cli(self.h, self.gw, "group", "delete", g)
+
+    def member_add(self, g, u):
+        _ok_cli(self.h, self.gw, "group", "member-add", g, u)
+
+    def member_remove(self, g, u):
+        _ok_cli(self.h, self.gw, "group", "member-remove", g, u)
+
+    def create(self, email, name, groups, password):
+        args = ["user", "add", email, "--name", name, "--password-stdin"]
+        for g in groups:
+            args += ["--group", g]
+        _ok_cli(self.h, self.gw, *args, password=password)
+
+    def user(self, action, email, password=None):
+        cmd = {"password": "passwd"}.get(action, action)
+        args = ["user", cmd, email] + (["--password-stdin"] if password else [])
+        _ok_cli(self.h, self.gw, *args, password=password)
+
+    def confirm(self, email):
+        _ok_cli(self.h, self.gw, "risk", "confirm-compromised", email)
+
+
+class ApiDoor:
+    """The same operations as admin API calls."""
+
+    def __init__(self, gw, port):
+        token = open(os.path.join(gw.config["state_dir"], "admin.token")).read().strip()
+        self.api = Api(port, token)
+
+    def _ok(self, method, path, body=None, want=(200, 201, 204)):
+        r = self.api.req(method, path, body)
+        eq(r.status in want, True, "%s %s: %d %r" % (method, path, r.status, r.body[:300]))
+        return r
+
+    def group_create(self, g):
+        self._ok("POST", "/api/v1/groups", {"name": g})
+
+    def group_delete(self, g):
+        self._ok("DELETE", "/api/v1/groups/" + g)
+
+    def member_add(self, g, u):
+        self._ok("POST", "/api/v1/groups/%s/members" % g, {"user": u})
+
+    def member_remove(self, g, u):
+        self._ok("DELETE", "/api/v1/groups/%s/members/%s" % (g, u))
+
+    def create(self, email, name, groups, password):
+        self._ok("POST", "/api/v1/users", {"email": email, "name": name, "groups": groups,
+                                           "password": password})
+
+    def user(self, action, email, password=None):
+        if action == "delete":
+            self._ok("DELETE", "/api/v1/users/" + email)
+        elif action == "password":
+            self._ok("POST", "/api/v1/users/%s/password" % email, {"password": password})
+        else:
+            self._ok("POST", "/api/v1/users/%s/%s" % (email, action))
+
+    def confirm(self, email):
+        self._ok("POST", "/api/v1/users/%s/confirm-compromised" % email)
+
+
+def _sign_in(gw, email, password, b=None):
+    """A browser signed in (enrolling TOTP the first time); returns it."""
+    if b is None:
+        b = Browser(gw.port, host=APP_HOST)
+        b.secret, b.recovery_codes = None, []
+    b.cookies.clear()
+    complete_sign_in(b, email, password)
+    return b
+
+
+def _run_everything(gw, door):
+    """Every account operation, in an order where each one has something to act on."""
+    door.group_create("eng")
+    door.group_create("ops")
+    door.create(ALICE, "Alice", ["eng"], PASSWORD)
+    door.create(BOB, "Bob", [], PASSWORD)
+    b = _sign_in(gw, ALICE, PASSWORD)
+    door.member_add("ops", ALICE)
+    door.member_remove("eng", ALICE)
+    door.user("revoke-sessions", ALICE)
+    _sign_in(gw, ALICE, PASSWORD, b)
+    door.user("reset-mfa", ALICE)
+    b = _sign_in(gw, ALICE, PASSWORD)  # enrols again
+    door.user("password", ALICE, NEW_PW)
+    _sign_in(gw, ALICE, NEW_PW, b)
+    door.user("disable", ALICE)
+    door.user("enable", ALICE)
+    _sign_in(gw, ALICE, NEW_PW, b)
+    door.confirm(ALICE)  # playbook: revoke, disable, incident
+    door.user("delete", BOB)
+    door.group_delete("ops")
+
+
+DROP = {"id", "at", "created_at", "updated_at", "request_id", "time", "seq", "prev", "hash",
+        "actor", "metadata", "last_sign_in_at", "password_changed_at", "auth_time", "mfa_time",
+        "idle_expires_at", "absolute_expires_at", "id_hash", "first_seen", "last_seen",
+        "detected_at", "revocation_epoch_at"}
+
+
+def _strip(v):
+    """v without times, ids and the actor."""
+    if isinstance(v, dict):
+        out = {k: _strip(x) for k, x in v.items() if k not in DROP}
+        if isinstance(out.get("evidence"), dict):
+            out["evidence"].pop("by", None)
+        for k in ("user_id", "uid"):
+            out.pop(k, None)
+        return out
+    if isinstance(v, list):
+        return [_strip(x) for x in v]
+    return v
+
+
+def _cli_json(h, gw, *args):
+    r = _ok_cli(h, gw, *args, "--json")
+    return json.loads(r.stdout)
+
+
+def _store(h, gw):
+    groups = _cli_json(h, gw, "group", "list")
+    incs = _cli_json(h, gw, "incident", "list")
+    return {
+        "users": _strip(_cli_json(h, gw, "user", "list")),
+        "alice": _strip(_cli_json(h, gw, "user", "show", ALICE)),
+        "groups": _strip(groups),
+        "members": {g["name"]: _strip(_cli_json(h, gw, "group", "members", g["name"]))
+                    for g in groups},
+        "sessions": _strip(_cli_json(h, gw, "user", "sessions", ALICE)),
+        "risk": _strip(_cli_json(h, gw, "risk", "list")),
+        "incidents": _strip(incs),
+        "timelines": [_strip(_cli_json(h, gw, "incident", "show", str(i["id"]))["timeline"])
+                      for i in incs],
+    }
+
+
+def _service_records(gw):
+    """The account service's records and the incidents' Detection Findings, in log order;
+    the front-ends' own records (the API call, the command line) are theirs to differ."""
+    out = []
+    with open(gw.config["audit"]["path"], errors="replace") as f:
+        for line in f:
+            rec = json.loads(line)
+            ours = rec.get("class_uid") == 3001 and "operation" in rec.get("unmapped", {})
+            finding = rec.get("class_uid") == 2004 and "api" not in rec
+            if ours or finding:
+                out.append(_strip(rec))
+    return out
+
+
+def test_every_account_operation_same_through_cli_and_admin_api(h):
+    gw_api, admin_port = _setup(h, "api")
+    gw_cli, _ = _setup(h, "cli")
+    _run_everything(gw_api, ApiDoor(gw_api, admin_port))
+    _run_everything(gw_cli, CliDoor(h, gw_cli))
+
+    api, cli = _store(h, gw_api), _store(h, gw_cli)
+    for part in api:
+        eq(cli[part], api[part], "store: " + part)
+    eq(api["alice"]["status"], "disabled", "the playbook disabled alice: %r" % api["alice"])
+    eq(len(api["incidents"]), 1, "one incident: %r" % api["incidents"])
+    eq([u["email"] for u in api["users"]], [ALICE], "bob is gone")
+
+    # The CLI's records reach the log through the spool: stop both to read final logs.
+    gw_api.proc.stop()
+    gw_cli.proc.stop()
+    ra, rc = _service_records(gw_api), _service_records(gw_cli)
+    ops = [r["unmapped"]["operation"] for r in ra if r["class_uid"] == 3001]
+    for op in ("group.create", "group.delete", "group.member_add", "group.member_remove",
+               "user.create", "user.disable", "user.enable", "user.password", "user.reset_mfa",
+               "user.revoke_sessions", "user.delete"):
+        eq(op in ops, True, "an Account Change record for %s in %r" % (op, ops))
+    print("    %d service records, %d account changes" % (len(ra), len(ops)), flush=True)
+    eq(len(rc), len(ra), "as many service records through both doors")
+    for i, (a, c) in enumerate(zip(ra, rc)):
+        eq(c, a, "audit record %d" % i)

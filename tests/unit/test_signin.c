@@ -1,0 +1,185 @@
+/* The sign-in state machine (session/signin.h) and the account service (session/account.h):
+ * transition table, each step's decision as a table, and account operations against a real
+ * store with a recording audit sink. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "identity/password.h"
+#include "session/account.h"
+#include "session/signin.h"
+
+static void test_transitions(void **state)
+{
+    (void)state;
+    static const struct {
+        zt_signin_state from, to;
+        bool ok;
+    } cases[] = {
+        {ZT_SIGNIN_THROTTLE, ZT_SIGNIN_CREDENTIAL, true},
+        {ZT_SIGNIN_THROTTLE, ZT_SIGNIN_REFUSED, true},
+        {ZT_SIGNIN_THROTTLE, ZT_SIGNIN_RISK, false}, /* no skipping the password */
+        {ZT_SIGNIN_THROTTLE, ZT_SIGNIN_SESSION, false},
+        {ZT_SIGNIN_CREDENTIAL, ZT_SIGNIN_RISK, true},
+        {ZT_SIGNIN_CREDENTIAL, ZT_SIGNIN_FAILED, true},
+        {ZT_SIGNIN_CREDENTIAL, ZT_SIGNIN_SESSION, false}, /* no skipping the risk check */
+        {ZT_SIGNIN_RISK, ZT_SIGNIN_SESSION, true},
+        {ZT_SIGNIN_RISK, ZT_SIGNIN_SECOND_FACTOR, true},
+        {ZT_SIGNIN_RISK, ZT_SIGNIN_BLOCKED, true},
+        {ZT_SIGNIN_RISK, ZT_SIGNIN_ERROR, true},
+        {ZT_SIGNIN_SESSION, ZT_SIGNIN_RISK, false}, /* terminal */
+        {ZT_SIGNIN_FAILED, ZT_SIGNIN_CREDENTIAL, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (zt_signin_allowed(cases[i].from, cases[i].to) != cases[i].ok)
+            fail_msg("%s -> %s", zt_signin_state_name(cases[i].from),
+                     zt_signin_state_name(cases[i].to));
+    assert_true(zt_signin_terminal(ZT_SIGNIN_SESSION));
+    assert_false(zt_signin_terminal(ZT_SIGNIN_RISK));
+    assert_string_equal(zt_signin_state_name(ZT_SIGNIN_SECOND_FACTOR), "second-factor");
+
+    zt_signin s;
+    zt_signin_init(&s, "req-1");
+    assert_true(zt_signin_go(&s, ZT_SIGNIN_CREDENTIAL));
+    assert_false(zt_signin_go(&s, ZT_SIGNIN_SESSION)); /* refused: fails closed */
+    assert_int_equal(s.state, ZT_SIGNIN_ERROR);
+}
+
+static void test_decisions(void **state)
+{
+    (void)state;
+    zt_signin s;
+    zt_signin_init(&s, NULL);
+    assert_int_equal(zt_signin_on_throttle(&s, ZT_THROTTLE_SOURCE), ZT_SIGNIN_REFUSED);
+    assert_int_equal(zt_signin_on_throttle(&s, ZT_THROTTLE_WAIT), ZT_SIGNIN_REFUSED);
+    assert_int_equal(zt_signin_on_throttle(&s, ZT_THROTTLE_ACCOUNT), ZT_SIGNIN_CREDENTIAL);
+    assert_true(s.limited);
+    s.exists = true;
+    /* A limited account fails even with the right password, like a wrong one. */
+    assert_int_equal(zt_signin_on_credential(&s, ZT_PASSWORD_MATCH), ZT_SIGNIN_FAILED);
+    assert_string_equal(zt_signin_failure_reason(&s), "throttled");
+    s.limited = false;
+    assert_int_equal(zt_signin_on_credential(&s, ZT_PASSWORD_MATCH), ZT_SIGNIN_RISK);
+    assert_int_equal(zt_signin_on_credential(&s, ZT_PASSWORD_MISMATCH), ZT_SIGNIN_FAILED);
+    assert_int_equal(zt_signin_on_credential(&s, -ENOMEM), ZT_SIGNIN_ERROR);
+    s.disabled = true;
+    assert_int_equal(zt_signin_on_credential(&s, ZT_PASSWORD_MATCH), ZT_SIGNIN_FAILED);
+    assert_string_equal(zt_signin_failure_reason(&s), "disabled");
+    s.exists = false;
+    assert_string_equal(zt_signin_failure_reason(&s), "unknown user");
+
+    static const struct {
+        bool risky, has_totp, mfa_optional;
+        zt_signin_state want;
+    } risk[] = {
+        {false, false, true, ZT_SIGNIN_SESSION},
+        {false, false, false, ZT_SIGNIN_SECOND_FACTOR},
+        {false, true, true, ZT_SIGNIN_SECOND_FACTOR},
+        {true, true, true, ZT_SIGNIN_SECOND_FACTOR},
+        {true, false, true, ZT_SIGNIN_BLOCKED},
+        {true, false, false, ZT_SIGNIN_BLOCKED},
+    };
+    for (size_t i = 0; i < sizeof(risk) / sizeof(risk[0]); i++)
+        assert_int_equal(zt_signin_on_risk(risk[i].risky, risk[i].has_totp, risk[i].mfa_optional),
+                         risk[i].want);
+}
+
+/* ---- the account service ---- */
+
+static int record(void *ctx, const char *json, size_t len)
+{
+    json_t *v = json_loadb(json, len, 0, NULL);
+    assert_non_null(v);
+    return json_array_append_new(ctx, v);
+}
+
+static const char *field(json_t *rec, const char *a, const char *b)
+{
+    return json_string_value(json_object_get(json_object_get(rec, a), b));
+}
+
+static void test_account_operations(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/zt-account-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char dir[64];
+    snprintf(dir, sizeof(dir), "%s/state", root);
+    zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = dir};
+    char err[256];
+    zt_store *st = zt_store_open(&sc, err, sizeof(err));
+    assert_non_null(st);
+    json_t *recs = json_array();
+    zt_account_env env = {.store = st, .state_dir = dir, .audit = {record, recs}};
+    zt_actor who = {.name = "tester", .type = "Admin", .request_id = "req-7"};
+    zt_account_result res;
+
+    assert_int_equal(zt_account_group_create(&env, &who, "eng", &res), 0);
+    const char *groups[] = {"eng", "nope"};
+    zt_account_new n = {.email = "a@example.org", .name = "A", .groups = groups, .n_groups = 2};
+    assert_int_equal(zt_account_create(&env, &who, &n, &res), -ENOENT);
+    assert_string_equal(res.missing_group, "nope");
+    n.n_groups = 1;
+    assert_int_equal(zt_account_create(&env, &who, &n, &res), 0);
+    assert_int_equal(zt_account_create(&env, &who, &n, &res), -EEXIST);
+    char id[ZT_STORE_ID_LEN + 1];
+    zt_user u;
+    assert_int_equal(zt_store_user_get_by_email(st, "a@example.org", &u), 0);
+    snprintf(id, sizeof(id), "%s", u.id);
+    int64_t epoch = u.revocation_epoch;
+    zt_user_dispose(&u);
+
+    assert_int_equal(zt_account_disable(&env, &who, id, &res), 0);
+    assert_true(res.epoch > epoch);
+    assert_int_equal(res.revocation_rc, 0);
+    assert_int_equal(res.audit_rc, 0);
+    assert_int_equal(zt_account_enable(&env, &who, id, &res), 0);
+    assert_int_equal(zt_account_member_remove(&env, &who, "ENG", id, &res), 0);
+    assert_string_equal(res.group, "eng"); /* canonical spelling */
+    assert_int_equal(zt_account_member_remove(&env, &who, "eng", id, &res), -ENOENT);
+    assert_int_equal(zt_account_set_password(&env, &who, id, "", &res), -EINVAL);
+    assert_int_equal(zt_account_delete(&env, &who, id, &res), 0);
+    assert_int_equal(zt_account_disable(&env, &who, id, &res), -ENOENT);
+
+    /* One record per change that happened, naming the actor and the change. */
+    assert_int_equal(json_array_size(recs), 6);
+    static const char *const ops[] = {"group.create", "user.create",         "user.disable",
+                                      "user.enable",  "group.member_remove", "user.delete"};
+    for (size_t i = 0; i < 6; i++) {
+        json_t *r = json_array_get(recs, i);
+        assert_int_equal(json_integer_value(json_object_get(r, "class_uid")), 3001);
+        assert_string_equal(field(r, "unmapped", "operation"), ops[i]);
+        assert_string_equal(json_string_value(json_object_get(
+                                json_object_get(json_object_get(r, "actor"), "user"), "name")),
+                            "tester");
+        assert_string_equal(field(r, "metadata", "correlation_uid"), "req-7");
+    }
+    assert_string_equal(field(json_array_get(recs, 2), "user", "email_addr"), "a@example.org");
+    char rev[96];
+    snprintf(rev, sizeof(rev), "%s/revocation", dir);
+    assert_int_equal(access(rev, F_OK), 0);
+    json_decref(recs);
+    zt_store_close(st);
+    char cmd[96];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_transitions),
+        cmocka_unit_test(test_decisions),
+        cmocka_unit_test(test_account_operations),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
