@@ -606,6 +606,7 @@ verdict() { if awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN { exit !(op == "<=" ? a
         row storm "ztgate production path, hydra storm"
         echo "storm: $STORM_SOURCES hydra (http-post-form, -t $tasks each) from new addresses each run (127.0.0.2..), spraying $STORM_USERS user names (-u); attempts hydra made per run: ${storm_attempts% }"
         echo "       sign-in records from the attackers in the audit log: ${storm_signins:-?}"
+        echo "       argon2id (64 MiB, t=3) on ${HASH_THREADS:-1} hashing thread(s) at nice ${HASH_NICE:-10} (auth.hash_threads / auth.hash_nice)"
     else
         echo "STORM $storm_state"
     fi
