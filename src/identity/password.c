@@ -273,12 +273,13 @@ static void job_finished(uv_async_t *a)
     uv_close((uv_handle_t *)&j->done_async, job_closed);
 }
 
-/* Below the event loops, never below "gets some CPU": nice is the weight CFS gives the thread
- * (nice 10 is about a tenth of a nice-0 loop's share on a contended core) and SCHED_BATCH stops
- * a hash that becomes runnable from preempting a loop. SCHED_IDLE would be lower still but only
- * runs when a core is otherwise idle, so a saturated proxy would starve every sign-in. Linux
- * applies setpriority(PRIO_PROCESS, tid) to the one thread. Lowering one's own priority needs
- * no privilege; should it fail anyway, hashing still works, only at normal priority. */
+/* Below the event loops, never below "gets some CPU": nice is the weight the scheduler gives the
+ * thread (nice 10 is about a tenth of a nice-0 loop's share on a contended core) and SCHED_BATCH
+ * stops a hash that becomes runnable from preempting a loop. SCHED_IDLE has the lowest weight of
+ * all (3 against 1024): under a saturated proxy a 100 ms hash would take half a minute and every
+ * sign-in, the owner's included, would time out. Linux applies setpriority(PRIO_PROCESS, tid) to
+ * the one thread. Lowering one's own priority needs no privilege; should it fail anyway, hashing
+ * still works, only at normal priority. */
 static void lower_priority(int nice)
 {
     struct sched_param sp = {.sched_priority = 0};
