@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # Build: compilers, meson/ninja, and the C libraries named in DESIGN.md §6 (llhttp comes as C sources
-# in node-llhttp). Test peers: nginx (baseline proxy), wrk/hyperfine (load), hydra (attacker),
+# in node-llhttp); cppcheck for the dead-code check in scripts/lint.sh. Test peers: nginx (baseline proxy), wrk/hyperfine (load), hydra (attacker),
 # rsyslog (syslog sink), sqlite3 (store inspection), the MaxMind writer (test GeoIP databases),
 # chromium + fonts-noto-cjk (the real-browser suite, tests/integ/test_browser_*.py, with Japanese
 # pages readable in its screenshots), nodejs (that suite's driver and the otplib cross-check; npm
@@ -15,7 +15,7 @@ PACKAGES="
 build-essential clang meson ninja-build pkg-config clang-format libclang-rt-14-dev
 libuv1-dev node-llhttp libssl-dev libsodium-dev libsqlite3-dev libpq-dev libyaml-dev
 libjansson-dev liboath-dev libqrencode-dev libmaxminddb-dev libclamav-dev libfido2-dev
-libcbor-dev libcmocka-dev libunistring-dev
+libcbor-dev libcmocka-dev libunistring-dev cppcheck
 python3 curl openssl nginx-light wrk hyperfine hydra rsyslog sqlite3 libmaxmind-db-writer-perl
 chromium fonts-noto-cjk nodejs
 "

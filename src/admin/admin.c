@@ -26,17 +26,6 @@
 
 /* ---- routing ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int zt_admin_seg_decode(const char *s, size_t n, char *out, size_t cap)
 {
     size_t o = 0;
@@ -45,8 +34,8 @@ int zt_admin_seg_decode(const char *s, size_t n, char *out, size_t cap)
         if (ch == '%') {
             if (n - i < 3) /* fewer than two hex digits left */
                 return -EINVAL;
-            int hi = hexval(s[i + 1]);
-            int lo = hexval(s[i + 2]);
+            int hi = zt_hexval(s[i + 1]);
+            int lo = zt_hexval(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -EINVAL;
             ch = (unsigned char)(hi * 16 + lo);
@@ -361,28 +350,6 @@ json_t *zt_admin_json_time(int64_t t)
         strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         return json_null();
     return json_string(buf);
-}
-
-static unsigned http_activity(int method)
-{
-    switch (method) {
-    case HTTP_DELETE:
-        return 2;
-    case HTTP_GET:
-        return 3;
-    case HTTP_HEAD:
-        return 4;
-    case HTTP_OPTIONS:
-        return 5;
-    case HTTP_POST:
-        return 6;
-    case HTTP_PUT:
-        return 7;
-    case HTTP_PATCH:
-        return 9;
-    default:
-        return 99;
-    }
 }
 
 /* Who made the call: the admin token that authenticated it, named by a fingerprint (the first
@@ -794,7 +761,7 @@ void zt_admin_handle(zt_local_req *r)
     }
     c->r = r;
     c->cls = ZT_EV_HTTP_ACTIVITY;
-    c->activity = http_activity(r->method);
+    c->activity = zt_event_http_activity(llhttp_method_name((llhttp_method_t)r->method));
     if (r->path_len == sizeof(METRICS_PATH) - 1 &&
         memcmp(r->path, METRICS_PATH, r->path_len) == 0) {
         metrics_handle(c);

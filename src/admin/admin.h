@@ -191,4 +191,8 @@ void zt_admin_devices(zt_admin_call *c);
 /* Resolve {u}: an email when it holds '@', else a user id. */
 int zt_admin_find_user(zt_store *st, const char *who, zt_user *out);
 
+/* The `admin:` section's key table (admin_config.c), listed in src/config_tables.c. */
+struct zt_config_module;
+extern const struct zt_config_module zt_admin_config_module;
+
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "admin/admin.h"
+#include "core/levels.h"
 #include "device/device.h"
 #include "device/posture.h"
 #include "lib/time.h"
@@ -27,12 +28,6 @@ static int64_t now_s(void)
 static zt_store *store_of(zt_admin_call *c)
 {
     return c->r->svc->store;
-}
-
-static const char *risk_name(int r)
-{
-    static const char *const names[] = {"none", "low", "medium", "high"};
-    return r >= 0 && r <= 3 ? names[r] : "high";
 }
 
 static const char *state_name(const zt_store_device *d)
@@ -53,7 +48,7 @@ static json_t *device_json(const zt_store_device *d)
         "cert_not_after", zt_admin_json_time(d->cert_not_after), "revoked_at",
         zt_admin_json_time(d->revoked_at), "last_seen_at", zt_admin_json_time(d->last_seen_at),
         "posture_at", zt_admin_json_time(d->posture_at), "compliant", d->compliant, "failed",
-        d->failed[0] ? d->failed : NULL, "risk", risk_name(d->risk), "active_alerts",
+        d->failed[0] ? d->failed : NULL, "risk", zt_risk_name((zt_risk)d->risk), "active_alerts",
         (json_int_t)d->unresolved_alerts, "cert_serial", d->cert_serial, "cert_sha256",
         d->cert_sha256);
 }
@@ -200,14 +195,15 @@ static json_t *compliance_json(zt_admin_call *c, const zt_store_device *d, int64
             json_array_append_new(failed, json_pack("{s:s, s:s}", "rule", comp.failed[i].rule,
                                                     "message", comp.failed[i].message));
         return json_pack("{s:b, s:o, s:o, s:s}", "compliant", comp.compliant, "failed", failed,
-                         "judged_at", zt_admin_json_time(now), "risk", risk_name(st.risk));
+                         "judged_at", zt_admin_json_time(now), "risk",
+                         zt_risk_name((zt_risk)st.risk));
     }
     if (d->failed[0] != '\0')
         json_array_append_new(failed,
                               json_pack("{s:s, s:s}", "rule", "stored", "message", d->failed));
     return json_pack("{s:b, s:o, s:o, s:s}", "compliant", d->revoked_at == 0 && d->compliant,
                      "failed", failed, "judged_at", zt_admin_json_time(d->posture_at), "risk",
-                     risk_name(d->risk));
+                     zt_risk_name((zt_risk)d->risk));
 }
 
 static void device_get(zt_admin_call *c)

@@ -6,18 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#include "lib/str.h"
 
 bool zta_is_lower_hex(const char *s, size_t n)
 {
@@ -79,19 +68,19 @@ static int conf_check(const zta_conf *c, char *err, size_t errlen)
 {
     size_t n = strlen(c->server_sha256);
     if (n != 0 && (n != 64 || !zta_is_lower_hex(c->server_sha256, n))) {
-        set_err(err, errlen, "server_sha256 must be 64 lowercase hex digits");
+        zt_errf(err, errlen, "server_sha256 must be 64 lowercase hex digits");
         return -1;
     }
     n = strlen(c->device_id);
     if (n != 0 && (n != 32 || !zta_is_lower_hex(c->device_id, n))) {
-        set_err(err, errlen, "device_id must be 32 lowercase hex digits");
+        zt_errf(err, errlen, "device_id must be 32 lowercase hex digits");
         return -1;
     }
     if (c->server[0] != '\0') {
         char host[256];
         unsigned port;
         if (zta_url_parse(c->server, host, sizeof host, &port) != 0) {
-            set_err(err, errlen, "server must be https://HOST[:PORT]");
+            zt_errf(err, errlen, "server must be https://HOST[:PORT]");
             return -1;
         }
     }
@@ -102,7 +91,7 @@ int zta_conf_parse(const char *text, size_t n, zta_conf *out, char *err, size_t 
 {
     memset(out, 0, sizeof *out);
     if (n > ZTA_CONF_MAX) {
-        set_err(err, errlen, "file larger than %d bytes", ZTA_CONF_MAX);
+        zt_errf(err, errlen, "file larger than %d bytes", ZTA_CONF_MAX);
         return -1;
     }
     unsigned seen = 0;
@@ -118,7 +107,7 @@ int zta_conf_parse(const char *text, size_t n, zta_conf *out, char *err, size_t 
             continue;
         const char *eq = memchr(l, '=', len);
         if (eq == NULL) {
-            set_err(err, errlen, "line %u: expected key=value", line);
+            zt_errf(err, errlen, "line %u: expected key=value", line);
             return -1;
         }
         size_t klen = (size_t)(eq - l);
@@ -127,18 +116,18 @@ int zta_conf_parse(const char *text, size_t n, zta_conf *out, char *err, size_t 
             if (strlen(conf_keys[i].name) == klen && memcmp(conf_keys[i].name, l, klen) == 0)
                 break;
         if (i == sizeof conf_keys / sizeof conf_keys[0]) {
-            set_err(err, errlen, "line %u: unknown key '%.*s'", line, (int)(klen > 40 ? 40 : klen),
+            zt_errf(err, errlen, "line %u: unknown key '%.*s'", line, (int)(klen > 40 ? 40 : klen),
                     l);
             return -1;
         }
         if (seen & (1u << i)) {
-            set_err(err, errlen, "line %u: duplicate key '%s'", line, conf_keys[i].name);
+            zt_errf(err, errlen, "line %u: duplicate key '%s'", line, conf_keys[i].name);
             return -1;
         }
         seen |= 1u << i;
         char *dst = (char *)out + conf_keys[i].off;
         if (!copy_field(dst, conf_keys[i].size, eq + 1, len - klen - 1)) {
-            set_err(err, errlen, "line %u: value of '%s' too long or has control bytes", line,
+            zt_errf(err, errlen, "line %u: value of '%s' too long or has control bytes", line,
                     conf_keys[i].name);
             return -1;
         }

@@ -157,4 +157,8 @@ int zt_audit_tail(const char *file, size_t n, FILE *out);
 long zt_audit_search(const char *const *files, size_t n, const char *path, const char *value,
                      FILE *out);
 
+/* The `audit:` section's key table (audit_config.c), listed in src/config_tables.c. */
+struct zt_config_module;
+extern const struct zt_config_module zt_audit_config_module;
+
 #endif

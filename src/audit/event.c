@@ -371,3 +371,14 @@ int zt_event_session_ref(const unsigned char *key, size_t keylen, const char *si
     sodium_memzero(&st, sizeof(st));
     return 0;
 }
+
+unsigned zt_event_http_activity(const char *method)
+{
+    /* Index + 1 is the activity_id; the order is OCSF's. */
+    static const char *const methods[] = {"CONNECT", "DELETE", "GET",   "HEAD", "OPTIONS",
+                                          "POST",    "PUT",    "TRACE", "PATCH"};
+    for (size_t i = 0; method != NULL && i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (strcmp(method, methods[i]) == 0)
+            return (unsigned)i + 1;
+    return 99;
+}

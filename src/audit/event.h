@@ -51,6 +51,10 @@ enum {
     ZT_ACT_APP_STOP = 4,
 };
 
+/* OCSF HTTP Activity (4002) activity_id of an HTTP method name: Connect 1, Delete 2, Get 3,
+ * Head 4, Options 5, Post 6, Put 7, Trace 8, Patch 9 (schema 1.8), Other 99 for the rest. */
+unsigned zt_event_http_activity(const char *method);
+
 #define ZT_EVENT_MAX_DEPTH 8  /* nested containers, root included */
 #define ZT_EVENT_MAX_KEYS 128 /* keys per event, over all containers */
 #define ZT_EVENT_MAX_PATH 128 /* bytes in a dotted key path */

@@ -55,9 +55,4 @@ void zt_export_stats(const zt_exporter *x, size_t i, zt_export_sink_stats *out);
  * rest (counted), log each sink's counters, join the threads and free. NULL is fine. */
 void zt_export_free(zt_exporter *x);
 
-/* The exporter zt_audit_open started from cfg->exports (NULL when none), for metrics. Owned by
- * the audit log; valid until zt_audit_close. Defined in writer.c. */
-struct zt_audit;
-zt_exporter *zt_audit_exporter(struct zt_audit *a);
-
 #endif

@@ -24,6 +24,8 @@
 #include "audit/event.h"
 #include "audit/export.h"
 #include "core/metrics.h"
+#include "lib/buf.h"
+#include "lib/file.h"
 #include "lib/str.h"
 #include "lib/time.h"
 
@@ -160,14 +162,8 @@ static void batch_reset(batch *b)
 
 static int batch_push(batch *b, item it, const char *body, size_t len)
 {
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        item *p = realloc(b->items, cap * sizeof(*p));
-        if (p == NULL)
-            return -ENOMEM;
-        b->items = p;
-        b->cap = cap;
-    }
+    if (b->n == b->cap && zt_array_grow(&b->items, &b->cap, sizeof(*b->items), 256) < 0)
+        return -ENOMEM;
     it.off = b->bytes.len;
     it.len = (uint32_t)len;
     int rc = zt_buf_append(&b->bytes, body, len);
@@ -770,25 +766,6 @@ static void *writer_main(void *arg)
 
 /* ---- signing key ---- */
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[PATH_MAX];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof(tmp))
-        return n == 0 ? 0 : -ENAMETOOLONG;
-    memcpy(tmp, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (tmp[i] != '/' && tmp[i] != '\0')
-            continue;
-        char c = tmp[i];
-        tmp[i] = '\0';
-        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-            return -errno;
-        tmp[i] = c;
-    }
-    return 0;
-}
-
 static char *dir_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -797,23 +774,6 @@ static char *dir_of(const char *path)
     if (slash == path)
         return strdup("/");
     return strndup(path, (size_t)(slash - path));
-}
-
-static int read_small(int fd, char *buf, size_t cap, size_t *len)
-{
-    size_t n = 0;
-    while (n < cap) {
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    *len = n;
-    return 0;
 }
 
 static int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode)
@@ -825,14 +785,7 @@ static int write_file_atomic(const char *path, const char *data, size_t len, mod
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         return -errno;
-    int rc = 0;
-    for (size_t off = 0; off < len && rc == 0;) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno != EINTR)
-            rc = -errno;
-        else if (w > 0)
-            off += (size_t)w;
-    }
+    int rc = zt_write_all(fd, data, len);
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;
     close(fd);
@@ -850,14 +803,7 @@ static int create_seed(const char *path, unsigned char seed[32])
     sodium_bin2hex(hex, 65, seed, 32);
     hex[64] = '\n';
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    int rc = fd < 0 ? -errno : 0;
-    for (size_t off = 0; rc == 0 && off < 65;) {
-        ssize_t w = write(fd, hex + off, 65 - off);
-        if (w < 0 && errno != EINTR)
-            rc = -errno;
-        else if (w > 0)
-            off += (size_t)w;
-    }
+    int rc = fd < 0 ? -errno : zt_write_all(fd, hex, 65);
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;
     if (fd >= 0)
@@ -877,7 +823,7 @@ static int read_seed(int fd, unsigned char seed[32], char *err, size_t errlen, c
     }
     char hex[KEY_FILE_MAX];
     size_t n = 0;
-    int rc = read_small(fd, hex, sizeof(hex), &n);
+    int rc = zt_read_upto(fd, hex, sizeof(hex), &n);
     while (rc == 0 && n > 0 && (hex[n - 1] == '\n' || hex[n - 1] == '\r' || hex[n - 1] == ' '))
         n--;
     size_t got = 0;
@@ -892,9 +838,7 @@ static int read_seed(int fd, unsigned char seed[32], char *err, size_t errlen, c
 
 static int load_seed(const char *path, unsigned char seed[32], char *err, size_t errlen)
 {
-    char *dir = dir_of(path);
-    int rc = dir ? mkdir_p(dir) : -ENOMEM;
-    free(dir);
+    int rc = zt_mkdir_parent(path, 0700);
     if (rc < 0) {
         zt_errf(err, errlen, "create directory of %s: %s", path, strerror(-rc));
         return rc;
@@ -932,7 +876,7 @@ static int write_pubkey(const char *key_path, const unsigned char pk[32])
     size_t len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0) {
-        int rc = read_small(fd, cur, sizeof(cur), &len);
+        int rc = zt_read_upto(fd, cur, sizeof(cur), &len);
         close(fd);
         if (rc == 0 && len == 65 && memcmp(cur, hex, 65) == 0)
             return 0;
@@ -1249,7 +1193,7 @@ static zt_audit *alloc_audit(const zt_audit_cfg *cfg)
 
 static int open_files(zt_audit *a, char *err, size_t errlen)
 {
-    int rc = mkdir_p(a->dir);
+    int rc = zt_mkdir_p(a->dir, 0700, NULL, 0);
     if (rc < 0) {
         zt_errf(err, errlen, "create directory %s: %s", a->dir, strerror(-rc));
         return rc;
@@ -1451,11 +1395,6 @@ void zt_audit_metrics_get(zt_audit *a, zt_audit_metrics *m)
     m->bytes = atomic_load(&a->m_bytes);
     m->rotations = atomic_load(&a->m_rotations);
     m->failed = zt_audit_failed(a);
-}
-
-zt_exporter *zt_audit_exporter(zt_audit *a)
-{
-    return a ? a->exp : NULL;
 }
 
 void zt_audit_test_fail_after(zt_audit *a, uint64_t bytes)

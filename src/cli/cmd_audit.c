@@ -181,68 +181,6 @@ static const char *jstr(json_t *o, const char *path)
 
 /* ---- times ---- */
 
-static bool digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-/* RFC 3339 ("2026-11-23T09:19:06.123456Z", "...+02:00") to Unix microseconds. */
-static bool parse_rfc3339(const char *s, int64_t *us)
-{
-    int y, mo, d, h, mi, sec;
-    if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-        s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-        !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
-        !digits(s + 17, 2, &sec))
-        return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return false;
-    const char *p = s + 19;
-    int64_t frac = 0;
-    if (*p == '.') {
-        int n = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, n++)
-            if (n < 6)
-                frac = frac * 10 + (*p - '0');
-        if (n == 0)
-            return false;
-        for (; n < 6; n++)
-            frac *= 10;
-    }
-    int64_t offset_s = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int oh, om;
-        if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) || oh > 23 || om > 59)
-            return false;
-        offset_s = (*p == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
-        p += 6;
-    } else {
-        return false;
-    }
-    if (*p != '\0')
-        return false;
-    struct tm tm = {.tm_year = y - 1900,
-                    .tm_mon = mo - 1,
-                    .tm_mday = d,
-                    .tm_hour = h,
-                    .tm_min = mi,
-                    .tm_sec = sec};
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1 || tm.tm_mday != d) /* 2026-02-30 normalises to March: refuse */
-        return false;
-    *us = ((int64_t)t - offset_s) * 1000000 + frac;
-    return true;
-}
-
 /* RFC 3339, or an age: "90s", "15m", "2h", "7d" ago. */
 static bool parse_when(const char *s, int64_t *us)
 {
@@ -253,7 +191,7 @@ static bool parse_when(const char *s, int64_t *us)
         *us = zt_wall_us() - (int64_t)v * unit * 1000000;
         return true;
     }
-    return parse_rfc3339(s, us);
+    return zt_parse_rfc3339(s, n, 0, us);
 }
 
 /* ---- classes ---- */
@@ -376,7 +314,8 @@ static bool record_matches(json_t *rec, const search_opts *o)
     if (o->since_us != INT64_MIN || o->until_us != INT64_MAX) {
         const char *t = jstr(rec, "time");
         int64_t us;
-        if (t == NULL || !parse_rfc3339(t, &us) || us < o->since_us || us > o->until_us)
+        if (t == NULL || !zt_parse_rfc3339(t, strlen(t), 0, &us) || us < o->since_us ||
+            us > o->until_us)
             return false;
     }
     if (o->user != NULL && !user_matches(rec, o->user))

@@ -9,6 +9,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "core/config.h"
+#include "core/levels.h"
 #include "device/device.h"
 #include "lib/time.h"
 #include "session/session.h"
@@ -83,12 +84,6 @@ static bool parse_ttl(const char *s, int64_t *out)
     return *out >= 60;
 }
 
-static const char *risk_name(int r)
-{
-    static const char *const names[] = {"none", "low", "medium", "high"};
-    return r >= 0 && r <= 3 ? names[r] : "high";
-}
-
 /* ---- enroll-code ---- */
 
 static int act_enroll_code(zt_store *st, const zt_cli_args *a)
@@ -137,8 +132,8 @@ static json_t *device_json(const zt_store_device *d)
         zt_cli_json_time(d->enrolled_at), "cert_not_after", zt_cli_json_time(d->cert_not_after),
         "revoked_at", zt_cli_json_time(d->revoked_at), "last_seen_at",
         zt_cli_json_time(d->last_seen_at), "compliant", d->compliant, "failed", d->failed, "risk",
-        risk_name(d->risk), "active_alerts", (json_int_t)d->unresolved_alerts, "cert_serial",
-        d->cert_serial, "cert_sha256", d->cert_sha256);
+        zt_risk_name((zt_risk)d->risk), "active_alerts", (json_int_t)d->unresolved_alerts,
+        "cert_serial", d->cert_serial, "cert_sha256", d->cert_sha256);
 }
 
 typedef struct list_ctx {
@@ -159,8 +154,8 @@ static int list_one(void *ctx, const zt_store_device *d)
                         : d->posture_at == 0 ? "no report"
                         : d->compliant       ? "compliant"
                                              : "not compliant";
-    const char *cells[] = {d->id, d->email,           d->name, d->platform,
-                           state, risk_name(d->risk), alerts,  seen};
+    const char *cells[] = {
+        d->id, d->email, d->name, d->platform, state, zt_risk_name((zt_risk)d->risk), alerts, seen};
     return zt_cli_table_add(&l->t, cells);
 }
 
@@ -250,7 +245,7 @@ static int act_show(zt_store *st, const zt_cli_args *a)
                              : "no");
     if (d.failed[0] != '\0')
         printf("failed:        %s\n", d.failed);
-    printf("risk:          %s\n", risk_name(d.risk));
+    printf("risk:          %s\n", zt_risk_name((zt_risk)d.risk));
     rc = zt_store_device_alert_list_active(st, d.id, print_alert, NULL);
     return rc == 0 ? ZT_CLI_OK : zt_cli_store_fail(rc, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "core/config.h"
+#include "core/levels.h"
 #include "response/incident.h"
 
 /* list's own option, taken out of argv before the shared parser sees it. */
@@ -34,20 +35,15 @@ static bool parse_id(const char *s, int64_t *out)
     return true;
 }
 
-static const char *sev_name(int level)
-{
-    return zt_risk_name((zt_risk)level);
-}
-
 static json_t *inc_json(const zt_store_incident *i)
 {
-    return json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:I, s:o, s:o}", "id",
-                     (json_int_t)i->id, "title", i->title, "severity", sev_name(i->severity),
-                     "status", zt_store_incident_status_name(i->status), "user_id",
-                     i->user_id[0] ? i->user_id : NULL, "email", i->email[0] ? i->email : NULL,
-                     "device_id", i->device_id[0] ? i->device_id : NULL, "events",
-                     (json_int_t)i->n_events, "created_at", zt_cli_json_time(i->created_at),
-                     "updated_at", zt_cli_json_time(i->updated_at));
+    return json_pack(
+        "{s:I, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:I, s:o, s:o}", "id", (json_int_t)i->id, "title",
+        i->title, "severity", zt_risk_name((zt_risk)i->severity), "status",
+        zt_store_incident_status_name(i->status), "user_id", i->user_id[0] ? i->user_id : NULL,
+        "email", i->email[0] ? i->email : NULL, "device_id", i->device_id[0] ? i->device_id : NULL,
+        "events", (json_int_t)i->n_events, "created_at", zt_cli_json_time(i->created_at),
+        "updated_at", zt_cli_json_time(i->updated_at));
 }
 
 typedef struct list_out {
@@ -66,7 +62,7 @@ static int list_cb(void *ctx, const zt_store_incident *i)
     zt_cli_time(i->updated_at, updated);
     const char *row[] = {id,
                          zt_store_incident_status_name(i->status),
-                         sev_name(i->severity),
+                         zt_risk_name((zt_risk)i->severity),
                          i->title,
                          i->email[0]     ? i->email
                          : i->user_id[0] ? i->user_id
@@ -173,7 +169,8 @@ static int incident_show(zt_store *st, const zt_cli_args *a)
     printf("id:        %" PRId64
            "\ntitle:     %s\nseverity:  %s\nstatus:    %s\nuser:      %s%s%s%s\n"
            "device:    %s\ncreated:   %s\nupdated:   %s\ntimeline:\n",
-           inc.id, inc.title, sev_name(inc.severity), zt_store_incident_status_name(inc.status),
+           inc.id, inc.title, zt_risk_name((zt_risk)inc.severity),
+           zt_store_incident_status_name(inc.status),
            inc.email[0]     ? inc.email
            : inc.user_id[0] ? inc.user_id
                             : "-",

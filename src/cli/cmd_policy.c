@@ -16,7 +16,9 @@
 #include "cli/cli_util.h"
 #include "cli/cmd_whatif.h"
 #include "cli/commands.h"
+#include "core/levels.h"
 #include "lib/buf.h"
+#include "lib/file.h"
 #include "lib/time.h"
 
 #define PT_FILE_MAX (4u << 20) /* test files larger than this are refused, not half-read */
@@ -116,25 +118,7 @@ static void pt_syntax_err(pt_ctx *c, const yaml_parser_t *p)
 
 static bool pt_read_file(pt_ctx *c, zt_buf *b)
 {
-    char chunk[8192];
-    int fd = open(c->file, O_RDONLY | O_CLOEXEC);
-    int rc = 0;
-    if (fd < 0) {
-        pt_err(c, NULL, "cannot read: %s", strerror(errno));
-        return false;
-    }
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = n < 0 ? -errno : 0;
-            break;
-        }
-        if ((rc = zt_buf_append(b, chunk, (size_t)n)) < 0)
-            break;
-    }
-    close(fd);
+    int rc = zt_read_file(c->file, b);
     if (rc == -E2BIG)
         pt_err(c, NULL, "file is larger than %u MiB", PT_FILE_MAX >> 20);
     else if (rc < 0)
@@ -389,7 +373,6 @@ static const pt_key pt_str_keys[] = {
     PT_STR("expect_report_only", expect_report_only, pt_outcomes),
 };
 
-static const char *const pt_risk_words[] = {"none", "low", "medium", "high", NULL};
 static const char *const pt_device_words[] = {"compliant", "noncompliant", "unknown", NULL};
 static const char *const pt_platform_words[] = {"windows", "macos",    "linux",   "ios",
                                                 "android", "chromeos", "unknown", NULL};
@@ -404,7 +387,7 @@ static const char *const *pt_words_for(const char *key)
     if (strcmp(key, "client") == 0)
         return pt_client_words;
     if (strstr(key, "_risk") != NULL)
-        return pt_risk_words;
+        return zt_risk_names;
     return NULL;
 }
 

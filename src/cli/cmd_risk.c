@@ -16,6 +16,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "core/config.h"
+#include "core/levels.h"
 #include "identity/secretbox.h"
 #include "lib/secure.h"
 #include "lib/time.h"
@@ -63,11 +64,6 @@ static int64_t now_s(void)
     return zt_wall_us() / 1000000;
 }
 
-static const char *level_name(int level)
-{
-    return zt_risk_name((zt_risk)level);
-}
-
 /* A detection id: a positive decimal number, nothing else. */
 static bool parse_id(const char *s, int64_t *out)
 {
@@ -98,9 +94,9 @@ static json_t *det_json(const zt_store_detection *d)
     return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o}", "id",
                      (json_int_t)d->id, "user_id", d->user_id, "email", d->email, "type", d->type,
                      "activity", d->user_activity ? "user" : "signin", "level",
-                     level_name(d->level), "state", zt_store_risk_state_name(d->state), "detail",
-                     d->detail, "evidence", ev, "ip", d->ip, "session_hash", d->session_hash,
-                     "created_at", zt_cli_json_time(d->created_at), "updated_at",
+                     zt_risk_name((zt_risk)d->level), "state", zt_store_risk_state_name(d->state),
+                     "detail", d->detail, "evidence", ev, "ip", d->ip, "session_hash",
+                     d->session_hash, "created_at", zt_cli_json_time(d->created_at), "updated_at",
                      zt_cli_json_time(d->updated_at));
 }
 
@@ -120,7 +116,7 @@ static int list_cb(void *ctx, const zt_store_detection *d)
     const char *row[] = {id,
                          d->email,
                          d->type,
-                         level_name(d->level),
+                         zt_risk_name((zt_risk)d->level),
                          zt_store_risk_state_name(d->state),
                          d->ip[0] ? d->ip : NULL,
                          created};
@@ -189,9 +185,9 @@ static int risk_show(zt_store *st, const zt_cli_args *a)
            "state:     %s%s%s%s\nevidence:  %s\nip:        %s\nsession:   %s\ncreated:   %s\n"
            "updated:   %s\n",
            d.id, d.email, d.user_id, d.type, d.user_activity ? "user" : "sign-in",
-           level_name(d.level), zt_store_risk_state_name(d.state), d.detail[0] ? " (" : "",
-           d.detail, d.detail[0] ? ")" : "", d.evidence, d.ip[0] ? d.ip : "-",
-           d.session_hash[0] ? d.session_hash : "-", created, updated);
+           zt_risk_name((zt_risk)d.level), zt_store_risk_state_name(d.state),
+           d.detail[0] ? " (" : "", d.detail, d.detail[0] ? ")" : "", d.evidence,
+           d.ip[0] ? d.ip : "-", d.session_hash[0] ? d.session_hash : "-", created, updated);
     return ZT_CLI_OK;
 }
 
@@ -282,7 +278,7 @@ static zt_response *cli_response(zt_store *st, zt_risk_engine *eng, unsigned *un
 /* Every attempt the gateway's notifier would make: each timeout plus each backoff. */
 static uint64_t webhook_patience_ms(void)
 {
-    const zt_webhook_cfg_ *n = &config->incidents.notify;
+    const zt_webhook_cfg *n = &config->incidents.notify;
     uint64_t total = n->timeout_ms, backoff = n->backoff_ms;
     for (unsigned i = 0; i < n->retries; i++) {
         total += n->timeout_ms + backoff;

@@ -188,7 +188,6 @@ bool zt_whatif_app(const zt_whatif_env *env, zt_whatif *w, const char *name)
 /* ---------------------------------------------------------------------------------------------
  * Words and values */
 
-static const char *const whatif_risks[] = {"none", "low", "medium", "high", NULL};
 static const char *const whatif_platforms[] = {"unknown", "windows", "macos",    "linux",
                                                "ios",     "android", "chromeos", NULL};
 static const char *const whatif_clients[] = {"browser", "api", NULL};
@@ -204,10 +203,7 @@ static int whatif_word(const char *const *words, const char *s)
 
 bool zt_whatif_parse_risk(const char *s, zt_risk *out)
 {
-    int i = whatif_word(whatif_risks, s);
-    if (i >= 0)
-        *out = (zt_risk)i;
-    return i >= 0;
+    return zt_risk_parse(s, out);
 }
 
 bool zt_whatif_parse_platform(const char *s, zt_platform *out)
@@ -264,66 +260,13 @@ bool zt_whatif_parse_country(const char *s, zt_whatif *w)
     return true;
 }
 
-/* n digits at s into *out. */
-static bool whatif_digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (Howard Hinnant's
- * days_from_civil). */
-static int64_t whatif_days(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static int whatif_month_days(int y, int m)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
+/* An RFC 3339 time from 1970 on, to whole seconds (the fraction is dropped). */
 bool zt_whatif_parse_time(const char *s, int64_t *out)
 {
-    int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-    if (strlen(s) < 20 || !whatif_digits(s, 4, &y) || s[4] != '-' ||
-        !whatif_digits(s + 5, 2, &mo) || s[7] != '-' || !whatif_digits(s + 8, 2, &d) ||
-        (s[10] != 'T' && s[10] != 't') || !whatif_digits(s + 11, 2, &h) || s[13] != ':' ||
-        !whatif_digits(s + 14, 2, &mi) || s[16] != ':' || !whatif_digits(s + 17, 2, &sec))
+    int64_t us;
+    if (!zt_parse_rfc3339(s, strlen(s), 0, &us) || us < 0)
         return false;
-    const char *p = s + 19;
-    if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            ;
-        if (p[-1] == '.')
-            return false;
-    }
-    if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
-        sign = 0;
-    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && whatif_digits(p + 1, 2, &oh) &&
-               p[3] == ':' && whatif_digits(p + 4, 2, &om)) {
-        sign = *p == '+' ? 1 : -1;
-    } else {
-        return false;
-    }
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > whatif_month_days(y, mo) || h > 23 ||
-        mi > 59 || sec > 59 || oh > 23 || om > 59)
-        return false;
-    int64_t t = whatif_days(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
-    *out = t - sign * (oh * 3600 + om * 60);
+    *out = us / 1000000;
     return true;
 }
 

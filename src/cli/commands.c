@@ -7,6 +7,7 @@
 
 #include "cli/cmd_identity.h"
 #include "core/config.h"
+#include "policy/policy.h"
 #include "proxy/proxy.h"
 
 #define DEFAULT_CONFIG "/etc/ztgate/ztgate.yaml"

@@ -2,6 +2,7 @@
  * declarative key table per section. It must never accept a file it did not fully understand:
  * unknown keys, wrong types and out-of-range values are errors, and every error is reported. */
 #include "core/config.h"
+#include "core/config_schema.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,11 +18,11 @@
 #include <yaml.h>
 
 #include "lib/arena.h"
+#include "lib/file.h"
 #include "lib/str.h"
 
 #define ZT_CONFIG_MAX_BYTES (4u << 20) /* larger files are refused, not half-read */
 #define ZT_CONFIG_MAX_DIAGS 200u       /* printed; the rest are only counted */
-#define ZT_CONFIG_MAX_KEYS 20          /* keys per section (checked at compile time) */
 #define ZT_CONFIG_PATH_MAX 128         /* "gateway.listen[3].tls.cert" */
 #define ZT_CONFIG_SHOW_MAX 64          /* echoed user text is cut here */
 #define ZT_CONFIG_NAME_MAX 64          /* app names */
@@ -78,75 +79,7 @@ void zt_diag_add(zt_diags *d, const char *file, unsigned line, unsigned col, con
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Tables: types */
-
-typedef enum zt_config_kind {
-    ZT_K_STR,      /* non-empty string */
-    ZT_K_BOOL,     /* true | false */
-    ZT_K_UINT,     /* decimal, min..max */
-    ZT_K_SIZE,     /* 32KiB, min..max bytes */
-    ZT_K_DURATION, /* 500ms, 10s, 5m, 12h; min..max milliseconds */
-    ZT_K_ENUM,     /* one of names[]; stores the index */
-    ZT_K_ADDR,     /* IP:PORT; string at off, sockaddr_storage at aux */
-    ZT_K_URL,      /* http upstream; zt_upstream_cfg at off */
-    ZT_K_NAME,     /* app name */
-    ZT_K_HOST,     /* host name or IP literal, lowercased */
-    ZT_K_PREFIX,   /* URL path prefix, normalised */
-    ZT_K_CIDRS,    /* list of CIDR blocks; zt_cidr * at off, size_t count at aux */
-    ZT_K_SECTION,  /* mapping read with sub; struct at off */
-    ZT_K_LIST,     /* list of mappings read with sub; array at off, size_t count at aux */
-    ZT_K_STRS,     /* list of strings; zt_cfg_word * at off, size_t count at aux */
-    ZT_K_FLAGS,    /* list of names[] words; unsigned bit mask (1 << index) at off */
-    ZT_K_CLOCK,    /* "HH:MM"; unsigned minutes after midnight */
-    ZT_K_TZ,       /* "UTC", "+09:00" or an IANA zone name found in ZT_CONFIG_ZONEINFO */
-    ZT_K_FREQ,     /* sign-in frequency: every_time (0) or a duration; int64_t seconds */
-} zt_config_kind;
-
-enum {
-    ZT_CFG_REQUIRED = 1u << 0,
-    ZT_CFG_RELOAD = 1u << 1,       /* may change on reload without a restart */
-    ZT_CFG_IN_STATE_DIR = 1u << 2, /* default is def joined to state_dir */
-    ZT_CFG_PRESENT = 1u << 3,      /* ZT_K_SECTION: bool at aux says whether it was written */
-    /* (scalars too: the policy schema needs "not set" apart from every value) */
-};
-
-typedef struct zt_config_ctx zt_config_ctx;
-typedef struct zt_config_walk zt_config_walk;
-typedef struct zt_config_section zt_config_section;
-
-typedef struct zt_config_key {
-    const char *name;
-    zt_config_kind kind;
-    unsigned flags;
-    size_t off, size;             /* target field */
-    size_t aux;                   /* second field, see zt_config_kind */
-    uint64_t min, max;            /* numbers: bounds; lists: item count */
-    const char *def;              /* default, parsed exactly like text from the file; NULL = none */
-    const char *const *names;     /* ZT_K_ENUM, NULL-terminated */
-    const zt_config_section *sub; /* ZT_K_SECTION, ZT_K_LIST */
-    size_t item_size;             /* ZT_K_LIST */
-} zt_config_key;
-
-struct zt_config_section {
-    const zt_config_key *keys;
-    size_t n;
-    /* Cross-key rules, run after the keys of one written mapping were read. */
-    void (*check)(zt_config_ctx *c, const zt_config_walk *w);
-};
-
-/* One mapping being read: which keys were seen where. Written or not, a section goes through
- * the same walk, so every key not written gets its table default in exactly one place
- * (zt_config_absent). */
-struct zt_config_walk {
-    const zt_config_section *sec;
-    yaml_node_t *map;      /* NULL: absent or written empty (`auth:`), defaults only */
-    const yaml_node_t *at; /* where the section was written (map or the empty value); NULL:
-                              absent. Required keys are reported here. */
-    yaml_node_t *key[ZT_CONFIG_MAX_KEYS];
-    yaml_node_t *val[ZT_CONFIG_MAX_KEYS];
-    char *target;
-    const char *path;
-};
+ * The reader's state (the table types are in core/config_schema.h) */
 
 struct zt_config_ctx {
     const char *file;
@@ -187,14 +120,10 @@ static zt_config_resolver_fn zt_config_resolver;
 /* ---------------------------------------------------------------------------------------------
  * Errors and small helpers */
 
-static void zt_config_err_at(zt_config_ctx *c, unsigned line, unsigned col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void zt_config_err(zt_config_ctx *c, const yaml_node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 static void zt_config_bad(zt_config_ctx *c, const zt_config_val *v, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void zt_config_err_at(zt_config_ctx *c, unsigned line, unsigned col, const char *fmt, ...)
+void zt_config_err_at(zt_config_ctx *c, unsigned line, unsigned col, const char *fmt, ...)
 {
     va_list ap;
     c->errors++;
@@ -217,7 +146,7 @@ static void zt_config_verr(zt_config_ctx *c, const yaml_node_t *n, const char *f
     zt_config_vdiag(c->diags, c->file, line, col, fmt, ap);
 }
 
-static void zt_config_err(zt_config_ctx *c, const yaml_node_t *n, const char *fmt, ...)
+void zt_config_err(zt_config_ctx *c, const yaml_node_t *n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -922,6 +851,25 @@ static void zt_config_walk_map(zt_config_ctx *c, const zt_config_section *sec, y
 static void zt_config_walk_at(zt_config_ctx *c, const zt_config_section *sec, yaml_node_t *map,
                               const yaml_node_t *at, char *target, const char *path);
 
+/* The table of a section or list key: its own, or for ZT_CFG_MODULE the one the owning module
+ * registered under the key's name. A module missing from zt_config_modules is a build mistake
+ * (tests/unit/test_config.c checks every such key); it reads as a section without keys. */
+static const zt_config_section *zt_config_sub(const zt_config_key *k)
+{
+    static const zt_config_section none = {NULL, 0, NULL};
+    if (!(k->flags & ZT_CFG_MODULE))
+        return k->sub;
+    for (size_t i = 0; i < zt_config_n_modules; i++)
+        if (strcmp(zt_config_modules[i]->name, k->name) == 0)
+            return zt_config_modules[i]->section;
+    return &none;
+}
+
+zt_config *zt_config_target(zt_config_ctx *c)
+{
+    return c->cfg;
+}
+
 /* `auth:` with nothing under it (or `auth: {}`) is the section with every key at its default,
  * exactly as when it is left out, except that required keys are asked for. */
 static void zt_config_read_section(zt_config_ctx *c, const zt_config_key *k, yaml_node_t *n,
@@ -929,15 +877,15 @@ static void zt_config_read_section(zt_config_ctx *c, const zt_config_key *k, yam
 {
     bool empty = zt_config_is_null(n);
     if (!empty && !zt_config_expect(c, n, YAML_MAPPING_NODE, path, "a mapping")) {
-        zt_config_walk_map(c, k->sub, NULL, t + k->off, path);
+        zt_config_walk_map(c, zt_config_sub(k), NULL, t + k->off, path);
         return;
     }
     if (k->flags & ZT_CFG_PRESENT)
         zt_config_put_uint(t + k->aux, sizeof(bool), 1);
     if (empty)
-        zt_config_walk_at(c, k->sub, NULL, n, t + k->off, path);
+        zt_config_walk_at(c, zt_config_sub(k), NULL, n, t + k->off, path);
     else
-        zt_config_walk_map(c, k->sub, n, t + k->off, path);
+        zt_config_walk_map(c, zt_config_sub(k), n, t + k->off, path);
 }
 
 /* Items of a list node, after checking the count against the key's bounds. */
@@ -974,7 +922,7 @@ static void zt_config_read_list(zt_config_ctx *c, const zt_config_key *k, yaml_n
         zt_config_item_path(item_path, path, i);
         if (item == NULL || !zt_config_expect(c, item, YAML_MAPPING_NODE, item_path, "a mapping"))
             item = NULL;
-        zt_config_walk_map(c, k->sub, item, items + i * k->item_size, item_path);
+        zt_config_walk_map(c, zt_config_sub(k), item, items + i * k->item_size, item_path);
     }
     zt_config_put_ptr(t + k->off, items);
     zt_config_put_uint(t + k->aux, sizeof(size_t), count);
@@ -1176,7 +1124,7 @@ static void zt_config_absent(zt_config_ctx *c, const zt_config_walk *w, const zt
         return;
     }
     if (k->kind == ZT_K_SECTION) {
-        zt_config_walk_map(c, k->sub, NULL, w->target + k->off, path);
+        zt_config_walk_map(c, zt_config_sub(k), NULL, w->target + k->off, path);
     } else if (k->flags & ZT_CFG_IN_STATE_DIR) {
         zt_config_defer_state_path(c, k, w->target);
     } else if (k->def != NULL && zt_config_scalar_parser(k->kind) != NULL) {
@@ -1214,7 +1162,7 @@ static void zt_config_walk_at(zt_config_ctx *c, const zt_config_section *sec, ya
 }
 
 /* The node written for key `name` in this mapping, or NULL. */
-static yaml_node_t *zt_config_seen(const zt_config_walk *w, const char *name)
+yaml_node_t *zt_config_seen(const zt_config_walk *w, const char *name)
 {
     int i = zt_config_find_key(w->sec, name);
     return i < 0 ? NULL : w->val[i];
@@ -1223,8 +1171,8 @@ static yaml_node_t *zt_config_seen(const zt_config_walk *w, const char *name)
 /* ---------------------------------------------------------------------------------------------
  * Cross-key checks */
 
-static void zt_config_check_file(zt_config_ctx *c, const zt_config_walk *w, const char *key,
-                                 const char *file, const char *hint)
+void zt_config_check_file(zt_config_ctx *c, const zt_config_walk *w, const char *key,
+                          const char *file, const char *hint)
 {
     char path[ZT_CONFIG_PATH_MAX];
     struct stat st;
@@ -1253,131 +1201,6 @@ static void zt_config_check_tls(zt_config_ctx *c, const zt_config_walk *w)
     zt_config_check_file(c, w, "key", tls->key_file, hint);
 }
 
-static void zt_config_check_auth(zt_config_ctx *c, const zt_config_walk *w)
-{
-    const zt_auth_cfg *auth = (const zt_auth_cfg *)(void *)w->target;
-    if (auth->breach_corpus != NULL)
-        zt_config_check_file(c, w, "breached_passwords", auth->breach_corpus, "");
-    if (auth->password_min_chars > auth->password_max_chars)
-        zt_config_err(c, zt_config_seen(w, "password_min_length"),
-                      "'password_min_length' is larger than 'password_max_length'");
-    /* Each hashing thread holds argon2_memory while it runs: the product is the peak. */
-    if (auth->argon2_memory * auth->hash_threads > (1ull << 30)) {
-        const yaml_node_t *at = zt_config_seen(w, "hash_threads");
-        if (at == NULL)
-            at = zt_config_seen(w, "argon2_memory");
-        zt_config_err(c, at != NULL ? at : w->map,
-                      "'hash_threads' (%u) x 'argon2_memory' is above 1 GiB of hashing memory",
-                      auth->hash_threads);
-    }
-}
-
-/* TLS keys only make sense with transport tls, and a tls sink must be able to verify. */
-static void zt_config_check_export(zt_config_ctx *c, const zt_config_walk *w)
-{
-    static const char *const tls_only[] = {"ca", "server_name", "insecure_skip_verify"};
-    zt_export_cfg *x = (zt_export_cfg *)(void *)w->target;
-    x->line = (unsigned)w->map->start_mark.line + 1;
-    x->col = (unsigned)w->map->start_mark.column + 1;
-    bool tls = x->transport == ZT_EXPORT_TLS;
-    for (size_t i = 0; !tls && i < sizeof(tls_only) / sizeof(tls_only[0]); i++)
-        if (zt_config_seen(w, tls_only[i]) != NULL)
-            zt_config_err(c, zt_config_seen(w, tls_only[i]),
-                          "'%s.%s' only applies to transport: tls", w->path, tls_only[i]);
-    if (tls && x->ca_file == NULL && !x->insecure_skip_verify)
-        zt_config_err(c, w->map,
-                      "'%s' uses transport: tls and needs 'ca' to verify the server "
-                      "(or insecure_skip_verify: true)",
-                      w->path);
-    if (tls && x->ca_file != NULL && x->insecure_skip_verify)
-        zt_config_err(c, zt_config_seen(w, "insecure_skip_verify"),
-                      "'%s': 'ca' and 'insecure_skip_verify' exclude each other", w->path);
-    if (x->ca_file != NULL)
-        zt_config_check_file(c, w, "ca", x->ca_file, "");
-    bool ok = x->app_name != NULL && strlen(x->app_name) <= 48;
-    for (size_t i = 0; ok && x->app_name[i] != '\0'; i++)
-        ok = x->app_name[i] > ' ' && x->app_name[i] < 127;
-    if (!ok && x->app_name != NULL)
-        zt_config_err(c, zt_config_seen(w, "app_name"),
-                      "'%s.app_name' must be 1 to 48 printable ASCII characters without spaces",
-                      w->path);
-}
-
-/* Sink names identify the counters in metrics and logs. */
-static void zt_config_check_audit(zt_config_ctx *c, const zt_config_walk *w)
-{
-    const zt_audit_cfg *a = (const zt_audit_cfg *)(void *)w->target;
-    for (size_t j = 0; j < a->n_exports; j++)
-        for (size_t i = 0; i < j; i++)
-            if (a->exports[i].name != NULL && a->exports[j].name != NULL &&
-                strcmp(a->exports[i].name, a->exports[j].name) == 0) {
-                zt_config_err_at(c, a->exports[j].line, a->exports[j].col,
-                                 "duplicate export name '%s' (first at line %u)",
-                                 a->exports[j].name, a->exports[i].line);
-                break;
-            }
-}
-
-static void zt_config_check_app(zt_config_ctx *c, const zt_config_walk *w)
-{
-    zt_app_cfg *app = (zt_app_cfg *)(void *)w->target;
-    app->line = (unsigned)w->map->start_mark.line + 1;
-    app->col = (unsigned)w->map->start_mark.column + 1;
-    if ((app->path_match & ZT_PATH_MATCH_EXACT) && app->path_match != ZT_PATH_MATCH_EXACT)
-        zt_config_err_at(c, app->line, app->col,
-                         "app '%s': path_match 'exact' cannot be combined with other words",
-                         app->name ? app->name : "?");
-}
-
-static bool zt_config_str_eq(const char *a, const char *b)
-{
-    if (a == NULL || b == NULL)
-        return a == b;
-    return strcmp(a, b) == 0;
-}
-
-/* Index of an earlier app with the same name as app j, or SIZE_MAX. */
-static size_t zt_config_same_name(const zt_config *cfg, size_t j)
-{
-    for (size_t i = 0; i < j; i++)
-        if (cfg->apps[i].name != NULL && zt_config_str_eq(cfg->apps[i].name, cfg->apps[j].name))
-            return i;
-    return SIZE_MAX;
-}
-
-/* Index of an earlier app that app j would shadow (same host and path_prefix), or SIZE_MAX. */
-static size_t zt_config_same_route(const zt_config *cfg, size_t j)
-{
-    const zt_app_cfg *b = &cfg->apps[j];
-    for (size_t i = 0; i < j; i++) {
-        const zt_app_cfg *a = &cfg->apps[i];
-        if (a->name != NULL && a->path_prefix != NULL && zt_config_str_eq(a->host, b->host) &&
-            zt_config_str_eq(a->path_prefix, b->path_prefix))
-            return i;
-    }
-    return SIZE_MAX;
-}
-
-/* Names identify apps in policies and logs; host+prefix identify them on the wire. Either
- * clash would make a request's app ambiguous. */
-static void zt_config_check_apps(zt_config_ctx *c)
-{
-    const zt_config *cfg = c->cfg;
-    for (size_t j = 0; j < cfg->n_apps; j++) {
-        const zt_app_cfg *b = &cfg->apps[j];
-        size_t i;
-        if (b->name == NULL || b->path_prefix == NULL)
-            continue; /* not a mapping, or already reported */
-        if ((i = zt_config_same_name(cfg, j)) != SIZE_MAX)
-            zt_config_err_at(c, b->line, b->col, "duplicate app name '%s' (first at line %u)",
-                             b->name, cfg->apps[i].line);
-        else if ((i = zt_config_same_route(cfg, j)) != SIZE_MAX)
-            zt_config_err_at(c, b->line, b->col,
-                             "app '%s' has the same host and path_prefix as app '%s' (line %u)",
-                             b->name, cfg->apps[i].name, cfg->apps[i].line);
-    }
-}
-
 static void zt_config_resolve_state_paths(zt_config_ctx *c)
 {
     const char *dir = c->cfg->state_dir;
@@ -1400,19 +1223,14 @@ static void zt_config_resolve_state_paths(zt_config_ctx *c)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Conditional Access checks: each list entry is checked where it was written; references
- * (apps, locations) once the whole file was read. */
+ * For the modules' checks: errors at a word, where a mapping starts; the root check runs every
+ * module's check of the whole file once it was read. */
 
-#define ZT_CONFIG_LOCATIONS_MAX 256   /* named locations (Entra allows 195) */
-#define ZT_CONFIG_LOCATION_CIDRS 2000 /* per location, as in Entra */
-#define ZT_CONFIG_CIDRS_TOTAL 20000   /* over all locations: bounds the policy engine's trie */
-#define ZT_CONFIG_POLICIES_MAX 10000  /* ZT_POLICY_MAX in policy/policy.h */
-#define ZT_CONFIG_ASSIGN_MAX 1000     /* entries in one include or exclude list */
+#define ZT_CONFIG_LOCATIONS_MAX 256  /* named locations (Entra allows 195) */
+#define ZT_CONFIG_POLICIES_MAX 10000 /* ZT_POLICY_MAX in policy/policy.h */
+#define ZT_CONFIG_PLAYBOOKS_MAX 64
 
-static void zt_config_word_err(zt_config_ctx *c, const zt_cfg_word *w, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void zt_config_word_err(zt_config_ctx *c, const zt_cfg_word *w, const char *fmt, ...)
+void zt_config_word_err(zt_config_ctx *c, const zt_cfg_word *w, const char *fmt, ...)
 {
     char what[256], shown[ZT_CONFIG_SHOW_MAX + 4];
     if (w->s == NULL)
@@ -1425,250 +1243,11 @@ static void zt_config_word_err(zt_config_ctx *c, const zt_cfg_word *w, const cha
                      what);
 }
 
-static void zt_config_mark(const zt_config_walk *w, unsigned *line, unsigned *col)
+void zt_config_mark(const zt_config_walk *w, unsigned *line, unsigned *col)
 {
     *line = (unsigned)w->map->start_mark.line + 1;
     *col = (unsigned)w->map->start_mark.column + 1;
 }
-
-static bool zt_config_is_keyword(const char *s)
-{
-    return strcmp(s, "all") == 0 || strcmp(s, "trusted") == 0;
-}
-
-static void zt_config_check_location(zt_config_ctx *c, const zt_config_walk *w)
-{
-    zt_location_cfg *loc = (zt_location_cfg *)(void *)w->target;
-    zt_config_mark(w, &loc->line, &loc->col);
-    if (loc->name != NULL && zt_config_is_keyword(loc->name))
-        zt_config_err(c, zt_config_seen(w, "name"),
-                      "location name '%s' is reserved (it means %s in policies)", loc->name,
-                      strcmp(loc->name, "all") == 0 ? "any location" : "every trusted location");
-    if (loc->n_cidrs == 0 && loc->n_countries == 0)
-        zt_config_err(c, w->map, "location '%s' needs cidrs or countries",
-                      loc->name ? loc->name : "?");
-    for (size_t i = 0; i < loc->n_countries; i++) {
-        const char *s = loc->countries[i].s;
-        if (s != NULL && (strlen(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z'))
-            zt_config_word_err(c, &loc->countries[i],
-                               "is not a country code (two capital letters, ISO 3166-1, like JP)");
-    }
-}
-
-/* Users: "all", "group:NAME" or an email address (one '@', text on both sides, no spaces). */
-static bool zt_config_user_ref(const char *s)
-{
-    if (strcmp(s, "all") == 0)
-        return true;
-    if (strncmp(s, "group:", 6) == 0)
-        return s[6] != '\0';
-    const char *at = strchr(s, '@');
-    return at != NULL && at != s && at[1] != '\0' && strchr(at + 1, '@') == NULL &&
-           strpbrk(s, " \t") == NULL;
-}
-
-static void zt_config_check_user_words(zt_config_ctx *c, const zt_cfg_word *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (v[i].s != NULL && !zt_config_user_ref(v[i].s))
-            zt_config_word_err(c, &v[i], "must be all, an email address or group:NAME");
-}
-
-static void zt_config_check_users(zt_config_ctx *c, const zt_config_walk *w)
-{
-    const zt_assign_cfg *a = (const zt_assign_cfg *)(void *)w->target;
-    zt_config_check_user_words(c, a->include, a->n_include);
-    zt_config_check_user_words(c, a->exclude, a->n_exclude);
-}
-
-static void zt_config_check_time(zt_config_ctx *c, const zt_config_walk *w)
-{
-    zt_time_cond_cfg *t = (zt_time_cond_cfg *)(void *)w->target;
-    yaml_node_t *tz = zt_config_seen(w, "timezone");
-    zt_config_mark(w, &t->line, &t->col);
-    if (tz != NULL) {
-        t->line = (unsigned)tz->start_mark.line + 1;
-        t->col = (unsigned)tz->start_mark.column + 1;
-    }
-    if (t->has_from != t->has_to)
-        zt_config_err(c, w->map, "'%s' needs both 'from' and 'to'", w->path);
-    else if (t->has_from && t->from_min == t->to_min)
-        zt_config_err(c, zt_config_seen(w, "to"),
-                      "'%s.to' equals 'from': the window would be empty (leave both out for all "
-                      "day)",
-                      w->path);
-    else if (!t->has_from && t->days_mask == 0)
-        zt_config_err(c, w->map, "'%s' needs days or from/to", w->path);
-}
-
-static void zt_config_check_grant(zt_config_ctx *c, const zt_config_walk *w)
-{
-    zt_grant_cfg *g = (zt_grant_cfg *)(void *)w->target;
-    const yaml_node_t *at = zt_config_seen(w, "controls");
-    if (at == NULL)
-        at = w->map;
-    g->line = (unsigned)at->start_mark.line + 1;
-    g->col = (unsigned)at->start_mark.column + 1;
-    if (g->block && g->controls != 0)
-        zt_config_err(c, zt_config_seen(w, "controls"),
-                      "'%s' sets both block and controls: block wins, so the controls would never "
-                      "be asked",
-                      w->path);
-}
-
-static void zt_config_check_policy(zt_config_ctx *c, const zt_config_walk *w)
-{
-    zt_policy_cfg *p = (zt_policy_cfg *)(void *)w->target;
-    zt_config_mark(w, &p->line, &p->col);
-    if (!p->grant.block && p->grant.controls == 0 && !p->session.has_sign_in_frequency &&
-        p->session.restrict_flags == 0)
-        zt_config_err(c, w->map,
-                      "policy '%s' does nothing: set grant.block, grant.controls or a session "
-                      "control",
-                      p->name ? p->name : "?");
-}
-
-static const zt_location_cfg *zt_config_find_location(const zt_config *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->n_locations; i++)
-        if (cfg->locations[i].name != NULL && strcmp(cfg->locations[i].name, name) == 0)
-            return &cfg->locations[i];
-    return NULL;
-}
-
-static bool zt_config_app_exists(const zt_config *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->n_apps; i++)
-        if (cfg->apps[i].name != NULL && strcmp(cfg->apps[i].name, name) == 0)
-            return true;
-    return false;
-}
-
-static bool zt_config_sensitivity_ref(const char *s)
-{
-    for (int i = ZT_SENS_PUBLIC; i <= ZT_SENS_RESTRICTED; i++)
-        if (strcmp(s, zt_sensitivity_name((zt_sensitivity)i)) == 0)
-            return true;
-    return false;
-}
-
-static void zt_config_check_app_words(zt_config_ctx *c, const zt_cfg_word *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        const char *s = v[i].s;
-        if (s == NULL || strcmp(s, "all") == 0)
-            continue;
-        if (strncmp(s, "sensitivity:", 12) == 0) {
-            if (!zt_config_sensitivity_ref(s + 12))
-                zt_config_word_err(c, &v[i],
-                                   "names no sensitivity (public, internal, "
-                                   "confidential, restricted)");
-        } else if (!zt_config_app_exists(c->cfg, s)) {
-            zt_config_word_err(c, &v[i], "is not an app name (see apps)");
-        }
-    }
-}
-
-static void zt_config_check_location_words(zt_config_ctx *c, const zt_cfg_word *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (v[i].s != NULL && !zt_config_is_keyword(v[i].s) &&
-            zt_config_find_location(c->cfg, v[i].s) == NULL)
-            zt_config_word_err(c, &v[i], "is not a location name (see locations)");
-}
-
-/* Names seen so far (policies, locations), so duplicates are found in one pass: open addressing
- * on an FNV-1a hash, exact (case-sensitive) compare. slot is NULL when there was no memory; the
- * callers then compare against every earlier name instead. */
-typedef struct zt_config_name_slot {
-    const char *name; /* NULL = empty */
-    size_t index;
-} zt_config_name_slot;
-
-typedef struct zt_config_names {
-    zt_config_name_slot *slot;
-    size_t mask;
-} zt_config_names;
-
-static void zt_config_names_init(zt_config_names *t, size_t n)
-{
-    size_t cap = 16;
-    while (cap < n * 2)
-        cap *= 2;
-    t->slot = calloc(cap, sizeof(*t->slot));
-    t->mask = cap - 1;
-}
-
-/* The index of an earlier entry with this name, or SIZE_MAX after recording name at index. */
-static size_t zt_config_names_add(zt_config_names *t, const char *name, size_t index)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    if (t->slot == NULL)
-        return SIZE_MAX;
-    for (const char *p = name; *p != '\0'; p++)
-        h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-    size_t j = (size_t)h & t->mask;
-    for (; t->slot[j].name != NULL; j = (j + 1) & t->mask)
-        if (strcmp(t->slot[j].name, name) == 0)
-            return t->slot[j].index;
-    t->slot[j] = (zt_config_name_slot){name, index};
-    return SIZE_MAX;
-}
-
-static void zt_config_check_locations(zt_config_ctx *c)
-{
-    const zt_config *cfg = c->cfg;
-    size_t total = 0;
-    zt_config_names names;
-    zt_config_names_init(&names, cfg->n_locations);
-    for (size_t j = 0; j < cfg->n_locations; j++) {
-        const zt_location_cfg *b = &cfg->locations[j];
-        total += b->n_cidrs;
-        if (b->name == NULL)
-            continue;
-        size_t i = zt_config_names_add(&names, b->name, j);
-        for (size_t k = 0; names.slot == NULL && i == SIZE_MAX && k < j; k++)
-            if (cfg->locations[k].name != NULL && strcmp(cfg->locations[k].name, b->name) == 0)
-                i = k;
-        if (i != SIZE_MAX)
-            zt_config_err_at(c, b->line, b->col, "duplicate location name '%s' (first at line %u)",
-                             b->name, cfg->locations[i].line);
-    }
-    free(names.slot);
-    if (total > ZT_CONFIG_CIDRS_TOTAL)
-        zt_config_err_at(c, cfg->locations[0].line, cfg->locations[0].col,
-                         "locations hold %zu CIDR blocks; at most %u in total", total,
-                         ZT_CONFIG_CIDRS_TOTAL);
-}
-
-static void zt_config_check_policies(zt_config_ctx *c)
-{
-    const zt_config *cfg = c->cfg;
-    zt_config_names names;
-    zt_config_check_locations(c);
-    zt_config_names_init(&names, cfg->n_policies);
-    for (size_t j = 0; j < cfg->n_policies; j++) {
-        const zt_policy_cfg *p = &cfg->policies[j];
-        if (p->name == NULL)
-            continue;
-        size_t i = zt_config_names_add(&names, p->name, j);
-        for (size_t k = 0; names.slot == NULL && i == SIZE_MAX && k < j; k++)
-            if (cfg->policies[k].name != NULL && strcmp(cfg->policies[k].name, p->name) == 0)
-                i = k;
-        if (i != SIZE_MAX)
-            zt_config_err_at(c, p->line, p->col, "duplicate policy name '%s' (first at line %u)",
-                             p->name, cfg->policies[i].line);
-        zt_config_check_app_words(c, p->apps.include, p->apps.n_include);
-        zt_config_check_app_words(c, p->apps.exclude, p->apps.n_exclude);
-        zt_config_check_location_words(c, p->conditions.locations.include,
-                                       p->conditions.locations.n_include);
-        zt_config_check_location_words(c, p->conditions.locations.exclude,
-                                       p->conditions.locations.n_exclude);
-    }
-    free(names.slot);
-}
-
-static void zt_config_check_playbooks(zt_config_ctx *c); /* with the playbook schema */
 
 static void zt_config_check_root(zt_config_ctx *c, const zt_config_walk *w)
 {
@@ -1677,89 +1256,29 @@ static void zt_config_check_root(zt_config_ctx *c, const zt_config_walk *w)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         c->cfg->workers = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
     }
-    zt_config_check_apps(c);
-    zt_config_check_policies(c);
-    zt_config_check_playbooks(c);
+    for (size_t i = 0; i < zt_config_n_modules; i++)
+        if (zt_config_modules[i]->check_all != NULL)
+            zt_config_modules[i]->check_all(c);
 }
 
 /* ---------------------------------------------------------------------------------------------
- * The schema. Keep docs/CONFIG.md in step with these tables. */
+ * The schema of the file's top level and of core's own sections (log, the shared tls mapping);
+ * every other section's table is its module's (core/config_schema.h, src/config_tables.c).
+ * Keep docs/CONFIG.md in step with these tables. */
 
-#define ZT_FIELD(T, m) .off = offsetof(T, m), .size = sizeof(((T *)0)->m)
-#define ZT_CONFIG_SECTION(var, arr, chk)                                                           \
-    _Static_assert(sizeof(arr) / sizeof(arr[0]) <= ZT_CONFIG_MAX_KEYS, #arr " is too long");       \
-    static const zt_config_section var = {arr, sizeof(arr) / sizeof(arr[0]), chk}
-
-#define ZT_MS_S 1000ull
-#define ZT_MS_M 60000ull
-#define ZT_MS_H 3600000ull
-
-static const char *const zt_config_sensitivities[] = {"public", "internal", "confidential",
-                                                      "restricted", NULL};
+const char *const zt_config_sensitivities[] = {"public", "internal", "confidential", "restricted",
+                                               NULL};
 static const char *const zt_config_levels[] = {"debug", "info", "warn", "error", NULL};
-static const char *const zt_config_failure_modes[] = {"fail_closed", "fail_open", NULL};
-/* Bit order of ZT_PATH_MATCH_* in config.h. */
-static const char *const zt_config_path_match[] = {"exact", "case_insensitive", "strip_params",
-                                                   "trim_dots", NULL};
-
 static const zt_config_key zt_config_tls_keys[] = {
     {"cert", ZT_K_STR, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_tls_cfg, cert_file)},
     {"key", ZT_K_STR, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_tls_cfg, key_file)},
     {"self_signed", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_tls_cfg, self_signed), .def = "false"},
 };
-ZT_CONFIG_SECTION(zt_config_tls, zt_config_tls_keys, zt_config_check_tls);
-
-static const zt_config_key zt_config_listener_keys[] = {
-    {"address", ZT_K_ADDR, ZT_CFG_REQUIRED, ZT_FIELD(zt_listener_cfg, address),
-     .aux = offsetof(zt_listener_cfg, addr)},
-    {"tls", ZT_K_SECTION, ZT_CFG_PRESENT, .off = offsetof(zt_listener_cfg, tls_cfg),
-     .aux = offsetof(zt_listener_cfg, tls), .sub = &zt_config_tls},
-};
-ZT_CONFIG_SECTION(zt_config_listener, zt_config_listener_keys, NULL);
-
-static const zt_config_key zt_config_limits_keys[] = {
-    {"max_header_bytes", ZT_K_SIZE, ZT_CFG_RELOAD, ZT_FIELD(zt_limits_cfg, max_header_bytes),
-     .min = 1ull << 10, .max = 1ull << 20, .def = "32KiB"},
-    {"max_headers", ZT_K_UINT, ZT_CFG_RELOAD, ZT_FIELD(zt_limits_cfg, max_headers), .min = 1,
-     .max = 1024, .def = "100"},
-    {"max_connections", ZT_K_UINT, ZT_CFG_RELOAD, ZT_FIELD(zt_limits_cfg, max_connections),
-     .min = 1, .max = 1000000, .def = "10000"},
-    {"max_connections_per_address", ZT_K_UINT, ZT_CFG_RELOAD,
-     ZT_FIELD(zt_limits_cfg, max_connections_per_address), .min = 0, .max = 1000000, .def = "0"},
-    {"max_body_bytes", ZT_K_SIZE, ZT_CFG_RELOAD, ZT_FIELD(zt_limits_cfg, max_body_bytes), .min = 0,
-     .max = UINT64_MAX, .def = "0"},
-};
-ZT_CONFIG_SECTION(zt_config_limits, zt_config_limits_keys, NULL);
-
-#define ZT_TIMEOUT(key, field, lo, hi, d)                                                          \
-    {                                                                                              \
-        key, ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_timeouts_cfg, field), .min = lo, .max = hi, \
-                                                                             .def = d              \
-    }
-static const zt_config_key zt_config_timeouts_keys[] = {
-    ZT_TIMEOUT("first_byte", first_byte_ms, 100, 24 * ZT_MS_H, "5s"),
-    ZT_TIMEOUT("header_read", header_read_ms, 100, 24 * ZT_MS_H, "10s"),
-    ZT_TIMEOUT("keepalive", keepalive_ms, 100, 24 * ZT_MS_H, "60s"),
-    ZT_TIMEOUT("body_read", body_read_ms, 100, 24 * ZT_MS_H, "60s"),
-    ZT_TIMEOUT("upstream_connect", upstream_connect_ms, 100, 24 * ZT_MS_H, "5s"),
-    ZT_TIMEOUT("upstream_response", upstream_response_ms, 100, 24 * ZT_MS_H, "60s"),
-    ZT_TIMEOUT("drain", drain_ms, 0, ZT_MS_H, "30s"),
-};
-ZT_CONFIG_SECTION(zt_config_timeouts, zt_config_timeouts_keys, NULL);
-
-static const zt_config_key zt_config_gateway_keys[] = {
-    {"listen", ZT_K_LIST, ZT_CFG_REQUIRED, .off = offsetof(zt_config, listeners),
-     .aux = offsetof(zt_config, n_listeners), .min = 1, .max = 64, .sub = &zt_config_listener,
-     .item_size = sizeof(zt_listener_cfg)},
-    {"workers", ZT_K_UINT, 0, ZT_FIELD(zt_config, workers), .min = 0, .max = 64, .def = "0"},
-    {"trusted_proxies", ZT_K_CIDRS, ZT_CFG_RELOAD, .off = offsetof(zt_config, trusted_proxies),
-     .aux = offsetof(zt_config, n_trusted_proxies), .min = 0, .max = 1024},
-    {"limits", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_config, limits),
-     .sub = &zt_config_limits},
-    {"timeouts", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_config, timeouts),
-     .sub = &zt_config_timeouts},
-};
-ZT_CONFIG_SECTION(zt_config_gateway, zt_config_gateway_keys, NULL);
+_Static_assert(sizeof(zt_config_tls_keys) / sizeof(zt_config_tls_keys[0]) <= ZT_CONFIG_MAX_KEYS,
+               "tls keys");
+const zt_config_section zt_config_tls_section = {
+    zt_config_tls_keys, sizeof(zt_config_tls_keys) / sizeof(zt_config_tls_keys[0]),
+    zt_config_check_tls};
 
 static const zt_config_key zt_config_log_keys[] = {
     {"access", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_log_cfg, access_path), .def = "-"},
@@ -1769,362 +1288,7 @@ static const zt_config_key zt_config_log_keys[] = {
 };
 ZT_CONFIG_SECTION(zt_config_log, zt_config_log_keys, NULL);
 
-static const zt_config_key zt_config_admin_keys[] = {
-    {"listen", ZT_K_ADDR, 0, ZT_FIELD(zt_admin_cfg, address), .aux = offsetof(zt_admin_cfg, addr)},
-    {"tls", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD, .off = offsetof(zt_admin_cfg, tls_cfg),
-     .aux = offsetof(zt_admin_cfg, tls), .sub = &zt_config_tls},
-    {"token_file", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_admin_cfg, token_file),
-     .def = "admin.token"},
-};
-ZT_CONFIG_SECTION(zt_config_admin, zt_config_admin_keys, NULL);
-
-static const char *const zt_config_export_types[] = {"syslog", "cef", NULL};
-static const char *const zt_config_export_transports[] = {"udp", "tcp", "tls", NULL};
-static const char *const zt_config_facilities[] = {
-    "kern",   "user",     "mail",   "daemon", "auth",   "syslog", "lpr",   "news",   "uucp",
-    "cron",   "authpriv", "ftp",    "ntp",    "audit",  "alert",  "clock", "local0", "local1",
-    "local2", "local3",   "local4", "local5", "local6", "local7", NULL};
-
-static const zt_config_key zt_config_export_keys[] = {
-    {"name", ZT_K_NAME, ZT_CFG_REQUIRED, ZT_FIELD(zt_export_cfg, name)},
-    {"type", ZT_K_ENUM, 0, ZT_FIELD(zt_export_cfg, type), .def = "syslog",
-     .names = zt_config_export_types},
-    {"transport", ZT_K_ENUM, 0, ZT_FIELD(zt_export_cfg, transport), .def = "tcp",
-     .names = zt_config_export_transports},
-    {"address", ZT_K_ADDR, ZT_CFG_REQUIRED, ZT_FIELD(zt_export_cfg, address),
-     .aux = offsetof(zt_export_cfg, addr)},
-    {"ca", ZT_K_STR, 0, ZT_FIELD(zt_export_cfg, ca_file)},
-    {"server_name", ZT_K_HOST, 0, ZT_FIELD(zt_export_cfg, server_name)},
-    {"insecure_skip_verify", ZT_K_BOOL, 0, ZT_FIELD(zt_export_cfg, insecure_skip_verify),
-     .def = "false"},
-    {"queue_limit", ZT_K_UINT, 0, ZT_FIELD(zt_export_cfg, queue_limit), .min = 1, .max = 1000000,
-     .def = "10000"},
-    {"facility", ZT_K_ENUM, 0, ZT_FIELD(zt_export_cfg, facility), .def = "authpriv",
-     .names = zt_config_facilities},
-    {"app_name", ZT_K_STR, 0, ZT_FIELD(zt_export_cfg, app_name), .def = "ztgate"},
-};
-ZT_CONFIG_SECTION(zt_config_export, zt_config_export_keys, zt_config_check_export);
-
-static const zt_config_key zt_config_audit_keys[] = {
-    {"path", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_audit_cfg, path), .def = "audit/audit.log"},
-    {"signing_key", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_audit_cfg, signing_key_file),
-     .def = "audit/signing.key"},
-    {"checkpoint_every", ZT_K_UINT, 0, ZT_FIELD(zt_audit_cfg, checkpoint_every), .min = 1,
-     .max = 1000000, .def = "1000"},
-    {"checkpoint_interval", ZT_K_DURATION, 0, ZT_FIELD(zt_audit_cfg, checkpoint_interval_ms),
-     .min = ZT_MS_S, .max = 24 * ZT_MS_H, .def = "10s"},
-    {"fsync_interval", ZT_K_DURATION, 0, ZT_FIELD(zt_audit_cfg, fsync_interval_ms), .min = 0,
-     .max = ZT_MS_S, .def = "5ms"},
-    {"rotate_size", ZT_K_SIZE, 0, ZT_FIELD(zt_audit_cfg, rotate_bytes), .min = 1ull << 20,
-     .max = 1ull << 40, .def = "64MiB"},
-    {"rotate_interval", ZT_K_DURATION, 0, ZT_FIELD(zt_audit_cfg, rotate_interval_ms), .min = 0,
-     .max = 30 * 24 * ZT_MS_H, .def = "0"},
-    {"queue_limit", ZT_K_UINT, 0, ZT_FIELD(zt_audit_cfg, queue_limit), .min = 1, .max = 1ull << 24,
-     .def = "65536"},
-    {"on_audit_failure", ZT_K_ENUM, 0, ZT_FIELD(zt_audit_cfg, fail_open), .def = "fail_closed",
-     .names = zt_config_failure_modes},
-    {"export", ZT_K_LIST, 0, .off = offsetof(zt_audit_cfg, exports),
-     .aux = offsetof(zt_audit_cfg, n_exports), .min = 0, .max = 16, .sub = &zt_config_export,
-     .item_size = sizeof(zt_export_cfg)},
-};
-ZT_CONFIG_SECTION(zt_config_audit, zt_config_audit_keys, zt_config_check_audit);
-
-static const char *const zt_config_mfa_modes[] = {"required", "optional", NULL};
-
-static const zt_config_key zt_config_auth_keys[] = {
-    {"portal_host", ZT_K_HOST, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, portal_host)},
-    {"issuer", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, issuer), .def = "ztgate"},
-    {"session_idle_timeout", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, session_idle_ms),
-     .min = ZT_MS_M, .max = 24 * ZT_MS_H, .def = "30m"},
-    {"session_lifetime", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, session_absolute_ms),
-     .min = 5 * ZT_MS_M, .max = 30 * 24 * ZT_MS_H, .def = "12h"},
-    {"assertion_ttl", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, assertion_ttl_ms),
-     .min = 2 * ZT_MS_M, .max = 5 * ZT_MS_M, .def = "5m"},
-    {"password_min_length", ZT_K_UINT, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, password_min_chars),
-     .min = 8, .max = 64, .def = "12"},
-    {"password_max_length", ZT_K_UINT, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, password_max_chars),
-     .min = 64, .max = 1024, .def = "128"},
-    {"breached_passwords", ZT_K_STR, 0, ZT_FIELD(zt_auth_cfg, breach_corpus)},
-    {"argon2_passes", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, argon2_passes), .min = 2, .max = 20,
-     .def = "3"},
-    {"argon2_memory", ZT_K_SIZE, 0, ZT_FIELD(zt_auth_cfg, argon2_memory), .min = 19ull << 20,
-     .max = 4ull << 30, .def = "64MiB"},
-    {"hash_queue", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, hash_queue), .min = 1, .max = 4096,
-     .def = "64"},
-    {"hash_threads", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, hash_threads), .min = 1, .max = 16,
-     .def = "1"},
-    {"hash_nice", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, hash_nice), .min = 0, .max = 19, .def = "10"},
-    {"mfa", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, mfa_optional), .def = "required",
-     .names = zt_config_mfa_modes},
-    {"secrets_key", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_auth_cfg, secrets_key),
-     .def = "secrets.key"},
-    {"keys_dir", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_auth_cfg, keys_dir), .def = "keys"},
-    {"account_failure_limit", ZT_K_UINT, ZT_CFG_RELOAD,
-     ZT_FIELD(zt_auth_cfg, account_failure_limit), .min = 5, .max = 100, .def = "100"},
-    {"source_failures_per_minute", ZT_K_UINT, ZT_CFG_RELOAD,
-     ZT_FIELD(zt_auth_cfg, source_failures_per_minute), .min = 1, .max = 100000, .def = "30"},
-};
-ZT_CONFIG_SECTION(zt_config_auth, zt_config_auth_keys, zt_config_check_auth);
-
-static void zt_config_check_feed_file(zt_config_ctx *c, const zt_config_walk *w)
-{
-    zt_feed_file_cfg *f = (zt_feed_file_cfg *)(void *)w->target;
-    f->line = (unsigned)w->map->start_mark.line + 1;
-    f->col = (unsigned)w->map->start_mark.column + 1;
-    zt_config_check_file(c, w, "path", f->path, "");
-}
-
-static const zt_config_key zt_config_feed_file_keys[] = {
-    {"path", ZT_K_STR, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_feed_file_cfg, path)},
-    {"source", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_feed_file_cfg, source), .def = "list"},
-};
-ZT_CONFIG_SECTION(zt_config_feed_file, zt_config_feed_file_keys, zt_config_check_feed_file);
-
-static void zt_config_check_risk(zt_config_ctx *c, const zt_config_walk *w)
-{
-    const zt_risk_cfg_ *r = (const zt_risk_cfg_ *)(void *)w->target;
-    zt_config_check_file(c, w, "geoip_city", r->geoip_city, "");
-    zt_config_check_file(c, w, "geoip_asn", r->geoip_asn, "");
-    zt_config_check_file(c, w, "leaked_credentials", r->leaked_credentials, "");
-}
-
-static const zt_config_key zt_config_risk_keys[] = {
-    {"geoip_city", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_cfg_, geoip_city)},
-    {"geoip_asn", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_cfg_, geoip_asn)},
-    {"anonymous_ips", ZT_K_LIST, ZT_CFG_RELOAD, .off = offsetof(zt_risk_cfg_, anonymous_ips),
-     .aux = offsetof(zt_risk_cfg_, n_anonymous_ips), .min = 0, .max = 64,
-     .sub = &zt_config_feed_file, .item_size = sizeof(zt_feed_file_cfg)},
-    {"malicious_ips", ZT_K_LIST, ZT_CFG_RELOAD, .off = offsetof(zt_risk_cfg_, malicious_ips),
-     .aux = offsetof(zt_risk_cfg_, n_malicious_ips), .min = 0, .max = 64,
-     .sub = &zt_config_feed_file, .item_size = sizeof(zt_feed_file_cfg)},
-    {"leaked_credentials", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_cfg_, leaked_credentials)},
-    {"vpn_egress", ZT_K_CIDRS, ZT_CFG_RELOAD, .off = offsetof(zt_risk_cfg_, vpn_egress),
-     .aux = offsetof(zt_risk_cfg_, n_vpn_egress), .min = 0, .max = 1024},
-    {"feed_check_interval", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_risk_cfg_, feed_check_ms),
-     .min = ZT_MS_S, .max = 24 * ZT_MS_H, .def = "60s"},
-    {"impossible_travel_kmh", ZT_K_UINT, 0, ZT_FIELD(zt_risk_cfg_, impossible_travel_kmh),
-     .min = 100, .max = 100000, .def = "900"},
-    {"spray_accounts", ZT_K_UINT, 0, ZT_FIELD(zt_risk_cfg_, spray_accounts), .min = 2, .max = 1000,
-     .def = "10"},
-    {"spray_passwords", ZT_K_UINT, 0, ZT_FIELD(zt_risk_cfg_, spray_passwords), .min = 1, .max = 7,
-     .def = "2"},
-    {"spray_window", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_cfg_, spray_window_ms), .min = ZT_MS_M,
-     .max = 24 * ZT_MS_H, .def = "10m"},
-    {"reputation_accounts", ZT_K_UINT, 0, ZT_FIELD(zt_risk_cfg_, reputation_accounts), .min = 2,
-     .max = 1000, .def = "10"},
-    {"reputation_window", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_cfg_, reputation_window_ms),
-     .min = ZT_MS_M, .max = 24 * ZT_MS_H, .def = "10m"},
-    {"reputation_ttl", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_cfg_, reputation_ttl_ms), .min = ZT_MS_M,
-     .max = 30 * 24 * ZT_MS_H, .def = "24h"},
-    {"learning_period", ZT_K_DURATION, 0, ZT_FIELD(zt_risk_cfg_, learning_period_ms), .min = 0,
-     .max = 365 * 24 * ZT_MS_H, .def = "336h"},
-    {"learning_sign_ins", ZT_K_UINT, 0, ZT_FIELD(zt_risk_cfg_, learning_sign_ins), .min = 0,
-     .max = 100000, .def = "10"},
-};
-ZT_CONFIG_SECTION(zt_config_risk, zt_config_risk_keys, zt_config_check_risk);
-
-static void zt_config_check_devices(zt_config_ctx *c, const zt_config_walk *w)
-{
-    const zt_devices_cfg_ *d = (const zt_devices_cfg_ *)(void *)w->target;
-    for (size_t i = 0; i < d->n_min_os_versions; i++) {
-        const zt_cfg_word *v = &d->min_os_versions[i];
-        const char *colon = strchr(v->s, ':');
-        bool ok = colon != NULL && colon != v->s && colon[1] != '\0' && strlen(v->s) < 64;
-        for (const char *p = colon ? colon + 1 : ""; ok && *p; p++)
-            ok = (*p >= '0' && *p <= '9') || *p == '.';
-        if (!ok)
-            zt_config_err_at(c, v->line, v->col,
-                             "'%s' is not OS:VERSION (e.g. debian:12, ubuntu:22.04)", v->s);
-    }
-    if (d->n_min_os_versions > 8)
-        zt_config_err(c, zt_config_seen(w, "min_os_versions"),
-                      "at most 8 entries in 'min_os_versions'");
-    /* A silent agent is the early warning; at posture_max_age the device is non-compliant.
-     * The default (1h) shrinks to a shorter posture_max_age (src/device); a value given is
-     * checked. */
-    yaml_node_t *silent = zt_config_seen(w, "silent_after");
-    if (silent != NULL && d->silent_after_ms > d->posture_max_age_ms)
-        zt_config_err(c, silent, "silent_after must not be longer than posture_max_age");
-}
-
-static const zt_config_key zt_config_devices_keys[] = {
-    {"ca_dir", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_devices_cfg_, ca_dir),
-     .def = "device-ca"},
-    {"certificate_lifetime", ZT_K_DURATION, 0, ZT_FIELD(zt_devices_cfg_, certificate_lifetime_ms),
-     .min = ZT_MS_H, .max = 5 * 8760 * ZT_MS_H, .def = "8760h"},
-    {"enroll_code_ttl", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, enroll_code_ttl_ms),
-     .min = ZT_MS_M, .max = 24 * ZT_MS_H, .def = "15m"},
-    {"posture_max_age", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, posture_max_age_ms),
-     .min = ZT_MS_M, .max = 30 * 24 * ZT_MS_H, .def = "24h"},
-    {"silent_after", ZT_K_DURATION, 0, ZT_FIELD(zt_devices_cfg_, silent_after_ms), .min = ZT_MS_S,
-     .max = 30 * 24 * ZT_MS_H, .def = "1h"},
-    {"min_os_versions", ZT_K_STRS, ZT_CFG_RELOAD, .off = offsetof(zt_devices_cfg_, min_os_versions),
-     .aux = offsetof(zt_devices_cfg_, n_min_os_versions), .min = 0, .max = 8},
-    {"max_signature_age", ZT_K_DURATION, ZT_CFG_RELOAD,
-     ZT_FIELD(zt_devices_cfg_, max_signature_age_ms), .min = 0, .max = 365 * 24 * ZT_MS_H,
-     .def = "0"},
-    {"max_update_age", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, max_update_age_ms),
-     .min = 0, .max = 365 * 24 * ZT_MS_H, .def = "0"},
-    {"require_disk_encryption", ZT_K_BOOL, ZT_CFG_RELOAD,
-     ZT_FIELD(zt_devices_cfg_, require_disk_encryption), .def = "false"},
-    {"require_firewall", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, require_firewall),
-     .def = "false"},
-    {"require_antivirus", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_devices_cfg_, require_antivirus),
-     .def = "false"},
-};
-ZT_CONFIG_SECTION(zt_config_devices, zt_config_devices_keys, zt_config_check_devices);
-
-static const zt_config_key zt_config_app_keys[] = {
-    {"name", ZT_K_NAME, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, name)},
-    {"host", ZT_K_HOST, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, host)},
-    {"path_prefix", ZT_K_PREFIX, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, path_prefix), .def = "/"},
-    {"upstream", ZT_K_URL, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, upstream)},
-    {"sensitivity", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, sensitivity), .def = "internal",
-     .names = zt_config_sensitivities},
-    {"preserve_host", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, preserve_host),
-     .def = "false"},
-    {"allow_encoded_slash", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, allow_encoded_slash),
-     .def = "false"},
-    {"path_match", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, path_match), .min = 1, .max = 3,
-     .names = zt_config_path_match},
-};
-ZT_CONFIG_SECTION(zt_config_app, zt_config_app_keys, zt_config_check_app);
-
-/* Conditional Access. Word lists follow the enum order in policy/policy.h (bit i = names[i]). */
-static const char *const zt_config_policy_states[] = {"off", "on", "report_only", NULL};
-static const char *const zt_config_risks[] = {"none", "low", "medium", "high", NULL};
-static const char *const zt_config_platforms[] = {"unknown", "windows", "macos",    "linux",
-                                                  "ios",     "android", "chromeos", NULL};
-static const char *const zt_config_clients[] = {"browser", "api", NULL};
-static const char *const zt_config_days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL};
-static const char *const zt_config_controls[] = {"mfa", "phishing_resistant_mfa",
-                                                 "compliant_device", "password_change", NULL};
-static const char *const zt_config_operators[] = {"AND", "OR", NULL};
-static const char *const zt_config_restricts[] = {"read_only", "no_download", NULL};
-
-#define ZT_WORDS(T, list, n_list)                                                                  \
-    .off = offsetof(T, list), .aux = offsetof(T, n_list), .max = ZT_CONFIG_ASSIGN_MAX
-
-static const zt_config_key zt_config_location_keys[] = {
-    {"name", ZT_K_NAME, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_location_cfg, name)},
-    {"cidrs", ZT_K_CIDRS, ZT_CFG_RELOAD, .off = offsetof(zt_location_cfg, cidrs),
-     .aux = offsetof(zt_location_cfg, n_cidrs), .min = 1, .max = ZT_CONFIG_LOCATION_CIDRS},
-    {"countries", ZT_K_STRS, ZT_CFG_RELOAD, .off = offsetof(zt_location_cfg, countries),
-     .aux = offsetof(zt_location_cfg, n_countries), .min = 1, .max = 300},
-    {"trusted", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_location_cfg, trusted), .def = "false"},
-};
-ZT_CONFIG_SECTION(zt_config_location, zt_config_location_keys, zt_config_check_location);
-
-static const zt_config_key zt_config_assign_keys[] = {
-    {"include", ZT_K_STRS, ZT_CFG_REQUIRED | ZT_CFG_RELOAD,
-     ZT_WORDS(zt_assign_cfg, include, n_include), .min = 1},
-    {"exclude", ZT_K_STRS, ZT_CFG_RELOAD, ZT_WORDS(zt_assign_cfg, exclude, n_exclude), .min = 0},
-};
-ZT_CONFIG_SECTION(zt_config_users_assign, zt_config_assign_keys, zt_config_check_users);
-/* App and location names are checked against their lists once the whole file was read. */
-ZT_CONFIG_SECTION(zt_config_assign, zt_config_assign_keys, NULL);
-
-static const zt_config_key zt_config_device_cond_keys[] = {
-    {"enrolled", ZT_K_BOOL, ZT_CFG_PRESENT | ZT_CFG_RELOAD, ZT_FIELD(zt_device_cond_cfg, enrolled),
-     .aux = offsetof(zt_device_cond_cfg, has_enrolled)},
-    {"compliant", ZT_K_BOOL, ZT_CFG_PRESENT | ZT_CFG_RELOAD,
-     ZT_FIELD(zt_device_cond_cfg, compliant), .aux = offsetof(zt_device_cond_cfg, has_compliant)},
-    {"risk", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_device_cond_cfg, risk_mask), .min = 1, .max = 4,
-     .names = zt_config_risks},
-    {"platforms", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_device_cond_cfg, platform_mask), .min = 1,
-     .max = 7, .names = zt_config_platforms},
-};
-ZT_CONFIG_SECTION(zt_config_device_cond, zt_config_device_cond_keys, NULL);
-
-static const zt_config_key zt_config_time_cond_keys[] = {
-    {"days", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_time_cond_cfg, days_mask), .min = 1, .max = 7,
-     .names = zt_config_days},
-    {"from", ZT_K_CLOCK, ZT_CFG_PRESENT | ZT_CFG_RELOAD, ZT_FIELD(zt_time_cond_cfg, from_min),
-     .aux = offsetof(zt_time_cond_cfg, has_from)},
-    {"to", ZT_K_CLOCK, ZT_CFG_PRESENT | ZT_CFG_RELOAD, ZT_FIELD(zt_time_cond_cfg, to_min),
-     .aux = offsetof(zt_time_cond_cfg, has_to)},
-    {"timezone", ZT_K_TZ, ZT_CFG_RELOAD, ZT_FIELD(zt_time_cond_cfg, timezone), .def = "UTC"},
-};
-ZT_CONFIG_SECTION(zt_config_time_cond, zt_config_time_cond_keys, zt_config_check_time);
-
-static const zt_config_key zt_config_cond_keys[] = {
-    {"user_risk", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_cond_cfg, user_risk_mask), .min = 1,
-     .max = 4, .names = zt_config_risks},
-    {"sign_in_risk", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_cond_cfg, sign_in_risk_mask), .min = 1,
-     .max = 4, .names = zt_config_risks},
-    {"device", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD, .off = offsetof(zt_cond_cfg, device),
-     .aux = offsetof(zt_cond_cfg, has_device), .sub = &zt_config_device_cond},
-    {"locations", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD,
-     .off = offsetof(zt_cond_cfg, locations), .aux = offsetof(zt_cond_cfg, has_locations),
-     .sub = &zt_config_assign},
-    {"anonymous_ip", ZT_K_BOOL, ZT_CFG_PRESENT | ZT_CFG_RELOAD, ZT_FIELD(zt_cond_cfg, anonymous_ip),
-     .aux = offsetof(zt_cond_cfg, has_anonymous_ip)},
-    {"client_types", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_cond_cfg, client_mask), .min = 1,
-     .max = 2, .names = zt_config_clients},
-    {"time", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD, .off = offsetof(zt_cond_cfg, time),
-     .aux = offsetof(zt_cond_cfg, has_time), .sub = &zt_config_time_cond},
-};
-ZT_CONFIG_SECTION(zt_config_cond, zt_config_cond_keys, NULL);
-
-static const zt_config_key zt_config_grant_keys[] = {
-    {"block", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_grant_cfg, block), .def = "false"},
-    {"controls", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_grant_cfg, controls), .min = 1, .max = 4,
-     .names = zt_config_controls},
-    {"operator", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_grant_cfg, operator_or), .def = "AND",
-     .names = zt_config_operators},
-};
-ZT_CONFIG_SECTION(zt_config_grant, zt_config_grant_keys, zt_config_check_grant);
-
-static const zt_config_key zt_config_session_ctl_keys[] = {
-    {"sign_in_frequency", ZT_K_FREQ, ZT_CFG_PRESENT | ZT_CFG_RELOAD,
-     ZT_FIELD(zt_session_ctl_cfg, sign_in_frequency_s),
-     .aux = offsetof(zt_session_ctl_cfg, has_sign_in_frequency)},
-    {"restrict", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_session_ctl_cfg, restrict_flags), .min = 1,
-     .max = 2, .names = zt_config_restricts},
-};
-ZT_CONFIG_SECTION(zt_config_session_ctl, zt_config_session_ctl_keys, NULL);
-
-static const zt_config_key zt_config_policy_keys[] = {
-    {"name", ZT_K_NAME, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_policy_cfg, name)},
-    {"state", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_policy_cfg, state), .def = "on",
-     .names = zt_config_policy_states},
-    {"users", ZT_K_SECTION, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, .off = offsetof(zt_policy_cfg, users),
-     .sub = &zt_config_users_assign},
-    {"apps", ZT_K_SECTION, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, .off = offsetof(zt_policy_cfg, apps),
-     .sub = &zt_config_assign},
-    {"conditions", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_policy_cfg, conditions),
-     .sub = &zt_config_cond},
-    {"grant", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_policy_cfg, grant),
-     .sub = &zt_config_grant},
-    {"session", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_policy_cfg, session),
-     .sub = &zt_config_session_ctl},
-};
-ZT_CONFIG_SECTION(zt_config_policy, zt_config_policy_keys, zt_config_check_policy);
-
-/* Incident response. Signal types and actions are src/response's (docs/INCIDENTS.md). */
-#define ZT_CONFIG_PLAYBOOKS_MAX 64
-
-static const char *const zt_config_signal_types[] = {"leaked_credentials",
-                                                     "anonymous_ip",
-                                                     "malicious_ip",
-                                                     "password_spray",
-                                                     "impossible_travel",
-                                                     "atypical_travel",
-                                                     "unfamiliar_sign_in",
-                                                     "admin_confirmed_compromised",
-                                                     "malware",
-                                                     "device_noncompliant",
-                                                     "device_silent",
-                                                     NULL};
-static const char *const zt_config_playbook_actions[] = {"revoke_sessions",
-                                                         "require_password_change",
-                                                         "isolate_device",
-                                                         "disable_user",
-                                                         "notify",
-                                                         "open_incident",
-                                                         NULL};
-
-static bool zt_config_in_list(const char *s, const char *const *names)
+bool zt_config_in_list(const char *s, const char *const *names)
 {
     for (size_t i = 0; s != NULL && names[i] != NULL; i++)
         if (strcmp(s, names[i]) == 0)
@@ -2132,153 +1296,31 @@ static bool zt_config_in_list(const char *s, const char *const *names)
     return false;
 }
 
-static void zt_config_check_webhook(zt_config_ctx *c, const zt_config_walk *w)
-{
-    const zt_webhook_cfg_ *n = (const zt_webhook_cfg_ *)(void *)w->target;
-    const char *u = n->url;
-    bool https = u != NULL && strncmp(u, "https://", 8) == 0;
-    const char *host = u == NULL                       ? NULL
-                       : https                         ? u + 8
-                       : strncmp(u, "http://", 7) == 0 ? u + 7
-                                                       : NULL;
-    if (u != NULL && (host == NULL || *host == '\0' || *host == '/' || strlen(u) > 2048 ||
-                      strpbrk(u, " \t\r\n#?@") != NULL))
-        zt_config_err(c, zt_config_seen(w, "url"),
-                      "url must be http://HOST[:PORT]/PATH or https://... (no user info, query "
-                      "or fragment; at most 2048 bytes)");
-    zt_config_check_file(c, w, "secret_file", n->secret_file, "");
-    zt_config_check_file(c, w, "ca", n->ca_file, "");
-    if (n->ca_file != NULL && !https)
-        zt_config_err(c, zt_config_seen(w, "ca"), "ca is only used with an https:// url");
-}
-
-static const zt_config_key zt_config_webhook_keys[] = {
-    {"url", ZT_K_STR, ZT_CFG_REQUIRED, ZT_FIELD(zt_webhook_cfg_, url)},
-    {"timeout", ZT_K_DURATION, 0, ZT_FIELD(zt_webhook_cfg_, timeout_ms), .min = 100,
-     .max = 60 * ZT_MS_S, .def = "5s"},
-    {"retries", ZT_K_UINT, 0, ZT_FIELD(zt_webhook_cfg_, retries), .min = 0, .max = 20, .def = "5"},
-    {"backoff", ZT_K_DURATION, 0, ZT_FIELD(zt_webhook_cfg_, backoff_ms), .min = 10,
-     .max = 60 * ZT_MS_S, .def = "1s"},
-    {"queue_limit", ZT_K_UINT, 0, ZT_FIELD(zt_webhook_cfg_, queue_limit), .min = 1, .max = 100000,
-     .def = "1000"},
-    {"secret_file", ZT_K_STR, 0, ZT_FIELD(zt_webhook_cfg_, secret_file)},
-    {"ca", ZT_K_STR, 0, ZT_FIELD(zt_webhook_cfg_, ca_file)},
-};
-ZT_CONFIG_SECTION(zt_config_webhook, zt_config_webhook_keys, zt_config_check_webhook);
-
-static void zt_config_check_incidents(zt_config_ctx *c, const zt_config_walk *w)
-{
-    const zt_incidents_cfg_ *in = (const zt_incidents_cfg_ *)(void *)w->target;
-    if (in->min_severity == 0)
-        zt_config_err(c, zt_config_seen(w, "min_severity"),
-                      "min_severity must be low, medium or high");
-}
-
-static const zt_config_key zt_config_incidents_keys[] = {
-    {"correlation_window", ZT_K_DURATION, 0, ZT_FIELD(zt_incidents_cfg_, correlation_window_ms),
-     .min = ZT_MS_M, .max = 7 * 24 * ZT_MS_H, .def = "1h"},
-    {"min_severity", ZT_K_ENUM, 0, ZT_FIELD(zt_incidents_cfg_, min_severity), .def = "medium",
-     .names = zt_config_risks},
-    {"notify", ZT_K_SECTION, ZT_CFG_PRESENT, .off = offsetof(zt_incidents_cfg_, notify),
-     .aux = offsetof(zt_incidents_cfg_, has_notify), .sub = &zt_config_webhook},
-};
-ZT_CONFIG_SECTION(zt_config_incidents, zt_config_incidents_keys, zt_config_check_incidents);
-
-static void zt_config_check_playbook_on(zt_config_ctx *c, const zt_config_walk *w)
-{
-    const zt_playbook_on_cfg *on = (const zt_playbook_on_cfg *)(void *)w->target;
-    for (size_t i = 0; i < on->n_types; i++)
-        if (!zt_config_in_list(on->types[i].s, zt_config_signal_types))
-            zt_config_word_err(c, &on->types[i],
-                               "is not a signal type (leaked_credentials, anonymous_ip, "
-                               "malicious_ip, password_spray, impossible_travel, atypical_travel, "
-                               "unfamiliar_sign_in, admin_confirmed_compromised, malware, "
-                               "device_noncompliant, device_silent)");
-    if (on->min_severity != 0 && on->severity_mask != 0)
-        zt_config_err(c, zt_config_seen(w, "severities"),
-                      "give min_severity or severities, not both");
-}
-
-static const zt_config_key zt_config_playbook_on_keys[] = {
-    {"types", ZT_K_STRS, 0, .off = offsetof(zt_playbook_on_cfg, types),
-     .aux = offsetof(zt_playbook_on_cfg, n_types), .min = 1, .max = 32},
-    {"min_severity", ZT_K_ENUM, 0, ZT_FIELD(zt_playbook_on_cfg, min_severity),
-     .names = zt_config_risks},
-    {"severities", ZT_K_FLAGS, 0, ZT_FIELD(zt_playbook_on_cfg, severity_mask), .min = 1, .max = 4,
-     .names = zt_config_risks},
-};
-ZT_CONFIG_SECTION(zt_config_playbook_on, zt_config_playbook_on_keys, zt_config_check_playbook_on);
-
-static void zt_config_check_playbook(zt_config_ctx *c, const zt_config_walk *w)
-{
-    zt_playbook_cfg *pb = (zt_playbook_cfg *)(void *)w->target;
-    zt_config_mark(w, &pb->line, &pb->col);
-    for (size_t i = 0; i < pb->n_actions; i++) {
-        const zt_cfg_word *a = &pb->actions[i];
-        if (!zt_config_in_list(a->s, zt_config_playbook_actions)) {
-            zt_config_word_err(c, a,
-                               "is not an action (revoke_sessions, require_password_change, "
-                               "isolate_device, disable_user, notify, open_incident)");
-            continue;
-        }
-        for (size_t j = 0; j < i; j++)
-            if (pb->actions[j].s != NULL && strcmp(pb->actions[j].s, a->s) == 0)
-                zt_config_word_err(c, a, "is listed twice");
-    }
-}
-
-static const zt_config_key zt_config_playbook_keys[] = {
-    {"name", ZT_K_NAME, ZT_CFG_REQUIRED, ZT_FIELD(zt_playbook_cfg, name)},
-    {"on", ZT_K_SECTION, ZT_CFG_REQUIRED, .off = offsetof(zt_playbook_cfg, on),
-     .sub = &zt_config_playbook_on},
-    {"actions", ZT_K_STRS, ZT_CFG_REQUIRED, .off = offsetof(zt_playbook_cfg, actions),
-     .aux = offsetof(zt_playbook_cfg, n_actions), .min = 1, .max = 6},
-    {"undo_on_remediation", ZT_K_BOOL, 0, ZT_FIELD(zt_playbook_cfg, undo_on_remediation),
-     .def = "false"},
-};
-ZT_CONFIG_SECTION(zt_config_playbook, zt_config_playbook_keys, zt_config_check_playbook);
-
-/* Across playbooks: unique names; `notify` needs incidents.notify. */
-static void zt_config_check_playbooks(zt_config_ctx *c)
-{
-    const zt_config *cfg = c->cfg;
-    for (size_t i = 0; i < cfg->n_playbooks; i++) {
-        const zt_playbook_cfg *pb = &cfg->playbooks[i];
-        for (size_t j = 0; j < i && pb->name != NULL; j++)
-            if (cfg->playbooks[j].name != NULL && strcmp(cfg->playbooks[j].name, pb->name) == 0)
-                zt_config_err_at(c, pb->line, pb->col,
-                                 "playbook '%s' is defined twice (first at line %u)", pb->name,
-                                 cfg->playbooks[j].line);
-        for (size_t k = 0; k < pb->n_actions && !cfg->incidents.has_notify; k++)
-            if (pb->actions[k].s != NULL && strcmp(pb->actions[k].s, "notify") == 0)
-                zt_config_word_err(c, &pb->actions[k], "needs a webhook: set incidents.notify.url");
-    }
-}
-
-/* Gateway keys live directly in zt_config, so the gateway section's target is the config. */
+/* The slots of the file's top level. A ZT_CFG_MODULE slot says where its section goes in
+ * zt_config and how many list items it may have; the keys are the owning module's. Gateway keys
+ * live directly in zt_config, so the gateway section's target is the config. */
 static const zt_config_key zt_config_root_keys[] = {
     {"state_dir", ZT_K_STR, 0, ZT_FIELD(zt_config, state_dir), .def = "./data"},
-    {"gateway", ZT_K_SECTION, ZT_CFG_REQUIRED, .off = 0, .sub = &zt_config_gateway},
+    {"gateway", ZT_K_SECTION, ZT_CFG_REQUIRED | ZT_CFG_MODULE, .off = 0},
     {"log", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_config, log), .sub = &zt_config_log},
-    {"admin", ZT_K_SECTION, 0, .off = offsetof(zt_config, admin), .sub = &zt_config_admin},
-    {"audit", ZT_K_SECTION, 0, .off = offsetof(zt_config, audit), .sub = &zt_config_audit},
-    {"auth", ZT_K_SECTION, 0, .off = offsetof(zt_config, auth), .sub = &zt_config_auth},
-    {"devices", ZT_K_SECTION, 0, .off = offsetof(zt_config, devices), .sub = &zt_config_devices},
-    {"risk", ZT_K_SECTION, 0, .off = offsetof(zt_config, risk), .sub = &zt_config_risk},
-    {"apps", ZT_K_LIST, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, .off = offsetof(zt_config, apps),
-     .aux = offsetof(zt_config, n_apps), .min = 1, .max = 10000, .sub = &zt_config_app,
+    {"admin", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, admin)},
+    {"audit", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, audit)},
+    {"auth", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, auth)},
+    {"devices", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, devices)},
+    {"risk", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, risk)},
+    {"apps", ZT_K_LIST, ZT_CFG_REQUIRED | ZT_CFG_RELOAD | ZT_CFG_MODULE,
+     .off = offsetof(zt_config, apps), .aux = offsetof(zt_config, n_apps), .min = 1, .max = 10000,
      .item_size = sizeof(zt_app_cfg)},
-    {"locations", ZT_K_LIST, ZT_CFG_RELOAD, .off = offsetof(zt_config, locations),
+    {"locations", ZT_K_LIST, ZT_CFG_RELOAD | ZT_CFG_MODULE, .off = offsetof(zt_config, locations),
      .aux = offsetof(zt_config, n_locations), .min = 0, .max = ZT_CONFIG_LOCATIONS_MAX,
-     .sub = &zt_config_location, .item_size = sizeof(zt_location_cfg)},
-    {"policies", ZT_K_LIST, ZT_CFG_RELOAD, .off = offsetof(zt_config, policies),
+     .item_size = sizeof(zt_location_cfg)},
+    {"policies", ZT_K_LIST, ZT_CFG_RELOAD | ZT_CFG_MODULE, .off = offsetof(zt_config, policies),
      .aux = offsetof(zt_config, n_policies), .min = 0, .max = ZT_CONFIG_POLICIES_MAX,
-     .sub = &zt_config_policy, .item_size = sizeof(zt_policy_cfg)},
-    {"incidents", ZT_K_SECTION, 0, .off = offsetof(zt_config, incidents),
-     .sub = &zt_config_incidents},
-    {"playbooks", ZT_K_LIST, 0, .off = offsetof(zt_config, playbooks),
+     .item_size = sizeof(zt_policy_cfg)},
+    {"incidents", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, incidents)},
+    {"playbooks", ZT_K_LIST, ZT_CFG_MODULE, .off = offsetof(zt_config, playbooks),
      .aux = offsetof(zt_config, n_playbooks), .min = 0, .max = ZT_CONFIG_PLAYBOOKS_MAX,
-     .sub = &zt_config_playbook, .item_size = sizeof(zt_playbook_cfg)},
+     .item_size = sizeof(zt_playbook_cfg)},
 };
 ZT_CONFIG_SECTION(zt_config_root, zt_config_root_keys, zt_config_check_root);
 
@@ -2448,35 +1490,12 @@ zt_config *zt_config_load_mem(const char *name, const char *data, size_t len, zt
     return &box->cfg;
 }
 
-/* Whole file into b (capped by b's limit); 0 or negative errno. */
-static int zt_config_read_file(const char *path, zt_buf *b)
-{
-    char chunk[8192];
-    int rc = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return -errno;
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = n < 0 ? -errno : 0;
-            break;
-        }
-        if ((rc = zt_buf_append(b, chunk, (size_t)n)) < 0)
-            break;
-    }
-    close(fd);
-    return rc;
-}
-
 zt_config *zt_config_load(const char *path, zt_diags *diags)
 {
     zt_buf b;
     zt_config *cfg = NULL;
     zt_buf_init(&b, ZT_CONFIG_MAX_BYTES);
-    int rc = zt_config_read_file(path, &b);
+    int rc = zt_read_file(path, &b);
     if (rc == -E2BIG)
         zt_diag_add(diags, path, 0, 0, "file is larger than %u MiB", ZT_CONFIG_MAX_BYTES >> 20);
     else if (rc < 0)
@@ -2485,59 +1504,6 @@ zt_config *zt_config_load(const char *path, zt_diags *diags)
         cfg = zt_config_load_mem(path, b.data ? b.data : "", b.len, diags);
     zt_buf_dispose(&b);
     return cfg;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Deployment checks: can what the policies ask for be done here? */
-
-/* Why no sign-in method enabled in cfg meets grant control number i (zt_config_controls order),
- * and what to do; NULL when one does. TOTP with its recovery codes is always on (under
- * `mfa: optional` a signed-in user can still enrol when a policy asks), so mfa can be met; the
- * device CA and ztagent posture are always on, so compliant_device can; the portal's password
- * change meets password_change. Nothing meets phishing_resistant_mfa until passkeys exist. A
- * method that gets an on/off switch reads it here. */
-typedef struct zt_config_unmet {
-    const char *why, *todo;
-} zt_config_unmet;
-
-static zt_config_unmet zt_config_control_unmet(const zt_config *cfg, size_t i)
-{
-    (void)cfg;
-    if (strcmp(zt_config_controls[i], "phishing_resistant_mfa") == 0)
-        return (zt_config_unmet){
-            "no enabled sign-in method is phishing-resistant (passkeys and security keys are not "
-            "available yet)",
-            "use state: report_only until passkeys are available, or ask for mfa instead"};
-    return (zt_config_unmet){NULL, NULL};
-}
-
-unsigned zt_config_check_grants(const zt_config *cfg, zt_diags *diags)
-{
-    unsigned errors = 0;
-    for (size_t j = 0; cfg != NULL && j < cfg->n_policies; j++) {
-        const zt_policy_cfg *p = &cfg->policies[j];
-        const zt_grant_cfg *g = &p->grant;
-        if (p->state != ZT_POLICY_ON || g->controls == 0)
-            continue;
-        unsigned stuck = 0;
-        for (size_t i = 0; zt_config_controls[i] != NULL; i++)
-            if ((g->controls & (1u << i)) && zt_config_control_unmet(cfg, i).why != NULL)
-                stuck |= 1u << i;
-        /* AND needs every control; OR is met by any one, so only all of them stuck counts. */
-        if (stuck == 0 || (g->operator_or && stuck != g->controls))
-            continue;
-        for (size_t i = 0; zt_config_controls[i] != NULL; i++) {
-            if (!(stuck & (1u << i)))
-                continue;
-            zt_config_unmet u = zt_config_control_unmet(cfg, i);
-            zt_diag_add(diags, cfg->path, g->line, g->col,
-                        "policy '%s' is on and requires %s, but %s: every request it applies to "
-                        "would be refused; %s",
-                        p->name, zt_config_controls[i], u.why, u.todo);
-            errors++;
-        }
-    }
-    return errors;
 }
 
 void zt_config_free(zt_config *cfg)

@@ -72,7 +72,7 @@ typedef struct zt_limits_cfg {
     /* connections one address may hold (IPv6: one /64); 0 = automatic (a quarter of
      * max_connections, at least 64); trusted proxies are exempt */
     unsigned max_connections_per_address;
-    uint64_t max_body_bytes;  /* request body; 0 = unlimited (streamed); default 0 */
+    uint64_t max_body_bytes; /* request body; 0 = unlimited (streamed); default 0 */
 } zt_limits_cfg;
 
 typedef struct zt_timeouts_cfg {
@@ -165,8 +165,9 @@ typedef struct zt_auth_cfg {
 } zt_auth_cfg;
 
 /* Conditional Access (`locations:`, `policies:`), as written; src/policy compiles it. Bit masks
- * use the enum order of policy/policy.h (bit 1 << zt_risk, 1 << zt_platform, 1 << zt_client_type;
- * grant controls and restrictions are already bits there). A zero mask means "not set". */
+ * use the enum orders of core/levels.h (bit 1 << zt_risk) and policy/policy.h (1 << zt_platform,
+ * 1 << zt_client_type; grant controls and restrictions are already bits there). A zero mask means
+ * "not set". */
 
 /* A string from a list, with where it was written: references are checked after the whole file
  * was read and reported at the entry. */
@@ -261,17 +262,17 @@ typedef struct zt_feed_file_cfg {
 } zt_feed_file_cfg;
 
 /* Identity Protection (`risk:`): feed files and detection thresholds. */
-typedef struct zt_risk_cfg_ {
-    char *geoip_city;          /* mmdb (City layout); NULL = no locations */
-    char *geoip_asn;           /* mmdb (ASN layout); NULL */
+typedef struct zt_risk_settings {
+    char *geoip_city; /* mmdb (City layout); NULL = no locations */
+    char *geoip_asn;  /* mmdb (ASN layout); NULL */
     zt_feed_file_cfg *anonymous_ips;
     size_t n_anonymous_ips;
     zt_feed_file_cfg *malicious_ips;
     size_t n_malicious_ips;
-    char *leaked_credentials;  /* "email:SHA1HEX" lines; NULL */
-    zt_cidr *vpn_egress;       /* ignored for impossible travel */
+    char *leaked_credentials; /* "email:SHA1HEX" lines; NULL */
+    zt_cidr *vpn_egress;      /* ignored for impossible travel */
     size_t n_vpn_egress;
-    uint64_t feed_check_ms;    /* how often feed files are checked for changes; default 60s */
+    uint64_t feed_check_ms;         /* how often feed files are checked for changes; default 60s */
     unsigned impossible_travel_kmh; /* 900 */
     unsigned spray_accounts;        /* 10 */
     unsigned spray_passwords;       /* 2 */
@@ -281,27 +282,27 @@ typedef struct zt_risk_cfg_ {
     uint64_t reputation_ttl_ms;     /* 24h */
     uint64_t learning_period_ms;    /* 336h (14 days) */
     unsigned learning_sign_ins;     /* 10 */
-} zt_risk_cfg_;
+} zt_risk_settings;
 
 /* Device trust (`devices:`): the internal CA, enrolment, posture and compliance rules. */
-typedef struct zt_devices_cfg_ {
-    char *ca_dir;                   /* default STATE_DIR/device-ca */
+typedef struct zt_devices_settings {
+    char *ca_dir;                     /* default STATE_DIR/device-ca */
     uint64_t certificate_lifetime_ms; /* default 8760h */
     uint64_t enroll_code_ttl_ms;      /* default 15m */
     uint64_t posture_max_age_ms;      /* default 24h */
     uint64_t silent_after_ms;         /* no report this long: device_silent; default 1h */
     zt_cfg_word *min_os_versions;     /* "debian:12", "ubuntu:22.04" */
     size_t n_min_os_versions;
-    uint64_t max_signature_age_ms;    /* 0 = rule off */
-    uint64_t max_update_age_ms;       /* 0 = rule off */
+    uint64_t max_signature_age_ms; /* 0 = rule off */
+    uint64_t max_update_age_ms;    /* 0 = rule off */
     bool require_disk_encryption;
     bool require_firewall;
     bool require_antivirus;
-} zt_devices_cfg_;
+} zt_devices_settings;
 
 /* Incident response (`incidents:`, `playbooks:`); src/response runs them. Severities use the
- * order of zt_risk in policy/policy.h (1 low, 2 medium, 3 high). */
-typedef struct zt_webhook_cfg_ {
+ * order of zt_risk in core/levels.h (1 low, 2 medium, 3 high). */
+typedef struct zt_webhook_cfg {
     char *url;            /* http://HOST[:PORT]/PATH or https://... */
     uint64_t timeout_ms;  /* per attempt (connect, send, answer); default 5s */
     unsigned retries;     /* attempts after the first; default 5 */
@@ -309,14 +310,14 @@ typedef struct zt_webhook_cfg_ {
     uint32_t queue_limit; /* notifications waiting; more are dropped and counted; default 1000 */
     char *secret_file;    /* HMAC key for X-ZT-Signature; NULL = derived from auth.secrets_key */
     char *ca_file;        /* https: CA bundle; NULL = the system's */
-} zt_webhook_cfg_;
+} zt_webhook_cfg;
 
-typedef struct zt_incidents_cfg_ {
+typedef struct zt_incidents_cfg {
     uint64_t correlation_window_ms; /* join an open incident whose last event is this recent; 1h */
     unsigned min_severity;          /* detections at least this severe open incidents; 2 medium */
-    zt_webhook_cfg_ notify;         /* the webhook of the `notify` action */
+    zt_webhook_cfg notify;          /* the webhook of the `notify` action */
     bool has_notify;
-} zt_incidents_cfg_;
+} zt_incidents_cfg;
 
 typedef struct zt_playbook_on_cfg {
     zt_cfg_word *types; /* signal types ("malware", "impossible_travel"); none = any */
@@ -348,15 +349,15 @@ typedef struct zt_config {
     zt_admin_cfg admin;
     zt_audit_cfg audit;
     zt_auth_cfg auth;
-    zt_devices_cfg_ devices;
-    zt_risk_cfg_ risk;
+    zt_devices_settings devices;
+    zt_risk_settings risk;
     zt_app_cfg *apps;
     size_t n_apps;
     zt_location_cfg *locations;
     size_t n_locations;
     zt_policy_cfg *policies;
     size_t n_policies;
-    zt_incidents_cfg_ incidents;
+    zt_incidents_cfg incidents;
     zt_playbook_cfg *playbooks;
     size_t n_playbooks;
 } zt_config;
@@ -378,13 +379,6 @@ zt_config *zt_config_load(const char *path, zt_diags *diags);
 /* Same, from memory (fuzzing, tests); file names in messages use `name`. */
 zt_config *zt_config_load_mem(const char *name, const char *data, size_t len, zt_diags *diags);
 void zt_config_free(zt_config *cfg);
-
-/* What this deployment can do, beyond what the file says: every policy in state `on` must ask
- * only for grant controls some sign-in method enabled here can meet (phishing_resistant_mfa
- * has none until passkeys exist). Errors go to diags as FILE:LINE:COL; returns their number.
- * Apart from zt_config_load so the policy engine's own tests can still compile any grant;
- * check-config, serve and every reload call it, so what check-config accepts is what runs. */
-unsigned zt_config_check_grants(const zt_config *cfg, zt_diags *diags);
 
 const char *zt_sensitivity_name(zt_sensitivity s);
 

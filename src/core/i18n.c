@@ -80,7 +80,11 @@ zt_lang zt_lang_from_accept(const char *value, size_t len)
         while (semi < item.n && item.p[semi] != ';')
             semi++;
         zt_span tag = zt_span_trim((zt_span){item.p, semi});
-        int q = semi < item.n ? parse_q((zt_span){item.p + semi + 1, item.n - semi - 1}) : 1000;
+        int q = 1000; /* no parameters: q=1 */
+        if (semi < item.n) {
+            zt_span params = {item.p + semi + 1, item.n - semi - 1};
+            q = parse_q(params);
+        }
         bool known;
         zt_lang l = lang_of(tag, &known);
         if (known && q > best_q) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "lib/time.h"
 
 #define ACCESS_FLUSH_BYTES (32 * 1024)
@@ -77,28 +78,9 @@ void zt_log_close(void)
     replace_fd(&error_fd, STDERR_FILENO);
 }
 
-void zt_log_set_level(zt_log_level level)
-{
-    atomic_store(&min_level, (int)level);
-}
-
 bool zt_log_enabled(zt_log_level level)
 {
     return (int)level >= atomic_load(&min_level);
-}
-
-static void write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return; /* nowhere left to report a failing log */
-        }
-        p += w;
-        n -= (size_t)w;
-    }
 }
 
 void zt_log(zt_log_level level, const char *fmt, ...)
@@ -121,7 +103,7 @@ void zt_log(zt_log_level level, const char *fmt, ...)
         if (line[i] == '\n' || line[i] == '\r' || (unsigned char)line[i] < 0x20)
             line[i] = ' ';
     line[len++] = '\n';
-    write_all(atomic_load(&error_fd), line, len);
+    (void)zt_write_all(atomic_load(&error_fd), line, len); /* nowhere left to report to */
 }
 
 bool zt_access_enabled(void)
@@ -155,6 +137,6 @@ void zt_access_flush(zt_access_buf *a)
 {
     int fd = atomic_load(&access_fd);
     if (a->buf.len > 0 && fd >= 0)
-        write_all(fd, a->buf.data, a->buf.len);
+        (void)zt_write_all(fd, a->buf.data, a->buf.len);
     zt_buf_reset(&a->buf);
 }

@@ -13,7 +13,6 @@
  * in err. Before the first call, errors go to stderr at level info. */
 int zt_log_open(const zt_log_cfg *cfg, char *err, size_t errlen);
 void zt_log_close(void);
-void zt_log_set_level(zt_log_level level);
 bool zt_log_enabled(zt_log_level level);
 void zt_log(zt_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

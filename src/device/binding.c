@@ -20,6 +20,7 @@
 #include "device/device_int.h"
 #include "identity/secretbox.h"
 #include "lib/secure.h"
+#include "lib/str.h"
 #include "session/session.h"
 
 #define BIND_VERSION 1
@@ -32,27 +33,9 @@ _Static_assert(BIND_CHARS + 1 ==
                    sodium_base64_ENCODED_LEN(BIND_RAW, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
                "binding cookie length");
 
-static void put_be64(unsigned char *p, int64_t v)
-{
-    uint64_t u = (uint64_t)v;
-    for (int i = 7; i >= 0; i--, u >>= 8)
-        p[i] = (unsigned char)u;
-}
-
-static int64_t get_be64(const unsigned char *p)
-{
-    uint64_t u = 0;
-    for (int i = 0; i < 8; i++)
-        u = u << 8 | p[i];
-    return (int64_t)u;
-}
-
 static bool unhex16(const char *hex, unsigned char out[16])
 {
-    if (hex == NULL || strlen(hex) != 32 || hex[strspn(hex, "0123456789abcdef")] != '\0')
-        return false;
-    size_t got = 0;
-    return sodium_hex2bin(out, 16, hex, 32, NULL, &got, NULL) == 0 && got == 16;
+    return hex != NULL && zt_hex_decode(hex, strlen(hex), out, 16, true);
 }
 
 static void tohex16(const unsigned char in[16], char out[ZT_DEVICE_ID_LEN + 1])
@@ -76,7 +59,7 @@ static bool build(const zt_secretbox *sb, const char *purpose, const char *a, co
     raw[0] = BIND_VERSION;
     if (sb == NULL || !unhex16(a, raw + 1) || !unhex16(b, raw + 17))
         return false;
-    put_be64(raw + 33, t);
+    zt_put_be64(raw + 33, t);
     seal(sb, purpose, raw);
     return true;
 }
@@ -143,8 +126,8 @@ bool zt_device_pending_check(const zt_secretbox *sb, const zt_span *cookie_heade
         return false;
     char id[ZT_DEVICE_ID_LEN + 1];
     tohex16(got + 17, id);
-    if (!build(sb, "device-enrolment", user_id, id, get_be64(got + 33), want) ||
-        !zt_ct_eq(got, want, sizeof(got)) || get_be64(got + 33) <= now)
+    if (!build(sb, "device-enrolment", user_id, id, zt_get_be64(got + 33), want) ||
+        !zt_ct_eq(got, want, sizeof(got)) || zt_get_be64(got + 33) <= now)
         return false;
     memcpy(device_id_out, id, sizeof(id));
     return true;
@@ -179,7 +162,7 @@ bool zt_device_binding_check(const zt_secretbox *sb, const zt_span *cookie_heade
         return false;
     char id[ZT_DEVICE_ID_LEN + 1];
     tohex16(got + 1, id);
-    int64_t issued = get_be64(got + 33);
+    int64_t issued = zt_get_be64(got + 33);
     if (!build(sb, "device-binding", id, user_id, issued, want) ||
         !zt_ct_eq(got, want, sizeof(got)) || issued <= 0 || issued > now + ZT_DEVBIND_FUTURE_SKEW_S)
         return false;

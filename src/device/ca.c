@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "device/device_int.h"
+#include "lib/file.h"
 #include "lib/str.h"
 
 #define CA_SUBJECT "ztgate device CA"
@@ -99,16 +100,10 @@ static int write_file(const char *dir, const char *name, const char *text, size_
         zt_errf(err, errlen, "creating %s: %s", tmp, strerror(errno));
         return -1;
     }
-    size_t off = 0;
-    while (off < n) {
-        ssize_t w = write(fd, text + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
-    bool ok = off == n && fsync(fd) == 0;
+    int wrc = zt_write_all(fd, text, n);
+    if (wrc < 0)
+        errno = -wrc;
+    bool ok = wrc == 0 && fsync(fd) == 0;
     close(fd);
     if (!ok || rename(tmp, path) < 0) {
         zt_errf(err, errlen, "writing %s: %s", path, strerror(errno));

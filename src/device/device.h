@@ -99,13 +99,7 @@ int64_t zt_devices_code_ttl(const zt_devices *d);
 
 /* /.ztgate/device/... requests (enroll, posture, alert, status, the portal's enrolment page).
  * r->device_id holds the connection's verified client certificate's device id ("" if none). */
-void zt_device_handle(zt_local_req *r);
-/* The same with an explicit zt_devices. zt_device_handle uses the one installed with
- * zt_devices_install (NULL: every device path answers 503). */
 void zt_device_handle_with(zt_devices *d, zt_local_req *r);
-/* Make d the process's device service for zt_device_handle; NULL uninstalls (before
- * zt_devices_free). */
-void zt_devices_install(zt_devices *d);
 
 /* ---- signals without a request (silent.c; docs/DEVICES.md "Signals") ----
  * A timer in the gateway sweeps the enrolled devices: an agent that fell silent since the last
@@ -164,5 +158,9 @@ typedef struct zt_secretbox zt_secretbox;
 bool zt_device_binding_check(const zt_secretbox *secrets, const zt_span *cookie_header,
                              const char *user_id, bool https, int64_t now,
                              char device_id_out[ZT_DEVICE_ID_LEN + 1]);
+
+/* The `devices:` section's key table (device_config.c), listed in src/config_tables.c. */
+struct zt_config_module;
+extern const struct zt_config_module zt_devices_config_module;
 
 #endif

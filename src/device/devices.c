@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "device/device_int.h"
+#include "lib/buf.h"
 #include "lib/str.h"
 #include "lib/time.h"
 #include "store/store.h"
@@ -40,7 +41,7 @@ int zt_devices_cfg_from_config(const zt_config *c, zt_store *st, zt_devices_cfg 
 {
     memset(out, 0, sizeof(*out));
     memset(w, 0, sizeof(*w));
-    const zt_devices_cfg_ *d = &c->devices;
+    const zt_devices_settings *d = &c->devices;
     out->store = st;
     if (d->ca_dir != NULL && d->ca_dir[0] != '\0')
         snprintf(w->ca_dir, sizeof(w->ca_dir), "%s", d->ca_dir);
@@ -160,14 +161,9 @@ static int rev_add(void *ctx, const char *serial)
     rev_build *b = ctx;
     if (b->set->n == ZT_REVOKED_MAX)
         return -E2BIG;
-    if (b->set->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        void *p = realloc(b->set->serial, cap * sizeof(*b->set->serial));
-        if (p == NULL)
-            return -ENOMEM;
-        b->set->serial = p;
-        b->cap = cap;
-    }
+    if (b->set->n == b->cap &&
+        zt_array_grow(&b->set->serial, &b->cap, sizeof(*b->set->serial), 64) < 0)
+        return -ENOMEM;
     snprintf(b->set->serial[b->set->n++], ZT_SERIAL_HEX_MAX + 1, "%s", serial);
     return 0;
 }

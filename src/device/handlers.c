@@ -4,7 +4,6 @@
  * log that cannot take the record turns the answer into 503. */
 #include <errno.h>
 #include <jansson.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +14,7 @@
 #include "device/device_int.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/levels.h"
 #include "lib/secure.h"
 #include "lib/str.h"
 #include "lib/time.h"
@@ -38,20 +38,6 @@
 #define DEV_ACT_ACCOUNT_CREATE 1        /* Account Change: Create (a device credential) */
 #define DEV_ACT_ACCOUNT_OTHER 99        /* Account Change: Other (a browser tied to a device) */
 #define DEV_PENDING_SLACK_S 3600        /* the pending cookie outlives its code: come back later */
-
-static const char *const risk_names[] = {"none", "low", "medium", "high"};
-
-static _Atomic(zt_devices *) installed;
-
-void zt_devices_install(zt_devices *d)
-{
-    atomic_store(&installed, d);
-}
-
-static const char *risk_name(int r)
-{
-    return r >= 0 && r <= 3 ? risk_names[r] : "high";
-}
 
 static int64_t now_s(void)
 {
@@ -144,69 +130,6 @@ static bool audit(zt_local_req *r, const dev_event *e)
     bool ok = zt_event_end(&ev) == 0 && zt_local_audit(r, b.data, b.len);
     zt_buf_dispose(&b);
     return ok;
-}
-
-/* ---- time ---- */
-
-static bool digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-/* RFC 3339 date-time ("2026-11-23T10:00:00Z", fractions and offsets allowed) to Unix seconds. */
-static bool parse_rfc3339(const char *s, int64_t *out)
-{
-    size_t n = strlen(s);
-    int Y, M, D, h, m, sec;
-    if (n < 20 || n > 40 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
-        s[13] != ':' || s[16] != ':' || !digits(s, 4, &Y) || !digits(s + 5, 2, &M) ||
-        !digits(s + 8, 2, &D) || !digits(s + 11, 2, &h) || !digits(s + 14, 2, &m) ||
-        !digits(s + 17, 2, &sec))
-        return false;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
-        return false;
-    const char *p = s + 19;
-    if (*p == '.') {
-        p++;
-        const char *f = p;
-        while (*p >= '0' && *p <= '9')
-            p++;
-        if (p == f)
-            return false;
-    }
-    int off = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int oh, om;
-        if (strlen(p) != 6 || p[3] != ':' || !digits(p + 1, 2, &oh) || !digits(p + 4, 2, &om) ||
-            oh > 23 || om > 59)
-            return false;
-        off = (oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
-        p += 6;
-    } else {
-        return false;
-    }
-    if (*p != '\0')
-        return false;
-    struct tm tm = {.tm_year = Y - 1900,
-                    .tm_mon = M - 1,
-                    .tm_mday = D,
-                    .tm_hour = h,
-                    .tm_min = m,
-                    .tm_sec = sec > 59 ? 59 : sec};
-    time_t t = timegm(&tm);
-    if (tm.tm_mday != D) /* 2026-02-31 normalised into March */
-        return false;
-    *out = (int64_t)t - off;
-    return true;
 }
 
 /* ---- the enrolment page (signed-in user, browser) ---- */
@@ -675,7 +598,7 @@ static void posture(zt_devices *d, zt_local_req *r)
     r->log_detail = comp.compliant ? "posture compliant" : "posture not compliant";
     json_respond(r, 200,
                  json_pack("{s:b, s:o, s:s}", "compliant", comp.compliant, "failed",
-                           failed_json(&comp), "risk", risk_name(dev.risk)));
+                           failed_json(&comp), "risk", zt_risk_name((zt_risk)dev.risk)));
 }
 
 /* ---- alerts ---- */
@@ -758,7 +681,9 @@ static int alert_parse(json_t *root, alert_req *q, const char **why)
         *why = "signature: 1..128 bytes without control characters";
         return -1;
     }
-    if (when == NULL || !parse_rfc3339(when, &q->detected_at) || q->detected_at <= 0) {
+    int64_t when_us;
+    if (when == NULL || !zt_parse_rfc3339(when, strlen(when), 0, &when_us) ||
+        (q->detected_at = when_us / 1000000) <= 0) {
         *why = "detected_at: an RFC 3339 time";
         return -1;
     }
@@ -916,7 +841,7 @@ static void alert(zt_devices *d, zt_local_req *r)
     }
     r->log_detail = "device alert";
     json_respond(r, 200,
-                 json_pack("{s:s, s:I}", "risk", risk_name(after.risk), "active_alerts",
+                 json_pack("{s:s, s:I}", "risk", zt_risk_name((zt_risk)after.risk), "active_alerts",
                            (json_int_t)after.unresolved_alerts));
 }
 
@@ -963,8 +888,8 @@ static void status(zt_devices *d, zt_local_req *r)
     json_respond(r, 200,
                  json_pack("{s:s, s:s, s:b, s:o, s:s, s:o, s:s?}", "device_id", dev.id, "user",
                            dev.email, "compliant", st.compliant, "failed", failed_json(&comp),
-                           "risk", risk_name(st.risk), "active_alerts", l.arr, "last_report_at",
-                           last[0] ? last : NULL));
+                           "risk", zt_risk_name((zt_risk)st.risk), "active_alerts", l.arr,
+                           "last_report_at", last[0] ? last : NULL));
 }
 
 /* ---- dispatch ---- */
@@ -1011,9 +936,4 @@ void zt_device_handle_with(zt_devices *d, zt_local_req *r)
     } else {
         json_error(r, 404, "not_found", "no such device endpoint");
     }
-}
-
-void zt_device_handle(zt_local_req *r)
-{
-    zt_device_handle_with(atomic_load(&installed), r);
 }

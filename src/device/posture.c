@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/time.h"
+
 /* Peer-controlled integers: counts are never negative and never absurd. */
 #define ZT_POSTURE_MAX_COUNT 1000000
 #define ZT_POSTURE_MAX_SIGVER 1000000000
@@ -140,76 +142,6 @@ static int fail_key(const char **why, const char *prefix, const char *key)
     return fail(why, path, "unknown key");
 }
 
-static bool digits(const char *s, size_t n, int *out)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-static bool leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (era arithmetic, valid for y >= 0). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = y / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm). Upper-case T and Z only,
- * the fraction (1-9 digits) is dropped, second 60 (leap second) is accepted. */
-static bool parse_rfc3339(const char *s, size_t n, int64_t *out)
-{
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-    if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
-        return false;
-    if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
-        !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &sec))
-        return false;
-    size_t i = 19;
-    if (s[i] == '.') {
-        size_t start = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == start || i - start > 9)
-            return false;
-    }
-    if (i < n && s[i] == 'Z') {
-        i++;
-    } else if (i < n && (s[i] == '+' || s[i] == '-')) {
-        sign = s[i] == '+' ? 1 : -1;
-        if (n - i != 6 || s[i + 3] != ':' || !digits(s + i + 1, 2, &oh) ||
-            !digits(s + i + 4, 2, &om))
-            return false;
-        i += 6;
-    } else {
-        return false;
-    }
-    if (i != n)
-        return false;
-    if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
-        return false;
-    if (d > mdays[mo - 1] + (mo == 2 && leap(y)))
-        return false;
-    int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-    t -= (int64_t)sign * (oh * 3600 + om * 60);
-    *out = t;
-    return true;
-}
-
 static bool os_release_char(char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '.' || c == '_' || c == '-';
@@ -239,11 +171,12 @@ static int parse_string(const field *f, json_t *v, zt_posture *p, const char **w
 
 static int parse_time(const field *f, json_t *v, zt_posture *p, const char **why)
 {
-    int64_t t;
+    int64_t us;
     if (!json_is_string(v))
         return fail(why, f->path, "not a string");
-    if (!parse_rfc3339(json_string_value(v), json_string_length(v), &t))
+    if (!zt_parse_rfc3339(json_string_value(v), json_string_length(v), ZT_RFC3339_UPPER, &us))
         return fail(why, f->path, "not an RFC 3339 time");
+    int64_t t = us / 1000000; /* the fraction is dropped */
     /* 0 means unknown in zt_posture, so a real time must come after the epoch. */
     if (t <= 0 || t > ZT_POSTURE_MAX_TIME)
         return fail(why, f->path, "out of range");

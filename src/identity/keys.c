@@ -22,6 +22,7 @@
 #include <openssl/pem.h>
 #include <sodium.h>
 
+#include "lib/file.h"
 #include "lib/secure.h"
 #include "lib/time.h"
 
@@ -308,20 +309,6 @@ static int read_key(int dfd, const char *name, EVP_PKEY **out)
     return rc;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Writes name atomically (temp file, fsync, rename) with mode 0600 and mtime = now. */
 static int write_key(int dfd, const char *name, EVP_PKEY *pkey, int64_t now_us)
 {
@@ -343,7 +330,7 @@ static int write_key(int dfd, const char *name, EVP_PKEY *pkey, int64_t now_us)
     if (rc == 0 && fchmod(fd, 0600) != 0) /* umask must not matter either way */
         rc = -errno;
     if (rc == 0)
-        rc = write_all(fd, pem, (size_t)n);
+        rc = zt_write_all(fd, pem, (size_t)n);
     if (rc == 0) {
         struct timespec ts[2] = {
             {.tv_sec = now_us / 1000000, .tv_nsec = (now_us % 1000000) * 1000}};

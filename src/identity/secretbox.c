@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "lib/secure.h"
 
 struct zt_secretbox {
@@ -43,20 +44,6 @@ static int fsync_dir_of(const char *path)
     return rc;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* New random key at path, never replacing an existing file (link fails with EEXIST when another
  * process won the race; the caller then loads that one). */
 static int create_key(const char *path, char *err, size_t errlen)
@@ -77,7 +64,7 @@ static int create_key(const char *path, char *err, size_t errlen)
     zt_random(key, sizeof(key));
     int rc = fchmod(fd, 0600) == 0 ? 0 : -errno;
     if (rc == 0)
-        rc = write_all(fd, key, sizeof(key));
+        rc = zt_write_all(fd, key, sizeof(key));
     zt_wipe(key, sizeof(key));
     if (rc == 0 && fsync(fd) != 0)
         rc = -errno;

@@ -120,3 +120,18 @@ int zt_buf_cstr(zt_buf *b)
     b->data[b->len] = '\0';
     return 0;
 }
+
+int zt_array_grow(void *arrp, size_t *cap, size_t elem_size, size_t first_cap)
+{
+    void *old;
+    memcpy(&old, arrp, sizeof(old)); /* arrp is a T **, whatever T is */
+    size_t n = *cap ? *cap * 2 : first_cap;
+    if (n <= *cap || elem_size == 0 || n > SIZE_MAX / elem_size)
+        return -ENOMEM;
+    void *p = realloc(old, n * elem_size);
+    if (p == NULL)
+        return -ENOMEM;
+    memcpy(arrp, &p, sizeof(p));
+    *cap = n;
+    return 0;
+}

@@ -28,4 +28,9 @@ void zt_buf_consume(zt_buf *b, size_t n);
 /* NUL-terminate without counting the NUL in len; 0 or negative errno. */
 int zt_buf_cstr(zt_buf *b);
 
+/* Room for one more item in a growable heap array: *(T **)arrp holds *cap items of elem_size
+ * bytes; doubles *cap (first_cap the first time) keeping the contents. 0, or -ENOMEM with the
+ * array and *cap unchanged. Call it when the count reached *cap. */
+int zt_array_grow(void *arrp, size_t *cap, size_t elem_size, size_t first_cap);
+
 #endif

@@ -6,24 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool zt_cidr_parse(const char *s, zt_cidr *out)
+const char *zt_cidr_parse_n(const char *s, size_t n, zt_cidr *out)
 {
     char tmp[64];
-    size_t len = strlen(s);
-    if (len == 0 || len >= sizeof(tmp))
-        return false;
-    memcpy(tmp, s, len + 1);
+    if (n == 0)
+        return "empty address";
+    if (n >= sizeof(tmp))
+        return "address too long";
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    if (memchr(tmp, '\0', n) != NULL)
+        return "NUL byte in address";
+    int prefix = -1;
     char *slash = strchr(tmp, '/');
-    long prefix = -1;
     if (slash != NULL) {
         *slash = '\0';
-        char *end;
         const char *p = slash + 1;
-        if (*p < '0' || *p > '9')
-            return false;
-        prefix = strtol(p, &end, 10);
-        if (*end != '\0')
-            return false;
+        size_t digits = strlen(p);
+        if (digits == 0 || digits > 3 || strspn(p, "0123456789") != digits)
+            return "bad prefix length";
+        prefix = 0;
+        for (; *p != '\0'; p++)
+            prefix = prefix * 10 + (*p - '0'); /* at most three digits, checked above */
     }
     memset(out, 0, sizeof(*out));
     int bits;
@@ -34,18 +38,23 @@ bool zt_cidr_parse(const char *s, zt_cidr *out)
         out->family = AF_INET6;
         bits = 128;
     } else {
-        return false;
+        return "not an IP address or CIDR block";
     }
     if (prefix < 0)
         prefix = bits;
     if (prefix > bits)
-        return false;
+        return "prefix length out of range";
     out->prefix = (uint8_t)prefix;
-    /* Host bits set usually means a typo ("10.1.2.3/8"); refuse instead of guessing. */
-    for (int i = (int)prefix; i < bits; i++)
+    /* "10.1.2.3/8" is usually a typo for a host or a different block: refuse, never guess. */
+    for (int i = prefix; i < bits; i++)
         if (out->addr[i / 8] & (0x80 >> (i % 8)))
-            return false;
-    return true;
+            return "host bits set after the prefix";
+    return NULL;
+}
+
+bool zt_cidr_parse(const char *s, zt_cidr *out)
+{
+    return zt_cidr_parse_n(s, strlen(s), out) == NULL;
 }
 
 static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned prefix)

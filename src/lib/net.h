@@ -17,6 +17,9 @@ typedef struct zt_cidr {
 
 /* "10.0.0.0/8", "2001:db8::/32", or a single address (full prefix). Host bits must be zero. */
 bool zt_cidr_parse(const char *s, zt_cidr *out);
+/* The same from n bytes (no NUL needed). NULL on success, else a fixed reason for an error
+ * line ("host bits set after the prefix", "prefix length out of range", ...). */
+const char *zt_cidr_parse_n(const char *s, size_t n, zt_cidr *out);
 /* IPv4-mapped IPv6 peers match IPv4 blocks. */
 bool zt_cidr_contains(const zt_cidr *c, const struct sockaddr *sa);
 /* "127.0.0.1:8080", "[::1]:8443", "*:80" (any IPv4). Port required. */

@@ -161,3 +161,43 @@ void zt_errf(char *err, size_t errlen, const char *fmt, ...)
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
 }
+
+int zt_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool zt_hex_decode(const char *hex, size_t hexlen, unsigned char *out, size_t n, bool lower_only)
+{
+    if (hex == NULL || hexlen != 2 * n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char a = hex[2 * i], b = hex[2 * i + 1];
+        int hi = zt_hexval(a), lo = zt_hexval(b);
+        if (hi < 0 || lo < 0 || (lower_only && ((a >= 'A' && a <= 'F') || (b >= 'A' && b <= 'F'))))
+            return false;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return true;
+}
+
+void zt_put_be64(unsigned char *p, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    for (int i = 7; i >= 0; i--, u >>= 8)
+        p[i] = (unsigned char)u;
+}
+
+int64_t zt_get_be64(const unsigned char *p)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u = u << 8 | p[i];
+    return (int64_t)u;
+}

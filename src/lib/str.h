@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lib/buf.h"
 
@@ -29,6 +30,16 @@ int zt_json_escape(zt_buf *out, const char *s, size_t n);
 int zt_json_str(zt_buf *out, const char *s, size_t n);
 /* Parse an unsigned decimal; false on empty, non-digit or overflow past max. */
 bool zt_parse_u64(const char *s, size_t n, unsigned long long max, unsigned long long *out);
+
+/* Value of one hex digit (either case), or -1. */
+int zt_hexval(char c);
+/* Exactly 2n hex digits at hex[0..hexlen) into n bytes; false on a wrong length or a non-digit.
+ * lower_only refuses upper-case digits (for ids we write ourselves in lower case, so one id has
+ * one spelling). */
+bool zt_hex_decode(const char *hex, size_t hexlen, unsigned char *out, size_t n, bool lower_only);
+/* Big-endian 64-bit integers in 8 bytes (signed tokens and cookies carry times this way). */
+void zt_put_be64(unsigned char *p, int64_t v);
+int64_t zt_get_be64(const unsigned char *p);
 
 /* Format a message into a caller's error buffer (err may be NULL or errlen 0: nothing). */
 void zt_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

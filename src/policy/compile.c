@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/buf.h"
 #include "lib/str.h"
 #include "policy/policy_int.h"
 
@@ -95,14 +96,9 @@ static int64_t zt_pc_app_index(const zt_policy_set *s, const char *name)
 static int64_t zt_pc_node(zt_pc *pc)
 {
     zt_policy_set *s = pc->s;
-    if (s->n_nodes == s->cap_nodes) {
-        size_t cap = s->cap_nodes ? s->cap_nodes * 2 : 256;
-        zt_trie_node *n = realloc(s->nodes, cap * sizeof(*n));
-        if (n == NULL)
-            return -1;
-        s->nodes = n;
-        s->cap_nodes = cap;
-    }
+    if (s->n_nodes == s->cap_nodes &&
+        zt_array_grow(&s->nodes, &s->cap_nodes, sizeof(*s->nodes), 256) < 0)
+        return -1;
     s->nodes[s->n_nodes] = (zt_trie_node){{0, 0}, -1};
     return (int64_t)s->n_nodes++;
 }
@@ -122,14 +118,9 @@ static int zt_pc_insert(zt_pc *pc, const zt_cidr *c, unsigned loc)
         at = s->nodes[at].child[b];
     }
     if (s->nodes[at].set < 0) {
-        if (s->n_sets == s->cap_sets) {
-            size_t cap = s->cap_sets ? s->cap_sets * 2 : 64;
-            zt_locset *sets = realloc(s->sets, cap * sizeof(*sets));
-            if (sets == NULL)
-                return -1;
-            s->sets = sets;
-            s->cap_sets = cap;
-        }
+        if (s->n_sets == s->cap_sets &&
+            zt_array_grow(&s->sets, &s->cap_sets, sizeof(*s->sets), 64) < 0)
+            return -1;
         memset(&s->sets[s->n_sets], 0, sizeof(zt_locset));
         s->nodes[at].set = (int32_t)s->n_sets++;
     }

@@ -55,12 +55,6 @@ const char *zt_outcome_name(zt_outcome o)
     return (unsigned)o < 3 ? names[o] : "unknown";
 }
 
-const char *zt_risk_name(zt_risk r)
-{
-    static const char *const names[] = {"none", "low", "medium", "high"};
-    return (unsigned)r < 4 ? names[r] : "unknown";
-}
-
 static char zt_policy_lower(char c)
 {
     return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;

@@ -26,17 +26,13 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "core/config.h"
+#include "core/levels.h"
+
 #define ZT_POLICY_MAX 10000    /* policies in one config */
 #define ZT_POLICY_MATCH_MAX 64 /* applicable policies reported per decision */
 #define ZT_POLICY_NAME_MAX 64
 #define ZT_POLICY_FRESH_S 60 /* every_time: a sign-in at most this old counts as fresh */
-
-typedef enum zt_risk {
-    ZT_RISK_NONE = 0, /* also "unknown": no signal yet */
-    ZT_RISK_LOW,
-    ZT_RISK_MEDIUM,
-    ZT_RISK_HIGH,
-} zt_risk;
 
 typedef enum zt_platform {
     ZT_PLATFORM_UNKNOWN = 0,
@@ -162,12 +158,25 @@ bool zt_policy_report_only(const zt_policy_set *set, int index);
 bool zt_policy_is_block(const zt_policy_set *set, int index);
 const char *zt_control_name(zt_control c); /* "mfa", "compliant_device", ... */
 const char *zt_outcome_name(zt_outcome o); /* "allow", "challenge", "block" */
-const char *zt_risk_name(zt_risk r);
 
 /* Built from the parsed config by zt_policy_compile (config.h holds the parsed form);
  * freed with the config generation. */
 struct zt_config;
 zt_policy_set *zt_policy_compile(const struct zt_config *cfg, char *err, size_t errlen);
 void zt_policy_set_free(zt_policy_set *set);
+
+/* The `locations:` and `policies:` key tables and their checks across the file
+ * (policy_config.c), listed in src/config_tables.c. */
+struct zt_config_module;
+extern const struct zt_config_module zt_locations_config_module;
+extern const struct zt_config_module zt_policies_config_module;
+
+/* What this deployment can do, beyond what the file says: every policy in state `on` must ask
+ * only for grant controls some sign-in method enabled here can meet (phishing_resistant_mfa
+ * has none until passkeys exist). Errors go to diags as FILE:LINE:COL; returns their number.
+ * Apart from zt_config_load (in policy_config.c, beside the policy schema) so the policy engine's
+ * own tests can still compile any grant; check-config, serve and every reload call it, so what
+ * check-config accepts is what runs. */
+unsigned zt_config_check_grants(const zt_config *cfg, zt_diags *diags);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "core/config.h"
 #include "lib/str.h"
+#include "lib/time.h"
 
 #define ZT_TZ_MAX_OFFSET (26 * 3600) /* RFC 8536: -2**31 < utoff, but real zones stay in ±26 h */
 #define ZT_TZ_MAX_TRANS 100000
@@ -49,16 +50,6 @@ static int zt_tz_push(zt_tz_build *b, int64_t at, int32_t off)
 
 /* ---------------------------------------------------------------------------------------------
  * Calendar arithmetic (proleptic Gregorian, days since 1970-01-01) */
-
-static int64_t zt_tz_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
 
 static int64_t zt_tz_year_of(int64_t t)
 {
@@ -212,7 +203,7 @@ static int64_t zt_tz_rule_at(const zt_tz_rule *r, int64_t y, int32_t before)
 {
     int64_t day;
     if (r->kind == 'M') {
-        int64_t first = zt_tz_days_from_civil(y, r->month, 1);
+        int64_t first = zt_days_from_civil(y, r->month, 1);
         unsigned first_wday = (unsigned)(((first % 7) + 7 + 4) % 7); /* 1970-01-01: Thursday */
         unsigned mday = 1 + (r->wday + 7 - first_wday) % 7 + (r->week - 1) * 7;
         while (mday > zt_tz_month_days(y, r->month))
@@ -220,9 +211,9 @@ static int64_t zt_tz_rule_at(const zt_tz_rule *r, int64_t y, int32_t before)
         day = first + mday - 1;
     } else if (r->kind == 'J') {
         /* Jn counts 1..365 and never names February 29. */
-        day = zt_tz_days_from_civil(y, 1, 1) + r->day - 1 + (zt_tz_leap(y) && r->day >= 60);
+        day = zt_days_from_civil(y, 1, 1) + r->day - 1 + (zt_tz_leap(y) && r->day >= 60);
     } else {
-        day = zt_tz_days_from_civil(y, 1, 1) + r->day;
+        day = zt_days_from_civil(y, 1, 1) + r->day;
     }
     return day * 86400 + r->time - before;
 }

@@ -5,18 +5,8 @@
 #include <string.h>
 
 #include "lib/secure.h"
+#include "lib/str.h"
 #include "portal/portal.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Decode s[0..n) into out (NUL-terminated); returns the decoded length or a zt_form_err. */
 static long decode(const char *s, size_t n, char *out, size_t max)
@@ -29,7 +19,7 @@ static long decode(const char *s, size_t n, char *out, size_t max)
         } else if (c == '%') {
             if (i + 2 >= n)
                 return ZT_FORM_E_SYNTAX;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            int hi = zt_hexval(s[i + 1]), lo = zt_hexval(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return ZT_FORM_E_SYNTAX;
             c = (char)(hi << 4 | lo);

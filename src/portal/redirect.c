@@ -11,18 +11,8 @@
  * refused outright: browsers repair such URLs in ways that differ from our reading of them. */
 #include <string.h>
 
+#include "lib/str.h"
 #include "portal/portal.h"
-
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Raw bytes: printable ASCII only, no backslash. */
 static bool raw_ok(const char *s, size_t n)
@@ -45,7 +35,7 @@ static bool decoded_ok(const char *s, size_t n, char *out)
         if (c == '%') {
             if (i + 2 >= n)
                 return false;
-            int hi = hexv(s[i + 1]), lo = hexv(s[i + 2]);
+            int hi = zt_hexval(s[i + 1]), lo = zt_hexval(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return false;
             c = (char)(hi << 4 | lo);

@@ -51,11 +51,6 @@ static const char *const state_names[] = {
 #undef ZT_CS_NAME
 };
 
-const char *zt_conn_state_name(zt_conn_state s)
-{
-    return state_names[s];
-}
-
 static void conn_set_state(zt_conn *c, zt_conn_state s)
 {
     if (zt_log_enabled(ZT_LOG_DEBUG) && c->state != s)
@@ -672,31 +667,6 @@ static bool stage_target(zt_conn *c)
     return true;
 }
 
-/* OCSF HTTP Activity activity_id for a method. */
-static unsigned http_activity(int method)
-{
-    switch (method) {
-    case HTTP_CONNECT:
-        return 1;
-    case HTTP_DELETE:
-        return 2;
-    case HTTP_GET:
-        return 3;
-    case HTTP_HEAD:
-        return 4;
-    case HTTP_OPTIONS:
-        return 5;
-    case HTTP_POST:
-        return 6;
-    case HTTP_PUT:
-        return 7;
-    case HTTP_TRACE:
-        return 8;
-    default:
-        return 99;
-    }
-}
-
 static const char *restrict_text(unsigned flags)
 {
     if ((flags & ZT_RESTRICT_READ_ONLY) && (flags & ZT_RESTRICT_NO_DOWNLOAD))
@@ -719,7 +689,8 @@ static bool audit_decision(zt_conn *c, bool allowed, const char *reason)
     zt_event ev;
     const char *method = llhttp_method_name((llhttp_method_t)c->head.method);
     zt_buf_reset(&c->w->event);
-    zt_event_begin(&ev, &c->w->event, ZT_EV_HTTP_ACTIVITY, http_activity(c->head.method),
+    zt_event_begin(&ev, &c->w->event, ZT_EV_HTTP_ACTIVITY,
+                   zt_event_http_activity(llhttp_method_name((llhttp_method_t)c->head.method)),
                    allowed ? ZT_SEV_INFO : ZT_SEV_LOW);
     zt_event_status(&ev, allowed ? ZT_STATUS_SUCCESS : ZT_STATUS_FAILURE);
     zt_event_str(&ev, "message", allowed ? "request allowed" : "request refused");

@@ -2,18 +2,9 @@
 
 #include <string.h>
 
-static const char HEX_UPPER[] = "0123456789ABCDEF";
+#include "lib/str.h"
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+static const char HEX_UPPER[] = "0123456789ABCDEF";
 
 static bool is_unreserved(unsigned char c)
 {
@@ -31,8 +22,8 @@ static bool raw_path_byte_ok(unsigned char c)
  * Returns the bytes written to out, or 0 with *why. */
 static size_t decode_escape(const char *in, size_t left, char *out, const char **why)
 {
-    int hi = left >= 3 ? hex_value(in[1]) : -1;
-    int lo = left >= 3 ? hex_value(in[2]) : -1;
+    int hi = left >= 3 ? zt_hexval(in[1]) : -1;
+    int lo = left >= 3 ? zt_hexval(in[2]) : -1;
     if (hi < 0 || lo < 0) {
         *why = "invalid percent escape in the path";
         return 0;

@@ -24,4 +24,9 @@ int zt_proxy_preflight(const struct zt_config *cfg, char *err, size_t errlen);
  * 0, or -1 (the reason is logged). */
 int zt_proxy_start_trial(struct zt_config *cfg);
 
+/* The `gateway:` and `apps:` key tables (proxy_config.c), listed in src/config_tables.c. */
+struct zt_config_module;
+extern const struct zt_config_module zt_gateway_config_module;
+extern const struct zt_config_module zt_apps_config_module;
+
 #endif

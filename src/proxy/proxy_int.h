@@ -295,6 +295,5 @@ void zt_upstream_close_idle(zt_worker *w);
 /* A client connection's handles are closed (counts it out), or any connection ended. */
 void zt_worker_conn_closed(zt_worker *w);
 void zt_worker_maybe_done(zt_worker *w);
-const char *zt_conn_state_name(zt_conn_state s);
 
 #endif

@@ -425,7 +425,7 @@ static void services_configure(zt_server *srv, const zt_config *cfg)
 /* The zt_feeds_cfg view of the config (arrays live in `files`, sized by the caller). */
 static void feeds_cfg_from(const zt_config *cfg, zt_feeds_cfg *fc, zt_feed_file *files)
 {
-    const zt_risk_cfg_ *r = &cfg->risk;
+    const zt_risk_settings *r = &cfg->risk;
     size_t k = 0;
     *fc = (zt_feeds_cfg){.geoip_city = r->geoip_city,
                          .geoip_asn = r->geoip_asn,
@@ -442,7 +442,7 @@ static void feeds_cfg_from(const zt_config *cfg, zt_feeds_cfg *fc, zt_feed_file 
 
 static bool feeds_configured(const zt_config *cfg)
 {
-    const zt_risk_cfg_ *r = &cfg->risk;
+    const zt_risk_settings *r = &cfg->risk;
     return r->geoip_city || r->geoip_asn || r->leaked_credentials || r->n_anonymous_ips ||
            r->n_malicious_ips;
 }
@@ -503,7 +503,7 @@ static void on_feeds_timer(uv_timer_t *t)
 
 static void risk_cfg_from(const zt_config *cfg, zt_risk_cfg *rc)
 {
-    const zt_risk_cfg_ *r = &cfg->risk;
+    const zt_risk_settings *r = &cfg->risk;
     zt_risk_cfg_defaults(rc);
     rc->travel_kmh = r->impossible_travel_kmh;
     rc->spray_accounts = r->spray_accounts;
@@ -640,7 +640,6 @@ static int response_audit(void *ctx, const char *json, size_t len)
 static void services_close(zt_services *svc)
 {
     zt_response_free(svc->response);
-    zt_devices_install(NULL);
     zt_devices_free(svc->devices);
     zt_risk_free(svc->risk);
     zt_feeds_free(atomic_exchange(&svc->feeds, NULL));
@@ -752,7 +751,6 @@ static int services_open(zt_server *srv, const zt_config *cfg)
         zt_error("not starting: devices: %s", err);
         return -1;
     }
-    zt_devices_install(svc->devices);
     if (runtime_devices_tls(srv->rt, svc->devices) < 0)
         return -1;
     srv->revoked_seen = zt_sessions_revocation(svc->sessions);

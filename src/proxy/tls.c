@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 
 #include "core/log.h"
+#include "lib/file.h"
 
 static void ssl_error_text(char *err, size_t errlen, const char *what)
 {
@@ -24,30 +25,6 @@ static void ssl_error_text(char *err, size_t errlen, const char *what)
         ERR_error_string_n(e, buf, sizeof(buf));
     snprintf(err, errlen, "%s: %s", what, buf);
     ERR_clear_error();
-}
-
-static int mkdir_parent(const char *file)
-{
-    char dir[4096];
-    size_t n = strlen(file);
-    if (n >= sizeof(dir))
-        return -ENAMETOOLONG;
-    memcpy(dir, file, n + 1);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
 }
 
 static int add_san(X509 *crt)
@@ -113,9 +90,9 @@ static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *crt)
 
 int zt_tls_make_self_signed(const char *cert_file, const char *key_file, char *err, size_t errlen)
 {
-    int rc = mkdir_parent(cert_file);
+    int rc = zt_mkdir_parent(cert_file, 0700);
     if (rc == 0)
-        rc = mkdir_parent(key_file);
+        rc = zt_mkdir_parent(key_file, 0700);
     if (rc < 0) {
         snprintf(err, errlen, "%s: cannot create directory: %s", cert_file, strerror(-rc));
         return rc;

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
-#include "policy/policy.h"
+#include "core/levels.h"
 #include "store/store.h"
 
 #define ZT_SIGNAL_TYPE_MAX 31       /* [a-z_] */
@@ -106,5 +106,9 @@ int zt_response_resolve(zt_response *r, int64_t id, const char *actor, int64_t n
 /* "Impossible travel for alice@example.org", "Malware on device pc-17": title of an incident
  * opened by signal s. */
 void zt_response_title(const zt_signal *s, char *out, size_t cap);
+
+/* The `incidents:` section's key table (response_config.c), listed in src/config_tables.c. */
+struct zt_config_module;
+extern const struct zt_config_module zt_incidents_config_module;
 
 #endif

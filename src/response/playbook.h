@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
-#include "policy/policy.h"
+#include "core/levels.h"
 #include "store/store.h"
 
 #define ZT_PB_NAME_MAX 64     /* as ZT_CONFIG_NAME_MAX */
@@ -117,5 +117,10 @@ zt_pb_result zt_playbook_undo(const zt_pb_env *env, zt_pb_action a, const zt_pb_
 
 /* The device alert path an isolation by incident `id` is recorded under. */
 void zt_playbook_isolation_path(int64_t incident_id, const char *playbook, char *out, size_t cap);
+
+/* The `playbooks:` list's key table and cross-playbook check (response_config.c), listed in
+ * src/config_tables.c. */
+struct zt_config_module;
+extern const struct zt_config_module zt_playbooks_config_module;
 
 #endif

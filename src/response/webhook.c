@@ -372,7 +372,7 @@ static int make_ssl(zt_webhook *w, const char *ca, char *err, size_t errlen)
     return 0;
 }
 
-zt_webhook *zt_webhook_new(const zt_webhook_cfg_ *cfg, const unsigned char *key, size_t keylen,
+zt_webhook *zt_webhook_new(const zt_webhook_cfg *cfg, const unsigned char *key, size_t keylen,
                            char *err, size_t errlen)
 {
     if (cfg == NULL || cfg->url == NULL || key == NULL || keylen < ZT_WEBHOOK_KEY_MIN ||

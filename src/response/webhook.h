@@ -32,7 +32,7 @@ typedef struct zt_webhook_stats {
 
 /* Start the notifier for cfg (borrowed only during the call) with an HMAC key of
  * ZT_WEBHOOK_KEY_MIN..MAX bytes (copied, wiped at free). NULL with the reason in err. */
-zt_webhook *zt_webhook_new(const zt_webhook_cfg_ *cfg, const unsigned char *key, size_t keylen,
+zt_webhook *zt_webhook_new(const zt_webhook_cfg *cfg, const unsigned char *key, size_t keylen,
                            char *err, size_t errlen);
 /* Stop the thread (an attempt in progress ends at its timeout; a backoff wait ends at once);
  * documents still queued are counted as dropped. Accepts NULL. */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/buf.h"
+
 __extension__ typedef unsigned __int128 u128;
 
 static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -138,14 +140,8 @@ static int emit(segs *out, u128 lo, u128 hi, uint16_t value)
             return 0;
         }
     }
-    if (out->n == out->cap) {
-        size_t cap = out->cap ? out->cap * 2 : 64;
-        seg *nv = realloc(out->v, cap * sizeof(*nv));
-        if (nv == NULL)
-            return -ENOMEM;
-        out->v = nv;
-        out->cap = cap;
-    }
+    if (out->n == out->cap && zt_array_grow(&out->v, &out->cap, sizeof(*out->v), 64) < 0)
+        return -ENOMEM;
     out->v[out->n++] = (seg){lo, hi, value};
     return 0;
 }
@@ -318,50 +314,4 @@ bool zt_cidrset_lookup(const zt_cidrset *s, const struct sockaddr *sa, uint16_t 
         return zt_cidrset_lookup_addr(s, AF_INET6, in6->sin6_addr.s6_addr, value);
     }
     return false;
-}
-
-const char *zt_cidrset_parse(const char *s, size_t n, zt_cidr *out)
-{
-    char tmp[64];
-    if (n == 0)
-        return "empty address";
-    if (n >= sizeof(tmp))
-        return "address too long";
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
-    if (memchr(tmp, '\0', n) != NULL)
-        return "NUL byte in address";
-    int prefix = -1;
-    char *slash = strchr(tmp, '/');
-    if (slash != NULL) {
-        *slash = '\0';
-        const char *p = slash + 1;
-        size_t digits = strlen(p);
-        if (digits == 0 || digits > 3 || strspn(p, "0123456789") != digits)
-            return "bad prefix length";
-        prefix = 0;
-        for (; *p != '\0'; p++)
-            prefix = prefix * 10 + (*p - '0'); /* at most three digits, checked above */
-    }
-    memset(out, 0, sizeof(*out));
-    int bits;
-    if (inet_pton(AF_INET, tmp, out->addr) == 1) {
-        out->family = AF_INET;
-        bits = 32;
-    } else if (inet_pton(AF_INET6, tmp, out->addr) == 1) {
-        out->family = AF_INET6;
-        bits = 128;
-    } else {
-        return "not an IP address or CIDR block";
-    }
-    if (prefix < 0)
-        prefix = bits;
-    if (prefix > bits)
-        return "prefix length out of range";
-    out->prefix = (uint8_t)prefix;
-    /* "10.1.2.3/8" is usually a typo for a host or a different block: refuse, never guess. */
-    for (int i = prefix; i < bits; i++)
-        if (out->addr[i / 8] & (0x80 >> (i % 8)))
-            return "host bits set after the prefix";
-    return NULL;
 }

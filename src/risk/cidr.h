@@ -33,9 +33,4 @@ bool zt_cidrset_lookup(const zt_cidrset *s, const struct sockaddr *sa, uint16_t 
 /* Same on raw bytes: family AF_INET (4 bytes at addr) or AF_INET6 (16 bytes). */
 bool zt_cidrset_lookup_addr(const zt_cidrset *s, int family, const uint8_t *addr, uint16_t *value);
 
-/* Parse "1.2.3.0/24", "2001:db8::/32" or a bare address (full-length prefix) from n bytes
- * (no NUL needed). NULL on success, else a fixed reason for a report line ("host bits set",
- * "prefix out of range", ...). */
-const char *zt_cidrset_parse(const char *s, size_t n, zt_cidr *out);
-
 #endif

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/buf.h"
 #include "lib/str.h"
 #include "risk/cidr.h"
 
@@ -203,14 +204,9 @@ static int add_cidr(parse_ctx *c, const zt_cidr *cidr)
     zt_feed_data *d = c->d;
     if (d->n_cidrs >= ZT_FEEDS_MAX_ENTRIES)
         return bad(c, "too many entries in one file");
-    if (d->n_cidrs == d->cap_cidrs) {
-        size_t cap = d->cap_cidrs ? d->cap_cidrs * 2 : 64;
-        zt_cidr *nv = realloc(d->cidrs, cap * sizeof(*nv));
-        if (nv == NULL)
-            return -ENOMEM;
-        d->cidrs = nv;
-        d->cap_cidrs = cap;
-    }
+    if (d->n_cidrs == d->cap_cidrs &&
+        zt_array_grow(&d->cidrs, &d->cap_cidrs, sizeof(*d->cidrs), 64) < 0)
+        return -ENOMEM;
     d->cidrs[d->n_cidrs++] = *cidr;
     return 0;
 }
@@ -242,7 +238,7 @@ static int exit_address(parse_ctx *c, const zt_span *tok, size_t ntok)
     if (memchr(tok[1].p, '/', tok[1].n) != NULL)
         return bad(c, "ExitAddress: expected a single address, not a block");
     zt_cidr cidr;
-    const char *why = zt_cidrset_parse(tok[1].p, tok[1].n, &cidr);
+    const char *why = zt_cidr_parse_n(tok[1].p, tok[1].n, &cidr);
     if (why != NULL) {
         snprintf(c->reason, sizeof(c->reason), "ExitAddress: %s", why);
         return 1;
@@ -271,7 +267,7 @@ static int list_line(parse_ctx *c, const char *p, size_t n)
     if (ntok > 1)
         return bad(c, "expected one IP address or CIDR block per line");
     zt_cidr cidr;
-    const char *why = zt_cidrset_parse(tok[0].p, tok[0].n, &cidr);
+    const char *why = zt_cidr_parse_n(tok[0].p, tok[0].n, &cidr);
     if (why != NULL)
         return bad(c, why);
     return add_cidr(c, &cidr);
@@ -300,17 +296,6 @@ bool zt_feed_data_has_ip(const zt_feed_data *d, const struct sockaddr *ip)
 }
 
 /* ---- leaked pairs ----------------------------------------------------------------------- */
-
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
 
 /* Lower-cased (ASCII) user into buf; false when empty, too long or with blanks/controls. */
 static bool fold_user(const char *p, size_t n, char buf[MAX_USER])
@@ -360,25 +345,14 @@ static int leaked_line(parse_ctx *c, const char *p, size_t n)
     if (!fold_user(s.p, ulen, folded))
         return bad(c, "user contains blanks or control characters");
     leaked_pair pair;
-    if (hex.n != 40)
+    if (!zt_hex_decode(hex.p, hex.n, pair.sha1, sizeof(pair.sha1), false))
         return bad(c, "SHA-1 is not 40 hex digits");
-    for (size_t i = 0; i < 20; i++) {
-        int hi = hexval(hex.p[2 * i]), lo = hexval(hex.p[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return bad(c, "SHA-1 is not 40 hex digits");
-        pair.sha1[i] = (unsigned char)(hi << 4 | lo);
-    }
     zt_feed_data *d = c->d;
     if (d->n_pairs >= ZT_FEEDS_MAX_ENTRIES)
         return bad(c, "too many entries in one file");
-    if (d->n_pairs == d->cap_pairs) {
-        size_t cap = d->cap_pairs ? d->cap_pairs * 2 : 64;
-        leaked_pair *nv = realloc(d->pairs, cap * sizeof(*nv));
-        if (nv == NULL)
-            return -ENOMEM;
-        d->pairs = nv;
-        d->cap_pairs = cap;
-    }
+    if (d->n_pairs == d->cap_pairs &&
+        zt_array_grow(&d->pairs, &d->cap_pairs, sizeof(*d->pairs), 64) < 0)
+        return -ENOMEM;
     pair.user_hash = user_hash(d, folded, ulen);
     d->pairs[d->n_pairs++] = pair;
     return 0;

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "policy/policy.h"
+#include "core/levels.h"
 #include "risk/feeds.h"
 #include "store/store.h"
 
@@ -237,5 +237,9 @@ unsigned zt_risk_sources_failure(zt_risk_sources *s, const char *account, const 
 /* Current flags (ZT_RISK_SRC_*) of a source. */
 unsigned zt_risk_sources_flags(zt_risk_sources *s, const struct sockaddr *ip, int64_t now);
 #endif
+
+/* The `risk:` section's key table (risk_config.c), listed in src/config_tables.c. */
+struct zt_config_module;
+extern const struct zt_config_module zt_risk_config_module;
 
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "lib/secure.h"
+#include "lib/str.h"
 #include "session/session.h"
 #include "store/store.h"
 
@@ -41,28 +42,10 @@ _Static_assert(DEV_CHARS + 1 ==
                    sodium_base64_ENCODED_LEN(DEV_RAW, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
                "device cookie length");
 
-static void put_be64(unsigned char *p, int64_t v)
-{
-    uint64_t u = (uint64_t)v;
-    for (int i = 7; i >= 0; i--, u >>= 8)
-        p[i] = (unsigned char)u;
-}
-
-static int64_t get_be64(const unsigned char *p)
-{
-    uint64_t u = 0;
-    for (int i = 0; i < 8; i++)
-        u = u << 8 | p[i];
-    return (int64_t)u;
-}
-
 /* Exactly 2n lowercase hex chars into n bytes. */
 static bool hex_exact(const char *hex, unsigned char *out, size_t n)
 {
-    if (hex == NULL || strlen(hex) != 2 * n || hex[strspn(hex, "0123456789abcdef")] != '\0')
-        return false;
-    size_t got = 0;
-    return sodium_hex2bin(out, n, hex, 2 * n, NULL, &got, NULL) == 0 && got == n;
+    return hex != NULL && zt_hex_decode(hex, strlen(hex), out, n, true);
 }
 
 /* Lowercased copy of an origin for MAC input; false when empty or too long. */
@@ -101,7 +84,7 @@ int zt_session_code_issue(zt_sessions *s, const char *id_hash, const char *targe
         return -EINVAL;
     raw[0] = CODE_VERSION;
     zt_random(raw + 1, CODE_NONCE);
-    put_be64(raw + 1 + CODE_NONCE + CODE_PARENT, now + ZT_SESSION_CODE_TTL_S);
+    zt_put_be64(raw + 1 + CODE_NONCE + CODE_PARENT, now + ZT_SESSION_CODE_TTL_S);
     code_mac(s, raw, host, host_len, raw + CODE_SIGNED);
     zt_session_b64(raw, sizeof(raw), out, outcap);
     return 0;
@@ -156,7 +139,7 @@ int zt_session_code_redeem(zt_sessions *s, const char *code, size_t len, const c
     code_mac(s, raw, o, origin_len, mac);
     if (crypto_verify_32(mac, raw + CODE_SIGNED) != 0)
         return -EACCES;
-    int64_t expires_at = get_be64(raw + 1 + CODE_NONCE + CODE_PARENT);
+    int64_t expires_at = zt_get_be64(raw + 1 + CODE_NONCE + CODE_PARENT);
     if (now >= expires_at || !nonce_claim(s, raw + 1, expires_at, now))
         return -EACCES;
     char parent[ZT_SESSION_HASH_LEN + 1];
@@ -197,7 +180,7 @@ int zt_known_device_set(zt_sessions *s, zt_buf *headers, const char *user_id, bo
     if (s == NULL || headers == NULL || now <= 0 || !hex_exact(user_id, raw + 1, 16))
         return -EINVAL;
     raw[0] = DEV_VERSION;
-    put_be64(raw + 17, now);
+    zt_put_be64(raw + 17, now);
     device_mac(s, raw);
     zt_session_b64(raw, sizeof(raw), value, sizeof(value));
     return zt_cookie_set(headers, https ? ZT_COOKIE_DEVICE_HTTPS : ZT_COOKIE_DEVICE_HTTP, value,
@@ -220,7 +203,7 @@ bool zt_known_device_check(zt_sessions *s, const zt_span *cookie_header, const c
     memcpy(want + 17, got + 17, 8);
     device_mac(s, want);
     bool match = zt_ct_eq(got, want, sizeof(got));
-    int64_t issued = get_be64(got + 17);
+    int64_t issued = zt_get_be64(got + 17);
     return match && issued > 0 && issued <= now + DEV_FUTURE_SKEW_S &&
            now - issued < ZT_KNOWN_DEVICE_TTL_S;
 }

@@ -237,4 +237,8 @@ int zt_known_device_set(zt_sessions *s, zt_buf *headers, const char *user_id, bo
 bool zt_known_device_check(zt_sessions *s, const zt_span *cookie_header, const char *user_id,
                            bool https, int64_t now);
 
+/* The `auth:` section's key table (session_config.c), listed in src/config_tables.c. */
+struct zt_config_module;
+extern const struct zt_config_module zt_auth_config_module;
+
 #endif

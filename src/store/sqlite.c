@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "lib/secure.h"
 #include "store/store_int.h"
 
@@ -185,7 +186,8 @@ static const sq_migration sq_migrations[] = {
         "  received_at INTEGER NOT NULL,"
         "  json TEXT NOT NULL"
         ") STRICT;"
-        "CREATE INDEX IF NOT EXISTS device_posture_history_device ON device_posture_history(device_id, id);"
+        "CREATE INDEX IF NOT EXISTS device_posture_history_device ON "
+        "device_posture_history(device_id, id);"
         "CREATE TABLE IF NOT EXISTS device_alerts ("
         "  id INTEGER PRIMARY KEY,"
         "  device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
@@ -1957,20 +1959,12 @@ static int sq_check_and_migrate(sq_conn *c, const char *path)
 /* mkdir -p with 0700 for every directory we create; existing ones are left as they are. */
 static int sq_mkdir_p(const char *dir)
 {
-    char tmp[PATH_MAX];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof(tmp))
+    char failed[PATH_MAX];
+    if (dir[0] == '\0' || strlen(dir) >= sizeof(failed))
         return zt_store_seterr(-EINVAL, "state directory path is empty or too long");
-    memcpy(tmp, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (tmp[i] != '/' && tmp[i] != '\0')
-            continue;
-        char saved = tmp[i];
-        tmp[i] = '\0';
-        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-            return zt_store_seterr(-errno, "creating %s: %s", tmp, strerror(errno));
-        tmp[i] = saved;
-    }
+    int rc = zt_mkdir_p(dir, 0700, failed, sizeof(failed));
+    if (rc < 0)
+        return zt_store_seterr(rc, "creating %s: %s", failed, strerror(-rc));
     struct stat sb;
     if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
         return zt_store_seterr(-ENOTDIR, "%s is not a directory", dir);

@@ -38,7 +38,20 @@ def test_decisions_are_audited_and_verify(h):
     check(res.stdout.startswith("OK"), "audit verify says OK: %r" % res.stdout)
 
 
-def test_verify_detects_a_modified_record(h):
+def test_http_activity_ids_follow_ocsf(h):
+    """The proxy and the admin API share one method -> activity_id table (OCSF 1.8); PATCH used
+    to be recorded as 99 (Other) on the proxy path."""
+    gw, audit_dir = _audit_gateway(h)
+    want = {"GET": 3, "POST": 6, "PUT": 7, "DELETE": 2, "OPTIONS": 5, "PATCH": 9}
+    for method in want:
+        eq(get(gw.port, "/m-" + method, method=method, body=b"" if method in
+               ("POST", "PUT", "PATCH") else None).status, 200, "%s is proxied" % method)
+    gw.proc.stop()
+    got = {r["http_request"]["url"]["path"][3:]: r["activity_id"]
+           for r in _records(os.path.join(audit_dir, "audit.log"))
+           if r.get("class_uid") == 4002}
+    eq(got, want, "activity_id per method")
+
     gw, audit_dir = _audit_gateway(h)
     eq(get(gw.port, "/secret-report").status, 200, "allowed request")
     gw.proc.stop()

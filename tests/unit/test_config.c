@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/config_schema.h"
 #include "lib/buf.h"
+#include "policy/policy.h"
 
 #define NAME "t.yaml"
 
@@ -944,6 +946,54 @@ static void test_grants_satisfiable(void **state)
     assert_int_equal(zt_config_check_grants(NULL, &d), 0);
 }
 
+/* Module-owned sections: every registered module names a section once, and every module slot
+ * in the file reaches its module's table (an unknown key lists the module's keys, which would
+ * be an empty list if the slot found no module). */
+static void test_module_sections(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < zt_config_n_modules; i++) {
+        const zt_config_module *m = zt_config_modules[i];
+        assert_non_null(m->name);
+        assert_non_null(m->section);
+        assert_true(m->section->n > 0);
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(zt_config_modules[j]->name, m->name);
+    }
+    static const struct {
+        const char *yaml, *want;
+    } cases[] = {
+        {"risk:\n  zz: 1\n", "in 'risk' (expected one of: geoip_city, "},
+        {"devices:\n  zz: 1\n", "in 'devices' (expected one of: ca_dir, "},
+        {"incidents:\n  zz: 1\n", "in 'incidents' (expected one of: correlation_window, "},
+        {"playbooks:\n  - zz: 1\n", "in 'playbooks[0]' (expected one of: name, "},
+        {"locations:\n  - zz: 1\n", "in 'locations[0]' (expected one of: name, cidrs, "},
+        {"policies:\n  - zz: 1\n", "in 'policies[0]' (expected one of: name, state, "},
+        {"audit:\n  zz: 1\n", "in 'audit' (expected one of: path, signing_key, "},
+        {"admin:\n  zz: 1\n", "in 'admin' (expected one of: listen, tls, token_file)"},
+        {"auth:\n  zz: 1\n", "in 'auth' (expected one of: portal_host, issuer, "},
+        /* a leading '-': the whole file, not appended to BASE */
+        {"-gateway:\n  zz: 1\n  listen:\n    - address: 127.0.0.1:8080\n"
+         "apps:\n  - {name: a, upstream: \"http://127.0.0.1:8081\", zz: 1}\n",
+         "in 'gateway' (expected one of: listen, workers, "},
+        {"-gateway:\n  listen:\n    - address: 127.0.0.1:8080\n"
+         "apps:\n  - {name: a, upstream: \"http://127.0.0.1:8081\", zz: 1}\n",
+         "in 'apps[0]' (expected one of: name, host, "},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char yaml[1024];
+        snprintf(yaml, sizeof(yaml), "%s%s", cases[i].yaml[0] == '-' ? "" : BASE,
+                 cases[i].yaml[0] == '-' ? cases[i].yaml + 1 : cases[i].yaml);
+        zt_diags d;
+        zt_diags_init(&d);
+        zt_config *cfg = zt_config_load_mem(NAME, yaml, strlen(yaml), &d);
+        assert_null(cfg);
+        if (d.text.data == NULL || strstr(d.text.data, cases[i].want) == NULL)
+            fail_msg("%s: %s", cases[i].want, d.text.data ? d.text.data : "(none)");
+        zt_diags_dispose(&d);
+    }
+}
+
 int main(void)
 {
     zt_config_set_resolver(fake_resolve);
@@ -982,6 +1032,7 @@ int main(void)
         cmocka_unit_test(test_err_unreadable_file),
         cmocka_unit_test(test_fuzz_corpus),
         cmocka_unit_test(test_grants_satisfiable),
+        cmocka_unit_test(test_module_sections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -270,7 +270,7 @@ static void test_leaked_format(void **state)
 static void add(zt_cidrset *s, const char *text, uint16_t v)
 {
     zt_cidr c;
-    const char *why = zt_cidrset_parse(text, strlen(text), &c);
+    const char *why = zt_cidr_parse_n(text, strlen(text), &c);
     if (why != NULL)
         fail_msg("%s: %s", text, why);
     assert_int_equal(zt_cidrset_add(s, &c, v), 0);

@@ -682,7 +682,7 @@ static void test_webhook_retry_signature(void **state)
     receiver_start(&rv, &th);
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", rv.port);
-    zt_webhook_cfg_ wc = {
+    zt_webhook_cfg wc = {
         .url = url, .timeout_ms = 2000, .retries = 5, .backoff_ms = 100, .queue_limit = 10};
     const unsigned char key[] = "0123456789abcdef0123456789abcdef";
     char err[256];
@@ -720,7 +720,7 @@ static void test_webhook_drops(void **state)
     assert_int_equal(getsockname(s, (struct sockaddr *)&a, &al), 0);
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(a.sin_port)); /* refused */
-    zt_webhook_cfg_ wc = {
+    zt_webhook_cfg wc = {
         .url = url, .timeout_ms = 500, .retries = 3, .backoff_ms = 5000, .queue_limit = 2};
     const unsigned char key[16] = "sixteen byte key";
     char err[256];

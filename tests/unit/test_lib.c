@@ -9,11 +9,19 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
+#include "audit/event.h"
 #include "core/i18n.h"
+#include "core/levels.h"
 #include "lib/arena.h"
 #include "lib/buf.h"
+#include "lib/file.h"
 #include "lib/net.h"
 #include "lib/str.h"
 #include "lib/time.h"
@@ -301,6 +309,222 @@ static void test_route_resolve_ambiguous(void **state)
     zt_routes_free(r);
 }
 
+static void test_hex(void **state)
+{
+    (void)state;
+    assert_int_equal(zt_hexval('0'), 0);
+    assert_int_equal(zt_hexval('a'), 10);
+    assert_int_equal(zt_hexval('F'), 15);
+    assert_int_equal(zt_hexval('g'), -1);
+    assert_int_equal(zt_hexval('%'), -1);
+    unsigned char out[3];
+    assert_true(zt_hex_decode("00aB7f", 6, out, 3, false));
+    assert_memory_equal(out, "\x00\xab\x7f", 3);
+    assert_false(zt_hex_decode("00aB7f", 6, out, 3, true)); /* upper case refused */
+    assert_true(zt_hex_decode("00ab7f", 6, out, 3, true));
+    assert_false(zt_hex_decode("00ab7", 5, out, 3, false)); /* wrong length */
+    assert_false(zt_hex_decode("00ab7fff", 8, out, 3, false));
+    assert_false(zt_hex_decode("0xab7f", 6, out, 3, false)); /* not a digit */
+    assert_false(zt_hex_decode(NULL, 0, out, 0, false));
+}
+
+static void test_be64(void **state)
+{
+    (void)state;
+    unsigned char b[8];
+    zt_put_be64(b, 0x0102030405060708LL);
+    assert_memory_equal(b, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+    assert_int_equal(zt_get_be64(b), 0x0102030405060708LL);
+    zt_put_be64(b, -2);
+    assert_int_equal(zt_get_be64(b), -2);
+}
+
+static void test_parse_rfc3339(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        unsigned flags;
+        bool ok;
+        int64_t us;
+    } cases[] = {
+        {"2026-11-23T10:00:00Z", 0, true, INT64_C(1795428000000000)},
+        {"2026-11-23T11:30:00+01:30", 0, true, INT64_C(1795428000000000)},
+        {"2026-11-23T05:00:00-05:00", 0, true, INT64_C(1795428000000000)},
+        {"2026-11-23T10:00:00.5Z", 0, true, INT64_C(1795428000500000)},
+        {"2026-11-23T10:00:00.123456789Z", 0, true, INT64_C(1795428000123456)},
+        {"2026-11-23t10:00:00z", 0, true, INT64_C(1795428000000000)},
+        {"2026-11-23t10:00:00z", ZT_RFC3339_UPPER, false, 0},
+        {"2024-02-29T12:00:00Z", 0, true, INT64_C(1709208000000000)},
+        {"2026-12-31T23:59:60Z", 0, true, INT64_C(1798761600000000)}, /* leap second */
+        {"1969-12-31T23:59:59Z", 0, true, INT64_C(-1000000)},
+        {"9999-12-31T23:59:59Z", 0, true, INT64_C(253402300799000000)},
+        {"2026-02-29T00:00:00Z", 0, false, 0}, /* not a leap year */
+        {"2026-04-31T00:00:00Z", 0, false, 0},
+        {"2026-11-23T10:00:00", 0, false, 0},       /* no zone */
+        {"2026-11-23T10:00:00+0100", 0, false, 0},  /* offset without colon */
+        {"2026-11-23T10:00:00+01:60", 0, false, 0}, /* offset minutes */
+        {"2026-11-23T10:00:00.Z", 0, false, 0},     /* empty fraction */
+        {"2026-11-23T10:00:00.1234567891Z", 0, false, 0},
+        {"2026-11-23T24:00:00Z", 0, false, 0},
+        {"2026-11-23T10:00:00Zjunk", 0, false, 0},
+        {"2026-13-01T00:00:00Z", 0, false, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int64_t us = 0;
+        bool ok = zt_parse_rfc3339(cases[i].s, strlen(cases[i].s), cases[i].flags, &us);
+        if (ok != cases[i].ok || (ok && us != cases[i].us))
+            fail_msg("%s: ok %d us %lld", cases[i].s, ok, (long long)us);
+    }
+    /* only the first n bytes are read */
+    int64_t us;
+    assert_true(zt_parse_rfc3339("2026-11-23T10:00:00Zxyz", 20, 0, &us));
+    assert_int_equal(zt_days_from_civil(1970, 1, 1), 0);
+    assert_int_equal(zt_days_from_civil(2000, 3, 1), 11017);
+}
+
+static void test_file_helpers(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/zt_test_lib_XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char dir[256], file[300];
+    snprintf(dir, sizeof(dir), "%s/a/b/c", root);
+    assert_int_equal(zt_mkdir_p(dir, 0700, NULL, 0), 0);
+    assert_int_equal(zt_mkdir_p(dir, 0700, NULL, 0), 0); /* existing: fine */
+    struct stat st;
+    assert_int_equal(stat(dir, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    snprintf(file, sizeof(file), "%s/x/y/key.pem", root);
+    assert_int_equal(zt_mkdir_parent(file, 0700), 0);
+    snprintf(dir, sizeof(dir), "%s/x/y", root);
+    assert_int_equal(stat(dir, &st), 0);
+    /* a file in the way: the error names the prefix that could not be made */
+    snprintf(file, sizeof(file), "%s/f", root);
+    int fd = open(file, O_WRONLY | O_CREAT, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "hello world", 11), 11);
+    close(fd);
+    char failed[300] = "";
+    snprintf(dir, sizeof(dir), "%s/f/sub", root);
+    assert_int_equal(zt_mkdir_p(dir, 0700, failed, sizeof(failed)), -ENOTDIR);
+    assert_string_equal(failed, dir);
+    assert_int_equal(zt_mkdir_p("", 0700, NULL, 0), -EINVAL);
+    /* whole-file reads, capped by the buffer */
+    zt_buf b;
+    zt_buf_init(&b, 64);
+    assert_int_equal(zt_read_file(file, &b), 0);
+    assert_int_equal(b.len, 11);
+    assert_memory_equal(b.data, "hello world", 11);
+    zt_buf_dispose(&b);
+    zt_buf_init(&b, 4);
+    assert_int_equal(zt_read_file(file, &b), -E2BIG);
+    zt_buf_dispose(&b);
+    assert_int_equal(zt_read_file("/nonexistent/zt", &b), -ENOENT);
+    char small[5];
+    size_t n = 0;
+    fd = open(file, O_RDONLY);
+    assert_int_equal(zt_read_upto(fd, small, sizeof(small), &n), 0);
+    assert_int_equal(n, 5);
+    assert_memory_equal(small, "hello", 5);
+    close(fd);
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_risk_name(void **state)
+{
+    (void)state;
+    assert_string_equal(zt_risk_name(ZT_RISK_NONE), "none");
+    assert_string_equal(zt_risk_name(ZT_RISK_LOW), "low");
+    assert_string_equal(zt_risk_name(ZT_RISK_MEDIUM), "medium");
+    assert_string_equal(zt_risk_name(ZT_RISK_HIGH), "high");
+    assert_string_equal(zt_risk_name((zt_risk)4), "unknown");
+    assert_string_equal(zt_risk_name((zt_risk)-1), "unknown");
+    zt_risk r = ZT_RISK_NONE;
+    assert_true(zt_risk_parse("medium", &r));
+    assert_int_equal(r, ZT_RISK_MEDIUM);
+    assert_true(zt_risk_parse("none", &r));
+    assert_int_equal(r, ZT_RISK_NONE);
+    assert_false(zt_risk_parse("High", &r)); /* one spelling */
+    assert_false(zt_risk_parse("unknown", &r));
+    assert_false(zt_risk_parse(NULL, &r));
+    assert_null(zt_risk_names[ZT_RISK_LEVELS]);
+}
+
+/* One OCSF mapping for the proxy and the admin API (they used to disagree on CONNECT, TRACE and
+ * PATCH). */
+static void test_http_activity(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method;
+        unsigned id;
+    } cases[] = {{"CONNECT", 1}, {"DELETE", 2}, {"GET", 3},   {"HEAD", 4},    {"OPTIONS", 5},
+                 {"POST", 6},    {"PUT", 7},    {"TRACE", 8}, {"PATCH", 9},   {"PROPFIND", 99},
+                 {"get", 99},    {"", 99},      {NULL, 99},   {"PATCHES", 99}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (zt_event_http_activity(cases[i].method) != cases[i].id)
+            fail_msg("%s: %u", cases[i].method ? cases[i].method : "(null)",
+                     zt_event_http_activity(cases[i].method));
+}
+
+/* One CIDR parser for the config, the CLI and the feeds: the reason names what is wrong. */
+static void test_cidr_parse_n(void **state)
+{
+    (void)state;
+    zt_cidr c;
+    assert_null(zt_cidr_parse_n("10.0.0.0/8 trailing", 10, &c)); /* only n bytes are read */
+    assert_int_equal(c.prefix, 8);
+    assert_null(zt_cidr_parse_n("2001:db8::/32", 13, &c));
+    assert_int_equal(c.family, AF_INET6);
+    assert_string_equal(zt_cidr_parse_n("", 0, &c), "empty address");
+    assert_string_equal(zt_cidr_parse_n("10.1.2.3/8", 10, &c), "host bits set after the prefix");
+    assert_string_equal(zt_cidr_parse_n("10.0.0.0/33", 11, &c), "prefix length out of range");
+    assert_string_equal(zt_cidr_parse_n("10.0.0.0/0008", 13, &c), "bad prefix length");
+    assert_string_equal(zt_cidr_parse_n("10.0.0.0/", 9, &c), "bad prefix length");
+    assert_string_equal(zt_cidr_parse_n("10.0.0\0.0", 8, &c), "NUL byte in address");
+    assert_string_equal(zt_cidr_parse_n("example.org", 11, &c), "not an IP address or CIDR block");
+    assert_false(zt_cidr_parse("10.1.2.3/8", &c));
+}
+
+static void test_array_grow(void **state)
+{
+    (void)state;
+    uint32_t *v = NULL;
+    size_t n = 0, cap = 0;
+    for (uint32_t i = 0; i < 1000; i++) {
+        if (n == cap)
+            assert_int_equal(zt_array_grow(&v, &cap, sizeof(*v), 16), 0);
+        v[n++] = i;
+    }
+    assert_int_equal(cap, 1024); /* 16, 32, ... doubling */
+    for (uint32_t i = 0; i < 1000; i++)
+        assert_int_equal(v[i], i);  /* contents kept across moves */
+    size_t huge = SIZE_MAX / 8 + 1; /* doubling would overflow the byte count */
+    assert_int_equal(zt_array_grow(&v, &huge, sizeof(*v), 16), -ENOMEM);
+    assert_int_equal(huge, SIZE_MAX / 8 + 1); /* unchanged on failure */
+    free(v);
+}
+
+static void test_write_all(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    static const char msg[] = "0123456789abcdef";
+    assert_int_equal(zt_write_all(fds[1], msg, 16), 0);
+    char got[16];
+    size_t n = 0;
+    close(fds[1]);
+    assert_int_equal(zt_read_upto(fds[0], got, sizeof(got), &n), 0);
+    assert_int_equal(n, 16);
+    assert_memory_equal(got, msg, 16);
+    close(fds[0]);
+    assert_int_equal(zt_write_all(-1, msg, 1), -EBADF);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +539,15 @@ int main(void)
         cmocka_unit_test(test_accept_language),
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_be64),
+        cmocka_unit_test(test_parse_rfc3339),
+        cmocka_unit_test(test_file_helpers),
+        cmocka_unit_test(test_risk_name),
+        cmocka_unit_test(test_http_activity),
+        cmocka_unit_test(test_cidr_parse_n),
+        cmocka_unit_test(test_array_grow),
+        cmocka_unit_test(test_write_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,6 +107,17 @@ static const char *field(json_t *rec, const char *a, const char *b)
     return json_string_value(json_object_get(json_object_get(rec, a), b));
 }
 
+/* The operation names the admin API and the audit records use; out of range is "unknown". */
+static void test_account_op_names(void **state)
+{
+    (void)state;
+    assert_string_equal(zt_account_op_name(ZT_ACCOUNT_DISABLE), "user.disable");
+    assert_string_equal(zt_account_op_name(ZT_ACCOUNT_MEMBER_REMOVE), "group.member_remove");
+    for (int op = 0; op < ZT_ACCOUNT_N_OPS; op++)
+        assert_string_not_equal(zt_account_op_name((zt_account_op)op), "unknown");
+    assert_string_equal(zt_account_op_name(ZT_ACCOUNT_N_OPS), "unknown");
+}
+
 static void test_account_operations(void **state)
 {
     (void)state;
@@ -179,6 +190,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transitions),
         cmocka_unit_test(test_decisions),
+        cmocka_unit_test(test_account_op_names),
         cmocka_unit_test(test_account_operations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,17 @@
+/* The `admin:` section of the config file (the admin API's listener, TLS and token file), read
+ * by the engine in core/config.c through this table. */
+#include <stddef.h>
+
+#include "admin/admin.h"
+#include "core/config_schema.h"
+
+static const zt_config_key admin_keys[] = {
+    {"listen", ZT_K_ADDR, 0, ZT_FIELD(zt_admin_cfg, address), .aux = offsetof(zt_admin_cfg, addr)},
+    {"tls", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD, .off = offsetof(zt_admin_cfg, tls_cfg),
+     .aux = offsetof(zt_admin_cfg, tls), .sub = &zt_config_tls_section},
+    {"token_file", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_admin_cfg, token_file),
+     .def = "admin.token"},
+};
+ZT_CONFIG_SECTION(admin_section, admin_keys, NULL);
+
+const zt_config_module zt_admin_config_module = {"admin", &admin_section, NULL};

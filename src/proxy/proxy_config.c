@@ -1,0 +1,146 @@
+/* The `gateway:` section (listeners, workers, trusted proxies, limits, timeouts) and the `apps:`
+ * list (routing: host, path prefix, upstream, path matching) of the config file, read by the
+ * engine in core/config.c through these tables, with the checks across apps (unique names and
+ * routes) once the whole file was read. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/config_schema.h"
+#include "proxy/proxy.h"
+
+/* Bit order of ZT_PATH_MATCH_* in config.h. */
+static const char *const path_match[] = {"exact", "case_insensitive", "strip_params", "trim_dots",
+                                         NULL};
+
+static const zt_config_key listener_keys[] = {
+    {"address", ZT_K_ADDR, ZT_CFG_REQUIRED, ZT_FIELD(zt_listener_cfg, address),
+     .aux = offsetof(zt_listener_cfg, addr)},
+    {"tls", ZT_K_SECTION, ZT_CFG_PRESENT, .off = offsetof(zt_listener_cfg, tls_cfg),
+     .aux = offsetof(zt_listener_cfg, tls), .sub = &zt_config_tls_section},
+};
+ZT_CONFIG_SECTION(listener_section, listener_keys, NULL);
+
+static const zt_config_key limits_keys[] = {
+    {"max_header_bytes", ZT_K_SIZE, ZT_CFG_RELOAD, ZT_FIELD(zt_limits_cfg, max_header_bytes),
+     .min = 1ull << 10, .max = 1ull << 20, .def = "32KiB"},
+    {"max_headers", ZT_K_UINT, ZT_CFG_RELOAD, ZT_FIELD(zt_limits_cfg, max_headers), .min = 1,
+     .max = 1024, .def = "100"},
+    {"max_connections", ZT_K_UINT, ZT_CFG_RELOAD, ZT_FIELD(zt_limits_cfg, max_connections),
+     .min = 1, .max = 1000000, .def = "10000"},
+    {"max_connections_per_address", ZT_K_UINT, ZT_CFG_RELOAD,
+     ZT_FIELD(zt_limits_cfg, max_connections_per_address), .min = 0, .max = 1000000, .def = "0"},
+    {"max_body_bytes", ZT_K_SIZE, ZT_CFG_RELOAD, ZT_FIELD(zt_limits_cfg, max_body_bytes), .min = 0,
+     .max = UINT64_MAX, .def = "0"},
+};
+ZT_CONFIG_SECTION(limits_section, limits_keys, NULL);
+
+#define ZT_TIMEOUT(key, field, lo, hi, d)                                                          \
+    {                                                                                              \
+        key, ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_timeouts_cfg, field), .min = lo, .max = hi, \
+                                                                             .def = d              \
+    }
+static const zt_config_key timeouts_keys[] = {
+    ZT_TIMEOUT("first_byte", first_byte_ms, 100, 24 * ZT_MS_H, "5s"),
+    ZT_TIMEOUT("header_read", header_read_ms, 100, 24 * ZT_MS_H, "10s"),
+    ZT_TIMEOUT("keepalive", keepalive_ms, 100, 24 * ZT_MS_H, "60s"),
+    ZT_TIMEOUT("body_read", body_read_ms, 100, 24 * ZT_MS_H, "60s"),
+    ZT_TIMEOUT("upstream_connect", upstream_connect_ms, 100, 24 * ZT_MS_H, "5s"),
+    ZT_TIMEOUT("upstream_response", upstream_response_ms, 100, 24 * ZT_MS_H, "60s"),
+    ZT_TIMEOUT("drain", drain_ms, 0, ZT_MS_H, "30s"),
+};
+ZT_CONFIG_SECTION(timeouts_section, timeouts_keys, NULL);
+
+static const zt_config_key gateway_keys[] = {
+    {"listen", ZT_K_LIST, ZT_CFG_REQUIRED, .off = offsetof(zt_config, listeners),
+     .aux = offsetof(zt_config, n_listeners), .min = 1, .max = 64, .sub = &listener_section,
+     .item_size = sizeof(zt_listener_cfg)},
+    {"workers", ZT_K_UINT, 0, ZT_FIELD(zt_config, workers), .min = 0, .max = 64, .def = "0"},
+    {"trusted_proxies", ZT_K_CIDRS, ZT_CFG_RELOAD, .off = offsetof(zt_config, trusted_proxies),
+     .aux = offsetof(zt_config, n_trusted_proxies), .min = 0, .max = 1024},
+    {"limits", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_config, limits),
+     .sub = &limits_section},
+    {"timeouts", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_config, timeouts),
+     .sub = &timeouts_section},
+};
+ZT_CONFIG_SECTION(gateway_section, gateway_keys, NULL);
+
+static void check_app(zt_config_ctx *c, const zt_config_walk *w)
+{
+    zt_app_cfg *app = (zt_app_cfg *)(void *)w->target;
+    app->line = (unsigned)w->map->start_mark.line + 1;
+    app->col = (unsigned)w->map->start_mark.column + 1;
+    if ((app->path_match & ZT_PATH_MATCH_EXACT) && app->path_match != ZT_PATH_MATCH_EXACT)
+        zt_config_err_at(c, app->line, app->col,
+                         "app '%s': path_match 'exact' cannot be combined with other words",
+                         app->name ? app->name : "?");
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+/* Index of an earlier app with the same name as app j, or SIZE_MAX. */
+static size_t same_name(const zt_config *cfg, size_t j)
+{
+    for (size_t i = 0; i < j; i++)
+        if (cfg->apps[i].name != NULL && str_eq(cfg->apps[i].name, cfg->apps[j].name))
+            return i;
+    return SIZE_MAX;
+}
+
+/* Index of an earlier app that app j would shadow (same host and path_prefix), or SIZE_MAX. */
+static size_t same_route(const zt_config *cfg, size_t j)
+{
+    const zt_app_cfg *b = &cfg->apps[j];
+    for (size_t i = 0; i < j; i++) {
+        const zt_app_cfg *a = &cfg->apps[i];
+        if (a->name != NULL && a->path_prefix != NULL && str_eq(a->host, b->host) &&
+            str_eq(a->path_prefix, b->path_prefix))
+            return i;
+    }
+    return SIZE_MAX;
+}
+
+/* Names identify apps in policies and logs; host+prefix identify them on the wire. Either
+ * clash would make a request's app ambiguous. */
+static void check_apps(zt_config_ctx *c)
+{
+    const zt_config *cfg = zt_config_target(c);
+    for (size_t j = 0; j < cfg->n_apps; j++) {
+        const zt_app_cfg *b = &cfg->apps[j];
+        size_t i;
+        if (b->name == NULL || b->path_prefix == NULL)
+            continue; /* not a mapping, or already reported */
+        if ((i = same_name(cfg, j)) != SIZE_MAX)
+            zt_config_err_at(c, b->line, b->col, "duplicate app name '%s' (first at line %u)",
+                             b->name, cfg->apps[i].line);
+        else if ((i = same_route(cfg, j)) != SIZE_MAX)
+            zt_config_err_at(c, b->line, b->col,
+                             "app '%s' has the same host and path_prefix as app '%s' (line %u)",
+                             b->name, cfg->apps[i].name, cfg->apps[i].line);
+    }
+}
+
+static const zt_config_key app_keys[] = {
+    {"name", ZT_K_NAME, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, name)},
+    {"host", ZT_K_HOST, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, host)},
+    {"path_prefix", ZT_K_PREFIX, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, path_prefix), .def = "/"},
+    {"upstream", ZT_K_URL, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, upstream)},
+    {"sensitivity", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, sensitivity), .def = "internal",
+     .names = zt_config_sensitivities},
+    {"preserve_host", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, preserve_host),
+     .def = "false"},
+    {"allow_encoded_slash", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, allow_encoded_slash),
+     .def = "false"},
+    {"path_match", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, path_match), .min = 1, .max = 3,
+     .names = path_match},
+};
+ZT_CONFIG_SECTION(app_section, app_keys, check_app);
+
+/* The gateway's keys live directly in zt_config, so this section's target is the config. */
+const zt_config_module zt_gateway_config_module = {"gateway", &gateway_section, NULL};
+const zt_config_module zt_apps_config_module = {"apps", &app_section, check_apps};
