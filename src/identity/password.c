@@ -210,6 +210,7 @@ struct zt_password_pool {
     pthread_cond_t wake;
     struct job *head, *tail; /* queued, not yet taken by a thread; under mu */
     bool stopping;           /* under mu: no new jobs, queued ones are cancelled */
+    unsigned ready;          /* under mu: threads named and at their priority */
 };
 
 typedef struct job {
@@ -294,6 +295,8 @@ static void *hash_thread(void *arg)
     (void)pthread_setname_np(pthread_self(), "ztgate-hash"); /* as top -H and ps -L show it */
     lower_priority(pool->nice);
     pthread_mutex_lock(&pool->mu);
+    pool->ready++;
+    pthread_cond_broadcast(&pool->wake); /* start_threads waits for this */
     for (;;) {
         while (pool->head == NULL && !pool->stopping)
             pthread_cond_wait(&pool->wake, &pool->mu);
@@ -323,6 +326,12 @@ static int start_threads(zt_password_pool *pool, unsigned want)
         if (rc != 0)
             return -rc;
     }
+    /* Back to the caller only once every thread runs at its priority, so no job and no
+     * observer (ps -L) ever sees one at the loops' priority. */
+    pthread_mutex_lock(&pool->mu);
+    while (pool->ready < pool->n_threads)
+        pthread_cond_wait(&pool->wake, &pool->mu);
+    pthread_mutex_unlock(&pool->mu);
     return 0;
 }
 
