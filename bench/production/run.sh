@@ -43,6 +43,8 @@ STORM_TASKS=${STORM_TASKS:-16}        # hydra tasks in all, shared by the source
 STORM_SOURCES=${STORM_SOURCES:-4}      # attacking addresses 127.0.0.2 .. (one hydra each)
 STORM_USERS=${STORM_USERS:-1000}       # user names sprayed (one of them exists)
 STORM_RUNS=${STORM_RUNS:-2}
+HASH_THREADS=${PROD_HASH_THREADS:-}   # auth.hash_threads / auth.hash_nice (empty: ztgate's defaults)
+HASH_NICE=${PROD_HASH_NICE:-}
 OUT=${BENCH_OUT:-$build/bench}/production
 HOST=bench.test
 USER_EMAIL=bench@bench.test
@@ -198,7 +200,9 @@ log:
   level: warn
 ${audit_yaml//@ZTNAME@/$1}
 auth:
-  mfa: optional
+  mfa: optional${HASH_THREADS:+
+  hash_threads: $HASH_THREADS}${HASH_NICE:+
+  hash_nice: $HASH_NICE}
 $risk_yaml
 EOF
     python3 "$here/gen_policies.py" "$POLICIES" "http://127.0.0.1:$P_UP" "$HOST"
@@ -602,6 +606,7 @@ verdict() { if awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN { exit !(op == "<=" ? a
         row storm "ztgate production path, hydra storm"
         echo "storm: $STORM_SOURCES hydra (http-post-form, -t $tasks each) from new addresses each run (127.0.0.2..), spraying $STORM_USERS user names (-u); attempts hydra made per run: ${storm_attempts% }"
         echo "       sign-in records from the attackers in the audit log: ${storm_signins:-?}"
+        echo "       argon2id (64 MiB, t=3) on ${HASH_THREADS:-1} hashing thread(s) at nice ${HASH_NICE:-10} (auth.hash_threads / auth.hash_nice)"
     else
         echo "STORM $storm_state"
     fi

@@ -113,22 +113,30 @@ int zta_cmd_scan(int argc, char **argv)
     return rc;
 }
 
-int zta_cmd_quarantine(int argc, char **argv)
+/* The options quarantine and status share: --dir DIR and --json. */
+static int dir_json_options(int argc, char **argv, const char **dir, bool *json)
 {
     static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
                                              {"json", no_argument, NULL, 'j'},
                                              {NULL, 0, NULL, 0}};
-    const char *dir = NULL;
-    bool json = false;
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (c == 'd')
-            dir = optarg;
+            *dir = optarg;
         else if (c == 'j')
-            json = true;
+            *json = true;
         else
-            return ZTA_EXIT_ERR;
+            return -1;
     }
+    return 0;
+}
+
+int zta_cmd_quarantine(int argc, char **argv)
+{
+    const char *dir = NULL;
+    bool json = false;
+    if (dir_json_options(argc, argv, &dir, &json) != 0)
+        return ZTA_EXIT_ERR;
     int left = argc - optind;
     char **rest = argv + optind;
     zta_ctx ctx;
@@ -217,20 +225,10 @@ static int status_json(const zta_ctx *ctx, const char *not_after, json_t *ans)
 
 int zta_cmd_status(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"dir", required_argument, NULL, 'd'},
-                                             {"json", no_argument, NULL, 'j'},
-                                             {NULL, 0, NULL, 0}};
     const char *dir = NULL;
     bool json = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (c == 'd')
-            dir = optarg;
-        else if (c == 'j')
-            json = true;
-        else
-            return ZTA_EXIT_ERR;
-    }
+    if (dir_json_options(argc, argv, &dir, &json) != 0)
+        return ZTA_EXIT_ERR;
     if (optind != argc) {
         usage(stderr);
         return ZTA_EXIT_ERR;

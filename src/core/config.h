@@ -154,6 +154,8 @@ typedef struct zt_auth_cfg {
     unsigned argon2_passes;       /* argon2id t; default 3 */
     uint64_t argon2_memory;       /* argon2id m in bytes; default 64 MiB */
     unsigned hash_queue;          /* password hashes queued or running, process-wide; 64 */
+    unsigned hash_threads;        /* hashing threads (each holds argon2_memory); 1 */
+    unsigned hash_nice;           /* their nice value below the event loops; 10 */
     bool mfa_optional;            /* mfa: optional (default required: enrol at first sign-in) */
     char *secrets_key;            /* key file for TOTP secrets at rest and cookie MACs */
     char *keys_dir;               /* assertion signing keys (ES256) */

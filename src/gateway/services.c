@@ -312,6 +312,8 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
     zt_password_pool_cfg pc = {
         .params = {cfg->auth.argon2_passes, (size_t)cfg->auth.argon2_memory},
         .max_in_flight = cfg->auth.hash_queue,
+        .threads = cfg->auth.hash_threads,
+        .nice = (int)cfg->auth.hash_nice,
     };
     svc->passwords = zt_password_pool_new(&pc, &why);
     if (svc->passwords == NULL) {

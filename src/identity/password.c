@@ -2,11 +2,15 @@
  * of hash/verify jobs over libuv's thread pool. Every copy of a password is wiped after use. */
 #include "identity/password.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <uninorm.h>
 #include <unistr.h>
 
@@ -186,17 +190,32 @@ bool zt_password_needs_rehash(const char *encoded, const zt_password_params *par
     return crypto_pwhash_argon2id_str_needs_rehash(encoded, p.opslimit, p.memlimit) != 0;
 }
 
-/* ---- the pool ---- */
+/* ---- the pool ----
+ *
+ * Own threads rather than libuv's shared pool: their number is ours (each running argon2id holds
+ * params.memlimit bytes, so threads x memlimit is the whole hashing memory), they never hold up
+ * libuv's file-system or DNS work, and they run at a lower CPU priority than the event loops.
+ * Jobs wait in one FIFO; max_in_flight bounds queued + running jobs; a finished job wakes its
+ * loop through its own uv_async_t, so done runs on the loop that submitted it. */
 
 struct zt_password_pool {
     zt_password_params params;
     unsigned max_in_flight;
     atomic_uint in_flight;
     char dummy[ZT_PASSWORD_ENCODED_MAX]; /* hash of a random password nobody knows */
+    int nice;
+    unsigned n_threads;
+    pthread_t *threads;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    struct job *head, *tail; /* queued, not yet taken by a thread; under mu */
+    bool stopping;           /* under mu: no new jobs, queued ones are cancelled */
+    unsigned ready;          /* under mu: threads named and at their priority */
 };
 
 typedef struct job {
-    uv_work_t req;
+    uv_async_t done_async; /* first member: the handle's address is the job's */
+    struct job *next;
     zt_password_pool *pool;
     bool hash;    /* else verify */
     bool unknown; /* verify against the dummy hash */
@@ -208,37 +227,6 @@ typedef struct job {
     size_t pwlen;
     char pw[]; /* wiped as soon as the worker is done with it */
 } job;
-
-zt_password_pool *zt_password_pool_new(const zt_password_pool_cfg *cfg, const char **why)
-{
-    if (!zt_password_params_ok(&cfg->params, why))
-        return NULL;
-    zt_password_pool *pool = calloc(1, sizeof(*pool));
-    if (pool == NULL) {
-        if (why != NULL)
-            *why = "out of memory";
-        return NULL;
-    }
-    pool->params = cfg->params;
-    pool->max_in_flight = cfg->max_in_flight > 0 ? cfg->max_in_flight : DEFAULT_MAX_IN_FLIGHT;
-    atomic_init(&pool->in_flight, 0);
-    char fake[33];
-    zt_random_hex(fake, 16);
-    int rc = zt_password_hash(fake, 32, &pool->params, pool->dummy);
-    zt_wipe(fake, sizeof(fake));
-    if (rc != 0) {
-        if (why != NULL)
-            *why = "could not compute the dummy hash (out of memory?)";
-        free(pool);
-        return NULL;
-    }
-    return pool;
-}
-
-void zt_password_pool_free(zt_password_pool *pool)
-{
-    free(pool);
-}
 
 unsigned zt_password_pool_in_flight(const zt_password_pool *pool)
 {
@@ -252,9 +240,8 @@ void zt_password_dummy_verify(const zt_password_pool *pool, const char *pw, size
     (void)ok;
 }
 
-static void work_cb(uv_work_t *req)
+static void run_job(job *j)
 {
-    job *j = req->data;
     if (j->hash) {
         j->result = zt_password_hash(j->pw, j->pwlen, &j->pool->params, j->encoded);
     } else if (j->unknown) {
@@ -267,18 +254,157 @@ static void work_cb(uv_work_t *req)
     zt_wipe(j->pw, j->pwlen);
 }
 
-static void after_cb(uv_work_t *req, int status)
+static void job_closed(uv_handle_t *h)
 {
-    job *j = req->data;
-    int result = status == UV_ECANCELED ? -ECANCELED : j->result;
-    /* Release the slot first: done may queue a follow-up job (a rehash) or free the pool. */
-    atomic_fetch_sub(&j->pool->in_flight, 1);
-    if (j->hash)
-        j->hash_done(j->ctx, result, result == 0 ? j->encoded : NULL);
-    else
-        j->verify_done(j->ctx, result);
+    job *j = (job *)(void *)h;
     zt_wipe(j, sizeof(*j) + j->pwlen);
     free(j);
+}
+
+/* On the submitting loop's thread, once the job ran or was cancelled. */
+static void job_finished(uv_async_t *a)
+{
+    job *j = (job *)(void *)a;
+    /* Release the slot first: done may queue a follow-up job (a rehash). */
+    atomic_fetch_sub(&j->pool->in_flight, 1);
+    if (j->hash)
+        j->hash_done(j->ctx, j->result, j->result == 0 ? j->encoded : NULL);
+    else
+        j->verify_done(j->ctx, j->result);
+    uv_close((uv_handle_t *)&j->done_async, job_closed);
+}
+
+/* Below the event loops, never below "gets some CPU": nice is the weight the scheduler gives the
+ * thread (nice 10 is about a tenth of a nice-0 loop's share on a contended core) and SCHED_BATCH
+ * stops a hash that becomes runnable from preempting a loop. SCHED_IDLE has the lowest weight of
+ * all (3 against 1024): under a saturated proxy a 100 ms hash would take half a minute and every
+ * sign-in, the owner's included, would time out. Linux applies setpriority(PRIO_PROCESS, tid) to
+ * the one thread. Lowering one's own priority needs no privilege; should it fail anyway, hashing
+ * still works, only at normal priority. */
+static void lower_priority(int nice)
+{
+    struct sched_param sp = {.sched_priority = 0};
+    (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+    if (nice > 0)
+        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), nice);
+}
+
+static void *hash_thread(void *arg)
+{
+    zt_password_pool *pool = arg;
+    (void)pthread_setname_np(pthread_self(), "ztgate-hash"); /* as top -H and ps -L show it */
+    lower_priority(pool->nice);
+    pthread_mutex_lock(&pool->mu);
+    pool->ready++;
+    pthread_cond_broadcast(&pool->wake); /* start_threads waits for this */
+    for (;;) {
+        while (pool->head == NULL && !pool->stopping)
+            pthread_cond_wait(&pool->wake, &pool->mu);
+        job *j = pool->head;
+        if (j == NULL)
+            break; /* stopping and nothing left to run */
+        pool->head = j->next;
+        if (pool->head == NULL)
+            pool->tail = NULL;
+        pthread_mutex_unlock(&pool->mu);
+        run_job(j);
+        uv_async_send(&j->done_async);
+        pthread_mutex_lock(&pool->mu);
+    }
+    pthread_mutex_unlock(&pool->mu);
+    return NULL;
+}
+
+/* n_threads counts the threads actually running, so free joins exactly those. */
+static int start_threads(zt_password_pool *pool, unsigned want)
+{
+    pool->threads = calloc(want, sizeof(*pool->threads));
+    if (pool->threads == NULL)
+        return -ENOMEM;
+    for (; pool->n_threads < want; pool->n_threads++) {
+        int rc = pthread_create(&pool->threads[pool->n_threads], NULL, hash_thread, pool);
+        if (rc != 0)
+            return -rc;
+    }
+    /* Back to the caller only once every thread runs at its priority, so no job and no
+     * observer (ps -L) ever sees one at the loops' priority. */
+    pthread_mutex_lock(&pool->mu);
+    while (pool->ready < pool->n_threads)
+        pthread_cond_wait(&pool->wake, &pool->mu);
+    pthread_mutex_unlock(&pool->mu);
+    return 0;
+}
+
+static zt_password_pool *pool_fail(zt_password_pool *pool, const char *reason, const char **why)
+{
+    if (why != NULL)
+        *why = reason;
+    zt_password_pool_free(pool);
+    return NULL;
+}
+
+zt_password_pool *zt_password_pool_new(const zt_password_pool_cfg *cfg, const char **why)
+{
+    if (!zt_password_params_ok(&cfg->params, why))
+        return NULL;
+    unsigned threads = cfg->threads > 0 ? cfg->threads : 1;
+    if (threads > ZT_PASSWORD_THREADS_MAX || cfg->nice < 0 || cfg->nice > 19 ||
+        cfg->params.memlimit * threads > MEMLIMIT_MAX) {
+        if (why != NULL)
+            *why = "hashing threads x argon2id memory above 1 GiB, or priority outside 0..19";
+        return NULL;
+    }
+    zt_password_pool *pool = calloc(1, sizeof(*pool));
+    if (pool == NULL)
+        return pool_fail(NULL, "out of memory", why);
+    pool->params = cfg->params;
+    pool->max_in_flight = cfg->max_in_flight > 0 ? cfg->max_in_flight : DEFAULT_MAX_IN_FLIGHT;
+    atomic_init(&pool->in_flight, 0);
+    pool->nice = cfg->nice;
+    pthread_mutex_init(&pool->mu, NULL);
+    pthread_cond_init(&pool->wake, NULL);
+    char fake[33];
+    zt_random_hex(fake, 16);
+    int rc = zt_password_hash(fake, 32, &pool->params, pool->dummy);
+    zt_wipe(fake, sizeof(fake));
+    if (rc != 0)
+        return pool_fail(pool, "could not compute the dummy hash (out of memory?)", why);
+    if (start_threads(pool, threads) != 0)
+        return pool_fail(pool, "could not start the password hashing threads", why);
+    return pool;
+}
+
+void zt_password_pool_shutdown(zt_password_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    pthread_mutex_lock(&pool->mu);
+    pool->stopping = true;
+    job *queued = pool->head;
+    pool->head = pool->tail = NULL;
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->mu);
+    while (queued != NULL) {
+        job *j = queued;
+        queued = j->next;
+        zt_wipe(j->pw, j->pwlen);
+        j->result = -ECANCELED;
+        uv_async_send(&j->done_async);
+    }
+}
+
+void zt_password_pool_free(zt_password_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    zt_password_pool_shutdown(pool);
+    for (unsigned i = 0; i < pool->n_threads; i++)
+        pthread_join(pool->threads[i], NULL);
+    free(pool->threads);
+    pthread_cond_destroy(&pool->wake);
+    pthread_mutex_destroy(&pool->mu);
+    zt_wipe(pool->dummy, sizeof(pool->dummy));
+    free(pool);
 }
 
 static bool admit(zt_password_pool *pool)
@@ -291,21 +417,32 @@ static bool admit(zt_password_pool *pool)
     return true;
 }
 
-static int submit(zt_password_pool *pool, uv_loop_t *loop, const char *encoded, const char *pw,
-                  size_t pwlen, job *proto)
+/* Appends j unless the pool is stopping; -ECANCELED then (done is not called). */
+static int enqueue(zt_password_pool *pool, job *j)
 {
-    if (pwlen > ZT_PASSWORD_MAX_BYTES)
-        return -E2BIG;
-    if (!admit(pool))
-        return -EBUSY;
-    job *j = malloc(sizeof(*j) + pwlen);
-    if (j == NULL) {
-        atomic_fetch_sub(&pool->in_flight, 1);
-        return -ENOMEM;
+    pthread_mutex_lock(&pool->mu);
+    bool open = !pool->stopping;
+    if (open) {
+        j->next = NULL;
+        if (pool->tail != NULL)
+            pool->tail->next = j;
+        else
+            pool->head = j;
+        pool->tail = j;
+        pthread_cond_signal(&pool->wake);
     }
+    pthread_mutex_unlock(&pool->mu);
+    return open ? 0 : -ECANCELED;
+}
+
+static job *job_new(zt_password_pool *pool, const char *encoded, const char *pw, size_t pwlen,
+                    const job *proto)
+{
+    job *j = malloc(sizeof(*j) + pwlen);
+    if (j == NULL)
+        return NULL;
     *j = *proto;
     j->pool = pool;
-    j->req.data = j;
     j->pwlen = pwlen;
     if (pwlen > 0)
         memcpy(j->pw, pw, pwlen);
@@ -315,27 +452,44 @@ static int submit(zt_password_pool *pool, uv_loop_t *loop, const char *encoded, 
         memcpy(j->encoded, encoded, n);
         j->encoded[n] = '\0'; /* a longer string is cut and then fails encoded_ok */
     }
-    int rc = uv_queue_work(loop, &j->req, work_cb, after_cb);
-    if (rc != 0) {
+    return j;
+}
+
+static int submit(zt_password_pool *pool, uv_loop_t *loop, const char *encoded, const char *pw,
+                  size_t pwlen, const job *proto)
+{
+    if (pwlen > ZT_PASSWORD_MAX_BYTES)
+        return -E2BIG;
+    if (!admit(pool))
+        return -EBUSY;
+    job *j = job_new(pool, encoded, pw, pwlen, proto);
+    if (j == NULL) {
         atomic_fetch_sub(&pool->in_flight, 1);
+        return -ENOMEM;
+    }
+    int rc = uv_async_init(loop, &j->done_async, job_finished);
+    if (rc != 0) {
         zt_wipe(j, sizeof(*j) + pwlen);
         free(j);
-        return rc;
+    } else if ((rc = enqueue(pool, j)) != 0) {
+        uv_close((uv_handle_t *)&j->done_async, job_closed); /* wipes and frees j */
     }
-    return 0;
+    if (rc != 0)
+        atomic_fetch_sub(&pool->in_flight, 1);
+    return rc;
 }
 
 int zt_password_verify_async(zt_password_pool *pool, uv_loop_t *loop, const char *encoded,
                              const char *pw, size_t pwlen, void (*done)(void *ctx, int result),
                              void *ctx)
 {
-    job proto = {.unknown = encoded == NULL, .verify_done = done, .ctx = ctx};
+    const job proto = {.unknown = encoded == NULL, .verify_done = done, .ctx = ctx};
     return submit(pool, loop, encoded, pw, pwlen, &proto);
 }
 
 int zt_password_hash_async(zt_password_pool *pool, uv_loop_t *loop, const char *pw, size_t pwlen,
                            void (*done)(void *ctx, int result, const char *encoded), void *ctx)
 {
-    job proto = {.hash = true, .hash_done = done, .ctx = ctx};
+    const job proto = {.hash = true, .hash_done = done, .ctx = ctx};
     return submit(pool, loop, NULL, pw, pwlen, &proto);
 }

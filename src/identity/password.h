@@ -75,16 +75,25 @@ __attribute__((warn_unused_result)) bool zt_password_needs_rehash(const char *en
 
 typedef struct zt_password_pool zt_password_pool;
 
+#define ZT_PASSWORD_THREADS_MAX 16
+
 typedef struct zt_password_pool_cfg {
     zt_password_params params; /* for new hashes and the dummy hash */
     unsigned max_in_flight;    /* queued + running jobs, process-wide; 0 = 64 */
+    unsigned threads;          /* hashing threads, 1..ZT_PASSWORD_THREADS_MAX; 0 = 1 */
+    int nice;                  /* their CPU priority below the loops, 0..19 (0: the same) */
 } zt_password_pool_cfg;
 
-/* Computes the dummy hash (one full hash: call at start-up, not on a loop). NULL with a reason in
- * *why on weak parameters or no memory. The pool may be shared by every loop of the process;
- * jobs run on libuv's thread pool (UV_THREADPOOL_SIZE bounds how many hash at once). */
+/* Computes the dummy hash (one full hash: call at start-up, not on a loop) and starts the pool's
+ * own threads (SCHED_BATCH at the given nice value). At most `threads` hashes run at once, so
+ * hashing memory is threads x params.memlimit, refused above 1 GiB. NULL with a reason in *why on
+ * weak parameters, too many threads or no memory. The pool may be shared by every loop. */
 zt_password_pool *zt_password_pool_new(const zt_password_pool_cfg *cfg, const char **why);
-/* Only once zt_password_pool_in_flight() is 0 (every done callback has run). NULL is fine. */
+/* From any thread: later submissions get -ECANCELED, queued jobs finish with -ECANCELED (their
+ * done still runs on their loop), running ones finish normally. Idempotent; NULL is fine. */
+void zt_password_pool_shutdown(zt_password_pool *pool);
+/* Shuts down and joins the threads. Only once zt_password_pool_in_flight() is 0 (every done
+ * callback has run). NULL is fine. */
 void zt_password_pool_free(zt_password_pool *pool);
 unsigned zt_password_pool_in_flight(const zt_password_pool *pool);
 
@@ -92,12 +101,13 @@ unsigned zt_password_pool_in_flight(const zt_password_pool *pool);
 #define ZT_PASSWORD_MATCH 0
 #define ZT_PASSWORD_MISMATCH (-EACCES) /* also every answer for an unknown user */
 
-/* Verify on the thread pool; done(ctx, result) later runs on loop's thread with ZT_PASSWORD_MATCH,
- * ZT_PASSWORD_MISMATCH, -ENOMEM or -ECANCELED. encoded NULL = unknown user: verified against the
- * pool's dummy hash, at the same cost, and always a mismatch. pw and encoded are copied (the
- * copy of pw is wiped after use). Returns 0 when queued (done will run exactly once), -EBUSY at
- * once when max_in_flight jobs are outstanding (answer 503 for this sign-in), -E2BIG for a
- * password over ZT_PASSWORD_MAX_BYTES, -ENOMEM; done is not called on an error return. */
+/* Verify on the pool's threads; done(ctx, result) later runs on loop's thread with
+ * ZT_PASSWORD_MATCH, ZT_PASSWORD_MISMATCH, -ENOMEM or -ECANCELED. encoded NULL = unknown user:
+ * verified against the pool's dummy hash, at the same cost, and always a mismatch. pw and encoded
+ * are copied (the copy of pw is wiped after use). Returns 0 when queued (done will run exactly
+ * once; the job keeps loop alive until then), -EBUSY at once when max_in_flight jobs are
+ * outstanding (answer 503 for this sign-in), -E2BIG for a password over ZT_PASSWORD_MAX_BYTES,
+ * -ECANCELED after shutdown, -ENOMEM; done is not called on an error return. */
 __attribute__((warn_unused_result)) int
 zt_password_verify_async(zt_password_pool *pool, uv_loop_t *loop, const char *encoded,
                          const char *pw, size_t pwlen, void (*done)(void *ctx, int result),

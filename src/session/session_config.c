@@ -14,6 +14,15 @@ static void check_auth(zt_config_ctx *c, const zt_config_walk *w)
     if (auth->password_min_chars > auth->password_max_chars)
         zt_config_err(c, zt_config_seen(w, "password_min_length"),
                       "'password_min_length' is larger than 'password_max_length'");
+    /* Each hashing thread holds argon2_memory while it runs: the product is the peak. */
+    if (auth->argon2_memory * auth->hash_threads > (1ull << 30)) {
+        const yaml_node_t *at = zt_config_seen(w, "hash_threads");
+        if (at == NULL)
+            at = zt_config_seen(w, "argon2_memory");
+        zt_config_err(c, at != NULL ? at : w->map,
+                      "'hash_threads' (%u) x 'argon2_memory' is above 1 GiB of hashing memory",
+                      auth->hash_threads);
+    }
 }
 
 static const char *const mfa_modes[] = {"required", "optional", NULL};
@@ -38,6 +47,9 @@ static const zt_config_key auth_keys[] = {
      .max = 4ull << 30, .def = "64MiB"},
     {"hash_queue", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, hash_queue), .min = 1, .max = 4096,
      .def = "64"},
+    {"hash_threads", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, hash_threads), .min = 1, .max = 16,
+     .def = "1"},
+    {"hash_nice", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, hash_nice), .min = 0, .max = 19, .def = "10"},
     {"mfa", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, mfa_optional), .def = "required",
      .names = mfa_modes},
     {"secrets_key", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_auth_cfg, secrets_key),

@@ -468,6 +468,21 @@ static void test_err_enum(void **state)
                        "'verbose')\n");
 }
 
+/* Hashing memory is hash_threads x argon2_memory, refused above 1 GiB where it is set. */
+static void test_err_hash_memory(void **state)
+{
+    expect_errors(BASE "auth: {hash_threads: 3, argon2_memory: 512MiB}\n",
+                  NAME ":6:22: 'hash_threads' (3) x 'argon2_memory' is above 1 GiB of hashing "
+                       "memory\n");
+    expect_errors(BASE "auth: {argon2_memory: 2GiB}\n",
+                  NAME ":6:23: 'hash_threads' (1) x 'argon2_memory' is above 1 GiB of hashing "
+                       "memory\n");
+    zt_config *cfg = load_ok(BASE "auth: {hash_threads: 16, hash_nice: 19}\n");
+    assert_int_equal(cfg->auth.hash_threads, 16);
+    assert_int_equal(cfg->auth.hash_nice, 19);
+    zt_config_free(cfg);
+}
+
 static void test_err_bad_cidr(void **state)
 {
     expect_errors("gateway:\n"
@@ -660,6 +675,8 @@ static void assert_section_defaults(const zt_config *cfg)
     assert_int_equal(cfg->auth.argon2_passes, 3);
     assert_int_equal(cfg->auth.argon2_memory, 64u << 20);
     assert_int_equal(cfg->auth.hash_queue, 64);
+    assert_int_equal(cfg->auth.hash_threads, 1);
+    assert_int_equal(cfg->auth.hash_nice, 10);
     assert_false(cfg->auth.mfa_optional);
     assert_int_equal(cfg->auth.account_failure_limit, 100);
     assert_int_equal(cfg->auth.source_failures_per_minute, 30);
@@ -994,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_err_wrong_type),
         cmocka_unit_test(test_err_out_of_range),
         cmocka_unit_test(test_err_enum),
+        cmocka_unit_test(test_err_hash_memory),
         cmocka_unit_test(test_err_bad_cidr),
         cmocka_unit_test(test_err_bad_address),
         cmocka_unit_test(test_err_bad_url),

@@ -7,10 +7,13 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "identity/breach.h"
@@ -355,12 +358,166 @@ static void test_pool_storm(void **state)
     zt_password_pool_free(pool);
 }
 
+/* Limits the pool refuses at start: too many threads, hashing memory (threads x memlimit) above
+ * 1 GiB, a priority outside nice 0..19. */
+static void test_pool_limits(void **state)
+{
+    const char *why = NULL;
+    zt_password_pool_cfg many = {.params = FAST, .threads = ZT_PASSWORD_THREADS_MAX + 1};
+    assert_null(zt_password_pool_new(&many, &why));
+    assert_non_null(why);
+    zt_password_pool_cfg heavy = {.params = {2, 512u << 20}, .threads = 3};
+    assert_null(zt_password_pool_new(&heavy, &why));
+    zt_password_pool_cfg rude = {.params = FAST, .nice = 20};
+    assert_null(zt_password_pool_new(&rude, &why));
+    zt_password_pool_cfg negative = {.params = FAST, .nice = -1};
+    assert_null(zt_password_pool_new(&negative, &why));
+}
+
+/* The nice value and scheduling policy (fields 19 and 41 of /proc/self/task/TID/stat) of every
+ * thread of this process, counted when they match. */
+static int threads_with(long nice, long policy)
+{
+    int found = 0;
+    DIR *d = opendir("/proc/self/task");
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[300], line[1024];
+        snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        size_t n = fread(line, 1, sizeof(line) - 1, f);
+        fclose(f);
+        line[n] = '\0';
+        char *p = strrchr(line, ')'); /* the command name may hold spaces */
+        assert_non_null(p);
+        long field[64] = {0};
+        char *tok = p + 2; /* field 3, the state (a letter: reads as 0) */
+        for (int i = 3; i < 64 && tok != NULL; i++) {
+            field[i] = strtol(tok, NULL, 10);
+            tok = strchr(tok, ' ');
+            if (tok != NULL)
+                tok++;
+        }
+        found += field[19] == nice && field[41] == policy;
+    }
+    closedir(d);
+    return found;
+}
+
+/* The pool's own threads run below the loops (SCHED_BATCH at the configured nice) and nothing
+ * else of the process is changed. */
+static void test_pool_priority(void **state)
+{
+    int before = threads_with(7, SCHED_BATCH);
+    zt_password_pool_cfg cfg = {.params = FAST, .threads = 3, .nice = 7};
+    zt_password_pool *pool = zt_password_pool_new(&cfg, NULL);
+    assert_non_null(pool);
+    /* The pool is back only once its threads run at their priority. */
+    assert_int_equal(threads_with(7, SCHED_BATCH) - before, 3);
+    assert_int_equal(getpriority(PRIO_PROCESS, 0), 0); /* this (the loop's) thread: unchanged */
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    tally t = {0};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(zt_password_verify_async(pool, &loop, NULL, "x", 1, on_verify, &t), 0);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(t.calls, 3);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    zt_password_pool_free(pool);
+    assert_int_equal(threads_with(7, SCHED_BATCH), before); /* joined */
+}
+
+/* Shutdown: queued jobs are cancelled (done still runs, on the loop, with -ECANCELED), the one
+ * running finishes, later submissions are refused, and free joins the threads. One thread and
+ * sixteen jobs: the thread cannot have run them all before shutdown. */
+static void test_pool_shutdown(void **state)
+{
+    zt_password_pool_cfg cfg = {.params = FAST, .max_in_flight = 16, .threads = 1};
+    zt_password_pool *pool = zt_password_pool_new(&cfg, NULL);
+    assert_non_null(pool);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    tally t = {0};
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(zt_password_verify_async(pool, &loop, NULL, "queued", 6, on_verify, &t),
+                         0);
+    assert_int_equal(zt_password_verify_async(pool, &loop, NULL, "full", 4, on_verify, &t), -EBUSY);
+    zt_password_pool_shutdown(pool);
+    zt_password_pool_shutdown(pool); /* idempotent */
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(t.calls, 16);
+    int cancelled = 0, ran = 0;
+    for (int i = 0; i < 16; i++) {
+        cancelled += t.results[i] == -ECANCELED;
+        ran += t.results[i] == ZT_PASSWORD_MISMATCH;
+    }
+    assert_int_equal(cancelled + ran, 16);
+    assert_true(cancelled >= 1);
+    assert_int_equal(zt_password_pool_in_flight(pool), 0);
+    /* Room again, but the pool is shut: refused, no callback, the slot given back. */
+    assert_int_equal(zt_password_verify_async(pool, &loop, NULL, "late", 4, on_verify, &t),
+                     -ECANCELED);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(t.calls, 16);
+    assert_int_equal(zt_password_pool_in_flight(pool), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    zt_password_pool_free(pool);
+}
+
+typedef struct loop_thread {
+    zt_password_pool *pool;
+    tally t;
+    int accepted;
+} loop_thread;
+
+static void loop_thread_main(void *arg)
+{
+    loop_thread *lt = arg;
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) != 0)
+        return;
+    for (int i = 0; i < 8; i++)
+        lt->accepted +=
+            zt_password_verify_async(lt->pool, &loop, NULL, "pw", 2, on_verify, &lt->t) == 0;
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+}
+
+/* One pool shared by loops on two threads, two hashing threads: every job answers on the loop
+ * that queued it, and the bound is process-wide (16 slots for 2 x 8 jobs). */
+static void test_pool_two_loops(void **state)
+{
+    zt_password_pool_cfg cfg = {.params = FAST, .max_in_flight = 16, .threads = 2};
+    zt_password_pool *pool = zt_password_pool_new(&cfg, NULL);
+    assert_non_null(pool);
+    loop_thread a = {.pool = pool}, b = {.pool = pool};
+    uv_thread_t ta, tb;
+    assert_int_equal(uv_thread_create(&ta, loop_thread_main, &a), 0);
+    assert_int_equal(uv_thread_create(&tb, loop_thread_main, &b), 0);
+    assert_int_equal(uv_thread_join(&ta), 0);
+    assert_int_equal(uv_thread_join(&tb), 0);
+    assert_int_equal(a.accepted + b.accepted, 16);
+    assert_int_equal(a.t.calls, a.accepted);
+    assert_int_equal(b.t.calls, b.accepted);
+    for (int i = 0; i < a.t.calls; i++)
+        assert_int_equal(a.t.results[i], ZT_PASSWORD_MISMATCH);
+    assert_int_equal(zt_password_pool_in_flight(pool), 0);
+    zt_password_pool_free(pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_params),      cmocka_unit_test(test_policy_table),
-        cmocka_unit_test(test_hash_verify), cmocka_unit_test(test_default_cost),
-        cmocka_unit_test(test_pool),        cmocka_unit_test(test_pool_storm),
+        cmocka_unit_test(test_params),        cmocka_unit_test(test_policy_table),
+        cmocka_unit_test(test_hash_verify),   cmocka_unit_test(test_default_cost),
+        cmocka_unit_test(test_pool),          cmocka_unit_test(test_pool_storm),
+        cmocka_unit_test(test_pool_limits),   cmocka_unit_test(test_pool_priority),
+        cmocka_unit_test(test_pool_shutdown), cmocka_unit_test(test_pool_two_loops),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
