@@ -99,6 +99,15 @@ static bool preflight_dir_usable(const char *dir, const char *state_dir)
     return S_ISDIR(st.st_mode) && access(at, W_OK | X_OK) == 0;
 }
 
+/* A file serve creates needs a name of its own as its last component: "x/", "x/." and "x/.."
+ * name directories, so creating them as files fails at start. */
+static bool preflight_leaf_ok(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *leaf = slash != NULL ? slash + 1 : path;
+    return leaf[0] != '\0' && strcmp(leaf, ".") != 0 && strcmp(leaf, "..") != 0;
+}
+
 /* A state file or directory serve opens: it exists as that kind and can be read, or a first
  * start can create it. mkdir_p: its opener creates missing parents (the audit log). */
 static int preflight_path(const char *key, const char *path, bool dir, bool mkdir_p,
@@ -116,6 +125,8 @@ static int preflight_path(const char *key, const char *path, bool dir, bool mkdi
     }
     if (errno != ENOENT)
         return preflight_fail(err, errlen, "%s: %s: %s", key, path, strerror(errno));
+    if (!dir && !preflight_leaf_ok(path))
+        return preflight_fail(err, errlen, "%s: %s names a directory, not a file", key, path);
     char parent[4096];
     preflight_parent(path, parent);
     /* The audit log's opener creates missing parents: the nearest existing one must do. */
@@ -145,6 +156,8 @@ static int preflight_log(const char *key, const char *path, const char *state_di
         return 0;
     }
     bool missing = errno == ENOENT;
+    if (missing && !preflight_leaf_ok(path))
+        return preflight_fail(err, errlen, "%s: %s names a directory, not a file", key, path);
     char parent[4096];
     preflight_parent(path, parent);
     if (missing && preflight_dir_usable(parent, state_dir))
@@ -200,11 +213,34 @@ static int preflight_paths(const zt_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
-/* TLS contexts as serve builds them; a self-signed pair still to be created is left alone. */
-static int preflight_tls(const char *what, const zt_tls_cfg *tc, char *err, size_t errlen)
+/* A self-signed pair still to be created: two distinct file names, neither inside the other,
+ * each creatable (zt_tls_make_self_signed makes missing parents). */
+static int preflight_self_signed(const char *what, const zt_tls_cfg *tc, const char *state_dir,
+                                 char *err, size_t errlen)
+{
+    size_t nc = strlen(tc->cert_file), nk = strlen(tc->key_file);
+    bool nested =
+        (nc < nk && strncmp(tc->cert_file, tc->key_file, nc) == 0 && tc->key_file[nc] == '/') ||
+        (nk < nc && strncmp(tc->key_file, tc->cert_file, nk) == 0 && tc->cert_file[nk] == '/');
+    if (preflight_same_dir(tc->cert_file, tc->key_file) || nested)
+        return preflight_fail(err, errlen,
+                              "%s: the certificate %s and key %s are in each other's way", what,
+                              tc->cert_file, tc->key_file);
+    char key[256];
+    snprintf(key, sizeof(key), "%s: tls.cert", what);
+    if (preflight_path(key, tc->cert_file, false, true, state_dir, err, errlen) < 0)
+        return -1;
+    snprintf(key, sizeof(key), "%s: tls.key", what);
+    return preflight_path(key, tc->key_file, false, true, state_dir, err, errlen);
+}
+
+/* TLS contexts as serve builds them; a self-signed pair still to be created is checked for
+ * being creatable. */
+static int preflight_tls(const char *what, const zt_tls_cfg *tc, const char *state_dir, char *err,
+                         size_t errlen)
 {
     if (tc->self_signed && access(tc->cert_file, F_OK) != 0 && access(tc->key_file, F_OK) != 0)
-        return 0;
+        return preflight_self_signed(what, tc, state_dir, err, errlen);
     char why[512] = "";
     SSL_CTX *ctx = zt_tls_server_ctx(tc, why, sizeof(why));
     if (ctx == NULL)
@@ -238,10 +274,11 @@ static int preflight_derived(const zt_config *cfg, char *err, size_t errlen)
     zt_policy_set_free(ps);
     for (size_t i = 0; i < cfg->n_listeners; i++)
         if (cfg->listeners[i].tls &&
-            preflight_tls(cfg->listeners[i].address, &cfg->listeners[i].tls_cfg, err, errlen) < 0)
+            preflight_tls(cfg->listeners[i].address, &cfg->listeners[i].tls_cfg, cfg->state_dir,
+                          err, errlen) < 0)
             return -1;
     if (cfg->admin.address != NULL && cfg->admin.tls &&
-        preflight_tls("admin listener", &cfg->admin.tls_cfg, err, errlen) < 0)
+        preflight_tls("admin listener", &cfg->admin.tls_cfg, cfg->state_dir, err, errlen) < 0)
         return -1;
     zt_password_params pp = {cfg->auth.argon2_passes, (size_t)cfg->auth.argon2_memory};
     const char *pwhy = NULL;

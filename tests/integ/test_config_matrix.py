@@ -154,6 +154,17 @@ def test_check_config_sees_what_serve_opens(h):
         ("bad-notify-url", lambda d: None,
          "state_dir: %(d)s/state\nincidents: {notify: {url: \"http://127.0.0.o1:o/k9h\"}}",
          "incidents.notify"),
+        # Found by fuzz_config_start: a file path whose last component is "." (or empty) names
+        # a directory; serve failed to create it as a file.
+        ("self-signed-key-dir", lambda d: None,
+         "state_dir: %%(d)s/state\nadmin: {listen: 127.0.0.1:%d, tls: {cert: %%(d)s/state/a.crt, "
+         "key: %%(d)s/state/a.key/./, self_signed: true}}" % free_port(), "tls.key"),
+        ("self-signed-pair-nested", lambda d: None,
+         "state_dir: %%(d)s/state\nadmin: {listen: 127.0.0.1:%d, tls: {cert: %%(d)s/state/a, "
+         "key: %%(d)s/state/a/k, self_signed: true}}" % free_port(), "in each other's way"),
+        ("self-signed-fine", lambda d: None,
+         "state_dir: %%(d)s/state\nadmin: {listen: 127.0.0.1:%d, tls: {cert: %%(d)s/state/t/a.crt, "
+         "key: %%(d)s/state/t/a.key, self_signed: true}}" % free_port(), None),
     ]
     for tag, prepare, extra, refusal in cases:
         d = os.path.join(h.dir, tag)
