@@ -11,6 +11,8 @@ static void check_devices(zt_config_ctx *c, const zt_config_walk *w)
     const zt_devices_settings *d = (const zt_devices_settings *)(void *)w->target;
     for (size_t i = 0; i < d->n_min_os_versions; i++) {
         const zt_cfg_word *v = &d->min_os_versions[i];
+        if (v->s == NULL) /* not a string: the engine has reported it already */
+            continue;
         const char *colon = strchr(v->s, ':');
         bool ok = colon != NULL && colon != v->s && colon[1] != '\0' && strlen(v->s) < 64;
         for (const char *p = colon ? colon + 1 : ""; ok && *p; p++)
