@@ -619,18 +619,6 @@ static bool authorized(const zt_local_req *r)
            zt_admin_token_ok(r->svc->admin_token_hash, tok, n);
 }
 
-static bool is_json_type(const zt_local_req *r)
-{
-    const zt_span *ct = zt_local_header_get(r, "Content-Type");
-    if (ct == NULL)
-        return false;
-    zt_span v = zt_span_trim(*ct);
-    const char *semi = memchr(v.p, ';', v.n);
-    if (semi != NULL)
-        v = zt_span_trim((zt_span){v.p, (size_t)(semi - v.p)});
-    return zt_span_ieq_cstr(v, "application/json");
-}
-
 static const char *read_action(zt_admin_ep ep)
 {
     switch (ep) {
@@ -804,7 +792,7 @@ void zt_admin_handle(zt_local_req *r)
         zt_admin_fail(c, 400, "unexpected_body", "%s takes no request body", r->method_name);
         return;
     }
-    if (r->method == HTTP_POST && r->body_len > 0 && !is_json_type(r)) {
+    if (r->method == HTTP_POST && r->body_len > 0 && !zt_local_is_json(r)) {
         zt_admin_fail(c, 415, "unsupported_media_type",
                       "request bodies must be sent as Content-Type: application/json");
         return;

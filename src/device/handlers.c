@@ -73,19 +73,6 @@ static void json_error(zt_local_req *r, int status, const char *code, const char
                            message, "request_id", r->request_id ? r->request_id : ""));
 }
 
-static bool is_json(const zt_local_req *r)
-{
-    const zt_span *ct = zt_local_header_get(r, "Content-Type");
-    if (ct == NULL)
-        return false;
-    zt_span v = zt_span_trim(*ct);
-    const char *want = "application/json";
-    size_t n = strlen(want);
-    if (!zt_span_istarts(v, want))
-        return false;
-    return v.n == n || v.p[n] == ';' || v.p[n] == ' ';
-}
-
 /* ---- audit ---- */
 
 typedef struct dev_event {
@@ -408,7 +395,7 @@ static void posture(zt_devices *d, zt_local_req *r)
         return;
     zt_posture p;
     const char *why = NULL;
-    if (!is_json(r)) {
+    if (!zt_local_is_json(r)) {
         json_error(r, 415, "unsupported_media_type", "send Content-Type: application/json");
         return;
     }
@@ -637,7 +624,7 @@ static void alert(zt_devices *d, zt_local_req *r)
     zt_store_device dev;
     if (!require_device(d, r, &dev))
         return;
-    if (!is_json(r)) {
+    if (!zt_local_is_json(r)) {
         json_error(r, 415, "unsupported_media_type", "send Content-Type: application/json");
         return;
     }

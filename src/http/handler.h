@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <string.h>
 
 #include <uv.h>
 
@@ -101,6 +102,19 @@ typedef struct zt_local_req {
 
 /* Case-insensitive header lookup; the first match, or NULL. */
 const zt_span *zt_local_header_get(const zt_local_req *r, const char *name);
+/* True when the body is declared JSON: Content-Type application/json, parameters (;charset=...)
+ * and case aside. */
+static inline bool zt_local_is_json(const zt_local_req *r)
+{
+    const zt_span *ct = zt_local_header_get(r, "Content-Type");
+    if (ct == NULL)
+        return false;
+    zt_span v = zt_span_trim(*ct);
+    const char *semi = memchr(v.p, ';', v.n);
+    if (semi != NULL)
+        v = zt_span_trim((zt_span){v.p, (size_t)(semi - v.p)});
+    return zt_span_ieq_cstr(v, "application/json");
+}
 /* True once the client connection is gone: skip work, but still call zt_local_respond. */
 bool zt_local_cancelled(const zt_local_req *r);
 

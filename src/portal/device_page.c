@@ -170,26 +170,13 @@ static void enroll_mint(zt_devices *d, zt_local_req *r)
     page_send(r, rc);
 }
 
-static bool is_json(const zt_local_req *r)
-{
-    const zt_span *ct = zt_local_header_get(r, "Content-Type");
-    if (ct == NULL)
-        return false;
-    zt_span v = zt_span_trim(*ct);
-    const char *want = "application/json";
-    size_t n = strlen(want);
-    if (!zt_span_istarts(v, want))
-        return false;
-    return v.n == n || v.p[n] == ';' || v.p[n] == ' ';
-}
-
 void zt_portal_device_enrol(void *devices, zt_local_req *r)
 {
     zt_devices *d = devices;
     bool page = d != NULL && strcmp(r->path, DEV_ENROLL) == 0;
     if (page && (r->method == HTTP_GET || r->method == HTTP_HEAD))
         enroll_page(d, r);
-    else if (page && r->method == HTTP_POST && !is_json(r))
+    else if (page && r->method == HTTP_POST && !zt_local_is_json(r))
         enroll_mint(d, r); /* the page's form (CSRF-checked) */
     else
         zt_device_handle_with(d, r);
