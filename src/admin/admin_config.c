@@ -12,6 +12,17 @@ static const zt_config_key admin_keys[] = {
     {"token_file", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_admin_cfg, token_file),
      .def = "admin.token"},
 };
-ZT_CONFIG_SECTION(admin_section, admin_keys, NULL);
+/* Remembers where listen was written: the gateway's check compares it with every listener. */
+static void check_admin(zt_config_ctx *c, const zt_config_walk *w)
+{
+    (void)c;
+    zt_admin_cfg *admin = (zt_admin_cfg *)(void *)w->target;
+    yaml_node_t *listen = zt_config_seen(w, "listen");
+    if (listen != NULL) {
+        admin->line = (unsigned)listen->start_mark.line + 1;
+        admin->col = (unsigned)listen->start_mark.column + 1;
+    }
+}
+ZT_CONFIG_SECTION(admin_section, admin_keys, check_admin);
 
 const zt_config_module zt_admin_config_module = {"admin", &admin_section, NULL};

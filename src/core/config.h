@@ -37,6 +37,7 @@ typedef struct zt_listener_cfg {
     struct sockaddr_storage addr;
     bool tls; /* a tls: block was given */
     zt_tls_cfg tls_cfg;
+    unsigned line, col; /* where the address was written, for checks across listeners */
 } zt_listener_cfg;
 
 typedef struct zt_upstream_cfg {
@@ -97,6 +98,7 @@ typedef struct zt_admin_cfg {
     bool tls;
     zt_tls_cfg tls_cfg;
     char *token_file; /* default STATE_DIR/admin.token */
+    unsigned line, col; /* where listen was written */
 } zt_admin_cfg;
 
 typedef enum zt_export_type {

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <netinet/in.h>
+
 #include "core/config_schema.h"
 #include "proxy/proxy.h"
 
@@ -19,7 +21,13 @@ static const zt_config_key listener_keys[] = {
     {"tls", ZT_K_SECTION, ZT_CFG_PRESENT, .off = offsetof(zt_listener_cfg, tls_cfg),
      .aux = offsetof(zt_listener_cfg, tls), .sub = &zt_config_tls_section},
 };
-ZT_CONFIG_SECTION(listener_section, listener_keys, NULL);
+static void check_listener(zt_config_ctx *c, const zt_config_walk *w)
+{
+    (void)c;
+    zt_listener_cfg *l = (zt_listener_cfg *)(void *)w->target;
+    zt_config_mark(w, &l->line, &l->col);
+}
+ZT_CONFIG_SECTION(listener_section, listener_keys, check_listener);
 
 static const zt_config_key limits_keys[] = {
     {"max_header_bytes", ZT_K_SIZE, ZT_CFG_RELOAD, ZT_FIELD(zt_limits_cfg, max_header_bytes),
@@ -141,6 +149,51 @@ static const zt_config_key app_keys[] = {
 };
 ZT_CONFIG_SECTION(app_section, app_keys, check_app);
 
+/* Whether a listener on a would take connections meant for b: the same port and family, and
+ * the same address or either one a wildcard (0.0.0.0 or ::; IPv6 listeners are v6-only). */
+static bool addresses_overlap(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port &&
+               (x->sin_addr.s_addr == y->sin_addr.s_addr || x->sin_addr.s_addr == INADDR_ANY ||
+                y->sin_addr.s_addr == INADDR_ANY);
+    }
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return x->sin6_port == y->sin6_port &&
+           (IN6_ARE_ADDR_EQUAL(&x->sin6_addr, &y->sin6_addr) ||
+            IN6_IS_ADDR_UNSPECIFIED(&x->sin6_addr) || IN6_IS_ADDR_UNSPECIFIED(&y->sin6_addr));
+}
+
+/* Every loop binds its listeners with SO_REUSEPORT, which the kernel also grants to a second
+ * socket of ours on the same port: two listeners (or a listener and the admin API) sharing an
+ * address would silently split the connections between them, so the file is refused. */
+static void check_listeners(zt_config_ctx *c)
+{
+    const zt_config *cfg = zt_config_target(c);
+    for (size_t j = 0; j < cfg->n_listeners; j++) {
+        const zt_listener_cfg *b = &cfg->listeners[j];
+        if (b->address == NULL)
+            continue; /* already reported */
+        for (size_t i = 0; i < j; i++)
+            if (cfg->listeners[i].address != NULL &&
+                addresses_overlap(&cfg->listeners[i].addr, &b->addr)) {
+                zt_config_err_at(c, b->line, b->col,
+                                 "listener %s overlaps listener %s (line %u): one address, "
+                                 "one listener",
+                                 b->address, cfg->listeners[i].address, cfg->listeners[i].line);
+                break;
+            }
+        if (cfg->admin.address != NULL && addresses_overlap(&cfg->admin.addr, &b->addr))
+            zt_config_err_at(c, cfg->admin.line, cfg->admin.col,
+                             "admin.listen %s overlaps gateway listener %s (line %u): the admin "
+                             "API needs an address of its own",
+                             cfg->admin.address, b->address, b->line);
+    }
+}
+
 /* The gateway's keys live directly in zt_config, so this section's target is the config. */
-const zt_config_module zt_gateway_config_module = {"gateway", &gateway_section, NULL};
+const zt_config_module zt_gateway_config_module = {"gateway", &gateway_section, check_listeners};
 const zt_config_module zt_apps_config_module = {"apps", &app_section, check_apps};

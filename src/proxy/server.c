@@ -388,8 +388,43 @@ static bool listeners_changed(const zt_config *a, const zt_config *b)
     return false;
 }
 
+/* SO_REUSEPORT lets any process of the same user join a port and take a share of its
+ * connections, so a second gateway started by mistake would serve part of the traffic with
+ * another config. A plain bind first finds an address already in use, and serve refuses. */
+static int probe_address(const char *address, const struct sockaddr_storage *addr)
+{
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (addr->ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    socklen_t len =
+        addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    int rc = bind(fd, (const struct sockaddr *)addr, len) < 0 ? -errno : 0;
+    close(fd);
+    if (rc == -EADDRINUSE)
+        zt_error("cannot listen on %s: another process is already listening there", address);
+    else if (rc < 0)
+        zt_error("cannot listen on %s: %s", address, strerror(-rc));
+    return rc;
+}
+
+static int probe_addresses(const zt_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_listeners; i++)
+        if (probe_address(cfg->listeners[i].address, &cfg->listeners[i].addr) < 0)
+            return -EADDRINUSE;
+    if (cfg->admin.address != NULL && probe_address(cfg->admin.address, &cfg->admin.addr) < 0)
+        return -EADDRINUSE;
+    return 0;
+}
+
 static int start_workers(zt_server *srv)
 {
+    if (probe_addresses(srv->rt->cfg) < 0)
+        return -EADDRINUSE;
     unsigned n = srv->rt->cfg->workers ? srv->rt->cfg->workers : 1;
     srv->workers = calloc(n, sizeof(*srv->workers));
     if (srv->workers == NULL)

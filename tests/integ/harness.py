@@ -40,10 +40,19 @@ def timeout(seconds):
 # ---------------------------------------------------------------------------------------------
 # small helpers
 
+_ports_given = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, never one handed out before in this run: two calls in a row
+    can otherwise get the same port back, and a gateway told to listen twice on it refuses."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 def check(cond, msg):

@@ -124,3 +124,22 @@ def test_serve_refuses_bad_config(h):
     check(r.returncode != 0, "serve must refuse a bad config")
     check(_diag_lines(r.stdout + r.stderr, path, anywhere=True),
           "serve should explain with FILE:LINE:COL lines, got:\n%s" % (r.stdout + r.stderr))
+
+
+def test_second_gateway_on_a_taken_port_refuses(h):
+    """Listeners use SO_REUSEPORT, which the kernel would also grant to a second gateway of the
+    same user: it must refuse to start rather than take a share of the first one's traffic."""
+    gw, up = h.simple()
+    cfg = dict(gw.config)
+    cfg["state_dir"] = h.path("second-state")
+    cfg["audit"] = {"path": "off"}
+    path = h.path("second.yaml")
+    with open(path, "w") as f:
+        f.write(yaml_dump(cfg) + "\n")
+    r = h.cli("serve", "--config", path, timeout_s=30)
+    check(r.returncode != 0, "a second serve on the same port must exit non-zero")
+    said = r.stdout + r.stderr
+    check("127.0.0.1:%d: another process is already listening there" % gw.port in said,
+          "the refusal names the address and why:\n%s" % said)
+    for _ in range(20):
+        eq(get(gw.port, "/", host="app.test").status, 200, "the first gateway keeps every request")

@@ -635,6 +635,22 @@ static void test_err_duplicate_route(void **state)
                        ":12:5: app 'd' has the same host and path_prefix as app 'c' (line 11)\n");
 }
 
+static void test_err_overlapping_listeners(void **state)
+{
+    expect_errors("gateway:\n"
+                  "  listen:\n"
+                  "    - address: 127.0.0.1:8080\n"
+                  "    - address: 0.0.0.0:8080\n"
+                  "    - address: \"[::1]:8080\"\n"
+                  "    - address: 127.0.0.2:8081\n"
+                  "admin: {listen: \"127.0.0.2:8081\"}\n"
+                  "apps: [{name: a, upstream: \"http://127.0.0.1:1\"}]\n",
+                  NAME ":4:7: listener 0.0.0.0:8080 overlaps listener 127.0.0.1:8080 (line 3): "
+                       "one address, one listener\n" NAME
+                       ":7:17: admin.listen 127.0.0.2:8081 overlaps gateway listener "
+                       "127.0.0.2:8081 (line 6): the admin API needs an address of its own\n");
+}
+
 static void test_err_missing_required(void **state)
 {
     expect_errors("gateway:\n"
@@ -1018,6 +1034,7 @@ int main(void)
         cmocka_unit_test(test_err_https_upstream),
         cmocka_unit_test(test_err_bad_host_and_prefix),
         cmocka_unit_test(test_err_duplicate_key),
+        cmocka_unit_test(test_err_overlapping_listeners),
         cmocka_unit_test(test_err_duplicate_app),
         cmocka_unit_test(test_err_duplicate_route),
         cmocka_unit_test(test_err_missing_required),
