@@ -97,7 +97,7 @@ typedef struct zt_admin_cfg {
     struct sockaddr_storage addr;
     bool tls;
     zt_tls_cfg tls_cfg;
-    char *token_file; /* default STATE_DIR/admin.token */
+    char *token_file;   /* default STATE_DIR/admin.token */
     unsigned line, col; /* where listen was written */
 } zt_admin_cfg;
 
