@@ -35,6 +35,8 @@ POLICIES=${PROD_POLICIES:-100}
 FEEDS=${PROD_FEEDS:-on}                # on | off: the risk feeds (for attributing a cost)
 AUDIT=${PROD_AUDIT:-on}                # on | off: the audit log (likewise)
 ROWS=${PROD_ROWS-storm memory}          # which rows run after the headline
+PERF=${PROD_PERF:-}                    # set: `perf record -g` ztgate during its measured runs;
+                                       # `stat`: count its system calls instead
 MEM_CONNS=${MEM_CONNS:-10000}
 MEM_SESSIONS=${MEM_SESSIONS:-100000}
 MEM_SOURCES=${MEM_SOURCES:-8}
@@ -330,8 +332,20 @@ wrk_case() { # key port run duration [cookie]
     [ -n "$cookie" ] && hdr+=(-H "Cookie: ztgate_session=$cookie")
     wout="$OUT/wrk-$key-$run.txt"
     wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "${hdr[@]}" "http://127.0.0.1:$port/1k.html" >/dev/null 2>&1 || true
+    local perf_pid=""
+    if [ -n "$PERF" ] && [ "$key" = ztgate ] && command -v perf >/dev/null 2>&1; then
+        if [ "$PERF" = stat ]; then
+            perf stat -e 'syscalls:sys_enter_*' -p "$prod_pid" -o "$OUT/perf-stat-$run.txt" \
+                -- sleep "$(secs "$dur")" >"$OUT/perf-$run.log" 2>&1 &
+        else
+            perf record --call-graph=fp -o "$OUT/perf-$run.data" -p "$prod_pid" -- sleep "$(secs "$dur")" \
+                >"$OUT/perf-$run.log" 2>&1 &
+        fi
+        perf_pid=$!
+    fi
     wrk -t"$THREADS" -c"$CONNS" -d"$dur" --latency "${hdr[@]}" -s "$repo/bench/report.lua" \
         "http://127.0.0.1:$port/1k.html" > "$wout" 2>&1 || true
+    [ -z "$perf_pid" ] || wait "$perf_pid" || true
     line=$(grep '^ZTBENCH' "$wout" || true)
     if [ -z "$line" ]; then
         NOTE[$key]="wrk failed (see $wout)"

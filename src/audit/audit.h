@@ -1,10 +1,10 @@
 /* Tamper-evident audit log: one hash-chained JSON line per event, written by a dedicated thread
- * with group commit, sealed by Ed25519-signed checkpoints, plus the offline verifier.
- * Submitting never blocks on I/O. When a write fails the log refuses further events, so
- * callers fail closed; the records not yet written are lost (their tickets say so) and the
- * writer tries again every second, going on with the chain once the file takes writes again.
- * A failed fsync (or rotation) stays failed until a restart. It never writes the signing key
- * anywhere. */
+ * (or an event loop, for the records it queued) with group commit, sealed by Ed25519-signed
+ * checkpoints, plus the offline verifier. Submitting never blocks on I/O. When a write fails the
+ * log refuses further events, so callers fail closed; the records not yet written are lost (their
+ * tickets say so) and the writer tries again every second, going on with the chain once the file
+ * takes writes again. A failed fsync (or rotation) stays failed until a restart. It never writes
+ * the signing key anywhere. */
 #ifndef ZT_AUDIT_AUDIT_H
 #define ZT_AUDIT_AUDIT_H
 
@@ -35,6 +35,14 @@ zt_audit *zt_audit_open(const zt_audit_cfg *cfg, char *err, size_t errlen);
  * closing, malformed): the caller must then treat the action as unaudited. Until the log has
  * failed once, the ticket is the seq the record will carry. */
 uint64_t zt_audit_submit(zt_audit *a, const char *json, size_t len);
+/* zt_audit_submit without waking the writer thread: the caller (an event loop) promises to call
+ * zt_audit_write_now before it next sleeps, so the records of one loop iteration are written
+ * together by the loop itself, with no thread hand-off in between. */
+uint64_t zt_audit_submit_batched(zt_audit *a, const char *json, size_t len);
+/* Write what is queued now, in the calling thread, unless someone else is writing (then the
+ * writer thread is woken for it and false returned). Watchers are notified as after any write,
+ * except the one registered with skip_arg (the caller, which looks at its tickets on return). */
+bool zt_audit_write_now(zt_audit *a, const void *skip_arg);
 
 typedef enum zt_audit_state {
     ZT_AUDIT_PENDING, /* queued, not written yet */
@@ -55,9 +63,10 @@ uint64_t zt_audit_synced_seq(const zt_audit *a);
  */
 bool zt_audit_wait(zt_audit *a, uint64_t ticket, bool synced, uint64_t timeout_ms);
 
-/* Called on the writer thread after each write, each fsync and on failure. Must be thread-safe
- * and quick (uv_async_send is both); it must not call back into zt_audit_watch/unwatch. Stays
- * registered until zt_audit_unwatch (after which it is never called again) or zt_audit_close. */
+/* Called by the writer (its thread, or an event loop in zt_audit_write_now) after each write, each
+ * fsync and on failure. Must be thread-safe and quick (uv_async_send is both); it must not call
+ * back into zt_audit_watch/unwatch. Stays registered until zt_audit_unwatch (after which it is
+ * never called again) or zt_audit_close. */
 typedef void (*zt_audit_notify_fn)(void *arg);
 int zt_audit_watch(zt_audit *a, zt_audit_notify_fn fn, void *arg);
 int zt_audit_unwatch(zt_audit *a, zt_audit_notify_fn fn, void *arg);

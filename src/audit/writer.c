@@ -1,7 +1,10 @@
 /* The audit writer: submitters append to a pending batch under one mutex (sequence numbers are
- * assigned there, in queue order, so the returned seq is the record's seq); one thread swaps the
- * batch out, chains and writes it with a single write(2), and fsyncs on the group-commit window.
- * Checkpoints are queue markers that take a seq like any record. */
+ * assigned there, in queue order, so the returned seq is the record's seq); whoever holds the
+ * writer role swaps the batch out, chains and writes it with a single write(2). The role is the
+ * writer thread's, which also fsyncs on the group-commit window, checkpoints and rotates; an
+ * event loop takes it too (zt_audit_write_now) to write the records it queued during one
+ * iteration itself, without two thread hand-offs per request. Checkpoints are queue markers
+ * that take a seq like any record. */
 #include "audit/audit.h"
 
 #include <dirent.h>
@@ -89,7 +92,7 @@ struct zt_audit {
     unsigned char *sk; /* sodium_malloc, PROT_NONE except while signing */
     char key_id[ZT_AUDIT_KEY_ID_HEX + 1];
 
-    pthread_mutex_t mu; /* guards everything down to `waiters` */
+    pthread_mutex_t mu; /* guards everything down to `unsynced_since_us` */
     pthread_cond_t wake;
     pthread_cond_t done;
     batch q;
@@ -100,8 +103,13 @@ struct zt_audit {
     unsigned waiters;
     bool closing;
     bool writer_waiting;
+    bool unsynced; /* written since the last fsync; set by the role holder */
+    uint64_t unsynced_since_us;
 
-    /* Writer thread only (and open/close around it). */
+    /* Held by whoever chains and writes (the writer thread, or an event loop writing what it
+     * queued); guards everything down to `thread_started` (open and close run without it,
+     * before and after the writer thread). */
+    pthread_mutex_t role;
     batch w;
     zt_buf out;
     size_t out_records;
@@ -111,9 +119,9 @@ struct zt_audit {
     uint64_t file_bytes;
     uint64_t file_first_seq;
     char head[ZT_AUDIT_HEX + 1];
-    bool unsynced;
-    uint64_t unsynced_since_us;
     bool rotate_queued;
+    const void *notify_skip; /* the event loop writing: it looks at its held requests itself */
+    bool notify_skipping;
     pthread_t thread;
     bool thread_started;
 
@@ -122,8 +130,8 @@ struct zt_audit {
     char reason[256];
     /* Failure and resumption (writer thread, epoch_end and epoch also read by observers). */
     char written_head[ZT_AUDIT_HEX + 1]; /* chain head of the last record on disk */
-    bool resumable;                      /* the file was cut back cleanly: retry later */
-    uint64_t retry_at_us;
+    bool resumable;                      /* the file was cut back cleanly: retry later (mu) */
+    uint64_t retry_at_us;                /* (mu) */
     _Atomic uint64_t epoch;
     _Atomic uint64_t epoch_end[EPOCHS_KEPT]; /* last seq written in epoch e, at [e % KEPT] */
     _Atomic uint64_t fail_budget;
@@ -177,12 +185,23 @@ static int batch_push(batch *b, item it, const char *body, size_t len)
 
 /* ---- notification ---- */
 
+static void wake_writer_locked(zt_audit *a)
+{
+    if (a->writer_waiting) {
+        /* One wake-up per batch: the submitters that follow before the writer runs find the
+         * flag clear and add to the same batch without another futex call. */
+        a->writer_waiting = false;
+        pthread_cond_signal(&a->wake);
+    }
+}
+
 static void notify(zt_audit *a)
 {
     /* Calls happen under wmu so that after zt_audit_unwatch returns, none is still running. */
     pthread_mutex_lock(&a->wmu);
     for (size_t i = 0; i < a->nwatchers; i++)
-        a->watchers[i].fn(a->watchers[i].arg);
+        if (!a->notify_skipping || a->watchers[i].arg != a->notify_skip)
+            a->watchers[i].fn(a->watchers[i].arg);
     pthread_mutex_unlock(&a->wmu);
     pthread_mutex_lock(&a->mu);
     if (a->waiters > 0)
@@ -198,15 +217,18 @@ static void notify(zt_audit *a)
 static void fail_ex(zt_audit *a, const char *what, int errnum, bool resumable)
 {
     if (atomic_load(&a->failed)) {
+        pthread_mutex_lock(&a->mu);
         a->resumable = a->resumable && resumable;
+        pthread_mutex_unlock(&a->mu);
         return;
     }
     snprintf(a->reason, sizeof(a->reason), "%s %s: %s", what, a->path, strerror(errnum));
     memcpy(a->head, a->written_head, sizeof(a->head));
-    a->resumable = resumable;
-    a->retry_at_us = zt_mono_us() + RETRY_US;
     a->rotate_queued = false;
     pthread_mutex_lock(&a->mu);
+    a->resumable = resumable;
+    a->retry_at_us = zt_mono_us() + RETRY_US;
+    wake_writer_locked(a); /* the retries are the writer thread's, whoever failed */
     uint64_t durable = atomic_load(&a->durable);
     uint64_t e = atomic_load(&a->epoch);
     atomic_store(&a->epoch_end[e % EPOCHS_KEPT], durable);
@@ -228,7 +250,7 @@ static void fail(zt_audit *a, const char *what, int errnum)
 
 /* ---- queue (caller holds mu) ---- */
 
-static uint64_t enqueue_locked(zt_audit *a, item_kind kind, const char *body, size_t len)
+static uint64_t enqueue_nowake_locked(zt_audit *a, item_kind kind, const char *body, size_t len)
 {
     item it = {.seq = a->next_seq, .kind = (uint8_t)kind};
     if (batch_push(&a->q, it, body, len) < 0)
@@ -238,13 +260,15 @@ static uint64_t enqueue_locked(zt_audit *a, item_kind kind, const char *body, si
         a->since_cp = 0;
         a->last_cp_us = zt_mono_us();
     }
-    if (a->writer_waiting) {
-        /* One wake-up per batch: the submitters that follow before the writer runs find the
-         * flag clear and add to the same batch without another futex call. */
-        a->writer_waiting = false;
-        pthread_cond_signal(&a->wake);
-    }
     return it.seq;
+}
+
+static uint64_t enqueue_locked(zt_audit *a, item_kind kind, const char *body, size_t len)
+{
+    uint64_t seq = enqueue_nowake_locked(a, kind, body, len);
+    if (seq != 0)
+        wake_writer_locked(a);
+    return seq;
 }
 
 static bool event_acceptable(const char *json, size_t len)
@@ -268,7 +292,7 @@ static bool event_acceptable(const char *json, size_t len)
     return true;
 }
 
-uint64_t zt_audit_submit(zt_audit *a, const char *json, size_t len)
+static uint64_t submit(zt_audit *a, const char *json, size_t len, bool wake)
 {
     if (a == NULL)
         return 0;
@@ -276,18 +300,29 @@ uint64_t zt_audit_submit(zt_audit *a, const char *json, size_t len)
     bool ok = event_acceptable(json, len);
     pthread_mutex_lock(&a->mu);
     if (ok && !atomic_load(&a->failed) && !a->closing && a->q.events < a->queue_limit) {
-        seq = enqueue_locked(a, ITEM_EVENT, json + 1, len - 2);
+        seq = wake ? enqueue_locked(a, ITEM_EVENT, json + 1, len - 2)
+                   : enqueue_nowake_locked(a, ITEM_EVENT, json + 1, len - 2);
         if (seq != 0) {
             a->since_cp++;
             seq |= atomic_load(&a->epoch) << TICKET_SEQ_BITS;
         }
         if (seq != 0 && a->checkpoint_every != 0 && a->since_cp >= a->checkpoint_every)
-            enqueue_locked(a, ITEM_CHECKPOINT, NULL, 0);
+            enqueue_nowake_locked(a, ITEM_CHECKPOINT, NULL, 0);
     }
     pthread_mutex_unlock(&a->mu);
     if (seq == 0)
         atomic_fetch_add(&a->m_drops, 1);
     return seq;
+}
+
+uint64_t zt_audit_submit(zt_audit *a, const char *json, size_t len)
+{
+    return submit(a, json, len, true);
+}
+
+uint64_t zt_audit_submit_batched(zt_audit *a, const char *json, size_t len)
+{
+    return submit(a, json, len, false);
 }
 
 int zt_audit_checkpoint(zt_audit *a)
@@ -449,21 +484,59 @@ static int flush_out(zt_audit *a)
     atomic_store_explicit(&a->durable, a->out_last_seq, memory_order_release);
     /* Only what the log holds is exported: the copy is queued after write(2) returned. */
     zt_export_submit_lines(a->exp, a->out.data, a->out.len);
-    if (!a->unsynced) {
-        a->unsynced = true;
-        a->unsynced_since_us = zt_mono_us();
-    }
     zt_buf_reset(&a->out);
     a->out_records = 0;
+    pthread_mutex_lock(&a->mu);
+    if (!a->unsynced) {
+        /* The writer thread owes an fsync now: it may be asleep when an event loop wrote. */
+        a->unsynced = true;
+        a->unsynced_since_us = zt_mono_us();
+        wake_writer_locked(a);
+    }
+    pthread_mutex_unlock(&a->mu);
     notify(a);
     return 0;
 }
 
+static bool is_unsynced(zt_audit *a)
+{
+    pthread_mutex_lock(&a->mu);
+    bool u = a->unsynced;
+    pthread_mutex_unlock(&a->mu);
+    return u;
+}
+
+/* What is synced now: what was durable when the sync began, all of it. The flag is cleared
+ * in the same breath, so a record written during the sync leaves it set for the next one. */
+static uint64_t begin_sync(zt_audit *a)
+{
+    pthread_mutex_lock(&a->mu);
+    uint64_t upto = atomic_load(&a->durable);
+    a->unsynced = false;
+    pthread_mutex_unlock(&a->mu);
+    return upto;
+}
+
+static void synced_upto(zt_audit *a, uint64_t upto, uint64_t dt)
+{
+    atomic_fetch_add(&a->m_fsyncs, 1);
+    atomic_fetch_add(&a->m_fsync_us, dt);
+    if (dt > atomic_load(&a->m_fsync_max))
+        atomic_store(&a->m_fsync_max, dt);
+    zt_metric_audit_fsync_us(dt);
+    /* A rotation's sync may have finished a later point meanwhile: never move back. */
+    uint64_t cur = atomic_load(&a->synced);
+    while (cur < upto && !atomic_compare_exchange_weak(&a->synced, &cur, upto))
+        ;
+    notify(a);
+}
+
+/* The role holder syncs (rotation, closing). */
 static int sync_file(zt_audit *a)
 {
-    if (!a->unsynced)
+    if (!is_unsynced(a))
         return 0;
-    uint64_t upto = atomic_load(&a->durable);
+    uint64_t upto = begin_sync(a);
     uint64_t t0 = zt_mono_us();
     if (a->regular && fdatasync(a->fd) < 0) {
         /* fsyncgate: the kernel may have dropped the pages; never retry and carry on. */
@@ -471,16 +544,32 @@ static int sync_file(zt_audit *a)
         fail(a, "fsync", e);
         return -e;
     }
-    uint64_t dt = zt_mono_us() - t0;
-    a->unsynced = false;
-    atomic_fetch_add(&a->m_fsyncs, 1);
-    atomic_fetch_add(&a->m_fsync_us, dt);
-    if (dt > atomic_load(&a->m_fsync_max))
-        atomic_store(&a->m_fsync_max, dt);
-    zt_metric_audit_fsync_us(dt);
-    atomic_store_explicit(&a->synced, upto, memory_order_release);
-    notify(a);
+    synced_upto(a, upto, zt_mono_us() - t0);
     return 0;
+}
+
+/* The writer thread's group fsync: the role is let go for the length of fdatasync, so event
+ * loops keep writing while the disk works (on a duplicate descriptor: a rotation meanwhile
+ * may close the file's own). Called and returns with the role held. */
+static void sync_file_unlocked(zt_audit *a)
+{
+    int fd = a->regular ? dup(a->fd) : -1;
+    if (fd < 0) {
+        sync_file(a);
+        return;
+    }
+    uint64_t upto = begin_sync(a);
+    pthread_mutex_unlock(&a->role);
+    uint64_t t0 = zt_mono_us();
+    int rc = fdatasync(fd);
+    int e = errno;
+    uint64_t dt = zt_mono_us() - t0;
+    close(fd);
+    pthread_mutex_lock(&a->role);
+    if (rc < 0)
+        fail(a, "fsync", e); /* fsyncgate, as in sync_file */
+    else
+        synced_upto(a, upto, dt);
 }
 
 static int sync_dir(const char *dir)
@@ -575,9 +664,9 @@ static void wait_until(zt_audit *a, uint64_t deadline_us)
     a->writer_waiting = false;
 }
 
-/* Wait for work, then take the pending batch. True when closing and nothing is left; *retry
- * when a failed log is due for another try. */
-static bool take_batch(zt_audit *a, bool *retry)
+/* The writer thread waits for work: records queued, an fsync or checkpoint due, a failed log
+ * due for another try (*retry). True when closing and nothing is left. */
+static bool wait_for_work(zt_audit *a, bool *retry)
 {
     bool stop = false;
     *retry = false;
@@ -615,13 +704,28 @@ static bool take_batch(zt_audit *a, bool *retry)
         }
         wait_until(a, deadline);
     }
+    pthread_mutex_unlock(&a->mu);
+    return stop;
+}
+
+/* The role holder takes the pending batch (perhaps empty: an event loop may have written it
+ * meanwhile). */
+static void take_queue(zt_audit *a)
+{
+    pthread_mutex_lock(&a->mu);
     batch tmp = a->w;
     a->w = a->q;
     a->q = tmp;
     batch_reset(&a->q);
     a->inflight = a->w.events;
     pthread_mutex_unlock(&a->mu);
-    return stop;
+}
+
+static void queue_written(zt_audit *a)
+{
+    pthread_mutex_lock(&a->mu);
+    a->inflight = 0;
+    pthread_mutex_unlock(&a->mu);
 }
 
 static int write_item(zt_audit *a, const batch *b, const item *it)
@@ -671,13 +775,27 @@ static void write_batch(zt_audit *a, batch *b)
     batch_shrink(b);
 }
 
+static bool fsync_due(zt_audit *a, bool stopping)
+{
+    pthread_mutex_lock(&a->mu);
+    bool due = a->unsynced && (stopping || a->fsync_interval_us == 0 ||
+                               zt_mono_us() >= a->unsynced_since_us + a->fsync_interval_us);
+    pthread_mutex_unlock(&a->mu);
+    return due;
+}
+
 static void after_batch(zt_audit *a, bool stopping)
 {
     if (atomic_load(&a->failed))
         return;
-    if (a->unsynced && (stopping || a->fsync_interval_us == 0 ||
-                        zt_mono_us() >= a->unsynced_since_us + a->fsync_interval_us))
-        sync_file(a);
+    if (fsync_due(a, stopping)) {
+        if (stopping)
+            sync_file(a);
+        else
+            sync_file_unlocked(a);
+    }
+    if (atomic_load(&a->failed))
+        return;
     if (!stopping && !a->rotate_queued && rotate_due(a, 0)) {
         pthread_mutex_lock(&a->mu);
         a->rotate_queued = enqueue_locked(a, ITEM_ROTATE, NULL, 0) != 0;
@@ -717,13 +835,18 @@ static void try_resume(zt_audit *a)
     zt_buf_dispose(&ev);
     rc = rc ? rc : write_all(a, a->out.data, a->out.len);
     if (rc < 0) {
-        a->resumable = cut_back(a);
+        bool cut = cut_back(a);
+        pthread_mutex_lock(&a->mu);
+        a->resumable = cut;
         a->retry_at_us = zt_mono_us() + RETRY_US;
+        pthread_mutex_unlock(&a->mu);
         return;
     }
     if (fdatasync(a->fd) < 0) {
-        a->resumable = false; /* fsyncgate: never carry on after a failed fsync */
         snprintf(a->reason, sizeof(a->reason), "fsync %s: %s", a->path, strerror(errno));
+        pthread_mutex_lock(&a->mu);
+        a->resumable = false; /* fsyncgate: never carry on after a failed fsync */
+        pthread_mutex_unlock(&a->mu);
         return;
     }
     a->file_bytes += a->out.len;
@@ -733,8 +856,8 @@ static void try_resume(zt_audit *a)
     zt_buf_reset(&a->out);
     a->out_records = 0;
     memcpy(a->written_head, a->head, sizeof(a->head));
-    a->unsynced = false;
     pthread_mutex_lock(&a->mu);
+    a->unsynced = false;
     atomic_store(&a->durable, seq + 1);
     atomic_store(&a->synced, seq + 1);
     a->next_seq = seq + 2;
@@ -750,18 +873,39 @@ static void *writer_main(void *arg)
     zt_audit *a = arg;
     for (;;) {
         bool retry;
-        bool stop = take_batch(a, &retry);
+        bool stop = wait_for_work(a, &retry);
+        pthread_mutex_lock(&a->role);
         if (retry)
             try_resume(a);
+        take_queue(a);
         write_batch(a, &a->w);
-        pthread_mutex_lock(&a->mu);
-        a->inflight = 0;
-        pthread_mutex_unlock(&a->mu);
+        queue_written(a);
         after_batch(a, stop);
+        pthread_mutex_unlock(&a->role);
         if (stop)
             break;
     }
     return NULL;
+}
+
+bool zt_audit_write_now(zt_audit *a, const void *skip_arg)
+{
+    if (pthread_mutex_trylock(&a->role) != 0) {
+        /* Someone is writing; what was queued after their batch is the writer thread's. */
+        pthread_mutex_lock(&a->mu);
+        if (a->q.n > 0)
+            wake_writer_locked(a);
+        pthread_mutex_unlock(&a->mu);
+        return false;
+    }
+    a->notify_skip = skip_arg;
+    a->notify_skipping = true;
+    take_queue(a);
+    write_batch(a, &a->w);
+    queue_written(a);
+    a->notify_skipping = false;
+    pthread_mutex_unlock(&a->role);
+    return true;
 }
 
 /* ---- signing key ---- */
@@ -1142,6 +1286,7 @@ static void free_audit(zt_audit *a)
     if (a->sk != NULL)
         sodium_free(a->sk);
     pthread_mutex_destroy(&a->mu);
+    pthread_mutex_destroy(&a->role);
     pthread_mutex_destroy(&a->wmu);
     pthread_cond_destroy(&a->wake);
     pthread_cond_destroy(&a->done);
@@ -1160,6 +1305,7 @@ static zt_audit *alloc_audit(const zt_audit_cfg *cfg)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&a->mu, NULL);
+    pthread_mutex_init(&a->role, NULL);
     pthread_mutex_init(&a->wmu, NULL);
     pthread_cond_init(&a->wake, &ca);
     pthread_cond_init(&a->done, &ca);

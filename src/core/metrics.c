@@ -213,9 +213,26 @@ static void dyn_inc(dyn_family *f, const char *name)
         add(c);
 }
 
-void zt_metric_policy_match(const char *name)
+static _Atomic uint64_t *dyn_counter(dyn_family *f, const char *name)
 {
-    dyn_inc(&policy_family, name);
+    size_t n = name != NULL ? strnlen(name, ZT_METRICS_LABEL_MAX + 1) : 0;
+    if (n == 0 || n > ZT_METRICS_LABEL_MAX)
+        return NULL;
+    uint64_t h = fnv1a(name, n);
+    size_t at;
+    dyn_slot *t = atomic_load_explicit(&f->slots, memory_order_acquire);
+    _Atomic uint64_t *c = t != NULL ? dyn_probe(t, name, n, h, &at) : NULL;
+    return c != NULL ? c : dyn_insert(f, name, n, h);
+}
+
+zt_metric_counter *zt_metric_policy_counter(const char *name)
+{
+    return dyn_counter(&policy_family, name);
+}
+
+void zt_metric_policy_count(zt_metric_counter *c)
+{
+    add(c != NULL ? c : &policy_family.dropped);
 }
 
 void zt_metric_detection(const char *type)

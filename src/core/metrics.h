@@ -76,9 +76,14 @@ void zt_metric_decision(int outcome);
 /* What report-only policies would have done (zt_policy_result.report_only_outcome): challenge
  * and block are counted as report_only_*, allow is not counted. */
 void zt_metric_report_only(int outcome);
-/* A decision in which policy `name` applied (once per matched policy). Names are from the
- * configuration; the first sighting of a name takes a mutex, later ones do not. */
-void zt_metric_policy_match(const char *name);
+/* ztgate_policy_matches_total: policy `name`'s counter, created at 0 (names are from the
+ * configuration: each config generation looks its policies up once, taking a mutex for a new
+ * one); NULL when the family is full or the name unusable. Valid until zt_metrics_reset.
+ * zt_metric_policy_count adds one decision in which the policy applied; NULL counts a label
+ * dropped. */
+typedef _Atomic uint64_t zt_metric_counter;
+zt_metric_counter *zt_metric_policy_counter(const char *name);
+void zt_metric_policy_count(zt_metric_counter *c);
 void zt_metric_sign_in(zt_metric_sign_in_result result);
 /* A detection fired; type is a fixed detection name ("impossible_travel"), never user input. */
 void zt_metric_detection(const char *type);

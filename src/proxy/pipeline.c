@@ -112,9 +112,10 @@ bool zt_pipeline_audit_decision(zt_conn *c, bool allowed, const char *reason)
         zt_error("request %s: audit event could not be built", r->id);
         return srv->audit_fail_open;
     }
-    uint64_t ticket = zt_audit_submit(srv->audit, c->w->event.data, c->w->event.len);
+    uint64_t ticket = zt_audit_submit_batched(srv->audit, c->w->event.data, c->w->event.len);
     if (ticket > 0) {
         c->hold_seq = ticket;
+        c->w->audit_owed = true; /* written by this loop at the end of its iteration */
         return true;
     }
     c->hold_seq = 0; /* nothing to wait for: refused below, or fail_open */
@@ -422,12 +423,12 @@ void zt_pipeline_policy_names(zt_conn *c, const zt_policy_set *set, const zt_pol
     *p = '\0';
 }
 
-void zt_pipeline_count_decision(const zt_policy_set *set, const zt_policy_result *res)
+void zt_pipeline_count_decision(const zt_runtime *rt, const zt_policy_result *res)
 {
     zt_metric_decision((int)res->outcome);
     zt_metric_report_only((int)res->report_only_outcome);
     for (size_t i = 0; i < res->n_matched; i++)
-        zt_metric_policy_match(zt_policy_name(set, res->matched[i]));
+        zt_metric_policy_count(rt->policy_counters[res->matched[i]]);
 }
 
 static bool method_is_safe(int method)
@@ -639,7 +640,7 @@ static bool stage_policy(zt_conn *c)
     zt_policy_result res;
     zt_pipeline_policy_input(c, &in);
     zt_policy_eval(set, &in, &res);
-    zt_pipeline_count_decision(set, &res);
+    zt_pipeline_count_decision(r->rt, &res);
     zt_pipeline_policy_names(c, set, &res);
     if (res.report_only_outcome != ZT_OUTCOME_ALLOW)
         r->report_only = zt_outcome_name(res.report_only_outcome);

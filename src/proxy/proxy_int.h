@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "audit/audit.h"
+#include "core/metrics.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "proxy/http.h"
@@ -45,7 +46,8 @@ struct zt_runtime {
     /* CSP form-action for portal pages: with a portal host, a form POST there ends in a
      * redirect to an app host's /.ztgate/callback, which browsers check against form-action. */
     char *portal_form_action;
-    zt_policy_set *policies; /* compiled Conditional Access policies */
+    zt_policy_set *policies;             /* compiled Conditional Access policies */
+    zt_metric_counter **policy_counters; /* ztgate_policy_matches_total, by policy index */
 };
 
 zt_runtime *zt_runtime_acquire(zt_runtime *rt);
@@ -88,6 +90,11 @@ struct zt_worker {
     zt_buf tls_out; /* ciphertext on its way to a socket; reused so a flush does not malloc */
     uv_async_t audit_wake; /* the audit writer wrote records: release held responses */
     bool audit_watched;
+    /* Records this loop queued with zt_audit_submit_batched: it writes them itself after the
+     * I/O of an iteration (check) or before it would sleep (prepare). */
+    uv_prepare_t audit_prepare;
+    uv_check_t audit_check;
+    bool audit_owed;
     zt_conn *audit_waiters;     /* connections holding output until their record is written */
     zt_session_cache *sessions; /* this loop's session cache */
     uint64_t share_warned_us;   /* last "connection refused" warning (one a second) */
@@ -260,7 +267,7 @@ const char *zt_pipeline_restrict_text(unsigned flags);
 /* Every attribute Conditional Access reads, for this request. */
 void zt_pipeline_policy_input(zt_conn *c, zt_policy_input *in);
 void zt_pipeline_policy_names(zt_conn *c, const zt_policy_set *set, const zt_policy_result *res);
-void zt_pipeline_count_decision(const zt_policy_set *set, const zt_policy_result *res);
+void zt_pipeline_count_decision(const zt_runtime *rt, const zt_policy_result *res);
 bool zt_verify_path(const zt_request *r);
 void zt_verify_stage(zt_conn *c);
 

@@ -37,6 +37,7 @@ static void runtime_free(zt_runtime *rt)
     }
     zt_routes_free(rt->routes);
     zt_policy_set_free(rt->policies);
+    free(rt->policy_counters);
     zt_config_free(rt->cfg);
     free(rt->portal_form_action);
     free(rt);
@@ -97,6 +98,15 @@ static zt_runtime *runtime_build(zt_config *cfg, uint64_t generation)
         runtime_free(rt);
         return NULL;
     }
+    /* Looked up once per generation, not by name on every request. */
+    size_t n_policies = zt_policy_count(rt->policies);
+    rt->policy_counters = calloc(n_policies + 1, sizeof(*rt->policy_counters));
+    if (rt->policy_counters == NULL) {
+        runtime_free(rt);
+        return NULL;
+    }
+    for (size_t i = 0; i < n_policies; i++)
+        rt->policy_counters[i] = zt_metric_policy_counter(zt_policy_name(rt->policies, i));
     if (cfg->auth.portal_host != NULL) {
         rt->portal_form_action = portal_form_action(cfg);
         if (rt->portal_form_action == NULL) {
@@ -272,6 +282,28 @@ static void on_audit_wake(uv_async_t *a)
     zt_conn_audit_written(a->data);
 }
 
+/* The decisions of this iteration were queued without waking the writer thread: write them
+ * here, together, and release what waited for them. If another thread is writing, its
+ * notification (on_audit_wake) releases them instead. */
+static void write_owed_records(zt_worker *w)
+{
+    if (!w->audit_owed)
+        return;
+    w->audit_owed = false;
+    if (zt_audit_write_now(w->server->audit, &w->audit_wake))
+        zt_conn_audit_written(w);
+}
+
+static void on_audit_check(uv_check_t *h)
+{
+    write_owed_records(h->data);
+}
+
+static void on_audit_prepare(uv_prepare_t *h)
+{
+    write_owed_records(h->data);
+}
+
 static void on_flush_timer(uv_timer_t *t)
 {
     zt_worker *w = t->data;
@@ -288,6 +320,8 @@ static void worker_close_own_handles(zt_worker *w)
         w->audit_watched = false;
     }
     uv_close((uv_handle_t *)&w->audit_wake, NULL);
+    uv_close((uv_handle_t *)&w->audit_check, NULL);
+    uv_close((uv_handle_t *)&w->audit_prepare, NULL);
     uv_close((uv_handle_t *)&w->wake, NULL);
     uv_close((uv_handle_t *)&w->flush_timer, NULL);
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
@@ -319,6 +353,16 @@ static int worker_init(zt_worker *w, zt_server *srv, unsigned id)
     w->audit_wake.data = w;
     if (srv->audit != NULL && zt_audit_watch_async(srv->audit, &w->audit_wake) == 0)
         w->audit_watched = true;
+    uv_check_init(&w->loop, &w->audit_check);
+    w->audit_check.data = w;
+    uv_prepare_init(&w->loop, &w->audit_prepare);
+    w->audit_prepare.data = w;
+    if (srv->audit != NULL) {
+        uv_check_start(&w->audit_check, on_audit_check);
+        uv_prepare_start(&w->audit_prepare, on_audit_prepare);
+    }
+    uv_unref((uv_handle_t *)&w->audit_check);
+    uv_unref((uv_handle_t *)&w->audit_prepare);
     w->sessions = zt_session_cache_new(srv->svc->sessions, 65536);
     if (w->sessions == NULL)
         return -ENOMEM;

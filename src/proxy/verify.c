@@ -31,7 +31,7 @@ static void verify_policy(zt_conn *c, zt_verify_result *v)
     zt_policy_result res;
     zt_pipeline_policy_input(c, &in);
     zt_policy_eval(set, &in, &res);
-    zt_pipeline_count_decision(set, &res);
+    zt_pipeline_count_decision(r->rt, &res);
     zt_pipeline_policy_names(c, set, &res);
     if (res.report_only_outcome != ZT_OUTCOME_ALLOW)
         r->report_only = zt_outcome_name(res.report_only_outcome);

@@ -1097,6 +1097,62 @@ static void test_watch_uv(void **state)
     assert_int_equal(zt_audit_close(a), 0);
 }
 
+static atomic_int notified_self, notified_other;
+
+static void on_written_self(void *arg)
+{
+    atomic_fetch_add(&notified_self, 1);
+}
+
+static void on_written_other(void *arg)
+{
+    atomic_fetch_add(&notified_other, 1);
+}
+
+/* An event loop queues its records without waking the writer thread and writes them itself:
+ * on return they are written, the other watchers were told, the caller was not. */
+static void test_write_now(void **state)
+{
+    fx *f = *state;
+    char err[256];
+    zt_audit *a = zt_audit_open(&f->cfg, err, sizeof(err));
+    assert_non_null(a);
+    assert_true(zt_audit_wait(a, submit_n(a, "before", 1), true, 10000));
+    int self = 1, other = 2;
+    assert_int_equal(zt_audit_watch(a, on_written_self, &self), 0);
+    assert_int_equal(zt_audit_watch(a, on_written_other, &other), 0);
+    zt_buf b;
+    zt_buf_init(&b, ZT_AUDIT_MAX_EVENT);
+    uint64_t last = 0;
+    for (unsigned i = 0; i < 50; i++) {
+        build_event(&b, "batched", i);
+        last = zt_audit_submit_batched(a, b.data, b.len);
+        assert_true(last > 0);
+    }
+    zt_buf_dispose(&b);
+    int before_self = atomic_load(&notified_self);
+    if (zt_audit_write_now(a, &self)) {
+        assert_int_equal(zt_audit_ticket_state(a, last), ZT_AUDIT_WRITTEN);
+        assert_true(atomic_load(&notified_other) > 0);
+        assert_int_equal(atomic_load(&notified_self), before_self);
+    }
+    /* Taken by someone else (the writer thread, syncing): it writes them. */
+    assert_true(zt_audit_wait(a, last, false, 10000));
+    assert_int_equal(zt_audit_close(a), 0);
+    zt_audit_report r;
+    assert_int_equal(verify1(f, &r), 0);
+    lines l = read_lines(f->path);
+    for (unsigned i = 0; i < 50; i++) {
+        char want[64];
+        snprintf(want, sizeof(want), "\"uid\":\"batched:%u\"", i);
+        bool found = false;
+        for (size_t k = 0; k < l.n && !found; k++)
+            found = strstr(l.v[k], want) != NULL;
+        assert_true(found);
+    }
+    free_lines(&l);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1110,6 +1166,7 @@ int main(void)
         cmocka_unit_test(test_session_ref),
         cmocka_unit_test(test_verify_garbage),
         T(test_two_threads),
+        T(test_write_now),
         T(test_restart_continues),
         T(test_torn_tail),
         T(test_rotation),

@@ -173,8 +173,15 @@ static void test_accept_language(void **state)
 static void test_rfc3339(void **state)
 {
     char buf[40];
-    zt_rfc3339(1700000000123456LL, buf, sizeof(buf));
+    assert_int_equal(zt_rfc3339(1700000000123456LL, buf, sizeof(buf)), 27);
     assert_string_equal(buf, "2023-11-14T22:13:20.123456Z");
+    /* before 1970, a fraction of 0, and a buffer too small (cut like snprintf) */
+    zt_rfc3339(-1LL, buf, sizeof(buf));
+    assert_string_equal(buf, "1969-12-31T23:59:59.999999Z");
+    zt_rfc3339(951782400000000LL, buf, sizeof(buf));
+    assert_string_equal(buf, "2000-02-29T00:00:00.000000Z");
+    assert_int_equal(zt_rfc3339(1700000000123456LL, buf, 11), 10);
+    assert_string_equal(buf, "2023-11-14");
 }
 
 static void test_routes(void **state)

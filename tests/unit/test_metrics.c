@@ -171,8 +171,8 @@ static void test_escaping(void **state)
     assert_string_equal(b.data, "a\\\\b\\\"c\\nd");
     zt_buf_dispose(&b);
 
-    zt_metric_policy_match("Block \"legacy\"\nC:\\x");
-    zt_metric_policy_match("Block \"legacy\"\nC:\\x");
+    zt_metric_policy_count(zt_metric_policy_counter("Block \"legacy\"\nC:\\x"));
+    zt_metric_policy_count(zt_metric_policy_counter("Block \"legacy\"\nC:\\x"));
     char *doc = render(NULL);
     check_format(doc);
     assert_int_equal(
@@ -182,16 +182,16 @@ static void test_escaping(void **state)
 
 static void test_dynamic_family(void **state)
 {
-    zt_metric_policy_match("zeta");
-    zt_metric_policy_match("alpha");
-    zt_metric_policy_match("alpha");
+    zt_metric_policy_count(zt_metric_policy_counter("zeta"));
+    zt_metric_policy_count(zt_metric_policy_counter("alpha"));
+    zt_metric_policy_count(zt_metric_policy_counter("alpha"));
     zt_metric_detection("impossible_travel");
-    zt_metric_policy_match("");
-    zt_metric_policy_match(NULL);
+    zt_metric_policy_count(zt_metric_policy_counter(""));
+    zt_metric_policy_count(zt_metric_policy_counter(NULL));
     char longname[ZT_METRICS_LABEL_MAX + 2];
     memset(longname, 'x', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
-    zt_metric_policy_match(longname);
+    zt_metric_policy_count(zt_metric_policy_counter(longname));
     char *doc = render(NULL);
     check_format(doc);
     assert_int_equal(value_of(doc, "ztgate_policy_matches_total{policy=\"alpha\"}"), 2);
@@ -208,9 +208,10 @@ static void test_dynamic_family(void **state)
     char name[96];
     for (int i = 0; i < ZT_METRICS_LABELS_MAX + 5; i++) {
         snprintf(name, sizeof(name), "p%05d", i);
-        zt_metric_policy_match(name);
+        zt_metric_policy_count(zt_metric_policy_counter(name));
     }
-    zt_metric_policy_match("p00000"); /* known names still count when full */
+    zt_metric_policy_count(
+        zt_metric_policy_counter("p00000")); /* known names still count when full */
     doc = render(NULL);
     assert_int_equal(value_of(doc, "ztgate_policy_matches_total{policy=\"p00000\"}"), 2);
     snprintf(name, sizeof(name), "ztgate_policy_matches_total{policy=\"p%05d\"}",
@@ -275,7 +276,7 @@ static void *hammer(void *arg)
         zt_metric_conn_open();
         /* Every thread races to insert the same names first. */
         snprintf(name, sizeof(name), "pol%02d", (i + id) % NAMES);
-        zt_metric_policy_match(name);
+        zt_metric_policy_count(zt_metric_policy_counter(name));
         zt_metric_conn_close();
         zt_metric_audit_fsync_us((uint64_t)(i % 1000));
     }
