@@ -36,7 +36,9 @@ FEEDS=${PROD_FEEDS:-on}                # on | off: the risk feeds (for attributi
 AUDIT=${PROD_AUDIT:-on}                # on | off: the audit log (likewise)
 ROWS=${PROD_ROWS-storm memory}          # which rows run after the headline
 PERF=${PROD_PERF:-}                    # set: `perf record -g` ztgate during its measured runs;
-                                       # `stat`: count its system calls instead
+                                       # `stat`: CPU time and context switches of ztgate
+                                       # and of nginx's workers; `stat-syscalls`: also
+                                       # ztgate's system calls (costly to trace)
 MEM_CONNS=${MEM_CONNS:-10000}
 MEM_SESSIONS=${MEM_SESSIONS:-100000}
 MEM_SOURCES=${MEM_SOURCES:-8}
@@ -333,9 +335,17 @@ wrk_case() { # key port run duration [cookie]
     wout="$OUT/wrk-$key-$run.txt"
     wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "${hdr[@]}" "http://127.0.0.1:$port/1k.html" >/dev/null 2>&1 || true
     local perf_pid=""
-    if [ -n "$PERF" ] && [ "$key" = ztgate ] && command -v perf >/dev/null 2>&1; then
-        if [ "$PERF" = stat ]; then
-            perf stat -e 'syscalls:sys_enter_*' -p "$prod_pid" -o "$OUT/perf-stat-$run.txt" \
+    if [[ "$PERF" = stat* ]] && [ "$key" = nginx ] && command -v perf >/dev/null 2>&1; then
+        # nginx's workers are the proxy master's children
+        perf stat -e task-clock,context-switches -p "$(pgrep -d, -P "${pids[1]}")" \
+            -o "$OUT/perf-stat-nginx-$run.txt" -- sleep "$(secs "$dur")" >/dev/null 2>&1 &
+        perf_pid=$!
+    elif [ -n "$PERF" ] && [ "$key" = ztgate ] && command -v perf >/dev/null 2>&1; then
+        if [[ "$PERF" = stat* ]]; then
+            events=task-clock,context-switches
+            [ "$PERF" = stat-syscalls ] && events+=',syscalls:sys_enter_*'
+            perf stat -e "$events" -p "$prod_pid" \
+                -o "$OUT/perf-stat-$run.txt" \
                 -- sleep "$(secs "$dur")" >"$OUT/perf-$run.log" 2>&1 &
         else
             perf record --call-graph=fp -o "$OUT/perf-$run.data" -p "$prod_pid" -- sleep "$(secs "$dur")" \
