@@ -337,13 +337,6 @@ int zt_audit_checkpoint(zt_audit *a)
 
 /* ---- chained records (writer) ---- */
 
-static int out_u64(zt_buf *b, uint64_t v)
-{
-    char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
-    return zt_buf_append(b, tmp, (size_t)n);
-}
-
 /* `{"seq":N,"prev":"<head>"[,body],"hash":"<h>"}\n` with h over prev-hash, "\n", the record
  * up to the hash field and "}"; see docs/AUDIT.md. */
 static int append_record(zt_audit *a, uint64_t seq, const char *body, size_t len)
@@ -352,7 +345,7 @@ static int append_record(zt_audit *a, uint64_t seq, const char *body, size_t len
     size_t start = b->len;
     int rc = zt_buf_append_str(b, "{\"seq\":");
     if (rc == 0)
-        rc = out_u64(b, seq);
+        rc = zt_buf_append_u64(b, seq);
     if (rc == 0)
         rc = zt_buf_append_str(b, ",\"prev\":\"");
     if (rc == 0)

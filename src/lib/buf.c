@@ -72,6 +72,17 @@ int zt_buf_append_char(zt_buf *b, char c)
     return zt_buf_append(b, &c, 1);
 }
 
+int zt_buf_append_u64(zt_buf *b, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof(tmp);
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return zt_buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
 int zt_buf_vprintf(zt_buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;

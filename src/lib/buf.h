@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct zt_buf {
     char *data;
@@ -21,6 +22,8 @@ int zt_buf_reserve(zt_buf *b, size_t extra);
 int zt_buf_append(zt_buf *b, const void *p, size_t n);
 int zt_buf_append_str(zt_buf *b, const char *s);
 int zt_buf_append_char(zt_buf *b, char c);
+/* v in decimal (no printf: heads and records on every request carry numbers). */
+int zt_buf_append_u64(zt_buf *b, uint64_t v);
 int zt_buf_printf(zt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int zt_buf_vprintf(zt_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Drop the first n bytes (consumed input). */

@@ -927,10 +927,17 @@ static int write_forwarded(zt_buf *out, const zt_http_head *req, const zt_forwar
     return rc;
 }
 
+static int content_length_field(zt_buf *out, uint64_t n)
+{
+    int rc = zt_buf_append_str(out, "Content-Length: ");
+    rc = rc ? rc : zt_buf_append_u64(out, n);
+    return rc ? rc : put(out, "\r\n", 2);
+}
+
 static int write_request_framing(zt_buf *out, const zt_forward_ctx *c)
 {
     if (c->body == ZT_BODY_LENGTH)
-        return zt_buf_printf(out, "Content-Length: %" PRIu64 "\r\n", c->content_length);
+        return content_length_field(out, c->content_length);
     if (c->body == ZT_BODY_CHUNKED)
         return zt_buf_append_str(out, "Transfer-Encoding: chunked\r\n");
     return 0;
@@ -963,7 +970,7 @@ static int write_response_framing(zt_buf *out, const zt_http_head *resp, const z
     }
     switch (c->body) {
     case ZT_BODY_LENGTH:
-        return zt_buf_printf(out, "Content-Length: %" PRIu64 "\r\n", c->content_length);
+        return content_length_field(out, c->content_length);
     case ZT_BODY_CHUNKED:
         return zt_buf_append_str(out, "Transfer-Encoding: chunked\r\n");
     case ZT_BODY_NONE:
@@ -979,8 +986,11 @@ int zt_http_write_client_head(zt_buf *out, const zt_http_head *resp, const zt_re
     if (resp->is_request || !resp->done || resp->error != NULL || resp->status < 100 ||
         resp->status > 999)
         return -EINVAL;
-    int rc =
-        zt_buf_printf(out, "HTTP/1.1 %d %s\r\n", resp->status, zt_http_status_text(resp->status));
+    int rc = zt_buf_append_str(out, "HTTP/1.1 ");
+    rc = rc ? rc : zt_buf_append_u64(out, (uint64_t)resp->status);
+    rc = rc ? rc : zt_buf_append_char(out, ' ');
+    rc = rc ? rc : zt_buf_append_str(out, zt_http_status_text(resp->status));
+    rc = rc ? rc : put(out, "\r\n", 2);
     for (unsigned i = 0; rc == 0 && i < resp->n_headers; i++) {
         const zt_header *x = &resp->headers[i];
         if (is_hop_header(resp, x->name) || name_is(x->name, "Content-Length"))

@@ -28,6 +28,24 @@
 #include "proxy/route.h"
 #include "proxy/share.h"
 
+static void test_buf_append_u64(void **state)
+{
+    zt_buf b;
+    zt_buf_init(&b, 64);
+    assert_int_equal(zt_buf_append_u64(&b, 0), 0);
+    assert_int_equal(zt_buf_append_char(&b, ' '), 0);
+    assert_int_equal(zt_buf_append_u64(&b, 1024), 0);
+    assert_int_equal(zt_buf_append_char(&b, ' '), 0);
+    assert_int_equal(zt_buf_append_u64(&b, UINT64_MAX), 0);
+    assert_int_equal(zt_buf_cstr(&b), 0);
+    assert_string_equal(b.data, "0 1024 18446744073709551615");
+    zt_buf_dispose(&b);
+    zt_buf_init(&b, 3); /* over the limit: an error, nothing half written */
+    assert_int_equal(zt_buf_append_u64(&b, 12345), -E2BIG);
+    assert_int_equal(b.len, 0);
+    zt_buf_dispose(&b);
+}
+
 static void test_buf_limit(void **state)
 {
     zt_buf b;
@@ -536,6 +554,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_limit),
+        cmocka_unit_test(test_buf_append_u64),
         cmocka_unit_test(test_arena),
         cmocka_unit_test(test_json_escape),
         cmocka_unit_test(test_parse_u64),
