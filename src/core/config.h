@@ -158,6 +158,7 @@ typedef struct zt_auth_cfg {
     unsigned hash_queue;          /* password hashes queued or running, process-wide; 64 */
     unsigned hash_threads;        /* hashing threads (each holds argon2_memory); 1 */
     unsigned hash_nice;           /* their nice value below the event loops; 10 */
+    unsigned hash_duty;           /* percent of a core each may hash; 50 */
     bool mfa_optional;            /* mfa: optional (default required: enrol at first sign-in) */
     char *secrets_key;            /* key file for TOTP secrets at rest and cookie MACs */
     char *keys_dir;               /* assertion signing keys (ES256) */

@@ -314,6 +314,7 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
         .max_in_flight = cfg->auth.hash_queue,
         .threads = cfg->auth.hash_threads,
         .nice = (int)cfg->auth.hash_nice,
+        .duty = cfg->auth.hash_duty,
     };
     svc->passwords = zt_password_pool_new(&pc, &why);
     if (svc->passwords == NULL) {

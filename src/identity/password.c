@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 #include <uninorm.h>
 #include <unistr.h>
 
 #include "lib/secure.h"
 #include "lib/str.h"
+#include "lib/time.h"
 
 #define MIB ((size_t)1 << 20)
 #define OWASP_MIN_MEM (7 * MIB)         /* the lowest-memory OWASP row: m=7 MiB, t=5 */
@@ -204,6 +206,7 @@ struct zt_password_pool {
     atomic_uint in_flight;
     char dummy[ZT_PASSWORD_ENCODED_MAX]; /* hash of a random password nobody knows */
     int nice;
+    unsigned duty; /* percent, 1..100 */
     unsigned n_threads;
     pthread_t *threads;
     pthread_mutex_t mu;
@@ -289,6 +292,23 @@ static void lower_priority(int nice)
         (void)setpriority(PRIO_PROCESS, (id_t)gettid(), nice);
 }
 
+/* The duty cycle's pause (under mu): over at its end or when the pool stops. */
+static void rest(zt_password_pool *pool, uint64_t us)
+{
+    if (us == 0)
+        return;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)(us / 1000000);
+    until.tv_nsec += (long)(us % 1000000) * 1000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    while (!pool->stopping && pthread_cond_timedwait(&pool->wake, &pool->mu, &until) != ETIMEDOUT)
+        ;
+}
+
 static void *hash_thread(void *arg)
 {
     zt_password_pool *pool = arg;
@@ -307,9 +327,12 @@ static void *hash_thread(void *arg)
         if (pool->head == NULL)
             pool->tail = NULL;
         pthread_mutex_unlock(&pool->mu);
+        uint64_t t0 = zt_mono_us();
         run_job(j);
+        uint64_t took = zt_mono_us() - t0;
         uv_async_send(&j->done_async);
         pthread_mutex_lock(&pool->mu);
+        rest(pool, took * (100 - pool->duty) / pool->duty);
     }
     pthread_mutex_unlock(&pool->mu);
     return NULL;
@@ -348,10 +371,11 @@ zt_password_pool *zt_password_pool_new(const zt_password_pool_cfg *cfg, const ch
     if (!zt_password_params_ok(&cfg->params, why))
         return NULL;
     unsigned threads = cfg->threads > 0 ? cfg->threads : 1;
-    if (threads > ZT_PASSWORD_THREADS_MAX || cfg->nice < 0 || cfg->nice > 19 ||
+    if (threads > ZT_PASSWORD_THREADS_MAX || cfg->nice < 0 || cfg->nice > 19 || cfg->duty > 100 ||
         cfg->params.memlimit * threads > MEMLIMIT_MAX) {
         if (why != NULL)
-            *why = "hashing threads x argon2id memory above 1 GiB, or priority outside 0..19";
+            *why = "hashing threads x argon2id memory above 1 GiB, priority outside 0..19 or "
+                   "duty above 100 percent";
         return NULL;
     }
     zt_password_pool *pool = calloc(1, sizeof(*pool));
@@ -361,6 +385,7 @@ zt_password_pool *zt_password_pool_new(const zt_password_pool_cfg *cfg, const ch
     pool->max_in_flight = cfg->max_in_flight > 0 ? cfg->max_in_flight : DEFAULT_MAX_IN_FLIGHT;
     atomic_init(&pool->in_flight, 0);
     pool->nice = cfg->nice;
+    pool->duty = cfg->duty > 0 ? cfg->duty : 100;
     pthread_mutex_init(&pool->mu, NULL);
     pthread_cond_init(&pool->wake, NULL);
     char fake[33];

@@ -82,12 +82,17 @@ typedef struct zt_password_pool_cfg {
     unsigned max_in_flight;    /* queued + running jobs, process-wide; 0 = 64 */
     unsigned threads;          /* hashing threads, 1..ZT_PASSWORD_THREADS_MAX; 0 = 1 */
     int nice;                  /* their CPU priority below the loops, 0..19 (0: the same) */
+    unsigned duty;             /* percent of its core a thread may hash, 1..100; 0 = 100 */
 } zt_password_pool_cfg;
 
 /* Computes the dummy hash (one full hash: call at start-up, not on a loop) and starts the pool's
- * own threads (SCHED_BATCH at the given nice value). At most `threads` hashes run at once, so
- * hashing memory is threads x params.memlimit, refused above 1 GiB. NULL with a reason in *why on
- * weak parameters, too many threads or no memory. The pool may be shared by every loop. */
+ * own threads (SCHED_BATCH at the given nice value). After a hash that took t, a thread rests
+ * t x (100 - duty) / duty before the next one, so a stream of sign-ins (a password spray) takes
+ * at most `duty` percent of a core per thread, and with it its share of memory bandwidth and
+ * cache, from the proxied traffic; the queue absorbs the wait, 503 beyond it. At most `threads`
+ * hashes run at once, so hashing memory is threads x params.memlimit, refused above 1 GiB. NULL
+ * with a reason in *why on weak parameters, too many threads or no memory. The pool may be shared
+ * by every loop. */
 zt_password_pool *zt_password_pool_new(const zt_password_pool_cfg *cfg, const char **why);
 /* From any thread: later submissions get -ECANCELED, queued jobs finish with -ECANCELED (their
  * done still runs on their loop), running ones finish normally. Idempotent; NULL is fine. */

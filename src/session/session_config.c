@@ -50,6 +50,8 @@ static const zt_config_key auth_keys[] = {
     {"hash_threads", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, hash_threads), .min = 1, .max = 16,
      .def = "1"},
     {"hash_nice", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, hash_nice), .min = 0, .max = 19, .def = "10"},
+    {"hash_duty", ZT_K_UINT, 0, ZT_FIELD(zt_auth_cfg, hash_duty), .min = 10, .max = 100,
+     .def = "50"},
     {"mfa", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, mfa_optional), .def = "required",
      .names = mfa_modes},
     {"secrets_key", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_auth_cfg, secrets_key),

@@ -372,6 +372,30 @@ static void test_pool_limits(void **state)
     assert_null(zt_password_pool_new(&rude, &why));
     zt_password_pool_cfg negative = {.params = FAST, .nice = -1};
     assert_null(zt_password_pool_new(&negative, &why));
+    zt_password_pool_cfg greedy = {.params = FAST, .duty = 101};
+    assert_null(zt_password_pool_new(&greedy, &why));
+}
+
+/* The lowest duty cycle: every job still completes with the right answer, and freeing the pool
+ * while a thread rests between hashes ends the rest (free returns; the rest is not slept out). */
+static void test_pool_duty(void **state)
+{
+    zt_password_pool_cfg cfg = {.params = FAST, .max_in_flight = 8, .duty = 10};
+    zt_password_pool *pool = zt_password_pool_new(&cfg, NULL);
+    assert_non_null(pool);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    tally t = {0};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(
+            zt_password_verify_async(pool, &loop, NULL, "duty password", 13, on_verify, &t), 0);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(t.calls, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(t.results[i], ZT_PASSWORD_MISMATCH); /* unknown user: always no */
+    assert_int_equal(zt_password_pool_in_flight(pool), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    zt_password_pool_free(pool);
 }
 
 /* The nice value and scheduling policy (fields 19 and 41 of /proc/self/task/TID/stat) of every
@@ -513,11 +537,12 @@ static void test_pool_two_loops(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_params),        cmocka_unit_test(test_policy_table),
-        cmocka_unit_test(test_hash_verify),   cmocka_unit_test(test_default_cost),
-        cmocka_unit_test(test_pool),          cmocka_unit_test(test_pool_storm),
-        cmocka_unit_test(test_pool_limits),   cmocka_unit_test(test_pool_priority),
-        cmocka_unit_test(test_pool_shutdown), cmocka_unit_test(test_pool_two_loops),
+        cmocka_unit_test(test_params),         cmocka_unit_test(test_policy_table),
+        cmocka_unit_test(test_hash_verify),    cmocka_unit_test(test_default_cost),
+        cmocka_unit_test(test_pool),           cmocka_unit_test(test_pool_storm),
+        cmocka_unit_test(test_pool_limits),    cmocka_unit_test(test_pool_duty),
+        cmocka_unit_test(test_pool_priority),  cmocka_unit_test(test_pool_shutdown),
+        cmocka_unit_test(test_pool_two_loops),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
