@@ -273,36 +273,25 @@ static void login_succeeded(login_job *j)
     }
     bool pending = next == ZT_SIGNIN_SECOND_FACTOR;
 
-    /* A session this browser still holds on this host is replaced, not left behind. */
+    /* The session step is the session layer's, shared by every way of signing in. */
     zt_portal_sess old;
     zt_portal_session(r, &old);
-    if (old.valid) {
-        zt_session_destroy(r->svc->sessions, old.id_hash);
-        zt_session_cache_forget(r->sessions, old.id_hash);
-    }
-
     char cookie[ZT_SESSION_COOKIE_LEN + 1], hash[ZT_SESSION_HASH_LEN + 1];
-    zt_session_new in = {.user_id = j->user.id,
-                         .host = r->host,
-                         .auth_time = now,
-                         .mfa_pending = pending,
-                         .ip = r->ip,
-                         .user_agent = ua};
-    if (zt_session_create(r->svc->sessions, &in, now, cookie, hash) != 0) {
+    zt_signin_session q = {.session = {.user_id = j->user.id,
+                                       .host = r->host,
+                                       .auth_time = now,
+                                       .mfa_pending = pending,
+                                       .ip = r->ip,
+                                       .user_agent = ua},
+                           .replaces_hash = old.valid ? old.id_hash : NULL,
+                           .cache = r->sessions,
+                           .risk_in = eng != NULL ? &risk_in : NULL,
+                           .assessment = eng != NULL ? a : NULL,
+                           .state_dir = r->svc->state_dir};
+    if (zt_signin_open_session(r->svc->sessions, eng, &q, now, cookie, hash) != 0) {
         free(a);
-        zt_portal_unavailable(r, "could not create the session");
+        zt_portal_unavailable(r, "could not open the session (or record the sign-in's risk)");
         return;
-    }
-    if (eng != NULL) {
-        risk_in.session_hash = hash;
-        if (zt_risk_record(eng, &risk_in, a) != 0) {
-            free(a);
-            zt_session_destroy(r->svc->sessions, hash);
-            zt_portal_unavailable(r, "could not record the sign-in's risk");
-            return;
-        }
-        if (a->reload_sessions)
-            zt_revocation_bump(r->svc->state_dir);
     }
     zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
                           .activity = ZT_ACT_AUTH_LOGON,

@@ -16,6 +16,7 @@
 #include "http/handler.h"
 #include "response/incident.h"
 #include "risk/risk.h"
+#include "session/signin.h"
 #include "session/throttle.h"
 #include "store/store.h"
 
@@ -33,21 +34,20 @@ int zt_portal_session_upgrade(zt_local_req *r, const zt_portal_sess *old, int64_
                               int64_t mfa_time, const char *mfa_method,
                               char hash_out[ZT_SESSION_HASH_LEN + 1])
 {
-    if (old->valid) {
-        zt_session_destroy(r->svc->sessions, old->id_hash);
-        zt_session_cache_forget(r->sessions, old->id_hash);
-    }
     char ua[ZT_STORE_UA_MAX + 1], cookie[ZT_SESSION_COOKIE_LEN + 1];
     zt_portal_user_agent(r, ua, sizeof(ua));
     int64_t now = zt_portal_now();
-    zt_session_new in = {.user_id = old->user_id,
-                         .host = r->host,
-                         .auth_time = auth_time,
-                         .mfa_time = mfa_time,
-                         .mfa_method = mfa_method,
-                         .ip = r->ip,
-                         .user_agent = ua};
-    int rc = zt_session_create(r->svc->sessions, &in, now, cookie, hash_out);
+    /* The second factor done: the session layer's session step, as after the password. */
+    zt_signin_session q = {.session = {.user_id = old->user_id,
+                                       .host = r->host,
+                                       .auth_time = auth_time,
+                                       .mfa_time = mfa_time,
+                                       .mfa_method = mfa_method,
+                                       .ip = r->ip,
+                                       .user_agent = ua},
+                           .replaces_hash = old->valid ? old->id_hash : NULL,
+                           .cache = r->sessions};
+    int rc = zt_signin_open_session(r->svc->sessions, NULL, &q, now, cookie, hash_out);
     if (rc == 0) {
         rc =
             zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), cookie, r->https, -1);

@@ -185,3 +185,29 @@ int zt_signin_assess(const zt_signin_env *e, const zt_user *u, const char *pw, s
                             .now = now};
     return zt_risk_assess(e->risk, in, a);
 }
+
+int zt_signin_open_session(zt_sessions *sessions, zt_risk_engine *risk, const zt_signin_session *q,
+                           int64_t now, char cookie_out[ZT_SESSION_COOKIE_LEN + 1],
+                           char hash_out[ZT_SESSION_HASH_LEN + 1])
+{
+    if (q->replaces_hash != NULL) {
+        zt_session_destroy(sessions, q->replaces_hash);
+        if (q->cache != NULL)
+            zt_session_cache_forget(q->cache, q->replaces_hash);
+    }
+    int rc = zt_session_create(sessions, &q->session, now, cookie_out, hash_out);
+    if (rc != 0)
+        return rc;
+    if (risk == NULL || q->risk_in == NULL || q->assessment == NULL)
+        return 0;
+    q->risk_in->session_hash = hash_out;
+    rc = zt_risk_record(risk, q->risk_in, q->assessment);
+    if (rc != 0) {
+        zt_session_destroy(sessions, hash_out);
+        sodium_memzero(cookie_out, ZT_SESSION_COOKIE_LEN + 1);
+        return rc < 0 ? rc : -EIO;
+    }
+    if (q->assessment->reload_sessions && q->state_dir != NULL)
+        zt_revocation_bump(q->state_dir);
+    return 0;
+}

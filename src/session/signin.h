@@ -24,6 +24,7 @@
 #include "risk/cidr.h"
 #include "risk/feeds.h"
 #include "risk/risk.h"
+#include "session/session.h"
 #include "session/throttle.h"
 #include "store/store.h"
 
@@ -102,5 +103,28 @@ unsigned zt_signin_note_failure(const zt_signin_env *e, const char *account,
 int zt_signin_assess(const zt_signin_env *e, const zt_user *u, const char *pw, size_t len,
                      const struct sockaddr *sa, const char *ua, const char *device_id, int64_t now,
                      zt_risk_sign_in *in, zt_ip_info *info, zt_risk_assessment *a);
+
+/* ---- the session step: the same whatever proved who is signing in ---- */
+
+typedef struct zt_signin_session {
+    zt_session_new session; /* who, for which host, auth/MFA times, pending or not */
+    /* The browser's previous session on this host (NULL: none): replaced, not left behind, and
+     * forgotten by the calling loop's cache. */
+    const char *replaces_hash;
+    zt_session_cache *cache;
+    /* The sign-in's assessment (NULL: no risk engine, or nothing to record): recorded against
+     * the new session, which is removed again if that fails. */
+    zt_risk_sign_in *risk_in;
+    zt_risk_assessment *assessment; /* zt_risk_record fills in the detections' ids */
+    const char *state_dir;          /* for telling every gateway when the assessment asks to */
+} zt_signin_session;
+
+/* Open the session a completed step earned (ZT_SIGNIN_SECOND_FACTOR: MFA-pending; SESSION:
+ * signed in) for every front-end that signs people in: replace the old one, create, record the
+ * risk, bump the revocation counter when the assessment reloads sessions. 0 with the cookie
+ * value and id hash, or a negative errno with nothing left behind (fail closed). */
+int zt_signin_open_session(zt_sessions *sessions, zt_risk_engine *risk, const zt_signin_session *q,
+                           int64_t now, char cookie_out[ZT_SESSION_COOKIE_LEN + 1],
+                           char hash_out[ZT_SESSION_HASH_LEN + 1]);
 
 #endif

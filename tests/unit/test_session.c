@@ -26,6 +26,7 @@
 #include "identity/secretbox.h"
 #include "lib/secure.h"
 #include "session/session.h"
+#include "session/signin.h"
 #include "store/store.h"
 
 #define T0 1767225600 /* 2026-01-01T00:00:00Z */
@@ -479,6 +480,46 @@ static void test_pending_mfa(void **state)
     assert_string_equal(info->mfa_method, "totp");
 }
 
+/* The session step every sign-in ends with (session/signin.h): the browser's old session on
+ * this host is gone, the new one is what the step earned (here MFA-pending, then after the
+ * second factor a full one replacing it). */
+static void test_signin_open_session(void **state)
+{
+    fx *f = *state;
+    char old_cookie[44], old_hash[65], cookie[44], hash[65], cookie2[44], hash2[65];
+    const zt_session_info *info;
+    make(f, PORTAL, false, T0, old_cookie, old_hash);
+    assert_int_equal(look(f, old_cookie, PORTAL, T0 + 1, &info), ZT_SESSION_VALID);
+    zt_signin_session q = {.session = {.user_id = f->u.id,
+                                       .host = PORTAL,
+                                       .auth_time = T0 + 2,
+                                       .mfa_pending = true,
+                                       .ip = "192.0.2.7",
+                                       .user_agent = "Mozilla/5.0"},
+                           .replaces_hash = old_hash,
+                           .cache = f->c};
+    assert_int_equal(zt_signin_open_session(f->s, NULL, &q, T0 + 2, cookie, hash), 0);
+    assert_int_not_equal(look(f, old_cookie, PORTAL, T0 + 3, &info), ZT_SESSION_VALID);
+    assert_int_equal(look(f, cookie, PORTAL, T0 + 3, &info), ZT_SESSION_VALID);
+    assert_true(info->mfa_pending);
+    zt_signin_session done = {.session = {.user_id = f->u.id,
+                                          .host = PORTAL,
+                                          .auth_time = T0 + 2,
+                                          .mfa_time = T0 + 4,
+                                          .mfa_method = "totp",
+                                          .ip = "192.0.2.7"},
+                              .replaces_hash = hash,
+                              .cache = f->c};
+    assert_int_equal(zt_signin_open_session(f->s, NULL, &done, T0 + 4, cookie2, hash2), 0);
+    assert_int_not_equal(look(f, cookie, PORTAL, T0 + 5, &info), ZT_SESSION_VALID);
+    assert_int_equal(look(f, cookie2, PORTAL, T0 + 5, &info), ZT_SESSION_VALID);
+    assert_false(info->mfa_pending);
+    assert_string_equal(info->mfa_method, "totp");
+    /* No user: nothing is created, and the error comes back. */
+    zt_signin_session nobody = {.session = {.user_id = "no-such-user", .host = PORTAL}};
+    assert_int_not_equal(zt_signin_open_session(f->s, NULL, &nobody, T0 + 6, cookie, hash), 0);
+}
+
 static void test_user_agent_and_input(void **state)
 {
     fx *f = *state;
@@ -903,6 +944,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_disabled_and_epoch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_mfa, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signin_open_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_agent_and_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_code_exchange, setup, teardown),
         cmocka_unit_test_setup_teardown(test_code_parent_state, setup, teardown),
