@@ -400,15 +400,26 @@ void zt_admin_actor(zt_admin_call *c, zt_actor *who)
                       .request_id = c->r->request_id};
 }
 
-void zt_admin_account_done(zt_admin_call *c, const zt_account_result *res)
+/* The change is saved, but gateways were not told: the same words as the CLI's. */
+static bool gateways_not_told(zt_admin_call *c, int rc)
+{
+    zt_error("request %s: admin API %s: cannot bump the revocation counter: %s", c->r->request_id,
+             c->action ? c->action : "?", strerror(-rc));
+    zt_admin_fail(c, 500, "gateways_not_told",
+                  "the change is saved, but running gateways were not told: cannot update "
+                  "%s/%s (%s); they keep using cached sessions until restarted. Fix the file's "
+                  "ownership or permissions, then restart the gateways",
+                  c->r->svc->state_dir, ZT_REVOCATION_FILE, strerror(-rc));
+    return false;
+}
+
+bool zt_admin_account_done(zt_admin_call *c, const zt_account_result *res)
 {
     if (res->audit_rc != 0)
         zt_error("request %s: admin API %s: the change is saved but its record could not be "
                  "queued: %s",
                  c->r->request_id, c->action ? c->action : "?", strerror(-res->audit_rc));
-    if (res->revocation_rc != 0)
-        zt_error("request %s: admin API %s: cannot bump the revocation counter: %s",
-                 c->r->request_id, c->action ? c->action : "?", strerror(-res->revocation_rc));
+    return res->revocation_rc == 0 || gateways_not_told(c, res->revocation_rc);
 }
 
 /* One event for the call; false when the audit log cannot take it. */
@@ -580,12 +591,10 @@ void zt_admin_store_fail(zt_admin_call *c, int rc, const char *what, const char 
     }
 }
 
-void zt_admin_revoked(zt_admin_call *c)
+bool zt_admin_revoked(zt_admin_call *c)
 {
     int rc = zt_revocation_bump(c->r->svc->state_dir);
-    if (rc != 0)
-        zt_error("request %s: admin API %s: cannot bump the revocation counter: %s",
-                 c->r->request_id, c->action ? c->action : "?", strerror(-rc));
+    return rc == 0 || gateways_not_told(c, rc);
 }
 
 int zt_admin_find_user(zt_store *st, const char *who, zt_user *out)

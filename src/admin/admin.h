@@ -167,17 +167,20 @@ void zt_admin_fail(zt_admin_call *c, int status, const char *code, const char *f
     __attribute__((format(printf, 4, 5)));
 /* Finish with the store error rc about `what` ("user", "group"). */
 void zt_admin_store_fail(zt_admin_call *c, int rc, const char *what, const char *who);
-/* Bump the revocation counter after a change that affects sessions or authorization; logs a
- * failure (the store's per-user epoch still protects revocations). */
-void zt_admin_revoked(zt_admin_call *c);
+/* Bump the revocation counter after a change that affects sessions or authorization. When it
+ * cannot be bumped the change is saved but running gateways keep their cached sessions: the
+ * call finishes with 500 "gateways_not_told" saying so (as the CLI's exit status does) and false
+ * is returned; the caller stops there. */
+bool zt_admin_revoked(zt_admin_call *c);
 
 /* The account service (session/account.h) for this call: the shared store and revocation
  * counter, the gateway's audit log as the record sink (the answer waits for the record, like
  * the call's own), and the token that authenticated the call as the actor. *who borrows from c. */
 zt_account_env zt_admin_account_env(zt_admin_call *c);
 void zt_admin_actor(zt_admin_call *c, zt_actor *who);
-/* Log what failed after a saved change (record not queued, gateways not told). */
-void zt_admin_account_done(zt_admin_call *c, const zt_account_result *res);
+/* After a saved change: logs a record that could not be queued; gateways not told finishes the
+ * call as zt_admin_revoked does and returns false. */
+bool zt_admin_account_done(zt_admin_call *c, const zt_account_result *res);
 
 /* "2026-01-02T03:04:05Z" or null for 0. New reference. */
 json_t *zt_admin_json_time(int64_t t);

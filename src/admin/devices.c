@@ -89,11 +89,11 @@ static bool no_fields(zt_admin_call *c)
 
 /* Running gateways (this one included) reload the revoked serials and drop cached sessions
  * and device verdicts. */
-static void tell_gateways(zt_admin_call *c)
+static bool tell_gateways(zt_admin_call *c)
 {
-    zt_admin_revoked(c);
     if (c->r->svc->devices != NULL)
         zt_devices_refresh_revoked(c->r->svc->devices);
+    return zt_admin_revoked(c);
 }
 
 /* ---- GET /api/v1/devices[?user=U] ---- */
@@ -269,9 +269,10 @@ static void device_revoke(zt_admin_call *c)
         zt_admin_store_fail(c, rc, "device", d.id);
         return;
     }
-    tell_gateways(c);
     snprintf(c->change, sizeof(c->change),
              "device revoked (certificate serial %s refused; sessions ended)", d.cert_serial);
+    if (!tell_gateways(c))
+        return;
     rc = zt_store_device_get(store_of(c), d.id, &d);
     if (rc != 0) {
         zt_admin_store_fail(c, rc, "device", c->device_id);
@@ -293,10 +294,11 @@ static void device_delete(zt_admin_call *c)
         zt_admin_store_fail(c, rc, "device", d.id);
         return;
     }
-    tell_gateways(c);
     snprintf(c->change, sizeof(c->change),
              "device deleted (certificate serial %s stays refused until it expires)",
              d.cert_serial);
+    if (!tell_gateways(c))
+        return;
     zt_admin_finish(c, 204, NULL);
 }
 
@@ -369,8 +371,11 @@ static void enroll_code(zt_admin_call *c)
         zt_admin_store_fail(c, rc, "user", c->user_email);
         return;
     }
-    tell_gateways(c);
     snprintf(c->change, sizeof(c->change), "enrolment code issued, valid %llds", (long long)ttl);
+    if (!tell_gateways(c)) {
+        memset(code, 0, sizeof(code)); /* the admin issues another once the file is fixed */
+        return;
+    }
     json_t *j = json_pack("{s:s, s:s, s:s, s:o}", "code", code, "user", c->user_email, "user_id",
                           c->user_id, "expires_at", zt_admin_json_time(now + ttl));
     memset(code, 0, sizeof(code));

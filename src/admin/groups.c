@@ -108,7 +108,8 @@ static void group_create(zt_admin_call *c)
         zt_admin_store_fail(c, rc, "group", rc == -EEXIST ? name : NULL);
         return;
     }
-    zt_admin_account_done(c, &res);
+    if (!zt_admin_account_done(c, &res))
+        return;
     snprintf(c->change, sizeof(c->change), "%s", res.change);
     zt_admin_finish(c, 201, group_json(&g));
 }
@@ -130,7 +131,8 @@ static void group_delete(zt_admin_call *c)
         zt_admin_store_fail(c, rc, "group", c->route.group);
         return;
     }
-    zt_admin_account_done(c, &res);
+    if (!zt_admin_account_done(c, &res))
+        return;
     snprintf(c->change, sizeof(c->change), "%s", res.change);
     zt_admin_finish(c, 204, NULL);
 }
@@ -189,7 +191,8 @@ static void member_change(zt_admin_call *c, bool add)
         zt_admin_store_fail(c, rc, "group", NULL);
         return;
     }
-    zt_admin_account_done(c, &res);
+    if (!zt_admin_account_done(c, &res))
+        return;
     snprintf(c->change, sizeof(c->change), "%s", res.change);
     if (!add) {
         zt_admin_finish(c, 204, NULL);

@@ -197,9 +197,10 @@ static void risk_dismiss(zt_admin_call *c)
         zt_admin_store_fail(c, rc, "detection", c->route.id);
         return;
     }
-    zt_admin_revoked(c);
     snprintf(c->change, sizeof(c->change), "detection %lld dismissed (%s)", (long long)d.id,
              ev.detail);
+    if (!zt_admin_revoked(c))
+        return;
     if (zt_store_detection_get(c->r->svc->store, d.id, &d) != 0) {
         zt_admin_store_fail(c, -EIO, "detection", c->route.id);
         return;
@@ -245,14 +246,14 @@ static void user_confirm(zt_admin_call *c)
         zt_admin_store_fail(c, rc, "user", c->route.user);
         return;
     }
-    if (res.revocation_rc != 0)
-        zt_error("request %s: admin API %s: cannot bump the revocation counter: %s",
-                 c->r->request_id, c->action, strerror(-res.revocation_rc));
     if (res.incident_rc != 0)
         zt_error("admin API: incident response failed: %s", strerror(-res.incident_rc));
     snprintf(c->change, sizeof(c->change),
              "confirmed compromised (detection %lld, %llu detection(s) changed); sessions revoked",
              (long long)res.risk.detection_id, (unsigned long long)res.risk.n);
+    zt_account_result bumped = {.revocation_rc = res.revocation_rc};
+    if (!zt_admin_account_done(c, &bumped))
+        return;
     json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I}", "user_id", c->user_id,
                           "email", c->user_email, "user_risk", zt_risk_name((zt_risk)res.user_risk),
                           "detections_changed", (json_int_t)res.risk.n, "detail", res.risk.detail,
@@ -282,7 +283,6 @@ static void user_dismiss(zt_admin_call *c)
         zt_admin_store_fail(c, rc, "user", c->route.user);
         return;
     }
-    zt_admin_revoked(c);
     if (c->r->svc->response != NULL) {
         /* An admin's verdict resolves the user's incident (and undoes its isolations). */
         zt_signal sig = {.kind = ZT_SIGNAL_ADMIN,
@@ -299,6 +299,12 @@ static void user_dismiss(zt_admin_call *c)
         if (src != 0)
             zt_error("admin API: incident response failed: %s", strerror(-src));
     }
+    snprintf(c->change, sizeof(c->change), "all risk dismissed (%llu detection(s))",
+             (unsigned long long)ev.n);
+    if (!zt_admin_revoked(c)) {
+        zt_user_dispose(&u);
+        return;
+    }
     int level = 0;
     rc = zt_store_user_risk(st, u.id, now, &level);
     zt_user_dispose(&u);
@@ -306,8 +312,6 @@ static void user_dismiss(zt_admin_call *c)
         zt_admin_store_fail(c, rc, "user", c->route.user);
         return;
     }
-    snprintf(c->change, sizeof(c->change), "all risk dismissed (%llu detection(s))",
-             (unsigned long long)ev.n);
     zt_admin_finish(c, 200,
                     json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "user_id", c->user_id, "email",
                               c->user_email, "user_risk", zt_risk_name((zt_risk)level),

@@ -335,7 +335,8 @@ static void create_finish(zt_admin_call *c, const char *hash)
         zt_admin_store_fail(c, rc, "user", rc == -EEXIST ? n.email : NULL);
         return;
     }
-    zt_admin_account_done(c, &res);
+    if (!zt_admin_account_done(c, &res))
+        return;
     snprintf(c->user_id, sizeof(c->user_id), "%s", res.user_id);
     snprintf(c->user_email, sizeof(c->user_email), "%s", res.email);
     snprintf(c->change, sizeof(c->change), "%s", res.change);
@@ -453,7 +454,8 @@ static void account_act(zt_admin_call *c, zt_account_op op, const char *hash)
         zt_admin_store_fail(c, rc, "user", c->route.user);
         return;
     }
-    zt_admin_account_done(c, &res);
+    if (!zt_admin_account_done(c, &res))
+        return;
     snprintf(c->change, sizeof(c->change), "%s", res.change);
     if (op == ZT_ACCOUNT_DELETE)
         zt_admin_finish(c, 204, NULL);

@@ -229,3 +229,38 @@ def test_every_account_operation_same_through_cli_and_admin_api(h):
     eq(len(rc), len(ra), "as many service records through both doors")
     for i, (a, c) in enumerate(zip(ra, rc)):
         eq(c, a, "audit record %d" % i)
+
+
+def test_gateways_not_told_is_an_error_through_both_doors(h):
+    """A change whose revocation bump fails is saved, but running gateways keep their cached
+    sessions: the CLI exits non-zero and the admin API answers 500 gateways_not_told, with the
+    same words, instead of 200."""
+    gw, admin_port = _setup(h, "notold")
+    cli, api = CliDoor(h, gw), ApiDoor(gw, admin_port)
+    cli.create(ALICE, "Alice", [], PASSWORD)
+    cli.create(BOB, "Bob", [], PASSWORD)
+    cli.group_create("nurses")
+    rev = os.path.join(gw.config["state_dir"], "revocation")
+    os.rename(rev, rev + ".moved")
+    os.mkdir(rev)  # the counter cannot be opened: every bump fails
+    try:
+        r = h.cli("user", "revoke-sessions", ALICE, "--config", gw.config_path)
+        said = r.stdout + r.stderr
+        eq(r.returncode != 0, True, "CLI exit status: " + said)
+        eq("running gateways were not told" in said, True, "CLI says why: " + said)
+        a = api.api.req("POST", "/api/v1/users/%s/revoke-sessions" % BOB)
+        eq(a.status, 500, "admin API status: %r" % a.body[:300])
+        body = json.loads(a.body)
+        eq(body["error"], "gateways_not_told", "admin API error code")
+        eq("running gateways were not told" in body["message"], True, body["message"])
+        eq("restart the gateways" in body["message"], True, body["message"])
+        a = api.api.req("POST", "/api/v1/groups/nurses/members", {"user": ALICE})
+        eq((a.status, json.loads(a.body)["error"]), (500, "gateways_not_told"), "member add")
+    finally:
+        os.rmdir(rev)
+        os.rename(rev + ".moved", rev)
+    # The changes were saved: with the counter back, the next change through either door is
+    # plain success, and the membership added above is there.
+    api._ok("POST", "/api/v1/users/%s/revoke-sessions" % BOB)
+    members = json.loads(api.api.req("GET", "/api/v1/groups/nurses").body)["members"]
+    eq([m["email"] for m in members], [ALICE], "the membership was saved")
