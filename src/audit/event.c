@@ -53,13 +53,12 @@ static int put(zt_event *ev, const char *s, size_t n)
 
 static int put_u64(zt_event *ev, uint64_t v)
 {
-    char tmp[24];
-    size_t i = sizeof(tmp);
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    return put(ev, tmp + i, sizeof(tmp) - i);
+    if (ev->err == 0) {
+        int rc = zt_buf_append_u64(ev->buf, v);
+        if (rc < 0)
+            fail(ev, rc);
+    }
+    return ev->err;
 }
 
 static int put_i64(zt_event *ev, int64_t v)
