@@ -191,6 +191,7 @@ static code_result check_recovery(zt_local_req *r, const char *user_id, const ch
 typedef struct mfa_job {
     zt_portal_flow f; /* first: the shared skeleton (portal.h) */
     zt_portal_sess s;
+    zt_signin flow; /* second-factor → session or failed (session/signin.h) */
 } mfa_job;
 
 static bool audit_code(zt_local_req *r, const zt_portal_sess *s, bool ok, const char *factor,
@@ -228,13 +229,15 @@ static void mfa_verify(void *ctx)
     code_result res = CODE_WRONG;
     if (!j->f.limited)
         res = totp ? check_totp(r, j->s.user_id, code) : check_recovery(r, j->s.user_id, code);
-    if (res == CODE_ERROR) {
+    zt_signin_resume_second_factor(&j->flow, r->request_id);
+    if (!zt_signin_go(&j->flow, zt_signin_on_second_factor(res == CODE_OK, res == CODE_ERROR)) ||
+        j->flow.state == ZT_SIGNIN_ERROR) {
         zt_portal_unavailable(r, "store error");
         zt_portal_flow_free(j);
         return;
     }
     zt_throttle_settle(j->f.throttle, &j->f.ticket, res == CODE_OK, zt_wall_us() / 1000);
-    if (res != CODE_OK) {
+    if (j->flow.state == ZT_SIGNIN_FAILED) {
         const char *reason = j->f.limited ? "throttled"
                              : res == CODE_REPLAY
                                  ? (totp ? "replayed TOTP" : "recovery code reused")

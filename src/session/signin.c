@@ -28,6 +28,8 @@ static const unsigned next[ZT_SIGNIN_N_STATES] = {
     [ZT_SIGNIN_CREDENTIAL] = B(ZT_SIGNIN_RISK) | B(ZT_SIGNIN_FAILED) | B(ZT_SIGNIN_ERROR),
     [ZT_SIGNIN_RISK] = B(ZT_SIGNIN_SECOND_FACTOR) | B(ZT_SIGNIN_SESSION) | B(ZT_SIGNIN_BLOCKED) |
                        B(ZT_SIGNIN_ERROR),
+    /* The second factor is its own request (the MFA page), resumed here. */
+    [ZT_SIGNIN_SECOND_FACTOR] = B(ZT_SIGNIN_SESSION) | B(ZT_SIGNIN_FAILED) | B(ZT_SIGNIN_ERROR),
 };
 #undef B
 
@@ -50,6 +52,16 @@ bool zt_signin_terminal(zt_signin_state s)
 void zt_signin_init(zt_signin *s, const char *trace_id)
 {
     *s = (zt_signin){.state = ZT_SIGNIN_THROTTLE, .trace_id = trace_id};
+}
+
+void zt_signin_resume_second_factor(zt_signin *s, const char *trace_id)
+{
+    *s = (zt_signin){.state = ZT_SIGNIN_SECOND_FACTOR, .trace_id = trace_id, .exists = true};
+}
+
+zt_signin_state zt_signin_on_second_factor(bool verified, bool error)
+{
+    return error ? ZT_SIGNIN_ERROR : verified ? ZT_SIGNIN_SESSION : ZT_SIGNIN_FAILED;
 }
 
 bool zt_signin_go(zt_signin *s, zt_signin_state to)

@@ -8,6 +8,8 @@
  *   throttle ──admitted──▶ credential ──password ok──▶ risk ──low, no MFA due──▶ session
  *      │                      │                         ├──MFA due or risky───▶ second-factor
  *      └─refused (429)        └─wrong/unusable: failed  └──risky, no factor───▶ blocked (403)
+ *   second-factor (the MFA page, a request of its own) ──code ok──▶ session
+ *                                                     └──wrong, replayed, throttled: failed
  *   (any state can end in error: store, audit or queue failure, client gone: 503)
  *
  * The decisions are pure functions of their inputs (table-tested in tests/unit/test_signin.c);
@@ -62,6 +64,11 @@ bool zt_signin_terminal(zt_signin_state s);
 
 /* Start in ZT_SIGNIN_THROTTLE. */
 void zt_signin_init(zt_signin *s, const char *trace_id);
+/* Start in ZT_SIGNIN_SECOND_FACTOR: the MFA page's attempt on a pending (or step-up) session. */
+void zt_signin_resume_second_factor(zt_signin *s, const char *trace_id);
+/* Second factor: the code verified → SESSION, refused (wrong, replayed, throttled) → FAILED,
+ * the store or audit failed → ERROR. */
+zt_signin_state zt_signin_on_second_factor(bool verified, bool error);
 /* The one transition: true when the table allows from → to (then s->state = to); otherwise
  * logs the bug and sets ZT_SIGNIN_ERROR. */
 bool zt_signin_go(zt_signin *s, zt_signin_state to);

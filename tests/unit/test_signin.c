@@ -36,6 +36,10 @@ static void test_transitions(void **state)
         {ZT_SIGNIN_RISK, ZT_SIGNIN_SECOND_FACTOR, true},
         {ZT_SIGNIN_RISK, ZT_SIGNIN_BLOCKED, true},
         {ZT_SIGNIN_RISK, ZT_SIGNIN_ERROR, true},
+        {ZT_SIGNIN_SECOND_FACTOR, ZT_SIGNIN_SESSION, true},
+        {ZT_SIGNIN_SECOND_FACTOR, ZT_SIGNIN_FAILED, true},
+        {ZT_SIGNIN_SECOND_FACTOR, ZT_SIGNIN_RISK, false}, /* the factor is no new sign-in */
+        {ZT_SIGNIN_SECOND_FACTOR, ZT_SIGNIN_BLOCKED, false},
         {ZT_SIGNIN_SESSION, ZT_SIGNIN_RISK, false}, /* terminal */
         {ZT_SIGNIN_FAILED, ZT_SIGNIN_CREDENTIAL, false},
     };
@@ -52,6 +56,15 @@ static void test_transitions(void **state)
     assert_true(zt_signin_go(&s, ZT_SIGNIN_CREDENTIAL));
     assert_false(zt_signin_go(&s, ZT_SIGNIN_SESSION)); /* refused: fails closed */
     assert_int_equal(s.state, ZT_SIGNIN_ERROR);
+
+    /* The MFA page resumes at second-factor. */
+    zt_signin_resume_second_factor(&s, "req-2");
+    assert_false(zt_signin_terminal(s.state));
+    assert_int_equal(zt_signin_on_second_factor(true, false), ZT_SIGNIN_SESSION);
+    assert_int_equal(zt_signin_on_second_factor(false, false), ZT_SIGNIN_FAILED);
+    assert_int_equal(zt_signin_on_second_factor(true, true), ZT_SIGNIN_ERROR);
+    assert_true(zt_signin_go(&s, zt_signin_on_second_factor(false, false)));
+    assert_true(zt_signin_terminal(s.state));
 }
 
 static void test_decisions(void **state)
