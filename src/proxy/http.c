@@ -623,9 +623,21 @@ int zt_http_target_parse(const zt_http_head *h, char *out_path, zt_http_target *
 
 /* ---- writing heads ------------------------------------------------------------------------- */
 
-static const char *const HOP_BY_HOP[] = {
-    "Connection", "Keep-Alive",          "Proxy-Connection",   "TE", "Trailer", "Transfer-Encoding",
-    "Upgrade",    "Proxy-Authorization", "Proxy-Authenticate", NULL,
+/* Name lists are spans, lengths known at compile time: every header of every request and
+ * response is checked against them, and a length that differs settles most comparisons. */
+#define L(s) ZT_SPAN_LIT(s)
+#define END ((zt_span){NULL, 0})
+static const zt_span HOP_BY_HOP[] = {
+    L("Connection"),
+    L("Keep-Alive"),
+    L("Proxy-Connection"),
+    L("TE"),
+    L("Trailer"),
+    L("Transfer-Encoding"),
+    L("Upgrade"),
+    L("Proxy-Authorization"),
+    L("Proxy-Authenticate"),
+    END,
 };
 
 /* Names compare ASCII case-insensitively with '_' equal to '-': CGI, WSGI and PHP upstreams
@@ -635,27 +647,25 @@ static char fold_name_char(char c)
     return c == '_' ? '-' : zt_ascii_lower(c);
 }
 
-static bool name_is(zt_span name, const char *lit)
+static bool name_eq(zt_span name, zt_span lit)
 {
-    size_t n = strlen(lit);
-    if (name.n != n)
+    if (name.n != lit.n)
         return false;
-    for (size_t i = 0; i < n; i++)
-        if (fold_name_char(name.p[i]) != fold_name_char(lit[i]))
+    for (size_t i = 0; i < lit.n; i++)
+        if (fold_name_char(name.p[i]) != fold_name_char(lit.p[i]))
             return false;
     return true;
 }
 
-static bool name_starts(zt_span name, const char *prefix)
+static bool name_starts(zt_span name, zt_span prefix)
 {
-    size_t n = strlen(prefix);
-    return name.n >= n && name_is((zt_span){name.p, n}, prefix);
+    return name.n >= prefix.n && name_eq((zt_span){name.p, prefix.n}, prefix);
 }
 
-static bool name_in(zt_span name, const char *const *list)
+static bool name_in(zt_span name, const zt_span *list)
 {
-    for (; *list != NULL; list++)
-        if (name_is(name, *list))
+    for (; list->p != NULL; list++)
+        if (name_eq(name, *list))
             return true;
     return false;
 }
@@ -677,7 +687,8 @@ static bool list_has_token(zt_span list, zt_span name)
 static bool named_in_connection(const zt_http_head *h, zt_span name)
 {
     for (unsigned i = 0; i < h->n_headers; i++)
-        if (zt_span_ieq_cstr(h->headers[i].name, "Connection") &&
+        if (h->headers[i].name.n == sizeof("Connection") - 1 &&
+            zt_span_ieq_cstr(h->headers[i].name, "Connection") &&
             list_has_token(h->headers[i].value, name))
             return true;
     return false;
@@ -690,53 +701,54 @@ static bool is_hop_header(const zt_http_head *h, zt_span name)
 
 /* Headers a client may never send through, trusted peer or not: the ones we set or frame
  * ourselves and the ones some upstreams take as a path override. */
-static const char *const REQ_ALWAYS_DROP[] = {
-    "Host", "Content-Length", "Expect", "Forwarded", "X-Original-URL", "X-Rewrite-URL", NULL,
+static const zt_span REQ_ALWAYS_DROP[] = {
+    L("Host"),           L("Content-Length"), L("Expect"), L("Forwarded"),
+    L("X-Original-URL"), L("X-Rewrite-URL"),  END,
 };
 
 /* Headers that name the original client (address, scheme, host) in one proxy's or CDN's
  * dialect. Frameworks believe them (Express "trust proxy", Rails, Django, Spring, Laravel's
  * TrustProxies, IIS/ARR...), so only a trusted proxy in front of us may send them on; from
  * anyone else they would let a client choose its own address. */
-static const char *const CLIENT_ORIGIN_HEADERS[] = {
-    "X-Real-IP",
-    "X-Client-IP",
-    "True-Client-IP",
-    "CF-Connecting-IP",
-    "CF-Connecting-IPv6",
-    "X-Original-Forwarded-For",
-    "X-Cluster-Client-IP",
-    "Fastly-Client-IP",
-    "Client-IP",
-    "X-Forwarded",
-    "Forwarded-For",
-    "X-Originating-IP",
-    "X-Remote-IP",
-    "X-Remote-Addr",
-    "X-ProxyUser-IP",
-    "WL-Proxy-Client-IP",
-    "Proxy-Client-IP",
-    "X-Azure-ClientIP",
-    "X-Azure-SocketIP",
-    "X-Envoy-External-Address",
-    "X-Appengine-User-IP",
-    "X-Original-Host",
-    "X-Host",
-    NULL,
+static const zt_span CLIENT_ORIGIN_HEADERS[] = {
+    L("X-Real-IP"),
+    L("X-Client-IP"),
+    L("True-Client-IP"),
+    L("CF-Connecting-IP"),
+    L("CF-Connecting-IPv6"),
+    L("X-Original-Forwarded-For"),
+    L("X-Cluster-Client-IP"),
+    L("Fastly-Client-IP"),
+    L("Client-IP"),
+    L("X-Forwarded"),
+    L("Forwarded-For"),
+    L("X-Originating-IP"),
+    L("X-Remote-IP"),
+    L("X-Remote-Addr"),
+    L("X-ProxyUser-IP"),
+    L("WL-Proxy-Client-IP"),
+    L("Proxy-Client-IP"),
+    L("X-Azure-ClientIP"),
+    L("X-Azure-SocketIP"),
+    L("X-Envoy-External-Address"),
+    L("X-Appengine-User-IP"),
+    L("X-Original-Host"),
+    L("X-Host"),
+    END,
 };
 
 /* What a trusted proxy in front of us may tell the upstream about the original client. */
 static bool is_forwarding_header(zt_span name)
 {
-    return name_starts(name, "X-Forwarded-") || name_in(name, CLIENT_ORIGIN_HEADERS);
+    return name_starts(name, L("X-Forwarded-")) || name_in(name, CLIENT_ORIGIN_HEADERS);
 }
 
 static bool drop_request_header(const zt_http_head *h, zt_span name, bool trusted)
 {
-    if (is_hop_header(h, name) || name_in(name, REQ_ALWAYS_DROP) || name_starts(name, "X-ZT-"))
+    if (is_hop_header(h, name) || name_in(name, REQ_ALWAYS_DROP) || name_starts(name, L("X-ZT-")))
         return true;
-    if (name_is(name, "X-Forwarded-For") || name_is(name, "X-Forwarded-Proto") ||
-        name_is(name, "X-Forwarded-Host"))
+    if (name_eq(name, L("X-Forwarded-For")) || name_eq(name, L("X-Forwarded-Proto")) ||
+        name_eq(name, L("X-Forwarded-Host")))
         return true; /* written again below, from ctx or the trusted peer's value */
     return !trusted && is_forwarding_header(name);
 }
@@ -770,8 +782,8 @@ static bool visible_ok(const char *s, size_t n)
 
 static bool extra_ok(const zt_header *x)
 {
-    static const char *const reserved[] = {"Host", "Content-Length", "Transfer-Encoding",
-                                           "Connection", NULL};
+    static const zt_span reserved[] = {L("Host"), L("Content-Length"), L("Transfer-Encoding"),
+                                       L("Connection"), END};
     return token_ok(x->name) && !name_in(x->name, reserved) && value_ok(x->value.p, x->value.n);
 }
 
@@ -834,18 +846,20 @@ static bool is_gateway_cookie(zt_span name)
     return false;
 }
 
-/* The Cookie header without ztgate's cookies; nothing at all when only ours were in it. */
+/* The Cookie header without ztgate's cookies; nothing at all when only ours were in it.
+ * Written straight into out (no copy per request) and taken back when no pair was kept. */
 static int put_cookie_field(zt_buf *out, zt_span name, zt_span value)
 {
-    zt_buf kept;
-    zt_buf_init(&kept, value.n + 1);
-    int rc = 0;
+    size_t start = out->len;
+    int rc = put(out, name.p, name.n);
+    rc = rc ? rc : put(out, ": ", 2);
+    size_t first = out->len;
     size_t i = 0;
     while (i < value.n && rc == 0) {
-        size_t start = i;
+        size_t from = i;
         while (i < value.n && value.p[i] != ';')
             i++;
-        zt_span pair = {value.p + start, i - start};
+        zt_span pair = {value.p + from, i - from};
         i++; /* past ';' */
         while (pair.n > 0 && (pair.p[0] == ' ' || pair.p[0] == '\t')) {
             pair.p++;
@@ -861,13 +875,13 @@ static int put_cookie_field(zt_buf *out, zt_span name, zt_span value)
             cname.n--;
         if (is_gateway_cookie(cname))
             continue;
-        if (kept.len > 0)
-            rc = zt_buf_append(&kept, "; ", 2);
-        rc = rc ? rc : zt_buf_append(&kept, pair.p, pair.n);
+        if (out->len > first)
+            rc = put(out, "; ", 2);
+        rc = rc ? rc : put(out, pair.p, pair.n);
     }
-    if (rc == 0 && kept.len > 0)
-        rc = put_field(out, name, (zt_span){kept.data, kept.len});
-    zt_buf_dispose(&kept);
+    if (rc == 0 && out->len > first)
+        return put(out, "\r\n", 2);
+    out->len = start; /* only ours, or an error: no Cookie line */
     return rc;
 }
 
@@ -877,8 +891,8 @@ static int write_client_fields(zt_buf *out, const zt_http_head *req, bool truste
         const zt_header *x = &req->headers[i];
         if (drop_request_header(req, x->name, trusted))
             continue;
-        int rc = name_is(x->name, "Cookie") ? put_cookie_field(out, x->name, x->value)
-                                            : put_field(out, x->name, x->value);
+        int rc = name_eq(x->name, L("Cookie")) ? put_cookie_field(out, x->name, x->value)
+                                               : put_field(out, x->name, x->value);
         if (rc < 0)
             return rc;
     }
@@ -993,7 +1007,7 @@ int zt_http_write_client_head(zt_buf *out, const zt_http_head *resp, const zt_re
     rc = rc ? rc : put(out, "\r\n", 2);
     for (unsigned i = 0; rc == 0 && i < resp->n_headers; i++) {
         const zt_header *x = &resp->headers[i];
-        if (is_hop_header(resp, x->name) || name_is(x->name, "Content-Length"))
+        if (is_hop_header(resp, x->name) || name_eq(x->name, L("Content-Length")))
             continue;
         rc = put_field(out, x->name, x->value);
     }
@@ -1032,3 +1046,6 @@ int zt_http_write_chunk(zt_buf *out, const void *data, size_t n)
         out->len = start;
     return rc;
 }
+
+#undef L
+#undef END
