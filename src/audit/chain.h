@@ -31,7 +31,8 @@ bool zt_audit_line_parse(const char *line, size_t len, zt_audit_line *out);
 /* Only the seq of a line, for cheap look-ahead; 0 when the frame does not start right. */
 uint64_t zt_audit_line_seq(const char *line, size_t len);
 /* hex(SHA-256(prev_hex || "\n" || line[0..hashed_len) || "}")) into out (65 bytes). */
-void zt_audit_line_hash(const char *prev_hex, const char *line, size_t hashed_len, char *out);
+/* false (and out not hex) when the digest could not be computed. */
+bool zt_audit_line_hash(const char *prev_hex, const char *line, size_t hashed_len, char *out);
 /* The exact bytes a checkpoint signature covers. */
 int zt_audit_cp_message(zt_buf *out, uint64_t seq, uint64_t count, const char *head_hex,
                         const char *time, size_t time_len);

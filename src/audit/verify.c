@@ -121,7 +121,7 @@ static EVP_MD_CTX *hash_ctx(void)
     return ctx;
 }
 
-void zt_audit_line_hash(const char *prev_hex, const char *line, size_t hashed_len, char *out)
+bool zt_audit_line_hash(const char *prev_hex, const char *line, size_t hashed_len, char *out)
 {
     EVP_MD_CTX *ctx = hash_ctx();
     unsigned char h[32];
@@ -134,9 +134,10 @@ void zt_audit_line_hash(const char *prev_hex, const char *line, size_t hashed_le
          * reports a mismatch; never a digest that looks right. */
         memset(out, 'x', ZT_AUDIT_HEX);
         out[ZT_AUDIT_HEX] = '\0';
-        return;
+        return false;
     }
     sodium_bin2hex(out, ZT_AUDIT_HEX + 1, h, sizeof(h));
+    return true;
 }
 
 int zt_audit_cp_message(zt_buf *out, uint64_t seq, uint64_t count, const char *head_hex,

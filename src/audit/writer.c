@@ -362,8 +362,7 @@ static int append_record(zt_audit *a, uint64_t seq, const char *body, size_t len
         return rc;
     }
     char hash[ZT_AUDIT_HEX + 1];
-    zt_audit_line_hash(a->head, b->data + start, b->len - start, hash);
-    if (!zt_audit_is_hex(hash, ZT_AUDIT_HEX)) {
+    if (!zt_audit_line_hash(a->head, b->data + start, b->len - start, hash)) {
         b->len = start; /* the digest could not be computed: the log fails, closed */
         return -EIO;
     }
