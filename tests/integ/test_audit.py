@@ -239,7 +239,10 @@ def test_kill9_loses_no_acknowledged_decision(h):
           "fewer than half the rounds got any answer: %r" % per_round)
     eq(len(opened), rounds + 1, "one 'audit log opened' record per start")
     check(unclean >= 1, "no start noticed an unclean shutdown after %d kills" % rounds)
-    eq(torn, tears, "restarts that cut a torn last line")
+    # Every injected tear is cut; a kill can also tear a write itself (a write(2) of several
+    # pages stops between pages when SIGKILL arrives), which is cut the same way: that write
+    # never returned, so none of its records was acknowledged (checked below).
+    check(torn >= tears, "restarts that cut a torn last line: %d, injected %d" % (torn, tears))
     check("/never-answered" not in logged, "a torn record survived the restart")
 
     # No restart reused or skipped a sequence number.
