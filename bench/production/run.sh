@@ -49,6 +49,7 @@ STORM_USERS=${STORM_USERS:-1000}       # user names sprayed (one of them exists)
 STORM_RUNS=${STORM_RUNS:-2}
 HASH_THREADS=${PROD_HASH_THREADS:-}   # auth.hash_threads / auth.hash_nice (empty: ztgate's defaults)
 HASH_NICE=${PROD_HASH_NICE:-}
+HASH_DUTY=${PROD_HASH_DUTY:-}         # auth.hash_duty (empty: ztgate's default)
 OUT=${BENCH_OUT:-$build/bench}/production
 HOST=bench.test
 USER_EMAIL=bench@bench.test
@@ -206,7 +207,8 @@ ${audit_yaml//@ZTNAME@/$1}
 auth:
   mfa: optional${HASH_THREADS:+
   hash_threads: $HASH_THREADS}${HASH_NICE:+
-  hash_nice: $HASH_NICE}
+  hash_nice: $HASH_NICE}${HASH_DUTY:+
+  hash_duty: $HASH_DUTY}
 $risk_yaml
 EOF
     python3 "$here/gen_policies.py" "$POLICIES" "http://127.0.0.1:$P_UP" "$HOST"
@@ -630,7 +632,7 @@ verdict() { if awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN { exit !(op == "<=" ? a
         row storm "ztgate production path, hydra storm"
         echo "storm: $STORM_SOURCES hydra (http-post-form, -t $tasks each) from new addresses each run (127.0.0.2..), spraying $STORM_USERS user names (-u); attempts hydra made per run: ${storm_attempts% }"
         echo "       sign-in records from the attackers in the audit log: ${storm_signins:-?}"
-        echo "       argon2id (64 MiB, t=3) on ${HASH_THREADS:-1} hashing thread(s) at nice ${HASH_NICE:-10} (auth.hash_threads / auth.hash_nice)"
+        echo "       argon2id (64 MiB, t=3) on ${HASH_THREADS:-1} hashing thread(s) at nice ${HASH_NICE:-10}, at most ${HASH_DUTY:-50} % of a core each (auth.hash_threads / auth.hash_nice / auth.hash_duty)"
     else
         echo "STORM $storm_state"
     fi
