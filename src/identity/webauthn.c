@@ -783,11 +783,11 @@ static zt_webauthn_result att_fido_u2f(const att_ctx *a, const char **type, cons
     cbor_item_t *sig_it = NULL, *x5c = NULL;
     size_t siglen = 0, count = 0;
     const unsigned char *sig = NULL;
+    if (a->cred->alg != ZT_WEBAUTHN_ES256)
+        return refuse(why, ZT_WEBAUTHN_BAD_INPUT, "fido-u2f credential key is not ES256");
     if (map_get(a->stmt, "sig", 0, &sig_it) != 0 || (sig = cbor_bytes(sig_it, &siglen)) == NULL ||
         map_get(a->stmt, "x5c", 0, &x5c) != 0 || cbor_map_size(a->stmt) != 2)
         return refuse(why, ZT_WEBAUTHN_BAD_INPUT, "fido-u2f attStmt needs exactly sig and x5c");
-    if (a->cred->alg != ZT_WEBAUTHN_ES256)
-        return refuse(why, ZT_WEBAUTHN_BAD_INPUT, "fido-u2f credential key is not ES256");
     X509 *cert = first_cert(x5c, &count);
     if (cert == NULL || count != 1) {
         X509_free(cert);
