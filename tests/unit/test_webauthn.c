@@ -456,6 +456,9 @@ static void test_reg_packed_x5c(void **state)
     c.cert_ou = "Not Attestation";
     assert_int_equal(reg(&c), ZT_WEBAUTHN_BAD_SIGNATURE);
     packed_x5c(&c, ed25519);
+    c.cert_ou = "Authenticator Attestatiom"; /* same length, one letter off */
+    assert_int_equal(reg(&c), ZT_WEBAUTHN_BAD_SIGNATURE);
+    packed_x5c(&c, ed25519);
     c.cert_ou = NULL;
     assert_int_equal(reg(&c), ZT_WEBAUTHN_BAD_SIGNATURE);
     packed_x5c(&c, ed25519);
