@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "identity/keys.h"
 #include "lib/str.h"
 
 #define FIXED_LEN 37 /* rpIdHash(32) | flags(1) | signCount(4) */
@@ -440,29 +441,6 @@ static EVP_PKEY *pkey_from_params(const char *type, OSSL_PARAM *params)
     return pkey;
 }
 
-static EVP_PKEY *p256_key(const unsigned char *x, const unsigned char *y)
-{
-    unsigned char pub[65];
-    char group[] = "prime256v1";
-    pub[0] = 0x04; /* uncompressed point */
-    memcpy(pub + 1, x, 32);
-    memcpy(pub + 33, y, 32);
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub)),
-        OSSL_PARAM_construct_end(),
-    };
-    EVP_PKEY *pkey = pkey_from_params("EC", params);
-    /* fromdata decodes the point; the explicit check says so where a reader looks for it. */
-    EVP_PKEY_CTX *chk = pkey != NULL ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
-    if (pkey != NULL && (chk == NULL || EVP_PKEY_public_check(chk) != 1)) {
-        EVP_PKEY_free(pkey);
-        pkey = NULL;
-    }
-    EVP_PKEY_CTX_free(chk);
-    return pkey;
-}
-
 static EVP_PKEY *rsa_key(const cose *c)
 {
     BIGNUM *n = BN_bin2bn(c->n, (int)c->nlen, NULL);
@@ -545,7 +523,7 @@ static zt_webauthn_result cose_decode(const unsigned char *p, size_t n, cose *c,
         if (c->py != NULL)
             memcpy(c->y, c->py, 32);
         if (c->alg == ZT_WEBAUTHN_ES256)
-            *out = p256_key(c->x, c->y);
+            *out = zt_keys_p256_public(c->x, c->y);
         else if (c->alg == ZT_WEBAUTHN_EDDSA)
             *out = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, c->x, 32);
         else
@@ -770,6 +748,7 @@ static zt_webauthn_result att_packed(const att_ctx *a, const char **type, const 
     if (problem != NULL)
         r = refuse(why, ZT_WEBAUTHN_BAD_SIGNATURE, problem);
     else if (ck == NULL || (alg == ZT_WEBAUTHN_ES256 && !pkey_is_p256(ck)) ||
+             (alg == ZT_WEBAUTHN_RS256 && EVP_PKEY_get_bits(ck) < 2048) ||
              !verify_sig(ck, alg, a->auth_data, a->adlen, a->cd_hash, HASH_LEN, sig, siglen))
         r = refuse(why, ZT_WEBAUTHN_BAD_SIGNATURE, "packed attestation sig invalid for x5c[0]");
     else
