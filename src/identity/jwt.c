@@ -174,8 +174,7 @@ void zt_jwt_jwks_free(zt_jwt_jwks *j)
 static bool b64_exact(const char *s, size_t n, unsigned char *out, size_t want)
 {
     size_t got = 0;
-    return n > 0 && sodium_base642bin(out, want, s, n, NULL, &got, NULL, B64URL) == 0 &&
-           got == want;
+    return n > 0 && zt_b64url_decode(s, n, out, want, &got) && got == want;
 }
 
 static const char *member_str(json_t *o, const char *name)
