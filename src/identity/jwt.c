@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "identity/keys.h"
+#include "lib/b64.h"
 #include "lib/secure.h"
 #include "lib/str.h"
 

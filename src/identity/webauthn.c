@@ -16,7 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "identity/keys.h"
-#include "lib/str.h"
+#include "lib/b64.h"
 
 #define FIXED_LEN 37 /* rpIdHash(32) | flags(1) | signCount(4) */
 #define AAGUID_LEN 16

@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <sodium.h>
-
 char zt_ascii_lower(char c)
 {
     return (c >= 'A' && c <= 'Z') ? (char)(c + ('a' - 'A')) : c;
@@ -173,25 +171,6 @@ int zt_hexval(char c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
-}
-
-bool zt_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap, size_t *outlen)
-{
-    size_t got = 0;
-    const char *end = NULL;
-    *outlen = 0;
-    if (in == NULL || (len > 0 && out == NULL))
-        return false;
-    if (len == 0)
-        return true;
-    /* libsodium refuses padding, bytes outside the alphabet (no ignore set), non-zero trailing
-     * bits and a dangling sixth bit group; end tells whether it stopped early. */
-    if (sodium_base642bin(out, cap, in, len, NULL, &got, &end,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-        end != in + len)
-        return false;
-    *outlen = got;
-    return true;
 }
 
 bool zt_hex_decode(const char *hex, size_t hexlen, unsigned char *out, size_t n, bool lower_only)

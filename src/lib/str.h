@@ -37,10 +37,6 @@ int zt_hexval(char c);
  * lower_only refuses upper-case digits (for ids we write ourselves in lower case, so one id has
  * one spelling). */
 bool zt_hex_decode(const char *hex, size_t hexlen, unsigned char *out, size_t n, bool lower_only);
-/* Strict base64url without padding (RFC 4648 §5): every byte of in[0..len) in the alphabet, no
- * '=', no whitespace, zero trailing bits (one spelling per value); at most cap bytes decoded.
- * Encoding is sodium_bin2base64(..., sodium_base64_VARIANT_URLSAFE_NO_PADDING). */
-bool zt_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap, size_t *outlen);
 /* Big-endian 64-bit integers in 8 bytes (signed tokens and cookies carry times this way). */
 void zt_put_be64(unsigned char *p, int64_t v);
 int64_t zt_get_be64(const unsigned char *p);

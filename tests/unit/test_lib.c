@@ -20,6 +20,7 @@
 #include "core/i18n.h"
 #include "core/levels.h"
 #include "lib/arena.h"
+#include "lib/b64.h"
 #include "lib/buf.h"
 #include "lib/file.h"
 #include "lib/net.h"
