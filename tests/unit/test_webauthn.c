@@ -612,6 +612,14 @@ static void test_parse_direct(void **state)
     assert_int_equal(cd.challenge_len, 3);
     assert_memory_equal(cd.challenge, "\x00\x01\x02", 3);
     assert_true(cd.cross_origin && cd.has_top_origin);
+    /* members in any order, with whitespace: parsed, never compared to a template */
+    const char *loose = "{ \"origin\" : \"https://a.test\",\n \"challenge\":\"AAEC\", "
+                        "\"type\": \"webauthn.get\" }";
+    assert_int_equal(
+        zt_webauthn_parse_client_data((const unsigned char *)loose, strlen(loose), &cd, &why),
+        ZT_WEBAUTHN_OK);
+    assert_string_equal(cd.origin, "https://a.test");
+    assert_false(cd.cross_origin || cd.has_top_origin);
     const char *nul = "{\"type\":\"webauthn.get\",\"challenge\":\"AAEC\",\"origin\":\"a\\u0000b\"}";
     assert_int_equal(
         zt_webauthn_parse_client_data((const unsigned char *)nul, strlen(nul), &cd, &why),
