@@ -14,6 +14,8 @@
 #include <openssl/params.h>
 #include <sodium.h>
 
+#include "identity/keys.h"
+#include "lib/b64.h"
 #include "lib/secure.h"
 #include "lib/str.h"
 
@@ -173,41 +175,12 @@ void zt_jwt_jwks_free(zt_jwt_jwks *j)
 static bool b64_exact(const char *s, size_t n, unsigned char *out, size_t want)
 {
     size_t got = 0;
-    return n > 0 && sodium_base642bin(out, want, s, n, NULL, &got, NULL, B64URL) == 0 &&
-           got == want;
+    return n > 0 && zt_b64url_decode(s, n, out, want, &got) && got == want;
 }
 
 static const char *member_str(json_t *o, const char *name)
 {
     return json_string_value(json_object_get(o, name));
-}
-
-static EVP_PKEY *ec_public_key(const unsigned char x[32], const unsigned char y[32])
-{
-    unsigned char pub[65];
-    char group[] = "prime256v1";
-    pub[0] = 0x04; /* uncompressed point */
-    memcpy(pub + 1, x, 32);
-    memcpy(pub + 33, y, 32);
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub)),
-        OSSL_PARAM_construct_end(),
-    };
-    EVP_PKEY *pkey = NULL;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
-        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-        pkey = NULL;
-    EVP_PKEY_CTX_free(ctx);
-    /* Reject points off the curve (invalid-curve attacks) explicitly. */
-    EVP_PKEY_CTX *chk = pkey ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
-    if (pkey != NULL && (chk == NULL || EVP_PKEY_public_check(chk) != 1)) {
-        EVP_PKEY_free(pkey);
-        pkey = NULL;
-    }
-    EVP_PKEY_CTX_free(chk);
-    return pkey;
 }
 
 /* One "keys" entry: added, or skipped when it is not an ES256 signing key. */
@@ -235,7 +208,7 @@ static zt_jwt_status jwk_add(zt_jwt_jwks *j, json_t *e, const char **why)
             return reject(why, ZT_JWT_BAD_JWKS, "JWKS has a duplicate kid");
     if (j->n == ZT_JWT_MAX_JWKS_KEYS)
         return reject(why, ZT_JWT_BAD_JWKS, "JWKS has too many keys");
-    EVP_PKEY *pkey = ec_public_key(x, y);
+    EVP_PKEY *pkey = zt_keys_p256_public(x, y);
     if (pkey == NULL)
         return reject(why, ZT_JWT_BAD_JWKS, "JWKS key is not a valid P-256 point");
     memcpy(j->key[j->n].kid, kid, strlen(kid) + 1);

@@ -552,3 +552,31 @@ int zt_keys_rotate(zt_keys *k, unsigned flags, char *err, size_t errlen)
         keys_swap(k, s);
     return rc;
 }
+
+EVP_PKEY *zt_keys_p256_public(const unsigned char x[32], const unsigned char y[32])
+{
+    unsigned char pub[65];
+    char group[] = "prime256v1";
+    pub[0] = 0x04; /* uncompressed point */
+    memcpy(pub + 1, x, 32);
+    memcpy(pub + 33, y, 32);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub)),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+        pkey = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    /* Reject points off the curve (invalid-curve attacks) explicitly. */
+    EVP_PKEY_CTX *chk = pkey ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
+    if (pkey != NULL && (chk == NULL || EVP_PKEY_public_check(chk) != 1)) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    EVP_PKEY_CTX_free(chk);
+    return pkey;
+}

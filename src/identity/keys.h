@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "lib/buf.h"
 
 /* RFC 7638 JWK SHA-256 thumbprint, base64url without padding. */
@@ -73,5 +75,9 @@ __attribute__((warn_unused_result)) int zt_keyset_sign_es256(const zt_keyset *s,
 
 /* Convenience: appends the current JWKS document to out (for serving /.ztgate/jwks.json). */
 int zt_keys_jwks(const zt_keys *k, zt_buf *out);
+
+/* A P-256 public key from its affine coordinates (32 bytes each, big-endian); NULL when the
+ * point is not on the curve. One builder for the JWKS parser and WebAuthn's COSE keys. */
+EVP_PKEY *zt_keys_p256_public(const unsigned char x[32], const unsigned char y[32]);
 
 #endif

@@ -20,6 +20,7 @@
 #include "core/i18n.h"
 #include "core/levels.h"
 #include "lib/arena.h"
+#include "lib/b64.h"
 #include "lib/buf.h"
 #include "lib/file.h"
 #include "lib/net.h"
@@ -353,6 +354,24 @@ static void test_hex(void **state)
     assert_false(zt_hex_decode(NULL, 0, out, 0, false));
 }
 
+static void test_b64url(void **state)
+{
+    (void)state;
+    unsigned char out[8];
+    size_t n = 99;
+    assert_true(zt_b64url_decode("-_8", 3, out, sizeof(out), &n)); /* fb ff */
+    assert_int_equal(n, 2);
+    assert_memory_equal(out, "\xfb\xff", 2);
+    assert_true(zt_b64url_decode("", 0, out, sizeof(out), &n));
+    assert_int_equal(n, 0);
+    assert_false(zt_b64url_decode("-_8=", 4, out, sizeof(out), &n)); /* padding */
+    assert_false(zt_b64url_decode("+/8", 3, out, sizeof(out), &n));  /* standard alphabet */
+    assert_false(zt_b64url_decode("-_9", 3, out, sizeof(out), &n));  /* trailing bits set */
+    assert_false(zt_b64url_decode("-_8 ", 4, out, sizeof(out), &n)); /* whitespace */
+    assert_false(zt_b64url_decode("A", 1, out, sizeof(out), &n));    /* dangling 6 bits */
+    assert_false(zt_b64url_decode("AAAAAAAAAAAA", 12, out, sizeof(out), &n)); /* 9 > cap 8 */
+}
+
 static void test_be64(void **state)
 {
     (void)state;
@@ -574,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_cidr_parse_n),
         cmocka_unit_test(test_array_grow),
         cmocka_unit_test(test_write_all),
+        cmocka_unit_test(test_b64url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
