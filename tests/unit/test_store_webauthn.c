@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +286,59 @@ static void test_counter_compare_and_set(void **state)
 
     unsigned char unknown[4] = {1, 2, 3, 4};
     assert_int_equal(zt_store_webauthn_used(f->st, unknown, 4, 0, 0, true, false, 4000), -ENOENT);
+}
+
+/* Threads each read the counter and move it by one: every success is one step of the final
+ * counter, so no two of them moved it from the same value. */
+typedef struct racer {
+    zt_store *st;
+    const zt_store_webauthn_cred *c;
+    int ok, lost, other;
+} racer;
+
+static void *race_main(void *p)
+{
+    racer *r = p;
+    for (int i = 0; i < 40; i++) {
+        zt_store_webauthn_cred now;
+        if (zt_store_webauthn_get(r->st, r->c->id, r->c->id_len, &now) != 0) {
+            r->other++;
+            continue;
+        }
+        int rc = zt_store_webauthn_used(r->st, r->c->id, r->c->id_len, now.sign_count,
+                                        now.sign_count + 1, true, true, 5000 + i);
+        if (rc == 0)
+            r->ok++;
+        else if (rc == -EAGAIN)
+            r->lost++;
+        else
+            r->other++;
+    }
+    return NULL;
+}
+
+static void test_counter_race(void **state)
+{
+    fixture *f = *state;
+    zt_store_webauthn_cred a = make_cred(f->alice.id, 't', 16, 1000);
+    a.sign_count = 0;
+    add_ok(f->st, &a);
+    racer r[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        r[i] = (racer){.st = f->st, .c = &a};
+        assert_int_equal(pthread_create(&th[i], NULL, race_main, &r[i]), 0);
+    }
+    int ok = 0;
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(r[i].other, 0);
+        ok += r[i].ok;
+    }
+    zt_store_webauthn_cred got;
+    assert_int_equal(zt_store_webauthn_get(f->st, a.id, a.id_len, &got), 0);
+    assert_int_equal(got.sign_count, (uint32_t)ok);
+    assert_true(ok > 0);
 }
 
 static void test_cap(void **state)
@@ -579,6 +633,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_add_get_list_rename_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unique_and_owner_scoped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counter_compare_and_set, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counter_race, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_cred_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
