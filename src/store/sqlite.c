@@ -237,6 +237,35 @@ static const sq_migration sq_migrations[] = {
         ") STRICT;"
         "CREATE INDEX IF NOT EXISTS incident_events_incident "
         "ON incident_events(incident_id, at, id);"},
+    /* WebAuthn credentials. The credential id is the primary key because it must be unique
+     * across all users (WebAuthn §7.1 step 22): a registration presenting an id that anyone
+     * holds is refused by the key itself, and an assertion finds its credential by id before
+     * it knows the user. A rowid table, not WITHOUT ROWID: rows carry up to 2 KB of key. */
+    {6, "CREATE TABLE IF NOT EXISTS webauthn_credentials ("
+        "  id BLOB PRIMARY KEY NOT NULL CHECK (length(id) BETWEEN 1 AND 1023),"
+        "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  name TEXT NOT NULL CHECK (length(CAST(name AS BLOB)) BETWEEN 1 AND 64),"
+        "  cose_key BLOB NOT NULL CHECK (length(cose_key) BETWEEN 1 AND 1024),"
+        "  alg INTEGER NOT NULL,"
+        "  sign_count INTEGER NOT NULL CHECK (sign_count BETWEEN 0 AND 4294967295),"
+        "  uv INTEGER NOT NULL CHECK (uv IN (0, 1)),"
+        "  be INTEGER NOT NULL CHECK (be IN (0, 1)),"
+        "  bs INTEGER NOT NULL CHECK (bs IN (0, 1) AND bs <= be),"
+        "  aaguid BLOB NOT NULL CHECK (length(aaguid) = 16),"
+        "  fmt TEXT NOT NULL,"
+        "  attestation_type TEXT NOT NULL,"
+        "  transports TEXT NOT NULL DEFAULT '',"
+        "  created_at INTEGER NOT NULL,"
+        "  last_used_at INTEGER NOT NULL DEFAULT 0"
+        ") STRICT;"
+        "CREATE INDEX IF NOT EXISTS webauthn_credentials_user "
+        "ON webauthn_credentials(user_id, created_at);"
+        /* The user.id given to authenticators: random, never the user id or e-mail (§14.6.1). */
+        "CREATE TABLE IF NOT EXISTS webauthn_user_handles ("
+        "  user_id TEXT PRIMARY KEY NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  handle BLOB UNIQUE NOT NULL CHECK (length(handle) = 32),"
+        "  created_at INTEGER NOT NULL"
+        ") STRICT;"},
 };
 
 #define SQ_N_MIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))
@@ -1908,6 +1937,10 @@ static int sq_signin_learn_pending(zt_store *st, const char *session_hash, int64
 
 #include "store/sqlite_incident.inc"
 
+/* ---- passkeys (store_webauthn.h) ---- */
+
+#include "store/sqlite_webauthn.inc"
+
 /* ---- open, migrate, close ---- */
 
 static int sq_migrate_txn(sq_conn *c, void *arg)
@@ -2065,6 +2098,7 @@ static const zt_store_ops sq_ops = {
     .signin_learn_pending = sq_signin_learn_pending,
     .device = &sqd_ops,
     .incident = &sqi_ops,
+    .webauthn = &sqw_ops,
 };
 
 static sq_store *sq_store_new(const zt_store_cfg *cfg)

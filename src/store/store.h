@@ -9,6 +9,8 @@
  *   -EINVAL   bad input (empty, too long, bad characters) -EALREADY TOTP step or code already used
  *   -EBUSY    database locked past the busy timeout        -EIO      any other database failure
  *   -ENOMEM   out of memory      -EDEADLK  store called from inside one of its own list callbacks
+ *   -ENOSPC   a per-user cap reached (passkeys)             -EAGAIN   a passkey counter moved under
+ *             the caller (compare-and-set lost a race)
  * Callers fail closed on any non-zero code.
  *
  * Threads: one zt_store may be shared by every thread (event loops, libuv pool). Each calling
@@ -43,7 +45,7 @@
 #define ZT_STORE_USER_GROUPS_MAX 64 /* groups given at user_add */
 
 /* Schema version this build writes; a database with a higher PRAGMA user_version is refused. */
-#define ZT_STORE_SCHEMA_VERSION 5
+#define ZT_STORE_SCHEMA_VERSION 6
 
 typedef struct zt_store zt_store;
 
@@ -347,5 +349,7 @@ int zt_store_signin_learn_pending(zt_store *st, const char *session_hash, int64_
 #include "store/store_device.h"
 /* Incidents with their timelines (schema 5). */
 #include "store/store_incident.h"
+/* WebAuthn credentials and user handles (schema 6). */
+#include "store/store_webauthn.h"
 
 #endif

@@ -72,6 +72,7 @@ typedef struct zt_store_ops {
 
     const struct zt_store_device_ops *device;     /* device trust (store_device.h) */
     const struct zt_store_incident_ops *incident; /* incidents (store_incident.h) */
+    const struct zt_store_webauthn_ops *webauthn; /* passkeys (store_webauthn.h) */
 } zt_store_ops;
 
 /* Device trust records (store_device.h), a table of its own so the main one stays readable. */
@@ -107,6 +108,21 @@ typedef struct zt_store_incident_ops {
                 void *ctx);
     int (*events)(zt_store *st, int64_t id, zt_store_incident_event_cb cb, void *ctx);
 } zt_store_incident_ops;
+
+/* WebAuthn credentials and user handles (store_webauthn.h). */
+typedef struct zt_store_webauthn_ops {
+    int (*handle)(zt_store *st, const char *user_id, bool create, unsigned char *out);
+    int (*user_by_handle)(zt_store *st, const unsigned char *handle, char *user_id_out);
+    int (*add)(zt_store *st, const zt_store_webauthn_cred *c);
+    int (*get)(zt_store *st, const unsigned char *id, size_t len, zt_store_webauthn_cred *out);
+    int (*list)(zt_store *st, const char *user_id, zt_store_webauthn_cb cb, void *ctx);
+    int (*used)(zt_store *st, const unsigned char *id, size_t len, uint32_t verified_count,
+                uint32_t new_count, bool uv, bool bs, int64_t now);
+    int (*rename)(zt_store *st, const char *user_id, const unsigned char *id, size_t len,
+                  const char *name);
+    int (*remove)(zt_store *st, const char *user_id, const unsigned char *id, size_t len);
+    int (*count)(zt_store *st, const char *user_id, uint64_t *n_out);
+} zt_store_webauthn_ops;
 
 /* Every backend's handle starts with this. */
 struct zt_store {
