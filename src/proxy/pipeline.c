@@ -388,7 +388,7 @@ static void resolve_client(zt_conn *c)
 
 /* Names of the applicable policies, "a,b (report-only),c" for the audit record, straight into
  * the request's arena: measured first, then written. */
-void zt_pipeline_policy_names(zt_conn *c, const zt_policy_set *set, const zt_policy_result *res)
+static void policy_names(zt_conn *c, const zt_policy_set *set, const zt_policy_result *res)
 {
     static const char ro[] = " (report-only)", more[] = ",...";
     zt_request *r = &c->req;
@@ -423,7 +423,7 @@ void zt_pipeline_policy_names(zt_conn *c, const zt_policy_set *set, const zt_pol
     *p = '\0';
 }
 
-void zt_pipeline_count_decision(const zt_runtime *rt, const zt_policy_result *res)
+static void count_decision(const zt_runtime *rt, const zt_policy_result *res)
 {
     zt_metric_decision((int)res->outcome);
     zt_metric_report_only((int)res->report_only_outcome);
@@ -551,7 +551,7 @@ static void fill_platform_input(zt_conn *c, zt_policy_input *in, const char *os_
 
 /* Every attribute `ztgate whatif` takes is filled here from the request, so enforcement and its
  * explanation see the same inputs (tests/integ/test_differential.py holds them to it). */
-void zt_pipeline_policy_input(zt_conn *c, zt_policy_input *in)
+static void policy_input(zt_conn *c, zt_policy_input *in)
 {
     zt_request *r = &c->req;
     char os_id[33] = "";
@@ -628,6 +628,22 @@ static bool assert_identity(zt_conn *c, const zt_policy_input *in)
     return false;
 }
 
+void zt_pipeline_decide(zt_conn *c, zt_policy_input *in, zt_policy_result *res)
+{
+    zt_request *r = &c->req;
+    const zt_policy_set *set = r->rt->policies;
+    policy_input(c, in);
+    zt_policy_eval(set, in, res);
+    count_decision(r->rt, res);
+    policy_names(c, set, res);
+    if (res->report_only_outcome != ZT_OUTCOME_ALLOW)
+        r->report_only = zt_outcome_name(res->report_only_outcome);
+    int cause = zt_policy_cause(set, in, res); /* the policy whatif names too */
+    r->policy = cause >= 0           ? zt_policy_name(set, cause)
+                : res->n_matched > 0 ? zt_policy_name(set, res->matched[0])
+                                     : NULL;
+}
+
 /* policy: Conditional Access on every request of a signed-in user (not only at sign-in).
  * Anonymous visitors of a public app have no user to assign policies to. */
 static bool stage_policy(zt_conn *c)
@@ -635,20 +651,9 @@ static bool stage_policy(zt_conn *c)
     zt_request *r = &c->req;
     if (r->user_id == NULL)
         return true;
-    const zt_policy_set *set = r->rt->policies;
     zt_policy_input in;
     zt_policy_result res;
-    zt_pipeline_policy_input(c, &in);
-    zt_policy_eval(set, &in, &res);
-    zt_pipeline_count_decision(r->rt, &res);
-    zt_pipeline_policy_names(c, set, &res);
-    if (res.report_only_outcome != ZT_OUTCOME_ALLOW)
-        r->report_only = zt_outcome_name(res.report_only_outcome);
-    int cause = zt_policy_cause(set, &in, &res); /* the policy whatif names too */
-    if (cause >= 0)
-        r->policy = zt_policy_name(set, cause);
-    else if (res.n_matched > 0)
-        r->policy = zt_policy_name(set, res.matched[0]);
+    zt_pipeline_decide(c, &in, &res);
     char reason[256];
     if (res.outcome == ZT_OUTCOME_ALLOW) {
         r->restrict_flags = res.restrict_flags;

@@ -264,10 +264,10 @@ bool zt_pipeline_refuse_download(zt_conn *c, const zt_http_head *h);
 bool zt_pipeline_audit_decision(zt_conn *c, bool allowed, const char *reason);
 void zt_pipeline_respond_audit_unavailable(zt_conn *c);
 const char *zt_pipeline_restrict_text(unsigned flags);
-/* Every attribute Conditional Access reads, for this request. */
-void zt_pipeline_policy_input(zt_conn *c, zt_policy_input *in);
-void zt_pipeline_policy_names(zt_conn *c, const zt_policy_set *set, const zt_policy_result *res);
-void zt_pipeline_count_decision(const zt_runtime *rt, const zt_policy_result *res);
+/* The Conditional Access decision for this request, the same for the proxied path and
+ * forward-auth: every attribute whatif takes filled from the request, evaluated, counted, and
+ * the request's policy names, report-only outcome and deciding policy set. */
+void zt_pipeline_decide(zt_conn *c, zt_policy_input *in, zt_policy_result *res);
 bool zt_verify_path(const zt_request *r);
 void zt_verify_stage(zt_conn *c);
 

@@ -26,19 +26,9 @@
 static void verify_policy(zt_conn *c, zt_verify_result *v)
 {
     zt_request *r = &c->req;
-    const zt_policy_set *set = r->rt->policies;
     zt_policy_input in;
     zt_policy_result res;
-    zt_pipeline_policy_input(c, &in);
-    zt_policy_eval(set, &in, &res);
-    zt_pipeline_count_decision(r->rt, &res);
-    zt_pipeline_policy_names(c, set, &res);
-    if (res.report_only_outcome != ZT_OUTCOME_ALLOW)
-        r->report_only = zt_outcome_name(res.report_only_outcome);
-    int cause = zt_policy_cause(set, &in, &res);
-    r->policy = cause >= 0          ? zt_policy_name(set, cause)
-                : res.n_matched > 0 ? zt_policy_name(set, res.matched[0])
-                                    : NULL;
+    zt_pipeline_decide(c, &in, &res);
     if (res.outcome == ZT_OUTCOME_ALLOW) {
         r->restrict_flags = res.restrict_flags;
         const zt_header *fm = zt_http_head_find(&c->head, "X-Forwarded-Method");
