@@ -189,8 +189,10 @@ def test_metrics_requests(h):
     # A request is counted when it is logged, just after its answer went out: scrape until
     # the last one is in (bounded), then check exact figures.
     deadline = time.monotonic() + 3.0
+    scrapes = 1  # the baseline scrape `a`, counted after it answered
     while True:
         _, c = metrics(port, token)
+        scrapes += 1
         if (moved(c, "3xx"), moved(c, "4xx"), moved(c, "5xx")) == (1.0, 2.0, 4.0) or \
                 time.monotonic() > deadline:
             break
@@ -200,6 +202,9 @@ def test_metrics_requests(h):
     eq(moved(c, "3xx"), 1.0, "3xx requests")
     eq(moved(c, "4xx"), 2.0, "4xx requests")
     eq(moved(c, "5xx"), 4.0, "5xx requests")
-    check(3 <= moved(c, "2xx") <= 4, "2xx requests: 3 proxied (+1 scrape): %r" % moved(c, "2xx"))
+    # Every scrape before the last one may be in the count too (the loop above can take several
+    # under load): 3 proxied, plus at most scrapes - 1.
+    check(3 <= moved(c, "2xx") <= 3 + scrapes - 1,
+          "2xx requests: 3 proxied (+ up to %d scrapes): %r" % (scrapes - 1, moved(c, "2xx")))
     # ztgate_connections is hooked in conn.c; it must never go negative.
     check(val(c, "ztgate_connections") >= 0, "connections gauge not negative")
