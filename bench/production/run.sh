@@ -34,7 +34,8 @@ PROXY_WORKERS=${BENCH_PROXY_WORKERS:-2}
 POLICIES=${PROD_POLICIES:-100}
 FEEDS=${PROD_FEEDS:-on}                # on | off: the risk feeds (for attributing a cost)
 AUDIT=${PROD_AUDIT:-on}                # on | off: the audit log (likewise)
-ROWS=${PROD_ROWS-storm memory}          # which rows run after the headline
+ROWS=${PROD_ROWS-logged storm memory}   # which rows run after the headline ("logged": nginx
+                                       # with a JSON access log, for context beside the headline)
 PERF=${PROD_PERF:-}                    # set: `perf record -g` ztgate during its measured runs;
                                        # `stat`: CPU time and context switches of ztgate
                                        # and of nginx's workers; `stat-syscalls`: also
@@ -89,9 +90,9 @@ trap 'exit 143' TERM
 say() { echo "$*" | tee -a "$OUT/log.txt"; }
 : > "$OUT/log.txt"
 
-read -r P_UP P_NG P_ZT P_MEM < <(python3 -c '
+read -r P_UP P_NG P_ZT P_MEM P_NGLOG < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(4)]
+socks = [socket.socket() for _ in range(5)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))')
 
@@ -130,6 +131,26 @@ nginx_conf upstream "$UPSTREAM_WORKERS" "    server { listen 127.0.0.1:$P_UP; ro
 nginx_conf proxy "$PROXY_WORKERS" "    upstream app { server 127.0.0.1:$P_UP; keepalive 64; keepalive_requests 1000000; }
     server {
         listen 127.0.0.1:$P_NG reuseport;
+        location / {
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$remote_addr;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+        }
+    }
+    # Context row (not a target): the same proxy writing one JSON line per request, buffered as
+    # administrators configure it (no fsync, no hash chain, unlike ztgate's audit record).
+    log_format ztjson escape=json '{\"time\":\"\$time_iso8601\",\"src_ip\":\"\$remote_addr\",'
+        '\"src_port\":\$remote_port,\"method\":\"\$request_method\",\"host\":\"\$host\",'
+        '\"path\":\"\$uri\",\"scheme\":\"\$scheme\",\"status\":\$status,'
+        '\"bytes\":\$body_bytes_sent,\"request_id\":\"\$request_id\",'
+        '\"upstream\":\"\$upstream_addr\",\"upstream_time\":\"\$upstream_response_time\",'
+        '\"user_agent\":\"\$http_user_agent\"}';
+    server {
+        listen 127.0.0.1:$P_NGLOG reuseport;
+        access_log $work/nginx-access.log ztjson buffer=64k flush=1s;
         location / {
             proxy_pass http://app;
             proxy_http_version 1.1;
@@ -392,12 +413,16 @@ row() { # key label
 if [ "$headline_ok" = 1 ]; then
     for run in $(seq "$RUNS"); do
         if [ $((run % 2)) = 1 ]; then order="nginx ztgate"; else order="ztgate nginx"; fi
+        [[ " $ROWS " == *" logged "* ]] && order+=" nginxlog"
         for v in $order; do
-            if [ "$v" = nginx ]; then wrk_case nginx "$P_NG" "$run" "$DURATION"
-            else wrk_case ztgate "$P_ZT" "$run" "$DURATION" "$session"; fi
+            case $v in
+            nginx) wrk_case nginx "$P_NG" "$run" "$DURATION" ;;
+            nginxlog) wrk_case nginxlog "$P_NGLOG" "$run" "$DURATION" ;;
+            *) wrk_case ztgate "$P_ZT" "$run" "$DURATION" "$session" ;;
+            esac
         done
     done
-    collapse nginx ztgate
+    collapse nginx ztgate nginxlog
 else
     NOTE[nginx]="not run: the check before the load failed"
     NOTE[ztgate]=${NOTE[nginx]}
@@ -613,6 +638,12 @@ verdict() { if awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN { exit !(op == "<=" ? a
     printf '%-40s %10s %10s %10s %8s\n' case req/s "p50 (us)" "p99 (us)" errors
     row nginx "nginx plain reverse proxy"
     row ztgate "ztgate production path"
+    if [ -n "${RPS[nginxlog]:-}" ] && [ -n "${RPS[ztgate]:-}" ]; then
+        row nginxlog "nginx + JSON access log (context)"
+        line=$(head -n 1 "$work/nginx-access.log" 2>/dev/null | wc -c)
+        lr=$(awk -v a="${RPS[ztgate]}" -v b="${RPS[nginxlog]}" 'BEGIN { printf "%.2f", a / b }')
+        echo "context: ztgate / nginx writing a ${line}-byte JSON access-log line per request (buffered, no fsync, no chain): req/s ${lr}x"
+    fi
     echo
     if [ "$mem_state" = ok ]; then
         idle=${RSS[idle]} base=${RSS[base]} conns=${RSS[conns]} sess=${RSS[sessions]}
