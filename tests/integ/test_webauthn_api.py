@@ -322,6 +322,9 @@ def test_bad_inputs(h):
     refused(call(b, "login/options", {}, ct=("Content-Type", "text/plain")), 403,
             "unsupported_media_type", "not JSON")
     refused(call(b, "login/options", None, raw=b"{not json"), 400, "malformed", "bad JSON body")
+    r = b.get("/.ztgate/webauthn/login/options")
+    r.obj = json.loads(r.body or b"null")
+    refused(r, 405, "method_not_allowed", "GET")
 
     # ---- sign-in
     r, opts = passwordless(Browser(gw.port), auth, origin="http://app-test.example")
@@ -439,3 +442,15 @@ def test_source_throttle(h):
 def victim_opts(victim):
     """Fresh options for the victim's browser (its challenge, kept under its own cookie)."""
     return call(victim, "login/options", {}).obj
+
+
+def test_passkeys_off(h):
+    """auth.passkeys: false turns the endpoints off, and check-config then refuses an enforced
+    phishing_resistant_mfa policy (test_whatif has the wording)."""
+    gw, up = gateway(h, auth={"passkeys": False})
+    for path in ("register/options", "register/verify", "login/options", "login/verify"):
+        refused(call(Browser(gw.port), path, {}), 404, "passkeys_disabled", "off: " + path)
+    refused(call(Browser(gw.port), "nothing/here", {}), 404, "not_found", "unknown endpoint")
+    r = Browser(gw.port).get("/.ztgate/webauthn/login/options")
+    r.obj = json.loads(r.body or b"null")
+    refused(r, 404, "passkeys_disabled", "GET while off")
