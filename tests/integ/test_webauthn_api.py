@@ -153,9 +153,11 @@ def audit_records(h):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def gateway(h, policies=None, auth=None):
+def gateway(h, policies=None, auth=None, playbooks=None):
     up = h.upstream()
     extra = {"audit": {"path": audit_path(h)}}
+    if playbooks:
+        extra["playbooks"] = playbooks
     if auth:
         extra["auth"] = dict({"argon2_memory": "19MiB", "argon2_passes": 2}, **auth)
     if policies:
@@ -282,7 +284,9 @@ def test_phishing_resistant_policy(h):
 
 
 def test_bad_inputs(h):
-    gw, up = gateway(h)
+    gw, up = gateway(h, playbooks=[{"name": "cloned-passkey",
+                                    "on": {"types": ["cloned_credential"]},
+                                    "actions": ["open_incident"]}])
     b = signed_in_browser(h, gw)
     auth = Authenticator()
 
@@ -387,6 +391,9 @@ def test_bad_inputs(h):
     r = h.cli("risk", "list", "--config", gw.config_path)
     eq(r.returncode, 0, "risk list (%s)" % r.stderr)
     check("cloned_credential" in r.stdout, "the detection is listed: %r" % r.stdout)
+    r = h.cli("incident", "list", "--json", "--config", gw.config_path)
+    eq(r.returncode, 0, "incident list (%s)" % r.stderr)
+    check("cloned passkey" in r.stdout, "the playbook opened an incident: %r" % r.stdout[:400])
     recs = audit_records(h)
     check(any("cloned_credential" in (x.get("finding_info") or {}).get("types", [])
               for x in recs), "a Detection Finding for it")
