@@ -428,6 +428,37 @@ def test_second_factor_after_password(h):
     eq(assertion_of(up).get("amr"), ["pwd", "hwk", "mfa"], "amr of password + passkey")
 
 
+def test_passkey_only_account(h):
+    """First sign-in: the password, then a passkey registered on the MFA-pending session instead
+    of TOTP, then that passkey as the second factor. Afterwards the password alone goes nowhere
+    (Case 2): it is sent to the MFA page, and cannot enrol a TOTP of its own."""
+    from portal_client import add_user, PASSWORD
+    gw, up = gateway(h)
+    add_user(h, gw)
+    b = Browser(gw.port)
+    r = sign_in(b)
+    check(r.header("Location").startswith("/.ztgate/totp"), "no second factor yet: enrolment")
+    auth = Authenticator()
+    register(b, auth)
+    r = call(b, "login/options", {"rd": "/in"})
+    r = call(b, "login/verify", auth.get(r.obj))
+    eq(r.status, 200, "the new passkey as the second factor (%r)" % r.body)
+    eq(b.get("/in").status, 200, "signed in")
+    eq(assertion_of(up).get("amr"), ["pwd", "hwk", "mfa"], "amr")
+
+    attacker = Browser(gw.port)
+    r = sign_in(attacker, EMAIL, PASSWORD)
+    eq(r.status, 303, "the password is right")
+    check(r.header("Location").startswith("/.ztgate/mfa"), "MFA next, not enrolment: %r" %
+          r.header("Location"))
+    r = attacker.get("/.ztgate/totp")
+    eq(r.status, 303, "no TOTP enrolment for a pending session of a passkey user")
+    check(r.header("Location").startswith("/.ztgate/mfa"), "sent to the MFA page")
+    refused(call(attacker, "register/options", {}), 403, "second_factor_required",
+            "no passkey registration on that pending session either")
+    check(attacker.get("/in").status != 200, "the attacker is not signed in")
+
+
 def test_source_throttle(h):
     """Failed passkey sign-ins count against the source like failed passwords: past the limit
     the source is refused with 429 and Retry-After before anything is checked."""
