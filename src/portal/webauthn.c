@@ -384,12 +384,15 @@ static void register_verify(zt_local_req *r)
                           .factor = "passkey",
                           .message = msg};
     json_t *out = json_pack("{s:b, s:s, s:s}", "verified", 1, "id", reg->id_b64, "name", reg->name);
-    free(reg);
     if (!zt_portal_audit(r, &ev)) {
+        /* Fail closed: no credential that the audit log does not know of. */
+        zt_store_webauthn_delete(r->svc->store, s.user_id, reg->id, reg->id_len);
+        free(reg);
         json_decref(out);
         wa_error(r, 503, "unavailable", "audit log unavailable");
         return;
     }
+    free(reg);
     r->log_detail = "passkey registered";
     wa_json(r, 200, out);
 }

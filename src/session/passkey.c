@@ -423,6 +423,8 @@ zt_passkey_status zt_passkey_register_verify(zt_store *st, const zt_passkey_rp *
                                           : NULL;
     }
     if (s == ZT_PASSKEY_OK) {
+        memcpy(out->id, wc->id, wc->id_len);
+        out->id_len = wc->id_len;
         b64url(wc->id, wc->id_len, out->id_b64, sizeof(out->id_b64));
         snprintf(out->fmt, sizeof(out->fmt), "%s", wc->fmt);
         sodium_bin2hex(out->aaguid_hex, sizeof(out->aaguid_hex), wc->aaguid, sizeof(wc->aaguid));
