@@ -119,18 +119,22 @@ static void enrol_page(zt_local_req *r, const zt_portal_sess *s,
         zt_local_respond(r);
 }
 
-/* Enrolment is open to a pending session of a user without TOTP, and to a full session (a
- * user replacing their authenticator must have passed a second factor on it). */
+/* Enrolment is open to a pending session of a user without a second factor (no TOTP, no
+ * passkey), and to a full session (a user replacing their authenticator must have passed a
+ * second factor on it). A passkey counts: else a password alone could enrol its own TOTP on an
+ * account a passkey protects. */
 static bool may_enrol(zt_local_req *r, const zt_portal_sess *s, const char *rd)
 {
     zt_store_totp t;
     int rc = zt_store_totp_get(r->svc->store, s->user_id, &t);
     zt_store_totp_dispose(&t);
-    if (rc != 0 && rc != -ENOENT) {
+    uint64_t passkeys = 0;
+    int prc = zt_store_webauthn_count(r->svc->store, s->user_id, &passkeys);
+    if ((rc != 0 && rc != -ENOENT) || prc != 0) {
         zt_portal_unavailable(r, "store error");
         return false;
     }
-    if (rc == 0 && (s->mfa_pending || s->mfa_time == 0)) {
+    if ((rc == 0 || passkeys > 0) && (s->mfa_pending || s->mfa_time == 0)) {
         zt_portal_redirect_with_rd(r, ZT_PORTAL_MFA, rd);
         return false;
     }

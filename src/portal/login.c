@@ -236,11 +236,14 @@ static void login_succeeded(login_job *j)
     zt_store_totp t;
     int rc = zt_store_totp_get(r->svc->store, j->user.id, &t);
     zt_store_totp_dispose(&t);
-    if (rc != 0 && rc != -ENOENT) {
+    uint64_t passkeys = 0;
+    int prc = zt_store_webauthn_count(r->svc->store, j->user.id, &passkeys);
+    if ((rc != 0 && rc != -ENOENT) || prc != 0) {
         zt_portal_unavailable(r, "store error");
         return;
     }
-    bool has_totp = rc == 0;
+    /* A second factor to ask: TOTP or a passkey (the MFA page offers both). */
+    bool has_factor = rc == 0 || passkeys > 0;
     int64_t now = zt_portal_now();
 
     /* Identity Protection: whether a second factor is owed is the state machine's decision. */
@@ -260,7 +263,7 @@ static void login_succeeded(login_job *j)
         return;
     }
     bool risky = eng != NULL && a->level >= ZT_RISK_MEDIUM;
-    zt_signin_state next = zt_signin_on_risk(risky, has_totp, r->cfg->auth.mfa_optional);
+    zt_signin_state next = zt_signin_on_risk(risky, has_factor, r->cfg->auth.mfa_optional);
     if (!zt_signin_go(&j->flow, next)) {
         free(a);
         zt_portal_unavailable(r, "sign-in state machine");
@@ -281,6 +284,7 @@ static void login_succeeded(login_job *j)
                                        .host = r->host,
                                        .auth_time = now,
                                        .mfa_pending = pending,
+                                       .amr = ZT_AMR_PWD,
                                        .ip = r->ip,
                                        .user_agent = ua},
                            .replaces_hash = old.valid ? old.id_hash : NULL,
@@ -318,7 +322,7 @@ static void login_succeeded(login_job *j)
     if (!pending)
         zt_portal_finish(r, hash, j->f.rd);
     else
-        zt_portal_redirect_with_rd(r, has_totp ? ZT_PORTAL_MFA : ZT_PORTAL_TOTP, j->f.rd);
+        zt_portal_redirect_with_rd(r, has_factor ? ZT_PORTAL_MFA : ZT_PORTAL_TOTP, j->f.rd);
 }
 
 /* Parameters raised since the hash was made (argon2_passes, argon2_memory): store a new hash

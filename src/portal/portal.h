@@ -30,6 +30,12 @@ typedef struct zt_local_req zt_local_req;
 #define ZT_PORTAL_SIGNED_OUT "/.ztgate/signed-out"
 #define ZT_PORTAL_CALLBACK "/.ztgate/callback"
 #define ZT_PORTAL_JWKS "/.ztgate/jwks.json"
+/* WebAuthn JSON endpoints (webauthn.c; docs/PORTAL.md "Passkeys"), all POST. */
+#define ZT_PORTAL_WA_PREFIX "/.ztgate/webauthn/"
+#define ZT_PORTAL_WA_REGISTER_OPTIONS "/.ztgate/webauthn/register/options"
+#define ZT_PORTAL_WA_REGISTER_VERIFY "/.ztgate/webauthn/register/verify"
+#define ZT_PORTAL_WA_LOGIN_OPTIONS "/.ztgate/webauthn/login/options"
+#define ZT_PORTAL_WA_LOGIN_VERIFY "/.ztgate/webauthn/login/verify"
 
 /* ---- form.c: application/x-www-form-urlencoded bodies and query strings ---- */
 
@@ -197,6 +203,7 @@ typedef struct zt_portal_sess {
     char mfa_method[17];
     bool mfa_pending;
     int user_risk, sign_in_risk; /* zt_risk levels from the session record */
+    unsigned amr;                /* ZT_AMR_* methods (session.h) */
 } zt_portal_sess;
 
 /* The handler of /.ztgate/... on every gateway listener (http/handler.h). */
@@ -239,6 +246,9 @@ void zt_portal_rd(zt_local_req *r, const zt_form *form, char out[ZT_RD_MAX + 1])
 /* Send the browser with full session `id_hash` on to rd (303): same host directly, another
  * configured app host through a one-time code (portal host only). */
 void zt_portal_finish(zt_local_req *r, const char *id_hash, const char *rd);
+/* Where zt_portal_finish would send the browser (appended to loc, NUL-terminated), for the
+ * JSON endpoints that answer {"redirect": ...} instead of a 303. 0 or a negative errno. */
+int zt_portal_next_url(zt_local_req *r, const char *id_hash, const char *rd, zt_buf *loc);
 
 /* Hold the answer for ms on the request's loop, then run fn(ctx) (at once when ms is 0).
  * 0, or a negative errno (fn not called). */
@@ -354,7 +364,9 @@ void zt_portal_recovery_key(const zt_local_req *r, unsigned char key[32]);
 /* Secret-box context of a user's TOTP secret: "totp:" + user id. */
 void zt_portal_totp_context(const char *user_id, char out[64]);
 /* Replace `old` (destroyed when valid) by a new full session for old->user_id with a new id
- * (no fixation); sets the session and known-device cookies. 0 or negative errno. */
+ * (no fixation); sets the session and known-device cookies. The new session's amr is old's
+ * plus what mfa_method proves ("totp", "recovery": otp; "hwk", "swk": a passkey), with mfa
+ * when that makes two kinds of factor. 0 or negative errno. */
 int zt_portal_session_upgrade(zt_local_req *r, const zt_portal_sess *old, int64_t auth_time,
                               int64_t mfa_time, const char *mfa_method,
                               char hash_out[ZT_SESSION_HASH_LEN + 1]);
@@ -368,5 +380,6 @@ void zt_portal_enrol(zt_local_req *r);
 void zt_portal_password(zt_local_req *r);
 void zt_portal_logout(zt_local_req *r);
 void zt_portal_signed_out(zt_local_req *r);
+void zt_portal_webauthn(zt_local_req *r); /* every path under ZT_PORTAL_WA_PREFIX */
 
 #endif
