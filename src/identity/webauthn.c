@@ -6,6 +6,7 @@
 #include <cbor.h>
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -442,6 +443,52 @@ static EVP_PKEY *pkey_from_params(const char *type, OSSL_PARAM *params)
     return pkey;
 }
 
+/* P-256 domain parameters, made once: building the group (Montgomery constants for the field
+ * and the order) for every key cost a third of an ES256 assertion verification. */
+static EVP_PKEY *p256_params;
+static pthread_once_t p256_once = PTHREAD_ONCE_INIT;
+
+static void p256_params_init(void)
+{
+    char group[] = "prime256v1";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, &p256_params, EVP_PKEY_KEY_PARAMETERS, params) != 1)
+        p256_params = NULL;
+    EVP_PKEY_CTX_free(ctx);
+}
+
+/* A P-256 public key from x and y (a copy of the shared parameters with the point set),
+ * refused when the point is not on the curve. zt_keys_p256_public uses the full public check,
+ * which adds n·Q = O, a scalar multiplication costing about half a verification, on every
+ * sign-in; P-256 has cofactor 1, so any point on the curve other than infinity (which has no
+ * affine x, y) already has order n: the quick check (on the curve) is the whole check. */
+static EVP_PKEY *p256_key(const unsigned char x[32], const unsigned char y[32])
+{
+    unsigned char pub[65];
+    pub[0] = 0x04; /* uncompressed point */
+    memcpy(pub + 1, x, 32);
+    memcpy(pub + 33, y, 32);
+    if (pthread_once(&p256_once, p256_params_init) != 0 || p256_params == NULL)
+        return NULL;
+    EVP_PKEY *pkey = EVP_PKEY_dup(p256_params);
+    if (pkey != NULL && EVP_PKEY_set1_encoded_public_key(pkey, pub, sizeof(pub)) != 1) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    EVP_PKEY_CTX *chk = pkey != NULL ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
+    if (pkey != NULL && (chk == NULL || EVP_PKEY_public_check_quick(chk) != 1)) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    EVP_PKEY_CTX_free(chk);
+    return pkey;
+}
+
 static EVP_PKEY *rsa_key(const cose *c)
 {
     BIGNUM *n = BN_bin2bn(c->n, (int)c->nlen, NULL);
@@ -524,7 +571,7 @@ static zt_webauthn_result cose_decode(const unsigned char *p, size_t n, cose *c,
         if (c->py != NULL)
             memcpy(c->y, c->py, 32);
         if (c->alg == ZT_WEBAUTHN_ES256)
-            *out = zt_keys_p256_public(c->x, c->y);
+            *out = p256_key(c->x, c->y);
         else if (c->alg == ZT_WEBAUTHN_EDDSA)
             *out = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, c->x, 32);
         else
@@ -957,7 +1004,7 @@ static EVP_PKEY *tpm_public_key(const tpm_public *pub)
     if (pub->type == TPM_ALG_ECC) {
         if (pub->curve != TPM_ECC_NIST_P256 || pub->xlen != 32 || pub->ylen != 32)
             return NULL;
-        return zt_keys_p256_public(pub->x, pub->y);
+        return p256_key(pub->x, pub->y);
     }
     uint32_t e = pub->exponent != 0 ? pub->exponent : 65537;
     unsigned char ebytes[4] = {(unsigned char)(e >> 24), (unsigned char)(e >> 16),

@@ -1334,6 +1334,12 @@ static void test_parse_direct(void **state)
     k = NULL;
     assert_int_equal(zt_webauthn_cose_key(cose.p, cose.n, &alg, &k, &why), ZT_WEBAUTHN_BAD_INPUT);
     assert_null(k);
+    /* (0, 0), not a point of P-256 (y and x are the last two 32-byte strings of the key) */
+    cose_of(es256, ZT_WEBAUTHN_ES256, &cose);
+    memset(cose.p + cose.n - 32, 0, 32);
+    memset(cose.p + cose.n - 32 - 3 - 32, 0, 32);
+    assert_int_equal(zt_webauthn_cose_key(cose.p, cose.n, &alg, &k, &why), ZT_WEBAUTHN_BAD_INPUT);
+    assert_null(k);
 }
 
 /* ---- assertions ---- */
