@@ -16,7 +16,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "identity/keys.h"
 #include "lib/b64.h"
 
 #define FIXED_LEN 37 /* rpIdHash(32) | flags(1) | signCount(4) */
