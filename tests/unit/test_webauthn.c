@@ -749,6 +749,13 @@ static void test_reg_packed_x5c(void **state)
     packed_x5c(&c, ed25519);
     c.n_certs = 0;
     assert_int_equal(reg(&c), ZT_WEBAUTHN_BAD_INPUT);
+    /* the chain as given: a self-signed certificate repeated links to itself; at most 8 */
+    packed_x5c(&c, ed25519);
+    c.n_certs = 8;
+    assert_int_equal(reg(&c), ZT_WEBAUTHN_OK);
+    packed_x5c(&c, ed25519);
+    c.n_certs = 9;
+    assert_int_equal(reg(&c), ZT_WEBAUTHN_BAD_SIGNATURE);
 }
 
 static void test_reg_fido_u2f(void **state)
