@@ -84,9 +84,6 @@ median_of() {
         sed -E "s/.* $3=([0-9.]+).*/\1/" | sort -g |
         awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-# per CPU-second: verifications / CPU time of the whole process (Node's WebCrypto work runs on
-# a libuv worker thread; both processes' CPU time counts every thread)
-per_cpu() { awk -v r="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.0f", r / c }'; }
 
 {
     echo
@@ -94,23 +91,22 @@ per_cpu() { awk -v r="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.0f", r / c }';
         "swa/CPU-s" "ratio" "ratio" "openssl/CPU-s" "ceiling"
     printf '%-6s %10s %12s %10s %12s %9s %9s %12s %9s\n' "" "" "" "" "" "(wall)" "(CPU)" "(raw)" "(CPU)"
     for alg in ES256 EdDSA RS256; do
+        # per CPU-second (cpu_rate): verifications / CPU time of the whole process, every
+        # thread (Node's WebCrypto check runs on a libuv worker thread), median over the runs
         zr=$(median_of ztgate "$alg" rate)
-        zc=$(median_of ztgate "$alg" cpu)
+        zpc=$(median_of ztgate "$alg" cpu_rate)
         nr=$(median_of simplewebauthn "$alg" rate)
-        nc=$(median_of simplewebauthn "$alg" cpu)
-        rr=$(median_of openssl-raw "$alg" rate)
-        rc=$(median_of openssl-raw "$alg" cpu)
+        npc=$(median_of simplewebauthn "$alg" cpu_rate)
+        rpc=$(median_of openssl-raw "$alg" cpu_rate)
+        rpc=${rpc:-0}
         if [ -z "$zr" ]; then
             printf '%-6s %s\n' "$alg" "ztgate: no result (see $out/run-ztgate-*.txt)"
             continue
         fi
-        zpc=$(per_cpu "$zr" "$zc")
-        rpc=$( [ -n "$rr" ] && per_cpu "$rr" "$rc" || echo 0)
         if [ -z "$nr" ]; then
-            printf '%-6s %10.0f %12s   %s\n' "$alg" "$zr" "$zpc" "${node_note:-no result (see $out/run-node-*.txt)}"
+            printf '%-6s %10.0f %12.0f   %s\n' "$alg" "$zr" "$zpc" "${node_note:-no result (see $out/run-node-*.txt)}"
             continue
         fi
-        npc=$(per_cpu "$nr" "$nc")
         awk -v a="$alg" -v zr="$zr" -v zpc="$zpc" -v nr="$nr" -v npc="$npc" -v rpc="$rpc" -v g="$GOAL" 'BEGIN {
             rw = zr / nr; r = zpc / npc
             printf "%-6s %10.0f %12.0f %10.0f %12.0f %8.1fx %8.1fx %12.0f %8.1fx   goal >= %dx (CPU): %s\n",
