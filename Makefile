@@ -66,6 +66,7 @@ bench: setup all
 	bench/audit/run.sh $(BUILD)
 	bench/device/run.sh $(BUILD)
 	bench/risk/run.sh $(BUILD)
+	bench/webauthn/run.sh $(BUILD)
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')

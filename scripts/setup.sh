@@ -83,10 +83,11 @@ install_debian_packages() {
     fi
 }
 
-# ---- npm packages: playwright-core (drives Debian's chromium in the browser suite) and otplib
-# (TOTP cross-check). Each directory pins its versions in package-lock.json; `npm ci` installs
-# exactly those, and runs again only when the lock file is newer than the installed tree.
-NPM_DIRS="tests/browser tests/integ/totp"
+# ---- npm packages: playwright-core (drives Debian's chromium in the browser suite), otplib
+# (TOTP cross-check) and @simplewebauthn/server (the peer of bench/webauthn). Each directory pins
+# its versions in package-lock.json; `npm ci` installs exactly those, and runs again only when
+# the lock file is newer than the installed tree.
+NPM_DIRS="tests/browser tests/integ/totp bench/webauthn/node"
 
 install_npm_packages() {
     if ! command -v npm >/dev/null 2>&1; then

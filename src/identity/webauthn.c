@@ -6,6 +6,7 @@
 #include <cbor.h>
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,13 +16,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "identity/keys.h"
 #include "lib/b64.h"
 
 #define FIXED_LEN 37 /* rpIdHash(32) | flags(1) | signCount(4) */
 #define AAGUID_LEN 16
 #define HASH_LEN 32
 #define CBOR_DEPTH_MAX 16 /* COSE keys, attestation objects and extensions are shallow */
+#define X5C_MAX 8         /* certificates in an attestation chain */
 
 static zt_webauthn_result refuse(const char **why, zt_webauthn_result r, const char *reason)
 {
@@ -441,6 +442,53 @@ static EVP_PKEY *pkey_from_params(const char *type, OSSL_PARAM *params)
     return pkey;
 }
 
+/* P-256 domain parameters, made once: building the group (Montgomery constants for the field
+ * and the order) for every key cost about an eighth of an ES256 assertion verification. */
+static EVP_PKEY *p256_params;
+static pthread_once_t p256_once = PTHREAD_ONCE_INIT;
+
+static void p256_params_init(void)
+{
+    char group[] = "prime256v1";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, &p256_params, EVP_PKEY_KEY_PARAMETERS, params) != 1)
+        p256_params = NULL;
+    EVP_PKEY_CTX_free(ctx);
+}
+
+/* A P-256 public key from x and y (a copy of the shared parameters with the point set),
+ * refused when the point is not on the curve. zt_keys_p256_public uses the full public check,
+ * which adds n·Q = O, a scalar multiplication that cost a third of each ES256 assertion
+ * verification (bench/webauthn); P-256 has cofactor 1, so any point on the curve other than
+ * infinity (which has no affine x, y) already has order n: the quick check (on the curve) is the
+ * whole check. */
+static EVP_PKEY *p256_key(const unsigned char x[32], const unsigned char y[32])
+{
+    unsigned char pub[65];
+    pub[0] = 0x04; /* uncompressed point */
+    memcpy(pub + 1, x, 32);
+    memcpy(pub + 33, y, 32);
+    if (pthread_once(&p256_once, p256_params_init) != 0 || p256_params == NULL)
+        return NULL;
+    EVP_PKEY *pkey = EVP_PKEY_dup(p256_params);
+    if (pkey != NULL && EVP_PKEY_set1_encoded_public_key(pkey, pub, sizeof(pub)) != 1) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    EVP_PKEY_CTX *chk = pkey != NULL ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
+    if (pkey != NULL && (chk == NULL || EVP_PKEY_public_check_quick(chk) != 1)) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    EVP_PKEY_CTX_free(chk);
+    return pkey;
+}
+
 static EVP_PKEY *rsa_key(const cose *c)
 {
     BIGNUM *n = BN_bin2bn(c->n, (int)c->nlen, NULL);
@@ -523,7 +571,7 @@ static zt_webauthn_result cose_decode(const unsigned char *p, size_t n, cose *c,
         if (c->py != NULL)
             memcpy(c->y, c->py, 32);
         if (c->alg == ZT_WEBAUTHN_ES256)
-            *out = zt_keys_p256_public(c->x, c->y);
+            *out = p256_key(c->x, c->y);
         else if (c->alg == ZT_WEBAUTHN_EDDSA)
             *out = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, c->x, 32);
         else
@@ -659,14 +707,11 @@ static bool pkey_is_p256(EVP_PKEY *k)
            strcmp(group, "prime256v1") == 0;
 }
 
-/* x5c: a non-empty array of DER certificates; the first one, parsed whole. */
-static X509 *first_cert(const cbor_item_t *x5c, size_t *count)
+/* One DER certificate filling a CBOR byte string exactly, or NULL. */
+static X509 *der_cert(const cbor_item_t *it)
 {
-    if (!cbor_isa_array(x5c) || !cbor_array_is_definite(x5c) || cbor_array_size(x5c) == 0)
-        return NULL;
-    *count = cbor_array_size(x5c);
     size_t n = 0;
-    const unsigned char *der = cbor_bytes(cbor_array_handle(x5c)[0], &n);
+    const unsigned char *der = cbor_bytes(it, &n);
     if (der == NULL || n == 0 || n > (size_t)ZT_WEBAUTHN_ATT_OBJ_MAX)
         return NULL;
     const unsigned char *q = der;
@@ -678,25 +723,56 @@ static X509 *first_cert(const cbor_item_t *x5c, size_t *count)
     return cert;
 }
 
-/* §8.2.1 packed attestation certificate requirements. */
-static const char *packed_cert_problem(X509 *cert, const unsigned char *aaguid)
+/* x5c: a non-empty array of DER certificates; the first one, parsed whole. */
+static X509 *first_cert(const cbor_item_t *x5c, size_t *count)
 {
-    if (X509_get_version(cert) != X509_VERSION_3)
-        return "attestation certificate is not X.509 v3";
-    X509_NAME *subj = X509_get_subject_name(cert);
-    int i = X509_NAME_get_index_by_NID(subj, NID_organizationalUnitName, -1);
-    const char ou[] = "Authenticator Attestation";
-    ASN1_STRING *v = i >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)) : NULL;
-    if (v == NULL || ASN1_STRING_length(v) != (int)sizeof(ou) - 1 ||
-        memcmp(ASN1_STRING_get0_data(v), ou, sizeof(ou) - 1) != 0 ||
-        X509_NAME_get_index_by_NID(subj, NID_organizationalUnitName, i) >= 0)
-        return "attestation certificate OU is not \"Authenticator Attestation\"";
+    if (!cbor_isa_array(x5c) || !cbor_array_is_definite(x5c) || cbor_array_size(x5c) == 0)
+        return NULL;
+    *count = cbor_array_size(x5c);
+    return der_cert(cbor_array_handle(x5c)[0]);
+}
+
+/* The chain as the authenticator gave it: each certificate after the first issued the one
+ * before it (issuer name and signature). Nothing says the last one is trusted: no trust anchors
+ * are configured, so a statement that passes is reported as "basic (unverified chain)". */
+static const char *chain_problem(const cbor_item_t *x5c)
+{
+    size_t n = cbor_array_size(x5c);
+    if (n > X5C_MAX)
+        return "x5c has more than 8 certificates";
+    X509 *prev = NULL;
+    const char *problem = NULL;
+    for (size_t i = 0; i < n && problem == NULL; i++) {
+        X509 *cur = der_cert(cbor_array_handle(x5c)[i]);
+        if (cur == NULL)
+            problem = "x5c holds something that is not one DER certificate";
+        else if (prev != NULL &&
+                 (X509_NAME_cmp(X509_get_issuer_name(prev), X509_get_subject_name(cur)) != 0 ||
+                  X509_get0_pubkey(cur) == NULL || X509_verify(prev, X509_get0_pubkey(cur)) != 1))
+            problem = "x5c certificate is not issued by the next one in the chain";
+        X509_free(prev);
+        prev = cur;
+    }
+    X509_free(prev);
+    return problem;
+}
+
+/* Basic constraints absent or CA false, and not repeated. */
+static const char *ca_problem(X509 *cert)
+{
     int crit = 0;
     BASIC_CONSTRAINTS *bc = X509_get_ext_d2i(cert, NID_basic_constraints, &crit, NULL);
     bool ca = bc != NULL && bc->ca;
     BASIC_CONSTRAINTS_free(bc);
     if (ca || crit == -2)
         return "attestation certificate is a CA (or has basic constraints twice)";
+    return NULL;
+}
+
+/* id-fido-gen-ce-aaguid (1.3.6.1.4.1.45724.1.1.4): when present, not critical and equal to the
+ * AAGUID in authData. */
+static const char *aaguid_problem(X509 *cert, const unsigned char *aaguid)
+{
     ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.45724.1.1.4", 1);
     int at = oid != NULL ? X509_get_ext_by_OBJ(cert, oid, -1) : -2;
     int again = at >= 0 ? X509_get_ext_by_OBJ(cert, oid, at) : -1;
@@ -713,6 +789,23 @@ static const char *packed_cert_problem(X509 *cert, const unsigned char *aaguid)
             return "attestation certificate AAGUID does not match authData";
     }
     return NULL;
+}
+
+/* §8.2.1 packed attestation certificate requirements. */
+static const char *packed_cert_problem(X509 *cert, const unsigned char *aaguid)
+{
+    if (X509_get_version(cert) != X509_VERSION_3)
+        return "attestation certificate is not X.509 v3";
+    X509_NAME *subj = X509_get_subject_name(cert);
+    int i = X509_NAME_get_index_by_NID(subj, NID_organizationalUnitName, -1);
+    const char ou[] = "Authenticator Attestation";
+    ASN1_STRING *v = i >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)) : NULL;
+    if (v == NULL || ASN1_STRING_length(v) != (int)sizeof(ou) - 1 ||
+        memcmp(ASN1_STRING_get0_data(v), ou, sizeof(ou) - 1) != 0 ||
+        X509_NAME_get_index_by_NID(subj, NID_organizationalUnitName, i) >= 0)
+        return "attestation certificate OU is not \"Authenticator Attestation\"";
+    const char *problem = ca_problem(cert);
+    return problem != NULL ? problem : aaguid_problem(cert, aaguid);
 }
 
 static zt_webauthn_result att_packed(const att_ctx *a, const char **type, const char **why)
@@ -745,6 +838,8 @@ static zt_webauthn_result att_packed(const att_ctx *a, const char **type, const 
     zt_webauthn_result r = ZT_WEBAUTHN_OK;
     const char *problem = packed_cert_problem(cert, a->ad->aaguid);
     EVP_PKEY *ck = X509_get0_pubkey(cert);
+    if (problem == NULL)
+        problem = chain_problem(x5c);
     if (problem != NULL)
         r = refuse(why, ZT_WEBAUTHN_BAD_SIGNATURE, problem);
     else if (ck == NULL || (alg == ZT_WEBAUTHN_ES256 && !pkey_is_p256(ck)) ||
@@ -798,6 +893,435 @@ static zt_webauthn_result att_fido_u2f(const att_ctx *a, const char **type, cons
     return r;
 }
 
+/* ---- tpm (§8.3; TPM 2.0 Library Part 2 for the structures) ---- */
+
+#define TPM_GENERATED_VALUE 0xff544347u
+#define TPM_ST_ATTEST_CERTIFY 0x8017u
+#define TPM_ALG_RSA 0x0001u
+#define TPM_ALG_SHA1 0x0004u
+#define TPM_ALG_SHA256 0x000bu
+#define TPM_ALG_SHA384 0x000cu
+#define TPM_ALG_SHA512 0x000du
+#define TPM_ALG_NULL 0x0010u
+#define TPM_ALG_ECC 0x0023u
+#define TPM_ECC_NIST_P256 0x0003u
+#define TPM_CLOCK_INFO_LEN 17 /* clock u64, resetCount u32, restartCount u32, safe u8 */
+#define TPM_FIRMWARE_LEN 8
+
+/* COSE algorithms a TPM or an attestation CA signs with, beyond the credential ones. */
+#define COSE_ES384 (-35)
+#define COSE_ES512 (-36)
+#define COSE_RS384 (-258)
+#define COSE_RS512 (-259)
+#define COSE_RS1 (-65535) /* RSASSA-PKCS1-v1_5 with SHA-1: what Windows TPMs sign certInfo with */
+
+/* A big-endian reader over a TPM structure; a read past the end sets bad and returns 0/NULL. */
+typedef struct tpm_rd {
+    const unsigned char *p;
+    size_t n, off;
+    bool bad;
+} tpm_rd;
+
+static uint32_t rd_uint(tpm_rd *r, size_t width)
+{
+    if (r->bad || r->n - r->off < width) {
+        r->bad = true;
+        return 0;
+    }
+    uint32_t v = 0;
+    for (size_t i = 0; i < width; i++)
+        v = v << 8 | r->p[r->off + i];
+    r->off += width;
+    return v;
+}
+
+static void rd_skip(tpm_rd *r, size_t len)
+{
+    if (r->bad || r->n - r->off < len)
+        r->bad = true;
+    else
+        r->off += len;
+}
+
+/* A TPM2B_*: a u16 size, then that many bytes. */
+static const unsigned char *rd_tpm2b(tpm_rd *r, size_t *len)
+{
+    *len = rd_uint(r, 2);
+    const unsigned char *p = r->bad ? NULL : r->p + r->off;
+    rd_skip(r, *len);
+    return r->bad ? NULL : p;
+}
+
+/* A TPMT_*_SCHEME: an algorithm, and a hashAlg after it unless the algorithm is TPM_ALG_NULL. */
+static void rd_scheme(tpm_rd *r)
+{
+    if (rd_uint(r, 2) != TPM_ALG_NULL)
+        rd_skip(r, 2);
+}
+
+/* What we need of a TPMT_PUBLIC. Pointers point into pubArea. */
+typedef struct tpm_public {
+    uint32_t type, name_alg;
+    const unsigned char *n; /* RSA modulus */
+    size_t nlen;
+    uint32_t exponent;          /* RSA; 0 means 65537 */
+    uint32_t curve;             /* ECC */
+    const unsigned char *x, *y; /* ECC point */
+    size_t xlen, ylen;
+} tpm_public;
+
+/* TPMT_PUBLIC with an RSA or ECC signing key (no symmetric part), filling pubArea exactly. */
+static bool tpm_parse_public(const unsigned char *p, size_t n, tpm_public *pub)
+{
+    tpm_rd r = {p, n, 0, false};
+    size_t len = 0;
+    memset(pub, 0, sizeof(*pub));
+    pub->type = rd_uint(&r, 2);
+    pub->name_alg = rd_uint(&r, 2);
+    rd_skip(&r, 4);                     /* objectAttributes */
+    rd_tpm2b(&r, &len);                 /* authPolicy */
+    if (rd_uint(&r, 2) != TPM_ALG_NULL) /* parameters.symmetric: a signing key has none */
+        return false;
+    rd_scheme(&r);
+    if (pub->type == TPM_ALG_RSA) {
+        rd_skip(&r, 2); /* keyBits: the modulus says it */
+        pub->exponent = rd_uint(&r, 4);
+        pub->n = rd_tpm2b(&r, &pub->nlen);
+    } else if (pub->type == TPM_ALG_ECC) {
+        pub->curve = rd_uint(&r, 2);
+        rd_scheme(&r); /* kdf */
+        pub->x = rd_tpm2b(&r, &pub->xlen);
+        pub->y = rd_tpm2b(&r, &pub->ylen);
+    } else {
+        return false;
+    }
+    return !r.bad && r.off == n;
+}
+
+/* The pubArea's key as an OpenSSL key, or NULL (only what a credential can be: RSA, P-256). */
+static EVP_PKEY *tpm_public_key(const tpm_public *pub)
+{
+    if (pub->type == TPM_ALG_ECC) {
+        if (pub->curve != TPM_ECC_NIST_P256 || pub->xlen != 32 || pub->ylen != 32)
+            return NULL;
+        return p256_key(pub->x, pub->y);
+    }
+    uint32_t e = pub->exponent != 0 ? pub->exponent : 65537;
+    unsigned char ebytes[4] = {(unsigned char)(e >> 24), (unsigned char)(e >> 16),
+                               (unsigned char)(e >> 8), (unsigned char)e};
+    cose c = {.n = pub->n, .nlen = pub->nlen, .e = ebytes, .elen = sizeof(ebytes)};
+    return pub->nlen > 0 && pub->nlen <= 512 ? rsa_key(&c) : NULL;
+}
+
+/* What we need of a TPMS_ATTEST. Pointers point into certInfo. */
+typedef struct tpm_attest {
+    uint32_t magic, type;
+    const unsigned char *extra, *name;
+    size_t extra_len, name_len;
+} tpm_attest;
+
+/* TPMS_ATTEST whose attested part is a TPMS_CERTIFY_INFO, filling certInfo exactly. */
+static bool tpm_parse_attest(const unsigned char *p, size_t n, tpm_attest *at)
+{
+    tpm_rd r = {p, n, 0, false};
+    size_t len = 0;
+    memset(at, 0, sizeof(*at));
+    at->magic = rd_uint(&r, 4);
+    at->type = rd_uint(&r, 2);
+    rd_tpm2b(&r, &len); /* qualifiedSigner */
+    at->extra = rd_tpm2b(&r, &at->extra_len);
+    rd_skip(&r, TPM_CLOCK_INFO_LEN);
+    rd_skip(&r, TPM_FIRMWARE_LEN);
+    at->name = rd_tpm2b(&r, &at->name_len);
+    rd_tpm2b(&r, &len); /* qualifiedName */
+    return !r.bad && r.off == n;
+}
+
+static const EVP_MD *tpm_name_md(uint32_t alg)
+{
+    switch (alg) {
+    case TPM_ALG_SHA1:
+        return EVP_sha1();
+    case TPM_ALG_SHA256:
+        return EVP_sha256();
+    case TPM_ALG_SHA384:
+        return EVP_sha384();
+    case TPM_ALG_SHA512:
+        return EVP_sha512();
+    default:
+        return NULL;
+    }
+}
+
+/* The digest of a COSE signature algorithm we verify attestation signatures with, or NULL. */
+static const EVP_MD *cose_md(int alg)
+{
+    switch (alg) {
+    case ZT_WEBAUTHN_ES256:
+    case ZT_WEBAUTHN_RS256:
+        return EVP_sha256();
+    case COSE_ES384:
+    case COSE_RS384:
+        return EVP_sha384();
+    case COSE_ES512:
+    case COSE_RS512:
+        return EVP_sha512();
+    case COSE_RS1:
+        return EVP_sha1();
+    default:
+        return NULL;
+    }
+}
+
+static bool cose_alg_is_rsa(int alg)
+{
+    return alg == ZT_WEBAUTHN_RS256 || alg == COSE_RS384 || alg == COSE_RS512 || alg == COSE_RS1;
+}
+
+/* md(a‖b) into out (EVP_MAX_MD_SIZE bytes); *len receives its length. */
+static bool digest2(const EVP_MD *md, const unsigned char *a, size_t alen, const unsigned char *b,
+                    size_t blen, unsigned char *out, unsigned int *len)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
+              EVP_DigestUpdate(ctx, a, alen) == 1 &&
+              (blen == 0 || EVP_DigestUpdate(ctx, b, blen) == 1) &&
+              EVP_DigestFinal_ex(ctx, out, len) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+/* An ECDSA or RSASSA-PKCS1-v1_5 signature under COSE alg over msg (RSA keys of 2048+ bits). */
+static bool verify_alg(EVP_PKEY *key, int alg, const unsigned char *msg, size_t len,
+                       const unsigned char *sig, size_t siglen)
+{
+    const EVP_MD *md = cose_md(alg);
+    bool rsa = cose_alg_is_rsa(alg);
+    if (md == NULL || key == NULL || sig == NULL || siglen == 0 || siglen > ZT_WEBAUTHN_SIG_MAX ||
+        !(rsa ? EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_get_bits(key) >= 2048
+              : EVP_PKEY_is_a(key, "EC")))
+        return false;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool ok = ctx != NULL && EVP_DigestVerifyInit(ctx, NULL, md, NULL, key) == 1 &&
+              EVP_DigestVerify(ctx, sig, siglen, msg, len) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+/* An X509_NAME holds a non-empty attribute of this OID. */
+static bool name_has(X509_NAME *name, const char *oid)
+{
+    ASN1_OBJECT *o = OBJ_txt2obj(oid, 1);
+    int i = o != NULL ? X509_NAME_get_index_by_OBJ(name, o, -1) : -1;
+    ASN1_OBJECT_free(o);
+    return i >= 0 && ASN1_STRING_length(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i))) > 0;
+}
+
+/* SAN with a directoryName naming the TPM: manufacturer, model and version (TPM EK profile
+ * 3.2.9: tcg-at-tpmManufacturer 2.23.133.2.1, tpmModel .2, tpmVersion .3). */
+static bool tpm_san_ok(X509 *cert)
+{
+    int crit = 0;
+    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
+    bool ok = false;
+    for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
+        GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+        if (g->type == GEN_DIRNAME && name_has(g->d.directoryName, "2.23.133.2.1") &&
+            name_has(g->d.directoryName, "2.23.133.2.2") &&
+            name_has(g->d.directoryName, "2.23.133.2.3"))
+            ok = true;
+    }
+    GENERAL_NAMES_free(names);
+    return ok;
+}
+
+/* Extended key usage includes tcg-kp-AIKCertificate (2.23.133.8.3). */
+static bool tpm_eku_ok(X509 *cert)
+{
+    int crit = 0;
+    EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(cert, NID_ext_key_usage, &crit, NULL);
+    ASN1_OBJECT *want = OBJ_txt2obj("2.23.133.8.3", 1);
+    bool ok = false;
+    for (int i = 0; eku != NULL && want != NULL && i < sk_ASN1_OBJECT_num(eku); i++)
+        if (OBJ_cmp(sk_ASN1_OBJECT_value(eku, i), want) == 0)
+            ok = true;
+    ASN1_OBJECT_free(want);
+    EXTENDED_KEY_USAGE_free(eku);
+    return ok;
+}
+
+/* §8.3.1 TPM attestation (AIK) certificate requirements. */
+static const char *aik_cert_problem(X509 *cert, const unsigned char *aaguid)
+{
+    if (X509_get_version(cert) != X509_VERSION_3)
+        return "AIK certificate is not X.509 v3";
+    if (X509_NAME_entry_count(X509_get_subject_name(cert)) != 0)
+        return "AIK certificate subject is not empty";
+    if (!tpm_san_ok(cert))
+        return "AIK certificate SAN lacks TPM manufacturer, model and version";
+    if (!tpm_eku_ok(cert))
+        return "AIK certificate EKU lacks 2.23.133.8.3 (AIK certificate)";
+    const char *problem = ca_problem(cert);
+    return problem != NULL ? problem : aaguid_problem(cert, aaguid);
+}
+
+/* The statement's members: ver "2.0", alg, sig, x5c, certInfo, pubArea, nothing else
+ * (ecdaaKeyId was dropped from WebAuthn Level 2). */
+typedef struct tpm_stmt {
+    int alg;
+    const unsigned char *sig, *cert_info, *pub_area;
+    size_t siglen, cilen, palen;
+    cbor_item_t *x5c;
+} tpm_stmt;
+
+static zt_webauthn_result tpm_members(const cbor_item_t *stmt, tpm_stmt *t, const char **why)
+{
+    cbor_item_t *ver = NULL, *alg = NULL, *sig = NULL, *ci = NULL, *pa = NULL;
+    if (map_get(stmt, "ver", 0, &ver) != 0 || !cbor_text_is(ver, "2.0"))
+        return refuse(why, ZT_WEBAUTHN_BAD_INPUT, "tpm attStmt ver is not \"2.0\"");
+    if (map_get(stmt, "alg", 0, &alg) != 0 || !cbor_small_int(alg, &t->alg) ||
+        map_get(stmt, "sig", 0, &sig) != 0 || (t->sig = cbor_bytes(sig, &t->siglen)) == NULL ||
+        map_get(stmt, "certInfo", 0, &ci) != 0 ||
+        (t->cert_info = cbor_bytes(ci, &t->cilen)) == NULL ||
+        map_get(stmt, "pubArea", 0, &pa) != 0 ||
+        (t->pub_area = cbor_bytes(pa, &t->palen)) == NULL ||
+        map_get(stmt, "x5c", 0, &t->x5c) != 0 || cbor_map_size(stmt) != 6)
+        return refuse(why, ZT_WEBAUTHN_BAD_INPUT,
+                      "tpm attStmt needs exactly ver, alg, sig, x5c, certInfo and pubArea");
+    if (cose_md(t->alg) == NULL)
+        return refuse(why, ZT_WEBAUTHN_UNSUPPORTED, "tpm attestation alg not supported");
+    return ZT_WEBAUTHN_OK;
+}
+
+/* pubArea is the credential's key; certInfo certifies it (name) for this ceremony (extraData). */
+static zt_webauthn_result tpm_check_certify(const att_ctx *a, const tpm_stmt *t, const char **why)
+{
+    tpm_public pub;
+    if (!tpm_parse_public(t->pub_area, t->palen, &pub))
+        return refuse(why, ZT_WEBAUTHN_BAD_INPUT, "tpm pubArea is not a TPMT_PUBLIC RSA/ECC key");
+    EVP_PKEY *pk = tpm_public_key(&pub);
+    bool same = pk != NULL && EVP_PKEY_eq(pk, a->cred_key) == 1;
+    EVP_PKEY_free(pk);
+    if (!same)
+        return refuse(why, ZT_WEBAUTHN_BAD_SIGNATURE, "tpm pubArea key is not the credential key");
+    tpm_attest at;
+    if (!tpm_parse_attest(t->cert_info, t->cilen, &at))
+        return refuse(why, ZT_WEBAUTHN_BAD_INPUT, "tpm certInfo is not a TPMS_ATTEST");
+    if (at.magic != TPM_GENERATED_VALUE)
+        return refuse(why, ZT_WEBAUTHN_BAD_SIGNATURE, "tpm certInfo magic is not TPM_GENERATED");
+    if (at.type != TPM_ST_ATTEST_CERTIFY)
+        return refuse(why, ZT_WEBAUTHN_BAD_SIGNATURE, "tpm certInfo type is not ATTEST_CERTIFY");
+    unsigned char h[EVP_MAX_MD_SIZE];
+    unsigned int hlen = 0;
+    if (!digest2(cose_md(t->alg), a->auth_data, a->adlen, a->cd_hash, HASH_LEN, h, &hlen) ||
+        at.extra_len != hlen || CRYPTO_memcmp(at.extra, h, hlen) != 0)
+        return refuse(why, ZT_WEBAUTHN_BAD_SIGNATURE,
+                      "tpm certInfo extraData is not the hash of authData and clientDataHash");
+    const EVP_MD *name_md = tpm_name_md(pub.name_alg);
+    if (name_md == NULL)
+        return refuse(why, ZT_WEBAUTHN_UNSUPPORTED, "tpm pubArea nameAlg not supported");
+    if (!digest2(name_md, t->pub_area, t->palen, NULL, 0, h, &hlen) || at.name_len != 2 + hlen ||
+        (uint32_t)(at.name[0] << 8 | at.name[1]) != pub.name_alg ||
+        CRYPTO_memcmp(at.name + 2, h, hlen) != 0)
+        return refuse(why, ZT_WEBAUTHN_BAD_SIGNATURE, "tpm certInfo name is not the pubArea's");
+    return ZT_WEBAUTHN_OK;
+}
+
+static zt_webauthn_result att_tpm(const att_ctx *a, const char **type, const char **why)
+{
+    tpm_stmt t;
+    zt_webauthn_result r = tpm_members(a->stmt, &t, why);
+    if (r == ZT_WEBAUTHN_OK)
+        r = tpm_check_certify(a, &t, why);
+    if (r != ZT_WEBAUTHN_OK)
+        return r;
+    size_t count = 0;
+    X509 *cert = first_cert(t.x5c, &count);
+    if (cert == NULL)
+        return refuse(why, ZT_WEBAUTHN_BAD_INPUT, "tpm x5c is not an array of certificates");
+    const char *problem = aik_cert_problem(cert, a->ad->aaguid);
+    if (problem == NULL)
+        problem = chain_problem(t.x5c);
+    if (problem != NULL)
+        r = refuse(why, ZT_WEBAUTHN_BAD_SIGNATURE, problem);
+    else if (!verify_alg(X509_get0_pubkey(cert), t.alg, t.cert_info, t.cilen, t.sig, t.siglen))
+        r = refuse(why, ZT_WEBAUTHN_BAD_SIGNATURE, "tpm sig over certInfo invalid for x5c[0]");
+    else
+        *type = "basic (unverified chain)"; /* AttCA in the spec's terms */
+    X509_free(cert);
+    return r;
+}
+
+/* ---- apple (§8.8) ---- */
+
+/* One DER header at *p (*left bytes) of this tag and class that fills *left exactly; on success
+ * *p points at its contents and *left is their length. */
+static bool der_enter(const unsigned char **p, long *left, int tag, int cls, bool constructed)
+{
+    const unsigned char *q = *p;
+    long len = 0;
+    int t = 0, c = 0;
+    int ret = ASN1_get_object(&q, &len, &t, &c, *left);
+    if ((ret & 0x80) != 0 || ret == (V_ASN1_CONSTRUCTED | 1) || t != tag || c != cls ||
+        ((ret & V_ASN1_CONSTRUCTED) != 0) != constructed || (q - *p) + len != *left)
+        return false;
+    *p = q;
+    *left = len;
+    return true;
+}
+
+/* The nonce in credCert's extension 1.2.840.113635.100.8.2: SEQUENCE { [1] OCTET STRING }. */
+static bool apple_nonce(X509 *cert, unsigned char out[HASH_LEN])
+{
+    ASN1_OBJECT *oid = OBJ_txt2obj("1.2.840.113635.100.8.2", 1);
+    int at = oid != NULL ? X509_get_ext_by_OBJ(cert, oid, -1) : -1;
+    int again = at >= 0 ? X509_get_ext_by_OBJ(cert, oid, at) : -1;
+    ASN1_OBJECT_free(oid);
+    if (at < 0 || again >= 0)
+        return false;
+    ASN1_OCTET_STRING *d = X509_EXTENSION_get_data(X509_get_ext(cert, at));
+    const unsigned char *p = ASN1_STRING_get0_data(d);
+    long left = ASN1_STRING_length(d);
+    if (!der_enter(&p, &left, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, true) ||
+        !der_enter(&p, &left, 1, V_ASN1_CONTEXT_SPECIFIC, true) ||
+        !der_enter(&p, &left, V_ASN1_OCTET_STRING, V_ASN1_UNIVERSAL, false) || left != HASH_LEN)
+        return false;
+    memcpy(out, p, HASH_LEN);
+    return true;
+}
+
+static zt_webauthn_result att_apple(const att_ctx *a, const char **type, const char **why)
+{
+    cbor_item_t *x5c = NULL;
+    size_t count = 0;
+    if (map_get(a->stmt, "x5c", 0, &x5c) != 0 || cbor_map_size(a->stmt) != 1)
+        return refuse(why, ZT_WEBAUTHN_BAD_INPUT, "apple attStmt needs exactly x5c");
+    X509 *cert = first_cert(x5c, &count);
+    if (cert == NULL)
+        return refuse(why, ZT_WEBAUTHN_BAD_INPUT, "apple x5c is not an array of certificates");
+    unsigned char want[EVP_MAX_MD_SIZE], got[HASH_LEN];
+    unsigned int wlen = 0;
+    zt_webauthn_result r = ZT_WEBAUTHN_OK;
+    const char *problem = NULL;
+    if (!apple_nonce(cert, got))
+        r = refuse(why, ZT_WEBAUTHN_BAD_INPUT,
+                   "apple certificate nonce extension missing or malformed");
+    else if (!digest2(EVP_sha256(), a->auth_data, a->adlen, a->cd_hash, HASH_LEN, want, &wlen) ||
+             wlen != HASH_LEN || CRYPTO_memcmp(want, got, HASH_LEN) != 0)
+        r = refuse(why, ZT_WEBAUTHN_BAD_SIGNATURE,
+                   "apple certificate nonce is not SHA-256(authData || clientDataHash)");
+    else if (X509_get0_pubkey(cert) == NULL ||
+             EVP_PKEY_eq(X509_get0_pubkey(cert), a->cred_key) != 1)
+        r = refuse(why, ZT_WEBAUTHN_BAD_SIGNATURE,
+                   "apple certificate key is not the credential key");
+    else if ((problem = chain_problem(x5c)) != NULL)
+        r = refuse(why, ZT_WEBAUTHN_BAD_SIGNATURE, problem);
+    else
+        *type = "basic (unverified chain)"; /* Anonymization CA in the spec's terms */
+    X509_free(cert);
+    return r;
+}
+
 static zt_webauthn_result verify_statement(const char *fmt, const att_ctx *a, const char **type,
                                            const char **why)
 {
@@ -814,9 +1338,9 @@ static zt_webauthn_result verify_statement(const char *fmt, const att_ctx *a, co
     if (strcmp(fmt, "fido-u2f") == 0)
         return att_fido_u2f(a, type, why);
     if (strcmp(fmt, "tpm") == 0)
-        return refuse(why, ZT_WEBAUTHN_UNSUPPORTED, "attestation format tpm not supported yet");
+        return att_tpm(a, type, why);
     if (strcmp(fmt, "apple") == 0)
-        return refuse(why, ZT_WEBAUTHN_UNSUPPORTED, "attestation format apple not supported yet");
+        return att_apple(a, type, why);
     if (strcmp(fmt, "android-key") == 0)
         return refuse(why, ZT_WEBAUTHN_UNSUPPORTED,
                       "attestation format android-key not supported yet");

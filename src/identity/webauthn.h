@@ -4,12 +4,19 @@
  * Verified: clientDataJSON (type, challenge, origin, crossOrigin/topOrigin), authenticator data
  * (rpIdHash, flags UP/UV/BE/BS/AT/ED, sign counter, attested credential data, strict layout),
  * COSE public keys ES256 (-7), EdDSA/Ed25519 (-8) and RS256 (-257), assertion signatures and the
- * sign-counter clone rule, and the attestation formats `none`, `packed` (self and x5c) and
- * `fido-u2f`.
- * Not yet (rest of issue 12): the x5c chain is NOT checked against any trust anchor (a packed or
- * fido-u2f statement that verifies reports "basic (unverified chain)"); `tpm`, `apple`,
- * `android-key`, `android-safetynet` and `compound` are refused with "attestation format X not
- * supported yet"; extension outputs are parsed for layout only, never interpreted.
+ * sign-counter clone rule, and the attestation formats `none`, `packed` (self and x5c),
+ * `fido-u2f`, `tpm` (TPMS_ATTEST certInfo: magic, type, extraData, attested name; TPMT_PUBLIC
+ * pubArea equal to the credential key, RSA or P-256; sig by the AIK certificate x5c[0], whose
+ * profile is checked: v3, empty subject, SAN with TPM manufacturer/model/version, EKU
+ * 2.23.133.8.3, not a CA, AAGUID extension) and `apple` (x5c[0] extension
+ * 1.2.840.113635.100.8.2 nonce = SHA-256(authData || clientDataHash), its key equals the
+ * credential's).
+ * Attestation trust: for every x5c format each certificate after the first must have issued the
+ * one before it (the chain as given), but no chain is checked against a trust anchor and
+ * certificate validity dates are not checked (issue 12 keeps trust anchors a separate decision):
+ * such a statement reports "basic (unverified chain)". `android-key`, `android-safetynet` and
+ * `compound` are refused with "attestation format X not supported yet"; extension outputs are
+ * parsed for layout only, never interpreted.
  *
  * Every refusal returns a zt_webauthn_result and sets *why to a static English string for the
  * audit record (never the secret challenge). Ownership: outputs are copied into the caller's
@@ -30,7 +37,7 @@
 #define ZT_WEBAUTHN_SIG_MAX 1024         /* assertion signature bytes */
 #define ZT_WEBAUTHN_CRED_ID_MAX 1023     /* §7.1 step 21 */
 #define ZT_WEBAUTHN_COSE_MAX 1024        /* COSE key bytes (RSA up to 4096 bits) */
-#define ZT_WEBAUTHN_CHALLENGE_MAX 64     /* decoded challenge bytes */
+#define ZT_WEBAUTHN_CHALLENGE_MAX 256    /* decoded challenge bytes (we issue 32; some RPs more) */
 #define ZT_WEBAUTHN_ORIGIN_MAX 256
 #define ZT_WEBAUTHN_TYPE_MAX 32
 #define ZT_WEBAUTHN_USER_HANDLE_MAX 64 /* user.id, §5.4.3 */
@@ -52,7 +59,8 @@ typedef enum zt_webauthn_result {
     ZT_WEBAUTHN_OK = 0,
     ZT_WEBAUTHN_BAD_INPUT,     /* malformed JSON, CBOR, authData, base64url, key; over a limit */
     ZT_WEBAUTHN_MISMATCH,      /* type, challenge, origin, crossOrigin, rpIdHash, user handle */
-    ZT_WEBAUTHN_BAD_SIGNATURE, /* assertion or attestation signature, attestation certificate */
+    ZT_WEBAUTHN_BAD_SIGNATURE, /* assertion or attestation signature, attestation certificate or
+                                  chain, attested key/nonce/extraData not this credential's */
     ZT_WEBAUTHN_FLAGS,         /* UP, UV, BE/BS */
     ZT_WEBAUTHN_CLONED,        /* sign counter did not grow: refuse and raise a detection */
     ZT_WEBAUTHN_UNSUPPORTED,   /* algorithm or attestation format not (yet) accepted */
@@ -105,7 +113,7 @@ typedef struct zt_webauthn_credential {
     uint32_t sign_count;
     bool uv, be, bs;
     unsigned char aaguid[16];
-    char fmt[16];                 /* "none", "packed", "fido-u2f" */
+    char fmt[16];                 /* "none", "packed", "fido-u2f", "tpm", "apple" */
     const char *attestation_type; /* static: "none", "self", "basic (unverified chain)" */
 } zt_webauthn_credential;
 
