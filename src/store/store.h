@@ -45,7 +45,7 @@
 #define ZT_STORE_USER_GROUPS_MAX 64 /* groups given at user_add */
 
 /* Schema version this build writes; a database with a higher PRAGMA user_version is refused. */
-#define ZT_STORE_SCHEMA_VERSION 6
+#define ZT_STORE_SCHEMA_VERSION 7
 
 typedef struct zt_store zt_store;
 
@@ -351,5 +351,7 @@ int zt_store_signin_learn_pending(zt_store *st, const char *session_hash, int64_
 #include "store/store_incident.h"
 /* WebAuthn credentials and user handles (schema 6). */
 #include "store/store_webauthn.h"
+/* Temporary Access Passes (schema 7). */
+#include "store/store_tap.h"
 
 #endif
