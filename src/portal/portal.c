@@ -63,6 +63,12 @@ void zt_portal_session(zt_local_req *r, zt_portal_sess *out)
     out->sign_in_risk = info->sign_in_risk;
 }
 
+bool zt_portal_sess_is_tap(const zt_portal_sess *s)
+{
+    return s->valid && s->mfa_pending && s->mfa_time == 0 &&
+           strcmp(s->mfa_method, ZT_SESSION_PURPOSE_TAP) == 0;
+}
+
 bool zt_portal_is_post(const zt_local_req *r)
 {
     return r->method == HTTP_POST;

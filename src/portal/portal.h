@@ -199,6 +199,10 @@ typedef struct zt_portal_sess {
     int user_risk, sign_in_risk; /* zt_risk levels from the session record */
 } zt_portal_sess;
 
+/* A session opened with a Temporary Access Pass: pending, limited to enrolling a sign-in method
+ * (a passkey or TOTP); the MFA page and every other page refuse it. */
+bool zt_portal_sess_is_tap(const zt_portal_sess *s);
+
 /* The handler of /.ztgate/... on every gateway listener (http/handler.h). */
 void zt_portal_handle(zt_local_req *r);
 /* The handler of /.ztgate/device/enroll (ctx: the zt_devices): the enrolment page for browsers
