@@ -545,7 +545,9 @@ bool zt_portal_audit(zt_local_req *r, const zt_portal_event *e)
     zt_event_str(&ev, "dst_endpoint.hostname", r->host);
     zt_event_str(&ev, "http_request.url.path", r->path);
     if (e->factor != NULL) {
-        zt_event_bool(&ev, "is_mfa", strcmp(e->factor, "password") != 0);
+        /* A Temporary Access Pass is one factor, like a password. */
+        zt_event_bool(&ev, "is_mfa",
+                      strcmp(e->factor, "password") != 0 && strcmp(e->factor, "tap") != 0);
         zt_event_arr_begin(&ev, "auth_factors");
         zt_event_obj_begin(&ev, NULL);
         zt_event_str(&ev, "factor_type", e->factor);
