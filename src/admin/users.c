@@ -85,6 +85,16 @@ static json_t *user_json(zt_store *st, const zt_user *u, int *rc)
     return j;
 }
 
+/* The user's Temporary Access Pass (never the pass): null, or status, expiry and uses. */
+static json_t *tap_view(const zt_store_tap *t, bool has)
+{
+    if (!has)
+        return json_null();
+    return json_pack("{s:s, s:o, s:i, s:i}", "status", zt_store_tap_status(t, now_s()),
+                     "expires_at", zt_admin_json_time(t->expires_at), "uses", t->uses, "uses_left",
+                     t->uses == ZT_STORE_TAP_UNLIMITED ? 0 : t->uses_left);
+}
+
 /* user_json plus MFA state and session counts (GET /users/{u} and the actions). */
 static json_t *user_detail(zt_store *st, const zt_user *u, int *rc)
 {
@@ -102,6 +112,12 @@ static json_t *user_detail(zt_store *st, const zt_user *u, int *rc)
         *rc = zt_store_recovery_list(st, u->id, count_recovery_cb, &k);
     if (*rc == 0)
         *rc = zt_store_session_list_by_user(st, u->id, count_session_cb, &k);
+    zt_store_tap tap;
+    int trc = *rc == 0 ? zt_store_tap_get(st, u->id, &tap) : 0;
+    if (*rc == 0 && trc != 0 && trc != -ENOENT)
+        *rc = trc;
+    if (*rc == 0 && json_object_set_new(j, "temporary_access_pass", tap_view(&tap, trc == 0)) != 0)
+        *rc = -ENOMEM;
     if (*rc == 0 &&
         (json_object_set_new(j, "has_totp", json_boolean(has_totp)) != 0 ||
          json_object_set_new(j, "recovery_codes_left", json_integer(k.recovery_left)) != 0 ||

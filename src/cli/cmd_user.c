@@ -288,6 +288,35 @@ static void show_text(const user_info *info)
     printf("%-18s %s\n", "updated:", updated);
 }
 
+/* The user's Temporary Access Pass as `show` reports it (never the pass itself): null when
+ * none, else its status, expiry and uses. New reference; NULL when out of memory. */
+static json_t *tap_json(const zt_store_tap *t, bool has)
+{
+    if (!has)
+        return json_null();
+    return json_pack("{s:s, s:o, s:i, s:i}", "status",
+                     zt_store_tap_status(t, zt_wall_us() / 1000000), "expires_at",
+                     zt_cli_json_time(t->expires_at), "uses", t->uses, "uses_left",
+                     t->uses == ZT_STORE_TAP_UNLIMITED ? 0 : t->uses_left);
+}
+
+static void tap_text(const zt_store_tap *t, bool has)
+{
+    char when[32];
+    if (!has) {
+        printf("%-18s %s\n", "access pass:", "none");
+        return;
+    }
+    zt_cli_time(t->expires_at, when);
+    if (t->uses == ZT_STORE_TAP_UNLIMITED)
+        printf("%-18s %s (expires %s, any number of uses)\n",
+               "access pass:", zt_store_tap_status(t, zt_wall_us() / 1000000), when);
+    else
+        printf("%-18s %s (expires %s, %d of %d uses left)\n",
+               "access pass:", zt_store_tap_status(t, zt_wall_us() / 1000000), when, t->uses_left,
+               t->uses);
+}
+
 static int user_show(zt_store *st, const zt_cli_args *a)
 {
     zt_user u;
@@ -296,12 +325,24 @@ static int user_show(zt_store *st, const zt_cli_args *a)
         return ZT_CLI_FAIL;
     int rc = user_info_load(st, &u, &info);
     zt_user_dispose(&u);
-    if (rc != 0)
+    zt_store_tap tap;
+    int trc = rc == 0 ? zt_store_tap_get(st, info.u.id, &tap) : 0;
+    if (rc == 0 && trc != 0 && trc != -ENOENT)
+        rc = trc;
+    if (rc != 0) {
         rc = zt_cli_store_fail(rc, "user", a->pos[0]);
-    else if (a->json)
-        rc = zt_cli_json_print(user_json(&info));
-    else
+    } else if (a->json) {
+        json_t *j = user_json(&info);
+        if (j != NULL &&
+            json_object_set_new(j, "temporary_access_pass", tap_json(&tap, trc == 0)) != 0) {
+            json_decref(j);
+            j = NULL; /* zt_cli_json_print reports it */
+        }
+        rc = zt_cli_json_print(j);
+    } else {
         show_text(&info);
+        tap_text(&tap, trc == 0);
+    }
     user_info_dispose(&info);
     return rc;
 }

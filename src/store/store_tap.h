@@ -64,6 +64,10 @@ bool zt_store_tap_shaped(const char *typed, size_t len);
 int zt_store_tap_hash(const char *user_id, const char *typed, size_t len,
                       unsigned char out[ZT_STORE_TAP_HASH_LEN]);
 
+/* What a pass record is at `now`: "revoked", "expired", "used_up" or "active", in that order
+ * (the order redeem checks them in, after the hash). */
+const char *zt_store_tap_status(const zt_store_tap *t, int64_t now);
+
 /* ---- records ---- */
 
 /* Store a new pass for t->user_id (replacing any previous one). t->uses_left is set from

@@ -85,6 +85,17 @@ int zt_store_tap_hash(const char *user_id, const char *typed, size_t len,
     return 0;
 }
 
+const char *zt_store_tap_status(const zt_store_tap *t, int64_t now)
+{
+    if (t->revoked_at != 0)
+        return "revoked";
+    if (now >= t->expires_at)
+        return "expired";
+    if (t->uses != ZT_STORE_TAP_UNLIMITED && t->uses_left <= 0)
+        return "used_up";
+    return "active";
+}
+
 static int check_user_id(const char *id)
 {
     size_t n = id != NULL ? strlen(id) : 0;

@@ -166,7 +166,7 @@ def _run_everything(gw, door):
 DROP = {"id", "at", "created_at", "updated_at", "request_id", "time", "seq", "prev", "hash",
         "actor", "metadata", "last_sign_in_at", "password_changed_at", "auth_time", "mfa_time",
         "idle_expires_at", "absolute_expires_at", "id_hash", "first_seen", "last_seen",
-        "detected_at", "revocation_epoch_at"}
+        "detected_at", "revocation_epoch_at", "expires_at"}
 
 
 def _strip(v):

@@ -215,6 +215,18 @@ def test_tap_refusals_are_one_generic_page(h):
     eq(api.req("DELETE", "/api/v1/users/%s/tap" % ALICE).status, 409, "revoked already")
     refused(ALICE, alice["pass"], "temporary access pass revoked")
 
+    # What admins see of passes (never the pass): the CLI's show and the API's user.
+    r = h.cli("user", "show", ALICE, "--json", "--config", gw.config_path)
+    shown = json.loads(r.stdout)["temporary_access_pass"]
+    eq((shown["status"], shown["uses"], shown["uses_left"]), ("revoked", 2, 2), "alice's pass")
+    user = json.loads(api.req("GET", "/api/v1/users/%s" % CAROL).body)
+    eq(user["temporary_access_pass"]["status"], "expired", "carol's pass via the API")
+    eq(json.loads(api.req("GET", "/api/v1/users/%s" % BOB).body)["temporary_access_pass"], None,
+       "bob has none yet")
+    r = h.cli("user", "show", CAROL, "--config", gw.config_path)
+    check("access pass:       expired" in r.stdout, r.stdout)
+    check(carol["pass"] not in r.stdout and alice["pass"] not in json.dumps(shown), "no pass")
+
     # A disabled user: a pass issued before is never redeemed; no new one is issued.
     bob = _cli_tap(h, gw, BOB)
     r = h.cli("user", "disable", BOB, "--config", gw.config_path)

@@ -165,6 +165,14 @@ static void test_refusals(void **state)
     /* Expired: at expires_at exactly, and after; the wrong pass is still "wrong" then. */
     assert_int_equal(redeem(f, &f->alice, pass, T0 + 3600, NULL), -ETIMEDOUT);
     assert_int_equal(redeem(f, &f->alice, other, T0 + 3600, NULL), -EACCES);
+    /* The compare covers every byte: a hash off in its first or its last byte is wrong. */
+    unsigned char h[ZT_STORE_TAP_HASH_LEN];
+    assert_int_equal(zt_store_tap_hash(f->alice.id, pass, strlen(pass), h), 0);
+    h[0] ^= 1;
+    assert_int_equal(zt_store_tap_redeem(f->st, f->alice.id, h, T0 + 1, NULL), -EACCES);
+    h[0] ^= 1;
+    h[ZT_STORE_TAP_HASH_LEN - 1] ^= 0x80;
+    assert_int_equal(zt_store_tap_redeem(f->st, f->alice.id, h, T0 + 1, NULL), -EACCES);
     /* Nothing was taken by the refusals. */
     zt_store_tap t;
     assert_int_equal(zt_store_tap_get(f->st, f->alice.id, &t), 0);
