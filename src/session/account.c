@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit/event.h"
@@ -12,6 +13,8 @@
 #include "session/session.h"
 
 #define RECORD_MAX (16 * 1024) /* one Account Change record: a few short fields */
+/* Sessions of one user a pass revocation looks at; a user has a handful. */
+#define TAP_SESSIONS_SCAN 256
 
 /* OCSF Account Change (3001) activity ids, as the admin API's call records use them. */
 enum {
@@ -289,6 +292,38 @@ int zt_account_tap_issue(const zt_account_env *env, const zt_actor *who, const c
     return finish(env, who, ZT_ACCOUNT_TAP_ISSUE, false, res);
 }
 
+/* The user's sessions opened with a pass (pending, method "tap"), collected by id hash: the
+ * store cannot be called from inside its own list callback. */
+typedef struct tap_sessions {
+    char hash[TAP_SESSIONS_SCAN][ZT_STORE_SESSION_HASH_MAX + 1];
+    size_t n;
+} tap_sessions;
+
+static int tap_session_cb(void *ctx, const zt_store_session *s)
+{
+    tap_sessions *t = ctx;
+    if (s->mfa_pending && s->mfa_time == 0 && strcmp(s->mfa_method, ZT_SESSION_PURPOSE_TAP) == 0 &&
+        t->n < TAP_SESSIONS_SCAN)
+        snprintf(t->hash[t->n++], sizeof(t->hash[0]), "%s", s->id_hash);
+    return 0;
+}
+
+/* End what a revoked pass opened: someone enrolling with it stops at their next request. */
+static int end_tap_sessions(zt_store *st, const char *user_id, uint64_t *n_out)
+{
+    tap_sessions *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return -ENOMEM;
+    int rc = zt_store_session_list_by_user(st, user_id, tap_session_cb, t);
+    for (size_t i = 0; rc == 0 && i < t->n; i++) {
+        rc = zt_store_session_delete(st, t->hash[i]);
+        rc = rc == -ENOENT ? 0 : rc; /* gone meanwhile */
+    }
+    *n_out = rc == 0 ? t->n : 0;
+    free(t);
+    return rc;
+}
+
 int zt_account_tap_revoke(const zt_account_env *env, const zt_actor *who, const char *user_id,
                           zt_account_result *res)
 {
@@ -299,8 +334,12 @@ int zt_account_tap_revoke(const zt_account_env *env, const zt_actor *who, const 
         rc = zt_store_tap_revoke(env->store, res->user_id, (zt_wall_us() / 1000000));
     if (rc != 0)
         return rc == -EINVAL ? -ENOENT : rc;
-    snprintf(res->change, sizeof(res->change), "temporary access pass revoked");
-    return finish(env, who, ZT_ACCOUNT_TAP_REVOKE, false, res);
+    rc = end_tap_sessions(env->store, res->user_id, &res->sessions_revoked);
+    if (rc != 0)
+        return rc;
+    snprintf(res->change, sizeof(res->change),
+             "temporary access pass revoked; sessions opened with it ended");
+    return finish(env, who, ZT_ACCOUNT_TAP_REVOKE, res->sessions_revoked > 0, res);
 }
 
 /* ---- create ---- */

@@ -118,8 +118,10 @@ int zt_account_delete(const zt_account_env *env, const zt_actor *who, const char
 int zt_account_tap_issue(const zt_account_env *env, const zt_actor *who, const char *user_id,
                          int64_t lifetime_s, int uses, char pass_out[ZT_STORE_TAP_TEXT_LEN + 1],
                          int64_t *expires_out, zt_account_result *res);
-/* Revoke the user's pass: -ENOENT when the user has none (or no such user), -EALREADY when it
- * is revoked already. Sessions opened with it are enrolment-only and keep their expiry. */
+/* Revoke the user's pass and end the sessions opened with it (enrolment-only sessions; the
+ * user's other sessions stay; res->sessions_revoked counts the ended ones, and gateways are
+ * told when there were any). -ENOENT when the user has no pass (or no such user), -EALREADY
+ * when it is revoked already. */
 int zt_account_tap_revoke(const zt_account_env *env, const zt_actor *who, const char *user_id,
                           zt_account_result *res);
 

@@ -239,9 +239,17 @@ def test_tap_refusals_are_one_generic_page(h):
     b = Browser(gw.port)
     eq(sign_in(b, BOB, bob["pass"]).status, 303, "enabled again: the untouched pass works")
 
-    # CLI revoke, and the records of every change.
+    eq(b.get("/.ztgate/totp").status, 200, "bob's pass session is at enrolment")
+    other = Browser(gw.port)
+    eq(sign_in(other, BOB, PASSWORD).status, 303, "bob's password sign-in, another browser")
+
+    # CLI revoke: it ends the session the pass opened (not bob's other one); the records.
     r = h.cli("user", "tap", BOB, "--revoke", "--config", gw.config_path)
     eq(r.returncode, 0, "CLI revoke: " + r.stderr)
+    r = b.get("/.ztgate/totp")
+    eq((r.status, r.header("Location", "").startswith("/.ztgate/login")), (303, True),
+       "the pass's session ended with the pass")
+    eq(other.get("/.ztgate/totp").status, 200, "bob's password session stays")
     gw.proc.stop()  # the CLI's records reach the log through the spool: final log now
     ops = [x["unmapped"]["operation"] for x in _records(
         audit, lambda x: x.get("class_uid") == 3001 and
