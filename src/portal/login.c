@@ -38,8 +38,9 @@ typedef struct login_job {
     const char *password;
     size_t password_len;
     zt_user user;
-    zt_signin flow;  /* where this attempt is in the sign-in state machine */
-    bool tap_shaped; /* the password field holds a Temporary Access Pass's shape */
+    zt_signin flow;      /* where this attempt is in the sign-in state machine */
+    bool tap_shaped;     /* the password field holds a Temporary Access Pass's shape */
+    int64_t tap_expires; /* the redeemed pass's expiry: its session ends then too */
 } login_job;
 
 static int64_t now_ms(void)
@@ -305,7 +306,8 @@ static void login_succeeded(login_job *j)
                            .cache = r->sessions,
                            .risk_in = eng != NULL ? &risk_in : NULL,
                            .assessment = eng != NULL ? a : NULL,
-                           .state_dir = r->svc->state_dir};
+                           .state_dir = r->svc->state_dir,
+                           .expires_cap = tap ? j->tap_expires : 0};
     if (zt_signin_open_session(r->svc->sessions, eng, &q, now, cookie, hash) != 0) {
         free(a);
         zt_portal_unavailable(r, "could not open the session (or record the sign-in's risk)");
@@ -431,8 +433,10 @@ static bool redeem_tap(login_job *j)
     unsigned char h[ZT_STORE_TAP_HASH_LEN];
     if (zt_store_tap_hash(j->user.id, j->password, j->password_len, h) != 0)
         return true;
-    int rc = zt_store_tap_redeem(j->f.r->svc->store, j->user.id, h, zt_portal_now(), NULL);
+    zt_store_tap t;
+    int rc = zt_store_tap_redeem(j->f.r->svc->store, j->user.id, h, zt_portal_now(), &t);
     zt_wipe(h, sizeof(h));
+    j->tap_expires = rc == 0 ? t.expires_at : 0;
     int tap = zt_signin_tap_from_store(rc);
     if (tap < 0)
         return false;

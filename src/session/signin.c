@@ -1,5 +1,7 @@
 /* The sign-in state machine (signin.h): the transition table, the one transition function and
  * the pure decisions of each step. */
+/* zt_session_create_capped: a session step that caps the expiry (a pass's session). */
+#define ZT_SESSION_INTERNAL
 #include "session/signin.h"
 
 #include <errno.h>
@@ -260,7 +262,8 @@ int zt_signin_open_session(zt_sessions *sessions, zt_risk_engine *risk, const zt
         if (q->cache != NULL)
             zt_session_cache_forget(q->cache, q->replaces_hash);
     }
-    int rc = zt_session_create(sessions, &q->session, now, cookie_out, hash_out);
+    int rc =
+        zt_session_create_capped(sessions, &q->session, now, q->expires_cap, cookie_out, hash_out);
     if (rc != 0)
         return rc;
     if (risk == NULL || q->risk_in == NULL || q->assessment == NULL)

@@ -150,6 +150,9 @@ typedef struct zt_signin_session {
     zt_risk_sign_in *risk_in;
     zt_risk_assessment *assessment; /* zt_risk_record fills in the detections' ids */
     const char *state_dir;          /* for telling every gateway when the assessment asks to */
+    /* 0, or the latest absolute expiry the session may have: a pass's session ends with the
+     * pass (its expires_at), not 12 hours later. */
+    int64_t expires_cap;
 } zt_signin_session;
 
 /* Open the session a completed step earned (ZT_SIGNIN_SECOND_FACTOR: MFA-pending; SESSION:

@@ -202,6 +202,11 @@ def test_tap_refusals_are_one_generic_page(h):
         b = Browser(gw.port)
         r = sign_in(b, CAROL, carol["pass"])
         eq((r.status, r.header("Location")), (303, "/.ztgate/totp"), "carol's pass, use %d" % i)
+    # The pass's sessions end when the pass does (10 minutes), not after the usual 12 hours;
+    # the admin sees them as "tap" sessions.
+    sess = json.loads(api.req("GET", "/api/v1/users/%s/sessions" % CAROL).body)["sessions"]
+    eq([(x["mfa_method"], x["absolute_expires_at"]) for x in sess],
+       [("tap", carol["expires_at"])] * 2, "carol's two pass sessions")
     db = sqlite3.connect(os.path.join(h.dir, "state", "ztgate.db"), timeout=10)
     with db:  # the clock cannot be moved under a running gateway: the expiry moves instead
         db.execute("UPDATE temporary_access_passes SET expires_at = ?, created_at = ? "
