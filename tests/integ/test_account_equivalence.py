@@ -4,8 +4,9 @@ its audit log, a signed-in user, a playbook on a confirmed compromise). Afterwar
 stores (users, groups, memberships, sessions, MFA state, detections, incidents with their
 timelines, temporary access passes), the service's audit records (Account Change records of
 the changes and the Detection Findings of incidents, without the actor, times and ids) and the
-playbook effects must be equal. Before the service layer the CLI wrote one generic "command line" record per
-change and the admin API none of the change itself, so the records could not match."""
+playbook effects must be equal. Before the service layer the CLI wrote one generic "command
+line" record per change and the admin API none of the change itself, so the records could not
+match."""
 import json
 import os
 import sqlite3

@@ -4,14 +4,15 @@ session it opens is limited to enrolment: the TOTP enrolment page works, the MFA
 account page send it back there, and a proxied app refuses it (sign-in again). Enrolling ends
 that session; the user then signs in with password + TOTP. Expired, used-up, revoked, wrong and
 another user's passes, and a disabled user's, each end on the one generic failure page with an
-audit record that says why; a risky pass sign-in (from a Tor exit) is refused."""
+audit record that says why; a risky pass sign-in (from a Tor exit) is refused; guesses are
+throttled like passwords."""
 import json
 import os
 import re
 import sqlite3
 import time
 
-from harness import APP_HOST, check, eq, free_port, port_open, timeout, wait_until
+from harness import check, eq, free_port, port_open, timeout, wait_until
 from portal_client import (PASSWORD, Browser, add_user, enrol, mfa, session_cookie, sign_in,
                            totp, _fresh_step)
 from test_admin_api import Api
@@ -277,3 +278,25 @@ def test_tap_risky_sign_in_refused(h):
        ("Failure", "sign-in risk", "tap"), "recorded as a risky pass sign-in")
     b = Browser(gw.port)
     eq(sign_in(b, ALICE, tap["pass"]).status, 303, "from home the same pass works")
+
+
+@timeout(90)
+def test_tap_guesses_are_throttled_like_passwords(h):
+    """Passes go through the sign-in throttle: after the source's failure limit the right pass
+    from that address is refused (429) before anything is redeemed, and still works from
+    elsewhere."""
+    from test_risk_e2e import SrcBrowser
+    up = h.upstream()
+    gw = h.gateway(h.config([h.app(up, sensitivity="internal")], extra={
+        "auth": {"source_failures_per_minute": 3, "argon2_memory": "19MiB", "argon2_passes": 2}}))
+    add_user(h, gw, ALICE)
+    tap = _cli_tap(h, gw, ALICE)
+    guesser = SrcBrowser(gw.port, "127.0.4.1")
+    for guess in ("ABCDE-FGHJK-MNPQR-STUVW", "BCDEF-GHJKM-NPQRS-TUVWX", "CDEFG-HJKMN-PQRST-UVWXY"):
+        eq(sign_in(guesser, ALICE, guess).status, 200, "a wrong pass: the failure page")
+    r = sign_in(guesser, ALICE, tap["pass"])
+    eq(r.status, 429, "the source is throttled, even for the right pass")
+    check(not session_cookie(guesser), "no session")
+    owner = SrcBrowser(gw.port, "127.0.4.2")
+    r = sign_in(owner, ALICE, tap["pass"])
+    eq((r.status, r.header("Location")), (303, "/.ztgate/totp"), "not redeemed by the refusal")
