@@ -562,7 +562,16 @@ static int tap_revoke(zt_store *st, const zt_cli_args *a)
                            a->pos[0]);
     if (rc != 0)
         return zt_cli_store_fail(rc, "user", a->pos[0]);
-    printf("revoked the temporary access pass of %s\n", res.email);
+    if (a->json) {
+        int rc2 =
+            zt_cli_json_print(json_pack("{s:s, s:b, s:I}", "email", res.email, "revoked", true,
+                                        "sessions_ended", (json_int_t)res.sessions_revoked));
+        int done = zt_cli_account_done(&res);
+        return rc2 != ZT_CLI_OK ? rc2 : done;
+    }
+    printf("revoked the temporary access pass of %s (%llu session%s opened with it ended)\n",
+           res.email, (unsigned long long)res.sessions_revoked,
+           res.sessions_revoked == 1 ? "" : "s");
     return zt_cli_account_done(&res);
 }
 

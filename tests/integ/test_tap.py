@@ -250,8 +250,9 @@ def test_tap_refusals_are_one_generic_page(h):
     eq(sign_in(other, BOB, PASSWORD).status, 303, "bob's password sign-in, another browser")
 
     # CLI revoke: it ends the session the pass opened (not bob's other one); the records.
-    r = h.cli("user", "tap", BOB, "--revoke", "--config", gw.config_path)
+    r = h.cli("user", "tap", BOB, "--revoke", "--json", "--config", gw.config_path)
     eq(r.returncode, 0, "CLI revoke: " + r.stderr)
+    eq(json.loads(r.stdout), {"email": BOB, "revoked": True, "sessions_ended": 1}, "CLI answer")
     r = b.get("/.ztgate/totp")
     eq((r.status, r.header("Location", "").startswith("/.ztgate/login")), (303, True),
        "the pass's session ended with the pass")

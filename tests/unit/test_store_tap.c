@@ -141,7 +141,13 @@ static void test_issue_and_redeem_once(void **state)
     assert_int_equal(t.uses_left, 1);
     assert_int_equal(t.last_used_at, 0);
 
+    assert_string_equal(zt_store_tap_status(&t, T0), "active");
     assert_int_equal(redeem(f, &f->alice, pass, T0 + 10, &t), 0);
+    assert_string_equal(zt_store_tap_status(&t, T0 + 10), "used_up");
+    assert_string_equal(zt_store_tap_status(&t, T0 + 3600), "expired");
+    t.revoked_at = T0 + 11;
+    assert_string_equal(zt_store_tap_status(&t, T0 + 3600), "revoked");
+    t.revoked_at = 0;
     assert_int_equal(t.uses_left, 0);
     assert_int_equal(t.last_used_at, T0 + 10);
     /* Used up: the second try is refused, and says why. */
