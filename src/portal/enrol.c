@@ -235,8 +235,7 @@ typedef struct enrol_job {
     zt_portal_sess s;
 } enrol_job;
 
-/* The pass's session has done its one job: end it (the new method signs in from now on). */
-static void tap_session_end(zt_local_req *r, const zt_portal_sess *s)
+void zt_portal_tap_session_end(zt_local_req *r, const zt_portal_sess *s)
 {
     zt_session_destroy(r->svc->sessions, s->id_hash);
     zt_session_cache_forget(r->sessions, s->id_hash);
@@ -262,7 +261,7 @@ static void enrol_done(zt_local_req *r, enrol_job *j, const unsigned char *secre
     } else if (!zt_portal_audit(r, &ac)) {
         zt_portal_unavailable(r, "audit log unavailable");
     } else if (tap) {
-        tap_session_end(r, &j->s);
+        zt_portal_tap_session_end(r, &j->s);
         r->log_detail = "TOTP enrolled with a temporary access pass; session ended";
         recovery_page(r, (const char(*)[ZT_TOTP_RECOVERY_LEN + 1]) codes, j->f.rd, true);
     } else if (zt_portal_session_upgrade(r, &j->s, j->s.auth_time, now, "totp", hash) != 0) {
