@@ -645,7 +645,7 @@ static const zt_cli_action user_actions[] = {
      user_sessions},
     {"revoke-sessions", "revoke-sessions EMAIL", "end every session of a user", 0, 1,
      user_revoke_sessions},
-    {"tap", "tap EMAIL [--lifetime D] [--uses N] [--json] [--revoke]",
+    {"tap", "tap EMAIL [--lifetime D --uses N | --revoke] [--json]",
      "issue a Temporary Access Pass (D: 10m-30d, default 1h; N: 1-1000 or unlimited, default 1), "
      "or revoke it",
      ZT_CLI_OPT_TAP | ZT_CLI_OPT_JSON, 1, user_tap},
