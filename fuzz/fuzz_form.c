@@ -1,11 +1,12 @@
 /* libFuzzer target for the portal's form/query parser and the rd validator: any bytes either
  * parse within the limits or are refused, and an accepted rd never names a foreign host nor
- * starts a scheme-relative URL. */
+ * starts a scheme-relative URL. Also the Temporary Access Pass reading of a password field. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "portal/portal.h"
+#include "store/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,6 +49,22 @@ static void check_csrf_cookie(const char *s, size_t n)
         CHECK(n == ZT_CSRF_COOKIE_LEN);
 }
 
+/* A password field's text read as a Temporary Access Pass: pass-shaped exactly when it hashes,
+ * and the hash ignores ASCII case (the pass is typed in any case). */
+static void check_tap(const char *s, size_t n)
+{
+    static const char uid[] = "0123456789abcdef0123456789abcdef";
+    unsigned char h1[ZT_STORE_TAP_HASH_LEN], h2[ZT_STORE_TAP_HASH_LEN];
+    bool shaped = zt_store_tap_shaped(s, n);
+    CHECK(shaped == (zt_store_tap_hash(uid, s, n, h1) == 0));
+    if (!shaped || n > ZT_STORE_TAP_TYPED_MAX)
+        return;
+    char upper[ZT_STORE_TAP_TYPED_MAX];
+    for (size_t i = 0; i < n; i++)
+        upper[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 'a' + 'A') : s[i];
+    CHECK(zt_store_tap_hash(uid, upper, n, h2) == 0 && memcmp(h1, h2, sizeof(h1)) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *in = (const char *)data;
@@ -72,5 +89,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     zt_form_dispose(&f);
     check_rd(in, size);
     check_csrf_cookie(in, size);
+    check_tap(in, size);
     return 0;
 }

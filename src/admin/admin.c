@@ -15,6 +15,7 @@
 #include "core/metrics.h"
 #include "lib/buf.h"
 #include "lib/str.h"
+#include "lib/secure.h"
 #include "lib/time.h"
 #include "session/session.h"
 
@@ -70,6 +71,8 @@ static const char *allow_text(unsigned mask)
         return "GET, POST";
     case M_GET | M_DELETE:
         return "GET, DELETE";
+    case M_POST | M_DELETE:
+        return "POST, DELETE";
     default:
         return "GET, POST, DELETE";
     }
@@ -94,6 +97,7 @@ static const struct {
     {"sessions", ZT_ADMIN_EP_USER_SESSIONS, M_GET},
     {"confirm-compromised", ZT_ADMIN_EP_USER_CONFIRM, M_POST},
     {"dismiss-risk", ZT_ADMIN_EP_USER_DISMISS, M_POST},
+    {"tap", ZT_ADMIN_EP_USER_TAP, M_POST | M_DELETE},
 };
 
 /* Which endpoint the segments name and the methods it takes; NONE when nothing. */
@@ -264,6 +268,13 @@ static int check_value(const json_t *v, const zt_admin_field *f, zt_admin_error 
 {
     if (f->type == ZT_ADMIN_F_STRING)
         return check_string(v, f, f->name, err);
+    if (f->type == ZT_ADMIN_F_INT) {
+        json_int_t i = json_is_integer(v) ? json_integer_value(v) : -1;
+        if (i < 0 || (uint64_t)i > f->max)
+            return body_err(err, "invalid_field", "%s must be an integer from 0 to %zu", f->name,
+                            f->max);
+        return 0;
+    }
     if (!json_is_array(v))
         return body_err(err, "invalid_field", "%s must be an array of strings", f->name);
     if (f->max_items > 0 && json_array_size(v) > f->max_items)
@@ -544,6 +555,8 @@ static void finish(zt_admin_call *c, int status, json_t *body, const char *err_c
     }
     call_free(c);
     respond_raw(r, status, doc, n);
+    if (doc != NULL)
+        zt_wipe(doc, n); /* an answer may carry a secret shown once (a temporary access pass) */
     free(doc);
 }
 

@@ -73,6 +73,7 @@ typedef enum zt_admin_ep {
     ZT_ADMIN_EP_RISK_DISMISS,   /* POST /api/v1/risk/{id}/dismiss */
     ZT_ADMIN_EP_USER_CONFIRM,   /* POST /api/v1/users/{u}/confirm-compromised */
     ZT_ADMIN_EP_USER_DISMISS,   /* POST /api/v1/users/{u}/dismiss-risk */
+    ZT_ADMIN_EP_USER_TAP,       /* POST, DELETE /api/v1/users/{u}/tap */
     ZT_ADMIN_EP_DEVICES,        /* GET  /api/v1/devices?user=U */
     ZT_ADMIN_EP_DEVICE,         /* GET, DELETE /api/v1/devices/{id} */
     ZT_ADMIN_EP_DEVICE_REVOKE,  /* POST /api/v1/devices/{id}/revoke */
@@ -104,6 +105,7 @@ int zt_admin_seg_decode(const char *s, size_t n, char *out, size_t cap);
 typedef enum zt_admin_ftype {
     ZT_ADMIN_F_STRING = 0,
     ZT_ADMIN_F_STRINGS, /* array of strings */
+    ZT_ADMIN_F_INT,     /* a JSON integer 0..max */
 } zt_admin_ftype;
 
 /* One member a body may hold. max: bytes for a string (each element for an array); max_items

@@ -85,6 +85,16 @@ static json_t *user_json(zt_store *st, const zt_user *u, int *rc)
     return j;
 }
 
+/* The user's Temporary Access Pass (never the pass): null, or status, expiry and uses. */
+static json_t *tap_view(const zt_store_tap *t, bool has)
+{
+    if (!has)
+        return json_null();
+    return json_pack("{s:s, s:o, s:i, s:i}", "status", zt_store_tap_status(t, now_s()),
+                     "expires_at", zt_admin_json_time(t->expires_at), "uses", t->uses, "uses_left",
+                     t->uses == ZT_STORE_TAP_UNLIMITED ? 0 : t->uses_left);
+}
+
 /* user_json plus MFA state and session counts (GET /users/{u} and the actions). */
 static json_t *user_detail(zt_store *st, const zt_user *u, int *rc)
 {
@@ -102,6 +112,12 @@ static json_t *user_detail(zt_store *st, const zt_user *u, int *rc)
         *rc = zt_store_recovery_list(st, u->id, count_recovery_cb, &k);
     if (*rc == 0)
         *rc = zt_store_session_list_by_user(st, u->id, count_session_cb, &k);
+    zt_store_tap tap;
+    int trc = *rc == 0 ? zt_store_tap_get(st, u->id, &tap) : 0;
+    if (*rc == 0 && trc != 0 && trc != -ENOENT)
+        *rc = trc;
+    if (*rc == 0 && json_object_set_new(j, "temporary_access_pass", tap_view(&tap, trc == 0)) != 0)
+        *rc = -ENOMEM;
     if (*rc == 0 &&
         (json_object_set_new(j, "has_totp", json_boolean(has_totp)) != 0 ||
          json_object_set_new(j, "recovery_codes_left", json_integer(k.recovery_left)) != 0 ||
@@ -516,6 +532,104 @@ static void user_delete(zt_admin_call *c)
     account_act(c, ZT_ACCOUNT_DELETE, NULL);
 }
 
+/* ---- Temporary Access Pass ---- */
+
+static const zt_admin_field tap_fields[] = {
+    {"lifetime_minutes", ZT_ADMIN_F_INT, false, ZT_STORE_TAP_LIFETIME_MAX_S / 60, 0},
+    {"uses", ZT_ADMIN_F_INT, false, ZT_STORE_TAP_USES_MAX, 0},
+};
+
+static int64_t body_int(const zt_admin_call *c, const char *name, int64_t dflt)
+{
+    json_t *v = json_object_get(c->body, name);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
+}
+
+/* POST: a new pass, shown once in the answer (201); it replaces any earlier one. */
+static void tap_issue(zt_admin_call *c)
+{
+    c->action = "user.tap_issue";
+    zt_user u;
+    if (!parse_body(c, tap_fields, sizeof(tap_fields) / sizeof(tap_fields[0])) ||
+        !load_target(c, &u))
+        return;
+    zt_user_dispose(&u);
+    int64_t minutes = body_int(c, "lifetime_minutes", ZT_STORE_TAP_LIFETIME_DEFAULT_S / 60);
+    int uses = (int)body_int(c, "uses", 1);
+    if (minutes * 60 < ZT_STORE_TAP_LIFETIME_MIN_S) {
+        zt_admin_fail(c, 400, "invalid_field", "lifetime_minutes must be from %d to %d",
+                      ZT_STORE_TAP_LIFETIME_MIN_S / 60, ZT_STORE_TAP_LIFETIME_MAX_S / 60);
+        return;
+    }
+    zt_account_env env = zt_admin_account_env(c);
+    zt_actor who;
+    zt_admin_actor(c, &who);
+    zt_account_result res;
+    char pass[ZT_STORE_TAP_TEXT_LEN + 1];
+    int64_t expires = 0;
+    int rc = zt_account_tap_issue(&env, &who, c->user_id, minutes * 60, uses, pass, &expires, &res);
+    if (rc == -EPERM) {
+        zt_admin_fail(c, 409, "conflict", "user %s is disabled: enable the user first",
+                      c->user_email);
+        return;
+    }
+    if (rc != 0) {
+        zt_admin_store_fail(c, rc, "user", c->route.user);
+        return;
+    }
+    if (!zt_admin_account_done(c, &res)) {
+        zt_wipe(pass, sizeof(pass));
+        return;
+    }
+    snprintf(c->change, sizeof(c->change), "%s", res.change);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:i}", "user_id", res.user_id, "email",
+                          res.email, "pass", pass, "expires_at", zt_admin_json_time(expires),
+                          "lifetime_minutes", (json_int_t)minutes, "uses", uses);
+    zt_wipe(pass, sizeof(pass));
+    zt_admin_finish(c, 201, j);
+}
+
+static void tap_revoke(zt_admin_call *c)
+{
+    c->action = "user.tap_revoke";
+    zt_user u;
+    if (!load_target(c, &u))
+        return;
+    zt_user_dispose(&u);
+    zt_account_env env = zt_admin_account_env(c);
+    zt_actor who;
+    zt_admin_actor(c, &who);
+    zt_account_result res;
+    int rc = zt_account_tap_revoke(&env, &who, c->user_id, &res);
+    if (rc == -ENOENT) {
+        zt_admin_fail(c, 404, "not_found", "user %s has no temporary access pass", c->user_email);
+        return;
+    }
+    if (rc == -EALREADY) {
+        zt_admin_fail(c, 409, "conflict", "the temporary access pass of %s is revoked already",
+                      c->user_email);
+        return;
+    }
+    if (rc != 0) {
+        zt_admin_store_fail(c, rc, "user", c->route.user);
+        return;
+    }
+    if (!zt_admin_account_done(c, &res))
+        return;
+    snprintf(c->change, sizeof(c->change), "%s", res.change);
+    zt_admin_finish(c, 204, NULL);
+}
+
+static void user_tap(zt_admin_call *c)
+{
+    c->cls = ZT_EV_ACCOUNT_CHANGE;
+    c->activity = ZT_ADMIN_ACT_OTHER;
+    if (c->r->method == HTTP_DELETE)
+        tap_revoke(c);
+    else
+        tap_issue(c);
+}
+
 /* ---- reads of one user ---- */
 
 static void user_get(zt_admin_call *c)
@@ -608,6 +722,9 @@ void zt_admin_users(zt_admin_call *c)
         return;
     case ZT_ADMIN_EP_USER_SESSIONS:
         user_sessions(c);
+        return;
+    case ZT_ADMIN_EP_USER_TAP:
+        user_tap(c);
         return;
     default:
         zt_admin_fail(c, 404, "not_found", "no such endpoint");

@@ -99,6 +99,18 @@ static int parse_opt(int argc, char **argv, int *i, unsigned allowed, zt_cli_arg
         out->groups[out->n_groups++] = val;
         return 0;
     }
+    if ((allowed & ZT_CLI_OPT_TAP) && (m = opt_value(argc, argv, i, "--lifetime", &val)) != 0) {
+        out->lifetime = val;
+        return m > 0 ? 0 : zt_cli_fail(ZT_CLI_USAGE, "--lifetime needs a duration like 1h");
+    }
+    if ((allowed & ZT_CLI_OPT_TAP) && (m = opt_value(argc, argv, i, "--uses", &val)) != 0) {
+        out->uses = val;
+        return m > 0 ? 0 : zt_cli_fail(ZT_CLI_USAGE, "--uses needs a number or 'unlimited'");
+    }
+    if ((allowed & ZT_CLI_OPT_TAP) && strcmp(a, "--revoke") == 0) {
+        out->revoke = true;
+        return 0;
+    }
     return zt_cli_fail(ZT_CLI_USAGE, "unknown option '%s'", a);
 }
 

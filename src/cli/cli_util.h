@@ -27,6 +27,7 @@ enum {
     ZT_CLI_OPT_NAME = 1u << 1,
     ZT_CLI_OPT_GROUP = 1u << 2,
     ZT_CLI_OPT_PASSWORD_STDIN = 1u << 3,
+    ZT_CLI_OPT_TAP = 1u << 4, /* --lifetime D, --uses N, --revoke (user tap) */
 };
 
 /* Pointers into argv; nothing owned. */
@@ -38,6 +39,8 @@ typedef struct zt_cli_args {
     const char *name;
     const char *groups[ZT_STORE_USER_GROUPS_MAX];
     size_t n_groups;
+    const char *lifetime, *uses; /* ZT_CLI_OPT_TAP; NULL when not given */
+    bool revoke;
 } zt_cli_args;
 
 /* Parse argv[first..argc): the options in `allowed` and exactly n_pos positionals ("--" ends

@@ -1,5 +1,5 @@
 /* `ztgate user ACTION`: add, list, show, disable, enable, delete, passwd, reset-mfa, sessions,
- * revoke-sessions. Users are named by email on the command line. Every change is the account
+ * revoke-sessions, tap. Users are named by email on the command line. Every change is the account
  * service's (session/account.h), as through the admin API: the store change, its audit record
  * (queued in the spool, the actor the Unix user) and the revocation bump that makes running
  * gateways drop their session caches; if the record or the bump fails the command says so and
@@ -11,6 +11,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/cmd_identity.h"
+#include "cli/cmd_whatif.h"
 #include "cli/commands.h"
 #include "lib/secure.h"
 #include "lib/time.h"
@@ -288,6 +289,35 @@ static void show_text(const user_info *info)
     printf("%-18s %s\n", "updated:", updated);
 }
 
+/* The user's Temporary Access Pass as `show` reports it (never the pass itself): null when
+ * none, else its status, expiry and uses. New reference; NULL when out of memory. */
+static json_t *tap_json(const zt_store_tap *t, bool has)
+{
+    if (!has)
+        return json_null();
+    return json_pack("{s:s, s:o, s:i, s:i}", "status",
+                     zt_store_tap_status(t, zt_wall_us() / 1000000), "expires_at",
+                     zt_cli_json_time(t->expires_at), "uses", t->uses, "uses_left",
+                     t->uses == ZT_STORE_TAP_UNLIMITED ? 0 : t->uses_left);
+}
+
+static void tap_text(const zt_store_tap *t, bool has)
+{
+    char when[32];
+    if (!has) {
+        printf("%-18s %s\n", "access pass:", "none");
+        return;
+    }
+    zt_cli_time(t->expires_at, when);
+    if (t->uses == ZT_STORE_TAP_UNLIMITED)
+        printf("%-18s %s (expires %s, any number of uses)\n",
+               "access pass:", zt_store_tap_status(t, zt_wall_us() / 1000000), when);
+    else
+        printf("%-18s %s (expires %s, %d of %d uses left)\n",
+               "access pass:", zt_store_tap_status(t, zt_wall_us() / 1000000), when, t->uses_left,
+               t->uses);
+}
+
 static int user_show(zt_store *st, const zt_cli_args *a)
 {
     zt_user u;
@@ -296,12 +326,24 @@ static int user_show(zt_store *st, const zt_cli_args *a)
         return ZT_CLI_FAIL;
     int rc = user_info_load(st, &u, &info);
     zt_user_dispose(&u);
-    if (rc != 0)
+    zt_store_tap tap;
+    int trc = rc == 0 ? zt_store_tap_get(st, info.u.id, &tap) : 0;
+    if (rc == 0 && trc != 0 && trc != -ENOENT)
+        rc = trc;
+    if (rc != 0) {
         rc = zt_cli_store_fail(rc, "user", a->pos[0]);
-    else if (a->json)
-        rc = zt_cli_json_print(user_json(&info));
-    else
+    } else if (a->json) {
+        json_t *j = user_json(&info);
+        if (j != NULL &&
+            json_object_set_new(j, "temporary_access_pass", tap_json(&tap, trc == 0)) != 0) {
+            json_decref(j);
+            j = NULL; /* zt_cli_json_print reports it */
+        }
+        rc = zt_cli_json_print(j);
+    } else {
         show_text(&info);
+        tap_text(&tap, trc == 0);
+    }
     user_info_dispose(&info);
     return rc;
 }
@@ -483,6 +525,113 @@ static int user_sessions(zt_store *st, const zt_cli_args *a)
     return rc;
 }
 
+/* ---- Temporary Access Pass ---- */
+
+/* --uses: 1..ZT_STORE_TAP_USES_MAX or "unlimited" (any number until it expires). */
+static bool parse_uses(const char *s, int *out)
+{
+    if (s == NULL) {
+        *out = 1;
+        return true;
+    }
+    if (strcmp(s, "unlimited") == 0) {
+        *out = ZT_STORE_TAP_UNLIMITED;
+        return true;
+    }
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 1 || v > ZT_STORE_TAP_USES_MAX)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+static int tap_revoke(zt_store *st, const zt_cli_args *a)
+{
+    if (a->lifetime != NULL || a->uses != NULL)
+        return zt_cli_fail(ZT_CLI_USAGE, "--revoke takes no --lifetime or --uses");
+    zt_user u;
+    if (find_user(st, a->pos[0], &u) != 0)
+        return ZT_CLI_FAIL;
+    zt_account_env env = zt_cli_account_env(st);
+    zt_account_result res;
+    int rc = zt_account_tap_revoke(&env, zt_cli_actor(), u.id, &res);
+    zt_user_dispose(&u);
+    if (rc == -ENOENT)
+        return zt_cli_fail(ZT_CLI_FAIL, "%s has no temporary access pass", a->pos[0]);
+    if (rc == -EALREADY)
+        return zt_cli_fail(ZT_CLI_FAIL, "the temporary access pass of %s is revoked already",
+                           a->pos[0]);
+    if (rc != 0)
+        return zt_cli_store_fail(rc, "user", a->pos[0]);
+    if (a->json) {
+        int rc2 =
+            zt_cli_json_print(json_pack("{s:s, s:b, s:I}", "email", res.email, "revoked", true,
+                                        "sessions_ended", (json_int_t)res.sessions_revoked));
+        int done = zt_cli_account_done(&res);
+        return rc2 != ZT_CLI_OK ? rc2 : done;
+    }
+    printf("revoked the temporary access pass of %s (%llu session%s opened with it ended)\n",
+           res.email, (unsigned long long)res.sessions_revoked,
+           res.sessions_revoked == 1 ? "" : "s");
+    return zt_cli_account_done(&res);
+}
+
+/* Print the pass once: it is stored hashed and cannot be shown again. */
+static int tap_print(const zt_cli_args *a, const zt_account_result *res, const char *pass,
+                     int64_t expires, int uses)
+{
+    char when[32];
+    zt_cli_time(expires, when);
+    if (a->json)
+        return zt_cli_json_print(json_pack("{s:s, s:s, s:o, s:i}", "email", res->email, "pass",
+                                           pass, "expires_at", zt_cli_json_time(expires), "uses",
+                                           uses));
+    printf("temporary access pass for %s: %s\n", res->email, pass);
+    printf("%-12s %s\n", "expires:", when);
+    if (uses == ZT_STORE_TAP_UNLIMITED)
+        printf("%-12s %s\n", "uses:", "any number until it expires");
+    else
+        printf("%-12s %d\n", "uses:", uses);
+    printf("It is shown only now. The user types it in the password field of the sign-in page\n"
+           "to register a passkey or set up an authenticator app; any earlier pass is replaced.\n");
+    return ZT_CLI_OK;
+}
+
+static int user_tap(zt_store *st, const zt_cli_args *a)
+{
+    if (a->revoke)
+        return tap_revoke(st, a);
+    int64_t life = ZT_STORE_TAP_LIFETIME_DEFAULT_S;
+    int uses = 1;
+    if (a->lifetime != NULL &&
+        (!zt_whatif_parse_duration(a->lifetime, &life) || life < ZT_STORE_TAP_LIFETIME_MIN_S ||
+         life > ZT_STORE_TAP_LIFETIME_MAX_S))
+        return zt_cli_fail(ZT_CLI_USAGE, "--lifetime: '%s' is not a duration from 10m to 30d",
+                           a->lifetime);
+    if (!parse_uses(a->uses, &uses))
+        return zt_cli_fail(ZT_CLI_USAGE, "--uses: '%s' is not 1..%d or 'unlimited'", a->uses,
+                           ZT_STORE_TAP_USES_MAX);
+    zt_user u;
+    if (find_user(st, a->pos[0], &u) != 0)
+        return ZT_CLI_FAIL;
+    zt_account_env env = zt_cli_account_env(st);
+    zt_account_result res;
+    char pass[ZT_STORE_TAP_TEXT_LEN + 1];
+    int64_t expires = 0;
+    int rc = zt_account_tap_issue(&env, zt_cli_actor(), u.id, life, uses, pass, &expires, &res);
+    zt_user_dispose(&u);
+    if (rc == -EPERM)
+        return zt_cli_fail(ZT_CLI_FAIL, "%s is disabled: enable the user first", a->pos[0]);
+    if (rc != 0)
+        return zt_cli_store_fail(rc, "user", a->pos[0]);
+    rc = tap_print(a, &res, pass, expires, uses);
+    zt_wipe(pass, sizeof(pass));
+    int done = zt_cli_account_done(&res);
+    return rc != ZT_CLI_OK ? rc : done;
+}
+
 static const zt_cli_action user_actions[] = {
     {"add", "add EMAIL [--name N] [--group G]... --password-stdin", "create a user",
      ZT_CLI_OPT_NAME | ZT_CLI_OPT_GROUP | ZT_CLI_OPT_PASSWORD_STDIN, 1, user_add},
@@ -499,6 +648,10 @@ static const zt_cli_action user_actions[] = {
      user_sessions},
     {"revoke-sessions", "revoke-sessions EMAIL", "end every session of a user", 0, 1,
      user_revoke_sessions},
+    {"tap", "tap EMAIL [--lifetime D --uses N | --revoke] [--json]",
+     "issue a Temporary Access Pass (D: 10m-30d, default 1h; N: 1-1000 or unlimited, default 1), "
+     "or revoke it",
+     ZT_CLI_OPT_TAP | ZT_CLI_OPT_JSON, 1, user_tap},
 };
 
 int zt_cmd_user(int argc, char **argv)

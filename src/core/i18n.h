@@ -255,7 +255,22 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
       "このページはこの種類のリクエストを受け付けていません。")                                                                \
     X(PM_TITLE_UNAVAILABLE, "Service unavailable", "サービスを利用できません")                                  \
     X(PM_BODY_UNAVAILABLE, "Sign-in is busy right now. Wait a moment and try again.",               \
-      "現在サインインが混み合っています。しばらく待ってから再度お試しください。")
+      "現在サインインが混み合っています。しばらく待ってから再度お試しください。")                                                    \
+    X(PM_TAP_NOTICE,                                                                                \
+      "You signed in with a temporary access pass. It only lets you set up a sign-in method: "      \
+      "set up an authenticator app below. Other pages and apps open once you sign in again with "   \
+      "the new method.",                                                                            \
+      "一時アクセスパスでサインインしました。このパスで行えるのはサインイン方法の設定だけです。"                                                \
+      "下の手順で認証アプリを設定してください。新しい方法でもう一度サインインすると、ほかのページ"                                                \
+      "やアプリを利用できます。")                                                                              \
+    X(PM_TAP_DONE,                                                                                  \
+      "Your authenticator app is set up and the temporary access pass session has ended. Sign in "  \
+      "again with your password and a code from the app.",                                          \
+      "認証アプリの設定が完了し、一時アクセスパスのセッションは終了しました。パスワードとアプリの"                                                \
+      "コードで、もう一度サインインしてください。")                                                                    \
+    X(PM_LOGIN_TAP_HINT,                                                                            \
+      "Were you given a temporary access pass? Type it in the password field.",                     \
+      "一時アクセスパスを受け取った場合は、パスワード欄に入力してください。")
 
 /* The device enrolment page (/.ztgate/device/enroll). */
 #define ZT_DEVICE_MESSAGES(X)                                                                     \

@@ -2,7 +2,11 @@
  * user proves they stored it, only in a hidden form field sealed with the secret box under a
  * context bound to this session, with an expiry inside. It is never in a URL or a log. The
  * confirmed secret is stored sealed per user, ten recovery codes are shown once, and the
- * session becomes a full one with a new id. */
+ * session becomes a full one with a new id.
+ *
+ * A Temporary Access Pass session (zt_portal_sess_is_tap) may enrol, also replacing a TOTP the
+ * user has (the lost phone): the admin who issued the pass vouched for the person. It does
+ * not become a full session: it ends, and the user signs in again with the new method. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +91,8 @@ static void enrol_page(zt_local_req *r, const zt_portal_sess *s,
     rc = rc ? rc : zt_buf_cstr(&uri);
     rc = rc ? rc : zt_totp_base32(secret, ZT_TOTP_SECRET_LEN, b32, sizeof(b32));
     rc = rc ? rc : zt_html_begin(b, r->lang, PM_TITLE_ENROL);
+    if (rc == 0 && zt_portal_sess_is_tap(s))
+        rc = zt_html_notice(b, r->lang, PM_TAP_NOTICE, false);
     if (rc == 0 && error != MSG_NONE)
         rc = zt_html_notice(b, r->lang, error, true);
     rc = rc ? rc : zt_html_p(b, r->lang, PM_INTRO_ENROL, NULL);
@@ -134,7 +140,8 @@ static bool may_enrol(zt_local_req *r, const zt_portal_sess *s, const char *rd)
         zt_portal_unavailable(r, "store error");
         return false;
     }
-    if ((rc == 0 || passkeys > 0) && (s->mfa_pending || s->mfa_time == 0)) {
+    if ((rc == 0 || passkeys > 0) && !zt_portal_sess_is_tap(s) &&
+        (s->mfa_pending || s->mfa_time == 0)) {
         zt_portal_redirect_with_rd(r, ZT_PORTAL_MFA, rd);
         return false;
     }
@@ -196,18 +203,24 @@ static int enrol_store(zt_local_req *r, const zt_portal_sess *s,
     return rc;
 }
 
+/* After a Temporary Access Pass enrolment (tap) the notice says the session ended and the
+ * link leads to the sign-in page. */
 static void recovery_page(zt_local_req *r, const char codes[][ZT_TOTP_RECOVERY_LEN + 1],
-                          const char *rd)
+                          const char *rd, bool tap)
 {
     zt_buf *b = &r->resp_body;
     zt_buf cont;
     zt_buf_init(&cont, 0);
     zt_buf_reset(b);
     r->status = 200;
-    int rc = zt_buf_append_str(&cont, rd[0] != '\0' ? ZT_PORTAL_LOGIN "?rd=" : ZT_PORTAL_HOME);
+    int rc = zt_buf_append_str(&cont, rd[0] != '\0' ? ZT_PORTAL_LOGIN "?rd="
+                                      : tap         ? ZT_PORTAL_LOGIN
+                                                    : ZT_PORTAL_HOME);
     rc = rc ? rc : zt_url_encode(&cont, rd, strlen(rd), false);
     rc = rc ? rc : zt_buf_cstr(&cont);
     rc = rc ? rc : zt_html_begin(b, r->lang, PM_TITLE_RECOVERY);
+    if (rc == 0 && tap)
+        rc = zt_html_notice(b, r->lang, PM_TAP_DONE, false);
     rc = rc ? rc : zt_html_p(b, r->lang, PM_INTRO_RECOVERY, NULL);
     rc = rc ? rc : zt_buf_append_str(b, "<ul class=\"codes\">");
     for (size_t i = 0; rc == 0 && i < ZT_TOTP_RECOVERY_COUNT; i++)
@@ -227,8 +240,16 @@ typedef struct enrol_job {
     zt_portal_sess s;
 } enrol_job;
 
+void zt_portal_tap_session_end(zt_local_req *r, const zt_portal_sess *s)
+{
+    zt_session_destroy(r->svc->sessions, s->id_hash);
+    zt_session_cache_forget(r->sessions, s->id_hash);
+    zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), "", r->https, 0);
+}
+
 static void enrol_done(zt_local_req *r, enrol_job *j, const unsigned char *secret, int64_t step)
 {
+    bool tap = zt_portal_sess_is_tap(&j->s);
     char codes[ZT_TOTP_RECOVERY_COUNT][ZT_TOTP_RECOVERY_LEN + 1];
     char hash[ZT_SESSION_HASH_LEN + 1];
     int64_t now = zt_portal_now();
@@ -238,16 +259,21 @@ static void enrol_done(zt_local_req *r, enrol_job *j, const unsigned char *secre
                           .email = j->s.email,
                           .user_id = j->s.user_id,
                           .factor = "totp",
-                          .message = "TOTP enrolled"};
+                          .message =
+                              tap ? "TOTP enrolled with a temporary access pass" : "TOTP enrolled"};
     if (enrol_store(r, &j->s, secret, step, codes) != 0) {
         zt_portal_unavailable(r, "could not store the TOTP credential");
     } else if (!zt_portal_audit(r, &ac)) {
         zt_portal_unavailable(r, "audit log unavailable");
+    } else if (tap) {
+        zt_portal_tap_session_end(r, &j->s);
+        r->log_detail = "TOTP enrolled with a temporary access pass; session ended";
+        recovery_page(r, (const char(*)[ZT_TOTP_RECOVERY_LEN + 1]) codes, j->f.rd, true);
     } else if (zt_portal_session_upgrade(r, &j->s, j->s.auth_time, now, "totp", hash) != 0) {
         zt_portal_unavailable(r, "could not create the session");
     } else {
         r->log_detail = "TOTP enrolled";
-        recovery_page(r, (const char(*)[ZT_TOTP_RECOVERY_LEN + 1]) codes, j->f.rd);
+        recovery_page(r, (const char(*)[ZT_TOTP_RECOVERY_LEN + 1]) codes, j->f.rd, false);
     }
     zt_wipe(codes, sizeof(codes));
 }

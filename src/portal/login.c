@@ -7,7 +7,12 @@
  * device. An admitted attempt holds a throttle ticket from admission to its verdict, so the
  * limits hold when the password is checked, not only when the attempt came in. Short delays
  * are held silently; a longer one is answered at once with the sign-in form, the e-mail kept
- * and the seconds to wait (429). */
+ * and the seconds to wait (429).
+ *
+ * A Temporary Access Pass is typed in the password field (as in Entra): text with a pass's
+ * shape is redeemed for an account that may sign in, and a redeemed pass opens a pending session
+ * limited to enrolling a passkey or TOTP (ZT_SESSION_PURPOSE_TAP). It is throttled, assessed for
+ * risk (risky: refused) and fails with the same page as a password. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +38,9 @@ typedef struct login_job {
     const char *password;
     size_t password_len;
     zt_user user;
-    zt_signin flow; /* where this attempt is in the sign-in state machine */
+    zt_signin flow;      /* where this attempt is in the sign-in state machine */
+    bool tap_shaped;     /* the password field holds a Temporary Access Pass's shape */
+    int64_t tap_expires; /* the redeemed pass's expiry: its session ends then too */
 } login_job;
 
 static int64_t now_ms(void)
@@ -144,6 +151,12 @@ static bool audit_source_flags(zt_local_req *r, unsigned flags)
     return true;
 }
 
+/* A pass was redeemed, or found and refused: the attempt is recorded as a pass sign-in. */
+static bool tap_tried(const login_job *j)
+{
+    return j->flow.tap != ZT_SIGNIN_TAP_NONE && j->flow.tap != ZT_SIGNIN_TAP_ABSENT;
+}
+
 static void login_failed(login_job *j)
 {
     zt_local_req *r = j->f.r;
@@ -155,7 +168,7 @@ static void login_failed(login_job *j)
                           .success = false,
                           .email = j->username,
                           .user_id = j->flow.exists ? j->user.id : NULL,
-                          .factor = "password",
+                          .factor = tap_tried(j) ? "tap" : "password",
                           .message = "sign-in failed",
                           .reason = zt_signin_failure_reason(&j->flow)};
     r->log_detail = "sign-in failed";
@@ -218,8 +231,11 @@ static void risk_refused(login_job *j, zt_risk_sign_in *in, zt_risk_assessment *
                           .success = false,
                           .email = j->user.email,
                           .user_id = j->user.id,
-                          .factor = "password",
-                          .message = "risky sign-in refused: no second factor to ask",
+                          .factor = tap_tried(j) ? "tap" : "password",
+                          .message = tap_tried(j)
+                                         ? "risky sign-in with a temporary access pass "
+                                           "refused"
+                                         : "risky sign-in refused: no second factor to ask",
                           .reason = "sign-in risk"};
     zt_metric_sign_in(ZT_M_SIGN_IN_FAILURE);
     r->log_detail = "risky sign-in refused";
@@ -263,7 +279,9 @@ static void login_succeeded(login_job *j)
         return;
     }
     bool risky = eng != NULL && a->level >= ZT_RISK_MEDIUM;
-    zt_signin_state next = zt_signin_on_risk(risky, has_factor, r->cfg->auth.mfa_optional);
+    bool tap = j->flow.tap == ZT_SIGNIN_TAP_OK;
+    zt_signin_state next = tap ? zt_signin_on_tap_risk(risky)
+                               : zt_signin_on_risk(risky, has_factor, r->cfg->auth.mfa_optional);
     if (!zt_signin_go(&j->flow, next)) {
         free(a);
         zt_portal_unavailable(r, "sign-in state machine");
@@ -284,14 +302,16 @@ static void login_succeeded(login_job *j)
                                        .host = r->host,
                                        .auth_time = now,
                                        .mfa_pending = pending,
-                                       .amr = ZT_AMR_PWD,
+                                       .amr = tap ? 0 : ZT_AMR_PWD,
+                                       .mfa_method = tap ? ZT_SESSION_PURPOSE_TAP : NULL,
                                        .ip = r->ip,
                                        .user_agent = ua},
                            .replaces_hash = old.valid ? old.id_hash : NULL,
                            .cache = r->sessions,
                            .risk_in = eng != NULL ? &risk_in : NULL,
                            .assessment = eng != NULL ? a : NULL,
-                           .state_dir = r->svc->state_dir};
+                           .state_dir = r->svc->state_dir,
+                           .expires_cap = tap ? j->tap_expires : 0};
     if (zt_signin_open_session(r->svc->sessions, eng, &q, now, cookie, hash) != 0) {
         free(a);
         zt_portal_unavailable(r, "could not open the session (or record the sign-in's risk)");
@@ -302,9 +322,11 @@ static void login_succeeded(login_job *j)
                           .success = true,
                           .email = j->user.email,
                           .user_id = j->user.id,
-                          .factor = "password",
-                          .message = risky     ? "password accepted; risky sign-in: second factor "
-                                                 "demanded"
+                          .factor = tap ? "tap" : "password",
+                          .message = tap     ? "temporary access pass accepted; session limited to "
+                                               "registering a sign-in method"
+                                     : risky ? "password accepted; risky sign-in: second factor "
+                                               "demanded"
                                      : pending ? "password accepted; second factor pending"
                                                : "signed in"};
     bool audited = zt_portal_audit(r, &ev) && audit_detections(r, j, a);
@@ -318,11 +340,13 @@ static void login_succeeded(login_job *j)
     zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), cookie, r->https, -1);
     zt_known_device_set(r->svc->sessions, &r->resp_headers, j->user.id, r->https, now);
     zt_wipe(cookie, sizeof(cookie));
-    r->log_detail = pending ? "password ok, MFA pending" : "signed in";
+    r->log_detail = tap       ? "temporary access pass ok, enrolment only"
+                    : pending ? "password ok, MFA pending"
+                              : "signed in";
     if (!pending)
         zt_portal_finish(r, hash, j->f.rd);
     else
-        zt_portal_redirect_with_rd(r, has_factor ? ZT_PORTAL_MFA : ZT_PORTAL_TOTP, j->f.rd);
+        zt_portal_redirect_with_rd(r, has_factor && !tap ? ZT_PORTAL_MFA : ZT_PORTAL_TOTP, j->f.rd);
 }
 
 /* Parameters raised since the hash was made (argon2_passes, argon2_memory): store a new hash
@@ -387,8 +411,8 @@ static void verify_done(void *ctx, int result)
     bool ok = next == ZT_SIGNIN_RISK;
     /* The verdict: the ticket's reservation becomes this failure or success. */
     zt_throttle_settle(j->f.throttle, &j->f.ticket, ok, now_ms());
-    if (ok)
-        maybe_rehash(j);
+    if (ok && j->flow.tap != ZT_SIGNIN_TAP_OK)
+        maybe_rehash(j); /* never of a pass: it is not the password */
     if (zt_local_cancelled(r))
         next = ZT_SIGNIN_ERROR; /* nobody to answer: the verdict above still counts */
     bool moved = zt_signin_go(&j->flow, next);
@@ -403,6 +427,27 @@ static void verify_done(void *ctx, int result)
     zt_portal_flow_free(j);
 }
 
+/* A pass-shaped text for an account that may sign in is redeemed here, after the throttle
+ * admitted the attempt (so passes are throttled like passwords) and before the password check.
+ * A user without a pass (ABSENT) goes on as a password sign-in. False: the store failed. */
+static bool redeem_tap(login_job *j)
+{
+    if (!j->tap_shaped || !zt_signin_tap_usable(&j->flow))
+        return true;
+    unsigned char h[ZT_STORE_TAP_HASH_LEN];
+    if (zt_store_tap_hash(j->user.id, j->password, j->password_len, h) != 0)
+        return true;
+    zt_store_tap t;
+    int rc = zt_store_tap_redeem(j->f.r->svc->store, j->user.id, h, zt_portal_now(), &t);
+    zt_wipe(h, sizeof(h));
+    j->tap_expires = rc == 0 ? t.expires_at : 0;
+    int tap = zt_signin_tap_from_store(rc);
+    if (tap < 0)
+        return false;
+    j->flow.tap = (zt_signin_tap)tap;
+    return true;
+}
+
 static void verify_start(void *ctx)
 {
     login_job *j = ctx;
@@ -412,8 +457,14 @@ static void verify_start(void *ctx)
         zt_portal_flow_free(j);
         return;
     }
-    bool usable = zt_signin_usable(&j->flow);
-    /* Unusable accounts are checked against the pool's dummy hash: the same cost. */
+    if (!redeem_tap(j)) {
+        zt_portal_unavailable(r, "store error");
+        zt_portal_flow_free(j);
+        return;
+    }
+    bool usable = zt_signin_usable(&j->flow) && j->flow.tap != ZT_SIGNIN_TAP_OK;
+    /* Unusable accounts, and a redeemed pass, are checked against the pool's dummy hash: the
+     * same cost whatever the outcome. */
     int rc =
         zt_password_verify_async(r->svc->passwords, r->loop, usable ? j->user.password_hash : NULL,
                                  j->password, j->password_len, verify_done, j);
@@ -470,6 +521,7 @@ static void login_post(zt_local_req *r)
     j->flow.exists = rc == 0;
     j->flow.disabled = j->flow.exists && j->user.disabled;
     j->flow.no_password = j->flow.exists && j->user.password_hash[0] == '\0';
+    j->tap_shaped = zt_store_tap_shaped(j->password, j->password_len);
     zt_portal_flow_admit(j, j->username, j->flow.exists ? j->user.id : NULL, &ops);
 }
 

@@ -285,6 +285,17 @@ static void mfa_verify(void *ctx)
     zt_portal_flow_free(j);
 }
 
+/* A Temporary Access Pass session never completes a second factor (the pass would then be as
+ * good as a password): it is sent to enrolment instead. True when it was. */
+static bool tap_enrols_only(zt_local_req *r, const zt_portal_sess *s, const char *rd)
+{
+    if (!zt_portal_sess_is_tap(s))
+        return false;
+    r->log_detail = "temporary access pass session: enrolment only";
+    zt_portal_redirect_with_rd(r, ZT_PORTAL_TOTP, rd);
+    return true;
+}
+
 static void mfa_post(zt_local_req *r)
 {
     static const zt_portal_flow_ops ops = {.verify = mfa_verify};
@@ -298,7 +309,7 @@ static void mfa_post(zt_local_req *r)
         zt_portal_flow_free(j);
         return;
     }
-    if (!zt_portal_require_session(r, &j->s, j->f.rd)) {
+    if (!zt_portal_require_session(r, &j->s, j->f.rd) || tap_enrols_only(r, &j->s, j->f.rd)) {
         zt_portal_flow_free(j);
         return;
     }
@@ -313,7 +324,7 @@ static void mfa_get(zt_local_req *r)
         zt_portal_rd(r, &q, rd);
     zt_form_dispose(&q);
     zt_portal_sess s;
-    if (!zt_portal_require_session(r, &s, rd))
+    if (!zt_portal_require_session(r, &s, rd) || tap_enrols_only(r, &s, rd))
         return;
     zt_store_totp t;
     int rc = zt_store_totp_get(r->svc->store, s.user_id, &t);

@@ -64,6 +64,12 @@ void zt_portal_session(zt_local_req *r, zt_portal_sess *out)
     out->amr = info->amr;
 }
 
+bool zt_portal_sess_is_tap(const zt_portal_sess *s)
+{
+    return s->valid && s->mfa_pending && s->mfa_time == 0 &&
+           strcmp(s->mfa_method, ZT_SESSION_PURPOSE_TAP) == 0;
+}
+
 bool zt_portal_is_post(const zt_local_req *r)
 {
     return r->method == HTTP_POST;
@@ -546,7 +552,9 @@ bool zt_portal_audit(zt_local_req *r, const zt_portal_event *e)
     zt_event_str(&ev, "dst_endpoint.hostname", r->host);
     zt_event_str(&ev, "http_request.url.path", r->path);
     if (e->factor != NULL) {
-        zt_event_bool(&ev, "is_mfa", strcmp(e->factor, "password") != 0);
+        /* A Temporary Access Pass is one factor, like a password. */
+        zt_event_bool(&ev, "is_mfa",
+                      strcmp(e->factor, "password") != 0 && strcmp(e->factor, "tap") != 0);
         zt_event_arr_begin(&ev, "auth_factors");
         zt_event_obj_begin(&ev, NULL);
         zt_event_str(&ev, "factor_type", e->factor);

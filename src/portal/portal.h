@@ -206,6 +206,13 @@ typedef struct zt_portal_sess {
     unsigned amr;                /* ZT_AMR_* methods (session.h) */
 } zt_portal_sess;
 
+/* A session opened with a Temporary Access Pass: pending, limited to enrolling a sign-in method
+ * (a passkey or TOTP); the MFA page and every other page refuse it. */
+bool zt_portal_sess_is_tap(const zt_portal_sess *s);
+/* A pass's session has done its one job (a method was enrolled): end it and clear the cookie;
+ * the new method signs in from now on (enrol.c; passkey registration does the same). */
+void zt_portal_tap_session_end(zt_local_req *r, const zt_portal_sess *s);
+
 /* The handler of /.ztgate/... on every gateway listener (http/handler.h). */
 void zt_portal_handle(zt_local_req *r);
 /* The handler of /.ztgate/device/enroll (ctx: the zt_devices): the enrolment page for browsers

@@ -176,6 +176,7 @@ int zt_render_login(zt_buf *b, const zt_login_view *v)
     rc = rc ? rc
             : zt_html_input(b, v->lang, PM_LABEL_PASSWORD, "password", "password",
                             "current-password", NULL);
+    rc = rc ? rc : zt_html_p(b, v->lang, PM_LOGIN_TAP_HINT, NULL); /* Temporary Access Pass */
     rc = rc ? rc : zt_html_form_end(b, v->lang, PM_BUTTON_SIGN_IN);
     return rc ? rc : zt_html_end(b, v->lang, v->request_id);
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit/event.h"
@@ -12,6 +13,8 @@
 #include "session/session.h"
 
 #define RECORD_MAX (16 * 1024) /* one Account Change record: a few short fields */
+/* Sessions of one user a pass revocation looks at; a user has a handful. */
+#define TAP_SESSIONS_SCAN 256
 
 /* OCSF Account Change (3001) activity ids, as the admin API's call records use them. */
 enum {
@@ -39,6 +42,8 @@ static const struct {
     [ZT_ACCOUNT_GROUP_DELETE] = {"group.delete", ACT_DELETE},
     [ZT_ACCOUNT_MEMBER_ADD] = {"group.member_add", ACT_OTHER},
     [ZT_ACCOUNT_MEMBER_REMOVE] = {"group.member_remove", ACT_OTHER},
+    [ZT_ACCOUNT_TAP_ISSUE] = {"user.tap_issue", ACT_OTHER},
+    [ZT_ACCOUNT_TAP_REVOKE] = {"user.tap_revoke", ACT_OTHER},
 };
 
 const char *zt_account_op_name(zt_account_op op)
@@ -229,6 +234,112 @@ int zt_account_delete(const zt_account_env *env, const zt_actor *who, const char
                       zt_account_result *res)
 {
     return user_op(env, who, ZT_ACCOUNT_DELETE, user_id, NULL, res);
+}
+
+/* ---- Temporary Access Pass ---- */
+
+/* "1 use", "5 uses", "any number of uses": the same words through every front-end. */
+static void describe_uses(int uses, char *out, size_t cap)
+{
+    if (uses == ZT_STORE_TAP_UNLIMITED)
+        snprintf(out, cap, "any number of uses");
+    else
+        snprintf(out, cap, "%d use%s", uses, uses == 1 ? "" : "s");
+}
+
+int zt_account_tap_issue(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                         int64_t lifetime_s, int uses, char pass_out[ZT_STORE_TAP_TEXT_LEN + 1],
+                         int64_t *expires_out, zt_account_result *res)
+{
+    if (!args_ok(env, who, res) || pass_out == NULL || expires_out == NULL)
+        return -EINVAL;
+    pass_out[0] = '\0';
+    if (lifetime_s == 0)
+        lifetime_s = ZT_STORE_TAP_LIFETIME_DEFAULT_S;
+    if (lifetime_s < ZT_STORE_TAP_LIFETIME_MIN_S || lifetime_s > ZT_STORE_TAP_LIFETIME_MAX_S ||
+        uses < 0 || uses > ZT_STORE_TAP_USES_MAX)
+        return -EINVAL;
+    zt_user u;
+    int rc = zt_store_user_get_by_id(env->store, has(user_id) ? user_id : "", &u);
+    bool disabled = rc == 0 && u.disabled;
+    zt_user_dispose(&u);
+    if (rc == 0)
+        rc = note_user(env->store, user_id, res);
+    if (rc != 0)
+        return rc == -EINVAL ? -ENOENT : rc;
+    if (disabled)
+        return -EPERM;
+    int64_t now = (zt_wall_us() / 1000000);
+    zt_store_tap t = {.created_at = now, .expires_at = now + lifetime_s, .uses = uses};
+    snprintf(t.user_id, sizeof(t.user_id), "%s", res->user_id);
+    snprintf(t.created_by, sizeof(t.created_by), "%s", has(who->name) ? who->name : "?");
+    unsigned char hash[ZT_STORE_TAP_HASH_LEN];
+    zt_store_tap_generate(pass_out);
+    rc = zt_store_tap_hash(res->user_id, pass_out, strlen(pass_out), hash);
+    if (rc == 0)
+        rc = zt_store_tap_put(env->store, &t, hash);
+    zt_wipe(hash, sizeof(hash));
+    if (rc != 0) {
+        zt_wipe(pass_out, ZT_STORE_TAP_TEXT_LEN + 1);
+        return rc;
+    }
+    *expires_out = t.expires_at;
+    char n[32];
+    describe_uses(uses, n, sizeof(n));
+    snprintf(res->change, sizeof(res->change),
+             "temporary access pass issued: valid %lld s, %s; any earlier pass replaced",
+             (long long)lifetime_s, n);
+    return finish(env, who, ZT_ACCOUNT_TAP_ISSUE, false, res);
+}
+
+/* The user's sessions opened with a pass (pending, method "tap"), collected by id hash: the
+ * store cannot be called from inside its own list callback. */
+typedef struct tap_sessions {
+    char hash[TAP_SESSIONS_SCAN][ZT_STORE_SESSION_HASH_MAX + 1];
+    size_t n;
+} tap_sessions;
+
+static int tap_session_cb(void *ctx, const zt_store_session *s)
+{
+    tap_sessions *t = ctx;
+    if (s->mfa_pending && s->mfa_time == 0 && strcmp(s->mfa_method, ZT_SESSION_PURPOSE_TAP) == 0 &&
+        t->n < TAP_SESSIONS_SCAN)
+        snprintf(t->hash[t->n++], sizeof(t->hash[0]), "%s", s->id_hash);
+    return 0;
+}
+
+/* End what a revoked pass opened: someone enrolling with it stops at their next request. */
+static int end_tap_sessions(zt_store *st, const char *user_id, uint64_t *n_out)
+{
+    tap_sessions *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return -ENOMEM;
+    int rc = zt_store_session_list_by_user(st, user_id, tap_session_cb, t);
+    for (size_t i = 0; rc == 0 && i < t->n; i++) {
+        rc = zt_store_session_delete(st, t->hash[i]);
+        rc = rc == -ENOENT ? 0 : rc; /* gone meanwhile */
+    }
+    *n_out = rc == 0 ? t->n : 0;
+    free(t);
+    return rc;
+}
+
+int zt_account_tap_revoke(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                          zt_account_result *res)
+{
+    if (!args_ok(env, who, res))
+        return -EINVAL;
+    int rc = note_user(env->store, user_id, res);
+    if (rc == 0)
+        rc = zt_store_tap_revoke(env->store, res->user_id, (zt_wall_us() / 1000000));
+    if (rc != 0)
+        return rc == -EINVAL ? -ENOENT : rc;
+    rc = end_tap_sessions(env->store, res->user_id, &res->sessions_revoked);
+    if (rc != 0)
+        return rc;
+    snprintf(res->change, sizeof(res->change),
+             "temporary access pass revoked; sessions opened with it ended");
+    return finish(env, who, ZT_ACCOUNT_TAP_REVOKE, res->sessions_revoked > 0, res);
 }
 
 /* ---- create ---- */

@@ -72,6 +72,8 @@ typedef enum zt_account_op {
     ZT_ACCOUNT_GROUP_DELETE,
     ZT_ACCOUNT_MEMBER_ADD,
     ZT_ACCOUNT_MEMBER_REMOVE,
+    ZT_ACCOUNT_TAP_ISSUE,
+    ZT_ACCOUNT_TAP_REVOKE,
     ZT_ACCOUNT_N_OPS,
 } zt_account_op;
 
@@ -105,6 +107,23 @@ int zt_account_revoke_sessions(const zt_account_env *env, const zt_actor *who, c
 /* Sessions, credentials and memberships go with the user. */
 int zt_account_delete(const zt_account_env *env, const zt_actor *who, const char *user_id,
                       zt_account_result *res);
+
+/* Temporary Access Pass (store_tap.h): a pass that signs the user in for one purpose, to
+ * register a passkey or enrol TOTP. Issuing replaces the user's previous pass. lifetime_s 0 is
+ * the default (1 hour), else ZT_STORE_TAP_LIFETIME_MIN_S..MAX_S; uses 1..ZT_STORE_TAP_USES_MAX
+ * or ZT_STORE_TAP_UNLIMITED (any number until it expires). The pass is returned once in
+ * pass_out (the caller shows it and wipes it; it is stored only hashed) with its expiry in
+ * *expires_out. A disabled user gets no pass (-EPERM): it could not sign in with it. No
+ * revocation bump: no session changes. -ENOENT unknown user, -EINVAL bad bounds. */
+int zt_account_tap_issue(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                         int64_t lifetime_s, int uses, char pass_out[ZT_STORE_TAP_TEXT_LEN + 1],
+                         int64_t *expires_out, zt_account_result *res);
+/* Revoke the user's pass and end the sessions opened with it (enrolment-only sessions; the
+ * user's other sessions stay; res->sessions_revoked counts the ended ones, and gateways are
+ * told when there were any). -ENOENT when the user has no pass (or no such user), -EALREADY
+ * when it is revoked already. */
+int zt_account_tap_revoke(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                          zt_account_result *res);
 
 /* Groups: -EEXIST (create), -ENOENT (unknown group or user; remove: not a member), -EEXIST
  * (add: already a member). Membership decides authorization, so every change but create

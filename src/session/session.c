@@ -224,8 +224,8 @@ static int fill_record(zt_sessions *s, const zt_session_new *in, int64_t now, in
     r->mfa_pending = in->mfa_pending;
     if (copy_field(r->user_id, sizeof(r->user_id), in->user_id) != 0 ||
         copy_field(r->host, sizeof(r->host), in->host) != 0 ||
-        copy_field(r->mfa_method, sizeof(r->mfa_method), in->mfa_time > 0 ? in->mfa_method : "") !=
-            0 ||
+        copy_field(r->mfa_method, sizeof(r->mfa_method),
+                   in->mfa_time > 0 || in->mfa_pending ? in->mfa_method : "") != 0 ||
         copy_field(r->ip, sizeof(r->ip), in->ip) != 0 ||
         copy_field(r->parent_hash, sizeof(r->parent_hash), in->parent_hash) != 0 ||
         copy_field(r->device_id, sizeof(r->device_id), in->device_id) != 0)

@@ -41,6 +41,8 @@
 #define ZT_SESSION_CACHE_DEFAULT 4096 /* entries when zt_session_cache_new gets 0 */
 #define ZT_SESSION_CACHE_MAX (1u << 20)
 #define ZT_REVOCATION_FILE "revocation"
+/* mfa_method of a pending session opened with a Temporary Access Pass (mfa_time 0). */
+#define ZT_SESSION_PURPOSE_TAP "tap"
 
 /* Cookie names. "__Host-" on HTTPS makes browsers refuse the cookie unless it is Secure,
  * host-only and Path=/, so a sibling subdomain cannot plant or shadow it. */
@@ -112,6 +114,9 @@ typedef struct zt_session_info {
     int64_t mfa_time;       /* 0 = no second factor on this session */
     char mfa_method[17];    /* "totp", "recovery", "" */
     bool mfa_pending; /* password ok, second factor owed: only MFA/enrolment pages accept it */
+    /* While mfa_pending, mfa_method may say why the session is limited: ZT_SESSION_PURPOSE_TAP
+     * for a Temporary Access Pass sign-in, which only enrols (it never completes to a full
+     * session, not even with a code). */
     int64_t idle_expires_at;
     int64_t absolute_expires_at;
     char device_id[65]; /* "" = none (Core 5) */
@@ -143,7 +148,7 @@ typedef struct zt_session_new {
     const char *host; /* host the cookie is for (lowercase, no port) */
     int64_t auth_time;
     int64_t mfa_time;       /* 0 = none */
-    const char *mfa_method; /* "" or NULL when mfa_time is 0 */
+    const char *mfa_method; /* "" or NULL when mfa_time is 0, but for ZT_SESSION_PURPOSE_TAP */
     bool mfa_pending;
     const char *ip;
     const char *user_agent;  /* truncated to the store's limit */

@@ -1,7 +1,10 @@
 /* The sign-in state machine (signin.h): the transition table, the one transition function and
  * the pure decisions of each step. */
+/* zt_session_create_capped: a session step that caps the expiry (a pass's session). */
+#define ZT_SESSION_INTERNAL
 #include "session/signin.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,10 +95,37 @@ bool zt_signin_usable(const zt_signin *s)
     return s->exists && !s->disabled && !s->no_password && !s->limited;
 }
 
+bool zt_signin_tap_usable(const zt_signin *s)
+{
+    return s->exists && !s->disabled && !s->limited;
+}
+
+int zt_signin_tap_from_store(int rc)
+{
+    switch (rc) {
+    case 0:
+        return ZT_SIGNIN_TAP_OK;
+    case -ENOENT:
+        return ZT_SIGNIN_TAP_ABSENT;
+    case -EACCES:
+        return ZT_SIGNIN_TAP_WRONG;
+    case -ECANCELED:
+        return ZT_SIGNIN_TAP_REVOKED;
+    case -ETIMEDOUT:
+        return ZT_SIGNIN_TAP_EXPIRED;
+    case -EDQUOT:
+        return ZT_SIGNIN_TAP_USED_UP;
+    default:
+        return -1;
+    }
+}
+
 zt_signin_state zt_signin_on_credential(const zt_signin *s, int verify_result)
 {
     if (verify_result != ZT_PASSWORD_MATCH && verify_result != ZT_PASSWORD_MISMATCH)
         return ZT_SIGNIN_ERROR;
+    if (s->tap == ZT_SIGNIN_TAP_OK)
+        return zt_signin_tap_usable(s) ? ZT_SIGNIN_RISK : ZT_SIGNIN_FAILED;
     return zt_signin_usable(s) && verify_result == ZT_PASSWORD_MATCH ? ZT_SIGNIN_RISK
                                                                      : ZT_SIGNIN_FAILED;
 }
@@ -107,12 +137,37 @@ zt_signin_state zt_signin_on_risk(bool risky, bool has_totp, bool mfa_optional)
     return has_totp || !mfa_optional || risky ? ZT_SIGNIN_SECOND_FACTOR : ZT_SIGNIN_SESSION;
 }
 
+zt_signin_state zt_signin_on_tap_risk(bool risky)
+{
+    return risky ? ZT_SIGNIN_BLOCKED : ZT_SIGNIN_SECOND_FACTOR;
+}
+
+/* A pass that was found but refused: why, for the audit record. NULL otherwise. */
+static const char *tap_reason(zt_signin_tap t)
+{
+    switch (t) {
+    case ZT_SIGNIN_TAP_WRONG:
+        return "wrong temporary access pass";
+    case ZT_SIGNIN_TAP_REVOKED:
+        return "temporary access pass revoked";
+    case ZT_SIGNIN_TAP_EXPIRED:
+        return "temporary access pass expired";
+    case ZT_SIGNIN_TAP_USED_UP:
+        return "temporary access pass used up";
+    default:
+        return NULL;
+    }
+}
+
 const char *zt_signin_failure_reason(const zt_signin *s)
 {
     if (!s->exists)
         return "unknown user";
     if (s->disabled)
         return "disabled";
+    const char *tap = tap_reason(s->tap); /* tried only for an enabled, unthrottled account */
+    if (tap != NULL)
+        return tap;
     if (s->no_password)
         return "no password set";
     if (s->limited)
@@ -207,7 +262,8 @@ int zt_signin_open_session(zt_sessions *sessions, zt_risk_engine *risk, const zt
         if (q->cache != NULL)
             zt_session_cache_forget(q->cache, q->replaces_hash);
     }
-    int rc = zt_session_create(sessions, &q->session, now, cookie_out, hash_out);
+    int rc =
+        zt_session_create_capped(sessions, &q->session, now, q->expires_cap, cookie_out, hash_out);
     if (rc != 0)
         return rc;
     if (risk == NULL || q->risk_in == NULL || q->assessment == NULL)

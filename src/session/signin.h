@@ -48,6 +48,19 @@ typedef enum zt_signin_state {
         ZT_SIGNIN_N_STATES
 } zt_signin_state;
 
+/* A Temporary Access Pass typed in the password field (store_tap.h): what redeeming it said.
+ * NONE: not tried (not pass-shaped, or an account that cannot sign in: nothing is redeemed);
+ * ABSENT: the user has no pass, so the text is checked as a password. */
+typedef enum zt_signin_tap {
+    ZT_SIGNIN_TAP_NONE = 0,
+    ZT_SIGNIN_TAP_OK,
+    ZT_SIGNIN_TAP_ABSENT,
+    ZT_SIGNIN_TAP_WRONG,
+    ZT_SIGNIN_TAP_REVOKED,
+    ZT_SIGNIN_TAP_EXPIRED,
+    ZT_SIGNIN_TAP_USED_UP,
+} zt_signin_tap;
+
 typedef struct zt_signin {
     zt_signin_state state;
     const char *trace_id; /* borrowed: the request id the trace names */
@@ -55,7 +68,8 @@ typedef struct zt_signin {
     bool exists;   /* the account exists */
     bool disabled; /* ... and is disabled */
     bool no_password;
-    bool limited; /* the throttle limits this account for unknown devices */
+    bool limited;      /* the throttle limits this account for unknown devices */
+    zt_signin_tap tap; /* a pass typed as the password, once redeemed */
 } zt_signin;
 
 const char *zt_signin_state_name(zt_signin_state s); /* "throttle", ...; "?" out of range */
@@ -78,12 +92,24 @@ zt_signin_state zt_signin_on_throttle(zt_signin *s, zt_throttle_result r);
 /* Whether the password can sign in at all: when not, it is checked against the dummy hash for
  * the same cost, and fails whatever it is. */
 bool zt_signin_usable(const zt_signin *s);
+/* Whether a pass-shaped text may be redeemed as a Temporary Access Pass: the account exists,
+ * is enabled and not limited by the throttle (a password is not needed). Otherwise nothing is
+ * redeemed and the attempt goes the password's way (and fails the same way). */
+bool zt_signin_tap_usable(const zt_signin *s);
+/* The store's answer to redeeming (store_tap.h: 0, -ENOENT, -EACCES, -ECANCELED, -ETIMEDOUT,
+ * -EDQUOT) as a zt_signin_tap; another error is -1 (fail closed: ERROR). */
+int zt_signin_tap_from_store(int rc);
 /* Credential: verify_result is ZT_PASSWORD_MATCH, ZT_PASSWORD_MISMATCH or an error → RISK,
- * FAILED or ERROR. */
+ * FAILED or ERROR. A redeemed pass (tap OK) is the credential: the password check ran against
+ * the dummy hash only for the same cost. */
 zt_signin_state zt_signin_on_credential(const zt_signin *s, int verify_result);
 /* Risk: a medium or high sign-in owes a second factor even where MFA is optional; without one
  * to ask (no TOTP) it is BLOCKED rather than let it enrol its own. */
 zt_signin_state zt_signin_on_risk(bool risky, bool has_totp, bool mfa_optional);
+/* Risk after a Temporary Access Pass: a risky one is BLOCKED (a pass proves no second factor to
+ * remediate with); otherwise SECOND_FACTOR, the session limited to enrolment (a pending session
+ * marked ZT_SESSION_PURPOSE_TAP), never a full one. */
+zt_signin_state zt_signin_on_tap_risk(bool risky);
 /* Why a failed attempt failed, for the audit record (never shown to the client). */
 const char *zt_signin_failure_reason(const zt_signin *s);
 
@@ -124,6 +150,9 @@ typedef struct zt_signin_session {
     zt_risk_sign_in *risk_in;
     zt_risk_assessment *assessment; /* zt_risk_record fills in the detections' ids */
     const char *state_dir;          /* for telling every gateway when the assessment asks to */
+    /* 0, or the latest absolute expiry the session may have: a pass's session ends with the
+     * pass (its expires_at), not 12 hours later. */
+    int64_t expires_cap;
 } zt_signin_session;
 
 /* Open the session a completed step earned (ZT_SIGNIN_SECOND_FACTOR: MFA-pending; SESSION:

@@ -287,6 +287,21 @@ static const sq_migration sq_migrations[] = {
      "  PRIMARY KEY (binding, purpose)"
      ") STRICT, WITHOUT ROWID;"
      "CREATE INDEX IF NOT EXISTS webauthn_challenges_expiry ON webauthn_challenges(expires_at);"},
+    /* Temporary Access Passes: one row per user (a new pass replaces the old). The pass is
+     * stored as a SHA-256 of 100 CSPRNG bits bound to the user (store_tap.h says why that is
+     * enough); uses 0 = any number until expires_at. A revoked row stays until replaced, so a
+     * sign-in with it is recorded as revoked. */
+    {8, "CREATE TABLE IF NOT EXISTS temporary_access_passes ("
+        "  user_id TEXT PRIMARY KEY NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  pass_hash BLOB NOT NULL CHECK (length(pass_hash) = 32),"
+        "  created_by TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  expires_at INTEGER NOT NULL CHECK (expires_at > created_at),"
+        "  uses INTEGER NOT NULL CHECK (uses BETWEEN 0 AND 1000),"
+        "  uses_left INTEGER NOT NULL CHECK (uses_left BETWEEN 0 AND uses),"
+        "  last_used_at INTEGER NOT NULL DEFAULT 0,"
+        "  revoked_at INTEGER NOT NULL DEFAULT 0"
+        ") STRICT, WITHOUT ROWID;"},
 };
 
 #define SQ_N_MIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))
@@ -1964,6 +1979,10 @@ static int sq_signin_learn_pending(zt_store *st, const char *session_hash, int64
 
 #include "store/sqlite_webauthn.inc"
 
+/* ---- temporary access passes (store_tap.h) ---- */
+
+#include "store/sqlite_tap.inc"
+
 /* ---- open, migrate, close ---- */
 
 static int sq_migrate_txn(sq_conn *c, void *arg)
@@ -2122,6 +2141,7 @@ static const zt_store_ops sq_ops = {
     .device = &sqd_ops,
     .incident = &sqi_ops,
     .webauthn = &sqw_ops,
+    .tap = &sqt_ops,
 };
 
 static sq_store *sq_store_new(const zt_store_cfg *cfg)

@@ -73,6 +73,7 @@ typedef struct zt_store_ops {
     const struct zt_store_device_ops *device;     /* device trust (store_device.h) */
     const struct zt_store_incident_ops *incident; /* incidents (store_incident.h) */
     const struct zt_store_webauthn_ops *webauthn; /* passkeys (store_webauthn.h) */
+    const struct zt_store_tap_ops *tap;           /* temporary access passes (store_tap.h) */
 } zt_store_ops;
 
 /* Device trust records (store_device.h), a table of its own so the main one stays readable. */
@@ -127,6 +128,15 @@ typedef struct zt_store_webauthn_ops {
     int (*challenge_take)(zt_store *st, const char *binding, const char *purpose, int64_t now,
                           zt_store_webauthn_challenge *out);
 } zt_store_webauthn_ops;
+
+/* Temporary Access Passes (store_tap.h). */
+typedef struct zt_store_tap_ops {
+    int (*put)(zt_store *st, const zt_store_tap *t, const unsigned char *hash);
+    int (*get)(zt_store *st, const char *user_id, zt_store_tap *out);
+    int (*revoke)(zt_store *st, const char *user_id, int64_t now);
+    int (*redeem)(zt_store *st, const char *user_id, const unsigned char *hash, int64_t now,
+                  zt_store_tap *out);
+} zt_store_tap_ops;
 
 /* Every backend's handle starts with this. */
 struct zt_store {

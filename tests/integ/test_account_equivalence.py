@@ -2,12 +2,14 @@
 once through the CLI and once through the admin API, on two identical setups (a gateway with
 its audit log, a signed-in user, a playbook on a confirmed compromise). Afterwards the two
 stores (users, groups, memberships, sessions, MFA state, detections, incidents with their
-timelines), the service's audit records (Account Change records of the changes and the
-Detection Findings of incidents, without the actor, times and ids) and the playbook effects
-must be equal. Before the service layer the CLI wrote one generic "command line" record per
-change and the admin API none of the change itself, so the records could not match."""
+timelines, temporary access passes), the service's audit records (Account Change records of
+the changes and the Detection Findings of incidents, without the actor, times and ids) and the
+playbook effects must be equal. Before the service layer the CLI wrote one generic "command
+line" record per change and the admin API none of the change itself, so the records could not
+match."""
 import json
 import os
+import sqlite3
 
 from harness import APP_HOST, eq, free_port
 from portal_client import PASSWORD, complete_sign_in, Browser
@@ -73,6 +75,12 @@ class CliDoor:
     def confirm(self, email):
         _ok_cli(self.h, self.gw, "risk", "confirm-compromised", email)
 
+    def tap_issue(self, email):
+        _ok_cli(self.h, self.gw, "user", "tap", email, "--lifetime", "2h", "--uses", "3")
+
+    def tap_revoke(self, email):
+        _ok_cli(self.h, self.gw, "user", "tap", email, "--revoke")
+
 
 class ApiDoor:
     """The same operations as admin API calls."""
@@ -113,6 +121,12 @@ class ApiDoor:
     def confirm(self, email):
         self._ok("POST", "/api/v1/users/%s/confirm-compromised" % email)
 
+    def tap_issue(self, email):
+        self._ok("POST", "/api/v1/users/%s/tap" % email, {"lifetime_minutes": 120, "uses": 3})
+
+    def tap_revoke(self, email):
+        self._ok("DELETE", "/api/v1/users/%s/tap" % email)
+
 
 def _sign_in(gw, email, password, b=None):
     """A browser signed in (enrolling TOTP the first time); returns it."""
@@ -142,6 +156,9 @@ def _run_everything(gw, door):
     door.user("disable", ALICE)
     door.user("enable", ALICE)
     _sign_in(gw, ALICE, NEW_PW, b)
+    door.tap_issue(ALICE)
+    door.tap_revoke(ALICE)
+    door.tap_issue(BOB)  # deleted with bob below
     door.confirm(ALICE)  # playbook: revoke, disable, incident
     door.user("delete", BOB)
     door.group_delete("ops")
@@ -150,7 +167,7 @@ def _run_everything(gw, door):
 DROP = {"id", "at", "created_at", "updated_at", "request_id", "time", "seq", "prev", "hash",
         "actor", "metadata", "last_sign_in_at", "password_changed_at", "auth_time", "mfa_time",
         "idle_expires_at", "absolute_expires_at", "id_hash", "first_seen", "last_seen",
-        "detected_at", "revocation_epoch_at"}
+        "detected_at", "revocation_epoch_at", "expires_at"}
 
 
 def _strip(v):
@@ -172,6 +189,19 @@ def _cli_json(h, gw, *args):
     return json.loads(r.stdout)
 
 
+def _passes(gw):
+    """Temporary access passes as stored, without the hash (random), times and issuer (the
+    actor): whose, how many uses, how many left, whether revoked."""
+    db = sqlite3.connect(os.path.join(gw.config["state_dir"], "ztgate.db"), timeout=10)
+    try:
+        return db.execute("SELECT u.email, t.uses, t.uses_left, t.revoked_at > 0, "
+                          "length(t.pass_hash), t.expires_at - t.created_at "
+                          "FROM temporary_access_passes t JOIN users u ON u.id = t.user_id "
+                          "ORDER BY u.email").fetchall()
+    finally:
+        db.close()
+
+
 def _store(h, gw):
     groups = _cli_json(h, gw, "group", "list")
     incs = _cli_json(h, gw, "incident", "list")
@@ -186,6 +216,7 @@ def _store(h, gw):
         "incidents": _strip(incs),
         "timelines": [_strip(_cli_json(h, gw, "incident", "show", str(i["id"]))["timeline"])
                       for i in incs],
+        "passes": _passes(gw),
     }
 
 
@@ -215,6 +246,7 @@ def test_every_account_operation_same_through_cli_and_admin_api(h):
     eq(api["alice"]["status"], "disabled", "the playbook disabled alice: %r" % api["alice"])
     eq(len(api["incidents"]), 1, "one incident: %r" % api["incidents"])
     eq([u["email"] for u in api["users"]], [ALICE], "bob is gone")
+    eq(api["passes"], [(ALICE, 3, 3, 1, 32, 7200)], "alice's pass revoked, bob's gone with him")
 
     # The CLI's records reach the log through the spool: stop both to read final logs.
     gw_api.proc.stop()
@@ -223,7 +255,7 @@ def test_every_account_operation_same_through_cli_and_admin_api(h):
     ops = [r["unmapped"]["operation"] for r in ra if r["class_uid"] == 3001]
     for op in ("group.create", "group.delete", "group.member_add", "group.member_remove",
                "user.create", "user.disable", "user.enable", "user.password", "user.reset_mfa",
-               "user.revoke_sessions", "user.delete"):
+               "user.revoke_sessions", "user.delete", "user.tap_issue", "user.tap_revoke"):
         eq(op in ops, True, "an Account Change record for %s in %r" % (op, ops))
     print("    %d service records, %d account changes" % (len(ra), len(ops)), flush=True)
     eq(len(rc), len(ra), "as many service records through both doors")

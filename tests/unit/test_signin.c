@@ -198,13 +198,134 @@ static void test_account_operations(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A Temporary Access Pass as the credential: redeemed only for an account that may sign in
+ * (no password needed), the store's refusals mapped to audit reasons, a risky pass sign-in
+ * blocked and a clean one limited (pending, never a full session). */
+static void test_tap_decisions(void **state)
+{
+    (void)state;
+    zt_signin s;
+    zt_signin_init(&s, "t");
+    s.exists = true;
+    s.no_password = true;
+    assert_true(zt_signin_tap_usable(&s));
+    assert_false(zt_signin_usable(&s));
+    s.tap = ZT_SIGNIN_TAP_OK;
+    /* The password check ran against the dummy hash: its mismatch does not matter. */
+    assert_int_equal(zt_signin_on_credential(&s, ZT_PASSWORD_MISMATCH), ZT_SIGNIN_RISK);
+    assert_int_equal(zt_signin_on_credential(&s, -ENOMEM), ZT_SIGNIN_ERROR);
+    s.disabled = true;
+    assert_false(zt_signin_tap_usable(&s));
+    assert_int_equal(zt_signin_on_credential(&s, ZT_PASSWORD_MISMATCH), ZT_SIGNIN_FAILED);
+    s.disabled = false;
+    s.limited = true;
+    assert_false(zt_signin_tap_usable(&s));
+    s.limited = false;
+
+    static const struct {
+        int store_rc;
+        int tap;
+        const char *reason;
+    } refusals[] = {
+        {-EACCES, ZT_SIGNIN_TAP_WRONG, "wrong temporary access pass"},
+        {-ECANCELED, ZT_SIGNIN_TAP_REVOKED, "temporary access pass revoked"},
+        {-ETIMEDOUT, ZT_SIGNIN_TAP_EXPIRED, "temporary access pass expired"},
+        {-EDQUOT, ZT_SIGNIN_TAP_USED_UP, "temporary access pass used up"},
+        {-ENOENT, ZT_SIGNIN_TAP_ABSENT, "no password set"}, /* then it was a password */
+    };
+    for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+        assert_int_equal(zt_signin_tap_from_store(refusals[i].store_rc), refusals[i].tap);
+        s.tap = (zt_signin_tap)refusals[i].tap;
+        assert_int_equal(zt_signin_on_credential(&s, ZT_PASSWORD_MISMATCH), ZT_SIGNIN_FAILED);
+        assert_string_equal(zt_signin_failure_reason(&s), refusals[i].reason);
+    }
+    assert_int_equal(zt_signin_tap_from_store(0), ZT_SIGNIN_TAP_OK);
+    assert_int_equal(zt_signin_tap_from_store(-EIO), -1);
+    /* Disabled wins over the pass's reason (a disabled account's pass is never redeemed). */
+    s.disabled = true;
+    assert_string_equal(zt_signin_failure_reason(&s), "disabled");
+
+    assert_int_equal(zt_signin_on_tap_risk(true), ZT_SIGNIN_BLOCKED);
+    assert_int_equal(zt_signin_on_tap_risk(false), ZT_SIGNIN_SECOND_FACTOR);
+    assert_true(zt_signin_allowed(ZT_SIGNIN_RISK, zt_signin_on_tap_risk(true)));
+    assert_true(zt_signin_allowed(ZT_SIGNIN_RISK, zt_signin_on_tap_risk(false)));
+}
+
+/* The account service issues a pass (shown once, stored hashed, bounds checked, refused for a
+ * disabled user) and revokes it, each change one record. */
+static void test_account_tap(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/zt-account-tap-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char dir[64];
+    snprintf(dir, sizeof(dir), "%s/state", root);
+    zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = dir};
+    char err[256];
+    zt_store *st = zt_store_open(&sc, err, sizeof(err));
+    assert_non_null(st);
+    json_t *recs = json_array();
+    zt_account_env env = {.store = st, .state_dir = dir, .audit = {record, recs}};
+    zt_actor who = {.name = "tester", .type = "Admin"};
+    zt_account_result res;
+    zt_account_new n = {.email = "t@example.org"};
+    assert_int_equal(zt_account_create(&env, &who, &n, &res), 0);
+    char id[ZT_STORE_ID_LEN + 1], pass[ZT_STORE_TAP_TEXT_LEN + 1];
+    snprintf(id, sizeof(id), "%s", res.user_id);
+    int64_t exp = 0;
+
+    assert_int_equal(zt_account_tap_issue(&env, &who, id, 599, 1, pass, &exp, &res), -EINVAL);
+    assert_int_equal(
+        zt_account_tap_issue(&env, &who, id, ZT_STORE_TAP_LIFETIME_MAX_S + 1, 1, pass, &exp, &res),
+        -EINVAL);
+    assert_int_equal(zt_account_tap_issue(&env, &who, id, 0, -1, pass, &exp, &res), -EINVAL);
+    assert_int_equal(zt_account_tap_issue(&env, &who, "0123456789abcdef0123456789abcdef", 0, 1,
+                                          pass, &exp, &res),
+                     -ENOENT);
+    assert_int_equal(zt_account_tap_revoke(&env, &who, id, &res), -ENOENT);
+    assert_int_equal(zt_account_tap_issue(&env, &who, id, 0, 1, pass, &exp, &res), 0);
+    assert_true(zt_store_tap_shaped(pass, strlen(pass)));
+    char shown[ZT_STORE_TAP_TEXT_LEN + 1];
+    snprintf(shown, sizeof(shown), "%s", pass);
+    zt_store_tap t;
+    assert_int_equal(zt_store_tap_get(st, id, &t), 0);
+    assert_int_equal(t.expires_at - t.created_at, ZT_STORE_TAP_LIFETIME_DEFAULT_S);
+    assert_int_equal(t.expires_at, exp);
+    assert_string_equal(t.created_by, "tester");
+    unsigned char h[ZT_STORE_TAP_HASH_LEN];
+    assert_int_equal(zt_store_tap_hash(id, pass, strlen(pass), h), 0);
+    assert_int_equal(zt_store_tap_redeem(st, id, h, t.created_at + 1, NULL), 0);
+    assert_int_equal(zt_account_tap_revoke(&env, &who, id, &res), 0);
+    assert_int_equal(zt_account_tap_revoke(&env, &who, id, &res), -EALREADY);
+    assert_int_equal(zt_account_disable(&env, &who, id, &res), 0);
+    assert_int_equal(zt_account_tap_issue(&env, &who, id, 0, 1, pass, &exp, &res), -EPERM);
+    assert_string_equal(pass, ""); /* nothing to show */
+
+    static const char *const ops[] = {"user.create", "user.tap_issue", "user.tap_revoke",
+                                      "user.disable"};
+    assert_int_equal(json_array_size(recs), 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(field(json_array_get(recs, i), "unmapped", "operation"), ops[i]);
+    assert_string_equal(field(json_array_get(recs, 1), "unmapped", "change"),
+                        "temporary access pass issued: valid 3600 s, 1 use; any earlier pass "
+                        "replaced");
+    /* The pass itself is in no record. */
+    char *dump = json_dumps(recs, 0);
+    assert_null(strstr(dump, shown));
+    free(dump);
+    json_decref(recs);
+    zt_store_close(st);
+    char cmd[96];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_transitions),
-        cmocka_unit_test(test_decisions),
-        cmocka_unit_test(test_account_op_names),
-        cmocka_unit_test(test_account_operations),
+        cmocka_unit_test(test_transitions),      cmocka_unit_test(test_decisions),
+        cmocka_unit_test(test_tap_decisions),    cmocka_unit_test(test_account_tap),
+        cmocka_unit_test(test_account_op_names), cmocka_unit_test(test_account_operations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
