@@ -272,7 +272,9 @@ static bool wa_register_session(zt_local_req *r, zt_portal_sess *s)
         wa_refuse(r, NULL, "passkey registration refused", 401, "not_signed_in", "no session");
         return false;
     }
-    if (!s->mfa_pending)
+    /* A Temporary Access Pass session exists to register a method: even a user who has one
+     * (the lost-phone case), as the TOTP enrolment page accepts it. */
+    if (!s->mfa_pending || zt_portal_sess_is_tap(s))
         return true;
     bool error = false;
     bool has = has_second_factor(r, s->user_id, &error);
@@ -394,6 +396,13 @@ static void register_verify(zt_local_req *r)
     }
     free(reg);
     r->log_detail = "passkey registered";
+    if (zt_portal_sess_is_tap(&s)) {
+        /* The pass was for this one purpose: its session ends, and the user signs in with the
+         * new passkey (as after enrolling TOTP with a pass). */
+        zt_portal_tap_session_end(r, &s);
+        r->log_detail = "passkey registered with a temporary access pass; session ended";
+        json_object_set_new(out, "redirect", json_string(ZT_PORTAL_LOGIN));
+    }
     wa_json(r, 200, out);
 }
 
@@ -414,6 +423,9 @@ static void login_options(zt_local_req *r)
      * credentials; without, passwordless. The rd is checked again when it is used. */
     zt_portal_sess s;
     zt_portal_session(r, &s);
+    /* A pass session is no second factor to complete: a passkey here is a full sign-in. */
+    if (zt_portal_sess_is_tap(&s))
+        s.valid = false;
     char binding[ZT_STORE_WA_BINDING_LEN + 1];
     wa_binding(r, true, binding);
     zt_buf origin;

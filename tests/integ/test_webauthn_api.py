@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from harness import check, eq
-from portal_client import EMAIL, Browser, complete_sign_in, sign_in, signed_in_browser
+from portal_client import (EMAIL, Browser, add_user, complete_sign_in, session_cookie, sign_in,
+                           signed_in_browser)
 
 ORIGIN = "http://app.test"  # the portal origin the raw client's Host header names
 RP_ID = "app.test"
@@ -520,3 +521,36 @@ def test_passkeys_off(h):
     r = Browser(gw.port).get("/.ztgate/webauthn/login/options")
     r.obj = json.loads(r.body or b"null")
     refused(r, 404, "passkeys_disabled", "GET while off")
+
+
+def test_tap_registers_a_passkey(h):
+    """A Temporary Access Pass session registers a passkey (its one purpose), then ends; the
+    user signs in with the new passkey. A passkey prompt on a pass session is passwordless,
+    never a second factor completing the pass session."""
+    gw, up = gateway(h)
+    add_user(h, gw, EMAIL)
+    r = h.cli("user", "tap", EMAIL, "--json", "--config", gw.config_path)
+    eq(r.returncode, 0, "user tap: " + r.stdout + r.stderr)
+    tap = json.loads(r.stdout)["pass"]
+    b = Browser(gw.port)
+    r = sign_in(b, EMAIL, tap)
+    eq((r.status, r.header("Location")), (303, "/.ztgate/totp"), "the pass signs in, limited")
+    r = call(b, "login/options", {})
+    eq(r.status, 200, "login/options on a pass session")
+    eq(r.obj["allowCredentials"], [], "a pass session gets the passwordless prompt")
+    auth = Authenticator()
+    r = call(b, "register/options", {})
+    eq(r.status, 200, "register/options accepts the pass session (%r)" % r.body[:300])
+    r = call(b, "register/verify", auth.create(r.obj, name="Laptop"))
+    eq(r.status, 200, "registered with the pass (%r)" % r.body[:300])
+    eq(r.obj, {"verified": True, "id": b64u(auth.cred_id), "name": "Laptop",
+               "redirect": "/.ztgate/login"}, "answer: sign in with it next")
+    check(not session_cookie(b), "the pass's session ended")
+    eq(b.get("/").status, 401, "no access with the ended pass session")
+    b2 = Browser(gw.port)
+    r, _ = passwordless(b2, auth)
+    eq(r.status, 200, "passwordless sign-in with the new passkey (%r)" % r.body[:300])
+    eq(b2.get("/after-tap").status, 200, "the app with the new passkey")
+    recs = audit_records(h)
+    check(any(x.get("message", "").startswith("passkey registered") for x in recs),
+          "the registration is audited")
