@@ -26,6 +26,8 @@ static const struct {
     [ZT_DET_UNFAMILIAR_SIGN_IN] = {"unfamiliar_sign_in", "unfamiliarFeatures", false},
     [ZT_DET_ADMIN_CONFIRMED_COMPROMISED] = {"admin_confirmed_compromised",
                                             "adminConfirmedUserCompromised", true},
+    [ZT_DET_USER_REPORTED_SUSPICIOUS] = {"user_reported_suspicious",
+                                         "userReportedSuspiciousActivity", true},
 };
 
 const char *zt_risk_type_name(zt_risk_type t)
