@@ -17,6 +17,8 @@
 #include "lib/time.h"
 #include "portal/portal.h"
 
+#define AUTH_CLASS "\"class_uid\":3002," /* as audit/event.c writes it, no spaces */
+
 /* The file's last `window` bytes (all of it when smaller) into a new buffer. */
 static int read_tail(const char *path, size_t window, char **out, size_t *len, bool *cut)
 {
@@ -126,8 +128,10 @@ int zt_sec_activity_read(const char *path, const char *user_id, size_t window, z
         if (start == 0 && cut)
             break;
         size_t n = end - start;
-        /* Cheap filter before parsing: the user's id must be on the line. */
-        if (n > idlen && memmem(buf + start, n, user_id, idlen) != NULL &&
+        /* Cheap filters before parsing: an Authentication record with the user's id on it
+         * (the user's many other records, e.g. each proxied request, are never parsed). */
+        if (n > idlen && memmem(buf + start, n, AUTH_CLASS, sizeof(AUTH_CLASS) - 1) != NULL &&
+            memmem(buf + start, n, user_id, idlen) != NULL &&
             parse_line(buf + start, n, user_id, &out[*n_out]))
             ++*n_out;
         end = start > 0 ? start - 1 : 0;
