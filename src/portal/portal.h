@@ -249,6 +249,10 @@ int zt_render_security(zt_buf *b, const zt_security_view *v);
  * file at path, newest first, at most cap. 0, or a negative errno (the file cannot be read). */
 int zt_sec_activity_read(const char *path, const char *user_id, size_t window, zt_sec_signin *out,
                          size_t cap, size_t *n_out);
+/* The same over lines in memory (cut: the first line may be partial and is skipped); returns
+ * how many were found. Pure: fuzzed by fuzz/fuzz_security_activity.c. */
+size_t zt_sec_activity_parse(const char *buf, size_t len, bool cut, const char *user_id,
+                             zt_sec_signin *out, size_t cap);
 
 /* ---- portal.c: request glue shared by the flows ---- */
 

@@ -61,7 +61,8 @@ static int64_t rfc3339_seconds(const char *s)
     char t, z;
     if (s == NULL || strlen(s) < 20 ||
         sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d%c", &y, &mo, &d, &t, &h, &mi, &sec, &z) != 8 ||
-        (t != 'T' && t != 't'))
+        (t != 'T' && t != 't') || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+        mi > 59 || sec > 60)
         return 0;
     return zt_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 }
@@ -106,6 +107,32 @@ static bool parse_line(const char *p, size_t n, const char *user_id, zt_sec_sign
     return ok;
 }
 
+size_t zt_sec_activity_parse(const char *buf, size_t len, bool cut, const char *user_id,
+                             zt_sec_signin *out, size_t cap)
+{
+    size_t found = 0, idlen = user_id != NULL ? strlen(user_id) : 0;
+    if (idlen == 0)
+        return 0;
+    /* Newest first: walk the lines from the end; a line cut by the window is skipped. */
+    size_t end = len;
+    while (end > 0 && found < cap) {
+        size_t start = end;
+        while (start > 0 && buf[start - 1] != '\n')
+            start--;
+        if (start == 0 && cut)
+            break;
+        size_t n = end - start;
+        /* Cheap filters before parsing: an Authentication record with the user's id on it
+         * (the user's many other records, e.g. each proxied request, are never parsed). */
+        if (n > idlen && memmem(buf + start, n, AUTH_CLASS, sizeof(AUTH_CLASS) - 1) != NULL &&
+            memmem(buf + start, n, user_id, idlen) != NULL &&
+            parse_line(buf + start, n, user_id, &out[found]))
+            found++;
+        end = start > 0 ? start - 1 : 0;
+    }
+    return found;
+}
+
 int zt_sec_activity_read(const char *path, const char *user_id, size_t window, zt_sec_signin *out,
                          size_t cap, size_t *n_out)
 {
@@ -118,24 +145,7 @@ int zt_sec_activity_read(const char *path, const char *user_id, size_t window, z
     int rc = read_tail(path, window, &buf, &len, &cut);
     if (rc != 0)
         return rc;
-    size_t idlen = strlen(user_id);
-    /* Newest first: walk the lines from the end; a line cut by the window is skipped. */
-    size_t end = len;
-    while (end > 0 && *n_out < cap) {
-        size_t start = end;
-        while (start > 0 && buf[start - 1] != '\n')
-            start--;
-        if (start == 0 && cut)
-            break;
-        size_t n = end - start;
-        /* Cheap filters before parsing: an Authentication record with the user's id on it
-         * (the user's many other records, e.g. each proxied request, are never parsed). */
-        if (n > idlen && memmem(buf + start, n, AUTH_CLASS, sizeof(AUTH_CLASS) - 1) != NULL &&
-            memmem(buf + start, n, user_id, idlen) != NULL &&
-            parse_line(buf + start, n, user_id, &out[*n_out]))
-            ++*n_out;
-        end = start > 0 ? start - 1 : 0;
-    }
+    *n_out = zt_sec_activity_parse(buf, len, cut, user_id, out, cap);
     free(buf);
     return 0;
 }
