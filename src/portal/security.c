@@ -9,6 +9,7 @@
  * authenticator app is removed by the account service, "this wasn't me" is
  * zt_response_report_suspicious. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +95,7 @@ static void refuse(zt_local_req *r, const zt_portal_sess *s, const char *op, int
         return;
     }
     r->log_detail = why;
-    zt_portal_page(r, status, status == 404 ? PM_TITLE_NOT_FOUND : PM_TITLE_BAD_REQUEST, body,
+    zt_portal_page(r, status, status == 400 ? PM_TITLE_BAD_REQUEST : PM_TITLE_FORBIDDEN, body,
                    ZT_PORTAL_SECURITY, SM_BACK);
 }
 
@@ -413,6 +414,31 @@ static void passkey_rename(zt_local_req *r, const zt_portal_sess *s, const zt_fo
         done(r, s, ACT_OTHER, op, "passkey renamed", "renamed");
 }
 
+/* Count-then-delete must not interleave between workers: two removals racing on a user's two
+ * last passkeys would otherwise both see "not the last" and leave none. Workers are threads of
+ * one process; the hold is two short store calls. */
+static pthread_mutex_t remove_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* 0 removed, -EPERM refused as the last one, -ENOENT not the user's, else a store error. */
+static int remove_owned(zt_local_req *r, const zt_portal_sess *s, const unsigned char *cid,
+                        size_t len)
+{
+    zt_store_webauthn_cred *c = malloc(sizeof(*c));
+    uint64_t n = 0;
+    int rc = c != NULL ? zt_store_webauthn_get(r->svc->store, cid, len, c) : -ENOMEM;
+    if (rc == 0 && strcmp(c->user_id, s->user_id) != 0)
+        rc = -ENOENT; /* another user's: the same answer as an unknown id */
+    free(c);
+    pthread_mutex_lock(&remove_mu);
+    rc = rc ? rc : zt_store_webauthn_count(r->svc->store, s->user_id, &n);
+    /* The last phishing-resistant method: only right after proving it. */
+    if (rc == 0 && n <= 1 && !fresh_passkey(s, zt_portal_now()))
+        rc = -EPERM;
+    rc = rc ? rc : zt_store_webauthn_delete(r->svc->store, s->user_id, cid, len);
+    pthread_mutex_unlock(&remove_mu);
+    return rc;
+}
+
 static void passkey_remove(zt_local_req *r, const zt_portal_sess *s, const zt_form *f)
 {
     static const char op[] = "passkey_remove";
@@ -423,27 +449,15 @@ static void passkey_remove(zt_local_req *r, const zt_portal_sess *s, const zt_fo
         refuse(r, s, op, 400, SM_BAD_FORM, "malformed credential id");
         return;
     }
-    zt_store_webauthn_cred *c = malloc(sizeof(*c));
-    uint64_t n = 0;
-    int rc = c != NULL ? zt_store_webauthn_get(r->svc->store, cid, len, c) : -ENOMEM;
-    if (rc == 0 && strcmp(c->user_id, s->user_id) != 0)
-        rc = -ENOENT; /* another user's: the same answer as an unknown id */
-    free(c);
-    rc = rc ? rc : zt_store_webauthn_count(r->svc->store, s->user_id, &n);
-    if (rc == -ENOENT) {
+    int rc = remove_owned(r, s, cid, len);
+    if (rc == -ENOENT)
         refuse(r, s, op, 404, SM_NOT_YOURS, "no such passkey of this user");
-    } else if (rc != 0) {
-        zt_portal_unavailable(r, "store error");
-    } else if (n <= 1 && !fresh_passkey(s, zt_portal_now())) {
-        /* The last phishing-resistant method: only right after proving it. */
+    else if (rc == -EPERM)
         refuse(r, s, op, 403, SM_NEED_PASSKEY, "last passkey: no fresh passkey assertion");
-    } else if ((rc = zt_store_webauthn_delete(r->svc->store, s->user_id, cid, len)) == -ENOENT) {
-        refuse(r, s, op, 404, SM_NOT_YOURS, "no such passkey of this user");
-    } else if (rc != 0) {
+    else if (rc != 0)
         zt_portal_unavailable(r, "store error");
-    } else {
+    else
         done(r, s, ACT_MFA_DISABLE, op, "passkey removed", "removed");
-    }
 }
 
 /* Through the account service (one record shape with the CLI and admin API): TOTP and

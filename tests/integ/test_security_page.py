@@ -355,3 +355,28 @@ def test_security_page_csrf(h):
     r = act(a, "sessions_sign_out_others", "")
     eq(r.status, 403, "an empty token")
     eq(passkeys(gw, ALICE), before, "nothing changed")
+
+
+def test_security_page_last_passkey_race(h):
+    """Two removals of a user's two passkeys at once (two browsers, so two workers may take
+    them): one passkey must be left, the other removal refused as the last one."""
+    import threading
+    gw = setup(h)
+    a = browser(gw, ALICE)
+    b = second(gw, a, ALICE)
+    ta, tb = page(a)[1], page(b)[1]
+    res = {}
+    go = threading.Barrier(2)
+
+    def remove(name, br, tok, key):
+        go.wait()
+        res[name] = act(br, "passkey_remove", tok, id=b64u(key)).status
+
+    ts = [threading.Thread(target=remove, args=("a", a, ta, KEY1)),
+          threading.Thread(target=remove, args=("b", b, tb, KEY2))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    eq(sorted(res.values()), [303, 403], "one removed, one refused as the last")
+    eq(len(passkeys(gw, ALICE)), 1, "one passkey left")
