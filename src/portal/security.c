@@ -47,9 +47,11 @@ static bool page_session(zt_local_req *r, zt_portal_sess *s)
 
 /* Whether this session proved a passkey within the last FRESH_PASSKEY_S seconds: the rule for
  * removing the user's last phishing-resistant method. Sessions do not record how they were
- * proved yet: the WebAuthn part adds `amr` to the session info (zt_session_info.amr, with
- * "hwk" or "swk" for a passkey, and the time of that assertion). Until it is wired here, no
- * session counts as fresh, so the last passkey cannot be removed (fail closed). */
+ * proved yet: the WebAuthn part adds `amr` to the session info (zt_session_info.amr, copied into
+ * zt_portal_sess by zt_portal_session). Once it is there this reads: amr holds "hwk" or "swk"
+ * and the time of that passkey assertion (mfa_time, when the passkey was the factor recorded)
+ * is within FRESH_PASSKEY_S of now. Until then no session counts as fresh, so the last passkey
+ * cannot be removed here (fail closed). */
 static bool fresh_passkey(const zt_portal_sess *s, int64_t now)
 {
     (void)s;
