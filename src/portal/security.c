@@ -636,10 +636,12 @@ static void report(zt_local_req *r, const zt_portal_sess *s, const zt_form *f)
         for (size_t i = 0; hit == NULL && i < found; i++)
             if (act[i].seq == seq)
                 hit = &act[i];
+    char seq_text[24];
+    snprintf(seq_text, sizeof(seq_text), "%llu", seq);
     zt_report_req q = {.user_id = s->user_id,
                        .email = s->email,
                        .actor = "portal",
-                       .ref = ref,
+                       .ref = seq_text,
                        .ip = hit != NULL ? hit->ip : NULL,
                        .request_id = r->request_id,
                        .now = zt_portal_now()};
