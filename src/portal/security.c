@@ -15,12 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sodium.h>
+#include <sys/socket.h>
 
 #include "audit/event.h"
 #include "http/handler.h"
 #include "identity/totp.h"
-#include "lib/net.h"
 #include "lib/secure.h"
 #include "portal/portal.h"
 #include "response/confirm.h"
@@ -137,11 +139,28 @@ static bool cred_id(const char *s, size_t n, unsigned char *out, size_t *len)
            end == s + n && *len > 0;
 }
 
+/* A textual address (no port) as a socket address; false when it is not one. */
+static bool ip_sockaddr(const char *ip, struct sockaddr_storage *sa)
+{
+    memset(sa, 0, sizeof(*sa));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)sa;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)sa;
+    if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        return true;
+    }
+    if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        return true;
+    }
+    return false;
+}
+
 static void place_of(const zt_feeds *feeds, const char *ip, char out[3])
 {
     out[0] = '\0';
     struct sockaddr_storage sa;
-    if (feeds == NULL || ip == NULL || !zt_addr_parse(ip, &sa))
+    if (feeds == NULL || ip == NULL || !ip_sockaddr(ip, &sa))
         return;
     zt_ip_info info;
     zt_feeds_lookup(feeds, (const struct sockaddr *)&sa, &info);

@@ -9,7 +9,7 @@ import re
 from browser import Chromium, check_japanese, msg
 from harness import check, eq, timeout
 from portal_client import PASSWORD, Browser, complete_sign_in, sign_in, _fresh_step, totp
-from test_security_page import ALICE, KEY1, b64u, passkeys, setup
+from test_security_page import ALICE, KEY1, _mmdb, b64u, passkeys, setup
 
 
 def _code(secret):
@@ -19,7 +19,7 @@ def _code(secret):
 
 
 def _journey(h, locale, lang):
-    gw = setup(h)
+    gw = setup(h, geo=_mmdb(h))
     base = "http://app.test:%d" % gw.port
     tab = Chromium(h, name="security-" + lang).context(locale=locale)
 

@@ -11,7 +11,9 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sqlite3
+import subprocess
 import time
 
 from harness import check, eq
@@ -55,11 +57,26 @@ def passkeys(gw, email):
         con.close()
 
 
-def setup(h, seed=True):
+def _mmdb(h):
+    """A City database placing 127.0.0.0/8 in Japan, or None without perl's MaxMind writer."""
+    if shutil.which("perl") is None:
+        return None
+    src, out = h.path("city.json"), h.path("city.mmdb")
+    with open(src, "w") as f:
+        json.dump({"layout": "city", "networks": {"127.0.0.0/8": {"country": "JP"}}}, f)
+    tool = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools",
+                        "make_mmdb.pl")
+    r = subprocess.run(["perl", tool, src, out], capture_output=True, text=True, timeout=60)
+    return out if r.returncode == 0 else None
+
+
+def setup(h, seed=True, geo=None):
     """Gateway with its audit log; alice (two passkeys) and bob (one) created and seeded before
-    it starts."""
+    it starts. geo: a GeoIP City database for the places."""
     state = h.path("state")
     extra = {"audit": {"path": os.path.join(state, "audit", "audit.log")}}
+    if geo:
+        extra["risk"] = {"geoip_city": geo}
     gw = h.gateway(h.config([h.app(h.upstream())], extra=extra), start=False)
     gw.state_dir = state
     add_user(h, gw, ALICE)
@@ -146,7 +163,8 @@ def wait_audit(gw, pred, what):
 # ---------------------------------------------------------------------------------------------
 
 def test_security_page_shows_every_section(h):
-    gw = setup(h)
+    geo = _mmdb(h)
+    gw = setup(h, geo=geo)
     a = browser(gw, ALICE)
     second(gw, a, ALICE)
     r = a.get("/.ztgate/")
@@ -162,6 +180,12 @@ def test_security_page_shows_every_section(h):
     eq(len(refs(body, "session_sign_out")), 1, "one other session with a sign-out button")
     eq(body.count(b'class="session'), 2, "two sessions listed")
     check(len(refs(body, "report")) >= 2, "the sign-ins are listed with a report button each")
+    if geo:  # the place of every session and sign-in, from the GeoIP feed
+        places = re.findall(rb'<td>127\.0\.0\.1</td>', body)
+        eq(body.count(b"<td>JP</td>"), len(places), "every row placed in JP")
+        check(len(places) >= 4, "sessions and sign-ins listed with their address")
+    else:
+        print("no perl MaxMind writer: places not checked")
     ja = Browser(gw.port, lang="ja")
     ja.cookies = dict(a.cookies)
     r = ja.get(PAGE)
