@@ -314,7 +314,76 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
       ". Apps that need a compliant device accept it while the device stays compliant.",          \
       " に関連付けられました。デバイスが準拠している間、準拠デバイスが必要なアプリを使えます。")
 
-#define ZT_MESSAGES(X) ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X)
+/* The self-service security page (/.ztgate/security): its sections, columns, buttons, the one-line
+ * results after an action and its refusals. */
+#define ZT_SECURITY_MESSAGES(X) \
+    X(SM_TITLE, "Security info", "セキュリティ情報") \
+    X(SM_INTRO, "How you sign in, where you are signed in, your devices and your recent sign-ins.", "サインイン方法、サインイン中のセッション、デバイス、最近のサインインを確認できます。") \
+    X(SM_LINK, "Security info: sign-in methods, sessions, devices", "セキュリティ情報：サインイン方法、セッション、デバイス") \
+    X(SM_METHODS, "My sign-in methods", "サインイン方法") \
+    X(SM_PASSKEYS, "Passkeys and security keys", "パスキーとセキュリティキー") \
+    X(SM_NO_PASSKEYS, "No passkey or security key yet.", "パスキーやセキュリティキーはまだ登録されていません。") \
+    X(SM_ADD_PASSKEY, "Add a passkey", "パスキーを追加") \
+    X(SM_COL_NAME, "Name", "名前") \
+    X(SM_COL_TYPE, "Type", "種類") \
+    X(SM_COL_ADDED, "Added", "追加日時") \
+    X(SM_COL_LAST_USED, "Last used", "最終使用日時") \
+    X(SM_NEVER, "Never", "未使用") \
+    X(SM_TYPE_SYNCED, "Synced passkey", "同期パスキー") \
+    X(SM_TYPE_DEVICE, "Device-bound passkey", "デバイス固定のパスキー") \
+    X(SM_TYPE_KEY, "Security key", "セキュリティキー") \
+    X(SM_NEW_NAME, "New name", "新しい名前") \
+    X(SM_RENAME, "Rename", "名前を変更") \
+    X(SM_REMOVE, "Remove", "削除") \
+    X(SM_TOTP, "Authenticator app", "認証アプリ") \
+    X(SM_TOTP_ON, "An authenticator app is set up.", "認証アプリが設定されています。") \
+    X(SM_TOTP_OFF, "No authenticator app is set up.", "認証アプリは設定されていません。") \
+    X(SM_TOTP_REMOVE, "Remove the authenticator app and its recovery codes", "認証アプリと回復コードを削除") \
+    X(SM_RECOVERY, "Recovery codes", "回復コード") \
+    X(SM_RECOVERY_LEFT, "Unused recovery codes: ", "未使用の回復コード：") \
+    X(SM_RECOVERY_NEW, "Make new recovery codes (the old ones stop working)", "新しい回復コードを作成（古いコードは使えなくなります）") \
+    X(SM_SESSIONS, "Where I am signed in", "サインイン中のセッション") \
+    X(SM_COL_DEVICE, "Device", "デバイス") \
+    X(SM_COL_PLACE, "Place", "場所") \
+    X(SM_COL_SIGNED_IN, "Signed in", "サインイン日時") \
+    X(SM_COL_LAST_SEEN, "Last active", "最終アクティビティ") \
+    X(SM_THIS_BROWSER, "This browser", "このブラウザー") \
+    X(SM_SIGN_OUT_OTHERS, "Sign out everywhere else", "ほかのすべてのセッションからサインアウト") \
+    X(SM_DEVICES, "My enrolled devices", "登録済みデバイス") \
+    X(SM_NO_DEVICES, "No device is enrolled.", "登録済みのデバイスはありません。") \
+    X(SM_COL_PLATFORM, "Platform", "プラットフォーム") \
+    X(SM_COL_HEALTH, "Health", "準拠状態") \
+    X(SM_COL_POSTURE, "Last health report", "最終状態報告") \
+    X(SM_COMPLIANT, "Compliant", "準拠") \
+    X(SM_NONCOMPLIANT, "Not compliant", "非準拠") \
+    X(SM_REVOKED, "Removed from use", "利用停止") \
+    X(SM_NO_REPORT, "No report yet", "報告なし") \
+    X(SM_ACTIVITY, "Recent sign-in activity", "最近のサインインアクティビティ") \
+    X(SM_NO_ACTIVITY, "No recent sign-in is recorded.", "最近のサインイン記録はありません。") \
+    X(SM_ACTIVITY_OFF, "Sign-in activity cannot be shown: the gateway keeps no audit log.", "監査ログが無効のため、サインインアクティビティを表示できません。") \
+    X(SM_COL_TIME, "Time", "日時") \
+    X(SM_COL_ADDRESS, "Address", "IP アドレス") \
+    X(SM_COL_RESULT, "Result", "結果") \
+    X(SM_RESULT_OK, "Signed in", "成功") \
+    X(SM_RESULT_FAIL, "Failed", "失敗") \
+    X(SM_NOT_ME, "This wasn't me", "心当たりがない") \
+    X(SM_UNKNOWN, "Unknown", "不明") \
+    X(SM_DONE_RENAMED, "The passkey was renamed.", "パスキーの名前を変更しました。") \
+    X(SM_DONE_REMOVED, "The passkey was removed.", "パスキーを削除しました。") \
+    X(SM_DONE_TOTP, "The authenticator app and its recovery codes were removed.", "認証アプリと回復コードを削除しました。") \
+    X(SM_DONE_SESSION, "That session was signed out.", "そのセッションをサインアウトしました。") \
+    X(SM_DONE_OTHERS, "Every other session was signed out.", "ほかのすべてのセッションをサインアウトしました。") \
+    X(SM_DONE_REPORTED, "Thank you. Your administrator has been alerted. Change your password now.", "ご報告ありがとうございます。管理者に通知しました。今すぐパスワードを変更してください。") \
+    X(SM_BAD_FORM, "This page cannot do what the form asked. Go back to the page and try again.", "フォームの内容を処理できません。ページに戻って、もう一度お試しください。") \
+    X(SM_BAD_NAME, "A passkey name must be 1 to 64 characters, without control characters.", "パスキーの名前は 1～64 文字で、制御文字は使えません。") \
+    X(SM_NOT_YOURS, "There is no such item on your account.", "お使いのアカウントにそのような項目はありません。") \
+    X(SM_NEED_PASSKEY, "This is your last passkey. To remove it, sign in with it again first, then remove it within 5 minutes.", "これは最後のパスキーです。削除するには、まずこのパスキーでもう一度サインインし、5 分以内に削除してください。") \
+    X(SM_NO_TOTP, "No authenticator app is set up.", "認証アプリは設定されていません。") \
+    X(SM_THIS_SESSION, "To sign out of this browser, use Sign out.", "このブラウザーからサインアウトするには、「サインアウト」を使用してください。") \
+    X(SM_BACK, "Back to security info", "セキュリティ情報に戻る")
+
+#define ZT_MESSAGES(X)                                                                            \
+    ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X) ZT_SECURITY_MESSAGES(X)
 /* clang-format on */
 
 typedef enum zt_msg {

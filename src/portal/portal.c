@@ -844,6 +844,8 @@ void zt_portal_handle(zt_local_req *r)
         jwks(r);
     else if (strncmp(r->path, ZT_PORTAL_WA_PREFIX, strlen(ZT_PORTAL_WA_PREFIX)) == 0)
         zt_portal_webauthn(r);
+    else if (path_is(r, ZT_PORTAL_SECURITY))
+        zt_portal_security(r);
     else
         zt_portal_fail(r, 404, PM_TITLE_NOT_FOUND, PM_BODY_NOT_FOUND, "no such portal page");
 }

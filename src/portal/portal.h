@@ -36,6 +36,7 @@ typedef struct zt_local_req zt_local_req;
 #define ZT_PORTAL_WA_REGISTER_VERIFY "/.ztgate/webauthn/register/verify"
 #define ZT_PORTAL_WA_LOGIN_OPTIONS "/.ztgate/webauthn/login/options"
 #define ZT_PORTAL_WA_LOGIN_VERIFY "/.ztgate/webauthn/login/verify"
+#define ZT_PORTAL_SECURITY "/.ztgate/security"
 
 /* ---- form.c: application/x-www-form-urlencoded bodies and query strings ---- */
 
@@ -190,6 +191,74 @@ typedef struct zt_account_view {
     bool totp_enrolled;
 } zt_account_view;
 int zt_render_account(zt_buf *b, const zt_account_view *v);
+
+/* ---- render_security.c: the self-service security page ---- */
+
+#define ZT_SEC_ROWS_MAX 32       /* rows shown per section (passkeys: the store's cap) */
+#define ZT_SEC_ACTIVITY_MAX 10   /* recent sign-ins shown */
+#define ZT_SEC_REF_LEN 32        /* a session's reference on the page: hex, not the store key */
+#define ZT_SEC_CRED_B64_MAX 1368 /* base64url of a 1023-byte credential id */
+
+typedef struct zt_sec_passkey {
+    char id[ZT_SEC_CRED_B64_MAX + 1]; /* base64url credential id (public) */
+    char name[65];
+    zt_msg type; /* SM_TYPE_SYNCED, SM_TYPE_DEVICE or SM_TYPE_KEY */
+    int64_t created_at, last_used_at;
+} zt_sec_passkey;
+
+typedef struct zt_sec_session {
+    char ref[ZT_SEC_REF_LEN + 1];
+    char device[129]; /* browser and system from the User-Agent (printable ASCII) */
+    char place[3];    /* GeoIP country, "" unknown */
+    char ip[46];
+    int64_t signed_in_at, last_seen_at;
+    bool this_browser;
+} zt_sec_session;
+
+typedef struct zt_sec_device {
+    char name[129], platform[33];
+    bool compliant, revoked;
+    int64_t posture_at; /* 0: no report yet */
+} zt_sec_device;
+
+/* One sign-in attempt from the audit log (security_activity.c). */
+typedef struct zt_sec_signin {
+    uint64_t seq; /* the audit record: what "this wasn't me" reports */
+    int64_t at;   /* Unix seconds */
+    char ip[46];
+    char place[3];
+    char factor[17]; /* "password", "totp", "recovery", ... ("" unknown) */
+    bool success;
+} zt_sec_signin;
+
+typedef struct zt_security_view {
+    zt_lang lang;
+    const char *csrf_token;
+    zt_msg done; /* MSG_NONE or the one-line result of the last action */
+    const zt_sec_passkey *passkeys;
+    size_t n_passkeys;
+    bool totp_enrolled;
+    size_t recovery_left;
+    const zt_sec_session *sessions;
+    size_t n_sessions;
+    const zt_sec_device *devices;
+    size_t n_devices;
+    const zt_sec_signin *activity;
+    size_t n_activity;
+    bool activity_off; /* no audit log to read */
+} zt_security_view;
+int zt_render_security(zt_buf *b, const zt_security_view *v);
+
+/* ---- security_activity.c: the user's recent sign-ins from the audit log ---- */
+
+/* The newest Authentication (logon) records of user_id in the last `window` bytes of the audit
+ * file at path, newest first, at most cap. 0, or a negative errno (the file cannot be read). */
+int zt_sec_activity_read(const char *path, const char *user_id, size_t window, zt_sec_signin *out,
+                         size_t cap, size_t *n_out);
+/* The same over lines in memory (cut: the first line may be partial and is skipped); returns
+ * how many were found. Pure: fuzzed by fuzz/fuzz_security_activity.c. */
+size_t zt_sec_activity_parse(const char *buf, size_t len, bool cut, const char *user_id,
+                             zt_sec_signin *out, size_t cap);
 
 /* ---- portal.c: request glue shared by the flows ---- */
 
@@ -388,5 +457,6 @@ void zt_portal_password(zt_local_req *r);
 void zt_portal_logout(zt_local_req *r);
 void zt_portal_signed_out(zt_local_req *r);
 void zt_portal_webauthn(zt_local_req *r); /* every path under ZT_PORTAL_WA_PREFIX */
+void zt_portal_security(zt_local_req *r);
 
 #endif

@@ -198,6 +198,7 @@ int zt_render_account(zt_buf *b, const zt_account_view *v)
     rc =
         rc ? rc
            : zt_html_p(b, v->lang, v->totp_enrolled ? PM_ACCOUNT_MFA_ON : PM_ACCOUNT_MFA_OFF, NULL);
+    rc = rc ? rc : zt_html_link(b, v->lang, ZT_PORTAL_SECURITY, SM_LINK);
     rc = rc ? rc : zt_html_link(b, v->lang, ZT_PORTAL_PASSWORD, PM_TITLE_PASSWORD);
     rc = rc ? rc
             : zt_html_link(b, v->lang, ZT_PORTAL_TOTP,

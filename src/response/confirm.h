@@ -41,4 +41,34 @@ typedef struct zt_confirm_result {
 int zt_response_confirm_compromised(zt_response *r, const zt_confirm_req *q,
                                     zt_confirm_result *out);
 
+/* The user reports activity as not theirs ("this wasn't me": Entra's
+ * userReportedSuspiciousActivity). One function for every front-end (the self-service security
+ * page today; the CLI and the admin API may call it the same way). */
+typedef struct zt_report_req {
+    const char *user_id;    /* required */
+    const char *email;      /* for titles and notifications */
+    const char *actor;      /* who reported, [a-z0-9-]: "portal" (the user), "cli", "admin-api" */
+    const char *ref;        /* nullable: what was reported (an audit record's seq), digits only */
+    const char *ip;         /* nullable: the reported sign-in's address, [0-9A-Fa-f.:] only */
+    const char *request_id; /* the front-end's own audit record; nullable */
+    int64_t now;            /* Unix seconds; 0 = now */
+} zt_report_req;
+
+typedef struct zt_report_result {
+    zt_risk_event risk; /* the user_reported_suspicious detection */
+    int user_risk;      /* zt_risk of the user afterwards (high) */
+    zt_response_result incident;
+    int incident_rc;   /* 0, or why the incident could not be recorded (the report stands) */
+    int revocation_rc; /* 0, or why STATE_DIR/revocation could not be bumped (likewise) */
+} zt_report_result;
+
+/* A high user_reported_suspicious detection is added (user risk high: policies that act on user
+ * risk apply from the next request), gateways reload the user's risk, then one detection goes
+ * to incident response: the user's incident opens or is joined and matching playbooks run
+ * (`on: {types: [user_reported_suspicious]}`). Sessions are not ended here: the reporter is
+ * signed in and may go on to change the password; a playbook can revoke them. 0, or a negative
+ * errno when the detection itself failed (-EINVAL bad input, -ENOTSUP no risk engine, a store
+ * error): nothing after it happened. */
+int zt_response_report_suspicious(zt_response *r, const zt_report_req *q, zt_report_result *out);
+
 #endif

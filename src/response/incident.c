@@ -73,6 +73,7 @@ static const struct {
     {"unfamiliar_sign_in", "Unfamiliar sign-in"},
     {"admin_confirmed_compromised", "Account confirmed compromised"},
     {"cloned_credential", "Possibly cloned passkey"},
+    {"user_reported_suspicious", "Activity reported by the user as not theirs"},
     {"malware", "Malware"},
     {"device_noncompliant", "Non-compliant device"},
     {"device_silent", "Silent agent"},

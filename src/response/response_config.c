@@ -17,6 +17,7 @@ static const char *const signal_types[] = {"leaked_credentials",
                                            "unfamiliar_sign_in",
                                            "admin_confirmed_compromised",
                                            "cloned_credential",
+                                           "user_reported_suspicious",
                                            "malware",
                                            "device_noncompliant",
                                            "device_silent",
@@ -89,7 +90,8 @@ static void check_playbook_on(zt_config_ctx *c, const zt_config_walk *w)
             zt_config_word_err(c, &on->types[i],
                                "is not a signal type (leaked_credentials, anonymous_ip, "
                                "malicious_ip, password_spray, impossible_travel, atypical_travel, "
-                               "unfamiliar_sign_in, admin_confirmed_compromised, malware, "
+                               "unfamiliar_sign_in, admin_confirmed_compromised, "
+                               "user_reported_suspicious, malware, "
                                "device_noncompliant, device_silent)");
     if (on->min_severity != 0 && on->severity_mask != 0)
         zt_config_err(c, zt_config_seen(w, "severities"),

@@ -28,6 +28,8 @@ static const struct {
                                             "adminConfirmedUserCompromised", true},
     /* Entra has no such detection type: its catch-all value. */
     [ZT_DET_CLONED_CREDENTIAL] = {"cloned_credential", "unknownFutureValue", true},
+    [ZT_DET_USER_REPORTED_SUSPICIOUS] = {"user_reported_suspicious",
+                                         "userReportedSuspiciousActivity", true},
 };
 
 const char *zt_risk_type_name(zt_risk_type t)

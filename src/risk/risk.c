@@ -339,17 +339,19 @@ int zt_risk_confirm_compromised(zt_risk_engine *eng, const char *user_id, const 
     return rc;
 }
 
-int zt_risk_cloned_credential(zt_store *st, const char *user_id, const char *evidence, int64_t now,
-                              zt_risk_event *ev)
+/* A high user-risk detection, open (at_risk), that no sign-in raised: a cloned passkey, a
+ * user's "this wasn't me". */
+static int add_user_detection(zt_store *st, const char *user_id, zt_risk_type type,
+                              const char *evidence, int64_t now, zt_risk_event *ev)
 {
     zt_store_detection d;
     memset(&d, 0, sizeof(d));
     snprintf(d.user_id, sizeof(d.user_id), "%s", user_id);
-    snprintf(d.type, sizeof(d.type), "%s", zt_risk_type_name(ZT_DET_CLONED_CREDENTIAL));
+    snprintf(d.type, sizeof(d.type), "%s", zt_risk_type_name(type));
     d.user_activity = true;
     d.level = ZT_RISK_HIGH;
     d.state = ZT_STORE_RISK_AT_RISK;
-    snprintf(d.evidence, sizeof(d.evidence), "%s", evidence != NULL ? evidence : "{}");
+    snprintf(d.evidence, sizeof(d.evidence), "%s", evidence);
     d.created_at = now;
     int rc = zt_store_detection_add(st, &d);
     if (rc == 0) {
@@ -358,4 +360,21 @@ int zt_risk_cloned_credential(zt_store *st, const char *user_id, const char *evi
             ev->detail[0] = '\0';
     }
     return rc;
+}
+
+int zt_risk_cloned_credential(zt_store *st, const char *user_id, const char *evidence, int64_t now,
+                              zt_risk_event *ev)
+{
+    return add_user_detection(st, user_id, ZT_DET_CLONED_CREDENTIAL,
+                              evidence != NULL ? evidence : "{}", now, ev);
+}
+
+int zt_risk_report_suspicious(zt_risk_engine *eng, const char *user_id, const char *evidence,
+                              int64_t now, zt_risk_event *ev)
+{
+    if (eng == NULL || user_id == NULL || user_id[0] == '\0')
+        return -EINVAL;
+    return add_user_detection(
+        eng->store, user_id, ZT_DET_USER_REPORTED_SUSPICIOUS,
+        evidence != NULL && evidence[0] != '\0' ? evidence : "{\"by\":\"user\"}", now, ev);
 }

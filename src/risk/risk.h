@@ -45,6 +45,7 @@ typedef enum zt_risk_type {
     /* A passkey's sign counter went backwards or stood still: its private key may have been
      * copied to another authenticator (WebAuthn §6.1.1). High user risk. */
     ZT_DET_CLONED_CREDENTIAL,
+    ZT_DET_USER_REPORTED_SUSPICIOUS, /* "this wasn't me" on the security page */
     ZT_DET_N_TYPES,
 } zt_risk_type;
 
@@ -227,6 +228,12 @@ int zt_risk_dismiss_user(zt_risk_engine *eng, const char *user_id, int64_t now, 
  * caller should also revoke the user's sessions. evidence (nullable) is a JSON object. */
 int zt_risk_confirm_compromised(zt_risk_engine *eng, const char *user_id, const char *evidence,
                                 int64_t now, zt_risk_event *ev);
+/* The user reports a sign-in or activity as not theirs (Entra's userReportedSuspiciousActivity):
+ * a high user_reported_suspicious detection is added, open (at_risk), so the user risk is high
+ * until a secure password change remediates it or an admin dismisses or confirms it. Nothing
+ * else changes state. evidence (nullable) is a JSON object. */
+int zt_risk_report_suspicious(zt_risk_engine *eng, const char *user_id, const char *evidence,
+                              int64_t now, zt_risk_event *ev);
 
 /* A passkey assertion whose sign counter did not grow (the credential may be cloned): a high
  * user-risk detection, at_risk, with evidence (a JSON object: credential, counters). Works on

@@ -156,6 +156,31 @@ static void test_portal_pages_in_japanese(void **state)
     assert_int_equal(zt_render_login(&b, &login), 0);
     zt_account_view acct = {.lang = ZT_LANG_JA, .email = "a@example.test"};
     assert_int_equal(zt_render_account(&b, &acct), 0);
+    /* The security page with a row of every kind (stored names are not catalogue text). */
+    zt_sec_passkey pk[3] = {{.id = "AQ", .name = "k1", .type = SM_TYPE_SYNCED, .created_at = 1},
+                            {.id = "Ag", .name = "k2", .type = SM_TYPE_DEVICE, .last_used_at = 2},
+                            {.id = "Aw", .name = "k3", .type = SM_TYPE_KEY}};
+    zt_sec_session ss[2] = {{.ref = "r1", .this_browser = true}, {.ref = "r2", .place = "JP"}};
+    zt_sec_device dv[3] = {{.name = "d1", .compliant = true, .posture_at = 5},
+                           {.name = "d2", .posture_at = 5},
+                           {.name = "d3", .revoked = true}};
+    zt_sec_signin act[2] = {{.seq = 7, .success = true}, {.seq = 8, .at = 9}};
+    zt_security_view sec = {.lang = ZT_LANG_JA,
+                            .csrf_token = "t",
+                            .done = SM_DONE_REPORTED,
+                            .passkeys = pk,
+                            .n_passkeys = 3,
+                            .totp_enrolled = true,
+                            .recovery_left = 3,
+                            .sessions = ss,
+                            .n_sessions = 2,
+                            .devices = dv,
+                            .n_devices = 3,
+                            .activity = act,
+                            .n_activity = 2};
+    assert_int_equal(zt_render_security(&b, &sec), 0);
+    zt_security_view empty = {.lang = ZT_LANG_JA, .csrf_token = "t", .activity_off = true};
+    assert_int_equal(zt_render_security(&b, &empty), 0);
     for (int id = MSG_NONE + 1; id < ZT_MSG_COUNT; id++) {
         assert_int_equal(zt_html_begin(&b, ZT_LANG_JA, (zt_msg)id), 0);
         assert_int_equal(zt_html_notice(&b, ZT_LANG_JA, (zt_msg)id, true), 0);

@@ -585,6 +585,79 @@ static void test_confirm_compromised(void **state)
     zt_config_free(cfg);
 }
 
+static int count_detection(void *ctx, const zt_store_detection *d)
+{
+    (void)d;
+    ++*(uint64_t *)ctx;
+    return 0;
+}
+
+/* "This wasn't me": user risk high, an incident, the playbook on the new type, sessions kept;
+ * bad input changes nothing. */
+static void test_report_suspicious(void **state)
+{
+    fixture *f = *state;
+    zt_config *cfg;
+    zt_response *r = engine(f,
+                            "playbooks:\n"
+                            "  - name: user-report\n"
+                            "    on: {types: [user_reported_suspicious]}\n"
+                            "    actions: [open_incident]\n",
+                            &cfg);
+    zt_store_session sess = {.created_at = T0,
+                             .auth_time = T0,
+                             .idle_expires_at = T0 + 600,
+                             .absolute_expires_at = T0 + 3600};
+    memset(sess.id_hash, 'd', 64);
+    memcpy(sess.user_id, f->user_id, sizeof(sess.user_id));
+    assert_int_equal(zt_store_session_create(f->st, &sess), 0);
+    zt_report_req q = {.user_id = f->user_id,
+                       .email = "alice@example.org",
+                       .actor = "portal",
+                       .ref = "42",
+                       .ip = "192.0.2.9",
+                       .now = T0 + 10};
+    zt_report_result res;
+    assert_int_equal(zt_response_report_suspicious(r, &q, &res), 0);
+    assert_true(res.risk.detection_id > 0);
+    assert_int_equal(res.user_risk, ZT_RISK_HIGH);
+    assert_int_equal(res.incident_rc, 0);
+    assert_true(res.incident.opened);
+    assert_int_equal(res.incident.actions, 1);
+    zt_store_detection d;
+    assert_int_equal(zt_store_detection_get(f->st, res.risk.detection_id, &d), 0);
+    assert_string_equal(d.type, "user_reported_suspicious");
+    assert_string_equal(d.evidence, "{\"by\":\"portal\",\"ref\":\"42\",\"ip\":\"192.0.2.9\"}");
+    zt_store_session still;
+    assert_int_equal(zt_store_session_get(f->st, sess.id_hash, &still), 0);
+    zt_store_incident inc;
+    assert_int_equal(zt_store_incident_get(f->st, res.incident.incident_id, &inc), 0);
+    assert_string_equal(inc.title,
+                        "Activity reported by the user as not theirs for alice@example.org");
+
+    const char *bad_ref[] = {"4\"2", "x", "123456789012345678901"};
+    for (size_t i = 0; i < 3; i++) {
+        zt_report_req b = q;
+        b.ref = bad_ref[i];
+        assert_int_equal(zt_response_report_suspicious(r, &b, &res), -EINVAL);
+    }
+    zt_report_req b = q;
+    b.ip = "1.2.3.4\",\"x";
+    assert_int_equal(zt_response_report_suspicious(r, &b, &res), -EINVAL);
+    b = q;
+    b.actor = "Bad Actor";
+    assert_int_equal(zt_response_report_suspicious(r, &b, &res), -EINVAL);
+    b = q;
+    b.user_id = "";
+    assert_int_equal(zt_response_report_suspicious(r, &b, &res), -EINVAL);
+    uint64_t n = 0;
+    zt_store_risk_filter all = {.user_id = f->user_id, .state = -1};
+    assert_int_equal(zt_store_detection_list(f->st, &all, count_detection, &n), 0);
+    assert_int_equal(n, 1); /* only the good report */
+    zt_response_free(r);
+    zt_config_free(cfg);
+}
+
 static void test_bad_signals(void **state)
 {
     fixture *f = *state;
@@ -752,6 +825,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_severity_max_and_threshold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contain_resolve_undo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_confirm_compromised, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_suspicious, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_signals, setup, teardown),
         cmocka_unit_test(test_webhook_retry_signature),
         cmocka_unit_test(test_webhook_drops),

@@ -698,6 +698,27 @@ static void test_engine_states(void **state)
     assert_int_equal(zt_risk_remediate_user(f->eng, f->u.id, T0 + 60, &ev), 0);
     assert_int_equal(ev.n, 0);
     assert_false(ev.reload_sessions);
+
+    /* The user reports activity as not theirs: a new open high user detection, nothing else
+     * changes state; a password change remediates it like any user risk. */
+    assert_int_equal(
+        zt_risk_report_suspicious(f->eng, f->u.id, "{\"by\":\"portal\"}", T0 + 70, &ev), 0);
+    assert_int_equal(ev.kind, ZT_RISK_EV_DETECTED);
+    assert_int_equal(ev.n, 1);
+    assert_true(ev.reload_sessions);
+    assert_int_equal(level_of(f, T0 + 70), ZT_RISK_HIGH);
+    assert_int_equal(zt_store_detection_get(f->st, ev.detection_id, &d), 0);
+    assert_string_equal(d.type, "user_reported_suspicious");
+    assert_int_equal(d.state, ZT_STORE_RISK_AT_RISK);
+    assert_int_equal(d.level, 3);
+    assert_true(d.user_activity);
+    assert_string_equal(d.evidence, "{\"by\":\"portal\"}");
+    assert_string_equal(zt_risk_type_entra(ZT_DET_USER_REPORTED_SUSPICIOUS),
+                        "userReportedSuspiciousActivity");
+    assert_int_equal(zt_risk_report_suspicious(f->eng, "", NULL, T0 + 71, &ev), -EINVAL);
+    assert_int_equal(zt_risk_remediate_user(f->eng, f->u.id, T0 + 80, &ev), 0);
+    assert_int_equal(ev.n, 1);
+    assert_int_equal(level_of(f, T0 + 80), ZT_RISK_NONE);
     /* Dismiss all. */
     in.now = T0 + 70;
     assert_int_equal(zt_risk_on_sign_in(f->eng, &in, &a), 0);
