@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import struct
 
 from cryptography.hazmat.primitives import hashes
@@ -554,3 +555,28 @@ def test_tap_registers_a_passkey(h):
     recs = audit_records(h)
     check(any(x.get("message", "").startswith("passkey registered") for x in recs),
           "the registration is audited")
+
+
+def test_last_passkey_removed_right_after_proving_it(h):
+    """The security page removes the last passkey only from a session that proved a passkey
+    in the last five minutes: refused on the password+TOTP session, allowed on a passkey one."""
+    gw, up = gateway(h)
+    b = signed_in_browser(h, gw)
+    auth = Authenticator()
+    register(b, auth)
+
+    def remove(br):
+        r = br.get("/.ztgate/security")
+        eq(r.status, 200, "the security page")
+        tok = re.search(rb'name="csrf_token" value="([^"]+)"', r.body).group(1).decode()
+        return br.post("/.ztgate/security", {"csrf_token": tok, "action": "passkey_remove",
+                                             "id": b64u(auth.cred_id)})
+
+    eq(remove(b).status, 403, "password+TOTP session: the last passkey stays")
+    b2 = Browser(gw.port)
+    r, _ = passwordless(b2, auth)
+    eq(r.status, 200, "passwordless sign-in")
+    r = remove(b2)
+    eq(r.status, 303, "a session that just proved the passkey removes it (%r)" % r.body[:200])
+    r, _ = passwordless(Browser(gw.port), auth)
+    refused(r, 401, "unknown_credential", "the removed passkey signs in no more")
