@@ -1,6 +1,6 @@
 """The self-service security page in Chromium, in English and in Japanese: a person signs in
 (TOTP enrolment included), opens the security page from the account page, renames a passkey
-(seeded into the store's webauthn_credentials table while the gateway was stopped), signs out
+(seeded into the store's webauthn_credentials table after the first sign-in), signs out
 a session they have on another computer and presses "This wasn't me" on a failed sign-in they
 did not make. Every page is saved under BUILD_DIR/browser-shots/security-*/."""
 import json
@@ -9,7 +9,7 @@ import re
 from browser import Chromium, check_japanese, msg
 from harness import check, eq, timeout
 from portal_client import PASSWORD, Browser, complete_sign_in, sign_in, _fresh_step, totp
-from test_security_page import ALICE, KEY1, _mmdb, b64u, passkeys, setup
+from test_security_page import ALICE, KEY1, _mmdb, b64u, passkeys, seed_now, setup
 
 
 def _code(secret):
@@ -29,6 +29,7 @@ def _journey(h, locale, lang):
     secret = tab.texts(".mono strong")[0].replace(" ", "")
     p = tab.submit("recovery-codes", code=_code(secret))
     eq(p.status, 200, "enrolled")
+    seed_now(gw)
 
     # The same person on another computer, and a failed attempt by someone else.
     other = Browser(gw.port)

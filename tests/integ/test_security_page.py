@@ -33,8 +33,8 @@ def _db(gw):
 
 
 def seed_passkey(gw, email, cred_id, name, be=False, transports="internal"):
-    """One credential row as a verified registration would store it (the gateway stopped)."""
-    con = sqlite3.connect(_db(gw))
+    """One credential row as a verified registration would store it."""
+    con = sqlite3.connect(_db(gw), timeout=10)
     try:
         uid = con.execute("SELECT id FROM users WHERE email = ?", (email,)).fetchone()[0]
         con.execute("INSERT INTO webauthn_credentials (id, user_id, name, cose_key, alg, "
@@ -71,8 +71,10 @@ def _mmdb(h):
 
 
 def setup(h, seed=True, geo=None):
-    """Gateway with its audit log; alice (two passkeys) and bob (one) created and seeded before
-    it starts. geo: a GeoIP City database for the places."""
+    """Gateway with its audit log; alice and bob created before it starts. seed: alice's two
+    passkeys and bob's one are seeded once the first browser has signed in (a passkey counts as
+    a second factor, so a password sign-in of a user who has one asks for it, and these seeded
+    keys cannot sign). geo: a GeoIP City database for the places."""
     state = h.path("state")
     extra = {"audit": {"path": os.path.join(state, "audit", "audit.log")}}
     if geo:
@@ -81,12 +83,18 @@ def setup(h, seed=True, geo=None):
     gw.state_dir = state
     add_user(h, gw, ALICE)
     add_user(h, gw, BOB)
-    if seed:
+    gw.start()
+    gw.pending_seeds = seed
+    return gw
+
+
+def seed_now(gw):
+    """The seeded passkeys, written while the gateway runs (SQLite takes the second writer)."""
+    if getattr(gw, "pending_seeds", False):
+        gw.pending_seeds = False
         seed_passkey(gw, ALICE, KEY1, "Laptop", transports="internal")
         seed_passkey(gw, ALICE, KEY2, "Phone", be=True, transports="hybrid,internal")
         seed_passkey(gw, BOB, BOBKEY, "Bob's key", transports="usb")
-    gw.start()
-    return gw
 
 
 def browser(gw, email, b=None, lang=None):
@@ -94,6 +102,7 @@ def browser(gw, email, b=None, lang=None):
     b.secret = getattr(b, "secret", None)
     b.recovery_codes = getattr(b, "recovery_codes", [])
     complete_sign_in(b, email, PASSWORD)
+    seed_now(gw)
     return b
 
 
