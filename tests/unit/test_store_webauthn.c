@@ -617,7 +617,8 @@ static void test_migrate_v5_to_v6(void **state)
     f->st = open_at(f->state, err, sizeof(err));
     if (f->st == NULL)
         fail_msg("reopen: %s", err);
-    assert_true(ZT_STORE_SCHEMA_VERSION >= 6); /* later steps (7: challenges, 8: passes) run as well */
+    assert_true(ZT_STORE_SCHEMA_VERSION >=
+                6); /* later steps (7: challenges, 8: passes) run as well */
     assert_int_equal(sqlite_int(f->db, "PRAGMA user_version"), ZT_STORE_SCHEMA_VERSION);
     assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM sqlite_schema WHERE name IN "
                                        "('webauthn_credentials', 'webauthn_user_handles')"),
