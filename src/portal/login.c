@@ -65,6 +65,7 @@ static void login_page_as(zt_local_req *r, int status, const char *rd, const cha
         zt_portal_unavailable(r, "out of memory");
         return;
     }
+    r->page_script = true; /* "Sign in with a passkey" */
     zt_local_respond(r);
 }
 
