@@ -66,8 +66,8 @@ int zt_html_passkey(zt_buf *b, zt_lang lang, zt_passkey_mode mode, const char *r
     rc = rc ? rc : zt_html_msg(b, lang, button);
     return rc ? rc
               : zt_buf_append_str(b, "</button>"
-                                     "<p class=\"notice error\" role=\"alert\" hidden></p>"
-                                     "<p class=\"notice\" role=\"status\" hidden></p></div>"
+                                     "<p class=\"pk-msg pk-error\" role=\"alert\" hidden></p>"
+                                     "<p class=\"pk-msg\" role=\"status\" hidden></p></div>"
                                      "<script src=\"" ZT_PORTAL_PASSKEY_JS "\" defer></script>");
 }
 

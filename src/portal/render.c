@@ -19,6 +19,8 @@ static const char portal_css[] =
     "background:#2456c7;color:#fff;cursor:pointer}"
     ".notice{padding:.8rem;border-radius:6px;background:#e8f3ea;color:#1d5a2c}"
     ".error{background:#fbe9e9;color:#8a1c1c}"
+    ".pk-msg{padding:.8rem;border-radius:6px;background:#eef1f6;margin-top:1rem}"
+    ".pk-error{background:#fbe9e9;color:#8a1c1c}"
     ".mono{font-family:ui-monospace,Menlo,Consolas,monospace;word-break:break-all}"
     ".qr svg{width:100%;max-width:16rem;height:auto;display:block;margin:1rem auto}"
     "ul.codes{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:1.1rem}"
