@@ -160,6 +160,7 @@ typedef struct zt_auth_cfg {
     unsigned hash_nice;           /* their nice value below the event loops; 10 */
     unsigned hash_duty;           /* percent of a core each may hash; 50 */
     bool mfa_optional;            /* mfa: optional (default required: enrol at first sign-in) */
+    bool passkeys;                /* WebAuthn passkeys and security keys; default true */
     char *secrets_key;            /* key file for TOTP secrets at rest and cookie MACs */
     char *keys_dir;               /* assertion signing keys (ES256) */
     unsigned account_failure_limit;      /* consecutive failures before an account refuses unknown

@@ -83,6 +83,21 @@ static int add_str(zt_buf *b, const char *name, const char *v)
     return rc < 0 ? rc : zt_json_str(b, v, strlen(v));
 }
 
+/* "pwd,otp" as ,"amr":["pwd","otp"] (words are [a-z], from the session layer). */
+static int add_amr(zt_buf *b, const char *amr)
+{
+    int rc = zt_buf_append_str(b, ",\"amr\":[");
+    for (const char *p = amr; rc == 0 && *p != '\0';) {
+        size_t w = strcspn(p, ",");
+        if (p != amr)
+            rc = zt_buf_append_char(b, ',');
+        if (rc == 0)
+            rc = zt_json_str(b, p, w);
+        p += w + (p[w] == ',');
+    }
+    return rc ? rc : zt_buf_append_char(b, ']');
+}
+
 static int build_claims(zt_buf *b, const zt_assertion *c, const char *jti)
 {
     int rc = zt_buf_append_str(b, "{\"iss\":");
@@ -108,6 +123,8 @@ static int build_claims(zt_buf *b, const zt_assertion *c, const char *jti)
         rc = add_str(b, "device", c->device);
     if (rc == 0 && c->trust != NULL)
         rc = add_str(b, "trust", c->trust);
+    if (rc == 0 && c->amr != NULL && c->amr[0] != '\0')
+        rc = add_amr(b, c->amr);
     if (rc == 0)
         rc = zt_buf_printf(b, ",\"iat\":%" PRId64, c->iat);
     if (rc == 0 && c->nbf != 0)

@@ -36,11 +36,14 @@ typedef struct zt_assertion {
     size_t ngroups;
     const char *device; /* NULL = omitted */
     const char *trust;  /* NULL = omitted */
-    int64_t iat;        /* seconds since the epoch */
-    int64_t exp;        /* iat < exp <= iat + ZT_JWT_MAX_TTL_S */
-    int64_t nbf;        /* 0 = omitted */
-    const char *jti;    /* sign: NULL = 128 fresh random bits; give one to log it */
-    void *owned_;       /* verify output storage; NULL on the sign side */
+    /* Sign side: RFC 8176 methods, comma-joined ("pwd,otp,mfa"), written as the JSON array
+     * "amr"; NULL or "" = omitted. Verify side: left NULL. */
+    const char *amr;
+    int64_t iat;     /* seconds since the epoch */
+    int64_t exp;     /* iat < exp <= iat + ZT_JWT_MAX_TTL_S */
+    int64_t nbf;     /* 0 = omitted */
+    const char *jti; /* sign: NULL = 128 fresh random bits; give one to log it */
+    void *owned_;    /* verify output storage; NULL on the sign side */
 } zt_assertion;
 
 /* Appends the signed token to out (nothing on failure). Header {"alg":"ES256","typ":"JWT","kid"}

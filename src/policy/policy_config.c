@@ -365,7 +365,8 @@ ZT_CONFIG_SECTION(policy_section, policy_keys, check_policy);
  * and what to do; NULL when one does. TOTP with its recovery codes is always on (under
  * `mfa: optional` a signed-in user can still enrol when a policy asks), so mfa can be met; the
  * device CA and ztagent posture are always on, so compliant_device can; the portal's password
- * change meets password_change. Nothing meets phishing_resistant_mfa until passkeys exist. A
+ * change meets password_change. Passkeys (auth.passkeys, on by default) meet
+ * phishing_resistant_mfa. A
  * method that gets an on/off switch reads it here. */
 typedef struct unmet_control {
     const char *why, *todo;
@@ -373,12 +374,10 @@ typedef struct unmet_control {
 
 static unmet_control control_unmet(const zt_config *cfg, size_t i)
 {
-    (void)cfg;
-    if (strcmp(controls[i], "phishing_resistant_mfa") == 0)
+    if (strcmp(controls[i], "phishing_resistant_mfa") == 0 && !cfg->auth.passkeys)
         return (unmet_control){
-            "no enabled sign-in method is phishing-resistant (passkeys and security keys are not "
-            "available yet)",
-            "use state: report_only until passkeys are available, or ask for mfa instead"};
+            "no enabled sign-in method is phishing-resistant (auth.passkeys is false)",
+            "set auth.passkeys: true, use state: report_only, or ask for mfa instead"};
     return (unmet_control){NULL, NULL};
 }
 

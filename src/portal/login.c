@@ -282,6 +282,7 @@ static void login_succeeded(login_job *j)
                                        .host = r->host,
                                        .auth_time = now,
                                        .mfa_pending = pending,
+                                       .amr = ZT_AMR_PWD,
                                        .ip = r->ip,
                                        .user_agent = ua},
                            .replaces_hash = old.valid ? old.id_hash : NULL,

@@ -43,6 +43,7 @@ int zt_portal_session_upgrade(zt_local_req *r, const zt_portal_sess *old, int64_
                                        .auth_time = auth_time,
                                        .mfa_time = mfa_time,
                                        .mfa_method = mfa_method,
+                                       .amr = zt_amr_add(old->amr, zt_amr_of_method(mfa_method)),
                                        .ip = r->ip,
                                        .user_agent = ua},
                            .replaces_hash = old->valid ? old->id_hash : NULL,

@@ -62,6 +62,7 @@ void zt_portal_session(zt_local_req *r, zt_portal_sess *out)
     out->mfa_pending = info->mfa_pending;
     out->user_risk = info->user_risk;
     out->sign_in_risk = info->sign_in_risk;
+    out->amr = info->amr;
 }
 
 bool zt_portal_is_post(const zt_local_req *r)

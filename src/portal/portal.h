@@ -222,6 +222,7 @@ typedef struct zt_portal_sess {
     char mfa_method[17];
     bool mfa_pending;
     int user_risk, sign_in_risk; /* zt_risk levels from the session record */
+    unsigned amr;                /* ZT_AMR_* methods (session.h) */
 } zt_portal_sess;
 
 /* The handler of /.ztgate/... on every gateway listener (http/handler.h). */
@@ -379,7 +380,9 @@ void zt_portal_recovery_key(const zt_local_req *r, unsigned char key[32]);
 /* Secret-box context of a user's TOTP secret: "totp:" + user id. */
 void zt_portal_totp_context(const char *user_id, char out[64]);
 /* Replace `old` (destroyed when valid) by a new full session for old->user_id with a new id
- * (no fixation); sets the session and known-device cookies. 0 or negative errno. */
+ * (no fixation); sets the session and known-device cookies. The new session's amr is old's
+ * plus what mfa_method proves ("totp", "recovery": otp; "hwk", "swk": a passkey), with mfa
+ * when that makes two kinds of factor. 0 or negative errno. */
 int zt_portal_session_upgrade(zt_local_req *r, const zt_portal_sess *old, int64_t auth_time,
                               int64_t mfa_time, const char *mfa_method,
                               char hash_out[ZT_SESSION_HASH_LEN + 1]);

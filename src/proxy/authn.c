@@ -70,6 +70,8 @@ int zt_authn_sign_assertion(zt_conn *c, const zt_policy_input *in)
         return r->assertion ? 0 : -ENOMEM;
     }
     int64_t ttl = (int64_t)(cfg->auth.assertion_ttl_ms / 1000);
+    char amr[ZT_AMR_TEXT_MAX + 1];
+    zt_amr_text(info->amr, amr);
     zt_assertion claims = {
         .iss = cfg->auth.issuer,
         .aud = r->app->name,
@@ -79,6 +81,7 @@ int zt_authn_sign_assertion(zt_conn *c, const zt_policy_input *in)
         .ngroups = info->n_groups,
         .device = r->device_id,
         .trust = r->trust,
+        .amr = amr,
         .iat = now,
         .exp = now + ttl,
     };
@@ -159,6 +162,7 @@ zt_authn_result zt_authn_check_host(zt_conn *c, const char *host)
     r->n_groups = info->n_groups;
     r->auth_time = info->auth_time;
     r->mfa_time = info->mfa_time;
+    r->amr = info->amr;
     r->user_risk = info->user_risk;
     r->sign_in_risk = info->sign_in_risk;
     if (r->user_id == NULL || r->email == NULL || r->groups_csv == NULL || r->groups == NULL) {

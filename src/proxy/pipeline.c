@@ -26,6 +26,7 @@
 #include "proxy/proxy_int.h"
 #include "risk/feeds.h"
 #include "risk/risk.h"
+#include "session/session.h"
 
 /* parse: split the target and normalise the path once; route and forward use the result. */
 static bool stage_target(zt_conn *c)
@@ -567,9 +568,8 @@ static void policy_input(zt_conn *c, zt_policy_input *in)
         .now = (int64_t)(zt_wall_us() / 1000000),
         .auth_time = r->auth_time,
         .mfa_time = r->mfa_time,
-        /* No sign-in method is phishing-resistant yet (passkeys come with WebAuthn), so no
-         * session has it; check-config refuses an enforced policy that needs it. */
-        .mfa_phishing_resistant = false,
+        /* A passkey or security key proved as MFA (amr hwk or swk, and mfa). */
+        .mfa_phishing_resistant = zt_amr_phishing_resistant(r->amr),
     };
     fill_risk_input(c, in);
     fill_device_input(c, in, os_id);

@@ -42,6 +42,7 @@ typedef struct zt_request {
     const char *const *groups;
     size_t n_groups;
     int64_t auth_time, mfa_time;                 /* from the session */
+    unsigned amr;                                /* ZT_AMR_* methods, from the session */
     int user_risk, sign_in_risk;                 /* zt_risk levels from the session */
     const char *pending_user_id, *pending_email; /* session waiting for MFA (audit only) */
     const char *device_id;     /* the user's enrolled device on this connection, or NULL */

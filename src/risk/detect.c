@@ -26,6 +26,8 @@ static const struct {
     [ZT_DET_UNFAMILIAR_SIGN_IN] = {"unfamiliar_sign_in", "unfamiliarFeatures", false},
     [ZT_DET_ADMIN_CONFIRMED_COMPROMISED] = {"admin_confirmed_compromised",
                                             "adminConfirmedUserCompromised", true},
+    /* Entra has no such detection type: its catch-all value. */
+    [ZT_DET_CLONED_CREDENTIAL] = {"cloned_credential", "unknownFutureValue", true},
 };
 
 const char *zt_risk_type_name(zt_risk_type t)

@@ -338,3 +338,24 @@ int zt_risk_confirm_compromised(zt_risk_engine *eng, const char *user_id, const 
         event_fill(ev, ZT_RISK_EV_CONFIRMED_COMPROMISED, user_id, d.id, n + 1, detail);
     return rc;
 }
+
+int zt_risk_cloned_credential(zt_store *st, const char *user_id, const char *evidence, int64_t now,
+                              zt_risk_event *ev)
+{
+    zt_store_detection d;
+    memset(&d, 0, sizeof(d));
+    snprintf(d.user_id, sizeof(d.user_id), "%s", user_id);
+    snprintf(d.type, sizeof(d.type), "%s", zt_risk_type_name(ZT_DET_CLONED_CREDENTIAL));
+    d.user_activity = true;
+    d.level = ZT_RISK_HIGH;
+    d.state = ZT_STORE_RISK_AT_RISK;
+    snprintf(d.evidence, sizeof(d.evidence), "%s", evidence != NULL ? evidence : "{}");
+    d.created_at = now;
+    int rc = zt_store_detection_add(st, &d);
+    if (rc == 0) {
+        event_fill(ev, ZT_RISK_EV_DETECTED, user_id, d.id, 1, "");
+        if (ev != NULL)
+            ev->detail[0] = '\0';
+    }
+    return rc;
+}

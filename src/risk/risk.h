@@ -42,6 +42,9 @@ typedef enum zt_risk_type {
     ZT_DET_ATYPICAL_TRAVEL,
     ZT_DET_UNFAMILIAR_SIGN_IN,
     ZT_DET_ADMIN_CONFIRMED_COMPROMISED,
+    /* A passkey's sign counter went backwards or stood still: its private key may have been
+     * copied to another authenticator (WebAuthn §6.1.1). High user risk. */
+    ZT_DET_CLONED_CREDENTIAL,
     ZT_DET_N_TYPES,
 } zt_risk_type;
 
@@ -224,6 +227,12 @@ int zt_risk_dismiss_user(zt_risk_engine *eng, const char *user_id, int64_t now, 
  * caller should also revoke the user's sessions. evidence (nullable) is a JSON object. */
 int zt_risk_confirm_compromised(zt_risk_engine *eng, const char *user_id, const char *evidence,
                                 int64_t now, zt_risk_event *ev);
+
+/* A passkey assertion whose sign counter did not grow (the credential may be cloned): a high
+ * user-risk detection, at_risk, with evidence (a JSON object: credential, counters). Works on
+ * the store alone, so it is raised whether or not a risk engine is configured. */
+int zt_risk_cloned_credential(zt_store *st, const char *user_id, const char *evidence, int64_t now,
+                              zt_risk_event *ev);
 
 /* ---- internals shared by the files of src/risk; callers never define this ---- */
 #ifdef ZT_RISK_INTERNAL

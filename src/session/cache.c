@@ -37,6 +37,7 @@ typedef struct c_entry {
     bool used;
     bool mfa_pending;
     int8_t user_risk, sign_in_risk;
+    uint8_t amr;            /* ZT_AMR_* */
     int32_t chain;          /* next in bucket, or next free */
     int32_t prev, next;     /* LRU list, most recent at head */
     int32_t a_prev, a_next; /* list of entries holding assertions, most recent at head */
@@ -401,6 +402,7 @@ static const zt_session_info *materialize(zt_session_cache *c, int32_t i)
     info->absolute_expires_at = e->absolute_expires_at;
     info->user_risk = e->user_risk;
     info->sign_in_risk = e->sign_in_risk;
+    info->amr = e->amr;
     c->cur_idx = i;
     return info;
 }
@@ -418,6 +420,7 @@ static void info_from_record(zt_session_info *info, const zt_store_session *r)
     info->mfa_pending = r->mfa_pending;
     info->user_risk = r->user_risk;
     info->sign_in_risk = r->sign_in_risk;
+    info->amr = zt_amr_parse(r->amr, r->mfa_time);
     info->idle_expires_at = r->idle_expires_at;
     info->absolute_expires_at = r->absolute_expires_at;
     info->groups = no_groups;
@@ -474,6 +477,7 @@ static zt_session_status load(zt_session_cache *c, const char *hash, int64_t now
     e->mfa_pending = r.mfa_pending;
     e->user_risk = (int8_t)r.user_risk;
     e->sign_in_risk = (int8_t)r.sign_in_risk;
+    e->amr = (uint8_t)zt_amr_parse(r.amr, r.mfa_time);
     e->idle_expires_at = r.idle_expires_at;
     e->absolute_expires_at = r.absolute_expires_at;
     e->stored_idle = r.idle_expires_at;

@@ -158,6 +158,7 @@ int zt_session_code_redeem(zt_sessions *s, const char *code, size_t len, const c
         .user_agent = user_agent,
         .parent_hash = parent,
         .device_id = p.device_id,
+        .amr = zt_amr_parse(p.amr, p.mfa_time), /* the sign-in it came from */
     };
     /* The child may not outlive the sign-in it came from. */
     if (zt_session_create_capped(s, &child, now, p.absolute_expires_at, cookie_out, hash_out) != 0)

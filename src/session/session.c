@@ -230,6 +230,7 @@ static int fill_record(zt_sessions *s, const zt_session_new *in, int64_t now, in
         copy_field(r->parent_hash, sizeof(r->parent_hash), in->parent_hash) != 0 ||
         copy_field(r->device_id, sizeof(r->device_id), in->device_id) != 0)
         return -EINVAL;
+    zt_amr_text(in->amr != 0 ? in->amr : zt_amr_parse("", in->mfa_time), r->amr);
     lower_ascii(r->host);
     ua_clean(in->user_agent, r->user_agent);
     return 0;
@@ -286,4 +287,76 @@ int zt_session_mfa_done(zt_sessions *s, const char *id_hash, int64_t mfa_time,
     if (s == NULL || id_hash == NULL)
         return -EINVAL;
     return zt_store_session_set_mfa(s->store, id_hash, mfa_time, mfa_method);
+}
+
+/* ---- authentication methods (RFC 8176 amr) ---- */
+
+static const struct {
+    unsigned bit;
+    const char *word;
+} amr_words[] = {{ZT_AMR_PWD, "pwd"},
+                 {ZT_AMR_OTP, "otp"},
+                 {ZT_AMR_HWK, "hwk"},
+                 {ZT_AMR_SWK, "swk"},
+                 {ZT_AMR_MFA, "mfa"}};
+#define AMR_N_WORDS (sizeof(amr_words) / sizeof(amr_words[0]))
+
+unsigned zt_amr_of_method(const char *m)
+{
+    if (m == NULL)
+        return 0;
+    if (strcmp(m, "totp") == 0 || strcmp(m, "recovery") == 0)
+        return ZT_AMR_OTP;
+    if (strcmp(m, "hwk") == 0)
+        return ZT_AMR_HWK;
+    if (strcmp(m, "swk") == 0)
+        return ZT_AMR_SWK;
+    return 0;
+}
+
+unsigned zt_amr_of_passkey(bool backup_eligible, bool user_verified)
+{
+    return (backup_eligible ? ZT_AMR_SWK : ZT_AMR_HWK) | (user_verified ? ZT_AMR_MFA : 0);
+}
+
+unsigned zt_amr_add(unsigned amr, unsigned proven)
+{
+    unsigned all = amr | proven;
+    int kinds = ((all & ZT_AMR_PWD) != 0) + ((all & ZT_AMR_OTP) != 0) +
+                ((all & (ZT_AMR_HWK | ZT_AMR_SWK)) != 0);
+    return kinds >= 2 ? all | ZT_AMR_MFA : all;
+}
+
+bool zt_amr_phishing_resistant(unsigned amr)
+{
+    return (amr & (ZT_AMR_HWK | ZT_AMR_SWK)) != 0 && (amr & ZT_AMR_MFA) != 0;
+}
+
+void zt_amr_text(unsigned amr, char out[ZT_AMR_TEXT_MAX + 1])
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < AMR_N_WORDS; i++) {
+        if ((amr & amr_words[i].bit) == 0)
+            continue;
+        if (n > 0)
+            out[n++] = ',';
+        memcpy(out + n, amr_words[i].word, 4); /* three letters and the NUL */
+        n += 3;
+    }
+}
+
+unsigned zt_amr_parse(const char *text, int64_t mfa_time)
+{
+    if (text == NULL || text[0] == '\0')
+        return ZT_AMR_PWD | (mfa_time > 0 ? ZT_AMR_OTP | ZT_AMR_MFA : 0);
+    unsigned amr = 0;
+    for (const char *p = text; *p != '\0';) {
+        size_t w = strcspn(p, ",");
+        for (size_t i = 0; i < AMR_N_WORDS; i++)
+            if (w == 3 && memcmp(p, amr_words[i].word, 3) == 0)
+                amr |= amr_words[i].bit;
+        p += w + (p[w] == ',');
+    }
+    return amr;
 }

@@ -67,6 +67,37 @@ void zt_sessions_free(zt_sessions *s);
 /* Reload: new expiry settings apply to sessions created or touched from now on. */
 void zt_sessions_set_expiry(zt_sessions *s, int64_t idle_s, int64_t absolute_s);
 
+/* ---- authentication methods: RFC 8176 amr values, as a bit set ----
+ * Every sign-in and second factor adds its method; "mfa" is added when two different kinds of
+ * factor were used (password and a code, password and a passkey) or by a user-verified passkey
+ * alone (possession of the authenticator plus its PIN or biometric, checked on the device).
+ * hwk = a key bound to one authenticator (security key, device-bound passkey: not backup
+ * eligible); swk = a synced passkey (backup eligible): both are phishing-resistant, since the
+ * browser binds the assertion to the origin. A recovery code is a single-use password the user
+ * printed: it counts as "otp" (RFC 8176: one-time password), never as phishing-resistant. */
+#define ZT_AMR_PWD 0x01u   /* password */
+#define ZT_AMR_OTP 0x02u   /* TOTP code or recovery code */
+#define ZT_AMR_HWK 0x04u   /* passkey or security key bound to one device */
+#define ZT_AMR_SWK 0x08u   /* synced passkey */
+#define ZT_AMR_MFA 0x10u   /* two kinds of factor, or a user-verified passkey */
+#define ZT_AMR_TEXT_MAX 31 /* "pwd,otp,hwk,swk,mfa" */
+
+/* The methods of a second factor named as the store's mfa_method ("totp", "recovery", "hwk",
+ * "swk"); 0 for anything else. */
+unsigned zt_amr_of_method(const char *mfa_method);
+/* The methods a passkey assertion proves: hwk or swk by its backup eligibility, plus mfa when
+ * the authenticator verified the user. */
+unsigned zt_amr_of_passkey(bool backup_eligible, bool user_verified);
+/* amr plus the methods just proven, with mfa added when two kinds of factor are now present. */
+unsigned zt_amr_add(unsigned amr, unsigned proven);
+/* Whether the methods include a phishing-resistant one proven as MFA (hwk or swk, and mfa). */
+bool zt_amr_phishing_resistant(unsigned amr);
+/* "pwd,otp,mfa" (RFC 8176 words in a fixed order, comma-joined; "" for 0). */
+void zt_amr_text(unsigned amr, char out[ZT_AMR_TEXT_MAX + 1]);
+/* The inverse; unknown words are ignored. "" on a record made before amr existed: derived
+ * from its other fields (a password, plus otp and mfa when it has an MFA time). */
+unsigned zt_amr_parse(const char *text, int64_t mfa_time);
+
 /* A validated session as the proxy and the portal see it. */
 typedef struct zt_session_info {
     char id_hash[ZT_SESSION_HASH_LEN + 1];
@@ -88,6 +119,7 @@ typedef struct zt_session_info {
      * miss; risk changes bump the revocation counter, so caches reload them. */
     int user_risk;    /* the user's highest open detection */
     int sign_in_risk; /* this sign-in's open sign-in detections (MFA remediates them) */
+    unsigned amr;     /* ZT_AMR_* bits: how this session was signed in */
     /* Assertion cache for the proxy (X-ZT-Assertion), keyed by app name; managed by the caller
      * through zt_session_assertion_get/put. */
 } zt_session_info;
@@ -117,6 +149,9 @@ typedef struct zt_session_new {
     const char *user_agent;  /* truncated to the store's limit */
     const char *parent_hash; /* code exchange: the portal-host session it came from; NULL */
     const char *device_id;   /* "" or NULL = none */
+    /* ZT_AMR_* methods used. 0: derived as for records older than amr (a password, plus otp
+     * and mfa when mfa_time is set), which is what the password and TOTP paths mean. */
+    unsigned amr;
 } zt_session_new;
 
 /* New random id; the record gets the configured expiries from `now`. cookie_out receives the

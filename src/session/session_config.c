@@ -54,6 +54,7 @@ static const zt_config_key auth_keys[] = {
      .def = "50"},
     {"mfa", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, mfa_optional), .def = "required",
      .names = mfa_modes},
+    {"passkeys", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, passkeys), .def = "true"},
     {"secrets_key", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_auth_cfg, secrets_key),
      .def = "secrets.key"},
     {"keys_dir", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_auth_cfg, keys_dir), .def = "keys"},

@@ -266,6 +266,25 @@ static const sq_migration sq_migrations[] = {
         "  handle BLOB UNIQUE NOT NULL CHECK (length(handle) = 32),"
         "  created_at INTEGER NOT NULL"
         ") STRICT;"},
+    /* WebAuthn ceremonies (issue 12): the methods each session was signed in with (RFC 8176
+     * amr, "pwd,otp,mfa"; '' on older rows, read as what their MFA fields say), and the
+     * outstanding challenges. A challenge lives in the store, not in a worker's memory, so
+     * either event loop (or another gateway on the same state) can take it, and taking it
+     * deletes it: single use. One per browser binding and purpose; a new one replaces it. */
+    {7,
+     "ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT '';"
+     "CREATE TABLE IF NOT EXISTS webauthn_challenges ("
+     "  binding TEXT NOT NULL CHECK (length(binding) = 64),"
+     "  purpose TEXT NOT NULL CHECK (purpose IN ('register', 'login')),"
+     "  challenge BLOB NOT NULL CHECK (length(challenge) = 32),"
+     "  user_id TEXT NOT NULL DEFAULT '',"
+     "  session_hash TEXT NOT NULL DEFAULT '',"
+     "  rd TEXT NOT NULL DEFAULT '',"
+     "  uv_required INTEGER NOT NULL CHECK (uv_required IN (0, 1)),"
+     "  expires_at INTEGER NOT NULL,"
+     "  PRIMARY KEY (binding, purpose)"
+     ") STRICT, WITHOUT ROWID;"
+     "CREATE INDEX IF NOT EXISTS webauthn_challenges_expiry ON webauthn_challenges(expires_at);"},
 };
 
 #define SQ_N_MIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))
@@ -290,7 +309,7 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
     "s.user_agent, s.idle_expires_at, s.absolute_expires_at, s.user_epoch, "                       \
     "COALESCE(s.device_id, ''), u.revocation_epoch, u.disabled, s.host, "                          \
     "COALESCE(s.parent_hash, ''), s.mfa_pending, "                                                 \
-    "(" SQ_USER_RISK("s.user_id", "?2") "), (" SQ_SIGN_IN_RISK ")"
+    "(" SQ_USER_RISK("s.user_id", "?2") "), (" SQ_SIGN_IN_RISK "), s.amr"
 /* The user's risk level: highest open detection; low ones before the cutoff have aged out. */
 #define SQ_USER_RISK(user, cutoff)                                                                 \
     "SELECT COALESCE(MAX(d.level), 0) FROM risk_detections d WHERE d.user_id = " user              \
@@ -361,9 +380,9 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
     X(SESSION_INSERT,                                                                              \
       "INSERT INTO sessions (id_hash, user_id, created_at, auth_time, mfa_time, "                  \
       "mfa_method, ip, user_agent, idle_expires_at, absolute_expires_at, "                         \
-      "user_epoch, device_id, host, parent_hash, mfa_pending) VALUES (?1, ?2, ?3, "                \
+      "user_epoch, device_id, host, parent_hash, mfa_pending, amr) VALUES (?1, ?2, ?3, "           \
       "?4, ?5, ?6, ?7, ?8, MIN(?9, ?10), ?10, ?11, NULLIF(?12, ''), ?13, "                         \
-      "NULLIF(?14, ''), ?15)")                                                                     \
+      "NULLIF(?14, ''), ?15, ?16)")                                                                \
     X(SESSION_GET, "SELECT " SQ_SESSION_COLS " FROM sessions s JOIN users u ON u.id = s.user_id "  \
                    "WHERE s.id_hash = ?1")                                                         \
     X(SESSION_TOUCH, "UPDATE sessions SET idle_expires_at = MIN(?2, absolute_expires_at) "         \
@@ -685,7 +704,8 @@ static int sq_row_session(sqlite3_stmt *st, zt_store_session *s)
               sq_col(st, 7, s->user_agent, sizeof(s->user_agent)) &&
               sq_col(st, 11, s->device_id, sizeof(s->device_id)) &&
               sq_col(st, 14, s->host, sizeof(s->host)) &&
-              sq_col(st, 15, s->parent_hash, sizeof(s->parent_hash));
+              sq_col(st, 15, s->parent_hash, sizeof(s->parent_hash)) &&
+              sq_col(st, 19, s->amr, sizeof(s->amr));
     s->created_at = sqlite3_column_int64(st, 2);
     s->auth_time = sqlite3_column_int64(st, 3);
     s->mfa_time = sqlite3_column_int64(st, 4);
@@ -1355,6 +1375,7 @@ static int sq_session_create(zt_store *st, const zt_store_session *ss)
     sq_text(s, 13, ss->host);
     sq_text(s, 14, ss->parent_hash);
     sqlite3_bind_int(s, 15, ss->mfa_pending ? 1 : 0);
+    sq_text(s, 16, ss->amr);
     rc = sq_run(c, s, "creating a session", NULL);
     if (rc == -EEXIST)
         rc = zt_store_seterr(rc, "a session with this id hash already exists");

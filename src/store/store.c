@@ -246,6 +246,16 @@ static int check_mfa(int64_t mfa_time, const char *method)
     return rc;
 }
 
+/* amr: RFC 8176 words joined by commas, at most ZT_STORE_AMR_MAX bytes ("" = not recorded). */
+static int check_amr(const char *amr)
+{
+    size_t n;
+    int rc = check_len("amr", amr, 0, ZT_STORE_AMR_MAX, &n);
+    if (rc == 0 && !all_in(amr, "abcdefghijklmnopqrstuvwxyz,"))
+        rc = zt_store_seterr(-EINVAL, "amr may use only a-z and ','");
+    return rc;
+}
+
 static int check_session_text(const zt_store_session *s)
 {
     size_t n;
@@ -286,6 +296,8 @@ static int check_session(const zt_store_session *s)
         rc = check_mfa(s->mfa_time, s->mfa_method);
     if (rc == 0)
         rc = check_session_text(s);
+    if (rc == 0)
+        rc = check_amr(s->amr);
     if (rc == 0)
         rc = check_host(s->host);
     if (rc == 0 && s->parent_hash[0] != '\0')

@@ -36,6 +36,7 @@
 #define ZT_STORE_SESSION_HASH_MIN 32 /* session id hash, lowercase hex */
 #define ZT_STORE_SESSION_HASH_MAX 128
 #define ZT_STORE_MFA_METHOD_MAX 16 /* [a-z0-9_-]: "totp", "webauthn", "recovery" */
+#define ZT_STORE_AMR_MAX 31        /* [a-z,]: "pwd,otp,hwk,swk,mfa" */
 #define ZT_STORE_IP_MAX 45         /* textual IPv6 */
 #define ZT_STORE_UA_MAX 512        /* User-Agent: callers truncate, store refuses longer */
 #define ZT_STORE_DEVICE_ID_MAX 64
@@ -45,7 +46,7 @@
 #define ZT_STORE_USER_GROUPS_MAX 64 /* groups given at user_add */
 
 /* Schema version this build writes; a database with a higher PRAGMA user_version is refused. */
-#define ZT_STORE_SCHEMA_VERSION 6
+#define ZT_STORE_SCHEMA_VERSION 7
 
 typedef struct zt_store zt_store;
 
@@ -122,6 +123,9 @@ typedef struct zt_store_session {
      * this session's hash or, for a code-exchange child, its parent's. MFA on that sign-in
      * remediates it (and replaces the session). */
     int sign_in_risk;
+    /* Schema 7: the authentication methods (RFC 8176 amr values joined by commas, e.g.
+     * "pwd,otp,mfa"); "" on rows made before it (session/session.h derives them). */
+    char amr[ZT_STORE_AMR_MAX + 1];
 } zt_store_session;
 
 /* List callbacks: return 0 to go on, anything else stops the walk and is returned. While a

@@ -122,6 +122,9 @@ typedef struct zt_store_webauthn_ops {
                   const char *name);
     int (*remove)(zt_store *st, const char *user_id, const unsigned char *id, size_t len);
     int (*count)(zt_store *st, const char *user_id, uint64_t *n_out);
+    int (*challenge_put)(zt_store *st, const zt_store_webauthn_challenge *c, int64_t now);
+    int (*challenge_take)(zt_store *st, const char *binding, const char *purpose, int64_t now,
+                          zt_store_webauthn_challenge *out);
 } zt_store_webauthn_ops;
 
 /* Every backend's handle starts with this. */

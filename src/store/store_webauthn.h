@@ -89,4 +89,34 @@ int zt_store_webauthn_delete(zt_store *st, const char *user_id, const unsigned c
 /* How many credentials the user has (0 for an unknown user). */
 int zt_store_webauthn_count(zt_store *st, const char *user_id, uint64_t *n_out);
 
+/* ---- ceremony challenges (schema 7) ----
+ * The challenge of one registration or sign-in ceremony, kept until its verify call takes it.
+ * In the store, so every event loop and every gateway on the same state sees it; taking it
+ * deletes it, so it is used at most once. `binding` names the browser that asked (SHA-256 hex
+ * of its ceremony cookie): a verify from another browser finds nothing. */
+#define ZT_STORE_WA_CHALLENGE_LEN 32
+#define ZT_STORE_WA_BINDING_LEN 64 /* lowercase hex */
+#define ZT_STORE_WA_RD_MAX 2048    /* where to go after the sign-in (portal rd) */
+
+typedef struct zt_store_webauthn_challenge {
+    char binding[ZT_STORE_WA_BINDING_LEN + 1];
+    char purpose[9]; /* "register" or "login" */
+    unsigned char challenge[ZT_STORE_WA_CHALLENGE_LEN];
+    char user_id[ZT_STORE_ID_LEN + 1];                /* "" = nobody yet (passwordless sign-in) */
+    char session_hash[ZT_STORE_SESSION_HASH_MAX + 1]; /* "" = no session asked */
+    char rd[ZT_STORE_WA_RD_MAX + 1];
+    bool uv_required;
+    int64_t expires_at;
+} zt_store_webauthn_challenge;
+
+/* Keep c (replacing this binding's challenge of the same purpose) and drop every challenge
+ * that expired by `now`. */
+int zt_store_webauthn_challenge_put(zt_store *st, const zt_store_webauthn_challenge *c,
+                                    int64_t now);
+/* Take (read and delete, in one statement) the binding's challenge of this purpose. -ENOENT:
+ * none (never issued, taken already, or for another browser); -ETIMEDOUT: it had expired (it
+ * is gone now as well). */
+int zt_store_webauthn_challenge_take(zt_store *st, const char *binding, const char *purpose,
+                                     int64_t now, zt_store_webauthn_challenge *out);
+
 #endif

@@ -220,3 +220,62 @@ int zt_store_webauthn_count(zt_store *st, const char *user_id, uint64_t *n_out)
         rc = zt_store_seterr(-EINVAL, "no output given");
     return rc != 0 ? rc : st->ops->webauthn->count(st, user_id, n_out);
 }
+
+/* ---- ceremony challenges ---- */
+
+static int check_binding(const char *b)
+{
+    size_t n = b != NULL ? strnlen(b, ZT_STORE_WA_BINDING_LEN + 1) : 0;
+    if (n != ZT_STORE_WA_BINDING_LEN || strspn(b, "0123456789abcdef") != n)
+        return zt_store_seterr(-EINVAL, "challenge binding must be %d lowercase hex characters",
+                               ZT_STORE_WA_BINDING_LEN);
+    return 0;
+}
+
+static int check_purpose(const char *p)
+{
+    if (p == NULL || (strcmp(p, "register") != 0 && strcmp(p, "login") != 0))
+        return zt_store_seterr(-EINVAL, "challenge purpose must be register or login");
+    return 0;
+}
+
+static int check_challenge(const zt_store_webauthn_challenge *c, int64_t now)
+{
+    int rc = check_binding(c->binding);
+    if (rc == 0)
+        rc = check_purpose(c->purpose);
+    if (rc == 0 && c->user_id[0] != '\0')
+        rc = check_user_id(c->user_id);
+    size_t hn = strnlen(c->session_hash, sizeof(c->session_hash));
+    if (rc == 0 &&
+        (hn == sizeof(c->session_hash) || strspn(c->session_hash, "0123456789abcdef") != hn))
+        rc = zt_store_seterr(-EINVAL, "challenge session hash must be lowercase hex");
+    size_t rn = strnlen(c->rd, sizeof(c->rd));
+    if (rc == 0 && rn == sizeof(c->rd))
+        rc = zt_store_seterr(-EINVAL, "rd is longer than %d bytes", ZT_STORE_WA_RD_MAX);
+    for (size_t i = 0; rc == 0 && i < rn; i++)
+        if ((unsigned char)c->rd[i] < 0x20 || c->rd[i] == 0x7f)
+            rc = zt_store_seterr(-EINVAL, "rd contains a control character");
+    if (rc == 0 && (now <= 0 || c->expires_at <= now))
+        rc = zt_store_seterr(-EINVAL, "a challenge must expire after now");
+    return rc;
+}
+
+int zt_store_webauthn_challenge_put(zt_store *st, const zt_store_webauthn_challenge *c, int64_t now)
+{
+    WA_ENTER(st);
+    int rc = c != NULL ? check_challenge(c, now) : zt_store_seterr(-EINVAL, "no challenge given");
+    return rc != 0 ? rc : st->ops->webauthn->challenge_put(st, c, now);
+}
+
+int zt_store_webauthn_challenge_take(zt_store *st, const char *binding, const char *purpose,
+                                     int64_t now, zt_store_webauthn_challenge *out)
+{
+    WA_ENTER(st);
+    int rc = check_binding(binding);
+    if (rc == 0)
+        rc = check_purpose(purpose);
+    if (rc == 0 && out == NULL)
+        rc = zt_store_seterr(-EINVAL, "no output given");
+    return rc != 0 ? rc : st->ops->webauthn->challenge_take(st, binding, purpose, now, out);
+}

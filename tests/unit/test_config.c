@@ -918,13 +918,13 @@ static void test_fuzz_corpus(void **state)
 /* Deployment check: an enforced policy asking for a control nothing can meet is refused at the
  * `controls` key, with why and what to do; report_only, off, OR with a meetable alternative and
  * the other controls pass. */
-static unsigned grant_errors(const char *policy, zt_diags *d)
+static unsigned grant_errors_with(const char *extra, const char *policy, zt_diags *d)
 {
     char yaml[2048];
     snprintf(yaml, sizeof(yaml),
-             BASE "policies:\n  - {name: p, users: {include: [all]},\n"
+             BASE "%spolicies:\n  - {name: p, users: {include: [all]},\n"
                   "     apps: {include: [all]}, %s}\n",
-             policy);
+             extra, policy);
     zt_config *cfg = load_ok(yaml);
     zt_diags_init(d);
     unsigned n = zt_config_check_grants(cfg, d);
@@ -933,19 +933,30 @@ static unsigned grant_errors(const char *policy, zt_diags *d)
     return n;
 }
 
+static unsigned grant_errors(const char *policy, zt_diags *d)
+{
+    return grant_errors_with("", policy, d);
+}
+
 static void test_grants_satisfiable(void **state)
 {
     (void)state;
     zt_diags d;
-    assert_int_equal(grant_errors("grant: {controls: [phishing_resistant_mfa]}", &d), 1);
-    assert_string_equal(
-        d.text.data,
-        NAME ":8:48: policy 'p' is on and requires phishing_resistant_mfa, but no enabled sign-in "
-             "method is phishing-resistant (passkeys and security keys are not available yet): "
-             "every request it applies to would be refused; use state: report_only until passkeys "
-             "are available, or ask for mfa instead\n");
+    /* Passkeys are on by default: phishing_resistant_mfa can be met. */
+    assert_int_equal(grant_errors("grant: {controls: [phishing_resistant_mfa]}", &d), 0);
     zt_diags_dispose(&d);
-    assert_int_equal(grant_errors("grant: {controls: [mfa, phishing_resistant_mfa]}", &d), 1);
+    assert_int_equal(grant_errors_with("auth: {passkeys: false}\n",
+                                       "grant: {controls: [phishing_resistant_mfa]}", &d),
+                     1);
+    if (strstr(d.text.data, "policy 'p' is on and requires phishing_resistant_mfa, but no enabled "
+                            "sign-in method is phishing-resistant (auth.passkeys is false): "
+                            "every request it applies to would be refused; set auth.passkeys: "
+                            "true") == NULL)
+        fail_msg("%s", d.text.data);
+    zt_diags_dispose(&d);
+    assert_int_equal(grant_errors_with("auth: {passkeys: false}\n",
+                                       "grant: {controls: [mfa, phishing_resistant_mfa]}", &d),
+                     1);
     zt_diags_dispose(&d);
     static const char *const fine[] = {
         "state: report_only, grant: {controls: [phishing_resistant_mfa]}",

@@ -617,8 +617,9 @@ static void test_migration_from_older_db(void **state)
     snprintf(db, sizeof(db), "%s/ztgate.db", f->state);
     sqlite3 *h = NULL;
     assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-    char sql[256];
+    char sql[512];
     snprintf(sql, sizeof(sql),
+             "ALTER TABLE sessions DROP COLUMN amr; DROP TABLE webauthn_challenges; "
              "DROP TABLE device_alerts; DROP TABLE device_posture_history; DROP TABLE "
              "devices; DROP TABLE enroll_codes; DROP TABLE device_revoked_certs; "
              "PRAGMA user_version = %d;",

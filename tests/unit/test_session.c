@@ -929,6 +929,52 @@ static void test_revocation_file(void **state)
     assert_string_equal(zt_session_status_name(ZT_SESSION_WRONG_HOST), "wrong_host");
 }
 
+/* amr (RFC 8176): each way of signing in maps to its methods; mfa needs two kinds of factor or
+ * a user-verified passkey; only a passkey proven as MFA is phishing-resistant; text round-trips
+ * and a record older than amr is read from its MFA fields. */
+static void test_amr_mapping(void **state)
+{
+    (void)state;
+    char t[ZT_AMR_TEXT_MAX + 1];
+    unsigned pwd = ZT_AMR_PWD;
+    unsigned totp = zt_amr_add(pwd, zt_amr_of_method("totp"));
+    assert_int_equal(totp, ZT_AMR_PWD | ZT_AMR_OTP | ZT_AMR_MFA);
+    zt_amr_text(totp, t);
+    assert_string_equal(t, "pwd,otp,mfa");
+    assert_int_equal(zt_amr_add(pwd, zt_amr_of_method("recovery")), totp);
+    assert_false(zt_amr_phishing_resistant(totp));
+    /* Passwordless: a user-verified device-bound passkey alone. */
+    unsigned hwk = zt_amr_add(0, zt_amr_of_passkey(false, true));
+    zt_amr_text(hwk, t);
+    assert_string_equal(t, "hwk,mfa");
+    assert_true(zt_amr_phishing_resistant(hwk));
+    /* A synced passkey is swk. */
+    zt_amr_text(zt_amr_add(0, zt_amr_of_passkey(true, true)), t);
+    assert_string_equal(t, "swk,mfa");
+    /* Without user verification a passkey alone is one factor, ... */
+    unsigned no_uv = zt_amr_add(0, zt_amr_of_passkey(false, false));
+    assert_int_equal(no_uv, ZT_AMR_HWK);
+    assert_false(zt_amr_phishing_resistant(no_uv));
+    /* ... but as the second factor after a password it is MFA. */
+    unsigned second = zt_amr_add(pwd, zt_amr_of_passkey(true, false));
+    zt_amr_text(second, t);
+    assert_string_equal(t, "pwd,swk,mfa");
+    assert_true(zt_amr_phishing_resistant(second));
+    assert_int_equal(zt_amr_add(pwd, zt_amr_of_method("hwk")),
+                     ZT_AMR_PWD | ZT_AMR_HWK | ZT_AMR_MFA);
+    assert_int_equal(zt_amr_of_method("sms"), 0);
+    assert_int_equal(zt_amr_of_method(NULL), 0);
+    /* Text round trip; unknown words ignored; "" read from the old fields. */
+    assert_int_equal(zt_amr_parse("pwd,swk,mfa", 0), second);
+    assert_int_equal(zt_amr_parse("pwd,bogus,,otp", 0), ZT_AMR_PWD | ZT_AMR_OTP);
+    assert_int_equal(zt_amr_parse("", 0), ZT_AMR_PWD);
+    assert_int_equal(zt_amr_parse("", 5), ZT_AMR_PWD | ZT_AMR_OTP | ZT_AMR_MFA);
+    zt_amr_text(0, t);
+    assert_string_equal(t, "");
+    zt_amr_text(0x1f, t);
+    assert_string_equal(t, "pwd,otp,hwk,swk,mfa");
+}
+
 int main(void)
 {
     if (!zt_secure_init())
@@ -936,6 +982,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_id_format, setup, teardown),
         cmocka_unit_test(test_hash_rejects),
+        cmocka_unit_test(test_amr_mapping),
         cmocka_unit_test(test_cookie_find),
         cmocka_unit_test(test_cookie_set),
         cmocka_unit_test_setup_teardown(test_lookup_hit_and_revocation, setup, teardown),

@@ -607,7 +607,8 @@ static void test_migrate_v5_to_v6(void **state)
     fixture *f = *state;
     zt_store_close(f->st);
     f->st = NULL;
-    sqlite_exec(f->db, "DROP TABLE webauthn_credentials; DROP TABLE webauthn_user_handles;"
+    sqlite_exec(f->db, "ALTER TABLE sessions DROP COLUMN amr; DROP TABLE webauthn_challenges;"
+                       "DROP TABLE webauthn_credentials; DROP TABLE webauthn_user_handles;"
                        "PRAGMA user_version = 5;");
     assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE "
                                        "'webauthn%'"),
@@ -616,8 +617,7 @@ static void test_migrate_v5_to_v6(void **state)
     f->st = open_at(f->state, err, sizeof(err));
     if (f->st == NULL)
         fail_msg("reopen: %s", err);
-    assert_int_equal(ZT_STORE_SCHEMA_VERSION, 6);
-    assert_int_equal(sqlite_int(f->db, "PRAGMA user_version"), 6);
+    assert_int_equal(sqlite_int(f->db, "PRAGMA user_version"), ZT_STORE_SCHEMA_VERSION);
     assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM sqlite_schema WHERE name IN "
                                        "('webauthn_credentials', 'webauthn_user_handles')"),
                      2);
@@ -625,6 +625,76 @@ static void test_migrate_v5_to_v6(void **state)
     add_ok(f->st, &a);
     unsigned char h[ZT_STORE_WA_HANDLE_LEN];
     assert_int_equal(zt_store_webauthn_handle(f->st, f->bob.id, true, h), 0);
+}
+
+/* ---- ceremony challenges (schema 7) ---- */
+
+static zt_store_webauthn_challenge make_challenge(char bind_hex, const char *purpose,
+                                                  int64_t expires_at)
+{
+    zt_store_webauthn_challenge c = {.expires_at = expires_at, .uv_required = true};
+    memset(c.binding, bind_hex, ZT_STORE_WA_BINDING_LEN);
+    snprintf(c.purpose, sizeof(c.purpose), "%s", purpose);
+    memset(c.challenge, bind_hex, sizeof(c.challenge));
+    snprintf(c.rd, sizeof(c.rd), "/app?x=1");
+    return c;
+}
+
+/* Taken once: the second take (a replay) finds nothing; another binding (another browser) or
+ * purpose finds nothing; an expired one is refused and gone; a new one replaces the old. */
+static void test_challenges(void **state)
+{
+    fixture *f = *state;
+    zt_store_webauthn_challenge c = make_challenge('a', "login", 2000), got;
+    snprintf(c.user_id, sizeof(c.user_id), "%s", f->alice.id);
+    assert_int_equal(zt_store_webauthn_challenge_put(f->st, &c, 1000), 0);
+    char other[ZT_STORE_WA_BINDING_LEN + 1];
+    memset(other, 'b', ZT_STORE_WA_BINDING_LEN);
+    other[ZT_STORE_WA_BINDING_LEN] = '\0';
+    assert_int_equal(zt_store_webauthn_challenge_take(f->st, other, "login", 1001, &got), -ENOENT);
+    assert_int_equal(zt_store_webauthn_challenge_take(f->st, c.binding, "register", 1001, &got),
+                     -ENOENT);
+    assert_int_equal(zt_store_webauthn_challenge_take(f->st, c.binding, "login", 1001, &got), 0);
+    assert_memory_equal(got.challenge, c.challenge, sizeof(c.challenge));
+    assert_string_equal(got.user_id, f->alice.id);
+    assert_string_equal(got.rd, "/app?x=1");
+    assert_true(got.uv_required);
+    assert_int_equal(zt_store_webauthn_challenge_take(f->st, c.binding, "login", 1001, &got),
+                     -ENOENT);
+
+    /* Replaced: only the newest challenge of a binding counts. */
+    assert_int_equal(zt_store_webauthn_challenge_put(f->st, &c, 1000), 0);
+    zt_store_webauthn_challenge c2 = make_challenge('a', "login", 2000);
+    c2.challenge[0] = 0x42;
+    assert_int_equal(zt_store_webauthn_challenge_put(f->st, &c2, 1000), 0);
+    assert_int_equal(zt_store_webauthn_challenge_take(f->st, c.binding, "login", 1001, &got), 0);
+    assert_int_equal(got.challenge[0], 0x42);
+
+    /* Expired: refused, and gone. */
+    assert_int_equal(zt_store_webauthn_challenge_put(f->st, &c, 1000), 0);
+    assert_int_equal(zt_store_webauthn_challenge_take(f->st, c.binding, "login", 2000, &got),
+                     -ETIMEDOUT);
+    assert_int_equal(zt_store_webauthn_challenge_take(f->st, c.binding, "login", 1001, &got),
+                     -ENOENT);
+
+    /* Expired ones are dropped when a new one is kept. */
+    assert_int_equal(zt_store_webauthn_challenge_put(f->st, &c, 1000), 0);
+    zt_store_webauthn_challenge c3 = make_challenge('c', "register", 9000);
+    assert_int_equal(zt_store_webauthn_challenge_put(f->st, &c3, 5000), 0);
+    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM webauthn_challenges"), 1);
+
+    /* Bad arguments write nothing. */
+    zt_store_webauthn_challenge bad = make_challenge('a', "login", 2000);
+    bad.binding[3] = 'X';
+    assert_int_equal(zt_store_webauthn_challenge_put(f->st, &bad, 1000), -EINVAL);
+    bad = make_challenge('a', "other", 2000);
+    assert_int_equal(zt_store_webauthn_challenge_put(f->st, &bad, 1000), -EINVAL);
+    bad = make_challenge('a', "login", 1000);
+    assert_int_equal(zt_store_webauthn_challenge_put(f->st, &bad, 1000), -EINVAL);
+    bad = make_challenge('a', "login", 2000);
+    bad.rd[1] = '\n';
+    assert_int_equal(zt_store_webauthn_challenge_put(f->st, &bad, 1000), -EINVAL);
+    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM webauthn_challenges"), 1);
 }
 
 int main(void)
@@ -641,6 +711,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_user_handles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_delete_cascades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v5_to_v6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_challenges, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
