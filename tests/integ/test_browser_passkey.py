@@ -430,11 +430,15 @@ def test_browser_passkey_phishing_proof(h):
         _password_and_totp(victim, base, OWNER, "victim")
         _add_passkey(victim, base, "Laptop", "victim-register")
         cred = _credentials(victim, auth_id)[0]
-        # The worst case: the same key also answers for the look-alike RP.
-        victim.cdp("WebAuthn.addCredential", authenticatorId=auth_id,
-                   credential={"credentialId": cred["credentialId"], "isResidentCredential": True,
-                               "rpId": EVIL, "privateKey": cred["privateKey"],
-                               "userHandle": cred["userHandle"], "signCount": 100})
+        # The worst case: the very same key also answers for the look-alike RP (in a second
+        # profile of the victim's browser, so the original stays as it is for the control).
+        phished = chromium.context("victim-phished")
+        phished_auth = _authenticator(phished, PLATFORM)
+        phished.cdp("WebAuthn.addCredential", authenticatorId=phished_auth,
+                    credential={"credentialId": cred["credentialId"],
+                                "isResidentCredential": True, "rpId": EVIL,
+                                "privateKey": cred["privateKey"],
+                                "userHandle": cred["userHandle"], "signCount": 100})
 
         # The attacker's side: a real challenge from ztgate, bound to the attacker's client.
         attacker = Browser(gw.tls_port, host=HOST, tls=True)
@@ -444,8 +448,8 @@ def test_browser_passkey_phishing_proof(h):
         eq(r.status, 200, "login options for the attacker: %r" % r.body[:300])
         challenge = r.json()["challenge"]
 
-        victim.goto(evil.url, "look-alike-site")
-        assertion = victim.evaluate(_GET_JS % {"challenge": json.dumps(challenge),
+        phished.goto(evil.url, "look-alike-site")
+        assertion = phished.evaluate(_GET_JS % {"challenge": json.dumps(challenge),
                                                "rp": json.dumps(EVIL),
                                                "id": json.dumps(_b64u(cred["credentialId"]))})
         client_data = json.loads(base64.urlsafe_b64decode(
