@@ -399,31 +399,37 @@ static int callback_url(zt_local_req *r, const char *id_hash, const zt_rd *t, zt
 
 void zt_portal_finish(zt_local_req *r, const char *id_hash, const char *rd)
 {
-    zt_rd *t = malloc(sizeof(*t));
     zt_buf loc;
     zt_buf_init(&loc, 0);
-    int rc = 0;
-    if (t == NULL) {
-        rc = -ENOMEM;
-    } else if (rd == NULL || rd[0] == '\0' || !rd_target(r, rd, strlen(rd), t)) {
-        rc = zt_buf_append_str(&loc, ZT_PORTAL_HOME);
-    } else if (!t->absolute) {
-        rc = zt_buf_append_str(&loc, t->path_query);
-    } else if (strcmp(t->host, r->host) == 0) {
-        rc = zt_buf_append_str(&loc, t->url);
-    } else if (r->cfg->auth.portal_host != NULL && strcmp(r->host, r->cfg->auth.portal_host) == 0) {
-        rc = callback_url(r, id_hash, t, &loc);
-    } else {
-        rc = zt_buf_append_str(&loc, ZT_PORTAL_HOME);
-    }
-    rc = rc ? rc : zt_buf_cstr(&loc);
-    free(t);
+    int rc = zt_portal_next_url(r, id_hash, rd, &loc);
     if (rc != 0)
         zt_portal_unavailable(r, "could not build the redirect");
     else
         zt_portal_redirect(r, loc.data);
     zt_wipe(loc.data, loc.cap);
     zt_buf_dispose(&loc);
+}
+
+int zt_portal_next_url(zt_local_req *r, const char *id_hash, const char *rd, zt_buf *loc)
+{
+    zt_rd *t = malloc(sizeof(*t));
+    int rc = 0;
+    if (t == NULL) {
+        rc = -ENOMEM;
+    } else if (rd == NULL || rd[0] == '\0' || !rd_target(r, rd, strlen(rd), t)) {
+        rc = zt_buf_append_str(loc, ZT_PORTAL_HOME);
+    } else if (!t->absolute) {
+        rc = zt_buf_append_str(loc, t->path_query);
+    } else if (strcmp(t->host, r->host) == 0) {
+        rc = zt_buf_append_str(loc, t->url);
+    } else if (r->cfg->auth.portal_host != NULL && strcmp(r->host, r->cfg->auth.portal_host) == 0) {
+        rc = callback_url(r, id_hash, t, loc);
+    } else {
+        rc = zt_buf_append_str(loc, ZT_PORTAL_HOME);
+    }
+    rc = rc ? rc : zt_buf_cstr(loc);
+    free(t);
+    return rc;
 }
 
 int zt_portal_origin(const zt_local_req *r, const char *host, zt_buf *out)
@@ -857,6 +863,8 @@ void zt_portal_handle(zt_local_req *r)
         callback(r);
     else if (path_is(r, ZT_PORTAL_JWKS))
         jwks(r);
+    else if (strncmp(r->path, ZT_PORTAL_WA_PREFIX, strlen(ZT_PORTAL_WA_PREFIX)) == 0)
+        zt_portal_webauthn(r);
     else
         zt_portal_fail(r, 404, PM_TITLE_NOT_FOUND, PM_BODY_NOT_FOUND, "no such portal page");
 }

@@ -32,6 +32,12 @@ typedef struct zt_local_req zt_local_req;
 #define ZT_PORTAL_JWKS "/.ztgate/jwks.json"
 #define ZT_PORTAL_PASSKEY "/.ztgate/passkey"       /* passkey prompt (?rd=): step-up, sign-in */
 #define ZT_PORTAL_PASSKEY_JS "/.ztgate/passkey.js" /* the one script (passkey_ui.c) */
+/* WebAuthn JSON endpoints (webauthn.c; docs/PORTAL.md "Passkeys"), all POST. */
+#define ZT_PORTAL_WA_PREFIX "/.ztgate/webauthn/"
+#define ZT_PORTAL_WA_REGISTER_OPTIONS "/.ztgate/webauthn/register/options"
+#define ZT_PORTAL_WA_REGISTER_VERIFY "/.ztgate/webauthn/register/verify"
+#define ZT_PORTAL_WA_LOGIN_OPTIONS "/.ztgate/webauthn/login/options"
+#define ZT_PORTAL_WA_LOGIN_VERIFY "/.ztgate/webauthn/login/verify"
 
 /* ---- form.c: application/x-www-form-urlencoded bodies and query strings ---- */
 
@@ -265,6 +271,9 @@ void zt_portal_rd(zt_local_req *r, const zt_form *form, char out[ZT_RD_MAX + 1])
 /* Send the browser with full session `id_hash` on to rd (303): same host directly, another
  * configured app host through a one-time code (portal host only). */
 void zt_portal_finish(zt_local_req *r, const char *id_hash, const char *rd);
+/* Where zt_portal_finish would send the browser (appended to loc, NUL-terminated), for the
+ * JSON endpoints that answer {"redirect": ...} instead of a 303. 0 or a negative errno. */
+int zt_portal_next_url(zt_local_req *r, const char *id_hash, const char *rd, zt_buf *loc);
 
 /* Hold the answer for ms on the request's loop, then run fn(ctx) (at once when ms is 0).
  * 0, or a negative errno (fn not called). */
@@ -396,5 +405,6 @@ void zt_portal_enrol(zt_local_req *r);
 void zt_portal_password(zt_local_req *r);
 void zt_portal_logout(zt_local_req *r);
 void zt_portal_signed_out(zt_local_req *r);
+void zt_portal_webauthn(zt_local_req *r); /* every path under ZT_PORTAL_WA_PREFIX */
 
 #endif
