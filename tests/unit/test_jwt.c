@@ -217,8 +217,20 @@ static void test_roundtrip(void **state)
     fx *f = *state;
     zt_assertion c = claims_at(f->now);
     c.nbf = f->now - 5;
+    c.amr = "pwd,hwk,mfa";
     char *tok = sign(f->keys, &c);
     assert_true(strlen(tok) < ZT_JWT_MAX_TOKEN);
+    /* amr is the RFC 8176 array in the payload. */
+    {
+        const char *dot = strchr(tok, '.') + 1;
+        unsigned char pl[2048];
+        size_t pn = 0;
+        assert_int_equal(sodium_base642bin(pl, sizeof(pl) - 1, dot, strcspn(dot, "."), NULL, &pn,
+                                           NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                         0);
+        pl[pn] = '\0';
+        assert_non_null(strstr((const char *)pl, "\"amr\":[\"pwd\",\"hwk\",\"mfa\"]"));
+    }
 
     zt_jwt_expect want = {.iss = ISS, .aud = AUD, .now = f->now};
     zt_assertion a;

@@ -463,9 +463,13 @@ static void test_sessions(void **state)
     zt_store_session s = make_session(u.id, 'c', 0), got;
     s.idle_expires_at = 9000; /* later than absolute: clamped */
     snprintf(s.device_id, sizeof(s.device_id), "dev-1");
+    snprintf(s.amr, sizeof(s.amr), "Pwd");
+    assert_int_equal(zt_store_session_create(f->st, &s), -EINVAL); /* amr: [a-z,] only */
+    snprintf(s.amr, sizeof(s.amr), "hwk,mfa");
     assert_int_equal(zt_store_session_create(f->st, &s), 0);
     assert_int_equal(zt_store_session_create(f->st, &s), -EEXIST);
     assert_int_equal(zt_store_session_get(f->st, s.id_hash, &got), 0);
+    assert_string_equal(got.amr, "hwk,mfa");
     assert_int_equal(got.idle_expires_at, 5000);
     assert_string_equal(got.user_id, u.id);
     assert_string_equal(got.device_id, "dev-1");

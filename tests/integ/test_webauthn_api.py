@@ -1,0 +1,390 @@
+"""Passkeys through the four WebAuthn JSON endpoints of the real gateway, driven by a software
+authenticator written here (ES256, attestation "none", a small CBOR encoder: test code only):
+registration, passwordless sign-in and a proxied request carrying amr; a policy requiring
+phishing_resistant_mfa allowing a passkey session and not a password+TOTP one; and the bad
+inputs of issue 12, each a clear JSON error and an audit record, never a crash: malformed CBOR,
+attestation and clientDataJSON, wrong challenge, replayed challenge, a challenge from another
+browser, a look-alike origin, a user-handle mismatch, an unknown credential id, and a counter
+going backwards (refused, a cloned_credential detection raised and shown by `ztgate risk`)."""
+import base64
+import hashlib
+import json
+import os
+import struct
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from harness import check, eq
+from portal_client import EMAIL, Browser, complete_sign_in, signed_in_browser
+
+ORIGIN = "http://app.test"  # the portal origin the raw client's Host header names
+RP_ID = "app.test"
+JSON_CT = ("Content-Type", "application/json")
+
+
+# ---------------------------------------------------------------------------------------------
+# a software authenticator (test code only)
+
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def unb64u(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def cbor(v):
+    """The CBOR subset WebAuthn uses: ints, bytes, text, lists, dicts (keys in given order)."""
+    def head(major, n):
+        if n < 24:
+            return bytes([major << 5 | n])
+        for ai, fmt in ((24, ">B"), (25, ">H"), (26, ">I"), (27, ">Q")):
+            if n < 1 << (8 * struct.calcsize(fmt)):
+                return bytes([major << 5 | ai]) + struct.pack(fmt, n)
+        raise ValueError(n)
+    if isinstance(v, bool):
+        return b"\xf5" if v else b"\xf4"
+    if isinstance(v, int):
+        return head(0, v) if v >= 0 else head(1, -1 - v)
+    if isinstance(v, bytes):
+        return head(2, len(v)) + v
+    if isinstance(v, str):
+        e = v.encode()
+        return head(3, len(e)) + e
+    if isinstance(v, list):
+        return head(4, len(v)) + b"".join(cbor(x) for x in v)
+    if isinstance(v, dict):
+        return head(5, len(v)) + b"".join(cbor(k) + cbor(x) for k, x in v.items())
+    raise TypeError(type(v))
+
+
+class Authenticator:
+    """One ES256 discoverable credential. be=True makes it a synced passkey (BE|BS)."""
+
+    def __init__(self, be=False):
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.cred_id = os.urandom(16)
+        self.counter = 0
+        self.be = be
+        self.user_handle = None
+
+    def cose_key(self):
+        n = self.key.public_key().public_numbers()
+        return cbor({1: 2, 3: -7, -1: 1, -2: n.x.to_bytes(32, "big"), -3: n.y.to_bytes(32, "big")})
+
+    def flags(self, at=False):
+        return 0x01 | 0x04 | (0x18 if self.be else 0) | (0x40 if at else 0)
+
+    def client_data(self, typ, challenge, origin=ORIGIN):
+        return json.dumps({"type": typ, "challenge": challenge, "origin": origin,
+                           "crossOrigin": False}).encode()
+
+    def create(self, options, origin=ORIGIN, name="My key"):
+        self.user_handle = unb64u(options["user"]["id"])
+        auth_data = (hashlib.sha256(options["rp"]["id"].encode()).digest() +
+                     bytes([self.flags(at=True)]) + struct.pack(">I", self.counter) +
+                     b"\0" * 16 + struct.pack(">H", len(self.cred_id)) + self.cred_id +
+                     self.cose_key())
+        att = cbor({"fmt": "none", "attStmt": {}, "authData": auth_data})
+        cd = self.client_data("webauthn.create", options["challenge"], origin)
+        return {"id": b64u(self.cred_id), "rawId": b64u(self.cred_id), "type": "public-key",
+                "response": {"clientDataJSON": b64u(cd), "attestationObject": b64u(att),
+                             "transports": ["usb"]},
+                "clientExtensionResults": {}, "name": name}
+
+    def get(self, options, origin=ORIGIN, counter=None, user_handle=None, rp_id=RP_ID):
+        self.counter = self.counter + 1 if counter is None else counter
+        auth_data = (hashlib.sha256(rp_id.encode()).digest() + bytes([self.flags()]) +
+                     struct.pack(">I", self.counter))
+        cd = self.client_data("webauthn.get", options["challenge"], origin)
+        sig = self.key.sign(auth_data + hashlib.sha256(cd).digest(), ec.ECDSA(hashes.SHA256()))
+        uh = self.user_handle if user_handle is None else user_handle
+        return {"id": b64u(self.cred_id), "rawId": b64u(self.cred_id), "type": "public-key",
+                "response": {"clientDataJSON": b64u(cd), "authenticatorData": b64u(auth_data),
+                             "signature": b64u(sig), "userHandle": b64u(uh)},
+                "clientExtensionResults": {}}
+
+
+# ---------------------------------------------------------------------------------------------
+# the endpoints
+
+def call(b, path, body, origin=ORIGIN, ct=JSON_CT, raw=None):
+    hs = [ct] if ct else []
+    if origin:
+        hs.append(("Origin", origin))
+    data = raw if raw is not None else json.dumps(body).encode()
+    r = b.post("/.ztgate/webauthn/" + path, None, headers=hs, raw=data)
+    try:
+        r.obj = json.loads(r.body or b"null")
+    except ValueError:
+        r.obj = None
+    return r
+
+
+def refused(r, status, code, what):
+    eq(r.status, status, "%s: status (%r)" % (what, r.body[:300]))
+    check(isinstance(r.obj, dict) and r.obj.get("error") == code,
+          "%s: error %s (%r)" % (what, code, r.body[:300]))
+    check(r.obj.get("message"), "%s: a message" % what)
+    eq(r.header("Content-Type"), "application/json", "%s: JSON" % what)
+
+
+def register(b, auth, name="My key"):
+    r = call(b, "register/options", {})
+    eq(r.status, 200, "register/options (%r)" % r.body[:300])
+    r = call(b, "register/verify", auth.create(r.obj, name=name))
+    eq(r.status, 200, "register/verify (%r)" % r.body[:300])
+    return r
+
+
+def passwordless(b, auth, rd=None, **kw):
+    r = call(b, "login/options", {"rd": rd} if rd else {})
+    eq(r.status, 200, "login/options (%r)" % r.body[:300])
+    return call(b, "login/verify", auth.get(r.obj, **kw)), r.obj
+
+
+def audit_path(h):
+    return os.path.join(h.dir, "state", "audit", "audit.log")
+
+
+def audit_records(h):
+    with open(audit_path(h)) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def gateway(h, policies=None):
+    up = h.upstream()
+    extra = {"audit": {"path": audit_path(h)}}
+    if policies:
+        extra["policies"] = policies
+    gw = h.gateway(h.config([h.app(up, sensitivity="internal")], extra=extra))
+    return gw, up
+
+
+def jwt_claims(token):
+    return json.loads(unb64u(token.split(".")[1]))
+
+
+def assertion_of(up):
+    rec = up.requests()[-1]
+    for n, v in rec["headers"]:
+        if n.lower() == "x-zt-assertion":
+            return jwt_claims(v)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# tests
+
+def test_register_passwordless_and_proxied(h):
+    gw, up = gateway(h)
+    b = signed_in_browser(h, gw)
+    auth = Authenticator()
+    r = call(b, "register/options", {"authenticatorAttachment": "cross-platform"})
+    eq(r.status, 200, "register/options")
+    o = r.obj
+    eq(o["rp"]["id"], RP_ID, "rp.id is the portal host")
+    eq(len(unb64u(o["challenge"])), 32, "32-byte challenge")
+    eq([p["alg"] for p in o["pubKeyCredParams"]], [-7, -8, -257], "ES256, EdDSA, RS256")
+    eq(o["authenticatorSelection"]["residentKey"], "required", "discoverable")
+    eq(o["authenticatorSelection"]["userVerification"], "required", "UV required")
+    eq(o["authenticatorSelection"]["authenticatorAttachment"], "cross-platform", "attachment")
+    eq(o["attestation"], "direct", "attestation")
+    eq(o["user"]["name"], EMAIL, "user.name")
+    eq(len(unb64u(o["user"]["id"])), 32, "user handle: 32 random bytes")
+    check(any("ztgate_webauthn=" in c and "SameSite=Strict" in c and "HttpOnly" in c
+              for c in b.set_cookies), "a SameSite=Strict HttpOnly binding cookie")
+    r = call(b, "register/verify", auth.create(o, name="Yubikey 5"))
+    eq(r.status, 200, "registered (%r)" % r.body)
+    eq(r.obj, {"verified": True, "id": b64u(auth.cred_id), "name": "Yubikey 5"}, "answer")
+
+    # The next registration excludes it.
+    r = call(b, "register/options", {})
+    eq([c["id"] for c in r.obj["excludeCredentials"]], [b64u(auth.cred_id)], "excluded")
+    eq(r.obj["excludeCredentials"][0]["transports"], ["usb"], "transports kept")
+
+    # Passwordless sign-in in a fresh browser.
+    b2 = Browser(gw.port)
+    r = call(b2, "login/options", {"rd": "/hello?x=1"})
+    eq(r.status, 200, "login/options")
+    eq(r.obj["allowCredentials"], [], "passwordless: no allowCredentials")
+    eq(r.obj["userVerification"], "required", "passwordless: UV required")
+    eq(r.obj["rpId"], RP_ID, "rpId")
+    r = call(b2, "login/verify", auth.get(r.obj))
+    eq(r.status, 200, "passwordless sign-in (%r)" % r.body)
+    eq(r.obj, {"verified": True, "redirect": "/hello?x=1"}, "answer with the redirect")
+    check(any("ztgate_session" in k for k in b2.cookies), "session cookie set")
+    r = b2.get("/hello?x=1")
+    eq(r.status, 200, "proxied request allowed")
+    claims = assertion_of(up)
+    check(claims is not None, "the upstream got an assertion")
+    eq(claims.get("amr"), ["hwk", "mfa"], "amr: device-bound passkey, user-verified")
+    # The password + TOTP session says so too.
+    r = b.get("/after-totp")
+    eq(r.status, 200, "password+TOTP session proxied")
+    eq(assertion_of(up).get("amr"), ["pwd", "otp", "mfa"], "amr of password+TOTP")
+
+    recs = audit_records(h)
+    check(any(x.get("message", "").startswith("passkey registered") for x in recs),
+          "registration audited")
+    check(any(x.get("message") == "signed in with a passkey (passwordless)" for x in recs),
+          "passwordless sign-in audited")
+
+    # A synced passkey is swk; the same credential as a second factor after a password.
+    b3 = Browser(gw.port)
+    synced = Authenticator(be=True)
+    complete_sign_in(b3, secret=b.secret, codes=b.recovery_codes)
+    register(b3, synced, name="Phone")
+    b4 = Browser(gw.port)
+    r, _ = passwordless(b4, synced)
+    eq(r.status, 200, "synced passkey sign-in")
+    b4.get("/synced")
+    eq(assertion_of(up).get("amr"), ["swk", "mfa"], "amr of a synced passkey")
+
+
+def test_phishing_resistant_policy(h):
+    pol = [{"name": "admins-passkeys", "state": "on", "users": {"include": ["all"]},
+            "apps": {"include": ["all"]}, "grant": {"controls": ["phishing_resistant_mfa"]}}]
+    gw, up = gateway(h, pol)
+    r = h.cli("check-config", gw.config_path)
+    eq(r.returncode, 0, "check-config accepts phishing_resistant_mfa (%s)" % r.stderr)
+    b = signed_in_browser(h, gw)
+    r = b.get("/x", headers=[("Accept", "application/json")])
+    check(r.status in (401, 403), "password + TOTP is not enough (%d %r)" % (r.status, r.body))
+    check(b"phishing_resistant_mfa" in r.body, "names the control: %r" % r.body[:300])
+    auth = Authenticator()
+    register(b, auth)
+    # Step-up on the same session: the assertion is recorded on it (a new session id).
+    r = call(b, "login/options", {"rd": "/x"})
+    eq([c["id"] for c in r.obj["allowCredentials"]], [b64u(auth.cred_id)], "the user's keys")
+    eq(r.obj["userVerification"], "preferred", "second factor: UV preferred")
+    r = call(b, "login/verify", auth.get(r.obj))
+    eq(r.status, 200, "step-up accepted (%r)" % r.body)
+    eq(r.obj["redirect"], "/x", "back to the app")
+    r = b.get("/x")
+    eq(r.status, 200, "after the step-up the policy is met")
+    eq(assertion_of(up).get("amr"), ["pwd", "otp", "hwk", "mfa"], "amr after the step-up")
+    b2 = Browser(gw.port)
+    r, _ = passwordless(b2, auth)
+    eq(r.status, 200, "passwordless")
+    eq(b2.get("/y").status, 200, "a passkey session meets phishing_resistant_mfa")
+    b3 = Browser(gw.port)
+    complete_sign_in(b3, secret=b.secret, codes=b.recovery_codes)
+    check(b3.get("/z", headers=[("Accept", "application/json")]).status in (401, 403),
+          "a new password+TOTP session still is not")
+    r = h.cli("whatif", "--config", gw.config_path, "--user", EMAIL, "--app", "app", "--mfa",
+              "--phishing-resistant")
+    eq(r.returncode, 0, "whatif (%s)" % r.stderr)
+    check("allow" in r.stdout.lower(), "whatif allows a phishing-resistant session: %r" % r.stdout)
+
+
+def test_bad_inputs(h):
+    gw, up = gateway(h)
+    b = signed_in_browser(h, gw)
+    auth = Authenticator()
+
+    # ---- registration
+    r = call(b, "register/options", {})
+    opts = r.obj
+    good = auth.create(opts)
+    bad = json.loads(json.dumps(good))
+    bad["response"]["attestationObject"] = b64u(b"\xa3\x63fmt\x64none\xff\xff")
+    refused(call(b, "register/verify", bad), 400, "malformed", "malformed CBOR")
+    # The challenge was taken by that failed attempt: the good one now finds none.
+    refused(call(b, "register/verify", good), 400, "invalid_challenge", "challenge used once")
+    r = call(b, "register/options", {})
+    bad = auth.create(r.obj)
+    bad["response"]["attestationObject"] = b64u(cbor({"fmt": "none", "attStmt": {"x": 1},
+                                                      "authData": b"\0" * 37}))
+    refused(call(b, "register/verify", bad), 400, "malformed", "malformed attestation")
+    r = call(b, "register/options", {})
+    bad = auth.create(r.obj)
+    bad["response"]["clientDataJSON"] = b64u(b'{"type":"webauthn.create",')
+    refused(call(b, "register/verify", bad), 400, "malformed", "malformed clientDataJSON")
+    r = call(b, "register/options", {})
+    refused(call(b, "register/verify", auth.create(r.obj, origin="http://app.test.evil.example")),
+            401, "verification_failed", "registration from a look-alike origin")
+    r = call(b, "register/options", {})
+    register_ok = call(b, "register/verify", auth.create(r.obj))
+    eq(register_ok.status, 200, "the real registration")
+    r = call(b, "register/options", {})
+    refused(call(b, "register/verify", auth.create(r.obj)), 409, "credential_exists",
+            "the same credential again")
+    anon = Browser(gw.port)
+    refused(call(anon, "register/options", {}), 401, "not_signed_in", "registration needs a session")
+
+    # ---- the gate
+    refused(call(b, "login/options", {}, origin="https://evil.example"), 403, "forbidden_origin",
+            "cross-origin request")
+    refused(call(b, "login/options", {}, ct=("Content-Type", "text/plain")), 403,
+            "unsupported_media_type", "not JSON")
+    refused(call(b, "login/options", None, raw=b"{not json"), 400, "malformed", "bad JSON body")
+
+    # ---- sign-in
+    r, opts = passwordless(Browser(gw.port), auth, origin="http://app-test.example")
+    refused(r, 401, "verification_failed", "assertion for a look-alike origin")
+    c = Browser(gw.port)
+    r = call(c, "login/options", {})
+    opts = r.obj
+    wrong = dict(opts, challenge=b64u(os.urandom(32)))
+    refused(call(c, "login/verify", auth.get(wrong)), 401, "verification_failed",
+            "wrong challenge")
+    r = call(c, "login/options", {})
+    good = auth.get(r.obj)
+    eq(call(c, "login/verify", good).status, 200, "a good sign-in")
+    refused(call(c, "login/verify", good), 400, "invalid_challenge", "replayed challenge")
+    # A challenge another browser asked for.
+    victim = Browser(gw.port)
+    r = call(victim, "login/options", {})
+    attacker = Browser(gw.port)
+    refused(call(attacker, "login/verify", auth.get(r.obj)), 400, "invalid_challenge",
+            "a challenge from another browser")
+    call(attacker, "login/options", {})  # its own cookie and challenge, then the victim's
+    refused(call(attacker, "login/verify", auth.get(victim_opts(victim))), 401,
+            "verification_failed", "another browser's challenge under this browser's cookie")
+    # User-handle mismatch: another user's handle.
+    other = signed_in_browser(h, gw, email="bob@example.test", password="another fine password 9")
+    bob_key = Authenticator()
+    register(other, bob_key)
+    r, _ = passwordless(Browser(gw.port), auth, user_handle=bob_key.user_handle)
+    refused(r, 401, "user_mismatch", "user handle of another user")
+    # Unknown credential id.
+    stranger = Authenticator()
+    stranger.user_handle = auth.user_handle
+    r, _ = passwordless(Browser(gw.port), stranger)
+    refused(r, 401, "unknown_credential", "unknown credential id")
+    # Bob's credential as Alice's second factor: not hers.
+    r = call(b, "login/options", {})
+    refused(call(b, "login/verify", bob_key.get(r.obj)), 401, "unknown_credential",
+            "another user's credential as the second factor")
+    # Malformed assertion parts.
+    r = call(c, "login/options", {})
+    bad = auth.get(r.obj)
+    bad["response"]["authenticatorData"] = b64u(b"\x01\x02")
+    refused(call(c, "login/verify", bad), 400, "malformed", "malformed authenticatorData")
+    r = call(c, "login/options", {})
+    bad = auth.get(r.obj)
+    bad["response"]["clientDataJSON"] = "%%%"
+    refused(call(c, "login/verify", bad), 400, "malformed", "clientDataJSON not base64url")
+
+    # Counter going backwards: refused and a cloned_credential detection raised.
+    r, _ = passwordless(Browser(gw.port), auth, counter=1)
+    refused(r, 401, "cloned_credential", "counter went backwards")
+    r = h.cli("risk", "list", "--config", gw.config_path)
+    eq(r.returncode, 0, "risk list (%s)" % r.stderr)
+    check("cloned_credential" in r.stdout, "the detection is listed: %r" % r.stdout)
+    recs = audit_records(h)
+    check(any("cloned_credential" in (x.get("finding_info") or {}).get("types", [])
+              for x in recs), "a Detection Finding for it")
+    refusals = [x for x in recs if x.get("message") == "passkey sign-in refused"]
+    reasons = {x.get("status_detail") for x in refusals}
+    for want in ("unknown credential id", "userHandle is not the credential owner's"):
+        check(want in reasons, "refusal audited with reason %r: %r" % (want, reasons))
+    check(len(refusals) >= 10, "every sign-in refusal audited (%d)" % len(refusals))
+    check(gw.alive(), "the gateway is still up")
+
+
+def victim_opts(victim):
+    """Fresh options for the victim's browser (its challenge, kept under its own cookie)."""
+    return call(victim, "login/options", {}).obj
