@@ -18,7 +18,7 @@ import threading
 import urllib.parse
 
 from browser import Chromium, check_japanese, make_cert, msg
-from harness import check, eq, free_port, get, timeout
+from harness import check, eq, free_port, get, header_values, timeout
 from portal_client import FORM, Browser, _fresh_step, add_user, sign_in, totp
 
 PASSWORD = "correct horse battery staple"
@@ -110,6 +110,15 @@ def _passkey_sign_in(tab, base, rd, shot):
 
 def _signed_in_cookie(tab):
     return [c for c in tab.cookies() if "ztgate_session" in c["name"]]
+
+
+def _amr(up, path):
+    """The amr claim of the X-ZT-Assertion the app got with its request for path."""
+    recs = [r for r in up.requests() if r["path"] == path]
+    check(recs, "the app got %s" % path)
+    jwt = header_values(recs[-1], "X-ZT-Assertion")[0]
+    payload = jwt.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))).get("amr")
 
 
 def _audit(gw_dir):
@@ -241,6 +250,8 @@ def _register_and_sign_in(h, locale, lang, authenticator, name):
     eq((p.status, p.url), (200, base + "/records?id=3"), "signed in with the passkey alone")
     check("/records?id=3" in up.paths(), "the app got the request")
     check(_signed_in_cookie(tab), "a session cookie")
+    # A device-bound passkey (no backup) with user verification: hwk + mfa, no password.
+    eq(_amr(up, "/records?id=3"), ["hwk", "mfa"], "the app is told how the person signed in")
     return gw, up, base, chromium, tab, auth_id
 
 
@@ -295,6 +306,7 @@ def test_browser_passkey_u2f_second_factor(h):
     check(tab.attr("input[name=code]", "name"), "and the code form")
     p = tab.click(".passkey button", "u2f-signed-in")
     eq((p.status, p.url), (200, base + "/u2f"), "the U2F key is the second factor")
+    check("hwk" in _amr(up, "/u2f"), "a hardware key recorded: %r" % _amr(up, "/u2f"))
     eq(_credentials(tab, u2f)[0]["signCount"], cred["signCount"] + 2,
        "the U2F key signed once")
     del secret
@@ -332,6 +344,7 @@ def test_browser_passkey_step_up(h):
         eq((p.status, p.url), (200, base + target),
            "the passkey satisfies the policy: the page first asked for")
         check(target in up.paths(), "the admin app got the request")
+        eq(_amr(up, target), ["pwd", "otp", "hwk", "mfa"], "the session now records the passkey")
 
 
 @timeout(150)
@@ -356,6 +369,12 @@ def test_browser_passkey_cloned_credential(h):
     refused = [e for e in _audit(h.dir) if e.get("status_id") == 2
                and "/.ztgate/webauthn/login/verify" in json.dumps(e)]
     check(refused, "the refusal is an audit record")
+    check([e for e in _audit(h.dir) if "cloned_credential" in json.dumps(e)],
+          "a cloned_credential detection is raised")
+    tab.goto(base + "/.ztgate/logout", None)
+    tab.submit(None)
+    p = _passkey_sign_in(tab, base, "/original", "original-still-works")
+    eq((p.status, p.url), (200, base + "/original"), "the original authenticator still signs in")
 
 
 # ---- the phishing proof --------------------------------------------------------------------------
