@@ -66,10 +66,13 @@ function ctx(cmd) {
 // What a person sees: final URL, HTTP status of the document, title, heading, text, language.
 async function pageInfo(c, resp) {
     const p = c.page;
-    if (resp)
+    if (resp) {
         c.lastStatus = resp.status();
+        c.lastCsp = (await resp.allHeaders())['content-security-policy'] || null;
+    }
     return {
         status: c.lastStatus,
+        csp: c.lastCsp || null,
         url: p.url(),
         title: await p.title(),
         h1: await p.locator('h1').first().textContent({ timeout: 1000 }).catch(() => null),

@@ -19,7 +19,7 @@ import urllib.parse
 
 from browser import Chromium, check_japanese, make_cert, msg
 from harness import check, eq, free_port, get, header_values, timeout
-from portal_client import FORM, Browser, _fresh_step, add_user, sign_in, totp
+from portal_client import Browser, _fresh_step, add_user, enrol, sign_in, totp
 
 PASSWORD = "correct horse battery staple"
 OWNER, ATTACKER_TYPED = "mika@example.test", "mika@example.test"
@@ -163,7 +163,13 @@ def test_browser_passkey_script_and_csp(h):
     eq(sign_in(b, OWNER, PASSWORD).status, 303, "password sign-in (MFA optional)")
     with_script["account"] = b.get("/.ztgate/")
     with_script["passkey page, signed in"] = b.get("/.ztgate/passkey?rd=%2Fadmin%2F")
-    without = {"signed-out": anon.get("/.ztgate/signed-out"),
+    # The MFA page of a user with an authenticator app and no passkey: no script either.
+    eq(b.get("/.ztgate/totp").status, 200, "enrolment page")
+    enrol(b)
+    c = Browser(gw.port, host=HOST)
+    sign_in(c, OWNER, PASSWORD)
+    without = {"mfa (no passkey)": c.get("/.ztgate/mfa"),
+               "signed-out": anon.get("/.ztgate/signed-out"),
                "logout": b.get("/.ztgate/logout"),
                "password": b.get("/.ztgate/password"),
                "totp": b.get("/.ztgate/totp"),
@@ -177,6 +183,8 @@ def test_browser_passkey_script_and_csp(h):
         check(b"<script>" not in r.body and b"unsafe-inline'; img" in _csp(r).encode()
               and "script-src 'self';" in _csp(r) and "'unsafe-inline' 'self'" not in _csp(r),
               "%s: no inline script allowed" % what)
+    eq(without["mfa (no passkey)"].status, 200, "the MFA page")
+    check(b'name="code"' in without["mfa (no passkey)"].body, "the MFA page's code form")
     for what, r in without.items():
         check("script-src" not in _csp(r) and "connect-src" not in _csp(r),
               "%s: CSP unchanged (no script): %r" % (what, _csp(r)))
@@ -304,6 +312,8 @@ def test_browser_passkey_u2f_second_factor(h):
     eq(tab.visible(".passkey[data-passkey=second-factor] button"), [True],
        "the MFA page offers the security key")
     check(tab.attr("input[name=code]", "name"), "and the code form")
+    check("script-src 'self'; connect-src 'self'" in (p.csp or ""),
+          "the MFA page with a passkey block allows our script: %r" % p.csp)
     p = tab.click(".passkey button", "u2f-signed-in")
     eq((p.status, p.url), (200, base + "/u2f"), "the U2F key is the second factor")
     check("hwk" in _amr(up, "/u2f"), "a hardware key recorded: %r" % _amr(up, "/u2f"))
