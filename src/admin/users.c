@@ -542,15 +542,18 @@ static int session_row_cb(void *ctx, const zt_store_session *s)
     sessions_out *o = ctx;
     char prefix[SESSION_PREFIX_CHARS + 1];
     snprintf(prefix, sizeof(prefix), "%.*s", SESSION_PREFIX_CHARS, s->id_hash);
-    json_t *j = json_pack(
-        "{s:s, s:s, s:o, s:o, s:o, s:s?, s:s?, s:s?, s:o, s:o, s:s?}", "id_hash_prefix", prefix,
-        "status", session_status(s, o->now), "created_at", zt_admin_json_time(s->created_at),
-        "auth_time", zt_admin_json_time(s->auth_time), "mfa_time", zt_admin_json_time(s->mfa_time),
-        "mfa_method", s->mfa_method[0] ? s->mfa_method : NULL, "ip", s->ip[0] ? s->ip : NULL,
-        "user_agent", s->user_agent[0] ? s->user_agent : NULL, "idle_expires_at",
-        zt_admin_json_time(s->idle_expires_at), "absolute_expires_at",
-        zt_admin_json_time(s->absolute_expires_at), "device_id",
-        s->device_id[0] ? s->device_id : NULL);
+    char amr[ZT_AMR_TEXT_MAX + 1];
+    zt_amr_text(zt_amr_parse(s->amr, s->mfa_time), amr);
+    json_t *j =
+        json_pack("{s:s, s:s, s:o, s:o, s:o, s:s?, s:s?, s:s?, s:o, s:o, s:s?, s:s}",
+                  "id_hash_prefix", prefix, "status", session_status(s, o->now), "created_at",
+                  zt_admin_json_time(s->created_at), "auth_time", zt_admin_json_time(s->auth_time),
+                  "mfa_time", zt_admin_json_time(s->mfa_time), "mfa_method",
+                  s->mfa_method[0] ? s->mfa_method : NULL, "ip", s->ip[0] ? s->ip : NULL,
+                  "user_agent", s->user_agent[0] ? s->user_agent : NULL, "idle_expires_at",
+                  zt_admin_json_time(s->idle_expires_at), "absolute_expires_at",
+                  zt_admin_json_time(s->absolute_expires_at), "device_id",
+                  s->device_id[0] ? s->device_id : NULL, "amr", amr);
     return j != NULL && json_array_append_new(o->arr, j) == 0 ? 0 : -ENOMEM;
 }
 

@@ -15,6 +15,7 @@
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "session/account.h"
+#include "session/session.h"
 
 #define UA_COLUMN_CHARS 40  /* user agent shown in the sessions table */
 #define SESSION_ID_CHARS 16 /* prefix of the session hash shown in the table */
@@ -424,14 +425,16 @@ typedef struct sessions_out {
 
 static json_t *session_json(const zt_store_session *s, int64_t now)
 {
+    char amr[ZT_AMR_TEXT_MAX + 1];
+    zt_amr_text(zt_amr_parse(s->amr, s->mfa_time), amr);
     return json_pack(
-        "{s:s, s:s, s:o, s:o, s:o, s:s?, s:s, s:s, s:o, s:o, s:s?, s:I}", "id_hash", s->id_hash,
-        "status", session_status(s, now), "created_at", zt_cli_json_time(s->created_at),
+        "{s:s, s:s, s:o, s:o, s:o, s:s?, s:s, s:s, s:o, s:o, s:s?, s:I, s:s}", "id_hash",
+        s->id_hash, "status", session_status(s, now), "created_at", zt_cli_json_time(s->created_at),
         "auth_time", zt_cli_json_time(s->auth_time), "mfa_time", zt_cli_json_time(s->mfa_time),
         "mfa_method", s->mfa_method[0] ? s->mfa_method : NULL, "ip", s->ip, "user_agent",
         s->user_agent, "idle_expires_at", zt_cli_json_time(s->idle_expires_at),
         "absolute_expires_at", zt_cli_json_time(s->absolute_expires_at), "device_id",
-        s->device_id[0] ? s->device_id : NULL, "user_epoch", (json_int_t)s->user_epoch);
+        s->device_id[0] ? s->device_id : NULL, "user_epoch", (json_int_t)s->user_epoch, "amr", amr);
 }
 
 static int session_row_cb(void *ctx, const zt_store_session *s)

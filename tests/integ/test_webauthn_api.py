@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from harness import check, eq
-from portal_client import EMAIL, Browser, complete_sign_in, signed_in_browser
+from portal_client import EMAIL, Browser, complete_sign_in, sign_in, signed_in_browser
 
 ORIGIN = "http://app.test"  # the portal origin the raw client's Host header names
 RP_ID = "app.test"
@@ -153,9 +153,11 @@ def audit_records(h):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def gateway(h, policies=None):
+def gateway(h, policies=None, auth=None):
     up = h.upstream()
     extra = {"audit": {"path": audit_path(h)}}
+    if auth:
+        extra["auth"] = dict({"argon2_memory": "19MiB", "argon2_passes": 2}, **auth)
     if policies:
         extra["policies"] = policies
     gw = h.gateway(h.config([h.app(up, sensitivity="internal")], extra=extra))
@@ -368,6 +370,12 @@ def test_bad_inputs(h):
     bad["response"]["clientDataJSON"] = "%%%"
     refused(call(c, "login/verify", bad), 400, "malformed", "clientDataJSON not base64url")
 
+    # A disabled user's passkey signs nobody in.
+    r = h.cli("user", "disable", "bob@example.test", "--config", gw.config_path)
+    eq(r.returncode, 0, "user disable (%s)" % r.stderr)
+    r, _ = passwordless(Browser(gw.port), bob_key)
+    refused(r, 403, "account_disabled", "a disabled user")
+
     # Counter going backwards: refused and a cloned_credential detection raised.
     r, _ = passwordless(Browser(gw.port), auth, counter=1)
     refused(r, 401, "cloned_credential", "counter went backwards")
@@ -383,6 +391,47 @@ def test_bad_inputs(h):
         check(want in reasons, "refusal audited with reason %r: %r" % (want, reasons))
     check(len(refusals) >= 10, "every sign-in refusal audited (%d)" % len(refusals))
     check(gw.alive(), "the gateway is still up")
+
+
+def test_second_factor_after_password(h):
+    """Password, then the passkey as the second factor on the MFA-pending session (like a TOTP
+    code on the MFA page): a new session id, amr pwd + hwk + mfa."""
+    gw, up = gateway(h)
+    b = signed_in_browser(h, gw)
+    auth = Authenticator()
+    register(b, auth)
+    b2 = Browser(gw.port)
+    r = sign_in(b2, rd="/after")
+    eq(r.status, 303, "password accepted")
+    check(r.header("Location").startswith("/.ztgate/mfa"), "MFA next")
+    pending = dict(b2.cookies)
+    check(b2.get("/after").status != 200, "a pending session is not signed in")
+    r = call(b2, "login/options", {"rd": "/after"})
+    eq([c["id"] for c in r.obj["allowCredentials"]], [b64u(auth.cred_id)], "the user's keys")
+    r = call(b2, "login/verify", auth.get(r.obj))
+    eq(r.status, 200, "second factor accepted (%r)" % r.body)
+    eq(r.obj["redirect"], "/after", "on to rd")
+    check(b2.cookies != pending, "a new session id")
+    eq(b2.get("/after").status, 200, "signed in")
+    eq(assertion_of(up).get("amr"), ["pwd", "hwk", "mfa"], "amr of password + passkey")
+
+
+def test_source_throttle(h):
+    """Failed passkey sign-ins count against the source like failed passwords: past the limit
+    the source is refused with 429 and Retry-After before anything is checked."""
+    gw, up = gateway(h, auth={"source_failures_per_minute": 3})
+    stranger = Authenticator()
+    stranger.user_handle = os.urandom(32)
+    for i in range(3):
+        r, _ = passwordless(Browser(gw.port), stranger)
+        refused(r, 401, "unknown_credential", "failure %d" % (i + 1))
+    r, _ = passwordless(Browser(gw.port), stranger)
+    refused(r, 429, "too_many_attempts", "the source is throttled")
+    check(int(r.header("Retry-After", "0")) > 0, "Retry-After")
+    b = Browser(gw.port, lang="ja")
+    r = call(b, "login/verify", {})
+    refused(r, 429, "too_many_attempts", "Japanese")
+    check("試行" in r.obj["message"], "the message in Japanese: %r" % r.obj["message"])
 
 
 def victim_opts(victim):
