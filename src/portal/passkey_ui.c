@@ -81,7 +81,8 @@ int zt_html_passkey_or(zt_buf *b, zt_lang lang)
 int zt_portal_passkey_count(zt_local_req *r, const char *user_id, uint64_t *n)
 {
     *n = 0;
-    return zt_store_webauthn_count(r->svc->store, user_id, n);
+    /* Passkeys off (auth.passkeys: false): none counts, so no page offers one. */
+    return r->cfg->auth.passkeys ? zt_store_webauthn_count(r->svc->store, user_id, n) : 0;
 }
 
 /* ---- GET /.ztgate/passkey.js ---- */
@@ -217,6 +218,12 @@ static void passkey_page(zt_local_req *r)
 
 bool zt_portal_passkey_route(zt_local_req *r)
 {
+    bool ours =
+        strcmp(r->path, ZT_PORTAL_PASSKEY_JS) == 0 || strcmp(r->path, ZT_PORTAL_PASSKEY) == 0;
+    if (ours && !r->cfg->auth.passkeys) {
+        zt_portal_fail(r, 404, PM_TITLE_NOT_FOUND, PM_BODY_NOT_FOUND, "passkeys are off");
+        return true;
+    }
     if (strcmp(r->path, ZT_PORTAL_PASSKEY_JS) == 0)
         serve_script(r);
     else if (strcmp(r->path, ZT_PORTAL_PASSKEY) == 0)

@@ -758,6 +758,7 @@ static void account_page(zt_local_req *r)
     zt_account_view v = {.lang = r->lang,
                          .email = s.email,
                          .totp_enrolled = rc == 0,
+                         .passkeys_on = r->cfg->auth.passkeys,
                          .passkeys = names,
                          .n_passkeys = pk.n};
     zt_buf_reset(&r->resp_body);
@@ -766,7 +767,7 @@ static void account_page(zt_local_req *r)
         zt_portal_unavailable(r, "out of memory");
         return;
     }
-    r->page_script = true; /* "Add a passkey" */
+    r->page_script = v.passkeys_on; /* "Add a passkey" */
     zt_local_respond(r);
 }
 

@@ -176,6 +176,7 @@ typedef struct zt_login_view {
     const char *request_id; /* NULL: no reference line (keeps failure bodies identical) */
     const char *username;   /* the e-mail typed, kept in the form (escaped); nullable */
     uint64_t wait_s;        /* > 0: the throttle's "wait N seconds" notice */
+    bool passkey;           /* offer "Sign in with a passkey" (auth.passkeys) */
 } zt_login_view;
 int zt_render_login(zt_buf *b, const zt_login_view *v);
 /* The throttle's notice: "wait N seconds, then try again" in a notice box. */
@@ -190,6 +191,7 @@ typedef struct zt_account_view {
     const char *name;
     bool mfa_done; /* this session passed a second factor */
     bool totp_enrolled;
+    bool passkeys_on;            /* auth.passkeys: the passkey section is shown */
     const char *const *passkeys; /* names the user gave their passkeys (escaped) */
     size_t n_passkeys;
 } zt_account_view;

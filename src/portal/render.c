@@ -181,8 +181,10 @@ int zt_render_login(zt_buf *b, const zt_login_view *v)
             : zt_html_input(b, v->lang, PM_LABEL_PASSWORD, "password", "password",
                             "current-password", NULL);
     rc = rc ? rc : zt_html_form_end(b, v->lang, PM_BUTTON_SIGN_IN);
-    rc = rc ? rc : zt_html_passkey_or(b, v->lang);
-    rc = rc ? rc : zt_html_passkey(b, v->lang, ZT_PASSKEY_LOGIN, v->rd, NULL);
+    if (rc == 0 && v->passkey) {
+        rc = zt_html_passkey_or(b, v->lang);
+        rc = rc ? rc : zt_html_passkey(b, v->lang, ZT_PASSKEY_LOGIN, v->rd, NULL);
+    }
     return rc ? rc : zt_html_end(b, v->lang, v->request_id);
 }
 
@@ -225,7 +227,7 @@ int zt_render_account(zt_buf *b, const zt_account_view *v)
     rc = rc ? rc
             : zt_html_link(b, v->lang, ZT_PORTAL_TOTP,
                            v->totp_enrolled ? PM_LINK_TOTP_AGAIN : PM_TITLE_ENROL);
-    rc = rc ? rc : account_passkeys(b, v);
+    rc = rc || !v->passkeys_on ? rc : account_passkeys(b, v);
     rc = rc ? rc : zt_html_link(b, v->lang, ZT_PORTAL_LOGOUT, PM_BUTTON_SIGN_OUT);
     return rc ? rc : zt_html_end(b, v->lang, NULL);
 }

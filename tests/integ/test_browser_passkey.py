@@ -577,3 +577,26 @@ def test_browser_passkey_case2(h):
           "the attacker never reaches the admin app (own passkey added: %s)" % added)
     check(not added, "a password (+ relayed TOTP) session cannot add a passkey to an account "
           "that has one")
+
+
+@timeout(60)
+def test_browser_passkey_off(h):
+    """auth.passkeys: false - no page offers a passkey or loads the script, the CSP stays
+    script-less everywhere, and the script and the passkey page are 404."""
+    up = h.upstream()
+    gw = h.gateway(h.config([h.app(up, sensitivity="internal")],
+                            extra={"auth": {"mfa": "optional", "passkeys": False,
+                                            "argon2_memory": "19MiB", "argon2_passes": 2}}))
+    add_user(h, gw, OWNER, PASSWORD)
+    b = Browser(gw.port, host=HOST)
+    pages = {"login": b.get("/.ztgate/login")}
+    sign_in(b, OWNER, PASSWORD)
+    pages["account"] = b.get("/.ztgate/")
+    for what, r in pages.items():
+        eq(r.status, 200, what)
+        check("script-src" not in _csp(r), "%s: no script in the CSP: %s" % (what, _csp(r)))
+        body = r.body.split(b"<body>", 1)[1]
+        check(b"data-passkey" not in body and b"passkey.js" not in body,
+              "%s: no passkey offered" % what)
+    for path in ("/.ztgate/passkey.js", "/.ztgate/passkey"):
+        eq(b.get(path).status, 404, path + " with passkeys off")

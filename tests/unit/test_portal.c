@@ -432,7 +432,8 @@ static void test_render_passkey(void **state)
     (void)state;
     zt_buf b;
     zt_buf_init(&b, 0);
-    zt_login_view lv = {.lang = ZT_LANG_JA, .csrf_token = "t", .rd = "/a?b=1&c=\"><x"};
+    zt_login_view lv = {
+        .lang = ZT_LANG_JA, .csrf_token = "t", .rd = "/a?b=1&c=\"><x", .passkey = true};
     assert_int_equal(zt_render_login(&b, &lv), 0);
     assert_int_equal(zt_buf_cstr(&b), 0);
     assert_int_equal(count(b.data, "<script"), 1);
@@ -446,8 +447,11 @@ static void test_render_passkey(void **state)
     zt_buf_dispose(&b);
 
     const char *names[] = {"Laptop", "<b>key</b>"};
-    zt_account_view v = {
-        .lang = ZT_LANG_EN, .email = "a@x.test", .passkeys = names, .n_passkeys = 2};
+    zt_account_view v = {.lang = ZT_LANG_EN,
+                         .email = "a@x.test",
+                         .passkeys_on = true,
+                         .passkeys = names,
+                         .n_passkeys = 2};
     zt_buf_init(&b, 0);
     assert_int_equal(zt_render_account(&b, &v), 0);
     assert_int_equal(zt_buf_cstr(&b), 0);
