@@ -287,15 +287,24 @@ def test_browser_passkey_u2f_second_factor(h):
     the password, the MFA page offers it beside the code form, and it signs in.
 
     The registration options demand a resident key (the contract), which a U2F device cannot
-    make; so the credential is registered through a CTAP2 key and then moved, as a
+    make: registering with the U2F key alone is refused in the page (tested first). So the
+    credential is registered through a CTAP2 key and then moved, as a
     non-resident credential (the same id and private key), onto the U2F authenticator: what
     the U2F key then signs (UP only, no UV, U2F-style) is what this test checks."""
     gw, up, base, spki = _gateway(h)
     add_user(h, gw, OWNER, PASSWORD)
     chromium = Chromium(h, spki=spki)
     tab = chromium.context("owner")
-    ctap = _authenticator(tab, USB_CTAP2)
+    u2f_first = _authenticator(tab, USB_U2F)
     secret = _password_and_totp(tab, base, OWNER, "first")
+    # A U2F key alone cannot make the discoverable credential registration asks for.
+    tab.goto(base + "/.ztgate/", "u2f-register-account")
+    p = tab.click_outcome(".passkey[data-passkey=register] button", "u2f-register-refused",
+                          timeout_ms=15000)
+    check(not p.navigated and p.alert, "a U2F key cannot register a passkey: %r" % p.alert)
+    eq(_credentials(tab, u2f_first), [], "nothing was made")
+    tab.cdp("WebAuthn.removeVirtualAuthenticator", authenticatorId=u2f_first)
+    ctap = tab.cdp("WebAuthn.addVirtualAuthenticator", options=USB_CTAP2)["authenticatorId"]
     _add_passkey(tab, base, "Old key", "register")
     cred = _credentials(tab, ctap)[0]
     tab.cdp("WebAuthn.removeVirtualAuthenticator", authenticatorId=ctap)
