@@ -4,6 +4,7 @@
  * body. A store in a temp directory (under /dev/shm when there is one) holds one user, one
  * registered credential and, before each run, a fresh challenge for the fuzzer's browser, so the
  * input reaches the credential lookup, the user-handle check and the verifier. */
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,14 +19,27 @@
 #define NOW 1800000000
 
 static zt_store *st;
+static char dir[64];
 static char user_id[ZT_STORE_ID_LEN + 1];
 static const char binding[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 static const char session[] = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
 static const zt_passkey_rp rp = {"example.test", "https://example.test", "ztgate"};
 
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* The temp store goes when the fuzzer exits. */
+static void cleanup(void)
+{
+    zt_store_close(st);
+    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 static void setup_store(void)
 {
-    char dir[64];
     snprintf(dir, sizeof(dir), "%s/zt-fuzz-passkey-XXXXXX",
              access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
     if (mkdtemp(dir) == NULL)
@@ -36,6 +50,7 @@ static void setup_store(void)
     zt_user u;
     if (st == NULL || zt_store_user_add(st, "fuzz@example.test", "", "", NULL, 0, &u) != 0)
         abort();
+    atexit(cleanup);
     memcpy(user_id, u.id, sizeof(user_id));
     zt_user_dispose(&u);
     /* A credential whose id is "AAAA" (base64url "QUFBQQ") to look up. */

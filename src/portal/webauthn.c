@@ -706,8 +706,8 @@ static void login_verify(zt_local_req *r)
         wa_who who = {known ? u.email : NULL, l->user_id[0] ? l->user_id : NULL};
         login_settle(r, known ? &u : NULL, false);
         zt_metric_sign_in(ZT_M_SIGN_IN_FAILURE);
-        if (st == ZT_PASSKEY_CLONED && known)
-            login_cloned(r, l, &u);
+        if (st == ZT_PASSKEY_CLONED && known && l->detection_id > 0)
+            login_cloned(r, l, &u); /* just now: the detection is new */
         else
             wa_refuse(r, &who, "passkey sign-in refused", zt_passkey_status_http(st),
                       zt_passkey_status_code(st), l->why);

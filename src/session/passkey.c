@@ -491,6 +491,10 @@ static zt_passkey_status check_assertion(zt_store *st, const zt_passkey_rp *rp,
                                          const zt_store_webauthn_cred *c, const assertion_in *a,
                                          int64_t now, zt_passkey_login *out)
 {
+    if (c->cloned_at != 0) {
+        out->why = "credential marked as possibly cloned";
+        return ZT_PASSKEY_CLONED;
+    }
     unsigned char handle[ZT_STORE_WA_HANDLE_LEN];
     int rc = zt_store_webauthn_handle(st, c->user_id, true, handle);
     if (rc != 0)
@@ -516,6 +520,9 @@ static zt_passkey_status check_assertion(zt_store *st, const zt_passkey_rp *rp,
         &exp, &stored, a->cd.p, a->cd.n, a->ad.p, a->ad.n, a->sig.p, a->sig.n,
         a->has_uh ? a->uh.p : NULL, a->has_uh ? a->uh.n : 0, &res, &out->why));
     if (s == ZT_PASSKEY_CLONED) {
+        /* Marked first: even if the detection cannot be stored, the key signs nobody in. */
+        if (zt_store_webauthn_mark_cloned(st, c->id, c->id_len, now) != 0)
+            return ZT_PASSKEY_ERROR;
         cloned_detection(st, c, presented_counter(&a->ad), now, out);
         return s;
     }

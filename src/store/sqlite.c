@@ -268,11 +268,13 @@ static const sq_migration sq_migrations[] = {
         ") STRICT;"},
     /* WebAuthn ceremonies (issue 12): the methods each session was signed in with (RFC 8176
      * amr, "pwd,otp,mfa"; '' on older rows, read as what their MFA fields say), and the
-     * outstanding challenges. A challenge lives in the store, not in a worker's memory, so
+     * outstanding challenges, and when a passkey's counter went backwards (cloned_at: it is
+     * refused from then on). A challenge lives in the store, not in a worker's memory, so
      * either event loop (or another gateway on the same state) can take it, and taking it
      * deletes it: single use. One per browser binding and purpose; a new one replaces it. */
     {7,
      "ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE webauthn_credentials ADD COLUMN cloned_at INTEGER NOT NULL DEFAULT 0;"
      "CREATE TABLE IF NOT EXISTS webauthn_challenges ("
      "  binding TEXT NOT NULL CHECK (length(binding) = 64),"
      "  purpose TEXT NOT NULL CHECK (purpose IN ('register', 'login')),"

@@ -122,6 +122,7 @@ typedef struct zt_store_webauthn_ops {
                   const char *name);
     int (*remove)(zt_store *st, const char *user_id, const unsigned char *id, size_t len);
     int (*count)(zt_store *st, const char *user_id, uint64_t *n_out);
+    int (*mark_cloned)(zt_store *st, const unsigned char *id, size_t len, int64_t now);
     int (*challenge_put)(zt_store *st, const zt_store_webauthn_challenge *c, int64_t now);
     int (*challenge_take)(zt_store *st, const char *binding, const char *purpose, int64_t now,
                           zt_store_webauthn_challenge *out);

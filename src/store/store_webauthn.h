@@ -49,6 +49,8 @@ typedef struct zt_store_webauthn_cred {
     char transports[ZT_STORE_WA_TRANSPORTS_MAX + 1]; /* "" = not reported */
     int64_t created_at;
     int64_t last_used_at; /* 0 = never; ignored by add */
+    int64_t cloned_at;    /* schema 7: when its counter went backwards (0 = never); ignored
+                             by add. A marked credential signs nobody in again. */
 } zt_store_webauthn_cred;
 
 typedef int (*zt_store_webauthn_cb)(void *ctx, const zt_store_webauthn_cred *c);
@@ -88,6 +90,12 @@ int zt_store_webauthn_delete(zt_store *st, const char *user_id, const unsigned c
                              size_t len);
 /* How many credentials the user has (0 for an unknown user). */
 int zt_store_webauthn_count(zt_store *st, const char *user_id, uint64_t *n_out);
+
+/* A sign counter went backwards (the key may have been copied): mark the credential so it is
+ * refused from now on, whatever counter it shows (zt_store_webauthn_used refuses it with
+ * -EAGAIN). Marking twice keeps the first time; an unknown id changes nothing. */
+int zt_store_webauthn_mark_cloned(zt_store *st, const unsigned char *cred_id, size_t len,
+                                  int64_t now);
 
 /* ---- ceremony challenges (schema 7) ----
  * The challenge of one registration or sign-in ceremony, kept until its verify call takes it.

@@ -221,6 +221,16 @@ int zt_store_webauthn_count(zt_store *st, const char *user_id, uint64_t *n_out)
     return rc != 0 ? rc : st->ops->webauthn->count(st, user_id, n_out);
 }
 
+int zt_store_webauthn_mark_cloned(zt_store *st, const unsigned char *cred_id, size_t len,
+                                  int64_t now)
+{
+    WA_ENTER(st);
+    int rc = check_cred_id(cred_id, len);
+    if (rc == 0 && now <= 0)
+        rc = zt_store_seterr(-EINVAL, "now must be a positive time");
+    return rc != 0 ? rc : st->ops->webauthn->mark_cloned(st, cred_id, len, now);
+}
+
 /* ---- ceremony challenges ---- */
 
 static int check_binding(const char *b)

@@ -379,6 +379,8 @@ def test_bad_inputs(h):
     # Counter going backwards: refused and a cloned_credential detection raised.
     r, _ = passwordless(Browser(gw.port), auth, counter=1)
     refused(r, 401, "cloned_credential", "counter went backwards")
+    r, _ = passwordless(Browser(gw.port), auth, counter=1000)
+    refused(r, 401, "cloned_credential", "a marked credential stays refused")
     r = h.cli("risk", "list", "--config", gw.config_path)
     eq(r.returncode, 0, "risk list (%s)" % r.stderr)
     check("cloned_credential" in r.stdout, "the detection is listed: %r" % r.stdout)

@@ -620,6 +620,7 @@ static void test_migration_from_older_db(void **state)
     char sql[512];
     snprintf(sql, sizeof(sql),
              "ALTER TABLE sessions DROP COLUMN amr; DROP TABLE webauthn_challenges; "
+             "ALTER TABLE webauthn_credentials DROP COLUMN cloned_at; "
              "DROP TABLE device_alerts; DROP TABLE device_posture_history; DROP TABLE "
              "devices; DROP TABLE enroll_codes; DROP TABLE device_revoked_certs; "
              "PRAGMA user_version = %d;",

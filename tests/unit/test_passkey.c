@@ -404,6 +404,16 @@ static void test_passwordless(void **state)
     zt_store_risk_filter rf = {.user_id = f->alice.id, .state = -1};
     assert_int_equal(zt_store_detection_list(f->st, &rf, count_cloned, &n), 0);
     assert_int_equal(n, 1);
+    /* Marked: refused from now on whatever its counter, with no second detection. */
+    assert_int_equal(sign_in(f, &a, 100, NULL, &l), ZT_PASSKEY_CLONED);
+    assert_int_equal(l.detection_id, 0);
+    n = 0;
+    assert_int_equal(zt_store_detection_list(f->st, &rf, count_cloned, &n), 0);
+    assert_int_equal(n, 1);
+    zt_store_webauthn_cred got;
+    assert_int_equal(zt_store_webauthn_get(f->st, a.id, sizeof(a.id), &got), 0);
+    assert_int_equal(got.cloned_at, T0 + 2);
+    assert_int_equal(got.sign_count, 6);
     EVP_PKEY_free(a.key);
     EVP_PKEY_free(stranger.key);
 }

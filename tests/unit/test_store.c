@@ -705,7 +705,9 @@ static void test_session_v2_fields(void **state)
 
 /* Undoes migration 3 on a fresh file, leaving a schema 2 database. */
 /* Migration 7 adds a column, which SQLite cannot do twice: undo it first. */
-#define UNDO_V7 "ALTER TABLE sessions DROP COLUMN amr; DROP TABLE webauthn_challenges;"
+#define UNDO_V7                                                                                    \
+    "ALTER TABLE sessions DROP COLUMN amr; DROP TABLE webauthn_challenges;"                        \
+    "ALTER TABLE webauthn_credentials DROP COLUMN cloned_at;"
 #define UNDO_V3                                                                                    \
     UNDO_V7 "DROP TABLE risk_detections; DROP TABLE risk_properties; DROP TABLE risk_sign_ins;"    \
             "DROP TABLE risk_pending;"
