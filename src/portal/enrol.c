@@ -119,18 +119,20 @@ static void enrol_page(zt_local_req *r, const zt_portal_sess *s,
         zt_local_respond(r);
 }
 
-/* Enrolment is open to a pending session of a user without TOTP, and to a full session (a
- * user replacing their authenticator must have passed a second factor on it). */
+/* Enrolment is open to a pending session of a user without a second factor (no TOTP, no
+ * passkey), and to a full session (a user replacing their authenticator must have passed a
+ * second factor on it): a password alone never adds a factor to an account that has one. */
 static bool may_enrol(zt_local_req *r, const zt_portal_sess *s, const char *rd)
 {
     zt_store_totp t;
     int rc = zt_store_totp_get(r->svc->store, s->user_id, &t);
     zt_store_totp_dispose(&t);
-    if (rc != 0 && rc != -ENOENT) {
+    uint64_t passkeys = 0;
+    if ((rc != 0 && rc != -ENOENT) || zt_portal_passkey_count(r, s->user_id, &passkeys) != 0) {
         zt_portal_unavailable(r, "store error");
         return false;
     }
-    if (rc == 0 && (s->mfa_pending || s->mfa_time == 0)) {
+    if ((rc == 0 || passkeys > 0) && (s->mfa_pending || s->mfa_time == 0)) {
         zt_portal_redirect_with_rd(r, ZT_PORTAL_MFA, rd);
         return false;
     }

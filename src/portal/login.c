@@ -238,11 +238,14 @@ static void login_succeeded(login_job *j)
     zt_store_totp t;
     int rc = zt_store_totp_get(r->svc->store, j->user.id, &t);
     zt_store_totp_dispose(&t);
-    if (rc != 0 && rc != -ENOENT) {
+    /* A passkey is a second factor too: its owner is asked for it after the password (the MFA
+     * page offers it), never let in on the password alone. */
+    uint64_t passkeys = 0;
+    if ((rc != 0 && rc != -ENOENT) || zt_portal_passkey_count(r, j->user.id, &passkeys) != 0) {
         zt_portal_unavailable(r, "store error");
         return;
     }
-    bool has_totp = rc == 0;
+    bool has_totp = rc == 0 || passkeys > 0; /* has a second factor */
     int64_t now = zt_portal_now();
 
     /* Identity Protection: whether a second factor is owed is the state machine's decision. */

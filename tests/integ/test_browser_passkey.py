@@ -614,3 +614,45 @@ def test_browser_passkey_off(h):
               "%s: no passkey offered" % what)
     for path in ("/.ztgate/passkey.js", "/.ztgate/passkey"):
         eq(b.get(path).status, 404, path + " with passkeys off")
+
+
+@timeout(150)
+def test_browser_passkey_only_user(h):
+    """A user whose second factor is a passkey (no authenticator app; MFA optional here, so the
+    first sign-in needed only the password): after the password the MFA page asks for the
+    passkey - the password alone no longer signs in, and it cannot enrol an authenticator app
+    in its place. The owner passes with the passkey, after the password or without it."""
+    gw, up, base, spki = _gateway(h, mfa="optional")
+    add_user(h, gw, OWNER, PASSWORD)
+    chromium = Chromium(h, spki=spki)
+    owner = chromium.context("owner")
+    _authenticator(owner, PLATFORM)
+    owner.goto(base + "/.ztgate/login", "owner-login")
+    p = owner.submit("owner-account", username=OWNER, password=PASSWORD)
+    eq(p.url, base + "/.ztgate/", "MFA optional, no second factor yet: the password signs in")
+    _add_passkey(owner, base, "Phone", "owner-register")
+
+    attacker = chromium.context("attacker")
+    attacker.goto(base + "/.ztgate/login?rd=%2Fmail", "attacker-login")
+    p = attacker.submit("attacker-after-password", username=OWNER, password=PASSWORD)
+    check("/.ztgate/mfa" in p.url, "the password alone: the passkey is asked (%s)" % p.url)
+    eq(attacker.attr("input[name=code]", "name"), [], "no code form: there is no app to ask")
+    eq(attacker.visible(".passkey[data-passkey=second-factor] button"), [True],
+       "the passkey button")
+    p = attacker.goto(base + "/.ztgate/totp", "attacker-enrol-totp")
+    check("/.ztgate/mfa" in p.url, "no authenticator app enrolled on a password alone: %s" % p.url)
+    p = attacker.goto(base + "/mail", "attacker-app")
+    check("/mail" not in up.paths(), "the password alone reaches nothing")
+
+    # The owner: password then passkey; and passkey alone.
+    owner.goto(base + "/.ztgate/logout", None)
+    owner.submit(None)
+    owner.goto(base + "/.ztgate/login?rd=%2Fmail", None)
+    p = owner.submit("owner-after-password", username=OWNER, password=PASSWORD)
+    check("/.ztgate/mfa" in p.url, "the owner too is asked for the passkey (%s)" % p.url)
+    p = owner.click(".passkey[data-passkey=second-factor] button", "owner-in")
+    eq((p.status, p.url), (200, base + "/mail"), "password + passkey")
+    eq(_amr(up, "/mail"), ["pwd", "hwk", "mfa"], "amr: password and a hardware key")
+    # With a passkey session the authenticator app can still be added.
+    p = owner.goto(base + "/.ztgate/totp", "owner-enrol-totp")
+    eq(p.h1, msg("PM_TITLE_ENROL"), "a passkey-verified session may add an authenticator app")
