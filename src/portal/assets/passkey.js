@@ -162,6 +162,8 @@
                 return postJSON('/.ztgate/webauthn/login/verify', authenticationJSON(cred));
             })
             .then(function (res) {
+                if (!res || res.verified !== true)
+                    throw new ServerError(res && res.message);
                 window.location.assign(res.redirect || '/.ztgate/');
             });
     }
@@ -182,7 +184,9 @@
                     resp.name = name;
                 return postJSON('/.ztgate/webauthn/register/verify', resp);
             })
-            .then(function () {
+            .then(function (res) {
+                if (!res || res.verified !== true)
+                    throw new ServerError(res && res.message);
                 window.location.assign(box.dataset.next || window.location.href);
             });
     }
