@@ -121,14 +121,16 @@ static void enrol_page(zt_local_req *r, const zt_portal_sess *s,
 
 /* Enrolment is open to a pending session of a user without a second factor (no TOTP, no
  * passkey), and to a full session (a user replacing their authenticator must have passed a
- * second factor on it): a password alone never adds a factor to an account that has one. */
+ * second factor on it). A passkey counts: else a password alone could enrol its own TOTP on an
+ * account a passkey protects. */
 static bool may_enrol(zt_local_req *r, const zt_portal_sess *s, const char *rd)
 {
     zt_store_totp t;
     int rc = zt_store_totp_get(r->svc->store, s->user_id, &t);
     zt_store_totp_dispose(&t);
     uint64_t passkeys = 0;
-    if ((rc != 0 && rc != -ENOENT) || zt_portal_passkey_count(r, s->user_id, &passkeys) != 0) {
+    int prc = zt_portal_passkey_count(r, s->user_id, &passkeys); /* 0 when passkeys are off */
+    if ((rc != 0 && rc != -ENOENT) || prc != 0) {
         zt_portal_unavailable(r, "store error");
         return false;
     }

@@ -56,8 +56,7 @@ static void login_page_as(zt_local_req *r, int status, const char *rd, const cha
                        .rd = rd,
                        .error = error,
                        .username = username,
-                       .wait_s = wait_s,
-                       .passkey = r->cfg->auth.passkeys};
+                       .wait_s = wait_s};
     zt_buf_reset(&r->resp_body);
     r->status = status;
     int rc = zt_render_login(&r->resp_body, &v);
@@ -66,7 +65,6 @@ static void login_page_as(zt_local_req *r, int status, const char *rd, const cha
         zt_portal_unavailable(r, "out of memory");
         return;
     }
-    r->page_script = v.passkey; /* "Sign in with a passkey" */
     zt_local_respond(r);
 }
 
@@ -238,14 +236,14 @@ static void login_succeeded(login_job *j)
     zt_store_totp t;
     int rc = zt_store_totp_get(r->svc->store, j->user.id, &t);
     zt_store_totp_dispose(&t);
-    /* A passkey is a second factor too: its owner is asked for it after the password (the MFA
-     * page offers it), never let in on the password alone. */
     uint64_t passkeys = 0;
-    if ((rc != 0 && rc != -ENOENT) || zt_portal_passkey_count(r, j->user.id, &passkeys) != 0) {
+    int prc = zt_portal_passkey_count(r, j->user.id, &passkeys); /* 0 when passkeys are off */
+    if ((rc != 0 && rc != -ENOENT) || prc != 0) {
         zt_portal_unavailable(r, "store error");
         return;
     }
-    bool has_totp = rc == 0 || passkeys > 0; /* has a second factor */
+    /* A second factor to ask: TOTP or a passkey (the MFA page offers both). */
+    bool has_factor = rc == 0 || passkeys > 0;
     int64_t now = zt_portal_now();
 
     /* Identity Protection: whether a second factor is owed is the state machine's decision. */
@@ -265,7 +263,7 @@ static void login_succeeded(login_job *j)
         return;
     }
     bool risky = eng != NULL && a->level >= ZT_RISK_MEDIUM;
-    zt_signin_state next = zt_signin_on_risk(risky, has_totp, r->cfg->auth.mfa_optional);
+    zt_signin_state next = zt_signin_on_risk(risky, has_factor, r->cfg->auth.mfa_optional);
     if (!zt_signin_go(&j->flow, next)) {
         free(a);
         zt_portal_unavailable(r, "sign-in state machine");
@@ -324,7 +322,7 @@ static void login_succeeded(login_job *j)
     if (!pending)
         zt_portal_finish(r, hash, j->f.rd);
     else
-        zt_portal_redirect_with_rd(r, has_totp ? ZT_PORTAL_MFA : ZT_PORTAL_TOTP, j->f.rd);
+        zt_portal_redirect_with_rd(r, has_factor ? ZT_PORTAL_MFA : ZT_PORTAL_TOTP, j->f.rd);
 }
 
 /* Parameters raised since the hash was made (argon2_passes, argon2_memory): store a new hash

@@ -79,8 +79,10 @@ static const struct {
     {"unsupported_media_type", "Send the request as application/json.",
      "リクエストは application/json で送ってください。"},
     {"method_not_allowed", "Use POST.", "POST を使ってください。"},
-    {"not_found", "Passkeys are turned off on this gateway.",
+    {"passkeys_disabled", "Passkeys are turned off on this gateway.",
      "このゲートウェイではパスキーが無効になっています。"},
+    {"not_found", "There is no such passkey request.",
+     "そのようなパスキーのリクエストはありません。"},
     {"wrong_host", "Use the sign-in portal's address for passkeys.",
      "パスキーはサインインポータルのアドレスで使ってください。"},
     {"unavailable", "The service is unavailable. Try again later.",
@@ -146,6 +148,21 @@ static void wa_refuse(zt_local_req *r, const wa_who *who, const char *what, int 
 
 /* ---- the gate every endpoint passes ---- */
 
+/* This portal's origin as a browser writes it: scheme, host and the Host header's port, the
+ * scheme's default port left out (browsers omit it in Origin and clientDataJSON). */
+static int portal_origin(zt_local_req *r, zt_buf *out)
+{
+    int rc = zt_portal_origin(r, r->host, out);
+    rc = rc ? rc : zt_buf_cstr(out);
+    const char *dflt = r->https ? ":443" : ":80";
+    size_t dn = strlen(dflt);
+    if (rc == 0 && out->len > dn && strcmp(out->data + out->len - dn, dflt) == 0) {
+        out->len -= dn;
+        out->data[out->len] = '\0';
+    }
+    return rc;
+}
+
 static bool same_origin(zt_local_req *r)
 {
     const zt_span *site = zt_local_header_get(r, "Sec-Fetch-Site");
@@ -157,7 +174,7 @@ static bool same_origin(zt_local_req *r)
         return true;
     zt_buf mine;
     zt_buf_init(&mine, 0);
-    bool ok = zt_portal_origin(r, r->host, &mine) == 0 && zt_buf_cstr(&mine) == 0 &&
+    bool ok = portal_origin(r, &mine) == 0 &&
               zt_span_ieq(zt_span_trim(*o), (zt_span){mine.data, mine.len});
     zt_buf_dispose(&mine);
     return ok;
@@ -167,7 +184,7 @@ static bool same_origin(zt_local_req *r)
 static json_t *wa_gate(zt_local_req *r)
 {
     if (!r->cfg->auth.passkeys) {
-        wa_error(r, 404, "not_found", "passkeys are off");
+        wa_error(r, 404, "passkeys_disabled", "passkeys are off");
         return NULL;
     }
     if (!zt_portal_is_post(r)) {
@@ -207,10 +224,10 @@ static json_t *wa_gate(zt_local_req *r)
 static void wa_rp(zt_local_req *r, zt_buf *origin, zt_passkey_rp *rp)
 {
     zt_buf_init(origin, 0);
-    if (zt_portal_origin(r, r->host, origin) != 0 || zt_buf_cstr(origin) != 0)
-        zt_buf_reset(origin);
+    /* No origin (out of memory): "" matches no client data, so every verify fails closed. */
+    bool ok = portal_origin(r, origin) == 0;
     *rp = (zt_passkey_rp){.rp_id = r->host,
-                          .origin = origin->data != NULL ? origin->data : "",
+                          .origin = ok ? origin->data : "",
                           .name = r->cfg->auth.issuer != NULL ? r->cfg->auth.issuer : "ztgate"};
 }
 
@@ -367,12 +384,15 @@ static void register_verify(zt_local_req *r)
                           .factor = "passkey",
                           .message = msg};
     json_t *out = json_pack("{s:b, s:s, s:s}", "verified", 1, "id", reg->id_b64, "name", reg->name);
-    free(reg);
     if (!zt_portal_audit(r, &ev)) {
+        /* Fail closed: no credential that the audit log does not know of. */
+        zt_store_webauthn_delete(r->svc->store, s.user_id, reg->id, reg->id_len);
+        free(reg);
         json_decref(out);
         wa_error(r, 503, "unavailable", "audit log unavailable");
         return;
     }
+    free(reg);
     r->log_detail = "passkey registered";
     wa_json(r, 200, out);
 }

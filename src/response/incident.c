@@ -72,6 +72,7 @@ static const struct {
     {"atypical_travel", "Atypical travel"},
     {"unfamiliar_sign_in", "Unfamiliar sign-in"},
     {"admin_confirmed_compromised", "Account confirmed compromised"},
+    {"cloned_credential", "Possibly cloned passkey"},
     {"malware", "Malware"},
     {"device_noncompliant", "Non-compliant device"},
     {"device_silent", "Silent agent"},

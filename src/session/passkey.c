@@ -304,23 +304,29 @@ static bool read_name(const json_t *body, char out[ZT_STORE_WA_NAME_MAX + 1])
     return true;
 }
 
-/* transports: known words only, joined by commas, each once (the store's rule). */
+/* Whether the JSON array a holds the string word. */
+static bool array_has(const json_t *a, const char *word)
+{
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const char *v = json_string_value(json_array_get(a, i));
+        if (v != NULL && strcmp(v, word) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* transports: the known words the browser listed, in a fixed order, joined by commas, each
+ * once (the store's rule); anything else is dropped. All of them fit the store's limit. */
 static void read_transports(const json_t *resp, char out[ZT_STORE_WA_TRANSPORTS_MAX + 1])
 {
     static const char *const words[] = {ZT_STORE_WA_TRANSPORT_WORDS};
-    out[0] = '\0';
     const json_t *a = json_object_get(resp, "transports");
-    for (size_t w = 0; json_is_array(a) && w < sizeof(words) / sizeof(words[0]); w++) {
-        size_t i;
-        const json_t *t;
-        json_array_foreach(a, i,
-                           t) if (json_is_string(t) && strcmp(json_string_value(t), words[w]) == 0)
-        {
-            size_t at = strlen(out);
+    out[0] = '\0';
+    for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+        size_t at = strlen(out);
+        if (array_has(a, words[w]))
             snprintf(out + at, ZT_STORE_WA_TRANSPORTS_MAX + 1 - at, "%s%s", at ? "," : "",
                      words[w]);
-            break;
-        }
     }
 }
 
@@ -417,6 +423,8 @@ zt_passkey_status zt_passkey_register_verify(zt_store *st, const zt_passkey_rp *
                                           : NULL;
     }
     if (s == ZT_PASSKEY_OK) {
+        memcpy(out->id, wc->id, wc->id_len);
+        out->id_len = wc->id_len;
         b64url(wc->id, wc->id_len, out->id_b64, sizeof(out->id_b64));
         snprintf(out->fmt, sizeof(out->fmt), "%s", wc->fmt);
         sodium_bin2hex(out->aaguid_hex, sizeof(out->aaguid_hex), wc->aaguid, sizeof(wc->aaguid));

@@ -81,6 +81,8 @@ zt_passkey_status zt_passkey_register_options(zt_store *st, const zt_passkey_rp 
                                               int64_t now, json_t **out);
 
 typedef struct zt_passkey_registered {
+    unsigned char id[ZT_STORE_WA_CRED_ID_MAX]; /* the stored credential's id */
+    size_t id_len;
     char id_b64[ZT_PASSKEY_ID_B64_MAX + 1];
     char name[ZT_STORE_WA_NAME_MAX + 1];
     char fmt[ZT_STORE_WA_FMT_MAX + 1];

@@ -222,9 +222,9 @@ def _grant_and_session(rng, state):
     if roll < 0.35:
         g["block"] = True
     elif roll < 0.85:
-        controls = ["mfa", "compliant_device", "password_change"]
-        if state != "on":  # check-config refuses it in an enforced policy (docs/POLICY.md)
-            controls.append("phishing_resistant_mfa")
+        # Passkeys are on (the default), so check-config accepts phishing_resistant_mfa in
+        # any state; the test's sessions are password ones, which never meet it.
+        controls = ["mfa", "compliant_device", "password_change", "phishing_resistant_mfa"]
         g["controls"] = _some(rng, controls, 2)
         if len(g["controls"]) > 1 and rng.random() < 0.5:
             g["operator"] = "OR"

@@ -153,9 +153,11 @@ def audit_records(h):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def gateway(h, policies=None, auth=None):
+def gateway(h, policies=None, auth=None, playbooks=None):
     up = h.upstream()
     extra = {"audit": {"path": audit_path(h)}}
+    if playbooks:
+        extra["playbooks"] = playbooks
     if auth:
         extra["auth"] = dict({"argon2_memory": "19MiB", "argon2_passes": 2}, **auth)
     if policies:
@@ -282,7 +284,9 @@ def test_phishing_resistant_policy(h):
 
 
 def test_bad_inputs(h):
-    gw, up = gateway(h)
+    gw, up = gateway(h, playbooks=[{"name": "cloned-passkey",
+                                    "on": {"types": ["cloned_credential"]},
+                                    "actions": ["open_incident"]}])
     b = signed_in_browser(h, gw)
     auth = Authenticator()
 
@@ -322,6 +326,9 @@ def test_bad_inputs(h):
     refused(call(b, "login/options", {}, ct=("Content-Type", "text/plain")), 403,
             "unsupported_media_type", "not JSON")
     refused(call(b, "login/options", None, raw=b"{not json"), 400, "malformed", "bad JSON body")
+    r = b.get("/.ztgate/webauthn/login/options")
+    r.obj = json.loads(r.body or b"null")
+    refused(r, 405, "method_not_allowed", "GET")
 
     # ---- sign-in
     r, opts = passwordless(Browser(gw.port), auth, origin="http://app-test.example")
@@ -384,6 +391,9 @@ def test_bad_inputs(h):
     r = h.cli("risk", "list", "--config", gw.config_path)
     eq(r.returncode, 0, "risk list (%s)" % r.stderr)
     check("cloned_credential" in r.stdout, "the detection is listed: %r" % r.stdout)
+    r = h.cli("incident", "list", "--json", "--config", gw.config_path)
+    eq(r.returncode, 0, "incident list (%s)" % r.stderr)
+    check("cloned passkey" in r.stdout, "the playbook opened an incident: %r" % r.stdout[:400])
     recs = audit_records(h)
     check(any("cloned_credential" in (x.get("finding_info") or {}).get("types", [])
               for x in recs), "a Detection Finding for it")
@@ -418,6 +428,37 @@ def test_second_factor_after_password(h):
     eq(assertion_of(up).get("amr"), ["pwd", "hwk", "mfa"], "amr of password + passkey")
 
 
+def test_passkey_only_account(h):
+    """First sign-in: the password, then a passkey registered on the MFA-pending session instead
+    of TOTP, then that passkey as the second factor. Afterwards the password alone goes nowhere
+    (Case 2): it is sent to the MFA page, and cannot enrol a TOTP of its own."""
+    from portal_client import add_user, PASSWORD
+    gw, up = gateway(h)
+    add_user(h, gw)
+    b = Browser(gw.port)
+    r = sign_in(b)
+    check(r.header("Location").startswith("/.ztgate/totp"), "no second factor yet: enrolment")
+    auth = Authenticator()
+    register(b, auth)
+    r = call(b, "login/options", {"rd": "/in"})
+    r = call(b, "login/verify", auth.get(r.obj))
+    eq(r.status, 200, "the new passkey as the second factor (%r)" % r.body)
+    eq(b.get("/in").status, 200, "signed in")
+    eq(assertion_of(up).get("amr"), ["pwd", "hwk", "mfa"], "amr")
+
+    attacker = Browser(gw.port)
+    r = sign_in(attacker, EMAIL, PASSWORD)
+    eq(r.status, 303, "the password is right")
+    check(r.header("Location").startswith("/.ztgate/mfa"), "MFA next, not enrolment: %r" %
+          r.header("Location"))
+    r = attacker.get("/.ztgate/totp")
+    eq(r.status, 303, "no TOTP enrolment for a pending session of a passkey user")
+    check(r.header("Location").startswith("/.ztgate/mfa"), "sent to the MFA page")
+    refused(call(attacker, "register/options", {}), 403, "second_factor_required",
+            "no passkey registration on that pending session either")
+    check(attacker.get("/in").status != 200, "the attacker is not signed in")
+
+
 def test_source_throttle(h):
     """Failed passkey sign-ins count against the source like failed passwords: past the limit
     the source is refused with 429 and Retry-After before anything is checked."""
@@ -439,3 +480,15 @@ def test_source_throttle(h):
 def victim_opts(victim):
     """Fresh options for the victim's browser (its challenge, kept under its own cookie)."""
     return call(victim, "login/options", {}).obj
+
+
+def test_passkeys_off(h):
+    """auth.passkeys: false turns the endpoints off, and check-config then refuses an enforced
+    phishing_resistant_mfa policy (test_whatif has the wording)."""
+    gw, up = gateway(h, auth={"passkeys": False})
+    for path in ("register/options", "register/verify", "login/options", "login/verify"):
+        refused(call(Browser(gw.port), path, {}), 404, "passkeys_disabled", "off: " + path)
+    refused(call(Browser(gw.port), "nothing/here", {}), 404, "not_found", "unknown endpoint")
+    r = Browser(gw.port).get("/.ztgate/webauthn/login/options")
+    r.obj = json.loads(r.body or b"null")
+    refused(r, 404, "passkeys_disabled", "GET while off")
