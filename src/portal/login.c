@@ -56,7 +56,8 @@ static void login_page_as(zt_local_req *r, int status, const char *rd, const cha
                        .rd = rd,
                        .error = error,
                        .username = username,
-                       .wait_s = wait_s};
+                       .wait_s = wait_s,
+                       .passkey = r->cfg->auth.passkeys};
     zt_buf_reset(&r->resp_body);
     r->status = status;
     int rc = zt_render_login(&r->resp_body, &v);
@@ -65,6 +66,7 @@ static void login_page_as(zt_local_req *r, int status, const char *rd, const cha
         zt_portal_unavailable(r, "out of memory");
         return;
     }
+    r->page_script = v.passkey; /* "Sign in with a passkey" */
     zt_local_respond(r);
 }
 
