@@ -514,8 +514,24 @@ static bool audit_detections(zt_local_req *r, const zt_user *u, const zt_risk_as
         if (!zt_portal_audit_finding(r, &f))
             return false;
         zt_metric_detection(f.type);
+        zt_portal_signal(r, ZT_SIGNAL_DETECTION, f.type, (int)d->level, u->id, u->email, f.message,
+                         d->evidence, false);
     }
     return true;
+}
+
+/* A passkey remediated the sign-in's risk: the incident module hears it, as after MFA. */
+static void signal_remediation(zt_local_req *r, const zt_user *u, const zt_risk_event *rev,
+                               int64_t now)
+{
+    if (rev->n == 0)
+        return;
+    zt_risk level = ZT_RISK_HIGH;
+    if (r->svc->risk != NULL)
+        (void)zt_risk_user_level(r->svc->risk, u->id, now, &level);
+    zt_portal_signal(r, ZT_SIGNAL_REMEDIATION, "mfa", 0, u->id, u->email,
+                     "passkey passed: the sign-in's risk is remediated", NULL,
+                     level == ZT_RISK_NONE);
 }
 
 static const struct sockaddr *client_sa(const zt_local_req *r)
@@ -595,6 +611,7 @@ static void login_passwordless(zt_local_req *r, const zt_passkey_login *l, const
         return;
     }
     zt_metric_sign_in(ZT_M_SIGN_IN_SUCCESS);
+    signal_remediation(r, u, &rev, now);
     zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), cookie, r->https, -1);
     zt_known_device_set(r->svc->sessions, &r->resp_headers, u->id, r->https, now);
     zt_wipe(cookie, sizeof(cookie));
@@ -636,6 +653,7 @@ static void login_second_factor(zt_local_req *r, const zt_passkey_login *l, cons
         wa_error(r, 503, "unavailable", "could not create the session");
     } else {
         zt_metric_sign_in(ZT_M_SIGN_IN_MFA_SUCCESS);
+        signal_remediation(r, u, &rev, now);
         r->log_detail = "passkey second factor accepted";
         login_answer(r, hash, l->rd);
     }

@@ -459,6 +459,34 @@ def test_passkey_only_account(h):
     check(attacker.get("/in").status != 200, "the attacker is not signed in")
 
 
+def test_risky_passwordless_is_remediated(h):
+    """A passwordless sign-in from an anonymous IP (medium sign-in risk) is not refused: the
+    user-verified passkey is the phishing-resistant second factor a risky password sign-in would
+    be asked for, so the anonymous_ip detection is recorded and remediated at once."""
+    from test_risk_e2e import SrcBrowser
+    tor_ip = "127.0.0.30"
+    tor = h.path("tor-exits.txt")
+    with open(tor, "w") as f:
+        f.write("ExitNode 0011BD2485AD45D984EC4159C88FC066E5E3300E\n"
+                "Published 2026-11-01 11:37:27\nLastStatus 2026-11-01 12:00:00\n"
+                "ExitAddress %s 2026-11-01 12:07:50\n" % tor_ip)
+    up = h.upstream()
+    gw = h.gateway(h.config([h.app(up, sensitivity="internal")], extra={
+        "audit": {"path": audit_path(h)}, "risk": {"anonymous_ips": [{"path": tor}]}}))
+    b = signed_in_browser(h, gw)
+    auth = Authenticator()
+    register(b, auth)
+    t = SrcBrowser(gw.port, tor_ip)
+    r, _ = passwordless(t, auth)
+    eq(r.status, 200, "a risky passwordless sign-in is let in (%r)" % r.body)
+    eq(t.get("/x").status, 200, "signed in")
+    r = h.cli("risk", "list", "--user", EMAIL, "--json", "--config", gw.config_path)
+    eq(r.returncode, 0, r.stderr)
+    dets = [d for d in json.loads(r.stdout) if d["type"] == "anonymous_ip"]
+    eq(len(dets), 1, "the detection is recorded: %s" % r.stdout)
+    eq(dets[0]["state"], "remediated", "and remediated by the passkey: %s" % r.stdout)
+
+
 def test_source_throttle(h):
     """Failed passkey sign-ins count against the source like failed passwords: past the limit
     the source is refused with 429 and Retry-After before anything is checked."""
