@@ -323,7 +323,6 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(SM_METHODS, "My sign-in methods", "サインイン方法") \
     X(SM_PASSKEYS, "Passkeys and security keys", "パスキーとセキュリティキー") \
     X(SM_NO_PASSKEYS, "No passkey or security key yet.", "パスキーやセキュリティキーはまだ登録されていません。") \
-    X(SM_ADD_PASSKEY, "Add a passkey", "パスキーを追加") \
     X(SM_COL_NAME, "Name", "名前") \
     X(SM_COL_TYPE, "Type", "種類") \
     X(SM_COL_ADDED, "Added", "追加日時") \
@@ -382,8 +381,34 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(SM_THIS_SESSION, "To sign out of this browser, use Sign out.", "このブラウザーからサインアウトするには、「サインアウト」を使用してください。") \
     X(SM_BACK, "Back to security info", "セキュリティ情報に戻る")
 
+
+/* The passkey parts of the portal's pages (sign-in, MFA, account, /.ztgate/passkey) and the
+ * texts passkey.js shows, handed to it in data- attributes. */
+#define ZT_PASSKEY_MESSAGES(X) \
+    X(PK_BUTTON_SIGN_IN, "Sign in with a passkey", "パスキーでサインイン") \
+    X(PK_INTRO_SIGN_IN, "No password needed: your device or security key confirms it is you.", "パスワードは不要です。デバイスまたはセキュリティキーで本人確認をします。") \
+    X(PK_OR, "or", "または") \
+    X(PK_BUTTON_USE, "Use a passkey or security key", "パスキーまたはセキュリティキーを使う") \
+    X(PK_TITLE_CONFIRM, "Confirm with your passkey", "パスキーで確認") \
+    X(PK_INTRO_CONFIRM, "This app needs a passkey or a security key. Use the one you registered.", "このアプリにはパスキーまたはセキュリティキーが必要です。登録済みのものを使ってください。") \
+    X(PK_TITLE_ADD, "Add a passkey", "パスキーを追加") \
+    X(PK_INTRO_ADD, "A passkey lets you sign in without a password, and no look-alike site can use it.", "パスキーがあれば、パスワードなしでサインインでき、偽サイトに悪用されることもありません。") \
+    X(PK_INTRO_ADD_FIRST, "This app needs a passkey or a security key, and you have none yet. Add one now.", "このアプリにはパスキーまたはセキュリティキーが必要ですが、まだ登録されていません。今すぐ追加してください。") \
+    X(PK_LABEL_NAME, "Name for this passkey", "このパスキーの名前") \
+    X(PK_BUTTON_ADD, "Add a passkey", "パスキーを追加") \
+    X(PK_LIST, "Your passkeys", "登録済みのパスキー") \
+    X(PK_NONE_YET, "No passkey yet.", "パスキーはまだありません。") \
+    X(PK_NONE_PENDING, "You have no passkey or security key. Ask your administrator for help.", "パスキーまたはセキュリティキーが登録されていません。管理者にお問い合わせください。") \
+    X(PK_ERR_UNSUPPORTED, "This browser cannot use passkeys. Use another browser or sign in with your password.", "このブラウザーではパスキーを使えません。別のブラウザーを使うか、パスワードでサインインしてください。") \
+    X(PK_ERR_CANCELLED, "The passkey request was cancelled or timed out. Try again.", "パスキーの要求がキャンセルされたか、時間切れになりました。もう一度お試しください。") \
+    X(PK_ERR_EXISTS, "This authenticator already holds a passkey for your account.", "この認証器には、すでにこのアカウントのパスキーがあります。") \
+    X(PK_ERR_FAILED, "The passkey could not be verified. Try again.", "パスキーを確認できませんでした。もう一度お試しください。") \
+    X(PK_LINK_PASSWORD, "Sign in with a password instead", "パスワードでサインインする") \
+    X(PK_LINK_PASSKEY, "Use a passkey for this app", "このアプリでパスキーを使う")
+
 #define ZT_MESSAGES(X)                                                                            \
-    ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X) ZT_SECURITY_MESSAGES(X)
+    ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X) ZT_SECURITY_MESSAGES(X) \
+    ZT_PASSKEY_MESSAGES(X)
 /* clang-format on */
 
 typedef enum zt_msg {

@@ -68,6 +68,7 @@ void zt_local_respond_page(zt_local_req *r, int status, zt_msg title, zt_msg bod
     r->status = status;
     r->content_type = NULL;
     r->no_security_headers = false;
+    r->page_script = false; /* an error page replaces the passkey page: no script */
     if (zt_page_render_body(&r->resp_body, &pg) < 0)
         zt_buf_reset(&r->resp_body);
     if (r->log_detail == NULL)

@@ -80,6 +80,7 @@ typedef struct zt_local_req {
     zt_buf resp_headers;      /* extra lines, each "Name: value\r\n" (Location, Set-Cookie, ...) */
     zt_buf resp_body;
     bool no_security_headers; /* JSON/JWKS: skip the HTML page security headers */
+    bool page_script;         /* the page loads /.ztgate/passkey.js: CSP allows 'self' script */
     const char *log_detail;   /* short reason for the access log (static string) */
 
     /* Optional: called once, on the loop thread, when the client goes away while the handler

@@ -53,11 +53,19 @@ int zt_page_security_headers(zt_buf *out, bool https)
  * another site. Other origins still get no Referer. */
 int zt_page_security_headers_form(zt_buf *out, bool https, const char *form_action)
 {
+    return zt_page_security_headers_csp(out, https, form_action, false);
+}
+
+/* The pages that offer a passkey load /.ztgate/passkey.js and post JSON to
+ * /.ztgate/webauthn/...: only they get script-src and connect-src, both 'self' (never inline
+ * script, never another origin); every other page stays without script. */
+int zt_page_security_headers_csp(zt_buf *out, bool https, const char *form_action, bool script)
+{
     int rc = zt_buf_printf(out,
-                           "Content-Security-Policy: default-src 'none'; style-src "
+                           "Content-Security-Policy: default-src 'none'; %sstyle-src "
                            "'unsafe-inline'; img-src 'self' data:; form-action %s; "
                            "frame-ancestors 'none'; base-uri 'none'\r\n",
-                           form_action);
+                           script ? "script-src 'self'; connect-src 'self'; " : "", form_action);
     rc = rc ? rc
             : zt_buf_append_str(out, "X-Content-Type-Options: nosniff\r\n"
                                      "X-Frame-Options: DENY\r\n"
@@ -332,6 +340,10 @@ zt_page zt_page_unmet(int control, const char *policy, const zt_page_device *dev
         pg.error = "phishing_resistant_mfa_required";
         pg.detail = "this app needs phishing-resistant sign-in (passkey or security key)";
         pg.remedy = MSG_DO_PASSKEY;
+        /* The passkey page offers the prompt, or registration to a user who has none; the
+         * proxy adds ?rd= (the page asked for) when it knows it. */
+        pg.remedy_href = "/.ztgate/passkey";
+        pg.remedy_label = PK_LINK_PASSKEY;
         return pg;
     default:
         return pg;

@@ -135,7 +135,7 @@ static bool may_enrol(zt_local_req *r, const zt_portal_sess *s, const char *rd)
     int rc = zt_store_totp_get(r->svc->store, s->user_id, &t);
     zt_store_totp_dispose(&t);
     uint64_t passkeys = 0;
-    int prc = zt_store_webauthn_count(r->svc->store, s->user_id, &passkeys);
+    int prc = zt_portal_passkey_count(r, s->user_id, &passkeys); /* 0 when passkeys are off */
     if ((rc != 0 && rc != -ENOENT) || prc != 0) {
         zt_portal_unavailable(r, "store error");
         return false;

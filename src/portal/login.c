@@ -63,7 +63,8 @@ static void login_page_as(zt_local_req *r, int status, const char *rd, const cha
                        .rd = rd,
                        .error = error,
                        .username = username,
-                       .wait_s = wait_s};
+                       .wait_s = wait_s,
+                       .passkey = r->cfg->auth.passkeys};
     zt_buf_reset(&r->resp_body);
     r->status = status;
     int rc = zt_render_login(&r->resp_body, &v);
@@ -72,6 +73,7 @@ static void login_page_as(zt_local_req *r, int status, const char *rd, const cha
         zt_portal_unavailable(r, "out of memory");
         return;
     }
+    r->page_script = v.passkey; /* "Sign in with a passkey" */
     zt_local_respond(r);
 }
 
@@ -253,7 +255,7 @@ static void login_succeeded(login_job *j)
     int rc = zt_store_totp_get(r->svc->store, j->user.id, &t);
     zt_store_totp_dispose(&t);
     uint64_t passkeys = 0;
-    int prc = zt_store_webauthn_count(r->svc->store, j->user.id, &passkeys);
+    int prc = zt_portal_passkey_count(r, j->user.id, &passkeys); /* 0 when passkeys are off */
     if ((rc != 0 && rc != -ENOENT) || prc != 0) {
         zt_portal_unavailable(r, "store error");
         return;

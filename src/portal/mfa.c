@@ -69,7 +69,10 @@ bool zt_portal_require_session(zt_local_req *r, zt_portal_sess *s, const char *r
 
 /* ---- the page ---- */
 
-static void mfa_page(zt_local_req *r, const char *rd, zt_msg error)
+/* The code form (when the user has an authenticator app) and, for a user with passkeys or
+ * security keys, the passkey block: either one is the second factor. */
+static void mfa_page_with(zt_local_req *r, const char *rd, zt_msg error, bool code_form,
+                          bool passkey)
 {
     char token[ZT_CSRF_TOKEN_LEN + 1];
     zt_buf *b = &r->resp_body;
@@ -79,20 +82,38 @@ static void mfa_page(zt_local_req *r, const char *rd, zt_msg error)
     rc = rc ? rc : zt_html_begin(b, r->lang, PM_TITLE_MFA);
     if (rc == 0 && error != MSG_NONE)
         rc = zt_html_notice(b, r->lang, error, true);
-    rc = rc ? rc : zt_html_p(b, r->lang, PM_INTRO_MFA, NULL);
-    rc = rc ? rc : zt_html_form_begin(b, ZT_PORTAL_MFA, token, rd);
-    rc = rc ? rc
-            : zt_html_input(b, r->lang, PM_LABEL_CODE, "code", "text", "one-time-code",
-                            "autocapitalize=\"none\" spellcheck=\"false\" maxlength=\"16\" "
-                            "autofocus");
-    rc = rc ? rc : zt_html_form_end(b, r->lang, PM_BUTTON_VERIFY);
+    if (rc == 0 && code_form) {
+        rc = zt_html_p(b, r->lang, PM_INTRO_MFA, NULL);
+        rc = rc ? rc : zt_html_form_begin(b, ZT_PORTAL_MFA, token, rd);
+        rc = rc ? rc
+                : zt_html_input(b, r->lang, PM_LABEL_CODE, "code", "text", "one-time-code",
+                                "autocapitalize=\"none\" spellcheck=\"false\" maxlength=\"16\" "
+                                "autofocus");
+        rc = rc ? rc : zt_html_form_end(b, r->lang, PM_BUTTON_VERIFY);
+    }
+    if (rc == 0 && passkey) {
+        rc = code_form ? zt_html_passkey_or(b, r->lang) : 0;
+        rc = rc ? rc : zt_html_passkey(b, r->lang, ZT_PASSKEY_SECOND_FACTOR, rd, NULL);
+    }
     rc = rc ? rc : zt_html_link(b, r->lang, ZT_PORTAL_LOGOUT, PM_BUTTON_SIGN_OUT);
     rc = rc ? rc : zt_html_end(b, r->lang, NULL);
     zt_wipe(token, sizeof(token));
-    if (rc != 0)
+    if (rc != 0) {
         zt_portal_unavailable(r, "out of memory");
+        return;
+    }
+    r->page_script = passkey;
+    zt_local_respond(r);
+}
+
+/* After a refused code: the same page again (the user has an authenticator app). */
+static void mfa_page(zt_local_req *r, const zt_portal_sess *s, const char *rd, zt_msg error)
+{
+    uint64_t n = 0;
+    if (zt_portal_passkey_count(r, s->user_id, &n) != 0)
+        zt_portal_unavailable(r, "store error");
     else
-        zt_local_respond(r);
+        mfa_page_with(r, rd, error, true, n > 0);
 }
 
 /* ---- checking a code ---- */
@@ -248,7 +269,7 @@ static void mfa_verify(void *ctx)
         if (!audit_code(r, &j->s, false, factor, reason))
             zt_portal_unavailable(r, "audit log unavailable");
         else
-            mfa_page(r, j->f.rd, PM_ERR_CODE);
+            mfa_page(r, &j->s, j->f.rd, PM_ERR_CODE);
         zt_portal_flow_free(j);
         return;
     }
@@ -329,12 +350,14 @@ static void mfa_get(zt_local_req *r)
     zt_store_totp t;
     int rc = zt_store_totp_get(r->svc->store, s.user_id, &t);
     zt_store_totp_dispose(&t);
-    if (rc == -ENOENT)
+    uint64_t passkeys = 0;
+    int prc = zt_portal_passkey_count(r, s.user_id, &passkeys);
+    if (rc == -ENOENT && prc == 0 && passkeys == 0)
         zt_portal_redirect_with_rd(r, ZT_PORTAL_TOTP, rd);
-    else if (rc != 0)
+    else if ((rc != 0 && rc != -ENOENT) || prc != 0)
         zt_portal_unavailable(r, "store error");
     else
-        mfa_page(r, rd, MSG_NONE);
+        mfa_page_with(r, rd, MSG_NONE, rc == 0, passkeys > 0);
 }
 
 void zt_portal_mfa(zt_local_req *r)

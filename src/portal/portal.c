@@ -22,6 +22,7 @@
 #include "response/incident.h"
 #include "risk/risk.h"
 #include "store/store.h"
+#include "store/store_webauthn.h"
 
 int64_t zt_portal_now(void)
 {
@@ -719,6 +720,19 @@ static int risk_notice(zt_local_req *r)
     return rc;
 }
 
+typedef struct passkey_names {
+    char name[ZT_STORE_WA_PER_USER_MAX][ZT_STORE_WA_NAME_MAX + 1];
+    size_t n;
+} passkey_names;
+
+static int collect_passkey(void *ctx, const zt_store_webauthn_cred *c)
+{
+    passkey_names *pk = ctx;
+    if (pk->n < ZT_STORE_WA_PER_USER_MAX)
+        snprintf(pk->name[pk->n++], sizeof(pk->name[0]), "%s", c->name);
+    return 0;
+}
+
 static void account_page(zt_local_req *r)
 {
     if (!zt_portal_method_ok(r, false))
@@ -741,13 +755,27 @@ static void account_page(zt_local_req *r)
         zt_portal_unavailable(r, "store error");
         return;
     }
-    zt_account_view v = {.lang = r->lang, .email = s.email, .totp_enrolled = rc == 0};
+    passkey_names pk = {.n = 0};
+    if (zt_store_webauthn_list(r->svc->store, s.user_id, collect_passkey, &pk) != 0) {
+        zt_portal_unavailable(r, "store error");
+        return;
+    }
+    const char *names[ZT_STORE_WA_PER_USER_MAX];
+    for (size_t i = 0; i < pk.n; i++)
+        names[i] = pk.name[i];
+    zt_account_view v = {.lang = r->lang,
+                         .email = s.email,
+                         .totp_enrolled = rc == 0,
+                         .passkeys_on = r->cfg->auth.passkeys,
+                         .passkeys = names,
+                         .n_passkeys = pk.n};
     zt_buf_reset(&r->resp_body);
     if (zt_render_account(&r->resp_body, &v) != 0 ||
         (s.user_risk >= ZT_RISK_HIGH && risk_notice(r) != 0)) {
         zt_portal_unavailable(r, "out of memory");
         return;
     }
+    r->page_script = v.passkeys_on; /* "Add a passkey" */
     zt_local_respond(r);
 }
 
@@ -824,6 +852,8 @@ static bool path_is(const zt_local_req *r, const char *p)
 
 void zt_portal_handle(zt_local_req *r)
 {
+    if (zt_portal_passkey_route(r))
+        return;
     if (path_is(r, ZT_PORTAL_HOME) || path_is(r, "/.ztgate"))
         account_page(r);
     else if (path_is(r, ZT_PORTAL_LOGIN))

@@ -30,6 +30,8 @@ typedef struct zt_local_req zt_local_req;
 #define ZT_PORTAL_SIGNED_OUT "/.ztgate/signed-out"
 #define ZT_PORTAL_CALLBACK "/.ztgate/callback"
 #define ZT_PORTAL_JWKS "/.ztgate/jwks.json"
+#define ZT_PORTAL_PASSKEY "/.ztgate/passkey"       /* passkey prompt (?rd=): step-up, sign-in */
+#define ZT_PORTAL_PASSKEY_JS "/.ztgate/passkey.js" /* the one script (passkey_ui.c) */
 /* WebAuthn JSON endpoints (webauthn.c; docs/PORTAL.md "Passkeys"), all POST. */
 #define ZT_PORTAL_WA_PREFIX "/.ztgate/webauthn/"
 #define ZT_PORTAL_WA_REGISTER_OPTIONS "/.ztgate/webauthn/register/options"
@@ -175,6 +177,7 @@ typedef struct zt_login_view {
     const char *request_id; /* NULL: no reference line (keeps failure bodies identical) */
     const char *username;   /* the e-mail typed, kept in the form (escaped); nullable */
     uint64_t wait_s;        /* > 0: the throttle's "wait N seconds" notice */
+    bool passkey;           /* offer "Sign in with a passkey" (auth.passkeys) */
 } zt_login_view;
 int zt_render_login(zt_buf *b, const zt_login_view *v);
 /* The throttle's notice: "wait N seconds, then try again" in a notice box. */
@@ -189,6 +192,9 @@ typedef struct zt_account_view {
     const char *name;
     bool mfa_done; /* this session passed a second factor */
     bool totp_enrolled;
+    bool passkeys_on;            /* auth.passkeys: the passkey section is shown */
+    const char *const *passkeys; /* names the user gave their passkeys (escaped) */
+    size_t n_passkeys;
 } zt_account_view;
 int zt_render_account(zt_buf *b, const zt_account_view *v);
 
@@ -246,6 +252,7 @@ typedef struct zt_security_view {
     const zt_sec_signin *activity;
     size_t n_activity;
     bool activity_off; /* no audit log to read */
+    bool passkeys_on;  /* auth.passkeys: offer "Add a passkey" (passkey.js) */
 } zt_security_view;
 int zt_render_security(zt_buf *b, const zt_security_view *v);
 
@@ -259,6 +266,27 @@ int zt_sec_activity_read(const char *path, const char *user_id, size_t window, z
  * how many were found. Pure: fuzzed by fuzz/fuzz_security_activity.c. */
 size_t zt_sec_activity_parse(const char *buf, size_t len, bool cut, const char *user_id,
                              zt_sec_signin *out, size_t cap);
+
+/* ---- passkey_ui.c: the browser side of passkeys ---- */
+
+/* What a passkey block does: data-passkey="login" | "second-factor" | "register". */
+typedef enum zt_passkey_mode {
+    ZT_PASSKEY_LOGIN = 0,     /* passwordless: no user name, any discoverable credential */
+    ZT_PASSKEY_SECOND_FACTOR, /* the session's user's credentials: MFA or step-up */
+    ZT_PASSKEY_REGISTER,      /* add one (with a name field) */
+} zt_passkey_mode;
+/* The block passkey.js drives: its button (hidden until the script finds WebAuthn), the
+ * alert and status lines, the en/ja texts in data- attributes, and the <script src> that
+ * loads it. rd: where the ceremony leads (nullable); next: where to go after a registration
+ * (nullable: reload). A page carrying it must set r->page_script (its CSP). */
+int zt_html_passkey(zt_buf *b, zt_lang lang, zt_passkey_mode mode, const char *rd,
+                    const char *next);
+/* "or", between a form and the passkey block. */
+int zt_html_passkey_or(zt_buf *b, zt_lang lang);
+/* Routes /.ztgate/passkey.js and /.ztgate/passkey; false for any other path. */
+bool zt_portal_passkey_route(zt_local_req *r);
+/* How many passkeys / security keys the user has registered. 0 or negative errno. */
+int zt_portal_passkey_count(zt_local_req *r, const char *user_id, uint64_t *n);
 
 /* ---- portal.c: request glue shared by the flows ---- */
 

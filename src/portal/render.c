@@ -11,7 +11,7 @@ static const char portal_css[] =
     "sans-serif;margin:0;background:#f4f5f7;color:#1d2330}"
     "main{max-width:26rem;margin:6vh auto;padding:2rem;background:#fff;border-radius:12px;"
     "box-shadow:0 1px 4px rgba(0,0,0,.12)}"
-    "h1{font-size:1.4rem;margin-top:0}p{line-height:1.6}"
+    "h1{font-size:1.4rem;margin-top:0}h2{font-size:1.1rem;margin-top:1.8rem}p{line-height:1.6}"
     "label{display:block;margin:1rem 0 .3rem;font-weight:600}"
     "input[type=text],input[type=email],input[type=password]{width:100%;box-sizing:border-box;"
     "padding:.7rem;font-size:1rem;border:1px solid #b8bfcc;border-radius:6px}"
@@ -19,12 +19,16 @@ static const char portal_css[] =
     "background:#2456c7;color:#fff;cursor:pointer}"
     ".notice{padding:.8rem;border-radius:6px;background:#e8f3ea;color:#1d5a2c}"
     ".error{background:#fbe9e9;color:#8a1c1c}"
+    ".pk-msg{padding:.8rem;border-radius:6px;background:#eef1f6;margin-top:1rem}"
+    ".pk-error{background:#fbe9e9;color:#8a1c1c}"
     ".mono{font-family:ui-monospace,Menlo,Consolas,monospace;word-break:break-all}"
     ".qr svg{width:100%;max-width:16rem;height:auto;display:block;margin:1rem auto}"
     "ul.codes{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:1.1rem}"
     "pre{background:#f4f5f7;padding:.8rem;border-radius:6px;white-space:pre-wrap;"
     "word-break:break-all;font-size:.9rem}"
     ".ref{color:#5b6475;font-size:.85rem;word-break:break-all}"
+    ".or{text-align:center;color:#5b6475;margin:1.4rem 0 0}"
+    ".passkey button{background:#1d2330}"
     "footer{margin-top:2rem;color:#8a93a3;font-size:.8rem}"
     "@media(max-width:30rem){main{margin:0;border-radius:0;min-height:100vh}}";
 
@@ -178,7 +182,29 @@ int zt_render_login(zt_buf *b, const zt_login_view *v)
                             "current-password", NULL);
     rc = rc ? rc : zt_html_p(b, v->lang, PM_LOGIN_TAP_HINT, NULL); /* Temporary Access Pass */
     rc = rc ? rc : zt_html_form_end(b, v->lang, PM_BUTTON_SIGN_IN);
+    if (rc == 0 && v->passkey) {
+        rc = zt_html_passkey_or(b, v->lang);
+        rc = rc ? rc : zt_html_passkey(b, v->lang, ZT_PASSKEY_LOGIN, v->rd, NULL);
+    }
     return rc ? rc : zt_html_end(b, v->lang, v->request_id);
+}
+
+/* The passkeys the user has (by the names they gave) and the block to add one. */
+static int account_passkeys(zt_buf *b, const zt_account_view *v)
+{
+    int rc = zt_buf_append_str(b, "<h2>");
+    rc = rc ? rc : zt_html_msg(b, v->lang, PK_LIST);
+    rc = rc ? rc : zt_buf_append_str(b, "</h2>");
+    if (rc == 0 && v->n_passkeys == 0)
+        rc = zt_html_p(b, v->lang, PK_NONE_YET, NULL);
+    rc = rc || v->n_passkeys == 0 ? rc : zt_buf_append_str(b, "<ul class=\"passkeys\">");
+    for (size_t i = 0; rc == 0 && i < v->n_passkeys; i++) {
+        rc = zt_buf_append_str(b, "<li>");
+        rc = rc ? rc : zt_html_text(b, v->passkeys[i]);
+        rc = rc ? rc : zt_buf_append_str(b, "</li>");
+    }
+    rc = rc || v->n_passkeys == 0 ? rc : zt_buf_append_str(b, "</ul>");
+    return rc ? rc : zt_html_passkey(b, v->lang, ZT_PASSKEY_REGISTER, NULL, ZT_PORTAL_HOME);
 }
 
 int zt_render_account(zt_buf *b, const zt_account_view *v)
@@ -203,6 +229,7 @@ int zt_render_account(zt_buf *b, const zt_account_view *v)
     rc = rc ? rc
             : zt_html_link(b, v->lang, ZT_PORTAL_TOTP,
                            v->totp_enrolled ? PM_LINK_TOTP_AGAIN : PM_TITLE_ENROL);
+    rc = rc || !v->passkeys_on ? rc : account_passkeys(b, v);
     rc = rc ? rc : zt_html_link(b, v->lang, ZT_PORTAL_LOGOUT, PM_BUTTON_SIGN_OUT);
     return rc ? rc : zt_html_end(b, v->lang, NULL);
 }

@@ -117,10 +117,10 @@ static int passkeys(zt_buf *b, const zt_security_view *v)
             rc = passkey_row(b, v, &v->passkeys[i]);
         rc = rc ? rc : zt_buf_append_str(b, "</tbody></table>");
     }
-    /* Driven by /.ztgate/passkey.js (the WebAuthn part of the portal). */
-    rc = rc ? rc : zt_buf_append_str(b, "<button type=\"button\" data-passkey=\"register\">");
-    rc = rc ? rc : zt_html_msg(b, v->lang, SM_ADD_PASSKEY);
-    return rc ? rc : zt_buf_append_str(b, "</button>");
+    /* The passkey block passkey.js drives (its name field, button and messages). */
+    if (rc == 0 && v->passkeys_on)
+        rc = zt_html_passkey(b, v->lang, ZT_PASSKEY_REGISTER, NULL, ZT_PORTAL_SECURITY);
+    return rc;
 }
 
 static int totp_and_recovery(zt_buf *b, const zt_security_view *v)
@@ -260,8 +260,5 @@ int zt_render_security(zt_buf *b, const zt_security_view *v)
     rc = rc ? rc : devices(b, v);
     rc = rc ? rc : activity(b, v);
     rc = rc ? rc : zt_html_link(b, v->lang, ZT_PORTAL_HOME, PM_TITLE_ACCOUNT);
-    /* The passkey script drives the "Add a passkey" button; it needs script-src 'self' and
-     * connect-src 'self' on this page (set by the part that serves it). */
-    rc = rc ? rc : zt_buf_append_str(b, "<script src=\"/.ztgate/passkey.js\" defer></script>");
     return rc ? rc : zt_html_end(b, v->lang, NULL);
 }

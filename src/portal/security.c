@@ -391,6 +391,7 @@ static void security_get(zt_local_req *r)
         d->v.lang = r->lang;
         d->v.csrf_token = token;
         d->v.done = done_message(r);
+        d->v.passkeys_on = r->cfg->auth.passkeys;
         zt_buf_reset(&r->resp_body);
         r->status = 200;
         rc = zt_render_security(&r->resp_body, &d->v);
@@ -399,10 +400,12 @@ static void security_get(zt_local_req *r)
         page_free(d);
     free(d);
     zt_wipe(token, sizeof(token));
-    if (rc != 0)
+    if (rc != 0) {
         zt_portal_unavailable(r, "security page: store error");
-    else
-        zt_local_respond(r);
+        return;
+    }
+    r->page_script = r->cfg->auth.passkeys; /* "Add a passkey" needs the script */
+    zt_local_respond(r);
 }
 
 /* ---- actions ---- */

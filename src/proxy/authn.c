@@ -251,6 +251,11 @@ static int page_url(zt_conn *c, const char *page, zt_buf *out)
     return rc;
 }
 
+int zt_authn_page_url(zt_conn *c, const char *page, zt_buf *out)
+{
+    return page_url(c, page, out);
+}
+
 /* Browsers navigating to a page are redirected; scripts and API clients get a 401 they can
  * act on instead of an HTML sign-in form. */
 bool zt_authn_wants_html(const zt_conn *c)

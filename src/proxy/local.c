@@ -164,8 +164,9 @@ int zt_local_write_response(const zt_local_req *r, zt_buf *out, bool keep_alive)
                            r->status, zt_http_status_text(r->status), ctype, r->resp_body.len);
     const zt_runtime *rt = r->rt_;
     if (rc == 0 && !r->no_security_headers)
-        rc = zt_page_security_headers_form(
-            out, r->https, rt->portal_form_action ? rt->portal_form_action : "'self'");
+        rc = zt_page_security_headers_csp(
+            out, r->https, rt->portal_form_action ? rt->portal_form_action : "'self'",
+            r->page_script);
     if (rc == 0 && !r->no_security_headers)
         rc = zt_buf_printf(out, "Content-Language: %s\r\nVary: Accept-Language, Cookie\r\n",
                            zt_lang_tag(r->lang));

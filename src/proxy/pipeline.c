@@ -589,7 +589,15 @@ static zt_page_device page_device(const zt_request *r)
 static void respond_unmet(zt_conn *c, zt_control ctl)
 {
     zt_page_device dev = page_device(&c->req);
-    zt_conn_respond_page_ex(c, zt_page_unmet((int)ctl, c->req.policy, &dev));
+    zt_page pg = zt_page_unmet((int)ctl, c->req.policy, &dev);
+    zt_buf href;
+    zt_buf_init(&href, 0);
+    /* The passkey page comes back to the page asked for once the passkey is used. */
+    if (ctl == ZT_CTL_PHISHING_RESISTANT_MFA &&
+        zt_authn_page_url(c, "/.ztgate/passkey?rd=", &href) == 0 && zt_buf_cstr(&href) == 0)
+        pg.remedy_href = href.data;
+    zt_conn_respond_page_ex(c, pg);
+    zt_buf_dispose(&href);
 }
 
 static void respond_step_up(zt_conn *c, bool reauth, const char *control)

@@ -313,6 +313,9 @@ zt_authn_result zt_authn_check_host(zt_conn *c, const char *host);
 int zt_authn_sign_assertion(zt_conn *c, const zt_policy_input *in);
 /* A browser navigating (HTML wanted), as opposed to a script or API client. */
 bool zt_authn_wants_html(const zt_conn *c);
+/* A portal page's URL for this request: page (ending in "rd=") + the request's URL encoded,
+ * on the portal host when there is one. */
+int zt_authn_page_url(zt_conn *c, const char *page, zt_buf *out);
 /* Policy challenge: where to send the browser (sign in again, or the MFA prompt). */
 int zt_authn_write_step_up(zt_conn *c, zt_buf *out, bool keep_alive, bool reauth,
                            const char *control);

@@ -66,10 +66,13 @@ function ctx(cmd) {
 // What a person sees: final URL, HTTP status of the document, title, heading, text, language.
 async function pageInfo(c, resp) {
     const p = c.page;
-    if (resp)
+    if (resp) {
         c.lastStatus = resp.status();
+        c.lastCsp = (await resp.allHeaders())['content-security-policy'] || null;
+    }
     return {
         status: c.lastStatus,
+        csp: c.lastCsp || null,
         url: p.url(),
         title: await p.title(),
         h1: await p.locator('h1').first().textContent({ timeout: 1000 }).catch(() => null),
@@ -155,6 +158,51 @@ const ops = {
         await c.page.waitForLoadState('load', { timeout: 5000 }).catch(() => {});
         return { status: r.status(), url: r.url(), body: await r.text().catch(() => ''),
                  request_headers: await r.request().allHeaders() };
+    },
+    // A Chrome DevTools Protocol command on the context's page (Chromium only), e.g. the
+    // WebAuthn domain's virtual authenticators (round2.md §1.12). One CDP session per context.
+    async cdp(cmd) {
+        const c = ctx(cmd);
+        if (!c.cdp)
+            c.cdp = await c.context.newCDPSession(c.page);
+        return { result: await c.cdp.send(cmd.method, cmd.params || {}) };
+    },
+    // An expression (a string: a promise is awaited) evaluated in the page; its JSON value.
+    async evaluate(cmd) {
+        return { value: await ctx(cmd).page.evaluate(cmd.expr) };
+    },
+    // Clicks and waits for what the page's script shows in its role=alert element (a button
+    // that does not navigate, e.g. a refused passkey).
+    async clickAlert(cmd) {
+        const c = ctx(cmd);
+        await c.page.locator(cmd.selector).first().click({ timeout: 5000 });
+        const alert = c.page.locator('[role=alert]:not([hidden])').first();
+        await alert.waitFor({ state: 'visible', timeout: cmd.timeout || 20000 });
+        return { alert: await alert.textContent(), ...(await pageInfo(c, null)) };
+    },
+    // Clicks and waits for whichever comes first: a navigation (the ceremony passed and the
+    // script followed `redirect`) or the page's role=alert text (it was refused).
+    async clickOutcome(cmd) {
+        const c = ctx(cmd);
+        const nav = c.page.waitForNavigation({ waitUntil: 'load', timeout: cmd.timeout || 20000 })
+            .then((resp) => ({ navigated: true, resp }));
+        const alert = c.page.locator('[role=alert]:not([hidden])').first();
+        const shown = alert.waitFor({ state: 'visible', timeout: cmd.timeout || 20000 })
+            .then(() => ({ navigated: false }));
+        await c.page.locator(cmd.selector).first().click({ timeout: 5000 });
+        const first = await Promise.race([nav, shown]);
+        nav.catch(() => {});
+        shown.catch(() => {});
+        if (first.navigated)
+            return { navigated: true, alert: null, ...(await pageInfo(c, first.resp)) };
+        return { navigated: false, alert: await alert.textContent(), ...(await pageInfo(c, null)) };
+    },
+    async visible(cmd) {
+        const l = ctx(cmd).page.locator(cmd.selector);
+        const values = [];
+        for (const e of await l.all())
+            values.push(await e.isVisible());
+        return { values };
     },
     async posts(cmd) {
         return { posts: ctx(cmd).posts };

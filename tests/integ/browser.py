@@ -268,5 +268,32 @@ class Tab:
     def goto_and_wait_post(self, url, target):
         return self.c.cmd("gotoAndWaitPost", ctx=self.name, url=url, target=target)
 
+    def cdp(self, method, **params):
+        """A Chrome DevTools Protocol command on this context's page (e.g. WebAuthn.*)."""
+        return self.c.cmd("cdp", ctx=self.name, method=method, params=params)["result"]
+
+    def evaluate(self, expr):
+        """The JSON value of a JavaScript expression in the page (a promise is awaited)."""
+        return self.c.cmd("evaluate", ctx=self.name, expr=expr)["value"]
+
+    def click_alert(self, selector, shot, timeout_ms=20000):
+        """Click a button that does not navigate and wait for the page's role=alert text;
+        the page (with .alert) is screenshotted."""
+        self.page = Page(self.c.cmd("clickAlert", ctx=self.name, selector=selector,
+                                    timeout=timeout_ms))
+        self.screenshot(shot)
+        return self.page
+
+    def click_outcome(self, selector, shot, timeout_ms=20000):
+        """Click a passkey button: .navigated (the ceremony passed, the page moved on) or
+        .alert (the text the page shows when refused)."""
+        self.page = Page(self.c.cmd("clickOutcome", ctx=self.name, selector=selector,
+                                    timeout=timeout_ms))
+        self.screenshot(shot)
+        return self.page
+
+    def visible(self, selector):
+        return self.c.cmd("visible", ctx=self.name, selector=selector)["values"]
+
     def close(self):
         self.c.cmd("close", ctx=self.name)

@@ -45,7 +45,7 @@ def _journey(h, locale, lang):
     check("Laptop" in p.text and "Phone" in p.text, "the passkeys are listed")
     eq(len(tab.texts("#session-list tr.session")), 2, "two sessions: this browser and the other")
     check(msg("SM_THIS_BROWSER", lang) in p.text, "this browser is marked")
-    check(tab.attr("button[data-passkey='register']", "type"), "the Add a passkey button")
+    check(tab.attr("[data-passkey='register'] button", "type"), "the Add a passkey button")
 
     # Rename a passkey.
     row = "#passkey-list form:has(input[value='%s']):has(input[value='passkey_rename'])" % b64u(KEY1)

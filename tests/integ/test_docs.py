@@ -657,3 +657,55 @@ def test_docs_repo_files(h):
                 problems.append("%s:%d: `%s` does not exist" % (name, ln, path))
     check(n >= 10, "found only %d repository paths in the docs" % n)
     check(not problems, "files the docs name that do not exist:\n  " + "\n  ".join(problems))
+
+
+# ---------------------------------------------------------------------------------------------
+# the README's passkey walk-through
+
+def _readme_section(title_start):
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r"^### %s.*?$(.*?)^#{2,3} " % re.escape(title_start), text, re.M | re.S)
+    check(m, "README.md has a section '### %s'" % title_start)
+    return m.group(1)
+
+
+def test_docs_passkey_walkthrough(h):
+    """What README.md's passkey section tells a person to press and read is what the pages
+    show: every **label** is a text of the catalogue, and the pages the steps name (the
+    sign-in page, the account page, the passkey page) show it; the second-factor label is the
+    one the MFA page's passkey block uses."""
+    from browser import catalogue
+    from portal_client import Browser, add_user, sign_in
+    section = _readme_section("Passkeys")
+    labels = re.findall(r"\*\*([^*]+)\*\*", section)
+    check(len(labels) >= 4, "the walk-through names the buttons and fields: %r" % labels)
+    english = {en: mid for mid, (en, ja) in catalogue().items()}
+    unknown = [x for x in labels if x not in english]
+    check(not unknown, "README labels that no page shows (not in the catalogue): %r" % unknown)
+    for page in ("/.ztgate/", "/.ztgate/login", "/.ztgate/passkey"):
+        check("`%s`" % page in section, "the walk-through names %s" % page)
+
+    up = h.upstream()
+    gw = h.gateway(h.config([h.app(up, sensitivity="internal")],
+                            extra={"auth": {"mfa": "optional", "argon2_memory": "19MiB",
+                                            "argon2_passes": 2}}))
+    add_user(h, gw, "docs@example.test", "a long passphrase for the docs")
+    anon = Browser(gw.port)
+    b = Browser(gw.port)
+    check(sign_in(b, "docs@example.test", "a long passphrase for the docs").status == 303,
+          "password sign-in")
+    shown = "".join(r.body.decode() for r in (anon.get("/.ztgate/login"), b.get("/.ztgate/"),
+                                              b.get("/.ztgate/passkey")))
+    with open(os.path.join(ROOT, "src", "portal", "mfa.c"), encoding="utf-8") as f:
+        mfa_src = f.read()
+    missing = []
+    for x in labels:
+        if english[x] == "PK_BUTTON_USE":
+            # The MFA page shows it for a user with a passkey: its block is the second-factor
+            # one, whose button is this text (passkey_ui.c); the browser test clicks it.
+            if "ZT_PASSKEY_SECOND_FACTOR" not in mfa_src:
+                missing.append(x + " (the MFA page has no passkey block)")
+        elif x not in shown:
+            missing.append(x)
+    check(not missing, "README labels not on the pages it names: %r" % missing)

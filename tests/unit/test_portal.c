@@ -416,6 +416,52 @@ static void test_render_escapes(void **state)
     zt_buf_dispose(&b);
 }
 
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* The passkey blocks: one script tag per page, never inline script, the mode and the way
+ * back in data- attributes (escaped), the script's texts from the catalogue in the page's
+ * language, the button hidden until the script finds WebAuthn, names escaped. */
+static void test_render_passkey(void **state)
+{
+    (void)state;
+    zt_buf b;
+    zt_buf_init(&b, 0);
+    zt_login_view lv = {
+        .lang = ZT_LANG_JA, .csrf_token = "t", .rd = "/a?b=1&c=\"><x", .passkey = true};
+    assert_int_equal(zt_render_login(&b, &lv), 0);
+    assert_int_equal(zt_buf_cstr(&b), 0);
+    assert_int_equal(count(b.data, "<script"), 1);
+    assert_non_null(strstr(b.data, "<script src=\"/.ztgate/passkey.js\" defer></script>"));
+    assert_non_null(
+        strstr(b.data, "data-passkey=\"login\" data-rd=\"/a?b=1&amp;c=&quot;&gt;&lt;x\""));
+    assert_null(strstr(b.data, "<x"));
+    assert_non_null(strstr(b.data, zt_msg_text(ZT_LANG_JA, PK_ERR_CANCELLED)));
+    assert_non_null(strstr(b.data, "<button type=\"button\" hidden>"));
+    assert_non_null(strstr(b.data, "role=\"alert\" hidden"));
+    zt_buf_dispose(&b);
+
+    const char *names[] = {"Laptop", "<b>key</b>"};
+    zt_account_view v = {.lang = ZT_LANG_EN,
+                         .email = "a@x.test",
+                         .passkeys_on = true,
+                         .passkeys = names,
+                         .n_passkeys = 2};
+    zt_buf_init(&b, 0);
+    assert_int_equal(zt_render_account(&b, &v), 0);
+    assert_int_equal(zt_buf_cstr(&b), 0);
+    assert_non_null(strstr(b.data, "<li>Laptop</li><li>&lt;b&gt;key&lt;/b&gt;</li>"));
+    assert_non_null(strstr(b.data, "data-passkey=\"register\" data-next=\"/.ztgate/\""));
+    assert_non_null(strstr(b.data, "data-passkey-name"));
+    assert_int_equal(count(b.data, "<script"), 1);
+    zt_buf_dispose(&b);
+}
+
 static void test_messages_complete(void **state)
 {
     (void)state;
@@ -459,7 +505,7 @@ int main(void)
         cmocka_unit_test(test_form_content_type), cmocka_unit_test(test_rd_bad),
         cmocka_unit_test(test_rd_good),           cmocka_unit_test(test_csrf),
         cmocka_unit_test(test_render_escapes),    cmocka_unit_test(test_messages_complete),
-        cmocka_unit_test(test_url_encode),
+        cmocka_unit_test(test_url_encode),        cmocka_unit_test(test_render_passkey),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

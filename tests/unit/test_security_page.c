@@ -114,7 +114,8 @@ static void test_render_escapes_and_forms(void **state)
                           .sessions = ss,
                           .n_sessions = 2,
                           .activity = &act,
-                          .n_activity = 1};
+                          .n_activity = 1,
+                          .passkeys_on = true};
     zt_buf b;
     zt_buf_init(&b, 1 << 20);
     assert_int_equal(zt_render_security(&b, &v), 0);
