@@ -406,9 +406,35 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(PK_LINK_PASSWORD, "Sign in with a password instead", "パスワードでサインインする") \
     X(PK_LINK_PASSKEY, "Use a passkey for this app", "このアプリでパスキーを使う")
 
+/* The passkey JSON endpoints' error messages (src/portal/webauthn.c), by error code. */
+#define ZT_WEBAUTHN_MESSAGES(X) \
+    X(WA_INVALID_CHALLENGE, "This request is not part of a passkey prompt from this browser, or it was used already. Start again.", "このブラウザーで開始したパスキーの確認ではないか、すでに使われています。最初からやり直してください。") \
+    X(WA_CHALLENGE_EXPIRED, "The passkey prompt timed out. Start again.", "パスキーの確認の有効期限が切れました。最初からやり直してください。") \
+    X(WA_MALFORMED, "The request could not be read.", "リクエストを読み取れませんでした。") \
+    X(WA_VERIFICATION_FAILED, "The passkey could not be verified.", "パスキーを確認できませんでした。") \
+    X(WA_USER_VERIFICATION_REQUIRED, "Your device did not verify you (PIN or biometrics).", "デバイスで本人確認（PIN または生体認証）が行われませんでした。") \
+    X(WA_UNSUPPORTED, "This kind of security key is not supported.", "この種類のセキュリティキーには対応していません。") \
+    X(WA_UNKNOWN_CREDENTIAL, "This passkey is not registered here.", "このパスキーは登録されていません。") \
+    X(WA_USER_MISMATCH, "This passkey belongs to another account.", "このパスキーは別のアカウントのものです。") \
+    X(WA_CLONED_CREDENTIAL, "This passkey was refused because it may have been copied. Contact your administrator.", "このパスキーは複製された可能性があるため拒否されました。管理者に連絡してください。") \
+    X(WA_CREDENTIAL_EXISTS, "This passkey is registered already.", "このパスキーはすでに登録されています。") \
+    X(WA_TOO_MANY_CREDENTIALS, "You have the most passkeys allowed. Remove one first.", "登録できるパスキーの上限に達しています。先にどれかを削除してください。") \
+    X(WA_NOT_SIGNED_IN, "Sign in first.", "先にサインインしてください。") \
+    X(WA_SECOND_FACTOR_REQUIRED, "Finish signing in with your second factor first.", "先に 2 要素目の確認を済ませてください。") \
+    X(WA_ACCOUNT_DISABLED, "This account is disabled.", "このアカウントは無効になっています。") \
+    X(WA_TOO_MANY_ATTEMPTS, "Too many attempts. Wait a moment, then try again.", "試行回数が多すぎます。しばらく待ってからやり直してください。") \
+    X(WA_FORBIDDEN_ORIGIN, "This request did not come from this site.", "このリクエストはこのサイトから送られたものではありません。") \
+    X(WA_UNSUPPORTED_MEDIA_TYPE, "Send the request as application/json.", "リクエストは application/json で送ってください。") \
+    X(WA_METHOD_NOT_ALLOWED, "Use POST.", "POST を使ってください。") \
+    X(WA_PASSKEYS_DISABLED, "Passkeys are turned off on this gateway.", "このゲートウェイではパスキーが無効になっています。") \
+    X(WA_NOT_FOUND, "There is no such passkey request.", "そのようなパスキーのリクエストはありません。") \
+    X(WA_WRONG_HOST, "Use the sign-in portal's address for passkeys.", "パスキーはサインインポータルのアドレスで使ってください。") \
+    X(WA_UNAVAILABLE, "The service is unavailable. Try again later.", "サービスを利用できません。しばらくしてからやり直してください。") \
+    X(WA_PASSKEY_REQUIRED, "You have a passkey already: confirm with it first, then add another.", "すでにパスキーが登録されています。先にそのパスキーで確認してから追加してください。") \
+
 #define ZT_MESSAGES(X)                                                                            \
     ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X) ZT_SECURITY_MESSAGES(X) \
-    ZT_PASSKEY_MESSAGES(X)
+    ZT_PASSKEY_MESSAGES(X) ZT_WEBAUTHN_MESSAGES(X)
 /* clang-format on */
 
 typedef enum zt_msg {

@@ -71,6 +71,15 @@ bool zt_portal_sess_is_tap(const zt_portal_sess *s)
            strcmp(s->mfa_method, ZT_SESSION_PURPOSE_TAP) == 0;
 }
 
+/* amr says a passkey was used at some point; the factor recorded last (mfa_method "hwk"/"swk",
+ * set by a passkey sign-in or step-up) and its time (mfa_time) say it was just now. */
+bool zt_portal_sess_passkey_fresh(const zt_portal_sess *s, int64_t now)
+{
+    bool passkey_last = strcmp(s->mfa_method, "hwk") == 0 || strcmp(s->mfa_method, "swk") == 0;
+    return s->valid && zt_amr_phishing_resistant(s->amr) && passkey_last && s->mfa_time > 0 &&
+           now - s->mfa_time <= ZT_PORTAL_PASSKEY_FRESH_S;
+}
+
 bool zt_portal_is_post(const zt_local_req *r)
 {
     return r->method == HTTP_POST;

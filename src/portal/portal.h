@@ -306,6 +306,12 @@ typedef struct zt_portal_sess {
 /* A session opened with a Temporary Access Pass: pending, limited to enrolling a sign-in method
  * (a passkey or TOTP); the MFA page and every other page refuse it. */
 bool zt_portal_sess_is_tap(const zt_portal_sess *s);
+#define ZT_PORTAL_PASSKEY_FRESH_S 300 /* a passkey proved this recently counts as fresh */
+/* Whether this session proved a passkey in the last ZT_PORTAL_PASSKEY_FRESH_S seconds: the
+ * rule for changing the user's passkeys (adding one when they have one, removing the last).
+ * A password and a relayed TOTP code never pass it, so a phishing kit cannot swap in its own
+ * passkey. */
+bool zt_portal_sess_passkey_fresh(const zt_portal_sess *s, int64_t now);
 /* A pass's session has done its one job (a method was enrolled): end it and clear the cookie;
  * the new method signs in from now on (enrol.c; passkey registration does the same). */
 void zt_portal_tap_session_end(zt_local_req *r, const zt_portal_sess *s);

@@ -31,7 +31,6 @@
 #include "store/store.h"
 
 #define ACTIVITY_WINDOW (4u << 20) /* bytes of the audit file's tail searched for sign-ins */
-#define FRESH_PASSKEY_S 300        /* "fresh" passkey assertion for removing the last one */
 
 /* ---- the session and the record ---- */
 
@@ -45,17 +44,6 @@ static bool page_session(zt_local_req *r, zt_portal_sess *s)
         return false;
     }
     return true;
-}
-
-/* Whether this session proved a passkey within the last FRESH_PASSKEY_S seconds: the rule for
- * removing the user's last phishing-resistant method. amr says a passkey was used at some point;
- * the factor recorded last (mfa_method "hwk"/"swk", set by a passkey sign-in or step-up) and its
- * time (mfa_time) say it was just now. */
-static bool fresh_passkey(const zt_portal_sess *s, int64_t now)
-{
-    bool passkey_last = strcmp(s->mfa_method, "hwk") == 0 || strcmp(s->mfa_method, "swk") == 0;
-    return zt_amr_phishing_resistant(s->amr) && passkey_last && s->mfa_time > 0 &&
-           now - s->mfa_time <= FRESH_PASSKEY_S;
 }
 
 /* One Account Change record (OCSF 3001) per action or refusal, the user as the actor. */
@@ -453,7 +441,7 @@ static int remove_owned(zt_local_req *r, const zt_portal_sess *s, const unsigned
     pthread_mutex_lock(&remove_mu);
     rc = rc ? rc : zt_store_webauthn_count(r->svc->store, s->user_id, &n);
     /* The last phishing-resistant method: only right after proving it. */
-    if (rc == 0 && n <= 1 && !fresh_passkey(s, zt_portal_now()))
+    if (rc == 0 && n <= 1 && !zt_portal_sess_passkey_fresh(s, zt_portal_now()))
         rc = -EPERM;
     rc = rc ? rc : zt_store_webauthn_delete(r->svc->store, s->user_id, cid, len);
     pthread_mutex_unlock(&remove_mu);

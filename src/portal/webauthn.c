@@ -41,59 +41,39 @@
 /* ---- answers ---- */
 
 static const struct {
-    const char *code, *en, *ja;
+    const char *code;
+    zt_msg msg;
 } wa_messages[] = {
-    {"invalid_challenge",
-     "This request is not part of a passkey prompt from this browser, or it "
-     "was used already. Start again.",
-     "このブラウザーで開始したパスキーの確認ではないか、すでに使われています。最初からやり直してく"
-     "ださい。"},
-    {"challenge_expired", "The passkey prompt timed out. Start again.",
-     "パスキーの確認の有効期限が切れました。最初からやり直してください。"},
-    {"malformed", "The request could not be read.", "リクエストを読み取れませんでした。"},
-    {"verification_failed", "The passkey could not be verified.",
-     "パスキーを確認できませんでした。"},
-    {"user_verification_required", "Your device did not verify you (PIN or biometrics).",
-     "デバイスで本人確認（PIN または生体認証）が行われませんでした。"},
-    {"unsupported", "This kind of security key is not supported.",
-     "この種類のセキュリティキーには対応していません。"},
-    {"unknown_credential", "This passkey is not registered here.",
-     "このパスキーは登録されていません。"},
-    {"user_mismatch", "This passkey belongs to another account.",
-     "このパスキーは別のアカウントのものです。"},
-    {"cloned_credential",
-     "This passkey was refused because it may have been copied. Contact your administrator.",
-     "このパスキーは複製された可能性があるため拒否されました。管理者に連絡してください。"},
-    {"credential_exists", "This passkey is registered already.",
-     "このパスキーはすでに登録されています。"},
-    {"too_many_credentials", "You have the most passkeys allowed. Remove one first.",
-     "登録できるパスキーの上限に達しています。先にどれかを削除してください。"},
-    {"not_signed_in", "Sign in first.", "先にサインインしてください。"},
-    {"second_factor_required", "Finish signing in with your second factor first.",
-     "先に 2 要素目の確認を済ませてください。"},
-    {"account_disabled", "This account is disabled.", "このアカウントは無効になっています。"},
-    {"too_many_attempts", "Too many attempts. Wait a moment, then try again.",
-     "試行回数が多すぎます。しばらく待ってからやり直してください。"},
-    {"forbidden_origin", "This request did not come from this site.",
-     "このリクエストはこのサイトから送られたものではありません。"},
-    {"unsupported_media_type", "Send the request as application/json.",
-     "リクエストは application/json で送ってください。"},
-    {"method_not_allowed", "Use POST.", "POST を使ってください。"},
-    {"passkeys_disabled", "Passkeys are turned off on this gateway.",
-     "このゲートウェイではパスキーが無効になっています。"},
-    {"not_found", "There is no such passkey request.",
-     "そのようなパスキーのリクエストはありません。"},
-    {"wrong_host", "Use the sign-in portal's address for passkeys.",
-     "パスキーはサインインポータルのアドレスで使ってください。"},
-    {"unavailable", "The service is unavailable. Try again later.",
-     "サービスを利用できません。しばらくしてからやり直してください。"},
+    {"invalid_challenge", WA_INVALID_CHALLENGE},
+    {"challenge_expired", WA_CHALLENGE_EXPIRED},
+    {"malformed", WA_MALFORMED},
+    {"verification_failed", WA_VERIFICATION_FAILED},
+    {"user_verification_required", WA_USER_VERIFICATION_REQUIRED},
+    {"unsupported", WA_UNSUPPORTED},
+    {"unknown_credential", WA_UNKNOWN_CREDENTIAL},
+    {"user_mismatch", WA_USER_MISMATCH},
+    {"cloned_credential", WA_CLONED_CREDENTIAL},
+    {"credential_exists", WA_CREDENTIAL_EXISTS},
+    {"too_many_credentials", WA_TOO_MANY_CREDENTIALS},
+    {"not_signed_in", WA_NOT_SIGNED_IN},
+    {"second_factor_required", WA_SECOND_FACTOR_REQUIRED},
+    {"account_disabled", WA_ACCOUNT_DISABLED},
+    {"too_many_attempts", WA_TOO_MANY_ATTEMPTS},
+    {"forbidden_origin", WA_FORBIDDEN_ORIGIN},
+    {"unsupported_media_type", WA_UNSUPPORTED_MEDIA_TYPE},
+    {"method_not_allowed", WA_METHOD_NOT_ALLOWED},
+    {"passkeys_disabled", WA_PASSKEYS_DISABLED},
+    {"not_found", WA_NOT_FOUND},
+    {"wrong_host", WA_WRONG_HOST},
+    {"unavailable", WA_UNAVAILABLE},
+    {"passkey_required", WA_PASSKEY_REQUIRED},
 };
 
 static const char *wa_message(zt_lang lang, const char *code)
 {
     for (size_t i = 0; i < sizeof(wa_messages) / sizeof(wa_messages[0]); i++)
         if (strcmp(wa_messages[i].code, code) == 0)
-            return lang == ZT_LANG_JA ? wa_messages[i].ja : wa_messages[i].en;
+            return zt_msg_text(lang, wa_messages[i].msg);
     return code;
 }
 
@@ -265,6 +245,25 @@ static bool has_second_factor(zt_local_req *r, const char *user_id, bool *error)
 /* A signed-in session, or an MFA-pending one of a user with no second factor yet (first
  * enrolment, as on the TOTP page): never a pending session of a user who has one, or the
  * password alone would add a passkey. false: answered. */
+/* A full session adds a passkey freely only while the user has none (the step-up to a first
+ * passkey the issue asks for). Once they have one, only a session that just proved one may add
+ * another: otherwise a relay phishing kit holding the password and a TOTP code would register
+ * its own passkey and pass phishing_resistant_mfa with it. */
+static bool wa_register_signed_in(zt_local_req *r, const zt_portal_sess *s)
+{
+    uint64_t n = 0;
+    if (zt_store_webauthn_count(r->svc->store, s->user_id, &n) != 0) {
+        wa_error(r, 503, "unavailable", "store error");
+        return false;
+    }
+    if (n == 0 || zt_portal_sess_passkey_fresh(s, zt_portal_now()))
+        return true;
+    wa_who who = {s->email, s->user_id};
+    wa_refuse(r, &who, "passkey registration refused", 403, "passkey_required",
+              "the user has a passkey and this session has not just proved one");
+    return false;
+}
+
 static bool wa_register_session(zt_local_req *r, zt_portal_sess *s)
 {
     zt_portal_session(r, s);
@@ -274,8 +273,10 @@ static bool wa_register_session(zt_local_req *r, zt_portal_sess *s)
     }
     /* A Temporary Access Pass session exists to register a method: even a user who has one
      * (the lost-phone case), as the TOTP enrolment page accepts it. */
-    if (!s->mfa_pending || zt_portal_sess_is_tap(s))
+    if (zt_portal_sess_is_tap(s))
         return true;
+    if (!s->mfa_pending)
+        return wa_register_signed_in(r, s);
     bool error = false;
     bool has = has_second_factor(r, s->user_id, &error);
     if (error) {

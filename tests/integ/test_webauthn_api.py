@@ -205,10 +205,8 @@ def test_register_passwordless_and_proxied(h):
     eq(r.status, 200, "registered (%r)" % r.body)
     eq(r.obj, {"verified": True, "id": b64u(auth.cred_id), "name": "Yubikey 5"}, "answer")
 
-    # The next registration excludes it.
-    r = call(b, "register/options", {})
-    eq([c["id"] for c in r.obj["excludeCredentials"]], [b64u(auth.cred_id)], "excluded")
-    eq(r.obj["excludeCredentials"][0]["transports"], ["usb"], "transports kept")
+    # Another one needs a passkey proved just now: not from this password+TOTP session.
+    refused(call(b, "register/options", {}), 403, "passkey_required", "a second from pwd+otp")
 
     # Passwordless sign-in in a fresh browser.
     b2 = Browser(gw.port)
@@ -221,6 +219,10 @@ def test_register_passwordless_and_proxied(h):
     eq(r.status, 200, "passwordless sign-in (%r)" % r.body)
     eq(r.obj, {"verified": True, "redirect": "/hello?x=1"}, "answer with the redirect")
     check(any("ztgate_session" in k for k in b2.cookies), "session cookie set")
+    # Right after it, the next registration is allowed and excludes it.
+    r = call(b2, "register/options", {})
+    eq([c["id"] for c in r.obj["excludeCredentials"]], [b64u(auth.cred_id)], "excluded")
+    eq(r.obj["excludeCredentials"][0]["transports"], ["usb"], "transports kept")
     r = b2.get("/hello?x=1")
     eq(r.status, 200, "proxied request allowed")
     claims = assertion_of(up)
@@ -238,10 +240,8 @@ def test_register_passwordless_and_proxied(h):
           "passwordless sign-in audited")
 
     # A synced passkey is swk; the same credential as a second factor after a password.
-    b3 = Browser(gw.port)
     synced = Authenticator(be=True)
-    complete_sign_in(b3, secret=b.secret, codes=b.recovery_codes)
-    register(b3, synced, name="Phone")
+    register(b2, synced, name="Phone")  # b2 just proved a passkey
     b4 = Browser(gw.port)
     r, _ = passwordless(b4, synced)
     eq(r.status, 200, "synced passkey sign-in")
@@ -316,8 +316,10 @@ def test_bad_inputs(h):
     r = call(b, "register/options", {})
     register_ok = call(b, "register/verify", auth.create(r.obj))
     eq(register_ok.status, 200, "the real registration")
-    r = call(b, "register/options", {})
-    refused(call(b, "register/verify", auth.create(r.obj)), 409, "credential_exists",
+    fb = Browser(gw.port)
+    eq(passwordless(fb, auth)[0].status, 200, "a session that just proved the passkey")
+    r = call(fb, "register/options", {})
+    refused(call(fb, "register/verify", auth.create(r.obj)), 409, "credential_exists",
             "the same credential again")
     anon = Browser(gw.port)
     refused(call(anon, "register/options", {}), 401, "not_signed_in", "registration needs a session")
@@ -580,3 +582,25 @@ def test_last_passkey_removed_right_after_proving_it(h):
     eq(r.status, 303, "a session that just proved the passkey removes it (%r)" % r.body[:200])
     r, _ = passwordless(Browser(gw.port), auth)
     refused(r, 401, "unknown_credential", "the removed passkey signs in no more")
+
+
+def test_relayed_password_and_code_cannot_add_a_passkey(h):
+    """Case 2 with a relay kit: the attacker holds a session made from the password and a
+    relayed TOTP code. The owner has a passkey, so adding one needs a passkey proved just now:
+    the kit's own passkey is refused and audited, and the owner can still add a second one."""
+    gw, up = gateway(h)
+    owner = signed_in_browser(h, gw)
+    mine = Authenticator()
+    register(owner, mine)  # the first passkey, from the password+TOTP session
+    attacker = Browser(gw.port)
+    complete_sign_in(attacker, secret=owner.secret, codes=owner.recovery_codes)
+    refused(call(attacker, "register/options", {}), 403, "passkey_required",
+            "the relayed session adds no passkey")
+    recs = audit_records(h)
+    check(any(x.get("status_detail", "").startswith("the user has a passkey") or
+              "the user has a passkey" in json.dumps(x) for x in recs), "the refusal is audited")
+    # The owner proves the passkey, then adds a second one.
+    b = Browser(gw.port)
+    r, _ = passwordless(b, mine)
+    eq(r.status, 200, "passwordless sign-in")
+    register(b, Authenticator(be=True), name="Phone")
