@@ -201,11 +201,31 @@ static json_t *wa_gate(zt_local_req *r)
     return body;
 }
 
+/* The port the Host header names must be the one this connection arrived on (or none: the
+ * scheme's default, as behind a port mapping). RP ID scoping ignores ports, so a page served
+ * on another port of the portal's host name can obtain assertions for this RP ID; trusting
+ * "Host: portal:OTHER" would then accept that page's origin as ours. */
+static bool host_port_is_ours(const zt_local_req *r)
+{
+    const char *hp = r->host_port != NULL ? r->host_port : "";
+    const char *colon = strrchr(hp, ':');
+    if (colon == NULL || strchr(colon, ']') != NULL)
+        return true; /* no explicit port */
+    unsigned long port = 0;
+    for (const char *p = colon + 1; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9' || port > 65535)
+            return false;
+        port = port * 10 + (unsigned long)(*p - '0');
+    }
+    return r->local_port != 0 && port == r->local_port;
+}
+
 static void wa_rp(zt_local_req *r, zt_buf *origin, zt_passkey_rp *rp)
 {
     zt_buf_init(origin, 0);
-    /* No origin (out of memory): "" matches no client data, so every verify fails closed. */
-    bool ok = portal_origin(r, origin) == 0;
+    /* No origin (out of memory, or a Host port that is not ours): "" matches no client data,
+     * so every verify fails closed. */
+    bool ok = host_port_is_ours(r) && portal_origin(r, origin) == 0;
     *rp = (zt_passkey_rp){.rp_id = r->host,
                           .origin = ok ? origin->data : "",
                           .name = r->cfg->auth.issuer != NULL ? r->cfg->auth.issuer : "ztgate"};

@@ -102,6 +102,10 @@ zt_local_req *zt_local_new(zt_conn *c, const zt_handler *h)
         served_cert_sha256(c->tls.ssl, r->server_sha256);
     r->lang = q->lang;
     r->port = zt_sockaddr_port((const struct sockaddr *)&c->peer);
+    struct sockaddr_storage self;
+    int self_len = (int)sizeof(self);
+    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&self, &self_len) == 0)
+        r->local_port = zt_sockaddr_port((const struct sockaddr *)&self);
     memcpy(&r->client_addr, &q->client_addr, sizeof(r->client_addr));
     r->status = 200;
     const zt_header *host = zt_http_head_find(&c->head, "Host");

@@ -604,3 +604,29 @@ def test_relayed_password_and_code_cannot_add_a_passkey(h):
     r, _ = passwordless(b, mine)
     eq(r.status, 200, "passwordless sign-in")
     register(b, Authenticator(be=True), name="Phone")
+
+
+def test_host_port_is_not_trusted_for_the_origin(h):
+    """RP ID scoping ignores ports: a page on another port of the portal's host name can get
+    assertions for it. A Host header naming that port must not make its origin ours."""
+    gw, up = gateway(h)
+    b = signed_in_browser(h, gw)
+    auth = Authenticator()
+    register(b, auth)
+    other = "http://app.test:9443"
+    r, _ = passwordless(Browser(gw.port), auth, origin=other)
+    refused(r, 401, "verification_failed", "another port's origin")
+    for origin_header in (other, None):
+        rb = Browser(gw.port, host="app.test:9443")
+        r = call(rb, "login/options", {}, origin=origin_header)
+        eq(r.status, 200, "options")
+        r = call(rb, "login/verify", auth.get(r.obj, origin=other), origin=origin_header)
+        refused(r, 401, "verification_failed", "Host names the other port (Origin %r)"
+                % origin_header)
+        check(not session_cookie(rb), "no session")
+    # The port this gateway listens on, named explicitly, is ours.
+    rb = Browser(gw.port, host="app.test:%d" % gw.port)
+    ours = "http://app.test:%d" % gw.port
+    r = call(rb, "login/options", {}, origin=ours)
+    r = call(rb, "login/verify", auth.get(r.obj, origin=ours), origin=ours)
+    eq(r.status, 200, "Host with our own port (%r)" % r.body[:200])
