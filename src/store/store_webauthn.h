@@ -88,7 +88,8 @@ int zt_store_webauthn_rename(zt_store *st, const char *user_id, const unsigned c
                              size_t len, const char *name);
 int zt_store_webauthn_delete(zt_store *st, const char *user_id, const unsigned char *cred_id,
                              size_t len);
-/* How many credentials the user has (0 for an unknown user). */
+/* How many usable credentials the user has: those marked cloned are refused for ever, so they
+ * count as no factor (0 for an unknown user). The cap of ZT_STORE_WA_PER_USER_MAX counts them. */
 int zt_store_webauthn_count(zt_store *st, const char *user_id, uint64_t *n_out);
 
 /* A sign counter went backwards (the key may have been copied): mark the credential so it is

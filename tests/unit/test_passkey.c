@@ -414,6 +414,10 @@ static void test_passwordless(void **state)
     assert_int_equal(zt_store_webauthn_get(f->st, a.id, sizeof(a.id), &got), 0);
     assert_int_equal(got.cloned_at, T0 + 2);
     assert_int_equal(got.sign_count, 6);
+    /* A cloned credential is no usable factor: it leaves the count. */
+    uint64_t usable = 99;
+    assert_int_equal(zt_store_webauthn_count(f->st, f->alice.id, &usable), 0);
+    assert_int_equal(usable, 0);
     EVP_PKEY_free(a.key);
     EVP_PKEY_free(stranger.key);
 }
