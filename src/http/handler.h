@@ -66,8 +66,8 @@ typedef struct zt_local_req {
     size_t body_len;
     const char *ip; /* client address (X-Forwarded-For applied from trusted proxies) */
     struct sockaddr_storage client_addr; /* the same, for policy location checks */
-    uint16_t port;       /* the client's port */
-    uint16_t local_port; /* the port this connection arrived on (0: unknown) */
+    uint16_t port;                       /* the client's port */
+    uint16_t local_port;                 /* the port this connection arrived on (0: unknown) */
     bool https;
     char device_id[33];     /* verified device client certificate on this connection, or "" */
     char server_sha256[65]; /* device paths on TLS: SHA-256 (hex) of the certificate this

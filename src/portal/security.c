@@ -423,6 +423,30 @@ static void passkey_rename(zt_local_req *r, const zt_portal_sess *s, const zt_fo
         done(r, s, ACT_OTHER, op, "passkey renamed", "renamed");
 }
 
+static int end_session(zt_local_req *r, const char *id_hash)
+{
+    int rc = zt_session_destroy(r->svc->sessions, id_hash);
+    zt_session_cache_forget(r->sessions, id_hash);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+/* Every session of the user but this one (a removed passkey may have opened some of them: a
+ * session made with an attacker's passkey must not outlive its removal). */
+static int end_other_sessions(zt_local_req *r, const zt_portal_sess *s, uint64_t *ended)
+{
+    session_list l;
+    int rc = sessions_of(r, s->user_id, &l);
+    *ended = 0;
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        if (strcmp(l.rows[i].id_hash, s->id_hash) == 0)
+            continue;
+        rc = end_session(r, l.rows[i].id_hash);
+        *ended += rc == 0;
+    }
+    free(l.rows);
+    return rc;
+}
+
 /* Count-then-delete must not interleave between workers: two removals racing on a user's two
  * last passkeys would otherwise both see "not the last" and leave none. Workers are threads of
  * one process; the hold is two short store calls. */
@@ -437,15 +461,29 @@ static int remove_owned(zt_local_req *r, const zt_portal_sess *s, const unsigned
     int rc = c != NULL ? zt_store_webauthn_get(r->svc->store, cid, len, c) : -ENOMEM;
     if (rc == 0 && strcmp(c->user_id, s->user_id) != 0)
         rc = -ENOENT; /* another user's: the same answer as an unknown id */
+    bool cloned = rc == 0 && c->cloned_at != 0; /* refused for ever: no factor to keep */
     free(c);
     pthread_mutex_lock(&remove_mu);
     rc = rc ? rc : zt_store_webauthn_count(r->svc->store, s->user_id, &n);
-    /* The last phishing-resistant method: only right after proving it. */
-    if (rc == 0 && n <= 1 && !zt_portal_sess_passkey_fresh(s, zt_portal_now()))
+    /* The last usable phishing-resistant method: only right after proving it. */
+    if (rc == 0 && !cloned && n <= 1 && !zt_portal_sess_passkey_fresh(s, zt_portal_now()))
         rc = -EPERM;
     rc = rc ? rc : zt_store_webauthn_delete(r->svc->store, s->user_id, cid, len);
     pthread_mutex_unlock(&remove_mu);
     return rc;
+}
+
+static void passkey_removed(zt_local_req *r, const zt_portal_sess *s, const char *op)
+{
+    uint64_t ended = 0;
+    if (end_other_sessions(r, s, &ended) != 0) {
+        zt_portal_unavailable(r, "passkey removed; could not end the other sessions");
+        return;
+    }
+    char change[80];
+    snprintf(change, sizeof(change), "passkey removed; %llu other sessions signed out",
+             (unsigned long long)ended);
+    done(r, s, ACT_MFA_DISABLE, op, change, "removed");
 }
 
 static void passkey_remove(zt_local_req *r, const zt_portal_sess *s, const zt_form *f)
@@ -466,7 +504,7 @@ static void passkey_remove(zt_local_req *r, const zt_portal_sess *s, const zt_fo
     else if (rc != 0)
         zt_portal_unavailable(r, "store error");
     else
-        done(r, s, ACT_MFA_DISABLE, op, "passkey removed", "removed");
+        passkey_removed(r, s, op);
 }
 
 /* Through the account service (one record shape with the CLI and admin API): TOTP and
@@ -564,12 +602,6 @@ static void recovery_regenerate(zt_local_req *r, const zt_portal_sess *s)
 }
 
 /* End one session (and the app-host sessions made from it) through the session service. */
-static int end_session(zt_local_req *r, const char *id_hash)
-{
-    int rc = zt_session_destroy(r->svc->sessions, id_hash);
-    zt_session_cache_forget(r->sessions, id_hash);
-    return rc == -ENOENT ? 0 : rc;
-}
 
 static void session_sign_out(zt_local_req *r, const zt_portal_sess *s, const zt_form *f)
 {
@@ -604,16 +636,8 @@ static void session_sign_out(zt_local_req *r, const zt_portal_sess *s, const zt_
 
 static void sessions_sign_out_others(zt_local_req *r, const zt_portal_sess *s)
 {
-    session_list l;
-    int rc = sessions_of(r, s->user_id, &l);
     uint64_t ended = 0;
-    for (size_t i = 0; rc == 0 && i < l.n; i++) {
-        if (strcmp(l.rows[i].id_hash, s->id_hash) == 0)
-            continue;
-        rc = end_session(r, l.rows[i].id_hash);
-        ended += rc == 0;
-    }
-    free(l.rows);
+    int rc = end_other_sessions(r, s, &ended);
     if (rc != 0) {
         zt_portal_unavailable(r, "could not end the sessions");
         return;

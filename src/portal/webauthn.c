@@ -27,9 +27,11 @@
 #include "http/handler.h"
 #include "lib/secure.h"
 #include "lib/time.h"
+#include "core/log.h"
 #include "portal/portal.h"
 #include "response/incident.h"
 #include "risk/risk.h"
+#include "session/account.h"
 #include "session/passkey.h"
 #include "session/signin.h"
 #include "store/store.h"
@@ -514,6 +516,15 @@ static void login_cloned(zt_local_req *r, const zt_passkey_login *l, const zt_us
                            .email = u->email,
                            .user_id = l->user_id,
                            .message = "passkey sign counter went backwards: possibly cloned"};
+    /* A copied key may have opened sessions already: end them all (an account change of its
+     * own, by the gateway, which tells every gateway). */
+    zt_account_env env = zt_portal_account_env(r);
+    zt_actor gateway = {
+        .name = "passkey-clone-detection", .type = "System", .request_id = r->request_id};
+    zt_account_result res;
+    if (zt_account_revoke_sessions(&env, &gateway, l->user_id, &res) != 0)
+        zt_error("request %s: could not end the sessions of a cloned passkey's user",
+                 r->request_id);
     zt_revocation_bump(r->svc->state_dir);
     zt_metric_detection(zt_risk_type_name(ZT_DET_CLONED_CREDENTIAL));
     zt_portal_signal(r, ZT_SIGNAL_DETECTION, f.type, ZT_RISK_HIGH, l->user_id, u->email, f.message,

@@ -387,9 +387,12 @@ def test_bad_inputs(h):
     r, _ = passwordless(Browser(gw.port), bob_key)
     refused(r, 403, "account_disabled", "a disabled user")
 
-    # Counter going backwards: refused and a cloned_credential detection raised.
+    # Counter going backwards: refused, a cloned_credential detection raised, and every
+    # session of the user ended (the copy may have opened some already).
+    eq(b.get("/before-clone").status, 200, "the user's session works before")
     r, _ = passwordless(Browser(gw.port), auth, counter=1)
     refused(r, 401, "cloned_credential", "counter went backwards")
+    check(b.get("/after-clone").status in (302, 303, 401), "the user's sessions are ended")
     r, _ = passwordless(Browser(gw.port), auth, counter=1000)
     refused(r, 401, "cloned_credential", "a marked credential stays refused")
     r = h.cli("risk", "list", "--config", gw.config_path)
@@ -580,6 +583,9 @@ def test_last_passkey_removed_right_after_proving_it(h):
     eq(r.status, 200, "passwordless sign-in")
     r = remove(b2)
     eq(r.status, 303, "a session that just proved the passkey removes it (%r)" % r.body[:200])
+    check(b.get("/after-removal").status in (302, 303, 401),
+          "the user's other sessions end with the passkey")
+    eq(b2.get("/still-here").status, 200, "the session that removed it stays")
     r, _ = passwordless(Browser(gw.port), auth)
     refused(r, 401, "unknown_credential", "the removed passkey signs in no more")
 
