@@ -230,7 +230,13 @@ static int fill_record(zt_sessions *s, const zt_session_new *in, int64_t now, in
         copy_field(r->parent_hash, sizeof(r->parent_hash), in->parent_hash) != 0 ||
         copy_field(r->device_id, sizeof(r->device_id), in->device_id) != 0)
         return -EINVAL;
-    zt_amr_text(in->amr != 0 ? in->amr : zt_amr_parse("", in->mfa_time), r->amr);
+    if (in->amr == 0 && in->mfa_pending && in->mfa_method != NULL &&
+        strcmp(in->mfa_method, ZT_SESSION_PURPOSE_TAP) == 0)
+        /* A pass proves none of RFC 8176's methods; the record says what it was ("tap" is no
+         * amr word, so it reads back as no method, never as the legacy "pwd"). */
+        snprintf(r->amr, sizeof(r->amr), "%s", ZT_SESSION_PURPOSE_TAP);
+    else
+        zt_amr_text(in->amr != 0 ? in->amr : zt_amr_parse("", in->mfa_time), r->amr);
     lower_ascii(r->host);
     ua_clean(in->user_agent, r->user_agent);
     return 0;

@@ -97,6 +97,12 @@ def test_tap_sign_in_enrols_totp_only(h):
     eq(r.status, 303, "pass accepted")
     eq(r.header("Location"), "/.ztgate/totp", "to enrolment")
     check(session_cookie(b), "a (limited) session")
+    r = h.cli("user", "sessions", ALICE, "--json", "--config", gw.config_path)
+    eq(r.returncode, 0, "user sessions: " + r.stderr)
+    rows = json.loads(r.stdout)
+    rows = rows.get("sessions", rows) if isinstance(rows, dict) else rows
+    eq([(x.get("mfa_method"), x.get("amr")) for x in rows], [("tap", "")],
+       "the pass session records no RFC 8176 method, never pwd")
 
     # Limited: the app, the account page and the MFA page do not accept it.
     r = b.get("/", headers=[("Accept", "text/html")])
