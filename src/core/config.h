@@ -161,8 +161,13 @@ typedef struct zt_auth_cfg {
     unsigned hash_duty;           /* percent of a core each may hash; 50 */
     bool mfa_optional;            /* mfa: optional (default required: enrol at first sign-in) */
     bool passkeys;                /* WebAuthn passkeys and security keys; default true */
-    char *secrets_key;            /* key file for TOTP secrets at rest and cookie MACs */
-    char *keys_dir;               /* assertion signing keys (ES256) */
+    /* passkey_registration: signed_in (default: a signed-in session may add a user's first
+     * passkey) or tap (the first one only with a Temporary Access Pass session, so a phished
+     * password and a relayed code can never bootstrap one). Later ones always need a passkey
+     * just proved, or a pass. */
+    bool passkey_registration_tap;
+    char *secrets_key;                   /* key file for TOTP secrets at rest and cookie MACs */
+    char *keys_dir;                      /* assertion signing keys (ES256) */
     unsigned account_failure_limit;      /* consecutive failures before an account refuses unknown
                                             devices; default 100 (NIST SP 800-63B 5.2.2) */
     unsigned source_failures_per_minute; /* per client IP; default 30 */

@@ -431,6 +431,7 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(WA_WRONG_HOST, "Use the sign-in portal's address for passkeys.", "パスキーはサインインポータルのアドレスで使ってください。") \
     X(WA_UNAVAILABLE, "The service is unavailable. Try again later.", "サービスを利用できません。しばらくしてからやり直してください。") \
     X(WA_PASSKEY_REQUIRED, "You have a passkey already: confirm with it first, then add another.", "すでにパスキーが登録されています。先にそのパスキーで確認してから追加してください。") \
+    X(WA_TEMPORARY_ACCESS_PASS_REQUIRED, "Adding a passkey needs a Temporary Access Pass here. Ask your administrator for one.", "ここでパスキーを追加するには一時アクセスパスが必要です。管理者に発行を依頼してください。") \
 
 #define ZT_MESSAGES(X)                                                                            \
     ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X) ZT_SECURITY_MESSAGES(X) \

@@ -69,6 +69,7 @@ static const struct {
     {"wrong_host", WA_WRONG_HOST},
     {"unavailable", WA_UNAVAILABLE},
     {"passkey_required", WA_PASSKEY_REQUIRED},
+    {"temporary_access_pass_required", WA_TEMPORARY_ACCESS_PASS_REQUIRED},
 };
 
 static const char *wa_message(zt_lang lang, const char *code)
@@ -278,11 +279,17 @@ static bool wa_register_signed_in(zt_local_req *r, const zt_portal_sess *s)
         wa_error(r, 503, "unavailable", "store error");
         return false;
     }
-    if (n == 0 || zt_portal_sess_passkey_fresh(s, zt_portal_now()))
+    if (n > 0 && zt_portal_sess_passkey_fresh(s, zt_portal_now()))
+        return true;
+    if (n == 0 && !r->cfg->auth.passkey_registration_tap)
         return true;
     wa_who who = {s->email, s->user_id};
-    wa_refuse(r, &who, "passkey registration refused", 403, "passkey_required",
-              "the user has a passkey and this session has not just proved one");
+    if (n == 0)
+        wa_refuse(r, &who, "passkey registration refused", 403, "temporary_access_pass_required",
+                  "auth.passkey_registration: tap, and this is no pass session");
+    else
+        wa_refuse(r, &who, "passkey registration refused", 403, "passkey_required",
+                  "the user has a passkey and this session has not just proved one");
     return false;
 }
 
@@ -305,10 +312,15 @@ static bool wa_register_session(zt_local_req *r, zt_portal_sess *s)
         wa_error(r, 503, "unavailable", "store error");
         return false;
     }
+    wa_who who = {s->email, s->user_id};
     if (has) {
-        wa_who who = {s->email, s->user_id};
         wa_refuse(r, &who, "passkey registration refused", 403, "second_factor_required",
                   "second factor pending");
+        return false;
+    }
+    if (r->cfg->auth.passkey_registration_tap) {
+        wa_refuse(r, &who, "passkey registration refused", 403, "temporary_access_pass_required",
+                  "auth.passkey_registration: tap, and this is no pass session");
         return false;
     }
     return true;

@@ -26,6 +26,7 @@ static void check_auth(zt_config_ctx *c, const zt_config_walk *w)
 }
 
 static const char *const mfa_modes[] = {"required", "optional", NULL};
+static const char *const passkey_registration_modes[] = {"signed_in", "tap", NULL};
 
 static const zt_config_key auth_keys[] = {
     {"portal_host", ZT_K_HOST, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, portal_host)},
@@ -55,6 +56,9 @@ static const zt_config_key auth_keys[] = {
     {"mfa", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, mfa_optional), .def = "required",
      .names = mfa_modes},
     {"passkeys", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, passkeys), .def = "true"},
+    {"passkey_registration", ZT_K_ENUM, ZT_CFG_RELOAD,
+     ZT_FIELD(zt_auth_cfg, passkey_registration_tap), .def = "signed_in",
+     .names = passkey_registration_modes},
     {"secrets_key", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_auth_cfg, secrets_key),
      .def = "secrets.key"},
     {"keys_dir", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_auth_cfg, keys_dir), .def = "keys"},

@@ -636,3 +636,22 @@ def test_host_port_is_not_trusted_for_the_origin(h):
     r = call(rb, "login/options", {}, origin=ours)
     r = call(rb, "login/verify", auth.get(r.obj, origin=ours), origin=ours)
     eq(r.status, 200, "Host with our own port (%r)" % r.body[:200])
+
+
+def test_first_passkey_only_with_a_pass(h):
+    """auth.passkey_registration: tap — a password+TOTP session (which a relay kit can hold)
+    cannot add a first passkey; a Temporary Access Pass session can."""
+    gw, up = gateway(h, auth={"passkey_registration": "tap"})
+    b = signed_in_browser(h, gw)
+    refused(call(b, "register/options", {}), 403, "temporary_access_pass_required",
+            "first passkey from a password+TOTP session")
+    r = h.cli("user", "tap", EMAIL, "--json", "--config", gw.config_path)
+    eq(r.returncode, 0, "user tap: " + r.stdout + r.stderr)
+    p = Browser(gw.port)
+    eq(sign_in(p, EMAIL, json.loads(r.stdout)["pass"]).status, 303, "pass sign-in")
+    auth = Authenticator()
+    r = call(p, "register/options", {})
+    eq(r.status, 200, "a pass session may add the first passkey (%r)" % r.body[:200])
+    eq(call(p, "register/verify", auth.create(r.obj)).status, 200, "registered")
+    r, _ = passwordless(Browser(gw.port), auth)
+    eq(r.status, 200, "and signs in with it")
