@@ -123,11 +123,14 @@ def totp(secret, step):
     return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 1000000)
 
 
-def free_step(user):
+def free_step(user, margin=2.0):
     """The oldest time step the gateway still accepts (now-1 .. now+1) that is after the last one
-    this user spent (each code works once); None when all three are spent."""
-    now = int(time.time() // 30)
-    step = max(now - 1, user.get("last_step", 0) + 1)
+    this user spent (each code works once) and stays accepted for `margin` seconds more (the
+    code is posted a moment later, possibly across a step boundary); None when none is left."""
+    t = time.time()
+    now = int(t // 30)
+    oldest = now - 1 if 30 - t % 30 > margin else now
+    step = max(oldest, user.get("last_step", 0) + 1)
     return step if step <= now + 1 else None
 
 
@@ -280,7 +283,7 @@ def passkey_sign_in(c, user):
     return None
 
 
-def totp_sign_in(c, user, step):
+def totp_sign_in(c, user):
     c.fresh()
     r = c.post_form("/.ztgate/login", {"username": user["email"], "password": user["password"],
                                       "csrf_token": c.login_token})
@@ -288,6 +291,9 @@ def totp_sign_in(c, user, step):
         return "login %d %s" % (r.status, r.getheader("Location", ""))
     if c.mfa_token is None:  # the token is per form and cookie: fetched once per client
         c.mfa_token = c.token("/.ztgate/mfa")
+    step = free_step(user)  # chosen now: the password step may have waited for a hash
+    if step is None:
+        return "no unused TOTP step left for %s" % user["email"]
     r = c.post_form("/.ztgate/mfa", {"csrf_token": c.mfa_token, "code": totp(user["secret"], step)})
     user["last_step"] = step
     if r.status != 303 or not r.new_cookies.get(SESSION):
@@ -333,7 +339,7 @@ def run_row(row, users, clients, seconds):
                             time.sleep(t)
                             waited += t
                         continue
-                    why = totp_sign_in(c, user, step)
+                    why = totp_sign_in(c, user)
             except Exception as e:
                 why = "%s: %s" % (type(e).__name__, e)
             if why is None:
