@@ -67,6 +67,7 @@ bench: setup all
 	bench/device/run.sh $(BUILD)
 	bench/risk/run.sh $(BUILD)
 	bench/webauthn/run.sh $(BUILD)
+	bench/passkey/run.sh $(BUILD)
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')
