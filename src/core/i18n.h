@@ -258,10 +258,11 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
       "現在サインインが混み合っています。しばらく待ってから再度お試しください。")                                                    \
     X(PM_TAP_NOTICE,                                                                                \
       "You signed in with a temporary access pass. It only lets you set up a sign-in method: "      \
-      "set up an authenticator app below. Other pages and apps open once you sign in again with "   \
+      "add a passkey (the link below) or set up an authenticator app. Other pages and apps open " \
+      "once you sign in again with "   \
       "the new method.",                                                                            \
       "一時アクセスパスでサインインしました。このパスで行えるのはサインイン方法の設定だけです。"                                                \
-      "下の手順で認証アプリを設定してください。新しい方法でもう一度サインインすると、ほかのページ"                                                \
+      "下のリンクからパスキーを追加するか、認証アプリを設定してください。新しい方法でもう一度サインインすると、ほかのページ"                                                \
       "やアプリを利用できます。")                                                                              \
     X(PM_TAP_DONE,                                                                                  \
       "Your authenticator app is set up and the temporary access pass session has ended. Sign in "  \

@@ -93,6 +93,9 @@ static void enrol_page(zt_local_req *r, const zt_portal_sess *s,
     rc = rc ? rc : zt_html_begin(b, r->lang, PM_TITLE_ENROL);
     if (rc == 0 && zt_portal_sess_is_tap(s))
         rc = zt_html_notice(b, r->lang, PM_TAP_NOTICE, false);
+    /* A pass may add a passkey instead (the phishing-resistant choice). */
+    if (rc == 0 && zt_portal_sess_is_tap(s) && r->cfg->auth.passkeys)
+        rc = zt_html_link(b, r->lang, ZT_PORTAL_PASSKEY, PK_TITLE_ADD);
     if (rc == 0 && error != MSG_NONE)
         rc = zt_html_notice(b, r->lang, error, true);
     rc = rc ? rc : zt_html_p(b, r->lang, PM_INTRO_ENROL, NULL);

@@ -132,7 +132,7 @@ static void serve_script(zt_local_req *r)
 static int passkey_href(zt_buf *out, const char *base, const char *rd)
 {
     int rc = zt_buf_append_str(out, base);
-    if (rc == 0 && rd[0] != '\0') {
+    if (rc == 0 && rd != NULL && rd[0] != '\0') {
         rc = zt_buf_append_str(out, "?rd=");
         rc = rc ? rc : zt_url_encode(out, rd, strlen(rd), false);
     }
@@ -162,13 +162,13 @@ static int page_confirm(zt_buf *b, zt_lang lang, const char *rd)
 }
 
 /* Fully signed in without any passkey: register one, then come back here to use it. */
-static int page_register(zt_buf *b, zt_lang lang, const char *rd)
+static int page_register(zt_buf *b, zt_lang lang, const char *rd, zt_msg intro)
 {
     zt_buf next;
     zt_buf_init(&next, 0);
     int rc = passkey_href(&next, ZT_PORTAL_PASSKEY, rd);
     rc = rc ? rc : zt_html_begin(b, lang, PK_TITLE_ADD);
-    rc = rc ? rc : zt_html_p(b, lang, PK_INTRO_ADD_FIRST, NULL);
+    rc = rc ? rc : zt_html_p(b, lang, intro, NULL);
     rc = rc ? rc : zt_html_passkey(b, lang, ZT_PASSKEY_REGISTER, NULL, next.data);
     zt_buf_dispose(&next);
     return rc;
@@ -196,10 +196,12 @@ static void passkey_page(zt_local_req *r)
     int rc;
     if (!s.valid) {
         rc = page_sign_in(b, r->lang, rd);
+    } else if (zt_portal_sess_is_tap(&s)) {
+        rc = page_register(b, r->lang, "", PK_INTRO_ADD); /* the pass's one purpose */
     } else if (n > 0) {
         rc = page_confirm(b, r->lang, rd);
     } else if (!s.mfa_pending) {
-        rc = page_register(b, r->lang, rd);
+        rc = page_register(b, r->lang, rd, PK_INTRO_ADD_FIRST);
     } else {
         /* Half signed in and no passkey: a password alone never adds one. */
         rc = zt_html_begin(b, r->lang, PK_TITLE_CONFIRM);

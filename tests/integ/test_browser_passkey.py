@@ -668,3 +668,49 @@ def test_browser_passkey_only_user(h):
     # With a passkey session the authenticator app can still be added.
     p = owner.goto(base + "/.ztgate/totp", "owner-enrol-totp")
     eq(p.h1, msg("PM_TITLE_ENROL"), "a passkey-verified session may add an authenticator app")
+
+
+def _tap_to_passkey(h, locale, lang):
+    """A first-day user (or one who lost their phone) gets a Temporary Access Pass from the help
+    desk, types it in the password field, chooses "Add a passkey" instead of the authenticator
+    app, adds one, is sent to sign in, and signs in with the passkey alone; the pass is spent.
+    With auth.passkey_registration: tap, the pass is the only way to a first passkey."""
+    gw, up, base, spki = _gateway(h)
+    add_user(h, gw, OWNER, PASSWORD)
+    r = h.cli("user", "tap", OWNER, "--json", "--config", gw.config_path)
+    eq(r.returncode, 0, "user tap: " + r.stderr)
+    tap = json.loads(r.stdout)["pass"]
+    chromium = Chromium(h, spki=spki, name="passkey-tap-" + lang)
+    tab = chromium.context("owner", locale=locale)
+    auth_id = _authenticator(tab, PLATFORM)
+    tab.goto(base + "/.ztgate/login", "login")
+    p = tab.submit("pass-signed-in", username=OWNER, password=tap)
+    check("/.ztgate/totp" in p.url, "the pass leads to setting up a method: %s" % p.url)
+    p = tab.click("main a[href='/.ztgate/passkey']", "add-passkey-page")
+    eq(p.h1, msg("PK_TITLE_ADD", lang), "the add-a-passkey page")
+    if lang == "ja":
+        check_japanese(p, "PK_TITLE_ADD", "add-a-passkey page (ja)")
+    tab.c.cmd("fill", ctx=tab.name, selector="[data-passkey-name]", value="Work laptop")
+    p = tab.click(".passkey[data-passkey=register] button", "added-to-sign-in")
+    check("/.ztgate/login" in p.url, "after adding it, sign in with it: %s" % p.url)
+    check(not _signed_in_cookie(tab), "the pass's session ended")
+    eq(len(_credentials(tab, auth_id)), 1, "the authenticator holds the new passkey")
+    p = _passkey_sign_in(tab, base, "/day-one", "passwordless")
+    eq((p.status, p.url), (200, base + "/day-one"), "signed in with the new passkey")
+    eq(_amr(up, "/day-one"), ["hwk", "mfa"], "a passkey sign-in")
+    # The pass was for one use: it signs in no more.
+    tab.goto(base + "/.ztgate/logout", None)
+    tab.submit("signed-out")
+    tab.goto(base + "/.ztgate/login", "login-again")
+    p = tab.submit("pass-spent", username=OWNER, password=tap)
+    check("/.ztgate/login" in p.url and not _signed_in_cookie(tab), "the spent pass is refused")
+
+
+@timeout(150)
+def test_browser_passkey_tap_english(h):
+    _tap_to_passkey(h, "en-US", "en")
+
+
+@timeout(150)
+def test_browser_passkey_tap_japanese(h):
+    _tap_to_passkey(h, "ja-JP", "ja")

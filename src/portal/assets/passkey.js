@@ -187,7 +187,9 @@
             .then(function (res) {
                 if (!res || res.verified !== true)
                     throw new ServerError(res && res.message);
-                window.location.assign(box.dataset.next || window.location.href);
+                // The server names the next page when the session ended (a Temporary
+                // Access Pass is spent): sign in with the new passkey.
+                window.location.assign(res.redirect || box.dataset.next || window.location.href);
             });
     }
 
