@@ -313,6 +313,27 @@ int zt_risk_dismiss_user(zt_risk_engine *eng, const char *user_id, int64_t now, 
     return rc;
 }
 
+/* A high user-risk detection that no sign-in raised: an admin's confirmation, a cloned passkey,
+ * a user's "this wasn't me". detail may be NULL; *id is the new detection's. */
+static int add_user_detection(zt_store *st, const char *user_id, zt_risk_type type,
+                              zt_store_risk_state state, const char *detail, const char *evidence,
+                              int64_t now, int64_t *id)
+{
+    zt_store_detection d;
+    memset(&d, 0, sizeof(d));
+    snprintf(d.user_id, sizeof(d.user_id), "%s", user_id);
+    snprintf(d.type, sizeof(d.type), "%s", zt_risk_type_name(type));
+    d.user_activity = true;
+    d.level = ZT_RISK_HIGH;
+    d.state = state;
+    snprintf(d.detail, sizeof(d.detail), "%s", detail != NULL ? detail : "");
+    snprintf(d.evidence, sizeof(d.evidence), "%s", evidence);
+    d.created_at = now;
+    int rc = zt_store_detection_add(st, &d);
+    *id = d.id;
+    return rc;
+}
+
 int zt_risk_confirm_compromised(zt_risk_engine *eng, const char *user_id, const char *evidence,
                                 int64_t now, zt_risk_event *ev)
 {
@@ -323,39 +344,24 @@ int zt_risk_confirm_compromised(zt_risk_engine *eng, const char *user_id, const 
     int rc = transition(eng, &u, ZT_STORE_RISK_CONFIRMED_COMPROMISED, detail, now, &n);
     if (rc != 0)
         return rc;
-    zt_store_detection d;
-    memset(&d, 0, sizeof(d));
-    snprintf(d.user_id, sizeof(d.user_id), "%s", user_id);
-    snprintf(d.type, sizeof(d.type), "%s", zt_risk_type_name(ZT_DET_ADMIN_CONFIRMED_COMPROMISED));
-    d.user_activity = true;
-    d.level = ZT_RISK_HIGH;
-    d.state = ZT_STORE_RISK_CONFIRMED_COMPROMISED;
-    snprintf(d.detail, sizeof(d.detail), "%s", detail);
-    snprintf(d.evidence, sizeof(d.evidence), "%s",
-             evidence != NULL && evidence[0] != '\0' ? evidence : "{\"by\":\"admin\"}");
-    d.created_at = now;
-    if ((rc = zt_store_detection_add(eng->store, &d)) == 0)
-        event_fill(ev, ZT_RISK_EV_CONFIRMED_COMPROMISED, user_id, d.id, n + 1, detail);
+    int64_t id = 0;
+    rc = add_user_detection(
+        eng->store, user_id, ZT_DET_ADMIN_CONFIRMED_COMPROMISED,
+        ZT_STORE_RISK_CONFIRMED_COMPROMISED, detail,
+        evidence != NULL && evidence[0] != '\0' ? evidence : "{\"by\":\"admin\"}", now, &id);
+    if (rc == 0)
+        event_fill(ev, ZT_RISK_EV_CONFIRMED_COMPROMISED, user_id, id, n + 1, detail);
     return rc;
 }
 
-/* A high user-risk detection, open (at_risk), that no sign-in raised: a cloned passkey, a
- * user's "this wasn't me". */
-static int add_user_detection(zt_store *st, const char *user_id, zt_risk_type type,
+/* An open (at_risk) detection with its event; the event's detail stays empty. */
+static int add_open_detection(zt_store *st, const char *user_id, zt_risk_type type,
                               const char *evidence, int64_t now, zt_risk_event *ev)
 {
-    zt_store_detection d;
-    memset(&d, 0, sizeof(d));
-    snprintf(d.user_id, sizeof(d.user_id), "%s", user_id);
-    snprintf(d.type, sizeof(d.type), "%s", zt_risk_type_name(type));
-    d.user_activity = true;
-    d.level = ZT_RISK_HIGH;
-    d.state = ZT_STORE_RISK_AT_RISK;
-    snprintf(d.evidence, sizeof(d.evidence), "%s", evidence);
-    d.created_at = now;
-    int rc = zt_store_detection_add(st, &d);
+    int64_t id = 0;
+    int rc = add_user_detection(st, user_id, type, ZT_STORE_RISK_AT_RISK, NULL, evidence, now, &id);
     if (rc == 0) {
-        event_fill(ev, ZT_RISK_EV_DETECTED, user_id, d.id, 1, "");
+        event_fill(ev, ZT_RISK_EV_DETECTED, user_id, id, 1, "");
         if (ev != NULL)
             ev->detail[0] = '\0';
     }
@@ -365,7 +371,7 @@ static int add_user_detection(zt_store *st, const char *user_id, zt_risk_type ty
 int zt_risk_cloned_credential(zt_store *st, const char *user_id, const char *evidence, int64_t now,
                               zt_risk_event *ev)
 {
-    return add_user_detection(st, user_id, ZT_DET_CLONED_CREDENTIAL,
+    return add_open_detection(st, user_id, ZT_DET_CLONED_CREDENTIAL,
                               evidence != NULL ? evidence : "{}", now, ev);
 }
 
@@ -374,7 +380,7 @@ int zt_risk_report_suspicious(zt_risk_engine *eng, const char *user_id, const ch
 {
     if (eng == NULL || user_id == NULL || user_id[0] == '\0')
         return -EINVAL;
-    return add_user_detection(
+    return add_open_detection(
         eng->store, user_id, ZT_DET_USER_REPORTED_SUSPICIOUS,
         evidence != NULL && evidence[0] != '\0' ? evidence : "{\"by\":\"user\"}", now, ev);
 }
