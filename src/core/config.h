@@ -166,6 +166,13 @@ typedef struct zt_auth_cfg {
      * password and a relayed code can never bootstrap one). Later ones always need a passkey
      * just proved, or a pass. */
     bool passkey_registration_tap;
+    /* Entra's Passkey (FIDO2) key restrictions: the AAGUIDs allowed (none = any key; checked at
+     * registration and sign-in), and attestation (required: an x5c chain that verifies to a
+     * certificate of the PEM bundle passkey_attestation_roots). */
+    struct zt_cfg_word *passkey_aaguids;
+    size_t n_passkey_aaguids;
+    bool passkey_attestation_required;
+    char *passkey_attestation_roots;
     char *secrets_key;                   /* key file for TOTP secrets at rest and cookie MACs */
     char *keys_dir;                      /* assertion signing keys (ES256) */
     unsigned account_failure_limit;      /* consecutive failures before an account refuses unknown

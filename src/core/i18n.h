@@ -433,6 +433,8 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(WA_UNAVAILABLE, "The service is unavailable. Try again later.", "サービスを利用できません。しばらくしてからやり直してください。") \
     X(WA_PASSKEY_REQUIRED, "You have a passkey already: confirm with it first, then add another.", "すでにパスキーが登録されています。先にそのパスキーで確認してから追加してください。") \
     X(WA_TEMPORARY_ACCESS_PASS_REQUIRED, "Adding a passkey needs a Temporary Access Pass here. Ask your administrator for one.", "ここでパスキーを追加するには一時アクセスパスが必要です。管理者に発行を依頼してください。") \
+    X(WA_KEY_NOT_ALLOWED, "This security key or passkey is not one your organisation allows. Use an approved key.", "このセキュリティキーまたはパスキーは組織で許可されていません。許可されたキーを使ってください。") \
+    X(WA_ATTESTATION_REQUIRED, "Your organisation only accepts security keys whose maker can be verified. Use an approved key.", "組織では製造元を確認できるセキュリティキーのみ受け付けています。許可されたキーを使ってください。") \
 
 #define ZT_MESSAGES(X)                                                                            \
     ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X) ZT_SECURITY_MESSAGES(X) \

@@ -9,10 +9,13 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -1347,6 +1350,81 @@ static zt_webauthn_result verify_statement(const char *fmt, const att_ctx *a, co
     return refuse(why, ZT_WEBAUTHN_UNSUPPORTED, "attestation format not supported");
 }
 
+/* ---- attestation trust (auth.passkey_attestation: required) ---- */
+
+X509_STORE *zt_webauthn_roots_load(const char *path, const char **why)
+{
+    FILE *f = path != NULL ? fopen(path, "r") : NULL;
+    if (f == NULL) {
+        *why = "cannot be opened";
+        return NULL;
+    }
+    X509_STORE *store = X509_STORE_new();
+    size_t n = 0;
+    X509 *cert = NULL;
+    while (store != NULL && (cert = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+        if (X509_STORE_add_cert(store, cert) == 1)
+            n++;
+        X509_free(cert);
+    }
+    fclose(f);
+    ERR_clear_error(); /* the end of the file reads as an error */
+    if (store == NULL || n == 0) {
+        X509_STORE_free(store);
+        *why = "holds no PEM certificate";
+        return NULL;
+    }
+    return store;
+}
+
+/* x5c[0] as the leaf, the rest as untrusted intermediates, verified to a trust anchor of
+ * exp->attestation_roots at exp->now. Every certificate was parsed already by the format. */
+static bool chain_trusted(const zt_webauthn_expect *exp, const cbor_item_t *x5c)
+{
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *rest = sk_X509_new_null();
+    X509 *leaf = der_cert(cbor_array_handle(x5c)[0]);
+    bool ok = ctx != NULL && rest != NULL && leaf != NULL;
+    for (size_t i = 1; ok && i < cbor_array_size(x5c); i++) {
+        X509 *c = der_cert(cbor_array_handle(x5c)[i]);
+        ok = c != NULL && sk_X509_push(rest, c) > 0;
+        if (!ok)
+            X509_free(c);
+    }
+    if (ok && X509_STORE_CTX_init(ctx, exp->attestation_roots, leaf, rest) == 1) {
+        X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+        X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY);
+        /* The metadata service lists intermediates as anchors too. */
+        X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+        X509_VERIFY_PARAM_set_time(param, (time_t)exp->now);
+        ok = X509_verify_cert(ctx) == 1;
+    } else {
+        ok = false;
+    }
+    ERR_clear_error();
+    X509_STORE_CTX_free(ctx);
+    sk_X509_pop_free(rest, X509_free);
+    X509_free(leaf);
+    return ok;
+}
+
+/* With trust anchors: only an x5c statement that verifies to one of them is accepted. */
+static zt_webauthn_result check_trust(const zt_webauthn_expect *exp, const cbor_item_t *stmt,
+                                      const char **type, const char **why)
+{
+    if (exp->attestation_roots == NULL)
+        return ZT_WEBAUTHN_OK;
+    cbor_item_t *x5c = NULL;
+    if (strcmp(*type, "basic (unverified chain)") != 0 || map_get(stmt, "x5c", 0, &x5c) != 0)
+        return refuse(why, ZT_WEBAUTHN_UNTRUSTED,
+                      "attestation required: none or self attestation has no certificate");
+    if (!chain_trusted(exp, x5c))
+        return refuse(why, ZT_WEBAUTHN_UNTRUSTED,
+                      "attestation chain does not verify to a trusted root (or is out of date)");
+    *type = "basic (trusted root)";
+    return ZT_WEBAUTHN_OK;
+}
+
 /* ---- registration ---- */
 
 /* attestationObject {fmt: text, authData: bytes, attStmt: map}, copied fmt. */
@@ -1426,6 +1504,8 @@ zt_webauthn_result zt_webauthn_verify_registration(const zt_webauthn_expect *exp
         att_ctx a = {stmt, adp, adlen, cd_hash, &ad, key, &c};
         r = verify_statement(fmt, &a, &type, why);
     }
+    if (r == ZT_WEBAUTHN_OK)
+        r = check_trust(exp, stmt, &type, why);
     if (r == ZT_WEBAUTHN_OK)
         fill_credential(out, &ad, c.alg, fmt, type);
     EVP_PKEY_free(key);

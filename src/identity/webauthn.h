@@ -12,11 +12,12 @@
  * 1.2.840.113635.100.8.2 nonce = SHA-256(authData || clientDataHash), its key equals the
  * credential's).
  * Attestation trust: for every x5c format each certificate after the first must have issued the
- * one before it (the chain as given), but no chain is checked against a trust anchor and
- * certificate validity dates are not checked (issue 12 keeps trust anchors a separate decision):
- * such a statement reports "basic (unverified chain)". `android-key`, `android-safetynet` and
- * `compound` are refused with "attestation format X not supported yet"; extension outputs are
- * parsed for layout only, never interpreted.
+ * one before it (the chain as given). Without trust anchors nothing more is checked (no root,
+ * no validity dates): such a statement reports "basic (unverified chain)". With trust anchors
+ * (expect.attestation_roots, auth.passkey_attestation: required) the chain must verify to one
+ * of them with its dates at expect.now, and reports "basic (trusted root)". `android-key`,
+ * `android-safetynet` and `compound` are refused with "attestation format X not supported yet";
+ * extension outputs are parsed for layout only, never interpreted.
  *
  * Every refusal returns a zt_webauthn_result and sets *why to a static English string for the
  * audit record (never the secret challenge). Ownership: outputs are copied into the caller's
@@ -29,6 +30,7 @@
 #include <stdint.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 /* Limits on what a peer controls. */
 #define ZT_WEBAUTHN_CLIENT_DATA_MAX 8192 /* clientDataJSON bytes */
@@ -64,6 +66,7 @@ typedef enum zt_webauthn_result {
     ZT_WEBAUTHN_FLAGS,         /* UP, UV, BE/BS */
     ZT_WEBAUTHN_CLONED,        /* sign counter did not grow: refuse and raise a detection */
     ZT_WEBAUTHN_UNSUPPORTED,   /* algorithm or attestation format not (yet) accepted */
+    ZT_WEBAUTHN_UNTRUSTED,     /* attestation required: none/self, or no chain to a trusted root */
 } zt_webauthn_result;
 
 /* What the relying party expects of a ceremony. */
@@ -76,6 +79,12 @@ typedef struct zt_webauthn_expect {
     bool require_uv;                /* userVerification "required" */
     const int *algs;                /* registration: allowed COSE algs; NULL: the three above */
     size_t n_algs;
+    /* Registration: non-NULL = attestation required. The statement must carry an x5c chain
+     * that X509_verify_cert accepts up to one of these certificates (each one a trust anchor,
+     * intermediates included, as the FIDO metadata service lists them; purpose any; dates
+     * checked at `now`); none and self attestation are ZT_WEBAUTHN_UNTRUSTED. */
+    X509_STORE *attestation_roots;
+    int64_t now; /* Unix seconds, for the certificate dates */
 } zt_webauthn_expect;
 
 typedef struct zt_webauthn_client_data {
@@ -114,7 +123,8 @@ typedef struct zt_webauthn_credential {
     bool uv, be, bs;
     unsigned char aaguid[16];
     char fmt[16];                 /* "none", "packed", "fido-u2f", "tpm", "apple" */
-    const char *attestation_type; /* static: "none", "self", "basic (unverified chain)" */
+    const char *attestation_type; /* static: "none", "self", "basic (unverified chain)",
+                                     "basic (trusted root)" */
 } zt_webauthn_credential;
 
 /* The stored credential record an assertion is checked against. */
@@ -158,6 +168,10 @@ zt_webauthn_result zt_webauthn_verify_registration(const zt_webauthn_expect *exp
                                                    const unsigned char *attestation_object,
                                                    size_t aolen, zt_webauthn_credential *out,
                                                    const char **why);
+
+/* The trust anchors for zt_webauthn_expect.attestation_roots: every certificate of a PEM
+ * bundle (at least one). NULL with *why set when the file cannot be read or holds none. */
+X509_STORE *zt_webauthn_roots_load(const char *path, const char **why);
 
 /* Authentication (§7.2 steps 3-13, in order). user_handle may be NULL (not sent); when given it
  * must equal cred->user_handle. ZT_WEBAUTHN_CLONED means everything verified but the counter:

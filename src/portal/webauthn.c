@@ -70,6 +70,8 @@ static const struct {
     {"unavailable", WA_UNAVAILABLE},
     {"passkey_required", WA_PASSKEY_REQUIRED},
     {"temporary_access_pass_required", WA_TEMPORARY_ACCESS_PASS_REQUIRED},
+    {"key_not_allowed", WA_KEY_NOT_ALLOWED},
+    {"attestation_required", WA_ATTESTATION_REQUIRED},
 };
 
 static const char *wa_message(zt_lang lang, const char *code)
@@ -223,15 +225,23 @@ static bool host_port_is_ours(const zt_local_req *r)
     return r->local_port != 0 && port == r->local_port;
 }
 
-static void wa_rp(zt_local_req *r, zt_buf *origin, zt_passkey_rp *rp)
+/* rules: the caller's, filled from this request's config (auth.passkey_aaguids, ...). */
+static void wa_rp(zt_local_req *r, zt_buf *origin, zt_passkey_rp *rp, zt_passkey_rules *rules)
 {
+    const zt_auth_cfg *auth = &r->cfg->auth;
+    *rules = (zt_passkey_rules){.aaguids = auth->passkey_aaguids,
+                                .n_aaguids = auth->n_passkey_aaguids,
+                                .attestation_roots = auth->passkey_attestation_required
+                                                         ? auth->passkey_attestation_roots
+                                                         : NULL};
     zt_buf_init(origin, 0);
     /* No origin (out of memory, or a Host port that is not ours): "" matches no client data,
      * so every verify fails closed. */
     bool ok = host_port_is_ours(r) && portal_origin(r, origin) == 0;
     *rp = (zt_passkey_rp){.rp_id = r->host,
                           .origin = ok ? origin->data : "",
-                          .name = r->cfg->auth.issuer != NULL ? r->cfg->auth.issuer : "ztgate"};
+                          .name = r->cfg->auth.issuer != NULL ? r->cfg->auth.issuer : "ztgate",
+                          .rules = rules};
 }
 
 /* This browser's binding: from its cookie, or (options only) a new cookie set now. */
@@ -349,7 +359,8 @@ static void register_options(zt_local_req *r)
     wa_binding(r, true, binding);
     zt_buf origin;
     zt_passkey_rp rp;
-    wa_rp(r, &origin, &rp);
+    zt_passkey_rules rules;
+    wa_rp(r, &origin, &rp, &rules);
     zt_passkey_who pw = {
         .binding = binding, .user_id = s.user_id, .session_hash = s.id_hash, .email = s.email};
     json_t *out = NULL;
@@ -396,7 +407,8 @@ static void register_verify(zt_local_req *r)
     }
     zt_buf origin;
     zt_passkey_rp rp;
-    wa_rp(r, &origin, &rp);
+    zt_passkey_rules rules;
+    wa_rp(r, &origin, &rp, &rules);
     zt_passkey_who pw = {.binding = binding, .user_id = s.user_id, .session_hash = s.id_hash};
     zt_passkey_registered *reg = calloc(1, sizeof(*reg));
     zt_passkey_status st = reg == NULL ? ZT_PASSKEY_ERROR
@@ -465,7 +477,8 @@ static void login_options(zt_local_req *r)
     wa_binding(r, true, binding);
     zt_buf origin;
     zt_passkey_rp rp;
-    wa_rp(r, &origin, &rp);
+    zt_passkey_rules rules;
+    wa_rp(r, &origin, &rp, &rules);
     zt_passkey_who pw = {.binding = binding,
                          .user_id = s.valid ? s.user_id : NULL,
                          .session_hash = s.valid ? s.id_hash : NULL};
@@ -782,7 +795,8 @@ static void login_verify(zt_local_req *r)
     }
     zt_buf origin;
     zt_passkey_rp rp;
-    wa_rp(r, &origin, &rp);
+    zt_passkey_rules rules;
+    wa_rp(r, &origin, &rp, &rules);
     zt_passkey_login *l = calloc(1, sizeof(*l));
     zt_passkey_status st =
         l == NULL ? ZT_PASSKEY_ERROR

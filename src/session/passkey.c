@@ -32,6 +32,8 @@ static const struct {
     [ZT_PASSKEY_EXISTS] = {"credential_exists", 409},
     [ZT_PASSKEY_FULL] = {"too_many_credentials", 409},
     [ZT_PASSKEY_WRONG_SESSION] = {"invalid_challenge", 400},
+    [ZT_PASSKEY_KEY_NOT_ALLOWED] = {"key_not_allowed", 403},
+    [ZT_PASSKEY_ATTESTATION] = {"attestation_required", 403},
     [ZT_PASSKEY_ERROR] = {"unavailable", 503},
 };
 
@@ -89,6 +91,39 @@ bool zt_passkey_binding_of(const char *cookie, size_t len,
         return false;
     sha256_hex((const unsigned char *)cookie, len, binding);
     return true;
+}
+
+/* ---- which keys are allowed ---- */
+
+bool zt_passkey_aaguid_parse(const char *s, unsigned char out[16])
+{
+    static const size_t groups[] = {8, 4, 4, 4, 12};
+    char hex[33];
+    size_t n = 0;
+    for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+        if (g > 0 && *s++ != '-')
+            return false;
+        for (size_t i = 0; i < groups[g]; i++, s++) {
+            if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F')))
+                return false;
+            hex[n++] = *s;
+        }
+    }
+    hex[n] = '\0';
+    size_t len = 0;
+    return *s == '\0' && sodium_hex2bin(out, 16, hex, n, NULL, &len, NULL) == 0 && len == 16;
+}
+
+/* Whether the rules let a key of this AAGUID register or sign in. */
+static bool aaguid_allowed(const zt_passkey_rules *rules, const unsigned char aaguid[16])
+{
+    if (rules == NULL || rules->n_aaguids == 0)
+        return true;
+    unsigned char want[16];
+    for (size_t i = 0; i < rules->n_aaguids; i++)
+        if (zt_passkey_aaguid_parse(rules->aaguids[i].s, want) && memcmp(want, aaguid, 16) == 0)
+            return true;
+    return false;
 }
 
 /* ---- options ---- */
@@ -259,6 +294,8 @@ static zt_passkey_status from_webauthn(zt_webauthn_result r)
         return ZT_PASSKEY_CLONED;
     case ZT_WEBAUTHN_UNSUPPORTED:
         return ZT_PASSKEY_UNSUPPORTED;
+    case ZT_WEBAUTHN_UNTRUSTED:
+        return ZT_PASSKEY_ATTESTATION;
     }
     return ZT_PASSKEY_ERROR;
 }
@@ -375,6 +412,31 @@ static zt_passkey_status store_credential(zt_store *st, const char *user_id,
                            : ZT_PASSKEY_ERROR;
 }
 
+/* The bytes checked against the challenge, with the trust anchors when attestation is
+ * required (read now: a changed bundle counts from the next registration). */
+static zt_passkey_status verify_registration(const zt_passkey_rp *rp,
+                                             const zt_store_webauthn_challenge *ch, const bytes *cd,
+                                             const bytes *ao, int64_t now,
+                                             zt_webauthn_credential *wc, const char **why)
+{
+    zt_webauthn_expect exp = {.rp_id = rp->rp_id,
+                              .origins = &rp->origin,
+                              .n_origins = 1,
+                              .challenge = ch->challenge,
+                              .challenge_len = sizeof(ch->challenge),
+                              .require_uv = ch->uv_required,
+                              .now = now};
+    const char *roots = rp->rules != NULL ? rp->rules->attestation_roots : NULL;
+    if (roots != NULL && (exp.attestation_roots = zt_webauthn_roots_load(roots, why)) == NULL) {
+        *why = "auth.passkey_attestation_roots cannot be read";
+        return ZT_PASSKEY_ERROR; /* fail closed */
+    }
+    zt_passkey_status s =
+        from_webauthn(zt_webauthn_verify_registration(&exp, cd->p, cd->n, ao->p, ao->n, wc, why));
+    X509_STORE_free(exp.attestation_roots);
+    return s;
+}
+
 zt_passkey_status zt_passkey_register_verify(zt_store *st, const zt_passkey_rp *rp,
                                              const zt_passkey_who *who, const json_t *body,
                                              int64_t now, zt_passkey_registered *out)
@@ -404,14 +466,11 @@ zt_passkey_status zt_passkey_register_verify(zt_store *st, const zt_passkey_rp *
         out->why = "clientDataJSON or attestationObject missing or not base64url";
         s = ZT_PASSKEY_BAD_INPUT;
     } else {
-        zt_webauthn_expect exp = {.rp_id = rp->rp_id,
-                                  .origins = &rp->origin,
-                                  .n_origins = 1,
-                                  .challenge = ch.challenge,
-                                  .challenge_len = sizeof(ch.challenge),
-                                  .require_uv = ch.uv_required};
-        s = from_webauthn(
-            zt_webauthn_verify_registration(&exp, cd.p, cd.n, ao.p, ao.n, wc, &out->why));
+        s = verify_registration(rp, &ch, &cd, &ao, now, wc, &out->why);
+    }
+    if (s == ZT_PASSKEY_OK && !aaguid_allowed(rp->rules, wc->aaguid)) {
+        out->why = "the key's AAGUID is not in auth.passkey_aaguids";
+        s = ZT_PASSKEY_KEY_NOT_ALLOWED;
     }
     if (s == ZT_PASSKEY_OK) {
         char transports[ZT_STORE_WA_TRANSPORTS_MAX + 1];
@@ -536,6 +595,11 @@ static zt_passkey_status check_assertion(zt_store *st, const zt_passkey_rp *rp,
     }
     if (s != ZT_PASSKEY_OK)
         return s;
+    /* Proven, but of a kind the configuration no longer allows (changed since it registered). */
+    if (!aaguid_allowed(rp->rules, c->aaguid)) {
+        out->why = "the key's AAGUID is no longer in auth.passkey_aaguids";
+        return ZT_PASSKEY_KEY_NOT_ALLOWED;
+    }
     rc = zt_store_webauthn_used(st, c->id, c->id_len, c->sign_count, res.sign_count, res.uv, res.bs,
                                 now);
     if (rc == -EAGAIN) {

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "core/config.h"
 #include "store/store.h"
 
 #define ZT_PASSKEY_TIMEOUT_S 300         /* options.timeout and the challenge's life */
@@ -31,32 +32,49 @@
  * error code and HTTP status. */
 typedef enum zt_passkey_status {
     ZT_PASSKEY_OK = 0,
-    ZT_PASSKEY_NO_CHALLENGE,  /* none for this browser: never asked, replayed, other browser */
-    ZT_PASSKEY_EXPIRED,       /* the challenge timed out */
-    ZT_PASSKEY_BAD_INPUT,     /* malformed JSON, base64url, CBOR, clientDataJSON, name */
-    ZT_PASSKEY_MISMATCH,      /* challenge, origin, RP ID, type do not match this ceremony */
-    ZT_PASSKEY_BAD_SIGNATURE, /* assertion or attestation signature */
-    ZT_PASSKEY_FLAGS,         /* user presence / verification missing */
-    ZT_PASSKEY_UNSUPPORTED,   /* algorithm or attestation format */
-    ZT_PASSKEY_UNKNOWN_CRED,  /* no such credential (or not this user's) */
-    ZT_PASSKEY_USER_MISMATCH, /* userHandle is not the credential owner's */
-    ZT_PASSKEY_CLONED,        /* sign counter went backwards: refused, detection raised */
-    ZT_PASSKEY_RACE,          /* the counter moved under this assertion (a parallel use) */
-    ZT_PASSKEY_EXISTS,        /* registration: credential id registered already */
-    ZT_PASSKEY_FULL,          /* registration: the user's cap */
-    ZT_PASSKEY_WRONG_SESSION, /* the challenge was asked by another session or user */
-    ZT_PASSKEY_ERROR,         /* store failure or out of memory: fail closed */
+    ZT_PASSKEY_NO_CHALLENGE,    /* none for this browser: never asked, replayed, other browser */
+    ZT_PASSKEY_EXPIRED,         /* the challenge timed out */
+    ZT_PASSKEY_BAD_INPUT,       /* malformed JSON, base64url, CBOR, clientDataJSON, name */
+    ZT_PASSKEY_MISMATCH,        /* challenge, origin, RP ID, type do not match this ceremony */
+    ZT_PASSKEY_BAD_SIGNATURE,   /* assertion or attestation signature */
+    ZT_PASSKEY_FLAGS,           /* user presence / verification missing */
+    ZT_PASSKEY_UNSUPPORTED,     /* algorithm or attestation format */
+    ZT_PASSKEY_UNKNOWN_CRED,    /* no such credential (or not this user's) */
+    ZT_PASSKEY_USER_MISMATCH,   /* userHandle is not the credential owner's */
+    ZT_PASSKEY_CLONED,          /* sign counter went backwards: refused, detection raised */
+    ZT_PASSKEY_RACE,            /* the counter moved under this assertion (a parallel use) */
+    ZT_PASSKEY_EXISTS,          /* registration: credential id registered already */
+    ZT_PASSKEY_FULL,            /* registration: the user's cap */
+    ZT_PASSKEY_WRONG_SESSION,   /* the challenge was asked by another session or user */
+    ZT_PASSKEY_KEY_NOT_ALLOWED, /* its AAGUID is not in auth.passkey_aaguids */
+    ZT_PASSKEY_ATTESTATION,     /* auth.passkey_attestation: required, and none trusted */
+    ZT_PASSKEY_ERROR,           /* store failure or out of memory: fail closed */
 } zt_passkey_status;
 
 const char *zt_passkey_status_code(zt_passkey_status s); /* "invalid_challenge", ... */
 int zt_passkey_status_http(zt_passkey_status s);         /* 400, 401, 409, 503 */
 
+/* Which keys this gateway accepts (Entra's "Passkey (FIDO2)" method settings). */
+typedef struct zt_passkey_rules {
+    /* auth.passkey_aaguids: the only AAGUIDs a key may have, at registration and at every
+     * sign-in (a key registered before the list narrowed is refused); none = any key. */
+    const zt_cfg_word *aaguids;
+    size_t n_aaguids;
+    /* auth.passkey_attestation: required: the PEM bundle of trust anchors a registration's
+     * attestation chain must verify to (read at each registration); NULL = not required. */
+    const char *attestation_roots;
+} zt_passkey_rules;
+
 /* The relying party this gateway is for one request. */
 typedef struct zt_passkey_rp {
-    const char *rp_id;  /* the portal host (no port) */
-    const char *origin; /* "https://host[:port]": the only origin accepted */
-    const char *name;   /* rp.name shown by authenticators */
+    const char *rp_id;             /* the portal host (no port) */
+    const char *origin;            /* "https://host[:port]": the only origin accepted */
+    const char *name;              /* rp.name shown by authenticators */
+    const zt_passkey_rules *rules; /* NULL: any key, no attestation needed */
 } zt_passkey_rp;
+
+/* An AAGUID written 8-4-4-4-12 in hex digits of either case into its 16 bytes. */
+bool zt_passkey_aaguid_parse(const char *s, unsigned char out[16]);
 
 /* A fresh binding cookie value (43 chars + NUL) and the binding it names (SHA-256 hex). */
 void zt_passkey_binding_new(char cookie[ZT_PASSKEY_BINDING_COOKIE_LEN + 1],

@@ -2,13 +2,45 @@
  * secrets and keys, brute-force limits), read by the engine in core/config.c through this
  * table. */
 #include <stddef.h>
+#include <unistd.h>
 
 #include "core/config_schema.h"
+#include "identity/webauthn.h"
+#include "session/passkey.h"
 #include "session/session.h"
+
+/* Each AAGUID well-formed; attestation required only with a bundle of trust anchors. */
+static void check_passkey_keys(zt_config_ctx *c, const zt_config_walk *w, const zt_auth_cfg *auth)
+{
+    unsigned char id[16];
+    for (size_t i = 0; i < auth->n_passkey_aaguids; i++)
+        if (auth->passkey_aaguids[i].s != NULL &&
+            !zt_passkey_aaguid_parse(auth->passkey_aaguids[i].s, id))
+            zt_config_word_err(c, &auth->passkey_aaguids[i],
+                               "is not an AAGUID (8-4-4-4-12 hex digits)");
+    const char *roots = auth->passkey_attestation_roots;
+    if (auth->passkey_attestation_required && roots == NULL)
+        zt_config_err(c, zt_config_seen(w, "passkey_attestation"),
+                      "'passkey_attestation: required' needs 'passkey_attestation_roots' (a PEM "
+                      "bundle of trusted attestation root certificates)");
+    if (roots == NULL)
+        return;
+    if (access(roots, R_OK) != 0) {
+        zt_config_check_file(c, w, "passkey_attestation_roots", roots, "");
+        return;
+    }
+    const char *why = NULL;
+    X509_STORE *store = zt_webauthn_roots_load(roots, &why);
+    if (store == NULL)
+        zt_config_err(c, zt_config_seen(w, "passkey_attestation_roots"),
+                      "'auth.passkey_attestation_roots' file '%s' %s", roots, why);
+    X509_STORE_free(store);
+}
 
 static void check_auth(zt_config_ctx *c, const zt_config_walk *w)
 {
     const zt_auth_cfg *auth = (const zt_auth_cfg *)(void *)w->target;
+    check_passkey_keys(c, w, auth);
     if (auth->breach_corpus != NULL)
         zt_config_check_file(c, w, "breached_passwords", auth->breach_corpus, "");
     if (auth->password_min_chars > auth->password_max_chars)
@@ -27,6 +59,7 @@ static void check_auth(zt_config_ctx *c, const zt_config_walk *w)
 
 static const char *const mfa_modes[] = {"required", "optional", NULL};
 static const char *const passkey_registration_modes[] = {"signed_in", "tap", NULL};
+static const char *const passkey_attestation_modes[] = {"none", "required", NULL};
 
 static const zt_config_key auth_keys[] = {
     {"portal_host", ZT_K_HOST, ZT_CFG_RELOAD, ZT_FIELD(zt_auth_cfg, portal_host)},
@@ -59,6 +92,13 @@ static const zt_config_key auth_keys[] = {
     {"passkey_registration", ZT_K_ENUM, ZT_CFG_RELOAD,
      ZT_FIELD(zt_auth_cfg, passkey_registration_tap), .def = "signed_in",
      .names = passkey_registration_modes},
+    {"passkey_aaguids", ZT_K_STRS, ZT_CFG_RELOAD, .off = offsetof(zt_auth_cfg, passkey_aaguids),
+     .aux = offsetof(zt_auth_cfg, n_passkey_aaguids), .min = 0, .max = 256},
+    {"passkey_attestation", ZT_K_ENUM, ZT_CFG_RELOAD,
+     ZT_FIELD(zt_auth_cfg, passkey_attestation_required), .def = "none",
+     .names = passkey_attestation_modes},
+    {"passkey_attestation_roots", ZT_K_STR, ZT_CFG_RELOAD,
+     ZT_FIELD(zt_auth_cfg, passkey_attestation_roots)},
     {"secrets_key", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_auth_cfg, secrets_key),
      .def = "secrets.key"},
     {"keys_dir", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_auth_cfg, keys_dir), .def = "keys"},
