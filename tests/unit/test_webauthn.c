@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cbor.h>
 #include <cmocka.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -185,6 +188,7 @@ typedef enum stmt_kind {
     ST_NONE,
     ST_PACKED_SELF,
     ST_PACKED_X5C,
+    ST_PACKED_CHAIN, /* packed, x5c [leaf issued by "Attestation Test Root" (ca_key), root] */
     ST_U2F,
     ST_TPM,
     ST_APPLE
@@ -236,6 +240,7 @@ typedef struct ceremony {
     int n_certs;         /* x5c length */
     bool flip_sig;       /* corrupt the signature */
     tamper tamper;       /* tpm / apple: the one thing changed */
+    bool leaf_expired;   /* ST_PACKED_CHAIN: the leaf's notAfter an hour ago */
     zt_webauthn_expect exp;
     /* outputs */
     bytes cd, ad, ao, sig, cose;
@@ -513,6 +518,34 @@ static cbor_item_t *x5c_pair(const bytes *leaf, tamper t)
     return arr;
 }
 
+/* A packed attestation certificate for att_key issued by "Attestation Test Root" (ca_key),
+ * with that root after it: the chain a vendor's key presents. */
+static cbor_item_t *packed_chain(bool expired)
+{
+    X509 *x = cert_new(att_key, "Attestation Test Root");
+    if (expired) {
+        X509_gmtime_adj(X509_getm_notBefore(x), -7200);
+        X509_gmtime_adj(X509_getm_notAfter(x), -3600);
+    }
+    X509_NAME *subj = X509_get_subject_name(x);
+    const char *fields[][2] = {
+        {"C", "JP"}, {"O", "Test"}, {"OU", "Authenticator Attestation"}, {"CN", "Key"}};
+    for (size_t i = 0; i < 4; i++)
+        X509_NAME_add_entry_by_txt(subj, fields[i][0], MBSTRING_ASC,
+                                   (const unsigned char *)fields[i][1], -1, -1, 0);
+    X509_EXTENSION *bc = X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints, "CA:FALSE");
+    X509_add_ext(x, bc, -1);
+    X509_EXTENSION_free(bc);
+    aaguid_ext(x, false);
+    bytes leaf, root;
+    cert_finish(x, ca_key, &leaf);
+    make_ca(ca_key, "Attestation Test Root", &root);
+    cbor_item_t *arr = cbor_new_definite_array(2);
+    assert_true(cbor_array_push(arr, cbor_move(cbor_build_bytestring(leaf.p, leaf.n))));
+    assert_true(cbor_array_push(arr, cbor_move(cbor_build_bytestring(root.p, root.n))));
+    return arr;
+}
+
 static cbor_item_t *tpm_stmt(ceremony *c, const unsigned char cd_hash[32])
 {
     bytes pub, info, aik_der;
@@ -565,9 +598,9 @@ static cbor_item_t *build_stmt(ceremony *c, const unsigned char cd_hash[32])
 {
     cbor_item_t *m = cbor_new_definite_map(4);
     int alg = c->stmt_alg != 0 ? c->stmt_alg : c->cose_alg;
-    if (c->stmt == ST_PACKED_SELF || c->stmt == ST_PACKED_X5C) {
+    if (c->stmt == ST_PACKED_SELF || c->stmt == ST_PACKED_X5C || c->stmt == ST_PACKED_CHAIN) {
         EVP_PKEY *signer = c->stmt == ST_PACKED_SELF ? c->key : att_key;
-        if (c->stmt == ST_PACKED_X5C)
+        if (c->stmt != ST_PACKED_SELF)
             alg = ZT_WEBAUTHN_ES256;
         sign(signer, &c->ad, cd_hash, 32, &c->sig);
         maybe_flip(c);
@@ -575,6 +608,8 @@ static cbor_item_t *build_stmt(ceremony *c, const unsigned char cd_hash[32])
         map_put(m, cbor_build_string("sig"), cbor_build_bytestring(c->sig.p, c->sig.n));
         if (c->stmt == ST_PACKED_X5C)
             map_put(m, cbor_build_string("x5c"), x5c_of(c, att_key));
+        if (c->stmt == ST_PACKED_CHAIN)
+            map_put(m, cbor_build_string("x5c"), packed_chain(c->leaf_expired));
     } else if (c->stmt == ST_U2F) {
         /* 0x00 | rpIdHash | clientDataHash | credentialId | 0x04 | x | y */
         bytes v = {.n = 0};
@@ -1482,6 +1517,108 @@ static void test_assert_refusals(void **state)
                      ZT_WEBAUTHN_OK);
 }
 
+/* ---- attestation required: the chain must verify to a configured root ---- */
+
+/* A trust store holding the self-signed CA cn of key. */
+static X509_STORE *roots_of(EVP_PKEY *key, const char *cn)
+{
+    bytes der;
+    make_ca(key, cn, &der);
+    const unsigned char *q = der.p;
+    X509 *root = d2i_X509(NULL, &q, (long)der.n);
+    X509_STORE *st = X509_STORE_new();
+    assert_non_null(root);
+    assert_int_equal(X509_STORE_add_cert(st, root), 1);
+    X509_free(root);
+    return st;
+}
+
+static zt_webauthn_result reg_with_roots(ceremony *c, X509_STORE *roots, const char **type)
+{
+    c->exp.attestation_roots = roots;
+    c->exp.now = (int64_t)time(NULL);
+    zt_webauthn_credential cred;
+    const char *why = "";
+    zt_webauthn_result r = register_it(c, &cred, &why);
+    *type = r == ZT_WEBAUTHN_OK ? cred.attestation_type : why;
+    if (r != ZT_WEBAUTHN_OK)
+        print_message("  registration refused: %s\n", why);
+    return r;
+}
+
+static void test_reg_trusted_root(void **state)
+{
+    (void)state;
+    X509_STORE *trusted = roots_of(ca_key, "Attestation Test Root");
+    X509_STORE *other = roots_of(other_ca_key, "Attestation Test Root");
+    const char *type = NULL;
+    ceremony c;
+    /* without roots the chain is only checked as given */
+    packed_x5c(&c, es256);
+    c.stmt = ST_PACKED_CHAIN;
+    assert_int_equal(reg_with_roots(&c, NULL, &type), ZT_WEBAUTHN_OK);
+    assert_string_equal(type, "basic (unverified chain)");
+    /* to the configured root: trusted, and said so */
+    packed_x5c(&c, es256);
+    c.stmt = ST_PACKED_CHAIN;
+    assert_int_equal(reg_with_roots(&c, trusted, &type), ZT_WEBAUTHN_OK);
+    assert_string_equal(type, "basic (trusted root)");
+    /* the same chain, another root configured */
+    packed_x5c(&c, es256);
+    c.stmt = ST_PACKED_CHAIN;
+    assert_int_equal(reg_with_roots(&c, other, &type), ZT_WEBAUTHN_UNTRUSTED);
+    /* an expired attestation certificate under the trusted root */
+    packed_x5c(&c, es256);
+    c.stmt = ST_PACKED_CHAIN;
+    c.leaf_expired = true;
+    assert_int_equal(reg_with_roots(&c, trusted, &type), ZT_WEBAUTHN_UNTRUSTED);
+    /* a self-signed attestation certificate, self and none attestation */
+    packed_x5c(&c, es256);
+    assert_int_equal(reg_with_roots(&c, trusted, &type), ZT_WEBAUTHN_UNTRUSTED);
+    packed_x5c(&c, es256);
+    c.stmt = ST_PACKED_SELF;
+    assert_int_equal(reg_with_roots(&c, trusted, &type), ZT_WEBAUTHN_UNTRUSTED);
+    ceremony_init(&c, es256, "webauthn.create");
+    assert_int_equal(reg_with_roots(&c, trusted, &type), ZT_WEBAUTHN_UNTRUSTED);
+    /* a tpm statement chains to "TPM Test CA": trusted only with that root */
+    tpm_init(&c, es256, T_NONE);
+    assert_int_equal(reg_with_roots(&c, trusted, &type), ZT_WEBAUTHN_UNTRUSTED);
+    X509_STORE *tpm_root = roots_of(ca_key, "TPM Test CA");
+    tpm_init(&c, es256, T_NONE);
+    assert_int_equal(reg_with_roots(&c, tpm_root, &type), ZT_WEBAUTHN_OK);
+    assert_string_equal(type, "basic (trusted root)");
+    X509_STORE_free(tpm_root);
+    X509_STORE_free(trusted);
+    X509_STORE_free(other);
+}
+
+static void test_roots_load(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/zt_roots_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("not a certificate\n", f);
+    fclose(f);
+    const char *why = NULL;
+    assert_null(zt_webauthn_roots_load(path, &why));
+    assert_non_null(why);
+    bytes der;
+    make_ca(ca_key, "Attestation Test Root", &der);
+    const unsigned char *q = der.p;
+    X509 *root = d2i_X509(NULL, &q, (long)der.n);
+    f = fopen(path, "w");
+    assert_int_equal(PEM_write_X509(f, root), 1);
+    fclose(f);
+    X509_free(root);
+    X509_STORE *st = zt_webauthn_roots_load(path, &why);
+    assert_non_null(st);
+    X509_STORE_free(st);
+    unlink(path);
+    assert_null(zt_webauthn_roots_load("/nonexistent/roots.pem", &why));
+}
+
 static int setup_keys(void **state)
 {
     (void)state;
@@ -1511,12 +1648,13 @@ static int teardown_keys(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reg_none),        cmocka_unit_test(test_reg_packed_self),
-        cmocka_unit_test(test_reg_packed_x5c),  cmocka_unit_test(test_reg_fido_u2f),
-        cmocka_unit_test(test_reg_refusals),    cmocka_unit_test(test_reg_malformed),
-        cmocka_unit_test(test_parse_direct),    cmocka_unit_test(test_assert_good),
-        cmocka_unit_test(test_assert_refusals), cmocka_unit_test(test_reg_tpm),
-        cmocka_unit_test(test_reg_apple),       cmocka_unit_test(test_reg_real_vectors),
+        cmocka_unit_test(test_reg_none),         cmocka_unit_test(test_reg_packed_self),
+        cmocka_unit_test(test_reg_packed_x5c),   cmocka_unit_test(test_reg_fido_u2f),
+        cmocka_unit_test(test_reg_refusals),     cmocka_unit_test(test_reg_malformed),
+        cmocka_unit_test(test_parse_direct),     cmocka_unit_test(test_assert_good),
+        cmocka_unit_test(test_assert_refusals),  cmocka_unit_test(test_reg_tpm),
+        cmocka_unit_test(test_reg_apple),        cmocka_unit_test(test_reg_real_vectors),
+        cmocka_unit_test(test_reg_trusted_root), cmocka_unit_test(test_roots_load),
     };
     return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
 }
