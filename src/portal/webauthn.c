@@ -423,8 +423,8 @@ static void register_verify(zt_local_req *r)
         return;
     }
     char msg[160];
-    snprintf(msg, sizeof(msg), "passkey registered (format %s, AAGUID %s%s)", reg->fmt,
-             reg->aaguid_hex, reg->be ? ", synced" : "");
+    snprintf(msg, sizeof(msg), "passkey registered (format %s, attestation %s, AAGUID %s%s)",
+             reg->fmt, reg->attestation, reg->aaguid_hex, reg->be ? ", synced" : "");
     zt_portal_event ev = {.cls = ZT_EV_ACCOUNT_CHANGE,
                           .activity = 10, /* OCSF: MFA Factor Enable */
                           .success = true,

@@ -486,6 +486,7 @@ zt_passkey_status zt_passkey_register_verify(zt_store *st, const zt_passkey_rp *
         out->id_len = wc->id_len;
         b64url(wc->id, wc->id_len, out->id_b64, sizeof(out->id_b64));
         snprintf(out->fmt, sizeof(out->fmt), "%s", wc->fmt);
+        snprintf(out->attestation, sizeof(out->attestation), "%s", wc->attestation_type);
         sodium_bin2hex(out->aaguid_hex, sizeof(out->aaguid_hex), wc->aaguid, sizeof(wc->aaguid));
         out->be = wc->be;
     }

@@ -104,6 +104,7 @@ typedef struct zt_passkey_registered {
     char id_b64[ZT_PASSKEY_ID_B64_MAX + 1];
     char name[ZT_STORE_WA_NAME_MAX + 1];
     char fmt[ZT_STORE_WA_FMT_MAX + 1];
+    char attestation[ZT_STORE_WA_ATT_TYPE_MAX + 1]; /* what was verified: "basic (trusted root)" */
     char aaguid_hex[33];
     bool be;
     const char *why; /* static English detail of a refusal, for the audit record */
