@@ -422,6 +422,60 @@ static void test_passwordless(void **state)
     EVP_PKEY_free(stranger.key);
 }
 
+/* auth.passkey_aaguids: the AAGUID syntax, and the list at registration and at sign-in (a key
+ * registered while allowed is refused once the list no longer names it). */
+static void test_aaguid_rules(void **state)
+{
+    fixture *f = *state;
+    unsigned char id[16];
+    assert_true(zt_passkey_aaguid_parse("ee882879-721c-4913-9775-3dfcce97072a", id));
+    assert_int_equal(id[0], 0xee);
+    assert_int_equal(id[15], 0x2a);
+    assert_true(zt_passkey_aaguid_parse("EE882879-721C-4913-9775-3DFCCE97072A", id));
+    static const char *const bad[] = {"",
+                                      "ee882879721c491397753dfcce97072a",
+                                      "ee882879-721c-4913-9775-3dfcce97072",
+                                      "ee882879-721c-4913-9775-3dfcce97072aa",
+                                      "ge882879-721c-4913-9775-3dfcce97072a",
+                                      "ee88287-9721c-4913-9775-3dfcce97072a"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(zt_passkey_aaguid_parse(bad[i], id));
+
+    zt_cfg_word other[] = {{.s = "ee882879-721c-4913-9775-3dfcce97072a"}};
+    zt_cfg_word zero[] = {{.s = "00000000-0000-0000-0000-000000000000"}, other[0]};
+    zt_passkey_rules rules = {.aaguids = other, .n_aaguids = 1};
+    f->rp.rules = &rules;
+    authenticator a;
+    auth_new(&a);
+    zt_passkey_who w = who_alice(f, f->bind_a, SESS_A);
+    json_t *opts = NULL;
+    assert_int_equal(zt_passkey_register_options(f->st, &f->rp, &w, NULL, T0, &opts),
+                     ZT_PASSKEY_OK);
+    json_t *body = create(&a, opts, "Key");
+    zt_passkey_registered reg;
+    assert_int_equal(zt_passkey_register_verify(f->st, &f->rp, &w, body, T0 + 1, &reg),
+                     ZT_PASSKEY_KEY_NOT_ALLOWED);
+    assert_string_equal(zt_passkey_status_code(ZT_PASSKEY_KEY_NOT_ALLOWED), "key_not_allowed");
+    assert_int_equal(zt_passkey_status_http(ZT_PASSKEY_KEY_NOT_ALLOWED), 403);
+    json_decref(body);
+    json_decref(opts);
+    uint64_t n = 99;
+    assert_int_equal(zt_store_webauthn_count(f->st, f->alice.id, &n), 0);
+    assert_int_equal(n, 0);
+
+    rules = (zt_passkey_rules){.aaguids = zero, .n_aaguids = 2};
+    register_alice(f, &a);
+    zt_passkey_login l;
+    assert_int_equal(sign_in(f, &a, 5, NULL, &l), ZT_PASSKEY_OK);
+    rules = (zt_passkey_rules){.aaguids = other, .n_aaguids = 1};
+    assert_int_equal(sign_in(f, &a, 6, NULL, &l), ZT_PASSKEY_KEY_NOT_ALLOWED);
+    assert_non_null(l.why);
+    rules.n_aaguids = 0; /* an empty list: any key */
+    assert_int_equal(sign_in(f, &a, 7, NULL, &l), ZT_PASSKEY_OK);
+    assert_string_equal(zt_passkey_status_code(ZT_PASSKEY_ATTESTATION), "attestation_required");
+    EVP_PKEY_free(a.key);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -431,6 +485,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_challenge_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_options_shape, setup, teardown),
         cmocka_unit_test_setup_teardown(test_passwordless, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aaguid_rules, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
