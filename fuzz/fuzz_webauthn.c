@@ -7,6 +7,8 @@
  *   3: [n] clientDataJSON, [n] authenticatorData, [n] signature, [n] stored COSE key,
  *      user handle (none when empty) for zt_webauthn_verify_assertion
  *   4: a COSE key for zt_webauthn_cose_key
+ *   5: as 2, with attestation required (an empty trust store: every x5c chain is built and
+ *      refused, none/self refused)
  * The expectation is fixed and matches tests/unit/test_webauthn.c, whose good ceremonies are the
  * seeds (ZT_WEBAUTHN_SEED_DIR=fuzz/corpus/fuzz_webauthn build/tests/unit/test_webauthn), so the
  * fuzzer starts past the challenge, origin and signature checks. */
@@ -14,6 +16,8 @@
 #include <string.h>
 
 #include "identity/webauthn.h"
+
+static X509_STORE *no_roots; /* created once, kept for the process */
 
 static const unsigned char challenge[32] = "0123456789abcdef0123456789abcdef";
 static const char *const origins[] = {"https://other.example.test", "https://example.test"};
@@ -73,10 +77,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         zt_webauthn_parse_auth_data(p, n, &ad, &why);
         break;
     }
-    case 2: {
+    case 2:
+    case 5: {
         const uint8_t *cd;
         size_t cdlen;
         zt_webauthn_credential cred;
+        if (data[0] == 5 && no_roots == NULL)
+            no_roots = X509_STORE_new();
+        exp.attestation_roots = data[0] == 5 ? no_roots : NULL;
         if (take(&p, &n, &cd, &cdlen))
             zt_webauthn_verify_registration(&exp, cd, cdlen, p, n, &cred, &why);
         break;
