@@ -8,6 +8,7 @@ whose chain comes from a test CA made with `cryptography`. Every refusal is a 40
 and an audit record."""
 import datetime
 import hashlib
+import json
 import struct
 
 from cryptography import x509
@@ -114,6 +115,13 @@ def test_aaguid_allowed_and_refused(h):
     wa.refused(r, 403, "key_not_allowed", "a model not in auth.passkey_aaguids")
     check(any("AAGUID" in x for x in refusal_reasons(h, "passkey registration refused")),
           "the refusal is audited with its reason")
+    # In Japanese for a Japanese browser.
+    opts = wa.call(b, "register/options", {}).obj
+    data = json.dumps(ModelAuthenticator(AAGUID_B).create(opts)).encode()
+    r = b.post("/.ztgate/webauthn/register/verify", None, raw=data,
+               headers=[wa.JSON_CT, ("Origin", wa.ORIGIN), ("Accept-Language", "ja")])
+    eq(r.status, 403, "refused (ja)")
+    check("許可されていません" in json.loads(r.body)["message"], "message in Japanese: %r" % r.body)
     allowed = ModelAuthenticator(AAGUID_A)
     r = try_register(b, allowed)
     eq(r.status, 200, "an allowed model registers (%r)" % r.body[:300])
