@@ -32,7 +32,7 @@ static const struct {
     [ZT_PASSKEY_EXISTS] = {"credential_exists", 409},
     [ZT_PASSKEY_FULL] = {"too_many_credentials", 409},
     [ZT_PASSKEY_WRONG_SESSION] = {"invalid_challenge", 400},
-    [ZT_PASSKEY_KEY_NOT_ALLOWED] = {"key_not_allowed", 403},
+    [ZT_PASSKEY_NOT_ALLOWED] = {"key_not_allowed", 403},
     [ZT_PASSKEY_ATTESTATION] = {"attestation_required", 403},
     [ZT_PASSKEY_ERROR] = {"unavailable", 503},
 };
@@ -470,7 +470,7 @@ zt_passkey_status zt_passkey_register_verify(zt_store *st, const zt_passkey_rp *
     }
     if (s == ZT_PASSKEY_OK && !aaguid_allowed(rp->rules, wc->aaguid)) {
         out->why = "the key's AAGUID is not in auth.passkey_aaguids";
-        s = ZT_PASSKEY_KEY_NOT_ALLOWED;
+        s = ZT_PASSKEY_NOT_ALLOWED;
     }
     if (s == ZT_PASSKEY_OK) {
         char transports[ZT_STORE_WA_TRANSPORTS_MAX + 1];
@@ -599,7 +599,7 @@ static zt_passkey_status check_assertion(zt_store *st, const zt_passkey_rp *rp,
     /* Proven, but of a kind the configuration no longer allows (changed since it registered). */
     if (!aaguid_allowed(rp->rules, c->aaguid)) {
         out->why = "the key's AAGUID is no longer in auth.passkey_aaguids";
-        return ZT_PASSKEY_KEY_NOT_ALLOWED;
+        return ZT_PASSKEY_NOT_ALLOWED;
     }
     rc = zt_store_webauthn_used(st, c->id, c->id_len, c->sign_count, res.sign_count, res.uv, res.bs,
                                 now);

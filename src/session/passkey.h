@@ -32,23 +32,23 @@
  * error code and HTTP status. */
 typedef enum zt_passkey_status {
     ZT_PASSKEY_OK = 0,
-    ZT_PASSKEY_NO_CHALLENGE,    /* none for this browser: never asked, replayed, other browser */
-    ZT_PASSKEY_EXPIRED,         /* the challenge timed out */
-    ZT_PASSKEY_BAD_INPUT,       /* malformed JSON, base64url, CBOR, clientDataJSON, name */
-    ZT_PASSKEY_MISMATCH,        /* challenge, origin, RP ID, type do not match this ceremony */
-    ZT_PASSKEY_BAD_SIGNATURE,   /* assertion or attestation signature */
-    ZT_PASSKEY_FLAGS,           /* user presence / verification missing */
-    ZT_PASSKEY_UNSUPPORTED,     /* algorithm or attestation format */
-    ZT_PASSKEY_UNKNOWN_CRED,    /* no such credential (or not this user's) */
-    ZT_PASSKEY_USER_MISMATCH,   /* userHandle is not the credential owner's */
-    ZT_PASSKEY_CLONED,          /* sign counter went backwards: refused, detection raised */
-    ZT_PASSKEY_RACE,            /* the counter moved under this assertion (a parallel use) */
-    ZT_PASSKEY_EXISTS,          /* registration: credential id registered already */
-    ZT_PASSKEY_FULL,            /* registration: the user's cap */
-    ZT_PASSKEY_WRONG_SESSION,   /* the challenge was asked by another session or user */
-    ZT_PASSKEY_KEY_NOT_ALLOWED, /* its AAGUID is not in auth.passkey_aaguids */
-    ZT_PASSKEY_ATTESTATION,     /* auth.passkey_attestation: required, and none trusted */
-    ZT_PASSKEY_ERROR,           /* store failure or out of memory: fail closed */
+    ZT_PASSKEY_NO_CHALLENGE,  /* none for this browser: never asked, replayed, other browser */
+    ZT_PASSKEY_EXPIRED,       /* the challenge timed out */
+    ZT_PASSKEY_BAD_INPUT,     /* malformed JSON, base64url, CBOR, clientDataJSON, name */
+    ZT_PASSKEY_MISMATCH,      /* challenge, origin, RP ID, type do not match this ceremony */
+    ZT_PASSKEY_BAD_SIGNATURE, /* assertion or attestation signature */
+    ZT_PASSKEY_FLAGS,         /* user presence / verification missing */
+    ZT_PASSKEY_UNSUPPORTED,   /* algorithm or attestation format */
+    ZT_PASSKEY_UNKNOWN_CRED,  /* no such credential (or not this user's) */
+    ZT_PASSKEY_USER_MISMATCH, /* userHandle is not the credential owner's */
+    ZT_PASSKEY_CLONED,        /* sign counter went backwards: refused, detection raised */
+    ZT_PASSKEY_RACE,          /* the counter moved under this assertion (a parallel use) */
+    ZT_PASSKEY_EXISTS,        /* registration: credential id registered already */
+    ZT_PASSKEY_FULL,          /* registration: the user's cap */
+    ZT_PASSKEY_WRONG_SESSION, /* the challenge was asked by another session or user */
+    ZT_PASSKEY_NOT_ALLOWED,   /* its AAGUID is not in auth.passkey_aaguids */
+    ZT_PASSKEY_ATTESTATION,   /* auth.passkey_attestation: required, and none trusted */
+    ZT_PASSKEY_ERROR,         /* store failure or out of memory: fail closed */
 } zt_passkey_status;
 
 const char *zt_passkey_status_code(zt_passkey_status s); /* "invalid_challenge", ... */

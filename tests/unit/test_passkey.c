@@ -454,9 +454,9 @@ static void test_aaguid_rules(void **state)
     json_t *body = create(&a, opts, "Key");
     zt_passkey_registered reg;
     assert_int_equal(zt_passkey_register_verify(f->st, &f->rp, &w, body, T0 + 1, &reg),
-                     ZT_PASSKEY_KEY_NOT_ALLOWED);
-    assert_string_equal(zt_passkey_status_code(ZT_PASSKEY_KEY_NOT_ALLOWED), "key_not_allowed");
-    assert_int_equal(zt_passkey_status_http(ZT_PASSKEY_KEY_NOT_ALLOWED), 403);
+                     ZT_PASSKEY_NOT_ALLOWED);
+    assert_string_equal(zt_passkey_status_code(ZT_PASSKEY_NOT_ALLOWED), "key_not_allowed");
+    assert_int_equal(zt_passkey_status_http(ZT_PASSKEY_NOT_ALLOWED), 403);
     json_decref(body);
     json_decref(opts);
     uint64_t n = 99;
@@ -468,7 +468,7 @@ static void test_aaguid_rules(void **state)
     zt_passkey_login l;
     assert_int_equal(sign_in(f, &a, 5, NULL, &l), ZT_PASSKEY_OK);
     rules = (zt_passkey_rules){.aaguids = other, .n_aaguids = 1};
-    assert_int_equal(sign_in(f, &a, 6, NULL, &l), ZT_PASSKEY_KEY_NOT_ALLOWED);
+    assert_int_equal(sign_in(f, &a, 6, NULL, &l), ZT_PASSKEY_NOT_ALLOWED);
     assert_non_null(l.why);
     rules.n_aaguids = 0; /* an empty list: any key */
     assert_int_equal(sign_in(f, &a, 7, NULL, &l), ZT_PASSKEY_OK);
