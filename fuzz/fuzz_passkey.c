@@ -23,7 +23,8 @@ static char dir[64];
 static char user_id[ZT_STORE_ID_LEN + 1];
 static const char binding[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 static const char session[] = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
-static const zt_passkey_rp rp = {"example.test", "https://example.test", "ztgate"};
+static const zt_passkey_rp rp = {
+    .rp_id = "example.test", .origin = "https://example.test", .name = "ztgate"};
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {

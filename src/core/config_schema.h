@@ -17,7 +17,7 @@
 #include "core/config.h"
 #include "core/levels.h" /* zt_risk_names for keys that take a risk level */
 
-#define ZT_CONFIG_MAX_KEYS 24 /* keys per section (checked at compile time) */
+#define ZT_CONFIG_MAX_KEYS 32 /* keys per section (checked at compile time) */
 
 typedef enum zt_config_kind {
     ZT_K_STR,      /* non-empty string */
