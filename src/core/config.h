@@ -246,10 +246,19 @@ typedef struct zt_cond_cfg {
     zt_time_cond_cfg time;
 } zt_cond_cfg;
 
+/* grant.authentication_strength: only passkeys of these AAGUIDs meet it (Entra's custom
+ * authentication strengths). It implies phishing_resistant_mfa. */
+typedef struct zt_strength_cfg {
+    struct zt_cfg_word *aaguids;
+    size_t n_aaguids;
+} zt_strength_cfg;
+
 typedef struct zt_grant_cfg {
     bool block;
     unsigned controls; /* zt_control bits */
     bool operator_or;  /* operator: OR (default AND) */
+    bool has_strength;
+    zt_strength_cfg strength;
     /* Where `controls` was written (else the grant mapping), for zt_config_check_grants. */
     unsigned line, col;
 } zt_grant_cfg;

@@ -26,6 +26,9 @@ char zt_ascii_lower(char c);
 /* Append s as a JSON string body (no quotes): escapes ", \, control bytes, DEL and bytes that
  * are not valid UTF-8 (as \ufffd), so CR/LF/ESC/NUL from peers can never split a log record. */
 int zt_json_escape(zt_buf *out, const char *s, size_t n);
+/* A UUID written 8-4-4-4-12 hex digits (either case), as 16 bytes: the AAGUIDs of
+ * auth.passkey_aaguids and of policies' authentication strengths. False when malformed. */
+bool zt_uuid_parse(const char *s, unsigned char out[16]);
 /* Append "s" with quotes. */
 int zt_json_str(zt_buf *out, const char *s, size_t n);
 /* Parse an unsigned decimal; false on empty, non-digit or overflow past max. */

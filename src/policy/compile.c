@@ -302,6 +302,28 @@ static int8_t zt_pc_tri(bool has, bool v)
     return has ? (int8_t)v : -1;
 }
 
+/* The authentication strength's AAGUIDs as bytes (check-config made sure each parses). */
+static int zt_pc_strength(zt_pc *pc, const zt_grant_cfg *g, zt_cpol *p)
+{
+    p->n_aaguids = 0;
+    if (!g->has_strength || g->strength.n_aaguids == 0)
+        return 0;
+    unsigned char(*ids)[16] = zt_pc_alloc(pc, g->strength.n_aaguids * 16);
+    if (ids == NULL)
+        return -1;
+    for (size_t i = 0; i < g->strength.n_aaguids; i++)
+        if (g->strength.aaguids[i].s != NULL &&
+            zt_uuid_parse(g->strength.aaguids[i].s, ids[p->n_aaguids]))
+            p->n_aaguids++;
+    p->aaguids = (const unsigned char(*)[16])ids;
+    /* Nothing valid listed must not read as "no strength": fail closed with an impossible one. */
+    if (p->n_aaguids == 0) {
+        memset(ids[0], 0xff, 16);
+        p->n_aaguids = 1;
+    }
+    return 0;
+}
+
 static int zt_pc_policy(zt_pc *pc, const zt_policy_cfg *pcfg, const zt_locset *trusted,
                         const zt_cfg_word *tz_names, zt_cpol *p)
 {
@@ -351,6 +373,8 @@ static int zt_pc_policy(zt_pc *pc, const zt_policy_cfg *pcfg, const zt_locset *t
     p->block = pcfg->grant.block;
     p->op_or = pcfg->grant.operator_or;
     p->controls = pcfg->grant.controls;
+    if (zt_pc_strength(pc, &pcfg->grant, p) < 0)
+        return -1;
     p->freq_s = pcfg->session.has_sign_in_frequency ? pcfg->session.sign_in_frequency_s : -1;
     p->restrict_flags = pcfg->session.restrict_flags;
     return 0;
@@ -570,7 +594,10 @@ static void zt_pc_dense(zt_policy_set *s)
         s->eff[i] =
             (zt_effect){zt_pc_unmet(p),
                         p->freq_s < 0 || p->freq_s >= UINT32_MAX ? UINT32_MAX : (uint32_t)p->freq_s,
-                        (uint8_t)p->restrict_flags, p->state == ZT_POLICY_REPORT_ONLY, p->block};
+                        (uint8_t)p->restrict_flags,
+                        p->state == ZT_POLICY_REPORT_ONLY,
+                        p->block,
+                        p->n_aaguids > 0};
     }
 }
 
@@ -744,7 +771,8 @@ int zt_policy_cause(const zt_policy_set *set, const zt_policy_input *in,
         if (p->state != ZT_POLICY_ON)
             continue;
         if (res->reauth_required ? p->freq_s == res->sign_in_frequency_s
-                                 : (zt_policy_unmet_of(p, sat) & (unsigned)res->next_control))
+                                 : (zt_policy_unmet_of(p, zt_policy_sat_for(p, in, sat)) &
+                                    (unsigned)res->next_control))
             return res->matched[i];
     }
     return -1;

@@ -444,7 +444,7 @@ void zt_policy_eval(const zt_policy_set *set, const zt_policy_input *in, zt_poli
     uint32_t en_block = UINT32_MAX, ro_block = UINT32_MAX, en_freq = UINT32_MAX,
              ro_freq = UINT32_MAX;
     unsigned en_ctl = 0, ro_ctl = 0, en_unmet = 0, ro_unmet = 0, en_restrict = 0, ro_restrict = 0;
-    unsigned shift = 4 * zt_policy_satisfied(in);
+    unsigned sat = zt_policy_satisfied(in), shift = 4 * sat;
     /* In index order, so matched and block_policy come out as a walk over every policy would
      * give them; every applicable policy counts toward the outcome, reported or not. The sums
      * take no branch that depends on the policy. */
@@ -460,7 +460,9 @@ void zt_policy_eval(const zt_policy_set *set, const zt_policy_input *in, zt_poli
             const zt_effect *e = &set->eff[i];
             uint32_t rm = 0u - (uint32_t)e->report_only; /* all ones for report-only */
             uint32_t blk = e->block ? i : UINT32_MAX;
-            unsigned ctl = (unsigned)(e->unmet & 15), unmet = (unsigned)(e->unmet >> shift) & 15;
+            /* The rare policy with an authentication strength takes the one branch. */
+            unsigned sh = e->strength ? 4 * zt_policy_sat_for(&set->pol[i], in, sat) : shift;
+            unsigned ctl = (unsigned)(e->unmet & 15), unmet = (unsigned)(e->unmet >> sh) & 15;
             en_block = (blk | rm) < en_block ? blk | rm : en_block;
             ro_block = (blk | ~rm) < ro_block ? blk | ~rm : ro_block;
             en_freq = (e->freq_s | rm) < en_freq ? e->freq_s | rm : en_freq;

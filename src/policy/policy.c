@@ -101,6 +101,16 @@ unsigned zt_policy_satisfied(const zt_policy_input *in)
     return sat;
 }
 
+unsigned zt_policy_sat_for(const zt_cpol *p, const zt_policy_input *in, unsigned sat)
+{
+    if (p->n_aaguids == 0)
+        return sat;
+    for (uint32_t i = 0; in->passkey_aaguid != NULL && i < p->n_aaguids; i++)
+        if (memcmp(p->aaguids[i], in->passkey_aaguid, 16) == 0)
+            return sat;
+    return sat & ~(unsigned)ZT_CTL_PHISHING_RESISTANT_MFA;
+}
+
 bool zt_policy_reauth(const zt_policy_input *in, int64_t freq_s)
 {
     if (freq_s < 0)

@@ -10,7 +10,9 @@
  *  - Every applicable enforced (state on) policy must be satisfied. block wins. Otherwise the
  *    required grant controls are the union; a policy with operator OR is satisfied by any one of
  *    its controls. Unmet controls are asked in a fixed order: mfa → phishing_resistant_mfa →
- *    compliant_device → password_change.
+ *    compliant_device → password_change. A policy's authentication strength (a list of
+ *    AAGUIDs) is its phishing_resistant_mfa made stricter: for that policy only, the control
+ *    counts as met when the session's passkey has one of the listed AAGUIDs.
  *  - Session controls take the most restrictive value: the shortest sign_in_frequency
  *    (every_time shortest of all), and restrict no_download > read_only > none... both may apply
  *    (they are flags).
@@ -92,9 +94,13 @@ typedef struct zt_policy_input {
     zt_client_type client;
     int64_t now; /* Unix seconds */
     /* What the session already satisfies: */
-    int64_t auth_time;             /* primary authentication (0 = none) */
-    int64_t mfa_time;              /* 0 = no second factor in this session */
-    bool mfa_phishing_resistant;   /* the second factor was a passkey / FIDO2 */
+    int64_t auth_time;           /* primary authentication (0 = none) */
+    int64_t mfa_time;            /* 0 = no second factor in this session */
+    bool mfa_phishing_resistant; /* the second factor was a passkey / FIDO2 */
+    /* The AAGUID (16 bytes) of the passkey that signed the session in or stepped it up; NULL =
+     * none or unknown. A policy's authentication strength (grant.authentication_strength) is
+     * met only by a phishing-resistant session whose key has one of its AAGUIDs. */
+    const unsigned char *passkey_aaguid;
     bool password_change_required; /* an admin or playbook requires a new password */
 } zt_policy_input;
 

@@ -8,11 +8,13 @@
 #include <string.h>
 
 #include "core/config_schema.h"
+#include "lib/str.h"
 #include "policy/policy.h"
 
 #define ZT_CONFIG_LOCATION_CIDRS 2000 /* per location, as in Entra */
 #define ZT_CONFIG_CIDRS_TOTAL 20000   /* over all locations: bounds the policy engine's trie */
 #define ZT_CONFIG_ASSIGN_MAX 1000     /* entries in one include or exclude list */
+#define ZT_STRENGTH_AAGUIDS_MAX 256   /* AAGUIDs in one authentication strength */
 
 static bool is_keyword(const char *s)
 {
@@ -84,6 +86,15 @@ static void check_time(zt_config_ctx *c, const zt_config_walk *w)
         zt_config_err(c, w->map, "'%s' needs days or from/to", w->path);
 }
 
+static void check_strength(zt_config_ctx *c, const zt_config_walk *w)
+{
+    const zt_strength_cfg *st = (const zt_strength_cfg *)(const void *)w->target;
+    unsigned char id[16];
+    for (size_t i = 0; i < st->n_aaguids; i++)
+        if (st->aaguids[i].s != NULL && !zt_uuid_parse(st->aaguids[i].s, id))
+            zt_config_word_err(c, &st->aaguids[i], "is not an AAGUID (8-4-4-4-12 hex digits)");
+}
+
 static void check_grant(zt_config_ctx *c, const zt_config_walk *w)
 {
     zt_grant_cfg *g = (zt_grant_cfg *)(void *)w->target;
@@ -92,6 +103,8 @@ static void check_grant(zt_config_ctx *c, const zt_config_walk *w)
         at = w->map;
     g->line = (unsigned)at->start_mark.line + 1;
     g->col = (unsigned)at->start_mark.column + 1;
+    if (g->has_strength) /* a passkey of a listed AAGUID is a phishing-resistant one */
+        g->controls |= ZT_CTL_PHISHING_RESISTANT_MFA;
     if (g->block && g->controls != 0)
         zt_config_err(c, zt_config_seen(w, "controls"),
                       "'%s' sets both block and controls: block wins, so the controls would never "
@@ -323,12 +336,22 @@ static const zt_config_key cond_keys[] = {
 };
 ZT_CONFIG_SECTION(cond_section, cond_keys, NULL);
 
+static const zt_config_key strength_keys[] = {
+    {"aaguids", ZT_K_STRS, ZT_CFG_REQUIRED | ZT_CFG_RELOAD,
+     .off = offsetof(zt_strength_cfg, aaguids), .aux = offsetof(zt_strength_cfg, n_aaguids),
+     .min = 1, .max = ZT_STRENGTH_AAGUIDS_MAX},
+};
+ZT_CONFIG_SECTION(strength_section, strength_keys, check_strength);
+
 static const zt_config_key grant_keys[] = {
     {"block", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_grant_cfg, block), .def = "false"},
     {"controls", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_grant_cfg, controls), .min = 1, .max = 4,
      .names = controls},
     {"operator", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_grant_cfg, operator_or), .def = "AND",
      .names = operators},
+    {"authentication_strength", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD,
+     .off = offsetof(zt_grant_cfg, strength), .aux = offsetof(zt_grant_cfg, has_strength),
+     .sub = &strength_section},
 };
 ZT_CONFIG_SECTION(grant_section, grant_keys, check_grant);
 

@@ -54,6 +54,8 @@ typedef struct zt_cpol {
     /* access controls */
     bool block, op_or;
     unsigned controls;
+    const unsigned char (*aaguids)[16]; /* authentication strength; n_aaguids 0 = none */
+    uint32_t n_aaguids;
     int64_t freq_s; /* -1 = none */
     unsigned restrict_flags;
 } zt_cpol;
@@ -125,6 +127,7 @@ typedef struct zt_effect {
     uint64_t unmet;
     uint32_t freq_s; /* UINT32_MAX = none (the config allows at most 366 days) */
     uint8_t restrict_flags, report_only, block;
+    uint8_t strength; /* has an authentication strength: see zt_policy_sat_for */
 } zt_effect;
 
 /* A time condition, likewise compact; tz indexes zt_policy_set.tz. */
@@ -178,6 +181,9 @@ bool zt_policy_ieq(const char *a, const char *b);
 void zt_policy_local(const zt_tz *tz, int64_t now, unsigned *wday, unsigned *minute);
 /* The controls the request already satisfies (zt_control bits). */
 unsigned zt_policy_satisfied(const zt_policy_input *in);
+/* What the request satisfies for policy p: sat, less phishing_resistant_mfa when p has an
+ * authentication strength the session's passkey is not listed in. */
+unsigned zt_policy_sat_for(const zt_cpol *p, const zt_policy_input *in, unsigned sat);
 /* True when sign_in_frequency freq_s (0 = every_time) asks for a new sign-in. */
 bool zt_policy_reauth(const zt_policy_input *in, int64_t freq_s);
 /* Lowest set bit of unmet, in the fixed order (the enum order of zt_control). */

@@ -213,6 +213,19 @@ static zt_outcome zt_ref_outcome(const zt_ref_sum *s, const zt_policy_input *in)
     return ZT_OUTCOME_ALLOW;
 }
 
+/* Straight from the config words: no strength, or the session's passkey is listed. */
+static bool zt_ref_strength_met(const zt_grant_cfg *g, const zt_policy_input *in)
+{
+    if (!g->has_strength)
+        return true;
+    unsigned char id[16];
+    for (size_t i = 0; in->passkey_aaguid != NULL && i < g->strength.n_aaguids; i++)
+        if (g->strength.aaguids[i].s != NULL && zt_uuid_parse(g->strength.aaguids[i].s, id) &&
+            memcmp(id, in->passkey_aaguid, 16) == 0)
+            return true;
+    return false;
+}
+
 void zt_policy_ref_eval(const zt_policy_ref *r, const zt_policy_input *in, zt_policy_result *out,
                         zt_policy_miss *misses)
 {
@@ -241,6 +254,7 @@ void zt_policy_ref_eval(const zt_policy_ref *r, const zt_policy_input *in, zt_po
             s->any_block = true;
             s->first_block = (int)i;
         }
+        have[1] = in->mfa_phishing_resistant && zt_ref_strength_met(&p->grant, in);
         bool any_met = false;
         for (int c = 0; c < 4; c++)
             any_met |= (p->grant.controls & order[c]) && have[c];

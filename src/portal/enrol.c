@@ -272,7 +272,7 @@ static void enrol_done(zt_local_req *r, enrol_job *j, const unsigned char *secre
         zt_portal_tap_session_end(r, &j->s);
         r->log_detail = "TOTP enrolled with a temporary access pass; session ended";
         recovery_page(r, (const char(*)[ZT_TOTP_RECOVERY_LEN + 1]) codes, j->f.rd, true);
-    } else if (zt_portal_session_upgrade(r, &j->s, j->s.auth_time, now, "totp", hash) != 0) {
+    } else if (zt_portal_session_upgrade(r, &j->s, j->s.auth_time, now, "totp", NULL, hash) != 0) {
         zt_portal_unavailable(r, "could not create the session");
     } else {
         r->log_detail = "TOTP enrolled";

@@ -32,11 +32,15 @@ void zt_portal_totp_context(const char *user_id, char out[64])
 
 int zt_portal_session_upgrade(zt_local_req *r, const zt_portal_sess *old, int64_t auth_time,
                               int64_t mfa_time, const char *mfa_method,
+                              const unsigned char *passkey_aaguid,
                               char hash_out[ZT_SESSION_HASH_LEN + 1])
 {
     char ua[ZT_STORE_UA_MAX + 1], cookie[ZT_SESSION_COOKIE_LEN + 1];
     zt_portal_user_agent(r, ua, sizeof(ua));
     int64_t now = zt_portal_now();
+    /* Another method keeps the passkey the session was proven with (its amr keeps it too). */
+    if (passkey_aaguid == NULL && old->has_passkey_aaguid)
+        passkey_aaguid = old->passkey_aaguid;
     /* The second factor done: the session layer's session step, as after the password. */
     zt_signin_session q = {.session = {.user_id = old->user_id,
                                        .host = r->host,
@@ -44,6 +48,7 @@ int zt_portal_session_upgrade(zt_local_req *r, const zt_portal_sess *old, int64_
                                        .mfa_time = mfa_time,
                                        .mfa_method = mfa_method,
                                        .amr = zt_amr_add(old->amr, zt_amr_of_method(mfa_method)),
+                                       .passkey_aaguid = passkey_aaguid,
                                        .ip = r->ip,
                                        .user_agent = ua},
                            .replaces_hash = old->valid ? old->id_hash : NULL,
@@ -288,7 +293,7 @@ static void mfa_verify(void *ctx)
     } else if (!audit_code(r, &j->s, true, factor, NULL) ||
                !zt_portal_risk_event(r, &rev, j->s.email)) {
         zt_portal_unavailable(r, "audit log unavailable");
-    } else if (zt_portal_session_upgrade(r, &j->s, j->s.auth_time, now, factor, hash) != 0) {
+    } else if (zt_portal_session_upgrade(r, &j->s, j->s.auth_time, now, factor, NULL, hash) != 0) {
         zt_portal_unavailable(r, "could not create the session");
     } else {
         r->log_detail = "second factor accepted";

@@ -147,7 +147,8 @@ static void hash_done(void *ctx, int result, const char *encoded)
         if (!audit_change(r, j, true, NULL) ||
             (rrc == 0 && !zt_portal_risk_event(r, &rev, j->s.email)))
             zt_portal_unavailable(r, "audit log unavailable");
-        else if (zt_portal_session_upgrade(r, &old, now, j->s.mfa_time, j->s.mfa_method, hash) != 0)
+        else if (zt_portal_session_upgrade(r, &old, now, j->s.mfa_time, j->s.mfa_method, NULL,
+                                           hash) != 0)
             zt_portal_unavailable(r, "could not create the session");
         else {
             zt_portal_signal(r, ZT_SIGNAL_REMEDIATION, "password_change", 0, j->s.user_id,

@@ -63,6 +63,8 @@ void zt_portal_session(zt_local_req *r, zt_portal_sess *out)
     out->user_risk = info->user_risk;
     out->sign_in_risk = info->sign_in_risk;
     out->amr = info->amr;
+    out->has_passkey_aaguid = info->has_passkey_aaguid;
+    memcpy(out->passkey_aaguid, info->passkey_aaguid, sizeof(out->passkey_aaguid));
 }
 
 bool zt_portal_sess_is_tap(const zt_portal_sess *s)

@@ -301,6 +301,8 @@ typedef struct zt_portal_sess {
     bool mfa_pending;
     int user_risk, sign_in_risk; /* zt_risk levels from the session record */
     unsigned amr;                /* ZT_AMR_* methods (session.h) */
+    bool has_passkey_aaguid;     /* the passkey it was proven with (session.h) */
+    unsigned char passkey_aaguid[16];
 } zt_portal_sess;
 
 /* A session opened with a Temporary Access Pass: pending, limited to enrolling a sign-in method
@@ -476,9 +478,11 @@ void zt_portal_totp_context(const char *user_id, char out[64]);
 /* Replace `old` (destroyed when valid) by a new full session for old->user_id with a new id
  * (no fixation); sets the session and known-device cookies. The new session's amr is old's
  * plus what mfa_method proves ("totp", "recovery": otp; "hwk", "swk": a passkey), with mfa
- * when that makes two kinds of factor. 0 or negative errno. */
+ * when that makes two kinds of factor. passkey_aaguid: the AAGUID of the passkey just used
+ * (16 bytes), or NULL to keep the old session's. 0 or negative errno. */
 int zt_portal_session_upgrade(zt_local_req *r, const zt_portal_sess *old, int64_t auth_time,
                               int64_t mfa_time, const char *mfa_method,
+                              const unsigned char *passkey_aaguid,
                               char hash_out[ZT_SESSION_HASH_LEN + 1]);
 /* The session of this request, or (false) a 303 to the sign-in page with rd has been sent. */
 bool zt_portal_require_session(zt_local_req *r, zt_portal_sess *s, const char *rd);

@@ -535,7 +535,8 @@ static void totp_remove(zt_local_req *r, const zt_portal_sess *s)
     zt_session_cache_forget(r->sessions, s->id_hash);
     zt_portal_sess old = *s;
     old.valid = false; /* ended with the others */
-    if (zt_portal_session_upgrade(r, &old, s->auth_time, s->mfa_time, s->mfa_method, hash) != 0) {
+    if (zt_portal_session_upgrade(r, &old, s->auth_time, s->mfa_time, s->mfa_method, NULL, hash) !=
+        0) {
         zt_portal_unavailable(r, "could not create the session");
         return;
     }

@@ -644,6 +644,7 @@ static void login_passwordless(zt_local_req *r, const zt_passkey_login *l, const
                                        .mfa_time = now,
                                        .mfa_method = passkey_method(l),
                                        .amr = zt_amr_add(0, l->amr),
+                                       .passkey_aaguid = l->aaguid,
                                        .ip = r->ip,
                                        .user_agent = ua},
                            .replaces_hash = old.valid ? old.id_hash : NULL,
@@ -718,7 +719,8 @@ static void login_second_factor(zt_local_req *r, const zt_passkey_login *l, cons
         wa_error(r, 503, "unavailable", "could not update the sign-in's risk");
     } else if (!zt_portal_audit(r, &ev) || !zt_portal_risk_event(r, &rev, u->email)) {
         wa_error(r, 503, "unavailable", "audit log unavailable");
-    } else if (zt_portal_session_upgrade(r, &s, s.auth_time, now, passkey_method(l), hash) != 0) {
+    } else if (zt_portal_session_upgrade(r, &s, s.auth_time, now, passkey_method(l), l->aaguid,
+                                         hash) != 0) {
         wa_error(r, 503, "unavailable", "could not create the session");
     } else {
         zt_metric_sign_in(ZT_M_SIGN_IN_MFA_SUCCESS);

@@ -163,6 +163,8 @@ zt_authn_result zt_authn_check_host(zt_conn *c, const char *host)
     r->auth_time = info->auth_time;
     r->mfa_time = info->mfa_time;
     r->amr = info->amr;
+    r->has_passkey_aaguid = info->has_passkey_aaguid;
+    memcpy(r->passkey_aaguid, info->passkey_aaguid, sizeof(r->passkey_aaguid));
     r->user_risk = info->user_risk;
     r->sign_in_risk = info->sign_in_risk;
     if (r->user_id == NULL || r->email == NULL || r->groups_csv == NULL || r->groups == NULL) {

@@ -570,6 +570,8 @@ static void policy_input(zt_conn *c, zt_policy_input *in)
         .mfa_time = r->mfa_time,
         /* A passkey or security key proved as MFA (amr hwk or swk, and mfa). */
         .mfa_phishing_resistant = zt_amr_phishing_resistant(r->amr),
+        /* Which passkey, for authentication strengths (grant.authentication_strength). */
+        .passkey_aaguid = r->has_passkey_aaguid ? r->passkey_aaguid : NULL,
     };
     fill_risk_input(c, in);
     fill_device_input(c, in, os_id);

@@ -41,8 +41,10 @@ typedef struct zt_request {
     const char *trust;     /* device trust the decision used (static; NULL before policy) */
     const char *const *groups;
     size_t n_groups;
-    int64_t auth_time, mfa_time;                 /* from the session */
-    unsigned amr;                                /* ZT_AMR_* methods, from the session */
+    int64_t auth_time, mfa_time; /* from the session */
+    unsigned amr;                /* ZT_AMR_* methods, from the session */
+    bool has_passkey_aaguid;     /* the session's passkey, from the session */
+    unsigned char passkey_aaguid[16];
     int user_risk, sign_in_risk;                 /* zt_risk levels from the session */
     const char *pending_user_id, *pending_email; /* session waiting for MFA (audit only) */
     const char *device_id;     /* the user's enrolled device on this connection, or NULL */

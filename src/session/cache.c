@@ -37,10 +37,12 @@ typedef struct c_entry {
     bool used;
     bool mfa_pending;
     int8_t user_risk, sign_in_risk;
-    uint8_t amr;            /* ZT_AMR_* */
-    int32_t chain;          /* next in bucket, or next free */
-    int32_t prev, next;     /* LRU list, most recent at head */
-    int32_t a_prev, a_next; /* list of entries holding assertions, most recent at head */
+    uint8_t amr; /* ZT_AMR_* */
+    bool has_aaguid;
+    unsigned char aaguid[16]; /* the passkey's (zt_session_info.passkey_aaguid) */
+    int32_t chain;            /* next in bucket, or next free */
+    int32_t prev, next;       /* LRU list, most recent at head */
+    int32_t a_prev, a_next;   /* list of entries holding assertions, most recent at head */
     uint32_t n_groups;
     int64_t auth_time, mfa_time, idle_expires_at, absolute_expires_at;
     int64_t stored_idle; /* idle expiry as the store has it */
@@ -403,6 +405,8 @@ static const zt_session_info *materialize(zt_session_cache *c, int32_t i)
     info->user_risk = e->user_risk;
     info->sign_in_risk = e->sign_in_risk;
     info->amr = e->amr;
+    info->has_passkey_aaguid = e->has_aaguid;
+    memcpy(info->passkey_aaguid, e->aaguid, 16);
     c->cur_idx = i;
     return info;
 }
@@ -421,6 +425,7 @@ static void info_from_record(zt_session_info *info, const zt_store_session *r)
     info->user_risk = r->user_risk;
     info->sign_in_risk = r->sign_in_risk;
     info->amr = zt_amr_parse(r->amr, r->mfa_time);
+    info->has_passkey_aaguid = zt_session_aaguid_parse_hex(r->passkey_aaguid, info->passkey_aaguid);
     info->idle_expires_at = r->idle_expires_at;
     info->absolute_expires_at = r->absolute_expires_at;
     info->groups = no_groups;
@@ -478,6 +483,7 @@ static zt_session_status load(zt_session_cache *c, const char *hash, int64_t now
     e->user_risk = (int8_t)r.user_risk;
     e->sign_in_risk = (int8_t)r.sign_in_risk;
     e->amr = (uint8_t)zt_amr_parse(r.amr, r.mfa_time);
+    e->has_aaguid = zt_session_aaguid_parse_hex(r.passkey_aaguid, e->aaguid);
     e->idle_expires_at = r.idle_expires_at;
     e->absolute_expires_at = r.absolute_expires_at;
     e->stored_idle = r.idle_expires_at;

@@ -147,6 +147,8 @@ int zt_session_code_redeem(zt_sessions *s, const char *code, size_t len, const c
     zt_store_session p;
     if (zt_store_session_get(s->store, parent, &p) != 0 || !parent_ok(&p, now))
         return -EACCES;
+    unsigned char aaguid[16];
+    bool has_aaguid = zt_session_aaguid_parse_hex(p.passkey_aaguid, aaguid);
     zt_session_new child = {
         .user_id = p.user_id,
         .host = h,
@@ -159,6 +161,7 @@ int zt_session_code_redeem(zt_sessions *s, const char *code, size_t len, const c
         .parent_hash = parent,
         .device_id = p.device_id,
         .amr = zt_amr_parse(p.amr, p.mfa_time), /* the sign-in it came from */
+        .passkey_aaguid = has_aaguid ? aaguid : NULL,
     };
     /* The child may not outlive the sign-in it came from. */
     if (zt_session_create_capped(s, &child, now, p.absolute_expires_at, cookie_out, hash_out) != 0)

@@ -10,6 +10,7 @@
 
 #include "identity/webauthn.h"
 #include "lib/secure.h"
+#include "lib/str.h"
 #include "risk/risk.h"
 #include "session/session.h"
 
@@ -97,21 +98,7 @@ bool zt_passkey_binding_of(const char *cookie, size_t len,
 
 bool zt_passkey_aaguid_parse(const char *s, unsigned char out[16])
 {
-    static const size_t groups[] = {8, 4, 4, 4, 12};
-    char hex[33];
-    size_t n = 0;
-    for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
-        if (g > 0 && *s++ != '-')
-            return false;
-        for (size_t i = 0; i < groups[g]; i++, s++) {
-            if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F')))
-                return false;
-            hex[n++] = *s;
-        }
-    }
-    hex[n] = '\0';
-    size_t len = 0;
-    return *s == '\0' && sodium_hex2bin(out, 16, hex, n, NULL, &len, NULL) == 0 && len == 16;
+    return zt_uuid_parse(s, out);
 }
 
 /* Whether the rules let a key of this AAGUID register or sign in. */
@@ -614,6 +601,7 @@ static zt_passkey_status check_assertion(zt_store *st, const zt_passkey_rp *rp,
     out->uv = res.uv;
     out->be = res.be;
     out->amr = zt_amr_of_passkey(res.be, res.uv);
+    memcpy(out->aaguid, c->aaguid, sizeof(out->aaguid));
     return ZT_PASSKEY_OK;
 }
 

@@ -130,8 +130,9 @@ typedef struct zt_passkey_login {
     char name[ZT_STORE_WA_NAME_MAX + 1];
     bool passwordless; /* the challenge was asked without a user */
     bool uv, be;
-    unsigned amr;         /* ZT_AMR_* this assertion proves (session.h) */
-    int64_t detection_id; /* ZT_PASSKEY_CLONED: the cloned_credential detection */
+    unsigned amr;             /* ZT_AMR_* this assertion proves (session.h) */
+    unsigned char aaguid[16]; /* the credential's, as registered (authentication strengths) */
+    int64_t detection_id;     /* ZT_PASSKEY_CLONED: the cloned_credential detection */
     const char *why;
 } zt_passkey_login;
 

@@ -237,6 +237,8 @@ static int fill_record(zt_sessions *s, const zt_session_new *in, int64_t now, in
         snprintf(r->amr, sizeof(r->amr), "%s", ZT_SESSION_PURPOSE_TAP);
     else
         zt_amr_text(in->amr != 0 ? in->amr : zt_amr_parse("", in->mfa_time), r->amr);
+    if (in->passkey_aaguid != NULL)
+        zt_session_aaguid_hex(in->passkey_aaguid, r->passkey_aaguid);
     lower_ascii(r->host);
     ua_clean(in->user_agent, r->user_agent);
     return 0;
@@ -293,6 +295,38 @@ int zt_session_mfa_done(zt_sessions *s, const char *id_hash, int64_t mfa_time,
     if (s == NULL || id_hash == NULL)
         return -EINVAL;
     return zt_store_session_set_mfa(s->store, id_hash, mfa_time, mfa_method);
+}
+
+/* ---- the passkey's AAGUID ---- */
+
+void zt_session_aaguid_hex(const unsigned char id[16], char out[33])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < 16; i++) {
+        out[2 * i] = digits[id[i] >> 4];
+        out[2 * i + 1] = digits[id[i] & 15];
+    }
+    out[32] = '\0';
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+bool zt_session_aaguid_parse_hex(const char *hex, unsigned char out[16])
+{
+    if (hex == NULL || strlen(hex) != 32)
+        return false;
+    for (size_t i = 0; i < 16; i++) {
+        int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return true;
 }
 
 /* ---- authentication methods (RFC 8176 amr) ---- */

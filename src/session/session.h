@@ -100,6 +100,11 @@ void zt_amr_text(unsigned amr, char out[ZT_AMR_TEXT_MAX + 1]);
  * from its other fields (a password, plus otp and mfa when it has an MFA time). */
 unsigned zt_amr_parse(const char *text, int64_t mfa_time);
 
+/* An AAGUID as the store keeps it (32 lowercase hex digits) and back; "" reads as none
+ * (false). */
+void zt_session_aaguid_hex(const unsigned char id[16], char out[33]);
+bool zt_session_aaguid_parse_hex(const char *hex, unsigned char out[16]);
+
 /* A validated session as the proxy and the portal see it. */
 typedef struct zt_session_info {
     char id_hash[ZT_SESSION_HASH_LEN + 1];
@@ -125,6 +130,10 @@ typedef struct zt_session_info {
     int user_risk;    /* the user's highest open detection */
     int sign_in_risk; /* this sign-in's open sign-in detections (MFA remediates them) */
     unsigned amr;     /* ZT_AMR_* bits: how this session was signed in */
+    /* The passkey that signed this session in or stepped it up (policies' authentication
+     * strengths read it); has_passkey_aaguid false = none or unknown. */
+    bool has_passkey_aaguid;
+    unsigned char passkey_aaguid[16];
     /* Assertion cache for the proxy (X-ZT-Assertion), keyed by app name; managed by the caller
      * through zt_session_assertion_get/put. */
 } zt_session_info;
@@ -157,6 +166,10 @@ typedef struct zt_session_new {
     /* ZT_AMR_* methods used. 0: derived as for records older than amr (a password, plus otp
      * and mfa when mfa_time is set), which is what the password and TOTP paths mean. */
     unsigned amr;
+    /* The AAGUID (16 bytes) of the passkey this sign-in or step-up was proven with; NULL =
+     * none. A step-up by another method keeps the previous session's (its amr keeps the
+     * passkey too). */
+    const unsigned char *passkey_aaguid;
 } zt_session_new;
 
 /* New random id; the record gets the configured expiries from `now`. cookie_out receives the

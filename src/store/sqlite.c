@@ -302,6 +302,10 @@ static const sq_migration sq_migrations[] = {
         "  last_used_at INTEGER NOT NULL DEFAULT 0,"
         "  revoked_at INTEGER NOT NULL DEFAULT 0"
         ") STRICT, WITHOUT ROWID;"},
+    /* Authentication strengths (issue 12): the AAGUID of the passkey that signed the session
+     * in or stepped it up, 32 lowercase hex digits; '' = none, or a row made before (unknown:
+     * it meets no strength). */
+    {9, "ALTER TABLE sessions ADD COLUMN passkey_aaguid TEXT NOT NULL DEFAULT '';"},
 };
 
 #define SQ_N_MIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))
@@ -326,7 +330,8 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
     "s.user_agent, s.idle_expires_at, s.absolute_expires_at, s.user_epoch, "                       \
     "COALESCE(s.device_id, ''), u.revocation_epoch, u.disabled, s.host, "                          \
     "COALESCE(s.parent_hash, ''), s.mfa_pending, "                                                 \
-    "(" SQ_USER_RISK("s.user_id", "?2") "), (" SQ_SIGN_IN_RISK "), s.amr"
+    "(" SQ_USER_RISK("s.user_id", "?2") "), (" SQ_SIGN_IN_RISK "), s.amr, "                        \
+                                        "s.passkey_aaguid"
 /* The user's risk level: highest open detection; low ones before the cutoff have aged out. */
 #define SQ_USER_RISK(user, cutoff)                                                                 \
     "SELECT COALESCE(MAX(d.level), 0) FROM risk_detections d WHERE d.user_id = " user              \
@@ -397,9 +402,9 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
     X(SESSION_INSERT,                                                                              \
       "INSERT INTO sessions (id_hash, user_id, created_at, auth_time, mfa_time, "                  \
       "mfa_method, ip, user_agent, idle_expires_at, absolute_expires_at, "                         \
-      "user_epoch, device_id, host, parent_hash, mfa_pending, amr) VALUES (?1, ?2, ?3, "           \
-      "?4, ?5, ?6, ?7, ?8, MIN(?9, ?10), ?10, ?11, NULLIF(?12, ''), ?13, "                         \
-      "NULLIF(?14, ''), ?15, ?16)")                                                                \
+      "user_epoch, device_id, host, parent_hash, mfa_pending, amr, passkey_aaguid) VALUES (?1, "   \
+      "?2, ?3, ?4, ?5, ?6, ?7, ?8, MIN(?9, ?10), ?10, ?11, NULLIF(?12, ''), ?13, "                 \
+      "NULLIF(?14, ''), ?15, ?16, ?17)")                                                           \
     X(SESSION_GET, "SELECT " SQ_SESSION_COLS " FROM sessions s JOIN users u ON u.id = s.user_id "  \
                    "WHERE s.id_hash = ?1")                                                         \
     X(SESSION_TOUCH, "UPDATE sessions SET idle_expires_at = MIN(?2, absolute_expires_at) "         \
@@ -722,7 +727,8 @@ static int sq_row_session(sqlite3_stmt *st, zt_store_session *s)
               sq_col(st, 11, s->device_id, sizeof(s->device_id)) &&
               sq_col(st, 14, s->host, sizeof(s->host)) &&
               sq_col(st, 15, s->parent_hash, sizeof(s->parent_hash)) &&
-              sq_col(st, 19, s->amr, sizeof(s->amr));
+              sq_col(st, 19, s->amr, sizeof(s->amr)) &&
+              sq_col(st, 20, s->passkey_aaguid, sizeof(s->passkey_aaguid));
     s->created_at = sqlite3_column_int64(st, 2);
     s->auth_time = sqlite3_column_int64(st, 3);
     s->mfa_time = sqlite3_column_int64(st, 4);
@@ -1393,6 +1399,7 @@ static int sq_session_create(zt_store *st, const zt_store_session *ss)
     sq_text(s, 14, ss->parent_hash);
     sqlite3_bind_int(s, 15, ss->mfa_pending ? 1 : 0);
     sq_text(s, 16, ss->amr);
+    sq_text(s, 17, ss->passkey_aaguid);
     rc = sq_run(c, s, "creating a session", NULL);
     if (rc == -EEXIST)
         rc = zt_store_seterr(rc, "a session with this id hash already exists");

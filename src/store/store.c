@@ -300,6 +300,9 @@ static int check_session(const zt_store_session *s)
         rc = check_session_text(s);
     if (rc == 0)
         rc = check_amr(s->amr);
+    if (rc == 0 && s->passkey_aaguid[0] != '\0' &&
+        (strlen(s->passkey_aaguid) != 32 || !all_in(s->passkey_aaguid, "0123456789abcdef")))
+        rc = zt_store_seterr(-EINVAL, "passkey AAGUID must be 32 lowercase hex digits or empty");
     if (rc == 0)
         rc = check_host(s->host);
     if (rc == 0 && s->parent_hash[0] != '\0')

@@ -46,7 +46,7 @@
 #define ZT_STORE_USER_GROUPS_MAX 64 /* groups given at user_add */
 
 /* Schema version this build writes; a database with a higher PRAGMA user_version is refused. */
-#define ZT_STORE_SCHEMA_VERSION 8
+#define ZT_STORE_SCHEMA_VERSION 9
 
 typedef struct zt_store zt_store;
 
@@ -126,6 +126,9 @@ typedef struct zt_store_session {
     /* Schema 7: the authentication methods (RFC 8176 amr values joined by commas, e.g.
      * "pwd,otp,mfa"); "" on rows made before it (session/session.h derives them). */
     char amr[ZT_STORE_AMR_MAX + 1];
+    /* Schema 9: the AAGUID of the passkey that signed this session in or stepped it up, 32
+     * lowercase hex digits; "" = none or unknown (rows made before). */
+    char passkey_aaguid[32 + 1];
 } zt_store_session;
 
 /* List callbacks: return 0 to go on, anything else stops the walk and is returned. While a

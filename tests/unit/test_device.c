@@ -619,6 +619,7 @@ static void test_migration_from_older_db(void **state)
     assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
     char sql[512];
     snprintf(sql, sizeof(sql),
+             "ALTER TABLE sessions DROP COLUMN passkey_aaguid; "
              "ALTER TABLE sessions DROP COLUMN amr; DROP TABLE webauthn_challenges; "
              "ALTER TABLE webauthn_credentials DROP COLUMN cloned_at; "
              "DROP TABLE device_alerts; DROP TABLE device_posture_history; DROP TABLE "

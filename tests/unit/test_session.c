@@ -632,6 +632,56 @@ static void test_code_exchange(void **state)
     assert_int_equal(zt_session_code_issue(f->s, ph, ORIGIN, T0, code, 16), -EINVAL);
 }
 
+/* The passkey's AAGUID: stored as hex, read back on a cache miss and a hit, copied to a
+ * code-exchange child; a session without one (and an older row, '') has none. */
+static void test_passkey_aaguid(void **state)
+{
+    fx *f = *state;
+    static const unsigned char id[16] = {0xcb, 0x69, 0x48, 0x1e, 0x8f, 0xf7, 0x40, 0x39,
+                                         0x93, 0xec, 0x0a, 0x27, 0x29, 0xa1, 0x54, 0xa8};
+    char pc[44], ph[65], cc[44], ch[65], code[256];
+    const zt_session_info *info;
+    zt_session_new in = {.user_id = f->u.id,
+                         .host = PORTAL,
+                         .auth_time = T0,
+                         .mfa_time = T0,
+                         .mfa_method = "hwk",
+                         .amr = ZT_AMR_HWK | ZT_AMR_MFA,
+                         .passkey_aaguid = id};
+    assert_int_equal(zt_session_create(f->s, &in, T0, pc, ph), 0);
+    zt_store_session r;
+    assert_int_equal(zt_store_session_get(f->st, ph, &r), 0);
+    assert_string_equal(r.passkey_aaguid, "cb69481e8ff7403993ec0a2729a154a8");
+    for (int pass = 0; pass < 2; pass++) { /* a miss, then a hit */
+        assert_int_equal(look(f, pc, PORTAL, T0 + 1, &info), ZT_SESSION_VALID);
+        assert_true(info->has_passkey_aaguid);
+        assert_memory_equal(info->passkey_aaguid, id, 16);
+    }
+    assert_int_equal(zt_session_code_issue(f->s, ph, ORIGIN, T0 + 2, code, sizeof(code)), 0);
+    assert_int_equal(
+        zt_session_code_redeem(f->s, code, strlen(code), ORIGIN, HOST, "", "ua", T0 + 3, cc, ch),
+        0);
+    assert_int_equal(look(f, cc, HOST, T0 + 4, &info), ZT_SESSION_VALID);
+    assert_true(info->has_passkey_aaguid);
+    assert_memory_equal(info->passkey_aaguid, id, 16);
+    make(f, PORTAL, false, T0, pc, ph);
+    assert_int_equal(look(f, pc, PORTAL, T0 + 1, &info), ZT_SESSION_VALID);
+    assert_false(info->has_passkey_aaguid);
+    /* The store refuses anything but 32 lowercase hex digits. */
+    assert_int_equal(zt_store_session_get(f->st, ph, &r), 0);
+    assert_string_equal(r.passkey_aaguid, "");
+    snprintf(r.id_hash, sizeof(r.id_hash), "%064d", 7);
+    snprintf(r.passkey_aaguid, sizeof(r.passkey_aaguid), "CB69481E8FF7403993EC0A2729A154A8");
+    assert_int_equal(zt_store_session_create(f->st, &r), -EINVAL);
+    unsigned char back[16];
+    char hex[33];
+    zt_session_aaguid_hex(id, hex);
+    assert_true(zt_session_aaguid_parse_hex(hex, back));
+    assert_memory_equal(back, id, 16);
+    assert_false(zt_session_aaguid_parse_hex("", back));
+    assert_false(zt_session_aaguid_parse_hex("cb69481e8ff7403993ec0a2729a154a", back));
+}
+
 static void test_code_parent_state(void **state)
 {
     fx *f = *state;
@@ -995,6 +1045,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_user_agent_and_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_code_exchange, setup, teardown),
         cmocka_unit_test_setup_teardown(test_code_parent_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_passkey_aaguid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_children, setup, teardown),
         cmocka_unit_test_setup_teardown(test_known_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_eviction, setup, teardown),

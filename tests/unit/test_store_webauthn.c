@@ -607,7 +607,8 @@ static void test_migrate_v5_to_v6(void **state)
     fixture *f = *state;
     zt_store_close(f->st);
     f->st = NULL;
-    sqlite_exec(f->db, "ALTER TABLE sessions DROP COLUMN amr; DROP TABLE webauthn_challenges;"
+    sqlite_exec(f->db, "ALTER TABLE sessions DROP COLUMN passkey_aaguid;"
+                       "ALTER TABLE sessions DROP COLUMN amr; DROP TABLE webauthn_challenges;"
                        "DROP TABLE webauthn_credentials; DROP TABLE webauthn_user_handles;"
                        "PRAGMA user_version = 5;");
     assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE "
