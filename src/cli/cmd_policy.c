@@ -19,6 +19,7 @@
 #include "core/levels.h"
 #include "lib/buf.h"
 #include "lib/file.h"
+#include "lib/str.h"
 #include "lib/time.h"
 
 #define PT_FILE_MAX (4u << 20) /* test files larger than this are refused, not half-read */
@@ -36,7 +37,7 @@ static const char *const pt_outcomes[] = {"allow", "challenge", "block", NULL};
 /* One case as written: strings point into the YAML document. */
 typedef struct pt_case {
     const char *name, *user, *email, *app, *ip, *country, *device, *platform, *client, *at;
-    const char *auth_age, *sign_in_risk, *user_risk, *device_risk;
+    const char *auth_age, *sign_in_risk, *user_risk, *device_risk, *passkey_aaguid;
     const char *expect, *expect_policy, *expect_report_only;
     int mfa, phishing_resistant, anonymous_ip, password_change; /* -1 unset, 0, 1 */
     yaml_node_t *groups; /* list of names, checked while reading */
@@ -284,6 +285,12 @@ static bool pt_ok_country(const char *s)
     return zt_whatif_parse_country(s, &w);
 }
 
+static bool pt_ok_aaguid(const char *s)
+{
+    unsigned char id[16];
+    return zt_uuid_parse(s, id);
+}
+
 static bool pt_ok_time(const char *s)
 {
     int64_t t;
@@ -394,7 +401,8 @@ static const char *const *pt_words_for(const char *key)
 static const char *const pt_all_keys =
     "name, user, email, groups, app, ip, country, anonymous_ip, mfa, phishing_resistant, device, "
     "platform, client, sign_in_risk, user_risk, device_risk, at, auth_age, "
-    "password_change_required, expect, expect_restrict, expect_policy, expect_report_only";
+    "password_change_required, passkey_aaguid, expect, expect_restrict, expect_policy, "
+    "expect_report_only";
 
 /* One key of a case; false when the key is unknown. */
 static bool pt_key_value(pt_ctx *c, const char *key, yaml_node_t *v, pt_case *k)
@@ -423,6 +431,9 @@ static bool pt_key_value(pt_ctx *c, const char *key, yaml_node_t *v, pt_case *k)
         k->ip = pt_checked(c, v, key, pt_ok_ip, "an IPv4 or IPv6 address");
     else if (strcmp(key, "country") == 0)
         k->country = pt_checked(c, v, key, pt_ok_country, "two capital letters, like JP");
+    else if (strcmp(key, "passkey_aaguid") == 0)
+        k->passkey_aaguid =
+            pt_checked(c, v, key, pt_ok_aaguid, "an AAGUID (8-4-4-4-12 hex digits)");
     else if (strcmp(key, "at") == 0)
         k->at = pt_checked(c, v, key, pt_ok_time,
                            "an RFC 3339 time like \"2026-11-24T09:00:00+09:00\"");
@@ -584,6 +595,8 @@ static int pt_build(pt_ctx *c, const pt_case *k, zt_whatif *w)
     w->in.anonymous_ip = k->anonymous_ip == 1;
     w->in.password_change_required = k->password_change == 1;
     zt_whatif_set_session(w, age, k->mfa == 1, k->phishing_resistant == 1);
+    if (k->passkey_aaguid != NULL)
+        zt_whatif_parse_passkey_aaguid(k->passkey_aaguid, w);
     if (k->user == NULL) {
         const char **names = calloc(k->n_groups + 1, sizeof(*names));
         size_t n = 0;

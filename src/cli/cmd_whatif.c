@@ -260,6 +260,30 @@ bool zt_whatif_parse_country(const char *s, zt_whatif *w)
     return true;
 }
 
+bool zt_whatif_parse_passkey_aaguid(const char *s, zt_whatif *w)
+{
+    if (!zt_uuid_parse(s, w->passkey_aaguid))
+        return false;
+    w->in.passkey_aaguid = w->passkey_aaguid;
+    w->in.mfa_phishing_resistant = true;
+    w->in.mfa_time = w->in.auth_time > 0 ? w->in.auth_time : 1;
+    return true;
+}
+
+/* "6d44ba9b-f6ec-2e49-b930-0c8fe920cb73" for the answer; "" when none. */
+static void whatif_aaguid_text(const zt_policy_input *in, char out[37])
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t n = 0;
+    for (size_t i = 0; in->passkey_aaguid != NULL && i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[n++] = '-';
+        out[n++] = digits[in->passkey_aaguid[i] >> 4];
+        out[n++] = digits[in->passkey_aaguid[i] & 15];
+    }
+    out[n] = '\0';
+}
+
 /* An RFC 3339 time from 1970 on, to whole seconds (the fraction is dropped). */
 bool zt_whatif_parse_time(const char *s, int64_t *out)
 {
@@ -476,11 +500,14 @@ static void whatif_print_request(const zt_whatif *w, const char *indent, FILE *f
     fprintf(f, "%s          risk: sign-in %s, user %s, device %s; at %s\n", indent,
             zt_risk_name(in->sign_in_risk), zt_risk_name(in->user_risk),
             zt_risk_name(in->device_risk), at);
-    fprintf(f, "%s          signed in %llds ago, %s%s\n", indent,
+    char aaguid[37];
+    whatif_aaguid_text(in, aaguid);
+    fprintf(f, "%s          signed in %llds ago, %s%s%s%s%s\n", indent,
             (long long)(in->now - in->auth_time),
             in->mfa_phishing_resistant ? "phishing-resistant MFA"
             : in->mfa_time > 0         ? "MFA done"
                                        : "no MFA",
+            aaguid[0] ? " (passkey AAGUID " : "", aaguid, aaguid[0] ? ")" : "",
             in->password_change_required ? ", password change pending" : "");
 }
 
@@ -595,9 +622,11 @@ static json_t *whatif_json_request(const zt_whatif *w)
     char ip[ZT_IP_STRLEN], at[40];
     if (w->has_ip)
         zt_sockaddr_ip((const struct sockaddr *)&w->ip, ip);
+    char aaguid[37];
+    whatif_aaguid_text(in, aaguid);
     zt_cli_time(in->now, at);
     return json_pack(
-        "{s:o?,s:o?,s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:b,s:b,s:b}", "ip",
+        "{s:o?,s:o?,s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:b,s:b,s:b,s:o?}", "ip",
         w->has_ip ? json_string(ip) : json_null(), "country",
         in->country[0] ? json_string(in->country) : json_null(), "anonymous_ip", in->anonymous_ip,
         "device",
@@ -608,7 +637,8 @@ static json_t *whatif_json_request(const zt_whatif *w)
         "sign_in_risk", zt_risk_name(in->sign_in_risk), "user_risk", zt_risk_name(in->user_risk),
         "device_risk", zt_risk_name(in->device_risk), "at", at, "auth_age_s",
         (json_int_t)(in->now - in->auth_time), "mfa", in->mfa_time > 0, "phishing_resistant",
-        in->mfa_phishing_resistant, "password_change_required", in->password_change_required);
+        in->mfa_phishing_resistant, "password_change_required", in->password_change_required,
+        "passkey_aaguid", aaguid[0] ? json_string(aaguid) : json_null());
 }
 
 static json_t *whatif_json_user(const zt_whatif *w)
@@ -655,12 +685,13 @@ json_t *zt_whatif_json(const zt_whatif_env *env, const zt_whatif *w, const zt_wh
     "usage: ztgate whatif --user EMAIL [--groups G1,G2] --app APP [--ip IP] [--country CC]\n"      \
     "         [--anonymous-ip] [--device-compliant|--device-noncompliant|--device-unknown]\n"      \
     "         [--platform P] [--client browser|api] [--mfa] [--phishing-resistant]\n"              \
+    "         [--passkey-aaguid AAGUID]\n"                                                         \
     "         [--sign-in-risk L] [--user-risk L] [--device-risk L] [--password-change-required]\n" \
     "         [--at RFC3339] [--auth-age DURATION] [--json] [--config FILE]\n"
 
 typedef struct whatif_opts {
     const char *user, *groups, *app, *ip, *country, *platform, *client, *at, *auth_age;
-    const char *sign_in_risk, *user_risk, *device_risk, *device, *config;
+    const char *sign_in_risk, *user_risk, *device_risk, *device, *config, *passkey_aaguid;
     bool mfa, phishing_resistant, anonymous_ip, password_change, json;
 } whatif_opts;
 
@@ -708,6 +739,7 @@ static int whatif_parse_args(int argc, char **argv, whatif_opts *o)
         {"--user-risk", offsetof(whatif_opts, user_risk)},
         {"--device-risk", offsetof(whatif_opts, device_risk)},
         {"--config", offsetof(whatif_opts, config)},
+        {"--passkey-aaguid", offsetof(whatif_opts, passkey_aaguid)},
     };
     const struct {
         const char *name;
@@ -822,6 +854,10 @@ static int whatif_apply(const whatif_opts *o, zt_whatif *w)
     w->in.anonymous_ip = o->anonymous_ip;
     w->in.password_change_required = o->password_change;
     zt_whatif_set_session(w, age, o->mfa, o->phishing_resistant);
+    if (o->passkey_aaguid != NULL && !zt_whatif_parse_passkey_aaguid(o->passkey_aaguid, w))
+        return zt_cli_fail(ZT_CLI_USAGE,
+                           "--passkey-aaguid: '%s' is not an AAGUID (8-4-4-4-12 hex digits)",
+                           o->passkey_aaguid);
     return 0;
 }
 

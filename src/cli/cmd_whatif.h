@@ -38,6 +38,7 @@ typedef struct zt_whatif {
     size_t n_groups;
     struct sockaddr_storage ip;
     bool has_ip;
+    unsigned char passkey_aaguid[16]; /* in.passkey_aaguid points here when one was given */
 } zt_whatif;
 
 /* Load and compile the config at path. 0, or prints why and returns ZT_CLI_USAGE (a config
@@ -65,6 +66,9 @@ bool zt_whatif_parse_client(const char *s, zt_client_type *out);
 bool zt_whatif_parse_device(const char *s, zt_whatif *w); /* compliant|noncompliant|unknown */
 bool zt_whatif_parse_ip(const char *s, zt_whatif *w);
 bool zt_whatif_parse_country(const char *s, zt_whatif *w);
+/* The AAGUID (8-4-4-4-12) of the passkey the session was proven with: a passkey session, so
+ * MFA and phishing-resistant too (call after zt_whatif_set_session). */
+bool zt_whatif_parse_passkey_aaguid(const char *s, zt_whatif *w);
 /* RFC 3339 date-time ("2026-11-24T09:00:00+09:00", "…Z", optional fraction) to Unix seconds. */
 bool zt_whatif_parse_time(const char *s, int64_t *out);
 /* "90s", "15m", "8h", "7d" to seconds. */

@@ -103,9 +103,16 @@ static void check_grant(zt_config_ctx *c, const zt_config_walk *w)
         at = w->map;
     g->line = (unsigned)at->start_mark.line + 1;
     g->col = (unsigned)at->start_mark.column + 1;
-    if (g->has_strength) /* a passkey of a listed AAGUID is a phishing-resistant one */
+    /* A passkey of a listed AAGUID is a phishing-resistant one: the strength is that control,
+     * made stricter for this policy (compile.c keeps the list). */
+    if (g->has_strength && !g->block)
         g->controls |= ZT_CTL_PHISHING_RESISTANT_MFA;
-    if (g->block && g->controls != 0)
+    if (g->block && g->has_strength)
+        zt_config_err(c, zt_config_seen(w, "authentication_strength"),
+                      "'%s' sets both block and authentication_strength: block wins, so the "
+                      "strength would never be asked",
+                      w->path);
+    else if (g->block && g->controls != 0)
         zt_config_err(c, zt_config_seen(w, "controls"),
                       "'%s' sets both block and controls: block wins, so the controls would never "
                       "be asked",

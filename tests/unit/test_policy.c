@@ -18,6 +18,7 @@
 
 #include "core/config.h"
 #include "lib/buf.h"
+#include "lib/str.h"
 #include "policy/policy.h"
 #include "policy/reference.h"
 #include "policy/tz.h"
@@ -44,6 +45,10 @@
     "policies:\n"
 
 #define ALL "users: {include: [all]}, apps: {include: [all]}"
+/* Two passkey models, for authentication strengths. */
+#define AAGUID_A "cb69481e-8ff7-4039-93ec-0a2729a154a8"
+#define AAGUID_A_UPPER "CB69481E-8FF7-4039-93EC-0A2729A154A8"
+#define AAGUID_B "ee882879-721c-4913-9775-3dfcce97072a"
 #define MONDAY_10 1705312800 /* 2024-01-15T10:00:00Z, a Monday */
 
 /* ---------------------------------------------------------------------------------------------
@@ -120,6 +125,7 @@ typedef struct req {
     const char *groups[16];
     char app[32];
     struct sockaddr_storage ss;
+    unsigned char aaguid[16]; /* in.passkey_aaguid points here when set */
 } req;
 
 static const char *const risk_words[] = {"none", "low", "medium", "high", NULL};
@@ -199,6 +205,9 @@ static void req_set(req *r, const char *k, const char *v)
         in->mfa_time = v[0] == '1' ? in->now - 50 : 0;
     } else if (strcmp(k, "pr") == 0) {
         in->mfa_phishing_resistant = v[0] == '1';
+    } else if (strcmp(k, "aaguid") == 0) {
+        /* the passkey the session was proven with ("-" = none) */
+        in->passkey_aaguid = strcmp(v, "-") != 0 && zt_uuid_parse(v, r->aaguid) ? r->aaguid : NULL;
     } else if (strcmp(k, "pwc") == 0) {
         in->password_change_required = v[0] == '1';
     } else {
@@ -453,6 +462,38 @@ static const row semantic_rows[] = {
      "pwc=1 mfa=1",
      "outcome=challenge next=phishing_resistant_mfa "
      "unmet=phishing_resistant_mfa,password_change"},
+    /* authentication strength: phishing_resistant_mfa made stricter by an AAGUID list */
+    {"strength implies phishing-resistant MFA",
+     P("name: a, " ALL ", grant: {authentication_strength: {aaguids: [" AAGUID_A "]}}"), "mfa=1",
+     "outcome=challenge next=phishing_resistant_mfa required=phishing_resistant_mfa"},
+    {"strength met by a passkey of a listed AAGUID",
+     P("name: a, " ALL ", grant: {authentication_strength: {aaguids: [" AAGUID_B ", " AAGUID_A
+       "]}}"),
+     "mfa=1 pr=1 aaguid=" AAGUID_A, "outcome=allow unmet=none required=phishing_resistant_mfa"},
+    {"listed AAGUIDs compare in either case",
+     P("name: a, " ALL ", grant: {authentication_strength: {aaguids: [" AAGUID_A_UPPER "]}}"),
+     "mfa=1 pr=1 aaguid=" AAGUID_A, "outcome=allow unmet=none"},
+    {"strength not met by another key",
+     P("name: a, " ALL ", grant: {authentication_strength: {aaguids: [" AAGUID_A "]}}"),
+     "mfa=1 pr=1 aaguid=" AAGUID_B,
+     "outcome=challenge next=phishing_resistant_mfa unmet=phishing_resistant_mfa"},
+    {"strength not met by an unknown key",
+     P("name: a, " ALL ", grant: {authentication_strength: {aaguids: [" AAGUID_A "]}}"),
+     "mfa=1 pr=1", "outcome=challenge next=phishing_resistant_mfa"},
+    {"a listed AAGUID without a phishing-resistant session does not meet it",
+     P("name: a, " ALL ", grant: {authentication_strength: {aaguids: [" AAGUID_A "]}}"),
+     "mfa=1 aaguid=" AAGUID_A, "outcome=challenge next=phishing_resistant_mfa"},
+    {"the strength binds only its policy",
+     P("name: a, " ALL ", grant: {authentication_strength: {aaguids: [" AAGUID_A "]}}")
+         P("name: b, " ALL ", grant: {controls: [phishing_resistant_mfa]}"),
+     "mfa=1 pr=1 aaguid=" AAGUID_B, "outcome=challenge next=phishing_resistant_mfa"},
+    {"plain phishing-resistant MFA takes any passkey",
+     P("name: b, " ALL ", grant: {controls: [phishing_resistant_mfa]}"),
+     "mfa=1 pr=1 aaguid=" AAGUID_B, "outcome=allow unmet=none"},
+    {"OR: mfa is an alternative to the strength",
+     P("name: a, " ALL ", grant: {controls: [mfa], operator: OR, authentication_strength: "
+       "{aaguids: [" AAGUID_A "]}}"),
+     "mfa=1", "outcome=allow unmet=none required=mfa,phishing_resistant_mfa"},
     {"password change is met unless required",
      P("name: a, " ALL ", grant: {controls: [password_change]}"), "",
      "outcome=allow required=password_change"},
@@ -893,6 +934,36 @@ static void test_cause(void **state)
 /* ---------------------------------------------------------------------------------------------
  * Time zones */
 
+/* The page and audit record name the policy whose strength the session's key does not meet. */
+static void test_cause_strength(void **state)
+{
+    fixture fx;
+    fx_load(&fx, BASE P("name: any-passkey, " ALL ", grant: {controls: [phishing_resistant_mfa]}")
+                     P("name: vendor-keys, " ALL
+                       ", grant: {authentication_strength: {aaguids: [" AAGUID_A "]}}"));
+    unsigned char a[16], b[16];
+    assert_true(zt_uuid_parse(AAGUID_A, a));
+    assert_true(zt_uuid_parse(AAGUID_B, b));
+    zt_policy_input in = {.email = "a@b",
+                          .app = "portal",
+                          .now = MONDAY_10,
+                          .auth_time = MONDAY_10 - 60,
+                          .mfa_time = MONDAY_10 - 60,
+                          .mfa_phishing_resistant = true,
+                          .passkey_aaguid = b};
+    zt_policy_result res;
+    zt_policy_eval(fx.set, &in, &res);
+    assert_int_equal(res.next_control, ZT_CTL_PHISHING_RESISTANT_MFA);
+    assert_string_equal(zt_policy_name(fx.set, zt_policy_cause(fx.set, &in, &res)), "vendor-keys");
+    in.passkey_aaguid = a;
+    zt_policy_eval(fx.set, &in, &res);
+    assert_int_equal(res.outcome, ZT_OUTCOME_ALLOW);
+    in.mfa_phishing_resistant = false;
+    zt_policy_eval(fx.set, &in, &res);
+    assert_string_equal(zt_policy_name(fx.set, zt_policy_cause(fx.set, &in, &res)), "any-passkey");
+    fx_free(&fx);
+}
+
 static void test_tz(void **state)
 {
     zt_tz tz;
@@ -956,6 +1027,18 @@ static void test_config_errors(void **state)
     expect_errors(P("name: a, " ALL ", conditions: {locations: {include: [moon]}}, "
                     "grant: {block: true}"),
                   NAME ":15:99: 'moon' is not a location name (see locations)\n");
+    expect_errors(P("name: a, " ALL ", grant: {authentication_strength: {aaguids: [" AAGUID_A
+                    ", 1234, cb69481e-8ff7-4039-93ec-0a2729a154a]}}"),
+                  NAME ":15:146: '1234' is not an AAGUID (8-4-4-4-12 hex digits)\n" NAME
+                       ":15:152: 'cb69481e-8ff7-4039-93ec-0a2729a154a' is not an AAGUID "
+                       "(8-4-4-4-12 hex digits)\n");
+    expect_errors(P("name: a, " ALL ", grant: {authentication_strength: {aaguids: []}}"),
+                  NAME ":15:107: 'policies[0].grant.authentication_strength.aaguids' must have 1 "
+                       "to 256 entries (got 0)\n");
+    expect_errors(P("name: a, " ALL ", grant: {block: true, authentication_strength: "
+                    "{aaguids: [" AAGUID_A "]}}"),
+                  NAME ":15:110: 'policies[0].grant' sets both block and authentication_strength: "
+                       "block wins, so the strength would never be asked\n");
     expect_errors(P("name: a, " ALL ", grant: {block: true, controls: [mfa]}"),
                   NAME ":15:95: 'policies[0].grant' sets both block and controls: block wins, so "
                        "the controls would never be asked\n");
@@ -1284,7 +1367,11 @@ static void rand_controls(zt_buf *b)
     } else if (chance(75)) {
         zt_buf_append_str(b, ", grant: {controls: ");
         WORDSZ(b, control_words, 1, 3);
-        zt_buf_printf(b, ", operator: %s}", chance(30) ? "OR" : "AND");
+        zt_buf_printf(b, ", operator: %s", chance(30) ? "OR" : "AND");
+        if (chance(20))
+            zt_buf_printf(b, ", authentication_strength: {aaguids: [%s]}",
+                          chance(50) ? AAGUID_A : AAGUID_A ", " AAGUID_B);
+        zt_buf_append_str(b, "}");
         grant = true;
     }
     if (chance(30) || !grant) {
@@ -1428,13 +1515,15 @@ static void rand_request(req *r)
     int64_t t = utc("2024-01-01T00:00") + (int64_t)rn(3 * 365 * 86400u);
     snprintf(spec, sizeof(spec),
              "email=%s groups=%s %s ip=%s cc=%s anon=%d urisk=%s srisk=%s device=%s drisk=%s "
-             "platform=%s client=%s mfa=%d pr=%d pwc=%d",
+             "platform=%s client=%s mfa=%d pr=%d pwc=%d aaguid=%s",
              PICK(r_emails), PICK(r_groups), PICK(r_req_apps), PICK(r_ips), PICK(r_ccs), chance(20),
              pick(risk_words, 4), pick(risk_words, 4),
              PICK(((const char *const[]){"-", "known", "known,enrolled", "known,compliant",
                                          "known,enrolled,compliant", "compliant"})),
              pick(risk_words, 4), pick(platform_words, 7), chance(50) ? "api" : "browser",
-             chance(50), chance(30), chance(20));
+             chance(50), chance(30), chance(20),
+             PICK(((const char *const[]){"-", AAGUID_A, AAGUID_B,
+                                         "d8522d9f-575b-4866-88a9-ba99fa02f35b"})));
     req_make(r, spec);
     r->in.now = t;
     r->in.auth_time = chance(10) ? 0 : t - (int64_t)rn(2 * 86400);
@@ -1608,6 +1697,7 @@ int main(void)
         cmocka_unit_test(test_explain_order),
         cmocka_unit_test(test_accessors),
         cmocka_unit_test(test_cause),
+        cmocka_unit_test(test_cause_strength),
         cmocka_unit_test(test_tz),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_config_location_errors),
