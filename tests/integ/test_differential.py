@@ -228,6 +228,11 @@ def _grant_and_session(rng, state):
         g["controls"] = _some(rng, controls, 2)
         if len(g["controls"]) > 1 and rng.random() < 0.5:
             g["operator"] = "OR"
+        if rng.random() < 0.15:
+            # An authentication strength (a passkey model list): these password sessions
+            # prove no passkey (whatif: no --passkey-aaguid), so it is unmet like
+            # phishing_resistant_mfa, which it implies.
+            g["authentication_strength"] = {"aaguids": ["ee882879-721c-4913-9775-3dfcce97072a"]}
     if not g or rng.random() < 0.2:
         s["restrict"] = _some(rng, ["read_only", "no_download"], 2)
     if rng.random() < 0.15:
