@@ -451,12 +451,18 @@ static void whatif_session_text(unsigned restrict_flags, int64_t freq_s, char *o
  */
 static void whatif_policy_text(const zt_policy_cfg *p, char *out, size_t cap)
 {
-    char g[128], s[128];
+    char g[192], s[128];
     if (p->grant.block)
         snprintf(g, sizeof(g), "block");
     else
         whatif_controls_text(p->grant.controls, p->grant.operator_or ? " OR " : " AND ", g,
                              sizeof(g));
+    if (!p->grant.block && p->grant.has_strength) {
+        /* phishing_resistant_mfa there means: with a passkey of one of these models */
+        size_t n = strlen(g);
+        snprintf(g + n, sizeof(g) - n, " (authentication strength: %zu passkey model%s)",
+                 p->grant.strength.n_aaguids, p->grant.strength.n_aaguids == 1 ? "" : "s");
+    }
     whatif_session_text(p->session.restrict_flags,
                         p->session.has_sign_in_frequency ? p->session.sign_in_frequency_s : -1, s,
                         sizeof(s));

@@ -95,6 +95,11 @@ def test_strength_allows_only_the_listed_model(h):
     doc = _whatif(h, gw, AAGUID_B)
     eq((doc["decision"], doc["next_control"], doc["policy"]),
        ("challenge", "phishing_resistant_mfa", POLICY), "whatif: model B")
+    r = h.cli("whatif", "--config", gw.config_path, "--user", EMAIL, "--app", "app",
+              "--passkey-aaguid", AAGUID_B)
+    check("challenge: phishing_resistant_mfa (policy %s)" % POLICY in r.stdout, r.stdout)
+    check("authentication strength: 1 passkey model" in r.stdout, r.stdout)
+    check("passkey AAGUID %s" % AAGUID_B in r.stdout, r.stdout)
     tests = h.path("strength-tests.yaml")
     with open(tests, "w") as f:
         f.write("- name: vendor key\n  email: a@example.test\n  groups: []\n  app: app\n"
