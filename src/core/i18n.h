@@ -88,6 +88,12 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(MSG_PASSKEY_BODY,                                                                                                       \
       "This application needs a phishing-resistant sign-in, with a passkey or a security key.",                               \
       "このアプリケーションには、パスキーまたはセキュリティキーによるフィッシング耐性のあるサインインが必要です。")                                                                \
+    X(MSG_PASSKEY_MODEL_BODY,                                                                                                 \
+      "This application accepts only certain models of passkey or security key, and the one this session used is not one of them.", \
+      "このアプリケーションは特定の機種のパスキーまたはセキュリティキーのみを受け付けます。このセッションで使われたものは対象外です。")                         \
+    X(MSG_DO_PASSKEY_MODEL,                                                                                                   \
+      "Sign in with a security key your organisation issued for this application, or ask your administrator which keys it accepts.", \
+      "組織がこのアプリケーション用に配布したセキュリティキーでサインインするか、使えるキーを管理者に確認してください。")                                 \
     X(MSG_REQUIREMENT_TITLE, "Access requirement not met", "アクセス要件を満たしていません")                                                 \
     X(MSG_REQUIREMENT_BODY,                                                                                                   \
       "Your organisation's access policy asks for something this session cannot provide.",                                    \

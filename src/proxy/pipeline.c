@@ -598,6 +598,14 @@ static void respond_unmet(zt_conn *c, zt_control ctl)
     if (ctl == ZT_CTL_PHISHING_RESISTANT_MFA &&
         zt_authn_page_url(c, "/.ztgate/passkey?rd=", &href) == 0 && zt_buf_cstr(&href) == 0)
         pg.remedy_href = href.data;
+    /* Already phishing-resistant, so the policy's authentication strength wants another key
+     * model: say so, or the user would try the same key again. */
+    if (ctl == ZT_CTL_PHISHING_RESISTANT_MFA && zt_amr_phishing_resistant(c->req.amr)) {
+        pg.body = MSG_PASSKEY_MODEL_BODY;
+        pg.remedy = MSG_DO_PASSKEY_MODEL;
+        pg.detail = "this app accepts only certain passkey or security key models "
+                    "(authentication strength)";
+    }
     zt_conn_respond_page_ex(c, pg);
     zt_buf_dispose(&href);
 }

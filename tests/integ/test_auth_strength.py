@@ -71,6 +71,14 @@ def test_strength_allows_only_the_listed_model(h):
     bb = Browser(gw.port)
     eq(wa.passwordless(bb, key_b)[0].status, 200, "passwordless with B")
     _refused(bb.get("/b", headers=JSON_ACCEPT), "a session proven with model B")
+    # Its page says another key model is needed (not just "use a passkey"), names the policy
+    # and links to the passkey step-up, in English and Japanese.
+    for lang, words in (("en", "only certain models"), ("ja", "特定の機種")):
+        r = bb.get("/b", headers=[("Accept", "text/html"), ("Accept-Language", lang)])
+        page = r.body.decode(errors="replace")
+        eq(r.status, 403, "model B page (%s)" % lang)
+        check(words in page and POLICY in page and "/.ztgate/passkey?rd=" in page,
+              "model B page (%s): %r" % (lang, page[:1500]))
     # Stepping that session up with the listed key meets the strength.
     _step_up(bb, key_a, "/b")
     eq(bb.get("/b").status, 200, "after a step-up with A")
