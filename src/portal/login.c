@@ -115,12 +115,6 @@ static zt_signin_env signin_env(const zt_local_req *r)
                            .n_vpn_egress = r->cfg->risk.n_vpn_egress};
 }
 
-static const struct sockaddr *client_sa(const zt_local_req *r)
-{
-    const struct sockaddr *sa = (const struct sockaddr *)&r->client_addr;
-    return sa->sa_family == AF_INET || sa->sa_family == AF_INET6 ? sa : NULL;
-}
-
 /* Source-level flags newly raised by failed sign-ins: one finding each. */
 static bool audit_source_flags(zt_local_req *r, unsigned flags)
 {
@@ -163,7 +157,7 @@ static void login_failed(login_job *j)
 {
     zt_local_req *r = j->f.r;
     zt_signin_env env = signin_env(r);
-    unsigned flags = zt_signin_note_failure(&env, j->f.account, client_sa(r), j->password,
+    unsigned flags = zt_signin_note_failure(&env, j->f.account, zt_portal_client_sa(r), j->password,
                                             j->password_len, zt_portal_now());
     zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
                           .activity = ZT_ACT_AUTH_LOGON,
@@ -186,34 +180,9 @@ static int assess(login_job *j, zt_risk_sign_in *in, zt_ip_info *info, const cha
                   zt_risk_assessment *a)
 {
     zt_signin_env env = signin_env(j->f.r);
-    return zt_signin_assess(&env, &j->user, j->password, j->password_len, client_sa(j->f.r), ua,
-                            j->f.r->device_id, zt_portal_now(), in, info, a);
-}
-
-/* One finding per detection of a recorded sign-in. */
-static bool audit_detections(zt_local_req *r, const login_job *j, const zt_risk_assessment *a)
-{
-    for (size_t i = 0; i < a->n; i++) {
-        const zt_risk_detection *d = &a->det[i];
-        zt_portal_finding f = {.activity = ZT_ACT_FINDING_CREATE,
-                               .title = zt_risk_event_name(ZT_RISK_EV_DETECTED),
-                               .type = zt_risk_type_name(d->type),
-                               .entra = zt_risk_type_entra(d->type),
-                               .level = (int)d->level,
-                               .evidence = d->evidence,
-                               .id = d->id,
-                               .email = j->user.email,
-                               .user_id = j->user.id,
-                               .message = zt_risk_type_is_user(d->type)
-                                              ? "user risk detected at sign-in"
-                                              : "sign-in risk detected"};
-        if (!zt_portal_audit_finding(r, &f))
-            return false;
-        zt_metric_detection(zt_risk_type_name(d->type));
-        zt_portal_signal(r, ZT_SIGNAL_DETECTION, zt_risk_type_name(d->type), (int)d->level,
-                         j->user.id, j->user.email, f.message, d->evidence, false);
-    }
-    return true;
+    return zt_signin_assess(&env, &j->user, j->password, j->password_len,
+                            zt_portal_client_sa(j->f.r), ua, j->f.r->device_id, zt_portal_now(), in,
+                            info, a);
 }
 
 /* A risky sign-in for which no second factor can be asked: refused, detections kept. */
@@ -241,7 +210,7 @@ static void risk_refused(login_job *j, zt_risk_sign_in *in, zt_risk_assessment *
                           .reason = "sign-in risk"};
     zt_metric_sign_in(ZT_M_SIGN_IN_FAILURE);
     r->log_detail = "risky sign-in refused";
-    if (!zt_portal_audit(r, &ev) || !audit_detections(r, j, a))
+    if (!zt_portal_audit(r, &ev) || !zt_portal_audit_detections(r, &j->user, a))
         zt_portal_unavailable(r, "audit log unavailable");
     else
         zt_portal_fail(r, 403, PM_TITLE_RISK_BLOCKED, PM_BODY_RISK_BLOCKED,
@@ -331,7 +300,7 @@ static void login_succeeded(login_job *j)
                                                "demanded"
                                      : pending ? "password accepted; second factor pending"
                                                : "signed in"};
-    bool audited = zt_portal_audit(r, &ev) && audit_detections(r, j, a);
+    bool audited = zt_portal_audit(r, &ev) && zt_portal_audit_detections(r, &j->user, a);
     free(a);
     if (!audited) {
         zt_session_destroy(r->svc->sessions, hash);

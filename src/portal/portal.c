@@ -18,6 +18,7 @@
 #include "portal/portal.h"
 #include "http/pages.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "http/handler.h"
 #include "response/incident.h"
 #include "risk/risk.h"
@@ -648,6 +649,37 @@ bool zt_portal_audit_finding(zt_local_req *r, const zt_portal_finding *f)
         ok = zt_local_audit(r, b.data, b.len);
     zt_buf_dispose(&b);
     return ok;
+}
+
+bool zt_portal_audit_detections(zt_local_req *r, const zt_user *u, const zt_risk_assessment *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        const zt_risk_detection *d = &a->det[i];
+        zt_portal_finding f = {.activity = ZT_ACT_FINDING_CREATE,
+                               .title = zt_risk_event_name(ZT_RISK_EV_DETECTED),
+                               .type = zt_risk_type_name(d->type),
+                               .entra = zt_risk_type_entra(d->type),
+                               .level = (int)d->level,
+                               .evidence = d->evidence,
+                               .id = d->id,
+                               .email = u->email,
+                               .user_id = u->id,
+                               .message = zt_risk_type_is_user(d->type)
+                                              ? "user risk detected at sign-in"
+                                              : "sign-in risk detected"};
+        if (!zt_portal_audit_finding(r, &f))
+            return false;
+        zt_metric_detection(f.type);
+        zt_portal_signal(r, ZT_SIGNAL_DETECTION, f.type, (int)d->level, u->id, u->email, f.message,
+                         d->evidence, false);
+    }
+    return true;
+}
+
+const struct sockaddr *zt_portal_client_sa(const zt_local_req *r)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)&r->client_addr;
+    return sa->sa_family == AF_INET || sa->sa_family == AF_INET6 ? sa : NULL;
 }
 
 void zt_portal_signal(zt_local_req *r, int kind, const char *type, int severity,

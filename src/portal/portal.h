@@ -8,11 +8,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "audit/event.h"
 #include "core/i18n.h"
 #include "lib/buf.h"
 #include "lib/str.h"
+#include "risk/risk.h"
 #include "session/account.h"
 #include "session/session.h"
 #include "session/throttle.h"
@@ -402,6 +404,11 @@ typedef struct zt_portal_finding {
     const char *message;
 } zt_portal_finding;
 bool zt_portal_audit_finding(zt_local_req *r, const zt_portal_finding *f);
+/* One finding per detection of a recorded sign-in of u (password or passkey), each counted and
+ * handed to the incident module. false: the audit log failed. */
+bool zt_portal_audit_detections(zt_local_req *r, const zt_user *u, const zt_risk_assessment *a);
+/* The client's address for the risk engine: NULL unless IPv4 or IPv6. */
+const struct sockaddr *zt_portal_client_sa(const zt_local_req *r);
 /* Audit a state change the risk engine returned (nothing when it changed nothing) and bump the
  * revocation counter when it asks to. false: the audit log refused it. */
 struct zt_risk_event;

@@ -565,30 +565,6 @@ static const char *passkey_method(const zt_passkey_login *l)
     return l->be ? "swk" : "hwk";
 }
 
-/* One finding per detection of a recorded sign-in. */
-static bool audit_detections(zt_local_req *r, const zt_user *u, const zt_risk_assessment *a)
-{
-    for (size_t i = 0; i < a->n; i++) {
-        const zt_risk_detection *d = &a->det[i];
-        zt_portal_finding f = {.activity = ZT_ACT_FINDING_CREATE,
-                               .title = zt_risk_event_name(ZT_RISK_EV_DETECTED),
-                               .type = zt_risk_type_name(d->type),
-                               .entra = zt_risk_type_entra(d->type),
-                               .level = (int)d->level,
-                               .evidence = d->evidence,
-                               .id = d->id,
-                               .email = u->email,
-                               .user_id = u->id,
-                               .message = "sign-in risk detected (passkey sign-in)"};
-        if (!zt_portal_audit_finding(r, &f))
-            return false;
-        zt_metric_detection(f.type);
-        zt_portal_signal(r, ZT_SIGNAL_DETECTION, f.type, (int)d->level, u->id, u->email, f.message,
-                         d->evidence, false);
-    }
-    return true;
-}
-
 /* A passkey remediated the sign-in's risk: the incident module hears it, as after MFA. */
 static void signal_remediation(zt_local_req *r, const zt_user *u, const zt_risk_event *rev,
                                int64_t now)
@@ -601,12 +577,6 @@ static void signal_remediation(zt_local_req *r, const zt_user *u, const zt_risk_
     zt_portal_signal(r, ZT_SIGNAL_REMEDIATION, "mfa", 0, u->id, u->email,
                      "passkey passed: the sign-in's risk is remediated", NULL,
                      level == ZT_RISK_NONE);
-}
-
-static const struct sockaddr *client_sa(const zt_local_req *r)
-{
-    const struct sockaddr *sa = (const struct sockaddr *)&r->client_addr;
-    return sa->sa_family == AF_INET || sa->sa_family == AF_INET6 ? sa : NULL;
 }
 
 /* Passwordless: a full sign-in through the session step, the risk assessed and recorded. */
@@ -629,8 +599,8 @@ static void login_passwordless(zt_local_req *r, const zt_passkey_login *l, const
                          .vpn_egress = r->cfg->risk.vpn_egress,
                          .n_vpn_egress = r->cfg->risk.n_vpn_egress};
     /* No password: the leaked-credentials check has nothing to look at. */
-    if (eng != NULL && zt_signin_assess(&env, u, "", 0, client_sa(r), ua, r->device_id, now,
-                                        &risk_in, &info, a) != 0) {
+    if (eng != NULL && zt_signin_assess(&env, u, "", 0, zt_portal_client_sa(r), ua, r->device_id,
+                                        now, &risk_in, &info, a) != 0) {
         free(a);
         wa_error(r, 503, "unavailable", "risk assessment failed");
         return;
@@ -671,7 +641,7 @@ static void login_passwordless(zt_local_req *r, const zt_passkey_login *l, const
                           .message = risky ? "signed in with a passkey (passwordless); sign-in "
                                              "risk remediated by the passkey"
                                            : "signed in with a passkey (passwordless)"};
-    bool audited = rrc == 0 && zt_portal_audit(r, &ev) && audit_detections(r, u, a) &&
+    bool audited = rrc == 0 && zt_portal_audit(r, &ev) && zt_portal_audit_detections(r, u, a) &&
                    zt_portal_risk_event(r, &rev, u->email);
     free(a);
     if (!audited) {
