@@ -442,9 +442,26 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(WA_KEY_NOT_ALLOWED, "This security key or passkey is not one your organisation allows. Use an approved key.", "このセキュリティキーまたはパスキーは組織で許可されていません。許可されたキーを使ってください。") \
     X(WA_ATTESTATION_REQUIRED, "Your organisation only accepts security keys whose maker can be verified. Use an approved key.", "組織では製造元を確認できるセキュリティキーのみ受け付けています。許可されたキーを使ってください。") \
 
+/* The SAML identity provider's pages (src/idp/saml_*.c). */
+#define ZT_SAML_MESSAGES(X) \
+    X(SAML_TITLE_REFUSED, "Sign-in request refused", "サインイン要求を受け付けられません") \
+    X(SAML_BODY_UNKNOWN_SP, "The application that sent you here is not registered with this sign-in service, so no answer is sent to it. Tell your administrator and quote the reference below.", "ここに案内したアプリケーションはこのサインインサービスに登録されていないため、応答を送りません。下記の参照番号を添えて管理者にご連絡ください。") \
+    X(SAML_BODY_BAD_REQUEST, "The sign-in request from the application could not be read or its signature could not be verified. Go back to the application and try again; if it keeps happening, tell your administrator and quote the reference below.", "アプリケーションからのサインイン要求を読み取れないか、その署名を検証できませんでした。アプリケーションに戻ってやり直してください。繰り返し発生する場合は、下記の参照番号を添えて管理者にご連絡ください。") \
+    X(SAML_BODY_UNSIGNED, "This application must sign its sign-in requests, and this one was not signed. Tell your administrator and quote the reference below.", "このアプリケーションのサインイン要求には署名が必要ですが、この要求には署名がありませんでした。下記の参照番号を添えて管理者にご連絡ください。") \
+    X(SAML_BODY_EXPIRED, "This sign-in request has expired. Go back to the application and sign in again.", "このサインイン要求は有効期限が切れています。アプリケーションに戻って、もう一度サインインしてください。") \
+    X(SAML_BODY_UNKNOWN_APP, "There is no SAML application by that name.", "その名前の SAML アプリケーションはありません。") \
+    X(SAML_TITLE_CONTINUE, "Continuing to the application", "アプリケーションに移動しています") \
+    X(SAML_BODY_CONTINUE, "You are signed in. If the application does not open by itself, press Continue.", "サインインしました。アプリケーションが自動で開かない場合は「続行」を押してください。") \
+    X(SAML_BODY_RETURN_DENIED, "The application will be told that access was denied.", "アプリケーションには、アクセスが拒否されたことが通知されます。") \
+    X(SAML_BUTTON_CONTINUE, "Continue", "続行") \
+    X(SAML_LINK_BACK, "Back to the application", "アプリケーションに戻る") \
+    X(SAML_TITLE_SIGNED_OUT, "Signed out", "サインアウトしました") \
+    X(SAML_BODY_SIGNED_OUT, "You are signed out of ztgate and of the applications you signed in to with it.", "ztgate と、ztgate でサインインしたアプリケーションからサインアウトしました。") \
+
 #define ZT_MESSAGES(X)                                                                            \
     ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X) ZT_SECURITY_MESSAGES(X) \
-    ZT_PASSKEY_MESSAGES(X) ZT_WEBAUTHN_MESSAGES(X)
+    ZT_PASSKEY_MESSAGES(X) ZT_WEBAUTHN_MESSAGES(X) \
+    ZT_SAML_MESSAGES(X)
 /* clang-format on */
 
 typedef enum zt_msg {

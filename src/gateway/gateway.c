@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "device/device.h"
 #include "gateway/gateway_int.h"
+#include "idp/idp.h"
 #include "lib/secure.h"
 #include "policy/policy.h"
 #include "lib/time.h"
@@ -74,6 +75,7 @@ void zt_gw_handlers_build(zt_gateway *gw)
     e[n++] = (zt_handler){ZT_LOCAL_DEVICE, "/.ztgate/device/enroll", zt_portal_device_enrol,
                           gw->svc.devices};
     e[n++] = (zt_handler){ZT_LOCAL_DEVICE, "/.ztgate/device", device_entry, gw->svc.devices};
+    e[n++] = (zt_handler){ZT_LOCAL_PORTAL, "/.ztgate/saml", zt_idp_saml_handle, NULL};
     e[n++] = (zt_handler){ZT_LOCAL_PORTAL, "/.ztgate", portal_entry, NULL};
     e[n++] = (zt_handler){ZT_LOCAL_ADMIN, NULL, admin_entry, NULL};
     gw->handlers = (zt_handlers){e, n};
@@ -206,12 +208,15 @@ static int gateway_open(zt_gateway *gw)
     }
     if (zt_gw_services_open(gw, cfg) < 0)
         return -1;
+    if (zt_idp_saml_start(cfg) < 0)
+        return -1;
     zt_gw_handlers_build(gw);
     return zt_proxy_attach(gw->proxy, &gw->svc, &gw->handlers);
 }
 
 static void gateway_close(zt_gateway *gw)
 {
+    zt_idp_saml_stop();
     zt_gw_services_close(gw);
     if (gw->audit != NULL && zt_audit_close(gw->audit) < 0)
         zt_error("audit log: closed after a failure; run `ztgate audit verify`");

@@ -1,0 +1,164 @@
+/* Short-lived server-side state of the SAML IdP, in memory and capped:
+ *
+ * - kept AuthnRequests: a request that has to wait for the browser (sign-in, step-up, a fresh
+ *   password for ForceAuthn, the block page) is kept here under a random id and resumed by
+ *   GET /.ztgate/saml/sso?resume=ID, so the HTTP-POST binding (whose message cannot ride in a
+ *   URL) and long Redirect queries come back intact. ZT_SAML_RESUME_TTL_S at most.
+ * - SSO participants: the Lasso session dump of each ztgate session that signed in to an SP
+ *   (keyed by the session's id hash, never the id), which single logout needs to name the
+ *   session's SPs and their NameIDs.
+ *
+ * Both tables are bounded (oldest entry evicted) so no client can grow them; losing them on a
+ * restart costs a pending sign-in its resume and a session its SLO fan-out (the ztgate session
+ * itself still ends). One mutex; never held across a Lasso call. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "idp/saml_keep.h"
+#include "lib/secure.h"
+
+#define KEPT_MAX 1024
+#define PARTS_MAX 4096
+
+typedef struct kept {
+    char id[ZT_SAML_KEEP_ID_LEN + 1];
+    char *msg; /* NULL: free slot */
+    bool post;
+    char relay[ZT_SAML_RELAY_MAX + 1];
+    int64_t created;
+} kept;
+
+typedef struct part {
+    char sess[ZT_SAML_SESS_KEY_MAX + 1];
+    char *dump; /* NULL: free slot */
+    int64_t updated;
+} part;
+
+static pthread_mutex_t keep_lock = PTHREAD_MUTEX_INITIALIZER;
+static kept kept_tab[KEPT_MAX];
+static part part_tab[PARTS_MAX];
+
+/* The slot to write: a free or expired one, else the oldest. */
+static kept *kept_slot(int64_t now)
+{
+    kept *oldest = &kept_tab[0];
+    for (size_t i = 0; i < KEPT_MAX; i++) {
+        kept *k = &kept_tab[i];
+        if (k->msg == NULL || now - k->created > ZT_SAML_RESUME_TTL_S)
+            return k;
+        if (k->created < oldest->created)
+            oldest = k;
+    }
+    return oldest;
+}
+
+int zt_saml_keep_put(const char *msg, bool post, const char *relay, int64_t now,
+                     char id[ZT_SAML_KEEP_ID_LEN + 1])
+{
+    char *copy = strdup(msg);
+    if (copy == NULL)
+        return -1;
+    zt_random_hex(id, ZT_SAML_KEEP_ID_LEN);
+    id[ZT_SAML_KEEP_ID_LEN] = '\0';
+    pthread_mutex_lock(&keep_lock);
+    kept *k = kept_slot(now);
+    free(k->msg);
+    k->msg = copy;
+    k->post = post;
+    k->created = now;
+    memcpy(k->id, id, sizeof(k->id));
+    strncpy(k->relay, relay ? relay : "", sizeof(k->relay) - 1);
+    k->relay[sizeof(k->relay) - 1] = '\0';
+    pthread_mutex_unlock(&keep_lock);
+    return 0;
+}
+
+int zt_saml_keep_get(const char *id, int64_t now, zt_saml_kept *out)
+{
+    int rc = -1;
+    if (id == NULL || strlen(id) != ZT_SAML_KEEP_ID_LEN)
+        return -1;
+    pthread_mutex_lock(&keep_lock);
+    for (size_t i = 0; i < KEPT_MAX && rc < 0; i++) {
+        kept *k = &kept_tab[i];
+        if (k->msg == NULL || now - k->created > ZT_SAML_RESUME_TTL_S ||
+            !zt_ct_eq(k->id, id, ZT_SAML_KEEP_ID_LEN))
+            continue;
+        out->msg = strdup(k->msg);
+        out->post = k->post;
+        out->created = k->created;
+        memcpy(out->relay, k->relay, sizeof(out->relay));
+        rc = out->msg != NULL ? 0 : -1;
+    }
+    pthread_mutex_unlock(&keep_lock);
+    return rc;
+}
+
+void zt_saml_kept_dispose(zt_saml_kept *k)
+{
+    free(k->msg);
+    k->msg = NULL;
+}
+
+/* ---- participants ---- */
+
+static part *part_find(const char *sess)
+{
+    for (size_t i = 0; i < PARTS_MAX; i++)
+        if (part_tab[i].dump != NULL && strcmp(part_tab[i].sess, sess) == 0)
+            return &part_tab[i];
+    return NULL;
+}
+
+static part *part_slot(void)
+{
+    part *oldest = &part_tab[0];
+    for (size_t i = 0; i < PARTS_MAX; i++) {
+        if (part_tab[i].dump == NULL)
+            return &part_tab[i];
+        if (part_tab[i].updated < oldest->updated)
+            oldest = &part_tab[i];
+    }
+    return oldest;
+}
+
+int zt_saml_parts_put(const char *sess, const char *dump, int64_t now)
+{
+    char *copy = strdup(dump);
+    if (copy == NULL || strlen(sess) > ZT_SAML_SESS_KEY_MAX) {
+        free(copy);
+        return -1;
+    }
+    pthread_mutex_lock(&keep_lock);
+    part *p = part_find(sess);
+    if (p == NULL)
+        p = part_slot();
+    free(p->dump);
+    p->dump = copy;
+    p->updated = now;
+    strncpy(p->sess, sess, sizeof(p->sess) - 1);
+    p->sess[sizeof(p->sess) - 1] = '\0';
+    pthread_mutex_unlock(&keep_lock);
+    return 0;
+}
+
+char *zt_saml_parts_get(const char *sess)
+{
+    pthread_mutex_lock(&keep_lock);
+    part *p = part_find(sess);
+    char *dump = p != NULL ? strdup(p->dump) : NULL;
+    pthread_mutex_unlock(&keep_lock);
+    return dump;
+}
+
+void zt_saml_parts_drop(const char *sess)
+{
+    pthread_mutex_lock(&keep_lock);
+    part *p = part_find(sess);
+    if (p != NULL) {
+        free(p->dump);
+        p->dump = NULL;
+    }
+    pthread_mutex_unlock(&keep_lock);
+}

@@ -1,0 +1,33 @@
+/* Private to src/idp: the SAML IdP's short-lived server-side state (saml_keep.c). */
+#ifndef ZT_IDP_SAML_KEEP_H
+#define ZT_IDP_SAML_KEEP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "idp/saml.h"
+
+#define ZT_SAML_KEEP_ID_LEN 32  /* hex of 128 random bits */
+#define ZT_SAML_SESS_KEY_MAX 64 /* a session id hash */
+
+typedef struct zt_saml_kept {
+    char *msg; /* the Redirect query or the POST binding's base64 SAMLRequest (owned) */
+    bool post;
+    char relay[ZT_SAML_RELAY_MAX + 1];
+    int64_t created; /* Unix seconds: a ForceAuthn needs a sign-in after this */
+} zt_saml_kept;
+
+/* Keep an incoming AuthnRequest; id gets its resume id. 0 or -1 (out of memory). */
+int zt_saml_keep_put(const char *msg, bool post, const char *relay, int64_t now,
+                     char id[ZT_SAML_KEEP_ID_LEN + 1]);
+/* A copy of the kept request id (not expired). 0, or -1: unknown or expired. The entry stays
+ * (the block page's "back to the app" link and a reload use it again) until it expires. */
+int zt_saml_keep_get(const char *id, int64_t now, zt_saml_kept *out);
+void zt_saml_kept_dispose(zt_saml_kept *k);
+
+/* The Lasso session dump of a ztgate session (by id hash): set, copy out (free()), forget. */
+int zt_saml_parts_put(const char *sess, const char *dump, int64_t now);
+char *zt_saml_parts_get(const char *sess);
+void zt_saml_parts_drop(const char *sess);
+
+#endif

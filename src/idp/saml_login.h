@@ -1,0 +1,102 @@
+/* Private to src/idp: SAML Web Browser SSO over Lasso (saml_login.c) and single logout
+ * (saml_logout.c). Every function takes the LassoServer returned by zt_saml_server_lock and
+ * runs with that lock held; results are plain copies (g_free'd by the _dispose functions). */
+#ifndef ZT_IDP_SAML_LOGIN_H
+#define ZT_IDP_SAML_LOGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "idp/saml.h"
+
+struct _LassoServer;
+
+#define ZT_SAML_E_ACS (-90001) /* our own: the ACS URL is not one the SP's metadata lists */
+
+/* What an AuthnRequest asks, once read and its signature checked. */
+typedef struct zt_saml_req_info {
+    int rc;               /* 0, or Lasso's error (lasso_strerror) */
+    int signature_status; /* 0: signed and verified; else why not (Lasso error) */
+    char sp[1025];        /* its Issuer, the SP's entity id ("" when unread) */
+    char request_id[128];
+    char name_id_format[256];
+    bool force_authn, is_passive;
+} zt_saml_req_info;
+
+/* Read msg (the Redirect binding's raw query, or the POST binding's base64 SAMLRequest) and
+ * verify its signature when it has one. Returns info->rc. */
+int zt_saml_authn_parse(struct _LassoServer *server, const char *msg, zt_saml_req_info *info);
+
+typedef enum zt_saml_status {
+    ZT_SAML_ST_SUCCESS = 0,
+    ZT_SAML_ST_DENIED,            /* Responder / RequestDenied: Conditional Access blocked */
+    ZT_SAML_ST_NO_PASSIVE,        /* Responder / NoPassive: IsPassive and nobody signed in */
+    ZT_SAML_ST_BAD_NAMEID_POLICY, /* Requester / InvalidNameIDPolicy */
+} zt_saml_status;
+
+/* Who signs in, as the assertion says it. */
+typedef struct zt_saml_subject {
+    const char *name_id;        /* email, or the persistent id */
+    const char *name_id_format; /* ZT_SAML_FMT_EMAIL or _PERSISTENT */
+    const char *email;
+    const char *display_name;
+    const char *const *groups;
+    size_t n_groups;
+    unsigned amr;      /* ZT_AMR_*: the AuthnContextClassRef */
+    int64_t auth_time; /* AuthnInstant, Unix seconds */
+    const zt_saml_attrs_cfg *attrs;
+} zt_saml_subject;
+
+typedef struct zt_saml_answer_in {
+    const char *msg;       /* the request as for zt_saml_authn_parse; NULL: IdP-initiated */
+    const char *sp;        /* IdP-initiated: the SP's entity id */
+    const char *relay;     /* RelayState to send back ("" / NULL: none) */
+    zt_saml_status status; /* success, or the error status to answer with */
+    const zt_saml_subject *subject; /* success only */
+    const char *session_dump;       /* the ztgate session's earlier SSOs (Lasso dump), or NULL */
+} zt_saml_answer_in;
+
+typedef struct zt_saml_out {
+    char *url;          /* the ACS URL (checked against the SP's metadata) */
+    char *body;         /* base64 SAMLResponse for the HTTP-POST binding */
+    char *session_dump; /* the session with this SSO added (success), or NULL */
+    char sp[1025];
+    char name_id[256];
+    char assertion_id[128];
+    zt_saml_status status; /* what was answered */
+} zt_saml_out;
+
+/* Build the signed Response for in. 0, or an error (zt_saml_strerror): nothing is sent then. */
+int zt_saml_authn_answer(struct _LassoServer *server, const zt_saml_answer_in *in,
+                         zt_saml_out *out);
+void zt_saml_out_dispose(zt_saml_out *out);
+const char *zt_saml_strerror(int rc);
+/* "YYYY-MM-DDTHH:MM:SSZ" */
+void zt_saml_iso_time(int64_t t, char out[32]);
+
+/* True when a signature status means "not signed" (rather than "signed wrongly"). */
+bool zt_saml_sig_absent(int status);
+
+/* ---- single logout (saml_logout.c) ---- */
+
+struct _LassoLogout;
+typedef struct zt_saml_logout_msg {
+    int rc;               /* reading the LogoutRequest: 0 or Lasso's error */
+    int validate_rc;      /* matching it to the session's SSOs (0: found and removed) */
+    int signature_status; /* as for AuthnRequests */
+    char sp[1025];
+    bool partial;     /* other SPs of the session were not logged out */
+    char *url, *body; /* the LogoutResponse: Redirect URL, or POST body with url */
+    struct _LassoLogout *logout;
+} zt_saml_logout_msg;
+
+/* Read and check an SP's LogoutRequest (msg as for AuthnRequests) against the session dump
+ * (NULL: no SSO known for this browser). Returns s->rc; dispose s in every case. */
+int zt_saml_logout_read(struct _LassoServer *server, const char *msg, const char *session_dump,
+                        zt_saml_logout_msg *s);
+/* Build the LogoutResponse to the initiator (url, body). 0 or Lasso's error. */
+int zt_saml_logout_respond(zt_saml_logout_msg *s);
+void zt_saml_slo_dispose(zt_saml_logout_msg *s);
+
+#endif
