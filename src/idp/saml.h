@@ -90,8 +90,9 @@ const zt_app_cfg *zt_saml_app_of(const zt_config *cfg, const char *entity_id);
 const char *zt_saml_entity_of(const char *app_name);
 /* Whether an SP's metadata says AuthnRequestsSigned="true" (under the lock). */
 bool zt_saml_sp_wants_signed(const char *entity_id);
-/* The IdP metadata document of cfg (under no lock: built from files). 0 or -1. */
-int zt_saml_metadata_of(const zt_config *cfg, zt_buf *out);
+/* The IdP metadata document of cfg (under no lock: built from files); for_lasso: the server's
+ * own copy, without WantAuthnRequestsSigned (ztgate checks signatures per SP). 0 or -1. */
+int zt_saml_metadata_of(const zt_config *cfg, zt_buf *out, bool for_lasso);
 
 /* ---- saml_param.c (pure): one field of a urlencoded query or form ---- */
 

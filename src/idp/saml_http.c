@@ -48,7 +48,7 @@ void zt_saml_metadata_get(zt_local_req *r)
     if (!zt_portal_method_ok(r, false))
         return;
     zt_buf_reset(&r->resp_body);
-    if (zt_saml_metadata_of(r->cfg, &r->resp_body) != 0) {
+    if (zt_saml_metadata_of(r->cfg, &r->resp_body, false) != 0) {
         zt_portal_unavailable(r, "saml: metadata unavailable");
         return;
     }

@@ -59,8 +59,7 @@ int zt_saml_keep_put(const char *msg, bool post, const char *relay, int64_t now,
     char *copy = strdup(msg);
     if (copy == NULL)
         return -1;
-    zt_random_hex(id, ZT_SAML_KEEP_ID_LEN);
-    id[ZT_SAML_KEEP_ID_LEN] = '\0';
+    zt_random_hex(id, ZT_SAML_KEEP_ID_LEN / 2); /* 16 bytes: 32 hex digits and the NUL */
     pthread_mutex_lock(&keep_lock);
     kept *k = kept_slot(now);
     free(k->msg);

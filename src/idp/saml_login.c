@@ -75,7 +75,9 @@ static LassoSaml2Attribute *attribute(const char *name, const char *const *value
     a->NameFormat = g_strdup(LASSO_SAML2_ATTRIBUTE_NAME_FORMAT_BASIC);
     for (size_t i = 0; i < n; i++) {
         LassoSaml2AttributeValue *v = lasso_saml2_attribute_value_new();
-        v->any = g_list_append(v->any, lasso_misc_text_node_new_with_string(values[i]));
+        LassoMiscTextNode *text = lasso_misc_text_node_new_with_string(values[i]);
+        text->text_child = TRUE; /* the value itself, not an element around it */
+        v->any = g_list_append(v->any, text);
         a->AttributeValue = g_list_append(a->AttributeValue, v);
     }
     return a;
@@ -218,6 +220,10 @@ static int init_unsolicited(LassoLogin *login, const char *sp)
     LassoSamlp2AuthnRequest *req = LASSO_SAMLP2_AUTHN_REQUEST(LASSO_PROFILE(login)->request);
     g_free(req->ProtocolBinding);
     req->ProtocolBinding = g_strdup(LASSO_SAML2_METADATA_BINDING_POST);
+    if (req->NameIDPolicy != NULL) { /* ours to choose: the app's format (name_id_policy) */
+        g_free(req->NameIDPolicy->Format);
+        req->NameIDPolicy->Format = NULL;
+    }
     return lasso_login_process_authn_request_msg(login, NULL);
 }
 

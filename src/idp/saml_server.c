@@ -82,7 +82,7 @@ static bool any_requires_signed(const zt_config *cfg)
     return false;
 }
 
-int zt_saml_metadata_of(const zt_config *cfg, zt_buf *out)
+int zt_saml_metadata_of(const zt_config *cfg, zt_buf *out, bool for_lasso)
 {
     zt_buf cert;
     zt_buf_init(&cert, 64 * 1024);
@@ -91,7 +91,7 @@ int zt_saml_metadata_of(const zt_config *cfg, zt_buf *out)
     zt_saml_meta_in in = {.entity_id = cfg->idp.saml_entity_id,
                           .base_url = cfg->idp.issuer,
                           .cert_pem = cert.data,
-                          .want_signed = any_requires_signed(cfg)};
+                          .want_signed = !for_lasso && any_requires_signed(cfg)};
     rc = rc ? rc : zt_saml_metadata(out, &in);
     rc = rc ? rc : zt_buf_cstr(out);
     zt_buf_dispose(&cert);
@@ -151,7 +151,9 @@ static LassoServer *build(const zt_config *cfg)
     zt_buf_init(&key, 64 * 1024);
     zt_buf_init(&cert, 64 * 1024);
     LassoServer *s = NULL;
-    int rc = zt_saml_metadata_of(cfg, &meta);
+    /* Lasso's copy says WantAuthnRequestsSigned="false": Lasso would then demand a signature from
+     * every SP, while ztgate decides per SP (require_signed_requests, AuthnRequestsSigned). */
+    int rc = zt_saml_metadata_of(cfg, &meta, true);
     rc = rc ? rc : zt_read_file(cfg->idp.saml_key, &key);
     rc = rc ? rc : zt_read_file(cfg->idp.saml_cert, &cert);
     rc = rc ? rc : zt_buf_cstr(&key);

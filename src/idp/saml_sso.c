@@ -107,7 +107,7 @@ static int subject_of(sso_ctx *c, const zt_portal_sess *s, const char *sp, subje
     if (zt_store_user_get_by_id(r->svc->store, s->user_id, &sb->user) != 0 ||
         zt_store_user_groups(r->svc->store, s->user_id, group_cb, &sb->groups) != 0)
         return -1;
-    zt_user_dispose(&sb->user); /* wipes the password hash; id, email and name stay */
+    zt_wipe(sb->user.password_hash, sizeof(sb->user.password_hash)); /* not needed here */
     bool persistent = cfg->name_id_format == ZT_SAML_NAMEID_PERSISTENT;
     if (persistent) {
         unsigned char key[32];
@@ -171,6 +171,8 @@ static int build(sso_ctx *c, const zt_portal_sess *s, zt_saml_status st, zt_saml
     if (server != NULL)
         zt_saml_server_unlock();
     free(dump);
+    if (sb != NULL)
+        zt_user_dispose(&sb->user);
     free(sb);
     return rc;
 }
@@ -284,6 +286,30 @@ static void run_for_session(sso_ctx *c)
 
 /* ---- reading the request ---- */
 
+/* Whether the request carries a signature: the Redirect binding's Signature parameter, the
+ * POST binding's enveloped ds:Signature (Lasso then reports anything but "not found"). */
+static bool signed_request(const sso_ctx *c)
+{
+    if (c->post)
+        return !zt_saml_sig_absent(c->info.signature_status);
+    zt_buf sig;
+    zt_buf_init(&sig, 4096);
+    int rc = zt_saml_param(c->msg, strlen(c->msg), "Signature", &sig);
+    zt_buf_dispose(&sig);
+    return rc != 0;
+}
+
+/* A signature must verify when present, and be present when the SP must sign. */
+static bool signature_refused(const sso_ctx *c, bool must_sign)
+{
+    bool has = signed_request(c);
+    if ((has && c->info.signature_status == 0) || (!has && !must_sign))
+        return false;
+    zt_warn("saml: app '%s': AuthnRequest signature: %s", c->app->name,
+            has ? zt_saml_strerror(c->info.signature_status) : "unsigned, and signing is required");
+    return true;
+}
+
 /* Lasso reads it; the SP must be an app of ours, and signed when it has to be. */
 static void run_request(sso_ctx *c)
 {
@@ -301,18 +327,13 @@ static void run_request(sso_ctx *c)
         zt_warn("saml: AuthnRequest from an unknown service provider (issuer '%.200s'): %s",
                 c->info.sp, c->info.rc ? zt_saml_strerror(c->info.rc) : "not configured");
         zt_saml_refuse(c->r, 400, SAML_BODY_UNKNOWN_SP, "saml: unknown service provider");
+    } else if (signature_refused(c, must_sign)) {
+        zt_saml_refuse(c->r, 400, signed_request(c) ? SAML_BODY_BAD_REQUEST : SAML_BODY_UNSIGNED,
+                       "saml: AuthnRequest signature");
     } else if (c->info.rc != 0) {
         zt_warn("saml: app '%s': AuthnRequest refused: %s", c->app->name,
                 zt_saml_strerror(c->info.rc));
         zt_saml_refuse(c->r, 400, SAML_BODY_BAD_REQUEST, "saml: bad AuthnRequest");
-    } else if (c->info.signature_status != 0 &&
-               (must_sign || !zt_saml_sig_absent(c->info.signature_status))) {
-        zt_warn("saml: app '%s': AuthnRequest signature: %s", c->app->name,
-                zt_saml_strerror(c->info.signature_status));
-        zt_saml_refuse(c->r, 400,
-                       zt_saml_sig_absent(c->info.signature_status) ? SAML_BODY_UNSIGNED
-                                                                    : SAML_BODY_BAD_REQUEST,
-                       "saml: AuthnRequest signature");
     } else {
         run_for_session(c);
     }

@@ -1,0 +1,301 @@
+"""ztgate's SAML 2.0 identity provider at the protocol level, against a hand-made SP
+(saml_sp.py): metadata, SP-initiated SSO over HTTP-Redirect and HTTP-POST, IdP-initiated SSO,
+the signed Response (xmlsec1 checks the assertion's and the response's signatures with the
+certificate from the metadata), NameID email and persistent, attributes, ForceAuthn, IsPassive,
+single logout, and every bad input of issue 13: unsigned where signing is required, a wrong
+key, a tampered request, an unknown issuer, an ACS URL outside the metadata, DTD/entities,
+huge and malformed messages - each a 4xx with a log line, never a crash and never a Response.
+The real SP (Apache mod_auth_mellon in Chromium) is test_saml_mellon.py."""
+import base64
+import os
+import re
+import urllib.parse
+import zlib
+
+from harness import check, eq, free_port
+from portal_client import EMAIL, Browser, add_user, sign_in
+from saml_sp import SP, idp_cert_pem, post_page_fields, verify
+
+PORTAL = "auth.test"
+FORM = ("Content-Type", "application/x-www-form-urlencoded")
+
+
+def _gateway(h, sps, extra_apps=(), policies=None, groups=("staff",)):
+    apps = [{"name": sp.name, "kind": "saml", "sensitivity": "internal",
+             "saml": dict({"metadata_file": sp.metadata_path}, **getattr(sp, "cfg", {}))}
+            for sp in sps]
+    up = h.upstream()
+    apps.append(h.app(up, sensitivity="internal"))
+    extra = {"auth": {"portal_host": PORTAL, "mfa": "optional", "argon2_passes": 2,
+                      "argon2_memory": "19MiB"}}
+    if policies:
+        extra["policies"] = policies
+    gw = h.gateway(h.config(apps + list(extra_apps), extra=extra))
+    add_user(h, gw, groups=groups)
+    gw.base = "http://%s:%d" % (PORTAL, gw.port)
+    return gw
+
+
+def _metadata(gw):
+    b = Browser(gw.port, host=PORTAL)
+    r = b.get("/.ztgate/saml/metadata")
+    eq(r.status, 200, "metadata")
+    return r, r.body.decode()
+
+
+def _signed_in(gw):
+    b = Browser(gw.port, host=PORTAL)
+    r = sign_in(b)
+    eq(r.status, 303, "sign-in")
+    return b
+
+
+def _response_xml(fields):
+    return base64.b64decode(fields["SAMLResponse"]).decode()
+
+
+def _follow_to_post(b, r, limit=6):
+    """Follow 303s on the portal host until the auto-POST page."""
+    for _ in range(limit):
+        if r.status != 303:
+            break
+        loc = r.header("Location")
+        path = urllib.parse.urlsplit(loc)
+        r = b.get(path.path + ("?" + path.query if path.query else ""))
+    return r
+
+
+def test_saml_metadata(h):
+    sp = SP(h, "sp1")
+    gw = _gateway(h, [sp])
+    r, xml = _metadata(gw)
+    eq(r.header("Content-Type"), "application/samlmetadata+xml", "media type")
+    eid = "%s/.ztgate/saml/metadata" % gw.base
+    check('entityID="%s"' % eid in xml, "entityID %s in %s" % (eid, xml[:300]))
+    for binding in ("HTTP-Redirect", "HTTP-POST"):
+        for svc, path in (("SingleSignOnService", "sso"), ("SingleLogoutService", "slo")):
+            want = ('<md:%s Binding="urn:oasis:names:tc:SAML:2.0:bindings:%s" Location="%s/'
+                    '.ztgate/saml/%s"/>' % (svc, binding, gw.base, path))
+            check(want in xml, "%s missing" % want)
+    check('WantAuthnRequestsSigned="false"' in xml, "no SP requires signed requests")
+    check("nameid-format:emailAddress" in xml and "nameid-format:persistent" in xml, "formats")
+    key = os.path.join(h.dir, "state", "idp-saml.key")
+    eq(oct(os.stat(key).st_mode & 0o777), "0o600", "key file mode")
+    out = h.cli("check-config", "--config", gw.config_path)  # metadata also parses for Lasso
+    eq(out.returncode, 0, "check-config")
+
+
+def test_saml_sp_initiated_redirect(h):
+    sp = SP(h, "sp1")
+    gw = _gateway(h, [sp])
+    _, md = _metadata(gw)
+    b = Browser(gw.port, host=PORTAL)
+    q = sp.redirect_query(sp.authn_request(gw.base + "/.ztgate/saml/sso"), relay="/after")
+    r = b.get("/.ztgate/saml/sso?" + q)
+    eq(r.status, 303, "no session: to the sign-in page")
+    loc = r.header("Location")
+    check(loc.startswith("/.ztgate/login?rd=%2F.ztgate%2Fsaml%2Fsso%3Fresume%3D"), loc)
+    rd = urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query)["rd"][0]
+    r = sign_in(b, rd=rd)
+    r = _follow_to_post(b, r)
+    eq(r.status, 200, "the auto-POST page")
+    csp = r.header("Content-Security-Policy")
+    check("form-action %s;" % sp.acs in csp, "form-action is the ACS: %s" % csp)
+    check("script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1]
+          .split(";")[0], csp)
+    action, fields = post_page_fields(r.body)
+    eq(action, sp.acs, "posted to the ACS")
+    eq(fields.get("RelayState"), "/after", "RelayState back unchanged")
+    xml = _response_xml(fields)
+    check('InResponseTo="%s"' % sp.last_id in xml, "InResponseTo")
+    check("urn:oasis:names:tc:SAML:2.0:status:Success" in xml, "Success")
+    check(re.search(r'<saml:NameID[^>]*Format="urn:oasis:names:tc:SAML:1.1:nameid-format:'
+                    r'emailAddress"[^>]*>%s</saml:NameID>' % re.escape(EMAIL), xml), xml)
+    check("<saml:Audience>%s</saml:Audience>" % sp.entity_id in xml, "audience")
+    check("PasswordProtectedTransport" in xml, "AuthnContextClassRef")
+    check(re.search(r'Name="groups"[^>]*>.*staff', xml), "groups attribute")
+    check(re.search(r'Name="email"[^>]*>.*%s' % re.escape(EMAIL), xml), "email attribute")
+    check("SessionIndex=" in xml, "SessionIndex")
+    cert = idp_cert_pem(h, md)
+    check(verify(h, xml, cert, "Assertion"), "assertion signature")
+    check(verify(h, xml, cert, "Response"), "response signature")
+    check("rsa-sha256" in xml and "xml-exc-c14n" in xml, "RSA-SHA256, exc-c14n")
+    # A second SSO with the session: no sign-in, straight to the form.
+    q = sp.redirect_query(sp.authn_request(gw.base + "/.ztgate/saml/sso"))
+    r = b.get("/.ztgate/saml/sso?" + q)
+    eq(r.status, 200, "single sign-on")
+
+
+def test_saml_sp_initiated_post_binding(h):
+    sp = SP(h, "sp1", signed=True)
+    gw = _gateway(h, [sp])
+    b = Browser(gw.port, host=PORTAL)
+    fields = sp.post_form(sp.authn_request(gw.base + "/.ztgate/saml/sso"), relay="rs1", sign=True)
+    r = b.post("/.ztgate/saml/sso", fields)
+    eq(r.status, 303, "no session: kept, to the sign-in page")
+    rd = urllib.parse.parse_qs(urllib.parse.urlsplit(r.header("Location")).query)["rd"][0]
+    r = _follow_to_post(b, sign_in(b, rd=rd))
+    eq(r.status, 200, "resumed after sign-in")
+    _, f = post_page_fields(r.body)
+    eq(f.get("RelayState"), "rs1", "RelayState kept server-side")
+    check('InResponseTo="%s"' % sp.last_id in _response_xml(f), "InResponseTo")
+
+
+def test_saml_idp_initiated_and_persistent(h):
+    sp = SP(h, "sp1")
+    sp.cfg = {"name_id_format": "persistent", "attributes": {"display_name": "cn"}}
+    sp2 = SP(h, "sp2")
+    sp2.cfg = {"name_id_format": "persistent"}
+    gw = _gateway(h, [sp, sp2])
+    b = _signed_in(gw)
+    ids = []
+    for s in (sp, sp, sp2):
+        r = b.get("/.ztgate/saml/init?app=%s&RelayState=%%2Fhome" % s.name)
+        eq(r.status, 200, "IdP-initiated")
+        action, f = post_page_fields(r.body)
+        eq(action, s.acs, "default ACS")
+        xml = _response_xml(f)
+        check("InResponseTo" not in xml.split("<saml:Assertion")[0], "unsolicited")
+        nid = re.search(r"<saml:NameID[^>]*nameid-format:persistent[^>]*>([^<]+)<", xml)
+        check(nid, "persistent NameID: %s" % xml)
+        ids.append(nid.group(1))
+        check(EMAIL not in nid.group(1), "opaque")
+    eq(ids[0], ids[1], "stable per SP")
+    check(ids[0] != ids[2], "different per SP")
+    r = b.get("/.ztgate/saml/init?app=nope")
+    eq(r.status, 404, "unknown app")
+
+
+def test_saml_force_authn_and_passive(h):
+    sp = SP(h, "sp1")
+    gw = _gateway(h, [sp])
+    anon = Browser(gw.port, host=PORTAL)
+    q = sp.redirect_query(sp.authn_request(gw.base + "/.ztgate/saml/sso", passive=True))
+    r = anon.get("/.ztgate/saml/sso?" + q)
+    eq(r.status, 200, "IsPassive without session: answered, no sign-in page")
+    xml = _response_xml(post_page_fields(r.body)[1])
+    check("status:NoPassive" in xml, "NoPassive: %s" % xml)
+    check("<saml:Assertion" not in xml, "no assertion")
+    b = _signed_in(gw)
+    q = sp.redirect_query(sp.authn_request(gw.base + "/.ztgate/saml/sso", force=True))
+    r = b.get("/.ztgate/saml/sso?" + q)
+    eq(r.status, 303, "ForceAuthn: a fresh sign-in")
+    check(r.header("Location").startswith("/.ztgate/login?prompt=login&rd="), "prompt=login")
+
+
+# ---- bad input: each a 4xx and a log line, no Response -----------------------------------------
+
+def _refused(gw, r, status, log_word, what):
+    eq(r.status, status, what)
+    check(b"saml-post" not in r.body, "%s: no Response was sent" % what)
+    check(log_word in gw.stderr_text(), "%s: log line '%s'" % (what, log_word))
+    check(gw.alive(), "%s: ztgate still running" % what)
+
+
+def test_saml_signed_requests_required(h):
+    sp = SP(h, "sp1")
+    sp.cfg = {"require_signed_requests": True}
+    other = SP(h, "other")
+    gw = _gateway(h, [sp])
+    _, md = _metadata(gw)
+    check('WantAuthnRequestsSigned="true"' in md, "metadata says signed requests wanted")
+    b = _signed_in(gw)
+    dest = gw.base + "/.ztgate/saml/sso"
+    r = b.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(dest)))
+    _refused(gw, r, 400, "AuthnRequest signature", "unsigned Redirect request")
+    r = b.post("/.ztgate/saml/sso", sp.post_form(sp.authn_request(dest)))
+    _refused(gw, r, 400, "AuthnRequest signature", "unsigned POST request")
+    q = sp.redirect_query(sp.authn_request(dest), sign=True, key=other.key)
+    _refused(gw, b.get("/.ztgate/saml/sso?" + q), 400, "saml: app 'sp1'", "other key")
+    r = b.post("/.ztgate/saml/sso", sp.post_form(sp.authn_request(dest), sign=True,
+                                                   key=other.key))
+    _refused(gw, r, 400, "saml: app 'sp1'", "POST signed with another key")
+    # Tampered: signed, then the ACS changed in the query's XML (the signature covers it).
+    q = sp.redirect_query(sp.authn_request(dest), sign=True)
+    xml = sp.authn_request(dest, acs="https://evil.test/acs", req_id=sp.last_id)
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    tampered = urllib.parse.quote(base64.b64encode(c.compress(xml.encode()) + c.flush()), safe="")
+    q2 = re.sub(r"SAMLRequest=[^&]+", "SAMLRequest=" + tampered, q)
+    _refused(gw, b.get("/.ztgate/saml/sso?" + q2), 400, "saml: app 'sp1'", "tampered Redirect")
+    signed = sp.xml_sign(sp.authn_request(dest), sp.key)
+    tampered_post = signed.replace(sp.acs, "https://evil.test/acs")
+    r = b.post("/.ztgate/saml/sso", {"SAMLRequest": base64.b64encode(tampered_post.encode())})
+    _refused(gw, r, 400, "saml: app 'sp1'", "tampered POST")
+    # Correctly signed: accepted.
+    r = b.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(dest), sign=True))
+    eq(r.status, 200, "signed Redirect request accepted")
+    r = b.post("/.ztgate/saml/sso", sp.post_form(sp.authn_request(dest), sign=True))
+    eq(r.status, 200, "signed POST request accepted")
+
+
+def test_saml_bad_requests(h):
+    sp = SP(h, "sp1")
+    gw = _gateway(h, [sp])
+    b = _signed_in(gw)
+    dest = gw.base + "/.ztgate/saml/sso"
+    q = sp.redirect_query(sp.authn_request(dest, issuer="https://unknown.test/sp"))
+    _refused(gw, b.get("/.ztgate/saml/sso?" + q), 400, "unknown service provider",
+             "unknown issuer")
+    q = sp.redirect_query(sp.authn_request(dest, acs="https://evil.test/acs"))
+    _refused(gw, b.get("/.ztgate/saml/sso?" + q), 400, "saml: app 'sp1'", "ACS not in metadata")
+    xxe = ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>')
+    q = sp.redirect_query(sp.authn_request(dest, extra_head=xxe, extra_body="<x>&x;</x>"))
+    r = b.get("/.ztgate/saml/sso?" + q)
+    check(r.status in (400,), "DTD/entity refused (%d)" % r.status)
+    check(b"root:" not in r.body, "no file content")
+    cases = {
+        "not base64": "SAMLRequest=%%%%%%",
+        "not base64 2": "SAMLRequest=!!!!",
+        "not deflate": "SAMLRequest=" + urllib.parse.quote(base64.b64encode(b"hello world")),
+        "not XML": "SAMLRequest=" + urllib.parse.quote(base64.b64encode(
+            zlib.compress(b"not xml at all")[2:-4])),
+        "empty": "SAMLRequest=",
+        "twice": sp.redirect_query(sp.authn_request(dest)) + "&SAMLRequest=x",
+        "no request": "RelayState=x",
+        "relay control": sp.redirect_query(sp.authn_request(dest), relay="a\nb"),
+    }
+    for what, q in cases.items():
+        r = b.get("/.ztgate/saml/sso?" + q)
+        check(400 <= r.status < 500, "%s: %d" % (what, r.status))
+        check(b"saml-post" not in r.body, "%s: no Response" % what)
+    huge = "SAMLRequest=" + "A" * 60000
+    r = b.get("/.ztgate/saml/sso?" + huge)
+    check(400 <= r.status < 500, "huge Redirect: %d" % r.status)
+    r = b.post("/.ztgate/saml/sso", None, raw=("SAMLRequest=" + "A" * 60000).encode(),
+               headers=(FORM,))
+    check(400 <= r.status < 500, "huge POST: %d" % r.status)
+    r = b.post("/.ztgate/saml/sso", {"SAMLRequest": base64.b64encode(b"<a" * 5000)})
+    check(400 <= r.status < 500, "malformed POST XML: %d" % r.status)
+    r = b.get("/.ztgate/saml/sso?resume=" + "0" * 32)
+    eq(r.status, 400, "unknown resume id")
+    check(gw.alive(), "still running")
+    r = b.get("/.ztgate/saml/metadata")
+    eq(r.status, 200, "still serving")
+
+
+def test_saml_single_logout(h):
+    sp = SP(h, "sp1")
+    sp2 = SP(h, "sp2")
+    gw = _gateway(h, [sp, sp2])
+    b = _signed_in(gw)
+    dest = gw.base + "/.ztgate/saml/sso"
+    xmls = []
+    for s in (sp, sp2):
+        r = b.get("/.ztgate/saml/sso?" + s.redirect_query(s.authn_request(dest)))
+        eq(r.status, 200, "SSO to %s" % s.name)
+        xmls.append(_response_xml(post_page_fields(r.body)[1]))
+    idx = re.search(r'SessionIndex="([^"]+)"', xmls[0]).group(1)
+    lr = sp.logout_request(gw.base + "/.ztgate/saml/slo", EMAIL, idx,
+                           "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress")
+    r = b.get("/.ztgate/saml/slo?" + sp.redirect_query(lr, relay="bye", sign=True))
+    eq(r.status, 303, "LogoutResponse by Redirect")
+    loc = r.header("Location")
+    check(loc.startswith(sp.slo + "?SAMLResponse="), loc)
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query)
+    check("Signature" in q and "SigAlg" in q, "signed LogoutResponse")
+    resp = zlib.decompress(base64.b64decode(q["SAMLResponse"][0]), -15).decode()
+    check('InResponseTo="%s"' % sp.last_id in resp, "InResponseTo")
+    check("status:PartialLogout" in resp, "sp2 was not told: PartialLogout: %s" % resp)
+    check(not any("ztgate_session" in k for k in b.cookies), "session cookie cleared")
+    r = b.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(dest)))
+    eq(r.status, 303, "signed out: sign in again")
