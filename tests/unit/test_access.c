@@ -22,6 +22,10 @@
 #include "access/access.h"
 #include "core/config.h"
 #include "device/device.h"
+#include "device/device_int.h"
+#include "identity/secretbox.h"
+#include "lib/buf.h"
+#include "lib/secure.h"
 #include "lib/time.h"
 #include "risk/feeds.h"
 #include "session/session.h"
@@ -50,6 +54,7 @@ typedef struct fixture {
     zt_store *st;
     zt_devices *d;
     zt_feeds *feeds;
+    zt_secretbox *secrets;
     zt_services svc;
     char user_id[ZT_STORE_ID_LEN + 1];
     struct sockaddr_storage addr;
@@ -115,6 +120,7 @@ static void open_devices(fixture *f)
 
 static int setup(void **state)
 {
+    assert_true(zt_secure_init()); /* libsodium, for the binding-cookie key */
     fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
     snprintf(f->root, sizeof(f->root), "/tmp/zt-access-XXXXXX");
@@ -131,7 +137,13 @@ static int setup(void **state)
         fail_msg("policies: %s", err);
     open_feeds(f);
     open_devices(f);
+    char key[128];
+    snprintf(key, sizeof(key), "%s/secret.key", f->root);
+    f->secrets = zt_secretbox_load_key(key, true, err, sizeof(err));
+    if (f->secrets == NULL)
+        fail_msg("secrets: %s", err);
     f->svc.devices = f->d;
+    f->svc.secrets = f->secrets;
     atomic_store(&f->svc.feeds, f->feeds);
     *state = f;
     return 0;
@@ -148,6 +160,7 @@ static int teardown(void **state)
     zt_devices_free(f->d);
     zt_store_close(f->st);
     zt_feeds_free(f->feeds);
+    zt_secretbox_free(f->secrets);
     zt_policy_set_free(f->set);
     zt_config_free(f->cfg);
     nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -350,6 +363,54 @@ static void test_device_present(void **state)
     assert_true(pd.n_why > 0);
 }
 
+/* "name=value" of the binding cookie the enrolment page would set for user_id. */
+static void binding_cookie(fixture *f, const char *user_id, char *out, size_t cap)
+{
+    zt_buf set;
+    zt_buf_init(&set, 0);
+    assert_int_equal(
+        zt_device_binding_set(f->secrets, &set, DEVICE_A, user_id, false, now_s(), 3600), 0);
+    assert_int_equal(zt_buf_cstr(&set), 0);
+    const char *v = strstr(set.data, ZT_DEVBIND_COOKIE_HTTP "=");
+    assert_non_null(v);
+    size_t n = strcspn(v, ";\r\n");
+    assert_true(n < cap);
+    memcpy(out, v, n);
+    out[n] = '\0';
+    zt_buf_dispose(&set);
+}
+
+static void test_device_by_binding_cookie(void **state)
+{
+    fixture *f = *state;
+    zt_policy_input in;
+    zt_access_facts facts;
+    char cookie[256];
+    binding_cookie(f, f->user_id, cookie, sizeof(cookie));
+
+    /* No certificate: the browser's binding, in any of its Cookie headers. */
+    zt_access_request rq = alice(f, "198.51.100.1");
+    zt_access_request_header(&rq, span("Cookie"), span("theme=dark"));
+    zt_access_request_header(&rq, span("Cookie"), span(cookie));
+    zt_access_input(&f->svc, &rq, &in, &facts);
+    assert_true(in.device_known);
+    assert_string_equal(facts.device_id, DEVICE_A);
+
+    /* Over HTTPS the binding is the __Host- cookie: this one is not read. */
+    rq.https = true;
+    zt_access_input(&f->svc, &rq, &in, &facts);
+    assert_false(in.device_known);
+    assert_string_equal(facts.device_id, "");
+
+    /* Issued for another user: its MAC does not hold for Alice. */
+    binding_cookie(f, "ffffffffffffffffffffffffffffffff", cookie, sizeof(cookie));
+    rq = alice(f, "198.51.100.1");
+    zt_access_request_header(&rq, span("Cookie"), span(cookie));
+    zt_access_input(&f->svc, &rq, &in, &facts);
+    assert_false(in.device_known);
+    assert_string_equal(facts.device_id, "");
+}
+
 /* ---- a handler's request ---- */
 
 static void test_request_from_local(void **state)
@@ -460,6 +521,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_repeated_header_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device_absent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device_present, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_device_by_binding_cookie, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_from_local, setup, teardown),
         cmocka_unit_test(test_client_type),
         cmocka_unit_test_setup_teardown(test_decide_names_policy, setup, teardown),
