@@ -185,8 +185,9 @@ void zt_access_input(zt_services *svc, const zt_access_request *rq, zt_policy_in
         .email = rq->email,
         .groups = rq->groups,
         .n_groups = rq->n_groups,
-        .app = rq->app->name,
-        .sensitivity = (int)rq->app->sensitivity,
+        /* No app is a caller's mistake: no app-specific policy can apply, nothing crashes. */
+        .app = rq->app != NULL ? rq->app->name : NULL,
+        .sensitivity = rq->app != NULL ? (int)rq->app->sensitivity : -1,
         .ip = rq->client_addr,
         .client = rq->client,
         .now = rq->now,

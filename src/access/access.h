@@ -48,7 +48,7 @@ typedef struct zt_access_request {
     zt_risk sign_in_risk;                /* the session's sign-in */
 
     /* ---- request side ---- */
-    const zt_app_cfg *app;                  /* the app asked for (required) */
+    const zt_app_cfg *app;                  /* the app asked for (NULL: none) */
     const struct sockaddr *client_addr;     /* NULL = unknown (matches no location) */
     const char *cert_device_id;             /* verified device client certificate; NULL/"" none */
     zt_span cookies[ZT_ACCESS_COOKIES_MAX]; /* Cookie header values (device binding) */
