@@ -505,6 +505,16 @@ static void test_decide_names_policy(void **state)
     assert_int_equal(zt_access_policy_names(f->set, &res, names, sizeof(names)),
                      strlen("mfa-soon (report-only)"));
 
+    /* No app (a caller's mistake): the wiki-only block does not apply, and nothing crashes. */
+    rq = alice(f, "198.51.100.1");
+    rq.app = NULL;
+    zt_access_request_header(&rq, span("Sec-CH-UA-Platform"), span("\"macOS\""));
+    zt_access_input(&f->svc, &rq, &in, &facts);
+    assert_null(in.app);
+    policy = zt_access_decide(f->set, &in, &res);
+    assert_int_equal(res.outcome, ZT_OUTCOME_ALLOW);
+    assert_string_equal(policy, "mfa-soon");
+
     /* No policy set: allow, nothing named. */
     policy = zt_access_decide(NULL, &in, &res);
     assert_int_equal(res.outcome, ZT_OUTCOME_ALLOW);
