@@ -1,0 +1,117 @@
+"""The OpenID Connect relying parties of the harness work: Apache httpd with mod_auth_openidc
+(tests/integ/apache.py) and the openid-client app (tests/integ/oidc_rp, oidc_peers.OidcRp) each
+sign a person in through npm oidc-provider (a stand-in OP on https with the test's certificate,
+tests/integ/oidc_op), in Chromium. Then the openid-client app refreshes, reads userinfo,
+introspects, revokes, and the OP's back-channel logout reaches both RPs after an RP-initiated
+logout. The tests of ztgate's OP use these same peers; if this test fails, theirs say nothing."""
+import json
+import re
+
+import apache
+from browser import Chromium, make_cert
+from harness import check, eq, free_port, timeout, wait_until
+from oidc_peers import OidcProvider, OidcRp
+
+USER = "alice@example.test"
+
+
+def _clients(ap, rp_port):
+    rp_base = "http://rp.test:%d" % rp_port
+    return [
+        {"client_id": "apache", "client_secret": "apache-secret-1",
+         "token_endpoint_auth_method": "client_secret_basic",
+         "redirect_uris": [ap.redirect_uri], "post_logout_redirect_uris": [ap.url("/loggedout")],
+         "backchannel_logout_uri": ap.backchannel_uri, "backchannel_logout_session_required": True,
+         "grant_types": ["authorization_code"]},
+        {"client_id": "node-rp", "client_secret": "node-rp-secret-1",
+         "token_endpoint_auth_method": "client_secret_basic",
+         "redirect_uris": [rp_base + "/cb"], "post_logout_redirect_uris": [rp_base + "/logged-out"],
+         "backchannel_logout_uri": rp_base + "/bcl", "backchannel_logout_session_required": True,
+         "grant_types": ["authorization_code", "refresh_token"]},
+    ]
+
+
+def _sign_in_at_op(tab, page, what):
+    """oidc-provider's devInteractions page: any login and password."""
+    check("/interaction/" in page.url, "%s: the OP's sign-in page, not %s\n%s"
+          % (what, page.url, page.text[:400]))
+    return tab.submit(what + "-op-login", button="button[type=submit]", login=USER,
+                      password="anything")
+
+
+@timeout(120)
+def test_oidc_peers_selfcheck(h):
+    cert, key, spki = make_cert(h, ["op.test"], name="op-tls")
+    op_port, rp_port = free_port(), free_port()
+    issuer = "https://op.test:%d" % op_port
+    ap = apache.openidc(h, issuer, "apache", "apache-secret-1", ca_file=cert, start=False)
+    op = OidcProvider(h, _clients(ap, rp_port), cert=cert, key=key, port=op_port,
+                      rp_ca_file=ap.cert)
+    eq(op.issuer, issuer, "issuer")
+    ap.start(ap.conf_lines)
+    rp = OidcRp(h, issuer, "node-rp", "node-rp-secret-1", ca_file=cert, port=rp_port)
+
+    browser = Chromium(h, spki=[spki, ap.spki], name="oidc-peers-selfcheck")
+    tab = browser.context()
+
+    # 1. Apache: /protected/ sends the browser to the OP; after signing in, the CGI sees the
+    #    user (REMOTE_USER = email claim) and the claims.
+    p = tab.goto(ap.url("/protected/"), "apache-to-op")
+    p = _sign_in_at_op(tab, p, "apache")
+    eq((p.status, p.url.split("?")[0]), (200, ap.url("/protected/")), "apache after sign-in\n" +
+       p.text[:400] + "\n" + ap.logs())
+    env = json.loads(p.text)
+    eq(env.get("REMOTE_USER"), USER, "apache REMOTE_USER")
+    eq(env.get("OIDC_CLAIM_email"), USER, "apache OIDC_CLAIM_email")
+    eq(env.get("OIDC_CLAIM_iss"), issuer, "apache OIDC_CLAIM_iss")
+    check(any("CONNECT op.test:%d" % op_port in x for x in ap.proxy.log),
+          "apache reached the OP through the host-map proxy: %r" % ap.proxy.log)
+
+    # 2. openid-client: the same browser has an OP session now: no sign-in page; PKCE, state,
+    #    nonce and the ID token are checked by the library.
+    p = tab.goto(rp.login_url(), "node-rp")
+    if "/interaction/" in p.url:
+        p = _sign_in_at_op(tab, p, "node-rp")
+    eq(p.status, 200, "openid-client callback: %s" % p.text[:600])
+    got = json.loads(p.text)
+    eq((got["claims"]["sub"], got["claims"]["iss"], got["claims"]["aud"]),
+       (USER, issuer, "node-rp"), "ID token claims seen by openid-client")
+    eq(got["userinfo"]["email"], USER, "userinfo through openid-client")
+    st = rp.state()
+    check(st["tokens"].get("refresh_token"), "a refresh token: %r" % st["tokens"])
+
+    # 3. Refresh, introspection, revocation through the library.
+    status, ref = rp.get("/refresh")
+    eq(status, 200, "refresh: %r" % ref)
+    status, intro = rp.get("/introspect")
+    eq((status, intro.get("active"), intro.get("client_id")), (200, True, "node-rp"),
+       "introspection of the access token")
+    eq(rp.get("/revoke")[0], 200, "revocation")
+    status, intro = rp.get("/introspect")
+    eq((status, intro.get("active")), (200, False), "introspection after revocation")
+
+    # 4. RP-initiated logout from the openid-client app: the OP asks to confirm, then sends
+    #    logout tokens to both RPs' back-channel URIs; Apache's session is gone.
+    p = tab.goto(rp.base + "/logout", "end-session")
+    if "logout" in p.url and "/logged-out" not in p.url:
+        p = tab.submit("end-session-confirm", button="button[name=logout]")
+    check(p.url.startswith(rp.base + "/logged-out"), "back at the RP after logout: %s\n%s"
+          % (p.url, p.text[:400]))
+    wait_until(lambda: rp.state()["backchannel"], 10)
+    bcl = rp.state()["backchannel"]
+    eq(len(bcl), 1, "one verified logout token at the openid-client app: %r" % rp.state())
+    eq((bcl[0]["sub"], bcl[0]["sid"] == got["claims"].get("sid")), (USER, True),
+       "logout token names the user and the session of the ID token")
+    check(wait_until(lambda: re.search(r"POST /protected/redirect_uri\?logout=backchannel\S* "
+                                       r"HTTP/1.1\" 200", _access(ap)), 10),
+          "apache accepted the back-channel logout:\n" + ap.logs())
+    p = tab.goto(ap.url("/protected/"), "apache-after-logout")
+    check("/interaction/" in p.url, "apache's session ended by back-channel logout: %s" % p.url)
+
+
+def _access(ap):
+    try:
+        with open(ap.dir + "/access.log") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
