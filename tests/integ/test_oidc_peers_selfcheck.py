@@ -115,3 +115,71 @@ def _access(ap):
             return f.read()
     except FileNotFoundError:
         return ""
+
+
+IDP_METADATA = """<?xml version="1.0"?>
+<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.test:{port}/.ztgate/saml/metadata">
+  <IDPSSODescriptor WantAuthnRequestsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></KeyDescriptor>
+    <SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.test:{port}/.ztgate/saml/slo"/>
+    <SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.test:{port}/.ztgate/saml/sso"/>
+  </IDPSSODescriptor>
+</EntityDescriptor>
+"""
+
+
+@timeout(60)
+def test_mellon_sp_selfcheck(h):
+    """Apache with mod_auth_mellon starts from the harness's SP key, certificate and metadata
+    and an IdP's metadata (here a made-up IdP: no SAML IdP stand-in exists), and /secret/ sends
+    the browser to the IdP's SSO URL with an AuthnRequest signed (Redirect binding, RSA-SHA256)
+    by the key whose certificate is in the SP metadata a test gives ztgate."""
+    import base64
+    import subprocess
+    import urllib.parse
+    import zlib
+    sp = apache.mellon(h)
+    with open(sp.sp_metadata_path) as f:
+        md = f.read()
+    check(('entityID="%s"' % sp.entity_id) in md and sp.acs_url in md, "SP metadata:\n" + md)
+    idp_key, idp_cert = h.path("idp.key"), h.path("idp.crt")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", idp_key, "-out", idp_cert, "-subj", "/CN=idp.test"],
+                   check=True, capture_output=True)
+    with open(idp_cert) as f:
+        body = "".join(f.read().strip().splitlines()[1:-1])
+    idp_md = h.path("idp-metadata.xml")
+    with open(idp_md, "w") as f:
+        f.write(IDP_METADATA.format(port=8443, cert=body))
+    sp.start_with_idp(idp_md)
+
+    status, headers, _ = apache.fetch_json(sp, "/secret/")
+    eq(status, 303, "mellon sends an unauthenticated request to its login:\n" + sp.logs())
+    check(headers["location"].startswith(sp.url("/mellon/login?")), headers["location"])
+    cookie = headers.get("set-cookie", "").split(";")[0]
+    status, headers, _ = apache.fetch_json(sp, headers["location"][len(sp.url("")):], cookie)
+    eq(status, 303, "mellon's login sends the browser to the IdP:\n" + sp.logs())
+    loc = headers["location"]
+    check(loc.startswith("https://idp.test:8443/.ztgate/saml/sso?"), "to the IdP's SSO: " + loc)
+    raw = loc.split("?", 1)[1]
+    q = urllib.parse.parse_qs(raw)
+    eq(q["SigAlg"], ["http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"], "SigAlg")
+    req = zlib.decompress(base64.b64decode(q["SAMLRequest"][0]), -15).decode()
+    check('AssertionConsumerServiceURL="%s"' % sp.acs_url in req and sp.entity_id in req,
+          "AuthnRequest names the ACS and the SP:\n" + req)
+    # The Redirect-binding signature covers SAMLRequest=..&RelayState=..&SigAlg=.. as sent.
+    signed = "&".join(p for p in raw.split("&") if not p.startswith("Signature="))
+    sig = h.path("sig.bin")
+    with open(sig, "wb") as f:
+        f.write(base64.b64decode(q["Signature"][0]))
+    pub = subprocess.run(["openssl", "x509", "-in", sp.sp_cert, "-noout", "-pubkey"],
+                         check=True, capture_output=True).stdout
+    with open(h.path("sp.pub"), "wb") as f:
+        f.write(pub)
+    res = subprocess.run(["openssl", "dgst", "-sha256", "-verify", h.path("sp.pub"),
+                          "-signature", sig], input=signed.encode(), capture_output=True)
+    eq(res.returncode, 0, "AuthnRequest signature verifies with the SP metadata's certificate: %r"
+       % (res.stdout + res.stderr))
+    status, headers, body = apache.fetch_json(sp, "/mellon/metadata")
+    eq(status, 200, "mellon serves its metadata")
+    check(sp.entity_id.encode() in body, "served metadata is the harness's")
