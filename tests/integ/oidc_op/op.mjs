@@ -77,7 +77,56 @@ async function loadExistingGrant(ctx) {
     return grant;
 }
 
+// Storage: a plain Map with expiry. oidc-provider's own development adapter is an LRU of 1000
+// entries, which silently drops codes under load (a benchmark's codes vanish before they are
+// redeemed); this one keeps everything until it expires.
+const store = new Map(); // "Model:id" -> {payload, expiresAt}
+class MapAdapter {
+    constructor(model) { this.model = model; }
+    key(id) { return `${this.model}:${id}`; }
+    async upsert(id, payload, expiresIn) {
+        store.set(this.key(id), { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
+        if (payload.grantId)
+            store.set(`grant:${payload.grantId}:${this.key(id)}`, { payload: this.key(id), expiresAt: Infinity });
+        if (payload.uid)
+            store.set(`uid:${payload.uid}`, { payload: id, expiresAt: Infinity });
+    }
+    async find(id) {
+        const e = store.get(this.key(id));
+        if (!e || e.expiresAt < Date.now())
+            return undefined;
+        return e.payload;
+    }
+    async findByUid(uid) {
+        const id = store.get(`uid:${uid}`)?.payload;
+        return id ? this.find(id) : undefined;
+    }
+    async findByUserCode() { return undefined; }
+    async consume(id) {
+        const e = store.get(this.key(id));
+        if (e)
+            e.payload.consumed = Math.floor(Date.now() / 1000);
+    }
+    async destroy(id) { store.delete(this.key(id)); }
+    async revokeByGrantId(grantId) {
+        const prefix = `grant:${grantId}:`;
+        for (const [k, v] of store) {
+            if (k.startsWith(prefix)) {
+                store.delete(v.payload);
+                store.delete(k);
+            }
+        }
+    }
+}
+setInterval(() => {
+    const now = Date.now();
+    for (const [k, v] of store)
+        if (v.expiresAt < now)
+            store.delete(k);
+}, 10000).unref();
+
 const configuration = {
+    adapter: MapAdapter,
     clients: opts.clients || [],
     jwks,
     findAccount,
@@ -118,7 +167,7 @@ for (const ev of ['grant.error', 'authorization.error', 'backchannel.error', 'en
                   'introspection.error', 'revocation.error', 'userinfo.error'])
     provider.on(ev, (...a) => {
         const err = a.find((x) => x instanceof Error);
-        process.stderr.write(`${ev}: ${err ? `${err.message} ${err.cause || ''}` : ''}\n`);
+        process.stderr.write(`${ev}: ${err ? `${err.message} ${err.error_detail || ''} ${err.cause || ''}` : ''}\n`);
     });
 provider.on('backchannel.success', (client) =>
     process.stderr.write(`backchannel.success: ${client.clientId}\n`));
