@@ -19,7 +19,6 @@ https://auth.test:PORT as the browser sees it.
 
     ap = apache.mellon(h, idp_metadata_file)    # SP metadata: ap.sp_metadata_path
 """
-import json
 import os
 import pwd
 import select
@@ -34,8 +33,11 @@ from browser import spki_sha256
 
 APACHE = "/usr/sbin/apache2"
 MODULES = "/usr/lib/apache2/modules"
+# mod_cgi, not mod_cgid: cgid's socket path would exceed the 108 bytes of a Unix socket name in
+# the harness's long temp dirs (it truncates and collides); forking from a threaded MPM is fine
+# at a test's load.
 BASE_MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "alias", "mime", "env",
-                "headers", "setenvif", "ssl", "socache_shmcb", "cgid"]
+                "headers", "setenvif", "ssl", "socache_shmcb", "cgi"]
 
 # The protected page: REMOTE_USER, AUTH_TYPE and every OIDC_* / MELLON_* variable as JSON.
 CGI = r"""#!/usr/bin/python3
@@ -196,7 +198,6 @@ class Apache:
             "PidFile %s/run/httpd.pid" % d,
             "DefaultRuntimeDir %s/run" % d,
             "Mutex file:%s/run default" % d,
-            "ScriptSock %s/run/cgid.sock" % d,
             "ErrorLog %s/error.log" % d,
             "LogLevel warn " + " ".join("%s:info" % m for m in modules if m.startswith("auth_")),
             'LogFormat "%h \\"%r\\" %>s %{Location}o" brief',
@@ -269,29 +270,45 @@ def _q(s):
 
 def openidc(h, issuer, client_id, client_secret=None, ca_file=None, auth="client_secret_basic",
             acr_values=None, scope="openid email profile", host="rp.test", remote_user="email",
-            private_key=None, extra=(), name="apache-oidc", start=True):
+            extra=(), name="apache-oidc", start=True):
     """Apache with mod_auth_openidc protecting /protected/ (a CGI answering JSON of REMOTE_USER
     and the OIDC_CLAIM_* variables) against the OP at `issuer` (discovery at
     ISSUER/.well-known/openid-configuration).
 
     - ca_file: the OP's certificate or CA (OIDCCABundlePath); None = do not verify TLS.
-    - auth: OIDCProviderTokenEndpointAuth (client_secret_basic | client_secret_post |
-      private_key_jwt, with private_key = (PEM path, cert path) for OIDCPrivateKeyFiles/
-      OIDCPublicKeyFiles | none).
+    - auth: OIDCProviderTokenEndpointAuth (client_secret_basic | client_secret_post | none |
+      private_key_jwt: an RSA key and certificate are made here, .jwks_uri serves the public
+      JWKS (register it at the OP, or fetch it for ztgate's oidc.jwks_file)).
     - acr_values: sent on every authorize as OIDCAuthRequestParams acr_values=...
     - remote_user: the claim that becomes REMOTE_USER (OIDCRemoteUserClaim).
     Sessions are server-cache (shm), so a back-channel logout ends them. Register at the OP:
-    redirect URI .redirect_uri, back-channel logout URI .backchannel_uri, post-logout URI
-    .url("/"). RP-initiated logout: .logout_url(return_to)."""
+    redirect URI .redirect_uri, back-channel logout URI .backchannel_uri (or
+    .backchannel_uri_loopback), post-logout URI .url("/loggedout"). RP-initiated logout:
+    .logout_url(return_to). Its JWKS (private_key_jwt) is served at .redirect_uri + "?jwks"."""
     _need("auth_openidc")
     ap = Apache(h, name, host)
     ap.proxy = HostMapProxy(h, name + "-proxy")
     ap.redirect_uri = ap.url("/protected/redirect_uri")
     ap.backchannel_uri = ap.redirect_uri + "?logout=backchannel"
+    # The same by address, for an OP that cannot resolve test names (ztgate): Apache's
+    # certificate names IP 127.0.0.1 too, and the module matches the path, not the host.
+    ap.backchannel_uri_loopback = ("https://127.0.0.1:%d/protected/redirect_uri?logout=backchannel"
+                                   % ap.port)
     ap.issuer = issuer
     lines = ap._common(BASE_MODULES + ["auth_openidc"])
+    ap.jwks_uri = ap.redirect_uri + "?jwks="  # 2.4.12.3 looks for "jwks=", not "jwks"
+    if auth.startswith("private_key_jwt"):
+        # The keys must come before OIDCProviderTokenEndpointAuth: the module refuses
+        # private_key_jwt there when it has no private key yet.
+        pkey, pcert = os.path.join(ap.dir, "client.key"), os.path.join(ap.dir, "client.crt")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-keyout", pkey, "-out", pcert, "-subj", "/CN=" + client_id],
+                       check=True, capture_output=True)
+        lines.append("OIDCPrivateKeyFiles apache-client-key#%s" % pkey)
+        lines.append("OIDCPublicKeyFiles apache-client-key#%s" % pcert)
     lines += [
-        "OIDCProviderMetadataURL %s" % _q(issuer.rstrip("/") + "/.well-known/openid-configuration"),
+        "OIDCProviderMetadataURL %s"
+        % _q(issuer.rstrip("/") + "/.well-known/openid-configuration"),
         "OIDCClientID %s" % _q(client_id),
         "OIDCRedirectURI %s" % _q(ap.redirect_uri),
         "OIDCCryptoPassphrase %s" % _q(os.urandom(16).hex()),
@@ -302,7 +319,8 @@ def openidc(h, issuer, client_id, client_secret=None, ca_file=None, auth="client
         "OIDCProviderBackChannelLogoutSupported On",
         "OIDCSessionType server-cache",
         "OIDCCacheType shm",
-        "OIDCCookieSameSite Off",  # 2.4.12.3: Off = SameSite=None on its cookies (see round2 §3.14)
+        # 2.4.12.3: Off = SameSite=None on its cookies (On: Lax/Strict)
+        "OIDCCookieSameSite Off",
         "OIDCRemoteUserClaim %s" % remote_user,
         "OIDCPassClaimsAs environment",
         "OIDCPassIDTokenAs claims payload",
@@ -313,9 +331,6 @@ def openidc(h, issuer, client_id, client_secret=None, ca_file=None, auth="client
     ]
     if client_secret is not None:
         lines.append("OIDCClientSecret %s" % _q(client_secret))
-    if private_key:
-        lines.append("OIDCPrivateKeyFiles %s" % private_key[0])
-        lines.append("OIDCPublicKeyFiles %s" % private_key[1])
     if ca_file:
         dst = os.path.join(ap.dir, "op-ca.pem")
         shutil.copyfile(ca_file, dst)
@@ -323,7 +338,8 @@ def openidc(h, issuer, client_id, client_secret=None, ca_file=None, auth="client
     else:
         lines.append("OIDCSSLValidateServer Off")
     if acr_values:
-        lines.append("OIDCAuthRequestParams %s" % _q("acr_values=" + urllib.parse.quote(acr_values)))
+        lines.append("OIDCAuthRequestParams %s"
+                     % _q("acr_values=" + urllib.parse.quote(acr_values)))
     lines += list(extra)
     lines += [
         'ScriptAlias /protected/ "%s/cgi/show/"' % ap.dir,
@@ -437,7 +453,7 @@ def mellon(h, idp_metadata_file=None, host="sp.test", name="apache-mellon", extr
     return ap
 
 
-def fetch_json(ap, path, cookies=None):
+def fetch(ap, path, cookies=None):
     """Not a browser: for tests that only need to see that a page is protected (302 to the IdP).
     Returns (status, headers dict, body bytes)."""
     import http.client
@@ -455,4 +471,4 @@ def fetch_json(ap, path, cookies=None):
     return out
 
 
-__all__ = ["Apache", "HostMapProxy", "openidc", "mellon", "fetch_json", "json"]
+__all__ = ["Apache", "HostMapProxy", "openidc", "mellon", "fetch"]

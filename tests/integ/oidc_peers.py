@@ -11,6 +11,7 @@ installed here, and when that cannot be done the test is skipped (a failure unde
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import urllib.error
 import urllib.parse
@@ -61,24 +62,53 @@ def _start_node(h, name, script, opts, cwd, env=None):
     return proc, hello
 
 
+def make_client_key(h, name="client", alg="ES256"):
+    """A key pair for private_key_jwt: returns (private JWK dict for OidcRp(private_key_jwk=),
+    path of a JWKS file with the public key, for the OP's client config (ztgate's
+    oidc.jwks_file))."""
+    ensure_npm(RP_DIR, "openid-client")
+    js = ("const c=require('crypto');const a=process.argv[1];"
+          "const k=a==='RS256'?c.generateKeyPairSync('rsa',{modulusLength:2048})"
+          ":c.generateKeyPairSync('ec',{namedCurve:'P-256'});"
+          "const kid=c.randomBytes(8).toString('hex');"
+          "const pub={...k.publicKey.export({format:'jwk'}),kid,alg:a,use:'sig'};"
+          "const prv={...k.privateKey.export({format:'jwk'}),kid,alg:a};"
+          "console.log(JSON.stringify({prv,pub}))")
+    res = subprocess.run(["node", "-e", js, alg], capture_output=True, text=True, check=True)
+    keys = json.loads(res.stdout)
+    path = h.path(name + ".jwks.json")
+    with open(path, "w") as f:
+        json.dump({"keys": [keys["pub"]]}, f)
+    return keys["prv"], path
+
+
 class OidcRp:
     """The openid-client RP. Its redirect URI is `self.redirect_uri` (register it at the OP),
-    its back-channel logout URI `self.backchannel_uri`, its post-logout landing page
-    `self.base + "/logged-out"`. Outbound calls go to the issuer with every host name resolved
-    to 127.0.0.1; TLS is trusted through ca_file (NODE_EXTRA_CA_CERTS: the OP's self-signed
-    certificate or its CA)."""
+    its back-channel logout URI `self.backchannel_uri` (by name) or `.backchannel_uri_loopback`
+    (by 127.0.0.1: for an OP that cannot resolve test names, like ztgate), its post-logout
+    landing page `self.post_logout_uri`. Outbound calls go to the issuer with every host name
+    resolved to 127.0.0.1; TLS is trusted through ca_file (NODE_EXTRA_CA_CERTS: the OP's
+    self-signed certificate or its CA). tls=(cert, key) serves the RP itself on https (cert
+    for `host` and IP 127.0.0.1, e.g. browser.make_cert; give its spki to Chromium)."""
 
     def __init__(self, h, issuer, client_id, client_secret=None, auth="client_secret_basic",
                  ca_file=None, private_key_jwk=None, host="rp.test", scope=None,
-                 id_token_alg=None, port=None, name="oidc-rp"):
+                 id_token_alg=None, port=None, tls=None, name="oidc-rp"):
         ensure_npm(RP_DIR, "openid-client")
         self.h = h
         self.port = port or free_port()
-        self.base = "http://%s:%d" % (host, self.port)
+        scheme = "https" if tls else "http"
+        self.base = "%s://%s:%d" % (scheme, host, self.port)
         self.redirect_uri = self.base + "/cb"
         self.backchannel_uri = self.base + "/bcl"
         self.post_logout_uri = self.base + "/logged-out"
-        self.local = "http://127.0.0.1:%d" % self.port
+        self.local = "%s://127.0.0.1:%d" % (scheme, self.port)
+        self.backchannel_uri_loopback = self.local + "/bcl"
+        self._ssl = None
+        if tls:
+            self._ssl = ssl.create_default_context()
+            self._ssl.check_hostname = False
+            self._ssl.verify_mode = ssl.CERT_NONE
         opts = {"issuer": issuer, "client_id": client_id, "client_secret": client_secret,
                 "auth": auth, "port": self.port, "base": self.base, "resolve_to": "127.0.0.1",
                 "insecure": issuer.startswith("http:")}
@@ -88,6 +118,8 @@ class OidcRp:
             opts["scope"] = scope
         if id_token_alg:
             opts["id_token_alg"] = id_token_alg
+        if tls:
+            opts["tls"] = {"cert": tls[0], "key": tls[1]}
         env = {"NODE_EXTRA_CA_CERTS": ca_file} if ca_file else None
         self.proc, _ = _start_node(h, name, os.path.join(RP_DIR, "rp.mjs"), opts, RP_DIR, env)
 
@@ -99,7 +131,7 @@ class OidcRp:
     def get(self, path):
         """(status, JSON) of one of the RP's own routes, fetched directly (not via a browser)."""
         try:
-            with urllib.request.urlopen(self.local + path, timeout=20) as r:
+            with urllib.request.urlopen(self.local + path, timeout=20, context=self._ssl) as r:
                 return r.status, json.loads(r.read() or b"null")
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read() or b"null")

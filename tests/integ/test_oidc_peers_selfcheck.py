@@ -10,24 +10,32 @@ import re
 import apache
 from browser import Chromium, make_cert
 from harness import check, eq, free_port, timeout, wait_until
-from oidc_peers import OidcProvider, OidcRp
+from oidc_peers import OidcProvider, OidcRp, make_client_key
 
 USER = "alice@example.test"
 
 
-def _clients(ap, rp_port):
+def _clients(ap, rp_port, jwt_port, jwks_file):
     rp_base = "http://rp.test:%d" % rp_port
+    with open(jwks_file) as f:
+        jwks = json.load(f)
+    # Back-channel logout URIs by address (as a test of ztgate, which cannot resolve test host
+    # names, must register them).
     return [
         {"client_id": "apache", "client_secret": "apache-secret-1",
          "token_endpoint_auth_method": "client_secret_basic",
          "redirect_uris": [ap.redirect_uri], "post_logout_redirect_uris": [ap.url("/loggedout")],
-         "backchannel_logout_uri": ap.backchannel_uri, "backchannel_logout_session_required": True,
-         "grant_types": ["authorization_code"]},
+         "backchannel_logout_uri": ap.backchannel_uri_loopback,
+         "backchannel_logout_session_required": True, "grant_types": ["authorization_code"]},
         {"client_id": "node-rp", "client_secret": "node-rp-secret-1",
          "token_endpoint_auth_method": "client_secret_basic",
          "redirect_uris": [rp_base + "/cb"], "post_logout_redirect_uris": [rp_base + "/logged-out"],
-         "backchannel_logout_uri": rp_base + "/bcl", "backchannel_logout_session_required": True,
+         "backchannel_logout_uri": "http://127.0.0.1:%d/bcl" % rp_port,
+         "backchannel_logout_session_required": True,
          "grant_types": ["authorization_code", "refresh_token"]},
+        {"client_id": "node-rp-jwt", "token_endpoint_auth_method": "private_key_jwt",
+         "jwks": jwks, "redirect_uris": ["https://rp2.test:%d/cb" % jwt_port],
+         "grant_types": ["authorization_code"]},
     ]
 
 
@@ -42,16 +50,22 @@ def _sign_in_at_op(tab, page, what):
 @timeout(120)
 def test_oidc_peers_selfcheck(h):
     cert, key, spki = make_cert(h, ["op.test"], name="op-tls")
-    op_port, rp_port = free_port(), free_port()
+    rp2_cert, rp2_key, rp2_spki = make_cert(h, ["rp2.test"], name="rp2-tls")
+    op_port, rp_port, jwt_port = free_port(), free_port(), free_port()
     issuer = "https://op.test:%d" % op_port
     ap = apache.openidc(h, issuer, "apache", "apache-secret-1", ca_file=cert, start=False)
-    op = OidcProvider(h, _clients(ap, rp_port), cert=cert, key=key, port=op_port,
-                      rp_ca_file=ap.cert)
+    jwk, jwks_file = make_client_key(h, "node-rp-jwt", "ES256")
+    op = OidcProvider(h, _clients(ap, rp_port, jwt_port, jwks_file), cert=cert, key=key,
+                      port=op_port, rp_ca_file=ap.cert)
     eq(op.issuer, issuer, "issuer")
     ap.start(ap.conf_lines)
     rp = OidcRp(h, issuer, "node-rp", "node-rp-secret-1", ca_file=cert, port=rp_port)
 
-    browser = Chromium(h, spki=[spki, ap.spki], name="oidc-peers-selfcheck")
+    rp_jwt = OidcRp(h, issuer, "node-rp-jwt", auth="private_key_jwt", private_key_jwk=jwk,
+                    ca_file=cert, port=jwt_port, host="rp2.test", tls=(rp2_cert, rp2_key),
+                    name="oidc-rp-jwt")
+
+    browser = Chromium(h, spki=[spki, ap.spki, rp2_spki], name="oidc-peers-selfcheck")
     tab = browser.context()
 
     # 1. Apache: /protected/ sends the browser to the OP; after signing in, the CGI sees the
@@ -79,6 +93,12 @@ def test_oidc_peers_selfcheck(h):
     eq(got["userinfo"]["email"], USER, "userinfo through openid-client")
     st = rp.state()
     check(st["tokens"].get("refresh_token"), "a refresh token: %r" % st["tokens"])
+
+    # 2b. private_key_jwt at the token endpoint, from an RP served on https.
+    p = tab.goto(rp_jwt.login_url(), "node-rp-private-key-jwt")
+    eq((p.status, p.url.split("?")[0]), (200, rp_jwt.redirect_uri),
+       "private_key_jwt callback: %s" % p.text[:600])
+    eq(json.loads(p.text)["claims"]["aud"], "node-rp-jwt", "ID token of the private_key_jwt RP")
 
     # 3. Refresh, introspection, revocation through the library.
     status, ref = rp.get("/refresh")
@@ -153,11 +173,11 @@ def test_mellon_sp_selfcheck(h):
         f.write(IDP_METADATA.format(port=8443, cert=body))
     sp.start_with_idp(idp_md)
 
-    status, headers, _ = apache.fetch_json(sp, "/secret/")
+    status, headers, _ = apache.fetch(sp, "/secret/")
     eq(status, 303, "mellon sends an unauthenticated request to its login:\n" + sp.logs())
     check(headers["location"].startswith(sp.url("/mellon/login?")), headers["location"])
     cookie = headers.get("set-cookie", "").split(";")[0]
-    status, headers, _ = apache.fetch_json(sp, headers["location"][len(sp.url("")):], cookie)
+    status, headers, _ = apache.fetch(sp, headers["location"][len(sp.url("")):], cookie)
     eq(status, 303, "mellon's login sends the browser to the IdP:\n" + sp.logs())
     loc = headers["location"]
     check(loc.startswith("https://idp.test:8443/.ztgate/saml/sso?"), "to the IdP's SSO: " + loc)
@@ -180,6 +200,32 @@ def test_mellon_sp_selfcheck(h):
                           "-signature", sig], input=signed.encode(), capture_output=True)
     eq(res.returncode, 0, "AuthnRequest signature verifies with the SP metadata's certificate: %r"
        % (res.stdout + res.stderr))
-    status, headers, body = apache.fetch_json(sp, "/mellon/metadata")
+    status, headers, body = apache.fetch(sp, "/mellon/metadata")
     eq(status, 200, "mellon serves its metadata")
     check(sp.entity_id.encode() in body, "served metadata is the harness's")
+
+
+@timeout(90)
+def test_apache_private_key_jwt_selfcheck(h):
+    """mod_auth_openidc authenticates at the token endpoint with private_key_jwt: the OP reads
+    its public key from the JWKS Apache publishes (.jwks_uri), the sign-in completes."""
+    cert, key, spki = make_cert(h, ["op.test"], name="op-tls")
+    op_port = free_port()
+    issuer = "https://op.test:%d" % op_port
+    ap = apache.openidc(h, issuer, "apache-jwt", ca_file=cert, auth="private_key_jwt",
+                        start=False)
+    client = {"client_id": "apache-jwt", "token_endpoint_auth_method": "private_key_jwt",
+              "token_endpoint_auth_signing_alg": "RS256", "jwks_uri": ap.jwks_uri,
+              "redirect_uris": [ap.redirect_uri], "grant_types": ["authorization_code"]}
+    OidcProvider(h, [client], cert=cert, key=key, port=op_port, rp_ca_file=ap.cert)
+    ap.start(ap.conf_lines)
+    status, _, body = apache.fetch(ap, ap.jwks_uri[len(ap.url("")):])
+    eq(status, 200, "apache publishes its JWKS")
+    jwks = json.loads(body)
+    eq([k.get("kid") for k in jwks["keys"]], ["apache-client-key"], "apache's JWKS: %r" % jwks)
+    tab = Chromium(h, spki=[spki, ap.spki], name="oidc-peers-apache-jwt").context()
+    p = tab.goto(ap.url("/protected/"), "apache-jwt-to-op")
+    p = _sign_in_at_op(tab, p, "apache-jwt")
+    eq((p.status, p.url.split("?")[0]), (200, ap.url("/protected/")),
+       "apache (private_key_jwt) after sign-in\n" + p.text[:400] + "\n" + ap.logs())
+    eq(json.loads(p.text).get("REMOTE_USER"), USER, "REMOTE_USER")

@@ -6,7 +6,8 @@
 //   node rp.mjs '{"issuer": "https://auth.test:8443", "client_id": "app", "client_secret": "s",
 //                 "auth": "client_secret_basic", "port": 9000, "base": "http://rp.test:9000",
 //                 "resolve_to": "127.0.0.1", "insecure": false, "scope": "openid email profile",
-//                 "private_key_jwk": {...}, "id_token_alg": "RS256"}'
+//                 "private_key_jwk": {...}, "id_token_alg": "RS256",
+//                 "tls": {"cert": FILE, "key": FILE}}'     (tls: the RP itself on https)
 //
 // auth: client_secret_basic | client_secret_post | private_key_jwt (private_key_jwk: a private
 // JWK with kid and alg) | none. TLS trust: start node with NODE_EXTRA_CA_CERTS=the test's
@@ -28,7 +29,9 @@
 import * as client from 'openid-client';
 import * as jose from 'jose';
 import dns from 'node:dns';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 
 const opts = JSON.parse(process.argv[2] || '{}');
 const base = (opts.base || `http://127.0.0.1:${opts.port}`).replace(/\/$/, '');
@@ -232,7 +235,7 @@ const routes = {
     },
 };
 
-const server = http.createServer(async (req, res) => {
+const handler = async (req, res) => {
     const url = new URL(req.url, base);
     try {
         if (req.method === 'POST' && url.pathname === '/bcl')
@@ -244,7 +247,10 @@ const server = http.createServer(async (req, res) => {
     } catch (e) {
         fail(res, url.pathname.slice(1), e);
     }
-});
+};
+const server = opts.tls
+    ? https.createServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, handler)
+    : http.createServer(handler);
 
 config = await makeConfig();
 server.listen(opts.port, '127.0.0.1', () => {
