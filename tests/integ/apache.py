@@ -430,7 +430,6 @@ def mellon(h, idp_metadata_file=None, host="sp.test", name="apache-mellon", extr
             "  MellonSecureCookie On",
             "  MellonCookieSameSite None",
             "  MellonSignatureMethod rsa-sha256",
-            "  MellonSetEnvNoPrefix MELLON_NAME_ID NAME_ID",
             "  MellonRedirectDomains [self]",
         ] + ["  " + x for x in extra] + [
             "</Location>",
