@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 # comes with it or from Debian's npm package, below). The identity-provider peers: Apache httpd with
 # mod_auth_openidc (OpenID Connect RP) and mod_auth_mellon (SAML SP), started by
 # tests/integ/apache.py on its own ports, never as the system service; Lasso and xmlsec1 for
-# ztgate's SAML IdP.
+# ztgate's SAML IdP; python3-lasso for the stand-in IdP that checks the mellon harness
+# (tests/integ/saml_idp.py).
 PACKAGES="
 build-essential clang meson ninja-build pkg-config clang-format libclang-rt-14-dev
 libuv1-dev node-llhttp libssl-dev libsodium-dev libsqlite3-dev libpq-dev libyaml-dev
@@ -22,6 +23,7 @@ libcbor-dev libcmocka-dev libunistring-dev cppcheck
 python3 curl openssl nginx-light wrk hyperfine hydra rsyslog sqlite3 libmaxmind-db-writer-perl
 chromium fonts-noto-cjk nodejs
 apache2 libapache2-mod-auth-openidc libapache2-mod-auth-mellon liblasso3-dev xmlsec1 libxmlsec1-dev
+python3-lasso
 "
 
 log() { printf 'setup: %s\n' "$*"; }

@@ -19,6 +19,7 @@ https://auth.test:PORT as the browser sees it.
 
     ap = apache.mellon(h, idp_metadata_file)    # SP metadata: ap.sp_metadata_path
 """
+import json
 import os
 import pwd
 import select
@@ -471,3 +472,39 @@ def fetch(ap, path, cookies=None):
 
 
 __all__ = ["Apache", "HostMapProxy", "openidc", "mellon", "fetch"]
+
+
+# ---------------------------------------------------------------------------------------------
+# a stand-in SAML IdP (Lasso), for the harness's own check of mellon
+
+class LassoIdp:
+    """tests/integ/saml_idp.py on https://HOST:PORT: answers every AuthnRequest of the SP whose
+    metadata it is given for `user`. .metadata_path (give it to sp.start_with_idp), .spki (for
+    Chromium), .sso_count() (AuthnRequests it answered)."""
+
+    def __init__(self, h, sp_metadata, user, host="idp.test", name="saml-idp"):
+        import importlib.util
+        if importlib.util.find_spec("lasso") is None:
+            _missing("python3-lasso not installed (Debian package python3-lasso)")
+        from browser import make_cert
+        self.port = free_port()
+        self.tls_cert, tls_key, self.spki = make_cert(h, [host], name=name + "-tls")
+        self.sign_key, self.sign_cert = h.path(name + "-sign.key"), h.path(name + "-sign.crt")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-keyout", self.sign_key, "-out", self.sign_cert, "-subj", "/CN=" + host],
+                       check=True, capture_output=True)
+        self.metadata_path = h.path(name + "-metadata.xml")
+        self.entity_id = "https://%s:%d/metadata" % (host, self.port)
+        opts = {"port": self.port, "host": host, "tls_cert": self.tls_cert, "tls_key": tls_key,
+                "sign_cert": self.sign_cert, "sign_key": self.sign_key,
+                "sp_metadata": sp_metadata, "metadata_out": self.metadata_path, "user": user}
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.proc = Proc(name, ["/usr/bin/python3", os.path.join(here, "saml_idp.py"),
+                                json.dumps(opts)], h.dir, stdout_pipe=True)
+        h.procs.append(self.proc)
+        line = self.proc.p.stdout.readline().decode()
+        check(line.startswith("PORT "), "saml idp did not start: %r\n%s"
+              % (line, self.proc.stderr_text()[-2000:]))
+
+    def sso_count(self):
+        return self.proc.stderr_text().count('"GET /sso?')

@@ -8,7 +8,7 @@ import json
 import re
 
 import apache
-from browser import Chromium, make_cert
+from browser import BrowserError, Chromium, make_cert
 from harness import check, eq, free_port, timeout, wait_until
 from oidc_peers import OidcProvider, OidcRp, make_client_key
 
@@ -229,3 +229,51 @@ def test_apache_private_key_jwt_selfcheck(h):
     eq((p.status, p.url.split("?")[0]), (200, ap.url("/protected/")),
        "apache (private_key_jwt) after sign-in\n" + p.text[:400] + "\n" + ap.logs())
     eq(json.loads(p.text).get("REMOTE_USER"), USER, "REMOTE_USER")
+
+
+@timeout(90)
+def test_mellon_sso_selfcheck(h):
+    """mod_auth_mellon signs in and out for real through a SAML IdP built on Lasso (the library
+    ztgate's IdP uses; tests/integ/saml_idp.py): the IdP verifies the SP's signed AuthnRequest
+    against the harness's SP metadata, its signed Response is auto-posted cross-site to the ACS
+    (the SameSite=None cookies of mellon must survive that), the CGI sees the NameID and the
+    attributes; SP-initiated single logout ends the SP session."""
+    sp = apache.mellon(h)
+    idp = apache.LassoIdp(h, sp.sp_metadata_path, USER)
+    sp.start_with_idp(idp.metadata_path)
+    tab = Chromium(h, spki=[sp.spki, idp.spki], name="oidc-peers-mellon").context()
+    tab.goto(sp.url("/secret/"), "mellon-sso")
+    p = _after_auto_post(tab, sp.url("/secret/"))
+    eq(p["url"].split("?")[0], sp.url("/secret/"),
+       "mellon after the IdP's POST\n%s\n%s\n%s" % (p["text"][:400], sp.logs(),
+                                                   idp.proc.stderr_text()[-2000:]))
+    env = json.loads(p["text"])
+    eq((env.get("REMOTE_USER"), env.get("MELLON_mail"), env.get("AUTH_TYPE")),
+       (USER, USER, "Mellon"), "mellon's user and attributes: %r" % env)
+    eq(idp.sso_count(), 1, "one AuthnRequest")
+    p = tab.goto(sp.url("/secret/"), "mellon-session")
+    eq((p.status, idp.sso_count()), (200, 1), "the SP session holds: no second AuthnRequest")
+    p = tab.goto(sp.logout_url(), "mellon-slo")
+    check(p.url.startswith(sp.url("/loggedout")), "back at the SP after single logout: %s\n%s"
+          % (p.url, sp.logs()))
+    check("logout:" not in idp.proc.stderr_text(), "the IdP accepted the LogoutRequest for its "
+          "session:\n" + idp.proc.stderr_text()[-1500:])
+    tab.goto(sp.url("/secret/"), "mellon-after-slo")
+    p = _after_auto_post(tab, sp.url("/secret/"))
+    eq((p["url"], idp.sso_count()), (sp.url("/secret/"), 2),
+       "after logout the SP asks the IdP again")
+
+
+def _after_auto_post(tab, url):
+    """The page once the IdP's self-submitting form has landed at `url` (goto returns when the
+    IdP's page has loaded, before its onload POST): {url, text}."""
+    def now():
+        try:
+            return tab.evaluate("({url: location.href, text: document.body.innerText})")
+        except BrowserError:  # the page navigated while asked
+            return {"url": "", "text": ""}
+
+    got = wait_until(lambda: (lambda x: x if x["url"].startswith(url)
+                              and x["text"].startswith("{") else None)(now()), 15)
+    tab.screenshot("after-auto-post")
+    return got or now()
