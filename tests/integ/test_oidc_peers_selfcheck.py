@@ -110,6 +110,15 @@ def test_oidc_peers_selfcheck(h):
     status, intro = rp.get("/introspect")
     eq((status, intro.get("active")), (200, False), "introspection after revocation")
 
+    # 3b. A refusal reaches the RP as an error it reports: another browser cancels at the OP.
+    other = browser.context("other")
+    p = other.goto(rp.login_url(), "node-rp-cancel")
+    p = other.click("a[href*='/abort']", "node-rp-cancelled")
+    eq((p.status, json.loads(p.text).get("error")), (400, "access_denied"),
+       "the RP shows the OP's access_denied: %s" % p.text[:300])
+    eq(rp.state()["error"]["where"], "cb", "the error is kept in /state")
+    other.close()
+
     # 4. RP-initiated logout from the openid-client app: the OP asks to confirm, then sends
     #    logout tokens to both RPs' back-channel URIs; Apache's session is gone.
     p = tab.goto(rp.base + "/logout", "end-session")
