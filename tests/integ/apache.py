@@ -453,6 +453,27 @@ def mellon(h, idp_metadata_file=None, host="sp.test", name="apache-mellon", extr
     return ap
 
 
+def wait_page(tab, url, text_prefix="{", timeout_s=15):
+    """{url, text} of a browser tab once it shows a page under `url` whose text starts with
+    text_prefix (the protected CGI's JSON by default). Needed after an IdP's self-submitting
+    form: Tab.goto returns when the IdP's page has loaded, before its onload POST lands."""
+    from browser import BrowserError
+
+    def now():
+        try:
+            return tab.evaluate("({url: location.href, text: document.body.innerText})")
+        except BrowserError:  # the page navigated while asked
+            return {"url": "", "text": ""}
+
+    def landed():
+        x = now()
+        return x if x["url"].startswith(url) and x["text"].startswith(text_prefix) else None
+
+    got = wait_until(landed, timeout_s)
+    tab.screenshot("landed")
+    return got or now()
+
+
 def fetch(ap, path, cookies=None):
     """Not a browser: for tests that only need to see that a page is protected (302 to the IdP).
     Returns (status, headers dict, body bytes)."""
@@ -471,7 +492,6 @@ def fetch(ap, path, cookies=None):
     return out
 
 
-__all__ = ["Apache", "HostMapProxy", "openidc", "mellon", "fetch"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -508,3 +528,6 @@ class LassoIdp:
 
     def sso_count(self):
         return self.proc.stderr_text().count('"GET /sso?')
+
+
+__all__ = ["Apache", "HostMapProxy", "LassoIdp", "openidc", "mellon", "fetch", "wait_page"]

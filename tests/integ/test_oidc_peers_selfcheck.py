@@ -8,7 +8,7 @@ import json
 import re
 
 import apache
-from browser import BrowserError, Chromium, make_cert
+from browser import Chromium, make_cert
 from harness import check, eq, free_port, timeout, wait_until
 from oidc_peers import OidcProvider, OidcRp, make_client_key
 
@@ -252,7 +252,7 @@ def test_mellon_sso_selfcheck(h):
     sp.start_with_idp(idp.metadata_path)
     tab = Chromium(h, spki=[sp.spki, idp.spki], name="oidc-peers-mellon").context()
     tab.goto(sp.url("/secret/"), "mellon-sso")
-    p = _after_auto_post(tab, sp.url("/secret/"))
+    p = apache.wait_page(tab, sp.url("/secret/"))
     eq(p["url"].split("?")[0], sp.url("/secret/"),
        "mellon after the IdP's POST\n%s\n%s\n%s" % (p["text"][:400], sp.logs(),
                                                    idp.proc.stderr_text()[-2000:]))
@@ -268,21 +268,6 @@ def test_mellon_sso_selfcheck(h):
     check("logout:" not in idp.proc.stderr_text(), "the IdP accepted the LogoutRequest for its "
           "session:\n" + idp.proc.stderr_text()[-1500:])
     tab.goto(sp.url("/secret/"), "mellon-after-slo")
-    p = _after_auto_post(tab, sp.url("/secret/"))
+    p = apache.wait_page(tab, sp.url("/secret/"))
     eq((p["url"], idp.sso_count()), (sp.url("/secret/"), 2),
        "after logout the SP asks the IdP again")
-
-
-def _after_auto_post(tab, url):
-    """The page once the IdP's self-submitting form has landed at `url` (goto returns when the
-    IdP's page has loaded, before its onload POST): {url, text}."""
-    def now():
-        try:
-            return tab.evaluate("({url: location.href, text: document.body.innerText})")
-        except BrowserError:  # the page navigated while asked
-            return {"url": "", "text": ""}
-
-    got = wait_until(lambda: (lambda x: x if x["url"].startswith(url)
-                              and x["text"].startswith("{") else None)(now()), 15)
-    tab.screenshot("after-auto-post")
-    return got or now()
