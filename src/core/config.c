@@ -1162,6 +1162,23 @@ static void zt_config_walk_at(zt_config_ctx *c, const zt_config_section *sec, ya
 }
 
 /* The node written for key `name` in this mapping, or NULL. */
+char *zt_config_printf(zt_config_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *out = n < 0 ? NULL : zt_arena_alloc(c->arena, (size_t)n + 1);
+    if (out == NULL) {
+        zt_config_err_at(c, 0, 0, "out of memory");
+        return NULL;
+    }
+    va_start(ap, fmt);
+    vsnprintf(out, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return out;
+}
+
 yaml_node_t *zt_config_seen(const zt_config_walk *w, const char *name)
 {
     int i = zt_config_find_key(w->sec, name);
@@ -1308,6 +1325,7 @@ static const zt_config_key zt_config_root_keys[] = {
     {"auth", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, auth)},
     {"devices", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, devices)},
     {"risk", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, risk)},
+    {"idp", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, idp)},
     {"apps", ZT_K_LIST, ZT_CFG_REQUIRED | ZT_CFG_RELOAD | ZT_CFG_MODULE,
      .off = offsetof(zt_config, apps), .aux = offsetof(zt_config, n_apps), .min = 1, .max = 10000,
      .item_size = sizeof(zt_app_cfg)},

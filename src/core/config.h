@@ -54,8 +54,75 @@ typedef struct zt_upstream_cfg {
 #define ZT_PATH_MATCH_STRIP_PARAMS 0x4u     /* ";params" cut from each segment */
 #define ZT_PATH_MATCH_TRIM_DOTS 0x8u        /* trailing dots and spaces cut from each segment */
 
+/* A string from a list, with where it was written: references are checked after the whole file
+ * was read and reported at the entry. */
+typedef struct zt_cfg_word {
+    char *s;
+    unsigned line, col;
+} zt_cfg_word;
+
+/* What an app is: proxied HTTP (the default), or a relying party that signs in at ztgate as its
+ * identity provider (src/idp): an OpenID Connect client or a SAML service provider. Either way
+ * policies name it like any app. */
+typedef enum zt_app_kind {
+    ZT_APP_HTTP = 0,
+    ZT_APP_OIDC,
+    ZT_APP_SAML,
+} zt_app_kind;
+
+/* How an OIDC client authenticates at the token, revocation and introspection endpoints. */
+typedef enum zt_oidc_client_auth {
+    ZT_OIDC_AUTH_SECRET_BASIC = 0,
+    ZT_OIDC_AUTH_SECRET_POST,
+    ZT_OIDC_AUTH_PRIVATE_KEY_JWT,
+    ZT_OIDC_AUTH_NONE, /* public client: PKCE with S256 is required */
+} zt_oidc_client_auth;
+
+typedef enum zt_id_token_alg {
+    ZT_ID_TOKEN_RS256 = 0, /* what most relying parties expect by default */
+    ZT_ID_TOKEN_ES256,
+} zt_id_token_alg;
+
+/* An app of kind oidc (`oidc:`). */
+typedef struct zt_oidc_client_cfg {
+    char *client_id;            /* unique over the oidc apps */
+    unsigned client_auth;       /* zt_oidc_client_auth; default client_secret_basic */
+    char *client_secret_file;   /* basic, post: the secret on its first line; mode 0600 or less */
+    char *jwks_file;            /* private_key_jwt: the client's public keys (JWKS) */
+    zt_cfg_word *redirect_uris; /* absolute, no fragment; compared byte for byte */
+    size_t n_redirect_uris;
+    zt_cfg_word *post_logout_redirect_uris;
+    size_t n_post_logout_redirect_uris;
+    char *backchannel_logout_uri; /* NULL: the client gets no back-channel logout */
+    unsigned id_token_alg;        /* zt_id_token_alg; default RS256 */
+    bool require_pkce;            /* confidential clients too (public ones always) */
+    unsigned line, col;           /* where `oidc:` was written */
+} zt_oidc_client_cfg;
+
+typedef enum zt_saml_name_id {
+    ZT_SAML_NAMEID_EMAIL = 0,  /* urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress */
+    ZT_SAML_NAMEID_PERSISTENT, /* opaque, stable per user and service provider */
+} zt_saml_name_id;
+
+/* The SAML attribute names ztgate sends; NULL = that attribute is not sent. */
+typedef struct zt_saml_attrs_cfg {
+    char *email;
+    char *display_name;
+    char *groups;
+} zt_saml_attrs_cfg;
+
+/* An app of kind saml (`saml:`). */
+typedef struct zt_saml_sp_cfg {
+    char *metadata_file;          /* the SP's metadata (entityID, ACS, SLO, keys) */
+    unsigned name_id_format;      /* zt_saml_name_id; default email */
+    bool require_signed_requests; /* refuse unsigned AuthnRequests and LogoutRequests */
+    zt_saml_attrs_cfg attributes;
+    unsigned line, col; /* where `saml:` was written */
+} zt_saml_sp_cfg;
+
 typedef struct zt_app_cfg {
     char *name;        /* unique */
+    zt_app_kind kind;  /* default http; oidc and saml apps have no host, prefix or upstream */
     char *host;        /* lowercase host without port; NULL matches any host */
     char *path_prefix; /* "/" by default; normalised; matches whole segments */
     zt_upstream_cfg upstream;
@@ -63,8 +130,25 @@ typedef struct zt_app_cfg {
     bool preserve_host;         /* forward the client's Host instead of the upstream's */
     bool allow_encoded_slash;   /* accept %2F and %5C in paths (kept encoded) */
     unsigned path_match;        /* how its upstream reads paths: ZT_PATH_MATCH_* bits, 0 = strict */
+    bool has_oidc, has_saml;    /* the `oidc:` / `saml:` block was written */
+    zt_oidc_client_cfg oidc;    /* kind oidc */
+    zt_saml_sp_cfg saml;        /* kind saml */
     unsigned line, col;         /* where the app was declared */
 } zt_app_cfg;
+
+/* ztgate as identity provider (`idp:`, src/idp): used when an app of kind oidc or saml exists. */
+typedef struct zt_idp_cfg {
+    /* OIDC issuer; default https://PORTAL_HOST[:PORT] from auth.portal_host and the first TLS
+     * listener (http:// and the first listener when there is none) */
+    char *issuer;
+    char *keys_dir;                /* ID token keys, ES256 and RS256; default STATE_DIR/idp-keys */
+    uint64_t access_token_ttl_ms;  /* default 10 min */
+    uint64_t id_token_ttl_ms;      /* default 10 min */
+    uint64_t refresh_token_ttl_ms; /* lifetime of a refresh token family; 0 = none; 8 h */
+    char *saml_entity_id;          /* default ISSUER/.ztgate/saml/metadata */
+    char *saml_cert;               /* RSA signing certificate; default STATE_DIR/idp-saml.crt */
+    char *saml_key;                /* its key; default STATE_DIR/idp-saml.key (both created) */
+} zt_idp_cfg;
 
 typedef struct zt_limits_cfg {
     size_t max_header_bytes;  /* request line + header block; default 32 KiB */
@@ -185,14 +269,7 @@ typedef struct zt_auth_cfg {
  * 1 << zt_client_type; grant controls and restrictions are already bits there). A zero mask means
  * "not set". */
 
-/* A string from a list, with where it was written: references are checked after the whole file
- * was read and reported at the entry. */
 #define ZT_CONFIG_ZONEINFO "/usr/share/zoneinfo" /* IANA time zones (TZif files) */
-
-typedef struct zt_cfg_word {
-    char *s;
-    unsigned line, col;
-} zt_cfg_word;
 
 typedef struct zt_location_cfg {
     char *name; /* unique; not "all" or "trusted" */
@@ -376,6 +453,7 @@ typedef struct zt_config {
     zt_auth_cfg auth;
     zt_devices_settings devices;
     zt_risk_settings risk;
+    zt_idp_cfg idp;
     zt_app_cfg *apps;
     size_t n_apps;
     zt_location_cfg *locations;

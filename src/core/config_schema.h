@@ -107,6 +107,11 @@ typedef struct zt_config_module {
     void (*check_all)(zt_config_ctx *c);
 } zt_config_module;
 
+/* An app's `oidc:` and `saml:` blocks, owned by the identity provider (src/idp/idp_config.c) and
+ * read inside `apps:` items. */
+extern const zt_config_section zt_idp_oidc_app_section;
+extern const zt_config_section zt_idp_saml_app_section;
+
 /* `tls:` (cert, key, self_signed), shared by the gateway's listeners and the admin listener. */
 extern const zt_config_section zt_config_tls_section;
 
@@ -131,6 +136,10 @@ yaml_node_t *zt_config_seen(const zt_config_walk *w, const char *name);
 void zt_config_mark(const zt_config_walk *w, unsigned *line, unsigned *col);
 void zt_config_check_file(zt_config_ctx *c, const zt_config_walk *w, const char *key,
                           const char *file, const char *hint);
+/* A copy of s (or the formatted text) that lives as long as the config: for values a check
+ * derives (defaults built from other sections). NULL when out of memory (reported). */
+char *zt_config_printf(zt_config_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* s is one of the NULL-terminated names. */
 bool zt_config_in_list(const char *s, const char *const *names);
 

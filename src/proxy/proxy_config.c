@@ -73,6 +73,39 @@ static const zt_config_key gateway_keys[] = {
 };
 ZT_CONFIG_SECTION(gateway_section, gateway_keys, NULL);
 
+/* Bit order of zt_app_kind in config.h. */
+static const char *const app_kinds[] = {"http", "oidc", "saml", NULL};
+
+/* Keys that only a proxied (kind http) app may have: an identity-provider app is reached by its
+ * relying party, never routed. */
+static const char *const routing_keys[] = {
+    "host", "path_prefix", "upstream", "preserve_host", "allow_encoded_slash", "path_match", NULL};
+
+/* Each kind has the block it needs and none of the others'. */
+static void check_app_kind(zt_config_ctx *c, const zt_config_walk *w, const zt_app_cfg *app)
+{
+    const char *name = app->name ? app->name : "?";
+    bool http = app->kind == ZT_APP_HTTP;
+    if (http && zt_config_seen(w, "upstream") == NULL)
+        zt_config_err_at(c, app->line, app->col, "app '%s': missing required key 'upstream'", name);
+    for (size_t i = 0; !http && routing_keys[i] != NULL; i++) {
+        yaml_node_t *n = zt_config_seen(w, routing_keys[i]);
+        if (n != NULL)
+            zt_config_err(c, n, "app '%s' is of kind %s: '%s' is only for proxied (kind http) apps",
+                          name, app_kinds[app->kind], routing_keys[i]);
+    }
+    if (app->kind == ZT_APP_OIDC && !app->has_oidc)
+        zt_config_err_at(c, app->line, app->col, "app '%s' is of kind oidc: missing 'oidc:' block",
+                         name);
+    if (app->kind == ZT_APP_SAML && !app->has_saml)
+        zt_config_err_at(c, app->line, app->col, "app '%s' is of kind saml: missing 'saml:' block",
+                         name);
+    if (app->kind != ZT_APP_OIDC && app->has_oidc)
+        zt_config_err(c, zt_config_seen(w, "oidc"), "app '%s': 'oidc:' needs 'kind: oidc'", name);
+    if (app->kind != ZT_APP_SAML && app->has_saml)
+        zt_config_err(c, zt_config_seen(w, "saml"), "app '%s': 'saml:' needs 'kind: saml'", name);
+}
+
 static void check_app(zt_config_ctx *c, const zt_config_walk *w)
 {
     zt_app_cfg *app = (zt_app_cfg *)(void *)w->target;
@@ -82,6 +115,7 @@ static void check_app(zt_config_ctx *c, const zt_config_walk *w)
         zt_config_err_at(c, app->line, app->col,
                          "app '%s': path_match 'exact' cannot be combined with other words",
                          app->name ? app->name : "?");
+    check_app_kind(c, w, app);
 }
 
 static bool str_eq(const char *a, const char *b)
@@ -104,10 +138,12 @@ static size_t same_name(const zt_config *cfg, size_t j)
 static size_t same_route(const zt_config *cfg, size_t j)
 {
     const zt_app_cfg *b = &cfg->apps[j];
+    if (b->kind != ZT_APP_HTTP)
+        return SIZE_MAX; /* never routed */
     for (size_t i = 0; i < j; i++) {
         const zt_app_cfg *a = &cfg->apps[i];
-        if (a->name != NULL && a->path_prefix != NULL && str_eq(a->host, b->host) &&
-            str_eq(a->path_prefix, b->path_prefix))
+        if (a->kind == ZT_APP_HTTP && a->name != NULL && a->path_prefix != NULL &&
+            str_eq(a->host, b->host) && str_eq(a->path_prefix, b->path_prefix))
             return i;
     }
     return SIZE_MAX;
@@ -137,7 +173,10 @@ static const zt_config_key app_keys[] = {
     {"name", ZT_K_NAME, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, name)},
     {"host", ZT_K_HOST, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, host)},
     {"path_prefix", ZT_K_PREFIX, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, path_prefix), .def = "/"},
-    {"upstream", ZT_K_URL, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, upstream)},
+    {"kind", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, kind), .def = "http",
+     .names = app_kinds},
+    /* Required for kind http (check_app_kind): the other kinds have no upstream. */
+    {"upstream", ZT_K_URL, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, upstream)},
     {"sensitivity", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, sensitivity), .def = "internal",
      .names = zt_config_sensitivities},
     {"preserve_host", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, preserve_host),
@@ -146,6 +185,10 @@ static const zt_config_key app_keys[] = {
      .def = "false"},
     {"path_match", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, path_match), .min = 1, .max = 3,
      .names = path_match},
+    {"oidc", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD, .off = offsetof(zt_app_cfg, oidc),
+     .aux = offsetof(zt_app_cfg, has_oidc), .sub = &zt_idp_oidc_app_section},
+    {"saml", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD, .off = offsetof(zt_app_cfg, saml),
+     .aux = offsetof(zt_app_cfg, has_saml), .sub = &zt_idp_saml_app_section},
 };
 ZT_CONFIG_SECTION(app_section, app_keys, check_app);
 

@@ -38,9 +38,11 @@ zt_routes *zt_routes_build(const zt_config *cfg)
         free(r);
         return NULL;
     }
+    /* Identity-provider apps (kind oidc, saml) are reached by their relying parties, never
+     * routed. */
     for (size_t i = 0; i < cfg->n_apps; i++)
-        r->apps[i] = &cfg->apps[i];
-    r->n = cfg->n_apps;
+        if (cfg->apps[i].kind == ZT_APP_HTTP)
+            r->apps[r->n++] = &cfg->apps[i];
     qsort(r->apps, r->n, sizeof(*r->apps), route_order);
     return r;
 }
