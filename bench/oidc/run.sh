@@ -24,6 +24,7 @@ fi
 build=$(cd "$build" && pwd)
 
 SECS=${OIDC_SECONDS:-5}
+WARMUP=${OIDC_WARMUP:-2}
 THREADS=${OIDC_THREADS:-2}
 CONNS=${OIDC_CONNS:-16}
 WORKERS=${OIDC_WORKERS:-2}
@@ -112,6 +113,12 @@ measure() {
     export OIDC_HOST="$host:$port" OIDC_COOKIE="$COOKIE" OIDC_AUTH_PATH="$AUTH_PATH" \
         OIDC_TOKEN_PATH="$TOKEN_PATH" OIDC_VERIFIER="$VERIFIER" OIDC_BASIC="$BASIC" \
         OIDC_REDIRECT_URI="$REDIRECT" OIDC_CODES_DIR="$codes" OIDC_THREADS="$THREADS"
+    # Warm-up (not counted; Node's JIT, ztgate's caches): both rows, on codes of their own.
+    mkdir -p "$codes-warm"
+    OIDC_CODES_DIR="$codes-warm" wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" --timeout 30s \
+        -s "$here/authorize.lua" "https://127.0.0.1:$port" >"$OUT/$name-warmup.txt" 2>&1 || true
+    OIDC_CODES_DIR="$codes-warm" wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" --timeout 30s \
+        -s "$here/token.lua" "https://127.0.0.1:$port" >>"$OUT/$name-warmup.txt" 2>&1 || true
     wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --timeout 30s -s "$here/authorize.lua" \
         "https://127.0.0.1:$port" >"$OUT/$name-authorize.txt" 2>&1 || true
     # Codes live about a minute at both OPs: redeem them at once.
@@ -282,7 +289,7 @@ commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo "?")
     echo "peer: oidc-provider ${op_version:-?} on node $(node --version), one process, in-memory adapter (tests/integ/oidc_op/op.mjs)"
     echo "ztgate: workers $WORKERS, audit off, access log off; both: TLS, one confidential client," \
          "client_secret_basic, PKCE S256 required, RS256 ID tokens, scope openid"
-    echo "load: wrk -t$THREADS -c$CONNS -d${SECS}s per row (bench/oidc/authorize.lua, token.lua);" \
+    echo "load: wrk -t$THREADS -c$CONNS -d${SECS}s per row after a ${WARMUP}s warm-up of each (bench/oidc/authorize.lua, token.lua);" \
          "the token row redeems the codes the authorize row got, each once, and ends when they run out"
     echo
     printf '%-15s %13s %10s %13s %10s %10s %10s  %s\n' "server" "authorize/s" "p99 ms" \
