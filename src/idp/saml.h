@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access/access.h"
 #include "core/config.h"
 #include "lib/buf.h"
 
@@ -117,29 +118,39 @@ void zt_saml_refuse(zt_local_req *r, int status, int body_msg, const char *log_d
 /* The auto-POST page carrying SAMLResponse (and RelayState) to acs. Responds. */
 void zt_saml_post_page(zt_local_req *r, const char *acs, const char *field, const char *b64,
                        const char *relay);
-/* The block page with its reference and a "back to the application" link (back: a URL on the
- * portal host that answers the SP with RequestDenied). Responds. */
-void zt_saml_block_page(zt_local_req *r, const char *policy, const char *back);
+struct zt_saml_decision;
+/* The proxy's block page (policy, reference, the device's findings when they decided) with a
+ * "back to the application" link (back: a URL on the portal host that answers the SP with
+ * RequestDenied). Responds. */
+void zt_saml_block_page(zt_local_req *r, const struct zt_saml_decision *d, const char *back);
 /* GET /.ztgate/saml/post.js: the one script (submits the form). */
 void zt_saml_post_js(zt_local_req *r);
 
-/* What Conditional Access says about this session reaching app (src/access). */
+/* What Conditional Access says about this session reaching app (src/access), mapped to what
+ * the IdP does, as the proxy maps it for a proxied request. */
 typedef enum zt_saml_verdict {
     ZT_SAML_ALLOW = 0,
-    ZT_SAML_MFA,     /* a second factor first (the portal's MFA page) */
-    ZT_SAML_PASSKEY, /* a phishing-resistant factor first (the passkey page) */
-    ZT_SAML_SIGN_IN, /* sign in again (sign-in frequency) */
-    ZT_SAML_BLOCK,
+    ZT_SAML_MFA,     /* a second factor first: the portal's MFA page, then back */
+    ZT_SAML_SIGN_IN, /* sign in again (sign-in frequency), then back */
+    ZT_SAML_UNMET,   /* a control the MFA prompt cannot meet: the proxy's explanatory page */
+    ZT_SAML_BLOCK,   /* the block page; "back to the app" answers RequestDenied */
 } zt_saml_verdict;
 
 typedef struct zt_saml_decision {
     zt_saml_verdict verdict;
-    char policy[128];   /* the deciding policy, "" when none */
-    char policies[512]; /* every applicable one, for the audit record */
+    int control;             /* ZT_SAML_UNMET: the zt_control */
+    bool device_decided;     /* ZT_SAML_BLOCK: the device's risk decided (show its findings) */
+    char policy[128];        /* the deciding policy, "" when none */
+    char policies[512];      /* the applicable ones, for the audit record */
+    const char *report_only; /* what report-only policies would have done ("block"...), or NULL */
+    zt_access_facts facts;   /* device, country: for the pages */
 } zt_saml_decision;
 
+/* groups: the user's groups (the policies' group conditions). */
 void zt_saml_decide(zt_local_req *r, const zt_portal_sess *s, const zt_app_cfg *app,
-                    zt_saml_decision *d);
+                    const char *const *groups, size_t n_groups, zt_saml_decision *d);
+/* The explanatory page of an unmet control, as the proxy shows it. Responds. */
+void zt_saml_unmet_page(zt_local_req *r, const zt_saml_decision *d, const char *back);
 
 /* Audit (OCSF Authentication, 3002). false: the log refused it (fail closed: answer 503). */
 typedef struct zt_saml_audit_ev {
@@ -148,12 +159,14 @@ typedef struct zt_saml_audit_ev {
     const char *message; /* "saml.sso.allow", "saml.assertion", "saml.logout", ... */
     const char *reason;  /* nullable */
     const zt_portal_sess *sess;
-    const char *app;       /* nullable */
-    const char *sp;        /* SP entity id, nullable */
-    const char *policy;    /* deciding policy, nullable */
-    const char *policies;  /* applicable policies, nullable */
-    const char *name_id;   /* nullable */
-    const char *assertion; /* assertion ID, nullable */
+    const char *app;         /* nullable */
+    const char *sp;          /* SP entity id, nullable */
+    const char *decision;    /* SSO decisions: allow, challenge, block */
+    const char *policy;      /* deciding policy, nullable */
+    const char *policies;    /* applicable policies, nullable */
+    const char *report_only; /* report-only outcome, nullable */
+    const char *name_id;     /* nullable */
+    const char *assertion;   /* assertion ID, nullable */
 } zt_saml_audit_ev;
 bool zt_saml_audit(zt_local_req *r, const zt_saml_audit_ev *e);
 

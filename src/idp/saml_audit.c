@@ -29,8 +29,10 @@ bool zt_saml_audit(zt_local_req *r, const zt_saml_audit_ev *e)
     zt_event_str(&ev, "app.name", e->app);
     zt_event_str(&ev, "service.name", e->app);
     zt_event_str(&ev, "service.uid", e->sp);
+    zt_event_str(&ev, "decision", e->decision);
     zt_event_str(&ev, "policy.name", e->policy);
     zt_event_str(&ev, "policies", e->policies);
+    zt_event_str(&ev, "report_only.decision", e->report_only);
     zt_event_str(&ev, "saml.name_id", e->name_id);
     zt_event_str(&ev, "saml.assertion_id", e->assertion);
     zt_event_str(&ev, "src_endpoint.ip", r->ip);

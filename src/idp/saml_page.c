@@ -81,27 +81,45 @@ void zt_saml_post_page(zt_local_req *r, const char *acs, const char *field, cons
     zt_local_respond(r);
 }
 
-void zt_saml_block_page(zt_local_req *r, const char *policy, const char *back)
+/* A refusal page of the proxy's kind (zt_page), with the remedy link when one is given. */
+static void refusal(zt_local_req *r, zt_page pg, const char *back)
 {
-    zt_buf *b = &r->resp_body;
-    zt_buf_reset(b);
-    r->status = 403;
-    r->log_detail = "saml: blocked by policy";
-    int rc = zt_html_begin(b, r->lang, MSG_BLOCKED_TITLE);
-    rc = rc ? rc : zt_html_p(b, r->lang, MSG_BLOCKED_BODY, NULL);
-    if (rc == 0 && policy != NULL && policy[0] != '\0') {
-        rc = zt_buf_append_str(b, "<p><strong>");
-        rc = rc ? rc : zt_html_msg(b, r->lang, MSG_REASON);
-        rc = rc ? rc : zt_buf_append_str(b, "</strong>: ");
-        rc = rc ? rc : zt_html_text(b, policy);
-        rc = rc ? rc : zt_buf_append_str(b, "</p>");
+    pg.request_id = r->request_id;
+    pg.lang = r->lang;
+    pg.https = r->https;
+    if (back != NULL && pg.remedy_href == NULL) {
+        pg.remedy = SAML_BODY_RETURN_DENIED;
+        pg.remedy_href = back;
+        pg.remedy_label = SAML_LINK_BACK;
     }
-    rc = rc ? rc : zt_html_p(b, r->lang, SAML_BODY_RETURN_DENIED, NULL);
-    rc = rc ? rc : zt_html_link(b, r->lang, back, SAML_LINK_BACK);
-    rc = rc ? rc : zt_html_end(b, r->lang, r->request_id);
-    if (rc != 0) {
+    zt_buf_reset(&r->resp_body);
+    r->status = pg.status;
+    r->log_detail = pg.status == 403 ? "saml: refused by policy" : "saml: refused";
+    if (zt_page_render_body(&r->resp_body, &pg) < 0) {
         zt_portal_unavailable(r, "out of memory");
         return;
     }
     zt_local_respond(r);
+}
+
+void zt_saml_block_page(zt_local_req *r, const zt_saml_decision *d, const char *back)
+{
+    zt_page_device dev = zt_access_page_device(&d->facts);
+    const char *policy = d->policy[0] ? d->policy : NULL;
+    refusal(r, zt_page_block(policy, d->device_decided ? &dev : NULL), back);
+}
+
+void zt_saml_unmet_page(zt_local_req *r, const zt_saml_decision *d, const char *back)
+{
+    zt_page_device dev = zt_access_page_device(&d->facts);
+    zt_page pg = zt_page_unmet(d->control, d->policy[0] ? d->policy : NULL, &dev);
+    /* The passkey page comes back here once a passkey is used (as on the proxy path). */
+    zt_buf href;
+    zt_buf_init(&href, 0);
+    if (d->control == ZT_CTL_PHISHING_RESISTANT_MFA && back != NULL &&
+        zt_buf_append_str(&href, "/.ztgate/passkey?rd=") == 0 &&
+        zt_url_encode(&href, back, strlen(back), false) == 0 && zt_buf_cstr(&href) == 0)
+        pg.remedy_href = href.data;
+    refusal(r, pg, NULL);
+    zt_buf_dispose(&href);
 }

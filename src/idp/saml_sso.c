@@ -203,46 +203,66 @@ static void answer(sso_ctx *c, const zt_portal_sess *s, zt_saml_status st)
 
 /* ---- Conditional Access ---- */
 
-static const char *verdict_name(zt_saml_verdict v)
+static const char *verdict_name(const zt_saml_decision *d)
 {
-    static const char *const names[] = {"allow", "mfa", "passkey", "sign_in", "block"};
-    return names[v];
+    static const char *const names[] = {"allow", "mfa", "sign_in", "unmet", "block"};
+    return d->verdict == ZT_SAML_UNMET ? zt_control_name((zt_control)d->control)
+                                       : names[d->verdict];
 }
 
 static bool audit_decision(sso_ctx *c, const zt_portal_sess *s, const zt_saml_decision *d)
 {
+    const char *decision = d->verdict == ZT_SAML_ALLOW   ? "allow"
+                           : d->verdict == ZT_SAML_BLOCK ? "block"
+                                                         : "challenge";
     char msg[32];
-    snprintf(msg, sizeof(msg), "saml.sso.%s", verdict_name(d->verdict));
+    snprintf(msg, sizeof(msg), "saml.sso.%s", decision);
     zt_saml_audit_ev ev = {.activity = ZT_ACT_AUTH_LOGON,
                            .success = d->verdict == ZT_SAML_ALLOW,
                            .message = msg,
-                           .reason = d->verdict == ZT_SAML_ALLOW ? NULL : verdict_name(d->verdict),
+                           .reason = d->verdict == ZT_SAML_ALLOW ? NULL : verdict_name(d),
                            .sess = s,
                            .app = c->app->name,
                            .sp = c->msg ? c->info.sp : NULL,
+                           .decision = decision,
                            .policy = d->policy[0] ? d->policy : NULL,
-                           .policies = d->policies[0] ? d->policies : NULL};
+                           .policies = d->policies[0] ? d->policies : NULL,
+                           .report_only = d->report_only};
     return zt_saml_audit(c->r, &ev);
 }
 
-static void blocked(sso_ctx *c, const zt_saml_decision *d)
+/* The block or explanatory page, with the link that answers the SP RequestDenied. */
+static void refused(sso_ctx *c, const zt_saml_decision *d)
 {
     zt_buf back;
     zt_buf_init(&back, ZT_RD_MAX);
     int rc = self_url(c, &back);
+    rc = rc ? rc : zt_buf_cstr(&back);
+    size_t self_len = back.len;
     rc = rc ? rc : zt_buf_append_str(&back, "&deny=1");
     rc = rc ? rc : zt_buf_cstr(&back);
-    if (rc != 0)
+    if (rc != 0) {
         zt_portal_unavailable(c->r, "saml: cannot keep the request");
-    else
-        zt_saml_block_page(c->r, d->policy, back.data);
+    } else if (d->verdict == ZT_SAML_BLOCK) {
+        zt_saml_block_page(c->r, d, back.data);
+    } else {
+        back.data[self_len] = '\0'; /* the passkey page comes back to the request itself */
+        zt_saml_unmet_page(c->r, d, back.data);
+    }
     zt_buf_dispose(&back);
 }
 
 static void decide(sso_ctx *c, const zt_portal_sess *s)
 {
     zt_saml_decision d;
-    zt_saml_decide(c->r, s, c->app, &d);
+    groups_acc *g = calloc(1, sizeof(*g));
+    if (g == NULL || zt_store_user_groups(c->r->svc->store, s->user_id, group_cb, g) != 0) {
+        free(g);
+        zt_portal_unavailable(c->r, "saml: the user's groups could not be read");
+        return;
+    }
+    zt_saml_decide(c->r, s, c->app, g->ptrs, g->n, &d);
+    free(g);
     if (!audit_decision(c, s, &d)) {
         zt_portal_unavailable(c->r, "audit log unavailable");
         return;
@@ -254,14 +274,12 @@ static void decide(sso_ctx *c, const zt_portal_sess *s)
     case ZT_SAML_MFA:
         bounce(c, ZT_PORTAL_MFA);
         return;
-    case ZT_SAML_PASSKEY:
-        bounce(c, ZT_PORTAL_PASSKEY);
-        return;
     case ZT_SAML_SIGN_IN:
         bounce(c, ZT_PORTAL_LOGIN "?prompt=login");
         return;
+    case ZT_SAML_UNMET:
     case ZT_SAML_BLOCK:
-        blocked(c, &d);
+        refused(c, &d);
         return;
     }
 }

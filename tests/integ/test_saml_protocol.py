@@ -7,6 +7,7 @@ key, a tampered request, an unknown issuer, an ACS URL outside the metadata, DTD
 huge and malformed messages - each a 4xx with a log line, never a crash and never a Response.
 The real SP (Apache mod_auth_mellon in Chromium) is test_saml_mellon.py."""
 import base64
+import json
 import os
 import re
 import urllib.parse
@@ -20,7 +21,7 @@ PORTAL = "auth.test"
 FORM = ("Content-Type", "application/x-www-form-urlencoded")
 
 
-def _gateway(h, sps, extra_apps=(), policies=None, groups=("staff",)):
+def _gateway(h, sps, extra_apps=(), policies=None, groups=("staff",), audit=False):
     apps = [{"name": sp.name, "kind": "saml", "sensitivity": "internal",
              "saml": dict({"metadata_file": sp.metadata_path}, **getattr(sp, "cfg", {}))}
             for sp in sps]
@@ -30,7 +31,10 @@ def _gateway(h, sps, extra_apps=(), policies=None, groups=("staff",)):
                       "argon2_memory": "19MiB"}}
     if policies:
         extra["policies"] = policies
-    gw = h.gateway(h.config(apps + list(extra_apps), extra=extra))
+    cfg = h.config(apps + list(extra_apps), extra=extra)
+    if audit:
+        cfg["audit"] = {"path": os.path.join(h.dir, "state", "audit", "audit.log")}
+    gw = h.gateway(cfg)
     add_user(h, gw, groups=groups)
     gw.base = "http://%s:%d" % (PORTAL, gw.port)
     return gw
@@ -299,3 +303,76 @@ def test_saml_single_logout(h):
     check(not any("ztgate_session" in k for k in b.cookies), "session cookie cleared")
     r = b.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(dest)))
     eq(r.status, 303, "signed out: sign in again")
+
+
+# ---- Conditional Access at SSO ------------------------------------------------------------------
+
+def _audit(h, gw):
+    gw.proc.stop()
+    with open(os.path.join(h.dir, "state", "audit", "audit.log")) as f:
+        return [json.loads(x) for x in f if '"saml.' in x]
+
+
+def test_saml_blocked_by_policy(h):
+    sp = SP(h, "sp1")
+    gw = _gateway(h, [sp], audit=True, policies=[
+        {"name": "no-staff-on-sp1", "state": "on", "users": {"include": ["group:staff"]},
+         "apps": {"include": ["sp1"]}, "grant": {"block": True}},
+        {"name": "would-block-all", "state": "report_only", "users": {"include": ["all"]},
+         "apps": {"include": ["all"]}, "grant": {"block": True}}])
+    b = _signed_in(gw)
+    q = sp.redirect_query(sp.authn_request(gw.base + "/.ztgate/saml/sso"), relay="rs")
+    r = b.get("/.ztgate/saml/sso?" + q, headers=(("Accept", "text/html"),))
+    eq(r.status, 403, "the block page")
+    body = r.body.decode()
+    check("no-staff-on-sp1" in body and "Access blocked" in body, "names the policy")
+    check(b"saml-post" not in r.body, "no Response yet")
+    back = re.search(r'href="([^"]*deny=1[^"]*)"', body)
+    check(back, "a link back to the application: %s" % body[:1500])
+    r = b.get(back.group(1).replace("&amp;", "&"))
+    eq(r.status, 200, "back to the app: the error Response")
+    action, f = post_page_fields(r.body)
+    eq(action, sp.acs, "to the ACS")
+    eq(f.get("RelayState"), "rs", "RelayState")
+    xml = _response_xml(f)
+    check("status:Responder" in xml and "status:RequestDenied" in xml, "RequestDenied: %s" % xml)
+    check('InResponseTo="%s"' % sp.last_id in xml, "InResponseTo")
+    check("<saml:Assertion" not in xml, "no assertion")
+    ja = Browser(gw.port, host=PORTAL, lang="ja")
+    ja.cookies = dict(b.cookies)
+    r = ja.get("/.ztgate/saml/sso?" + sp.redirect_query(
+        sp.authn_request(gw.base + "/.ztgate/saml/sso")), headers=(("Accept", "text/html"),))
+    check("アクセスがブロックされました" in r.body.decode(), "Japanese block page")
+    recs = _audit(h, gw)
+    blocks = [x for x in recs if x.get("message") == "saml.sso.block"]
+    check(blocks and blocks[0].get("policy", {}).get("name") == "no-staff-on-sp1", recs[:2])
+    eq(blocks[0].get("app", {}).get("name"), "sp1", "app named")
+    eq(blocks[0].get("class_uid"), 3002, "OCSF Authentication")
+    errs = [x for x in recs if x.get("message") == "saml.response.error"]
+    check(errs and errs[0].get("status_detail") == "RequestDenied", "the denial audited")
+
+
+def test_saml_step_up_and_report_only(h):
+    sp = SP(h, "sp1")
+    sp2 = SP(h, "sp2")
+    gw = _gateway(h, [sp, sp2], audit=True, policies=[
+        {"name": "mfa-for-sp1", "state": "on", "users": {"include": ["all"]},
+         "apps": {"include": ["sp1"]}, "grant": {"controls": ["mfa"]}},
+        {"name": "would-block-sp2", "state": "report_only", "users": {"include": ["all"]},
+         "apps": {"include": ["sp2"]}, "grant": {"block": True}}])
+    b = _signed_in(gw)
+    r = b.get("/.ztgate/saml/sso?" + sp.redirect_query(
+        sp.authn_request(gw.base + "/.ztgate/saml/sso")))
+    eq(r.status, 303, "step-up")
+    loc = r.header("Location")
+    check(loc.startswith("/.ztgate/mfa?rd=%2F.ztgate%2Fsaml%2Fsso%3Fresume%3D"), loc)
+    r = b.get("/.ztgate/saml/sso?" + sp2.redirect_query(
+        sp2.authn_request(gw.base + "/.ztgate/saml/sso")))
+    eq(r.status, 200, "report-only is not enforced")
+    recs = _audit(h, gw)
+    ch = [x for x in recs if x.get("message") == "saml.sso.challenge"]
+    check(ch and ch[0].get("policy", {}).get("name") == "mfa-for-sp1", "challenge audited")
+    ok = [x for x in recs if x.get("message") == "saml.sso.allow"]
+    check(ok and ok[0].get("report_only", {}).get("decision") == "block", "report-only recorded")
+    issued = [x for x in recs if x.get("message") == "saml.assertion"]
+    check(issued and issued[0].get("service", {}).get("uid") == sp2.entity_id, "assertion audited")
