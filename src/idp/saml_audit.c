@@ -33,8 +33,8 @@ bool zt_saml_audit(zt_local_req *r, const zt_saml_audit_ev *e)
     zt_event_str(&ev, "policy.name", e->policy);
     zt_event_str(&ev, "policies", e->policies);
     zt_event_str(&ev, "report_only.decision", e->report_only);
-    zt_event_str(&ev, "saml.name_id", e->name_id);
-    zt_event_str(&ev, "saml.assertion_id", e->assertion);
+    zt_event_str(&ev, "unmapped.saml_name_id", e->name_id);
+    zt_event_str(&ev, "unmapped.saml_assertion_id", e->assertion);
     zt_event_str(&ev, "src_endpoint.ip", r->ip);
     zt_event_str(&ev, "dst_endpoint.hostname", r->host);
     zt_event_str(&ev, "http_request.url.path", r->path);

@@ -75,8 +75,9 @@ const char *zt_saml_strerror(int rc);
 /* "YYYY-MM-DDTHH:MM:SSZ" */
 void zt_saml_iso_time(int64_t t, char out[32]);
 
-/* True when a signature status means "not signed" (rather than "signed wrongly"). */
-bool zt_saml_sig_absent(int status);
+/* Whether a message carries a signature (then its status must be 0): the Redirect binding's
+ * Signature parameter in the query msg, the POST binding's enveloped ds:Signature. */
+bool zt_saml_signed(const char *msg, bool post, int signature_status);
 
 /* ---- single logout (saml_logout.c) ---- */
 

@@ -85,7 +85,13 @@ void zt_saml_slo_dispose(zt_saml_logout_msg *s)
     memset(s, 0, sizeof(*s));
 }
 
-bool zt_saml_sig_absent(int status)
+bool zt_saml_signed(const char *msg, bool post, int status)
 {
-    return status == LASSO_DS_ERROR_SIGNATURE_NOT_FOUND;
+    if (post) /* an enveloped ds:Signature: Lasso says "not found" when there is none */
+        return status != LASSO_DS_ERROR_SIGNATURE_NOT_FOUND;
+    zt_buf sig;
+    zt_buf_init(&sig, 4096);
+    int rc = zt_saml_param(msg, strlen(msg), "Signature", &sig);
+    zt_buf_dispose(&sig);
+    return rc != 0; /* the Redirect binding's Signature parameter (or a malformed one) */
 }

@@ -50,8 +50,8 @@ static void send_response(zt_local_req *r, const zt_saml_logout_msg *slo)
 }
 
 /* Under the lock: read, check and answer. 0, or the status of the refusal to send. */
-static int process(zt_local_req *r, const char *msg, const char *dump, zt_saml_logout_msg *slo,
-                   const zt_app_cfg **app)
+static int process(zt_local_req *r, const char *msg, bool post, const char *dump,
+                   zt_saml_logout_msg *slo, const zt_app_cfg **app)
 {
     struct _LassoServer *server = zt_saml_server_lock(r->cfg);
     if (server == NULL)
@@ -61,9 +61,10 @@ static int process(zt_local_req *r, const char *msg, const char *dump, zt_saml_l
     int status = 0;
     if (*app == NULL || slo->rc != 0)
         status = 400;
-    else if (slo->signature_status != 0 &&
-             ((*app)->saml.require_signed_requests || !zt_saml_sig_absent(slo->signature_status)))
-        status = 400;
+    else if (zt_saml_signed(msg, post, slo->signature_status)
+                 ? slo->signature_status != 0
+                 : (*app)->saml.require_signed_requests)
+        status = 400; /* a signature must verify; none is allowed unless the app requires it */
     else if (zt_saml_logout_respond(slo) != 0 || slo->url == NULL)
         status = 400;
     zt_saml_server_unlock();
@@ -76,14 +77,14 @@ static int process(zt_local_req *r, const char *msg, const char *dump, zt_saml_l
     return status;
 }
 
-static void logout_request(zt_local_req *r, const char *msg)
+static void logout_request(zt_local_req *r, const char *msg, bool post)
 {
     zt_portal_sess s;
     zt_portal_session(r, &s);
     char *dump = s.valid ? zt_saml_parts_get(s.id_hash) : NULL;
     zt_saml_logout_msg slo;
     const zt_app_cfg *app = NULL;
-    int status = process(r, msg, dump, &slo, &app);
+    int status = process(r, msg, post, dump, &slo, &app);
     free(dump);
     if (status == 503)
         zt_portal_unavailable(r, "saml: identity provider unavailable");
@@ -113,7 +114,7 @@ void zt_saml_slo(zt_local_req *r)
     int rq = n > ZT_SAML_MSG_MAX ? -1 : zt_saml_param(src, n, "SAMLRequest", &msg);
     int rs = rq == 0 ? zt_saml_param(src, n, "SAMLResponse", &resp) : 0;
     if (rq == 1)
-        logout_request(r, post ? msg.data : r->query);
+        logout_request(r, post ? msg.data : r->query, post);
     else if (rs == 1)
         zt_portal_page(r, 200, SAML_TITLE_SIGNED_OUT, SAML_BODY_SIGNED_OUT, NULL, MSG_NONE);
     else
