@@ -451,7 +451,8 @@ void zt_saml_init(zt_local_req *r)
     int drc = zt_saml_param(r->query, r->query_len, "deny", &deny);
     c.app = rc == 1 ? saml_app_named(r->cfg, name.data) : NULL;
     c.deny = drc == 1 && strcmp(deny.data, "1") == 0;
-    if (r->query_len > ZT_RD_MAX - 64 || drc < 0 || !read_relay(&c, r->query, r->query_len))
+    if (rc != 1 || r->query_len > ZT_RD_MAX - 64 || drc < 0 ||
+        !read_relay(&c, r->query, r->query_len))
         zt_saml_refuse(r, 400, SAML_BODY_BAD_REQUEST, "saml: malformed init request");
     else if (c.app == NULL)
         zt_saml_refuse(r, 404, SAML_BODY_UNKNOWN_APP, "saml: no such app");

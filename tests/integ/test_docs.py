@@ -19,6 +19,7 @@ from harness import Conn, check, free_port, get, port_open, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BINARIES = ("ztgate", "ztagent")
+PORTAL_HOST = "auth.test"  # the docs gateway's portal host (the identity provider's pages)
 FILE_EXTS = {"log", "md", "c", "h", "pem", "key", "conf", "yaml", "yml", "json", "txt", "mmdb",
              "py", "sh", "crt", "csv", "mjs", "js", "inc", "token", "db", "example", "org",
              "com", "test", "localhost"}
@@ -26,7 +27,10 @@ FILE_EXTS = {"log", "md", "c", "h", "pem", "key", "conf", "yaml", "yml", "json",
 # a config section: fields of audit records (OCSF) and of agent posture reports.
 NOT_CONFIG = {"device.uid", "session.uid", "device.name", "device.platform",
               "device.hostname", "device.os.type",
-              "device.os.type_source"}  # OCSF record fields, not config keys
+              "device.os.type_source",  # OCSF record fields, not config keys
+              # the messages of the SAML IdP's audit records (docs/AUDIT.md, docs/SAML.md)
+              "saml.sso.allow", "saml.sso.challenge", "saml.sso.block", "saml.assertion",
+              "saml.response.error", "saml.logout"}
 
 
 def doc_files():
@@ -500,6 +504,22 @@ def _admin_request(port, token, method, path):
         c.close()
 
 
+SAML_SP_METADATA = """<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"
+ entityID="https://sp.test/md"><md:SPSSODescriptor
+ protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:AssertionConsumerService
+ index="0" Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://sp.test/acs"/>
+ </md:SPSSODescriptor></md:EntityDescriptor>
+"""
+
+
+def _idp_apps(h):
+    """A SAML service provider, so the identity provider's pages the docs name exist."""
+    md = h.path("sp-metadata.xml")
+    with open(md, "w") as f:
+        f.write(SAML_SP_METADATA)
+    return [{"name": "docs-sp", "kind": "saml", "saml": {"metadata_file": md}}]
+
+
 def admin_gateway(h):
     up = h.upstream()
     port = free_port()
@@ -507,7 +527,9 @@ def admin_gateway(h):
              "tls": {"cert": os.path.join(h.dir, "state", "admin.crt"),
                      "key": os.path.join(h.dir, "state", "admin.key"), "self_signed": True}}
     audit = {"path": os.path.join(h.dir, "state", "audit", "audit.log")}  # its metrics too
-    h.gateway(h.config([h.app(up)], extra={"admin": admin, "audit": audit}))
+    auth = {"portal_host": PORTAL_HOST, "argon2_memory": "19MiB", "argon2_passes": 2}
+    h.gateway(h.config([h.app(up)] + _idp_apps(h),
+                       extra={"admin": admin, "audit": audit, "auth": auth}))
     check(wait_until(lambda: port_open(port), 10.0), "admin port %d never opened" % port)
     token_path = os.path.join(h.dir, "state", "admin.token")
     check(wait_until(lambda: os.path.exists(token_path), 5.0), "no admin token file")
@@ -619,7 +641,9 @@ def portal_path_problems(gw_port):
                 if path.endswith("/") or path in seen:  # a prefix, not a page
                     continue
                 seen.add(path)
-                r = get(gw_port, path)
+                # The identity provider's pages are on the portal host only.
+                idp = path.startswith(("/.ztgate/saml", "/.ztgate/oidc"))
+                r = get(gw_port, path, host=PORTAL_HOST) if idp else get(gw_port, path)
                 if r is None or r.status == 404:
                     problems.append("%s:%d: %s: %s" % (name, n, path,
                                                         "404" if r is not None else "no answer"))
