@@ -31,11 +31,14 @@ static void copy_str(char *dst, size_t cap, const char *src)
 
 /* Lasso reads the Redirect binding from the whole query (SAMLRequest, RelayState, SigAlg,
  * Signature as received) and the POST binding from the base64 form value. */
-static int process(LassoLogin *login, const char *msg)
+static int saml_read_authn_request(LassoLogin *login, const char *msg)
 {
     LassoProfile *prof = LASSO_PROFILE(login);
     lasso_profile_set_signature_verify_hint(prof, LASSO_PROFILE_SIGNATURE_VERIFY_HINT_MAYBE);
-    return lasso_login_process_authn_request_msg(login, msg);
+    zt_saml_lasso_leaks_begin();
+    int rc = lasso_login_process_authn_request_msg(login, msg);
+    zt_saml_lasso_leaks_end();
+    return rc;
 }
 
 static void read_info(LassoLogin *login, int rc, zt_saml_req_info *info)
@@ -60,7 +63,7 @@ int zt_saml_authn_parse(LassoServer *server, const char *msg, zt_saml_req_info *
     LassoLogin *login = lasso_login_new(server);
     if (login == NULL)
         return info->rc = -1;
-    int rc = process(login, msg);
+    int rc = saml_read_authn_request(login, msg);
     read_info(login, rc, info);
     lasso_login_destroy(login);
     return info->rc;
@@ -156,9 +159,9 @@ static bool acs_known(LassoServer *server, const char *sp, const char *url)
 static int name_id_policy(LassoProfile *prof, const zt_saml_subject *subj)
 {
     LassoSamlp2AuthnRequest *req = LASSO_SAMLP2_AUTHN_REQUEST(prof->request);
+    if (req->NameIDPolicy == NULL) /* Lasso's path without a policy leaks a string */
+        req->NameIDPolicy = LASSO_SAMLP2_NAME_ID_POLICY(lasso_samlp2_name_id_policy_new());
     LassoSamlp2NameIDPolicy *pol = req->NameIDPolicy;
-    if (pol == NULL)
-        return 0;
     const char *f = pol->Format;
     bool ok = f == NULL || strcmp(f, LASSO_SAML2_NAME_IDENTIFIER_FORMAT_UNSPECIFIED) == 0 ||
               strcmp(f, subj->name_id_format) == 0;
@@ -255,7 +258,8 @@ int zt_saml_authn_answer(LassoServer *server, const zt_saml_answer_in *in, zt_sa
     LassoProfile *prof = LASSO_PROFILE(login);
     if (in->session_dump != NULL)
         lasso_profile_set_session_from_dump(prof, in->session_dump);
-    int rc = in->msg != NULL ? process(login, in->msg) : init_unsolicited(login, in->sp);
+    int rc =
+        in->msg != NULL ? saml_read_authn_request(login, in->msg) : init_unsolicited(login, in->sp);
     if (rc == 0 && in->status == ZT_SAML_ST_SUCCESS)
         rc = build_success(login, in->subject, out);
     else if (rc == 0)
@@ -280,4 +284,24 @@ const char *zt_saml_strerror(int rc)
     if (rc == ZT_SAML_E_ACS)
         return "the AssertionConsumerService URL is not in the SP's metadata";
     return lasso_strerror(rc);
+}
+
+/* LeakSanitizer (ASan builds: `make asan`, the fuzzers): Lasso 2.8.1 (Debian 2.8.1-1+deb12u1)
+ * leaks one 259-byte buffer each time it verifies the signature of an HTTP-Redirect binding
+ * message (SigAlg/Signature in the query). Allocations made inside the two Lasso calls that read
+ * an incoming message are therefore not leak-checked; everything else is, Lasso objects ztgate
+ * forgets to free included. The hooks exist only in sanitizer builds (weak: NULL elsewhere). */
+void __lsan_disable(void) __attribute__((weak));
+void __lsan_enable(void) __attribute__((weak));
+
+void zt_saml_lasso_leaks_begin(void)
+{
+    if (__lsan_disable != NULL)
+        __lsan_disable();
+}
+
+void zt_saml_lasso_leaks_end(void)
+{
+    if (__lsan_enable != NULL)
+        __lsan_enable();
 }

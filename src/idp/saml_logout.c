@@ -47,7 +47,9 @@ int zt_saml_logout_read(LassoServer *server, const char *msg, const char *sessio
     if (session_dump != NULL)
         lasso_profile_set_session_from_dump(prof, session_dump);
     lasso_profile_set_signature_verify_hint(prof, LASSO_PROFILE_SIGNATURE_VERIFY_HINT_MAYBE);
+    zt_saml_lasso_leaks_begin();
     int rc = lasso_logout_process_request_msg(logout, (char *)msg);
+    zt_saml_lasso_leaks_end();
     out->rc = rc;
     out->signature_status = prof->signature_status;
     copy_str(out->sp, sizeof(out->sp), prof->remote_providerID);
