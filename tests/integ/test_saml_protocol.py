@@ -376,3 +376,31 @@ def test_saml_step_up_and_report_only(h):
     check(ok and ok[0].get("report_only", {}).get("decision") == "block", "report-only recorded")
     issued = [x for x in recs if x.get("message") == "saml.assertion"]
     check(issued and issued[0].get("service", {}).get("uid") == sp2.entity_id, "assertion audited")
+
+
+def test_saml_reload_adds_and_removes_sps(h):
+    """A reload rebuilds the IdP from the new generation: a new SP is answered, a removed one is
+    refused, the key stays (run on build-asan: no read of a freed generation)."""
+    sp, sp2 = SP(h, "sp1"), SP(h, "sp2")
+    gw = _gateway(h, [sp])
+    _, md1 = _metadata(gw)
+    b = _signed_in(gw)
+    dest = gw.base + "/.ztgate/saml/sso"
+    r = b.get("/.ztgate/saml/sso?" + sp2.redirect_query(sp2.authn_request(dest)))
+    eq(r.status, 400, "sp2 not configured yet")
+    cfg = json.loads(json.dumps(gw.config))
+    cfg["apps"] = [a for a in cfg["apps"] if a.get("kind") != "saml"] + [
+        {"name": "sp2", "kind": "saml", "sensitivity": "internal",
+         "saml": {"metadata_file": sp2.metadata_path}}]
+    gw.reload(cfg)
+    from harness import wait_until
+
+    def answered():
+        x = b.get("/.ztgate/saml/sso?" + sp2.redirect_query(sp2.authn_request(dest)))
+        return x.status == 200
+    check(wait_until(answered, 10), "sp2 answered after the reload")
+    r = b.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(dest)))
+    eq(r.status, 400, "sp1 removed by the reload")
+    _, md2 = _metadata(gw)
+    eq(re.findall(r"X509Certificate>([^<]+)<", md1), re.findall(r"X509Certificate>([^<]+)<", md2),
+       "the same signing certificate")
