@@ -1,25 +1,24 @@
-/* Short-lived server-side state of the SAML IdP, in memory and capped:
+/* Server-side state of the SAML IdP:
  *
  * - kept AuthnRequests: a request that has to wait for the browser (sign-in, step-up, a fresh
  *   password for ForceAuthn, the block page) is kept here under a random id and resumed by
  *   GET /.ztgate/saml/sso?resume=ID, so the HTTP-POST binding (whose message cannot ride in a
  *   URL) and long Redirect queries come back intact. ZT_SAML_RESUME_TTL_S at most.
- * - SSO participants: the Lasso session dump of each ztgate session that signed in to an SP
- *   (keyed by the session's id hash, never the id), which single logout needs to name the
- *   session's SPs and their NameIDs.
- *
- * Both tables are bounded (oldest entry evicted) so no client can grow them; losing them on a
- * restart costs a pending sign-in its resume and a session its SLO fan-out (the ztgate session
- * itself still ends). One mutex; never held across a Lasso call. */
+ *   In memory, bounded (the oldest evicted) so no client can grow it: a restart costs a
+ *   pending sign-in its resume (the SP starts it again). One mutex; never held across a Lasso
+ *   call.
+ * - SSO participants: the Lasso session dump of each ztgate session that signed in to an SP,
+ *   which single logout needs (the session's SPs and NameIDs), in the store (saml_sessions,
+ *   keyed by the session's id hash, deleted with the session). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "idp/saml_keep.h"
 #include "lib/secure.h"
+#include "store/store.h"
 
 #define KEPT_MAX 1024
-#define PARTS_MAX 4096
 
 typedef struct kept {
     char id[ZT_SAML_KEEP_ID_LEN + 1];
@@ -29,15 +28,8 @@ typedef struct kept {
     int64_t created;
 } kept;
 
-typedef struct part {
-    char sess[ZT_SAML_SESS_KEY_MAX + 1];
-    char *dump; /* NULL: free slot */
-    int64_t updated;
-} part;
-
 static pthread_mutex_t keep_lock = PTHREAD_MUTEX_INITIALIZER;
 static kept kept_tab[KEPT_MAX];
-static part part_tab[PARTS_MAX];
 
 /* The slot to write: a free or expired one, else the oldest. */
 static kept *kept_slot(int64_t now)
@@ -100,64 +92,23 @@ void zt_saml_kept_dispose(zt_saml_kept *k)
     k->msg = NULL;
 }
 
-/* ---- participants ---- */
+/* ---- participants: the store's saml_sessions (store_saml.h) ---- */
 
-static part *part_find(const char *sess)
+int zt_saml_parts_put(zt_store *st, const char *sess, const char *dump, int64_t now)
 {
-    for (size_t i = 0; i < PARTS_MAX; i++)
-        if (part_tab[i].dump != NULL && strcmp(part_tab[i].sess, sess) == 0)
-            return &part_tab[i];
-    return NULL;
+    return zt_store_saml_put(st, sess, dump, now);
 }
 
-static part *part_slot(void)
+char *zt_saml_parts_get(zt_store *st, const char *sess)
 {
-    part *oldest = &part_tab[0];
-    for (size_t i = 0; i < PARTS_MAX; i++) {
-        if (part_tab[i].dump == NULL)
-            return &part_tab[i];
-        if (part_tab[i].updated < oldest->updated)
-            oldest = &part_tab[i];
-    }
-    return oldest;
-}
-
-int zt_saml_parts_put(const char *sess, const char *dump, int64_t now)
-{
-    char *copy = strdup(dump);
-    if (copy == NULL || strlen(sess) > ZT_SAML_SESS_KEY_MAX) {
-        free(copy);
-        return -1;
-    }
-    pthread_mutex_lock(&keep_lock);
-    part *p = part_find(sess);
-    if (p == NULL)
-        p = part_slot();
-    free(p->dump);
-    p->dump = copy;
-    p->updated = now;
-    strncpy(p->sess, sess, sizeof(p->sess) - 1);
-    p->sess[sizeof(p->sess) - 1] = '\0';
-    pthread_mutex_unlock(&keep_lock);
-    return 0;
-}
-
-char *zt_saml_parts_get(const char *sess)
-{
-    pthread_mutex_lock(&keep_lock);
-    part *p = part_find(sess);
-    char *dump = p != NULL ? strdup(p->dump) : NULL;
-    pthread_mutex_unlock(&keep_lock);
+    zt_buf b;
+    zt_buf_init(&b, ZT_STORE_SAML_DUMP_MAX + 1);
+    char *dump = zt_store_saml_get(st, sess, &b) == 0 ? strdup(b.data) : NULL;
+    zt_buf_dispose(&b);
     return dump;
 }
 
-void zt_saml_parts_drop(const char *sess)
+void zt_saml_parts_drop(zt_store *st, const char *sess)
 {
-    pthread_mutex_lock(&keep_lock);
-    part *p = part_find(sess);
-    if (p != NULL) {
-        free(p->dump);
-        p->dump = NULL;
-    }
-    pthread_mutex_unlock(&keep_lock);
+    (void)zt_store_saml_delete(st, sess);
 }

@@ -25,9 +25,11 @@ int zt_saml_keep_put(const char *msg, bool post, const char *relay, int64_t now,
 int zt_saml_keep_get(const char *id, int64_t now, zt_saml_kept *out);
 void zt_saml_kept_dispose(zt_saml_kept *k);
 
-/* The Lasso session dump of a ztgate session (by id hash): set, copy out (free()), forget. */
-int zt_saml_parts_put(const char *sess, const char *dump, int64_t now);
-char *zt_saml_parts_get(const char *sess);
-void zt_saml_parts_drop(const char *sess);
+/* The Lasso session dump of a ztgate session (by id hash) in the store: set (0 or negative
+ * errno), copy out (free(); NULL when none), forget. */
+typedef struct zt_store zt_store;
+int zt_saml_parts_put(zt_store *st, const char *sess, const char *dump, int64_t now);
+char *zt_saml_parts_get(zt_store *st, const char *sess);
+void zt_saml_parts_drop(zt_store *st, const char *sess);
 
 #endif

@@ -23,7 +23,7 @@ static void end_session(zt_local_req *r, const zt_portal_sess *s)
     zt_session_cache_forget(r->sessions, s->id_hash);
     if (rc != 0 && rc != -ENOENT)
         zt_warn("saml: logout: the session could not be deleted (%d) [%s]", rc, r->request_id);
-    zt_saml_parts_drop(s->id_hash);
+    zt_saml_parts_drop(r->svc->store, s->id_hash);
     zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), "", r->https, 0);
 }
 
@@ -81,7 +81,7 @@ static void logout_request(zt_local_req *r, const char *msg, bool post)
 {
     zt_portal_sess s;
     zt_portal_session(r, &s);
-    char *dump = s.valid ? zt_saml_parts_get(s.id_hash) : NULL;
+    char *dump = s.valid ? zt_saml_parts_get(r->svc->store, s.id_hash) : NULL;
     zt_saml_logout_msg slo;
     const zt_app_cfg *app = NULL;
     int status = process(r, msg, post, dump, &slo, &app);

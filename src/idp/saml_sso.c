@@ -154,7 +154,7 @@ static bool audit_answer(sso_ctx *c, const zt_portal_sess *s, const zt_saml_out 
 static int build(sso_ctx *c, const zt_portal_sess *s, zt_saml_status st, zt_saml_out *out)
 {
     subject_buf *sb = calloc(1, sizeof(*sb));
-    char *dump = st == ZT_SAML_ST_SUCCESS ? zt_saml_parts_get(s->id_hash) : NULL;
+    char *dump = st == ZT_SAML_ST_SUCCESS ? zt_saml_parts_get(c->r->svc->store, s->id_hash) : NULL;
     const zt_config *cfg = c->r->cfg;
     struct _LassoServer *server = zt_saml_server_lock(cfg);
     const char *sp = c->msg ? c->info.sp : zt_saml_entity_of(c->app->name);
@@ -177,6 +177,16 @@ static int build(sso_ctx *c, const zt_portal_sess *s, zt_saml_status st, zt_saml
     return rc;
 }
 
+/* The session's SSOs so far, for single logout; a failure costs only that (logged). */
+static void keep_session(sso_ctx *c, const zt_portal_sess *s, const char *dump)
+{
+    if (dump == NULL || zt_saml_parts_put(c->r->svc->store, s->id_hash, dump, zt_portal_now()) == 0)
+        return;
+    zt_warn("saml: the session's sign-ins could not be stored; single logout will not know them "
+            "[%s]",
+            c->r->request_id);
+}
+
 static void answer(sso_ctx *c, const zt_portal_sess *s, zt_saml_status st)
 {
     zt_saml_out out;
@@ -188,8 +198,8 @@ static void answer(sso_ctx *c, const zt_portal_sess *s, zt_saml_status st)
         zt_saml_refuse(c->r, 400, SAML_BODY_BAD_REQUEST, "saml: response not built");
         return;
     }
-    if (out.status == ZT_SAML_ST_SUCCESS && out.session_dump != NULL)
-        (void)zt_saml_parts_put(s->id_hash, out.session_dump, zt_portal_now());
+    if (out.status == ZT_SAML_ST_SUCCESS)
+        keep_session(c, s, out.session_dump);
     if (!audit_answer(c, s, &out)) {
         zt_saml_out_dispose(&out);
         zt_portal_unavailable(c->r, "audit log unavailable");

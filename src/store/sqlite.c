@@ -306,6 +306,13 @@ static const sq_migration sq_migrations[] = {
      * in or stepped it up, 32 lowercase hex digits; '' = none, or a row made before (unknown:
      * it meets no strength). */
     {9, "ALTER TABLE sessions ADD COLUMN passkey_aaguid TEXT NOT NULL DEFAULT '';"},
+    /* The SAML identity provider (issue 13, store_saml.h): per ztgate session, Lasso's dump of
+     * the assertions issued in it (for single logout); it goes with its session. */
+    {10, "CREATE TABLE IF NOT EXISTS saml_sessions ("
+         "  session_hash TEXT PRIMARY KEY NOT NULL REFERENCES sessions(id_hash) ON DELETE CASCADE,"
+         "  dump TEXT NOT NULL CHECK (length(dump) BETWEEN 1 AND 262144),"
+         "  updated_at INTEGER NOT NULL"
+         ") STRICT, WITHOUT ROWID;"},
 };
 
 #define SQ_N_MIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))
@@ -1990,6 +1997,10 @@ static int sq_signin_learn_pending(zt_store *st, const char *session_hash, int64
 
 #include "store/sqlite_tap.inc"
 
+/* ---- SAML identity provider sessions (store_saml.h) ---- */
+
+#include "store/sqlite_saml.inc"
+
 /* ---- open, migrate, close ---- */
 
 static int sq_migrate_txn(sq_conn *c, void *arg)
@@ -2149,6 +2160,7 @@ static const zt_store_ops sq_ops = {
     .incident = &sqi_ops,
     .webauthn = &sqw_ops,
     .tap = &sqt_ops,
+    .saml = &sqs_ops,
 };
 
 static sq_store *sq_store_new(const zt_store_cfg *cfg)

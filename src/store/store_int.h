@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 
+#include "lib/buf.h"
 #include "store/store.h"
 
 /* What a revoking user update changes besides the epoch (ENABLE changes no epoch). */
@@ -74,6 +75,7 @@ typedef struct zt_store_ops {
     const struct zt_store_incident_ops *incident; /* incidents (store_incident.h) */
     const struct zt_store_webauthn_ops *webauthn; /* passkeys (store_webauthn.h) */
     const struct zt_store_tap_ops *tap;           /* temporary access passes (store_tap.h) */
+    const struct zt_store_saml_ops *saml;         /* SAML IdP sessions (store_saml.h) */
 } zt_store_ops;
 
 /* Device trust records (store_device.h), a table of its own so the main one stays readable. */
@@ -137,6 +139,13 @@ typedef struct zt_store_tap_ops {
     int (*redeem)(zt_store *st, const char *user_id, const unsigned char *hash, int64_t now,
                   zt_store_tap *out);
 } zt_store_tap_ops;
+
+/* The SAML identity provider's session dumps (store_saml.h). */
+typedef struct zt_store_saml_ops {
+    int (*put)(zt_store *st, const char *session_hash, const char *dump, int64_t now);
+    int (*get)(zt_store *st, const char *session_hash, zt_buf *out);
+    int (*del)(zt_store *st, const char *session_hash);
+} zt_store_saml_ops;
 
 /* Every backend's handle starts with this. */
 struct zt_store {

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "lib/buf.h"
 #include "lib/file.h"
 #include "session/session.h"
+#include "store/store.h"
 
 /* ---- zt_saml_param ---- */
 
@@ -292,6 +294,45 @@ static void test_lasso_answer(void **state)
     zt_saml_server_free();
 }
 
+/* ---- the store's saml_sessions (schema 10) ---- */
+
+static void test_store_sessions(void **state)
+{
+    (void)state;
+    zt_store_cfg cfg = {.backend = ZT_STORE_SQLITE, .state_dir = dir};
+    char err[256];
+    zt_store *st = zt_store_open(&cfg, err, sizeof(err));
+    assert_non_null(st);
+    zt_user u;
+    assert_int_equal(zt_store_user_add(st, "a@example.test", "", "", NULL, 0, &u), 0);
+    zt_store_session s;
+    memset(&s, 0, sizeof(s));
+    memset(s.id_hash, 'a', 64);
+    s.created_at = s.auth_time = 1000;
+    s.idle_expires_at = 2000;
+    s.absolute_expires_at = 5000;
+    memcpy(s.user_id, u.id, sizeof(s.user_id));
+    assert_int_equal(zt_store_session_create(st, &s), 0);
+    zt_buf b;
+    zt_buf_init(&b, 0);
+    assert_int_equal(zt_store_saml_get(st, s.id_hash, &b), -ENOENT);
+    assert_int_equal(zt_store_saml_put(st, s.id_hash, "<Session/>", 1001), 0);
+    assert_int_equal(zt_store_saml_put(st, s.id_hash, "<Session a=\"2\"/>", 1002),
+                     0); /* replaced */
+    assert_int_equal(zt_store_saml_get(st, s.id_hash, &b), 0);
+    assert_string_equal(b.data, "<Session a=\"2\"/>");
+    assert_int_equal(zt_store_saml_put(st, "nosuch", "<Session/>", 1001), -ENOENT);
+    assert_int_equal(zt_store_saml_put(st, s.id_hash, "", 1001), -EINVAL);
+    /* It goes with its session. */
+    assert_int_equal(zt_store_session_delete(st, s.id_hash), 0);
+    zt_buf_reset(&b);
+    assert_int_equal(zt_store_saml_get(st, s.id_hash, &b), -ENOENT);
+    assert_int_equal(zt_store_saml_delete(st, s.id_hash), 0);
+    zt_buf_dispose(&b);
+    zt_user_dispose(&u);
+    zt_store_close(st);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -319,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_metadata),
         cmocka_unit_test(test_lasso_answer),
+        cmocka_unit_test(test_store_sessions),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
