@@ -404,3 +404,30 @@ def test_saml_reload_adds_and_removes_sps(h):
     _, md2 = _metadata(gw)
     eq(re.findall(r"X509Certificate>([^<]+)<", md1), re.findall(r"X509Certificate>([^<]+)<", md2),
        "the same signing certificate")
+
+
+def test_saml_logout_signature_rules(h):
+    """LogoutRequests follow the AuthnRequest rules: unsigned refused when the app requires
+    signatures, a wrong key refused always; a refused one ends nothing."""
+    sp = SP(h, "sp1")
+    sp.cfg = {"require_signed_requests": True}
+    other = SP(h, "other")
+    gw = _gateway(h, [sp])
+    b = _signed_in(gw)
+    r = b.get("/.ztgate/saml/sso?" + sp.redirect_query(
+        sp.authn_request(gw.base + "/.ztgate/saml/sso"), sign=True))
+    xml = _response_xml(post_page_fields(r.body)[1])
+    idx = re.search(r'SessionIndex="([^"]+)"', xml).group(1)
+    fmt = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+    lr = sp.logout_request(gw.base + "/.ztgate/saml/slo", EMAIL, idx, fmt)
+    _refused(gw, b.get("/.ztgate/saml/slo?" + sp.redirect_query(lr)), 400,
+             "LogoutRequest refused", "unsigned LogoutRequest")
+    lr = sp.logout_request(gw.base + "/.ztgate/saml/slo", EMAIL, idx, fmt)
+    _refused(gw, b.get("/.ztgate/saml/slo?" + sp.redirect_query(lr, sign=True, key=other.key)),
+             400, "LogoutRequest refused", "LogoutRequest signed with another key")
+    r = b.get("/.ztgate/saml/sso?" + sp.redirect_query(
+        sp.authn_request(gw.base + "/.ztgate/saml/sso"), sign=True))
+    eq(r.status, 200, "still signed in")
+    lr = sp.logout_request(gw.base + "/.ztgate/saml/slo", EMAIL, idx, fmt)
+    r = b.get("/.ztgate/saml/slo?" + sp.redirect_query(lr, sign=True))
+    eq(r.status, 303, "a signed LogoutRequest is answered")
