@@ -28,8 +28,10 @@
 #include "lib/time.h"
 
 #define LOCK_FILE "lock"
-/* base64url of an RSA modulus of ZT_KEYS_RSA_MAX_BITS, plus NUL. */
-#define B64_N_MAX (ZT_KEYS_RSA_MAX_BITS / 8 * 4 / 3 + 4)
+/* Thumbprints are also taken of clients' public keys (jws.c), which may be larger than ours. */
+#define DESCRIBE_RSA_MAX_BITS 8192
+/* base64url of an RSA modulus of DESCRIBE_RSA_MAX_BITS, plus NUL. */
+#define B64_N_MAX (DESCRIBE_RSA_MAX_BITS / 8 * 4 / 3 + 4)
 
 /* One algorithm's files. The "next" file is a fully written new key waiting to become active;
  * it survives a crash between the renames of a rotation. */
@@ -146,7 +148,7 @@ static bool is_rsa_we_accept(const EVP_PKEY *pkey)
 static bool bn_b64(const EVP_PKEY *pkey, const char *param, int pad, char *out, size_t cap)
 {
     BIGNUM *bn = NULL;
-    unsigned char raw[ZT_KEYS_RSA_MAX_BITS / 8];
+    unsigned char raw[DESCRIBE_RSA_MAX_BITS / 8];
     if (!EVP_PKEY_get_bn_param(pkey, param, &bn))
         return false;
     int n = pad > 0 ? pad : BN_num_bytes(bn);
@@ -173,7 +175,7 @@ static int describe_public(const EVP_PKEY *pkey, char *members, size_t cap,
                      b);
         c = snprintf(canon, sizeof(canon),
                      "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", a, b);
-    } else if (is_rsa_we_accept(pkey)) {
+    } else if (EVP_PKEY_is_a(pkey, "RSA") && EVP_PKEY_get_bits(pkey) <= DESCRIBE_RSA_MAX_BITS) {
         if (!bn_b64(pkey, OSSL_PKEY_PARAM_RSA_N, 0, a, sizeof(a)) ||
             !bn_b64(pkey, OSSL_PKEY_PARAM_RSA_E, 0, b, sizeof(b)))
             return -EINVAL;

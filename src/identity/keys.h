@@ -117,8 +117,8 @@ __attribute__((warn_unused_result)) int zt_keyset_sign(const zt_keyset *s, zt_jw
                                                        const void *msg, size_t n,
                                                        unsigned char *sig, size_t *sig_len);
 
-/* RFC 7638 SHA-256 thumbprint of an EC P-256 or RSA public key, base64url (the kid this module
- * gives its keys). 0 or -EINVAL for any other key type. */
+/* RFC 7638 SHA-256 thumbprint of an EC P-256 or RSA (up to 8192 bits) public key, base64url
+ * (the kid this module gives its keys). 0 or -EINVAL for any other key. */
 int zt_keys_thumbprint(const EVP_PKEY *pkey, char kid[ZT_KEYS_KID_LEN + 1]);
 
 /* Convenience: appends the current JWKS document to out (for serving /.ztgate/jwks.json). */

@@ -283,6 +283,21 @@ static void test_assertion_accepted(void **state)
         free(p);
         free(t);
     }
+    /* A JWKS without kids: the key that verified is named by its RFC 7638 thumbprint. */
+    char *r = jwk_json(f->rsa, NULL, NULL), doc[4000];
+    snprintf(doc, sizeof(doc), "{\"keys\":[%s]}", r);
+    free(r);
+    zt_jws_jwks *nokid = parse_ok(doc);
+    char *c = good_claims(f), *t = token(f->rsa, "{\"alg\":\"RS256\"}", c);
+    zt_jws_client_assertion a;
+    const char *why = NULL;
+    assert_int_equal(check(f, nokid, t, &a, &why), ZT_JWS_OK);
+    char tp[ZT_KEYS_KID_LEN + 1];
+    assert_int_equal(zt_keys_thumbprint(f->rsa, tp), 0);
+    assert_string_equal(a.kid, tp);
+    zt_jws_jwks_free(nokid);
+    free(c);
+    free(t);
     /* aud as an array of accepted values, and as the issuer alone; reals as dates. */
     expect_status(f, f->rsa, "{\"alg\":\"RS256\",\"kid\":\"r1\"}",
                   claims(f, CLIENT, CLIENT, "[\"" ISSUER "\",\"" TOKEN_EP "\"]", 0, 60, "\"a\""),
