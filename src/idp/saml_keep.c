@@ -24,6 +24,7 @@ typedef struct kept {
     char id[ZT_SAML_KEEP_ID_LEN + 1];
     char *msg; /* NULL: free slot */
     bool post;
+    bool logout, partial; /* a single logout under way (msg: Lasso's logout dump) */
     char relay[ZT_SAML_RELAY_MAX + 1];
     int64_t created;
 } kept;
@@ -45,24 +46,50 @@ static kept *kept_slot(int64_t now)
     return oldest;
 }
 
-int zt_saml_keep_put(const char *msg, bool post, const char *relay, int64_t now,
-                     char id[ZT_SAML_KEEP_ID_LEN + 1])
+static int keep(const char *msg, bool post, const char *relay, int64_t now,
+                char id[ZT_SAML_KEEP_ID_LEN + 1], bool logout, bool partial)
 {
     char *copy = strdup(msg);
     if (copy == NULL)
         return -1;
-    zt_random_hex(id, ZT_SAML_KEEP_ID_LEN / 2); /* 16 bytes: 32 hex digits and the NUL */
+    if (id[0] == '\0')
+        zt_random_hex(id, ZT_SAML_KEEP_ID_LEN / 2); /* 16 bytes: 32 hex digits and the NUL */
     pthread_mutex_lock(&keep_lock);
-    kept *k = kept_slot(now);
+    kept *k = NULL;
+    for (size_t i = 0; i < KEPT_MAX && k == NULL; i++) /* the same id again: replace it */
+        if (kept_tab[i].msg != NULL && strcmp(kept_tab[i].id, id) == 0)
+            k = &kept_tab[i];
+    if (k == NULL)
+        k = kept_slot(now);
     free(k->msg);
     k->msg = copy;
     k->post = post;
+    k->logout = logout;
+    k->partial = partial;
     k->created = now;
     memcpy(k->id, id, sizeof(k->id));
     strncpy(k->relay, relay ? relay : "", sizeof(k->relay) - 1);
     k->relay[sizeof(k->relay) - 1] = '\0';
     pthread_mutex_unlock(&keep_lock);
     return 0;
+}
+
+int zt_saml_keep_put(const char *msg, bool post, const char *relay, int64_t now,
+                     char id[ZT_SAML_KEEP_ID_LEN + 1])
+{
+    id[0] = '\0';
+    return keep(msg, post, relay, now, id, false, false);
+}
+
+int zt_saml_keep_logout(const char *dump, bool partial, const char *relay, int64_t now,
+                        char id[ZT_SAML_KEEP_ID_LEN + 1])
+{
+    return keep(dump, false, relay, now, id, true, partial);
+}
+
+void zt_saml_keep_new_id(char id[ZT_SAML_KEEP_ID_LEN + 1])
+{
+    zt_random_hex(id, ZT_SAML_KEEP_ID_LEN / 2);
 }
 
 int zt_saml_keep_get(const char *id, int64_t now, zt_saml_kept *out)
@@ -78,6 +105,8 @@ int zt_saml_keep_get(const char *id, int64_t now, zt_saml_kept *out)
             continue;
         out->msg = strdup(k->msg);
         out->post = k->post;
+        out->logout = k->logout;
+        out->partial = k->partial;
         out->created = k->created;
         memcpy(out->relay, k->relay, sizeof(out->relay));
         rc = out->msg != NULL ? 0 : -1;

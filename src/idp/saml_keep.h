@@ -13,6 +13,7 @@
 typedef struct zt_saml_kept {
     char *msg; /* the Redirect query or the POST binding's base64 SAMLRequest (owned) */
     bool post;
+    bool logout, partial; /* a single logout under way: msg is Lasso's logout state */
     char relay[ZT_SAML_RELAY_MAX + 1];
     int64_t created; /* Unix seconds: a ForceAuthn needs a sign-in after this */
 } zt_saml_kept;
@@ -20,6 +21,12 @@ typedef struct zt_saml_kept {
 /* Keep an incoming AuthnRequest; id gets its resume id. 0 or -1 (out of memory). */
 int zt_saml_keep_put(const char *msg, bool post, const char *relay, int64_t now,
                      char id[ZT_SAML_KEEP_ID_LEN + 1]);
+/* Keep (or replace, same id) the state of a single logout going through the session's SPs;
+ * partial: an SP could not be told so far; relay: the initiator's RelayState. id: from
+ * zt_saml_keep_new_id. */
+int zt_saml_keep_logout(const char *dump, bool partial, const char *relay, int64_t now,
+                        char id[ZT_SAML_KEEP_ID_LEN + 1]);
+void zt_saml_keep_new_id(char id[ZT_SAML_KEEP_ID_LEN + 1]);
 /* A copy of the kept request id (not expired). 0, or -1: unknown or expired. The entry stays
  * (the block page's "back to the app" link and a reload use it again) until it expires. */
 int zt_saml_keep_get(const char *id, int64_t now, zt_saml_kept *out);

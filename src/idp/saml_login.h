@@ -91,8 +91,14 @@ typedef struct zt_saml_logout_msg {
     int validate_rc;      /* matching it to the session's SSOs (0: found and removed) */
     int signature_status; /* as for AuthnRequests */
     char sp[1025];
-    bool partial;     /* other SPs of the session were not logged out */
-    char *url, *body; /* the LogoutResponse: Redirect URL, or POST body with url */
+    bool others;      /* the session signed in to other SPs too */
+    bool partial;     /* some of them could not be told: PartialLogout */
+    char *url, *body; /* the LogoutResponse: Redirect URL, or POST body with url; or the next
+                       * SP's LogoutRequest URL (zt_saml_logout_next) */
+    char *dump;       /* the logout's state to resume with, after zt_saml_logout_next */
+    char next_sp[1025];
+    char relay[ZT_SAML_RELAY_MAX + 1]; /* the initiator's RelayState, sent back to it */
+    unsigned hops;
     struct _LassoLogout *logout;
 } zt_saml_logout_msg;
 
@@ -100,6 +106,14 @@ typedef struct zt_saml_logout_msg {
  * (NULL: no SSO known for this browser). Returns s->rc; dispose s in every case. */
 int zt_saml_logout_read(struct _LassoServer *server, const char *msg, const char *session_dump,
                         zt_saml_logout_msg *s);
+/* The next other SP of the session: its signed LogoutRequest (Redirect binding) in s->url with
+ * RelayState relay, and the state to resume with in s->dump: 1. 0: none left (those that
+ * could not be told make s->partial); -1: the state could not be kept. */
+int zt_saml_logout_next(zt_saml_logout_msg *s, const char *relay);
+/* An SP's LogoutResponse (msg as for requests) to the logout kept as dump: s->logout restored,
+ * s->rc its result (not 0: that SP did not confirm). Dispose s in every case. */
+int zt_saml_logout_resume(struct _LassoServer *server, const char *dump, const char *msg,
+                          zt_saml_logout_msg *s);
 /* Build the LogoutResponse to the initiator (url, body). 0 or Lasso's error. */
 int zt_saml_logout_respond(zt_saml_logout_msg *s);
 void zt_saml_slo_dispose(zt_saml_logout_msg *s);

@@ -8,6 +8,7 @@
 #include <lasso/xml/saml-2.0/samlp2_status_code.h>
 #include <lasso/xml/saml-2.0/samlp2_status_response.h>
 
+#include "core/log.h"
 #include "idp/saml_login.h"
 
 static void copy_str(char *dst, size_t cap, const char *src)
@@ -53,11 +54,13 @@ int zt_saml_logout_read(LassoServer *server, const char *msg, const char *sessio
     out->rc = rc;
     out->signature_status = prof->signature_status;
     copy_str(out->sp, sizeof(out->sp), prof->remote_providerID);
+    copy_str(out->relay, sizeof(out->relay), prof->msg_relayState);
     if (rc == 0) {
         out->validate_rc = lasso_logout_validate_request(logout);
         char *next = lasso_logout_get_next_providerID(logout);
-        out->partial = next != NULL;
+        out->others = next != NULL;
         g_free(next);
+        lasso_logout_reset_providerID_index(logout); /* zt_saml_logout_next walks them again */
     }
     out->logout = logout;
     return rc;
@@ -70,12 +73,69 @@ int zt_saml_logout_respond(zt_saml_logout_msg *s)
     if (s->partial)
         partial(prof);
     lasso_profile_set_signature_hint(prof, LASSO_PROFILE_SIGNATURE_HINT_FORCE);
+    g_free(prof->msg_relayState); /* the initiator's, not the one of our hops */
+    prof->msg_relayState = s->relay[0] ? g_strdup(s->relay) : NULL;
     int rc = lasso_logout_build_response_msg(logout);
     if (rc != 0)
         return rc;
+    g_free(s->url);
     s->url = g_strdup(prof->msg_url);
     s->body = g_strdup(prof->msg_body);
     return 0;
+}
+
+#define SAML_SLO_HOPS_MAX 16 /* SPs told in one logout: a session signs in to a few */
+
+int zt_saml_logout_next(zt_saml_logout_msg *s, const char *relay)
+{
+    LassoLogout *logout = s->logout;
+    LassoProfile *prof = LASSO_PROFILE(logout);
+    while (s->hops < SAML_SLO_HOPS_MAX) {
+        char *next = lasso_logout_get_next_providerID(logout);
+        if (next == NULL)
+            return 0;
+        s->hops++;
+        int rc = lasso_logout_init_request(logout, next, LASSO_HTTP_METHOD_REDIRECT);
+        copy_str(s->next_sp, sizeof(s->next_sp), next);
+        g_free(next);
+        if (rc != 0) { /* no Redirect SLO endpoint: Lasso drops that SP; it stays signed in */
+            zt_warn("saml: logout: %s cannot be told: %s", s->next_sp, lasso_strerror(rc));
+            s->partial = true;
+            continue;
+        }
+        g_free(prof->msg_relayState);
+        prof->msg_relayState = g_strdup(relay);
+        lasso_profile_set_signature_hint(prof, LASSO_PROFILE_SIGNATURE_HINT_FORCE);
+        rc = lasso_logout_build_request_msg(logout);
+        if (rc != 0 || prof->msg_url == NULL) {
+            zt_warn("saml: logout: no LogoutRequest for %s: %s", s->next_sp, lasso_strerror(rc));
+            s->partial = true;
+            continue;
+        }
+        g_free(s->url);
+        s->url = g_strdup(prof->msg_url);
+        g_free(s->dump);
+        s->dump = lasso_logout_dump(logout);
+        return s->dump != NULL ? 1 : -1;
+    }
+    s->partial = true; /* more SPs than one logout tells */
+    return 0;
+}
+
+int zt_saml_logout_resume(LassoServer *server, const char *dump, const char *msg,
+                          zt_saml_logout_msg *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->logout = lasso_logout_new_from_dump(server, dump);
+    if (out->logout == NULL)
+        return out->rc = -1;
+    LassoProfile *prof = LASSO_PROFILE(out->logout);
+    lasso_profile_set_signature_verify_hint(prof, LASSO_PROFILE_SIGNATURE_VERIFY_HINT_FORCE);
+    zt_saml_lasso_leaks_begin();
+    out->rc = lasso_logout_process_response_msg(out->logout, (char *)msg);
+    zt_saml_lasso_leaks_end();
+    copy_str(out->sp, sizeof(out->sp), prof->remote_providerID);
+    return out->rc;
 }
 
 void zt_saml_slo_dispose(zt_saml_logout_msg *s)
@@ -84,6 +144,7 @@ void zt_saml_slo_dispose(zt_saml_logout_msg *s)
         lasso_logout_destroy(s->logout);
     g_free(s->url);
     g_free(s->body);
+    g_free(s->dump);
     memset(s, 0, sizeof(*s));
 }
 

@@ -1,10 +1,11 @@
 /* Single logout at /.ztgate/saml/slo (HTTP-Redirect and HTTP-POST): an SP's LogoutRequest ends
  * the browser's ztgate session the way the portal's sign-out does (the session and the ones
- * made from it by code exchange deleted, the cookie cleared, an audit record), and the SP gets
- * a signed LogoutResponse: Success, or Success/PartialLogout when the session had signed in to
- * other SPs that were not told (their SLO is not chained yet; their ztgate-side session is
- * gone all the same). A LogoutResponse arriving here (to an IdP-initiated logout) just shows
- * the signed-out page. */
+ * made from it by code exchange deleted, the cookie cleared, an audit record). When the session
+ * had signed in to other SPs, the browser then goes through each of them (front channel: a
+ * signed LogoutRequest by Redirect, their LogoutResponse back here with our RelayState, the
+ * logout's state kept meanwhile) before the initiator gets its signed LogoutResponse: Success,
+ * or Success/PartialLogout when an SP could not be told or did not confirm. A LogoutResponse
+ * that is not part of one of ours shows the signed-out page. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +50,27 @@ static void send_response(zt_local_req *r, const zt_saml_logout_msg *slo)
         zt_portal_redirect(r, slo->url);
 }
 
-/* Under the lock: read, check and answer. 0, or the status of the refusal to send. */
+/* Under the lock, once the request is accepted: the first other SP's LogoutRequest (then
+ * *chain and slo->url is where the browser goes), else the LogoutResponse. 0 or 400. */
+static int answer_or_chain(zt_saml_logout_msg *slo, bool *chain)
+{
+    char id[ZT_SAML_KEEP_ID_LEN + 1];
+    zt_saml_keep_new_id(id);
+    int rc = slo->others ? zt_saml_logout_next(slo, id) : 0;
+    if (rc == 1 &&
+        zt_saml_keep_logout(slo->dump, slo->partial, slo->relay, zt_portal_now(), id) == 0) {
+        *chain = true;
+        return 0;
+    }
+    if (rc != 0) /* the others could not be reached */
+        slo->partial = true;
+    return zt_saml_logout_respond(slo) != 0 || slo->url == NULL ? 400 : 0;
+}
+
+/* Under the lock: read, check, and answer or go on to the next SP. 0, or the status of the
+ * refusal to send. */
 static int process(zt_local_req *r, const char *msg, bool post, const char *dump,
-                   zt_saml_logout_msg *slo, const zt_app_cfg **app)
+                   zt_saml_logout_msg *slo, const zt_app_cfg **app, bool *chain)
 {
     struct _LassoServer *server = zt_saml_server_lock(r->cfg);
     if (server == NULL)
@@ -65,8 +84,8 @@ static int process(zt_local_req *r, const char *msg, bool post, const char *dump
                  ? slo->signature_status != 0
                  : (*app)->saml.require_signed_requests)
         status = 400; /* a signature must verify; none is allowed unless the app requires it */
-    else if (zt_saml_logout_respond(slo) != 0 || slo->url == NULL)
-        status = 400;
+    else
+        status = answer_or_chain(slo, chain);
     zt_saml_server_unlock();
     if (status != 0)
         zt_warn("saml: LogoutRequest refused (issuer '%.200s'): %s", slo->sp,
@@ -84,7 +103,8 @@ static void logout_request(zt_local_req *r, const char *msg, bool post)
     char *dump = s.valid ? zt_saml_parts_get(r->svc->store, s.id_hash) : NULL;
     zt_saml_logout_msg slo;
     const zt_app_cfg *app = NULL;
-    int status = process(r, msg, post, dump, &slo, &app);
+    bool chain = false;
+    int status = process(r, msg, post, dump, &slo, &app, &chain);
     free(dump);
     if (status == 503)
         zt_portal_unavailable(r, "saml: identity provider unavailable");
@@ -95,10 +115,71 @@ static void logout_request(zt_local_req *r, const char *msg, bool post)
     else {
         if (s.valid)
             end_session(r, &s);
-        r->log_detail = "saml: logged out";
-        send_response(r, &slo);
+        r->log_detail = chain ? "saml: logged out, telling the other SPs" : "saml: logged out";
+        if (chain)
+            zt_portal_redirect(r, slo.url);
+        else
+            send_response(r, &slo);
     }
     zt_saml_slo_dispose(&slo);
+}
+
+/* Under the lock: an SP's answer to our LogoutRequest; the next SP, or the initiator's
+ * LogoutResponse. 0, or -1 when this is no logout of ours (then the signed-out page). */
+static int resume(zt_local_req *r, const char *msg, const zt_saml_kept *k,
+                  char id[ZT_SAML_KEEP_ID_LEN + 1], zt_saml_logout_msg *slo, bool *chain)
+{
+    struct _LassoServer *server = zt_saml_server_lock(r->cfg);
+    if (server == NULL)
+        return -1;
+    int rc = zt_saml_logout_resume(server, k->msg, msg, slo);
+    if (slo->logout != NULL) {
+        if (rc != 0)
+            zt_warn("saml: %s did not confirm the logout: %s [%s]", slo->sp[0] ? slo->sp : "an SP",
+                    zt_saml_strerror(rc), r->request_id);
+        slo->partial = k->partial || rc != 0;
+        memcpy(slo->relay, k->relay, sizeof(slo->relay));
+        int next = zt_saml_logout_next(slo, id);
+        *chain = next == 1 &&
+                 zt_saml_keep_logout(slo->dump, slo->partial, slo->relay, zt_portal_now(), id) == 0;
+        if (next != 0 && !*chain)
+            slo->partial = true;
+        rc = *chain ? 0 : zt_saml_logout_respond(slo) != 0 || slo->url == NULL ? -1 : 0;
+    } else {
+        rc = -1;
+    }
+    zt_saml_server_unlock();
+    return rc;
+}
+
+/* The RelayState of an SP's LogoutResponse: the id of our logout under way, or "". */
+static void relay_id(const char *src, size_t n, char id[ZT_SAML_KEEP_ID_LEN + 1])
+{
+    zt_buf b;
+    zt_buf_init(&b, ZT_SAML_KEEP_ID_LEN + 1);
+    id[0] = '\0';
+    if (zt_saml_param(src, n, "RelayState", &b) == 1 && b.len == ZT_SAML_KEEP_ID_LEN)
+        memcpy(id, b.data, ZT_SAML_KEEP_ID_LEN + 1);
+    zt_buf_dispose(&b);
+}
+
+static void logout_response(zt_local_req *r, const char *src, size_t n, const char *msg)
+{
+    char id[ZT_SAML_KEEP_ID_LEN + 1];
+    zt_saml_kept k = {0};
+    zt_saml_logout_msg slo = {0};
+    bool chain = false;
+    relay_id(src, n, id);
+    bool ours = id[0] != '\0' && zt_saml_keep_get(id, zt_portal_now(), &k) == 0 && k.logout &&
+                resume(r, msg, &k, id, &slo, &chain) == 0;
+    if (!ours)
+        zt_portal_page(r, 200, SAML_TITLE_SIGNED_OUT, SAML_BODY_SIGNED_OUT, NULL, MSG_NONE);
+    else if (chain)
+        zt_portal_redirect(r, slo.url);
+    else
+        send_response(r, &slo);
+    zt_saml_slo_dispose(&slo);
+    zt_saml_kept_dispose(&k);
 }
 
 void zt_saml_slo(zt_local_req *r)
@@ -116,7 +197,7 @@ void zt_saml_slo(zt_local_req *r)
     if (rq == 1)
         logout_request(r, post ? msg.data : r->query, post);
     else if (rs == 1)
-        zt_portal_page(r, 200, SAML_TITLE_SIGNED_OUT, SAML_BODY_SIGNED_OUT, NULL, MSG_NONE);
+        logout_response(r, src, n, post ? resp.data : r->query);
     else
         zt_saml_refuse(r, n > ZT_SAML_MSG_MAX ? 413 : 400, SAML_BODY_BAD_REQUEST,
                        "saml: malformed logout message");

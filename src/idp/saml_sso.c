@@ -380,7 +380,7 @@ static bool read_resume(sso_ctx *c, zt_buf *id, zt_saml_kept *kept)
     int drc = zt_saml_param(r->query, r->query_len, "deny", &deny);
     c->deny = drc == 1 && strcmp(deny.data, "1") == 0;
     zt_buf_dispose(&deny);
-    if (zt_saml_keep_get(id->data, zt_portal_now(), kept) < 0) {
+    if (zt_saml_keep_get(id->data, zt_portal_now(), kept) < 0 || kept->logout) {
         zt_saml_refuse(r, 400, SAML_BODY_EXPIRED, "saml: unknown or expired resume id");
         return false;
     }

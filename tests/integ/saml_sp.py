@@ -92,6 +92,14 @@ class SP:
                 % (NS["samlp"], NS["saml"], self.last_id, now_iso(), destination,
                    self.entity_id, fmt, name_id, session_index))
 
+    def logout_response(self, destination, in_response_to, status="Success"):
+        return ('<samlp:LogoutResponse xmlns:samlp="%s" xmlns:saml="%s" ID="_%s" Version="2.0" '
+                'IssueInstant="%s" Destination="%s" InResponseTo="%s"><saml:Issuer>%s'
+                '</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:'
+                '2.0:status:%s"/></samlp:Status></samlp:LogoutResponse>'
+                % (NS["samlp"], NS["saml"], secrets.token_hex(16), now_iso(), destination,
+                   in_response_to, self.entity_id, status))
+
     # ---- bindings
 
     def redirect_query(self, xml, relay=None, sign=False, key=None, field="SAMLRequest"):

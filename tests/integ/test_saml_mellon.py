@@ -116,6 +116,14 @@ def test_saml_mellon_two_sps_one_sign_in(h):
     eq(sorted(r["app"]["name"] for r in recs), ["mellon", "mellon2"], "two assertions audited")
     check(all(r["service"]["uid"] in (sp1.entity_id, sp2.entity_id) for r in recs),
           "each names the SP's entity id")
+    # Single logout from the first SP goes through the second one (front channel) and back.
+    p = tab.goto(sp1.logout_url(), "slo-both")
+    check(p.url.startswith(sp1.url("/loggedout")), "back at the first SP: %s\n%s\n%s"
+          % (p.url, sp1.logs(), sp2.logs()))
+    check("/mellon/logout" in open(os.path.join(sp2.dir, "access.log")).read(),
+          "the second SP was sent a LogoutRequest:\n" + sp2.logs())
+    p = tab.goto(sp2.url("/secret/"), "second-sp-after-slo")
+    check("/.ztgate/login" in p.url, "the second SP's session ended too: %s" % p.url)
 
 
 @timeout(180)
