@@ -4,8 +4,9 @@
  * binding: 0 the POST binding's SAMLRequest made of the rest (base64-encoded here, so the XML
  * parser sees the bytes), 1 the rest as the POST value itself (base64 or not), 2 the rest as
  * the Redirect binding's query (SAMLRequest, RelayState, SigAlg, Signature), 3 the bindings'
- * field reader; a request Lasso accepts is then answered as ztgate would (success, with a
- * NameID and attributes, and a denial). */
+ * field reader, 4 the rest as a LogoutRequest (POST binding, base64-encoded here) read against
+ * an empty session and answered; an AuthnRequest Lasso accepts is answered as ztgate would
+ * (success, with a NameID and attributes, and a denial). */
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -109,6 +110,18 @@ static void run_lasso(const char *msg)
     zt_saml_server_unlock();
 }
 
+static void run_logout(const char *msg)
+{
+    struct _LassoServer *server = zt_saml_server_lock(&cfg);
+    if (server == NULL)
+        abort();
+    zt_saml_logout_msg slo;
+    if (zt_saml_logout_read(server, msg, NULL, &slo) == 0)
+        (void)zt_saml_logout_respond(&slo);
+    zt_saml_slo_dispose(&slo);
+    zt_saml_server_unlock();
+}
+
 static void run_param(const char *s, size_t n)
 {
     zt_buf out;
@@ -121,11 +134,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > ZT_SAML_MSG_MAX)
         return 0;
-    unsigned mode = data[0] % 4;
+    unsigned mode = data[0] % 5;
     const char *rest = (const char *)data + 1;
     size_t n = size - 1;
     char *msg = NULL;
-    if (mode == 0) {
+    if (mode == 0 || mode == 4) {
         gchar *b64 = g_base64_encode((const guchar *)rest, n);
         msg = strdup(b64);
         g_free(b64);
@@ -136,6 +149,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (mode == 3)
         run_param(rest, n);
+    else if (mode == 4)
+        run_logout(msg);
     else if (msg[0] != '\0')
         run_lasso(msg);
     free(msg);

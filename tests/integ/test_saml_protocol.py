@@ -272,6 +272,17 @@ def test_saml_bad_requests(h):
     check(400 <= r.status < 500, "malformed POST XML: %d" % r.status)
     r = b.get("/.ztgate/saml/sso?resume=" + "0" * 32)
     eq(r.status, 400, "unknown resume id")
+    # Lasso logs this one at GLib's fatal ERROR level: it must not stop the gateway.
+    no_name = ('<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+               'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_x" Version="2.0" '
+               'IssueInstant="2026-01-01T00:00:00Z"><saml:Issuer>%s</saml:Issuer>'
+               '</samlp:LogoutRequest>' % sp.entity_id)
+    r = b.get("/.ztgate/saml/slo?" + sp.redirect_query(no_name))
+    check(400 <= r.status < 500, "LogoutRequest without NameID: %d" % r.status)
+    r = b.post("/.ztgate/saml/slo", {"SAMLRequest": base64.b64encode(no_name.encode())})
+    check(400 <= r.status < 500, "POST LogoutRequest without NameID: %d" % r.status)
+    r = b.get("/.ztgate/saml/slo?SAMLResponse=x&RelayState=" + "0" * 32)
+    eq(r.status, 200, "a LogoutResponse that is none of ours: the signed-out page")
     check(gw.alive(), "still running")
     r = b.get("/.ztgate/saml/metadata")
     eq(r.status, 200, "still serving")
