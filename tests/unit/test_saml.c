@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <lasso/lasso.h>
+#include <lasso/logging.h>
 
 #include "core/config.h"
 #include "idp/saml.h"
@@ -294,6 +295,30 @@ static void test_lasso_answer(void **state)
     zt_saml_server_free();
 }
 
+/* ---- Lasso's fatal-level log lines do not abort (ztgate's lasso_log) ---- */
+
+static void test_lasso_log_not_fatal(void **state)
+{
+    (void)state;
+    lasso_log(G_LOG_LEVEL_ERROR, __FILE__, __LINE__, __func__, "%s", "a test of the ERROR level");
+    lasso_log(G_LOG_LEVEL_CRITICAL, __FILE__, __LINE__, __func__, "%d", 42);
+    /* And through Lasso itself: a LogoutRequest without NameID is logged at ERROR level. */
+    write_sp_metadata();
+    struct _LassoServer *server = zt_saml_server_lock(config());
+    assert_non_null(server);
+    const char *xml = "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
+                      "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_x\" "
+                      "Version=\"2.0\" IssueInstant=\"2026-01-01T00:00:00Z\"><saml:Issuer>"
+                      "https://sp.test/saml/metadata</saml:Issuer></samlp:LogoutRequest>";
+    char *msg = post_msg(xml);
+    zt_saml_logout_msg slo;
+    assert_int_not_equal(zt_saml_logout_read(server, msg, NULL, &slo), 0);
+    zt_saml_slo_dispose(&slo);
+    free(msg);
+    zt_saml_server_unlock();
+    zt_saml_server_free();
+}
+
 /* ---- the store's saml_sessions (schema 10) ---- */
 
 static void test_store_sessions(void **state)
@@ -361,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_metadata),
         cmocka_unit_test(test_lasso_answer),
         cmocka_unit_test(test_store_sessions),
+        cmocka_unit_test(test_lasso_log_not_fatal),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
