@@ -90,7 +90,7 @@ cat <<EOF
 EOF
 if [ -n "$oidc_url" ]; then
     cat <<EOF
-    open  $oidc_url       the OIDC demo app: "Sign in with ztgate" through ztgate's
+    open  $oidc_url         the OIDC demo app: "Sign in with ztgate" through ztgate's
           OpenID Connect provider, https://sso.localhost:8443 (docs/OIDC.md)
 EOF
 fi
