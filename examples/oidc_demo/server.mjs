@@ -376,7 +376,8 @@ function describe(err) {
         return [err.error, err.error_description].filter(Boolean).join(': ');
     if (err instanceof client.ResponseBodyError)
         return [`HTTP ${err.status}`, err.error, err.error_description].filter(Boolean).join(': ');
-    const cause = err && err.cause && err.cause.message ? ` (${err.cause.message})` : '';
+    const c = err && err.cause;
+    const cause = c && typeof c.status === 'number' ? ` (HTTP ${c.status})` : c && c.message ? ` (${c.message})` : '';
     return `${err && err.message ? err.message : err}${cause}`;
 }
 
