@@ -109,7 +109,7 @@ def _quickstart(h, with_oidc_demo):
     for proc, port in apps:
         check(wait_until(lambda: port_open(port) or not proc.alive(), 15.0) and proc.alive(),
               "%s did not start:\n%s" % (proc.name, proc.stderr_text()))
-    add_user(h, gw, EMAIL, PASSWORD)
+    add_user(h, gw, EMAIL, PASSWORD, groups=("nurses",))
     spki = spki_sha256(os.path.join(h.dir, "data", "tls", "gateway-cert.pem"))
     return ports, oidc, Chromium(h, spki=[spki])
 
@@ -176,6 +176,7 @@ def test_quickstart_oidc_sign_in_and_out(h):
     eq((p.status, p.url), (200, rp + "/"), "back at the OIDC demo app, signed in")
     eq(p.h1, "Signed in with ztgate", "the demo app's signed-in page")
     eq(tab.texts("#email"), [EMAIL], "the e-mail from the ID token")
+    eq(tab.texts("#groups"), ["nurses"], "the groups (scope groups, advertised in discovery)")
     amr = tab.texts("#amr")[0]
     check("otp" in amr or "mfa" in amr, "amr names the second factor: %r" % amr)
     claims = tab.texts("#id-token-claims td")
