@@ -49,6 +49,9 @@ typedef struct zt_local_req {
     uv_loop_t *loop; /* the worker loop this request runs on */
     unsigned worker_id;
     const zt_config *cfg; /* the configuration generation of this request */
+    /* That generation's compiled Conditional Access policies (policy/policy.h; NULL = none):
+     * a front-end deciding access (src/access) evaluates these, as the proxy does. */
+    const struct zt_policy_set *policies;
     zt_services *svc;
     zt_session_cache *sessions; /* this worker's session cache */
     const zt_app_cfg *app;      /* app whose host (and prefix) match; NULL if none */

@@ -410,18 +410,18 @@ static void test_names(void **state)
 
 static void test_err_unknown_key(void **state)
 {
-    expect_errors("gateway:\n"
-                  "  listne:\n"
-                  "    - address: 127.0.0.1:8080\n"
-                  "  listen: [{address: \"*:80\"}]\n"
-                  "apps: [{name: a, upstream: \"http://127.0.0.1:1\"}]\n"
-                  "aps: []\n",
-                  NAME
-                  ":2:3: unknown key 'listne' in 'gateway' (expected one of: listen, workers, "
-                  "trusted_proxies, limits, timeouts)\n" NAME
-                  ":6:1: unknown key 'aps' at top level (expected one of: state_dir, "
-                  "gateway, log, admin, audit, auth, devices, risk, apps, locations, policies, "
-                  "incidents, playbooks)\n");
+    expect_errors(
+        "gateway:\n"
+        "  listne:\n"
+        "    - address: 127.0.0.1:8080\n"
+        "  listen: [{address: \"*:80\"}]\n"
+        "apps: [{name: a, upstream: \"http://127.0.0.1:1\"}]\n"
+        "aps: []\n",
+        NAME ":2:3: unknown key 'listne' in 'gateway' (expected one of: listen, workers, "
+             "trusted_proxies, limits, timeouts)\n" NAME
+             ":6:1: unknown key 'aps' at top level (expected one of: state_dir, "
+             "gateway, log, admin, audit, auth, devices, risk, idp, apps, locations, policies, "
+             "incidents, playbooks)\n");
 }
 
 static void test_err_wrong_type(void **state)
@@ -649,6 +649,83 @@ static void test_err_overlapping_listeners(void **state)
                        "one address, one listener\n" NAME
                        ":7:17: admin.listen 127.0.0.2:8081 overlaps gateway listener "
                        "127.0.0.2:8081 (line 6): the admin API needs an address of its own\n");
+}
+
+/* Apps of kind oidc and saml: defaults derived from the portal host and the listeners. */
+static void test_idp_apps(void **state)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof(yaml),
+             "gateway:\n"
+             "  listen:\n"
+             "    - address: 127.0.0.1:8080\n"
+             "auth: {portal_host: sso.test}\n"
+             "apps:\n"
+             "  - name: cli\n"
+             "    kind: oidc\n"
+             "    sensitivity: confidential\n"
+             "    oidc:\n"
+             "      client_id: cli-app\n"
+             "      client_auth: none\n"
+             "      redirect_uris: [\"http://127.0.0.1:5000/cb\", https://app.test/cb?x=1]\n"
+             "  - name: sp\n"
+             "    kind: saml\n"
+             "    saml: {metadata_file: \"%s/README.md\", name_id_format: persistent}\n",
+             srcdir());
+    zt_config *cfg = load_ok(yaml);
+    assert_int_equal(cfg->n_apps, 2);
+    const zt_app_cfg *o = &cfg->apps[0], *s = &cfg->apps[1];
+    assert_int_equal(o->kind, ZT_APP_OIDC);
+    assert_int_equal(o->oidc.client_auth, ZT_OIDC_AUTH_NONE);
+    assert_int_equal(o->oidc.id_token_alg, ZT_ID_TOKEN_RS256);
+    assert_int_equal(o->oidc.n_redirect_uris, 2);
+    assert_int_equal(o->sensitivity, ZT_SENS_CONFIDENTIAL);
+    assert_int_equal(s->kind, ZT_APP_SAML);
+    assert_int_equal(s->saml.name_id_format, ZT_SAML_NAMEID_PERSISTENT);
+    assert_string_equal(s->saml.attributes.groups, "groups");
+    assert_string_equal(cfg->idp.issuer, "http://sso.test:8080");
+    assert_string_equal(cfg->idp.saml_entity_id, "http://sso.test:8080/.ztgate/saml/metadata");
+    assert_int_equal(cfg->idp.access_token_ttl_ms, 10 * 60 * 1000);
+    assert_int_equal(cfg->idp.refresh_token_ttl_ms, 8 * 3600 * 1000);
+    zt_config_free(cfg);
+}
+
+static void test_err_idp_apps(void **state)
+{
+    expect_errors(
+        "gateway:\n"
+        "  listen:\n"
+        "    - address: 127.0.0.1:8080\n"
+        "apps:\n"
+        "  - name: o\n"
+        "    kind: oidc\n"
+        "    upstream: http://127.0.0.1:1\n"
+        "    oidc:\n"
+        "      client_id: c\n"
+        "      client_auth: none\n"
+        "      redirect_uris: [http://evil.test/cb, \"https://a.test/#f\", https://a.test/]\n"
+        "      backchannel_logout_uri: ftp://x\n"
+        "  - name: p\n"
+        "    kind: oidc\n"
+        "    oidc: {client_id: c, client_auth: none, redirect_uris: [https://b.test/]}\n"
+        "  - name: s\n"
+        "    kind: saml\n"
+        "  - {name: h, oidc: {client_id: d, client_auth: none, redirect_uris: "
+        "[https://c.test/]}}\n"
+        "idp: {issuer: \"https://sso.test/\"}\n",
+        NAME ":11:23: 'http://evil.test/cb' must use https:// (http:// only on a "
+             "loopback host)\n" NAME
+             ":11:44: 'https://a.test/#f' must not contain a fragment ('#')\n" NAME
+             ":12:31: 'backchannel_logout_uri' must start with https:// (or http:// on a "
+             "loopback host)\n" NAME
+             ":7:15: app 'o' is of kind oidc: 'upstream' is only for proxied (kind http) "
+             "apps\n" NAME ":16:5: app 's' is of kind saml: missing 'saml:' block\n" NAME
+             ":18:5: app 'h': missing required key 'upstream'\n" NAME
+             ":18:21: app 'h': 'oidc:' needs 'kind: oidc'\n" NAME
+             ":19:15: 'idp.issuer' must not end with '/'\n" NAME
+             ":15:11: client_id 'c' is already the client_id of app 'o' (line 5)\n" NAME
+             ":5:5: app 'o' is of kind oidc: ztgate signs its users in on the portal "
+             "host, so 'auth.portal_host' must be set\n");
 }
 
 static void test_err_missing_required(void **state)
@@ -1049,6 +1126,8 @@ int main(void)
         cmocka_unit_test(test_err_duplicate_app),
         cmocka_unit_test(test_err_duplicate_route),
         cmocka_unit_test(test_err_missing_required),
+        cmocka_unit_test(test_idp_apps),
+        cmocka_unit_test(test_err_idp_apps),
         cmocka_unit_test(test_sections_absent_or_empty),
         cmocka_unit_test(test_state_paths_every_section),
         cmocka_unit_test(test_err_empty_required),
