@@ -11,7 +11,7 @@
 
 #include "audit/event.h"
 #include "core/log.h"
-#include "identity/jwt.h"
+#include "identity/jws.h"
 #include "identity/keys.h"
 #include "idp/idp.h"
 #include "idp/oidc.h"
@@ -37,7 +37,7 @@ int zt_idp_open(const zt_config *cfg, zt_idp **out, char *err, size_t errlen)
     if (idp == NULL)
         return -ENOMEM;
     char why[256] = "";
-    int rc = zt_keys_open(cfg->idp.keys_dir, &idp->keys, why, sizeof(why));
+    int rc = zt_keys_open_with(cfg->idp.keys_dir, ZT_KEYS_WITH_RSA, &idp->keys, why, sizeof(why));
     if (rc != 0)
         snprintf(err, errlen, "idp.keys_dir %s: %s", cfg->idp.keys_dir, why);
     else if ((idp->bcl = zt_oidc_bcl_new(err, errlen)) == NULL)
@@ -103,14 +103,13 @@ const char *zt_oidc_issuer(const zt_local_req *r)
     return r->cfg->idp.issuer != NULL ? r->cfg->idp.issuer : "";
 }
 
-/* The one place tokens are signed. ES256 with the assertion-style signer until RSA keys are
- * available (identity/jws.h). */
+/* The one place tokens are signed: the client's alg (RS256 unless it asked for ES256) with the
+ * provider's own keys (idp.keys_dir, not the assertion keys). */
 int zt_oidc_sign(const zt_idp *idp, unsigned alg, const char *typ, const char *json, size_t n,
                  zt_buf *out)
 {
-    (void)alg;
-    (void)typ;
-    return zt_jwt_sign_payload(idp->keys, json, n, out);
+    zt_jws_alg a = alg == ZT_ID_TOKEN_ES256 ? ZT_JWS_ES256 : ZT_JWS_RS256;
+    return zt_jws_sign_json(idp->keys, a, typ, json, n, out, NULL);
 }
 
 void zt_oidc_hash(const char *s, size_t n, unsigned char hash[ZT_STORE_OIDC_HASH_LEN])
@@ -183,6 +182,8 @@ bool zt_oidc_audit(zt_local_req *r, const zt_oidc_event *e)
     zt_event_str(&ev, "app.name", e->app);
     zt_event_str(&ev, "decision", e->decision);
     zt_event_str(&ev, "policy.name", e->policy);
+    zt_event_str(&ev, "policies", e->policies);
+    zt_event_str(&ev, "report_only.decision", e->report_only);
     zt_event_str(&ev, "auth_protocol", "OpenID Connect");
     zt_event_str(&ev, "unmapped.oidc.event", e->event);
     zt_event_str(&ev, "unmapped.oidc.client_id", e->client_id);

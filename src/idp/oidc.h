@@ -134,8 +134,10 @@ typedef struct zt_oidc_event {
     const char *event; /* "authorize", "code", "token", "refresh", "revoke", "logout", ... */
     bool success;
     const char *app, *client_id, *user_id, *email;
-    const char *decision; /* allow | challenge | block (authorize), NULL otherwise */
-    const char *policy;   /* the deciding policy, nullable */
+    const char *decision;    /* allow | challenge | block (authorize), NULL otherwise */
+    const char *policy;      /* the deciding policy, nullable */
+    const char *policies;    /* applicable ones, "a,b (report-only)", nullable */
+    const char *report_only; /* what report-only policies would have done, nullable */
     const char *message, *reason;
 } zt_oidc_event;
 bool zt_oidc_audit(zt_local_req *r, const zt_oidc_event *e);

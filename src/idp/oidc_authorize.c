@@ -5,8 +5,10 @@
  * proxied request: allow → a code; challenge → the portal's step-up, then back; block → the
  * block page, whose link takes the user back to the client with error=access_denied. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "access/access.h"
 #include "core/log.h"
 #include "http/pages.h"
 #include "idp/oidc.h"
@@ -17,19 +19,71 @@
 /* The outcome of Conditional Access for one sign-in at a client. */
 typedef struct oidc_decision {
     zt_outcome outcome;
-    const char *policy; /* the deciding policy, NULL when none */
-    bool reauth;        /* sign-in frequency: sign in again */
-    zt_control control; /* challenge: the control to satisfy */
+    const char *policy;      /* the deciding policy, NULL when none */
+    bool reauth;             /* sign-in frequency: sign in again */
+    zt_control control;      /* challenge: the control to satisfy */
+    const char *report_only; /* what report-only policies would have done, NULL = allow */
+    char policies[512];      /* applicable policies, "a,b (report-only)" */
+    zt_access_facts facts;   /* what the pages say about the device */
 } oidc_decision;
 
-/* Conditional Access for the client's app. The one place the decision is taken. */
-static void decide(zt_local_req *r, const zt_portal_sess *s, const zt_app_cfg *app,
-                   oidc_decision *d)
+#define GROUPS_MAX 64
+
+typedef struct user_groups {
+    char names[GROUPS_MAX][ZT_STORE_GROUP_MAX + 1];
+    const char *ptrs[GROUPS_MAX];
+    size_t n;
+} user_groups;
+
+static int add_group(void *ctx, const char *name)
 {
-    (void)r;
-    (void)s;
-    (void)app;
-    *d = (oidc_decision){.outcome = ZT_OUTCOME_ALLOW};
+    user_groups *g = ctx;
+    if (g->n < GROUPS_MAX) {
+        snprintf(g->names[g->n], sizeof(g->names[0]), "%s", name);
+        g->ptrs[g->n] = g->names[g->n];
+        g->n++;
+    }
+    return 0;
+}
+
+/* Conditional Access for the client's app, through src/access like a proxied request: the
+ * session side from the portal session (groups read now, as the proxy reads them on a cache
+ * miss), the request side from this request. The one place the decision is taken. -1: the
+ * store failed (fail closed). */
+static int decide(zt_local_req *r, const zt_portal_sess *s, const zt_app_cfg *app, oidc_decision *d)
+{
+    user_groups *g = calloc(1, sizeof(*g));
+    if (g == NULL || zt_store_user_groups(r->svc->store, s->user_id, add_group, g) != 0) {
+        free(g);
+        return -1;
+    }
+    zt_access_request rq;
+    zt_access_request_from_local(r, &rq);
+    rq.user_id = s->user_id;
+    rq.email = s->email;
+    rq.groups = g->ptrs;
+    rq.n_groups = g->n;
+    rq.auth_time = s->auth_time;
+    rq.mfa_time = s->mfa_time;
+    rq.amr = s->amr;
+    rq.passkey_aaguid = s->has_passkey_aaguid ? s->passkey_aaguid : NULL;
+    rq.user_risk = (zt_risk)s->user_risk;
+    rq.sign_in_risk = (zt_risk)s->sign_in_risk;
+    rq.app = app;
+    rq.client = ZT_CLIENT_BROWSER; /* a sign-in is a browser's, whatever it Accepts */
+    zt_policy_input in;
+    zt_policy_result res;
+    memset(d, 0, sizeof(*d));
+    zt_access_input(r->svc, &rq, &in, &d->facts);
+    d->policy = zt_access_decide(r->policies, &in, &res);
+    d->outcome = res.outcome;
+    d->reauth = res.reauth_required;
+    d->control = res.next_control;
+    if (res.report_only_outcome != ZT_OUTCOME_ALLOW)
+        d->report_only = zt_outcome_name(res.report_only_outcome);
+    zt_access_policy_names(r->policies, &res, d->policies, sizeof(d->policies));
+    free(g);
+    return 0;
 }
 
 /* ---- where the browser goes ---- */
@@ -126,7 +180,7 @@ static void refuse_page(zt_local_req *r, zt_oidc_authz_err e, const zt_oidc_auth
 /* ---- the steps ---- */
 
 static void audit_decision(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_sess *s,
-                           const char *decision, const char *policy, bool *ok)
+                           const char *decision, const oidc_decision *d, bool *ok)
 {
     char msg[160];
     snprintf(msg, sizeof(msg), "oidc authorize: %s for app %s", decision, az->app->name);
@@ -137,7 +191,9 @@ static void audit_decision(zt_local_req *r, const zt_oidc_authz *az, const zt_po
                        .user_id = s->user_id,
                        .email = s->email,
                        .decision = decision,
-                       .policy = policy,
+                       .policy = d->policy,
+                       .policies = d->policies[0] ? d->policies : NULL,
+                       .report_only = d->report_only,
                        .message = msg};
     *ok = zt_oidc_audit(r, &e);
 }
@@ -180,7 +236,7 @@ static int store_grant_and_code(zt_local_req *r, const zt_oidc_authz *az, const 
 }
 
 static void issue_code(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_sess *s,
-                       const char *policy)
+                       const oidc_decision *d)
 {
     char code[ZT_OIDC_TOKEN_CHARS + 1];
     bool ok = false;
@@ -188,7 +244,7 @@ static void issue_code(zt_local_req *r, const zt_oidc_authz *az, const zt_portal
         client_error(r, az, "server_error", "the code could not be stored");
         return;
     }
-    audit_decision(r, az, s, "allow", policy, &ok);
+    audit_decision(r, az, s, "allow", d, &ok);
     if (!ok) {
         zt_wipe(code, sizeof(code));
         zt_portal_unavailable(r, "audit log unavailable");
@@ -209,10 +265,10 @@ static void issue_code(zt_local_req *r, const zt_oidc_authz *az, const zt_portal
 
 /* Block: the block page, with a link back to the client carrying error=access_denied. */
 static void blocked(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_sess *s,
-                    const char *policy)
+                    const oidc_decision *d)
 {
     bool ok = false;
-    audit_decision(r, az, s, "block", policy, &ok);
+    audit_decision(r, az, s, "block", d, &ok);
     if (!ok) {
         zt_portal_unavailable(r, "audit log unavailable");
         return;
@@ -221,7 +277,8 @@ static void blocked(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_se
     zt_buf_init(&back, 0);
     int rc = client_url(az, zt_oidc_issuer(r), "error", "access_denied", "error_description",
                         "blocked by a Conditional Access policy", &back);
-    zt_page pg = zt_page_block(policy, NULL);
+    zt_page_device dev = zt_access_page_device(&d->facts);
+    zt_page pg = zt_page_block(d->policy, dev.failed != NULL ? &dev : NULL);
     pg.request_id = r->request_id;
     pg.lang = r->lang;
     pg.https = r->https;
@@ -237,12 +294,39 @@ static void blocked(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_se
     zt_buf_dispose(&back);
 }
 
+/* A control the user cannot meet from the MFA prompt (a phishing-resistant method, a compliant
+ * device, a password change): the same explanatory page the proxy shows; for a passkey its
+ * link leads to the passkey prompt, which comes back here. */
+static void unmet_page(zt_local_req *r, const oidc_decision *d, const zt_form *f)
+{
+    zt_page_device dev = zt_access_page_device(&d->facts);
+    zt_page pg = zt_page_unmet((int)d->control, d->policy, &dev);
+    zt_buf self, href;
+    zt_buf_init(&self, ZT_RD_MAX);
+    zt_buf_init(&href, 0);
+    if (d->control == ZT_CTL_PHISHING_RESISTANT_MFA && self_url(f, 0, &self) == 0 &&
+        zt_buf_append_str(&href, ZT_PORTAL_PASSKEY "?rd=") == 0 &&
+        zt_url_encode(&href, self.data, self.len, false) == 0 && zt_buf_cstr(&href) == 0)
+        pg.remedy_href = href.data;
+    pg.request_id = r->request_id;
+    pg.lang = r->lang;
+    pg.https = r->https;
+    zt_buf_reset(&r->resp_body);
+    r->status = pg.status;
+    r->log_detail = "oidc authorize: a control the MFA prompt cannot meet";
+    if (zt_page_render_body(&r->resp_body, &pg) != 0)
+        zt_buf_reset(&r->resp_body);
+    zt_local_respond(r);
+    zt_buf_dispose(&self);
+    zt_buf_dispose(&href);
+}
+
 /* A challenge the portal can meet (second factor, sign in again), else the page saying why. */
 static void challenged(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_sess *s,
                        const zt_form *f, const oidc_decision *d)
 {
     bool ok = false;
-    audit_decision(r, az, s, "challenge", d->policy, &ok);
+    audit_decision(r, az, s, "challenge", d, &ok);
     if (!ok) {
         zt_portal_unavailable(r, "audit log unavailable");
         return;
@@ -256,10 +340,8 @@ static void challenged(zt_local_req *r, const zt_oidc_authz *az, const zt_portal
         go_portal(r, ZT_PORTAL_LOGIN "?prompt=login&rd=", f, now);
     else if (d->control == ZT_CTL_MFA)
         go_portal(r, ZT_PORTAL_MFA "?rd=", f, 0);
-    else if (d->control == ZT_CTL_PHISHING_RESISTANT_MFA)
-        go_portal(r, ZT_PORTAL_PASSKEY "?rd=", f, 0);
     else
-        zt_local_respond_page(r, 403, OI_ERROR_TITLE, OI_UNMET, "oidc: a control cannot be met");
+        unmet_page(r, d, f);
 }
 
 /* The session must be recent enough (prompt=login, max_age) unless it was renewed for this
@@ -302,14 +384,16 @@ static void with_session(zt_local_req *r, const zt_oidc_authz *az, const zt_form
                   f, now);
         return;
     }
-    oidc_decision d;
-    decide(r, &s, az->app, &d);
-    if (d.outcome == ZT_OUTCOME_BLOCK)
-        blocked(r, az, &s, d.policy);
-    else if (d.outcome == ZT_OUTCOME_CHALLENGE)
-        challenged(r, az, &s, f, &d);
+    oidc_decision *d = malloc(sizeof(*d));
+    if (d == NULL || decide(r, &s, az->app, d) != 0)
+        zt_portal_unavailable(r, "policy inputs unavailable");
+    else if (d->outcome == ZT_OUTCOME_BLOCK)
+        blocked(r, az, &s, d);
+    else if (d->outcome == ZT_OUTCOME_CHALLENGE)
+        challenged(r, az, &s, f, d);
     else
-        issue_code(r, az, &s, d.policy);
+        issue_code(r, az, &s, d);
+    free(d);
 }
 
 void zt_oidc_authorize(zt_idp *idp, zt_local_req *r)

@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "core/log.h"
+#include "identity/jws.h"
 #include "idp/oidc.h"
+#include "lib/b64.h"
 #include "lib/file.h"
 #include "lib/secure.h"
 
@@ -127,15 +130,87 @@ static auth_method configured(const zt_oidc_client_cfg *o)
     }
 }
 
-/* private_key_jwt: the client_id comes from the assertion's iss when not sent. */
-bool zt_oidc_assertion_ok(zt_idp *idp, zt_local_req *r, const zt_app_cfg *app,
-                          const char *assertion, size_t n, const char **why);
+#define ASSERTION_LEEWAY_S 30
+
+/* The client's registered public keys (its jwks_file), read per use so a rotated file is seen
+ * without a reload. NULL when unreadable or invalid (logged). */
+static zt_jws_jwks *client_jwks(const zt_oidc_client_cfg *o)
+{
+    zt_buf b;
+    zt_buf_init(&b, ZT_JWS_MAX_JWKS);
+    zt_jws_jwks *jwks = NULL;
+    const char *why = "unreadable";
+    if (o->jwks_file != NULL && zt_read_file(o->jwks_file, &b) == 0 &&
+        zt_jws_client_jwks_parse(b.data, b.len, &jwks, &why) != ZT_JWS_OK)
+        jwks = NULL;
+    if (jwks == NULL)
+        zt_error("oidc: client %s: jwks_file %s: %s", o->client_id,
+                 o->jwks_file ? o->jwks_file : "(none)", why);
+    zt_buf_dispose(&b);
+    return jwks;
+}
+
+/* A client assertion for app (private_key_jwt): signed by one of its keys with an accepted alg
+ * (never none or HMAC), iss = sub = client_id, aud the issuer or the endpoint, unexpired, and
+ * its jti never seen before (kept until it expires). */
+static bool assertion_ok(zt_local_req *r, const zt_app_cfg *app, const char *assertion, size_t n,
+                         const char **why)
+{
+    char token_url[512], here[512];
+    snprintf(token_url, sizeof(token_url), "%s%s", zt_oidc_issuer(r), ZT_OIDC_TOKEN);
+    snprintf(here, sizeof(here), "%s%s", zt_oidc_issuer(r), r->path);
+    const char *auds[] = {zt_oidc_issuer(r), token_url, here};
+    zt_jws_client_expect want = {.client_id = app->oidc.client_id,
+                                 .audiences = auds,
+                                 .naudiences = 3,
+                                 .now = zt_portal_now(),
+                                 .leeway_s = ASSERTION_LEEWAY_S};
+    zt_jws_client_assertion got;
+    zt_jws_jwks *jwks = client_jwks(&app->oidc);
+    zt_jws_status st = jwks == NULL
+                           ? ZT_JWS_BAD_JWKS
+                           : zt_jws_verify_client_assertion(jwks, assertion, n, &want, &got, why);
+    zt_jws_jwks_free(jwks);
+    if (jwks == NULL)
+        *why = "the client's jwks_file cannot be used";
+    if (st != ZT_JWS_OK)
+        return false;
+    int rc = zt_store_oidc_jti_use(r->svc->store, app->oidc.client_id, got.jti,
+                                   got.exp + ASSERTION_LEEWAY_S, want.now);
+    *why = rc == -EALREADY ? "client assertion replayed (jti seen before)"
+           : rc != 0       ? "client assertion could not be recorded"
+                           : NULL;
+    return rc == 0;
+}
+
+/* The iss of an assertion, to find the client when client_id was not sent; the verification
+ * that follows checks it with that client's keys. */
+static bool assertion_issuer(const char *a, size_t n, char *out, size_t cap)
+{
+    const char *dot1 = memchr(a, '.', n);
+    const char *dot2 = dot1 ? memchr(dot1 + 1, '.', n - (size_t)(dot1 + 1 - a)) : NULL;
+    unsigned char payload[ZT_JWS_MAX_ASSERTION];
+    size_t pn = 0;
+    if (dot2 == NULL || n > ZT_JWS_MAX_ASSERTION ||
+        !zt_b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), payload, sizeof(payload), &pn))
+        return false;
+    json_t *o = json_loadb((const char *)payload, pn, JSON_REJECT_DUPLICATES, NULL);
+    const char *iss = json_string_value(json_object_get(o, "iss"));
+    bool ok = iss != NULL && strlen(iss) < cap;
+    if (ok)
+        snprintf(out, cap, "%s", iss);
+    json_decref(o);
+    return ok;
+}
 
 const zt_app_cfg *zt_oidc_authenticate_client(zt_idp *idp, zt_local_req *r, const zt_form *form)
 {
+    (void)idp;
     client_creds c = {0};
     if (!read_creds(r, form, &c))
         return NULL;
+    if (c.method == M_JWT && c.id[0] == '\0')
+        assertion_issuer(c.assertion, c.assertion_len, c.id, sizeof(c.id));
     const zt_app_cfg *app = zt_oidc_client(r->cfg, c.id, strlen(c.id));
     bool basic = c.method == M_BASIC;
     const char *why = "unknown client";
@@ -148,7 +223,7 @@ const zt_app_cfg *zt_oidc_authenticate_client(zt_idp *idp, zt_local_req *r, cons
         why = "wrong client secret";
         ok = false;
     } else if (ok && c.method == M_JWT &&
-               !zt_oidc_assertion_ok(idp, r, app, c.assertion, c.assertion_len, &why)) {
+               !assertion_ok(r, app, c.assertion, c.assertion_len, &why)) {
         ok = false;
     }
     zt_wipe(c.secret, sizeof(c.secret));
@@ -159,18 +234,4 @@ const zt_app_cfg *zt_oidc_authenticate_client(zt_idp *idp, zt_local_req *r, cons
         return NULL;
     }
     return app;
-}
-
-/* Verification of client assertions comes with RSA/ES signature verification (identity/jws.h);
- * until then none is accepted. */
-bool zt_oidc_assertion_ok(zt_idp *idp, zt_local_req *r, const zt_app_cfg *app,
-                          const char *assertion, size_t n, const char **why)
-{
-    (void)idp;
-    (void)r;
-    (void)app;
-    (void)assertion;
-    (void)n;
-    *why = "private_key_jwt is not available in this build";
-    return false;
 }

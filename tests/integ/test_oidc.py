@@ -58,6 +58,7 @@ def test_oidc_code_flow_tokens_userinfo(h):
     check(t["refresh_token"] and t["access_token"] != t["refresh_token"], "refresh token")
     hdr, c = claims(t["id_token"])
     check(hdr.get("kid"), "kid in the header")
+    eq(hdr.get("alg"), "RS256", "RS256 by default (what most relying parties expect)")
     eq(c["iss"], gw.issuer, "iss")
     eq(c["aud"], "grafana", "aud")
     eq(c["azp"], "grafana", "azp")
