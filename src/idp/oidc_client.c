@@ -230,6 +230,12 @@ const zt_app_cfg *zt_oidc_authenticate_client(zt_idp *idp, zt_local_req *r, cons
     if (!ok) {
         zt_info("request %s: oidc client authentication failed for '%s': %s", r->request_id, c.id,
                 why);
+        zt_oidc_event e = {.event = "client_auth",
+                           .app = app ? app->name : NULL,
+                           .client_id = app ? app->oidc.client_id : NULL,
+                           .message = "oidc client authentication failed",
+                           .reason = why};
+        (void)zt_oidc_audit(r, &e); /* refused either way */
         fail(r, basic, 401, "invalid_client", why);
         return NULL;
     }

@@ -9,6 +9,7 @@ import json
 import time
 import urllib.parse
 
+from browser import msg
 from harness import check, eq, get
 from oidc_client import (PORTAL, RP, SECRET, authorize_path, basic, code_for, exchange, gateway,
                          js, oidc_app, pkce_pair, portal, post, query_of, signed_in, token,
@@ -34,6 +35,12 @@ def test_oidc_redirect_uri_never_followed(h):
         r = b.get(authorize_path(redirect=uri))
         eq(r.status, 400, "redirect_uri %r refused" % uri)
         check(r.header("Location") is None, "no redirect for %r" % uri)
+    # The page is in the visitor's language.
+    b.lang = "ja"
+    r = b.get(authorize_path(redirect="https://evil.example/"))
+    b.lang = None
+    eq(r.status, 400, "refused (ja)")
+    check(msg("OI_BAD_REDIRECT_URI", "ja") in r.body.decode(), "the Japanese page")
     r = b.get(authorize_path(client_id="nobody"))
     eq(r.status, 400, "unknown client")
     check(r.header("Location") is None, "no redirect for an unknown client")
