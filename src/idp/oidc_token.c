@@ -309,6 +309,7 @@ static bool read_post_form(zt_local_req *r, zt_form *f)
         return false;
     }
     if (zt_form_parse(f, r->body, r->body_len) != ZT_FORM_OK) {
+        zt_form_dispose(f);
         zt_oidc_json_error(r, 400, "invalid_request",
                            "malformed form (bad escape, repeated or too long parameter)");
         return false;
