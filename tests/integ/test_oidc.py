@@ -226,3 +226,48 @@ def test_oidc_logout_without_hint_asks(h):
               + urllib.parse.quote("https://evil.example/", safe=""))
     eq(r.status, 400, "unregistered post_logout_redirect_uri")
     check(r.header("Location") is None, "no redirect")
+
+
+def _audit(h):
+    import json
+    import os
+    path = os.path.join(h.dir, "state", "audit", "audit.log")
+    with open(path) as f:
+        return [json.loads(x) for x in f if x.strip()]
+
+
+def test_oidc_conditional_access_at_authorize(h):
+    """Policies decide at the authorize endpoint like for a proxied request: a report-only block
+    is recorded and not enforced; an MFA policy sends the person to the step-up prompt, back to
+    this very authorize request; prompt=none gets interaction_required instead."""
+    import os
+    policies = [
+        {"name": "would-block-grafana", "state": "report_only", "users": {"include": ["all"]},
+         "apps": {"include": ["grafana"]}, "grant": {"block": True}},
+        {"name": "mfa-for-gitlab", "state": "on", "users": {"include": ["all"]},
+         "apps": {"include": ["gitlab"]}, "grant": {"controls": ["mfa"]}},
+    ]
+    audit = {"path": os.path.join(h.dir, "state", "audit", "audit.log")}
+    gw = gateway(h, apps=[oidc_app(h, "grafana"), oidc_app(h, "gitlab")],
+                 extra={"policies": policies, "audit": audit})
+    b = signed_in(gw)
+    q = code_for(b)
+    check(q.get("code"), "report-only: not enforced")
+    rec = [e for e in _audit(h) if e.get("unmapped", {}).get("oidc", {}).get("event") ==
+           "authorize"][-1]
+    eq((rec["decision"], rec.get("report_only", {}).get("decision"), rec["app"]["name"]),
+       ("allow", "block", "grafana"), "the record says what report-only would have done")
+    check("would-block-grafana (report-only)" in rec.get("policies", ""), "policies: %r" % rec)
+    r = b.get(authorize_path(client_id="gitlab"))
+    eq(r.status, 303, "challenge")
+    loc = r.header("Location", "")
+    check(loc.startswith("/.ztgate/mfa?rd="), "to the step-up prompt: %r" % loc)
+    rd = query_of(loc)["rd"]
+    check(rd.startswith("/.ztgate/oidc/authorize?") and "client_id=gitlab" in rd,
+          "back to this authorize request: %r" % rd)
+    rec = [e for e in _audit(h) if e.get("unmapped", {}).get("oidc", {}).get("event") ==
+           "authorize"][-1]
+    eq((rec["decision"], rec["policy"]["name"]), ("challenge", "mfa-for-gitlab"),
+       "the challenge is audited with its policy")
+    r = b.get(authorize_path(client_id="gitlab", prompt="none"))
+    eq(query_of(r.header("Location", ""))["error"], "interaction_required", "prompt=none")

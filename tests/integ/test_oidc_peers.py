@@ -18,7 +18,7 @@ import apache
 from browser import Chromium, check_japanese, make_cert, msg, spki_sha256
 from harness import check, eq, free_port, timeout, wait_until
 from oidc_client import write_secret
-from oidc_peers import OidcRp
+from oidc_peers import OidcRp, make_client_key
 from portal_client import EMAIL, PASSWORD, _fresh_step, add_user, totp
 
 PORTAL = "auth.test"
@@ -244,3 +244,35 @@ def test_oidc_peers_blocked_from_anonymous_ip(h):
     decisions = [e.get("decision") for e in s.audit()
                  if e.get("unmapped", {}).get("oidc", {}).get("event") == "authorize"]
     check("block" in decisions and "allow" in decisions, "audited decisions: %r" % decisions)
+
+
+@timeout(120)
+def test_oidc_peers_private_key_jwt_es256(h):
+    """openid-client authenticates with private_key_jwt (an RS256 client assertion made by the
+    library) and expects ES256 ID tokens (id_token_alg: ES256): the library verifies the
+    signature against ztgate's JWKS."""
+    op_cert, op_key, op_spki = make_cert(h, [PORTAL], name="op-tls")
+    rp_cert, rp_key, rp_spki = _cert_with_ip(h, "rp3.test", "rp3-tls")
+    port, rp_port = free_port(), free_port()
+    issuer = "https://%s:%d" % (PORTAL, port)
+    jwk, jwks_file = make_client_key(h, "notes-jwt", "RS256")
+    apps = [{"name": "notes-jwt", "kind": "oidc", "sensitivity": "internal",
+             "oidc": {"client_id": "notes-jwt", "client_auth": "private_key_jwt",
+                      "jwks_file": jwks_file, "id_token_alg": "ES256",
+                      "redirect_uris": ["https://rp3.test:%d/cb" % rp_port]}}]
+    extra = {"auth": {"mfa": "optional", "argon2_memory": "19MiB", "argon2_passes": 2,
+                      "portal_host": PORTAL}}
+    listen = [{"address": "127.0.0.1:%d" % port, "tls": {"cert": op_cert, "key": op_key}}]
+    gw = h.gateway(h.config(apps, listen=listen, extra=extra))
+    add_user(h, gw)
+    rp = OidcRp(h, issuer, "notes-jwt", auth="private_key_jwt", private_key_jwk=jwk,
+                ca_file=op_cert, host="rp3.test", port=rp_port, tls=(rp_cert, rp_key),
+                id_token_alg="ES256", name="oidc-rp-jwt")
+    tab = Chromium(h, spki=[op_spki, rp_spki], name="oidc-peers-private-key-jwt").context()
+    p = tab.goto(rp.login_url(), "notes-jwt")
+    p = _sign_in(tab, p, "notes-jwt-signed-in")
+    eq(p.status, 200, "openid-client with private_key_jwt: %s" % p.text[:600])
+    got = json.loads(p.text)
+    eq((got["claims"]["aud"], got["claims"]["email"]), ("notes-jwt", EMAIL), "claims")
+    status, ref = rp.get("/refresh")
+    eq(status, 200, "refresh with a fresh client assertion: %r" % ref)
