@@ -186,10 +186,36 @@ static bool pkce_ok(const zt_store_oidc_code *c, const zt_form *f, const char **
     return v != NULL && zt_oidc_pkce_verify(c->code_challenge, v, n);
 }
 
+/* Why a taken code gives no tokens (NULL: it does). A code bound to another client, redirect
+ * URI or PKCE verifier is spent and its grant revoked: whoever holds it is not its client. */
+static const char *code_refusal(zt_local_req *r, const zt_app_cfg *app, const zt_form *f, int rc,
+                                const zt_store_oidc_code *c, const zt_store_oidc_grant *g)
+{
+    size_t un = 0;
+    const char *uri = zt_form_get(f, "redirect_uri", &un), *why = NULL;
+    if (rc == -EALREADY) {
+        why = "code used twice: the tokens issued from it are revoked";
+        audit_token(r, g, "code_replay", false, why);
+        return why;
+    }
+    if (rc != 0)
+        return "unknown, expired or revoked code";
+    if (strcmp(g->client_id, app->oidc.client_id) != 0)
+        why = "the code was issued to another client";
+    else if (uri == NULL || strlen(c->redirect_uri) != un || memcmp(c->redirect_uri, uri, un))
+        why = "redirect_uri differs from the authorization request's";
+    else if (!pkce_ok(c, f, &why))
+        ; /* why set */
+    else
+        return NULL;
+    zt_store_oidc_grant_revoke(r->svc->store, g->id, zt_portal_now());
+    return why;
+}
+
 static void code_grant(zt_idp *idp, zt_local_req *r, const zt_app_cfg *app, const zt_form *f)
 {
-    size_t n = 0, un = 0;
-    const char *code = zt_form_get(f, "code", &n), *uri = zt_form_get(f, "redirect_uri", &un);
+    size_t n = 0;
+    const char *code = zt_form_get(f, "code", &n);
     zt_store_oidc_code c;
     zt_store_oidc_grant g;
     unsigned char hash[ZT_STORE_OIDC_HASH_LEN];
@@ -199,35 +225,22 @@ static void code_grant(zt_idp *idp, zt_local_req *r, const zt_app_cfg *app, cons
     }
     zt_oidc_hash(code, n, hash);
     int rc = zt_store_oidc_code_take(r->svc->store, hash, zt_portal_now(), &c, &g);
-    const char *why = NULL;
-    if (rc == -EALREADY) {
-        why = "code used twice: the tokens issued from it are revoked";
-        audit_token(r, &g, "code_replay", false, why);
-    } else if (rc != 0) {
-        why = rc == -ENOENT || rc == -ECANCELED ? "unknown, expired or revoked code" : NULL;
-    } else if (strcmp(g.client_id, app->oidc.client_id) != 0) {
-        why = "the code was issued to another client";
-    } else if (uri == NULL || strlen(c.redirect_uri) != un || memcmp(c.redirect_uri, uri, un)) {
-        why = "redirect_uri differs from the authorization request's";
-    } else if (!pkce_ok(&c, f, &why)) {
-        zt_store_oidc_grant_revoke(r->svc->store, g.id, zt_portal_now());
-    } else {
-        why = NULL;
-        char refresh[ZT_OIDC_TOKEN_CHARS + 1] = "";
-        if (r->cfg->idp.refresh_token_ttl_ms > 0 &&
-            store_token(r, &g, ZT_STORE_OIDC_REFRESH, g.expires_at, refresh) != 0)
-            rc = -EIO;
-        if (rc == 0)
-            answer_tokens(idp, r, app, &g, refresh, true, "token");
-        else
-            zt_oidc_json_error(r, 500, "server_error", "tokens could not be issued");
-        zt_wipe(refresh, sizeof(refresh));
+    if (rc != 0 && rc != -ENOENT && rc != -EALREADY && rc != -ECANCELED) {
+        zt_oidc_json_error(r, 503, "temporarily_unavailable", "store error");
         return;
     }
-    if (why == NULL)
-        zt_oidc_json_error(r, 500, "server_error", "store error");
-    else
+    const char *why = code_refusal(r, app, f, rc, &c, &g);
+    if (why != NULL) {
         zt_oidc_json_error(r, 400, "invalid_grant", why);
+        return;
+    }
+    char refresh[ZT_OIDC_TOKEN_CHARS + 1] = "";
+    if (r->cfg->idp.refresh_token_ttl_ms > 0 &&
+        store_token(r, &g, ZT_STORE_OIDC_REFRESH, g.expires_at, refresh) != 0)
+        zt_oidc_json_error(r, 500, "server_error", "tokens could not be issued");
+    else
+        answer_tokens(idp, r, app, &g, refresh, true, "token");
+    zt_wipe(refresh, sizeof(refresh));
 }
 
 /* A scope asked at refresh must not exceed the original (each word one of its words). */
