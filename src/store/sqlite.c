@@ -309,12 +309,14 @@ static const sq_migration sq_migrations[] = {
     /* The OpenID Connect provider (store_oidc.h): grants (one per authorization, the refresh
      * family too), codes and tokens kept as SHA-256 of 256 random bits, and the jti replay
      * cache of client assertions. A used code stays (used_at) until it expires so a replay is
-     * recognised and revokes its grant. */
+     * recognised and revokes its grant. A grant does not go with its user: a deleted user's
+     * sessions are gone, so their grants end like any other (back-channel logout), and the
+     * sweep deletes them later. */
     {10, "CREATE TABLE IF NOT EXISTS oidc_grants ("
          "  id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 32),"
          "  client_id TEXT NOT NULL,"
          "  app TEXT NOT NULL,"
-         "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+         "  user_id TEXT NOT NULL,"
          "  session_hash TEXT NOT NULL,"
          "  sid TEXT NOT NULL,"
          "  scope TEXT NOT NULL,"

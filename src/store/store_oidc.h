@@ -10,7 +10,8 @@
  * presenting a code twice, or a refresh token already rotated, revokes the grant, and every
  * token of a revoked grant is dead. A grant whose ztgate session ended (logout, revocation,
  * disabled user, expiry) is ended by zt_store_oidc_end_orphans, which hands it to the caller
- * for back-channel logout. Deleting a user deletes their grants. */
+ * for back-channel logout. A deleted user's grants end the same way (their sessions went
+ * with them) and are swept a day later. */
 #ifndef ZT_STORE_STORE_OIDC_H
 #define ZT_STORE_STORE_OIDC_H
 
@@ -64,7 +65,7 @@ typedef struct zt_store_oidc_code {
     int64_t expires_at;
 } zt_store_oidc_code;
 
-/* A new grant (g->id set by the caller, random). -ENOENT: no such user. */
+/* A new grant (g->id set by the caller, random). */
 int zt_store_oidc_grant_add(zt_store *st, const zt_store_oidc_grant *g);
 int zt_store_oidc_grant_get(zt_store *st, const char *id, zt_store_oidc_grant *out);
 /* Revoke a grant (and so every token under it). 0 also when it was revoked already. */

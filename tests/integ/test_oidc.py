@@ -185,17 +185,41 @@ def test_oidc_logout_backchannel_and_refresh_refused(h):
 
 
 def test_oidc_admin_revocation_ends_rp_sessions(h):
+    """Every way an admin ends sessions reaches the relying parties: the session-ending CLI
+    actions each send a logout token, and the refresh token of the ended session is refused."""
+    from portal_client import Browser, add_user
     rx = LogoutReceiver()
     try:
         gw = gateway(h, apps=[oidc_app(h, "grafana", backchannel_logout_uri=rx.url)])
-        b = signed_in(gw)
-        t = js(exchange(gw, code_for(b)["code"]))
-        r = h.cli("user", "disable", EMAIL, "--config", gw.config_path)
-        eq(r.returncode, 0, "user disable (%s)" % (r.stdout + r.stderr))
-        got = rx.wait(1)
-        eq(len(got), 1, "back-channel logout after the user was disabled")
-        r = token(gw, {"grant_type": "refresh_token", "refresh_token": t["refresh_token"]})
-        eq(r.status, 400, "refresh refused after revocation")
+        actions = [("revoke-sessions",), ("disable",), ("passwd", "--password-stdin"),
+                   ("reset-mfa",), ("delete",)]
+        for i, action in enumerate(actions):
+            email = "u%d@example.test" % i
+            add_user(h, gw, email)
+            b = Browser(gw.port, host="%s:%d" % (PORTAL, gw.port))
+            eq(sign_in(b, email=email).status, 303, "%s signed in" % email)
+            t = js(exchange(gw, code_for(b)["code"]))
+            before = len(rx.tokens)
+            r = h.cli("user", action[0], email, *action[1:], "--config", gw.config_path,
+                      input="another password entirely\n" if "passwd" in action else None)
+            eq(r.returncode, 0, "user %s (%s)" % (action[0], r.stdout + r.stderr))
+            got = rx.wait(before + 1)
+            eq(len(got), before + 1, "a logout token after `user %s`" % action[0])
+            _, lt = claims(got[-1][1]["logout_token"])
+            _, idt = claims(t["id_token"])
+            eq(lt["sid"], idt["sid"], "the ended session's sid")
+            r = token(gw, {"grant_type": "refresh_token", "refresh_token": t["refresh_token"]})
+            eq(r.status, 400, "refresh refused after `user %s`" % action[0])
+        # A risk confirmed by an admin ends the user's sessions too.
+        add_user(h, gw, "risky@example.test")
+        b = Browser(gw.port, host="%s:%d" % (PORTAL, gw.port))
+        eq(sign_in(b, email="risky@example.test").status, 303, "signed in")
+        js(exchange(gw, code_for(b)["code"]))
+        before = len(rx.tokens)
+        r = h.cli("risk", "confirm-compromised", "risky@example.test", "--config",
+                  gw.config_path)
+        eq(r.returncode, 0, "confirm-compromised (%s)" % r.stderr)
+        eq(len(rx.wait(before + 1)), before + 1, "a logout token after confirm-compromised")
     finally:
         rx.close()
 

@@ -232,6 +232,18 @@ static void test_disabled_user_ends_grant(void **state)
     assert_int_equal(seen, 1);
 }
 
+/* A deleted user's grant is not deleted with them: it ends (back-channel logout) like any. */
+static void test_deleted_user_ends_grant(void **state)
+{
+    fixture *f = *state;
+    int seen = 0;
+    zt_store_oidc_grant g;
+    assert_int_equal(zt_store_user_delete(f->st, f->alice.id), 0);
+    assert_int_equal(zt_store_oidc_grant_get(f->st, f->g.id, &g), 0);
+    assert_int_equal(zt_store_oidc_end_orphans(f->st, T0, count_cb, &seen, NULL), 0);
+    assert_int_equal(seen, 1);
+}
+
 static void test_sweep_and_bad_args(void **state)
 {
     fixture *f = *state;
@@ -258,6 +270,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jti_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_end_orphans_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disabled_user_ends_grant, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_user_ends_grant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_and_bad_args, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
