@@ -261,11 +261,15 @@ static void on_revoked_timer(uv_timer_t *t)
     if (++gw->spool_ticks % 4 == 0)
         zt_gw_audit_spool_drain(gw); /* about once a second */
     uint64_t now = zt_sessions_revocation(gw->svc.sessions);
-    if (now == gw->revoked_seen)
+    /* Sessions end by revocation (the counter moves: at once) or by expiry (noticed at the
+     * first tick and then every 30 s): either way their relying parties are told. */
+    bool moved = now != gw->revoked_seen;
+    if (moved || gw->spool_ticks % 120 == 1)
+        idp_sessions_check(gw);
+    if (!moved)
         return;
     gw->revoked_seen = now;
     zt_devices_refresh_revoked(gw->svc.devices);
-    idp_sessions_check(gw); /* a session may have ended: its relying parties are told */
 }
 
 void zt_gw_services_close(zt_gateway *gw)
@@ -424,7 +428,6 @@ static void on_sweep(uv_timer_t *t)
         zt_warn("sessions: deleting expired sessions failed: %s", zt_store_errmsg());
     else if (n > 0)
         zt_info("sessions: deleted %" PRIu64 " expired session(s)", n);
-    idp_sessions_check(gw); /* sessions that expired end their relying parties' sessions */
     if (gw->idp != NULL)
         zt_idp_sweep(gw->idp, gw->svc.store, now);
 }

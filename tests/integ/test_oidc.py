@@ -295,3 +295,27 @@ def test_oidc_conditional_access_at_authorize(h):
        "the challenge is audited with its policy")
     r = b.get(authorize_path(client_id="gitlab", prompt="none"))
     eq(query_of(r.header("Location", ""))["error"], "interaction_required", "prompt=none")
+
+
+def test_oidc_expired_session_ends_rp_sessions(h):
+    """A ztgate session that simply expires ends its relying parties' sessions too: the gateway
+    restarted a day later (test clock) sends the logout token and refuses the refresh."""
+    import os
+    rx = LogoutReceiver()
+    try:
+        gw = gateway(h, apps=[oidc_app(h, "grafana", backchannel_logout_uri=rx.url)],
+                     extra={"idp": {"refresh_token_ttl": "48h"}})
+        b = signed_in(gw)
+        t = js(exchange(gw, code_for(b)["code"]))
+        gw.proc.stop()
+        eq(rx.tokens, [], "nothing sent while the session lived")
+        os.environ["ZTGATE_TEST_CLOCK_OFFSET_S"] = str(26 * 3600)
+        try:
+            gw.start()
+        finally:
+            os.environ.pop("ZTGATE_TEST_CLOCK_OFFSET_S", None)
+        eq(len(rx.wait(1)), 1, "a logout token once the session expired")
+        r = token(gw, {"grant_type": "refresh_token", "refresh_token": t["refresh_token"]})
+        eq(r.status, 400, "refresh refused after expiry")
+    finally:
+        rx.close()
