@@ -319,3 +319,22 @@ def test_oidc_expired_session_ends_rp_sessions(h):
         eq(r.status, 400, "refresh refused after expiry")
     finally:
         rx.close()
+
+
+def test_oidc_client_added_and_removed_by_reload(h):
+    """A second client appears with a reload (SIGHUP), and a removed one is unknown at once."""
+    from harness import wait_until
+    gw = gateway(h)
+    b = signed_in(gw)
+    r = b.get(authorize_path(client_id="gitlab"))
+    eq(r.status, 400, "gitlab is not a client yet")
+    cfg = dict(gw.config)
+    cfg["apps"] = list(cfg["apps"]) + [oidc_app(h, "gitlab")]
+    gw.reload(cfg)
+    check(wait_until(lambda: b.get(authorize_path(client_id="gitlab")).status == 303, 10),
+          "gitlab is a client after the reload")
+    cfg["apps"] = [a for a in cfg["apps"] if a["name"] != "gitlab"]
+    gw.reload(cfg)
+    check(wait_until(lambda: b.get(authorize_path(client_id="gitlab")).status == 400, 10),
+          "gitlab is unknown again after the next reload")
+    check(code_for(b).get("code"), "grafana still works")
