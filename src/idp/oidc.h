@@ -33,7 +33,6 @@
 
 #define ZT_OIDC_CODE_TTL_S 60
 #define ZT_OIDC_TOKEN_CHARS 43 /* base64url of 32 CSPRNG bytes: codes and tokens */
-#define ZT_OIDC_PARAM_MAX 2047 /* any single authorize parameter */
 #define ZT_OIDC_SECRET_MAX 256 /* a client secret, as configured and as sent */
 #define ZT_OIDC_AMR_JSON_MAX 64
 /* Internal parameter of our own re-authentication round trip: the sign-in must be newer. */
