@@ -174,6 +174,16 @@ static void refuse_page(zt_local_req *r, zt_oidc_authz_err e, const zt_oidc_auth
                   : e == ZT_OIDC_AUTHZ_BAD_REDIRECT_URI ? OI_BAD_REDIRECT_URI
                                                         : OI_BAD_REQUEST;
     zt_info("request %s: oidc authorize refused: %s", r->request_id, az->error_description);
+    /* Recorded: a foreign redirect URI is how an open-redirect or code-theft attempt looks. */
+    zt_oidc_event ev = {.event = "authorize",
+                        .app = az->app ? az->app->name : NULL,
+                        .client_id = az->app ? az->app->oidc.client_id : NULL,
+                        .message = "oidc authorize request refused",
+                        .reason = az->error_description};
+    if (!zt_oidc_audit(r, &ev)) {
+        zt_portal_unavailable(r, "audit log unavailable");
+        return;
+    }
     zt_local_respond_page(r, 400, OI_ERROR_TITLE, body, az->error_description);
 }
 

@@ -5,6 +5,7 @@ revocation. The edge cases and attacks are in test_oidc_attacks.py."""
 import time
 import urllib.parse
 
+from browser import msg
 from harness import check, eq, get
 from oidc_client import (PORTAL, RP, LogoutReceiver, authorize_path, claims, code_for,
                          csrf_token_of, exchange, gateway, js, oidc_app, portal, post, query_of,
@@ -232,6 +233,11 @@ def test_oidc_logout_without_hint_asks(h):
     eq(r.status, 200, "a confirmation page, not a sign-out")
     tok = csrf_token_of(r.body)
     check(tok, "a CSRF-protected form")
+    b.lang = "ja"
+    r = b.get("/.ztgate/oidc/logout?client_id=grafana")
+    b.lang = None
+    check(msg("OI_LOGOUT_CONFIRM", "ja") in r.body.decode(), "the confirmation in Japanese")
+    tok = csrf_token_of(r.body) or tok
     check(b"zt_confirm" in r.body, "the confirm field")
     # Without the token: refused, still signed in.
     r = b.post("/.ztgate/oidc/logout", {"zt_confirm": "1", "client_id": "grafana"})
