@@ -101,7 +101,7 @@ class Setup:
                          host="rp2.test", port=rp_port, tls=(rp_cert, rp_key),
                          scope="openid email profile groups")
         self.chromium = Chromium(h, spki=[op_spki, self.ap.spki, rp_spki],
-                                 name="oidc-peers-" + h.test_name.split(".")[-1][10:])
+                                 name="oidc-peers-" + h.test_name.split(".")[-1].replace("test_oidc_peers_", ""))
 
     def audit(self):
         try:
