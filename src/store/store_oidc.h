@@ -75,7 +75,7 @@ int zt_store_oidc_code_add(zt_store *st, const unsigned char hash[ZT_STORE_OIDC_
                            const zt_store_oidc_code *c);
 /* Take a code, once: 0 with the code and its grant. -ENOENT unknown or expired; -EALREADY the
  * code was taken before: its grant is revoked now (RFC 6749 4.1.2), *grant_out says which;
- * -ECANCELED its grant was revoked. */
+ * -ECANCELED its grant was revoked or its ztgate session has ended. */
 int zt_store_oidc_code_take(zt_store *st, const unsigned char hash[ZT_STORE_OIDC_HASH_LEN],
                             int64_t now, zt_store_oidc_code *code_out,
                             zt_store_oidc_grant *grant_out);

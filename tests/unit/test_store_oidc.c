@@ -137,6 +137,18 @@ static void test_code_expired_or_unknown(void **state)
     assert_int_equal(zt_store_oidc_code_take(f->st, h, T0, &c, &g), -ENOENT);
 }
 
+static void test_code_of_ended_session(void **state)
+{
+    fixture *f = *state;
+    unsigned char h[ZT_STORE_OIDC_HASH_LEN];
+    zt_store_oidc_code c;
+    zt_store_oidc_grant g;
+    add_code(f, 'z', T0 + 60);
+    assert_int_equal(zt_store_session_delete(f->st, f->sess.id_hash), 0);
+    hash_of('z', h);
+    assert_int_equal(zt_store_oidc_code_take(f->st, h, T0, &c, &g), -ECANCELED);
+}
+
 static void test_refresh_rotation_and_reuse(void **state)
 {
     fixture *f = *state;
@@ -264,6 +276,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_code_once_and_replay_revokes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_code_expired_or_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_code_of_ended_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh_rotation_and_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh_refused_when_session_ends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoke_by_client, setup, teardown),
