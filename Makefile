@@ -68,6 +68,7 @@ bench: setup all
 	bench/risk/run.sh $(BUILD)
 	bench/webauthn/run.sh $(BUILD)
 	bench/passkey/run.sh $(BUILD)
+	bench/oidc/run.sh $(BUILD)
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -10,7 +10,11 @@ cd "$(dirname "$0")/.."
 # rsyslog (syslog sink), sqlite3 (store inspection), the MaxMind writer (test GeoIP databases),
 # chromium + fonts-noto-cjk (the real-browser suite, tests/integ/test_browser_*.py, with Japanese
 # pages readable in its screenshots), nodejs (that suite's driver and the otplib cross-check; npm
-# comes with it or from Debian's npm package, below).
+# comes with it or from Debian's npm package, below). The identity-provider peers: Apache httpd with
+# mod_auth_openidc (OpenID Connect RP) and mod_auth_mellon (SAML SP), started by
+# tests/integ/apache.py on its own ports, never as the system service; Lasso and xmlsec1 for
+# ztgate's SAML IdP; python3-lasso for the stand-in IdP that checks the mellon harness
+# (tests/integ/saml_idp.py).
 PACKAGES="
 build-essential clang meson ninja-build pkg-config clang-format libclang-rt-14-dev
 libuv1-dev node-llhttp libssl-dev libsodium-dev libsqlite3-dev libpq-dev libyaml-dev
@@ -18,6 +22,8 @@ libjansson-dev liboath-dev libqrencode-dev libmaxminddb-dev libclamav-dev libfid
 libcbor-dev libcmocka-dev libunistring-dev cppcheck
 python3 curl openssl nginx-light wrk hyperfine hydra rsyslog sqlite3 libmaxmind-db-writer-perl
 chromium fonts-noto-cjk nodejs
+apache2 libapache2-mod-auth-openidc libapache2-mod-auth-mellon liblasso3-dev xmlsec1 libxmlsec1-dev
+python3-lasso
 "
 
 log() { printf 'setup: %s\n' "$*"; }
@@ -66,6 +72,17 @@ apt_install() {
     fi
 }
 
+# The apache2 package's postinst starts the system service on port 80 unless a policy-rc.d said
+# no (apt_install puts one in place as root; not under sudo, or with a policy of the machine's
+# own that allows it). Tests run their own httpd: stop the one the install just started.
+stop_system_apache() {
+    pidfile=/var/run/apache2/apache2.pid
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        log "stopping the system apache2 the package install started (tests run their own)"
+        as_root apache2ctl -k stop || true
+    fi
+}
+
 install_debian_packages() {
     # shellcheck disable=SC2086 # word splitting of the list is intended
     missing=$(missing_packages $PACKAGES)
@@ -75,6 +92,9 @@ install_debian_packages() {
     fi
     # shellcheck disable=SC2086
     apt_install $missing
+    case " $(flat "$missing") " in
+        *" apache2 "*) stop_system_apache ;;
+    esac
     # shellcheck disable=SC2086
     still=$(missing_packages $missing)
     if [ -n "$still" ]; then
@@ -84,10 +104,12 @@ install_debian_packages() {
 }
 
 # ---- npm packages: playwright-core (drives Debian's chromium in the browser suite), otplib
-# (TOTP cross-check) and @simplewebauthn/server (the peer of bench/webauthn). Each directory pins
+# (TOTP cross-check), @simplewebauthn/server (the peer of bench/webauthn), openid-client (the
+# test RP of tests/integ/oidc_rp) and oidc-provider (stand-in OP and the peer of bench/oidc, in
+# tests/integ/oidc_op). Each directory pins
 # its versions in package-lock.json; `npm ci` installs exactly those, and runs again only when
 # the lock file is newer than the installed tree.
-NPM_DIRS="tests/browser tests/integ/totp bench/webauthn/node"
+NPM_DIRS="tests/browser tests/integ/totp bench/webauthn/node tests/integ/oidc_rp tests/integ/oidc_op"
 
 install_npm_packages() {
     if ! command -v npm >/dev/null 2>&1; then

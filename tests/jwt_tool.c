@@ -7,6 +7,14 @@
  *   jwt_tool verify JWKS_FILE ISS AUD [TOKEN]  token from argv, or one per line on stdin; one
  *                                              result line each; exit 0 only when all are valid
  *   jwt_tool bench KEYDIR [N] [THREADS]        µs per signature and per verification
+ * The identity provider's JOSE (src/identity/jws.h), for tests/integ/jwt/check_idp.sh:
+ *   jwt_tool idp-jwks KEYDIR                   JWKS of a key set with RSA (creates it if missing)
+ *   jwt_tool idp-rotate KEYDIR [force]
+ *   jwt_tool idp-sign KEYDIR ES256|RS256 TYP   signs the JSON payload read from stdin
+ *   jwt_tool at-hash ALG ACCESS_TOKEN
+ *   jwt_tool client-verify JWKS_FILE CLIENT_ID AUD...   client assertions, one per line on
+ *                                              stdin; prints "ok jti=..." or "STATUS: why" each;
+ *                                              exit 0 only when all are valid
  * Never part of the daemon. */
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "identity/jws.h"
 #include "identity/jwt.h"
 #include "identity/keys.h"
 #include "lib/secure.h"
@@ -22,7 +31,9 @@
 
 static int usage(void)
 {
-    fputs("usage: jwt_tool jwks|kid|rotate|sign|verify|bench ... (see tests/jwt_tool.c)\n", stderr);
+    fputs("usage: jwt_tool jwks|kid|rotate|sign|verify|bench|idp-jwks|idp-rotate|idp-sign|"
+          "at-hash|client-verify ... (see tests/jwt_tool.c)\n",
+          stderr);
     return 2;
 }
 
@@ -288,11 +299,132 @@ static int cmd_bench(zt_keys *k, long n, long threads)
     return one.failures ? 1 : 0;
 }
 
+static zt_keys *open_idp_keys(const char *dir)
+{
+    char err[512];
+    zt_keys *k = NULL;
+    if (zt_keys_open_with(dir, ZT_KEYS_WITH_RSA, &k, err, sizeof(err)) != 0)
+        fprintf(stderr, "jwt_tool: %s\n", err);
+    return k;
+}
+
+static bool alg_arg(const char *s, zt_jws_alg *alg)
+{
+    return zt_jws_alg_parse(s, strlen(s), alg);
+}
+
+static int cmd_idp_sign(zt_keys *k, const char *algname, const char *typ)
+{
+    zt_jws_alg alg;
+    zt_buf in, out;
+    zt_buf_init(&in, 1u << 20);
+    zt_buf_init(&out, 0);
+    int rc = alg_arg(algname, &alg) ? read_file("-", &in) : -EINVAL;
+    /* The payload is one JSON document; a trailing newline from the shell is not part of it. */
+    while (rc == 0 && in.len > 0 && (in.data[in.len - 1] == '\n' || in.data[in.len - 1] == '\r'))
+        in.len--;
+    if (rc == 0)
+        rc = zt_jws_sign_json(k, alg, typ, in.data, in.len, &out, NULL);
+    if (rc == 0)
+        rc = zt_buf_cstr(&out);
+    if (rc == 0)
+        puts(out.data);
+    else
+        fprintf(stderr, "jwt_tool: idp-sign: %s\n", strerror(-rc));
+    zt_buf_dispose(&in);
+    zt_buf_dispose(&out);
+    return rc == 0 ? 0 : 1;
+}
+
+static int cmd_idp(const char *cmd, int argc, char **argv)
+{
+    zt_keys *k = open_idp_keys(argv[0]);
+    if (k == NULL)
+        return 1;
+    int rc;
+    if (strcmp(cmd, "idp-jwks") == 0)
+        rc = cmd_jwks(k, false);
+    else if (strcmp(cmd, "idp-rotate") == 0)
+        rc = cmd_rotate(k, argc > 1 ? argv[1] : NULL);
+    else
+        rc = argc == 3 ? cmd_idp_sign(k, argv[1], argv[2]) : usage();
+    zt_keys_free(k);
+    return rc;
+}
+
+static int cmd_at_hash(const char *algname, const char *token)
+{
+    zt_jws_alg alg;
+    char out[ZT_JWS_AT_HASH_LEN + 1];
+    if (!alg_arg(algname, &alg) || zt_jws_at_hash(alg, token, strlen(token), out) != 0)
+        return usage();
+    puts(out);
+    return 0;
+}
+
+static int client_verify_line(const zt_jws_jwks *j, const zt_jws_client_expect *x, const char *t,
+                              size_t n)
+{
+    zt_jws_client_assertion a;
+    const char *why = NULL;
+    zt_jws_status st = zt_jws_verify_client_assertion(j, t, n, x, &a, &why);
+    if (st == ZT_JWS_OK)
+        printf("ok jti=%s alg=%s kid=%s\n", a.jti, zt_jws_alg_name(a.alg), a.kid);
+    else
+        printf("%s: %s\n", zt_jws_status_name(st), why);
+    return st == ZT_JWS_OK ? 0 : 1;
+}
+
+static int cmd_client_verify(int argc, char **argv)
+{
+    zt_buf doc, in;
+    zt_buf_init(&doc, ZT_JWS_MAX_JWKS);
+    zt_buf_init(&in, 16u << 20);
+    int rc = read_file(argv[0], &doc);
+    if (rc == 0)
+        rc = read_file("-", &in);
+    zt_jws_jwks *j = NULL;
+    const char *why = NULL;
+    zt_jws_status st =
+        rc == 0 ? zt_jws_client_jwks_parse(doc.data, doc.len, &j, &why) : ZT_JWS_BAD_JWKS;
+    if (st != ZT_JWS_OK) {
+        printf("bad_jwks: %s\n", rc == 0 ? why : strerror(-rc));
+        zt_buf_dispose(&doc);
+        zt_buf_dispose(&in);
+        return 1;
+    }
+    zt_jws_client_expect x = {.client_id = argv[1],
+                              .audiences = (const char *const *)argv + 2,
+                              .naudiences = (size_t)argc - 2,
+                              .now = zt_wall_us() / 1000000,
+                              .leeway_s = 5};
+    size_t total = 0, bad = 0;
+    for (char *p = in.data, *end = in.data + in.len; p < end;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        if (n > 0) {
+            total++;
+            bad += (size_t)client_verify_line(j, &x, p, n);
+        }
+        p = nl ? nl + 1 : end;
+    }
+    zt_jws_jwks_free(j);
+    zt_buf_dispose(&doc);
+    zt_buf_dispose(&in);
+    return total > 0 && bad == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3 || !zt_secure_init())
         return usage();
     const char *cmd = argv[1];
+    if (strncmp(cmd, "idp-", 4) == 0)
+        return cmd_idp(cmd, argc - 2, argv + 2);
+    if (strcmp(cmd, "at-hash") == 0)
+        return argc == 4 ? cmd_at_hash(argv[2], argv[3]) : usage();
+    if (strcmp(cmd, "client-verify") == 0)
+        return argc >= 5 ? cmd_client_verify(argc - 2, argv + 2) : usage();
     if (strcmp(cmd, "verify") == 0)
         return argc >= 5 ? cmd_verify(argc - 2, argv + 2) : usage();
     if (strcmp(cmd, "sign") == 0 && argc < 6)

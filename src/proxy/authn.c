@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
+#include "access/access.h"
 #include "identity/jwt.h"
 #include "lib/str.h"
 #include "lib/time.h"
@@ -262,18 +262,10 @@ int zt_authn_page_url(zt_conn *c, const char *page, zt_buf *out)
  * act on instead of an HTML sign-in form. */
 bool zt_authn_wants_html(const zt_conn *c)
 {
-    if (c->head.method != HTTP_GET && c->head.method != HTTP_HEAD)
-        return false;
     const zt_header *mode = zt_http_head_find(&c->head, "Sec-Fetch-Mode");
-    if (mode != NULL && mode->value.n == 8 && strncasecmp(mode->value.p, "navigate", 8) == 0)
-        return true;
     const zt_header *accept = zt_http_head_find(&c->head, "Accept");
-    if (accept == NULL)
-        return false;
-    for (size_t i = 0; i + 9 <= accept->value.n; i++)
-        if (strncasecmp(accept->value.p + i, "text/html", 9) == 0)
-            return true;
-    return false;
+    return zt_access_client_type(c->head.method, mode ? &mode->value : NULL,
+                                 accept ? &accept->value : NULL) == ZT_CLIENT_BROWSER;
 }
 
 /* Browsers get a 302 to url (with a link for the rare client that does not follow it);

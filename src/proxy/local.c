@@ -91,6 +91,7 @@ zt_local_req *zt_local_new(zt_conn *c, const zt_handler *h)
     r->loop = &c->w->loop;
     r->worker_id = c->w->id;
     r->cfg = q->rt->cfg;
+    r->policies = q->rt->policies;
     r->svc = srv->svc;
     r->sessions = c->w->sessions;
     r->app = q->app;

@@ -15,17 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access/access.h"
 #include "audit/event.h"
 #include "core/metrics.h"
 #include "device/device.h"
-#include "device/platform.h"
 #include "http/pages.h"
 #include "lib/net.h"
 #include "lib/str.h"
 #include "lib/time.h"
 #include "proxy/proxy_int.h"
 #include "risk/feeds.h"
-#include "risk/risk.h"
 #include "session/session.h"
 
 /* parse: split the target and normalise the path once; route and forward use the result. */
@@ -391,37 +390,15 @@ static void resolve_client(zt_conn *c)
  * the request's arena: measured first, then written. */
 static void policy_names(zt_conn *c, const zt_policy_set *set, const zt_policy_result *res)
 {
-    static const char ro[] = " (report-only)", more[] = ",...";
     zt_request *r = &c->req;
-    if (res->n_matched == 0)
-        return;
-    size_t len = res->matched_truncated ? sizeof(more) - 1 : 0;
-    for (size_t i = 0; i < res->n_matched; i++)
-        len += (i > 0) + strlen(zt_policy_name(set, res->matched[i])) +
-               (zt_policy_report_only(set, res->matched[i]) ? sizeof(ro) - 1 : 0);
-    if (len > 64 * 1024)
+    size_t len = zt_access_policy_names(set, res, NULL, 0);
+    if (len == 0 || len > 64 * 1024)
         return;
     char *p = zt_arena_alloc(&r->arena, len + 1);
     if (p == NULL)
         return;
+    zt_access_policy_names(set, res, p, len + 1);
     r->policy_names = p;
-    for (size_t i = 0; i < res->n_matched; i++) {
-        const char *name = zt_policy_name(set, res->matched[i]);
-        size_t n = strlen(name);
-        if (i > 0)
-            *p++ = ',';
-        memcpy(p, name, n);
-        p += n;
-        if (zt_policy_report_only(set, res->matched[i])) {
-            memcpy(p, ro, sizeof(ro) - 1);
-            p += sizeof(ro) - 1;
-        }
-    }
-    if (res->matched_truncated) {
-        memcpy(p, more, sizeof(more) - 1);
-        p += sizeof(more) - 1;
-    }
-    *p = '\0';
 }
 
 static void count_decision(const zt_runtime *rt, const zt_policy_result *res)
@@ -437,145 +414,54 @@ static bool method_is_safe(int method)
     return method == HTTP_GET || method == HTTP_HEAD || method == HTTP_OPTIONS;
 }
 
-/* What the feeds and the risk engine say about this request's address, and the risk the
- * session carries (sign-in risk from its sign-in, user risk from the user's open detections).
- * A session's sign-in risk is raised, never lowered, by what the address looks like now. */
-static void fill_risk_input(zt_conn *c, zt_policy_input *in)
+/* The neutral request src/access decides on: the session side from the session check, the
+ * request side from the connection. Headers are taken as spans into the head, not copied. */
+static void access_request(zt_conn *c, zt_access_request *rq)
 {
     zt_request *r = &c->req;
-    zt_services *svc = c->w->server->svc;
-    const struct sockaddr *ip = (const struct sockaddr *)&r->client_addr;
-    zt_ip_info info;
-    zt_feeds_lookup(atomic_load(&svc->feeds), ip, &info);
-    memcpy(in->country, info.country, sizeof(in->country));
-    memcpy(r->country, info.country, sizeof(r->country));
-    in->anonymous_ip = info.anonymous;
-    in->user_risk = (zt_risk)r->user_risk;
-    /* The password_change control is met by the secure password change that remediates the
-     * user's risk (Entra's "require password change"): owed while any user risk is open. */
-    in->password_change_required = r->user_risk != ZT_RISK_NONE;
-    zt_risk now_ip = zt_risk_ip_level(svc->risk, &info, ip, in->now);
-    in->sign_in_risk = (zt_risk)r->sign_in_risk > now_ip ? (zt_risk)r->sign_in_risk : now_ip;
-}
-
-/* The device this connection proved (client certificate), if it belongs to the signed-in
- * user: enrolled, compliant (posture rules) and its risk (EDR alerts). */
-/* The device a browser was tied to at enrolment (docs/DEVICES.md): a valid binding cookie for
- * the session's user in any Cookie header. */
-static bool bound_device(const zt_conn *c, const char *user_id, int64_t now,
-                         char id[ZT_DEVICE_ID_LEN + 1])
-{
-    const zt_secretbox *sb = c->w->server->svc->secrets;
-    for (unsigned i = 0; sb != NULL && i < c->head.n_headers; i++) {
-        const zt_header *h = &c->head.headers[i];
-        if (zt_span_ieq_cstr(h->name, "Cookie") &&
-            zt_device_binding_check(sb, &h->value, user_id, c->req.https, now, id))
-            return true;
-    }
-    return false;
-}
-
-/* The verified client certificate's device; without one, a browser's binding cookie. Either
- * way the device must be known (not revoked) and the session user's; a binding also ends with
- * the device certificate. os_id receives the OS its posture reports ("" when none). */
-static void fill_device_input(zt_conn *c, zt_policy_input *in, char os_id[33])
-{
-    zt_request *r = &c->req;
-    zt_devices *d = c->w->server->svc->devices;
-    if (d == NULL || r->user_id == NULL)
-        return;
-    char bound[ZT_DEVICE_ID_LEN + 1];
-    const char *id = c->device_id;
-    bool by_cookie = id[0] == '\0';
-    if (by_cookie && !bound_device(c, r->user_id, in->now, bound))
-        return;
-    if (by_cookie)
-        id = bound;
-    zt_device_state st;
-    if (zt_devices_state(d, id, in->now, &st) != 0 || !st.known ||
-        strcmp(st.user_id, r->user_id) != 0 || (by_cookie && st.cert_not_after <= in->now))
-        return;
-    in->device_known = true;
-    in->device_enrolled = true;
-    in->device_compliant = st.compliant;
-    in->device_risk = (zt_risk)st.risk;
-    memcpy(os_id, st.os_id, sizeof(st.os_id));
-    r->device_id = zt_arena_strdup(&r->arena, id);
-    r->device_failed = st.failed[0] ? zt_arena_strdup(&r->arena, st.failed) : NULL;
-    zt_msg *why = st.n_why > 0 ? zt_arena_alloc(&r->arena, st.n_why * sizeof(zt_msg)) : NULL;
-    if (why != NULL) {
-        memcpy(why, st.why, st.n_why * sizeof(zt_msg));
-        r->device_why = why;
-        r->n_device_why = st.n_why;
-    }
-    r->device_facts = st.facts[0] ? zt_arena_strdup(&r->arena, st.facts) : NULL;
-}
-
-/* The value of a header sent exactly once; a repeated one is ignored (which copy would the
- * app read?), as is a missing one. */
-static bool single_header(const zt_conn *c, const char *name, zt_span *out)
-{
-    unsigned seen = 0;
-    for (unsigned i = 0; i < c->head.n_headers; i++) {
-        if (zt_span_ieq_cstr(c->head.headers[i].name, name)) {
-            *out = c->head.headers[i].value;
-            seen++;
-        }
-    }
-    return seen == 1;
-}
-
-/* conditions.device.platforms: the enrolled device's posture, else Sec-CH-UA-Platform, else the
- * User-Agent (device/platform.h; docs/POLICY.md "Device platform"). */
-static void fill_platform_input(zt_conn *c, zt_policy_input *in, const char *os_id)
-{
-    zt_span ua, hint, mobile;
-    zt_platform_request pr = {.posture_os_id = os_id};
-    if (single_header(c, "User-Agent", &ua)) {
-        pr.user_agent = ua.p;
-        pr.user_agent_len = ua.n;
-    }
-    if (single_header(c, "Sec-CH-UA-Platform", &hint)) {
-        pr.ch_platform = hint.p;
-        pr.ch_platform_len = hint.n;
-    }
-    if (single_header(c, "Sec-CH-UA-Mobile", &mobile)) {
-        pr.ch_mobile = mobile.p;
-        pr.ch_mobile_len = mobile.n;
-    }
-    zt_platform_result res;
-    zt_platform_detect(&pr, &res);
-    in->platform = res.platform;
-    c->req.platform = zt_platform_name(res.platform);
-    c->req.platform_source = zt_platform_source_name(res.source);
-}
-
-/* Every attribute `ztgate whatif` takes is filled here from the request, so enforcement and its
- * explanation see the same inputs (tests/integ/test_differential.py holds them to it). */
-static void policy_input(zt_conn *c, zt_policy_input *in)
-{
-    zt_request *r = &c->req;
-    char os_id[33] = "";
-    *in = (zt_policy_input){
+    *rq = (zt_access_request){
         .user_id = r->user_id,
         .email = r->email,
         .groups = r->groups,
         .n_groups = r->n_groups,
-        .app = r->app->name,
-        .sensitivity = (int)r->app->sensitivity,
-        .ip = (const struct sockaddr *)&r->client_addr,
-        .client = zt_authn_wants_html(c) ? ZT_CLIENT_BROWSER : ZT_CLIENT_API,
-        .now = (int64_t)(zt_wall_us() / 1000000),
         .auth_time = r->auth_time,
         .mfa_time = r->mfa_time,
-        /* A passkey or security key proved as MFA (amr hwk or swk, and mfa). */
-        .mfa_phishing_resistant = zt_amr_phishing_resistant(r->amr),
-        /* Which passkey, for authentication strengths (grant.authentication_strength). */
+        .amr = r->amr,
         .passkey_aaguid = r->has_passkey_aaguid ? r->passkey_aaguid : NULL,
+        .user_risk = (zt_risk)r->user_risk,
+        .sign_in_risk = (zt_risk)r->sign_in_risk,
+        .app = r->app,
+        .client_addr = (const struct sockaddr *)&r->client_addr,
+        .cert_device_id = c->device_id,
+        .https = r->https,
+        .client = zt_authn_wants_html(c) ? ZT_CLIENT_BROWSER : ZT_CLIENT_API,
+        .now = (int64_t)(zt_wall_us() / 1000000),
     };
-    fill_risk_input(c, in);
-    fill_device_input(c, in, os_id);
-    fill_platform_input(c, in, os_id);
+    for (unsigned i = 0; i < c->head.n_headers; i++)
+        zt_access_request_header(rq, c->head.headers[i].name, c->head.headers[i].value);
+}
+
+/* What the decision saw, kept on the request for the audit record and the pages: the facts
+ * live on the stack of zt_pipeline_decide, so the device's strings go to the request's arena
+ * (only when there is a device). */
+static void keep_facts(zt_conn *c, const zt_access_facts *f)
+{
+    zt_request *r = &c->req;
+    memcpy(r->country, f->country, sizeof(r->country));
+    r->platform = f->platform;
+    r->platform_source = f->platform_source;
+    if (f->device_id[0] == '\0')
+        return;
+    const zt_device_state *st = &f->device;
+    r->device_id = zt_arena_strdup(&r->arena, f->device_id);
+    r->device_failed = st->failed[0] ? zt_arena_strdup(&r->arena, st->failed) : NULL;
+    zt_msg *why = st->n_why > 0 ? zt_arena_alloc(&r->arena, st->n_why * sizeof(zt_msg)) : NULL;
+    if (why != NULL) {
+        memcpy(why, st->why, st->n_why * sizeof(zt_msg));
+        r->device_why = why;
+        r->n_device_why = st->n_why;
+    }
+    r->device_facts = st->facts[0] ? zt_arena_strdup(&r->arena, st->facts) : NULL;
 }
 
 /* What the request's device contributes to a refusal page. */
@@ -650,16 +536,16 @@ void zt_pipeline_decide(zt_conn *c, zt_policy_input *in, zt_policy_result *res)
 {
     zt_request *r = &c->req;
     const zt_policy_set *set = r->rt->policies;
-    policy_input(c, in);
-    zt_policy_eval(set, in, res);
+    zt_access_request rq;
+    zt_access_facts facts;
+    access_request(c, &rq);
+    zt_access_input(c->w->server->svc, &rq, in, &facts);
+    keep_facts(c, &facts);
+    r->policy = zt_access_decide(set, in, res);
     count_decision(r->rt, res);
     policy_names(c, set, res);
     if (res->report_only_outcome != ZT_OUTCOME_ALLOW)
         r->report_only = zt_outcome_name(res->report_only_outcome);
-    int cause = zt_policy_cause(set, in, res); /* the policy whatif names too */
-    r->policy = cause >= 0           ? zt_policy_name(set, cause)
-                : res->n_matched > 0 ? zt_policy_name(set, res->matched[0])
-                                     : NULL;
 }
 
 /* policy: Conditional Access on every request of a signed-in user (not only at sign-in).
@@ -714,14 +600,18 @@ void zt_pipeline_dispatch(zt_conn *c)
         return;
     const zt_handlers *handlers = c->w->server->handlers;
     if (c->admin) {
-        stage_local(c, zt_handlers_match(handlers, true, r->target.path, r->target.path_len));
+        stage_local(c,
+                    zt_handlers_match(handlers, true, false, r->target.path, r->target.path_len));
         return;
     }
     if (zt_verify_path(r)) {
         zt_verify_stage(c);
         return;
     }
-    const zt_handler *h = zt_handlers_match(handlers, false, r->target.path, r->target.path_len);
+    const char *portal = r->rt->cfg->auth.portal_host;
+    bool on_portal = portal != NULL && zt_span_ieq_cstr(c->head.host, portal);
+    const zt_handler *h =
+        zt_handlers_match(handlers, false, on_portal, r->target.path, r->target.path_len);
     if (h != NULL) {
         r->app = zt_route_find(r->rt->routes, c->head.host, r->target.path, r->target.path_len);
         stage_local(c, h);

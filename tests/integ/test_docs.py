@@ -507,7 +507,17 @@ def admin_gateway(h):
              "tls": {"cert": os.path.join(h.dir, "state", "admin.crt"),
                      "key": os.path.join(h.dir, "state", "admin.key"), "self_signed": True}}
     audit = {"path": os.path.join(h.dir, "state", "audit", "audit.log")}  # its metrics too
-    h.gateway(h.config([h.app(up)], extra={"admin": admin, "audit": audit}))
+    # An OpenID Connect client, so the provider's pages (docs/OIDC.md) exist; they live on the
+    # portal host, which is the host these checks ask.
+    secret = h.path("docs-rp.secret")
+    with open(secret, "w") as f:
+        f.write("docs-secret\n")
+    os.chmod(secret, 0o600)
+    rp = {"name": "docs-rp", "kind": "oidc",
+          "oidc": {"client_id": "docs-rp", "client_secret_file": secret,
+                   "redirect_uris": ["https://rp.example/cb"]}}
+    auth = {"argon2_memory": "19MiB", "argon2_passes": 2, "portal_host": "app.test"}
+    h.gateway(h.config([h.app(up), rp], extra={"admin": admin, "audit": audit, "auth": auth}))
     check(wait_until(lambda: port_open(port), 10.0), "admin port %d never opened" % port)
     token_path = os.path.join(h.dir, "state", "admin.token")
     check(wait_until(lambda: os.path.exists(token_path), 5.0), "no admin token file")
