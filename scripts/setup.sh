@@ -127,6 +127,9 @@ install_npm_packages() {
     done
 }
 
+# The quickstart's OpenID Connect demo app (openid-client), started by `make run`.
+NPM_DIRS="$NPM_DIRS examples/oidc_demo"
+
 install_debian_packages
 install_npm_packages
 log "ok"

@@ -442,6 +442,20 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(WA_KEY_NOT_ALLOWED, "This security key or passkey is not one your organisation allows. Use an approved key.", "このセキュリティキーまたはパスキーは組織で許可されていません。許可されたキーを使ってください。") \
     X(WA_ATTESTATION_REQUIRED, "Your organisation only accepts security keys whose maker can be verified. Use an approved key.", "組織では製造元を確認できるセキュリティキーのみ受け付けています。許可されたキーを使ってください。") \
 
+/* The OpenID Connect provider's pages (src/idp/oidc_*.c). */
+#define ZT_OIDC_MESSAGES(X) \
+    X(OI_ERROR_TITLE, "Sign-in request refused", "サインイン要求を受け付けられません") \
+    X(OI_UNKNOWN_CLIENT, "The application that sent you here is not registered with this sign-in service. Tell the application's administrator.", "ここに移動させたアプリケーションは、このサインインサービスに登録されていません。アプリケーションの管理者に連絡してください。") \
+    X(OI_BAD_REDIRECT_URI, "The application asked to send you back to an address it has not registered. For your safety you were not sent there.", "アプリケーションが登録されていないアドレスへの移動を求めました。安全のため、移動させませんでした。") \
+    X(OI_BAD_REQUEST, "The sign-in request from the application could not be read.", "アプリケーションからのサインイン要求を読み取れませんでした。") \
+    X(OI_UNMET, "This application needs a sign-in method or device you cannot use here.", "このアプリケーションには、ここでは使えないサインイン方法またはデバイスが必要です。") \
+    X(OI_BACK_TO_APP_TEXT, "You can go back to the application; it will be told that access was denied.", "アプリケーションに戻ることができます。アクセスが拒否されたことがアプリケーションに伝えられます。") \
+    X(OI_BACK_TO_APP, "Return to the application", "アプリケーションに戻る") \
+    X(OI_LOGOUT_TITLE, "Sign out", "サインアウト") \
+    X(OI_LOGOUT_CONFIRM, "An application asks to sign you out. Sign out of ztgate and of every application you signed in to through it?", "アプリケーションがサインアウトを求めています。ztgate と、ztgate 経由でサインインしたすべてのアプリケーションからサインアウトしますか？") \
+    X(OI_LOGOUT_BUTTON, "Sign out everywhere", "すべてからサインアウト") \
+    X(OI_SIGNED_OUT, "You are signed out of ztgate and of the applications you signed in to through it.", "ztgate と、ztgate 経由でサインインしたアプリケーションからサインアウトしました。")
+
 /* The SAML identity provider's pages (src/idp/saml_*.c). */
 #define ZT_SAML_MESSAGES(X) \
     X(SAML_TITLE_REFUSED, "Sign-in request refused", "サインイン要求を受け付けられません") \
@@ -460,8 +474,7 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
 
 #define ZT_MESSAGES(X)                                                                            \
     ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X) ZT_SECURITY_MESSAGES(X) \
-    ZT_PASSKEY_MESSAGES(X) ZT_WEBAUTHN_MESSAGES(X) \
-    ZT_SAML_MESSAGES(X)
+    ZT_PASSKEY_MESSAGES(X) ZT_WEBAUTHN_MESSAGES(X) ZT_OIDC_MESSAGES(X) ZT_SAML_MESSAGES(X)
 /* clang-format on */
 
 typedef enum zt_msg {

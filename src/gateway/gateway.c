@@ -73,11 +73,16 @@ void zt_gw_handlers_build(zt_gateway *gw)
     zt_handler *e = gw->handler_entries;
     size_t n = 0;
     e[n++] = (zt_handler){ZT_LOCAL_DEVICE, "/.ztgate/device/enroll", zt_portal_device_enrol,
-                          gw->svc.devices};
-    e[n++] = (zt_handler){ZT_LOCAL_DEVICE, "/.ztgate/device", device_entry, gw->svc.devices};
-    e[n++] = (zt_handler){ZT_LOCAL_PORTAL, "/.ztgate/saml", zt_idp_saml_handle, NULL};
-    e[n++] = (zt_handler){ZT_LOCAL_PORTAL, "/.ztgate", portal_entry, NULL};
-    e[n++] = (zt_handler){ZT_LOCAL_ADMIN, NULL, admin_entry, NULL};
+                          gw->svc.devices, false};
+    e[n++] = (zt_handler){ZT_LOCAL_DEVICE, "/.ztgate/device", device_entry, gw->svc.devices, false};
+    if (gw->idp != NULL) {
+        e[n++] = (zt_handler){ZT_LOCAL_PORTAL, "/.ztgate/oidc", zt_idp_handle, gw->idp, false};
+        e[n++] = (zt_handler){ZT_LOCAL_PORTAL, "/.well-known/openid-configuration",
+                              zt_idp_discovery_handle, gw->idp, true};
+    }
+    e[n++] = (zt_handler){ZT_LOCAL_PORTAL, "/.ztgate/saml", zt_idp_saml_handle, NULL, false};
+    e[n++] = (zt_handler){ZT_LOCAL_PORTAL, "/.ztgate", portal_entry, NULL, false};
+    e[n++] = (zt_handler){ZT_LOCAL_ADMIN, NULL, admin_entry, NULL, false};
     gw->handlers = (zt_handlers){e, n};
 }
 

@@ -15,8 +15,9 @@
 typedef struct zt_gateway {
     const char *config_path;
     zt_proxy *proxy;
-    zt_services svc; /* store, sessions, keys, ... shared with the proxy and every handler */
-    zt_handler handler_entries[8];
+    zt_services svc;    /* store, sessions, keys, ... shared with the proxy and every handler */
+    struct zt_idp *idp; /* the OpenID Connect provider; NULL without apps of kind oidc */
+    zt_handler handler_entries[12];
     zt_handlers handlers;
     zt_audit *audit; /* NULL when audit.path is "off" */
     bool audit_fail_open;

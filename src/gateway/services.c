@@ -18,6 +18,7 @@
 #include "identity/keys.h"
 #include "identity/password.h"
 #include "identity/secretbox.h"
+#include "idp/idp.h"
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "response/incident.h"
@@ -230,19 +231,6 @@ static void audit_health_report(zt_gateway *gw)
         zt_info("audit log: writable again; serving (see the \"audit log resumed\" record)");
 }
 
-static void on_revoked_timer(uv_timer_t *t)
-{
-    zt_gateway *gw = t->data;
-    audit_health_report(gw);
-    if (++gw->spool_ticks % 4 == 0)
-        zt_gw_audit_spool_drain(gw); /* about once a second */
-    uint64_t now = zt_sessions_revocation(gw->svc.sessions);
-    if (now == gw->revoked_seen)
-        return;
-    gw->revoked_seen = now;
-    zt_devices_refresh_revoked(gw->svc.devices);
-}
-
 /* Incident timelines and playbook actions are audit records like any other decision. */
 static int response_audit(void *ctx, const char *json, size_t len)
 {
@@ -252,9 +240,43 @@ static int response_audit(void *ctx, const char *json, size_t len)
     return zt_audit_submit(gw->audit, json, len) > 0 ? 0 : -EIO;
 }
 
+/* Grants of ended sessions: back-channel logout and refresh tokens refused. Every way a session
+ * ends bumps the revocation counter or passes an expiry the sweep sees, so these two timers
+ * catch every cause. */
+static void idp_sessions_check(zt_gateway *gw)
+{
+    if (gw->idp == NULL)
+        return;
+    int64_t now = (int64_t)(zt_wall_us() / 1000000);
+    uint64_t n = zt_idp_sessions_check(gw->idp, zt_proxy_config(gw->proxy), gw->svc.store, now,
+                                       response_audit, gw);
+    if (n > 0)
+        zt_info("oidc: %" PRIu64 " grant(s) of ended sessions closed", n);
+}
+
+static void on_revoked_timer(uv_timer_t *t)
+{
+    zt_gateway *gw = t->data;
+    audit_health_report(gw);
+    if (++gw->spool_ticks % 4 == 0)
+        zt_gw_audit_spool_drain(gw); /* about once a second */
+    uint64_t now = zt_sessions_revocation(gw->svc.sessions);
+    /* Sessions end by revocation (the counter moves: at once) or by expiry (noticed at the
+     * first tick and then every 30 s): either way their relying parties are told. */
+    bool moved = now != gw->revoked_seen;
+    if (moved || gw->spool_ticks % 120 == 1)
+        idp_sessions_check(gw);
+    if (!moved)
+        return;
+    gw->revoked_seen = now;
+    zt_devices_refresh_revoked(gw->svc.devices);
+}
+
 void zt_gw_services_close(zt_gateway *gw)
 {
     zt_services *svc = &gw->svc;
+    zt_idp_free(gw->idp);
+    gw->idp = NULL;
     zt_response_free(svc->response);
     zt_devices_free(svc->devices);
     zt_risk_free(svc->risk);
@@ -371,6 +393,10 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
         return -1;
     }
     gw->revoked_seen = zt_sessions_revocation(svc->sessions);
+    if (zt_idp_open(cfg, &gw->idp, err, sizeof(err)) != 0) {
+        zt_error("not starting: identity provider: %s", err);
+        return -1;
+    }
     zt_gw_audit_spool_drain(gw); /* what the CLI queued while the gateway was down */
     feeds_refresh(gw, cfg, true);
     if (zt_gw_feeds_configured(cfg) && atomic_load(&svc->feeds) == NULL) {
@@ -402,6 +428,8 @@ static void on_sweep(uv_timer_t *t)
         zt_warn("sessions: deleting expired sessions failed: %s", zt_store_errmsg());
     else if (n > 0)
         zt_info("sessions: deleted %" PRIu64 " expired session(s)", n);
+    if (gw->idp != NULL)
+        zt_idp_sweep(gw->idp, gw->svc.store, now);
 }
 
 /* Device signals no request brings (a silent agent, a report gone stale) come from this timer,

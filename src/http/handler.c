@@ -85,12 +85,13 @@ static bool prefix_matches(const char *prefix, const char *path, size_t path_len
     return path_len == n || prefix[n - 1] == '/' || path[n] == '/';
 }
 
-const zt_handler *zt_handlers_match(const zt_handlers *t, bool admin_listener, const char *path,
-                                    size_t path_len)
+const zt_handler *zt_handlers_match(const zt_handlers *t, bool admin_listener, bool on_portal_host,
+                                    const char *path, size_t path_len)
 {
     for (size_t i = 0; t != NULL && i < t->n; i++) {
         const zt_handler *h = &t->entries[i];
-        if ((h->kind == ZT_LOCAL_ADMIN) != admin_listener)
+        if ((h->kind == ZT_LOCAL_ADMIN) != admin_listener ||
+            (h->portal_host_only && !on_portal_host))
             continue;
         if (admin_listener || (h->prefix != NULL && h->prefix[0] != '\0' &&
                                prefix_matches(h->prefix, path, path_len)))

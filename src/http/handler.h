@@ -148,6 +148,9 @@ typedef struct zt_handler {
     const char *prefix; /* gateway listeners; unused for ZT_LOCAL_ADMIN */
     zt_handler_fn *handle;
     void *ctx;
+    /* Only on the portal host (auth.portal_host): on any other host the path goes on to the
+     * proxied app (/.well-known/openid-configuration is the identity provider's only there). */
+    bool portal_host_only;
 } zt_handler;
 
 typedef struct zt_handlers {
@@ -155,8 +158,10 @@ typedef struct zt_handlers {
     size_t n;
 } zt_handlers;
 
-/* The entry answering this request, or NULL (the request goes on to the proxy path). */
-const zt_handler *zt_handlers_match(const zt_handlers *t, bool admin_listener, const char *path,
-                                    size_t path_len);
+/* The entry answering this request, or NULL (the request goes on to the proxy path).
+ * on_portal_host: the request's host is auth.portal_host (entries marked portal_host_only
+ * answer only then). */
+const zt_handler *zt_handlers_match(const zt_handlers *t, bool admin_listener, bool on_portal_host,
+                                    const char *path, size_t path_len);
 
 #endif

@@ -600,14 +600,18 @@ void zt_pipeline_dispatch(zt_conn *c)
         return;
     const zt_handlers *handlers = c->w->server->handlers;
     if (c->admin) {
-        stage_local(c, zt_handlers_match(handlers, true, r->target.path, r->target.path_len));
+        stage_local(c,
+                    zt_handlers_match(handlers, true, false, r->target.path, r->target.path_len));
         return;
     }
     if (zt_verify_path(r)) {
         zt_verify_stage(c);
         return;
     }
-    const zt_handler *h = zt_handlers_match(handlers, false, r->target.path, r->target.path_len);
+    const char *portal = r->rt->cfg->auth.portal_host;
+    bool on_portal = portal != NULL && zt_span_ieq_cstr(c->head.host, portal);
+    const zt_handler *h =
+        zt_handlers_match(handlers, false, on_portal, r->target.path, r->target.path_len);
     if (h != NULL) {
         r->app = zt_route_find(r->rt->routes, c->head.host, r->target.path, r->target.path_len);
         stage_local(c, h);

@@ -53,6 +53,28 @@ void zt_runtime_release(zt_runtime *rt)
  * Beyond ZT_FORM_ACTION_HOSTS hosts the directive is left out rather than made huge. */
 #define ZT_FORM_ACTION_HOSTS 100
 
+/* " SCHEME://AUTHORITY" of an absolute URI (config-checked: no spaces, quotes or ';'). */
+static int append_origin(zt_buf *b, const char *uri)
+{
+    const char *p = strstr(uri, "://");
+    if (p == NULL)
+        return 0;
+    size_t n = (size_t)(p + 3 - uri) + strcspn(p + 3, "/?#");
+    return zt_buf_printf(b, " %.*s", (int)n, uri);
+}
+
+/* The identity provider's clients: the sign-in form's redirect chain ends at a registered
+ * redirect URI (the code) or, after the logout confirmation, a post-logout URI. */
+static int oidc_form_action(zt_buf *b, const zt_oidc_client_cfg *o)
+{
+    int rc = 0;
+    for (size_t i = 0; i < o->n_redirect_uris && rc == 0; i++)
+        rc = append_origin(b, o->redirect_uris[i].s);
+    for (size_t i = 0; i < o->n_post_logout_redirect_uris && rc == 0; i++)
+        rc = append_origin(b, o->post_logout_redirect_uris[i].s);
+    return rc;
+}
+
 static char *portal_form_action(const zt_config *cfg)
 {
     zt_buf b;
@@ -61,6 +83,10 @@ static char *portal_form_action(const zt_config *cfg)
     size_t hosts = 0;
     for (size_t i = 0; i < cfg->n_apps && rc == 0; i++) {
         const char *h = cfg->apps[i].host;
+        if (cfg->apps[i].kind == ZT_APP_OIDC) {
+            rc = oidc_form_action(&b, &cfg->apps[i].oidc);
+            continue;
+        }
         bool seen = h == NULL;
         for (size_t j = 0; j < i && !seen; j++)
             seen = cfg->apps[j].host != NULL && strcmp(cfg->apps[j].host, h) == 0;

@@ -246,6 +246,28 @@ static int read_status(wh_conn *c)
     return code;
 }
 
+/* One POST with head (request line and headers, ending with the blank line) and body; the
+ * HTTP status of the answer, 0 when there was none. Redirects are never followed. */
+static int post_raw(const zt_webhook *w, const char *head, size_t hl, const char *body, size_t len)
+{
+    wh_conn c = {.fd = connect_to(w)};
+    int code = 0;
+    if (c.fd >= 0) {
+        set_timeouts(c.fd, w->timeout_ms);
+        bool ok = (!w->https || tls_start(w, &c)) && conn_write(&c, head, hl) &&
+                  conn_write(&c, body, len);
+        code = ok ? read_status(&c) : 0;
+    }
+    if (c.ssl != NULL) {
+        SSL_shutdown(c.ssl);
+        SSL_free(c.ssl);
+    }
+    if (c.fd >= 0)
+        close(c.fd);
+    ERR_clear_error();
+    return code;
+}
+
 /* One POST; true on a 2xx answer. */
 static bool attempt(const zt_webhook *w, const wh_item *it, const char *delivery, unsigned n)
 {
@@ -259,23 +281,8 @@ static bool attempt(const zt_webhook *w, const wh_item *it, const char *delivery
                       w->path, w->host_header, it->len, sig, delivery, n);
     if (hl < 0 || (size_t)hl >= sizeof(head))
         return false;
-    wh_conn c = {.fd = connect_to(w)};
-    bool ok = false;
-    if (c.fd >= 0) {
-        set_timeouts(c.fd, w->timeout_ms);
-        ok = (!w->https || tls_start(w, &c)) && conn_write(&c, head, (size_t)hl) &&
-             conn_write(&c, it->body, it->len);
-        int code = ok ? read_status(&c) : 0;
-        ok = code >= 200 && code <= 299;
-    }
-    if (c.ssl != NULL) {
-        SSL_shutdown(c.ssl);
-        SSL_free(c.ssl);
-    }
-    if (c.fd >= 0)
-        close(c.fd);
-    ERR_clear_error();
-    return ok;
+    int code = post_raw(w, head, (size_t)hl, it->body, it->len);
+    return code >= 200 && code <= 299;
 }
 
 /* ---- thread ---- */
@@ -498,4 +505,31 @@ bool zt_webhook_drain(zt_webhook *w, uint64_t timeout_ms)
     bool idle = w->head == NULL && !w->busy;
     pthread_mutex_unlock(&w->mu);
     return idle;
+}
+
+int zt_http_post_once(const char *url, const char *content_type, const char *body, size_t len,
+                      uint64_t timeout_ms, const char *ca)
+{
+    char err[128], head[WH_HEAD_MAX];
+    zt_webhook *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return -ENOMEM;
+    w->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+    int rc = parse_url(w, url, err, sizeof(err));
+    if (rc == 0 && w->https)
+        rc = make_ssl(w, ca, err, sizeof(err));
+    int hl = rc == 0 ? snprintf(head, sizeof(head),
+                                "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ztgate/" ZT_VERSION
+                                "\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                                "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+                                w->path, w->host_header, content_type, len)
+                     : -1;
+    if (rc == 0 && (hl < 0 || (size_t)hl >= sizeof(head)))
+        rc = -E2BIG;
+    if (rc == 0)
+        rc = post_raw(w, head, (size_t)hl, body, len);
+    if (w->ssl != NULL)
+        SSL_CTX_free(w->ssl);
+    free(w);
+    return rc;
 }

@@ -49,4 +49,12 @@ bool zt_webhook_drain(zt_webhook *w, uint64_t timeout_ms);
 void zt_webhook_sign(const unsigned char *key, size_t keylen, const char *body, size_t len,
                      char out[ZT_WEBHOOK_SIG_LEN + 1]);
 
+/* One POST of body (content_type) to an http:// or https:// url with the notifier's client: a
+ * timeout on connect and on every read and write, no redirects followed, https verified
+ * against ca (NULL: the system store). The HTTP status (0: no answer), or a negative errno
+ * (-EINVAL: not a usable URL). Blocking: for callers with a thread of their own (the identity
+ * provider's back-channel logout). Never logs the body. */
+int zt_http_post_once(const char *url, const char *content_type, const char *body, size_t len,
+                      uint64_t timeout_ms, const char *ca);
+
 #endif

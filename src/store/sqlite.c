@@ -306,9 +306,62 @@ static const sq_migration sq_migrations[] = {
      * in or stepped it up, 32 lowercase hex digits; '' = none, or a row made before (unknown:
      * it meets no strength). */
     {9, "ALTER TABLE sessions ADD COLUMN passkey_aaguid TEXT NOT NULL DEFAULT '';"},
+    /* The OpenID Connect provider (store_oidc.h): grants (one per authorization, the refresh
+     * family too), codes and tokens kept as SHA-256 of 256 random bits, and the jti replay
+     * cache of client assertions. A used code stays (used_at) until it expires so a replay is
+     * recognised and revokes its grant. A grant does not go with its user: a deleted user's
+     * sessions are gone, so their grants end like any other (back-channel logout), and the
+     * sweep deletes them later. */
+    {10, "CREATE TABLE IF NOT EXISTS oidc_grants ("
+         "  id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 32),"
+         "  client_id TEXT NOT NULL,"
+         "  app TEXT NOT NULL,"
+         "  user_id TEXT NOT NULL,"
+         "  session_hash TEXT NOT NULL,"
+         "  sid TEXT NOT NULL,"
+         "  scope TEXT NOT NULL,"
+         "  nonce TEXT NOT NULL DEFAULT '',"
+         "  acr TEXT NOT NULL DEFAULT '',"
+         "  amr INTEGER NOT NULL DEFAULT 0,"
+         "  auth_time INTEGER NOT NULL,"
+         "  created_at INTEGER NOT NULL,"
+         "  expires_at INTEGER NOT NULL,"
+         "  revoked_at INTEGER NOT NULL DEFAULT 0,"
+         "  ended_at INTEGER NOT NULL DEFAULT 0,"
+         "  replayed INTEGER NOT NULL DEFAULT 0 CHECK (replayed IN (0, 1))"
+         ") STRICT;"
+         "CREATE INDEX IF NOT EXISTS oidc_grants_live ON oidc_grants(session_hash) "
+         "  WHERE ended_at = 0;"
+         "CREATE INDEX IF NOT EXISTS oidc_grants_user ON oidc_grants(user_id);"
+         "CREATE TABLE IF NOT EXISTS oidc_codes ("
+         "  code_hash BLOB PRIMARY KEY NOT NULL CHECK (length(code_hash) = 32),"
+         "  grant_id TEXT NOT NULL REFERENCES oidc_grants(id) ON DELETE CASCADE,"
+         "  redirect_uri TEXT NOT NULL,"
+         "  code_challenge TEXT NOT NULL DEFAULT '',"
+         "  expires_at INTEGER NOT NULL,"
+         "  used_at INTEGER NOT NULL DEFAULT 0"
+         ") STRICT, WITHOUT ROWID;"
+         "CREATE INDEX IF NOT EXISTS oidc_codes_grant ON oidc_codes(grant_id);"
+         "CREATE TABLE IF NOT EXISTS oidc_tokens ("
+         "  token_hash BLOB PRIMARY KEY NOT NULL CHECK (length(token_hash) = 32),"
+         "  grant_id TEXT NOT NULL REFERENCES oidc_grants(id) ON DELETE CASCADE,"
+         "  kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2)),"
+         "  created_at INTEGER NOT NULL,"
+         "  expires_at INTEGER NOT NULL,"
+         "  rotated_at INTEGER NOT NULL DEFAULT 0,"
+         "  revoked_at INTEGER NOT NULL DEFAULT 0"
+         ") STRICT, WITHOUT ROWID;"
+         "CREATE INDEX IF NOT EXISTS oidc_tokens_grant ON oidc_tokens(grant_id);"
+         "CREATE INDEX IF NOT EXISTS oidc_tokens_expiry ON oidc_tokens(expires_at);"
+         "CREATE TABLE IF NOT EXISTS oidc_jtis ("
+         "  client_id TEXT NOT NULL,"
+         "  jti TEXT NOT NULL,"
+         "  expires_at INTEGER NOT NULL,"
+         "  PRIMARY KEY (client_id, jti)"
+         ") STRICT, WITHOUT ROWID;"},
     /* The SAML identity provider (issue 13, store_saml.h): per ztgate session, Lasso's dump of
      * the assertions issued in it (for single logout); it goes with its session. */
-    {10, "CREATE TABLE IF NOT EXISTS saml_sessions ("
+    {11, "CREATE TABLE IF NOT EXISTS saml_sessions ("
          "  session_hash TEXT PRIMARY KEY NOT NULL REFERENCES sessions(id_hash) ON DELETE CASCADE,"
          "  dump TEXT NOT NULL CHECK (length(dump) BETWEEN 1 AND 262144),"
          "  updated_at INTEGER NOT NULL"
@@ -1997,6 +2050,10 @@ static int sq_signin_learn_pending(zt_store *st, const char *session_hash, int64
 
 #include "store/sqlite_tap.inc"
 
+/* ---- the OpenID Connect provider's records (store_oidc.h) ---- */
+
+#include "store/sqlite_oidc.inc"
+
 /* ---- SAML identity provider sessions (store_saml.h) ---- */
 
 #include "store/sqlite_saml.inc"
@@ -2160,6 +2217,8 @@ static const zt_store_ops sq_ops = {
     .incident = &sqi_ops,
     .webauthn = &sqw_ops,
     .tap = &sqt_ops,
+    .oidc = &sqo_ops,
+
     .saml = &sqs_ops,
 };
 

@@ -46,7 +46,7 @@
 #define ZT_STORE_USER_GROUPS_MAX 64 /* groups given at user_add */
 
 /* Schema version this build writes; a database with a higher PRAGMA user_version is refused. */
-#define ZT_STORE_SCHEMA_VERSION 10
+#define ZT_STORE_SCHEMA_VERSION 11
 
 typedef struct zt_store zt_store;
 
@@ -360,7 +360,9 @@ int zt_store_signin_learn_pending(zt_store *st, const char *session_hash, int64_
 #include "store/store_webauthn.h"
 /* Temporary Access Passes (schema 8). */
 #include "store/store_tap.h"
-/* The SAML identity provider's per-session state (schema 10). */
+/* The OpenID Connect provider: grants, codes, tokens, client assertion jtis (schema 10). */
+#include "store/store_oidc.h"
+/* The SAML identity provider's per-session state (schema 11). */
 #include "store/store_saml.h"
 
 #endif

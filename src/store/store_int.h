@@ -75,6 +75,7 @@ typedef struct zt_store_ops {
     const struct zt_store_incident_ops *incident; /* incidents (store_incident.h) */
     const struct zt_store_webauthn_ops *webauthn; /* passkeys (store_webauthn.h) */
     const struct zt_store_tap_ops *tap;           /* temporary access passes (store_tap.h) */
+    const struct zt_store_oidc_ops *oidc;         /* the OpenID Connect provider (store_oidc.h) */
     const struct zt_store_saml_ops *saml;         /* SAML IdP sessions (store_saml.h) */
 } zt_store_ops;
 
@@ -140,6 +141,29 @@ typedef struct zt_store_tap_ops {
                   zt_store_tap *out);
 } zt_store_tap_ops;
 
+/* The OpenID Connect provider's records (store_oidc.h); kind is a zt_store_oidc_kind. */
+typedef struct zt_store_oidc_ops {
+    int (*grant_add)(zt_store *st, const zt_store_oidc_grant *g);
+    int (*grant_get)(zt_store *st, const char *id, zt_store_oidc_grant *out);
+    int (*grant_revoke)(zt_store *st, const char *id, int64_t now);
+    int (*code_add)(zt_store *st, const unsigned char *hash, const zt_store_oidc_code *c);
+    int (*code_take)(zt_store *st, const unsigned char *hash, int64_t now,
+                     zt_store_oidc_code *code_out, zt_store_oidc_grant *grant_out);
+    int (*token_add)(zt_store *st, const unsigned char *hash, const char *grant_id, int kind,
+                     int64_t now, int64_t exp);
+    int (*token_get)(zt_store *st, const unsigned char *hash, int64_t now, int *kind_out,
+                     int64_t *iat_out, int64_t *exp_out, zt_store_oidc_grant *grant_out);
+    int (*id_token_find)(zt_store *st, const unsigned char *hash, zt_store_oidc_grant *grant_out);
+    int (*refresh_rotate)(zt_store *st, const unsigned char *old_hash,
+                          const unsigned char *new_hash, int64_t now, int64_t new_exp,
+                          zt_store_oidc_grant *grant_out);
+    int (*token_revoke)(zt_store *st, const unsigned char *hash, const char *client_id,
+                        int64_t now);
+    int (*jti_use)(zt_store *st, const char *client_id, const char *jti, int64_t exp, int64_t now);
+    int (*end_orphans)(zt_store *st, int64_t now, zt_store_oidc_grant_cb cb, void *ctx,
+                       uint64_t *n_out);
+    int (*sweep)(zt_store *st, int64_t now, uint64_t *n_out);
+} zt_store_oidc_ops;
 /* The SAML identity provider's session dumps (store_saml.h). */
 typedef struct zt_store_saml_ops {
     int (*put)(zt_store *st, const char *session_hash, const char *dump, int64_t now);

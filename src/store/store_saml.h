@@ -1,4 +1,4 @@
-/* The SAML identity provider's state per ztgate session (schema 10): the Lasso session dump
+/* The SAML identity provider's state per ztgate session (schema 11): the Lasso session dump
  * (an XML text Lasso writes: the assertions issued in this session, one per service provider,
  * with their NameIDs and SessionIndexes), which single logout needs to check an SP's
  * LogoutRequest and to know the session's other SPs. Included by store/store.h users that need

@@ -19,7 +19,7 @@ from harness import Conn, check, free_port, get, port_open, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BINARIES = ("ztgate", "ztagent")
-PORTAL_HOST = "auth.test"  # the docs gateway's portal host (the identity provider's pages)
+PORTAL_HOST = "app.test"  # the docs gateway's portal host (the identity provider's pages)
 FILE_EXTS = {"log", "md", "c", "h", "pem", "key", "conf", "yaml", "yml", "json", "txt", "mmdb",
              "py", "sh", "crt", "csv", "mjs", "js", "inc", "token", "db", "example", "org",
              "com", "test", "localhost"}
@@ -527,9 +527,17 @@ def admin_gateway(h):
              "tls": {"cert": os.path.join(h.dir, "state", "admin.crt"),
                      "key": os.path.join(h.dir, "state", "admin.key"), "self_signed": True}}
     audit = {"path": os.path.join(h.dir, "state", "audit", "audit.log")}  # its metrics too
-    auth = {"portal_host": PORTAL_HOST, "argon2_memory": "19MiB", "argon2_passes": 2}
-    h.gateway(h.config([h.app(up)] + _idp_apps(h),
-                       extra={"admin": admin, "audit": audit, "auth": auth}))
+    # An OpenID Connect client, so the provider's pages (docs/OIDC.md) exist; they live on the
+    # portal host, which is the host these checks ask.
+    secret = h.path("docs-rp.secret")
+    with open(secret, "w") as f:
+        f.write("docs-secret\n")
+    os.chmod(secret, 0o600)
+    rp = {"name": "docs-rp", "kind": "oidc",
+          "oidc": {"client_id": "docs-rp", "client_secret_file": secret,
+                   "redirect_uris": ["https://rp.example/cb"]}}
+    auth = {"argon2_memory": "19MiB", "argon2_passes": 2, "portal_host": "app.test"}
+    h.gateway(h.config([h.app(up), rp] + _idp_apps(h), extra={"admin": admin, "audit": audit, "auth": auth}))
     check(wait_until(lambda: port_open(port), 10.0), "admin port %d never opened" % port)
     token_path = os.path.join(h.dir, "state", "admin.token")
     check(wait_until(lambda: os.path.exists(token_path), 5.0), "no admin token file")

@@ -1,7 +1,12 @@
 """examples/quickstart.yaml stays valid and its baseline policies do what its comments say:
 check-config is clean, examples/quickstart-policy-tests.yaml passes against it, the policies
 for confidential and restricted apps hold on a copy with two such apps, and the commented
-`risk:` and `devices:` sections use only keys ztgate knows."""
+`risk:` and `devices:` sections use only keys ztgate knows.
+
+The quickstart's OpenID Connect client reads its secret from ./data/demo-oidc.secret, which
+`make run` creates (mode 0600) and without which the file is refused: each test makes one in
+its own directory, where the CLI runs. tests/integ/test_quickstart_oidc.py signs in through it."""
+import base64
 import os
 import re
 
@@ -102,7 +107,19 @@ def _read(path):
         return f.read()
 
 
+def client_secret(h):
+    """./data/demo-oidc.secret under the test's directory (the CLI's working directory), as
+    scripts/run-quickstart.sh creates it."""
+    os.makedirs(h.path("data"), mode=0o700, exist_ok=True)
+    path = h.path(os.path.join("data", "demo-oidc.secret"))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=") + "\n")
+    return path
+
+
 def test_quickstart_check_config(h):
+    client_secret(h)
     r = h.cli("check-config", QUICKSTART)
     eq(r.returncode, 0, "check-config: " + r.stdout + r.stderr)
     check("OK" in r.stdout, r.stdout)
@@ -110,6 +127,7 @@ def test_quickstart_check_config(h):
 
 
 def test_quickstart_policy_tests(h):
+    client_secret(h)
     r = h.cli("policy", "test", CASES, "--config", QUICKSTART)
     eq(r.returncode, 0, "policy test:\n" + r.stdout + r.stderr)
     check(re.search(r": (\d+) case\(s\): \1 passed, 0 failed", r.stdout), r.stdout)
@@ -117,6 +135,7 @@ def test_quickstart_policy_tests(h):
 
 
 def test_quickstart_policies_for_sensitive_apps(h):
+    client_secret(h)
     text = _read(QUICKSTART)
     check(text.count("\napps:\n") == 1, "one top-level apps: key in the quickstart")
     cfg = h.path("quickstart-plus.yaml")
@@ -147,6 +166,7 @@ def test_quickstart_commented_sections_are_valid(h):
             on = False
         out.append(line)
     eq(seen, {"risk", "devices"}, "commented sections found")
+    client_secret(h)
     cfg = h.path("quickstart-uncommented.yaml")
     with open(cfg, "w") as f:
         f.write("\n".join(out))
@@ -158,3 +178,15 @@ def test_quickstart_commented_sections_are_valid(h):
         return
     eq(r.returncode, 1, "check-config exit status")
     check(errors, "errors are FILE:LINE:COL: " + r.stderr)
+
+
+def test_quickstart_needs_the_client_secret(h):
+    """Without ./data/demo-oidc.secret (before `make run` made it) or with a mode that lets
+    others read it, check-config names the file: the run script must make it, 0600."""
+    r = h.cli("check-config", QUICKSTART)
+    eq(r.returncode, 1, "check-config without the secret file: " + r.stdout + r.stderr)
+    check("demo-oidc.secret" in r.stderr, "the missing file is named: " + r.stderr)
+    os.chmod(client_secret(h), 0o640)
+    r = h.cli("check-config", QUICKSTART)
+    eq(r.returncode, 1, "check-config with a group-readable secret: " + r.stdout + r.stderr)
+    check("readable by group or others" in r.stderr, r.stderr)

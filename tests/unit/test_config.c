@@ -10,12 +10,14 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/config.h"
@@ -85,13 +87,55 @@ static void assert_addr(const struct sockaddr_storage *ss, const char *ip, int p
 
 /* ------------------------------------------------------------------------------------------- */
 
+/* The quickstart's OIDC client secret (./data/demo-oidc.secret, made by `make run`) must exist
+ * with mode 0600 for the file to load: the test loads it from a temporary directory that has
+ * one, as `make run` does from the repository root. */
+static char *quickstart_dir(void)
+{
+    char tmpl[] = "/tmp/zt-quickstart-XXXXXX";
+    char *dir = mkdtemp(tmpl) ? strdup(tmpl) : NULL;
+    assert_non_null(dir);
+    char sub[4096], file[4096];
+    snprintf(sub, sizeof(sub), "%s/data", dir);
+    snprintf(file, sizeof(file), "%s/data/demo-oidc.secret", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    int fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "quickstart-test-secret\n", 23), 23);
+    close(fd);
+    return dir;
+}
+
+static void remove_quickstart_dir(char *dir)
+{
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/data/demo-oidc.secret", dir);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/data", dir);
+    rmdir(p);
+    rmdir(dir);
+    free(dir);
+}
+
+static zt_config *load_quickstart(const char *path, zt_diags *d)
+{
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    char *dir = quickstart_dir();
+    assert_int_equal(chdir(dir), 0);
+    zt_config *cfg = zt_config_load(path, d);
+    assert_int_equal(chdir(cwd), 0);
+    remove_quickstart_dir(dir);
+    return cfg;
+}
+
 static void test_quickstart(void **state)
 {
     char path[4096];
     zt_diags d;
     snprintf(path, sizeof(path), "%s/examples/quickstart.yaml", srcdir());
     zt_diags_init(&d);
-    zt_config *cfg = zt_config_load(path, &d);
+    zt_config *cfg = load_quickstart(path, &d);
     if (cfg == NULL)
         print_error("%s", d.text.data);
     assert_non_null(cfg);
@@ -125,7 +169,8 @@ static void test_quickstart(void **state)
     assert_string_equal(cfg->audit.path, "./data/audit/audit.log");
     assert_false(cfg->audit.fail_open);
 
-    assert_int_equal(cfg->n_apps, 1);
+    assert_string_equal(cfg->auth.portal_host, "sso.localhost");
+    assert_int_equal(cfg->n_apps, 2);
     const zt_app_cfg *app = &cfg->apps[0];
     assert_string_equal(app->name, "demo");
     assert_string_equal(app->host, "app.localhost");
@@ -137,6 +182,26 @@ static void test_quickstart(void **state)
     assert_int_equal(app->sensitivity, ZT_SENS_INTERNAL);
     assert_string_equal(zt_sensitivity_name(app->sensitivity), "internal");
     assert_true(app->line > 0);
+
+    /* The OpenID Connect demo app, and the issuer derived from the portal host and the TLS
+     * listener (the URL examples/oidc_demo/server.mjs uses by default). */
+    const zt_app_cfg *rp = &cfg->apps[1];
+    assert_string_equal(rp->name, "demo-oidc");
+    assert_int_equal(rp->kind, ZT_APP_OIDC);
+    assert_int_equal(rp->sensitivity, ZT_SENS_INTERNAL);
+    assert_null(rp->host);
+    assert_string_equal(rp->oidc.client_id, "demo-oidc");
+    assert_int_equal(rp->oidc.client_auth, ZT_OIDC_AUTH_SECRET_BASIC);
+    assert_string_equal(rp->oidc.client_secret_file, "./data/demo-oidc.secret");
+    assert_int_equal(rp->oidc.n_redirect_uris, 1);
+    assert_string_equal(rp->oidc.redirect_uris[0].s, "http://127.0.0.1:8082/callback");
+    assert_int_equal(rp->oidc.n_post_logout_redirect_uris, 1);
+    assert_string_equal(rp->oidc.post_logout_redirect_uris[0].s,
+                        "http://127.0.0.1:8082/signed-out");
+    assert_string_equal(rp->oidc.backchannel_logout_uri,
+                        "http://127.0.0.1:8082/backchannel-logout");
+    assert_int_equal(rp->oidc.id_token_alg, ZT_ID_TOKEN_RS256);
+    assert_string_equal(cfg->idp.issuer, "https://sso.localhost:8443");
     zt_config_free(cfg);
     zt_diags_dispose(&d);
 }

@@ -18,16 +18,16 @@ static void noop(void *ctx, zt_local_req *r)
 }
 
 static const zt_handler entries[] = {
-    {ZT_LOCAL_DEVICE, "/.ztgate/device/enroll", noop, NULL},
-    {ZT_LOCAL_DEVICE, "/.ztgate/device", noop, NULL},
-    {ZT_LOCAL_PORTAL, "/.ztgate", noop, NULL},
-    {ZT_LOCAL_ADMIN, NULL, noop, NULL},
+    {ZT_LOCAL_DEVICE, "/.ztgate/device/enroll", noop, NULL, false},
+    {ZT_LOCAL_DEVICE, "/.ztgate/device", noop, NULL, false},
+    {ZT_LOCAL_PORTAL, "/.ztgate", noop, NULL, false},
+    {ZT_LOCAL_ADMIN, NULL, noop, NULL, false},
 };
 static const zt_handlers table = {entries, sizeof(entries) / sizeof(entries[0])};
 
 static const zt_handler *match(bool admin, const char *path)
 {
-    return zt_handlers_match(&table, admin, path, strlen(path));
+    return zt_handlers_match(&table, admin, false, path, strlen(path));
 }
 
 static void test_prefix_at_segment_boundary(void **state)
@@ -51,8 +51,24 @@ static void test_admin_listener_takes_everything(void **state)
     assert_ptr_equal(match(true, "/api/v1/users"), &entries[3]);
     assert_ptr_equal(match(true, "/.ztgate/login"), &entries[3]);
     zt_handlers none = {entries, 3}; /* no admin handler registered */
-    assert_null(zt_handlers_match(&none, true, "/api/v1/users", 13));
-    assert_null(zt_handlers_match(NULL, false, "/.ztgate", 8));
+    assert_null(zt_handlers_match(&none, true, false, "/api/v1/users", 13));
+    assert_null(zt_handlers_match(NULL, false, false, "/.ztgate", 8));
+}
+
+/* The identity provider's discovery document lives on the portal host only: on an app's host
+ * the same path belongs to the app. */
+static void test_portal_host_only_entry(void **state)
+{
+    (void)state;
+    const zt_handler e[] = {
+        {ZT_LOCAL_PORTAL, "/.well-known/openid-configuration", noop, NULL, true},
+        {ZT_LOCAL_PORTAL, "/.ztgate", noop, NULL, false},
+    };
+    zt_handlers t = {e, 2};
+    const char *d = "/.well-known/openid-configuration";
+    assert_ptr_equal(zt_handlers_match(&t, false, true, d, strlen(d)), &e[0]);
+    assert_null(zt_handlers_match(&t, false, false, d, strlen(d)));
+    assert_ptr_equal(zt_handlers_match(&t, false, false, "/.ztgate/x", 10), &e[1]);
 }
 
 static void test_connection_transitions(void **state)
@@ -88,6 +104,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prefix_at_segment_boundary),
         cmocka_unit_test(test_admin_listener_takes_everything),
+        cmocka_unit_test(test_portal_host_only_entry),
         cmocka_unit_test(test_connection_transitions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,243 @@
+/* Client authentication at the token, revocation and introspection endpoints: exactly one
+ * method per request (RFC 6749 2.3), and it must be the one the client is configured for:
+ * client_secret_basic (id and secret form-urlencoded before base64), client_secret_post,
+ * private_key_jwt (a client assertion verified against the client's JWKS file, its jti kept
+ * until it expires), or none (a public client names itself and must use PKCE). Secrets are
+ * compared in constant time, through their hashes so the length leaks nothing either. */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "core/log.h"
+#include "identity/jws.h"
+#include "idp/oidc.h"
+#include "lib/b64.h"
+#include "lib/file.h"
+#include "lib/secure.h"
+
+#define JWT_BEARER "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+typedef enum auth_method {
+    M_NONE_GIVEN = 0,
+    M_BASIC,
+    M_POST,
+    M_JWT,
+    M_PUBLIC,
+} auth_method;
+
+typedef struct client_creds {
+    auth_method method;
+    char id[ZT_STORE_OIDC_CLIENT_MAX + 1];
+    char secret[ZT_OIDC_SECRET_MAX + 1];
+    const char *assertion;
+    size_t assertion_len;
+} client_creds;
+
+static void fail(zt_local_req *r, bool basic, int status, const char *code, const char *why)
+{
+    if (basic)
+        zt_buf_append_str(&r->resp_headers, "WWW-Authenticate: Basic realm=\"ztgate\"\r\n");
+    zt_oidc_json_error(r, status, code, why);
+}
+
+static void copy(char *dst, size_t cap, const char *s, size_t n)
+{
+    n = n < cap - 1 ? n : cap - 1;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
+/* Which method the request uses; false (answered) when it uses two or a malformed one. */
+static bool read_creds(zt_local_req *r, const zt_form *f, client_creds *c)
+{
+    const zt_span *auth = zt_local_header_get(r, "Authorization");
+    size_t id_n = 0, sec_n = 0, type_n = 0;
+    const char *id = zt_form_get(f, "client_id", &id_n);
+    const char *secret = zt_form_get(f, "client_secret", &sec_n);
+    const char *type = zt_form_get(f, "client_assertion_type", &type_n);
+    c->assertion = zt_form_get(f, "client_assertion", &c->assertion_len);
+    unsigned methods = (auth != NULL) + (secret != NULL) + (c->assertion != NULL);
+    if (methods > 1) {
+        fail(r, false, 400, "invalid_request", "more than one client authentication method");
+        return false;
+    }
+    if (auth != NULL) {
+        c->method = M_BASIC;
+        if (!zt_oidc_basic_parse(auth->p, auth->n, c->id, sizeof(c->id), c->secret,
+                                 sizeof(c->secret)) ||
+            (id != NULL && (strlen(c->id) != id_n || memcmp(c->id, id, id_n) != 0))) {
+            fail(r, true, 401, "invalid_client", "malformed Basic client authentication");
+            return false;
+        }
+        return true;
+    }
+    if (c->assertion != NULL &&
+        (type == NULL || type_n != strlen(JWT_BEARER) || memcmp(type, JWT_BEARER, type_n) != 0)) {
+        fail(r, false, 400, "invalid_request", "client_assertion_type must be jwt-bearer");
+        return false;
+    }
+    if (secret != NULL && sec_n > ZT_OIDC_SECRET_MAX) {
+        fail(r, false, 401, "invalid_client", "client_secret too long");
+        return false;
+    }
+    c->method = c->assertion != NULL ? M_JWT
+                : secret != NULL     ? M_POST
+                : id != NULL         ? M_PUBLIC
+                                     : M_NONE_GIVEN;
+    if (id != NULL)
+        copy(c->id, sizeof(c->id), id, id_n);
+    if (secret != NULL)
+        copy(c->secret, sizeof(c->secret), secret, sec_n);
+    return true;
+}
+
+/* The configured secret: the first line of client_secret_file. */
+static bool secret_matches(const zt_oidc_client_cfg *o, const char *given)
+{
+    zt_buf b;
+    zt_buf_init(&b, 4096);
+    if (o->client_secret_file == NULL || zt_read_file(o->client_secret_file, &b) != 0) {
+        zt_error("oidc: client %s: cannot read client_secret_file %s", o->client_id,
+                 o->client_secret_file ? o->client_secret_file : "(none)");
+        zt_buf_dispose(&b);
+        return false;
+    }
+    size_t n = 0;
+    while (n < b.len && b.data[n] != '\n' && b.data[n] != '\r')
+        n++;
+    unsigned char want[32], got[32];
+    crypto_hash_sha256(want, (const unsigned char *)b.data, n);
+    crypto_hash_sha256(got, (const unsigned char *)given, strlen(given));
+    bool ok = n > 0 && zt_ct_eq(want, got, sizeof(want));
+    zt_wipe(b.data, b.len);
+    zt_buf_dispose(&b);
+    return ok;
+}
+
+static auth_method configured(const zt_oidc_client_cfg *o)
+{
+    switch (o->client_auth) {
+    case ZT_OIDC_AUTH_SECRET_BASIC:
+        return M_BASIC;
+    case ZT_OIDC_AUTH_SECRET_POST:
+        return M_POST;
+    case ZT_OIDC_AUTH_PRIVATE_KEY_JWT:
+        return M_JWT;
+    default:
+        return M_PUBLIC;
+    }
+}
+
+#define ASSERTION_LEEWAY_S 30
+
+/* The client's registered public keys (its jwks_file), read per use so a rotated file is seen
+ * without a reload. NULL when unreadable or invalid (logged). */
+static zt_jws_jwks *client_jwks(const zt_oidc_client_cfg *o)
+{
+    zt_buf b;
+    zt_buf_init(&b, ZT_JWS_MAX_JWKS);
+    zt_jws_jwks *jwks = NULL;
+    const char *why = "unreadable";
+    if (o->jwks_file != NULL && zt_read_file(o->jwks_file, &b) == 0 &&
+        zt_jws_client_jwks_parse(b.data, b.len, &jwks, &why) != ZT_JWS_OK)
+        jwks = NULL;
+    if (jwks == NULL)
+        zt_error("oidc: client %s: jwks_file %s: %s", o->client_id,
+                 o->jwks_file ? o->jwks_file : "(none)", why);
+    zt_buf_dispose(&b);
+    return jwks;
+}
+
+/* A client assertion for app (private_key_jwt): signed by one of its keys with an accepted alg
+ * (never none or HMAC), iss = sub = client_id, aud the issuer or the endpoint, unexpired, and
+ * its jti never seen before (kept until it expires). */
+static bool assertion_ok(zt_local_req *r, const zt_app_cfg *app, const char *assertion, size_t n,
+                         const char **why)
+{
+    char token_url[512], here[512];
+    snprintf(token_url, sizeof(token_url), "%s%s", zt_oidc_issuer(r), ZT_OIDC_TOKEN);
+    snprintf(here, sizeof(here), "%s%s", zt_oidc_issuer(r), r->path);
+    const char *auds[] = {zt_oidc_issuer(r), token_url, here};
+    zt_jws_client_expect want = {.client_id = app->oidc.client_id,
+                                 .audiences = auds,
+                                 .naudiences = 3,
+                                 .now = zt_portal_now(),
+                                 .leeway_s = ASSERTION_LEEWAY_S};
+    zt_jws_client_assertion got;
+    zt_jws_jwks *jwks = client_jwks(&app->oidc);
+    zt_jws_status st = jwks == NULL
+                           ? ZT_JWS_BAD_JWKS
+                           : zt_jws_verify_client_assertion(jwks, assertion, n, &want, &got, why);
+    zt_jws_jwks_free(jwks);
+    if (jwks == NULL)
+        *why = "the client's jwks_file cannot be used";
+    if (st != ZT_JWS_OK)
+        return false;
+    int rc = zt_store_oidc_jti_use(r->svc->store, app->oidc.client_id, got.jti,
+                                   got.exp + ASSERTION_LEEWAY_S, want.now);
+    *why = rc == -EALREADY ? "client assertion replayed (jti seen before)"
+           : rc != 0       ? "client assertion could not be recorded"
+                           : NULL;
+    return rc == 0;
+}
+
+/* The iss of an assertion, to find the client when client_id was not sent; the verification
+ * that follows checks it with that client's keys. */
+static bool assertion_issuer(const char *a, size_t n, char *out, size_t cap)
+{
+    const char *dot1 = memchr(a, '.', n);
+    const char *dot2 = dot1 ? memchr(dot1 + 1, '.', n - (size_t)(dot1 + 1 - a)) : NULL;
+    unsigned char payload[ZT_JWS_MAX_ASSERTION];
+    size_t pn = 0;
+    if (dot2 == NULL || n > ZT_JWS_MAX_ASSERTION ||
+        !zt_b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), payload, sizeof(payload), &pn))
+        return false;
+    json_t *o = json_loadb((const char *)payload, pn, JSON_REJECT_DUPLICATES, NULL);
+    const char *iss = json_string_value(json_object_get(o, "iss"));
+    bool ok = iss != NULL && strlen(iss) < cap;
+    if (ok)
+        snprintf(out, cap, "%s", iss);
+    json_decref(o);
+    return ok;
+}
+
+const zt_app_cfg *zt_oidc_authenticate_client(zt_idp *idp, zt_local_req *r, const zt_form *form)
+{
+    (void)idp;
+    client_creds c = {0};
+    if (!read_creds(r, form, &c))
+        return NULL;
+    if (c.method == M_JWT && c.id[0] == '\0')
+        assertion_issuer(c.assertion, c.assertion_len, c.id, sizeof(c.id));
+    const zt_app_cfg *app = zt_oidc_client(r->cfg, c.id, strlen(c.id));
+    bool basic = c.method == M_BASIC;
+    const char *why = "unknown client";
+    bool ok = app != NULL && c.method != M_NONE_GIVEN;
+    if (ok && configured(&app->oidc) != c.method) {
+        why = "client authentication method not the one registered for this client";
+        ok = false;
+    } else if (ok && (c.method == M_BASIC || c.method == M_POST) &&
+               !secret_matches(&app->oidc, c.secret)) {
+        why = "wrong client secret";
+        ok = false;
+    } else if (ok && c.method == M_JWT &&
+               !assertion_ok(r, app, c.assertion, c.assertion_len, &why)) {
+        ok = false;
+    }
+    zt_wipe(c.secret, sizeof(c.secret));
+    if (!ok) {
+        zt_info("request %s: oidc client authentication failed for '%s': %s", r->request_id, c.id,
+                why);
+        zt_oidc_event e = {.event = "client_auth",
+                           .app = app ? app->name : NULL,
+                           .client_id = app ? app->oidc.client_id : NULL,
+                           .message = "oidc client authentication failed",
+                           .reason = why};
+        (void)zt_oidc_audit(r, &e); /* refused either way */
+        fail(r, basic, 401, "invalid_client", why);
+        return NULL;
+    }
+    return app;
+}

@@ -1,0 +1,290 @@
+/* The store's OpenID Connect records (SQLite backend, schema 10): a code is taken once, and a
+ * second take revokes its grant; tokens live while their grant and its ztgate session live; a
+ * refresh token rotates once, and reuse revokes the family; revocation by client; the jti
+ * replay cache; grants of ended sessions handed out once; the sweep. Each test owns a temp
+ * dir. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+#define T0 1800000000 /* a fixed "now" */
+
+typedef struct fixture {
+    char root[64];
+    char state[128];
+    zt_store *st;
+    zt_user alice;
+    zt_store_session sess;
+    zt_store_oidc_grant g;
+} fixture;
+
+static void hash_of(char c, unsigned char h[ZT_STORE_OIDC_HASH_LEN])
+{
+    memset(h, c, ZT_STORE_OIDC_HASH_LEN);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    snprintf(f->root, sizeof(f->root), "/tmp/zt-oidcstore-XXXXXX");
+    assert_non_null(mkdtemp(f->root));
+    snprintf(f->state, sizeof(f->state), "%s/state", f->root);
+    char err[256] = "";
+    zt_store_cfg cfg = {.backend = ZT_STORE_SQLITE, .state_dir = f->state};
+    f->st = zt_store_open(&cfg, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("open: %s", err);
+    assert_int_equal(zt_store_user_add(f->st, "alice@example.com", "A", "", NULL, 0, &f->alice), 0);
+    zt_store_session *s = &f->sess;
+    memset(s->id_hash, 'a', 64);
+    snprintf(s->user_id, sizeof(s->user_id), "%s", f->alice.id);
+    s->created_at = s->auth_time = T0 - 10;
+    s->idle_expires_at = T0 + 3600;
+    s->absolute_expires_at = T0 + 7200;
+    assert_int_equal(zt_store_session_create(f->st, s), 0);
+    zt_store_oidc_grant *g = &f->g;
+    memset(g->id, 'b', 32);
+    snprintf(g->client_id, sizeof(g->client_id), "grafana");
+    snprintf(g->app, sizeof(g->app), "grafana");
+    snprintf(g->user_id, sizeof(g->user_id), "%s", f->alice.id);
+    memcpy(g->session_hash, s->id_hash, 64);
+    snprintf(g->sid, sizeof(g->sid), "sid1");
+    snprintf(g->scope, sizeof(g->scope), "openid email");
+    snprintf(g->nonce, sizeof(g->nonce), "n-0S6_WzA2Mj");
+    g->auth_time = T0 - 10;
+    g->created_at = T0;
+    g->expires_at = T0 + 8 * 3600;
+    assert_int_equal(zt_store_oidc_grant_add(f->st, g), 0);
+    *state = f;
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    zt_store_close(f->st);
+    zt_user_dispose(&f->alice);
+    nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static void add_code(fixture *f, char c, int64_t exp)
+{
+    unsigned char h[ZT_STORE_OIDC_HASH_LEN];
+    zt_store_oidc_code code = {.expires_at = exp};
+    memcpy(code.grant_id, f->g.id, 33);
+    snprintf(code.redirect_uri, sizeof(code.redirect_uri), "https://rp.example/cb");
+    hash_of(c, h);
+    assert_int_equal(zt_store_oidc_code_add(f->st, h, &code), 0);
+}
+
+static void test_code_once_and_replay_revokes(void **state)
+{
+    fixture *f = *state;
+    unsigned char code[ZT_STORE_OIDC_HASH_LEN], at[ZT_STORE_OIDC_HASH_LEN];
+    zt_store_oidc_code c;
+    zt_store_oidc_grant g;
+    zt_store_oidc_kind kind;
+    int64_t iat, exp;
+    add_code(f, 'c', T0 + 60);
+    hash_of('c', code);
+    assert_int_equal(zt_store_oidc_code_take(f->st, code, T0, &c, &g), 0);
+    assert_string_equal(c.redirect_uri, "https://rp.example/cb");
+    assert_string_equal(g.nonce, "n-0S6_WzA2Mj");
+    hash_of('t', at);
+    assert_int_equal(zt_store_oidc_token_add(f->st, at, g.id, ZT_STORE_OIDC_ACCESS, T0, T0 + 600),
+                     0);
+    assert_int_equal(zt_store_oidc_token_get(f->st, at, T0 + 1, &kind, &iat, &exp, &g), 0);
+    assert_int_equal(kind, ZT_STORE_OIDC_ACCESS);
+    /* The same code again: refused, and the token issued from it dies. */
+    assert_int_equal(zt_store_oidc_code_take(f->st, code, T0 + 2, &c, &g), -EALREADY);
+    assert_int_equal(zt_store_oidc_token_get(f->st, at, T0 + 3, &kind, &iat, &exp, &g), -ENOENT);
+    assert_int_equal(zt_store_oidc_grant_get(f->st, f->g.id, &g), 0);
+    assert_true(g.revoked_at != 0 && g.replayed);
+}
+
+static void test_code_expired_or_unknown(void **state)
+{
+    fixture *f = *state;
+    unsigned char h[ZT_STORE_OIDC_HASH_LEN];
+    zt_store_oidc_code c;
+    zt_store_oidc_grant g;
+    add_code(f, 'e', T0 + 60);
+    hash_of('e', h);
+    assert_int_equal(zt_store_oidc_code_take(f->st, h, T0 + 60, &c, &g), -ENOENT);
+    hash_of('x', h);
+    assert_int_equal(zt_store_oidc_code_take(f->st, h, T0, &c, &g), -ENOENT);
+}
+
+static void test_code_of_ended_session(void **state)
+{
+    fixture *f = *state;
+    unsigned char h[ZT_STORE_OIDC_HASH_LEN];
+    zt_store_oidc_code c;
+    zt_store_oidc_grant g;
+    add_code(f, 'z', T0 + 60);
+    assert_int_equal(zt_store_session_delete(f->st, f->sess.id_hash), 0);
+    hash_of('z', h);
+    assert_int_equal(zt_store_oidc_code_take(f->st, h, T0, &c, &g), -ECANCELED);
+}
+
+static void test_refresh_rotation_and_reuse(void **state)
+{
+    fixture *f = *state;
+    unsigned char r1[ZT_STORE_OIDC_HASH_LEN], r2[ZT_STORE_OIDC_HASH_LEN],
+        r3[ZT_STORE_OIDC_HASH_LEN];
+    zt_store_oidc_grant g;
+    hash_of('1', r1);
+    hash_of('2', r2);
+    hash_of('3', r3);
+    assert_int_equal(
+        zt_store_oidc_token_add(f->st, r1, f->g.id, ZT_STORE_OIDC_REFRESH, T0, T0 + 3600), 0);
+    assert_int_equal(zt_store_oidc_refresh_rotate(f->st, r1, r2, T0 + 5, T0 + 3600, &g), 0);
+    /* r1 again: reuse of a rotated token revokes the whole family, r2 included. */
+    assert_int_equal(zt_store_oidc_refresh_rotate(f->st, r1, r3, T0 + 6, T0 + 3600, &g), -EALREADY);
+    assert_int_equal(zt_store_oidc_refresh_rotate(f->st, r2, r3, T0 + 7, T0 + 3600, &g), -ENOENT);
+}
+
+static void test_refresh_refused_when_session_ends(void **state)
+{
+    fixture *f = *state;
+    unsigned char r1[ZT_STORE_OIDC_HASH_LEN], r2[ZT_STORE_OIDC_HASH_LEN];
+    zt_store_oidc_grant g;
+    hash_of('1', r1);
+    hash_of('2', r2);
+    assert_int_equal(
+        zt_store_oidc_token_add(f->st, r1, f->g.id, ZT_STORE_OIDC_REFRESH, T0, T0 + 3600), 0);
+    assert_int_equal(zt_store_session_delete(f->st, f->sess.id_hash), 0);
+    assert_int_equal(zt_store_oidc_refresh_rotate(f->st, r1, r2, T0 + 5, T0 + 3600, &g),
+                     -ECANCELED);
+    assert_int_equal(zt_store_oidc_grant_get(f->st, f->g.id, &g), 0);
+    assert_true(g.revoked_at != 0);
+}
+
+static void test_revoke_by_client(void **state)
+{
+    fixture *f = *state;
+    unsigned char at[ZT_STORE_OIDC_HASH_LEN], rt[ZT_STORE_OIDC_HASH_LEN];
+    zt_store_oidc_grant g;
+    zt_store_oidc_kind kind;
+    int64_t iat, exp;
+    hash_of('a', at);
+    hash_of('r', rt);
+    assert_int_equal(zt_store_oidc_token_add(f->st, at, f->g.id, ZT_STORE_OIDC_ACCESS, T0, T0 + 60),
+                     0);
+    assert_int_equal(
+        zt_store_oidc_token_add(f->st, rt, f->g.id, ZT_STORE_OIDC_REFRESH, T0, T0 + 3600), 0);
+    /* Another client's revocation changes nothing. */
+    assert_int_equal(zt_store_oidc_token_revoke(f->st, rt, "gitlab", T0), 0);
+    assert_int_equal(zt_store_oidc_token_get(f->st, at, T0, &kind, &iat, &exp, &g), 0);
+    /* The owner's revocation of the refresh token ends the grant, its access token too. */
+    assert_int_equal(zt_store_oidc_token_revoke(f->st, rt, "grafana", T0), 0);
+    assert_int_equal(zt_store_oidc_token_get(f->st, at, T0, &kind, &iat, &exp, &g), -ENOENT);
+}
+
+static void test_jti_replay(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(zt_store_oidc_jti_use(f->st, "grafana", "j1", T0 + 60, T0), 0);
+    assert_int_equal(zt_store_oidc_jti_use(f->st, "grafana", "j1", T0 + 60, T0 + 1), -EALREADY);
+    assert_int_equal(zt_store_oidc_jti_use(f->st, "gitlab", "j1", T0 + 60, T0 + 1), 0);
+    assert_int_equal(zt_store_oidc_jti_use(f->st, "grafana", "j1", T0 + 200, T0 + 61), 0);
+    assert_int_equal(zt_store_oidc_jti_use(f->st, "grafana", "", T0 + 60, T0), -EINVAL);
+}
+
+static int count_cb(void *ctx, const zt_store_oidc_grant *g)
+{
+    (*(int *)ctx)++;
+    assert_string_equal(g->client_id, "grafana");
+    return 0;
+}
+
+static void test_end_orphans_once(void **state)
+{
+    fixture *f = *state;
+    int seen = 0;
+    uint64_t n = 0;
+    assert_int_equal(zt_store_oidc_end_orphans(f->st, T0, count_cb, &seen, &n), 0);
+    assert_int_equal(seen, 0); /* the session lives */
+    assert_int_equal(zt_store_session_delete(f->st, f->sess.id_hash), 0);
+    assert_int_equal(zt_store_oidc_end_orphans(f->st, T0, count_cb, &seen, &n), 0);
+    assert_int_equal(seen, 1);
+    assert_int_equal(zt_store_oidc_end_orphans(f->st, T0, count_cb, &seen, &n), 0);
+    assert_int_equal(seen, 1); /* handed out once */
+}
+
+static void test_disabled_user_ends_grant(void **state)
+{
+    fixture *f = *state;
+    int seen = 0;
+    int64_t epoch = 0;
+    assert_int_equal(zt_store_user_set_disabled(f->st, f->alice.id, true, &epoch), 0);
+    assert_int_equal(zt_store_oidc_end_orphans(f->st, T0, count_cb, &seen, NULL), 0);
+    assert_int_equal(seen, 1);
+}
+
+/* A deleted user's grant is not deleted with them: it ends (back-channel logout) like any. */
+static void test_deleted_user_ends_grant(void **state)
+{
+    fixture *f = *state;
+    int seen = 0;
+    zt_store_oidc_grant g;
+    assert_int_equal(zt_store_user_delete(f->st, f->alice.id), 0);
+    assert_int_equal(zt_store_oidc_grant_get(f->st, f->g.id, &g), 0);
+    assert_int_equal(zt_store_oidc_end_orphans(f->st, T0, count_cb, &seen, NULL), 0);
+    assert_int_equal(seen, 1);
+}
+
+static void test_sweep_and_bad_args(void **state)
+{
+    fixture *f = *state;
+    uint64_t n = 0;
+    add_code(f, 's', T0 + 60);
+    assert_int_equal(zt_store_oidc_sweep(f->st, T0 + 8 * 3600 + 86401, &n), 0);
+    assert_true(n >= 2); /* the code and the grant */
+    zt_store_oidc_grant bad = f->g;
+    bad.id[0] = 'Z';
+    assert_int_equal(zt_store_oidc_grant_add(f->st, &bad), -EINVAL);
+    bad = f->g;
+    bad.expires_at = bad.created_at;
+    assert_int_equal(zt_store_oidc_grant_add(f->st, &bad), -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_code_once_and_replay_revokes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_code_expired_or_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_code_of_ended_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_rotation_and_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_refused_when_session_ends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revoke_by_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jti_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_end_orphans_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disabled_user_ends_grant, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_user_ends_grant, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_and_bad_args, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
