@@ -10,6 +10,7 @@
 
 #include "access/access.h"
 #include "core/log.h"
+#include "identity/secretbox.h"
 #include "http/pages.h"
 #include "idp/oidc.h"
 #include "lib/secure.h"
@@ -89,9 +90,9 @@ static int decide(zt_local_req *r, const zt_portal_sess *s, const zt_app_cfg *ap
 /* ---- where the browser goes ---- */
 
 /* This authorize request again, as a relative GET URL (a POSTed one too): the sign-in and
- * step-up pages send the browser back here. reauth > 0 adds our marker that the sign-in must
- * be newer than that time. */
-static int self_url(const zt_form *f, int64_t reauth, zt_buf *out)
+ * step-up pages send the browser back here. A marker (non-NULL) says the sign-in must be newer
+ * than the time it carries; any marker sent with the request is dropped. */
+static int self_url(const zt_form *f, const char *marker, zt_buf *out)
 {
     int rc = zt_buf_append_str(out, ZT_OIDC_AUTHORIZE "?");
     bool first = true;
@@ -104,18 +105,18 @@ static int self_url(const zt_form *f, int64_t reauth, zt_buf *out)
         rc = rc ? rc : zt_url_encode(out, f->f[i].value, f->f[i].value_len, false);
         first = false;
     }
-    if (rc == 0 && reauth > 0)
-        rc = zt_buf_printf(out, "&" ZT_OIDC_REAUTH_PARAM "=%lld", (long long)reauth);
+    if (rc == 0 && marker != NULL)
+        rc = zt_buf_printf(out, "&" ZT_OIDC_REAUTH_PARAM "=%s", marker);
     return rc ? rc : zt_buf_cstr(out);
 }
 
 /* 303 to a portal page (path ends with "rd=") that comes back to this request. */
-static void go_portal(zt_local_req *r, const char *path, const zt_form *f, int64_t reauth)
+static void go_portal(zt_local_req *r, const char *path, const zt_form *f, const char *marker)
 {
     zt_buf self, loc;
     zt_buf_init(&self, ZT_RD_MAX);
     zt_buf_init(&loc, 0);
-    int rc = self_url(f, reauth, &self);
+    int rc = self_url(f, marker, &self);
     rc = rc ? rc : zt_buf_append_str(&loc, path);
     rc = rc ? rc : zt_url_encode(&loc, self.data, self.len, false);
     rc = rc ? rc : zt_buf_cstr(&loc);
@@ -206,6 +207,31 @@ static void audit_decision(zt_local_req *r, const zt_oidc_authz *az, const zt_po
                        .report_only = d->report_only,
                        .message = msg};
     *ok = zt_oidc_audit(r, &e);
+}
+
+/* The marker's key, derived from the gateway's secret box like the portal's cookie keys. */
+static void marker_key(zt_local_req *r, unsigned char key[ZT_OIDC_REAUTH_KEY_LEN])
+{
+    zt_secretbox_derive(r->svc->secrets, "ztgate oidc reauth v1", key);
+}
+
+static void new_marker(zt_local_req *r, const zt_oidc_authz *az, const char *user_id,
+                       char out[ZT_OIDC_REAUTH_MAX])
+{
+    unsigned char key[ZT_OIDC_REAUTH_KEY_LEN];
+    marker_key(r, key);
+    zt_oidc_reauth_marker(key, zt_portal_now(), user_id, az, out);
+    zt_wipe(key, sizeof(key));
+}
+
+static int64_t checked_marker(zt_local_req *r, const zt_oidc_authz *az, const char *user_id,
+                              int64_t now)
+{
+    unsigned char key[ZT_OIDC_REAUTH_KEY_LEN];
+    marker_key(r, key);
+    int64_t t = zt_oidc_reauth_check(key, user_id, az, now);
+    zt_wipe(key, sizeof(key));
+    return t;
 }
 
 static int64_t last_auth(const zt_portal_sess *s)
@@ -314,7 +340,7 @@ static void unmet_page(zt_local_req *r, const oidc_decision *d, const zt_form *f
     zt_buf self, href;
     zt_buf_init(&self, ZT_RD_MAX);
     zt_buf_init(&href, 0);
-    if (d->control == ZT_CTL_PHISHING_RESISTANT_MFA && self_url(f, 0, &self) == 0 &&
+    if (d->control == ZT_CTL_PHISHING_RESISTANT_MFA && self_url(f, NULL, &self) == 0 &&
         zt_buf_append_str(&href, ZT_PORTAL_PASSKEY "?rd=") == 0 &&
         zt_url_encode(&href, self.data, self.len, false) == 0 && zt_buf_cstr(&href) == 0)
         pg.remedy_href = href.data;
@@ -345,20 +371,22 @@ static void challenged(zt_local_req *r, const zt_oidc_authz *az, const zt_portal
         client_error(r, az, "interaction_required", "a policy asks for more authentication");
         return;
     }
-    int64_t now = zt_portal_now();
+    char marker[ZT_OIDC_REAUTH_MAX];
+    new_marker(r, az, s->user_id, marker);
     if (d->reauth)
-        go_portal(r, ZT_PORTAL_LOGIN "?prompt=login&rd=", f, now);
+        go_portal(r, ZT_PORTAL_LOGIN "?prompt=login&rd=", f, marker);
     else if (d->control == ZT_CTL_MFA)
-        go_portal(r, ZT_PORTAL_MFA "?rd=", f, 0);
+        go_portal(r, ZT_PORTAL_MFA "?rd=", f, NULL);
     else
         unmet_page(r, d, f);
 }
 
 /* The session must be recent enough (prompt=login, max_age) unless it was renewed for this
- * very request (our marker). */
-static bool needs_reauth(const zt_oidc_authz *az, const zt_portal_sess *s, int64_t now)
+ * very request: reauth_after is the time of our checked marker, 0 when none. */
+static bool needs_reauth(const zt_oidc_authz *az, const zt_portal_sess *s, int64_t reauth_after,
+                         int64_t now)
 {
-    if (az->reauth_after > 0 && last_auth(s) >= az->reauth_after)
+    if (reauth_after > 0 && last_auth(s) >= reauth_after)
         return false;
     if (az->prompt & ZT_OIDC_PROMPT_LOGIN)
         return true;
@@ -375,23 +403,26 @@ static void with_session(zt_local_req *r, const zt_oidc_authz *az, const zt_form
         if (none)
             client_error(r, az, "login_required", "no signed-in session");
         else
-            go_portal(r, ZT_PORTAL_LOGIN "?rd=", f, 0);
+            go_portal(r, ZT_PORTAL_LOGIN "?rd=", f, NULL);
         return;
     }
-    if (needs_reauth(az, &s, now)) {
+    int64_t reauth_after = checked_marker(r, az, s.user_id, now);
+    char marker[ZT_OIDC_REAUTH_MAX];
+    new_marker(r, az, s.user_id, marker);
+    if (needs_reauth(az, &s, reauth_after, now)) {
         if (none)
             client_error(r, az, "login_required", "the sign-in is older than asked");
         else
-            go_portal(r, ZT_PORTAL_LOGIN "?prompt=login&rd=", f, now);
+            go_portal(r, ZT_PORTAL_LOGIN "?prompt=login&rd=", f, marker);
         return;
     }
     /* acr_values is voluntary: one step-up is offered; if it does not reach the acr, the code
      * carries the acr reached and the client decides (RFC 9470). */
-    if (!zt_oidc_acr_meets(s.amr, az->acr_wanted) && az->reauth_after == 0 && !none) {
+    if (!zt_oidc_acr_meets(s.amr, az->acr_wanted) && reauth_after == 0 && !none) {
         go_portal(r,
                   (az->acr_wanted & ZT_OIDC_WANT_PHR) ? ZT_PORTAL_PASSKEY "?rd="
                                                       : ZT_PORTAL_MFA "?rd=",
-                  f, now);
+                  f, marker);
         return;
     }
     oidc_decision *d = malloc(sizeof(*d));

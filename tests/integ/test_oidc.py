@@ -10,7 +10,7 @@ from harness import check, eq, get
 from oidc_client import (PORTAL, RP, LogoutReceiver, authorize_path, claims, code_for,
                          csrf_token_of, exchange, gateway, js, oidc_app, portal, post, query_of,
                          signed_in, token, userinfo)
-from portal_client import EMAIL, sign_in
+from portal_client import EMAIL, PASSWORD, sign_in
 
 
 def test_oidc_discovery_on_portal_host_only(h):
@@ -143,6 +143,17 @@ def test_oidc_sign_in_in_the_middle(h):
     r = b.get(authorize_path(prompt="login"))
     loc = r.header("Location", "")
     check(loc.startswith("/.ztgate/login?prompt=login&rd="), "re-authentication: %r" % loc)
+    rd = query_of(loc)["rd"]
+    check("zt_reauth=" in rd, "the way back carries the re-authentication marker: %r" % rd)
+    tok, _ = b.csrf(loc)
+    r = b.post("/.ztgate/login", {"username": EMAIL, "password": PASSWORD, "csrf_token": tok,
+                                  "rd": rd})
+    eq(r.status, 303, "signed in again")
+    back = r.header("Location", "")
+    r = b.get(back[back.index("/.ztgate/"):])
+    eq(r.status, 303, "authorize after re-authentication")
+    check("code" in query_of(r.header("Location", "")), "a code after prompt=login: %r"
+          % r.header("Location"))
 
 
 def test_oidc_logout_backchannel_and_refresh_refused(h):

@@ -244,3 +244,26 @@ def test_oidc_malformed_and_oversized(h):
     eq(r.status, 404, "not on an app host")
     # The gateway is still up and serving.
     eq(get(gw.port, "/.well-known/openid-configuration", host=host).status, 200, "still up")
+
+
+def test_oidc_reauth_marker_cannot_be_forged(h):
+    """prompt=login, max_age and the acr step-up are skipped only by the marker ztgate itself put
+    on the way back, for this request and user, used after the sign-in it asked for."""
+    gw = gateway(h)
+    b = signed_in(gw)
+    time.sleep(1.1)  # the sign-in is in an earlier second than any marker asked from now on
+    for extra in ({"prompt": "login"}, {"max_age": "0"}):
+        for marker in ("1", "9999999999", "%d.AAAA" % int(time.time())):
+            r = b.get(authorize_path(zt_reauth=marker, **extra))
+            loc = r.header("Location", "")
+            check(loc.startswith("/.ztgate/login?prompt=login"),
+                  "%r with a hand-made marker %r still asks to sign in: %r" % (extra, marker, loc))
+    # A real marker, moved to another request (another state) or not followed by a sign-in.
+    loc = b.get(authorize_path(prompt="login")).header("Location", "")
+    marker = urllib.parse.parse_qs(urllib.parse.urlsplit(query_of(loc)["rd"]).query)["zt_reauth"][0]
+    r = b.get(authorize_path(prompt="login", state="other", zt_reauth=marker))
+    check(r.header("Location", "").startswith("/.ztgate/login?prompt=login"),
+          "a marker of another request is refused: %r" % r.header("Location"))
+    r = b.get(authorize_path(prompt="login", zt_reauth=marker))
+    check(r.header("Location", "").startswith("/.ztgate/login?prompt=login"),
+          "a marker without the sign-in it asked for is refused: %r" % r.header("Location"))
