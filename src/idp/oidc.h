@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access/access.h"
 #include "core/config.h"
 #include "http/handler.h"
 #include "lib/buf.h"
@@ -155,6 +156,25 @@ typedef struct zt_oidc_event {
     const char *message, *reason;
 } zt_oidc_event;
 bool zt_oidc_audit(zt_local_req *r, const zt_oidc_event *e);
+
+/* ---- oidc_access.c: Conditional Access for a client's app ---- */
+
+struct zt_access_request;
+
+/* The outcome of Conditional Access for one user at one client. */
+typedef struct zt_oidc_decision {
+    zt_outcome outcome;
+    const char *policy;      /* the deciding policy, NULL when none */
+    bool reauth;             /* sign-in frequency: sign in again */
+    zt_control control;      /* challenge: the control to satisfy */
+    const char *report_only; /* what report-only policies would have done, NULL = allow */
+    char policies[512];      /* applicable policies, "a,b (report-only)" */
+    zt_access_facts facts;   /* what the pages say about the device */
+} zt_oidc_decision;
+
+/* Decide rq (session side and app filled by the caller; the user's groups are read here, as
+ * the proxy reads them on a cache miss) with the request's policy set. -1: the store failed. */
+int zt_oidc_decide(zt_local_req *r, struct zt_access_request *rq, zt_oidc_decision *d);
 
 /* ---- the endpoints ---- */
 void zt_oidc_discovery(zt_idp *idp, zt_local_req *r);

@@ -17,53 +17,16 @@
 #include "policy/policy.h"
 #include "session/session.h"
 
-/* The outcome of Conditional Access for one sign-in at a client. */
-typedef struct oidc_decision {
-    zt_outcome outcome;
-    const char *policy;      /* the deciding policy, NULL when none */
-    bool reauth;             /* sign-in frequency: sign in again */
-    zt_control control;      /* challenge: the control to satisfy */
-    const char *report_only; /* what report-only policies would have done, NULL = allow */
-    char policies[512];      /* applicable policies, "a,b (report-only)" */
-    zt_access_facts facts;   /* what the pages say about the device */
-} oidc_decision;
-
-#define GROUPS_MAX 64
-
-typedef struct user_groups {
-    char names[GROUPS_MAX][ZT_STORE_GROUP_MAX + 1];
-    const char *ptrs[GROUPS_MAX];
-    size_t n;
-} user_groups;
-
-static int add_group(void *ctx, const char *name)
-{
-    user_groups *g = ctx;
-    if (g->n < GROUPS_MAX) {
-        snprintf(g->names[g->n], sizeof(g->names[0]), "%s", name);
-        g->ptrs[g->n] = g->names[g->n];
-        g->n++;
-    }
-    return 0;
-}
-
 /* Conditional Access for the client's app, through src/access like a proxied request: the
- * session side from the portal session (groups read now, as the proxy reads them on a cache
- * miss), the request side from this request. The one place the decision is taken. -1: the
- * store failed (fail closed). */
-static int decide(zt_local_req *r, const zt_portal_sess *s, const zt_app_cfg *app, oidc_decision *d)
+ * session side from the portal session, the request side from this request. The one place the
+ * decision is taken at sign-in. -1: the store failed (fail closed). */
+static int decide(zt_local_req *r, const zt_portal_sess *s, const zt_app_cfg *app,
+                  zt_oidc_decision *d)
 {
-    user_groups *g = calloc(1, sizeof(*g));
-    if (g == NULL || zt_store_user_groups(r->svc->store, s->user_id, add_group, g) != 0) {
-        free(g);
-        return -1;
-    }
     zt_access_request rq;
     zt_access_request_from_local(r, &rq);
     rq.user_id = s->user_id;
     rq.email = s->email;
-    rq.groups = g->ptrs;
-    rq.n_groups = g->n;
     rq.auth_time = s->auth_time;
     rq.mfa_time = s->mfa_time;
     rq.amr = s->amr;
@@ -72,19 +35,7 @@ static int decide(zt_local_req *r, const zt_portal_sess *s, const zt_app_cfg *ap
     rq.sign_in_risk = (zt_risk)s->sign_in_risk;
     rq.app = app;
     rq.client = ZT_CLIENT_BROWSER; /* a sign-in is a browser's, whatever it Accepts */
-    zt_policy_input in;
-    zt_policy_result res;
-    memset(d, 0, sizeof(*d));
-    zt_access_input(r->svc, &rq, &in, &d->facts);
-    d->policy = zt_access_decide(r->policies, &in, &res);
-    d->outcome = res.outcome;
-    d->reauth = res.reauth_required;
-    d->control = res.next_control;
-    if (res.report_only_outcome != ZT_OUTCOME_ALLOW)
-        d->report_only = zt_outcome_name(res.report_only_outcome);
-    zt_access_policy_names(r->policies, &res, d->policies, sizeof(d->policies));
-    free(g);
-    return 0;
+    return zt_oidc_decide(r, &rq, d);
 }
 
 /* ---- where the browser goes ---- */
@@ -191,7 +142,7 @@ static void refuse_page(zt_local_req *r, zt_oidc_authz_err e, const zt_oidc_auth
 /* ---- the steps ---- */
 
 static void audit_decision(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_sess *s,
-                           const char *decision, const oidc_decision *d, bool *ok)
+                           const char *decision, const zt_oidc_decision *d, bool *ok)
 {
     char msg[160];
     snprintf(msg, sizeof(msg), "oidc authorize: %s for app %s", decision, az->app->name);
@@ -272,7 +223,7 @@ static int store_grant_and_code(zt_local_req *r, const zt_oidc_authz *az, const 
 }
 
 static void issue_code(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_sess *s,
-                       const oidc_decision *d)
+                       const zt_oidc_decision *d)
 {
     char code[ZT_OIDC_TOKEN_CHARS + 1];
     bool ok = false;
@@ -301,7 +252,7 @@ static void issue_code(zt_local_req *r, const zt_oidc_authz *az, const zt_portal
 
 /* Block: the block page, with a link back to the client carrying error=access_denied. */
 static void blocked(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_sess *s,
-                    const oidc_decision *d)
+                    const zt_oidc_decision *d)
 {
     bool ok = false;
     audit_decision(r, az, s, "block", d, &ok);
@@ -333,7 +284,7 @@ static void blocked(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_se
 /* A control the user cannot meet from the MFA prompt (a phishing-resistant method, a compliant
  * device, a password change): the same explanatory page the proxy shows; for a passkey its
  * link leads to the passkey prompt, which comes back here. */
-static void unmet_page(zt_local_req *r, const oidc_decision *d, const zt_form *f)
+static void unmet_page(zt_local_req *r, const zt_oidc_decision *d, const zt_form *f)
 {
     zt_page_device dev = zt_access_page_device(&d->facts);
     zt_page pg = zt_page_unmet((int)d->control, d->policy, &dev);
@@ -359,7 +310,7 @@ static void unmet_page(zt_local_req *r, const oidc_decision *d, const zt_form *f
 
 /* A challenge the portal can meet (second factor, sign in again), else the page saying why. */
 static void challenged(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_sess *s,
-                       const zt_form *f, const oidc_decision *d)
+                       const zt_form *f, const zt_oidc_decision *d)
 {
     bool ok = false;
     audit_decision(r, az, s, "challenge", d, &ok);
@@ -425,7 +376,7 @@ static void with_session(zt_local_req *r, const zt_oidc_authz *az, const zt_form
                   f, marker);
         return;
     }
-    oidc_decision *d = malloc(sizeof(*d));
+    zt_oidc_decision *d = malloc(sizeof(*d));
     if (d == NULL || decide(r, &s, az->app, d) != 0)
         zt_portal_unavailable(r, "policy inputs unavailable");
     else if (d->outcome == ZT_OUTCOME_BLOCK)

@@ -7,7 +7,7 @@ import urllib.parse
 
 from browser import msg
 from harness import check, eq, get
-from oidc_client import (PORTAL, RP, LogoutReceiver, authorize_path, claims, code_for,
+from oidc_client import (PORTAL, RP, LogoutReceiver, authorize_path, basic, claims, code_for,
                          csrf_token_of, exchange, gateway, js, oidc_app, portal, post, query_of,
                          signed_in, token, userinfo)
 from portal_client import EMAIL, PASSWORD, sign_in
@@ -355,3 +355,64 @@ def test_oidc_client_added_and_removed_by_reload(h):
     check(wait_until(lambda: b.get(authorize_path(client_id="gitlab")).status == 400, 10),
           "gitlab is unknown again after the next reload")
     check(code_for(b).get("code"), "grafana still works")
+
+
+def test_oidc_refresh_decided_again(h):
+    """Conditional Access is decided again at every refresh, from the grant's ztgate session: a
+    block policy that starts to apply refuses the refresh and ends the grant (audited); a
+    challenge (MFA now required) refuses it and leaves the grant, so the client sends the user
+    back through authorize."""
+    import os
+    from harness import wait_until
+    audit = {"path": os.path.join(h.dir, "state", "audit", "audit.log")}
+    gw = gateway(h, apps=[oidc_app(h, "grafana"), oidc_app(h, "gitlab")], extra={"audit": audit})
+    b = signed_in(gw)
+    t = js(exchange(gw, code_for(b)["code"]))
+    t2 = js(exchange(gw, code_for(b, client_id="gitlab")["code"], headers=[basic("gitlab")]))
+    cfg = dict(gw.config)
+    cfg["policies"] = [
+        {"name": "block-grafana", "state": "on", "users": {"include": ["all"]},
+         "apps": {"include": ["grafana"]}, "grant": {"block": True}},
+        {"name": "mfa-for-gitlab", "state": "on", "users": {"include": ["all"]},
+         "apps": {"include": ["gitlab"]}, "grant": {"controls": ["mfa"]}}]
+    gw.reload(cfg)
+    check(wait_until(lambda: b.get(authorize_path()).status == 403, 10), "authorize blocked")
+    r = token(gw, {"grant_type": "refresh_token", "refresh_token": t["refresh_token"]})
+    eq((r.status, js(r)["error"]), (400, "invalid_grant"), "refresh under a block policy")
+    eq(userinfo(gw, t["access_token"]).status, 401, "the blocked grant is ended")
+    rec = [e for e in _audit(h) if e.get("unmapped", {}).get("oidc", {}).get("event") ==
+           "refresh"][-1]
+    eq((rec["decision"], rec["policy"]["name"]), ("block", "block-grafana"), "audited: %r" % rec)
+    r = token(gw, {"grant_type": "refresh_token", "refresh_token": t2["refresh_token"]},
+              headers=[basic("gitlab")])
+    eq((r.status, js(r)["error"]), (400, "invalid_grant"), "refresh under an MFA policy")
+    eq(userinfo(gw, t2["access_token"]).status, 200, "a challenge leaves the grant")
+    # Policies relaxed: the same refresh token works (the refusal did not spend it).
+    cfg["policies"] = []
+    gw.reload(cfg)
+    check(wait_until(lambda: b.get(authorize_path()).status == 303, 10), "authorize allowed")
+    r = token(gw, {"grant_type": "refresh_token", "refresh_token": t2["refresh_token"]},
+              headers=[basic("gitlab")])
+    eq(r.status, 200, "refresh allowed again: %r" % r.body)
+
+
+def test_oidc_refresh_scope(h):
+    """A refused refresh (a scope wider than the grant) does not spend the token, so the
+    corrected retry is not taken for a reuse; a narrower scope gives tokens with only it."""
+    gw = gateway(h)
+    b = signed_in(gw)
+    t = js(exchange(gw, code_for(b)["code"]))
+    r = token(gw, {"grant_type": "refresh_token", "refresh_token": t["refresh_token"],
+                   "scope": "openid admin"})
+    eq((r.status, js(r)["error"]), (400, "invalid_scope"), "scope exceeding: refused")
+    r = token(gw, {"grant_type": "refresh_token", "refresh_token": t["refresh_token"],
+                   "scope": "openid"})
+    eq(r.status, 200, "the retry with a narrower scope: %r" % r.body)
+    t2 = js(r)
+    eq(t2["scope"], "openid", "the scope answered is the one asked")
+    _, c = claims(t2["id_token"])
+    check("email" not in c and "groups" not in c, "no email or groups claims: %r" % sorted(c))
+    eq(userinfo(gw, t["access_token"]).status, 200, "the grant lives")
+    r = token(gw, {"grant_type": "refresh_token", "refresh_token": t2["refresh_token"]})
+    eq(r.status, 200, "the next refresh without scope")
+    eq(js(r)["scope"], "openid email profile groups", "without scope: the grant's scope")
