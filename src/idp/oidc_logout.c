@@ -285,10 +285,12 @@ typedef struct logout_req {
     zt_store_oidc_grant grant; /* its grant when hint_ok */
 } logout_req;
 
-/* Where to go after: the client's registered post-logout URI with state, or our page. */
-static void finish(zt_local_req *r, const logout_req *q)
+/* Where to go after: the client's registered post-logout URI with state, or our page. The
+ * session cookie is cleared only when this browser's session was the one ended. */
+static void finish(zt_local_req *r, const logout_req *q, bool ended_mine)
 {
-    zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), "", r->https, 0);
+    if (ended_mine)
+        zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), "", r->https, 0);
     if (q->post_logout == NULL) {
         zt_portal_page(r, 200, OI_LOGOUT_TITLE, OI_SIGNED_OUT, NULL, MSG_NONE);
         return;
@@ -315,15 +317,11 @@ static int destroy(zt_local_req *r, const char *hash)
     return rc == -ENOENT ? 0 : rc;
 }
 
-/* End the hint's session and this browser's (when it is the same user's, or no hint). */
-static void end_sessions(zt_local_req *r, const logout_req *q)
+/* End this browser's session (s, when it has one): the only one a logout request ends. A
+ * hint naming another session (another browser's, another user's) ends nothing. */
+static void end_sessions(zt_local_req *r, const logout_req *q, const zt_portal_sess *s)
 {
-    zt_portal_sess s;
-    zt_portal_session(r, &s);
-    int rc = q->hint_ok ? destroy(r, q->grant.session_hash) : 0;
-    bool mine = s.valid && (!q->hint_ok || strcmp(s.user_id, q->grant.user_id) == 0);
-    if (rc == 0 && mine)
-        rc = destroy(r, s.id_hash);
+    int rc = s->valid ? destroy(r, s->id_hash) : 0;
     if (rc != 0) {
         zt_portal_unavailable(r, "could not delete the session");
         return;
@@ -332,21 +330,20 @@ static void end_sessions(zt_local_req *r, const logout_req *q)
                        .success = true,
                        .app = q->app ? q->app->name : NULL,
                        .client_id = q->app ? q->app->oidc.client_id : NULL,
-                       .user_id = q->hint_ok ? q->grant.user_id
-                                  : s.valid  ? s.user_id
-                                             : NULL,
-                       .email = mine ? s.email : NULL,
-                       .message = "oidc RP-initiated logout"};
+                       .user_id = s->valid ? s->user_id : NULL,
+                       .email = s->valid ? s->email : NULL,
+                       .message = s->valid ? "oidc RP-initiated logout"
+                                           : "oidc RP-initiated logout: no session here"};
     if (!zt_oidc_audit(r, &e)) {
         zt_portal_unavailable(r, "audit log unavailable");
         return;
     }
     r->log_detail = "oidc logout";
-    finish(r, q);
+    finish(r, q, s->valid);
 }
 
-/* Without a valid hint the user confirms (a CSRF-protected form): a link alone must not sign
- * anyone out. */
+/* Unless the hint names this browser's own session the user confirms (a CSRF-protected
+ * form): a link alone, or someone else's ID token, must not sign anyone out. */
 static void confirm_page(zt_local_req *r, const logout_req *q)
 {
     char token[ZT_CSRF_TOKEN_LEN + 1];
@@ -425,8 +422,11 @@ void zt_oidc_logout(zt_idp *idp, zt_local_req *r)
     if (confirmed && !zt_portal_csrf_ok(r, &f))
         ; /* answered: 403 */
     else if (read_logout(r, &f, &q)) {
-        if (q.hint_ok || confirmed)
-            end_sessions(r, &q);
+        zt_portal_sess s;
+        zt_portal_session(r, &s);
+        bool own_hint = q.hint_ok && s.valid && strcmp(s.id_hash, q.grant.session_hash) == 0;
+        if (own_hint || confirmed)
+            end_sessions(r, &q, &s);
         else
             confirm_page(r, &q);
     }

@@ -267,3 +267,35 @@ def test_oidc_reauth_marker_cannot_be_forged(h):
     r = b.get(authorize_path(prompt="login", zt_reauth=marker))
     check(r.header("Location", "").startswith("/.ztgate/login?prompt=login"),
           "a marker without the sign-in it asked for is refused: %r" % r.header("Location"))
+
+
+def test_oidc_logout_hint_of_another_session(h):
+    """An id_token_hint ends a session without asking only in the browser whose session it
+    names: a cookieless request with the victim's ID token, or the victim's browser sent to
+    logout with another user's ID token (logout CSRF), gets the confirmation page and ends
+    nothing; the victim's cookie is not cleared."""
+    from portal_client import add_user, sign_in
+    gw = gateway(h)
+    victim = signed_in(gw)
+    hint = js(exchange(gw, code_for(victim)["code"]))["id_token"]
+    r = portal(gw).get("/.ztgate/oidc/logout?" + urllib.parse.urlencode({"id_token_hint": hint}))
+    eq(r.status, 200, "a stranger with the victim's hint: the confirmation page")
+    check(b"zt_confirm" in r.body, "the confirm form")
+    check(code_for(victim).get("code"), "the victim is still signed in")
+    add_user(h, gw, email="mallory@example.test")
+    mb = portal(gw)
+    eq(sign_in(mb, email="mallory@example.test").status, 303, "mallory signed in")
+    foreign = js(exchange(gw, code_for(mb)["code"]))["id_token"]
+    r = victim.get("/.ztgate/oidc/logout?" + urllib.parse.urlencode({"id_token_hint": foreign}))
+    eq(r.status, 200, "another user's hint in the victim's browser: the confirmation page")
+    check("ztgate_session" not in (r.header("Set-Cookie") or ""), "no cookie cleared: %r"
+          % r.header("Set-Cookie"))
+    check(code_for(victim).get("code"), "the victim is still signed in")
+    check(code_for(mb).get("code"), "and mallory too")
+    # The victim's own hint in the victim's browser: ended at once.
+    r = victim.get("/.ztgate/oidc/logout?" + urllib.parse.urlencode({"id_token_hint": hint}))
+    eq(r.status, 200, "own hint: signed out page")
+    check(b"zt_confirm" not in r.body, "no confirmation asked")
+    check(victim.get(authorize_path()).header("Location", "").startswith("/.ztgate/login"),
+          "the victim is signed out")
+
