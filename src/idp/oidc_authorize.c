@@ -341,7 +341,8 @@ static bool needs_reauth(const zt_oidc_authz *az, const zt_portal_sess *s, int64
         return false;
     if (az->prompt & ZT_OIDC_PROMPT_LOGIN)
         return true;
-    return az->max_age >= 0 && now - last_auth(s) > az->max_age;
+    /* max_age=0 is prompt=login (Core 3.1.2.1): a sign-in of this very second is not fresh. */
+    return az->max_age == 0 || (az->max_age > 0 && now - last_auth(s) > az->max_age);
 }
 
 static void with_session(zt_local_req *r, const zt_oidc_authz *az, const zt_form *f)

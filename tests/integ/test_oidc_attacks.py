@@ -299,3 +299,14 @@ def test_oidc_logout_hint_of_another_session(h):
     check(victim.get(authorize_path()).header("Location", "").startswith("/.ztgate/login"),
           "the victim is signed out")
 
+
+def test_oidc_max_age_zero_is_prompt_login(h):
+    """max_age=0 asks for the password even when the sign-in is of this very second."""
+    gw = gateway(h)
+    b = signed_in(gw)
+    r = b.get(authorize_path(max_age="0"))
+    check(r.header("Location", "").startswith("/.ztgate/login?prompt=login"),
+          "max_age=0 right after signing in: %r" % r.header("Location"))
+    r = b.get(authorize_path(max_age="3600"))
+    check("code" in query_of(r.header("Location", "")), "max_age=3600: a code")
+
