@@ -260,6 +260,10 @@ static void blocked(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_se
         zt_portal_unavailable(r, "audit log unavailable");
         return;
     }
+    if (az->prompt & ZT_OIDC_PROMPT_NONE) { /* no page may be shown: straight back */
+        client_error(r, az, "access_denied", "blocked by a Conditional Access policy");
+        return;
+    }
     zt_buf back;
     zt_buf_init(&back, 0);
     int rc = client_url(az, zt_oidc_issuer(r), "error", "access_denied", "error_description",

@@ -310,3 +310,19 @@ def test_oidc_max_age_zero_is_prompt_login(h):
     r = b.get(authorize_path(max_age="3600"))
     check("code" in query_of(r.header("Location", "")), "max_age=3600: a code")
 
+
+def test_oidc_prompt_none_blocked_goes_back(h):
+    """prompt=none must show no page: a block goes back to the client as access_denied (with
+    state and iss), a challenge as interaction_required."""
+    policies = [{"name": "block-grafana", "state": "on", "users": {"include": ["all"]},
+                 "apps": {"include": ["grafana"]}, "grant": {"block": True}}]
+    gw = gateway(h, extra={"policies": policies})
+    b = signed_in(gw)
+    r = b.get(authorize_path(prompt="none"))
+    eq(r.status, 303, "prompt=none under a block policy: a redirect, not a page")
+    loc = r.header("Location", "")
+    check(loc.startswith(RP + "?"), "to the client: %r" % loc)
+    q = query_of(loc)
+    eq((q.get("error"), q.get("state"), q.get("iss")), ("access_denied", "st-1", gw.issuer),
+       "access_denied with state and iss")
+    eq(b.get(authorize_path()).status, 403, "without prompt=none: the block page")
