@@ -395,6 +395,19 @@ static const char *refresh_refusal(zt_local_req *r, const zt_app_cfg *app,
     return why;
 }
 
+/* A refresh is activity of the grant's ztgate session: its idle expiry moves as a portal visit
+ * would move it (the store clamps it to the absolute expiry), so a relying party in use keeps
+ * its tokens for refresh_token_ttl, not only for the portal's idle timeout. This loop's cached
+ * copy is dropped so it reads the new expiry. */
+static void refresh_touches_session(zt_local_req *r, const zt_store_oidc_grant *g, int64_t now)
+{
+    int64_t idle = now + (int64_t)(r->cfg->auth.session_idle_ms / 1000);
+    if (zt_store_session_touch(r->svc->store, g->session_hash, idle) != 0)
+        zt_warn("request %s: oidc refresh: the session's idle expiry could not be moved",
+                r->request_id);
+    zt_session_cache_forget(r->sessions, g->session_hash);
+}
+
 /* Rotate the refresh token (the store refuses a reused one, revoking its family, and one whose
  * ztgate session ended) and answer with the new tokens. */
 static void rotate_and_answer(zt_idp *idp, zt_local_req *r, const zt_app_cfg *app,
@@ -419,10 +432,12 @@ static void rotate_and_answer(zt_idp *idp, zt_local_req *r, const zt_app_cfg *ap
         why = "the refresh token was issued to another client", rc = -EPERM;
     if (rc == 0 && scope != NULL) /* a narrower scope asked: these tokens carry only it */
         snprintf(g.scope, sizeof(g.scope), "%s", scope);
-    if (rc == 0)
+    if (rc == 0) {
+        refresh_touches_session(r, &g, now);
         answer_tokens(idp, r, app, &g, fresh, false, "refresh");
-    else
+    } else {
         zt_oidc_json_error(r, rc == -EIO ? 500 : 400, "invalid_grant", why);
+    }
     zt_wipe(fresh, sizeof(fresh));
 }
 

@@ -416,3 +416,33 @@ def test_oidc_refresh_scope(h):
     r = token(gw, {"grant_type": "refresh_token", "refresh_token": t2["refresh_token"]})
     eq(r.status, 200, "the next refresh without scope")
     eq(js(r)["scope"], "openid email profile groups", "without scope: the grant's scope")
+
+
+def test_oidc_refresh_keeps_session_alive(h):
+    """A refresh is activity of the ztgate session: a relying party refreshing every 20 minutes
+    keeps its grant past the 30-minute idle timeout (up to refresh_token_ttl and the session's
+    absolute lifetime); without refreshes the idle timeout still ends it. The gateway is
+    restarted with the test clock moved forward."""
+    import os
+    gw = gateway(h, extra={"idp": {"refresh_token_ttl": "8h"}})
+    b = signed_in(gw)
+    t = js(exchange(gw, code_for(b)["code"]))
+    refresh = t["refresh_token"]
+    for minutes in (20, 40, 60):
+        gw.proc.stop()
+        os.environ["ZTGATE_TEST_CLOCK_OFFSET_S"] = str(minutes * 60)
+        try:
+            gw.start()
+        finally:
+            os.environ.pop("ZTGATE_TEST_CLOCK_OFFSET_S", None)
+        r = token(gw, {"grant_type": "refresh_token", "refresh_token": refresh})
+        eq(r.status, 200, "refresh at +%d min: %r" % (minutes, r.body))
+        refresh = js(r)["refresh_token"]
+    gw.proc.stop()
+    os.environ["ZTGATE_TEST_CLOCK_OFFSET_S"] = str(95 * 60)
+    try:
+        gw.start()
+    finally:
+        os.environ.pop("ZTGATE_TEST_CLOCK_OFFSET_S", None)
+    r = token(gw, {"grant_type": "refresh_token", "refresh_token": refresh})
+    eq(r.status, 400, "35 minutes without a refresh: the idle timeout ended the session")
