@@ -212,6 +212,8 @@ static const char *code_refusal(zt_local_req *r, const zt_app_cfg *app, const zt
     else
         return NULL;
     zt_store_oidc_grant_revoke(r->svc->store, g->id, zt_portal_now());
+    /* Recorded: a code presented by the wrong party is how code theft or injection looks. */
+    audit_token(r, g, "code", false, why);
     return why;
 }
 

@@ -2,6 +2,7 @@
 and JWKS, the code flow with tokens, userinfo, refresh rotation, introspection and revocation,
 sign-in in the middle of an authorize, RP-initiated and back-channel logout, and refresh after a
 revocation. The edge cases and attacks are in test_oidc_attacks.py."""
+import json
 import time
 import urllib.parse
 
@@ -446,3 +447,28 @@ def test_oidc_refresh_keeps_session_alive(h):
         os.environ.pop("ZTGATE_TEST_CLOCK_OFFSET_S", None)
     r = token(gw, {"grant_type": "refresh_token", "refresh_token": refresh})
     eq(r.status, 400, "35 minutes without a refresh: the idle timeout ended the session")
+
+
+def test_oidc_failed_code_exchange_audited(h):
+    """A code presented with another redirect URI or a wrong PKCE verifier is spent, its grant
+    revoked, and the refusal recorded (how code theft or injection looks)."""
+    import os
+    from oidc_client import pkce_pair
+    audit = {"path": os.path.join(h.dir, "state", "audit", "audit.log")}
+    gw = gateway(h, extra={"audit": audit})
+    b = signed_in(gw)
+    r = exchange(gw, code_for(b)["code"], redirect="https://rp.example/cb2")
+    eq((r.status, js(r)["error"]), (400, "invalid_grant"), "another redirect_uri")
+    _, challenge = pkce_pair()
+    r = exchange(gw, code_for(b, code_challenge=challenge, code_challenge_method="S256")["code"],
+                 verifier=pkce_pair()[0])
+    eq((r.status, js(r)["error"]), (400, "invalid_grant"), "wrong verifier")
+    recs = [e for e in _audit(h) if e.get("unmapped", {}).get("oidc", {}).get("event") == "code"]
+    reasons = [e.get("status_detail") or e.get("message") for e in recs]
+    eq(len(recs), 2, "two refused exchanges recorded: %r" % reasons)
+    check(all(e["app"]["name"] == "grafana" and e.get("status") != "Success" for e in recs),
+          "failures naming the app: %r" % recs)
+    text = json.dumps(recs)
+    check("redirect_uri differs" in text and "code_verifier does not match" in text,
+          "the reasons: %r" % reasons)
+
