@@ -107,6 +107,7 @@ def test_oidc_introspect_and_revoke(h):
     # Unauthenticated introspection is refused.
     r = post(gw, "/.ztgate/oidc/introspect", {"token": t["access_token"]})
     eq(r.status, 401, "no client authentication")
+    check(r.header("WWW-Authenticate", "").startswith("Basic"), "a 401 names its scheme")
     # Revoking the refresh token revokes the grant: the access token goes inactive.
     from oidc_client import basic
     r = post(gw, "/.ztgate/oidc/revoke", {"token": t["refresh_token"],

@@ -133,7 +133,9 @@ def test_oidc_client_authentication(h):
     eq((r.status, js(r)["error"]), (400, "invalid_request"), "two methods")
     # A basic client using post is the wrong method.
     r = token(gw, f, headers=[])
-    eq(r.status, 401, "method not the registered one")
+    eq((r.status, js(r)["error"]), (400, "invalid_client"), "method not the registered one")
+    check(r.header("WWW-Authenticate") is None, "no challenge for a client authenticating in "
+          "the body: 400, not a 401 without WWW-Authenticate (RFC 6749 5.2)")
     # client_secret_post works for its client; constant-time compare of the right secret.
     q = code_for(b, client_id="poster")
     f = {"grant_type": "authorization_code", "code": q["code"], "redirect_uri": RP,
@@ -189,9 +191,9 @@ def test_oidc_private_key_jwt(h):
     r = call(good, with_id=False)
     eq(r.status, 200, "a valid assertion, client from its iss: %r" % r.body)
     r = call(good)
-    eq(r.status, 401, "the same jti again (replay)")
+    eq(r.status, 400, "the same jti again (replay)")
     r = call(_assertion(gw, "none", lambda m: ""))
-    eq(r.status, 401, "alg none")
+    eq(r.status, 400, "alg none")
     pem = key.public_key().public_bytes(serialization.Encoding.PEM,
                                         serialization.PublicFormat.SubjectPublicKeyInfo)
 
@@ -200,17 +202,17 @@ def test_oidc_private_key_jwt(h):
         mac.update(m)
         return _b64(mac.finalize())
     r = call(_assertion(gw, "HS256", hs256))
-    eq(r.status, 401, "HS256 keyed with the RSA public key (key confusion)")
+    eq(r.status, 400, "HS256 keyed with the RSA public key (key confusion)")
     r = call(_assertion(gw, "RS256", rs256, claims={"aud": "https://evil.example/token"}))
-    eq(r.status, 401, "wrong audience")
+    eq(r.status, 400, "wrong audience")
     r = call(_assertion(gw, "RS256", rs256, claims={"exp": int(time.time()) - 120}))
-    eq(r.status, 401, "expired")
+    eq(r.status, 400, "expired")
     other, _ = _rsa_client(h, "unregistered")
     r = call(_assertion(gw, "RS256",
                         lambda m: _b64(other.sign(m, padding.PKCS1v15(), hashes.SHA256()))))
-    eq(r.status, 401, "signed by a key not registered")
+    eq(r.status, 400, "signed by a key not registered")
     r = call(_assertion(gw, "RS256", rs256, header={"jwk": {"kty": "oct"}, "kid": "nope"}))
-    eq(r.status, 401, "a key named by the token itself is not used")
+    eq(r.status, 400, "a key named by the token itself is not used")
 
 
 def test_oidc_malformed_and_oversized(h):
