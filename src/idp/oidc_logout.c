@@ -4,8 +4,10 @@
  * endpoint, the portal's sign-out, an admin or playbook revocation, a disabled user, a risk
  * raised, expiry — the gateway's timer calls zt_idp_sessions_check, which ends the grants of
  * sessions no longer live and queues one logout token per client with a backchannel_logout_uri.
- * One place, every cause. The tokens are POSTed from a thread of their own (short timeout, no
- * redirects, a few retries), never from a loop. */
+ * One place, every cause. The tokens are POSTed by a few sender threads (each attempt bounded
+ * as a whole, no redirects, a few retries; one relying party at a time per sender, so a slow
+ * one holds back only its own tokens), never from a loop. A token that cannot be queued is
+ * logged and audited. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -24,12 +26,13 @@
 #include "session/session.h"
 
 #define BCL_QUEUE_MAX 1024
+#define BCL_WORKERS 4 /* senders; one relying party occupies at most one of them */
 #define BCL_TIMEOUT_MS 5000
 #define BCL_ATTEMPTS 3
 #define BCL_TOKEN_TTL_S 120
 #define BCL_EVENT "http://schemas.openid.net/event/backchannel-logout"
 
-/* ---- the sender ---- */
+/* ---- the senders ---- */
 
 typedef struct bcl_item {
     struct bcl_item *next;
@@ -38,13 +41,20 @@ typedef struct bcl_item {
 } bcl_item;
 
 struct zt_idp_bcl {
-    pthread_t thread;
+    pthread_t threads[BCL_WORKERS];
+    size_t n_threads;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bcl_item *head, *tail;
     size_t queued;
+    const char *busy[BCL_WORKERS]; /* the URL each sender is delivering to, NULL = idle */
     bool stop;
 };
+
+typedef struct bcl_worker {
+    struct zt_idp_bcl *b;
+    size_t slot;
+} bcl_worker;
 
 static void item_free(bcl_item *it)
 {
@@ -57,7 +67,20 @@ static void item_free(bcl_item *it)
     free(it);
 }
 
-/* A few attempts, 1 s then 2 s apart; 200 and 204 (any 2xx) are success. */
+/* Wait ms on the senders' condition; false when stopping. Called with mu held. */
+static bool pause_ms(struct zt_idp_bcl *b, unsigned ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    while (!b->stop && pthread_cond_timedwait(&b->cv, &b->mu, &ts) != ETIMEDOUT)
+        ;
+    return !b->stop;
+}
+
+/* A few attempts, 1 s then 2 s apart (none after the last); any 2xx is success. Each attempt
+ * is bounded as a whole (zt_http_post_once), so a receiver that never answers, or answers a
+ * byte at a time, costs at most BCL_ATTEMPTS * 2 * BCL_TIMEOUT_MS plus the pauses. */
 static void deliver(struct zt_idp_bcl *b, const bcl_item *it)
 {
     for (unsigned n = 0; n < BCL_ATTEMPTS; n++) {
@@ -69,40 +92,78 @@ static void deliver(struct zt_idp_bcl *b, const bcl_item *it)
         }
         zt_warn("oidc back-channel logout to %s failed (%s %d), attempt %u of %u", it->url,
                 code < 0 ? "error" : "status", code, n + 1, BCL_ATTEMPTS);
+        if (n + 1 == BCL_ATTEMPTS)
+            return;
         pthread_mutex_lock(&b->mu);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t)(1u << n);
-        while (!b->stop && pthread_cond_timedwait(&b->cv, &b->mu, &ts) != ETIMEDOUT)
-            ;
-        bool stop = b->stop;
+        bool go_on = pause_ms(b, 1000u << n);
         pthread_mutex_unlock(&b->mu);
-        if (stop)
+        if (!go_on)
             return;
     }
 }
 
+static bool url_busy(const struct zt_idp_bcl *b, const char *url)
+{
+    for (size_t i = 0; i < BCL_WORKERS; i++)
+        if (b->busy[i] != NULL && strcmp(b->busy[i], url) == 0)
+            return true;
+    return false;
+}
+
+/* The oldest item whose relying party no other sender is busy with, unlinked; NULL when none.
+ * Fairness: one slow relying party holds one sender, the others keep delivering. mu held. */
+static bcl_item *take(struct zt_idp_bcl *b)
+{
+    for (bcl_item *it = b->head, *prev = NULL; it != NULL; prev = it, it = it->next) {
+        if (url_busy(b, it->url))
+            continue;
+        if (prev != NULL)
+            prev->next = it->next;
+        else
+            b->head = it->next;
+        if (b->tail == it)
+            b->tail = prev;
+        it->next = NULL;
+        b->queued--;
+        return it;
+    }
+    return NULL;
+}
+
 static void *bcl_run(void *arg)
 {
-    struct zt_idp_bcl *b = arg;
+    bcl_worker *w = arg;
+    struct zt_idp_bcl *b = w->b;
     pthread_mutex_lock(&b->mu);
     while (!b->stop) {
-        bcl_item *it = b->head;
+        bcl_item *it = take(b);
         if (it == NULL) {
             pthread_cond_wait(&b->cv, &b->mu);
             continue;
         }
-        b->head = it->next;
-        if (b->head == NULL)
-            b->tail = NULL;
-        b->queued--;
+        b->busy[w->slot] = it->url;
         pthread_mutex_unlock(&b->mu);
         deliver(b, it);
+        pthread_mutex_lock(&b->mu);
+        b->busy[w->slot] = NULL;
+        pthread_cond_broadcast(&b->cv); /* that relying party's next token may go now */
+        pthread_mutex_unlock(&b->mu);
         item_free(it);
         pthread_mutex_lock(&b->mu);
     }
     pthread_mutex_unlock(&b->mu);
+    free(w);
     return NULL;
+}
+
+static void bcl_stop(struct zt_idp_bcl *b)
+{
+    pthread_mutex_lock(&b->mu);
+    b->stop = true;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    for (size_t i = 0; i < b->n_threads; i++)
+        pthread_join(b->threads[i], NULL);
 }
 
 struct zt_idp_bcl *zt_oidc_bcl_new(char *err, size_t errlen)
@@ -114,12 +175,17 @@ struct zt_idp_bcl *zt_oidc_bcl_new(char *err, size_t errlen)
     }
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
-    if (pthread_create(&b->thread, NULL, bcl_run, b) != 0) {
-        snprintf(err, errlen, "cannot start the back-channel logout thread");
-        pthread_cond_destroy(&b->cv);
-        pthread_mutex_destroy(&b->mu);
-        free(b);
-        return NULL;
+    for (size_t i = 0; i < BCL_WORKERS; i++) {
+        bcl_worker *w = malloc(sizeof(*w));
+        if (w != NULL)
+            *w = (bcl_worker){b, i};
+        if (w == NULL || pthread_create(&b->threads[i], NULL, bcl_run, w) != 0) {
+            free(w);
+            snprintf(err, errlen, "cannot start the back-channel logout threads");
+            zt_oidc_bcl_free(b);
+            return NULL;
+        }
+        b->n_threads++;
     }
     return b;
 }
@@ -128,11 +194,7 @@ void zt_oidc_bcl_free(struct zt_idp_bcl *b)
 {
     if (b == NULL)
         return;
-    pthread_mutex_lock(&b->mu);
-    b->stop = true;
-    pthread_cond_broadcast(&b->cv);
-    pthread_mutex_unlock(&b->mu);
-    pthread_join(b->thread, NULL);
+    bcl_stop(b);
     for (bcl_item *it = b->head, *next; it != NULL; it = next) {
         next = it->next;
         item_free(it);
@@ -163,11 +225,14 @@ static bool bcl_queue(struct zt_idp_bcl *b, char *url, char *body)
             b->head = it;
         b->tail = it;
         b->queued++;
-        pthread_cond_signal(&b->cv);
+        pthread_cond_broadcast(&b->cv); /* senders pausing wait on it too */
     }
     pthread_mutex_unlock(&b->mu);
-    if (!ok)
+    if (!ok) {
+        zt_warn("oidc back-channel logout to %s dropped: %d tokens already waiting", it->url,
+                BCL_QUEUE_MAX);
         item_free(it);
+    }
     return ok;
 }
 
@@ -200,18 +265,25 @@ typedef struct check_ctx {
     void *audit_ctx;
 } check_ctx;
 
-static void audit_ended(check_ctx *c, const zt_store_oidc_grant *g, bool sent)
+/* What became of a client's logout token when its grant ended. */
+typedef enum bcl_fate { BCL_NONE, BCL_QUEUED, BCL_DROPPED } bcl_fate;
+
+static void audit_ended(check_ctx *c, const zt_store_oidc_grant *g, bcl_fate fate)
 {
     if (c->audit == NULL)
         return;
     zt_buf b;
     zt_buf_init(&b, 8192);
     zt_event ev;
-    zt_event_begin(&ev, &b, ZT_EV_AUTHENTICATION, ZT_ACT_AUTH_LOGOFF, ZT_SEV_INFO);
-    zt_event_status(&ev, ZT_STATUS_SUCCESS);
+    zt_event_begin(&ev, &b, ZT_EV_AUTHENTICATION, ZT_ACT_AUTH_LOGOFF,
+                   fate == BCL_DROPPED ? ZT_SEV_MEDIUM : ZT_SEV_INFO);
+    zt_event_status(&ev, fate == BCL_DROPPED ? ZT_STATUS_FAILURE : ZT_STATUS_SUCCESS);
     zt_event_str(&ev, "message",
-                 sent ? "oidc session ended: back-channel logout queued"
-                      : "oidc session ended: refresh tokens revoked");
+                 fate == BCL_QUEUED ? "oidc session ended: back-channel logout queued"
+                 : fate == BCL_DROPPED
+                     ? "oidc session ended: refresh tokens revoked; back-channel logout dropped "
+                       "(the queue is full or the token could not be made)"
+                     : "oidc session ended: refresh tokens revoked");
     zt_event_str(&ev, "user.uid", g->user_id);
     zt_event_str(&ev, "app.name", g->app);
     zt_event_str(&ev, "auth_protocol", "OpenID Connect");
@@ -241,8 +313,8 @@ static int on_ended(void *ctx, const zt_store_oidc_grant *g)
 {
     check_ctx *c = ctx;
     const zt_app_cfg *app = zt_oidc_client(c->cfg, g->client_id, strlen(g->client_id));
-    bool sent = false;
-    if (app != NULL && app->oidc.backchannel_logout_uri != NULL) {
+    bool sent = false, wanted = app != NULL && app->oidc.backchannel_logout_uri != NULL;
+    if (wanted) {
         zt_buf tok;
         zt_buf_init(&tok, 0);
         if (logout_token(c->idp, c->cfg, app, g, c->now, &tok) == 0)
@@ -252,7 +324,7 @@ static int on_ended(void *ctx, const zt_store_oidc_grant *g)
             zt_error("oidc: a logout token for %s could not be signed", g->client_id);
         zt_buf_dispose(&tok);
     }
-    audit_ended(c, g, sent);
+    audit_ended(c, g, !wanted ? BCL_NONE : sent ? BCL_QUEUED : BCL_DROPPED);
     return 0;
 }
 

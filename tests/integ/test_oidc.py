@@ -473,3 +473,39 @@ def test_oidc_failed_code_exchange_audited(h):
     check("redirect_uri differs" in text and "code_verifier does not match" in text,
           "the reasons: %r" % reasons)
 
+
+def test_oidc_backchannel_slow_rp_holds_back_only_itself(h):
+    """A relying party that accepts the connection and never answers does not hold back the
+    other relying parties' logout tokens: the healthy one gets its token while the gateway is
+    still waiting on the silent one (its connection still open)."""
+    import socket
+    rx = LogoutReceiver()
+    hole = socket.socket()
+    conn = None
+    try:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(8)
+        hole_url = "http://127.0.0.1:%d/bcl" % hole.getsockname()[1]
+        gw = gateway(h, apps=[oidc_app(h, "grafana", backchannel_logout_uri=hole_url),
+                              oidc_app(h, "gitlab", backchannel_logout_uri=rx.url)])
+        b = signed_in(gw)
+        t1 = js(exchange(gw, code_for(b)["code"]))
+        js(exchange(gw, code_for(b, client_id="gitlab")["code"], headers=[basic("gitlab")]))
+        r = b.get("/.ztgate/oidc/logout?" + urllib.parse.urlencode({"id_token_hint": t1["id_token"]}))
+        eq(r.status, 200, "logged out")
+        hole.settimeout(30)
+        conn, _ = hole.accept()  # the silent relying party's attempt, never answered
+        eq(len(rx.wait(1, timeout=30)), 1, "the healthy relying party got its token")
+        conn.setblocking(False)
+        still_open = True
+        try:
+            while still_open:  # the request it sent, then either nothing more (open) or EOF
+                still_open = conn.recv(65536) != b""
+        except BlockingIOError:
+            pass
+        check(still_open, "delivered while the silent relying party's attempt was still open")
+    finally:
+        if conn is not None:
+            conn.close()
+        hole.close()
+        rx.close()
