@@ -155,6 +155,15 @@ static void test_prompt_max_age_acr(void **state)
 {
     (void)state;
     zt_oidc_authz az;
+    char q[1024];
+    char long_nonce[ZT_STORE_OIDC_NONCE_MAX + 2];
+    memset(long_nonce, 'n', sizeof(long_nonce) - 1);
+    long_nonce[sizeof(long_nonce) - 1] = '\0';
+    snprintf(q, sizeof(q), "%s&scope=openid&nonce=%s", BASE, long_nonce);
+    assert_int_equal(parse(q, &az), ZT_OIDC_AUTHZ_INVALID_REQUEST); /* refused, not cut */
+    long_nonce[ZT_STORE_OIDC_NONCE_MAX] = '\0';
+    snprintf(q, sizeof(q), "%s&scope=openid&nonce=%s", BASE, long_nonce);
+    assert_int_equal(parse(q, &az), ZT_OIDC_AUTHZ_OK);
     assert_int_equal(parse(BASE "&scope=openid&prompt=login&max_age=0", &az), ZT_OIDC_AUTHZ_OK);
     assert_int_equal(az.prompt, ZT_OIDC_PROMPT_LOGIN);
     assert_int_equal(az.max_age, 0);
