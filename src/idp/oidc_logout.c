@@ -4,9 +4,9 @@
  * endpoint, the portal's sign-out, an admin or playbook revocation, a disabled user, a risk
  * raised, expiry — the gateway's timer calls zt_idp_sessions_check, which ends the grants of
  * sessions no longer live and queues one logout token per client with a backchannel_logout_uri.
- * One place, every cause. The tokens are POSTed by a few sender threads (each attempt bounded
- * as a whole, no redirects, a few retries; one relying party at a time per sender, so a slow
- * one holds back only its own tokens), never from a loop. A token that cannot be queued is
+ * One place, every cause. The tokens are signed and POSTed by a few sender threads (each attempt
+ * bounded as a whole, no redirects, a few retries; one relying party at a time per sender, so a
+ * slow one holds back only its own tokens), never from a loop. A token that cannot be queued is
  * logged and audited. */
 #include <errno.h>
 #include <pthread.h>
@@ -37,7 +37,10 @@
 typedef struct bcl_item {
     struct bcl_item *next;
     char *url;
-    char *body; /* logout_token=... */
+    char *claims;      /* the logout token's claims, signed by the sender (not on a loop) */
+    unsigned alg;      /* the client's id_token_alg */
+    const zt_idp *idp; /* its keys; outlives the senders (zt_idp_free stops them first) */
+    char *body;        /* logout_token=..., made by the sender */
 } bcl_item;
 
 struct zt_idp_bcl {
@@ -61,6 +64,7 @@ static void item_free(bcl_item *it)
     if (it == NULL)
         return;
     free(it->url);
+    free(it->claims);
     if (it->body != NULL)
         zt_wipe(it->body, strlen(it->body));
     free(it->body);
@@ -100,6 +104,36 @@ static void deliver(struct zt_idp_bcl *b, const bcl_item *it)
         if (!go_on)
             return;
     }
+}
+
+static char *form_body(const char *token, size_t n)
+{
+    zt_buf b;
+    zt_buf_init(&b, 0);
+    int rc = zt_buf_append_str(&b, "logout_token=");
+    rc = rc ? rc : zt_url_encode(&b, token, n, false);
+    rc = rc ? rc : zt_buf_cstr(&b);
+    if (rc != 0) {
+        zt_buf_dispose(&b);
+        return NULL;
+    }
+    return b.data; /* the buffer's memory, now the caller's */
+}
+
+/* Sign the item's logout token and make its form body: RSA signing costs milliseconds, so it
+ * is done here, off the event loops. 0 or -errno. */
+static int sign_body(bcl_item *it)
+{
+    zt_buf tok;
+    zt_buf_init(&tok, 0);
+    int rc = zt_oidc_sign(it->idp, it->alg, "logout+jwt", it->claims, strlen(it->claims), &tok);
+    rc = rc ? rc : zt_buf_cstr(&tok);
+    if (rc == 0) {
+        it->body = form_body(tok.data, tok.len);
+        rc = it->body != NULL ? 0 : -ENOMEM;
+    }
+    zt_buf_dispose(&tok);
+    return rc;
 }
 
 static bool url_busy(const struct zt_idp_bcl *b, const char *url)
@@ -143,7 +177,10 @@ static void *bcl_run(void *arg)
         }
         b->busy[w->slot] = it->url;
         pthread_mutex_unlock(&b->mu);
-        deliver(b, it);
+        if (sign_body(it) == 0)
+            deliver(b, it);
+        else
+            zt_error("oidc: a logout token for %s could not be signed", it->url);
         pthread_mutex_lock(&b->mu);
         b->busy[w->slot] = NULL;
         pthread_cond_broadcast(&b->cv); /* that relying party's next token may go now */
@@ -204,18 +241,21 @@ void zt_oidc_bcl_free(struct zt_idp_bcl *b)
     free(b);
 }
 
-/* Takes url and body (heap) in any case. */
-static bool bcl_queue(struct zt_idp_bcl *b, char *url, char *body)
+/* Takes url and claims (heap) in any case. */
+static bool bcl_queue(struct zt_idp_bcl *b, const zt_idp *idp, unsigned alg, char *url,
+                      char *claims)
 {
     bcl_item *it = calloc(1, sizeof(*it));
-    if (it == NULL || url == NULL || body == NULL) {
+    if (it == NULL || url == NULL || claims == NULL) {
         free(url);
-        free(body);
+        free(claims);
         free(it);
         return false;
     }
     it->url = url;
-    it->body = body;
+    it->claims = claims;
+    it->alg = alg;
+    it->idp = idp;
     pthread_mutex_lock(&b->mu);
     bool ok = b->queued < BCL_QUEUE_MAX;
     if (ok) {
@@ -238,8 +278,8 @@ static bool bcl_queue(struct zt_idp_bcl *b, char *url, char *body)
 
 /* ---- logout tokens ---- */
 
-static int logout_token(zt_idp *idp, const zt_config *cfg, const zt_app_cfg *app,
-                        const zt_store_oidc_grant *g, int64_t now, zt_buf *out)
+/* The claims of a logout token for g (signed later, by a sender). NULL: out of memory. */
+static char *logout_claims(const zt_config *cfg, const zt_store_oidc_grant *g, int64_t now)
 {
     char jti[33];
     zt_random_hex(jti, 16);
@@ -250,11 +290,7 @@ static int logout_token(zt_idp *idp, const zt_config *cfg, const zt_app_cfg *app
                   "events", BCL_EVENT, "sub", g->user_id, "sid", g->sid);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
-    int rc = text == NULL
-                 ? -ENOMEM
-                 : zt_oidc_sign(idp, app->oidc.id_token_alg, "logout+jwt", text, strlen(text), out);
-    free(text);
-    return rc;
+    return text;
 }
 
 typedef struct check_ctx {
@@ -295,35 +331,15 @@ static void audit_ended(check_ctx *c, const zt_store_oidc_grant *g, bcl_fate fat
     zt_buf_dispose(&b);
 }
 
-static char *form_body(const char *token, size_t n)
-{
-    zt_buf b;
-    zt_buf_init(&b, 0);
-    int rc = zt_buf_append_str(&b, "logout_token=");
-    rc = rc ? rc : zt_url_encode(&b, token, n, false);
-    rc = rc ? rc : zt_buf_cstr(&b);
-    if (rc != 0) {
-        zt_buf_dispose(&b);
-        return NULL;
-    }
-    return b.data; /* the buffer's memory, now the caller's */
-}
-
 static int on_ended(void *ctx, const zt_store_oidc_grant *g)
 {
     check_ctx *c = ctx;
     const zt_app_cfg *app = zt_oidc_client(c->cfg, g->client_id, strlen(g->client_id));
     bool sent = false, wanted = app != NULL && app->oidc.backchannel_logout_uri != NULL;
-    if (wanted) {
-        zt_buf tok;
-        zt_buf_init(&tok, 0);
-        if (logout_token(c->idp, c->cfg, app, g, c->now, &tok) == 0)
-            sent = bcl_queue(c->idp->bcl, strdup(app->oidc.backchannel_logout_uri),
-                             form_body(tok.data, tok.len));
-        else
-            zt_error("oidc: a logout token for %s could not be signed", g->client_id);
-        zt_buf_dispose(&tok);
-    }
+    if (wanted)
+        sent =
+            bcl_queue(c->idp->bcl, c->idp, app->oidc.id_token_alg,
+                      strdup(app->oidc.backchannel_logout_uri), logout_claims(c->cfg, g, c->now));
     audit_ended(c, g, !wanted ? BCL_NONE : sent ? BCL_QUEUED : BCL_DROPPED);
     return 0;
 }
