@@ -36,6 +36,7 @@
 #define ZT_OIDC_TOKEN_CHARS 43 /* base64url of 32 CSPRNG bytes: codes and tokens */
 #define ZT_OIDC_SECRET_MAX 256 /* a client secret, as configured and as sent */
 #define ZT_OIDC_AMR_JSON_MAX 64
+#define ZT_OIDC_AUTHZ_MAX_PARAMS 32 /* parameters of one authorize request (portal forms: 16) */
 /* Internal parameter of our own re-authentication round trip: the sign-in must be newer. Its
  * value "T.MAC" is bound to the request and the user, and good for ZT_OIDC_REAUTH_TTL_S. */
 #define ZT_OIDC_REAUTH_PARAM "zt_reauth"

@@ -219,7 +219,9 @@ zt_oidc_authz_err zt_oidc_authz_parse(const zt_config *cfg, const char *params, 
 {
     memset(az, 0, sizeof(*az));
     az->max_age = -1;
-    if (zt_form_parse(form, params, len) != ZT_FORM_OK)
+    /* Real relying parties send more than a portal form has (ui_locales, login_hint, claims,
+     * their own extras): the authorize request gets its own cap. */
+    if (zt_form_parse_max(form, params, len, ZT_OIDC_AUTHZ_MAX_PARAMS) != ZT_FORM_OK)
         return az->error_description = "the parameters cannot be read (malformed, repeated or "
                                        "too long)",
                ZT_OIDC_AUTHZ_BAD_FORM;

@@ -328,3 +328,18 @@ def test_oidc_prompt_none_blocked_goes_back(h):
     eq((q.get("error"), q.get("state"), q.get("iss")), ("access_denied", "st-1", gw.issuer),
        "access_denied with state and iss")
     eq(b.get(authorize_path()).status, 403, "without prompt=none: the block page")
+
+
+def test_oidc_authorize_with_many_parameters(h):
+    """Relying parties send more parameters than a portal form has (ui_locales, login_hint,
+    claims_locales, their own extras): up to 32 are read; more is still a refusal page."""
+    gw = gateway(h)
+    b = signed_in(gw)
+    extras = {"x_extra_%d" % i: "v" for i in range(20)}
+    extras.update(ui_locales="en", login_hint="alice@example.test", display="page")
+    q = code_for(b, **extras)  # 6 standard + 23 = 29 parameters
+    check(q.get("code"), "a code for an authorize request with 29 parameters")
+    more = {"x_extra_%d" % i: "v" for i in range(30)}
+    r = b.get(authorize_path(**more))
+    eq(r.status, 400, "36 parameters: refused with a page")
+    check(r.header("Location") is None, "never redirected")
