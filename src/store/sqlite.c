@@ -7,10 +7,12 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/file.h"
@@ -19,6 +21,11 @@
 
 #define SQ_DB_FILE "ztgate.db"
 #define SQ_DEFAULT_BUSY_MS 5000
+/* A writer waiting for the write lock retries at each commit of this process (sq_wal_hook) and
+ * at least this often, for a lock held by another process (the CLI) or released by a rollback. */
+#define SQ_BUSY_POLL_US 2000
+/* SQLite's own automatic checkpoint threshold; ours runs in sq_wal_hook, which replaces it. */
+#define SQ_CHECKPOINT_FRAMES 1000
 /* PRAGMA application_id marks the file as ours ("ztgw"), so a stray SQLite file is refused. */
 #define SQ_APP_ID 0x7a746777
 
@@ -533,9 +540,12 @@ static const char *const sq_sql[SQ_N_STMTS] = {SQ_STMTS(SQ_TEXT)};
 
 typedef struct sq_conn {
     sqlite3 *db;
+    struct sq_store *store;
     sqlite3_stmt *stmt[SQ_N_STMTS];
     struct sq_conn *next;
-    bool in_cb; /* a list callback is running on this connection */
+    bool in_cb;            /* a list callback is running on this connection */
+    uint64_t commits_seen; /* sq_store.commits when this connection last tried */
+    int64_t busy_since;    /* monotonic µs of the first refusal of the current wait */
 } sq_conn;
 
 typedef struct sq_store {
@@ -545,6 +555,12 @@ typedef struct sq_store {
     pthread_key_t key;  /* this thread's sq_conn */
     pthread_mutex_t mu; /* guards conns */
     sq_conn *conns;     /* every connection ever made, closed together at zt_store_close */
+    /* Writers of this process waiting for SQLite's write lock sleep on commit_cv until a commit
+     * (sq_wal_hook) bumps commits: the wait costs the other writer's transaction, not one of
+     * SQLite's 1..100 ms busy sleeps. */
+    pthread_mutex_t commit_mu;
+    pthread_cond_t commit_cv; /* CLOCK_MONOTONIC */
+    _Atomic uint64_t commits;
 } sq_store;
 
 static void sq_conn_free(sq_conn *c)
@@ -585,6 +601,7 @@ static int sq_fail(sq_conn *c, int src, const char *what)
 
 static int sq_exec(sq_conn *c, const char *sql, const char *what)
 {
+    c->commits_seen = atomic_load(&c->store->commits);
     int src = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
     return src == SQLITE_OK ? 0 : sq_fail(c, sqlite3_extended_errcode(c->db), what);
 }
@@ -606,11 +623,62 @@ static int sq_query_int(sq_conn *c, const char *sql, int64_t *out)
     return rc;
 }
 
+static int64_t sq_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A commit of this process released the write lock: wake the writers waiting for it. */
+static void sq_wake_writers(sq_store *s)
+{
+    pthread_mutex_lock(&s->commit_mu);
+    atomic_fetch_add(&s->commits, 1);
+    pthread_cond_broadcast(&s->commit_cv);
+    pthread_mutex_unlock(&s->commit_mu);
+}
+
+/* Called by SQLite after each commit to a WAL database, once the write lock is released. It
+ * replaces SQLite's automatic checkpoint hook, so it checkpoints at the same threshold. */
+static int sq_wal_hook(void *arg, sqlite3 *db, const char *schema, int frames)
+{
+    sq_wake_writers(arg);
+    if (frames >= SQ_CHECKPOINT_FRAMES)
+        sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
+
+/* SQLite's busy handler: 1 = try the lock again, 0 = give up (SQLITE_BUSY) after busy_ms, as
+ * sqlite3_busy_timeout would. Instead of its sleeps of 1, 2, 5 ... 100 ms it waits for the next
+ * commit of this process (or SQ_BUSY_POLL_US for a lock another process holds). A commit since
+ * this connection's last try (commits_seen, taken before each statement) means retry at once. */
+static int sq_busy(void *arg, int count)
+{
+    sq_conn *c = arg;
+    sq_store *s = c->store;
+    int64_t now = sq_mono_us();
+    if (count == 0)
+        c->busy_since = now;
+    if (now - c->busy_since >= (int64_t)s->busy_ms * 1000)
+        return 0;
+    pthread_mutex_lock(&s->commit_mu);
+    if (atomic_load(&s->commits) == c->commits_seen) {
+        int64_t until = now + SQ_BUSY_POLL_US;
+        struct timespec ts = {.tv_sec = until / 1000000, .tv_nsec = until % 1000000 * 1000};
+        pthread_cond_timedwait(&s->commit_cv, &s->commit_mu, &ts);
+    }
+    c->commits_seen = atomic_load(&s->commits);
+    pthread_mutex_unlock(&s->commit_mu);
+    return 1;
+}
+
 /* Per-connection settings; journal_mode is persistent, the others are per connection. */
-static int sq_conn_setup(sq_conn *c, int busy_ms)
+static int sq_conn_setup(sq_conn *c)
 {
     sqlite3_extended_result_codes(c->db, 1);
-    sqlite3_busy_timeout(c->db, busy_ms);
+    sqlite3_busy_handler(c->db, sq_busy, c);
+    sqlite3_wal_hook(c->db, sq_wal_hook, c->store);
     /* Not trusting the schema keeps SQL functions with side effects out of views/triggers. */
     int rc = sq_exec(c,
                      "PRAGMA trusted_schema = OFF; PRAGMA foreign_keys = ON;"
@@ -637,16 +705,17 @@ static int sq_conn_setup(sq_conn *c, int busy_ms)
     return rc;
 }
 
-static int sq_conn_open(const sq_store *s, sq_conn **out)
+static int sq_conn_open(sq_store *s, sq_conn **out)
 {
     sq_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return zt_store_seterr(-ENOMEM, "out of memory");
     /* NOMUTEX: a connection is only ever used by the thread that made it. No CREATE: the file
      * was made 0600 at open and must not silently reappear elsewhere. */
+    c->store = s;
     int src = sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     int rc = src == SQLITE_OK
-                 ? sq_conn_setup(c, s->busy_ms)
+                 ? sq_conn_setup(c)
                  : zt_store_seterr(src == SQLITE_NOMEM ? -ENOMEM : -EIO, "opening %s: %s", s->path,
                                    c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(src));
     if (rc != 0) {
@@ -714,6 +783,7 @@ static void sq_text(sqlite3_stmt *s, int i, const char *v)
 /* Step once: 1 for a row, 0 when done, negative on error (message set). */
 static int sq_step(sq_conn *c, sqlite3_stmt *s, const char *what)
 {
+    c->commits_seen = atomic_load(&c->store->commits);
     int src = sqlite3_step(s);
     if (src == SQLITE_ROW)
         return 1;
@@ -813,6 +883,7 @@ static void sq_rollback(sq_conn *c)
     if (!sqlite3_get_autocommit(c->db) && sq_stmt(c, SQ_ROLLBACK, &s) == 0) {
         sqlite3_step(s);
         sq_done(s);
+        sq_wake_writers(c->store); /* the lock is free without a commit to say so */
     }
 }
 
@@ -2158,6 +2229,8 @@ static void sq_close(zt_store *st)
     }
     pthread_key_delete(s->key);
     pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->commit_cv);
+    pthread_mutex_destroy(&s->commit_mu);
     free(s->path);
     free(s);
 }
@@ -2228,6 +2301,12 @@ static sq_store *sq_store_new(const zt_store_cfg *cfg)
         return NULL;
     }
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->commit_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->commit_cv, &ca);
+    pthread_condattr_destroy(&ca);
     return s;
 }
 

@@ -653,6 +653,28 @@ static void test_threads(void **state)
     assert_int_equal(n, N_THREADS * USERS_PER_THREAD);
 }
 
+/* A write lock held by another process (here another connection) is waited for, not failed at
+ * once, and the wait ends with -EBUSY after busy_timeout_ms; once it is released writes pass. */
+static void test_busy_other_process(void **state)
+{
+    fixture *f = *state;
+    zt_store_close(f->st);
+    zt_store_cfg cfg = {.backend = ZT_STORE_SQLITE, .state_dir = f->state, .busy_timeout_ms = 50};
+    char err[256] = "";
+    f->st = zt_store_open(&cfg, err, sizeof(err));
+    assert_non_null(f->st);
+    zt_user u;
+    add_user(f->st, "busy@example.com", &u);
+    sqlite3 *other = NULL;
+    assert_int_equal(sqlite3_open(f->db, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(zt_store_user_bump_epoch(f->st, u.id, NULL), -EBUSY);
+    assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    assert_int_equal(zt_store_user_bump_epoch(f->st, u.id, NULL), 0);
+    zt_user_dispose(&u);
+}
+
 /* ---- schema 2: host, parent, pending MFA; migration from 1 ---- */
 
 static void test_session_v2_fields(void **state)
@@ -1051,6 +1073,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_callback_reentry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_other_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_v2_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v2_to_v3, setup, teardown),
