@@ -1,5 +1,6 @@
 /* SQLite backend of the store: STATE_DIR/ztgate.db in WAL mode with synchronous=FULL, so a
- * committed user record survives a crash or power loss. One connection per calling thread,
+ * committed user record survives a crash or power loss; the identity provider's short-lived
+ * records in STATE_DIR/ztgate-idp.db (sq_idp_schema_sql). One connection per calling thread,
  * each with its own cache of prepared statements; schema migrations are embedded and applied
  * in one transaction at open. Never prints; errors go through zt_store_seterr. */
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "store/store_int.h"
 
 #define SQ_DB_FILE "ztgate.db"
+#define SQ_IDP_FILE "ztgate-idp.db"
 #define SQ_DEFAULT_BUSY_MS 5000
 /* A writer waiting for the write lock retries at each commit of this process (sq_wal_hook) and
  * at least this often, for a lock held by another process (the CLI) or released by a rollback. */
@@ -313,60 +315,76 @@ static const sq_migration sq_migrations[] = {
      * in or stepped it up, 32 lowercase hex digits; '' = none, or a row made before (unknown:
      * it meets no strength). */
     {9, "ALTER TABLE sessions ADD COLUMN passkey_aaguid TEXT NOT NULL DEFAULT '';"},
-    /* The OpenID Connect provider (store_oidc.h): grants (one per authorization, the refresh
-     * family too), codes and tokens kept as SHA-256 of 256 random bits, and the jti replay
-     * cache of client assertions. A used code stays (used_at) until it expires so a replay is
-     * recognised and revokes its grant. A grant does not go with its user: a deleted user's
-     * sessions are gone, so their grants end like any other (back-channel logout), and the
-     * sweep deletes them later. */
-    {10, "CREATE TABLE IF NOT EXISTS oidc_grants ("
-         "  id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 32),"
-         "  client_id TEXT NOT NULL,"
-         "  app TEXT NOT NULL,"
-         "  user_id TEXT NOT NULL,"
-         "  session_hash TEXT NOT NULL,"
-         "  sid TEXT NOT NULL,"
-         "  scope TEXT NOT NULL,"
-         "  nonce TEXT NOT NULL DEFAULT '',"
-         "  acr TEXT NOT NULL DEFAULT '',"
-         "  amr INTEGER NOT NULL DEFAULT 0,"
-         "  auth_time INTEGER NOT NULL,"
-         "  created_at INTEGER NOT NULL,"
-         "  expires_at INTEGER NOT NULL,"
-         "  revoked_at INTEGER NOT NULL DEFAULT 0,"
-         "  ended_at INTEGER NOT NULL DEFAULT 0,"
-         "  replayed INTEGER NOT NULL DEFAULT 0 CHECK (replayed IN (0, 1))"
-         ") STRICT;"
-         "CREATE INDEX IF NOT EXISTS oidc_grants_live ON oidc_grants(session_hash) "
-         "  WHERE ended_at = 0;"
-         "CREATE INDEX IF NOT EXISTS oidc_grants_user ON oidc_grants(user_id);"
-         "CREATE TABLE IF NOT EXISTS oidc_codes ("
-         "  code_hash BLOB PRIMARY KEY NOT NULL CHECK (length(code_hash) = 32),"
-         "  grant_id TEXT NOT NULL REFERENCES oidc_grants(id) ON DELETE CASCADE,"
-         "  redirect_uri TEXT NOT NULL,"
-         "  code_challenge TEXT NOT NULL DEFAULT '',"
-         "  expires_at INTEGER NOT NULL,"
-         "  used_at INTEGER NOT NULL DEFAULT 0"
-         ") STRICT, WITHOUT ROWID;"
-         "CREATE INDEX IF NOT EXISTS oidc_codes_grant ON oidc_codes(grant_id);"
-         "CREATE TABLE IF NOT EXISTS oidc_tokens ("
-         "  token_hash BLOB PRIMARY KEY NOT NULL CHECK (length(token_hash) = 32),"
-         "  grant_id TEXT NOT NULL REFERENCES oidc_grants(id) ON DELETE CASCADE,"
-         "  kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2)),"
-         "  created_at INTEGER NOT NULL,"
-         "  expires_at INTEGER NOT NULL,"
-         "  rotated_at INTEGER NOT NULL DEFAULT 0,"
-         "  revoked_at INTEGER NOT NULL DEFAULT 0"
-         ") STRICT, WITHOUT ROWID;"
-         "CREATE INDEX IF NOT EXISTS oidc_tokens_grant ON oidc_tokens(grant_id);"
-         "CREATE INDEX IF NOT EXISTS oidc_tokens_expiry ON oidc_tokens(expires_at);"
-         "CREATE TABLE IF NOT EXISTS oidc_jtis ("
-         "  client_id TEXT NOT NULL,"
-         "  jti TEXT NOT NULL,"
-         "  expires_at INTEGER NOT NULL,"
-         "  PRIMARY KEY (client_id, jti)"
-         ") STRICT, WITHOUT ROWID;"},
+    /* Version 10 created the OpenID Connect provider's tables here before its first release;
+     * they live in their own file since (sq_idp_schema), so the step is empty. */
+    {10, ""},
 };
+
+/* The identity provider's short-lived records (store_oidc.h) live in STATE_DIR/ztgate-idp.db,
+ * attached to every connection as schema "idp", with synchronous = NORMAL: a commit there is
+ * not fsynced (a process crash keeps it; an OS crash or power loss may lose the last ones, see
+ * docs/STORE.md) so issuing a code or a token costs no disk flush. Its own version and id, so
+ * a lost file is simply created again. Grants (one per authorization, the refresh family
+ * too), codes and tokens kept as SHA-256 of 256 random bits, and the jti replay cache of
+ * client assertions. A used code stays (used_at) until it expires so a replay is recognised
+ * and revokes its grant. A grant does not go with its user: a deleted user's sessions are
+ * gone, so their grants end like any other (back-channel logout), and the sweep deletes them
+ * later. The DROPs remove the tables a development build of schema 10 made in the main file
+ * (never released; a table there would hide the idp one of the same name). */
+#define SQ_IDP_VERSION 1
+#define SQ_IDP_APP_ID 0x7a746769 /* "ztgi" */
+static const char sq_idp_schema_sql[] =
+    "DROP TABLE IF EXISTS main.oidc_jtis; DROP TABLE IF EXISTS main.oidc_tokens;"
+    "DROP TABLE IF EXISTS main.oidc_codes; DROP TABLE IF EXISTS main.oidc_grants;"
+    "CREATE TABLE IF NOT EXISTS idp.oidc_grants ("
+    "  id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 32),"
+    "  client_id TEXT NOT NULL,"
+    "  app TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  session_hash TEXT NOT NULL,"
+    "  sid TEXT NOT NULL,"
+    "  scope TEXT NOT NULL,"
+    "  nonce TEXT NOT NULL DEFAULT '',"
+    "  acr TEXT NOT NULL DEFAULT '',"
+    "  amr INTEGER NOT NULL DEFAULT 0,"
+    "  auth_time INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER NOT NULL DEFAULT 0,"
+    "  ended_at INTEGER NOT NULL DEFAULT 0,"
+    "  replayed INTEGER NOT NULL DEFAULT 0 CHECK (replayed IN (0, 1))"
+    ") STRICT;"
+    "CREATE INDEX IF NOT EXISTS idp.oidc_grants_live ON oidc_grants(session_hash) "
+    "  WHERE ended_at = 0;"
+    "CREATE INDEX IF NOT EXISTS idp.oidc_grants_user ON oidc_grants(user_id);"
+    "CREATE TABLE IF NOT EXISTS idp.oidc_codes ("
+    "  code_hash BLOB PRIMARY KEY NOT NULL CHECK (length(code_hash) = 32),"
+    "  grant_id TEXT NOT NULL REFERENCES oidc_grants(id) ON DELETE CASCADE,"
+    "  redirect_uri TEXT NOT NULL,"
+    "  code_challenge TEXT NOT NULL DEFAULT '',"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER NOT NULL DEFAULT 0"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS idp.oidc_codes_grant ON oidc_codes(grant_id);"
+    "CREATE TABLE IF NOT EXISTS idp.oidc_tokens ("
+    "  token_hash BLOB PRIMARY KEY NOT NULL CHECK (length(token_hash) = 32),"
+    "  grant_id TEXT NOT NULL REFERENCES oidc_grants(id) ON DELETE CASCADE,"
+    "  kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2)),"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  rotated_at INTEGER NOT NULL DEFAULT 0,"
+    "  revoked_at INTEGER NOT NULL DEFAULT 0"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS idp.oidc_tokens_grant ON oidc_tokens(grant_id);"
+    "CREATE INDEX IF NOT EXISTS idp.oidc_tokens_expiry ON oidc_tokens(expires_at);"
+    "CREATE TABLE IF NOT EXISTS idp.oidc_jtis ("
+    "  client_id TEXT NOT NULL,"
+    "  jti TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (client_id, jti)"
+    ") STRICT, WITHOUT ROWID;"
+    "PRAGMA idp.application_id = 2054449001; PRAGMA idp.user_version = 1;";
+_Static_assert(SQ_IDP_APP_ID == 2054449001, "idp.application_id must match SQ_IDP_APP_ID");
 
 #define SQ_N_MIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))
 /* Steps are numbered 1..N in order, so the schema version this build writes is the count. */
@@ -551,6 +569,7 @@ typedef struct sq_conn {
 typedef struct sq_store {
     zt_store base;
     char *path;
+    char *idp_path; /* STATE_DIR/ztgate-idp.db, attached as "idp" (sq_idp_schema_sql) */
     int busy_ms;
     pthread_key_t key;  /* this thread's sq_conn */
     pthread_mutex_t mu; /* guards conns */
@@ -673,6 +692,38 @@ static int sq_busy(void *arg, int count)
     return 1;
 }
 
+/* Run a journal_mode pragma; anything but "wal" back is an error. */
+static int sq_wal(sq_conn *c, const char *pragma)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = 0, src = sqlite3_prepare_v2(c->db, pragma, -1, &s, NULL);
+    if (src == SQLITE_OK)
+        src = sqlite3_step(s);
+    const char *mode = src == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+    bool wal = mode != NULL && strcmp(mode, "wal") == 0;
+    if (src != SQLITE_ROW)
+        rc = sq_fail(c, sqlite3_extended_errcode(c->db), "enabling WAL");
+    else if (!wal)
+        rc = zt_store_seterr(-EIO, "the database cannot use WAL mode (network file system?)");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* ATTACH opens with this connection's flags (no CREATE): sq_prepare_file made the file. */
+static int sq_attach_idp(sq_conn *c)
+{
+    sqlite3_stmt *s = NULL;
+    int src = sqlite3_prepare_v2(c->db, "ATTACH DATABASE ?1 AS idp", -1, &s, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, c->store->idp_path, -1, SQLITE_STATIC);
+        src = sqlite3_step(s);
+    }
+    sqlite3_finalize(s);
+    return src == SQLITE_DONE
+               ? 0
+               : sq_fail(c, sqlite3_extended_errcode(c->db), "attaching the idp database");
+}
+
 /* Per-connection settings; journal_mode is persistent, the others are per connection. */
 static int sq_conn_setup(sq_conn *c)
 {
@@ -686,17 +737,11 @@ static int sq_conn_setup(sq_conn *c)
                      "configuring the database");
     if (rc != 0)
         return rc;
-    sqlite3_stmt *s = NULL;
-    int src = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
-    if (src == SQLITE_OK)
-        src = sqlite3_step(s);
-    const char *mode = src == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
-    bool wal = mode != NULL && strcmp(mode, "wal") == 0;
-    if (src != SQLITE_ROW)
-        rc = sq_fail(c, sqlite3_extended_errcode(c->db), "enabling WAL");
-    else if (!wal)
-        rc = zt_store_seterr(-EIO, "the database cannot use WAL mode (network file system?)");
-    sqlite3_finalize(s);
+    rc = sq_wal(c, "PRAGMA journal_mode = WAL");
+    rc = rc ? rc : sq_attach_idp(c);
+    rc = rc ? rc : sq_wal(c, "PRAGMA idp.journal_mode = WAL");
+    /* See sq_idp_schema_sql for what NORMAL means here; secure_delete is inherited. */
+    rc = rc ? rc : sq_exec(c, "PRAGMA idp.synchronous = NORMAL", "configuring the idp database");
     int64_t fk = 0;
     if (rc == 0)
         rc = sq_query_int(c, "PRAGMA foreign_keys", &fk);
@@ -903,6 +948,18 @@ static int sq_txn(sq_conn *c, sq_txn_fn fn, void *arg)
     if (rc != 0)
         sq_rollback(c);
     return rc;
+}
+
+/* Make every commit so far to the idp database durable: an fsync of its WAL (synchronous =
+ * NORMAL leaves that to checkpoints), for the writes whose loss would bring a revoked or used
+ * credential back. Outside any transaction, so other writers are not held up meanwhile. */
+static int sq_idp_sync(sq_conn *c)
+{
+    sqlite3_file *f = NULL;
+    int src = sqlite3_file_control(c->db, "idp", SQLITE_FCNTL_JOURNAL_POINTER, &f);
+    if (src == SQLITE_OK && f != NULL && f->pMethods != NULL)
+        src = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+    return src == SQLITE_OK ? 0 : sq_fail(c, src, "syncing the idp database");
 }
 
 static int sq_user_exists(sq_conn *c, const char *id)
@@ -2166,6 +2223,35 @@ static int sq_check_and_migrate(sq_conn *c, const char *path)
     return v == ZT_STORE_SCHEMA_VERSION ? 0 : sq_txn(c, sq_migrate_txn, NULL);
 }
 
+static int sq_idp_create_txn(sq_conn *c, void *arg)
+{
+    (void)arg;
+    return sq_exec(c, sq_idp_schema_sql, "creating the idp database's tables");
+}
+
+/* The idp file has its own id and version (sq_idp_schema_sql): refuse another file, then
+ * create what is missing, also in a file lost or deleted since (its records are short-lived). */
+static int sq_idp_check_and_create(sq_conn *c, const char *path)
+{
+    int64_t app = 0, v = 0, tables = 0, old = 0;
+    int rc = sq_query_int(c, "PRAGMA idp.application_id", &app);
+    rc = rc ? rc : sq_query_int(c, "PRAGMA idp.user_version", &v);
+    rc = rc ? rc : sq_query_int(c, "SELECT count(*) FROM idp.sqlite_schema", &tables);
+    rc = rc ? rc
+            : sq_query_int(c, "SELECT count(*) FROM main.sqlite_schema WHERE name LIKE 'oidc%'",
+                           &old);
+    if (rc != 0)
+        return rc;
+    if (app != SQ_IDP_APP_ID && (app != 0 || v != 0 || tables != 0))
+        return zt_store_seterr(-EIO, "%s is not a ztgate idp database; refusing to use it", path);
+    if (v > SQ_IDP_VERSION)
+        return zt_store_seterr(-EIO,
+                               "%s has version %lld but this ztgate knows only up to %d; it was "
+                               "written by a newer ztgate: upgrade ztgate (refusing to open it)",
+                               path, (long long)v, SQ_IDP_VERSION);
+    return v == SQ_IDP_VERSION && old == 0 ? 0 : sq_txn(c, sq_idp_create_txn, NULL);
+}
+
 /* mkdir -p with 0700 for every directory we create; existing ones are left as they are. */
 static int sq_mkdir_p(const char *dir)
 {
@@ -2231,6 +2317,7 @@ static void sq_close(zt_store *st)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->commit_cv);
     pthread_mutex_destroy(&s->commit_mu);
+    free(s->idp_path);
     free(s->path);
     free(s);
 }
@@ -2285,17 +2372,21 @@ static const zt_store_ops sq_ops = {
 static sq_store *sq_store_new(const zt_store_cfg *cfg)
 {
     sq_store *s = calloc(1, sizeof(*s));
-    size_t n = strlen(cfg->state_dir) + sizeof("/" SQ_DB_FILE);
-    if (s == NULL || (s->path = malloc(n)) == NULL) {
+    size_t n = strlen(cfg->state_dir) + sizeof("/" SQ_IDP_FILE);
+    if (s == NULL || (s->path = malloc(n)) == NULL || (s->idp_path = malloc(n)) == NULL) {
+        if (s != NULL)
+            free(s->path);
         free(s);
         return NULL;
     }
     snprintf(s->path, n, "%s/%s", cfg->state_dir, SQ_DB_FILE);
+    snprintf(s->idp_path, n, "%s/%s", cfg->state_dir, SQ_IDP_FILE);
     s->base.ops = &sq_ops;
     s->busy_ms = cfg->busy_timeout_ms > 0 && cfg->busy_timeout_ms <= INT_MAX
                      ? (int)cfg->busy_timeout_ms
                      : SQ_DEFAULT_BUSY_MS;
     if (pthread_key_create(&s->key, NULL) != 0) {
+        free(s->idp_path);
         free(s->path);
         free(s);
         return NULL;
@@ -2330,11 +2421,15 @@ zt_store *zt_store_sqlite_open(const zt_store_cfg *cfg, char *err, size_t errlen
     if (rc == 0)
         rc = sq_prepare_file(cfg->state_dir, s->path);
     if (rc == 0)
+        rc = sq_prepare_file(cfg->state_dir, s->idp_path);
+    if (rc == 0)
         rc = sq_conn_open(s, &c);
     if (rc == 0) {
         sq_conn_register(s, c);
         rc = sq_check_and_migrate(c, s->path);
     }
+    if (rc == 0)
+        rc = sq_idp_check_and_create(c, s->idp_path);
     if (rc != 0) {
         snprintf(err, errlen, "store: %s", zt_store_errmsg());
         sq_close(&s->base);
