@@ -741,7 +741,12 @@ static int sq_conn_setup(sq_conn *c)
     rc = rc ? rc : sq_attach_idp(c);
     rc = rc ? rc : sq_wal(c, "PRAGMA idp.journal_mode = WAL");
     /* See sq_idp_schema_sql for what NORMAL means here; secure_delete is inherited. */
-    rc = rc ? rc : sq_exec(c, "PRAGMA idp.synchronous = NORMAL", "configuring the idp database");
+    /* Under a steady stream of authorizes the WAL cannot start over (a writer always finds
+     * frames not yet checkpointed) and grows; once it does start over, the file is cut back. */
+    rc =
+        rc ? rc
+           : sq_exec(c, "PRAGMA idp.synchronous = NORMAL; PRAGMA idp.journal_size_limit = 67108864",
+                     "configuring the idp database");
     int64_t fk = 0;
     if (rc == 0)
         rc = sq_query_int(c, "PRAGMA foreign_keys", &fk);
