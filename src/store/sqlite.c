@@ -556,10 +556,19 @@ static const char *const sq_sql[SQ_N_STMTS] = {SQ_STMTS(SQ_TEXT)};
 
 /* ---- handle and per-thread connections ---- */
 
+/* The statements of sqd_run, prepared once per connection, found by the address of their SQL
+ * text (always a string literal there). */
+#define SQ_RUN_CACHE_N 64
+typedef struct sq_run_cached {
+    const char *sql;
+    sqlite3_stmt *stmt;
+} sq_run_cached;
+
 typedef struct sq_conn {
     sqlite3 *db;
     struct sq_store *store;
     sqlite3_stmt *stmt[SQ_N_STMTS];
+    sq_run_cached run_cache[SQ_RUN_CACHE_N];
     struct sq_conn *next;
     bool in_cb;            /* a list callback is running on this connection */
     uint64_t commits_seen; /* sq_store.commits when this connection last tried */
@@ -588,6 +597,8 @@ static void sq_conn_free(sq_conn *c)
         return;
     for (int i = 0; i < SQ_N_STMTS; i++)
         sqlite3_finalize(c->stmt[i]);
+    for (int i = 0; i < SQ_RUN_CACHE_N; i++)
+        sqlite3_finalize(c->run_cache[i].stmt);
     sqlite3_close(c->db);
     free(c);
 }
@@ -813,6 +824,31 @@ static int sq_stmt(sq_conn *c, int id, sqlite3_stmt **out)
             return sq_fail(c, sqlite3_extended_errcode(c->db), "preparing a statement");
     }
     *out = c->stmt[id];
+    return 0;
+}
+
+/* sql's statement from this connection's cache, prepared on first use; *owned when the cache
+ * is full and the caller must finalize it. */
+static int sq_run_stmt(sq_conn *c, const char *sql, sqlite3_stmt **out, bool *owned)
+{
+    size_t h = (size_t)((uintptr_t)sql >> 3);
+    sq_run_cached *slot = NULL;
+    for (size_t i = 0; i < SQ_RUN_CACHE_N && slot == NULL; i++) {
+        sq_run_cached *e = &c->run_cache[(h + i) % SQ_RUN_CACHE_N];
+        if (e->sql == sql || e->sql == NULL)
+            slot = e;
+    }
+    *owned = slot == NULL;
+    if (slot != NULL && slot->sql == sql) {
+        *out = slot->stmt;
+        return 0;
+    }
+    *out = NULL;
+    int src = sqlite3_prepare_v3(c->db, sql, -1, *owned ? 0 : SQLITE_PREPARE_PERSISTENT, out, NULL);
+    if (src != SQLITE_OK)
+        return sq_fail(c, sqlite3_extended_errcode(c->db), "preparing");
+    if (slot != NULL)
+        *slot = (sq_run_cached){sql, *out};
     return 0;
 }
 
