@@ -181,7 +181,8 @@ log:
   error: $work/ztgate-error.log
   level: warn
 audit:
-  path: "off"
+  path: $work/audit/audit.log
+  signing_key: $work/audit/signing.key
 auth:
   portal_host: $PORTAL
   mfa: optional
@@ -198,6 +199,33 @@ apps:
       redirect_uris: ["$REDIRECT"]
       id_token_alg: RS256
       require_pkce: true
+# Policies as a deployment has them (the quickstart's shape): every authorize is decided
+# against them like a proxied request; none blocks or challenges the bench user's sign-in.
+policies:
+  - name: block-anonymous-ip-sensitive-apps
+    users: {include: [all]}
+    apps: {include: ["sensitivity:confidential", "sensitivity:restricted"]}
+    conditions: {anonymous_ip: true}
+    grant: {block: true}
+  - name: sign-in-risk-mfa
+    users: {include: [all]}
+    apps: {include: [all]}
+    conditions: {sign_in_risk: [medium, high]}
+    grant: {controls: [mfa]}
+  - name: user-risk-password-change
+    users: {include: [all]}
+    apps: {include: [all]}
+    conditions: {user_risk: [high]}
+    grant: {controls: [mfa, password_change], operator: AND}
+  - name: block-high-risk-devices
+    users: {include: [all]}
+    apps: {include: ["sensitivity:confidential", "sensitivity:restricted"]}
+    conditions: {device: {risk: [high]}}
+    grant: {block: true}
+  - name: restricted-apps-compliant-device
+    users: {include: [all]}
+    apps: {include: ["sensitivity:restricted"]}
+    grant: {controls: [compliant_device]}
 EOF
 cp "$work/ztgate.yaml" "$OUT/ztgate.yaml"
 if ! "$build/ztgate" check-config --config "$work/ztgate.yaml" >"$OUT/ztgate-check.log" 2>&1; then
@@ -287,8 +315,9 @@ commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo "?")
     echo "ztgate OpenID provider benchmark against npm oidc-provider  $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit $commit"
     echo "machine: $(nproc) cores, $cpu, kernel $(uname -r)"
     echo "peer: oidc-provider ${op_version:-?} on node $(node --version), one process, in-memory adapter (tests/integ/oidc_op/op.mjs)"
-    echo "ztgate: workers $WORKERS, audit off, access log off; both: TLS, one confidential client," \
-         "client_secret_basic, PKCE S256 required, RS256 ID tokens, scope openid"
+    echo "ztgate: workers $WORKERS, audit log on (signed, fsynced in groups: every authorize decision and" \
+         "token issued is a record), 5 policies, access log off; oidc-provider has no audit log"
+    echo "both: TLS, one confidential client, client_secret_basic, PKCE S256 required, RS256 ID tokens, scope openid"
     echo "load: wrk -t$THREADS -c$CONNS -d${SECS}s per row after a ${WARMUP}s warm-up of each (bench/oidc/authorize.lua, token.lua);" \
          "the token row redeems the codes the authorize row got, each once, and ends when they run out"
     echo

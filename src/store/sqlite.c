@@ -1,5 +1,6 @@
 /* SQLite backend of the store: STATE_DIR/ztgate.db in WAL mode with synchronous=FULL, so a
- * committed user record survives a crash or power loss. One connection per calling thread,
+ * committed user record survives a crash or power loss; the identity provider's short-lived
+ * records in STATE_DIR/ztgate-idp.db (sq_idp_schema_sql). One connection per calling thread,
  * each with its own cache of prepared statements; schema migrations are embedded and applied
  * in one transaction at open. Never prints; errors go through zt_store_seterr. */
 #include <errno.h>
@@ -7,10 +8,12 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/file.h"
@@ -18,7 +21,15 @@
 #include "store/store_int.h"
 
 #define SQ_DB_FILE "ztgate.db"
+#define SQ_IDP_FILE "ztgate-idp.db"
 #define SQ_DEFAULT_BUSY_MS 5000
+/* A writer waiting for the write lock retries at each commit of this process (sq_wal_hook) and
+ * at least this often, for a lock held by another process (the CLI) or released by a rollback. */
+#define SQ_BUSY_POLL_US 2000
+/* SQLite's own automatic checkpoint threshold; ours runs in sq_wal_hook, which replaces it. */
+#define SQ_CHECKPOINT_FRAMES 1000
+/* How long a checkpoint waits for readers of an older snapshot before it gives up for now. */
+#define SQ_CHECKPOINT_WAIT_US 20000
 /* PRAGMA application_id marks the file as ours ("ztgw"), so a stray SQLite file is refused. */
 #define SQ_APP_ID 0x7a746777
 
@@ -306,59 +317,9 @@ static const sq_migration sq_migrations[] = {
      * in or stepped it up, 32 lowercase hex digits; '' = none, or a row made before (unknown:
      * it meets no strength). */
     {9, "ALTER TABLE sessions ADD COLUMN passkey_aaguid TEXT NOT NULL DEFAULT '';"},
-    /* The OpenID Connect provider (store_oidc.h): grants (one per authorization, the refresh
-     * family too), codes and tokens kept as SHA-256 of 256 random bits, and the jti replay
-     * cache of client assertions. A used code stays (used_at) until it expires so a replay is
-     * recognised and revokes its grant. A grant does not go with its user: a deleted user's
-     * sessions are gone, so their grants end like any other (back-channel logout), and the
-     * sweep deletes them later. */
-    {10, "CREATE TABLE IF NOT EXISTS oidc_grants ("
-         "  id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 32),"
-         "  client_id TEXT NOT NULL,"
-         "  app TEXT NOT NULL,"
-         "  user_id TEXT NOT NULL,"
-         "  session_hash TEXT NOT NULL,"
-         "  sid TEXT NOT NULL,"
-         "  scope TEXT NOT NULL,"
-         "  nonce TEXT NOT NULL DEFAULT '',"
-         "  acr TEXT NOT NULL DEFAULT '',"
-         "  amr INTEGER NOT NULL DEFAULT 0,"
-         "  auth_time INTEGER NOT NULL,"
-         "  created_at INTEGER NOT NULL,"
-         "  expires_at INTEGER NOT NULL,"
-         "  revoked_at INTEGER NOT NULL DEFAULT 0,"
-         "  ended_at INTEGER NOT NULL DEFAULT 0,"
-         "  replayed INTEGER NOT NULL DEFAULT 0 CHECK (replayed IN (0, 1))"
-         ") STRICT;"
-         "CREATE INDEX IF NOT EXISTS oidc_grants_live ON oidc_grants(session_hash) "
-         "  WHERE ended_at = 0;"
-         "CREATE INDEX IF NOT EXISTS oidc_grants_user ON oidc_grants(user_id);"
-         "CREATE TABLE IF NOT EXISTS oidc_codes ("
-         "  code_hash BLOB PRIMARY KEY NOT NULL CHECK (length(code_hash) = 32),"
-         "  grant_id TEXT NOT NULL REFERENCES oidc_grants(id) ON DELETE CASCADE,"
-         "  redirect_uri TEXT NOT NULL,"
-         "  code_challenge TEXT NOT NULL DEFAULT '',"
-         "  expires_at INTEGER NOT NULL,"
-         "  used_at INTEGER NOT NULL DEFAULT 0"
-         ") STRICT, WITHOUT ROWID;"
-         "CREATE INDEX IF NOT EXISTS oidc_codes_grant ON oidc_codes(grant_id);"
-         "CREATE TABLE IF NOT EXISTS oidc_tokens ("
-         "  token_hash BLOB PRIMARY KEY NOT NULL CHECK (length(token_hash) = 32),"
-         "  grant_id TEXT NOT NULL REFERENCES oidc_grants(id) ON DELETE CASCADE,"
-         "  kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2)),"
-         "  created_at INTEGER NOT NULL,"
-         "  expires_at INTEGER NOT NULL,"
-         "  rotated_at INTEGER NOT NULL DEFAULT 0,"
-         "  revoked_at INTEGER NOT NULL DEFAULT 0"
-         ") STRICT, WITHOUT ROWID;"
-         "CREATE INDEX IF NOT EXISTS oidc_tokens_grant ON oidc_tokens(grant_id);"
-         "CREATE INDEX IF NOT EXISTS oidc_tokens_expiry ON oidc_tokens(expires_at);"
-         "CREATE TABLE IF NOT EXISTS oidc_jtis ("
-         "  client_id TEXT NOT NULL,"
-         "  jti TEXT NOT NULL,"
-         "  expires_at INTEGER NOT NULL,"
-         "  PRIMARY KEY (client_id, jti)"
-         ") STRICT, WITHOUT ROWID;"},
+    /* Version 10 created the OpenID Connect provider's tables here before its first release;
+     * they live in their own file since (sq_idp_schema), so the step is empty. */
+    {10, ""},
     /* The SAML identity provider (issue 13, store_saml.h): per ztgate session, Lasso's dump of
      * the assertions issued in it (for single logout); it goes with its session. */
     {11, "CREATE TABLE IF NOT EXISTS saml_sessions ("
@@ -367,6 +328,72 @@ static const sq_migration sq_migrations[] = {
          "  updated_at INTEGER NOT NULL"
          ") STRICT, WITHOUT ROWID;"},
 };
+
+/* The identity provider's short-lived records (store_oidc.h) live in STATE_DIR/ztgate-idp.db,
+ * attached to every connection as schema "idp", with synchronous = NORMAL: a commit there is
+ * not fsynced (a process crash keeps it; an OS crash or power loss may lose the last ones, see
+ * docs/STORE.md) so issuing a code or a token costs no disk flush. Its own version and id, so
+ * a lost file is simply created again. Grants (one per authorization, the refresh family
+ * too), codes and tokens kept as SHA-256 of 256 random bits, and the jti replay cache of
+ * client assertions. A used code stays (used_at) until it expires so a replay is recognised
+ * and revokes its grant. A grant does not go with its user: a deleted user's sessions are
+ * gone, so their grants end like any other (back-channel logout), and the sweep deletes them
+ * later. The DROPs remove the tables a development build of schema 10 made in the main file
+ * (never released; a table there would hide the idp one of the same name). */
+#define SQ_IDP_VERSION 1
+#define SQ_IDP_APP_ID 0x7a746769 /* "ztgi" */
+static const char sq_idp_schema_sql[] =
+    "DROP TABLE IF EXISTS main.oidc_jtis; DROP TABLE IF EXISTS main.oidc_tokens;"
+    "DROP TABLE IF EXISTS main.oidc_codes; DROP TABLE IF EXISTS main.oidc_grants;"
+    "CREATE TABLE IF NOT EXISTS idp.oidc_grants ("
+    "  id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 32),"
+    "  client_id TEXT NOT NULL,"
+    "  app TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  session_hash TEXT NOT NULL,"
+    "  sid TEXT NOT NULL,"
+    "  scope TEXT NOT NULL,"
+    "  nonce TEXT NOT NULL DEFAULT '',"
+    "  acr TEXT NOT NULL DEFAULT '',"
+    "  amr INTEGER NOT NULL DEFAULT 0,"
+    "  auth_time INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER NOT NULL DEFAULT 0,"
+    "  ended_at INTEGER NOT NULL DEFAULT 0,"
+    "  replayed INTEGER NOT NULL DEFAULT 0 CHECK (replayed IN (0, 1))"
+    ") STRICT;"
+    "CREATE INDEX IF NOT EXISTS idp.oidc_grants_live ON oidc_grants(session_hash) "
+    "  WHERE ended_at = 0;"
+    "CREATE INDEX IF NOT EXISTS idp.oidc_grants_user ON oidc_grants(user_id);"
+    "CREATE TABLE IF NOT EXISTS idp.oidc_codes ("
+    "  code_hash BLOB PRIMARY KEY NOT NULL CHECK (length(code_hash) = 32),"
+    "  grant_id TEXT NOT NULL REFERENCES oidc_grants(id) ON DELETE CASCADE,"
+    "  redirect_uri TEXT NOT NULL,"
+    "  code_challenge TEXT NOT NULL DEFAULT '',"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER NOT NULL DEFAULT 0"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS idp.oidc_codes_grant ON oidc_codes(grant_id);"
+    "CREATE TABLE IF NOT EXISTS idp.oidc_tokens ("
+    "  token_hash BLOB PRIMARY KEY NOT NULL CHECK (length(token_hash) = 32),"
+    "  grant_id TEXT NOT NULL REFERENCES oidc_grants(id) ON DELETE CASCADE,"
+    "  kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2)),"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  rotated_at INTEGER NOT NULL DEFAULT 0,"
+    "  revoked_at INTEGER NOT NULL DEFAULT 0"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS idp.oidc_tokens_grant ON oidc_tokens(grant_id);"
+    "CREATE INDEX IF NOT EXISTS idp.oidc_tokens_expiry ON oidc_tokens(expires_at);"
+    "CREATE TABLE IF NOT EXISTS idp.oidc_jtis ("
+    "  client_id TEXT NOT NULL,"
+    "  jti TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (client_id, jti)"
+    ") STRICT, WITHOUT ROWID;"
+    "PRAGMA idp.application_id = 2054449001; PRAGMA idp.user_version = 1;";
+_Static_assert(SQ_IDP_APP_ID == 2054449001, "idp.application_id must match SQ_IDP_APP_ID");
 
 #define SQ_N_MIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))
 /* Steps are numbered 1..N in order, so the schema version this build writes is the count. */
@@ -538,20 +565,42 @@ static const char *const sq_sql[SQ_N_STMTS] = {SQ_STMTS(SQ_TEXT)};
 
 /* ---- handle and per-thread connections ---- */
 
+/* The statements of sqd_run, prepared once per connection, found by the address of their SQL
+ * text (always a string literal there). */
+#define SQ_RUN_CACHE_N 64
+typedef struct sq_run_cached {
+    const char *sql;
+    sqlite3_stmt *stmt;
+} sq_run_cached;
+
 typedef struct sq_conn {
     sqlite3 *db;
+    struct sq_store *store;
     sqlite3_stmt *stmt[SQ_N_STMTS];
+    sq_run_cached run_cache[SQ_RUN_CACHE_N];
     struct sq_conn *next;
-    bool in_cb; /* a list callback is running on this connection */
+    bool in_cb;            /* a list callback is running on this connection */
+    bool checkpointing;    /* in sq_wal_hook's checkpoint: sq_busy waits less */
+    uint64_t commits_seen; /* sq_store.commits when this connection last tried */
+    int64_t busy_since;    /* monotonic µs of the first refusal of the current wait */
 } sq_conn;
 
 typedef struct sq_store {
     zt_store base;
     char *path;
+    char *idp_path; /* STATE_DIR/ztgate-idp.db, attached as "idp" (sq_idp_schema_sql) */
     int busy_ms;
     pthread_key_t key;  /* this thread's sq_conn */
     pthread_mutex_t mu; /* guards conns */
     sq_conn *conns;     /* every connection ever made, closed together at zt_store_close */
+    /* Writers of this process waiting for SQLite's write lock sleep on commit_cv until a commit
+     * (sq_wal_hook) bumps commits: the wait costs the other writer's transaction, not one of
+     * SQLite's 1..100 ms busy sleeps. */
+    pthread_mutex_t commit_mu;
+    pthread_cond_t commit_cv; /* CLOCK_MONOTONIC */
+    _Atomic uint64_t commits;
+    /* WAL size (frames) at the last checkpoint of main [0] and idp [1] (sq_wal_hook). */
+    _Atomic int checkpointed_at[2];
 } sq_store;
 
 static void sq_conn_free(sq_conn *c)
@@ -560,6 +609,8 @@ static void sq_conn_free(sq_conn *c)
         return;
     for (int i = 0; i < SQ_N_STMTS; i++)
         sqlite3_finalize(c->stmt[i]);
+    for (int i = 0; i < SQ_RUN_CACHE_N; i++)
+        sqlite3_finalize(c->run_cache[i].stmt);
     sqlite3_close(c->db);
     free(c);
 }
@@ -592,6 +643,7 @@ static int sq_fail(sq_conn *c, int src, const char *what)
 
 static int sq_exec(sq_conn *c, const char *sql, const char *what)
 {
+    c->commits_seen = atomic_load(&c->store->commits);
     int src = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
     return src == SQLITE_OK ? 0 : sq_fail(c, sqlite3_extended_errcode(c->db), what);
 }
@@ -613,20 +665,79 @@ static int sq_query_int(sq_conn *c, const char *sql, int64_t *out)
     return rc;
 }
 
-/* Per-connection settings; journal_mode is persistent, the others are per connection. */
-static int sq_conn_setup(sq_conn *c, int busy_ms)
+static int64_t sq_mono_us(void)
 {
-    sqlite3_extended_result_codes(c->db, 1);
-    sqlite3_busy_timeout(c->db, busy_ms);
-    /* Not trusting the schema keeps SQL functions with side effects out of views/triggers. */
-    int rc = sq_exec(c,
-                     "PRAGMA trusted_schema = OFF; PRAGMA foreign_keys = ON;"
-                     "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON",
-                     "configuring the database");
-    if (rc != 0)
-        return rc;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A commit of this process released the write lock: wake the writers waiting for it. */
+static void sq_wake_writers(sq_store *s)
+{
+    pthread_mutex_lock(&s->commit_mu);
+    atomic_fetch_add(&s->commits, 1);
+    pthread_cond_broadcast(&s->commit_cv);
+    pthread_mutex_unlock(&s->commit_mu);
+}
+
+/* Called by SQLite after each commit to a WAL database, once the write lock is released. It
+ * replaces SQLite's automatic checkpoint, a PASSIVE one after every commit once the WAL holds
+ * 1000 frames: while the other event loop keeps writing, the WAL never starts over (a writer
+ * always finds frames not yet copied), so it grew by hundreds of MB and every commit paid a
+ * checkpoint with two fsyncs (strace: 787 WAL and 257 database fsyncs for 956 code exchanges).
+ * A RESTART checkpoint each time the WAL has grown by SQ_CHECKPOINT_FRAMES waits (briefly, see
+ * sq_busy) for readers of older snapshots, so the next writer starts the WAL over. */
+static int sq_wal_hook(void *arg, sqlite3 *db, const char *schema, int frames)
+{
+    sq_conn *c = arg;
+    sq_wake_writers(c->store);
+    _Atomic int *last = &c->store->checkpointed_at[strcmp(schema, "main") != 0];
+    int at = atomic_load(last);
+    if (frames < at) /* the WAL started over */
+        at = 0;
+    if (frames < at + SQ_CHECKPOINT_FRAMES) {
+        if (at == 0)
+            atomic_store(last, 0);
+        return SQLITE_OK;
+    }
+    atomic_store(last, frames);
+    c->checkpointing = true;
+    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+    c->checkpointing = false;
+    return SQLITE_OK;
+}
+
+/* SQLite's busy handler: 1 = try the lock again, 0 = give up (SQLITE_BUSY) after busy_ms, as
+ * sqlite3_busy_timeout would. Instead of its sleeps of 1, 2, 5 ... 100 ms it waits for the next
+ * commit of this process (or SQ_BUSY_POLL_US for a lock another process holds). A commit since
+ * this connection's last try (commits_seen, taken before each statement) means retry at once. */
+static int sq_busy(void *arg, int count)
+{
+    sq_conn *c = arg;
+    sq_store *s = c->store;
+    int64_t now = sq_mono_us();
+    if (count == 0)
+        c->busy_since = now;
+    int64_t limit = c->checkpointing ? SQ_CHECKPOINT_WAIT_US : (int64_t)s->busy_ms * 1000;
+    if (now - c->busy_since >= limit)
+        return 0;
+    pthread_mutex_lock(&s->commit_mu);
+    if (atomic_load(&s->commits) == c->commits_seen) {
+        int64_t until = now + SQ_BUSY_POLL_US;
+        struct timespec ts = {.tv_sec = until / 1000000, .tv_nsec = until % 1000000 * 1000};
+        pthread_cond_timedwait(&s->commit_cv, &s->commit_mu, &ts);
+    }
+    c->commits_seen = atomic_load(&s->commits);
+    pthread_mutex_unlock(&s->commit_mu);
+    return 1;
+}
+
+/* Run a journal_mode pragma; anything but "wal" back is an error. */
+static int sq_wal(sq_conn *c, const char *pragma)
+{
     sqlite3_stmt *s = NULL;
-    int src = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+    int rc = 0, src = sqlite3_prepare_v2(c->db, pragma, -1, &s, NULL);
     if (src == SQLITE_OK)
         src = sqlite3_step(s);
     const char *mode = src == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
@@ -636,6 +747,47 @@ static int sq_conn_setup(sq_conn *c, int busy_ms)
     else if (!wal)
         rc = zt_store_seterr(-EIO, "the database cannot use WAL mode (network file system?)");
     sqlite3_finalize(s);
+    return rc;
+}
+
+/* ATTACH opens with this connection's flags (no CREATE): sq_prepare_file made the file. */
+static int sq_attach_idp(sq_conn *c)
+{
+    sqlite3_stmt *s = NULL;
+    int src = sqlite3_prepare_v2(c->db, "ATTACH DATABASE ?1 AS idp", -1, &s, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, c->store->idp_path, -1, SQLITE_STATIC);
+        src = sqlite3_step(s);
+    }
+    sqlite3_finalize(s);
+    return src == SQLITE_DONE
+               ? 0
+               : sq_fail(c, sqlite3_extended_errcode(c->db), "attaching the idp database");
+}
+
+/* Per-connection settings; journal_mode is persistent, the others are per connection. */
+static int sq_conn_setup(sq_conn *c)
+{
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_handler(c->db, sq_busy, c);
+    sqlite3_wal_hook(c->db, sq_wal_hook, c);
+    /* Not trusting the schema keeps SQL functions with side effects out of views/triggers. */
+    int rc = sq_exec(c,
+                     "PRAGMA trusted_schema = OFF; PRAGMA foreign_keys = ON;"
+                     "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON",
+                     "configuring the database");
+    if (rc != 0)
+        return rc;
+    rc = sq_wal(c, "PRAGMA journal_mode = WAL");
+    rc = rc ? rc : sq_attach_idp(c);
+    rc = rc ? rc : sq_wal(c, "PRAGMA idp.journal_mode = WAL");
+    /* See sq_idp_schema_sql for what NORMAL means here; secure_delete is inherited. */
+    /* Under a steady stream of authorizes the WAL cannot start over (a writer always finds
+     * frames not yet checkpointed) and grows; once it does start over, the file is cut back. */
+    rc =
+        rc ? rc
+           : sq_exec(c, "PRAGMA idp.synchronous = NORMAL; PRAGMA idp.journal_size_limit = 67108864",
+                     "configuring the idp database");
     int64_t fk = 0;
     if (rc == 0)
         rc = sq_query_int(c, "PRAGMA foreign_keys", &fk);
@@ -644,16 +796,17 @@ static int sq_conn_setup(sq_conn *c, int busy_ms)
     return rc;
 }
 
-static int sq_conn_open(const sq_store *s, sq_conn **out)
+static int sq_conn_open(sq_store *s, sq_conn **out)
 {
     sq_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return zt_store_seterr(-ENOMEM, "out of memory");
     /* NOMUTEX: a connection is only ever used by the thread that made it. No CREATE: the file
      * was made 0600 at open and must not silently reappear elsewhere. */
+    c->store = s;
     int src = sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     int rc = src == SQLITE_OK
-                 ? sq_conn_setup(c, s->busy_ms)
+                 ? sq_conn_setup(c)
                  : zt_store_seterr(src == SQLITE_NOMEM ? -ENOMEM : -EIO, "opening %s: %s", s->path,
                                    c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(src));
     if (rc != 0) {
@@ -704,6 +857,31 @@ static int sq_stmt(sq_conn *c, int id, sqlite3_stmt **out)
     return 0;
 }
 
+/* sql's statement from this connection's cache, prepared on first use; *owned when the cache
+ * is full and the caller must finalize it. */
+static int sq_run_stmt(sq_conn *c, const char *sql, sqlite3_stmt **out, bool *owned)
+{
+    size_t h = (size_t)((uintptr_t)sql >> 3);
+    sq_run_cached *slot = NULL;
+    for (size_t i = 0; i < SQ_RUN_CACHE_N && slot == NULL; i++) {
+        sq_run_cached *e = &c->run_cache[(h + i) % SQ_RUN_CACHE_N];
+        if (e->sql == sql || e->sql == NULL)
+            slot = e;
+    }
+    *owned = slot == NULL;
+    if (slot != NULL && slot->sql == sql) {
+        *out = slot->stmt;
+        return 0;
+    }
+    *out = NULL;
+    int src = sqlite3_prepare_v3(c->db, sql, -1, *owned ? 0 : SQLITE_PREPARE_PERSISTENT, out, NULL);
+    if (src != SQLITE_OK)
+        return sq_fail(c, sqlite3_extended_errcode(c->db), "preparing");
+    if (slot != NULL)
+        *slot = (sq_run_cached){sql, *out};
+    return 0;
+}
+
 static void sq_done(sqlite3_stmt *s)
 {
     if (s != NULL) {
@@ -721,6 +899,7 @@ static void sq_text(sqlite3_stmt *s, int i, const char *v)
 /* Step once: 1 for a row, 0 when done, negative on error (message set). */
 static int sq_step(sq_conn *c, sqlite3_stmt *s, const char *what)
 {
+    c->commits_seen = atomic_load(&c->store->commits);
     int src = sqlite3_step(s);
     if (src == SQLITE_ROW)
         return 1;
@@ -820,6 +999,7 @@ static void sq_rollback(sq_conn *c)
     if (!sqlite3_get_autocommit(c->db) && sq_stmt(c, SQ_ROLLBACK, &s) == 0) {
         sqlite3_step(s);
         sq_done(s);
+        sq_wake_writers(c->store); /* the lock is free without a commit to say so */
     }
 }
 
@@ -839,6 +1019,18 @@ static int sq_txn(sq_conn *c, sq_txn_fn fn, void *arg)
     if (rc != 0)
         sq_rollback(c);
     return rc;
+}
+
+/* Make every commit so far to the idp database durable: an fsync of its WAL (synchronous =
+ * NORMAL leaves that to checkpoints), for the writes whose loss would bring a revoked or used
+ * credential back. Outside any transaction, so other writers are not held up meanwhile. */
+static int sq_idp_sync(sq_conn *c)
+{
+    sqlite3_file *f = NULL;
+    int src = sqlite3_file_control(c->db, "idp", SQLITE_FCNTL_JOURNAL_POINTER, &f);
+    if (src == SQLITE_OK && f != NULL && f->pMethods != NULL)
+        src = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+    return src == SQLITE_OK ? 0 : sq_fail(c, src, "syncing the idp database");
 }
 
 static int sq_user_exists(sq_conn *c, const char *id)
@@ -2106,6 +2298,35 @@ static int sq_check_and_migrate(sq_conn *c, const char *path)
     return v == ZT_STORE_SCHEMA_VERSION ? 0 : sq_txn(c, sq_migrate_txn, NULL);
 }
 
+static int sq_idp_create_txn(sq_conn *c, void *arg)
+{
+    (void)arg;
+    return sq_exec(c, sq_idp_schema_sql, "creating the idp database's tables");
+}
+
+/* The idp file has its own id and version (sq_idp_schema_sql): refuse another file, then
+ * create what is missing, also in a file lost or deleted since (its records are short-lived). */
+static int sq_idp_check_and_create(sq_conn *c, const char *path)
+{
+    int64_t app = 0, v = 0, tables = 0, old = 0;
+    int rc = sq_query_int(c, "PRAGMA idp.application_id", &app);
+    rc = rc ? rc : sq_query_int(c, "PRAGMA idp.user_version", &v);
+    rc = rc ? rc : sq_query_int(c, "SELECT count(*) FROM idp.sqlite_schema", &tables);
+    rc = rc ? rc
+            : sq_query_int(c, "SELECT count(*) FROM main.sqlite_schema WHERE name LIKE 'oidc%'",
+                           &old);
+    if (rc != 0)
+        return rc;
+    if (app != SQ_IDP_APP_ID && (app != 0 || v != 0 || tables != 0))
+        return zt_store_seterr(-EIO, "%s is not a ztgate idp database; refusing to use it", path);
+    if (v > SQ_IDP_VERSION)
+        return zt_store_seterr(-EIO,
+                               "%s has version %lld but this ztgate knows only up to %d; it was "
+                               "written by a newer ztgate: upgrade ztgate (refusing to open it)",
+                               path, (long long)v, SQ_IDP_VERSION);
+    return v == SQ_IDP_VERSION && old == 0 ? 0 : sq_txn(c, sq_idp_create_txn, NULL);
+}
+
 /* mkdir -p with 0700 for every directory we create; existing ones are left as they are. */
 static int sq_mkdir_p(const char *dir)
 {
@@ -2169,6 +2390,9 @@ static void sq_close(zt_store *st)
     }
     pthread_key_delete(s->key);
     pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->commit_cv);
+    pthread_mutex_destroy(&s->commit_mu);
+    free(s->idp_path);
     free(s->path);
     free(s);
 }
@@ -2225,22 +2449,32 @@ static const zt_store_ops sq_ops = {
 static sq_store *sq_store_new(const zt_store_cfg *cfg)
 {
     sq_store *s = calloc(1, sizeof(*s));
-    size_t n = strlen(cfg->state_dir) + sizeof("/" SQ_DB_FILE);
-    if (s == NULL || (s->path = malloc(n)) == NULL) {
+    size_t n = strlen(cfg->state_dir) + sizeof("/" SQ_IDP_FILE);
+    if (s == NULL || (s->path = malloc(n)) == NULL || (s->idp_path = malloc(n)) == NULL) {
+        if (s != NULL)
+            free(s->path);
         free(s);
         return NULL;
     }
     snprintf(s->path, n, "%s/%s", cfg->state_dir, SQ_DB_FILE);
+    snprintf(s->idp_path, n, "%s/%s", cfg->state_dir, SQ_IDP_FILE);
     s->base.ops = &sq_ops;
     s->busy_ms = cfg->busy_timeout_ms > 0 && cfg->busy_timeout_ms <= INT_MAX
                      ? (int)cfg->busy_timeout_ms
                      : SQ_DEFAULT_BUSY_MS;
     if (pthread_key_create(&s->key, NULL) != 0) {
+        free(s->idp_path);
         free(s->path);
         free(s);
         return NULL;
     }
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->commit_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->commit_cv, &ca);
+    pthread_condattr_destroy(&ca);
     return s;
 }
 
@@ -2264,11 +2498,15 @@ zt_store *zt_store_sqlite_open(const zt_store_cfg *cfg, char *err, size_t errlen
     if (rc == 0)
         rc = sq_prepare_file(cfg->state_dir, s->path);
     if (rc == 0)
+        rc = sq_prepare_file(cfg->state_dir, s->idp_path);
+    if (rc == 0)
         rc = sq_conn_open(s, &c);
     if (rc == 0) {
         sq_conn_register(s, c);
         rc = sq_check_and_migrate(c, s->path);
     }
+    if (rc == 0)
+        rc = sq_idp_check_and_create(c, s->idp_path);
     if (rc != 0) {
         snprintf(err, errlen, "store: %s", zt_store_errmsg());
         sq_close(&s->base);

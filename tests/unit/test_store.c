@@ -137,6 +137,49 @@ static void test_wal_mode(void **state)
     sqlite3_close(h);
 }
 
+/* The identity provider's records live in ztgate-idp.db (0600, WAL), not in ztgate.db; a
+ * development ztgate.db of schema 10 that still has them there loses them (they would hide the
+ * idp ones); a deleted idp file is made again; someone else's file there is refused. */
+static void test_idp_file(void **state)
+{
+    fixture *f = *state;
+    char idp[192], err[512] = "";
+    snprintf(idp, sizeof(idp), "%s/ztgate-idp.db", f->state);
+    struct stat sb;
+    assert_int_equal(stat(idp, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(sqlite_int(idp, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                     "'oidc_codes'"),
+                     1);
+    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE "
+                                       "'oidc%'"),
+                     0);
+    zt_store_close(f->st);
+    sqlite_exec(f->db, "CREATE TABLE oidc_codes (x); CREATE TABLE oidc_grants (y)");
+    f->st = open_at(f->state, err, sizeof(err));
+    assert_non_null(f->st);
+    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE "
+                                       "'oidc%'"),
+                     0);
+    zt_store_close(f->st);
+    assert_int_equal(unlink(idp), 0);
+    char wal[224];
+    snprintf(wal, sizeof(wal), "%s-wal", idp);
+    unlink(wal);
+    snprintf(wal, sizeof(wal), "%s-shm", idp);
+    unlink(wal);
+    f->st = open_at(f->state, err, sizeof(err));
+    assert_non_null(f->st);
+    assert_int_equal(sqlite_int(idp, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                     "'oidc_tokens'"),
+                     1);
+    zt_store_close(f->st);
+    f->st = NULL;
+    sqlite_exec(idp, "PRAGMA application_id = 1");
+    assert_null(open_at(f->state, err, sizeof(err)));
+    assert_non_null(strstr(err, "not a ztgate idp database"));
+}
+
 static void test_newer_schema_refused(void **state)
 {
     fixture *f = *state;
@@ -653,6 +696,28 @@ static void test_threads(void **state)
     assert_int_equal(n, N_THREADS * USERS_PER_THREAD);
 }
 
+/* A write lock held by another process (here another connection) is waited for, not failed at
+ * once, and the wait ends with -EBUSY after busy_timeout_ms; once it is released writes pass. */
+static void test_busy_other_process(void **state)
+{
+    fixture *f = *state;
+    zt_store_close(f->st);
+    zt_store_cfg cfg = {.backend = ZT_STORE_SQLITE, .state_dir = f->state, .busy_timeout_ms = 50};
+    char err[256] = "";
+    f->st = zt_store_open(&cfg, err, sizeof(err));
+    assert_non_null(f->st);
+    zt_user u;
+    add_user(f->st, "busy@example.com", &u);
+    sqlite3 *other = NULL;
+    assert_int_equal(sqlite3_open(f->db, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(zt_store_user_bump_epoch(f->st, u.id, NULL), -EBUSY);
+    assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    assert_int_equal(zt_store_user_bump_epoch(f->st, u.id, NULL), 0);
+    zt_user_dispose(&u);
+}
+
 /* ---- schema 2: host, parent, pending MFA; migration from 1 ---- */
 
 static void test_session_v2_fields(void **state)
@@ -1051,6 +1116,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_callback_reentry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_other_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idp_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_v2_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v2_to_v3, setup, teardown),
