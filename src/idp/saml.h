@@ -83,6 +83,9 @@ struct _LassoServer;
  * be built (logged) and the lock is NOT held. */
 struct _LassoServer *zt_saml_server_lock(const zt_config *cfg);
 void zt_saml_server_unlock(void);
+/* Take the lock and return the server as it is (no rebuild: for a thread with no config), or
+ * NULL (lock not held) when there is none. */
+struct _LassoServer *zt_saml_server_lock_current(void);
 /* At stop: the server and its copies are freed. */
 void zt_saml_server_free(void);
 /* Under the lock: the app (kind saml) whose SP metadata has entity_id, or NULL. */
@@ -94,6 +97,11 @@ bool zt_saml_sp_wants_signed(const char *entity_id);
 /* The IdP metadata document of cfg (under no lock: built from files); for_lasso: the server's
  * own copy, without WantAuthnRequestsSigned (ztgate checks signatures per SP). 0 or -1. */
 int zt_saml_metadata_of(const zt_config *cfg, zt_buf *out, bool for_lasso);
+
+/* ---- saml_bcl.c: back-channel (SOAP) logout ---- */
+
+/* At stop: the sender threads end; what is still queued is dropped. */
+void zt_saml_bcl_stop(void);
 
 /* ---- saml_param.c (pure): one field of a urlencoded query or form ---- */
 
