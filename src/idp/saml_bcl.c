@@ -33,7 +33,8 @@
 #define BCL_QUEUE_MAX 1024
 #define BCL_TIMEOUT_MS 5000
 #define BCL_ATTEMPTS 3
-#define BCL_SPS_MAX 32 /* SPs of one session told */
+#define BCL_SPS_MAX 32  /* SPs of one session told */
+#define BCL_NOT_HTTPS 1 /* no Lasso error: ours */
 #define BCL_SOAP_ACTION "SOAPAction: \"http://www.oasis-open.org/committees/security\""
 
 typedef struct bcl_item {
@@ -313,6 +314,8 @@ static int build_request(LassoServer *server, const char *dump, const char *sp, 
     }
     if (rc == 0 && (prof->msg_url == NULL || prof->msg_body == NULL))
         rc = LASSO_PROFILE_ERROR_BUILDING_MESSAGE_FAILED;
+    if (rc == 0 && strncmp(prof->msg_url, "https://", 8) != 0)
+        rc = BCL_NOT_HTTPS; /* the request must reach the SP it names, and only it */
     if (rc == 0) {
         char *d = lasso_logout_dump(logout);
         it->url = strdup(prof->msg_url);
@@ -350,9 +353,11 @@ static void on_ended(void *arg, const zt_store_saml_ended *e)
             free(it->body);
             free(it->dump);
             it->url = NULL;
-            it->body = strdup(rc == LASSO_PROFILE_ERROR_UNSUPPORTED_PROFILE
-                                  ? "the SP's metadata has no SOAP SingleLogoutService"
-                                  : zt_saml_strerror(rc));
+            it->body =
+                strdup(rc == LASSO_PROFILE_ERROR_UNSUPPORTED_PROFILE
+                           ? "the SP's metadata has no SOAP SingleLogoutService"
+                       : rc == BCL_NOT_HTTPS ? "the SP's SOAP SingleLogoutService is not https"
+                                             : zt_saml_strerror(rc));
             it->dump = NULL;
         }
         it->next = c->out;
