@@ -296,8 +296,8 @@ static int dechunk(const char *p, const char *end, zt_buf *body)
             size = size * 16 + (size_t)v;
         }
         const char *eol = p < end ? memchr(p, '\n', (size_t)(end - p)) : NULL;
-        if (digits == 0 || eol == NULL)
-            return -EPROTO;
+        if (digits == 0 || eol == NULL || (*p != ';' && *p != '\r' && *p != '\n'))
+            return -EPROTO; /* not hex, over 8 digits, or junk after the size */
         p = eol + 1;
         if (size == 0)
             return 0;
@@ -321,16 +321,16 @@ int zt_http_answer_parse(const char *raw, size_t n, zt_buf *body)
         code = code * 10 + (raw[i] - '0');
     }
     const char *end = raw + n, *hdr = memchr(raw, '\n', n);
-    const char *sep = NULL;
-    for (const char *p = hdr; p != NULL && p + 3 <= end;
-         p = memchr(p + 1, '\n', (size_t)(end - p - 1)))
-        if ((p + 2 <= end && p[1] == '\n') || (p + 3 <= end && p[1] == '\r' && p[2] == '\n')) {
-            sep = p;
-            break;
-        }
+    const char *sep = NULL, *b = NULL; /* the blank line ending the headers; the body */
+    for (const char *p = hdr; p != NULL && sep == NULL;
+         p = p + 1 < end ? memchr(p + 1, '\n', (size_t)(end - p - 1)) : NULL) {
+        if (p + 1 < end && p[1] == '\n')
+            sep = p, b = p + 2;
+        else if (p + 2 < end && p[1] == '\r' && p[2] == '\n')
+            sep = p, b = p + 3;
+    }
     if (sep == NULL)
         return -EPROTO;
-    const char *b = sep + (sep[1] == '\n' ? 2 : 3);
     const char *te = header_value(hdr + 1, sep, "transfer-encoding:");
     const char *cl = header_value(hdr + 1, sep, "content-length:");
     int rc = 0;
