@@ -170,6 +170,7 @@ typedef struct zt_store_saml_ops {
     int (*put)(zt_store *st, const char *session_hash, const char *dump, int64_t now);
     int (*get)(zt_store *st, const char *session_hash, zt_buf *out);
     int (*del)(zt_store *st, const char *session_hash);
+    int (*move)(zt_store *st, const char *from_hash, const char *to_hash);
     int (*take_ended)(zt_store *st, int64_t now, zt_store_saml_ended_cb cb, void *ctx,
                       uint64_t *n_out);
 } zt_store_saml_ops;

@@ -29,6 +29,11 @@ int zt_store_saml_get(zt_store *st, const char *session_hash, zt_buf *out);
 /* Forget it (0 also when there was none). */
 int zt_store_saml_delete(zt_store *st, const char *session_hash);
 
+/* A session replaced by a new one of the same user (a sign-in again, a step-up): the row moves
+ * to the new session, so its SPs are not told it ended. Nothing moves when the new session is
+ * another user's or either is unknown. 0 or negative errno. */
+int zt_store_saml_move(zt_store *st, const char *from_hash, const char *to_hash);
+
 /* One row whose session is no longer live (deleted, expired, revoked, its user disabled). */
 typedef struct zt_store_saml_ended {
     const char *session_hash;

@@ -4,7 +4,8 @@ ends without mellon starting it, and ztgate tells mellon by a signed SOAP Logout
 (/mellon/logout, listed in the SP's metadata with Binding SOAP): (a) an admin revokes the
 user's sessions, (b) the user is disabled, (c) the user signs out at ztgate's portal. Each
 time the next /secret/ request goes back to the IdP, and the audit log has one
-saml.logout.backchannel record for mellon. Bad peers: an SP whose SOAP endpoint answers garbage
+saml.logout.backchannel record for mellon. A sign-in again (the session replaced by a new one
+of the same user) tells mellon nothing. Bad peers: an SP whose SOAP endpoint answers garbage
 and one that never answers are recorded as failures and hold up neither mellon's logout nor the
 gateway."""
 import json
@@ -190,8 +191,17 @@ def test_saml_backchannel_mellon_revoke_disable_logout(h):
     gw, spki = _gateway(h, sp)
     tab = Chromium(h, spki=[spki, sp.spki]).context()
 
-    # (a) An admin revokes the user's sessions.
     _sign_in(tab, sp, "a")
+    # Signing in again at the portal replaces the ztgate session with a new one of the same user:
+    # mellon's sign-in moves to it, so mellon is not told anything.
+    p = tab.goto(gw.base + "/.ztgate/login?prompt=login", "again-login")
+    tab.submit("again-signed-in", username=EMAIL, password=PASSWORD)
+    check(not wait_until(lambda: _bcl_records(h) or None, 3),
+          "a sign-in again is no logout: %r" % _bcl_records(h))
+    check("POST /mellon/logout" not in open(os.path.join(sp.dir, "access.log")).read(),
+          "mellon was not sent a LogoutRequest")
+
+    # (a) An admin revokes the user's sessions.
     n = len(_bcl_records(h))
     r = h.cli("user", "revoke-sessions", EMAIL, "--config", gw.config_path)
     eq(r.returncode, 0, "revoke-sessions: %s" % r.stderr)
