@@ -33,8 +33,7 @@
 #define BCL_QUEUE_MAX 1024
 #define BCL_TIMEOUT_MS 5000
 #define BCL_ATTEMPTS 3
-#define BCL_SPS_MAX 32  /* SPs of one session told */
-#define BCL_NOT_HTTPS 1 /* no Lasso error: ours */
+#define BCL_SPS_MAX 32 /* SPs of one session told */
 #define BCL_SOAP_ACTION "SOAPAction: \"http://www.oasis-open.org/committees/security\""
 
 typedef struct bcl_item {
@@ -118,15 +117,12 @@ static void audit_sp(const bcl_item *it, bool ok, const char *reason)
 
 /* ---- the senders ---- */
 
-/* Lasso's verdict on the SP's SOAP answer: 0, or the error (under the lock). */
-static int read_answer(const bcl_item *it, const char *answer)
+int zt_saml_bcl_answer(LassoServer *server, const char *logout_dump, const char *answer)
 {
-    LassoServer *server = zt_saml_server_lock_current();
-    if (server == NULL)
-        return LASSO_PROFILE_ERROR_MISSING_SERVER;
-    LassoLogout *logout = lasso_logout_new_from_dump(server, it->dump);
+    LassoLogout *logout = lasso_logout_new_from_dump(server, logout_dump);
     int rc = LASSO_PROFILE_ERROR_MISSING_REQUEST;
     if (logout != NULL) {
+        /* A signature, when there is one, must verify; TLS already names the SP. */
         lasso_profile_set_signature_verify_hint(LASSO_PROFILE(logout),
                                                 LASSO_PROFILE_SIGNATURE_VERIFY_HINT_MAYBE);
         zt_saml_lasso_leaks_begin();
@@ -134,6 +130,16 @@ static int read_answer(const bcl_item *it, const char *answer)
         zt_saml_lasso_leaks_end();
         lasso_logout_destroy(logout);
     }
+    return rc;
+}
+
+/* Lasso's verdict on the SP's SOAP answer: 0, or the error. */
+static int read_answer(const bcl_item *it, const char *answer)
+{
+    LassoServer *server = zt_saml_server_lock_current();
+    if (server == NULL)
+        return LASSO_PROFILE_ERROR_MISSING_SERVER;
+    int rc = zt_saml_bcl_answer(server, it->dump, answer);
     zt_saml_server_unlock();
     return rc;
 }
@@ -299,14 +305,15 @@ static size_t session_sps(LassoServer *server, const char *dump, char **ids, siz
     return n;
 }
 
-/* The signed SOAP LogoutRequest for one SP into it; 0 or Lasso's error. */
-static int build_request(LassoServer *server, const char *dump, const char *sp, bcl_item *it)
+int zt_saml_bcl_request(LassoServer *server, const char *session_dump, const char *sp, char **url,
+                        char **body, char **logout_dump)
 {
+    *url = *body = *logout_dump = NULL;
     LassoLogout *logout = lasso_logout_new(server);
     if (logout == NULL)
         return LASSO_PROFILE_ERROR_MISSING_SERVER;
     LassoProfile *prof = LASSO_PROFILE(logout);
-    int rc = lasso_profile_set_session_from_dump(prof, dump);
+    int rc = lasso_profile_set_session_from_dump(prof, session_dump);
     rc = rc ? rc : lasso_logout_init_request(logout, (char *)sp, LASSO_HTTP_METHOD_SOAP);
     if (rc == 0) {
         lasso_profile_set_signature_hint(prof, LASSO_PROFILE_SIGNATURE_HINT_FORCE);
@@ -315,17 +322,23 @@ static int build_request(LassoServer *server, const char *dump, const char *sp, 
     if (rc == 0 && (prof->msg_url == NULL || prof->msg_body == NULL))
         rc = LASSO_PROFILE_ERROR_BUILDING_MESSAGE_FAILED;
     if (rc == 0 && strncmp(prof->msg_url, "https://", 8) != 0)
-        rc = BCL_NOT_HTTPS; /* the request must reach the SP it names, and only it */
+        rc = ZT_SAML_BCL_NOT_HTTPS; /* the request must reach the SP it names, and only it */
     if (rc == 0) {
         char *d = lasso_logout_dump(logout);
-        it->url = strdup(prof->msg_url);
-        it->body = strdup(prof->msg_body);
-        it->dump = d != NULL ? strdup(d) : NULL;
+        *url = strdup(prof->msg_url);
+        *body = strdup(prof->msg_body);
+        *logout_dump = d != NULL ? strdup(d) : NULL;
         g_free(d);
-        if (it->url == NULL || it->body == NULL || it->dump == NULL)
+        if (*url == NULL || *body == NULL || *logout_dump == NULL)
             rc = LASSO_PROFILE_ERROR_BUILDING_MESSAGE_FAILED;
     }
     lasso_logout_destroy(logout);
+    if (rc != 0) {
+        free(*url);
+        free(*body);
+        free(*logout_dump);
+        *url = *body = *logout_dump = NULL;
+    }
     return rc;
 }
 
@@ -347,18 +360,13 @@ static void on_ended(void *arg, const zt_store_saml_ended *e)
         copy_str(it->user_id, sizeof(it->user_id), e->user_id);
         const zt_app_cfg *app = zt_saml_app_of(c->cfg, ids[i]);
         copy_str(it->app, sizeof(it->app), app != NULL ? app->name : NULL);
-        int rc = build_request(server, e->dump, ids[i], it);
+        int rc = zt_saml_bcl_request(server, e->dump, ids[i], &it->url, &it->body, &it->dump);
         if (rc != 0) { /* kept apart: audited once the lock is released */
-            free(it->url);
-            free(it->body);
-            free(it->dump);
-            it->url = NULL;
-            it->body =
-                strdup(rc == LASSO_PROFILE_ERROR_UNSUPPORTED_PROFILE
-                           ? "the SP's metadata has no SOAP SingleLogoutService"
-                       : rc == BCL_NOT_HTTPS ? "the SP's SOAP SingleLogoutService is not https"
-                                             : zt_saml_strerror(rc));
-            it->dump = NULL;
+            it->body = strdup(rc == LASSO_PROFILE_ERROR_UNSUPPORTED_PROFILE
+                                  ? "the SP's metadata has no SOAP SingleLogoutService"
+                              : rc == ZT_SAML_BCL_NOT_HTTPS
+                                  ? "the SP's SOAP SingleLogoutService is not https"
+                                  : zt_saml_strerror(rc));
         }
         it->next = c->out;
         c->out = it;
