@@ -67,6 +67,7 @@ static void bcl_request(struct _LassoServer *server)
     zt_saml_subject subj = {.name_id = "alice@example.test",
                             .name_id_format = ZT_SAML_FMT_EMAIL,
                             .email = "alice@example.test",
+                            .display_name = "Alice",
                             .amr = ZT_AMR_PWD,
                             .auth_time = 1800000000,
                             .attrs = &app.saml.attributes};
