@@ -7,10 +7,12 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "core/config_schema.h"
 #include "idp/idp.h"
+#include "store/store_oidc.h"
 
 /* Orders of zt_oidc_client_auth, zt_id_token_alg and zt_saml_name_id in core/config.h. */
 static const char *const client_auths[] = {"client_secret_basic", "client_secret_post",
@@ -24,8 +26,14 @@ static const char *const name_id_formats[] = {"email", "persistent", NULL};
  * and the tests). */
 static bool loopback_host(const char *h, size_t n)
 {
-    return (n == 9 && memcmp(h, "localhost", 9) == 0) || (n >= 4 && memcmp(h, "127.", 4) == 0) ||
-           (n == 5 && memcmp(h, "[::1]", 5) == 0);
+    char v4[INET_ADDRSTRLEN];
+    struct in_addr a;
+    if (n >= 4 && n < sizeof(v4) && memcmp(h, "127.", 4) == 0) {
+        memcpy(v4, h, n); /* an IPv4 literal: "127.evil.example" is a domain name */
+        v4[n] = '\0';
+        return inet_pton(AF_INET, v4, &a) == 1;
+    }
+    return (n == 9 && memcmp(h, "localhost", 9) == 0) || (n == 5 && memcmp(h, "[::1]", 5) == 0);
 }
 
 /* An absolute http(s) URL with a host, no fragment, nothing a browser would read differently
@@ -58,6 +66,8 @@ static void check_uris(zt_config_ctx *c, const zt_cfg_word *w, size_t n, bool al
 {
     for (size_t i = 0; i < n; i++) {
         const char *why = w[i].s != NULL ? uri_problem(w[i].s, allow_query) : NULL;
+        if (why == NULL && w[i].s != NULL && strlen(w[i].s) > ZT_STORE_OIDC_URI_MAX)
+            why = "is longer than 2047 bytes";
         if (why != NULL)
             zt_config_word_err(c, &w[i], "%s", why);
         for (size_t j = 0; j < i && why == NULL; j++)
@@ -108,6 +118,8 @@ static void check_oidc_app(zt_config_ctx *c, const zt_config_walk *w)
 {
     zt_oidc_client_cfg *o = (zt_oidc_client_cfg *)(void *)w->target;
     zt_config_mark(w, &o->line, &o->col);
+    if (o->client_id != NULL && strlen(o->client_id) > ZT_STORE_OIDC_CLIENT_MAX)
+        zt_config_err(c, zt_config_seen(w, "client_id"), "'client_id' is longer than 255 bytes");
     check_client_auth(c, w, o);
     check_uris(c, o->redirect_uris, o->n_redirect_uris, true);
     check_uris(c, o->post_logout_redirect_uris, o->n_post_logout_redirect_uris, true);
@@ -180,6 +192,8 @@ static void check_idp(zt_config_ctx *c, const zt_config_walk *w)
     size_t n = idp->issuer ? strlen(idp->issuer) : 0;
     if (why == NULL && n > 0 && idp->issuer[n - 1] == '/')
         why = "must not end with '/'";
+    if (why == NULL && n > 0 && strpbrk(strstr(idp->issuer, "://") + 3, "/?") != NULL)
+        why = "must be SCHEME://HOST[:PORT] without a path: the endpoints are at fixed paths";
     if (why != NULL)
         zt_config_err(c, zt_config_seen(w, "issuer"), "'idp.issuer' %s", why);
 }
@@ -259,6 +273,15 @@ static bool file_exists(const char *path)
     return path != NULL && (stat(path, &st) == 0 || errno != ENOENT);
 }
 
+/* The issuer's host (before any port) is the portal host, compared without case. */
+static bool issuer_on_portal_host(const char *issuer, const char *portal_host)
+{
+    const char *sep = strstr(issuer, "://");
+    const char *host = sep != NULL ? sep + 3 : issuer;
+    size_t hn = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":/?");
+    return strlen(portal_host) == hn && strncasecmp(host, portal_host, hn) == 0;
+}
+
 /* The identity provider serves on the portal host: without one there is no issuer. */
 static void check_idp_all(zt_config_ctx *c)
 {
@@ -276,6 +299,11 @@ static void check_idp_all(zt_config_ctx *c)
     }
     if (cfg->idp.issuer == NULL)
         default_issuer(c, cfg);
+    else if (!issuer_on_portal_host(cfg->idp.issuer, cfg->auth.portal_host))
+        zt_config_err_at(c, 0, 0,
+                         "'idp.issuer' (%s) must name the portal host '%s': every endpoint is "
+                         "served there",
+                         cfg->idp.issuer, cfg->auth.portal_host);
     if (cfg->idp.saml_entity_id == NULL && cfg->idp.issuer != NULL)
         cfg->idp.saml_entity_id = zt_config_printf(c, "%s/.ztgate/saml/metadata", cfg->idp.issuer);
     if (file_exists(cfg->idp.saml_cert) != file_exists(cfg->idp.saml_key))

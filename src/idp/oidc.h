@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access/access.h"
 #include "core/config.h"
 #include "http/handler.h"
 #include "lib/buf.h"
@@ -35,8 +36,13 @@
 #define ZT_OIDC_TOKEN_CHARS 43 /* base64url of 32 CSPRNG bytes: codes and tokens */
 #define ZT_OIDC_SECRET_MAX 256 /* a client secret, as configured and as sent */
 #define ZT_OIDC_AMR_JSON_MAX 64
-/* Internal parameter of our own re-authentication round trip: the sign-in must be newer. */
+#define ZT_OIDC_AUTHZ_MAX_PARAMS 32 /* parameters of one authorize request (portal forms: 16) */
+/* Internal parameter of our own re-authentication round trip: the sign-in must be newer. Its
+ * value "T.MAC" is bound to the request and the user, and good for ZT_OIDC_REAUTH_TTL_S. */
 #define ZT_OIDC_REAUTH_PARAM "zt_reauth"
+#define ZT_OIDC_REAUTH_TTL_S 600
+#define ZT_OIDC_REAUTH_KEY_LEN 32
+#define ZT_OIDC_REAUTH_MAX 64 /* "T." + 43 base64url characters + NUL, with room */
 
 /* ---- oidc_params.c: pure ---- */
 
@@ -66,7 +72,7 @@ typedef struct zt_oidc_authz {
     unsigned prompt;               /* ZT_OIDC_PROMPT_* bits */
     int64_t max_age;               /* -1 = not sent */
     unsigned acr_wanted;           /* ZT_OIDC_WANT_* from acr_values (the strongest asked) */
-    int64_t reauth_after;          /* ZT_OIDC_REAUTH_PARAM, 0 = none */
+    const char *reauth_marker;     /* ZT_OIDC_REAUTH_PARAM as sent, unchecked; NULL = none */
     const char *error_description; /* static, for the RP (and the log) */
 } zt_oidc_authz;
 
@@ -101,6 +107,17 @@ void zt_oidc_amr_json(unsigned amr, char out[ZT_OIDC_AMR_JSON_MAX]);
 const char *zt_oidc_acr_for(unsigned amr);
 /* The session's acr satisfies what acr_values asked (ZT_OIDC_WANT_* bits). */
 bool zt_oidc_acr_meets(unsigned amr, unsigned wanted);
+
+/* The re-authentication marker for this request and user, asked at time t: "T.MAC" with
+ * MAC = HMAC-SHA-256(key, T|user_id|client_id|redirect_uri|state|nonce). A hand-made or
+ * replayed-elsewhere marker cannot skip prompt=login, max_age or the acr step-up. */
+void zt_oidc_reauth_marker(const unsigned char key[ZT_OIDC_REAUTH_KEY_LEN], int64_t t,
+                           const char *user_id, const zt_oidc_authz *az,
+                           char out[ZT_OIDC_REAUTH_MAX]);
+/* T of az's marker when it is this gateway's for this request and user and at most
+ * ZT_OIDC_REAUTH_TTL_S old; 0 otherwise (no marker, forged, other request, expired). */
+int64_t zt_oidc_reauth_check(const unsigned char key[ZT_OIDC_REAUTH_KEY_LEN], const char *user_id,
+                             const zt_oidc_authz *az, int64_t now);
 
 /* ---- oidc.c: the provider ---- */
 
@@ -140,6 +157,25 @@ typedef struct zt_oidc_event {
     const char *message, *reason;
 } zt_oidc_event;
 bool zt_oidc_audit(zt_local_req *r, const zt_oidc_event *e);
+
+/* ---- oidc_access.c: Conditional Access for a client's app ---- */
+
+struct zt_access_request;
+
+/* The outcome of Conditional Access for one user at one client. */
+typedef struct zt_oidc_decision {
+    zt_outcome outcome;
+    const char *policy;      /* the deciding policy, NULL when none */
+    bool reauth;             /* sign-in frequency: sign in again */
+    zt_control control;      /* challenge: the control to satisfy */
+    const char *report_only; /* what report-only policies would have done, NULL = allow */
+    char policies[512];      /* applicable policies, "a,b (report-only)" */
+    zt_access_facts facts;   /* what the pages say about the device */
+} zt_oidc_decision;
+
+/* Decide rq (session side and app filled by the caller; the user's groups are read here, as
+ * the proxy reads them on a cache miss) with the request's policy set. -1: the store failed. */
+int zt_oidc_decide(zt_local_req *r, struct zt_access_request *rq, zt_oidc_decision *d);
 
 /* ---- the endpoints ---- */
 void zt_oidc_discovery(zt_idp *idp, zt_local_req *r);

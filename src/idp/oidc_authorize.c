@@ -10,59 +10,23 @@
 
 #include "access/access.h"
 #include "core/log.h"
+#include "identity/secretbox.h"
 #include "http/pages.h"
 #include "idp/oidc.h"
 #include "lib/secure.h"
 #include "policy/policy.h"
 #include "session/session.h"
 
-/* The outcome of Conditional Access for one sign-in at a client. */
-typedef struct oidc_decision {
-    zt_outcome outcome;
-    const char *policy;      /* the deciding policy, NULL when none */
-    bool reauth;             /* sign-in frequency: sign in again */
-    zt_control control;      /* challenge: the control to satisfy */
-    const char *report_only; /* what report-only policies would have done, NULL = allow */
-    char policies[512];      /* applicable policies, "a,b (report-only)" */
-    zt_access_facts facts;   /* what the pages say about the device */
-} oidc_decision;
-
-#define GROUPS_MAX 64
-
-typedef struct user_groups {
-    char names[GROUPS_MAX][ZT_STORE_GROUP_MAX + 1];
-    const char *ptrs[GROUPS_MAX];
-    size_t n;
-} user_groups;
-
-static int add_group(void *ctx, const char *name)
-{
-    user_groups *g = ctx;
-    if (g->n < GROUPS_MAX) {
-        snprintf(g->names[g->n], sizeof(g->names[0]), "%s", name);
-        g->ptrs[g->n] = g->names[g->n];
-        g->n++;
-    }
-    return 0;
-}
-
 /* Conditional Access for the client's app, through src/access like a proxied request: the
- * session side from the portal session (groups read now, as the proxy reads them on a cache
- * miss), the request side from this request. The one place the decision is taken. -1: the
- * store failed (fail closed). */
-static int decide(zt_local_req *r, const zt_portal_sess *s, const zt_app_cfg *app, oidc_decision *d)
+ * session side from the portal session, the request side from this request. The one place the
+ * decision is taken at sign-in. -1: the store failed (fail closed). */
+static int decide(zt_local_req *r, const zt_portal_sess *s, const zt_app_cfg *app,
+                  zt_oidc_decision *d)
 {
-    user_groups *g = calloc(1, sizeof(*g));
-    if (g == NULL || zt_store_user_groups(r->svc->store, s->user_id, add_group, g) != 0) {
-        free(g);
-        return -1;
-    }
     zt_access_request rq;
     zt_access_request_from_local(r, &rq);
     rq.user_id = s->user_id;
     rq.email = s->email;
-    rq.groups = g->ptrs;
-    rq.n_groups = g->n;
     rq.auth_time = s->auth_time;
     rq.mfa_time = s->mfa_time;
     rq.amr = s->amr;
@@ -71,27 +35,15 @@ static int decide(zt_local_req *r, const zt_portal_sess *s, const zt_app_cfg *ap
     rq.sign_in_risk = (zt_risk)s->sign_in_risk;
     rq.app = app;
     rq.client = ZT_CLIENT_BROWSER; /* a sign-in is a browser's, whatever it Accepts */
-    zt_policy_input in;
-    zt_policy_result res;
-    memset(d, 0, sizeof(*d));
-    zt_access_input(r->svc, &rq, &in, &d->facts);
-    d->policy = zt_access_decide(r->policies, &in, &res);
-    d->outcome = res.outcome;
-    d->reauth = res.reauth_required;
-    d->control = res.next_control;
-    if (res.report_only_outcome != ZT_OUTCOME_ALLOW)
-        d->report_only = zt_outcome_name(res.report_only_outcome);
-    zt_access_policy_names(r->policies, &res, d->policies, sizeof(d->policies));
-    free(g);
-    return 0;
+    return zt_oidc_decide(r, &rq, d);
 }
 
 /* ---- where the browser goes ---- */
 
 /* This authorize request again, as a relative GET URL (a POSTed one too): the sign-in and
- * step-up pages send the browser back here. reauth > 0 adds our marker that the sign-in must
- * be newer than that time. */
-static int self_url(const zt_form *f, int64_t reauth, zt_buf *out)
+ * step-up pages send the browser back here. A marker (non-NULL) says the sign-in must be newer
+ * than the time it carries; any marker sent with the request is dropped. */
+static int self_url(const zt_form *f, const char *marker, zt_buf *out)
 {
     int rc = zt_buf_append_str(out, ZT_OIDC_AUTHORIZE "?");
     bool first = true;
@@ -104,18 +56,18 @@ static int self_url(const zt_form *f, int64_t reauth, zt_buf *out)
         rc = rc ? rc : zt_url_encode(out, f->f[i].value, f->f[i].value_len, false);
         first = false;
     }
-    if (rc == 0 && reauth > 0)
-        rc = zt_buf_printf(out, "&" ZT_OIDC_REAUTH_PARAM "=%lld", (long long)reauth);
+    if (rc == 0 && marker != NULL)
+        rc = zt_buf_printf(out, "&" ZT_OIDC_REAUTH_PARAM "=%s", marker);
     return rc ? rc : zt_buf_cstr(out);
 }
 
 /* 303 to a portal page (path ends with "rd=") that comes back to this request. */
-static void go_portal(zt_local_req *r, const char *path, const zt_form *f, int64_t reauth)
+static void go_portal(zt_local_req *r, const char *path, const zt_form *f, const char *marker)
 {
     zt_buf self, loc;
     zt_buf_init(&self, ZT_RD_MAX);
     zt_buf_init(&loc, 0);
-    int rc = self_url(f, reauth, &self);
+    int rc = self_url(f, marker, &self);
     rc = rc ? rc : zt_buf_append_str(&loc, path);
     rc = rc ? rc : zt_url_encode(&loc, self.data, self.len, false);
     rc = rc ? rc : zt_buf_cstr(&loc);
@@ -190,7 +142,7 @@ static void refuse_page(zt_local_req *r, zt_oidc_authz_err e, const zt_oidc_auth
 /* ---- the steps ---- */
 
 static void audit_decision(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_sess *s,
-                           const char *decision, const oidc_decision *d, bool *ok)
+                           const char *decision, const zt_oidc_decision *d, bool *ok)
 {
     char msg[160];
     snprintf(msg, sizeof(msg), "oidc authorize: %s for app %s", decision, az->app->name);
@@ -206,6 +158,31 @@ static void audit_decision(zt_local_req *r, const zt_oidc_authz *az, const zt_po
                        .report_only = d->report_only,
                        .message = msg};
     *ok = zt_oidc_audit(r, &e);
+}
+
+/* The marker's key, derived from the gateway's secret box like the portal's cookie keys. */
+static void marker_key(zt_local_req *r, unsigned char key[ZT_OIDC_REAUTH_KEY_LEN])
+{
+    zt_secretbox_derive(r->svc->secrets, "ztgate oidc reauth v1", key);
+}
+
+static void new_marker(zt_local_req *r, const zt_oidc_authz *az, const char *user_id,
+                       char out[ZT_OIDC_REAUTH_MAX])
+{
+    unsigned char key[ZT_OIDC_REAUTH_KEY_LEN];
+    marker_key(r, key);
+    zt_oidc_reauth_marker(key, zt_portal_now(), user_id, az, out);
+    zt_wipe(key, sizeof(key));
+}
+
+static int64_t checked_marker(zt_local_req *r, const zt_oidc_authz *az, const char *user_id,
+                              int64_t now)
+{
+    unsigned char key[ZT_OIDC_REAUTH_KEY_LEN];
+    marker_key(r, key);
+    int64_t t = zt_oidc_reauth_check(key, user_id, az, now);
+    zt_wipe(key, sizeof(key));
+    return t;
 }
 
 static int64_t last_auth(const zt_portal_sess *s)
@@ -246,7 +223,7 @@ static int store_grant_and_code(zt_local_req *r, const zt_oidc_authz *az, const 
 }
 
 static void issue_code(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_sess *s,
-                       const oidc_decision *d)
+                       const zt_oidc_decision *d)
 {
     char code[ZT_OIDC_TOKEN_CHARS + 1];
     bool ok = false;
@@ -275,12 +252,16 @@ static void issue_code(zt_local_req *r, const zt_oidc_authz *az, const zt_portal
 
 /* Block: the block page, with a link back to the client carrying error=access_denied. */
 static void blocked(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_sess *s,
-                    const oidc_decision *d)
+                    const zt_oidc_decision *d)
 {
     bool ok = false;
     audit_decision(r, az, s, "block", d, &ok);
     if (!ok) {
         zt_portal_unavailable(r, "audit log unavailable");
+        return;
+    }
+    if (az->prompt & ZT_OIDC_PROMPT_NONE) { /* no page may be shown: straight back */
+        client_error(r, az, "access_denied", "blocked by a Conditional Access policy");
         return;
     }
     zt_buf back;
@@ -307,14 +288,14 @@ static void blocked(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_se
 /* A control the user cannot meet from the MFA prompt (a phishing-resistant method, a compliant
  * device, a password change): the same explanatory page the proxy shows; for a passkey its
  * link leads to the passkey prompt, which comes back here. */
-static void unmet_page(zt_local_req *r, const oidc_decision *d, const zt_form *f)
+static void unmet_page(zt_local_req *r, const zt_oidc_decision *d, const zt_form *f)
 {
     zt_page_device dev = zt_access_page_device(&d->facts);
     zt_page pg = zt_page_unmet((int)d->control, d->policy, &dev);
     zt_buf self, href;
     zt_buf_init(&self, ZT_RD_MAX);
     zt_buf_init(&href, 0);
-    if (d->control == ZT_CTL_PHISHING_RESISTANT_MFA && self_url(f, 0, &self) == 0 &&
+    if (d->control == ZT_CTL_PHISHING_RESISTANT_MFA && self_url(f, NULL, &self) == 0 &&
         zt_buf_append_str(&href, ZT_PORTAL_PASSKEY "?rd=") == 0 &&
         zt_url_encode(&href, self.data, self.len, false) == 0 && zt_buf_cstr(&href) == 0)
         pg.remedy_href = href.data;
@@ -333,7 +314,7 @@ static void unmet_page(zt_local_req *r, const oidc_decision *d, const zt_form *f
 
 /* A challenge the portal can meet (second factor, sign in again), else the page saying why. */
 static void challenged(zt_local_req *r, const zt_oidc_authz *az, const zt_portal_sess *s,
-                       const zt_form *f, const oidc_decision *d)
+                       const zt_form *f, const zt_oidc_decision *d)
 {
     bool ok = false;
     audit_decision(r, az, s, "challenge", d, &ok);
@@ -345,24 +326,27 @@ static void challenged(zt_local_req *r, const zt_oidc_authz *az, const zt_portal
         client_error(r, az, "interaction_required", "a policy asks for more authentication");
         return;
     }
-    int64_t now = zt_portal_now();
+    char marker[ZT_OIDC_REAUTH_MAX];
+    new_marker(r, az, s->user_id, marker);
     if (d->reauth)
-        go_portal(r, ZT_PORTAL_LOGIN "?prompt=login&rd=", f, now);
+        go_portal(r, ZT_PORTAL_LOGIN "?prompt=login&rd=", f, marker);
     else if (d->control == ZT_CTL_MFA)
-        go_portal(r, ZT_PORTAL_MFA "?rd=", f, 0);
+        go_portal(r, ZT_PORTAL_MFA "?rd=", f, NULL);
     else
         unmet_page(r, d, f);
 }
 
 /* The session must be recent enough (prompt=login, max_age) unless it was renewed for this
- * very request (our marker). */
-static bool needs_reauth(const zt_oidc_authz *az, const zt_portal_sess *s, int64_t now)
+ * very request: reauth_after is the time of our checked marker, 0 when none. */
+static bool needs_reauth(const zt_oidc_authz *az, const zt_portal_sess *s, int64_t reauth_after,
+                         int64_t now)
 {
-    if (az->reauth_after > 0 && last_auth(s) >= az->reauth_after)
+    if (reauth_after > 0 && last_auth(s) >= reauth_after)
         return false;
     if (az->prompt & ZT_OIDC_PROMPT_LOGIN)
         return true;
-    return az->max_age >= 0 && now - last_auth(s) > az->max_age;
+    /* max_age=0 is prompt=login (Core 3.1.2.1): a sign-in of this very second is not fresh. */
+    return az->max_age == 0 || (az->max_age > 0 && now - last_auth(s) > az->max_age);
 }
 
 static void with_session(zt_local_req *r, const zt_oidc_authz *az, const zt_form *f)
@@ -375,26 +359,29 @@ static void with_session(zt_local_req *r, const zt_oidc_authz *az, const zt_form
         if (none)
             client_error(r, az, "login_required", "no signed-in session");
         else
-            go_portal(r, ZT_PORTAL_LOGIN "?rd=", f, 0);
+            go_portal(r, ZT_PORTAL_LOGIN "?rd=", f, NULL);
         return;
     }
-    if (needs_reauth(az, &s, now)) {
+    int64_t reauth_after = checked_marker(r, az, s.user_id, now);
+    char marker[ZT_OIDC_REAUTH_MAX];
+    new_marker(r, az, s.user_id, marker);
+    if (needs_reauth(az, &s, reauth_after, now)) {
         if (none)
             client_error(r, az, "login_required", "the sign-in is older than asked");
         else
-            go_portal(r, ZT_PORTAL_LOGIN "?prompt=login&rd=", f, now);
+            go_portal(r, ZT_PORTAL_LOGIN "?prompt=login&rd=", f, marker);
         return;
     }
     /* acr_values is voluntary: one step-up is offered; if it does not reach the acr, the code
      * carries the acr reached and the client decides (RFC 9470). */
-    if (!zt_oidc_acr_meets(s.amr, az->acr_wanted) && az->reauth_after == 0 && !none) {
+    if (!zt_oidc_acr_meets(s.amr, az->acr_wanted) && reauth_after == 0 && !none) {
         go_portal(r,
                   (az->acr_wanted & ZT_OIDC_WANT_PHR) ? ZT_PORTAL_PASSKEY "?rd="
                                                       : ZT_PORTAL_MFA "?rd=",
-                  f, now);
+                  f, marker);
         return;
     }
-    oidc_decision *d = malloc(sizeof(*d));
+    zt_oidc_decision *d = malloc(sizeof(*d));
     if (d == NULL || decide(r, &s, az->app, d) != 0)
         zt_portal_unavailable(r, "policy inputs unavailable");
     else if (d->outcome == ZT_OUTCOME_BLOCK)

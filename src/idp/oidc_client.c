@@ -79,7 +79,7 @@ static bool read_creds(zt_local_req *r, const zt_form *f, client_creds *c)
         return false;
     }
     if (secret != NULL && sec_n > ZT_OIDC_SECRET_MAX) {
-        fail(r, false, 401, "invalid_client", "client_secret too long");
+        fail(r, false, 400, "invalid_client", "client_secret too long");
         return false;
     }
     c->method = c->assertion != NULL ? M_JWT
@@ -236,7 +236,11 @@ const zt_app_cfg *zt_oidc_authenticate_client(zt_idp *idp, zt_local_req *r, cons
                            .message = "oidc client authentication failed",
                            .reason = why};
         (void)zt_oidc_audit(r, &e); /* refused either way */
-        fail(r, basic, 401, "invalid_client", why);
+        /* RFC 6749 5.2: 401 with WWW-Authenticate when the client used (or could have used)
+         * the Authorization header; a client that authenticated in the body gets 400, since a
+         * 401 without a challenge is not valid HTTP (RFC 9110 15.5.2). */
+        bool challenge = basic || c.method == M_NONE_GIVEN;
+        fail(r, challenge, challenge ? 401 : 400, "invalid_client", why);
         return NULL;
     }
     return app;

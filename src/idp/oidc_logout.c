@@ -4,8 +4,10 @@
  * endpoint, the portal's sign-out, an admin or playbook revocation, a disabled user, a risk
  * raised, expiry — the gateway's timer calls zt_idp_sessions_check, which ends the grants of
  * sessions no longer live and queues one logout token per client with a backchannel_logout_uri.
- * One place, every cause. The tokens are POSTed from a thread of their own (short timeout, no
- * redirects, a few retries), never from a loop. */
+ * One place, every cause. The tokens are signed and POSTed by a few sender threads (each attempt
+ * bounded as a whole, no redirects, a few retries; one relying party at a time per sender, so a
+ * slow one holds back only its own tokens), never from a loop. A token that cannot be queued is
+ * logged and audited. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -24,40 +26,65 @@
 #include "session/session.h"
 
 #define BCL_QUEUE_MAX 1024
+#define BCL_WORKERS 4 /* senders; one relying party occupies at most one of them */
 #define BCL_TIMEOUT_MS 5000
 #define BCL_ATTEMPTS 3
 #define BCL_TOKEN_TTL_S 120
 #define BCL_EVENT "http://schemas.openid.net/event/backchannel-logout"
 
-/* ---- the sender ---- */
+/* ---- the senders ---- */
 
 typedef struct bcl_item {
     struct bcl_item *next;
     char *url;
-    char *body; /* logout_token=... */
+    char *claims;      /* the logout token's claims, signed by the sender (not on a loop) */
+    unsigned alg;      /* the client's id_token_alg */
+    const zt_idp *idp; /* its keys; outlives the senders (zt_idp_free stops them first) */
+    char *body;        /* logout_token=..., made by the sender */
 } bcl_item;
 
 struct zt_idp_bcl {
-    pthread_t thread;
+    pthread_t threads[BCL_WORKERS];
+    size_t n_threads;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bcl_item *head, *tail;
     size_t queued;
+    const char *busy[BCL_WORKERS]; /* the URL each sender is delivering to, NULL = idle */
     bool stop;
 };
+
+typedef struct bcl_worker {
+    struct zt_idp_bcl *b;
+    size_t slot;
+} bcl_worker;
 
 static void item_free(bcl_item *it)
 {
     if (it == NULL)
         return;
     free(it->url);
+    free(it->claims);
     if (it->body != NULL)
         zt_wipe(it->body, strlen(it->body));
     free(it->body);
     free(it);
 }
 
-/* A few attempts, 1 s then 2 s apart; 200 and 204 (any 2xx) are success. */
+/* Wait ms on the senders' condition; false when stopping. Called with mu held. */
+static bool pause_ms(struct zt_idp_bcl *b, unsigned ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    while (!b->stop && pthread_cond_timedwait(&b->cv, &b->mu, &ts) != ETIMEDOUT)
+        ;
+    return !b->stop;
+}
+
+/* A few attempts, 1 s then 2 s apart (none after the last); any 2xx is success. Each attempt
+ * is bounded as a whole (zt_http_post_once), so a receiver that never answers, or answers a
+ * byte at a time, costs at most BCL_ATTEMPTS * 2 * BCL_TIMEOUT_MS plus the pauses. */
 static void deliver(struct zt_idp_bcl *b, const bcl_item *it)
 {
     for (unsigned n = 0; n < BCL_ATTEMPTS; n++) {
@@ -69,158 +96,14 @@ static void deliver(struct zt_idp_bcl *b, const bcl_item *it)
         }
         zt_warn("oidc back-channel logout to %s failed (%s %d), attempt %u of %u", it->url,
                 code < 0 ? "error" : "status", code, n + 1, BCL_ATTEMPTS);
+        if (n + 1 == BCL_ATTEMPTS)
+            return;
         pthread_mutex_lock(&b->mu);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t)(1u << n);
-        while (!b->stop && pthread_cond_timedwait(&b->cv, &b->mu, &ts) != ETIMEDOUT)
-            ;
-        bool stop = b->stop;
+        bool go_on = pause_ms(b, 1000u << n);
         pthread_mutex_unlock(&b->mu);
-        if (stop)
+        if (!go_on)
             return;
     }
-}
-
-static void *bcl_run(void *arg)
-{
-    struct zt_idp_bcl *b = arg;
-    pthread_mutex_lock(&b->mu);
-    while (!b->stop) {
-        bcl_item *it = b->head;
-        if (it == NULL) {
-            pthread_cond_wait(&b->cv, &b->mu);
-            continue;
-        }
-        b->head = it->next;
-        if (b->head == NULL)
-            b->tail = NULL;
-        b->queued--;
-        pthread_mutex_unlock(&b->mu);
-        deliver(b, it);
-        item_free(it);
-        pthread_mutex_lock(&b->mu);
-    }
-    pthread_mutex_unlock(&b->mu);
-    return NULL;
-}
-
-struct zt_idp_bcl *zt_oidc_bcl_new(char *err, size_t errlen)
-{
-    struct zt_idp_bcl *b = calloc(1, sizeof(*b));
-    if (b == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    pthread_mutex_init(&b->mu, NULL);
-    pthread_cond_init(&b->cv, NULL);
-    if (pthread_create(&b->thread, NULL, bcl_run, b) != 0) {
-        snprintf(err, errlen, "cannot start the back-channel logout thread");
-        pthread_cond_destroy(&b->cv);
-        pthread_mutex_destroy(&b->mu);
-        free(b);
-        return NULL;
-    }
-    return b;
-}
-
-void zt_oidc_bcl_free(struct zt_idp_bcl *b)
-{
-    if (b == NULL)
-        return;
-    pthread_mutex_lock(&b->mu);
-    b->stop = true;
-    pthread_cond_broadcast(&b->cv);
-    pthread_mutex_unlock(&b->mu);
-    pthread_join(b->thread, NULL);
-    for (bcl_item *it = b->head, *next; it != NULL; it = next) {
-        next = it->next;
-        item_free(it);
-    }
-    pthread_cond_destroy(&b->cv);
-    pthread_mutex_destroy(&b->mu);
-    free(b);
-}
-
-/* Takes url and body (heap) in any case. */
-static bool bcl_queue(struct zt_idp_bcl *b, char *url, char *body)
-{
-    bcl_item *it = calloc(1, sizeof(*it));
-    if (it == NULL || url == NULL || body == NULL) {
-        free(url);
-        free(body);
-        free(it);
-        return false;
-    }
-    it->url = url;
-    it->body = body;
-    pthread_mutex_lock(&b->mu);
-    bool ok = b->queued < BCL_QUEUE_MAX;
-    if (ok) {
-        if (b->tail != NULL)
-            b->tail->next = it;
-        else
-            b->head = it;
-        b->tail = it;
-        b->queued++;
-        pthread_cond_signal(&b->cv);
-    }
-    pthread_mutex_unlock(&b->mu);
-    if (!ok)
-        item_free(it);
-    return ok;
-}
-
-/* ---- logout tokens ---- */
-
-static int logout_token(zt_idp *idp, const zt_config *cfg, const zt_app_cfg *app,
-                        const zt_store_oidc_grant *g, int64_t now, zt_buf *out)
-{
-    char jti[33];
-    zt_random_hex(jti, 16);
-    /* No nonce: a logout token must never pass for an ID token. */
-    json_t *o =
-        json_pack("{ss,ss,sI,sI,ss,s{s{}},ss,ss}", "iss", cfg->idp.issuer, "aud", g->client_id,
-                  "iat", (json_int_t)now, "exp", (json_int_t)(now + BCL_TOKEN_TTL_S), "jti", jti,
-                  "events", BCL_EVENT, "sub", g->user_id, "sid", g->sid);
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    int rc = text == NULL
-                 ? -ENOMEM
-                 : zt_oidc_sign(idp, app->oidc.id_token_alg, "logout+jwt", text, strlen(text), out);
-    free(text);
-    return rc;
-}
-
-typedef struct check_ctx {
-    zt_idp *idp;
-    const zt_config *cfg;
-    int64_t now;
-    zt_idp_audit_fn audit;
-    void *audit_ctx;
-} check_ctx;
-
-static void audit_ended(check_ctx *c, const zt_store_oidc_grant *g, bool sent)
-{
-    if (c->audit == NULL)
-        return;
-    zt_buf b;
-    zt_buf_init(&b, 8192);
-    zt_event ev;
-    zt_event_begin(&ev, &b, ZT_EV_AUTHENTICATION, ZT_ACT_AUTH_LOGOFF, ZT_SEV_INFO);
-    zt_event_status(&ev, ZT_STATUS_SUCCESS);
-    zt_event_str(&ev, "message",
-                 sent ? "oidc session ended: back-channel logout queued"
-                      : "oidc session ended: refresh tokens revoked");
-    zt_event_str(&ev, "user.uid", g->user_id);
-    zt_event_str(&ev, "app.name", g->app);
-    zt_event_str(&ev, "auth_protocol", "OpenID Connect");
-    zt_event_str(&ev, "unmapped.oidc.event", "backchannel_logout");
-    zt_event_str(&ev, "unmapped.oidc.client_id", g->client_id);
-    zt_event_metadata(&ev, NULL, NULL);
-    if (zt_event_end(&ev) == 0)
-        c->audit(c->audit_ctx, b.data, b.len);
-    zt_buf_dispose(&b);
 }
 
 static char *form_body(const char *token, size_t n)
@@ -237,22 +120,227 @@ static char *form_body(const char *token, size_t n)
     return b.data; /* the buffer's memory, now the caller's */
 }
 
+/* Sign the item's logout token and make its form body: RSA signing costs milliseconds, so it
+ * is done here, off the event loops. 0 or -errno. */
+static int sign_body(bcl_item *it)
+{
+    zt_buf tok;
+    zt_buf_init(&tok, 0);
+    int rc = zt_oidc_sign(it->idp, it->alg, "logout+jwt", it->claims, strlen(it->claims), &tok);
+    rc = rc ? rc : zt_buf_cstr(&tok);
+    if (rc == 0) {
+        it->body = form_body(tok.data, tok.len);
+        rc = it->body != NULL ? 0 : -ENOMEM;
+    }
+    zt_buf_dispose(&tok);
+    return rc;
+}
+
+static bool url_busy(const struct zt_idp_bcl *b, const char *url)
+{
+    for (size_t i = 0; i < BCL_WORKERS; i++)
+        if (b->busy[i] != NULL && strcmp(b->busy[i], url) == 0)
+            return true;
+    return false;
+}
+
+/* The oldest item whose relying party no other sender is busy with, unlinked; NULL when none.
+ * Fairness: one slow relying party holds one sender, the others keep delivering. mu held. */
+static bcl_item *take(struct zt_idp_bcl *b)
+{
+    for (bcl_item *it = b->head, *prev = NULL; it != NULL; prev = it, it = it->next) {
+        if (url_busy(b, it->url))
+            continue;
+        if (prev != NULL)
+            prev->next = it->next;
+        else
+            b->head = it->next;
+        if (b->tail == it)
+            b->tail = prev;
+        it->next = NULL;
+        b->queued--;
+        return it;
+    }
+    return NULL;
+}
+
+static void *bcl_run(void *arg)
+{
+    bcl_worker *w = arg;
+    struct zt_idp_bcl *b = w->b;
+    pthread_mutex_lock(&b->mu);
+    while (!b->stop) {
+        bcl_item *it = take(b);
+        if (it == NULL) {
+            pthread_cond_wait(&b->cv, &b->mu);
+            continue;
+        }
+        b->busy[w->slot] = it->url;
+        pthread_mutex_unlock(&b->mu);
+        if (sign_body(it) == 0)
+            deliver(b, it);
+        else
+            zt_error("oidc: a logout token for %s could not be signed", it->url);
+        pthread_mutex_lock(&b->mu);
+        b->busy[w->slot] = NULL;
+        pthread_cond_broadcast(&b->cv); /* that relying party's next token may go now */
+        pthread_mutex_unlock(&b->mu);
+        item_free(it);
+        pthread_mutex_lock(&b->mu);
+    }
+    pthread_mutex_unlock(&b->mu);
+    free(w);
+    return NULL;
+}
+
+static void bcl_stop(struct zt_idp_bcl *b)
+{
+    pthread_mutex_lock(&b->mu);
+    b->stop = true;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    for (size_t i = 0; i < b->n_threads; i++)
+        pthread_join(b->threads[i], NULL);
+}
+
+struct zt_idp_bcl *zt_oidc_bcl_new(char *err, size_t errlen)
+{
+    struct zt_idp_bcl *b = calloc(1, sizeof(*b));
+    if (b == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, NULL);
+    for (size_t i = 0; i < BCL_WORKERS; i++) {
+        bcl_worker *w = malloc(sizeof(*w));
+        if (w != NULL)
+            *w = (bcl_worker){b, i};
+        if (w == NULL || pthread_create(&b->threads[i], NULL, bcl_run, w) != 0) {
+            free(w);
+            snprintf(err, errlen, "cannot start the back-channel logout threads");
+            zt_oidc_bcl_free(b);
+            return NULL;
+        }
+        b->n_threads++;
+    }
+    return b;
+}
+
+void zt_oidc_bcl_free(struct zt_idp_bcl *b)
+{
+    if (b == NULL)
+        return;
+    bcl_stop(b);
+    for (bcl_item *it = b->head, *next; it != NULL; it = next) {
+        next = it->next;
+        item_free(it);
+    }
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->mu);
+    free(b);
+}
+
+/* Takes url and claims (heap) in any case. */
+static bool bcl_queue(struct zt_idp_bcl *b, const zt_idp *idp, unsigned alg, char *url,
+                      char *claims)
+{
+    bcl_item *it = calloc(1, sizeof(*it));
+    if (it == NULL || url == NULL || claims == NULL) {
+        free(url);
+        free(claims);
+        free(it);
+        return false;
+    }
+    it->url = url;
+    it->claims = claims;
+    it->alg = alg;
+    it->idp = idp;
+    pthread_mutex_lock(&b->mu);
+    bool ok = b->queued < BCL_QUEUE_MAX;
+    if (ok) {
+        if (b->tail != NULL)
+            b->tail->next = it;
+        else
+            b->head = it;
+        b->tail = it;
+        b->queued++;
+        pthread_cond_broadcast(&b->cv); /* senders pausing wait on it too */
+    }
+    pthread_mutex_unlock(&b->mu);
+    if (!ok) {
+        zt_warn("oidc back-channel logout to %s dropped: %d tokens already waiting", it->url,
+                BCL_QUEUE_MAX);
+        item_free(it);
+    }
+    return ok;
+}
+
+/* ---- logout tokens ---- */
+
+/* The claims of a logout token for g (signed later, by a sender). NULL: out of memory. */
+static char *logout_claims(const zt_config *cfg, const zt_store_oidc_grant *g, int64_t now)
+{
+    char jti[33];
+    zt_random_hex(jti, 16);
+    /* No nonce: a logout token must never pass for an ID token. */
+    json_t *o =
+        json_pack("{ss,ss,sI,sI,ss,s{s{}},ss,ss}", "iss", cfg->idp.issuer, "aud", g->client_id,
+                  "iat", (json_int_t)now, "exp", (json_int_t)(now + BCL_TOKEN_TTL_S), "jti", jti,
+                  "events", BCL_EVENT, "sub", g->user_id, "sid", g->sid);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return text;
+}
+
+typedef struct check_ctx {
+    zt_idp *idp;
+    const zt_config *cfg;
+    int64_t now;
+    zt_idp_audit_fn audit;
+    void *audit_ctx;
+} check_ctx;
+
+/* What became of a client's logout token when its grant ended. */
+typedef enum bcl_fate { BCL_NONE, BCL_QUEUED, BCL_DROPPED } bcl_fate;
+
+static void audit_ended(check_ctx *c, const zt_store_oidc_grant *g, bcl_fate fate)
+{
+    if (c->audit == NULL)
+        return;
+    zt_buf b;
+    zt_buf_init(&b, 8192);
+    zt_event ev;
+    zt_event_begin(&ev, &b, ZT_EV_AUTHENTICATION, ZT_ACT_AUTH_LOGOFF,
+                   fate == BCL_DROPPED ? ZT_SEV_MEDIUM : ZT_SEV_INFO);
+    zt_event_status(&ev, fate == BCL_DROPPED ? ZT_STATUS_FAILURE : ZT_STATUS_SUCCESS);
+    zt_event_str(&ev, "message",
+                 fate == BCL_QUEUED ? "oidc session ended: back-channel logout queued"
+                 : fate == BCL_DROPPED
+                     ? "oidc session ended: refresh tokens revoked; back-channel logout dropped "
+                       "(the queue is full or the token could not be made)"
+                     : "oidc session ended: refresh tokens revoked");
+    zt_event_str(&ev, "user.uid", g->user_id);
+    zt_event_str(&ev, "app.name", g->app);
+    zt_event_str(&ev, "auth_protocol", "OpenID Connect");
+    zt_event_str(&ev, "unmapped.oidc.event", "backchannel_logout");
+    zt_event_str(&ev, "unmapped.oidc.client_id", g->client_id);
+    zt_event_metadata(&ev, NULL, NULL);
+    if (zt_event_end(&ev) == 0)
+        c->audit(c->audit_ctx, b.data, b.len);
+    zt_buf_dispose(&b);
+}
+
 static int on_ended(void *ctx, const zt_store_oidc_grant *g)
 {
     check_ctx *c = ctx;
     const zt_app_cfg *app = zt_oidc_client(c->cfg, g->client_id, strlen(g->client_id));
-    bool sent = false;
-    if (app != NULL && app->oidc.backchannel_logout_uri != NULL) {
-        zt_buf tok;
-        zt_buf_init(&tok, 0);
-        if (logout_token(c->idp, c->cfg, app, g, c->now, &tok) == 0)
-            sent = bcl_queue(c->idp->bcl, strdup(app->oidc.backchannel_logout_uri),
-                             form_body(tok.data, tok.len));
-        else
-            zt_error("oidc: a logout token for %s could not be signed", g->client_id);
-        zt_buf_dispose(&tok);
-    }
-    audit_ended(c, g, sent);
+    bool sent = false, wanted = app != NULL && app->oidc.backchannel_logout_uri != NULL;
+    if (wanted)
+        sent =
+            bcl_queue(c->idp->bcl, c->idp, app->oidc.id_token_alg,
+                      strdup(app->oidc.backchannel_logout_uri), logout_claims(c->cfg, g, c->now));
+    audit_ended(c, g, !wanted ? BCL_NONE : sent ? BCL_QUEUED : BCL_DROPPED);
     return 0;
 }
 
@@ -285,10 +373,12 @@ typedef struct logout_req {
     zt_store_oidc_grant grant; /* its grant when hint_ok */
 } logout_req;
 
-/* Where to go after: the client's registered post-logout URI with state, or our page. */
-static void finish(zt_local_req *r, const logout_req *q)
+/* Where to go after: the client's registered post-logout URI with state, or our page. The
+ * session cookie is cleared only when this browser's session was the one ended. */
+static void finish(zt_local_req *r, const logout_req *q, bool ended_mine)
 {
-    zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), "", r->https, 0);
+    if (ended_mine)
+        zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), "", r->https, 0);
     if (q->post_logout == NULL) {
         zt_portal_page(r, 200, OI_LOGOUT_TITLE, OI_SIGNED_OUT, NULL, MSG_NONE);
         return;
@@ -315,15 +405,11 @@ static int destroy(zt_local_req *r, const char *hash)
     return rc == -ENOENT ? 0 : rc;
 }
 
-/* End the hint's session and this browser's (when it is the same user's, or no hint). */
-static void end_sessions(zt_local_req *r, const logout_req *q)
+/* End this browser's session (s, when it has one): the only one a logout request ends. A
+ * hint naming another session (another browser's, another user's) ends nothing. */
+static void end_sessions(zt_local_req *r, const logout_req *q, const zt_portal_sess *s)
 {
-    zt_portal_sess s;
-    zt_portal_session(r, &s);
-    int rc = q->hint_ok ? destroy(r, q->grant.session_hash) : 0;
-    bool mine = s.valid && (!q->hint_ok || strcmp(s.user_id, q->grant.user_id) == 0);
-    if (rc == 0 && mine)
-        rc = destroy(r, s.id_hash);
+    int rc = s->valid ? destroy(r, s->id_hash) : 0;
     if (rc != 0) {
         zt_portal_unavailable(r, "could not delete the session");
         return;
@@ -332,21 +418,20 @@ static void end_sessions(zt_local_req *r, const logout_req *q)
                        .success = true,
                        .app = q->app ? q->app->name : NULL,
                        .client_id = q->app ? q->app->oidc.client_id : NULL,
-                       .user_id = q->hint_ok ? q->grant.user_id
-                                  : s.valid  ? s.user_id
-                                             : NULL,
-                       .email = mine ? s.email : NULL,
-                       .message = "oidc RP-initiated logout"};
+                       .user_id = s->valid ? s->user_id : NULL,
+                       .email = s->valid ? s->email : NULL,
+                       .message = s->valid ? "oidc RP-initiated logout"
+                                           : "oidc RP-initiated logout: no session here"};
     if (!zt_oidc_audit(r, &e)) {
         zt_portal_unavailable(r, "audit log unavailable");
         return;
     }
     r->log_detail = "oidc logout";
-    finish(r, q);
+    finish(r, q, s->valid);
 }
 
-/* Without a valid hint the user confirms (a CSRF-protected form): a link alone must not sign
- * anyone out. */
+/* Unless the hint names this browser's own session the user confirms (a CSRF-protected
+ * form): a link alone, or someone else's ID token, must not sign anyone out. */
 static void confirm_page(zt_local_req *r, const logout_req *q)
 {
     char token[ZT_CSRF_TOKEN_LEN + 1];
@@ -425,8 +510,11 @@ void zt_oidc_logout(zt_idp *idp, zt_local_req *r)
     if (confirmed && !zt_portal_csrf_ok(r, &f))
         ; /* answered: 403 */
     else if (read_logout(r, &f, &q)) {
-        if (q.hint_ok || confirmed)
-            end_sessions(r, &q);
+        zt_portal_sess s;
+        zt_portal_session(r, &s);
+        bool own_hint = q.hint_ok && s.valid && strcmp(s.id_hash, q.grant.session_hash) == 0;
+        if (own_hint || confirmed)
+            end_sessions(r, &q, &s);
         else
             confirm_page(r, &q);
     }

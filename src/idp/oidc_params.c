@@ -209,10 +209,7 @@ static zt_oidc_authz_err check_request(const zt_form *f, zt_oidc_authz *az)
     if (!parse_seconds(get(f, "max_age"), &az->max_age))
         return az->error_description = "max_age is not a number of seconds",
                ZT_OIDC_AUTHZ_INVALID_REQUEST;
-    int64_t after = 0;
-    if (!parse_seconds(get(f, ZT_OIDC_REAUTH_PARAM), &after))
-        after = -1;
-    az->reauth_after = after > 0 ? after : 0;
+    az->reauth_marker = get(f, ZT_OIDC_REAUTH_PARAM);
     az->acr_wanted = parse_acr_values(get(f, "acr_values"));
     return ZT_OIDC_AUTHZ_OK;
 }
@@ -222,7 +219,9 @@ zt_oidc_authz_err zt_oidc_authz_parse(const zt_config *cfg, const char *params, 
 {
     memset(az, 0, sizeof(*az));
     az->max_age = -1;
-    if (zt_form_parse(form, params, len) != ZT_FORM_OK)
+    /* Real relying parties send more than a portal form has (ui_locales, login_hint, claims,
+     * their own extras): the authorize request gets its own cap. */
+    if (zt_form_parse_max(form, params, len, ZT_OIDC_AUTHZ_MAX_PARAMS) != ZT_FORM_OK)
         return az->error_description = "the parameters cannot be read (malformed, repeated or "
                                        "too long)",
                ZT_OIDC_AUTHZ_BAD_FORM;
@@ -366,4 +365,58 @@ bool zt_oidc_acr_meets(unsigned amr, unsigned wanted)
     if (wanted & ZT_OIDC_WANT_MFA)
         return strcmp(acr, ZT_OIDC_ACR_PWD) != 0;
     return true;
+}
+
+/* ---- the re-authentication marker ---- */
+
+static void reauth_part(crypto_auth_hmacsha256_state *st, const char *s)
+{
+    /* Each part with its NUL: "ab"+"c" and "a"+"bc" differ. */
+    const char *v = s != NULL ? s : "";
+    crypto_auth_hmacsha256_update(st, (const unsigned char *)v, strlen(v) + 1);
+}
+
+static void reauth_mac(const unsigned char key[ZT_OIDC_REAUTH_KEY_LEN], const char *t,
+                       const char *user_id, const zt_oidc_authz *az,
+                       unsigned char mac[crypto_auth_hmacsha256_BYTES])
+{
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key, ZT_OIDC_REAUTH_KEY_LEN);
+    const char *parts[] = {t, user_id, az->client_id, az->redirect_uri, az->state, az->nonce};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        reauth_part(&st, parts[i]);
+    crypto_auth_hmacsha256_final(&st, mac);
+}
+
+void zt_oidc_reauth_marker(const unsigned char key[ZT_OIDC_REAUTH_KEY_LEN], int64_t t,
+                           const char *user_id, const zt_oidc_authz *az,
+                           char out[ZT_OIDC_REAUTH_MAX])
+{
+    char ts[24];
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    snprintf(ts, sizeof(ts), "%lld", (long long)t);
+    reauth_mac(key, ts, user_id, az, mac);
+    int n = snprintf(out, ZT_OIDC_REAUTH_MAX, "%s.", ts);
+    sodium_bin2base64(out + n, (size_t)(ZT_OIDC_REAUTH_MAX - n), mac, sizeof(mac),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+int64_t zt_oidc_reauth_check(const unsigned char key[ZT_OIDC_REAUTH_KEY_LEN], const char *user_id,
+                             const zt_oidc_authz *az, int64_t now)
+{
+    const char *m = az->reauth_marker;
+    size_t digits = m != NULL ? strspn(m, "0123456789") : 0;
+    if (digits == 0 || digits > 12 || m[digits] != '.')
+        return 0;
+    int64_t t = 0;
+    for (size_t i = 0; i < digits; i++)
+        t = t * 10 + (m[i] - '0');
+    if (t <= 0 || t > now || now - t > ZT_OIDC_REAUTH_TTL_S)
+        return 0;
+    char want[ZT_OIDC_REAUTH_MAX];
+    zt_oidc_reauth_marker(key, t, user_id, az, want);
+    size_t n = strlen(m);
+    bool ok = n == strlen(want) && sodium_memcmp(m, want, n) == 0;
+    zt_wipe(want, sizeof(want));
+    return ok ? t : 0;
 }

@@ -9,6 +9,9 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "core/log.h"
 #include "idp/oidc.h"
 #include "lib/secure.h"
@@ -209,6 +212,8 @@ static const char *code_refusal(zt_local_req *r, const zt_app_cfg *app, const zt
     else
         return NULL;
     zt_store_oidc_grant_revoke(r->svc->store, g->id, zt_portal_now());
+    /* Recorded: a code presented by the wrong party is how code theft or injection looks. */
+    audit_token(r, g, "code", false, why);
     return why;
 }
 
@@ -263,18 +268,156 @@ static bool scope_within(const char *asked, const char *granted)
     return true;
 }
 
-static void refresh_grant(zt_idp *idp, zt_local_req *r, const zt_app_cfg *app, const zt_form *f)
+/* ---- Conditional Access at refresh ---- */
+
+/* The address the session signed in from (the refresh request's own address is the client's
+ * server, which says nothing about the user). false when the record has none. */
+static bool session_addr(const char *ip, struct sockaddr_storage *ss)
 {
-    size_t n = 0;
-    const char *old = zt_form_get(f, "refresh_token", &n), *scope = zt_form_get(f, "scope", NULL);
-    unsigned char oh[ZT_STORE_OIDC_HASH_LEN], nh[ZT_STORE_OIDC_HASH_LEN];
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        return true;
+    }
+    if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        return true;
+    }
+    return false;
+}
+
+/* The grant's user at its app, decided again from the ztgate session's record: who, how and
+ * when they signed in, user and sign-in risk, the address, device and browser of that sign-in.
+ * -ECANCELED: the session is gone; -EIO: the store failed. */
+static int refresh_decide(zt_local_req *r, const zt_app_cfg *app, const zt_store_oidc_grant *g,
+                          zt_oidc_decision *d)
+{
+    zt_store_session rec;
+    zt_user u;
+    struct sockaddr_storage ss;
+    int rc = zt_store_session_get(r->svc->store, g->session_hash, &rec);
+    if (rc != 0)
+        return rc == -ENOENT ? -ECANCELED : -EIO;
+    rc = zt_store_user_get_by_id(r->svc->store, g->user_id, &u);
+    if (rc != 0 || u.disabled) {
+        zt_user_dispose(&u);
+        return rc == 0 || rc == -ENOENT ? -ECANCELED : -EIO;
+    }
+    zt_access_request rq;
+    zt_access_request_from_local(r, &rq);
+    rq.client_addr = session_addr(rec.ip, &ss) ? (const struct sockaddr *)&ss : NULL;
+    rq.cert_device_id = rec.device_id;
+    rq.n_cookies = 0;
+    rq.user_agent = (zt_span){rec.user_agent, strlen(rec.user_agent)};
+    rq.n_user_agent = rec.user_agent[0] ? 1 : 0;
+    rq.n_ch_platform = rq.n_ch_mobile = 0;
+    rq.user_id = g->user_id;
+    rq.email = u.email;
+    rq.auth_time = rec.auth_time;
+    rq.mfa_time = rec.mfa_time;
+    rq.amr = zt_amr_parse(rec.amr, rec.mfa_time);
+    rq.user_risk = (zt_risk)rec.user_risk;
+    rq.sign_in_risk = (zt_risk)rec.sign_in_risk;
+    rq.app = app;
+    rq.client = ZT_CLIENT_BROWSER; /* the same outcome classes as at sign-in */
+    rc = zt_oidc_decide(r, &rq, d) == 0 ? 0 : -EIO;
+    zt_user_dispose(&u);
+    return rc;
+}
+
+static bool audit_refresh_decision(zt_local_req *r, const zt_store_oidc_grant *g,
+                                   const zt_oidc_decision *d, const char *decision)
+{
+    char msg[160];
+    snprintf(msg, sizeof(msg), "oidc refresh: %s for app %s", decision, g->app);
+    zt_oidc_event e = {.event = "refresh",
+                       .success = false,
+                       .app = g->app,
+                       .client_id = g->client_id,
+                       .user_id = g->user_id,
+                       .decision = decision,
+                       .policy = d->policy,
+                       .policies = d->policies[0] ? d->policies : NULL,
+                       .report_only = d->report_only,
+                       .message = msg,
+                       .reason = "Conditional Access no longer allows this grant"};
+    return zt_oidc_audit(r, &e);
+}
+
+/* Why Conditional Access refuses the refresh (NULL: allowed). A block ends the grant; a
+ * challenge (a second factor, signing in again) needs the browser: the client must send the
+ * user through authorize. *status is set for a refusal. */
+static const char *refresh_access(zt_local_req *r, const zt_app_cfg *app,
+                                  const zt_store_oidc_grant *g, int *status)
+{
+    zt_oidc_decision *d = malloc(sizeof(*d));
+    int rc = d != NULL ? refresh_decide(r, app, g, d) : -EIO;
+    const char *why = NULL;
+    *status = 400;
+    if (rc == -ECANCELED) {
+        why = "the session of this refresh token has ended";
+    } else if (rc != 0) {
+        why = "policy inputs unavailable", *status = 503;
+    } else if (d->outcome != ZT_OUTCOME_ALLOW) {
+        bool block = d->outcome == ZT_OUTCOME_BLOCK;
+        if (block)
+            zt_store_oidc_grant_revoke(r->svc->store, g->id, zt_portal_now());
+        why = block ? "blocked by a Conditional Access policy"
+                    : "a Conditional Access policy asks the user to sign in again";
+        if (!audit_refresh_decision(r, g, d, block ? "block" : "challenge"))
+            why = "audit log unavailable", *status = 503;
+    }
+    free(d);
+    return why;
+}
+
+/* ---- the refresh grant ---- */
+
+/* Why this live refresh token's grant gives no tokens to this client with this scope (NULL: it
+ * does). Checked before rotation, so a refusal leaves the token usable for a corrected retry. */
+static const char *refresh_refusal(zt_local_req *r, const zt_app_cfg *app,
+                                   const zt_store_oidc_grant *g, const char *scope, int *status,
+                                   const char **code)
+{
+    *status = 400;
+    *code = "invalid_grant";
+    if (strcmp(g->client_id, app->oidc.client_id) != 0) {
+        zt_store_oidc_grant_revoke(r->svc->store, g->id, zt_portal_now());
+        return "the refresh token was issued to another client";
+    }
+    if (scope != NULL && !scope_within(scope, g->scope)) {
+        *code = "invalid_scope";
+        return "scope exceeds the original grant";
+    }
+    const char *why = refresh_access(r, app, g, status);
+    if (why != NULL && *status == 503)
+        *code = "temporarily_unavailable";
+    return why;
+}
+
+/* A refresh is activity of the grant's ztgate session: its idle expiry moves as a portal visit
+ * would move it (the store clamps it to the absolute expiry), so a relying party in use keeps
+ * its tokens for refresh_token_ttl, not only for the portal's idle timeout. This loop's cached
+ * copy is dropped so it reads the new expiry. */
+static void refresh_touches_session(zt_local_req *r, const zt_store_oidc_grant *g, int64_t now)
+{
+    int64_t idle = now + (int64_t)(r->cfg->auth.session_idle_ms / 1000);
+    if (zt_store_session_touch(r->svc->store, g->session_hash, idle) != 0)
+        zt_warn("request %s: oidc refresh: the session's idle expiry could not be moved",
+                r->request_id);
+    zt_session_cache_forget(r->sessions, g->session_hash);
+}
+
+/* Rotate the refresh token (the store refuses a reused one, revoking its family, and one whose
+ * ztgate session ended) and answer with the new tokens. */
+static void rotate_and_answer(zt_idp *idp, zt_local_req *r, const zt_app_cfg *app,
+                              const unsigned char oh[ZT_STORE_OIDC_HASH_LEN], const char *scope)
+{
+    unsigned char nh[ZT_STORE_OIDC_HASH_LEN];
     char fresh[ZT_OIDC_TOKEN_CHARS + 1];
     zt_store_oidc_grant g;
-    if (old == NULL || n != ZT_OIDC_TOKEN_CHARS) {
-        zt_oidc_json_error(r, 400, "invalid_grant", "unknown refresh token");
-        return;
-    }
-    zt_oidc_hash(old, n, oh);
     zt_oidc_new_token(fresh, nh);
     int64_t now = zt_portal_now();
     int64_t life = (int64_t)(r->cfg->idp.refresh_token_ttl_ms / 1000);
@@ -285,25 +428,47 @@ static void refresh_grant(zt_idp *idp, zt_local_req *r, const zt_app_cfg *app, c
                       : rc == -ENOENT    ? "unknown, expired or revoked refresh token"
                       : rc != 0          ? "store error"
                                          : NULL;
-    if (rc == 0 && strcmp(g.client_id, app->oidc.client_id) != 0) {
-        zt_store_oidc_grant_revoke(r->svc->store, g.id, now);
-        why = "the refresh token was issued to another client";
-        rc = -EPERM;
-    } else if (rc == 0 && scope != NULL && !scope_within(scope, g.scope)) {
-        why = "scope exceeds the original grant";
-        rc = -EINVAL;
-    }
     if (rc == -EALREADY || rc == -ECANCELED)
         audit_token(r, &g, "refresh", false, why);
-    if (rc == 0)
+    if (rc == 0 && strcmp(g.client_id, app->oidc.client_id) != 0)
+        why = "the refresh token was issued to another client", rc = -EPERM;
+    if (rc == 0 && scope != NULL) /* a narrower scope asked: these tokens carry only it */
+        snprintf(g.scope, sizeof(g.scope), "%s", scope);
+    if (rc == 0) {
+        refresh_touches_session(r, &g, now);
         answer_tokens(idp, r, app, &g, fresh, false, "refresh");
-    else
-        zt_oidc_json_error(r,
-                           rc == -EINVAL ? 400
-                           : rc == -EIO  ? 500
-                                         : 400,
-                           rc == -EINVAL ? "invalid_scope" : "invalid_grant", why);
+    } else {
+        zt_oidc_json_error(r, rc == -EIO ? 500 : 400, "invalid_grant", why);
+    }
     zt_wipe(fresh, sizeof(fresh));
+}
+
+static void refresh_grant(zt_idp *idp, zt_local_req *r, const zt_app_cfg *app, const zt_form *f)
+{
+    size_t n = 0;
+    const char *old = zt_form_get(f, "refresh_token", &n), *scope = zt_form_get(f, "scope", NULL);
+    unsigned char oh[ZT_STORE_OIDC_HASH_LEN];
+    zt_store_oidc_grant g;
+    zt_store_oidc_kind kind;
+    int64_t iat = 0, exp = 0;
+    if (old == NULL || n != ZT_OIDC_TOKEN_CHARS) {
+        zt_oidc_json_error(r, 400, "invalid_grant", "unknown refresh token");
+        return;
+    }
+    zt_oidc_hash(old, n, oh);
+    /* A live token is checked first; any other goes to the rotation, which says why not. */
+    int rc = zt_store_oidc_token_get(r->svc->store, oh, zt_portal_now(), &kind, &iat, &exp, &g);
+    if (rc == 0 && kind != ZT_STORE_OIDC_REFRESH) {
+        zt_oidc_json_error(r, 400, "invalid_grant", "unknown refresh token");
+        return;
+    }
+    int status = 0;
+    const char *code = NULL;
+    const char *why = rc == 0 ? refresh_refusal(r, app, &g, scope, &status, &code) : NULL;
+    if (why != NULL)
+        zt_oidc_json_error(r, status, code, why);
+    else
+        rotate_and_answer(idp, r, app, oh, scope);
 }
 
 /* POST with a form body; false when answered. */

@@ -35,7 +35,7 @@ static long decode(const char *s, size_t n, char *out, size_t max)
     return (long)o;
 }
 
-static zt_form_err parse_pairs(zt_form *form, const char *s, size_t len)
+static zt_form_err parse_pairs(zt_form *form, const char *s, size_t len, size_t max)
 {
     size_t used = 0, i = 0;
     while (i < len) {
@@ -49,7 +49,7 @@ static zt_form_err parse_pairs(zt_form *form, const char *s, size_t len)
         size_t name_n = eq != NULL ? (size_t)(eq - (s + start)) : end - start;
         const char *val = eq != NULL ? eq + 1 : s + end;
         size_t val_n = (size_t)(s + end - val);
-        if (form->n >= ZT_FORM_MAX_FIELDS)
+        if (form->n >= max)
             return ZT_FORM_E_TOO_MANY;
         char *name_out = form->mem + used;
         long nn = decode(s + start, name_n, name_out, ZT_FORM_NAME_MAX);
@@ -73,15 +73,22 @@ static zt_form_err parse_pairs(zt_form *form, const char *s, size_t len)
 
 zt_form_err zt_form_parse(zt_form *form, const char *s, size_t len)
 {
+    return zt_form_parse_max(form, s, len, ZT_FORM_MAX_FIELDS);
+}
+
+zt_form_err zt_form_parse_max(zt_form *form, const char *s, size_t len, size_t max)
+{
     memset(form, 0, sizeof(*form));
+    if (max > ZT_FORM_FIELDS_CAP)
+        max = ZT_FORM_FIELDS_CAP;
     /* Decoded text is never longer than its source; each name and value adds one NUL. */
-    form->mem_len = len + 2 * (ZT_FORM_MAX_FIELDS + 1) + 1;
+    form->mem_len = len + 2 * (max + 1) + 1;
     form->mem = malloc(form->mem_len);
     if (form->mem == NULL) {
         form->mem_len = 0;
         return ZT_FORM_E_NOMEM;
     }
-    zt_form_err rc = parse_pairs(form, s, len);
+    zt_form_err rc = parse_pairs(form, s, len, max);
     if (rc != ZT_FORM_OK) {
         zt_wipe(form->mem, form->mem_len);
         form->n = 0;

@@ -44,16 +44,17 @@ typedef struct zt_local_req zt_local_req;
 
 /* ---- form.c: application/x-www-form-urlencoded bodies and query strings ---- */
 
-#define ZT_FORM_MAX_FIELDS 16
-#define ZT_FORM_NAME_MAX 64       /* bytes of a decoded field name */
-#define ZT_FORM_VALUE_MAX 4096    /* bytes of a decoded field value */
+#define ZT_FORM_MAX_FIELDS 16  /* fields zt_form_parse accepts (the portal's forms) */
+#define ZT_FORM_FIELDS_CAP 32  /* fields a zt_form holds: zt_form_parse_max may allow this many */
+#define ZT_FORM_NAME_MAX 64    /* bytes of a decoded field name */
+#define ZT_FORM_VALUE_MAX 4096 /* bytes of a decoded field value */
 #define ZT_FORM_PASSWORD_MAX 1024 /* password fields (ZT_PASSWORD_MAX_BYTES) */
 
 typedef enum zt_form_err {
     ZT_FORM_OK = 0,
     ZT_FORM_E_SYNTAX = -1,   /* bad % escape, empty name, NUL */
     ZT_FORM_E_TOO_LONG = -2, /* a name or value over its limit */
-    ZT_FORM_E_TOO_MANY = -3, /* more than ZT_FORM_MAX_FIELDS */
+    ZT_FORM_E_TOO_MANY = -3, /* more than ZT_FORM_MAX_FIELDS (or the max given) */
     ZT_FORM_E_DUP = -4,      /* the same name twice */
     ZT_FORM_E_NOMEM = -5,
 } zt_form_err;
@@ -65,7 +66,7 @@ typedef struct zt_form_field {
 } zt_form_field;
 
 typedef struct zt_form {
-    zt_form_field f[ZT_FORM_MAX_FIELDS];
+    zt_form_field f[ZT_FORM_FIELDS_CAP];
     size_t n;
     char *mem; /* decoded names and values; wiped and freed by zt_form_dispose */
     size_t mem_len;
@@ -74,6 +75,9 @@ typedef struct zt_form {
 /* Parse s (len bytes). '+' is a space; "%XX" needs two hex digits; empty pairs ("a=1&&b=2")
  * are skipped. On error the form is empty (and still safe to dispose). */
 zt_form_err zt_form_parse(zt_form *form, const char *s, size_t len);
+/* The same with up to max fields (at most ZT_FORM_FIELDS_CAP): for a protocol endpoint whose
+ * clients may send more parameters than a portal form has (OIDC authorize). */
+zt_form_err zt_form_parse_max(zt_form *form, const char *s, size_t len, size_t max);
 /* Wipes every decoded byte (passwords live here) and frees. Accepts a zeroed form. */
 void zt_form_dispose(zt_form *form);
 /* The value of `name` or NULL; *len (nullable) gets its length. */

@@ -177,6 +177,7 @@ static int connect_to(const zt_webhook *w)
 typedef struct wh_conn {
     int fd;
     SSL *ssl;
+    uint64_t deadline_us; /* zt_mono_us() by which the answer must be read */
 } wh_conn;
 
 static bool conn_write(wh_conn *c, const char *p, size_t n)
@@ -223,12 +224,18 @@ static bool tls_start(const zt_webhook *w, wh_conn *c)
     return SSL_connect(c->ssl) == 1 && SSL_get_verify_result(c->ssl) == X509_V_OK;
 }
 
-/* The HTTP status of the answer, or 0 when there was none. */
+/* The HTTP status of the answer, or 0 when there was none. The whole answer is bounded by the
+ * deadline, not only each read: a receiver dripping a byte every few seconds must not hold the
+ * sender for hours. */
 static int read_status(wh_conn *c)
 {
     char buf[WH_ANSWER_MAX + 1];
     size_t n = 0;
     while (n < WH_ANSWER_MAX && memchr(buf, '\n', n) == NULL) {
+        uint64_t now = zt_mono_us();
+        if (now >= c->deadline_us)
+            break;
+        set_timeouts(c->fd, (c->deadline_us - now + 999) / 1000);
         ssize_t k = conn_read(c, buf + n, WH_ANSWER_MAX - n);
         if (k <= 0)
             break;
@@ -376,7 +383,9 @@ static int read_all(const zt_webhook *w, wh_conn *c, zt_buf *answer)
 static int post_raw(const zt_webhook *w, const char *head, size_t hl, const char *body, size_t len,
                     zt_buf *answer)
 {
-    wh_conn c = {.fd = connect_to(w)};
+    /* The whole exchange: the connect's timeout, then one more for the rest. */
+    uint64_t start = zt_mono_us();
+    wh_conn c = {.fd = connect_to(w), .deadline_us = start + 2 * w->timeout_ms * 1000};
     int code = 0;
     if (c.fd >= 0) {
         set_timeouts(c.fd, w->timeout_ms);

@@ -51,7 +51,8 @@ void zt_webhook_sign(const unsigned char *key, size_t keylen, const char *body, 
                      char out[ZT_WEBHOOK_SIG_LEN + 1]);
 
 /* One POST of body (content_type) to an http:// or https:// url with the notifier's client: a
- * timeout on connect and on every read and write, no redirects followed, https verified
+ * timeout on connect and on every read and write, the answer read by twice the timeout from
+ * the start whatever its pace, no redirects followed, https verified
  * against ca (NULL: the system store). The HTTP status (0: no answer), or a negative errno
  * (-EINVAL: not a usable URL). Blocking: for callers with a thread of their own (the identity
  * provider's back-channel logout). Never logs the body. */

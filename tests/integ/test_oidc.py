@@ -2,15 +2,16 @@
 and JWKS, the code flow with tokens, userinfo, refresh rotation, introspection and revocation,
 sign-in in the middle of an authorize, RP-initiated and back-channel logout, and refresh after a
 revocation. The edge cases and attacks are in test_oidc_attacks.py."""
+import json
 import time
 import urllib.parse
 
 from browser import msg
 from harness import check, eq, get
-from oidc_client import (PORTAL, RP, LogoutReceiver, authorize_path, claims, code_for,
+from oidc_client import (PORTAL, RP, LogoutReceiver, authorize_path, basic, claims, code_for,
                          csrf_token_of, exchange, gateway, js, oidc_app, portal, post, query_of,
                          signed_in, token, userinfo)
-from portal_client import EMAIL, sign_in
+from portal_client import EMAIL, PASSWORD, sign_in
 
 
 def test_oidc_discovery_on_portal_host_only(h):
@@ -106,6 +107,7 @@ def test_oidc_introspect_and_revoke(h):
     # Unauthenticated introspection is refused.
     r = post(gw, "/.ztgate/oidc/introspect", {"token": t["access_token"]})
     eq(r.status, 401, "no client authentication")
+    check(r.header("WWW-Authenticate", "").startswith("Basic"), "a 401 names its scheme")
     # Revoking the refresh token revokes the grant: the access token goes inactive.
     from oidc_client import basic
     r = post(gw, "/.ztgate/oidc/revoke", {"token": t["refresh_token"],
@@ -143,6 +145,17 @@ def test_oidc_sign_in_in_the_middle(h):
     r = b.get(authorize_path(prompt="login"))
     loc = r.header("Location", "")
     check(loc.startswith("/.ztgate/login?prompt=login&rd="), "re-authentication: %r" % loc)
+    rd = query_of(loc)["rd"]
+    check("zt_reauth=" in rd, "the way back carries the re-authentication marker: %r" % rd)
+    tok, _ = b.csrf(loc)
+    r = b.post("/.ztgate/login", {"username": EMAIL, "password": PASSWORD, "csrf_token": tok,
+                                  "rd": rd})
+    eq(r.status, 303, "signed in again")
+    back = r.header("Location", "")
+    r = b.get(back[back.index("/.ztgate/"):])
+    eq(r.status, 303, "authorize after re-authentication")
+    check("code" in query_of(r.header("Location", "")), "a code after prompt=login: %r"
+          % r.header("Location"))
 
 
 def test_oidc_logout_backchannel_and_refresh_refused(h):
@@ -344,3 +357,155 @@ def test_oidc_client_added_and_removed_by_reload(h):
     check(wait_until(lambda: b.get(authorize_path(client_id="gitlab")).status == 400, 10),
           "gitlab is unknown again after the next reload")
     check(code_for(b).get("code"), "grafana still works")
+
+
+def test_oidc_refresh_decided_again(h):
+    """Conditional Access is decided again at every refresh, from the grant's ztgate session: a
+    block policy that starts to apply refuses the refresh and ends the grant (audited); a
+    challenge (MFA now required) refuses it and leaves the grant, so the client sends the user
+    back through authorize."""
+    import os
+    from harness import wait_until
+    audit = {"path": os.path.join(h.dir, "state", "audit", "audit.log")}
+    gw = gateway(h, apps=[oidc_app(h, "grafana"), oidc_app(h, "gitlab")], extra={"audit": audit})
+    b = signed_in(gw)
+    t = js(exchange(gw, code_for(b)["code"]))
+    t2 = js(exchange(gw, code_for(b, client_id="gitlab")["code"], headers=[basic("gitlab")]))
+    cfg = dict(gw.config)
+    cfg["policies"] = [
+        {"name": "block-grafana", "state": "on", "users": {"include": ["all"]},
+         "apps": {"include": ["grafana"]}, "grant": {"block": True}},
+        {"name": "mfa-for-gitlab", "state": "on", "users": {"include": ["all"]},
+         "apps": {"include": ["gitlab"]}, "grant": {"controls": ["mfa"]}}]
+    gw.reload(cfg)
+    check(wait_until(lambda: b.get(authorize_path()).status == 403, 10), "authorize blocked")
+    r = token(gw, {"grant_type": "refresh_token", "refresh_token": t["refresh_token"]})
+    eq((r.status, js(r)["error"]), (400, "invalid_grant"), "refresh under a block policy")
+    eq(userinfo(gw, t["access_token"]).status, 401, "the blocked grant is ended")
+    rec = [e for e in _audit(h) if e.get("unmapped", {}).get("oidc", {}).get("event") ==
+           "refresh"][-1]
+    eq((rec["decision"], rec["policy"]["name"]), ("block", "block-grafana"), "audited: %r" % rec)
+    r = token(gw, {"grant_type": "refresh_token", "refresh_token": t2["refresh_token"]},
+              headers=[basic("gitlab")])
+    eq((r.status, js(r)["error"]), (400, "invalid_grant"), "refresh under an MFA policy")
+    eq(userinfo(gw, t2["access_token"]).status, 200, "a challenge leaves the grant")
+    # Policies relaxed: the same refresh token works (the refusal did not spend it).
+    cfg["policies"] = []
+    gw.reload(cfg)
+    check(wait_until(lambda: b.get(authorize_path()).status == 303, 10), "authorize allowed")
+    r = token(gw, {"grant_type": "refresh_token", "refresh_token": t2["refresh_token"]},
+              headers=[basic("gitlab")])
+    eq(r.status, 200, "refresh allowed again: %r" % r.body)
+
+
+def test_oidc_refresh_scope(h):
+    """A refused refresh (a scope wider than the grant) does not spend the token, so the
+    corrected retry is not taken for a reuse; a narrower scope gives tokens with only it."""
+    gw = gateway(h)
+    b = signed_in(gw)
+    t = js(exchange(gw, code_for(b)["code"]))
+    r = token(gw, {"grant_type": "refresh_token", "refresh_token": t["refresh_token"],
+                   "scope": "openid admin"})
+    eq((r.status, js(r)["error"]), (400, "invalid_scope"), "scope exceeding: refused")
+    r = token(gw, {"grant_type": "refresh_token", "refresh_token": t["refresh_token"],
+                   "scope": "openid"})
+    eq(r.status, 200, "the retry with a narrower scope: %r" % r.body)
+    t2 = js(r)
+    eq(t2["scope"], "openid", "the scope answered is the one asked")
+    _, c = claims(t2["id_token"])
+    check("email" not in c and "groups" not in c, "no email or groups claims: %r" % sorted(c))
+    eq(userinfo(gw, t["access_token"]).status, 200, "the grant lives")
+    r = token(gw, {"grant_type": "refresh_token", "refresh_token": t2["refresh_token"]})
+    eq(r.status, 200, "the next refresh without scope")
+    eq(js(r)["scope"], "openid email profile groups", "without scope: the grant's scope")
+
+
+def test_oidc_refresh_keeps_session_alive(h):
+    """A refresh is activity of the ztgate session: a relying party refreshing every 20 minutes
+    keeps its grant past the 30-minute idle timeout (up to refresh_token_ttl and the session's
+    absolute lifetime); without refreshes the idle timeout still ends it. The gateway is
+    restarted with the test clock moved forward."""
+    import os
+    gw = gateway(h, extra={"idp": {"refresh_token_ttl": "8h"}})
+    b = signed_in(gw)
+    t = js(exchange(gw, code_for(b)["code"]))
+    refresh = t["refresh_token"]
+    for minutes in (20, 40, 60):
+        gw.proc.stop()
+        os.environ["ZTGATE_TEST_CLOCK_OFFSET_S"] = str(minutes * 60)
+        try:
+            gw.start()
+        finally:
+            os.environ.pop("ZTGATE_TEST_CLOCK_OFFSET_S", None)
+        r = token(gw, {"grant_type": "refresh_token", "refresh_token": refresh})
+        eq(r.status, 200, "refresh at +%d min: %r" % (minutes, r.body))
+        refresh = js(r)["refresh_token"]
+    gw.proc.stop()
+    os.environ["ZTGATE_TEST_CLOCK_OFFSET_S"] = str(95 * 60)
+    try:
+        gw.start()
+    finally:
+        os.environ.pop("ZTGATE_TEST_CLOCK_OFFSET_S", None)
+    r = token(gw, {"grant_type": "refresh_token", "refresh_token": refresh})
+    eq(r.status, 400, "35 minutes without a refresh: the idle timeout ended the session")
+
+
+def test_oidc_failed_code_exchange_audited(h):
+    """A code presented with another redirect URI or a wrong PKCE verifier is spent, its grant
+    revoked, and the refusal recorded (how code theft or injection looks)."""
+    import os
+    from oidc_client import pkce_pair
+    audit = {"path": os.path.join(h.dir, "state", "audit", "audit.log")}
+    gw = gateway(h, extra={"audit": audit})
+    b = signed_in(gw)
+    r = exchange(gw, code_for(b)["code"], redirect="https://rp.example/cb2")
+    eq((r.status, js(r)["error"]), (400, "invalid_grant"), "another redirect_uri")
+    _, challenge = pkce_pair()
+    r = exchange(gw, code_for(b, code_challenge=challenge, code_challenge_method="S256")["code"],
+                 verifier=pkce_pair()[0])
+    eq((r.status, js(r)["error"]), (400, "invalid_grant"), "wrong verifier")
+    recs = [e for e in _audit(h) if e.get("unmapped", {}).get("oidc", {}).get("event") == "code"]
+    reasons = [e.get("status_detail") or e.get("message") for e in recs]
+    eq(len(recs), 2, "two refused exchanges recorded: %r" % reasons)
+    check(all(e["app"]["name"] == "grafana" and e.get("status") != "Success" for e in recs),
+          "failures naming the app: %r" % recs)
+    text = json.dumps(recs)
+    check("redirect_uri differs" in text and "code_verifier does not match" in text,
+          "the reasons: %r" % reasons)
+
+
+def test_oidc_backchannel_slow_rp_holds_back_only_itself(h):
+    """A relying party that accepts the connection and never answers does not hold back the
+    other relying parties' logout tokens: the healthy one gets its token while the gateway is
+    still waiting on the silent one (its connection still open)."""
+    import socket
+    rx = LogoutReceiver()
+    hole = socket.socket()
+    conn = None
+    try:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(8)
+        hole_url = "http://127.0.0.1:%d/bcl" % hole.getsockname()[1]
+        gw = gateway(h, apps=[oidc_app(h, "grafana", backchannel_logout_uri=hole_url),
+                              oidc_app(h, "gitlab", backchannel_logout_uri=rx.url)])
+        b = signed_in(gw)
+        t1 = js(exchange(gw, code_for(b)["code"]))
+        js(exchange(gw, code_for(b, client_id="gitlab")["code"], headers=[basic("gitlab")]))
+        r = b.get("/.ztgate/oidc/logout?" + urllib.parse.urlencode({"id_token_hint": t1["id_token"]}))
+        eq(r.status, 200, "logged out")
+        hole.settimeout(30)
+        conn, _ = hole.accept()  # the silent relying party's attempt, never answered
+        eq(len(rx.wait(1, timeout=30)), 1, "the healthy relying party got its token")
+        conn.setblocking(False)
+        still_open = True
+        try:
+            while still_open:  # the request it sent, then either nothing more (open) or EOF
+                still_open = conn.recv(65536) != b""
+        except BlockingIOError:
+            pass
+        check(still_open, "delivered while the silent relying party's attempt was still open")
+    finally:
+        if conn is not None:
+            conn.close()
+        hole.close()
+        rx.close()

@@ -133,7 +133,9 @@ def test_oidc_client_authentication(h):
     eq((r.status, js(r)["error"]), (400, "invalid_request"), "two methods")
     # A basic client using post is the wrong method.
     r = token(gw, f, headers=[])
-    eq(r.status, 401, "method not the registered one")
+    eq((r.status, js(r)["error"]), (400, "invalid_client"), "method not the registered one")
+    check(r.header("WWW-Authenticate") is None, "no challenge for a client authenticating in "
+          "the body: 400, not a 401 without WWW-Authenticate (RFC 6749 5.2)")
     # client_secret_post works for its client; constant-time compare of the right secret.
     q = code_for(b, client_id="poster")
     f = {"grant_type": "authorization_code", "code": q["code"], "redirect_uri": RP,
@@ -189,9 +191,9 @@ def test_oidc_private_key_jwt(h):
     r = call(good, with_id=False)
     eq(r.status, 200, "a valid assertion, client from its iss: %r" % r.body)
     r = call(good)
-    eq(r.status, 401, "the same jti again (replay)")
+    eq(r.status, 400, "the same jti again (replay)")
     r = call(_assertion(gw, "none", lambda m: ""))
-    eq(r.status, 401, "alg none")
+    eq(r.status, 400, "alg none")
     pem = key.public_key().public_bytes(serialization.Encoding.PEM,
                                         serialization.PublicFormat.SubjectPublicKeyInfo)
 
@@ -200,17 +202,17 @@ def test_oidc_private_key_jwt(h):
         mac.update(m)
         return _b64(mac.finalize())
     r = call(_assertion(gw, "HS256", hs256))
-    eq(r.status, 401, "HS256 keyed with the RSA public key (key confusion)")
+    eq(r.status, 400, "HS256 keyed with the RSA public key (key confusion)")
     r = call(_assertion(gw, "RS256", rs256, claims={"aud": "https://evil.example/token"}))
-    eq(r.status, 401, "wrong audience")
+    eq(r.status, 400, "wrong audience")
     r = call(_assertion(gw, "RS256", rs256, claims={"exp": int(time.time()) - 120}))
-    eq(r.status, 401, "expired")
+    eq(r.status, 400, "expired")
     other, _ = _rsa_client(h, "unregistered")
     r = call(_assertion(gw, "RS256",
                         lambda m: _b64(other.sign(m, padding.PKCS1v15(), hashes.SHA256()))))
-    eq(r.status, 401, "signed by a key not registered")
+    eq(r.status, 400, "signed by a key not registered")
     r = call(_assertion(gw, "RS256", rs256, header={"jwk": {"kty": "oct"}, "kid": "nope"}))
-    eq(r.status, 401, "a key named by the token itself is not used")
+    eq(r.status, 400, "a key named by the token itself is not used")
 
 
 def test_oidc_malformed_and_oversized(h):
@@ -244,3 +246,100 @@ def test_oidc_malformed_and_oversized(h):
     eq(r.status, 404, "not on an app host")
     # The gateway is still up and serving.
     eq(get(gw.port, "/.well-known/openid-configuration", host=host).status, 200, "still up")
+
+
+def test_oidc_reauth_marker_cannot_be_forged(h):
+    """prompt=login, max_age and the acr step-up are skipped only by the marker ztgate itself put
+    on the way back, for this request and user, used after the sign-in it asked for."""
+    gw = gateway(h)
+    b = signed_in(gw)
+    time.sleep(1.1)  # the sign-in is in an earlier second than any marker asked from now on
+    for extra in ({"prompt": "login"}, {"max_age": "0"}):
+        for marker in ("1", "9999999999", "%d.AAAA" % int(time.time())):
+            r = b.get(authorize_path(zt_reauth=marker, **extra))
+            loc = r.header("Location", "")
+            check(loc.startswith("/.ztgate/login?prompt=login"),
+                  "%r with a hand-made marker %r still asks to sign in: %r" % (extra, marker, loc))
+    # A real marker, moved to another request (another state) or not followed by a sign-in.
+    loc = b.get(authorize_path(prompt="login")).header("Location", "")
+    marker = urllib.parse.parse_qs(urllib.parse.urlsplit(query_of(loc)["rd"]).query)["zt_reauth"][0]
+    r = b.get(authorize_path(prompt="login", state="other", zt_reauth=marker))
+    check(r.header("Location", "").startswith("/.ztgate/login?prompt=login"),
+          "a marker of another request is refused: %r" % r.header("Location"))
+    r = b.get(authorize_path(prompt="login", zt_reauth=marker))
+    check(r.header("Location", "").startswith("/.ztgate/login?prompt=login"),
+          "a marker without the sign-in it asked for is refused: %r" % r.header("Location"))
+
+
+def test_oidc_logout_hint_of_another_session(h):
+    """An id_token_hint ends a session without asking only in the browser whose session it
+    names: a cookieless request with the victim's ID token, or the victim's browser sent to
+    logout with another user's ID token (logout CSRF), gets the confirmation page and ends
+    nothing; the victim's cookie is not cleared."""
+    from portal_client import add_user, sign_in
+    gw = gateway(h)
+    victim = signed_in(gw)
+    hint = js(exchange(gw, code_for(victim)["code"]))["id_token"]
+    r = portal(gw).get("/.ztgate/oidc/logout?" + urllib.parse.urlencode({"id_token_hint": hint}))
+    eq(r.status, 200, "a stranger with the victim's hint: the confirmation page")
+    check(b"zt_confirm" in r.body, "the confirm form")
+    check(code_for(victim).get("code"), "the victim is still signed in")
+    add_user(h, gw, email="mallory@example.test")
+    mb = portal(gw)
+    eq(sign_in(mb, email="mallory@example.test").status, 303, "mallory signed in")
+    foreign = js(exchange(gw, code_for(mb)["code"]))["id_token"]
+    r = victim.get("/.ztgate/oidc/logout?" + urllib.parse.urlencode({"id_token_hint": foreign}))
+    eq(r.status, 200, "another user's hint in the victim's browser: the confirmation page")
+    check("ztgate_session" not in (r.header("Set-Cookie") or ""), "no cookie cleared: %r"
+          % r.header("Set-Cookie"))
+    check(code_for(victim).get("code"), "the victim is still signed in")
+    check(code_for(mb).get("code"), "and mallory too")
+    # The victim's own hint in the victim's browser: ended at once.
+    r = victim.get("/.ztgate/oidc/logout?" + urllib.parse.urlencode({"id_token_hint": hint}))
+    eq(r.status, 200, "own hint: signed out page")
+    check(b"zt_confirm" not in r.body, "no confirmation asked")
+    check(victim.get(authorize_path()).header("Location", "").startswith("/.ztgate/login"),
+          "the victim is signed out")
+
+
+def test_oidc_max_age_zero_is_prompt_login(h):
+    """max_age=0 asks for the password even when the sign-in is of this very second."""
+    gw = gateway(h)
+    b = signed_in(gw)
+    r = b.get(authorize_path(max_age="0"))
+    check(r.header("Location", "").startswith("/.ztgate/login?prompt=login"),
+          "max_age=0 right after signing in: %r" % r.header("Location"))
+    r = b.get(authorize_path(max_age="3600"))
+    check("code" in query_of(r.header("Location", "")), "max_age=3600: a code")
+
+
+def test_oidc_prompt_none_blocked_goes_back(h):
+    """prompt=none must show no page: a block goes back to the client as access_denied (with
+    state and iss), a challenge as interaction_required."""
+    policies = [{"name": "block-grafana", "state": "on", "users": {"include": ["all"]},
+                 "apps": {"include": ["grafana"]}, "grant": {"block": True}}]
+    gw = gateway(h, extra={"policies": policies})
+    b = signed_in(gw)
+    r = b.get(authorize_path(prompt="none"))
+    eq(r.status, 303, "prompt=none under a block policy: a redirect, not a page")
+    loc = r.header("Location", "")
+    check(loc.startswith(RP + "?"), "to the client: %r" % loc)
+    q = query_of(loc)
+    eq((q.get("error"), q.get("state"), q.get("iss")), ("access_denied", "st-1", gw.issuer),
+       "access_denied with state and iss")
+    eq(b.get(authorize_path()).status, 403, "without prompt=none: the block page")
+
+
+def test_oidc_authorize_with_many_parameters(h):
+    """Relying parties send more parameters than a portal form has (ui_locales, login_hint,
+    claims_locales, their own extras): up to 32 are read; more is still a refusal page."""
+    gw = gateway(h)
+    b = signed_in(gw)
+    extras = {"x_extra_%d" % i: "v" for i in range(20)}
+    extras.update(ui_locales="en", login_hint="alice@example.test", display="page")
+    q = code_for(b, **extras)  # 6 standard + 23 = 29 parameters
+    check(q.get("code"), "a code for an authorize request with 29 parameters")
+    more = {"x_extra_%d" % i: "v" for i in range(30)}
+    r = b.get(authorize_path(**more))
+    eq(r.status, 400, "36 parameters: refused with a page")
+    check(r.header("Location") is None, "never redirected")

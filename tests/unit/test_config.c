@@ -768,7 +768,8 @@ static void test_err_idp_apps(void **state)
         "    oidc:\n"
         "      client_id: c\n"
         "      client_auth: none\n"
-        "      redirect_uris: [http://evil.test/cb, \"https://a.test/#f\", https://a.test/]\n"
+        "      redirect_uris: [http://evil.test/cb, \"https://a.test/#f\", https://a.test/, "
+        "http://127.evil.test/cb, http://127.0.0.1:9/cb]\n"
         "      backchannel_logout_uri: ftp://x\n"
         "  - name: p\n"
         "    kind: oidc\n"
@@ -781,6 +782,8 @@ static void test_err_idp_apps(void **state)
         NAME ":11:23: 'http://evil.test/cb' must use https:// (http:// only on a "
              "loopback host)\n" NAME
              ":11:44: 'https://a.test/#f' must not contain a fragment ('#')\n" NAME
+             ":11:82: 'http://127.evil.test/cb' must use https:// (http:// only on a "
+             "loopback host)\n" NAME
              ":12:31: 'backchannel_logout_uri' must start with https:// (or http:// on a "
              "loopback host)\n" NAME
              ":7:15: app 'o' is of kind oidc: 'upstream' is only for proxied (kind http) "
@@ -791,6 +794,43 @@ static void test_err_idp_apps(void **state)
              ":15:11: client_id 'c' is already the client_id of app 'o' (line 5)\n" NAME
              ":5:5: app 'o' is of kind oidc: ztgate signs its users in on the portal "
              "host, so 'auth.portal_host' must be set\n");
+}
+
+/* The issuer names the portal host, without a path; client ids fit the store. */
+static void test_err_idp_issuer(void **state)
+{
+    (void)state;
+    char yaml[1024], id[300];
+    memset(id, 'c', 256);
+    id[256] = '\0';
+    snprintf(yaml, sizeof(yaml),
+             "gateway: {listen: [{address: 127.0.0.1:8080}]}\n"
+             "auth: {portal_host: sso.test}\n"
+             "apps:\n"
+             "  - name: o\n"
+             "    kind: oidc\n"
+             "    oidc: {client_id: %s, client_auth: none, redirect_uris: [https://a.test/]}\n"
+             "idp: {issuer: \"https://sso.test\"}\n",
+             id);
+    expect_errors(yaml, NAME ":6:23: 'client_id' is longer than 255 bytes\n");
+    expect_errors("gateway: {listen: [{address: 127.0.0.1:8080}]}\n"
+                  "auth: {portal_host: sso.test}\n"
+                  "apps:\n"
+                  "  - name: o\n"
+                  "    kind: oidc\n"
+                  "    oidc: {client_id: c, client_auth: none, redirect_uris: [https://a.test/]}\n"
+                  "idp: {issuer: \"https://other.test:8443\"}\n",
+                  NAME ": 'idp.issuer' (https://other.test:8443) must name the portal host "
+                       "'sso.test': every endpoint is served there\n");
+    expect_errors("gateway: {listen: [{address: 127.0.0.1:8080}]}\n"
+                  "auth: {portal_host: sso.test}\n"
+                  "apps:\n"
+                  "  - name: o\n"
+                  "    kind: oidc\n"
+                  "    oidc: {client_id: c, client_auth: none, redirect_uris: [https://a.test/]}\n"
+                  "idp: {issuer: \"https://sso.test/op\"}\n",
+                  NAME ":7:15: 'idp.issuer' must be SCHEME://HOST[:PORT] without a path: the "
+                       "endpoints are at fixed paths\n");
 }
 
 static void test_err_missing_required(void **state)
@@ -1193,6 +1233,7 @@ int main(void)
         cmocka_unit_test(test_err_missing_required),
         cmocka_unit_test(test_idp_apps),
         cmocka_unit_test(test_err_idp_apps),
+        cmocka_unit_test(test_err_idp_issuer),
         cmocka_unit_test(test_sections_absent_or_empty),
         cmocka_unit_test(test_state_paths_every_section),
         cmocka_unit_test(test_err_empty_required),

@@ -155,6 +155,15 @@ static void test_prompt_max_age_acr(void **state)
 {
     (void)state;
     zt_oidc_authz az;
+    char q[1024];
+    char long_nonce[ZT_STORE_OIDC_NONCE_MAX + 2];
+    memset(long_nonce, 'n', sizeof(long_nonce) - 1);
+    long_nonce[sizeof(long_nonce) - 1] = '\0';
+    snprintf(q, sizeof(q), "%s&scope=openid&nonce=%s", BASE, long_nonce);
+    assert_int_equal(parse(q, &az), ZT_OIDC_AUTHZ_INVALID_REQUEST); /* refused, not cut */
+    long_nonce[ZT_STORE_OIDC_NONCE_MAX] = '\0';
+    snprintf(q, sizeof(q), "%s&scope=openid&nonce=%s", BASE, long_nonce);
+    assert_int_equal(parse(q, &az), ZT_OIDC_AUTHZ_OK);
     assert_int_equal(parse(BASE "&scope=openid&prompt=login&max_age=0", &az), ZT_OIDC_AUTHZ_OK);
     assert_int_equal(az.prompt, ZT_OIDC_PROMPT_LOGIN);
     assert_int_equal(az.max_age, 0);
@@ -169,6 +178,34 @@ static void test_prompt_max_age_acr(void **state)
         parse(BASE "&scope=openid&acr_values=urn%3Aztgate%3Aacr%3Aphishing-resistant", &az),
         ZT_OIDC_AUTHZ_OK);
     assert_true(az.acr_wanted & ZT_OIDC_WANT_PHR);
+}
+
+/* The re-authentication marker: only ours, for this request and user, within its lifetime. */
+static void test_reauth_marker(void **state)
+{
+    (void)state;
+    unsigned char key[ZT_OIDC_REAUTH_KEY_LEN] = {1}, other_key[ZT_OIDC_REAUTH_KEY_LEN] = {2};
+    zt_oidc_authz az;
+    char m[ZT_OIDC_REAUTH_MAX], q[512];
+    assert_int_equal(parse(BASE "&scope=openid&state=s1&nonce=n1", &az), ZT_OIDC_AUTHZ_OK);
+    zt_oidc_reauth_marker(key, 1000, "u1", &az, m);
+    snprintf(q, sizeof(q), "%s&scope=openid&state=s1&nonce=n1&zt_reauth=%s", BASE, m);
+    assert_int_equal(parse(q, &az), ZT_OIDC_AUTHZ_OK);
+    assert_int_equal(zt_oidc_reauth_check(key, "u1", &az, 1000), 1000);
+    assert_int_equal(zt_oidc_reauth_check(key, "u1", &az, 1000 + ZT_OIDC_REAUTH_TTL_S), 1000);
+    assert_int_equal(zt_oidc_reauth_check(key, "u1", &az, 1001 + ZT_OIDC_REAUTH_TTL_S), 0);
+    assert_int_equal(zt_oidc_reauth_check(key, "u1", &az, 999), 0);
+    assert_int_equal(zt_oidc_reauth_check(key, "u2", &az, 1000), 0);
+    assert_int_equal(zt_oidc_reauth_check(other_key, "u1", &az, 1000), 0);
+    snprintf(q, sizeof(q), "%s&scope=openid&state=s2&nonce=n1&zt_reauth=%s", BASE, m);
+    assert_int_equal(parse(q, &az), ZT_OIDC_AUTHZ_OK);
+    assert_int_equal(zt_oidc_reauth_check(key, "u1", &az, 1000), 0);
+    const char *forged[] = {"1", "1000", "1000.", "1000.AAAA", ".x", "99999999999999.x"};
+    for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+        snprintf(q, sizeof(q), "%s&scope=openid&state=s1&nonce=n1&zt_reauth=%s", BASE, forged[i]);
+        assert_int_equal(parse(q, &az), ZT_OIDC_AUTHZ_OK);
+        assert_int_equal(zt_oidc_reauth_check(key, "u1", &az, 1000), 0);
+    }
 }
 
 static void test_basic_header(void **state)
@@ -218,6 +255,7 @@ int main(void)
         cmocka_unit_test_setup(test_request_checks, setup),
         cmocka_unit_test_setup(test_pkce_rules, setup),
         cmocka_unit_test_setup(test_prompt_max_age_acr, setup),
+        cmocka_unit_test_setup(test_reauth_marker, setup),
         cmocka_unit_test_setup(test_basic_header, setup),
         cmocka_unit_test_setup(test_amr_and_acr, setup),
     };
