@@ -357,16 +357,16 @@ int zt_http_answer_parse(const char *raw, size_t n, zt_buf *body)
 
 #define WH_READ_ALL_MAX (256 * 1024)
 
-/* Everything until the peer closes (we said Connection: close), at most WH_READ_ALL_MAX bytes
- * and twice the timeout in all (a peer dripping bytes cannot hold the sender longer). */
-static int read_all(const zt_webhook *w, wh_conn *c, zt_buf *answer)
+/* Everything until the peer closes (we said Connection: close), at most WH_READ_ALL_MAX bytes,
+ * by the exchange's deadline like read_status (a peer dripping bytes cannot hold the sender). */
+static int read_all(wh_conn *c, zt_buf *answer)
 {
-    uint64_t until = zt_mono_us() + 2000 * w->timeout_ms;
     zt_buf raw;
     zt_buf_init(&raw, WH_READ_ALL_MAX);
     char chunk[8192];
     int rc = 0;
-    while (rc == 0 && zt_mono_us() < until) {
+    for (uint64_t now = zt_mono_us(); rc == 0 && now < c->deadline_us; now = zt_mono_us()) {
+        set_timeouts(c->fd, (c->deadline_us - now + 999) / 1000);
         ssize_t k = conn_read(c, chunk, sizeof(chunk));
         if (k <= 0)
             break;
@@ -391,7 +391,7 @@ static int post_raw(const zt_webhook *w, const char *head, size_t hl, const char
         set_timeouts(c.fd, w->timeout_ms);
         bool ok = (!w->https || tls_start(w, &c)) && conn_write(&c, head, hl) &&
                   conn_write(&c, body, len);
-        code = !ok ? 0 : answer != NULL ? read_all(w, &c, answer) : read_status(&c);
+        code = !ok ? 0 : answer != NULL ? read_all(&c, answer) : read_status(&c);
     }
     if (c.ssl != NULL) {
         SSL_shutdown(c.ssl);
