@@ -2,7 +2,8 @@
 driven by Chromium: a user signs in to mellon's /secret/ through ztgate, then the ztgate session
 ends without mellon starting it, and ztgate tells mellon by a signed SOAP LogoutRequest
 (/mellon/logout, listed in the SP's metadata with Binding SOAP): (a) an admin revokes the
-user's sessions, (b) the user is disabled, (c) the user signs out at ztgate's portal. Each
+user's sessions, (b) the user is disabled, (c) the user signs out at ztgate's portal, (e) an
+admin confirms the account compromised (risk: its sessions deleted). Each
 time the next /secret/ request goes back to the IdP, and the audit log has one
 saml.logout.backchannel record for mellon. A sign-in again (the session replaced by a new one
 of the same user) tells mellon nothing. Bad peers: an SP whose SOAP endpoint answers garbage
@@ -238,6 +239,14 @@ def test_saml_backchannel_mellon_revoke_disable_logout(h):
     eq(r.returncode, 0, "revoke-sessions")
     check(not wait_until(lambda: _bcl_records(h)[n:] or None, 3),
           "no back-channel logout after an SP-initiated one: %r" % _bcl_records(h)[n:])
+
+    # (e) Risk: an admin confirms the account compromised (its sessions are deleted).
+    _sign_in(tab, sp, "e")
+    n = len(_bcl_records(h))
+    r = h.cli("risk", "confirm-compromised", EMAIL, "--config", gw.config_path)
+    eq(r.returncode, 0, "confirm-compromised: %s" % r.stderr)
+    _told(h, sp, n, "confirmed compromised")
+    _back_to_idp(tab, sp, "e-after", "confirmed compromised")
 
 
 @timeout(240)
