@@ -245,9 +245,12 @@ static int response_audit(void *ctx, const char *json, size_t len)
  * catch every cause. */
 static void idp_sessions_check(zt_gateway *gw)
 {
+    int64_t now = (int64_t)(zt_wall_us() / 1000000);
+    /* SAML service providers: told by SOAP LogoutRequests (also without an OIDC provider). */
+    (void)zt_idp_saml_sessions_check(zt_proxy_config(gw->proxy), gw->svc.store, now, response_audit,
+                                     gw);
     if (gw->idp == NULL)
         return;
-    int64_t now = (int64_t)(zt_wall_us() / 1000000);
     uint64_t n = zt_idp_sessions_check(gw->idp, zt_proxy_config(gw->proxy), gw->svc.store, now,
                                        response_audit, gw);
     if (n > 0)

@@ -47,5 +47,11 @@ int zt_idp_saml_start(const zt_config *cfg);
 void zt_idp_saml_stop(void);
 /* The handler of /.ztgate/saml (http/handler.h): metadata, sso, init, slo, post.js. */
 void zt_idp_saml_handle(void *ctx, zt_local_req *r);
+/* Main-thread timer work, next to zt_idp_sessions_check: the SAML sessions whose ztgate session
+ * ended in any way (sign-out, revocation, disabled user, risk playbook, expiry) are taken from
+ * the store and every SP of each with a SOAP SingleLogoutService is sent a LogoutRequest (off
+ * the loop: the sender threads; one audit record per SP). Returns how many sessions ended. */
+uint64_t zt_idp_saml_sessions_check(const zt_config *cfg, zt_store *st, int64_t now,
+                                    zt_idp_audit_fn audit, void *audit_ctx);
 
 #endif

@@ -83,6 +83,9 @@ struct _LassoServer;
  * be built (logged) and the lock is NOT held. */
 struct _LassoServer *zt_saml_server_lock(const zt_config *cfg);
 void zt_saml_server_unlock(void);
+/* Take the lock and return the server as it is (no rebuild: for a thread with no config), or
+ * NULL (lock not held) when there is none. */
+struct _LassoServer *zt_saml_server_lock_current(void);
 /* At stop: the server and its copies are freed. */
 void zt_saml_server_free(void);
 /* Under the lock: the app (kind saml) whose SP metadata has entity_id, or NULL. */
@@ -94,6 +97,21 @@ bool zt_saml_sp_wants_signed(const char *entity_id);
 /* The IdP metadata document of cfg (under no lock: built from files); for_lasso: the server's
  * own copy, without WantAuthnRequestsSigned (ztgate checks signatures per SP). 0 or -1. */
 int zt_saml_metadata_of(const zt_config *cfg, zt_buf *out, bool for_lasso);
+
+/* ---- saml_bcl.c: back-channel (SOAP) logout ---- */
+
+/* At stop: the sender threads end; what is still queued is dropped. */
+void zt_saml_bcl_stop(void);
+#define ZT_SAML_BCL_NOT_HTTPS 1 /* not a Lasso error: the SP's SOAP endpoint is not https */
+/* Under the lock: the signed SOAP LogoutRequest to sp for the session session_dump (Lasso's):
+ * *url (the SP's SOAP SingleLogoutService), *body (the envelope) and *logout_dump (the state
+ * to check the answer with), each free(). 0, a Lasso error (no SOAP endpoint:
+ * LASSO_PROFILE_ERROR_UNSUPPORTED_PROFILE) or ZT_SAML_BCL_NOT_HTTPS. */
+int zt_saml_bcl_request(struct _LassoServer *server, const char *session_dump, const char *sp,
+                        char **url, char **body, char **logout_dump);
+/* Under the lock: 0 when answer (outside input) is the SP's successful, matching SOAP
+ * LogoutResponse to the request kept as logout_dump, else Lasso's error. */
+int zt_saml_bcl_answer(struct _LassoServer *server, const char *logout_dump, const char *answer);
 
 /* ---- saml_param.c (pure): one field of a urlencoded query or form ---- */
 

@@ -40,6 +40,7 @@ int zt_idp_saml_start(const zt_config *cfg)
 
 void zt_idp_saml_stop(void)
 {
+    zt_saml_bcl_stop();
     zt_saml_server_free();
 }
 

@@ -192,6 +192,15 @@ LassoServer *zt_saml_server_lock(const zt_config *cfg)
     return g.server;
 }
 
+LassoServer *zt_saml_server_lock_current(void)
+{
+    pthread_mutex_lock(&g.lock);
+    if (g.server != NULL)
+        return g.server;
+    pthread_mutex_unlock(&g.lock);
+    return NULL;
+}
+
 void zt_saml_server_unlock(void)
 {
     pthread_mutex_unlock(&g.lock);

@@ -20,11 +20,13 @@
 
 static void end_session(zt_local_req *r, const zt_portal_sess *s)
 {
+    /* First: this logout's SPs are told through the browser, so the gateway's back-channel
+     * logout (which takes the rows of ended sessions) must not find the row. */
+    zt_saml_parts_drop(r->svc->store, s->id_hash);
     int rc = zt_session_destroy(r->svc->sessions, s->id_hash);
     zt_session_cache_forget(r->sessions, s->id_hash);
     if (rc != 0 && rc != -ENOENT)
         zt_warn("saml: logout: the session could not be deleted (%d) [%s]", rc, r->request_id);
-    zt_saml_parts_drop(r->svc->store, s->id_hash);
     zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), "", r->https, 0);
 }
 

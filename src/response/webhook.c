@@ -253,9 +253,135 @@ static int read_status(wh_conn *c)
     return code;
 }
 
+/* ---- a whole answer (zt_http_post_read) ---- */
+
+static bool ieq_prefix(const char *p, const char *end, const char *name)
+{
+    size_t n = strlen(name);
+    if ((size_t)(end - p) < n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char a = p[i], b = name[i];
+        if (a >= 'A' && a <= 'Z')
+            a = (char)(a - 'A' + 'a');
+        if (a != b)
+            return false;
+    }
+    return true;
+}
+
+/* The value of header `name` (lowercase, with its colon) in [p, end), or NULL. */
+static const char *header_value(const char *p, const char *end, const char *name)
+{
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (eol == NULL)
+            eol = end;
+        if (ieq_prefix(p, eol, name)) {
+            p += strlen(name);
+            while (p < eol && (*p == ' ' || *p == '\t'))
+                p++;
+            return p;
+        }
+        p = eol + 1;
+    }
+    return NULL;
+}
+
+static int dechunk(const char *p, const char *end, zt_buf *body)
+{
+    for (;;) {
+        size_t size = 0;
+        int digits = 0;
+        for (; p < end && digits < 8; p++, digits++) {
+            int v = *p >= '0' && *p <= '9'   ? *p - '0'
+                    : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+                    : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10
+                                             : -1;
+            if (v < 0)
+                break;
+            size = size * 16 + (size_t)v;
+        }
+        const char *eol = p < end ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+        if (digits == 0 || eol == NULL || (*p != ';' && *p != '\r' && *p != '\n'))
+            return -EPROTO; /* not hex, over 8 digits, or junk after the size */
+        p = eol + 1;
+        if (size == 0)
+            return 0;
+        if ((size_t)(end - p) < size + 2 || p[size] != '\r' || p[size + 1] != '\n')
+            return -EPROTO;
+        int rc = zt_buf_append(body, p, size);
+        if (rc != 0)
+            return rc;
+        p += size + 2;
+    }
+}
+
+int zt_http_answer_parse(const char *raw, size_t n, zt_buf *body)
+{
+    if (n < 12 || strncmp(raw, "HTTP/1.", 7) != 0 || raw[8] != ' ')
+        return -EPROTO;
+    int code = 0;
+    for (int i = 9; i < 12; i++) {
+        if (raw[i] < '0' || raw[i] > '9')
+            return -EPROTO;
+        code = code * 10 + (raw[i] - '0');
+    }
+    const char *end = raw + n, *hdr = memchr(raw, '\n', n);
+    const char *sep = NULL, *b = NULL; /* the blank line ending the headers; the body */
+    for (const char *p = hdr; p != NULL && sep == NULL;
+         p = p + 1 < end ? memchr(p + 1, '\n', (size_t)(end - p - 1)) : NULL) {
+        if (p + 1 < end && p[1] == '\n')
+            sep = p, b = p + 2;
+        else if (p + 2 < end && p[1] == '\r' && p[2] == '\n')
+            sep = p, b = p + 3;
+    }
+    if (sep == NULL)
+        return -EPROTO;
+    const char *te = header_value(hdr + 1, sep, "transfer-encoding:");
+    const char *cl = header_value(hdr + 1, sep, "content-length:");
+    int rc = 0;
+    if (te != NULL && ieq_prefix(te, sep, "chunked"))
+        rc = dechunk(b, end, body);
+    else if (cl != NULL) {
+        size_t len = 0;
+        int digits = 0;
+        for (; cl < sep && *cl >= '0' && *cl <= '9' && digits < 9; cl++, digits++)
+            len = len * 10 + (size_t)(*cl - '0');
+        rc = digits == 0 || (size_t)(end - b) < len ? -EPROTO : zt_buf_append(body, b, len);
+    } else
+        rc = zt_buf_append(body, b, (size_t)(end - b));
+    rc = rc ? rc : zt_buf_cstr(body);
+    return rc != 0 ? rc : code;
+}
+
+#define WH_READ_ALL_MAX (256 * 1024)
+
+/* Everything until the peer closes (we said Connection: close), at most WH_READ_ALL_MAX bytes,
+ * by the exchange's deadline like read_status (a peer dripping bytes cannot hold the sender). */
+static int read_all(wh_conn *c, zt_buf *answer)
+{
+    zt_buf raw;
+    zt_buf_init(&raw, WH_READ_ALL_MAX);
+    char chunk[8192];
+    int rc = 0;
+    for (uint64_t now = zt_mono_us(); rc == 0 && now < c->deadline_us; now = zt_mono_us()) {
+        set_timeouts(c->fd, (c->deadline_us - now + 999) / 1000);
+        ssize_t k = conn_read(c, chunk, sizeof(chunk));
+        if (k <= 0)
+            break;
+        rc = zt_buf_append(&raw, chunk, (size_t)k);
+    }
+    int code = rc != 0 ? rc : zt_http_answer_parse(raw.data, raw.len, answer);
+    zt_buf_dispose(&raw);
+    return code < 0 ? 0 : code;
+}
+
 /* One POST with head (request line and headers, ending with the blank line) and body; the
- * HTTP status of the answer, 0 when there was none. Redirects are never followed. */
-static int post_raw(const zt_webhook *w, const char *head, size_t hl, const char *body, size_t len)
+ * HTTP status of the answer, 0 when there was none. Redirects are never followed. answer
+ * (nullable): the answer's body. */
+static int post_raw(const zt_webhook *w, const char *head, size_t hl, const char *body, size_t len,
+                    zt_buf *answer)
 {
     /* The whole exchange: the connect's timeout, then one more for the rest. */
     uint64_t start = zt_mono_us();
@@ -265,7 +391,7 @@ static int post_raw(const zt_webhook *w, const char *head, size_t hl, const char
         set_timeouts(c.fd, w->timeout_ms);
         bool ok = (!w->https || tls_start(w, &c)) && conn_write(&c, head, hl) &&
                   conn_write(&c, body, len);
-        code = ok ? read_status(&c) : 0;
+        code = !ok ? 0 : answer != NULL ? read_all(&c, answer) : read_status(&c);
     }
     if (c.ssl != NULL) {
         SSL_shutdown(c.ssl);
@@ -290,7 +416,7 @@ static bool attempt(const zt_webhook *w, const wh_item *it, const char *delivery
                       w->path, w->host_header, it->len, sig, delivery, n);
     if (hl < 0 || (size_t)hl >= sizeof(head))
         return false;
-    int code = post_raw(w, head, (size_t)hl, it->body, it->len);
+    int code = post_raw(w, head, (size_t)hl, it->body, it->len, NULL);
     return code >= 200 && code <= 299;
 }
 
@@ -516,8 +642,9 @@ bool zt_webhook_drain(zt_webhook *w, uint64_t timeout_ms)
     return idle;
 }
 
-int zt_http_post_once(const char *url, const char *content_type, const char *body, size_t len,
-                      uint64_t timeout_ms, const char *ca)
+int zt_http_post_read(const char *url, const char *content_type, const char *extra_header,
+                      const char *body, size_t len, uint64_t timeout_ms, const char *ca,
+                      zt_buf *answer)
 {
     char err[128], head[WH_HEAD_MAX];
     zt_webhook *w = calloc(1, sizeof(*w));
@@ -529,16 +656,23 @@ int zt_http_post_once(const char *url, const char *content_type, const char *bod
         rc = make_ssl(w, ca, err, sizeof(err));
     int hl = rc == 0 ? snprintf(head, sizeof(head),
                                 "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ztgate/" ZT_VERSION
-                                "\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                                "\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s"
                                 "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-                                w->path, w->host_header, content_type, len)
+                                w->path, w->host_header, content_type, len,
+                                extra_header ? extra_header : "", extra_header ? "\r\n" : "")
                      : -1;
     if (rc == 0 && (hl < 0 || (size_t)hl >= sizeof(head)))
         rc = -E2BIG;
     if (rc == 0)
-        rc = post_raw(w, head, (size_t)hl, body, len);
+        rc = post_raw(w, head, (size_t)hl, body, len, answer);
     if (w->ssl != NULL)
         SSL_CTX_free(w->ssl);
     free(w);
     return rc;
+}
+
+int zt_http_post_once(const char *url, const char *content_type, const char *body, size_t len,
+                      uint64_t timeout_ms, const char *ca)
+{
+    return zt_http_post_read(url, content_type, NULL, body, len, timeout_ms, ca, NULL);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "lib/buf.h"
 
 #define ZT_WEBHOOK_BODY_MAX (64 * 1024) /* larger documents are refused */
 #define ZT_WEBHOOK_KEY_MIN 16
@@ -57,5 +58,14 @@ void zt_webhook_sign(const unsigned char *key, size_t keylen, const char *body, 
  * provider's back-channel logout). Never logs the body. */
 int zt_http_post_once(const char *url, const char *content_type, const char *body, size_t len,
                       uint64_t timeout_ms, const char *ca);
+/* The same with one more header line (extra_header without CRLF, nullable) and the answer's
+ * body (Content-Length, chunked, or until close; at most 256 KiB, read within twice the
+ * timeout) appended to answer (NUL-terminated) when the status line was read. */
+int zt_http_post_read(const char *url, const char *content_type, const char *extra_header,
+                      const char *body, size_t len, uint64_t timeout_ms, const char *ca,
+                      zt_buf *answer);
+/* Pure: the status of a raw HTTP/1.x answer (status line, headers, body) and its body
+ * (de-chunked) into body; negative errno when it is not one. Outside input: fuzzed. */
+int zt_http_answer_parse(const char *raw, size_t n, zt_buf *body);
 
 #endif

@@ -289,6 +289,13 @@ int zt_session_destroy(zt_sessions *s, const char *id_hash)
     return rc;
 }
 
+int zt_session_carry_over(zt_sessions *s, const char *from_hash, const char *to_hash)
+{
+    if (s == NULL || from_hash == NULL || to_hash == NULL)
+        return -EINVAL;
+    return zt_store_saml_move(s->store, from_hash, to_hash);
+}
+
 int zt_session_mfa_done(zt_sessions *s, const char *id_hash, int64_t mfa_time,
                         const char *mfa_method)
 {

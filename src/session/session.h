@@ -181,6 +181,10 @@ int zt_session_create(zt_sessions *s, const zt_session_new *in, int64_t now,
  * revocation counter so every cache (other loops, other processes) forgets them at once.
  * 0 (also when it was already gone) or a negative errno. */
 int zt_session_destroy(zt_sessions *s, const char *id_hash);
+/* A session replaced by a new one of the same user (sign-in again, step-up) hands its identity
+ * provider state (the SAML SPs it signed in to) to the new one: call before destroying the old
+ * one, so back-channel logout never sees it end. Nothing moves to another user's session. */
+int zt_session_carry_over(zt_sessions *s, const char *from_hash, const char *to_hash);
 /* Record the completed second factor on a session (clears mfa_pending). Pending sessions are
  * never served from a cache, so the change is seen on the next request on every loop. */
 int zt_session_mfa_done(zt_sessions *s, const char *id_hash, int64_t mfa_time,

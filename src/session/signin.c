@@ -257,13 +257,17 @@ int zt_signin_open_session(zt_sessions *sessions, zt_risk_engine *risk, const zt
                            int64_t now, char cookie_out[ZT_SESSION_COOKIE_LEN + 1],
                            char hash_out[ZT_SESSION_HASH_LEN + 1])
 {
+    int rc =
+        zt_session_create_capped(sessions, &q->session, now, q->expires_cap, cookie_out, hash_out);
     if (q->replaces_hash != NULL) {
+        /* The new session first, so the old one's SAML SPs move to it before it ends (else
+         * they would be sent a back-channel logout for a step-up or a sign-in again). */
+        if (rc == 0 && zt_session_carry_over(sessions, q->replaces_hash, hash_out) != 0)
+            zt_warn("sessions: the replaced session's SAML sign-ins could not be carried over");
         zt_session_destroy(sessions, q->replaces_hash);
         if (q->cache != NULL)
             zt_session_cache_forget(q->cache, q->replaces_hash);
     }
-    int rc =
-        zt_session_create_capped(sessions, &q->session, now, q->expires_cap, cookie_out, hash_out);
     if (rc != 0)
         return rc;
     if (risk == NULL || q->risk_in == NULL || q->assessment == NULL)

@@ -43,3 +43,20 @@ int zt_store_saml_delete(zt_store *st, const char *session_hash)
     int rc = check_hash(session_hash);
     return rc != 0 ? rc : st->ops->saml->del(st, session_hash);
 }
+
+int zt_store_saml_move(zt_store *st, const char *from_hash, const char *to_hash)
+{
+    SAML_ENTER(st);
+    int rc = check_hash(from_hash);
+    rc = rc ? rc : check_hash(to_hash);
+    return rc != 0 ? rc : st->ops->saml->move(st, from_hash, to_hash);
+}
+
+int zt_store_saml_take_ended(zt_store *st, int64_t now, zt_store_saml_ended_cb cb, void *ctx,
+                             uint64_t *n_out)
+{
+    if (n_out != NULL)
+        *n_out = 0;
+    SAML_ENTER(st);
+    return st->ops->saml->take_ended(st, now, cb, ctx, n_out);
+}

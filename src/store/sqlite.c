@@ -327,6 +327,20 @@ static const sq_migration sq_migrations[] = {
          "  dump TEXT NOT NULL CHECK (length(dump) BETWEEN 1 AND 262144),"
          "  updated_at INTEGER NOT NULL"
          ") STRICT, WITHOUT ROWID;"},
+    /* SAML back-channel logout (store_saml.h): a row outlives its session, with its user, until
+     * the gateway's timer takes it to tell the SPs (SOAP LogoutRequests). SQLite cannot drop a
+     * foreign key, so the table is rebuilt without one. */
+    {12, "CREATE TABLE saml_sessions_v12 ("
+         "  session_hash TEXT PRIMARY KEY NOT NULL,"
+         "  user_id TEXT NOT NULL DEFAULT '',"
+         "  dump TEXT NOT NULL CHECK (length(dump) BETWEEN 1 AND 262144),"
+         "  updated_at INTEGER NOT NULL"
+         ") STRICT, WITHOUT ROWID;"
+         "INSERT INTO saml_sessions_v12 (session_hash, user_id, dump, updated_at) "
+         "  SELECT t.session_hash, s.user_id, t.dump, t.updated_at FROM saml_sessions t "
+         "  JOIN sessions s ON s.id_hash = t.session_hash;"
+         "DROP TABLE saml_sessions;"
+         "ALTER TABLE saml_sessions_v12 RENAME TO saml_sessions;"},
 };
 
 /* The identity provider's short-lived records (store_oidc.h) live in STATE_DIR/ztgate-idp.db,

@@ -46,7 +46,7 @@
 #define ZT_STORE_USER_GROUPS_MAX 64 /* groups given at user_add */
 
 /* Schema version this build writes; a database with a higher PRAGMA user_version is refused. */
-#define ZT_STORE_SCHEMA_VERSION 11
+#define ZT_STORE_SCHEMA_VERSION 12
 
 typedef struct zt_store zt_store;
 

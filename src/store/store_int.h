@@ -8,6 +8,7 @@
 
 #include "lib/buf.h"
 #include "store/store.h"
+#include "store/store_saml.h"
 
 /* What a revoking user update changes besides the epoch (ENABLE changes no epoch). */
 typedef enum zt_store_revoke {
@@ -169,6 +170,9 @@ typedef struct zt_store_saml_ops {
     int (*put)(zt_store *st, const char *session_hash, const char *dump, int64_t now);
     int (*get)(zt_store *st, const char *session_hash, zt_buf *out);
     int (*del)(zt_store *st, const char *session_hash);
+    int (*move)(zt_store *st, const char *from_hash, const char *to_hash);
+    int (*take_ended)(zt_store *st, int64_t now, zt_store_saml_ended_cb cb, void *ctx,
+                      uint64_t *n_out);
 } zt_store_saml_ops;
 
 /* Every backend's handle starts with this. */

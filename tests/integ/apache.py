@@ -363,7 +363,7 @@ def openidc(h, issuer, client_id, client_secret=None, ca_file=None, auth="client
 # ---------------------------------------------------------------------------------------------
 # mod_auth_mellon
 
-def _sp_metadata(entity_id, cert_pem, acs, slo):
+def _sp_metadata(entity_id, cert_pem, acs, slo, soap_slo):
     body = "".join(cert_pem.strip().splitlines()[1:-1])
     return """<?xml version="1.0"?>
 <EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{eid}">
@@ -375,12 +375,13 @@ def _sp_metadata(entity_id, cert_pem, acs, slo):
       <ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>
     </KeyDescriptor>
     <SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{slo}"/>
+    <SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="{soap_slo}"/>
     <NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</NameIDFormat>
     <NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</NameIDFormat>
     <AssertionConsumerService index="0" isDefault="true" Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{acs}"/>
   </SPSSODescriptor>
 </EntityDescriptor>
-""".format(eid=entity_id, cert=body, acs=acs, slo=slo)
+""".format(eid=entity_id, cert=body, acs=acs, slo=slo, soap_slo=soap_slo)
 
 
 def mellon(h, idp_metadata_file=None, host="sp.test", name="apache-mellon", extra=(),
@@ -388,7 +389,8 @@ def mellon(h, idp_metadata_file=None, host="sp.test", name="apache-mellon", extr
     """Apache with mod_auth_mellon protecting /secret/ (the CGI: REMOTE_USER = the NameID,
     MELLON_<attribute> variables). The SP's RSA key and certificate are made here and its
     metadata written to .sp_metadata_path (entityID .entity_id = URL of /mellon/metadata, ACS
-    /mellon/postResponse HTTP-POST, SLO /mellon/logout HTTP-Redirect, AuthnRequestsSigned):
+    /mellon/postResponse HTTP-POST, SLO /mellon/logout HTTP-Redirect and SOAP (by address:
+    .soap_slo_url), AuthnRequestsSigned):
     put that file in ztgate's config (saml.metadata_file), then start Apache with the IdP's
     metadata (ztgate's /.ztgate/saml/metadata, saved by the test):
 
@@ -403,6 +405,9 @@ def mellon(h, idp_metadata_file=None, host="sp.test", name="apache-mellon", extr
     ap.entity_id = ap.url("/mellon/metadata")
     ap.acs_url = ap.url("/mellon/postResponse")
     ap.slo_url = ap.url("/mellon/logout")
+    # Back-channel (SOAP) logout from the IdP: the same endpoint, POSTed to with no query. By
+    # address: ztgate cannot resolve the test host names (the certificate has IP:127.0.0.1).
+    ap.soap_slo_url = "https://127.0.0.1:%d/mellon/logout" % ap.port
     ap.sp_key = os.path.join(ap.dir, "sp.key")
     ap.sp_cert = os.path.join(ap.dir, "sp.crt")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
@@ -412,7 +417,7 @@ def mellon(h, idp_metadata_file=None, host="sp.test", name="apache-mellon", extr
         cert_pem = f.read()
     ap.sp_metadata_path = os.path.join(ap.dir, "sp-metadata.xml")
     with open(ap.sp_metadata_path, "w") as f:
-        f.write(_sp_metadata(ap.entity_id, cert_pem, ap.acs_url, ap.slo_url))
+        f.write(_sp_metadata(ap.entity_id, cert_pem, ap.acs_url, ap.slo_url, ap.soap_slo_url))
     ap.logout_url = lambda return_to=None: ap.url("/mellon/logout?ReturnTo=") + urllib.parse.quote(
         return_to or ap.url("/loggedout"), safe="")
 

@@ -814,10 +814,44 @@ static void test_webhook_drops(void **state)
     assert_null(zt_webhook_new(&wc, key, 8, err, sizeof(err))); /* key too short */
 }
 
+/* The answer reader of outgoing POSTs (SAML back-channel logout reads the SP's SOAP answer). */
+static void test_http_answer_parse(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *raw;
+        int code;
+        const char *body;
+    } cases[] = {
+        {"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n<a/>trailing", 200, "<a/>"},
+        {"HTTP/1.1 200 OK\r\ntransfer-encoding: Chunked\r\n\r\n2\r\n<a\r\n2;x=y\r\n/>\r\n0\r\n\r\n",
+         200, "<a/>"},
+        {"HTTP/1.0 500 Oops\r\n\r\nto the end", 500, "to the end"},
+        {"HTTP/1.1 204 No Content\n\n", 204, ""},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nshort", -EPROTO, NULL},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9\r\nshort\r\n", -EPROTO, NULL},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", -EPROTO, NULL},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 4", -EPROTO, NULL}, /* no end of headers */
+        {"HTTP/2 200\r\n\r\n", -EPROTO, NULL},
+        {"garbage", -EPROTO, NULL},
+        {"", -EPROTO, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        zt_buf b;
+        zt_buf_init(&b, 0);
+        int code = zt_http_answer_parse(cases[i].raw, strlen(cases[i].raw), &b);
+        assert_int_equal(code, cases[i].code);
+        if (cases[i].body != NULL)
+            assert_string_equal(b.data, cases[i].body);
+        zt_buf_dispose(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_http_answer_parse),
         cmocka_unit_test(test_matching_table),
         cmocka_unit_test(test_plan_order),
         cmocka_unit_test(test_titles),

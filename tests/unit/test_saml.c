@@ -319,7 +319,21 @@ static void test_lasso_log_not_fatal(void **state)
     zt_saml_server_free();
 }
 
-/* ---- the store's saml_sessions (schema 10) ---- */
+/* ---- the store's saml_sessions (schema 11, 12) ---- */
+
+typedef struct taken {
+    size_t n;
+    char user[128];
+    char dump[64];
+} taken;
+
+static void on_taken(void *ctx, const zt_store_saml_ended *e)
+{
+    taken *t = ctx;
+    t->n++;
+    snprintf(t->user, sizeof(t->user), "%s", e->user_id);
+    snprintf(t->dump, sizeof(t->dump), "%s", e->dump);
+}
 
 static void test_store_sessions(void **state)
 {
@@ -348,11 +362,57 @@ static void test_store_sessions(void **state)
     assert_string_equal(b.data, "<Session a=\"2\"/>");
     assert_int_equal(zt_store_saml_put(st, "nosuch", "<Session/>", 1001), -ENOENT);
     assert_int_equal(zt_store_saml_put(st, s.id_hash, "", 1001), -EINVAL);
-    /* It goes with its session. */
+    /* A live session's row is not taken. */
+    taken t = {0};
+    uint64_t n = 9;
+    assert_int_equal(zt_store_saml_take_ended(st, 1500, on_taken, &t, &n), 0);
+    assert_int_equal(n, 0);
+    /* It outlives its session until the back-channel logout takes it, once, with its user. */
     assert_int_equal(zt_store_session_delete(st, s.id_hash), 0);
+    zt_buf_reset(&b);
+    assert_int_equal(zt_store_saml_get(st, s.id_hash, &b), 0);
+    assert_int_equal(zt_store_saml_take_ended(st, 1500, on_taken, &t, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(t.n, 1);
+    assert_string_equal(t.user, u.id);
+    assert_string_equal(t.dump, "<Session a=\"2\"/>");
+    assert_int_equal(zt_store_saml_take_ended(st, 1500, on_taken, &t, &n), 0);
+    assert_int_equal(n, 0);
     zt_buf_reset(&b);
     assert_int_equal(zt_store_saml_get(st, s.id_hash, &b), -ENOENT);
     assert_int_equal(zt_store_saml_delete(st, s.id_hash), 0);
+    /* An expired session's row is taken though the session row is still there. */
+    memset(s.id_hash, 'b', 64);
+    assert_int_equal(zt_store_session_create(st, &s), 0);
+    assert_int_equal(zt_store_saml_put(st, s.id_hash, "<Session/>", 1001), 0);
+    assert_int_equal(zt_store_saml_take_ended(st, 1999, on_taken, &t, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(zt_store_saml_take_ended(st, 2000, on_taken, &t, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(t.n, 2);
+    /* A replaced session hands its row to the new one of the same user, never to another's. */
+    char from[65], to[65];
+    memset(s.id_hash, 'c', 64);
+    memcpy(from, s.id_hash, sizeof(from));
+    assert_int_equal(zt_store_session_create(st, &s), 0);
+    assert_int_equal(zt_store_saml_put(st, s.id_hash, "<Session/>", 1001), 0);
+    memset(s.id_hash, 'd', 64);
+    memcpy(to, s.id_hash, sizeof(to));
+    assert_int_equal(zt_store_session_create(st, &s), 0);
+    assert_int_equal(zt_store_saml_move(st, from, to), 0);
+    zt_buf_reset(&b);
+    assert_int_equal(zt_store_saml_get(st, from, &b), -ENOENT);
+    assert_int_equal(zt_store_saml_get(st, to, &b), 0);
+    zt_user v;
+    assert_int_equal(zt_store_user_add(st, "b@example.test", "", "", NULL, 0, &v), 0);
+    memset(s.id_hash, 'e', 64);
+    memcpy(s.user_id, v.id, sizeof(s.user_id));
+    assert_int_equal(zt_store_session_create(st, &s), 0);
+    assert_int_equal(zt_store_saml_move(st, to, s.id_hash), 0);
+    zt_buf_reset(&b);
+    assert_int_equal(zt_store_saml_get(st, s.id_hash, &b), -ENOENT);
+    assert_int_equal(zt_store_saml_get(st, to, &b), 0);
+    zt_user_dispose(&v);
     zt_buf_dispose(&b);
     zt_user_dispose(&u);
     zt_store_close(st);

@@ -887,6 +887,50 @@ static void test_migrate_v2_to_v3(void **state)
     zt_user_dispose(&u);
 }
 
+/* Schema 11 -> 12: saml_sessions loses its cascade from sessions and gains user_id; the row of
+ * a live session is kept with its user, one whose session is gone is dropped. */
+static void test_migrate_v11_to_v12(void **state)
+{
+    fixture *f = *state;
+    zt_user u;
+    add_user(f->st, "saml@example.com", &u);
+    zt_store_session s = make_session(u.id, 'c', 0);
+    assert_int_equal(zt_store_session_create(f->st, &s), 0);
+    zt_store_close(f->st);
+    f->st = NULL;
+    char q[1024];
+    snprintf(q, sizeof(q),
+             "DROP TABLE saml_sessions;"
+             "CREATE TABLE saml_sessions (session_hash TEXT PRIMARY KEY NOT NULL REFERENCES "
+             "sessions(id_hash) ON DELETE CASCADE, dump TEXT NOT NULL CHECK (length(dump) BETWEEN "
+             "1 AND 262144), updated_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;"
+             "INSERT INTO saml_sessions VALUES ('%s', '<Session/>', 1000);"
+             "INSERT INTO saml_sessions VALUES ('gone', '<Session/>', 1000);"
+             "PRAGMA user_version = 11;",
+             s.id_hash);
+    sqlite_exec(f->db, q);
+    char err[256] = "";
+    f->st = open_at(f->state, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("reopen: %s", err);
+    assert_int_equal(sqlite_int(f->db, "PRAGMA user_version"), ZT_STORE_SCHEMA_VERSION);
+    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM pragma_foreign_key_list("
+                                       "'saml_sessions')"),
+                     0);
+    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM saml_sessions"), 1);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM saml_sessions WHERE user_id = '%s'", u.id);
+    assert_int_equal(sqlite_int(f->db, sql), 1);
+    /* The session ends: the row stays until taken. */
+    assert_int_equal(zt_store_session_delete(f->st, s.id_hash), 0);
+    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM saml_sessions"), 1);
+    uint64_t n = 0;
+    assert_int_equal(zt_store_saml_take_ended(f->st, 1500, NULL, NULL, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM saml_sessions"), 0);
+    zt_user_dispose(&u);
+}
+
 static void test_detections(void **state)
 {
     fixture *f = *state;
@@ -1121,6 +1165,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_v2_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v2_to_v3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v11_to_v12, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detection_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signin_history, setup, teardown),
