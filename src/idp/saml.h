@@ -33,6 +33,8 @@
 #define ZT_SAML_MSG_MAX (48 * 1024) /* a SAMLRequest parameter, encoded */
 #define ZT_SAML_RELAY_MAX 512       /* RelayState (the profile says 80; SPs send more) */
 #define ZT_SAML_PERSISTENT_LEN 43   /* base64url of HMAC-SHA-256 */
+#define ZT_SAML_SKEW_S 60           /* clock skew allowed: an assertion's NotBefore is now-this */
+#define ZT_SAML_ASSERTION_TTL_S 300 /* an assertion's NotOnOrAfter is now+this */
 #define ZT_SAML_RESUME_TTL_S 600    /* a kept HTTP-POST AuthnRequest waits this long */
 
 /* NameID and AuthnContext URIs. */

@@ -43,8 +43,10 @@ typedef struct zt_saml_subject {
     const char *display_name;
     const char *const *groups;
     size_t n_groups;
-    unsigned amr;      /* ZT_AMR_*: the AuthnContextClassRef */
-    int64_t auth_time; /* AuthnInstant, Unix seconds */
+    unsigned amr;            /* ZT_AMR_*: the AuthnContextClassRef */
+    int64_t auth_time;       /* AuthnInstant, Unix seconds */
+    int64_t now;             /* the assertion's validity window starts around it */
+    int64_t session_expires; /* SessionNotOnOrAfter: the ztgate session's absolute expiry */
     const zt_saml_attrs_cfg *attrs;
 } zt_saml_subject;
 

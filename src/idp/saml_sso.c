@@ -100,6 +100,19 @@ typedef struct subject_buf {
     zt_saml_subject subj;
 } subject_buf;
 
+/* The absolute expiry of the browser's ztgate session (looked up again: the portal's view of
+ * the session does not carry it); now + the default absolute lifetime if it is gone. */
+static int64_t session_expiry(zt_local_req *r)
+{
+    const zt_session_info *info = NULL;
+    int64_t now = zt_portal_now();
+    zt_session_status st =
+        zt_session_lookup(r->sessions, zt_portal_cookies(r), r->https, r->host, now, &info);
+    if (st == ZT_SESSION_VALID && info != NULL && info->absolute_expires_at > now)
+        return info->absolute_expires_at;
+    return now + ZT_SAML_ASSERTION_TTL_S;
+}
+
 static int subject_of(sso_ctx *c, const zt_portal_sess *s, const char *sp, subject_buf *sb)
 {
     zt_local_req *r = c->r;
@@ -124,6 +137,8 @@ static int subject_of(sso_ctx *c, const zt_portal_sess *s, const char *sp, subje
         .n_groups = sb->groups.n,
         .amr = s->amr,
         .auth_time = s->auth_time,
+        .now = zt_portal_now(),
+        .session_expires = session_expiry(r),
         .attrs = &cfg->attributes,
     };
     return 0;

@@ -7,9 +7,11 @@ key, a tampered request, an unknown issuer, an ACS URL outside the metadata, DTD
 huge and malformed messages - each a 4xx with a log line, never a crash and never a Response.
 The real SP (Apache mod_auth_mellon in Chromium) is test_saml_mellon.py."""
 import base64
+import calendar
 import json
 import os
 import re
+import time
 import urllib.parse
 import zlib
 
@@ -69,6 +71,28 @@ def _follow_to_post(b, r, limit=6):
     return r
 
 
+def _when(xml, pattern):
+    m = re.search(pattern, xml)
+    check(m, "%s missing in %s" % (pattern, xml[:600]))
+    return calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _check_validity(xml):
+    """The assertion expires: NotBefore now-1min and NotOnOrAfter now+5min in Conditions, the
+    same NotOnOrAfter on the bearer confirmation, SessionNotOnOrAfter = the session's end (a new
+    session: the default 12 h absolute lifetime). Wide margins: only the presence and the
+    order of magnitude are checked, not the clock."""
+    now = time.time()
+    nb = _when(xml, r'<saml:Conditions[^>]* NotBefore="([^"]+)"')
+    na = _when(xml, r'<saml:Conditions[^>]* NotOnOrAfter="([^"]+)"')
+    eq(na - nb, 360, "Conditions window: 1 min before .. 5 min after")
+    check(abs(nb + 60 - now) < 120, "NotBefore near now")
+    eq(_when(xml, r'<saml:SubjectConfirmationData[^>]* NotOnOrAfter="([^"]+)"'), na,
+       "the bearer confirmation expires with the assertion")
+    sess = _when(xml, r'<saml:AuthnStatement[^>]* SessionNotOnOrAfter="([^"]+)"')
+    check(abs(sess - (now + 12 * 3600)) < 600, "SessionNotOnOrAfter: the session's expiry")
+
+
 def test_saml_metadata(h):
     sp = SP(h, "sp1")
     gw = _gateway(h, [sp])
@@ -120,6 +144,7 @@ def test_saml_sp_initiated_redirect(h):
     check(re.search(r'Name="groups"[^>]*>.*staff', xml), "groups attribute")
     check(re.search(r'Name="email"[^>]*>.*%s' % re.escape(EMAIL), xml), "email attribute")
     check("SessionIndex=" in xml, "SessionIndex")
+    _check_validity(xml)
     cert = idp_cert_pem(h, md)
     check(verify(h, xml, cert, "Assertion"), "assertion signature")
     check(verify(h, xml, cert, "Response"), "response signature")

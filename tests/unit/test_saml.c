@@ -239,15 +239,17 @@ static void test_lasso_answer(void **state)
     assert_string_equal(info.sp, sp_entity);
     assert_string_equal(info.request_id, "_r1");
     const char *groups[] = {"staff", "teachers"};
-    zt_saml_subject subj = {"alice@example.test",
-                            ZT_SAML_FMT_EMAIL,
-                            "alice@example.test",
-                            "Alice",
-                            groups,
-                            2,
-                            ZT_AMR_PWD | ZT_AMR_OTP | ZT_AMR_MFA,
-                            1700000000,
-                            &cfg->apps[0].saml.attributes};
+    zt_saml_subject subj = {.name_id = "alice@example.test",
+                            .name_id_format = ZT_SAML_FMT_EMAIL,
+                            .email = "alice@example.test",
+                            .display_name = "Alice",
+                            .groups = groups,
+                            .n_groups = 2,
+                            .amr = ZT_AMR_PWD | ZT_AMR_OTP | ZT_AMR_MFA,
+                            .auth_time = 1700000000,
+                            .now = 1700000100,
+                            .session_expires = 1700043200,
+                            .attrs = &cfg->apps[0].saml.attributes};
     zt_saml_answer_in in = {
         .msg = msg, .relay = "rs", .status = ZT_SAML_ST_SUCCESS, .subject = &subj};
     zt_saml_out out;
@@ -262,6 +264,18 @@ static void test_lasso_answer(void **state)
     assert_non_null(strstr(x, ">teachers</saml:AttributeValue>"));
     assert_non_null(strstr(x, "Name=\"displayName\""));
     assert_non_null(strstr(x, "InResponseTo=\"_r1\""));
+    /* The assertion expires: a window of now-1min..now+5min in Conditions and in the bearer
+     * confirmation, and the SP's session ends with ours. */
+    assert_non_null(strstr(x, "NotBefore=\"2023-11-14T22:14:00Z\""));
+    assert_non_null(strstr(x, "NotOnOrAfter=\"2023-11-14T22:20:00Z\""));
+    char *conf = strstr(x, "<saml:SubjectConfirmationData");
+    assert_non_null(conf);
+    char *conf_end = strchr(conf, '>');
+    assert_non_null(conf_end);
+    *conf_end = '\0';
+    assert_non_null(strstr(conf, "NotOnOrAfter=\"2023-11-14T22:20:00Z\""));
+    *conf_end = '>';
+    assert_non_null(strstr(x, "SessionNotOnOrAfter=\"2023-11-15T10:13:20Z\""));
     assert_non_null(out.session_dump);
     g_free(x);
     g_free(xml);
