@@ -480,3 +480,65 @@ def test_saml_logout_signature_rules(h):
     lr = sp.logout_request(gw.base + "/.ztgate/saml/slo", EMAIL, idx, fmt)
     r = b.get("/.ztgate/saml/slo?" + sp.redirect_query(lr, sign=True))
     eq(r.status, 303, "a signed LogoutRequest is answered")
+
+
+def _sso_index(gw, b, sp):
+    """One SSO to sp with browser b: the assertion's SessionIndex."""
+    r = b.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(gw.base + "/.ztgate/saml/sso")))
+    eq(r.status, 200, "SSO with a session")
+    return re.search(r'SessionIndex="([^"]+)"', _response_xml(post_page_fields(r.body)[1])).group(1)
+
+
+def _logout_status(r):
+    """The status codes of the LogoutResponse in a Redirect-binding 303."""
+    eq(r.status, 303, "a LogoutResponse")
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(r.header("Location")).query)
+    xml = zlib.decompress(base64.b64decode(q["SAMLResponse"][0]), -15).decode()
+    return re.findall(r'StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:(\w+)"', xml)
+
+
+def _signed_in_still(gw, b, sp):
+    r = b.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(gw.base + "/.ztgate/saml/sso")))
+    return r.status == 200
+
+
+def test_saml_logout_request_must_name_this_session(h):
+    """A signed LogoutRequest ends the browser's session only when it names that session's SAML
+    sign-in (NameID and SessionIndex), is fresh (IssueInstant within 5 minutes, NotOnOrAfter
+    not passed), is meant for us (Destination) and was not accepted before. Otherwise the
+    session stays: Requester / UnknownPrincipal for another principal, 400 for the rest."""
+    sp = SP(h, "sp1")
+    gw = _gateway(h, [sp])
+    slo = gw.base + "/.ztgate/saml/slo"
+    fmt = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+    b = _signed_in(gw)
+    idx = _sso_index(gw, b, sp)
+    # Another NameID, or the right one with a SessionIndex of no SSO of this browser.
+    for name, index in (("nobody@evil.test", idx), (EMAIL, "bogus-index")):
+        lr = sp.logout_request(slo, name, index, fmt)
+        eq(_logout_status(b.get("/.ztgate/saml/slo?" + sp.redirect_query(lr, sign=True))),
+           ["Requester", "UnknownPrincipal"], "not this session: %s / %s" % (name, index))
+        check(_signed_in_still(gw, b, sp), "the session stays (%s / %s)" % (name, index))
+    # Stale, expired, or addressed elsewhere: refused.
+    stale = sp.logout_request(slo, EMAIL, idx, fmt)
+    stale = re.sub(r'IssueInstant="[^"]+"', 'IssueInstant="2001-01-01T00:00:00Z"', stale)
+    expired = sp.logout_request(slo, EMAIL, idx, fmt).replace(
+        'Destination=', 'NotOnOrAfter="2001-01-01T00:05:00Z" Destination=')
+    elsewhere = sp.logout_request("https://elsewhere.test/slo", EMAIL, idx, fmt)
+    for what, lr in (("IssueInstant 2001", stale), ("NotOnOrAfter passed", expired),
+                     ("Destination elsewhere", elsewhere)):
+        r = b.get("/.ztgate/saml/slo?" + sp.redirect_query(lr, sign=True))
+        eq(r.status, 400, what)
+        check(_signed_in_still(gw, b, sp), "the session stays (%s)" % what)
+    check("IssueInstant too far" in gw.stderr_text() and "Destination is not" in gw.stderr_text(),
+          "log lines say why")
+    # The right one ends it ...
+    q = sp.redirect_query(sp.logout_request(slo, EMAIL, idx, fmt), sign=True)
+    eq(_logout_status(b.get("/.ztgate/saml/slo?" + q)), ["Success"], "this session's logout")
+    check(not _signed_in_still(gw, b, sp), "signed out")
+    # ... once: replayed at another session of the same user, it is refused as a replay.
+    b2 = _signed_in(gw)
+    _sso_index(gw, b2, sp)
+    eq(b2.get("/.ztgate/saml/slo?" + q).status, 400, "a replayed LogoutRequest")
+    check("replayed" in gw.stderr_text(), "logged as a replay")
+    check(_signed_in_still(gw, b2, sp), "the other session stays")

@@ -90,6 +90,32 @@ static void test_persistent_id(void **state)
             strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", *p));
 }
 
+/* xs:dateTime in UTC, as the freshness checks of LogoutRequests read it. */
+static void test_parse_time(void **state)
+{
+    (void)state;
+    int64_t t = 0;
+    assert_int_equal(zt_saml_parse_time("2023-11-14T22:13:20Z", &t), 0);
+    assert_int_equal(t, 1700000000);
+    assert_int_equal(zt_saml_parse_time("2023-11-14T22:13:20.123Z", &t), 0);
+    assert_int_equal(t, 1700000000);
+    char back[32];
+    zt_saml_iso_time(1700000000, back);
+    assert_int_equal(zt_saml_parse_time(back, &t), 0);
+    assert_int_equal(t, 1700000000);
+    const char *bad[] = {"",
+                         "2023-11-14T22:13:20",
+                         "2023-11-14T22:13:20+01:00",
+                         "2023-13-14T22:13:20Z",
+                         "2023-11-14 22:13:20Z",
+                         "2023-11-14T25:13:20Z",
+                         "20x3-11-14T22:13:20Z",
+                         "2023-11-14T22:13:20ZZ"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(zt_saml_parse_time(bad[i], &t), -1);
+    assert_int_equal(zt_saml_parse_time(NULL, &t), -1);
+}
+
 static void test_authn_class_and_relay(void **state)
 {
     (void)state;
@@ -395,6 +421,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_param),
         cmocka_unit_test(test_persistent_id),
+        cmocka_unit_test(test_parse_time),
         cmocka_unit_test(test_authn_class_and_relay),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_metadata),
