@@ -542,3 +542,29 @@ def test_saml_logout_request_must_name_this_session(h):
     eq(b2.get("/.ztgate/saml/slo?" + q).status, 400, "a replayed LogoutRequest")
     check("replayed" in gw.stderr_text(), "logged as a replay")
     check(_signed_in_still(gw, b2, sp), "the other session stays")
+
+
+def test_saml_reload_adds_the_first_sp(h):
+    """A gateway started without SAML apps: a reload that adds the first one makes a working
+    IdP (Lasso set up at start anyway, the key and certificate created at first use)."""
+    from harness import wait_until
+    sp = SP(h, "sp1")
+    gw = _gateway(h, [])
+    b = _signed_in(gw)
+    cfg = json.loads(json.dumps(gw.config))
+    cfg["apps"] = cfg["apps"] + [{"name": "sp1", "kind": "saml", "sensitivity": "internal",
+                                  "saml": {"metadata_file": sp.metadata_path}}]
+    gw.reload(cfg)
+    dest = gw.base + "/.ztgate/saml/sso"
+
+    def reloaded():
+        return b.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(dest))).status != 404
+    check(wait_until(reloaded, 10), "the reload took effect")
+    r = b.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(dest)))
+    eq(r.status, 200, "SSO to the first SP added by a reload")
+    action, fields = post_page_fields(r.body)
+    eq(action, sp.acs, "posted to the ACS")
+    _, md = _metadata(gw)
+    check(verify(h, _response_xml(fields), idp_cert_pem(h, md), "Assertion"),
+          "signed with the key created after the reload")
+    check(gw.alive(), "still running")
