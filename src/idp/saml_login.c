@@ -58,7 +58,10 @@ static void read_info(LassoLogin *login, int rc, zt_saml_req_info *info)
     info->is_passive = req->IsPassive;
     if (req->NameIDPolicy != NULL)
         copy_str(info->name_id_format, sizeof(info->name_id_format), req->NameIDPolicy->Format);
-    copy_str(info->request_id, sizeof(info->request_id), LASSO_SAMLP2_REQUEST_ABSTRACT(req)->ID);
+    LassoSamlp2RequestAbstract *ra = LASSO_SAMLP2_REQUEST_ABSTRACT(req);
+    copy_str(info->request_id, sizeof(info->request_id), ra->ID);
+    copy_str(info->issue_instant, sizeof(info->issue_instant), ra->IssueInstant);
+    copy_str(info->destination, sizeof(info->destination), ra->Destination);
 }
 
 int zt_saml_authn_parse(LassoServer *server, const char *msg, zt_saml_req_info *info)

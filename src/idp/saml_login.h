@@ -21,6 +21,8 @@ typedef struct zt_saml_req_info {
     char sp[1025];        /* its Issuer, the SP's entity id ("" when unread) */
     char request_id[128];
     char name_id_format[256];
+    char issue_instant[40];
+    char destination[1025];
     bool force_authn, is_passive;
 } zt_saml_req_info;
 
@@ -86,6 +88,12 @@ int zt_saml_parse_time(const char *s, int64_t *out);
 /* Whether a message carries a signature (then its status must be 0): the Redirect binding's
  * Signature parameter in the query msg, the POST binding's enveloped ds:Signature. */
 bool zt_saml_signed(const char *msg, bool post, int signature_status);
+/* Whether a message is signed with SHA-1 (Redirect: SigAlg; POST: SignatureMethod or
+ * DigestMethod): refused, SHA-1 signatures can be forged by collision. */
+bool zt_saml_weak_signature(const char *msg, bool post);
+/* Remember (issuer, id) until `until`: 0 new, 1 seen before (a replay), -1 no room (the table
+ * is full of live entries) or no hash. Call with the server lock held. */
+int zt_saml_seen_id(const char *issuer, const char *id, int64_t until, int64_t now);
 
 /* ---- single logout (saml_logout.c) ---- */
 

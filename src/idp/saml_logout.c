@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <lasso/lasso.h>
+#include <openssl/evp.h>
 #include <lasso/xml/saml-2.0/samlp2_logout_request.h>
 #include <lasso/xml/saml-2.0/samlp2_request_abstract.h>
 #include <lasso/xml/saml-2.0/samlp2_status.h>
@@ -106,30 +107,38 @@ int zt_saml_logout_respond(zt_saml_logout_msg *s)
 
 /* ---- freshness and replay ---- */
 
-#define SLO_WINDOW_S (5 * ZT_SAML_SKEW_S) /* IssueInstant within this of now */
-#define SLO_SEEN_MAX 1024                 /* accepted LogoutRequest IDs remembered */
+#define SLO_WINDOW_S ZT_SAML_MSG_WINDOW_S
+#define SEEN_MAX 2048 /* accepted request IDs remembered (AuthnRequests and LogoutRequests) */
 
-/* IDs of accepted LogoutRequests, each until its IssueInstant + SLO_WINDOW_S (after that the
- * time check refuses it anyway). Guarded by the server lock, like every function here. */
+/* SHA-256 of (issuer, ID) of the requests accepted recently, each until its IssueInstant +
+ * the window (after that the time check refuses it anyway). Guarded by the server lock, like
+ * every function here. */
 static struct {
-    char id[128];
+    unsigned char key[32];
     int64_t until;
-} seen[SLO_SEEN_MAX];
+} seen[SEEN_MAX];
 
-/* 0: recorded now; 1: seen before; -1: the table is full of live IDs (fail closed). */
-static int remember_id(const char *id, int64_t until, int64_t now)
+int zt_saml_seen_id(const char *issuer, const char *id, int64_t until, int64_t now)
 {
+    unsigned char key[32];
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(md, issuer, strlen(issuer) + 1) == 1 &&
+             EVP_DigestUpdate(md, id, strlen(id)) == 1 && EVP_DigestFinal_ex(md, key, NULL) == 1;
+    EVP_MD_CTX_free(md);
+    if (!ok)
+        return -1;
     int free_slot = -1;
-    for (int i = 0; i < SLO_SEEN_MAX; i++) {
+    for (int i = 0; i < SEEN_MAX; i++) {
         bool live = seen[i].until > now;
-        if (live && strcmp(seen[i].id, id) == 0)
+        if (live && memcmp(seen[i].key, key, sizeof(key)) == 0)
             return 1;
         if (!live && free_slot < 0)
             free_slot = i;
     }
     if (free_slot < 0)
         return -1;
-    copy_str(seen[free_slot].id, sizeof(seen[free_slot].id), id);
+    memcpy(seen[free_slot].key, key, sizeof(key));
     seen[free_slot].until = until;
     return 0;
 }
@@ -158,7 +167,7 @@ const char *zt_saml_logout_check(zt_saml_logout_msg *s, const char *slo_url, boo
         return "Destination is not this IdP's SingleLogoutService";
     if (s->request_id[0] == '\0')
         return "no ID";
-    int seen_rc = remember_id(s->request_id, issued + SLO_WINDOW_S, now);
+    int seen_rc = zt_saml_seen_id(s->sp, s->request_id, issued + SLO_WINDOW_S, now);
     if (seen_rc != 0)
         return seen_rc == 1 ? "replayed (its ID was seen before)"
                             : "too many recent logouts to tell a replay";
@@ -231,6 +240,27 @@ void zt_saml_slo_dispose(zt_saml_logout_msg *s)
     g_free(s->body);
     g_free(s->dump);
     memset(s, 0, sizeof(*s));
+}
+
+bool zt_saml_weak_signature(const char *msg, bool post)
+{
+    if (!post) { /* the Redirect binding's SigAlg parameter */
+        zt_buf alg;
+        zt_buf_init(&alg, 256);
+        int rc = zt_saml_param(msg, strlen(msg), "SigAlg", &alg);
+        bool weak = rc != 1 || strstr(alg.data, "sha1") != NULL;
+        zt_buf_dispose(&alg);
+        return rc != 0 && weak; /* none: not signed; malformed: refused */
+    }
+    gsize n = 0;
+    guchar *xml = g_base64_decode(msg, &n);
+    char *text = g_strndup((const char *)xml, n);
+    /* SignatureMethod rsa-sha1 or DigestMethod sha1 anywhere in the message: refused (a
+     * false alarm only refuses, never accepts) */
+    bool weak = strstr(text, "xmldsig#rsa-sha1") != NULL || strstr(text, "xmldsig#sha1") != NULL;
+    g_free(text);
+    g_free(xml);
+    return weak;
 }
 
 bool zt_saml_signed(const char *msg, bool post, int status)

@@ -345,6 +345,36 @@ static bool signature_refused(const sso_ctx *c, bool must_sign)
     return true;
 }
 
+/* Under the lock, for a request that just arrived (not one resumed after the sign-in) and
+ * whose signature, if any, verified: not SHA-1, IssueInstant within ZT_SAML_MSG_WINDOW_S of
+ * now, Destination our SSO URL (required when signed), and a signed one never seen before.
+ * NULL, or why not. */
+static const char *request_stale(sso_ctx *c)
+{
+    bool is_signed = signed_request(c);
+    if (zt_saml_weak_signature(c->msg, c->post))
+        return "signed with SHA-1 (use RSA-SHA256)";
+    int64_t now = zt_portal_now(), issued = 0;
+    if (zt_saml_parse_time(c->info.issue_instant, &issued) != 0)
+        return "IssueInstant missing or malformed";
+    if (issued > now + ZT_SAML_MSG_WINDOW_S || issued < now - ZT_SAML_MSG_WINDOW_S)
+        return "IssueInstant too far from now (stale or replayed)";
+    zt_buf url;
+    zt_buf_init(&url, 256);
+    bool dest_ok =
+        zt_buf_printf(&url, "%s%s", c->r->cfg->idp.issuer, ZT_SAML_SSO) == 0 &&
+        (c->info.destination[0] != '\0' ? strcmp(c->info.destination, url.data) == 0 : !is_signed);
+    zt_buf_dispose(&url);
+    if (!dest_ok)
+        return "Destination is not this IdP's SingleSignOnService";
+    int seen = is_signed ? zt_saml_seen_id(c->info.sp, c->info.request_id,
+                                           issued + ZT_SAML_MSG_WINDOW_S, now)
+                         : 0;
+    return seen == 1   ? "replayed (its ID was seen before)"
+           : seen != 0 ? "too many recent signed requests to tell a replay"
+                       : NULL;
+}
+
 /* Lasso reads it; the SP must be an app of ours, and signed when it has to be. */
 static void run_request(sso_ctx *c)
 {
@@ -357,6 +387,11 @@ static void run_request(sso_ctx *c)
     c->app = c->info.sp[0] ? zt_saml_app_of(c->r->cfg, c->info.sp) : NULL;
     bool must_sign = c->app != NULL &&
                      (c->app->saml.require_signed_requests || zt_saml_sp_wants_signed(c->info.sp));
+    const char *stale = c->app != NULL && c->info.rc == 0 &&
+                                (!signed_request(c) || c->info.signature_status == 0) &&
+                                c->kept_at == 0
+                            ? request_stale(c)
+                            : NULL;
     zt_saml_server_unlock();
     if (c->app == NULL) {
         zt_warn("saml: AuthnRequest from an unknown service provider (issuer '%.200s'): %s",
@@ -365,6 +400,9 @@ static void run_request(sso_ctx *c)
     } else if (signature_refused(c, must_sign)) {
         zt_saml_refuse(c->r, 400, signed_request(c) ? SAML_BODY_BAD_REQUEST : SAML_BODY_UNSIGNED,
                        "saml: AuthnRequest signature");
+    } else if (stale != NULL) {
+        zt_warn("saml: app '%s': AuthnRequest refused: %s", c->app->name, stale);
+        zt_saml_refuse(c->r, 400, SAML_BODY_BAD_REQUEST, "saml: stale or replayed AuthnRequest");
     } else if (c->info.rc != 0) {
         zt_warn("saml: app '%s': AuthnRequest refused: %s", c->app->name,
                 zt_saml_strerror(c->info.rc));

@@ -11,6 +11,7 @@ import calendar
 import json
 import os
 import re
+import subprocess
 import time
 import urllib.parse
 import zlib
@@ -568,3 +569,35 @@ def test_saml_reload_adds_the_first_sp(h):
     check(verify(h, _response_xml(fields), idp_cert_pem(h, md), "Assertion"),
           "signed with the key created after the reload")
     check(gw.alive(), "still running")
+
+
+def test_saml_authn_request_fresh_once_no_sha1(h):
+    """An AuthnRequest must be fresh (IssueInstant within 5 minutes), meant for us (Destination)
+    and, when signed, not signed with SHA-1 and never seen before: else 400 and a log line."""
+    sp = SP(h, "sp1")
+    sp.cfg = {"require_signed_requests": True}
+    gw = _gateway(h, [sp])
+    b = _signed_in(gw)
+    dest = gw.base + "/.ztgate/saml/sso"
+    # RSA-SHA1 over the Redirect binding (SigAlg), correctly signed.
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    raw = c.compress(sp.authn_request(dest).encode()) + c.flush()
+    q = "SAMLRequest=" + urllib.parse.quote(base64.b64encode(raw).decode(), safe="")
+    q += "&SigAlg=" + urllib.parse.quote("http://www.w3.org/2000/09/xmldsig#rsa-sha1", safe="")
+    sig = subprocess.run(["openssl", "dgst", "-sha1", "-sign", sp.key], input=q.encode(),
+                         capture_output=True, check=True).stdout
+    q += "&Signature=" + urllib.parse.quote(base64.b64encode(sig).decode(), safe="")
+    _refused(gw, b.get("/.ztgate/saml/sso?" + q), 400, "SHA-1", "an RSA-SHA1 signature")
+    # Stale, and addressed to another IdP.
+    stale = re.sub(r'IssueInstant="[^"]+"', 'IssueInstant="2001-01-01T00:00:00Z"',
+                   sp.authn_request(dest))
+    _refused(gw, b.get("/.ztgate/saml/sso?" + sp.redirect_query(stale, sign=True)), 400,
+             "IssueInstant too far", "IssueInstant 2001")
+    _refused(gw, b.get("/.ztgate/saml/sso?" + sp.redirect_query(
+        sp.authn_request("https://elsewhere.test/sso"), sign=True)), 400, "Destination is not",
+        "Destination elsewhere")
+    # A good one is answered once; the same signed request again is a replay.
+    q = sp.redirect_query(sp.authn_request(dest), sign=True)
+    r = b.get("/.ztgate/saml/sso?" + q)
+    eq(r.status, 200, "a fresh signed request")
+    _refused(gw, b.get("/.ztgate/saml/sso?" + q), 400, "replayed", "the same request again")
