@@ -220,6 +220,8 @@ static void answer(sso_ctx *c, const zt_portal_sess *s, zt_saml_status st)
         zt_portal_unavailable(c->r, "audit log unavailable");
         return;
     }
+    if (c->resume[0] != '\0') /* answered: the resume id is single use */
+        zt_saml_keep_drop(c->resume);
     zt_info("saml: app '%s' (%s): %s response posted to %s [%s]", c->app->name, out.sp,
             out.status == ZT_SAML_ST_SUCCESS ? "success" : "error", out.url, c->r->request_id);
     zt_saml_post_page(c->r, out.url, "SAMLResponse", out.body, c->relay);

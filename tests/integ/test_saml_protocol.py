@@ -601,3 +601,37 @@ def test_saml_authn_request_fresh_once_no_sha1(h):
     r = b.get("/.ztgate/saml/sso?" + q)
     eq(r.status, 200, "a fresh signed request")
     _refused(gw, b.get("/.ztgate/saml/sso?" + q), 400, "replayed", "the same request again")
+
+
+def test_saml_resume_id_single_use_and_never_evicted(h):
+    """A kept request's resume id answers once (no second Response, no RequestDenied after a
+    success), and a flood of requests that fills the table is refused (503) instead of evicting
+    the sign-ins under way."""
+    sp = SP(h, "sp1")
+    gw = _gateway(h, [sp])
+    dest = gw.base + "/.ztgate/saml/sso"
+    anon = Browser(gw.port, host=PORTAL)
+
+    def kept(relay):
+        r = anon.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(dest), relay=relay))
+        eq(r.status, 303, "no session: kept, to the sign-in page")
+        return urllib.parse.parse_qs(urllib.parse.urlsplit(r.header("Location")).query)["rd"][0]
+    first = kept("r1")
+    b = _signed_in(gw)
+    r = b.get(first)
+    eq(r.status, 200, "resumed after sign-in")
+    check(b"saml-post" in r.body, "a Response")
+    for what, url in (("the same resume again", first), ("deny after success", first + "&deny=1")):
+        r = b.get(url)
+        eq(r.status, 400, what)
+        check(b"saml-post" not in r.body, "%s: no second Response" % what)
+    # Fill the table (1024 entries) with requests that wait for a browser.
+    pending = kept("pending")
+    for i in range(1023):
+        anon.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(dest)))
+    r = anon.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(dest)))
+    eq(r.status, 503, "the table is full: refused")
+    check("requests are waiting for their browsers already" in gw.stderr_text(), "log line")
+    r = b.get(pending)
+    eq(r.status, 200, "the sign-in under way was not evicted")
+    check(b"saml-post" in r.body, "its Response")
