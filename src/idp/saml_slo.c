@@ -107,7 +107,8 @@ static int process(zt_local_req *r, const char *msg, bool post, const char *dump
     else if (zt_saml_signed(msg, post, slo->signature_status)
                  ? slo->signature_status != 0
                  : (*app)->saml.require_signed_requests)
-        status = 400; /* a signature must verify; none is allowed unless the app requires it */
+        status = 400; /* a signature must verify; an unsigned LogoutRequest never gets here:
+                       * Lasso 2.8 refuses it on both bindings whatever the app requires */
     else
         status = check_request(r, msg, post, slo, chain);
     zt_saml_server_unlock();

@@ -514,6 +514,12 @@ def test_saml_logout_request_must_name_this_session(h):
     fmt = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
     b = _signed_in(gw)
     idx = _sso_index(gw, b, sp)
+    # Unsigned, even for an SP that need not sign: Lasso refuses it on both bindings (docs).
+    lr = sp.logout_request(slo, EMAIL, idx, fmt)
+    eq(b.get("/.ztgate/saml/slo?" + sp.redirect_query(lr)).status, 400, "unsigned Redirect")
+    eq(b.post("/.ztgate/saml/slo", {"SAMLRequest": base64.b64encode(lr.encode())}).status, 400,
+       "unsigned POST")
+    check(_signed_in_still(gw, b, sp), "the session stays (unsigned)")
     # Another NameID, or the right one with a SessionIndex of no SSO of this browser.
     for name, index in (("nobody@evil.test", idx), (EMAIL, "bogus-index")):
         lr = sp.logout_request(slo, name, index, fmt)
