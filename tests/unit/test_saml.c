@@ -166,6 +166,16 @@ static void test_keys(void **state)
     fclose(f);
     assert_int_equal(zt_saml_keys_ensure(other, key_path, "auth.test", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "not a readable PEM certificate"));
+    /* A key others can read is refused, with the fix in the message. */
+    assert_int_equal(chmod(key_path, 0640), 0);
+    assert_int_equal(zt_saml_keys_ensure(cert_path, key_path, "auth.test", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "readable by group or others"));
+    assert_int_equal(chmod(key_path, 0600), 0);
+    assert_int_equal(zt_saml_keys_ensure(cert_path, key_path, "auth.test", err, sizeof(err)), 0);
+    /* Created through a temporary file: none is left behind. */
+    char tmp[300];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", key_path);
+    assert_int_not_equal(access(tmp, F_OK), 0);
 }
 
 static void test_metadata(void **state)
