@@ -126,9 +126,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void answer(struct _LassoServer *server, const char *msg, zt_saml_status st)
 {
     static const char *const groups[] = {"staff", "a&b<c>"};
-    zt_saml_subject subj = {
-        "alice@example.test", ZT_SAML_FMT_EMAIL, "alice@example.test", "Alice", groups, 2,
-        ZT_AMR_PWD,           1800000000,        &app.saml.attributes};
+    zt_saml_subject subj = {.name_id = "alice@example.test",
+                            .name_id_format = ZT_SAML_FMT_EMAIL,
+                            .email = "alice@example.test",
+                            .display_name = "Alice",
+                            .groups = groups,
+                            .n_groups = 2,
+                            .amr = ZT_AMR_PWD,
+                            .auth_time = 1800000000,
+                            .now = 1800000000,
+                            .session_expires = 1800043200,
+                            .attrs = &app.saml.attributes};
     zt_saml_answer_in in = {.msg = msg, .relay = "rs", .status = st, .subject = &subj};
     zt_saml_out out;
     if (zt_saml_authn_answer(server, &in, &out) == 0)
@@ -154,8 +162,11 @@ static void run_logout(const char *msg)
     if (server == NULL)
         abort();
     zt_saml_logout_msg slo;
-    if (zt_saml_logout_read(server, msg, NULL, &slo) == 0)
+    if (zt_saml_logout_read(server, msg, NULL, &slo) == 0) {
+        /* the freshness, Destination and replay checks read the request's own fields */
+        (void)zt_saml_logout_check(&slo, "https://idp.test/.ztgate/saml/slo", true, 1700000000);
         (void)zt_saml_logout_respond(&slo);
+    }
     zt_saml_slo_dispose(&slo);
     zt_saml_server_unlock();
 }

@@ -33,7 +33,12 @@
 #define ZT_SAML_MSG_MAX (48 * 1024) /* a SAMLRequest parameter, encoded */
 #define ZT_SAML_RELAY_MAX 512       /* RelayState (the profile says 80; SPs send more) */
 #define ZT_SAML_PERSISTENT_LEN 43   /* base64url of HMAC-SHA-256 */
-#define ZT_SAML_RESUME_TTL_S 600    /* a kept HTTP-POST AuthnRequest waits this long */
+#define ZT_SAML_SKEW_S 60           /* clock skew allowed: an assertion's NotBefore is now-this */
+#define ZT_SAML_ASSERTION_TTL_S 300
+#define ZT_SAML_MSG_WINDOW_S                                                                       \
+    300 /* a request's IssueInstant must be this close to now */ /* an assertion's NotOnOrAfter is \
+                                                                    now+this */
+#define ZT_SAML_RESUME_TTL_S 600 /* a kept HTTP-POST AuthnRequest waits this long */
 
 /* NameID and AuthnContext URIs. */
 #define ZT_SAML_FMT_EMAIL "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"

@@ -17,14 +17,18 @@ static bool has_saml_apps(const zt_config *cfg)
     return false;
 }
 
+/* Lasso is initialised at start whether or not an app is of kind saml: a reload may add the
+ * first one (the server and, when missing, the key are then made at first use). */
 int zt_idp_saml_start(const zt_config *cfg)
 {
-    if (!has_saml_apps(cfg))
-        return 0;
-    if (lasso_init() != 0) {
+    static bool lasso_ready;
+    if (!lasso_ready && lasso_init() != 0) {
         zt_error("saml: Lasso could not be initialised");
         return -1;
     }
+    lasso_ready = true;
+    if (!has_saml_apps(cfg))
+        return 0;
     char err[512] = "";
     if (zt_saml_keys_ensure(cfg->idp.saml_cert, cfg->idp.saml_key, cfg->auth.portal_host, err,
                             sizeof(err)) < 0) {
@@ -48,8 +52,12 @@ void zt_saml_metadata_get(zt_local_req *r)
 {
     if (!zt_portal_method_ok(r, false))
         return;
+    /* the server first: after a reload it may create the key and certificate shown here */
+    bool ready = zt_saml_server_lock(r->cfg) != NULL;
+    if (ready)
+        zt_saml_server_unlock();
     zt_buf_reset(&r->resp_body);
-    if (zt_saml_metadata_of(r->cfg, &r->resp_body, false) != 0) {
+    if (!ready || zt_saml_metadata_of(r->cfg, &r->resp_body, false) != 0) {
         zt_portal_unavailable(r, "saml: metadata unavailable");
         return;
     }

@@ -4,9 +4,10 @@
  *   password for ForceAuthn, the block page) is kept here under a random id and resumed by
  *   GET /.ztgate/saml/sso?resume=ID, so the HTTP-POST binding (whose message cannot ride in a
  *   URL) and long Redirect queries come back intact. ZT_SAML_RESUME_TTL_S at most.
- *   In memory, bounded (the oldest evicted) so no client can grow it: a restart costs a
- *   pending sign-in its resume (the SP starts it again). One mutex; never held across a Lasso
- *   call.
+ *   In memory, bounded (when full of live entries a new request is refused with 503, none
+ *   evicted) so no client can grow it; an entry is dropped once the request is answered
+ *   (single use). A restart costs a pending sign-in its resume (the SP starts it again). One mutex;
+ * never held across a Lasso call.
  * - SSO participants: the Lasso session dump of each ztgate session that signed in to an SP,
  *   which single logout needs (the session's SPs and NameIDs), in the store (saml_sessions,
  *   keyed by the session's id hash, deleted with the session). */
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "idp/saml_keep.h"
 #include "lib/secure.h"
 #include "store/store.h"
@@ -32,18 +34,16 @@ typedef struct kept {
 static pthread_mutex_t keep_lock = PTHREAD_MUTEX_INITIALIZER;
 static kept kept_tab[KEPT_MAX];
 
-/* The slot to write: a free or expired one, else the oldest. */
+/* The slot to write: a free or expired one; NULL when every slot holds a live entry (a live
+ * one is never evicted: a flood of requests must not drop the sign-ins under way). */
 static kept *kept_slot(int64_t now)
 {
-    kept *oldest = &kept_tab[0];
     for (size_t i = 0; i < KEPT_MAX; i++) {
         kept *k = &kept_tab[i];
         if (k->msg == NULL || now - k->created > ZT_SAML_RESUME_TTL_S)
             return k;
-        if (k->created < oldest->created)
-            oldest = k;
     }
-    return oldest;
+    return NULL;
 }
 
 static int keep(const char *msg, bool post, const char *relay, int64_t now,
@@ -61,6 +61,12 @@ static int keep(const char *msg, bool post, const char *relay, int64_t now,
             k = &kept_tab[i];
     if (k == NULL)
         k = kept_slot(now);
+    if (k == NULL) {
+        pthread_mutex_unlock(&keep_lock);
+        free(copy);
+        zt_warn("saml: %d requests are waiting for their browsers already; refused", KEPT_MAX);
+        return -1;
+    }
     free(k->msg);
     k->msg = copy;
     k->post = post;
@@ -113,6 +119,21 @@ int zt_saml_keep_get(const char *id, int64_t now, zt_saml_kept *out)
     }
     pthread_mutex_unlock(&keep_lock);
     return rc;
+}
+
+void zt_saml_keep_drop(const char *id)
+{
+    if (id == NULL || strlen(id) != ZT_SAML_KEEP_ID_LEN)
+        return;
+    pthread_mutex_lock(&keep_lock);
+    for (size_t i = 0; i < KEPT_MAX; i++) {
+        kept *k = &kept_tab[i];
+        if (k->msg != NULL && zt_ct_eq(k->id, id, ZT_SAML_KEEP_ID_LEN)) {
+            free(k->msg);
+            k->msg = NULL;
+        }
+    }
+    pthread_mutex_unlock(&keep_lock);
 }
 
 void zt_saml_kept_dispose(zt_saml_kept *k)

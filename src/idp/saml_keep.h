@@ -18,7 +18,8 @@ typedef struct zt_saml_kept {
     int64_t created; /* Unix seconds: a ForceAuthn needs a sign-in after this */
 } zt_saml_kept;
 
-/* Keep an incoming AuthnRequest; id gets its resume id. 0 or -1 (out of memory). */
+/* Keep an incoming AuthnRequest; id gets its resume id. 0 or -1 (out of memory, or the table
+ * is full of live entries: logged). */
 int zt_saml_keep_put(const char *msg, bool post, const char *relay, int64_t now,
                      char id[ZT_SAML_KEEP_ID_LEN + 1]);
 /* Keep (or replace, same id) the state of a single logout going through the session's SPs;
@@ -28,8 +29,11 @@ int zt_saml_keep_logout(const char *dump, bool partial, const char *relay, int64
                         char id[ZT_SAML_KEEP_ID_LEN + 1]);
 void zt_saml_keep_new_id(char id[ZT_SAML_KEEP_ID_LEN + 1]);
 /* A copy of the kept request id (not expired). 0, or -1: unknown or expired. The entry stays
- * (the block page's "back to the app" link and a reload use it again) until it expires. */
+ * (the block page's "back to the app" link and a reload use it again) until it expires or the
+ * request is answered (zt_saml_keep_drop). */
 int zt_saml_keep_get(const char *id, int64_t now, zt_saml_kept *out);
+/* The kept request id was answered: its resume id works no more. */
+void zt_saml_keep_drop(const char *id);
 void zt_saml_kept_dispose(zt_saml_kept *k);
 
 /* The Lasso session dump of a ztgate session (by id hash) in the store: set (0 or negative

@@ -25,22 +25,37 @@ static bool exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-/* Write a PEM via fn into a new file of mode `mode` (never over an existing file). */
+/* Write a PEM via fn into a new file of mode `mode` (never over an existing file): into
+ * PATH.tmp first, then linked to PATH, so a failure (disk full, ...) never leaves a partial
+ * file that the next start would take for a key or certificate. */
 static int write_pem(const char *path, mode_t mode, int (*fn)(FILE *, void *), void *obj)
 {
-    if (zt_mkdir_parent(path, 0700) < 0)
+    char tmp[4096];
+    if (zt_mkdir_parent(path, 0700) < 0 ||
+        (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
         return -1;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    (void)unlink(tmp); /* left by a crash */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
         return -1;
     FILE *f = fdopen(fd, "w");
     if (f == NULL) {
         close(fd);
+        unlink(tmp);
         return -1;
     }
     int ok = fn(f, obj);
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+        ok = 0;
     if (fclose(f) != 0)
         ok = 0;
+    int saved = errno;
+    if (ok && link(tmp, path) != 0) { /* link, not rename: an existing file is never replaced */
+        saved = errno;
+        ok = 0;
+    }
+    unlink(tmp);
+    errno = saved;
     return ok ? 0 : -1;
 }
 
@@ -102,9 +117,17 @@ static int create_pair(const char *cert_path, const char *key_path, const char *
     return rc;
 }
 
-/* Both files exist: an RSA key that matches the certificate. */
+/* Both files exist: an RSA key, readable by its owner only, that matches the certificate. */
 static int check_pair(const char *cert_path, const char *key_path, char *err, size_t cap)
 {
+    struct stat st;
+    if (stat(key_path, &st) == 0 && (st.st_mode & 077) != 0) {
+        snprintf(err, cap,
+                 "%s: the SAML signing key is readable by group or others (mode %03o); "
+                 "make it 0600 or stricter (chmod 600)",
+                 key_path, (unsigned)(st.st_mode & 0777));
+        return -1;
+    }
     FILE *kf = fopen(key_path, "re"), *cf = fopen(cert_path, "re");
     EVP_PKEY *key = kf ? PEM_read_PrivateKey(kf, NULL, NULL, NULL) : NULL;
     X509 *x = cf ? PEM_read_X509(cf, NULL, NULL, NULL) : NULL;

@@ -13,6 +13,7 @@
 #include <lasso/xml/saml-2.0/saml2_attribute.h>
 #include <lasso/xml/saml-2.0/saml2_attribute_statement.h>
 #include <lasso/xml/saml-2.0/saml2_attribute_value.h>
+#include <lasso/xml/saml-2.0/saml2_authn_statement.h>
 #include <lasso/xml/saml-2.0/saml2_name_id.h>
 #include <lasso/xml/saml-2.0/samlp2_authn_request.h>
 #include <lasso/xml/saml-2.0/samlp2_name_id_policy.h>
@@ -57,7 +58,10 @@ static void read_info(LassoLogin *login, int rc, zt_saml_req_info *info)
     info->is_passive = req->IsPassive;
     if (req->NameIDPolicy != NULL)
         copy_str(info->name_id_format, sizeof(info->name_id_format), req->NameIDPolicy->Format);
-    copy_str(info->request_id, sizeof(info->request_id), LASSO_SAMLP2_REQUEST_ABSTRACT(req)->ID);
+    LassoSamlp2RequestAbstract *ra = LASSO_SAMLP2_REQUEST_ABSTRACT(req);
+    copy_str(info->request_id, sizeof(info->request_id), ra->ID);
+    copy_str(info->issue_instant, sizeof(info->issue_instant), ra->IssueInstant);
+    copy_str(info->destination, sizeof(info->destination), ra->Destination);
 }
 
 int zt_saml_authn_parse(LassoServer *server, const char *msg, zt_saml_req_info *info)
@@ -118,6 +122,19 @@ static void set_name_id(LassoSaml2Assertion *as, const zt_saml_subject *subj, co
         nid->SPNameQualifier = g_strdup(sp);
     lasso_saml2_assertion_set_subject_name_id(as, LASSO_NODE(nid));
     g_object_unref(nid);
+}
+
+/* SessionNotOnOrAfter (Lasso 2.8 ignores its reauthenticateOnOrAfter for SAML 2.0): the SP's
+ * session ends when the ztgate session does. */
+static void set_session_end(LassoSaml2Assertion *as, const char *when)
+{
+    for (GList *l = as->AuthnStatement; l != NULL; l = l->next) {
+        if (!LASSO_IS_SAML2_AUTHN_STATEMENT(l->data))
+            continue;
+        LassoSaml2AuthnStatement *st = LASSO_SAML2_AUTHN_STATEMENT(l->data);
+        g_free(st->SessionNotOnOrAfter);
+        st->SessionNotOnOrAfter = g_strdup(when);
+    }
 }
 
 /* Replace the response's status by TOP[/SECOND]. */
@@ -189,16 +206,22 @@ static int build_success(LassoLogin *login, const zt_saml_subject *subj, zt_saml
     int rc = lasso_login_validate_request_msg(login, TRUE, TRUE);
     if (rc != 0)
         return rc;
-    char instant[32];
+    char instant[32], not_before[32], not_after[32], session_end[32];
     zt_saml_iso_time(subj->auth_time, instant);
-    rc = lasso_login_build_assertion(login, zt_saml_authn_class(subj->amr), instant, NULL, NULL,
-                                     NULL);
+    zt_saml_iso_time(subj->now - ZT_SAML_SKEW_S, not_before);
+    zt_saml_iso_time(subj->now + ZT_SAML_ASSERTION_TTL_S, not_after);
+    zt_saml_iso_time(subj->session_expires, session_end);
+    /* Lasso puts the window in Conditions and the bearer SubjectConfirmationData: an
+     * assertion is accepted for a few minutes only. */
+    rc = lasso_login_build_assertion(login, zt_saml_authn_class(subj->amr), instant, NULL,
+                                     not_before, not_after);
     LassoNode *node = rc == 0 ? lasso_login_get_assertion(login) : NULL;
     if (node == NULL)
         return rc ? rc : -1;
     LassoSaml2Assertion *as = LASSO_SAML2_ASSERTION(node);
     set_name_id(as, subj, prof->remote_providerID);
     add_attributes(as, subj);
+    set_session_end(as, session_end);
     copy_str(out->name_id, sizeof(out->name_id), subj->name_id);
     copy_str(out->assertion_id, sizeof(out->assertion_id), as->ID);
     g_object_unref(node);

@@ -21,6 +21,8 @@ typedef struct zt_saml_req_info {
     char sp[1025];        /* its Issuer, the SP's entity id ("" when unread) */
     char request_id[128];
     char name_id_format[256];
+    char issue_instant[40];
+    char destination[1025];
     bool force_authn, is_passive;
 } zt_saml_req_info;
 
@@ -43,8 +45,10 @@ typedef struct zt_saml_subject {
     const char *display_name;
     const char *const *groups;
     size_t n_groups;
-    unsigned amr;      /* ZT_AMR_*: the AuthnContextClassRef */
-    int64_t auth_time; /* AuthnInstant, Unix seconds */
+    unsigned amr;            /* ZT_AMR_*: the AuthnContextClassRef */
+    int64_t auth_time;       /* AuthnInstant, Unix seconds */
+    int64_t now;             /* the assertion's validity window starts around it */
+    int64_t session_expires; /* SessionNotOnOrAfter: the ztgate session's absolute expiry */
     const zt_saml_attrs_cfg *attrs;
 } zt_saml_subject;
 
@@ -78,10 +82,18 @@ void zt_saml_lasso_leaks_begin(void);
 void zt_saml_lasso_leaks_end(void);
 /* "YYYY-MM-DDTHH:MM:SSZ" */
 void zt_saml_iso_time(int64_t t, char out[32]);
+/* Parse "YYYY-MM-DDTHH:MM:SS[.fff]Z" (xs:dateTime in UTC, as SAML requires): 0, or -1. */
+int zt_saml_parse_time(const char *s, int64_t *out);
 
 /* Whether a message carries a signature (then its status must be 0): the Redirect binding's
  * Signature parameter in the query msg, the POST binding's enveloped ds:Signature. */
 bool zt_saml_signed(const char *msg, bool post, int signature_status);
+/* Whether a message is signed with SHA-1 (Redirect: SigAlg; POST: SignatureMethod or
+ * DigestMethod): refused, SHA-1 signatures can be forged by collision. */
+bool zt_saml_weak_signature(const char *msg, bool post);
+/* Remember (issuer, id) until `until`: 0 new, 1 seen before (a replay), -1 no room (the table
+ * is full of live entries) or no hash. Call with the server lock held. */
+int zt_saml_seen_id(const char *issuer, const char *id, int64_t until, int64_t now);
 
 /* ---- single logout (saml_logout.c) ---- */
 
@@ -91,6 +103,10 @@ typedef struct zt_saml_logout_msg {
     int validate_rc;      /* matching it to the session's SSOs (0: found and removed) */
     int signature_status; /* as for AuthnRequests */
     char sp[1025];
+    char request_id[128];
+    char destination[1025];
+    char issue_instant[40], not_on_or_after[40];
+    bool unknown;     /* not this browser's SAML session: answer Requester / UnknownPrincipal */
     bool others;      /* the session signed in to other SPs too */
     bool partial;     /* some of them could not be told: PartialLogout */
     char *url, *body; /* the LogoutResponse: Redirect URL, or POST body with url; or the next
@@ -106,6 +122,15 @@ typedef struct zt_saml_logout_msg {
  * (NULL: no SSO known for this browser). Returns s->rc; dispose s in every case. */
 int zt_saml_logout_read(struct _LassoServer *server, const char *msg, const char *session_dump,
                         zt_saml_logout_msg *s);
+/* Whether the LogoutRequest read into s may end this browser's session at now: NULL, or why
+ * not. Its IssueInstant within ZT_SAML_SKEW_S * 5 of now, NotOnOrAfter (if any) not passed,
+ * Destination (required when is_signed) our slo_url; its ID never seen before (a bounded
+ * replay cache of the IDs that got this far, each kept until the request could no longer pass
+ * the time checks; full of live IDs: refused); last, it must name this browser's SAML session
+ * (NameID and SessionIndex: else s->unknown, the answer is UnknownPrincipal and the session
+ * stays). */
+const char *zt_saml_logout_check(zt_saml_logout_msg *s, const char *slo_url, bool is_signed,
+                                 int64_t now);
 /* The next other SP of the session: its signed LogoutRequest (Redirect binding) in s->url with
  * RelayState relay, and the state to resume with in s->dump: 1. 0: none left (those that
  * could not be told make s->partial); -1: the state could not be kept. */

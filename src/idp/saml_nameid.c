@@ -64,3 +64,38 @@ void zt_saml_iso_time(int64_t t, char out[32])
     gmtime_r(&tt, &tm);
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+/* n decimal digits at s, or -1. */
+static int digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+int zt_saml_parse_time(const char *s, int64_t *out)
+{
+    if (s == NULL || strlen(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+        s[16] != ':')
+        return -1;
+    struct tm tm = {.tm_year = digits(s, 4) - 1900,
+                    .tm_mon = digits(s + 5, 2) - 1,
+                    .tm_mday = digits(s + 8, 2),
+                    .tm_hour = digits(s + 11, 2),
+                    .tm_min = digits(s + 14, 2),
+                    .tm_sec = digits(s + 17, 2)};
+    const char *p = s + 19;
+    if (*p == '.') /* fractional seconds: ignored */
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    if (strcmp(p, "Z") != 0 || tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 ||
+        tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 ||
+        tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
+        return -1;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}

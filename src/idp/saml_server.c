@@ -170,6 +170,20 @@ static LassoServer *build(const zt_config *cfg)
     return s;
 }
 
+/* Before a (re)build: the key and certificate exist and match, created when both are missing.
+ * A reload can add the first SAML app or name new key files, and only start made them before. */
+static int keys_ready(const zt_config *cfg, unsigned char fp[32])
+{
+    char err[512] = "";
+    if (zt_saml_keys_ensure(cfg->idp.saml_cert, cfg->idp.saml_key, cfg->auth.portal_host, err,
+                            sizeof(err)) < 0) {
+        zt_error("saml: %s; the identity provider is unavailable", err);
+        return -1;
+    }
+    fingerprint(cfg, fp); /* the files may be new */
+    return 0;
+}
+
 LassoServer *zt_saml_server_lock(const zt_config *cfg)
 {
     unsigned char fp[32];
@@ -179,7 +193,7 @@ LassoServer *zt_saml_server_lock(const zt_config *cfg)
         return g.server;
     if (g.server != NULL)
         lasso_server_destroy(g.server);
-    g.server = build(cfg);
+    g.server = keys_ready(cfg, fp) == 0 ? build(cfg) : NULL;
     if (g.server == NULL) {
         memset(g.fp, 0, sizeof(g.fp));
         sps_clear();

@@ -69,6 +69,30 @@ static int answer_or_chain(zt_saml_logout_msg *slo, bool *chain)
     return zt_saml_logout_respond(slo) != 0 || slo->url == NULL ? 400 : 0;
 }
 
+/* Under the lock, once parsed and its signature checked: the request must be fresh, meant for
+ * us and name this browser's SAML session (saml_logout.c). 0 (accepted, or not this session:
+ * then slo->unknown and the LogoutResponse says UnknownPrincipal), or 400. */
+static int check_request(zt_local_req *r, const char *msg, bool post, zt_saml_logout_msg *slo,
+                         bool *chain)
+{
+    zt_buf url;
+    zt_buf_init(&url, 256);
+    int status = 400;
+    if (zt_buf_printf(&url, "%s%s", r->cfg->idp.issuer, ZT_SAML_SLO) == 0) {
+        const char *why = zt_saml_logout_check(
+            slo, url.data, zt_saml_signed(msg, post, slo->signature_status), zt_portal_now());
+        if (why != NULL)
+            zt_warn("saml: LogoutRequest from '%.200s' not applied: %s [%s]", slo->sp, why,
+                    r->request_id);
+        if (why == NULL)
+            status = answer_or_chain(slo, chain);
+        else if (slo->unknown)
+            status = zt_saml_logout_respond(slo) != 0 || slo->url == NULL ? 400 : 0;
+    }
+    zt_buf_dispose(&url);
+    return status;
+}
+
 /* Under the lock: read, check, and answer or go on to the next SP. 0, or the status of the
  * refusal to send. */
 static int process(zt_local_req *r, const char *msg, bool post, const char *dump,
@@ -85,11 +109,12 @@ static int process(zt_local_req *r, const char *msg, bool post, const char *dump
     else if (zt_saml_signed(msg, post, slo->signature_status)
                  ? slo->signature_status != 0
                  : (*app)->saml.require_signed_requests)
-        status = 400; /* a signature must verify; none is allowed unless the app requires it */
+        status = 400; /* a signature must verify; an unsigned LogoutRequest never gets here:
+                       * Lasso 2.8 refuses it on both bindings whatever the app requires */
     else
-        status = answer_or_chain(slo, chain);
+        status = check_request(r, msg, post, slo, chain);
     zt_saml_server_unlock();
-    if (status != 0)
+    if (status != 0 && (slo->rc != 0 || *app == NULL || slo->signature_status != 0))
         zt_warn("saml: LogoutRequest refused (issuer '%.200s'): %s", slo->sp,
                 slo->rc                 ? zt_saml_strerror(slo->rc)
                 : *app == NULL          ? "unknown service provider"
@@ -112,7 +137,10 @@ static void logout_request(zt_local_req *r, const char *msg, bool post)
         zt_portal_unavailable(r, "saml: identity provider unavailable");
     else if (status != 0)
         zt_saml_refuse(r, status, SAML_BODY_BAD_REQUEST, "saml: bad LogoutRequest");
-    else if (s.valid && !audit_logout(r, &s, &slo, app->name))
+    else if (slo.unknown) { /* not this browser's session: it stays */
+        r->log_detail = "saml: LogoutRequest for another session: UnknownPrincipal";
+        send_response(r, &slo);
+    } else if (s.valid && !audit_logout(r, &s, &slo, app->name))
         zt_portal_unavailable(r, "audit log unavailable");
     else {
         if (s.valid)

@@ -100,6 +100,19 @@ typedef struct subject_buf {
     zt_saml_subject subj;
 } subject_buf;
 
+/* The absolute expiry of the browser's ztgate session (looked up again: the portal's view of
+ * the session does not carry it); now + the default absolute lifetime if it is gone. */
+static int64_t session_expiry(zt_local_req *r)
+{
+    const zt_session_info *info = NULL;
+    int64_t now = zt_portal_now();
+    zt_session_status st =
+        zt_session_lookup(r->sessions, zt_portal_cookies(r), r->https, r->host, now, &info);
+    if (st == ZT_SESSION_VALID && info != NULL && info->absolute_expires_at > now)
+        return info->absolute_expires_at;
+    return now + ZT_SAML_ASSERTION_TTL_S;
+}
+
 static int subject_of(sso_ctx *c, const zt_portal_sess *s, const char *sp, subject_buf *sb)
 {
     zt_local_req *r = c->r;
@@ -124,6 +137,8 @@ static int subject_of(sso_ctx *c, const zt_portal_sess *s, const char *sp, subje
         .n_groups = sb->groups.n,
         .amr = s->amr,
         .auth_time = s->auth_time,
+        .now = zt_portal_now(),
+        .session_expires = session_expiry(r),
         .attrs = &cfg->attributes,
     };
     return 0;
@@ -205,6 +220,8 @@ static void answer(sso_ctx *c, const zt_portal_sess *s, zt_saml_status st)
         zt_portal_unavailable(c->r, "audit log unavailable");
         return;
     }
+    if (c->resume[0] != '\0') /* answered: the resume id is single use */
+        zt_saml_keep_drop(c->resume);
     zt_info("saml: app '%s' (%s): %s response posted to %s [%s]", c->app->name, out.sp,
             out.status == ZT_SAML_ST_SUCCESS ? "success" : "error", out.url, c->r->request_id);
     zt_saml_post_page(c->r, out.url, "SAMLResponse", out.body, c->relay);
@@ -330,6 +347,36 @@ static bool signature_refused(const sso_ctx *c, bool must_sign)
     return true;
 }
 
+/* Under the lock, for a request that just arrived (not one resumed after the sign-in) and
+ * whose signature, if any, verified: not SHA-1, IssueInstant within ZT_SAML_MSG_WINDOW_S of
+ * now, Destination our SSO URL (required when signed), and a signed one never seen before.
+ * NULL, or why not. */
+static const char *request_stale(sso_ctx *c)
+{
+    bool is_signed = signed_request(c);
+    if (zt_saml_weak_signature(c->msg, c->post))
+        return "signed with SHA-1 (use RSA-SHA256)";
+    int64_t now = zt_portal_now(), issued = 0;
+    if (zt_saml_parse_time(c->info.issue_instant, &issued) != 0)
+        return "IssueInstant missing or malformed";
+    if (issued > now + ZT_SAML_MSG_WINDOW_S || issued < now - ZT_SAML_MSG_WINDOW_S)
+        return "IssueInstant too far from now (stale or replayed)";
+    zt_buf url;
+    zt_buf_init(&url, 256);
+    bool dest_ok =
+        zt_buf_printf(&url, "%s%s", c->r->cfg->idp.issuer, ZT_SAML_SSO) == 0 &&
+        (c->info.destination[0] != '\0' ? strcmp(c->info.destination, url.data) == 0 : !is_signed);
+    zt_buf_dispose(&url);
+    if (!dest_ok)
+        return "Destination is not this IdP's SingleSignOnService";
+    int seen = is_signed ? zt_saml_seen_id(c->info.sp, c->info.request_id,
+                                           issued + ZT_SAML_MSG_WINDOW_S, now)
+                         : 0;
+    return seen == 1   ? "replayed (its ID was seen before)"
+           : seen != 0 ? "too many recent signed requests to tell a replay"
+                       : NULL;
+}
+
 /* Lasso reads it; the SP must be an app of ours, and signed when it has to be. */
 static void run_request(sso_ctx *c)
 {
@@ -342,6 +389,11 @@ static void run_request(sso_ctx *c)
     c->app = c->info.sp[0] ? zt_saml_app_of(c->r->cfg, c->info.sp) : NULL;
     bool must_sign = c->app != NULL &&
                      (c->app->saml.require_signed_requests || zt_saml_sp_wants_signed(c->info.sp));
+    const char *stale = c->app != NULL && c->info.rc == 0 &&
+                                (!signed_request(c) || c->info.signature_status == 0) &&
+                                c->kept_at == 0
+                            ? request_stale(c)
+                            : NULL;
     zt_saml_server_unlock();
     if (c->app == NULL) {
         zt_warn("saml: AuthnRequest from an unknown service provider (issuer '%.200s'): %s",
@@ -350,6 +402,9 @@ static void run_request(sso_ctx *c)
     } else if (signature_refused(c, must_sign)) {
         zt_saml_refuse(c->r, 400, signed_request(c) ? SAML_BODY_BAD_REQUEST : SAML_BODY_UNSIGNED,
                        "saml: AuthnRequest signature");
+    } else if (stale != NULL) {
+        zt_warn("saml: app '%s': AuthnRequest refused: %s", c->app->name, stale);
+        zt_saml_refuse(c->r, 400, SAML_BODY_BAD_REQUEST, "saml: stale or replayed AuthnRequest");
     } else if (c->info.rc != 0) {
         zt_warn("saml: app '%s': AuthnRequest refused: %s", c->app->name,
                 zt_saml_strerror(c->info.rc));

@@ -7,9 +7,12 @@ key, a tampered request, an unknown issuer, an ACS URL outside the metadata, DTD
 huge and malformed messages - each a 4xx with a log line, never a crash and never a Response.
 The real SP (Apache mod_auth_mellon in Chromium) is test_saml_mellon.py."""
 import base64
+import calendar
 import json
 import os
 import re
+import subprocess
+import time
 import urllib.parse
 import zlib
 
@@ -69,6 +72,28 @@ def _follow_to_post(b, r, limit=6):
     return r
 
 
+def _when(xml, pattern):
+    m = re.search(pattern, xml)
+    check(m, "%s missing in %s" % (pattern, xml[:600]))
+    return calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _check_validity(xml):
+    """The assertion expires: NotBefore now-1min and NotOnOrAfter now+5min in Conditions, the
+    same NotOnOrAfter on the bearer confirmation, SessionNotOnOrAfter = the session's end (a new
+    session: the default 12 h absolute lifetime). Wide margins: only the presence and the
+    order of magnitude are checked, not the clock."""
+    now = time.time()
+    nb = _when(xml, r'<saml:Conditions[^>]* NotBefore="([^"]+)"')
+    na = _when(xml, r'<saml:Conditions[^>]* NotOnOrAfter="([^"]+)"')
+    eq(na - nb, 360, "Conditions window: 1 min before .. 5 min after")
+    check(abs(nb + 60 - now) < 120, "NotBefore near now")
+    eq(_when(xml, r'<saml:SubjectConfirmationData[^>]* NotOnOrAfter="([^"]+)"'), na,
+       "the bearer confirmation expires with the assertion")
+    sess = _when(xml, r'<saml:AuthnStatement[^>]* SessionNotOnOrAfter="([^"]+)"')
+    check(abs(sess - (now + 12 * 3600)) < 600, "SessionNotOnOrAfter: the session's expiry")
+
+
 def test_saml_metadata(h):
     sp = SP(h, "sp1")
     gw = _gateway(h, [sp])
@@ -120,6 +145,7 @@ def test_saml_sp_initiated_redirect(h):
     check(re.search(r'Name="groups"[^>]*>.*staff', xml), "groups attribute")
     check(re.search(r'Name="email"[^>]*>.*%s' % re.escape(EMAIL), xml), "email attribute")
     check("SessionIndex=" in xml, "SessionIndex")
+    _check_validity(xml)
     cert = idp_cert_pem(h, md)
     check(verify(h, xml, cert, "Assertion"), "assertion signature")
     check(verify(h, xml, cert, "Response"), "response signature")
@@ -455,3 +481,163 @@ def test_saml_logout_signature_rules(h):
     lr = sp.logout_request(gw.base + "/.ztgate/saml/slo", EMAIL, idx, fmt)
     r = b.get("/.ztgate/saml/slo?" + sp.redirect_query(lr, sign=True))
     eq(r.status, 303, "a signed LogoutRequest is answered")
+
+
+def _sso_index(gw, b, sp):
+    """One SSO to sp with browser b: the assertion's SessionIndex."""
+    r = b.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(gw.base + "/.ztgate/saml/sso")))
+    eq(r.status, 200, "SSO with a session")
+    return re.search(r'SessionIndex="([^"]+)"', _response_xml(post_page_fields(r.body)[1])).group(1)
+
+
+def _logout_status(r):
+    """The status codes of the LogoutResponse in a Redirect-binding 303."""
+    eq(r.status, 303, "a LogoutResponse")
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(r.header("Location")).query)
+    xml = zlib.decompress(base64.b64decode(q["SAMLResponse"][0]), -15).decode()
+    return re.findall(r'StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:(\w+)"', xml)
+
+
+def _signed_in_still(gw, b, sp):
+    r = b.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(gw.base + "/.ztgate/saml/sso")))
+    return r.status == 200
+
+
+def test_saml_logout_request_must_name_this_session(h):
+    """A signed LogoutRequest ends the browser's session only when it names that session's SAML
+    sign-in (NameID and SessionIndex), is fresh (IssueInstant within 5 minutes, NotOnOrAfter
+    not passed), is meant for us (Destination) and was not accepted before. Otherwise the
+    session stays: Requester / UnknownPrincipal for another principal, 400 for the rest."""
+    sp = SP(h, "sp1")
+    gw = _gateway(h, [sp])
+    slo = gw.base + "/.ztgate/saml/slo"
+    fmt = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+    b = _signed_in(gw)
+    idx = _sso_index(gw, b, sp)
+    # Unsigned, even for an SP that need not sign: Lasso refuses it on both bindings (docs).
+    lr = sp.logout_request(slo, EMAIL, idx, fmt)
+    eq(b.get("/.ztgate/saml/slo?" + sp.redirect_query(lr)).status, 400, "unsigned Redirect")
+    eq(b.post("/.ztgate/saml/slo", {"SAMLRequest": base64.b64encode(lr.encode())}).status, 400,
+       "unsigned POST")
+    check(_signed_in_still(gw, b, sp), "the session stays (unsigned)")
+    # Another NameID, or the right one with a SessionIndex of no SSO of this browser.
+    for name, index in (("nobody@evil.test", idx), (EMAIL, "bogus-index")):
+        lr = sp.logout_request(slo, name, index, fmt)
+        eq(_logout_status(b.get("/.ztgate/saml/slo?" + sp.redirect_query(lr, sign=True))),
+           ["Requester", "UnknownPrincipal"], "not this session: %s / %s" % (name, index))
+        check(_signed_in_still(gw, b, sp), "the session stays (%s / %s)" % (name, index))
+    # Stale, expired, or addressed elsewhere: refused.
+    stale = sp.logout_request(slo, EMAIL, idx, fmt)
+    stale = re.sub(r'IssueInstant="[^"]+"', 'IssueInstant="2001-01-01T00:00:00Z"', stale)
+    expired = sp.logout_request(slo, EMAIL, idx, fmt).replace(
+        'Destination=', 'NotOnOrAfter="2001-01-01T00:05:00Z" Destination=')
+    elsewhere = sp.logout_request("https://elsewhere.test/slo", EMAIL, idx, fmt)
+    for what, lr in (("IssueInstant 2001", stale), ("NotOnOrAfter passed", expired),
+                     ("Destination elsewhere", elsewhere)):
+        r = b.get("/.ztgate/saml/slo?" + sp.redirect_query(lr, sign=True))
+        eq(r.status, 400, what)
+        check(_signed_in_still(gw, b, sp), "the session stays (%s)" % what)
+    check("IssueInstant too far" in gw.stderr_text() and "Destination is not" in gw.stderr_text(),
+          "log lines say why")
+    # The right one ends it ...
+    q = sp.redirect_query(sp.logout_request(slo, EMAIL, idx, fmt), sign=True)
+    eq(_logout_status(b.get("/.ztgate/saml/slo?" + q)), ["Success"], "this session's logout")
+    check(not _signed_in_still(gw, b, sp), "signed out")
+    # ... once: replayed at another session of the same user, it is refused as a replay.
+    b2 = _signed_in(gw)
+    _sso_index(gw, b2, sp)
+    eq(b2.get("/.ztgate/saml/slo?" + q).status, 400, "a replayed LogoutRequest")
+    check("replayed" in gw.stderr_text(), "logged as a replay")
+    check(_signed_in_still(gw, b2, sp), "the other session stays")
+
+
+def test_saml_reload_adds_the_first_sp(h):
+    """A gateway started without SAML apps: a reload that adds the first one makes a working
+    IdP (Lasso set up at start anyway, the key and certificate created at first use)."""
+    from harness import wait_until
+    sp = SP(h, "sp1")
+    gw = _gateway(h, [])
+    b = _signed_in(gw)
+    cfg = json.loads(json.dumps(gw.config))
+    cfg["apps"] = cfg["apps"] + [{"name": "sp1", "kind": "saml", "sensitivity": "internal",
+                                  "saml": {"metadata_file": sp.metadata_path}}]
+    gw.reload(cfg)
+    dest = gw.base + "/.ztgate/saml/sso"
+
+    def reloaded():
+        return b.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(dest))).status != 404
+    check(wait_until(reloaded, 10), "the reload took effect")
+    r = b.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(dest)))
+    eq(r.status, 200, "SSO to the first SP added by a reload")
+    action, fields = post_page_fields(r.body)
+    eq(action, sp.acs, "posted to the ACS")
+    _, md = _metadata(gw)
+    check(verify(h, _response_xml(fields), idp_cert_pem(h, md), "Assertion"),
+          "signed with the key created after the reload")
+    check(gw.alive(), "still running")
+
+
+def test_saml_authn_request_fresh_once_no_sha1(h):
+    """An AuthnRequest must be fresh (IssueInstant within 5 minutes), meant for us (Destination)
+    and, when signed, not signed with SHA-1 and never seen before: else 400 and a log line."""
+    sp = SP(h, "sp1")
+    sp.cfg = {"require_signed_requests": True}
+    gw = _gateway(h, [sp])
+    b = _signed_in(gw)
+    dest = gw.base + "/.ztgate/saml/sso"
+    # RSA-SHA1 over the Redirect binding (SigAlg), correctly signed.
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    raw = c.compress(sp.authn_request(dest).encode()) + c.flush()
+    q = "SAMLRequest=" + urllib.parse.quote(base64.b64encode(raw).decode(), safe="")
+    q += "&SigAlg=" + urllib.parse.quote("http://www.w3.org/2000/09/xmldsig#rsa-sha1", safe="")
+    sig = subprocess.run(["openssl", "dgst", "-sha1", "-sign", sp.key], input=q.encode(),
+                         capture_output=True, check=True).stdout
+    q += "&Signature=" + urllib.parse.quote(base64.b64encode(sig).decode(), safe="")
+    _refused(gw, b.get("/.ztgate/saml/sso?" + q), 400, "SHA-1", "an RSA-SHA1 signature")
+    # Stale, and addressed to another IdP.
+    stale = re.sub(r'IssueInstant="[^"]+"', 'IssueInstant="2001-01-01T00:00:00Z"',
+                   sp.authn_request(dest))
+    _refused(gw, b.get("/.ztgate/saml/sso?" + sp.redirect_query(stale, sign=True)), 400,
+             "IssueInstant too far", "IssueInstant 2001")
+    _refused(gw, b.get("/.ztgate/saml/sso?" + sp.redirect_query(
+        sp.authn_request("https://elsewhere.test/sso"), sign=True)), 400, "Destination is not",
+        "Destination elsewhere")
+    # A good one is answered once; the same signed request again is a replay.
+    q = sp.redirect_query(sp.authn_request(dest), sign=True)
+    r = b.get("/.ztgate/saml/sso?" + q)
+    eq(r.status, 200, "a fresh signed request")
+    _refused(gw, b.get("/.ztgate/saml/sso?" + q), 400, "replayed", "the same request again")
+
+
+def test_saml_resume_id_single_use_and_never_evicted(h):
+    """A kept request's resume id answers once (no second Response, no RequestDenied after a
+    success), and a flood of requests that fills the table is refused (503) instead of evicting
+    the sign-ins under way."""
+    sp = SP(h, "sp1")
+    gw = _gateway(h, [sp])
+    dest = gw.base + "/.ztgate/saml/sso"
+    anon = Browser(gw.port, host=PORTAL)
+
+    def kept(relay):
+        r = anon.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(dest), relay=relay))
+        eq(r.status, 303, "no session: kept, to the sign-in page")
+        return urllib.parse.parse_qs(urllib.parse.urlsplit(r.header("Location")).query)["rd"][0]
+    first = kept("r1")
+    b = _signed_in(gw)
+    r = b.get(first)
+    eq(r.status, 200, "resumed after sign-in")
+    check(b"saml-post" in r.body, "a Response")
+    for what, url in (("the same resume again", first), ("deny after success", first + "&deny=1")):
+        r = b.get(url)
+        eq(r.status, 400, what)
+        check(b"saml-post" not in r.body, "%s: no second Response" % what)
+    # Fill the table (1024 entries) with requests that wait for a browser.
+    pending = kept("pending")
+    for i in range(1023):
+        anon.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(dest)))
+    r = anon.get("/.ztgate/saml/sso?" + sp.redirect_query(sp.authn_request(dest)))
+    eq(r.status, 503, "the table is full: refused")
+    check("requests are waiting for their browsers already" in gw.stderr_text(), "log line")
+    r = b.get(pending)
+    eq(r.status, 200, "the sign-in under way was not evicted")
+    check(b"saml-post" in r.body, "its Response")

@@ -90,6 +90,32 @@ static void test_persistent_id(void **state)
             strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", *p));
 }
 
+/* xs:dateTime in UTC, as the freshness checks of LogoutRequests read it. */
+static void test_parse_time(void **state)
+{
+    (void)state;
+    int64_t t = 0;
+    assert_int_equal(zt_saml_parse_time("2023-11-14T22:13:20Z", &t), 0);
+    assert_int_equal(t, 1700000000);
+    assert_int_equal(zt_saml_parse_time("2023-11-14T22:13:20.123Z", &t), 0);
+    assert_int_equal(t, 1700000000);
+    char back[32];
+    zt_saml_iso_time(1700000000, back);
+    assert_int_equal(zt_saml_parse_time(back, &t), 0);
+    assert_int_equal(t, 1700000000);
+    const char *bad[] = {"",
+                         "2023-11-14T22:13:20",
+                         "2023-11-14T22:13:20+01:00",
+                         "2023-13-14T22:13:20Z",
+                         "2023-11-14 22:13:20Z",
+                         "2023-11-14T25:13:20Z",
+                         "20x3-11-14T22:13:20Z",
+                         "2023-11-14T22:13:20ZZ"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(zt_saml_parse_time(bad[i], &t), -1);
+    assert_int_equal(zt_saml_parse_time(NULL, &t), -1);
+}
+
 static void test_authn_class_and_relay(void **state)
 {
     (void)state;
@@ -140,6 +166,16 @@ static void test_keys(void **state)
     fclose(f);
     assert_int_equal(zt_saml_keys_ensure(other, key_path, "auth.test", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "not a readable PEM certificate"));
+    /* A key others can read is refused, with the fix in the message. */
+    assert_int_equal(chmod(key_path, 0640), 0);
+    assert_int_equal(zt_saml_keys_ensure(cert_path, key_path, "auth.test", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "readable by group or others"));
+    assert_int_equal(chmod(key_path, 0600), 0);
+    assert_int_equal(zt_saml_keys_ensure(cert_path, key_path, "auth.test", err, sizeof(err)), 0);
+    /* Created through a temporary file: none is left behind. */
+    char tmp[300];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", key_path);
+    assert_int_not_equal(access(tmp, F_OK), 0);
 }
 
 static void test_metadata(void **state)
@@ -239,15 +275,17 @@ static void test_lasso_answer(void **state)
     assert_string_equal(info.sp, sp_entity);
     assert_string_equal(info.request_id, "_r1");
     const char *groups[] = {"staff", "teachers"};
-    zt_saml_subject subj = {"alice@example.test",
-                            ZT_SAML_FMT_EMAIL,
-                            "alice@example.test",
-                            "Alice",
-                            groups,
-                            2,
-                            ZT_AMR_PWD | ZT_AMR_OTP | ZT_AMR_MFA,
-                            1700000000,
-                            &cfg->apps[0].saml.attributes};
+    zt_saml_subject subj = {.name_id = "alice@example.test",
+                            .name_id_format = ZT_SAML_FMT_EMAIL,
+                            .email = "alice@example.test",
+                            .display_name = "Alice",
+                            .groups = groups,
+                            .n_groups = 2,
+                            .amr = ZT_AMR_PWD | ZT_AMR_OTP | ZT_AMR_MFA,
+                            .auth_time = 1700000000,
+                            .now = 1700000100,
+                            .session_expires = 1700043200,
+                            .attrs = &cfg->apps[0].saml.attributes};
     zt_saml_answer_in in = {
         .msg = msg, .relay = "rs", .status = ZT_SAML_ST_SUCCESS, .subject = &subj};
     zt_saml_out out;
@@ -262,6 +300,18 @@ static void test_lasso_answer(void **state)
     assert_non_null(strstr(x, ">teachers</saml:AttributeValue>"));
     assert_non_null(strstr(x, "Name=\"displayName\""));
     assert_non_null(strstr(x, "InResponseTo=\"_r1\""));
+    /* The assertion expires: a window of now-1min..now+5min in Conditions and in the bearer
+     * confirmation, and the SP's session ends with ours. */
+    assert_non_null(strstr(x, "NotBefore=\"2023-11-14T22:14:00Z\""));
+    assert_non_null(strstr(x, "NotOnOrAfter=\"2023-11-14T22:20:00Z\""));
+    char *conf = strstr(x, "<saml:SubjectConfirmationData");
+    assert_non_null(conf);
+    char *conf_end = strchr(conf, '>');
+    assert_non_null(conf_end);
+    *conf_end = '\0';
+    assert_non_null(strstr(conf, "NotOnOrAfter=\"2023-11-14T22:20:00Z\""));
+    *conf_end = '>';
+    assert_non_null(strstr(x, "SessionNotOnOrAfter=\"2023-11-15T10:13:20Z\""));
     assert_non_null(out.session_dump);
     g_free(x);
     g_free(xml);
@@ -441,6 +491,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_param),
         cmocka_unit_test(test_persistent_id),
+        cmocka_unit_test(test_parse_time),
         cmocka_unit_test(test_authn_class_and_relay),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_metadata),
