@@ -65,6 +65,19 @@ int zt_store_oidc_code_add(zt_store *st, const unsigned char hash[ZT_STORE_OIDC_
     return st->ops->oidc->code_add(st, hash, c);
 }
 
+int zt_store_oidc_grant_code_add(zt_store *st, const zt_store_oidc_grant *g,
+                                 const unsigned char hash[ZT_STORE_OIDC_HASH_LEN],
+                                 const zt_store_oidc_code *c)
+{
+    OIDC_ENTER(st);
+    int rc = check_grant(g);
+    if (rc != 0)
+        return rc;
+    if (hash == NULL || c == NULL || strcmp(c->grant_id, g->id) != 0 || c->redirect_uri[0] == '\0')
+        return zt_store_seterr(-EINVAL, "a code needs its grant and redirect_uri");
+    return st->ops->oidc->grant_code_add(st, g, hash, c);
+}
+
 int zt_store_oidc_code_take(zt_store *st, const unsigned char hash[ZT_STORE_OIDC_HASH_LEN],
                             int64_t now, zt_store_oidc_code *code_out,
                             zt_store_oidc_grant *grant_out)

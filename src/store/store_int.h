@@ -147,6 +147,8 @@ typedef struct zt_store_oidc_ops {
     int (*grant_get)(zt_store *st, const char *id, zt_store_oidc_grant *out);
     int (*grant_revoke)(zt_store *st, const char *id, int64_t now);
     int (*code_add)(zt_store *st, const unsigned char *hash, const zt_store_oidc_code *c);
+    int (*grant_code_add)(zt_store *st, const zt_store_oidc_grant *g, const unsigned char *hash,
+                          const zt_store_oidc_code *c);
     int (*code_take)(zt_store *st, const unsigned char *hash, int64_t now,
                      zt_store_oidc_code *code_out, zt_store_oidc_grant *grant_out);
     int (*token_add)(zt_store *st, const unsigned char *hash, const char *grant_id, int kind,

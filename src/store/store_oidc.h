@@ -73,6 +73,11 @@ int zt_store_oidc_grant_revoke(zt_store *st, const char *id, int64_t now);
 
 int zt_store_oidc_code_add(zt_store *st, const unsigned char hash[ZT_STORE_OIDC_HASH_LEN],
                            const zt_store_oidc_code *c);
+/* A new grant and its first code in one transaction (one commit per authorize): both or
+ * neither. c->grant_id must be g->id. */
+int zt_store_oidc_grant_code_add(zt_store *st, const zt_store_oidc_grant *g,
+                                 const unsigned char hash[ZT_STORE_OIDC_HASH_LEN],
+                                 const zt_store_oidc_code *c);
 /* Take a code, once: 0 with the code and its grant. -ENOENT unknown or expired; -EALREADY the
  * code was taken before: its grant is revoked now (RFC 6749 4.1.2), *grant_out says which;
  * -ECANCELED its grant was revoked or its ztgate session has ended. */

@@ -124,6 +124,31 @@ static void test_code_once_and_replay_revokes(void **state)
     assert_true(g.revoked_at != 0 && g.replayed);
 }
 
+/* Grant and code in one transaction: both usable, or neither stored when one fails. */
+static void test_grant_and_code_together(void **state)
+{
+    fixture *f = *state;
+    zt_store_oidc_grant g2 = f->g, got;
+    memset(g2.id, 'd', 32);
+    unsigned char h[ZT_STORE_OIDC_HASH_LEN];
+    zt_store_oidc_code code = {.expires_at = T0 + 60}, c;
+    memcpy(code.grant_id, g2.id, 33);
+    snprintf(code.redirect_uri, sizeof(code.redirect_uri), "https://rp.example/cb");
+    hash_of('g', h);
+    assert_int_equal(zt_store_oidc_grant_code_add(f->st, &g2, h, &code), 0);
+    assert_int_equal(zt_store_oidc_code_take(f->st, h, T0, &c, &got), 0);
+    assert_string_equal(got.id, g2.id);
+    /* The same code hash again with a new grant: the code insert fails, the grant is rolled
+     * back with it. */
+    memset(g2.id, 'e', 32);
+    memcpy(code.grant_id, g2.id, 33);
+    assert_true(zt_store_oidc_grant_code_add(f->st, &g2, h, &code) < 0);
+    assert_int_equal(zt_store_oidc_grant_get(f->st, g2.id, &got), -ENOENT);
+    /* A code of another grant is refused before any write. */
+    memset(code.grant_id, 'b', 32);
+    assert_int_equal(zt_store_oidc_grant_code_add(f->st, &g2, h, &code), -EINVAL);
+}
+
 static void test_code_expired_or_unknown(void **state)
 {
     fixture *f = *state;
@@ -275,6 +300,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_code_once_and_replay_revokes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grant_and_code_together, setup, teardown),
         cmocka_unit_test_setup_teardown(test_code_expired_or_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_code_of_ended_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh_rotation_and_reuse, setup, teardown),
