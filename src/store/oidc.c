@@ -102,6 +102,21 @@ int zt_store_oidc_token_add(zt_store *st, const unsigned char hash[ZT_STORE_OIDC
     return st->ops->oidc->token_add(st, hash, grant_id, (int)kind, now, expires_at);
 }
 
+int zt_store_oidc_tokens_add(zt_store *st, const char *grant_id, int64_t now,
+                             const zt_store_oidc_new_token *t, size_t n)
+{
+    OIDC_ENTER(st);
+    if (t == NULL || n == 0 || n > ZT_STORE_OIDC_BATCH_MAX ||
+        !hex_id(grant_id, ZT_STORE_OIDC_ID_LEN))
+        return zt_store_seterr(-EINVAL, "bad token arguments");
+    for (size_t i = 0; i < n; i++)
+        if (t[i].expires_at <= now ||
+            (t[i].kind != ZT_STORE_OIDC_ACCESS && t[i].kind != ZT_STORE_OIDC_REFRESH &&
+             t[i].kind != ZT_STORE_OIDC_ID_TOKEN))
+            return zt_store_seterr(-EINVAL, "bad token arguments");
+    return st->ops->oidc->tokens_add(st, grant_id, now, t, n);
+}
+
 int zt_store_oidc_token_get(zt_store *st, const unsigned char hash[ZT_STORE_OIDC_HASH_LEN],
                             int64_t now, zt_store_oidc_kind *kind_out, int64_t *iat_out,
                             int64_t *exp_out, zt_store_oidc_grant *grant_out)

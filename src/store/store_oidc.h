@@ -90,6 +90,16 @@ int zt_store_oidc_token_add(zt_store *st, const unsigned char hash[ZT_STORE_OIDC
                             int64_t expires_at);
 /* An active token (unexpired, not rotated or revoked, its grant live): 0 with its kind, expiry
  * and grant; -ENOENT otherwise. */
+/* Tokens of one grant issued together (access, refresh, ID token of one answer), in one
+ * transaction: all or none. */
+typedef struct zt_store_oidc_new_token {
+    unsigned char hash[ZT_STORE_OIDC_HASH_LEN];
+    zt_store_oidc_kind kind;
+    int64_t expires_at;
+} zt_store_oidc_new_token;
+#define ZT_STORE_OIDC_BATCH_MAX 4
+int zt_store_oidc_tokens_add(zt_store *st, const char *grant_id, int64_t now,
+                             const zt_store_oidc_new_token *t, size_t n);
 int zt_store_oidc_token_get(zt_store *st, const unsigned char hash[ZT_STORE_OIDC_HASH_LEN],
                             int64_t now, zt_store_oidc_kind *kind_out, int64_t *iat_out,
                             int64_t *exp_out, zt_store_oidc_grant *grant_out);
