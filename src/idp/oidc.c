@@ -55,6 +55,7 @@ void zt_idp_free(zt_idp *idp)
     if (idp == NULL)
         return;
     zt_oidc_bcl_free(idp->bcl);
+    zt_oidc_secrets_free(idp->secrets);
     zt_keys_free(idp->keys);
     free(idp);
 }

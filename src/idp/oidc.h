@@ -124,11 +124,16 @@ int64_t zt_oidc_reauth_check(const unsigned char key[ZT_OIDC_REAUTH_KEY_LEN], co
 typedef struct zt_idp zt_idp;
 struct zt_keys;
 struct zt_idp_bcl;
+struct zt_oidc_secrets;
 
 struct zt_idp {
-    struct zt_keys *keys;   /* ID token and logout token keys (idp.keys_dir) */
-    struct zt_idp_bcl *bcl; /* back-channel logout sender */
+    struct zt_keys *keys;            /* ID token and logout token keys (idp.keys_dir) */
+    struct zt_idp_bcl *bcl;          /* back-channel logout sender */
+    struct zt_oidc_secrets *secrets; /* hashes of client secret files (oidc_client.c), lazy */
 };
+
+/* Wipe and free the client secret cache (NULL is fine). */
+void zt_oidc_secrets_free(struct zt_oidc_secrets *s);
 
 /* issuer of this request's config generation. */
 const char *zt_oidc_issuer(const zt_local_req *r);

@@ -215,8 +215,7 @@ static int store_grant_and_code(zt_local_req *r, const zt_oidc_authz *az, const 
              az->code_challenge ? az->code_challenge : "");
     unsigned char hash[ZT_STORE_OIDC_HASH_LEN];
     zt_oidc_new_token(code, hash);
-    int rc = zt_store_oidc_grant_add(r->svc->store, &g);
-    rc = rc ? rc : zt_store_oidc_code_add(r->svc->store, hash, &sc);
+    int rc = zt_store_oidc_grant_code_add(r->svc->store, &g, hash, &sc);
     if (rc != 0)
         zt_error("request %s: oidc: storing a code: %s", r->request_id, zt_store_errmsg());
     return rc;

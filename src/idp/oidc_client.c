@@ -4,8 +4,15 @@
  * private_key_jwt (a client assertion verified against the client's JWKS file, its jti kept
  * until it expires), or none (a public client names itself and must use PKCE). Secrets are
  * compared in constant time, through their hashes so the length leaks nothing either. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -93,26 +100,158 @@ static bool read_creds(zt_local_req *r, const zt_form *f, client_creds *c)
     return true;
 }
 
-/* The configured secret: the first line of client_secret_file. */
-static bool secret_matches(const zt_oidc_client_cfg *o, const char *given)
+/* ---- the configured secrets ----
+ * The token endpoint used to read client_secret_file on every request. Now the SHA-256 of its
+ * first line is kept per path with the identity of the file it came from (device, inode, size,
+ * mtime); the file is stat'ed at most once a second and read again only when that identity
+ * changed, so a rotated secret is still seen without a reload, within a second. Only the hash
+ * is kept (wiped when freed); everything runs on the event loop, hence no lock. */
+
+#define SECRET_RECHECK_MS 1000
+
+typedef struct secret_entry {
+    char *path;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    uint64_t checked_ms; /* monotonic time of the last stat */
+    bool nonempty;       /* the first line has at least one byte */
+    unsigned char hash[crypto_hash_sha256_BYTES];
+} secret_entry;
+
+struct zt_oidc_secrets {
+    secret_entry *v;
+    size_t n, cap;
+};
+
+static uint64_t mono_ms(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static bool same_file(const secret_entry *e, const struct stat *st)
+{
+    return e->dev == st->st_dev && e->ino == st->st_ino && e->size == st->st_size &&
+           e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* Read path's first line into e (hash and identity of what was read); 0 or -errno. */
+static int secret_load(const char *path, secret_entry *e)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
     zt_buf b;
     zt_buf_init(&b, 4096);
-    if (o->client_secret_file == NULL || zt_read_file(o->client_secret_file, &b) != 0) {
-        zt_error("oidc: client %s: cannot read client_secret_file %s", o->client_id,
-                 o->client_secret_file ? o->client_secret_file : "(none)");
-        zt_buf_dispose(&b);
-        return false;
+    int rc = fstat(fd, &st) != 0 ? -errno : zt_read_fd(fd, &b);
+    close(fd);
+    if (rc == 0) {
+        size_t n = 0;
+        while (n < b.len && b.data[n] != '\n' && b.data[n] != '\r')
+            n++;
+        crypto_hash_sha256(e->hash, (const unsigned char *)b.data, n);
+        e->nonempty = n > 0;
+        e->dev = st.st_dev;
+        e->ino = st.st_ino;
+        e->size = st.st_size;
+        e->mtime = st.st_mtim;
     }
-    size_t n = 0;
-    while (n < b.len && b.data[n] != '\n' && b.data[n] != '\r')
-        n++;
-    unsigned char want[32], got[32];
-    crypto_hash_sha256(want, (const unsigned char *)b.data, n);
-    crypto_hash_sha256(got, (const unsigned char *)given, strlen(given));
-    bool ok = n > 0 && zt_ct_eq(want, got, sizeof(want));
     zt_wipe(b.data, b.len);
     zt_buf_dispose(&b);
+    return rc;
+}
+
+static secret_entry *secret_find(struct zt_oidc_secrets *s, const char *path)
+{
+    for (size_t i = 0; s != NULL && i < s->n; i++)
+        if (strcmp(s->v[i].path, path) == 0)
+            return &s->v[i];
+    return NULL;
+}
+
+/* A new entry for path, or NULL (out of memory: the caller works uncached). */
+static secret_entry *secret_add(zt_idp *idp, const char *path)
+{
+    if (idp == NULL)
+        return NULL;
+    if (idp->secrets == NULL && (idp->secrets = calloc(1, sizeof(*idp->secrets))) == NULL)
+        return NULL;
+    struct zt_oidc_secrets *s = idp->secrets;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 4;
+        secret_entry *v = realloc(s->v, cap * sizeof(*v));
+        if (v == NULL)
+            return NULL;
+        s->v = v;
+        s->cap = cap;
+    }
+    secret_entry *e = &s->v[s->n];
+    *e = (secret_entry){.path = strdup(path)};
+    if (e->path == NULL)
+        return NULL;
+    s->n++;
+    return e;
+}
+
+/* The cached (or fresh) entry of path; NULL when the file cannot be read. tmp holds an
+ * uncached entry when there is no room to cache one. */
+static const secret_entry *secret_get(zt_idp *idp, const char *path, secret_entry *tmp)
+{
+    secret_entry *e = secret_find(idp ? idp->secrets : NULL, path);
+    uint64_t now = mono_ms();
+    if (e != NULL && e->checked_ms != 0 && now - e->checked_ms < SECRET_RECHECK_MS)
+        return e;
+    struct stat st;
+    if (e != NULL && stat(path, &st) == 0 && same_file(e, &st)) {
+        e->checked_ms = now;
+        return e;
+    }
+    if (e == NULL && (e = secret_add(idp, path)) == NULL)
+        e = tmp;
+    e->checked_ms = 0; /* until read, nothing to trust */
+    if (secret_load(path, e) != 0) {
+        char *keep = e->path; /* forget the identity too: nothing of it may match again */
+        zt_wipe(e, sizeof(*e));
+        e->path = keep;
+        e->size = -1;
+        return NULL;
+    }
+    e->checked_ms = now ? now : 1;
+    return e;
+}
+
+void zt_oidc_secrets_free(struct zt_oidc_secrets *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->v[i].path);
+        zt_wipe(&s->v[i], sizeof(s->v[i]));
+    }
+    free(s->v);
+    free(s);
+}
+
+/* The configured secret: the first line of client_secret_file, compared through hashes. */
+static bool secret_matches(zt_idp *idp, const zt_oidc_client_cfg *o, const char *given)
+{
+    secret_entry tmp = {0};
+    const secret_entry *e =
+        o->client_secret_file != NULL ? secret_get(idp, o->client_secret_file, &tmp) : NULL;
+    if (e == NULL) {
+        zt_error("oidc: client %s: cannot read client_secret_file %s", o->client_id,
+                 o->client_secret_file ? o->client_secret_file : "(none)");
+        return false;
+    }
+    unsigned char got[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(got, (const unsigned char *)given, strlen(given));
+    bool ok = e->nonempty && zt_ct_eq(e->hash, got, sizeof(got));
+    zt_wipe(&tmp, sizeof(tmp));
+    zt_wipe(got, sizeof(got));
     return ok;
 }
 
@@ -205,7 +344,6 @@ static bool assertion_issuer(const char *a, size_t n, char *out, size_t cap)
 
 const zt_app_cfg *zt_oidc_authenticate_client(zt_idp *idp, zt_local_req *r, const zt_form *form)
 {
-    (void)idp;
     client_creds c = {0};
     if (!read_creds(r, form, &c))
         return NULL;
@@ -219,7 +357,7 @@ const zt_app_cfg *zt_oidc_authenticate_client(zt_idp *idp, zt_local_req *r, cons
         why = "client authentication method not the one registered for this client";
         ok = false;
     } else if (ok && (c.method == M_BASIC || c.method == M_POST) &&
-               !secret_matches(&app->oidc, c.secret)) {
+               !secret_matches(idp, &app->oidc, c.secret)) {
         why = "wrong client secret";
         ok = false;
     } else if (ok && c.method == M_JWT &&

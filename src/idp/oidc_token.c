@@ -99,14 +99,6 @@ static int id_token(zt_idp *idp, zt_local_req *r, const zt_app_cfg *app,
 
 /* ---- token responses ---- */
 
-static int store_token(zt_local_req *r, const zt_store_oidc_grant *g, zt_store_oidc_kind kind,
-                       int64_t exp, char out[ZT_OIDC_TOKEN_CHARS + 1])
-{
-    unsigned char hash[ZT_STORE_OIDC_HASH_LEN];
-    zt_oidc_new_token(out, hash);
-    return zt_store_oidc_token_add(r->svc->store, hash, g->id, kind, zt_portal_now(), exp);
-}
-
 static bool audit_token(zt_local_req *r, const zt_store_oidc_grant *g, const char *event, bool ok,
                         const char *reason)
 {
@@ -123,31 +115,42 @@ static bool audit_token(zt_local_req *r, const zt_store_oidc_grant *g, const cha
     return zt_oidc_audit(r, &e);
 }
 
-/* An ID token is kept (hashed) so logout can tell an id_token_hint we issued, expired or not. */
-static int remember_id_token(zt_local_req *r, const zt_store_oidc_grant *g, const char *idt)
+/* The access token, the refresh token when the exchange makes one (refresh_hash not NULL) and
+ * the ID token (kept hashed so logout can tell an id_token_hint we issued, expired or not),
+ * stored in one transaction once the ID token is signed. */
+static int store_tokens(zt_local_req *r, const zt_store_oidc_grant *g,
+                        const unsigned char access_hash[ZT_STORE_OIDC_HASH_LEN], int64_t access_exp,
+                        const unsigned char *refresh_hash, const char *idt)
 {
-    unsigned char hash[ZT_STORE_OIDC_HASH_LEN];
     int64_t now = zt_portal_now();
     int64_t until = now + (int64_t)(r->cfg->idp.id_token_ttl_ms / 1000);
     until = (until > g->expires_at ? until : g->expires_at) + 86400;
-    zt_oidc_hash(idt, strlen(idt), hash);
-    return zt_store_oidc_token_add(r->svc->store, hash, g->id, ZT_STORE_OIDC_ID_TOKEN, now, until);
+    zt_store_oidc_new_token t[3] = {{.kind = ZT_STORE_OIDC_ACCESS, .expires_at = access_exp},
+                                    {.kind = ZT_STORE_OIDC_ID_TOKEN, .expires_at = until},
+                                    {.kind = ZT_STORE_OIDC_REFRESH, .expires_at = g->expires_at}};
+    memcpy(t[0].hash, access_hash, ZT_STORE_OIDC_HASH_LEN);
+    zt_oidc_hash(idt, strlen(idt), t[1].hash);
+    if (refresh_hash != NULL)
+        memcpy(t[2].hash, refresh_hash, ZT_STORE_OIDC_HASH_LEN);
+    return zt_store_oidc_tokens_add(r->svc->store, g->id, now, t, refresh_hash != NULL ? 3 : 2);
 }
 
-/* Access token, the refresh token (new_refresh, or "" when none), ID token: the answer. */
+/* Access token, the refresh token (refresh, or "" when none; refresh_hash not NULL when it is
+ * new here and still to be stored), ID token: the answer. */
 static void answer_tokens(zt_idp *idp, zt_local_req *r, const zt_app_cfg *app,
-                          const zt_store_oidc_grant *g, const char *refresh, bool with_nonce,
-                          const char *event)
+                          const zt_store_oidc_grant *g, const char *refresh,
+                          const unsigned char *refresh_hash, bool with_nonce, const char *event)
 {
     char access[ZT_OIDC_TOKEN_CHARS + 1];
+    unsigned char access_hash[ZT_STORE_OIDC_HASH_LEN];
     int64_t ttl = (int64_t)(r->cfg->idp.access_token_ttl_ms / 1000);
     int64_t exp = zt_portal_now() + ttl;
     zt_buf idt;
     zt_buf_init(&idt, 0);
-    int rc = store_token(r, g, ZT_STORE_OIDC_ACCESS, exp, access);
-    rc = rc ? rc : id_token(idp, r, app, g, access, with_nonce, &idt);
+    zt_oidc_new_token(access, access_hash);
+    int rc = id_token(idp, r, app, g, access, with_nonce, &idt);
     rc = rc ? rc : zt_buf_cstr(&idt);
-    rc = rc ? rc : remember_id_token(r, g, idt.data);
+    rc = rc ? rc : store_tokens(r, g, access_hash, exp, refresh_hash, idt.data);
     if (rc == -ENOENT) {
         zt_store_oidc_grant_revoke(r->svc->store, g->id, zt_portal_now());
         zt_oidc_json_error(r, 400, "invalid_grant", "the user is disabled or deleted");
@@ -240,11 +243,11 @@ static void code_grant(zt_idp *idp, zt_local_req *r, const zt_app_cfg *app, cons
         return;
     }
     char refresh[ZT_OIDC_TOKEN_CHARS + 1] = "";
-    if (r->cfg->idp.refresh_token_ttl_ms > 0 &&
-        store_token(r, &g, ZT_STORE_OIDC_REFRESH, g.expires_at, refresh) != 0)
-        zt_oidc_json_error(r, 500, "server_error", "tokens could not be issued");
-    else
-        answer_tokens(idp, r, app, &g, refresh, true, "token");
+    unsigned char refresh_hash[ZT_STORE_OIDC_HASH_LEN];
+    bool with_refresh = r->cfg->idp.refresh_token_ttl_ms > 0;
+    if (with_refresh)
+        zt_oidc_new_token(refresh, refresh_hash);
+    answer_tokens(idp, r, app, &g, refresh, with_refresh ? refresh_hash : NULL, true, "token");
     zt_wipe(refresh, sizeof(refresh));
 }
 
@@ -436,7 +439,7 @@ static void rotate_and_answer(zt_idp *idp, zt_local_req *r, const zt_app_cfg *ap
         snprintf(g.scope, sizeof(g.scope), "%s", scope);
     if (rc == 0) {
         refresh_touches_session(r, &g, now);
-        answer_tokens(idp, r, app, &g, fresh, false, "refresh");
+        answer_tokens(idp, r, app, &g, fresh, NULL, false, "refresh");
     } else {
         zt_oidc_json_error(r, rc == -EIO ? 500 : 400, "invalid_grant", why);
     }

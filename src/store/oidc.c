@@ -65,6 +65,19 @@ int zt_store_oidc_code_add(zt_store *st, const unsigned char hash[ZT_STORE_OIDC_
     return st->ops->oidc->code_add(st, hash, c);
 }
 
+int zt_store_oidc_grant_code_add(zt_store *st, const zt_store_oidc_grant *g,
+                                 const unsigned char hash[ZT_STORE_OIDC_HASH_LEN],
+                                 const zt_store_oidc_code *c)
+{
+    OIDC_ENTER(st);
+    int rc = check_grant(g);
+    if (rc != 0)
+        return rc;
+    if (hash == NULL || c == NULL || strcmp(c->grant_id, g->id) != 0 || c->redirect_uri[0] == '\0')
+        return zt_store_seterr(-EINVAL, "a code needs its grant and redirect_uri");
+    return st->ops->oidc->grant_code_add(st, g, hash, c);
+}
+
 int zt_store_oidc_code_take(zt_store *st, const unsigned char hash[ZT_STORE_OIDC_HASH_LEN],
                             int64_t now, zt_store_oidc_code *code_out,
                             zt_store_oidc_grant *grant_out)
@@ -87,6 +100,21 @@ int zt_store_oidc_token_add(zt_store *st, const unsigned char hash[ZT_STORE_OIDC
          kind != ZT_STORE_OIDC_ID_TOKEN))
         return zt_store_seterr(-EINVAL, "bad token arguments");
     return st->ops->oidc->token_add(st, hash, grant_id, (int)kind, now, expires_at);
+}
+
+int zt_store_oidc_tokens_add(zt_store *st, const char *grant_id, int64_t now,
+                             const zt_store_oidc_new_token *t, size_t n)
+{
+    OIDC_ENTER(st);
+    if (t == NULL || n == 0 || n > ZT_STORE_OIDC_BATCH_MAX ||
+        !hex_id(grant_id, ZT_STORE_OIDC_ID_LEN))
+        return zt_store_seterr(-EINVAL, "bad token arguments");
+    for (size_t i = 0; i < n; i++)
+        if (t[i].expires_at <= now ||
+            (t[i].kind != ZT_STORE_OIDC_ACCESS && t[i].kind != ZT_STORE_OIDC_REFRESH &&
+             t[i].kind != ZT_STORE_OIDC_ID_TOKEN))
+            return zt_store_seterr(-EINVAL, "bad token arguments");
+    return st->ops->oidc->tokens_add(st, grant_id, now, t, n);
 }
 
 int zt_store_oidc_token_get(zt_store *st, const unsigned char hash[ZT_STORE_OIDC_HASH_LEN],

@@ -148,10 +148,14 @@ typedef struct zt_store_oidc_ops {
     int (*grant_get)(zt_store *st, const char *id, zt_store_oidc_grant *out);
     int (*grant_revoke)(zt_store *st, const char *id, int64_t now);
     int (*code_add)(zt_store *st, const unsigned char *hash, const zt_store_oidc_code *c);
+    int (*grant_code_add)(zt_store *st, const zt_store_oidc_grant *g, const unsigned char *hash,
+                          const zt_store_oidc_code *c);
     int (*code_take)(zt_store *st, const unsigned char *hash, int64_t now,
                      zt_store_oidc_code *code_out, zt_store_oidc_grant *grant_out);
     int (*token_add)(zt_store *st, const unsigned char *hash, const char *grant_id, int kind,
                      int64_t now, int64_t exp);
+    int (*tokens_add)(zt_store *st, const char *grant_id, int64_t now,
+                      const zt_store_oidc_new_token *t, size_t n);
     int (*token_get)(zt_store *st, const unsigned char *hash, int64_t now, int *kind_out,
                      int64_t *iat_out, int64_t *exp_out, zt_store_oidc_grant *grant_out);
     int (*id_token_find)(zt_store *st, const unsigned char *hash, zt_store_oidc_grant *grant_out);

@@ -73,6 +73,11 @@ int zt_store_oidc_grant_revoke(zt_store *st, const char *id, int64_t now);
 
 int zt_store_oidc_code_add(zt_store *st, const unsigned char hash[ZT_STORE_OIDC_HASH_LEN],
                            const zt_store_oidc_code *c);
+/* A new grant and its first code in one transaction (one commit per authorize): both or
+ * neither. c->grant_id must be g->id. */
+int zt_store_oidc_grant_code_add(zt_store *st, const zt_store_oidc_grant *g,
+                                 const unsigned char hash[ZT_STORE_OIDC_HASH_LEN],
+                                 const zt_store_oidc_code *c);
 /* Take a code, once: 0 with the code and its grant. -ENOENT unknown or expired; -EALREADY the
  * code was taken before: its grant is revoked now (RFC 6749 4.1.2), *grant_out says which;
  * -ECANCELED its grant was revoked or its ztgate session has ended. */
@@ -85,6 +90,16 @@ int zt_store_oidc_token_add(zt_store *st, const unsigned char hash[ZT_STORE_OIDC
                             int64_t expires_at);
 /* An active token (unexpired, not rotated or revoked, its grant live): 0 with its kind, expiry
  * and grant; -ENOENT otherwise. */
+/* Tokens of one grant issued together (access, refresh, ID token of one answer), in one
+ * transaction: all or none. */
+typedef struct zt_store_oidc_new_token {
+    unsigned char hash[ZT_STORE_OIDC_HASH_LEN];
+    zt_store_oidc_kind kind;
+    int64_t expires_at;
+} zt_store_oidc_new_token;
+#define ZT_STORE_OIDC_BATCH_MAX 4
+int zt_store_oidc_tokens_add(zt_store *st, const char *grant_id, int64_t now,
+                             const zt_store_oidc_new_token *t, size_t n);
 int zt_store_oidc_token_get(zt_store *st, const unsigned char hash[ZT_STORE_OIDC_HASH_LEN],
                             int64_t now, zt_store_oidc_kind *kind_out, int64_t *iat_out,
                             int64_t *exp_out, zt_store_oidc_grant *grant_out);

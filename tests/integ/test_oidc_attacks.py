@@ -13,7 +13,7 @@ from browser import msg
 from harness import check, eq, get
 from oidc_client import (PORTAL, RP, SECRET, authorize_path, basic, code_for, exchange, gateway,
                          js, oidc_app, pkce_pair, portal, post, query_of, signed_in, token,
-                         userinfo)
+                         userinfo, write_secret)
 
 
 def _b64(b):
@@ -145,6 +145,21 @@ def test_oidc_client_authentication(h):
     r = token(gw, {"grant_type": "password", "username": "x", "password": "y"})
     eq(js(r)["error"], "unsupported_grant_type", "password grant")
 
+
+
+def test_oidc_client_secret_rotated_without_reload(h):
+    # The secret's hash is kept per file version and the file looked at again after a second:
+    # a rotated secret file is taken without a reload, and the old secret stops working.
+    gw = gateway(h, apps=[oidc_app(h, "grafana")])
+    b = signed_in(gw)
+    r = exchange(gw, code_for(b)["code"])
+    eq(r.status, 200, "the first secret: %r" % r.body)
+    write_secret(h, "grafana.secret", "rotated-Secret/2+x")
+    time.sleep(1.2)  # past the once-a-second look at the file
+    r = exchange(gw, code_for(b)["code"])
+    eq(r.status, 401, "the old secret after rotation")
+    r = exchange(gw, code_for(b)["code"], headers=[basic(secret="rotated-Secret/2+x")])
+    eq(r.status, 200, "the rotated secret: %r" % r.body)
 
 def _rsa_client(h, name="jwt-client"):
     from cryptography.hazmat.primitives.asymmetric import rsa

@@ -124,6 +124,57 @@ static void test_code_once_and_replay_revokes(void **state)
     assert_true(g.revoked_at != 0 && g.replayed);
 }
 
+/* Grant and code in one transaction: both usable, or neither stored when one fails. */
+static void test_grant_and_code_together(void **state)
+{
+    fixture *f = *state;
+    zt_store_oidc_grant g2 = f->g, got;
+    memset(g2.id, 'd', 32);
+    unsigned char h[ZT_STORE_OIDC_HASH_LEN];
+    zt_store_oidc_code code = {.expires_at = T0 + 60}, c;
+    memcpy(code.grant_id, g2.id, 33);
+    snprintf(code.redirect_uri, sizeof(code.redirect_uri), "https://rp.example/cb");
+    hash_of('g', h);
+    assert_int_equal(zt_store_oidc_grant_code_add(f->st, &g2, h, &code), 0);
+    assert_int_equal(zt_store_oidc_code_take(f->st, h, T0, &c, &got), 0);
+    assert_string_equal(got.id, g2.id);
+    /* The same code hash again with a new grant: the code insert fails, the grant is rolled
+     * back with it. */
+    memset(g2.id, 'e', 32);
+    memcpy(code.grant_id, g2.id, 33);
+    assert_true(zt_store_oidc_grant_code_add(f->st, &g2, h, &code) < 0);
+    assert_int_equal(zt_store_oidc_grant_get(f->st, g2.id, &got), -ENOENT);
+    /* A code of another grant is refused before any write. */
+    memset(code.grant_id, 'b', 32);
+    assert_int_equal(zt_store_oidc_grant_code_add(f->st, &g2, h, &code), -EINVAL);
+}
+
+/* The tokens of one answer go in together: a failing one leaves none of them. */
+static void test_tokens_together(void **state)
+{
+    fixture *f = *state;
+    zt_store_oidc_new_token t[3] = {{.kind = ZT_STORE_OIDC_ACCESS, .expires_at = T0 + 600},
+                                    {.kind = ZT_STORE_OIDC_ID_TOKEN, .expires_at = T0 + 600},
+                                    {.kind = ZT_STORE_OIDC_REFRESH, .expires_at = T0 + 3600}};
+    hash_of('1', t[0].hash);
+    hash_of('2', t[1].hash);
+    hash_of('1', t[2].hash); /* the same hash twice: the batch fails */
+    zt_store_oidc_grant g;
+    zt_store_oidc_kind kind;
+    int64_t iat, exp;
+    assert_true(zt_store_oidc_tokens_add(f->st, f->g.id, T0, t, 3) < 0);
+    assert_int_equal(zt_store_oidc_token_get(f->st, t[0].hash, T0, &kind, &iat, &exp, &g), -ENOENT);
+    hash_of('3', t[2].hash);
+    assert_int_equal(zt_store_oidc_tokens_add(f->st, f->g.id, T0, t, 3), 0);
+    assert_int_equal(zt_store_oidc_token_get(f->st, t[2].hash, T0, &kind, &iat, &exp, &g), 0);
+    assert_int_equal(kind, ZT_STORE_OIDC_REFRESH);
+    assert_int_equal(zt_store_oidc_token_get(f->st, t[0].hash, T0, &kind, &iat, &exp, &g), 0);
+    assert_int_equal(kind, ZT_STORE_OIDC_ACCESS);
+    t[0].expires_at = T0; /* already expired */
+    assert_int_equal(zt_store_oidc_tokens_add(f->st, f->g.id, T0, t, 1), -EINVAL);
+    assert_int_equal(zt_store_oidc_tokens_add(f->st, f->g.id, T0, t, 0), -EINVAL);
+}
+
 static void test_code_expired_or_unknown(void **state)
 {
     fixture *f = *state;
@@ -275,6 +326,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_code_once_and_replay_revokes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grant_and_code_together, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tokens_together, setup, teardown),
         cmocka_unit_test_setup_teardown(test_code_expired_or_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_code_of_ended_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh_rotation_and_reuse, setup, teardown),
