@@ -14,12 +14,12 @@
 #include <openssl/rsa.h>
 #include <sodium.h>
 
+#include "identity/jose_int.h"
 #include "lib/b64.h"
 
 #define B64URL sodium_base64_VARIANT_URLSAFE_NO_PADDING
 #define MAX_TYP 64
 /* A client's header is well under 200 base64url chars; anything much longer is not one. */
-#define MAX_HEADER_B64 1024
 /* A JSON NumericDate past this (year 2255) is not a date we take; keeps arithmetic in range. */
 #define MAX_NUMERIC_DATE 9000000000LL
 
@@ -369,28 +369,6 @@ const char *zt_jws_status_name(zt_jws_status st)
     return names[st];
 }
 
-static bool b64url_char(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_';
-}
-
-/* Decodes one segment and parses it as a JSON object (NULL when either fails). */
-static json_t *segment_json(const char *s, size_t n)
-{
-    size_t cap = n / 4 * 3 + 3, got = 0;
-    unsigned char *buf = malloc(cap);
-    json_t *v = NULL;
-    if (buf != NULL && n > 0 && zt_b64url_decode(s, n, buf, cap, &got))
-        v = json_loadb((const char *)buf, got, JSON_REJECT_DUPLICATES, NULL);
-    free(buf);
-    if (v != NULL && !json_is_object(v)) {
-        json_decref(v);
-        v = NULL;
-    }
-    return v;
-}
-
 typedef struct parts {
     const char *input; /* header.payload, the signing input */
     size_t input_len;
@@ -406,21 +384,10 @@ static zt_jws_status split(const char *t, size_t len, parts *p, const char **why
 {
     if (len == 0 || len > ZT_JWS_MAX_ASSERTION)
         return reject(why, ZT_JWS_MALFORMED, "token empty or too long");
-    size_t dot[2], ndots = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (t[i] == '.') {
-            if (ndots == 2)
-                return reject(why, ZT_JWS_MALFORMED, "more than 3 segments");
-            dot[ndots++] = i;
-        } else if (!b64url_char(t[i])) {
-            return reject(why, ZT_JWS_MALFORMED,
-                          "byte outside base64url (whitespace, padding, trailing garbage)");
-        }
-    }
-    if (ndots != 2)
-        return reject(why, ZT_JWS_MALFORMED, "not 3 segments");
-    if (dot[0] > MAX_HEADER_B64)
-        return reject(why, ZT_JWS_MALFORMED, "header too long");
+    size_t dot[2];
+    const char *bad = zt_jose_split(t, len, dot);
+    if (bad != NULL)
+        return reject(why, ZT_JWS_MALFORMED, bad);
     p->input = t;
     p->input_len = dot[1];
     p->payload = t + dot[0] + 1;
@@ -681,7 +648,7 @@ static zt_jws_status verify(const zt_jws_jwks *j, const char *t, size_t len,
     if (p == NULL)
         return reject(why, ZT_JWS_NOMEM, "out of memory");
     zt_jws_status st = split(t, len, p, why);
-    json_t *h = st == ZT_JWS_OK ? segment_json(t, (size_t)(p->payload - 1 - t)) : NULL;
+    json_t *h = st == ZT_JWS_OK ? zt_jose_segment_json(t, (size_t)(p->payload - 1 - t)) : NULL;
     if (st == ZT_JWS_OK && h == NULL)
         st = reject(why, ZT_JWS_MALFORMED, "header is not base64url JSON object");
     zt_jws_alg alg = ZT_JWS_ES256;
@@ -695,7 +662,7 @@ static zt_jws_status verify(const zt_jws_jwks *j, const char *t, size_t len,
         st = find_key(j, h, alg, p, &used, why);
     json_decref(h);
     json_t *payload = NULL;
-    if (st == ZT_JWS_OK && (payload = segment_json(p->payload, p->payload_len)) == NULL)
+    if (st == ZT_JWS_OK && (payload = zt_jose_segment_json(p->payload, p->payload_len)) == NULL)
         st = reject(why, ZT_JWS_MALFORMED, "payload is not base64url JSON object");
     if (st == ZT_JWS_OK)
         st = check_claims(payload, x, a, why);

@@ -14,6 +14,7 @@
 #include <openssl/params.h>
 #include <sodium.h>
 
+#include "identity/jose_int.h"
 #include "identity/keys.h"
 #include "lib/b64.h"
 #include "lib/secure.h"
@@ -21,7 +22,6 @@
 
 #define B64URL sodium_base64_VARIANT_URLSAFE_NO_PADDING
 /* Our header is about 106 base64url chars; anything much longer is not ours. */
-#define MAX_HEADER_B64 1024
 
 static zt_jwt_status reject(const char **why, zt_jwt_status st, const char *msg)
 {
@@ -302,28 +302,6 @@ const char *zt_jwt_status_name(zt_jwt_status st)
     return names[st];
 }
 
-static bool b64url_char(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_';
-}
-
-/* Decodes one segment and parses it as a JSON object (NULL when either fails). */
-static json_t *segment_json(const char *s, size_t n)
-{
-    size_t cap = n / 4 * 3 + 3, got = 0;
-    unsigned char *buf = malloc(cap);
-    json_t *v = NULL;
-    if (buf != NULL && n > 0 && sodium_base642bin(buf, cap, s, n, NULL, &got, NULL, B64URL) == 0)
-        v = json_loadb((const char *)buf, got, JSON_REJECT_DUPLICATES, NULL);
-    free(buf);
-    if (v != NULL && !json_is_object(v)) {
-        json_decref(v);
-        v = NULL;
-    }
-    return v;
-}
-
 static zt_jwt_status check_header(json_t *h, const zt_jwt_jwks *j, const jwk **key,
                                   const char **why)
 {
@@ -490,23 +468,12 @@ static zt_jwt_status verify(const zt_jwt_jwks *j, const char *t, size_t len,
         return reject(why, ZT_JWT_MALFORMED, "no JWKS, token or expected audience");
     if (len == 0 || len > ZT_JWT_MAX_TOKEN)
         return reject(why, ZT_JWT_MALFORMED, "token empty or too long");
-    size_t dot[2], ndots = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (t[i] == '.') {
-            if (ndots == 2)
-                return reject(why, ZT_JWT_MALFORMED, "more than 3 segments");
-            dot[ndots++] = i;
-        } else if (!b64url_char(t[i])) {
-            return reject(why, ZT_JWT_MALFORMED,
-                          "byte outside base64url (whitespace, padding, trailing garbage)");
-        }
-    }
-    if (ndots != 2)
-        return reject(why, ZT_JWT_MALFORMED, "not 3 segments");
-    if (dot[0] > MAX_HEADER_B64)
-        return reject(why, ZT_JWT_MALFORMED, "header too long");
+    size_t dot[2];
+    const char *bad = zt_jose_split(t, len, dot);
+    if (bad != NULL)
+        return reject(why, ZT_JWT_MALFORMED, bad);
 
-    json_t *h = segment_json(t, dot[0]);
+    json_t *h = zt_jose_segment_json(t, dot[0]);
     if (h == NULL)
         return reject(why, ZT_JWT_MALFORMED, "header is not base64url JSON object");
     const jwk *key = NULL;
@@ -525,7 +492,7 @@ static zt_jwt_status verify(const zt_jwt_jwks *j, const char *t, size_t len,
     if (!es256_ok(j, key, t, dot[1], sig))
         return reject(why, ZT_JWT_BAD_SIGNATURE, "signature does not verify");
 
-    json_t *p = segment_json(t + dot[0] + 1, dot[1] - dot[0] - 1);
+    json_t *p = zt_jose_segment_json(t + dot[0] + 1, dot[1] - dot[0] - 1);
     if (p == NULL)
         return reject(why, ZT_JWT_MALFORMED, "payload is not base64url JSON object");
     zt_assertion tmp;

@@ -4,17 +4,7 @@
 #include <string.h>
 
 #include "idp/saml.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "lib/str.h"
 
 /* Decode v (n bytes) onto out; -1 on a bad escape, %00 or out's limit. */
 static int decode(const char *v, size_t n, zt_buf *out)
@@ -28,7 +18,7 @@ static int decode(const char *v, size_t n, zt_buf *out)
         } else if (c == '%') {
             if (i + 2 >= n)
                 return -1;
-            int hi = hexval(v[i + 1]), lo = hexval(v[i + 2]);
+            int hi = zt_hexval(v[i + 1]), lo = zt_hexval(v[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return -1;
             c = (char)(hi * 16 + lo);

@@ -202,17 +202,6 @@ int64_t zt_get_be64(const unsigned char *p)
     return (int64_t)u;
 }
 
-static int zt_hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool zt_uuid_parse(const char *s, unsigned char out[16])
 {
     static const size_t groups[] = {8, 4, 4, 4, 12};
@@ -221,7 +210,7 @@ bool zt_uuid_parse(const char *s, unsigned char out[16])
         if (g > 0 && *s++ != '-')
             return false;
         for (size_t i = 0; i < groups[g]; i++, s++, n++) {
-            int d = zt_hex_digit(*s);
+            int d = zt_hexval(*s);
             if (d < 0)
                 return false;
             if (n % 2 == 0)
