@@ -111,6 +111,14 @@ static int parse_opt(int argc, char **argv, int *i, unsigned allowed, zt_cli_arg
         out->revoke = true;
         return 0;
     }
+    if (allowed & ZT_CLI_OPT_LIFECYCLE)
+        if ((m = opt_value(argc, argv, i, "--expires", &out->expires)) != 0 ||
+            (m = opt_value(argc, argv, i, "--sponsor", &out->sponsor)) != 0)
+            return m > 0 ? 0 : zt_cli_fail(ZT_CLI_USAGE, "%s needs a value", a);
+    if (allowed & ZT_CLI_OPT_REPORT)
+        if ((m = opt_value(argc, argv, i, "--days", &out->days)) != 0 ||
+            (m = opt_value(argc, argv, i, "--format", &out->format)) != 0)
+            return m > 0 ? 0 : zt_cli_fail(ZT_CLI_USAGE, "%s needs a value", a);
     return zt_cli_fail(ZT_CLI_USAGE, "unknown option '%s'", a);
 }
 
@@ -208,7 +216,7 @@ static void actions_usage(FILE *f, const char *cmd, const zt_cli_action *acts, s
 static bool action_is_read_only(const char *action)
 {
     static const char *const reads[] = {"list",   "show", "sessions", "members",
-                                        "search", "tail", "verify"};
+                                        "search", "tail", "verify",   "inactive", "review"};
     for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
         if (strcmp(action, reads[i]) == 0)
             return true;

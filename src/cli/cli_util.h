@@ -28,6 +28,9 @@ enum {
     ZT_CLI_OPT_GROUP = 1u << 2,
     ZT_CLI_OPT_PASSWORD_STDIN = 1u << 3,
     ZT_CLI_OPT_TAP = 1u << 4, /* --lifetime D, --uses N, --revoke (user tap) */
+    /* Account lifecycle (cmd_lifecycle.c): --expires DATE, --sponsor EMAIL (user add, set). */
+    ZT_CLI_OPT_LIFECYCLE = 1u << 5,
+    ZT_CLI_OPT_REPORT = 1u << 6, /* --days N, --format table|csv|json (user inactive, access) */
 };
 
 /* Pointers into argv; nothing owned. */
@@ -41,6 +44,8 @@ typedef struct zt_cli_args {
     size_t n_groups;
     const char *lifetime, *uses; /* ZT_CLI_OPT_TAP; NULL when not given */
     bool revoke;
+    const char *expires, *sponsor; /* ZT_CLI_OPT_LIFECYCLE; NULL when not given */
+    const char *days, *format;     /* ZT_CLI_OPT_REPORT; NULL when not given */
 } zt_cli_args;
 
 /* Parse argv[first..argc): the options in `allowed` and exactly n_pos positionals ("--" ends

@@ -11,6 +11,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/cmd_identity.h"
+#include "cli/cmd_lifecycle.h"
 #include "cli/cmd_whatif.h"
 #include "cli/commands.h"
 #include "lib/secure.h"
@@ -159,6 +160,10 @@ static int user_add(zt_store *st, const zt_cli_args *a)
         return zt_cli_fail(ZT_CLI_FAIL, "user %s already exists", email);
     if (rc != -ENOENT)
         return zt_cli_store_fail(rc, "user", NULL);
+    int64_t expires = 0;
+    const char *sponsor = NULL;
+    if (zt_cli_lifecycle_args(a, &expires, &sponsor) != ZT_CLI_OK)
+        return ZT_CLI_USAGE;
     if (check_groups_exist(st, a) != 0)
         return ZT_CLI_FAIL;
     char hash[ZT_CLI_HASH_MAX];
@@ -169,7 +174,9 @@ static int user_add(zt_store *st, const zt_cli_args *a)
                         .name = a->name,
                         .password_hash = hash,
                         .groups = a->groups,
-                        .n_groups = a->n_groups};
+                        .n_groups = a->n_groups,
+                        .sponsor = sponsor,
+                        .expires_at = expires};
     zt_account_result res;
     rc = zt_account_create(&env, zt_cli_actor(), &n, &res);
     zt_wipe(hash, sizeof(hash));
@@ -633,8 +640,15 @@ static int user_tap(zt_store *st, const zt_cli_args *a)
 }
 
 static const zt_cli_action user_actions[] = {
-    {"add", "add EMAIL [--name N] [--group G]... --password-stdin", "create a user",
-     ZT_CLI_OPT_NAME | ZT_CLI_OPT_GROUP | ZT_CLI_OPT_PASSWORD_STDIN, 1, user_add},
+    {"add", "add EMAIL [--name N] [--group G]... [--expires DATE] [--sponsor EMAIL] --password-stdin",
+     "create a user", ZT_CLI_OPT_NAME | ZT_CLI_OPT_GROUP | ZT_CLI_OPT_PASSWORD_STDIN | ZT_CLI_OPT_LIFECYCLE, 1,
+     user_add},
+    {"set", "set EMAIL [--name N] [--expires DATE|never] [--sponsor EMAIL|none]",
+     "change a user's name, expiry or sponsor (expired: sessions end)",
+     ZT_CLI_OPT_NAME | ZT_CLI_OPT_LIFECYCLE, 1, zt_cli_user_set},
+    {"inactive", "inactive --days N [--format table|csv|json]",
+     "accounts not signed in for N days (never: since created)", ZT_CLI_OPT_REPORT, 0,
+     zt_cli_user_inactive},
     {"list", "list [--json]", "list users", ZT_CLI_OPT_JSON, 0, user_list},
     {"show", "show EMAIL [--json]", "show one user", ZT_CLI_OPT_JSON, 1, user_show},
     {"disable", "disable EMAIL", "block sign-in and revoke sessions", 0, 1, user_disable},

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cmd_identity.h"
+#include "cli/cmd_lifecycle.h"
 #include "core/config.h"
 #include "gateway/gateway.h"
 #include "policy/policy.h"
@@ -86,6 +87,8 @@ static const zt_command commands[] = {
      zt_cmd_device},
     {"incident", "ACTION [ARGS]", "incidents and their timelines (ztgate incident help)",
      zt_cmd_incident},
+    {"access", "review [--format F]", "who reaches which app, by which policy (access review)",
+     zt_cmd_access},
 };
 
 const zt_command *zt_command_find(const char *name)

@@ -77,6 +77,14 @@ typedef enum zt_account_op {
     ZT_ACCOUNT_N_OPS,
 } zt_account_op;
 
+/* Whether the account's expiry (zt_user.expires_at; 0 = never) has come at `now`. An expired
+ * account is refused wherever a disabled one is: sign-in, session creation, the store's session
+ * lookup (src/lifecycle sweeps its sessions away with an audit record). */
+static inline bool zt_account_expired(const zt_user *u, int64_t now)
+{
+    return u->expires_at > 0 && now >= u->expires_at;
+}
+
 /* "user.disable", ... (the admin API's operation names); "unknown" out of range. */
 const char *zt_account_op_name(zt_account_op op);
 
