@@ -215,8 +215,8 @@ static void actions_usage(FILE *f, const char *cmd, const zt_cli_action *acts, s
 
 static bool action_is_read_only(const char *action)
 {
-    static const char *const reads[] = {"list",   "show", "sessions", "members",
-                                        "search", "tail", "verify",   "inactive", "review"};
+    static const char *const reads[] = {"list", "show",   "sessions", "members", "search",
+                                        "tail", "verify", "inactive", "review"};
     for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
         if (strcmp(action, reads[i]) == 0)
             return true;

@@ -206,9 +206,9 @@ int zt_cli_user_inactive(zt_store *st, const zt_cli_args *a)
                            ZT_LIFECYCLE_DAYS_MAX);
     if (parse_format(a->format, &o.fmt) != ZT_CLI_OK)
         return ZT_CLI_USAGE;
-    static const char *const upper[INACTIVE_COLS] = {
-        "EMAIL", "NAME", "STATUS", "SOURCE", "LAST-SIGN-IN", "CREATED", "IDLE-DAYS", "EXPIRES",
-        "SPONSOR"};
+    static const char *const upper[INACTIVE_COLS] = {"EMAIL",     "NAME",         "STATUS",
+                                                     "SOURCE",    "LAST-SIGN-IN", "CREATED",
+                                                     "IDLE-DAYS", "EXPIRES",      "SPONSOR"};
     int rc = 0;
     if (o.fmt == FMT_JSON)
         rc = (o.arr = json_array()) == NULL ? -ENOMEM : 0;
@@ -241,9 +241,9 @@ typedef struct review_out {
 } review_out;
 
 static const char *const review_head[] = {
-    "email",      "name",  "status",   "app",    "sensitivity", "decision",
-    "verdict",    "policy", "assigned_by", "grant", "conditional_policies",
-    "groups",     "expires_at", "sponsor",
+    "email",      "name",    "status",      "app",   "sensitivity",          "decision",
+    "verdict",    "policy",  "assigned_by", "grant", "conditional_policies", "groups",
+    "expires_at", "sponsor",
 };
 #define REVIEW_COLS (sizeof(review_head) / sizeof(review_head[0]))
 
@@ -349,7 +349,7 @@ static int access_review(int argc, char **argv)
         zt_whatif_env_close(&env);
         return ZT_CLI_FAIL;
     }
-    static const char *const upper[] = {"EMAIL", "APP",         "STATUS", "VERDICT",
+    static const char *const upper[] = {"EMAIL",  "APP",         "STATUS", "VERDICT",
                                         "POLICY", "ASSIGNED-BY", "GRANT",  "CONDITIONAL"};
     int rc = 0;
     if (o.fmt == FMT_JSON)

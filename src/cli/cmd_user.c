@@ -630,7 +630,8 @@ static int user_tap(zt_store *st, const zt_cli_args *a)
     int rc = zt_account_tap_issue(&env, zt_cli_actor(), u.id, life, uses, pass, &expires, &res);
     zt_user_dispose(&u);
     if (rc == -EPERM)
-        return zt_cli_fail(ZT_CLI_FAIL, "%s is disabled: enable the user first", a->pos[0]);
+        return zt_cli_fail(
+            ZT_CLI_FAIL, "%s is disabled or expired: enable (or extend) the user first", a->pos[0]);
     if (rc != 0)
         return zt_cli_store_fail(rc, "user", a->pos[0]);
     rc = tap_print(a, &res, pass, expires, uses);
@@ -640,8 +641,10 @@ static int user_tap(zt_store *st, const zt_cli_args *a)
 }
 
 static const zt_cli_action user_actions[] = {
-    {"add", "add EMAIL [--name N] [--group G]... [--expires DATE] [--sponsor EMAIL] --password-stdin",
-     "create a user", ZT_CLI_OPT_NAME | ZT_CLI_OPT_GROUP | ZT_CLI_OPT_PASSWORD_STDIN | ZT_CLI_OPT_LIFECYCLE, 1,
+    {"add",
+     "add EMAIL [--name N] [--group G]... [--expires DATE] [--sponsor EMAIL] --password-stdin",
+     "create a user",
+     ZT_CLI_OPT_NAME | ZT_CLI_OPT_GROUP | ZT_CLI_OPT_PASSWORD_STDIN | ZT_CLI_OPT_LIFECYCLE, 1,
      user_add},
     {"set", "set EMAIL [--name N] [--expires DATE|never] [--sponsor EMAIL|none]",
      "change a user's name, expiry or sponsor (expired: sessions end)",

@@ -429,6 +429,7 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(WA_NOT_SIGNED_IN, "Sign in first.", "先にサインインしてください。") \
     X(WA_SECOND_FACTOR_REQUIRED, "Finish signing in with your second factor first.", "先に 2 要素目の確認を済ませてください。") \
     X(WA_ACCOUNT_DISABLED, "This account is disabled.", "このアカウントは無効になっています。") \
+    X(WA_ACCOUNT_EXPIRED, "This account has expired. Ask your sponsor or administrator to extend it.", "このアカウントは有効期限が切れています。延長はスポンサーまたは管理者に依頼してください。") \
     X(WA_TOO_MANY_ATTEMPTS, "Too many attempts. Wait a moment, then try again.", "試行回数が多すぎます。しばらく待ってからやり直してください。") \
     X(WA_FORBIDDEN_ORIGIN, "This request did not come from this site.", "このリクエストはこのサイトから送られたものではありません。") \
     X(WA_UNSUPPORTED_MEDIA_TYPE, "Send the request as application/json.", "リクエストは application/json で送ってください。") \

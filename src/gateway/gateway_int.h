@@ -24,10 +24,11 @@ typedef struct zt_gateway {
     bool audit_was_failed; /* for the error-log line when that changes */
     uv_loop_t *main_loop;
     uv_signal_t sig_hup, sig_term, sig_int;
-    uv_timer_t sweep;         /* deletes expired sessions from the store now and then */
-    uv_timer_t feeds_timer;   /* checks the risk feed files for changes */
-    uv_timer_t revoked_timer; /* reloads revoked device serials when the counter moves */
-    uv_timer_t device_sweep;  /* silent agents and stale posture: device signals (src/device) */
+    uv_timer_t sweep;           /* deletes expired sessions from the store now and then */
+    uv_timer_t feeds_timer;     /* checks the risk feed files for changes */
+    uv_timer_t revoked_timer;   /* reloads revoked device serials when the counter moves */
+    uv_timer_t device_sweep;    /* silent agents and stale posture: device signals (src/device) */
+    uv_timer_t lifecycle_sweep; /* ends expired accounts' sessions (src/lifecycle) */
     uint64_t revoked_seen;
     unsigned spool_ticks;
     struct zt_feeds *feeds_old; /* the snapshot replaced last (freed at the next replacement) */

@@ -21,6 +21,7 @@
 #include "idp/idp.h"
 #include "lib/secure.h"
 #include "lib/time.h"
+#include "lifecycle/lifecycle.h"
 #include "response/incident.h"
 #include "response/playbook.h"
 #include "risk/feeds.h"
@@ -450,6 +451,27 @@ static void on_device_sweep(uv_timer_t *t)
                 res.stale);
 }
 
+/* Expired accounts: their sessions are refused on lookup already; this ends them through the
+ * account service, so the end has its audit record (actor System "lifecycle") and every gateway
+ * and relying party hears of it through the revocation counter. */
+static void on_lifecycle_sweep(uv_timer_t *t)
+{
+    zt_gateway *gw = t->data;
+    zt_account_env env = {.store = gw->svc.store,
+                          .state_dir = gw->svc.state_dir,
+                          .audit = {.write = response_audit, .ctx = gw}};
+    zt_lifecycle_sweep_result res;
+    int rc = zt_lifecycle_sweep(&env, (int64_t)(zt_wall_us() / 1000000), &res);
+    if (rc < 0)
+        zt_warn("lifecycle: the expiry sweep failed: %s", zt_store_errmsg());
+    if (res.ended > 0)
+        zt_info("lifecycle: the sessions of %u expired account(s) ended", res.ended);
+    if (res.failed > 0)
+        zt_warn("lifecycle: %u expired account(s) could not be ended or recorded; retried at "
+                "the next sweep when nothing was saved",
+                res.failed);
+}
+
 static void timer_start(zt_gateway *gw, uv_timer_t *t, uv_timer_cb cb, uint64_t first,
                         uint64_t every)
 {
@@ -466,6 +488,7 @@ void zt_gw_timers_start(zt_gateway *gw, const zt_config *cfg)
     timer_start(gw, &gw->feeds_timer, on_feeds_timer, every, every);
     timer_start(gw, &gw->device_sweep, on_device_sweep, 0,
                 zt_devices_sweep_interval_ms(gw->svc.devices));
+    timer_start(gw, &gw->lifecycle_sweep, on_lifecycle_sweep, 0, ZT_LIFECYCLE_SWEEP_MS);
 }
 
 void zt_gw_timers_close(zt_gateway *gw)
@@ -474,4 +497,5 @@ void zt_gw_timers_close(zt_gateway *gw)
     uv_close((uv_handle_t *)&gw->feeds_timer, NULL);
     uv_close((uv_handle_t *)&gw->revoked_timer, NULL);
     uv_close((uv_handle_t *)&gw->device_sweep, NULL);
+    uv_close((uv_handle_t *)&gw->lifecycle_sweep, NULL);
 }

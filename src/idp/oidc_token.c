@@ -15,6 +15,8 @@
 #include "core/log.h"
 #include "idp/oidc.h"
 #include "lib/secure.h"
+#include "lib/time.h"
+#include "session/account.h"
 #include "session/session.h"
 
 #define GROUPS_MAX 64
@@ -39,7 +41,7 @@ static int user_claims(zt_local_req *r, const zt_store_oidc_grant *g, json_t *o)
 {
     zt_user u;
     int rc = zt_store_user_get_by_id(r->svc->store, g->user_id, &u);
-    if (rc != 0 || u.disabled) {
+    if (rc != 0 || u.disabled || zt_account_expired(&u, zt_wall_us() / 1000000)) {
         zt_user_dispose(&u);
         return -ENOENT;
     }
@@ -304,7 +306,7 @@ static int refresh_decide(zt_local_req *r, const zt_app_cfg *app, const zt_store
     if (rc != 0)
         return rc == -ENOENT ? -ECANCELED : -EIO;
     rc = zt_store_user_get_by_id(r->svc->store, g->user_id, &u);
-    if (rc != 0 || u.disabled) {
+    if (rc != 0 || u.disabled || zt_account_expired(&u, zt_wall_us() / 1000000)) {
         zt_user_dispose(&u);
         return rc == 0 || rc == -ENOENT ? -ECANCELED : -EIO;
     }

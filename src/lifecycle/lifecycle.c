@@ -43,12 +43,17 @@ void zt_lifecycle_expiry_text(int64_t t, char out[32])
         return;
     }
     char full[40];
-    zt_rfc3339(t * 1000000, full, sizeof(full));
+    size_t n = zt_rfc3339(t * 1000000, full, sizeof(full));
     /* Whole seconds: "2027-04-01T00:00:00.000000Z" -> "2027-04-01T00:00:00Z". */
-    char *dot = strchr(full, '.');
-    if (dot != NULL)
-        snprintf(dot, sizeof(full) - (size_t)(dot - full), "Z");
-    snprintf(out, 32, "%s", full);
+    char *dot = memchr(full, '.', n);
+    size_t keep = dot != NULL ? (size_t)(dot - full) : n;
+    if (keep > 0 && full[keep - 1] == 'Z')
+        keep--;
+    if (keep > 30)
+        keep = 30;
+    memcpy(out, full, keep);
+    out[keep] = 'Z';
+    out[keep + 1] = '\0';
 }
 
 const char *zt_lifecycle_status(const zt_user *u, int64_t now)
@@ -111,9 +116,27 @@ static void user_vec_free(user_vec *vec)
 
 /* ---- the sweep ---- */
 
-static bool sweep_due(const zt_user *u, int64_t now)
+/* Sessions outlive their account's expiry by at most their absolute lifetime; past this the
+ * sweep stops looking for rows (the lookup refuses them anyway). */
+#define SWEEP_ROWS_WINDOW_S (7 * DAY_S)
+
+static int any_session_cb(void *ctx, const zt_store_session *s)
 {
-    return zt_account_expired(u, now) && u->updated_at < u->expires_at;
+    (void)ctx;
+    (void)s;
+    return 1;
+}
+
+/* Expired and not yet handled: changed last before the expiry, or (another change came first,
+ * a directory sync's) still holding session rows shortly after it. */
+static bool sweep_due(zt_store *st, const zt_user *u, int64_t now)
+{
+    if (!zt_account_expired(u, now))
+        return false;
+    if (u->updated_at < u->expires_at)
+        return true;
+    return u->expires_at > now - SWEEP_ROWS_WINDOW_S &&
+           zt_store_session_list_by_user(st, u->id, any_session_cb, NULL) == 1;
 }
 
 int zt_lifecycle_sweep(const zt_account_env *env, int64_t now, zt_lifecycle_sweep_result *res)
@@ -123,7 +146,7 @@ int zt_lifecycle_sweep(const zt_account_env *env, int64_t now, zt_lifecycle_swee
     int rc = zt_store_user_list(env->store, collect_cb, &vec);
     static const zt_actor who = {.name = ZT_LIFECYCLE_ACTOR, .type = "System"};
     for (size_t i = 0; rc == 0 && i < vec.n; i++) {
-        if (!sweep_due(&vec.v[i], now))
+        if (!sweep_due(env->store, &vec.v[i], now))
             continue;
         zt_account_result r;
         int arc = zt_account_revoke_sessions(env, &who, vec.v[i].id, &r);

@@ -53,8 +53,9 @@ typedef struct zt_lifecycle_sweep_result {
 
 /* End the sessions of every account that expired since it was last changed: expires_at is set,
  * at or before now, and later than updated_at (revoking moves updated_at past it, so each
- * expiry is handled once, whichever gateway or restart comes first). Through
- * zt_account_revoke_sessions with actor {ZT_LIFECYCLE_ACTOR, "System"}. 0 or a store error. */
+ * expiry is handled once, whichever gateway or restart comes first), or expired within the last
+ * week and still holding session rows. Through zt_account_revoke_sessions with actor
+ * {ZT_LIFECYCLE_ACTOR, "System"}. 0 or a store error. */
 int zt_lifecycle_sweep(const zt_account_env *env, int64_t now, zt_lifecycle_sweep_result *res);
 
 /* ---- accounts nobody uses ---- */
@@ -91,10 +92,10 @@ typedef struct zt_review_row {
     size_t n_groups;
     const zt_app_cfg *app;
     zt_policy_result res;
-    const char *verdict; /* allow, block, mfa, phishing_resistant_mfa, ..., reauth (as whatif) */
-    int cause;           /* zt_policy_cause: the policy whatif names; -1 for allow */
-    int policy;          /* the deciding policy as the gateway names it; -1 none applies */
-    zt_review_via via;   /* how the deciding policy includes the user */
+    const char *verdict;   /* allow, block, mfa, phishing_resistant_mfa, ..., reauth (as whatif) */
+    int cause;             /* zt_policy_cause: the policy whatif names; -1 for allow */
+    int policy;            /* the deciding policy as the gateway names it; -1 none applies */
+    zt_review_via via;     /* how the deciding policy includes the user */
     const char *via_group; /* ZT_REVIEW_VIA_GROUP: which group (the policy's spelling) */
     /* Policies whose users and apps include this pair but a condition (location, device, risk,
      * platform, client, time) left out of the reviewed request: they act on other requests. */

@@ -91,8 +91,7 @@ static zt_review_via policy_via(const zt_policy_cfg *p, const zt_user *u, const 
 static bool conditional_miss(zt_policy_miss m)
 {
     return m != ZT_MISS_NONE && m != ZT_MISS_STATE_OFF && m != ZT_MISS_USER_NOT_INCLUDED &&
-           m != ZT_MISS_USER_EXCLUDED && m != ZT_MISS_APP_NOT_INCLUDED &&
-           m != ZT_MISS_APP_EXCLUDED;
+           m != ZT_MISS_USER_EXCLUDED && m != ZT_MISS_APP_NOT_INCLUDED && m != ZT_MISS_APP_EXCLUDED;
 }
 
 static const char *verdict_word(const zt_policy_result *res)
@@ -223,6 +222,6 @@ void zt_review_grant_text(const zt_config *cfg, int policy, char *out, size_t ca
     const char *sep = g->operator_or ? " OR " : " AND ";
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && o < cap; i++)
         if (g->controls & (unsigned)order[i])
-            o += (size_t)snprintf(out + o, cap - o, "%s%s", o ? sep : "",
-                                  zt_control_name(order[i]));
+            o +=
+                (size_t)snprintf(out + o, cap - o, "%s%s", o ? sep : "", zt_control_name(order[i]));
 }

@@ -28,6 +28,7 @@
 #include "http/handler.h"
 #include "response/incident.h"
 #include "risk/risk.h"
+#include "session/account.h"
 #include "session/signin.h"
 #include "session/throttle.h"
 #include "store/store.h"
@@ -491,6 +492,7 @@ static void login_post(zt_local_req *r)
     }
     j->flow.exists = rc == 0;
     j->flow.disabled = j->flow.exists && j->user.disabled;
+    j->flow.expired = j->flow.exists && zt_account_expired(&j->user, zt_portal_now());
     j->flow.no_password = j->flow.exists && j->user.password_hash[0] == '\0';
     j->tap_shaped = zt_store_tap_shaped(j->password, j->password_len);
     zt_portal_flow_admit(j, j->username, j->flow.exists ? j->user.id : NULL, &ops);

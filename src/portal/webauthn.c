@@ -60,6 +60,7 @@ static const struct {
     {"not_signed_in", WA_NOT_SIGNED_IN},
     {"second_factor_required", WA_SECOND_FACTOR_REQUIRED},
     {"account_disabled", WA_ACCOUNT_DISABLED},
+    {"account_expired", WA_ACCOUNT_EXPIRED},
     {"too_many_attempts", WA_TOO_MANY_ATTEMPTS},
     {"forbidden_origin", WA_FORBIDDEN_ORIGIN},
     {"unsupported_media_type", WA_UNSUPPORTED_MEDIA_TYPE},
@@ -738,6 +739,10 @@ static void login_verified(zt_local_req *r, const zt_passkey_login *l)
     if (u.disabled) {
         login_settle(r, &u, false);
         wa_refuse(r, &who, "passkey sign-in refused", 403, "account_disabled", "disabled");
+    } else if (zt_account_expired(&u, zt_portal_now())) {
+        /* Said only to the passkey's holder, as "disabled" is: no more than that tells. */
+        login_settle(r, &u, false);
+        wa_refuse(r, &who, "passkey sign-in refused", 403, "account_expired", "account expired");
     } else if (l->passwordless) {
         login_settle(r, &u, true);
         login_passwordless(r, l, &u);

@@ -264,7 +264,8 @@ int zt_account_tap_issue(const zt_account_env *env, const zt_actor *who, const c
         return -EINVAL;
     zt_user u;
     int rc = zt_store_user_get_by_id(env->store, has(user_id) ? user_id : "", &u);
-    bool disabled = rc == 0 && u.disabled;
+    /* An expired account could not sign in with the pass either (extend it first). */
+    bool disabled = rc == 0 && (u.disabled || zt_account_expired(&u, zt_wall_us() / 1000000));
     zt_user_dispose(&u);
     if (rc == 0)
         rc = note_user(env->store, user_id, res);

@@ -143,7 +143,8 @@ int zt_account_sync_groups(const zt_account_env *env, const zt_actor *who, const
  * or ZT_STORE_TAP_UNLIMITED (any number until it expires). The pass is returned once in
  * pass_out (the caller shows it and wipes it; it is stored only hashed) with its expiry in
  * *expires_out. A disabled user gets no pass (-EPERM): it could not sign in with it. No
- * revocation bump: no session changes. -ENOENT unknown user, -EINVAL bad bounds. */
+ * revocation bump: no session changes. An expired user is refused like a disabled one. -ENOENT
+ * unknown user, -EINVAL bad bounds. */
 int zt_account_tap_issue(const zt_account_env *env, const zt_actor *who, const char *user_id,
                          int64_t lifetime_s, int uses, char pass_out[ZT_STORE_TAP_TEXT_LEN + 1],
                          int64_t *expires_out, zt_account_result *res);

@@ -45,7 +45,8 @@ typedef struct c_entry {
     int32_t a_prev, a_next;   /* list of entries holding assertions, most recent at head */
     uint32_t n_groups;
     int64_t auth_time, mfa_time, idle_expires_at, absolute_expires_at;
-    int64_t stored_idle; /* idle expiry as the store has it */
+    int64_t stored_idle;     /* idle expiry as the store has it */
+    int64_t user_expires_at; /* the account's expiry when loaded (0 never): then read again */
     /* One block: the group name pointers (NULL-ended), then email, name, host, mfa_method,
      * device_id, the group names and the groups csv, each NUL-ended. Owned. */
     char *strings;
@@ -446,7 +447,10 @@ static zt_session_status load(zt_session_cache *c, const char *hash, int64_t now
     if (rc != 0)
         return rc == -ENOENT ? ZT_SESSION_UNKNOWN : ZT_SESSION_ERROR;
     zt_session_status st = ZT_SESSION_VALID;
-    if (r.user_disabled || r.user_epoch != r.user_epoch_now)
+    /* An expired account is a disabled one, at the caller's clock (the store's check uses its
+     * own, so a caller with a test clock offset is not answered by the real one). */
+    bool expired = r.user_expires_at > 0 && now >= r.user_expires_at;
+    if (r.user_disabled || expired || r.user_epoch != r.user_epoch_now)
         st = ZT_SESSION_REVOKED;
     else if (now >= r.idle_expires_at || now >= r.absolute_expires_at)
         st = ZT_SESSION_EXPIRED;
@@ -487,6 +491,7 @@ static zt_session_status load(zt_session_cache *c, const char *hash, int64_t now
     e->idle_expires_at = r.idle_expires_at;
     e->absolute_expires_at = r.absolute_expires_at;
     e->stored_idle = r.idle_expires_at;
+    e->user_expires_at = r.user_expires_at;
     e->used = true;
     rc = set_strings(e, &r, &u, g);
     zt_user_dispose(&u);
@@ -570,7 +575,10 @@ zt_session_status zt_session_lookup(zt_session_cache *c, const zt_span *cookie_h
         c->seen = rev;
     }
     int32_t i = find(c, hash);
-    if (i != NIL && at(c, i)->mfa_pending) {
+    /* Owed MFA, or the account's expiry came: the store decides again (an admin may have moved
+     * the expiry since; nobody tells the caches when it moves later). */
+    if (i != NIL && (at(c, i)->mfa_pending ||
+                     (at(c, i)->user_expires_at > 0 && now >= at(c, i)->user_expires_at))) {
         remove_entry(c, i);
         i = NIL;
     }

@@ -8,6 +8,7 @@
 
 #include "identity/secretbox.h"
 #include "lib/secure.h"
+#include "session/account.h"
 #include "session/session.h"
 #include "store/store.h"
 
@@ -206,7 +207,7 @@ static int fill_record(zt_sessions *s, const zt_session_new *in, int64_t now, in
     int rc = zt_store_user_get_by_id(s->store, in->user_id, &u);
     if (rc != 0)
         return rc;
-    bool disabled = u.disabled;
+    bool disabled = u.disabled || zt_account_expired(&u, now); /* expired: as disabled */
     r->user_epoch = u.revocation_epoch;
     zt_user_dispose(&u);
     if (disabled)

@@ -16,6 +16,7 @@
 #include "identity/breach.h"
 #include "identity/password.h"
 #include "lib/secure.h"
+#include "store/store_source.h"
 
 static const char *const names[ZT_SIGNIN_N_STATES] = {
 #define ZT_SIGNIN_NAME(id, name) [id] = name,
@@ -92,12 +93,12 @@ zt_signin_state zt_signin_on_throttle(zt_signin *s, zt_throttle_result r)
 
 bool zt_signin_usable(const zt_signin *s)
 {
-    return s->exists && !s->disabled && !s->no_password && !s->limited;
+    return s->exists && !s->disabled && !s->expired && !s->no_password && !s->limited;
 }
 
 bool zt_signin_tap_usable(const zt_signin *s)
 {
-    return s->exists && !s->disabled && !s->limited;
+    return s->exists && !s->disabled && !s->expired && !s->limited;
 }
 
 int zt_signin_tap_from_store(int rc)
@@ -165,6 +166,8 @@ const char *zt_signin_failure_reason(const zt_signin *s)
         return "unknown user";
     if (s->disabled)
         return "disabled";
+    if (s->expired)
+        return "account expired";
     const char *tap = tap_reason(s->tap); /* tried only for an enabled, unthrottled account */
     if (tap != NULL)
         return tap;
@@ -253,6 +256,17 @@ int zt_signin_assess(const zt_signin_env *e, const zt_user *u, const char *pw, s
     return zt_risk_assess(e->risk, in, a);
 }
 
+/* The one place a completed sign-in is noted for the inactive-accounts report: every front-end
+ * (password, passkey, MFA, upstream providers) opens its session here. */
+static void note_sign_in(zt_sessions *sessions, const zt_session_new *n, int64_t now)
+{
+    if (n->mfa_pending) /* a second factor (or enrolment) still owed: not signed in yet */
+        return;
+    if (zt_store_user_touch_sign_in(sessions->store, n->user_id, now) != 0)
+        zt_warn("user %s: the sign-in could not be noted (last_sign_in_at): %s", n->user_id,
+                zt_store_errmsg());
+}
+
 int zt_signin_open_session(zt_sessions *sessions, zt_risk_engine *risk, const zt_signin_session *q,
                            int64_t now, char cookie_out[ZT_SESSION_COOKIE_LEN + 1],
                            char hash_out[ZT_SESSION_HASH_LEN + 1])
@@ -270,8 +284,10 @@ int zt_signin_open_session(zt_sessions *sessions, zt_risk_engine *risk, const zt
     }
     if (rc != 0)
         return rc;
-    if (risk == NULL || q->risk_in == NULL || q->assessment == NULL)
+    if (risk == NULL || q->risk_in == NULL || q->assessment == NULL) {
+        note_sign_in(sessions, &q->session, now);
         return 0;
+    }
     q->risk_in->session_hash = hash_out;
     rc = zt_risk_record(risk, q->risk_in, q->assessment);
     if (rc != 0) {
@@ -281,5 +297,6 @@ int zt_signin_open_session(zt_sessions *sessions, zt_risk_engine *risk, const zt
     }
     if (q->assessment->reload_sessions && q->state_dir != NULL)
         zt_revocation_bump(q->state_dir);
+    note_sign_in(sessions, &q->session, now);
     return 0;
 }

@@ -67,6 +67,7 @@ typedef struct zt_signin {
     /* What the steps learnt, for later steps and the failure reason. */
     bool exists;   /* the account exists */
     bool disabled; /* ... and is disabled */
+    bool expired;  /* ... or its expiry has come (zt_account_expired): refused as if disabled */
     bool no_password;
     bool limited;      /* the throttle limits this account for unknown devices */
     zt_signin_tap tap; /* a pass typed as the password, once redeemed */
@@ -90,7 +91,8 @@ bool zt_signin_go(zt_signin *s, zt_signin_state to);
 /* Throttle: REFUSED (source limit, or a wait too long to hold) or CREDENTIAL; notes limited. */
 zt_signin_state zt_signin_on_throttle(zt_signin *s, zt_throttle_result r);
 /* Whether the password can sign in at all: when not, it is checked against the dummy hash for
- * the same cost, and fails whatever it is. */
+ * the same cost, and fails whatever it is. An expired account fails like a disabled one: the
+ * same page, the same cost, only the audit record says why. */
 bool zt_signin_usable(const zt_signin *s);
 /* Whether a pass-shaped text may be redeemed as a Temporary Access Pass: the account exists,
  * is enabled and not limited by the throttle (a password is not needed). Otherwise nothing is
@@ -158,7 +160,10 @@ typedef struct zt_signin_session {
 /* Open the session a completed step earned (ZT_SIGNIN_SECOND_FACTOR: MFA-pending; SESSION:
  * signed in) for every front-end that signs people in: replace the old one, create, record the
  * risk, bump the revocation counter when the assessment reloads sessions. 0 with the cookie
- * value and id hash, or a negative errno with nothing left behind (fail closed). */
+ * value and id hash, or a negative errno with nothing left behind (fail closed); -EACCES when
+ * the account is disabled or expired. A full session (not pending) is a completed sign-in: the
+ * user's last_sign_in_at moves to now (the inactive-accounts report reads it; best effort, a
+ * failure to note it is logged, not fatal). */
 int zt_signin_open_session(zt_sessions *sessions, zt_risk_engine *risk, const zt_signin_session *q,
                            int64_t now, char cookie_out[ZT_SESSION_COOKIE_LEN + 1],
                            char hash_out[ZT_SESSION_HASH_LEN + 1]);

@@ -452,10 +452,13 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
 #define SQ_SESSION_COLS                                                                            \
     "s.id_hash, s.user_id, s.created_at, s.auth_time, s.mfa_time, s.mfa_method, s.ip, "            \
     "s.user_agent, s.idle_expires_at, s.absolute_expires_at, s.user_epoch, "                       \
-    "COALESCE(s.device_id, ''), u.revocation_epoch, u.disabled, s.host, "                          \
-    "COALESCE(s.parent_hash, ''), s.mfa_pending, "                                                 \
-    "(" SQ_USER_RISK("s.user_id", "?2") "), (" SQ_SIGN_IN_RISK "), s.amr, "                        \
-                                        "s.passkey_aaguid"
+    "COALESCE(s.device_id, ''), u.revocation_epoch, " SQ_USER_OFF(                                 \
+        "?3") ", s.host, "                                                                         \
+              "COALESCE(s.parent_hash, ''), s.mfa_pending, "                                       \
+              "(" SQ_USER_RISK("s.user_id", "?2") "), (" SQ_SIGN_IN_RISK "), s.amr, "              \
+                                                  "s.passkey_aaguid, u.expires_at"
+/* The account cannot be used at `now`: disabled, or expired (schema 13: expires_at, 0 never). */
+#define SQ_USER_OFF(now) "(u.disabled OR (u.expires_at > 0 AND u.expires_at <= " now "))"
 /* The user's risk level: highest open detection; low ones before the cutoff have aged out. */
 #define SQ_USER_RISK(user, cutoff)                                                                 \
     "SELECT COALESCE(MAX(d.level), 0) FROM risk_detections d WHERE d.user_id = " user              \
@@ -546,7 +549,7 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
     X(SESSION_DELETE_EXPIRED, "DELETE FROM sessions WHERE idle_expires_at <= ?1")                  \
     X(SESSION_COUNT, "SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id "           \
                      "WHERE s.idle_expires_at > ?1 AND s.user_epoch = u.revocation_epoch "         \
-                     "AND u.disabled = 0 AND s.mfa_pending = 0")                                   \
+                     "AND NOT " SQ_USER_OFF("?1") " AND s.mfa_pending = 0")                        \
     X(DET_INSERT, "INSERT INTO risk_detections (user_id, type, activity, level, state, detail, "   \
                   "evidence, ip, session_hash, created_at, updated_at) VALUES (?1, ?2, "           \
                   "CASE WHEN ?3 THEN 'user' ELSE 'signin' END, ?4, ?5, ?6, ?7, ?8, "               \
@@ -1019,6 +1022,7 @@ static int sq_row_session(sqlite3_stmt *st, zt_store_session *s)
     s->user_epoch = sqlite3_column_int64(st, 10);
     s->user_epoch_now = sqlite3_column_int64(st, 12);
     s->user_disabled = sqlite3_column_int64(st, 13) != 0;
+    s->user_expires_at = sqlite3_column_int64(st, 21);
     s->mfa_pending = sqlite3_column_int64(st, 16) != 0;
     s->user_risk = (int)sqlite3_column_int64(st, 17);
     s->sign_in_risk = (int)sqlite3_column_int64(st, 18);
@@ -1717,7 +1721,9 @@ static int sq_session_get(zt_store *st, const char *id_hash, zt_store_session *o
     if (rc != 0)
         return rc;
     sq_text(s, 1, id_hash);
-    sqlite3_bind_int64(s, 2, sq_low_cutoff(zt_store_now()));
+    int64_t now = zt_store_now(); /* the process's clock: test offsets apply */
+    sqlite3_bind_int64(s, 2, sq_low_cutoff(now));
+    sqlite3_bind_int64(s, 3, now);
     rc = sq_step(c, s, "reading a session");
     if (rc == 1)
         rc = sq_row_session(s, out);
@@ -1813,7 +1819,9 @@ static int sq_session_list_by_user(zt_store *st, const char *user_id, zt_store_s
     if (rc != 0)
         return rc;
     sq_text(s, 1, user_id);
-    sqlite3_bind_int64(s, 2, sq_low_cutoff(zt_store_now()));
+    int64_t now = zt_store_now();
+    sqlite3_bind_int64(s, 2, sq_low_cutoff(now));
+    sqlite3_bind_int64(s, 3, now);
     zt_store_session ss;
     while ((rc = sq_step(c, s, "listing sessions")) == 1) {
         rc = sq_row_session(s, &ss);

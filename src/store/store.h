@@ -126,9 +126,12 @@ typedef struct zt_store_session {
     char host[ZT_STORE_HOST_MAX + 1]; /* host the cookie was issued for; "" = v1 row (any) */
     char parent_hash[ZT_STORE_SESSION_HASH_MAX + 1]; /* code exchange: portal session; "" none */
     bool mfa_pending;                                /* password ok, second factor still owed */
-    /* Filled by get/list from the user's row, so one lookup is enough to validate: */
+    /* Filled by get/list from the user's row, so one lookup is enough to validate. user_disabled
+     * is also true when the account has expired at the store's clock (zt_store_now, test
+     * offsets included): an expired account's sessions are refused like a disabled one's. */
     int64_t user_epoch_now;
     bool user_disabled;
+    int64_t user_expires_at; /* schema 13: the account's expiry, 0 = never (caches recheck it) */
     /* Schema 3, filled by get/list by the same statement: the user's risk level (0 none, 1 low,
      * 2 medium, 3 high, the order of zt_risk), the highest among open detections (at_risk or
      * confirmed_compromised; low ones older than ZT_STORE_RISK_LOW_RETENTION_S excluded). */
@@ -240,7 +243,8 @@ int zt_store_session_delete_by_user(zt_store *st, const char *user_id, uint64_t 
 /* Delete sessions whose idle or absolute expiry is <= now. */
 int zt_store_session_delete_expired(zt_store *st, int64_t now, uint64_t *n_out);
 /* How many sessions are live at `now`: unexpired, made under the user's current revocation
- * epoch, user enabled, second factor not owed. Counts every host's session (portal and apps). */
+ * epoch, user enabled and not expired, second factor not owed. Counts every host's session (portal
+ * and apps). */
 int zt_store_session_count(zt_store *st, int64_t now, uint64_t *n);
 
 /* ---- risk state (schema 3) ---- */
