@@ -98,6 +98,7 @@ static const struct {
     {"confirm-compromised", ZT_ADMIN_EP_USER_CONFIRM, M_POST},
     {"dismiss-risk", ZT_ADMIN_EP_USER_DISMISS, M_POST},
     {"tap", ZT_ADMIN_EP_USER_TAP, M_POST | M_DELETE},
+    {"profile", ZT_ADMIN_EP_USER_PROFILE, M_POST},
 };
 
 /* Which endpoint the segments name and the methods it takes; NONE when nothing. */

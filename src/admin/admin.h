@@ -78,6 +78,7 @@ typedef enum zt_admin_ep {
     ZT_ADMIN_EP_DEVICE,         /* GET, DELETE /api/v1/devices/{id} */
     ZT_ADMIN_EP_DEVICE_REVOKE,  /* POST /api/v1/devices/{id}/revoke */
     ZT_ADMIN_EP_ENROLL_CODES,   /* POST /api/v1/devices/enroll-codes */
+    ZT_ADMIN_EP_USER_PROFILE,   /* POST /api/v1/users/{u}/profile (name, expiry, sponsor) */
 } zt_admin_ep;
 
 /* Where a request goes. status: 0 matched; 404 no such resource; 405 wrong method (allow

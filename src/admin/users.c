@@ -12,6 +12,7 @@
 #include "identity/password.h"
 #include "lib/secure.h"
 #include "lib/time.h"
+#include "lifecycle/lifecycle.h"
 #include "session/session.h"
 
 #define SESSION_PREFIX_CHARS 16 /* of the id hash, enough to tell sessions apart */
@@ -75,12 +76,15 @@ static json_t *user_json(zt_store *st, const zt_user *u, int *rc)
         return NULL;
     }
     json_t *j = json_pack(
-        "{s:s, s:s, s:s, s:b, s:s, s:o, s:b, s:o, s:I, s:o, s:o}", "id", u->id, "email", u->email,
-        "name", u->name, "disabled", u->disabled, "status", u->disabled ? "disabled" : "active",
-        "groups", groups, "password_set", u->password_hash[0] != '\0', "password_changed_at",
+        "{s:s, s:s, s:s, s:b, s:s, s:o, s:b, s:o, s:I, s:o, s:o, s:s, s:o, s:s?, s:o}", "id", u->id,
+        "email", u->email, "name", u->name, "disabled", u->disabled, "status",
+        zt_lifecycle_status(u, now_s()), "groups", groups, "password_set",
+        u->password_hash[0] != '\0', "password_changed_at",
         zt_admin_json_time(u->password_changed_at), "revocation_epoch",
         (json_int_t)u->revocation_epoch, "created_at", zt_admin_json_time(u->created_at),
-        "updated_at", zt_admin_json_time(u->updated_at));
+        "updated_at", zt_admin_json_time(u->updated_at), "source", u->source, "expires_at",
+        zt_admin_json_time(u->expires_at), "sponsor", u->sponsor[0] ? u->sponsor : NULL,
+        "last_sign_in_at", zt_admin_json_time(u->last_sign_in_at));
     *rc = j ? 0 : -ENOMEM;
     return j;
 }
@@ -314,7 +318,32 @@ static const zt_admin_field create_fields[] = {
     {"name", ZT_ADMIN_F_STRING, false, ZT_STORE_NAME_MAX, 0},
     {"groups", ZT_ADMIN_F_STRINGS, false, ZT_STORE_GROUP_MAX, ZT_STORE_USER_GROUPS_MAX},
     {"password", ZT_ADMIN_F_STRING, false, ZT_PASSWORD_MAX_BYTES, 0},
+    {"expires_at", ZT_ADMIN_F_STRING, false, 64, 0},
+    {"sponsor", ZT_ADMIN_F_STRING, false, ZT_STORE_EMAIL_MAX, 0},
 };
+
+/* expires_at and sponsor of a body (create, profile): "YYYY-MM-DD" (through that day, UTC), an
+ * RFC 3339 date-time or "never"; an e-mail address or "none". false after a 400. */
+static bool lifecycle_fields(zt_admin_call *c, int64_t *expires, const char **sponsor)
+{
+    const char *e = body_str(c, "expires_at"), *sp = body_str(c, "sponsor");
+    *expires = 0;
+    *sponsor = NULL;
+    if (e != NULL && !zt_lifecycle_parse_expiry(e, expires)) {
+        zt_admin_fail(c, 400, "invalid_field",
+                      "expires_at: not a date (YYYY-MM-DD), an RFC 3339 date-time or \"never\"");
+        return false;
+    }
+    if (sp != NULL) {
+        *sponsor = strcmp(sp, "none") == 0 ? "" : sp;
+        if (!zt_lifecycle_sponsor_ok(*sponsor)) {
+            zt_admin_fail(c, 400, "invalid_field",
+                          "sponsor: not an e-mail address (\"none\" clears it)");
+            return false;
+        }
+    }
+    return true;
+}
 
 /* Group names from the body (pointers into c->body); n 0 when none. */
 static size_t body_groups(const zt_admin_call *c, const char *out[ZT_STORE_USER_GROUPS_MAX])
@@ -336,11 +365,16 @@ static void create_finish(zt_admin_call *c, const char *hash)
     zt_account_env env = zt_admin_account_env(c);
     zt_actor who;
     zt_admin_actor(c, &who);
+    int64_t expires = 0;
+    const char *sponsor = NULL;
+    (void)lifecycle_fields(c, &expires, &sponsor); /* checked before the hash: cannot fail */
     zt_account_new n = {.email = body_str(c, "email"),
                         .name = body_str(c, "name"),
                         .password_hash = hash,
                         .groups = groups,
-                        .n_groups = body_groups(c, groups)};
+                        .n_groups = body_groups(c, groups),
+                        .sponsor = sponsor,
+                        .expires_at = expires};
     zt_account_result res;
     int rc = zt_account_create(&env, &who, &n, &res);
     if (rc == -ENOENT && res.missing_group[0] != '\0') {
@@ -375,6 +409,10 @@ static void user_create(zt_admin_call *c)
         return;
     const char *email = body_str(c, "email");
     snprintf(c->user_email, sizeof(c->user_email), "%s", email);
+    int64_t expires = 0;
+    const char *sponsor = NULL;
+    if (!lifecycle_fields(c, &expires, &sponsor))
+        return;
     zt_store *st = store_of(c);
     /* Cheap refusals first, so a duplicate or a typo costs no hash (as the CLI does). */
     zt_user u;
@@ -530,6 +568,46 @@ static void user_delete(zt_admin_call *c)
         return;
     zt_user_dispose(&u);
     account_act(c, ZT_ACCOUNT_DELETE, NULL);
+}
+
+/* ---- profile: name, expiry, sponsor ---- */
+
+static const zt_admin_field profile_fields[] = {
+    {"name", ZT_ADMIN_F_STRING, false, ZT_STORE_NAME_MAX, 0},
+    {"expires_at", ZT_ADMIN_F_STRING, false, 64, 0},
+    {"sponsor", ZT_ADMIN_F_STRING, false, ZT_STORE_EMAIL_MAX, 0},
+};
+
+/* POST /users/{u}/profile: the fields given change (an expiry in the past ends the sessions). */
+static void user_profile(zt_admin_call *c)
+{
+    c->cls = ZT_EV_ACCOUNT_CHANGE;
+    c->activity = ZT_ADMIN_ACT_OTHER;
+    c->action = "user.update";
+    zt_user u;
+    int64_t expires = 0;
+    const char *sponsor = NULL;
+    if (!parse_body(c, profile_fields, sizeof(profile_fields) / sizeof(profile_fields[0])) ||
+        !lifecycle_fields(c, &expires, &sponsor) || !load_target(c, &u))
+        return;
+    zt_user_dispose(&u);
+    zt_store_user_profile p = {.name = body_str(c, "name"),
+                               .sponsor = sponsor,
+                               .set_expires = body_str(c, "expires_at") != NULL,
+                               .expires_at = expires};
+    zt_account_env env = zt_admin_account_env(c);
+    zt_actor who;
+    zt_admin_actor(c, &who);
+    zt_account_result res;
+    int rc = zt_account_update(&env, &who, c->user_id, &p, &res);
+    if (rc != 0) {
+        zt_admin_store_fail(c, rc, "user", c->route.user);
+        return;
+    }
+    if (!zt_admin_account_done(c, &res))
+        return;
+    snprintf(c->change, sizeof(c->change), "%s", res.change);
+    action_finish(c, res.user_id, res.sessions_revoked);
 }
 
 /* ---- Temporary Access Pass ---- */
@@ -725,6 +803,9 @@ void zt_admin_users(zt_admin_call *c)
         return;
     case ZT_ADMIN_EP_USER_TAP:
         user_tap(c);
+        return;
+    case ZT_ADMIN_EP_USER_PROFILE:
+        user_profile(c);
         return;
     default:
         zt_admin_fail(c, 404, "not_found", "no such endpoint");

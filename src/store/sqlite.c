@@ -449,16 +449,16 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
 #define SQ_SIGN_IN_RISK                                                                            \
     "SELECT COALESCE(MAX(d.level), 0) FROM risk_detections d WHERE d.session_hash IN "             \
     "(s.id_hash, s.parent_hash) AND d.activity = 'signin' AND d.state = 'at_risk'"
+/* The account cannot be used at `now`: disabled, or expired (schema 13: expires_at, 0 never). */
+#define SQ_USER_OFF(now) "(u.disabled OR (u.expires_at > 0 AND u.expires_at <= " now "))"
+#define SQ_USER_OFF_3 SQ_USER_OFF("?3")
 #define SQ_SESSION_COLS                                                                            \
     "s.id_hash, s.user_id, s.created_at, s.auth_time, s.mfa_time, s.mfa_method, s.ip, "            \
     "s.user_agent, s.idle_expires_at, s.absolute_expires_at, s.user_epoch, "                       \
-    "COALESCE(s.device_id, ''), u.revocation_epoch, " SQ_USER_OFF(                                 \
-        "?3") ", s.host, "                                                                         \
-              "COALESCE(s.parent_hash, ''), s.mfa_pending, "                                       \
-              "(" SQ_USER_RISK("s.user_id", "?2") "), (" SQ_SIGN_IN_RISK "), s.amr, "              \
-                                                  "s.passkey_aaguid, u.expires_at"
-/* The account cannot be used at `now`: disabled, or expired (schema 13: expires_at, 0 never). */
-#define SQ_USER_OFF(now) "(u.disabled OR (u.expires_at > 0 AND u.expires_at <= " now "))"
+    "COALESCE(s.device_id, ''), u.revocation_epoch, " SQ_USER_OFF_3 ", s.host, "                   \
+    "COALESCE(s.parent_hash, ''), s.mfa_pending, "                                                 \
+    "(" SQ_USER_RISK("s.user_id", "?2") "), (" SQ_SIGN_IN_RISK "), s.amr, "                        \
+                                        "s.passkey_aaguid, u.expires_at"
 /* The user's risk level: highest open detection; low ones before the cutoff have aged out. */
 #define SQ_USER_RISK(user, cutoff)                                                                 \
     "SELECT COALESCE(MAX(d.level), 0) FROM risk_detections d WHERE d.user_id = " user              \
