@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/secure.h"
 #include "lifecycle/lifecycle.h"
 
 typedef struct name_vec {
@@ -55,7 +56,7 @@ static int user_cb(void *ctx, const zt_user *u)
         l->cap = cap;
     }
     l->v[l->n] = *u;
-    zt_user_dispose(&l->v[l->n]); /* wipes the hash; the rest stays */
+    zt_wipe(l->v[l->n].password_hash, sizeof(l->v[l->n].password_hash)); /* nobody needs it */
     l->n++;
     return 0;
 }
