@@ -92,6 +92,36 @@ int zt_cli_lifecycle_args(const zt_cli_args *a, int64_t *expires, const char **s
     return ZT_CLI_OK;
 }
 
+/* ---- what user show and list say ---- */
+
+const char *zt_cli_lifecycle_status(const zt_user *u)
+{
+    return zt_lifecycle_status(u, now_s());
+}
+
+int zt_cli_lifecycle_json(json_t *j, const zt_user *u)
+{
+    if (json_object_set_new(j, "status", json_string(zt_cli_lifecycle_status(u))) != 0 ||
+        json_object_set_new(j, "source", json_string(u->source)) != 0 ||
+        json_object_set_new(j, "expires_at", zt_cli_json_time(u->expires_at)) != 0 ||
+        json_object_set_new(j, "sponsor", u->sponsor[0] ? json_string(u->sponsor) : json_null()) !=
+            0 ||
+        json_object_set_new(j, "last_sign_in_at", zt_cli_json_time(u->last_sign_in_at)) != 0)
+        return -ENOMEM;
+    return 0;
+}
+
+void zt_cli_lifecycle_text(const zt_user *u)
+{
+    char expires[32], last[32];
+    zt_lifecycle_expiry_text(u->expires_at, expires);
+    zt_cli_time(u->last_sign_in_at, last);
+    printf("%-18s %s\n", "source:", u->source[0] ? u->source : "local");
+    printf("%-18s %s\n", "expires:", expires);
+    printf("%-18s %s\n", "sponsor:", u->sponsor[0] ? u->sponsor : "-");
+    printf("%-18s %s\n", "last sign-in:", u->last_sign_in_at ? last : "never");
+}
+
 /* ---- user set ---- */
 
 int zt_cli_user_set(zt_store *st, const zt_cli_args *a)

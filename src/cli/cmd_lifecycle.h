@@ -19,4 +19,11 @@ int zt_cmd_access(int argc, char **argv);
  * asked or written. ZT_CLI_OK, or prints why and returns ZT_CLI_USAGE. */
 int zt_cli_lifecycle_args(const zt_cli_args *a, int64_t *expires, const char **sponsor);
 
+/* What `user show` and `user list` say of an account's lifecycle: "active", "disabled",
+ * "expired"; the JSON fields source, expires_at, sponsor, last_sign_in_at added to j (0 or
+ * -ENOMEM); the text lines of `user show`. */
+const char *zt_cli_lifecycle_status(const zt_user *u);
+int zt_cli_lifecycle_json(json_t *j, const zt_user *u);
+void zt_cli_lifecycle_text(const zt_user *u);
+
 #endif

@@ -117,7 +117,20 @@ static const char *mfa_text(const user_info *info, char *buf, size_t cap)
     return buf;
 }
 
+static json_t *user_json_base(const user_info *info);
+
+/* The account's lifecycle fields (cmd_lifecycle.c) added to the base view. */
 static json_t *user_json(const user_info *info)
+{
+    json_t *j = user_json_base(info);
+    if (j != NULL && zt_cli_lifecycle_json(j, &info->u) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static json_t *user_json_base(const user_info *info)
 {
     const zt_user *u = &info->u;
     return json_pack(
@@ -227,13 +240,10 @@ static int list_row(zt_cli_table *t, json_t *arr, const user_info *info)
     zt_cli_time(info->u.created_at, created);
     char sessions[24];
     snprintf(sessions, sizeof(sessions), "%u", info->sessions_active);
-    const char *row[] = {info->u.email,
-                         info->u.name[0] ? info->u.name : "-",
-                         info->u.disabled ? "disabled" : "active",
-                         groups,
-                         info->totp ? "totp" : "none",
-                         sessions,
-                         created};
+    const char *row[] = {
+        info->u.email, info->u.name[0] ? info->u.name : "-", zt_cli_lifecycle_status(&info->u),
+        groups,        info->totp ? "totp" : "none",         sessions,
+        created};
     return zt_cli_table_add(t, row);
 }
 
@@ -286,7 +296,7 @@ static void show_text(const user_info *info)
     printf("%-18s %s\n", "id:", u->id);
     printf("%-18s %s\n", "email:", u->email);
     printf("%-18s %s\n", "name:", u->name[0] ? u->name : "-");
-    printf("%-18s %s\n", "status:", u->disabled ? "disabled" : "active");
+    printf("%-18s %s\n", "status:", zt_cli_lifecycle_status(u));
     printf("%-18s %s\n", "groups:", groups);
     printf("%-18s %s\n", "mfa:", mfa_text(info, mfa, sizeof(mfa)));
     printf("%-18s %s\n", "password changed:", u->password_hash[0] ? changed : "(no password)");
@@ -294,6 +304,7 @@ static void show_text(const user_info *info)
     printf("%-18s %u\n", "active sessions:", info->sessions_active);
     printf("%-18s %s\n", "created:", created);
     printf("%-18s %s\n", "updated:", updated);
+    zt_cli_lifecycle_text(u);
 }
 
 /* The user's Temporary Access Pass as `show` reports it (never the pass itself): null when
