@@ -254,3 +254,25 @@ def test_inactive_report_and_access_review(h):
     eq(h.cli("access", "review", "--format", "pdf", "--config", gw.config_path).returncode, 2,
        "unknown format")
     eq(h.cli("access", "nothing", "--config", gw.config_path).returncode, 2, "unknown action")
+
+
+@timeout(90)
+def test_expired_passkey_refused(h):
+    """A passkey proves its holder: the holder of an expired account's key is told it has
+    expired (403 account_expired, en and ja), as the holder of a disabled one is told that."""
+    from portal_client import signed_in_browser
+    from test_webauthn_api import Authenticator, gateway, passwordless, refused, register
+    gw, up = gateway(h, auth={"mfa": "optional"})
+    b = signed_in_browser(h, gw, email=GUEST)
+    key = Authenticator()
+    register(b, key)
+    r, _ = passwordless(Browser(gw.port), key)
+    eq(r.status, 200, "the passkey signs in before the expiry (%r)" % r.body[:200])
+    r = h.cli("user", "set", GUEST, "--expires", "2020-01-01", "--config", gw.config_path)
+    eq(r.returncode, 0, "user set --expires in the past: " + r.stdout + r.stderr)
+    check("expired" in r.stdout, r.stdout)
+    for lang in ("en", "ja"):
+        r, _ = passwordless(Browser(gw.port, lang=lang), key)
+        refused(r, 403, "account_expired", "an expired account's passkey (%s)" % lang)
+        eq(r.obj["message"], msg("WA_ACCOUNT_EXPIRED", lang), "the message in %s" % lang)
+    check(b.get("/x").status in (302, 303, 401), "the earlier session ended with the expiry")
