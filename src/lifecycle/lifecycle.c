@@ -10,6 +10,8 @@
 #include "lib/time.h"
 
 #define DAY_S 86400
+/* 10000-01-01T00:00:00Z: RFC 3339 has four-digit years, so an expiry is written before it. */
+#define EXPIRY_END 253402300800LL
 
 bool zt_lifecycle_parse_expiry(const char *s, int64_t *out)
 {
@@ -26,13 +28,18 @@ bool zt_lifecycle_parse_expiry(const char *s, int64_t *out)
         snprintf(full, sizeof(full), "%sT00:00:00Z", s);
         if (!zt_parse_rfc3339(full, strlen(full), ZT_RFC3339_UPPER, &us) || us < 0)
             return false;
+        if (us / 1000000 + DAY_S >= EXPIRY_END)
+            return false;
         *out = us / 1000000 + DAY_S;
         return true;
     }
     if (!zt_parse_rfc3339(s, n, 0, &us) || us <= 0)
         return false;
     /* A fraction of a second would be refused a second later than written: round up. */
-    *out = us / 1000000 + (us % 1000000 != 0);
+    int64_t t = us / 1000000 + (us % 1000000 != 0);
+    if (t >= EXPIRY_END)
+        return false;
+    *out = t;
     return true;
 }
 

@@ -150,6 +150,13 @@ static void test_parse_expiry(void **state)
         if (zt_lifecycle_parse_expiry(bad[i], &t))
             fail_msg("accepted %s", bad[i]);
     assert_false(zt_lifecycle_parse_expiry(NULL, &t));
+    /* Four-digit years only: the last date is the day before 9999-12-31's end. */
+    assert_false(zt_lifecycle_parse_expiry("9999-12-31", &t));
+    assert_false(zt_lifecycle_parse_expiry("9999-12-31T23:59:59.5Z", &t));
+    assert_true(zt_lifecycle_parse_expiry("9999-12-30", &t));
+    char edge[32];
+    zt_lifecycle_expiry_text(t, edge);
+    assert_string_equal(edge, "9999-12-31T00:00:00Z");
     char out[32];
     zt_lifecycle_expiry_text(1806537600, out);
     assert_string_equal(out, "2027-04-01T00:00:00Z");
