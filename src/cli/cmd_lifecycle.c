@@ -271,9 +271,9 @@ typedef struct review_out {
 } review_out;
 
 static const char *const review_head[] = {
-    "email",      "name",    "status",      "app",   "sensitivity",          "decision",
-    "verdict",    "policy",  "assigned_by", "grant", "conditional_policies", "groups",
-    "expires_at", "sponsor",
+    "email",    "name",       "status",  "app",         "sensitivity", "sign_in_required",
+    "decision", "verdict",    "policy",  "assigned_by", "grant",       "conditional_policies",
+    "groups",   "expires_at", "sponsor",
 };
 #define REVIEW_COLS (sizeof(review_head) / sizeof(review_head[0]))
 
@@ -294,6 +294,12 @@ static json_t *names_json(const char *const *names, size_t n)
     return arr;
 }
 
+/* A public app lets anonymous visitors in; its policies apply to signed-in ones only. */
+static bool sign_in_required(const zt_app_cfg *app)
+{
+    return app->sensitivity != ZT_SENS_PUBLIC;
+}
+
 static json_t *review_json(const review_out *o, const zt_review_row *r, const char *via,
                            const char *grant, const char *const *cond)
 {
@@ -301,7 +307,7 @@ static json_t *review_json(const review_out *o, const zt_review_row *r, const ch
     const zt_user *u = r->u;
     return json_pack(
         "{s:{s:s, s:s, s:s, s:o, s:o, s:s?}, s:{s:s, s:s}, s:s, s:s, s:s?, s:s?, s:s?, s:s?, "
-        "s:o}",
+        "s:o, s:b}",
         "user", "email", u->email, "name", u->name, "status", r->status, "groups",
         names_json(r->groups, r->n_groups), "expires_at", zt_cli_json_time(u->expires_at),
         "sponsor", u->sponsor[0] ? u->sponsor : NULL, "app", "name", r->app->name, "sensitivity",
@@ -309,7 +315,7 @@ static json_t *review_json(const review_out *o, const zt_review_row *r, const ch
         "verdict", r->verdict, "policy", r->policy >= 0 ? zt_policy_name(set, r->policy) : NULL,
         "cause", r->cause >= 0 ? zt_policy_name(set, r->cause) : NULL, "assigned_by",
         via[0] ? via : NULL, "grant", r->policy >= 0 ? grant : NULL, "conditional_policies",
-        names_json(cond, r->n_conditional));
+        names_json(cond, r->n_conditional), "sign_in_required", sign_in_required(r->app));
 }
 
 static int review_cb(void *ctx, const zt_review_row *r)
@@ -340,6 +346,7 @@ static int review_cb(void *ctx, const zt_review_row *r)
                                     r->status,
                                     r->app->name,
                                     zt_sensitivity_name(r->app->sensitivity),
+                                    sign_in_required(r->app) ? "yes" : "no",
                                     zt_outcome_name(r->res.outcome),
                                     r->verdict,
                                     r->policy >= 0 ? zt_policy_name(set, r->policy) : "",
@@ -354,7 +361,7 @@ static int review_cb(void *ctx, const zt_review_row *r)
         return 0;
     }
     /* The table: the columns a reviewer reads first. */
-    const char *brief[] = {row[0], row[3], row[2], row[6], row[7], row[8], row[9], row[10]};
+    const char *brief[] = {row[0], row[3], row[2], row[7], row[8], row[9], row[10], row[11]};
     return zt_cli_table_add(&o->t, brief);
 }
 

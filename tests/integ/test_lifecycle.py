@@ -236,6 +236,7 @@ def test_inactive_report_and_access_review(h):
     eq((st["verdict"], st["policy"], st["assigned_by"], st["grant"]),
        ("allow", "everyone-8h", "all", ""), "staff: allowed, the first applicable policy")
     eq(st["conditional_policies"], ["tor-block"], "tor-block applies on other requests")
+    eq({x["sign_in_required"] for x in review}, {True}, "an internal app needs a sign-in")
     for row in review:
         email, app = row["user"]["email"], row["app"]["name"]
         w = _cli_json(h, gw, "whatif", "--user", email, "--app", app, "--json")
