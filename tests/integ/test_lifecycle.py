@@ -31,7 +31,7 @@ GUEST, HOST_USER, BOSS = "guest@example.test", "sam@example.test", "boss@example
 DAY = 86400
 
 
-def _gateway(h, policies=None):
+def _gateway(h, policies=None, more_apps=False):
     up = h.upstream()
     admin_port = free_port()
     audit = os.path.join(h.dir, "state", "audit", "audit.log")
@@ -40,6 +40,9 @@ def _gateway(h, policies=None):
     if policies is not None:
         extra["policies"] = policies
     apps = [h.app(up, sensitivity="internal")]
+    if more_apps:
+        apps += [h.app(up, name="hr", host="hr.test", sensitivity="confidential"),
+                 h.app(up, name="wiki", host="wiki.test", sensitivity="public")]
     gw = h.gateway(h.config(apps, extra=extra))
     check(wait_until(lambda: port_open(admin_port), 10.0), "admin port never opened")
     token_path = os.path.join(h.dir, "state", "admin.token")
@@ -192,6 +195,9 @@ POLICIES = [
      "apps": {"include": ["all"]}, "session": {"sign_in_frequency": "8h"}},
     {"name": "tor-block", "users": {"include": ["all"]}, "apps": {"include": ["all"]},
      "conditions": {"anonymous_ip": True}, "grant": {"block": True}},
+    {"name": "confidential-device", "users": {"include": ["all"], "exclude": [BOSS]},
+     "apps": {"include": ["sensitivity:confidential"]},
+     "grant": {"controls": ["compliant_device"]}},
     {"name": "shadow", "state": "report_only", "users": {"include": ["group:staff"]},
      "apps": {"include": ["all"]}, "grant": {"controls": ["mfa", "compliant_device"],
                                              "operator": "OR"}},
@@ -200,7 +206,7 @@ POLICIES = [
 
 @timeout(120)
 def test_inactive_report_and_access_review(h):
-    gw, up, api, audit, admin_port = _gateway(h, POLICIES)
+    gw, up, api, audit, admin_port = _gateway(h, POLICIES, more_apps=True)
     add_user(h, gw, GUEST, groups=("guests",))
     add_user(h, gw, BOSS, groups=("staff",))
     add_user(h, gw, "staff@example.test", groups=("staff",))
@@ -226,8 +232,15 @@ def test_inactive_report_and_access_review(h):
 
     # The review: every user x app, and equal to whatif's answer for each.
     review = _cli_json(h, gw, "access", "review", "--format", "json")
-    eq(len(review), 4, "4 users x 1 app")
-    by = {x["user"]["email"]: x for x in review}
+    eq(len(review), 12, "4 users x 3 apps")
+    eq({x["sign_in_required"] for x in review if x["app"]["name"] == "wiki"}, {False},
+       "the public app")
+    by = {x["user"]["email"]: x for x in review if x["app"]["name"] == "app"}
+    hr = {x["user"]["email"]: x for x in review if x["app"]["name"] == "hr"}
+    eq((hr["staff@example.test"]["verdict"], hr["staff@example.test"]["policy"]),
+       ("compliant_device", "confidential-device"), "staff on the confidential app")
+    eq((hr[BOSS]["verdict"], hr[BOSS]["policy"]), ("mfa", "boss-mfa"),
+       "the boss is excluded from the device policy, not from his own")
     eq((by[GUEST]["verdict"], by[GUEST]["policy"], by[GUEST]["assigned_by"], by[GUEST]["grant"]),
        ("block", "guests-blocked", "group:guests", "block"), "the guest")
     eq((by[BOSS]["verdict"], by[BOSS]["policy"], by[BOSS]["assigned_by"], by[BOSS]["grant"]),
@@ -236,7 +249,7 @@ def test_inactive_report_and_access_review(h):
     eq((st["verdict"], st["policy"], st["assigned_by"], st["grant"]),
        ("allow", "everyone-8h", "all", ""), "staff: allowed, the first applicable policy")
     eq(st["conditional_policies"], ["tor-block"], "tor-block applies on other requests")
-    eq({x["sign_in_required"] for x in review}, {True}, "an internal app needs a sign-in")
+    eq(by[GUEST]["sign_in_required"], True, "an internal app needs a sign-in")
     for row in review:
         email, app = row["user"]["email"], row["app"]["name"]
         w = _cli_json(h, gw, "whatif", "--user", email, "--app", app, "--json")
