@@ -470,6 +470,9 @@ static void on_lifecycle_sweep(uv_timer_t *t)
         zt_warn("lifecycle: %u expired account(s) could not be ended or recorded; retried at "
                 "the next sweep when nothing was saved",
                 res.failed);
+    /* A full batch: the rest a second from now, then the usual period again. */
+    if (res.more)
+        uv_timer_start(t, on_lifecycle_sweep, ZT_LIFECYCLE_SWEEP_AGAIN_MS, ZT_LIFECYCLE_SWEEP_MS);
 }
 
 static void timer_start(zt_gateway *gw, uv_timer_t *t, uv_timer_cb cb, uint64_t first,

@@ -151,11 +151,16 @@ int zt_lifecycle_sweep(const zt_account_env *env, int64_t now, zt_lifecycle_swee
     memset(res, 0, sizeof(*res));
     user_vec vec = {0};
     int rc = zt_store_user_list(env->store, collect_cb, &vec);
+    unsigned tried = 0;
     static const zt_actor who = {
         .name = ZT_LIFECYCLE_ACTOR, .type = "System", .process = "expiry sweep"};
     for (size_t i = 0; rc == 0 && i < vec.n; i++) {
         if (!sweep_due(env->store, &vec.v[i], now))
             continue;
+        if (tried++ == ZT_LIFECYCLE_SWEEP_BATCH) {
+            res->more = true;
+            break;
+        }
         zt_account_result r;
         int arc = zt_account_revoke_sessions(env, &who, vec.v[i].id, &r);
         if (arc == -ENOENT)

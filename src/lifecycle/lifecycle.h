@@ -30,6 +30,11 @@
 #define ZT_LIFECYCLE_ACTOR "lifecycle"
 /* How often the gateway sweeps (and once at start). */
 #define ZT_LIFECYCLE_SWEEP_MS (60 * 1000)
+/* Accounts one sweep ends at most: each is a transaction, an audit record and a counter bump
+ * on the gateway's main thread (about 3 ms), so a class expiring at one second is ended in
+ * batches a second apart rather than in one long stall. */
+#define ZT_LIFECYCLE_SWEEP_BATCH 200
+#define ZT_LIFECYCLE_SWEEP_AGAIN_MS 1000
 #define ZT_LIFECYCLE_DAYS_MAX 36600 /* --days: a hundred years is surely a typo beyond */
 
 /* An expiry as an admin writes it: "YYYY-MM-DD" (the account works through that day, UTC: it
@@ -49,6 +54,7 @@ bool zt_lifecycle_sponsor_ok(const char *s);
 typedef struct zt_lifecycle_sweep_result {
     unsigned ended;  /* expired accounts whose sessions were ended (one audit record each) */
     unsigned failed; /* accounts the account service refused or could not record */
+    bool more;       /* the batch was full: sweep again soon (ZT_LIFECYCLE_SWEEP_AGAIN_MS) */
 } zt_lifecycle_sweep_result;
 
 /* End the sessions of every account that expired since it was last changed: expires_at is set,

@@ -364,6 +364,32 @@ static void test_sweep_after_other_change(void **state)
     assert_int_equal(res.ended, 0);
 }
 
+/* A class expiring at one second is ended in batches: the gateway sweeps again soon. */
+static void test_sweep_in_batches(void **state)
+{
+    fx *f = *state;
+    char q[512];
+    for (int i = 0; i < ZT_LIFECYCLE_SWEEP_BATCH + 50; i++) {
+        snprintf(q, sizeof(q),
+                 "INSERT INTO users (id, email, created_at, updated_at, expires_at) VALUES "
+                 "('%032x', 'pupil%d@example.com', %lld, %lld, %lld)",
+                 i + 1, i, (long long)(f->now - DAY), (long long)(f->now - DAY),
+                 (long long)(f->now - 5));
+        sql(f, q);
+    }
+    zt_account_env env = {.store = f->st, .state_dir = f->state, .audit = {sink, f}};
+    zt_lifecycle_sweep_result res;
+    assert_int_equal(zt_lifecycle_sweep(&env, f->now, &res), 0);
+    assert_int_equal(res.ended, ZT_LIFECYCLE_SWEEP_BATCH);
+    assert_true(res.more);
+    assert_int_equal(zt_lifecycle_sweep(&env, f->now, &res), 0);
+    assert_int_equal(res.ended, 50);
+    assert_false(res.more);
+    assert_int_equal(f->n_records, ZT_LIFECYCLE_SWEEP_BATCH + 50);
+    assert_int_equal(zt_lifecycle_sweep(&env, f->now, &res), 0);
+    assert_int_equal(res.ended, 0);
+}
+
 /* ---- inactive accounts ---- */
 
 typedef struct rows {
@@ -517,6 +543,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_session_notes_sign_in, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_ends_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_after_other_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_in_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inactive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_review, setup, teardown),
     };
