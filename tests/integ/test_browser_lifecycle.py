@@ -57,3 +57,23 @@ def test_browser_expired_guest(h):
     eq(r.returncode, 0, "extended: " + r.stdout + r.stderr)
     p = tab.submit("extended", username=GUEST, password=PASSWORD)
     eq((p.status, p.url), (200, base + "/hello"), "signed in again after the extension")
+
+
+@timeout(180)
+def test_browser_expired_passkey_japanese(h):
+    """A Japanese person with a passkey on a laptop: the account expires; the passkey button
+    says, in Japanese, that the account has expired and whom to ask (after the key proved its
+    holder, as a disabled account's key is told it is disabled), and nothing is reached."""
+    from test_browser_passkey import OWNER, PLATFORM, _passkey_sign_in, _register_and_sign_in
+    gw, up, base, chromium, tab, auth_id = _register_and_sign_in(h, "ja-JP", "ja", PLATFORM,
+                                                                  "ノートPC")
+    r = h.cli("user", "set", OWNER, "--expires", "2020-01-01", "--config", gw.config_path)
+    eq(r.returncode, 0, "user set --expires in the past: " + r.stdout + r.stderr)
+    p = tab.goto(base + "/after-expiry", "expired-next-page")
+    check("/.ztgate/login" in p.url, "the session ended with the expiry: %s" % p.url)
+    tab.goto(base + "/.ztgate/login?rd=%2Fexpired", "expired-login")
+    p = tab.click_alert(".passkey[data-passkey=login] button", "expired-passkey")
+    eq(p.alert, msg("WA_ACCOUNT_EXPIRED", "ja"), "the refusal, in Japanese")
+    check_japanese(p, "PM_TITLE_SIGN_IN", "the sign-in page after the refusal (ja)")
+    check("/expired" not in up.paths() and "/after-expiry" not in up.paths(),
+          "nothing reached after the expiry")
