@@ -96,11 +96,14 @@ bool zt_lifecycle_sponsor_ok(const char *s)
 typedef struct user_vec {
     zt_user *v;
     size_t n, cap;
+    int64_t expired_at; /* > 0: keep only accounts expired at this time (the sweep's) */
 } user_vec;
 
 static int collect_cb(void *ctx, const zt_user *u)
 {
     user_vec *vec = ctx;
+    if (vec->expired_at > 0 && !zt_account_expired(u, vec->expired_at))
+        return 0; /* the sweep copies the few that matter, not every account every minute */
     if (vec->n == vec->cap) {
         size_t cap = vec->cap ? vec->cap * 2 : 64;
         zt_user *v = realloc(vec->v, cap * sizeof(*v));
@@ -149,7 +152,7 @@ static bool sweep_due(zt_store *st, const zt_user *u, int64_t now)
 int zt_lifecycle_sweep(const zt_account_env *env, int64_t now, zt_lifecycle_sweep_result *res)
 {
     memset(res, 0, sizeof(*res));
-    user_vec vec = {0};
+    user_vec vec = {.expired_at = now > 0 ? now : 1};
     int rc = zt_store_user_list(env->store, collect_cb, &vec);
     unsigned tried = 0;
     static const zt_actor who = {
