@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "roster/csv.h"
+#include "roster/roster.h"
 
 static zt_csv parse_ok(const char *text)
 {
@@ -225,6 +226,217 @@ static void test_encoding_names(void **state)
     assert_false(zt_csv_encoding_parse("latin1", &e));
 }
 
+/* ---- rows ---- */
+
+static int read_text(const char *text, zt_roster *r, zt_csv_error *e)
+{
+    zt_csv c;
+    int rc = zt_csv_parse(text, strlen(text), &c, e);
+    return rc != 0 ? rc : zt_roster_read(&c, r, e);
+}
+
+static void read_ok(const char *text, zt_roster *r)
+{
+    zt_csv_error e;
+    if (read_text(text, r, &e) != 0) {
+        char msg[300];
+        zt_csv_error_text(&e, msg, sizeof(msg));
+        fail_msg("read failed: %s", msg);
+    }
+}
+
+static zt_csv_error read_bad(const char *text)
+{
+    zt_roster r;
+    zt_csv_error e;
+    assert_int_equal(read_text(text, &r, &e), -EINVAL);
+    return e;
+}
+
+static void test_read_japanese_headers(void **state)
+{
+    (void)state;
+    zt_roster r;
+    read_ok(
+        " メールアドレス ,氏名,グループ,有効期限,責任者,外部ID\r\n"
+        "taro@example.jp,山田　太郎,class-1a; staff|Class-1A,2027/03/31,hanako@example.jp,S001\r\n",
+        &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.columns, 0x3f);
+    const zt_roster_entry *e = &r.entries[0];
+    assert_string_equal(e->email, "taro@example.jp");
+    assert_string_equal(e->name, "山田　太郎"); /* the full-width space is the name's */
+    assert_int_equal(e->n_groups, 2);           /* Class-1A is class-1a again */
+    assert_string_equal(e->groups[0], "class-1a");
+    assert_string_equal(e->groups[1], "staff");
+    assert_int_equal(e->expires_at, 1806537600); /* 2027-04-01T00:00:00Z */
+    assert_string_equal(e->sponsor, "hanako@example.jp");
+    assert_string_equal(e->external_id, "S001");
+    assert_int_equal(e->row, 2);
+    zt_roster_dispose(&r);
+}
+
+static void test_read_refusals_named(void **state)
+{
+    (void)state;
+    zt_csv_error e = read_bad("email,nmae\na@x.jp,A\n");
+    assert_int_equal(e.row, 1);
+    assert_int_equal(e.column, 2);
+    assert_non_null(strstr(e.msg, "unknown column 'nmae'"));
+    e = read_bad("name\nA\n");
+    assert_non_null(strstr(e.msg, "no email column"));
+    e = read_bad("email,mail\na,b\n");
+    assert_non_null(strstr(e.msg, "twice"));
+    e = read_bad("email,name\na@x.jp,A\nnot-an-email,B\n");
+    assert_int_equal(e.row, 3);
+    assert_int_equal(e.column, 1);
+    e = read_bad("name,email\nA,a@x.jp\nB,b@x.jp\nC,A@X.JP\n");
+    assert_int_equal(e.row, 4);
+    assert_int_equal(e.column, 2);
+    assert_non_null(strstr(e.msg, "also on row 2"));
+    e = read_bad("email,id\na@x.jp,7\nb@x.jp,7\n");
+    assert_int_equal(e.row, 3);
+    assert_non_null(strstr(e.msg, "id '7' is also on row 2"));
+    e = read_bad("email,groups\na@x.jp,3年1組\n");
+    assert_int_equal(e.column, 2);
+    assert_non_null(strstr(e.msg, "not a group name"));
+    e = read_bad("email,expires\na@x.jp,2027-02-30\n");
+    assert_int_equal(e.column, 2);
+    e = read_bad("email,sponsor\na@x.jp,nobody\n");
+    assert_non_null(strstr(e.msg, "sponsor"));
+    e = read_bad("");
+    assert_non_null(strstr(e.msg, "empty"));
+}
+
+static void test_expiry_round_trip(void **state)
+{
+    (void)state;
+    int64_t t;
+    char out[40];
+    assert_true(zt_roster_parse_expiry("2027-03-31", &t));
+    zt_roster_format_expiry(t, out);
+    assert_string_equal(out, "2027-03-31");
+    assert_true(zt_roster_parse_expiry("2027-03-31T12:30:00+09:00", &t));
+    zt_roster_format_expiry(t, out);
+    assert_string_equal(out, "2027-03-31T03:30:00Z");
+    assert_true(zt_roster_parse_expiry("", &t) && t == 0);
+    zt_roster_format_expiry(0, out);
+    assert_string_equal(out, "");
+    assert_false(zt_roster_parse_expiry("2027-3-31x", &t));
+    assert_false(zt_roster_parse_expiry("2027-03/31", &t));
+    assert_false(zt_roster_parse_expiry("2026-02-29", &t));
+    assert_true(zt_roster_parse_expiry("2028-02-29", &t));
+}
+
+/* ---- planner ---- */
+
+static void add_user(zt_roster_snapshot *s, const char *id, const char *email, const char *name,
+                     const char *source, bool disabled, const char *const *groups,
+                     const bool *by_source, size_t n)
+{
+    zt_roster_user u = {.email = (char *)email,
+                        .name = (char *)name,
+                        .source = (char *)source,
+                        .external_id = "",
+                        .sponsor = "",
+                        .disabled = disabled,
+                        .groups = (char **)groups,
+                        .by_source = (bool *)by_source,
+                        .n_groups = n};
+    snprintf(u.id, sizeof(u.id), "%s", id);
+    assert_int_equal(zt_roster_snapshot_add_user(s, &u), 0);
+}
+
+static zt_roster_snapshot school(void)
+{
+    zt_roster_snapshot s = {0};
+    static const char *const g_old[] = {"class-1a", "library"};
+    static const bool by_old[] = {true, false};
+    add_user(&s, "u1", "old@x.jp", "Old", "import", false, NULL, NULL, 0);
+    add_user(&s, "u2", "move@x.jp", "Mover", "import", false, g_old, by_old, 2);
+    add_user(&s, "u3", "admin@x.jp", "Admin", "local", false, NULL, NULL, 0);
+    add_user(&s, "u4", "ldap@x.jp", "L", "ldap:corp", false, NULL, NULL, 0);
+    add_user(&s, "u5", "gone@x.jp", "Gone", "import", true, NULL, NULL, 0);
+    add_user(&s, "u6", "same@x.jp", "Same", "import", false, NULL, NULL, 0);
+    const char *groups[] = {"class-1a", "class-2a", "library"};
+    for (size_t i = 0; i < 3; i++)
+        zt_roster_snapshot_add_group(&s, groups[i]);
+    zt_roster_snapshot_sort(&s);
+    return s;
+}
+
+static void test_plan_diff(void **state)
+{
+    (void)state;
+    zt_roster_snapshot s = school();
+    zt_roster r;
+    read_ok("email,name,groups\n"
+            "new@x.jp,New,class-1a\n"
+            "MOVE@x.jp,Mover,class-2a library\n"
+            "admin@x.jp,Admin,\n"
+            "same@x.jp,Same,\n",
+            &r);
+    zt_roster_opts o = {.source = "import", .disable_missing = true};
+    zt_roster_plan p;
+    zt_csv_error e;
+    assert_int_equal(zt_roster_plan_make(&r, &s, &o, &p, &e), 0);
+    assert_int_equal(p.n_create, 1);
+    assert_int_equal(p.n_update, 2);  /* move@ groups, admin@ taken over from local */
+    assert_int_equal(p.n_disable, 1); /* old@ (gone@ is disabled already) */
+    assert_int_equal(p.n_unchanged, 1);
+    assert_int_equal(p.changes[0].kind, ZT_ROSTER_CREATE);
+    const zt_roster_change *mv = &p.changes[1];
+    assert_int_equal(mv->what, ZT_ROSTER_CH_GROUPS);
+    assert_int_equal(mv->n_added, 1);
+    assert_string_equal(mv->added[0], "class-2a");
+    assert_int_equal(mv->n_removed, 1); /* library was the admin's: it stays */
+    assert_string_equal(mv->removed[0], "class-1a");
+    assert_int_equal(p.changes[2].what, ZT_ROSTER_CH_SOURCE);
+    assert_int_equal(p.changes[3].kind, ZT_ROSTER_DISABLE);
+    assert_string_equal(p.changes[3].user->email, "old@x.jp");
+    char *text = zt_roster_plan_text(&p, &o);
+    assert_non_null(strstr(text, "+ create  new@x.jp  name \"New\"  groups class-1a   (row 2)"));
+    assert_non_null(strstr(text, "~ update  move@x.jp  groups +class-2a -class-1a   (row 3)"));
+    assert_non_null(strstr(text, "- disable old@x.jp"));
+    assert_non_null(strstr(text, "plan: 1 to create, 2 to update, 1 to disable, 1 unchanged"));
+    free(text);
+    zt_roster_plan_dispose(&p);
+    /* Without --disable-missing nobody is disabled. */
+    o.disable_missing = false;
+    assert_int_equal(zt_roster_plan_make(&r, &s, &o, &p, &e), 0);
+    assert_int_equal(p.n_disable, 0);
+    zt_roster_plan_dispose(&p);
+    zt_roster_dispose(&r);
+    zt_roster_snapshot_dispose(&s);
+}
+
+static void test_plan_refusals(void **state)
+{
+    (void)state;
+    zt_roster_snapshot s = school();
+    zt_roster_opts o = {.source = "import"};
+    zt_roster_plan p;
+    zt_csv_error e;
+    zt_roster r;
+    read_ok("email,groups\nnew@x.jp,class-9z\n", &r);
+    assert_int_equal(zt_roster_plan_make(&r, &s, &o, &p, &e), -EINVAL);
+    assert_int_equal(e.row, 2);
+    assert_int_equal(e.column, 2);
+    assert_non_null(strstr(e.msg, "class-9z"));
+    o.create_groups = true;
+    assert_int_equal(zt_roster_plan_make(&r, &s, &o, &p, &e), 0);
+    assert_int_equal(p.n_new_groups, 1);
+    zt_roster_plan_dispose(&p);
+    zt_roster_dispose(&r);
+
+    read_ok("email\nnew@x.jp\nldap@x.jp\n", &r);
+    assert_int_equal(zt_roster_plan_make(&r, &s, &o, &p, &e), -EINVAL);
+    assert_int_equal(e.row, 3);
+    assert_non_null(strstr(e.msg, "source 'ldap:corp'"));
+    zt_roster_dispose(&r);
+    zt_roster_snapshot_dispose(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +449,11 @@ int main(void)
         cmocka_unit_test(test_decode_cp932_microsoft),
         cmocka_unit_test(test_decode_refusals),
         cmocka_unit_test(test_encoding_names),
+        cmocka_unit_test(test_read_japanese_headers),
+        cmocka_unit_test(test_read_refusals_named),
+        cmocka_unit_test(test_expiry_round_trip),
+        cmocka_unit_test(test_plan_diff),
+        cmocka_unit_test(test_plan_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
