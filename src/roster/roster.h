@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "roster/csv.h"
+#include "session/account.h"
 #include "store/store.h"
 
 #define ZT_ROSTER_SOURCE_DEFAULT "import"
@@ -142,6 +143,27 @@ void zt_roster_plan_dispose(zt_roster_plan *p);
 /* The plan as text for the admin, one line a change and a summary line, into a malloc'd
  * NUL-terminated string (NULL when out of memory). */
 char *zt_roster_plan_text(const zt_roster_plan *p, const zt_roster_opts *o);
+
+/* ---- with the store ---- */
+
+/* Fill snap (empty on entry) from the store: every user with their memberships (which of them
+ * `source` made) and every group name, sorted. 0 or a store error. */
+int zt_roster_load(zt_store *st, const char *source, zt_roster_snapshot *snap);
+
+typedef struct zt_roster_outcome {
+    size_t records;          /* audit records written */
+    int audit_rc;            /* 0, or the first record's failure (the changes stand) */
+    int revocation_rc;       /* 0, or why gateways could not be told (likewise) */
+    uint64_t sessions_ended; /* session rows of disabled or expired users */
+} zt_roster_outcome;
+
+/* Apply the plan in one store transaction (store_roster.h), then write one audit record per
+ * change in the account service's shapes (user.create, user.update, user.groups.sync,
+ * user.disable: what the one-user operations write for the same change) and tell gateways once
+ * when memberships changed or sessions ended. On a failure nothing is written and err names
+ * the row (a disable: the user) and the store's reason. 0, or the store's code. */
+int zt_roster_apply(const zt_account_env *env, const zt_actor *who, const zt_roster_plan *p,
+                    const zt_roster_opts *o, zt_roster_outcome *out, zt_csv_error *err);
 
 /* ---- dates ---- */
 

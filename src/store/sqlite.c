@@ -2289,6 +2289,7 @@ static int sq_signin_learn_pending(zt_store *st, const char *session_hash, int64
 
 #include "store/sqlite_tap.inc"
 #include "store/sqlite_source.inc"
+#include "store/sqlite_roster.inc"
 
 /* ---- the OpenID Connect provider's records (store_oidc.h) ---- */
 
@@ -2493,6 +2494,7 @@ static const zt_store_ops sq_ops = {
 
     .saml = &sqs_ops,
     .source = &sqsrc_ops,
+    .roster = &sqr_ops,
 };
 
 static sq_store *sq_store_new(const zt_store_cfg *cfg)
