@@ -333,6 +333,11 @@ static int cli_audit_spool(const char *cmd, const char *action, int argc, char *
     return rc;
 }
 
+int zt_cli_audit_command(const char *cmd, const char *action, int argc, char **argv)
+{
+    return cli_audit_spool(cmd, action, argc, argv);
+}
+
 int zt_cli_dispatch(const char *cmd, const zt_cli_action *acts, size_t n, int argc, char **argv)
 {
     const char *name = argc >= 2 ? argv[1] : NULL;

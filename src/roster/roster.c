@@ -53,6 +53,14 @@ static char *trim(char *s)
     return s;
 }
 
+/* Export guards a cell a spreadsheet would run as a formula with a leading apostrophe (OWASP
+ * CSV injection); reading takes it off again, so an export imports back unchanged. */
+static char *unguard(char *s)
+{
+    return s[0] == '\'' && s[1] != '\0' && strchr(ZT_ROSTER_FORMULA_CHARS, s[1]) != NULL ? s + 1
+                                                                                         : s;
+}
+
 static int bit_no(unsigned col)
 {
     return __builtin_ctz(col);
@@ -216,7 +224,7 @@ static int read_cells(zt_roster *r, zt_roster_entry *e, const zt_csv_row *row, z
     char *cell[6] = {NULL};
     for (int b = 0; b < 6; b++)
         if (r->columns & (1u << b))
-            cell[b] = trim(row->fields[r->col_of[b]]);
+            cell[b] = unguard(trim(row->fields[r->col_of[b]]));
 #define COL(bit) (r->col_of[bit_no(bit)] + 1)
     e->email = cell[bit_no(ZT_ROSTER_COL_EMAIL)];
     const char *why = email_problem(e->email);

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/buf.h"
 #include "roster/csv.h"
 #include "session/account.h"
 #include "store/store.h"
@@ -33,6 +34,8 @@
 #define ZT_ROSTER_SOURCE_MAX 64
 #define ZT_ROSTER_EXTERNAL_ID_MAX 255
 #define ZT_ROSTER_GROUPS_MAX ZT_STORE_USER_GROUPS_MAX /* groups in one cell */
+/* A cell starting with one of these is written with a leading ' (and read without it). */
+#define ZT_ROSTER_FORMULA_CHARS "=+-@\t\r"
 
 enum {
     ZT_ROSTER_COL_EMAIL = 1u << 0,
@@ -164,6 +167,15 @@ typedef struct zt_roster_outcome {
  * the row (a disable: the user) and the store's reason. 0, or the store's code. */
 int zt_roster_apply(const zt_account_env *env, const zt_actor *who, const zt_roster_plan *p,
                     const zt_roster_opts *o, zt_roster_outcome *out, zt_csv_error *err);
+
+/* ---- export ---- */
+
+/* The users of snap (only source's when source is not NULL) as the CSV import reads (header
+ * email,name,groups,expires,sponsor,id; groups ';'-separated, every membership), UTF-8, into
+ * out. Importing it back changes nothing. 0 or -ENOMEM/-E2BIG. */
+int zt_roster_export_csv(const zt_roster_snapshot *snap, const char *source, zt_buf *out);
+/* The same as a JSON array of objects (also source and disabled), UTF-8, indented. */
+int zt_roster_export_json(const zt_roster_snapshot *snap, const char *source, zt_buf *out);
 
 /* ---- dates ---- */
 
