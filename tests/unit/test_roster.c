@@ -9,12 +9,16 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "roster/csv.h"
 #include "roster/roster.h"
+#include "store/store_roster.h"
 
 static zt_csv parse_ok(const char *text)
 {
@@ -437,6 +441,165 @@ static void test_plan_refusals(void **state)
     zt_roster_snapshot_dispose(&s);
 }
 
+/* ---- against a real store ---- */
+
+typedef struct fixture {
+    char root[64], state[128];
+    zt_store *st;
+    unsigned records;
+    char last[4096];
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    snprintf(f->root, sizeof(f->root), "/tmp/zt-roster-XXXXXX");
+    assert_non_null(mkdtemp(f->root));
+    snprintf(f->state, sizeof(f->state), "%s/state", f->root);
+    char err[256] = "";
+    zt_store_cfg cfg = {.backend = ZT_STORE_SQLITE, .state_dir = f->state};
+    f->st = zt_store_open(&cfg, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("open: %s", err);
+    assert_int_equal(zt_store_group_add(f->st, "class-1a"), 0);
+    assert_int_equal(zt_store_group_add(f->st, "library"), 0);
+    *state = f;
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    zt_store_close(f->st);
+    nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static int count_cb(void *ctx, const zt_user *u)
+{
+    (void)u;
+    ++*(size_t *)ctx;
+    return 0;
+}
+
+static size_t n_users(zt_store *st)
+{
+    size_t n = 0;
+    assert_int_equal(zt_store_user_list(st, count_cb, &n), 0);
+    return n;
+}
+
+static void test_store_batch_all_or_nothing(void **state)
+{
+    fixture *f = *state;
+    const char *g[] = {"class-1a"};
+    const char *new_groups[] = {"class-9z"};
+    zt_store_roster_op ops[3] = {
+        {.kind = ZT_STORE_ROSTER_CREATE, .create = {.email = "a@x.jp", .groups = g, .n_groups = 1}},
+        {.kind = ZT_STORE_ROSTER_CREATE, .create = {.email = "b@x.jp"}},
+        {.kind = ZT_STORE_ROSTER_CREATE, .create = {.email = "A@X.JP"}}, /* a's email again */
+    };
+    size_t at = 99;
+    assert_int_equal(zt_store_roster_apply(f->st, "import", new_groups, 1, ops, 3, &at), -EEXIST);
+    assert_int_equal(at, 2);
+    assert_int_equal(n_users(f->st), 0); /* the first two rolled back */
+    zt_store_group grp;
+    assert_int_equal(zt_store_group_get(f->st, "class-9z", &grp), -ENOENT);
+    assert_string_equal(ops[0].user_id_out, "");
+    /* A refused argument names its op before anything runs. */
+    ops[2].create.email = "not an email";
+    assert_int_equal(zt_store_roster_apply(f->st, "import", NULL, 0, ops, 3, &at), -EINVAL);
+    assert_int_equal(at, 2);
+    assert_int_equal(zt_store_roster_apply(f->st, "scim!", NULL, 0, ops, 2, &at), -EINVAL);
+    /* Without the bad op it all lands, with the memberships made by the source. */
+    assert_int_equal(zt_store_roster_apply(f->st, "import", new_groups, 1, ops, 2, &at), 0);
+    assert_int_equal(n_users(f->st), 2);
+    assert_int_equal(strlen(ops[0].user_id_out), ZT_STORE_ID_LEN);
+    assert_int_equal(zt_store_group_get(f->st, "class-9z", &grp), 0);
+    zt_user u;
+    assert_int_equal(zt_store_user_get_by_email(f->st, "a@x.jp", &u), 0);
+    assert_string_equal(u.source, "import");
+    zt_user_dispose(&u);
+}
+
+static const zt_actor who = {.name = "root", .type = "Admin", .process = "ztgate-cli"};
+
+static int sink(void *ctx, const char *json, size_t len)
+{
+    fixture *f = ctx;
+    f->records++;
+    snprintf(f->last, sizeof(f->last), "%.*s", (int)len, json);
+    return 0;
+}
+
+/* Import text into f's store; returns the plan's summary counts as "c/u/d/n". */
+static void import(fixture *f, const char *text, bool disable_missing, char out[64])
+{
+    zt_roster r;
+    read_ok(text, &r);
+    zt_roster_opts o = {.source = "import", .disable_missing = disable_missing};
+    zt_roster_snapshot snap;
+    assert_int_equal(zt_roster_load(f->st, o.source, &snap), 0);
+    zt_roster_plan p;
+    zt_csv_error e;
+    assert_int_equal(zt_roster_plan_make(&r, &snap, &o, &p, &e), 0);
+    snprintf(out, 64, "%zu/%zu/%zu/%zu", p.n_create, p.n_update, p.n_disable, p.n_unchanged);
+    zt_account_env env = {.store = f->st, .state_dir = f->state, .audit = {sink, f}};
+    zt_roster_outcome oc;
+    assert_int_equal(zt_roster_apply(&env, &who, &p, &o, &oc, &e), 0);
+    assert_int_equal(oc.audit_rc, 0);
+    assert_int_equal(oc.revocation_rc, 0);
+    zt_roster_plan_dispose(&p);
+    zt_roster_snapshot_dispose(&snap);
+    zt_roster_dispose(&r);
+}
+
+static void test_apply_idempotent_with_records(void **state)
+{
+    fixture *f = *state;
+    const char *file = "email,name,groups,expires\n"
+                       "a@x.jp,山田,class-1a,2027-03-31\n"
+                       "b@x.jp,鈴木,class-1a library,\n";
+    char sum[64];
+    import(f, file, false, sum);
+    assert_string_equal(sum, "2/0/0/0");
+    assert_int_equal(f->records, 2);
+    assert_non_null(strstr(f->last, "\"operation\":\"user.create\""));
+    import(f, file, false, sum);
+    assert_string_equal(sum, "0/0/0/2"); /* idempotent */
+    assert_int_equal(f->records, 2);
+    /* b leaves the library and a is not listed: a disabled, with its record. */
+    import(f, "email,name,groups\nb@x.jp,鈴木,class-1a\n", true, sum);
+    assert_string_equal(sum, "0/1/1/0");
+    assert_int_equal(f->records, 4);
+    assert_non_null(strstr(f->last, "\"operation\":\"user.disable\""));
+    assert_non_null(strstr(f->last, "disabled; sessions revoked"));
+    zt_user u;
+    assert_int_equal(zt_store_user_get_by_email(f->st, "a@x.jp", &u), 0);
+    assert_true(u.disabled);
+    assert_int_equal(u.expires_at, 1806537600);
+    zt_user_dispose(&u);
+    /* Export and import back: nothing changes. */
+    zt_roster_snapshot snap;
+    assert_int_equal(zt_roster_load(f->st, "import", &snap), 0);
+    zt_buf b;
+    zt_buf_init(&b, 0);
+    assert_int_equal(zt_roster_export_csv(&snap, NULL, &b), 0);
+    assert_int_equal(zt_buf_cstr(&b), 0);
+    assert_non_null(strstr(b.data, "a@x.jp,山田,class-1a,2027-03-31,,\r\n"));
+    zt_roster_snapshot_dispose(&snap);
+    import(f, b.data, false, sum);
+    assert_string_equal(sum, "0/0/0/2");
+    zt_buf_dispose(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +617,8 @@ int main(void)
         cmocka_unit_test(test_expiry_round_trip),
         cmocka_unit_test(test_plan_diff),
         cmocka_unit_test(test_plan_refusals),
+        cmocka_unit_test_setup_teardown(test_store_batch_all_or_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_apply_idempotent_with_records, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
