@@ -177,7 +177,11 @@ static int import_with(zt_store *st, const roster_args *a, const zt_roster *r)
     else if (rc == ZT_CLI_OK) {
         zt_account_env env = zt_cli_account_env(st);
         zt_roster_outcome out;
+        zt_cli_audit_defer_sync(); /* one syncfs for the batch's records, not one fsync each */
         int arc = zt_roster_apply(&env, zt_cli_actor(), &plan, &o, &out, &e);
+        int frc = zt_cli_audit_flush();
+        if (arc == 0 && out.audit_rc == 0)
+            out.audit_rc = frc;
         rc = arc != 0 ? file_fail(a->file, &e) : report(&plan, &out);
     }
     zt_roster_plan_dispose(&plan);

@@ -287,11 +287,6 @@ bool zt_csv_encoding_parse(const char *s, zt_csv_encoding *out)
     return false;
 }
 
-const char *zt_csv_encoding_name(zt_csv_encoding e)
-{
-    return e == ZT_CSV_CP932 ? "cp932" : "utf-8";
-}
-
 /* What one line's bytes are: plain ASCII fits both encodings. */
 typedef enum { LINE_ASCII, LINE_UTF8, LINE_OTHER } line_kind;
 

@@ -50,7 +50,6 @@ typedef enum zt_csv_encoding {
 
 /* "utf-8"/"utf8" or "cp932"/"shift_jis"/"sjis"/"windows-31j" (case-insensitive); false else. */
 bool zt_csv_encoding_parse(const char *s, zt_csv_encoding *out);
-const char *zt_csv_encoding_name(zt_csv_encoding e);
 
 /* The file's bytes as UTF-8 in *out (malloc'd, NUL-terminated, *out_len without the NUL),
  * without a UTF-8 BOM. Lines are classified first, so a file whose lines are in two encodings
