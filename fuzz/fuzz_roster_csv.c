@@ -1,6 +1,7 @@
 /* The roster reader on arbitrary bytes: decoding (UTF-8 or CP932, BOM, mixed files) then the
  * RFC 4180 parser. Must never crash, leak or hit UB; a failure must say where; a success must
- * give records of equal width whose fields are valid UTF-8. The first byte picks the encoding. */
+ * give records of equal width whose fields are valid UTF-8, then rows the roster reader accepts
+ * or refuses with a reason. The first byte picks the encoding. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unistr.h>
 
 #include "roster/csv.h"
+#include "roster/roster.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,7 +40,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (u8_check((const uint8_t *)csv.rows[r].fields[f], strlen(csv.rows[r].fields[f])))
                 abort();
     }
-    zt_csv_dispose(&csv);
+    /* Then the rows: header names, cell checks, duplicates (takes the CSV over). */
+    if (rc == 0) {
+        zt_roster r;
+        rc = zt_roster_read(&csv, &r, &err);
+        if (rc == -EINVAL && err.msg[0] == '\0')
+            abort();
+        for (size_t i = 0; rc == 0 && i < r.n; i++)
+            if (r.entries[i].email[0] == '\0' || r.entries[i].n_groups > ZT_ROSTER_GROUPS_MAX)
+                abort();
+        zt_roster_dispose(&r);
+    }
     free(text);
     return 0;
 }
