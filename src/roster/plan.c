@@ -84,8 +84,10 @@ static int cmp_str_ci(const void *a, const void *b)
 
 void zt_roster_snapshot_sort(zt_roster_snapshot *s)
 {
-    qsort(s->users, s->n, sizeof(*s->users), cmp_user);
-    qsort(s->groups, s->n_groups, sizeof(*s->groups), cmp_str_ci);
+    if (s->n > 0) /* qsort and bsearch want a real array even for 0 items */
+        qsort(s->users, s->n, sizeof(*s->users), cmp_user);
+    if (s->n_groups > 0)
+        qsort(s->groups, s->n_groups, sizeof(*s->groups), cmp_str_ci);
 }
 
 void zt_roster_snapshot_dispose(zt_roster_snapshot *s)
@@ -104,12 +106,13 @@ void zt_roster_snapshot_dispose(zt_roster_snapshot *s)
 static const zt_roster_user *find_user(const zt_roster_snapshot *s, const char *email)
 {
     zt_roster_user key = {.email = (char *)email};
-    return bsearch(&key, s->users, s->n, sizeof(*s->users), cmp_user);
+    return s->n > 0 ? bsearch(&key, s->users, s->n, sizeof(*s->users), cmp_user) : NULL;
 }
 
 static bool group_exists(const zt_roster_snapshot *s, const char *name)
 {
-    return bsearch(&name, s->groups, s->n_groups, sizeof(*s->groups), cmp_str_ci) != NULL;
+    return s->n_groups > 0 &&
+           bsearch(&name, s->groups, s->n_groups, sizeof(*s->groups), cmp_str_ci) != NULL;
 }
 
 /* ---- plan ---- */
@@ -169,7 +172,8 @@ static int check_groups(const zt_roster *r, const zt_roster_snapshot *snap, cons
             p->new_groups[p->n_new_groups++] = e->groups[g];
         }
     }
-    qsort(p->new_groups, p->n_new_groups, sizeof(*p->new_groups), cmp_str_ci);
+    if (p->n_new_groups > 0)
+        qsort(p->new_groups, p->n_new_groups, sizeof(*p->new_groups), cmp_str_ci);
     return 0;
 }
 
