@@ -334,6 +334,12 @@ int zt_roster_plan_make(const zt_roster *r, const zt_roster_snapshot *snap, cons
 {
     memset(out, 0, sizeof(*out));
     memset(err, 0, sizeof(*err));
+    /* A header-only file (a botched export, the wrong sheet) would disable every user. */
+    if (o->disable_missing && r->n == 0)
+        return fail(err, 0, 0, 0,
+                    "the file lists no users: --disable-missing would disable every user of "
+                    "source '%s'",
+                    o->source);
     id_index ix = {0};
     int rc = check_groups(r, snap, o, out, err);
     if (rc == 0)

@@ -260,6 +260,8 @@ def test_roster_bad_files_write_nothing(h):
          says=("line 2", "mixed"))
     _bad(h, gw, "user", "import", _write(h, "u16.csv", "email\r\na@example.jp\r\n", "utf-16"),
          says=("NUL",))
+    _bad(h, gw, "user", "import", _write(h, "empty.csv", "email,name\r\n"), "--disable-missing",
+         says=("would disable every user",))
     eq(_users(gw), {}, "nothing written by any refused file")
     # A user another source keeps is refused too, and nothing of the file is written.
     with _db(gw) as db:

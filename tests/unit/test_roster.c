@@ -433,6 +433,13 @@ static void test_plan_refusals(void **state)
     zt_roster_plan_dispose(&p);
     zt_roster_dispose(&r);
 
+    read_ok("email\n", &r);
+    o.disable_missing = true;
+    assert_int_equal(zt_roster_plan_make(&r, &s, &o, &p, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "would disable every user"));
+    o.disable_missing = false;
+    zt_roster_dispose(&r);
+
     read_ok("email\nnew@x.jp\nldap@x.jp\n", &r);
     assert_int_equal(zt_roster_plan_make(&r, &s, &o, &p, &e), -EINVAL);
     assert_int_equal(e.row, 3);
