@@ -88,6 +88,21 @@ def _records(gw, op):
     return out
 
 
+def _shape(rec, prefix=""):
+    """A record's field names and values, without what differs between two records of the same
+    change: times, ids, the chain, the user, the session count."""
+    out = {}
+    for k, v in rec.items():
+        key = prefix + k
+        if isinstance(v, dict):
+            out.update(_shape(v, key + "."))
+        elif key not in ("time", "seq", "prev", "metadata.uid", "metadata.correlation_uid",
+                         "user.uid", "user.email_addr", "unmapped.sessions_revoked",
+                         "metadata.logged_time", "sig"):
+            out[key] = v
+    return out
+
+
 def _revocation(gw):
     path = os.path.join(gw.config["state_dir"], "revocation")
     return open(path, "rb").read() if os.path.exists(path) else b""
@@ -134,6 +149,17 @@ def test_roster_import_plan_dry_run_apply_idempotent(h):
     check("plan: 0 to create, 0 to update, 0 to disable, 3 unchanged" in r.stdout, r.stdout)
     check("nothing to change" in r.stdout, r.stdout)
     eq(len(_records(gw, "user.create")), 3, "a second run records nothing new")
+
+    # A group the store lacks: refused without --create-groups, made (tagged import) with it.
+    club = _write(h, "club.csv", "email,groups\r\ntaro@example.jp,class-1a club-go\r\n")
+    _bad(h, gw, "user", "import", club, says=("row 2, column 2", "club-go"))
+    r = _ok(h, gw, "user", "import", club, "--create-groups")
+    check("+ group   club-go" in r.stdout, r.stdout)
+    with _db(gw) as db:
+        eq(db.execute("SELECT source FROM groups WHERE name = 'club-go'").fetchall(),
+           [("import",)], "the group made by the import")
+    eq(_groups_of(gw, "taro@example.jp"), [("class-1a", "import"), ("club-go", "import")],
+       "and the membership")
 
 
 def test_roster_moves_updates_and_disable_missing(h):
@@ -185,13 +211,21 @@ def test_roster_moves_updates_and_disable_missing(h):
     check(dis[0]["unmapped"]["sessions_revoked"] >= 1, "the record counts the ended session")
     r = b.get("/")
     check(r.status in (302, 303, 401, 403), "the signed-in browser is out: %d" % r.status)
+    # The import's records have the shape of the one-user command's: same fields, same values
+    # but for the user, the times and the ids.
+    _ok(h, gw, "user", "disable", "hanako@example.jp")
+    one = [x for x in _records(gw, "user.disable")
+           if x["user"].get("email_addr") == "hanako@example.jp"][0]
+    eq(_shape(dis[0]), _shape(one), "import and `user disable` write the same record")
+    _ok(h, gw, "user", "enable", "hanako@example.jp")
     eq(_users(gw)["hanako@example.jp"][2], 0, "listed users stay enabled")
     # The running gateway takes the queued records into its hash-chained log.
     spool = os.path.join(gw.config["state_dir"], "audit-spool")
     check(wait_until(lambda: not glob.glob(os.path.join(spool, "*.json")), 30),
           "the gateway drains the spool")
     check(not glob.glob(os.path.join(spool, "*.bad")), "no record set aside as malformed")
-    eq(len(_records(gw, "user.disable")), 3, "jiro, taro and saburo: the records are in the log")
+    eq(len(_records(gw, "user.disable")), 4,
+       "jiro, taro, saburo (imports) and hanako (user disable): the records are in the log")
 
 
 def test_roster_cp932_iconv_and_export_round_trip(h):
