@@ -4,6 +4,7 @@
  * unless --dry-run applies it in one store transaction; any error prints where it is in the file
  * and writes nothing. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,17 @@ typedef struct roster_args {
     char source[ZT_ROSTER_SOURCE_MAX + 1]; /* "" = every source (export) */
 } roster_args;
 
-static int usage(const char *u)
+/* "ztgate: MESSAGE", then the action's usage; ZT_CLI_USAGE. */
+__attribute__((format(printf, 2, 3))) static int bad(bool import, const char *fmt, ...)
 {
-    fprintf(stderr, "usage: ztgate user %s [--config FILE]\n", u);
+    char msg[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    zt_cli_fail(ZT_CLI_USAGE, "%s", msg);
+    fprintf(stderr, "usage: ztgate user %s [--config FILE]\n",
+            import ? IMPORT_USAGE : EXPORT_USAGE);
     return ZT_CLI_USAGE;
 }
 
@@ -45,54 +54,70 @@ static bool source_of(const char *name, char *out, size_t cap)
     return zt_store_source_valid(out) && strlen(out) < cap - 1;
 }
 
+enum { FOR_IMPORT = 1, FOR_EXPORT = 2 };
+
+static const struct {
+    const char *name;
+    unsigned used_by;
+    bool takes_value;
+} options[] = {
+    {"--config", FOR_IMPORT | FOR_EXPORT, true},
+    {"--encoding", FOR_IMPORT | FOR_EXPORT, true},
+    {"--source", FOR_IMPORT | FOR_EXPORT, true},
+    {"--dry-run", FOR_IMPORT, false},
+    {"--disable-missing", FOR_IMPORT, false},
+    {"--create-groups", FOR_IMPORT, false},
+    {"--format", FOR_EXPORT, true},
+    {"--output", FOR_EXPORT, true},
+    {"--bom", FOR_EXPORT, false},
+};
+
+/* One option with its value (NULL for a flag) into a. 0 or ZT_CLI_USAGE. */
+static int set_option(bool import, const char *o, const char *val, roster_args *a)
+{
+    if (strcmp(o, "--encoding") == 0 && !zt_csv_encoding_parse(val, &a->enc))
+        return bad(import, "unknown encoding '%s' (utf-8 or cp932)", val);
+    if (strcmp(o, "--source") == 0 && !source_of(val, a->source, sizeof(a->source)))
+        return bad(import, "bad source name '%s' (letters, digits, ':._-')", val);
+    if (strcmp(o, "--format") == 0 && strcmp(val, "csv") != 0 && strcmp(val, "json") != 0)
+        return bad(import, "unknown format '%s' (csv or json)", val);
+    a->format = strcmp(o, "--format") == 0 ? val : a->format;
+    a->output = strcmp(o, "--output") == 0 ? val : a->output;
+    a->dry_run |= strcmp(o, "--dry-run") == 0;
+    a->disable_missing |= strcmp(o, "--disable-missing") == 0;
+    a->create_groups |= strcmp(o, "--create-groups") == 0;
+    a->bom |= strcmp(o, "--bom") == 0;
+    return 0;
+}
+
 static int parse(int argc, char **argv, bool import, roster_args *a)
 {
-    const char *u = import ? IMPORT_USAGE : EXPORT_USAGE;
     memset(a, 0, sizeof(*a));
     if (import)
         snprintf(a->source, sizeof(a->source), SOURCE_PREFIX);
+    unsigned mine = import ? FOR_IMPORT : FOR_EXPORT;
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        bool takes = strcmp(o, "--encoding") == 0 || strcmp(o, "--source") == 0 ||
-                     strcmp(o, "--config") == 0 ||
-                     (!import && (strcmp(o, "--format") == 0 || strcmp(o, "--output") == 0));
-        if (takes && val == NULL)
-            return zt_cli_fail(ZT_CLI_USAGE, "%s needs a value", o), usage(u);
-        if (takes)
-            i++;
-        if (strcmp(o, "--config") == 0)
-            continue;
-        if (strcmp(o, "--encoding") == 0 && !zt_csv_encoding_parse(val, &a->enc))
-            return zt_cli_fail(ZT_CLI_USAGE, "unknown encoding '%s' (utf-8 or cp932)", val),
-                   usage(u);
-        else if (strcmp(o, "--source") == 0 && !source_of(val, a->source, sizeof(a->source)))
-            return zt_cli_fail(ZT_CLI_USAGE, "bad source name '%s' (letters, digits, ':._-')", val),
-                   usage(u);
-        else if (strcmp(o, "--format") == 0)
-            a->format = val;
-        else if (strcmp(o, "--output") == 0)
-            a->output = val;
-        else if (import && strcmp(o, "--dry-run") == 0)
-            a->dry_run = true;
-        else if (import && strcmp(o, "--disable-missing") == 0)
-            a->disable_missing = true;
-        else if (import && strcmp(o, "--create-groups") == 0)
-            a->create_groups = true;
-        else if (!import && strcmp(o, "--bom") == 0)
-            a->bom = true;
-        else if (import && o[0] != '-' && a->file == NULL)
+        size_t k = 0, n = sizeof(options) / sizeof(options[0]);
+        while (k < n && !(strcmp(o, options[k].name) == 0 && (options[k].used_by & mine)))
+            k++;
+        if (k == n && import && o[0] != '-' && a->file == NULL) {
             a->file = o;
-        else if (!takes)
-            return zt_cli_fail(ZT_CLI_USAGE, "unexpected argument '%s'", o), usage(u);
+            continue;
+        }
+        if (k == n)
+            return bad(import, "unexpected argument '%s'", o);
+        const char *val = NULL;
+        if (options[k].takes_value && (val = i + 1 < argc ? argv[++i] : NULL) == NULL)
+            return bad(import, "%s needs a value", o);
+        int rc = set_option(import, o, val, a);
+        if (rc != 0)
+            return rc;
     }
     if (import && a->file == NULL)
-        return zt_cli_fail(ZT_CLI_USAGE, "which file? (a CSV with a header row)"), usage(u);
-    if (!import && a->format != NULL && strcmp(a->format, "csv") != 0 &&
-        strcmp(a->format, "json") != 0)
-        return zt_cli_fail(ZT_CLI_USAGE, "unknown format '%s' (csv or json)", a->format), usage(u);
-    if (!import && a->format != NULL && strcmp(a->format, "json") == 0 && a->enc != ZT_CSV_UTF8)
-        return zt_cli_fail(ZT_CLI_USAGE, "JSON is always UTF-8"), usage(u);
+        return bad(import, "which file? (a CSV with a header row)");
+    if (a->format != NULL && strcmp(a->format, "json") == 0 && a->enc != ZT_CSV_UTF8)
+        return bad(import, "JSON is always UTF-8");
     return 0;
 }
 

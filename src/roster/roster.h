@@ -138,7 +138,8 @@ typedef struct zt_roster_plan {
 
 /* The diff. Refused, naming the row: a user that belongs to another source (not "local" and
  * not this one), an id another user of this source has, a group the store lacks (without
- * create_groups); and disable_missing with a file of no rows (it would disable everyone). 0, -EINVAL (err filled) or -ENOMEM. The plan borrows from r and snap. */
+ * create_groups); and disable_missing with a file of no rows (it would disable everyone). 0,
+ * -EINVAL (err filled) or -ENOMEM. The plan borrows from r and snap. */
 int zt_roster_plan_make(const zt_roster *r, const zt_roster_snapshot *snap, const zt_roster_opts *o,
                         zt_roster_plan *out, zt_csv_error *err);
 void zt_roster_plan_dispose(zt_roster_plan *p);

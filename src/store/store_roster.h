@@ -19,7 +19,7 @@
 /* One user with every membership and who made each; all borrowed for the callback. */
 typedef struct zt_store_roster_user {
     const zt_user *user;
-    const char *const *groups;  /* group names, sorted */
+    const char *const *groups;  /* group names, in name order as the store returns them */
     const char *const *sources; /* the source that made each membership */
     size_t n_groups;
 } zt_store_roster_user;
