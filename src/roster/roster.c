@@ -25,6 +25,8 @@ static const struct {
     {ZT_ROSTER_COL_EXPIRES, {"expires", "expiry", "expires_at", "有効期限", "期限", NULL}},
     {ZT_ROSTER_COL_SPONSOR, {"sponsor", "責任者", "スポンサー", NULL}},
     {ZT_ROSTER_COL_ID, {"id", "external_id", "sourcedid", "外部id", NULL}},
+    {ZT_ROSTER_COL_FAMILY, {"family name", "familyname", "last name", "姓", NULL}},
+    {ZT_ROSTER_COL_GIVEN, {"given name", "givenname", "first name", "名", NULL}},
 };
 #define N_HEADERS (sizeof(headers) / sizeof(headers[0]))
 
@@ -78,8 +80,9 @@ static int read_header(zt_roster *r, zt_csv_error *err)
                     col = headers[k].col;
         if (col == 0)
             return fail(err, 1, h->line, i + 1,
-                        "unknown column '%s' (known: email, name, groups, expires, sponsor, id "
-                        "or メールアドレス, 氏名, グループ, 有効期限, 責任者, 外部ID)",
+                        "unknown column '%s' (known: email, name, family name, given name, "
+                        "groups, expires, sponsor, id or メールアドレス, 氏名, 姓, 名, グループ, "
+                        "有効期限, 責任者, 外部ID)",
                         name);
         if (r->columns & col)
             return fail(err, 1, h->line, i + 1, "column '%s' given twice", name);
@@ -88,6 +91,10 @@ static int read_header(zt_roster *r, zt_csv_error *err)
     }
     if (!(r->columns & ZT_ROSTER_COL_EMAIL))
         return fail(err, 1, h->line, 0, "no email column (email or メールアドレス)");
+    if ((r->columns & ZT_ROSTER_COL_NAME) &&
+        (r->columns & (ZT_ROSTER_COL_FAMILY | ZT_ROSTER_COL_GIVEN)))
+        return fail(err, 1, h->line, 0,
+                    "a name column and family/given name columns (姓/名): give one or the other");
     return 0;
 }
 
@@ -221,8 +228,8 @@ void zt_roster_format_expiry(int64_t t, char out[40])
 
 static int read_cells(zt_roster *r, zt_roster_entry *e, const zt_csv_row *row, zt_csv_error *err)
 {
-    char *cell[6] = {NULL};
-    for (int b = 0; b < 6; b++)
+    char *cell[ZT_ROSTER_N_COLS] = {NULL};
+    for (int b = 0; b < ZT_ROSTER_N_COLS; b++)
         if (r->columns & (1u << b))
             cell[b] = unguard(trim(row->fields[r->col_of[b]]));
 #define COL(bit) (r->col_of[bit_no(bit)] + 1)
@@ -231,8 +238,21 @@ static int read_cells(zt_roster *r, zt_roster_entry *e, const zt_csv_row *row, z
     if (why != NULL)
         return fail(err, e->row, e->line, COL(ZT_ROSTER_COL_EMAIL), "%s: '%s'", why, e->email);
     e->name = cell[bit_no(ZT_ROSTER_COL_NAME)] ? cell[bit_no(ZT_ROSTER_COL_NAME)] : "";
+    unsigned name_col = ZT_ROSTER_COL_NAME;
+    if (r->columns & (ZT_ROSTER_COL_FAMILY | ZT_ROSTER_COL_GIVEN)) {
+        const char *fam = cell[bit_no(ZT_ROSTER_COL_FAMILY)],
+                   *giv = cell[bit_no(ZT_ROSTER_COL_GIVEN)];
+        fam = fam != NULL ? fam : "";
+        giv = giv != NULL ? giv : "";
+        size_t n = strlen(fam) + strlen(giv) + 2;
+        if ((e->joined_name = malloc(n)) == NULL)
+            return -ENOMEM;
+        snprintf(e->joined_name, n, "%s%s%s", fam, fam[0] && giv[0] ? " " : "", giv);
+        e->name = e->joined_name;
+        name_col = (r->columns & ZT_ROSTER_COL_FAMILY) ? ZT_ROSTER_COL_FAMILY : ZT_ROSTER_COL_GIVEN;
+    }
     if (strlen(e->name) > ZT_STORE_NAME_MAX || !text_ok(e->name))
-        return fail(err, e->row, e->line, COL(ZT_ROSTER_COL_NAME),
+        return fail(err, e->row, e->line, COL(name_col),
                     "name longer than %d bytes or with control characters", ZT_STORE_NAME_MAX);
     e->sponsor = cell[bit_no(ZT_ROSTER_COL_SPONSOR)] ? cell[bit_no(ZT_ROSTER_COL_SPONSOR)] : "";
     if (e->sponsor[0] != '\0' && (why = email_problem(e->sponsor)) != NULL)
@@ -322,6 +342,8 @@ int zt_roster_read(zt_csv *csv, zt_roster *out, zt_csv_error *err)
         rc = find_repeats(out, false, err);
     if (rc == 0)
         rc = find_repeats(out, true, err);
+    if (out->columns & (ZT_ROSTER_COL_FAMILY | ZT_ROSTER_COL_GIVEN))
+        out->columns |= ZT_ROSTER_COL_NAME; /* the joined name sets the name like a column */
 out:
     if (rc != 0)
         zt_roster_dispose(out);
@@ -332,8 +354,10 @@ void zt_roster_dispose(zt_roster *r)
 {
     if (r == NULL)
         return;
-    for (size_t i = 0; i < r->n; i++)
+    for (size_t i = 0; i < r->n; i++) {
         free(r->entries[i].groups);
+        free(r->entries[i].joined_name);
+    }
     free(r->entries);
     zt_csv_dispose(&r->csv);
     memset(r, 0, sizeof(*r));

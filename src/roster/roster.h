@@ -9,6 +9,7 @@
  * spaces ignored; unknown names refused so a misspelt column is not silently dropped):
  *   email    (メールアドレス, メール, Eメール, e-mail, mail)  required, one row per user
  *   name     (氏名, 名前, 表示名, display name)
+ *   family, given (姓, 名; last name, first name): instead of name, joined "FAMILY GIVEN"
  *   groups   (グループ, 所属グループ, group)   group names separated by ';', '|', ',' or spaces
  *   expires  (有効期限, 期限, expiry, expires_at)  YYYY-MM-DD or YYYY/MM/DD (valid through that
  *            day, UTC), or an RFC 3339 time; empty = never
@@ -44,21 +45,26 @@ enum {
     ZT_ROSTER_COL_EXPIRES = 1u << 3,
     ZT_ROSTER_COL_SPONSOR = 1u << 4,
     ZT_ROSTER_COL_ID = 1u << 5,
+    ZT_ROSTER_COL_FAMILY =
+        1u << 6, /* 姓: the name is "FAMILY GIVEN" when there is no name column */
+    ZT_ROSTER_COL_GIVEN = 1u << 7, /* 名 */
 };
+#define ZT_ROSTER_N_COLS 8
 
 /* One row of the file; strings point into the parsed CSV. */
 typedef struct zt_roster_entry {
     size_t row, line;
     const char *email, *name, *sponsor, *external_id; /* "" when the column is absent */
-    int64_t expires_at;                               /* 0 = never */
-    const char **groups;                              /* sorted, no duplicates; owned array */
+    char *joined_name;   /* owned: name made from the family and given columns */
+    int64_t expires_at;  /* 0 = never */
+    const char **groups; /* sorted, no duplicates; owned array */
     size_t n_groups;
 } zt_roster_entry;
 
 typedef struct zt_roster {
     zt_csv csv;
-    unsigned columns; /* ZT_ROSTER_COL_* present in the header */
-    size_t col_of[6]; /* field index of each column, by bit number */
+    unsigned columns;                /* ZT_ROSTER_COL_* present in the header */
+    size_t col_of[ZT_ROSTER_N_COLS]; /* field index of each column, by bit number */
     zt_roster_entry *entries;
     size_t n;
 } zt_roster;

@@ -280,6 +280,19 @@ static void test_read_japanese_headers(void **state)
     zt_roster_dispose(&r);
 }
 
+static void test_read_family_given(void **state)
+{
+    (void)state;
+    zt_roster r;
+    read_ok("メールアドレス,姓,名\na@x.jp,山田,太郎\nb@x.jp,,花子\n", &r);
+    assert_string_equal(r.entries[0].name, "山田 太郎");
+    assert_string_equal(r.entries[1].name, "花子");
+    assert_true(r.columns & ZT_ROSTER_COL_NAME); /* the planner compares names */
+    zt_roster_dispose(&r);
+    zt_csv_error e = read_bad("email,name,姓\na@x.jp,A,B\n");
+    assert_non_null(strstr(e.msg, "one or the other"));
+}
+
 static void test_read_refusals_named(void **state)
 {
     (void)state;
@@ -621,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_encoding_names),
         cmocka_unit_test(test_read_japanese_headers),
         cmocka_unit_test(test_read_refusals_named),
+        cmocka_unit_test(test_read_family_given),
         cmocka_unit_test(test_expiry_round_trip),
         cmocka_unit_test(test_plan_diff),
         cmocka_unit_test(test_plan_refusals),
