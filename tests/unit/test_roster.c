@@ -549,6 +549,46 @@ static void test_store_batch_all_or_nothing(void **state)
     zt_user_dispose(&u);
 }
 
+/* An expiry set in the past ends the user's sessions in the same transaction; a future one
+ * does not. */
+static void test_store_batch_past_expiry_revokes(void **state)
+{
+    fixture *f = *state;
+    zt_store_roster_op op = {.kind = ZT_STORE_ROSTER_CREATE, .create = {.email = "a@x.jp"}};
+    size_t at;
+    assert_int_equal(zt_store_roster_apply(f->st, "import", NULL, 0, &op, 1, &at), 0);
+    zt_store_session s;
+    memset(&s, 0, sizeof(s));
+    memset(s.id_hash, 'a', 64);
+    snprintf(s.user_id, sizeof(s.user_id), "%s", op.user_id_out);
+    s.created_at = s.auth_time = 1000;
+    s.idle_expires_at = 2000;
+    s.absolute_expires_at = 5000;
+    snprintf(s.ip, sizeof(s.ip), "192.0.2.1");
+    assert_int_equal(zt_store_session_create(f->st, &s), 0);
+    char id[ZT_STORE_ID_LEN + 1];
+    snprintf(id, sizeof(id), "%s", op.user_id_out);
+    zt_store_roster_op later = {.kind = ZT_STORE_ROSTER_UPDATE,
+                                .user_id = id,
+                                .profile = {.set_expires = true, .expires_at = 4102444800}};
+    assert_int_equal(zt_store_roster_apply(f->st, "import", NULL, 0, &later, 1, &at), 0);
+    assert_false(later.revoked);
+    zt_store_roster_op past = {.kind = ZT_STORE_ROSTER_UPDATE,
+                               .user_id = id,
+                               .profile = {.set_expires = true, .expires_at = 946684800}};
+    assert_int_equal(zt_store_roster_apply(f->st, "import", NULL, 0, &past, 1, &at), 0);
+    assert_true(past.revoked);
+    assert_int_equal(past.sessions_out, 1);
+    assert_int_equal(past.epoch_out, 1);
+    zt_store_session got;
+    assert_int_equal(zt_store_session_get(f->st, s.id_hash, &got), -ENOENT);
+    zt_user u;
+    assert_int_equal(zt_store_user_get_by_id(f->st, id, &u), 0);
+    assert_false(u.disabled); /* expired, not disabled */
+    assert_int_equal(u.expires_at, 946684800);
+    zt_user_dispose(&u);
+}
+
 static const zt_actor who = {.name = "root", .type = "Admin", .process = "ztgate-cli"};
 
 static int sink(void *ctx, const char *json, size_t len)
@@ -639,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_plan_diff),
         cmocka_unit_test(test_plan_refusals),
         cmocka_unit_test_setup_teardown(test_store_batch_all_or_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_batch_past_expiry_revokes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_apply_idempotent_with_records, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
