@@ -306,9 +306,11 @@ int zt_cmd_user_roster(int argc, char **argv)
     if (strcmp(action, "export") == 0)
         return user_export(argc, argv);
     int rc = zt_cmd_user(argc, argv);
-    if (strcmp(action, "help") == 0 || strcmp(action, "--help") == 0 || strcmp(action, "-h") == 0)
-        printf("  user %-54s %s\n  user %-54s %s\n", IMPORT_USAGE,
-               "create, update, move and disable users from a CSV roster (docs/ROSTER.md)",
-               EXPORT_USAGE, "write users as a CSV the import reads back, or JSON");
+    bool help =
+        strcmp(action, "help") == 0 || strcmp(action, "--help") == 0 || strcmp(action, "-h") == 0;
+    if (help || action[0] == '\0') /* the action list the user command just printed */
+        fprintf(help ? stdout : stderr, "  user %-54s %s\n  user %-54s %s\n", IMPORT_USAGE,
+                "create, update, move and disable users from a CSV roster (docs/ROSTER.md)",
+                EXPORT_USAGE, "write users as a CSV the import reads back, or JSON");
     return rc;
 }
