@@ -234,6 +234,27 @@ const char *zt_cli_request_id(void)
 /* One record as one file: written to a temporary name, then renamed, so a half-written record
  * is never picked up. Names sort in the order this process queued them (the gateway appends
  * in name order). */
+/* zt_cli_audit_defer_sync: records written without an fsync each, synced by zt_cli_audit_flush. */
+static bool cli_defer_sync;
+
+void zt_cli_audit_defer_sync(void)
+{
+    cli_defer_sync = true;
+}
+
+int zt_cli_audit_flush(void)
+{
+    if (!cli_defer_sync || cli_spool_dir[0] == '\0')
+        return 0;
+    cli_defer_sync = false;
+    int fd = open(cli_spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    int rc = syncfs(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
 int zt_cli_audit_queue(const char *json, size_t len)
 {
     static uint64_t last_us;
@@ -251,7 +272,7 @@ int zt_cli_audit_queue(const char *json, size_t len)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         rc = -errno;
-    if (rc == 0 && (write(fd, json, len) != (ssize_t)len || fsync(fd) != 0))
+    if (rc == 0 && (write(fd, json, len) != (ssize_t)len || (!cli_defer_sync && fsync(fd) != 0)))
         rc = -EIO;
     if (fd >= 0)
         close(fd);
@@ -339,6 +360,11 @@ static int cli_audit_spool(const char *cmd, const char *action, int argc, char *
     zt_buf_dispose(&b);
     zt_buf_dispose(&line);
     return rc;
+}
+
+int zt_cli_audit_command(const char *cmd, const char *action, int argc, char **argv)
+{
+    return cli_audit_spool(cmd, action, argc, argv);
 }
 
 int zt_cli_dispatch(const char *cmd, const zt_cli_action *acts, size_t n, int argc, char **argv)

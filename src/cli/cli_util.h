@@ -79,6 +79,17 @@ const char *zt_cli_request_id(void);
  * store was opened yet) or a negative errno. */
 int zt_cli_audit_queue(const char *json, size_t len);
 
+/* For a command that queues many records at once (user import): each record file is written
+ * without its own fsync, and zt_cli_audit_flush makes them all durable with one syncfs of the
+ * spool's file system before the command reports success. 0 or a negative errno. */
+void zt_cli_audit_defer_sync(void);
+int zt_cli_audit_flush(void);
+
+/* Queue the record of a changing command's own call ("ztgate CMD ACTION (command line)" with its
+ * argv), which zt_cli_dispatch writes for the actions it runs; for commands that parse their
+ * own options (user import). 0 or a negative errno. */
+int zt_cli_audit_command(const char *cmd, const char *action, int argc, char **argv);
+
 /* The account service (session/account.h) as the CLI uses it: the store, STATE_DIR's revocation
  * counter, and the audit spool as the sink of its records. Valid after zt_cli_open_store. */
 zt_account_env zt_cli_account_env(zt_store *st);

@@ -75,7 +75,7 @@ static const zt_command commands[] = {
     {"serve", "[--config FILE]", "run the gateway", cmd_serve},
     {"check-config", "[FILE | --config FILE]",
      "validate a configuration file and what serve would open with it", cmd_check_config},
-    {"user", "ACTION [ARGS]", "manage users (ztgate user help)", zt_cmd_user},
+    {"user", "ACTION [ARGS]", "manage users (ztgate user help)", zt_cmd_user_roster},
     {"group", "ACTION [ARGS]", "manage groups (ztgate group help)", zt_cmd_group},
     {"audit", "verify|tail [ARGS]", "check the audit log's hash chain and signatures",
      zt_cmd_audit},

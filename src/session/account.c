@@ -104,6 +104,14 @@ static int finish(const zt_account_env *env, const zt_actor *who, zt_account_op 
     return 0;
 }
 
+int zt_account_record(const zt_account_env *env, const zt_actor *who, zt_account_op op,
+                      const zt_account_result *res)
+{
+    if (env == NULL || who == NULL || res == NULL || (unsigned)op >= ZT_ACCOUNT_N_OPS)
+        return -EINVAL;
+    return write_record(env, who, op, res);
+}
+
 static bool args_ok(const zt_account_env *env, const zt_actor *who, zt_account_result *res)
 {
     if (res != NULL)

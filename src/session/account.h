@@ -137,6 +137,14 @@ int zt_account_sync_groups(const zt_account_env *env, const zt_actor *who, const
                            const char *source, const char *const *groups, size_t n,
                            bool create_missing, zt_account_result *res);
 
+/* The record of a change a batch already saved in its own store transaction (the roster import,
+ * src/roster, applies a whole file in one): the record the one-user operation `op` writes for
+ * the same change, from res as that operation fills it (user_id, email, group, change,
+ * sessions_revoked). No revocation bump: the batch bumps once. 0 when audit is off, else the
+ * sink's code; -EINVAL for an op out of range. */
+int zt_account_record(const zt_account_env *env, const zt_actor *who, zt_account_op op,
+                      const zt_account_result *res);
+
 /* Temporary Access Pass (store_tap.h): a pass that signs the user in for one purpose, to
  * register a passkey or enrol TOTP. Issuing replaces the user's previous pass. lifetime_s 0 is
  * the default (1 hour), else ZT_STORE_TAP_LIFETIME_MIN_S..MAX_S; uses 1..ZT_STORE_TAP_USES_MAX

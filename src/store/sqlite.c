@@ -2297,6 +2297,7 @@ static int sq_signin_learn_pending(zt_store *st, const char *session_hash, int64
 
 #include "store/sqlite_tap.inc"
 #include "store/sqlite_source.inc"
+#include "store/sqlite_roster.inc"
 
 /* ---- the OpenID Connect provider's records (store_oidc.h) ---- */
 
@@ -2501,6 +2502,7 @@ static const zt_store_ops sq_ops = {
 
     .saml = &sqs_ops,
     .source = &sqsrc_ops,
+    .roster = &sqr_ops,
 };
 
 static sq_store *sq_store_new(const zt_store_cfg *cfg)

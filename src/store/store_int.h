@@ -8,6 +8,7 @@
 
 #include "lib/buf.h"
 #include "store/store.h"
+#include "store/store_roster.h"
 #include "store/store_saml.h"
 #include "store/store_source.h"
 
@@ -80,6 +81,7 @@ typedef struct zt_store_ops {
     const struct zt_store_oidc_ops *oidc;         /* the OpenID Connect provider (store_oidc.h) */
     const struct zt_store_saml_ops *saml;         /* SAML IdP sessions (store_saml.h) */
     const struct zt_store_source_ops *source;     /* identity sources (store_source.h) */
+    const struct zt_store_roster_ops *roster;     /* roster import batches (store_roster.h) */
 } zt_store_ops;
 
 /* Device trust records (store_device.h), a table of its own so the main one stays readable. */
@@ -152,6 +154,13 @@ typedef struct zt_store_source_ops {
     int (*group_by_external)(zt_store *st, const char *source, const char *external_id,
                              zt_store_group *out);
 } zt_store_source_ops;
+
+/* Roster import batches (store_roster.h); arguments checked by roster.c. */
+typedef struct zt_store_roster_ops {
+    int (*snapshot)(zt_store *st, zt_store_roster_cb cb, void *ctx);
+    int (*apply)(zt_store *st, const char *source, const char *const *new_groups, size_t n_new,
+                 zt_store_roster_op *ops, size_t n_ops, size_t *failed_at);
+} zt_store_roster_ops;
 
 /* Temporary Access Passes (store_tap.h). */
 typedef struct zt_store_tap_ops {
