@@ -1321,6 +1321,7 @@ static const zt_config_key zt_config_root_keys[] = {
     {"gateway", ZT_K_SECTION, ZT_CFG_REQUIRED | ZT_CFG_MODULE, .off = 0},
     {"log", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_config, log), .sub = &zt_config_log},
     {"admin", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, admin)},
+    {"scim", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, scim)},
     {"audit", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, audit)},
     {"auth", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, auth)},
     {"devices", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, devices)},

@@ -89,7 +89,7 @@ static void call_free(zt_scim_call *c)
     free(c);
 }
 
-static void send(zt_local_req *r, int status, char *doc, const char *etag, const char *location)
+static void send_answer(zt_local_req *r, int status, char *doc, const char *etag, const char *location)
 {
     r->status = status;
     r->content_type = "application/scim+json";
@@ -141,7 +141,7 @@ static void finish_typed(zt_scim_call *c, int status, json_t *body, const char *
     if (etag != NULL)
         snprintf(etag_copy, sizeof(etag_copy), "%s", etag);
     call_free(c);
-    send(r, status, doc, etag ? etag_copy : NULL, loc_copy);
+    send_answer(r, status, doc, etag ? etag_copy : NULL, loc_copy);
     free(loc_copy);
     free(doc);
 }
@@ -483,17 +483,6 @@ static void discovery(zt_scim_call *c, const char *what)
 
 /* ---- request reading ---- */
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode (and '+' as space in a query) into a new string; NULL on a bad escape or NUL. */
 static char *pct_decode(const char *s, size_t n, bool plus)
 {
@@ -504,8 +493,8 @@ static char *pct_decode(const char *s, size_t n, bool plus)
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
         if (ch == '%') {
-            int hi = i + 1 < n ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            int hi = i + 1 < n ? zt_hexval(s[i + 1]) : -1;
+            int lo = i + 2 < n ? zt_hexval(s[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                 free(out);
                 return NULL;
@@ -708,7 +697,7 @@ void zt_scim_handle(zt_local_req *r)
 {
     zt_scim_call *c = calloc(1, sizeof(*c));
     if (c == NULL) {
-        send(r, 503, NULL, NULL, NULL);
+        send_answer(r, 503, NULL, NULL, NULL);
         return;
     }
     c->r = r;

@@ -5,7 +5,7 @@
  *
  * The pure parts live apart and are unit-tested and fuzzed on their own: the filter grammar
  * (filter.c, RFC 7644 §3.4.2.2), the PATCH operations (patch.c, §3.5.2, with the dialects
- * Entra ID sends) and the token file (token.c). scim.c routes and answers; users.c and groups.c
+ * Entra ID sends). scim.c routes and answers; users.c and groups.c
  * map resources onto the store. */
 #ifndef ZT_SCIM_SCIM_H
 #define ZT_SCIM_SCIM_H
@@ -105,16 +105,11 @@ int zt_scim_patch_apply(json_t *resource, const json_t *body, zt_scim_error *err
  * resource's `active` and in every `primary` of its multi-valued attributes. */
 void zt_scim_coerce_booleans(json_t *resource);
 
-/* ---- token.c: the `scim:` section's bearer token ---- */
-
-#define ZT_SCIM_TOKEN_MIN_CHARS 32
+/* The bearer token: the gateway reads `scim.token_file` as it reads the admin token (created
+ * 0600 when missing, refused when others can read it) and keeps only its SHA-256 in
+ * zt_services.scim_token_hash; scim.c compares in constant time. */
 #define ZT_SCIM_TOKEN_MAX_CHARS 512
 #define ZT_SCIM_HASH_HEX 64
-
-/* Read the SCIM bearer token file (created like the admin token when missing: 0600, 32 random
- * bytes base64url). Only SHA-256 of it is kept. 0 or -errno with err (never the token). */
-int zt_scim_token_init(const char *path, char hash_hex_out[ZT_SCIM_HASH_HEX + 1], char *err,
-                       size_t errlen);
 
 /* ---- scim.c ---- */
 
