@@ -30,8 +30,8 @@ static int member_cb(void *ctx, const zt_user *u)
 {
     member_ctx *m = ctx;
     char *ref = zt_scim_location(m->c, "Users", u->id);
-    json_t *e = json_pack("{s:s, s:s, s:s?, s:s}", "value", u->id, "display", u->email, "$ref",
-                          ref, "type", "User");
+    json_t *e = json_pack("{s:s, s:s, s:s?, s:s}", "value", u->id, "display", u->email, "$ref", ref,
+                          "type", "User");
     free(ref);
     return e != NULL && json_array_append_new(m->arr, e) == 0 ? 0 : -ENOMEM;
 }
@@ -146,8 +146,7 @@ static int member_ids(zt_scim_call *c, const json_t *res, json_t **out, zt_scim_
     {
         const char *id = json_string_value(zt_scim_get(m, "value", NULL));
         if (id == NULL)
-            return zt_scim_fail(err, 400, "invalidValue", "members[%zu].value must be a string",
-                                i);
+            return zt_scim_fail(err, 400, "invalidValue", "members[%zu].value must be a string", i);
         zt_user u;
         if (zt_store_user_get_by_id(store_of(c), id, &u) != 0 ||
             strcmp(u.source, ZT_SCIM_SOURCE) != 0)
@@ -308,9 +307,8 @@ static void group_create(zt_scim_call *c)
     int rc = create_named(c, display, name);
     if (rc == 0) {
         snprintf(c->group, sizeof(c->group), "%s", name);
-        zt_store_group_meta m = {.display_name = display,
-                                 .source = ZT_SCIM_SOURCE,
-                                 .external_id = external};
+        zt_store_group_meta m = {
+            .display_name = display, .source = ZT_SCIM_SOURCE, .external_id = external};
         rc = zt_store_group_set_meta(store_of(c), name, &m);
     }
     unsigned added = 0, removed = 0;
@@ -357,8 +355,7 @@ static bool group_store(zt_scim_call *c, const zt_store_group *g, const json_t *
         zt_scim_store_fail(c, rc, "group");
         return false;
     }
-    snprintf(c->change, sizeof(c->change), "updated; %u members added, %u removed", added,
-             removed);
+    snprintf(c->change, sizeof(c->change), "updated; %u members added, %u removed", added, removed);
     return true;
 }
 

@@ -43,7 +43,9 @@ static bool audit_call(zt_scim_call *c, int status, const char *scim_type)
              ok ? "succeeded" : "failed");
     zt_event_begin(&ev, &b, ZT_EV_HTTP_ACTIVITY,
                    zt_event_http_activity(llhttp_method_name((llhttp_method_t)r->method)),
-                   ok ? ZT_SEV_INFO : status == 401 ? ZT_SEV_MEDIUM : ZT_SEV_LOW);
+                   ok              ? ZT_SEV_INFO
+                   : status == 401 ? ZT_SEV_MEDIUM
+                                   : ZT_SEV_LOW);
     zt_event_status(&ev, ok ? ZT_STATUS_SUCCESS : ZT_STATUS_FAILURE);
     zt_event_str(&ev, "status_detail", scim_type);
     zt_event_str(&ev, "message", msg);
@@ -89,7 +91,8 @@ static void call_free(zt_scim_call *c)
     free(c);
 }
 
-static void send_answer(zt_local_req *r, int status, char *doc, const char *etag, const char *location)
+static void send_answer(zt_local_req *r, int status, char *doc, const char *etag,
+                        const char *location)
 {
     r->status = status;
     r->content_type = "application/scim+json";
@@ -125,11 +128,12 @@ static void finish_typed(zt_scim_call *c, int status, json_t *body, const char *
             status = 500;
     }
     if (!audit_call(c, status, scim_type)) {
-        zt_error("request %s: SCIM call %s refused: the audit log cannot record it",
-                 r->request_id, c->action ? c->action : "?");
+        zt_error("request %s: SCIM call %s refused: the audit log cannot record it", r->request_id,
+                 c->action ? c->action : "?");
         free(doc);
-        zt_scim_error e = {503, NULL, "the audit log cannot record this call; nothing is "
-                                      "reported as done"};
+        zt_scim_error e = {503, NULL,
+                           "the audit log cannot record this call; nothing is "
+                           "reported as done"};
         json_t *j = zt_scim_error_json(&e);
         doc = j ? json_dumps(j, JSON_COMPACT) : NULL;
         json_decref(j);
@@ -226,8 +230,7 @@ static void iso_time(int64_t t, char out[32])
 {
     struct tm tm;
     time_t tt = (time_t)t;
-    if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
-        strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    if (t <= 0 || gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         snprintf(out, 32, "1970-01-01T00:00:00Z");
 }
 
@@ -236,8 +239,8 @@ char *zt_scim_location(zt_scim_call *c, const char *type, const char *id)
     zt_local_req *r = c->r;
     char *s = NULL;
     if (asprintf(&s, "%s://%s%s/%s%s%s", r->https ? "https" : "http",
-                 r->host_port && r->host_port[0] ? r->host_port : "localhost", ZT_SCIM_PREFIX,
-                 type, id ? "/" : "", id ? id : "") < 0)
+                 r->host_port && r->host_port[0] ? r->host_port : "localhost", ZT_SCIM_PREFIX, type,
+                 id ? "/" : "", id ? id : "") < 0)
         return NULL;
     return s;
 }
@@ -319,12 +322,11 @@ json_t *zt_scim_list_response(json_t *resources, size_t total, long start_index)
 static json_t *attr_def(const char *name, const char *type, bool multi, bool required,
                         const char *mutability, const char *uniqueness, json_t *subs)
 {
-    json_t *a = json_pack("{s:s, s:s, s:b, s:s, s:b, s:b, s:s, s:s, s:s}", "name", name, "type",
-                          type, "multiValued", multi, "description", name, "required", required,
-                          "caseExact", strcmp(name, "id") == 0 || strcmp(name, "externalId") == 0,
-                          "mutability", mutability, "returned",
-                          strcmp(name, "password") == 0 ? "never" : "default", "uniqueness",
-                          uniqueness);
+    json_t *a = json_pack(
+        "{s:s, s:s, s:b, s:s, s:b, s:b, s:s, s:s, s:s}", "name", name, "type", type, "multiValued",
+        multi, "description", name, "required", required, "caseExact",
+        strcmp(name, "id") == 0 || strcmp(name, "externalId") == 0, "mutability", mutability,
+        "returned", strcmp(name, "password") == 0 ? "never" : "default", "uniqueness", uniqueness);
     if (a != NULL && subs != NULL)
         json_object_set_new(a, "subAttributes", subs);
     return a;
@@ -332,7 +334,8 @@ static json_t *attr_def(const char *name, const char *type, bool multi, bool req
 
 static json_t *multi_subs(void)
 {
-    return json_pack("[o, o, o, o]", attr_def("value", "string", false, false, "readWrite", "none", NULL),
+    return json_pack("[o, o, o, o]",
+                     attr_def("value", "string", false, false, "readWrite", "none", NULL),
                      attr_def("display", "string", false, false, "readWrite", "none", NULL),
                      attr_def("type", "string", false, false, "readWrite", "none", NULL),
                      attr_def("primary", "boolean", false, false, "readWrite", "none", NULL));
@@ -351,13 +354,14 @@ static json_t *schema_doc(zt_scim_call *c, const char *id, const char *name, jso
 
 static json_t *user_schema(zt_scim_call *c)
 {
-    json_t *name = json_pack(
-        "[o, o, o, o, o, o]", attr_def("formatted", "string", false, false, "readWrite", "none", NULL),
-        attr_def("familyName", "string", false, false, "readWrite", "none", NULL),
-        attr_def("givenName", "string", false, false, "readWrite", "none", NULL),
-        attr_def("middleName", "string", false, false, "readWrite", "none", NULL),
-        attr_def("honorificPrefix", "string", false, false, "readWrite", "none", NULL),
-        attr_def("honorificSuffix", "string", false, false, "readWrite", "none", NULL));
+    json_t *name =
+        json_pack("[o, o, o, o, o, o]",
+                  attr_def("formatted", "string", false, false, "readWrite", "none", NULL),
+                  attr_def("familyName", "string", false, false, "readWrite", "none", NULL),
+                  attr_def("givenName", "string", false, false, "readWrite", "none", NULL),
+                  attr_def("middleName", "string", false, false, "readWrite", "none", NULL),
+                  attr_def("honorificPrefix", "string", false, false, "readWrite", "none", NULL),
+                  attr_def("honorificSuffix", "string", false, false, "readWrite", "none", NULL));
     json_t *attrs = json_pack(
         "[o, o, o, o, o, o, o, o, o, o, o, o, o, o]",
         attr_def("userName", "string", false, true, "readWrite", "server", NULL),
@@ -384,25 +388,26 @@ static json_t *group_schema(zt_scim_call *c)
         attr_def("$ref", "reference", false, false, "immutable", "none", NULL),
         attr_def("display", "string", false, false, "readOnly", "none", NULL),
         attr_def("type", "string", false, false, "immutable", "none", NULL));
-    json_t *attrs = json_pack("[o, o]",
-                              attr_def("displayName", "string", false, true, "readWrite", "none", NULL),
-                              attr_def("members", "complex", true, false, "readWrite", "none", members));
+    json_t *attrs = json_pack(
+        "[o, o]", attr_def("displayName", "string", false, true, "readWrite", "none", NULL),
+        attr_def("members", "complex", true, false, "readWrite", "none", members));
     return schema_doc(c, ZT_SCIM_SCHEMA_GROUP, "Group", attrs);
 }
 
 static json_t *enterprise_schema(zt_scim_call *c)
 {
-    json_t *manager = json_pack(
-        "[o, o, o]", attr_def("value", "string", false, false, "readWrite", "none", NULL),
-        attr_def("$ref", "reference", false, false, "readWrite", "none", NULL),
-        attr_def("displayName", "string", false, false, "readOnly", "none", NULL));
-    json_t *attrs = json_pack(
-        "[o, o, o, o, o, o]", attr_def("employeeNumber", "string", false, false, "readWrite", "none", NULL),
-        attr_def("costCenter", "string", false, false, "readWrite", "none", NULL),
-        attr_def("organization", "string", false, false, "readWrite", "none", NULL),
-        attr_def("division", "string", false, false, "readWrite", "none", NULL),
-        attr_def("department", "string", false, false, "readWrite", "none", NULL),
-        attr_def("manager", "complex", false, false, "readWrite", "none", manager));
+    json_t *manager =
+        json_pack("[o, o, o]", attr_def("value", "string", false, false, "readWrite", "none", NULL),
+                  attr_def("$ref", "reference", false, false, "readWrite", "none", NULL),
+                  attr_def("displayName", "string", false, false, "readOnly", "none", NULL));
+    json_t *attrs =
+        json_pack("[o, o, o, o, o, o]",
+                  attr_def("employeeNumber", "string", false, false, "readWrite", "none", NULL),
+                  attr_def("costCenter", "string", false, false, "readWrite", "none", NULL),
+                  attr_def("organization", "string", false, false, "readWrite", "none", NULL),
+                  attr_def("division", "string", false, false, "readWrite", "none", NULL),
+                  attr_def("department", "string", false, false, "readWrite", "none", NULL),
+                  attr_def("manager", "complex", false, false, "readWrite", "none", manager));
     return schema_doc(c, ZT_SCIM_SCHEMA_ENTERPRISE, "EnterpriseUser", attrs);
 }
 
@@ -416,9 +421,9 @@ static json_t *resource_type(zt_scim_call *c, const char *name, const char *endp
                           "resourceType", "ResourceType", "location", loc);
     free(loc);
     if (t != NULL && enterprise)
-        json_object_set_new(t, "schemaExtensions",
-                            json_pack("[{s:s, s:b}]", "schema", ZT_SCIM_SCHEMA_ENTERPRISE,
-                                      "required", false));
+        json_object_set_new(
+            t, "schemaExtensions",
+            json_pack("[{s:s, s:b}]", "schema", ZT_SCIM_SCHEMA_ENTERPRISE, "required", false));
     return t;
 }
 
@@ -455,7 +460,8 @@ static void discovery(zt_scim_call *c, const char *what)
     json_t *all = json_array();
     if (strcmp(what, "ResourceTypes") == 0) {
         json_array_append_new(all, resource_type(c, "User", "/Users", ZT_SCIM_SCHEMA_USER, true));
-        json_array_append_new(all, resource_type(c, "Group", "/Groups", ZT_SCIM_SCHEMA_GROUP, false));
+        json_array_append_new(all,
+                              resource_type(c, "Group", "/Groups", ZT_SCIM_SCHEMA_GROUP, false));
     } else {
         json_array_append_new(all, user_schema(c));
         json_array_append_new(all, group_schema(c));
@@ -607,13 +613,12 @@ static int parse_body(zt_scim_call *c, zt_scim_error *err)
     if (r->method != HTTP_POST && r->method != HTTP_PUT && r->method != HTTP_PATCH)
         return 0;
     if (!content_type_ok(r))
-        return zt_scim_fail(err, 415, NULL,
-                            "send the body as Content-Type: application/scim+json");
+        return zt_scim_fail(err, 415, NULL, "send the body as Content-Type: application/scim+json");
     json_error_t je;
     c->body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
     if (c->body == NULL)
-        return zt_scim_fail(err, 400, "invalidSyntax", "the body is not a JSON object: %s (line %d)",
-                            je.text, je.line);
+        return zt_scim_fail(err, 400, "invalidSyntax",
+                            "the body is not a JSON object: %s (line %d)", je.text, je.line);
     if (!json_is_object(c->body))
         return zt_scim_fail(err, 400, "invalidSyntax", "the body is not a JSON object");
     if (zt_scim_json_depth(c->body, ZT_SCIM_JSON_MAX_DEPTH) > ZT_SCIM_JSON_MAX_DEPTH)

@@ -15,11 +15,11 @@
 #define ZT_SCIM_DEFAULT_COUNT 100
 
 typedef struct zt_scim_query {
-    char *filter;             /* decoded; NULL = none */
-    long start_index;         /* 1-based */
-    long count;               /* -1 = not given */
-    bool exclude_members;     /* excludedAttributes=members (Entra's group queries) */
-    bool has_attributes;      /* attributes=... given (only id and meta are always returned) */
+    char *filter;         /* decoded; NULL = none */
+    long start_index;     /* 1-based */
+    long count;           /* -1 = not given */
+    bool exclude_members; /* excludedAttributes=members (Entra's group queries) */
+    bool has_attributes;  /* attributes=... given (only id and meta are always returned) */
 } zt_scim_query;
 
 typedef struct zt_scim_call {

@@ -19,19 +19,17 @@
 static const char *const column_attrs[] = {"id",     "meta",     "schemas", "userName",
                                            "active", "password", "groups",  "externalId"};
 
-static const char *const string_attrs[] = {"userName",    "externalId",        "displayName",
-                                           "nickName",    "profileUrl",        "title",
-                                           "userType",    "preferredLanguage", "locale",
-                                           "timezone",    "password"};
-static const char *const array_attrs[] = {"emails",   "phoneNumbers", "ims",
-                                          "photos",   "addresses",    "entitlements",
-                                          "roles",    "x509Certificates"};
+static const char *const string_attrs[] = {
+    "userName", "externalId",        "displayName", "nickName", "profileUrl", "title",
+    "userType", "preferredLanguage", "locale",      "timezone", "password"};
+static const char *const array_attrs[] = {"emails",    "phoneNumbers", "ims",   "photos",
+                                          "addresses", "entitlements", "roles", "x509Certificates"};
 
 /* What a User resource asks of the store. Strings borrow from the resource. */
 typedef struct user_fields {
     const char *user_name, *external_id; /* external_id "" = none */
     char name[ZT_STORE_NAME_MAX + 1];
-    int active; /* -1 not given */
+    int active;  /* -1 not given */
     char *attrs; /* JSON text of the kept attributes (malloc'd) */
 } user_fields;
 
@@ -217,8 +215,7 @@ static void answer_user(zt_scim_call *c, int status, const char *id, bool locati
 static int account_rc_fail(zt_scim_call *c, int rc)
 {
     if (rc == -EINVAL)
-        zt_scim_refuse(c, 400, "invalidValue",
-                       "userName must be an e-mail address ztgate accepts");
+        zt_scim_refuse(c, 400, "invalidValue", "userName must be an e-mail address ztgate accepts");
     else
         zt_scim_store_fail(c, rc, "user");
     return rc;
@@ -318,7 +315,8 @@ static bool user_store(zt_scim_call *c, const zt_user *u, json_t *res)
         }
         if (!zt_scim_account_done(c, &r2))
             return false;
-        snprintf(c->change, sizeof(c->change), "%s", f.active ? "enabled" : "disabled; sessions revoked");
+        snprintf(c->change, sizeof(c->change), "%s",
+                 f.active ? "enabled" : "disabled; sessions revoked");
     } else {
         snprintf(c->change, sizeof(c->change), "updated");
     }
@@ -480,8 +478,8 @@ static void user_list(zt_scim_call *c)
     json_t *page = json_array();
     size_t total = 0;
     for (size_t i = 0; rc == 0 && page != NULL && i < l.n; i++) {
-        bool in_page = total + 1 >= (size_t)c->q.start_index &&
-                       json_array_size(page) < (size_t)count;
+        bool in_page =
+            total + 1 >= (size_t)c->q.start_index && json_array_size(page) < (size_t)count;
         if (exact && !in_page) {
             total++; /* no filter to evaluate: the resource is needed only on the page */
             continue;
