@@ -187,6 +187,8 @@ static json_t *user_json(zt_scim_call *c, const zt_user *u, char etag[40])
 static int find_user(zt_scim_call *c, zt_user *u)
 {
     int rc = zt_store_user_get_by_id(store_of(c), c->id, u);
+    if (rc == -EINVAL)
+        rc = -ENOENT; /* not even shaped like an id */
     if (rc == 0 && strcmp(u->source, ZT_SCIM_SOURCE) != 0)
         rc = -ENOENT;
     if (rc == 0) {
