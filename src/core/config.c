@@ -1321,7 +1321,6 @@ static const zt_config_key zt_config_root_keys[] = {
     {"gateway", ZT_K_SECTION, ZT_CFG_REQUIRED | ZT_CFG_MODULE, .off = 0},
     {"log", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_config, log), .sub = &zt_config_log},
     {"admin", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, admin)},
-    {"scim", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, scim)},
     {"audit", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, audit)},
     {"auth", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, auth)},
     {"devices", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, devices)},
@@ -1340,6 +1339,7 @@ static const zt_config_key zt_config_root_keys[] = {
     {"playbooks", ZT_K_LIST, ZT_CFG_MODULE, .off = offsetof(zt_config, playbooks),
      .aux = offsetof(zt_config, n_playbooks), .min = 0, .max = ZT_CONFIG_PLAYBOOKS_MAX,
      .item_size = sizeof(zt_playbook_cfg)},
+    {"scim", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, scim)},
 };
 ZT_CONFIG_SECTION(zt_config_root, zt_config_root_keys, zt_config_check_root);
 
