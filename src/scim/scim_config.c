@@ -6,7 +6,7 @@
 #include "scim/scim.h"
 
 static const zt_config_key scim_keys[] = {
-    {"token_file", ZT_K_STR, ZT_CFG_REQUIRED, ZT_FIELD(zt_scim_cfg, token_file)},
+    {"token_file", ZT_K_STR, 0, ZT_FIELD(zt_scim_cfg, token_file)},
 };
 ZT_CONFIG_SECTION(scim_section, scim_keys, NULL);
 

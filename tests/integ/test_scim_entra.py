@@ -198,3 +198,24 @@ def test_scim_entra_groups(h):
     eq(r.returncode, 0, "group add")
     scim.error("GET", "/Groups/local-admins", status=404)
     eq(scim.find('displayName eq "local-admins"', "Groups")["totalResults"], 0, "not listed")
+
+
+def test_scim_token_is_not_the_admin_token(h):
+    """A scim.token_file holding the admin token stops the start: one token must not open both."""
+    import os
+    import subprocess
+    state = os.path.join(h.dir, "state")
+    os.makedirs(state, mode=0o700)
+    with open(os.path.join(state, "admin.token"), "w") as f:
+        f.write("tok_" + "a" * 40 + "\n")
+    os.chmod(os.path.join(state, "admin.token"), 0o600)
+    up = h.upstream()
+    from harness import free_port
+    gw = h.gateway(h.config([h.app(up)], extra={
+        "admin": {"listen": "127.0.0.1:%d" % free_port()},
+        "scim": {"token_file": os.path.join(state, "admin.token")}}), start=False)
+    gw.write_config(gw.config)
+    r = subprocess.run([h.ztgate, "serve", "--config", gw.config_path], capture_output=True,
+                       text=True, timeout=60, cwd=h.dir, stdin=subprocess.DEVNULL)
+    check(r.returncode != 0, "serve refused to start")
+    check("scim.token_file holds the admin token" in r.stderr, "says why: %s" % r.stderr[-500:])
