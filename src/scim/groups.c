@@ -468,7 +468,7 @@ static void group_list(zt_scim_call *c)
     if (count > ZT_SCIM_MAX_RESULTS)
         count = ZT_SCIM_MAX_RESULTS;
     json_t *page = json_array();
-    size_t total = 0;
+    size_t total = 0, bytes = 0;
     size_t i;
     json_t *nm;
     json_array_foreach(names, i, nm)
@@ -489,9 +489,11 @@ static void group_list(zt_scim_call *c)
             continue;
         }
         total++;
-        if (total >= (size_t)c->q.start_index && json_array_size(page) < (size_t)count) {
+        if (total >= (size_t)c->q.start_index && json_array_size(page) < (size_t)count &&
+            bytes < ZT_SCIM_PAGE_BYTES) {
             if (c->q.exclude_members)
                 json_object_del(res, "members");
+            bytes += json_dumpb(res, NULL, 0, JSON_COMPACT);
             json_array_append_new(page, res);
         } else {
             json_decref(res);

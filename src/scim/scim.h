@@ -26,12 +26,13 @@
 #define ZT_SCIM_MSG_ERROR "urn:ietf:params:scim:api:messages:2.0:Error"
 
 /* Limits on what a client controls. */
-#define ZT_SCIM_FILTER_MAX_LEN 4096  /* bytes of one filter or PATCH path */
-#define ZT_SCIM_FILTER_MAX_DEPTH 32  /* nested parentheses, not(...) and [...] */
-#define ZT_SCIM_FILTER_MAX_NODES 256 /* comparisons and logical operators */
-#define ZT_SCIM_PATCH_MAX_OPS 1000   /* Operations in one PATCH */
-#define ZT_SCIM_JSON_MAX_DEPTH 16    /* nesting of a request body */
-#define ZT_SCIM_MAX_RESULTS 1000     /* itemsPerPage cap (filter.maxResults) */
+#define ZT_SCIM_FILTER_MAX_LEN 4096   /* bytes of one filter or PATCH path */
+#define ZT_SCIM_FILTER_MAX_DEPTH 32   /* nested parentheses, not(...) and [...] */
+#define ZT_SCIM_FILTER_MAX_NODES 256  /* comparisons and logical operators */
+#define ZT_SCIM_PATCH_MAX_OPS 1000    /* Operations in one PATCH */
+#define ZT_SCIM_JSON_MAX_DEPTH 16     /* nesting of a request body */
+#define ZT_SCIM_MAX_RESULTS 1000      /* itemsPerPage cap (filter.maxResults) */
+#define ZT_SCIM_PAGE_BYTES (2u << 20) /* a page stops growing here (the answer buffer is 4 MiB) */
 
 /* A refusal in SCIM's terms: HTTP status, scimType (static; NULL = none) and detail. */
 typedef struct zt_scim_error {

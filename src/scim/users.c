@@ -478,10 +478,10 @@ static void user_list(zt_scim_call *c)
     if (count > ZT_SCIM_MAX_RESULTS)
         count = ZT_SCIM_MAX_RESULTS;
     json_t *page = json_array();
-    size_t total = 0;
+    size_t total = 0, bytes = 0;
     for (size_t i = 0; rc == 0 && page != NULL && i < l.n; i++) {
-        bool in_page =
-            total + 1 >= (size_t)c->q.start_index && json_array_size(page) < (size_t)count;
+        bool in_page = total + 1 >= (size_t)c->q.start_index &&
+                       json_array_size(page) < (size_t)count && bytes < ZT_SCIM_PAGE_BYTES;
         if (exact && !in_page) {
             total++; /* no filter to evaluate: the resource is needed only on the page */
             continue;
@@ -500,10 +500,12 @@ static void user_list(zt_scim_call *c)
             continue;
         }
         total++;
-        if (in_page)
+        if (in_page) {
+            bytes += json_dumpb(res, NULL, 0, JSON_COMPACT);
             json_array_append_new(page, res);
-        else
+        } else {
             json_decref(res);
+        }
     }
     free(l.ids);
     zt_scim_filter_free(f);
