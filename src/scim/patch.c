@@ -238,7 +238,7 @@ static int apply_object(json_t *root, patch_op op, const json_t *value, zt_scim_
         if (read_only(k))
             continue; /* Okta sends the id beside a rename; readOnly attributes are ignored */
         if (strncasecmp(k, "urn:", 4) == 0 && json_is_object(v) &&
-            strncasecmp(k, ZT_SCIM_SCHEMA_ENTERPRISE, strlen(k)) == 0) {
+            strcasecmp(k, ZT_SCIM_SCHEMA_ENTERPRISE) == 0) {
             json_t *ext = zt_scim_get(root, k, NULL);
             if (!json_is_object(ext)) {
                 zt_scim_set(root, ZT_SCIM_SCHEMA_ENTERPRISE, json_object());

@@ -272,6 +272,13 @@ static void test_patch(void **state)
          "{\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":{\"department\":\"Ops\"},"
          "\"name\":{\"familyName\":\"F\"}}",
          NULL},
+        /* the whole extension object without a path: merged */
+        {"{\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":{\"division\":\"D\"}}",
+         OPS("{\"op\":\"add\",\"value\":{\"urn:ietf:params:scim:schemas:extension:enterprise:"
+             "2.0:User\":{\"department\":\"X\"}}}"),
+         "{\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":{\"division\":\"D\","
+         "\"department\":\"X\"}}",
+         NULL},
         /* attribute names are case-insensitive: the existing spelling is replaced */
         {"{\"displayName\":\"A\"}",
          OPS("{\"op\":\"replace\",\"path\":\"DISPLAYNAME\",\"value\":\"B\"}"),
