@@ -36,9 +36,8 @@ static int member_cb(void *ctx, const zt_user *u)
     return e != NULL && json_array_append_new(m->arr, e) == 0 ? 0 : -ENOMEM;
 }
 
-/* The resource for g; members left out when without_members. */
-static json_t *group_json(zt_scim_call *c, const zt_store_group *g, bool without_members,
-                          char etag[40])
+/* The resource for g, whole (the caller projects it for the answer). */
+static json_t *group_json(zt_scim_call *c, const zt_store_group *g, char etag[40])
 {
     json_t *res = json_pack("{s:[s], s:s, s:s}", "schemas", ZT_SCIM_SCHEMA_GROUP, "id", g->name,
                             "displayName", g->display_name[0] ? g->display_name : g->name);
@@ -59,8 +58,6 @@ static json_t *group_json(zt_scim_call *c, const zt_store_group *g, bool without
         json_decref(res);
         return NULL;
     }
-    if (without_members)
-        json_object_del(res, "members");
     return res;
 }
 
@@ -270,7 +267,7 @@ static void answer_group(zt_scim_call *c, int status, const char *name, bool loc
     zt_store_group g;
     char etag[40];
     int rc = zt_store_group_get(store_of(c), name, &g);
-    json_t *res = rc == 0 ? group_json(c, &g, c->q.exclude_members, etag) : NULL;
+    json_t *res = rc == 0 ? group_json(c, &g, etag) : NULL;
     if (res == NULL) {
         zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "group");
         return;
@@ -280,6 +277,8 @@ static void answer_group(zt_scim_call *c, int status, const char *name, bool loc
         res = NULL;
     }
     char *loc = location ? zt_scim_location(c, "Groups", name) : NULL;
+    if (res != NULL)
+        zt_scim_project(res, &c->q);
     zt_scim_finish(c, status, res, etag, loc);
     free(loc);
 }
@@ -365,7 +364,7 @@ static void group_change(zt_scim_call *c, bool patch)
     zt_store_group g;
     char etag[40];
     int rc = find_group(c, &g);
-    json_t *cur = rc == 0 ? group_json(c, &g, false, etag) : NULL;
+    json_t *cur = rc == 0 ? group_json(c, &g, etag) : NULL;
     if (cur == NULL) {
         zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "group");
         return;
@@ -400,7 +399,7 @@ static void group_delete(zt_scim_call *c)
     zt_store_group g;
     char etag[40];
     int rc = find_group(c, &g);
-    json_t *cur = rc == 0 ? group_json(c, &g, false, etag) : NULL;
+    json_t *cur = rc == 0 ? group_json(c, &g, etag) : NULL;
     if (cur == NULL) {
         zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "group");
         return;
@@ -429,7 +428,7 @@ static void group_get(zt_scim_call *c)
     zt_store_group g;
     char etag[40];
     int rc = find_group(c, &g);
-    json_t *res = rc == 0 ? group_json(c, &g, c->q.exclude_members, etag) : NULL;
+    json_t *res = rc == 0 ? group_json(c, &g, etag) : NULL;
     if (res == NULL) {
         zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "group");
         return;
@@ -439,6 +438,7 @@ static void group_get(zt_scim_call *c)
         zt_scim_finish(c, 304, NULL, etag, NULL);
         return;
     }
+    zt_scim_project(res, &c->q);
     zt_scim_finish(c, 200, res, etag, NULL);
 }
 
@@ -479,7 +479,7 @@ static void group_list(zt_scim_call *c)
         char etag[40];
         if (zt_store_group_get(store_of(c), json_string_value(nm), &g) != 0)
             continue;
-        json_t *res = group_json(c, &g, false, etag);
+        json_t *res = group_json(c, &g, etag);
         if (res == NULL) {
             rc = -ENOMEM;
             break;
@@ -491,8 +491,7 @@ static void group_list(zt_scim_call *c)
         total++;
         if (total >= (size_t)c->q.start_index && json_array_size(page) < (size_t)count &&
             bytes < ZT_SCIM_PAGE_BYTES) {
-            if (c->q.exclude_members)
-                json_object_del(res, "members");
+            zt_scim_project(res, &c->q);
             bytes += json_dumpb(res, NULL, 0, JSON_COMPACT);
             json_array_append_new(page, res);
         } else {

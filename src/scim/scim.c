@@ -88,6 +88,8 @@ static void call_free(zt_scim_call *c)
 {
     json_decref(c->body);
     free(c->q.filter);
+    free(c->q.attributes);
+    free(c->q.excluded);
     free(c);
 }
 
@@ -527,9 +529,30 @@ static bool parse_long(const char *s, long *out)
     return true;
 }
 
-static bool lists_members(const char *v)
+/* The top-level attribute an attributes entry names: "name.givenName" → "name",
+ * "urn:...:core:2.0:User:userName" → "userName", an extension's attribute → the extension. */
+static bool entry_names(const char *e, size_t n, const char *key)
 {
-    const char *p = v;
+    static const char *const core[] = {ZT_SCIM_SCHEMA_USER ":", ZT_SCIM_SCHEMA_GROUP ":"};
+    for (size_t i = 0; i < 2; i++) {
+        size_t cl = strlen(core[i]);
+        if (n > cl && strncasecmp(e, core[i], cl) == 0) {
+            e += cl;
+            n -= cl;
+        }
+    }
+    if (n >= 4 && strncasecmp(e, "urn:", 4) == 0) {
+        size_t kl = strlen(key);
+        return n >= kl && strncasecmp(e, key, kl) == 0 && (n == kl || e[kl] == ':');
+    }
+    const char *dot = memchr(e, '.', n);
+    size_t an = dot ? (size_t)(dot - e) : n;
+    return an == strlen(key) && strncasecmp(e, key, an) == 0;
+}
+
+static bool listed_in(const char *list, const char *key)
+{
+    const char *p = list;
     while (*p != '\0') {
         while (*p == ' ' || *p == ',')
             p++;
@@ -537,11 +560,31 @@ static bool lists_members(const char *v)
         size_t t = n;
         while (t > 0 && p[t - 1] == ' ')
             t--;
-        if (t == 7 && strncasecmp(p, "members", 7) == 0)
+        if (t > 0 && entry_names(p, t, key))
             return true;
         p += n;
     }
     return false;
+}
+
+void zt_scim_project(json_t *res, const zt_scim_query *q)
+{
+    if (q->attributes == NULL && q->excluded == NULL)
+        return;
+    json_t *drop = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(res, k, v)
+    {
+        if (strcmp(k, "id") == 0 || strcmp(k, "schemas") == 0 || strcmp(k, "meta") == 0)
+            continue;
+        if ((q->attributes != NULL && !listed_in(q->attributes, k)) ||
+            (q->excluded != NULL && listed_in(q->excluded, k)))
+            json_array_append_new(drop, json_string(k));
+    }
+    size_t i;
+    json_array_foreach(drop, i, v) json_object_del(res, json_string_value(v));
+    json_decref(drop);
 }
 
 /* filter, startIndex, count, attributes, excludedAttributes; sortBy/sortOrder are ignored
@@ -582,9 +625,13 @@ static int parse_query(zt_scim_call *c, zt_scim_error *err)
             if (q->count < 0)
                 q->count = 0;
         } else if (strcasecmp(key, "excludedAttributes") == 0) {
-            q->exclude_members = lists_members(val);
+            free(q->excluded);
+            q->excluded = val;
+            val = NULL;
         } else if (strcasecmp(key, "attributes") == 0) {
-            q->has_attributes = true;
+            free(q->attributes);
+            q->attributes = val;
+            val = NULL;
         }
         free(key);
         free(val);

@@ -15,11 +15,11 @@
 #define ZT_SCIM_DEFAULT_COUNT 100
 
 typedef struct zt_scim_query {
-    char *filter;         /* decoded; NULL = none */
-    long start_index;     /* 1-based */
-    long count;           /* -1 = not given */
-    bool exclude_members; /* excludedAttributes=members (Entra's group queries) */
-    bool has_attributes;  /* attributes=... given (only id and meta are always returned) */
+    char *filter;     /* decoded; NULL = none */
+    long start_index; /* 1-based */
+    long count;       /* -1 = not given */
+    char *attributes; /* attributes=a,b (decoded); NULL = all */
+    char *excluded;   /* excludedAttributes=members,... (Entra's group queries); NULL = none */
 } zt_scim_query;
 
 typedef struct zt_scim_call {
@@ -62,6 +62,10 @@ int zt_scim_set_meta(zt_scim_call *c, json_t *res, const char *type, const char 
  * version. If-None-Match on a read: true when it names this one (the caller answers 304). */
 bool zt_scim_if_match_ok(zt_scim_call *c, const char *etag);
 bool zt_scim_if_none_match_hit(const zt_scim_call *c, const char *etag);
+/* §3.9: keep only the top-level attributes `attributes` names (id, schemas and meta always
+ * stay) and drop those `excludedAttributes` names. A sub-attribute path keeps or drops its
+ * whole attribute. */
+void zt_scim_project(json_t *res, const zt_scim_query *q);
 /* ListResponse over resources (stolen), with totalResults and the page's startIndex. */
 json_t *zt_scim_list_response(json_t *resources, size_t total, long start_index);
 

@@ -210,6 +210,8 @@ static void answer_user(zt_scim_call *c, int status, const char *id, bool locati
         return;
     }
     char *loc = location ? zt_scim_location(c, "Users", id) : NULL;
+    if (res != NULL)
+        zt_scim_project(res, &c->q);
     zt_scim_finish(c, status, res, etag, loc);
     free(loc);
 }
@@ -412,6 +414,7 @@ static void user_get(zt_scim_call *c)
         zt_scim_finish(c, 304, NULL, etag, NULL);
         return;
     }
+    zt_scim_project(res, &c->q);
     zt_scim_finish(c, 200, res, etag, NULL);
 }
 
@@ -501,6 +504,7 @@ static void user_list(zt_scim_call *c)
         }
         total++;
         if (in_page) {
+            zt_scim_project(res, &c->q);
             bytes += json_dumpb(res, NULL, 0, JSON_COMPACT);
             json_array_append_new(page, res);
         } else {

@@ -118,6 +118,16 @@ def test_scim_rfc_filters_and_pages(h):
     r = scim.find("title pr", startIndex=2, count=1)
     eq((r["totalResults"], len(r["Resources"])), (3, 1), "filter and page")
 
+    # §3.9: attributes and excludedAttributes.
+    one = ids["bjensen@example.com"]
+    u = scim.ok("GET", "/Users/%s?attributes=userName,name.givenName" % one)
+    eq(sorted(u), ["id", "meta", "name", "schemas", "userName"], "attributes=")
+    u = scim.ok("GET", "/Users/%s?excludedAttributes=emails,%s" % (
+        one, urllib.parse.quote("urn:ietf:params:scim:schemas:core:2.0:User:title")))
+    check("emails" not in u and "title" not in u and "userName" in u, "excludedAttributes=")
+    r = scim.find('userName eq "bjensen@example.com"', attributes="active")
+    eq(sorted(r["Resources"][0]), ["active", "id", "meta", "schemas"], "attributes in a list")
+
     for bad in ['userName eq', 'userName zz "a"', '(userName eq "a"', 'userName eq "a" and',
                 'emails[type eq "work"', 'not userName eq "a"', "(" * 40 + "title pr" + ")" * 40]:
         scim.error("GET", "/Users?" + urllib.parse.urlencode({"filter": bad}),
