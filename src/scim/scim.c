@@ -583,7 +583,10 @@ void zt_scim_project(json_t *res, const zt_scim_query *q)
             json_array_append_new(drop, json_string(k));
     }
     size_t i;
-    json_array_foreach(drop, i, v) json_object_del(res, json_string_value(v));
+    json_array_foreach(drop, i, v)
+    {
+        json_object_del(res, json_string_value(v));
+    }
     json_decref(drop);
 }
 
