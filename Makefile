@@ -70,6 +70,7 @@ bench: setup all
 	bench/passkey/run.sh $(BUILD)
 	bench/oidc/run.sh $(BUILD)
 	bench/roster/run.sh $(BUILD)
+	bench/scim/run.sh $(BUILD)
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -185,6 +185,11 @@ typedef struct zt_admin_cfg {
     unsigned line, col; /* where listen was written */
 } zt_admin_cfg;
 
+/* The `scim:` section (src/scim): SCIM 2.0 provisioning on the admin listener. */
+typedef struct zt_scim_cfg {
+    char *token_file; /* NULL = SCIM off; else a bearer token file (0600, made when missing) */
+} zt_scim_cfg;
+
 typedef enum zt_export_type {
     ZT_EXPORT_SYSLOG = 0, /* RFC 5424 with the JSON record as MSG */
     ZT_EXPORT_CEF,        /* RFC 5424 with a CEF line as MSG */
@@ -449,6 +454,7 @@ typedef struct zt_config {
     zt_timeouts_cfg timeouts;
     zt_log_cfg log;
     zt_admin_cfg admin;
+    zt_scim_cfg scim;
     zt_audit_cfg audit;
     zt_auth_cfg auth;
     zt_devices_settings devices;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "admin/admin.h"
+#include "scim/scim.h"
 #include "core/log.h"
 #include "device/device.h"
 #include "gateway/gateway_int.h"
@@ -58,7 +59,10 @@ static void portal_entry(void *ctx, zt_local_req *r)
 static void admin_entry(void *ctx, zt_local_req *r)
 {
     (void)ctx;
-    zt_admin_handle(r);
+    if (zt_scim_path_is_scim(r->path, r->path_len) && r->svc->scim_token_hash[0] != '\0')
+        zt_scim_handle(r);
+    else
+        zt_admin_handle(r);
 }
 
 static void device_entry(void *ctx, zt_local_req *r)

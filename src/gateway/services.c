@@ -412,6 +412,19 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
         zt_error("not starting: admin.token_file: %s", err);
         return -1;
     }
+    /* The SCIM token is read like the admin token, and must never be the same token. */
+    if (cfg->admin.address == NULL && cfg->scim.token_file != NULL)
+        zt_warn("scim.token_file is set but admin.listen is not: SCIM is off");
+    if (cfg->admin.address != NULL && cfg->scim.token_file != NULL) {
+        if (zt_admin_token_init(cfg->scim.token_file, svc->scim_token_hash, err, sizeof(err)) < 0) {
+            zt_error("not starting: scim.token_file: %s", err);
+            return -1;
+        }
+        if (strcmp(svc->scim_token_hash, svc->admin_token_hash) == 0) {
+            zt_error("not starting: scim.token_file holds the admin token; give SCIM its own");
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -45,6 +45,7 @@ typedef struct zt_services {
      * a reader may use what it loaded for the length of one request. */
     struct zt_feeds *_Atomic feeds;
     char admin_token_hash[65]; /* SHA-256 hex of the admin bearer token; "" = admin API off */
+    char scim_token_hash[65];  /* SHA-256 hex of the SCIM bearer token; "" = SCIM off */
 } zt_services;
 
 #endif

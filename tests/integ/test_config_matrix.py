@@ -34,6 +34,7 @@ def _sections(h, d, up, port, admin_port):
         ("incidents", "incidents: {correlation_window: 30m}"),
         ("playbooks", "playbooks:\n  - name: contain\n    on: {types: [malware]}\n"
                       "    actions: [revoke_sessions, open_incident]"),
+        ("scim", "scim: {token_file: %s}" % os.path.join(d, "state", "scim.token")),
     ]
 
 
@@ -126,7 +127,7 @@ def _make(name):
 
 
 for _name in ("state_dir", "gateway", "log", "admin", "audit", "auth", "devices", "risk", "apps",
-              "locations", "policies", "incidents", "playbooks", "*"):
+              "locations", "policies", "incidents", "playbooks", "scim", "*"):
     globals()[_make(_name).__name__] = _make(_name)
 
 

@@ -30,7 +30,9 @@ NOT_CONFIG = {"device.uid", "session.uid", "device.name", "device.platform",
               "device.os.type_source",  # OCSF record fields, not config keys
               # the messages of the SAML IdP's audit records (docs/AUDIT.md, docs/SAML.md)
               "saml.sso.allow", "saml.sso.challenge", "saml.sso.block", "saml.assertion",
-              "saml.response.error", "saml.logout", "saml.logout.backchannel"}
+              "saml.response.error", "saml.logout", "saml.logout.backchannel",
+              # the api.operation of the SCIM endpoint's audit records (docs/SCIM.md)
+              "scim.user.create"}
 
 
 def doc_files():

@@ -1,0 +1,75 @@
+/* Internal to src/scim: one SCIM call in flight, shared by scim.c (routing, answers, audit),
+ * users.c and groups.c (resources). Not an API for other modules. */
+#ifndef ZT_SCIM_INT_H
+#define ZT_SCIM_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "scim/scim.h"
+#include "session/account.h"
+#include "store/store.h"
+
+#define ZT_SCIM_SOURCE "scim" /* users.source / groups.source of what SCIM made */
+#define ZT_SCIM_SEG_MAX 255
+#define ZT_SCIM_DEFAULT_COUNT 100
+
+typedef struct zt_scim_query {
+    char *filter;     /* decoded; NULL = none */
+    long start_index; /* 1-based */
+    long count;       /* -1 = not given */
+    char *attributes; /* attributes=a,b (decoded); NULL = all */
+    char *excluded;   /* excludedAttributes=members,... (Entra's group queries); NULL = none */
+} zt_scim_query;
+
+typedef struct zt_scim_call {
+    zt_local_req *r;
+    const char *action;           /* "scim.user.create" (static) */
+    char id[ZT_SCIM_SEG_MAX + 1]; /* decoded {id}; "" when none */
+    zt_scim_query q;
+    json_t *body; /* parsed request body or NULL */
+    char user_id[ZT_STORE_ID_LEN + 1];
+    char user_email[ZT_STORE_EMAIL_MAX + 1];
+    char group[ZT_STORE_GROUP_MAX + 1];
+    char change[256];
+    char actor[48]; /* "scim:" + token fingerprint */
+} zt_scim_call;
+
+/* Answer: audit the call, send status with body (stolen; NULL = none) as application/scim+json,
+ * plus an ETag header when etag is non-NULL and a Location header when location is. Frees c. */
+void zt_scim_finish(zt_scim_call *c, int status, json_t *body, const char *etag,
+                    const char *location);
+/* Answer with a SCIM Error body. */
+void zt_scim_finish_error(zt_scim_call *c, const zt_scim_error *err);
+void zt_scim_refuse(zt_scim_call *c, int status, const char *scim_type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A store / account errno as a SCIM error about `what`. */
+void zt_scim_store_fail(zt_scim_call *c, int rc, const char *what);
+/* After an account operation: false (and the call finished with 500) when gateways could not
+ * be told; a record that could not be queued is logged. */
+bool zt_scim_account_done(zt_scim_call *c, const zt_account_result *res);
+
+zt_account_env zt_scim_account_env(zt_scim_call *c);
+void zt_scim_actor(zt_scim_call *c, zt_actor *who);
+
+/* "https://host/scim/v2/Users/ID" (malloc'd) for meta.location and Location. */
+char *zt_scim_location(zt_scim_call *c, const char *type, const char *id);
+/* meta {resourceType, created, lastModified, location, version}; computes the weak ETag over
+ * the resource without meta and writes it to etag_out (W/"hex"). */
+int zt_scim_set_meta(zt_scim_call *c, json_t *res, const char *type, const char *id,
+                     int64_t created, int64_t modified, char etag_out[40]);
+/* If-Match on a change: false (and the call finished with 412) when it names another
+ * version. If-None-Match on a read: true when it names this one (the caller answers 304). */
+bool zt_scim_if_match_ok(zt_scim_call *c, const char *etag);
+bool zt_scim_if_none_match_hit(const zt_scim_call *c, const char *etag);
+/* §3.9: keep only the top-level attributes `attributes` names (id, schemas and meta always
+ * stay) and drop those `excludedAttributes` names. A sub-attribute path keeps or drops its
+ * whole attribute. */
+void zt_scim_project(json_t *res, const zt_scim_query *q);
+/* ListResponse over resources (stolen), with totalResults and the page's startIndex. */
+json_t *zt_scim_list_response(json_t *resources, size_t total, long start_index);
+
+void zt_scim_users(zt_scim_call *c);
+void zt_scim_groups(zt_scim_call *c);
+
+#endif
