@@ -34,7 +34,8 @@ def _sections(h, d, up, port, admin_port):
         ("incidents", "incidents: {correlation_window: 30m}"),
         ("playbooks", "playbooks:\n  - name: contain\n    on: {types: [malware]}\n"
                       "    actions: [revoke_sessions, open_incident]"),
-        ("scim", "scim: {token_file: %s}" % os.path.join(d, "state", "scim.token")),
+        # Beside the config, not in the state dir: the state_dir matrix moves that.
+        ("scim", "scim: {token_file: %s}" % os.path.join(d, "scim.token")),
     ]
 
 
