@@ -169,9 +169,9 @@ typedef struct zt_oidc_provider_cfg {
     size_t n_scopes;
     zt_cfg_word *domains; /* home-realm discovery: e-mail domains sent to this provider */
     size_t n_domains;
-    char *email_claim;  /* default "email" */
-    char *name_claim;   /* default "name" */
-    char *groups_claim; /* default "groups" */
+    char *email_claim;      /* default "email" */
+    char *name_claim;       /* default "name" */
+    char *groups_claim;     /* default "groups" */
     zt_cfg_word *group_map; /* "CLAIM-VALUE=ztgate-group"; values not listed are ignored */
     size_t n_group_map;
     char *hosted_domain; /* Google Workspace: the `hd` claim must equal it */

@@ -227,8 +227,7 @@ static void read_amr(json_t *p, zt_fed_claims *out)
 
 /* Group values: an array of strings (or one string); values too long or not strings are a
  * malformed token, not silently dropped, since a missing group could grant or deny. */
-static zt_fed_status read_groups(json_t *p, const char *claim, zt_fed_claims *out,
-                                 const char **why)
+static zt_fed_status read_groups(json_t *p, const char *claim, zt_fed_claims *out, const char **why)
 {
     json_t *g = json_object_get(p, claim);
     json_t *names = json_object_get(p, "_claim_names");
@@ -335,8 +334,8 @@ zt_fed_status zt_fed_logout_claims(const char *payload, size_t n, const zt_fed_e
         st = reject(why, ZT_FED_BAD_CLAIMS, "no back-channel logout event");
     else if (st == ZT_FED_OK && json_object_get(p, "nonce") != NULL)
         st = reject(why, ZT_FED_BAD_CLAIMS, "a logout token must not hold a nonce");
-    else if (st == ZT_FED_OK && (!str_member(p, "jti", out->jti, sizeof(out->jti)) ||
-                                 out->jti[0] == '\0'))
+    else if (st == ZT_FED_OK &&
+             (!str_member(p, "jti", out->jti, sizeof(out->jti)) || out->jti[0] == '\0'))
         st = reject(why, ZT_FED_BAD_CLAIMS, "jti missing");
     else if (st == ZT_FED_OK && out->sub[0] == '\0' && out->sid[0] == '\0')
         st = reject(why, ZT_FED_BAD_CLAIMS, "neither sub nor sid");

@@ -40,14 +40,13 @@ bool fed_pending_take(zt_federation *f, const char *state, fed_pending *out, int
 
 /* Blocking (the libuv pool): the provider's endpoints, from the cache or its discovery
  * document. 0 or a negative errno with the reason in err. */
-int fed_metadata(zt_federation *f, const zt_oidc_provider_cfg *p, int64_t now,
-                 zt_fed_metadata *out, char *err, size_t errlen);
+int fed_metadata(zt_federation *f, const zt_oidc_provider_cfg *p, int64_t now, zt_fed_metadata *out,
+                 char *err, size_t errlen);
 /* Blocking: verify token's signature with the provider's JWKS (fetched, cached; an unknown kid
  * fetches it again at most every FED_JWKS_REFRESH_S). */
-zt_jws_status fed_verify(zt_federation *f, const zt_oidc_provider_cfg *p,
-                         const zt_fed_metadata *m, const char *token, size_t len,
-                         zt_jws_token_kind kind, int64_t now, char **payload, size_t *n,
-                         const char **why);
+zt_jws_status fed_verify(zt_federation *f, const zt_oidc_provider_cfg *p, const zt_fed_metadata *m,
+                         const char *token, size_t len, zt_jws_token_kind kind, int64_t now,
+                         char **payload, size_t *n, const char **why);
 
 /* A session opened through a provider: remembered for RP-initiated and back-channel logout. */
 typedef struct fed_note {
@@ -64,7 +63,9 @@ bool fed_note_take(zt_federation *f, const char *hash, fed_note *out);
 /* Removes the notes of (provider, sid) or, sid empty, of (provider, sub); their session hashes
  * go to cb. Returns how many. */
 size_t fed_note_take_matching(zt_federation *f, const char *provider, const char *sub,
-                              const char *sid, void (*cb)(void *ctx, const char *hash),
-                              void *ctx);
+                              const char *sid, void (*cb)(void *ctx, const char *hash), void *ctx);
 
+struct zt_local_req;
+/* POST /.ztgate/upstream/backchannel/NAME (logout.c). */
+void zt_fed_backchannel(zt_federation *f, struct zt_local_req *r);
 #endif

@@ -8,9 +8,9 @@
  * iss + sub), then by e-mail, and created or updated just in time per the provider's `jit`.
  *
  * Paths (a public contract, on the portal host when one is configured):
- *   GET  /.ztgate/oidc/start?provider=NAME[&rd=URL][&login_hint=EMAIL]
- *   GET  /.ztgate/oidc/callback?code=...&state=...       (the redirect URI to register)
- *   POST /.ztgate/oidc/backchannel/NAME  logout_token=... (OIDC Back-Channel Logout 1.0)
+ *   GET  /.ztgate/upstream/start?provider=NAME[&rd=URL][&login_hint=EMAIL]
+ *   GET  /.ztgate/upstream/callback?code=...&state=...       (the redirect URI to register)
+ *   POST /.ztgate/upstream/backchannel/NAME  logout_token=... (OIDC Back-Channel Logout 1.0)
  * docs/SIGNIN-OIDC.md is the administrator's guide. */
 #ifndef ZT_FEDERATION_FEDERATION_H
 #define ZT_FEDERATION_FEDERATION_H
@@ -22,10 +22,10 @@
 #include "core/config.h"
 #include "core/config_schema.h"
 
-#define ZT_FED_PREFIX "/.ztgate/oidc"
-#define ZT_FED_START "/.ztgate/oidc/start"
-#define ZT_FED_CALLBACK "/.ztgate/oidc/callback"
-#define ZT_FED_BACKCHANNEL "/.ztgate/oidc/backchannel/"
+#define ZT_FED_PREFIX "/.ztgate/upstream"
+#define ZT_FED_START "/.ztgate/upstream/start"
+#define ZT_FED_CALLBACK "/.ztgate/upstream/callback"
+#define ZT_FED_BACKCHANNEL "/.ztgate/upstream/backchannel/"
 
 #define ZT_FED_NAME_MAX 32
 #define ZT_FED_GROUP_MAX 64   /* a ztgate group name a claim value maps to */

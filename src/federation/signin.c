@@ -1,5 +1,5 @@
-/* Upstream sign-in over HTTP: /.ztgate/oidc/start sends the browser to the provider with state,
- * nonce and a PKCE challenge; /.ztgate/oidc/callback takes the code back, exchanges it on the
+/* Upstream sign-in over HTTP: /.ztgate/upstream/start sends the browser to the provider with state,
+ * nonce and a PKCE challenge; /.ztgate/upstream/callback takes the code back, exchanges it on the
  * libuv pool (the token endpoint, the JWKS and the discovery document are blocking HTTPS calls),
  * checks the ID token and then, on the loop, signs the user in through the same steps as a
  * password: user lookup (or just-in-time creation) and group sync through the account service,
@@ -23,6 +23,7 @@
 #include "http/handler.h"
 #include "lib/secure.h"
 #include "portal/portal.h"
+#include "response/webhook.h"
 #include "risk/risk.h"
 #include "session/account.h"
 #include "session/signin.h"
@@ -102,7 +103,8 @@ static int pkce_challenge(const char *verifier, char out[FED_RAND_LEN + 1])
 {
     unsigned char h[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(h, (const unsigned char *)verifier, strlen(verifier));
-    sodium_bin2base64(out, FED_RAND_LEN + 1, h, sizeof(h), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_bin2base64(out, FED_RAND_LEN + 1, h, sizeof(h),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     return 0;
 }
 
@@ -394,8 +396,8 @@ static void check_token(callback_job *j, const zt_fed_metadata *m)
                        .name_claim = j->p->name_claim,
                        .groups_claim = j->p->groups_claim,
                        .hosted_domain = j->p->hosted_domain};
-    zt_fed_status cs = j->claims != NULL ? zt_fed_id_claims(payload, n, &x, j->claims, &why)
-                                         : ZT_FED_MALFORMED;
+    zt_fed_status cs =
+        j->claims != NULL ? zt_fed_id_claims(payload, n, &x, j->claims, &why) : ZT_FED_MALFORMED;
     free(payload);
     if (j->claims == NULL)
         job_fail(j, "out of memory", FED_BODY_FAILED, 503);
@@ -437,8 +439,8 @@ static bool domain_is_home(const zt_oidc_provider_cfg *p, const char *email)
 }
 
 /* The ztgate groups the token's group values map to (unlisted values are ignored). */
-static size_t mapped_groups(const zt_oidc_provider_cfg *p, const zt_fed_claims *c,
-                            const char **out, size_t cap)
+static size_t mapped_groups(const zt_oidc_provider_cfg *p, const zt_fed_claims *c, const char **out,
+                            size_t cap)
 {
     size_t n = 0;
     for (size_t i = 0; i < p->n_group_map; i++) {
@@ -555,8 +557,9 @@ static int decide(zt_local_req *r, const zt_oidc_provider_cfg *p, const zt_fed_c
     d->trusted_mfa =
         p->trust_upstream_mfa && (c->amr & (ZT_FED_AMR_MFA | ZT_FED_AMR_OTP | ZT_FED_AMR_HWK));
     /* Upstream MFA satisfies the second factor a risky sign-in owes, as a passkey does. */
-    d->next = d->trusted_mfa ? ZT_SIGNIN_SESSION
-                             : zt_signin_on_risk(d->risky, d->has_factor, r->cfg->auth.mfa_optional);
+    d->next = d->trusted_mfa
+                  ? ZT_SIGNIN_SESSION
+                  : zt_signin_on_risk(d->risky, d->has_factor, r->cfg->auth.mfa_optional);
     return 0;
 }
 
@@ -627,9 +630,9 @@ static void signed_in(zt_local_req *r, callback_job *j, const zt_user *u, const 
     zt_risk_event rev;
     memset(&rev, 0, sizeof(rev));
     int64_t now = zt_portal_now();
-    int rrc = d->trusted_mfa && d->risky ? zt_risk_remediate_sign_in(r->svc->risk, o->hash, now,
-                                                                      &rev)
-                                         : 0;
+    int rrc = d->trusted_mfa && d->risky
+                  ? zt_risk_remediate_sign_in(r->svc->risk, o->hash, now, &rev)
+                  : 0;
     zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
                           .activity = ZT_ACT_AUTH_LOGON,
                           .success = true,
@@ -648,8 +651,8 @@ static void signed_in(zt_local_req *r, callback_job *j, const zt_user *u, const 
     fed_note_add(j->fed, o->hash, j->p->name, j->claims->sub, j->claims->sid, j->id_token);
     zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), o->cookie, r->https, -1);
     zt_known_device_set(r->svc->sessions, &r->resp_headers, u->id, r->https, now);
-    r->log_detail = d->next == ZT_SIGNIN_SECOND_FACTOR ? "upstream ok, MFA pending"
-                                                        : "signed in upstream";
+    r->log_detail =
+        d->next == ZT_SIGNIN_SECOND_FACTOR ? "upstream ok, MFA pending" : "signed in upstream";
     if (d->next != ZT_SIGNIN_SECOND_FACTOR)
         zt_portal_finish(r, o->hash, j->pe.rd);
     else

@@ -156,8 +156,8 @@ static int fetch(const zt_oidc_provider_cfg *p, const char *url, zt_buf *out, ch
     return rc < 0 ? rc : -EPROTO;
 }
 
-int fed_metadata(zt_federation *f, const zt_oidc_provider_cfg *p, int64_t now,
-                 zt_fed_metadata *out, char *err, size_t errlen)
+int fed_metadata(zt_federation *f, const zt_oidc_provider_cfg *p, int64_t now, zt_fed_metadata *out,
+                 char *err, size_t errlen)
 {
     pthread_mutex_lock(&f->mu);
     fed_cache *c = cache_for(f, p);
@@ -235,14 +235,14 @@ static zt_jws_status verify_cached(zt_federation *f, const zt_oidc_provider_cfg 
     return st;
 }
 
-zt_jws_status fed_verify(zt_federation *f, const zt_oidc_provider_cfg *p,
-                         const zt_fed_metadata *m, const char *token, size_t len,
-                         zt_jws_token_kind kind, int64_t now, char **payload, size_t *n,
-                         const char **why)
+zt_jws_status fed_verify(zt_federation *f, const zt_oidc_provider_cfg *p, const zt_fed_metadata *m,
+                         const char *token, size_t len, zt_jws_token_kind kind, int64_t now,
+                         char **payload, size_t *n, const char **why)
 {
     int64_t at = 0;
     zt_jws_status st = verify_cached(f, p, m, token, len, kind, payload, n, why, &at);
-    bool retry = st == ZT_JWS_BAD_JWKS || (st == ZT_JWS_UNKNOWN_KID && now - at >= FED_JWKS_REFRESH_S);
+    bool retry =
+        st == ZT_JWS_BAD_JWKS || (st == ZT_JWS_UNKNOWN_KID && now - at >= FED_JWKS_REFRESH_S);
     if (!retry)
         return st;
     zt_jws_status rs = refresh_jwks(f, p, m, now, why);

@@ -18,6 +18,7 @@
 #include "identity/keys.h"
 #include "identity/password.h"
 #include "identity/secretbox.h"
+#include "federation/federation.h"
 #include "idp/idp.h"
 #include "lib/secure.h"
 #include "lib/time.h"
@@ -280,6 +281,8 @@ void zt_gw_services_close(zt_gateway *gw)
     zt_services *svc = &gw->svc;
     zt_idp_free(gw->idp);
     gw->idp = NULL;
+    zt_federation_free(gw->fed);
+    gw->fed = NULL;
     zt_response_free(svc->response);
     zt_devices_free(svc->devices);
     zt_risk_free(svc->risk);
@@ -398,6 +401,10 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
     gw->revoked_seen = zt_sessions_revocation(svc->sessions);
     if (zt_idp_open(cfg, &gw->idp, err, sizeof(err)) != 0) {
         zt_error("not starting: identity provider: %s", err);
+        return -1;
+    }
+    if ((gw->fed = zt_federation_new()) == NULL) {
+        zt_error("not starting: upstream sign-in: out of memory");
         return -1;
     }
     zt_gw_audit_spool_drain(gw); /* what the CLI queued while the gateway was down */

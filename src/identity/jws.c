@@ -380,8 +380,7 @@ typedef struct parts {
     size_t sig_len;
 } parts;
 
-static zt_jws_status split_max(const char *t, size_t len, size_t max, parts *p,
-                               const char **why)
+static zt_jws_status split_max(const char *t, size_t len, size_t max, parts *p, const char **why)
 {
     if (len == 0 || len > max)
         return reject(why, ZT_JWS_MALFORMED, "token empty or too long");
