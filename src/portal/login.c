@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/log.h"
 #include "core/metrics.h"
@@ -64,7 +65,9 @@ static void login_page_as(zt_local_req *r, int status, const char *rd, const cha
                        .error = error,
                        .username = username,
                        .wait_s = wait_s,
-                       .passkey = r->cfg->auth.passkeys};
+                       .passkey = r->cfg->auth.passkeys,
+                       .upstreams = r->cfg->oidc_providers,
+                       .n_upstreams = r->cfg->n_oidc_providers};
     zt_buf_reset(&r->resp_body);
     r->status = status;
     int rc = zt_render_login(&r->resp_body, &v);
@@ -468,6 +471,42 @@ static void login_refused(void *job, uint64_t retry_after_s)
     login_too_many(job, retry_after_s);
 }
 
+const zt_oidc_provider_cfg *zt_portal_home_realm(const zt_config *cfg, const char *email)
+{
+    const char *at = email ? strrchr(email, '@') : NULL;
+    for (size_t i = 0; at != NULL && i < cfg->n_oidc_providers; i++)
+        for (size_t d = 0; d < cfg->oidc_providers[i].n_domains; d++)
+            if (strcasecmp(at + 1, cfg->oidc_providers[i].domains[d].s) == 0)
+                return &cfg->oidc_providers[i];
+    return NULL;
+}
+
+/* Home-realm discovery: an e-mail of a domain an upstream provider is home to signs in there
+ * (the password field, if filled, is never read). The CSRF token was checked already. */
+static bool to_home_realm(zt_local_req *r, const char *email, const char *rd)
+{
+    const zt_oidc_provider_cfg *p = zt_portal_home_realm(r->cfg, email);
+    if (p == NULL)
+        return false;
+    zt_buf loc;
+    zt_buf_init(&loc, 0);
+    int rc = zt_buf_printf(&loc, "%s?provider=%s&login_hint=", ZT_PORTAL_UPSTREAM_START, p->name);
+    rc = rc ? rc : zt_url_encode(&loc, email, strlen(email), false);
+    if (rc == 0 && rd[0] != '\0') {
+        rc = zt_buf_append_str(&loc, "&rd=");
+        rc = rc ? rc : zt_url_encode(&loc, rd, strlen(rd), false);
+    }
+    rc = rc ? rc : zt_buf_cstr(&loc);
+    if (rc != 0)
+        zt_portal_unavailable(r, "out of memory");
+    else {
+        r->log_detail = "home realm: to the upstream provider";
+        zt_portal_redirect(r, loc.data);
+    }
+    zt_buf_dispose(&loc);
+    return true;
+}
+
 static void login_post(zt_local_req *r)
 {
     static const zt_portal_flow_ops ops = {
@@ -478,6 +517,10 @@ static void login_post(zt_local_req *r)
     zt_signin_init(&j->flow, r->request_id);
     j->username = zt_form_get(&j->f.form, "username", NULL);
     j->password = zt_form_get(&j->f.form, "password", &j->password_len);
+    if (j->username != NULL && to_home_realm(r, j->username, j->f.rd)) {
+        zt_portal_flow_free(j);
+        return;
+    }
     if (j->username == NULL || j->password == NULL || j->password_len > ZT_FORM_PASSWORD_MAX) {
         zt_portal_fail(r, 400, PM_TITLE_BAD_REQUEST, PM_BODY_BAD_FORM, "sign-in form fields");
         zt_portal_flow_free(j);

@@ -1,0 +1,243 @@
+"""Upstream OpenID Connect sign-in (src/federation, docs/SIGNIN-OIDC.md) against a scriptable
+provider (upstream_idp.py): the code flow end to end with just-in-time creation and group
+mapping, home-realm discovery from the sign-in form, and every bad token refused with its
+reason in the audit log: unknown key, wrong issuer, wrong audience, nonce, expired, alg none,
+malformed claims, a replayed or foreign state. Back-channel logout ends the session."""
+import json
+import os
+import sqlite3
+import time
+import urllib.parse
+
+from harness import check, eq
+from portal_client import Browser, session_cookie
+from upstream_idp import FakeOP
+
+DOMAIN = "corp.test"
+
+
+def _gateway(h, op, **prov):
+    secret = h.path("upstream-secret")
+    with open(secret, "w") as f:
+        f.write(op.client_secret + "\n")
+    os.chmod(secret, 0o600)
+    p = {"name": "corp", "label": "Sign in with Corp", "label_ja": "Corp でサインイン",
+         "issuer": op.issuer, "client_id": op.client_id, "client_secret_file": secret,
+         "domains": [DOMAIN], "group_map": ["g-staff-guid=staff", "g-admins-guid=admins"]}
+    p.update(prov)
+    up = h.upstream()
+    audit = h.path("state/audit/audit.log")
+    cfg = h.config([h.app(up, sensitivity="internal")],
+                   extra={"auth": {"mfa": "optional", "argon2_memory": "19MiB",
+                                   "argon2_passes": 2},
+                          "audit": {"path": audit},
+                          "oidc_providers": [p]})
+    return h.gateway(cfg), audit
+
+
+def _start(b, rd="/hello", hint=None):
+    q = "provider=corp&rd=" + urllib.parse.quote(rd, safe="")
+    if hint:
+        q += "&login_hint=" + urllib.parse.quote(hint)
+    r = b.get("/.ztgate/upstream/start?" + q)
+    eq(r.status, 303, "start sends the browser to the provider: %r" % r.body[:300])
+    loc = urllib.parse.urlparse(r.header("Location"))
+    return {k: v[0] for k, v in urllib.parse.parse_qs(loc.query).items()}, loc
+
+
+def _callback(b, state, code="code-1"):
+    return b.get("/.ztgate/upstream/callback?code=%s&state=%s" % (code, state))
+
+
+def _sign_in(b, op, make=None):
+    q, _ = _start(b)
+    op.next_token = (make or (lambda nonce: op.sign(op.claims(nonce))))(q["nonce"])
+    return _callback(b, q["state"])
+
+
+def _db_user(h, email):
+    db = sqlite3.connect(h.path("state/ztgate.db"))
+    try:
+        row = db.execute("SELECT id, source, external_id, name FROM users WHERE email = ?",
+                         (email,)).fetchone()
+        groups = [g for (g,) in db.execute(
+            "SELECT g.name FROM memberships m JOIN groups g ON g.id = m.group_id "
+            "JOIN users u ON u.id = m.user_id WHERE u.email = ? ORDER BY g.name", (email,))]
+    finally:
+        db.close()
+    return row, groups
+
+
+def _audit_reasons(audit):
+    time.sleep(0.2)
+    out = []
+    with open(audit) as f:
+        for line in f:
+            rec = json.loads(line)
+            text = json.dumps(rec)
+            if "upstream sign-in refused" in text:
+                out.append(text)
+    return out
+
+
+def test_upstream_sign_in_jit_and_groups(h):
+    op = FakeOP(h)
+    gw, _ = _gateway(h, op)
+    b = Browser(gw.port)
+    q, loc = _start(b)
+    eq(loc.scheme + "://" + loc.netloc + loc.path, op.issuer + "/authorize", "authorize endpoint")
+    eq(q["client_id"], op.client_id, "client_id")
+    eq(q["code_challenge_method"], "S256", "PKCE S256")
+    # The raw client's Host header has no port: the redirect URI is built from it.
+    eq(q["redirect_uri"], "http://app.test/.ztgate/upstream/callback", "redirect URI")
+    check("openid" in q["scope"].split(), "openid scope")
+    op.next_token = op.sign(op.claims(q["nonce"]))
+    r = _callback(b, q["state"])
+    eq(r.status, 303, "signed in: %r" % r.body[:400])
+    eq(r.header("Location"), "/hello", "back to the page asked for")
+    check(session_cookie(b), "a session cookie")
+    eq(b.get("/hello").status, 200, "the app answers the new session")
+    form = op.token_requests[-1]["form"]
+    eq(form["grant_type"], ["authorization_code"], "code grant")
+    check(len(form["code_verifier"][0]) >= 43, "the PKCE verifier is sent")
+    row, groups = _db_user(h, "alice@corp.test")
+    check(row is not None, "the user was created just in time")
+    eq(row[1:], ("oidc:corp", "sub-alice-0001", "Alice Upstream"), "source, sub and name")
+    eq(groups, ["staff"], "g-staff-guid mapped to staff; unmapped values ignored")
+    # Second sign-in: the groups follow the token (admins added, staff gone).
+    b2 = Browser(gw.port)
+    r = _sign_in(b2, op, lambda n: op.sign(op.claims(n, groups=["g-admins-guid"],
+                                                      name="Alice U.")))
+    eq(r.status, 303, "second sign-in")
+    row, groups = _db_user(h, "alice@corp.test")
+    eq(groups, ["admins"], "group sync replaces the provider's memberships")
+    eq(row[3], "Alice U.", "name updated")
+
+
+def test_upstream_bad_tokens_refused(h):
+    op = FakeOP(h)
+    gw, audit = _gateway(h, op)
+    cases = [
+        ("unknown key", lambda n: op.sign(op.claims(n), key=op.other_key, kid="rotated-away")),
+        ("bad signature", lambda n: op.sign(op.claims(n), key=op.other_key)),
+        ("wrong issuer", lambda n: op.sign(op.claims(n, iss="https://evil.test"))),
+        ("wrong audience", lambda n: op.sign(op.claims(n, aud="another-client"))),
+        ("several audiences, no azp", lambda n: op.sign(op.claims(n, aud=[op.client_id, "x"]))),
+        ("bad nonce", lambda n: op.sign(op.claims("not-" + n))),
+        ("no nonce", lambda n: op.sign(op.claims(None))),
+        ("expired", lambda n: op.sign(op.claims(n, exp=int(time.time()) - 600,
+                                                 iat=int(time.time()) - 900))),
+        ("alg none", lambda n: op.sign(op.claims(n), alg="none")),
+        ("HS256", lambda n: op.sign(op.claims(n), alg="HS256")),
+        ("email not a string", lambda n: op.sign(op.claims(n, email=["a@corp.test"]))),
+        ("no email", lambda n: op.sign(op.claims(n, email=None))),
+        ("email_verified false", lambda n: op.sign(op.claims(n, email_verified=False))),
+        ("groups not strings", lambda n: op.sign(op.claims(n, groups=[1, 2]))),
+        ("not a JWT", lambda n: "garbage"),
+    ]
+    for what, make in cases:
+        b = Browser(gw.port)
+        r = _sign_in(b, op, make)
+        check(r.status in (400, 403, 502), "%s: refused (%d)" % (what, r.status))
+        check(not session_cookie(b), "%s: no session" % what)
+        check(b"Sign-in with your organisation failed" in r.body, "%s: the failure page" % what)
+    reasons = _audit_reasons(audit)
+    eq(len(reasons), len(cases), "one audit record per refusal")
+    for needle in ("key not in the provider's JWKS", "bad signature", "wrong issuer",
+                   "wrong audience", "nonce mismatch", "expired", "alg refused",
+                   "no usable sub or e-mail", "malformed"):
+        check(any(needle in t for t in reasons), "audit names %r" % needle)
+    row, _ = _db_user(h, "alice@corp.test")
+    check(row is None, "no user was created by any bad token")
+
+
+def test_upstream_state_checks(h):
+    op = FakeOP(h)
+    gw, _ = _gateway(h, op)
+    b = Browser(gw.port)
+    q, _ = _start(b)
+    op.next_token = op.sign(op.claims(q["nonce"]))
+    other = Browser(gw.port)  # another browser: no state cookie
+    r = _callback(other, q["state"])
+    eq(r.status, 400, "a callback in another browser (login CSRF) is refused")
+    r = _callback(b, "A" * 43)
+    eq(r.status, 400, "an unknown state is refused")
+    r = _callback(b, q["state"])
+    eq(r.status, 400, "the state was spent by the refused attempt with this cookie")
+    q, _ = _start(b)
+    op.next_token = op.sign(op.claims(q["nonce"]))
+    eq(_callback(b, q["state"]).status, 303, "a fresh sign-in works")
+    b.cookies["ztgate_oidc"] = q["state"]
+    eq(_callback(b, q["state"]).status, 400, "a state is good once (replay refused)")
+    r = b.get("/.ztgate/upstream/callback?error=access_denied&state=" + q["state"])
+    eq(r.status, 400, "an error answer with a spent state")
+    eq(b.get("/.ztgate/upstream/start?provider=nope").status, 404, "unknown provider")
+
+
+def test_upstream_home_realm_discovery(h):
+    op = FakeOP(h)
+    gw, _ = _gateway(h, op)
+    b = Browser(gw.port)
+    tok, page = b.csrf("/.ztgate/login?rd=%2Fhello")
+    check(b'data-provider="corp"' in page.body and b"Sign in with Corp" in page.body,
+          "the sign-in page shows the provider's button")
+    r = b.post("/.ztgate/login", {"username": "Bob@Corp.Test", "password": "",
+                                  "csrf_token": tok, "rd": "/hello"})
+    eq(r.status, 303, "an e-mail of the provider's domain goes to it")
+    loc = r.header("Location")
+    check(loc.startswith("/.ztgate/upstream/start?provider=corp&login_hint=Bob%40Corp.Test"),
+          "home realm: %s" % loc)
+    r = b.get(loc)
+    eq(r.status, 303, "then to the provider")
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(r.header("Location")).query)
+    eq(q["login_hint"], ["Bob@Corp.Test"], "the e-mail is the login_hint")
+    tok, _ = b.csrf("/.ztgate/login")
+    r = b.post("/.ztgate/login", {"username": "carol@elsewhere.test", "password": "x",
+                                  "csrf_token": tok})
+    eq(r.status, 200, "another domain stays on the password form")
+    ja = Browser(gw.port, lang="ja")
+    _, page = ja.csrf("/.ztgate/login")
+    check("Corp でサインイン".encode() in page.body, "the Japanese label")
+
+
+def test_upstream_jit_off_and_takeover(h):
+    op = FakeOP(h)
+    gw, audit = _gateway(h, op, jit="off")
+    r = _sign_in(Browser(gw.port), op)
+    eq(r.status, 403, "jit off: an unknown user is refused")
+    # An existing account of a domain the provider is not home to is never taken over.
+    from portal_client import add_user
+    add_user(h, gw, "victim@other.test", "a long password for victim")
+    op2 = op
+    r = _sign_in(Browser(gw.port), op2,
+                 lambda n: op.sign(op.claims(n, email="victim@other.test", sub="attacker")))
+    eq(r.status, 403, "e-mail of another domain's account: refused")
+    row, _ = _db_user(h, "victim@other.test")
+    eq(row[1:3], ("local", ""), "the victim's account is untouched")
+
+
+def test_upstream_backchannel_logout(h):
+    op = FakeOP(h)
+    gw, _ = _gateway(h, op)
+    b = Browser(gw.port)
+    r = _sign_in(b, op, lambda n: op.sign(op.claims(n, sid="op-session-1")))
+    eq(r.status, 303, "signed in")
+    eq(b.get("/hello").status, 200, "session works")
+    now = int(time.time())
+    logout = {"iss": op.issuer, "aud": op.client_id, "iat": now, "jti": "j1",
+              "sid": "op-session-1",
+              "events": {"http://schemas.openid.net/event/backchannel-logout": {}}}
+    bad = dict(logout, nonce="n")
+    other = Browser(gw.port)
+    r = other.post("/.ztgate/upstream/backchannel/corp",
+                   {"logout_token": op.sign(bad, typ="logout+jwt")})
+    eq(r.status, 400, "a logout token with a nonce is refused")
+    r = other.post("/.ztgate/upstream/backchannel/corp",
+                   {"logout_token": op.sign(logout, key=op.other_key, typ="logout+jwt")})
+    eq(r.status, 400, "a logout token with a bad signature is refused")
+    eq(b.get("/hello").status, 200, "still signed in")
+    r = other.post("/.ztgate/upstream/backchannel/corp",
+                   {"logout_token": op.sign(logout, typ="logout+jwt")})
+    eq(r.status, 200, "the provider's logout token is accepted")
+    r = b.get("/hello")
+    check(r.status in (302, 303, 401), "the session has ended: %d" % r.status)

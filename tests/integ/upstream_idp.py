@@ -1,0 +1,128 @@
+"""A scriptable upstream OpenID provider for test_upstream_oidc.py: discovery, JWKS and a token
+endpoint whose ID token the test builds (good, or broken in one chosen way), signed with an RSA
+key made here (`cryptography`). The authorize endpoint is never visited: the test reads the
+authorization URL ztgate redirects to and calls ztgate's callback itself."""
+import base64
+import json
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from harness import free_port
+
+
+def b64u(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _int_b64u(n):
+    return b64u(n.to_bytes((n.bit_length() + 7) // 8, "big"))
+
+
+class FakeOP:
+    def __init__(self, h, client_id="ztgate-client", client_secret="upstream-secret-123"):
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.port = free_port()
+        self.issuer = "http://127.0.0.1:%d" % self.port
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = "fake-rs256"
+        self.other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.next_token = None
+        self.token_requests = []
+        self.token_status = 200
+        op = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _json(self, status, obj):
+                body = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                if self.path == "/.well-known/openid-configuration":
+                    self._json(200, op.discovery())
+                elif self.path == "/jwks":
+                    self._json(200, op.jwks())
+                else:
+                    self._json(404, {"error": "not_found"})
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                form = urllib.parse.parse_qs(self.rfile.read(n).decode())
+                op.token_requests.append({"form": form, "auth": self.headers.get("Authorization")})
+                expect = "Basic " + base64.b64encode(
+                    ("%s:%s" % (op.client_id, op.client_secret)).encode()).decode()
+                if self.headers.get("Authorization") != expect:
+                    self._json(401, {"error": "invalid_client"})
+                elif op.token_status != 200:
+                    self._json(op.token_status, {"error": "invalid_grant"})
+                else:
+                    self._json(200, {"access_token": "at", "token_type": "Bearer",
+                                     "id_token": op.next_token})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        h.procs.append(self)  # stopped by the harness (stop())
+
+    # harness Proc protocol
+    name = "fake-op"
+    exit_problem = None
+
+    def stop(self, grace_s=0):
+        self.server.shutdown()
+        self.server.server_close()
+        return 0
+
+    def alive(self):
+        return False
+
+    def stderr_text(self):
+        return ""
+
+    def stdout_text(self):
+        return ""
+
+    def discovery(self):
+        return {"issuer": self.issuer,
+                "authorization_endpoint": self.issuer + "/authorize",
+                "token_endpoint": self.issuer + "/token",
+                "jwks_uri": self.issuer + "/jwks",
+                "end_session_endpoint": self.issuer + "/logout"}
+
+    def jwks(self):
+        pub = self.key.public_key().public_numbers()
+        return {"keys": [{"kty": "RSA", "kid": self.kid, "use": "sig", "alg": "RS256",
+                          "n": _int_b64u(pub.n), "e": _int_b64u(pub.e)}]}
+
+    def claims(self, nonce, **over):
+        now = int(time.time())
+        c = {"iss": self.issuer, "aud": self.client_id, "sub": "sub-alice-0001",
+             "email": "alice@corp.test", "name": "Alice Upstream", "nonce": nonce,
+             "iat": now, "exp": now + 300, "groups": ["g-staff-guid", "g-unmapped"],
+             "amr": ["pwd"]}
+        c.update(over)
+        return {k: v for k, v in c.items() if v is not None}
+
+    def sign(self, claims, alg="RS256", kid=None, key=None, typ="JWT"):
+        header = {"alg": alg, "kid": kid or self.kid}
+        if typ:
+            header["typ"] = typ
+        signing_input = b64u(json.dumps(header)) + "." + b64u(json.dumps(claims))
+        if alg == "none":
+            return signing_input + "."
+        sig = (key or self.key).sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return signing_input + "." + b64u(sig)
