@@ -16,7 +16,7 @@ from upstream_idp import FakeOP
 DOMAIN = "corp.test"
 
 
-def _gateway(h, op, **prov):
+def _gateway(h, op, mfa="optional", **prov):
     secret = h.path("upstream-secret")
     with open(secret, "w") as f:
         f.write(op.client_secret + "\n")
@@ -28,7 +28,7 @@ def _gateway(h, op, **prov):
     up = h.upstream()
     audit = h.path("state/audit/audit.log")
     cfg = h.config([h.app(up, sensitivity="internal")],
-                   extra={"auth": {"mfa": "optional", "argon2_memory": "19MiB",
+                   extra={"auth": {"mfa": mfa, "argon2_memory": "19MiB",
                                    "argon2_passes": 2},
                           "audit": {"path": audit},
                           "oidc_providers": [p]})
@@ -241,3 +241,26 @@ def test_upstream_backchannel_logout(h):
     eq(r.status, 200, "the provider's logout token is accepted")
     r = b.get("/hello")
     check(r.status in (302, 303, 401), "the session has ended: %d" % r.status)
+
+
+def test_upstream_mfa_trust(h):
+    """mfa required: the provider's MFA (amr mfa/otp/hwk) is the second factor only with
+    trust_upstream_mfa; otherwise ztgate asks its own (here: TOTP enrolment), and a password-only
+    amr never counts."""
+    op = FakeOP(h)
+    gw, _ = _gateway(h, op, mfa="required", trust_upstream_mfa=True)
+    r = _sign_in(Browser(gw.port), op, lambda n: op.sign(op.claims(n, amr=["pwd", "mfa"])))
+    eq((r.status, r.header("Location")), (303, "/hello"), "trusted upstream MFA: signed in")
+    r = _sign_in(Browser(gw.port), op, lambda n: op.sign(op.claims(n, amr=["pwd"])))
+    eq(r.status, 303, "password-only upstream")
+    check(r.header("Location").startswith("/.ztgate/totp"),
+          "pwd only: ztgate's own second factor: %s" % r.header("Location"))
+
+
+def test_upstream_mfa_not_trusted(h):
+    op = FakeOP(h)
+    gw, _ = _gateway(h, op, mfa="required")
+    r = _sign_in(Browser(gw.port), op, lambda n: op.sign(op.claims(n, amr=["pwd", "mfa"])))
+    eq(r.status, 303, "signed in upstream")
+    check(r.header("Location").startswith("/.ztgate/totp"),
+          "untrusted upstream MFA: ztgate's second factor: %s" % r.header("Location"))
