@@ -482,7 +482,10 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(FED_BODY_UNAVAILABLE, "Your organisation's sign-in service cannot be reached right now. Try again in a few minutes, or sign in with your password if you have one.", "組織のサインインサービスに現在接続できません。数分後にもう一度お試しいただくか、パスワードをお持ちの場合はパスワードでサインインしてください。") \
     X(FED_BODY_NO_ACCOUNT, "Your organisation account was recognised, but it has no access here. Ask your administrator to give you access.", "組織のアカウントは確認できましたが、ここへのアクセス権がありません。管理者にアクセス権の付与を依頼してください。") \
     X(FED_BODY_DENIED, "Sign-in was cancelled or refused at your organisation's sign-in service.", "組織のサインインサービスでサインインが取り消されたか、拒否されました。") \
-    X(FED_LINK_SIGN_IN, "Back to sign-in", "サインインに戻る")
+    X(FED_LINK_SIGN_IN, "Back to sign-in", "サインインに戻る") \
+    X(FED_TITLE_CONTINUE, "Continuing to your organisation's sign-in", "組織のサインインに移動しています") \
+    X(FED_BODY_CONTINUE, "Your e-mail address belongs to an organisation that signs you in itself. If its page does not open by itself, press Continue.", "お使いのメールアドレスは、組織自身がサインインを行う組織のものです。そのページが自動で開かない場合は「続行」を押してください。") \
+    X(FED_LINK_CONTINUE, "Continue", "続行")
 
 #define ZT_MESSAGES(X)                                                                            \
     ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X) ZT_SECURITY_MESSAGES(X) \

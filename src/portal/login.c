@@ -481,6 +481,22 @@ const zt_oidc_provider_cfg *zt_portal_home_realm(const zt_config *cfg, const cha
     return NULL;
 }
 
+/* The page that sends a browser on to its home realm: a redirect would not do, as the sign-in
+ * page's CSP (form-action 'self') covers the redirects after its form's POST, and the provider is
+ * another origin. A GET to our own start path (meta refresh, or the link) is a new navigation. */
+static int home_realm_page(zt_local_req *r, const char *loc)
+{
+    zt_buf *b = &r->resp_body;
+    zt_buf_reset(b);
+    int rc = zt_html_begin(b, r->lang, FED_TITLE_CONTINUE);
+    rc = rc ? rc : zt_buf_append_str(b, "<meta http-equiv=\"refresh\" content=\"0;url=");
+    rc = rc ? rc : zt_html_text(b, loc);
+    rc = rc ? rc : zt_buf_append_str(b, "\">");
+    rc = rc ? rc : zt_html_p(b, r->lang, FED_BODY_CONTINUE, NULL);
+    rc = rc ? rc : zt_html_link(b, r->lang, loc, FED_LINK_CONTINUE);
+    return rc ? rc : zt_html_end(b, r->lang, NULL);
+}
+
 /* Home-realm discovery: an e-mail of a domain an upstream provider is home to signs in there
  * (the password field, if filled, is never read). The CSRF token was checked already. */
 static bool to_home_realm(zt_local_req *r, const char *email, const char *rd)
@@ -497,11 +513,13 @@ static bool to_home_realm(zt_local_req *r, const char *email, const char *rd)
         rc = rc ? rc : zt_url_encode(&loc, rd, strlen(rd), false);
     }
     rc = rc ? rc : zt_buf_cstr(&loc);
-    if (rc != 0)
+    rc = rc ? rc : home_realm_page(r, loc.data);
+    if (rc != 0) {
         zt_portal_unavailable(r, "out of memory");
-    else {
+    } else {
+        r->status = 200;
         r->log_detail = "home realm: to the upstream provider";
-        zt_portal_redirect(r, loc.data);
+        zt_local_respond(r);
     }
     zt_buf_dispose(&loc);
     return true;
