@@ -485,7 +485,8 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(FED_LINK_SIGN_IN, "Back to sign-in", "サインインに戻る") \
     X(FED_TITLE_CONTINUE, "Continuing to your organisation's sign-in", "組織のサインインに移動しています") \
     X(FED_BODY_CONTINUE, "Your e-mail address belongs to an organisation that signs you in itself. If its page does not open by itself, press Continue.", "お使いのメールアドレスは、組織自身がサインインを行う組織のものです。そのページが自動で開かない場合は「続行」を押してください。") \
-    X(FED_LINK_CONTINUE, "Continue", "続行")
+    X(FED_LINK_CONTINUE, "Continue", "続行") \
+    X(FED_BODY_UPSTREAM_LOGOUT, "You are signed out here. You are now being signed out of your organisation's sign-in service too; if its page does not open by itself, press Continue.", "ここからサインアウトしました。続いて組織のサインインサービスからもサインアウトします。そのページが自動で開かない場合は「続行」を押してください。")
 
 #define ZT_MESSAGES(X)                                                                            \
     ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X) ZT_SECURITY_MESSAGES(X) \

@@ -42,6 +42,8 @@ bool fed_pending_take(zt_federation *f, const char *state, fed_pending *out, int
  * document. 0 or a negative errno with the reason in err. */
 int fed_metadata(zt_federation *f, const zt_oidc_provider_cfg *p, int64_t now, zt_fed_metadata *out,
                  char *err, size_t errlen);
+/* Non-blocking: the endpoints if discovery has been read (and is not stale). */
+bool fed_metadata_cached(zt_federation *f, const zt_oidc_provider_cfg *p, zt_fed_metadata *out);
 /* Blocking: verify token's signature with the provider's JWKS (fetched, cached; an unknown kid
  * fetches it again at most every FED_JWKS_REFRESH_S). */
 zt_jws_status fed_verify(zt_federation *f, const zt_oidc_provider_cfg *p, const zt_fed_metadata *m,
@@ -51,19 +53,20 @@ zt_jws_status fed_verify(zt_federation *f, const zt_oidc_provider_cfg *p, const 
 /* A session opened through a provider: remembered for RP-initiated and back-channel logout. */
 typedef struct fed_note {
     char session_hash[65];
+    char user_id[33];
     char provider[ZT_FED_NAME_MAX + 1];
     char sub[ZT_FED_SUB_MAX + 1];
     char sid[ZT_FED_CLAIM_MAX + 1];
     char *id_token; /* the id_token_hint for RP-initiated logout */
 } fed_note;
-void fed_note_add(zt_federation *f, const char *hash, const char *provider, const char *sub,
-                  const char *sid, const char *id_token);
-/* Removes the note of hash; out (nullable) gets it (the caller frees out->id_token). */
-bool fed_note_take(zt_federation *f, const char *hash, fed_note *out);
-/* Removes the notes of (provider, sid) or, sid empty, of (provider, sub); their session hashes
- * go to cb. Returns how many. */
-size_t fed_note_take_matching(zt_federation *f, const char *provider, const char *sub,
-                              const char *sid, void (*cb)(void *ctx, const char *hash), void *ctx);
+void fed_note_add(zt_federation *f, const char *hash, const char *user_id, const char *provider,
+                  const char *sub, const char *sid, const char *id_token);
+/* Removes the note of hash or, when none, the newest of user_id (a second factor has replaced
+ * the session since); out gets it (the caller frees out->id_token). */
+bool fed_note_take(zt_federation *f, const char *hash, const char *user_id, fed_note *out);
+/* Removes the notes of (provider, sid); their user ids go to cb. Returns how many. */
+size_t fed_note_take_sid(zt_federation *f, const char *provider, const char *sid,
+                         void (*cb)(void *ctx, const char *user_id), void *ctx);
 
 struct zt_local_req;
 /* POST /.ztgate/upstream/backchannel/NAME (logout.c). */

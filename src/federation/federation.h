@@ -121,4 +121,8 @@ void zt_federation_free(zt_federation *fed);
 struct zt_local_req;
 void zt_federation_handle(void *ctx, struct zt_local_req *r);
 
+/* zt_upstream_logout_fn (http/services.h) for sign-out: ctx is the zt_federation. */
+int zt_federation_logout_url(void *ctx, const zt_config *cfg, const char *session_hash,
+                             const char *user_id, const char *return_url, char *out, size_t cap);
+
 #endif

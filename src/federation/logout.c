@@ -16,7 +16,10 @@
 #include "http/handler.h"
 #include "lib/secure.h"
 #include "portal/portal.h"
+#include "lib/buf.h"
+#include "session/account.h"
 #include "session/session.h"
+#include "store/store_source.h"
 
 typedef struct bcl_job {
     uv_work_t work;
@@ -68,37 +71,67 @@ static void answer_error(zt_local_req *r, int status, const char *detail)
     zt_local_respond(r);
 }
 
+/* The users a logout token names: by sid, the users who signed in with that provider session;
+ * by sub, the provider's user. Each has every session ended through the account service (a
+ * second factor may have replaced the session the provider's sign-in opened, so ending "that"
+ * session would not do). */
 typedef struct ended {
-    zt_sessions *sessions;
-    size_t n;
+    zt_local_req *r;
+    char source[ZT_FED_NAME_MAX + 8];
+    size_t users;
+    int rc;
 } ended;
 
-static void end_one(void *ctx, const char *hash)
+static void end_user(void *ctx, const char *user_id)
 {
     ended *e = ctx;
-    if (zt_session_destroy(e->sessions, hash) == 0)
-        e->n++;
+    zt_account_env env = zt_portal_account_env(e->r);
+    zt_actor who = {.name = e->source, .type = "System", .request_id = e->r->request_id};
+    zt_account_result res;
+    int rc = zt_account_revoke_sessions(&env, &who, user_id, &res);
+    if (rc == 0)
+        e->users++;
+    else if (rc != -ENOENT)
+        e->rc = rc;
+}
+
+static void end_sessions(bcl_job *j, ended *e)
+{
+    snprintf(e->source, sizeof(e->source), "oidc:%s", j->p->name);
+    const char *source = e->source;
+    if (j->claims->sid[0] != '\0')
+        fed_note_take_sid(j->fed, j->p->name, j->claims->sid, end_user, e);
+    if (j->claims->sub[0] != '\0') {
+        zt_user u;
+        int rc = zt_store_user_get_by_external(e->r->svc->store, source, j->claims->sub, &u);
+        if (rc == 0)
+            end_user(e, u.id);
+        else if (rc != -ENOENT)
+            e->rc = rc;
+    }
 }
 
 static void bcl_done(uv_work_t *w, int status)
 {
     bcl_job *j = w->data;
     zt_local_req *r = j->r;
+    ended e = {.r = r};
     if (status != 0 || j->reason != NULL) {
         zt_warn("oidc provider %s: back-channel logout refused: %s", j->p->name,
                 j->reason ? j->reason : "cancelled");
         answer_error(r, 400, "back-channel logout refused");
+    } else if (end_sessions(j, &e), e.rc != 0) {
+        answer_error(r, 503, "back-channel logout: store error");
     } else {
-        ended e = {.sessions = r->svc->sessions};
-        fed_note_take_matching(j->fed, j->p->name, j->claims->sub, j->claims->sid, end_one, &e);
         char msg[160];
-        snprintf(msg, sizeof(msg), "back-channel logout from provider %s: %zu session(s) ended",
-                 j->p->name, e.n);
+        snprintf(msg, sizeof(msg),
+                 "back-channel logout from provider %s: sessions of %zu user(s) ended", j->p->name,
+                 e.users);
         zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
                               .activity = ZT_ACT_AUTH_LOGOFF,
                               .success = true,
                               .message = msg,
-                              .reason = "oidc.logout.backchannel"};
+                              .reason = "oidc.upstream.backchannel_logout"};
         if (!zt_portal_audit(r, &ev)) {
             answer_error(r, 503, "audit log unavailable");
         } else {
@@ -149,4 +182,48 @@ void zt_fed_backchannel(zt_federation *fed, zt_local_req *r)
         free(j);
         answer_error(r, 503, "could not queue the back-channel logout");
     }
+}
+
+/* ---- RP-initiated logout (OIDC RP-Initiated Logout 1.0) at sign-out ---- */
+
+static int end_session_url(const zt_oidc_provider_cfg *p, const zt_fed_metadata *m,
+                           const fed_note *n, const char *return_url, zt_buf *u)
+{
+    const char *e = m->end_session_endpoint;
+    int rc = zt_buf_printf(u, "%s%cclient_id=", e, strchr(e, '?') ? '&' : '?');
+    rc = rc ? rc : zt_url_encode(u, p->client_id, strlen(p->client_id), false);
+    if (rc == 0 && n->id_token != NULL) {
+        rc = zt_buf_append_str(u, "&id_token_hint=");
+        rc = rc ? rc : zt_url_encode(u, n->id_token, strlen(n->id_token), false);
+    }
+    rc = rc ? rc : zt_buf_append_str(u, "&post_logout_redirect_uri=");
+    rc = rc ? rc : zt_url_encode(u, return_url, strlen(return_url), false);
+    return rc ? rc : zt_buf_cstr(u);
+}
+
+int zt_federation_logout_url(void *ctx, const zt_config *cfg, const char *session_hash,
+                             const char *user_id, const char *return_url, char *out, size_t cap)
+{
+    zt_federation *f = ctx;
+    fed_note n;
+    if (!fed_note_take(f, session_hash, user_id, &n))
+        return -ENOENT;
+    const zt_oidc_provider_cfg *p = NULL;
+    for (size_t i = 0; i < cfg->n_oidc_providers && p == NULL; i++)
+        if (strcmp(cfg->oidc_providers[i].name, n.provider) == 0)
+            p = &cfg->oidc_providers[i];
+    zt_fed_metadata m;
+    /* Only what discovery already told: sign-out never waits on the provider. */
+    int rc = p != NULL && p->end_session && fed_metadata_cached(f, p, &m) &&
+                     m.end_session_endpoint[0] != '\0'
+                 ? 0
+                 : -ENOENT;
+    zt_buf u;
+    zt_buf_init(&u, cap > 0 ? cap - 1 : 1);
+    rc = rc ? rc : end_session_url(p, &m, &n, return_url, &u);
+    if (rc == 0)
+        memcpy(out, u.data, u.len + 1);
+    zt_buf_dispose(&u);
+    free(n.id_token);
+    return rc;
 }

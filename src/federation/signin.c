@@ -648,7 +648,7 @@ static void signed_in(zt_local_req *r, callback_job *j, const zt_user *u, const 
     }
     zt_metric_sign_in(ZT_M_SIGN_IN_SUCCESS);
     (void)zt_store_user_touch_sign_in(r->svc->store, u->id, now);
-    fed_note_add(j->fed, o->hash, j->p->name, j->claims->sub, j->claims->sid, j->id_token);
+    fed_note_add(j->fed, o->hash, u->id, j->p->name, j->claims->sub, j->claims->sid, j->id_token);
     zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), o->cookie, r->https, -1);
     zt_known_device_set(r->svc->sessions, &r->resp_headers, u->id, r->https, now);
     r->log_detail =

@@ -156,6 +156,17 @@ static int fetch(const zt_oidc_provider_cfg *p, const char *url, zt_buf *out, ch
     return rc < 0 ? rc : -EPROTO;
 }
 
+bool fed_metadata_cached(zt_federation *f, const zt_oidc_provider_cfg *p, zt_fed_metadata *out)
+{
+    pthread_mutex_lock(&f->mu);
+    fed_cache *c = cache_for(f, p);
+    bool have = c->meta_at != 0;
+    if (have)
+        *out = c->meta;
+    pthread_mutex_unlock(&f->mu);
+    return have;
+}
+
 int fed_metadata(zt_federation *f, const zt_oidc_provider_cfg *p, int64_t now, zt_fed_metadata *out,
                  char *err, size_t errlen)
 {
@@ -253,12 +264,13 @@ zt_jws_status fed_verify(zt_federation *f, const zt_oidc_provider_cfg *p, const 
 
 /* ---- sessions opened through a provider ---- */
 
-void fed_note_add(zt_federation *f, const char *hash, const char *provider, const char *sub,
-                  const char *sid, const char *id_token)
+void fed_note_add(zt_federation *f, const char *hash, const char *user_id, const char *provider,
+                  const char *sub, const char *sid, const char *id_token)
 {
     fed_note n;
     memset(&n, 0, sizeof(n));
     snprintf(n.session_hash, sizeof(n.session_hash), "%s", hash);
+    snprintf(n.user_id, sizeof(n.user_id), "%s", user_id);
     snprintf(n.provider, sizeof(n.provider), "%s", provider);
     snprintf(n.sub, sizeof(n.sub), "%s", sub);
     snprintf(n.sid, sizeof(n.sid), "%s", sid ? sid : "");
@@ -283,38 +295,37 @@ static void note_remove_at(zt_federation *f, size_t i)
     f->n_notes--;
 }
 
-bool fed_note_take(zt_federation *f, const char *hash, fed_note *out)
+bool fed_note_take(zt_federation *f, const char *hash, const char *user_id, fed_note *out)
 {
-    bool found = false;
     pthread_mutex_lock(&f->mu);
-    for (size_t i = 0; i < f->n_notes && !found; i++) {
-        if (strcmp(f->notes[i].session_hash, hash) != 0)
-            continue;
-        found = true;
-        if (out != NULL)
-            *out = f->notes[i];
-        else
-            free(f->notes[i].id_token);
-        note_remove_at(f, i);
+    size_t at = f->n_notes;
+    for (size_t i = 0; i < f->n_notes && at == f->n_notes; i++)
+        if (strcmp(f->notes[i].session_hash, hash) == 0)
+            at = i;
+    for (size_t i = f->n_notes; i > 0 && at == f->n_notes && user_id != NULL; i--)
+        if (strcmp(f->notes[i - 1].user_id, user_id) == 0)
+            at = i - 1;
+    bool found = at < f->n_notes;
+    if (found) {
+        *out = f->notes[at];
+        note_remove_at(f, at);
     }
     pthread_mutex_unlock(&f->mu);
     return found;
 }
 
-size_t fed_note_take_matching(zt_federation *f, const char *provider, const char *sub,
-                              const char *sid, void (*cb)(void *ctx, const char *hash), void *ctx)
+size_t fed_note_take_sid(zt_federation *f, const char *provider, const char *sid,
+                         void (*cb)(void *ctx, const char *user_id), void *ctx)
 {
     size_t n = 0;
     pthread_mutex_lock(&f->mu);
     for (size_t i = 0; i < f->n_notes;) {
         const fed_note *e = &f->notes[i];
-        bool match = strcmp(e->provider, provider) == 0 &&
-                     (sid[0] != '\0' ? strcmp(e->sid, sid) == 0 : strcmp(e->sub, sub) == 0);
-        if (!match) {
+        if (strcmp(e->provider, provider) != 0 || strcmp(e->sid, sid) != 0) {
             i++;
             continue;
         }
-        cb(ctx, e->session_hash);
+        cb(ctx, e->user_id);
         free(f->notes[i].id_token);
         note_remove_at(f, i);
         n++;

@@ -407,6 +407,8 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
         zt_error("not starting: upstream sign-in: out of memory");
         return -1;
     }
+    svc->upstream_logout = zt_federation_logout_url;
+    svc->upstream_logout_ctx = gw->fed;
     zt_gw_audit_spool_drain(gw); /* what the CLI queued while the gateway was down */
     feeds_refresh(gw, cfg, true);
     if (zt_gw_feeds_configured(cfg) && atomic_load(&svc->feeds) == NULL) {

@@ -89,6 +89,15 @@ def test_browser_upstream_entra_and_google(h):
     p = tab.click('a[data-provider="entra"]', "entra-button")
     eq((p.status, p.url), (200, base + "/hello"), "signed in through Entra, at the app")
     eq(_groups(h, "alice@contoso.test"), ["staff"], "the Entra group object id mapped to staff")
+    # Sign-out ends the ztgate session and goes on to Entra's end_session (RP-initiated logout).
+    tab.goto(base + "/.ztgate/logout", "logout")
+    tab.submit("logout-submit")
+    check(wait_until(lambda: chromium.cmd("info", ctx="entra").get("url", "").startswith(
+        entra.issuer + "/session/end"), 20),
+          "at the provider's sign-out: %s" % chromium.cmd("info", ctx="entra").get("url"))
+    tab.screenshot("entra-end-session")
+    p = tab.goto(base + "/hello", "after-logout")
+    check(p.url.startswith(base + "/.ztgate/login"), "signed out of ztgate: %s" % p.url)
 
     # Home-realm discovery: bob types his e-mail and no password.
     tab = chromium.context("hrd")

@@ -269,3 +269,34 @@ def test_upstream_mfa_not_trusted(h):
     eq(r.status, 303, "signed in upstream")
     check(r.header("Location").startswith("/.ztgate/totp"),
           "untrusted upstream MFA: ztgate's second factor: %s" % r.header("Location"))
+
+
+def test_upstream_rp_initiated_logout(h):
+    """Signing out of ztgate also signs out at the provider (end_session): a page that moves on to
+    its end_session_endpoint with id_token_hint, the client and our signed-out page; the session
+    is gone at once. end_session: false signs out of ztgate only."""
+    op = FakeOP(h)
+    gw, _ = _gateway(h, op)
+    b = Browser(gw.port)
+    eq(_sign_in(b, op).status, 303, "signed in")
+    id_token = op.next_token
+    r = b.logout()
+    eq(r.status, 200, "sign-out answers with a page (CSP form-action covers POST redirects)")
+    m = re.search(rb'http-equiv="refresh" content="0;url=([^"]+)"', r.body)
+    check(m, "the page moves on to the provider: %r" % r.body[:500])
+    url = urllib.parse.urlparse(html.unescape(m.group(1).decode()))
+    eq(url.scheme + "://" + url.netloc + url.path, op.issuer + "/logout", "end_session_endpoint")
+    q = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
+    eq(q.get("id_token_hint"), id_token, "id_token_hint is the sign-in's ID token")
+    eq(q.get("client_id"), op.client_id, "client_id")
+    eq(q.get("post_logout_redirect_uri"), "http://app.test/.ztgate/signed-out", "back to us")
+    check(b.get("/hello").status in (302, 303, 401), "the ztgate session is gone")
+
+
+def test_upstream_logout_local_only(h):
+    op = FakeOP(h)
+    gw, _ = _gateway(h, op, end_session=False)
+    b = Browser(gw.port)
+    eq(_sign_in(b, op).status, 303, "signed in")
+    r = b.logout()
+    eq((r.status, r.header("Location")), (303, "/.ztgate/signed-out"), "ztgate sign-out only")
