@@ -217,7 +217,9 @@ static void start(zt_federation *fed, zt_local_req *r)
             memcpy(j->login_hint, hint, hn + 1);
     }
     zt_form_dispose(&q);
-    if (p == NULL) {
+    if (name == NULL) {
+        fail_page(r, 400, FED_BODY_UNKNOWN_PROVIDER, "no provider named");
+    } else if (p == NULL) {
         fail_page(r, 404, FED_BODY_UNKNOWN_PROVIDER, "unknown upstream provider");
     } else if (j == NULL) {
         zt_portal_unavailable(r, "out of memory");
