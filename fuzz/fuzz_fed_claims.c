@@ -28,8 +28,8 @@ static void id_claims(const uint8_t *d, size_t n)
                        .hosted_domain = (n & 1) ? "school.example" : NULL};
     const char *why = NULL;
     zt_fed_status st = zt_fed_id_claims((const char *)d, n, &x, &out, &why);
-    if (st == ZT_FED_OK && (out.sub[0] == '\0' || strchr(out.email, '@') == NULL ||
-                            out.n_groups > ZT_FED_GROUPS_MAX))
+    if (st == ZT_FED_OK &&
+        (out.sub[0] == '\0' || strchr(out.email, '@') == NULL || out.n_groups > ZT_FED_GROUPS_MAX))
         abort(); /* accepted a token the checker promised to refuse */
     (void)zt_fed_status_name(st);
 }

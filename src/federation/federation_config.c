@@ -74,7 +74,7 @@ static void check_provider(zt_config_ctx *c, const zt_config_walk *w)
     if (p->client_secret_file != NULL) {
         struct stat st;
         zt_config_check_file(c, w, "client_secret_file", p->client_secret_file, "");
-        if (stat(p->client_secret_file, &st) == 0 && (st.st_mode & 077) != 0)
+        if (stat(p->client_secret_file, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
             zt_config_err(c, zt_config_seen(w, "client_secret_file"),
                           "'client_secret_file' file '%s' is readable by group or others "
                           "(mode %03o): chmod 600 it",
