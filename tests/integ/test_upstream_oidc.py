@@ -18,7 +18,7 @@ from upstream_idp import FakeOP
 DOMAIN = "corp.test"
 
 
-def _gateway(h, op, mfa="optional", **prov):
+def _gateway(h, op, mfa="optional", extra=None, **prov):
     secret = h.path("upstream-secret")
     with open(secret, "w") as f:
         f.write(op.client_secret + "\n")
@@ -34,6 +34,7 @@ def _gateway(h, op, mfa="optional", **prov):
                                    "argon2_passes": 2},
                           "audit": {"path": audit},
                           "oidc_providers": [p]})
+    cfg.update(extra or {})
     return h.gateway(cfg), audit
 
 
@@ -51,8 +52,8 @@ def _callback(b, state, code="code-1"):
     return b.get("/.ztgate/upstream/callback?code=%s&state=%s" % (code, state))
 
 
-def _sign_in(b, op, make=None):
-    q, _ = _start(b)
+def _sign_in(b, op, make=None, start=None):
+    q, _ = (start or _start)(b)
     op.next_token = (make or (lambda nonce: op.sign(op.claims(nonce))))(q["nonce"])
     return _callback(b, q["state"])
 
@@ -300,3 +301,54 @@ def test_upstream_logout_local_only(h):
     eq(_sign_in(b, op).status, 303, "signed in")
     r = b.logout()
     eq((r.status, r.header("Location")), (303, "/.ztgate/signed-out"), "ztgate sign-out only")
+
+
+TOR_EXIT = "127.0.0.30"
+
+
+def test_upstream_conditional_access_and_risk(h):
+    """An upstream sign-in meets the same Conditional Access and risk engine as a password: the
+    mapped group is what a policy blocks; a sign-in from an anonymous IP (a Tor exit) is a risk
+    detection that demands ztgate's second factor, or, with the provider's MFA trusted, is
+    remediated by it."""
+    from test_risk_e2e import SrcBrowser
+    tor = h.path("tor-exits.txt")
+    with open(tor, "w") as f:
+        f.write("ExitNode 0011BD2485AD45D984EC4159C88FC066E5E3300E\n"
+                "ExitAddress %s 2026-11-01 12:07:50\n" % TOR_EXIT)
+    op = FakeOP(h)
+    gw, audit = _gateway(h, op, trust_upstream_mfa=True, extra={
+        "risk": {"anonymous_ips": [{"path": tor}]},
+        "policies": [{"name": "no-admins-here", "state": "on",
+                      "users": {"include": ["group:admins"]},
+                      "apps": {"include": ["all"]}, "grant": {"block": True}}]})
+    html_accept = [("Accept", "text/html")]
+    b = Browser(gw.port)
+    eq(_sign_in(b, op).status, 303, "staff signs in")
+    eq(b.get("/hello", headers=html_accept).status, 200, "staff passes the policy")
+    a = Browser(gw.port)
+    r = _sign_in(a, op, lambda n: op.sign(op.claims(n, sub="sub-bob", email="bob@corp.test",
+                                                     groups=["g-admins-guid"])))
+    eq(r.status, 303, "bob signs in upstream")
+    r = a.get("/hello", headers=html_accept)
+    eq(r.status, 403, "the policy blocks the group the token mapped")
+    check(b"no-admins-here" in r.body, "the block page names the policy")
+
+    # From a Tor exit, password-only upstream and no ztgate factor to ask: refused, as a
+    # password sign-in is (the risk engine's rule: a risky sign-in may not enrol its own).
+    t = SrcBrowser(gw.port, TOR_EXIT)
+    r = _sign_in(t, op, lambda n: op.sign(op.claims(n, sub="sub-carol", email="carol@corp.test",
+                                                     amr=["pwd"])))
+    eq(r.status, 403, "carol from a Tor exit: risky, no second factor to ask: refused")
+    check(not session_cookie(t), "no session")
+    # With the provider's MFA (trusted): signed in, the detection remediated by it.
+    t2 = SrcBrowser(gw.port, TOR_EXIT)
+    r = _sign_in(t2, op, lambda n: op.sign(op.claims(n, sub="sub-dave", email="dave@corp.test",
+                                                      amr=["pwd", "mfa"])))
+    eq((r.status, r.header("Location")), (303, "/hello"), "upstream MFA remediates the risk")
+    time.sleep(0.3)
+    with open(audit) as f:
+        text = f.read()
+    check(text.count("anonymous_ip") >= 2, "the detections are audited")
+    check("signed in upstream with MFA; sign-in risk remediated by it" in text,
+          "the remediation is recorded")
