@@ -716,7 +716,10 @@ static void callback_done(uv_work_t *w, int status)
         snprintf(fu.source, sizeof(fu.source), "oidc:%s", j->p->name);
         zt_actor who = {.name = fu.source, .type = "System", .request_id = r->request_id};
         int rc = resolve_user(r, j->p, c, &fu, &who);
-        if (rc == 0)
+        /* A disabled or expired account is refused before the token changes anything. */
+        bool usable = rc == 0 && !fu.u.disabled &&
+                      (fu.u.expires_at == 0 || fu.u.expires_at > zt_portal_now());
+        if (usable)
             rc = update_user(r, j->p, c, &fu, &who);
         if (rc == -ENOENT)
             refuse(r, j->p->name, c->email, NULL, "no account and jit does not create one", 403,
@@ -727,8 +730,9 @@ static void callback_done(uv_work_t *w, int status)
                    FED_BODY_NO_ACCOUNT);
         else if (rc != 0)
             zt_portal_unavailable(r, "store error");
-        else if (fu.u.disabled)
-            refuse(r, j->p->name, fu.u.email, fu.u.id, "account disabled", 403,
+        else if (!usable)
+            refuse(r, j->p->name, fu.u.email, fu.u.id,
+                   fu.u.disabled ? "account disabled" : "account expired", 403,
                    FED_BODY_NO_ACCOUNT);
         else
             sign_in(r, j, &fu.u);

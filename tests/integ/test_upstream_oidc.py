@@ -352,3 +352,17 @@ def test_upstream_conditional_access_and_risk(h):
     check(text.count("anonymous_ip") >= 2, "the detections are audited")
     check("signed in upstream with MFA; sign-in risk remediated by it" in text,
           "the remediation is recorded")
+
+
+def test_upstream_disabled_account_refused(h):
+    op = FakeOP(h)
+    gw, _ = _gateway(h, op)
+    eq(_sign_in(Browser(gw.port), op).status, 303, "first sign-in creates alice")
+    r = h.cli("user", "disable", "alice@corp.test", "--config", gw.config_path)
+    eq(r.returncode, 0, "user disable: %s" % (r.stdout + r.stderr))
+    b = Browser(gw.port)
+    r = _sign_in(b, op, lambda n: op.sign(op.claims(n, groups=["g-admins-guid"])))
+    eq(r.status, 403, "a disabled account is refused whatever the provider says")
+    check(not session_cookie(b), "no session")
+    _, groups = _db_user(h, "alice@corp.test")
+    eq(groups, ["staff"], "the refused token changed nothing")
