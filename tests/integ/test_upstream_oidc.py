@@ -366,3 +366,18 @@ def test_upstream_disabled_account_refused(h):
     check(not session_cookie(b), "no session")
     _, groups = _db_user(h, "alice@corp.test")
     eq(groups, ["staff"], "the refused token changed nothing")
+
+
+def test_upstream_failure_page_japanese(h):
+    from browser import msg
+    op = FakeOP(h)
+    gw, _ = _gateway(h, op)
+    b = Browser(gw.port, lang="ja")
+    r = _sign_in(b, op, lambda n: op.sign(op.claims(n, aud="someone-else")))
+    eq(r.status, 502, "refused")
+    body = r.body.decode()
+    check(msg("FED_TITLE_FAILED", "ja") in body and msg("FED_BODY_FAILED", "ja") in body,
+          "the failure page in Japanese: %s" % body[:600])
+    check(msg("FED_TITLE_FAILED") not in body, "no English title on the Japanese page")
+    r = Browser(gw.port, lang="ja").get("/.ztgate/upstream/callback?code=x&state=" + "B" * 43)
+    check(msg("FED_BODY_EXPIRED", "ja") in r.body.decode(), "expired sign-in page in Japanese")
