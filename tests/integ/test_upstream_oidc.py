@@ -381,3 +381,22 @@ def test_upstream_failure_page_japanese(h):
     check(msg("FED_TITLE_FAILED") not in body, "no English title on the Japanese page")
     r = Browser(gw.port, lang="ja").get("/.ztgate/upstream/callback?code=x&state=" + "B" * 43)
     check(msg("FED_BODY_EXPIRED", "ja") in r.body.decode(), "expired sign-in page in Japanese")
+
+
+
+def test_upstream_over_https(h):
+    """The provider over HTTPS, verified against ca_file (discovery, JWKS, token endpoint); the
+    same provider without ca_file (the system store does not know its certificate) is
+    unavailable, a clear page, not a sign-in."""
+    op = FakeOP(h, tls=True)
+    gw, _ = _gateway(h, op, ca_file=op.ca_file)
+    b = Browser(gw.port)
+    q, loc = _start(b)
+    eq(loc.scheme + "://" + loc.netloc, op.issuer, "authorization endpoint over https")
+    op.next_token = op.sign(op.claims(q["nonce"]))
+    eq(_callback(b, q["state"]).status, 303, "signed in through an https provider")
+    gw.proc.stop()
+    gw2, _ = _gateway(h, op)  # no ca_file
+    r = Browser(gw2.port).get("/.ztgate/upstream/start?provider=corp")
+    eq(r.status, 503, "an unverifiable certificate: the provider is unavailable")
+    check(b"cannot be reached" in r.body, "the page says so")

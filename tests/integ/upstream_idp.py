@@ -4,6 +4,7 @@ key made here (`cryptography`). The authorize endpoint is never visited: the tes
 authorization URL ztgate redirects to and calls ztgate's callback itself."""
 import base64
 import json
+import ssl
 import threading
 import time
 import urllib.parse
@@ -12,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from harness import free_port
+from harness import free_port, gen_cert
 
 
 def b64u(data):
@@ -26,11 +27,14 @@ def _int_b64u(n):
 
 
 class FakeOP:
-    def __init__(self, h, client_id="ztgate-client", client_secret="upstream-secret-123"):
+    def __init__(self, h, client_id="ztgate-client", client_secret="upstream-secret-123",
+                 tls=False):
+        """tls: serve https://localhost:PORT with a self-signed certificate (self.ca_file)."""
         self.client_id = client_id
         self.client_secret = client_secret
         self.port = free_port()
-        self.issuer = "http://127.0.0.1:%d" % self.port
+        self.issuer = ("https://localhost:%d" if tls else "http://127.0.0.1:%d") % self.port
+        self.ca_file = None
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = "fake-rs256"
         self.other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -74,6 +78,12 @@ class FakeOP:
                                      "id_token": op.next_token})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        if tls:
+            cert, key = gen_cert(h.dir, cn="localhost", name="fake-op")
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            self.ca_file = cert
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         h.procs.append(self)  # stopped by the harness (stop())
