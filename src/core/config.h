@@ -164,6 +164,7 @@ typedef struct zt_oidc_provider_cfg {
     char *issuer;   /* exactly the iss of its tokens; discovery at ISSUER/.well-known/... */
     char *client_id;
     char *client_secret_file; /* client_secret_basic; mode 0600 */
+    char *private_key_dir;    /* private_key_jwt: ztgate's key directory (RS256), created */
     char *ca_file;            /* NULL: the system store */
     zt_cfg_word *scopes;      /* default openid email profile */
     size_t n_scopes;

@@ -68,6 +68,15 @@ bool fed_note_take(zt_federation *f, const char *hash, const char *user_id, fed_
 size_t fed_note_take_sid(zt_federation *f, const char *provider, const char *sid,
                          void (*cb)(void *ctx, const char *user_id), void *ctx);
 
+/* private_key_jwt: the provider's key directory, opened (created) at first use and kept. NULL
+ * with the reason in err. */
+struct zt_keys;
+struct zt_keys *fed_client_keys(zt_federation *f, const zt_oidc_provider_cfg *p, char *err,
+                                size_t errlen);
+/* GET /.ztgate/upstream/jwks/NAME: the public keys to register at the provider (logout.c). */
+struct zt_local_req;
+void zt_fed_jwks(zt_federation *f, struct zt_local_req *r);
+
 struct zt_local_req;
 /* POST /.ztgate/upstream/backchannel/NAME (logout.c). */
 void zt_fed_backchannel(zt_federation *f, struct zt_local_req *r);

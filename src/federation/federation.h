@@ -11,6 +11,7 @@
  *   GET  /.ztgate/upstream/start?provider=NAME[&rd=URL][&login_hint=EMAIL]
  *   GET  /.ztgate/upstream/callback?code=...&state=...       (the redirect URI to register)
  *   POST /.ztgate/upstream/backchannel/NAME  logout_token=... (OIDC Back-Channel Logout 1.0)
+ *   GET  /.ztgate/upstream/jwks/NAME     the public keys of private_key_jwt (its jwks_uri)
  * docs/SIGNIN-OIDC.md is the administrator's guide. */
 #ifndef ZT_FEDERATION_FEDERATION_H
 #define ZT_FEDERATION_FEDERATION_H
@@ -26,6 +27,7 @@
 #define ZT_FED_START "/.ztgate/upstream/start"
 #define ZT_FED_CALLBACK "/.ztgate/upstream/callback"
 #define ZT_FED_BACKCHANNEL "/.ztgate/upstream/backchannel/"
+#define ZT_FED_JWKS "/.ztgate/upstream/jwks/"
 
 #define ZT_FED_NAME_MAX 32
 #define ZT_FED_GROUP_MAX 64   /* a ztgate group name a claim value maps to */

@@ -80,6 +80,11 @@ static void check_provider(zt_config_ctx *c, const zt_config_walk *w)
                           "(mode %03o): chmod 600 it",
                           p->client_secret_file, (unsigned)(st.st_mode & 0777));
     }
+    if ((p->client_secret_file == NULL) == (p->private_key_dir == NULL))
+        zt_config_err_at(c, p->line, p->col,
+                         "provider '%s': give exactly one of 'client_secret_file' "
+                         "(client_secret_basic) and 'private_key_dir' (private_key_jwt)",
+                         p->name ? p->name : "?");
     if (p->ca_file != NULL)
         zt_config_check_file(c, w, "ca_file", p->ca_file, "");
     for (size_t i = 0; i < p->n_domains; i++)
@@ -103,8 +108,9 @@ static const zt_config_key provider_keys[] = {
     {"issuer", ZT_K_STR, ZT_CFG_REQUIRED | ZT_CFG_RELOAD, ZT_FIELD(zt_oidc_provider_cfg, issuer)},
     {"client_id", ZT_K_STR, ZT_CFG_REQUIRED | ZT_CFG_RELOAD,
      ZT_FIELD(zt_oidc_provider_cfg, client_id)},
-    {"client_secret_file", ZT_K_STR, ZT_CFG_REQUIRED | ZT_CFG_RELOAD,
+    {"client_secret_file", ZT_K_STR, ZT_CFG_RELOAD,
      ZT_FIELD(zt_oidc_provider_cfg, client_secret_file)},
+    {"private_key_dir", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_oidc_provider_cfg, private_key_dir)},
     {"ca_file", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_oidc_provider_cfg, ca_file)},
     {"scopes", ZT_K_STRS, ZT_CFG_RELOAD, .off = offsetof(zt_oidc_provider_cfg, scopes),
      .aux = offsetof(zt_oidc_provider_cfg, n_scopes), .min = 0, .max = FED_SCOPES_MAX},

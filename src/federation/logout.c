@@ -16,6 +16,7 @@
 #include "http/handler.h"
 #include "lib/secure.h"
 #include "portal/portal.h"
+#include "identity/keys.h"
 #include "lib/buf.h"
 #include "session/account.h"
 #include "session/session.h"
@@ -226,4 +227,31 @@ int zt_federation_logout_url(void *ctx, const zt_config *cfg, const char *sessio
     zt_buf_dispose(&u);
     free(n.id_token);
     return rc;
+}
+
+/* ---- the public keys of private_key_jwt ---- */
+
+void zt_fed_jwks(zt_federation *fed, zt_local_req *r)
+{
+    const char *name = r->path + strlen(ZT_FED_JWKS);
+    const zt_oidc_provider_cfg *p = NULL;
+    for (size_t i = 0; i < r->cfg->n_oidc_providers && p == NULL; i++)
+        if (strcmp(r->cfg->oidc_providers[i].name, name) == 0)
+            p = &r->cfg->oidc_providers[i];
+    char err[300];
+    zt_keys *keys =
+        p != NULL && p->private_key_dir != NULL ? fed_client_keys(fed, p, err, sizeof(err)) : NULL;
+    r->no_security_headers = true;
+    r->content_type = "application/json";
+    zt_buf_reset(&r->resp_body);
+    if (keys == NULL || zt_keys_jwks(keys, &r->resp_body) != 0) {
+        r->status = 404;
+        r->log_detail = "no private_key_jwt keys for that provider";
+        zt_buf_reset(&r->resp_body);
+        zt_buf_append_str(&r->resp_body, "{\"error\":\"not_found\"}");
+    } else {
+        r->status = 200;
+        zt_buf_append_str(&r->resp_headers, "Cache-Control: max-age=300\r\n");
+    }
+    zt_local_respond(r);
 }

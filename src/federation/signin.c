@@ -20,6 +20,8 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "federation/fed_int.h"
+#include "identity/jws.h"
+#include "identity/keys.h"
 #include "http/handler.h"
 #include "lib/secure.h"
 #include "portal/portal.h"
@@ -311,32 +313,75 @@ static void read_token_answer(callback_job *j, const zt_buf *answer)
     json_decref(doc);
 }
 
+/* private_key_jwt (RFC 7523 2.2, OIDC Core 9): a client assertion signed with the active RS256
+ * key of private_key_dir, for the token endpoint only, living 60 s. */
+static int client_assertion(callback_job *j, const zt_fed_metadata *m, zt_buf *body)
+{
+    char err[300];
+    zt_keys *keys = fed_client_keys(j->fed, j->p, err, sizeof(err));
+    if (keys == NULL) {
+        zt_warn("oidc provider %s: %s", j->p->name, err);
+        return -EIO;
+    }
+    char jti[FED_RAND_LEN + 1];
+    fed_random(jti);
+    int64_t now = zt_portal_now();
+    json_t *claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", j->p->client_id, "sub",
+                               j->p->client_id, "aud", m->token_endpoint, "jti", jti, "iat",
+                               (json_int_t)now, "exp", (json_int_t)now + 60);
+    char *text = claims ? json_dumps(claims, JSON_COMPACT) : NULL;
+    json_decref(claims);
+    zt_buf jwt;
+    zt_buf_init(&jwt, 0);
+    int rc = text ? zt_jws_sign_json(keys, ZT_JWS_RS256, "JWT", text, strlen(text), &jwt, NULL)
+                  : -ENOMEM;
+    free(text);
+    rc = rc ? rc : zt_buf_cstr(&jwt);
+    rc = rc ? rc : append_param(body, "client_id", j->p->client_id);
+    rc = rc ? rc
+            : append_param(body, "client_assertion_type",
+                           "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    rc = rc ? rc : append_param(body, "client_assertion", jwt.data);
+    zt_buf_dispose(&jwt);
+    return rc;
+}
+
+/* client_secret_basic: the Authorization header line; private_key_jwt: the assertion in body. */
+static int client_auth(callback_job *j, const zt_fed_metadata *m, zt_buf *auth, zt_buf *body)
+{
+    if (j->p->private_key_dir != NULL)
+        return client_assertion(j, m, body);
+    char secret[FED_SECRET_MAX + 1];
+    int rc = read_secret(j->p->client_secret_file, secret);
+    rc = rc ? rc : basic_header(j->p->client_id, secret, auth);
+    zt_wipe(secret, sizeof(secret));
+    return rc;
+}
+
 static void exchange(callback_job *j, const zt_fed_metadata *m)
 {
-    char secret[FED_SECRET_MAX + 1];
     zt_buf body, auth, answer;
-    zt_buf_init(&body, 16384);
+    zt_buf_init(&body, 32768);
     zt_buf_init(&auth, 8192);
     zt_buf_init(&answer, 256 * 1024);
-    int rc = read_secret(j->p->client_secret_file, secret);
-    rc = rc ? rc : basic_header(j->p->client_id, secret, &auth);
-    rc = rc ? rc : zt_buf_cstr(&auth);
-    rc = rc ? rc : zt_buf_append_str(&body, "grant_type=authorization_code");
+    int rc = zt_buf_append_str(&body, "grant_type=authorization_code");
     rc = rc ? rc : append_param(&body, "code", j->code);
     rc = rc ? rc : append_param(&body, "redirect_uri", j->pe.redirect_uri);
     rc = rc ? rc : append_param(&body, "code_verifier", j->pe.verifier);
+    rc = rc ? rc : client_auth(j, m, &auth, &body);
+    rc = rc ? rc : zt_buf_cstr(&auth);
     int http = rc == 0 ? zt_http_post_read(m->token_endpoint, "application/x-www-form-urlencoded",
-                                           auth.data, body.data, body.len, FED_HTTP_TIMEOUT_MS,
-                                           j->p->ca_file, &answer)
+                                           auth.len > 0 ? auth.data : NULL, body.data, body.len,
+                                           FED_HTTP_TIMEOUT_MS, j->p->ca_file, &answer)
                        : rc;
     if (rc != 0)
-        job_fail(j, "client secret unreadable", FED_BODY_UNAVAILABLE, 503);
+        job_fail(j, "client credentials unusable (secret file or key directory)",
+                 FED_BODY_UNAVAILABLE, 503);
     else if (http != 200)
         job_fail(j, http <= 0 ? "token endpoint unreachable" : "token endpoint refused the code",
                  http <= 0 ? FED_BODY_UNAVAILABLE : FED_BODY_FAILED, http <= 0 ? 503 : 502);
     else
         read_token_answer(j, &answer);
-    zt_wipe(secret, sizeof(secret));
     zt_wipe(auth.data, auth.len);
     zt_buf_dispose(&auth);
     zt_buf_dispose(&body);
@@ -806,6 +851,8 @@ void zt_federation_handle(void *ctx, zt_local_req *r)
         callback(fed, r);
     else if (strncmp(r->path, ZT_FED_BACKCHANNEL, strlen(ZT_FED_BACKCHANNEL)) == 0)
         zt_fed_backchannel(fed, r);
+    else if (strncmp(r->path, ZT_FED_JWKS, strlen(ZT_FED_JWKS)) == 0)
+        zt_fed_jwks(fed, r);
     else
         fail_page(r, 404, FED_BODY_UNKNOWN_PROVIDER, "no such upstream sign-in path");
 }

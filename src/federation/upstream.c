@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "federation/fed_int.h"
+#include "identity/keys.h"
 #include "lib/buf.h"
 #include "lib/secure.h"
 #include "response/webhook.h"
@@ -30,6 +31,13 @@ typedef struct fed_cache {
     int64_t jwks_at;
 } fed_cache;
 
+#define FED_KEYDIRS_MAX 64
+
+typedef struct fed_keydir {
+    char *dir;
+    zt_keys *keys;
+} fed_keydir;
+
 struct zt_federation {
     pthread_mutex_t mu;
     fed_cache cache[FED_CACHE_MAX];
@@ -38,6 +46,8 @@ struct zt_federation {
     size_t n_pending, cap_pending;
     fed_note *notes;
     size_t n_notes, cap_notes;
+    fed_keydir keydirs[FED_KEYDIRS_MAX];
+    size_t n_keydirs;
 };
 
 zt_federation *zt_federation_new(void)
@@ -58,6 +68,10 @@ void zt_federation_free(zt_federation *f)
         zt_jws_jwks_free(f->cache[i].jwks);
     for (size_t i = 0; i < f->n_notes; i++)
         free(f->notes[i].id_token);
+    for (size_t i = 0; i < f->n_keydirs; i++) {
+        zt_keys_free(f->keydirs[i].keys);
+        free(f->keydirs[i].dir);
+    }
     zt_wipe(f->pending, f->cap_pending * sizeof(*f->pending));
     free(f->pending);
     free(f->notes);
@@ -332,4 +346,32 @@ size_t fed_note_take_sid(zt_federation *f, const char *provider, const char *sid
     }
     pthread_mutex_unlock(&f->mu);
     return n;
+}
+
+/* ---- private_key_jwt keys ---- */
+
+zt_keys *fed_client_keys(zt_federation *f, const zt_oidc_provider_cfg *p, char *err, size_t errlen)
+{
+    zt_keys *k = NULL;
+    pthread_mutex_lock(&f->mu);
+    for (size_t i = 0; i < f->n_keydirs && k == NULL; i++)
+        if (strcmp(f->keydirs[i].dir, p->private_key_dir) == 0)
+            k = f->keydirs[i].keys;
+    if (k == NULL && f->n_keydirs == FED_KEYDIRS_MAX)
+        snprintf(err, errlen, "more than %d private_key_dir directories", FED_KEYDIRS_MAX);
+    else if (k == NULL) {
+        char why[256] = "";
+        char *dir = strdup(p->private_key_dir);
+        if (dir != NULL &&
+            zt_keys_open_with(p->private_key_dir, ZT_KEYS_WITH_RSA, &k, why, sizeof(why)) == 0) {
+            f->keydirs[f->n_keydirs++] = (fed_keydir){dir, k};
+        } else {
+            free(dir);
+            k = NULL;
+            snprintf(err, errlen, "private_key_dir %s: %s", p->private_key_dir,
+                     why[0] ? why : "out of memory");
+        }
+    }
+    pthread_mutex_unlock(&f->mu);
+    return k;
 }

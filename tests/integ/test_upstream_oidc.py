@@ -27,6 +27,8 @@ def _gateway(h, op, mfa="optional", extra=None, **prov):
          "issuer": op.issuer, "client_id": op.client_id, "client_secret_file": secret,
          "domains": [DOMAIN], "group_map": ["g-staff-guid=staff", "g-admins-guid=admins"]}
     p.update(prov)
+    if p.get("private_key_dir"):
+        del p["client_secret_file"]
     up = h.upstream()
     audit = h.path("state/audit/audit.log")
     cfg = h.config([h.app(up, sensitivity="internal")],
@@ -400,3 +402,27 @@ def test_upstream_over_https(h):
     r = Browser(gw2.port).get("/.ztgate/upstream/start?provider=corp")
     eq(r.status, 503, "an unverifiable certificate: the provider is unavailable")
     check(b"cannot be reached" in r.body, "the page says so")
+
+
+
+def test_upstream_private_key_jwt(h):
+    """private_key_jwt: ztgate signs a client assertion with the RS256 key of private_key_dir
+    (created at first use) and publishes the public keys at /.ztgate/upstream/jwks/NAME for the
+    provider (its jwks_uri); the provider here fetches them and verifies the assertion."""
+    op = FakeOP(h)
+    gw, _ = _gateway(h, op, private_key_dir=h.path("state/upstream-keys"))
+    op.client_jwks_url = "http://127.0.0.1:%d/.ztgate/upstream/jwks/corp" % gw.port
+    b = Browser(gw.port)
+    r = _sign_in(b, op)
+    eq(r.status, 303, "signed in with private_key_jwt: %r" % r.body[:300])
+    eq(len(op.assertions), 1, "the provider verified one client assertion")
+    check(op.token_requests[-1]["auth"] is None, "no client secret sent")
+    jwks = json.loads(Browser(gw.port).get("/.ztgate/upstream/jwks/corp").body)
+    check(all("d" not in k for k in jwks["keys"]) and any(k["kty"] == "RSA" for k in jwks["keys"]),
+          "the JWKS holds public keys only")
+    mode = os.stat(h.path("state/upstream-keys")).st_mode & 0o777
+    eq(mode, 0o700, "the key directory is private")
+    eq(Browser(gw.port).get("/.ztgate/upstream/jwks/nope").status, 404, "unknown provider")
+    op.client_jwks_url = "http://127.0.0.1:1/none"  # the provider cannot verify: refused
+    r = _sign_in(Browser(gw.port), op)
+    eq(r.status, 502, "a client assertion the provider refuses: the sign-in fails")

@@ -8,6 +8,7 @@ import ssl
 import threading
 import time
 import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives import hashes
@@ -41,6 +42,8 @@ class FakeOP:
         self.next_token = None
         self.token_requests = []
         self.token_status = 200
+        self.client_jwks_url = None  # private_key_jwt: where ztgate publishes its public keys
+        self.assertions = []  # the verified client assertions' claims
         op = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -69,7 +72,11 @@ class FakeOP:
                 op.token_requests.append({"form": form, "auth": self.headers.get("Authorization")})
                 expect = "Basic " + base64.b64encode(
                     ("%s:%s" % (op.client_id, op.client_secret)).encode()).decode()
-                if self.headers.get("Authorization") != expect:
+                if op.client_jwks_url is not None:
+                    authorized = op.check_assertion(form)
+                else:
+                    authorized = self.headers.get("Authorization") == expect
+                if not authorized:
                     self._json(401, {"error": "invalid_client"})
                 elif op.token_status != 200:
                     self._json(op.token_status, {"error": "invalid_grant"})
@@ -105,6 +112,36 @@ class FakeOP:
 
     def stdout_text(self):
         return ""
+
+    def check_assertion(self, form):
+        """private_key_jwt (RFC 7523): RS256 by a key of the client's JWKS (fetched from ztgate),
+        iss = sub = client_id, aud = our token endpoint, exp within a minute, a jti."""
+        try:
+            if form.get("client_assertion_type") != [
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"]:
+                return False
+            token = form["client_assertion"][0]
+            h64, p64, s64 = token.split(".")
+            pad = lambda x: x + "=" * (-len(x) % 4)
+            header = json.loads(base64.urlsafe_b64decode(pad(h64)))
+            claims = json.loads(base64.urlsafe_b64decode(pad(p64)))
+            sig = base64.urlsafe_b64decode(pad(s64))
+            req = urllib.request.Request(self.client_jwks_url, headers={"Host": "app.test"})
+            keys = json.loads(urllib.request.urlopen(req, timeout=5).read())["keys"]
+            k = [k for k in keys if k.get("kid") == header.get("kid") and k["kty"] == "RSA"][0]
+            n = int.from_bytes(base64.urlsafe_b64decode(pad(k["n"])), "big")
+            e = int.from_bytes(base64.urlsafe_b64decode(pad(k["e"])), "big")
+            pub = rsa.RSAPublicNumbers(e, n).public_key()
+            pub.verify(sig, (h64 + "." + p64).encode(), padding.PKCS1v15(), hashes.SHA256())
+            now = time.time()
+            ok = (header["alg"] == "RS256" and claims["iss"] == self.client_id and
+                  claims["sub"] == self.client_id and claims["aud"] == self.issuer + "/token" and
+                  now < claims["exp"] <= now + 120 and claims.get("jti"))
+            if ok:
+                self.assertions.append(claims)
+            return bool(ok)
+        except Exception:  # noqa: BLE001 - any failure is a refused client
+            return False
 
     def discovery(self):
         return {"issuer": self.issuer,

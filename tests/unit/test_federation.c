@@ -229,6 +229,10 @@ static void test_config(void **state)
     config_errors(PROVIDER("a", "https://op.test", "") PROVIDER("a", "https://op2.test", ""),
                   "used twice");
     config_errors(PROVIDER("corp", "https://op.test", "    jit: sometimes\n"), "jit");
+    config_errors(PROVIDER("corp", "https://op.test", "    private_key_dir: /tmp/k\n"),
+                  "exactly one of");
+    config_errors("  - name: corp\n    label: L\n    issuer: https://op.test\n    client_id: c\n",
+                  "exactly one of");
     unlink(SECRET);
 }
 
