@@ -11,7 +11,7 @@ import sqlite3
 import time
 import urllib.parse
 
-from harness import check, eq
+from harness import check, eq, wait_until
 from portal_client import Browser, session_cookie
 from upstream_idp import FakeOP
 
@@ -426,3 +426,27 @@ def test_upstream_private_key_jwt(h):
     op.client_jwks_url = "http://127.0.0.1:1/none"  # the provider cannot verify: refused
     r = _sign_in(Browser(gw.port), op)
     eq(r.status, 502, "a client assertion the provider refuses: the sign-in fails")
+
+
+def test_upstream_reload_adds_and_changes_providers(h):
+    """oidc_providers is reloadable: a provider added by SIGHUP shows its button and signs in; a
+    changed client_id is used from the next sign-in on."""
+    op = FakeOP(h)
+    gw, _ = _gateway(h, op)
+    cfg = json.loads(json.dumps(gw.config))
+    cfg["oidc_providers"][0]["name"] = "corp2"
+    cfg["oidc_providers"][0]["label"] = "Sign in with Corp Two"
+    gw.reload(cfg)
+    check(wait_until(lambda: b"Sign in with Corp Two" in Browser(gw.port).get(
+        "/.ztgate/login").body, 10), "the new provider's button after reload")
+    eq(Browser(gw.port).get("/.ztgate/upstream/start?provider=corp").status, 404,
+       "the old name is gone")
+    b = Browser(gw.port)
+    r = b.get("/.ztgate/upstream/start?provider=corp2")
+    eq(r.status, 303, "the new provider starts")
+    q = {k: v[0] for k, v in urllib.parse.parse_qs(
+        urllib.parse.urlparse(r.header("Location")).query).items()}
+    op.next_token = op.sign(op.claims(q["nonce"], sub="sub-z", email="z@corp.test"))
+    eq(_callback(b, q["state"]).status, 303, "and signs in")
+    row, _ = _db_user(h, "z@corp.test")
+    eq(row[1], "oidc:corp2", "users of the new provider have its source")
