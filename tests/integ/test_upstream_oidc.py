@@ -450,3 +450,17 @@ def test_upstream_reload_adds_and_changes_providers(h):
     eq(_callback(b, q["state"]).status, 303, "and signs in")
     row, _ = _db_user(h, "z@corp.test")
     eq(row[1], "oidc:corp2", "users of the new provider have its source")
+
+
+
+def test_upstream_discovery_names_another_issuer(h):
+    """A discovery document for another issuer (OIDC Discovery 4.3: a mix-up, or a wrong
+    `issuer` in the config) is refused: the provider is unavailable, nothing is sent to it."""
+    op = FakeOP(h)
+    op.discovery_issuer = "https://login.evil.test"
+    gw, _ = _gateway(h, op)
+    r = Browser(gw.port).get("/.ztgate/upstream/start?provider=corp")
+    eq(r.status, 503, "unavailable")
+    check(b"cannot be reached" in r.body, "the unavailable page")
+    check("discovery document of %s: discovery document names another issuer" % op.issuer
+          in gw.stderr_text(), "the error log says why: %s" % gw.stderr_text()[-500:])

@@ -44,6 +44,7 @@ class FakeOP:
         self.token_status = 200
         self.client_jwks_url = None  # private_key_jwt: where ztgate publishes its public keys
         self.assertions = []  # the verified client assertions' claims
+        self.discovery_issuer = None  # another issuer in the discovery document (mix-up)
         op = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -144,7 +145,7 @@ class FakeOP:
             return False
 
     def discovery(self):
-        return {"issuer": self.issuer,
+        return {"issuer": self.discovery_issuer or self.issuer,
                 "authorization_endpoint": self.issuer + "/authorize",
                 "token_endpoint": self.issuer + "/token",
                 "jwks_uri": self.issuer + "/jwks",
