@@ -10,11 +10,12 @@
 #include "federation/federation.h"
 #include "identity/jws.h"
 
-#define FED_RAND_LEN 43         /* 32 random bytes, base64url */
-#define FED_PENDING_MAX 10000   /* sign-ins started and not yet back */
-#define FED_PENDING_TTL_S 600   /* a sign-in at the provider may take this long */
-#define FED_METADATA_TTL_S 3600 /* discovery documents are read again after this */
-#define FED_JWKS_REFRESH_S 60   /* an unknown kid refetches the JWKS at most this often */
+#define FED_RAND_LEN 43           /* 32 random bytes, base64url */
+#define FED_PENDING_MAX 10000     /* sign-ins started and not yet back */
+#define FED_PENDING_PER_SOURCE 32 /* ... from one client address */
+#define FED_PENDING_TTL_S 600     /* a sign-in at the provider may take this long */
+#define FED_METADATA_TTL_S 3600   /* discovery documents are read again after this */
+#define FED_JWKS_REFRESH_S 60     /* an unknown kid refetches the JWKS at most this often */
 #define FED_HTTP_TIMEOUT_MS 5000
 #define FED_NOTES_MAX 10000 /* sessions remembered for logout */
 #define FED_RD_MAX 2048
@@ -29,11 +30,14 @@ typedef struct fed_pending {
     char provider[ZT_FED_NAME_MAX + 1];
     char rd[FED_RD_MAX + 1];
     char redirect_uri[FED_REDIRECT_MAX + 1];
+    char source[46]; /* the client address that started it */
     int64_t created;
 } fed_pending;
 
 void fed_random(char out[FED_RAND_LEN + 1]);
-/* 0, or -ENOSPC (too many pending) / -ENOMEM. */
+/* 0 or -ENOMEM. Never refuses for room: an address with FED_PENDING_PER_SOURCE pending loses
+ * its oldest, a full table its oldest overall, so a flood of starts from a few addresses cannot
+ * lock everybody else out of upstream sign-in. */
 int fed_pending_put(zt_federation *f, const fed_pending *p, int64_t now);
 /* Removes and returns the pending sign-in of state (once); false when unknown or expired. */
 bool fed_pending_take(zt_federation *f, const char *state, fed_pending *out, int64_t now);

@@ -175,6 +175,7 @@ static void start_done(uv_work_t *w, int status)
         fed_random(pe.verifier);
         snprintf(pe.provider, sizeof(pe.provider), "%s", j->p->name);
         snprintf(pe.rd, sizeof(pe.rd), "%s", j->rd);
+        snprintf(pe.source, sizeof(pe.source), "%s", r->ip);
         int rc = redirect_uri(r, pe.redirect_uri);
         rc = rc ? rc : authorize_url(j, &pe, &u);
         rc = rc ? rc : fed_pending_put(j->fed, &pe, zt_portal_now());

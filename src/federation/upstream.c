@@ -90,24 +90,46 @@ void fed_random(char out[FED_RAND_LEN + 1])
 
 /* ---- pending sign-ins ---- */
 
+/* In creation order, so the expired ones are a prefix. */
 static void drop_expired(zt_federation *f, int64_t now)
 {
-    size_t w = 0;
+    size_t k = 0;
+    while (k < f->n_pending && now - f->pending[k].created >= FED_PENDING_TTL_S)
+        k++;
+    if (k == 0)
+        return;
+    zt_wipe(f->pending, k * sizeof(f->pending[0]));
+    memmove(&f->pending[0], &f->pending[k], (f->n_pending - k) * sizeof(f->pending[0]));
+    f->n_pending -= k;
+}
+
+static void pending_remove_at(zt_federation *f, size_t i)
+{
+    zt_wipe(&f->pending[i], sizeof(f->pending[i]));
+    memmove(&f->pending[i], &f->pending[i + 1], (f->n_pending - i - 1) * sizeof(f->pending[0]));
+    f->n_pending--;
+}
+
+/* The table is in creation order: the first match is the oldest. */
+static void make_room(zt_federation *f, const char *source)
+{
+    size_t mine = 0, oldest_mine = f->n_pending;
     for (size_t i = 0; i < f->n_pending; i++)
-        if (now - f->pending[i].created < FED_PENDING_TTL_S)
-            f->pending[w++] = f->pending[i];
-    f->n_pending = w;
+        if (strcmp(f->pending[i].source, source) == 0 && mine++ == 0)
+            oldest_mine = i;
+    if (mine >= FED_PENDING_PER_SOURCE)
+        pending_remove_at(f, oldest_mine);
+    else if (f->n_pending >= FED_PENDING_MAX)
+        pending_remove_at(f, 0);
 }
 
 int fed_pending_put(zt_federation *f, const fed_pending *p, int64_t now)
 {
     int rc = 0;
     pthread_mutex_lock(&f->mu);
+    drop_expired(f, now);
+    make_room(f, p->source);
     if (f->n_pending == f->cap_pending)
-        drop_expired(f, now);
-    if (f->n_pending >= FED_PENDING_MAX)
-        rc = -ENOSPC;
-    else if (f->n_pending == f->cap_pending)
         rc = zt_array_grow(&f->pending, &f->cap_pending, sizeof(*f->pending), 64);
     if (rc == 0) {
         f->pending[f->n_pending] = *p;
@@ -130,8 +152,7 @@ bool fed_pending_take(zt_federation *f, const char *state, fed_pending *out, int
         found = now - f->pending[i].created < FED_PENDING_TTL_S;
         if (found)
             *out = f->pending[i];
-        zt_wipe(&f->pending[i], sizeof(f->pending[i]));
-        f->pending[i] = f->pending[--f->n_pending];
+        pending_remove_at(f, i);
         break;
     }
     pthread_mutex_unlock(&f->mu);

@@ -464,3 +464,18 @@ def test_upstream_discovery_names_another_issuer(h):
     check(b"cannot be reached" in r.body, "the unavailable page")
     check("discovery document of %s: discovery document names another issuer" % op.issuer
           in gw.stderr_text(), "the error log says why: %s" % gw.stderr_text()[-500:])
+
+
+def test_upstream_pending_per_source(h):
+    """Sign-ins started and not finished are kept per client address up to 32; more from the
+    same address push out its oldest (a flood of starts cannot fill the table for everyone)."""
+    op = FakeOP(h)
+    gw, _ = _gateway(h, op)
+    first = Browser(gw.port)
+    q_first, _ = _start(first)
+    for _ in range(32):
+        _start(Browser(gw.port))
+    op.next_token = op.sign(op.claims(q_first["nonce"]))
+    eq(_callback(first, q_first["state"]).status, 400, "the oldest of the address was pushed out")
+    b = Browser(gw.port)
+    eq(_sign_in(b, op).status, 303, "a new sign-in from the same address works")
