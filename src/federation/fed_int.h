@@ -18,6 +18,7 @@
 #define FED_JWKS_REFRESH_S 60     /* an unknown kid refetches the JWKS at most this often */
 #define FED_HTTP_TIMEOUT_MS 5000
 #define FED_NOTES_MAX 10000 /* sessions remembered for logout */
+#define FED_HINT_MAX 8192   /* the longest ID token kept as id_token_hint */
 #define FED_RD_MAX 2048
 #define FED_REDIRECT_MAX 512
 #define FED_ID_TOKEN_MAX ZT_JWS_MAX_TOKEN

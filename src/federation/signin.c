@@ -247,6 +247,7 @@ typedef struct callback_job {
     int status;
     char *id_token;
     zt_fed_claims *claims;
+    char replaced[ZT_SESSION_HASH_LEN + 1]; /* the browser's session the sign-in replaces */
 } callback_job;
 
 static void callback_free(callback_job *j)
@@ -616,7 +617,7 @@ typedef struct opened {
     char hash[ZT_SESSION_HASH_LEN + 1];
 } opened;
 
-static int open_session(zt_local_req *r, const zt_user *u, const decision *d,
+static int open_session(zt_local_req *r, callback_job *j, const zt_user *u, const decision *d,
                         const zt_fed_claims *c, zt_risk_sign_in *in, zt_risk_assessment *a,
                         opened *o)
 {
@@ -625,6 +626,8 @@ static int open_session(zt_local_req *r, const zt_user *u, const decision *d,
     zt_portal_user_agent(r, ua, sizeof(ua));
     zt_portal_sess old;
     zt_portal_session(r, &old);
+    if (old.valid)
+        memcpy(j->replaced, old.id_hash, sizeof(j->replaced));
     bool pending = d->next == ZT_SIGNIN_SECOND_FACTOR;
     zt_signin_session q = {.session = {.user_id = u->id,
                                        .host = r->host,
@@ -696,6 +699,9 @@ static void signed_in(zt_local_req *r, callback_job *j, const zt_user *u, const 
     }
     zt_metric_sign_in(ZT_M_SIGN_IN_SUCCESS);
     (void)zt_store_user_touch_sign_in(r->svc->store, u->id, now);
+    fed_note n;
+    if (j->replaced[0] != '\0' && fed_note_take(j->fed, j->replaced, NULL, &n))
+        free(n.id_token); /* that session is gone: its note too */
     fed_note_add(j->fed, o->hash, u->id, j->p->name, j->claims->sub, j->claims->sid, j->id_token);
     zt_cookie_set(&r->resp_headers, zt_session_cookie_name(r->https), o->cookie, r->https, -1);
     zt_known_device_set(r->svc->sessions, &r->resp_headers, u->id, r->https, now);
@@ -736,7 +742,7 @@ static void sign_in(zt_local_req *r, callback_job *j, const zt_user *u)
         zt_portal_unavailable(r, "sign-in state machine");
     } else if (d.next == ZT_SIGNIN_BLOCKED) {
         blocked(r, j, u, &in, a);
-    } else if (open_session(r, u, &d, j->claims, &in, a, &o) != 0) {
+    } else if (open_session(r, j, u, &d, j->claims, &in, a, &o) != 0) {
         zt_portal_unavailable(r, "could not open the session (or record the sign-in's risk)");
     } else {
         signed_in(r, j, u, &d, a, &o);

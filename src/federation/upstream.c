@@ -309,7 +309,9 @@ void fed_note_add(zt_federation *f, const char *hash, const char *user_id, const
     snprintf(n.provider, sizeof(n.provider), "%s", provider);
     snprintf(n.sub, sizeof(n.sub), "%s", sub);
     snprintf(n.sid, sizeof(n.sid), "%s", sid ? sid : "");
-    n.id_token = id_token ? strdup(id_token) : NULL;
+    /* Kept for id_token_hint; a very large token (many groups) is not kept: logout then goes
+     * without the hint (the provider asks the person to confirm). */
+    n.id_token = id_token && strlen(id_token) <= FED_HINT_MAX ? strdup(id_token) : NULL;
     pthread_mutex_lock(&f->mu);
     if (f->n_notes == FED_NOTES_MAX) { /* the oldest is forgotten: its logout stays local */
         free(f->notes[0].id_token);
