@@ -73,6 +73,12 @@ bool fed_note_take(zt_federation *f, const char *hash, const char *user_id, fed_
 size_t fed_note_take_sid(zt_federation *f, const char *provider, const char *sid,
                          void (*cb)(void *ctx, const char *user_id), void *ctx);
 
+/* A logout token's jti seen before (within FED_JTI_TTL_S): a replay. Otherwise it is recorded
+ * and false is returned. */
+#define FED_JTI_MAX 4096
+#define FED_JTI_TTL_S 600
+bool fed_jti_replayed(zt_federation *f, const char *provider, const char *jti, int64_t now);
+
 /* private_key_jwt: the provider's key directory, opened (created) at first use and kept. NULL
  * with the reason in err. */
 struct zt_keys;

@@ -117,6 +117,9 @@ static void bcl_done(uv_work_t *w, int status)
     bcl_job *j = w->data;
     zt_local_req *r = j->r;
     ended e = {.r = r};
+    if (status == 0 && j->reason == NULL &&
+        fed_jti_replayed(j->fed, j->p->name, j->claims->jti, zt_portal_now()))
+        j->reason = "logout token replayed (jti seen before)";
     if (status != 0 || j->reason != NULL) {
         zt_warn("oidc provider %s: back-channel logout refused: %s", j->p->name,
                 j->reason ? j->reason : "cancelled");

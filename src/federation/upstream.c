@@ -48,6 +48,11 @@ struct zt_federation {
     size_t n_notes, cap_notes;
     fed_keydir keydirs[FED_KEYDIRS_MAX];
     size_t n_keydirs;
+    struct {
+        unsigned char tag[32]; /* SHA-256 of provider NUL jti */
+        int64_t at;
+    } jtis[FED_JTI_MAX];
+    size_t n_jtis, next_jti; /* a ring: the oldest is overwritten when full */
 };
 
 zt_federation *zt_federation_new(void)
@@ -397,4 +402,29 @@ zt_keys *fed_client_keys(zt_federation *f, const zt_oidc_provider_cfg *p, char *
     }
     pthread_mutex_unlock(&f->mu);
     return k;
+}
+
+/* ---- logout token replay ---- */
+
+bool fed_jti_replayed(zt_federation *f, const char *provider, const char *jti, int64_t now)
+{
+    unsigned char tag[32];
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const unsigned char *)provider, strlen(provider) + 1);
+    crypto_hash_sha256_update(&st, (const unsigned char *)jti, strlen(jti));
+    crypto_hash_sha256_final(&st, tag);
+    bool seen = false;
+    pthread_mutex_lock(&f->mu);
+    for (size_t i = 0; i < f->n_jtis && !seen; i++)
+        seen = now - f->jtis[i].at < FED_JTI_TTL_S && memcmp(f->jtis[i].tag, tag, sizeof(tag)) == 0;
+    if (!seen) {
+        memcpy(f->jtis[f->next_jti].tag, tag, sizeof(tag));
+        f->jtis[f->next_jti].at = now;
+        f->next_jti = (f->next_jti + 1) % FED_JTI_MAX;
+        if (f->n_jtis < FED_JTI_MAX)
+            f->n_jtis++;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return seen;
 }

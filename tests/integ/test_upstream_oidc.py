@@ -249,6 +249,9 @@ def test_upstream_backchannel_logout(h):
     eq(r.status, 200, "the provider's logout token is accepted")
     r = b.get("/hello")
     check(r.status in (302, 303, 401), "the session has ended: %d" % r.status)
+    r = other.post("/.ztgate/upstream/backchannel/corp",
+                   {"logout_token": op.sign(logout, typ="logout+jwt")})
+    eq(r.status, 400, "the same logout token again (its jti) is a replay: refused")
 
 
 def test_upstream_mfa_trust(h):
