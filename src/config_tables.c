@@ -7,6 +7,7 @@
 #include "audit/audit.h"
 #include "core/config_schema.h"
 #include "device/device.h"
+#include "federation/federation.h"
 #include "idp/idp.h"
 #include "policy/policy.h"
 #include "proxy/proxy.h"
@@ -17,10 +18,12 @@
 #include "session/session.h"
 
 const zt_config_module *const zt_config_modules[] = {
-    &zt_gateway_config_module,  &zt_apps_config_module,      &zt_admin_config_module,
-    &zt_audit_config_module,    &zt_auth_config_module,      &zt_devices_config_module,
-    &zt_risk_config_module,     &zt_idp_config_module,       &zt_locations_config_module,
-    &zt_policies_config_module, &zt_incidents_config_module, &zt_playbooks_config_module,
-    &zt_scim_config_module,
+    &zt_gateway_config_module,   &zt_apps_config_module,
+    &zt_admin_config_module,     &zt_audit_config_module,
+    &zt_auth_config_module,      &zt_devices_config_module,
+    &zt_risk_config_module,      &zt_idp_config_module,
+    &zt_locations_config_module, &zt_policies_config_module,
+    &zt_incidents_config_module, &zt_playbooks_config_module,
+    &zt_scim_config_module,      &zt_oidc_providers_config_module,
 };
 const size_t zt_config_n_modules = sizeof(zt_config_modules) / sizeof(zt_config_modules[0]);

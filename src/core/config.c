@@ -1340,6 +1340,9 @@ static const zt_config_key zt_config_root_keys[] = {
      .aux = offsetof(zt_config, n_playbooks), .min = 0, .max = ZT_CONFIG_PLAYBOOKS_MAX,
      .item_size = sizeof(zt_playbook_cfg)},
     {"scim", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, scim)},
+    {"oidc_providers", ZT_K_LIST, ZT_CFG_RELOAD | ZT_CFG_MODULE,
+     .off = offsetof(zt_config, oidc_providers), .aux = offsetof(zt_config, n_oidc_providers),
+     .min = 0, .max = 64, .item_size = sizeof(zt_oidc_provider_cfg)},
 };
 ZT_CONFIG_SECTION(zt_config_root, zt_config_root_keys, zt_config_check_root);
 

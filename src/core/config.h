@@ -150,6 +150,38 @@ typedef struct zt_idp_cfg {
     char *saml_key;                /* its key; default STATE_DIR/idp-saml.key (both created) */
 } zt_idp_cfg;
 
+/* An upstream OpenID provider users sign in with (`oidc_providers:`, src/federation). */
+typedef enum zt_oidc_jit {
+    ZT_OIDC_JIT_CREATE = 0, /* create unknown users, update known ones at each sign-in */
+    ZT_OIDC_JIT_UPDATE,     /* only users that exist (matched by e-mail) sign in; updated */
+    ZT_OIDC_JIT_OFF,        /* only existing users, nothing changed */
+} zt_oidc_jit;
+
+typedef struct zt_oidc_provider_cfg {
+    char *name;     /* [a-z0-9-]: paths and the users' source "oidc:NAME" */
+    char *label;    /* button text, English ("Sign in with Microsoft") */
+    char *label_ja; /* Japanese; default: label */
+    char *issuer;   /* exactly the iss of its tokens; discovery at ISSUER/.well-known/... */
+    char *client_id;
+    char *client_secret_file; /* client_secret_basic; mode 0600 */
+    char *private_key_dir;    /* private_key_jwt: ztgate's key directory (RS256), created */
+    char *ca_file;            /* NULL: the system store */
+    zt_cfg_word *scopes;      /* default openid email profile */
+    size_t n_scopes;
+    zt_cfg_word *domains; /* home-realm discovery: e-mail domains sent to this provider */
+    size_t n_domains;
+    char *email_claim;      /* default "email" */
+    char *name_claim;       /* default "name" */
+    char *groups_claim;     /* default "groups" */
+    zt_cfg_word *group_map; /* "CLAIM-VALUE=ztgate-group"; values not listed are ignored */
+    size_t n_group_map;
+    char *hosted_domain; /* Google Workspace: the `hd` claim must equal it */
+    unsigned jit;        /* zt_oidc_jit */
+    bool trust_upstream_mfa;
+    bool end_session; /* sign-out also signs out at the provider (RP-initiated logout) */
+    unsigned line, col;
+} zt_oidc_provider_cfg;
+
 typedef struct zt_limits_cfg {
     size_t max_header_bytes;  /* request line + header block; default 32 KiB */
     unsigned max_headers;     /* default 100 */
@@ -469,6 +501,8 @@ typedef struct zt_config {
     zt_incidents_cfg incidents;
     zt_playbook_cfg *playbooks;
     size_t n_playbooks;
+    zt_oidc_provider_cfg *oidc_providers;
+    size_t n_oidc_providers;
 } zt_config;
 
 /* Collected "FILE:LINE:COL: message\n" lines. */

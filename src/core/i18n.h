@@ -473,9 +473,26 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(SAML_TITLE_SIGNED_OUT, "Signed out", "サインアウトしました") \
     X(SAML_BODY_SIGNED_OUT, "You are signed out of ztgate and of the applications you signed in to with it.", "ztgate と、ztgate でサインインしたアプリケーションからサインアウトしました。") \
 
+/* Sign-in through an upstream OpenID provider (src/federation) and the sign-in page's buttons. */
+#define ZT_FED_MESSAGES(X) \
+    X(FED_OR, "or sign in with", "または次でサインイン") \
+    X(FED_TITLE_FAILED, "Sign-in with your organisation failed", "組織のアカウントでのサインインに失敗しました") \
+    X(FED_BODY_FAILED, "Your organisation's sign-in service sent an answer ztgate could not accept. Go back to the sign-in page and try again; if it keeps happening, tell your administrator and quote the reference below.", "組織のサインインサービスからの応答を受け付けられませんでした。サインインページに戻ってやり直してください。繰り返し発生する場合は、下記の参照番号を添えて管理者にご連絡ください。") \
+    X(FED_BODY_EXPIRED, "This sign-in took too long or was started in another browser window. Go back to the sign-in page and sign in again.", "サインインに時間がかかりすぎたか、別のブラウザーウィンドウで開始されました。サインインページに戻って、もう一度サインインしてください。") \
+    X(FED_BODY_UNKNOWN_PROVIDER, "There is no sign-in service by that name.", "その名前のサインインサービスはありません。") \
+    X(FED_BODY_UNAVAILABLE, "Your organisation's sign-in service cannot be reached right now. Try again in a few minutes, or sign in with your password if you have one.", "組織のサインインサービスに現在接続できません。数分後にもう一度お試しいただくか、パスワードをお持ちの場合はパスワードでサインインしてください。") \
+    X(FED_BODY_NO_ACCOUNT, "Your organisation account was recognised, but it has no access here. Ask your administrator to give you access.", "組織のアカウントは確認できましたが、ここへのアクセス権がありません。管理者にアクセス権の付与を依頼してください。") \
+    X(FED_BODY_DENIED, "Sign-in was cancelled or refused at your organisation's sign-in service.", "組織のサインインサービスでサインインが取り消されたか、拒否されました。") \
+    X(FED_LINK_SIGN_IN, "Back to sign-in", "サインインに戻る") \
+    X(FED_TITLE_CONTINUE, "Continuing to your organisation's sign-in", "組織のサインインに移動しています") \
+    X(FED_BODY_CONTINUE, "Your e-mail address belongs to an organisation that signs you in itself. If its page does not open by itself, press Continue.", "お使いのメールアドレスは、組織自身がサインインを行う組織のものです。そのページが自動で開かない場合は「続行」を押してください。") \
+    X(FED_LINK_CONTINUE, "Continue", "続行") \
+    X(FED_BODY_UPSTREAM_LOGOUT, "You are signed out here. You are now being signed out of your organisation's sign-in service too; if its page does not open by itself, press Continue.", "ここからサインアウトしました。続いて組織のサインインサービスからもサインアウトします。そのページが自動で開かない場合は「続行」を押してください。")
+
 #define ZT_MESSAGES(X)                                                                            \
     ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X) ZT_SECURITY_MESSAGES(X) \
-    ZT_PASSKEY_MESSAGES(X) ZT_WEBAUTHN_MESSAGES(X) ZT_OIDC_MESSAGES(X) ZT_SAML_MESSAGES(X)
+    ZT_PASSKEY_MESSAGES(X) ZT_WEBAUTHN_MESSAGES(X) ZT_OIDC_MESSAGES(X) ZT_SAML_MESSAGES(X) \
+    ZT_FED_MESSAGES(X)
 /* clang-format on */
 
 typedef enum zt_msg {

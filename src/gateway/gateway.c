@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "device/device.h"
 #include "gateway/gateway_int.h"
+#include "federation/federation.h"
 #include "idp/idp.h"
 #include "lib/secure.h"
 #include "policy/policy.h"
@@ -85,6 +86,7 @@ void zt_gw_handlers_build(zt_gateway *gw)
                               zt_idp_discovery_handle, gw->idp, true};
     }
     e[n++] = (zt_handler){ZT_LOCAL_PORTAL, "/.ztgate/saml", zt_idp_saml_handle, NULL, false};
+    e[n++] = (zt_handler){ZT_LOCAL_PORTAL, ZT_FED_PREFIX, zt_federation_handle, gw->fed, false};
     e[n++] = (zt_handler){ZT_LOCAL_PORTAL, "/.ztgate", portal_entry, NULL, false};
     e[n++] = (zt_handler){ZT_LOCAL_ADMIN, NULL, admin_entry, NULL, false};
     gw->handlers = (zt_handlers){e, n};

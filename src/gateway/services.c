@@ -18,6 +18,7 @@
 #include "identity/keys.h"
 #include "identity/password.h"
 #include "identity/secretbox.h"
+#include "federation/federation.h"
 #include "idp/idp.h"
 #include "lib/secure.h"
 #include "lib/time.h"
@@ -281,6 +282,8 @@ void zt_gw_services_close(zt_gateway *gw)
     zt_services *svc = &gw->svc;
     zt_idp_free(gw->idp);
     gw->idp = NULL;
+    zt_federation_free(gw->fed);
+    gw->fed = NULL;
     zt_response_free(svc->response);
     zt_devices_free(svc->devices);
     zt_risk_free(svc->risk);
@@ -401,6 +404,12 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
         zt_error("not starting: identity provider: %s", err);
         return -1;
     }
+    if ((gw->fed = zt_federation_new()) == NULL) {
+        zt_error("not starting: upstream sign-in: out of memory");
+        return -1;
+    }
+    svc->upstream_logout = zt_federation_logout_url;
+    svc->upstream_logout_ctx = gw->fed;
     zt_gw_audit_spool_drain(gw); /* what the CLI queued while the gateway was down */
     feeds_refresh(gw, cfg, true);
     if (zt_gw_feeds_configured(cfg) && atomic_load(&svc->feeds) == NULL) {

@@ -6,6 +6,7 @@
 #define ZT_HTTP_SERVICES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct zt_store zt_store;
 typedef struct zt_password_pool zt_password_pool;
@@ -16,6 +17,17 @@ typedef struct zt_audit zt_audit;
 typedef struct zt_sessions zt_sessions;
 typedef struct zt_session_cache zt_session_cache;
 typedef struct zt_throttle zt_throttle;
+struct zt_config;
+
+/* Sign-out's question to upstream sign-in (src/federation, which the portal does not include):
+ * the provider's end-session URL (RP-initiated logout, with id_token_hint and
+ * post_logout_redirect_uri = return_url) for the session being ended, written to out as a
+ * NUL-terminated string. 0 with the URL, -ENOENT when the session was not opened through a
+ * provider that wants it (then nothing), -E2BIG when out is too small. user_id finds the
+ * sign-in when a second factor has since replaced the session (a new id). */
+typedef int zt_upstream_logout_fn(void *ctx, const struct zt_config *cfg, const char *session_hash,
+                                  const char *user_id, const char *return_url, char *out,
+                                  size_t cap);
 
 /* Process-wide services built at start from the configuration (gateway/services.c) and shared by
  * every loop. Each is thread-safe or documented otherwise in its own header.
@@ -46,6 +58,8 @@ typedef struct zt_services {
     struct zt_feeds *_Atomic feeds;
     char admin_token_hash[65]; /* SHA-256 hex of the admin bearer token; "" = admin API off */
     char scim_token_hash[65];  /* SHA-256 hex of the SCIM bearer token; "" = SCIM off */
+    zt_upstream_logout_fn *upstream_logout; /* NULL: no upstream sign-in */
+    void *upstream_logout_ctx;
 } zt_services;
 
 #endif

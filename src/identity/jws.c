@@ -380,9 +380,9 @@ typedef struct parts {
     size_t sig_len;
 } parts;
 
-static zt_jws_status split(const char *t, size_t len, parts *p, const char **why)
+static zt_jws_status split_max(const char *t, size_t len, size_t max, parts *p, const char **why)
 {
-    if (len == 0 || len > ZT_JWS_MAX_ASSERTION)
+    if (len == 0 || len > max)
         return reject(why, ZT_JWS_MALFORMED, "token empty or too long");
     size_t dot[2];
     const char *bad = zt_jose_split(t, len, dot);
@@ -397,6 +397,11 @@ static zt_jws_status split(const char *t, size_t len, parts *p, const char **why
     return ZT_JWS_OK;
 }
 
+static zt_jws_status split(const char *t, size_t len, parts *p, const char **why)
+{
+    return split_max(t, len, ZT_JWS_MAX_ASSERTION, p, why);
+}
+
 /* After the header passed, so "alg: none" with no signature is reported as the alg. */
 static zt_jws_status decode_signature(parts *p, const char **why)
 {
@@ -406,7 +411,15 @@ static zt_jws_status decode_signature(parts *p, const char **why)
     return ZT_JWS_OK;
 }
 
-static zt_jws_status header_alg(json_t *h, zt_jws_alg *alg, const char **why)
+/* typ_ok_fn: whether the header's typ (NULL: absent) is one this reader takes. */
+typedef bool typ_rule(const char *typ);
+
+static bool client_typ(const char *ts)
+{
+    return strcasecmp(ts, "JWT") == 0 || strcasecmp(ts, "client-authentication+jwt") == 0;
+}
+
+static zt_jws_status header_alg(json_t *h, typ_rule *typ_fits, zt_jws_alg *alg, const char **why)
 {
     const char *name = member_str(h, "alg");
     if (name == NULL)
@@ -427,9 +440,8 @@ static zt_jws_status header_alg(json_t *h, zt_jws_alg *alg, const char **why)
      * access tokens carry their own typ) must not pass as client assertions. */
     json_t *typ = json_object_get(h, "typ");
     const char *ts = json_string_value(typ);
-    if (typ != NULL && (ts == NULL || (strcasecmp(ts, "JWT") != 0 &&
-                                       strcasecmp(ts, "client-authentication+jwt") != 0)))
-        return reject(why, ZT_JWS_BAD_HEADER, "typ is not JWT");
+    if (typ != NULL && (ts == NULL || !typ_fits(ts)))
+        return reject(why, ZT_JWS_BAD_HEADER, "typ is not one this token may have");
     return ZT_JWS_OK;
 }
 
@@ -654,7 +666,7 @@ static zt_jws_status verify(const zt_jws_jwks *j, const char *t, size_t len,
     zt_jws_alg alg = ZT_JWS_ES256;
     const jwk *used = NULL;
     if (st == ZT_JWS_OK)
-        st = header_alg(h, &alg, why);
+        st = header_alg(h, client_typ, &alg, why);
     if (st == ZT_JWS_OK)
         st = decode_signature(p, why);
     /* Signature before the payload is parsed: unsigned bytes never reach the claim checks. */
@@ -689,4 +701,72 @@ zt_jws_status zt_jws_verify_client_assertion(const zt_jws_jwks *jwks, const char
     else if (out != NULL)
         memset(out, 0, sizeof(*out));
     return st;
+}
+
+/* --- any signed token from a key set (upstream ID and logout tokens) --------------------- */
+
+static bool id_typ(const char *ts)
+{
+    return strcasecmp(ts, "JWT") == 0;
+}
+
+static bool logout_typ(const char *ts)
+{
+    return strcasecmp(ts, "logout+jwt") == 0 || strcasecmp(ts, "JWT") == 0;
+}
+
+static zt_jws_status verified_payload(const zt_jws_jwks *j, const char *t, size_t len,
+                                      typ_rule *typ_fits, char **out, size_t *out_len,
+                                      const char **why)
+{
+    parts *p = malloc(sizeof(*p));
+    if (p == NULL)
+        return reject(why, ZT_JWS_NOMEM, "out of memory");
+    zt_jws_status st = split_max(t, len, ZT_JWS_MAX_TOKEN, p, why);
+    json_t *h = st == ZT_JWS_OK ? zt_jose_segment_json(t, (size_t)(p->payload - 1 - t)) : NULL;
+    if (st == ZT_JWS_OK && h == NULL)
+        st = reject(why, ZT_JWS_MALFORMED, "header is not base64url JSON object");
+    zt_jws_alg alg = ZT_JWS_ES256;
+    const jwk *used = NULL;
+    if (st == ZT_JWS_OK)
+        st = header_alg(h, typ_fits, &alg, why);
+    if (st == ZT_JWS_OK)
+        st = decode_signature(p, why);
+    if (st == ZT_JWS_OK)
+        st = find_key(j, h, alg, p, &used, why);
+    json_decref(h);
+    /* Only now, signed, is the payload decoded for the caller to read. */
+    size_t cap = p->payload_len / 4 * 3 + 3;
+    char *text = st == ZT_JWS_OK ? malloc(cap + 1) : NULL;
+    size_t n = 0;
+    if (st == ZT_JWS_OK && text == NULL)
+        st = reject(why, ZT_JWS_NOMEM, "out of memory");
+    else if (st == ZT_JWS_OK &&
+             !zt_b64url_decode(p->payload, p->payload_len, (unsigned char *)text, cap, &n))
+        st = reject(why, ZT_JWS_MALFORMED, "payload is not base64url");
+    free(p);
+    if (st != ZT_JWS_OK) {
+        free(text);
+        return st;
+    }
+    text[n] = '\0';
+    *out = text;
+    *out_len = n;
+    return ZT_JWS_OK;
+}
+
+zt_jws_status zt_jws_verify_signed(const zt_jws_jwks *jwks, const char *token, size_t len,
+                                   zt_jws_token_kind kind, char **payload_out, size_t *n_out,
+                                   const char **why)
+{
+    const char *dummy;
+    if (why == NULL)
+        why = &dummy;
+    *why = "ok";
+    if (payload_out == NULL || n_out == NULL || jwks == NULL || token == NULL)
+        return reject(why, ZT_JWS_MALFORMED, "no JWKS, token or output");
+    *payload_out = NULL;
+    *n_out = 0;
+    return verified_payload(jwks, token, len, kind == ZT_JWS_LOGOUT_TOKEN ? logout_typ : id_typ,
+                            payload_out, n_out, why);
 }

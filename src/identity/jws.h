@@ -108,4 +108,23 @@ zt_jws_verify_client_assertion(const zt_jws_jwks *jwks, const char *token, size_
                                const zt_jws_client_expect *expect, zt_jws_client_assertion *out,
                                const char **why);
 
+/* ---- tokens an upstream OpenID provider signed (src/federation) ---- */
+
+/* An upstream ID token with many group claims (Entra sends up to 200) stays below this. */
+#define ZT_JWS_MAX_TOKEN 32768
+
+typedef enum zt_jws_token_kind {
+    ZT_JWS_ID_TOKEN = 0, /* typ absent or "JWT" */
+    ZT_JWS_LOGOUT_TOKEN, /* typ absent, "JWT" or "logout+jwt" (OIDC Back-Channel Logout 2.4) */
+} zt_jws_token_kind;
+
+/* Checks only the signature and the header of token[0..len): alg RS256, PS256 or ES256 (never
+ * none or HMAC), fitting a key of jwks (the provider's JWKS, parsed with
+ * zt_jws_client_jwks_parse), no crit, the typ the kind allows. On ZT_JWS_OK *payload_out gets
+ * the decoded payload (malloc'd, NUL-terminated, free() it) for the caller's claim checks;
+ * nothing else is read from an unverified token. why gets a static reason for every status. */
+__attribute__((warn_unused_result)) zt_jws_status
+zt_jws_verify_signed(const zt_jws_jwks *jwks, const char *token, size_t len, zt_jws_token_kind kind,
+                     char **payload_out, size_t *n_out, const char **why);
+
 #endif

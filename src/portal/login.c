@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/log.h"
 #include "core/metrics.h"
@@ -65,7 +66,9 @@ static void login_page_as(zt_local_req *r, int status, const char *rd, const cha
                        .error = error,
                        .username = username,
                        .wait_s = wait_s,
-                       .passkey = r->cfg->auth.passkeys};
+                       .passkey = r->cfg->auth.passkeys,
+                       .upstreams = r->cfg->oidc_providers,
+                       .n_upstreams = r->cfg->n_oidc_providers};
     zt_buf_reset(&r->resp_body);
     r->status = status;
     int rc = zt_render_login(&r->resp_body, &v);
@@ -469,6 +472,60 @@ static void login_refused(void *job, uint64_t retry_after_s)
     login_too_many(job, retry_after_s);
 }
 
+const zt_oidc_provider_cfg *zt_portal_home_realm(const zt_config *cfg, const char *email)
+{
+    const char *at = email ? strrchr(email, '@') : NULL;
+    for (size_t i = 0; at != NULL && i < cfg->n_oidc_providers; i++)
+        for (size_t d = 0; d < cfg->oidc_providers[i].n_domains; d++)
+            if (strcasecmp(at + 1, cfg->oidc_providers[i].domains[d].s) == 0)
+                return &cfg->oidc_providers[i];
+    return NULL;
+}
+
+/* The page that sends a browser on to its home realm: a redirect would not do, as the sign-in
+ * page's CSP (form-action 'self') covers the redirects after its form's POST, and the provider is
+ * another origin. A GET to our own start path (meta refresh, or the link) is a new navigation. */
+static int home_realm_page(zt_local_req *r, const char *loc)
+{
+    zt_buf *b = &r->resp_body;
+    zt_buf_reset(b);
+    int rc = zt_html_begin(b, r->lang, FED_TITLE_CONTINUE);
+    rc = rc ? rc : zt_buf_append_str(b, "<meta http-equiv=\"refresh\" content=\"0;url=");
+    rc = rc ? rc : zt_html_text(b, loc);
+    rc = rc ? rc : zt_buf_append_str(b, "\">");
+    rc = rc ? rc : zt_html_p(b, r->lang, FED_BODY_CONTINUE, NULL);
+    rc = rc ? rc : zt_html_link(b, r->lang, loc, FED_LINK_CONTINUE);
+    return rc ? rc : zt_html_end(b, r->lang, NULL);
+}
+
+/* Home-realm discovery: an e-mail of a domain an upstream provider is home to signs in there
+ * (the password field, if filled, is never read). The CSRF token was checked already. */
+static bool to_home_realm(zt_local_req *r, const char *email, const char *rd)
+{
+    const zt_oidc_provider_cfg *p = zt_portal_home_realm(r->cfg, email);
+    if (p == NULL)
+        return false;
+    zt_buf loc;
+    zt_buf_init(&loc, 0);
+    int rc = zt_buf_printf(&loc, "%s?provider=%s&login_hint=", ZT_PORTAL_UPSTREAM_START, p->name);
+    rc = rc ? rc : zt_url_encode(&loc, email, strlen(email), false);
+    if (rc == 0 && rd[0] != '\0') {
+        rc = zt_buf_append_str(&loc, "&rd=");
+        rc = rc ? rc : zt_url_encode(&loc, rd, strlen(rd), false);
+    }
+    rc = rc ? rc : zt_buf_cstr(&loc);
+    rc = rc ? rc : home_realm_page(r, loc.data);
+    if (rc != 0) {
+        zt_portal_unavailable(r, "out of memory");
+    } else {
+        r->status = 200;
+        r->log_detail = "home realm: to the upstream provider";
+        zt_local_respond(r);
+    }
+    zt_buf_dispose(&loc);
+    return true;
+}
+
 static void login_post(zt_local_req *r)
 {
     static const zt_portal_flow_ops ops = {
@@ -479,6 +536,10 @@ static void login_post(zt_local_req *r)
     zt_signin_init(&j->flow, r->request_id);
     j->username = zt_form_get(&j->f.form, "username", NULL);
     j->password = zt_form_get(&j->f.form, "password", &j->password_len);
+    if (j->username != NULL && to_home_realm(r, j->username, j->f.rd)) {
+        zt_portal_flow_free(j);
+        return;
+    }
     if (j->username == NULL || j->password == NULL || j->password_len > ZT_FORM_PASSWORD_MAX) {
         zt_portal_fail(r, 400, PM_TITLE_BAD_REQUEST, PM_BODY_BAD_FORM, "sign-in form fields");
         zt_portal_flow_free(j);

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "audit/event.h"
+#include "core/config.h"
 #include "core/i18n.h"
 #include "lib/buf.h"
 #include "lib/str.h"
@@ -41,6 +42,9 @@ typedef struct zt_local_req zt_local_req;
 #define ZT_PORTAL_WA_LOGIN_OPTIONS "/.ztgate/webauthn/login/options"
 #define ZT_PORTAL_WA_LOGIN_VERIFY "/.ztgate/webauthn/login/verify"
 #define ZT_PORTAL_SECURITY "/.ztgate/security"
+/* Upstream OpenID providers' sign-in (src/federation, which the portal never includes): the
+ * sign-in page's buttons and home-realm discovery send the browser here. */
+#define ZT_PORTAL_UPSTREAM_START "/.ztgate/upstream/start"
 
 /* ---- form.c: application/x-www-form-urlencoded bodies and query strings ---- */
 
@@ -184,6 +188,10 @@ typedef struct zt_login_view {
     const char *username;   /* the e-mail typed, kept in the form (escaped); nullable */
     uint64_t wait_s;        /* > 0: the throttle's "wait N seconds" notice */
     bool passkey;           /* offer "Sign in with a passkey" (auth.passkeys) */
+    /* oidc_providers: one "Sign in with ..." button each; when any has home-realm domains the
+     * password is optional in the form (an e-mail of such a domain goes to its provider). */
+    const struct zt_oidc_provider_cfg *upstreams;
+    size_t n_upstreams;
 } zt_login_view;
 int zt_render_login(zt_buf *b, const zt_login_view *v);
 /* The throttle's notice: "wait N seconds, then try again" in a notice box. */
@@ -497,6 +505,11 @@ int zt_portal_session_upgrade(zt_local_req *r, const zt_portal_sess *old, int64_
                               char hash_out[ZT_SESSION_HASH_LEN + 1]);
 /* The session of this request, or (false) a 303 to the sign-in page with rd has been sent. */
 bool zt_portal_require_session(zt_local_req *r, zt_portal_sess *s, const char *rd);
+
+/* ---- login.c: home-realm discovery ---- */
+
+/* The provider whose home-realm domains hold the e-mail's domain (ASCII case ignored), or NULL. */
+const struct zt_oidc_provider_cfg *zt_portal_home_realm(const zt_config *cfg, const char *email);
 
 /* ---- the flows ---- */
 void zt_portal_login(zt_local_req *r);

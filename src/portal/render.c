@@ -28,6 +28,8 @@ static const char portal_css[] =
     "word-break:break-all;font-size:.9rem}"
     ".ref{color:#5b6475;font-size:.85rem;word-break:break-all}"
     ".or{text-align:center;color:#5b6475;margin:1.4rem 0 0}"
+    "a.button{display:block;text-align:center;padding:.6rem;border:1px solid #c5cbd6;"
+    "border-radius:6px;text-decoration:none}"
     ".passkey button{background:#1d2330}"
     "footer{margin-top:2rem;color:#8a93a3;font-size:.8rem}"
     "@media(max-width:30rem){main{margin:0;border-radius:0;min-height:100vh}}";
@@ -161,6 +163,56 @@ static int username_attrs(zt_buf *out, const char *username)
     return rc ? rc : zt_buf_cstr(out);
 }
 
+static bool any_home_realm(const zt_login_view *v)
+{
+    for (size_t i = 0; i < v->n_upstreams; i++)
+        if (v->upstreams[i].n_domains > 0)
+            return true;
+    return false;
+}
+
+/* Required, unless an e-mail may go to its home realm's provider without one. */
+static int password_input(zt_buf *b, const zt_login_view *v)
+{
+    if (!any_home_realm(v))
+        return zt_html_input(b, v->lang, PM_LABEL_PASSWORD, "password", "password",
+                             "current-password", NULL);
+    int rc = zt_buf_append_str(b, "<label for=\"f-password\">");
+    rc = rc ? rc : zt_html_msg(b, v->lang, PM_LABEL_PASSWORD);
+    return rc ? rc
+              : zt_buf_append_str(b, "</label><input id=\"f-password\" name=\"password\" "
+                                     "type=\"password\" autocomplete=\"current-password\">");
+}
+
+/* "or sign in with" and one link-button per upstream provider (label escaped). */
+static int upstream_buttons(zt_buf *b, const zt_login_view *v)
+{
+    if (v->n_upstreams == 0)
+        return 0;
+    int rc = zt_buf_append_str(b, "<p class=\"or\">");
+    rc = rc ? rc : zt_html_msg(b, v->lang, FED_OR);
+    rc = rc ? rc : zt_buf_append_str(b, "</p>");
+    for (size_t i = 0; rc == 0 && i < v->n_upstreams; i++) {
+        const zt_oidc_provider_cfg *p = &v->upstreams[i];
+        zt_buf href;
+        zt_buf_init(&href, 0);
+        rc = zt_buf_printf(&href, "%s?provider=%s", ZT_PORTAL_UPSTREAM_START, p->name);
+        if (rc == 0 && v->rd != NULL && v->rd[0] != '\0') {
+            rc = zt_buf_append_str(&href, "&rd=");
+            rc = rc ? rc : zt_url_encode(&href, v->rd, strlen(v->rd), false);
+        }
+        rc = rc ? rc : zt_buf_cstr(&href);
+        rc = rc ? rc : zt_buf_append_str(b, "<p class=\"upstream\"><a class=\"button\" href=\"");
+        rc = rc ? rc : zt_html_text(b, href.data);
+        rc = rc ? rc : zt_buf_printf(b, "\" data-provider=\"%s\">", p->name);
+        rc = rc ? rc
+                : zt_html_text(b, v->lang == ZT_LANG_JA && p->label_ja ? p->label_ja : p->label);
+        rc = rc ? rc : zt_buf_append_str(b, "</a></p>");
+        zt_buf_dispose(&href);
+    }
+    return rc;
+}
+
 int zt_render_login(zt_buf *b, const zt_login_view *v)
 {
     int rc = zt_html_begin(b, v->lang, PM_TITLE_SIGN_IN);
@@ -177,15 +229,14 @@ int zt_render_login(zt_buf *b, const zt_login_view *v)
             : zt_html_input(b, v->lang, PM_LABEL_USERNAME, "username", "email", "username",
                             attrs.data);
     zt_buf_dispose(&attrs);
-    rc = rc ? rc
-            : zt_html_input(b, v->lang, PM_LABEL_PASSWORD, "password", "password",
-                            "current-password", NULL);
+    rc = rc ? rc : password_input(b, v);
     rc = rc ? rc : zt_html_p(b, v->lang, PM_LOGIN_TAP_HINT, NULL); /* Temporary Access Pass */
     rc = rc ? rc : zt_html_form_end(b, v->lang, PM_BUTTON_SIGN_IN);
     if (rc == 0 && v->passkey) {
         rc = zt_html_passkey_or(b, v->lang);
         rc = rc ? rc : zt_html_passkey(b, v->lang, ZT_PASSKEY_LOGIN, v->rd, NULL);
     }
+    rc = rc ? rc : upstream_buttons(b, v);
     return rc ? rc : zt_html_end(b, v->lang, v->request_id);
 }
 

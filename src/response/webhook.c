@@ -671,6 +671,31 @@ int zt_http_post_read(const char *url, const char *content_type, const char *ext
     return rc;
 }
 
+int zt_http_get_read(const char *url, uint64_t timeout_ms, const char *ca, zt_buf *answer)
+{
+    char err[128], head[WH_HEAD_MAX];
+    zt_webhook *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return -ENOMEM;
+    w->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+    int rc = parse_url(w, url, err, sizeof(err));
+    if (rc == 0 && w->https)
+        rc = make_ssl(w, ca, err, sizeof(err));
+    int hl = rc == 0 ? snprintf(head, sizeof(head),
+                                "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ztgate/" ZT_VERSION
+                                "\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
+                                w->path, w->host_header)
+                     : -1;
+    if (rc == 0 && (hl < 0 || (size_t)hl >= sizeof(head)))
+        rc = -E2BIG;
+    if (rc == 0)
+        rc = post_raw(w, head, (size_t)hl, "", 0, answer);
+    if (w->ssl != NULL)
+        SSL_CTX_free(w->ssl);
+    free(w);
+    return rc;
+}
+
 int zt_http_post_once(const char *url, const char *content_type, const char *body, size_t len,
                       uint64_t timeout_ms, const char *ca)
 {

@@ -64,6 +64,8 @@ int zt_http_post_once(const char *url, const char *content_type, const char *bod
 int zt_http_post_read(const char *url, const char *content_type, const char *extra_header,
                       const char *body, size_t len, uint64_t timeout_ms, const char *ca,
                       zt_buf *answer);
+/* The same client's GET (no body sent): a discovery document or a JWKS. */
+int zt_http_get_read(const char *url, uint64_t timeout_ms, const char *ca, zt_buf *answer);
 /* Pure: the status of a raw HTTP/1.x answer (status line, headers, body) and its body
  * (de-chunked) into body; negative errno when it is not one. Outside input: fuzzed. */
 int zt_http_answer_parse(const char *raw, size_t n, zt_buf *body);

@@ -985,6 +985,73 @@ static void test_alg_names(void **state)
     assert_string_equal(zt_jws_alg_name((zt_jws_alg)9), "unknown");
 }
 
+/* ---- zt_jws_verify_signed: upstream ID and logout tokens (src/federation) ---- */
+
+static zt_jws_status signed_status(const fx *f, EVP_PKEY *k, const char *hdr,
+                                   zt_jws_token_kind kind, char **payload)
+{
+    char *t = token(k, hdr, "{\"sub\":\"s\",\"x\":1}");
+    size_t n = 0;
+    const char *why = NULL;
+    *payload = NULL;
+    zt_jws_status st = zt_jws_verify_signed(f->jwks, t, strlen(t), kind, payload, &n, &why);
+    assert_non_null(why);
+    if (st == ZT_JWS_OK)
+        assert_int_equal(n, strlen(*payload));
+    free(t);
+    return st;
+}
+
+static void test_verify_signed(void **state)
+{
+    fx *f = *state;
+    char *p = NULL;
+    assert_int_equal(
+        signed_status(f, f->rsa, "{\"alg\":\"RS256\",\"kid\":\"r1\"}", ZT_JWS_ID_TOKEN, &p),
+        ZT_JWS_OK);
+    assert_string_equal(p, "{\"sub\":\"s\",\"x\":1}");
+    free(p);
+    assert_int_equal(
+        signed_status(f, f->ec, "{\"alg\":\"ES256\",\"typ\":\"JWT\"}", ZT_JWS_ID_TOKEN, &p),
+        ZT_JWS_OK);
+    free(p);
+    /* typ: a logout token is not an ID token, and the other way round is fine */
+    assert_int_equal(
+        signed_status(f, f->rsa, "{\"alg\":\"RS256\",\"typ\":\"logout+jwt\"}", ZT_JWS_ID_TOKEN, &p),
+        ZT_JWS_BAD_HEADER);
+    assert_null(p);
+    assert_int_equal(signed_status(f, f->rsa, "{\"alg\":\"RS256\",\"typ\":\"logout+jwt\"}",
+                                   ZT_JWS_LOGOUT_TOKEN, &p),
+                     ZT_JWS_OK);
+    free(p);
+    assert_int_equal(
+        signed_status(f, f->rsa, "{\"alg\":\"RS256\",\"typ\":\"at+jwt\"}", ZT_JWS_LOGOUT_TOKEN, &p),
+        ZT_JWS_BAD_HEADER);
+    /* alg none, HMAC, alg not fitting the key, unknown kid, another key */
+    assert_int_equal(signed_status(f, NULL, "{\"alg\":\"none\"}", ZT_JWS_ID_TOKEN, &p),
+                     ZT_JWS_BAD_ALG);
+    assert_int_equal(signed_status(f, f->rsa, "{\"alg\":\"HS256\"}", ZT_JWS_ID_TOKEN, &p),
+                     ZT_JWS_BAD_ALG);
+    assert_int_equal(
+        signed_status(f, f->ec, "{\"alg\":\"ES256\",\"kid\":\"r1\"}", ZT_JWS_ID_TOKEN, &p),
+        ZT_JWS_BAD_ALG);
+    assert_int_equal(
+        signed_status(f, f->rsa, "{\"alg\":\"RS256\",\"kid\":\"gone\"}", ZT_JWS_ID_TOKEN, &p),
+        ZT_JWS_UNKNOWN_KID);
+    EVP_PKEY *other = EVP_RSA_gen(2048);
+    assert_int_equal(
+        signed_status(f, other, "{\"alg\":\"RS256\",\"kid\":\"r1\"}", ZT_JWS_ID_TOKEN, &p),
+        ZT_JWS_BAD_SIGNATURE);
+    EVP_PKEY_free(other);
+    assert_int_equal(
+        signed_status(f, f->rsa, "{\"alg\":\"RS256\",\"crit\":[\"b64\"]}", ZT_JWS_ID_TOKEN, &p),
+        ZT_JWS_BAD_HEADER);
+    size_t n = 0;
+    const char *why = NULL;
+    assert_int_equal(zt_jws_verify_signed(f->jwks, "a.b", 3, ZT_JWS_ID_TOKEN, &p, &n, &why),
+                     ZT_JWS_MALFORMED);
+}
+
 int main(void)
 {
     if (!zt_secure_init())
@@ -1002,6 +1069,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sign_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sign_during_rotation, setup, teardown),
         cmocka_unit_test(test_at_hash),
+        cmocka_unit_test_setup_teardown(test_verify_signed, setup, teardown),
         cmocka_unit_test(test_alg_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
