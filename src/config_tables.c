@@ -7,6 +7,7 @@
 #include "audit/audit.h"
 #include "core/config_schema.h"
 #include "device/device.h"
+#include "directory/directory.h"
 #include "idp/idp.h"
 #include "policy/policy.h"
 #include "proxy/proxy.h"
@@ -20,5 +21,6 @@ const zt_config_module *const zt_config_modules[] = {
     &zt_audit_config_module,    &zt_auth_config_module,      &zt_devices_config_module,
     &zt_risk_config_module,     &zt_idp_config_module,       &zt_locations_config_module,
     &zt_policies_config_module, &zt_incidents_config_module, &zt_playbooks_config_module,
+    &zt_ldap_config_module,
 };
 const size_t zt_config_n_modules = sizeof(zt_config_modules) / sizeof(zt_config_modules[0]);

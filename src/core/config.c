@@ -1339,6 +1339,9 @@ static const zt_config_key zt_config_root_keys[] = {
     {"playbooks", ZT_K_LIST, ZT_CFG_MODULE, .off = offsetof(zt_config, playbooks),
      .aux = offsetof(zt_config, n_playbooks), .min = 0, .max = ZT_CONFIG_PLAYBOOKS_MAX,
      .item_size = sizeof(zt_playbook_cfg)},
+    {"ldap_directories", ZT_K_LIST, ZT_CFG_MODULE, .off = offsetof(zt_config, ldap_directories),
+     .aux = offsetof(zt_config, n_ldap_directories), .min = 0, .max = ZT_CONFIG_LDAP_MAX,
+     .item_size = sizeof(zt_ldap_cfg)},
 };
 ZT_CONFIG_SECTION(zt_config_root, zt_config_root_keys, zt_config_check_root);
 
