@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "audit/event.h"
 #include "lib/buf.h"
@@ -44,6 +45,8 @@ static const struct {
     [ZT_ACCOUNT_MEMBER_REMOVE] = {"group.member_remove", ACT_OTHER},
     [ZT_ACCOUNT_TAP_ISSUE] = {"user.tap_issue", ACT_OTHER},
     [ZT_ACCOUNT_TAP_REVOKE] = {"user.tap_revoke", ACT_OTHER},
+    [ZT_ACCOUNT_UPDATE] = {"user.update", ACT_OTHER},
+    [ZT_ACCOUNT_SYNC_GROUPS] = {"user.groups.sync", ACT_OTHER},
 };
 
 const char *zt_account_op_name(zt_account_op op)
@@ -377,9 +380,16 @@ int zt_account_create(const zt_account_env *env, const zt_actor *who, const zt_a
     if (rc != 0)
         return rc;
     zt_user u;
-    rc = zt_store_user_add(env->store, n->email, n->name,
-                           has(n->password_hash) ? n->password_hash : "", n->groups, n->n_groups,
-                           &u);
+    zt_store_user_new sn = {.email = n->email,
+                            .name = n->name,
+                            .password_hash = n->password_hash,
+                            .source = has(n->source) ? n->source : "local",
+                            .external_id = n->external_id,
+                            .sponsor = n->sponsor,
+                            .expires_at = n->expires_at,
+                            .groups = n->groups,
+                            .n_groups = n->n_groups};
+    rc = zt_store_user_create(env->store, &sn, &u);
     if (rc == 0) {
         snprintf(res->user_id, sizeof(res->user_id), "%s", u.id);
         snprintf(res->email, sizeof(res->email), "%s", u.email);
@@ -388,8 +398,11 @@ int zt_account_create(const zt_account_env *env, const zt_actor *who, const zt_a
     zt_user_dispose(&u);
     if (rc != 0)
         return rc;
-    snprintf(res->change, sizeof(res->change), "created%s%s",
-             has(n->password_hash) ? " with a password" : "", n->n_groups ? " with groups" : "");
+    snprintf(res->change, sizeof(res->change), "created%s%s%s%s%s",
+             has(n->password_hash) ? " with a password" : "", n->n_groups ? " with groups" : "",
+             has(n->source) && strcmp(n->source, "local") != 0 ? " from " : "",
+             has(n->source) && strcmp(n->source, "local") != 0 ? n->source : "",
+             n->expires_at != 0 ? ", expiring" : "");
     return finish(env, who, ZT_ACCOUNT_CREATE, false, res);
 }
 
@@ -470,4 +483,125 @@ int zt_account_member_remove(const zt_account_env *env, const zt_actor *who, con
                              const char *user_id, zt_account_result *res)
 {
     return member_op(env, who, false, group, user_id, res);
+}
+
+/* ---- profile and source memberships ---- */
+
+static int64_t now_s(void)
+{
+    return zt_wall_us() / 1000000;
+}
+
+/* "email, name, expiry": what a profile changes, for the record. */
+static void describe_profile(const zt_store_user_profile *p, char *out, size_t cap)
+{
+    const char *parts[] = {
+        p->email != NULL ? "email" : NULL,     p->name != NULL ? "name" : NULL,
+        p->source != NULL ? "source" : NULL,   p->external_id != NULL ? "external id" : NULL,
+        p->sponsor != NULL ? "sponsor" : NULL, p->set_expires ? "expiry" : NULL};
+    size_t at = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && at < cap; i++)
+        if (parts[i] != NULL)
+            at += (size_t)snprintf(out + at, cap - at, "%s%s", at ? ", " : "", parts[i]);
+    if (at < cap)
+        snprintf(out + at, cap - at, "%s", at ? " changed" : "nothing changed");
+}
+
+int zt_account_update(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                      const zt_store_user_profile *p, zt_account_result *res)
+{
+    if (!args_ok(env, who, res) || p == NULL)
+        return -EINVAL;
+    int rc = note_user(env->store, user_id, res);
+    if (rc != 0)
+        return rc;
+    bool revoke = (p->email != NULL && strcasecmp(p->email, res->email) != 0) ||
+                  (p->set_expires && p->expires_at != 0 && p->expires_at <= now_s());
+    if (revoke)
+        res->sessions_revoked = count_sessions(env->store, res->user_id);
+    rc = zt_store_user_update(env->store, res->user_id, p);
+    if (rc == 0 && revoke)
+        rc = zt_store_user_bump_epoch(env->store, res->user_id, &res->epoch);
+    if (rc != 0)
+        return rc;
+    if (p->email != NULL)
+        snprintf(res->email, sizeof(res->email), "%s", p->email);
+    describe_profile(p, res->change, sizeof(res->change));
+    if (revoke)
+        snprintf(res->change + strlen(res->change), sizeof(res->change) - strlen(res->change),
+                 "; sessions revoked");
+    else
+        res->sessions_revoked = 0;
+    return finish(env, who, ZT_ACCOUNT_UPDATE, revoke, res);
+}
+
+/* A user's group names, comma-joined into out (",a,b," so a lookup is one strstr). */
+typedef struct group_set {
+    char text[ZT_STORE_USER_GROUPS_MAX * 4 * (ZT_STORE_GROUP_MAX + 1) + 2];
+    size_t len;
+} group_set;
+
+static int group_set_cb(void *ctx, const char *name)
+{
+    group_set *g = ctx;
+    size_t n = strlen(name);
+    if (g->len == 0)
+        g->text[g->len++] = ',';
+    if (g->len + n + 2 > sizeof(g->text))
+        return 0; /* a user in more groups than that: the record names the first ones */
+    memcpy(g->text + g->len, name, n);
+    g->len += n;
+    g->text[g->len++] = ',';
+    g->text[g->len] = '\0';
+    return 0;
+}
+
+/* Appends to out the names in a that are not in b: "+x" or "-x" each. */
+static void diff_groups(const group_set *a, const group_set *b, char sign, char *out, size_t cap)
+{
+    const char *p = a->text;
+    while (p != NULL && *p == ',' && p[1] != '\0') {
+        const char *end = strchr(p + 1, ',');
+        if (end == NULL)
+            break;
+        char key[ZT_STORE_GROUP_MAX + 3];
+        int n = snprintf(key, sizeof(key), "%.*s", (int)(end - p + 1), p);
+        size_t at = strlen(out);
+        if (n > 0 && strstr(b->text, key) == NULL && at < cap)
+            snprintf(out + at, cap - at, "%s%c%.*s", at ? " " : "", sign, (int)(end - p - 1),
+                     p + 1);
+        p = end;
+    }
+}
+
+int zt_account_sync_groups(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                           const char *source, const char *const *groups, size_t n,
+                           bool create_missing, zt_account_result *res)
+{
+    if (!args_ok(env, who, res))
+        return -EINVAL;
+    int rc = note_user(env->store, user_id, res);
+    group_set *before = calloc(2, sizeof(group_set));
+    if (before == NULL)
+        return -ENOMEM;
+    group_set *after = before + 1;
+    if (rc == 0)
+        rc = zt_store_user_groups(env->store, res->user_id, group_set_cb, before);
+    bool changed = false;
+    if (rc == 0)
+        rc = zt_store_user_sync_groups(env->store, res->user_id, source, groups, n, create_missing,
+                                       &changed);
+    if (rc == 0 && changed)
+        rc = zt_store_user_groups(env->store, res->user_id, group_set_cb, after);
+    if (rc == 0 && changed) {
+        diff_groups(after, before, '+', res->change, sizeof(res->change));
+        diff_groups(before, after, '-', res->change, sizeof(res->change));
+        if (res->change[0] == '\0')
+            snprintf(res->change, sizeof(res->change), "groups of %s synced", source);
+    }
+    free(before);
+    if (rc != 0 || !changed)
+        return rc;
+    return finish(env, who, ZT_ACCOUNT_SYNC_GROUPS, true, res);
 }

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "store/store_source.h"
 
 /* Where an operation's audit record goes; write returns 0 or a negative errno. */
 typedef int (*zt_audit_sink_fn)(void *ctx, const char *json, size_t len);
@@ -74,6 +75,8 @@ typedef enum zt_account_op {
     ZT_ACCOUNT_MEMBER_REMOVE,
     ZT_ACCOUNT_TAP_ISSUE,
     ZT_ACCOUNT_TAP_REVOKE,
+    ZT_ACCOUNT_UPDATE,
+    ZT_ACCOUNT_SYNC_GROUPS,
     ZT_ACCOUNT_N_OPS,
 } zt_account_op;
 
@@ -81,12 +84,16 @@ typedef enum zt_account_op {
 const char *zt_account_op_name(zt_account_op op);
 
 /* A new user. groups must exist (-ENOENT, res->missing_group names the first that does not);
- * -EEXIST when the email is taken. password_hash NULL or "": no password (sign-in impossible
- * until one is set). No revocation bump: nobody has a session yet. */
+ * -EEXIST when the email, or the source's external id, is taken. password_hash NULL or "": no
+ * password (sign-in impossible until one is set). source NULL is "local" (store_source.h says
+ * what the others are); memberships are made with the user's source. No revocation bump:
+ * nobody has a session yet. */
 typedef struct zt_account_new {
     const char *email, *name, *password_hash;
     const char *const *groups;
     size_t n_groups;
+    const char *source, *external_id, *sponsor; /* NULL = "local", "", "" */
+    int64_t expires_at;                         /* 0 = never */
 } zt_account_new;
 int zt_account_create(const zt_account_env *env, const zt_actor *who, const zt_account_new *n,
                       zt_account_result *res);
@@ -107,6 +114,20 @@ int zt_account_revoke_sessions(const zt_account_env *env, const zt_actor *who, c
 /* Sessions, credentials and memberships go with the user. */
 int zt_account_delete(const zt_account_env *env, const zt_actor *who, const char *user_id,
                       zt_account_result *res);
+
+/* Change a user's profile (store_source.h: NULL fields stay). Ends the user's sessions (and
+ * tells gateways) when the email changes or the new expiry is already past: a session names
+ * its user by email, and an expired account must not go on. -ENOENT, -EEXIST (email or external
+ * id taken), -EINVAL. */
+int zt_account_update(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                      const zt_store_user_profile *p, zt_account_result *res);
+/* Make the user's memberships from `source` exactly `groups` (zt_store_user_sync_groups),
+ * creating missing groups when create_missing. The record names the groups added and removed;
+ * gateways are told when anything changed. res->change is "" when nothing did (and then no
+ * record is written: a directory sync repeats this for every user every time). */
+int zt_account_sync_groups(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                           const char *source, const char *const *groups, size_t n,
+                           bool create_missing, zt_account_result *res);
 
 /* Temporary Access Pass (store_tap.h): a pass that signs the user in for one purpose, to
  * register a passkey or enrol TOTP. Issuing replaces the user's previous pass. lifetime_s 0 is

@@ -341,6 +341,28 @@ static const sq_migration sq_migrations[] = {
          "  JOIN sessions s ON s.id_hash = t.session_hash;"
          "DROP TABLE saml_sessions;"
          "ALTER TABLE saml_sessions_v12 RENAME TO saml_sessions;"},
+    /* Identity sources (issue 14, store_source.h): where a user, a group and a membership come
+     * from, the source's id of the user or group, an account expiry and sponsor, the last
+     * sign-in, and source attributes kept as one JSON object (checked by the statement that
+     * writes it: schema CHECKs may not call json functions with trusted_schema off). Existing
+     * rows are "local". */
+    {13, "ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'local';"
+         "ALTER TABLE users ADD COLUMN external_id TEXT NOT NULL DEFAULT '';"
+         "ALTER TABLE users ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0"
+         "  CHECK (expires_at >= 0);"
+         "ALTER TABLE users ADD COLUMN sponsor TEXT NOT NULL DEFAULT '';"
+         "ALTER TABLE users ADD COLUMN last_sign_in_at INTEGER NOT NULL DEFAULT 0;"
+         "ALTER TABLE users ADD COLUMN attrs TEXT NOT NULL DEFAULT '{}';"
+         "CREATE UNIQUE INDEX users_external ON users(source, external_id)"
+         "  WHERE external_id != '';"
+         "CREATE INDEX users_source ON users(source, email);"
+         "CREATE INDEX users_expires ON users(expires_at) WHERE expires_at != 0;"
+         "ALTER TABLE memberships ADD COLUMN source TEXT NOT NULL DEFAULT 'local';"
+         "ALTER TABLE groups ADD COLUMN source TEXT NOT NULL DEFAULT 'local';"
+         "ALTER TABLE groups ADD COLUMN external_id TEXT NOT NULL DEFAULT '';"
+         "ALTER TABLE groups ADD COLUMN display_name TEXT NOT NULL DEFAULT '';"
+         "CREATE UNIQUE INDEX groups_external ON groups(source, external_id)"
+         "  WHERE external_id != '';"},
 };
 
 /* The identity provider's short-lived records (store_oidc.h) live in STATE_DIR/ztgate-idp.db,
@@ -420,7 +442,8 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
 
 #define SQ_USER_COLS                                                                               \
     "u.id, u.email, u.name, COALESCE(u.password_hash, ''), u.disabled, u.created_at, "             \
-    "u.updated_at, u.password_changed_at, u.revocation_epoch"
+    "u.updated_at, u.password_changed_at, u.revocation_epoch, u.source, u.external_id, "           \
+    "u.expires_at, u.sponsor, u.last_sign_in_at"
 /* The sign-in's risk: highest open sign-in detection recorded for this session, or for the
  * portal session a code-exchange child was made from. */
 #define SQ_SIGN_IN_RISK                                                                            \
@@ -444,6 +467,9 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
 #define SQ_STATE_BIT                                                                               \
     "(1 << CASE state WHEN 'at_risk' THEN 0 WHEN 'remediated' THEN 1 WHEN 'dismissed' THEN 2 "     \
     "ELSE 3 END)"
+#define SQ_GROUP_COLS                                                                              \
+    "g.name, g.created_at, (SELECT count(*) FROM memberships m WHERE m.group_id = g.id), "         \
+    "g.source, g.external_id, g.display_name"
 #define SQ_BUMP "revocation_epoch = revocation_epoch + 1, updated_at = ?2"
 
 #define SQ_STMTS(X)                                                                                \
@@ -470,10 +496,8 @@ _Static_assert(SQ_APP_ID == 2054449015, "application_id in migration 1 must matc
     X(USER_GROUPS, "SELECT g.name FROM groups g JOIN memberships m ON m.group_id = g.id "          \
                    "WHERE m.user_id = ?1 ORDER BY g.name")                                         \
     X(GROUP_INSERT, "INSERT INTO groups (name, created_at) VALUES (?1, ?2)")                       \
-    X(GROUP_GET, "SELECT g.name, g.created_at, (SELECT count(*) FROM memberships m "               \
-                 "WHERE m.group_id = g.id) FROM groups g WHERE g.name = ?1")                       \
-    X(GROUP_LIST, "SELECT g.name, g.created_at, (SELECT count(*) FROM memberships m "              \
-                  "WHERE m.group_id = g.id) FROM groups g ORDER BY g.name")                        \
+    X(GROUP_GET, "SELECT " SQ_GROUP_COLS " FROM groups g WHERE g.name = ?1")                       \
+    X(GROUP_LIST, "SELECT " SQ_GROUP_COLS " FROM groups g ORDER BY g.name")                        \
     X(GROUP_DELETE, "DELETE FROM groups WHERE name = ?1")                                          \
     X(GROUP_MEMBERS, "SELECT " SQ_USER_COLS " FROM users u JOIN memberships m ON "                 \
                      "m.user_id = u.id JOIN groups g ON g.id = m.group_id WHERE g.name = ?1 "      \
@@ -966,6 +990,11 @@ static int sq_row_user(sqlite3_stmt *s, zt_user *u)
     u->updated_at = sqlite3_column_int64(s, 6);
     u->password_changed_at = sqlite3_column_int64(s, 7);
     u->revocation_epoch = sqlite3_column_int64(s, 8);
+    ok = ok && sq_col(s, 9, u->source, sizeof(u->source)) &&
+         sq_col(s, 10, u->external_id, sizeof(u->external_id)) &&
+         sq_col(s, 12, u->sponsor, sizeof(u->sponsor));
+    u->expires_at = sqlite3_column_int64(s, 11);
+    u->last_sign_in_at = sqlite3_column_int64(s, 13);
     return ok ? 0 : sq_corrupt("user");
 }
 
@@ -1346,7 +1375,11 @@ static int sq_row_group(sqlite3_stmt *s, zt_store_group *g)
     memset(g, 0, sizeof(*g));
     g->created_at = sqlite3_column_int64(s, 1);
     g->n_members = (uint64_t)sqlite3_column_int64(s, 2);
-    return sq_col(s, 0, g->name, sizeof(g->name)) ? 0 : sq_corrupt("group name");
+    bool ok = sq_col(s, 0, g->name, sizeof(g->name)) &&
+              sq_col(s, 3, g->source, sizeof(g->source)) &&
+              sq_col(s, 4, g->external_id, sizeof(g->external_id)) &&
+              sq_col(s, 5, g->display_name, sizeof(g->display_name));
+    return ok ? 0 : sq_corrupt("group");
 }
 
 static int sq_group_read(sq_conn *c, const char *name, zt_store_group *out)
@@ -2255,6 +2288,7 @@ static int sq_signin_learn_pending(zt_store *st, const char *session_hash, int64
 /* ---- temporary access passes (store_tap.h) ---- */
 
 #include "store/sqlite_tap.inc"
+#include "store/sqlite_source.inc"
 
 /* ---- the OpenID Connect provider's records (store_oidc.h) ---- */
 
@@ -2458,6 +2492,7 @@ static const zt_store_ops sq_ops = {
     .oidc = &sqo_ops,
 
     .saml = &sqs_ops,
+    .source = &sqsrc_ops,
 };
 
 static sq_store *sq_store_new(const zt_store_cfg *cfg)

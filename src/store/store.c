@@ -333,6 +333,41 @@ static int check_cb(bool present)
             return zt_store_seterr(-EINVAL, "store is not open");                                  \
     } while (0)
 
+int zt_store_check_email(const char *email)
+{
+    return check_email(email);
+}
+
+int zt_store_check_name(const char *name)
+{
+    return check_name(name);
+}
+
+int zt_store_check_user_id(const char *id)
+{
+    return check_user_id(id);
+}
+
+int zt_store_check_group(const char *group)
+{
+    return check_group(group);
+}
+
+int zt_store_check_groups(const char *const *groups, size_t n)
+{
+    return check_groups(groups, n);
+}
+
+int zt_store_check_hash(const char *what, const char *hash, bool required)
+{
+    return check_hash(what, hash, required);
+}
+
+bool zt_store_text_ok(const char *s, size_t n)
+{
+    return text_ok(s, n);
+}
+
 /* ---- users ---- */
 
 int zt_store_user_add(zt_store *st, const char *email, const char *name, const char *password_hash,

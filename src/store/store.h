@@ -44,9 +44,13 @@
 #define ZT_STORE_TOTP_BLOB_MAX 256  /* encrypted TOTP secret */
 #define ZT_STORE_RECOVERY_MAX 32    /* recovery codes per user */
 #define ZT_STORE_USER_GROUPS_MAX 64 /* groups given at user_add */
+/* Schema 13, identity sources (store_source.h): */
+#define ZT_STORE_SOURCE_MAX 64       /* "local", "import", "scim", "oidc:NAME", "ldap:NAME" */
+#define ZT_STORE_EXTERNAL_ID_MAX 255 /* the source's stable id of a user or group */
+#define ZT_STORE_ATTRS_MAX 65536     /* a user's source attributes, one JSON object */
 
 /* Schema version this build writes; a database with a higher PRAGMA user_version is refused. */
-#define ZT_STORE_SCHEMA_VERSION 12
+#define ZT_STORE_SCHEMA_VERSION 13
 
 typedef struct zt_store zt_store;
 
@@ -73,12 +77,22 @@ typedef struct zt_user {
     int64_t created_at, updated_at;
     int64_t password_changed_at; /* 0 = never */
     int64_t revocation_epoch;    /* sessions made under an older epoch are dead */
+    /* Schema 13 (store_source.h): where the account comes from and how long it lives. */
+    char source[ZT_STORE_SOURCE_MAX + 1];           /* "local", "scim", "ldap:corp", ... */
+    char external_id[ZT_STORE_EXTERNAL_ID_MAX + 1]; /* the source's id; "" = none */
+    int64_t expires_at;                             /* 0 = never */
+    char sponsor[ZT_STORE_EMAIL_MAX + 1];           /* who vouches for a guest; "" = nobody */
+    int64_t last_sign_in_at;                        /* 0 = never signed in */
 } zt_user;
 
 typedef struct zt_store_group {
     char name[ZT_STORE_GROUP_MAX + 1];
     int64_t created_at;
     uint64_t n_members;
+    /* Schema 13: who made the group, its id there and its free-text name ("3年1組"). */
+    char source[ZT_STORE_SOURCE_MAX + 1];
+    char external_id[ZT_STORE_EXTERNAL_ID_MAX + 1];
+    char display_name[ZT_STORE_NAME_MAX + 1];
 } zt_store_group;
 
 typedef struct zt_store_totp {
@@ -173,7 +187,9 @@ int zt_store_user_bump_epoch(zt_store *st, const char *id, int64_t *epoch_out);
 /* Wipes the password hash; accepts NULL. */
 void zt_user_dispose(zt_user *u);
 
-/* Groups; names unique regardless of ASCII case. Membership changes do not revoke sessions:
+/* Groups; names unique regardless of ASCII case. Memberships made here are the source "local"
+ * (an admin's); zt_store_user_sync_groups (store_source.h) manages another source's. Membership
+ * changes do not revoke sessions:
  * authorization reads current groups on each decision. */
 int zt_store_group_add(zt_store *st, const char *name);
 int zt_store_group_get(zt_store *st, const char *name, zt_store_group *out);

@@ -9,6 +9,7 @@
 #include "lib/buf.h"
 #include "store/store.h"
 #include "store/store_saml.h"
+#include "store/store_source.h"
 
 /* What a revoking user update changes besides the epoch (ENABLE changes no epoch). */
 typedef enum zt_store_revoke {
@@ -78,6 +79,7 @@ typedef struct zt_store_ops {
     const struct zt_store_tap_ops *tap;           /* temporary access passes (store_tap.h) */
     const struct zt_store_oidc_ops *oidc;         /* the OpenID Connect provider (store_oidc.h) */
     const struct zt_store_saml_ops *saml;         /* SAML IdP sessions (store_saml.h) */
+    const struct zt_store_source_ops *source;     /* identity sources (store_source.h) */
 } zt_store_ops;
 
 /* Device trust records (store_device.h), a table of its own so the main one stays readable. */
@@ -132,6 +134,24 @@ typedef struct zt_store_webauthn_ops {
     int (*challenge_take)(zt_store *st, const char *binding, const char *purpose, int64_t now,
                           zt_store_webauthn_challenge *out);
 } zt_store_webauthn_ops;
+
+/* Identity sources (store_source.h); arguments checked by source.c. */
+typedef struct zt_store_source_ops {
+    int (*user_create)(zt_store *st, const zt_store_user_new *n, zt_user *out);
+    int (*user_by_external)(zt_store *st, const char *source, const char *external_id,
+                            zt_user *out);
+    int (*user_list_by_source)(zt_store *st, const char *source, zt_store_user_cb cb, void *ctx);
+    int (*user_update)(zt_store *st, const char *id, const zt_store_user_profile *p);
+    int (*user_touch)(zt_store *st, const char *id, int64_t when);
+    int (*attrs_get)(zt_store *st, const char *id, char **json_out);
+    int (*attrs_set)(zt_store *st, const char *id, const char *json);
+    int (*sync_groups)(zt_store *st, const char *user_id, const char *source,
+                       const char *const *groups, size_t n, bool create_missing, bool *changed);
+    int (*group_set_meta)(zt_store *st, const char *name, const zt_store_group_meta *m);
+    int (*group_rename)(zt_store *st, const char *name, const char *new_name);
+    int (*group_by_external)(zt_store *st, const char *source, const char *external_id,
+                             zt_store_group *out);
+} zt_store_source_ops;
 
 /* Temporary Access Passes (store_tap.h). */
 typedef struct zt_store_tap_ops {
@@ -190,5 +210,14 @@ zt_store *zt_store_sqlite_open(const zt_store_cfg *cfg, char *err, size_t errlen
 int zt_store_seterr(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Now in Unix seconds (wall clock with any test offset). */
 int64_t zt_store_now(void);
+/* store.c's argument checks, for the other front halves (source.c): 0 or -EINVAL with the
+ * message set. */
+int zt_store_check_email(const char *email);
+int zt_store_check_name(const char *name);
+int zt_store_check_user_id(const char *id);
+int zt_store_check_group(const char *group);
+int zt_store_check_groups(const char *const *groups, size_t n);
+int zt_store_check_hash(const char *what, const char *hash, bool required);
+bool zt_store_text_ok(const char *s, size_t n);
 
 #endif

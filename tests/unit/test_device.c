@@ -617,8 +617,15 @@ static void test_migration_from_older_db(void **state)
     snprintf(db, sizeof(db), "%s/ztgate.db", f->state);
     sqlite3 *h = NULL;
     assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-    char sql[512];
+    char sql[2048];
     snprintf(sql, sizeof(sql),
+             "DROP INDEX users_external; DROP INDEX users_source; DROP INDEX users_expires;"
+             "DROP INDEX groups_external; ALTER TABLE users DROP COLUMN source;"
+             "ALTER TABLE users DROP COLUMN external_id; ALTER TABLE users DROP COLUMN expires_at;"
+             "ALTER TABLE users DROP COLUMN sponsor; ALTER TABLE users DROP COLUMN last_sign_in_at;"
+             "ALTER TABLE users DROP COLUMN attrs; ALTER TABLE memberships DROP COLUMN source;"
+             "ALTER TABLE groups DROP COLUMN source; ALTER TABLE groups DROP COLUMN external_id;"
+             "ALTER TABLE groups DROP COLUMN display_name;"
              "ALTER TABLE sessions DROP COLUMN passkey_aaguid; "
              "ALTER TABLE sessions DROP COLUMN amr; DROP TABLE webauthn_challenges; "
              "ALTER TABLE webauthn_credentials DROP COLUMN cloned_at; "

@@ -769,11 +769,20 @@ static void test_session_v2_fields(void **state)
 }
 
 /* Undoes migration 3 on a fresh file, leaving a schema 2 database. */
+/* Migration 13 adds columns (identity sources), which SQLite cannot do twice: undo it. */
+#define UNDO_V13                                                                                   \
+    "DROP INDEX users_external; DROP INDEX users_source; DROP INDEX users_expires;"                \
+    "DROP INDEX groups_external; ALTER TABLE users DROP COLUMN source;"                            \
+    "ALTER TABLE users DROP COLUMN external_id; ALTER TABLE users DROP COLUMN expires_at;"         \
+    "ALTER TABLE users DROP COLUMN sponsor; ALTER TABLE users DROP COLUMN last_sign_in_at;"        \
+    "ALTER TABLE users DROP COLUMN attrs; ALTER TABLE memberships DROP COLUMN source;"             \
+    "ALTER TABLE groups DROP COLUMN source; ALTER TABLE groups DROP COLUMN external_id;"           \
+    "ALTER TABLE groups DROP COLUMN display_name;"
 /* Migration 7 adds a column, which SQLite cannot do twice: undo it first. */
 #define UNDO_V7                                                                                    \
-    "ALTER TABLE sessions DROP COLUMN passkey_aaguid;"                                             \
-    "ALTER TABLE sessions DROP COLUMN amr; DROP TABLE webauthn_challenges;"                        \
-    "ALTER TABLE webauthn_credentials DROP COLUMN cloned_at;"
+    UNDO_V13 "ALTER TABLE sessions DROP COLUMN passkey_aaguid;"                                    \
+             "ALTER TABLE sessions DROP COLUMN amr; DROP TABLE webauthn_challenges;"               \
+             "ALTER TABLE webauthn_credentials DROP COLUMN cloned_at;"
 #define UNDO_V3                                                                                    \
     UNDO_V7 "DROP TABLE risk_detections; DROP TABLE risk_properties; DROP TABLE risk_sign_ins;"    \
             "DROP TABLE risk_pending;"
@@ -787,7 +796,7 @@ static void test_migrate_v1_to_v2(void **state)
     add_user(f->st, "old@example.com", &u);
     zt_store_close(f->st);
     f->st = NULL;
-    char q[1024];
+    char q[2048];
     snprintf(q, sizeof(q),
              "%s"
              "DROP INDEX sessions_parent;"
@@ -898,8 +907,9 @@ static void test_migrate_v11_to_v12(void **state)
     assert_int_equal(zt_store_session_create(f->st, &s), 0);
     zt_store_close(f->st);
     f->st = NULL;
-    char q[1024];
+    char q[2048];
     snprintf(q, sizeof(q),
+             UNDO_V13
              "DROP TABLE saml_sessions;"
              "CREATE TABLE saml_sessions (session_hash TEXT PRIMARY KEY NOT NULL REFERENCES "
              "sessions(id_hash) ON DELETE CASCADE, dump TEXT NOT NULL CHECK (length(dump) BETWEEN "

@@ -607,10 +607,19 @@ static void test_migrate_v5_to_v6(void **state)
     fixture *f = *state;
     zt_store_close(f->st);
     f->st = NULL;
-    sqlite_exec(f->db, "ALTER TABLE sessions DROP COLUMN passkey_aaguid;"
-                       "ALTER TABLE sessions DROP COLUMN amr; DROP TABLE webauthn_challenges;"
-                       "DROP TABLE webauthn_credentials; DROP TABLE webauthn_user_handles;"
-                       "PRAGMA user_version = 5;");
+    sqlite_exec(
+        f->db,
+        "DROP INDEX users_external; DROP INDEX users_source; DROP INDEX users_expires;"
+        "DROP INDEX groups_external; ALTER TABLE users DROP COLUMN source;"
+        "ALTER TABLE users DROP COLUMN external_id; ALTER TABLE users DROP COLUMN expires_at;"
+        "ALTER TABLE users DROP COLUMN sponsor; ALTER TABLE users DROP COLUMN last_sign_in_at;"
+        "ALTER TABLE users DROP COLUMN attrs; ALTER TABLE memberships DROP COLUMN source;"
+        "ALTER TABLE groups DROP COLUMN source; ALTER TABLE groups DROP COLUMN external_id;"
+        "ALTER TABLE groups DROP COLUMN display_name;"
+        "ALTER TABLE sessions DROP COLUMN passkey_aaguid;"
+        "ALTER TABLE sessions DROP COLUMN amr; DROP TABLE webauthn_challenges;"
+        "DROP TABLE webauthn_credentials; DROP TABLE webauthn_user_handles;"
+        "PRAGMA user_version = 5;");
     assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE "
                                        "'webauthn%'"),
                      0);
