@@ -21,6 +21,7 @@
 #include "idp/idp.h"
 #include "lib/secure.h"
 #include "lib/time.h"
+#include "directory/directory.h"
 #include "response/incident.h"
 #include "response/playbook.h"
 #include "risk/feeds.h"
@@ -278,6 +279,10 @@ static void on_revoked_timer(uv_timer_t *t)
 void zt_gw_services_close(zt_gateway *gw)
 {
     zt_services *svc = &gw->svc;
+    zt_directory_sync_stop(gw->ldap_sync); /* before the store it writes to closes */
+    gw->ldap_sync = NULL;
+    zt_directories_close(svc->directories);
+    svc->directories = NULL;
     zt_idp_free(gw->idp);
     gw->idp = NULL;
     zt_response_free(svc->response);
@@ -396,6 +401,12 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
         return -1;
     }
     gw->revoked_seen = zt_sessions_revocation(svc->sessions);
+    svc->directories =
+        zt_directories_open(cfg->ldap_directories, cfg->n_ldap_directories, err, sizeof(err));
+    if (svc->directories == NULL) {
+        zt_error("not starting: %s", err);
+        return -1;
+    }
     if (zt_idp_open(cfg, &gw->idp, err, sizeof(err)) != 0) {
         zt_error("not starting: identity provider: %s", err);
         return -1;
@@ -466,6 +477,11 @@ void zt_gw_timers_start(zt_gateway *gw, const zt_config *cfg)
     timer_start(gw, &gw->feeds_timer, on_feeds_timer, every, every);
     timer_start(gw, &gw->device_sweep, on_device_sweep, 0,
                 zt_devices_sweep_interval_ms(gw->svc.devices));
+    /* Directory sync: its own thread (libldap blocks), records through the writer. */
+    zt_account_env env = {.store = gw->svc.store,
+                          .state_dir = gw->svc.state_dir,
+                          .audit = {.write = response_audit, .ctx = gw}};
+    gw->ldap_sync = zt_directory_sync_start(gw->svc.directories, &env);
 }
 
 void zt_gw_timers_close(zt_gateway *gw)

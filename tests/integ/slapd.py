@@ -13,8 +13,10 @@ group "staff-all" through "grade1", so nesting is three deep. The service accoun
 cn=ztgate-svc,ou=system with read access to everything but passwords.
 """
 
+import atexit
 import os
 import shutil
+import tempfile
 import subprocess
 import urllib.parse
 
@@ -33,7 +35,7 @@ USERS = {
     "taro": ("taro@example.test", "山田 太郎", "taro-pass-1", None),
     "hanako": ("hanako@example.test", "佐藤 花子", "hanako-pass-2", None),
     "jiro": ("jiro@example.test", "鈴木 次郎", "jiro-pass-3", "disabled"),
-    "evil": ("evil*)(uid=*@example.test", "Evil", "evil-pass-4", None),
+    "evil": ("evil*star@example.test", "Evil Star", "evil-pass-4", None),
 }
 # Groups: cn -> (description, members: ("uid", x) or ("group", y))
 GROUPS = {
@@ -108,7 +110,10 @@ class Slapd:
         self.ca, self.other_ca = make_ca(self.dir)
         self.port = free_port()
         self.tls_port = free_port()
-        self.sock = os.path.join(self.dir, "ldapi")
+        # A unix socket path is at most 107 bytes: the test's own dir may be longer.
+        self.sock_dir = tempfile.mkdtemp(prefix="zt-slapd-")
+        atexit.register(shutil.rmtree, self.sock_dir, True)
+        self.sock = os.path.join(self.sock_dir, "ldapi")
         self.ldap_url = "ldap://127.0.0.1:%d" % self.port
         self.ldaps_url = "ldaps://127.0.0.1:%d" % self.tls_port
         self.ldapi_url = "ldapi://" + urllib.parse.quote(self.sock, safe="")

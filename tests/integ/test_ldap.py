@@ -1,0 +1,188 @@
+"""LDAP / Active Directory (docs/LDAP.md) against a real slapd the tests start (slapd.py): sign-in
+by search then bind over LDAPS and StartTLS with the certificate verified, just-in-time users with
+nested groups, filter injection, empty passwords, the directory going away (sessions go on, new
+sign-ins fail closed with their own page in English and Japanese), and the scheduled sync
+(users, groups, disabled accounts with their sessions ended)."""
+import json
+import os
+
+import slapd
+from harness import APP_HOST, Skip, check, eq, get, wait_until
+from portal_client import Browser, session_cookie, sign_in
+
+BASE_AUTH = {"argon2_passes": 2, "argon2_memory": "19MiB", "mfa": "optional"}
+
+
+def directory_cfg(h, d, url=None, ca=None, **kw):
+    pw = h.path("ldap-svc.pw")
+    with open(pw, "w") as f:
+        f.write(d.svc_pw + "\n")
+    os.chmod(pw, 0o600)
+    c = {"name": "corp", "url": url or d.ldaps_url, "ca_file": ca or d.ca,
+         "bind_dn": d.svc_dn, "bind_password_file": pw,
+         "base_dn": "ou=people," + d.suffix, "group_base_dn": "ou=groups," + d.suffix,
+         "disabled_attribute": "employeeType", "disabled_value": "disabled",
+         "domains": ["example.test"], "timeout": "2s", "sync_interval": "0s"}
+    c.update(kw)
+    return c
+
+
+def gateway(h, dirs):
+    up = h.upstream()
+    app = h.app(up, sensitivity="internal")
+    gw = h.gateway(h.config([app], extra={"auth": dict(BASE_AUTH), "ldap_directories": dirs}))
+    return gw, up
+
+
+def user_json(h, gw, email):
+    r = h.cli("user", "show", email, "--json", "--config", gw.config_path)
+    if r.returncode != 0:
+        return None
+    return json.loads(r.stdout)
+
+
+def groups_of(h, gw, email):
+    u = user_json(h, gw, email) or {}
+    return sorted(u.get("groups", []))
+
+
+def need_slapd():
+    if not slapd.available():
+        raise Skip("slapd not installed (scripts/setup.sh)")
+
+
+# ---------------------------------------------------------------------------------------------
+
+def test_ldap_sign_in_creates_user_with_nested_groups(h):
+    need_slapd()
+    d = slapd.Slapd(h)
+    gw, up = gateway(h, [directory_cfg(h, d)])
+    b = Browser(gw.port)
+    r = sign_in(b, "taro@example.test", "taro-pass-1")
+    eq(r.status, 303, "directory password accepted")
+    check(session_cookie(b), "a session after the bind")
+    eq(b.get("/").status, 200, "the app behind the gateway")
+    u = user_json(h, gw, "taro@example.test")
+    check(u is not None, "the user was created at the first sign-in")
+    eq(u.get("name"), "山田 太郎", "display name from the directory")
+    # grade1 directly; teachers contains grade1; staff-all contains teachers
+    eq(groups_of(h, gw, "taro@example.test"), ["grade1", "staff-all", "teachers"], "groups")
+    # a second sign-in finds the same user (by entryUUID), no duplicate
+    b2 = Browser(gw.port)
+    eq(sign_in(b2, "taro@example.test", "taro-pass-1").status, 303, "second sign-in")
+    r = h.cli("user", "list", "--json", "--config", gw.config_path)
+    emails = [x["email"] for x in json.loads(r.stdout)]
+    eq(emails.count("taro@example.test"), 1, "one user for the entry")
+
+
+def test_ldap_wrong_empty_and_injected_passwords_refused(h):
+    need_slapd()
+    d = slapd.Slapd(h)
+    gw, up = gateway(h, [directory_cfg(h, d)])
+    cases = [("taro@example.test", "wrong-password"),
+             ("taro@example.test", ""),                 # unauthenticated bind: refused before
+             ("*@example.test", "taro-pass-1"),         # wildcard in the filter
+             ("*)(mail=taro@example.test", "taro-pass-1"),
+             ("taro@example.test)(|(mail=*", "taro-pass-1"),
+             ("nobody@example.test", "x")]
+    for email, pw in cases:
+        b = Browser(gw.port)
+        r = sign_in(b, email, pw)
+        eq(r.status, 200, "refused: %r" % email)
+        check(not session_cookie(b), "no session for %r" % email)
+    check(user_json(h, gw, "taro@example.test") is None, "nobody was created")
+    # The entry whose mail holds a filter metacharacter signs in as itself, escaped (RFC 4515).
+    b = Browser(gw.port)
+    eq(sign_in(b, "evil*star@example.test", "evil-pass-4").status, 303, "escaped mail")
+    check(user_json(h, gw, "evil*star@example.test") is not None, "that entry, not another")
+    check(user_json(h, gw, "taro@example.test") is None, "no one else")
+
+
+def test_ldap_disabled_in_directory_refused(h):
+    need_slapd()
+    d = slapd.Slapd(h)
+    gw, up = gateway(h, [directory_cfg(h, d)])
+    b = Browser(gw.port)
+    eq(sign_in(b, "jiro@example.test", "jiro-pass-3").status, 200, "disabled entry refused")
+    check(not session_cookie(b), "no session")
+    check(user_json(h, gw, "jiro@example.test") is None, "a disabled entry is not brought in")
+
+
+def test_ldap_starttls_and_certificate_verified(h):
+    need_slapd()
+    d = slapd.Slapd(h)
+    good = directory_cfg(h, d, url=d.ldap_url)                       # StartTLS, right CA
+    bad = directory_cfg(h, d, name="other", ca=d.other_ca, domains=["other.test"])
+    gw, up = gateway(h, [good, bad])
+    b = Browser(gw.port)
+    eq(sign_in(b, "hanako@example.test", "hanako-pass-2").status, 303, "StartTLS bind")
+    # A directory whose certificate does not chain to the configured CA: no bind at all.
+    d.add("dn: uid=ken,ou=people,%s\nobjectClass: inetOrgPerson\nuid: ken\ncn: Ken\nsn: K\n"
+          "mail: ken@other.test\nuserPassword: ken-pass-5\n" % d.suffix)
+    b = Browser(gw.port)
+    r = sign_in(b, "ken@other.test", "ken-pass-5")
+    eq(r.status, 503, "untrusted certificate: fail closed")
+    check("Directory unavailable" in r.body.decode(), "the directory page")
+
+
+def test_ldap_unreachable_sessions_go_on_new_sign_ins_fail_closed(h):
+    need_slapd()
+    d = slapd.Slapd(h)
+    gw, up = gateway(h, [directory_cfg(h, d)])
+    b = Browser(gw.port)
+    eq(sign_in(b, "taro@example.test", "taro-pass-1").status, 303, "signed in")
+    d.stop()
+    eq(b.get("/").status, 200, "the existing session goes on without the directory")
+    b2 = Browser(gw.port)
+    r = sign_in(b2, "taro@example.test", "taro-pass-1")
+    eq(r.status, 503, "new directory sign-in fails closed")
+    body = r.body.decode()
+    check("Directory unavailable" in body and "already signed in" in body, "English page")
+    check(not session_cookie(b2), "no session")
+    b3 = Browser(gw.port, lang="ja")
+    r = sign_in(b3, "hanako@example.test", "hanako-pass-2")
+    eq(r.status, 503, "Japanese too")
+    check("ディレクトリに接続できません" in r.body.decode(), "Japanese page")
+    d.start()
+    b4 = Browser(gw.port)
+    eq(sign_in(b4, "taro@example.test", "taro-pass-1").status, 303, "back when it is back")
+
+
+def test_ldap_sync_users_groups_and_disabled(h):
+    need_slapd()
+    d = slapd.Slapd(h)
+    gw, up = gateway(h, [directory_cfg(h, d, sync_interval="1s")])
+    ok = wait_until(lambda: user_json(h, gw, "hanako@example.test") is not None, 20)
+    check(ok, "the scheduled sync brought the users in")
+    eq(groups_of(h, gw, "hanako@example.test"), ["grade1", "staff-all", "teachers"],
+       "hanako's groups (direct teachers, and through grade1)")
+    check(user_json(h, gw, "jiro@example.test") is None, "disabled entries are not created")
+    b = Browser(gw.port)
+    eq(sign_in(b, "hanako@example.test", "hanako-pass-2").status, 303, "signed in")
+    eq(b.get("/").status, 200, "session works")
+    # Membership change in the directory: hanako leaves teachers (still in it through grade1),
+    # taro leaves grade1 (and so teachers and staff-all).
+    d.remove_member("grade1", slapd.user_dn("taro"))
+    ok = wait_until(lambda: groups_of(h, gw, "taro@example.test") == [], 20)
+    check(ok, "taro's groups follow the directory: %r" % groups_of(h, gw, "taro@example.test"))
+    # An admin's own membership stays through syncs.
+    r = h.cli("group", "add", "local-extra", "--config", gw.config_path)
+    eq(r.returncode, 0, "group add")
+    r = h.cli("group", "member-add", "local-extra", "taro@example.test", "--config",
+              gw.config_path)
+    eq(r.returncode, 0, "member-add")
+    # Disabled in the directory: disabled here and the session ended within a sync.
+    d.set_disabled("hanako")
+    ok = wait_until(lambda: (user_json(h, gw, "hanako@example.test") or {}).get("status") == "disabled",
+                    20)
+    check(ok, "disabled by the sync")
+    ok = wait_until(lambda: b.get("/").status != 200, 10)
+    check(ok, "the session was revoked")
+    eq(groups_of(h, gw, "taro@example.test"), ["local-extra"], "the admin's membership stayed")
+    # Enabled again in the directory: enabled again here (the directory had disabled it).
+    d.set_disabled("hanako", False)
+    ok = wait_until(lambda: (user_json(h, gw, "hanako@example.test") or {}).get("status") ==
+                    "active", 20)
+    check(ok, "enabled by the sync")
+    b = Browser(gw.port)
+    eq(sign_in(b, "hanako@example.test", "hanako-pass-2").status, 303, "signs in again")
