@@ -40,6 +40,10 @@ extern const zt_config_module zt_ldap_config_module;
  * 0, or -ENOSPC when cap is too small (out is then ""). */
 int zt_ldap_filter_escape(const char *in, size_t len, char *out, size_t cap);
 
+/* AD userAccountControl (decimal text as the directory sends it) has ACCOUNTDISABLE (0x2) set.
+ * Anything that is not a whole decimal number in 32 bits: false (the attribute says nothing). */
+bool zt_dir_uac_disabled(const char *text);
+
 /* One group as ztgate keeps it: name is the [A-Za-z0-9._-] identifier policies use (the cn
  * when it is one, else "ldap-" and a digest of the DN), display the cn or description as
  * written (e.g. "3年1組"), dn the group's DN (external id). */
@@ -48,6 +52,8 @@ typedef struct zt_dir_group {
     char display[256];
     char dn[ZT_DIR_DN_MAX];
 } zt_dir_group;
+/* Fill g from a group entry's DN, cn and description (cn, desc nullable; any bytes). */
+void zt_dir_group_fill(zt_dir_group *g, const char *dn, const char *cn, const char *desc);
 
 /* A directory user as read: heap strings owned by the struct (zt_dir_user_dispose). */
 typedef struct zt_dir_user {

@@ -27,6 +27,5 @@ int zt_dir_user_from_entry(const zt_directory *d, LDAP *ld, LDAPMessage *e, zt_d
 void zt_dir_user_attrs(const zt_directory *d, const char *attrs[8]);
 int zt_dir_user_groups(const zt_directory *d, LDAP *ld, zt_dir_user *u);
 int zt_dir_groups_add(zt_dir_user *u, const char *dn, const char *cn, const char *desc);
-void zt_dir_group_fill(zt_dir_group *g, const char *dn, const char *cn, const char *desc);
 
 #endif

@@ -338,13 +338,8 @@ static bool entry_disabled(const zt_directory *d, LDAP *ld, LDAPMessage *e)
 {
     if (d->ad) {
         char *uac = first_value(ld, e, "userAccountControl", false);
-        bool off = false;
-        if (uac != NULL) {
-            char *end = NULL;
-            unsigned long long v = strtoull(uac, &end, 10);
-            off = end != uac && (v & 0x2) != 0;
-            free(uac);
-        }
+        bool off = uac != NULL && zt_dir_uac_disabled(uac);
+        free(uac);
         if (off)
             return true;
     }
