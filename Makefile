@@ -69,6 +69,7 @@ bench: setup all
 	bench/webauthn/run.sh $(BUILD)
 	bench/passkey/run.sh $(BUILD)
 	bench/oidc/run.sh $(BUILD)
+	bench/ldap/run.sh $(BUILD)
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')
