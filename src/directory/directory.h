@@ -75,7 +75,6 @@ typedef struct zt_directories zt_directories;
 zt_directories *zt_directories_open(const zt_ldap_cfg *cfgs, size_t n, char *err, size_t errlen);
 void zt_directories_close(zt_directories *ds);
 size_t zt_directories_count(const zt_directories *ds);
-zt_directory *zt_directories_at(zt_directories *ds, size_t i);
 /* The directory named NAME (source "ldap:NAME" → NAME), or NULL. */
 zt_directory *zt_directories_find(zt_directories *ds, const char *name);
 /* The directory an unknown e-mail signs in at: the first whose domains list the e-mail's
@@ -92,7 +91,6 @@ typedef enum zt_dir_auth {
     ZT_DIR_AUTH_DISABLED,    /* right password, disabled in the directory; user filled */
     ZT_DIR_AUTH_UNREACHABLE, /* connect, TLS (certificate) or service bind failed, timeout */
 } zt_dir_auth;
-const char *zt_dir_auth_name(zt_dir_auth a);
 
 /* Blocking: search then bind for login (matched against login_attribute), then the user's
  * attributes and groups. The password is never logged. */

@@ -158,11 +158,6 @@ size_t zt_directories_count(const zt_directories *ds)
     return ds != NULL ? ds->n : 0;
 }
 
-zt_directory *zt_directories_at(zt_directories *ds, size_t i)
-{
-    return ds != NULL && i < ds->n ? &ds->d[i] : NULL;
-}
-
 zt_directory *zt_directories_find(zt_directories *ds, const char *name)
 {
     for (size_t i = 0; ds != NULL && name != NULL && i < ds->n; i++)
@@ -198,21 +193,6 @@ const char *zt_directory_source(const zt_directory *d)
 bool zt_directory_jit(const zt_directory *d)
 {
     return d->jit;
-}
-
-const char *zt_dir_auth_name(zt_dir_auth a)
-{
-    switch (a) {
-    case ZT_DIR_AUTH_OK:
-        return "ok";
-    case ZT_DIR_AUTH_WRONG:
-        return "wrong";
-    case ZT_DIR_AUTH_DISABLED:
-        return "disabled";
-    case ZT_DIR_AUTH_UNREACHABLE:
-        return "unreachable";
-    }
-    return "?";
 }
 
 /* ---- connections ---- */
