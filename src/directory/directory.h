@@ -74,6 +74,9 @@ typedef struct zt_directories zt_directories;
  * with a message in err when a password file cannot be read. n == 0: an empty set. */
 zt_directories *zt_directories_open(const zt_ldap_cfg *cfgs, size_t n, char *err, size_t errlen);
 void zt_directories_close(zt_directories *ds);
+/* Whether ds was opened from settings equal to cfgs (a reload compares; a change needs a
+ * restart). */
+bool zt_directories_match(const zt_directories *ds, const zt_ldap_cfg *cfgs, size_t n);
 size_t zt_directories_count(const zt_directories *ds);
 /* The directory named NAME (source "ldap:NAME" → NAME), or NULL. */
 zt_directory *zt_directories_find(zt_directories *ds, const char *name);

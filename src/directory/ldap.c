@@ -153,6 +153,39 @@ void zt_directories_close(zt_directories *ds)
     free(ds);
 }
 
+static bool same(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Every setting but the defaults filled in at open: those follow from the ones compared. */
+static bool directory_matches(const zt_directory *d, const zt_ldap_cfg *c)
+{
+    bool ok = same(d->name, c->name) && d->ad == (c->kind == ZT_LDAP_AD) && same(d->url, c->url) &&
+              same(d->ca_file, c->ca_file) && same(d->bind_dn, c->bind_dn) &&
+              same(d->base_dn, c->base_dn) && d->timeout_ms == c->timeout_ms &&
+              d->sync_interval_ms == c->sync_interval_ms && d->jit == c->jit &&
+              d->n_domains == c->n_domains &&
+              (c->user_filter == NULL || same(d->user_filter, c->user_filter)) &&
+              (c->group_filter == NULL || same(d->group_filter, c->group_filter)) &&
+              (c->group_base_dn == NULL || same(d->group_base, c->group_base_dn)) &&
+              same(d->disabled_attr, c->disabled_attribute) &&
+              same(d->disabled_value, c->disabled_value);
+    for (size_t i = 0; ok && i < c->n_domains; i++)
+        ok = same(d->domains[i], c->domains[i].s);
+    return ok;
+}
+
+bool zt_directories_match(const zt_directories *ds, const zt_ldap_cfg *cfgs, size_t n)
+{
+    if (zt_directories_count(ds) != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!directory_matches(&ds->d[i], &cfgs[i]))
+            return false;
+    return true;
+}
+
 size_t zt_directories_count(const zt_directories *ds)
 {
     return ds != NULL ? ds->n : 0;

@@ -48,6 +48,9 @@ void zt_gw_services_reconfigure(zt_gateway *gw, const zt_config *cfg)
     zt_sessions_set_expiry(gw->svc.sessions, (int64_t)(cfg->auth.session_idle_ms / 1000),
                            (int64_t)(cfg->auth.session_absolute_ms / 1000));
     feeds_refresh(gw, cfg, true);
+    if (!zt_directories_match(gw->svc.directories, cfg->ldap_directories, cfg->n_ldap_directories))
+        zt_warn("reload: ldap_directories changed; that needs a restart (the directories of the "
+                "start stay in use)");
 }
 
 /* ---- feeds ---- */

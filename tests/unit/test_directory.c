@@ -120,6 +120,12 @@ static void test_choose_and_empty_password(void **state)
     assert_string_equal(zt_directory_name(zt_directories_for_email(ds, "a@other.test")), "rest");
     assert_string_equal(zt_directory_source(zt_directories_find(ds, "corp")), "ldap:corp");
     assert_null(zt_directories_find(ds, "nope"));
+    /* A reload compares: the same settings match, a changed one does not. */
+    assert_true(zt_directories_match(ds, c, 2));
+    assert_false(zt_directories_match(ds, c, 1));
+    c[1].url = "ldaps://127.0.0.1:2";
+    assert_false(zt_directories_match(ds, c, 2));
+    c[1].url = "ldap://127.0.0.1:1";
     /* An empty password never reaches the network: WRONG at once, not UNREACHABLE (port 1). */
     zt_dir_user u;
     zt_directory *d = zt_directories_find(ds, "corp");
