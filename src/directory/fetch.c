@@ -146,35 +146,74 @@ static void groups_free(group_list *l)
     free(l->v);
 }
 
-static bool member_of(const dgroup *g, const char *dn)
+/* Who is in which group, the other way round: every (member DN, group) pair sorted by DN, so
+ * the groups holding a DN are found by binary search instead of a scan of every group. */
+typedef struct pair {
+    const char *member;
+    size_t group;
+} pair;
+
+typedef struct member_index {
+    pair *v;
+    size_t n;
+} member_index;
+
+static int pair_cmp(const void *a, const void *b)
 {
-    for (size_t k = 0; k < g->n_members; k++)
-        if (strcasecmp(g->members[k], dn) == 0)
-            return true;
-    return false;
+    return strcasecmp(((const pair *)a)->member, ((const pair *)b)->member);
 }
 
-/* The user's groups: those naming the user, then, until nothing is added, those naming one of
- * the groups found (nested), bounded by ZT_DIR_NEST_MAX rounds. */
-static int closure(const group_list *gl, zt_dir_user *u)
+static int index_build(const group_list *gl, member_index *ix)
 {
+    size_t n = 0;
     for (size_t i = 0; i < gl->n; i++)
-        if (member_of(&gl->v[i], u->dn) &&
-            zt_dir_groups_add(u, gl->v[i].dn, gl->v[i].cn, gl->v[i].desc) < 0)
+        n += gl->v[i].n_members;
+    ix->v = n > 0 ? malloc(n * sizeof(pair)) : NULL;
+    ix->n = 0;
+    if (n > 0 && ix->v == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < gl->n; i++)
+        for (size_t k = 0; k < gl->v[i].n_members; k++)
+            ix->v[ix->n++] = (pair){gl->v[i].members[k], i};
+    if (ix->n > 1)
+        qsort(ix->v, ix->n, sizeof(pair), pair_cmp);
+    return 0;
+}
+
+/* The groups holding dn, added to u; -E2BIG when u is full. */
+static int add_holders(const group_list *gl, const member_index *ix, const char *dn, zt_dir_user *u)
+{
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) { /* first pair with member >= dn */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcasecmp(ix->v[mid].member, dn) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < ix->n && strcasecmp(ix->v[i].member, dn) == 0; i++) {
+        const dgroup *g = &gl->v[ix->v[i].group];
+        if (zt_dir_groups_add(u, g->dn, g->cn, g->desc) < 0)
             return -E2BIG;
-    for (int round = 0; round < ZT_DIR_NEST_MAX; round++) {
-        bool added = false;
-        for (size_t i = 0; i < gl->n; i++)
-            for (size_t k = 0; k < u->n_groups; k++)
-                if (member_of(&gl->v[i], u->groups[k].dn)) {
-                    int r = zt_dir_groups_add(u, gl->v[i].dn, gl->v[i].cn, gl->v[i].desc);
-                    if (r < 0)
-                        return r;
-                    added = added || r > 0;
-                    break;
-                }
-        if (!added)
-            break;
+    }
+    return 0;
+}
+
+/* The user's groups: those naming the user, then those naming a group found, level by level
+ * (nested), up to ZT_DIR_NEST_MAX levels. */
+static int closure(const group_list *gl, const member_index *ix, zt_dir_user *u)
+{
+    if (add_holders(gl, ix, u->dn, u) != 0)
+        return -E2BIG;
+    size_t done = 0;
+    for (int level = 0; level < ZT_DIR_NEST_MAX && done < u->n_groups; level++) {
+        size_t end = u->n_groups;
+        for (; done < end; done++) {
+            char dn[ZT_DIR_DN_MAX];
+            snprintf(dn, sizeof(dn), "%s", u->groups[done].dn); /* u->groups may move */
+            if (add_holders(gl, ix, dn, u) != 0)
+                return -E2BIG;
+        }
     }
     return 0;
 }
@@ -196,10 +235,14 @@ int zt_directory_fetch_all(zt_directory *d, zt_dir_user **users, size_t *n)
     if (rc == 0)
         rc = paged_search(d, ld, d->group_base, d->group_filter, gattrs, add_group, &gl);
     ldap_unbind_ext_s(ld, NULL, NULL);
+    member_index ix = {0};
+    if (rc == 0)
+        rc = index_build(&gl, &ix);
     for (size_t i = 0; rc == 0 && i < ul.n; i++)
-        if (closure(&gl, &ul.v[i]) != 0)
+        if (closure(&gl, &ix, &ul.v[i]) != 0)
             zt_warn("ldap %s: %s is in more than %d groups: the rest are ignored", d->name,
                     ul.v[i].dn, ZT_DIR_GROUPS_MAX);
+    free(ix.v);
     groups_free(&gl);
     if (rc != 0) {
         zt_dir_users_free(ul.v, ul.n);

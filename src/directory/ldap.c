@@ -502,7 +502,10 @@ static int groups_of(const zt_directory *d, LDAP *ld, const char *dn, bool in_ch
             char *cn = first_value(ld, e, "cn", false);
             char *desc = first_value(ld, e, "description", false);
             int r = gdn != NULL ? zt_dir_groups_add(u, gdn, cn, desc) : 0;
-            added = r < 0 ? r : added + r;
+            if (r == -E2BIG) /* the user's first groups are kept (logged below) */
+                rc = LDAP_SIZELIMIT_EXCEEDED;
+            else
+                added = r < 0 ? r : added + r;
             ldap_memfree(gdn);
             free(cn);
             free(desc);

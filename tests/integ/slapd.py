@@ -205,6 +205,9 @@ class Slapd:
         check(r.returncode == 0, "ldapsearch failed: " + r.stderr.decode("utf-8", "replace"))
         return r.stdout.decode("utf-8", "replace")
 
+    def delete(self, dn):
+        self._tool("ldapdelete", dn + "\n")
+
     def set_disabled(self, uid, disabled=True):
         op = ("replace: employeeType\nemployeeType: disabled\n" if disabled
               else "delete: employeeType\n")

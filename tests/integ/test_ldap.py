@@ -73,6 +73,12 @@ def test_ldap_sign_in_creates_user_with_nested_groups(h):
     r = h.cli("user", "list", "--json", "--config", gw.config_path)
     emails = [x["email"] for x in json.loads(r.stdout)]
     eq(emails.count("taro@example.test"), 1, "one user for the entry")
+    # Sync at sign-in (no scheduled sync here): taro leaves grade1, and so teachers and
+    # staff-all, at the next sign-in.
+    d.remove_member("grade1", slapd.user_dn("taro"))
+    eq(groups_of(h, gw, "taro@example.test"), ["grade1", "staff-all", "teachers"], "not yet")
+    eq(sign_in(Browser(gw.port), "taro@example.test", "taro-pass-1").status, 303, "third")
+    eq(groups_of(h, gw, "taro@example.test"), [], "groups updated at sign-in")
 
 
 def test_ldap_wrong_empty_and_injected_passwords_refused(h):
@@ -179,6 +185,12 @@ def test_ldap_sync_users_groups_and_disabled(h):
     ok = wait_until(lambda: b.get("/").status != 200, 10)
     check(ok, "the session was revoked")
     eq(groups_of(h, gw, "taro@example.test"), ["local-extra"], "the admin's membership stayed")
+    # An entry removed from the directory: its user is disabled (not deleted).
+    check(user_json(h, gw, "evil*star@example.test") is not None, "evil was synced")
+    d.delete(slapd.user_dn("evil"))
+    ok = wait_until(lambda: (user_json(h, gw, "evil*star@example.test") or {}).get("status") ==
+                    "disabled", 20)
+    check(ok, "a user the directory no longer lists is disabled")
     # Enabled again in the directory: enabled again here (the directory had disabled it).
     d.set_disabled("hanako", False)
     ok = wait_until(lambda: (user_json(h, gw, "hanako@example.test") or {}).get("status") ==
