@@ -265,7 +265,11 @@ int zt_dir_connect(const zt_directory *d, LDAP **out)
               ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tls12) == LDAP_OPT_SUCCESS &&
               (d->ca_file == NULL ||
                ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, d->ca_file) == LDAP_OPT_SUCCESS) &&
-              ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero) == LDAP_OPT_SUCCESS;
+              ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero) == LDAP_OPT_SUCCESS &&
+              /* Asynchronous connect: libldap then bounds the TLS handshake by the network
+               * timeout too; in blocking mode a server that accepts and says nothing holds
+               * the handshake (and this pool thread) for ever. */
+              ldap_set_option(ld, LDAP_OPT_CONNECT_ASYNC, LDAP_OPT_ON) == LDAP_OPT_SUCCESS;
     if (!ok) {
         zt_error("ldap %s: cannot set the connection's TLS options", d->name);
         ldap_unbind_ext_s(ld, NULL, NULL);

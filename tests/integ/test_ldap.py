@@ -5,6 +5,7 @@ sign-ins fail closed with their own page in English and Japanese), and the sched
 (users, groups, disabled accounts with their sessions ended)."""
 import json
 import os
+import socket
 
 import slapd
 from harness import APP_HOST, Skip, check, eq, get, wait_until
@@ -198,3 +199,28 @@ def test_ldap_sync_users_groups_and_disabled(h):
     check(ok, "enabled by the sync")
     b = Browser(gw.port)
     eq(sign_in(b, "hanako@example.test", "hanako-pass-2").status, 303, "signs in again")
+
+
+def test_ldap_silent_directory_times_out(h):
+    """A directory that accepts connections and never says a word (TLS never starts): the
+    sign-in ends at the configured timeout with the directory page, it does not hang."""
+    need_slapd()
+    d = slapd.Slapd(h, start=False)  # only its CA and password file are used
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # connections complete in the kernel; nobody reads or writes
+    try:
+        port = silent.getsockname()[1]
+        c = directory_cfg(h, d, url="ldaps://127.0.0.1:%d" % port, timeout="1s")
+        c2 = directory_cfg(h, d, name="starttls", url="ldap://127.0.0.1:%d" % port,
+                           timeout="1s", domains=["other.test"])
+        gw, up = gateway(h, [c, c2])
+        for email in ("taro@example.test", "ken@other.test"):  # LDAPS, then StartTLS
+            b = Browser(gw.port)
+            r = sign_in(b, email, "some-password")
+            eq(r.status, 503, "fail closed after the timeout (%s)" % email)
+            check("Directory unavailable" in r.body.decode(), "the directory page")
+        # the gateway still answers other requests
+        eq(get(gw.port, "/.ztgate/login", host=APP_HOST).status, 200, "portal still up")
+    finally:
+        silent.close()
