@@ -46,6 +46,17 @@ GROUPS = {
 }
 
 
+# Active Directory's userAccountControl and objectGUID (AD's own OIDs) on an auxiliary class, so
+# the `kind: ad` account reading can run against slapd. AD's in-chain matching rule is not here.
+AD_SCHEMA = """attributetype ( 1.2.840.113556.1.4.8 NAME 'userAccountControl'
+  EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
+attributetype ( 1.2.840.113556.1.4.2 NAME 'objectGUID'
+  EQUALITY octetStringMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 SINGLE-VALUE )
+objectclass ( 1.3.6.1.4.1.4203.666.99.1 NAME 'ztAdUser' SUP top AUXILIARY
+  MAY ( userAccountControl $ objectGUID ) )
+"""
+
+
 def user_dn(uid):
     return "uid=%s,ou=people,%s" % (uid, SUFFIX)
 
@@ -103,7 +114,8 @@ def seed_ldif(users=USERS, groups=GROUPS):
 
 
 class Slapd:
-    def __init__(self, h, start=True, users=USERS, groups=GROUPS):
+    def __init__(self, h, start=True, users=USERS, groups=GROUPS, ad_schema=False):
+        self.ad_schema = ad_schema
         self.h = h
         self.dir = os.path.join(h.dir, "slapd")
         os.makedirs(os.path.join(self.dir, "db"))
@@ -136,6 +148,10 @@ class Slapd:
         d = self.dir
         lines = ["include %s/%s.schema" % (SCHEMA_DIR, s)
                  for s in ("core", "cosine", "inetorgperson", "nis")]
+        if self.ad_schema:
+            with open(os.path.join(d, "ad.schema"), "w") as f:
+                f.write(AD_SCHEMA)
+            lines.append("include %s/ad.schema" % d)
         lines += [
             "pidfile %s/slapd.pid" % d,
             "argsfile %s/slapd.args" % d,

@@ -224,3 +224,31 @@ def test_ldap_silent_directory_times_out(h):
         eq(get(gw.port, "/.ztgate/login", host=APP_HOST).status, 200, "portal still up")
     finally:
         silent.close()
+
+
+def test_ldap_ad_user_account_control(h):
+    """`kind: ad` reads userAccountControl (bit 2: disabled) and objectGUID: emulated on slapd
+    with AD's attribute definitions (tests/integ/slapd.py AD_SCHEMA). Sync path only: slapd has
+    no in-chain matching rule for the sign-in's group lookup."""
+    need_slapd()
+    d = slapd.Slapd(h, ad_schema=True)
+    for uid, uac, guid in (("adok", 512, "AAECAwQFBgcICQoLDA0ODw=="),
+                           ("adoff", 514, "EBESExQVFhcYGRobHB0eHw==")):
+        d.add("dn: uid=%s,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: ztAdUser\n"
+              "uid: %s\ncn: %s\nsn: %s\nmail: %s@example.test\nuserPassword: %s-pass\n"
+              "userAccountControl: %d\nobjectGUID:: %s\n"
+              % (uid, d.suffix, uid, uid, uid, uid, uid, uac, guid))
+    d.add_member("nurses", "uid=adok,ou=people," + d.suffix)
+    c = directory_cfg(h, d, kind="ad", sync_interval="1s", user_filter="(objectClass=ztAdUser)",
+                      group_filter="(objectClass=groupOfNames)")
+    del c["disabled_attribute"], c["disabled_value"]
+    gw, up = gateway(h, [c])
+    ok = wait_until(lambda: user_json(h, gw, "adok@example.test") is not None, 20)
+    check(ok, "the AD-shaped user was synced")
+    eq(groups_of(h, gw, "adok@example.test"), ["nurses"], "groups from member values")
+    check(user_json(h, gw, "adoff@example.test") is None, "userAccountControl 514: not created")
+    d.modify("dn: uid=adok,ou=people,%s\nchangetype: modify\nreplace: userAccountControl\n"
+             "userAccountControl: 514\n" % d.suffix)
+    ok = wait_until(lambda: (user_json(h, gw, "adok@example.test") or {}).get("status") ==
+                    "disabled", 20)
+    check(ok, "ACCOUNTDISABLE in the directory disables the user here")
