@@ -101,7 +101,10 @@ zt_dir_auth zt_directory_authenticate(zt_directory *d, const char *login, const 
                                       size_t pw_len, zt_dir_user *user);
 
 /* The same on the libuv pool of loop; done runs on the loop with the outcome and the user
- * (borrowed for the call). The password is copied and wiped. 0, or -ENOMEM. */
+ * (borrowed for the call). The password is copied and wiped. 0, -ENOMEM, or -EBUSY when
+ * ZT_DIR_IN_FLIGHT_MAX binds of this directory already wait (a slow directory must not pile up
+ * requests without bound: the caller fails closed). */
+#define ZT_DIR_IN_FLIGHT_MAX 256
 typedef void (*zt_dir_auth_cb)(void *ctx, zt_dir_auth a, const zt_dir_user *user);
 int zt_directory_authenticate_async(zt_directory *d, struct uv_loop_s *loop, const char *login,
                                     const char *pw, size_t pw_len, zt_dir_auth_cb done, void *ctx);

@@ -3,6 +3,7 @@
 #define ZT_DIRECTORY_INT_H
 
 #include <ldap.h>
+#include <stdatomic.h>
 
 #include "directory/directory.h"
 
@@ -14,6 +15,7 @@ struct zt_directory {
     size_t n_domains;
     bool ad, starttls, jit;
     uint64_t timeout_ms, sync_interval_ms;
+    atomic_uint in_flight; /* sign-in binds queued or running (async.c) */
 };
 
 struct zt_directories {

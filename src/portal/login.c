@@ -518,7 +518,10 @@ static bool directory_start(login_job *j)
         return false;
     int rc = zt_directory_authenticate_async(j->dir, r->loop, j->username, j->password,
                                              j->password_len, directory_done, j);
-    if (rc != 0) {
+    if (rc == -EBUSY) {
+        directory_down(j); /* too many binds already wait for this directory: fail closed */
+        zt_portal_flow_free(j);
+    } else if (rc != 0) {
         zt_portal_unavailable(r, "out of memory");
         zt_portal_flow_free(j);
     }
