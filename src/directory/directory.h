@@ -80,6 +80,7 @@ bool zt_directories_match(const zt_directories *ds, const zt_ldap_cfg *cfgs, siz
 size_t zt_directories_count(const zt_directories *ds);
 /* The directory named NAME (source "ldap:NAME" → NAME), or NULL. */
 zt_directory *zt_directories_find(zt_directories *ds, const char *name);
+zt_directory *zt_directories_find_at(zt_directories *ds, size_t i); /* NULL past the end */
 /* The directory an unknown e-mail signs in at: the first whose domains list the e-mail's
  * domain, or the first without a domains list; NULL when none (a local sign-in then). */
 zt_directory *zt_directories_for_email(zt_directories *ds, const char *email);

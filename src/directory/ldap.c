@@ -191,6 +191,11 @@ size_t zt_directories_count(const zt_directories *ds)
     return ds != NULL ? ds->n : 0;
 }
 
+zt_directory *zt_directories_find_at(zt_directories *ds, size_t i)
+{
+    return ds != NULL && i < ds->n ? &ds->d[i] : NULL;
+}
+
 zt_directory *zt_directories_find(zt_directories *ds, const char *name)
 {
     for (size_t i = 0; ds != NULL && name != NULL && i < ds->n; i++)

@@ -252,3 +252,26 @@ def test_ldap_ad_user_account_control(h):
     ok = wait_until(lambda: (user_json(h, gw, "adok@example.test") or {}).get("status") ==
                     "disabled", 20)
     check(ok, "ACCOUNTDISABLE in the directory disables the user here")
+
+
+def test_ldap_cli_check_and_sync(h):
+    """`ztgate ldap check NAME` reads without changing anything; `ztgate ldap sync` applies."""
+    need_slapd()
+    d = slapd.Slapd(h)
+    good = directory_cfg(h, d)
+    bad = directory_cfg(h, d, name="other", ca=d.other_ca, domains=["other.test"])
+    gw, up = gateway(h, [good, bad])
+    r = h.cli("ldap", "check", "corp", "--config", gw.config_path)
+    eq(r.returncode, 0, "check (%s)" % r.stderr)
+    check("4 users (1 disabled" in r.stdout, "counts: %r" % r.stdout)
+    check(user_json(h, gw, "taro@example.test") is None, "check changes nothing")
+    r = h.cli("ldap", "check", "other", "--config", gw.config_path)
+    eq(r.returncode, 1, "a certificate from another CA: check fails")
+    r = h.cli("ldap", "check", "nope", "--config", gw.config_path)
+    eq(r.returncode, 1, "unknown directory")
+    r = h.cli("ldap", "sync", "corp", "--config", gw.config_path)
+    eq(r.returncode, 0, "sync (%s)" % r.stderr)
+    check("3 created" in r.stdout, "3 users created (jiro is disabled): %r" % r.stdout)
+    eq(groups_of(h, gw, "hanako@example.test"), ["grade1", "staff-all", "teachers"], "groups")
+    r = h.cli("ldap", "sync", "corp", "--config", gw.config_path)
+    check("0 created" in r.stdout and "3 unchanged" in r.stdout, "idempotent: %r" % r.stdout)
