@@ -11,7 +11,10 @@
 #include "core/config.h"
 #include "directory/directory.h"
 
-static const char usage[] = "usage: ztgate ldap check NAME | sync [NAME] [--config FILE]\n";
+static const char usage[] =
+    "usage: ztgate ldap ACTION [ARGS] [--config FILE]\n\nActions:\n"
+    "  ldap check NAME     read directory NAME (TLS, service bind, users, groups); change nothing\n"
+    "  ldap sync [NAME]    sync directory NAME (default: every directory) now\n";
 
 static int check_one(zt_directory *d)
 {
@@ -73,6 +76,10 @@ int zt_cmd_ldap(int argc, char **argv)
     const char *pos[1] = {NULL};
     bool check = argc >= 2 && strcmp(argv[1], "check") == 0;
     bool sync = argc >= 2 && strcmp(argv[1], "sync") == 0;
+    if (argc >= 2 && (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0)) {
+        fputs(usage, stdout);
+        return ZT_CLI_OK;
+    }
     int n = positionals(argc, argv, pos, 1);
     if ((!check && !sync) || n < 0 || (check && n != 1)) {
         fputs(usage, stderr);

@@ -86,8 +86,8 @@ static const zt_command commands[] = {
      zt_cmd_device},
     {"incident", "ACTION [ARGS]", "incidents and their timelines (ztgate incident help)",
      zt_cmd_incident},
-    {"ldap", "check NAME | sync [NAME]",
-     "read an LDAP directory (check) or sync its users and groups now (docs/LDAP.md)", zt_cmd_ldap},
+    {"ldap", "ACTION [ARGS]", "check an LDAP directory or sync it now (ztgate ldap help)",
+     zt_cmd_ldap},
 };
 
 const zt_command *zt_command_find(const char *name)
