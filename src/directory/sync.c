@@ -64,6 +64,20 @@ static int find_user(zt_store *st, const zt_directory *d, const zt_dir_user *u, 
     return rc;
 }
 
+/* The directory's display name within the store's bound, cut at a character boundary (a
+ * Japanese name cut mid-character would be refused as invalid UTF-8). */
+static void display_name(const zt_dir_user *u, char out[ZT_STORE_NAME_MAX + 1])
+{
+    size_t n = u->name != NULL ? strlen(u->name) : 0;
+    if (n > ZT_STORE_NAME_MAX) {
+        n = ZT_STORE_NAME_MAX;
+        while (n > 0 && ((unsigned char)u->name[n] & 0xC0) == 0x80)
+            n--; /* back to the first byte of the character that did not fit */
+    }
+    memcpy(out, u->name != NULL ? u->name : "", n);
+    out[n] = '\0';
+}
+
 static int create_user(const zt_account_env *env, const zt_directory *d, const zt_dir_user *u,
                        zt_user *cur)
 {
@@ -72,10 +86,10 @@ static int create_user(const zt_account_env *env, const zt_directory *d, const z
         return -EINVAL;
     }
     zt_actor who = actor_of(d);
-    zt_account_new n = {.email = u->email,
-                        .name = u->name != NULL ? u->name : "",
-                        .source = d->source,
-                        .external_id = u->external_id};
+    char name[ZT_STORE_NAME_MAX + 1];
+    display_name(u, name);
+    zt_account_new n = {
+        .email = u->email, .name = name, .source = d->source, .external_id = u->external_id};
     zt_account_result res;
     int rc = zt_account_create(env, &who, &n, &res);
     if (rc != 0)
@@ -91,9 +105,8 @@ static bool differs(const char *want, const char *have)
 static int update_profile(const zt_account_env *env, const zt_directory *d, const zt_dir_user *u,
                           const zt_user *cur, bool *changed)
 {
-    char name[ZT_STORE_NAME_MAX + 1] = "";
-    if (u->name != NULL)
-        snprintf(name, sizeof(name), "%s", u->name); /* the store's bound, cut as stored */
+    char name[ZT_STORE_NAME_MAX + 1];
+    display_name(u, name);
     bool mail = u->email != NULL && u->email[0] != '\0' && strcasecmp(u->email, cur->email) != 0;
     zt_store_user_profile p = {
         .email = mail ? u->email : NULL,

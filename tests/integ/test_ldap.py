@@ -275,3 +275,18 @@ def test_ldap_cli_check_and_sync(h):
     eq(groups_of(h, gw, "hanako@example.test"), ["grade1", "staff-all", "teachers"], "groups")
     r = h.cli("ldap", "sync", "corp", "--config", gw.config_path)
     check("0 created" in r.stdout and "3 unchanged" in r.stdout, "idempotent: %r" % r.stdout)
+
+
+def test_ldap_long_japanese_name_cut_at_a_character(h):
+    """A display name longer than ztgate keeps (128 bytes) is cut between characters, not in
+    the middle of one (which the store would refuse, and the sign-in with it)."""
+    need_slapd()
+    d = slapd.Slapd(h)
+    long_name = "寿限無" * 20  # 180 bytes of UTF-8
+    d.add("dn: uid=jugemu,ou=people,%s\nobjectClass: inetOrgPerson\nuid: jugemu\ncn: %s\n"
+          "sn: 寿\ndisplayName: %s\nmail: jugemu@example.test\nuserPassword: jugemu-pass\n"
+          % (d.suffix, long_name, long_name))
+    gw, up = gateway(h, [directory_cfg(h, d)])
+    eq(sign_in(Browser(gw.port), "jugemu@example.test", "jugemu-pass").status, 303, "signed in")
+    name = (user_json(h, gw, "jugemu@example.test") or {}).get("name", "")
+    eq(name, long_name[:42], "cut to 42 characters (126 bytes)")
