@@ -128,6 +128,9 @@ class Slapd:
         self.sock = os.path.join(self.sock_dir, "ldapi")
         self.ldap_url = "ldap://127.0.0.1:%d" % self.port
         self.ldaps_url = "ldaps://127.0.0.1:%d" % self.tls_port
+        # The same server at an address its certificate does not name (host name check).
+        self.wrong_name_port = free_port()
+        self.wrong_name_url = "ldaps://127.0.0.2:%d" % self.wrong_name_port
         self.ldapi_url = "ldapi://" + urllib.parse.quote(self.sock, safe="")
         self.suffix, self.admin_dn, self.admin_pw = SUFFIX, ADMIN_DN, ADMIN_PW
         self.svc_dn, self.svc_pw = SVC_DN, SVC_PW
@@ -178,7 +181,8 @@ class Slapd:
             f.write("\n".join(lines) + "\n")
 
     def start(self):
-        urls = "%s/ %s/ %s" % (self.ldap_url, self.ldaps_url, self.ldapi_url)
+        urls = "%s/ %s/ %s/ %s" % (self.ldap_url, self.ldaps_url, self.wrong_name_url,
+                                   self.ldapi_url)
         self.proc = Proc("slapd", ["/usr/sbin/slapd", "-f", self.conf, "-h", urls, "-d", "0"],
                          self.h.dir)
         self.h.procs.append(self.proc)

@@ -6,9 +6,10 @@ sign-ins fail closed with their own page in English and Japanese), and the sched
 import json
 import os
 import socket
+import subprocess
 
 import slapd
-from harness import APP_HOST, Skip, check, eq, get, wait_until
+from harness import APP_HOST, Skip, check, eq, get, port_open, wait_until
 from portal_client import Browser, session_cookie, sign_in
 
 BASE_AUTH = {"argon2_passes": 2, "argon2_memory": "19MiB", "mfa": "optional"}
@@ -130,6 +131,21 @@ def test_ldap_starttls_and_certificate_verified(h):
     r = sign_in(b, "ken@other.test", "ken-pass-5")
     eq(r.status, 503, "untrusted certificate: fail closed")
     check("Directory unavailable" in r.body.decode(), "the directory page")
+
+
+def test_ldap_certificate_host_name_checked(h):
+    """The right CA but an address the certificate does not name (127.0.0.2): refused."""
+    need_slapd()
+    d = slapd.Slapd(h)
+    check(port_open(d.wrong_name_port, "127.0.0.2"), "slapd listens there too")
+    # ldapsearch with the same CA connects there only when told not to check the name
+    env = dict(os.environ, LDAPTLS_CACERT=d.ca, LDAPTLS_REQCERT="never")
+    r = subprocess.run(["ldapsearch", "-x", "-H", d.wrong_name_url, "-D", d.svc_dn, "-w",
+                        d.svc_pw, "-b", d.suffix, "-s", "base"], capture_output=True, env=env)
+    eq(r.returncode, 0, "the server answers there")
+    gw, up = gateway(h, [directory_cfg(h, d, url=d.wrong_name_url)])
+    r = sign_in(Browser(gw.port), "taro@example.test", "taro-pass-1")
+    eq(r.status, 503, "host name not in the certificate: fail closed")
 
 
 def test_ldap_unreachable_sessions_go_on_new_sign_ins_fail_closed(h):
