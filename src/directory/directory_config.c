@@ -16,6 +16,10 @@ static void check_directory(zt_config_ctx *c, const zt_config_walk *w)
 {
     zt_ldap_cfg *d = (zt_ldap_cfg *)(void *)w->target;
     zt_config_mark(w, &d->line, &d->col);
+    /* "ldap:NAME" is the users' source, at most ZT_STORE_SOURCE_MAX bytes. */
+    if (d->name != NULL && strlen(d->name) + 5 > ZT_STORE_SOURCE_MAX)
+        zt_config_err(c, zt_config_seen(w, "name"), "name is longer than %d characters",
+                      ZT_STORE_SOURCE_MAX - 5);
     if (d->url != NULL) {
         if (!url_ok(d->url))
             zt_config_err(c, zt_config_seen(w, "url"),

@@ -159,6 +159,13 @@ static void test_config(void **state)
         {"\n    url: http://dc.example.test\n", "url must start with ldaps://"},
         {"\n    url: ldaps://dc\n    disabled_attribute: x\n", "go together"},
         {"\n    url: ldaps://dc\n    domains: [bad]\n", "not an e-mail domain"},
+        {"\n    url: ldaps://dc\n  - name: corp\n    bind_dn: cn=svc\n    base_dn: dc=x\n"
+         "    bind_password_file: /dev/null\n    url: ldaps://dc2\n",
+         "name 'corp' used twice"},
+        {"\n    url: ldaps://dc\n  - name: "
+         "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij\n    bind_dn: cn=svc\n"
+         "    base_dn: dc=x\n    bind_password_file: /dev/null\n    url: ldaps://dc2\n",
+         "name is longer than 59 characters"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         zt_buf text;
