@@ -410,11 +410,6 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
         zt_error("not starting: %s", err);
         return -1;
     }
-    /* Directory binds are the only work on the libuv pool; its default of 4 threads would let
-     * four binds to a slow directory hold every other one. Read once, at the first queued work,
-     * which comes later; an operator's own setting wins. */
-    if (zt_directories_count(svc->directories) > 0)
-        setenv("UV_THREADPOOL_SIZE", "16", 0);
     if (zt_idp_open(cfg, &gw->idp, err, sizeof(err)) != 0) {
         zt_error("not starting: identity provider: %s", err);
         return -1;
