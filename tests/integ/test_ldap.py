@@ -10,7 +10,7 @@ import subprocess
 
 import slapd
 from harness import APP_HOST, Skip, check, eq, get, port_open, wait_until
-from portal_client import Browser, session_cookie, sign_in
+from portal_client import Browser, add_user, session_cookie, sign_in
 
 BASE_AUTH = {"argon2_passes": 2, "argon2_memory": "19MiB", "mfa": "optional"}
 
@@ -306,3 +306,23 @@ def test_ldap_long_japanese_name_cut_at_a_character(h):
     eq(sign_in(Browser(gw.port), "jugemu@example.test", "jugemu-pass").status, 303, "signed in")
     name = (user_json(h, gw, "jugemu@example.test") or {}).get("name", "")
     eq(name, long_name[:42], "cut to 42 characters (126 bytes)")
+
+
+def test_ldap_never_takes_over_a_local_account(h):
+    """A local account whose e-mail a directory entry also has stays local: signed in with its
+    own password only, not synced, not disabled, its groups untouched."""
+    need_slapd()
+    d = slapd.Slapd(h)
+    gw, up = gateway(h, [directory_cfg(h, d)])
+    add_user(h, gw, "hanako@example.test", "local-password-123")
+    b = Browser(gw.port)
+    eq(sign_in(b, "hanako@example.test", "hanako-pass-2").status, 200, "directory pw refused")
+    r = h.cli("ldap", "sync", "corp", "--config", gw.config_path)
+    eq(r.returncode, 1, "the entry that collides is reported as failed")
+    check("2 created" in r.stdout and "1 failed" in r.stdout, "counts: %r" % r.stdout)
+    eq(groups_of(h, gw, "hanako@example.test"), [], "no directory groups on the local account")
+    d.set_disabled("hanako")
+    h.cli("ldap", "sync", "corp", "--config", gw.config_path)
+    eq((user_json(h, gw, "hanako@example.test") or {}).get("status"), "active", "not disabled")
+    b = Browser(gw.port)
+    eq(sign_in(b, "hanako@example.test", "local-password-123").status, 303, "local pw works")
