@@ -16,6 +16,15 @@ static const char usage[] =
     "  ldap check NAME     read directory NAME (TLS, service bind, users, groups); change nothing\n"
     "  ldap sync [NAME]    sync directory NAME (default: every directory) now\n";
 
+static const char *why(int rc)
+{
+    if (rc == -EHOSTUNREACH)
+        return "unreachable, certificate refused, or the service account could not bind";
+    if (rc == -EFBIG)
+        return "the server's size limit stopped the read";
+    return strerror(-rc);
+}
+
 static int check_one(zt_directory *d)
 {
     zt_dir_user *users = NULL;
@@ -23,9 +32,9 @@ static int check_one(zt_directory *d)
     int rc = zt_directory_fetch_all(d, &users, &n);
     if (rc != 0)
         return zt_cli_fail(ZT_CLI_FAIL,
-                           "ldap %s: cannot read the directory (%s); see the log "
-                           "lines above",
-                           zt_directory_name(d), strerror(-rc));
+                           "ldap %s: cannot read the directory: %s (see the log "
+                           "lines above)",
+                           zt_directory_name(d), why(rc));
     size_t disabled = 0, grouped = 0;
     for (size_t i = 0; i < n; i++) {
         disabled += users[i].disabled;
@@ -44,8 +53,8 @@ static int sync_one(zt_directory *d, zt_store *st)
     zt_dir_sync_stats s;
     int rc = zt_directory_sync(&env, d, &s);
     if (rc != 0)
-        return zt_cli_fail(ZT_CLI_FAIL, "ldap %s: sync failed (%s); nothing was changed",
-                           zt_directory_name(d), strerror(-rc));
+        return zt_cli_fail(ZT_CLI_FAIL, "ldap %s: sync failed: %s; nothing was changed",
+                           zt_directory_name(d), why(rc));
     printf("ldap %s: %u created, %u updated, %u disabled, %u enabled, %u group changes, %u "
            "unchanged, %u failed\n",
            zt_directory_name(d), s.created, s.updated, s.disabled, s.enabled, s.groups_changed,

@@ -33,6 +33,16 @@ static int paged_search(const zt_directory *d, LDAP *ld, const char *base, const
         int rc = ldap_search_ext_s(ld, base, LDAP_SCOPE_SUBTREE, filter, (char **)attrs, 0, sctrls,
                                    NULL, &tv, 0, &res);
         ldap_control_free(page);
+        if (rc == LDAP_SIZELIMIT_EXCEEDED || rc == LDAP_ADMINLIMIT_EXCEEDED) {
+            /* Never a partial read: users past the limit would look deleted and be disabled. */
+            zt_warn("ldap %s: the server's size limit stopped the read under %s: allow the "
+                    "service account unlimited paged results (slapd: limits dn.exact=\"%s\" "
+                    "size.prtotal=unlimited)",
+                    d->name, base, d->bind_dn);
+            ldap_msgfree(res);
+            out = -EFBIG;
+            break;
+        }
         if (rc != LDAP_SUCCESS) {
             zt_warn("ldap %s: search under %s failed: %s", d->name, base, ldap_err2string(rc));
             ldap_msgfree(res);

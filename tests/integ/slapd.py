@@ -173,6 +173,8 @@ class Slapd:
             "rootdn \"%s\"" % ADMIN_DN,
             "rootpw %s" % ADMIN_PW,
             "directory %s/db" % d,
+            # As docs/LDAP.md asks: the service account reads every user in pages.
+            "limits dn.exact=\"%s\" size.prtotal=unlimited" % SVC_DN,
             "index objectClass,uid,mail,member eq",
             "overlay memberof",
             "memberof-refint TRUE",

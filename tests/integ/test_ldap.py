@@ -326,3 +326,16 @@ def test_ldap_never_takes_over_a_local_account(h):
     eq((user_json(h, gw, "hanako@example.test") or {}).get("status"), "active", "not disabled")
     b = Browser(gw.port)
     eq(sign_in(b, "hanako@example.test", "local-password-123").status, 303, "local pw works")
+
+
+def test_ldap_paged_read_of_many_users(h):
+    """1200 users: more than one page (500) and more than slapd's default total size limit (the
+    harness grants the service account unlimited paged results, as docs/LDAP.md says)."""
+    need_slapd()
+    users = {"u%d" % i: ("u%d@example.test" % i, "生徒 %d" % i, "pw-%d" % i, None)
+             for i in range(1200)}
+    d = slapd.Slapd(h, users=users, groups={"g": ("G", [("uid", "u1199")])})
+    gw, up = gateway(h, [directory_cfg(h, d)])
+    r = h.cli("ldap", "check", "corp", "--config", gw.config_path)
+    eq(r.returncode, 0, "check (%s)" % r.stderr)
+    check("1200 users (0 disabled, 1 in at least one group)" in r.stdout, r.stdout)
