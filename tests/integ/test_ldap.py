@@ -215,6 +215,12 @@ def test_ldap_sync_users_groups_and_disabled(h):
     check(ok, "enabled by the sync")
     b = Browser(gw.port)
     eq(sign_in(b, "hanako@example.test", "hanako-pass-2").status, 303, "signs in again")
+    # The directory goes away: the syncs that cannot read it change nothing.
+    d.stop()
+    ok = wait_until(lambda: gw.stderr_text().count("sync skipped") >= 2, 20)
+    check(ok, "two syncs skipped")
+    eq((user_json(h, gw, "hanako@example.test") or {}).get("status"), "active", "still active")
+    eq(b.get("/").status, 200, "her session goes on")
 
 
 def test_ldap_silent_directory_times_out(h):
