@@ -247,6 +247,11 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
       "組織のディレクトリ (LDAP / Active Directory) に接続できないため、現在パスワードを確認できません。"        \
       "サインイン済みの場合はそのまま作業を続けられます。数分後にもう一度お試しください。解決しない場合は"            \
       "管理者に連絡してください。")                                                                     \
+    X(PM_ERR_DIRECTORY_PASSWORD,                                                                    \
+      "Your password is your organisation's directory password: change it there (for example "     \
+      "with Ctrl+Alt+Del on a Windows PC), not here.",                                              \
+      "このアカウントのパスワードは組織のディレクトリのパスワードです。ここではなく、ディレクトリ側"                      \
+      "（Windows PC の Ctrl+Alt+Del など）で変更してください。")                                              \
     X(PM_TITLE_FORBIDDEN, "Request refused", "リクエストが拒否されました")                                       \
     X(PM_BODY_CSRF,                                                                                 \
       "This form has expired or was sent from another site. Go back, reload the page and try "      \

@@ -345,3 +345,26 @@ def test_ldap_paged_read_of_many_users(h):
     r = h.cli("ldap", "check", "corp", "--config", gw.config_path)
     eq(r.returncode, 0, "check (%s)" % r.stderr)
     check("1200 users (0 disabled, 1 in at least one group)" in r.stdout, r.stdout)
+
+
+def test_ldap_password_change_page_points_to_the_directory(h):
+    """A directory user's password is the directory's: the portal's password page says so (en,
+    ja) and changes nothing."""
+    need_slapd()
+    d = slapd.Slapd(h)
+    gw, up = gateway(h, [directory_cfg(h, d)])
+    b = Browser(gw.port)
+    eq(sign_in(b, "taro@example.test", "taro-pass-1").status, 303, "signed in")
+    r = b.get("/.ztgate/password")
+    eq(r.status, 200, "password page")
+    check("directory password" in r.body.decode(), "it says where to change it")
+    tok, _ = b.csrf("/.ztgate/password")
+    r = b.post("/.ztgate/password", {"csrf_token": tok, "current_password": "taro-pass-1",
+                                     "new_password": "a-new-password-123",
+                                     "confirm_password": "a-new-password-123"})
+    eq(r.status, 200, "refused with the page")
+    check("directory password" in r.body.decode(), "the notice again")
+    eq((user_json(h, gw, "taro@example.test") or {}).get("password_set"), False, "no local pw")
+    b.lang = "ja"
+    check("ディレクトリのパスワード" in b.get("/.ztgate/password").body.decode(), "Japanese")
+    eq(sign_in(Browser(gw.port), "taro@example.test", "taro-pass-1").status, 303, "same pw")
