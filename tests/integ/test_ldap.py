@@ -10,6 +10,7 @@ import subprocess
 
 import slapd
 from harness import APP_HOST, Skip, check, eq, get, port_open, wait_until
+from harness import yaml_dump as harness_yaml
 from portal_client import Browser, add_user, session_cookie, sign_in
 
 BASE_AUTH = {"argon2_passes": 2, "argon2_memory": "19MiB", "mfa": "optional"}
@@ -368,3 +369,19 @@ def test_ldap_password_change_page_points_to_the_directory(h):
     b.lang = "ja"
     check("ディレクトリのパスワード" in b.get("/.ztgate/password").body.decode(), "Japanese")
     eq(sign_in(Browser(gw.port), "taro@example.test", "taro-pass-1").status, 303, "same pw")
+
+
+def test_ldap_check_config_reads_the_password_file(h):
+    """check-config says serve would not start when a service password file is empty."""
+    need_slapd()
+    d = slapd.Slapd(h, start=False)
+    c = directory_cfg(h, d)
+    with open(c["bind_password_file"], "w") as f:
+        f.write("\n")
+    cfg = h.config([h.app("http://127.0.0.1:9")], extra={"ldap_directories": [c]})
+    path = h.path("check.yaml")
+    with open(path, "w") as f:
+        f.write(harness_yaml(cfg))
+    r = h.cli("check-config", path)
+    eq(r.returncode, 1, "refused")
+    check("is empty: the service account needs a password" in r.stderr, r.stderr)
