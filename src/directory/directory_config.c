@@ -7,9 +7,20 @@
 
 static const char *const ldap_kinds[] = {"openldap", "ad", NULL};
 
+/* One URL, or several separated by single spaces (tried in order while they refuse the
+ * connection), all ldaps:// or all ldap://: whether StartTLS is needed is the same for all. */
 static bool url_ok(const char *u)
 {
-    return strncmp(u, "ldaps://", 8) == 0 || strncmp(u, "ldap://", 7) == 0;
+    bool tls = strncmp(u, "ldaps://", 8) == 0;
+    if (!tls && strncmp(u, "ldap://", 7) != 0)
+        return false;
+    for (const char *sp = strchr(u, ' '); sp != NULL; sp = strchr(sp + 1, ' ')) {
+        const char *next = sp + 1;
+        bool ok = tls ? strncmp(next, "ldaps://", 8) == 0 : strncmp(next, "ldap://", 7) == 0;
+        if (!ok)
+            return false;
+    }
+    return strchr(u, ',') == NULL && u[strlen(u) - 1] != ' ';
 }
 
 static void check_directory(zt_config_ctx *c, const zt_config_walk *w)
@@ -23,10 +34,9 @@ static void check_directory(zt_config_ctx *c, const zt_config_walk *w)
     if (d->url != NULL) {
         if (!url_ok(d->url))
             zt_config_err(c, zt_config_seen(w, "url"),
-                          "url must start with ldaps:// (TLS) or ldap:// (StartTLS is then "
-                          "required); other schemes are refused");
-        else if (strpbrk(d->url, " ,") != NULL)
-            zt_config_err(c, zt_config_seen(w, "url"), "url: one server per directory entry");
+                          "url must be ldaps:// (TLS) or ldap:// (StartTLS is then required) "
+                          "URLs, several separated by single spaces, all of one scheme; other "
+                          "schemes are refused");
     }
     zt_config_check_file(c, w, "ca_file", d->ca_file, "");
     zt_config_check_file(c, w, "bind_password_file", d->bind_password_file, "");

@@ -10,6 +10,7 @@ import subprocess
 
 import slapd
 from harness import APP_HOST, Skip, check, eq, get, port_open, wait_until
+from harness import free_port as harness_free_port
 from harness import yaml_dump as harness_yaml
 from portal_client import Browser, add_user, session_cookie, sign_in
 
@@ -385,3 +386,14 @@ def test_ldap_check_config_reads_the_password_file(h):
     r = h.cli("check-config", path)
     eq(r.returncode, 1, "refused")
     check("is empty: the service account needs a password" in r.stderr, r.stderr)
+
+
+def test_ldap_second_server_when_the_first_refuses(h):
+    """url with two servers: the first refuses connections (nothing listens), the second
+    answers."""
+    need_slapd()
+    d = slapd.Slapd(h)
+    closed = harness_free_port()
+    c = directory_cfg(h, d, url="ldaps://127.0.0.1:%d %s" % (closed, d.ldaps_url))
+    gw, up = gateway(h, [c])
+    eq(sign_in(Browser(gw.port), "taro@example.test", "taro-pass-1").status, 303, "fail-over")

@@ -156,7 +156,9 @@ static void test_config(void **state)
         const char *error; /* NULL: loads */
     } cases[] = {
         {"\n    url: ldaps://dc.example.test\n    sync_interval: 0s\n", NULL},
-        {"\n    url: http://dc.example.test\n", "url must start with ldaps://"},
+        {"\n    url: http://dc.example.test\n", "url must be ldaps://"},
+        {"\n    url: ldaps://dc1 ldap://dc2\n", "all of one scheme"},
+        {"\n    url: \"ldaps://dc1,ldaps://dc2\"\n", "all of one scheme"},
         {"\n    url: ldaps://dc\n    disabled_attribute: x\n", "go together"},
         {"\n    url: ldaps://dc\n    domains: [bad]\n", "not an e-mail domain"},
         {"\n    url: ldaps://dc\n  - name: corp\n    bind_dn: cn=svc\n    base_dn: dc=x\n"
