@@ -71,6 +71,7 @@ bench: setup all
 	bench/oidc/run.sh $(BUILD)
 	bench/roster/run.sh $(BUILD)
 	bench/scim/run.sh $(BUILD)
+	bench/ldap/run.sh $(BUILD)
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -24,6 +24,7 @@ python3 curl openssl nginx-light wrk hyperfine hydra rsyslog sqlite3 libmaxmind-
 chromium fonts-noto-cjk nodejs
 apache2 libapache2-mod-auth-openidc libapache2-mod-auth-mellon liblasso3-dev xmlsec1 libxmlsec1-dev
 python3-lasso
+slapd ldap-utils libldap-dev
 "
 
 log() { printf 'setup: %s\n' "$*"; }

@@ -8,6 +8,7 @@
 #include "core/config_schema.h"
 #include "device/device.h"
 #include "federation/federation.h"
+#include "directory/directory.h"
 #include "idp/idp.h"
 #include "policy/policy.h"
 #include "proxy/proxy.h"
@@ -25,5 +26,6 @@ const zt_config_module *const zt_config_modules[] = {
     &zt_locations_config_module, &zt_policies_config_module,
     &zt_incidents_config_module, &zt_playbooks_config_module,
     &zt_scim_config_module,      &zt_oidc_providers_config_module,
+    &zt_ldap_config_module,
 };
 const size_t zt_config_n_modules = sizeof(zt_config_modules) / sizeof(zt_config_modules[0]);

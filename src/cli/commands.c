@@ -89,6 +89,8 @@ static const zt_command commands[] = {
      zt_cmd_incident},
     {"access", "review [--format F]", "who reaches which app, by which policy (access review)",
      zt_cmd_access},
+    {"ldap", "ACTION [ARGS]", "check an LDAP directory or sync it now (ztgate ldap help)",
+     zt_cmd_ldap},
 };
 
 const zt_command *zt_command_find(const char *name)

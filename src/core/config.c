@@ -1343,6 +1343,9 @@ static const zt_config_key zt_config_root_keys[] = {
     {"oidc_providers", ZT_K_LIST, ZT_CFG_RELOAD | ZT_CFG_MODULE,
      .off = offsetof(zt_config, oidc_providers), .aux = offsetof(zt_config, n_oidc_providers),
      .min = 0, .max = 64, .item_size = sizeof(zt_oidc_provider_cfg)},
+    {"ldap_directories", ZT_K_LIST, ZT_CFG_MODULE, .off = offsetof(zt_config, ldap_directories),
+     .aux = offsetof(zt_config, n_ldap_directories), .min = 0, .max = ZT_CONFIG_LDAP_MAX,
+     .item_size = sizeof(zt_ldap_cfg)},
 };
 ZT_CONFIG_SECTION(zt_config_root, zt_config_root_keys, zt_config_check_root);
 

@@ -474,6 +474,35 @@ typedef struct zt_playbook_cfg {
     unsigned line, col;
 } zt_playbook_cfg;
 
+/* `ldap_directories:` (src/directory, docs/LDAP.md): where directory users sign in (a bind of
+ * their own password over LDAPS or StartTLS) and where users and groups are synced from. */
+#define ZT_CONFIG_LDAP_MAX 16
+typedef enum zt_ldap_kind { ZT_LDAP_OPENLDAP = 0, ZT_LDAP_AD } zt_ldap_kind;
+typedef struct zt_ldap_cfg {
+    char *name;               /* users are made with source "ldap:NAME" */
+    unsigned kind;            /* zt_ldap_kind */
+    char *url;                /* ldaps://host[:port] or ldap://host[:port] (StartTLS) */
+    char *ca_file;            /* PEM; NULL = the system's trust store */
+    char *bind_dn;            /* the service account that searches */
+    char *bind_password_file; /* its password (first line), mode 0600 */
+    char *base_dn;            /* users under it */
+    char *user_filter;        /* NULL = per kind (inetOrgPerson / AD person) */
+    char *login_attribute;    /* what the e-mail typed at sign-in is matched against */
+    char *id_attribute;       /* stable id: NULL = entryUUID / objectGUID */
+    char *mail_attribute;     /* default "mail" */
+    char *name_attribute;     /* default "displayName" */
+    char *group_base_dn;      /* NULL = base_dn */
+    char *group_filter;       /* NULL = per kind (groupOfNames / group) */
+    char *disabled_attribute; /* with disabled_value: an account so marked is disabled */
+    char *disabled_value;     /* (AD: userAccountControl bit 2 as well) */
+    zt_cfg_word *domains;     /* e-mail domains signing in here (none: any unknown e-mail) */
+    size_t n_domains;
+    uint64_t timeout_ms;       /* connect and each operation; default 5 s */
+    uint64_t sync_interval_ms; /* 0 = no scheduled sync; default 15 min */
+    bool jit;                  /* create users at their first sign-in (default true) */
+    unsigned line, col;
+} zt_ldap_cfg;
+
 typedef struct zt_config {
     char *path;      /* file it was read from */
     char *state_dir; /* default "./data" */
@@ -503,6 +532,8 @@ typedef struct zt_config {
     size_t n_playbooks;
     zt_oidc_provider_cfg *oidc_providers;
     size_t n_oidc_providers;
+    zt_ldap_cfg *ldap_directories;
+    size_t n_ldap_directories;
 } zt_config;
 
 /* Collected "FILE:LINE:COL: message\n" lines. */

@@ -239,6 +239,19 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
       "you. Contact your administrator.",                                                           \
       "このサインインには危険性があり、ご本人であることを確認する 2 段階認証がアカウントに設定"                                               \
       "されていません。管理者に連絡してください。")                                                                      \
+    X(PM_TITLE_DIRECTORY_DOWN, "Directory unavailable", "ディレクトリに接続できません")                      \
+    X(PM_BODY_DIRECTORY_DOWN,                                                                       \
+      "Your organisation's directory cannot be reached, so your password cannot be checked now. "   \
+      "If you are already signed in, you can go on working. Try again in a few minutes; if it "     \
+      "goes on, contact your administrator.",                                                       \
+      "組織のディレクトリ (LDAP / Active Directory) に接続できないため、現在パスワードを確認できません。"        \
+      "サインイン済みの場合はそのまま作業を続けられます。数分後にもう一度お試しください。解決しない場合は"            \
+      "管理者に連絡してください。")                                                                     \
+    X(PM_ERR_DIRECTORY_PASSWORD,                                                                    \
+      "Your password is your organisation's directory password: change it there (for example "     \
+      "with Ctrl+Alt+Del on a Windows PC), not here.",                                              \
+      "このアカウントのパスワードは組織のディレクトリのパスワードです。ここではなく、ディレクトリ側"                      \
+      "（Windows PC の Ctrl+Alt+Del など）で変更してください。")                                              \
     X(PM_TITLE_FORBIDDEN, "Request refused", "リクエストが拒否されました")                                       \
     X(PM_BODY_CSRF,                                                                                 \
       "This form has expired or was sent from another site. Go back, reload the page and try "      \

@@ -209,6 +209,11 @@ static int gateway_open(zt_gateway *gw)
     const zt_config *cfg = zt_proxy_config(gw->proxy);
     char err[512] = "";
     gw->audit_fail_open = cfg->audit.fail_open;
+    /* Directory binds are the only work on the libuv pool; its default of 4 threads would let
+     * four binds to a slow directory hold every other one. Set before any thread starts (libuv
+     * reads it at the first queued work); an operator's own setting wins. */
+    if (cfg->n_ldap_directories > 0)
+        setenv("UV_THREADPOOL_SIZE", "16", 0);
     if (strcmp(cfg->audit.path, "off") != 0) {
         /* No audit, no service: a gateway that cannot record its decisions does not start. */
         gw->audit = zt_audit_open(&cfg->audit, err, sizeof(err));

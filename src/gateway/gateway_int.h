@@ -33,6 +33,7 @@ typedef struct zt_gateway {
     uint64_t revoked_seen;
     unsigned spool_ticks;
     struct zt_feeds *feeds_old; /* the snapshot replaced last (freed at the next replacement) */
+    struct zt_dir_syncer *ldap_sync; /* scheduled directory sync thread; NULL: none */
     bool stopping;
 } zt_gateway;
 

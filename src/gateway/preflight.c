@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "device/device.h"
+#include "directory/directory.h"
 #include "identity/breach.h"
 #include "identity/password.h"
 #include "identity/secretbox.h"
@@ -312,6 +313,12 @@ static int preflight_derived(const zt_config *cfg, char *err, size_t errlen)
 static int preflight_files(const zt_config *cfg, char *err, size_t errlen)
 {
     char why[512] = "";
+    /* The directories' service passwords are read at start (nothing is connected here). */
+    zt_directories *ds =
+        zt_directories_open(cfg->ldap_directories, cfg->n_ldap_directories, why, sizeof(why));
+    if (ds == NULL)
+        return preflight_fail(err, errlen, "%s", why);
+    zt_directories_close(ds);
     if (access(cfg->auth.secrets_key, F_OK) == 0) {
         zt_secretbox *box = zt_secretbox_load_key(cfg->auth.secrets_key, false, why, sizeof(why));
         if (box == NULL)

@@ -23,6 +23,7 @@
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "lifecycle/lifecycle.h"
+#include "directory/directory.h"
 #include "response/incident.h"
 #include "response/playbook.h"
 #include "risk/feeds.h"
@@ -49,6 +50,9 @@ void zt_gw_services_reconfigure(zt_gateway *gw, const zt_config *cfg)
     zt_sessions_set_expiry(gw->svc.sessions, (int64_t)(cfg->auth.session_idle_ms / 1000),
                            (int64_t)(cfg->auth.session_absolute_ms / 1000));
     feeds_refresh(gw, cfg, true);
+    if (!zt_directories_match(gw->svc.directories, cfg->ldap_directories, cfg->n_ldap_directories))
+        zt_warn("reload: ldap_directories changed; that needs a restart (the directories of the "
+                "start stay in use)");
 }
 
 /* ---- feeds ---- */
@@ -280,6 +284,10 @@ static void on_revoked_timer(uv_timer_t *t)
 void zt_gw_services_close(zt_gateway *gw)
 {
     zt_services *svc = &gw->svc;
+    zt_directory_sync_stop(gw->ldap_sync); /* before the store it writes to closes */
+    gw->ldap_sync = NULL;
+    zt_directories_close(svc->directories);
+    svc->directories = NULL;
     zt_idp_free(gw->idp);
     gw->idp = NULL;
     zt_federation_free(gw->fed);
@@ -400,6 +408,12 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
         return -1;
     }
     gw->revoked_seen = zt_sessions_revocation(svc->sessions);
+    svc->directories =
+        zt_directories_open(cfg->ldap_directories, cfg->n_ldap_directories, err, sizeof(err));
+    if (svc->directories == NULL) {
+        zt_error("not starting: %s", err);
+        return -1;
+    }
     if (zt_idp_open(cfg, &gw->idp, err, sizeof(err)) != 0) {
         zt_error("not starting: identity provider: %s", err);
         return -1;
@@ -514,6 +528,11 @@ void zt_gw_timers_start(zt_gateway *gw, const zt_config *cfg)
     timer_start(gw, &gw->device_sweep, on_device_sweep, 0,
                 zt_devices_sweep_interval_ms(gw->svc.devices));
     timer_start(gw, &gw->lifecycle_sweep, on_lifecycle_sweep, 0, ZT_LIFECYCLE_SWEEP_MS);
+    /* Directory sync: its own thread (libldap blocks), records through the writer. */
+    zt_account_env env = {.store = gw->svc.store,
+                          .state_dir = gw->svc.state_dir,
+                          .audit = {.write = response_audit, .ctx = gw}};
+    gw->ldap_sync = zt_directory_sync_start(gw->svc.directories, &env);
 }
 
 void zt_gw_timers_close(zt_gateway *gw)

@@ -52,6 +52,9 @@ typedef struct zt_services {
     struct zt_risk_engine *risk;  /* detections and risk state */
     struct zt_devices *devices;   /* device CA, enrolment, posture, alerts */
     struct zt_response *response; /* incidents and playbooks (Core 6) */
+    /* LDAP / Active Directory sign-in and sync (src/directory); NULL or empty: none configured.
+     * Fixed for the life of the process (a change to ldap_directories needs a restart). */
+    struct zt_directories *directories;
     /* Current feeds snapshot (GeoIP, anonymous/malicious IPs, leaked pairs); NULL when none is
      * configured. Replaced on reload; a replaced snapshot lives until the next replacement, so
      * a reader may use what it loaded for the length of one request. */

@@ -21,6 +21,7 @@
 
 #include "core/log.h"
 #include "core/metrics.h"
+#include "directory/directory.h"
 #include "identity/password.h"
 #include "lib/net.h"
 #include "lib/secure.h"
@@ -43,6 +44,7 @@ typedef struct login_job {
     zt_signin flow;      /* where this attempt is in the sign-in state machine */
     bool tap_shaped;     /* the password field holds a Temporary Access Pass's shape */
     int64_t tap_expires; /* the redeemed pass's expiry: its session ends then too */
+    zt_directory *dir;   /* an LDAP directory checks the password (bind), not a local hash */
 } login_job;
 
 static int64_t now_ms(void)
@@ -386,8 +388,8 @@ static void verify_done(void *ctx, int result)
     bool ok = next == ZT_SIGNIN_RISK;
     /* The verdict: the ticket's reservation becomes this failure or success. */
     zt_throttle_settle(j->f.throttle, &j->f.ticket, ok, now_ms());
-    if (ok && j->flow.tap != ZT_SIGNIN_TAP_OK)
-        maybe_rehash(j); /* never of a pass: it is not the password */
+    if (ok && j->flow.tap != ZT_SIGNIN_TAP_OK && j->dir == NULL)
+        maybe_rehash(j); /* never of a pass, nor of a directory's password: not ours to keep */
     if (zt_local_cancelled(r))
         next = ZT_SIGNIN_ERROR; /* nobody to answer: the verdict above still counts */
     bool moved = zt_signin_go(&j->flow, next);
@@ -423,6 +425,113 @@ static bool redeem_tap(login_job *j)
     return true;
 }
 
+/* ---- directory users: the password is checked by a bind (src/directory, docs/LDAP.md) ---- */
+
+/* The directory that checks this sign-in: the one an account of source "ldap:NAME" comes from,
+ * or, for an e-mail ztgate does not know, the directory its domain signs in at. NULL: local. */
+static zt_directory *login_directory(zt_local_req *r, bool exists, const zt_user *u,
+                                     const char *email)
+{
+    zt_directories *ds = r->svc->directories;
+    if (zt_directories_count(ds) == 0)
+        return NULL;
+    if (exists)
+        return strncmp(u->source, "ldap:", 5) == 0 ? zt_directories_find(ds, u->source + 5) : NULL;
+    return zt_directories_for_email(ds, email);
+}
+
+/* The directory cannot be reached: fail closed with its own page (503). Sessions already open
+ * are not touched; the throttle's reservation is dropped, not counted as a failure. */
+static void directory_down(login_job *j)
+{
+    zt_local_req *r = j->f.r;
+    zt_signin_go(&j->flow, ZT_SIGNIN_ERROR);
+    zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
+                          .activity = ZT_ACT_AUTH_LOGON,
+                          .success = false,
+                          .email = j->username,
+                          .user_id = j->user.id[0] != '\0' ? j->user.id : NULL,
+                          .factor = "password",
+                          .message = "sign-in failed: directory unreachable",
+                          .reason = "directory unreachable"};
+    zt_metric_sign_in(ZT_M_SIGN_IN_FAILURE);
+    if (!zt_portal_audit(r, &ev))
+        zt_portal_unavailable(r, "audit log unavailable");
+    else
+        zt_portal_fail(r, 503, PM_TITLE_DIRECTORY_DOWN, PM_BODY_DIRECTORY_DOWN,
+                       "directory unreachable");
+}
+
+/* The directory's word on the user, made true in ztgate (created at the first sign-in when the
+ * directory's jit is on; groups and disabled state in step). false: answered (503). */
+static bool directory_apply(login_job *j, const zt_dir_user *u, int *verdict)
+{
+    zt_local_req *r = j->f.r;
+    zt_account_env env = zt_portal_account_env(r);
+    zt_user_dispose(&j->user);
+    int rc = zt_directory_apply_user(&env, j->dir, u, zt_directory_jit(j->dir), &j->user, NULL);
+    if (rc == -ENOENT || rc == -EEXIST || rc == -EINVAL) {
+        /* Not brought in (jit off), or the e-mail is another source's account: no sign-in. */
+        memset(&j->user, 0, sizeof(j->user));
+        j->flow.exists = false;
+        *verdict = ZT_PASSWORD_MISMATCH;
+        return true;
+    }
+    if (rc != 0) {
+        zt_portal_unavailable(r, "store error (directory user)");
+        return false;
+    }
+    j->flow.exists = true;
+    j->flow.no_password = false;
+    j->flow.disabled = j->user.disabled;
+    return true;
+}
+
+static void directory_done(void *ctx, zt_dir_auth a, const zt_dir_user *u)
+{
+    login_job *j = ctx;
+    zt_local_req *r = j->f.r;
+    if (zt_local_cancelled(r) && a == ZT_DIR_AUTH_UNREACHABLE) {
+        zt_local_respond(r);
+        zt_portal_flow_free(j);
+        return;
+    }
+    if (a == ZT_DIR_AUTH_UNREACHABLE) {
+        directory_down(j);
+        zt_portal_flow_free(j);
+        return;
+    }
+    int verdict = ZT_PASSWORD_MISMATCH;
+    if (a == ZT_DIR_AUTH_OK || a == ZT_DIR_AUTH_DISABLED) {
+        if (!directory_apply(j, u, &verdict)) {
+            zt_portal_flow_free(j);
+            return;
+        }
+        if (a == ZT_DIR_AUTH_OK && j->flow.exists)
+            verdict = ZT_PASSWORD_MATCH;
+    }
+    verify_done(j, verdict); /* the same verdict path as a local password; frees j */
+}
+
+/* Bind only for an account that may sign in: a ztgate-disabled or throttle-limited one fails
+ * on the dummy hash like any local account (no bind, so no directory lockout either). */
+static bool directory_start(login_job *j)
+{
+    zt_local_req *r = j->f.r;
+    if (j->dir == NULL || j->flow.tap == ZT_SIGNIN_TAP_OK || j->flow.limited || j->flow.disabled)
+        return false;
+    int rc = zt_directory_authenticate_async(j->dir, r->loop, j->username, j->password,
+                                             j->password_len, directory_done, j);
+    if (rc == -EBUSY) {
+        directory_down(j); /* too many binds already wait for this directory: fail closed */
+        zt_portal_flow_free(j);
+    } else if (rc != 0) {
+        zt_portal_unavailable(r, "out of memory");
+        zt_portal_flow_free(j);
+    }
+    return true;
+}
+
 static void verify_start(void *ctx)
 {
     login_job *j = ctx;
@@ -437,6 +546,8 @@ static void verify_start(void *ctx)
         zt_portal_flow_free(j);
         return;
     }
+    if (directory_start(j))
+        return;
     bool usable = zt_signin_usable(&j->flow) && j->flow.tap != ZT_SIGNIN_TAP_OK;
     /* Unusable accounts, and a redeemed pass, are checked against the pool's dummy hash: the
      * same cost whatever the outcome. */
@@ -555,6 +666,7 @@ static void login_post(zt_local_req *r)
     j->flow.disabled = j->flow.exists && j->user.disabled;
     j->flow.expired = j->flow.exists && zt_account_expired(&j->user, zt_portal_now());
     j->flow.no_password = j->flow.exists && j->user.password_hash[0] == '\0';
+    j->dir = login_directory(r, j->flow.exists, &j->user, j->username);
     j->tap_shaped = zt_store_tap_shaped(j->password, j->password_len);
     zt_portal_flow_admit(j, j->username, j->flow.exists ? j->user.id : NULL, &ops);
 }

@@ -198,6 +198,12 @@ static void verify_done(void *ctx, int result)
     }
 }
 
+/* A user of an LDAP directory (docs/LDAP.md): the directory holds the password. */
+static bool directory_user(const zt_user *u)
+{
+    return strncmp(u->source, "ldap:", 5) == 0;
+}
+
 static void verify_start(void *ctx)
 {
     pw_job *j = ctx;
@@ -244,6 +250,10 @@ static void password_post(zt_local_req *r)
         zt_portal_flow_free(j);
         return;
     }
+    if (directory_user(&j->user)) { /* sign-in checks the directory's password, never ours */
+        refuse(j, "directory account", PM_ERR_DIRECTORY_PASSWORD);
+        return;
+    }
     zt_portal_flow_admit(j, j->s.email, j->s.user_id, &ops);
 }
 
@@ -256,6 +266,10 @@ void zt_portal_password(zt_local_req *r)
     zt_portal_sess s;
     if (zt_portal_is_post(r))
         password_post(r);
-    else if (full_session(r, &s))
-        password_page(r, MSG_NONE);
+    else if (full_session(r, &s)) {
+        zt_user u = {0};
+        bool dir = zt_store_user_get_by_id(r->svc->store, s.user_id, &u) == 0 && directory_user(&u);
+        zt_user_dispose(&u);
+        password_page(r, dir ? PM_ERR_DIRECTORY_PASSWORD : MSG_NONE);
+    }
 }

@@ -486,7 +486,7 @@ static void test_err_unknown_key(void **state)
              "trusted_proxies, limits, timeouts)\n" NAME
              ":6:1: unknown key 'aps' at top level (expected one of: state_dir, "
              "gateway, log, admin, audit, auth, devices, risk, idp, apps, locations, policies, "
-             "incidents, playbooks, scim, oidc_providers)\n");
+             "incidents, playbooks, scim, oidc_providers, ldap_directories)\n");
 }
 
 static void test_err_wrong_type(void **state)
