@@ -513,12 +513,14 @@ static void directory_done(void *ctx, zt_dir_auth a, const zt_dir_user *u)
     verify_done(j, verdict); /* the same verdict path as a local password; frees j */
 }
 
-/* Bind only for an account that may sign in: a ztgate-disabled or throttle-limited one fails
- * on the dummy hash like any local account (no bind, so no directory lockout either). */
+/* Bind only for an account that may sign in: a ztgate-disabled, expired or throttle-limited
+ * one fails on the dummy hash like any local account (no bind, so no directory lockout
+ * either). */
 static bool directory_start(login_job *j)
 {
     zt_local_req *r = j->f.r;
-    if (j->dir == NULL || j->flow.tap == ZT_SIGNIN_TAP_OK || j->flow.limited || j->flow.disabled)
+    if (j->dir == NULL || j->flow.tap == ZT_SIGNIN_TAP_OK || j->flow.limited || j->flow.disabled ||
+        j->flow.expired)
         return false;
     int rc = zt_directory_authenticate_async(j->dir, r->loop, j->username, j->password,
                                              j->password_len, directory_done, j);
