@@ -127,39 +127,21 @@ static void user_vec_free(user_vec *vec)
 /* ---- the sweep ---- */
 
 /* Sessions outlive their account's expiry by at most their absolute lifetime; past this the
- * sweep stops looking for rows (the lookup refuses them anyway). */
+ * sweep stops looking for rows (the lookup refuses them anyway). The store picks the accounts
+ * still due (zt_store_user_list_expired): expired and not changed since, or expired within this
+ * window and still holding session rows (another change, a directory sync's, came first). */
 #define SWEEP_ROWS_WINDOW_S (7 * DAY_S)
-
-static int any_session_cb(void *ctx, const zt_store_session *s)
-{
-    (void)ctx;
-    (void)s;
-    return 1;
-}
-
-/* Expired and not yet handled: changed last before the expiry, or (another change came first,
- * a directory sync's) still holding session rows shortly after it. */
-static bool sweep_due(zt_store *st, const zt_user *u, int64_t now)
-{
-    if (!zt_account_expired(u, now))
-        return false;
-    if (u->updated_at < u->expires_at)
-        return true;
-    return u->expires_at > now - SWEEP_ROWS_WINDOW_S &&
-           zt_store_session_list_by_user(st, u->id, any_session_cb, NULL) == 1;
-}
 
 int zt_lifecycle_sweep(const zt_account_env *env, int64_t now, zt_lifecycle_sweep_result *res)
 {
     memset(res, 0, sizeof(*res));
     user_vec vec = {.expired_at = now > 0 ? now : 1};
-    int rc = zt_store_user_list(env->store, collect_cb, &vec);
+    int rc = zt_store_user_list_expired(env->store, vec.expired_at, SWEEP_ROWS_WINDOW_S, collect_cb,
+                                        &vec);
     unsigned tried = 0;
     static const zt_actor who = {
         .name = ZT_LIFECYCLE_ACTOR, .type = "System", .process = "expiry sweep"};
     for (size_t i = 0; rc == 0 && i < vec.n; i++) {
-        if (!sweep_due(env->store, &vec.v[i], now))
-            continue;
         if (tried++ == ZT_LIFECYCLE_SWEEP_BATCH) {
             res->more = true;
             break;

@@ -122,6 +122,17 @@ int zt_store_user_list_by_source(zt_store *st, const char *source, zt_store_user
     return rc != 0 ? rc : st->ops->source->user_list_by_source(st, source, cb, ctx);
 }
 
+int zt_store_user_list_expired(zt_store *st, int64_t now, int64_t window_s, zt_store_user_cb cb,
+                               void *ctx)
+{
+    SOURCE_ENTER(st);
+    if (now <= 0 || window_s < 0)
+        return zt_store_seterr(-EINVAL, "time or window out of range");
+    if (cb == NULL)
+        return zt_store_seterr(-EINVAL, "callback is missing");
+    return st->ops->source->user_list_expired(st, now, window_s, cb, ctx);
+}
+
 static int check_profile(const zt_store_user_profile *p)
 {
     if (p == NULL)

@@ -145,6 +145,8 @@ typedef struct zt_store_source_ops {
     int (*user_list_by_source)(zt_store *st, const char *source, zt_store_user_cb cb, void *ctx);
     int (*user_update)(zt_store *st, const char *id, const zt_store_user_profile *p);
     int (*user_touch)(zt_store *st, const char *id, int64_t when);
+    int (*user_list_expired)(zt_store *st, int64_t now, int64_t window_s, zt_store_user_cb cb,
+                             void *ctx);
     int (*attrs_get)(zt_store *st, const char *id, char **json_out);
     int (*attrs_set)(zt_store *st, const char *id, const char *json);
     int (*sync_groups)(zt_store *st, const char *user_id, const char *source,

@@ -44,6 +44,13 @@ typedef struct zt_store_user_profile {
 } zt_store_user_profile;
 int zt_store_user_update(zt_store *st, const char *id, const zt_store_user_profile *p);
 
+/* Accounts whose expiry has come (0 < expires_at <= now) and whose sessions may still need
+ * ending: not changed since they expired (updated_at < expires_at), or expired within the last
+ * window_s seconds and still holding session rows. By the expires_at index, so a gateway's
+ * sweep never reads every account. Ordered by expires_at. */
+int zt_store_user_list_expired(zt_store *st, int64_t now, int64_t window_s, zt_store_user_cb cb,
+                               void *ctx);
+
 /* Record a successful sign-in (the inactive-accounts report reads it). */
 int zt_store_user_touch_sign_in(zt_store *st, const char *id, int64_t when);
 
