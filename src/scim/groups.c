@@ -262,26 +262,7 @@ static int create_named(zt_scim_call *c, const char *display, char name[ZT_STORE
     return rc;
 }
 
-static void answer_group(zt_scim_call *c, int status, const char *name, bool location)
-{
-    zt_store_group g;
-    char etag[40];
-    int rc = zt_store_group_get(store_of(c), name, &g);
-    json_t *res = rc == 0 ? group_json(c, &g, etag) : NULL;
-    if (res == NULL) {
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "group");
-        return;
-    }
-    if (status == 204) {
-        json_decref(res);
-        res = NULL;
-    }
-    char *loc = location ? zt_scim_location(c, "Groups", name) : NULL;
-    if (res != NULL)
-        zt_scim_project(res, &c->q);
-    zt_scim_finish(c, status, res, etag, loc);
-    free(loc);
-}
+static const zt_scim_kind group_kind;
 
 static void group_create(zt_scim_call *c)
 {
@@ -321,7 +302,7 @@ static void group_create(zt_scim_call *c)
         return;
     }
     snprintf(c->change, sizeof(c->change), "created with %u members", added);
-    answer_group(c, 201, name, true);
+    zt_scim_resource_answer(c, &group_kind, 201, name, true);
 }
 
 /* ---- change ---- */
@@ -361,18 +342,12 @@ static bool group_store(zt_scim_call *c, const zt_store_group *g, const json_t *
 static void group_change(zt_scim_call *c, bool patch)
 {
     c->action = patch ? "scim.group.patch" : "scim.group.replace";
-    zt_store_group g;
+    zt_scim_item it;
     char etag[40];
-    int rc = find_group(c, &g);
-    json_t *cur = rc == 0 ? group_json(c, &g, etag) : NULL;
-    if (cur == NULL) {
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "group");
+    json_t *cur = zt_scim_resource_for_change(c, &group_kind, &it, etag);
+    if (cur == NULL)
         return;
-    }
-    if (!zt_scim_if_match_ok(c, etag)) {
-        json_decref(cur);
-        return;
-    }
+    const zt_store_group *g = &it.group;
     json_t *next = json_deep_copy(cur);
     zt_scim_error err = {0};
     if (patch && zt_scim_patch_apply(next, c->body, &err) < 0) {
@@ -385,61 +360,12 @@ static void group_change(zt_scim_call *c, bool patch)
         json_decref(next);
         next = json_incref(c->body);
     }
-    bool ok = group_store(c, &g, cur, next);
+    bool ok = group_store(c, g, cur, next);
     json_decref(cur);
     json_decref(next);
     /* Entra wants 204 for a group PATCH; PUT answers with the group. */
     if (ok)
-        answer_group(c, patch ? 204 : 200, g.name, false);
-}
-
-static void group_delete(zt_scim_call *c)
-{
-    c->action = "scim.group.delete";
-    zt_store_group g;
-    char etag[40];
-    int rc = find_group(c, &g);
-    json_t *cur = rc == 0 ? group_json(c, &g, etag) : NULL;
-    if (cur == NULL) {
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "group");
-        return;
-    }
-    json_decref(cur);
-    if (!zt_scim_if_match_ok(c, etag))
-        return;
-    zt_account_env env = zt_scim_account_env(c);
-    zt_actor who;
-    zt_scim_actor(c, &who);
-    zt_account_result res = {0};
-    rc = zt_account_group_delete(&env, &who, g.name, &res);
-    if (rc < 0) {
-        zt_scim_store_fail(c, rc, "group");
-        return;
-    }
-    if (!zt_scim_account_done(c, &res))
-        return;
-    snprintf(c->change, sizeof(c->change), "deleted");
-    zt_scim_finish(c, 204, NULL, NULL, NULL);
-}
-
-static void group_get(zt_scim_call *c)
-{
-    c->action = "scim.group.get";
-    zt_store_group g;
-    char etag[40];
-    int rc = find_group(c, &g);
-    json_t *res = rc == 0 ? group_json(c, &g, etag) : NULL;
-    if (res == NULL) {
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "group");
-        return;
-    }
-    if (zt_scim_if_none_match_hit(c, etag)) {
-        json_decref(res);
-        zt_scim_finish(c, 304, NULL, etag, NULL);
-        return;
-    }
-    zt_scim_project(res, &c->q);
-    zt_scim_finish(c, 200, res, etag, NULL);
+        zt_scim_resource_answer(c, &group_kind, patch ? 204 : 200, g->name, false);
 }
 
 /* ---- list ---- */
@@ -508,26 +434,45 @@ static void group_list(zt_scim_call *c)
     zt_scim_finish(c, 200, zt_scim_list_response(page, total, c->q.start_index), NULL, NULL);
 }
 
+/* ---- the type's entries for resource.c ---- */
+
+static int group_find(zt_scim_call *c, zt_scim_item *it)
+{
+    return find_group(c, &it->group);
+}
+
+static int group_fetch(zt_scim_call *c, const char *name, zt_scim_item *it)
+{
+    return zt_store_group_get(store_of(c), name, &it->group);
+}
+
+static json_t *group_item_json(zt_scim_call *c, const zt_scim_item *it, char etag[40])
+{
+    return group_json(c, &it->group, etag);
+}
+
+static int group_remove(const zt_account_env *env, const zt_actor *who, const zt_scim_item *it,
+                        zt_account_result *res)
+{
+    return zt_account_group_delete(env, who, it->group.name, res);
+}
+
+static const zt_scim_kind group_kind = {
+    .type = "Groups",
+    .what = "group",
+    .get_action = "scim.group.get",
+    .delete_action = "scim.group.delete",
+    .deleted = "deleted",
+    .find = group_find,
+    .fetch = group_fetch,
+    .to_json = group_item_json,
+    .remove = group_remove,
+    .list = group_list,
+    .create = group_create,
+    .change = group_change,
+};
+
 void zt_scim_groups(zt_scim_call *c)
 {
-    int m = c->r->method;
-    if (c->id[0] == '\0') {
-        if (m == HTTP_GET)
-            group_list(c);
-        else if (m == HTTP_POST)
-            group_create(c);
-        else
-            zt_scim_refuse(c, 405, NULL, "/Groups takes GET and POST");
-        return;
-    }
-    if (m == HTTP_GET)
-        group_get(c);
-    else if (m == HTTP_PUT)
-        group_change(c, false);
-    else if (m == HTTP_PATCH)
-        group_change(c, true);
-    else if (m == HTTP_DELETE)
-        group_delete(c);
-    else
-        zt_scim_refuse(c, 405, NULL, "/Groups/{id} takes GET, PUT, PATCH and DELETE");
+    zt_scim_resource_route(c, &group_kind);
 }

@@ -198,24 +198,6 @@ static int find_user(zt_scim_call *c, zt_user *u)
     return rc;
 }
 
-/* Answer with the user's current resource. */
-static void answer_user(zt_scim_call *c, int status, const char *id, bool location)
-{
-    zt_user u;
-    char etag[40];
-    int rc = zt_store_user_get_by_id(store_of(c), id, &u);
-    json_t *res = rc == 0 ? user_json(c, &u, etag) : NULL;
-    if (res == NULL) {
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "user");
-        return;
-    }
-    char *loc = location ? zt_scim_location(c, "Users", id) : NULL;
-    if (res != NULL)
-        zt_scim_project(res, &c->q);
-    zt_scim_finish(c, status, res, etag, loc);
-    free(loc);
-}
-
 static int account_rc_fail(zt_scim_call *c, int rc)
 {
     if (rc == -EINVAL)
@@ -224,6 +206,8 @@ static int account_rc_fail(zt_scim_call *c, int rc)
         zt_scim_store_fail(c, rc, "user");
     return rc;
 }
+
+static const zt_scim_kind user_kind;
 
 static void user_create(zt_scim_call *c)
 {
@@ -270,7 +254,7 @@ static void user_create(zt_scim_call *c)
             return;
     }
     snprintf(c->change, sizeof(c->change), "created%s", f.active == 0 ? " disabled" : "");
-    answer_user(c, 201, res.user_id, true);
+    zt_scim_resource_answer(c, &user_kind, 201, res.user_id, true);
 }
 
 /* Store the resource res as user u's new state (PUT and PATCH). false: the call is finished. */
@@ -331,18 +315,12 @@ static bool user_store(zt_scim_call *c, const zt_user *u, json_t *res)
 static void user_change(zt_scim_call *c, bool patch)
 {
     c->action = patch ? "scim.user.patch" : "scim.user.replace";
-    zt_user u;
-    int rc = find_user(c, &u);
+    zt_scim_item it;
     char etag[40];
-    json_t *cur = rc == 0 ? user_json(c, &u, etag) : NULL;
-    if (cur == NULL) {
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "user");
+    json_t *cur = zt_scim_resource_for_change(c, &user_kind, &it, etag);
+    if (cur == NULL)
         return;
-    }
-    if (!zt_scim_if_match_ok(c, etag)) {
-        json_decref(cur);
-        return;
-    }
+    const zt_user *u = &it.user;
     json_t *next = NULL;
     zt_scim_error err = {0};
     if (patch) {
@@ -357,65 +335,16 @@ static void user_change(zt_scim_call *c, bool patch)
         next = json_incref(c->body);
         /* id is immutable: a PUT naming another one is refused (§3.5.1). */
         const json_t *id = zt_scim_get(next, "id", NULL);
-        if (json_is_string(id) && strcmp(json_string_value(id), u.id) != 0) {
+        if (json_is_string(id) && strcmp(json_string_value(id), u->id) != 0) {
             json_decref(next);
             zt_scim_refuse(c, 400, "mutability", "id cannot change");
             return;
         }
     }
-    bool ok = user_store(c, &u, next);
+    bool ok = user_store(c, u, next);
     json_decref(next);
     if (ok)
-        answer_user(c, 200, u.id, false);
-}
-
-static void user_delete(zt_scim_call *c)
-{
-    c->action = "scim.user.delete";
-    zt_user u;
-    char etag[40];
-    int rc = find_user(c, &u);
-    json_t *cur = rc == 0 ? user_json(c, &u, etag) : NULL;
-    if (cur == NULL) {
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "user");
-        return;
-    }
-    json_decref(cur);
-    if (!zt_scim_if_match_ok(c, etag))
-        return;
-    zt_account_env env = zt_scim_account_env(c);
-    zt_actor who;
-    zt_scim_actor(c, &who);
-    zt_account_result res = {0};
-    rc = zt_account_delete(&env, &who, u.id, &res);
-    if (rc < 0) {
-        zt_scim_store_fail(c, rc, "user");
-        return;
-    }
-    if (!zt_scim_account_done(c, &res))
-        return;
-    snprintf(c->change, sizeof(c->change), "deleted; sessions revoked");
-    zt_scim_finish(c, 204, NULL, NULL, NULL);
-}
-
-static void user_get(zt_scim_call *c)
-{
-    c->action = "scim.user.get";
-    zt_user u;
-    char etag[40];
-    int rc = find_user(c, &u);
-    json_t *res = rc == 0 ? user_json(c, &u, etag) : NULL;
-    if (res == NULL) {
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "user");
-        return;
-    }
-    if (zt_scim_if_none_match_hit(c, etag)) {
-        json_decref(res);
-        zt_scim_finish(c, 304, NULL, etag, NULL);
-        return;
-    }
-    zt_scim_project(res, &c->q);
-    zt_scim_finish(c, 200, res, etag, NULL);
+        zt_scim_resource_answer(c, &user_kind, 200, u->id, false);
 }
 
 /* ---- list ---- */
@@ -521,26 +450,45 @@ static void user_list(zt_scim_call *c)
     zt_scim_finish(c, 200, zt_scim_list_response(page, total, c->q.start_index), NULL, NULL);
 }
 
+/* ---- the type's entries for resource.c ---- */
+
+static int user_find(zt_scim_call *c, zt_scim_item *it)
+{
+    return find_user(c, &it->user);
+}
+
+static int user_fetch(zt_scim_call *c, const char *id, zt_scim_item *it)
+{
+    return zt_store_user_get_by_id(store_of(c), id, &it->user);
+}
+
+static json_t *user_item_json(zt_scim_call *c, const zt_scim_item *it, char etag[40])
+{
+    return user_json(c, &it->user, etag);
+}
+
+static int user_remove(const zt_account_env *env, const zt_actor *who, const zt_scim_item *it,
+                       zt_account_result *res)
+{
+    return zt_account_delete(env, who, it->user.id, res);
+}
+
+static const zt_scim_kind user_kind = {
+    .type = "Users",
+    .what = "user",
+    .get_action = "scim.user.get",
+    .delete_action = "scim.user.delete",
+    .deleted = "deleted; sessions revoked",
+    .find = user_find,
+    .fetch = user_fetch,
+    .to_json = user_item_json,
+    .remove = user_remove,
+    .list = user_list,
+    .create = user_create,
+    .change = user_change,
+};
+
 void zt_scim_users(zt_scim_call *c)
 {
-    int m = c->r->method;
-    if (c->id[0] == '\0') {
-        if (m == HTTP_GET)
-            user_list(c);
-        else if (m == HTTP_POST)
-            user_create(c);
-        else
-            zt_scim_refuse(c, 405, NULL, "/Users takes GET and POST");
-        return;
-    }
-    if (m == HTTP_GET)
-        user_get(c);
-    else if (m == HTTP_PUT)
-        user_change(c, false);
-    else if (m == HTTP_PATCH)
-        user_change(c, true);
-    else if (m == HTTP_DELETE)
-        user_delete(c);
-    else
-        zt_scim_refuse(c, 405, NULL, "/Users/{id} takes GET, PUT, PATCH and DELETE");
+    zt_scim_resource_route(c, &user_kind);
 }
