@@ -381,25 +381,16 @@ static int scim_groups_cb(void *ctx, const zt_store_group *g)
 static void group_list(zt_scim_call *c)
 {
     c->action = "scim.group.list";
-    zt_scim_error err = {0};
-    zt_scim_filter *f = NULL;
-    if (c->q.filter != NULL &&
-        zt_scim_filter_parse(c->q.filter, strlen(c->q.filter), &f, &err) < 0) {
-        zt_scim_finish_error(c, &err);
+    zt_scim_page p;
+    if (!zt_scim_page_begin(c, &p))
         return;
-    }
     json_t *names = json_array();
     int rc = names ? zt_store_group_list(store_of(c), scim_groups_cb, names) : -ENOMEM;
-    long count = c->q.count < 0 ? ZT_SCIM_DEFAULT_COUNT : c->q.count;
-    if (count > ZT_SCIM_MAX_RESULTS)
-        count = ZT_SCIM_MAX_RESULTS;
-    json_t *page = json_array();
-    size_t total = 0, bytes = 0;
     size_t i;
     json_t *nm;
     json_array_foreach(names, i, nm)
     {
-        if (rc < 0 || page == NULL)
+        if (rc < 0 || p.items == NULL)
             break;
         zt_store_group g;
         char etag[40];
@@ -410,28 +401,10 @@ static void group_list(zt_scim_call *c)
             rc = -ENOMEM;
             break;
         }
-        if (f != NULL && !zt_scim_filter_match(f, res)) {
-            json_decref(res);
-            continue;
-        }
-        total++;
-        if (total >= (size_t)c->q.start_index && json_array_size(page) < (size_t)count &&
-            bytes < ZT_SCIM_PAGE_BYTES) {
-            zt_scim_project(res, &c->q);
-            bytes += json_dumpb(res, NULL, 0, JSON_COMPACT);
-            json_array_append_new(page, res);
-        } else {
-            json_decref(res);
-        }
+        zt_scim_page_add(c, &p, res, true);
     }
     json_decref(names);
-    zt_scim_filter_free(f);
-    if (rc < 0 || page == NULL) {
-        json_decref(page);
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "group");
-        return;
-    }
-    zt_scim_finish(c, 200, zt_scim_list_response(page, total, c->q.start_index), NULL, NULL);
+    zt_scim_page_end(c, &p, rc, "group");
 }
 
 /* ---- the type's entries for resource.c ---- */

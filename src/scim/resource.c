@@ -1,11 +1,13 @@
 /* What a SCIM resource type's handlers share, written once for Users and Groups: GET of one
  * resource with If-None-Match (304), DELETE with If-Match through the account service, the
- * If-Match check before a PUT or PATCH, the answer after a change, and routing by method. Each
+ * If-Match check before a PUT or PATCH, the answer after a change, the list page, and routing
+ * by method. Each
  * type gives its store look-ups, its JSON and its names in a zt_scim_kind. */
 #include <errno.h>
 #include <llhttp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "scim/scim_int.h"
 
@@ -50,6 +52,56 @@ void zt_scim_resource_answer(zt_scim_call *c, const zt_scim_kind *k, int status,
         zt_scim_project(res, &c->q);
     zt_scim_finish(c, status, res, etag, loc);
     free(loc);
+}
+
+bool zt_scim_page_begin(zt_scim_call *c, zt_scim_page *p)
+{
+    memset(p, 0, sizeof(*p));
+    zt_scim_error err = {0};
+    if (c->q.filter != NULL &&
+        zt_scim_filter_parse(c->q.filter, strlen(c->q.filter), &p->f, &err) < 0) {
+        zt_scim_finish_error(c, &err);
+        return false;
+    }
+    p->count = c->q.count < 0 ? ZT_SCIM_DEFAULT_COUNT : c->q.count;
+    if (p->count > ZT_SCIM_MAX_RESULTS)
+        p->count = ZT_SCIM_MAX_RESULTS;
+    p->items = json_array();
+    return true;
+}
+
+bool zt_scim_page_wants(const zt_scim_call *c, const zt_scim_page *p)
+{
+    return p->total + 1 >= (size_t)c->q.start_index &&
+           json_array_size(p->items) < (size_t)p->count && p->bytes < ZT_SCIM_PAGE_BYTES;
+}
+
+void zt_scim_page_add(zt_scim_call *c, zt_scim_page *p, json_t *res, bool check_filter)
+{
+    if (check_filter && p->f != NULL && !zt_scim_filter_match(p->f, res)) {
+        json_decref(res);
+        return;
+    }
+    bool in_page = zt_scim_page_wants(c, p);
+    p->total++;
+    if (in_page) {
+        zt_scim_project(res, &c->q);
+        p->bytes += json_dumpb(res, NULL, 0, JSON_COMPACT);
+        json_array_append_new(p->items, res);
+    } else {
+        json_decref(res);
+    }
+}
+
+void zt_scim_page_end(zt_scim_call *c, zt_scim_page *p, int rc, const char *what)
+{
+    zt_scim_filter_free(p->f);
+    if (rc < 0 || p->items == NULL) {
+        json_decref(p->items);
+        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, what);
+        return;
+    }
+    zt_scim_finish(c, 200, zt_scim_list_response(p->items, p->total, c->q.start_index), NULL, NULL);
 }
 
 static void resource_get(zt_scim_call *c, const zt_scim_kind *k)

@@ -108,6 +108,25 @@ json_t *zt_scim_resource_for_change(zt_scim_call *c, const zt_scim_kind *k, zt_s
 void zt_scim_resource_answer(zt_scim_call *c, const zt_scim_kind *k, int status, const char *id,
                              bool location);
 
+/* A ListResponse page being filled: the query's filter, count and startIndex applied. */
+typedef struct zt_scim_page {
+    zt_scim_filter *f; /* NULL: every resource matches */
+    long count;        /* most resources on the page */
+    json_t *items;     /* the page; NULL when out of memory */
+    size_t total;      /* matches so far (totalResults) */
+    size_t bytes;      /* JSON size of the page so far */
+} zt_scim_page;
+
+/* Parse the query's filter: false (and the call finished with 400) when it is malformed. */
+bool zt_scim_page_begin(zt_scim_call *c, zt_scim_page *p);
+/* Whether the next match would go on the page. */
+bool zt_scim_page_wants(const zt_scim_call *c, const zt_scim_page *p);
+/* Count res (stolen) as a match unless check_filter and the filter refuses it; put it on the
+ * page (projected) while the page wants it. */
+void zt_scim_page_add(zt_scim_call *c, zt_scim_page *p, json_t *res, bool check_filter);
+/* Answer with the page, or with the error rc (about `what`) or out of memory. */
+void zt_scim_page_end(zt_scim_call *c, zt_scim_page *p, int rc, const char *what);
+
 void zt_scim_users(zt_scim_call *c);
 void zt_scim_groups(zt_scim_call *c);
 

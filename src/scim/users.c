@@ -396,26 +396,15 @@ static int candidates(zt_scim_call *c, const zt_scim_filter *f, id_list *l, bool
 static void user_list(zt_scim_call *c)
 {
     c->action = "scim.user.list";
-    zt_scim_error err = {0};
-    zt_scim_filter *f = NULL;
-    if (c->q.filter != NULL &&
-        zt_scim_filter_parse(c->q.filter, strlen(c->q.filter), &f, &err) < 0) {
-        zt_scim_finish_error(c, &err);
+    zt_scim_page p;
+    if (!zt_scim_page_begin(c, &p))
         return;
-    }
     id_list l = {0};
     bool exact = false;
-    int rc = candidates(c, f, &l, &exact);
-    long count = c->q.count < 0 ? ZT_SCIM_DEFAULT_COUNT : c->q.count;
-    if (count > ZT_SCIM_MAX_RESULTS)
-        count = ZT_SCIM_MAX_RESULTS;
-    json_t *page = json_array();
-    size_t total = 0, bytes = 0;
-    for (size_t i = 0; rc == 0 && page != NULL && i < l.n; i++) {
-        bool in_page = total + 1 >= (size_t)c->q.start_index &&
-                       json_array_size(page) < (size_t)count && bytes < ZT_SCIM_PAGE_BYTES;
-        if (exact && !in_page) {
-            total++; /* no filter to evaluate: the resource is needed only on the page */
+    int rc = candidates(c, p.f, &l, &exact);
+    for (size_t i = 0; rc == 0 && p.items != NULL && i < l.n; i++) {
+        if (exact && !zt_scim_page_wants(c, &p)) {
+            p.total++; /* no filter to evaluate: the resource is needed only on the page */
             continue;
         }
         zt_user u;
@@ -427,27 +416,10 @@ static void user_list(zt_scim_call *c)
             rc = -ENOMEM;
             break;
         }
-        if (!exact && !zt_scim_filter_match(f, res)) {
-            json_decref(res);
-            continue;
-        }
-        total++;
-        if (in_page) {
-            zt_scim_project(res, &c->q);
-            bytes += json_dumpb(res, NULL, 0, JSON_COMPACT);
-            json_array_append_new(page, res);
-        } else {
-            json_decref(res);
-        }
+        zt_scim_page_add(c, &p, res, !exact);
     }
     free(l.ids);
-    zt_scim_filter_free(f);
-    if (rc < 0 || page == NULL) {
-        json_decref(page);
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "user");
-        return;
-    }
-    zt_scim_finish(c, 200, zt_scim_list_response(page, total, c->q.start_index), NULL, NULL);
+    zt_scim_page_end(c, &p, rc, "user");
 }
 
 /* ---- the type's entries for resource.c ---- */
