@@ -37,8 +37,9 @@ static int member_cb(void *ctx, const zt_user *u)
 }
 
 /* The resource for g, whole (the caller projects it for the answer). */
-static json_t *group_json(zt_scim_call *c, const zt_store_group *g, char etag[40])
+static json_t *group_json(zt_scim_call *c, const zt_scim_item *it, char etag[40])
 {
+    const zt_store_group *g = &it->group;
     json_t *res = json_pack("{s:[s], s:s, s:s}", "schemas", ZT_SCIM_SCHEMA_GROUP, "id", g->name,
                             "displayName", g->display_name[0] ? g->display_name : g->name);
     if (res == NULL)
@@ -61,8 +62,9 @@ static json_t *group_json(zt_scim_call *c, const zt_store_group *g, char etag[40
     return res;
 }
 
-static int find_group(zt_scim_call *c, zt_store_group *g)
+static int find_group(zt_scim_call *c, zt_scim_item *it)
 {
+    zt_store_group *g = &it->group;
     int rc = zt_store_group_get(store_of(c), c->id, g);
     if (rc == -EINVAL)
         rc = -ENOENT;
@@ -392,11 +394,11 @@ static void group_list(zt_scim_call *c)
     {
         if (rc < 0 || p.items == NULL)
             break;
-        zt_store_group g;
+        zt_scim_item it;
         char etag[40];
-        if (zt_store_group_get(store_of(c), json_string_value(nm), &g) != 0)
+        if (zt_store_group_get(store_of(c), json_string_value(nm), &it.group) != 0)
             continue;
-        json_t *res = group_json(c, &g, etag);
+        json_t *res = group_json(c, &it, etag);
         if (res == NULL) {
             rc = -ENOMEM;
             break;
@@ -409,19 +411,9 @@ static void group_list(zt_scim_call *c)
 
 /* ---- the type's entries for resource.c ---- */
 
-static int group_find(zt_scim_call *c, zt_scim_item *it)
-{
-    return find_group(c, &it->group);
-}
-
 static int group_fetch(zt_scim_call *c, const char *name, zt_scim_item *it)
 {
     return zt_store_group_get(store_of(c), name, &it->group);
-}
-
-static json_t *group_item_json(zt_scim_call *c, const zt_scim_item *it, char etag[40])
-{
-    return group_json(c, &it->group, etag);
 }
 
 static int group_remove(const zt_account_env *env, const zt_actor *who, const zt_scim_item *it,
@@ -436,9 +428,9 @@ static const zt_scim_kind group_kind = {
     .get_action = "scim.group.get",
     .delete_action = "scim.group.delete",
     .deleted = "deleted",
-    .find = group_find,
+    .find = find_group,
     .fetch = group_fetch,
-    .to_json = group_item_json,
+    .to_json = group_json,
     .remove = group_remove,
     .list = group_list,
     .create = group_create,

@@ -146,8 +146,9 @@ static int add_group_cb(void *ctx, const char *name)
 }
 
 /* The resource for u, with meta and its version in etag. */
-static json_t *user_json(zt_scim_call *c, const zt_user *u, char etag[40])
+static json_t *user_json(zt_scim_call *c, const zt_scim_item *it, char etag[40])
 {
+    const zt_user *u = &it->user;
     char *attrs = NULL;
     json_t *res = NULL;
     if (zt_store_user_attrs_get(store_of(c), u->id, &attrs) == 0)
@@ -184,8 +185,9 @@ static json_t *user_json(zt_scim_call *c, const zt_user *u, char etag[40])
 }
 
 /* The SCIM user named c->id: -ENOENT also for users other sources own. */
-static int find_user(zt_scim_call *c, zt_user *u)
+static int find_user(zt_scim_call *c, zt_scim_item *it)
 {
+    zt_user *u = &it->user;
     int rc = zt_store_user_get_by_id(store_of(c), c->id, u);
     if (rc == -EINVAL)
         rc = -ENOENT; /* not even shaped like an id */
@@ -407,11 +409,11 @@ static void user_list(zt_scim_call *c)
             p.total++; /* no filter to evaluate: the resource is needed only on the page */
             continue;
         }
-        zt_user u;
+        zt_scim_item it;
         char etag[40];
-        if (zt_store_user_get_by_id(store_of(c), l.ids[i], &u) != 0)
+        if (zt_store_user_get_by_id(store_of(c), l.ids[i], &it.user) != 0)
             continue; /* deleted meanwhile */
-        json_t *res = user_json(c, &u, etag);
+        json_t *res = user_json(c, &it, etag);
         if (res == NULL) {
             rc = -ENOMEM;
             break;
@@ -424,19 +426,9 @@ static void user_list(zt_scim_call *c)
 
 /* ---- the type's entries for resource.c ---- */
 
-static int user_find(zt_scim_call *c, zt_scim_item *it)
-{
-    return find_user(c, &it->user);
-}
-
 static int user_fetch(zt_scim_call *c, const char *id, zt_scim_item *it)
 {
     return zt_store_user_get_by_id(store_of(c), id, &it->user);
-}
-
-static json_t *user_item_json(zt_scim_call *c, const zt_scim_item *it, char etag[40])
-{
-    return user_json(c, &it->user, etag);
 }
 
 static int user_remove(const zt_account_env *env, const zt_actor *who, const zt_scim_item *it,
@@ -451,9 +443,9 @@ static const zt_scim_kind user_kind = {
     .get_action = "scim.user.get",
     .delete_action = "scim.user.delete",
     .deleted = "deleted; sessions revoked",
-    .find = user_find,
+    .find = find_user,
     .fetch = user_fetch,
-    .to_json = user_item_json,
+    .to_json = user_json,
     .remove = user_remove,
     .list = user_list,
     .create = user_create,
