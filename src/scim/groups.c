@@ -264,8 +264,6 @@ static int create_named(zt_scim_call *c, const char *display, char name[ZT_STORE
     return rc;
 }
 
-static const zt_scim_kind group_kind;
-
 static void group_create(zt_scim_call *c)
 {
     c->action = "scim.group.create";
@@ -304,7 +302,7 @@ static void group_create(zt_scim_call *c)
         return;
     }
     snprintf(c->change, sizeof(c->change), "created with %u members", added);
-    zt_scim_resource_answer(c, &group_kind, 201, name, true);
+    zt_scim_resource_answer(c, &zt_scim_group_kind, 201, name, true);
 }
 
 /* ---- change ---- */
@@ -346,7 +344,7 @@ static void group_change(zt_scim_call *c, bool patch)
     c->action = patch ? "scim.group.patch" : "scim.group.replace";
     zt_scim_item it;
     char etag[40];
-    json_t *cur = zt_scim_resource_for_change(c, &group_kind, &it, etag);
+    json_t *cur = zt_scim_resource_for_change(c, &zt_scim_group_kind, &it, etag);
     if (cur == NULL)
         return;
     const zt_store_group *g = &it.group;
@@ -367,7 +365,7 @@ static void group_change(zt_scim_call *c, bool patch)
     json_decref(next);
     /* Entra wants 204 for a group PATCH; PUT answers with the group. */
     if (ok)
-        zt_scim_resource_answer(c, &group_kind, patch ? 204 : 200, g->name, false);
+        zt_scim_resource_answer(c, &zt_scim_group_kind, patch ? 204 : 200, g->name, false);
 }
 
 /* ---- list ---- */
@@ -422,7 +420,7 @@ static int group_remove(const zt_account_env *env, const zt_actor *who, const zt
     return zt_account_group_delete(env, who, it->group.name, res);
 }
 
-static const zt_scim_kind group_kind = {
+const zt_scim_kind zt_scim_group_kind = {
     .type = "Groups",
     .what = "group",
     .get_action = "scim.group.get",
@@ -436,8 +434,3 @@ static const zt_scim_kind group_kind = {
     .create = group_create,
     .change = group_change,
 };
-
-void zt_scim_groups(zt_scim_call *c)
-{
-    zt_scim_resource_route(c, &group_kind);
-}

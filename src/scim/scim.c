@@ -2,7 +2,7 @@
  * and the body under limits, answer discovery (ServiceProviderConfig, ResourceTypes, Schemas),
  * and finish every call the same way: one audit record (OCSF HTTP Activity, actor "scim:" +
  * the token's fingerprint), then a body in application/scim+json. Resource work is in users.c
- * and groups.c. */
+ * and groups.c, over the handlers they share in resource.c. */
 #include <errno.h>
 #include <llhttp.h>
 #include <sodium.h>
@@ -738,9 +738,9 @@ void zt_scim_handle(zt_local_req *r)
         return;
     }
     if (strcmp(type, "Users") == 0)
-        zt_scim_users(c);
+        zt_scim_resource_route(c, &zt_scim_user_kind);
     else if (strcmp(type, "Groups") == 0)
-        zt_scim_groups(c);
+        zt_scim_resource_route(c, &zt_scim_group_kind);
     else if (strcmp(type, "Me") == 0 || strcmp(type, "Bulk") == 0 || strcmp(type, ".search") == 0)
         zt_scim_refuse(c, 501, NULL, "/%s is not implemented", type);
     else

@@ -1,5 +1,6 @@
 /* Internal to src/scim: one SCIM call in flight, shared by scim.c (routing, answers, audit),
- * users.c and groups.c (resources). Not an API for other modules. */
+ * users.c and groups.c (resources) and resource.c (what those two share). Not an API for
+ * other modules. */
 #ifndef ZT_SCIM_INT_H
 #define ZT_SCIM_INT_H
 
@@ -127,7 +128,7 @@ void zt_scim_page_add(zt_scim_call *c, zt_scim_page *p, json_t *res, bool check_
 /* Answer with the page, or with the error rc (about `what`) or out of memory. */
 void zt_scim_page_end(zt_scim_call *c, zt_scim_page *p, int rc, const char *what);
 
-void zt_scim_users(zt_scim_call *c);
-void zt_scim_groups(zt_scim_call *c);
+extern const zt_scim_kind zt_scim_user_kind;  /* users.c */
+extern const zt_scim_kind zt_scim_group_kind; /* groups.c */
 
 #endif

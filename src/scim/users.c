@@ -209,8 +209,6 @@ static int account_rc_fail(zt_scim_call *c, int rc)
     return rc;
 }
 
-static const zt_scim_kind user_kind;
-
 static void user_create(zt_scim_call *c)
 {
     c->action = "scim.user.create";
@@ -256,7 +254,7 @@ static void user_create(zt_scim_call *c)
             return;
     }
     snprintf(c->change, sizeof(c->change), "created%s", f.active == 0 ? " disabled" : "");
-    zt_scim_resource_answer(c, &user_kind, 201, res.user_id, true);
+    zt_scim_resource_answer(c, &zt_scim_user_kind, 201, res.user_id, true);
 }
 
 /* Store the resource res as user u's new state (PUT and PATCH). false: the call is finished. */
@@ -319,7 +317,7 @@ static void user_change(zt_scim_call *c, bool patch)
     c->action = patch ? "scim.user.patch" : "scim.user.replace";
     zt_scim_item it;
     char etag[40];
-    json_t *cur = zt_scim_resource_for_change(c, &user_kind, &it, etag);
+    json_t *cur = zt_scim_resource_for_change(c, &zt_scim_user_kind, &it, etag);
     if (cur == NULL)
         return;
     const zt_user *u = &it.user;
@@ -346,7 +344,7 @@ static void user_change(zt_scim_call *c, bool patch)
     bool ok = user_store(c, u, next);
     json_decref(next);
     if (ok)
-        zt_scim_resource_answer(c, &user_kind, 200, u->id, false);
+        zt_scim_resource_answer(c, &zt_scim_user_kind, 200, u->id, false);
 }
 
 /* ---- list ---- */
@@ -437,7 +435,7 @@ static int user_remove(const zt_account_env *env, const zt_actor *who, const zt_
     return zt_account_delete(env, who, it->user.id, res);
 }
 
-static const zt_scim_kind user_kind = {
+const zt_scim_kind zt_scim_user_kind = {
     .type = "Users",
     .what = "user",
     .get_action = "scim.user.get",
@@ -451,8 +449,3 @@ static const zt_scim_kind user_kind = {
     .create = user_create,
     .change = user_change,
 };
-
-void zt_scim_users(zt_scim_call *c)
-{
-    zt_scim_resource_route(c, &user_kind);
-}
