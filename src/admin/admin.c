@@ -378,16 +378,11 @@ static const char *actor_name(zt_admin_call *c)
     return c->actor;
 }
 
-static int account_sink(void *ctx, const char *json, size_t len)
-{
-    return zt_local_audit(ctx, json, len) ? 0 : -EIO;
-}
-
 zt_account_env zt_admin_account_env(zt_admin_call *c)
 {
     return (zt_account_env){.store = c->r->svc->store,
                             .state_dir = c->r->svc->state_dir,
-                            .audit = {.write = account_sink, .ctx = c->r}};
+                            .audit = {.write = zt_api_audit_sink, .ctx = c->r}};
 }
 
 void zt_admin_actor(zt_admin_call *c, zt_actor *who)

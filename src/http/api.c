@@ -1,6 +1,8 @@
 /* The shared pieces of the token-checked JSON APIs (see api.h). */
 #include "http/api.h"
 
+#include <errno.h>
+
 #include "core/log.h"
 #include "lib/str.h"
 
@@ -51,6 +53,11 @@ bool zt_api_event_queue(zt_local_req *r, zt_event *ev, zt_buf *b, const char *ap
     }
     zt_buf_dispose(b);
     return queued;
+}
+
+int zt_api_audit_sink(void *req, const char *json, size_t len)
+{
+    return zt_local_audit(req, json, len) ? 0 : -EIO;
 }
 
 int zt_api_answer_head(zt_local_req *r, int status, const char *content_type)

@@ -27,6 +27,10 @@ void zt_api_event_request(zt_event *ev, const zt_local_req *r, const char *opera
  * when the event cannot be built. Disposes b. false: the call must fail closed. */
 bool zt_api_event_queue(zt_local_req *r, zt_event *ev, zt_buf *b, const char *api);
 
+/* zt_local_audit for a writer callback (ctx is the zt_local_req), as the account service's
+ * audit sink takes it: 0, or -EIO when the call must fail closed. */
+int zt_api_audit_sink(void *req, const char *json, size_t len);
+
 /* Status, content type and the headers every API answer carries (no-store, nosniff); the
  * handler's default security headers are left out. Non-zero when the headers did not fit. */
 int zt_api_answer_head(zt_local_req *r, int status, const char *content_type);

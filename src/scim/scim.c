@@ -166,16 +166,11 @@ void zt_scim_store_fail(zt_scim_call *c, int rc, const char *what)
     }
 }
 
-static int account_sink(void *ctx, const char *json, size_t len)
-{
-    return zt_local_audit(ctx, json, len) ? 0 : -EIO;
-}
-
 zt_account_env zt_scim_account_env(zt_scim_call *c)
 {
     return (zt_account_env){.store = c->r->svc->store,
                             .state_dir = c->r->svc->state_dir,
-                            .audit = {.write = account_sink, .ctx = c->r}};
+                            .audit = {.write = zt_api_audit_sink, .ctx = c->r}};
 }
 
 void zt_scim_actor(zt_scim_call *c, zt_actor *who)
