@@ -13,6 +13,7 @@
 #include "audit/audit.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "http/api.h"
 #include "lib/buf.h"
 #include "lib/str.h"
 #include "lib/secure.h"
@@ -377,30 +378,11 @@ static const char *actor_name(zt_admin_call *c)
     return c->actor;
 }
 
-static void audit_actor(zt_event *ev, zt_admin_call *c)
-{
-    const char *name = actor_name(c);
-    if (name == NULL) {
-        zt_event_str(ev, "actor.user.name", "unauthenticated");
-        zt_event_str(ev, "actor.user.type", "Unknown");
-        return;
-    }
-    zt_event_str(ev, "actor.user.name", name);
-    zt_event_str(ev, "actor.user.uid", name);
-    zt_event_str(ev, "actor.user.type", "Admin");
-    zt_event_str(ev, "actor.user.credential_uid", name + sizeof("admin-token:") - 1);
-}
-
-static int account_sink(void *ctx, const char *json, size_t len)
-{
-    return zt_local_audit(ctx, json, len) ? 0 : -EIO;
-}
-
 zt_account_env zt_admin_account_env(zt_admin_call *c)
 {
     return (zt_account_env){.store = c->r->svc->store,
                             .state_dir = c->r->svc->state_dir,
-                            .audit = {.write = account_sink, .ctx = c->r}};
+                            .audit = {.write = zt_api_audit_sink, .ctx = c->r}};
 }
 
 void zt_admin_actor(zt_admin_call *c, zt_actor *who)
@@ -450,12 +432,8 @@ static bool audit_call(zt_admin_call *c, int status, const char *err_code)
     zt_event_status(&ev, ok ? ZT_STATUS_SUCCESS : ZT_STATUS_FAILURE);
     zt_event_str(&ev, "status_detail", err_code);
     zt_event_str(&ev, "message", msg);
-    audit_actor(&ev, c);
-    zt_event_str(&ev, "api.operation", c->action);
-    zt_event_str(&ev, "src_endpoint.ip", r->ip);
-    zt_event_uint(&ev, "src_endpoint.port", r->port);
-    zt_event_str(&ev, "http_request.http_method", r->method_name);
-    zt_event_strn(&ev, "http_request.url.path", r->path, r->path_len);
+    zt_api_event_actor(&ev, actor_name(c), sizeof("admin-token:") - 1);
+    zt_api_event_request(&ev, r, c->action);
     zt_event_str(&ev, "http_request.url.scheme", r->https ? "https" : "http");
     zt_event_int(&ev, "http_response.code", status);
     if (c->user_id[0] != '\0' || c->user_email[0] != '\0') {
@@ -468,16 +446,7 @@ static bool audit_call(zt_admin_call *c, int status, const char *err_code)
         zt_event_str(&ev, "device.uid", c->device_id);
     if (c->change[0] != '\0')
         zt_event_str(&ev, "unmapped.change", c->change);
-    zt_event_metadata(&ev, r->request_id, NULL);
-    bool queued;
-    if (zt_event_end(&ev) < 0) {
-        zt_error("request %s: admin audit event could not be built", r->request_id);
-        queued = r->svc != NULL && r->svc->audit_fail_open;
-    } else {
-        queued = zt_local_audit(r, b.data, b.len);
-    }
-    zt_buf_dispose(&b);
-    return queued;
+    return zt_api_event_queue(r, &ev, &b, "admin");
 }
 
 static void call_free(zt_admin_call *c)
@@ -488,11 +457,7 @@ static void call_free(zt_admin_call *c)
 
 static void respond_raw(zt_local_req *r, int status, const char *json, size_t n)
 {
-    r->status = status;
-    r->content_type = "application/json";
-    r->no_security_headers = true;
-    if (zt_buf_append_str(&r->resp_headers, "Cache-Control: no-store\r\n"
-                                            "X-Content-Type-Options: nosniff\r\n") != 0)
+    if (zt_api_answer_head(r, status, "application/json") != 0)
         r->status = 500;
     if (json != NULL && zt_buf_append(&r->resp_body, json, n) != 0) {
         /* Too big for the response buffer: say so instead of sending half a document. */
@@ -628,14 +593,7 @@ int zt_admin_find_user(zt_store *st, const char *who, zt_user *out)
 /* Exactly one Authorization header carrying our token. */
 static bool authorized(const zt_local_req *r)
 {
-    const zt_span *found = NULL;
-    for (size_t i = 0; i < r->n_headers; i++) {
-        if (zt_span_ieq_cstr(r->headers[i].name, "Authorization")) {
-            if (found != NULL)
-                return false;
-            found = &r->headers[i].value;
-        }
-    }
+    const zt_span *found = zt_api_authorization(r);
     const char *tok;
     size_t n;
     return found != NULL && zt_admin_bearer(found->p, found->n, &tok, &n) &&
@@ -744,12 +702,8 @@ static void metrics_handle(zt_admin_call *c)
     call_free(c);
     zt_metrics_extra x;
     metrics_extra(r, &x);
-    r->status = 200;
-    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r->no_security_headers = true;
     r->log_detail = "metrics";
-    int rc = zt_buf_append_str(&r->resp_headers, "Cache-Control: no-store\r\n"
-                                                 "X-Content-Type-Options: nosniff\r\n");
+    int rc = zt_api_answer_head(r, 200, "text/plain; version=0.0.4; charset=utf-8");
     if (rc == 0)
         rc = zt_metrics_render(&r->resp_body, &x);
     if (rc != 0) {

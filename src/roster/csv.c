@@ -30,8 +30,7 @@ void zt_csv_error_text(const zt_csv_error *e, char *out, size_t cap)
     zt_buf_dispose(&b);
 }
 
-__attribute__((format(printf, 5, 6))) static int fail(zt_csv_error *err, size_t row, size_t line,
-                                                      size_t column, const char *fmt, ...)
+int zt_csv_fail(zt_csv_error *err, size_t row, size_t line, size_t column, const char *fmt, ...)
 {
     if (err != NULL) {
         err->row = row;
@@ -66,8 +65,8 @@ static size_t row_no(const parser *ps)
 static int end_field(parser *ps)
 {
     if (ps->cur.n == ZT_CSV_FIELDS_MAX)
-        return fail(ps->err, row_no(ps), ps->cur.line, ps->cur.n + 1,
-                    "more than %d fields in one record", ZT_CSV_FIELDS_MAX);
+        return zt_csv_fail(ps->err, row_no(ps), ps->cur.line, ps->cur.n + 1,
+                           "more than %d fields in one record", ZT_CSV_FIELDS_MAX);
     if (ps->cur.n == ps->cur_cap &&
         zt_array_grow(&ps->cur.fields, &ps->cur_cap, sizeof(char *), 8) != 0)
         return -ENOMEM;
@@ -98,11 +97,12 @@ static int end_record(parser *ps)
     if (ps->out->n_rows == 0)
         ps->expected = ps->cur.n;
     else if (ps->cur.n != ps->expected)
-        return fail(ps->err, row_no(ps), ps->cur.line, 0,
-                    "%zu fields, but the first row has %zu (a comma or quote out of place?)",
-                    ps->cur.n, ps->expected);
+        return zt_csv_fail(ps->err, row_no(ps), ps->cur.line, 0,
+                           "%zu fields, but the first row has %zu (a comma or quote out of place?)",
+                           ps->cur.n, ps->expected);
     if (ps->out->n_rows == ZT_CSV_ROWS_MAX)
-        return fail(ps->err, row_no(ps), ps->cur.line, 0, "more than %d rows", ZT_CSV_ROWS_MAX);
+        return zt_csv_fail(ps->err, row_no(ps), ps->cur.line, 0, "more than %d rows",
+                           ZT_CSV_ROWS_MAX);
     if (ps->out->n_rows == ps->out->cap &&
         zt_array_grow(&ps->out->rows, &ps->out->cap, sizeof(zt_csv_row), 64) != 0)
         return -ENOMEM;
@@ -116,8 +116,8 @@ static int add_byte(parser *ps, char c)
 {
     int rc = zt_buf_append_char(&ps->field, c);
     if (rc == -E2BIG)
-        return fail(ps->err, row_no(ps), ps->cur.line, ps->cur.n + 1, "field longer than %d bytes",
-                    ZT_CSV_FIELD_MAX);
+        return zt_csv_fail(ps->err, row_no(ps), ps->cur.line, ps->cur.n + 1,
+                           "field longer than %d bytes", ZT_CSV_FIELD_MAX);
     return rc;
 }
 
@@ -141,11 +141,11 @@ static int quoted(parser *ps)
     size_t open_line = ps->line, column = ps->cur.n + 1;
     for (;;) {
         if (ps->p == ps->end)
-            return fail(ps->err, row_no(ps), open_line, column,
-                        "quoted field not closed (opened on line %zu)", open_line);
+            return zt_csv_fail(ps->err, row_no(ps), open_line, column,
+                               "quoted field not closed (opened on line %zu)", open_line);
         char c = *ps->p++;
         if (c == '\0')
-            return fail(ps->err, row_no(ps), ps->line, column, "NUL byte in the file");
+            return zt_csv_fail(ps->err, row_no(ps), ps->line, column, "NUL byte in the file");
         if (c == '"') {
             if (ps->p < ps->end && *ps->p == '"') {
                 ps->p++;
@@ -178,9 +178,10 @@ static int after_quote(parser *ps, bool *record_done)
         *record_done = true;
         return 0;
     }
-    return fail(ps->err, row_no(ps), line, ps->cur.n + 1,
-                "'%c' after a closing quote (a quote inside a quoted field must be doubled: \"\")",
-                *ps->p >= 0x20 && *ps->p < 0x7f ? *ps->p : '?');
+    return zt_csv_fail(
+        ps->err, row_no(ps), line, ps->cur.n + 1,
+        "'%c' after a closing quote (a quote inside a quoted field must be doubled: \"\")",
+        *ps->p >= 0x20 && *ps->p < 0x7f ? *ps->p : '?');
 }
 
 /* One record starting at ps->p (not at an empty line). */
@@ -216,16 +217,18 @@ static int record(parser *ps)
         if (c == '\n' || c == '\r') {
             size_t line = ps->line;
             if (!line_end(ps))
-                return fail(ps->err, row_no(ps), line, ps->cur.n + 1,
-                            "carriage return without a line feed");
+                return zt_csv_fail(ps->err, row_no(ps), line, ps->cur.n + 1,
+                                   "carriage return without a line feed");
             return end_record(ps);
         }
         if (c == '"')
-            return fail(ps->err, row_no(ps), ps->line, ps->cur.n + 1,
-                        "quote inside an unquoted field (quote the whole field and double the "
-                        "quote: \"a\"\"b\")");
+            return zt_csv_fail(
+                ps->err, row_no(ps), ps->line, ps->cur.n + 1,
+                "quote inside an unquoted field (quote the whole field and double the "
+                "quote: \"a\"\"b\")");
         if (c == '\0')
-            return fail(ps->err, row_no(ps), ps->line, ps->cur.n + 1, "NUL byte in the file");
+            return zt_csv_fail(ps->err, row_no(ps), ps->line, ps->cur.n + 1,
+                               "NUL byte in the file");
         ps->p++;
         int rc = add_byte(ps, c);
         if (rc != 0)
@@ -239,7 +242,7 @@ int zt_csv_parse(const char *text, size_t len, zt_csv *out, zt_csv_error *err)
     if (err != NULL)
         memset(err, 0, sizeof(*err));
     if (len > ZT_CSV_INPUT_MAX)
-        return fail(err, 0, 0, 0, "file larger than %u bytes", ZT_CSV_INPUT_MAX);
+        return zt_csv_fail(err, 0, 0, 0, "file larger than %u bytes", ZT_CSV_INPUT_MAX);
     parser ps = {.p = text, .end = text + len, .line = 1, .out = out, .err = err};
     zt_buf_init(&ps.field, ZT_CSV_FIELD_MAX);
     int rc = 0;
@@ -379,14 +382,15 @@ static int decode_utf8(const char *in, size_t len, const survey *s, char **out, 
                        zt_csv_error *err)
 {
     if (s->first_other != 0 && s->first_utf8 != 0)
-        return fail(err, 0, s->first_other, 0,
-                    "not UTF-8, but line %zu is: mixed encodings in one file (save it again in "
-                    "one encoding)",
-                    s->first_utf8);
+        return zt_csv_fail(
+            err, 0, s->first_other, 0,
+            "not UTF-8, but line %zu is: mixed encodings in one file (save it again in "
+            "one encoding)",
+            s->first_utf8);
     if (s->first_other != 0)
-        return fail(err, 0, s->first_other, 0,
-                    "not valid UTF-8 (a file from Excel in Japanese is usually CP932: use "
-                    "--encoding cp932)");
+        return zt_csv_fail(err, 0, s->first_other, 0,
+                           "not valid UTF-8 (a file from Excel in Japanese is usually CP932: use "
+                           "--encoding cp932)");
     char *copy = malloc(len + 1);
     if (copy == NULL)
         return -ENOMEM;
@@ -401,19 +405,20 @@ static int decode_cp932(const char *in, size_t len, const survey *s, char **out,
                         zt_csv_error *err)
 {
     if (s->first_utf8 != 0 && s->first_other != 0)
-        return fail(err, 0, s->first_utf8, 0,
-                    "UTF-8, but line %zu is not: mixed encodings in one file (save it again in "
-                    "one encoding)",
-                    s->first_other);
+        return zt_csv_fail(
+            err, 0, s->first_utf8, 0,
+            "UTF-8, but line %zu is not: mixed encodings in one file (save it again in "
+            "one encoding)",
+            s->first_other);
     if (s->first_utf8 != 0)
-        return fail(err, 0, s->first_utf8, 0,
-                    "the file is UTF-8, not CP932 (leave out --encoding cp932)");
+        return zt_csv_fail(err, 0, s->first_utf8, 0,
+                           "the file is UTF-8, not CP932 (leave out --encoding cp932)");
     size_t bad_at = 0;
     int rc = convert("UTF-8", "CP932", in, len, out, out_len, &bad_at);
     if (rc == -EILSEQ || rc == -EINVAL)
-        return fail(err, 0, line_of(in, bad_at), 0,
-                    "byte 0x%02X (file offset %zu) is not CP932 text", (unsigned char)in[bad_at],
-                    bad_at);
+        return zt_csv_fail(err, 0, line_of(in, bad_at), 0,
+                           "byte 0x%02X (file offset %zu) is not CP932 text",
+                           (unsigned char)in[bad_at], bad_at);
     return rc;
 }
 
@@ -425,7 +430,7 @@ int zt_csv_decode(const char *in, size_t len, zt_csv_encoding enc, char **out, s
     *out = NULL;
     *out_len = 0;
     if (len > ZT_CSV_INPUT_MAX) {
-        fail(err, 0, 0, 0, "file larger than %u bytes", ZT_CSV_INPUT_MAX);
+        zt_csv_fail(err, 0, 0, 0, "file larger than %u bytes", ZT_CSV_INPUT_MAX);
         return -E2BIG;
     }
     bool had_bom = len >= 3 && memcmp(in, bom, 3) == 0;
@@ -436,12 +441,12 @@ int zt_csv_decode(const char *in, size_t len, zt_csv_encoding enc, char **out, s
     survey s;
     survey_lines(in, len, &s);
     if (s.nul_line != 0)
-        return fail(err, 0, s.nul_line, 0,
-                    "NUL byte in the file (UTF-16? save it as UTF-8 or CP932 CSV)");
+        return zt_csv_fail(err, 0, s.nul_line, 0,
+                           "NUL byte in the file (UTF-16? save it as UTF-8 or CP932 CSV)");
     if (enc == ZT_CSV_CP932 && had_bom)
-        return fail(err, 0, 1, 0,
-                    "the file starts with a UTF-8 BOM, so it is UTF-8, not CP932 "
-                    "(leave out --encoding cp932)");
+        return zt_csv_fail(err, 0, 1, 0,
+                           "the file starts with a UTF-8 BOM, so it is UTF-8, not CP932 "
+                           "(leave out --encoding cp932)");
     return enc == ZT_CSV_CP932 ? decode_cp932(in, len, &s, out, out_len, err)
                                : decode_utf8(in, len, &s, out, out_len, err);
 }

@@ -21,6 +21,10 @@ typedef struct zt_csv_error {
 
 /* "row 5 (line 6), column 3: MESSAGE" (parts that are 0 left out) into out. */
 void zt_csv_error_text(const zt_csv_error *e, char *out, size_t cap);
+/* Fill err (when not NULL) with the place and the message; returns -EINVAL. For the roster
+ * folder's readers, so every error about the file is made the same way. */
+__attribute__((format(printf, 5, 6))) int zt_csv_fail(zt_csv_error *err, size_t row, size_t line,
+                                                      size_t column, const char *fmt, ...);
 
 typedef struct zt_csv_row {
     char **fields; /* n NUL-terminated UTF-8 strings */

@@ -2,7 +2,6 @@
 #include "roster/roster.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,19 +116,6 @@ static bool group_exists(const zt_roster_snapshot *s, const char *name)
 
 /* ---- plan ---- */
 
-__attribute__((format(printf, 5, 6))) static int fail(zt_csv_error *err, size_t row, size_t line,
-                                                      size_t column, const char *fmt, ...)
-{
-    err->row = row;
-    err->line = line;
-    err->column = column;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
-
 static int push(zt_roster_plan *p, const zt_roster_change *c)
 {
     if (p->n == p->cap && zt_array_grow(&p->changes, &p->cap, sizeof(*p->changes), 64) != 0)
@@ -153,10 +139,11 @@ static int check_groups(const zt_roster *r, const zt_roster_snapshot *snap, cons
             if (group_exists(snap, e->groups[g]))
                 continue;
             if (!o->create_groups)
-                return fail(err, e->row, e->line, (size_t)group_col(r),
-                            "group '%s' does not exist (create it with `ztgate group add`, or "
-                            "pass --create-groups)",
-                            e->groups[g]);
+                return zt_csv_fail(
+                    err, e->row, e->line, (size_t)group_col(r),
+                    "group '%s' does not exist (create it with `ztgate group add`, or "
+                    "pass --create-groups)",
+                    e->groups[g]);
             bool seen = false;
             for (size_t k = 0; k < p->n_new_groups && !seen; k++)
                 seen = strcasecmp(p->new_groups[k], e->groups[g]) == 0;
@@ -274,13 +261,13 @@ static int plan_row(const zt_roster *r, const zt_roster_snapshot *snap, const zt
     const zt_roster_user *u = find_user(snap, e->email);
     size_t email_col = r->col_of[0] + 1;
     if (u != NULL && strcmp(u->source, o->source) != 0 && strcmp(u->source, "local") != 0)
-        return fail(err, e->row, e->line, email_col,
-                    "%s belongs to source '%s', not '%s' (that source keeps it up to date)",
-                    e->email, u->source, o->source);
+        return zt_csv_fail(err, e->row, e->line, email_col,
+                           "%s belongs to source '%s', not '%s' (that source keeps it up to date)",
+                           e->email, u->source, o->source);
     const zt_roster_user *other = (r->columns & ZT_ROSTER_COL_ID) ? id_taken(ix, e, u) : NULL;
     if (other != NULL)
-        return fail(err, e->row, e->line, r->col_of[5] + 1, "id '%s' belongs to %s already",
-                    e->external_id, other->email);
+        return zt_csv_fail(err, e->row, e->line, r->col_of[5] + 1, "id '%s' belongs to %s already",
+                           e->external_id, other->email);
     zt_roster_change c;
     if (u == NULL) {
         c = (zt_roster_change){.kind = ZT_ROSTER_CREATE, .entry = e, .what = r->columns};
@@ -336,10 +323,10 @@ int zt_roster_plan_make(const zt_roster *r, const zt_roster_snapshot *snap, cons
     memset(err, 0, sizeof(*err));
     /* A header-only file (a botched export, the wrong sheet) would disable every user. */
     if (o->disable_missing && r->n == 0)
-        return fail(err, 0, 0, 0,
-                    "the file lists no users: --disable-missing would disable every user of "
-                    "source '%s'",
-                    o->source);
+        return zt_csv_fail(err, 0, 0, 0,
+                           "the file lists no users: --disable-missing would disable every user of "
+                           "source '%s'",
+                           o->source);
     id_index ix = {0};
     int rc = check_groups(r, snap, o, out, err);
     if (rc == 0)

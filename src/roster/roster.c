@@ -2,7 +2,6 @@
 #include "roster/roster.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,19 +28,6 @@ static const struct {
     {ZT_ROSTER_COL_GIVEN, {"given name", "givenname", "first name", "名", NULL}},
 };
 #define N_HEADERS (sizeof(headers) / sizeof(headers[0]))
-
-__attribute__((format(printf, 5, 6))) static int fail(zt_csv_error *err, size_t row, size_t line,
-                                                      size_t column, const char *fmt, ...)
-{
-    err->row = row;
-    err->line = line;
-    err->column = column;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
 
 /* Surrounding ASCII spaces and tabs (and a full-width space in a header) are no part of a
  * value: spreadsheets keep what a typist left there. Trims in place. */
@@ -79,22 +65,24 @@ static int read_header(zt_roster *r, zt_csv_error *err)
                 if (strcasecmp(name, headers[k].names[j]) == 0)
                     col = headers[k].col;
         if (col == 0)
-            return fail(err, 1, h->line, i + 1,
-                        "unknown column '%s' (known: email, name, family name, given name, "
-                        "groups, expires, sponsor, id or メールアドレス, 氏名, 姓, 名, グループ, "
-                        "有効期限, 責任者, 外部ID)",
-                        name);
+            return zt_csv_fail(
+                err, 1, h->line, i + 1,
+                "unknown column '%s' (known: email, name, family name, given name, "
+                "groups, expires, sponsor, id or メールアドレス, 氏名, 姓, 名, グループ, "
+                "有効期限, 責任者, 外部ID)",
+                name);
         if (r->columns & col)
-            return fail(err, 1, h->line, i + 1, "column '%s' given twice", name);
+            return zt_csv_fail(err, 1, h->line, i + 1, "column '%s' given twice", name);
         r->columns |= col;
         r->col_of[bit_no(col)] = i;
     }
     if (!(r->columns & ZT_ROSTER_COL_EMAIL))
-        return fail(err, 1, h->line, 0, "no email column (email or メールアドレス)");
+        return zt_csv_fail(err, 1, h->line, 0, "no email column (email or メールアドレス)");
     if ((r->columns & ZT_ROSTER_COL_NAME) &&
         (r->columns & (ZT_ROSTER_COL_FAMILY | ZT_ROSTER_COL_GIVEN)))
-        return fail(err, 1, h->line, 0,
-                    "a name column and family/given name columns (姓/名): give one or the other");
+        return zt_csv_fail(
+            err, 1, h->line, 0,
+            "a name column and family/given name columns (姓/名): give one or the other");
     return 0;
 }
 
@@ -164,12 +152,14 @@ static int read_groups(zt_roster_entry *e, char *cell, size_t column, zt_csv_err
         if (*p != '\0')
             *p++ = '\0';
         if (!group_name_ok(name, n))
-            return fail(err, e->row, e->line, column,
-                        "'%s' is not a group name (letters, digits, '.', '_' and '-', up to %d; "
-                        "the name policies use, not a display name)",
-                        name, ZT_STORE_GROUP_MAX);
+            return zt_csv_fail(
+                err, e->row, e->line, column,
+                "'%s' is not a group name (letters, digits, '.', '_' and '-', up to %d; "
+                "the name policies use, not a display name)",
+                name, ZT_STORE_GROUP_MAX);
         if (e->n_groups == ZT_ROSTER_GROUPS_MAX)
-            return fail(err, e->row, e->line, column, "more than %d groups", ZT_ROSTER_GROUPS_MAX);
+            return zt_csv_fail(err, e->row, e->line, column, "more than %d groups",
+                               ZT_ROSTER_GROUPS_MAX);
         g[e->n_groups++] = name;
     }
     qsort(g, e->n_groups, sizeof(*g), cmp_ci);
@@ -236,7 +226,8 @@ static int read_cells(zt_roster *r, zt_roster_entry *e, const zt_csv_row *row, z
     e->email = cell[bit_no(ZT_ROSTER_COL_EMAIL)];
     const char *why = email_problem(e->email);
     if (why != NULL)
-        return fail(err, e->row, e->line, COL(ZT_ROSTER_COL_EMAIL), "%s: '%s'", why, e->email);
+        return zt_csv_fail(err, e->row, e->line, COL(ZT_ROSTER_COL_EMAIL), "%s: '%s'", why,
+                           e->email);
     e->name = cell[bit_no(ZT_ROSTER_COL_NAME)] ? cell[bit_no(ZT_ROSTER_COL_NAME)] : "";
     unsigned name_col = ZT_ROSTER_COL_NAME;
     if (r->columns & (ZT_ROSTER_COL_FAMILY | ZT_ROSTER_COL_GIVEN)) {
@@ -252,21 +243,23 @@ static int read_cells(zt_roster *r, zt_roster_entry *e, const zt_csv_row *row, z
         name_col = (r->columns & ZT_ROSTER_COL_FAMILY) ? ZT_ROSTER_COL_FAMILY : ZT_ROSTER_COL_GIVEN;
     }
     if (strlen(e->name) > ZT_STORE_NAME_MAX || !text_ok(e->name))
-        return fail(err, e->row, e->line, COL(name_col),
-                    "name longer than %d bytes or with control characters", ZT_STORE_NAME_MAX);
+        return zt_csv_fail(err, e->row, e->line, COL(name_col),
+                           "name longer than %d bytes or with control characters",
+                           ZT_STORE_NAME_MAX);
     e->sponsor = cell[bit_no(ZT_ROSTER_COL_SPONSOR)] ? cell[bit_no(ZT_ROSTER_COL_SPONSOR)] : "";
     if (e->sponsor[0] != '\0' && (why = email_problem(e->sponsor)) != NULL)
-        return fail(err, e->row, e->line, COL(ZT_ROSTER_COL_SPONSOR), "sponsor: %s: '%s'", why,
-                    e->sponsor);
+        return zt_csv_fail(err, e->row, e->line, COL(ZT_ROSTER_COL_SPONSOR), "sponsor: %s: '%s'",
+                           why, e->sponsor);
     e->external_id = cell[bit_no(ZT_ROSTER_COL_ID)] ? cell[bit_no(ZT_ROSTER_COL_ID)] : "";
     if (strlen(e->external_id) > ZT_ROSTER_EXTERNAL_ID_MAX || !text_ok(e->external_id))
-        return fail(err, e->row, e->line, COL(ZT_ROSTER_COL_ID),
-                    "id longer than %d bytes or with control characters",
-                    ZT_ROSTER_EXTERNAL_ID_MAX);
+        return zt_csv_fail(err, e->row, e->line, COL(ZT_ROSTER_COL_ID),
+                           "id longer than %d bytes or with control characters",
+                           ZT_ROSTER_EXTERNAL_ID_MAX);
     const char *exp = cell[bit_no(ZT_ROSTER_COL_EXPIRES)];
     if (exp != NULL && !zt_roster_parse_expiry(exp, &e->expires_at))
-        return fail(err, e->row, e->line, COL(ZT_ROSTER_COL_EXPIRES),
-                    "'%s' is not a date (YYYY-MM-DD, YYYY/MM/DD or 2027-03-31T12:00:00Z)", exp);
+        return zt_csv_fail(err, e->row, e->line, COL(ZT_ROSTER_COL_EXPIRES),
+                           "'%s' is not a date (YYYY-MM-DD, YYYY/MM/DD or 2027-03-31T12:00:00Z)",
+                           exp);
     char *groups = cell[bit_no(ZT_ROSTER_COL_GROUPS)];
     return read_groups(e, groups != NULL ? groups : (char *)"", COL(ZT_ROSTER_COL_GROUPS), err);
 #undef COL
@@ -303,9 +296,9 @@ static int find_repeats(zt_roster *r, bool by_id, zt_csv_error *err)
             continue;
         const zt_roster_entry *a = &r->entries[k[i - 1].i], *b = &r->entries[k[i].i];
         unsigned col = by_id ? ZT_ROSTER_COL_ID : ZT_ROSTER_COL_EMAIL;
-        rc = fail(err, b->row, b->line, r->col_of[bit_no(col)] + 1,
-                  "%s '%s' is also on row %zu (one row per user)", by_id ? "id" : "email", b->email,
-                  a->row);
+        rc = zt_csv_fail(err, b->row, b->line, r->col_of[bit_no(col)] + 1,
+                         "%s '%s' is also on row %zu (one row per user)", by_id ? "id" : "email",
+                         b->email, a->row);
         if (by_id)
             snprintf(err->msg, sizeof(err->msg), "id '%s' is also on row %zu (one row per user)",
                      b->external_id, a->row);
@@ -322,7 +315,8 @@ int zt_roster_read(zt_csv *csv, zt_roster *out, zt_csv_error *err)
     memset(csv, 0, sizeof(*csv));
     int rc;
     if (out->csv.n_rows == 0) {
-        rc = fail(err, 0, 0, 0, "the file is empty (a header row is needed: email,name,...)");
+        rc =
+            zt_csv_fail(err, 0, 0, 0, "the file is empty (a header row is needed: email,name,...)");
         goto out;
     }
     if ((rc = read_header(out, err)) != 0)

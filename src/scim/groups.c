@@ -37,8 +37,9 @@ static int member_cb(void *ctx, const zt_user *u)
 }
 
 /* The resource for g, whole (the caller projects it for the answer). */
-static json_t *group_json(zt_scim_call *c, const zt_store_group *g, char etag[40])
+static json_t *group_json(zt_scim_call *c, const zt_scim_item *it, char etag[40])
 {
+    const zt_store_group *g = &it->group;
     json_t *res = json_pack("{s:[s], s:s, s:s}", "schemas", ZT_SCIM_SCHEMA_GROUP, "id", g->name,
                             "displayName", g->display_name[0] ? g->display_name : g->name);
     if (res == NULL)
@@ -61,8 +62,9 @@ static json_t *group_json(zt_scim_call *c, const zt_store_group *g, char etag[40
     return res;
 }
 
-static int find_group(zt_scim_call *c, zt_store_group *g)
+static int find_group(zt_scim_call *c, zt_scim_item *it)
 {
+    zt_store_group *g = &it->group;
     int rc = zt_store_group_get(store_of(c), c->id, g);
     if (rc == -EINVAL)
         rc = -ENOENT;
@@ -262,27 +264,6 @@ static int create_named(zt_scim_call *c, const char *display, char name[ZT_STORE
     return rc;
 }
 
-static void answer_group(zt_scim_call *c, int status, const char *name, bool location)
-{
-    zt_store_group g;
-    char etag[40];
-    int rc = zt_store_group_get(store_of(c), name, &g);
-    json_t *res = rc == 0 ? group_json(c, &g, etag) : NULL;
-    if (res == NULL) {
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "group");
-        return;
-    }
-    if (status == 204) {
-        json_decref(res);
-        res = NULL;
-    }
-    char *loc = location ? zt_scim_location(c, "Groups", name) : NULL;
-    if (res != NULL)
-        zt_scim_project(res, &c->q);
-    zt_scim_finish(c, status, res, etag, loc);
-    free(loc);
-}
-
 static void group_create(zt_scim_call *c)
 {
     c->action = "scim.group.create";
@@ -321,7 +302,7 @@ static void group_create(zt_scim_call *c)
         return;
     }
     snprintf(c->change, sizeof(c->change), "created with %u members", added);
-    answer_group(c, 201, name, true);
+    zt_scim_resource_answer(c, &zt_scim_group_kind, 201, name, true);
 }
 
 /* ---- change ---- */
@@ -361,18 +342,12 @@ static bool group_store(zt_scim_call *c, const zt_store_group *g, const json_t *
 static void group_change(zt_scim_call *c, bool patch)
 {
     c->action = patch ? "scim.group.patch" : "scim.group.replace";
-    zt_store_group g;
+    zt_scim_item it;
     char etag[40];
-    int rc = find_group(c, &g);
-    json_t *cur = rc == 0 ? group_json(c, &g, etag) : NULL;
-    if (cur == NULL) {
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "group");
+    json_t *cur = zt_scim_resource_for_change(c, &zt_scim_group_kind, &it, etag);
+    if (cur == NULL)
         return;
-    }
-    if (!zt_scim_if_match_ok(c, etag)) {
-        json_decref(cur);
-        return;
-    }
+    const zt_store_group *g = &it.group;
     json_t *next = json_deep_copy(cur);
     zt_scim_error err = {0};
     if (patch && zt_scim_patch_apply(next, c->body, &err) < 0) {
@@ -385,61 +360,12 @@ static void group_change(zt_scim_call *c, bool patch)
         json_decref(next);
         next = json_incref(c->body);
     }
-    bool ok = group_store(c, &g, cur, next);
+    bool ok = group_store(c, g, cur, next);
     json_decref(cur);
     json_decref(next);
     /* Entra wants 204 for a group PATCH; PUT answers with the group. */
     if (ok)
-        answer_group(c, patch ? 204 : 200, g.name, false);
-}
-
-static void group_delete(zt_scim_call *c)
-{
-    c->action = "scim.group.delete";
-    zt_store_group g;
-    char etag[40];
-    int rc = find_group(c, &g);
-    json_t *cur = rc == 0 ? group_json(c, &g, etag) : NULL;
-    if (cur == NULL) {
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "group");
-        return;
-    }
-    json_decref(cur);
-    if (!zt_scim_if_match_ok(c, etag))
-        return;
-    zt_account_env env = zt_scim_account_env(c);
-    zt_actor who;
-    zt_scim_actor(c, &who);
-    zt_account_result res = {0};
-    rc = zt_account_group_delete(&env, &who, g.name, &res);
-    if (rc < 0) {
-        zt_scim_store_fail(c, rc, "group");
-        return;
-    }
-    if (!zt_scim_account_done(c, &res))
-        return;
-    snprintf(c->change, sizeof(c->change), "deleted");
-    zt_scim_finish(c, 204, NULL, NULL, NULL);
-}
-
-static void group_get(zt_scim_call *c)
-{
-    c->action = "scim.group.get";
-    zt_store_group g;
-    char etag[40];
-    int rc = find_group(c, &g);
-    json_t *res = rc == 0 ? group_json(c, &g, etag) : NULL;
-    if (res == NULL) {
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "group");
-        return;
-    }
-    if (zt_scim_if_none_match_hit(c, etag)) {
-        json_decref(res);
-        zt_scim_finish(c, 304, NULL, etag, NULL);
-        return;
-    }
-    zt_scim_project(res, &c->q);
-    zt_scim_finish(c, 200, res, etag, NULL);
+        zt_scim_resource_answer(c, &zt_scim_group_kind, patch ? 204 : 200, g->name, false);
 }
 
 /* ---- list ---- */
@@ -455,79 +381,56 @@ static int scim_groups_cb(void *ctx, const zt_store_group *g)
 static void group_list(zt_scim_call *c)
 {
     c->action = "scim.group.list";
-    zt_scim_error err = {0};
-    zt_scim_filter *f = NULL;
-    if (c->q.filter != NULL &&
-        zt_scim_filter_parse(c->q.filter, strlen(c->q.filter), &f, &err) < 0) {
-        zt_scim_finish_error(c, &err);
+    zt_scim_page p;
+    if (!zt_scim_page_begin(c, &p))
         return;
-    }
     json_t *names = json_array();
     int rc = names ? zt_store_group_list(store_of(c), scim_groups_cb, names) : -ENOMEM;
-    long count = c->q.count < 0 ? ZT_SCIM_DEFAULT_COUNT : c->q.count;
-    if (count > ZT_SCIM_MAX_RESULTS)
-        count = ZT_SCIM_MAX_RESULTS;
-    json_t *page = json_array();
-    size_t total = 0, bytes = 0;
     size_t i;
     json_t *nm;
     json_array_foreach(names, i, nm)
     {
-        if (rc < 0 || page == NULL)
+        if (rc < 0 || p.items == NULL)
             break;
-        zt_store_group g;
+        zt_scim_item it;
         char etag[40];
-        if (zt_store_group_get(store_of(c), json_string_value(nm), &g) != 0)
+        if (zt_store_group_get(store_of(c), json_string_value(nm), &it.group) != 0)
             continue;
-        json_t *res = group_json(c, &g, etag);
+        json_t *res = group_json(c, &it, etag);
         if (res == NULL) {
             rc = -ENOMEM;
             break;
         }
-        if (f != NULL && !zt_scim_filter_match(f, res)) {
-            json_decref(res);
-            continue;
-        }
-        total++;
-        if (total >= (size_t)c->q.start_index && json_array_size(page) < (size_t)count &&
-            bytes < ZT_SCIM_PAGE_BYTES) {
-            zt_scim_project(res, &c->q);
-            bytes += json_dumpb(res, NULL, 0, JSON_COMPACT);
-            json_array_append_new(page, res);
-        } else {
-            json_decref(res);
-        }
+        zt_scim_page_add(c, &p, res, true);
     }
     json_decref(names);
-    zt_scim_filter_free(f);
-    if (rc < 0 || page == NULL) {
-        json_decref(page);
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "group");
-        return;
-    }
-    zt_scim_finish(c, 200, zt_scim_list_response(page, total, c->q.start_index), NULL, NULL);
+    zt_scim_page_end(c, &p, rc, "group");
 }
 
-void zt_scim_groups(zt_scim_call *c)
+/* ---- the type's entries for resource.c ---- */
+
+static int group_fetch(zt_scim_call *c, const char *name, zt_scim_item *it)
 {
-    int m = c->r->method;
-    if (c->id[0] == '\0') {
-        if (m == HTTP_GET)
-            group_list(c);
-        else if (m == HTTP_POST)
-            group_create(c);
-        else
-            zt_scim_refuse(c, 405, NULL, "/Groups takes GET and POST");
-        return;
-    }
-    if (m == HTTP_GET)
-        group_get(c);
-    else if (m == HTTP_PUT)
-        group_change(c, false);
-    else if (m == HTTP_PATCH)
-        group_change(c, true);
-    else if (m == HTTP_DELETE)
-        group_delete(c);
-    else
-        zt_scim_refuse(c, 405, NULL, "/Groups/{id} takes GET, PUT, PATCH and DELETE");
+    return zt_store_group_get(store_of(c), name, &it->group);
 }
+
+static int group_remove(const zt_account_env *env, const zt_actor *who, const zt_scim_item *it,
+                        zt_account_result *res)
+{
+    return zt_account_group_delete(env, who, it->group.name, res);
+}
+
+const zt_scim_kind zt_scim_group_kind = {
+    .type = "Groups",
+    .what = "group",
+    .get_action = "scim.group.get",
+    .delete_action = "scim.group.delete",
+    .deleted = "deleted",
+    .find = find_group,
+    .fetch = group_fetch,
+    .to_json = group_json,
+    .remove = group_remove,
+    .list = group_list,
+    .create = group_create,
+    .change = group_change,
+};

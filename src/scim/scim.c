@@ -2,7 +2,7 @@
  * and the body under limits, answer discovery (ServiceProviderConfig, ResourceTypes, Schemas),
  * and finish every call the same way: one audit record (OCSF HTTP Activity, actor "scim:" +
  * the token's fingerprint), then a body in application/scim+json. Resource work is in users.c
- * and groups.c. */
+ * and groups.c, over the handlers they share in resource.c. */
 #include <errno.h>
 #include <llhttp.h>
 #include <sodium.h>
@@ -15,6 +15,7 @@
 
 #include "audit/event.h"
 #include "core/log.h"
+#include "http/api.h"
 #include "lib/secure.h"
 #include "lib/str.h"
 #include "scim/scim_int.h"
@@ -49,20 +50,8 @@ static bool audit_call(zt_scim_call *c, int status, const char *scim_type)
     zt_event_status(&ev, ok ? ZT_STATUS_SUCCESS : ZT_STATUS_FAILURE);
     zt_event_str(&ev, "status_detail", scim_type);
     zt_event_str(&ev, "message", msg);
-    if (c->actor[0] != '\0') {
-        zt_event_str(&ev, "actor.user.name", c->actor);
-        zt_event_str(&ev, "actor.user.uid", c->actor);
-        zt_event_str(&ev, "actor.user.type", "Admin");
-        zt_event_str(&ev, "actor.user.credential_uid", c->actor + 5);
-    } else {
-        zt_event_str(&ev, "actor.user.name", "unauthenticated");
-        zt_event_str(&ev, "actor.user.type", "Unknown");
-    }
-    zt_event_str(&ev, "api.operation", c->action);
-    zt_event_str(&ev, "src_endpoint.ip", r->ip);
-    zt_event_uint(&ev, "src_endpoint.port", r->port);
-    zt_event_str(&ev, "http_request.http_method", r->method_name);
-    zt_event_strn(&ev, "http_request.url.path", r->path, r->path_len);
+    zt_api_event_actor(&ev, c->actor[0] != '\0' ? c->actor : NULL, sizeof("scim:") - 1);
+    zt_api_event_request(&ev, r, c->action);
     zt_event_int(&ev, "http_response.code", status);
     if (c->user_id[0] != '\0')
         zt_event_str(&ev, "user.uid", c->user_id);
@@ -72,16 +61,7 @@ static bool audit_call(zt_scim_call *c, int status, const char *scim_type)
         zt_event_str(&ev, "group.name", c->group);
     if (c->change[0] != '\0')
         zt_event_str(&ev, "unmapped.change", c->change);
-    zt_event_metadata(&ev, r->request_id, NULL);
-    bool queued;
-    if (zt_event_end(&ev) < 0) {
-        zt_error("request %s: SCIM audit event could not be built", r->request_id);
-        queued = r->svc != NULL && r->svc->audit_fail_open;
-    } else {
-        queued = zt_local_audit(r, b.data, b.len);
-    }
-    zt_buf_dispose(&b);
-    return queued;
+    return zt_api_event_queue(r, &ev, &b, "SCIM");
 }
 
 static void call_free(zt_scim_call *c)
@@ -96,11 +76,7 @@ static void call_free(zt_scim_call *c)
 static void send_answer(zt_local_req *r, int status, char *doc, const char *etag,
                         const char *location)
 {
-    r->status = status;
-    r->content_type = "application/scim+json";
-    r->no_security_headers = true;
-    (void)zt_buf_append_str(&r->resp_headers, "Cache-Control: no-store\r\n"
-                                              "X-Content-Type-Options: nosniff\r\n");
+    (void)zt_api_answer_head(r, status, "application/scim+json");
     if (etag != NULL)
         (void)zt_buf_printf(&r->resp_headers, "ETag: %s\r\n", etag);
     if (location != NULL)
@@ -190,16 +166,11 @@ void zt_scim_store_fail(zt_scim_call *c, int rc, const char *what)
     }
 }
 
-static int account_sink(void *ctx, const char *json, size_t len)
-{
-    return zt_local_audit(ctx, json, len) ? 0 : -EIO;
-}
-
 zt_account_env zt_scim_account_env(zt_scim_call *c)
 {
     return (zt_account_env){.store = c->r->svc->store,
                             .state_dir = c->r->svc->state_dir,
-                            .audit = {.write = account_sink, .ctx = c->r}};
+                            .audit = {.write = zt_api_audit_sink, .ctx = c->r}};
 }
 
 void zt_scim_actor(zt_scim_call *c, zt_actor *who)
@@ -684,14 +655,7 @@ static bool authorized(zt_scim_call *c)
     const char *hash = r->svc->scim_token_hash;
     if (strlen(hash) != ZT_SCIM_HASH_HEX)
         return false;
-    const zt_span *found = NULL;
-    for (size_t i = 0; i < r->n_headers; i++) {
-        if (zt_span_ieq_cstr(r->headers[i].name, "Authorization")) {
-            if (found != NULL)
-                return false;
-            found = &r->headers[i].value;
-        }
-    }
+    const zt_span *found = zt_api_authorization(r);
     if (found == NULL)
         return false;
     zt_span v = zt_span_trim(*found);
@@ -769,9 +733,9 @@ void zt_scim_handle(zt_local_req *r)
         return;
     }
     if (strcmp(type, "Users") == 0)
-        zt_scim_users(c);
+        zt_scim_resource_route(c, &zt_scim_user_kind);
     else if (strcmp(type, "Groups") == 0)
-        zt_scim_groups(c);
+        zt_scim_resource_route(c, &zt_scim_group_kind);
     else if (strcmp(type, "Me") == 0 || strcmp(type, "Bulk") == 0 || strcmp(type, ".search") == 0)
         zt_scim_refuse(c, 501, NULL, "/%s is not implemented", type);
     else

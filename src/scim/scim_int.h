@@ -1,5 +1,6 @@
 /* Internal to src/scim: one SCIM call in flight, shared by scim.c (routing, answers, audit),
- * users.c and groups.c (resources). Not an API for other modules. */
+ * users.c and groups.c (resources) and resource.c (what those two share). Not an API for
+ * other modules. */
 #ifndef ZT_SCIM_INT_H
 #define ZT_SCIM_INT_H
 
@@ -69,7 +70,65 @@ void zt_scim_project(json_t *res, const zt_scim_query *q);
 /* ListResponse over resources (stolen), with totalResults and the page's startIndex. */
 json_t *zt_scim_list_response(json_t *resources, size_t total, long start_index);
 
-void zt_scim_users(zt_scim_call *c);
-void zt_scim_groups(zt_scim_call *c);
+/* ---- one resource type (resource.c runs what Users and Groups share) ---- */
+
+/* One stored resource of either type, as the store gives it. */
+typedef union zt_scim_item {
+    zt_user user;
+    zt_store_group group;
+} zt_scim_item;
+
+typedef struct zt_scim_kind {
+    const char *type;          /* "Users": the path segment, in 405 details and Location */
+    const char *what;          /* "user": in error details */
+    const char *get_action;    /* audit action of GET /{type}/{id} */
+    const char *delete_action; /* and of DELETE */
+    const char *deleted;       /* the audit record's change after a DELETE */
+    /* The resource c->id names, noted in c for the record; -ENOENT also for one SCIM does not
+     * own. */
+    int (*find)(zt_scim_call *c, zt_scim_item *it);
+    /* The resource with this id, whoever owns it (to answer after a change). */
+    int (*fetch)(zt_scim_call *c, const char *id, zt_scim_item *it);
+    /* The whole resource with meta; its version to etag. NULL when out of memory. */
+    json_t *(*to_json)(zt_scim_call *c, const zt_scim_item *it, char etag[40]);
+    /* DELETE through the account service. */
+    int (*remove)(const zt_account_env *env, const zt_actor *who, const zt_scim_item *it,
+                  zt_account_result *res);
+    void (*list)(zt_scim_call *c);
+    void (*create)(zt_scim_call *c);
+    void (*change)(zt_scim_call *c, bool patch); /* PUT (false) or PATCH */
+} zt_scim_kind;
+
+/* Route /{type} and /{type}/{id} by method to the kind's handlers. */
+void zt_scim_resource_route(zt_scim_call *c, const zt_scim_kind *k);
+/* Before changing the resource c->id names: its current state (etag set), or NULL with the
+ * call finished (not found, out of memory, If-Match naming another version). */
+json_t *zt_scim_resource_for_change(zt_scim_call *c, const zt_scim_kind *k, zt_scim_item *it,
+                                    char etag[40]);
+/* Answer with the current resource id (projected; none on 204); Location when asked. */
+void zt_scim_resource_answer(zt_scim_call *c, const zt_scim_kind *k, int status, const char *id,
+                             bool location);
+
+/* A ListResponse page being filled: the query's filter, count and startIndex applied. */
+typedef struct zt_scim_page {
+    zt_scim_filter *f; /* NULL: every resource matches */
+    long count;        /* most resources on the page */
+    json_t *items;     /* the page; NULL when out of memory */
+    size_t total;      /* matches so far (totalResults) */
+    size_t bytes;      /* JSON size of the page so far */
+} zt_scim_page;
+
+/* Parse the query's filter: false (and the call finished with 400) when it is malformed. */
+bool zt_scim_page_begin(zt_scim_call *c, zt_scim_page *p);
+/* Whether the next match would go on the page. */
+bool zt_scim_page_wants(const zt_scim_call *c, const zt_scim_page *p);
+/* Count res (stolen) as a match unless check_filter and the filter refuses it; put it on the
+ * page (projected) while the page wants it. */
+void zt_scim_page_add(zt_scim_call *c, zt_scim_page *p, json_t *res, bool check_filter);
+/* Answer with the page, or with the error rc (about `what`) or out of memory. */
+void zt_scim_page_end(zt_scim_call *c, zt_scim_page *p, int rc, const char *what);
+
+extern const zt_scim_kind zt_scim_user_kind;  /* users.c */
+extern const zt_scim_kind zt_scim_group_kind; /* groups.c */
 
 #endif

@@ -146,8 +146,9 @@ static int add_group_cb(void *ctx, const char *name)
 }
 
 /* The resource for u, with meta and its version in etag. */
-static json_t *user_json(zt_scim_call *c, const zt_user *u, char etag[40])
+static json_t *user_json(zt_scim_call *c, const zt_scim_item *it, char etag[40])
 {
+    const zt_user *u = &it->user;
     char *attrs = NULL;
     json_t *res = NULL;
     if (zt_store_user_attrs_get(store_of(c), u->id, &attrs) == 0)
@@ -184,8 +185,9 @@ static json_t *user_json(zt_scim_call *c, const zt_user *u, char etag[40])
 }
 
 /* The SCIM user named c->id: -ENOENT also for users other sources own. */
-static int find_user(zt_scim_call *c, zt_user *u)
+static int find_user(zt_scim_call *c, zt_scim_item *it)
 {
+    zt_user *u = &it->user;
     int rc = zt_store_user_get_by_id(store_of(c), c->id, u);
     if (rc == -EINVAL)
         rc = -ENOENT; /* not even shaped like an id */
@@ -196,24 +198,6 @@ static int find_user(zt_scim_call *c, zt_user *u)
         snprintf(c->user_email, sizeof(c->user_email), "%s", u->email);
     }
     return rc;
-}
-
-/* Answer with the user's current resource. */
-static void answer_user(zt_scim_call *c, int status, const char *id, bool location)
-{
-    zt_user u;
-    char etag[40];
-    int rc = zt_store_user_get_by_id(store_of(c), id, &u);
-    json_t *res = rc == 0 ? user_json(c, &u, etag) : NULL;
-    if (res == NULL) {
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "user");
-        return;
-    }
-    char *loc = location ? zt_scim_location(c, "Users", id) : NULL;
-    if (res != NULL)
-        zt_scim_project(res, &c->q);
-    zt_scim_finish(c, status, res, etag, loc);
-    free(loc);
 }
 
 static int account_rc_fail(zt_scim_call *c, int rc)
@@ -270,7 +254,7 @@ static void user_create(zt_scim_call *c)
             return;
     }
     snprintf(c->change, sizeof(c->change), "created%s", f.active == 0 ? " disabled" : "");
-    answer_user(c, 201, res.user_id, true);
+    zt_scim_resource_answer(c, &zt_scim_user_kind, 201, res.user_id, true);
 }
 
 /* Store the resource res as user u's new state (PUT and PATCH). false: the call is finished. */
@@ -331,18 +315,12 @@ static bool user_store(zt_scim_call *c, const zt_user *u, json_t *res)
 static void user_change(zt_scim_call *c, bool patch)
 {
     c->action = patch ? "scim.user.patch" : "scim.user.replace";
-    zt_user u;
-    int rc = find_user(c, &u);
+    zt_scim_item it;
     char etag[40];
-    json_t *cur = rc == 0 ? user_json(c, &u, etag) : NULL;
-    if (cur == NULL) {
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "user");
+    json_t *cur = zt_scim_resource_for_change(c, &zt_scim_user_kind, &it, etag);
+    if (cur == NULL)
         return;
-    }
-    if (!zt_scim_if_match_ok(c, etag)) {
-        json_decref(cur);
-        return;
-    }
+    const zt_user *u = &it.user;
     json_t *next = NULL;
     zt_scim_error err = {0};
     if (patch) {
@@ -357,65 +335,16 @@ static void user_change(zt_scim_call *c, bool patch)
         next = json_incref(c->body);
         /* id is immutable: a PUT naming another one is refused (§3.5.1). */
         const json_t *id = zt_scim_get(next, "id", NULL);
-        if (json_is_string(id) && strcmp(json_string_value(id), u.id) != 0) {
+        if (json_is_string(id) && strcmp(json_string_value(id), u->id) != 0) {
             json_decref(next);
             zt_scim_refuse(c, 400, "mutability", "id cannot change");
             return;
         }
     }
-    bool ok = user_store(c, &u, next);
+    bool ok = user_store(c, u, next);
     json_decref(next);
     if (ok)
-        answer_user(c, 200, u.id, false);
-}
-
-static void user_delete(zt_scim_call *c)
-{
-    c->action = "scim.user.delete";
-    zt_user u;
-    char etag[40];
-    int rc = find_user(c, &u);
-    json_t *cur = rc == 0 ? user_json(c, &u, etag) : NULL;
-    if (cur == NULL) {
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "user");
-        return;
-    }
-    json_decref(cur);
-    if (!zt_scim_if_match_ok(c, etag))
-        return;
-    zt_account_env env = zt_scim_account_env(c);
-    zt_actor who;
-    zt_scim_actor(c, &who);
-    zt_account_result res = {0};
-    rc = zt_account_delete(&env, &who, u.id, &res);
-    if (rc < 0) {
-        zt_scim_store_fail(c, rc, "user");
-        return;
-    }
-    if (!zt_scim_account_done(c, &res))
-        return;
-    snprintf(c->change, sizeof(c->change), "deleted; sessions revoked");
-    zt_scim_finish(c, 204, NULL, NULL, NULL);
-}
-
-static void user_get(zt_scim_call *c)
-{
-    c->action = "scim.user.get";
-    zt_user u;
-    char etag[40];
-    int rc = find_user(c, &u);
-    json_t *res = rc == 0 ? user_json(c, &u, etag) : NULL;
-    if (res == NULL) {
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "user");
-        return;
-    }
-    if (zt_scim_if_none_match_hit(c, etag)) {
-        json_decref(res);
-        zt_scim_finish(c, 304, NULL, etag, NULL);
-        return;
-    }
-    zt_scim_project(res, &c->q);
-    zt_scim_finish(c, 200, res, etag, NULL);
+        zt_scim_resource_answer(c, &zt_scim_user_kind, 200, u->id, false);
 }
 
 /* ---- list ---- */
@@ -467,80 +396,56 @@ static int candidates(zt_scim_call *c, const zt_scim_filter *f, id_list *l, bool
 static void user_list(zt_scim_call *c)
 {
     c->action = "scim.user.list";
-    zt_scim_error err = {0};
-    zt_scim_filter *f = NULL;
-    if (c->q.filter != NULL &&
-        zt_scim_filter_parse(c->q.filter, strlen(c->q.filter), &f, &err) < 0) {
-        zt_scim_finish_error(c, &err);
+    zt_scim_page p;
+    if (!zt_scim_page_begin(c, &p))
         return;
-    }
     id_list l = {0};
     bool exact = false;
-    int rc = candidates(c, f, &l, &exact);
-    long count = c->q.count < 0 ? ZT_SCIM_DEFAULT_COUNT : c->q.count;
-    if (count > ZT_SCIM_MAX_RESULTS)
-        count = ZT_SCIM_MAX_RESULTS;
-    json_t *page = json_array();
-    size_t total = 0, bytes = 0;
-    for (size_t i = 0; rc == 0 && page != NULL && i < l.n; i++) {
-        bool in_page = total + 1 >= (size_t)c->q.start_index &&
-                       json_array_size(page) < (size_t)count && bytes < ZT_SCIM_PAGE_BYTES;
-        if (exact && !in_page) {
-            total++; /* no filter to evaluate: the resource is needed only on the page */
+    int rc = candidates(c, p.f, &l, &exact);
+    for (size_t i = 0; rc == 0 && p.items != NULL && i < l.n; i++) {
+        if (exact && !zt_scim_page_wants(c, &p)) {
+            p.total++; /* no filter to evaluate: the resource is needed only on the page */
             continue;
         }
-        zt_user u;
+        zt_scim_item it;
         char etag[40];
-        if (zt_store_user_get_by_id(store_of(c), l.ids[i], &u) != 0)
+        if (zt_store_user_get_by_id(store_of(c), l.ids[i], &it.user) != 0)
             continue; /* deleted meanwhile */
-        json_t *res = user_json(c, &u, etag);
+        json_t *res = user_json(c, &it, etag);
         if (res == NULL) {
             rc = -ENOMEM;
             break;
         }
-        if (!exact && !zt_scim_filter_match(f, res)) {
-            json_decref(res);
-            continue;
-        }
-        total++;
-        if (in_page) {
-            zt_scim_project(res, &c->q);
-            bytes += json_dumpb(res, NULL, 0, JSON_COMPACT);
-            json_array_append_new(page, res);
-        } else {
-            json_decref(res);
-        }
+        zt_scim_page_add(c, &p, res, !exact);
     }
     free(l.ids);
-    zt_scim_filter_free(f);
-    if (rc < 0 || page == NULL) {
-        json_decref(page);
-        zt_scim_store_fail(c, rc < 0 ? rc : -ENOMEM, "user");
-        return;
-    }
-    zt_scim_finish(c, 200, zt_scim_list_response(page, total, c->q.start_index), NULL, NULL);
+    zt_scim_page_end(c, &p, rc, "user");
 }
 
-void zt_scim_users(zt_scim_call *c)
+/* ---- the type's entries for resource.c ---- */
+
+static int user_fetch(zt_scim_call *c, const char *id, zt_scim_item *it)
 {
-    int m = c->r->method;
-    if (c->id[0] == '\0') {
-        if (m == HTTP_GET)
-            user_list(c);
-        else if (m == HTTP_POST)
-            user_create(c);
-        else
-            zt_scim_refuse(c, 405, NULL, "/Users takes GET and POST");
-        return;
-    }
-    if (m == HTTP_GET)
-        user_get(c);
-    else if (m == HTTP_PUT)
-        user_change(c, false);
-    else if (m == HTTP_PATCH)
-        user_change(c, true);
-    else if (m == HTTP_DELETE)
-        user_delete(c);
-    else
-        zt_scim_refuse(c, 405, NULL, "/Users/{id} takes GET, PUT, PATCH and DELETE");
+    return zt_store_user_get_by_id(store_of(c), id, &it->user);
 }
+
+static int user_remove(const zt_account_env *env, const zt_actor *who, const zt_scim_item *it,
+                       zt_account_result *res)
+{
+    return zt_account_delete(env, who, it->user.id, res);
+}
+
+const zt_scim_kind zt_scim_user_kind = {
+    .type = "Users",
+    .what = "user",
+    .get_action = "scim.user.get",
+    .delete_action = "scim.user.delete",
+    .deleted = "deleted; sessions revoked",
+    .find = find_user,
+    .fetch = user_fetch,
+    .to_json = user_json,
+    .remove = user_remove,
+    .list = user_list,
+    .create = user_create,
+    .change = user_change,
+};
