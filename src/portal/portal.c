@@ -16,6 +16,7 @@
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "portal/portal.h"
+#include "http/api.h"
 #include "http/pages.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -584,16 +585,11 @@ bool zt_portal_audit(zt_local_req *r, const zt_portal_event *e)
     return ok;
 }
 
-static int account_sink(void *ctx, const char *json, size_t len)
-{
-    return zt_local_audit(ctx, json, len) ? 0 : -EIO;
-}
-
 zt_account_env zt_portal_account_env(zt_local_req *r)
 {
     return (zt_account_env){.store = r->svc->store,
                             .state_dir = r->svc->state_dir,
-                            .audit = {.write = account_sink, .ctx = r}};
+                            .audit = {.write = zt_api_audit_sink, .ctx = r}};
 }
 
 void zt_portal_actor(zt_local_req *r, const char *email, zt_actor *who)
