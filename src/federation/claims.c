@@ -2,12 +2,12 @@
  * ID tokens and of its logout tokens. The signature was checked before (identity/jws.h); these
  * decide whether the signed statement is about this sign-in, for this client, now. Outside
  * input: fuzzed by fuzz/fuzz_fed_claims.c. */
-#include <arpa/inet.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "federation/federation.h"
+#include "lib/net.h"
 #include "lib/secure.h"
 
 #define MAX_DATE 9000000000LL
@@ -38,38 +38,10 @@ const char *zt_fed_status_name(zt_fed_status st)
     return names[st];
 }
 
-static bool loopback_host(const char *h, size_t n)
-{
-    char v4[INET_ADDRSTRLEN];
-    struct in_addr a;
-    if (n >= 4 && n < sizeof(v4) && memcmp(h, "127.", 4) == 0) {
-        memcpy(v4, h, n);
-        v4[n] = '\0';
-        return inet_pton(AF_INET, v4, &a) == 1;
-    }
-    return (n == 9 && memcmp(h, "localhost", 9) == 0) || (n == 5 && memcmp(h, "[::1]", 5) == 0);
-}
-
+/* Provider URLs may carry a query (a tenant's discovery URL does); lib/net's rule otherwise. */
 const char *zt_fed_url_problem(const char *s)
 {
-    size_t skip = strncmp(s, "https://", 8) == 0 ? 8 : strncmp(s, "http://", 7) == 0 ? 7 : 0;
-    if (skip == 0)
-        return "must start with https:// (or http:// on a loopback host)";
-    if (strlen(s) > ZT_FED_URL_MAX)
-        return "is longer than 2047 bytes";
-    for (const char *p = s; *p; p++)
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '\\' || *p == '#')
-            return "must not contain spaces, control characters, backslashes or a fragment";
-    const char *host = s + skip;
-    size_t n = strcspn(host, "/?");
-    const char *colon = host[0] == '[' ? strstr(host, "]:") : strchr(host, ':');
-    size_t hn =
-        colon != NULL && (size_t)(colon - host) < n ? (size_t)(colon - host) + (host[0] == '[') : n;
-    if (hn == 0 || memchr(host, '@', n) != NULL)
-        return "needs a host (and no user name)";
-    if (skip == 7 && !loopback_host(host, hn))
-        return "must use https:// (http:// only on a loopback host)";
-    return NULL;
+    return zt_url_problem(s, ZT_FED_URL_MAX, true);
 }
 
 /* A string member copied into out (cap bytes with the NUL); false when present but not a

@@ -12,6 +12,7 @@
 
 #include "core/config_schema.h"
 #include "idp/idp.h"
+#include "lib/net.h"
 #include "store/store_oidc.h"
 
 /* Orders of zt_oidc_client_auth, zt_id_token_alg and zt_saml_name_id in core/config.h. */
@@ -24,42 +25,11 @@ static const char *const name_id_formats[] = {"email", "persistent", NULL};
 
 /* A loopback host: the only place a plain-http redirect URI may point (RFC 8252 native apps,
  * and the tests). */
-static bool loopback_host(const char *h, size_t n)
-{
-    char v4[INET_ADDRSTRLEN];
-    struct in_addr a;
-    if (n >= 4 && n < sizeof(v4) && memcmp(h, "127.", 4) == 0) {
-        memcpy(v4, h, n); /* an IPv4 literal: "127.evil.example" is a domain name */
-        v4[n] = '\0';
-        return inet_pton(AF_INET, v4, &a) == 1;
-    }
-    return (n == 9 && memcmp(h, "localhost", 9) == 0) || (n == 5 && memcmp(h, "[::1]", 5) == 0);
-}
-
 /* An absolute http(s) URL with a host, no fragment, nothing a browser would read differently
- * (controls, spaces, backslashes). Returns why not, or NULL. */
+ * (controls, spaces, backslashes): lib/net's rule. Returns why not, or NULL. */
 static const char *uri_problem(const char *s, bool allow_query)
 {
-    size_t skip = strncmp(s, "https://", 8) == 0 ? 8 : strncmp(s, "http://", 7) == 0 ? 7 : 0;
-    if (skip == 0)
-        return "must start with https:// (or http:// on a loopback host)";
-    for (const char *p = s; *p; p++)
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '\\')
-            return "must not contain spaces, control characters or backslashes";
-    if (strchr(s, '#') != NULL)
-        return "must not contain a fragment ('#')";
-    if (!allow_query && strchr(s, '?') != NULL)
-        return "must not contain a query ('?')";
-    const char *host = s + skip;
-    size_t n = strcspn(host, "/?");
-    const char *colon = host[0] == '[' ? strstr(host, "]:") : strchr(host, ':');
-    size_t hn =
-        colon != NULL && (size_t)(colon - host) < n ? (size_t)(colon - host) + (host[0] == '[') : n;
-    if (hn == 0 || memchr(host, '@', n) != NULL)
-        return "needs a host (and no user name)";
-    if (skip == 7 && !loopback_host(host, hn))
-        return "must use https:// (http:// only on a loopback host)";
-    return NULL;
+    return zt_url_problem(s, 0, allow_query);
 }
 
 static void check_uris(zt_config_ctx *c, const zt_cfg_word *w, size_t n, bool allow_query)

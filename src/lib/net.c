@@ -6,6 +6,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An IPv4 literal in 127/8 ("127.evil.example" is a domain name), localhost or [::1]. */
+static bool loopback_host(const char *h, size_t n)
+{
+    char v4[INET_ADDRSTRLEN];
+    struct in_addr a;
+    if (n >= 4 && n < sizeof(v4) && memcmp(h, "127.", 4) == 0) {
+        memcpy(v4, h, n);
+        v4[n] = '\0';
+        return inet_pton(AF_INET, v4, &a) == 1;
+    }
+    return (n == 9 && memcmp(h, "localhost", 9) == 0) || (n == 5 && memcmp(h, "[::1]", 5) == 0);
+}
+
+const char *zt_url_problem(const char *s, size_t max_len, bool allow_query)
+{
+    size_t skip = strncmp(s, "https://", 8) == 0 ? 8 : strncmp(s, "http://", 7) == 0 ? 7 : 0;
+    if (skip == 0)
+        return "must start with https:// (or http:// on a loopback host)";
+    if (max_len > 0 && strlen(s) > max_len)
+        return "is too long";
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '\\')
+            return "must not contain spaces, control characters or backslashes";
+    if (strchr(s, '#') != NULL)
+        return "must not contain a fragment ('#')";
+    if (!allow_query && strchr(s, '?') != NULL)
+        return "must not contain a query ('?')";
+    const char *host = s + skip;
+    size_t n = strcspn(host, "/?");
+    const char *colon = host[0] == '[' ? strstr(host, "]:") : strchr(host, ':');
+    size_t hn =
+        colon != NULL && (size_t)(colon - host) < n ? (size_t)(colon - host) + (host[0] == '[') : n;
+    if (hn == 0 || memchr(host, '@', n) != NULL)
+        return "needs a host (and no user name)";
+    if (skip == 7 && !loopback_host(host, hn))
+        return "must use https:// (http:// only on a loopback host)";
+    return NULL;
+}
+
 const char *zt_cidr_parse_n(const char *s, size_t n, zt_cidr *out)
 {
     char tmp[64];

@@ -28,4 +28,10 @@ bool zt_addr_parse(const char *s, struct sockaddr_storage *out);
 void zt_sockaddr_ip(const struct sockaddr *sa, char *out);
 int zt_sockaddr_port(const struct sockaddr *sa);
 
+/* An absolute http(s) URL a config may name (an issuer, a redirect or logout URI): https, or
+ * http only on a loopback host (127.x literal, localhost, [::1]); a host and no user name; no
+ * spaces, controls, backslashes or fragment; a query only when allow_query; at most max_len
+ * bytes (0 = any). Returns why not, or NULL. */
+const char *zt_url_problem(const char *s, size_t max_len, bool allow_query);
+
 #endif

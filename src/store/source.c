@@ -62,6 +62,19 @@ static int check_expiry(int64_t at)
     return at >= 0 ? 0 : zt_store_seterr(-EINVAL, "expiry is before 1970");
 }
 
+/* A lookup by the source's id: both named, the id not empty, somewhere to put the answer. */
+static int check_lookup(const char *source, const char *external_id, const void *out)
+{
+    int rc = check_source(source);
+    if (rc == 0)
+        rc = check_external_id(external_id);
+    if (rc == 0 && external_id[0] == '\0')
+        rc = zt_store_seterr(-EINVAL, "external id is empty");
+    if (rc == 0 && out == NULL)
+        rc = zt_store_seterr(-EINVAL, "output argument is missing");
+    return rc;
+}
+
 static int check_user_new(const zt_store_user_new *n)
 {
     if (n == NULL)
@@ -103,13 +116,7 @@ int zt_store_user_get_by_external(zt_store *st, const char *source, const char *
                                   zt_user *out)
 {
     SOURCE_ENTER(st);
-    int rc = check_source(source);
-    if (rc == 0)
-        rc = check_external_id(external_id);
-    if (rc == 0 && external_id[0] == '\0')
-        rc = zt_store_seterr(-EINVAL, "external id is empty");
-    if (rc == 0 && out == NULL)
-        rc = zt_store_seterr(-EINVAL, "output argument is missing");
+    int rc = check_lookup(source, external_id, out);
     return rc != 0 ? rc : st->ops->source->user_by_external(st, source, external_id, out);
 }
 
@@ -239,12 +246,6 @@ int zt_store_group_get_by_external(zt_store *st, const char *source, const char 
                                    zt_store_group *out)
 {
     SOURCE_ENTER(st);
-    int rc = check_source(source);
-    if (rc == 0)
-        rc = check_external_id(external_id);
-    if (rc == 0 && external_id[0] == '\0')
-        rc = zt_store_seterr(-EINVAL, "external id is empty");
-    if (rc == 0 && out == NULL)
-        rc = zt_store_seterr(-EINVAL, "output argument is missing");
+    int rc = check_lookup(source, external_id, out);
     return rc != 0 ? rc : st->ops->source->group_by_external(st, source, external_id, out);
 }
