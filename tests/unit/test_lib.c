@@ -515,6 +515,25 @@ static void test_http_activity(void **state)
 }
 
 /* One CIDR parser for the config, the CLI and the feeds: the reason names what is wrong. */
+/* The URL rule configs share: https anywhere, http only on loopback literals. */
+static void test_url_problem(void **state)
+{
+    (void)state;
+    assert_null(zt_url_problem("https://login.example.com/tenant/v2.0", 0, false));
+    assert_null(zt_url_problem("http://127.0.0.1:8080/cb", 0, false));
+    assert_null(zt_url_problem("http://[::1]/cb", 0, false));
+    assert_null(zt_url_problem("https://a.test/?x=1", 0, true));
+    assert_non_null(zt_url_problem("https://a.test/?x=1", 0, false));
+    assert_non_null(zt_url_problem("http://127.evil.example/", 0, false));
+    assert_non_null(zt_url_problem("http://a.test/", 0, false));
+    assert_non_null(zt_url_problem("https://a.test/#f", 0, true));
+    assert_non_null(zt_url_problem("https://user@a.test/", 0, true));
+    assert_non_null(zt_url_problem("https:///path", 0, true));
+    assert_non_null(zt_url_problem("https://a.test/\\x", 0, true));
+    assert_non_null(zt_url_problem("ftp://a.test/", 0, true));
+    assert_non_null(zt_url_problem("https://a.test/long", 10, true));
+}
+
 static void test_cidr_parse_n(void **state)
 {
     (void)state;
@@ -578,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_json_escape),
         cmocka_unit_test(test_parse_u64),
         cmocka_unit_test(test_cidr),
+        cmocka_unit_test(test_url_problem),
         cmocka_unit_test(test_route_resolve_ambiguous),
         cmocka_unit_test(test_conn_share),
         cmocka_unit_test(test_addr),
