@@ -192,11 +192,14 @@ static int parse_value(parser *p, json_t **out)
             num[len] = '\0';
             d = strtod(num, &end);
         }
+        /* An integer only when written as one and within json_int_t: casting a double out of
+         * range (3.e50) is undefined behaviour. */
+        bool integral = end != NULL && *end == '\0' && memchr(w, '.', len) == NULL &&
+                        memchr(w, 'e', len) == NULL && memchr(w, 'E', len) == NULL &&
+                        d >= -9223372036854775808.0 && d < 9223372036854775808.0;
         if (end != NULL && *end == '\0' && isfinite(d))
-            *out = (d == (double)(json_int_t)d && memchr(w, '.', len) == NULL &&
-                    memchr(w, 'e', len) == NULL && memchr(w, 'E', len) == NULL)
-                       ? json_integer((json_int_t)d)
-                       : json_real(d);
+            *out =
+                integral && d == (double)(json_int_t)d ? json_integer((json_int_t)d) : json_real(d);
         else
             *out = json_stringn(w, len);
     }
