@@ -72,6 +72,9 @@ bench: setup all
 	bench/roster/run.sh $(BUILD)
 	bench/scim/run.sh $(BUILD)
 	bench/ldap/run.sh $(BUILD)
+	bench/websocket/run.sh $(BUILD)
+	bench/https_upstream/run.sh $(BUILD)
+	bench/tunnel/run.sh $(BUILD)
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')

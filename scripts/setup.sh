@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 # mod_auth_openidc (OpenID Connect RP) and mod_auth_mellon (SAML SP), started by
 # tests/integ/apache.py on its own ports, never as the system service; Lasso and xmlsec1 for
 # ztgate's SAML IdP; python3-lasso for the stand-in IdP that checks the mellon harness
-# (tests/integ/saml_idp.py).
+# (tests/integ/saml_idp.py). iperf3 and stunnel4: the tunnel bench's load and peer (bench/tunnel).
 PACKAGES="
 build-essential clang meson ninja-build pkg-config clang-format libclang-rt-14-dev
 libuv1-dev node-llhttp libssl-dev libsodium-dev libsqlite3-dev libpq-dev libyaml-dev
@@ -25,6 +25,7 @@ chromium fonts-noto-cjk nodejs
 apache2 libapache2-mod-auth-openidc libapache2-mod-auth-mellon liblasso3-dev xmlsec1 libxmlsec1-dev
 python3-lasso
 slapd ldap-utils libldap-dev
+iperf3 stunnel4
 "
 
 log() { printf 'setup: %s\n' "$*"; }

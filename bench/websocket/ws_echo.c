@@ -6,7 +6,9 @@
  *   ws_echo PORT
  *
  * A request without Sec-WebSocket-Key gets `200 ok` (a health probe) and is closed. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,20 +39,23 @@ typedef struct {
 
 static uv_loop_t *loop;
 
-static void on_closed(uv_handle_t *h) {
+static void on_closed(uv_handle_t *h)
+{
     echo_conn *c = h->data;
     free(c->in);
     free(c);
 }
 
-static void conn_close(echo_conn *c) {
+static void conn_close(echo_conn *c)
+{
     if (c->closing)
         return;
     c->closing = true;
     uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
-static void on_written(uv_write_t *req, int status) {
+static void on_written(uv_write_t *req, int status)
+{
     echo_write *w = (echo_write *)req;
     if (w->close_after)
         conn_close(w->close_after);
@@ -60,7 +65,8 @@ static void on_written(uv_write_t *req, int status) {
 }
 
 /* Takes ownership of buf. */
-static void send_bytes(echo_conn *c, char *buf, size_t n, bool then_close) {
+static void send_bytes(echo_conn *c, char *buf, size_t n, bool then_close)
+{
     echo_write *w = calloc(1, sizeof *w);
     if (!w) {
         free(buf);
@@ -77,7 +83,8 @@ static void send_bytes(echo_conn *c, char *buf, size_t n, bool then_close) {
     }
 }
 
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
     echo_conn *c = h->data;
     size_t want = c->in_len + 65536;
     (void)hint;
@@ -94,7 +101,8 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 }
 
 /* The value of header `name` in the head [p, end), trimmed, or NULL. */
-static const char *header_value(const char *p, const char *end, const char *name, size_t *len) {
+static const char *header_value(const char *p, const char *end, const char *name, size_t *len)
+{
     size_t nl = strlen(name);
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -115,15 +123,15 @@ static const char *header_value(const char *p, const char *end, const char *name
 }
 
 /* 0: head incomplete; 1: upgraded; -1: answered a probe (closes once written) or failed. */
-static int handshake(echo_conn *c) {
+static int handshake(echo_conn *c)
+{
     const char *end = NULL;
     for (size_t i = 3; i < c->in_len; i++)
         if (memcmp(c->in + i - 3, "\r\n\r\n", 4) == 0) {
             end = c->in + i + 1;
             break;
         }
-    if (!end)
-        {
+    if (!end) {
         if (c->in_len < HEAD_MAX)
             return 0;
         conn_close(c);
@@ -132,7 +140,8 @@ static int handshake(echo_conn *c) {
     size_t klen = 0;
     const char *key = header_value(c->in, end, "Sec-WebSocket-Key", &klen);
     if (!key || klen == 0 || klen > 64) {
-        static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
+        static const char ok[] =
+            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
         char *b = malloc(sizeof ok);
         if (b) {
             memcpy(b, ok, sizeof ok - 1);
@@ -166,7 +175,8 @@ static int handshake(echo_conn *c) {
 }
 
 /* Echo every complete frame in c->in; keep a partial one. False: close the connection. */
-static bool echo_frames(echo_conn *c) {
+static bool echo_frames(echo_conn *c)
+{
     size_t pos = 0, out_len = 0;
     char *out = malloc(c->in_len + 16);
     if (!out)
@@ -226,7 +236,8 @@ static bool echo_frames(echo_conn *c) {
     return keep;
 }
 
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
     echo_conn *c = s->data;
     (void)buf;
     if (n < 0) {
@@ -240,7 +251,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     (void)echo_frames(c);
 }
 
-static void on_connection(uv_stream_t *server, int status) {
+static void on_connection(uv_stream_t *server, int status)
+{
     if (status < 0)
         return;
     echo_conn *c = calloc(1, sizeof *c);
@@ -256,7 +268,8 @@ static void on_connection(uv_stream_t *server, int status) {
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc != 2) {
         fprintf(stderr, "usage: ws_echo PORT\n");
         return 2;

@@ -14,7 +14,9 @@
  *   WSLOAD conns=N size=S depth=D msgs=N secs=S rate=R p50=US p99=US errors=N
  * msgs counts echoes completed in the measured window (after the warm-up); RTT is per message,
  * from handing its frame to the socket to its last echoed byte. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,7 +48,7 @@ typedef struct ws_conn {
 } ws_conn;
 
 static uv_loop_t *loop;
-static char *frames;   /* DEPTH identical masked frames back to back */
+static char *frames; /* DEPTH identical masked frames back to back */
 static size_t frame_len, reply_len, reply_hl;
 static char request[2048];
 static size_t request_len;
@@ -60,10 +62,14 @@ static uv_timer_t stop_timer;
 
 static void open_more(void);
 
-static void on_stop(uv_timer_t *t) { uv_stop(t->loop); }
+static void on_stop(uv_timer_t *t)
+{
+    uv_stop(t->loop);
+}
 
 /* Idle mode: once every connection is upgraded or failed, say so and hold them. */
-static void idle_check(void) {
+static void idle_check(void)
+{
     if (opt.hold_s < 0 || upgraded_n + (int)errors != opt.conns)
         return;
     printf("WSLOAD idle open=%d errors=%llu\n", upgraded_n, (unsigned long long)errors);
@@ -71,9 +77,13 @@ static void idle_check(void) {
     uv_timer_start(&stop_timer, on_stop, (uint64_t)opt.hold_s * 1000, 0);
 }
 
-static void on_closed(uv_handle_t *h) { (void)h; }
+static void on_closed(uv_handle_t *h)
+{
+    (void)h;
+}
 
-static void conn_fail(ws_conn *c) {
+static void conn_fail(ws_conn *c)
+{
     if (c->closing)
         return;
     c->closing = true;
@@ -83,13 +93,15 @@ static void conn_fail(ws_conn *c) {
         idle_check();
 }
 
-static void on_written(uv_write_t *req, int status) {
+static void on_written(uv_write_t *req, int status)
+{
     if (status < 0 && status != UV_ECANCELED)
         conn_fail(req->handle->data);
     free(req);
 }
 
-static void send_frames(ws_conn *c, unsigned k) {
+static void send_frames(ws_conn *c, unsigned k)
+{
     uv_write_t *req = malloc(sizeof *req);
     if (!req) {
         conn_fail(c);
@@ -107,7 +119,8 @@ static void send_frames(ws_conn *c, unsigned k) {
     }
 }
 
-static void record(uint64_t sent, uint64_t now) {
+static void record(uint64_t sent, uint64_t now)
+{
     if (now < t_measure || now > t_end)
         return;
     msgs++;
@@ -123,7 +136,8 @@ static void record(uint64_t sent, uint64_t now) {
 }
 
 /* Count echoed bytes; every complete echo frees one slot and sends the next message. */
-static void on_data(ws_conn *c, const unsigned char *p, size_t n) {
+static void on_data(ws_conn *c, const unsigned char *p, size_t n)
+{
     unsigned done = 0;
     uint64_t now = uv_hrtime();
     while (n > 0) {
@@ -153,14 +167,16 @@ static void on_data(ws_conn *c, const unsigned char *p, size_t n) {
         send_frames(c, done);
 }
 
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
     static char slab[1 << 16];
     (void)h;
     (void)hint;
     *buf = uv_buf_init(slab, sizeof slab);
 }
 
-static void on_upgraded(ws_conn *c) {
+static void on_upgraded(ws_conn *c)
+{
     c->upgraded = true;
     upgraded_n++;
     opening--;
@@ -171,7 +187,8 @@ static void on_upgraded(ws_conn *c) {
         idle_check();
 }
 
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
     ws_conn *c = s->data;
     if (n < 0) {
         if (!c->upgraded)
@@ -194,8 +211,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         }
         if (strncmp(c->head, "HTTP/1.1 101", 12) != 0) {
             if (errors < 3)
-                fprintf(stderr, "ws_load: no upgrade: %.*s\n", (int)(strchr(c->head, '\r') - c->head),
-                        c->head);
+                fprintf(stderr, "ws_load: no upgrade: %.*s\n",
+                        (int)(strchr(c->head, '\r') - c->head), c->head);
             opening--, open_more(), conn_fail(c);
             return;
         }
@@ -208,7 +225,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         on_data(c, (const unsigned char *)p, len);
 }
 
-static void on_connected(uv_connect_t *req, int status) {
+static void on_connected(uv_connect_t *req, int status)
+{
     ws_conn *c = req->handle->data;
     if (status < 0) {
         opening--;
@@ -229,7 +247,8 @@ static void on_connected(uv_connect_t *req, int status) {
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
-static void open_more(void) {
+static void open_more(void)
+{
     struct sockaddr_in sa;
     uv_ip4_addr(opt.addr, opt.port, &sa);
     while (next_conn < opt.conns && opening < OPENING_MAX) {
@@ -245,7 +264,8 @@ static void open_more(void) {
     }
 }
 
-static void build_messages(void) {
+static void build_messages(void)
+{
     reply_hl = opt.size < 126 ? 2 : opt.size < 65536 ? 4 : 10;
     reply_len = reply_hl + opt.size;
     frame_len = reply_len + 4; /* + mask key */
@@ -275,24 +295,27 @@ static void build_messages(void) {
                      "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
                      "Origin: %s\r\n%s%s\r\n",
-                     opt.path, opt.host, opt.origin ? opt.origin : origin, opt.extra ? opt.extra : "",
-                     opt.extra ? "\r\n" : "");
+                     opt.path, opt.host, opt.origin ? opt.origin : origin,
+                     opt.extra ? opt.extra : "", opt.extra ? "\r\n" : "");
     request_len = (size_t)n;
 }
 
-static int cmp_u32(const void *a, const void *b) {
+static int cmp_u32(const void *a, const void *b)
+{
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : x > y;
 }
 
-static void usage(void) {
+static void usage(void)
+{
     fprintf(stderr, "usage: ws_load -p PORT [-a ADDR] [-H HOST] [-P PATH] [-O ORIGIN] [-X HEADER]\n"
                     "               [-c CONNS] [-d SECONDS] [-w WARMUP] [-s SIZE] [-D DEPTH] "
                     "[-i HOLD_SECONDS]\n");
     exit(2);
 }
 
-static long num(const char *s, long lo, long hi) {
+static long num(const char *s, long lo, long hi)
+{
     char *end;
     long v = strtol(s, &end, 10);
     if (*s == '\0' || *end || v < lo || v > hi)
@@ -300,23 +323,49 @@ static long num(const char *s, long lo, long hi) {
     return v;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     int ch;
     while ((ch = getopt(argc, argv, "p:a:H:P:O:X:c:d:w:s:D:i:")) != -1) {
         switch (ch) {
-        case 'p': opt.port = (int)num(optarg, 1, 65535); break;
-        case 'a': opt.addr = optarg; break;
-        case 'H': opt.host = optarg; break;
-        case 'P': opt.path = optarg; break;
-        case 'O': opt.origin = optarg; break;
-        case 'X': opt.extra = optarg; break;
-        case 'c': opt.conns = (int)num(optarg, 1, 200000); break;
-        case 'd': opt.secs = (double)num(optarg, 1, 3600); break;
-        case 'w': opt.warm = (double)num(optarg, 0, 3600); break;
-        case 's': opt.size = (size_t)num(optarg, 1, 16 << 20); break;
-        case 'D': opt.depth = (int)num(optarg, 1, MAX_DEPTH); break;
-        case 'i': opt.hold_s = (int)num(optarg, 0, 3600); break;
-        default: usage();
+        case 'p':
+            opt.port = (int)num(optarg, 1, 65535);
+            break;
+        case 'a':
+            opt.addr = optarg;
+            break;
+        case 'H':
+            opt.host = optarg;
+            break;
+        case 'P':
+            opt.path = optarg;
+            break;
+        case 'O':
+            opt.origin = optarg;
+            break;
+        case 'X':
+            opt.extra = optarg;
+            break;
+        case 'c':
+            opt.conns = (int)num(optarg, 1, 200000);
+            break;
+        case 'd':
+            opt.secs = (double)num(optarg, 1, 3600);
+            break;
+        case 'w':
+            opt.warm = (double)num(optarg, 0, 3600);
+            break;
+        case 's':
+            opt.size = (size_t)num(optarg, 1, 16 << 20);
+            break;
+        case 'D':
+            opt.depth = (int)num(optarg, 1, MAX_DEPTH);
+            break;
+        case 'i':
+            opt.hold_s = (int)num(optarg, 0, 3600);
+            break;
+        default:
+            usage();
         }
     }
     if (!opt.port || strlen(opt.host) > 255 || strlen(opt.path) > 1024 ||
@@ -344,9 +393,10 @@ int main(int argc, char **argv) {
     }
     qsort(rtts, n_rtts, sizeof *rtts, cmp_u32);
     uint32_t p50 = n_rtts ? rtts[n_rtts / 2] : 0, p99 = n_rtts ? rtts[n_rtts * 99 / 100] : 0;
-    printf("WSLOAD conns=%d size=%zu depth=%d msgs=%llu secs=%.0f rate=%.0f p50=%u p99=%u errors=%llu "
-           "upgraded=%d\n",
-           opt.conns, opt.size, opt.depth, (unsigned long long)msgs, opt.secs, (double)msgs / opt.secs,
-           p50, p99, (unsigned long long)errors, upgraded_n);
+    printf(
+        "WSLOAD conns=%d size=%zu depth=%d msgs=%llu secs=%.0f rate=%.0f p50=%u p99=%u errors=%llu "
+        "upgraded=%d\n",
+        opt.conns, opt.size, opt.depth, (unsigned long long)msgs, opt.secs, (double)msgs / opt.secs,
+        p50, p99, (unsigned long long)errors, upgraded_n);
     return 0;
 }
