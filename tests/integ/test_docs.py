@@ -743,3 +743,35 @@ def test_docs_passkey_walkthrough(h):
         elif x not in shown:
             missing.append(x)
     check(not missing, "README labels not on the pages it names: %r" % missing)
+
+
+def test_docs_example_replace_vpn(h):
+    """examples/replace-vpn.yaml (docs/REPLACE_VPN.md) passes check-config, run from a directory
+    that holds the internal CA and the gateway's client certificate it names, made with the
+    openssl commands the page shows."""
+    cwd = h.path("replace-vpn")
+    d = os.path.join(cwd, "data", "replace-vpn")
+    os.makedirs(d)
+
+    def openssl(*args):
+        p = subprocess.run(["openssl"] + list(args), cwd=d, capture_output=True, text=True,
+                           timeout=30)
+        check(p.returncode == 0, "openssl %s: %s" % (args[0], p.stderr))
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    openssl("req", "-x509", *ec, "-days", "2", "-keyout", "internal-ca.key",
+            "-out", "internal-ca.pem", "-subj", "/CN=Corp internal CA")
+    openssl("req", *ec, "-subj", "/CN=ztgate", "-keyout", "gateway-client.key",
+            "-out", "gateway-client.csr")
+    with open(os.path.join(d, "client.ext"), "w") as f:
+        f.write("extendedKeyUsage=clientAuth\n")
+    openssl("x509", "-req", "-in", "gateway-client.csr", "-CA", "internal-ca.pem",
+            "-CAkey", "internal-ca.key", "-CAcreateserial", "-days", "2",
+            "-extfile", "client.ext", "-out", "gateway-client.pem")
+    os.chmod(os.path.join(d, "gateway-client.key"), 0o600)
+    p = subprocess.run([h.ztgate, "check-config", os.path.join(ROOT, "examples",
+                                                               "replace-vpn.yaml")],
+                       cwd=cwd, capture_output=True, text=True, timeout=30,
+                       stdin=subprocess.DEVNULL, env=dict(os.environ, ZTGATE_CONFIG=""))
+    check(p.returncode == 0, "check-config examples/replace-vpn.yaml failed:\n%s%s" %
+          (p.stdout, p.stderr))
