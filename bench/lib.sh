@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the issue 15 side-by-side benches (bench/websocket, bench/https_upstream,
 # bench/tunnel); sourced, never run. The caller sets `work` (a temp dir) before start_proc.
 
@@ -66,7 +67,7 @@ cpu_s() { # pid
     awk -v t="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
 }
 
-nginx_user_line() { [ "$(id -u)" -eq 0 ] && echo "user root;" || true; }
+nginx_user_line() { if [ "$(id -u)" -eq 0 ]; then echo "user root;"; fi; }
 
 # A ztgate signed-in session cookie value for USER on the gateway at PORT (mfa optional), or "".
 zt_signin() { # build config port host user password

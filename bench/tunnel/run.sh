@@ -106,7 +106,7 @@ SS_PID=${pids[-1]}
 "$STUNNEL" "$work/stunnel-client.conf" >"$work/stunnel-client.out" 2>&1 &
 pids+=($!)
 SC_PID=${pids[-1]}
-wait_port "$P_SS" "$SS_PID" && wait_port "$P_SC" "$SC_PID" ||
+{ wait_port "$P_SS" "$SS_PID" && wait_port "$P_SC" "$SC_PID"; } ||
     { cat "$work"/stunnel-*.out "$work"/stunnel-*.log >&2 2>/dev/null; skip "stunnel did not start"; }
 
 declare -A GBPS CPU NOTE

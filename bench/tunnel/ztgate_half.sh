@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154,SC2034 # the caller's variables, in and out
 # The ztgate half of bench/tunnel/run.sh (sourced by it; uses its variables): a gateway with a
 # TLS listener and a `kind: tcp` app in front of iperf3, a device enrolled the real way
 # (`ztgate device enroll-code` + `ztagent enroll`), a tunnel token got the real way (`ztagent

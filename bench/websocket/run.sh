@@ -47,7 +47,7 @@ tool_bin() { # name libs...
 }
 WS_ECHO=$(tool_bin ws_echo -luv -lcrypto)
 WS_LOAD=$(tool_bin ws_load -luv)
-[ -n "$WS_ECHO" ] && [ -n "$WS_LOAD" ] || skip "cannot build ws_echo/ws_load (see $out/build-*.log)"
+{ [ -n "$WS_ECHO" ] && [ -n "$WS_LOAD" ]; } || skip "cannot build ws_echo/ws_load (see $out/build-*.log)"
 
 # 10,000 idle WebSockets need ~20,000 descriptors in each proxy
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
