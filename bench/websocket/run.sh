@@ -222,12 +222,12 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo "?")
 row() { # key label
     if [ -n "${RATE[$1]:-}" ]; then
-        printf '%-40s %12.0f %10.0f %10.0f %7s\n' "$2" "${RATE[$1]}" "${P50[$1]}" "${P99[$1]}" "${ERR[$1]}"
+        printf '%-44s %12.0f %10.0f %10.0f %7s\n' "$2" "${RATE[$1]}" "${P50[$1]}" "${P99[$1]}" "${ERR[$1]}"
     else
         local why=${NOTE[$1]:-}
         [[ $1 == *zt* ]] && [ "$zt_state" != ok ] && why=$zt_state
         [[ $1 == *ztsession ]] && [ "$zt_state" = ok ] && [ -z "$zt_session" ] && why="no session (sign-in failed)"
-        printf '%-40s %s\n' "$2" "${why:-not run}"
+        printf '%-44s %s\n' "$2" "${why:-not run}"
     fi
 }
 ratio() { # case label
@@ -245,10 +245,10 @@ mem_row() { # key label
     if [ -n "${MEM[$1]:-}" ]; then
         read -r n b a <<<"${MEM[$1]}"
         awk -v n="$n" -v b="$b" -v a="$a" -v l="$2" 'BEGIN {
-            printf "%-40s %6d open  RSS %7.1f MiB -> %7.1f MiB  (%.1f KiB per WebSocket)\n",
+            printf "%-44s %6d open  RSS %7.1f MiB -> %7.1f MiB  (%.1f KiB per WebSocket)\n",
                 l, n, b / 1024, a / 1024, (n > 0 ? (a - b) / n : 0) }'
     else
-        printf '%-40s %s\n' "$2" "not run"
+        printf '%-44s %s\n' "$2" "not run"
     fi
 }
 {
@@ -258,7 +258,7 @@ mem_row() { # key label
     echo "proxies: $WORKERS workers each; ztgate public app audit off; '+ session + audit': internal app, signed in, audit on"
     echo "all processes share the same $(nproc) cores, nothing pinned"
     echo
-    printf '%-40s %12s %10s %10s %7s\n' case msgs/s "p50 (us)" "p99 (us)" errors
+    printf '%-44s %12s %10s %10s %7s\n' case msgs/s "p50 (us)" "p99 (us)" errors
     for c in $CASES; do
         IFS=: read -r name size depth <<<"$c"
         label="$size B, $depth in flight"
