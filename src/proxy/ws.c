@@ -1,0 +1,375 @@
+/* WebSocket handshake rules and frame boundary tracking (RFC 6455 §4, §5.2). The gateway stays
+ * a byte tunnel: payload is never unmasked or copied here, only headers are read. */
+#include "proxy/ws.h"
+
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include "lib/secure.h"
+#include "lib/str.h"
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define WS_KEY_LEN 24 /* base64 of 16 bytes, with its "==" */
+
+/* ---- the handshake ------------------------------------------------------------------------ */
+
+/* Calls fn for each comma-separated, trimmed, non-empty element of every `name` header. */
+typedef bool (*ws_elem_fn)(zt_span elem, void *arg);
+
+static bool each_elem(const zt_http_head *h, const char *name, ws_elem_fn fn, void *arg)
+{
+    for (unsigned i = 0; i < h->n_headers; i++) {
+        if (!zt_span_ieq_cstr(h->headers[i].name, name))
+            continue;
+        zt_span v = h->headers[i].value;
+        while (v.n > 0) {
+            const char *comma = memchr(v.p, ',', v.n);
+            size_t n = comma != NULL ? (size_t)(comma - v.p) : v.n;
+            zt_span e = zt_span_trim((zt_span){v.p, n});
+            if (e.n > 0 && !fn(e, arg))
+                return false;
+            v.p += comma != NULL ? n + 1 : n;
+            v.n -= comma != NULL ? n + 1 : n;
+        }
+    }
+    return true;
+}
+
+typedef struct upgrade_scan {
+    unsigned websocket, others;
+} upgrade_scan;
+
+static bool count_upgrade(zt_span e, void *arg)
+{
+    upgrade_scan *s = arg;
+    if (zt_span_ieq_cstr(e, "websocket"))
+        s->websocket++;
+    else
+        s->others++;
+    return true;
+}
+
+static bool not_upgrade(zt_span e, void *arg)
+{
+    (void)arg;
+    return !zt_span_ieq_cstr(e, "upgrade"); /* false stops: found */
+}
+
+static bool lists_upgrade(const zt_http_head *h)
+{
+    return !each_elem(h, "Connection", not_upgrade, NULL);
+}
+
+static unsigned count_headers(const zt_http_head *h, const char *name, const zt_header **first)
+{
+    unsigned n = 0;
+    *first = NULL;
+    for (unsigned i = 0; i < h->n_headers; i++)
+        if (zt_span_ieq_cstr(h->headers[i].name, name) && n++ == 0)
+            *first = &h->headers[i];
+    return n;
+}
+
+/* Strict standard base64 of exactly 16 bytes: one spelling per key. */
+static bool key_ok(zt_span key)
+{
+    unsigned char raw[18];
+    size_t n = 0;
+    if (key.n != WS_KEY_LEN)
+        return false;
+    if (sodium_base642bin(raw, sizeof(raw), key.p, key.n, NULL, &n, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0)
+        return false;
+    return n == 16;
+}
+
+static zt_ws_check invalid(int status, const char *why)
+{
+    return (zt_ws_check){.kind = ZT_WS_INVALID, .status = status, .why = why};
+}
+
+static zt_ws_check check_fields(const zt_http_head *h)
+{
+    const zt_header *key = NULL, *version = NULL;
+    if (count_headers(h, "Sec-WebSocket-Version", &version) != 1 ||
+        !zt_span_eq(version->value, ZT_SPAN_LIT("13")))
+        return invalid(426, "WebSocket version other than 13");
+    if (count_headers(h, "Sec-WebSocket-Key", &key) != 1 || !key_ok(key->value))
+        return invalid(400, "Sec-WebSocket-Key is not base64 of 16 bytes");
+    return (zt_ws_check){.kind = ZT_WS_UPGRADE};
+}
+
+zt_ws_check zt_ws_check_request(const zt_http_head *h)
+{
+    upgrade_scan s = {0, 0};
+    each_elem(h, "Upgrade", count_upgrade, &s);
+    if (s.websocket == 0 || h->http_minor == 0)
+        return (zt_ws_check){.kind = ZT_WS_NONE};
+    if (s.websocket != 1 || s.others != 0)
+        return invalid(400, "Upgrade names websocket together with another protocol");
+    if (h->method != HTTP_GET)
+        return invalid(400, "WebSocket handshake with a method other than GET");
+    if (!lists_upgrade(h))
+        return invalid(400, "WebSocket handshake without Connection: upgrade");
+    if (h->body != ZT_BODY_NONE && !(h->body == ZT_BODY_LENGTH && h->content_length == 0))
+        return invalid(400, "WebSocket handshake with a body");
+    return check_fields(h);
+}
+
+/* "scheme://authority" with scheme http or https and nothing after the authority. */
+static bool parse_origin(zt_span o, bool *https, char *host, size_t cap, size_t *hn, unsigned *port)
+{
+    size_t skip;
+    if (zt_span_istarts(o, "https://"))
+        skip = 8;
+    else if (zt_span_istarts(o, "http://"))
+        skip = 7;
+    else
+        return false;
+    *https = skip == 8;
+    zt_span a = {o.p + skip, o.n - skip};
+    if (!zt_http_parse_authority(a, host, cap, hn, port))
+        return false;
+    if (*port == 0)
+        *port = *https ? 443 : 80;
+    return true;
+}
+
+bool zt_ws_origin_normalise(const char *s, size_t n, char *out, size_t cap)
+{
+    char host[256];
+    size_t hn = 0;
+    unsigned port = 0;
+    bool https = false;
+    if (!parse_origin((zt_span){s, n}, &https, host, sizeof(host), &hn, &port))
+        return false;
+    int w = (port == (https ? 443u : 80u))
+                ? snprintf(out, cap, "%s://%s", https ? "https" : "http", host)
+                : snprintf(out, cap, "%s://%s:%u", https ? "https" : "http", host, port);
+    return w > 0 && (size_t)w < cap;
+}
+
+static bool origin_eq(zt_span origin, const char *normal)
+{
+    char mine[300];
+    return zt_ws_origin_normalise(origin.p, origin.n, mine, sizeof(mine)) &&
+           strcmp(mine, normal) == 0;
+}
+
+static bool own_origin(const zt_http_head *h, const char *own_scheme, char *out, size_t cap)
+{
+    const zt_header *host = zt_http_head_find(h, "Host");
+    if (host == NULL || own_scheme == NULL)
+        return false;
+    char raw[300];
+    int w = snprintf(raw, sizeof(raw), "%s://%.*s", own_scheme, (int)host->value.n, host->value.p);
+    return w > 0 && (size_t)w < sizeof(raw) && zt_ws_origin_normalise(raw, (size_t)w, out, cap);
+}
+
+bool zt_ws_origin_allowed(const zt_http_head *h, const char *own_scheme, const zt_cfg_word *origins,
+                          size_t n_origins)
+{
+    const zt_header *o = NULL;
+    unsigned n = count_headers(h, "Origin", &o);
+    if (n == 0)
+        return true; /* not a browser: no ambient cookies to hijack */
+    if (n > 1)
+        return false;
+    if (n_origins == 0) {
+        char own[300];
+        return own_origin(h, own_scheme, own, sizeof(own)) && origin_eq(o->value, own);
+    }
+    for (size_t i = 0; i < n_origins; i++)
+        if (origins[i].s != NULL && origin_eq(o->value, origins[i].s))
+            return true;
+    return false;
+}
+
+int zt_ws_accept(zt_span key, char out[ZT_WS_ACCEPT_LEN + 1])
+{
+    unsigned char in[WS_KEY_LEN + sizeof(WS_GUID)];
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned md_n = 0;
+    if (key.n != WS_KEY_LEN)
+        return -1;
+    memcpy(in, key.p, key.n);
+    memcpy(in + key.n, WS_GUID, sizeof(WS_GUID) - 1);
+    if (EVP_Digest(in, key.n + sizeof(WS_GUID) - 1, md, &md_n, EVP_sha1(), NULL) != 1 || md_n != 20)
+        return -1;
+    sodium_bin2base64(out, ZT_WS_ACCEPT_LEN + 1, md, md_n, sodium_base64_VARIANT_ORIGINAL);
+    return 0;
+}
+
+static bool names_websocket(const zt_http_head *h)
+{
+    upgrade_scan s = {0, 0};
+    each_elem(h, "Upgrade", count_upgrade, &s);
+    return s.websocket == 1 && s.others == 0;
+}
+
+bool zt_ws_check_response(const zt_http_head *req, const zt_http_head *resp, const char **why)
+{
+    const zt_header *key = NULL, *accept = NULL;
+    char want[ZT_WS_ACCEPT_LEN + 1];
+    *why = NULL;
+    if (resp->status != 101)
+        *why = "the upstream did not switch protocols";
+    else if (!names_websocket(resp))
+        *why = "the upstream's 101 does not name websocket in Upgrade";
+    else if (!lists_upgrade(resp))
+        *why = "the upstream's 101 lacks Connection: upgrade";
+    else if (count_headers(req, "Sec-WebSocket-Key", &key) != 1 || zt_ws_accept(key->value, want))
+        *why = "internal: the request has no usable Sec-WebSocket-Key";
+    else if (count_headers(resp, "Sec-WebSocket-Accept", &accept) != 1 ||
+             accept->value.n != ZT_WS_ACCEPT_LEN ||
+             !zt_ct_eq(accept->value.p, want, ZT_WS_ACCEPT_LEN))
+        *why = "the upstream's Sec-WebSocket-Accept does not match the key";
+    return *why == NULL;
+}
+
+/* ---- frames ------------------------------------------------------------------------------- */
+
+void zt_ws_track_init(zt_ws_track *t, bool from_client)
+{
+    memset(t, 0, sizeof(*t));
+    if (from_client)
+        t->flags = ZT_WS_T_FROM_CLIENT;
+}
+
+bool zt_ws_track_at_boundary(const zt_ws_track *t)
+{
+    return t->have == 0 && t->left == 0 && !(t->flags & ZT_WS_T_FAILED);
+}
+
+bool zt_ws_track_failed(const zt_ws_track *t)
+{
+    return (t->flags & ZT_WS_T_FAILED) != 0;
+}
+
+/* Header bytes the frame needs, known once its second byte is in. */
+static size_t header_len(const uint8_t *hdr)
+{
+    size_t n = 2;
+    uint8_t len7 = hdr[1] & 0x7F;
+    if (len7 == 126)
+        n += 2;
+    else if (len7 == 127)
+        n += 8;
+    return n + ((hdr[1] & 0x80) ? 4 : 0);
+}
+
+static uint64_t payload_len(const uint8_t *hdr)
+{
+    uint8_t len7 = hdr[1] & 0x7F;
+    if (len7 < 126)
+        return len7;
+    if (len7 == 126)
+        return (uint64_t)hdr[2] << 8 | hdr[3];
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | hdr[2 + i];
+    return v;
+}
+
+/* The rules a byte tunnel can check from the header alone (RFC 6455 §5.2, §5.4, §5.5). RSV bits
+ * are left to the endpoints: permessage-deflate sets RSV1. */
+static const char *header_error(zt_ws_track *t)
+{
+    const uint8_t *h = t->hdr;
+    bool fin = (h[0] & 0x80) != 0, masked = (h[1] & 0x80) != 0;
+    uint8_t op = h[0] & 0x0F;
+    bool client = (t->flags & ZT_WS_T_FROM_CLIENT) != 0;
+    if ((op >= 3 && op <= 7) || op >= 11)
+        return "reserved WebSocket opcode";
+    if ((h[1] & 0x7F) == 127 && (h[2] & 0x80))
+        return "WebSocket frame length with its top bit set";
+    if (masked != client)
+        return client ? "unmasked WebSocket frame from the client"
+                      : "masked WebSocket frame from the upstream";
+    if (op >= 8) {
+        if (!fin || payload_len(h) > 125)
+            return "fragmented or oversized WebSocket control frame";
+        if (op == 8)
+            t->flags |= ZT_WS_T_CLOSE_SEEN;
+        return NULL;
+    }
+    bool open = (t->flags & ZT_WS_T_IN_MESSAGE) != 0;
+    if (op == 0 && !open)
+        return "WebSocket continuation frame without a message";
+    if (op != 0 && open)
+        return "new WebSocket message inside a fragmented one";
+    if (fin)
+        t->flags &= (uint8_t)~ZT_WS_T_IN_MESSAGE;
+    else
+        t->flags |= ZT_WS_T_IN_MESSAGE;
+    return NULL;
+}
+
+/* Collects header bytes; returns how many of p were taken. */
+static size_t take_header(zt_ws_track *t, const uint8_t *p, size_t n, const char **why)
+{
+    size_t used = 0;
+    while (used < n) {
+        size_t need = t->have < 2 ? 2 : header_len(t->hdr);
+        if (t->have >= need)
+            break;
+        t->hdr[t->have++] = p[used++];
+    }
+    size_t need = t->have < 2 ? 2 : header_len(t->hdr);
+    if (t->have < need)
+        return used;
+    *why = header_error(t);
+    if (*why != NULL) {
+        t->flags |= ZT_WS_T_FAILED;
+        return used;
+    }
+    t->left = payload_len(t->hdr);
+    t->have = 0;
+    return used;
+}
+
+size_t zt_ws_track_feed(zt_ws_track *t, const uint8_t *p, size_t n, bool stop_at_boundary,
+                        const char **why)
+{
+    size_t pos = 0;
+    *why = NULL;
+    while (pos < n && !(t->flags & ZT_WS_T_FAILED)) {
+        if (t->left == 0) {
+            size_t start = pos;
+            pos += take_header(t, p + pos, n - pos, why);
+            if (t->flags & ZT_WS_T_FAILED)
+                return start; /* the bad header does not pass */
+        } else {
+            size_t k = n - pos < t->left ? n - pos : (size_t)t->left;
+            t->left -= k;
+            pos += k;
+        }
+        if (stop_at_boundary && zt_ws_track_at_boundary(t))
+            break;
+    }
+    return pos;
+}
+
+size_t zt_ws_close_frame(uint8_t *out, bool masked, uint16_t code, const char *reason)
+{
+    uint8_t payload[125];
+    size_t n = 2;
+    payload[0] = (uint8_t)(code >> 8);
+    payload[1] = (uint8_t)(code & 0xFF);
+    for (const char *r = reason ? reason : ""; *r != '\0' && n < 125; r++)
+        payload[n++] = (*r >= 0x20 && *r < 0x7F) ? (uint8_t)*r : '?';
+    size_t o = 0;
+    out[o++] = 0x88; /* FIN + close */
+    out[o++] = (uint8_t)((masked ? 0x80 : 0) | n);
+    uint8_t mask[4] = {0, 0, 0, 0};
+    if (masked) {
+        zt_random(mask, sizeof(mask));
+        memcpy(out + o, mask, 4);
+        o += 4;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[o++] = payload[i] ^ mask[i & 3];
+    return o;
+}
