@@ -134,6 +134,12 @@ typedef struct zt_app_cfg {
     zt_oidc_client_cfg oidc;    /* kind oidc */
     zt_saml_sp_cfg saml;        /* kind saml */
     unsigned line, col;         /* where the app was declared */
+
+    /* WebSockets (proxy/ws.h): allowed at all (default true), and the normalised origins one
+     * may come from (none: the request's own origin only). */
+    bool websocket;
+    zt_cfg_word *websocket_origins;
+    size_t n_websocket_origins;
 } zt_app_cfg;
 
 /* ztgate as identity provider (`idp:`, src/idp): used when an app of kind oidc or saml exists. */
