@@ -348,6 +348,12 @@ void zt_upstream_resume(zt_upconn *up);
 void zt_upstream_start_response_timer(zt_upconn *up);
 void zt_upstream_close_idle(zt_worker *w);
 
+/* ws.c: the WebSocket stage of the pipeline (after policy). A request that is no WebSocket
+ * handshake passes untouched; a broken one gets 400 (426 for the version), a refused one 403
+ * (audited): websocket off for the app, a restricted session, a foreign Origin. true: go on
+ * (r->websocket set for a handshake). */
+bool zt_ws_stage(zt_conn *c);
+
 /* server.c */
 /* A client connection's handles are closed (counts it out), or any connection ended. */
 void zt_worker_conn_closed(zt_worker *w);

@@ -7,8 +7,10 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "core/log.h"
 #include "lib/secure.h"
 #include "lib/str.h"
+#include "proxy/proxy_int.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_KEY_LEN 24 /* base64 of 16 bytes, with its "==" */
@@ -372,4 +374,77 @@ size_t zt_ws_close_frame(uint8_t *out, bool masked, uint16_t code, const char *r
     for (size_t i = 0; i < n; i++)
         out[o++] = payload[i] ^ mask[i & 3];
     return o;
+}
+
+/* ---- the pipeline stage ------------------------------------------------------------------- */
+
+/* 426 must say which version we speak (RFC 6455 §4.4): the page's head gets the header. */
+static void respond_version(zt_conn *c, const char *why)
+{
+    size_t start = c->out.len;
+    zt_conn_respond_page_ex(c, (zt_page){.status = 426,
+                                         .title = WS_TITLE,
+                                         .body = WS_BODY_VERSION,
+                                         .detail = why,
+                                         .error = "websocket_version"});
+    if (c->state == CS_CLOSING || c->out.len <= start)
+        return;
+    const char *line_end = memmem(c->out.data + start, c->out.len - start, "\r\n", 2);
+    if (line_end == NULL)
+        return;
+    size_t at = (size_t)(line_end - c->out.data) + 2;
+    static const char hdr[] = "Sec-WebSocket-Version: 13\r\n";
+    if (zt_buf_reserve(&c->out, sizeof(hdr) - 1) < 0) {
+        zt_conn_close(c);
+        return;
+    }
+    memmove(c->out.data + at + sizeof(hdr) - 1, c->out.data + at, c->out.len - at);
+    memcpy(c->out.data + at, hdr, sizeof(hdr) - 1);
+    c->out.len += sizeof(hdr) - 1;
+}
+
+static bool refuse(zt_conn *c, const char *reason, zt_msg body, const char *error)
+{
+    c->req.decision = "block";
+    if (!zt_pipeline_audit_decision(c, false, reason))
+        zt_pipeline_respond_audit_unavailable(c);
+    else
+        zt_conn_respond_page_ex(c, (zt_page){.status = 403,
+                                             .title = WS_TITLE,
+                                             .body = body,
+                                             .detail = reason,
+                                             .error = error,
+                                             .policy = c->req.policy});
+    return false;
+}
+
+bool zt_ws_stage(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    zt_ws_check v = zt_ws_check_request(&c->head);
+    if (v.kind == ZT_WS_NONE)
+        return true;
+    if (v.kind == ZT_WS_INVALID) {
+        zt_info("request %s from %s: WebSocket handshake refused (%d): %s", r->id, c->ip, v.status,
+                v.why);
+        if (v.status == 426)
+            respond_version(c, v.why);
+        else
+            zt_conn_respond_page(c, 400, MSG_BAD_REQUEST_TITLE, MSG_BAD_REQUEST_BODY, v.why);
+        return false;
+    }
+    const zt_app_cfg *app = r->app;
+    if (!app->websocket)
+        return refuse(c, "WebSocket is turned off for this app", WS_BODY_DISABLED,
+                      "websocket_disabled");
+    /* A live byte stream cannot be held to read_only or no_download. */
+    if (r->restrict_flags != 0)
+        return refuse(c, "restricted session: WebSocket refused", WS_BODY_RESTRICTED,
+                      "websocket_restricted");
+    if (!zt_ws_origin_allowed(&c->head, r->https ? "https" : "http", app->websocket_origins,
+                              app->n_websocket_origins))
+        return refuse(c, "WebSocket from a foreign Origin (cross-site WebSocket hijacking)",
+                      WS_BODY_ORIGIN, "websocket_origin");
+    r->websocket = true;
+    return true;
 }
