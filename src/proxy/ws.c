@@ -448,3 +448,135 @@ bool zt_ws_stage(zt_conn *c)
     r->websocket = true;
     return true;
 }
+
+/* ---- the spliced WebSocket (stream.c's ops) ------------------------------------------------ */
+
+/* Largest rest of a frame we complete with zero bytes so that a close frame can follow it; a
+ * longer one ends without a close frame (the stream_close timer still ends the connection). */
+#define WS_PAD_MAX (64 * 1024)
+
+typedef struct ws_state {
+    zt_ws_track up;   /* client to upstream */
+    zt_ws_track down; /* upstream to client */
+    bool ready;
+} ws_state;
+_Static_assert(sizeof(ws_state) <= ZT_STREAM_KIND_STATE, "ws_state fits the stream's storage");
+
+static ws_state *state_of(zt_stream *s)
+{
+    ws_state *st = zt_stream_kind_state(s);
+    if (!st->ready) { /* zeroed by stream.c; leftovers may be fed before anything else runs */
+        zt_ws_track_init(&st->up, true);
+        zt_ws_track_init(&st->down, false);
+        st->ready = true;
+    }
+    return st;
+}
+
+static void track(zt_stream *s, zt_ws_track *t, const char *p, size_t n)
+{
+    if (zt_ws_track_failed(t))
+        return;
+    const char *why = NULL;
+    zt_ws_track_feed(t, (const uint8_t *)p, n, false, &why);
+    if (why != NULL) {
+        zt_conn *c = zt_stream_conn(s);
+        zt_info("stream of conn %" PRIu64 ": %s", c->id, why);
+        zt_stream_close(c, why, ZT_WS_PROTOCOL_ERROR);
+    }
+}
+
+static void ws_on_client_bytes(zt_stream *s, const char *p, size_t n)
+{
+    track(s, &state_of(s)->up, p, n);
+}
+
+static void ws_on_upstream_bytes(zt_stream *s, const char *p, size_t n)
+{
+    track(s, &state_of(s)->down, p, n);
+}
+
+/* The frame in the middle of which a direction stopped, completed with zeros (payload only: a
+ * half-written header cannot be finished honestly), so a close frame may follow. Returns the
+ * padding length, or -1 when no close frame can be written in this direction. */
+static long pad_needed(const zt_ws_track *t)
+{
+    if (zt_ws_track_failed(t) || (t->flags & ZT_WS_T_CLOSE_SEEN) || t->have != 0 ||
+        t->left > WS_PAD_MAX)
+        return -1;
+    return (long)t->left;
+}
+
+static void close_to_client(zt_conn *c, ws_state *st, uint16_t code, const char *reason)
+{
+    static const char zeros[4096];
+    long pad = pad_needed(&st->down);
+    if (pad < 0)
+        return;
+    for (long left = pad; left > 0; left -= (long)sizeof(zeros))
+        zt_conn_out(c, zeros, left < (long)sizeof(zeros) ? (size_t)left : sizeof(zeros));
+    uint8_t frame[ZT_WS_CLOSE_MAX];
+    size_t n = zt_ws_close_frame(frame, false, code, reason);
+    zt_conn_out(c, (const char *)frame, n);
+    st->down.left = 0;
+    st->down.flags |= ZT_WS_T_CLOSE_SEEN;
+}
+
+static void close_to_upstream(zt_conn *c, ws_state *st, uint16_t code, const char *reason)
+{
+    static const char zeros[4096];
+    long pad = pad_needed(&st->up);
+    if (pad < 0 || c->up == NULL)
+        return;
+    for (long left = pad; left > 0; left -= (long)sizeof(zeros))
+        zt_upstream_send(c->up, zeros, left < (long)sizeof(zeros) ? (size_t)left : sizeof(zeros));
+    uint8_t frame[ZT_WS_CLOSE_MAX];
+    size_t n = zt_ws_close_frame(frame, true, code, reason);
+    zt_upstream_send(c->up, (const char *)frame, n);
+    zt_upstream_flush(c->up);
+    st->up.left = 0;
+    st->up.flags |= ZT_WS_T_CLOSE_SEEN;
+}
+
+/* Both ends learn why: the browser's CloseEvent carries code and reason (1008 policy
+ * violation, 1001 going away), the app gets the same as if the client had closed. */
+static void ws_write_close(zt_conn *c, uint16_t code, const char *reason)
+{
+    if (c->stream == NULL)
+        return;
+    ws_state *st = state_of(c->stream);
+    close_to_upstream(c, st, code, reason);
+    close_to_client(c, st, code, reason);
+}
+
+static const zt_stream_ops ws_ops = {
+    .on_client_bytes = ws_on_client_bytes,
+    .on_upstream_bytes = ws_on_upstream_bytes,
+    .write_close = ws_write_close,
+};
+
+/* ---- the upstream's 101 ------------------------------------------------------------------- */
+
+const char *zt_ws_switch_check(zt_conn *c, const zt_http_head *resp)
+{
+    const char *why = NULL;
+    if (c == NULL || !c->req_active || !c->req.websocket)
+        return "switching protocols was not requested";
+    if (!zt_ws_check_response(&c->head, resp, &why))
+        return why;
+    return NULL;
+}
+
+void zt_ws_switched(zt_conn *c, zt_upconn *up, const char *rest, size_t n)
+{
+    zt_request *r = &c->req;
+    zt_response_ctx ctx = {.body = ZT_BODY_NONE, .websocket = true};
+    if (zt_http_write_client_head(&c->out, &up->head, &ctx) < 0) {
+        zt_conn_close(c);
+        return;
+    }
+    r->status = 101;
+    r->resp_head_sent = true;
+    /* The 101 waits in c->out for the stream's Open record like any answer (fail closed). */
+    zt_stream_begin(c, up, ZT_STREAM_WS, &ws_ops, rest, n);
+}

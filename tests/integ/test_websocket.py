@@ -3,6 +3,7 @@ sockets: the handshake rules (h2c and other upgrades ignored, version 8 → 426,
 HTTP/1.0, foreign Origin → 403, websocket off), an upstream that does not switch protocols
 (answer passed through, nothing smuggled after it), a bad Sec-WebSocket-Accept (502), echo with
 frames split one byte per write, idle timeout, SIGTERM (close 1001)."""
+import hashlib
 import json
 import os
 import socket
@@ -171,3 +172,154 @@ def test_ws_upstream_does_not_switch(h):
         check(closed, "connection left open after a %d" % code)
     check(wait_until(lambda: len(echo.events("raw")) == 3, 10), "app connections never ended")
     eq([e["bytes"] for e in echo.events("raw")], [0, 0, 0], "bytes after the handshake at the app")
+
+
+# ---- the spliced WebSocket ------------------------------------------------------------------
+
+def _digest(b):
+    return (len(b), hashlib.sha256(b).hexdigest()[:16])
+
+
+def _echo_round(ws, payload, opcode=1):
+    ws.sendall(ws_echo.frame(opcode, payload, mask=True))
+    op, data, masked = ws_echo.read_message(ws)
+    eq((op, _digest(data), masked), (opcode, _digest(payload), False),
+       "echo of %d bytes" % len(payload))
+
+
+def test_ws_echo_and_leftover_bytes(h):
+    """A frame sent in the same write as the handshake and one the app sends in the same write
+    as its 101 both arrive; text, binary, 64 KiB and 1 MiB messages echo unchanged; ping/pong."""
+    gw, echo = start(h)
+    s = connect(gw)
+    s.sendall(ws_echo.handshake_request(path="/ws?hello=1") +
+              ws_echo.frame(1, b"early", mask=True))
+    status, headers, rest = ws_echo.read_head(s)
+    eq(status, 101, "status")
+    eq(headers.get("upgrade", "").lower(), "websocket", "Upgrade")
+    eq(headers.get("connection", "").lower(), "upgrade", "Connection")
+    eq(headers.get("sec-websocket-accept"), ws_echo.accept_for("dGhlIHNhbXBsZSBub25jZQ=="),
+       "Sec-WebSocket-Accept passed through")
+    ws = ws_echo.PrefixSock(s, rest)
+    eq(ws_echo.read_message(ws)[:2], (1, b"hello"), "the app's frame after its 101")
+    eq(ws_echo.read_message(ws)[:2], (1, b"early"), "the client's frame after its handshake")
+    for payload, op in ((b"x", 1), (os.urandom(200), 2), (os.urandom(65536), 2),
+                        (os.urandom(1 << 20), 2)):
+        _echo_round(ws, payload, op)
+    ws.sendall(ws_echo.frame(9, b"p", mask=True))
+    eq(ws_echo.read_message(ws)[:2], (10, b"p"), "pong")
+    # the app saw the upgrade asked with our own headers
+    hs = echo.events("handshake")[0]
+    names = {n.lower(): v for n, v in hs["headers"]}
+    eq(names.get("upgrade"), "websocket", "Upgrade at the app")
+    eq(names.get("connection"), "Upgrade", "Connection at the app")
+    ws.sendall(ws_echo.frame(8, ws_echo.close_payload(1000), mask=True))
+    op, data, _ = ws_echo.read_message(ws)
+    eq((op, ws_echo.parse_close(data)[0]), (8, 1000), "close echoed")
+    s.close()
+
+
+def test_ws_frames_split_one_byte_per_write(h):
+    """Frame headers and payloads cut anywhere (1 byte per write, TCP_NODELAY) are tracked, so
+    the gateway can still close cleanly between two frames afterwards."""
+    gw, echo = start(h)
+    ws, status, _ = open_ws(gw)
+    eq(status, 101, "status")
+    msgs = [b"a" * 3, b"b" * 130, b"c" * 70000]
+    for m in msgs:
+        f = ws_echo.frame(2, m, mask=True)
+        for byte in f[:400]:
+            ws.sendall(bytes([byte]))
+        ws.sendall(f[400:])
+        op, data, _ = ws_echo.read_message(ws)
+        eq((op, _digest(data)), (2, _digest(m)), "echo of a split %d-byte message" % len(m))
+    gw.proc.signal(15)  # SIGTERM: a close frame 1001 between two frames
+    op, data, masked = ws_echo.read_message(ws)
+    eq((op, ws_echo.parse_close(data)[0], masked), (8, 1001, False), "close on SIGTERM")
+    check(wait_until(lambda: echo.events("close"), 5), "the app got no close frame")
+    eq(echo.events("close")[0]["code"], 1001, "close code at the app")
+    check(echo.events("close")[0]["masked"], "the close frame to the app is masked")
+    eq(gw.proc.wait(10), 0, "ztgate's exit status after SIGTERM with a live WebSocket")
+
+
+def test_ws_bad_accept_is_502(h):
+    gw, echo = start(h)
+    s = connect(gw)
+    s.sendall(ws_echo.handshake_request(path="/ws?accept=bad") +
+              ws_echo.frame(1, b"must not pass", mask=True))
+    status, _, _ = ws_echo.read_head(s)
+    eq(status, 502, "status for a wrong Sec-WebSocket-Accept")
+    s.close()
+
+
+def test_ws_protocol_error_closes_1002(h):
+    """A reserved opcode from the client: 1002 to the client, the stream ends."""
+    gw, echo = start(h)
+    ws, status, _ = open_ws(gw)
+    eq(status, 101, "status")
+    _echo_round(ws, b"fine")
+    ws.sendall(bytes([0x83, 0x80, 0, 0, 0, 0]))
+    op, data, _ = ws_echo.read_message(ws)
+    eq((op, ws_echo.parse_close(data)[0]), (8, 1002), "close code")
+
+
+def test_ws_idle_timeout(h):
+    gw, echo = start(h, app_kw={"idle_timeout": "1s"})
+    ws, status, _ = open_ws(gw)
+    eq(status, 101, "status")
+    _echo_round(ws, b"still here")
+    t0 = time.monotonic()
+    op, data, _ = ws_echo.read_message(ws)
+    eq((op, ws_echo.parse_close(data)[0]), (8, 1001), "close after idle_timeout")
+    check(time.monotonic() - t0 >= 0.9, "closed before idle_timeout")
+
+
+def test_ws_revoked_session_closes_1008(h):
+    """A signed-in WebSocket (raw socket with the session cookie) closes with 1008 when the
+    user's sessions are revoked; the audit Close record says why."""
+    from portal_client import signed_in_browser
+    echo = Echo(h)
+    audit = os.path.join(h.dir, "state", "audit", "audit.log")
+    gw = h.gateway(h.config([h.app(echo, sensitivity="internal")],
+                            extra={"auth": {"mfa": "optional", "argon2_memory": "19MiB",
+                                            "argon2_passes": 2},
+                                   "audit": {"path": audit}}))
+    b = signed_in_browser(h, gw, "rita@example.test", "correct horse battery staple")
+    cookie = [v for n, v in b._headers(()) if n.lower() == "cookie"]
+    check(cookie, "no session cookie")
+    ws, status, _ = open_ws(gw, extra=["Cookie: " + cookie[0]])
+    eq(status, 101, "status of a signed-in WebSocket")
+    _echo_round(ws, b"before")
+    eq(h.cli("user", "revoke-sessions", "rita@example.test", "--config",
+             gw.config_path).returncode, 0, "revoke-sessions")
+    op, data, _ = ws_echo.read_message(ws)
+    code, reason = ws_echo.parse_close(data)
+    eq((op, code), (8, 1008), "close after the revocation")
+    # revoke-sessions deletes the sessions: the stream finds its session gone
+    check(reason in ("signed out", "session revoked or user disabled"), "close reason: %r" % reason)
+    check(wait_until(lambda: reason in open(audit).read().split('"class_uid":4001')[-1], 5),
+          "no audit Close record with the reason")
+
+
+def test_ws_backpressure_client_not_reading(h):
+    """The app pushes 64 MiB while the client reads nothing: the gateway stops reading from the
+    app (its memory stays bounded), then every byte arrives once the client reads."""
+    total = 64 << 20
+    gw, echo = start(h)
+    s = connect(gw)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    s.sendall(ws_echo.handshake_request(path="/ws?push=%d" % total))
+    status, _, rest = ws_echo.read_head(s)
+    eq(status, 101, "status")
+    rss0 = gw.rss_kb()
+    time.sleep(1.5)  # the app writes as fast as the gateway lets it
+    grown = gw.rss_kb() - rss0
+    print("    gateway RSS grew by %d KiB while the client did not read" % grown)
+    check(grown < 24 * 1024, "gateway RSS grew by %d KiB: no backpressure" % grown)
+    ws = ws_echo.PrefixSock(s, rest)
+    got = 0
+    while got < total:
+        op, data, _ = ws_echo.read_message(ws)
+        eq(op, 2, "opcode")
+        got += len(data)
+    eq(got, total, "bytes after the client resumed")
