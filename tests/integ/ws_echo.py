@@ -52,7 +52,7 @@ window.wsOpen = function (path) {
     ws.onerror = function () { window.__ws.errors++; };
     ws.onclose = function (e) {
       window.__ws.close = {code: e.code, reason: e.reason, clean: e.wasClean, at: Date.now()};
-      document.getElementById('state').textContent = 'closed ' + e.code;
+      document.getElementById('state').textContent = 'closed ' + e.code + ' ' + e.reason;
       resolve(false);
     };
   });
