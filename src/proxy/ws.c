@@ -145,7 +145,8 @@ bool zt_ws_origin_normalise(const char *s, size_t n, char *out, size_t cap)
     size_t hn = 0;
     unsigned port = 0;
     bool https = false;
-    if (!parse_origin((zt_span){s, n}, &https, host, sizeof(host), &hn, &port))
+    zt_span o = {s, n};
+    if (!parse_origin(o, &https, host, sizeof(host), &hn, &port))
         return false;
     int w = (port == (https ? 443u : 80u))
                 ? snprintf(out, cap, "%s://%s", https ? "https" : "http", host)
