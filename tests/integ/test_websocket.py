@@ -323,3 +323,33 @@ def test_ws_backpressure_client_not_reading(h):
         eq(op, 2, "opcode")
         got += len(data)
     eq(got, total, "bytes after the client resumed")
+
+
+def test_ws_over_tls_listener(h):
+    """wss:// to the gateway (the TLS read path feeds the stream): the page's own https origin
+    passes, the http one does not; echo and a 1 MiB message; the close reaches the app."""
+    import ssl
+    from harness import free_port, gen_cert
+    echo = Echo(h)
+    cert, key = gen_cert(h.dir)
+    port = free_port()
+    gw = h.gateway(h.config([h.app(echo)], listen=[
+        {"address": "127.0.0.1:%d" % port, "tls": {"cert": cert, "key": key}}]))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    host = "%s:%d" % (APP_HOST, port)
+    for origin, want in (("http://" + host, 403), ("https://" + host, 101)):
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s = ctx.wrap_socket(raw, server_hostname=APP_HOST)
+        s.sendall(ws_echo.handshake_request(host=host, origin=origin))
+        status, _, rest = ws_echo.read_head(s)
+        eq(status, want, "status for Origin %s over TLS" % origin)
+    ws = ws_echo.PrefixSock(s, rest)
+    _echo_round(ws, b"over tls")
+    _echo_round(ws, os.urandom(1 << 20), 2)
+    ws.sendall(ws_echo.frame(8, ws_echo.close_payload(1000, b"bye"), mask=True))
+    op, data, _ = ws_echo.read_message(ws)
+    eq((op, ws_echo.parse_close(data)[0]), (8, 1000), "close echoed over TLS")
+    check(wait_until(lambda: echo.events("close"), 5), "the app got no close")
+    eq(echo.events("close")[0]["reason"], "bye", "close reason at the app")
