@@ -64,6 +64,19 @@ static bool lists_upgrade(const zt_http_head *h)
     return !each_elem(h, "Connection", not_upgrade, NULL);
 }
 
+static bool not_ws_field(zt_span e, void *arg)
+{
+    (void)arg;
+    return !zt_span_istarts(e, "sec-websocket-"); /* false stops: found */
+}
+
+/* Connection may name only hop-by-hop fields: a Sec-WebSocket-* named there would be dropped on
+ * the way (RFC 9110 §7.6.1) and the app would get a different handshake from the one checked. */
+static bool names_ws_field(const zt_http_head *h)
+{
+    return !each_elem(h, "Connection", not_ws_field, NULL);
+}
+
 static unsigned count_headers(const zt_http_head *h, const char *name, const zt_header **first)
 {
     unsigned n = 0;
@@ -115,6 +128,8 @@ zt_ws_check zt_ws_check_request(const zt_http_head *h)
         return invalid(400, "WebSocket handshake with a method other than GET");
     if (!lists_upgrade(h))
         return invalid(400, "WebSocket handshake without Connection: upgrade");
+    if (names_ws_field(h))
+        return invalid(400, "Connection names a Sec-WebSocket header");
     if (h->body != ZT_BODY_NONE && !(h->body == ZT_BODY_LENGTH && h->content_length == 0))
         return invalid(400, "WebSocket handshake with a body");
     return check_fields(h);

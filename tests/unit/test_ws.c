@@ -96,6 +96,10 @@ static const req_case REQS[] = {
      ZT_WS_INVALID, 400},
     {"POST /ws HTTP/1.1\r\n" WS_HEAD "Content-Length: 2\r\n\r\nhi", ZT_WS_INVALID, 400},
     {"POST /ws HTTP/1.1\r\n" WS_HEAD "\r\n", ZT_WS_INVALID, 400},
+    {"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
+     "Connection: Upgrade, Sec-WebSocket-Key\r\n"
+     "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
+     ZT_WS_INVALID, 400},
     {"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: keep-alive\r\n"
      "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
      ZT_WS_INVALID, 400},
