@@ -290,6 +290,11 @@ def test_ws_revoked_session_closes_1008(h):
     ws, status, _ = open_ws(gw, extra=["Cookie: " + cookie[0]])
     eq(status, 101, "status of a signed-in WebSocket")
     _echo_round(ws, b"before")
+    # the client is in the middle of a frame when the access ends: the gateway completes that
+    # frame towards the app (zero bytes) so its close frame still lands between two frames
+    partial = ws_echo.frame(2, b"z" * 1000, mask=True)[:8 + 10]
+    ws.sendall(partial)
+    time.sleep(0.2)
     eq(h.cli("user", "revoke-sessions", "rita@example.test", "--config",
              gw.config_path).returncode, 0, "revoke-sessions")
     op, data, _ = ws_echo.read_message(ws)
@@ -299,6 +304,8 @@ def test_ws_revoked_session_closes_1008(h):
     check(reason in ("signed out", "session revoked or user disabled"), "close reason: %r" % reason)
     check(wait_until(lambda: reason in open(audit).read().split('"class_uid":4001')[-1], 5),
           "no audit Close record with the reason")
+    check(wait_until(lambda: echo.events("close"), 5), "the app got no close frame")
+    eq(echo.events("close")[0]["code"], 1008, "close code at the app after a cut frame")
 
 
 def test_ws_backpressure_client_not_reading(h):
