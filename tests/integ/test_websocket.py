@@ -360,3 +360,41 @@ def test_ws_over_tls_listener(h):
     eq((op, ws_echo.parse_close(data)[0]), (8, 1000), "close echoed over TLS")
     check(wait_until(lambda: echo.events("close"), 5), "the app got no close")
     eq(echo.events("close")[0]["reason"], "bye", "close reason at the app")
+
+
+def test_ws_policy_restrict_and_reload_block(h):
+    """A session a policy restricts (read_only) cannot open a WebSocket (403); once the policy is
+    gone it can, and a reload that blocks the app closes the live WebSocket with 1008."""
+    from portal_client import signed_in_browser
+    echo = Echo(h)
+    audit = os.path.join(h.dir, "state", "audit", "audit.log")
+    restrict = {"name": "read-only-everyone", "state": "on", "users": {"include": ["all"]},
+                "apps": {"include": ["all"]}, "session": {"restrict": ["read_only"]}}
+    block = {"name": "block-everyone", "state": "on", "users": {"include": ["all"]},
+             "apps": {"include": ["all"]}, "grant": {"block": True}}
+
+    base = h.config([h.app(echo, sensitivity="internal")],
+                    extra={"auth": {"mfa": "optional", "argon2_memory": "19MiB",
+                                    "argon2_passes": 2},
+                           "audit": {"path": audit}})
+
+    def config(policies):
+        return dict(base, policies=policies)
+
+    gw = h.gateway(config([restrict]))
+    b = signed_in_browser(h, gw, "rob@example.test", "correct horse battery staple")
+    cookie = [v for n, v in b._headers(()) if n.lower() == "cookie"][0]
+    ws, status, _ = open_ws(gw, extra=["Cookie: " + cookie, "Accept: application/json"])
+    eq(status, 403, "WebSocket from a read_only session")
+    eq(echo.events("handshake"), [], "a restricted handshake reached the app")
+    gw.reload(config([]))
+    check(wait_until(lambda: open_ws(gw, extra=["Cookie: " + cookie])[1] == 101, 5),
+          "WebSocket refused after the restriction was removed")
+    ws, status, _ = open_ws(gw, extra=["Cookie: " + cookie])
+    eq(status, 101, "status")
+    _echo_round(ws, b"allowed")
+    gw.reload(config([block]))
+    op, data, _ = ws_echo.read_message(ws)
+    code, reason = ws_echo.parse_close(data)
+    eq((op, code), (8, 1008), "close after a reload that blocks")
+    check("block-everyone" in reason, "close reason names the policy: %r" % reason)
