@@ -84,3 +84,30 @@ zt_signin() { # build config port host user password
         --data-urlencode "csrf_token=$token" "http://127.0.0.1:$port/.ztgate/login" |
         tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: ztgate_session=\([^;]*\).*/\1/p' | head -n 1
 }
+
+# The Network Activity records (OCSF 4001) a run left in an audit log: streams opened and closed
+# and the bytes the Close records counted.
+audit_streams() { # audit-log what
+    [ -f "$1" ] || return 0
+    python3 - "$1" "$2" <<'EOF'
+import json, sys
+opened = closed = 0
+bytes_in = bytes_out = 0
+for line in open(sys.argv[1]):
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    if r.get("class_uid") != 4001:
+        continue
+    if r.get("activity_id") == 1:
+        opened += 1
+    elif r.get("activity_id") == 2:
+        closed += 1
+        t = r.get("traffic") or {}
+        bytes_in += t.get("bytes_in", 0)
+        bytes_out += t.get("bytes_out", 0)
+print("audit: %d %s opened, %d closed; the Close records count %.3f GiB in, %.3f GiB out"
+      % (opened, sys.argv[2], closed, bytes_in / 2**30, bytes_out / 2**30))
+EOF
+}

@@ -200,6 +200,6 @@ row() { # key label
             printf 'iperf3 %-8s ztgate/stunnel n/a (%s)\n' "${args:-single}" "$zt_state"
         fi
     done
-    [ "$zt_state" = ok ] && [ -n "${ZT_AUDIT:-}" ] && zt_audit_summary
+    if [ "$zt_state" = ok ]; then audit_streams "$ZT_AUDIT" tunnels; fi
 } | tee "$out/results.txt"
 echo "(raw output: $out/)"

@@ -96,30 +96,4 @@ EOF
     zt_state=ok
 }
 
-# Open/Close records (OCSF 4001) the runs left, and the bytes they counted.
-zt_audit_summary() {
-    [ -f "$ZT_AUDIT" ] || return 0
-    python3 - "$ZT_AUDIT" <<'EOF'
-import json, sys
-opened = closed = 0
-bytes_in = bytes_out = 0
-for line in open(sys.argv[1]):
-    try:
-        r = json.loads(line)
-    except ValueError:
-        continue
-    if r.get("class_uid") != 4001:
-        continue
-    if r.get("activity_id") == 1:
-        opened += 1
-    elif r.get("activity_id") == 2:
-        closed += 1
-        t = r.get("traffic") or {}
-        bytes_in += t.get("bytes_in", 0)
-        bytes_out += t.get("bytes_out", 0)
-print("audit: %d tunnels opened, %d closed; Close records count %.2f GiB in, %.2f GiB out"
-      % (opened, closed, bytes_in / 2**30, bytes_out / 2**30))
-EOF
-}
-
 zt_half

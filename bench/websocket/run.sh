@@ -280,5 +280,9 @@ mem_row() { # key label
         read -r zn _ za <<<"${MEM[ztgate]}"
         awk -v z="$za" -v n="$na" -v c="$zn" 'BEGIN { printf "idle memory ztgate/nginx: %.2fx RSS with %d WebSockets\n", z / n, c }'
     fi
+    if [ -n "$zt_session" ]; then
+        sleep 1 # the idle row's Close records
+        audit_streams "$work/zt-session/audit/audit.log" "WebSockets (ztgate + session + audit)"
+    fi
 } | tee "$out/results.txt"
 echo "(raw output: $out/)"
