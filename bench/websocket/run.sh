@@ -194,11 +194,15 @@ done
 
 # ---- memory: idle WebSockets held open through each proxy
 declare -A MEM
-idle_row() { # key port pid [extra header]
-    local key=$1 port=$2 pid=$3 extra=${4:-} before f
+declare -A REVOKE
+# Opens N idle WebSockets and measures the proxy's RSS; with a user, then revokes the user's
+# sessions (`ztgate user revoke-sessions`) and times until the gateway has ended every one.
+idle_row() { # key port pid n [extra header [user]]
+    local key=$1 port=$2 pid=$3 n=$4 extra=${5:-} user=${6:-} before f hold=4
+    [ -n "$user" ] && hold=60
     before=$(rss_kib "$pid")
     f=$work/idle-$key.out
-    local args=(-p "$port" -H "$HOST" -c "$IDLE" -i 4)
+    local args=(-p "$port" -H "$HOST" -c "$n" -i "$hold")
     [ -n "$extra" ] && args+=(-X "$extra")
     "$WS_LOAD" "${args[@]}" >"$f" 2>"$work/idle-$key.err" &
     local lp=$!
@@ -207,15 +211,41 @@ idle_row() { # key port pid [extra header]
     local after open
     after=$(rss_kib "$pid")
     open=$(sed -n 's/^WSLOAD idle open=\([0-9]*\).*/\1/p' "$f")
-    wait "$lp" 2>/dev/null || true
-    MEM[$key]="${open:-0} $before $after"
+    if [ -n "$user" ]; then
+        local t0 line
+        t0=$(date +%s.%N)
+        "$build/ztgate" user revoke-sessions "$user" --config "$work/zt-session.yaml" \
+            >"$work/revoke-$key.out" 2>&1 || true
+        wait "$lp" 2>/dev/null || true
+        line=$(grep '^WSLOAD closed' "$f" || true)
+        if [ -n "$line" ]; then
+            REVOKE[$key]=$(awk -v t0="$t0" -v l="$line" 'BEGIN {
+                n = split(l, w, " "); for (i = 1; i <= n; i++) { split(w[i], kv, "="); v[kv[1]] = kv[2] }
+                printf "%d of %d closed, after %.0f / %.0f / %.0f ms (first / p50 / last)",
+                    v["closed"], v["open"], (v["first"] - t0) * 1000, (v["p50"] - t0) * 1000,
+                    (v["last"] - t0) * 1000 }')
+        else
+            REVOKE[$key]="none closed within ${hold}s"
+        fi
+    else
+        wait "$lp" 2>/dev/null || true
+    fi
+    [ "$key" = "${key%-revoke}" ] && MEM[$key]="${open:-0} $before $after"
+    return 0
 }
 if [ "$IDLE" -gt 0 ]; then
-    idle_row nginx "$P_NG" "$NG_PID"
+    idle_row nginx "$P_NG" "$NG_PID" "$IDLE"
     if [ "$zt_state" = ok ]; then
-        idle_row ztgate "$P_ZT" "$ZT_PID"
-        [ -n "$zt_session" ] && idle_row ztsession "$P_ZTS" "$ZTS_PID" "Cookie: ztgate_session=$zt_session"
+        idle_row ztgate "$P_ZT" "$ZT_PID" "$IDLE"
     fi
+fi
+# revocation to close: one WebSocket of its own user, then the IDLE ones of the bench user (last:
+# it ends the session the rows above used)
+if [ -n "$zt_session" ]; then
+    one=$(zt_signin "$build" "$work/zt-session.yaml" "$P_ZTS" "$HOST" ws1@bench.test "websocket bench password 2")
+    [ -n "$one" ] && idle_row one-revoke "$P_ZTS" "$ZTS_PID" 1 "Cookie: ztgate_session=$one" ws1@bench.test
+    [ "$IDLE" -gt 0 ] && idle_row ztsession "$P_ZTS" "$ZTS_PID" "$IDLE" \
+        "Cookie: ztgate_session=$zt_session" ws@bench.test
 fi
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -280,6 +310,9 @@ mem_row() { # key label
         read -r zn _ za <<<"${MEM[ztgate]}"
         awk -v z="$za" -v n="$na" -v c="$zn" 'BEGIN { printf "idle memory ztgate/nginx: %.2fx RSS with %d WebSockets\n", z / n, c }'
     fi
+    echo
+    [ -n "${REVOKE[one-revoke]:-}" ] && echo "revoke-sessions -> WebSocket closed: 1 open:  ${REVOKE[one-revoke]}"
+    [ -n "${REVOKE[ztsession]:-}" ] && echo "revoke-sessions -> WebSocket closed: $IDLE open: ${REVOKE[ztsession]}"
     if [ -n "$zt_session" ]; then
         sleep 1 # the idle row's Close records
         audit_streams "$work/zt-session/audit/audit.log" "WebSockets (ztgate + session + audit)"

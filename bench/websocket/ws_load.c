@@ -9,7 +9,10 @@
  * round trip through the proxy; -D 16 keeps 16 in flight (pipelined: throughput).
  * -i: idle mode — open CONNS WebSockets, print `WSLOAD idle open=N errors=N` once they are all
  * upgraded (or failed), then hold them HOLD_SECONDS without sending (the script reads the
- * proxy's RSS meanwhile) and exit.
+ * proxy's RSS meanwhile) and exit. A WebSocket the proxy ends meanwhile (a close frame, any
+ * byte, EOF) is counted with the wall-clock time it ended; once all ended it exits early, printing
+ *   WSLOAD closed open=N closed=N first=EPOCH p50=EPOCH p99=EPOCH last=EPOCH
+ * (seconds since the epoch, so a script can subtract the time it revoked the session).
  * Load mode prints one line:
  *   WSLOAD conns=N size=S depth=D msgs=N secs=S rate=R p50=US p99=US errors=N
  * msgs counts echoes completed in the measured window (after the warm-up); RTT is per message,
@@ -22,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -59,6 +63,8 @@ static ws_conn *conns;
 static uint32_t *rtts;
 static size_t n_rtts, cap_rtts;
 static uv_timer_t stop_timer;
+static double *closed_at; /* idle mode: wall-clock time each WebSocket was ended by the proxy */
+static int closed_n;
 
 static void open_more(void);
 
@@ -187,9 +193,26 @@ static void on_upgraded(ws_conn *c)
         idle_check();
 }
 
+/* Idle mode: the proxy ended an upgraded WebSocket (close frame, data or EOF). */
+static void idle_ended(ws_conn *c)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    closed_at[closed_n++] = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    c->closing = true;
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+    if (closed_n == upgraded_n && upgraded_n + (int)errors == opt.conns)
+        uv_stop(loop);
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     ws_conn *c = s->data;
+    if (c->upgraded && opt.hold_s >= 0 && n != 0) {
+        if (!c->closing)
+            idle_ended(c);
+        return;
+    }
     if (n < 0) {
         if (!c->upgraded)
             opening--, open_more();
@@ -220,6 +243,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         on_upgraded(c);
         p += head_bytes;
         len -= head_bytes;
+        if (len && opt.hold_s >= 0) {
+            idle_ended(c);
+            return;
+        }
     }
     if (len)
         on_data(c, (const unsigned char *)p, len);
@@ -306,6 +333,12 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: ws_load -p PORT [-a ADDR] [-H HOST] [-P PATH] [-O ORIGIN] [-X HEADER]\n"
@@ -373,7 +406,8 @@ int main(int argc, char **argv)
         usage();
     loop = uv_default_loop();
     conns = calloc((size_t)opt.conns, sizeof *conns);
-    if (!conns)
+    closed_at = calloc((size_t)opt.conns, sizeof *closed_at);
+    if (!conns || !closed_at)
         return 1;
     build_messages();
     uv_timer_init(loop, &stop_timer);
@@ -389,6 +423,12 @@ int main(int argc, char **argv)
         if (upgraded_n + (int)errors != opt.conns)
             printf("WSLOAD idle open=%d errors=%llu (timed out)\n", upgraded_n,
                    (unsigned long long)errors);
+        if (closed_n > 0) {
+            qsort(closed_at, (size_t)closed_n, sizeof *closed_at, cmp_double);
+            printf("WSLOAD closed open=%d closed=%d first=%.6f p50=%.6f p99=%.6f last=%.6f\n",
+                   upgraded_n, closed_n, closed_at[0], closed_at[closed_n / 2],
+                   closed_at[(size_t)closed_n * 99 / 100], closed_at[closed_n - 1]);
+        }
         return 0;
     }
     qsort(rtts, n_rtts, sizeof *rtts, cmp_u32);
