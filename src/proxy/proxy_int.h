@@ -42,7 +42,8 @@ struct zt_runtime {
     uint64_t generation;
     zt_config *cfg;
     zt_routes *routes;
-    SSL_CTX **tls; /* per listener, then the admin listener; NULL for plain HTTP */
+    SSL_CTX **tls;    /* per listener, then the admin listener; NULL for plain HTTP */
+    SSL_CTX **up_tls; /* per app: client context of an https:// upstream, else NULL */
     /* CSP form-action for portal pages: with a portal host, a form POST there ends in a
      * redirect to an app host's /.ztgate/callback, which browsers check against form-action. */
     char *portal_form_action;
@@ -189,6 +190,7 @@ void zt_conn_pool_dispose(zt_worker *w);
 
 typedef enum zt_up_state {
     US_CONNECTING,
+    US_HANDSHAKE, /* TLS to an https:// upstream, under the upstream_connect timer */
     US_IDLE,
     US_ACTIVE,
     US_CLOSING,
@@ -214,6 +216,8 @@ struct zt_upconn {
     zt_buf out;
     size_t wq_bytes;
     unsigned served;
+    SSL_CTX *tls_ctx; /* https:// upstream: its app's context (the pool key with addr), or NULL */
+    zt_tls_conn tls;
 };
 
 /* ---- the client connection: transport (conn.c) ---- */
