@@ -18,6 +18,7 @@ from cryptography.x509.oid import NameOID
 from harness import Proc, Skip, check, free_port, port_open
 
 SERVER_NAME = "app.internal"
+BIG_BYTES = 24 * 1024 * 1024  # /big.bin, random
 CLIENT_CN = "ztgate-client"
 
 # name -> (certificate, protocols, keepalive_requests); "plain" is HTTP without TLS.
@@ -38,6 +39,9 @@ SERVER = """
         access_log {dir}/{name}-access.log main;
         keepalive_requests {keepalive_requests};
         {tls}
+        location = /big.bin {{
+            root {dir};
+        }}
         location / {{
             add_header X-Client-Verify $ssl_client_verify always;
             add_header X-Client-DN $ssl_client_s_dn always;
@@ -59,6 +63,7 @@ TLS = """ssl_certificate {dir}/{cert}.pem;
 
 CONF = """
 daemon off;
+{user}
 worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/nginx-error.log info;
@@ -148,6 +153,8 @@ class NginxTLS:
         self.dir = h.path(name)
         os.makedirs(os.path.join(self.dir, "tmp"))
         make_pki(self.dir)
+        with open(os.path.join(self.dir, "big.bin"), "wb") as f:
+            f.write(os.urandom(BIG_BYTES))
         self.ports = {n: free_port() for n in CASES}
         servers = []
         for n, (cert, protocols, kreq) in CASES.items():
@@ -157,7 +164,9 @@ class NginxTLS:
                                          keepalive_requests=kreq))
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(CONF.format(dir=self.dir, servers="".join(servers)))
+            # As root, workers would run as nobody and not read the test's 0700 directory.
+            user = "user root;" if os.geteuid() == 0 else ""
+            f.write(CONF.format(dir=self.dir, servers="".join(servers), user=user))
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.proc = Proc(name, [nginx, "-p", self.dir, "-c", conf, "-e",
                                 os.path.join(self.dir, "err.log")], h.dir)
