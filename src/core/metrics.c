@@ -25,6 +25,7 @@ static const char *const status_text[] = {ZT_METRIC_STATUS_CLASSES(ZT_METRIC_TEX
 static const char *const decision_text[] = {ZT_METRIC_DECISIONS(ZT_METRIC_TEXT)};
 static const char *const sign_in_text[] = {ZT_METRIC_SIGN_INS(ZT_METRIC_TEXT)};
 static const char *const compliance_text[] = {ZT_METRIC_COMPLIANCE(ZT_METRIC_TEXT)};
+static const char *const upstream_tls_text[] = {ZT_METRIC_UPSTREAM_TLS(ZT_METRIC_TEXT)};
 
 /* ---- dynamic families ---- */
 
@@ -71,6 +72,7 @@ static struct {
     _Atomic uint64_t decisions[ZT_M_DECISION_N];
     _Atomic uint64_t sign_ins[ZT_M_SIGN_IN_N];
     _Atomic uint64_t devices[ZT_M_DEVICE_N];
+    _Atomic uint64_t upstream_tls[ZT_M_UPSTREAM_TLS_N];
     _Atomic int64_t connections;
     _Atomic uint64_t fsync_buckets[FSYNC_BUCKETS + 1]; /* per bucket, not cumulative; last +Inf */
     _Atomic uint64_t fsync_sum_us;
@@ -116,6 +118,12 @@ void zt_metric_devices_set(zt_metric_compliance c, uint64_t n)
 {
     if ((unsigned)c < ZT_M_DEVICE_N)
         atomic_store_explicit(&m.devices[c], n, RELAXED);
+}
+
+void zt_metric_upstream_tls(zt_metric_upstream_tls_result result)
+{
+    if ((unsigned)result < ZT_M_UPSTREAM_TLS_N)
+        add(&m.upstream_tls[result]);
 }
 
 void zt_metric_conn_open(void)
@@ -428,6 +436,9 @@ int zt_metrics_render(zt_buf *b, const zt_metrics_extra *x)
     dynamic(&o, &detection_family);
     fixed(&o, "ztgate_devices", "gauge", "Known devices by compliance state.", "compliance",
           compliance_text, m.devices, ZT_M_DEVICE_N);
+    fixed(&o, "ztgate_upstream_tls_handshakes_total", "counter",
+          "TLS handshakes with https:// upstreams, by result.", "result", upstream_tls_text,
+          m.upstream_tls, ZT_M_UPSTREAM_TLS_N);
     head(&o, "ztgate_metrics_labels_dropped_total", "counter",
          "Label values not recorded because a family was full (or the value too long).");
     sample(&o, "ztgate_metrics_labels_dropped_total", "family", policy_family.metric,

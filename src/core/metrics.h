@@ -49,6 +49,11 @@
     X(NONCOMPLIANT, "noncompliant")                                                                \
     X(UNKNOWN, "unknown")
 
+/* TLS handshakes towards https:// upstreams. */
+#define ZT_METRIC_UPSTREAM_TLS(X)                                                                  \
+    X(FULL, "full")                                                                                \
+    X(RESUMED, "resumed")                                                                          \
+    X(FAILED, "failed")
 #define ZT_METRIC_ENUM_STATUS(id, text) ZT_M_STATUS_##id,
 #define ZT_METRIC_ENUM_DECISION(id, text) ZT_M_DECISION_##id,
 #define ZT_METRIC_ENUM_SIGN_IN(id, text) ZT_M_SIGN_IN_##id,
@@ -62,6 +67,10 @@ typedef enum zt_metric_outcome {
 typedef enum zt_metric_sign_in_result {
     ZT_METRIC_SIGN_INS(ZT_METRIC_ENUM_SIGN_IN) ZT_M_SIGN_IN_N
 } zt_metric_sign_in_result;
+#define ZT_METRIC_ENUM_UPSTREAM_TLS(id, text) ZT_M_UPSTREAM_TLS_##id,
+typedef enum zt_metric_upstream_tls_result {
+    ZT_METRIC_UPSTREAM_TLS(ZT_METRIC_ENUM_UPSTREAM_TLS) ZT_M_UPSTREAM_TLS_N
+} zt_metric_upstream_tls_result;
 typedef enum zt_metric_compliance {
     ZT_METRIC_COMPLIANCE(ZT_METRIC_ENUM_COMPLIANCE) ZT_M_DEVICE_N
 } zt_metric_compliance;
@@ -89,6 +98,8 @@ void zt_metric_sign_in(zt_metric_sign_in_result result);
 void zt_metric_detection(const char *type);
 /* Device inventory by compliance, set by whoever counts devices. */
 void zt_metric_devices_set(zt_metric_compliance c, uint64_t n);
+/* One TLS handshake with an https:// upstream ended: full, resumed or failed. */
+void zt_metric_upstream_tls(zt_metric_upstream_tls_result result);
 /* Client connections open now: +1 on accept, -1 on close. */
 void zt_metric_conn_open(void);
 void zt_metric_conn_close(void);

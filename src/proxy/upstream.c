@@ -527,11 +527,14 @@ static void up_tls_step(zt_upconn *up)
     if (up->state != US_HANDSHAKE)
         return;
     if (hs < 0) {
+        zt_metric_upstream_tls(ZT_M_UPSTREAM_TLS_FAILED);
         up_tls_failed(up, why);
         return;
     }
     if (hs == 0)
         return;
+    zt_metric_upstream_tls(zt_tls_resumed(&up->tls) ? ZT_M_UPSTREAM_TLS_RESUMED
+                                                    : ZT_M_UPSTREAM_TLS_FULL);
     up->state = US_ACTIVE;
     uv_timer_stop(&up->timer);
     if (up->client == NULL) {
