@@ -123,10 +123,10 @@ static result handshake(SSL_CTX *cctx, SSL_CTX *sctx)
     return r;
 }
 
-static SSL_CTX *client_ctx(zt_upstream_tls_cfg cfg, const char *url_host)
+static SSL_CTX *make_client(const zt_upstream_tls_cfg *cfg, const char *url_host)
 {
     char err[256] = "";
-    SSL_CTX *ctx = zt_tls_client_ctx(&cfg, url_host, err, sizeof(err));
+    SSL_CTX *ctx = zt_tls_client_ctx(cfg, url_host, err, sizeof(err));
     if (ctx == NULL)
         print_error("client ctx: %s\n", err);
     assert_non_null(ctx);
@@ -137,7 +137,7 @@ static void test_verified_by_name_with_sni(void **state)
 {
     (void)state;
     SSL_CTX *s = server_ctx(false, false);
-    SSL_CTX *c = client_ctx((zt_upstream_tls_cfg){.ca_file = P.server_cert}, "localhost");
+    SSL_CTX *c = make_client(&(zt_upstream_tls_cfg){.ca_file = P.server_cert}, "localhost");
     result r = handshake(c, s);
     assert_int_equal(r.client, 1);
     assert_string_equal(r.sni, "localhost");
@@ -150,13 +150,13 @@ static void test_ip_literal_no_sni_ip_check(void **state)
 {
     (void)state;
     SSL_CTX *s = server_ctx(false, false);
-    SSL_CTX *c = client_ctx((zt_upstream_tls_cfg){.ca_file = P.server_cert}, "127.0.0.1");
+    SSL_CTX *c = make_client(&(zt_upstream_tls_cfg){.ca_file = P.server_cert}, "127.0.0.1");
     result r = handshake(c, s);
     assert_int_equal(r.client, 1);
     assert_string_equal(r.sni, ""); /* RFC 6066: no IP address in SNI */
     SSL_CTX_free(c);
     /* An IP the certificate does not carry. */
-    c = client_ctx((zt_upstream_tls_cfg){.ca_file = P.server_cert}, "127.0.0.2");
+    c = make_client(&(zt_upstream_tls_cfg){.ca_file = P.server_cert}, "127.0.0.2");
     r = handshake(c, s);
     assert_int_equal(r.client, -1);
     assert_string_equal(r.why, "certificate verify failed: IP address mismatch");
@@ -169,23 +169,23 @@ static void test_server_name_and_verify_name(void **state)
     (void)state;
     SSL_CTX *s = server_ctx(false, false);
     /* SNI app.internal, checked against localhost (which the certificate carries). */
-    SSL_CTX *c = client_ctx((zt_upstream_tls_cfg){.ca_file = P.server_cert,
-                                                  .server_name = "app.internal",
-                                                  .verify_name = "localhost"},
-                            "10.0.0.1");
+    SSL_CTX *c = make_client(&(zt_upstream_tls_cfg){.ca_file = P.server_cert,
+                                                    .server_name = "app.internal",
+                                                    .verify_name = "localhost"},
+                             "10.0.0.1");
     result r = handshake(c, s);
     assert_int_equal(r.client, 1);
     assert_string_equal(r.sni, "app.internal");
     SSL_CTX_free(c);
     /* server_name alone is also the name checked: the certificate lacks it. */
-    c = client_ctx((zt_upstream_tls_cfg){.ca_file = P.server_cert, .server_name = "app.internal"},
-                   "127.0.0.1");
+    c = make_client(&(zt_upstream_tls_cfg){.ca_file = P.server_cert, .server_name = "app.internal"},
+                    "127.0.0.1");
     r = handshake(c, s);
     assert_int_equal(r.client, -1);
     assert_string_equal(r.why, "certificate verify failed: hostname mismatch");
     SSL_CTX_free(c);
     /* "*.localhost" in the certificate matches one label, never a partial one. */
-    c = client_ctx((zt_upstream_tls_cfg){.ca_file = P.server_cert}, "a.b.localhost");
+    c = make_client(&(zt_upstream_tls_cfg){.ca_file = P.server_cert}, "a.b.localhost");
     r = handshake(c, s);
     assert_int_equal(r.client, -1);
     SSL_CTX_free(c);
@@ -197,13 +197,13 @@ static void test_unknown_ca_refused(void **state)
     (void)state;
     SSL_CTX *s = server_ctx(false, false);
     /* Trusting another certificate (the client's) only. */
-    SSL_CTX *c = client_ctx((zt_upstream_tls_cfg){.ca_file = P.client_cert}, "localhost");
+    SSL_CTX *c = make_client(&(zt_upstream_tls_cfg){.ca_file = P.client_cert}, "localhost");
     result r = handshake(c, s);
     assert_int_equal(r.client, -1);
     assert_string_equal(r.why, "certificate verify failed: self-signed certificate");
     SSL_CTX_free(c);
     /* The system store does not know a self-signed test certificate either. */
-    c = client_ctx((zt_upstream_tls_cfg){0}, "localhost");
+    c = make_client(&(zt_upstream_tls_cfg){0}, "localhost");
     r = handshake(c, s);
     assert_int_equal(r.client, -1);
     assert_string_equal(r.why, "certificate verify failed: self-signed certificate");
@@ -215,12 +215,12 @@ static void test_tls_min(void **state)
 {
     (void)state;
     SSL_CTX *s = server_ctx(true, false); /* TLS 1.2 at most */
-    SSL_CTX *c = client_ctx((zt_upstream_tls_cfg){.ca_file = P.server_cert}, "localhost");
+    SSL_CTX *c = make_client(&(zt_upstream_tls_cfg){.ca_file = P.server_cert}, "localhost");
     result r = handshake(c, s);
     assert_int_equal(r.client, 1); /* default minimum 1.2 */
     SSL_CTX_free(c);
-    c = client_ctx((zt_upstream_tls_cfg){.ca_file = P.server_cert, .tls_min = ZT_TLS_MIN_13},
-                   "localhost");
+    c = make_client(&(zt_upstream_tls_cfg){.ca_file = P.server_cert, .tls_min = ZT_TLS_MIN_13},
+                    "localhost");
     r = handshake(c, s);
     assert_int_equal(r.client, -1);
     assert_non_null(strstr(r.why, "protocol version"));
@@ -232,10 +232,10 @@ static void test_client_certificate(void **state)
 {
     (void)state;
     SSL_CTX *s = server_ctx(false, true);
-    SSL_CTX *c = client_ctx((zt_upstream_tls_cfg){.ca_file = P.server_cert,
-                                                  .client_cert = P.client_cert,
-                                                  .client_key = P.client_key},
-                            "localhost");
+    SSL_CTX *c = make_client(&(zt_upstream_tls_cfg){.ca_file = P.server_cert,
+                                                    .client_cert = P.client_cert,
+                                                    .client_key = P.client_key},
+                             "localhost");
     result r = handshake(c, s);
     assert_int_equal(r.client, 1);
     assert_true(r.server_saw_client_cert);
@@ -249,14 +249,14 @@ static void test_resumption(void **state)
 {
     (void)state;
     SSL_CTX *s = server_ctx(false, false);
-    SSL_CTX *c = client_ctx((zt_upstream_tls_cfg){.ca_file = P.server_cert}, "localhost");
+    SSL_CTX *c = make_client(&(zt_upstream_tls_cfg){.ca_file = P.server_cert}, "localhost");
     result r1 = handshake(c, s);
     assert_int_equal(r1.client, 1);
     assert_false(r1.resumed);
     result r2 = handshake(c, s);
     assert_int_equal(r2.client, 1);
     assert_true(r2.resumed);
-    SSL_CTX *c2 = client_ctx((zt_upstream_tls_cfg){.ca_file = P.server_cert}, "localhost");
+    SSL_CTX *c2 = make_client(&(zt_upstream_tls_cfg){.ca_file = P.server_cert}, "localhost");
     result r3 = handshake(c2, s);
     assert_false(r3.resumed);
     SSL_CTX_free(c2);
