@@ -108,13 +108,14 @@ static void check_upstream_tls(zt_config_ctx *c, const zt_config_walk *w)
     zt_config_check_file(c, w, "client_key", t->client_key, "");
     if ((t->client_cert == NULL) != (t->client_key == NULL))
         zt_config_err_at(c, t->line, t->col,
-                         "'upstream_tls' needs both client_cert and client_key, or neither");
+                         "'%s' needs both client_cert and client_key, or neither", w->path);
     if (t->server_name != NULL && !tls_name_ok(t->server_name, false))
         zt_config_err(c, zt_config_seen(w, "server_name"),
-                      "'server_name' must be a DNS name (SNI carries no IP address or port)");
+                      "'%s.server_name' must be a DNS name (SNI carries no IP address or port)",
+                      w->path);
     if (t->verify_name != NULL && !tls_name_ok(t->verify_name, true))
         zt_config_err(c, zt_config_seen(w, "verify_name"),
-                      "'verify_name' must be a DNS name or an IP address");
+                      "'%s.verify_name' must be a DNS name or an IP address", w->path);
 }
 
 static const zt_config_key upstream_tls_keys[] = {

@@ -163,7 +163,7 @@ def test_tls_upstream_config_errors(h):
         ({"upstream": ng.url("good"), "upstream_tls": {"tls_min": "1.1"}},
          "tls_min"),
         ({"upstream": ng.url("good"), "upstream_tls": {"server_name": "127.0.0.1"}},
-         "'server_name' must be a DNS name"),
+         "server_name' must be a DNS name"),
         ({"upstream": ng.url("good"), "upstream_tls": {"ca_file": bad_pem}},
          "upstream_tls"),
     ]

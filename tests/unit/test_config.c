@@ -672,16 +672,18 @@ static void test_err_upstream_tls(void **state)
         "      verify_name: \"*.internal\"\n"
         "      ca_file: /nonexistent/ca.pem\n"
         "      bogus: 1\n",
-        NAME
-        ":5:19: app 'a': 'upstream_tls' needs an https:// upstream\n" NAME
-        ":11:16: 'apps[1].upstream_tls.tls_min' must be one of: 1.2, 1.3 (got "
-        "'1.1')\n" NAME ":15:7: unknown key 'bogus' in 'apps[1].upstream_tls' (expected one of: "
-        "ca_file, server_name, verify_name, client_cert, client_key, tls_min)\n" NAME
-        ":14:16: 'apps[1].upstream_tls.ca_file' file '/nonexistent/ca.pem' cannot "
-        "be read: No such file or directory\n" NAME
-        ":10:7: 'upstream_tls' needs both client_cert and client_key, or "
-        "neither\n" NAME ":12:20: 'server_name' must be a DNS name (SNI carries no IP address or "
-        "port)\n" NAME ":13:20: 'verify_name' must be a DNS name or an IP address\n");
+        NAME ":5:19: app 'a': 'upstream_tls' needs an https:// upstream\n" NAME
+             ":11:16: 'apps[1].upstream_tls.tls_min' must be one of: 1.2, 1.3 (got "
+             "'1.1')\n" NAME
+             ":15:7: unknown key 'bogus' in 'apps[1].upstream_tls' (expected one of: "
+             "ca_file, server_name, verify_name, client_cert, client_key, tls_min)\n" NAME
+             ":14:16: 'apps[1].upstream_tls.ca_file' file '/nonexistent/ca.pem' cannot "
+             "be read: No such file or directory\n" NAME
+             ":10:7: 'apps[1].upstream_tls' needs both client_cert and client_key, or "
+             "neither\n" NAME ":12:20: 'apps[1].upstream_tls.server_name' must be a DNS name (SNI "
+                              "carries no IP address or "
+             "port)\n" NAME
+             ":13:20: 'apps[1].upstream_tls.verify_name' must be a DNS name or an IP address\n");
 }
 
 static void test_err_bad_host_and_prefix(void **state)
