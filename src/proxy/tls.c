@@ -493,14 +493,6 @@ int zt_tls_client_handshake(zt_tls_conn *t, char *why, size_t n)
     return 1;
 }
 
-void zt_tls_close_notify(zt_tls_conn *t)
-{
-    if (t->ssl != NULL && t->handshake_done) {
-        SSL_shutdown(t->ssl);
-        ERR_clear_error();
-    }
-}
-
 bool zt_tls_resumed(const zt_tls_conn *t)
 {
     return t->ssl != NULL && SSL_session_reused(t->ssl) == 1;
@@ -509,4 +501,18 @@ bool zt_tls_resumed(const zt_tls_conn *t)
 bool zt_tls_has_pending(const zt_tls_conn *t)
 {
     return t->ssl != NULL && SSL_has_pending(t->ssl) == 1;
+}
+
+int zt_tls_shutdown(zt_tls_conn *t)
+{
+    if (t->ssl == NULL || (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN))
+        return 0;
+    int r = SSL_shutdown(t->ssl); /* queues close_notify in the write BIO */
+    ERR_clear_error();
+    return r < 0 ? -1 : 0;
+}
+
+bool zt_tls_peer_closed(const zt_tls_conn *t)
+{
+    return t->ssl != NULL && (SSL_get_shutdown(t->ssl) & SSL_RECEIVED_SHUTDOWN) != 0;
 }

@@ -37,6 +37,10 @@ int zt_tls_write(zt_tls_conn *t, const char *data, size_t n);
 /* Move queued ciphertext into out. 0 or negative errno. */
 int zt_tls_take_output(zt_tls_conn *t, zt_buf *out);
 size_t zt_tls_output_pending(const zt_tls_conn *t);
+/* Half-close: queue our close_notify (then take the output). 0 or -1. */
+int zt_tls_shutdown(zt_tls_conn *t);
+/* The peer sent close_notify (an orderly end, not a truncation). */
+bool zt_tls_peer_closed(const zt_tls_conn *t);
 
 /* Client side (https:// upstreams). A context per app and config generation: TLS 1.2+ (1.3 with
  * tls_min), the peer's chain checked against ca_file or the system store and its name against
@@ -49,8 +53,6 @@ int zt_tls_conn_init_client(zt_tls_conn *t, SSL_CTX *ctx);
 /* Like zt_tls_handshake; on -1 why says what failed ("certificate verify failed: certificate
  * has expired", "wrong version number", ...). */
 int zt_tls_client_handshake(zt_tls_conn *t, char *why, size_t n);
-/* A connection that ends well: queue close_notify (its session stays resumable). */
-void zt_tls_close_notify(zt_tls_conn *t);
 /* The handshake resumed an earlier session. */
 bool zt_tls_resumed(const zt_tls_conn *t);
 /* Bytes inside the SSL object not yet read as plaintext (processed or not). */

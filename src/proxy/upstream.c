@@ -77,7 +77,7 @@ static void up_tls_goodbye(zt_upconn *up)
 {
     if (up->tls_ctx == NULL || !up->tls.handshake_done || up->wq_bytes > 0)
         return;
-    zt_tls_close_notify(&up->tls);
+    zt_tls_shutdown(&up->tls);
     zt_buf *tmp = &up->w->tls_out;
     zt_buf_reset(tmp);
     if (zt_tls_take_output(&up->tls, tmp) == 0 && tmp->len > 0) {
@@ -111,6 +111,10 @@ void zt_upstream_abort(zt_upconn *up)
 static void up_fail(zt_upconn *up, int status, const char *detail)
 {
     zt_conn *c = up->client;
+    if (up->raw && c != NULL && c->state == CS_STREAM) {
+        zt_stream_upstream_end(up, false); /* spliced: no page to answer with any more */
+        return;
+    }
     up_close(up);
     if (c != NULL)
         zt_conn_upstream_failed(c, status, detail);
@@ -135,6 +139,11 @@ static void on_up_written(uv_write_t *wr, int status)
         return;
     if (status < 0) {
         up_fail(up, 502, "writing to the upstream failed");
+        return;
+    }
+    if (up->raw && up->client != NULL && up->client->state == CS_STREAM) {
+        if (up->wq_bytes < ZT_WQ_LOW)
+            zt_stream_upstream_drained(up);
         return;
     }
     /* The client side paused parsing the body while we were behind; let it go on. */
@@ -299,6 +308,11 @@ static void up_on_eof(zt_upconn *up, ssize_t err)
         up_tls_failed(up, "the upstream closed the connection during the TLS handshake");
         return;
     }
+    if (up->raw && up->client != NULL && up->client->state == CS_STREAM) {
+        zt_upstream_pause(up);
+        zt_stream_upstream_end(up, err == UV_EOF);
+        return;
+    }
     if (up->state == US_IDLE) {
         up_close(up);
         return;
@@ -333,6 +347,13 @@ static void up_input(zt_upconn *up, const char *data, size_t nread)
     }
     zt_conn *c = up->client;
     up->got_bytes = true;
+    if (up->raw) {
+        if (c->state == CS_STREAM)
+            zt_stream_upstream_input(up, data, nread);
+        else
+            up_close(up); /* a tunnel's target spoke before the 200: nothing to tell it to */
+        return;
+    }
     zt_upstream_start_response_timer(up);
     zt_http_head_on_input(&up->head, data, nread);
     llhttp_errno_t err = llhttp_execute(&up->parser, data, nread);
@@ -365,6 +386,10 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0)
         return;
     if (nread < 0) {
+        /* Over TLS, an EOF without close_notify is a truncation, not an orderly end. */
+        if (nread == UV_EOF && up->tls_ctx != NULL && up->tls.handshake_done &&
+            !zt_tls_peer_closed(&up->tls))
+            nread = UV_ECONNRESET;
         up_on_eof(up, nread);
         return;
     }
@@ -579,7 +604,8 @@ static void up_tls_input(zt_upconn *up, const char *data, size_t n)
         if (r == 0)
             break;
         if (r < 0) {
-            up_on_eof(up, UV_EOF); /* close_notify, or a broken record */
+            /* close_notify is an orderly end; a broken record is not */
+            up_on_eof(up, zt_tls_peer_closed(&up->tls) ? UV_EOF : UV_EPROTO);
             return;
         }
         up_input(up, buf, (size_t)r);
@@ -626,11 +652,17 @@ static void on_up_connected(uv_connect_t *req, int status)
     }
     up->state = US_ACTIVE;
     uv_timer_stop(&up->timer);
-    up_read_start(up);
     if (up->client == NULL) {
         up_close(up);
         return;
     }
+    if (up->tunnel) {
+        /* Nothing to send: the tunnel's 200 goes out, then bytes flow (reading starts with
+         * the stream, so none arrives before the 200 is queued). */
+        zt_tunnel_connected(up->client);
+        return;
+    }
+    up_read_start(up);
     up_send_head(up);
 }
 
@@ -661,6 +693,41 @@ static void up_connect(zt_conn *c, const struct sockaddr_storage *addr, SSL_CTX 
         return;
     }
     uv_timer_start(&up->timer, on_up_timeout, c->req.rt->cfg->timeouts.upstream_connect_ms, 0);
+}
+
+void zt_upstream_open(zt_conn *c, const struct sockaddr_storage *addr)
+{
+    up_connect(c, addr, NULL); /* a tunnel's target: plain TCP, the bytes are the client's */
+    zt_upconn *up = c->up;
+    if (up != NULL && up->state == US_CONNECTING) {
+        up->tunnel = true;
+        up->raw = true;
+    }
+}
+
+void zt_upstream_raw(zt_upconn *up)
+{
+    up->raw = true;
+    uv_timer_stop(&up->timer);
+    up_read_start(up);
+}
+
+static void on_up_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)req;
+    (void)status; /* a failed half-close shows up as an error on the next read or write */
+}
+
+void zt_upstream_shutdown_write(zt_upconn *up)
+{
+    if (up->shut_write || up->state != US_ACTIVE)
+        return;
+    up->shut_write = true;
+    zt_upstream_flush(up);
+    if (up->tls_ctx != NULL && up->state == US_ACTIVE && zt_tls_shutdown(&up->tls) == 0)
+        up_send_tls_output(up); /* TLS half-close: close_notify before the FIN */
+    if (up->state == US_ACTIVE)
+        uv_shutdown(&up->shutdown_req, (uv_stream_t *)&up->tcp, on_up_shutdown);
 }
 
 void zt_upstream_attach(zt_conn *c, const struct sockaddr_storage *addr)
@@ -698,8 +765,8 @@ void zt_upstream_release(zt_upconn *up, bool reusable)
     up->client = NULL;
     up->served++;
     uv_timer_stop(&up->timer);
-    if (!reusable || up->state != US_ACTIVE || up->wq_bytes > 0 || up->out.len > 0 || w->stopping ||
-        up->served > 10000 || w->n_idle_up >= ZT_IDLE_UPSTREAMS_PER_WORKER) {
+    if (!reusable || up->raw || up->state != US_ACTIVE || up->wq_bytes > 0 || up->out.len > 0 ||
+        w->stopping || up->served > 10000 || w->n_idle_up >= ZT_IDLE_UPSTREAMS_PER_WORKER) {
         up_close(up);
         return;
     }

@@ -116,7 +116,7 @@ static result handshake(SSL_CTX *cctx, SSL_CTX *sctx)
         const char *sni = SSL_get_servername(s.ssl, TLSEXT_NAMETYPE_host_name);
         snprintf(r.sni, sizeof(r.sni), "%s", sni ? sni : "");
         r.server_saw_client_cert = SSL_get0_peer_certificate(s.ssl) != NULL;
-        zt_tls_close_notify(&c);
+        zt_tls_shutdown(&c);
     }
     zt_tls_conn_dispose(&c);
     zt_tls_conn_dispose(&s);
