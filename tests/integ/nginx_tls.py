@@ -54,6 +54,24 @@ SERVER = """
     }}
 """
 
+# A WebSocket app behind TLS: nginx terminates TLS (client certificate required) and relays the
+# upgrade to a plain WebSocket backend (ws_echo.py).
+WS_SERVER = """
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        access_log {dir}/ws-access.log main;
+        {tls}
+        location / {{
+            proxy_pass http://127.0.0.1:{backend};
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_set_header Host $http_host;
+            proxy_read_timeout 3600s;
+        }}
+    }}
+"""
+
 TLS = """ssl_certificate {dir}/{cert}.pem;
         ssl_certificate_key {dir}/{cert}.key;
         ssl_protocols {protocols};
@@ -147,7 +165,7 @@ def make_pki(d):
 class NginxTLS:
     """nginx with one server block per CASES entry: .ports[name], .requests(name)."""
 
-    def __init__(self, h, name="nginx-tls"):
+    def __init__(self, h, name="nginx-tls", ws_backend=None):
         if shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"):
             raise Skip("nginx not installed")
         self.dir = h.path(name)
@@ -162,6 +180,11 @@ class NginxTLS:
             servers.append(SERVER.format(port=self.ports[n], ssl=" ssl" if cert else "",
                                          dir=self.dir, name=n, tls=tls,
                                          keepalive_requests=kreq))
+        if ws_backend is not None:
+            self.ports["ws"] = free_port()
+            tls = TLS.format(dir=self.dir, cert="good", protocols="TLSv1.2 TLSv1.3")
+            servers.append(WS_SERVER.format(port=self.ports["ws"], dir=self.dir, tls=tls,
+                                            backend=ws_backend))
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as f:
             # As root, workers would run as nobody and not read the test's 0700 directory.
