@@ -294,3 +294,20 @@ def test_tls_upstream_websocket(h):
         got += len(data)
     eq(got, push, "every pushed byte")
     s.close()
+
+
+def test_tls_upstream_silent_server_is_a_504(h):
+    """An upstream that accepts the connection and never answers the ClientHello: the handshake
+    runs under upstream_connect and ends in a 504, never in a request sent in the clear."""
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(8)  # the kernel completes the TCP handshake; nobody ever reads
+    port = lst.getsockname()[1]
+    try:
+        app = h.app("https://127.0.0.1:%d" % port, upstream_tls={"server_name": SERVER_NAME})
+        gw = h.gateway(h.config([app], timeouts={"upstream_connect": "500ms"}))
+        r = get(gw.port, "/")
+        eq(r.status, 504, "status (%r)" % r.body[:200])
+        check(b"TLS handshake with the upstream timed out" in r.body, "why: %r" % r.body[:400])
+    finally:
+        lst.close()
