@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 
 #include "core/config_schema.h"
 #include "lib/net.h"
@@ -110,6 +111,13 @@ static void check_upstream_tls(zt_config_ctx *c, const zt_config_walk *w)
     zt_config_check_file(c, w, "ca_file", t->ca_file, "");
     zt_config_check_file(c, w, "client_cert", t->client_cert, "");
     zt_config_check_file(c, w, "client_key", t->client_key, "");
+    struct stat st;
+    if (t->client_key != NULL && stat(t->client_key, &st) == 0 && S_ISREG(st.st_mode) &&
+        (st.st_mode & 007) != 0)
+        zt_config_err(c, zt_config_seen(w, "client_key"),
+                      "'%s.client_key' file '%s' is readable by others (mode %03o): chmod 600 "
+                      "(or 640 for a group) it",
+                      w->path, t->client_key, (unsigned)(st.st_mode & 0777));
     if ((t->client_cert == NULL) != (t->client_key == NULL))
         zt_config_err_at(c, t->line, t->col,
                          "'%s' needs both client_cert and client_key, or neither", w->path);

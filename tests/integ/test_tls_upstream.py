@@ -153,6 +153,10 @@ def test_tls_upstream_config_errors(h):
     bad_pem = h.path("not-a-cert.pem")
     with open(bad_pem, "w") as f:
         f.write("not a certificate\n")
+    open_key = h.path("open.key")
+    with open(ng.file("client.key")) as src, open(open_key, "w") as dst:
+        dst.write(src.read())
+    os.chmod(open_key, 0o644)
     cases = [
         ({"upstream": "http://127.0.0.1:1", "upstream_tls": {"ca_file": ng.file("ca.pem")}},
          "'upstream_tls' needs an https:// upstream"),
@@ -166,6 +170,9 @@ def test_tls_upstream_config_errors(h):
          "server_name' must be a DNS name"),
         ({"upstream": ng.url("good"), "upstream_tls": {"ca_file": bad_pem}},
          "upstream_tls"),
+        ({"upstream": ng.url("good"), "upstream_tls": {"client_cert": ng.file("client.pem"),
+                                                        "client_key": open_key}},
+         "is readable by others"),
     ]
     for i, (kw, want) in enumerate(cases):
         app = {"name": "a", "host": "a.test", "sensitivity": "public"}
