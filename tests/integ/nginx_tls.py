@@ -25,6 +25,7 @@ CLIENT_CN = "ztgate-client"
 CASES = {
     "good": ("good", "TLSv1.2 TLSv1.3", 1000),
     "short": ("good", "TLSv1.2 TLSv1.3", 5),  # closes after 5 requests: the next one resumes
+    "idle": ("good", "TLSv1.2 TLSv1.3", 1000),  # keepalive_timeout 1s: closes idle connections
     "tls12": ("good", "TLSv1.2", 1000),
     "expired": ("expired", "TLSv1.2 TLSv1.3", 1000),
     "selfsigned": ("selfsigned", "TLSv1.2 TLSv1.3", 1000),
@@ -38,6 +39,7 @@ SERVER = """
         listen 127.0.0.1:{port}{ssl};
         access_log {dir}/{name}-access.log main;
         keepalive_requests {keepalive_requests};
+        keepalive_timeout {keepalive_timeout};
         {tls}
         location = /big.bin {{
             root {dir};
@@ -179,7 +181,8 @@ class NginxTLS:
             tls = TLS.format(dir=self.dir, cert=cert, protocols=protocols) if cert else ""
             servers.append(SERVER.format(port=self.ports[n], ssl=" ssl" if cert else "",
                                          dir=self.dir, name=n, tls=tls,
-                                         keepalive_requests=kreq))
+                                         keepalive_requests=kreq,
+                                         keepalive_timeout="1s" if n == "idle" else "75s"))
         if ws_backend is not None:
             self.ports["ws"] = free_port()
             tls = TLS.format(dir=self.dir, cert="good", protocols="TLSv1.2 TLSv1.3")

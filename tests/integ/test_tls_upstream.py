@@ -148,6 +148,22 @@ def test_tls_upstream_session_resumed(h):
     check(resumed >= 1, "later connections resumed: %s" % conns)
 
 
+def test_tls_upstream_resumed_after_the_app_closed_idle_connections(h):
+    """nginx closes idle connections after 1 s (keepalive_timeout): the pooled connection goes,
+    and the next request's new connection resumes the session instead of a full handshake."""
+    ng = NginxTLS(h)
+    gw = _gateway(h, ng, [_app(h, ng, "idle", "idle.test")], audit=False)
+    c = h.connect(gw.port)
+    r1 = c.request("GET", "/a", "idle.test")
+    eq(r1.status, 200, "first request")
+    eq(r1.header("X-Session-Reused"), ".", "a full handshake first")
+    time.sleep(2.0)  # not an assertion: nginx's keepalive_timeout (1 s) closes the idle one
+    r2 = c.request("GET", "/b", "idle.test")
+    eq(r2.status, 200, "after nginx closed the pooled connection")
+    check(r2.header("X-Conn") != r1.header("X-Conn"), "a new upstream connection")
+    eq(r2.header("X-Session-Reused"), "r", "resumed")
+
+
 def test_tls_upstream_config_errors(h):
     ng = NginxTLS(h)
     bad_pem = h.path("not-a-cert.pem")
