@@ -154,6 +154,12 @@ typedef struct zt_app_cfg {
     unsigned port;              /* kind tcp: the port clients name; default the target's */
     uint64_t idle_timeout_ms;   /* streams (WebSocket, tunnel) of this app; 0 = stream_idle */
     unsigned line, col;         /* where the app was declared */
+
+    /* WebSockets (proxy/ws.h): allowed at all (default true), and the normalised origins one
+     * may come from (none: the request's own origin only). */
+    bool websocket;
+    zt_cfg_word *websocket_origins;
+    size_t n_websocket_origins;
 } zt_app_cfg;
 
 /* ztgate as identity provider (`idp:`, src/idp): used when an app of kind oidc or saml exists. */

@@ -502,10 +502,18 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(FED_LINK_CONTINUE, "Continue", "続行") \
     X(FED_BODY_UPSTREAM_LOGOUT, "You are signed out here. You are now being signed out of your organisation's sign-in service too; if its page does not open by itself, press Continue.", "ここからサインアウトしました。続いて組織のサインインサービスからもサインアウトします。そのページが自動で開かない場合は「続行」を押してください。")
 
+/* WebSocket upgrades refused by the gateway (src/proxy/ws.c). */
+#define ZT_WS_MESSAGES(X) \
+    X(WS_TITLE, "Live connection refused", "ライブ接続が拒否されました") \
+    X(WS_BODY_ORIGIN, "This page was loaded from a site that may not open a live connection (WebSocket) to this application.", "このページは、このアプリケーションへのライブ接続（WebSocket）を開くことが許可されていないサイトから読み込まれています。") \
+    X(WS_BODY_DISABLED, "Live connections (WebSocket) to this application are turned off.", "このアプリケーションへのライブ接続（WebSocket）は無効になっています。") \
+    X(WS_BODY_RESTRICTED, "Your access to this application is restricted right now, and a restricted session cannot open a live connection (WebSocket).", "現在このアプリケーションへのアクセスは制限されており、制限付きのセッションではライブ接続（WebSocket）を開けません。") \
+    X(WS_BODY_VERSION, "The browser or client asked for a WebSocket version this gateway does not support (it supports version 13).", "ブラウザーまたはクライアントが、このゲートウェイが対応していないバージョンの WebSocket を要求しました（対応しているのはバージョン 13 です）。")
+
 #define ZT_MESSAGES(X)                                                                            \
     ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X) ZT_SECURITY_MESSAGES(X) \
     ZT_PASSKEY_MESSAGES(X) ZT_WEBAUTHN_MESSAGES(X) ZT_OIDC_MESSAGES(X) ZT_SAML_MESSAGES(X) \
-    ZT_FED_MESSAGES(X)
+    ZT_FED_MESSAGES(X) ZT_WS_MESSAGES(X)
 /* clang-format on */
 
 typedef enum zt_msg {

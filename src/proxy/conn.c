@@ -775,6 +775,7 @@ int zt_conn_build_upstream_head(zt_conn *c, zt_buf *out)
         .n_extra = n_extra,
         .body = r->up_body,
         .content_length = c->head.content_length,
+        .websocket = r->websocket,
     };
     return zt_http_write_upstream_head(out, &c->head, &ctx);
 }

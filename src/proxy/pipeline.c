@@ -621,7 +621,8 @@ void zt_pipeline_dispatch(zt_conn *c)
         stage_local(c, h);
         return;
     }
-    if (!stage_route(c) || !stage_authenticate(c) || !stage_policy(c) || !stage_authorize(c))
+    if (!stage_route(c) || !stage_authenticate(c) || !stage_policy(c) || !zt_ws_stage(c) ||
+        !stage_authorize(c))
         return;
     stage_audit_gate(c);
 }

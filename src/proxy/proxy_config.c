@@ -13,6 +13,9 @@
 #include "core/config_schema.h"
 #include "lib/net.h"
 #include "proxy/proxy.h"
+#include "proxy/ws.h"
+
+#define WS_ORIGINS_MAX 64
 
 /* Bit order of ZT_PATH_MATCH_* in config.h. */
 static const char *const path_match[] = {"exact", "case_insensitive", "strip_params", "trim_dots",
@@ -204,6 +207,36 @@ static void check_app_kind(zt_config_ctx *c, const zt_config_walk *w, zt_app_cfg
         zt_config_err(c, zt_config_seen(w, "saml"), "app '%s': 'saml:' needs 'kind: saml'", name);
 }
 
+/* Only proxied apps carry WebSockets. Each origin is compared with a browser's Origin header
+ * after the same normalisation: written any other way (a path, a wildcard, no scheme) it could
+ * never match, so it is refused. */
+static void check_websocket(zt_config_ctx *c, const zt_config_walk *w, zt_app_cfg *app)
+{
+    static const char *const keys[] = {"websocket", "websocket_origins"};
+    for (size_t i = 0; app->kind != ZT_APP_HTTP && i < 2; i++) {
+        yaml_node_t *n = zt_config_seen(w, keys[i]);
+        if (n != NULL)
+            zt_config_err(c, n, "app '%s': '%s' is only for proxied (kind http) apps",
+                          app->name ? app->name : "?", keys[i]);
+    }
+    for (size_t i = 0; i < app->n_websocket_origins; i++) {
+        zt_cfg_word *o = &app->websocket_origins[i];
+        char norm[300];
+        if (o->s == NULL)
+            continue;
+        if (!zt_ws_origin_normalise(o->s, strlen(o->s), norm, sizeof(norm))) {
+            zt_config_err_at(c, o->line, o->col,
+                             "app '%s': websocket_origins entry '%s' is not an origin "
+                             "(http:// or https:// HOST[:PORT], nothing after)",
+                             app->name ? app->name : "?", o->s);
+            continue;
+        }
+        size_t n = strlen(norm);
+        if (n <= strlen(o->s))
+            memcpy(o->s, norm, n + 1); /* stored normalised; never longer than as written */
+    }
+}
+
 static void check_app(zt_config_ctx *c, const zt_config_walk *w)
 {
     zt_app_cfg *app = (zt_app_cfg *)(void *)w->target;
@@ -218,6 +251,7 @@ static void check_app(zt_config_ctx *c, const zt_config_walk *w)
         zt_config_err(c, zt_config_seen(w, "upstream_tls"),
                       "app '%s': 'upstream_tls' needs an https:// upstream",
                       app->name ? app->name : "?");
+    check_websocket(c, w, app);
 }
 
 static bool str_eq(const char *a, const char *b)
@@ -306,6 +340,9 @@ static const zt_config_key app_keys[] = {
      .def = "false"},
     {"path_match", ZT_K_FLAGS, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, path_match), .min = 1, .max = 3,
      .names = path_match},
+    {"websocket", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, websocket), .def = "true"},
+    {"websocket_origins", ZT_K_STRS, ZT_CFG_RELOAD, .off = offsetof(zt_app_cfg, websocket_origins),
+     .aux = offsetof(zt_app_cfg, n_websocket_origins), .min = 0, .max = WS_ORIGINS_MAX},
     {"oidc", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD, .off = offsetof(zt_app_cfg, oidc),
      .aux = offsetof(zt_app_cfg, has_oidc), .sub = &zt_idp_oidc_app_section},
     {"saml", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD, .off = offsetof(zt_app_cfg, saml),

@@ -454,6 +454,20 @@ void zt_tunnel_dispatch(zt_conn *c);
 /* The tunnel's target connected (state connecting): the 200, then the splice. */
 void zt_tunnel_connected(zt_conn *c);
 
+/* ---- WebSockets (ws.c; the pure rules are in ws.h) ---- */
+
+/* The WebSocket stage of the pipeline (after policy). A request that is no WebSocket
+ * handshake passes untouched; a broken one gets 400 (426 for the version), a refused one 403
+ * (audited): websocket off for the app, a restricted session, a foreign Origin. true: go on
+ * (r->websocket set for a handshake). */
+bool zt_ws_stage(zt_conn *c);
+/* upstream.c, at a 101 head: NULL when the connection may switch (we asked for a WebSocket and
+ * the 101 answers our key), else why not (the client then gets 502). */
+const char *zt_ws_switch_check(zt_conn *c, const zt_http_head *resp);
+/* upstream.c, the checked 101 parsed: our 101 to the client, then the splice (stream.c) with
+ * the frame tracking ops; rest/n are the bytes read after the 101 head. */
+void zt_ws_switched(zt_conn *c, zt_upconn *up, const char *rest, size_t n);
+
 /* server.c */
 /* A client connection's handles are closed (counts it out), or any connection ended. */
 void zt_worker_conn_closed(zt_worker *w);

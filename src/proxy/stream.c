@@ -374,6 +374,8 @@ void zt_stream_client_input(zt_conn *c, const char *data, size_t n)
         return;
     if (s->ops != NULL && s->ops->on_client_bytes != NULL)
         s->ops->on_client_bytes(s, data, n);
+    if (c->stream != s || s->closing)
+        return; /* the bytes broke the protocol: the stream is closing without them */
     s->bytes_up += n;
     s->moved = true;
     s->last_io_ms = loop_ms(c->w);
@@ -397,6 +399,8 @@ void zt_stream_upstream_input(zt_upconn *up, const char *data, size_t n)
         return;
     if (s->ops != NULL && s->ops->on_upstream_bytes != NULL)
         s->ops->on_upstream_bytes(s, data, n);
+    if (c->stream != s || s->closing)
+        return; /* the bytes broke the protocol: the stream is closing without them */
     s->bytes_down += n;
     s->moved = true;
     s->last_io_ms = loop_ms(c->w);

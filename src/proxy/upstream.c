@@ -359,6 +359,11 @@ static void up_input(zt_upconn *up, const char *data, size_t nread)
     llhttp_errno_t err = llhttp_execute(&up->parser, data, nread);
     if (up->state == US_CLOSING || up->client == NULL)
         return;
+    if (err == HPE_PAUSED_UPGRADE && up->head.done && up->head.status == 101) {
+        const char *rest = llhttp_get_error_pos(&up->parser);
+        zt_ws_switched(c, up, rest, (size_t)(data + nread - rest));
+        return;
+    }
     if (err != HPE_OK && err != HPE_PAUSED) {
         const char *why = up->head.error ? up->head.error : llhttp_get_error_reason(&up->parser);
         zt_warn("request %s: invalid response from upstream %s: %s", c->req.id,
@@ -429,8 +434,10 @@ static int up_on_headers_complete(llhttp_t *p)
         return -1;
     int status = up->head.status;
     if (status == 101) {
-        up->head.error = "switching protocols was not requested";
-        return -1;
+        /* Only the answer to our WebSocket upgrade, checked against its key (ws.c); on_up_read
+         * then hands the connection over once llhttp stops after the head. */
+        up->head.error = zt_ws_switch_check(up->client, &up->head);
+        return up->head.error != NULL ? -1 : 0;
     }
     if (status >= 100 && status < 200)
         return 1; /* interim response (100, 103): bodiless, not forwarded */

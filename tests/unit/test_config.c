@@ -288,6 +288,62 @@ static void test_secproxy_keys(void **state)
     zt_diags_dispose(&d);
 }
 
+/* WebSocket keys (issue 15): on by default, origins stored normalised, bad origins and the keys
+ * on a non-proxied app refused at their line. */
+static void test_websocket_keys(void **state)
+{
+    (void)state;
+    zt_config *cfg = load_ok(BASE);
+    assert_true(cfg->apps[0].websocket);
+    assert_int_equal(cfg->apps[0].n_websocket_origins, 0);
+    zt_config_free(cfg);
+    cfg =
+        load_ok("gateway:\n"
+                "  listen: [{address: 127.0.0.1:8080}]\n"
+                "apps:\n"
+                "  - {name: a, upstream: \"http://127.0.0.1:8081\", websocket: false}\n"
+                "  - name: b\n"
+                "    host: b.example\n"
+                "    upstream: \"http://127.0.0.1:8082\"\n"
+                "    websocket_origins: [\"HTTPS://Portal.Example:443\", \"http://[::1]:3000\"]\n");
+    assert_false(cfg->apps[0].websocket);
+    assert_true(cfg->apps[1].websocket);
+    assert_int_equal(cfg->apps[1].n_websocket_origins, 2);
+    assert_string_equal(cfg->apps[1].websocket_origins[0].s, "https://portal.example");
+    assert_string_equal(cfg->apps[1].websocket_origins[1].s, "http://[::1]:3000");
+    zt_config_free(cfg);
+    static const char *const bad[] = {"*", "https://a.example/", "a.example", "wss://a.example",
+                                      "null"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char yaml[512], want[256];
+        snprintf(yaml, sizeof(yaml),
+                 "gateway:\n"
+                 "  listen: [{address: 127.0.0.1:8080}]\n"
+                 "apps:\n"
+                 "  - name: a\n"
+                 "    upstream: \"http://127.0.0.1:8081\"\n"
+                 "    websocket_origins: [\"%s\"]\n",
+                 bad[i]);
+        snprintf(want, sizeof(want),
+                 NAME ":6:25: app 'a': websocket_origins entry '%s' is not an origin (http:// or "
+                      "https:// HOST[:PORT], nothing after)\n",
+                 bad[i]);
+        expect_errors(yaml, want);
+    }
+    zt_diags d;
+    zt_diags_init(&d);
+    const char *oidc = "gateway:\n"
+                       "  listen: [{address: 127.0.0.1:8080}]\n"
+                       "apps:\n"
+                       "  - name: rp\n"
+                       "    kind: oidc\n"
+                       "    websocket: true\n";
+    assert_null(zt_config_load_mem(NAME, oidc, strlen(oidc), &d));
+    assert_non_null(
+        strstr(d.text.data, ":6:16: app 'rp': 'websocket' is only for proxied (kind http) apps"));
+    zt_diags_dispose(&d);
+}
+
 static void test_state_dir_paths(void **state)
 {
     zt_config *cfg = load_ok(BASE "state_dir: /var/lib/ztgate/\n"
@@ -1330,6 +1386,7 @@ int main(void)
         cmocka_unit_test(test_minimal_fixture_and_defaults),
         cmocka_unit_test(test_state_dir_paths),
         cmocka_unit_test(test_secproxy_keys),
+        cmocka_unit_test(test_websocket_keys),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_values_normalised),
