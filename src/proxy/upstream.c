@@ -206,6 +206,12 @@ void zt_upstream_flush(zt_upconn *up)
 {
     if (up->state != US_ACTIVE || up->out.len == 0)
         return;
+    if (up->shut_write) {
+        /* Our side already ended (FIN, and close_notify over TLS): a late close frame or byte
+         * has nowhere to go; it is not the upstream failing. */
+        zt_buf_reset(&up->out);
+        return;
+    }
     if (up->tls_ctx == NULL) {
         up_write_raw(up, up->out.data, up->out.len);
         zt_buf_reset(&up->out);
@@ -729,8 +735,8 @@ void zt_upstream_shutdown_write(zt_upconn *up)
 {
     if (up->shut_write || up->state != US_ACTIVE)
         return;
+    zt_upstream_flush(up); /* what was queued still goes, then the end */
     up->shut_write = true;
-    zt_upstream_flush(up);
     if (up->tls_ctx != NULL && up->state == US_ACTIVE && zt_tls_shutdown(&up->tls) == 0)
         up_send_tls_output(up); /* TLS half-close: close_notify before the FIN */
     if (up->state == US_ACTIVE)
