@@ -73,11 +73,6 @@ void *zt_stream_kind_state(zt_stream *s)
     return s->kind_state;
 }
 
-zt_conn *zt_stream_conn(zt_stream *s)
-{
-    return s->c;
-}
-
 static const char *kind_name(zt_stream_kind k)
 {
     return k == ZT_STREAM_WS ? "websocket" : "tunnel";
@@ -111,7 +106,7 @@ zt_stream_verdict zt_stream_verdict_of(const zt_stream_facts *f, char *buf, size
     case ZT_SESSION_EXPIRED:
         return (zt_stream_verdict){false, "session expired", 1008};
     default:
-        return (zt_stream_verdict){false, "signed out", 1008};
+        return (zt_stream_verdict){false, "session ended (signed out or revoked)", 1008};
     }
     if (!f->app_ok)
         return (zt_stream_verdict){false, "app removed by config reload", 1008};

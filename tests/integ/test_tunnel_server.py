@@ -1,0 +1,386 @@
+"""The tunnel server: `CONNECT host:port` on a TLS listener, as ztagent sends it (Python's ssl
+with the enrolled device's certificate stands in for the agent), to an app of kind tcp.
+
+Positive cases use an agent token made by the fixture `mint_token`, which writes the session row
+straight into the SQLite store (test-only fixture: the binary has no back door; the real agent
+gets its token through the device-code sign-in). Every tunnel has audited Network Activity
+(4001) records, Open and Close with exact byte counts; refusals are Refuse records; a live
+tunnel ends within the bound when its session is revoked, its device revoked, or a reload adds a
+blocking policy; SIGTERM ends every tunnel with a record."""
+import base64
+import hashlib
+import http.client
+import json
+import os
+import secrets
+import signal
+import socket
+import sqlite3
+import ssl
+import subprocess
+import time
+
+from harness import Skip, check, eq, free_port, wait_until
+from portal_client import PASSWORD, add_user
+from tcp_target import TcpTarget
+
+ALICE = "alice@example.test"
+BOB = "bob@example.test"
+SSH_HOST = "ssh.test"
+AGENT_HOST = ".ztgate-agent"  # ZT_SESSION_HOST_AGENT
+
+
+def _bound(h):
+    """The revocation-to-close bound: 1 s (3 s on sanitizer builds)."""
+    return 3.0 if h.sanitized else 1.0
+
+
+def _config(h, target, policies=None, ssh_target=None):
+    tls_dir = h.path("state/tls")
+    listen = [{"address": "127.0.0.1:%d" % free_port(),
+               "tls": {"cert": os.path.join(tls_dir, "cert.pem"),
+                       "key": os.path.join(tls_dir, "key.pem"), "self_signed": True}},
+              {"address": "127.0.0.1:%d" % free_port()}]
+    apps = [h.app("http://127.0.0.1:9", name="web", host="app.test"),
+            {"name": "ssh", "kind": "tcp", "host": SSH_HOST, "port": 22,
+             "target": ssh_target or target.address, "sensitivity": "restricted"}]
+    extra = {"devices": {"enroll_code_ttl": "15m"},
+             "audit": {"path": h.path("state/audit/audit.log")}}
+    if policies:
+        extra["policies"] = policies
+    return h.config(apps, listen=listen, extra=extra)
+
+
+def _gateway(h, target, **kw):
+    if subprocess.run(["which", "openssl"], capture_output=True).returncode != 0:
+        raise Skip("needs openssl")
+    cfg = _config(h, target, **kw)
+    gw = h.gateway(cfg, start=False)
+    gw.base_cfg = cfg  # reloads change policies only: the listeners stay
+    add_user(h, gw, ALICE, PASSWORD)
+    add_user(h, gw, BOB, PASSWORD)
+    gw.start()
+    return gw
+
+
+def _https_post(port, path, body):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
+    c.request("POST", path, json.dumps(body), {"Content-Type": "application/json",
+                                              "Host": "app.test"})
+    r = c.getresponse()
+    out = r.status, json.loads(r.read() or b"null")
+    c.close()
+    return out
+
+
+def enrol(h, gw, user, name):
+    """(device_id, cert path, key path) of a device of `user` enrolled like the agent does."""
+    r = h.cli("device", "enroll-code", "--user", user, "--json", "--config", gw.config_path)
+    eq(r.returncode, 0, "enroll-code: " + r.stderr)
+    code = json.loads(r.stdout)["code"]
+    key, csr, cert = h.path(name + ".key"), h.path(name + ".csr"), h.path(name + ".pem")
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr,
+                    "-subj", "/CN=" + name], check=True, capture_output=True)
+    status, out = _https_post(gw.tls_port, "/.ztgate/device/enroll",
+                              {"code": code, "csr": open(csr).read(), "hostname": name,
+                               "platform": "linux"})
+    eq(status, 201, "enrol: %r" % (out,))
+    with open(cert, "w") as f:
+        f.write(out["certificate"])
+    return out["device_id"], cert, key
+
+
+def mint_token(h, user, device_id, host=AGENT_HOST):
+    """TEST FIXTURE: a session row written straight into the store, as the device-code sign-in
+    would create it (zt_session_create with host ZT_SESSION_HOST_AGENT and the device)."""
+    token = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+    id_hash = hashlib.sha256(token.encode()).hexdigest()
+    now = int(time.time())
+    db = sqlite3.connect(h.path("state/ztgate.db"), timeout=10)
+    uid, epoch = db.execute("SELECT id, revocation_epoch FROM users WHERE email = ?",
+                            (user,)).fetchone()
+    db.execute("INSERT INTO sessions (id_hash, user_id, created_at, auth_time, mfa_time, "
+               "mfa_method, idle_expires_at, absolute_expires_at, user_epoch, device_id, host, "
+               "amr) VALUES (?, ?, ?, ?, ?, 'totp', ?, ?, ?, ?, ?, 'pwd,otp,mfa')",
+               (id_hash, uid, now, now, now, now + 1800, now + 43200, epoch, device_id, host))
+    db.commit()
+    db.close()
+    return token
+
+
+class Tunnel:
+    """A TLS connection to the gateway that sent CONNECT; status/headers/body of the answer."""
+
+    def __init__(self, port, authority, token=None, cert=None, key=None, first=b"",
+                 extra=b""):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        if cert:
+            ctx.load_cert_chain(cert, key)
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.s = ctx.wrap_socket(raw, server_hostname=authority.rsplit(":", 1)[0])
+        head = b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n" % (authority.encode(), authority.encode())
+        if token:
+            head += b"Proxy-Authorization: Bearer %s\r\n" % token.encode()
+        self.s.sendall(head + extra + b"\r\n" + first)
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            d = self.s.recv(65536)
+            if not d:
+                break
+            buf += d
+        head, _, self.rest = buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        self.status = int(lines[0].split()[1]) if lines[0] else 0
+        self.headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            self.headers[k.strip().lower()] = v.strip()
+        n = int(self.headers.get("content-length", "0"))
+        while self.status != 200 and len(self.rest) < n:
+            d = self.s.recv(65536)
+            if not d:
+                break
+            self.rest += d
+
+    def json(self):
+        return json.loads(self.rest)
+
+    def recv_exactly(self, n):
+        out = bytearray(self.rest)
+        self.rest = b""
+        while len(out) < n:
+            d = self.s.recv(min(1 << 20, n - len(out)))
+            if not d:
+                break
+            out += d
+        return bytes(out)
+
+    def closed(self, timeout_s):
+        """True when the gateway ended the connection (EOF or reset) within timeout_s."""
+        self.s.settimeout(timeout_s)
+        try:
+            while True:
+                if not self.s.recv(65536):
+                    return True
+        except (socket.timeout, TimeoutError):
+            return False
+        except (ssl.SSLError, OSError):
+            return True
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+
+def audit(h):
+    try:
+        with open(h.path("state/audit/audit.log")) as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def net_records(h, activity=None):
+    return [r for r in audit(h) if r.get("class_uid") == 4001 and
+            (activity is None or r.get("activity_id") == activity)]
+
+
+def close_record(h, request_id, timeout_s=5.0):
+    found = []
+
+    def look():
+        found[:] = [r for r in net_records(h, 2)
+                    if r.get("metadata", {}).get("uid") == request_id]
+        return bool(found)
+    check(wait_until(look, timeout_s), "a Close record for %s" % request_id)
+    return found[0]
+
+
+def open_record(h):
+    recs = net_records(h, 1)
+    check(recs, "an Open record")
+    return recs[-1]
+
+
+def _setup(h, mode="echo", **kw):
+    target = TcpTarget(mode, **kw)
+    gw = _gateway(h, target)
+    dev, cert, key = enrol(h, gw, ALICE, "pc-alice")
+    token = mint_token(h, ALICE, dev)
+    return target, gw, dev, cert, key, token
+
+
+def _open(gw, token, cert, key, first=b""):
+    t = Tunnel(gw.tls_port, "%s:22" % SSH_HOST, token, cert, key, first=first)
+    eq(t.status, 200, "tunnel answer %r" % (t.rest,))
+    return t
+
+
+def test_tunnel_exact_bytes_and_records(h):
+    target, gw, dev, cert, key, token = _setup(h, "triple", expect=1_000_000)
+    try:
+        payload = os.urandom(1_000_000)
+        # The first 1000 bytes go with the CONNECT head, before the 200 (like an SSH banner).
+        t = _open(gw, token, cert, key, first=payload[:1000])
+        rec = open_record(h)
+        eq(rec.get("dst_endpoint", {}).get("name"), target.address, "Open: the target")
+        eq(rec.get("device", {}).get("uid"), dev, "Open: the device")
+        eq(rec.get("actor", {}).get("user", {}).get("email_addr"), ALICE, "Open: the user")
+        t.s.sendall(payload[1000:])
+        got = t.recv_exactly(3_000_000)
+        eq(len(got), 3_000_000, "bytes back")
+        check(got == payload * 3, "the bytes are exactly the target's")
+        check(t.closed(5.0), "the target's FIN reaches the client (close_notify)")
+        t.close()
+        close = close_record(h, rec["metadata"]["uid"])
+        eq(close["traffic"]["bytes_in"], 1_000_000, "Close: bytes_in")
+        eq(close["traffic"]["bytes_out"], 3_000_000, "Close: bytes_out")
+        eq(close.get("reasons"), "upstream closed", "Close: reason")
+        eq(target.conns[0].read, 1_000_000, "the target read every byte once")
+    finally:
+        target.stop()
+
+
+def test_tunnel_refusals(h):
+    target = TcpTarget("echo")
+    try:
+        gw = _gateway(h, target)
+        dev, cert, key = enrol(h, gw, ALICE, "pc-alice")
+        dev_b, cert_b, key_b = enrol(h, gw, BOB, "pc-bob")
+        token = mint_token(h, ALICE, dev)
+        browser = mint_token(h, ALICE, dev, host="app.test")  # a browser session's cookie
+        port = gw.tls_port
+        refused = 0
+
+        def expect(t, status, error, what):
+            nonlocal refused
+            eq(t.status, status, what + ": status (%r)" % (t.rest,))
+            eq(t.json().get("error"), error, what + ": error")
+            t.close()
+            refused += 1
+
+        t = Tunnel(port, "127.0.0.1:22", token, cert, key)
+        expect(t, 403, "blocked", "an address that is no tcp app")
+        check("not an open proxy" in t.json().get("reason", ""), t.json())
+        expect(Tunnel(port, "app.test:%d" % port, token, cert, key), 403, "blocked",
+               "an http app's host")
+        expect(Tunnel(port, "%s:2222" % SSH_HOST, token, cert, key), 403, "blocked",
+               "the tcp app's host on another port")
+        t = Tunnel(port, "%s:22" % SSH_HOST, None, cert, key)
+        eq(t.headers.get("proxy-authenticate"), 'Bearer realm="ztgate"', "407 challenge")
+        expect(t, 407, "sign_in", "no token")
+        expect(Tunnel(port, "%s:22" % SSH_HOST, "x" * 43, cert, key), 407, "sign_in",
+               "a malformed token")
+        expect(Tunnel(port, "%s:22" % SSH_HOST, browser, cert, key), 407, "sign_in",
+               "a browser session instead of an agent token")
+        expect(Tunnel(port, "%s:22" % SSH_HOST, token, cert_b, key_b), 407, "sign_in",
+               "Alice's token on Bob's device")
+        expect(Tunnel(port, "%s:22" % SSH_HOST, token), 407, "sign_in",
+               "a token without a device certificate")
+        eq(len(net_records(h, 5)) >= refused, True, "every refusal audited (Refuse records)")
+        # Malformed CONNECTs never reach a decision: 400.
+        t = Tunnel(port, "%s:22" % SSH_HOST, token, cert, key, extra=b"Content-Length: 5\r\n",
+                   first=b"hello")
+        eq(t.status, 400, "CONNECT with a body")
+        t.close()
+        # The plain listener never tunnels.
+        s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+        s.sendall(b"CONNECT ssh.test:22 HTTP/1.1\r\nHost: ssh.test:22\r\n"
+                  b"Proxy-Authorization: Bearer " + token.encode() + b"\r\n\r\n")
+        answer = s.recv(65536)
+        check(answer.startswith(b"HTTP/1.1 400"), "plain listener: %r" % answer[:80])
+        s.close()
+        eq(target.accepted(), 0, "no refused tunnel reached the target")
+        # ... and the good one does.
+        t = _open(gw, token, cert, key)
+        t.s.sendall(b"ping")
+        eq(t.recv_exactly(4), b"ping", "echo through the tunnel")
+        t.close()
+        eq(target.accepted(), 1, "one connection to the target")
+    finally:
+        target.stop()
+
+
+def test_tunnel_target_down(h):
+    target = TcpTarget("echo")
+    target.stop()  # nothing listens on its port any more
+    gw = _gateway(h, target)
+    dev, cert, key = enrol(h, gw, ALICE, "pc-alice")
+    token = mint_token(h, ALICE, dev)
+    t = Tunnel(gw.tls_port, "%s:22" % SSH_HOST, token, cert, key)
+    eq(t.status, 502, "target unreachable")
+    t.close()
+
+
+def _closed_within(h, t, what):
+    start = time.monotonic()
+    ok = t.closed(_bound(h) + 2.0)
+    took = time.monotonic() - start
+    print("%s: tunnel closed after %.3f s" % (what, took))
+    check(ok and took <= _bound(h) + 0.3, "%s: closed within the bound (%.3f s)" % (what, took))
+
+
+def test_tunnel_revocations_close_live_tunnels(h):
+    target, gw, dev, cert, key, token = _setup(h)
+    try:
+        conf = ("--config", gw.config_path)
+        # 1. revoke-sessions
+        t = _open(gw, token, cert, key)
+        rid = open_record(h)["metadata"]["uid"]
+        r = h.cli("user", "revoke-sessions", ALICE, *conf)
+        eq(r.returncode, 0, r.stderr)
+        _closed_within(h, t, "revoke-sessions")
+        eq(close_record(h, rid)["reasons"], "session ended (signed out or revoked)", "reason")
+        check(wait_until(lambda: target.open_count() == 0, 5.0), "the target side closed too")
+        # 2. a reload that adds a blocking policy
+        token = mint_token(h, ALICE, dev)
+        t = _open(gw, token, cert, key)
+        rid = open_record(h)["metadata"]["uid"]
+        cfg = dict(gw.base_cfg, policies=[{"name": "no-ssh", "users": {"include": ["all"]},
+                                           "apps": {"include": ["ssh"]},
+                                           "grant": {"block": True}}])
+        gw.reload(cfg)
+        _closed_within(h, t, "policy reload")
+        eq(close_record(h, rid)["reasons"], "blocked by policy no-ssh", "reason")
+        gw.reload(gw.base_cfg)
+        # 3. device revoke
+        check(wait_until(lambda: Tunnel(gw.tls_port, "%s:22" % SSH_HOST, token, cert,
+                                        key).status == 200, 5.0), "tunnels open again")
+        t = _open(gw, token, cert, key)
+        rid = open_record(h)["metadata"]["uid"]
+        r = h.cli("device", "revoke", dev, *conf)
+        eq(r.returncode, 0, r.stderr)
+        _closed_within(h, t, "device revoke")
+        why = close_record(h, rid)["reasons"]
+        print("device revoke: Close reason %r" % why)
+        check(why not in ("client closed", "client connection lost"), "closed by the gateway")
+    finally:
+        target.stop()
+
+
+def test_tunnel_sigterm_closes_streams(h):
+    target, gw, dev, cert, key, token = _setup(h)
+    try:
+        t = _open(gw, token, cert, key)
+        rid = open_record(h)["metadata"]["uid"]
+        t.s.sendall(b"x" * 10)
+        eq(t.recv_exactly(10), b"x" * 10, "echo")
+        start = time.monotonic()
+        gw.proc.signal(signal.SIGTERM)
+        check(t.closed(5.0), "SIGTERM closes the tunnel")
+        check(gw.proc.wait(10.0) is not None, "the gateway exits without waiting for drain")
+        print("SIGTERM: exited after %.3f s" % (time.monotonic() - start))
+        rec = close_record(h, rid)
+        eq(rec["reasons"], "gateway shutting down", "reason")
+        eq(rec["traffic"]["bytes_in"], 10, "bytes_in")
+        eq(rec["traffic"]["bytes_out"], 10, "bytes_out")
+    finally:
+        target.stop()
