@@ -427,6 +427,8 @@ void zt_stream_upstream_drained(zt_upconn *up)
 /* Both directions ended: close once what is queued for the client is written. */
 static void finish_when_written(zt_conn *c)
 {
+    if (c->tls_on)
+        zt_tls_shutdown(&c->tls); /* an orderly end: close_notify after the last byte */
     c->close_after_flush = true;
     zt_conn_flush(c);
     if (c->state == CS_STREAM && c->wq_bytes == 0 && c->out.len == 0)

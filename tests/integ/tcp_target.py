@@ -5,10 +5,20 @@ Modes, per accepted connection:
   triple  — reads `expect` bytes, then sends each of them three times (in order) and closes
             its side (FIN) right away; reads on until the client's EOF.
   banner  — sends `banner` first (like an SSH server), then echoes.
+  sink    — reads until the client's EOF (a half-close), then answers "COUNT SHA256HEX\n" and
+            closes: it can only answer if the EOF came through while its own side was open.
+  source  — sends `size` bytes of pattern() and closes.
 It counts connections and the bytes read and written on each, so a test can check that an
 audit record's byte counts are exact and that a refused tunnel never reached the target."""
+import hashlib
 import socket
 import threading
+
+
+def pattern(n):
+    """The bytes a source target sends."""
+    block = bytes(range(256)) * 256
+    return (block * (n // len(block) + 1))[:n]
 
 
 class Conn:
@@ -19,8 +29,8 @@ class Conn:
 
 
 class TcpTarget:
-    def __init__(self, mode="echo", expect=0, banner=b""):
-        self.mode, self.expect, self.banner = mode, expect, banner
+    def __init__(self, mode="echo", expect=0, banner=b"", size=0):
+        self.mode, self.expect, self.banner, self.size = mode, expect, banner, size
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -63,12 +73,19 @@ class TcpTarget:
         try:
             if self.mode == "banner":
                 self._send(s, c, self.banner)
+            if self.mode == "source":
+                data = pattern(self.size)
+                for i in range(0, len(data), 1 << 20):
+                    self._send(s, c, data[i:i + (1 << 20)])
+                return
             got = bytearray()
+            digest = hashlib.sha256()
             while True:
                 data = s.recv(65536)
                 if not data:
                     break
                 c.read += len(data)
+                digest.update(data)
                 if self.mode in ("echo", "banner"):
                     self._send(s, c, data)
                 elif self.mode == "triple" and len(got) < self.expect:
@@ -78,6 +95,8 @@ class TcpTarget:
                         for _ in range(3):
                             self._send(s, c, out)
                         s.shutdown(socket.SHUT_WR)
+            if self.mode == "sink":
+                self._send(s, c, b"%d %s\n" % (c.read, digest.hexdigest().encode()))
         except OSError:
             pass
         finally:

@@ -20,9 +20,9 @@ import ssl
 import subprocess
 import time
 
-from harness import Skip, check, eq, free_port, wait_until
+from harness import Skip, check, eq, free_port, proc_rss_kb, wait_until
 from portal_client import PASSWORD, add_user
-from tcp_target import TcpTarget
+from tcp_target import TcpTarget, pattern
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -35,7 +35,7 @@ def _bound(h):
     return 3.0 if h.sanitized else 1.0
 
 
-def _config(h, target, policies=None, ssh_target=None):
+def _config(h, target, policies=None, ssh_target=None, idle_timeout=None):
     tls_dir = h.path("state/tls")
     listen = [{"address": "127.0.0.1:%d" % free_port(),
                "tls": {"cert": os.path.join(tls_dir, "cert.pem"),
@@ -44,6 +44,8 @@ def _config(h, target, policies=None, ssh_target=None):
     apps = [h.app("http://127.0.0.1:9", name="web", host="app.test"),
             {"name": "ssh", "kind": "tcp", "host": SSH_HOST, "port": 22,
              "target": ssh_target or target.address, "sensitivity": "restricted"}]
+    if idle_timeout:
+        apps[1]["idle_timeout"] = idle_timeout
     extra = {"devices": {"enroll_code_ttl": "15m"},
              "audit": {"path": h.path("state/audit/audit.log")}}
     if policies:
@@ -94,12 +96,12 @@ def enrol(h, gw, user, name):
     return out["device_id"], cert, key
 
 
-def mint_token(h, user, device_id, host=AGENT_HOST):
+def mint_token(h, user, device_id, host=AGENT_HOST, auth_age_s=0):
     """TEST FIXTURE: a session row written straight into the store, as the device-code sign-in
     would create it (zt_session_create with host ZT_SESSION_HOST_AGENT and the device)."""
     token = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
     id_hash = hashlib.sha256(token.encode()).hexdigest()
-    now = int(time.time())
+    now = int(time.time()) - auth_age_s
     db = sqlite3.connect(h.path("state/ztgate.db"), timeout=10)
     uid, epoch = db.execute("SELECT id, revocation_epoch FROM users WHERE email = ?",
                             (user,)).fetchone()
@@ -210,9 +212,9 @@ def open_record(h):
     return recs[-1]
 
 
-def _setup(h, mode="echo", **kw):
+def _setup(h, mode="echo", gw_kw=None, **kw):
     target = TcpTarget(mode, **kw)
-    gw = _gateway(h, target)
+    gw = _gateway(h, target, **(gw_kw or {}))
     dev, cert, key = enrol(h, gw, ALICE, "pc-alice")
     token = mint_token(h, ALICE, dev)
     return target, gw, dev, cert, key, token
@@ -382,5 +384,168 @@ def test_tunnel_sigterm_closes_streams(h):
         eq(rec["reasons"], "gateway shutting down", "reason")
         eq(rec["traffic"]["bytes_in"], 10, "bytes_in")
         eq(rec["traffic"]["bytes_out"], 10, "bytes_out")
+    finally:
+        target.stop()
+
+
+def test_tunnel_half_close_client_side(h):
+    """The client's close_notify reaches the target as EOF while the other direction stays open:
+    the sink target answers only after that EOF, and the answer still arrives."""
+    target, gw, dev, cert, key, token = _setup(h, "sink")
+    try:
+        payload = os.urandom(300_000)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.load_cert_chain(cert, key)
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(inc, out, server_hostname=SSH_HOST)
+        sock = socket.create_connection(("127.0.0.1", gw.tls_port), timeout=10)
+
+        def flush():
+            data = out.read()
+            if data:
+                sock.sendall(data)
+
+        def feed():
+            d = sock.recv(65536)
+            if d:
+                inc.write(d)
+            else:
+                inc.write_eof()
+        while True:
+            try:
+                obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                flush()
+                feed()
+        flush()
+        head = b"CONNECT ssh.test:22 HTTP/1.1\r\nHost: ssh.test:22\r\n" \
+               b"Proxy-Authorization: Bearer %s\r\n\r\n" % token.encode()
+        obj.write(head + payload)
+        flush()
+        try:
+            obj.unwrap()  # our close_notify: a half-close
+        except ssl.SSLWantReadError:
+            pass
+        flush()
+        got, clean = b"", False
+        while True:
+            try:
+                got += obj.read(65536)
+            except ssl.SSLWantReadError:
+                feed()
+            except ssl.SSLZeroReturnError:
+                clean = True
+                break
+            except (ssl.SSLEOFError, ssl.SSLSyscallError):
+                break
+        sock.close()
+        head_part, _, answer = got.partition(b"\r\n\r\n")
+        check(head_part.startswith(b"HTTP/1.1 200"), head_part[:60])
+        want = b"%d %s\n" % (len(payload), hashlib.sha256(payload).hexdigest().encode())
+        eq(answer, want, "the target saw every byte, then our EOF, and its answer came back")
+        check(clean, "the gateway ended with close_notify")
+        rec = close_record(h, open_record(h)["metadata"]["uid"])
+        eq(rec["reasons"], "client closed", "reason")
+        eq(rec["traffic"]["bytes_in"], len(payload), "bytes_in")
+        eq(rec["traffic"]["bytes_out"], len(want), "bytes_out")
+    finally:
+        target.stop()
+
+
+def test_tunnel_backpressure(h):
+    """A client that stops reading while the target sends 64 MiB: the gateway holds about
+    ZT_WQ_HIGH, not the stream; once the client reads, every byte arrives in order."""
+    size = 64 << 20
+    target, gw, dev, cert, key, token = _setup(h, "source", size=size)
+    try:
+        rss0 = proc_rss_kb(gw.proc.pid)
+        t = _open(gw, token, cert, key)
+        time.sleep(1.0)  # the target writes until every buffer on the way is full
+        rss1 = proc_rss_kb(gw.proc.pid)
+        print("RSS before %d KiB, with a stalled 64 MiB stream %d KiB" % (rss0, rss1))
+        check(rss1 - rss0 < 16 * 1024, "the gateway did not buffer the stream (%d KiB more)"
+              % (rss1 - rss0))
+        got = hashlib.sha256()
+        n = len(t.rest)
+        got.update(t.rest)
+        while n < size:
+            d = t.s.recv(1 << 20)
+            if not d:
+                break
+            got.update(d)
+            n += len(d)
+        eq(n, size, "every byte")
+        eq(got.hexdigest(), hashlib.sha256(pattern(size)).hexdigest(), "in order (SHA-256)")
+        t.close()
+    finally:
+        target.stop()
+
+
+def test_tunnel_idle_timeout(h):
+    target, gw, dev, cert, key, token = _setup(h, gw_kw={"idle_timeout": "1s"})
+    try:
+        t = _open(gw, token, cert, key)
+        rid = open_record(h)["metadata"]["uid"]
+        check(t.closed(5.0), "an idle tunnel closes")
+        eq(close_record(h, rid)["reasons"], "idle", "reason")
+    finally:
+        target.stop()
+
+
+def test_tunnel_device_alert_and_sign_in_frequency(h):
+    """The device epoch (a malware alert) and a finite sign-in frequency end a live tunnel."""
+    policies = [{"name": "no-infected", "users": {"include": ["all"]},
+                 "apps": {"include": ["all"]},
+                 "conditions": {"device": {"risk": ["high"]}}, "grant": {"block": True}},
+                {"name": "hourly", "users": {"include": ["all"]}, "apps": {"include": ["ssh"]},
+                 "session": {"sign_in_frequency": "1m"}}]
+    target, gw, dev, cert, key, token = _setup(h, gw_kw={"policies": policies})
+    try:
+        t = _open(gw, token, cert, key)
+        rid = open_record(h)["metadata"]["uid"]
+        alert = {"event": "detected", "path": "/home/alice/x.com", "sha256": "ab" * 32,
+                 "signature": "Eicar-Test-Signature", "detected_at": "2026-11-23T10:05:00Z"}
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.load_cert_chain(cert, key)
+        c = http.client.HTTPSConnection("127.0.0.1", gw.tls_port, context=ctx, timeout=10)
+        c.request("POST", "/.ztgate/device/alert", json.dumps(alert),
+                  {"Content-Type": "application/json", "Host": "app.test"})
+        eq(c.getresponse().status, 200, "alert accepted")
+        c.close()
+        _closed_within(h, t, "malware alert")
+        eq(close_record(h, rid)["reasons"], "blocked by policy no-infected", "reason")
+        c = http.client.HTTPSConnection("127.0.0.1", gw.tls_port, context=ctx, timeout=10)
+        c.request("POST", "/.ztgate/device/alert", json.dumps(dict(alert, event="clean_scan")),
+                  {"Content-Type": "application/json", "Host": "app.test"})
+        eq(c.getresponse().status, 200, "clean scan accepted")
+        c.close()
+        # Signed in 57 s ago under a 1 minute frequency: open now, closed about 4 s later.
+        token = mint_token(h, ALICE, dev, auth_age_s=57)
+        t = _open(gw, token, cert, key)
+        rid = open_record(h)["metadata"]["uid"]
+        check(t.closed(10.0), "closed when the sign-in frequency runs out")
+        eq(close_record(h, rid)["reasons"], "sign-in frequency of policy hourly", "reason")
+    finally:
+        target.stop()
+
+
+def test_tunnel_many_concurrent(h):
+    """200 tunnels at once, each echoing its own bytes."""
+    target, gw, dev, cert, key, token = _setup(h)
+    try:
+        tunnels = [_open(gw, token, cert, key) for _ in range(200)]
+        for i, t in enumerate(tunnels):
+            t.s.sendall(b"%06d" % i)
+        for i, t in enumerate(tunnels):
+            eq(t.recv_exactly(6), b"%06d" % i, "tunnel %d echo" % i)
+        eq(target.accepted(), 200, "200 target connections")
+        for t in tunnels:
+            t.close()
+        check(wait_until(lambda: len(net_records(h, 2)) == 200, 10.0), "200 Close records")
     finally:
         target.stop()
