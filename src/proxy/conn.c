@@ -1214,6 +1214,13 @@ static void conn_input_tls(zt_conn *c, const char *data, size_t n)
             continue;
         }
         if (r < 0) {
+            /* A tunnel's client may end its side before the 200 (all it had to send is in
+             * pending): the stream passes that half-close on once it starts. */
+            if (c->req_active && c->head.done && c->head.method == HTTP_CONNECT &&
+                zt_tls_peer_closed(&c->tls)) {
+                zt_conn_read_stop(c);
+                return;
+            }
             if (c->req_active && !c->req.resp_done && c->up != NULL)
                 c->close_after_flush = true; /* let the response finish */
             else

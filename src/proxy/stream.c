@@ -19,6 +19,7 @@
 
 #include "access/access.h"
 #include "audit/event.h"
+#include "core/metrics.h"
 #include "device/device.h"
 #include "lib/net.h"
 #include "lib/str.h"
@@ -343,6 +344,7 @@ int zt_stream_begin(zt_conn *c, zt_upconn *up, zt_stream_kind kind, const zt_str
     c->close_after_flush = false;
     c->last_request = true;
     stream_link(w, s);
+    zt_metric_stream_open((unsigned)kind);
     zt_upstream_raw(up);
     if (n1 > 0)
         zt_stream_upstream_input(up, first_to_client, n1);
@@ -354,6 +356,10 @@ int zt_stream_begin(zt_conn *c, zt_upconn *up, zt_stream_kind kind, const zt_str
     if (c->state != CS_STREAM)
         return -1;
     zt_buf_dispose(&c->pending);
+    if (c->tls_on && zt_tls_peer_closed(&c->tls)) {
+        zt_stream_client_end(c, true); /* the client had ended its side before the 200 */
+        return c->state == CS_STREAM ? 0 : -1;
+    }
     zt_conn_flush(c);
     if (c->state == CS_STREAM && !s->client_paused)
         zt_conn_read_start(c);
@@ -534,6 +540,7 @@ void zt_stream_end(zt_conn *c)
     c->stream = NULL;
     set_reason(s, NULL);
     audit_close(s);
+    zt_metric_stream_close((unsigned)s->kind, s->bytes_up, s->bytes_down);
     stream_unlink(c->w, s);
     zt_runtime_release(s->rt);
     free(s->hdr_mem);
@@ -614,6 +621,7 @@ static int64_t next_deadline(const zt_session_info *info, const zt_policy_result
 static bool reevaluate(zt_worker *w, zt_stream *s, int64_t now)
 {
     zt_services *svc = w->server->svc;
+    zt_metric_stream_evaluation();
     zt_stream_facts f = {
         .session_status = ZT_SESSION_VALID, .outcome = ZT_OUTCOME_ALLOW, .now = now};
     const zt_session_info *info = NULL;

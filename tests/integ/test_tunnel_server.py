@@ -312,14 +312,19 @@ def test_tunnel_refusals(h):
 
 
 def test_tunnel_target_down(h):
-    target = TcpTarget("echo")
-    target.stop()  # nothing listens on its port any more
-    gw = _gateway(h, target)
-    dev, cert, key = enrol(h, gw, ALICE, "pc-alice")
-    token = mint_token(h, ALICE, dev)
-    t = Tunnel(gw.tls_port, "%s:22" % SSH_HOST, token, cert, key)
-    eq(t.status, 502, "target unreachable")
-    t.close()
+    # A port bound but not listening: connecting is refused, and no other test or listener
+    # can take the port meanwhile.
+    hole = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    hole.bind(("127.0.0.1", 0))
+    try:
+        gw = _gateway(h, None, ssh_target="127.0.0.1:%d" % hole.getsockname()[1])
+        dev, cert, key = enrol(h, gw, ALICE, "pc-alice")
+        token = mint_token(h, ALICE, dev)
+        t = Tunnel(gw.tls_port, "%s:22" % SSH_HOST, token, cert, key)
+        eq(t.status, 502, "target unreachable")
+        t.close()
+    finally:
+        hole.close()
 
 
 def _closed_within(h, t, what):
