@@ -33,14 +33,31 @@ static const char *status_text(int status)
     }
 }
 
+/* What the agent shows its user, in the language its request asked for. */
+static zt_msg message_of(const char *error, const char *reason)
+{
+    if (strcmp(error, "sign_in") == 0)
+        return TUN_SIGN_IN;
+    if (strcmp(error, "step_up") == 0)
+        return TUN_STEP_UP;
+    if (strcmp(error, "unavailable") == 0)
+        return TUN_UNAVAILABLE;
+    return reason != NULL && strstr(reason, "not an open proxy") ? TUN_NOT_APP : TUN_BLOCKED;
+}
+
 /* The answer: a JSON body, the connection ends after it. */
 static void respond_json(zt_conn *c, int status, const char *detail, const char *error,
                          const char *reason, const char *policy, const char *control)
 {
     zt_request *r = &c->req;
+    const zt_header *al = zt_http_head_find(&c->head, "Accept-Language");
+    zt_lang lang = al ? zt_lang_from_accept(al->value.p, al->value.n) : ZT_LANG_EN;
+    const char *msg = zt_msg_text(lang, message_of(error, reason));
     zt_buf body;
-    zt_buf_init(&body, 256);
-    int rc = zt_buf_printf(&body, "{\"error\":\"%s\"", error);
+    zt_buf_init(&body, 8192); /* a limit: reasons and names are bounded well below */
+    int rc = zt_buf_printf(&body, "{\"error\":\"%s\",\"message\":", error);
+    rc = rc ? rc : zt_json_str(&body, msg, strlen(msg));
+    rc = rc ? rc : zt_buf_printf(&body, ",\"lang\":\"%s\"", zt_lang_tag(lang));
     if (rc == 0 && control != NULL)
         rc = zt_buf_printf(&body, ",\"control\":\"%s\"", control);
     if (rc == 0 && reason != NULL) {

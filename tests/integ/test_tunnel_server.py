@@ -272,6 +272,11 @@ def test_tunnel_refusals(h):
         t = Tunnel(port, "127.0.0.1:22", token, cert, key)
         expect(t, 403, "blocked", "an address that is no tcp app")
         check("not an open proxy" in t.json().get("reason", ""), t.json())
+        check("only to the TCP apps" in t.json().get("message", ""), t.json())
+        t = Tunnel(port, "127.0.0.1:22", token, cert, key, extra=b"Accept-Language: ja\r\n")
+        expect(t, 403, "blocked", "the same in Japanese")
+        eq(t.json().get("lang"), "ja", "lang")
+        check("TCP アプリにのみ接続" in t.json().get("message", ""), t.json())
         expect(Tunnel(port, "app.test:%d" % port, token, cert, key), 403, "blocked",
                "an http app's host")
         expect(Tunnel(port, "%s:2222" % SSH_HOST, token, cert, key), 403, "blocked",
