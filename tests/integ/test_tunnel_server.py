@@ -559,3 +559,29 @@ def test_tunnel_many_concurrent(h):
         check(wait_until(lambda: len(net_records(h, 2)) == 200, 10.0), "200 Close records")
     finally:
         target.stop()
+
+
+def test_tunnel_survives_reloads(h):
+    """Reloads that keep the app leave live tunnels alone (they move to the new generation at
+    their next evaluation, pinning no old one): 20 SIGHUPs with 5 tunnels echoing between."""
+    target, gw, dev, cert, key, token = _setup(h)
+    try:
+        tunnels = [_open(gw, token, cert, key) for _ in range(5)]
+        for i in range(20):
+            cfg = dict(gw.base_cfg, policies=[{"name": "p%d" % i, "users": {"include": ["all"]},
+                                               "apps": {"include": ["web"]},
+                                               "grant": {"block": True}}])
+            gw.reload(cfg)
+            time.sleep(0.1)
+            for k, t in enumerate(tunnels):
+                msg = b"%02d-%d" % (i, k)
+                t.s.sendall(msg)
+                eq(t.recv_exactly(len(msg)), msg, "echo after reload %d" % i)
+        check("reload" in gw.stderr_text(), "the reloads happened")
+        for t in tunnels:
+            t.close()
+        check(wait_until(lambda: len(net_records(h, 2)) == 5, 10.0), "5 Close records")
+        eq(sorted({r["reasons"] for r in net_records(h, 2)}) in
+           (["client connection lost"], ["client closed"]), True, "closed by their clients")
+    finally:
+        target.stop()
