@@ -419,7 +419,8 @@ void zt_stream_close(zt_conn *c, const char *reason, uint16_t ws_code);
 void zt_stream_end(zt_conn *c);
 /* The conn timer fired in state stream (the close did not drain in time). */
 void zt_stream_timeout(zt_conn *c);
-/* ws.c's per-stream tracker storage (opaque, ZT_STREAM_KIND_STATE bytes, zeroed). */
+/* ws.c's per-stream tracker storage (opaque, ZT_STREAM_KIND_STATE bytes, zeroed when the
+ * stream begins, 16-byte aligned); NULL for no stream. */
 #define ZT_STREAM_KIND_STATE 64
 void *zt_stream_kind_state(zt_stream *s);
 /* Drain: every stream of the loop closes now (reason "gateway shutting down", WS 1001). */

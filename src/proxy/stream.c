@@ -71,7 +71,7 @@ struct zt_stream {
 
 void *zt_stream_kind_state(zt_stream *s)
 {
-    return s->kind_state;
+    return s != NULL ? s->kind_state : NULL;
 }
 
 static const char *kind_name(zt_stream_kind k)

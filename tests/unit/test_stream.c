@@ -79,10 +79,20 @@ static void test_verdict_table(void **state)
     }
 }
 
+/* The per-kind tracker storage the websocket kind keeps its frame state in: none without a
+ * stream (the rest is exercised through ws.c and the integration tests). */
+static void test_kind_state(void **state)
+{
+    (void)state;
+    assert_null(zt_stream_kind_state(NULL));
+    assert_true(ZT_STREAM_KIND_STATE >= 64);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verdict_table),
+        cmocka_unit_test(test_kind_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
