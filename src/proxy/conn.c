@@ -802,6 +802,8 @@ void zt_conn_upstream_failed(zt_conn *c, int status, const char *detail)
 {
     zt_request *r = &c->req;
     c->up = NULL;
+    if (c->head.method == HTTP_CONNECT && c->state == CS_CONNECTING)
+        zt_tunnel_failed(c, detail);
     if (c->in_parser) {
         /* Failed while streaming the body from inside the parser: nothing can be answered
          * in order any more. */

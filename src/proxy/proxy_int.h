@@ -451,6 +451,8 @@ zt_stream_verdict zt_stream_verdict_of(const zt_stream_facts *f, char *buf, size
 void zt_tunnel_dispatch(zt_conn *c);
 /* The audit gate passed: connect to the app's target (state connecting). */
 void zt_tunnel_forward(zt_conn *c);
+/* Its target could not be reached (a Fail record: the Open one is already written). */
+void zt_tunnel_failed(zt_conn *c, const char *detail);
 /* The tunnel's target connected (state connecting): the 200, then the splice. */
 void zt_tunnel_connected(zt_conn *c);
 

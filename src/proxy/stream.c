@@ -65,7 +65,6 @@ struct zt_stream {
     bool dirty, moved, client_eof, up_eof, closing, client_paused, client_shut;
     const char *close_reason;
     char reason_buf[192];
-    uv_shutdown_t shut_req;
     _Alignas(16) unsigned char kind_state[ZT_STREAM_KIND_STATE];
 };
 
@@ -461,10 +460,12 @@ void zt_stream_client_end(zt_conn *c, bool eof)
     zt_upstream_shutdown_write(c->up); /* after what is queued for it */
 }
 
+/* The request is its own allocation: the stream may be freed (zt_conn_close) before libuv
+ * calls back, with UV_ECANCELED, when the handle closes. */
 static void on_client_shutdown(uv_shutdown_t *req, int status)
 {
-    (void)req;
     (void)status; /* the connection closes on its own path */
+    free(req);
 }
 
 void zt_stream_upstream_end(zt_upconn *up, bool eof)
@@ -491,7 +492,9 @@ void zt_stream_upstream_end(zt_upconn *up, bool eof)
     zt_conn_flush(c);
     if (c->state == CS_STREAM && !s->client_shut) {
         s->client_shut = true;
-        uv_shutdown(&s->shut_req, (uv_stream_t *)&c->tcp, on_client_shutdown);
+        uv_shutdown_t *req = malloc(sizeof(*req));
+        if (req != NULL && uv_shutdown(req, (uv_stream_t *)&c->tcp, on_client_shutdown) < 0)
+            free(req);
     }
 }
 

@@ -261,6 +261,31 @@ void zt_tunnel_forward(zt_conn *c)
     zt_upstream_open(c, &r->app->target.addr);
 }
 
+void zt_tunnel_failed(zt_conn *c, const char *detail)
+{
+    /* The Open record is written: this one says the tunnel never carried a byte. */
+    zt_server *srv = c->w->server;
+    zt_request *r = &c->req;
+    if (srv->audit == NULL)
+        return;
+    zt_event ev;
+    zt_buf_reset(&c->w->event);
+    zt_event_begin(&ev, &c->w->event, ZT_EV_NETWORK_ACTIVITY, ZT_ACT_NET_FAIL, ZT_SEV_LOW);
+    zt_event_status(&ev, ZT_STATUS_FAILURE);
+    zt_event_str(&ev, "message", "tunnel failed");
+    zt_event_str(&ev, "src_endpoint.ip", r->client_ip[0] ? r->client_ip : c->ip);
+    zt_event_str(&ev, "dst_endpoint.name", r->app ? r->app->target.host_header : NULL);
+    zt_event_str(&ev, "connection_info.protocol_name", "tunnel");
+    zt_event_str(&ev, "app.name", r->app ? r->app->name : NULL);
+    if (r->user_id != NULL)
+        zt_event_str(&ev, "actor.user.uid", r->user_id);
+    zt_event_str(&ev, "reasons", detail);
+    zt_event_metadata(&ev, r->id, NULL);
+    if (zt_event_end(&ev) == 0 &&
+        zt_audit_submit_batched(srv->audit, c->w->event.data, c->w->event.len) > 0)
+        c->w->audit_owed = true;
+}
+
 void zt_tunnel_connected(zt_conn *c)
 {
     static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";

@@ -328,6 +328,9 @@ def test_tunnel_target_down(h):
         t = Tunnel(gw.tls_port, "%s:22" % SSH_HOST, token, cert, key)
         eq(t.status, 502, "target unreachable")
         t.close()
+        check(wait_until(lambda: net_records(h, 4), 5.0), "a Fail record follows the Open one")
+        eq(net_records(h, 4)[0]["metadata"]["uid"], open_record(h)["metadata"]["uid"],
+           "for the same tunnel")
     finally:
         hole.close()
 
