@@ -597,7 +597,9 @@ void zt_pipeline_dispatch(zt_conn *c)
 {
     zt_request *r = &c->req;
     resolve_client(c);
-    if (c->head.method == HTTP_CONNECT) { /* a tunnel to a kind tcp app, or nothing */
+    /* A tunnel to a kind tcp app, or nothing; never on the admin listener (its target check
+     * refuses the authority-form with 400). */
+    if (c->head.method == HTTP_CONNECT && !c->admin) {
         zt_tunnel_dispatch(c);
         return;
     }
