@@ -103,6 +103,12 @@ void zt_metric_upstream_tls(zt_metric_upstream_tls_result result);
 /* Client connections open now: +1 on accept, -1 on close. */
 void zt_metric_conn_open(void);
 void zt_metric_conn_close(void);
+/* Streams (kind 0 websocket, 1 tunnel: zt_stream_kind): opened; closed with their payload
+ * bytes (in: client to upstream); one continuous re-evaluation. */
+#define ZT_M_STREAM_KIND_N 2
+void zt_metric_stream_open(unsigned kind);
+void zt_metric_stream_close(unsigned kind, uint64_t bytes_in, uint64_t bytes_out);
+void zt_metric_stream_evaluation(void);
 /* One audit fdatasync that took `us` microseconds (histogram ztgate_audit_fsync_seconds). */
 void zt_metric_audit_fsync_us(uint64_t us);
 
