@@ -35,7 +35,7 @@ STUNNEL=$(command -v stunnel4 || command -v stunnel || true)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ztgate-tunnel-bench.XXXXXX")
 chmod 755 "$work"
-read -r P_IP P_SS P_SC P_ZT P_ZC < <(free_ports 5)
+read -r P_IP P_SS P_SC P_ZT P_ZC P_HOLD P_ZH < <(free_ports 7)
 
 # ---- one CA; the server certificate (stunnel server and ztgate alike) and a client one
 cd "$work"
@@ -152,6 +152,14 @@ for run in $(seq "$RUNS"); do
         fi
     done
 done
+# revocation to close, last (it ends the tunnel token): TUNNEL_BENCH_REVOKE idle tunnels to the
+# app `hold` (a target that holds connections) through a second `ztagent tunnel --listen`
+revoke_line=""
+if [ "$zt_state" = ok ] && [ "${TUNNEL_BENCH_REVOKE:-20}" -gt 0 ]; then
+    revoke_line=$(python3 "$repo/bench/tunnel/revoke_latency.py" "$P_HOLD" "$P_ZH" "${TUNNEL_BENCH_REVOKE:-20}" \
+        "$ZT_AUDIT" -- "$build/ztgate" user revoke-sessions tunnel@bench.test \
+        --config "$work/ztgate.yaml" 2>"$out/revoke.err" | grep '^REVOKE' || true)
+fi
 for key in "${!GBPS[@]}"; do
     # shellcheck disable=SC2086
     GBPS[$key]=$(median ${GBPS[$key]})
@@ -200,6 +208,13 @@ row() { # key label
             printf 'iperf3 %-8s ztgate/stunnel n/a (%s)\n' "${args:-single}" "$zt_state"
         fi
     done
+    if [ -n "$revoke_line" ]; then
+        awk -v l="$revoke_line" 'BEGIN {
+            n = split(l, w, " "); for (i = 2; i <= n; i++) { split(w[i], kv, "="); v[kv[1]] = kv[2] }
+            sub(/.* reason=/, "", l)
+            printf "revoke-sessions -> tunnel closed: %d of %d open, after %s / %s / %s ms (first / p50 / last); Close reason: %s\n",
+                v["closed"], v["open"], v["first_ms"], v["p50_ms"], v["last_ms"], l }'
+    fi
     if [ "$zt_state" = ok ]; then audit_streams "$ZT_AUDIT" tunnels; fi
 } | tee "$out/results.txt"
 echo "(raw output: $out/)"

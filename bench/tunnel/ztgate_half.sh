@@ -39,6 +39,12 @@ apps:
     port: $APP_PORT
     target: "127.0.0.1:$P_IP"
     sensitivity: internal
+  - name: hold
+    kind: tcp
+    host: hold.bench.test
+    port: 7
+    target: "127.0.0.1:$P_HOLD"
+    sensitivity: internal
 EOF
     if ! "$zt" check-config "$cfg" >"$work/check.out" 2>&1; then
         zt_state="refused by this ztgate (no tcp apps yet?): $(grep -m1 -i 'error\|unknown\|tcp' "$work/check.out" | sed "s|$work/||" | cut -c1-90)"
@@ -91,6 +97,9 @@ EOF
     pids+=($!)
     ZA_PID=${pids[-1]}
     wait_port "$P_ZC" "$ZA_PID" || { zt_state="ztagent tunnel --listen did not start"; return; }
+    "$za" tunnel hold.bench.test:7 --listen "127.0.0.1:$P_ZH" --dir "$work/agent" >"$work/tunnel-hold.out" 2>&1 &
+    pids+=($!)
+    wait_port "$P_ZH" "${pids[-1]}" || { zt_state="the second ztagent tunnel --listen did not start"; return; }
     zt_cipher=$(openssl s_client -connect "127.0.0.1:$P_ZT" -servername "$HOST" </dev/null 2>/dev/null |
         sed -n 's/.*Cipher is \([A-Z0-9_-]*\).*/\1/p' | head -n 1)
     zt_state=ok
