@@ -87,8 +87,6 @@ void zta_token_forget(const zta_ctx *ctx);
  * stderr where to approve it, polls, and caches the token. ZTA_EXIT_OK, ZTA_EXIT_FAIL (denied,
  * expired) or ZTA_EXIT_ERR. */
 int zta_signin(const zta_ctx *ctx, const char *app);
-/* "HOST[:PORT]" into host (lowercased) and port (default 22); false when malformed. */
-bool zta_parse_app(const char *arg, char *host, size_t hostlen, unsigned *port);
 
 /* Subcommands */
 int zta_cmd_enroll(int argc, char **argv);

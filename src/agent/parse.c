@@ -1,6 +1,8 @@
 #include "agent/parse.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -400,4 +402,62 @@ int zta_url_parse(const char *url, char *host, size_t hostlen, unsigned *port)
     host[he - hs] = '\0';
     *port = v;
     return 0;
+}
+
+bool zta_parse_app(const char *arg, char *host, size_t hostlen, unsigned *port)
+{
+    const char *colon = strrchr(arg, ':');
+    size_t hl = colon ? (size_t)(colon - arg) : strlen(arg);
+    unsigned p = 22;
+    if (hl == 0 || hl >= hostlen || hl > 253)
+        return false;
+    if (colon != NULL && (!parse_uint(colon + 1, strlen(colon + 1), 65535, &p) || p == 0))
+        return false;
+    for (size_t i = 0; i < hl; i++) {
+        char c = arg[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+            return false;
+        host[i] = c;
+    }
+    host[hl] = '\0';
+    *port = p;
+    return true;
+}
+
+int zta_listen_parse(const char *spec, struct sockaddr_storage *ss, unsigned *len)
+{
+    char host[64];
+    const char *colon = strrchr(spec, ':');
+    unsigned port;
+    if (colon == NULL || (size_t)(colon - spec) >= sizeof host ||
+        !parse_uint(colon + 1, strlen(colon + 1), 65535, &port) || port == 0)
+        return -1;
+    size_t hl = (size_t)(colon - spec);
+    memcpy(host, spec, hl);
+    host[hl] = '\0';
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        if ((ntohl(v4->sin_addr.s_addr) >> 24) != 127)
+            return -2;
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        *len = sizeof(*v4);
+        return 0;
+    }
+    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, &v6->sin6_addr) != 1)
+            return -1;
+        if (!IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr))
+            return -2;
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        *len = sizeof(*v6);
+        return 0;
+    }
+    return host[0] == '[' ? -1 : -2; /* a name: it might resolve anywhere */
 }

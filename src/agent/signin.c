@@ -23,28 +23,6 @@
 #define SIGNIN_INTERVAL_MAX_S 60
 #define SIGNIN_WAIT_MAX_S 900 /* the gateway's codes live 5 minutes; never wait forever */
 
-bool zta_parse_app(const char *arg, char *host, size_t hostlen, unsigned *port)
-{
-    const char *colon = strrchr(arg, ':');
-    size_t hl = colon ? (size_t)(colon - arg) : strlen(arg);
-    unsigned long long p = 22;
-    if (hl == 0 || hl >= hostlen || hl > 253)
-        return false;
-    if (colon != NULL && (!zt_parse_u64(colon + 1, strlen(colon + 1), 65535, &p) || p == 0))
-        return false;
-    for (size_t i = 0; i < hl; i++) {
-        char c = arg[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
-            return false;
-        host[i] = c;
-    }
-    host[hl] = '\0';
-    *port = (unsigned)p;
-    return true;
-}
-
 /* ---- the token cache ---- */
 
 bool zta_token_path(const zta_ctx *ctx, char *out, size_t outlen)

@@ -88,8 +88,8 @@ static void report_refusal(int status, const char *body, size_t n)
     const char *error = json_string_value(json_object_get(j, "error"));
     const char *reason = json_string_value(json_object_get(j, "reason"));
     const char *policy = json_string_value(json_object_get(j, "policy"));
-    fprintf(stderr, "ztagent: the gateway refused the tunnel (%d%s%.64s)%s%.300s%s%.128s\n",
-            status, error ? " " : "", error ? error : "", reason ? ": " : "", reason ? reason : "",
+    fprintf(stderr, "ztagent: the gateway refused the tunnel (%d%s%.64s)%s%.300s%s%.128s\n", status,
+            error ? " " : "", error ? error : "", reason ? ": " : "", reason ? reason : "",
             policy ? ", policy " : "", policy ? policy : "");
     json_decref(j);
 }
@@ -330,8 +330,11 @@ static int run_splice(SSL *ssl, int net_fd, int in_fd, int out_fd, bool out_is_s
     tun_splice *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return -1;
-    *s = (tun_splice){.ssl = ssl, .net_fd = net_fd, .in_fd = in_fd, .out_fd = out_fd,
-                  .out_is_socket = out_is_socket};
+    *s = (tun_splice){.ssl = ssl,
+                      .net_fd = net_fd,
+                      .in_fd = in_fd,
+                      .out_fd = out_fd,
+                      .out_is_socket = out_is_socket};
     SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     set_nonblock(net_fd);
     set_nonblock(in_fd);
@@ -383,48 +386,11 @@ static void *serve_one(void *arg)
     return NULL;
 }
 
-/* "127.0.0.1:PORT" or "[::1]:PORT"; loopback only: a tunnel is its user's, never a LAN's. */
-static int listen_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[64];
-    const char *colon = strrchr(spec, ':');
-    unsigned long long port;
-    if (colon == NULL || (size_t)(colon - spec) >= sizeof host ||
-        !zt_parse_u64(colon + 1, strlen(colon + 1), 65535, &port))
-        return -1;
-    memcpy(host, spec, (size_t)(colon - spec));
-    host[colon - spec] = '\0';
-    memset(ss, 0, sizeof(*ss));
-    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-    size_t hl = strlen(host);
-    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-        if ((ntohl(v4->sin_addr.s_addr) >> 24) != 127)
-            return -2;
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-        *len = sizeof(*v4);
-        return 0;
-    }
-    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
-        host[hl - 1] = '\0';
-        if (inet_pton(AF_INET6, host + 1, &v6->sin6_addr) != 1)
-            return -1;
-        if (!IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr))
-            return -2;
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        *len = sizeof(*v6);
-        return 0;
-    }
-    return strcmp(host, "localhost") == 0 ? -1 : -2;
-}
-
 static int tunnel_listen(tun_args *a, const char *spec)
 {
     struct sockaddr_storage ss;
-    socklen_t len = 0;
-    int r = listen_addr(spec, &ss, &len);
+    unsigned len = 0;
+    int r = zta_listen_parse(spec, &ss, &len);
     if (r != 0) {
         fprintf(stderr,
                 r == -2 ? "ztagent: --listen %s: only a loopback address (127.0.0.1, [::1]); a "
@@ -502,10 +468,11 @@ int zta_cmd_tunnel(int argc, char **argv)
     snprintf(a.app, sizeof a.app, "%s:%u", a.host, a.port);
     if (listen_spec != NULL) {
         struct sockaddr_storage ss;
-        socklen_t len;
-        if (listen_addr(listen_spec, &ss, &len) == -2) {
-            fprintf(stderr, "ztagent: --listen %s: only a loopback address (127.0.0.1, [::1]); "
-                            "a tunnel is its user's alone\n",
+        unsigned len;
+        if (zta_listen_parse(listen_spec, &ss, &len) == -2) {
+            fprintf(stderr,
+                    "ztagent: --listen %s: only a loopback address (127.0.0.1, [::1]); "
+                    "a tunnel is its user's alone\n",
                     listen_spec);
             return ZTA_EXIT_ERR;
         }
