@@ -197,7 +197,8 @@ void zt_agent_signins_free(zt_agent_signins *t);
 /* POST /.ztgate/agent/signin/start and /poll (ctx: the zt_devices). */
 void zt_agent_signin_handle(void *devices, zt_local_req *r);
 /* "XXXX-XXXX" as typed (case, dashes and spaces aside) into its 8 characters; false if not one. */
-bool zt_agent_user_code_normalise(const char *in, size_t len, char out[ZT_AGENT_USER_CODE_CHARS + 1]);
+bool zt_agent_user_code_normalise(const char *in, size_t len,
+                                  char out[ZT_AGENT_USER_CODE_CHARS + 1]);
 /* "host:port": a lowercase DNS name and a port 1..65535. */
 bool zt_agent_app_valid(const char *app);
 
