@@ -18,6 +18,7 @@ typedef enum zt_event_class {
     ZT_EV_ACCOUNT_CHANGE = 3001,
     ZT_EV_AUTHENTICATION = 3002,
     ZT_EV_AUTHORIZE_SESSION = 3003,
+    ZT_EV_NETWORK_ACTIVITY = 4001, /* streams: WebSocket and tunnel open, close, refuse */
     ZT_EV_HTTP_ACTIVITY = 4002,
     ZT_EV_APP_LIFECYCLE = 6002, /* the audit log's own start/stop records */
 } zt_event_class;
@@ -49,6 +50,9 @@ enum {
     ZT_ACT_FINDING_CLOSE = 3,
     ZT_ACT_APP_START = 3,
     ZT_ACT_APP_STOP = 4,
+    ZT_ACT_NET_OPEN = 1, /* Network Activity (4001) */
+    ZT_ACT_NET_CLOSE = 2,
+    ZT_ACT_NET_REFUSE = 5,
 };
 
 /* OCSF HTTP Activity (4002) activity_id of an HTTP method name: Connect 1, Delete 2, Get 3,

@@ -53,6 +53,8 @@ static const char *const authn_acts[] = {"Unknown",
 static const char *const authz_acts[] = {"Unknown", "Assign Privileges", "Assign Groups"};
 static const char *const http_acts[] = {"Unknown", "Connect", "Delete", "Get",   "Head",
                                         "Options", "Post",    "Put",    "Trace", "Patch"};
+static const char *const net_acts[] = {"Unknown", "Open",   "Close",   "Reset",
+                                       "Fail",    "Refuse", "Traffic", "Listen"};
 static const char *const app_acts[] = {"Unknown", "Install", "Remove",  "Start", "Stop",
                                        "Restart", "Enable",  "Disable", "Update"};
 
@@ -63,6 +65,7 @@ static const class_info classes[] = {
     {3001, "AccountChange", "Account Change", ACTS(account_acts)},
     {3002, "Authentication", "Authentication", ACTS(authn_acts)},
     {3003, "AuthorizeSession", "Authorize Session", ACTS(authz_acts)},
+    {4001, "NetworkActivity", "Network Activity", ACTS(net_acts)},
     {4002, "HTTPActivity", "HTTP Activity", ACTS(http_acts)},
     {6002, "ApplicationLifecycle", "Application Lifecycle", ACTS(app_acts)},
 };

@@ -202,7 +202,7 @@ static const struct {
 } classes[] = {
     {"account_change", 3001},        {"authentication", 3002},    {"authorize_session", 3003},
     {"http_activity", 4002},         {"detection_finding", 2004}, {"compliance_finding", 2003},
-    {"application_lifecycle", 6002},
+    {"application_lifecycle", 6002}, {"network_activity", 4001},
 };
 
 static const char *class_name(long uid)
@@ -508,10 +508,11 @@ static int search_args(int argc, char **argv, search_opts *o, char **files, size
                                "age (15m, 2h, 7d)",
                                v);
         else if (strcmp(a, "--type") == 0 && !parse_class(v, &o->class_uid))
-            return usage_error("--type: unknown class '%s' (authentication, authorize_session, "
-                               "account_change, http_activity, detection_finding, "
-                               "compliance_finding, or a class_uid)",
-                               v);
+            return usage_error(
+                "--type: unknown class '%s' (authentication, authorize_session, "
+                "account_change, http_activity, network_activity, detection_finding, "
+                "compliance_finding, or a class_uid)",
+                v);
     }
     if (o->since_us > o->until_us)
         return usage_error("--since is later than --until");

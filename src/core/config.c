@@ -349,6 +349,7 @@ static const char *zt_config_what(zt_config_kind kind)
         [ZT_K_CLOCK] = "a time of day like \"08:30\" (00:00 to 23:59)",
         [ZT_K_TZ] = "UTC, an offset like +09:00 or an IANA time zone name like Asia/Tokyo",
         [ZT_K_FREQ] = "every_time or a duration like 8h or 7d (units: s, m, h, d)",
+        [ZT_K_TARGET] = "HOST:PORT like 10.0.0.5:22 or db.internal:5432",
     };
     return what[kind];
 }
@@ -733,6 +734,27 @@ static void zt_config_resolve(zt_config_ctx *c, const zt_config_val *v, const ch
         zt_config_set_port(&up->addr, port);
 }
 
+/* A TCP target (kind tcp apps): HOST:PORT, the port written, resolved once here like an
+ * upstream. host_header keeps "HOST:PORT" as written (logs, audit dst_endpoint). */
+static void zt_config_parse_target(zt_config_ctx *c, const zt_config_val *v)
+{
+    zt_upstream_cfg *up = (zt_upstream_cfg *)(void *)(v->t + v->k->off);
+    char host[256];
+    uint16_t port;
+    bool has_port = v->len > 0 && v->s[v->len - 1] != ']' && memchr(v->s, ':', v->len) != NULL;
+    const char *why = zt_config_hostport(v->s, v->len, host, &port);
+    if (why == NULL && !has_port)
+        why = "must name the port (HOST:PORT)";
+    if (why != NULL) {
+        zt_config_bad(c, v, "%s", why);
+        return;
+    }
+    zt_config_resolve(c, v, host, port, up);
+    up->url = zt_config_strndup(c, v->s, v->len);
+    up->host_header = zt_config_strndup(c, v->s, v->len);
+    up->base_path = zt_config_strndup(c, "", 0);
+}
+
 static void zt_config_parse_url(zt_config_ctx *c, const zt_config_val *v)
 {
     zt_upstream_cfg *up = (zt_upstream_cfg *)(void *)(v->t + v->k->off);
@@ -783,6 +805,7 @@ static zt_config_parse_fn zt_config_scalar_parser(zt_config_kind kind)
         [ZT_K_NAME] = zt_config_parse_name,       [ZT_K_HOST] = zt_config_parse_host,
         [ZT_K_PREFIX] = zt_config_parse_prefix,   [ZT_K_CLOCK] = zt_config_parse_clock,
         [ZT_K_TZ] = zt_config_parse_tz,           [ZT_K_FREQ] = zt_config_parse_freq,
+        [ZT_K_TARGET] = zt_config_parse_target,
     };
     return (size_t)kind < sizeof(fns) / sizeof(fns[0]) ? fns[kind] : NULL;
 }

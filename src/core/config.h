@@ -68,6 +68,7 @@ typedef enum zt_app_kind {
     ZT_APP_HTTP = 0,
     ZT_APP_OIDC,
     ZT_APP_SAML,
+    ZT_APP_TCP, /* a TCP service reached through `ztagent tunnel` (CONNECT on a TLS listener) */
 } zt_app_kind;
 
 /* How an OIDC client authenticates at the token, revocation and introspection endpoints. */
@@ -133,6 +134,9 @@ typedef struct zt_app_cfg {
     bool has_oidc, has_saml;    /* the `oidc:` / `saml:` block was written */
     zt_oidc_client_cfg oidc;    /* kind oidc */
     zt_saml_sp_cfg saml;        /* kind saml */
+    zt_upstream_cfg target;     /* kind tcp: HOST:PORT, resolved at load, never from a request */
+    unsigned port;              /* kind tcp: the port clients name; default the target's */
+    uint64_t idle_timeout_ms;   /* streams (WebSocket, tunnel) of this app; 0 = stream_idle */
     unsigned line, col;         /* where the app was declared */
 } zt_app_cfg;
 
@@ -200,6 +204,8 @@ typedef struct zt_timeouts_cfg {
     uint64_t upstream_connect_ms;  /* default 5 s */
     uint64_t upstream_response_ms; /* idle while waiting for / reading the response; default 60 s */
     uint64_t drain_ms;             /* SIGTERM: in-flight requests may finish within; default 30 s */
+    uint64_t stream_idle_ms;       /* a WebSocket or tunnel moving no byte closes after; 15 min */
+    uint64_t stream_close_ms;      /* a stream's polite close is forced (reset) after; 1 s */
 } zt_timeouts_cfg;
 
 typedef struct zt_log_cfg {

@@ -39,6 +39,7 @@ typedef enum zt_config_kind {
     ZT_K_CLOCK,    /* "HH:MM"; unsigned minutes after midnight */
     ZT_K_TZ,       /* "UTC", "+09:00" or an IANA zone name found in ZT_CONFIG_ZONEINFO */
     ZT_K_FREQ,     /* sign-in frequency: every_time (0) or a duration; int64_t seconds */
+    ZT_K_TARGET,   /* HOST:PORT of a TCP target, resolved at load; zt_upstream_cfg at off */
 } zt_config_kind;
 
 enum {

@@ -30,10 +30,6 @@
 #include "session/session.h"
 #include "store/store.h"
 
-#ifndef ZT_SESSION_HOST_AGENT
-#define ZT_SESSION_HOST_AGENT ".ztgate-agent"
-#endif
-
 #define AS_START "/.ztgate/agent/signin/start"
 #define AS_POLL "/.ztgate/agent/signin/poll"
 #define AS_MAX 1024           /* pending sign-ins, all devices */

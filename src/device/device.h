@@ -72,6 +72,10 @@ int zt_device_tls_configure(zt_devices *d, SSL_CTX *ctx, char *err, size_t errle
 /* After the handshake: the device id of the verified peer certificate, else false. */
 bool zt_device_tls_peer(SSL *ssl, char device_id[ZT_DEVICE_ID_LEN + 1]);
 void zt_devices_refresh_revoked(zt_devices *d);
+/* A counter that moves whenever a device's state may have changed (zt_devices_invalidate,
+ * zt_devices_refresh_revoked): live streams poll it to re-evaluate their device (one atomic
+ * load). 0 for NULL. */
+uint64_t zt_devices_epoch(const zt_devices *d);
 
 /* What the policy engine needs about a device, cheap enough for every request (cached;
  * refreshed when the revocation counter moves or a posture/alert arrives). */

@@ -94,6 +94,7 @@ struct zt_devices {
     zt_revoked_set *revoked;
     pthread_mutex_t cache_mu;
     zt_device_cache_slot *cache; /* ZT_DEVICE_CACHE_SLOTS */
+    _Atomic uint64_t epoch;      /* zt_devices_epoch: moves with every invalidation */
     zt_agent_signins *signins;   /* pending `ztagent tunnel` sign-ins (agent_signin.c) */
 };
 

@@ -202,6 +202,12 @@ void zt_devices_refresh_revoked(zt_devices *d)
     pthread_mutex_lock(&d->cache_mu);
     memset(d->cache, 0, ZT_DEVICE_CACHE_SLOTS * sizeof(*d->cache));
     pthread_mutex_unlock(&d->cache_mu);
+    atomic_fetch_add(&d->epoch, 1);
+}
+
+uint64_t zt_devices_epoch(const zt_devices *d)
+{
+    return d == NULL ? 0 : atomic_load(&((zt_devices *)d)->epoch);
 }
 
 bool zt_devices_serial_revoked(zt_devices *d, const char *serial_hex)
@@ -232,6 +238,7 @@ void zt_devices_invalidate(zt_devices *d, const char *device_id)
     if (strcmp(d->cache[i].id, device_id) == 0)
         d->cache[i].used = false;
     pthread_mutex_unlock(&d->cache_mu);
+    atomic_fetch_add(&d->epoch, 1);
 }
 
 static bool id_ok(const char *id)

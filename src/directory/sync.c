@@ -35,11 +35,14 @@ static bool directory_disabled(zt_store *st, const char *id)
     return v;
 }
 
-static void attrs_set(zt_store *st, const char *id, const char *dn, bool disabled)
+static void attrs_set(const zt_account_env *env, const zt_directory *d, const char *id,
+                      const char *dn, bool disabled)
 {
     json_t *o = json_pack("{s:s, s:b}", "dn", dn, "directory_disabled", disabled);
     char *js = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-    if (js == NULL || zt_store_user_attrs_set(st, id, js) != 0)
+    zt_actor who = actor_of(d);
+    zt_account_result res;
+    if (js == NULL || zt_account_set_attrs(env, &who, id, js, &res) != 0)
         zt_warn("ldap: cannot keep the attributes of user %s", id);
     free(js);
     json_decref(o);
@@ -147,7 +150,8 @@ static int apply_groups(const zt_account_env *env, const zt_directory *d, const 
                 .display_name = u->groups[i].display,
                 .external_id =
                     strlen(u->groups[i].dn) <= ZT_STORE_EXTERNAL_ID_MAX ? u->groups[i].dn : NULL};
-            (void)zt_store_group_set_meta(env->store, names[i], &m);
+            zt_account_result gr;
+            (void)zt_account_group_update(env, &who, names[i], &m, &gr);
         }
     }
     return 0;
@@ -161,7 +165,7 @@ static int apply_state(const zt_account_env *env, const zt_directory *d, const z
     if (u->disabled && !cur->disabled) {
         int rc = zt_account_disable(env, &who, cur->id, &res);
         if (rc == 0) {
-            attrs_set(env->store, cur->id, u->dn, true);
+            attrs_set(env, d, cur->id, u->dn, true);
             cur->disabled = true;
             st->disabled++;
         }
@@ -170,7 +174,7 @@ static int apply_state(const zt_account_env *env, const zt_directory *d, const z
     if (!u->disabled && cur->disabled && directory_disabled(env->store, cur->id)) {
         int rc = zt_account_enable(env, &who, cur->id, &res);
         if (rc == 0) {
-            attrs_set(env->store, cur->id, u->dn, false);
+            attrs_set(env, d, cur->id, u->dn, false);
             cur->disabled = false;
             st->enabled++;
         }
@@ -194,7 +198,7 @@ int zt_directory_apply_user(const zt_account_env *env, const zt_directory *d, co
         rc = create_user(env, d, u, &cur);
         created = rc == 0;
         if (created) {
-            attrs_set(env->store, cur.id, u->dn, false);
+            attrs_set(env, d, cur.id, u->dn, false);
             st->created++;
         }
     } else if (rc == 0) {
@@ -281,7 +285,7 @@ static void disable_missing(const zt_account_env *env, const zt_directory *d,
                 continue;
             zt_account_result res;
             if (zt_account_disable(env, &who, l.ids[i], &res) == 0) {
-                attrs_set(env->store, l.ids[i], "", true);
+                attrs_set(env, d, l.ids[i], "", true);
                 st->disabled++;
             } else {
                 st->failed++;

@@ -189,7 +189,7 @@ ZT_CONFIG_SECTION(idp_section, idp_keys, check_idp);
 static const zt_app_cfg *first_idp_app(const zt_config *cfg)
 {
     for (size_t i = 0; i < cfg->n_apps; i++)
-        if (cfg->apps[i].kind != ZT_APP_HTTP)
+        if (cfg->apps[i].kind == ZT_APP_OIDC || cfg->apps[i].kind == ZT_APP_SAML)
             return &cfg->apps[i];
     return NULL;
 }

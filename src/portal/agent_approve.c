@@ -19,8 +19,6 @@
 #include "portal/portal.h"
 
 #define AGENT_APPROVE "/.ztgate/agent/approve"
-#define TEMP_TCP(a) ((a)->kind == ZT_APP_HTTP)
-#define TEMP_PORT(a) 22ULL
 
 /* The app a tunnel names ("host:port"): a kind tcp app of this configuration, else NULL. */
 static const zt_app_cfg *tcp_app(const zt_config *cfg, const char *app)
@@ -34,8 +32,8 @@ static const zt_app_cfg *tcp_app(const zt_config *cfg, const char *app)
     size_t hl = (size_t)(colon - app);
     for (size_t i = 0; i < cfg->n_apps; i++) {
         const zt_app_cfg *a = &cfg->apps[i];
-        if (TEMP_TCP(a) && a->host != NULL && strlen(a->host) == hl &&
-            memcmp(a->host, app, hl) == 0 && TEMP_PORT(a) == port)
+        if (a->kind == ZT_APP_TCP && a->host != NULL && strlen(a->host) == hl &&
+            memcmp(a->host, app, hl) == 0 && a->port == port)
             return a;
     }
     return NULL;

@@ -130,6 +130,72 @@ zt_authn_result zt_authn_check(zt_conn *c)
     return zt_authn_check_host(c, host);
 }
 
+/* The request's identity from a valid, fully authenticated session. */
+static zt_authn_result authn_take_session(zt_conn *c, const zt_session_info *info)
+{
+    zt_request *r = &c->req;
+    r->user_id = arena_span(&r->arena, info->user_id, strlen(info->user_id));
+    r->email = arena_span(&r->arena, info->email, strlen(info->email));
+    r->groups_csv = arena_span(&r->arena, info->groups_csv, strlen(info->groups_csv));
+    r->groups = split_groups(&r->arena, info);
+    r->n_groups = info->n_groups;
+    r->auth_time = info->auth_time;
+    r->mfa_time = info->mfa_time;
+    r->amr = info->amr;
+    r->has_passkey_aaguid = info->has_passkey_aaguid;
+    memcpy(r->passkey_aaguid, info->passkey_aaguid, sizeof(r->passkey_aaguid));
+    r->user_risk = info->user_risk;
+    r->sign_in_risk = info->sign_in_risk;
+    /* A stream opened by this request re-checks the session by these (stream.c). */
+    r->sid_hash = arena_span(&r->arena, info->id_hash, strlen(info->id_hash));
+    r->session_host = arena_span(&r->arena, info->host, strlen(info->host));
+    r->session_expires_at = info->expires_at;
+    if (r->user_id == NULL || r->email == NULL || r->groups_csv == NULL || r->groups == NULL ||
+        r->sid_hash == NULL || r->session_host == NULL) {
+        r->session_status = "out of memory";
+        return ZT_AUTHN_ERROR;
+    }
+    /* The assertion is signed once the policy decision allows (zt_authn_sign_assertion): it
+     * carries the device trust that decision used. */
+    r->session = info;
+    return ZT_AUTHN_OK;
+}
+
+/* `Proxy-Authorization: Bearer <token>` of a tunnel: the token is a session id minted for the
+ * agent (host ZT_SESSION_HOST_AGENT, so no browser cookie is one) and bound to the device whose
+ * certificate this TLS connection presented. */
+zt_authn_result zt_authn_check_token(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    const zt_header *h = zt_http_head_find(&c->head, "Proxy-Authorization");
+    zt_span v = h ? h->value : (zt_span){NULL, 0};
+    char hash[ZT_SESSION_HASH_LEN + 1];
+    if (v.n <= 7 || !zt_span_istarts(v, "Bearer ") ||
+        zt_session_hash_cookie(v.p + 7, v.n - 7, hash) != 0) {
+        r->session_status = "no agent token";
+        return ZT_AUTHN_SIGN_IN;
+    }
+    int64_t now = (int64_t)(zt_wall_us() / 1000000);
+    const zt_session_info *info = NULL;
+    zt_session_status st =
+        zt_session_lookup_hash(c->w->sessions, hash, ZT_SESSION_HOST_AGENT, now, true, &info);
+    if (st == ZT_SESSION_ERROR) {
+        r->session_status = "session store error";
+        return ZT_AUTHN_ERROR;
+    }
+    if (st != ZT_SESSION_VALID || info->mfa_pending) {
+        r->session_status = st == ZT_SESSION_WRONG_HOST ? "not an agent token"
+                            : st == ZT_SESSION_VALID    ? "second factor pending"
+                                                        : zt_session_status_name(st);
+        return ZT_AUTHN_SIGN_IN;
+    }
+    if (c->device_id[0] == '\0' || strcmp(info->device_id, c->device_id) != 0) {
+        r->session_status = "agent token of another device";
+        return ZT_AUTHN_SIGN_IN;
+    }
+    return authn_take_session(c, info);
+}
+
 zt_authn_result zt_authn_check_host(zt_conn *c, const char *host)
 {
     zt_request *r = &c->req;
@@ -155,26 +221,7 @@ zt_authn_result zt_authn_check_host(zt_conn *c, const char *host)
             st == ZT_SESSION_VALID ? "second factor pending" : zt_session_status_name(st);
         return ZT_AUTHN_SIGN_IN;
     }
-    r->user_id = arena_span(&r->arena, info->user_id, strlen(info->user_id));
-    r->email = arena_span(&r->arena, info->email, strlen(info->email));
-    r->groups_csv = arena_span(&r->arena, info->groups_csv, strlen(info->groups_csv));
-    r->groups = split_groups(&r->arena, info);
-    r->n_groups = info->n_groups;
-    r->auth_time = info->auth_time;
-    r->mfa_time = info->mfa_time;
-    r->amr = info->amr;
-    r->has_passkey_aaguid = info->has_passkey_aaguid;
-    memcpy(r->passkey_aaguid, info->passkey_aaguid, sizeof(r->passkey_aaguid));
-    r->user_risk = info->user_risk;
-    r->sign_in_risk = info->sign_in_risk;
-    if (r->user_id == NULL || r->email == NULL || r->groups_csv == NULL || r->groups == NULL) {
-        r->session_status = "out of memory";
-        return ZT_AUTHN_ERROR;
-    }
-    /* The assertion is signed once the policy decision allows (zt_authn_sign_assertion): it
-     * carries the device trust that decision used. */
-    r->session = info;
-    return ZT_AUTHN_OK;
+    return authn_take_session(c, info);
 }
 
 /* RFC 3986 unreserved characters pass; everything else is %XX. */

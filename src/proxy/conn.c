@@ -65,11 +65,12 @@ static const unsigned allowed_next[] = {
     [CS_HEAD] = BIT(CS_DISPATCH) | ANSWERED,
     [CS_DISPATCH] = BIT(CS_AUDIT_WAIT) | BIT(CS_CONNECTING) | ANSWERED,
     [CS_AUDIT_WAIT] = BIT(CS_CONNECTING) | ANSWERED,
-    [CS_CONNECTING] = ANSWERED,
+    [CS_CONNECTING] = BIT(CS_STREAM) | ANSWERED, /* a tunnel's target connected */
     [CS_BODY] = BIT(CS_LOCAL_RUN) | ANSWERED,
-    [CS_WAIT_RESPONSE] = BIT(CS_IDLE) | ANSWERED,
+    [CS_WAIT_RESPONSE] = BIT(CS_IDLE) | BIT(CS_STREAM) | ANSWERED, /* after a validated 101 */
     [CS_LOCAL_RUN] = BIT(CS_LOCAL_WAIT) | BIT(CS_WAIT_RESPONSE),
     [CS_LOCAL_WAIT] = BIT(CS_WAIT_RESPONSE),
+    [CS_STREAM] = 0, /* a stream only ever closes */
     [CS_CLOSING] = 0,
 };
 #undef ANSWERED
@@ -107,6 +108,11 @@ static void on_conn_timeout(uv_timer_t *t);
 static void conn_arm_timer(zt_conn *c, uint64_t ms)
 {
     uv_timer_start(&c->timer, on_conn_timeout, ms, 0);
+}
+
+void zt_conn_arm_ms(zt_conn *c, uint64_t ms)
+{
+    conn_arm_timer(c, ms);
 }
 
 void zt_conn_arm_for_state(zt_conn *c)
@@ -374,7 +380,7 @@ static void on_conn_handle_closed(uv_handle_t *h)
     zt_worker_conn_closed(w);
 }
 
-static void request_end(zt_conn *c)
+void zt_conn_request_end(zt_conn *c)
 {
     if (!c->req_active)
         return;
@@ -392,13 +398,15 @@ void zt_conn_close(zt_conn *c)
         return;
     bool handler_running = c->state == CS_LOCAL_WAIT;
     zt_conn_set_state(c, CS_CLOSING);
+    if (c->stream != NULL)
+        zt_stream_end(c); /* its Close record counts what was moved until now */
     if (c->up != NULL) {
         zt_upconn *up = c->up;
         c->up = NULL;
         zt_upstream_abort(up);
     }
     zt_local_detach(c, handler_running);
-    request_end(c);
+    zt_conn_request_end(c);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -424,6 +432,11 @@ static void conn_read_start(zt_conn *c)
         if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, on_conn_read) == 0)
             c->reading = true;
     }
+}
+
+void zt_conn_read_start(zt_conn *c)
+{
+    conn_read_start(c);
 }
 
 void zt_conn_read_stop(zt_conn *c)
@@ -581,8 +594,11 @@ void zt_conn_access_log(zt_conn *c)
                             ",\"status\":%d,\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
                             ",\"upstream\":",
                             r->status, r->bytes_in, r->bytes_out);
-    if (rc == 0 && r->app != NULL && !r->local_response)
-        rc = zt_json_str(b, r->app->upstream.host_header, strlen(r->app->upstream.host_header));
+    const char *dest = r->app == NULL               ? NULL
+                       : r->app->kind == ZT_APP_TCP ? r->app->target.host_header
+                                                    : r->app->upstream.host_header;
+    if (rc == 0 && dest != NULL && !r->local_response)
+        rc = zt_json_str(b, dest, strlen(dest));
     else if (rc == 0)
         rc = zt_buf_append_str(b, "null");
     rc = rc ? rc : zt_buf_append_str(b, ",\"app\":");
@@ -884,6 +900,10 @@ void zt_conn_response_done(zt_conn *c)
 
 void zt_conn_write_drained(zt_conn *c)
 {
+    if (c->state == CS_STREAM) {
+        zt_stream_client_drained(c);
+        return;
+    }
     if (c->close_after_flush && c->wq_bytes == 0 && (!c->req_active || c->req.resp_done)) {
         zt_conn_close(c);
         return;
@@ -913,7 +933,7 @@ static void request_finish(zt_conn *c)
     zt_conn_access_log(c);
     bool keep = !c->close_after_flush && !c->draining && !c->last_request && c->state != CS_CLOSING;
     zt_http_head_reset(&c->head);
-    request_end(c);
+    zt_conn_request_end(c);
     if (!keep) {
         c->close_after_flush = true;
         zt_conn_flush(c);
@@ -1083,6 +1103,10 @@ static void conn_process_once(zt_conn *c);
 
 void zt_conn_process(zt_conn *c)
 {
+    if (c->state == CS_STREAM) {
+        zt_conn_flush(c); /* nothing to parse: the bytes belong to the stream */
+        return;
+    }
     if (c->in_process) {
         c->process_again = true;
         return;
@@ -1178,6 +1202,17 @@ static void conn_input_tls(zt_conn *c, const char *data, size_t n)
         int r = zt_tls_read(&c->tls, buf, ZT_READ_BUF);
         if (r == 0)
             break;
+        if (c->state == CS_STREAM) {
+            /* Every plaintext byte decrypted goes on now: none waits inside the TLS object
+             * for a socket read that backpressure may have stopped. */
+            if (r > 0)
+                zt_stream_client_input(c, buf, (size_t)r);
+            else
+                zt_stream_client_end(c, zt_tls_peer_closed(&c->tls));
+            if (r < 0 || c->state != CS_STREAM)
+                return;
+            continue;
+        }
         if (r < 0) {
             if (c->req_active && !c->req.resp_done && c->up != NULL)
                 c->close_after_flush = true; /* let the response finish */
@@ -1200,6 +1235,12 @@ static void on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     if (nread < 0) {
         zt_conn_read_stop(c);
+        if (c->state == CS_STREAM) {
+            /* A TLS client ends with close_notify (seen by the read above); a bare EOF
+             * without it is a truncation. */
+            zt_stream_client_end(c, nread == UV_EOF && (!c->tls_on || zt_tls_peer_closed(&c->tls)));
+            return;
+        }
         /* EOF before anything (or between requests) is a normal goodbye. Mid-request the
          * client gave up: the upstream side is aborted too. */
         if (c->req_active && !c->req.resp_done && c->req.req_done && c->up != NULL &&
@@ -1217,8 +1258,11 @@ static void on_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (c->tls_on) {
         conn_input_tls(c, buf->base, (size_t)nread);
-        if (c->state == CS_CLOSING || c->state == CS_TLS_HANDSHAKE)
+        if (c->state == CS_CLOSING || c->state == CS_TLS_HANDSHAKE || c->state == CS_STREAM)
             return;
+    } else if (c->state == CS_STREAM) {
+        zt_stream_client_input(c, buf->base, (size_t)nread);
+        return;
     } else if (zt_buf_append(&c->pending, buf->base, (size_t)nread) < 0) {
         zt_conn_close(c);
         return;
@@ -1247,6 +1291,9 @@ static void on_conn_timeout(uv_timer_t *t)
                                       "the audit log did not write this request's record in time");
         if (c->state != CS_CLOSING)
             zt_conn_process(c);
+        break;
+    case CS_STREAM:
+        zt_stream_timeout(c);
         break;
     case CS_HEAD:
     case CS_BODY:

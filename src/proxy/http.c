@@ -481,14 +481,36 @@ static int check_expect(zt_http_head *h)
     return 0;
 }
 
+/* CONNECT (RFC 9110 §9.3.6) opens a tunnel to a kind tcp app (proxy/tunnel.c): the target is
+ * authority-form "host:port", equal to Host port included, and the request has no body and no
+ * Expect. Everything after its head is tunnel data, never another request. */
+static int check_connect(zt_http_head *h, const framing *f)
+{
+    if (h->http_major != 1 || h->http_minor != 1)
+        return fail(h, 400, "CONNECT needs HTTP/1.1");
+    if (f->n_te > 0 || f->n_cl > 0)
+        return fail(h, 400, "CONNECT with a body");
+    if (zt_http_head_find(h, "Expect") != NULL)
+        return fail(h, 400, "CONNECT with Expect");
+    if (check_host(h) < 0)
+        return -1;
+    char host[256];
+    size_t n = 0;
+    unsigned port = 0;
+    if (!parse_authority(h->url, host, sizeof(host), &n, &port) || port == 0)
+        return fail(h, 400, "CONNECT target must be host:port");
+    if (n != h->host.n || memcmp(host, h->host.p, n) != 0 || port != h->host_port)
+        return fail(h, 400, "CONNECT target differs from Host");
+    return 0;
+}
+
 static int check_request(zt_http_head *h, const llhttp_t *parser)
 {
     framing f;
     if (read_framing(h, &f) < 0)
         return -1;
-    /* llhttp would treat everything after a CONNECT head as tunnel bytes. */
     if (h->method == HTTP_CONNECT)
-        return fail(h, 400, "CONNECT is not supported");
+        return check_connect(h, &f);
     if (f.n_te > 0) {
         h->body = ZT_BODY_CHUNKED;
     } else if (f.n_cl > 0) {

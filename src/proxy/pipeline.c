@@ -593,6 +593,10 @@ void zt_pipeline_dispatch(zt_conn *c)
 {
     zt_request *r = &c->req;
     resolve_client(c);
+    if (c->head.method == HTTP_CONNECT) { /* a tunnel to a kind tcp app, or nothing */
+        zt_tunnel_dispatch(c);
+        return;
+    }
     r->head_method = c->head.method == HTTP_HEAD;
     if (c->head.expect_continue && c->head.body == ZT_BODY_NONE)
         c->head.expect_continue = false;

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 
 #include "core/config_schema.h"
+#include "lib/net.h"
 #include "proxy/proxy.h"
 
 /* Bit order of ZT_PATH_MATCH_* in config.h. */
@@ -56,6 +57,9 @@ static const zt_config_key timeouts_keys[] = {
     ZT_TIMEOUT("upstream_connect", upstream_connect_ms, 100, 24 * ZT_MS_H, "5s"),
     ZT_TIMEOUT("upstream_response", upstream_response_ms, 100, 24 * ZT_MS_H, "60s"),
     ZT_TIMEOUT("drain", drain_ms, 0, ZT_MS_H, "30s"),
+    /* Streams (WebSocket, tunnel): no per-read timer, checked by the stream evaluation tick. */
+    ZT_TIMEOUT("stream_idle", stream_idle_ms, 1000, 7 * 24 * ZT_MS_H, "15m"),
+    ZT_TIMEOUT("stream_close", stream_close_ms, 100, 60 * 1000, "1s"),
 };
 ZT_CONFIG_SECTION(timeouts_section, timeouts_keys, NULL);
 
@@ -74,26 +78,55 @@ static const zt_config_key gateway_keys[] = {
 ZT_CONFIG_SECTION(gateway_section, gateway_keys, NULL);
 
 /* Bit order of zt_app_kind in config.h. */
-static const char *const app_kinds[] = {"http", "oidc", "saml", NULL};
+static const char *const app_kinds[] = {"http", "oidc", "saml", "tcp", NULL};
 
 /* Keys that only a proxied (kind http) app may have: an identity-provider app is reached by its
  * relying party, never routed. */
 static const char *const routing_keys[] = {
     "host", "path_prefix", "upstream", "preserve_host", "allow_encoded_slash", "path_match", NULL};
 
+/* A tcp app is reached by (host, port) through a tunnel: it has a host and a target, and none
+ * of the HTTP routing keys; the tcp keys belong to it alone. */
+static void check_tcp_keys(zt_config_ctx *c, const zt_config_walk *w, zt_app_cfg *app)
+{
+    const char *name = app->name ? app->name : "?";
+    static const char *const tcp_only[] = {"target", "port", NULL};
+    if (app->kind != ZT_APP_TCP) {
+        for (size_t i = 0; tcp_only[i] != NULL; i++) {
+            yaml_node_t *n = zt_config_seen(w, tcp_only[i]);
+            if (n != NULL)
+                zt_config_err(c, n, "app '%s': '%s' needs 'kind: tcp'", name, tcp_only[i]);
+        }
+        return;
+    }
+    if (zt_config_seen(w, "host") == NULL)
+        zt_config_err_at(c, app->line, app->col,
+                         "app '%s' is of kind tcp: missing required key 'host' (the name clients "
+                         "give to ztagent tunnel)",
+                         name);
+    if (zt_config_seen(w, "target") == NULL)
+        zt_config_err_at(c, app->line, app->col,
+                         "app '%s' is of kind tcp: missing required key 'target' (HOST:PORT)",
+                         name);
+    else if (app->port == 0)
+        app->port = zt_sockaddr_port((const struct sockaddr *)&app->target.addr);
+}
+
 /* Each kind has the block it needs and none of the others'. */
-static void check_app_kind(zt_config_ctx *c, const zt_config_walk *w, const zt_app_cfg *app)
+static void check_app_kind(zt_config_ctx *c, const zt_config_walk *w, zt_app_cfg *app)
 {
     const char *name = app->name ? app->name : "?";
     bool http = app->kind == ZT_APP_HTTP;
+    bool tcp = app->kind == ZT_APP_TCP;
     if (http && zt_config_seen(w, "upstream") == NULL)
         zt_config_err_at(c, app->line, app->col, "app '%s': missing required key 'upstream'", name);
     for (size_t i = 0; !http && routing_keys[i] != NULL; i++) {
         yaml_node_t *n = zt_config_seen(w, routing_keys[i]);
-        if (n != NULL)
+        if (n != NULL && !(tcp && strcmp(routing_keys[i], "host") == 0))
             zt_config_err(c, n, "app '%s' is of kind %s: '%s' is only for proxied (kind http) apps",
                           name, app_kinds[app->kind], routing_keys[i]);
     }
+    check_tcp_keys(c, w, app);
     if (app->kind == ZT_APP_OIDC && !app->has_oidc)
         zt_config_err_at(c, app->line, app->col, "app '%s' is of kind oidc: missing 'oidc:' block",
                          name);
@@ -134,10 +167,25 @@ static size_t same_name(const zt_config *cfg, size_t j)
     return SIZE_MAX;
 }
 
+/* Index of an earlier tcp app with the same (host, port) as tcp app j, or SIZE_MAX. */
+static size_t same_tcp_route(const zt_config *cfg, size_t j)
+{
+    const zt_app_cfg *b = &cfg->apps[j];
+    for (size_t i = 0; i < j; i++) {
+        const zt_app_cfg *a = &cfg->apps[i];
+        if (a->kind == ZT_APP_TCP && a->name != NULL && str_eq(a->host, b->host) &&
+            a->port == b->port)
+            return i;
+    }
+    return SIZE_MAX;
+}
+
 /* Index of an earlier app that app j would shadow (same host and path_prefix), or SIZE_MAX. */
 static size_t same_route(const zt_config *cfg, size_t j)
 {
     const zt_app_cfg *b = &cfg->apps[j];
+    if (b->kind == ZT_APP_TCP)
+        return same_tcp_route(cfg, j);
     if (b->kind != ZT_APP_HTTP)
         return SIZE_MAX; /* never routed */
     for (size_t i = 0; i < j; i++) {
@@ -164,8 +212,9 @@ static void check_apps(zt_config_ctx *c)
                              b->name, cfg->apps[i].line);
         else if ((i = same_route(cfg, j)) != SIZE_MAX)
             zt_config_err_at(c, b->line, b->col,
-                             "app '%s' has the same host and path_prefix as app '%s' (line %u)",
-                             b->name, cfg->apps[i].name, cfg->apps[i].line);
+                             "app '%s' has the same host and %s as app '%s' (line %u)", b->name,
+                             b->kind == ZT_APP_TCP ? "port" : "path_prefix", cfg->apps[i].name,
+                             cfg->apps[i].line);
     }
 }
 
@@ -189,6 +238,11 @@ static const zt_config_key app_keys[] = {
      .aux = offsetof(zt_app_cfg, has_oidc), .sub = &zt_idp_oidc_app_section},
     {"saml", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD, .off = offsetof(zt_app_cfg, saml),
      .aux = offsetof(zt_app_cfg, has_saml), .sub = &zt_idp_saml_app_section},
+    /* kind tcp (check_tcp_keys): where the tunnel goes, and the port clients name. */
+    {"target", ZT_K_TARGET, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, target)},
+    {"port", ZT_K_UINT, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, port), .min = 1, .max = 65535},
+    {"idle_timeout", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, idle_timeout_ms),
+     .min = 1000, .max = 7 * 24 * ZT_MS_H},
 };
 ZT_CONFIG_SECTION(app_section, app_keys, check_app);
 

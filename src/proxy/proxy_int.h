@@ -34,6 +34,7 @@ typedef struct zt_worker zt_worker;
 typedef struct zt_conn zt_conn;
 typedef struct zt_upconn zt_upconn;
 typedef struct zt_conn_slab zt_conn_slab;
+typedef struct zt_stream zt_stream;
 
 /* One config generation: everything derived from a zt_config. Shared read-only by all loops;
  * freed when the last request using it ends. */
@@ -101,6 +102,15 @@ struct zt_worker {
     unsigned share_refused;     /* refusals since that warning */
     zt_conn_slab *conn_slabs;   /* where this loop's zt_conn structs live (connpool.c) */
     void *conn_free;            /* free structs in them */
+    /* Live streams (WebSocket, tunnel) and their continuous evaluation (stream.c): one timer
+     * per loop, running only while a stream is open. */
+    zt_stream *streams;
+    size_t n_streams;
+    uv_timer_t eval_timer;
+    uint64_t stream_rev_seen;       /* revocation counter at the last tick */
+    uint64_t stream_dev_seen;       /* zt_devices_epoch at the last tick */
+    const void *stream_feeds_seen;  /* feeds snapshot at the last tick */
+    uint64_t stream_error_since_ms; /* the session store has failed since (0: it has not) */
 };
 
 struct zt_server {
@@ -131,6 +141,7 @@ struct zt_server {
     X(CS_WAIT_RESPONSE, "wait-response")                                                           \
     X(CS_LOCAL_RUN, "local-run")                                                                   \
     X(CS_LOCAL_WAIT, "local-wait")                                                                 \
+    X(CS_STREAM, "stream")                                                                         \
     X(CS_CLOSING, "closing")
 
 typedef enum zt_conn_state {
@@ -180,6 +191,7 @@ struct zt_conn {
     char device_id[33];  /* verified device client certificate (TLS), or "" */
     zt_local_req *local; /* request answered by ztgate itself; in state local-wait its handler
                           * owns it (and frees it) */
+    zt_stream *stream;   /* state stream: the spliced WebSocket or tunnel (stream.c) */
 };
 
 /* connpool.c: zt_conn structs from per-worker slabs (zeroed on get). Loop thread only. */
@@ -214,6 +226,10 @@ struct zt_upconn {
     zt_buf out;
     size_t wq_bytes;
     unsigned served;
+    bool raw;        /* spliced (zt_upstream_raw): reads go to the stream, never pooled */
+    bool tunnel;     /* connected for a tunnel: no request head is sent (zt_upstream_open) */
+    bool shut_write; /* zt_upstream_shutdown_write asked */
+    uv_shutdown_t shutdown_req;
 };
 
 /* ---- the client connection: transport (conn.c) ---- */
@@ -228,14 +244,19 @@ bool zt_conn_transition_allowed(zt_conn_state from, zt_conn_state to);
 const zt_config *zt_conn_cfg(const zt_conn *c);
 /* The timer the current state runs under (header_read, keepalive, body_read, ...). */
 void zt_conn_arm_for_state(zt_conn *c);
+/* The connection's timer in ms from now, whatever the state (its expiry is the state's). */
+void zt_conn_arm_ms(zt_conn *c, uint64_t ms);
 /* Queue bytes for the client (gathered, flushed once per pass). */
 void zt_conn_out(zt_conn *c, const char *data, size_t n);
+void zt_conn_read_start(zt_conn *c);
 void zt_conn_read_stop(zt_conn *c);
 bool zt_conn_peer_trusted(const zt_conn *c, const zt_config *cfg);
 /* Go on reading the request's body (state body; the parser resumes at the next pass). */
 void zt_conn_read_body(zt_conn *c);
 /* Start the request record (id, generation reference, arena) if none is active. */
 void zt_conn_request_begin(zt_conn *c);
+/* End it: its generation reference released, its arena reset. */
+void zt_conn_request_end(zt_conn *c);
 void zt_conn_access_log(zt_conn *c);
 /* Fail-closed audit: the connection's output waits until its ticket (hold_seq) is written. */
 zt_audit_state zt_conn_audit_state(const zt_conn *c);
@@ -308,6 +329,8 @@ typedef enum zt_authn_result {
 } zt_authn_result;
 zt_authn_result zt_authn_check(zt_conn *c);
 zt_authn_result zt_authn_check_host(zt_conn *c, const char *host);
+/* A tunnel's Proxy-Authorization bearer token (an agent session of this connection's device). */
+zt_authn_result zt_authn_check_token(zt_conn *c);
 /* After an allow: the signed X-ZT-Assertion for the request's app, with the device trust the
  * decision's inputs give (also r->trust for X-ZT-Trust). 0, or negative (logged): refuse. */
 int zt_authn_sign_assertion(zt_conn *c, const zt_policy_input *in);
@@ -347,6 +370,85 @@ void zt_upstream_pause(zt_upconn *up);
 void zt_upstream_resume(zt_upconn *up);
 void zt_upstream_start_response_timer(zt_upconn *up);
 void zt_upstream_close_idle(zt_worker *w);
+
+/* Tunnel: connect to addr for c with no request head; calls zt_conn_upstream_ready (state
+ * connecting) or zt_conn_upstream_failed. The connection is raw from the start. */
+void zt_upstream_open(zt_conn *c, const struct sockaddr_storage *addr);
+/* Splice mode: the response parser and its timer stop, every byte read goes to
+ * zt_stream_upstream_input, EOF to zt_stream_upstream_eof; never returns to the pool. */
+void zt_upstream_raw(zt_upconn *up);
+/* Half-close towards the upstream once queued output is written (the client sent EOF). */
+void zt_upstream_shutdown_write(zt_upconn *up);
+
+/* ---- streams: spliced WebSocket and tunnel connections (stream.c) ---- */
+
+typedef enum { ZT_STREAM_WS, ZT_STREAM_TUNNEL } zt_stream_kind;
+typedef struct zt_stream_ops { /* per kind; NULL members = plain byte copy */
+    /* bytes from the client about to go upstream / from upstream about to go to the client:
+     * the websocket kind tracks frame boundaries here (never changes the bytes) */
+    void (*on_client_bytes)(zt_stream *s, const char *p, size_t n);
+    void (*on_upstream_bytes)(zt_stream *s, const char *p, size_t n);
+    /* close the stream politely: WS writes a close frame (1008 policy, 1001 going away) at the
+     * next frame boundary of each direction; NULL = just shut down */
+    void (*write_close)(zt_conn *c, uint16_t code, const char *reason);
+} zt_stream_ops;
+
+/* Enter state stream (from wait-response after a validated 101, from connecting for a tunnel):
+ * copies what re-evaluation needs from c->req (the request then ends), writes the access-log
+ * line, queues the OCSF 4001 Open record (WebSocket; a tunnel's was written at its decision)
+ * and holds c->out for it, starts the loop's evaluation timer, and forwards the leftovers both
+ * ways: first_to_client (read after the upstream's 101 head) and c->pending (the client's bytes
+ * after its head). 0, or -1 with the connection closed. */
+int zt_stream_begin(zt_conn *c, zt_upconn *up, zt_stream_kind kind, const zt_stream_ops *ops,
+                    const char *first_to_client, size_t n1);
+void zt_stream_client_input(zt_conn *c, const char *data, size_t n);
+/* The client's end: eof true for an orderly EOF / TLS close_notify (half-close), false for a
+ * lost connection (reset, truncated TLS). */
+void zt_stream_client_end(zt_conn *c, bool eof);
+void zt_stream_upstream_input(zt_upconn *up, const char *data, size_t n);
+void zt_stream_upstream_end(zt_upconn *up, bool eof);
+/* Both sides drained below ZT_WQ_LOW: reading from the other side resumes. */
+void zt_stream_client_drained(zt_conn *c);
+void zt_stream_upstream_drained(zt_upconn *up);
+/* Close politely with the reason for the audit Close record (static string); forced by
+ * gateway.timeouts.stream_close if the close cannot drain. */
+void zt_stream_close(zt_conn *c, const char *reason, uint16_t ws_code);
+/* From zt_conn_close: the Close record, unlink, free. */
+void zt_stream_end(zt_conn *c);
+/* The conn timer fired in state stream (the close did not drain in time). */
+void zt_stream_timeout(zt_conn *c);
+/* ws.c's per-stream tracker storage (opaque, ZT_STREAM_KIND_STATE bytes, zeroed). */
+#define ZT_STREAM_KIND_STATE 64
+void *zt_stream_kind_state(zt_stream *s);
+zt_conn *zt_stream_conn(zt_stream *s);
+/* Drain: every stream of the loop closes now (reason "gateway shutting down", WS 1001). */
+void zt_stream_close_all(zt_worker *w, const char *reason, uint16_t ws_code);
+void zt_stream_worker_init(zt_worker *w);
+void zt_stream_worker_close(zt_worker *w);
+
+/* The verdict of a re-evaluation (pure: tests/unit/test_stream.c). */
+typedef struct zt_stream_verdict {
+    bool keep;
+    const char *reason; /* when !keep: for the Close record (static or from buf) */
+    uint16_t ws_code;
+} zt_stream_verdict;
+typedef struct zt_stream_facts {
+    int session_status; /* zt_session_status */
+    bool app_ok;        /* the app still exists with the same kind */
+    int outcome;        /* zt_policy_outcome of the decision (ALLOW when not decided) */
+    unsigned restrict_flags;
+    bool reauth_required;
+    const char *policy;  /* the deciding policy's name or NULL */
+    const char *control; /* the control a challenge asks for */
+    int64_t now;
+    bool frequency_every_time; /* the shortest sign-in frequency is every_time (open only) */
+} zt_stream_facts;
+zt_stream_verdict zt_stream_verdict_of(const zt_stream_facts *f, char *buf, size_t cap);
+
+/* tunnel.c: a CONNECT head (state dispatch). */
+void zt_tunnel_dispatch(zt_conn *c);
+/* The tunnel's target connected (state connecting): the 200, then the splice. */
+void zt_tunnel_connected(zt_conn *c);
 
 /* server.c */
 /* A client connection's handles are closed (counts it out), or any connection ended. */

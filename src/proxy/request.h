@@ -38,7 +38,10 @@ typedef struct zt_request {
     const char *groups_csv;
     const char *assertion; /* X-ZT-Assertion, signed once the decision is allow */
     const void *session;   /* the session cache's entry: valid until the loop's next lookup */
-    const char *trust;     /* device trust the decision used (static; NULL before policy) */
+    const char *sid_hash;  /* the session's id hash and cookie host (a stream re-checks it) */
+    const char *session_host;
+    int64_t session_expires_at; /* zt_session_info.expires_at */
+    const char *trust;          /* device trust the decision used (static; NULL before policy) */
     const char *const *groups;
     size_t n_groups;
     int64_t auth_time, mfa_time; /* from the session */

@@ -14,6 +14,8 @@ _Static_assert(ZT_PATH_MATCH_CASE_INSENSITIVE == ZT_PATH_READ_FOLD_CASE &&
 struct zt_routes {
     const zt_app_cfg **apps; /* sorted: exact host first, then longer prefix first */
     size_t n;
+    const zt_app_cfg **tcp; /* kind tcp apps, in file order ((host, port) is unique) */
+    size_t n_tcp;
 };
 
 static int route_order(const void *a, const void *b)
@@ -34,15 +36,19 @@ zt_routes *zt_routes_build(const zt_config *cfg)
     if (r == NULL)
         return NULL;
     r->apps = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof(*r->apps));
-    if (r->apps == NULL) {
-        free(r);
+    r->tcp = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof(*r->tcp));
+    if (r->apps == NULL || r->tcp == NULL) {
+        zt_routes_free(r);
         return NULL;
     }
     /* Identity-provider apps (kind oidc, saml) are reached by their relying parties, never
-     * routed. */
-    for (size_t i = 0; i < cfg->n_apps; i++)
+     * routed; tcp apps only by a tunnel naming their (host, port) (zt_route_find_tcp). */
+    for (size_t i = 0; i < cfg->n_apps; i++) {
         if (cfg->apps[i].kind == ZT_APP_HTTP)
             r->apps[r->n++] = &cfg->apps[i];
+        else if (cfg->apps[i].kind == ZT_APP_TCP)
+            r->tcp[r->n_tcp++] = &cfg->apps[i];
+    }
     qsort(r->apps, r->n, sizeof(*r->apps), route_order);
     return r;
 }
@@ -52,7 +58,19 @@ void zt_routes_free(zt_routes *r)
     if (r == NULL)
         return;
     free(r->apps);
+    free(r->tcp);
     free(r);
+}
+
+const zt_app_cfg *zt_route_find_tcp(const zt_routes *r, zt_span host, unsigned port)
+{
+    for (size_t i = 0; i < r->n_tcp; i++) {
+        const zt_app_cfg *app = r->tcp[i];
+        if (app->port == port && app->host != NULL &&
+            zt_span_eq(host, (zt_span){app->host, strlen(app->host)}))
+            return app;
+    }
+    return NULL;
 }
 
 int zt_route_prefix_match(const char *prefix, const char *path, size_t path_len)

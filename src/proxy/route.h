@@ -30,6 +30,10 @@ typedef enum zt_route_result {
 zt_route_result zt_route_resolve(const zt_routes *r, zt_span host, const char *path,
                                  size_t path_len, const zt_app_cfg **app);
 
+/* The kind tcp app a tunnel names by (host, port): host lowercase without port, compared
+ * exactly (no app without a host, no wildcard). NULL: not an app, and never anything else. */
+const zt_app_cfg *zt_route_find_tcp(const zt_routes *r, zt_span host, unsigned port);
+
 /* Whole-segment prefix test: "/app" matches "/app" and "/app/x", not "/apple". */
 int zt_route_prefix_match(const char *prefix, const char *path, size_t path_len);
 

@@ -286,6 +286,8 @@ static void worker_begin_stop(zt_worker *w)
     for (size_t i = 0; i < w->n_listeners; i++)
         uv_close((uv_handle_t *)&w->listeners[i].tcp, on_listener_closed);
     zt_upstream_close_idle(w);
+    /* Streams would hold the drain for its whole time: they end now, audited. */
+    zt_stream_close_all(w, "gateway shutting down", 1001);
     for (zt_conn *c = w->conns, *next; c != NULL; c = next) {
         next = c->next;
         zt_conn_drain(c);
@@ -351,6 +353,7 @@ static void worker_close_own_handles(zt_worker *w)
     uv_close((uv_handle_t *)&w->wake, NULL);
     uv_close((uv_handle_t *)&w->flush_timer, NULL);
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
+    zt_stream_worker_close(w);
 }
 
 static void worker_main(void *arg)
@@ -399,6 +402,7 @@ static int worker_init(zt_worker *w, zt_server *srv, unsigned id)
     uv_timer_init(&w->loop, &w->drain_timer);
     w->drain_timer.data = w;
     uv_unref((uv_handle_t *)&w->drain_timer);
+    zt_stream_worker_init(w);
     return worker_listen(w, srv->rt->cfg);
 }
 

@@ -270,3 +270,17 @@ int zt_tls_take_output(zt_tls_conn *t, zt_buf *out)
         out->len += (size_t)r;
     return 0;
 }
+
+int zt_tls_shutdown(zt_tls_conn *t)
+{
+    if (t->ssl == NULL || (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN))
+        return 0;
+    int r = SSL_shutdown(t->ssl); /* queues close_notify in the write BIO */
+    ERR_clear_error();
+    return r < 0 ? -1 : 0;
+}
+
+bool zt_tls_peer_closed(const zt_tls_conn *t)
+{
+    return t->ssl != NULL && (SSL_get_shutdown(t->ssl) & SSL_RECEIVED_SHUTDOWN) != 0;
+}

@@ -37,5 +37,9 @@ int zt_tls_write(zt_tls_conn *t, const char *data, size_t n);
 /* Move queued ciphertext into out. 0 or negative errno. */
 int zt_tls_take_output(zt_tls_conn *t, zt_buf *out);
 size_t zt_tls_output_pending(const zt_tls_conn *t);
+/* Half-close: queue our close_notify (then take the output). 0 or -1. */
+int zt_tls_shutdown(zt_tls_conn *t);
+/* The peer sent close_notify (an orderly end, not a truncation). */
+bool zt_tls_peer_closed(const zt_tls_conn *t);
 
 #endif

@@ -91,6 +91,10 @@ void zt_upstream_abort(zt_upconn *up)
 static void up_fail(zt_upconn *up, int status, const char *detail)
 {
     zt_conn *c = up->client;
+    if (up->raw && c != NULL && c->state == CS_STREAM) {
+        zt_stream_upstream_end(up, false); /* spliced: no page to answer with any more */
+        return;
+    }
     up_close(up);
     if (c != NULL)
         zt_conn_upstream_failed(c, status, detail);
@@ -115,6 +119,11 @@ static void on_up_written(uv_write_t *wr, int status)
         return;
     if (status < 0) {
         up_fail(up, 502, "writing to the upstream failed");
+        return;
+    }
+    if (up->raw && up->client != NULL && up->client->state == CS_STREAM) {
+        if (up->wq_bytes < ZT_WQ_LOW)
+            zt_stream_upstream_drained(up);
         return;
     }
     /* The client side paused parsing the body while we were behind; let it go on. */
@@ -247,6 +256,11 @@ static bool up_try_retry(zt_upconn *up)
 
 static void up_on_eof(zt_upconn *up, ssize_t err)
 {
+    if (up->raw && up->client != NULL && up->client->state == CS_STREAM) {
+        zt_upstream_pause(up);
+        zt_stream_upstream_end(up, err == UV_EOF);
+        return;
+    }
     if (up->state == US_IDLE) {
         up_close(up);
         return;
@@ -285,6 +299,13 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     zt_conn *c = up->client;
     up->got_bytes = true;
+    if (up->raw) {
+        if (c->state == CS_STREAM)
+            zt_stream_upstream_input(up, buf->base, (size_t)nread);
+        else
+            up_close(up); /* a tunnel's target spoke before the 200: nothing to tell it to */
+        return;
+    }
     zt_upstream_start_response_timer(up);
     zt_http_head_on_input(&up->head, buf->base, (size_t)nread);
     llhttp_errno_t err = llhttp_execute(&up->parser, buf->base, (size_t)nread);
@@ -414,11 +435,17 @@ static void on_up_connected(uv_connect_t *req, int status)
     up->state = US_ACTIVE;
     uv_timer_stop(&up->timer);
     uv_tcp_nodelay(&up->tcp, 1);
-    up_read_start(up);
     if (up->client == NULL) {
         up_close(up);
         return;
     }
+    if (up->tunnel) {
+        /* Nothing to send: the tunnel's 200 goes out, then bytes flow (reading starts with
+         * the stream, so none arrives before the 200 is queued). */
+        zt_tunnel_connected(up->client);
+        return;
+    }
+    up_read_start(up);
     up_send_head(up);
 }
 
@@ -450,6 +477,39 @@ static void up_connect(zt_conn *c, const struct sockaddr_storage *addr)
     uv_timer_start(&up->timer, on_up_timeout, c->req.rt->cfg->timeouts.upstream_connect_ms, 0);
 }
 
+void zt_upstream_open(zt_conn *c, const struct sockaddr_storage *addr)
+{
+    up_connect(c, addr);
+    zt_upconn *up = c->up;
+    if (up != NULL && up->state == US_CONNECTING) {
+        up->tunnel = true;
+        up->raw = true;
+    }
+}
+
+void zt_upstream_raw(zt_upconn *up)
+{
+    up->raw = true;
+    uv_timer_stop(&up->timer);
+    up_read_start(up);
+}
+
+static void on_up_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)req;
+    (void)status; /* a failed half-close shows up as an error on the next read or write */
+}
+
+void zt_upstream_shutdown_write(zt_upconn *up)
+{
+    if (up->shut_write || up->state != US_ACTIVE)
+        return;
+    up->shut_write = true;
+    zt_upstream_flush(up);
+    if (up->state == US_ACTIVE)
+        uv_shutdown(&up->shutdown_req, (uv_stream_t *)&up->tcp, on_up_shutdown);
+}
+
 void zt_upstream_attach(zt_conn *c, const struct sockaddr_storage *addr)
 {
     zt_worker *w = c->w;
@@ -476,8 +536,8 @@ void zt_upstream_release(zt_upconn *up, bool reusable)
     up->client = NULL;
     up->served++;
     uv_timer_stop(&up->timer);
-    if (!reusable || up->state != US_ACTIVE || up->wq_bytes > 0 || up->out.len > 0 || w->stopping ||
-        up->served > 10000 || w->n_idle_up >= ZT_IDLE_UPSTREAMS_PER_WORKER) {
+    if (!reusable || up->raw || up->state != US_ACTIVE || up->wq_bytes > 0 || up->out.len > 0 ||
+        w->stopping || up->served > 10000 || w->n_idle_up >= ZT_IDLE_UPSTREAMS_PER_WORKER) {
         up_close(up);
         return;
     }

@@ -127,6 +127,20 @@ static int member_set(zt_scim_call *c, const char *group, const char *user_id, b
     return rc;
 }
 
+/* A group's SCIM description (display name, source, external id) through the account service,
+ * so the change has its record like every other. */
+static int group_describe(zt_scim_call *c, const char *name, const zt_store_group_meta *m)
+{
+    zt_account_env env = zt_scim_account_env(c);
+    zt_actor who;
+    zt_scim_actor(c, &who);
+    zt_account_result res = {0};
+    int rc = zt_account_group_update(&env, &who, name, m, &res);
+    if (rc == 0 && res.audit_rc != 0)
+        zt_error("request %s: SCIM group update: record not queued", c->r->request_id);
+    return rc;
+}
+
 /* The member ids a resource lists (each {"value": id}); -EINVAL with err when malformed or a
  * member is not a SCIM user. *out is a JSON array of strings. */
 static int member_ids(zt_scim_call *c, const json_t *res, json_t **out, zt_scim_error *err)
@@ -289,7 +303,7 @@ static void group_create(zt_scim_call *c)
         snprintf(c->group, sizeof(c->group), "%s", name);
         zt_store_group_meta m = {
             .display_name = display, .source = ZT_SCIM_SOURCE, .external_id = external};
-        rc = zt_store_group_set_meta(store_of(c), name, &m);
+        rc = group_describe(c, name, &m);
     }
     unsigned added = 0, removed = 0;
     json_t *none = json_array();
@@ -324,7 +338,7 @@ static bool group_store(zt_scim_call *c, const zt_store_group *g, const json_t *
     int rc = 0;
     if (strcmp(display, g->display_name) != 0 || strcmp(external, g->external_id) != 0) {
         zt_store_group_meta m = {.display_name = display, .external_id = external};
-        rc = zt_store_group_set_meta(store_of(c), g->name, &m);
+        rc = group_describe(c, g->name, &m);
     }
     unsigned added = 0, removed = 0;
     if (rc == 0)

@@ -235,13 +235,18 @@ static void user_create(zt_scim_call *c)
         return;
     }
     snprintf(c->user_id, sizeof(c->user_id), "%s", res.user_id);
-    rc = zt_store_user_attrs_set(store_of(c), res.user_id, f.attrs);
+    if (!zt_scim_account_done(c, &res)) {
+        free(f.attrs);
+        return;
+    }
+    zt_account_result ra = {0};
+    rc = zt_account_set_attrs(&env, &who, res.user_id, f.attrs, &ra);
     free(f.attrs);
     if (rc < 0) {
         zt_scim_store_fail(c, rc, "user");
         return;
     }
-    if (!zt_scim_account_done(c, &res))
+    if (!zt_scim_account_done(c, &ra))
         return;
     if (f.active == 0) {
         zt_account_result r2 = {0};
@@ -286,13 +291,16 @@ static bool user_store(zt_scim_call *c, const zt_user *u, json_t *res)
             return false;
         }
     }
+    zt_account_result ra = {0};
     if (rc == 0)
-        rc = zt_store_user_attrs_set(store_of(c), u->id, f.attrs);
+        rc = zt_account_set_attrs(&env, &who, u->id, f.attrs, &ra);
     free(f.attrs);
     if (rc < 0) {
         account_rc_fail(c, rc);
         return false;
     }
+    if (ra.change[0] != '\0' && !zt_scim_account_done(c, &ra))
+        return false;
     if (f.active >= 0 && (f.active == 0) != u->disabled) {
         zt_account_result r2 = {0};
         rc = f.active ? zt_account_enable(&env, &who, u->id, &r2)

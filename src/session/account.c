@@ -47,6 +47,7 @@ static const struct {
     [ZT_ACCOUNT_TAP_REVOKE] = {"user.tap_revoke", ACT_OTHER},
     [ZT_ACCOUNT_UPDATE] = {"user.update", ACT_OTHER},
     [ZT_ACCOUNT_SYNC_GROUPS] = {"user.groups.sync", ACT_OTHER},
+    [ZT_ACCOUNT_GROUP_UPDATE] = {"group.update", ACT_OTHER},
 };
 
 const char *zt_account_op_name(zt_account_op op)
@@ -463,6 +464,28 @@ int zt_account_group_delete(const zt_account_env *env, const zt_actor *who, cons
     return finish(env, who, ZT_ACCOUNT_GROUP_DELETE, true, res);
 }
 
+int zt_account_group_update(const zt_account_env *env, const zt_actor *who, const char *name,
+                            const zt_store_group_meta *m, zt_account_result *res)
+{
+    if (!args_ok(env, who, res) || m == NULL)
+        return -EINVAL;
+    int rc = note_group(env->store, name, res, NULL);
+    if (rc == 0)
+        rc = zt_store_group_set_meta(env->store, res->group, m);
+    if (rc != 0)
+        return rc;
+    const char *parts[] = {m->display_name != NULL ? "display name" : NULL,
+                           m->source != NULL ? "source" : NULL,
+                           m->external_id != NULL ? "external id" : NULL};
+    size_t at = 0;
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        if (parts[i] != NULL)
+            at += (size_t)snprintf(res->change + at, sizeof(res->change) - at, "%s%s",
+                                   at ? ", " : "", parts[i]);
+    snprintf(res->change + at, sizeof(res->change) - at, "%s", at ? " changed" : "nothing changed");
+    return finish(env, who, ZT_ACCOUNT_GROUP_UPDATE, false, res);
+}
+
 static int member_op(const zt_account_env *env, const zt_actor *who, bool add, const char *group,
                      const char *user_id, zt_account_result *res)
 {
@@ -543,6 +566,27 @@ int zt_account_update(const zt_account_env *env, const zt_actor *who, const char
     else
         res->sessions_revoked = 0;
     return finish(env, who, ZT_ACCOUNT_UPDATE, revoke, res);
+}
+
+int zt_account_set_attrs(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                         const char *json, zt_account_result *res)
+{
+    if (!args_ok(env, who, res) || json == NULL)
+        return -EINVAL;
+    int rc = note_user(env->store, user_id, res);
+    if (rc != 0)
+        return rc;
+    char *cur = NULL;
+    rc = zt_store_user_attrs_get(env->store, res->user_id, &cur);
+    bool same = rc == 0 && strcmp(cur, json) == 0;
+    free(cur);
+    if (rc != 0 || same)
+        return rc;
+    rc = zt_store_user_attrs_set(env->store, res->user_id, json);
+    if (rc != 0)
+        return rc;
+    snprintf(res->change, sizeof(res->change), "attributes changed");
+    return finish(env, who, ZT_ACCOUNT_UPDATE, false, res);
 }
 
 /* A user's group names, comma-joined into out (",a,b," so a lookup is one strstr). */

@@ -77,6 +77,7 @@ typedef enum zt_account_op {
     ZT_ACCOUNT_TAP_REVOKE,
     ZT_ACCOUNT_UPDATE,
     ZT_ACCOUNT_SYNC_GROUPS,
+    ZT_ACCOUNT_GROUP_UPDATE,
     ZT_ACCOUNT_N_OPS,
 } zt_account_op;
 
@@ -137,6 +138,14 @@ int zt_account_sync_groups(const zt_account_env *env, const zt_actor *who, const
                            const char *source, const char *const *groups, size_t n,
                            bool create_missing, zt_account_result *res);
 
+/* Replace the user's source attributes (store_source.h: one JSON object, at most
+ * ZT_STORE_ATTRS_MAX bytes) as a source keeps them (SCIM's name and enterprise extension, the
+ * directory's DN). A "user.update" record saying "attributes changed"; none when the stored
+ * object is already `json` byte for byte (a directory sync repeats this for every user). No
+ * session ends: attributes decide nothing. -ENOENT, -EINVAL not one object or too big. */
+int zt_account_set_attrs(const zt_account_env *env, const zt_actor *who, const char *user_id,
+                         const char *json, zt_account_result *res);
+
 /* The record of a change a batch already saved in its own store transaction (the roster import,
  * src/roster, applies a whole file in one): the record the one-user operation `op` writes for
  * the same change, from res as that operation fills it (user_id, email, group, change,
@@ -170,6 +179,12 @@ int zt_account_group_create(const zt_account_env *env, const zt_actor *who, cons
                             zt_account_result *res);
 int zt_account_group_delete(const zt_account_env *env, const zt_actor *who, const char *name,
                             zt_account_result *res);
+/* A group's description as its source gives it (store_source.h: display name, source, external
+ * id; NULL fields stay). A "group.update" record naming what changed; -ENOENT unknown group,
+ * -EEXIST another group of the source has that external id. No gateway is told: the name and
+ * the memberships that policies read do not change. */
+int zt_account_group_update(const zt_account_env *env, const zt_actor *who, const char *name,
+                            const zt_store_group_meta *m, zt_account_result *res);
 int zt_account_member_add(const zt_account_env *env, const zt_actor *who, const char *group,
                           const char *user_id, zt_account_result *res);
 int zt_account_member_remove(const zt_account_env *env, const zt_actor *who, const char *group,

@@ -380,6 +380,13 @@ static const char *get_str(char *dst, size_t dst_size, const char *src)
     return src + strlen(src) + 1;
 }
 
+/* The first of the idle, absolute and account expiries (account 0 = none). */
+static int64_t earliest_expiry(int64_t idle, int64_t absolute, int64_t account)
+{
+    int64_t t = idle < absolute ? idle : absolute;
+    return account > 0 && account < t ? account : t;
+}
+
 /* The entry as callers see it, in the cache's `cur` slot. */
 static const zt_session_info *materialize(zt_session_cache *c, int32_t i)
 {
@@ -403,6 +410,8 @@ static const zt_session_info *materialize(zt_session_cache *c, int32_t i)
     info->mfa_pending = e->mfa_pending;
     info->idle_expires_at = e->idle_expires_at;
     info->absolute_expires_at = e->absolute_expires_at;
+    info->expires_at =
+        earliest_expiry(e->idle_expires_at, e->absolute_expires_at, e->user_expires_at);
     info->user_risk = e->user_risk;
     info->sign_in_risk = e->sign_in_risk;
     info->amr = e->amr;
@@ -429,6 +438,8 @@ static void info_from_record(zt_session_info *info, const zt_store_session *r)
     info->has_passkey_aaguid = zt_session_aaguid_parse_hex(r->passkey_aaguid, info->passkey_aaguid);
     info->idle_expires_at = r->idle_expires_at;
     info->absolute_expires_at = r->absolute_expires_at;
+    info->expires_at =
+        earliest_expiry(r->idle_expires_at, r->absolute_expires_at, r->user_expires_at);
     info->groups = no_groups;
     info->groups_csv = "";
 }
@@ -517,7 +528,7 @@ static bool host_ok(const char *want, const char *host)
 }
 
 static zt_session_status serve(zt_session_cache *c, int32_t i, const char *host, int64_t now,
-                               const zt_session_info **out)
+                               bool touch, const zt_session_info **out)
 {
     c_entry *e = at(c, i);
     lru_unlink(c, i);
@@ -536,11 +547,16 @@ static zt_session_status serve(zt_session_cache *c, int32_t i, const char *host,
     *out = info;
     if (!host_ok(info->host, host))
         return ZT_SESSION_WRONG_HOST;
+    if (!touch)
+        return ZT_SESSION_VALID;
     int64_t idle = now + atomic_load(&c->s->idle_s);
     if (idle > e->absolute_expires_at)
         idle = e->absolute_expires_at;
-    if (idle > e->idle_expires_at)
+    if (idle > e->idle_expires_at) {
         e->idle_expires_at = c->cur.idle_expires_at = idle;
+        c->cur.expires_at =
+            earliest_expiry(e->idle_expires_at, e->absolute_expires_at, e->user_expires_at);
+    }
     if (e->idle_expires_at - e->stored_idle >= ZT_SESSION_TOUCH_EVERY_S) {
         int rc = zt_store_session_touch(c->s->store, e->id_hash, e->idle_expires_at);
         if (rc != 0) {
@@ -569,12 +585,26 @@ zt_session_status zt_session_lookup(zt_session_cache *c, const zt_span *cookie_h
     if (!zt_cookie_find(cookie_header, zt_session_cookie_name(https), &v) ||
         zt_session_hash_cookie(v.p, v.n, hash) != 0)
         return ZT_SESSION_NONE;
+    return zt_session_lookup_hash(c, hash, host, now, true, out);
+}
+
+zt_session_status zt_session_lookup_hash(zt_session_cache *c, const char *id_hash, const char *host,
+                                         int64_t now, bool touch, const zt_session_info **out)
+{
+    const zt_session_info *dummy;
+    if (out == NULL)
+        out = &dummy;
+    *out = NULL;
+    if (c == NULL)
+        return ZT_SESSION_ERROR;
+    if (id_hash == NULL || strlen(id_hash) != ZT_SESSION_HASH_LEN)
+        return ZT_SESSION_NONE;
     uint64_t rev = zt_sessions_revocation(c->s);
     if (rev != c->seen) {
         drop_all(c);
         c->seen = rev;
     }
-    int32_t i = find(c, hash);
+    int32_t i = find(c, id_hash);
     /* Owed MFA, or the account's expiry came: the store decides again (an admin may have moved
      * the expiry since; nobody tells the caches when it moves later). */
     if (i != NIL && (at(c, i)->mfa_pending ||
@@ -583,11 +613,11 @@ zt_session_status zt_session_lookup(zt_session_cache *c, const zt_span *cookie_h
         i = NIL;
     }
     if (i == NIL) {
-        zt_session_status st = load(c, hash, now, &i, out);
+        zt_session_status st = load(c, id_hash, now, &i, out);
         if (st != ZT_SESSION_VALID)
             return st;
     }
-    return serve(c, i, host, now, out);
+    return serve(c, i, host, now, touch, out);
 }
 
 /* ---- assertion cache ---- */

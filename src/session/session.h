@@ -41,6 +41,10 @@
 #define ZT_SESSION_CACHE_DEFAULT 4096 /* entries when zt_session_cache_new gets 0 */
 #define ZT_SESSION_CACHE_MAX (1u << 20)
 #define ZT_REVOCATION_FILE "revocation"
+/* The host of sessions minted for `ztagent tunnel` (their token goes in Proxy-Authorization,
+ * never in a cookie): no browser request can name this host, so an agent token is no browser
+ * session and a browser cookie is no agent token. */
+#define ZT_SESSION_HOST_AGENT ".ztgate-agent"
 /* mfa_method of a pending session opened with a Temporary Access Pass (mfa_time 0). */
 #define ZT_SESSION_PURPOSE_TAP "tap"
 
@@ -124,6 +128,9 @@ typedef struct zt_session_info {
      * session, not even with a code). */
     int64_t idle_expires_at;
     int64_t absolute_expires_at;
+    /* When this session stops being valid unless touched: the earliest of the idle and absolute
+     * expiries and the account's expiry (live streams close then). */
+    int64_t expires_at;
     char device_id[65]; /* "" = none (Core 5) */
     /* Identity Protection, zt_risk values (0 none .. 3 high), read with the record on a cache
      * miss; risk changes bump the revocation counter, so caches reload them. */
@@ -206,6 +213,12 @@ void zt_session_cache_free(zt_session_cache *c);
  * `host` is the request host: a session is accepted only on the host it was issued for. */
 zt_session_status zt_session_lookup(zt_session_cache *c, const zt_span *cookie_header, bool https,
                                     const char *host, int64_t now, const zt_session_info **out);
+/* The same check for a session named by its id hash (a live stream re-checking the session it
+ * was opened with; an agent token hashed with zt_session_hash_cookie). touch: extend the idle
+ * expiry as a request would (a stream that moved bytes since its last check); false leaves
+ * it, so an idle stream does not keep its session alive. */
+zt_session_status zt_session_lookup_hash(zt_session_cache *c, const char *id_hash, const char *host,
+                                         int64_t now, bool touch, const zt_session_info **out);
 /* Forget one entry (after logout or MFA on this loop). */
 void zt_session_cache_forget(zt_session_cache *c, const char *id_hash);
 

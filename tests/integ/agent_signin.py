@@ -30,7 +30,8 @@ def tls_listen(h):
 
 def tcp_app(name, host, port, target_port, **kw):
     """A `kind: tcp` app: clients name host:port, ztgate connects to 127.0.0.1:target_port."""
-    a = {"name": name, "host": host, "upstream": "http://127.0.0.1:%d" % target_port, "sensitivity": "internal"}  # PREMERGE
+    a = {"name": name, "kind": "tcp", "host": host, "port": port,
+         "target": "127.0.0.1:%d" % target_port, "sensitivity": "internal"}
     a.update(kw)
     return a
 

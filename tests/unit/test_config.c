@@ -473,6 +473,66 @@ static void test_names(void **state)
 /* ------------------------------------------------------------------------------------------- *
  * Error paths: exact text, line and column. */
 
+/* kind tcp: host + target (resolved at load), port defaulting to the target's, idle_timeout on
+ * any app, the stream timeouts. */
+static void test_tcp_apps(void **state)
+{
+    zt_config *cfg = load_ok("gateway:\n"
+                             "  listen: [{address: \"127.0.0.1:8443\"}]\n"
+                             "  timeouts: {stream_idle: 20m, stream_close: 2s}\n"
+                             "apps:\n"
+                             "  - {name: web, upstream: \"http://127.0.0.1:1\", idle_timeout: 5m}\n"
+                             "  - name: ssh\n"
+                             "    kind: tcp\n"
+                             "    host: SSH.Hospital.Example\n"
+                             "    target: \"10.20.0.5:22\"\n"
+                             "  - {name: db, kind: tcp, host: db.example, port: 15432, "
+                             "target: \"backend.test:5432\"}\n");
+    assert_int_equal(cfg->timeouts.stream_idle_ms, 20 * 60 * 1000);
+    assert_int_equal(cfg->timeouts.stream_close_ms, 2000);
+    assert_int_equal(cfg->apps[0].idle_timeout_ms, 5 * 60 * 1000);
+    assert_int_equal(cfg->apps[1].kind, ZT_APP_TCP);
+    assert_string_equal(cfg->apps[1].host, "ssh.hospital.example");
+    assert_addr(&cfg->apps[1].target.addr, "10.20.0.5", 22);
+    assert_int_equal(cfg->apps[1].port, 22);
+    assert_addr(&cfg->apps[2].target.addr, "10.1.2.3", 5432);
+    assert_int_equal(cfg->apps[2].port, 15432);
+    zt_config_free(cfg);
+    cfg = load_ok(BASE);
+    assert_int_equal(cfg->timeouts.stream_idle_ms, 15 * 60 * 1000);
+    assert_int_equal(cfg->timeouts.stream_close_ms, 1000);
+    zt_config_free(cfg);
+}
+
+static void test_err_tcp_apps(void **state)
+{
+    expect_errors("gateway: {listen: [{address: \"*:80\"}]}\n"
+                  "apps:\n"
+                  "  - {name: a, kind: tcp, host: a.example}\n"
+                  "  - {name: b, kind: tcp, target: \"10.0.0.1:22\"}\n"
+                  "  - {name: c, kind: tcp, host: c.example, target: \"10.0.0.1\"}\n"
+                  "  - {name: d, kind: tcp, host: d.example, target: \"10.0.0.1:22\", "
+                  "upstream: \"http://127.0.0.1:1\", path_prefix: /x}\n"
+                  "  - {name: e, upstream: \"http://127.0.0.1:1\", target: \"10.0.0.1:22\", "
+                  "port: 22}\n"
+                  "  - {name: f, kind: tcp, host: a.example, port: 22, target: \"10.0.0.2:2222\"}\n"
+                  "  - {name: g, kind: tcp, host: a.example, target: \"10.0.0.3:22\"}\n"
+                  "  - {name: h, kind: tcp, host: h.example, target: \"nowhere.test:22\"}\n",
+                  NAME
+                  ":3:5: app 'a' is of kind tcp: missing required key 'target' (HOST:PORT)\n" NAME
+                  ":4:5: app 'b' is of kind tcp: missing required key 'host' (the name clients "
+                  "give to ztagent tunnel)\n" NAME
+                  ":5:51: 'apps[2].target' must name the port (HOST:PORT) (got '10.0.0.1')\n" NAME
+                  ":6:111: app 'd' is of kind tcp: 'path_prefix' is only for proxied (kind "
+                  "http) apps\n" NAME
+                  ":6:76: app 'd' is of kind tcp: 'upstream' is only for proxied (kind http) "
+                  "apps\n" NAME ":7:55: app 'e': 'target' needs 'kind: tcp'\n" NAME
+                  ":7:76: app 'e': 'port' needs 'kind: tcp'\n" NAME
+                  ":10:51: 'apps[7].target' host 'nowhere.test' does not resolve: Name or "
+                  "service not known\n" NAME
+                  ":9:5: app 'g' has the same host and port as app 'f' (line 8)\n");
+}
+
 static void test_err_unknown_key(void **state)
 {
     expect_errors(
@@ -1225,6 +1285,8 @@ int main(void)
         cmocka_unit_test(test_err_bad_address),
         cmocka_unit_test(test_err_bad_url),
         cmocka_unit_test(test_err_https_upstream),
+        cmocka_unit_test(test_tcp_apps),
+        cmocka_unit_test(test_err_tcp_apps),
         cmocka_unit_test(test_err_bad_host_and_prefix),
         cmocka_unit_test(test_err_duplicate_key),
         cmocka_unit_test(test_err_overlapping_listeners),

@@ -86,6 +86,16 @@ static void test_connection_transitions(void **state)
     assert_true(zt_conn_transition_allowed(CS_BODY, CS_LOCAL_RUN));
     assert_true(zt_conn_transition_allowed(CS_LOCAL_RUN, CS_LOCAL_WAIT));
     assert_true(zt_conn_transition_allowed(CS_LOCAL_WAIT, CS_WAIT_RESPONSE));
+    /* streams: WebSocket after the upstream's 101, tunnel after the target connected; a
+     * stream only ever closes */
+    assert_true(zt_conn_transition_allowed(CS_WAIT_RESPONSE, CS_STREAM));
+    assert_true(zt_conn_transition_allowed(CS_CONNECTING, CS_STREAM));
+    for (int s = CS_TLS_HANDSHAKE; s < CS_CLOSING; s++)
+        if (s != CS_STREAM)
+            assert_false(zt_conn_transition_allowed(CS_STREAM, (zt_conn_state)s));
+    assert_false(zt_conn_transition_allowed(CS_DISPATCH, CS_STREAM));
+    assert_false(zt_conn_transition_allowed(CS_BODY, CS_STREAM));
+    assert_false(zt_conn_transition_allowed(CS_IDLE, CS_STREAM));
     /* Every live state may close; closing is final. */
     for (int s = CS_TLS_HANDSHAKE; s < CS_CLOSING; s++)
         assert_true(zt_conn_transition_allowed((zt_conn_state)s, CS_CLOSING));

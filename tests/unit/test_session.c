@@ -374,6 +374,36 @@ static void test_idle_expiry_and_touch(void **state)
     assert_int_equal(zt_store_session_get(f->st, hash, &r), -ENOENT);
 }
 
+/* A live stream re-checks its session by hash: the same validation, an idle expiry extended
+ * only when asked (touch), expires_at the first of the expiries; agent tokens are sessions on
+ * ZT_SESSION_HOST_AGENT and no browser host accepts them. */
+static void test_lookup_hash(void **state)
+{
+    fx *f = *state;
+    char cookie[44], hash[65];
+    const zt_session_info *info;
+    make(f, HOST, false, T0, cookie, hash);
+    assert_int_equal(zt_session_lookup_hash(f->c, hash, HOST, T0 + 50, false, &info),
+                     ZT_SESSION_VALID);
+    assert_int_equal(info->idle_expires_at, T0 + IDLE); /* not touched */
+    assert_int_equal(info->expires_at, T0 + IDLE);
+    assert_int_equal(zt_session_lookup_hash(f->c, hash, HOST, T0 + 50, true, &info),
+                     ZT_SESSION_VALID);
+    assert_int_equal(info->idle_expires_at, T0 + 50 + IDLE);
+    assert_int_equal(info->expires_at, T0 + 50 + IDLE);
+    assert_int_equal(zt_session_lookup_hash(f->c, hash, "other.example", T0 + 51, false, &info),
+                     ZT_SESSION_WRONG_HOST);
+    assert_int_equal(zt_session_lookup_hash(f->c, "abc", HOST, T0 + 51, false, &info),
+                     ZT_SESSION_NONE);
+    assert_int_equal(zt_session_lookup_hash(f->c, NULL, HOST, T0 + 51, false, &info),
+                     ZT_SESSION_NONE);
+    /* An agent token: its host is the marker, which a cookie lookup on a browser host refuses. */
+    make(f, ZT_SESSION_HOST_AGENT, false, T0, cookie, hash);
+    assert_int_equal(zt_session_lookup_hash(f->c, hash, ZT_SESSION_HOST_AGENT, T0 + 1, true, &info),
+                     ZT_SESSION_VALID);
+    assert_int_equal(look(f, cookie, HOST, T0 + 1, &info), ZT_SESSION_WRONG_HOST);
+}
+
 static void test_absolute_expiry(void **state)
 {
     fx *f = *state;
@@ -1037,6 +1067,7 @@ int main(void)
         cmocka_unit_test(test_cookie_set),
         cmocka_unit_test_setup_teardown(test_lookup_hit_and_revocation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_expiry_and_touch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookup_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_absolute_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disabled_and_epoch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_host, setup, teardown),

@@ -368,6 +368,43 @@ static void test_account_update_and_sync(void **state)
                      -ENOENT);
 }
 
+/* Source attributes and group descriptions change through the account service too, each with a
+ * record, and an unchanged attribute object writes none (a sync repeats it for every user). */
+static void test_account_attrs_and_group_update(void **state)
+{
+    fixture *f = *state;
+    zt_account_env env = {.store = f->st, .audit = {record_cb, f}};
+    zt_actor who = {.name = "scim:ab12", .type = "Admin"};
+    zt_account_result res;
+    zt_account_new n = {.email = "s@example.com", .source = "scim", .external_id = "S"};
+    assert_int_equal(zt_account_create(&env, &who, &n, &res), 0);
+    char id[ZT_STORE_ID_LEN + 1];
+    snprintf(id, sizeof(id), "%s", res.user_id);
+    unsigned before = f->records;
+    assert_int_equal(zt_account_set_attrs(&env, &who, id, "{\"title\":\"nurse\"}", &res), 0);
+    assert_string_equal(res.change, "attributes changed");
+    assert_int_equal(f->records, before + 1);
+    assert_non_null(strstr(f->last, "user.update"));
+    assert_int_equal(zt_account_set_attrs(&env, &who, id, "{\"title\":\"nurse\"}", &res), 0);
+    assert_string_equal(res.change, "");
+    assert_int_equal(f->records, before + 1);
+    assert_int_equal(zt_account_set_attrs(&env, &who, id, "[1]", &res), -EINVAL);
+    assert_int_equal(f->records, before + 1);
+    assert_int_equal(
+        zt_account_set_attrs(&env, &who, "0123456789abcdef0123456789abcdef", "{}", &res), -ENOENT);
+
+    assert_int_equal(zt_account_group_create(&env, &who, "nurses", &res), 0);
+    zt_store_group_meta m = {.display_name = "看護師", .source = "scim", .external_id = "G1"};
+    assert_int_equal(zt_account_group_update(&env, &who, "NURSES", &m, &res), 0);
+    assert_string_equal(res.group, "nurses");
+    assert_string_equal(res.change, "display name, source, external id changed");
+    assert_non_null(strstr(f->last, "group.update"));
+    zt_store_group g;
+    assert_int_equal(zt_store_group_get(f->st, "nurses", &g), 0);
+    assert_string_equal(g.display_name, "看護師");
+    assert_int_equal(zt_account_group_update(&env, &who, "nobody", &m, &res), -ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +416,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_meta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_update_and_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_expired, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_account_attrs_and_group_update, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
