@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/str.h"
 
@@ -460,4 +461,56 @@ int zta_listen_parse(const char *spec, struct sockaddr_storage *ss, unsigned *le
         return 0;
     }
     return host[0] == '[' ? -1 : -2; /* a name: it might resolve anywhere */
+}
+
+/* The value of a header line "Name: value" when its name is name (any case); NULL otherwise. */
+static const char *header_value(const char *line, size_t n, const char *name, size_t *vn)
+{
+    size_t k = strlen(name);
+    if (n <= k || line[k] != ':' || strncasecmp(line, name, k) != 0)
+        return NULL;
+    const char *v = line + k + 1;
+    size_t l = n - k - 1;
+    while (l > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        l--;
+    }
+    while (l > 0 && (v[l - 1] == ' ' || v[l - 1] == '\t'))
+        l--;
+    *vn = l;
+    return v;
+}
+
+int zta_connect_answer_parse(const char *head, size_t n, unsigned *status, size_t *body_len)
+{
+    if (n < 16 || memcmp(head + n - 4, "\r\n\r\n", 4) != 0 ||
+        (memcmp(head, "HTTP/1.1 ", 9) != 0 && memcmp(head, "HTTP/1.0 ", 9) != 0) ||
+        !parse_uint(head + 9, 3, 999, status) || *status < 100 ||
+        (head[12] != ' ' && head[12] != '\r'))
+        return -1;
+    *body_len = 0;
+    bool seen = false;
+    const char *p = memchr(head, '\n', n) + 1, *end = head + n - 2;
+    if (p[-2] != '\r')
+        return -1;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end + 2 - p));
+        if (nl == NULL)
+            return -1;
+        size_t len = (size_t)(nl - p);
+        if (len == 0 || p[len - 1] != '\r')
+            return -1;
+        len--;
+        size_t vn = 0;
+        const char *v = header_value(p, len, "Content-Length", &vn);
+        unsigned cl = 0;
+        if (v != NULL && (seen || !parse_uint(v, vn, 1u << 30, &cl)))
+            return -1;
+        if (v != NULL) {
+            seen = true;
+            *body_len = cl;
+        }
+        p = nl + 1;
+    }
+    return 0;
 }

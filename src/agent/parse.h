@@ -67,4 +67,7 @@ bool zta_parse_app(const char *arg, char *host, size_t hostlen, unsigned *port);
  * that is not loopback (a tunnel is its user's, never the LAN's). */
 struct sockaddr_storage;
 int zta_listen_parse(const char *spec, struct sockaddr_storage *ss, unsigned *len);
+/* The gateway's answer head to CONNECT, through its blank line: status and Content-Length
+ * (0 when absent). -1 when it is not a well-formed HTTP/1.x head (or names two lengths). */
+int zta_connect_answer_parse(const char *head, size_t n, unsigned *status, size_t *body_len);
 #endif

@@ -61,25 +61,6 @@ static int read_head(SSL *ssl, char *head, size_t cap, size_t *len)
     return -1;
 }
 
-/* Content-Length of a head (0 when absent). */
-static size_t head_content_length(const char *head)
-{
-    const char *p = head;
-    while ((p = strchr(p, '\n')) != NULL) {
-        p++;
-        if (strncasecmp(p, "Content-Length:", 15) == 0) {
-            unsigned long long v = 0;
-            const char *s = p + 15;
-            while (*s == ' ' || *s == '\t')
-                s++;
-            size_t k = strspn(s, "0123456789");
-            if (zt_parse_u64(s, k, ZTA_BODY_MAX, &v))
-                return (size_t)v;
-        }
-    }
-    return 0;
-}
-
 /* Tells the user why the gateway refused, in its own words when it gave them. */
 static void report_refusal(int status, const char *body, size_t n)
 {
@@ -115,15 +96,15 @@ static connect_result send_connect(SSL *ssl, const tun_args *a, const char *toke
     char head[TUN_HEAD_MAX];
     size_t hl = 0;
     unsigned status = 0;
+    size_t want = 0, got = 0;
     if (read_head(ssl, head, sizeof head, &hl) != 0 ||
-        sscanf(head, "HTTP/1.%*1[01] %3u", &status) != 1) {
+        zta_connect_answer_parse(head, hl, &status, &want) != 0) {
         fprintf(stderr, "ztagent: the gateway's answer to CONNECT is not HTTP/1.1\n");
         return CR_ERROR;
     }
     if (status == 200)
         return CR_OPEN;
     char body[4096];
-    size_t want = head_content_length(head), got = 0;
     if (want > sizeof body - 1)
         want = sizeof body - 1;
     while (got < want) {

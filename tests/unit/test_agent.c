@@ -187,12 +187,42 @@ static void test_tunnel_args(void **state)
         assert_int_equal(zta_listen_parse(malformed[i], &ss, &len), -1);
 }
 
+/* The gateway's answer to CONNECT, as the agent reads it. */
+static void test_connect_answer(void **state)
+{
+    (void)state;
+    unsigned status = 0;
+    size_t body = 99;
+    const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+    assert_int_equal(zta_connect_answer_parse(ok, strlen(ok), &status, &body), 0);
+    assert_int_equal(status, 200);
+    assert_int_equal(body, 0);
+    const char no[] = "HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Bearer "
+                      "realm=\"ztgate\"\r\ncontent-length:  20 \r\n\r\n";
+    assert_int_equal(zta_connect_answer_parse(no, strlen(no), &status, &body), 0);
+    assert_int_equal(status, 407);
+    assert_int_equal(body, 20);
+    const char *bad[] = {
+        "HTTP/1.1 200 OK\r\n",                                               /* no blank line */
+        "HTTP/2 200 OK\r\n\r\n",                                             /* not 1.x */
+        "HTTP/1.1 20 OK\r\n\r\n",                                            /* two digits */
+        "HTTP/1.1 099 OK\r\n\r\n",                                           /* below 100 */
+        "HTTP/1.1 2000 OK\r\n\r\n",                                          /* four digits */
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", /* two */
+        "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+        "HTTP/1.1 200 OK\nX: y\r\n\r\n", /* bare LF */
+        "HTTP/1.1 200 OK\r\nX: y\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(zta_connect_answer_parse(bad[i], strlen(bad[i]), &status, &body), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cvd_header),  cmocka_unit_test(test_os_release),
         cmocka_unit_test(test_conf),        cmocka_unit_test(test_interval_url),
-        cmocka_unit_test(test_tunnel_args),
+        cmocka_unit_test(test_tunnel_args), cmocka_unit_test(test_connect_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
