@@ -4,6 +4,7 @@ sign-in (agent_signin.py). A command runs, 20 MiB go up and come back by scp wit
 SHA-256, `--listen` serves two sessions at once, `ztgate user revoke-sessions` ends a live
 session, and a host:port that is no tcp app is refused with the gateway's reason."""
 import hashlib
+import json
 import os
 import subprocess
 import time
@@ -152,3 +153,43 @@ def test_not_a_tcp_app(h):
                        capture_output=True, timeout=30, env=agent.env)
     eq(r.returncode, 1, "exit status: %r" % r.stderr)
     check(b"403" in r.stderr and b"open proxy" in r.stderr, "the reason: %r" % r.stderr)
+
+
+@timeout(150)
+def test_malware_alert_ends_live_ssh(h):
+    """The same device reports a malware detection (the agent's alert, with its certificate): its
+    risk turns high and the policy blocking high-risk devices closes the live session. (A whole
+    `ztagent scan` would quarantine and report a clean rescan milliseconds later, lowering the
+    risk again before anyone could look: the alert alone is the signal under test.)"""
+    from test_case1_device import _tls_request
+    block = [{"name": "block-risky-devices", "users": {"include": ["all"]},
+              "apps": {"include": ["ssh"]}, "conditions": {"device": {"risk": ["high"]}},
+              "grant": {"block": True}}]
+    sshd, gw, agent = _setup(h, policies=block)
+    argv = sshd.ssh_argv(HOST, 22, _proxy(agent)) + ["%s@%s" % (sshd.user, HOST),
+                                                     "echo started; sleep 60"]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=agent.env,
+                         stdin=subprocess.DEVNULL)
+    try:
+        eq(p.stdout.readline(), b"started\n", "the session is live")
+        alert = {"event": "detected", "path": "/home/mio/Downloads/eicar.com",
+                 "sha256": hashlib.sha256(b"eicar").hexdigest(),
+                 "signature": "Eicar-Test-Signature", "detected_at": "2026-12-06T00:00:00Z"}
+        t0 = time.monotonic()
+        r = _tls_request(gw.tls_port, "POST", "/.ztgate/device/alert",
+                         [("Content-Type", "application/json")], json.dumps(alert).encode(),
+                         agent.cert)
+        eq(r.status, 200, "alert accepted: %r" % r.body)
+        rc = wait_exit(p, 10)
+        took = time.monotonic() - t0
+        check(rc is not None, "ssh still running 10 s after the malware alert")
+        eq(rc, 255, "ssh's exit status")
+        print("malware alert -> ssh ended in %.3f s" % took)
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+    closes = [x for x in audit_records(gw) if x.get("class_uid") == 4001 and
+              x.get("activity_id") == 2]
+    check(any("block-risky-devices" in json.dumps(x) for x in closes),
+          "the Close record names the policy: %s" % [x.get("message") for x in closes])
