@@ -556,7 +556,11 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(AG_STEP_UP,                                                                                 \
       "This app needs a second sign-in factor first. Confirm it, then type the code again.",      \
       "このアプリには、まず 2 つ目のサインイン要素が必要です。確認してから、もう一度コードを入力してください。")                 \
-    X(AG_STEP_UP_LINK, "Confirm the second factor", "2 つ目の要素を確認")
+    X(AG_STEP_UP_LINK, "Confirm the second factor", "2 つ目の要素を確認")                                \
+    X(AG_REAUTH,                                                                                  \
+      "This app needs a recent sign-in. Sign in again, then type the code again.",                \
+      "このアプリには最近のサインインが必要です。もう一度サインインしてから、コードを再入力してください。")                     \
+    X(AG_REAUTH_LINK, "Sign in again", "もう一度サインイン")
 
 #define ZT_MESSAGES(X)                                                                            \
     ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X) ZT_SECURITY_MESSAGES(X) \

@@ -39,7 +39,10 @@ static const zt_app_cfg *tcp_app(const zt_config *cfg, const char *app)
     return NULL;
 }
 
-typedef enum verdict { V_ALLOW, V_NO_APP, V_BLOCK, V_STEP_UP } verdict;
+/* A challenge the portal can meet here is a second factor or a fresh sign-in; any other unmet
+ * control (a compliant device, a password change) is for the user to fix first: shown as a
+ * refusal naming the policy. */
+typedef enum verdict { V_ALLOW, V_NO_APP, V_BLOCK, V_STEP_UP, V_REAUTH } verdict;
 
 typedef struct decision {
     verdict v;
@@ -66,6 +69,9 @@ static void decide(zt_local_req *r, const zt_portal_sess *s, const zt_agent_pend
     rq.sign_in_risk = (zt_risk)s->sign_in_risk;
     rq.app = app;
     rq.client = ZT_CLIENT_BROWSER;
+    /* The device is the one that will open the tunnels, not this browser: its posture and risk
+     * decide (device policies then mean what they say for the tunnel). */
+    rq.cert_device_id = p->device_id;
     zt_policy_input in;
     zt_access_facts facts;
     zt_access_input(r->svc, &rq, &in, &facts);
@@ -77,8 +83,12 @@ static void decide(zt_local_req *r, const zt_portal_sess *s, const zt_agent_pend
         out->v = V_NO_APP;
     else if (res.outcome == ZT_OUTCOME_BLOCK || res.restrict_flags != 0)
         out->v = V_BLOCK;
-    else if (res.outcome == ZT_OUTCOME_CHALLENGE)
+    else if (res.outcome == ZT_OUTCOME_CHALLENGE && res.reauth_required)
+        out->v = V_REAUTH;
+    else if (res.outcome == ZT_OUTCOME_CHALLENGE && res.next_control == ZT_CTL_MFA)
         out->v = V_STEP_UP;
+    else if (res.outcome == ZT_OUTCOME_CHALLENGE)
+        out->v = V_BLOCK;
     /* Where the agent is: the same facts for its address. */
     rq.client_addr = (const struct sockaddr *)&p->addr;
     rq.cert_device_id = NULL;

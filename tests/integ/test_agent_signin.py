@@ -180,3 +180,40 @@ def test_signin_refused_by_policy_or_app(h):
     eq(r.status, 403, "no such tcp app")
     rc, _ = agent.finish(p)
     eq(rc, 1, "agent exit status")
+
+
+@timeout(120)
+def test_signin_step_up_and_device_policy(h):
+    """Approval runs the app's Conditional Access for the approving session *and the agent's
+    device*: a policy asking for MFA sends a password-only session to the second factor first; a
+    policy asking for a compliant device refuses a device that never reported posture."""
+    policies = [{"name": "ssh-mfa", "users": {"include": ["all"]}, "apps": {"include": ["ssh"]},
+                 "grant": {"controls": ["mfa"]}},
+                {"name": "db-device", "users": {"include": ["all"]}, "apps": {"include": ["db"]},
+                 "grant": {"controls": ["compliant_device"]}}]
+    apps = [tcp_app("ssh", "ssh.test", 22, free_port()), tcp_app("db", "db.test", 5432, free_port())]
+    gw = tunnel_gateway(h, apps, policies=policies, start=False,
+                        extra={"auth": {"mfa": "optional", "argon2_memory": "19MiB",
+                                        "argon2_passes": 2}})
+    add_user(h, gw, EMAIL, PASSWORD)
+    gw.start()
+    agent = Agent(h, gw, EMAIL)
+    from portal_client import Browser, sign_in
+    b = Browser(gw.tls_port, tls=True)
+    r = sign_in(b, EMAIL, PASSWORD)
+    eq(r.status, 303, "password only (MFA optional)")
+    p, code = agent.start_sign_in("ssh.test:22")
+    try:
+        r = approve(b, code)
+        eq(r.status, 200, "step-up page")
+        check(b"/.ztgate/mfa?rd=/.ztgate/agent/approve" in r.body, "a link to the second factor")
+        check(b"agent-approve" not in r.body, "nothing to approve yet")
+    finally:
+        p.kill()
+        p.wait()
+    p, code = agent.start_sign_in("db.test:5432")
+    r = approve(b, code)
+    eq(r.status, 403, "the agent's device is not compliant (no posture)")
+    check(b"db-device" in r.body, "the page names the policy")
+    rc, _ = agent.finish(p)
+    eq(rc, 1, "the agent is told")
