@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "proxy/http.h"
+#include "proxy/ws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -97,7 +98,9 @@ static void check_written(const zt_buf *out, const zt_http_head *req, const zt_f
     f.p.data = &f;
     zt_http_head_on_input(&f.h, out->data, out->len);
     llhttp_errno_t err = llhttp_execute(&f.p, out->data, out->len);
-    CHECK(err == HPE_OK && f.heads == 1 && f.h.error == NULL);
+    /* A WebSocket handshake is written with our Connection/Upgrade: llhttp stops after it. */
+    CHECK((err == HPE_OK || (ctx->websocket && err == HPE_PAUSED_UPGRADE)) && f.heads == 1 &&
+          f.h.error == NULL);
     const zt_http_head *w = &f.h;
     CHECK(w->method == req->method && w->http_minor == 1 && w->body == ctx->body);
     CHECK(w->body != ZT_BODY_LENGTH || w->content_length == ctx->content_length);
@@ -115,7 +118,11 @@ static void check_written(const zt_buf *out, const zt_http_head *req, const zt_f
         CHECK(zt_span_eq(w->headers[i].value, ZT_SPAN_LIT("fuzz")));
     }
     CHECK(zt == 1);
-    CHECK(count_named(w, "Connection") == 0 && count_named(w, "Expect") == 0);
+    CHECK(count_named(w, "Connection") == (ctx->websocket ? 1u : 0u) &&
+          count_named(w, "Upgrade") == (ctx->websocket ? 1u : 0u) &&
+          count_named(w, "Expect") == 0 && count_named(w, "HTTP2-Settings") == 0);
+    /* The app gets the handshake we checked, or none. */
+    CHECK(zt_ws_check_request(w).kind == (ctx->websocket ? ZT_WS_UPGRADE : ZT_WS_NONE));
     /* The path we sent is already normal: parsing it again changes nothing. */
     char *path = malloc(w->url.n + 1);
     zt_http_target t;
@@ -134,6 +141,9 @@ static void forward(fz *f)
     zt_http_target t;
     const char *why = NULL;
     CHECK(path != NULL);
+    zt_ws_check ws = zt_ws_check_request(h);
+    CHECK(ws.kind != ZT_WS_INVALID || (ws.why != NULL && (ws.status == 400 || ws.status == 426)));
+    (void)zt_ws_origin_allowed(h, f->trusted ? "https" : "http", NULL, 0);
     if (zt_http_target_parse(h, path, &t, &why) == 0) {
         CHECK(t.path_len <= h->url.n && t.path[0] == '/' && strlen(t.path) == t.path_len);
         zt_forward_ctx ctx = {
@@ -149,6 +159,7 @@ static void forward(fz *f)
             .n_extra = 1,
             .body = h->body,
             .content_length = h->content_length,
+            .websocket = ws.kind == ZT_WS_UPGRADE,
         };
         zt_buf out;
         zt_buf_init(&out, 0);

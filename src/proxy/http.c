@@ -724,8 +724,8 @@ static bool is_hop_header(const zt_http_head *h, zt_span name)
 /* Headers a client may never send through, trusted peer or not: the ones we set or frame
  * ourselves and the ones some upstreams take as a path override. */
 static const zt_span REQ_ALWAYS_DROP[] = {
-    L("Host"),           L("Content-Length"), L("Expect"), L("Forwarded"),
-    L("X-Original-URL"), L("X-Rewrite-URL"),  END,
+    L("Host"),           L("Content-Length"), L("Expect"),         L("Forwarded"),
+    L("X-Original-URL"), L("X-Rewrite-URL"),  L("HTTP2-Settings"), END,
 };
 
 /* Headers that name the original client (address, scheme, host) in one proxy's or CDN's
@@ -972,6 +972,9 @@ static int content_length_field(zt_buf *out, uint64_t n)
 
 static int write_request_framing(zt_buf *out, const zt_forward_ctx *c)
 {
+    /* Upgrade and Connection are hop-by-hop: never the client's, ours for a checked handshake. */
+    if (c->websocket && zt_buf_append_str(out, "Connection: Upgrade\r\nUpgrade: websocket\r\n") < 0)
+        return -ENOMEM;
     if (c->body == ZT_BODY_LENGTH)
         return content_length_field(out, c->content_length);
     if (c->body == ZT_BODY_CHUNKED)
@@ -1034,7 +1037,9 @@ int zt_http_write_client_head(zt_buf *out, const zt_http_head *resp, const zt_re
         rc = put_field(out, x->name, x->value);
     }
     rc = rc ? rc : write_response_framing(out, resp, ctx);
-    if (rc == 0 && (!ctx->keep_alive || ctx->body == ZT_BODY_UNTIL_EOF))
+    if (rc == 0 && ctx->websocket && resp->status == 101)
+        rc = zt_buf_append_str(out, "Upgrade: websocket\r\nConnection: Upgrade\r\n");
+    else if (rc == 0 && (!ctx->keep_alive || ctx->body == ZT_BODY_UNTIL_EOF))
         rc = zt_buf_append_str(out, "Connection: close\r\n");
     rc = rc ? rc : put(out, "\r\n", 2);
     if (rc < 0)

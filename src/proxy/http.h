@@ -133,16 +133,18 @@ typedef struct zt_forward_ctx {
     unsigned n_extra;
     zt_body_kind body; /* framing used upstream: NONE, LENGTH or CHUNKED */
     uint64_t content_length;
+    bool websocket; /* a validated WebSocket handshake (proxy/ws.h): the upgrade is asked again
+                     * with our own "Connection: Upgrade" and "Upgrade: websocket" */
 } zt_forward_ctx;
 
 /* Request line + filtered headers + ctx headers + framing + blank line, appended to out.
- * Drops hop-by-hop headers (Connection, Keep-Alive, Proxy-Connection, TE, Trailer,
- * Transfer-Encoding, Upgrade, Proxy-Authorization, Proxy-Authenticate), every header named in
- * Connection, every client X-ZT-*, Host, Content-Length, Expect, Forwarded, X-Original-URL,
- * X-Rewrite-URL and X-Forwarded-For/-Proto/-Host (re-set from ctx; a trusted peer's values are
- * kept, its X-Forwarded-For extended); from an untrusted peer also every other X-Forwarded-*
- * and every other header that names the original client (X-Real-IP, X-Client-IP,
- * True-Client-IP, CF-Connecting-IP, X-Original-Forwarded-For, X-Cluster-Client-IP,
+ * Drops HTTP2-Settings (h2c never reaches an upstream), hop-by-hop headers (Connection, Keep-Alive,
+ * Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-Authorization,
+ * Proxy-Authenticate), every header named in Connection, every client X-ZT-*, Host, Content-Length,
+ * Expect, Forwarded, X-Original-URL, X-Rewrite-URL and X-Forwarded-For/-Proto/-Host (re-set from
+ * ctx; a trusted peer's values are kept, its X-Forwarded-For extended); from an untrusted peer also
+ * every other X-Forwarded-* and every other header that names the original client (X-Real-IP,
+ * X-Client-IP, True-Client-IP, CF-Connecting-IP, X-Original-Forwarded-For, X-Cluster-Client-IP,
  * Fastly-Client-IP, X-Original-Host, ...: CLIENT_ORIGIN_HEADERS in http.c). Names match with '_'
  * taken as '-' (X_ZT_User is X-ZT-User to a CGI/WSGI upstream). -EINVAL when req is not a validated
  * request head or a ctx string or extra header carries bytes that could split the head; out is
@@ -159,6 +161,8 @@ typedef struct zt_response_ctx {
     uint64_t content_length; /* for ZT_BODY_LENGTH */
     bool keep_alive;
     bool head_request; /* response to HEAD: keep Content-Length as sent, no body */
+    bool websocket;    /* the upstream's validated 101 to a WebSocket handshake: our own
+                        * "Upgrade: websocket" and "Connection: Upgrade", no Connection: close */
 } zt_response_ctx;
 
 int zt_http_write_client_head(zt_buf *out, const zt_http_head *resp, const zt_response_ctx *ctx);

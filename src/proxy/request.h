@@ -72,6 +72,7 @@ typedef struct zt_request {
     zt_body_kind client_body; /* framing towards the client */
     bool continue_sent;       /* 100 Continue written */
     bool retried;             /* resent once on a fresh upstream connection */
+    bool websocket;           /* a checked WebSocket handshake (proxy/ws.h), asked upstream */
 
     /* progress */
     bool req_done;       /* request message fully read */

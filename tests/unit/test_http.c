@@ -59,6 +59,7 @@ typedef struct fwd_template {
     const char *host_header;
     const zt_header *extra;
     unsigned n_extra;
+    bool websocket;
 } fwd_template;
 
 typedef struct harness {
@@ -70,8 +71,8 @@ typedef struct harness {
 } harness;
 
 static const zt_header DEFAULT_EXTRA[] = {{ZT_SPAN_LIT("X-ZT-User"), ZT_SPAN_LIT("alice")}};
-static const fwd_template DEFAULT_FWD = {"192.0.2.1",         false,         "https",
-                                         "app.internal:8080", DEFAULT_EXTRA, 1};
+static const fwd_template DEFAULT_FWD = {"192.0.2.1",   false, "https", "app.internal:8080",
+                                         DEFAULT_EXTRA, 1,     false};
 
 static harness *H(llhttp_t *p)
 {
@@ -136,6 +137,7 @@ static void write_upstream(harness *hs, msg *m)
             .n_extra = f->n_extra,
             .body = h->body,
             .content_length = h->content_length,
+            .websocket = f->websocket,
         };
         zt_buf out;
         zt_buf_init(&out, 0);
@@ -998,6 +1000,51 @@ static void test_upstream_untrusted(void **state)
                                "\r\n");
 }
 
+/* A WebSocket handshake goes upstream with our own Connection/Upgrade, never the client's
+ * spelling or anything it named in Connection; Sec-WebSocket-* pass end to end. An h2c
+ * attempt loses Upgrade and HTTP2-Settings even when Connection does not name them. */
+static const char WS_REQ[] = "GET /chat HTTP/1.1\r\n"
+                             "Host: app.example\r\n"
+                             "Upgrade: WebSocket\r\n"
+                             "Connection: keep-alive, Upgrade, X-Drop-Me\r\n"
+                             "X-Drop-Me: 1\r\n"
+                             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                             "Sec-WebSocket-Version: 13\r\n"
+                             "Sec-WebSocket-Protocol: chat\r\n"
+                             "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n"
+                             "\r\n";
+
+static void test_upstream_websocket(void **state)
+{
+    (void)state;
+    fwd_template f = DEFAULT_FWD;
+    f.n_extra = 0;
+    f.websocket = true;
+    msg m;
+    upstream_of(WS_REQ, &f, &m);
+    assert_string_equal(m.out, "GET /chat HTTP/1.1\r\n"
+                               "Host: app.internal:8080\r\n"
+                               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                               "Sec-WebSocket-Version: 13\r\n"
+                               "Sec-WebSocket-Protocol: chat\r\n"
+                               "X-Forwarded-For: 192.0.2.1\r\n"
+                               "X-Forwarded-Proto: https\r\n"
+                               "X-Forwarded-Host: app.example\r\n"
+                               "Connection: Upgrade\r\n"
+                               "Upgrade: websocket\r\n"
+                               "\r\n");
+    /* the same bytes without a checked handshake: a plain GET */
+    f.websocket = false;
+    upstream_of(WS_REQ, &f, &m);
+    assert_null(strstr(m.out, "Upgrade"));
+    assert_null(strstr(m.out, "HTTP2-Settings"));
+    upstream_of("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n"
+                "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
+                &f, &m);
+    assert_null(strstr(m.out, "Upgrade"));
+    assert_null(strstr(m.out, "HTTP2-Settings"));
+}
+
 static void test_upstream_trusted(void **state)
 {
     (void)state;
@@ -1256,6 +1303,33 @@ static const char RESP_HOP[] = "HTTP/1.1 200 Whatever\r\n"
                                "\r\n"
                                "0\r\n\r\n";
 
+static void test_client_head_websocket(void **state)
+{
+    (void)state;
+    char out[1024];
+    static const char resp[] = "HTTP/1.1 101 Switching Protocols\r\n"
+                               "Upgrade: WebSocket\r\n"
+                               "Connection: upgrade, X-Internal\r\n"
+                               "X-Internal: secret\r\n"
+                               "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                               "\r\n";
+    zt_response_ctx ctx = {.body = ZT_BODY_NONE, .keep_alive = false, .websocket = true};
+    client_head_of(resp, false, &ctx, out, sizeof(out));
+    assert_string_equal(out, "HTTP/1.1 101 Switching Protocols\r\n"
+                             "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                             "Upgrade: websocket\r\n"
+                             "Connection: Upgrade\r\n"
+                             "\r\n");
+    /* a non-101 answer to a handshake is an ordinary response that ends the connection */
+    ctx = (zt_response_ctx){.body = ZT_BODY_LENGTH, .content_length = 0, .websocket = true};
+    client_head_of("HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\n\r\n", false, &ctx, out,
+                   sizeof(out));
+    assert_string_equal(out, "HTTP/1.1 426 Upgrade Required\r\n"
+                             "Content-Length: 0\r\n"
+                             "Connection: close\r\n"
+                             "\r\n");
+}
+
 static void test_client_head_bytes(void **state)
 {
     (void)state;
@@ -1366,6 +1440,7 @@ int main(void)
         cmocka_unit_test(test_targets),
         cmocka_unit_test(test_target_no_host_10),
         cmocka_unit_test(test_upstream_untrusted),
+        cmocka_unit_test(test_upstream_websocket),
         cmocka_unit_test(test_upstream_trusted),
         cmocka_unit_test(test_upstream_connection_names_ours),
         cmocka_unit_test(test_upstream_chunked_and_http10),
@@ -1374,6 +1449,7 @@ int main(void)
         cmocka_unit_test(test_response_table),
         cmocka_unit_test(test_response_bodiless_then_next),
         cmocka_unit_test(test_client_head_bytes),
+        cmocka_unit_test(test_client_head_websocket),
         cmocka_unit_test(test_client_head_refuses_unvalidated),
         cmocka_unit_test(test_chunks_and_status),
         cmocka_unit_test(test_find),
