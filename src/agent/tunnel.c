@@ -68,10 +68,12 @@ static void report_refusal(int status, const char *body, size_t n)
     json_t *j = json_loadb(body, n, 0, &jerr);
     const char *error = json_string_value(json_object_get(j, "error"));
     const char *reason = json_string_value(json_object_get(j, "reason"));
+    const char *message = json_string_value(json_object_get(j, "message"));
     const char *policy = json_string_value(json_object_get(j, "policy"));
+    const char *why = reason != NULL && reason[0] != '\0' ? reason : message;
     fprintf(stderr, "ztagent: the gateway refused the tunnel (%d%s%.64s)%s%.300s%s%.128s\n", status,
-            error ? " " : "", error ? error : "", reason ? ": " : "", reason ? reason : "",
-            policy ? ", policy " : "", policy ? policy : "");
+            error ? " " : "", error ? error : "", why ? ": " : "", why ? why : "",
+            policy && policy[0] ? ", policy " : "", policy && policy[0] ? policy : "");
     json_decref(j);
 }
 
