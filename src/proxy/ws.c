@@ -370,6 +370,17 @@ size_t zt_ws_track_feed(zt_ws_track *t, const uint8_t *p, size_t n, bool stop_at
     return pos;
 }
 
+void zt_ws_track_fill(const zt_ws_track *t, uint64_t from, uint8_t *out, size_t n)
+{
+    memset(out, 0, n);
+    if (t->have != 0 || t->left == 0 || !(t->hdr[1] & 0x80))
+        return; /* between frames, mid-header, or unmasked: zeros are zeros */
+    const uint8_t *key = t->hdr + header_len(t->hdr) - 4;
+    uint64_t at = payload_len(t->hdr) - t->left + from; /* payload offset of out[0] */
+    for (size_t i = 0; i < n; i++)
+        out[i] = key[(at + i) & 3];
+}
+
 size_t zt_ws_close_frame(uint8_t *out, bool masked, uint16_t code, const char *reason)
 {
     uint8_t payload[125];
@@ -540,12 +551,17 @@ static void close_to_client(zt_conn *c, ws_state *st, uint16_t code, const char 
 
 static void close_to_upstream(zt_conn *c, ws_state *st, uint16_t code, const char *reason)
 {
-    static const char zeros[4096];
+    uint8_t fill[4096];
     long pad = pad_needed(&st->up);
     if (pad < 0 || c->up == NULL)
         return;
-    for (long left = pad; left > 0; left -= (long)sizeof(zeros))
-        zt_upstream_send(c->up, zeros, left < (long)sizeof(zeros) ? (size_t)left : sizeof(zeros));
+    /* The client's frames are masked: what completes one must unmask to zeros, or a text
+     * frame turns invalid UTF-8 and the app fails with 1007 before it reads our close. */
+    for (long done = 0; done < pad; done += (long)sizeof(fill)) {
+        size_t k = pad - done < (long)sizeof(fill) ? (size_t)(pad - done) : sizeof(fill);
+        zt_ws_track_fill(&st->up, (uint64_t)done, fill, k);
+        zt_upstream_send(c->up, (const char *)fill, k);
+    }
     uint8_t frame[ZT_WS_CLOSE_MAX];
     size_t n = zt_ws_close_frame(frame, true, code, reason);
     zt_upstream_send(c->up, (const char *)frame, n);

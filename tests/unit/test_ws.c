@@ -404,6 +404,40 @@ static void test_close_frame(void **state)
     assert_true(t.flags & ZT_WS_T_CLOSE_SEEN);
 }
 
+/* A masked frame cut by a close is completed with bytes that unmask to zero (valid UTF-8 in a
+ * text frame), whatever the offset into the payload and the split of the fill. */
+static void test_fill_unmasks_to_zero(void **state)
+{
+    (void)state;
+    const uint8_t key[4] = {0xFF, 0xFE, 0xFD, 0xFC};
+    uint8_t hdr[8] = {0x81, 0x80 | 126, 0x01, 0x00, 0xFF, 0xFE, 0xFD, 0xFC}; /* text, 256 bytes */
+    for (size_t sent = 0; sent < 256; sent += 37) {
+        zt_ws_track t;
+        zt_ws_track_init(&t, true);
+        const char *why = NULL;
+        static uint8_t payload[256];
+        assert_int_equal(zt_ws_track_feed(&t, hdr, sizeof(hdr), false, &why), sizeof(hdr));
+        assert_int_equal(zt_ws_track_feed(&t, payload, sent, false, &why), sent);
+        size_t rest = 256 - sent, first = rest / 3;
+        uint8_t fill[256];
+        zt_ws_track_fill(&t, 0, fill, first);
+        zt_ws_track_fill(&t, first, fill + first, rest - first);
+        for (size_t i = 0; i < rest; i++)
+            if ((fill[i] ^ key[(sent + i) & 3]) != 0)
+                fail_msg("sent %zu: fill byte %zu unmasks to %#x", sent, i,
+                         fill[i] ^ key[(sent + i) & 3]);
+    }
+    /* unmasked (upstream to client): plain zeros */
+    zt_ws_track t;
+    zt_ws_track_init(&t, false);
+    const uint8_t down[3] = {0x81, 0x05, 'a'};
+    const char *why = NULL;
+    assert_int_equal(zt_ws_track_feed(&t, down, 3, false, &why), 3);
+    uint8_t fill[4] = {1, 1, 1, 1};
+    zt_ws_track_fill(&t, 0, fill, 4);
+    assert_memory_equal(fill, "\0\0\0\0", 4);
+}
+
 static void test_track_size(void **state)
 {
     (void)state;
@@ -422,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_frames_every_split),
         cmocka_unit_test(test_frames_long_lengths),
         cmocka_unit_test(test_close_frame),
+        cmocka_unit_test(test_fill_unmasks_to_zero),
         cmocka_unit_test(test_track_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
