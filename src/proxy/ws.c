@@ -454,6 +454,11 @@ bool zt_ws_stage(zt_conn *c)
     if (v.kind == ZT_WS_INVALID) {
         zt_info("request %s from %s: WebSocket handshake refused (%d): %s", r->id, c->ip, v.status,
                 v.why);
+        /* Refused after sign-in and policy: the trail names who tried what, like a 403. */
+        if (!zt_pipeline_audit_decision(c, false, v.why)) {
+            zt_pipeline_respond_audit_unavailable(c);
+            return false;
+        }
         if (v.status == 426)
             respond_version(c, v.why);
         else

@@ -353,3 +353,32 @@ def test_wsa_close_record_reason_and_exact_bytes(h):
     down = len(ws_echo.frame(1, b"hello")) + len(ws_echo.frame(1, b"early")) + \
         len(ws_echo.frame(2, b"b" * 300))
     eq((traffic.get("bytes_in"), traffic.get("bytes_out")), (up, down), "bytes in the record")
+
+
+def refused_records(audit):
+    out = []
+    if os.path.exists(audit):
+        for line in open(audit):
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if e.get("class_uid") == 4002 and e.get("message") == "request refused":
+                out.append(json.dumps(e))
+    return out
+
+
+def test_wsa_every_handshake_refusal_is_audited(h):
+    """A handshake refused after sign-in and policy (426 version, 400 bad key / POST / body) has
+    its audit record with the reason, like the 403s (foreign Origin)."""
+    echo = Echo(h)
+    audit = os.path.join(h.dir, "state", "audit", "audit.log")
+    gw = h.gateway(h.config([h.app(echo)], extra={"audit": {"path": audit}}))
+    cases = [(dict(version="8"), 426, "version"), (dict(key=None), 400, "Sec-WebSocket-Key"),
+             (dict(method="POST"), 400, "method"), (dict(origin="null"), 403, "Origin")]
+    for kw, status, word in cases:
+        r, _, _ = exchange(gw.port, ws_echo.handshake_request(**kw))
+        eq(r[0].status, status, "status for %r" % kw)
+        check(wait_until(lambda: any(word in x for x in refused_records(audit)), 5),
+              "no audit record for the refused handshake %r" % kw)
+    eq(echo.events("handshake"), [], "a refused handshake reached the app")
