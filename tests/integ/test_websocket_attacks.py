@@ -382,3 +382,41 @@ def test_wsa_every_handshake_refusal_is_audited(h):
         check(wait_until(lambda: any(word in x for x in refused_records(audit)), 5),
               "no audit record for the refused handshake %r" % kw)
     eq(echo.events("handshake"), [], "a refused handshake reached the app")
+
+
+def test_wsa_handshake_hop_by_hop_never_reaches_the_app(h):
+    """The checked handshake reaches the app with our Connection/Upgrade only: the client's
+    hop-by-hop fields (and those it names in Connection), HTTP2-Settings, ztgate's own cookies
+    and X-ZT-* it forged never do; the 101 back carries no hop-by-hop field of the app's."""
+    def script(no, s, head, rest):
+        seen.append(head)
+        s.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade, X-App-Secret\r\nX-App-Secret: s3cret\r\nKeep-Alive: 5\r\n"
+                   "Proxy-Authenticate: Basic\r\nSec-WebSocket-Accept: %s\r\n\r\n" %
+                   ws_echo.accept_for(header(head, "Sec-WebSocket-Key"))).encode())
+        return "raw"
+
+    seen = []
+    app = RawApp(h, script)
+    gw = gateway_for(h, app)
+    try:
+        s = connect(gw)
+        s.sendall(ws_echo.handshake_request(connection="keep-alive, Upgrade, X-Hop, TE", extra=[
+            "X-Hop: 1", "TE: trailers", "Keep-Alive: 5", "Proxy-Connection: keep-alive",
+            "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA", "Transfer-Encoding-X: no",
+            "Cookie: ztgate_session=abc; app=1", "X-ZT-User: admin@example.test",
+            "X_ZT_User: admin@example.test", "Proxy-Authorization: Basic Zm9vOmJhcg=="]))
+        status, headers, _ = ws_echo.read_head(s)
+        eq(status, 101, "status")
+        for name in ("x-app-secret", "keep-alive", "proxy-authenticate"):
+            check(name not in headers, "the app's hop-by-hop %s reached the client" % name)
+        eq(headers.get("connection", "").lower(), "upgrade", "Connection to the client")
+        head = seen[0].lower()
+        for bad in ("x-hop:", "\r\nte:", "keep-alive", "proxy-connection", "http2-settings",
+                    "ztgate_session", "x-zt-user: admin", "x_zt_user", "proxy-authorization"):
+            check(bad not in head, "%r reached the app:\n%s" % (bad, seen[0]))
+        eq(header(seen[0], "Connection"), "Upgrade", "Connection at the app")
+        eq(header(seen[0], "Upgrade"), "websocket", "Upgrade at the app")
+        check("app=1" in (header(seen[0], "Cookie") or ""), "the app's own cookie was dropped")
+    finally:
+        app.close()
