@@ -420,3 +420,55 @@ def test_wsa_handshake_hop_by_hop_never_reaches_the_app(h):
         check("app=1" in (header(seen[0], "Cookie") or ""), "the app's own cookie was dropped")
     finally:
         app.close()
+
+
+def test_wsa_backpressure_app_not_reading(h):
+    """The client pushes 64 MiB while the app reads nothing: the gateway stops reading from the
+    client (memory bounded); every byte arrives once the app reads."""
+    total = 64 << 20
+    go = threading.Event()
+    received = [0]
+
+    def script(no, s, head, rest):
+        switch(s, head)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        go.wait(20)
+        received[0] += len(rest)
+        while received[0] < total:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            received[0] += len(b)
+        return False
+
+    app = RawApp(h, script)
+    gw = gateway_for(h, app)
+    try:
+        s = connect(gw)
+        s.sendall(ws_echo.handshake_request())
+        status, _, _ = ws_echo.read_head(s)
+        eq(status, 101, "status")
+        rss0 = gw.rss_kb()
+        chunk = ws_echo.frame(2, b"\xa5" * ((1 << 20) - 14), mask=True)
+
+        def pump():
+            try:
+                for _ in range(total // len(chunk)):
+                    s.sendall(chunk)
+                s.sendall(chunk[:total % len(chunk)])
+            except OSError:
+                pass
+
+        t = threading.Thread(target=pump, daemon=True)
+        t.start()
+        time.sleep(1.5)
+        grown = gw.rss_kb() - rss0
+        print("    gateway RSS grew by %d KiB while the app did not read" % grown)
+        check(grown < 24 * 1024, "gateway RSS grew by %d KiB: no backpressure" % grown)
+        go.set()
+        t.join(60)
+        check(wait_until(lambda: received[0] >= total, 30),
+              "bytes at the app %d of %d" % (received[0], total))
+    finally:
+        go.set()
+        app.close()
