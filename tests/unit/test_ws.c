@@ -162,6 +162,47 @@ static bool origin_ok(const char *origin_lines, const char *scheme, const char *
     return ok;
 }
 
+static bool own_origin_ok(const char *host, const char *origin, const char *scheme)
+{
+    char raw[1024];
+    snprintf(raw, sizeof(raw), "GET /ws HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\n\r\n", host, origin);
+    parsed x;
+    parse(&x, HTTP_REQUEST, raw);
+    bool ok = zt_ws_origin_allowed(&x.h, scheme, NULL, 0);
+    zt_http_head_dispose(&x.h);
+    return ok;
+}
+
+/* The request's own origin against what browsers send: case, default ports either side, a
+ * trailing dot, IDN (browsers send the A-label), lists and empty values. */
+static void test_origin_edges(void **state)
+{
+    (void)state;
+    assert_true(own_origin_ok("App.Example.", "https://app.example", "https"));
+    assert_true(own_origin_ok("app.example", "https://app.example:443", "https"));
+    assert_true(own_origin_ok("app.example:443", "https://app.example", "https"));
+    assert_true(own_origin_ok("app.example:80", "http://app.example", "http"));
+    assert_false(own_origin_ok("app.example", "http://app.example:443", "https"));
+    assert_false(own_origin_ok("app.example", "https://app.example:80", "http"));
+    assert_false(own_origin_ok("app.example", "http://app.example", "https"));
+    assert_false(own_origin_ok("app.example:8443", "https://app.example", "https"));
+    assert_true(own_origin_ok("xn--bcher-kva.example", "https://xn--bcher-kva.example", "https"));
+    assert_false(own_origin_ok("xn--bcher-kva.example",
+                               "https://b\xc3\xbc"
+                               "cher.example",
+                               "https"));
+    assert_false(
+        own_origin_ok("app.example", "https://app.example, https://evil.example", "https"));
+    assert_false(
+        own_origin_ok("app.example", "https://evil.example, https://app.example", "https"));
+    assert_false(own_origin_ok("app.example", "https://app.example%2eevil.example", "https"));
+    assert_false(own_origin_ok("app.example", "https://app.example\\@evil.example", "https"));
+    assert_false(own_origin_ok("app.example", "//app.example", "https"));
+    assert_false(own_origin_ok("app.example", "https:app.example", "https"));
+    assert_false(own_origin_ok("[::1]", "https://[::1%25eth0]", "https"));
+    assert_true(own_origin_ok("[::1]:8443", "https://[::1]:8443", "https"));
+}
+
 static void test_origin(void **state)
 {
     (void)state;
@@ -448,15 +489,11 @@ static void test_track_size(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request_table),
-        cmocka_unit_test(test_origin),
-        cmocka_unit_test(test_origin_normalise),
-        cmocka_unit_test(test_accept_rfc_example),
-        cmocka_unit_test(test_response),
-        cmocka_unit_test(test_frames_every_split),
-        cmocka_unit_test(test_frames_long_lengths),
-        cmocka_unit_test(test_close_frame),
-        cmocka_unit_test(test_fill_unmasks_to_zero),
+        cmocka_unit_test(test_request_table),      cmocka_unit_test(test_origin),
+        cmocka_unit_test(test_origin_edges),       cmocka_unit_test(test_origin_normalise),
+        cmocka_unit_test(test_accept_rfc_example), cmocka_unit_test(test_response),
+        cmocka_unit_test(test_frames_every_split), cmocka_unit_test(test_frames_long_lengths),
+        cmocka_unit_test(test_close_frame),        cmocka_unit_test(test_fill_unmasks_to_zero),
         cmocka_unit_test(test_track_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
