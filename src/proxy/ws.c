@@ -615,5 +615,10 @@ void zt_ws_switched(zt_conn *c, zt_upconn *up, const char *rest, size_t n)
     r->status = 101;
     r->resp_head_sent = true;
     /* The 101 waits in c->out for the stream's Open record like any answer (fail closed). */
-    zt_stream_begin(c, up, ZT_STREAM_WS, &ws_ops, rest, n);
+    if (zt_stream_begin(c, up, ZT_STREAM_WS, &ws_ops, rest, n) < 0)
+        return;
+    /* Switched during the drain: the streams open at SIGTERM were closed then; this one ends
+     * the same way instead of holding the drain to its end and being cut without a word. */
+    if (c->w->stopping)
+        zt_stream_close(c, "gateway shutting down", ZT_WS_GOING_AWAY);
 }

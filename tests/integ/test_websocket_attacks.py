@@ -472,3 +472,39 @@ def test_wsa_backpressure_app_not_reading(h):
     finally:
         go.set()
         app.close()
+
+
+def test_wsa_101_during_shutdown_closes_1001(h):
+    """SIGTERM while the app has not answered the upgrade yet: its 101 arrives during the drain.
+    That WebSocket must end like the ones already open (1001 both ways, Close record "gateway
+    shutting down"), not live on until the drain time is over and then be cut without a word."""
+    def script(no, s, head, rest):
+        sigterm_sent.wait(10)
+        time.sleep(0.3)
+        switch(s, head)
+        return "raw"
+
+    sigterm_sent = threading.Event()
+    app = RawApp(h, script)
+    audit = os.path.join(h.dir, "state", "audit", "audit.log")
+    gw = gateway_for(h, app, extra={"audit": {"path": audit}}, timeouts={"drain": "30s"})
+    try:
+        s = connect(gw)
+        s.sendall(ws_echo.handshake_request())
+        check(wait_until(lambda: app.requests, 5), "the handshake never reached the app")
+        gw.proc.signal(15)
+        sigterm_sent.set()
+        s.settimeout(10)
+        status, _, rest = ws_echo.read_head(s)
+        eq(status, 101, "status")
+        op, data, _ = ws_echo.read_message(ws_echo.PrefixSock(s, rest))
+        eq((op, ws_echo.parse_close(data)[0]), (8, 1001), "close frame to the client")
+        check(wait_until(lambda: len(unmask_frames(b"".join(app.raw.values()))) >= 1, 5),
+              "the app got no close frame")
+        frames = unmask_frames(b"".join(app.raw.values()))
+        eq((frames[0][0], ws_echo.parse_close(frames[0][1])[0]), (8, 1001), "close at the app")
+        eq(gw.proc.wait(20), 0, "exit status")
+        eq([r.get("reasons") for r in close_records(audit)], ["gateway shutting down"],
+           "Close record reason")
+    finally:
+        app.close()
