@@ -52,6 +52,7 @@ enum {
     ZT_ACT_APP_STOP = 4,
     ZT_ACT_NET_OPEN = 1, /* Network Activity (4001) */
     ZT_ACT_NET_CLOSE = 2,
+    ZT_ACT_NET_FAIL = 4,
     ZT_ACT_NET_REFUSE = 5,
 };
 

@@ -683,11 +683,11 @@ static void zt_config_set_port(struct sockaddr_storage *ss, uint16_t port)
         ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
 }
 
-/* Split "host[:port]" (IPv6 in brackets); NULL or what is wrong. */
+/* Split "host[:port]" (IPv6 in brackets); NULL or what is wrong. No port: *port = 0. */
 static const char *zt_config_hostport(const char *a, size_t n, char host[256], uint16_t *port)
 {
     const char *colon = NULL;
-    unsigned long long p = 80;
+    unsigned long long p = 0;
     if (n > 0 && a[0] == '[') {
         const char *close = memchr(a, ']', n);
         if (close == NULL || (close + 1 < a + n && close[1] != ':'))
@@ -760,23 +760,24 @@ static void zt_config_parse_url(zt_config_ctx *c, const zt_config_val *v)
     zt_upstream_cfg *up = (zt_upstream_cfg *)(void *)(v->t + v->k->off);
     char host[256];
     uint16_t port;
-    if (v->len >= 8 && zt_span_istarts((zt_span){v->s, v->len}, "https://")) {
-        zt_config_err(c, v->n, "'%s' uses https: https upstreams are not supported yet", v->path);
-        return;
-    }
-    if (!zt_span_istarts((zt_span){v->s, v->len}, "http://") || strpbrk(v->s + 7, "?#@") != NULL) {
+    bool tls = zt_span_istarts((zt_span){v->s, v->len}, "https://");
+    size_t skip = tls ? 8 : 7;
+    if ((!tls && !zt_span_istarts((zt_span){v->s, v->len}, "http://")) ||
+        strpbrk(v->s + skip, "?#@") != NULL) {
         zt_config_bad(c, v, "must be %s", zt_config_what(ZT_K_URL));
         return;
     }
-    const char *auth = v->s + 7;
+    const char *auth = v->s + skip;
     size_t alen = strcspn(auth, "/");
     const char *path = auth + alen;
-    size_t plen = v->len - 7 - alen;
+    size_t plen = v->len - skip - alen;
     const char *why = zt_config_hostport(auth, alen, host, &port);
     if (why != NULL) {
         zt_config_bad(c, v, "%s", why);
         return;
     }
+    if (port == 0)
+        port = tls ? 443 : 80;
     why = plen > 0 ? zt_config_path_problem(path, plen) : NULL;
     if (why != NULL) {
         zt_config_bad(c, v, "path %s", why);
@@ -785,6 +786,9 @@ static void zt_config_parse_url(zt_config_ctx *c, const zt_config_val *v)
     if (plen > 0 && path[plen - 1] == '/')
         plen--;
     zt_config_resolve(c, v, host, port, up);
+    up->tls = tls;
+    up->host = host[0] == '[' ? zt_config_strndup(c, host + 1, strlen(host) - 2)
+                              : zt_config_strndup(c, host, strlen(host));
     up->url = zt_config_strndup(c, v->s, v->len);
     up->host_header = zt_config_strndup(c, auth, alen);
     up->base_path = zt_config_strndup(c, path, plen);

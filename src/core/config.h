@@ -40,7 +40,23 @@ typedef struct zt_listener_cfg {
     unsigned line, col; /* where the address was written, for checks across listeners */
 } zt_listener_cfg;
 
+/* TLS towards an https:// upstream (`upstream_tls:`); every member optional. */
+typedef enum zt_tls_min { ZT_TLS_MIN_12 = 0, ZT_TLS_MIN_13 } zt_tls_min;
+typedef struct zt_upstream_tls_cfg {
+    char *ca_file;      /* PEM CA bundle; NULL: the system store */
+    char *server_name;  /* SNI; NULL: the URL host (none for an IP literal) */
+    char *verify_name;  /* name or IP the certificate must carry; NULL: server_name, URL host */
+    char *client_cert;  /* PEM chain presented to the upstream (mTLS); with client_key */
+    char *client_key;   /* PEM private key of client_cert */
+    unsigned tls_min;   /* zt_tls_min; default 1.2 */
+    unsigned line, col; /* where `upstream_tls:` was written */
+} zt_upstream_tls_cfg;
+
 typedef struct zt_upstream_cfg {
+    bool tls;                     /* https:// (default port 443) */
+    char *host;                   /* the URL's host without brackets or port ("ehr.internal") */
+    zt_upstream_tls_cfg tls_cfg;  /* `upstream_tls:` (only with https://) */
+    bool has_tls_cfg;             /* `upstream_tls:` was written */
     char *url;                    /* as written: "http://127.0.0.1:8081/base" */
     char *host_header;            /* "127.0.0.1:8081": Host sent upstream unless preserve_host */
     char *base_path;              /* "" or "/base" (no trailing slash), prepended to the path */

@@ -510,10 +510,18 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(WS_BODY_RESTRICTED, "Your access to this application is restricted right now, and a restricted session cannot open a live connection (WebSocket).", "現在このアプリケーションへのアクセスは制限されており、制限付きのセッションではライブ接続（WebSocket）を開けません。") \
     X(WS_BODY_VERSION, "The browser or client asked for a WebSocket version this gateway does not support (it supports version 13).", "ブラウザーまたはクライアントが、このゲートウェイが対応していないバージョンの WebSocket を要求しました（対応しているのはバージョン 13 です）。")
 
+/* The tunnel server's answers to ztagent (the JSON "message" of a refused CONNECT). */
+#define ZT_TUNNEL_MESSAGES(X) \
+    X(TUN_SIGN_IN, "Sign in again with the agent: this device has no valid sign-in for tunnels (it is missing, has ended, or belongs to another device).", "エージェントでもう一度サインインしてください。このデバイスにはトンネル用の有効なサインインがありません(未サインイン、期限切れ、または別のデバイスのものです)。") \
+    X(TUN_STEP_UP, "This app needs a second factor: sign in again with the agent and complete it.", "このアプリには2要素目の認証が必要です。エージェントでもう一度サインインし、認証を完了してください。") \
+    X(TUN_BLOCKED, "Your organisation's access policy does not allow this tunnel.", "組織のアクセスポリシーにより、このトンネルは許可されていません。") \
+    X(TUN_NOT_APP, "No app is configured for this host and port: ztgate connects only to the TCP apps it is configured for.", "このホストとポートに設定されたアプリはありません。ztgate は設定された TCP アプリにのみ接続します。") \
+    X(TUN_UNAVAILABLE, "The gateway cannot open this tunnel right now. Try again later.", "現在このトンネルを開けません。しばらくしてから再試行してください。")
+
 #define ZT_MESSAGES(X)                                                                            \
     ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X) ZT_SECURITY_MESSAGES(X) \
     ZT_PASSKEY_MESSAGES(X) ZT_WEBAUTHN_MESSAGES(X) ZT_OIDC_MESSAGES(X) ZT_SAML_MESSAGES(X) \
-    ZT_FED_MESSAGES(X) ZT_WS_MESSAGES(X)
+    ZT_FED_MESSAGES(X) ZT_WS_MESSAGES(X) ZT_TUNNEL_MESSAGES(X)
 /* clang-format on */
 
 typedef enum zt_msg {

@@ -25,6 +25,7 @@ static const char *const status_text[] = {ZT_METRIC_STATUS_CLASSES(ZT_METRIC_TEX
 static const char *const decision_text[] = {ZT_METRIC_DECISIONS(ZT_METRIC_TEXT)};
 static const char *const sign_in_text[] = {ZT_METRIC_SIGN_INS(ZT_METRIC_TEXT)};
 static const char *const compliance_text[] = {ZT_METRIC_COMPLIANCE(ZT_METRIC_TEXT)};
+static const char *const upstream_tls_text[] = {ZT_METRIC_UPSTREAM_TLS(ZT_METRIC_TEXT)};
 
 /* ---- dynamic families ---- */
 
@@ -71,7 +72,12 @@ static struct {
     _Atomic uint64_t decisions[ZT_M_DECISION_N];
     _Atomic uint64_t sign_ins[ZT_M_SIGN_IN_N];
     _Atomic uint64_t devices[ZT_M_DEVICE_N];
+    _Atomic uint64_t upstream_tls[ZT_M_UPSTREAM_TLS_N];
     _Atomic int64_t connections;
+    _Atomic int64_t streams_open[ZT_M_STREAM_KIND_N];
+    _Atomic uint64_t stream_closes[ZT_M_STREAM_KIND_N];
+    _Atomic uint64_t stream_bytes_in[ZT_M_STREAM_KIND_N], stream_bytes_out[ZT_M_STREAM_KIND_N];
+    _Atomic uint64_t stream_evaluations;
     _Atomic uint64_t fsync_buckets[FSYNC_BUCKETS + 1]; /* per bucket, not cumulative; last +Inf */
     _Atomic uint64_t fsync_sum_us;
 } m;
@@ -116,6 +122,12 @@ void zt_metric_devices_set(zt_metric_compliance c, uint64_t n)
 {
     if ((unsigned)c < ZT_M_DEVICE_N)
         atomic_store_explicit(&m.devices[c], n, RELAXED);
+}
+
+void zt_metric_upstream_tls(zt_metric_upstream_tls_result result)
+{
+    if ((unsigned)result < ZT_M_UPSTREAM_TLS_N)
+        add(&m.upstream_tls[result]);
 }
 
 void zt_metric_conn_open(void)
@@ -252,6 +264,29 @@ static void dyn_reset(dyn_family *f)
     pthread_mutex_unlock(&f->mu);
 }
 
+static const char *const stream_kind_text[ZT_M_STREAM_KIND_N] = {"websocket", "tunnel"};
+
+void zt_metric_stream_open(unsigned kind)
+{
+    if (kind < ZT_M_STREAM_KIND_N)
+        atomic_fetch_add_explicit(&m.streams_open[kind], 1, RELAXED);
+}
+
+void zt_metric_stream_close(unsigned kind, uint64_t bytes_in, uint64_t bytes_out)
+{
+    if (kind >= ZT_M_STREAM_KIND_N)
+        return;
+    atomic_fetch_sub_explicit(&m.streams_open[kind], 1, RELAXED);
+    add(&m.stream_closes[kind]);
+    atomic_fetch_add_explicit(&m.stream_bytes_in[kind], bytes_in, RELAXED);
+    atomic_fetch_add_explicit(&m.stream_bytes_out[kind], bytes_out, RELAXED);
+}
+
+void zt_metric_stream_evaluation(void)
+{
+    add(&m.stream_evaluations);
+}
+
 void zt_metrics_reset(void)
 {
     dyn_reset(&policy_family);
@@ -264,6 +299,12 @@ void zt_metrics_reset(void)
         atomic_store(&m.sign_ins[i], 0);
     for (size_t i = 0; i < ZT_M_DEVICE_N; i++)
         atomic_store(&m.devices[i], 0);
+    for (size_t i = 0; i < ZT_M_STREAM_KIND_N; i++) {
+        atomic_store(&m.stream_closes[i], 0);
+        atomic_store(&m.stream_bytes_in[i], 0);
+        atomic_store(&m.stream_bytes_out[i], 0);
+    }
+    atomic_store(&m.stream_evaluations, 0);
     for (size_t i = 0; i <= FSYNC_BUCKETS; i++)
         atomic_store(&m.fsync_buckets[i], 0);
     atomic_store(&m.connections, 0);
@@ -407,6 +448,30 @@ static void audit_metrics(out *o, const zt_metrics_extra *x)
          (unsigned long long)(x->audit_fsync_max_us % 1000000));
 }
 
+/* Streams by kind: open now, closed, payload bytes each way, re-evaluations. */
+static void render_streams(out *o)
+{
+    head(o, "ztgate_streams_open", "gauge", "WebSockets and tunnels open now, by kind.");
+    for (unsigned k = 0; k < ZT_M_STREAM_KIND_N; k++)
+        sample(o, "ztgate_streams_open", "kind", stream_kind_text[k],
+               (uint64_t)atomic_load_explicit(&m.streams_open[k], RELAXED));
+    fixed(o, "ztgate_stream_closes_total", "counter", "Streams closed, by kind.", "kind",
+          stream_kind_text, m.stream_closes, ZT_M_STREAM_KIND_N);
+    head(o, "ztgate_stream_bytes_total", "counter",
+         "Stream payload bytes, by kind and direction (in: client to upstream).");
+    for (unsigned k = 0; k < ZT_M_STREAM_KIND_N; k++) {
+        emit(o, "ztgate_stream_bytes_total{kind=\"%s\",direction=\"in\"} %llu\n",
+             stream_kind_text[k],
+             (unsigned long long)atomic_load_explicit(&m.stream_bytes_in[k], RELAXED));
+        emit(o, "ztgate_stream_bytes_total{kind=\"%s\",direction=\"out\"} %llu\n",
+             stream_kind_text[k],
+             (unsigned long long)atomic_load_explicit(&m.stream_bytes_out[k], RELAXED));
+    }
+    plain(o, "ztgate_stream_evaluations_total", "counter",
+          "Live streams re-evaluated (continuous access evaluation).",
+          atomic_load_explicit(&m.stream_evaluations, RELAXED));
+}
+
 int zt_metrics_render(zt_buf *b, const zt_metrics_extra *x)
 {
     out o = {b, 0};
@@ -417,6 +482,7 @@ int zt_metrics_render(zt_buf *b, const zt_metrics_extra *x)
     emit(&o, "\"} 1\n");
     head(&o, "ztgate_connections", "gauge", "Client connections open now.");
     emit(&o, "ztgate_connections %lld\n", (long long)atomic_load_explicit(&m.connections, RELAXED));
+    render_streams(&o);
     fixed(&o, "ztgate_requests_total", "counter", "Requests answered, by HTTP status class.",
           "status_class", status_text, m.requests, ZT_M_STATUS_N);
     fixed(&o, "ztgate_decisions_total", "counter",
@@ -428,6 +494,9 @@ int zt_metrics_render(zt_buf *b, const zt_metrics_extra *x)
     dynamic(&o, &detection_family);
     fixed(&o, "ztgate_devices", "gauge", "Known devices by compliance state.", "compliance",
           compliance_text, m.devices, ZT_M_DEVICE_N);
+    fixed(&o, "ztgate_upstream_tls_handshakes_total", "counter",
+          "TLS handshakes with https:// upstreams, by result.", "result", upstream_tls_text,
+          m.upstream_tls, ZT_M_UPSTREAM_TLS_N);
     head(&o, "ztgate_metrics_labels_dropped_total", "counter",
          "Label values not recorded because a family was full (or the value too long).");
     sample(&o, "ztgate_metrics_labels_dropped_total", "family", policy_family.metric,

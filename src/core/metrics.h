@@ -49,6 +49,11 @@
     X(NONCOMPLIANT, "noncompliant")                                                                \
     X(UNKNOWN, "unknown")
 
+/* TLS handshakes towards https:// upstreams. */
+#define ZT_METRIC_UPSTREAM_TLS(X)                                                                  \
+    X(FULL, "full")                                                                                \
+    X(RESUMED, "resumed")                                                                          \
+    X(FAILED, "failed")
 #define ZT_METRIC_ENUM_STATUS(id, text) ZT_M_STATUS_##id,
 #define ZT_METRIC_ENUM_DECISION(id, text) ZT_M_DECISION_##id,
 #define ZT_METRIC_ENUM_SIGN_IN(id, text) ZT_M_SIGN_IN_##id,
@@ -62,6 +67,10 @@ typedef enum zt_metric_outcome {
 typedef enum zt_metric_sign_in_result {
     ZT_METRIC_SIGN_INS(ZT_METRIC_ENUM_SIGN_IN) ZT_M_SIGN_IN_N
 } zt_metric_sign_in_result;
+#define ZT_METRIC_ENUM_UPSTREAM_TLS(id, text) ZT_M_UPSTREAM_TLS_##id,
+typedef enum zt_metric_upstream_tls_result {
+    ZT_METRIC_UPSTREAM_TLS(ZT_METRIC_ENUM_UPSTREAM_TLS) ZT_M_UPSTREAM_TLS_N
+} zt_metric_upstream_tls_result;
 typedef enum zt_metric_compliance {
     ZT_METRIC_COMPLIANCE(ZT_METRIC_ENUM_COMPLIANCE) ZT_M_DEVICE_N
 } zt_metric_compliance;
@@ -89,9 +98,17 @@ void zt_metric_sign_in(zt_metric_sign_in_result result);
 void zt_metric_detection(const char *type);
 /* Device inventory by compliance, set by whoever counts devices. */
 void zt_metric_devices_set(zt_metric_compliance c, uint64_t n);
+/* One TLS handshake with an https:// upstream ended: full, resumed or failed. */
+void zt_metric_upstream_tls(zt_metric_upstream_tls_result result);
 /* Client connections open now: +1 on accept, -1 on close. */
 void zt_metric_conn_open(void);
 void zt_metric_conn_close(void);
+/* Streams (kind 0 websocket, 1 tunnel: zt_stream_kind): opened; closed with their payload
+ * bytes (in: client to upstream); one continuous re-evaluation. */
+#define ZT_M_STREAM_KIND_N 2
+void zt_metric_stream_open(unsigned kind);
+void zt_metric_stream_close(unsigned kind, uint64_t bytes_in, uint64_t bytes_out);
+void zt_metric_stream_evaluation(void);
 /* One audit fdatasync that took `us` microseconds (histogram ztgate_audit_fsync_seconds). */
 void zt_metric_audit_fsync_us(uint64_t us);
 

@@ -254,6 +254,27 @@ static int preflight_tls(const char *what, const zt_tls_cfg *tc, const char *sta
     return 0;
 }
 
+/* The https:// upstreams' client contexts, as each generation builds them (proxy/server.c). */
+static int preflight_upstream_tls(const zt_config *cfg, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < cfg->n_apps; i++) {
+        const zt_app_cfg *app = &cfg->apps[i];
+        if (app->kind != ZT_APP_HTTP || !app->upstream.tls)
+            continue;
+        char why[512] = "";
+        SSL_CTX *ctx =
+            zt_tls_client_ctx(&app->upstream.tls_cfg, app->upstream.host, why, sizeof(why));
+        if (ctx == NULL) {
+            const zt_upstream_tls_cfg *t = &app->upstream.tls_cfg;
+            bool at = app->upstream.has_tls_cfg;
+            return preflight_fail(err, errlen, "%s:%u:%u: app '%s': upstream_tls: %s", cfg->path,
+                                  at ? t->line : app->line, at ? t->col : app->col, app->name, why);
+        }
+        SSL_CTX_free(ctx);
+    }
+    return 0;
+}
+
 /* What serve derives from the config before it opens anything, built and thrown away. */
 /* The notifier start checks its URL and CA file; a stand-in key is enough for that (the real
  * one is read or derived at start). */
@@ -284,6 +305,8 @@ static int preflight_derived(const zt_config *cfg, char *err, size_t errlen)
             return -1;
     if (cfg->admin.address != NULL && cfg->admin.tls &&
         preflight_tls("admin listener", &cfg->admin.tls_cfg, cfg->state_dir, err, errlen) < 0)
+        return -1;
+    if (preflight_upstream_tls(cfg, err, errlen) < 0)
         return -1;
     zt_password_params pp = {cfg->auth.argon2_passes, (size_t)cfg->auth.argon2_memory};
     const char *pwhy = NULL;

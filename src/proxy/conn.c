@@ -803,6 +803,8 @@ void zt_conn_upstream_failed(zt_conn *c, int status, const char *detail)
 {
     zt_request *r = &c->req;
     c->up = NULL;
+    if (c->head.method == HTTP_CONNECT && c->state == CS_CONNECTING)
+        zt_tunnel_failed(c, detail);
     if (c->in_parser) {
         /* Failed while streaming the body from inside the parser: nothing can be answered
          * in order any more. */
@@ -1215,6 +1217,13 @@ static void conn_input_tls(zt_conn *c, const char *data, size_t n)
             continue;
         }
         if (r < 0) {
+            /* A tunnel's client may end its side before the 200 (all it had to send is in
+             * pending): the stream passes that half-close on once it starts. */
+            if (c->req_active && c->head.done && c->head.method == HTTP_CONNECT &&
+                zt_tls_peer_closed(&c->tls)) {
+                zt_conn_read_stop(c);
+                return;
+            }
             if (c->req_active && !c->req.resp_done && c->up != NULL)
                 c->close_after_flush = true; /* let the response finish */
             else

@@ -190,6 +190,10 @@ static bool stage_authorize(zt_conn *c)
 static void stage_forward(zt_conn *c)
 {
     zt_request *r = &c->req;
+    if (c->head.method == HTTP_CONNECT) { /* a tunnel: to the app's target, no head */
+        zt_tunnel_forward(c);
+        return;
+    }
     r->up_body = c->head.body;
     zt_conn_set_state(c, CS_CONNECTING);
     zt_upstream_attach(c, &r->app->upstream.addr);
@@ -210,7 +214,7 @@ void zt_pipeline_audit_gate_refuse(zt_conn *c, const char *detail)
 
 /* No byte leaves for the upstream before the decision's record is in the log: a request
  * forwarded and then found unaudited could not be called back. */
-static void stage_audit_gate(zt_conn *c)
+void zt_pipeline_audit_gate(zt_conn *c)
 {
     switch (zt_conn_audit_state(c)) {
     case ZT_AUDIT_WRITTEN:
@@ -593,7 +597,9 @@ void zt_pipeline_dispatch(zt_conn *c)
 {
     zt_request *r = &c->req;
     resolve_client(c);
-    if (c->head.method == HTTP_CONNECT) { /* a tunnel to a kind tcp app, or nothing */
+    /* A tunnel to a kind tcp app, or nothing; never on the admin listener (its target check
+     * refuses the authority-form with 400). */
+    if (c->head.method == HTTP_CONNECT && !c->admin) {
         zt_tunnel_dispatch(c);
         return;
     }
@@ -624,7 +630,7 @@ void zt_pipeline_dispatch(zt_conn *c)
     if (!stage_route(c) || !stage_authenticate(c) || !stage_policy(c) || !zt_ws_stage(c) ||
         !stage_authorize(c))
         return;
-    stage_audit_gate(c);
+    zt_pipeline_audit_gate(c);
 }
 
 /* ---- the response head: no_download ---------------------------------------------------- */

@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 
 #include "core/config_schema.h"
 #include "lib/net.h"
@@ -80,13 +82,76 @@ static const zt_config_key gateway_keys[] = {
 };
 ZT_CONFIG_SECTION(gateway_section, gateway_keys, NULL);
 
+/* Bit order of zt_tls_min in config.h. */
+static const char *const tls_mins[] = {"1.2", "1.3", NULL};
+
+/* A name for SNI or for the certificate check: letters, digits, '-' and '.', or (for the check
+ * only) an IP address; no wildcard, no trailing dot, no port. */
+static bool tls_name_ok(const char *s, bool ip_ok)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1)
+        return ip_ok;
+    size_t n = strlen(s);
+    if (n == 0 || n > 253 || s[0] == '.' || s[0] == '-' || s[n - 1] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '-' || (ch == '.' && s[i + 1] != '.');
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* Files are read when the generation is built (server.c); here they must at least exist, so a
+ * typo is reported at its line. */
+static void check_upstream_tls(zt_config_ctx *c, const zt_config_walk *w)
+{
+    zt_upstream_tls_cfg *t = (zt_upstream_tls_cfg *)(void *)w->target;
+    zt_config_mark(w, &t->line, &t->col);
+    zt_config_check_file(c, w, "ca_file", t->ca_file, "");
+    zt_config_check_file(c, w, "client_cert", t->client_cert, "");
+    zt_config_check_file(c, w, "client_key", t->client_key, "");
+    struct stat st;
+    if (t->client_key != NULL && stat(t->client_key, &st) == 0 && S_ISREG(st.st_mode) &&
+        (st.st_mode & 007) != 0)
+        zt_config_err(c, zt_config_seen(w, "client_key"),
+                      "'%s.client_key' file '%s' is readable by others (mode %03o): chmod 600 "
+                      "(or 640 for a group) it",
+                      w->path, t->client_key, (unsigned)(st.st_mode & 0777));
+    if ((t->client_cert == NULL) != (t->client_key == NULL))
+        zt_config_err_at(c, t->line, t->col,
+                         "'%s' needs both client_cert and client_key, or neither", w->path);
+    if (t->server_name != NULL && !tls_name_ok(t->server_name, false))
+        zt_config_err(c, zt_config_seen(w, "server_name"),
+                      "'%s.server_name' must be a DNS name (SNI carries no IP address or port)",
+                      w->path);
+    if (t->verify_name != NULL && !tls_name_ok(t->verify_name, true))
+        zt_config_err(c, zt_config_seen(w, "verify_name"),
+                      "'%s.verify_name' must be a DNS name or an IP address", w->path);
+}
+
+static const zt_config_key upstream_tls_keys[] = {
+    {"ca_file", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_upstream_tls_cfg, ca_file)},
+    {"server_name", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_upstream_tls_cfg, server_name)},
+    {"verify_name", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_upstream_tls_cfg, verify_name)},
+    {"client_cert", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_upstream_tls_cfg, client_cert)},
+    {"client_key", ZT_K_STR, ZT_CFG_RELOAD, ZT_FIELD(zt_upstream_tls_cfg, client_key)},
+    {"tls_min", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_upstream_tls_cfg, tls_min), .def = "1.2",
+     .names = tls_mins},
+};
+ZT_CONFIG_SECTION(upstream_tls_section, upstream_tls_keys, check_upstream_tls);
+
 /* Bit order of zt_app_kind in config.h. */
 static const char *const app_kinds[] = {"http", "oidc", "saml", "tcp", NULL};
 
 /* Keys that only a proxied (kind http) app may have: an identity-provider app is reached by its
  * relying party, never routed. */
 static const char *const routing_keys[] = {
-    "host", "path_prefix", "upstream", "preserve_host", "allow_encoded_slash", "path_match", NULL};
+    "host",          "path_prefix",         "upstream",   "upstream_tls",
+    "preserve_host", "allow_encoded_slash", "path_match", NULL};
 
 /* A tcp app is reached by (host, port) through a tunnel: it has a host and a target, and none
  * of the HTTP routing keys; the tcp keys belong to it alone. */
@@ -182,6 +247,10 @@ static void check_app(zt_config_ctx *c, const zt_config_walk *w)
                          "app '%s': path_match 'exact' cannot be combined with other words",
                          app->name ? app->name : "?");
     check_app_kind(c, w, app);
+    if (app->upstream.has_tls_cfg && app->upstream.url != NULL && !app->upstream.tls)
+        zt_config_err(c, zt_config_seen(w, "upstream_tls"),
+                      "app '%s': 'upstream_tls' needs an https:// upstream",
+                      app->name ? app->name : "?");
     check_websocket(c, w, app);
 }
 
@@ -260,6 +329,9 @@ static const zt_config_key app_keys[] = {
      .names = app_kinds},
     /* Required for kind http (check_app_kind): the other kinds have no upstream. */
     {"upstream", ZT_K_URL, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, upstream)},
+    {"upstream_tls", ZT_K_SECTION, ZT_CFG_PRESENT | ZT_CFG_RELOAD,
+     .off = offsetof(zt_app_cfg, upstream.tls_cfg),
+     .aux = offsetof(zt_app_cfg, upstream.has_tls_cfg), .sub = &upstream_tls_section},
     {"sensitivity", ZT_K_ENUM, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, sensitivity), .def = "internal",
      .names = zt_config_sensitivities},
     {"preserve_host", ZT_K_BOOL, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, preserve_host),

@@ -43,7 +43,8 @@ struct zt_runtime {
     uint64_t generation;
     zt_config *cfg;
     zt_routes *routes;
-    SSL_CTX **tls; /* per listener, then the admin listener; NULL for plain HTTP */
+    SSL_CTX **tls;    /* per listener, then the admin listener; NULL for plain HTTP */
+    SSL_CTX **up_tls; /* per app: client context of an https:// upstream, else NULL */
     /* CSP form-action for portal pages: with a portal host, a form POST there ends in a
      * redirect to an app host's /.ztgate/callback, which browsers check against form-action. */
     char *portal_form_action;
@@ -201,6 +202,7 @@ void zt_conn_pool_dispose(zt_worker *w);
 
 typedef enum zt_up_state {
     US_CONNECTING,
+    US_HANDSHAKE, /* TLS to an https:// upstream, under the upstream_connect timer */
     US_IDLE,
     US_ACTIVE,
     US_CLOSING,
@@ -230,6 +232,8 @@ struct zt_upconn {
     bool tunnel;     /* connected for a tunnel: no request head is sent (zt_upstream_open) */
     bool shut_write; /* zt_upstream_shutdown_write asked */
     uv_shutdown_t shutdown_req;
+    SSL_CTX *tls_ctx; /* https:// upstream: its app's context (the pool key with addr), or NULL */
+    zt_tls_conn tls;
 };
 
 /* ---- the client connection: transport (conn.c) ---- */
@@ -275,6 +279,8 @@ void zt_conn_answered(zt_conn *c, bool keep, const char *detail);
 
 /* The head is complete (state dispatch): decide, then forward, answer or hand to a handler. */
 void zt_pipeline_dispatch(zt_conn *c);
+/* The decision's record is queued: forward once it is written (state audit-wait until then). */
+void zt_pipeline_audit_gate(zt_conn *c);
 /* The audit writer settled the request's record (state audit-wait): forward or refuse. */
 void zt_pipeline_audit_gate_done(zt_conn *c, zt_audit_state st);
 void zt_pipeline_audit_gate_refuse(zt_conn *c, const char *detail);
@@ -417,10 +423,10 @@ void zt_stream_close(zt_conn *c, const char *reason, uint16_t ws_code);
 void zt_stream_end(zt_conn *c);
 /* The conn timer fired in state stream (the close did not drain in time). */
 void zt_stream_timeout(zt_conn *c);
-/* ws.c's per-stream tracker storage (opaque, ZT_STREAM_KIND_STATE bytes, zeroed). */
+/* ws.c's per-stream tracker storage (opaque, ZT_STREAM_KIND_STATE bytes, zeroed when the
+ * stream begins, 16-byte aligned); NULL for no stream. */
 #define ZT_STREAM_KIND_STATE 64
 void *zt_stream_kind_state(zt_stream *s);
-zt_conn *zt_stream_conn(zt_stream *s);
 /* Drain: every stream of the loop closes now (reason "gateway shutting down", WS 1001). */
 void zt_stream_close_all(zt_worker *w, const char *reason, uint16_t ws_code);
 void zt_stream_worker_init(zt_worker *w);
@@ -447,6 +453,10 @@ zt_stream_verdict zt_stream_verdict_of(const zt_stream_facts *f, char *buf, size
 
 /* tunnel.c: a CONNECT head (state dispatch). */
 void zt_tunnel_dispatch(zt_conn *c);
+/* The audit gate passed: connect to the app's target (state connecting). */
+void zt_tunnel_forward(zt_conn *c);
+/* Its target could not be reached (a Fail record: the Open one is already written). */
+void zt_tunnel_failed(zt_conn *c, const char *detail);
 /* The tunnel's target connected (state connecting): the 200, then the splice. */
 void zt_tunnel_connected(zt_conn *c);
 

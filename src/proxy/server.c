@@ -35,6 +35,11 @@ static void runtime_free(zt_runtime *rt)
             SSL_CTX_free(rt->tls[i]);
         free(rt->tls);
     }
+    if (rt->up_tls != NULL) {
+        for (size_t i = 0; i < rt->cfg->n_apps; i++)
+            SSL_CTX_free(rt->up_tls[i]);
+        free(rt->up_tls);
+    }
     zt_routes_free(rt->routes);
     zt_policy_set_free(rt->policies);
     free(rt->policy_counters);
@@ -104,6 +109,33 @@ static char *portal_form_action(const zt_config *cfg)
     return out;
 }
 
+/* The client contexts of the https:// upstreams: a new generation starts with new contexts
+ * (CA, client certificate and sessions as the file now says). A file that cannot be used
+ * refuses the generation, as a bad listener certificate does. */
+static int runtime_upstream_tls(zt_runtime *rt)
+{
+    const zt_config *cfg = rt->cfg;
+    rt->up_tls = calloc(cfg->n_apps + 1, sizeof(*rt->up_tls));
+    if (rt->up_tls == NULL)
+        return -1;
+    for (size_t i = 0; i < cfg->n_apps; i++) {
+        const zt_app_cfg *app = &cfg->apps[i];
+        if (app->kind != ZT_APP_HTTP || !app->upstream.tls)
+            continue;
+        char err[512];
+        rt->up_tls[i] =
+            zt_tls_client_ctx(&app->upstream.tls_cfg, app->upstream.host, err, sizeof(err));
+        if (rt->up_tls[i] == NULL) {
+            zt_error("%s:%u:%u: app '%s': upstream_tls: %s", cfg->path,
+                     app->upstream.has_tls_cfg ? app->upstream.tls_cfg.line : app->line,
+                     app->upstream.has_tls_cfg ? app->upstream.tls_cfg.col : app->col, app->name,
+                     err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Everything derived from a config, built before anything is swapped so a failure leaves the
  * running generation untouched. */
 static zt_runtime *runtime_build(zt_config *cfg, uint64_t generation)
@@ -165,7 +197,7 @@ static zt_runtime *runtime_build(zt_config *cfg, uint64_t generation)
             return NULL;
         }
     }
-    return rt;
+    return runtime_upstream_tls(rt) < 0 ? (runtime_free(rt), NULL) : rt;
 }
 
 /* ---- listeners --------------------------------------------------------------------------- */

@@ -19,6 +19,7 @@
 
 #include "access/access.h"
 #include "audit/event.h"
+#include "core/metrics.h"
 #include "device/device.h"
 #include "lib/net.h"
 #include "lib/str.h"
@@ -64,18 +65,12 @@ struct zt_stream {
     bool dirty, moved, client_eof, up_eof, closing, client_paused, client_shut;
     const char *close_reason;
     char reason_buf[192];
-    uv_shutdown_t shut_req;
     _Alignas(16) unsigned char kind_state[ZT_STREAM_KIND_STATE];
 };
 
 void *zt_stream_kind_state(zt_stream *s)
 {
-    return s->kind_state;
-}
-
-zt_conn *zt_stream_conn(zt_stream *s)
-{
-    return s->c;
+    return s != NULL ? s->kind_state : NULL;
 }
 
 static const char *kind_name(zt_stream_kind k)
@@ -111,7 +106,7 @@ zt_stream_verdict zt_stream_verdict_of(const zt_stream_facts *f, char *buf, size
     case ZT_SESSION_EXPIRED:
         return (zt_stream_verdict){false, "session expired", 1008};
     default:
-        return (zt_stream_verdict){false, "signed out", 1008};
+        return (zt_stream_verdict){false, "session ended (signed out or revoked)", 1008};
     }
     if (!f->app_ok)
         return (zt_stream_verdict){false, "app removed by config reload", 1008};
@@ -348,6 +343,7 @@ int zt_stream_begin(zt_conn *c, zt_upconn *up, zt_stream_kind kind, const zt_str
     c->close_after_flush = false;
     c->last_request = true;
     stream_link(w, s);
+    zt_metric_stream_open((unsigned)kind);
     zt_upstream_raw(up);
     if (n1 > 0)
         zt_stream_upstream_input(up, first_to_client, n1);
@@ -359,6 +355,10 @@ int zt_stream_begin(zt_conn *c, zt_upconn *up, zt_stream_kind kind, const zt_str
     if (c->state != CS_STREAM)
         return -1;
     zt_buf_dispose(&c->pending);
+    if (c->tls_on && zt_tls_peer_closed(&c->tls)) {
+        zt_stream_client_end(c, true); /* the client had ended its side before the 200 */
+        return c->state == CS_STREAM ? 0 : -1;
+    }
     zt_conn_flush(c);
     if (c->state == CS_STREAM && !s->client_paused)
         zt_conn_read_start(c);
@@ -436,6 +436,8 @@ void zt_stream_upstream_drained(zt_upconn *up)
 /* Both directions ended: close once what is queued for the client is written. */
 static void finish_when_written(zt_conn *c)
 {
+    if (c->tls_on)
+        zt_tls_shutdown(&c->tls); /* an orderly end: close_notify after the last byte */
     c->close_after_flush = true;
     zt_conn_flush(c);
     if (c->state == CS_STREAM && c->wq_bytes == 0 && c->out.len == 0)
@@ -462,10 +464,12 @@ void zt_stream_client_end(zt_conn *c, bool eof)
     zt_upstream_shutdown_write(c->up); /* after what is queued for it */
 }
 
+/* The request is its own allocation: the stream may be freed (zt_conn_close) before libuv
+ * calls back, with UV_ECANCELED, when the handle closes. */
 static void on_client_shutdown(uv_shutdown_t *req, int status)
 {
-    (void)req;
     (void)status; /* the connection closes on its own path */
+    free(req);
 }
 
 void zt_stream_upstream_end(zt_upconn *up, bool eof)
@@ -492,7 +496,9 @@ void zt_stream_upstream_end(zt_upconn *up, bool eof)
     zt_conn_flush(c);
     if (c->state == CS_STREAM && !s->client_shut) {
         s->client_shut = true;
-        uv_shutdown(&s->shut_req, (uv_stream_t *)&c->tcp, on_client_shutdown);
+        uv_shutdown_t *req = malloc(sizeof(*req));
+        if (req != NULL && uv_shutdown(req, (uv_stream_t *)&c->tcp, on_client_shutdown) < 0)
+            free(req);
     }
 }
 
@@ -541,6 +547,7 @@ void zt_stream_end(zt_conn *c)
     c->stream = NULL;
     set_reason(s, NULL);
     audit_close(s);
+    zt_metric_stream_close((unsigned)s->kind, s->bytes_up, s->bytes_down);
     stream_unlink(c->w, s);
     zt_runtime_release(s->rt);
     free(s->hdr_mem);
@@ -621,6 +628,7 @@ static int64_t next_deadline(const zt_session_info *info, const zt_policy_result
 static bool reevaluate(zt_worker *w, zt_stream *s, int64_t now)
 {
     zt_services *svc = w->server->svc;
+    zt_metric_stream_evaluation();
     zt_stream_facts f = {
         .session_status = ZT_SESSION_VALID, .outcome = ZT_OUTCOME_ALLOW, .now = now};
     const zt_session_info *info = NULL;

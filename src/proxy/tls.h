@@ -42,4 +42,20 @@ int zt_tls_shutdown(zt_tls_conn *t);
 /* The peer sent close_notify (an orderly end, not a truncation). */
 bool zt_tls_peer_closed(const zt_tls_conn *t);
 
+/* Client side (https:// upstreams). A context per app and config generation: TLS 1.2+ (1.3 with
+ * tls_min), the peer's chain checked against ca_file or the system store and its name against
+ * verify_name (server_name, the URL host), ALPN http/1.1, an optional client certificate, and
+ * the upstream's sessions kept for resumption. NULL with a message in err on failure. */
+SSL_CTX *zt_tls_client_ctx(const zt_upstream_tls_cfg *cfg, const char *url_host, char *err,
+                           size_t errlen);
+/* A connection of such a context: SNI, the name check, a session to resume. 0 or -1. */
+int zt_tls_conn_init_client(zt_tls_conn *t, SSL_CTX *ctx);
+/* Like zt_tls_handshake; on -1 why says what failed ("certificate verify failed: certificate
+ * has expired", "wrong version number", ...). */
+int zt_tls_client_handshake(zt_tls_conn *t, char *why, size_t n);
+/* The handshake resumed an earlier session. */
+bool zt_tls_resumed(const zt_tls_conn *t);
+/* Bytes inside the SSL object not yet read as plaintext (processed or not). */
+bool zt_tls_has_pending(const zt_tls_conn *t);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/event.h"
 #include "lib/net.h"
 #include "proxy/proxy_int.h"
 
@@ -64,15 +65,34 @@ static void on_up_handle_closed(uv_handle_t *h)
     zt_worker *w = up->w;
     zt_buf_dispose(&up->out);
     zt_http_head_dispose(&up->head);
+    zt_tls_conn_dispose(&up->tls);
     free(up);
     w->n_up--;
     zt_worker_maybe_done(w);
+}
+
+/* A TLS connection that ends in good order says so (close_notify, best effort: nothing waits
+ * for it); OpenSSL would otherwise take its sessions for ones of a broken connection. */
+static void up_tls_goodbye(zt_upconn *up)
+{
+    if (up->tls_ctx == NULL || !up->tls.handshake_done || up->wq_bytes > 0)
+        return;
+    zt_tls_shutdown(&up->tls);
+    zt_buf *tmp = &up->w->tls_out;
+    zt_buf_reset(tmp);
+    if (zt_tls_take_output(&up->tls, tmp) == 0 && tmp->len > 0) {
+        uv_buf_t b = uv_buf_init(tmp->data, (unsigned)tmp->len);
+        (void)uv_try_write((uv_stream_t *)&up->tcp, &b, 1);
+    }
+    zt_buf_reset(tmp);
 }
 
 static void up_close(zt_upconn *up)
 {
     if (up->state == US_CLOSING)
         return;
+    if (up->state == US_IDLE || up->state == US_ACTIVE)
+        up_tls_goodbye(up);
     if (up->state == US_IDLE)
         idle_unlink(up);
     up->state = US_CLOSING;
@@ -137,12 +157,9 @@ void zt_upstream_send(zt_upconn *up, const char *data, size_t n)
         up_fail(up, 502, "out of memory towards the upstream");
 }
 
-void zt_upstream_flush(zt_upconn *up)
+/* Bytes as they go on the wire (ciphertext on a TLS connection). */
+static void up_write_raw(zt_upconn *up, const char *data, size_t n)
 {
-    if (up->state != US_ACTIVE || up->out.len == 0)
-        return;
-    const char *data = up->out.data;
-    size_t n = up->out.len;
     if (up->wq_bytes == 0) {
         uv_buf_t b = uv_buf_init((char *)data, (unsigned)n);
         int w = uv_try_write((uv_stream_t *)&up->tcp, &b, 1);
@@ -150,7 +167,6 @@ void zt_upstream_flush(zt_upconn *up)
             data += w;
             n -= (size_t)w;
         } else if (w < 0 && w != UV_EAGAIN) {
-            zt_buf_reset(&up->out);
             up_fail(up, 502, "writing to the upstream failed");
             return;
         }
@@ -158,7 +174,6 @@ void zt_upstream_flush(zt_upconn *up)
     if (n > 0) {
         up_write_req *r = malloc(sizeof(*r) + n);
         if (r == NULL) {
-            zt_buf_reset(&up->out);
             up_fail(up, 502, "out of memory towards the upstream");
             return;
         }
@@ -168,13 +183,47 @@ void zt_upstream_flush(zt_upconn *up)
         uv_buf_t b = uv_buf_init(r->data, (unsigned)n);
         if (uv_write(&r->req, (uv_stream_t *)&up->tcp, &b, 1, on_up_written) < 0) {
             free(r);
-            zt_buf_reset(&up->out);
             up_fail(up, 502, "writing to the upstream failed");
             return;
         }
         up->wq_bytes += n;
     }
+}
+
+/* Handshake messages, records, alerts: whatever OpenSSL queued for the upstream. */
+static void up_send_tls_output(zt_upconn *up)
+{
+    if (up->state == US_CLOSING || zt_tls_output_pending(&up->tls) == 0)
+        return;
+    zt_buf *tmp = &up->w->tls_out;
+    zt_buf_reset(tmp);
+    if (zt_tls_take_output(&up->tls, tmp) == 0)
+        up_write_raw(up, tmp->data, tmp->len);
+    zt_buf_reset(tmp);
+}
+
+void zt_upstream_flush(zt_upconn *up)
+{
+    if (up->state != US_ACTIVE || up->out.len == 0)
+        return;
+    if (up->shut_write) {
+        /* Our side already ended (FIN, and close_notify over TLS): a late close frame or byte
+         * has nowhere to go; it is not the upstream failing. */
+        zt_buf_reset(&up->out);
+        return;
+    }
+    if (up->tls_ctx == NULL) {
+        up_write_raw(up, up->out.data, up->out.len);
+        zt_buf_reset(&up->out);
+        return;
+    }
+    int rc = zt_tls_write(&up->tls, up->out.data, up->out.len);
     zt_buf_reset(&up->out);
+    if (rc < 0) {
+        up_fail(up, 502, "encrypting for the upstream failed");
+        return;
+    }
+    up_send_tls_output(up);
 }
 
 /* ---- timers ------------------------------------------------------------------------------ */
@@ -185,6 +234,9 @@ static void on_up_timeout(uv_timer_t *t)
     switch (up->state) {
     case US_CONNECTING:
         up_fail(up, 504, "connecting to the upstream timed out");
+        break;
+    case US_HANDSHAKE:
+        up_fail(up, 504, "the TLS handshake with the upstream timed out");
         break;
     case US_ACTIVE:
         up_fail(up, 504, "the upstream did not answer in time");
@@ -235,7 +287,8 @@ void zt_upstream_resume(zt_upconn *up)
 }
 
 static void up_send_head(zt_upconn *up);
-static void up_connect(zt_conn *c, const struct sockaddr_storage *addr);
+static void up_connect(zt_conn *c, const struct sockaddr_storage *addr, SSL_CTX *tls_ctx);
+static void up_tls_failed(zt_upconn *up, const char *why);
 
 /* A pooled connection closed before answering: resend once on a new connection when nothing
  * of the request body has gone out (otherwise it cannot be replayed). */
@@ -247,15 +300,20 @@ static bool up_try_retry(zt_upconn *up)
         return false;
     c->req.retried = true;
     struct sockaddr_storage addr = up->addr;
+    SSL_CTX *tls_ctx = up->tls_ctx;
     up->client = NULL;
     c->up = NULL;
     up_close(up);
-    up_connect(c, &addr);
+    up_connect(c, &addr, tls_ctx);
     return true;
 }
 
 static void up_on_eof(zt_upconn *up, ssize_t err)
 {
+    if (up->state == US_HANDSHAKE) {
+        up_tls_failed(up, "the upstream closed the connection during the TLS handshake");
+        return;
+    }
     if (up->raw && up->client != NULL && up->client->state == CS_STREAM) {
         zt_upstream_pause(up);
         zt_stream_upstream_end(up, err == UV_EOF);
@@ -284,15 +342,11 @@ static void up_on_eof(zt_upconn *up, ssize_t err)
                           : "the upstream closed the connection without answering");
 }
 
-static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void up_tls_input(zt_upconn *up, const char *data, size_t n);
+
+/* Response bytes (plaintext) from the upstream. */
+static void up_input(zt_upconn *up, const char *data, size_t nread)
 {
-    zt_upconn *up = s->data;
-    if (nread == 0)
-        return;
-    if (nread < 0) {
-        up_on_eof(up, nread);
-        return;
-    }
     if (up->state != US_ACTIVE || up->client == NULL) {
         up_close(up); /* bytes nobody asked for: this connection cannot be trusted any more */
         return;
@@ -301,19 +355,19 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     up->got_bytes = true;
     if (up->raw) {
         if (c->state == CS_STREAM)
-            zt_stream_upstream_input(up, buf->base, (size_t)nread);
+            zt_stream_upstream_input(up, data, nread);
         else
             up_close(up); /* a tunnel's target spoke before the 200: nothing to tell it to */
         return;
     }
     zt_upstream_start_response_timer(up);
-    zt_http_head_on_input(&up->head, buf->base, (size_t)nread);
-    llhttp_errno_t err = llhttp_execute(&up->parser, buf->base, (size_t)nread);
+    zt_http_head_on_input(&up->head, data, nread);
+    llhttp_errno_t err = llhttp_execute(&up->parser, data, nread);
     if (up->state == US_CLOSING || up->client == NULL)
         return;
     if (err == HPE_PAUSED_UPGRADE && up->head.done && up->head.status == 101) {
         const char *rest = llhttp_get_error_pos(&up->parser);
-        zt_ws_switched(c, up, rest, (size_t)(buf->base + nread - rest));
+        zt_ws_switched(c, up, rest, (size_t)(data + nread - rest));
         return;
     }
     if (err != HPE_OK && err != HPE_PAUSED) {
@@ -325,7 +379,7 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (err == HPE_PAUSED) {
         const char *end = llhttp_get_error_pos(&up->parser);
-        if (end != buf->base + nread)
+        if (end != data + nread || (up->tls_ctx != NULL && zt_tls_has_pending(&up->tls)))
             up->served = UINT32_MAX / 2; /* extra bytes after the response: do not reuse */
     }
     if (up->resp_complete) {
@@ -335,6 +389,25 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     zt_conn_flush(c);
     if (c->state != CS_CLOSING && c->wq_bytes + c->out.len > ZT_WQ_HIGH)
         zt_upstream_pause(up); /* the client is slower: stop reading until it drains */
+}
+
+static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    zt_upconn *up = s->data;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        /* Over TLS, an EOF without close_notify is a truncation, not an orderly end. */
+        if (nread == UV_EOF && up->tls_ctx != NULL && up->tls.handshake_done &&
+            !zt_tls_peer_closed(&up->tls))
+            nread = UV_ECONNRESET;
+        up_on_eof(up, nread);
+        return;
+    }
+    if (up->tls_ctx != NULL)
+        up_tls_input(up, buf->base, (size_t)nread);
+    else
+        up_input(up, buf->base, (size_t)nread);
 }
 
 /* ---- response parser callbacks ----------------------------------------------------------- */
@@ -427,6 +500,152 @@ static void up_send_head(zt_upconn *up)
         zt_conn_upstream_ready(c);
 }
 
+/* ---- TLS to https:// upstreams ----------------------------------------------------------- */
+
+/* The refusal is audited like a decision: who asked for which app, and why the upstream could
+ * not be trusted (the 502 is held until the record is written). */
+static void up_audit_tls_failure(zt_conn *c, const zt_upconn *up, const char *why)
+{
+    zt_server *srv = c->w->server;
+    zt_request *r = &c->req;
+    if (srv->audit == NULL || !c->req_active)
+        return;
+    zt_event ev;
+    zt_buf_reset(&c->w->event);
+    zt_event_begin(&ev, &c->w->event, ZT_EV_HTTP_ACTIVITY,
+                   zt_event_http_activity(llhttp_method_name((llhttp_method_t)c->head.method)),
+                   ZT_SEV_MEDIUM);
+    zt_event_status(&ev, ZT_STATUS_FAILURE);
+    zt_event_str(&ev, "message", "upstream TLS failed");
+    zt_event_str(&ev, "src_endpoint.ip", r->client_ip[0] ? r->client_ip : c->ip);
+    zt_event_strn(&ev, "http_request.url.hostname", c->head.host.p, c->head.host.n);
+    if (r->target.path != NULL)
+        zt_event_strn(&ev, "http_request.url.path", r->target.path, r->target.path_len);
+    zt_event_str(&ev, "app.name", r->app ? r->app->name : NULL);
+    if (r->user_id != NULL)
+        zt_event_str(&ev, "actor.user.uid", r->user_id);
+    if (r->app != NULL)
+        zt_event_str(&ev, "dst_endpoint.hostname", r->app->upstream.host);
+    char ip[ZT_IP_STRLEN];
+    zt_sockaddr_ip((const struct sockaddr *)&up->addr, ip);
+    zt_event_str(&ev, "dst_endpoint.ip", ip);
+    zt_event_uint(&ev, "dst_endpoint.port",
+                  (uint64_t)zt_sockaddr_port((const struct sockaddr *)&up->addr));
+    zt_event_str(&ev, "upstream.tls.error", why);
+    zt_event_metadata(&ev, r->id, NULL);
+    if (zt_event_end(&ev) < 0)
+        return;
+    uint64_t ticket = zt_audit_submit_batched(srv->audit, c->w->event.data, c->w->event.len);
+    if (ticket > 0) {
+        c->hold_seq = ticket;
+        c->w->audit_owed = true;
+    }
+}
+
+/* Never a retry in the clear: the request fails with the reason on the 502 page. */
+static void up_tls_failed(zt_upconn *up, const char *why)
+{
+    zt_conn *c = up->client;
+    char detail[320];
+    snprintf(detail, sizeof(detail), "TLS with the upstream failed: %s", why);
+    if (c == NULL || !c->req_active) {
+        up_fail(up, 502, "TLS with the upstream failed");
+        return;
+    }
+    zt_warn("request %s: %s (%s)", c->req.id, detail,
+            c->req.app ? c->req.app->upstream.host_header : "?");
+    up_audit_tls_failure(c, up, why);
+    const char *kept = zt_arena_strdup(&c->req.arena, detail);
+    up_fail(up, 502, kept ? kept : "TLS with the upstream failed");
+}
+
+/* One step of the handshake; done: the request head goes out. */
+static void up_tls_step(zt_upconn *up)
+{
+    char why[256] = "";
+    int hs = zt_tls_client_handshake(&up->tls, why, sizeof(why));
+    up_send_tls_output(up); /* the next flight, or the alert that ends it */
+    if (up->state != US_HANDSHAKE)
+        return;
+    if (hs < 0) {
+        zt_metric_upstream_tls(ZT_M_UPSTREAM_TLS_FAILED);
+        up_tls_failed(up, why);
+        return;
+    }
+    if (hs == 0)
+        return;
+    zt_metric_upstream_tls(zt_tls_resumed(&up->tls) ? ZT_M_UPSTREAM_TLS_RESUMED
+                                                    : ZT_M_UPSTREAM_TLS_FULL);
+    up->state = US_ACTIVE;
+    uv_timer_stop(&up->timer);
+    if (up->client == NULL) {
+        up_close(up);
+        return;
+    }
+    zt_debug("upstream %s: TLS %s%s", up->client->req.app ? up->client->req.app->name : "?",
+             SSL_get_version(up->tls.ssl), zt_tls_resumed(&up->tls) ? " (resumed)" : "");
+    up_send_head(up);
+}
+
+static void up_tls_start(zt_upconn *up)
+{
+    if (up->client == NULL) {
+        up_close(up);
+        return;
+    }
+    if (zt_tls_conn_init_client(&up->tls, up->tls_ctx) < 0) {
+        up_fail(up, 502, "TLS to the upstream could not be set up");
+        return;
+    }
+    up->state = US_HANDSHAKE; /* the upstream_connect timer keeps running */
+    up_read_start(up);
+    up_tls_step(up);
+}
+
+/* Ciphertext from the upstream: the handshake, then response bytes. Everything this read
+ * decrypts is handled now (as a plain read is), so no plaintext waits inside OpenSSL for a
+ * socket read that backpressure has stopped. */
+static void up_tls_input(zt_upconn *up, const char *data, size_t n)
+{
+    if (zt_tls_feed(&up->tls, data, n) < 0) {
+        up_fail(up, 502, "out of memory towards the upstream");
+        return;
+    }
+    if (up->state == US_HANDSHAKE)
+        up_tls_step(up);
+    char *buf = up->w->readbuf; /* the ciphertext is in the BIO now */
+    while (up->state == US_ACTIVE || up->state == US_IDLE) {
+        zt_conn *c = up->client;
+        int r = zt_tls_read(&up->tls, buf, ZT_READ_BUF);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            /* close_notify is an orderly end; a broken record is not */
+            up_on_eof(up, zt_tls_peer_closed(&up->tls) ? UV_EOF : UV_EPROTO);
+            return;
+        }
+        up_input(up, buf, (size_t)r);
+        if (up->client != c || up->client == NULL)
+            break; /* the response ended; what follows is another request's or unwanted */
+    }
+    up_send_tls_output(up); /* post-handshake messages */
+}
+
+/* The client context of the request's app when its upstream is https://, else NULL; *bad when
+ * an https:// app has none (cannot happen: the generation is refused without it). */
+static SSL_CTX *up_tls_ctx_for(const zt_conn *c, bool *bad)
+{
+    *bad = false;
+    const zt_app_cfg *app = c->req_active ? c->req.app : NULL;
+    if (app == NULL || !app->upstream.tls)
+        return NULL;
+    const zt_runtime *rt = c->req.rt;
+    size_t i = (size_t)(app - rt->cfg->apps);
+    SSL_CTX *ctx = i < rt->cfg->n_apps && rt->up_tls != NULL ? rt->up_tls[i] : NULL;
+    *bad = ctx == NULL;
+    return ctx;
+}
+
 static void on_up_connected(uv_connect_t *req, int status)
 {
     zt_upconn *up = req->data;
@@ -442,9 +661,13 @@ static void on_up_connected(uv_connect_t *req, int status)
         up_fail(up, 502, "cannot connect to the upstream");
         return;
     }
+    uv_tcp_nodelay(&up->tcp, 1);
+    if (up->tls_ctx != NULL) {
+        up_tls_start(up);
+        return;
+    }
     up->state = US_ACTIVE;
     uv_timer_stop(&up->timer);
-    uv_tcp_nodelay(&up->tcp, 1);
     if (up->client == NULL) {
         up_close(up);
         return;
@@ -459,7 +682,7 @@ static void on_up_connected(uv_connect_t *req, int status)
     up_send_head(up);
 }
 
-static void up_connect(zt_conn *c, const struct sockaddr_storage *addr)
+static void up_connect(zt_conn *c, const struct sockaddr_storage *addr, SSL_CTX *tls_ctx)
 {
     zt_worker *w = c->w;
     zt_upconn *up = calloc(1, sizeof(*up));
@@ -469,6 +692,7 @@ static void up_connect(zt_conn *c, const struct sockaddr_storage *addr)
     }
     up->w = w;
     up->addr = *addr;
+    up->tls_ctx = tls_ctx;
     up->state = US_CONNECTING;
     zt_buf_init(&up->out, 0);
     zt_http_head_init(&up->head, UP_MAX_HEAD_BYTES, UP_MAX_HEADERS);
@@ -489,7 +713,7 @@ static void up_connect(zt_conn *c, const struct sockaddr_storage *addr)
 
 void zt_upstream_open(zt_conn *c, const struct sockaddr_storage *addr)
 {
-    up_connect(c, addr);
+    up_connect(c, addr, NULL); /* a tunnel's target: plain TCP, the bytes are the client's */
     zt_upconn *up = c->up;
     if (up != NULL && up->state == US_CONNECTING) {
         up->tunnel = true;
@@ -514,8 +738,10 @@ void zt_upstream_shutdown_write(zt_upconn *up)
 {
     if (up->shut_write || up->state != US_ACTIVE)
         return;
+    zt_upstream_flush(up); /* what was queued still goes, then the end */
     up->shut_write = true;
-    zt_upstream_flush(up);
+    if (up->tls_ctx != NULL && up->state == US_ACTIVE && zt_tls_shutdown(&up->tls) == 0)
+        up_send_tls_output(up); /* TLS half-close: close_notify before the FIN */
     if (up->state == US_ACTIVE)
         uv_shutdown(&up->shutdown_req, (uv_stream_t *)&up->tcp, on_up_shutdown);
 }
@@ -523,8 +749,17 @@ void zt_upstream_shutdown_write(zt_upconn *up)
 void zt_upstream_attach(zt_conn *c, const struct sockaddr_storage *addr)
 {
     zt_worker *w = c->w;
+    bool bad;
+    SSL_CTX *tls_ctx = up_tls_ctx_for(c, &bad);
+    if (bad) {
+        zt_conn_upstream_failed(c, 502, "no TLS context for the upstream");
+        return;
+    }
+    /* Same address and same TLS context (one per app and generation: SNI, CA and client
+     * certificate included), so a connection is never lent to an app that would have
+     * verified or identified itself differently. */
     for (zt_upconn *up = w->idle_up; up != NULL; up = up->next) {
-        if (!same_addr(&up->addr, addr))
+        if (!same_addr(&up->addr, addr) || up->tls_ctx != tls_ctx)
             continue;
         idle_unlink(up);
         up->state = US_ACTIVE;
@@ -535,7 +770,7 @@ void zt_upstream_attach(zt_conn *c, const struct sockaddr_storage *addr)
         up_send_head(up);
         return;
     }
-    up_connect(c, addr);
+    up_connect(c, addr, tls_ctx);
 }
 
 void zt_upstream_release(zt_upconn *up, bool reusable)

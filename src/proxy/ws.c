@@ -570,9 +570,10 @@ static void close_to_upstream(zt_conn *c, ws_state *st, uint16_t code, const cha
     uint8_t frame[ZT_WS_CLOSE_MAX];
     size_t n = zt_ws_close_frame(frame, true, code, reason);
     zt_upstream_send(c->up, (const char *)frame, n);
-    zt_upstream_flush(c->up);
     st->up.left = 0;
     st->up.flags |= ZT_WS_T_CLOSE_SEEN;
+    /* Last: a failed write ends the stream (and frees st) from inside the flush. */
+    zt_upstream_flush(c->up);
 }
 
 /* Both ends learn why: the browser's CloseEvent carries code and reason (1008 policy
@@ -581,9 +582,10 @@ static void ws_write_close(zt_conn *c, uint16_t code, const char *reason)
 {
     if (c->stream == NULL)
         return;
-    ws_state *st = state_of(c->stream);
-    close_to_upstream(c, st, code, reason);
-    close_to_client(c, st, code, reason);
+    close_to_upstream(c, state_of(c->stream), code, reason);
+    if (c->stream == NULL || c->state != CS_STREAM)
+        return; /* the write to the app failed and ended the stream */
+    close_to_client(c, state_of(c->stream), code, reason);
 }
 
 static const zt_stream_ops ws_ops = {

@@ -733,14 +733,73 @@ static void test_err_bad_url(void **state)
                        "'http://bad_host-.test')\n");
 }
 
-static void test_err_https_upstream(void **state)
+/* https:// upstreams (default port 443) and their upstream_tls block. */
+static void test_https_upstream(void **state)
 {
-    expect_errors("gateway: {listen: [{address: \"*:80\"}]}\n"
-                  "apps:\n"
-                  "  - name: a\n"
-                  "    upstream: HTTPS://127.0.0.1:8443\n",
-                  NAME ":4:15: 'apps[0].upstream' uses https: https upstreams are not supported "
-                       "yet\n");
+    (void)state;
+    zt_config *cfg = load_ok("gateway: {listen: [{address: \"127.0.0.1:80\"}]}\n"
+                             "apps:\n"
+                             "  - name: a\n"
+                             "    upstream: HTTPS://backend.test\n"
+                             "  - name: b\n"
+                             "    host: b.test\n"
+                             "    upstream: https://[::1]:8443/base\n"
+                             "    upstream_tls:\n"
+                             "      server_name: app.internal\n"
+                             "      verify_name: 10.0.0.5\n"
+                             "      tls_min: 1.3\n"
+                             "  - {name: c, host: c.test, upstream: \"http://127.0.0.1:81\"}\n");
+    const zt_app_cfg *a = &cfg->apps[0], *b = &cfg->apps[1], *c = &cfg->apps[2];
+    assert_true(a->upstream.tls);
+    assert_false(a->upstream.has_tls_cfg);
+    assert_string_equal(a->upstream.host, "backend.test");
+    assert_addr(&a->upstream.addr, "10.1.2.3", 443);
+    assert_int_equal(a->upstream.tls_cfg.tls_min, ZT_TLS_MIN_12);
+    assert_null(a->upstream.tls_cfg.ca_file);
+    assert_true(b->upstream.tls);
+    assert_true(b->upstream.has_tls_cfg);
+    assert_string_equal(b->upstream.host, "::1");
+    assert_string_equal(b->upstream.base_path, "/base");
+    assert_addr(&b->upstream.addr, "::1", 8443);
+    assert_string_equal(b->upstream.tls_cfg.server_name, "app.internal");
+    assert_string_equal(b->upstream.tls_cfg.verify_name, "10.0.0.5");
+    assert_int_equal(b->upstream.tls_cfg.tls_min, ZT_TLS_MIN_13);
+    assert_false(c->upstream.tls);
+    assert_addr(&c->upstream.addr, "127.0.0.1", 81);
+    zt_config_free(cfg);
+}
+
+static void test_err_upstream_tls(void **state)
+{
+    (void)state;
+    expect_errors(
+        "gateway: {listen: [{address: \"*:80\"}]}\n"
+        "apps:\n"
+        "  - name: a\n"
+        "    upstream: http://127.0.0.1:8443\n"
+        "    upstream_tls: {tls_min: \"1.3\"}\n"
+        "  - name: b\n"
+        "    host: b.test\n"
+        "    upstream: https://127.0.0.1\n"
+        "    upstream_tls:\n"
+        "      client_cert: /etc/hostname\n"
+        "      tls_min: \"1.1\"\n"
+        "      server_name: 10.0.0.1\n"
+        "      verify_name: \"*.internal\"\n"
+        "      ca_file: /nonexistent/ca.pem\n"
+        "      bogus: 1\n",
+        NAME ":5:19: app 'a': 'upstream_tls' needs an https:// upstream\n" NAME
+             ":11:16: 'apps[1].upstream_tls.tls_min' must be one of: 1.2, 1.3 (got "
+             "'1.1')\n" NAME
+             ":15:7: unknown key 'bogus' in 'apps[1].upstream_tls' (expected one of: "
+             "ca_file, server_name, verify_name, client_cert, client_key, tls_min)\n" NAME
+             ":14:16: 'apps[1].upstream_tls.ca_file' file '/nonexistent/ca.pem' cannot "
+             "be read: No such file or directory\n" NAME
+             ":10:7: 'apps[1].upstream_tls' needs both client_cert and client_key, or "
+             "neither\n" NAME ":12:20: 'apps[1].upstream_tls.server_name' must be a DNS name (SNI "
+             "carries no IP address or "
+             "port)\n" NAME
+             ":13:20: 'apps[1].upstream_tls.verify_name' must be a DNS name or an IP address\n");
 }
 
 static void test_err_bad_host_and_prefix(void **state)
@@ -1151,7 +1210,7 @@ static void test_err_many_at_once(void **state)
                   "log: {level: loud}\n"
                   "apps:\n"
                   "  - name: a\n"
-                  "    upstream: https://x\n"
+                  "    upstream: ftp://x\n"
                   "  - name: a\n"
                   "    upstream: http://127.0.0.1:1\n",
                   NAME ":3:16: 'gateway.listen[0].address' must be IP:PORT like 127.0.0.1:8443 or "
@@ -1161,8 +1220,8 @@ static void test_err_many_at_once(void **state)
                        "trusted_proxies, limits, timeouts)\n" NAME
                        ":6:14: 'log.level' must be one of: debug, info, warn, error (got "
                        "'loud')\n" NAME
-                       ":9:15: 'apps[0].upstream' uses https: https upstreams are not supported "
-                       "yet\n" NAME ":10:5: duplicate app name 'a' (first at line 8)\n");
+                       ":9:15: 'apps[0].upstream' must be a URL like http://127.0.0.1:8081 (got "
+                       "'ftp://x')\n" NAME ":10:5: duplicate app name 'a' (first at line 8)\n");
 }
 
 static void test_err_too_many(void **state)
@@ -1341,7 +1400,8 @@ int main(void)
         cmocka_unit_test(test_err_bad_cidr),
         cmocka_unit_test(test_err_bad_address),
         cmocka_unit_test(test_err_bad_url),
-        cmocka_unit_test(test_err_https_upstream),
+        cmocka_unit_test(test_https_upstream),
+        cmocka_unit_test(test_err_upstream_tls),
         cmocka_unit_test(test_tcp_apps),
         cmocka_unit_test(test_err_tcp_apps),
         cmocka_unit_test(test_err_bad_host_and_prefix),

@@ -140,6 +140,10 @@ static void test_counts(void **state)
     zt_metric_conn_open();
     zt_metric_conn_open();
     zt_metric_conn_close();
+    zt_metric_upstream_tls(ZT_M_UPSTREAM_TLS_RESUMED);
+    zt_metric_upstream_tls(ZT_M_UPSTREAM_TLS_RESUMED);
+    zt_metric_upstream_tls(ZT_M_UPSTREAM_TLS_FAILED);
+    zt_metric_upstream_tls(ZT_M_UPSTREAM_TLS_N); /* out of range: not counted */
     char *doc = render(NULL);
     check_format(doc);
     assert_int_equal(value_of(doc, "ztgate_requests_total{status_class=\"1xx\"}"), 1);
@@ -158,6 +162,9 @@ static void test_counts(void **state)
     assert_int_equal(zt_metrics_sign_ins(ZT_M_SIGN_IN_FAILURE), 2);
     assert_int_equal(value_of(doc, "ztgate_devices{compliance=\"compliant\"}"), 12);
     assert_int_equal(value_of(doc, "ztgate_connections"), 1);
+    assert_int_equal(value_of(doc, "ztgate_upstream_tls_handshakes_total{result=\"full\"}"), 0);
+    assert_int_equal(value_of(doc, "ztgate_upstream_tls_handshakes_total{result=\"resumed\"}"), 2);
+    assert_int_equal(value_of(doc, "ztgate_upstream_tls_handshakes_total{result=\"failed\"}"), 1);
     free(doc);
 }
 

@@ -40,9 +40,9 @@ static const verdict_case cases[] = {
     {"expired", F(ZT_SESSION_EXPIRED, true, ALLOW, 0, false, false, NULL, NULL), false,
      "session expired", 1008},
     {"signed out", F(ZT_SESSION_UNKNOWN, true, ALLOW, 0, false, false, NULL, NULL), false,
-     "signed out", 1008},
+     "session ended (signed out or revoked)", 1008},
     {"wrong host", F(ZT_SESSION_WRONG_HOST, true, ALLOW, 0, false, false, NULL, NULL), false,
-     "signed out", 1008},
+     "session ended (signed out or revoked)", 1008},
     {"app removed", F(VALID, false, ALLOW, 0, false, false, NULL, NULL), false,
      "app removed by config reload", 1008},
     {"session before app", F(ZT_SESSION_REVOKED, false, ALLOW, 0, false, false, NULL, NULL), false,
@@ -79,10 +79,20 @@ static void test_verdict_table(void **state)
     }
 }
 
+/* The per-kind tracker storage the websocket kind keeps its frame state in: none without a
+ * stream (the rest is exercised through ws.c and the integration tests). */
+static void test_kind_state(void **state)
+{
+    (void)state;
+    assert_null(zt_stream_kind_state(NULL));
+    assert_true(ZT_STREAM_KIND_STATE >= 64);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verdict_table),
+        cmocka_unit_test(test_kind_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
