@@ -427,6 +427,8 @@ void zt_stream_timeout(zt_conn *c);
  * stream begins, 16-byte aligned); NULL for no stream. */
 #define ZT_STREAM_KIND_STATE 64
 void *zt_stream_kind_state(zt_stream *s);
+/* The client connection a stream belongs to (for a kind's byte callbacks). */
+zt_conn *zt_stream_conn(zt_stream *s);
 /* Drain: every stream of the loop closes now (reason "gateway shutting down", WS 1001). */
 void zt_stream_close_all(zt_worker *w, const char *reason, uint16_t ws_code);
 void zt_stream_worker_init(zt_worker *w);

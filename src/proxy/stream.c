@@ -73,6 +73,11 @@ void *zt_stream_kind_state(zt_stream *s)
     return s != NULL ? s->kind_state : NULL;
 }
 
+zt_conn *zt_stream_conn(zt_stream *s)
+{
+    return s->c;
+}
+
 static const char *kind_name(zt_stream_kind k)
 {
     return k == ZT_STREAM_WS ? "websocket" : "tunnel";
