@@ -77,6 +77,23 @@ static bool names_ws_field(const zt_http_head *h)
     return !each_elem(h, "Connection", not_ws_field, NULL);
 }
 
+/* "Sec_WebSocket_Key" is another header to us but the same variable to a CGI, WSGI or PHP app
+ * (both become HTTP_SEC_WEBSOCKET_KEY): the app could read a key or version we never checked. */
+static bool has_underscore_ws_field(const zt_http_head *h)
+{
+    for (unsigned i = 0; i < h->n_headers; i++) {
+        zt_span n = h->headers[i].name;
+        if (n.n < 14 || memchr(n.p, '_', n.n) == NULL)
+            continue;
+        char folded[14];
+        for (size_t k = 0; k < sizeof(folded); k++)
+            folded[k] = n.p[k] == '_' ? '-' : n.p[k];
+        if (zt_span_istarts((zt_span){folded, sizeof(folded)}, "sec-websocket-"))
+            return true;
+    }
+    return false;
+}
+
 static unsigned count_headers(const zt_http_head *h, const char *name, const zt_header **first)
 {
     unsigned n = 0;
@@ -130,6 +147,8 @@ zt_ws_check zt_ws_check_request(const zt_http_head *h)
         return invalid(400, "WebSocket handshake without Connection: upgrade");
     if (names_ws_field(h))
         return invalid(400, "Connection names a Sec-WebSocket header");
+    if (has_underscore_ws_field(h))
+        return invalid(400, "Sec-WebSocket header spelt with an underscore");
     if (h->body != ZT_BODY_NONE && !(h->body == ZT_BODY_LENGTH && h->content_length == 0))
         return invalid(400, "WebSocket handshake with a body");
     return check_fields(h);

@@ -375,7 +375,8 @@ def test_wsa_every_handshake_refusal_is_audited(h):
     audit = os.path.join(h.dir, "state", "audit", "audit.log")
     gw = h.gateway(h.config([h.app(echo)], extra={"audit": {"path": audit}}))
     cases = [(dict(version="8"), 426, "version"), (dict(key=None), 400, "Sec-WebSocket-Key"),
-             (dict(method="POST"), 400, "method"), (dict(origin="null"), 403, "Origin")]
+             (dict(method="POST"), 400, "method"), (dict(origin="null"), 403, "Origin"),
+             (dict(extra=["Sec_WebSocket_Key: AAAAAAAAAAAAAAAAAAAAAA=="]), 400, "underscore")]
     for kw, status, word in cases:
         r, _, _ = exchange(gw.port, ws_echo.handshake_request(**kw))
         eq(r[0].status, status, "status for %r" % kw)

@@ -100,6 +100,12 @@ static const req_case REQS[] = {
      "Connection: Upgrade, Sec-WebSocket-Key\r\n"
      "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
      ZT_WS_INVALID, 400},
+    /* a second key/version a CGI-style app would read as the same variable */
+    {"GET /ws HTTP/1.1\r\n" WS_HEAD "Sec_WebSocket_Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n\r\n",
+     ZT_WS_INVALID, 400},
+    {"GET /ws HTTP/1.1\r\n" WS_HEAD "sec-websocket_version: 8\r\n\r\n", ZT_WS_INVALID, 400},
+    {"GET /ws HTTP/1.1\r\n" WS_HEAD "Sec_WebSocket_Protocol: chat\r\n\r\n", ZT_WS_INVALID, 400},
+    {"GET /ws HTTP/1.1\r\n" WS_HEAD "X_Sec_WebSocket_Key: x\r\n\r\n", ZT_WS_UPGRADE, 0},
     {"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: keep-alive\r\n"
      "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
      ZT_WS_INVALID, 400},
