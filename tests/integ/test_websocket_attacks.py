@@ -509,3 +509,30 @@ def test_wsa_101_during_shutdown_closes_1001(h):
            "Close record reason")
     finally:
         app.close()
+
+
+def test_wsa_101_one_byte_per_write(h):
+    """The app's 101 and its first frame cut one byte per write (an interim 100 before it):
+    the head is checked whole, the frame after it arrives intact."""
+    def script(no, s, head, rest):
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        out = (b"HTTP/1.1 100 Continue\r\n\r\n"
+               b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               b"Sec-WebSocket-Accept: " +
+               ws_echo.accept_for(header(head, "Sec-WebSocket-Key")).encode() + b"\r\n\r\n" +
+               ws_echo.frame(1, b"first"))
+        for i in range(len(out)):
+            s.sendall(out[i:i + 1])
+            time.sleep(0.001)
+        return "raw"
+
+    app = RawApp(h, script)
+    gw = gateway_for(h, app)
+    try:
+        s = connect(gw)
+        s.sendall(ws_echo.handshake_request())
+        status, _, rest = ws_echo.read_head(s)
+        eq(status, 101, "status")
+        eq(ws_echo.read_message(ws_echo.PrefixSock(s, rest))[:2], (1, b"first"), "first frame")
+    finally:
+        app.close()
