@@ -474,6 +474,7 @@ bool zt_ws_stage(zt_conn *c)
         zt_info("request %s from %s: WebSocket handshake refused (%d): %s", r->id, c->ip, v.status,
                 v.why);
         /* Refused after sign-in and policy: the trail names who tried what, like a 403. */
+        r->decision = "block";
         if (!zt_pipeline_audit_decision(c, false, v.why)) {
             zt_pipeline_respond_audit_unavailable(c);
             return false;

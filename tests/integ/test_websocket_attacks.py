@@ -382,6 +382,8 @@ def test_wsa_every_handshake_refusal_is_audited(h):
         eq(r[0].status, status, "status for %r" % kw)
         check(wait_until(lambda: any(word in x for x in refused_records(audit)), 5),
               "no audit record for the refused handshake %r" % kw)
+        rec = json.loads([x for x in refused_records(audit) if word in x][-1])
+        eq(rec.get("decision"), "block", "decision in the record for %r" % kw)
     eq(echo.events("handshake"), [], "a refused handshake reached the app")
 
 
