@@ -1,7 +1,8 @@
 /* libFuzzer target for the WebSocket frame tracker: the first byte picks the direction, the
  * rest is fed whole and then again in pieces whose sizes come from the input. Wherever the
  * bytes are cut, the verdict (error or not), the bytes passed and the frame ends seen must be
- * the same; a close frame we write must always be a valid frame for its direction. */
+ * the same; a close frame we write must always be a valid frame for its direction, and the
+ * fill that completes a cut frame must end exactly at that frame's end. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -19,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 typedef struct run {
     size_t passed, frames;
     bool failed;
+    zt_ws_track t; /* where it stopped */
 } run;
 
 /* Pieces of 1 + (cut byte % 17) bytes when cuts is given, else all at once. */
@@ -26,7 +28,7 @@ static run feed(bool from_client, const uint8_t *p, size_t n, const uint8_t *cut
 {
     zt_ws_track t;
     zt_ws_track_init(&t, from_client);
-    run r = {0, 0, false};
+    run r = {0, 0, false, t};
     size_t ci = 0;
     while (r.passed < n && !r.failed) {
         size_t piece = n - r.passed;
@@ -46,6 +48,7 @@ static run feed(bool from_client, const uint8_t *p, size_t n, const uint8_t *cut
                 break;
             }
             CHECK(why == NULL);
+            r.t = t;
             if (zt_ws_track_at_boundary(&t))
                 r.frames++;
             else
@@ -73,6 +76,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(whole.frames == split.frames && whole.frames == bytes.frames);
     if (!whole.failed)
         CHECK(whole.passed == n && split.passed == n && bytes.passed == n);
+
+    /* a frame cut where the input ends: the fill completes it and nothing more */
+    if (!whole.failed && whole.t.have == 0 && whole.t.left > 0 && whole.t.left <= 4096) {
+        uint8_t fill[4096];
+        zt_ws_track t = whole.t;
+        const char *why = NULL;
+        zt_ws_track_fill(&t, 0, fill, (size_t)t.left);
+        size_t left = (size_t)t.left;
+        CHECK(zt_ws_track_feed(&t, fill, left, true, &why) == left);
+        CHECK(why == NULL && zt_ws_track_at_boundary(&t));
+    }
 
     uint8_t frame[ZT_WS_CLOSE_MAX];
     char reason[200];

@@ -25,6 +25,7 @@ chromium fonts-noto-cjk nodejs
 apache2 libapache2-mod-auth-openidc libapache2-mod-auth-mellon liblasso3-dev xmlsec1 libxmlsec1-dev
 python3-lasso
 slapd ldap-utils libldap-dev
+openssh-server openssh-client
 iperf3 stunnel4
 "
 

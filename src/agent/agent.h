@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "agent/client.h"
 #include "agent/parse.h"
 
 #define ZTA_DEFAULT_DIR "/var/lib/ztagent"
@@ -42,6 +43,12 @@ void zta_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int zta_call(const zta_ctx *ctx, const char *method, const char *path, json_t *body,
              int expect_status, json_t **answer);
 bool zta_valid_risk(const char *s);
+/* The TLS settings of agent.conf (server CA or pin) with the device certificate and key; the
+ * paths live in files. 0, or -1 when a path does not fit. */
+typedef struct zta_tls_files {
+    char ca[ZTA_PATH_MAX], cert[ZTA_PATH_MAX], key[ZTA_PATH_MAX];
+} zta_tls_files;
+int zta_ctx_tls(const zta_ctx *ctx, zta_tls *tls, zta_tls_files *files);
 /* POST /.ztgate/device/alert; event is detected|quarantined|restored|clean_scan. */
 int zta_send_alert(const zta_ctx *ctx, const char *event, const char *path, const char *sha256,
                    const char *signature);
@@ -68,6 +75,19 @@ int zta_quarantine_restore(zta_ctx *ctx, const char *id);
 /* Restored entries: known-infected files back on disk (alerts_active in posture). */
 int zta_quarantine_active(const zta_ctx *ctx);
 
+/* Tunnels (tunnel.c, signin.c; docs/TUNNELS.md) */
+#define ZTA_TOKEN_LEN 43 /* a gateway session id */
+/* Where the tunnel token of this device is cached: $XDG_STATE_HOME/ztagent/tunnel-DEVICE.token
+ * (default ~/.local/state). false when there is no place (no HOME) or it does not fit. */
+bool zta_token_path(const zta_ctx *ctx, char *out, size_t outlen);
+/* The cached token, or false. */
+bool zta_token_load(const zta_ctx *ctx, char out[ZTA_TOKEN_LEN + 1]);
+void zta_token_forget(const zta_ctx *ctx);
+/* The device-code sign-in for app ("host:port"): asks the gateway for a code, tells the user on
+ * stderr where to approve it, polls, and caches the token. ZTA_EXIT_OK, ZTA_EXIT_FAIL (denied,
+ * expired) or ZTA_EXIT_ERR. */
+int zta_signin(const zta_ctx *ctx, const char *app);
+
 /* Subcommands */
 int zta_cmd_enroll(int argc, char **argv);
 int zta_cmd_report(int argc, char **argv);
@@ -75,5 +95,7 @@ int zta_cmd_scan(int argc, char **argv);
 int zta_cmd_quarantine(int argc, char **argv);
 int zta_cmd_daemon(int argc, char **argv);
 int zta_cmd_status(int argc, char **argv);
+int zta_cmd_signin(int argc, char **argv);
+int zta_cmd_tunnel(int argc, char **argv);
 
 #endif

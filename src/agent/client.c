@@ -314,52 +314,52 @@ static int do_exchange(SSL *ssl, const char *req, size_t reqlen, const char *bod
     return 0;
 }
 
-int zta_https(const char *server, const zta_tls *tls, const char *method, const char *path,
-              const char *body, size_t body_len, int *status, zt_buf *resp, char peer_sha256[65],
-              char *err, size_t errlen)
+void zta_conn_close(zta_conn *c)
 {
-    char host[256];
-    unsigned port;
-    int rc = -1, fd = -1;
-    SSL_CTX *sctx = NULL;
-    SSL *ssl = NULL;
-    zt_buf raw, req;
-    zt_buf_init(&raw, ZTA_HEAD_MAX + ZTA_BODY_MAX + 64);
-    zt_buf_init(&req, 0);
-    char fp[65] = "";
+    if (c->ssl != NULL) {
+        SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+    }
+    if (c->fd >= 0)
+        close(c->fd);
+    SSL_CTX_free(c->sctx);
+    c->ssl = NULL;
+    c->sctx = NULL;
+    c->fd = -1;
+}
 
-    if (zta_url_parse(server, host, sizeof host, &port) != 0) {
+int zta_tls_connect(const char *server, const zta_tls *tls, zta_conn *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    if (zta_url_parse(server, c->host, sizeof c->host, &c->port) != 0) {
         snprintf(err, errlen, "server URL must be https://HOST[:PORT], not %s", server);
-        goto out;
+        return -1;
     }
-    if (body_len > ZTA_BODY_MAX) {
-        snprintf(err, errlen, "request body larger than %d bytes", ZTA_BODY_MAX);
-        goto out;
-    }
-    sctx = make_ctx(tls, err, errlen);
-    if (sctx == NULL)
-        goto out;
-    fd = tcp_connect(host, port, err, errlen);
-    if (fd < 0)
-        goto out;
-    ssl = SSL_new(sctx);
-    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
+    c->sctx = make_ctx(tls, err, errlen);
+    if (c->sctx == NULL)
+        goto fail;
+    c->fd = tcp_connect(c->host, c->port, err, errlen);
+    if (c->fd < 0)
+        goto fail;
+    c->ssl = SSL_new(c->sctx);
+    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
         tls_err(err, errlen, "TLS session");
-        goto out;
+        goto fail;
     }
-    bool ip = is_ip_literal(host);
+    bool ip = is_ip_literal(c->host);
     if (!ip)
-        SSL_set_tlsext_host_name(ssl, host);
+        SSL_set_tlsext_host_name(c->ssl, c->host);
     if (tls->ca_file != NULL) {
-        X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
-        if ((ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, host)
-                : X509_VERIFY_PARAM_set1_host(vp, host, 0)) != 1) {
+        X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+        if ((ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, c->host)
+                : X509_VERIFY_PARAM_set1_host(vp, c->host, 0)) != 1) {
             tls_err(err, errlen, "cannot set the expected server name");
-            goto out;
+            goto fail;
         }
     }
-    if (SSL_connect(ssl) != 1) {
-        long vr = SSL_get_verify_result(ssl);
+    if (SSL_connect(c->ssl) != 1) {
+        long vr = SSL_get_verify_result(c->ssl);
         if (tls->ca_file != NULL && vr != X509_V_OK) {
             snprintf(err, errlen,
                      "TLS handshake with %s failed: server certificate not trusted (%s)", server,
@@ -370,15 +370,41 @@ int zta_https(const char *server, const zta_tls *tls, const char *method, const 
             snprintf(what, sizeof what, "TLS handshake with %s failed", server);
             tls_err(err, errlen, what);
         }
+        goto fail;
+    }
+    if (check_peer(c->ssl, tls, c->peer_sha256, err, errlen) != 0)
+        goto fail;
+    return 0;
+fail:
+    zta_conn_close(c);
+    return -1;
+}
+
+int zta_https(const char *server, const zta_tls *tls, const char *method, const char *path,
+              const char *body, size_t body_len, int *status, zt_buf *resp, char peer_sha256[65],
+              char *err, size_t errlen)
+{
+    int rc = -1;
+    zta_conn c;
+    zt_buf raw, req;
+    zt_buf_init(&raw, ZTA_HEAD_MAX + ZTA_BODY_MAX + 64);
+    zt_buf_init(&req, 0);
+
+    if (body_len > ZTA_BODY_MAX) {
+        snprintf(err, errlen, "request body larger than %d bytes", ZTA_BODY_MAX);
+        c.fd = -1;
+        c.ssl = NULL;
+        c.sctx = NULL;
         goto out;
     }
-    if (check_peer(ssl, tls, fp, err, errlen) != 0)
+    if (zta_tls_connect(server, tls, &c, err, errlen) != 0)
         goto out;
+    const char *host = c.host;
     if (zt_buf_printf(&req,
                       "%s %s HTTP/1.1\r\nHost: %s%s%s:%u\r\nUser-Agent: ztagent/%s\r\n"
                       "Accept: application/json\r\nConnection: close\r\n",
                       method, path, strchr(host, ':') ? "[" : "", host,
-                      strchr(host, ':') ? "]" : "", port, ZT_VERSION) != 0 ||
+                      strchr(host, ':') ? "]" : "", c.port, ZT_VERSION) != 0 ||
         (body != NULL && zt_buf_printf(&req,
                                        "Content-Type: application/json\r\n"
                                        "Content-Length: %zu\r\n",
@@ -387,22 +413,16 @@ int zta_https(const char *server, const zta_tls *tls, const char *method, const 
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    if (do_exchange(ssl, req.data, req.len, body, body != NULL ? body_len : 0, &raw, err, errlen) !=
-        0)
+    if (do_exchange(c.ssl, req.data, req.len, body, body != NULL ? body_len : 0, &raw, err,
+                    errlen) != 0)
         goto out;
     if (parse_response(&raw, status, resp, err, errlen) != 0)
         goto out;
     if (peer_sha256 != NULL)
-        memcpy(peer_sha256, fp, sizeof fp);
+        memcpy(peer_sha256, c.peer_sha256, sizeof c.peer_sha256);
     rc = 0;
 out:
-    if (ssl != NULL) {
-        SSL_shutdown(ssl);
-        SSL_free(ssl);
-    }
-    if (fd >= 0)
-        close(fd);
-    SSL_CTX_free(sctx);
+    zta_conn_close(&c);
     zt_buf_dispose(&raw);
     zt_buf_dispose(&req);
     return rc;
@@ -434,23 +454,32 @@ static void report_status(int status, const zt_buf *body)
     json_decref(j);
 }
 
+int zta_ctx_tls(const zta_ctx *ctx, zta_tls *tls, zta_tls_files *files)
+{
+    memset(tls, 0, sizeof(*tls));
+    if (ctx->conf.server_ca[0] != '\0') {
+        if (!dir_file(ctx, ctx->conf.server_ca, files->ca, sizeof files->ca))
+            return -1;
+        tls->ca_file = files->ca;
+    } else {
+        tls->pin_sha256 = ctx->conf.server_sha256;
+    }
+    if (!zta_path(ctx, "device.pem", files->cert, sizeof files->cert) ||
+        !zta_path(ctx, "device.key", files->key, sizeof files->key))
+        return -1;
+    tls->cert_file = files->cert;
+    tls->key_file = files->key;
+    return 0;
+}
+
 int zta_call(const zta_ctx *ctx, const char *method, const char *path, json_t *body,
              int expect_status, json_t **answer)
 {
-    char ca[ZTA_PATH_MAX], cert[ZTA_PATH_MAX], key[ZTA_PATH_MAX], err[512];
-    zta_tls tls = {0};
-    if (ctx->conf.server_ca[0] != '\0') {
-        if (!dir_file(ctx, ctx->conf.server_ca, ca, sizeof ca))
-            return -1;
-        tls.ca_file = ca;
-    } else {
-        tls.pin_sha256 = ctx->conf.server_sha256;
-    }
-    if (!zta_path(ctx, "device.pem", cert, sizeof cert) ||
-        !zta_path(ctx, "device.key", key, sizeof key))
+    char err[512];
+    zta_tls tls;
+    zta_tls_files files;
+    if (zta_ctx_tls(ctx, &tls, &files) != 0)
         return -1;
-    tls.cert_file = cert;
-    tls.key_file = key;
 
     char *text = NULL;
     if (body != NULL) {

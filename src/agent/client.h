@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/ssl.h>
+
 #include "lib/buf.h"
 
 #define ZTA_BODY_MAX (64 * 1024)
@@ -21,6 +23,22 @@ typedef struct zta_tls {
     const char *cert_file;  /* client certificate and key (NULL: none) */
     const char *key_file;
 } zta_tls;
+
+/* A verified TLS connection to the gateway (blocking socket, 15 s send/receive timeouts). */
+typedef struct zta_conn {
+    int fd;
+    SSL_CTX *sctx;
+    SSL *ssl;
+    char host[256];
+    unsigned port;
+    char peer_sha256[65]; /* the server certificate's SHA-256, lowercase hex */
+} zta_conn;
+
+/* Connects to server (https://HOST[:PORT]) and completes the handshake, verified as tls says.
+ * 0, or -1 with a message in err (nothing left open). */
+int zta_tls_connect(const char *server, const zta_tls *tls, zta_conn *c, char *err, size_t errlen);
+/* Sends close_notify (best effort) and frees everything; safe on a closed one. */
+void zta_conn_close(zta_conn *c);
 
 /* One request. On success (any HTTP status) returns 0 with *status, the body in resp (capped),
  * and the server certificate's SHA-256 hex in peer_sha256. -1 with a message in err otherwise. */

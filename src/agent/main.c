@@ -25,6 +25,8 @@ static void usage(FILE *f)
                "  quarantine list [--json] [--dir DIR]\n"
                "  quarantine restore ID [--dir DIR]\n"
                "  status [--dir DIR] [--json]\n"
+               "  tunnel HOST[:PORT] (--stdio | --listen 127.0.0.1:PORT) [--dir DIR]\n"
+               "  signin HOST[:PORT] [--dir DIR]\n"
                "  --version\n"
                "AGENT_DIR: --dir, else $ZTAGENT_DIR, else " ZTA_DEFAULT_DIR "\n");
 }
@@ -265,6 +267,7 @@ int main(int argc, char **argv)
     } cmds[] = {
         {"enroll", zta_cmd_enroll}, {"report", zta_cmd_report},         {"scan", zta_cmd_scan},
         {"daemon", zta_cmd_daemon}, {"quarantine", zta_cmd_quarantine}, {"status", zta_cmd_status},
+        {"tunnel", zta_cmd_tunnel}, {"signin", zta_cmd_signin},
     };
     if (argc < 2) {
         usage(stderr);

@@ -1,10 +1,13 @@
 #include "agent/parse.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/str.h"
 
@@ -399,5 +402,115 @@ int zta_url_parse(const char *url, char *host, size_t hostlen, unsigned *port)
     memcpy(host, hs, (size_t)(he - hs));
     host[he - hs] = '\0';
     *port = v;
+    return 0;
+}
+
+bool zta_parse_app(const char *arg, char *host, size_t hostlen, unsigned *port)
+{
+    const char *colon = strrchr(arg, ':');
+    size_t hl = colon ? (size_t)(colon - arg) : strlen(arg);
+    unsigned p = 22;
+    if (hl == 0 || hl >= hostlen || hl > 253)
+        return false;
+    if (colon != NULL && (!parse_uint(colon + 1, strlen(colon + 1), 65535, &p) || p == 0))
+        return false;
+    for (size_t i = 0; i < hl; i++) {
+        char c = arg[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+            return false;
+        host[i] = c;
+    }
+    host[hl] = '\0';
+    *port = p;
+    return true;
+}
+
+int zta_listen_parse(const char *spec, struct sockaddr_storage *ss, unsigned *len)
+{
+    char host[64];
+    const char *colon = strrchr(spec, ':');
+    unsigned port;
+    if (colon == NULL || (size_t)(colon - spec) >= sizeof host ||
+        !parse_uint(colon + 1, strlen(colon + 1), 65535, &port) || port == 0)
+        return -1;
+    size_t hl = (size_t)(colon - spec);
+    memcpy(host, spec, hl);
+    host[hl] = '\0';
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        if ((ntohl(v4->sin_addr.s_addr) >> 24) != 127)
+            return -2;
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        *len = sizeof(*v4);
+        return 0;
+    }
+    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, &v6->sin6_addr) != 1)
+            return -1;
+        if (!IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr))
+            return -2;
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        *len = sizeof(*v6);
+        return 0;
+    }
+    return host[0] == '[' ? -1 : -2; /* a name: it might resolve anywhere */
+}
+
+/* The value of a header line "Name: value" when its name is name (any case); NULL otherwise. */
+static const char *header_value(const char *line, size_t n, const char *name, size_t *vn)
+{
+    size_t k = strlen(name);
+    if (n <= k || line[k] != ':' || strncasecmp(line, name, k) != 0)
+        return NULL;
+    const char *v = line + k + 1;
+    size_t l = n - k - 1;
+    while (l > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        l--;
+    }
+    while (l > 0 && (v[l - 1] == ' ' || v[l - 1] == '\t'))
+        l--;
+    *vn = l;
+    return v;
+}
+
+int zta_connect_answer_parse(const char *head, size_t n, unsigned *status, size_t *body_len)
+{
+    if (n < 16 || memcmp(head + n - 4, "\r\n\r\n", 4) != 0 ||
+        (memcmp(head, "HTTP/1.1 ", 9) != 0 && memcmp(head, "HTTP/1.0 ", 9) != 0) ||
+        !parse_uint(head + 9, 3, 999, status) || *status < 100 ||
+        (head[12] != ' ' && head[12] != '\r'))
+        return -1;
+    *body_len = 0;
+    bool seen = false;
+    const char *p = memchr(head, '\n', n) + 1, *end = head + n - 2;
+    if (p[-2] != '\r')
+        return -1;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end + 2 - p));
+        if (nl == NULL)
+            return -1;
+        size_t len = (size_t)(nl - p);
+        if (len == 0 || p[len - 1] != '\r')
+            return -1;
+        len--;
+        size_t vn = 0;
+        const char *v = header_value(p, len, "Content-Length", &vn);
+        unsigned cl = 0;
+        if (v != NULL && (seen || !parse_uint(v, vn, 1u << 30, &cl)))
+            return -1;
+        if (v != NULL) {
+            seen = true;
+            *body_len = cl;
+        }
+        p = nl + 1;
+    }
     return 0;
 }

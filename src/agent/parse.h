@@ -60,4 +60,14 @@ bool zta_is_lower_hex(const char *s, size_t n);
 /* Splits https://HOST[:PORT][/] into host and port (default 443). IPv6 as [addr]. */
 int zta_url_parse(const char *url, char *host, size_t hostlen, unsigned *port);
 
+/* `ztagent tunnel` arguments. "HOST[:PORT]" into host (a DNS name, lowercased) and port
+ * (default 22); false when malformed. */
+bool zta_parse_app(const char *arg, char *host, size_t hostlen, unsigned *port);
+/* --listen "127.0.0.1:PORT" / "[::1]:PORT" (any 127/8 address): 0; -1 malformed; -2 an address
+ * that is not loopback (a tunnel is its user's, never the LAN's). */
+struct sockaddr_storage;
+int zta_listen_parse(const char *spec, struct sockaddr_storage *ss, unsigned *len);
+/* The gateway's answer head to CONNECT, through its blank line: status and Content-Length
+ * (0 when absent). -1 when it is not a well-formed HTTP/1.x head (or names two lengths). */
+int zta_connect_answer_parse(const char *head, size_t n, unsigned *status, size_t *body_len);
 #endif

@@ -502,6 +502,66 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(FED_LINK_CONTINUE, "Continue", "続行") \
     X(FED_BODY_UPSTREAM_LOGOUT, "You are signed out here. You are now being signed out of your organisation's sign-in service too; if its page does not open by itself, press Continue.", "ここからサインアウトしました。続いて組織のサインインサービスからもサインアウトします。そのページが自動で開かない場合は「続行」を押してください。")
 
+/* The approval page of `ztagent tunnel` sign-ins (/.ztgate/agent/approve). */
+#define ZT_AGENT_MESSAGES(X)                                                                      \
+    X(AG_TITLE, "Approve a device sign-in", "デバイスのサインインを承認")                                  \
+    X(AG_INTRO,                                                                                   \
+      "ztagent on one of your devices printed a code and asked you to approve it here. Type the " \
+      "code. Only approve a code you started yourself, on your own device, a moment ago.",        \
+      "お使いのデバイスの ztagent がコードを表示し、ここで承認するよう求めています。コードを入力"                          \
+      "してください。承認するのは、たった今あなた自身がご自分のデバイスで開始したコードだけに"                                \
+      "してください。")                                                                                \
+    X(AG_CODE_LABEL, "Code from ztagent", "ztagent のコード")                                          \
+    X(AG_CONTINUE, "Continue", "続行")                                                              \
+    X(AG_CONFIRM_INTRO, "This sign-in was asked for by:", "このサインインを求めているのは：")                      \
+    X(AG_APP, "App", "アプリ")                                                                       \
+    X(AG_DEVICE, "Device", "デバイス")                                                                \
+    X(AG_AGENT_AT, "Device address", "デバイスのアドレス")                                                 \
+    X(AG_BROWSER_AT, "This browser's address", "このブラウザーのアドレス")                                    \
+    X(AG_FAR_WARNING,                                                                             \
+      "The device asking is not where this browser is. If you did not start this yourself, "      \
+      "press Deny: someone may be trying to use your account.",                                   \
+      "サインインを求めているデバイスは、このブラウザーとは別の場所にあります。ご自身で開始していない"                           \
+      "場合は「拒否」を押してください。誰かがあなたのアカウントを使おうとしている可能性があります。")                        \
+    X(AG_ONLY_YOURS,                                                                              \
+      "Approving lets this device open tunnels to the app as you until the sign-in ends.",        \
+      "承認すると、このデバイスはサインインが終わるまで、あなたとしてこのアプリへのトンネルを開けます。")                      \
+    X(AG_APPROVE, "Approve", "承認")                                                                \
+    X(AG_DENY, "Deny", "拒否")                                                                      \
+    X(AG_APPROVED,                                                                                \
+      "Approved. Go back to your terminal: the tunnel opens in a few seconds.",                   \
+      "承認しました。ターミナルに戻ってください。数秒でトンネルが開きます。")                                       \
+    X(AG_DENIED, "Denied. The device gets no access.", "拒否しました。デバイスはアクセスできません。")              \
+    X(AG_BAD_CODE,                                                                                \
+      "That code is unknown, expired or already used. Check it, or run ztagent again for a new "  \
+      "one.",                                                                                     \
+      "そのコードは不明、期限切れ、または使用済みです。確認するか、ztagent をもう一度実行して新しい"                          \
+      "コードを取得してください。")                                                                         \
+    X(AG_THROTTLED,                                                                               \
+      "Too many wrong codes. Wait 15 minutes, then run ztagent again for a new code.",            \
+      "誤ったコードが多すぎます。15 分待ってから、ztagent をもう一度実行して新しいコードを取得してください。")               \
+    X(AG_NOT_OWNER,                                                                               \
+      "This code belongs to a device that is not yours, so you cannot approve it. Nothing was "   \
+      "approved.",                                                                                \
+      "このコードはあなたのものではないデバイスのものなので、承認できません。何も承認されていません。")                        \
+    X(AG_NO_APP,                                                                                  \
+      "The device asked for an app this gateway does not offer for tunnels. Nothing was "         \
+      "approved.",                                                                                \
+      "デバイスが求めたアプリは、このゲートウェイでトンネル用に提供されていません。何も承認されていません。")                    \
+    X(AG_BLOCKED,                                                                                 \
+      "Your organisation's access policy does not let you use this app from here. Nothing was "   \
+      "approved.",                                                                                \
+      "組織のアクセスポリシーにより、ここからこのアプリを利用することはできません。何も承認されていません。")                    \
+    X(AG_POLICY, "Policy: ", "ポリシー：")                                                            \
+    X(AG_STEP_UP,                                                                                 \
+      "This app needs a second sign-in factor first. Confirm it, then type the code again.",      \
+      "このアプリには、まず 2 つ目のサインイン要素が必要です。確認してから、もう一度コードを入力してください。")                 \
+    X(AG_STEP_UP_LINK, "Confirm the second factor", "2 つ目の要素を確認")                                \
+    X(AG_REAUTH,                                                                                  \
+      "This app needs a recent sign-in. Sign in again, then type the code again.",                \
+      "このアプリには最近のサインインが必要です。もう一度サインインしてから、コードを再入力してください。")                     \
+    X(AG_REAUTH_LINK, "Sign in again", "もう一度サインイン")
+
 /* WebSocket upgrades refused by the gateway (src/proxy/ws.c). */
 #define ZT_WS_MESSAGES(X) \
     X(WS_TITLE, "Live connection refused", "ライブ接続が拒否されました") \
@@ -521,7 +581,7 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
 #define ZT_MESSAGES(X)                                                                            \
     ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X) ZT_SECURITY_MESSAGES(X) \
     ZT_PASSKEY_MESSAGES(X) ZT_WEBAUTHN_MESSAGES(X) ZT_OIDC_MESSAGES(X) ZT_SAML_MESSAGES(X) \
-    ZT_FED_MESSAGES(X) ZT_WS_MESSAGES(X) ZT_TUNNEL_MESSAGES(X)
+    ZT_FED_MESSAGES(X) ZT_WS_MESSAGES(X) ZT_TUNNEL_MESSAGES(X) ZT_AGENT_MESSAGES(X)
 /* clang-format on */
 
 typedef enum zt_msg {

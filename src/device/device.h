@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include "core/i18n.h"
 #include "lib/buf.h"
@@ -184,6 +185,72 @@ zt_device_bind zt_device_page_bind(zt_devices *d, zt_local_req *r, const zt_span
  * the record (no cookie was set). */
 int zt_device_page_mint(zt_devices *d, zt_local_req *r, const char *user_id, const char *email,
                         int64_t now, char code[ZT_ENROLL_CODE_DISPLAY_LEN + 1], bool *pending);
+
+/* ---- `ztagent tunnel` sign-in (agent_signin.c; docs/TUNNELS.md) ----
+ * The agent asks for a user code over its device-certificate connection, its user approves the
+ * code on the portal's page (portal/agent_approve.c), the agent polls and gets a token: a session
+ * for the host ".ztgate-agent", bound to the device. Pending sign-ins live in memory. */
+
+#define ZT_AGENT_USER_CODE_CHARS 8 /* shown as XXXX-XXXX, alphabet of the enrolment codes */
+#define ZT_AGENT_APP_MAX 260       /* "host:port" */
+
+typedef struct zt_agent_signins zt_agent_signins;
+zt_agent_signins *zt_agent_signins_new(void);
+void zt_agent_signins_free(zt_agent_signins *t);
+
+/* POST /.ztgate/agent/signin/start and /poll (ctx: the zt_devices). */
+void zt_agent_signin_handle(void *devices, zt_local_req *r);
+/* "XXXX-XXXX" as typed (case, dashes and spaces aside) into its 8 characters; false if not one. */
+bool zt_agent_user_code_normalise(const char *in, size_t len,
+                                  char out[ZT_AGENT_USER_CODE_CHARS + 1]);
+/* "host:port": a lowercase DNS name and a port 1..65535. */
+bool zt_agent_app_valid(const char *app);
+
+/* A pending sign-in as the approval page shows it. */
+typedef struct zt_agent_pending {
+    char code[ZT_AGENT_USER_CODE_CHARS + 1]; /* normalised, to approve or deny it */
+    char device_id[ZT_DEVICE_ID_LEN + 1];
+    char device_name[256];
+    char platform[64];
+    char app[ZT_AGENT_APP_MAX + 1];
+    char ip[64]; /* the agent's address when it asked */
+    struct sockaddr_storage addr;
+    int64_t expires;
+} zt_agent_pending;
+
+typedef enum zt_agent_lookup {
+    ZT_AGENT_LOOKUP_OK = 0,
+    ZT_AGENT_LOOKUP_BAD_CODE,  /* unknown, expired or used (one answer) */
+    ZT_AGENT_LOOKUP_NOT_OWNER, /* the device is not this user's */
+    ZT_AGENT_LOOKUP_THROTTLED, /* too many wrong codes lately */
+    ZT_AGENT_LOOKUP_ERROR,     /* store or audit log unavailable */
+} zt_agent_lookup;
+
+/* The pending sign-in named by the code user_id typed; wrong codes count against user_id and
+ * every refusal is audited. */
+zt_agent_lookup zt_agent_signin_lookup(zt_devices *d, zt_local_req *r, const char *user_id,
+                                       const char *email, const char *typed, int64_t now,
+                                       zt_agent_pending *out);
+
+/* Who approves: the approving session's sign-in, carried into the agent's session. */
+typedef struct zt_agent_approval {
+    bool approve; /* false: deny */
+    char user_id[33];
+    char email[255];
+    int64_t auth_time, mfa_time;
+    char mfa_method[17];
+    unsigned amr;
+    bool has_aaguid;
+    unsigned char aaguid[16];
+} zt_agent_approval;
+
+/* Approve or deny p (audited). 0; -ENOENT: no longer pending; -EPIPE: the audit log refused
+ * the record (nothing was approved). */
+int zt_agent_signin_decide(zt_devices *d, zt_local_req *r, const zt_agent_pending *p,
+                           const zt_agent_approval *by, int64_t now);
+/* One audit record of the sign-in (event: "agent_signin_..."); false: the log refused it. */
+bool zt_agent_signin_audit(zt_local_req *r, const char *event, bool success, const char *user_id,
+                           const char *email, const char *device_id, const char *app);
 
 /* The `devices:` section's key table (device_config.c), listed in src/config_tables.c. */
 struct zt_config_module;

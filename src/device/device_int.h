@@ -95,6 +95,7 @@ struct zt_devices {
     pthread_mutex_t cache_mu;
     zt_device_cache_slot *cache; /* ZT_DEVICE_CACHE_SLOTS */
     _Atomic uint64_t epoch;      /* zt_devices_epoch: moves with every invalidation */
+    zt_agent_signins *signins;   /* pending `ztagent tunnel` sign-ins (agent_signin.c) */
 };
 
 bool zt_devices_serial_revoked(zt_devices *d, const char *serial_hex);

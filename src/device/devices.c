@@ -92,7 +92,10 @@ zt_devices *zt_devices_new(const zt_devices_cfg *cfg, char *err, size_t errlen)
         return NULL;
     }
     zt_devices *d = calloc(1, sizeof(*d));
-    if (d == NULL || (d->cache = calloc(ZT_DEVICE_CACHE_SLOTS, sizeof(*d->cache))) == NULL) {
+    if (d == NULL || (d->cache = calloc(ZT_DEVICE_CACHE_SLOTS, sizeof(*d->cache))) == NULL ||
+        (d->signins = zt_agent_signins_new()) == NULL) {
+        if (d != NULL)
+            free(d->cache);
         free(d);
         zt_errf(err, errlen, "devices: out of memory");
         return NULL;
@@ -142,6 +145,7 @@ void zt_devices_free(zt_devices *d)
     zt_ca_dispose(&d->ca);
     revoked_free(d->revoked);
     free(d->cache);
+    zt_agent_signins_free(d->signins);
     free(d->sweep_file);
     pthread_mutex_destroy(&d->sign_mu);
     pthread_mutex_destroy(&d->cache_mu);

@@ -80,6 +80,10 @@ void zt_gw_handlers_build(zt_gateway *gw)
     e[n++] = (zt_handler){ZT_LOCAL_DEVICE, "/.ztgate/device/enroll", zt_portal_device_enrol,
                           gw->svc.devices, false};
     e[n++] = (zt_handler){ZT_LOCAL_DEVICE, "/.ztgate/device", device_entry, gw->svc.devices, false};
+    e[n++] = (zt_handler){ZT_LOCAL_DEVICE, "/.ztgate/agent/signin", zt_agent_signin_handle,
+                          gw->svc.devices, false};
+    e[n++] = (zt_handler){ZT_LOCAL_PORTAL, "/.ztgate/agent/approve", zt_portal_agent_approve,
+                          gw->svc.devices, false};
     if (gw->idp != NULL) {
         e[n++] = (zt_handler){ZT_LOCAL_PORTAL, "/.ztgate/oidc", zt_idp_handle, gw->idp, false};
         e[n++] = (zt_handler){ZT_LOCAL_PORTAL, "/.well-known/openid-configuration",

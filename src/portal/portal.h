@@ -337,6 +337,9 @@ void zt_portal_handle(zt_local_req *r);
 /* The handler of /.ztgate/device/enroll (ctx: the zt_devices): the enrolment page for browsers
  * (device_page.c); the agent's JSON calls go on to the device handler. */
 void zt_portal_device_enrol(void *devices, zt_local_req *r);
+/* The handler of /.ztgate/agent/approve (ctx: the zt_devices): where a signed-in user approves
+ * the sign-in `ztagent tunnel` asked for (agent_approve.c). */
+void zt_portal_agent_approve(void *devices, zt_local_req *r);
 
 int64_t zt_portal_now(void);
 /* The session of this request, if any (valid, on this host). */

@@ -447,6 +447,9 @@ static int up_on_headers_complete(llhttp_t *p)
     }
     if (status >= 100 && status < 200)
         return 1; /* interim response (100, 103): bodiless, not forwarded */
+    if (up->client->req.websocket)
+        up->served = UINT32_MAX / 2; /* asked to switch and did not: never carries another
+                                      * request (an app or proxy that tunnels anyway would) */
     up->resp_head_ok = true;
     zt_conn_response_head(up->client, up);
     /* Bodiless per status or because we asked with HEAD: llhttp must not read a body that

@@ -77,6 +77,23 @@ static bool names_ws_field(const zt_http_head *h)
     return !each_elem(h, "Connection", not_ws_field, NULL);
 }
 
+/* "Sec_WebSocket_Key" is another header to us but the same variable to a CGI, WSGI or PHP app
+ * (both become HTTP_SEC_WEBSOCKET_KEY): the app could read a key or version we never checked. */
+static bool has_underscore_ws_field(const zt_http_head *h)
+{
+    for (unsigned i = 0; i < h->n_headers; i++) {
+        zt_span n = h->headers[i].name;
+        if (n.n < 14 || memchr(n.p, '_', n.n) == NULL)
+            continue;
+        char folded[14];
+        for (size_t k = 0; k < sizeof(folded); k++)
+            folded[k] = n.p[k] == '_' ? '-' : n.p[k];
+        if (zt_span_istarts((zt_span){folded, sizeof(folded)}, "sec-websocket-"))
+            return true;
+    }
+    return false;
+}
+
 static unsigned count_headers(const zt_http_head *h, const char *name, const zt_header **first)
 {
     unsigned n = 0;
@@ -130,6 +147,8 @@ zt_ws_check zt_ws_check_request(const zt_http_head *h)
         return invalid(400, "WebSocket handshake without Connection: upgrade");
     if (names_ws_field(h))
         return invalid(400, "Connection names a Sec-WebSocket header");
+    if (has_underscore_ws_field(h))
+        return invalid(400, "Sec-WebSocket header spelt with an underscore");
     if (h->body != ZT_BODY_NONE && !(h->body == ZT_BODY_LENGTH && h->content_length == 0))
         return invalid(400, "WebSocket handshake with a body");
     return check_fields(h);
@@ -370,6 +389,17 @@ size_t zt_ws_track_feed(zt_ws_track *t, const uint8_t *p, size_t n, bool stop_at
     return pos;
 }
 
+void zt_ws_track_fill(const zt_ws_track *t, uint64_t from, uint8_t *out, size_t n)
+{
+    memset(out, 0, n);
+    if (t->have != 0 || t->left == 0 || !(t->hdr[1] & 0x80))
+        return; /* between frames, mid-header, or unmasked: zeros are zeros */
+    const uint8_t *key = t->hdr + header_len(t->hdr) - 4;
+    uint64_t at = payload_len(t->hdr) - t->left + from; /* payload offset of out[0] */
+    for (size_t i = 0; i < n; i++)
+        out[i] = key[(at + i) & 3];
+}
+
 size_t zt_ws_close_frame(uint8_t *out, bool masked, uint16_t code, const char *reason)
 {
     uint8_t payload[125];
@@ -443,6 +473,12 @@ bool zt_ws_stage(zt_conn *c)
     if (v.kind == ZT_WS_INVALID) {
         zt_info("request %s from %s: WebSocket handshake refused (%d): %s", r->id, c->ip, v.status,
                 v.why);
+        /* Refused after sign-in and policy: the trail names who tried what, like a 403. */
+        r->decision = "block";
+        if (!zt_pipeline_audit_decision(c, false, v.why)) {
+            zt_pipeline_respond_audit_unavailable(c);
+            return false;
+        }
         if (v.status == 426)
             respond_version(c, v.why);
         else
@@ -540,12 +576,17 @@ static void close_to_client(zt_conn *c, ws_state *st, uint16_t code, const char 
 
 static void close_to_upstream(zt_conn *c, ws_state *st, uint16_t code, const char *reason)
 {
-    static const char zeros[4096];
+    uint8_t fill[4096];
     long pad = pad_needed(&st->up);
     if (pad < 0 || c->up == NULL)
         return;
-    for (long left = pad; left > 0; left -= (long)sizeof(zeros))
-        zt_upstream_send(c->up, zeros, left < (long)sizeof(zeros) ? (size_t)left : sizeof(zeros));
+    /* The client's frames are masked: what completes one must unmask to zeros, or a text
+     * frame turns invalid UTF-8 and the app fails with 1007 before it reads our close. */
+    for (long done = 0; done < pad; done += (long)sizeof(fill)) {
+        size_t k = pad - done < (long)sizeof(fill) ? (size_t)(pad - done) : sizeof(fill);
+        zt_ws_track_fill(&st->up, (uint64_t)done, fill, k);
+        zt_upstream_send(c->up, (const char *)fill, k);
+    }
     uint8_t frame[ZT_WS_CLOSE_MAX];
     size_t n = zt_ws_close_frame(frame, true, code, reason);
     zt_upstream_send(c->up, (const char *)frame, n);
@@ -596,5 +637,10 @@ void zt_ws_switched(zt_conn *c, zt_upconn *up, const char *rest, size_t n)
     r->status = 101;
     r->resp_head_sent = true;
     /* The 101 waits in c->out for the stream's Open record like any answer (fail closed). */
-    zt_stream_begin(c, up, ZT_STREAM_WS, &ws_ops, rest, n);
+    if (zt_stream_begin(c, up, ZT_STREAM_WS, &ws_ops, rest, n) < 0)
+        return;
+    /* Switched during the drain: the streams open at SIGTERM were closed then; this one ends
+     * the same way instead of holding the drain to its end and being cut without a word. */
+    if (c->w->stopping)
+        zt_stream_close(c, "gateway shutting down", ZT_WS_GOING_AWAY);
 }

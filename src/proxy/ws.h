@@ -77,6 +77,10 @@ void zt_ws_track_init(zt_ws_track *t, bool from_client);
  * the FAILED flag is set, *why says why and the bytes up to the bad header are passed. */
 size_t zt_ws_track_feed(zt_ws_track *t, const uint8_t *p, size_t n, bool stop_at_boundary,
                         const char **why);
+/* The next n bytes of the current frame's payload, written so that they read as zero bytes
+ * once unmasked (the mask key's bytes for a masked frame, zeros otherwise): a frame cut by a
+ * close is completed with NULs, which is valid UTF-8 in a text frame. */
+void zt_ws_track_fill(const zt_ws_track *t, uint64_t from, uint8_t *out, size_t n);
 /* Between two frames: a frame of ours may be sent now without corrupting the stream. */
 bool zt_ws_track_at_boundary(const zt_ws_track *t);
 bool zt_ws_track_failed(const zt_ws_track *t);

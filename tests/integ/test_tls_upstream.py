@@ -9,7 +9,7 @@ import os
 import socket
 import time
 
-from harness import Skip, check, eq, get
+from harness import Skip, check, eq, get, wait_until
 
 from nginx_tls import BIG_BYTES, CLIENT_CN, SERVER_NAME, NginxTLS
 
@@ -45,6 +45,8 @@ def test_tls_upstream_mtls_good_chain(h):
           "nginx saw our client DN: %r" % r.header("X-Client-DN"))
     eq(r.header("X-SNI"), SERVER_NAME, "SNI is server_name")
     eq(r.header("X-Proto"), "TLSv1.3", "TLS 1.3 when both can")
+    # nginx writes its access-log line after the answer has left: wait for it.
+    wait_until(lambda: ng.requests("good"), 5)
     eq([q[0] for q in ng.requests("good")], ["GET /hello?x=1 HTTP/1.1"], "nginx's access log")
 
 

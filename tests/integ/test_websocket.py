@@ -301,7 +301,8 @@ def test_ws_revoked_session_closes_1008(h):
     code, reason = ws_echo.parse_close(data)
     eq((op, code), (8, 1008), "close after the revocation")
     # revoke-sessions deletes the sessions: the stream finds its session gone
-    check(reason in ("session ended (signed out or revoked)", "session revoked or user disabled"), "close reason: %r" % reason)
+    check(reason in ("session ended (signed out or revoked)", "session revoked or user disabled"),
+          "close reason: %r" % reason)
     check(wait_until(lambda: reason in open(audit).read().split('"class_uid":4001')[-1], 5),
           "no audit Close record with the reason")
     check(wait_until(lambda: echo.events("close"), 5), "the app got no close frame")

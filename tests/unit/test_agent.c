@@ -1,6 +1,6 @@
 /* ztagent's own parsers (src/agent/parse.c): ClamAV CVD/CLD headers, os-release, agent.conf,
- * intervals and URLs. The agent is not part of ztcore, so its parser file is compiled into
- * this test directly; it depends on libc only. */
+ * intervals and URLs, the tunnel's HOST[:PORT] and --listen address. The agent is not part of
+ * ztcore, so its parser file is compiled into this test directly; it depends on libc only. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,10 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "agent/parse.c"
 
@@ -149,13 +152,77 @@ static void test_interval_url(void **state)
     assert_string_equal(ts, "2026-11-22T08:14:00Z");
 }
 
+/* `ztagent tunnel HOST[:PORT]` and `--listen ADDR:PORT`: names only, loopback only. */
+static void test_tunnel_args(void **state)
+{
+    (void)state;
+    char host[256];
+    unsigned port = 0;
+    assert_true(zta_parse_app("SSH.Hospital.example:2222", host, sizeof host, &port));
+    assert_string_equal(host, "ssh.hospital.example");
+    assert_int_equal(port, 2222);
+    assert_true(zta_parse_app("db", host, sizeof host, &port));
+    assert_int_equal(port, 22); /* the default */
+    const char *bad[] = {"",      ":22",     "a b:22",   "host:0",    "host:65536",
+                         "host:", "host:2x", "[::1]:22", "host/x:22", "h\xc3\xa9:22"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_false(zta_parse_app(bad[i], host, sizeof host, &port));
+    assert_false(zta_parse_app("abcdef:22", host, 6, &port)); /* does not fit */
+
+    struct sockaddr_storage ss;
+    unsigned len = 0;
+    assert_int_equal(zta_listen_parse("127.0.0.1:2222", &ss, &len), 0);
+    assert_int_equal(ss.ss_family, AF_INET);
+    assert_int_equal(ntohs(((struct sockaddr_in *)&ss)->sin_port), 2222);
+    assert_int_equal(zta_listen_parse("127.8.9.10:1", &ss, &len), 0);
+    assert_int_equal(zta_listen_parse("[::1]:15432", &ss, &len), 0);
+    assert_int_equal(ss.ss_family, AF_INET6);
+    const char *outside[] = {"0.0.0.0:2222", "192.0.2.1:22",     "[::]:22",
+                             "localhost:22", "[2001:db8::1]:22", "128.0.0.1:22"};
+    for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++)
+        assert_int_equal(zta_listen_parse(outside[i], &ss, &len), -2);
+    const char *malformed[] = {
+        "", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "[::1:22", "[zz]:22"};
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
+        assert_int_equal(zta_listen_parse(malformed[i], &ss, &len), -1);
+}
+
+/* The gateway's answer to CONNECT, as the agent reads it. */
+static void test_connect_answer(void **state)
+{
+    (void)state;
+    unsigned status = 0;
+    size_t body = 99;
+    const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+    assert_int_equal(zta_connect_answer_parse(ok, strlen(ok), &status, &body), 0);
+    assert_int_equal(status, 200);
+    assert_int_equal(body, 0);
+    const char no[] = "HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Bearer "
+                      "realm=\"ztgate\"\r\ncontent-length:  20 \r\n\r\n";
+    assert_int_equal(zta_connect_answer_parse(no, strlen(no), &status, &body), 0);
+    assert_int_equal(status, 407);
+    assert_int_equal(body, 20);
+    const char *bad[] = {
+        "HTTP/1.1 200 OK\r\n",                                               /* no blank line */
+        "HTTP/2 200 OK\r\n\r\n",                                             /* not 1.x */
+        "HTTP/1.1 20 OK\r\n\r\n",                                            /* two digits */
+        "HTTP/1.1 099 OK\r\n\r\n",                                           /* below 100 */
+        "HTTP/1.1 2000 OK\r\n\r\n",                                          /* four digits */
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", /* two */
+        "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+        "HTTP/1.1 200 OK\nX: y\r\n\r\n", /* bare LF */
+        "HTTP/1.1 200 OK\r\nX: y\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(zta_connect_answer_parse(bad[i], strlen(bad[i]), &status, &body), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cvd_header),
-        cmocka_unit_test(test_os_release),
-        cmocka_unit_test(test_conf),
-        cmocka_unit_test(test_interval_url),
+        cmocka_unit_test(test_cvd_header),  cmocka_unit_test(test_os_release),
+        cmocka_unit_test(test_conf),        cmocka_unit_test(test_interval_url),
+        cmocka_unit_test(test_tunnel_args), cmocka_unit_test(test_connect_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

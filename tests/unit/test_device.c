@@ -646,6 +646,39 @@ static void test_migration_from_older_db(void **state)
     assert_non_null(f->d);
 }
 
+/* The sign-in of `ztagent tunnel`: what the agent may name and what a person may type. */
+static void test_agent_signin_inputs(void **state)
+{
+    (void)state;
+    assert_true(zt_agent_app_valid("ssh.hospital.example:22"));
+    assert_true(zt_agent_app_valid("db-1.internal:5432"));
+    const char *bad_apps[] = {"",
+                              "ssh.test",
+                              ":22",
+                              "ssh.test:",
+                              "ssh.test:0",
+                              "ssh.test:65536",
+                              "SSH.test:22",
+                              "ssh test:22",
+                              "ssh.test:22x",
+                              "[::1]:22",
+                              "ssh.test:-1",
+                              "a/b:22"};
+    for (size_t i = 0; i < sizeof(bad_apps) / sizeof(bad_apps[0]); i++)
+        assert_false(zt_agent_app_valid(bad_apps[i]));
+    char code[ZT_AGENT_USER_CODE_CHARS + 1];
+    assert_true(zt_agent_user_code_normalise("kdmw-7qpx", 9, code));
+    assert_string_equal(code, "KDMW7QPX");
+    assert_true(zt_agent_user_code_normalise(" KDMW 7QPX ", 11, code));
+    const char *bad_codes[] = {"KDMW-7QP",  "KDMW-7QPXX", "KDMW-7QP0" /* 0 is a look-alike */,
+                               "KDMW-7QPI", "KDMW_7QPX",  ""};
+    for (size_t i = 0; i < sizeof(bad_codes) / sizeof(bad_codes[0]); i++)
+        assert_false(zt_agent_user_code_normalise(bad_codes[i], strlen(bad_codes[i]), code));
+    char nul[] = "KDMW\0"
+                 "7QPX";
+    assert_false(zt_agent_user_code_normalise(nul, 9, code));
+}
+
 int main(void)
 {
     if (!zt_secure_init())
@@ -663,6 +696,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_was_silent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_rejects_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_older_db, setup, teardown),
+        cmocka_unit_test(test_agent_signin_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,6 +100,12 @@ static const req_case REQS[] = {
      "Connection: Upgrade, Sec-WebSocket-Key\r\n"
      "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
      ZT_WS_INVALID, 400},
+    /* a second key/version a CGI-style app would read as the same variable */
+    {"GET /ws HTTP/1.1\r\n" WS_HEAD "Sec_WebSocket_Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n\r\n",
+     ZT_WS_INVALID, 400},
+    {"GET /ws HTTP/1.1\r\n" WS_HEAD "sec-websocket_version: 8\r\n\r\n", ZT_WS_INVALID, 400},
+    {"GET /ws HTTP/1.1\r\n" WS_HEAD "Sec_WebSocket_Protocol: chat\r\n\r\n", ZT_WS_INVALID, 400},
+    {"GET /ws HTTP/1.1\r\n" WS_HEAD "X_Sec_WebSocket_Key: x\r\n\r\n", ZT_WS_UPGRADE, 0},
     {"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: keep-alive\r\n"
      "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
      ZT_WS_INVALID, 400},
@@ -160,6 +166,47 @@ static bool origin_ok(const char *origin_lines, const char *scheme, const char *
     bool ok = zt_ws_origin_allowed(&x.h, scheme, words, n);
     zt_http_head_dispose(&x.h);
     return ok;
+}
+
+static bool own_origin_ok(const char *host, const char *origin, const char *scheme)
+{
+    char raw[1024];
+    snprintf(raw, sizeof(raw), "GET /ws HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\n\r\n", host, origin);
+    parsed x;
+    parse(&x, HTTP_REQUEST, raw);
+    bool ok = zt_ws_origin_allowed(&x.h, scheme, NULL, 0);
+    zt_http_head_dispose(&x.h);
+    return ok;
+}
+
+/* The request's own origin against what browsers send: case, default ports either side, a
+ * trailing dot, IDN (browsers send the A-label), lists and empty values. */
+static void test_origin_edges(void **state)
+{
+    (void)state;
+    assert_true(own_origin_ok("App.Example.", "https://app.example", "https"));
+    assert_true(own_origin_ok("app.example", "https://app.example:443", "https"));
+    assert_true(own_origin_ok("app.example:443", "https://app.example", "https"));
+    assert_true(own_origin_ok("app.example:80", "http://app.example", "http"));
+    assert_false(own_origin_ok("app.example", "http://app.example:443", "https"));
+    assert_false(own_origin_ok("app.example", "https://app.example:80", "http"));
+    assert_false(own_origin_ok("app.example", "http://app.example", "https"));
+    assert_false(own_origin_ok("app.example:8443", "https://app.example", "https"));
+    assert_true(own_origin_ok("xn--bcher-kva.example", "https://xn--bcher-kva.example", "https"));
+    assert_false(own_origin_ok("xn--bcher-kva.example",
+                               "https://b\xc3\xbc"
+                               "cher.example",
+                               "https"));
+    assert_false(
+        own_origin_ok("app.example", "https://app.example, https://evil.example", "https"));
+    assert_false(
+        own_origin_ok("app.example", "https://evil.example, https://app.example", "https"));
+    assert_false(own_origin_ok("app.example", "https://app.example%2eevil.example", "https"));
+    assert_false(own_origin_ok("app.example", "https://app.example\\@evil.example", "https"));
+    assert_false(own_origin_ok("app.example", "//app.example", "https"));
+    assert_false(own_origin_ok("app.example", "https:app.example", "https"));
+    assert_false(own_origin_ok("[::1]", "https://[::1%25eth0]", "https"));
+    assert_true(own_origin_ok("[::1]:8443", "https://[::1]:8443", "https"));
 }
 
 static void test_origin(void **state)
@@ -404,6 +451,40 @@ static void test_close_frame(void **state)
     assert_true(t.flags & ZT_WS_T_CLOSE_SEEN);
 }
 
+/* A masked frame cut by a close is completed with bytes that unmask to zero (valid UTF-8 in a
+ * text frame), whatever the offset into the payload and the split of the fill. */
+static void test_fill_unmasks_to_zero(void **state)
+{
+    (void)state;
+    const uint8_t key[4] = {0xFF, 0xFE, 0xFD, 0xFC};
+    uint8_t hdr[8] = {0x81, 0x80 | 126, 0x01, 0x00, 0xFF, 0xFE, 0xFD, 0xFC}; /* text, 256 bytes */
+    for (size_t sent = 0; sent < 256; sent += 37) {
+        zt_ws_track t;
+        zt_ws_track_init(&t, true);
+        const char *why = NULL;
+        static uint8_t payload[256];
+        assert_int_equal(zt_ws_track_feed(&t, hdr, sizeof(hdr), false, &why), sizeof(hdr));
+        assert_int_equal(zt_ws_track_feed(&t, payload, sent, false, &why), sent);
+        size_t rest = 256 - sent, first = rest / 3;
+        uint8_t fill[256];
+        zt_ws_track_fill(&t, 0, fill, first);
+        zt_ws_track_fill(&t, first, fill + first, rest - first);
+        for (size_t i = 0; i < rest; i++)
+            if ((fill[i] ^ key[(sent + i) & 3]) != 0)
+                fail_msg("sent %zu: fill byte %zu unmasks to %#x", sent, i,
+                         fill[i] ^ key[(sent + i) & 3]);
+    }
+    /* unmasked (upstream to client): plain zeros */
+    zt_ws_track t;
+    zt_ws_track_init(&t, false);
+    const uint8_t down[3] = {0x81, 0x05, 'a'};
+    const char *why = NULL;
+    assert_int_equal(zt_ws_track_feed(&t, down, 3, false, &why), 3);
+    uint8_t fill[4] = {1, 1, 1, 1};
+    zt_ws_track_fill(&t, 0, fill, 4);
+    assert_memory_equal(fill, "\0\0\0\0", 4);
+}
+
 static void test_track_size(void **state)
 {
     (void)state;
@@ -414,14 +495,11 @@ static void test_track_size(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request_table),
-        cmocka_unit_test(test_origin),
-        cmocka_unit_test(test_origin_normalise),
-        cmocka_unit_test(test_accept_rfc_example),
-        cmocka_unit_test(test_response),
-        cmocka_unit_test(test_frames_every_split),
-        cmocka_unit_test(test_frames_long_lengths),
-        cmocka_unit_test(test_close_frame),
+        cmocka_unit_test(test_request_table),      cmocka_unit_test(test_origin),
+        cmocka_unit_test(test_origin_edges),       cmocka_unit_test(test_origin_normalise),
+        cmocka_unit_test(test_accept_rfc_example), cmocka_unit_test(test_response),
+        cmocka_unit_test(test_frames_every_split), cmocka_unit_test(test_frames_long_lengths),
+        cmocka_unit_test(test_close_frame),        cmocka_unit_test(test_fill_unmasks_to_zero),
         cmocka_unit_test(test_track_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
