@@ -91,7 +91,7 @@ audit_streams() { # audit-log what
     [ -f "$1" ] || return 0
     python3 - "$1" "$2" <<'EOF'
 import json, sys
-opened = closed = 0
+opened = closed = other = 0
 bytes_in = bytes_out = 0
 for line in open(sys.argv[1]):
     try:
@@ -107,7 +107,10 @@ for line in open(sys.argv[1]):
         t = r.get("traffic") or {}
         bytes_in += t.get("bytes_in", 0)
         bytes_out += t.get("bytes_out", 0)
-print("audit: %d %s opened, %d closed; the Close records count %.3f GiB in, %.3f GiB out"
-      % (opened, sys.argv[2], closed, bytes_in / 2**30, bytes_out / 2**30))
+    else:
+        other += 1  # 4 Fail (target unreachable after the Open), 5 Refuse
+print("audit: %d %s opened, %d closed, %d failed or refused; the Close records count %.3f GiB "
+      "in, %.3f GiB out" % (opened, sys.argv[2], closed, other, bytes_in / 2**30,
+                            bytes_out / 2**30))
 EOF
 }
