@@ -5,7 +5,9 @@
 #   directly, through nginx (`proxy_pass https://`, proxy_ssl_verify on, proxy_ssl_name,
 #   proxy_ssl_session_reuse on, keepalive 64) and through ztgate (`upstream: https://`,
 #   `upstream_tls.ca_file` + `server_name`); clients speak plain HTTP to both proxies so the rows
-#   differ only in the proxy's TLS client.
+#   differ only in the proxy's TLS client. The mTLS rows: the upstream also requires a client
+#   certificate from the same CA (`ssl_verify_client on`); nginx presents one with
+#   proxy_ssl_certificate, ztgate with upstream_tls.client_cert.
 #   pooling: each proxy talks to its own upstream port whose access log records `$connection`
 #   and `$ssl_session_reused`: how many upstream connections (= full or resumed handshakes) the
 #   whole run needed, for each proxy.
@@ -26,6 +28,7 @@ OUT=${BENCH_OUT:-$build/bench}
 out=$OUT/https_upstream
 HOST=bench.test
 UP_NAME=up.internal.test
+MTLS_HOST=mtls.bench.test
 mkdir -p "$out"
 rm -f "$out"/wrk-*.txt
 
@@ -39,7 +42,7 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ztgate-tlsup-bench.XXXXXX")
 chmod 755 "$work"
-read -r P_UPD P_UPN P_UPZ P_NG P_ZT < <(free_ports 5)
+read -r P_UPD P_UPN P_UPZ P_NG P_ZT P_UPNM P_UPZM P_NGM < <(free_ports 8)
 
 mkdir -p "$work/www"
 head -c 1024 /dev/zero | tr '\0' 'z' > "$work/www/1k.html"
@@ -50,6 +53,12 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/up
     -out "$work/up.csr" -subj "/CN=$UP_NAME" >/dev/null 2>&1
 openssl x509 -req -in "$work/up.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
     -days 2 -extfile <(printf 'subjectAltName=DNS:%s\n' "$UP_NAME") -out "$work/up.pem" >/dev/null 2>&1
+# the proxies' client certificate for the mTLS rows (both present the same one)
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/client.key" \
+    -out "$work/client.csr" -subj "/CN=bench proxy" >/dev/null 2>&1
+openssl x509 -req -in "$work/client.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
+    -days 2 -extfile <(printf 'extendedKeyUsage=clientAuth\n') -out "$work/client.pem" >/dev/null 2>&1
+chmod 600 "$work/client.key"
 chmod 644 "$work/up.key" "$work/ca.key"   # nginx workers may run unprivileged; throwaway keys
 
 # ---- upstream nginx: one port per proxy, each with its own connection log (buffered)
@@ -85,6 +94,20 @@ http {
         access_log $work/up-ztgate.log conn buffer=256k flush=1s;
         location / { }
     }
+    server {
+        listen 127.0.0.1:$P_UPNM ssl;
+        ssl_verify_client on;
+        ssl_client_certificate $work/ca.pem;
+        access_log $work/up-nginx-mtls.log conn buffer=256k flush=1s;
+        location / { }
+    }
+    server {
+        listen 127.0.0.1:$P_UPZM ssl;
+        ssl_verify_client on;
+        ssl_client_certificate $work/ca.pem;
+        access_log $work/up-ztgate-mtls.log conn buffer=256k flush=1s;
+        location / { }
+    }
 }
 EOF
 "$NGINX" -p "$work" -c "$work/upstream.conf" -e "$work/upstream-error.log" &
@@ -108,20 +131,31 @@ http {
         keepalive 64;
         keepalive_requests 1000000;
     }
+    upstream app_mtls {
+        server 127.0.0.1:$P_UPNM;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host \$host;
+    proxy_set_header X-Forwarded-For \$remote_addr;
+    proxy_ssl_trusted_certificate $work/ca.pem;
+    proxy_ssl_verify on;
+    proxy_ssl_name $UP_NAME;
+    proxy_ssl_server_name on;
+    proxy_ssl_session_reuse on;
+    proxy_ssl_protocols TLSv1.2 TLSv1.3;
     server {
         listen 127.0.0.1:$P_NG reuseport;
+        location / { proxy_pass https://app; }
+    }
+    server {
+        listen 127.0.0.1:$P_NGM reuseport;
         location / {
-            proxy_pass https://app;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host \$host;
-            proxy_set_header X-Forwarded-For \$remote_addr;
-            proxy_ssl_trusted_certificate $work/ca.pem;
-            proxy_ssl_verify on;
-            proxy_ssl_name $UP_NAME;
-            proxy_ssl_server_name on;
-            proxy_ssl_session_reuse on;
-            proxy_ssl_protocols TLSv1.2 TLSv1.3;
+            proxy_pass https://app_mtls;
+            proxy_ssl_certificate $work/client.pem;
+            proxy_ssl_certificate_key $work/client.key;
         }
     }
 }
@@ -153,6 +187,15 @@ apps:
       ca_file: $work/ca.pem
       server_name: $UP_NAME
     sensitivity: public
+  - name: bench-mtls
+    host: $MTLS_HOST
+    upstream: "https://127.0.0.1:$P_UPZM"
+    upstream_tls:
+      ca_file: $work/ca.pem
+      server_name: $UP_NAME
+      client_cert: $work/client.pem
+      client_key: $work/client.key
+    sensitivity: public
 EOF
     if ! "$build/ztgate" check-config "$work/ztgate.yaml" >"$work/check.out" 2>&1; then
         zt_state="refused by this ztgate (no https upstreams yet?): $(grep -m1 -i 'error\|unknown\|https' "$work/check.out" | sed "s|$work/||" | cut -c1-90)"
@@ -168,20 +211,20 @@ EOF
     fi
 fi
 
-probe() { # url
-    curl -sk -o /dev/null -w '%{http_code} %{size_download}' -H "Host: $HOST" "$1"
+probe() { # url host
+    curl -sk -o /dev/null -w '%{http_code} %{size_download}' -H "Host: $2" "$1"
 }
 declare -A RPS P50 P99 ERR NOTE
-run_case() { # key url run
-    local key=$1 url=$2 run=$3 check line
-    check=$(probe "$url" || true)
+run_case() { # key url run [host]
+    local key=$1 url=$2 run=$3 host=${4:-$HOST} check line
+    check=$(probe "$url" "$host" || true)
     if [ "$check" != "200 1024" ]; then
         NOTE[$key]="probe failed ($check)"
         return
     fi
     local o="$out/wrk-$key-$run.txt"
-    wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -H "Host: $HOST" "$url" >/dev/null 2>&1 || true
-    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Host: $HOST" \
+    wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -H "Host: $host" "$url" >/dev/null 2>&1 || true
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Host: $host" \
         -s "$repo/bench/report.lua" "$url" > "$o" 2>&1 || true
     line=$(grep '^ZTBENCH' "$o" || true)
     if [ -z "$line" ]; then
@@ -200,6 +243,8 @@ for run in $(seq "$RUNS"); do
     run_case direct "https://127.0.0.1:$P_UPD/1k.html" "$run"
     run_case nginx "http://127.0.0.1:$P_NG/1k.html" "$run"
     [ "$zt_state" = ok ] && run_case ztgate "http://127.0.0.1:$P_ZT/1k.html" "$run"
+    run_case nginx-mtls "http://127.0.0.1:$P_NGM/1k.html" "$run"
+    [ "$zt_state" = ok ] && run_case ztgate-mtls "http://127.0.0.1:$P_ZT/1k.html" "$run" "$MTLS_HOST"
 done
 for key in "${!RPS[@]}"; do
     # shellcheck disable=SC2086 # the lists are meant to split
@@ -223,7 +268,7 @@ row() { # key label
         printf '%-34s %12.0f %10.0f %10.0f %8s\n' "$2" "${RPS[$1]}" "${P50[$1]}" "${P99[$1]}" "${ERR[$1]}"
     else
         local why=${NOTE[$1]:-}
-        [ "$1" = ztgate ] && [ "$zt_state" != ok ] && why=$zt_state
+        [[ $1 == ztgate* ]] && [ "$zt_state" != ok ] && why=$zt_state
         printf '%-34s %s\n' "$2" "${why:-not run}"
     fi
 }
@@ -237,14 +282,20 @@ row() { # key label
     row direct "upstream direct (https)"
     row nginx "nginx proxy_ssl"
     row ztgate "ztgate upstream: https://"
+    row nginx-mtls "nginx proxy_ssl + client cert"
+    row ztgate-mtls "ztgate https:// + client_cert"
     echo
-    if [ -n "${RPS[ztgate]:-}" ] && [ -n "${RPS[nginx]:-}" ]; then
-        printf 'ztgate/nginx  req/s %s' "$(verdict "${RPS[ztgate]}" "${RPS[nginx]}" 0.90)"
-        awk -v a="${P99[ztgate]}" -v b="${P99[nginx]}" 'BEGIN { if (b > 0) printf "   p99 %.2fx\n", a / b }'
-    else
-        echo "ztgate/nginx  n/a ($zt_state)"
-    fi
-    echo "upstream connections, nginx proxy: $(conn_stats "$work/up-nginx.log") (includes the probe)"
-    echo "upstream connections, ztgate:      $(conn_stats "$work/up-ztgate.log") (includes the probe)"
+    for k in "" -mtls; do
+        label="ztgate/nginx${k:+ (mTLS)}"
+        if [ -n "${RPS[ztgate$k]:-}" ] && [ -n "${RPS[nginx$k]:-}" ]; then
+            printf '%-21s req/s %s' "$label" "$(verdict "${RPS[ztgate$k]}" "${RPS[nginx$k]}" 0.90)"
+            awk -v a="${P99[ztgate$k]}" -v b="${P99[nginx$k]}" 'BEGIN { if (b > 0) printf "   p99 %.2fx\n", a / b }'
+        else
+            echo "$label  n/a ($zt_state)"
+        fi
+    done
+    echo "upstream connections, nginx proxy: $(conn_stats "$work/up-nginx.log"); mTLS: $(conn_stats "$work/up-nginx-mtls.log")"
+    echo "upstream connections, ztgate:      $(conn_stats "$work/up-ztgate.log"); mTLS: $(conn_stats "$work/up-ztgate-mtls.log")"
+    echo "(each count includes the probe request before the run)"
 } | tee "$out/results.txt"
 echo "(raw output: $out/)"
