@@ -20,6 +20,7 @@ WARMUP=${WS_BENCH_WARMUP:-1}
 CONNS=${WS_BENCH_CONNS:-64}
 RUNS=${BENCH_RUNS:-1}
 IDLE=${WS_BENCH_IDLE:-10000}
+POLICIES=${WS_BENCH_POLICIES:-100}
 WORKERS=${BENCH_PROXY_WORKERS:-2}
 OUT=${BENCH_OUT:-$build/bench}
 out=$OUT/websocket
@@ -93,7 +94,8 @@ pids+=($!)
 NG_PID=${pids[-1]}
 wait_port "$P_NG" "$NG_PID" || { cat "$work/nginx-error.log" >&2; skip "nginx did not start"; }
 
-# ---- ztgate: public app, audit off; and an internal app with a session and the audit log on
+# ---- ztgate: public app, audit off; and what a deployment runs: an internal app, a session,
+# POLICIES Conditional Access policies (bench/production/gen_policies.py) and the audit log on
 zt_yaml() { # name port sensitivity audit(on|off)
     local audit='path: "off"'
     [ "$4" = on ] && audit="path: $work/zt-$1/audit/audit.log
@@ -116,6 +118,13 @@ auth:
   mfa: optional
   argon2_memory: 19MiB
   argon2_passes: 2
+EOF
+    if [ "$3" = internal ]; then
+        # the production bench's apps, locations and Conditional Access policies (internal app
+        # `bench`; WebSockets on by default, the app's own origin allowed)
+        python3 "$repo/bench/production/gen_policies.py" "$POLICIES" "http://127.0.0.1:$P_UP" "$HOST"
+    else
+        cat <<EOF
 apps:
   - name: bench
     host: $HOST
@@ -124,6 +133,7 @@ apps:
     websocket: true
     websocket_origins: ["http://$HOST"]
 EOF
+    fi
 }
 zt_state="ztgate not built"
 zt_session=""
@@ -131,7 +141,8 @@ ZT_PID="" ZTS_PID=""
 if [ -x "$build/ztgate" ]; then
     zt_yaml public "$P_ZT" public off > "$work/zt-public.yaml"
     zt_yaml session "$P_ZTS" internal on > "$work/zt-session.yaml"
-    if ! "$build/ztgate" check-config "$work/zt-public.yaml" >"$work/check.out" 2>&1; then
+    if ! "$build/ztgate" check-config "$work/zt-public.yaml" >"$work/check.out" 2>&1 ||
+        ! "$build/ztgate" check-config "$work/zt-session.yaml" >>"$work/check.out" 2>&1; then
         zt_state="refused by this ztgate (no WebSocket support yet?): $(grep -m1 -i 'error\|unknown' "$work/check.out" | sed "s|$work/||" | cut -c1-90)"
     else
         "$build/ztgate" serve --config "$work/zt-public.yaml" >"$work/zt-public.out" 2>&1 &
@@ -285,7 +296,7 @@ mem_row() { # key label
     echo "ztgate WebSocket benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit $commit"
     echo "machine: $(nproc) cores, $cpu; $("$NGINX" -v 2>&1 | sed 's/^nginx version: //')"
     echo "load: ws_load -c $CONNS -d $SECONDS_ (after ${WARMUP}s warm-up) x $RUNS run(s), median; upstream ws_echo (1 core)"
-    echo "proxies: $WORKERS workers each; ztgate public app audit off; '+ session + audit': internal app, signed in, audit on"
+    echo "proxies: $WORKERS workers each; ztgate public app audit off; '+ session + audit': internal app, signed in, $POLICIES policies, audit on"
     echo "all processes share the same $(nproc) cores, nothing pinned"
     echo
     printf '%-44s %12s %10s %10s %7s\n' case msgs/s "p50 (us)" "p99 (us)" errors
