@@ -687,7 +687,8 @@ static const char *app_change(const zt_stream *s, const zt_app_cfg *app)
 
 /* every_time is checked when a stream opens only, but it hides the finite frequencies of the
  * other applicable policies (the shortest one wins): the shortest finite one among the
- * enforced policies that applied, and its policy; -1 when there is none. */
+ * enforced policies that applied, and its policy; -1 when there is none. Only the listed
+ * policies are seen (res->matched holds the first ZT_POLICY_MATCH_MAX applicable ones). */
 static int64_t finite_frequency(const zt_runtime *rt, const zt_policy_result *res,
                                 const char **policy)
 {
