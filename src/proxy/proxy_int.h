@@ -441,15 +441,17 @@ typedef struct zt_stream_verdict {
     uint16_t ws_code;
 } zt_stream_verdict;
 typedef struct zt_stream_facts {
-    int session_status; /* zt_session_status */
-    bool app_ok;        /* the app still exists with the same kind */
-    int outcome;        /* zt_policy_outcome of the decision (ALLOW when not decided) */
+    int session_status;     /* zt_session_status */
+    bool app_ok;            /* the app still takes this stream (see app_change) */
+    const char *app_change; /* when !app_ok: what the reload changed ("app removed ...") */
+    int outcome;            /* zt_policy_outcome of the decision (ALLOW when not decided) */
     unsigned restrict_flags;
     bool reauth_required;
     const char *policy;  /* the deciding policy's name or NULL */
     const char *control; /* the control a challenge asks for */
     int64_t now;
     bool frequency_every_time; /* the shortest sign-in frequency is every_time (open only) */
+    bool finite_frequency_out; /* ... and a finite one of another applicable policy ran out */
 } zt_stream_facts;
 zt_stream_verdict zt_stream_verdict_of(const zt_stream_facts *f, char *buf, size_t cap);
 

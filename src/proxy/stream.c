@@ -25,6 +25,7 @@
 #include "lib/str.h"
 #include "lib/time.h"
 #include "proxy/proxy_int.h"
+#include "proxy/ws.h"
 #include "risk/feeds.h"
 #include "session/session.h"
 
@@ -51,6 +52,8 @@ struct zt_stream {
     char email[255];
     char device_id[ZT_DEVICE_ID_LEN + 1]; /* the device the decision saw ("" none) */
     char dst[300];                        /* the upstream or target, for the records */
+    char *up_url;                         /* the app's upstream URL as written (reload check) */
+    char *ws_origin, *ws_host;            /* the handshake's Origin and Host values (NULL: none) */
     struct sockaddr_storage client_addr;
     char client_ip[ZT_IP_STRLEN];
     bool https;
@@ -114,14 +117,16 @@ zt_stream_verdict zt_stream_verdict_of(const zt_stream_facts *f, char *buf, size
         return (zt_stream_verdict){false, "session ended (signed out or revoked)", 1008};
     }
     if (!f->app_ok)
-        return (zt_stream_verdict){false, "app removed by config reload", 1008};
+        return (zt_stream_verdict){
+            false, f->app_change ? f->app_change : "app removed by config reload", 1008};
     if (f->outcome == ZT_OUTCOME_BLOCK) {
         snprintf(buf, cap, "blocked by policy %s", policy);
         v.keep = false;
     } else if (f->outcome == ZT_OUTCOME_CHALLENGE && f->reauth_required) {
         /* every_time is checked when a stream opens only (a live SSH session would end after
-         * a minute otherwise); a finite frequency ends the stream when it runs out. */
-        if (!f->frequency_every_time) {
+         * a minute otherwise); a finite frequency ends the stream when it runs out, also when
+         * an every_time policy applies beside it. */
+        if (!f->frequency_every_time || f->finite_frequency_out) {
             snprintf(buf, cap, "sign-in frequency of policy %s", policy);
             v.keep = false;
         }
@@ -286,6 +291,44 @@ static void keep_headers(zt_stream *s, const zt_http_head *h)
     }
 }
 
+static char *span_dup(zt_span v)
+{
+    char *p = malloc(v.n + 1);
+    if (p != NULL) {
+        memcpy(p, v.p, v.n);
+        p[v.n] = '\0';
+    }
+    return p;
+}
+
+/* What a reload is checked against: the upstream, and for a WebSocket the Origin (with the
+ * Host it was compared to). false: out of memory, the stream must not open unchecked. */
+static bool keep_reload_facts(zt_stream *s, const zt_conn *c)
+{
+    const zt_app_cfg *app = c->req.app;
+    if (app->kind != ZT_APP_TCP) {
+        s->up_url = strdup(app->upstream.url ? app->upstream.url : "");
+        if (s->up_url == NULL)
+            return false;
+    }
+    const zt_header *o = zt_http_head_find(&c->head, "Origin");
+    const zt_header *h = zt_http_head_find(&c->head, "Host");
+    if (s->kind == ZT_STREAM_WS && o != NULL && (s->ws_origin = span_dup(o->value)) == NULL)
+        return false;
+    if (s->kind == ZT_STREAM_WS && h != NULL && (s->ws_host = span_dup(h->value)) == NULL)
+        return false;
+    return true;
+}
+
+static void stream_free(zt_stream *s)
+{
+    free(s->hdr_mem);
+    free(s->up_url);
+    free(s->ws_origin);
+    free(s->ws_host);
+    free(s);
+}
+
 static void copy_request(zt_stream *s, zt_conn *c)
 {
     const zt_request *r = &c->req;
@@ -322,6 +365,11 @@ int zt_stream_begin(zt_conn *c, zt_upconn *up, zt_stream_kind kind, const zt_str
     s->ops = ops;
     s->c = c;
     copy_request(s, c);
+    if (!keep_reload_facts(s, c)) {
+        stream_free(s);
+        zt_conn_close(c);
+        return -1;
+    }
     s->rt = zt_runtime_acquire(c->req.rt);
     s->seen_gen = s->rt->generation;
     s->opened_us = zt_mono_us();
@@ -335,8 +383,7 @@ int zt_stream_begin(zt_conn *c, zt_upconn *up, zt_stream_kind kind, const zt_str
         zt_error("request %s: the audit log cannot record this stream; refusing it", s->req_id);
         c->stream = NULL;
         zt_runtime_release(s->rt);
-        free(s->hdr_mem);
-        free(s);
+        stream_free(s);
         zt_conn_close(c);
         return -1;
     }
@@ -350,6 +397,12 @@ int zt_stream_begin(zt_conn *c, zt_upconn *up, zt_stream_kind kind, const zt_str
     stream_link(w, s);
     zt_metric_stream_open((unsigned)kind);
     zt_upstream_raw(up);
+    if (w->stopping) {
+        /* Begun during the drain (the streams open at SIGTERM were closed then): it ends the
+         * same way now, before a byte flows, instead of holding the drain to its end. */
+        zt_stream_close(c, "gateway shutting down", 1001);
+        return c->state == CS_STREAM ? 0 : -1;
+    }
     if (n1 > 0)
         zt_stream_upstream_input(up, first_to_client, n1);
     if (c->state == CS_STREAM && c->pending.len > 0) {
@@ -555,8 +608,7 @@ void zt_stream_end(zt_conn *c)
     zt_metric_stream_close((unsigned)s->kind, s->bytes_up, s->bytes_down);
     stream_unlink(c->w, s);
     zt_runtime_release(s->rt);
-    free(s->hdr_mem);
-    free(s);
+    stream_free(s);
 }
 
 void zt_stream_close_all(zt_worker *w, const char *reason, uint16_t ws_code)
@@ -604,25 +656,73 @@ static void access_request(const zt_stream *s, const zt_session_info *info, cons
         zt_access_request_header(rq, s->hdrs[i].name, s->hdrs[i].value);
 }
 
-static bool app_still_ok(const zt_stream *s, const zt_app_cfg *app)
+/* What a new handshake or CONNECT to the reloaded app would be refused for, before any
+ * decision about the user: NULL when the app still takes this stream. */
+static const char *app_change(const zt_stream *s, const zt_app_cfg *app)
 {
     if (app == NULL || app->kind != s->app_kind)
-        return false;
-    if (app->kind != ZT_APP_TCP)
-        return true;
-    /* A tunnel is bound to its target: a reload that points the app elsewhere ends it. */
-    const char *dst = app->target.host_header ? app->target.host_header : "";
-    return strcmp(dst, s->dst) == 0;
+        return "app removed by config reload";
+    if (app->kind == ZT_APP_TCP) {
+        /* A tunnel is bound to its target: a reload that points the app elsewhere ends it. */
+        const char *dst = app->target.host_header ? app->target.host_header : "";
+        return strcmp(dst, s->dst) == 0 ? NULL : "tunnel target changed by config reload";
+    }
+    if (s->up_url == NULL || strcmp(app->upstream.url ? app->upstream.url : "", s->up_url) != 0)
+        return "upstream changed by config reload";
+    /* An anonymous stream was let in because the app was public (no decision about a user). */
+    if (s->sid_hash[0] == '\0' && app->sensitivity != ZT_SENS_PUBLIC)
+        return "sign-in required: app no longer public (config reload)";
+    if (s->kind != ZT_STREAM_WS)
+        return NULL;
+    if (!app->websocket)
+        return "WebSocket turned off by config reload";
+    zt_span origin = {s->ws_origin, s->ws_origin ? strlen(s->ws_origin) : 0};
+    zt_span host = {s->ws_host, s->ws_host ? strlen(s->ws_host) : 0};
+    if (!zt_ws_origin_admits(s->ws_origin ? &origin : NULL, s->ws_host ? &host : NULL,
+                             s->https ? "https" : "http", app->websocket_origins,
+                             app->n_websocket_origins))
+        return "Origin no longer allowed by config reload (websocket_origins)";
+    return NULL;
+}
+
+/* every_time is checked when a stream opens only, but it hides the finite frequencies of the
+ * other applicable policies (the shortest one wins): the shortest finite one among the
+ * enforced policies that applied, and its policy; -1 when there is none. Only the listed
+ * policies are seen (res->matched holds the first ZT_POLICY_MATCH_MAX applicable ones). */
+static int64_t finite_frequency(const zt_runtime *rt, const zt_policy_result *res,
+                                const char **policy)
+{
+    if (res->sign_in_frequency_s != 0)
+        return res->sign_in_frequency_s; /* > 0 finite, -1 none: the policy is the cause */
+    int64_t best = -1;
+    const zt_config *cfg = rt->cfg;
+    for (size_t i = 0; i < res->n_matched; i++) {
+        if (zt_policy_report_only(rt->policies, res->matched[i]))
+            continue;
+        const char *name = zt_policy_name(rt->policies, res->matched[i]);
+        for (size_t k = 0; name != NULL && k < cfg->n_policies; k++) {
+            const zt_session_ctl_cfg *sc = &cfg->policies[k].session;
+            if (cfg->policies[k].name == NULL || strcmp(cfg->policies[k].name, name) != 0)
+                continue;
+            if (sc->has_sign_in_frequency && sc->sign_in_frequency_s > 0 &&
+                (best < 0 || sc->sign_in_frequency_s < best)) {
+                best = sc->sign_in_frequency_s;
+                *policy = cfg->policies[k].name;
+            }
+            break;
+        }
+    }
+    return best;
 }
 
 /* Next deadline: session expiry, a finite sign-in frequency running out, and the heartbeat. */
-static int64_t next_deadline(const zt_session_info *info, const zt_policy_result *res, int64_t now)
+static int64_t next_deadline(const zt_session_info *info, int64_t freq_s, int64_t now)
 {
     int64_t d = now + EVAL_HEARTBEAT_MS / 1000;
     if (info != NULL && info->expires_at > 0 && info->expires_at < d)
         d = info->expires_at;
-    if (info != NULL && res->sign_in_frequency_s > 0) {
-        int64_t f = info->auth_time + res->sign_in_frequency_s + 1;
+    if (info != NULL && freq_s > 0) {
+        int64_t f = info->auth_time + freq_s + 1;
         if (f < d)
             d = f;
     }
@@ -652,8 +752,11 @@ static bool reevaluate(zt_worker *w, zt_stream *s, int64_t now)
         s->error_since_ms = 0;
     }
     const zt_app_cfg *app = find_app(w->rt->cfg, s->app);
-    f.app_ok = app_still_ok(s, app);
+    f.app_change = app_change(s, app);
+    f.app_ok = f.app_change == NULL;
     zt_policy_result res = {.sign_in_frequency_s = -1};
+    int64_t freq_s = -1;
+    /* Anonymous (a public app): no user to decide about, as in the pipeline's policy stage. */
     if (f.session_status == ZT_SESSION_VALID && f.app_ok && info != NULL) {
         zt_access_request rq;
         zt_policy_input in;
@@ -666,6 +769,13 @@ static bool reevaluate(zt_worker *w, zt_stream *s, int64_t now)
         f.reauth_required = res.reauth_required;
         f.frequency_every_time = res.sign_in_frequency_s == 0;
         f.control = zt_control_name(res.next_control);
+        const char *fin_policy = f.policy;
+        freq_s = finite_frequency(w->rt, &res, &fin_policy);
+        if (f.frequency_every_time && freq_s > 0 &&
+            (info->auth_time <= 0 || now - info->auth_time > freq_s)) {
+            f.finite_frequency_out = true;
+            f.policy = fin_policy;
+        }
     }
     char buf[160];
     zt_stream_verdict v = zt_stream_verdict_of(&f, buf, sizeof(buf));
@@ -675,7 +785,7 @@ static bool reevaluate(zt_worker *w, zt_stream *s, int64_t now)
     }
     s->dirty = false;
     s->moved = false;
-    s->deadline = next_deadline(info, &res, now);
+    s->deadline = next_deadline(info, freq_s, now);
     s->next_beat_ms = loop_ms(w) + EVAL_HEARTBEAT_MS;
     if (s->rt != w->rt) { /* a week-long stream must not pin an old generation */
         zt_runtime_release(s->rt);

@@ -195,14 +195,29 @@ static bool origin_eq(zt_span origin, const char *normal)
            strcmp(mine, normal) == 0;
 }
 
-static bool own_origin(const zt_http_head *h, const char *own_scheme, char *out, size_t cap)
+static bool own_origin(zt_span host, const char *own_scheme, char *out, size_t cap)
 {
-    const zt_header *host = zt_http_head_find(h, "Host");
-    if (host == NULL || own_scheme == NULL)
+    if (own_scheme == NULL)
         return false;
     char raw[300];
-    int w = snprintf(raw, sizeof(raw), "%s://%.*s", own_scheme, (int)host->value.n, host->value.p);
+    int w = snprintf(raw, sizeof(raw), "%s://%.*s", own_scheme, (int)host.n, host.p);
     return w > 0 && (size_t)w < sizeof(raw) && zt_ws_origin_normalise(raw, (size_t)w, out, cap);
+}
+
+bool zt_ws_origin_admits(const zt_span *origin, const zt_span *host, const char *own_scheme,
+                         const zt_cfg_word *origins, size_t n_origins)
+{
+    if (origin == NULL)
+        return true; /* not a browser: no ambient cookies to hijack */
+    if (n_origins == 0) {
+        char own[300];
+        return host != NULL && own_origin(*host, own_scheme, own, sizeof(own)) &&
+               origin_eq(*origin, own);
+    }
+    for (size_t i = 0; i < n_origins; i++)
+        if (origins[i].s != NULL && origin_eq(*origin, origins[i].s))
+            return true;
+    return false;
 }
 
 bool zt_ws_origin_allowed(const zt_http_head *h, const char *own_scheme, const zt_cfg_word *origins,
@@ -210,18 +225,11 @@ bool zt_ws_origin_allowed(const zt_http_head *h, const char *own_scheme, const z
 {
     const zt_header *o = NULL;
     unsigned n = count_headers(h, "Origin", &o);
-    if (n == 0)
-        return true; /* not a browser: no ambient cookies to hijack */
     if (n > 1)
         return false;
-    if (n_origins == 0) {
-        char own[300];
-        return own_origin(h, own_scheme, own, sizeof(own)) && origin_eq(o->value, own);
-    }
-    for (size_t i = 0; i < n_origins; i++)
-        if (origins[i].s != NULL && origin_eq(o->value, origins[i].s))
-            return true;
-    return false;
+    const zt_header *host = zt_http_head_find(h, "Host");
+    return zt_ws_origin_admits(n == 1 ? &o->value : NULL, host ? &host->value : NULL, own_scheme,
+                               origins, n_origins);
 }
 
 int zt_ws_accept(zt_span key, char out[ZT_WS_ACCEPT_LEN + 1])
@@ -637,10 +645,7 @@ void zt_ws_switched(zt_conn *c, zt_upconn *up, const char *rest, size_t n)
     r->status = 101;
     r->resp_head_sent = true;
     /* The 101 waits in c->out for the stream's Open record like any answer (fail closed). */
-    if (zt_stream_begin(c, up, ZT_STREAM_WS, &ws_ops, rest, n) < 0)
-        return;
-    /* Switched during the drain: the streams open at SIGTERM were closed then; this one ends
-     * the same way instead of holding the drain to its end and being cut without a word. */
-    if (c->w->stopping)
-        zt_stream_close(c, "gateway shutting down", ZT_WS_GOING_AWAY);
+    /* Switched during the drain: zt_stream_begin closes it at once (1001), as it does every
+     * stream begun then. */
+    zt_stream_begin(c, up, ZT_STREAM_WS, &ws_ops, rest, n);
 }

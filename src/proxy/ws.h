@@ -39,6 +39,10 @@ zt_ws_check zt_ws_check_request(const zt_http_head *h);
  * Origin header (a non-browser client) passes; "null" and anything unparsable do not. */
 bool zt_ws_origin_allowed(const zt_http_head *h, const char *own_scheme, const zt_cfg_word *origins,
                           size_t n_origins);
+/* The same rule on the values kept from a handshake (a live stream re-checked after a reload):
+ * origin NULL when it had no Origin header, host the Host value as sent (NULL: none). */
+bool zt_ws_origin_admits(const zt_span *origin, const zt_span *host, const char *own_scheme,
+                         const zt_cfg_word *origins, size_t n_origins);
 
 /* An origin written in the config: "http(s)://host[:port]", nothing else. Writes its normal
  * form ("https://app.example" without the default port, lowercase) to out[cap]. */

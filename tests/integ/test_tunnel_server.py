@@ -18,6 +18,7 @@ import socket
 import sqlite3
 import ssl
 import subprocess
+import threading
 import time
 
 from harness import Skip, check, eq, free_port, proc_rss_kb, wait_until
@@ -598,5 +599,95 @@ def test_tunnel_survives_reloads(h):
         check(wait_until(lambda: len(net_records(h, 2)) == 5, 10.0), "5 Close records")
         eq(sorted({r["reasons"] for r in net_records(h, 2)}) in
            (["client connection lost"], ["client closed"]), True, "closed by their clients")
+    finally:
+        target.stop()
+
+
+class _SlowTarget:
+    """A target whose accept queue is full (listen(0) and one connection it has not accepted):
+    the gateway's SYN is dropped and sent again about 1 s later. release() makes room, so the
+    connect completes then: a tunnel decided before that point begins after it."""
+
+    def __init__(self):
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(0)
+        self.address = "127.0.0.1:%d" % self.srv.getsockname()[1]
+        self.filler = socket.create_connection(self.srv.getsockname())
+        self.accepted = []
+
+    def release(self):
+        def loop():
+            try:
+                while True:
+                    self.accepted.append(self.srv.accept()[0])
+            except OSError:
+                pass
+        threading.Thread(target=loop, daemon=True).start()
+
+    def stop(self):
+        for s in [self.srv, self.filler] + self.accepted:
+            s.close()
+
+
+def test_tunnel_begun_during_drain_closes_at_once(h):
+    """SIGTERM while a tunnel's target is still connecting: the tunnel begins during the drain
+    and must end at once ("gateway shutting down", audited), not stay open until the drain time
+    (30 s here) runs out."""
+    target = _SlowTarget()
+    try:
+        cfg = _config(h, target)
+        cfg["gateway"]["timeouts"]["drain"] = "30s"
+        gw = h.gateway(cfg, start=False)
+        add_user(h, gw, ALICE, PASSWORD)
+        gw.start()
+        dev, cert, key = enrol(h, gw, ALICE, "pc-alice")
+        token = mint_token(h, ALICE, dev)
+        result = {}
+
+        def connect():
+            try:
+                result["t"] = Tunnel(gw.tls_port, "%s:22" % SSH_HOST, token, cert, key)
+            except (ssl.SSLError, OSError) as e:
+                result["error"] = e
+        th = threading.Thread(target=connect, daemon=True)
+        th.start()
+        # The decision's Open record is written before the target is connected.
+        check(wait_until(lambda: net_records(h, 1), 5.0), "the tunnel was decided")
+        rid = open_record(h)["metadata"]["uid"]
+        time.sleep(0.1)
+        start = time.monotonic()
+        gw.proc.signal(signal.SIGTERM)
+        time.sleep(0.2)
+        target.release()
+        th.join(10.0)
+        t = result.get("t")
+        if t is not None:
+            print("answer during the drain: %d" % t.status)
+            check(t.status != 200 or t.closed(5.0), "the tunnel begun in the drain closes at once")
+        rec = close_record(h, rid, timeout_s=5.0)
+        eq(rec["reasons"], "gateway shutting down", "reason")
+        eq(rec["traffic"]["bytes_out"], 0, "no byte to the client")
+        check(gw.proc.wait(10.0) is not None, "the gateway exits without waiting for the drain")
+        print("exited %.3f s after SIGTERM" % (time.monotonic() - start))
+    finally:
+        target.stop()
+
+
+def test_tunnel_finite_frequency_beside_every_time(h):
+    """every_time (one policy) is checked when a tunnel opens only; a finite frequency (another
+    policy) still ends it when it runs out, though every_time is the shortest of the two."""
+    policies = [{"name": "fresh", "users": {"include": ["all"]}, "apps": {"include": ["ssh"]},
+                 "session": {"sign_in_frequency": "every_time"}},
+                {"name": "minutely", "users": {"include": ["all"]}, "apps": {"include": ["ssh"]},
+                 "session": {"sign_in_frequency": "1m"}}]
+    target, gw, dev, cert, key, token = _setup(h, gw_kw={"policies": policies})
+    try:
+        # Signed in 55 s ago: fresh enough for every_time at open; 1m runs out about 6 s later.
+        token = mint_token(h, ALICE, dev, auth_age_s=55)
+        t = _open(gw, token, cert, key)
+        rid = open_record(h)["metadata"]["uid"]
+        check(t.closed(15.0), "closed when the 1m sign-in frequency runs out")
+        eq(close_record(h, rid)["reasons"], "sign-in frequency of policy minutely", "reason")
     finally:
         target.stop()

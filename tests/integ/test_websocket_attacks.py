@@ -13,7 +13,7 @@ import time
 
 import ws_echo
 from harness import check, eq, exchange, get, wait_until
-from test_websocket import Echo, connect
+from test_websocket import Echo, connect, open_ws
 
 
 class RawApp:
@@ -538,3 +538,89 @@ def test_wsa_101_one_byte_per_write(h):
         eq(ws_echo.read_message(ws_echo.PrefixSock(s, rest))[:2], (1, b"first"), "first frame")
     finally:
         app.close()
+
+
+# ---- a reload re-checks live WebSockets like new handshakes ------------------------------------
+
+def _reload_closes(h, app_kw_after, reload_seen, reason_has, origin=None, audit=None, echo2=None):
+    """Open a WebSocket, reload with the app changed by app_kw_after, wait until the reload has
+    taken effect (reload_seen(gw)), then the live stream must get a close frame 1008 naming why
+    instead of the echo of the next message."""
+    echo = Echo(h)
+    extra = {"audit": {"path": audit}} if audit else None
+    cfg = h.config([h.app(echo)], extra=extra)
+    gw = h.gateway(cfg)
+    ws, st, _ = open_ws(gw, origin=origin)
+    eq(st, 101, "status")
+    cfg2 = h.config([h.app(echo2 or echo, **app_kw_after)], extra=extra)
+    cfg2["gateway"] = cfg["gateway"]
+    gw.reload(cfg2)
+    check(wait_until(lambda: reload_seen(gw), 5), "the reload never took effect")
+    time.sleep(0.6)  # more than two re-evaluation ticks
+    ws.settimeout(5)
+    ws.sendall(ws_echo.frame(1, b"after", mask=True))
+    op, data, _ = ws_echo.read_message(ws)
+    code, reason = ws_echo.parse_close(data) if op == 8 else (None, data)
+    eq((op, code), (8, 1008), "close after reload (got %r)" % (reason,))
+    check(reason_has in reason, "close reason %r does not say %r" % (reason, reason_has))
+    return gw
+
+
+def _refused(gw, origin=None):
+    s, status, _ = open_ws(gw, origin=origin, extra=["Accept: application/json"])
+    s.close()
+    return status in (401, 403)
+
+
+def test_wsa_reload_public_app_to_internal_closes_anonymous_ws(h):
+    """An anonymous stream (public app, no session) is re-checked too: a reload that makes the
+    app need sign-in (new handshakes: 401) ends it, as the pipeline would refuse it now."""
+    audit = os.path.join(h.dir, "state", "audit", "audit.log")
+    _reload_closes(h, {"sensitivity": "internal"}, _refused, "no longer public", audit=audit)
+    check(wait_until(lambda: close_records(audit), 5), "no Close record")
+    check("no longer public" in close_records(audit)[-1].get("reasons", ""),
+          "Close record reason: %r" % close_records(audit)[-1].get("reasons"))
+
+
+def test_wsa_reload_websocket_off_closes_live_ws(h):
+    """`websocket: false` by reload closes a live WebSocket (1008, the reason names it)."""
+    _reload_closes(h, {"websocket": False}, _refused, "WebSocket turned off by config reload")
+
+
+def test_wsa_reload_origins_no_longer_admit_closes_live_ws(h):
+    """The handshake's Origin is kept with the stream: a reload whose websocket_origins no
+    longer admit it closes the live WebSocket; a browser-less one (no Origin) stays."""
+    own = "http://app.test"
+    _reload_closes(h, {"websocket_origins": ["https://portal.example"]},
+                   lambda gw: _refused(gw, origin=own), "Origin no longer allowed", origin=own)
+
+
+def test_wsa_reload_origins_keeps_ws_without_origin(h):
+    """The same reload leaves a WebSocket without Origin (not a browser) open: new handshakes
+    without Origin are admitted too."""
+    echo = Echo(h)
+    cfg = h.config([h.app(echo)])
+    gw = h.gateway(cfg)
+    ws, st, _ = open_ws(gw)
+    eq(st, 101, "status")
+    cfg2 = h.config([h.app(echo, websocket_origins=["https://portal.example"])])
+    cfg2["gateway"] = cfg["gateway"]
+    gw.reload(cfg2)
+    check(wait_until(lambda: _refused(gw, origin="http://app.test"), 5), "reload")
+    time.sleep(0.6)
+    ws.settimeout(5)
+    ws.sendall(ws_echo.frame(1, b"still", mask=True))
+    eq(ws_echo.read_message(ws)[:2], (1, b"still"), "echo after the reload")
+
+
+def test_wsa_reload_changed_upstream_closes_live_ws(h):
+    """A reload that points the app at another upstream ends the live WebSocket to the old one
+    (like a tunnel whose target changed)."""
+    echo2 = Echo(h, name="ws-echo-2")
+
+    def seen(gw):
+        s, st, _ = open_ws(gw)
+        s.close()
+        return st == 101 and len(echo2.events("handshake")) > 0
+
+    _reload_closes(h, {}, seen, "upstream changed by config reload", echo2=echo2)
