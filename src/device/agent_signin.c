@@ -400,7 +400,12 @@ static void issue_token(zt_local_req *r, const as_entry *e, const zt_store_devic
                          .passkey_aaguid = e->by.has_aaguid ? e->by.aaguid : NULL};
     char token[ZT_SESSION_COOKIE_LEN + 1];
     int64_t now = zt_wall_us() / 1000000;
-    if (r->svc == NULL || zt_session_create(r->svc->sessions, &in, now, token, NULL) != 0) {
+    if (e->by.expires_cap <= now) {
+        json_fail(r, 400, "expired_token", "the sign-in that approved this code has ended");
+        return;
+    }
+    if (r->svc == NULL ||
+        zt_session_create_capped(r->svc->sessions, &in, now, e->by.expires_cap, token, NULL) != 0) {
         json_fail(r, 503, "unavailable", "the session store is unavailable");
         return;
     }

@@ -238,6 +238,9 @@ typedef struct zt_agent_approval {
     char user_id[33];
     char email[255];
     int64_t auth_time, mfa_time;
+    /* The approving session's absolute expiry: the agent's token never outlives the sign-in
+     * that approved it (a new session, not a new sign-in). */
+    int64_t expires_cap;
     char mfa_method[17];
     unsigned amr;
     bool has_aaguid;

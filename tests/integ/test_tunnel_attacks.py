@@ -234,3 +234,62 @@ def test_real_token_not_logged_and_not_a_cookie(h):
         _no_secret_logged(h, gw, [token])
     finally:
         target.stop()
+
+
+def test_approval_never_outlives_the_approving_sign_in(h):
+    """The agent's token is a new session, but not a new sign-in: it ends when the approving
+    browser session's absolute lifetime ends, never later (else approving a code just before a
+    sign-in expires would buy another full lifetime without signing in)."""
+    import sqlite3
+    from agent_signin import approve
+    target, gw, agent, b = _signin_setup(h)
+    try:
+        ans = _start(gw, agent)
+        r = approve(b, ans["user_code"])
+        check(b'id="agent-approved"' in r.body, "approved: %r" % r.body[:300])
+        status, out = _poll(gw, agent, ans["device_code"])  # 5 s later than the sign-in
+        eq(status, 200, "token: %r" % out)
+        db = sqlite3.connect(h.path("state/ztgate.db"), timeout=10)
+        browser = db.execute("SELECT MAX(absolute_expires_at) FROM sessions WHERE host != ?",
+                             (AGENT_HOST,)).fetchone()[0]
+        agent_abs = db.execute("SELECT absolute_expires_at FROM sessions WHERE host = ?",
+                               (AGENT_HOST,)).fetchone()[0]
+        db.close()
+        check(agent_abs <= browser, "the token ends at %d, after the approving sign-in (%d)"
+              % (agent_abs, browser))
+    finally:
+        target.stop()
+
+
+def test_pipelined_after_refused_connect(h):
+    """A refused CONNECT ends the connection: a request pipelined behind it is never served
+    (no smuggling a second request past the refusal), and a refusal's bytes never reach a
+    target."""
+    target, gw, dev, cert, key, token = _setup(h)
+    try:
+        smuggled = b"GET /.ztgate/agent/approve HTTP/1.1\r\nHost: app.test\r\n\r\n"
+        for head in (b"CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n",
+                     b"CONNECT ssh.test:22 HTTP/1.1\r\nHost: ssh.test:22\r\n"):  # no token
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.load_cert_chain(cert, key)
+            s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", gw.tls_port), timeout=10),
+                                server_hostname="ssh.test")
+            s.sendall(head + b"\r\n" + smuggled * 3)
+            got = b""
+            try:
+                while True:
+                    d = s.recv(65536)
+                    if not d:
+                        break
+                    got += d
+            except OSError:
+                pass
+            s.close()
+            eq(got.count(b"HTTP/1.1 "), 1, "one answer only: %r" % got[:400])
+            check(got.startswith(b"HTTP/1.1 40"), "refused: %r" % got[:80])
+        eq(target.accepted(), 0, "nothing reached the target")
+    finally:
+        target.stop()
