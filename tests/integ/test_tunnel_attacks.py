@@ -293,3 +293,24 @@ def test_pipelined_after_refused_connect(h):
         eq(target.accepted(), 0, "nothing reached the target")
     finally:
         target.stop()
+
+
+def test_tcp_app_is_no_http_app(h):
+    """An HTTP request naming a kind tcp app's host (with or without its port) is never proxied
+    to the tcp target: that target is reached through CONNECT only (device + token)."""
+    target, gw, dev, cert, key, token = _setup(h)
+    try:
+        from test_tunnel_server import mint_token
+        # TEST FIXTURE: browser sessions for the tcp app's host, as if a sign-in had made them.
+        cookies = {True: mint_token(h, ALICE, dev, host="ssh.test"),
+                   False: mint_token(h, ALICE, dev, host="ssh.test")}
+        for host in ("ssh.test", "ssh.test:22", "SSH.TEST"):
+            for tls in (True, False):
+                nb = Browser(gw.tls_port if tls else gw.port, host=host, tls=tls)
+                nb.cookies[COOKIE if tls else "ztgate_session"] = cookies[tls]
+                r = nb.get("/")
+                check(r.status != 200 and r.status != 502,
+                      "%s tls=%s: %d %r" % (host, tls, r.status, r.body[:120]))
+        eq(target.accepted(), 0, "no HTTP request reached the tcp target")
+    finally:
+        target.stop()
