@@ -314,3 +314,43 @@ def test_tcp_app_is_no_http_app(h):
         eq(target.accepted(), 0, "no HTTP request reached the tcp target")
     finally:
         target.stop()
+
+
+def test_approval_csrf_and_foreign_device(h):
+    """Approval needs the form's CSRF token of this session (a cross-site form cannot approve),
+    and a code of Bob's device typed by Alice approves nothing (the Storm-2372 pattern); after
+    both, the code is still Bob's to approve and nobody else's."""
+    from agent_signin import Agent, approve, approver
+    target, gw, agent, b = _signin_setup(h)
+    try:
+        bob = Agent(h, gw, "bob@example.test", name="agent-bob")
+        ans = _start(gw, bob)
+        code = ans["user_code"]
+        # A forged cross-site POST in Alice's browser: her cookie, no token / a made-up token.
+        for fields in ({"code": code, "action": "approve"},
+                       {"code": code, "action": "approve", "csrf_token": "A" * 43}):
+            r = b.post("/.ztgate/agent/approve", fields,
+                       headers=(("Content-Type", "application/x-www-form-urlencoded"),
+                                ("Origin", "https://evil.example")))
+            check(r.status in (400, 403), "forged POST: %d %r" % (r.status, r.body[:200]))
+            check(b"agent-approved" not in r.body, "a forged POST approved")
+        # Alice, with her own CSRF token, types Bob's code: refused, audited.
+        r = approve(b, code)
+        eq(r.status, 403, "another user's device: %r" % r.body[:200])
+        # Bob's token from another user's CSRF token: refused.
+        tok, _ = b.csrf("/.ztgate/agent/approve")
+        bb = approver(h, gw, "bob@example.test", "bob's long passphrase for tunnels")
+        r = bb.post("/.ztgate/agent/approve", {"csrf_token": tok, "code": code,
+                                               "action": "approve"})
+        check(r.status in (400, 403) and b"agent-approved" not in r.body,
+              "Alice's CSRF token in Bob's session: %d" % r.status)
+        # Bob himself can still approve it: nothing above used the code up.
+        r = approve(bb, code)
+        check(b'id="agent-approved"' in r.body, "Bob approves: %r" % r.body[:300])
+        status, out = _poll(gw, bob, ans["device_code"])
+        eq(status, 200, "Bob's agent gets its token: %r" % out)
+        # Alice's device cannot poll Bob's code (a stolen device code is useless elsewhere).
+        status, out = _poll(gw, agent, ans["device_code"])
+        check(status != 200 and "token" not in out, "Alice's device polled Bob's code: %r" % out)
+    finally:
+        target.stop()
