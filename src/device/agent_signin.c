@@ -266,6 +266,15 @@ static bool device_known(zt_devices *d, zt_local_req *r, zt_store_device *dev)
     }
     int rc = zt_store_device_get(d->store, r->device_id, dev);
     if (rc == -ENOENT || (rc == 0 && dev->revoked_at != 0)) {
+        /* A revoked device still trying (before every loop has the new revoked set): the
+         * attempt is what an administrator who revoked a lost laptop needs to see. */
+        bool known = rc == 0;
+        if (!zt_agent_signin_audit(r, "agent_signin_device_refused", false,
+                                   known ? dev->user_id : NULL, known ? dev->email : NULL,
+                                   r->device_id, NULL)) {
+            json_fail(r, 503, "unavailable", "the audit log is unavailable");
+            return false;
+        }
         json_fail(r, 403, "device_not_enrolled", "this device is unknown or was revoked");
         return false;
     }

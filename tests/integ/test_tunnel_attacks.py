@@ -354,3 +354,59 @@ def test_approval_csrf_and_foreign_device(h):
         check(status != 200 and "token" not in out, "Alice's device polled Bob's code: %r" % out)
     finally:
         target.stop()
+
+
+def test_revoked_device_sign_in_is_refused_and_audited(h):
+    """A revoked device (a stolen laptop) asking for a sign-in, or polling one it started
+    before the revocation, is refused, and each refusal is an audit record naming the device:
+    both while the gateway's loops still let its certificate through (the device endpoints
+    refuse it) and once they refuse it in the TLS handshake."""
+    import json
+    import ssl
+    import time
+    from agent_signin import audit_records
+    from test_case1_device import _tls_request
+    target, gw, agent, b = _signin_setup(h)
+
+    def attempt(path, body):
+        """True when refused in the handshake; else the answer must be a refusal."""
+        try:
+            r = _tls_request(gw.tls_port, "POST", path, [("Content-Type", "application/json")],
+                             json.dumps(body).encode(), agent.cert)
+        except (ssl.SSLError, ConnectionResetError) as e:
+            check("revoked" in str(e) or isinstance(e, ConnectionResetError), str(e))
+            return True
+        check(r.status in (401, 403) and b"token" not in r.body,
+              "%s from a revoked device: %d %r" % (path, r.status, r.body[:200]))
+        return False
+
+    def audited(n_before):
+        time.sleep(0.5)  # the audit writer flushes in batches
+        return [x for x in audit_records(gw)[n_before:]
+                if x.get("device", {}).get("uid") == agent.device_id and x.get("status_id") == 2]
+
+    try:
+        ans = _start(gw, agent)
+        r = h.cli("device", "revoke", agent.device_id, "--config", gw.config_path)
+        eq(r.returncode, 0, "revoke: " + r.stderr)
+        n = len(audit_records(gw))
+        attempt("/.ztgate/agent/signin/poll", {"device_code": ans["device_code"]})
+        attempt("/.ztgate/agent/signin/start", {"app": "%s:22" % SSH_HOST})
+        check(len(audited(n)) >= 2, "both refusals audited with the device: %r"
+              % audit_records(gw)[n:])
+        # Once the loops have the new revoked set, the handshake itself refuses it.
+        handshake_refused = False
+        for _ in range(50):
+            n = len(audit_records(gw))
+            if attempt("/.ztgate/agent/signin/start", {"app": "%s:22" % SSH_HOST}):
+                handshake_refused = True
+                break
+            time.sleep(0.1)
+        check(handshake_refused, "the handshake refuses the revoked certificate in time")
+        recs = audited(n)
+        check(any(x.get("class_uid") == 4001 and x.get("activity_id") == 5 for x in recs),
+              "the refused handshake is a Network Activity Refuse record: %r"
+              % audit_records(gw)[n:])
+        check(agent.device_id in gw.stderr_text(), "and a warning in the log")
+    finally:
+        target.stop()
