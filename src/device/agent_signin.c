@@ -266,6 +266,15 @@ static bool device_known(zt_devices *d, zt_local_req *r, zt_store_device *dev)
     }
     int rc = zt_store_device_get(d->store, r->device_id, dev);
     if (rc == -ENOENT || (rc == 0 && dev->revoked_at != 0)) {
+        /* A revoked device still trying (before every loop has the new revoked set): the
+         * attempt is what an administrator who revoked a lost laptop needs to see. */
+        bool known = rc == 0;
+        if (!zt_agent_signin_audit(r, "agent_signin_device_refused", false,
+                                   known ? dev->user_id : NULL, known ? dev->email : NULL,
+                                   r->device_id, NULL)) {
+            json_fail(r, 503, "unavailable", "the audit log is unavailable");
+            return false;
+        }
         json_fail(r, 403, "device_not_enrolled", "this device is unknown or was revoked");
         return false;
     }
@@ -400,7 +409,12 @@ static void issue_token(zt_local_req *r, const as_entry *e, const zt_store_devic
                          .passkey_aaguid = e->by.has_aaguid ? e->by.aaguid : NULL};
     char token[ZT_SESSION_COOKIE_LEN + 1];
     int64_t now = zt_wall_us() / 1000000;
-    if (r->svc == NULL || zt_session_create(r->svc->sessions, &in, now, token, NULL) != 0) {
+    if (e->by.expires_cap <= now) {
+        json_fail(r, 400, "expired_token", "the sign-in that approved this code has ended");
+        return;
+    }
+    if (r->svc == NULL ||
+        zt_session_create_capped(r->svc->sessions, &in, now, e->by.expires_cap, token, NULL) != 0) {
         json_fail(r, 503, "unavailable", "the session store is unavailable");
         return;
     }

@@ -445,11 +445,45 @@ void zt_issued_dispose(zt_issued *is)
 /* ---- TLS ---- */
 
 static int ex_index = -1;
+static int refused_index = -1; /* per SSL: the id of a revoked device that tried (malloc'd) */
 static pthread_once_t ex_once = PTHREAD_ONCE_INIT;
+
+static void refused_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                         void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    free(ptr);
+}
 
 static void ex_init(void)
 {
     ex_index = SSL_CTX_get_ex_new_index(0, (void *)"ztgate devices", NULL, NULL, NULL);
+    refused_index =
+        SSL_get_ex_new_index(0, (void *)"ztgate revoked device", NULL, NULL, refused_free);
+}
+
+static bool id_from_cert(X509 *x, char out[ZT_DEVICE_ID_LEN + 1]);
+
+/* Remembers which revoked device the handshake refused, for the audit record the connection
+ * writes when it drops (a stolen laptop's attempts must leave a trace). */
+static void note_revoked(SSL *ssl, X509 *leaf)
+{
+    char id[ZT_DEVICE_ID_LEN + 1];
+    if (ssl == NULL || leaf == NULL || refused_index < 0 || !id_from_cert(leaf, id) ||
+        SSL_get_ex_data(ssl, refused_index) != NULL)
+        return;
+    char *copy = strdup(id);
+    if (copy != NULL && SSL_set_ex_data(ssl, refused_index, copy) != 1)
+        free(copy);
+}
+
+bool zt_device_tls_refused(SSL *ssl, char device_id[ZT_DEVICE_ID_LEN + 1])
+{
+    const char *id = ssl != NULL && refused_index >= 0 ? SSL_get_ex_data(ssl, refused_index) : NULL;
+    if (id == NULL)
+        return false;
+    snprintf(device_id, ZT_DEVICE_ID_LEN + 1, "%s", id);
+    return true;
 }
 
 static zt_devices *devices_of(SSL *ssl)
@@ -470,6 +504,7 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *sctx)
     X509 *leaf = X509_STORE_CTX_get_current_cert(sctx);
     if (d == NULL || leaf == NULL || !zt_cert_serial_hex(leaf, serial) ||
         zt_devices_serial_revoked(d, serial)) {
+        note_revoked(ssl, leaf);
         X509_STORE_CTX_set_error(sctx, X509_V_ERR_CERT_REVOKED);
         return 0;
     }

@@ -71,6 +71,8 @@ void zt_devices_free(zt_devices *d);
 int zt_device_tls_configure(zt_devices *d, SSL_CTX *ctx, char *err, size_t errlen);
 /* After the handshake: the device id of the verified peer certificate, else false. */
 bool zt_device_tls_peer(SSL *ssl, char device_id[ZT_DEVICE_ID_LEN + 1]);
+/* After a failed handshake: the id of the revoked device whose certificate it refused. */
+bool zt_device_tls_refused(SSL *ssl, char device_id[ZT_DEVICE_ID_LEN + 1]);
 void zt_devices_refresh_revoked(zt_devices *d);
 /* A counter that moves whenever a device's state may have changed (zt_devices_invalidate,
  * zt_devices_refresh_revoked): live streams poll it to re-evaluate their device (one atomic
@@ -238,6 +240,9 @@ typedef struct zt_agent_approval {
     char user_id[33];
     char email[255];
     int64_t auth_time, mfa_time;
+    /* The approving session's absolute expiry: the agent's token never outlives the sign-in
+     * that approved it (a new session, not a new sign-in). */
+    int64_t expires_cap;
     char mfa_method[17];
     unsigned amr;
     bool has_aaguid;

@@ -244,6 +244,18 @@ static bool refuse_by_policy(zt_local_req *r, const zt_agent_pending *p, const d
     return true;
 }
 
+/* When the approving session ends for good (its absolute expiry): the token is capped there. */
+static bool approving_session_end(zt_local_req *r, const zt_portal_sess *s, int64_t *out)
+{
+    const zt_session_info *info = NULL;
+    zt_session_status st =
+        zt_session_lookup_hash(r->sessions, s->id_hash, r->host, zt_portal_now(), false, &info);
+    if (st != ZT_SESSION_VALID || info == NULL || info->absolute_expires_at <= 0)
+        return false;
+    *out = info->absolute_expires_at;
+    return true;
+}
+
 static void approve_or_deny(zt_local_req *r, const zt_portal_sess *s, const zt_agent_pending *p,
                             bool approve)
 {
@@ -256,6 +268,10 @@ static void approve_or_deny(zt_local_req *r, const zt_portal_sess *s, const zt_a
     snprintf(by.email, sizeof(by.email), "%s", s->email);
     snprintf(by.mfa_method, sizeof(by.mfa_method), "%s", s->mfa_method);
     memcpy(by.aaguid, s->passkey_aaguid, sizeof(by.aaguid));
+    if (approve && !approving_session_end(r, s, &by.expires_cap)) {
+        zt_portal_unavailable(r, "agent sign-in: session store unavailable");
+        return;
+    }
     int rc = zt_agent_signin_decide(r->svc->devices, r, p, &by, zt_portal_now());
     if (rc == -ENOENT) {
         ask_code(r, 400, AG_BAD_CODE);

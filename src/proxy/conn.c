@@ -1187,6 +1187,9 @@ static void conn_input_tls(zt_conn *c, const char *data, size_t n)
         int hs = zt_tls_handshake(&c->tls);
         conn_send_tls_output(c);
         if (hs < 0) {
+            char refused[ZT_DEVICE_ID_LEN + 1];
+            if (zt_device_tls_refused(c->tls.ssl, refused))
+                zt_conn_audit_revoked_device(c, refused);
             zt_debug("conn %" PRIu64 " from %s: TLS handshake failed", c->id, c->ip);
             zt_conn_close(c);
             return;

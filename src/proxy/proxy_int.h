@@ -463,6 +463,9 @@ void zt_tunnel_forward(zt_conn *c);
 void zt_tunnel_failed(zt_conn *c, const char *detail);
 /* The tunnel's target connected (state connecting): the 200, then the splice. */
 void zt_tunnel_connected(zt_conn *c);
+/* A Network Activity Refuse record (and a warning) for a TLS handshake that presented the
+ * certificate of a revoked device. */
+void zt_conn_audit_revoked_device(zt_conn *c, const char *device_id);
 
 /* ---- WebSockets (ws.c; the pure rules are in ws.h) ---- */
 

@@ -10,6 +10,7 @@
  * an audited Network Activity Refuse record; answers are JSON for the agent (407 with
  * Proxy-Authenticate for sign-in and step-up, 403 for a block). Bytes the agent sent after its
  * head (an SSH banner) wait in `pending` and go to the target once it is connected. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -294,4 +295,31 @@ void zt_tunnel_connected(zt_conn *c)
     r->resp_head_sent = true;
     zt_conn_out(c, ok, sizeof(ok) - 1);
     zt_stream_begin(c, c->up, ZT_STREAM_TUNNEL, NULL, NULL, 0);
+}
+
+void zt_conn_audit_revoked_device(zt_conn *c, const char *device_id)
+{
+    /* The handshake refused a revoked device's certificate: no request, no tunnel, but the
+     * attempt is the event an administrator who revoked a lost laptop needs to see. */
+    zt_server *srv = c->w->server;
+    zt_warn("conn %" PRIu64 " from %s: TLS handshake with the revoked device %s refused", c->id,
+            c->ip, device_id);
+    if (srv->audit == NULL)
+        return;
+    zt_event ev;
+    zt_buf_reset(&c->w->event);
+    zt_event_begin(&ev, &c->w->event, ZT_EV_NETWORK_ACTIVITY, ZT_ACT_NET_REFUSE, ZT_SEV_MEDIUM);
+    zt_event_status(&ev, ZT_STATUS_FAILURE);
+    zt_event_str(&ev, "message", "revoked device certificate refused");
+    zt_event_str(&ev, "src_endpoint.ip", c->ip);
+    zt_event_uint(&ev, "src_endpoint.port",
+                  (uint64_t)zt_sockaddr_port((const struct sockaddr *)&c->peer));
+    zt_event_str(&ev, "connection_info.protocol_name", "tls");
+    zt_event_str(&ev, "device.uid", device_id);
+    zt_event_str(&ev, "decision", "block");
+    zt_event_str(&ev, "reasons", "the device was revoked");
+    zt_event_metadata(&ev, NULL, NULL);
+    if (zt_event_end(&ev) == 0 &&
+        zt_audit_submit_batched(srv->audit, c->w->event.data, c->w->event.len) > 0)
+        c->w->audit_owed = true;
 }

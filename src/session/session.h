@@ -184,6 +184,12 @@ typedef struct zt_session_new {
 int zt_session_create(zt_sessions *s, const zt_session_new *in, int64_t now,
                       char cookie_out[ZT_SESSION_COOKIE_LEN + 1],
                       char hash_out[ZT_SESSION_HASH_LEN + 1]);
+/* Create with the absolute expiry also capped at cap_absolute (0 = no cap): a child never
+ * outlives its parent (an agent token never outlives the sign-in that
+ * approved it). */
+int zt_session_create_capped(zt_sessions *s, const zt_session_new *in, int64_t now,
+                             int64_t cap_absolute, char cookie_out[ZT_SESSION_COOKIE_LEN + 1],
+                             char hash_out[ZT_SESSION_HASH_LEN + 1]);
 /* Delete a session and every session made from it by code exchange (logout). Also bumps the
  * revocation counter so every cache (other loops, other processes) forgets them at once.
  * 0 (also when it was already gone) or a negative errno. */
@@ -264,11 +270,6 @@ void zt_revocation_unmap(_Atomic uint64_t *map);
 void zt_session_b64(const unsigned char *in, size_t n, char *out, size_t outcap);
 /* Strict decode of exactly `want` bytes from exactly `len` base64url chars; false otherwise. */
 bool zt_session_unb64(const char *in, size_t len, unsigned char *out, size_t want);
-/* Create with the absolute expiry also capped at cap_absolute (0 = no cap): a child never
- * outlives its parent. */
-int zt_session_create_capped(zt_sessions *s, const zt_session_new *in, int64_t now,
-                             int64_t cap_absolute, char cookie_out[ZT_SESSION_COOKIE_LEN + 1],
-                             char hash_out[ZT_SESSION_HASH_LEN + 1]);
 #endif
 
 /* ---- cookies ---- */
