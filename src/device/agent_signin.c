@@ -105,21 +105,7 @@ static void sha256_hex(const char *s, size_t n, char out[65])
 bool zt_agent_user_code_normalise(const char *in, size_t len,
                                   char out[ZT_AGENT_USER_CODE_CHARS + 1])
 {
-    size_t n = 0;
-    if (len > 32)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = in[i];
-        if (c == '-' || c == ' ')
-            continue;
-        if (c >= 'a' && c <= 'z')
-            c = (char)(c - 'a' + 'A');
-        if (c == '\0' || strchr(ZT_ENROLL_ALPHABET, c) == NULL || n == ZT_AGENT_USER_CODE_CHARS)
-            return false;
-        out[n++] = c;
-    }
-    out[n] = '\0';
-    return n == ZT_AGENT_USER_CODE_CHARS;
+    return zt_code_normalise(in, len, ZT_AGENT_USER_CODE_CHARS, out);
 }
 
 bool zt_agent_app_valid(const char *app)
@@ -139,32 +125,11 @@ bool zt_agent_app_valid(const char *app)
 
 /* ---- answers and audit ---- */
 
-static void json_answer(zt_local_req *r, int status, json_t *v)
-{
-    r->status = status;
-    r->content_type = "application/json";
-    r->no_security_headers = true;
-    zt_buf_reset(&r->resp_body);
-    char *text = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
-    if (text == NULL) {
-        r->status = 500;
-        zt_buf_append_str(&r->resp_body, "{\"error\":\"internal\"}");
-    } else {
-        zt_buf_append_str(&r->resp_body, text);
-        zt_wipe(text, strlen(text)); /* it may hold a token */
-    }
-    zt_buf_append_char(&r->resp_body, '\n');
-    free(text);
-    json_decref(v);
-    zt_buf_append_str(&r->resp_headers, "Cache-Control: no-store\r\n");
-    zt_local_respond(r);
-}
-
 /* RFC 8628 §3.5 error answers; message is for people reading logs. */
 static void json_fail(zt_local_req *r, int status, const char *code, const char *message)
 {
     r->log_detail = code;
-    json_answer(r, status, json_pack("{s:s, s:s}", "error", code, "message", message));
+    zt_device_json_answer(r, status, json_pack("{s:s, s:s}", "error", code, "message", message));
 }
 
 bool zt_agent_signin_audit(zt_local_req *r, const char *what, bool success, const char *user_id,
@@ -347,9 +312,9 @@ static void start(zt_devices *d, zt_local_req *r)
     snprintf(shown, sizeof(shown), "%.4s-%.4s", user_code, user_code + 4);
     json_decref(body);
     r->log_detail = "agent sign-in started";
-    json_answer(r, 200,
-                json_pack("{s:s, s:s, s:i, s:i}", "device_code", device_code, "user_code", shown,
-                          "interval", AS_INTERVAL_S, "expires_in", AS_TTL_S));
+    zt_device_json_answer(r, 200,
+                          json_pack("{s:s, s:s, s:i, s:i}", "device_code", device_code, "user_code",
+                                    shown, "interval", AS_INTERVAL_S, "expires_in", AS_TTL_S));
     zt_wipe(device_code, sizeof(device_code));
     zt_wipe(user_code, sizeof(user_code));
 }
@@ -425,7 +390,7 @@ static void issue_token(zt_local_req *r, const as_entry *e, const zt_store_devic
         return;
     }
     r->log_detail = "agent token issued";
-    json_answer(r, 200, json_pack("{s:s, s:s}", "token", token, "token_type", "Bearer"));
+    zt_device_json_answer(r, 200, json_pack("{s:s, s:s}", "token", token, "token_type", "Bearer"));
     zt_wipe(token, sizeof(token));
 }
 

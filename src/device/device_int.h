@@ -143,6 +143,14 @@ int64_t zt_devices_swept_until(zt_devices *d);
 
 /* Normalise what a person typed (dashes and spaces dropped, lowercase raised) to the 10 code
  * characters; false when it cannot be a code. */
+/* The device endpoints' JSON answer (handlers.c): status, `v` (consumed; NULL = 500), no-store,
+ * the body text wiped after it is copied. */
+typedef struct json_t json_t;
+void zt_device_json_answer(zt_local_req *r, int status, json_t *v);
+
+/* A typed code (dashes, spaces, any case) made exactly `want` characters of ZT_ENROLL_ALPHABET;
+ * out holds want + 1 bytes. false when it cannot be. */
+bool zt_code_normalise(const char *in, size_t len, size_t want, char *out);
 bool zt_enroll_code_normalise(const char *in, size_t len, char out[ZT_ENROLL_CODE_CHARS + 1]);
 /* SHA-256 hex of the normalised code: what the store keeps. */
 void zt_enroll_code_hash(const char code[ZT_ENROLL_CODE_CHARS + 1], char out[65]);

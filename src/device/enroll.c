@@ -29,7 +29,9 @@ void zt_enroll_code_hash(const char code[ZT_ENROLL_CODE_CHARS + 1], char out[65]
     out[64] = '\0';
 }
 
-bool zt_enroll_code_normalise(const char *in, size_t len, char out[ZT_ENROLL_CODE_CHARS + 1])
+/* A code as typed into a field: dashes and spaces dropped, lower case raised, only the alphabet's
+ * characters and exactly `want` of them. Shared by the enrolment and the agent's sign-in codes. */
+bool zt_code_normalise(const char *in, size_t len, size_t want, char *out)
 {
     size_t n = 0;
     if (len > ENROLL_CODE_FIELD_MAX)
@@ -40,12 +42,17 @@ bool zt_enroll_code_normalise(const char *in, size_t len, char out[ZT_ENROLL_COD
             continue;
         if (c >= 'a' && c <= 'z')
             c = (char)(c - 'a' + 'A');
-        if (c == '\0' || strchr(ZT_ENROLL_ALPHABET, c) == NULL || n == ZT_ENROLL_CODE_CHARS)
+        if (c == '\0' || strchr(ZT_ENROLL_ALPHABET, c) == NULL || n == want)
             return false;
         out[n++] = c;
     }
     out[n] = '\0';
-    return n == ZT_ENROLL_CODE_CHARS;
+    return n == want;
+}
+
+bool zt_enroll_code_normalise(const char *in, size_t len, char out[ZT_ENROLL_CODE_CHARS + 1])
+{
+    return zt_code_normalise(in, len, ZT_ENROLL_CODE_CHARS, out);
 }
 
 int zt_device_enroll_code(zt_store *st, const char *user_id, int64_t ttl_s, int64_t now,

@@ -46,7 +46,9 @@ static int64_t now_s(void)
 
 /* ---- responses ---- */
 
-static void json_respond(zt_local_req *r, int status, json_t *v)
+/* Every JSON answer of the device endpoints: never cached, and the text wiped once sent (an
+ * enrolment answer holds a certificate's key material, a sign-in answer a token). */
+void zt_device_json_answer(zt_local_req *r, int status, json_t *v)
 {
     r->status = status;
     r->content_type = "application/json";
@@ -58,19 +60,22 @@ static void json_respond(zt_local_req *r, int status, json_t *v)
         zt_buf_append_str(&r->resp_body, "{\"error\":\"internal\",\"message\":\"out of memory\"}");
     } else {
         zt_buf_append_str(&r->resp_body, text);
+        zt_wipe(text, strlen(text));
     }
     zt_buf_append_char(&r->resp_body, '\n');
     free(text);
     json_decref(v);
+    zt_buf_append_str(&r->resp_headers, "Cache-Control: no-store\r\n");
     zt_local_respond(r);
 }
 
 static void json_error(zt_local_req *r, int status, const char *code, const char *message)
 {
     r->log_detail = code;
-    json_respond(r, status,
-                 json_pack("{s:s, s:i, s:s, s:s}", "error", code, "status", status, "message",
-                           message, "request_id", r->request_id ? r->request_id : ""));
+    zt_device_json_answer(r, status,
+                          json_pack("{s:s, s:i, s:s, s:s}", "error", code, "status", status,
+                                    "message", message, "request_id",
+                                    r->request_id ? r->request_id : ""));
 }
 
 /* ---- audit ---- */
@@ -261,7 +266,7 @@ static void enroll_agent(zt_devices *d, zt_local_req *r)
                           res.cert.pem, "ca", d->ca.pem, "user", res.email);
     zt_issued_dispose(&res.cert);
     r->log_detail = "device enrolled";
-    json_respond(r, 201, v);
+    zt_device_json_answer(r, 201, v);
 }
 
 /* ---- mTLS endpoints ---- */
@@ -445,9 +450,9 @@ static void posture(zt_devices *d, zt_local_req *r)
         return;
     }
     r->log_detail = comp.compliant ? "posture compliant" : "posture not compliant";
-    json_respond(r, 200,
-                 json_pack("{s:b, s:o, s:s}", "compliant", comp.compliant, "failed",
-                           failed_json(&comp), "risk", zt_risk_name((zt_risk)dev.risk)));
+    zt_device_json_answer(r, 200,
+                          json_pack("{s:b, s:o, s:s}", "compliant", comp.compliant, "failed",
+                                    failed_json(&comp), "risk", zt_risk_name((zt_risk)dev.risk)));
 }
 
 /* ---- alerts ---- */
@@ -689,9 +694,9 @@ static void alert(zt_devices *d, zt_local_req *r)
         return;
     }
     r->log_detail = "device alert";
-    json_respond(r, 200,
-                 json_pack("{s:s, s:I}", "risk", zt_risk_name((zt_risk)after.risk), "active_alerts",
-                           (json_int_t)after.unresolved_alerts));
+    zt_device_json_answer(r, 200,
+                          json_pack("{s:s, s:I}", "risk", zt_risk_name((zt_risk)after.risk),
+                                    "active_alerts", (json_int_t)after.unresolved_alerts));
 }
 
 /* ---- status ---- */
@@ -734,11 +739,12 @@ static void status(zt_devices *d, zt_local_req *r)
     char last[40] = "";
     if (dev.posture_at > 0)
         zt_rfc3339(dev.posture_at * 1000000, last, sizeof(last));
-    json_respond(r, 200,
-                 json_pack("{s:s, s:s, s:b, s:o, s:s, s:o, s:s?}", "device_id", dev.id, "user",
-                           dev.email, "compliant", st.compliant, "failed", failed_json(&comp),
-                           "risk", zt_risk_name((zt_risk)st.risk), "active_alerts", l.arr,
-                           "last_report_at", last[0] ? last : NULL));
+    zt_device_json_answer(r, 200,
+                          json_pack("{s:s, s:s, s:b, s:o, s:s, s:o, s:s?}", "device_id", dev.id,
+                                    "user", dev.email, "compliant", st.compliant, "failed",
+                                    failed_json(&comp), "risk", zt_risk_name((zt_risk)st.risk),
+                                    "active_alerts", l.arr, "last_report_at",
+                                    last[0] ? last : NULL));
 }
 
 /* ---- dispatch ---- */
