@@ -160,24 +160,6 @@ static size_t head_len(const char *p, size_t n)
     return 0;
 }
 
-static bool header_is(const char *line, size_t n, const char *name, const char **val, size_t *vn)
-{
-    size_t k = strlen(name);
-    if (n <= k || line[k] != ':' || strncasecmp(line, name, k) != 0)
-        return false;
-    const char *v = line + k + 1;
-    size_t l = n - k - 1;
-    while (l > 0 && (*v == ' ' || *v == '\t')) {
-        v++;
-        l--;
-    }
-    while (l > 0 && (v[l - 1] == ' ' || v[l - 1] == '\t'))
-        l--;
-    *val = v;
-    *vn = l;
-    return true;
-}
-
 /* Decodes a chunked body in place; -1 when malformed or incomplete. */
 static int dechunk(zt_buf *body)
 {
@@ -240,14 +222,14 @@ static int parse_response(zt_buf *raw, int *status, zt_buf *resp, char *err, siz
             n--;
         const char *v;
         size_t vn;
-        if (header_is(p, n, "Content-Length", &v, &vn)) {
+        if ((v = zta_header_value(p, n, "Content-Length", &vn)) != NULL) {
             unsigned long long x;
             if (clen >= 0 || !zt_parse_u64(v, vn, ZTA_BODY_MAX, &x)) {
                 snprintf(err, errlen, "the server's answer has a bad or too large Content-Length");
                 return -1;
             }
             clen = (long long)x;
-        } else if (header_is(p, n, "Transfer-Encoding", &v, &vn)) {
+        } else if ((v = zta_header_value(p, n, "Transfer-Encoding", &vn)) != NULL) {
             if (vn != 7 || strncasecmp(v, "chunked", 7) != 0) {
                 snprintf(err, errlen, "the server's answer has an unsupported Transfer-Encoding");
                 return -1;

@@ -464,7 +464,7 @@ int zta_listen_parse(const char *spec, struct sockaddr_storage *ss, unsigned *le
 }
 
 /* The value of a header line "Name: value" when its name is name (any case); NULL otherwise. */
-static const char *header_value(const char *line, size_t n, const char *name, size_t *vn)
+const char *zta_header_value(const char *line, size_t n, const char *name, size_t *vn)
 {
     size_t k = strlen(name);
     if (n <= k || line[k] != ':' || strncasecmp(line, name, k) != 0)
@@ -502,7 +502,7 @@ int zta_connect_answer_parse(const char *head, size_t n, unsigned *status, size_
             return -1;
         len--;
         size_t vn = 0;
-        const char *v = header_value(p, len, "Content-Length", &vn);
+        const char *v = zta_header_value(p, len, "Content-Length", &vn);
         unsigned cl = 0;
         if (v != NULL && (seen || !parse_uint(v, vn, 1u << 30, &cl)))
             return -1;

@@ -69,5 +69,8 @@ struct sockaddr_storage;
 int zta_listen_parse(const char *spec, struct sockaddr_storage *ss, unsigned *len);
 /* The gateway's answer head to CONNECT, through its blank line: status and Content-Length
  * (0 when absent). -1 when it is not a well-formed HTTP/1.x head (or names two lengths). */
+/* The value of a header line "Name: value" (n bytes, no CRLF) when its name is `name` (any
+ * case), without the blanks around it, *vn bytes long; NULL otherwise. */
+const char *zta_header_value(const char *line, size_t n, const char *name, size_t *vn);
 int zta_connect_answer_parse(const char *head, size_t n, unsigned *status, size_t *body_len);
 #endif
