@@ -24,17 +24,7 @@ static int decide(zt_local_req *r, const zt_portal_sess *s, const zt_app_cfg *ap
                   zt_oidc_decision *d)
 {
     zt_access_request rq;
-    zt_access_request_from_local(r, &rq);
-    rq.user_id = s->user_id;
-    rq.email = s->email;
-    rq.auth_time = s->auth_time;
-    rq.mfa_time = s->mfa_time;
-    rq.amr = s->amr;
-    rq.passkey_aaguid = s->has_passkey_aaguid ? s->passkey_aaguid : NULL;
-    rq.user_risk = (zt_risk)s->user_risk;
-    rq.sign_in_risk = (zt_risk)s->sign_in_risk;
-    rq.app = app;
-    rq.client = ZT_CLIENT_BROWSER; /* a sign-in is a browser's, whatever it Accepts */
+    zt_portal_access_request(r, s, app, &rq); /* a sign-in is a browser's, whatever it Accepts */
     return zt_oidc_decide(r, &rq, d);
 }
 

@@ -19,19 +19,9 @@ static void copy_out(char *dst, size_t cap, const char *src)
 static void request_of(zt_local_req *r, const zt_portal_sess *s, const zt_app_cfg *app,
                        const char *const *groups, size_t n_groups, zt_access_request *rq)
 {
-    zt_access_request_from_local(r, rq);
-    rq->user_id = s->user_id;
-    rq->email = s->email;
+    zt_portal_access_request(r, s, app, rq); /* the SP, not whatever app the host matched */
     rq->groups = groups;
     rq->n_groups = n_groups;
-    rq->auth_time = s->auth_time;
-    rq->mfa_time = s->mfa_time;
-    rq->amr = s->amr;
-    rq->passkey_aaguid = s->has_passkey_aaguid ? s->passkey_aaguid : NULL;
-    rq->user_risk = (zt_risk)s->user_risk;
-    rq->sign_in_risk = (zt_risk)s->sign_in_risk;
-    rq->app = app;                  /* the SP, not whatever app the portal host matched */
-    rq->client = ZT_CLIENT_BROWSER; /* an SSO is a browser's navigation */
 }
 
 static void verdict_of(const zt_policy_result *res, const zt_policy_input *in, zt_saml_decision *d)

@@ -58,17 +58,7 @@ static void decide(zt_local_req *r, const zt_portal_sess *s, const zt_agent_pend
     memset(out, 0, sizeof(*out));
     const zt_app_cfg *app = tcp_app(r->cfg, p->app);
     zt_access_request rq;
-    zt_access_request_from_local(r, &rq);
-    rq.user_id = s->user_id;
-    rq.email = s->email;
-    rq.auth_time = s->auth_time;
-    rq.mfa_time = s->mfa_time;
-    rq.amr = s->amr;
-    rq.passkey_aaguid = s->has_passkey_aaguid ? s->passkey_aaguid : NULL;
-    rq.user_risk = (zt_risk)s->user_risk;
-    rq.sign_in_risk = (zt_risk)s->sign_in_risk;
-    rq.app = app;
-    rq.client = ZT_CLIENT_BROWSER;
+    zt_portal_access_request(r, s, app, &rq);
     /* The device is the one that will open the tunnels, not this browser: its posture and risk
      * decide (device policies then mean what they say for the tunnel). */
     rq.cert_device_id = p->device_id;

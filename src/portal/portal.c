@@ -16,6 +16,7 @@
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "portal/portal.h"
+#include "access/access.h"
 #include "http/api.h"
 #include "http/pages.h"
 #include "core/log.h"
@@ -917,4 +918,20 @@ void zt_portal_handle(zt_local_req *r)
         zt_portal_security(r);
     else
         zt_portal_fail(r, 404, PM_TITLE_NOT_FOUND, PM_BODY_NOT_FOUND, "no such portal page");
+}
+
+void zt_portal_access_request(zt_local_req *r, const zt_portal_sess *s, const zt_app_cfg *app,
+                              zt_access_request *rq)
+{
+    zt_access_request_from_local(r, rq);
+    rq->user_id = s->user_id;
+    rq->email = s->email;
+    rq->auth_time = s->auth_time;
+    rq->mfa_time = s->mfa_time;
+    rq->amr = s->amr;
+    rq->passkey_aaguid = s->has_passkey_aaguid ? s->passkey_aaguid : NULL;
+    rq->user_risk = (zt_risk)s->user_risk;
+    rq->sign_in_risk = (zt_risk)s->sign_in_risk;
+    rq->app = app;
+    rq->client = ZT_CLIENT_BROWSER; /* a sign-in, an SSO, an approval: a browser's navigation */
 }

@@ -319,6 +319,14 @@ typedef struct zt_portal_sess {
     unsigned char passkey_aaguid[16];
 } zt_portal_sess;
 
+/* The Conditional Access request for a decision the portal or the identity provider takes at
+ * sign-in (an SSO, an agent's approval): the session side from s, the request side from r, the
+ * app given (not whatever app the portal host matched), a browser client. The caller adds the
+ * groups and anything its flow changes. */
+typedef struct zt_access_request zt_access_request;
+void zt_portal_access_request(zt_local_req *r, const zt_portal_sess *s, const zt_app_cfg *app,
+                              zt_access_request *rq);
+
 /* A session opened with a Temporary Access Pass: pending, limited to enrolling a sign-in method
  * (a passkey or TOTP); the MFA page and every other page refuse it. */
 bool zt_portal_sess_is_tap(const zt_portal_sess *s);
