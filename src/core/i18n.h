@@ -578,10 +578,17 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
     X(TUN_NOT_APP, "No app is configured for this host and port: ztgate connects only to the TCP apps it is configured for.", "このホストとポートに設定されたアプリはありません。ztgate は設定された TCP アプリにのみ接続します。") \
     X(TUN_UNAVAILABLE, "The gateway cannot open this tunnel right now. Try again later.", "現在このトンネルを開けません。しばらくしてから再試行してください。")
 
+/* The admin plane's groups live in their own files so each area edits only its own. */
+#include "core/i18n_admin.h"
+#include "core/i18n_assess.h"
+#include "core/i18n_console.h"
+#include "core/i18n_console_ops.h"
+
 #define ZT_MESSAGES(X)                                                                            \
     ZT_GATEWAY_MESSAGES(X) ZT_PORTAL_MESSAGES(X) ZT_DEVICE_MESSAGES(X) ZT_SECURITY_MESSAGES(X) \
     ZT_PASSKEY_MESSAGES(X) ZT_WEBAUTHN_MESSAGES(X) ZT_OIDC_MESSAGES(X) ZT_SAML_MESSAGES(X) \
-    ZT_FED_MESSAGES(X) ZT_WS_MESSAGES(X) ZT_TUNNEL_MESSAGES(X) ZT_AGENT_MESSAGES(X)
+    ZT_FED_MESSAGES(X) ZT_WS_MESSAGES(X) ZT_TUNNEL_MESSAGES(X) ZT_AGENT_MESSAGES(X) \
+    ZT_ADMIN_MESSAGES(X) ZT_CONSOLE_MESSAGES(X) ZT_CONSOLE_OPS_MESSAGES(X) ZT_ASSESS_MESSAGES(X)
 /* clang-format on */
 
 typedef enum zt_msg {
