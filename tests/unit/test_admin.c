@@ -24,11 +24,17 @@
 #include "admin/admin.h"
 #include "identity/password.h"
 #include "lib/secure.h"
+#include "session/admins.h"
 #include "store/store.h"
 
 #define FAST ((zt_password_params){2, 19u << 20})
 #define TOKEN "tok_0123456789abcdefghijklmnopqrstuvwxyz"
 #define GOOD_PW "correct horse battery staple"
+#define ADMIN_EMAIL "root-admin@example.com"
+/* The personal token of ADMIN_EMAIL, global admin (made in setup through the bootstrap path):
+ * TOKEN above is the bootstrap token, which only creates the first admin. */
+static char PTOK[ZT_ADMINS_TOKEN_LEN + 1];
+static char PTOK_ID[ZT_STORE_ADMIN_TOKEN_ID_LEN + 1];
 
 /* ---- the connection layer, replaced ---- */
 
@@ -124,6 +130,15 @@ static int setup(void **state)
     f->svc.passwords = zt_password_pool_new(&pcfg, NULL);
     assert_non_null(f->svc.passwords);
     zt_admin_token_hash(TOKEN, strlen(TOKEN), f->svc.admin_token_hash);
+    zt_user admin;
+    assert_int_equal(zt_store_user_add(f->svc.store, ADMIN_EMAIL, "Admin", "", NULL, 0, &admin), 0);
+    zt_account_env env = {.store = f->svc.store};
+    zt_actor boot = {.name = "bootstrap-token", .type = "System"};
+    zt_account_result res;
+    zt_store_admin_token t;
+    assert_int_equal(zt_admins_first(&env, &boot, admin.id, PTOK, &t, &res), 0);
+    snprintf(PTOK_ID, sizeof(PTOK_ID), "%s", t.id);
+    zt_user_dispose(&admin);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     memset(&cap, 0, sizeof(cap));
     audit_refuses = client_gone = false;
@@ -196,7 +211,7 @@ static int call_full(int method, const char *path, const char *body, const char 
 
 static int call(int method, const char *path, const char *body)
 {
-    return call_full(method, path, body, TOKEN, body ? "application/json" : NULL);
+    return call_full(method, path, body, PTOK, body ? "application/json" : NULL);
 }
 
 static const char *jstr(const char *key)
@@ -502,18 +517,33 @@ static void test_auth(void **state)
 
     assert_int_equal(call(HTTP_GET, "/api/v1/health", NULL), 200);
     assert_string_equal(jstr("status"), "ok");
-    assert_null(strstr(last_event(), TOKEN));
+    assert_null(strstr(last_event(), PTOK + 21)); /* never the token's secret */
     assert_non_null(strstr(last_event(), "\"status_id\":1"));
     assert_non_null(strstr(last_event(), "req-1"));
-    /* The actor is the token, named by the first 16 hex digits of its SHA-256. */
+    /* The actor is the person, and the token by its public id. */
     char want[96];
-    snprintf(want, sizeof(want), "\"name\":\"admin-token:%.16s\"", F->svc.admin_token_hash);
+    assert_non_null(strstr(last_event(), "\"name\":\"admin:" ADMIN_EMAIL "\""));
+    snprintf(want, sizeof(want), "\"credential_uid\":\"token:%s\"", PTOK_ID);
     assert_non_null(strstr(last_event(), want));
     assert_non_null(strstr(last_event(), "\"type\":\"Admin\""));
 
-    /* Admin API off: no token matches. */
+    /* The bootstrap token only creates the first admin: anything else is 403 bootstrap_only,
+     * and /admins/first after the first is 409. */
+    assert_int_equal(call_full(HTTP_GET, "/api/v1/health", NULL, TOKEN, NULL), 403);
+    assert_string_equal(jstr("error"), "bootstrap_only");
+    snprintf(want, sizeof(want), "\"name\":\"bootstrap-token:%.16s\"",
+             F->svc.admin_token_hash);
+    assert_non_null(strstr(last_event(), want));
+    assert_null(strstr(last_event(), TOKEN));
+    int st = call_full(HTTP_POST, "/api/v1/admins/first", "{\"user\":\"" ADMIN_EMAIL "\"}", TOKEN,
+                       "application/json");
+    assert_int_equal(st, 409);
+    assert_string_equal(jstr("error"), "admin_exists");
+    assert_int_equal(call_full(HTTP_GET, "/metrics", NULL, TOKEN, NULL), 403);
+    /* Bootstrap off: the file's token matches nothing; personal tokens still work. */
     F->svc.admin_token_hash[0] = '\0';
-    assert_int_equal(call(HTTP_GET, "/api/v1/health", NULL), 401);
+    assert_int_equal(call_full(HTTP_GET, "/api/v1/health", NULL, TOKEN, NULL), 401);
+    assert_int_equal(call(HTTP_GET, "/api/v1/health", NULL), 200);
 }
 
 static void test_errors(void **state)
@@ -526,10 +556,10 @@ static void test_errors(void **state)
     assert_non_null(strstr(cap.headers, "Allow: GET, POST\r\n"));
     assert_string_equal(jstr("error"), "method_not_allowed");
     assert_int_equal(call(HTTP_GET, "/api/v1/users/a%2Fb", NULL), 400);
-    assert_int_equal(call_full(HTTP_POST, "/api/v1/groups", "{\"name\":\"g\"}", TOKEN, NULL), 415);
+    assert_int_equal(call_full(HTTP_POST, "/api/v1/groups", "{\"name\":\"g\"}", PTOK, NULL), 415);
     assert_int_equal(
-        call_full(HTTP_POST, "/api/v1/groups", "{\"name\":\"g\"}", TOKEN, "text/plain"), 415);
-    assert_int_equal(call_full(HTTP_POST, "/api/v1/groups", "{\"name\":\"g\"}", TOKEN,
+        call_full(HTTP_POST, "/api/v1/groups", "{\"name\":\"g\"}", PTOK, "text/plain"), 415);
+    assert_int_equal(call_full(HTTP_POST, "/api/v1/groups", "{\"name\":\"g\"}", PTOK,
                                "Application/JSON; charset=utf-8"),
                      201);
     assert_int_equal(call(HTTP_POST, "/api/v1/groups", "{\"name\":1}"), 400);
@@ -622,7 +652,7 @@ static void test_users_and_groups(void **state)
 
     assert_int_equal(call(HTTP_GET, "/api/v1/users", NULL), 200);
     json_t *users = json_object_get(cap.json, "users");
-    assert_int_equal(json_array_size(users), 2);
+    assert_int_equal(json_array_size(users), 3); /* and ADMIN_EMAIL, the caller */
     assert_null(strstr(cap.body, "argon2"));
 
     char path[128];
