@@ -282,18 +282,51 @@ static void token_answer(zt_admin_call *c, const zt_store_admin_token *t, char *
     zt_admin_finish(c, 201, j);
 }
 
+/* The first admin's user; on a fresh install nobody exists yet, so an email that names no
+ * user creates one (no password: the first token sets one, or issues a TAP). */
+static bool first_user(zt_admin_call *c, const zt_account_env *env, const zt_actor *who,
+                       const char *user, char uid[ZT_STORE_ID_LEN + 1])
+{
+    zt_user u;
+    int rc = zt_admin_find_user(store_of(c), user, &u);
+    snprintf(uid, ZT_STORE_ID_LEN + 1, "%s", rc == 0 ? u.id : "");
+    zt_user_dispose(&u);
+    if (rc == -EINVAL)
+        rc = -ENOENT; /* a user id of the wrong shape names nobody */
+    if (rc == -ENOENT && strchr(user, '@') != NULL) {
+        uint64_t n = 0;
+        rc = zt_store_admin_count(store_of(c), &n);
+        if (rc == 0 && n > 0) {
+            zt_admin_fail(c, 409, "admin_exists",
+                          "an administrator exists already: the bootstrap token makes only the "
+                          "first");
+            return false;
+        }
+        zt_account_result made = {.audit_rc = 0};
+        zt_account_new nu = {.email = user, .name = ""};
+        rc = rc ? rc : zt_account_create(env, who, &nu, &made);
+        snprintf(uid, ZT_STORE_ID_LEN + 1, "%s", made.user_id);
+    }
+    if (rc == 0)
+        return true;
+    zt_admin_store_fail(c, rc, "user", user);
+    return false;
+}
+
 static void admins_first(zt_admin_call *c)
 {
     c->cls = ZT_EV_ACCOUNT_CHANGE;
     c->activity = ZT_ADMIN_ACT_OTHER;
     c->action = "admin.first";
     char uid[ZT_STORE_ID_LEN + 1];
-    if (!parse_body(c, first_fields, 1) || !find_user(c, body_str(c, "user"), uid))
+    if (!parse_body(c, first_fields, 1))
         return;
     zt_account_env env = zt_admin_account_env(c);
     zt_actor who;
     zt_admin_actor(c, &who);
     zt_account_result res;
+    if (!first_user(c, &env, &who, body_str(c, "user"), uid))
+        return;
     char tok[ZT_ADMINS_TOKEN_LEN + 1];
     zt_store_admin_token t;
     int rc = zt_admins_first(&env, &who, uid, tok, &t, &res);

@@ -15,6 +15,7 @@ import re
 import shlex
 import subprocess
 
+from admin_auth import personal_token
 from harness import Conn, check, free_port, get, port_open, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -544,7 +545,7 @@ def admin_gateway(h):
     token_path = os.path.join(h.dir, "state", "admin.token")
     check(wait_until(lambda: os.path.exists(token_path), 5.0), "no admin token file")
     with open(token_path) as f:
-        return port, f.read().strip()
+        return port, personal_token(port, bootstrap=f.read().strip(), tls=True)
 
 
 def admin_path_problems(port, token):
