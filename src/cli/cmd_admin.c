@@ -275,7 +275,7 @@ static const zt_cli_action admin_actions[] = {
      "take a role away (every role when --role is not given)", ZT_CLI_OPT_ADMIN, 1, admin_remove},
     {"list", "list [--json]", "list administrators and their roles", ZT_CLI_OPT_JSON, 0,
      admin_list},
-    {"token", "token create|list|revoke ...",
+    {"token", "token create|list|revoke ... [--name N] [--scopes LIST] [--expires 30d]",
      "personal API tokens of administrators (ztgate admin token help)", 0, 0, token_help},
 };
 
