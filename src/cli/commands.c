@@ -91,6 +91,8 @@ static const zt_command commands[] = {
      zt_cmd_access},
     {"ldap", "ACTION [ARGS]", "check an LDAP directory or sync it now (ztgate ldap help)",
      zt_cmd_ldap},
+    {"admin", "ACTION [ARGS]", "administrators, roles and API tokens (ztgate admin help)",
+     zt_cmd_admin},
 };
 
 const zt_command *zt_command_find(const char *name)
