@@ -178,11 +178,36 @@ void zt_aq_map_close(zt_aq_map *m)
 
 typedef struct walk {
     const zt_aq_search_opts *o;
+    /* the time bounds as the builder writes times ("2026-11-23T09:19:06.123456Z"), for a byte
+     * compare before any scan; "" when open */
+    char since[32], until[32];
     zt_aq_hit_fn fn;
     void *arg;
     zt_aq_result *res;
     bool stop;
 } walk;
+
+#define TIME_KEY "\"time\":\""
+#define TIME_LEN 27 /* YYYY-MM-DDTHH:MM:SS.uuuuuuZ */
+#define TIME_WITHIN 256 /* the builder writes time among the first keys */
+
+/* Outside the time bounds, by the bytes of the line's first "time" key? Only a time written the
+ * builder's way is judged here; anything else is left to the full check. */
+static bool time_out(const walk *w, const char *line, size_t len)
+{
+    if (w->since[0] == '\0' && w->until[0] == '\0')
+        return false;
+    const char *t = memmem(line, len < TIME_WITHIN ? len : TIME_WITHIN, TIME_KEY,
+                           sizeof(TIME_KEY) - 1);
+    if (t == NULL)
+        return false;
+    t += sizeof(TIME_KEY) - 1;
+    if ((size_t)(line + len - t) < TIME_LEN + 1 || t[TIME_LEN - 1] != 'Z' || t[TIME_LEN] != '"' ||
+        t[10] != 'T' || t[19] != '.')
+        return false;
+    return (w->since[0] != '\0' && memcmp(t, w->since, TIME_LEN) < 0) ||
+           (w->until[0] != '\0' && memcmp(t, w->until, TIME_LEN) > 0);
+}
 
 /* One line: 1 when the walk goes on. */
 static void one_line(walk *w, const char *file, const char *line, size_t len, uint64_t lineno)
@@ -198,6 +223,8 @@ static void one_line(walk *w, const char *file, const char *line, size_t len, ui
             return;
     }
     w->res->scanned++;
+    if (time_out(w, line, len))
+        return;
     zt_aq_fields x;
     int m = len <= ZT_AQ_MAX_LINE ? zt_aq_match_ex(&o->filter, line, len, &x) : -1;
     if (m < 0) {
@@ -253,6 +280,15 @@ int zt_aq_each(const char *const *files, size_t n, const zt_aq_search_opts *o, z
     uint64_t t0 = zt_mono_us();
     memset(out, 0, sizeof(*out));
     walk w = {.o = o, .fn = fn, .arg = arg, .res = out};
+    /* only for bounds of 0001..9999: the text compares like the time then */
+    if (o->filter.since_us != INT64_MIN && o->filter.since_us > -62135596800LL * 1000000)
+        zt_rfc3339(o->filter.since_us, w.since, sizeof(w.since));
+    if (o->filter.until_us != INT64_MAX && o->filter.until_us < 253402300799LL * 1000000)
+        zt_rfc3339(o->filter.until_us, w.until, sizeof(w.until));
+    if (strlen(w.since) != TIME_LEN)
+        w.since[0] = '\0';
+    if (strlen(w.until) != TIME_LEN)
+        w.until[0] = '\0';
     int first_rc = 0;
     for (size_t k = 0; k < n && !w.stop; k++) {
         size_t i = o->oldest_first ? k : n - 1 - k;

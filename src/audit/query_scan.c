@@ -2,6 +2,7 @@
  * checks that it is a JSON object and notes where the fields the engine reads are, without
  * building a tree; filters first try cheap byte searches so most lines are never scanned. */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -161,15 +162,28 @@ static bool scan_literal(scanner *s, zt_aq_span *sp)
 
 static bool scan_value(scanner *s, unsigned depth, uint64_t mask, unsigned d, int here);
 
-/* The fields among `mask` whose segment d is the key k[0..n). */
+/* Each segment's length and first byte, for a cheap test before the compare. */
+static uint8_t seg_len[ZT_AQF_COUNT][3];
+static pthread_once_t seg_once = PTHREAD_ONCE_INIT;
+
+static void seg_init(void)
+{
+    for (int f = 0; f < ZT_AQF_COUNT; f++)
+        for (int d = 0; d < 3; d++)
+            seg_len[f][d] = field_path[f][d] ? (uint8_t)strlen(field_path[f][d]) : 0;
+}
+
+/* The fields among `mask` whose segment d is the key k[0..n); *here the one that ends there. */
 static uint64_t narrow(uint64_t mask, unsigned d, const char *k, size_t n, int *here)
 {
     uint64_t out = 0;
     *here = -1;
+    if (n == 0 || n > 255)
+        return 0;
     for (uint64_t m = mask; m != 0; m &= m - 1) {
         int f = __builtin_ctzll(m);
-        const char *seg = field_path[f][d];
-        if (seg == NULL || strncmp(seg, k, n) != 0 || seg[n] != '\0')
+        if (seg_len[f][d] != n || field_path[f][d][0] != k[0] ||
+            memcmp(field_path[f][d], k, n) != 0)
             continue;
         if (d == 2 || field_path[f][d + 1] == NULL)
             *here = f;
@@ -263,6 +277,7 @@ static bool scan_value(scanner *s, unsigned depth, uint64_t mask, unsigned d, in
 
 bool zt_aq_scan_line(const char *line, size_t len, zt_aq_fields *out)
 {
+    pthread_once(&seg_once, seg_init);
     memset(out, 0, sizeof(*out));
     scanner s = {.p = line, .end = line + len, .out = out};
     skip_ws(&s);
