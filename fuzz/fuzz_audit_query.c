@@ -72,8 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (r != NULL) {
         zt_aq_rollup_feed(r, (const char *)data, size);
         zt_aq_stats st;
-        zt_aq_stats_req req = {.since_us = 0, .until_us = 4102444800LL * 1000000,
-                               .bucket_s = 86400 * 30};
+        zt_aq_stats_req req = {
+            .since_us = 0, .until_us = 4102444800LL * 1000000, .bucket_s = 86400 * 30};
         if (zt_aq_rollup_stats(r, &req, &st) == 0)
             zt_aq_stats_dispose(&st);
         zt_aq_rollup_free(r);

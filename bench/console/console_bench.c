@@ -78,8 +78,9 @@ static void decision(zt_event *ev, zt_buf *b, uint64_t i, unsigned user)
     zt_event_str(ev, "device.os.type", "windows");
     zt_event_str(ev, "device.os.type_source", "posture");
     zt_event_str(ev, "decision", oc);
-    zt_event_str(ev, "reasons", allowed ? "signed in; every applicable policy satisfied"
-                                        : "policy require-mfa requires mfa");
+    zt_event_str(ev, "reasons",
+                 allowed ? "signed in; every applicable policy satisfied"
+                         : "policy require-mfa requires mfa");
     zt_event_str(ev, "policies", pol);
     if (i % 3 == 0 && next_rand() % 4 == 0)
         zt_event_str(ev, "report_only.decision", "block");
@@ -98,9 +99,9 @@ static void other(zt_event *ev, zt_buf *b, uint64_t i, unsigned user)
         zt_event_begin(ev, b, ZT_EV_AUTHENTICATION, ZT_ACT_AUTH_LOGON,
                        ok ? ZT_SEV_INFO : ZT_SEV_LOW);
         zt_event_status(ev, ok ? ZT_STATUS_SUCCESS : ZT_STATUS_FAILURE);
-        zt_event_str(ev, "message", mfa ? (ok ? "second factor accepted" : "second factor refused")
-                                        : (ok ? "password accepted; second factor pending"
-                                              : "sign-in failed"));
+        zt_event_str(ev, "message",
+                     mfa ? (ok ? "second factor accepted" : "second factor refused")
+                         : (ok ? "password accepted; second factor pending" : "sign-in failed"));
         zt_event_str(ev, "user.email_addr", email);
         zt_event_str(ev, "user.uid", uid);
         zt_event_str(ev, "src_endpoint.ip", "10.9.8.7");
@@ -185,10 +186,9 @@ static int gen(const char *dir, uint64_t n)
     char t0[40], t1[40];
     zt_rfc3339(probe_time - 3600000000LL, t0, sizeof(t0));
     zt_rfc3339(probe_time + 3600000000LL, t1, sizeof(t1));
-    printf("records %llu decisions %llu\n", (unsigned long long)rel,
-           (unsigned long long)decisions);
-    printf("user user%04u@school.example\nref %s\nsince %s\nuntil %s\n", probe_user, probe_ref,
-           t0, t1);
+    printf("records %llu decisions %llu\n", (unsigned long long)rel, (unsigned long long)decisions);
+    printf("user user%04u@school.example\nref %s\nsince %s\nuntil %s\n", probe_user, probe_ref, t0,
+           t1);
     return 0;
 }
 

@@ -188,7 +188,7 @@ typedef struct walk {
 } walk;
 
 #define TIME_KEY "\"time\":\""
-#define TIME_LEN 27 /* YYYY-MM-DDTHH:MM:SS.uuuuuuZ */
+#define TIME_LEN 27     /* YYYY-MM-DDTHH:MM:SS.uuuuuuZ */
 #define TIME_WITHIN 256 /* the builder writes time among the first keys */
 
 /* Outside the time bounds, by the bytes of the line's first "time" key? Only a time written the
@@ -197,8 +197,8 @@ static bool time_out(const walk *w, const char *line, size_t len)
 {
     if (w->since[0] == '\0' && w->until[0] == '\0')
         return false;
-    const char *t = memmem(line, len < TIME_WITHIN ? len : TIME_WITHIN, TIME_KEY,
-                           sizeof(TIME_KEY) - 1);
+    const char *t =
+        memmem(line, len < TIME_WITHIN ? len : TIME_WITHIN, TIME_KEY, sizeof(TIME_KEY) - 1);
     if (t == NULL)
         return false;
     t += sizeof(TIME_KEY) - 1;

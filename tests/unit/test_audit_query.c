@@ -412,7 +412,11 @@ static void test_rollup_stats(void **state)
             saw_p2 = n->count == 4;
     }
     assert_true(saw_travel && saw_ro && saw_p2);
-    uint64_t before = st.total[ZT_AQC_RECORDS];
+    uint64_t before = st.total[ZT_AQC_RECORDS], held;
+    size_t bytes;
+    zt_aq_rollup_size(r, &held, &bytes);
+    assert_int_equal(held, before);
+    assert_true(bytes > 60 * 60 && bytes < 4u << 20); /* an hour of minutes, a few names */
     zt_aq_stats_dispose(&st);
 
     /* the log grows, then rotates: the rollup follows without counting anything twice */
