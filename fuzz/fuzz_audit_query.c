@@ -39,7 +39,9 @@ static void one_line(const char *line, size_t n, const zt_aq_filter *f)
     for (size_t i = 0; i < n; i++)
         open += line[i] == '{' || line[i] == '[';
     json_error_t err;
-    json_t *j = open < ZT_AQ_MAX_DEPTH ? json_loadb(line, n, JSON_DECODE_ANY, &err) : NULL;
+    /* jansson takes a NUL byte for the end of its input; JSON has no raw NUL */
+    bool nul = memchr(line, '\0', n) != NULL;
+    json_t *j = open < ZT_AQ_MAX_DEPTH && !nul ? json_loadb(line, n, JSON_DECODE_ANY, &err) : NULL;
     if (json_is_object(j) && !ok)
         abort(); /* the scanner refused an object jansson reads */
     json_decref(j);

@@ -38,23 +38,35 @@ log=$work/log
 mkdir -p "$log"
 
 now_ms() { date +%s%3N; }
-# Wall milliseconds of one run of "$@" (stdout to $work/last.out).
+# "WALL_MS CPU_MS" of one run of "$@" (stdout to $work/last.out): wall clock, and the user +
+# system CPU of the shell and its children meanwhile (on a shared machine the CPU time is the
+# steadier figure).
 time_ms() {
-    local t0 t1
-    t0=$(now_ms)
-    "$@" >"$work/last.out" 2>"$work/last.err"
-    t1=$(now_ms)
-    echo $((t1 - t0))
+    local TIMEFORMAT='%3R %3U %3S'
+    { time "$@" >"$work/last.out" 2>"$work/last.err"; } 2>"$work/time"
+    awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }' "$work/time"
 }
-# Median wall ms over RUNS runs.
+# Median "WALL_MS CPU_MS" over RUNS runs (each column on its own).
 median_ms() {
-    local v=() i
-    for i in $(seq "$RUNS"); do v+=("$(time_ms "$@")"); done
-    median "${v[@]}"
+    local w=() c=() i a b
+    for i in $(seq "$RUNS"); do
+        read -r a b < <(time_ms "$@")
+        w+=("$a")
+        c+=("$b")
+    done
+    echo "$(median "${w[@]}") $(median "${c[@]}")"
 }
 ratio() { # jq_ms ztgate_ms
     awk -v a="$1" -v b="$2" 'BEGIN { if (b < 1) b = 1; r = a / b;
         printf "%.0fx (goal >= 20x: %s)", r, (r >= 20 ? "met" : "MISSED") }'
+}
+# One row: label, "wall cpu" of ztgate, "wall cpu" of jq, note.
+row() {
+    local zw zc jw jc
+    read -r zw zc <<<"$2"
+    read -r jw jc <<<"$3"
+    printf '%-40s %9s %9s %9s %9s  wall %-28s cpu %-28s %s\n' "$1" "$zw" "$zc" "$jw" "$jc" \
+        "$(ratio "$jw" "$zw")" "$(ratio "$jc" "$zc")" "$4"
 }
 peak_kib() { # command... -> peak RSS in KiB
     /usr/bin/time -f "%M" -o "$work/peak" "$@" >/dev/null 2>&1 || true
@@ -108,10 +120,10 @@ jq_dashboard() {
 }
 
 echo "dashboard (24 h by hour, 30 days by day, detections by type) ..."
-zt_dash_ms=$(median_ms zt_dashboard)
+zt_dash=$(median_ms zt_dashboard)
 cp "$work/day.json" "$out/day.json"
 cp "$work/month.json" "$out/month.json"
-jq_dash_ms=$(time_ms jq_dashboard)
+jq_dash=$(time_ms jq_dashboard)
 cp "$work/last.out" "$out/jq_dashboard.json"
 "$GEN" rollup "$log/audit.log" >"$out/rollup.txt"
 roll() { awk -v k="$1" '$1 == k { print $2 }' "$out/rollup.txt"; }
@@ -177,12 +189,12 @@ jq_peak=$(peak_kib jq -c --arg ref "$REF" 'select(.metadata.uid == $ref)' "${FIL
 
 {
     echo
-    echo "== console bench: $(head -1 "$out/gen.txt"), $((bytes / 1048576)) MiB in ${#FILES[@]} file(s); median of $RUNS runs for ztgate, one jq run"
-    printf '%-44s %12s %12s  %s\n' "question" "ztgate ms" "jq ms" "ratio"
-    printf '%-44s %12s %12s  %s\n' "dashboard: audit stats (reads the log)" "$zt_dash_ms" "$jq_dash_ms" "$(ratio "$jq_dash_ms" "$zt_dash_ms")"
+    echo "== console bench: $(head -1 "$out/gen.txt"), $((bytes / 1048576)) MiB in ${#FILES[@]} file(s); median of $RUNS runs for ztgate, one jq run; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    printf '%-40s %9s %9s %9s %9s\n' "question" "zt wall" "zt cpu" "jq wall" "jq cpu"
+    row "dashboard: audit stats (reads the log)" "$zt_dash" "$jq_dash" ""
     warm_ms=$(awk -v u="$(roll dashboard_warm_us)" 'BEGIN { printf "%.2f", u / 1000 }')
-    printf '%-44s %12s %12s  %s\n' "dashboard: console rollup (warm)" "$warm_ms" "$jq_dash_ms" "$(ratio "$jq_dash_ms" "$warm_ms")"
-    printf '%-44s %12s %12s  %s\n' "  rollup built once at start (cold)" "$(roll rollup_cold_ms)" "" ""
+    row "dashboard: console rollup (warm)" "$warm_ms $warm_ms" "$jq_dash" "(one thread, CPU-bound: wall = cpu)"
+    printf '%-40s %9s\n' "  rollup built once at start (cold)" "$(roll rollup_cold_ms)"
     for q in user ref blocks latest; do
         case $q in
             user) label="search: a user's records" ;;
@@ -190,9 +202,9 @@ jq_peak=$(peak_kib jq -c --arg ref "$REF" 'select(.metadata.uid == $ref)' "${FIL
             blocks) label="search: blocks in a 2 h window" ;;
             latest) label="search: newest 50 of a user (console)" ;;
         esac
-        printf '%-44s %12s %12s  %s  [%s records]\n' "$label" "${ZT_MS[$q]}" "${JQ_MS[$q]}" "$(ratio "${JQ_MS[$q]}" "${ZT_MS[$q]}")" "${COUNT[$q]}"
+        row "$label" "${ZT_MS[$q]}" "${JQ_MS[$q]}" "[${COUNT[$q]} records]"
     done
     echo "dashboard answers: $agree"
-    echo "RSS: console rollup of $(roll rollup_records) records: $(( $(roll rss_kib) / 1024 )) MiB resident (peak $(( $(roll hwm_kib) / 1024 )) MiB; counters $(( $(roll rollup_bytes) / 1024 )) KiB; process before it $(( $(roll rss_before_kib) / 1024 )) MiB)"
-    echo "RSS peak: ztgate audit stats $((zt_peak / 1024)) MiB, ztgate audit search $((zt_search_peak / 1024)) MiB (file pages mapped), jq search $((jq_peak / 1024)) MiB"
+    echo "RSS: console rollup of $(roll rollup_records) records: $(($(roll rss_kib) / 1024)) MiB resident (peak $(($(roll hwm_kib) / 1024)) MiB; counters $(($(roll rollup_bytes) / 1024)) KiB; process before it $(($(roll rss_before_kib) / 1024)) MiB)"
+    echo "RSS peak: ztgate audit stats $((zt_peak / 1024)) MiB, ztgate audit search $((zt_search_peak / 1024)) MiB, jq search $((jq_peak / 1024)) MiB"
 } | tee "$out/summary.txt"

@@ -165,6 +165,15 @@ int zt_aq_map_open(const char *path, zt_aq_map *m)
     return rc;
 }
 
+void zt_aq_map_release(const zt_aq_map *m, size_t from, size_t to)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t pg = page > 0 ? (size_t)page : 4096;
+    size_t a = (from + pg - 1) / pg * pg, b = to / pg * pg;
+    if (m->mapped && b > a)
+        (void)madvise((char *)m->data + a, b - a, MADV_DONTNEED);
+}
+
 void zt_aq_map_close(zt_aq_map *m)
 {
     if (m->mapped)
@@ -237,24 +246,38 @@ static void one_line(walk *w, const char *file, const char *line, size_t len, ui
         w->stop = true;
 }
 
+/* Pages already read are dropped from the mapping every RELEASE_EVERY bytes, so a search over
+ * a gigabyte does not hold a gigabyte resident. */
+#define RELEASE_EVERY (8u << 20)
+
 static void walk_forward(walk *w, const char *file, const zt_aq_map *m)
 {
     const char *p = m->data, *end = m->data + m->len;
     uint64_t lineno = 0;
+    size_t released = 0;
     while (p < end && !w->stop) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *e = nl ? nl : end;
         one_line(w, file, p, (size_t)(e - p), ++lineno);
         p = nl ? nl + 1 : end;
+        if ((size_t)(p - m->data) - released >= RELEASE_EVERY) {
+            zt_aq_map_release(m, released, (size_t)(p - m->data));
+            released = (size_t)(p - m->data);
+        }
     }
 }
 
 static void walk_backward(walk *w, const char *file, const zt_aq_map *m)
 {
     const char *start = m->data, *e = m->data + m->len;
+    size_t kept = m->len; /* bytes from here to the end are still mapped in */
     if (e > start && e[-1] == '\n')
         e--;
     while (e >= start && !w->stop) {
+        if (kept - (size_t)(e - start) >= RELEASE_EVERY) {
+            zt_aq_map_release(m, (size_t)(e - start) + 1, kept);
+            kept = (size_t)(e - start) + 1;
+        }
         const char *nl = e > start ? memrchr(start, '\n', (size_t)(e - start)) : NULL;
         const char *b = nl ? nl + 1 : start;
         one_line(w, file, b, (size_t)(e - b), 0);
