@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <llhttp.h>
+
 #include "core/i18n.h"
 #include "http/handler.h"
 #include "lib/arena.h"
@@ -127,6 +129,17 @@ int zt_console_user_in_scope(zt_console_ctx *cx, const char *user_id);
 zt_actor zt_console_actor(zt_console_ctx *cx);
 zt_account_env zt_console_account_env(zt_console_ctx *cx);
 zt_store *zt_console_store(const zt_console_ctx *cx);
+
+/* ---- helpers shared by pages (page_users.c) ---- */
+/* 32 lowercase hex digits, the shape of a user id. */
+bool zt_console_id_ok(const char *s);
+/* The user with this id when the grant's scope reaches it: 0, or the request is answered (404
+ * for an unknown or out-of-scope id, 503 for a store error) and the rc returned. */
+int zt_console_load_user(zt_console_ctx *cx, const char *id, zt_user *u);
+/* Answer a service function's error: 404, 409 (already), 400 (invalid) or 503. */
+void zt_console_fail_rc(zt_console_ctx *cx, int rc);
+/* Log what failed after a saved change (its audit record, telling gateways). */
+void zt_console_account_after(zt_console_ctx *cx, const char *what, const zt_account_result *res);
 
 /* ---- for the frame's own use and tests (frame.c, csrf.c) ---- */
 /* The session's CSRF token under key (32 bytes). */

@@ -6,6 +6,9 @@
 
 /* ---- console: frame, dashboard, users, groups, devices ---- */
 extern const zt_console_page zt_console_page_dashboard;
+extern const zt_console_page zt_console_page_users;
+extern const zt_console_page zt_console_page_groups;
+extern const zt_console_page zt_console_page_devices;
 /* ---- console-ops: apps, policies, what-if, risk, incidents, audit, reference ---- */
 /* ---- assess ---- */
 /* ---- admins ---- */
@@ -13,6 +16,9 @@ extern const zt_console_page zt_console_page_dashboard;
 const zt_console_page *const zt_console_pages[] = {
     /* console */
     &zt_console_page_dashboard,
+    &zt_console_page_users,
+    &zt_console_page_groups,
+    &zt_console_page_devices,
     /* console-ops */
     /* assess */
     /* admins */
