@@ -25,7 +25,7 @@
 #include "lib/arena.h"
 #include "lib/buf.h"
 #include "session/account.h"
-#include "console/admins_stub.h"
+#include "session/admins.h"
 
 #define ZT_CONSOLE_CSRF_LEN 43 /* base64url of a 32-byte HMAC, no padding */
 #define ZT_CONSOLE_PARAMS_MAX 64
@@ -47,8 +47,8 @@ typedef struct zt_console_ctx {
     size_t n_params;
     bool params_bad; /* the query or form could not be read: every param is NULL */
     bool began;
-    char actor_name[ZT_STORE_EMAIL_MAX + 8]; /* "admin:EMAIL" */
-    char actor_cred[32];                     /* "console:" + 16 hex of the session hash */
+    char actor_name[ZT_ADMINS_ACTOR_MAX]; /* "admin:EMAIL" */
+    char actor_cred[32];                  /* "console:" + 16 hex of the session hash */
     int64_t now;
 } zt_console_ctx;
 
@@ -56,7 +56,7 @@ struct zt_console_page {
     const char *path; /* "/users"; with prefix also "/users/..." */
     bool prefix;
     zt_msg title;  /* nav label and <title>; MSG_NONE: not in the nav */
-    zt_perms need; /* to see the page at all; a change checks its own perm too */
+    zt_perms need; /* to see the page at all (0: any admin); a change checks its own perm */
     void (*handle)(zt_console_ctx *cx);
 };
 
@@ -126,6 +126,8 @@ const zt_admin_grant *zt_console_grant(const zt_console_ctx *cx);
 bool zt_console_may(const zt_console_ctx *cx, zt_perms p);
 /* 1 in scope, 0 outside, <0 store error (callers fail closed). */
 int zt_console_user_in_scope(zt_console_ctx *cx, const char *user_id);
+/* 1 when the grant may do p to that user (zt_admins_may_on_user), 0 not, <0 store error. */
+int zt_console_may_on_user(zt_console_ctx *cx, zt_perms p, const char *user_id);
 zt_actor zt_console_actor(zt_console_ctx *cx);
 zt_account_env zt_console_account_env(zt_console_ctx *cx);
 zt_store *zt_console_store(const zt_console_ctx *cx);

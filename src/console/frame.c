@@ -310,9 +310,15 @@ static void pick_lang(zt_console_ctx *cx)
 
 /* ---- layout ---- */
 
+/* need 0: any administrator (the dashboard). */
+static bool page_allowed(const zt_console_ctx *cx, const zt_console_page *p)
+{
+    return p->need == 0 || zt_admins_may(&cx->grant, p->need);
+}
+
 static bool page_visible(const zt_console_ctx *cx, const zt_console_page *p)
 {
-    return p->title != MSG_NONE && zt_admins_may(&cx->grant, p->need);
+    return p->title != MSG_NONE && page_allowed(cx, p);
 }
 
 static void nav(zt_console_ctx *cx)
@@ -456,15 +462,20 @@ int zt_console_user_in_scope(zt_console_ctx *cx, const char *user_id)
     return zt_admins_user_in_scope(zt_console_store(cx), &cx->grant, user_id);
 }
 
+/* The person, and this console session by a fingerprint of its id hash (16 hex digits: enough
+ * to tell sessions apart in the log, nothing usable). */
+int zt_console_may_on_user(zt_console_ctx *cx, zt_perms p, const char *user_id)
+{
+    return zt_admins_may_on_user(zt_console_store(cx), &cx->grant, p, user_id);
+}
+
 zt_actor zt_console_actor(zt_console_ctx *cx)
 {
-    snprintf(cx->actor_name, sizeof(cx->actor_name), "admin:%s", cx->grant.email);
     snprintf(cx->actor_cred, sizeof(cx->actor_cred), "console:%.16s",
              cx->r->session_hash ? cx->r->session_hash : "");
-    return (zt_actor){.name = cx->actor_name,
-                      .type = "Admin",
-                      .credential_uid = cx->actor_cred,
-                      .request_id = cx->r->request_id};
+    zt_actor who;
+    zt_admins_actor(&cx->grant, cx->actor_cred, cx->actor_name, cx->r->request_id, &who);
+    return who;
 }
 
 zt_account_env zt_console_account_env(zt_console_ctx *cx)
@@ -475,6 +486,17 @@ zt_account_env zt_console_account_env(zt_console_ctx *cx)
 }
 
 /* ---- the handler ---- */
+
+/* Every permission that changes something: a grant with none of them (an auditor) is refused
+ * any POST before a page sees it. */
+#define CHANGE_PERMS                                                                               \
+    (ZT_PERM_USERS_WRITE | ZT_PERM_CREDENTIALS | ZT_PERM_SESSIONS_REVOKE | ZT_PERM_DEVICES_WRITE | \
+     ZT_PERM_RISK_WRITE | ZT_PERM_INCIDENTS_WRITE | ZT_PERM_ASSESS | ZT_PERM_ADMINS)
+
+static bool may_any(const zt_admin_grant *g, zt_perms p)
+{
+    return (g->perms & p) != 0;
+}
 
 static void serve_css(zt_local_req *r)
 {
@@ -551,8 +573,13 @@ void zt_console_handle(void *ctx, zt_local_req *r)
         zt_console_fail(cx, 404, CON_NOT_FOUND_TITLE, zt_console_t(cx, CON_NOT_FOUND_BODY));
         return;
     }
-    if (!zt_admins_may(&cx->grant, cx->page->need)) {
+    if (!page_allowed(cx, cx->page)) {
         cx->r->log_detail = "console: role does not allow this page";
+        zt_console_fail(cx, 403, CON_NO_ROLE_TITLE, zt_console_t(cx, CON_NO_ROLE_BODY));
+        return;
+    }
+    if (r->method == HTTP_POST && !may_any(&cx->grant, CHANGE_PERMS)) {
+        cx->r->log_detail = "console: a read-only role cannot change anything";
         zt_console_fail(cx, 403, CON_NO_ROLE_TITLE, zt_console_t(cx, CON_NO_ROLE_BODY));
         return;
     }

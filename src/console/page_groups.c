@@ -27,13 +27,7 @@ static bool group_name_ok(const char *s)
 
 static bool group_in_scope(const zt_console_ctx *cx, const char *name)
 {
-    const zt_admin_grant *g = zt_console_grant(cx);
-    if (g->everywhere)
-        return true;
-    for (size_t i = 0; i < g->n_scopes; i++)
-        if (strcasecmp(g->scopes[i], name) == 0)
-            return true;
-    return false;
+    return zt_admins_group_in_scope(zt_console_grant(cx), name) == 1;
 }
 
 static void th(zt_console_ctx *cx, zt_msg m)

@@ -157,11 +157,7 @@ static void search_form(zt_console_ctx *cx, const char *q)
 static int group_option_cb(void *ctx, const zt_store_group *g)
 {
     zt_console_ctx *cx = ctx;
-    const zt_admin_grant *gr = zt_console_grant(cx);
-    bool allowed = gr->everywhere;
-    for (size_t i = 0; !allowed && i < gr->n_scopes; i++)
-        allowed = strcasecmp(gr->scopes[i], g->name) == 0;
-    if (allowed) {
+    if (zt_admins_group_in_scope(zt_console_grant(cx), g->name) == 1) {
         const char *n = zt_console_esc(cx, g->name);
         zt_console_printf(cx, "<option value=\"%s\">%s</option>", n, n);
     }
@@ -308,12 +304,7 @@ static bool group_allowed(zt_console_ctx *cx, const char *group)
     const zt_admin_grant *g = zt_console_grant(cx);
     if (group == NULL || group[0] == '\0')
         return g->everywhere;
-    if (g->everywhere)
-        return true;
-    for (size_t i = 0; i < g->n_scopes; i++)
-        if (strcasecmp(g->scopes[i], group) == 0)
-            return true;
-    return false;
+    return zt_admins_group_in_scope(g, group) == 1;
 }
 
 static void user_create(zt_console_ctx *cx)
@@ -581,7 +572,7 @@ static void user_change(zt_console_ctx *cx, const zt_user *u, const char *action
         zt_console_fail(cx, 400, CON_BAD_INPUT_TITLE, zt_console_t(cx, CON_ERR_ACTION));
         return;
     }
-    if (!zt_console_may(cx, a->need)) {
+    if (zt_console_may_on_user(cx, a->need, u->id) != 1) {
         cx->r->log_detail = "console: role does not allow this change";
         zt_console_fail(cx, 403, CON_NO_ROLE_TITLE, zt_console_t(cx, CON_NO_ROLE_BODY));
         return;
