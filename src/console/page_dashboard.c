@@ -275,11 +275,18 @@ static void audit_charts(zt_console_ctx *cx, const period *p, const zt_aq_stats 
                               {CON_S_MFA_OK, v + 2 * n, "s2"},
                               {CON_S_MFA_FAIL, v + 3 * n, "s3"}};
     zt_console_line_chart(cx, CON_CH_SIGNINS, x, n, s, 4);
-    zt_console_bar dec[] = {{"allow", st->total[ZT_AQC_ALLOW]},
-                            {"block", st->total[ZT_AQC_BLOCK]},
-                            {"challenge", st->total[ZT_AQC_CHALLENGE]},
-                            {"sign_in", st->total[ZT_AQC_SIGN_IN]},
-                            {"error", st->total[ZT_AQC_ERROR]}};
+    static const struct {
+        zt_msg label;
+        zt_aq_counter c;
+    } outcomes[] = {{CON_DEC_ALLOW, ZT_AQC_ALLOW},
+                    {CON_DEC_BLOCK, ZT_AQC_BLOCK},
+                    {CON_DEC_CHALLENGE, ZT_AQC_CHALLENGE},
+                    {CON_DEC_SIGN_IN, ZT_AQC_SIGN_IN},
+                    {CON_DEC_ERROR, ZT_AQC_ERROR}};
+    zt_console_bar dec[5];
+    for (size_t i = 0; i < 5; i++)
+        dec[i] = (zt_console_bar){zt_console_esc(cx, zt_console_t(cx, outcomes[i].label)),
+                                  st->total[outcomes[i].c]};
     zt_console_bar_chart(cx, CON_CH_DECISIONS, dec, 5, "");
     zt_console_bar det[TOP_N];
     size_t nd = 0;

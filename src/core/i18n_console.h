@@ -35,6 +35,11 @@
     X(CON_S_MFA_OK, "MFA passed", "多要素認証 成功") \
     X(CON_S_MFA_FAIL, "MFA failed", "多要素認証 失敗") \
     X(CON_CH_DECISIONS, "Access decisions by outcome", "結果別のアクセス判定") \
+    X(CON_DEC_ALLOW, "Allowed", "許可") \
+    X(CON_DEC_BLOCK, "Blocked", "ブロック") \
+    X(CON_DEC_CHALLENGE, "Asked for more", "追加の確認を要求") \
+    X(CON_DEC_SIGN_IN, "Sent to sign in", "サインインへ誘導") \
+    X(CON_DEC_ERROR, "Errors", "エラー") \
     X(CON_CH_DETECTIONS, "Detections by type", "種類別の検出") \
     X(CON_CH_DEVICES, "Devices by compliance", "準拠状態別のデバイス") \
     X(CON_DEV_COMPLIANT, "Compliant", "準拠") \
