@@ -198,7 +198,7 @@ COUNT[latest]=$(wc -l <"$work/last.out")
 JQ_MS[latest]=$(time_ms jq_latest)
 
 zt_peak=$(peak_kib "$ZTGATE" audit stats --since "$MONTH0" --until "$DAY_END" --bucket 1d "${FILES[@]}")
-zt_search_peak=$(peak_kib zt_search user)
+zt_search_peak=$(peak_kib "$ZTGATE" audit search --json --user "$USER_" "${FILES[@]}")
 jq_peak=$(peak_kib jq -c --arg ref "$REF" 'select(.metadata.uid == $ref)' "${FILES[@]}")
 
 {
