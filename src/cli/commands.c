@@ -91,6 +91,9 @@ static const zt_command commands[] = {
      zt_cmd_access},
     {"ldap", "ACTION [ARGS]", "check an LDAP directory or sync it now (ztgate ldap help)",
      zt_cmd_ldap},
+    {"assess", "[--json | --html FILE] [--save]",
+     "Zero Trust assessment: stage per pillar and next measures (ztgate assess --help)",
+     zt_cmd_assess},
 };
 
 const zt_command *zt_command_find(const char *name)

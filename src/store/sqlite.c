@@ -363,6 +363,20 @@ static const sq_migration sq_migrations[] = {
          "ALTER TABLE groups ADD COLUMN display_name TEXT NOT NULL DEFAULT '';"
          "CREATE UNIQUE INDEX groups_external ON groups(source, external_id)"
          "  WHERE external_id != '';"},
+    /* The Zero Trust assessment (issue 16, store_assess.h): the questionnaire's answers, one
+     * row per question, and the kept runs, one digit 0..3 per pillar. */
+    {14, "CREATE TABLE IF NOT EXISTS assess_answers ("
+         "  key TEXT PRIMARY KEY NOT NULL CHECK (length(key) BETWEEN 1 AND 64),"
+         "  value TEXT NOT NULL CHECK (length(value) BETWEEN 1 AND 32),"
+         "  actor TEXT NOT NULL DEFAULT '',"
+         "  updated_at INTEGER NOT NULL"
+         ") STRICT, WITHOUT ROWID;"
+         "CREATE TABLE IF NOT EXISTS assess_history ("
+         "  id INTEGER PRIMARY KEY,"
+         "  at INTEGER NOT NULL,"
+         "  stages TEXT NOT NULL CHECK (length(stages) = 7 AND stages NOT GLOB '*[^0-3]*'),"
+         "  actor TEXT NOT NULL DEFAULT ''"
+         ") STRICT;"},
 };
 
 /* The identity provider's short-lived records (store_oidc.h) live in STATE_DIR/ztgate-idp.db,
@@ -2307,6 +2321,10 @@ static int sq_signin_learn_pending(zt_store *st, const char *session_hash, int64
 
 #include "store/sqlite_saml.inc"
 
+/* ---- the Zero Trust assessment (store_assess.h) ---- */
+
+#include "store/sqlite_assess.inc"
+
 /* ---- open, migrate, close ---- */
 
 static int sq_migrate_txn(sq_conn *c, void *arg)
@@ -2503,6 +2521,7 @@ static const zt_store_ops sq_ops = {
     .saml = &sqs_ops,
     .source = &sqsrc_ops,
     .roster = &sqr_ops,
+    .assess = &sqa_ops,
 };
 
 static sq_store *sq_store_new(const zt_store_cfg *cfg)
