@@ -452,7 +452,7 @@ static bool j_mtls(const zt_assess_facts *f, zt_assess_check *ck)
         snprintf(ck->fix, sizeof(ck->fix), "%s",
                  "# first move every upstream to https:// (see networks.upstream_tls)\n");
     share(ck, f->upstreams_mtls, f->upstreams, "upstreams with mutual TLS");
-    return f->upstreams > 0 && f->upstreams_mtls == f->upstreams;
+    return f->upstreams_mtls == f->upstreams; /* no proxied upstream: nothing to hold against */
 }
 
 static bool j_app_policy(const zt_assess_facts *f, zt_assess_check *ck)
@@ -499,6 +499,9 @@ static bool j_labels(const zt_assess_facts *f, zt_assess_check *ck)
                  "apps:\n  - name: %s\n    upstream: %s\n"
                  "    sensitivity: confidential   # public | internal | confidential | restricted\n",
                  f->label_app, f->label_upstream);
+    else
+        fix(ck, "# give each app in apps: a sensitivity: public | internal | confidential | "
+                "restricted\n");
     share(ck, f->apps_labelled, f->apps, "apps with a sensitivity label");
     return f->apps_labelled > 0;
 }
