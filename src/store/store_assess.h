@@ -1,4 +1,4 @@
-/* Store records of the Zero Trust assessment (schema 14 onwards, src/assess): the questionnaire's
+/* Store records of the Zero Trust assessment (schema 15 onwards, src/assess): the questionnaire's
  * answers (what cannot be measured: one row per question key) and the history of kept runs (the
  * stage of every pillar at one time, so progress shows as a trend). Plus the few aggregate
  * counts the assessment measures that no other store call answers in one query (users with any
