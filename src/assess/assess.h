@@ -133,13 +133,16 @@ typedef struct zt_assess_facts {
     uint64_t incidents_open[4];   /* by severity 0..3 (zt_risk order) */
     uint64_t incidents_resolved;
     uint64_t responses_auto, responses_manual; /* incident timeline: playbook actions, admin */
+    uint64_t admins;                           /* users holding an admin role */
 
     /* audit log, over the window */
     bool audit_read;
     unsigned window_days;
     uint64_t records, mfa_prompts, users_prompted, blocks, signins_ok, signins_failed;
     uint64_t detections_logged;
-    double prompts_per_user_day; /* mfa_prompts / users_prompted / window_days; 0 = none */
+    uint64_t responses_auto_logged, responses_manual_logged; /* playbook actions, admins' */
+    uint64_t mfa_user_days, mfa_max_per_user_day; /* user-days with a prompt; the busiest */
+    double prompts_per_user_day; /* prompts per user-day with a prompt; 0 = none */
 
     /* the questionnaire: answer index, -1 = not answered */
     int answers[ZT_Q_COUNT];

@@ -338,6 +338,7 @@ static void gather_store(zt_store *st, zt_assess_facts *f)
     rc = rc ? rc : gather_detections(st, f);
     rc = rc ? rc : gather_incidents(st, f);
     rc = rc ? rc : zt_store_assess_answer_list(st, answer_cb, f);
+    rc = rc ? rc : zt_store_admin_count(st, &f->admins);
     f->store_ok = rc == 0;
 }
 

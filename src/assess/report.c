@@ -71,13 +71,18 @@ static json_t *figures_json(const zt_assess_facts *f)
         (json_int_t)f->incidents_open[2], (json_int_t)f->incidents_open[3], "incidents_resolved",
         (json_int_t)f->incidents_resolved, "responses_automated", (json_int_t)f->responses_auto,
         "responses_manual", (json_int_t)f->responses_manual);
-    json_t *a = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "window_days",
+    json_t *a = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+                          "window_days",
                           (json_int_t)f->window_days, "records", (json_int_t)f->records,
                           "mfa_prompts", (json_int_t)f->mfa_prompts, "users_prompted",
                           (json_int_t)f->users_prompted, "blocks", (json_int_t)f->blocks,
                           "sign_ins_ok", (json_int_t)f->signins_ok, "sign_ins_failed",
                           (json_int_t)f->signins_failed, "detections_logged",
-                          (json_int_t)f->detections_logged, "mfa_prompts_per_user_per_day",
+                          (json_int_t)f->detections_logged, "responses_automated",
+                          (json_int_t)f->responses_auto_logged, "responses_manual",
+                          (json_int_t)f->responses_manual_logged, "mfa_user_days",
+                          (json_int_t)f->mfa_user_days, "mfa_max_per_user_day",
+                          (json_int_t)f->mfa_max_per_user_day, "mfa_prompts_per_user_per_day",
                           f->prompts_per_user_day);
     return json_pack("{s:o, s:o, s:o}", "config", o, "store", s, "audit", a);
 }

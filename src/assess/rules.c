@@ -356,6 +356,16 @@ static bool j_continuous(const zt_assess_facts *f, zt_assess_check *ck)
     return f->frequency_policies > 0;
 }
 
+static bool j_admins(const zt_assess_facts *f, zt_assess_check *ck)
+{
+    fix(ck, "# name the administrators: the first one with POST /api/v1/admins/first and the\n"
+            "# bootstrap token (docs/ADMINS.md), then give each person a role\n");
+    if (unmeasured(ck, f->store_ok))
+        return false;
+    count(ck, f->admins, "named administrators with roles");
+    return f->admins > 0;
+}
+
 static bool j_training(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix_answer(ck, ZT_Q_TRAINING, 1);
@@ -595,10 +605,11 @@ static bool j_fatigue(const zt_assess_facts *f, zt_assess_check *ck)
     if (unmeasured(ck, f->audit_read))
         return false;
     snprintf(ck->figure, sizeof(ck->figure),
-             "%.2f MFA prompts per user per day (%llu prompts, %llu users, %u days)",
+             "%.2f MFA prompts per user per day (%llu prompts, %llu users, most %llu, %u days)",
              f->prompts_per_user_day, (unsigned long long)f->mfa_prompts,
-             (unsigned long long)f->users_prompted, f->window_days);
-    return f->users_prompted > 0 && f->prompts_per_user_day <= 3.0;
+             (unsigned long long)f->users_prompted,
+             (unsigned long long)f->mfa_max_per_user_day, f->window_days);
+    return f->mfa_prompts > 0 && f->prompts_per_user_day <= 3.0;
 }
 
 static bool j_review_auto(const zt_assess_facts *f, zt_assess_check *ck)
@@ -640,9 +651,13 @@ static bool j_auto_share(const zt_assess_facts *f, zt_assess_check *ck)
     fix(ck, SNIP_AUTO_ALL);
     if (unmeasured(ck, f->store_ok))
         return false;
-    share(ck, f->responses_auto, f->responses_auto + f->responses_manual,
-          "incident responses automated");
-    return f->responses_auto > 0 && f->responses_auto >= f->responses_manual;
+    /* the store's incident timelines, or the audit log's count when it saw more */
+    uint64_t aut = f->responses_auto > f->responses_auto_logged ? f->responses_auto
+                                                                : f->responses_auto_logged;
+    uint64_t man = f->responses_manual > f->responses_manual_logged ? f->responses_manual
+                                                                    : f->responses_manual_logged;
+    share(ck, aut, aut + man, "responses automated");
+    return aut > 0 && aut >= man;
 }
 
 static bool j_remediation(const zt_assess_facts *f, zt_assess_check *ck)
@@ -681,6 +696,8 @@ static const zt_assess_criterion rows[] = {
       SRC_STORE_MFA " (auth.mfa)", j_mfa_all),
     R("identity.risk_policy", IDENTITY, ADVANCED, 70, ASM_C_RISK_POLICY, ASM_M_RISK_POLICY, CONFIG,
       "config: policies (conditions.user_risk, sign_in_risk)", j_risk_policy),
+    R("identity.named_admins", IDENTITY, ADVANCED, 65, ASM_C_ADMINS, ASM_M_ADMINS, CONFIG,
+      "store: admin_roles", j_admins),
     R("identity.passkey_some", IDENTITY, ADVANCED, 60, ASM_C_PASSKEY_SOME, ASM_M_PASSKEY_SOME,
       COMMAND, "config: auth.passkeys; store: webauthn_credentials", j_passkey_some),
     R("identity.passkey_all", IDENTITY, OPTIMAL, 55, ASM_C_PASSKEY_ALL, ASM_M_PASSKEY_ALL, CONFIG,

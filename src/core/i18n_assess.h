@@ -81,6 +81,8 @@
     X(ASM_M_MFA_ALL, "Find the users who have not enrolled (they have not signed in since MFA became required) and help them enrol.", "未登録の利用者(多要素認証の必須化以降サインインしていない人)を見つけ、登録を支援します。") \
     X(ASM_C_RISK_POLICY, "Risk-based policies decide access", "リスクベースのポリシーでアクセスを判断している") \
     X(ASM_M_RISK_POLICY, "Ask MFA for risky sign-ins and a password change for high-risk users, so detections are remediated automatically.", "リスクのあるサインインには多要素認証を、高リスクの利用者にはパスワード変更を求め、検知が自動で是正されるようにします。") \
+    X(ASM_C_ADMINS, "Administrators are named people with roles", "管理者が役割を持つ個人として登録されている") \
+    X(ASM_M_ADMINS, "Replace the shared admin token with named administrators and least-privilege roles (help desk, security operator, auditor); every change then names the person.", "共有の管理トークンをやめ、最小権限の役割(ヘルプデスク、セキュリティ担当、監査役)を持つ個人の管理者にします。すべての変更に担当者が記録されます。") \
     X(ASM_C_PASSKEY_SOME, "Passkeys (phishing-resistant MFA) are in use", "パスキー(フィッシング耐性のある多要素認証)が使われている") \
     X(ASM_M_PASSKEY_SOME, "Turn passkeys on and start with the administrators: a Temporary Access Pass lets a user register a first passkey.", "パスキーを有効にし、まず管理者から始めます。一時アクセスパスで最初のパスキーを登録できます。") \
     X(ASM_C_PASSKEY_ALL, "Nearly every user (95%) has a passkey", "ほぼすべて(95%)の利用者がパスキーを登録済み") \

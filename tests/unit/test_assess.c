@@ -51,6 +51,7 @@ static void perfect(zt_assess_facts *f)
     blank(f);
     f->mfa_required = f->passkeys_enabled = true;
     f->users = f->users_mfa = f->users_passkey = 100;
+    f->admins = 2;
     f->apps = f->apps_policy = f->apps_mfa = f->apps_pr_mfa = f->apps_compliant = f->apps_risk = 4;
     f->apps_sensitive = f->apps_sensitive_protected = f->apps_labelled = 2;
     f->policies_on = 5;
@@ -65,6 +66,7 @@ static void perfect(zt_assess_facts *f)
     f->window_days = 30;
     f->mfa_prompts = 300;
     f->users_prompted = 10;
+    f->mfa_user_days = 300;
     f->prompts_per_user_day = 1.0;
     f->playbooks = f->playbooks_contain = f->playbooks_undo = 2;
     f->notify = f->provisioning = true;
@@ -146,6 +148,7 @@ static void test_identity_boundaries(void **state)
     f.risk_policies = 1;
     f.passkeys_enabled = true;
     f.users_passkey = 1;
+    f.admins = 1;
     zt_assess_evaluate(&f, &r);
     assert_int_equal(r.stage[ZT_PILLAR_IDENTITY], ZT_STAGE_INITIAL);
     f.users_mfa = 95;
