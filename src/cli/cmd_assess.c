@@ -194,6 +194,12 @@ static int run_assess(const assess_opts *o, int argc, char **argv)
     rc = f != NULL && res != NULL ? 0 : -ENOMEM;
     if (rc == 0) {
         zt_assess_gather(cfg, st, now, window, f);
+        if (!f->store_ok)
+            fprintf(stderr, "ztgate: the store could not be read (%s): its figures are not "
+                            "measured\n", zt_store_errmsg());
+        if (f->audit_on && !f->audit_read)
+            fprintf(stderr, "ztgate: the audit log %s could not be read: its figures are not "
+                            "measured\n", cfg->audit.path);
         zt_assess_evaluate(f, res);
         if (o->html != NULL)
             zt_store_assess_run_list(st, 50, run_cb, &hist); /* a report without a trend is fine */
