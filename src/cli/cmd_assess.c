@@ -60,7 +60,8 @@ static int parse(int argc, char **argv, assess_opts *o)
         } else if (strcmp(a, "--save") == 0) {
             o->save = true;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            return usage(NULL, NULL);
+            fputs(ASSESS_USAGE, stdout);
+            return -1; /* answered */
         } else if (a[0] == '-' && strncmp(a, "--config=", 9) != 0) {
             return usage("unknown option ", a);
         } else if (a[0] != '-') {
@@ -345,9 +346,13 @@ int zt_cmd_assess(int argc, char **argv)
     assess_opts o;
     int rc = parse(argc, argv, &o);
     if (rc != 0)
-        return rc;
+        return rc < 0 ? ZT_CLI_OK : rc;
     if (o.n_pos == 0)
         return run_assess(&o, argc, argv);
+    if (strcmp(o.pos[0], "help") == 0) {
+        fputs(ASSESS_USAGE, stdout);
+        return ZT_CLI_OK;
+    }
     bool plain = !o.save && o.html == NULL && o.window == NULL;
     if (strcmp(o.pos[0], "answer") == 0 && plain && !o.json)
         return run_answer(&o, argc, argv);
