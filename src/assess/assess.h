@@ -102,7 +102,7 @@ typedef struct zt_assess_facts {
     unsigned risk_policies;        /* enforced, with a user or sign-in risk condition */
     unsigned device_risk_policies; /* enforced, with a device risk condition */
     unsigned frequency_policies;   /* enforced, with a sign-in frequency */
-    unsigned apps_risk; /* named by an enforced risk policy for all users */
+    unsigned apps_risk;            /* named by an enforced risk policy for all users */
     size_t n_report_only_names;
     char report_only_names[ZT_ASSESS_NAMES_MAX][65];
     unsigned report_only_lines[ZT_ASSESS_NAMES_MAX]; /* where each was declared */
@@ -142,7 +142,7 @@ typedef struct zt_assess_facts {
     uint64_t detections_logged;
     uint64_t responses_auto_logged, responses_manual_logged; /* playbook actions, admins' */
     uint64_t mfa_user_days, mfa_max_per_user_day; /* user-days with a prompt; the busiest */
-    double prompts_per_user_day; /* prompts per user-day with a prompt; 0 = none */
+    double prompts_per_user_day;                  /* prompts per user-day with a prompt; 0 = none */
 
     /* the questionnaire: answer index, -1 = not answered */
     int answers[ZT_Q_COUNT];
@@ -200,7 +200,6 @@ typedef struct zt_assess_result {
     size_t n_ranked;
 } zt_assess_result;
 
-const zt_assess_criterion *zt_assess_criteria(size_t *n);
 void zt_assess_evaluate(const zt_assess_facts *f, zt_assess_result *out);
 /* History digits: "1201300". out holds ZT_PILLAR_COUNT + 1 bytes. */
 void zt_assess_stages_string(const zt_assess_result *r, char *out);

@@ -37,9 +37,8 @@ void zt_assess_audit_stats(const char *path, int64_t since, zt_assess_facts *f)
         f->audit_read = false;
         return;
     }
-    zt_aq_stats_req req = {.since_us = since * 1000000,
-                           .until_us = (f->now + 60) * 1000000,
-                           .bucket_s = 86400};
+    zt_aq_stats_req req = {
+        .since_us = since * 1000000, .until_us = (f->now + 60) * 1000000, .bucket_s = 86400};
     zt_aq_stats st;
     memset(&st, 0, sizeof(st));
     int rc = zt_aq_stats_files((const char *const *)files, (size_t)n, NULL, &req, &st);

@@ -17,8 +17,9 @@ static const char *kind_key(zt_fix_kind k)
 
 static zt_msg kind_title(zt_fix_kind k)
 {
-    return k == ZT_FIX_COMMAND ? ASM_FIX_COMMAND : k == ZT_FIX_ANSWER ? ASM_FIX_ANSWER
-                                                                      : ASM_FIX_CONFIG;
+    return k == ZT_FIX_COMMAND  ? ASM_FIX_COMMAND
+           : k == ZT_FIX_ANSWER ? ASM_FIX_ANSWER
+                                : ASM_FIX_CONFIG;
 }
 
 /* A fix that starts with "ztgate " is a command whatever the criterion's usual kind. */
@@ -49,19 +50,18 @@ static json_t *figures_json(const zt_assess_facts *f)
         "apps", (json_int_t)f->apps, "apps_policy", (json_int_t)f->apps_policy, "apps_mfa",
         (json_int_t)f->apps_mfa, "apps_phishing_resistant_mfa", (json_int_t)f->apps_pr_mfa,
         "apps_compliant_device", (json_int_t)f->apps_compliant, "apps_risk_policy",
-        (json_int_t)f->apps_risk, "apps_sensitive", (json_int_t)f->apps_sensitive,
-        "policies_on", (json_int_t)f->policies_on, "policies_report_only",
-        (json_int_t)f->policies_report_only, "policies_off", (json_int_t)f->policies_off,
-        "risk_policies", (json_int_t)f->risk_policies, "listeners", (json_int_t)f->listeners,
-        "listeners_tls", (json_int_t)f->listeners_tls, "upstreams", (json_int_t)f->upstreams,
-        "upstreams_tls", (json_int_t)f->upstreams_tls, "upstreams_mtls",
-        (json_int_t)f->upstreams_mtls, "stream_apps", (json_int_t)f->stream_apps, "audit_on",
-        f->audit_on, "audit_fail_closed", f->audit_fail_closed, "store_read", f->store_ok,
-        "audit_read", f->audit_read, "siem_exports", (json_int_t)f->exports, "playbooks",
-        (json_int_t)f->playbooks);
+        (json_int_t)f->apps_risk, "apps_sensitive", (json_int_t)f->apps_sensitive, "policies_on",
+        (json_int_t)f->policies_on, "policies_report_only", (json_int_t)f->policies_report_only,
+        "policies_off", (json_int_t)f->policies_off, "risk_policies", (json_int_t)f->risk_policies,
+        "listeners", (json_int_t)f->listeners, "listeners_tls", (json_int_t)f->listeners_tls,
+        "upstreams", (json_int_t)f->upstreams, "upstreams_tls", (json_int_t)f->upstreams_tls,
+        "upstreams_mtls", (json_int_t)f->upstreams_mtls, "stream_apps", (json_int_t)f->stream_apps,
+        "audit_on", f->audit_on, "audit_fail_closed", f->audit_fail_closed, "store_read",
+        f->store_ok, "audit_read", f->audit_read, "siem_exports", (json_int_t)f->exports,
+        "playbooks", (json_int_t)f->playbooks);
     json_t *s = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:[I,I,I,I], s:I, s:I, s:I}",
-        "users", (json_int_t)f->users, "users_mfa", (json_int_t)f->users_mfa, "users_passkey",
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:[I,I,I,I], s:I, s:I, s:I}", "users",
+        (json_int_t)f->users, "users_mfa", (json_int_t)f->users_mfa, "users_passkey",
         (json_int_t)f->users_passkey, "devices", (json_int_t)f->devices, "devices_compliant",
         (json_int_t)f->devices_compliant, "detections_open", (json_int_t)f->detections_open,
         "detections_open_high", (json_int_t)f->detections_open_high, "detections_stale",
@@ -71,27 +71,24 @@ static json_t *figures_json(const zt_assess_facts *f)
         (json_int_t)f->incidents_open[2], (json_int_t)f->incidents_open[3], "incidents_resolved",
         (json_int_t)f->incidents_resolved, "responses_automated", (json_int_t)f->responses_auto,
         "responses_manual", (json_int_t)f->responses_manual);
-    json_t *a = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
-                          "window_days",
-                          (json_int_t)f->window_days, "records", (json_int_t)f->records,
-                          "mfa_prompts", (json_int_t)f->mfa_prompts, "users_prompted",
-                          (json_int_t)f->users_prompted, "blocks", (json_int_t)f->blocks,
-                          "sign_ins_ok", (json_int_t)f->signins_ok, "sign_ins_failed",
-                          (json_int_t)f->signins_failed, "detections_logged",
-                          (json_int_t)f->detections_logged, "responses_automated",
-                          (json_int_t)f->responses_auto_logged, "responses_manual",
-                          (json_int_t)f->responses_manual_logged, "mfa_user_days",
-                          (json_int_t)f->mfa_user_days, "mfa_max_per_user_day",
-                          (json_int_t)f->mfa_max_per_user_day, "mfa_prompts_per_user_per_day",
-                          f->prompts_per_user_day);
+    json_t *a = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "window_days",
+        (json_int_t)f->window_days, "records", (json_int_t)f->records, "mfa_prompts",
+        (json_int_t)f->mfa_prompts, "users_prompted", (json_int_t)f->users_prompted, "blocks",
+        (json_int_t)f->blocks, "sign_ins_ok", (json_int_t)f->signins_ok, "sign_ins_failed",
+        (json_int_t)f->signins_failed, "detections_logged", (json_int_t)f->detections_logged,
+        "responses_automated", (json_int_t)f->responses_auto_logged, "responses_manual",
+        (json_int_t)f->responses_manual_logged, "mfa_user_days", (json_int_t)f->mfa_user_days,
+        "mfa_max_per_user_day", (json_int_t)f->mfa_max_per_user_day, "mfa_prompts_per_user_per_day",
+        f->prompts_per_user_day);
     return json_pack("{s:o, s:o, s:o}", "config", o, "store", s, "audit", a);
 }
 
 static json_t *check_json(const zt_assess_check *ck, zt_lang lang)
 {
     return json_pack("{s:s, s:s, s:b, s:b, s:s, s:s, s:s}", "id", ck->c->id, "stage",
-                     zt_stage_key(ck->c->stage), "met", ck->met, "measured", ck->measured,
-                     "title", zt_msg_text(lang, ck->c->title), "figure", ck->figure, "source",
+                     zt_stage_key(ck->c->stage), "met", ck->met, "measured", ck->measured, "title",
+                     zt_msg_text(lang, ck->c->title), "figure", ck->figure, "source",
                      ck->c->source);
 }
 
@@ -118,13 +115,12 @@ static json_t *measures_json(const zt_assess_result *r, zt_lang lang)
     for (size_t k = 0; arr != NULL && k < r->n_ranked; k++) {
         const zt_assess_check *ck = &r->checks[r->ranked[k]];
         json_array_append_new(
-            arr, json_pack("{s:I, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "rank",
-                           (json_int_t)(k + 1), "id", ck->c->id, "pillar",
-                           zt_pillar_key(ck->c->pillar), "lifts_to", zt_stage_key(ck->c->stage),
-                           "weight", (int)ck->c->weight,
-                           "title", zt_msg_text(lang, ck->c->title), "measure",
-                           zt_msg_text(lang, ck->c->measure), "kind", kind_key(fix_kind(ck)),
-                           "fix", ck->fix));
+            arr,
+            json_pack("{s:I, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "rank", (json_int_t)(k + 1),
+                      "id", ck->c->id, "pillar", zt_pillar_key(ck->c->pillar), "lifts_to",
+                      zt_stage_key(ck->c->stage), "weight", (int)ck->c->weight, "title",
+                      zt_msg_text(lang, ck->c->title), "measure", zt_msg_text(lang, ck->c->measure),
+                      "kind", kind_key(fix_kind(ck)), "fix", ck->fix));
     }
     return arr;
 }
@@ -140,11 +136,10 @@ static json_t *questions_json(const zt_assess_facts *f, zt_lang lang)
             json_array_append_new(vals, json_pack("{s:s, s:s}", "value", q[i].values[v], "text",
                                                   zt_msg_text(lang, q[i].value_text[v])));
         int a = f->answers[i];
-        json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:o*, s:o}", "key", q[i].key, "pillar",
-                           zt_pillar_key(q[i].pillar), "question", zt_msg_text(lang, q[i].text),
-                           "values", vals, "answer",
-                           a >= 0 ? json_string(q[i].values[a]) : json_null()));
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o*, s:o}", "key", q[i].key,
+                                             "pillar", zt_pillar_key(q[i].pillar), "question",
+                                             zt_msg_text(lang, q[i].text), "values", vals, "answer",
+                                             a >= 0 ? json_string(q[i].values[a]) : json_null()));
     }
     return arr;
 }
@@ -153,11 +148,11 @@ int zt_assess_json(const zt_assess_facts *f, const zt_assess_result *r, zt_lang 
 {
     char at[40];
     when(f->now, at);
-    json_t *doc = json_pack("{s:s, s:s, s:s?, s:s, s:o*, s:o*, s:o*, s:o*}", "schema",
-                            "ztgate.assess/1", "assessed_at", at, "config", f->config_path,
-                            "lang", zt_lang_tag(lang), "pillars", pillars_json(r, lang),
-                            "measures", measures_json(r, lang), "figures", figures_json(f),
-                            "questionnaire", questions_json(f, lang));
+    json_t *doc =
+        json_pack("{s:s, s:s, s:s?, s:s, s:o*, s:o*, s:o*, s:o*}", "schema", "ztgate.assess/1",
+                  "assessed_at", at, "config", f->config_path, "lang", zt_lang_tag(lang), "pillars",
+                  pillars_json(r, lang), "measures", measures_json(r, lang), "figures",
+                  figures_json(f), "questionnaire", questions_json(f, lang));
     char *s = doc != NULL ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(doc);
     int rc = s != NULL ? zt_buf_append_str(out, s) : -ENOMEM;
@@ -184,10 +179,10 @@ int zt_assess_text(const zt_assess_facts *f, const zt_assess_result *r, zt_lang 
 {
     char at[40];
     when(f->now, at);
-    int rc = zt_buf_printf(out, "%s — %s %s\n%s: %s\n\n%s\n", zt_msg_text(lang, ASM_TITLE),
-                           zt_msg_text(lang, ASM_GENERATED), at, zt_msg_text(lang, ASM_CONFIG),
-                           f->config_path != NULL ? f->config_path : "-",
-                           zt_msg_text(lang, ASM_STAGES));
+    int rc =
+        zt_buf_printf(out, "%s — %s %s\n%s: %s\n\n%s\n", zt_msg_text(lang, ASM_TITLE),
+                      zt_msg_text(lang, ASM_GENERATED), at, zt_msg_text(lang, ASM_CONFIG),
+                      f->config_path != NULL ? f->config_path : "-", zt_msg_text(lang, ASM_STAGES));
     for (int p = 0; rc == 0 && p < ZT_PILLAR_COUNT; p++) {
         rc = zt_buf_printf(out, "  %-14s %d/3  %s\n", zt_pillar_key((zt_pillar)p), (int)r->stage[p],
                            zt_msg_text(lang, zt_stage_title(r->stage[p])));
@@ -227,12 +222,23 @@ int zt_assess_html_escape(zt_buf *out, const char *s)
     int rc = 0;
     for (; rc == 0 && s != NULL && *s != '\0'; s++) {
         switch (*s) {
-        case '&': rc = zt_buf_append_str(out, "&amp;"); break;
-        case '<': rc = zt_buf_append_str(out, "&lt;"); break;
-        case '>': rc = zt_buf_append_str(out, "&gt;"); break;
-        case '"': rc = zt_buf_append_str(out, "&quot;"); break;
-        case '\'': rc = zt_buf_append_str(out, "&#39;"); break;
-        default: rc = zt_buf_append_char(out, *s);
+        case '&':
+            rc = zt_buf_append_str(out, "&amp;");
+            break;
+        case '<':
+            rc = zt_buf_append_str(out, "&lt;");
+            break;
+        case '>':
+            rc = zt_buf_append_str(out, "&gt;");
+            break;
+        case '"':
+            rc = zt_buf_append_str(out, "&quot;");
+            break;
+        case '\'':
+            rc = zt_buf_append_str(out, "&#39;");
+            break;
+        default:
+            rc = zt_buf_append_char(out, *s);
         }
     }
     return rc;
@@ -267,8 +273,9 @@ int zt_assess_trend_svg(const zt_store_assess_run *runs, size_t n, zt_lang lang,
         rc = rc ? rc : tag(out, "", zt_msg_text(lang, zt_stage_title((zt_stage)s)), "</text>");
     }
     for (int p = 0; rc == 0 && p < ZT_PILLAR_COUNT && n > 0; p++) {
-        rc = zt_buf_printf(out, "<polyline fill=\"none\" stroke-width=\"2\" stroke=\"%s\" points=\"",
-                           pillar_colours[p]);
+        rc =
+            zt_buf_printf(out, "<polyline fill=\"none\" stroke-width=\"2\" stroke=\"%s\" points=\"",
+                          pillar_colours[p]);
         for (size_t i = 0; rc == 0 && i < n; i++) {
             int stage = runs[i].stages[p] - '0';
             int x = n == 1 ? left : left + (int)((size_t)(w - left - right) * i / (n - 1));
@@ -312,10 +319,13 @@ static int html_stages(zt_buf *out, const zt_assess_result *r, zt_lang lang)
     rc = rc ? rc : tag(out, "<th>", zt_msg_text(lang, ASM_STAGE), "</th><th></th></tr>");
     for (int p = 0; rc == 0 && p < ZT_PILLAR_COUNT; p++) {
         rc = tag(out, "<tr><td>", zt_msg_text(lang, zt_pillar_title((zt_pillar)p)), "</td>");
-        rc = rc ? rc : tag(out, "<td class=\"stage\">", zt_msg_text(lang, zt_stage_title(r->stage[p])), "</td>");
         rc = rc ? rc
-                : zt_buf_printf(out, "<td><meter min=\"0\" max=\"3\" value=\"%d\">%d/3</meter></td></tr>",
-                                (int)r->stage[p], (int)r->stage[p]);
+                : tag(out, "<td class=\"stage\">", zt_msg_text(lang, zt_stage_title(r->stage[p])),
+                      "</td>");
+        rc = rc ? rc
+                : zt_buf_printf(
+                      out, "<td><meter min=\"0\" max=\"3\" value=\"%d\">%d/3</meter></td></tr>",
+                      (int)r->stage[p], (int)r->stage[p]);
     }
     return rc ? rc : zt_buf_append_str(out, "</table>");
 }
@@ -346,7 +356,8 @@ static int html_evidence(zt_buf *out, const zt_assess_result *r, zt_lang lang)
     int rc = tag(out, "<h2>", zt_msg_text(lang, ASM_EVIDENCE), "</h2>");
     for (int p = 0; rc == 0 && p < ZT_PILLAR_COUNT; p++) {
         rc = tag(out, "<h3>", zt_msg_text(lang, zt_pillar_title((zt_pillar)p)), " — ");
-        rc = rc ? rc : tag(out, "", zt_msg_text(lang, zt_stage_title(r->stage[p])), "</h3><table><tr>");
+        rc = rc ? rc
+                : tag(out, "", zt_msg_text(lang, zt_stage_title(r->stage[p])), "</h3><table><tr>");
         static const zt_msg heads[] = {ASM_CRITERION, ASM_NEEDED_FOR, ASM_FIGURE, ASM_SOURCE};
         for (size_t i = 0; rc == 0 && i < sizeof(heads) / sizeof(heads[0]); i++)
             rc = tag(out, "<th>", zt_msg_text(lang, heads[i]), "</th>");
@@ -359,7 +370,8 @@ static int html_evidence(zt_buf *out, const zt_assess_result *r, zt_lang lang)
                                ck->met ? "&#10003;" : "&#10007;");
             rc = rc ? rc : tag(out, "", zt_msg_text(lang, ck->c->title), " (");
             rc = rc ? rc : tag(out, "", zt_msg_text(lang, ck->met ? ASM_MET : ASM_UNMET), ")</td>");
-            rc = rc ? rc : tag(out, "<td>", zt_msg_text(lang, zt_stage_title(ck->c->stage)), "</td>");
+            rc = rc ? rc
+                    : tag(out, "<td>", zt_msg_text(lang, zt_stage_title(ck->c->stage)), "</td>");
             rc = rc ? rc : tag(out, "<td>", ck->figure, "</td>");
             rc = rc ? rc : tag(out, "<td>", ck->c->source, "</td></tr>");
         }
@@ -391,11 +403,12 @@ int zt_assess_html(const zt_assess_facts *f, const zt_assess_result *r, zt_lang 
 {
     char at[40];
     when(f->now, at);
-    int rc = zt_buf_printf(out,
-                           "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
-                           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                           "<title>",
-                           zt_lang_tag(lang));
+    int rc =
+        zt_buf_printf(out,
+                      "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
+                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                      "<title>",
+                      zt_lang_tag(lang));
     rc = rc ? rc : zt_assess_html_escape(out, zt_msg_text(lang, ASM_TITLE));
     rc = rc ? rc : zt_buf_printf(out, "</title><style>%s</style></head><body>", html_style);
     rc = rc ? rc : tag(out, "<h1>", zt_msg_text(lang, ASM_TITLE), "</h1>");

@@ -488,8 +488,8 @@ static bool j_report_only(const zt_assess_facts *f, zt_assess_check *ck)
         int n = snprintf(ck->fix + at, sizeof(ck->fix) - at,
                          "# %s:%u, policy %s: check its report-only impact, then\n"
                          "#   state: report_only  ->  state: on\n",
-                         f->config_path != NULL ? f->config_path : "config", f->report_only_lines[i],
-                         f->report_only_names[i]);
+                         f->config_path != NULL ? f->config_path : "config",
+                         f->report_only_lines[i], f->report_only_names[i]);
         at += n > 0 ? (size_t)n : 0;
     }
     return f->policies_report_only == 0;
@@ -505,10 +505,11 @@ static bool j_app_risk(const zt_assess_facts *f, zt_assess_check *ck)
 static bool j_labels(const zt_assess_facts *f, zt_assess_check *ck)
 {
     if (f->label_app[0] != '\0')
-        snprintf(ck->fix, sizeof(ck->fix),
-                 "apps:\n  - name: %s\n    upstream: %s\n"
-                 "    sensitivity: confidential   # public | internal | confidential | restricted\n",
-                 f->label_app, f->label_upstream);
+        snprintf(
+            ck->fix, sizeof(ck->fix),
+            "apps:\n  - name: %s\n    upstream: %s\n"
+            "    sensitivity: confidential   # public | internal | confidential | restricted\n",
+            f->label_app, f->label_upstream);
     else
         fix(ck, "# give each app in apps: a sensitivity: public | internal | confidential | "
                 "restricted\n");
@@ -607,8 +608,8 @@ static bool j_fatigue(const zt_assess_facts *f, zt_assess_check *ck)
     snprintf(ck->figure, sizeof(ck->figure),
              "%.2f MFA prompts per user per day (%llu prompts, %llu users, most %llu, %u days)",
              f->prompts_per_user_day, (unsigned long long)f->mfa_prompts,
-             (unsigned long long)f->users_prompted,
-             (unsigned long long)f->mfa_max_per_user_day, f->window_days);
+             (unsigned long long)f->users_prompted, (unsigned long long)f->mfa_max_per_user_day,
+             f->window_days);
     return f->mfa_prompts > 0 && f->prompts_per_user_day <= 3.0;
 }
 
@@ -652,8 +653,8 @@ static bool j_auto_share(const zt_assess_facts *f, zt_assess_check *ck)
     if (unmeasured(ck, f->store_ok))
         return false;
     /* the store's incident timelines, or the audit log's count when it saw more */
-    uint64_t aut = f->responses_auto > f->responses_auto_logged ? f->responses_auto
-                                                                : f->responses_auto_logged;
+    uint64_t aut =
+        f->responses_auto > f->responses_auto_logged ? f->responses_auto : f->responses_auto_logged;
     uint64_t man = f->responses_manual > f->responses_manual_logged ? f->responses_manual
                                                                     : f->responses_manual_logged;
     share(ck, aut, aut + man, "responses automated");
@@ -685,7 +686,9 @@ static bool j_remediation(const zt_assess_facts *f, zt_assess_check *ck)
 #define SRC_ANSWER "questionnaire (ztgate assess answer)"
 
 #define R(id, p, s, w, t, m, k, src, fn)                                                           \
-    {id, ZT_PILLAR_##p, ZT_STAGE_##s, w, t, m, ZT_FIX_##k, src, fn}
+    {                                                                                              \
+        id, ZT_PILLAR_##p, ZT_STAGE_##s, w, t, m, ZT_FIX_##k, src, fn                              \
+    }
 
 static const zt_assess_criterion rows[] = {
     R("identity.mfa_half", IDENTITY, INITIAL, 90, ASM_C_MFA_HALF, ASM_M_MFA_HALF, CONFIG,
@@ -711,8 +714,8 @@ static const zt_assess_criterion rows[] = {
       "store: devices (not revoked)", j_dev_enrolled),
     R("devices.rules", DEVICES, INITIAL, 75, ASM_C_DEV_RULES, ASM_M_DEV_RULES, CONFIG,
       "config: devices (posture rules)", j_dev_rules),
-    R("devices.compliant", DEVICES, ADVANCED, 70, ASM_C_DEV_COMPLIANT, ASM_M_DEV_COMPLIANT,
-      COMMAND, "store: devices.compliant", j_dev_compliant),
+    R("devices.compliant", DEVICES, ADVANCED, 70, ASM_C_DEV_COMPLIANT, ASM_M_DEV_COMPLIANT, COMMAND,
+      "store: devices.compliant", j_dev_compliant),
     R("devices.policy_some", DEVICES, ADVANCED, 80, ASM_C_DEV_POLICY_SOME, ASM_M_DEV_POLICY_SOME,
       CONFIG, SRC_POLICIES " (grant.controls: compliant_device)", j_dev_policy_some),
     R("devices.policy_all", DEVICES, OPTIMAL, 60, ASM_C_DEV_POLICY_ALL, ASM_M_DEV_POLICY_ALL,
@@ -731,28 +734,27 @@ static const zt_assess_criterion rows[] = {
     R("networks.mtls", NETWORKS, OPTIMAL, 50, ASM_C_MTLS, ASM_M_MTLS, CONFIG,
       "config: apps[].upstream_tls.client_cert", j_mtls),
 
-    R("applications.policy", APPLICATIONS, INITIAL, 95, ASM_C_APP_POLICY, ASM_M_APP_POLICY,
-      CONFIG, SRC_POLICIES, j_app_policy),
+    R("applications.policy", APPLICATIONS, INITIAL, 95, ASM_C_APP_POLICY, ASM_M_APP_POLICY, CONFIG,
+      SRC_POLICIES, j_app_policy),
     R("applications.mfa_all", APPLICATIONS, ADVANCED, 85, ASM_C_APP_MFA, ASM_M_APP_MFA, CONFIG,
       SRC_POLICIES " (grant.controls: mfa)", j_app_mfa),
-    R("applications.report_only", APPLICATIONS, ADVANCED, 65, ASM_C_REPORT_ONLY,
-      ASM_M_REPORT_ONLY, CONFIG, "config: policies[].state", j_report_only),
+    R("applications.report_only", APPLICATIONS, ADVANCED, 65, ASM_C_REPORT_ONLY, ASM_M_REPORT_ONLY,
+      CONFIG, "config: policies[].state", j_report_only),
     R("applications.risk_all", APPLICATIONS, OPTIMAL, 45, ASM_C_APP_RISK, ASM_M_APP_RISK, CONFIG,
       "config: policies (risk conditions, apps)", j_app_risk),
 
     R("data.labels", DATA, INITIAL, 70, ASM_C_LABELS, ASM_M_LABELS, CONFIG,
       "config: apps[].sensitivity", j_labels),
-    R("data.classification", DATA, INITIAL, 60, ASM_C_CLASSIFICATION, ASM_M_CLASSIFICATION,
-      ANSWER, SRC_ANSWER, j_classification),
+    R("data.classification", DATA, INITIAL, 60, ASM_C_CLASSIFICATION, ASM_M_CLASSIFICATION, ANSWER,
+      SRC_ANSWER, j_classification),
     R("data.backups", DATA, INITIAL, 65, ASM_C_BACKUPS, ASM_M_BACKUPS, ANSWER, SRC_ANSWER,
       j_backups),
     R("data.protected", DATA, ADVANCED, 70, ASM_C_DATA_PROTECTED, ASM_M_DATA_PROTECTED, CONFIG,
-      "config: policies (compliant_device, session.restrict) for sensitive apps",
-      j_data_protected),
-    R("data.encryption", DATA, ADVANCED, 50, ASM_C_ENCRYPTION, ASM_M_ENCRYPTION, ANSWER,
-      SRC_ANSWER, j_encryption),
-    R("data.backups_tested", DATA, ADVANCED, 45, ASM_C_BACKUPS_TESTED, ASM_M_BACKUPS_TESTED,
-      ANSWER, SRC_ANSWER, j_backups_tested),
+      "config: policies (compliant_device, session.restrict) for sensitive apps", j_data_protected),
+    R("data.encryption", DATA, ADVANCED, 50, ASM_C_ENCRYPTION, ASM_M_ENCRYPTION, ANSWER, SRC_ANSWER,
+      j_encryption),
+    R("data.backups_tested", DATA, ADVANCED, 45, ASM_C_BACKUPS_TESTED, ASM_M_BACKUPS_TESTED, ANSWER,
+      SRC_ANSWER, j_backups_tested),
     R("data.classification_auto", DATA, OPTIMAL, 30, ASM_C_CLASS_AUTO, ASM_M_CLASS_AUTO, ANSWER,
       SRC_ANSWER, j_classification_auto),
 
@@ -779,9 +781,8 @@ static const zt_assess_criterion rows[] = {
       "config: playbooks[].actions", j_contain),
     R("automation.notify", AUTOMATION, ADVANCED, 50, ASM_C_NOTIFY, ASM_M_NOTIFY, CONFIG,
       "config: incidents.notify", j_notify),
-    R("automation.provisioning", AUTOMATION, ADVANCED, 55, ASM_C_PROVISIONING,
-      ASM_M_PROVISIONING, CONFIG, "config: scim, ldap_directories[].sync_interval",
-      j_provisioning),
+    R("automation.provisioning", AUTOMATION, ADVANCED, 55, ASM_C_PROVISIONING, ASM_M_PROVISIONING,
+      CONFIG, "config: scim, ldap_directories[].sync_interval", j_provisioning),
     R("automation.auto_share", AUTOMATION, OPTIMAL, 45, ASM_C_AUTO_SHARE, ASM_M_AUTO_SHARE, CONFIG,
       "store: incident_events (playbook actions vs admin)", j_auto_share),
     R("automation.remediation", AUTOMATION, OPTIMAL, 40, ASM_C_REMEDIATION, ASM_M_REMEDIATION,
@@ -790,12 +791,6 @@ static const zt_assess_criterion rows[] = {
 
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 _Static_assert(N_ROWS <= ZT_ASSESS_CHECKS_MAX, "room for every criterion");
-
-const zt_assess_criterion *zt_assess_criteria(size_t *n)
-{
-    *n = N_ROWS;
-    return rows;
-}
 
 /* ---- the judgement ---- */
 

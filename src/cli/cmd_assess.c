@@ -196,17 +196,21 @@ static int run_assess(const assess_opts *o, int argc, char **argv)
     if (rc == 0) {
         zt_assess_gather(cfg, st, now, window, f);
         if (!f->store_ok)
-            fprintf(stderr, "ztgate: the store could not be read (%s): its figures are not "
-                            "measured\n", zt_store_errmsg());
+            fprintf(stderr,
+                    "ztgate: the store could not be read (%s): its figures are not "
+                    "measured\n",
+                    zt_store_errmsg());
         if (f->audit_on && !f->audit_read)
-            fprintf(stderr, "ztgate: the audit log %s could not be read: its figures are not "
-                            "measured\n", cfg->audit.path);
+            fprintf(stderr,
+                    "ztgate: the audit log %s could not be read: its figures are not "
+                    "measured\n",
+                    cfg->audit.path);
         zt_assess_evaluate(f, res);
         if (o->html != NULL)
             zt_store_assess_run_list(st, 50, run_cb, &hist); /* a report without a trend is fine */
-        rc = o->json             ? zt_assess_json(f, res, lang, &out)
-             : o->html != NULL   ? zt_assess_html(f, res, lang, hist.v, hist.n, &out)
-                                 : zt_assess_text(f, res, lang, &out);
+        rc = o->json           ? zt_assess_json(f, res, lang, &out)
+             : o->html != NULL ? zt_assess_html(f, res, lang, hist.v, hist.n, &out)
+                               : zt_assess_text(f, res, lang, &out);
     }
     if (rc != 0)
         rc = zt_cli_fail(ZT_CLI_FAIL, "out of memory");
@@ -284,9 +288,8 @@ static int run_questions(const assess_opts *o)
     for (size_t i = 0; i < n; i++) {
         if (arr != NULL) {
             json_array_append_new(arr, json_pack("{s:s, s:s, s:[s,s,s]}", "key", q[i].key,
-                                                 "question", zt_msg_text(lang, q[i].text),
-                                                 "values", q[i].values[0], q[i].values[1],
-                                                 q[i].values[2]));
+                                                 "question", zt_msg_text(lang, q[i].text), "values",
+                                                 q[i].values[0], q[i].values[1], q[i].values[2]));
             continue;
         }
         printf("%s\n  %s\n", q[i].key, zt_msg_text(lang, q[i].text));
@@ -330,10 +333,10 @@ static int run_history(const assess_opts *o, int argc, char **argv)
                 printf(" %-12s", zt_stage_key(s));
         }
         if (arr != NULL)
-            json_array_append_new(arr, json_pack("{s:I, s:o, s:s, s:o}", "id",
-                                                 (json_int_t)hist.v[i].id, "at",
-                                                 zt_cli_json_time(hist.v[i].at), "actor",
-                                                 hist.v[i].actor, "stages", stages));
+            json_array_append_new(arr,
+                                  json_pack("{s:I, s:o, s:s, s:o}", "id", (json_int_t)hist.v[i].id,
+                                            "at", zt_cli_json_time(hist.v[i].at), "actor",
+                                            hist.v[i].actor, "stages", stages));
         else
             printf(" %s\n", hist.v[i].actor);
     }

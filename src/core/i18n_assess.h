@@ -20,8 +20,8 @@
     X(ASM_NEEDED_FOR, "Needed for", "必要な段階") \
     X(ASM_FIGURE, "Measured", "測定値") \
     X(ASM_SOURCE, "Source", "出典") \
-    X(ASM_MET, "met", "達成") \
-    X(ASM_UNMET, "not met", "未達成") \
+    X(ASM_MET, "criterion met", "基準を達成") \
+    X(ASM_UNMET, "criterion not met", "基準を未達成") \
     X(ASM_MEASURES, "Next measures, by effect", "次に取るべき対策(効果の大きい順)") \
     X(ASM_NO_MEASURES, "Nothing left: every criterion is met.", "残りの対策はありません。すべての基準を満たしています。") \
     X(ASM_FIX_CONFIG, "Change to the configuration file (then ztgate check-config and a reload)", "設定ファイルの変更(その後 ztgate check-config と再読み込み)") \
@@ -77,7 +77,7 @@
     X(ASM_M_MFA_HALF, "Require MFA: users without a second factor enrol one at their next sign-in.", "多要素認証を必須にします。2 要素目のない利用者は次回サインイン時に登録します。") \
     X(ASM_C_TRAINING, "Staff are trained against phishing", "職員がフィッシング対策の研修を受けている") \
     X(ASM_M_TRAINING, "Train staff at least yearly against phishing and fraud, then record the answer.", "少なくとも年 1 回、フィッシングと詐欺への対策研修を行い、回答を記録します。") \
-    X(ASM_C_MFA_ALL, "Nearly every user (95%) has MFA", "ほぼすべて(95%)の利用者が多要素認証を登録済み") \
+    X(ASM_C_MFA_ALL, "Nearly every user has MFA (95 in 100)", "ほぼすべての利用者が多要素認証を登録済み(100 人中 95 人)") \
     X(ASM_M_MFA_ALL, "Find the users who have not enrolled (they have not signed in since MFA became required) and help them enrol.", "未登録の利用者(多要素認証の必須化以降サインインしていない人)を見つけ、登録を支援します。") \
     X(ASM_C_RISK_POLICY, "Risk-based policies decide access", "リスクベースのポリシーでアクセスを判断している") \
     X(ASM_M_RISK_POLICY, "Ask MFA for risky sign-ins and a password change for high-risk users, so detections are remediated automatically.", "リスクのあるサインインには多要素認証を、高リスクの利用者にはパスワード変更を求め、検知が自動で是正されるようにします。") \
@@ -85,7 +85,7 @@
     X(ASM_M_ADMINS, "Replace the shared admin token with named administrators and least-privilege roles (help desk, security operator, auditor); every change then names the person.", "共有の管理トークンをやめ、最小権限の役割(ヘルプデスク、セキュリティ担当、監査役)を持つ個人の管理者にします。すべての変更に担当者が記録されます。") \
     X(ASM_C_PASSKEY_SOME, "Passkeys (phishing-resistant MFA) are in use", "パスキー(フィッシング耐性のある多要素認証)が使われている") \
     X(ASM_M_PASSKEY_SOME, "Turn passkeys on and start with the administrators: a Temporary Access Pass lets a user register a first passkey.", "パスキーを有効にし、まず管理者から始めます。一時アクセスパスで最初のパスキーを登録できます。") \
-    X(ASM_C_PASSKEY_ALL, "Nearly every user (95%) has a passkey", "ほぼすべて(95%)の利用者がパスキーを登録済み") \
+    X(ASM_C_PASSKEY_ALL, "Nearly every user has a passkey (95 in 100)", "ほぼすべての利用者がパスキーを登録済み(100 人中 95 人)") \
     X(ASM_M_PASSKEY_ALL, "Roll passkeys out to everyone: a report-only policy asking phishing-resistant MFA shows who is not ready yet.", "全員にパスキーを展開します。フィッシング耐性のある多要素認証を求めるレポート専用ポリシーで、未対応の利用者がわかります。") \
     X(ASM_C_PR_POLICY, "Every app requires phishing-resistant MFA", "すべてのアプリでフィッシング耐性のある多要素認証を必須にしている") \
     X(ASM_M_PR_POLICY, "Enforce phishing-resistant MFA for every app (keep a break-glass group excluded).", "すべてのアプリでフィッシング耐性のある多要素認証を強制します(緊急用グループは除外)。") \
@@ -95,7 +95,7 @@
     X(ASM_M_DEV_ENROLLED, "Enrol devices with the agent: create an enrolment code per user.", "エージェントでデバイスを登録します。利用者ごとに登録コードを発行します。") \
     X(ASM_C_DEV_RULES, "Posture rules judge device compliance", "デバイスの準拠を判定する状態ルールがある") \
     X(ASM_M_DEV_RULES, "Switch on compliance rules: disk encryption, firewall, recent updates.", "準拠ルールを有効にします: ディスク暗号化、ファイアウォール、最近の更新。") \
-    X(ASM_C_DEV_COMPLIANT, "Most enrolled devices (80%) are compliant", "登録済みデバイスの大半(80%)が準拠している") \
+    X(ASM_C_DEV_COMPLIANT, "Most enrolled devices are compliant (80 in 100)", "登録済みデバイスの大半が準拠している(100 台中 80 台)") \
     X(ASM_M_DEV_COMPLIANT, "Look at the non-compliant devices and their reasons, and fix them with their owners.", "非準拠のデバイスとその理由を確認し、利用者と一緒に修正します。") \
     X(ASM_C_DEV_POLICY_SOME, "Some apps require a compliant device", "一部のアプリで準拠デバイスを必須にしている") \
     X(ASM_M_DEV_POLICY_SOME, "Require a compliant device for confidential and restricted apps.", "機密・極秘のアプリで準拠デバイスを必須にします。") \

@@ -258,7 +258,7 @@ static void test_ranking(void **state)
     }
     /* a pillar at initial: its advanced measures come after every pillar's initial ones */
     perfect(&f);
-    f.users_mfa = 60; /* identity: initial */
+    f.users_mfa = 60;    /* identity: initial */
     f.listeners_tls = 0; /* networks: traditional */
     zt_assess_evaluate(&f, &r);
     assert_int_equal(r.n_ranked, 2);
@@ -601,8 +601,8 @@ static void test_store(void **state)
     zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = dir};
     zt_store *st = zt_store_open(&sc, err, sizeof(err));
     assert_non_null(st);
-    zt_store_assess_answer a = {.key = "data.backups", .value = "offsite", .actor = "root",
-                                .updated_at = 1};
+    zt_store_assess_answer a = {
+        .key = "data.backups", .value = "offsite", .actor = "root", .updated_at = 1};
     assert_int_equal(zt_store_assess_answer_set(st, &a), 0);
     snprintf(a.value, sizeof(a.value), "tested");
     assert_int_equal(zt_store_assess_answer_set(st, &a), 0);
