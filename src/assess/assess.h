@@ -23,6 +23,7 @@
 #include "core/config.h"
 #include "core/i18n.h"
 #include "lib/buf.h"
+#include "session/account.h"
 #include "store/store.h"
 
 typedef enum zt_pillar {
@@ -203,6 +204,18 @@ typedef struct zt_assess_result {
 void zt_assess_evaluate(const zt_assess_facts *f, zt_assess_result *out);
 /* History digits: "1201300". out holds ZT_PILLAR_COUNT + 1 bytes. */
 void zt_assess_stages_string(const zt_assess_result *r, char *out);
+
+/* ---- the changes (service.c): the same for the CLI and the console ---- */
+
+/* Store the answer to a question and write its audit record (unmapped.operation
+ * "assess.answer") naming who. -ENOENT: no such question; -EINVAL: not one of its answers (then
+ * nothing is written); else a store error. *audit_rc (nullable): 0, or why the record could
+ * not be written (the answer is saved all the same). */
+int zt_assess_answer(const zt_account_env *env, const zt_actor *who, const char *key,
+                     const char *value, int64_t now, int *audit_rc);
+/* Keep a run (the stage of every pillar at `now`) and write its record ("assess.keep"). */
+int zt_assess_keep(const zt_account_env *env, const zt_actor *who, const zt_assess_result *r,
+                   int64_t now, int *audit_rc);
 
 /* ---- outputs (report.c) ---- */
 

@@ -148,15 +148,14 @@ static int run_cb(void *ctx, const zt_store_assess_run *r)
     return 0;
 }
 
-static int keep_run(zt_store *st, const zt_assess_result *res, int64_t now, int argc, char **argv)
+static int keep_run(zt_store *st, const zt_assess_result *res, int64_t now)
 {
-    zt_store_assess_run run = {.at = now};
-    zt_assess_stages_string(res, run.stages);
-    snprintf(run.actor, sizeof(run.actor), "%s", zt_cli_actor()->name);
-    int rc = zt_store_assess_run_add(st, &run);
+    zt_account_env env = zt_cli_account_env(st);
+    int arc = 0;
+    int rc = zt_assess_keep(&env, zt_cli_actor(), res, now, &arc);
     if (rc != 0)
         return zt_cli_store_fail(rc, "assessment", NULL);
-    if (zt_cli_audit_command("assess", "save", argc, argv) != 0)
+    if (arc != 0)
         fprintf(stderr, "ztgate: the run was kept, but its audit record could not be queued\n");
     return ZT_CLI_OK;
 }
@@ -219,7 +218,7 @@ static int run_assess(const assess_opts *o, int argc, char **argv)
     else if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0)
         rc = zt_cli_fail(ZT_CLI_FAIL, "cannot write the report: %s", strerror(errno));
     if (rc == 0 && o->save)
-        rc = keep_run(st, res, now, argc, argv);
+        rc = keep_run(st, res, now);
     if (rc == 0 && o->html != NULL)
         fprintf(stderr, "ztgate: report written to %s\n", o->html);
     zt_buf_dispose(&out);
@@ -262,18 +261,17 @@ static int run_answer(const assess_opts *o, int argc, char **argv)
     zt_store *st = zt_cli_open_store(argc, argv);
     if (st == NULL)
         return ZT_CLI_FAIL;
-    zt_store_assess_answer a = {.updated_at = zt_wall_us() / 1000000};
-    snprintf(a.key, sizeof(a.key), "%s", q->key);
-    snprintf(a.value, sizeof(a.value), "%s", o->pos[2]);
-    snprintf(a.actor, sizeof(a.actor), "%s", zt_cli_actor()->name);
-    int rc = zt_store_assess_answer_set(st, &a);
+    zt_account_env env = zt_cli_account_env(st);
+    int arc = 0;
+    int rc =
+        zt_assess_answer(&env, zt_cli_actor(), q->key, o->pos[2], zt_wall_us() / 1000000, &arc);
     if (rc != 0) {
         rc = zt_cli_store_fail(rc, "answer", NULL);
     } else {
-        if (zt_cli_audit_command("assess", "answer", argc, argv) != 0)
+        if (arc != 0)
             fprintf(stderr, "ztgate: the answer was saved, but its audit record could not be "
                             "queued\n");
-        printf("%s = %s\n", a.key, a.value);
+        printf("%s = %s\n", q->key, o->pos[2]);
     }
     zt_store_close(st);
     return rc;

@@ -637,11 +637,54 @@ static void test_store(void **state)
     assert_int_equal(m.users_mfa, 1);
     assert_int_equal(m.users_passkey, 0);
 
+    zt_store_close(st);
+}
+
+static int sink(void *ctx, const char *json, size_t len)
+{
+    zt_buf *b = ctx;
+    zt_buf_append(b, json, len);
+    return zt_buf_append_char(b, '\n');
+}
+
+/* The service the CLI and the console share: checks, store, one record naming the actor. */
+static void test_service(void **state)
+{
+    (void)state;
+    char dir[600];
+    snprintf(dir, sizeof(dir), "%s/svc", tmpdir);
+    mkdir(dir, 0700);
+    char err[256];
+    zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = dir};
+    zt_store *st = zt_store_open(&sc, err, sizeof(err));
+    assert_non_null(st);
+    zt_buf rec;
+    zt_buf_init(&rec, 1 << 20);
+    zt_account_env env = {.store = st, .audit = {.write = sink, .ctx = &rec}};
+    zt_actor who = {.name = "admin:ann@example.org", .type = "Admin", .request_id = "req-1"};
+    int arc = -1;
+    assert_int_equal(zt_assess_answer(&env, &who, "data.nothing", "none", 10, &arc), -ENOENT);
+    assert_int_equal(zt_assess_answer(&env, &who, "data.backups", "weekly", 10, &arc), -EINVAL);
+    assert_int_equal(rec.len, 0);
+    assert_int_equal(zt_assess_answer(&env, &who, "data.backups", "tested", 10, &arc), 0);
+    assert_int_equal(arc, 0);
+    zt_buf_cstr(&rec);
+    assert_non_null(strstr(rec.data, "\"assess.answer\""));
+    assert_non_null(strstr(rec.data, "admin:ann@example.org"));
+    assert_non_null(strstr(rec.data, "\"tested\""));
     zt_assess_facts f;
-    memset(&f, 0, sizeof(f));
-    for (int i = 0; i < ZT_Q_COUNT; i++)
-        f.answers[i] = -1;
-    /* gather's store half through a config-less call: only the store matters here */
+    zt_assess_result r;
+    perfect(&f);
+    zt_assess_evaluate(&f, &r);
+    zt_buf_reset(&rec);
+    assert_int_equal(zt_assess_keep(&env, &who, &r, 20, &arc), 0);
+    zt_buf_cstr(&rec);
+    assert_non_null(strstr(rec.data, "\"assess.keep\""));
+    assert_non_null(strstr(rec.data, "3333333"));
+    char got[64] = "";
+    assert_int_equal(zt_store_assess_run_list(st, 0, run_cb, got), 0);
+    assert_string_equal(got, "3333333;");
+    zt_buf_dispose(&rec);
     zt_store_close(st);
 }
 
@@ -676,6 +719,7 @@ int main(void)
         cmocka_unit_test(test_outputs),
         cmocka_unit_test(test_questions),
         cmocka_unit_test(test_store),
+        cmocka_unit_test(test_service),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
