@@ -358,8 +358,7 @@ static bool j_continuous(const zt_assess_facts *f, zt_assess_check *ck)
 
 static bool j_admins(const zt_assess_facts *f, zt_assess_check *ck)
 {
-    fix(ck, "# name the administrators: the first one with POST /api/v1/admins/first and the\n"
-            "# bootstrap token (docs/ADMINS.md), then give each person a role\n");
+    fix(ck, "ztgate admin add EMAIL --role global_admin");
     if (unmeasured(ck, f->store_ok))
         return false;
     count(ck, f->admins, "named administrators with roles");
@@ -699,7 +698,7 @@ static const zt_assess_criterion rows[] = {
       SRC_STORE_MFA " (auth.mfa)", j_mfa_all),
     R("identity.risk_policy", IDENTITY, ADVANCED, 70, ASM_C_RISK_POLICY, ASM_M_RISK_POLICY, CONFIG,
       "config: policies (conditions.user_risk, sign_in_risk)", j_risk_policy),
-    R("identity.named_admins", IDENTITY, ADVANCED, 65, ASM_C_ADMINS, ASM_M_ADMINS, CONFIG,
+    R("identity.named_admins", IDENTITY, ADVANCED, 65, ASM_C_ADMINS, ASM_M_ADMINS, COMMAND,
       "store: admin_roles", j_admins),
     R("identity.passkey_some", IDENTITY, ADVANCED, 60, ASM_C_PASSKEY_SOME, ASM_M_PASSKEY_SOME,
       COMMAND, "config: auth.passkeys; store: webauthn_credentials", j_passkey_some),
