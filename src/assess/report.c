@@ -316,7 +316,7 @@ static int html_stages(zt_buf *out, const zt_assess_result *r, zt_lang lang)
 {
     int rc = tag(out, "<h2>", zt_msg_text(lang, ASM_STAGES), "</h2><table><tr>");
     rc = rc ? rc : tag(out, "<th>", zt_msg_text(lang, ASM_PILLAR), "</th>");
-    rc = rc ? rc : tag(out, "<th>", zt_msg_text(lang, ASM_STAGE), "</th><th></th></tr>");
+    rc = rc ? rc : tag(out, "<th>", zt_msg_text(lang, ASM_STAGE), "</th><th>0–3</th></tr>");
     for (int p = 0; rc == 0 && p < ZT_PILLAR_COUNT; p++) {
         rc = tag(out, "<tr><td>", zt_msg_text(lang, zt_pillar_title((zt_pillar)p)), "</td>");
         rc = rc ? rc

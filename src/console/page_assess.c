@@ -31,7 +31,7 @@ typedef struct job {
 static void stages(zt_console_ctx *cx, const zt_assess_result *r)
 {
     zt_console_printf(cx,
-                      "<h2>%s</h2><table><thead><tr><th>%s</th><th>%s</th><th></th></tr>"
+                      "<h2>%s</h2><table><thead><tr><th>%s</th><th>%s</th><th>0–3</th></tr>"
                       "</thead><tbody>",
                       zt_console_esc(cx, zt_console_t(cx, ASM_STAGES)),
                       zt_console_esc(cx, zt_console_t(cx, ASM_PILLAR)),
