@@ -8,7 +8,8 @@
 #include "assess/assess_int.h"
 #include "audit/query.h"
 
-/* Distinct users among the per-user-day MFA counters. */
+/* Distinct users among the per-user-day MFA counters (the engine lists the busiest 1024
+ * user-days: beyond that, users prompted is a lower bound). */
 static uint64_t distinct_users(const zt_aq_stats *s)
 {
     uint64_t n = 0;
@@ -37,8 +38,10 @@ void zt_assess_audit_stats(const char *path, int64_t since, zt_assess_facts *f)
         f->audit_read = false;
         return;
     }
-    zt_aq_stats_req req = {
-        .since_us = since * 1000000, .until_us = (f->now + 60) * 1000000, .bucket_s = 86400};
+    zt_aq_stats_req req = {.since_us = since * 1000000,
+                           .until_us = (f->now + 60) * 1000000,
+                           .bucket_s = 86400,
+                           .mfa_top = 1024}; /* the user-days behind "users prompted" */
     zt_aq_stats st;
     memset(&st, 0, sizeof(st));
     int rc = zt_aq_stats_files((const char *const *)files, (size_t)n, NULL, &req, &st);
