@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include "assess/assess.h"
+#include "assess/assess_int.h"
 #include "cli/commands.h"
+#include "lib/time.h"
 #include "policy/policy.h"
 
 static int fake_resolve(const char *host, uint16_t port, struct sockaddr_storage *out)
@@ -688,6 +690,60 @@ static void test_service(void **state)
     zt_store_close(st);
 }
 
+/* The audit figures over a window: prompts per user-day, distinct users, blocks, sign-ins;
+ * records before the window and lines that are not records do not count. */
+static void test_audit_stats(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof(path), "%s/audit.log", tmpdir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    /* times around the real clock: the engine keeps what a live log could hold */
+    int64_t now = zt_wall_us() / 1000000;
+    char in[40], old[40];
+    zt_rfc3339((now - 2 * 86400) * 1000000, in, sizeof(in));
+    zt_rfc3339((now - 60 * 86400) * 1000000, old, sizeof(old));
+    for (int i = 0; i < 4; i++) /* ann: 4 prompts on one day */
+        fprintf(fp,
+                "{\"seq\":%d,\"class_uid\":3002,\"activity_id\":1,\"time\":\"%s\","
+                "\"status_id\":1,\"user\":{\"uid\":\"ann\"},\"is_mfa\":true}\n",
+                i + 1, in);
+    fprintf(fp,
+            "{\"seq\":5,\"class_uid\":3002,\"activity_id\":1,\"time\":\"%s\","
+            "\"status_id\":2,\"user\":{\"uid\":\"bob\"},\"is_mfa\":true}\n",
+            in);
+    fprintf(fp,
+            "{\"seq\":6,\"class_uid\":3002,\"activity_id\":1,\"time\":\"%s\","
+            "\"status_id\":1,\"user\":{\"uid\":\"bob\"},\"is_mfa\":false}\n",
+            in);
+    fprintf(fp,
+            "{\"seq\":7,\"class_uid\":4002,\"activity_id\":3,\"time\":\"%s\","
+            "\"decision\":\"block\"}\n",
+            in);
+    fprintf(fp,
+            "{\"seq\":8,\"class_uid\":3002,\"activity_id\":1,\"time\":\"%s\","
+            "\"status_id\":1,\"user\":{\"uid\":\"old\"},\"is_mfa\":true}\n",
+            old);
+    fprintf(fp, "not json\n");
+    fclose(fp);
+    zt_assess_facts f;
+    blank(&f);
+    f.now = now; /* the 30-day window holds two days ago, not sixty */
+    f.window_days = 30;
+    zt_assess_audit_stats(path, f.now - 30 * 86400, &f);
+    assert_true(f.audit_read);
+    assert_int_equal(f.mfa_prompts, 5);
+    assert_int_equal(f.users_prompted, 2);
+    assert_int_equal(f.mfa_user_days, 2);
+    assert_int_equal(f.mfa_max_per_user_day, 4);
+    assert_int_equal(f.signins_ok, 1);
+    assert_int_equal(f.blocks, 1);
+    assert_true(f.prompts_per_user_day > 2.49 && f.prompts_per_user_day < 2.51);
+    zt_assess_audit_stats("/nonexistent/audit.log", 0, &f);
+    assert_false(f.audit_read);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -720,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_questions),
         cmocka_unit_test(test_store),
         cmocka_unit_test(test_service),
+        cmocka_unit_test(test_audit_stats),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
