@@ -15,6 +15,7 @@
 #include "core/log.h"
 
 #define TREND_RUNS 50
+#define MEASURES_SHOWN 10 /* the rest behind a <details> */
 
 typedef struct job {
     uv_work_t work;
@@ -93,6 +94,12 @@ static void measures(zt_console_ctx *cx, const zt_assess_result *r)
     zt_console_printf(cx, "<ol class=\"measures\">");
     for (size_t k = 0; k < r->n_ranked; k++) {
         const zt_assess_check *ck = &r->checks[r->ranked[k]];
+        if (k == MEASURES_SHOWN) /* the rest folded: a tablet shows the first ones at once */
+            zt_console_printf(cx,
+                              "</ol><details><summary>%s (%zu)</summary><ol start=\"%zu\" "
+                              "class=\"measures\">",
+                              zt_console_esc(cx, zt_console_t(cx, ASM_MORE_MEASURES)),
+                              r->n_ranked - MEASURES_SHOWN, k + 1);
         zt_console_printf(
             cx,
             "<li id=\"m-%s\"><strong>%s</strong> (%s → %s)<p>%s</p><p>%s: %s</p><p>%s:</p>"
@@ -104,7 +111,7 @@ static void measures(zt_console_ctx *cx, const zt_assess_result *r)
             zt_console_esc(cx, zt_console_t(cx, ASM_FIGURE)), zt_console_esc(cx, ck->figure),
             zt_console_esc(cx, zt_console_t(cx, fix_title(ck))), zt_console_esc(cx, ck->fix));
     }
-    zt_console_printf(cx, "</ol>");
+    zt_console_printf(cx, r->n_ranked > MEASURES_SHOWN ? "</ol></details>" : "</ol>");
 }
 
 static void evidence(zt_console_ctx *cx, const zt_assess_result *r)
@@ -113,7 +120,8 @@ static void evidence(zt_console_ctx *cx, const zt_assess_result *r)
     for (int p = 0; p < ZT_PILLAR_COUNT; p++) {
         zt_console_printf(
             cx,
-            "<h3 id=\"p-%s\">%s — %s</h3><table><thead><tr><th>%s</th><th>%s</th><th>%s</th>"
+            "<details id=\"p-%s\"><summary>%s — %s</summary><table><thead><tr><th>%s</th>"
+            "<th>%s</th><th>%s</th>"
             "<th>%s</th></tr></thead><tbody>",
             zt_pillar_key((zt_pillar)p),
             zt_console_esc(cx, zt_console_t(cx, zt_pillar_title((zt_pillar)p))),
@@ -135,7 +143,7 @@ static void evidence(zt_console_ctx *cx, const zt_assess_result *r)
                               zt_console_esc(cx, zt_console_t(cx, zt_stage_title(ck->c->stage))),
                               zt_console_esc(cx, ck->figure), zt_console_esc(cx, ck->c->source));
         }
-        zt_console_printf(cx, "</tbody></table>");
+        zt_console_printf(cx, "</tbody></table></details>");
     }
 }
 

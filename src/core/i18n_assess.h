@@ -23,6 +23,7 @@
     X(ASM_MET, "criterion met", "基準を達成") \
     X(ASM_UNMET, "criterion not met", "基準を未達成") \
     X(ASM_MEASURES, "Next measures, by effect", "次に取るべき対策(効果の大きい順)") \
+    X(ASM_MORE_MEASURES, "More measures", "その他の対策") \
     X(ASM_NO_MEASURES, "Nothing left: every criterion is met.", "残りの対策はありません。すべての基準を満たしています。") \
     X(ASM_FIX_CONFIG, "Change to the configuration file (then ztgate check-config and a reload)", "設定ファイルの変更(その後 ztgate check-config と再読み込み)") \
     X(ASM_FIX_COMMAND, "Command", "コマンド") \
