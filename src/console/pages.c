@@ -11,6 +11,7 @@ extern const zt_console_page zt_console_page_groups;
 extern const zt_console_page zt_console_page_devices;
 /* ---- console-ops: apps, policies, what-if, risk, incidents, audit, reference ---- */
 /* ---- assess ---- */
+extern const zt_console_page zt_console_page_assess;
 /* ---- admins ---- */
 
 const zt_console_page *const zt_console_pages[] = {
@@ -21,6 +22,7 @@ const zt_console_page *const zt_console_pages[] = {
     &zt_console_page_devices,
     /* console-ops */
     /* assess */
+    &zt_console_page_assess,
     /* admins */
     NULL,
 };
