@@ -170,7 +170,13 @@ static void test_quickstart(void **state)
     assert_false(cfg->audit.fail_open);
 
     assert_string_equal(cfg->auth.portal_host, "sso.localhost");
-    assert_int_equal(cfg->n_apps, 2);
+    assert_int_equal(cfg->n_apps, 3);
+    /* The web console, last (docs/CONSOLE.md). */
+    assert_string_equal(cfg->apps[2].name, "console");
+    assert_int_equal(cfg->apps[2].kind, ZT_APP_CONSOLE);
+    assert_string_equal(cfg->apps[2].host, "console.localhost");
+    assert_int_equal(cfg->apps[2].session_max_age_ms, 3600 * 1000);
+    assert_false(cfg->apps[2].websocket);
     const zt_app_cfg *app = &cfg->apps[0];
     assert_string_equal(app->name, "demo");
     assert_string_equal(app->host, "app.localhost");
