@@ -243,8 +243,9 @@ typedef struct zt_admin_cfg {
     struct sockaddr_storage addr;
     bool tls;
     zt_tls_cfg tls_cfg;
-    char *token_file;   /* default STATE_DIR/admin.token */
-    unsigned line, col; /* where listen was written */
+    char *token_file;     /* default STATE_DIR/admin.token: the bootstrap token */
+    bool bootstrap_token; /* default true; false: token_file is neither read nor made */
+    unsigned line, col;   /* where listen was written */
 } zt_admin_cfg;
 
 /* The `scim:` section (src/scim): SCIM 2.0 provisioning on the admin listener. */
