@@ -151,11 +151,6 @@ const char *zt_console_time(zt_console_ctx *cx, int64_t t)
     return s ? s : "—";
 }
 
-void zt_console_status(zt_console_ctx *cx, int status)
-{
-    cx->r->status = status;
-}
-
 /* ---- parameters ---- */
 
 /* Decode one component; NULL on a bad escape or a NUL byte. */
@@ -210,6 +205,17 @@ bool zt_console_parse_pairs(zt_console_ctx *cx, const char *s, size_t n)
     return true;
 }
 
+long zt_console_form_fields(const char *s, size_t n)
+{
+    zt_local_req r;
+    memset(&r, 0, sizeof(r));
+    zt_console_ctx cx;
+    zt_console_ctx_init(&cx, &r);
+    long fields = zt_console_parse_pairs(&cx, s, n) ? (long)cx.n_params : -1;
+    zt_console_ctx_dispose(&cx);
+    return fields;
+}
+
 static bool form_body(const zt_local_req *r)
 {
     const zt_span *ct = zt_local_header_get(r, "Content-Type");
@@ -261,11 +267,6 @@ const char *zt_console_param(zt_console_ctx *cx, const char *name)
         if (strcmp(cx->params[i].name, name) == 0)
             return cx->params[i].value;
     return NULL;
-}
-
-bool zt_console_params_bad(const zt_console_ctx *cx)
-{
-    return cx->params_bad;
 }
 
 const char *zt_console_subpath(const zt_console_ctx *cx)
