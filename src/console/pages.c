@@ -12,6 +12,7 @@ extern const zt_console_page zt_console_page_devices;
 /* ---- console-ops: apps, policies, what-if, risk, incidents, audit, reference ---- */
 /* ---- assess ---- */
 /* ---- admins ---- */
+extern const zt_console_page zt_console_page_admins;
 
 const zt_console_page *const zt_console_pages[] = {
     /* console */
@@ -22,6 +23,7 @@ const zt_console_page *const zt_console_pages[] = {
     /* console-ops */
     /* assess */
     /* admins */
+    &zt_console_page_admins,
     NULL,
 };
 

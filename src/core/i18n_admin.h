@@ -47,6 +47,7 @@
     X(ADM_TOKEN_TOO_MANY, "You have too many active tokens. Revoke one first.", "有効なトークンが多すぎます。先にいずれかを失効させてください。") \
     X(ADM_ROLES, "Roles", "ロール") \
     X(ADM_GRANTED_BY, "Granted by", "付与者") \
+    X(ADM_GRANTED_AT, "Granted on", "付与日時") \
     X(ADM_NOT_ADMIN, "Your account holds no administrator role.", "このアカウントには管理者ロールがありません。")
 /* clang-format on */
 
