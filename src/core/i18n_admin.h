@@ -26,6 +26,7 @@
     X(ADM_PERM_ADMINS, "Grant roles, manage anyone's API tokens", "ロールの付与、全員の API トークンの管理") \
     X(ADM_SCOPE_EVERYWHERE, "All users", "すべてのユーザー") \
     X(ADM_SCOPE_GROUPS, "Users in these groups", "次のグループのユーザー") \
+    X(ADM_SCOPE, "Scope", "管理範囲") \
     X(ADM_ADMINS_TITLE, "Administrators", "管理者") \
     X(ADM_MY_TOKENS_TITLE, "My API tokens", "自分の API トークン") \
     X(ADM_TOKEN_NAME, "Token name", "トークン名") \

@@ -62,7 +62,7 @@ def test_console_admins_page_tokens(h):
     eq(status, 403, "and nothing else: %r" % doc)
     r = a.get("/admins")
     check(b"nightly export" in r.body and token.encode() not in r.body, "listed, not shown")
-    check(b"users:read,devices:read" in r.body, "its scopes")
+    check(b"<code>users:read</code> <code>devices:read</code>" in r.body, "its scopes")
 
     # Records: the service layer's, naming the person and the console session.
     check(wait_until(lambda: _records(audit, "admin_token.create"), 5.0), "create record")
