@@ -362,14 +362,14 @@ static void top_bar(zt_console_ctx *cx, bool with_nav)
     zt_console_printf(cx, "</a></div></header>");
 }
 
-/* A notice id in ?done= names a message of the admin plane's console groups (this one and
- * those after it); anything else is ignored. */
+/* A notice id in ?done= names a message of the admin plane's groups (the admins' group, which
+ * comes first in the catalogue, and those after it); anything else is ignored. */
 static void notice(zt_console_ctx *cx)
 {
     const char *done = zt_console_param(cx, "done");
     unsigned long long id = 0;
     if (done == NULL || !zt_parse_u64(done, strlen(done), ZT_MSG_COUNT - 1, &id) ||
-        id < (unsigned long long)CON_BRAND)
+        id < (unsigned long long)ADM_ROLE_GLOBAL_ADMIN)
         return;
     zt_console_printf(cx, "<p class=\"notice\" role=\"status\">");
     zt_console_msg(cx, (zt_msg)id);

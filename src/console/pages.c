@@ -13,6 +13,7 @@ extern const zt_console_page zt_console_page_devices;
 /* ---- assess ---- */
 extern const zt_console_page zt_console_page_assess;
 /* ---- admins ---- */
+extern const zt_console_page zt_console_page_admins;
 
 const zt_console_page *const zt_console_pages[] = {
     /* console */
@@ -24,6 +25,7 @@ const zt_console_page *const zt_console_pages[] = {
     /* assess */
     &zt_console_page_assess,
     /* admins */
+    &zt_console_page_admins,
     NULL,
 };
 
