@@ -150,7 +150,7 @@ static void test_portal_pages_in_japanese(void **state)
 {
     (void)state;
     zt_buf b;
-    zt_buf_init(&b, 1 << 20);
+    zt_buf_init(&b, 1 << 23); /* a page per catalogue message below */
     zt_login_view login = {
         .lang = ZT_LANG_JA, .csrf_token = "t", .rd = "", .error = PM_ERR_SIGN_IN};
     assert_int_equal(zt_render_login(&b, &login), 0);
