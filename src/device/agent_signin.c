@@ -188,10 +188,13 @@ static as_entry *slot_for(zt_agent_signins *t, const char *device_id, int64_t no
     return spare;
 }
 
-/* The wrong-code counter of user_id (NULL: no slot free; a full set refuses, fail closed). */
+/* The wrong-code counter of user_id. With every slot taken, the oldest counter still under
+ * the limit gives way: forgetting a user's one or two typos costs little, while a user who
+ * reached the limit keeps the slot until the window ends, so nobody escapes the throttle by
+ * crowding the table. NULL only when every slot holds a throttled user (fail closed). */
 static as_wrong *wrong_of(zt_agent_signins *t, const char *user_id, int64_t now)
 {
-    as_wrong *spare = NULL;
+    as_wrong *spare = NULL, *oldest = NULL;
     for (size_t i = 0; i < AS_WRONG_SLOTS; i++) {
         as_wrong *w = &t->wrong[i];
         if (w->n > 0 && now - w->since >= AS_WRONG_WINDOW_S)
@@ -200,6 +203,12 @@ static as_wrong *wrong_of(zt_agent_signins *t, const char *user_id, int64_t now)
             return w;
         if (spare == NULL && w->n == 0)
             spare = w;
+        if (w->n > 0 && w->n < AS_WRONG_MAX && (oldest == NULL || w->since < oldest->since))
+            oldest = w;
+    }
+    if (spare == NULL && oldest != NULL) {
+        memset(oldest, 0, sizeof(*oldest));
+        spare = oldest;
     }
     if (spare != NULL) {
         snprintf(spare->user_id, sizeof(spare->user_id), "%s", user_id);

@@ -13,7 +13,7 @@ static const char page_css[] =
     "box-shadow:0 1px 4px rgba(0,0,0,.12)}"
     "h1{font-size:1.4rem;margin-top:0}p{line-height:1.6}"
     ".ref{color:#5b6475;font-size:.9rem;word-break:break-all}"
-    "footer{margin-top:2rem;color:#8a93a3;font-size:.8rem}"
+    "footer{margin-top:2rem;color:#5c6675;font-size:.8rem}"
     "@media(max-width:40rem){main{margin:0;border-radius:0;min-height:100vh}}";
 
 int zt_html_escape(zt_buf *out, const char *s)

@@ -31,7 +31,7 @@ static const char portal_css[] =
     "a.button{display:block;text-align:center;padding:.6rem;border:1px solid #c5cbd6;"
     "border-radius:6px;text-decoration:none}"
     ".passkey button{background:#1d2330}"
-    "footer{margin-top:2rem;color:#8a93a3;font-size:.8rem}"
+    "footer{margin-top:2rem;color:#5c6675;font-size:.8rem}"
     "@media(max-width:30rem){main{margin:0;border-radius:0;min-height:100vh}}";
 
 int zt_html_text(zt_buf *b, const char *s)

@@ -48,6 +48,11 @@ static const struct {
     [ZT_ACCOUNT_UPDATE] = {"user.update", ACT_OTHER},
     [ZT_ACCOUNT_SYNC_GROUPS] = {"user.groups.sync", ACT_OTHER},
     [ZT_ACCOUNT_GROUP_UPDATE] = {"group.update", ACT_OTHER},
+    /* OCSF 3001: 7 = Attach Policy, 8 = Detach Policy (a role is a set of permissions). */
+    [ZT_ACCOUNT_ADMIN_GRANT] = {"admin.grant", 7},
+    [ZT_ACCOUNT_ADMIN_REVOKE] = {"admin.revoke", 8},
+    [ZT_ACCOUNT_ADMIN_TOKEN_CREATE] = {"admin_token.create", ACT_OTHER},
+    [ZT_ACCOUNT_ADMIN_TOKEN_REVOKE] = {"admin_token.revoke", ACT_OTHER},
 };
 
 const char *zt_account_op_name(zt_account_op op)

@@ -78,6 +78,11 @@ typedef enum zt_account_op {
     ZT_ACCOUNT_UPDATE,
     ZT_ACCOUNT_SYNC_GROUPS,
     ZT_ACCOUNT_GROUP_UPDATE,
+    /* Named administrators (session/admins.h writes these through zt_account_record). */
+    ZT_ACCOUNT_ADMIN_GRANT,
+    ZT_ACCOUNT_ADMIN_REVOKE,
+    ZT_ACCOUNT_ADMIN_TOKEN_CREATE,
+    ZT_ACCOUNT_ADMIN_TOKEN_REVOKE,
     ZT_ACCOUNT_N_OPS,
 } zt_account_op;
 

@@ -363,6 +363,31 @@ static const sq_migration sq_migrations[] = {
          "ALTER TABLE groups ADD COLUMN display_name TEXT NOT NULL DEFAULT '';"
          "CREATE UNIQUE INDEX groups_external ON groups(source, external_id)"
          "  WHERE external_id != '';"},
+    /* Named administrators (issue 16, store_admin.h): the roles a user holds, each scoped to a
+     * group by name ('' = everywhere), and personal API tokens kept as SHA-256 of the token
+     * text; scopes is a permission mask (session/admins.h). Both go with their user. */
+    {14, "CREATE TABLE IF NOT EXISTS admin_roles ("
+         "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+         "  role TEXT NOT NULL CHECK (role IN ('global_admin', 'security_operator', "
+         "    'helpdesk', 'auditor')),"
+         "  scope TEXT NOT NULL DEFAULT '',"
+         "  created_by TEXT NOT NULL,"
+         "  created_at INTEGER NOT NULL,"
+         "  PRIMARY KEY (user_id, role, scope)"
+         ") STRICT, WITHOUT ROWID;"
+         "CREATE TABLE IF NOT EXISTS admin_tokens ("
+         "  id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 16),"
+         "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+         "  name TEXT NOT NULL,"
+         "  token_hash BLOB NOT NULL CHECK (length(token_hash) = 32),"
+         "  scopes INTEGER NOT NULL CHECK (scopes >= 0),"
+         "  created_by TEXT NOT NULL,"
+         "  created_at INTEGER NOT NULL,"
+         "  expires_at INTEGER NOT NULL CHECK (expires_at > created_at),"
+         "  last_used_at INTEGER NOT NULL DEFAULT 0,"
+         "  revoked_at INTEGER NOT NULL DEFAULT 0"
+         ") STRICT, WITHOUT ROWID;"
+         "CREATE INDEX IF NOT EXISTS admin_tokens_user ON admin_tokens(user_id);"},
 };
 
 /* The identity provider's short-lived records (store_oidc.h) live in STATE_DIR/ztgate-idp.db,
@@ -2298,6 +2323,7 @@ static int sq_signin_learn_pending(zt_store *st, const char *session_hash, int64
 #include "store/sqlite_tap.inc"
 #include "store/sqlite_source.inc"
 #include "store/sqlite_roster.inc"
+#include "store/sqlite_admin.inc"
 
 /* ---- the OpenID Connect provider's records (store_oidc.h) ---- */
 
@@ -2498,6 +2524,7 @@ static const zt_store_ops sq_ops = {
     .incident = &sqi_ops,
     .webauthn = &sqw_ops,
     .tap = &sqt_ops,
+    .admin = &sqa_ops,
     .oidc = &sqo_ops,
 
     .saml = &sqs_ops,

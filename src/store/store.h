@@ -50,7 +50,7 @@
 #define ZT_STORE_ATTRS_MAX 65536     /* a user's source attributes, one JSON object */
 
 /* Schema version this build writes; a database with a higher PRAGMA user_version is refused. */
-#define ZT_STORE_SCHEMA_VERSION 13
+#define ZT_STORE_SCHEMA_VERSION 14
 
 typedef struct zt_store zt_store;
 
@@ -384,5 +384,7 @@ int zt_store_signin_learn_pending(zt_store *st, const char *session_hash, int64_
 #include "store/store_oidc.h"
 /* The SAML identity provider's per-session state (schema 11). */
 #include "store/store_saml.h"
+/* Named administrators: roles with scopes, personal API tokens (schema 14). */
+#include "store/store_admin.h"
 
 #endif

@@ -82,6 +82,7 @@ typedef struct zt_store_ops {
     const struct zt_store_saml_ops *saml;         /* SAML IdP sessions (store_saml.h) */
     const struct zt_store_source_ops *source;     /* identity sources (store_source.h) */
     const struct zt_store_roster_ops *roster;     /* roster import batches (store_roster.h) */
+    const struct zt_store_admin_ops *admin;       /* admin roles and tokens (store_admin.h) */
 } zt_store_ops;
 
 /* Device trust records (store_device.h), a table of its own so the main one stays readable. */
@@ -172,6 +173,21 @@ typedef struct zt_store_tap_ops {
     int (*redeem)(zt_store *st, const char *user_id, const unsigned char *hash, int64_t now,
                   zt_store_tap *out);
 } zt_store_tap_ops;
+
+/* Admin roles and personal API tokens (store_admin.h); arguments checked by admins.c. */
+typedef struct zt_store_admin_ops {
+    int (*role_add)(zt_store *st, const zt_store_admin_role *r, bool only_first);
+    int (*role_remove)(zt_store *st, const char *user_id, const char *role, const char *scope,
+                       uint64_t *n_out);
+    int (*role_list)(zt_store *st, const char *user_id, zt_store_admin_role_cb cb, void *ctx);
+    int (*count)(zt_store *st, uint64_t *n_out);
+    int (*token_add)(zt_store *st, const zt_store_admin_token *t, const unsigned char *hash);
+    int (*token_get)(zt_store *st, const char *id, zt_store_admin_token *out,
+                     unsigned char *hash_out);
+    int (*token_list)(zt_store *st, const char *user_id, zt_store_admin_token_cb cb, void *ctx);
+    int (*token_revoke)(zt_store *st, const char *id, int64_t now);
+    int (*token_touch)(zt_store *st, const char *id, int64_t now);
+} zt_store_admin_ops;
 
 /* The OpenID Connect provider's records (store_oidc.h); kind is a zt_store_oidc_kind. */
 typedef struct zt_store_oidc_ops {

@@ -10,7 +10,8 @@
 // (--ignore-certificate-errors-spki-list): the test's own certificate, nothing else.
 import { chromium } from 'playwright-core';
 import { createInterface } from 'node:readline';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const opts = JSON.parse(process.argv[2] || '{}');
@@ -28,6 +29,7 @@ const browser = await chromium.launch({ executablePath: opts.executable || '/usr
                                         headless: true, args });
 const contexts = new Map(); // name -> {context, page, posts: [request headers of form posts]}
 let shotCount = 0;
+let axeSource = null; // axe-core's source, read once
 
 function send(obj) {
     process.stdout.write(JSON.stringify(obj) + '\n');
@@ -203,6 +205,23 @@ const ops = {
         for (const e of await l.all())
             values.push(await e.isVisible());
         return { values };
+    },
+    // axe-core (npm, Deque) run in the page against WCAG 2.1 A/AA rules: the violations, each
+    // with its impact and the elements concerned. The source goes in through the DevTools
+    // protocol, which the page's Content-Security-Policy does not govern: the pages under test
+    // stay script-free.
+    async axe(cmd) {
+        const page = ctx(cmd).page;
+        if (!axeSource)
+            axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
+                                     'utf8');
+        await page.evaluate(axeSource);
+        const result = await page.evaluate(async (tags) => {
+            const r = await window.axe.run(document, { runOnly: { type: 'tag', values: tags } });
+            return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                                               nodes: v.nodes.map((n) => n.target.join(' ')) }));
+        }, cmd.tags || ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']);
+        return { violations: result };
     },
     async posts(cmd) {
         return { posts: ctx(cmd).posts };

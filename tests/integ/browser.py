@@ -295,5 +295,22 @@ class Tab:
     def visible(self, selector):
         return self.c.cmd("visible", ctx=self.name, selector=selector)["values"]
 
+    def axe(self):
+        """axe-core's WCAG 2.1 A/AA and best-practice violations on the current page: a list of
+        {id, impact, help, nodes}."""
+        return self.c.cmd("axe", ctx=self.name)["violations"]
+
+    def check_accessible(self, what):
+        """No serious or critical axe-core violation on the current page (minor and moderate
+        ones are printed, not failed: axe ranks them as annoyances, not barriers)."""
+        found = self.axe()
+        for v in found:
+            if v["impact"] not in ("serious", "critical"):
+                print("axe (%s) on %s: %s %s" % (v["impact"], what, v["id"], v["nodes"][:3]))
+        bad = [v for v in found if v["impact"] in ("serious", "critical")]
+        check(not bad, "%s: accessibility violations (axe-core): %s" % (
+            what, "; ".join("%s [%s] %s at %s" % (v["id"], v["impact"], v["help"], v["nodes"][:3])
+                            for v in bad)))
+
     def close(self):
         self.c.cmd("close", ctx=self.name)

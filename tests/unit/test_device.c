@@ -26,6 +26,7 @@
 #include <openssl/x509v3.h>
 
 #include "device/device_int.h"
+#include "http/handler.h"
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "store/store.h"
@@ -679,6 +680,34 @@ static void test_agent_signin_inputs(void **state)
     assert_false(zt_agent_user_code_normalise(nul, 9, code));
 }
 
+/* Wrong agent sign-in codes are counted per user in a fixed table. A crowd of users with one
+ * typo each must not throttle a newcomer (the oldest small counter gives way), and a user who
+ * reached the limit stays throttled however many others come after. */
+static void test_agent_signin_wrong_code_table(void **state)
+{
+    fixture *f = *state;
+    zt_services svc = {0}; /* no audit log: records are accepted and dropped */
+    zt_local_req req = {.svc = &svc, .request_id = "test", .ip = "127.0.0.1"}, *r = &req;
+    zt_agent_pending p;
+    char user[32];
+    int64_t now = 1000000;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(zt_agent_signin_lookup(f->d, r, "attacker", "a@x", "BBBB-BBBB", now, &p),
+                         ZT_AGENT_LOOKUP_BAD_CODE);
+    assert_int_equal(zt_agent_signin_lookup(f->d, r, "attacker", "a@x", "BBBB-BBBB", now, &p),
+                     ZT_AGENT_LOOKUP_THROTTLED);
+    for (int i = 0; i < 300; i++) {
+        snprintf(user, sizeof(user), "user-%d", i);
+        assert_int_equal(zt_agent_signin_lookup(f->d, r, user, "u@x", "BBBB-BBBB", now + i, &p),
+                         ZT_AGENT_LOOKUP_BAD_CODE);
+    }
+    assert_int_equal(zt_agent_signin_lookup(f->d, r, "attacker", "a@x", "BBBB-BBBB", now + 400, &p),
+                     ZT_AGENT_LOOKUP_THROTTLED);
+    /* The window ends: the attacker may try again. */
+    assert_int_equal(zt_agent_signin_lookup(f->d, r, "attacker", "a@x", "BBBB-BBBB", now + 901, &p),
+                     ZT_AGENT_LOOKUP_BAD_CODE);
+}
+
 int main(void)
 {
     if (!zt_secure_init())
@@ -697,6 +726,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_rejects_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_older_db, setup, teardown),
         cmocka_unit_test(test_agent_signin_inputs),
+        cmocka_unit_test_setup_teardown(test_agent_signin_wrong_code_table, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

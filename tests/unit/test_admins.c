@@ -1,0 +1,360 @@
+/* Named administrators (session/admins.h over the SQLite store, schema 14): role names and
+ * permissions, permission lists and lifetimes as typed, grants merged from several roles, group
+ * scopes (in, out, a mixed unscoped + scoped person), a disabled admin without power, personal
+ * tokens (shape, verify, wrong secret, revoked, expired, scopes intersected with the owner's
+ * grant, a removed role disarming the token, scopes beyond the owner refused), the bootstrap's
+ * first admin only once, and the audit records naming the actor. Each test owns a temp dir. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/time.h"
+#include "session/admins.h"
+
+typedef struct fixture {
+    char root[64];
+    char state[128];
+    zt_store *st;
+    zt_user alice, bob, carol;
+    char records[8192];
+    size_t n_records;
+    zt_account_env env;
+} fixture;
+
+static int sink(void *ctx, const char *json, size_t len)
+{
+    fixture *f = ctx;
+    if (f->n_records + len + 2 < sizeof(f->records)) {
+        memcpy(f->records + f->n_records, json, len);
+        f->n_records += len;
+        f->records[f->n_records++] = '\n';
+        f->records[f->n_records] = '\0';
+    }
+    return 0;
+}
+
+static const zt_actor root_actor = {.name = "root", .type = "Admin", .process = "ztgate-cli"};
+
+static void add_user(zt_store *st, const char *email, const char *group, zt_user *out)
+{
+    const char *groups[] = {group};
+    if (zt_store_user_add(st, email, "Test User", "", group ? groups : NULL, group ? 1 : 0, out) !=
+        0)
+        fail_msg("user_add %s: %s", email, zt_store_errmsg());
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    snprintf(f->root, sizeof(f->root), "/tmp/zt-admins-XXXXXX");
+    assert_non_null(mkdtemp(f->root));
+    snprintf(f->state, sizeof(f->state), "%s/state", f->root);
+    char err[256] = "";
+    zt_store_cfg cfg = {.backend = ZT_STORE_SQLITE, .state_dir = f->state};
+    f->st = zt_store_open(&cfg, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("open: %s", err);
+    assert_int_equal(zt_store_group_add(f->st, "school-a"), 0);
+    assert_int_equal(zt_store_group_add(f->st, "school-b"), 0);
+    add_user(f->st, "alice@example.com", "school-a", &f->alice);
+    add_user(f->st, "bob@example.com", "school-b", &f->bob);
+    add_user(f->st, "carol@example.com", NULL, &f->carol);
+    f->env = (zt_account_env){.store = f->st, .audit = {.write = sink, .ctx = f}};
+    *state = f;
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    zt_store_close(f->st);
+    zt_user_dispose(&f->alice);
+    zt_user_dispose(&f->bob);
+    zt_user_dispose(&f->carol);
+    nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static int64_t now_s(void)
+{
+    return zt_wall_us() / 1000000;
+}
+
+static void grant(fixture *f, const zt_user *u, zt_admin_role role, const char *scope)
+{
+    zt_account_result res;
+    int rc = zt_admins_grant(&f->env, &root_actor, u->id, role, scope, &res);
+    if (rc != 0)
+        fail_msg("grant %s: %d %s", u->email, rc, zt_store_errmsg());
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    zt_admin_role r;
+    assert_int_equal(zt_admins_role_parse("helpdesk", &r), 0);
+    assert_int_equal(r, ZT_ROLE_HELPDESK);
+    assert_string_equal(zt_admins_role_name(ZT_ROLE_SECURITY_OPERATOR), "security_operator");
+    assert_int_equal(zt_admins_role_parse("root", &r), -EINVAL);
+    assert_int_equal(zt_admins_role_parse("Helpdesk", &r), -EINVAL);
+    assert_int_equal(zt_admins_role_perms(ZT_ROLE_GLOBAL_ADMIN), ZT_PERM_ALL);
+    /* the auditor reads everything and changes nothing */
+    zt_perms writes = ZT_PERM_USERS_WRITE | ZT_PERM_CREDENTIALS | ZT_PERM_SESSIONS_REVOKE |
+                      ZT_PERM_DEVICES_WRITE | ZT_PERM_RISK_WRITE | ZT_PERM_INCIDENTS_WRITE |
+                      ZT_PERM_ASSESS | ZT_PERM_ADMINS;
+    assert_int_equal(zt_admins_role_perms(ZT_ROLE_AUDITOR) & writes, 0);
+    assert_true(zt_admins_role_perms(ZT_ROLE_AUDITOR) & ZT_PERM_AUDIT_READ);
+    assert_false(zt_admins_role_perms(ZT_ROLE_HELPDESK) & ZT_PERM_RISK_WRITE);
+    assert_false(zt_admins_role_perms(ZT_ROLE_SECURITY_OPERATOR) & ZT_PERM_CREDENTIALS);
+
+    zt_perms p;
+    char bad[64];
+    assert_int_equal(zt_admins_perms_parse("users:read, devices:write", &p, bad, sizeof(bad)), 0);
+    assert_int_equal(p, ZT_PERM_USERS_READ | ZT_PERM_DEVICES_WRITE);
+    assert_int_equal(zt_admins_perms_parse("users:read,root", &p, bad, sizeof(bad)), -EINVAL);
+    assert_string_equal(bad, "root");
+    assert_int_equal(zt_admins_perms_parse("", &p, bad, sizeof(bad)), -EINVAL);
+    assert_int_equal(zt_admins_perms_parse("users:read,,", &p, bad, sizeof(bad)), -EINVAL);
+    assert_int_equal(zt_admins_perms_parse("all", &p, NULL, 0), 0);
+    assert_int_equal(p, ZT_PERM_ALL);
+    char text[512];
+    zt_admins_perms_format(ZT_PERM_USERS_READ | ZT_PERM_ADMINS, text, sizeof(text));
+    assert_string_equal(text, "users:read,admins");
+
+    int64_t s;
+    assert_int_equal(zt_admins_lifetime_parse("30d", &s), 0);
+    assert_int_equal(s, 30 * 86400);
+    assert_int_equal(zt_admins_lifetime_parse("12h", &s), 0);
+    assert_int_equal(s, 12 * 3600);
+    assert_int_equal(zt_admins_lifetime_parse("90m", &s), 0);
+    assert_int_equal(zt_admins_lifetime_parse("59m", &s), -EINVAL); /* under an hour */
+    assert_int_equal(zt_admins_lifetime_parse("366d", &s), -EINVAL);
+    assert_int_equal(zt_admins_lifetime_parse("0d", &s), -EINVAL);
+    assert_int_equal(zt_admins_lifetime_parse("30", &s), -EINVAL);
+    assert_int_equal(zt_admins_lifetime_parse("-1d", &s), -EINVAL);
+    assert_int_equal(zt_admins_lifetime_parse("99999999999d", &s), -EINVAL);
+}
+
+static void test_grants_and_scopes(void **state)
+{
+    fixture *f = *state;
+    zt_admin_grant g;
+    assert_int_equal(zt_admins_grant_of(f->st, f->carol.id, &g), -ENOENT);
+    assert_int_equal(zt_admins_user_in_scope(f->st, &g, f->alice.id), 0);
+
+    /* help desk in school-a: alice is in scope, bob is not */
+    grant(f, &f->carol, ZT_ROLE_HELPDESK, "School-A"); /* canonical spelling kept */
+    assert_int_equal(zt_admins_grant_of(f->st, f->carol.id, &g), 0);
+    assert_false(g.everywhere);
+    assert_int_equal(g.n_scopes, 1);
+    assert_string_equal(g.scopes[0], "school-a");
+    assert_string_equal(g.email, "carol@example.com");
+    assert_true(zt_admins_may(&g, ZT_PERM_CREDENTIALS));
+    assert_false(zt_admins_may(&g, ZT_PERM_RISK_WRITE));
+    assert_int_equal(zt_admins_user_in_scope(f->st, &g, f->alice.id), 1);
+    assert_int_equal(zt_admins_user_in_scope(f->st, &g, f->bob.id), 0);
+    assert_int_equal(zt_admins_user_in_scope(f->st, &g, "00000000000000000000000000000000"), 0);
+    assert_int_equal(zt_admins_group_in_scope(&g, "school-b"), 0);
+    assert_int_equal(zt_admins_group_in_scope(&g, "SCHOOL-A"), 1);
+
+    /* the same role twice is refused; a group that does not exist names itself */
+    zt_account_result res;
+    assert_int_equal(
+        zt_admins_grant(&f->env, &root_actor, f->carol.id, ZT_ROLE_HELPDESK, "school-a", &res),
+        -EEXIST);
+    assert_int_equal(
+        zt_admins_grant(&f->env, &root_actor, f->carol.id, ZT_ROLE_HELPDESK, "nowhere", &res),
+        -ENOENT);
+    assert_string_equal(res.missing_group, "nowhere");
+    assert_int_equal(
+        zt_admins_grant(&f->env, &root_actor, f->carol.id, ZT_ROLE_HELPDESK, "bad group", &res),
+        -EINVAL);
+
+    /* auditor everywhere + help desk in school-a: reads reach bob, changes do not */
+    grant(f, &f->carol, ZT_ROLE_AUDITOR, NULL);
+    assert_int_equal(zt_admins_grant_of(f->st, f->carol.id, &g), 0);
+    assert_false(g.everywhere);
+    assert_int_equal(zt_admins_user_in_scope(f->st, &g, f->bob.id), 0);
+    assert_int_equal(zt_admins_may_on_user(f->st, &g, ZT_PERM_USERS_READ, f->bob.id), 1);
+    assert_int_equal(zt_admins_may_on_user(f->st, &g, ZT_PERM_USERS_WRITE, f->bob.id), 0);
+    assert_int_equal(zt_admins_may_on_user(f->st, &g, ZT_PERM_USERS_WRITE, f->alice.id), 1);
+    assert_int_equal(zt_admins_may_on_user(f->st, &g, ZT_PERM_RISK_WRITE, f->alice.id), 0);
+
+    /* global admin: everywhere */
+    grant(f, &f->alice, ZT_ROLE_GLOBAL_ADMIN, NULL);
+    assert_int_equal(zt_admins_grant_of(f->st, f->alice.id, &g), 0);
+    assert_true(g.everywhere);
+    assert_int_equal(zt_admins_user_in_scope(f->st, &g, f->bob.id), 1);
+
+    /* a disabled admin has no power at all */
+    assert_int_equal(zt_store_user_set_disabled(f->st, f->alice.id, true, NULL), 0);
+    assert_int_equal(zt_admins_grant_of(f->st, f->alice.id, &g), -EPERM);
+    assert_false(zt_admins_may(&g, ZT_PERM_USERS_READ));
+
+    /* revoke one role, then every role */
+    assert_int_equal(
+        zt_admins_revoke(&f->env, &root_actor, f->carol.id, ZT_ROLE_AUDITOR, NULL, &res), 0);
+    assert_int_equal(zt_admins_grant_of(f->st, f->carol.id, &g), 0);
+    assert_false(zt_admins_may(&g, ZT_PERM_AUDIT_READ));
+    assert_int_equal(zt_admins_revoke(&f->env, &root_actor, f->carol.id, ZT_ROLE_COUNT, NULL, &res),
+                     0);
+    assert_int_equal(zt_admins_grant_of(f->st, f->carol.id, &g), -ENOENT);
+    assert_int_equal(zt_admins_revoke(&f->env, &root_actor, f->carol.id, ZT_ROLE_COUNT, NULL, &res),
+                     -ENOENT);
+
+    /* records: named operation, actor, target, scope */
+    assert_non_null(strstr(f->records, "\"admin.grant\""));
+    assert_non_null(strstr(f->records, "\"admin.revoke\""));
+    assert_non_null(strstr(f->records, "role helpdesk granted in school-a"));
+    assert_non_null(strstr(f->records, "\"root\""));
+    assert_non_null(strstr(f->records, "carol@example.com"));
+}
+
+static void test_tokens(void **state)
+{
+    fixture *f = *state;
+    grant(f, &f->carol, ZT_ROLE_HELPDESK, "school-a");
+    zt_admin_grant g;
+    assert_int_equal(zt_admins_grant_of(f->st, f->carol.id, &g), 0);
+    char actor_name[ZT_ADMINS_ACTOR_MAX];
+    zt_actor who;
+    zt_admins_actor(&g, "console:abcd", actor_name, NULL, &who);
+    assert_string_equal(who.name, "admin:carol@example.com");
+    assert_string_equal(who.type, "Admin");
+
+    char tok[ZT_ADMINS_TOKEN_LEN + 1];
+    zt_store_admin_token t;
+    zt_account_result res;
+    zt_admins_token_new n = {.user_id = f->carol.id,
+                             .name = "script",
+                             .scopes = ZT_PERM_USERS_READ | ZT_PERM_CREDENTIALS};
+    assert_int_equal(zt_admins_token_create(&f->env, &who, &n, tok, &t, &res), 0);
+    assert_int_equal(strlen(tok), ZT_ADMINS_TOKEN_LEN);
+    assert_true(zt_admins_token_shaped(tok, strlen(tok)));
+    assert_int_equal(strncmp(tok, "ztg_", 4), 0);
+    assert_int_equal(memcmp(tok + 4, t.id, ZT_STORE_ADMIN_TOKEN_ID_LEN), 0);
+    assert_int_equal(t.expires_at - t.created_at, ZT_ADMINS_TOKEN_LIFETIME_DEFAULT_S);
+    assert_null(strstr(f->records, tok + 21)); /* the secret is in no record */
+    assert_non_null(strstr(f->records, "\"admin_token.create\""));
+    assert_non_null(strstr(f->records, "admin:carol@example.com"));
+
+    zt_admins_auth a;
+    int64_t now = now_s();
+    assert_int_equal(zt_admins_token_verify(f->st, tok, strlen(tok), now, &a), 0);
+    assert_int_equal(a.grant.perms, ZT_PERM_USERS_READ | ZT_PERM_CREDENTIALS);
+    assert_false(a.grant.everywhere);
+    assert_string_equal(a.token.id, t.id);
+    zt_store_admin_token back;
+    assert_int_equal(zt_store_admin_token_get(f->st, t.id, &back, NULL), 0);
+    assert_int_equal(back.last_used_at, now);
+
+    /* wrong secret, malformed, unknown id */
+    char wrong[ZT_ADMINS_TOKEN_LEN + 1];
+    memcpy(wrong, tok, sizeof(wrong));
+    wrong[ZT_ADMINS_TOKEN_LEN - 1] = wrong[ZT_ADMINS_TOKEN_LEN - 1] == 'A' ? 'B' : 'A';
+    assert_int_equal(zt_admins_token_verify(f->st, wrong, strlen(wrong), now, &a), -EACCES);
+    assert_int_equal(a.grant.perms, 0);
+    assert_int_equal(zt_admins_token_verify(f->st, tok, strlen(tok) - 1, now, &a), -EINVAL);
+    assert_int_equal(zt_admins_token_verify(f->st, "ztg_x", 5, now, &a), -EINVAL);
+    memcpy(wrong, tok, sizeof(wrong));
+    wrong[4] = wrong[4] == '0' ? '1' : '0';
+    assert_int_equal(zt_admins_token_verify(f->st, wrong, strlen(wrong), now, &a), -EACCES);
+
+    /* expired */
+    assert_int_equal(zt_admins_token_verify(f->st, tok, strlen(tok), t.expires_at, &a), -ETIMEDOUT);
+
+    /* scopes beyond the owner, bad lifetime, bad name (the buffer is wiped on a refusal) */
+    char scratch[ZT_ADMINS_TOKEN_LEN + 1];
+    n.scopes = ZT_PERM_RISK_WRITE;
+    assert_int_equal(zt_admins_token_create(&f->env, &who, &n, scratch, NULL, &res), -EPERM);
+    n.scopes = 0;
+    n.lifetime_s = 60;
+    assert_int_equal(zt_admins_token_create(&f->env, &who, &n, scratch, NULL, &res), -EINVAL);
+    n.lifetime_s = 0;
+    n.name = "a\nb";
+    assert_int_equal(zt_admins_token_create(&f->env, &who, &n, scratch, NULL, &res), -EINVAL);
+    n.name = "all of carol's";
+    n.user_id = f->bob.id; /* not an admin */
+    assert_int_equal(zt_admins_token_create(&f->env, &who, &n, scratch, NULL, &res), -ENOENT);
+
+    /* a second token with the owner's permissions; removing the role disarms it */
+    n.user_id = f->carol.id;
+    char tok2[ZT_ADMINS_TOKEN_LEN + 1];
+    zt_store_admin_token t2;
+    assert_int_equal(zt_admins_token_create(&f->env, &who, &n, tok2, &t2, &res), 0);
+    assert_int_equal(t2.scopes, zt_admins_role_perms(ZT_ROLE_HELPDESK));
+    assert_int_equal(zt_admins_token_verify(f->st, tok2, strlen(tok2), now, &a), 0);
+    assert_int_equal(
+        zt_admins_revoke(&f->env, &root_actor, f->carol.id, ZT_ROLE_HELPDESK, "school-a", &res), 0);
+    assert_int_equal(zt_admins_token_verify(f->st, tok2, strlen(tok2), now, &a), -EPERM);
+    grant(f, &f->carol, ZT_ROLE_AUDITOR, NULL);
+    /* the token's scopes still bound it: auditor's reads only where the token allows */
+    assert_int_equal(zt_admins_token_verify(f->st, tok, strlen(tok), now, &a), 0);
+    assert_int_equal(a.grant.perms, ZT_PERM_USERS_READ);
+    assert_true(a.grant.everywhere);
+
+    /* revoke */
+    assert_int_equal(zt_admins_token_revoke(&f->env, &root_actor, t.id, &res), 0);
+    assert_int_equal(zt_admins_token_verify(f->st, tok, strlen(tok), now, &a), -ECANCELED);
+    assert_int_equal(zt_admins_token_revoke(&f->env, &root_actor, t.id, &res), -EALREADY);
+    assert_int_equal(zt_admins_token_revoke(&f->env, &root_actor, "nothex", &res), -ENOENT);
+    assert_non_null(strstr(f->records, "\"admin_token.revoke\""));
+
+    /* deleting the user takes roles and tokens */
+    assert_int_equal(zt_store_user_delete(f->st, f->carol.id), 0);
+    assert_int_equal(zt_store_admin_token_get(f->st, t2.id, &back, NULL), -ENOENT);
+    uint64_t count = 9;
+    assert_int_equal(zt_store_admin_count(f->st, &count), 0);
+    assert_int_equal(count, 0);
+}
+
+static void test_first(void **state)
+{
+    fixture *f = *state;
+    zt_actor boot = {.name = "bootstrap-token", .type = "System"};
+    char tok[ZT_ADMINS_TOKEN_LEN + 1];
+    zt_store_admin_token t;
+    zt_account_result res;
+    assert_int_equal(zt_admins_first(&f->env, &boot, f->alice.id, tok, &t, &res), 0);
+    zt_admins_auth a;
+    assert_int_equal(zt_admins_token_verify(f->st, tok, strlen(tok), now_s(), &a), 0);
+    assert_int_equal(a.grant.perms, ZT_PERM_ALL);
+    assert_true(a.grant.everywhere);
+    assert_int_equal(zt_admins_first(&f->env, &boot, f->bob.id, tok, &t, &res), -EEXIST);
+    assert_string_equal(tok, "");
+    zt_admin_grant g;
+    assert_int_equal(zt_admins_grant_of(f->st, f->bob.id, &g), -ENOENT);
+    uint64_t count = 0;
+    assert_int_equal(zt_store_admin_count(f->st, &count), 0);
+    assert_int_equal(count, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names),
+        cmocka_unit_test_setup_teardown(test_grants_and_scopes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
