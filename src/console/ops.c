@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "core/levels.h"
+#include "lib/str.h"
+#include "lib/time.h"
 #include "http/pages.h"
 
 /* ---------------------------------------------------------------------------------------------
@@ -377,6 +379,108 @@ int cop_whatif_build(zt_whatif_env *env, zt_whatif *w, const cop_whatif_form *f,
     if (rc == -ENOENT)
         *bad = COP_WF_NO_USER;
     return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The audit search form */
+
+const cop_class cop_classes[] = {
+    {"http_activity", 4002},     {"authentication", 3002},        {"account_change", 3001},
+    {"authorize_session", 3003}, {"detection_finding", 2004},     {"compliance_finding", 2003},
+    {"network_activity", 4001},  {"application_lifecycle", 6002}, {NULL, 0},
+};
+
+bool cop_ref_valid(const char *s)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+    return n > 0 && n <= 64 &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
+}
+
+/* A text filter: at most COP_FIELD_MAX bytes, no control characters. */
+static bool text_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n > COP_FIELD_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+static bool time_us(const char *s, int64_t *out)
+{
+    return zt_parse_rfc3339(s, strlen(s), 0, out);
+}
+
+static bool class_uid(const char *s, long *out)
+{
+    for (size_t i = 0; cop_classes[i].name != NULL; i++)
+        if (strcmp(s, cop_classes[i].name) == 0) {
+            *out = cop_classes[i].uid;
+            return true;
+        }
+    return false;
+}
+
+/* Each given text field: kept when it reads well, else its label. */
+static zt_msg audit_texts(const cop_audit_form *form, zt_aq_filter *f)
+{
+    const struct {
+        const char *v;
+        const char **slot;
+        zt_msg label;
+    } texts[] = {
+        {form->user, &f->user, COP_F_USER},
+        {form->device, &f->device, COP_F_DEVICE},
+        {form->app, &f->app, COP_F_APP},
+        {form->text, &f->text, COP_F_TEXT},
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        if (!given(texts[i].v))
+            continue;
+        if (!text_ok(texts[i].v))
+            return texts[i].label;
+        *texts[i].slot = texts[i].v;
+    }
+    return MSG_NONE;
+}
+
+zt_msg cop_audit_filter(const cop_audit_form *form, zt_aq_filter *f, uint64_t *cursor)
+{
+    unsigned long long v;
+    zt_aq_filter_init(f);
+    *cursor = 0;
+    if (given(form->from) && !time_us(form->from, &f->since_us))
+        return COP_F_FROM;
+    if (given(form->to) && !time_us(form->to, &f->until_us))
+        return COP_F_TO;
+    if (given(form->from) && given(form->to) && f->since_us > f->until_us)
+        return COP_F_TO;
+    if (given(form->ip)) {
+        if (strlen(form->ip) > 64 || !zt_cidr_parse(form->ip, &f->ip))
+            return COP_F_IP;
+        f->have_ip = true;
+    }
+    if (given(form->decision)) {
+        if (!text_ok(form->decision) || !zt_aq_decision_valid(form->decision))
+            return COP_F_DECISION;
+        f->decision = form->decision;
+    }
+    if (given(form->cls) && !class_uid(form->cls, &f->class_uid))
+        return COP_F_CLASS;
+    if (given(form->ref)) {
+        if (!cop_ref_valid(form->ref))
+            return COP_F_REF;
+        f->ref = form->ref;
+    }
+    if (given(form->cursor) &&
+        (!zt_parse_u64(form->cursor, strlen(form->cursor), UINT64_MAX, &v) || v == 0))
+        return COP_AUDIT_MORE;
+    if (given(form->cursor))
+        *cursor = (uint64_t)v;
+    return audit_texts(form, f);
 }
 
 /* ---------------------------------------------------------------------------------------------

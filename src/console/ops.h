@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "access/whatif.h"
+#include "audit/query.h"
 #include "core/config.h"
 #include "core/i18n.h"
 #include "lib/buf.h"
@@ -47,6 +48,29 @@ typedef struct cop_whatif_form {
  * COP_WF_NO_USER / COP_WF_NO_APP; other negative errnos for a store failure (err says). */
 int cop_whatif_build(zt_whatif_env *env, zt_whatif *w, const cop_whatif_form *f, zt_msg *bad,
                      char *err, size_t errlen);
+
+/* ---- the audit search form ---- */
+
+/* Event classes the form offers (name for the form, OCSF class_uid); NULL-terminated. */
+typedef struct cop_class {
+    const char *name;
+    long uid;
+} cop_class;
+extern const cop_class cop_classes[];
+
+#define COP_FIELD_MAX 256 /* bytes of one filter field */
+
+/* The filters as typed (NULL or "" = not given). */
+typedef struct cop_audit_form {
+    const char *from, *to, *user, *device, *ip, *decision, *cls, *app, *ref, *text, *cursor;
+} cop_audit_form;
+
+/* Fill f (zt_aq_filter_init'ed here; its strings point into form) and *cursor (0 = newest)
+ * from the form. MSG_NONE, or the label of the first field that is not valid. */
+zt_msg cop_audit_filter(const cop_audit_form *form, zt_aq_filter *f, uint64_t *cursor);
+
+/* A reference id as block pages show it: 1..64 of [A-Za-z0-9-]. */
+bool cop_ref_valid(const char *s);
 
 /* ---- advice for a refused request ---- */
 

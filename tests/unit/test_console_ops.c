@@ -196,6 +196,60 @@ static void test_advice_and_words(void **state)
     assert_int_equal(cop_miss_msg((zt_policy_miss)99), MSG_NONE);
 }
 
+static void test_audit_filter(void **state)
+{
+    (void)state;
+    zt_aq_filter f;
+    uint64_t cursor;
+    cop_audit_form ok = {.from = "2026-12-01T00:00:00Z",
+                         .to = "2026-12-02T00:00:00+09:00",
+                         .user = "a@example.org",
+                         .ip = "10.0.0.0/8",
+                         .decision = "block",
+                         .cls = "http_activity",
+                         .ref = "ab12-0-1f",
+                         .text = "hr",
+                         .cursor = "42"};
+    assert_int_equal(cop_audit_filter(&ok, &f, &cursor), MSG_NONE);
+    assert_int_equal(cursor, 42);
+    assert_true(f.have_ip);
+    assert_int_equal(f.class_uid, 4002);
+    assert_string_equal(f.ref, "ab12-0-1f");
+    assert_string_equal(f.user, "a@example.org");
+    cop_audit_form empty = {0};
+    assert_int_equal(cop_audit_filter(&empty, &f, &cursor), MSG_NONE);
+    assert_false(f.have_ip);
+    assert_null(f.user);
+
+    static const struct {
+        cop_audit_form form;
+        zt_msg bad;
+    } bad[] = {
+        {{.from = "yesterday"}, COP_F_FROM},
+        {{.to = "2026-13-01T00:00:00Z"}, COP_F_TO},
+        {{.from = "2026-12-02T00:00:00Z", .to = "2026-12-01T00:00:00Z"}, COP_F_TO},
+        {{.ip = "10.0.0.1/33"}, COP_F_IP},
+        {{.ip = "10.0.0.1/8"}, COP_F_IP}, /* host bits */
+        {{.ip = "<script>"}, COP_F_IP},
+        {{.decision = "maybe"}, COP_F_DECISION},
+        {{.cls = "4002; drop"}, COP_F_CLASS},
+        {{.ref = "a b"}, COP_F_REF},
+        {{.ref = "x\"<"}, COP_F_REF},
+        {{.cursor = "-1"}, COP_AUDIT_MORE},
+        {{.cursor = "0"}, COP_AUDIT_MORE},
+        {{.text = "a\nb"}, COP_F_TEXT},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(cop_audit_filter(&bad[i].form, &f, &cursor), bad[i].bad);
+    char long_user[COP_FIELD_MAX + 2];
+    memset(long_user, 'a', sizeof(long_user) - 1);
+    long_user[sizeof(long_user) - 1] = '\0';
+    cop_audit_form lu = {.user = long_user};
+    assert_int_equal(cop_audit_filter(&lu, &f, &cursor), COP_F_USER);
+    assert_false(cop_ref_valid(""));
+    assert_true(cop_ref_valid("abc-1-2"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +257,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_whatif_form_as_the_cli, setup, teardown),
         cmocka_unit_test_setup_teardown(test_whatif_form_bad_input, setup, teardown),
         cmocka_unit_test(test_advice_and_words),
+        cmocka_unit_test(test_audit_filter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
