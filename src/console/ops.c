@@ -288,12 +288,13 @@ static int session(zt_buf *b, zt_lang lang, const zt_session_ctl_cfg *s)
 
 int cop_policy_words(zt_buf *b, zt_lang lang, const zt_policy_cfg *p)
 {
-    int rc = zt_buf_printf(b, "<dl class=\"policy\"><dt>%s</dt><dd class=\"state-%s\">%s</dd>",
-                           zt_msg_text(lang, COP_STATE),
-                           p->state == ZT_POLICY_ON            ? "on"
-                           : p->state == ZT_POLICY_REPORT_ONLY ? "report-only"
-                                                               : "off",
-                           zt_msg_text(lang, cop_state_msg(p->state)));
+    int rc =
+        zt_buf_printf(b, "<dl class=\"facts policy\"><dt>%s</dt><dd class=\"state-%s\">%s</dd>",
+                      zt_msg_text(lang, COP_STATE),
+                      p->state == ZT_POLICY_ON            ? "on"
+                      : p->state == ZT_POLICY_REPORT_ONLY ? "report-only"
+                                                          : "off",
+                      zt_msg_text(lang, cop_state_msg(p->state)));
     if (rc == 0)
         rc = assign_row(b, lang, COP_ASSIGN_USERS, &p->users);
     if (rc == 0)

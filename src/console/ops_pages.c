@@ -8,6 +8,7 @@
 
 #include "http/api.h"
 #include "lib/buf.h"
+#include "lib/time.h"
 #include "store/store.h"
 
 void cop_th(zt_console_ctx *cx, zt_msg m)
@@ -21,6 +22,15 @@ const char *cop_audit_live(const zt_console_ctx *cx)
 {
     const char *live = cx->r->cfg->audit.path;
     return live != NULL && strcmp(live, "off") != 0 ? live : NULL;
+}
+
+int64_t cop_record_time(const zt_aq_fields *f)
+{
+    const zt_aq_span *s = &f->f[ZT_AQF_TIME];
+    int64_t us;
+    if (s->p == NULL || !s->string || s->escaped || !zt_parse_rfc3339(s->p, s->n, 0, &us))
+        return 0;
+    return us / 1000000;
 }
 
 /* ---- a scoped admin's users ---- */

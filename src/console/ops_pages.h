@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "audit/event.h"
 #include "audit/query.h"
@@ -28,6 +29,9 @@ typedef struct cop_scope {
 int cop_scope_users(zt_console_ctx *cx, cop_scope *out);
 void cop_scope_apply(const cop_scope *s, zt_aq_filter *f);
 void cop_scope_free(cop_scope *s);
+
+/* A record's `time` (RFC 3339) in Unix seconds; 0 when absent or unreadable. */
+int64_t cop_record_time(const zt_aq_fields *f);
 
 /* The admin API's record of a risk verdict (admin.c audit_call) with the console's actor:
  * Detection Finding, api.operation `operation`, the user and the change. false: the log could

@@ -92,7 +92,6 @@ static void hit_row(zt_console_ctx *cx, const zt_aq_hit *h)
     zt_aq_fields f;
     if (!zt_aq_scan_line(h->line, h->len, &f))
         memset(&f, 0, sizeof(f));
-    int64_t ms = zt_aq_span_int(&f.f[ZT_AQF_TIME], 0);
     const char *user = span(cx, &f, ZT_AQF_USER_EMAIL);
     if (user[0] == '\0')
         user = span(cx, &f, ZT_AQF_ACTOR_EMAIL);
@@ -105,9 +104,9 @@ static void hit_row(zt_console_ctx *cx, const zt_aq_hit *h)
     zt_console_printf(cx,
                       "<tr data-seq=\"%llu\" data-decision=\"%s\"><td>%s</td><td>%s</td><td>%s"
                       "</td><td>%s</td><td>%s</td><td>%s</td><td>",
-                      (unsigned long long)h->seq, decision, zt_console_time(cx, ms / 1000),
-                      span(cx, &f, ZT_AQF_CLASS), decision, user, span(cx, &f, ZT_AQF_APP),
-                      span(cx, &f, ZT_AQF_IP));
+                      (unsigned long long)h->seq, decision,
+                      zt_console_time(cx, cop_record_time(&f)), span(cx, &f, ZT_AQF_CLASS),
+                      decision, user, span(cx, &f, ZT_AQF_APP), span(cx, &f, ZT_AQF_IP));
     if (ref[0] != '\0')
         zt_console_printf(cx, "<a href=\"/ref?id=%s\"><code>%s</code></a>",
                           zt_console_esc(cx, zt_console_url_enc(cx, raw_ref)), ref);

@@ -91,16 +91,15 @@ static void explain(zt_console_ctx *cx, const zt_aq_hit *h)
     str(cx, &f, ZT_AQF_POLICIES, policies, sizeof(policies));
     str(cx, &f, ZT_AQF_RO_DECISION, ro, sizeof(ro));
     str(cx, &f, ZT_AQF_MESSAGE, msg, sizeof(msg));
-    int64_t ms = zt_aq_span_int(&f.f[ZT_AQF_TIME], 0);
-    zt_console_printf(cx, "<section class=\"card ref\" data-decision=\"%s\"><h2>%s — %s</h2>",
-                      zt_console_esc(cx, decision), zt_console_time(cx, ms / 1000),
-                      zt_console_esc(cx, msg));
+    zt_msg verdict = cop_verdict_word_msg(decision);
+    zt_console_printf(cx, "<section class=\"card ref\" data-decision=\"%s\"><h2>%s</h2>",
+                      zt_console_esc(cx, decision), zt_console_time(cx, cop_record_time(&f)));
     zt_console_printf(cx, "<dl class=\"facts\">");
+    fact(cx, COP_MESSAGE, msg, NULL);
     fact(cx, COP_USER, user, "user");
     fact(cx, COP_DEVICE, device, NULL);
     fact(cx, COP_IP, ip, NULL);
     fact(cx, COP_F_APP, app, "app");
-    zt_msg verdict = cop_verdict_word_msg(decision);
     fact(cx, COP_WF_DECISION, verdict != MSG_NONE ? zt_console_t(cx, verdict) : decision,
          "decision");
     fact(cx, COP_REF_WHY, reasons, "reasons");

@@ -31,9 +31,10 @@ static bool flag(zt_console_ctx *cx, const char *name)
     return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "on") == 0);
 }
 
+/* Each field on its own line: label, then the control. */
 static void label(zt_console_ctx *cx, const char *id, zt_msg m)
 {
-    zt_console_printf(cx, "<label for=\"%s\">", id);
+    zt_console_printf(cx, "<p><label for=\"%s\">", id);
     zt_console_msg(cx, m);
     zt_console_printf(cx, "</label>");
 }
@@ -41,8 +42,8 @@ static void label(zt_console_ctx *cx, const char *id, zt_msg m)
 static void text_input(zt_console_ctx *cx, const char *id, zt_msg m, const char *type)
 {
     label(cx, id, m);
-    zt_console_printf(cx, "<input id=\"%s\" name=\"%s\" type=\"%s\" value=\"%s\">", id, id, type,
-                      zt_console_esc(cx, param(cx, id)));
+    zt_console_printf(cx, "<input id=\"%s\" name=\"%s\" type=\"%s\" value=\"%s\"></p>", id, id,
+                      type, zt_console_esc(cx, param(cx, id)));
 }
 
 static void select_input(zt_console_ctx *cx, const char *id, zt_msg m, const char *const *words)
@@ -54,15 +55,15 @@ static void select_input(zt_console_ctx *cx, const char *id, zt_msg m, const cha
         zt_console_printf(cx, "<option value=\"%s\"%s>%s</option>", words[i],
                           strcmp(cur, words[i]) == 0 ? " selected" : "",
                           words[i][0] ? words[i] : "—");
-    zt_console_printf(cx, "</select>");
+    zt_console_printf(cx, "</select></p>");
 }
 
 static void check_input(zt_console_ctx *cx, const char *id, zt_msg m)
 {
-    zt_console_printf(cx, "<label><input type=\"checkbox\" name=\"%s\" value=\"1\"%s> ", id,
+    zt_console_printf(cx, "<p><label><input type=\"checkbox\" name=\"%s\" value=\"1\"%s> ", id,
                       flag(cx, id) ? " checked" : "");
     zt_console_msg(cx, m);
-    zt_console_printf(cx, "</label>");
+    zt_console_printf(cx, "</label></p>");
 }
 
 static void app_select(zt_console_ctx *cx)
@@ -75,14 +76,14 @@ static void app_select(zt_console_ctx *cx)
         zt_console_printf(cx, "<option%s>%s</option>",
                           strcmp(cur, cfg->apps[i].name) == 0 ? " selected" : "",
                           zt_console_esc(cx, cfg->apps[i].name));
-    zt_console_printf(cx, "</select>");
+    zt_console_printf(cx, "</select></p>");
 }
 
 static void form(zt_console_ctx *cx)
 {
     zt_console_printf(cx, "<p>");
     zt_console_msg(cx, COP_WF_INTRO);
-    zt_console_printf(cx, "</p><form method=\"get\" action=\"/whatif\" class=\"row\">");
+    zt_console_printf(cx, "</p><form method=\"get\" action=\"/whatif\" id=\"whatif\">");
     text_input(cx, "user", COP_WF_USER, "email");
     text_input(cx, "groups", COP_WF_GROUPS, "text");
     app_select(cx);
@@ -158,9 +159,10 @@ static void answer(zt_console_ctx *cx, const zt_whatif_env *env, const zt_whatif
         zt_console_msg(cx, COP_NONE);
     zt_console_printf(cx, "</dd><dt>");
     zt_console_msg(cx, COP_WF_REPORT_ONLY);
-    zt_console_printf(cx, "</dt><dd data-report-only=\"%s\">%s</dd>",
-                      zt_outcome_name(res->report_only_outcome),
-                      zt_outcome_name(res->report_only_outcome));
+    const char *ro = zt_outcome_name(res->report_only_outcome);
+    zt_msg ro_word = cop_verdict_word_msg(ro);
+    zt_console_printf(cx, "</dt><dd data-report-only=\"%s\">%s</dd>", ro,
+                      ro_word != MSG_NONE ? zt_console_esc(cx, zt_console_t(cx, ro_word)) : ro);
     if (res->restrict_flags != 0 || res->sign_in_frequency_s >= 0) {
         zt_console_printf(cx, "<dt>");
         zt_console_msg(cx, COP_SESSION);

@@ -65,8 +65,8 @@
     X(COP_SESSION_EVERY_TIME, "every time", "毎回") \
     X(COP_SESSION_READ_ONLY, "read only (no changes)", "読み取り専用") \
     X(COP_SESSION_NO_DOWNLOAD, "no downloads", "ダウンロード禁止") \
-    X(COP_RO_IMPACT, "Would have blocked or challenged, last 24 h (requests)", \
-      "過去 24 時間にブロックまたは追加認証を求めたはずのリクエスト数") \
+    X(COP_RO_IMPACT, "Requests it would have blocked in the last 24 h", \
+      "過去 24 時間にブロックしたはずのリクエスト数") \
     X(COP_RO_IMPACT_NOTE, \
       "Report-only: the policy is evaluated on every request and its result is recorded, never " \
       "enforced. Turn it on in the configuration file when this number is what you expect.", \
