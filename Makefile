@@ -75,6 +75,7 @@ bench: setup all
 	bench/websocket/run.sh $(BUILD)
 	bench/https_upstream/run.sh $(BUILD)
 	bench/tunnel/run.sh $(BUILD)
+	bench/console/run.sh $(BUILD)
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -20,7 +20,7 @@ build-essential clang meson ninja-build pkg-config clang-format libclang-rt-14-d
 libuv1-dev node-llhttp libssl-dev libsodium-dev libsqlite3-dev libpq-dev libyaml-dev
 libjansson-dev liboath-dev libqrencode-dev libmaxminddb-dev libclamav-dev libfido2-dev
 libcbor-dev libcmocka-dev libunistring-dev cppcheck
-python3 curl openssl nginx-light wrk hyperfine hydra rsyslog sqlite3 libmaxmind-db-writer-perl
+python3 curl openssl nginx-light wrk hyperfine hydra rsyslog sqlite3 libmaxmind-db-writer-perl jq
 chromium fonts-noto-cjk nodejs
 apache2 libapache2-mod-auth-openidc libapache2-mod-auth-mellon liblasso3-dev xmlsec1 libxmlsec1-dev
 python3-lasso

@@ -25,6 +25,9 @@
 #define MAX_SEGS 4
 #define FIELD_NAME_SHOWN 64   /* bytes of an unknown field's name quoted back */
 #define ADMIN_TOKEN_FP_HEX 16 /* hex digits of the token's SHA-256 that name it in events */
+#define BOOTSTRAP_ONLY                                                                             \
+    "the bootstrap token only creates the first administrator (POST /api/v1/admins/first); "       \
+    "call with a personal token (docs/ADMINS.md)"
 
 /* ---- routing ---- */
 
@@ -130,6 +133,18 @@ static zt_admin_ep match_segs(const zt_span *seg, size_t n, unsigned *methods, i
                : n == 2                             ? ZT_ADMIN_EP_DEVICE
                : n == 3 && seg_is(seg[2], "revoke") ? ZT_ADMIN_EP_DEVICE_REVOKE
                                                     : ZT_ADMIN_EP_NONE;
+    }
+    if (n >= 1 && n <= 2 && seg_is(seg[0], "admins")) {
+        *methods = n == 1 ? M_GET | M_POST : seg_is(seg[1], "first") ? M_POST : M_DELETE;
+        *user_at = n == 2 && !seg_is(seg[1], "first") ? 1 : -1;
+        return n == 1         ? ZT_ADMIN_EP_ADMINS
+               : *user_at < 0 ? ZT_ADMIN_EP_ADMINS_FIRST
+                              : ZT_ADMIN_EP_ADMIN;
+    }
+    if (n >= 1 && n <= 2 && seg_is(seg[0], "tokens")) {
+        *methods = n == 1 ? M_GET | M_POST : M_DELETE;
+        *id_at = n == 2 ? 1 : -1;
+        return n == 1 ? ZT_ADMIN_EP_TOKENS : ZT_ADMIN_EP_TOKEN;
     }
     if (n >= 1 && seg_is(seg[0], "users")) {
         if (n == 1) {
@@ -365,16 +380,22 @@ json_t *zt_admin_json_time(int64_t t)
     return json_string(buf);
 }
 
-/* Who made the call: the admin token that authenticated it, named by a fingerprint (the first
- * 16 hex digits of its SHA-256, which reveal nothing usable about the token) so a SIEM can tell
- * a rotated or leaked token's calls apart; the client address is in src_endpoint. A call
- * without a valid token has no known actor. */
+/* Who made the call: the person whose personal token authenticated it ("admin:EMAIL", the
+ * token named by its public id), or the bootstrap token, named by a fingerprint (the first 16
+ * hex digits of its SHA-256, which reveal nothing usable about the token). The client address
+ * is in src_endpoint. A call without a valid credential has no known actor. */
 static const char *actor_name(zt_admin_call *c)
 {
-    const char *hash = c->r->svc != NULL ? c->r->svc->admin_token_hash : "";
-    if (!c->authed || strlen(hash) < ADMIN_TOKEN_FP_HEX)
+    if (!c->authed)
         return NULL;
-    snprintf(c->actor, sizeof(c->actor), "admin-token:%.*s", ADMIN_TOKEN_FP_HEX, hash);
+    if (c->bootstrap) {
+        const char *hash = c->r->svc->admin_token_hash;
+        snprintf(c->actor, sizeof(c->actor), "bootstrap-token:%.*s", ADMIN_TOKEN_FP_HEX, hash);
+        snprintf(c->cred, sizeof(c->cred), "%.*s", ADMIN_TOKEN_FP_HEX, hash);
+    } else {
+        snprintf(c->actor, sizeof(c->actor), "admin:%s", c->grant.email);
+        snprintf(c->cred, sizeof(c->cred), "token:%s", c->token_id);
+    }
     return c->actor;
 }
 
@@ -389,8 +410,10 @@ void zt_admin_actor(zt_admin_call *c, zt_actor *who)
 {
     const char *name = actor_name(c);
     *who = (zt_actor){.name = name != NULL ? name : "unauthenticated",
-                      .type = name != NULL ? "Admin" : "Unknown",
-                      .credential_uid = name != NULL ? name + sizeof("admin-token:") - 1 : NULL,
+                      .type = name == NULL   ? "Unknown"
+                              : c->bootstrap ? "System"
+                                             : "Admin",
+                      .credential_uid = name != NULL ? c->cred : NULL,
                       .request_id = c->r->request_id};
 }
 
@@ -432,7 +455,13 @@ static bool audit_call(zt_admin_call *c, int status, const char *err_code)
     zt_event_status(&ev, ok ? ZT_STATUS_SUCCESS : ZT_STATUS_FAILURE);
     zt_event_str(&ev, "status_detail", err_code);
     zt_event_str(&ev, "message", msg);
-    zt_api_event_actor(&ev, actor_name(c), sizeof("admin-token:") - 1);
+    zt_actor who;
+    zt_admin_actor(c, &who);
+    zt_event_str(&ev, "actor.user.name", who.name);
+    zt_event_str(&ev, "actor.user.type", who.type);
+    if (c->authed && !c->bootstrap)
+        zt_event_str(&ev, "actor.user.uid", c->grant.user_id);
+    zt_event_str(&ev, "actor.user.credential_uid", who.credential_uid);
     zt_api_event_request(&ev, r, c->action);
     zt_event_str(&ev, "http_request.url.scheme", r->https ? "https" : "http");
     zt_event_int(&ev, "http_response.code", status);
@@ -452,6 +481,7 @@ static bool audit_call(zt_admin_call *c, int status, const char *err_code)
 static void call_free(zt_admin_call *c)
 {
     json_decref(c->body);
+    free(c->scope_ids);
     free(c);
 }
 
@@ -590,14 +620,228 @@ int zt_admin_find_user(zt_store *st, const char *who, zt_user *out)
 
 /* ---- the handler ---- */
 
-/* Exactly one Authorization header carrying our token. */
-static bool authorized(const zt_local_req *r)
+/* ---- who is calling, and what they may do ---- */
+
+typedef enum auth_result {
+    AUTH_PERSON = 0, /* a personal token: c->grant, c->token_id */
+    AUTH_BOOTSTRAP,  /* the bootstrap token */
+    AUTH_NONE,       /* answered 401/403 already */
+} auth_result;
+
+static const char *token_refusal(int rc)
 {
+    switch (rc) {
+    case -ECANCELED:
+        return "the token has been revoked";
+    case -ETIMEDOUT:
+        return "the token has expired";
+    case -EPERM:
+        return "the token's owner holds no admin role any more (or the account is disabled)";
+    default:
+        return "a valid admin token is required: Authorization: Bearer TOKEN";
+    }
+}
+
+/* Exactly one Authorization header with a personal token or the bootstrap token. A store
+ * failure while checking refuses (503), never lets the call through. */
+static auth_result authenticate(zt_admin_call *c)
+{
+    zt_local_req *r = c->r;
     const zt_span *found = zt_api_authorization(r);
-    const char *tok;
-    size_t n;
-    return found != NULL && zt_admin_bearer(found->p, found->n, &tok, &n) &&
-           zt_admin_token_ok(r->svc->admin_token_hash, tok, n);
+    const char *tok = NULL;
+    size_t n = 0;
+    if (found == NULL || !zt_admin_bearer(found->p, found->n, &tok, &n)) {
+        zt_admin_fail(c, 401, "unauthorized", "%s", token_refusal(-EACCES));
+        return AUTH_NONE;
+    }
+    if (n >= sizeof(ZT_ADMINS_TOKEN_PREFIX) - 1 &&
+        memcmp(tok, ZT_ADMINS_TOKEN_PREFIX, sizeof(ZT_ADMINS_TOKEN_PREFIX) - 1) == 0) {
+        zt_admins_auth a;
+        int rc = zt_admins_token_verify(r->svc->store, tok, n, zt_wall_us() / 1000000, &a);
+        if (rc == -EACCES || rc == -EINVAL || rc == -ECANCELED || rc == -ETIMEDOUT ||
+            rc == -EPERM) {
+            zt_admin_fail(c, 401, "unauthorized", "%s", token_refusal(rc));
+            return AUTH_NONE;
+        }
+        if (rc != 0) {
+            zt_error("request %s: admin API: cannot check a token: %s", r->request_id,
+                     zt_store_errmsg());
+            zt_admin_fail(c, 503, "busy", "the store cannot check the token now; try again");
+            return AUTH_NONE;
+        }
+        c->authed = true;
+        c->grant = a.grant;
+        snprintf(c->token_id, sizeof(c->token_id), "%s", a.token.id);
+        return AUTH_PERSON;
+    }
+    if (zt_admin_token_ok(r->svc->admin_token_hash, tok, n)) {
+        c->authed = true;
+        c->bootstrap = true;
+        return AUTH_BOOTSTRAP;
+    }
+    zt_admin_fail(c, 401, "unauthorized", "%s", token_refusal(-EACCES));
+    return AUTH_NONE;
+}
+
+void zt_admin_need(zt_admin_ep ep, int method, zt_perms *perm, bool *unscoped)
+{
+    bool get = method == HTTP_GET || method == HTTP_HEAD;
+    *unscoped = false;
+    switch (ep) {
+    case ZT_ADMIN_EP_USERS:
+    case ZT_ADMIN_EP_USER:
+        *perm = get ? ZT_PERM_USERS_READ : ZT_PERM_USERS_WRITE;
+        return;
+    case ZT_ADMIN_EP_USER_DISABLE:
+    case ZT_ADMIN_EP_USER_ENABLE:
+    case ZT_ADMIN_EP_USER_PROFILE:
+    case ZT_ADMIN_EP_GROUP_MEMBERS:
+    case ZT_ADMIN_EP_GROUP_MEMBER:
+        *perm = ZT_PERM_USERS_WRITE;
+        return;
+    case ZT_ADMIN_EP_USER_RESET_MFA:
+    case ZT_ADMIN_EP_USER_PASSWORD:
+    case ZT_ADMIN_EP_USER_TAP:
+        *perm = ZT_PERM_CREDENTIALS;
+        return;
+    case ZT_ADMIN_EP_USER_REVOKE:
+        *perm = ZT_PERM_SESSIONS_REVOKE;
+        return;
+    case ZT_ADMIN_EP_USER_SESSIONS:
+        *perm = ZT_PERM_USERS_READ;
+        return;
+    case ZT_ADMIN_EP_GROUPS:
+    case ZT_ADMIN_EP_GROUP:
+        *perm = get ? ZT_PERM_USERS_READ : ZT_PERM_USERS_WRITE;
+        *unscoped = !get; /* a group made or deleted changes every scope */
+        return;
+    case ZT_ADMIN_EP_RISK:
+    case ZT_ADMIN_EP_RISK_ONE:
+        *perm = ZT_PERM_RISK_READ;
+        return;
+    case ZT_ADMIN_EP_RISK_DISMISS:
+    case ZT_ADMIN_EP_USER_CONFIRM:
+    case ZT_ADMIN_EP_USER_DISMISS:
+        *perm = ZT_PERM_RISK_WRITE;
+        return;
+    case ZT_ADMIN_EP_DEVICES:
+    case ZT_ADMIN_EP_DEVICE:
+        *perm = get ? ZT_PERM_DEVICES_READ : ZT_PERM_DEVICES_WRITE;
+        return;
+    case ZT_ADMIN_EP_DEVICE_REVOKE:
+    case ZT_ADMIN_EP_ENROLL_CODES:
+        *perm = ZT_PERM_DEVICES_WRITE;
+        return;
+    case ZT_ADMIN_EP_ADMINS:
+    case ZT_ADMIN_EP_ADMIN:
+        /* who holds power is audit evidence: auditors read it; only unscoped admins change it */
+        *perm = get ? ZT_PERM_AUDIT_READ : ZT_PERM_ADMINS;
+        *unscoped = !get;
+        return;
+    default: /* health, tokens (each checks its own), first (the bootstrap) */
+        *perm = 0;
+        return;
+    }
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+typedef struct scope_build {
+    zt_admin_call *c;
+    size_t cap;
+} scope_build;
+
+static int scope_member(void *ctx, const zt_user *u)
+{
+    scope_build *b = ctx;
+    zt_admin_call *c = b->c;
+    if (c->n_scope_ids == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        void *v = realloc(c->scope_ids, cap * sizeof(*c->scope_ids));
+        if (v == NULL)
+            return -ENOMEM;
+        c->scope_ids = v;
+        b->cap = cap;
+    }
+    snprintf(c->scope_ids[c->n_scope_ids++], sizeof(c->scope_ids[0]), "%s", u->id);
+    return 0;
+}
+
+/* The users a scoped call may name: the members of its scope groups, read once before any
+ * handler runs (a store list callback may not call the store, so lists filter against this). */
+static int scope_prepare(zt_admin_call *c)
+{
+    scope_build b = {.c = c};
+    for (size_t i = 0; i < c->grant.n_scopes; i++) {
+        int rc = zt_store_group_members(c->r->svc->store, c->grant.scopes[i], scope_member, &b);
+        if (rc != 0 && rc != -ENOENT) /* a deleted scope group reaches nobody */
+            return rc;
+    }
+    if (c->n_scope_ids > 1)
+        qsort(c->scope_ids, c->n_scope_ids, sizeof(*c->scope_ids), id_cmp);
+    return 0;
+}
+
+bool zt_admin_user_visible(const zt_admin_call *c, const char *user_id)
+{
+    if (!c->scoped)
+        return true;
+    return user_id != NULL && c->n_scope_ids > 0 &&
+           bsearch(user_id, c->scope_ids, c->n_scope_ids, sizeof(*c->scope_ids), id_cmp) != NULL;
+}
+
+int zt_admin_find_user_in_scope(zt_admin_call *c, const char *who, zt_user *out)
+{
+    int rc = zt_admin_find_user(c->r->svc->store, who, out);
+    if (rc == 0 && !zt_admin_user_visible(c, out->id)) {
+        zt_user_dispose(out);
+        memset(out, 0, sizeof(*out));
+        return -ENOENT;
+    }
+    return rc;
+}
+
+/* The endpoint's permission, then its scope: a user or group named in the path that lies
+ * outside the caller's scope is answered exactly like one that does not exist. */
+static bool allowed(zt_admin_call *c)
+{
+    bool unscoped = false;
+    zt_admin_need(c->route.ep, c->r->method, &c->need, &unscoped);
+    if (c->need == 0)
+        return true;
+    if (!zt_admins_may(&c->grant, c->need) ||
+        (unscoped && (c->grant.perms_everywhere & c->need) != c->need)) {
+        char need[64];
+        zt_admins_perms_format(c->need, need, sizeof(need));
+        zt_admin_fail(c, 403, "forbidden", "this call needs the %s permission%s", need,
+                      unscoped ? " without a group scope" : "");
+        return false;
+    }
+    c->scoped = (c->grant.perms_everywhere & c->need) != c->need;
+    if (!c->scoped)
+        return true;
+    int rc = scope_prepare(c);
+    if (rc != 0) {
+        zt_admin_store_fail(c, rc, "scope", NULL);
+        return false;
+    }
+    if (c->route.group[0] != '\0' && !zt_admins_group_in_scope(&c->grant, c->route.group)) {
+        zt_admin_fail(c, 404, "not_found", "group %s not found", c->route.group);
+        return false;
+    }
+    if (c->route.user[0] != '\0') {
+        zt_user u;
+        rc = zt_admin_find_user_in_scope(c, c->route.user, &u);
+        zt_user_dispose(&u);
+        if (rc != 0) {
+            zt_admin_store_fail(c, rc, "user", c->route.user);
+            return false;
+        }
+    }
+    return true;
 }
 
 static const char *read_action(zt_admin_ep ep)
@@ -623,6 +867,10 @@ static const char *read_action(zt_admin_ep ep)
         return "device.list";
     case ZT_ADMIN_EP_DEVICE:
         return "device.get";
+    case ZT_ADMIN_EP_ADMINS:
+        return "admin.list";
+    case ZT_ADMIN_EP_TOKENS:
+        return "admin_token.list";
     default:
         return "request";
     }
@@ -682,13 +930,16 @@ static void metrics_handle(zt_admin_call *c)
     zt_local_req *r = c->r;
     c->action = "metrics";
     c->route.allow = "GET, HEAD";
-    if (!authorized(r)) {
-        c->action = "metrics.auth";
-        zt_admin_fail(c, 401, "unauthorized",
-                      "a valid admin token is required: Authorization: Bearer TOKEN");
+    c->action = "metrics.auth";
+    auth_result who = authenticate(c);
+    if (who == AUTH_NONE)
+        return;
+    if (who == AUTH_BOOTSTRAP || !zt_admins_may(&c->grant, ZT_PERM_AUDIT_READ)) {
+        zt_admin_fail(c, 403, who == AUTH_BOOTSTRAP ? "bootstrap_only" : "forbidden", "%s",
+                      who == AUTH_BOOTSTRAP ? BOOTSTRAP_ONLY : "metrics need audit:read");
         return;
     }
-    c->authed = true;
+    c->action = "metrics";
     if (r->method != HTTP_GET && r->method != HTTP_HEAD) {
         zt_admin_fail(c, 405, "method_not_allowed", "%s is not allowed here; use GET",
                       r->method_name);
@@ -740,14 +991,22 @@ void zt_admin_handle(zt_local_req *r)
         zt_admin_fail(c, 404, "not_found", "no such endpoint; the admin API is under /api/v1/");
         return;
     }
-    if (!authorized(r)) {
-        c->action = "auth";
-        zt_admin_fail(c, 401, "unauthorized",
-                      "a valid admin token is required: Authorization: Bearer TOKEN");
+    c->action = "auth";
+    auth_result who = authenticate(c);
+    if (who == AUTH_NONE)
+        return;
+    c->action = read_action(c->route.ep);
+    bool first = c->route.ep == ZT_ADMIN_EP_ADMINS_FIRST && c->route.status == 0;
+    if (who == AUTH_BOOTSTRAP && !first) {
+        zt_admin_fail(c, 403, "bootstrap_only", "%s", BOOTSTRAP_ONLY);
         return;
     }
-    c->authed = true;
-    c->action = read_action(c->route.ep);
+    if (who == AUTH_PERSON && first) {
+        zt_admin_fail(c, 403, "bootstrap_required",
+                      "only the bootstrap token creates the first administrator; use "
+                      "POST /api/v1/admins to add others");
+        return;
+    }
     if (c->route.status == 404) {
         zt_admin_fail(c, 404, "not_found", "no such endpoint");
         return;
@@ -761,7 +1020,8 @@ void zt_admin_handle(zt_local_req *r)
                       r->method_name, c->route.allow);
         return;
     }
-    if (r->query_len > 0 && c->route.ep != ZT_ADMIN_EP_RISK && c->route.ep != ZT_ADMIN_EP_DEVICES) {
+    if (r->query_len > 0 && c->route.ep != ZT_ADMIN_EP_RISK && c->route.ep != ZT_ADMIN_EP_DEVICES &&
+        c->route.ep != ZT_ADMIN_EP_ADMIN && c->route.ep != ZT_ADMIN_EP_TOKENS) {
         zt_admin_fail(c, 400, "invalid_query", "this API takes no query parameters");
         return;
     }
@@ -774,7 +1034,16 @@ void zt_admin_handle(zt_local_req *r)
                       "request bodies must be sent as Content-Type: application/json");
         return;
     }
+    if (!allowed(c))
+        return;
     switch (c->route.ep) {
+    case ZT_ADMIN_EP_ADMINS:
+    case ZT_ADMIN_EP_ADMIN:
+    case ZT_ADMIN_EP_ADMINS_FIRST:
+    case ZT_ADMIN_EP_TOKENS:
+    case ZT_ADMIN_EP_TOKEN:
+        zt_admin_admins(c);
+        return;
     case ZT_ADMIN_EP_HEALTH:
         zt_admin_finish(c, 200, json_pack("{s:s}", "status", "ok"));
         return;

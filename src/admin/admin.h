@@ -17,6 +17,7 @@
 #include "audit/event.h"
 #include "http/handler.h"
 #include "session/account.h"
+#include "session/admins.h"
 #include "store/store.h"
 
 /* The admin listener's handler (http/handler.h): route, authenticate, answer. */
@@ -79,6 +80,11 @@ typedef enum zt_admin_ep {
     ZT_ADMIN_EP_DEVICE_REVOKE,  /* POST /api/v1/devices/{id}/revoke */
     ZT_ADMIN_EP_ENROLL_CODES,   /* POST /api/v1/devices/enroll-codes */
     ZT_ADMIN_EP_USER_PROFILE,   /* POST /api/v1/users/{u}/profile (name, expiry, sponsor) */
+    ZT_ADMIN_EP_ADMINS,         /* GET, POST /api/v1/admins */
+    ZT_ADMIN_EP_ADMIN,          /* DELETE /api/v1/admins/{u}?role=R&scope=G */
+    ZT_ADMIN_EP_ADMINS_FIRST,   /* POST /api/v1/admins/first (the bootstrap token only) */
+    ZT_ADMIN_EP_TOKENS,         /* GET, POST /api/v1/tokens */
+    ZT_ADMIN_EP_TOKEN,          /* DELETE /api/v1/tokens/{id} */
 } zt_admin_ep;
 
 /* Where a request goes. status: 0 matched; 404 no such resource; 405 wrong method (allow
@@ -146,10 +152,28 @@ typedef struct zt_admin_call {
     char user_email[ZT_STORE_EMAIL_MAX + 1];
     char group[ZT_ADMIN_SEG_MAX + 1]; /* as given until resolved */
     char device_id[33];               /* the device the call is about ("" = none) */
-    char change[256]; /* what changed, for the event ("disabled; sessions revoked") */
-    bool authed;      /* the bearer token was verified: the event names it as the actor */
-    char actor[32];   /* "admin-token:" + fingerprint, once authed */
+    char change[256];     /* what changed, for the event ("disabled; sessions revoked") */
+    bool authed;          /* a credential was verified: the event names it as the actor */
+    bool bootstrap;       /* ... and it was the bootstrap token (only POST /admins/first) */
+    zt_admin_grant grant; /* the person's effective grant: roles ∩ the token's scopes */
+    char token_id[ZT_STORE_ADMIN_TOKEN_ID_LEN + 1];
+    zt_perms need; /* what this endpoint requires (zt_admin_need) */
+    bool scoped;   /* need is not held everywhere: targets and lists are bounded by scope_ids */
+    char (*scope_ids)[ZT_STORE_ID_LEN + 1]; /* sorted ids of the users in scope */
+    size_t n_scope_ids;
+    char actor[ZT_ADMINS_ACTOR_MAX];            /* "admin:EMAIL" or "bootstrap-token:FP" */
+    char cred[ZT_STORE_ADMIN_TOKEN_ID_LEN + 8]; /* "token:ID" */
 } zt_admin_call;
+
+/* What an endpoint needs: *perm (0 = any admin), and whether it must be held everywhere
+ * (creating groups, changing admins). Pure, for the router's table test. */
+void zt_admin_need(zt_admin_ep ep, int method, zt_perms *perm, bool *unscoped);
+
+/* Scope of the call (admin.c): whether a user may be named by this call. Out of scope looks
+ * like not found to the caller (404, nothing about existence revealed). */
+bool zt_admin_user_visible(const zt_admin_call *c, const char *user_id);
+/* zt_admin_find_user bounded by the call's scope: -ENOENT for a user outside it. */
+int zt_admin_find_user_in_scope(zt_admin_call *c, const char *who, zt_user *out);
 
 /* OCSF Account Change (3001) activity ids. */
 enum {
@@ -197,6 +221,9 @@ void zt_admin_risk(zt_admin_call *c);
 /* Devices (devices.c): list, show, revoke, delete, enrolment codes. Changes are audited as the
  * call and bump the revocation counter (a revoked certificate fails its next handshake). */
 void zt_admin_devices(zt_admin_call *c);
+
+/* Named administrators and personal tokens (admins.c): /api/v1/admins, /api/v1/tokens. */
+void zt_admin_admins(zt_admin_call *c);
 
 /* Resolve {u}: an email when it holds '@', else a user id. */
 int zt_admin_find_user(zt_store *st, const char *who, zt_user *out);

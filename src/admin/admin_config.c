@@ -11,6 +11,9 @@ static const zt_config_key admin_keys[] = {
      .aux = offsetof(zt_admin_cfg, tls), .sub = &zt_config_tls_section},
     {"token_file", ZT_K_STR, ZT_CFG_IN_STATE_DIR, ZT_FIELD(zt_admin_cfg, token_file),
      .def = "admin.token"},
+    /* The token file only creates the first named admin (POST /api/v1/admins/first); false
+     * turns it off altogether once one exists (docs/ADMINS.md). */
+    {"bootstrap_token", ZT_K_BOOL, 0, ZT_FIELD(zt_admin_cfg, bootstrap_token), .def = "true"},
 };
 /* Remembers where listen was written: the gateway's check compares it with every listener. */
 static void check_admin(zt_config_ctx *c, const zt_config_walk *w)

@@ -64,6 +64,8 @@ static bool id_ok(const char *id)
 static bool load_device(zt_admin_call *c, zt_store_device *dev)
 {
     int rc = id_ok(c->route.id) ? zt_store_device_get(store_of(c), c->route.id, dev) : -ENOENT;
+    if (rc == 0 && !zt_admin_user_visible(c, dev->user_id))
+        rc = -ENOENT; /* outside the caller's scope: as if it did not exist */
     if (rc != 0) {
         zt_admin_store_fail(c, rc == -EINVAL ? -ENOENT : rc, "device", c->route.id);
         return false;
@@ -125,10 +127,19 @@ static bool parse_query(zt_admin_call *c, char *user)
     return true;
 }
 
+typedef struct device_rows {
+    zt_admin_call *c;
+    json_t *arr;
+} device_rows;
+
+/* A scoped admin sees the devices of users in scope only. */
 static int list_cb(void *ctx, const zt_store_device *d)
 {
+    device_rows *rows = ctx;
+    if (!zt_admin_user_visible(rows->c, d->user_id))
+        return 0;
     json_t *j = device_json(d);
-    return j != NULL && json_array_append_new(ctx, j) == 0 ? 0 : -ENOMEM;
+    return j != NULL && json_array_append_new(rows->arr, j) == 0 ? 0 : -ENOMEM;
 }
 
 static void device_list(zt_admin_call *c)
@@ -139,7 +150,7 @@ static void device_list(zt_admin_call *c)
     zt_user u;
     memset(&u, 0, sizeof(u));
     if (who[0] != '\0') {
-        int rc = zt_admin_find_user(store_of(c), who, &u);
+        int rc = zt_admin_find_user_in_scope(c, who, &u);
         if (rc != 0) {
             zt_user_dispose(&u);
             zt_admin_store_fail(c, rc == -EINVAL ? -ENOENT : rc, "user", who);
@@ -149,7 +160,9 @@ static void device_list(zt_admin_call *c)
         snprintf(c->user_email, sizeof(c->user_email), "%s", u.email);
     }
     json_t *arr = json_array();
-    int rc = arr ? zt_store_device_list(store_of(c), u.id[0] ? u.id : NULL, list_cb, arr) : -ENOMEM;
+    device_rows rows = {c, arr};
+    int rc =
+        arr ? zt_store_device_list(store_of(c), u.id[0] ? u.id : NULL, list_cb, &rows) : -ENOMEM;
     zt_user_dispose(&u);
     if (rc != 0) {
         json_decref(arr);
@@ -348,7 +361,7 @@ static void enroll_code(zt_admin_call *c)
         return;
     }
     zt_user u;
-    int rc = zt_admin_find_user(store_of(c), who, &u);
+    int rc = zt_admin_find_user_in_scope(c, who, &u);
     if (rc != 0) {
         zt_user_dispose(&u);
         if (strchr(who, '@') != NULL)

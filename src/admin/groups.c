@@ -20,10 +20,19 @@ static json_t *group_json(const zt_store_group *g)
                      "created_at", zt_admin_json_time(g->created_at));
 }
 
+typedef struct group_rows {
+    zt_admin_call *c;
+    json_t *arr;
+} group_rows;
+
+/* A scoped admin sees the groups of their scope only. */
 static int group_row_cb(void *ctx, const zt_store_group *g)
 {
+    group_rows *rows = ctx;
+    if (rows->c->scoped && !zt_admins_group_in_scope(&rows->c->grant, g->name))
+        return 0;
     json_t *j = group_json(g);
-    return j != NULL && json_array_append_new(ctx, j) == 0 ? 0 : -ENOMEM;
+    return j != NULL && json_array_append_new(rows->arr, j) == 0 ? 0 : -ENOMEM;
 }
 
 static int member_row_cb(void *ctx, const zt_user *u)
@@ -36,7 +45,8 @@ static int member_row_cb(void *ctx, const zt_user *u)
 static void group_list(zt_admin_call *c)
 {
     json_t *arr = json_array();
-    int rc = arr ? zt_store_group_list(store_of(c), group_row_cb, arr) : -ENOMEM;
+    group_rows rows = {c, arr};
+    int rc = arr ? zt_store_group_list(store_of(c), group_row_cb, &rows) : -ENOMEM;
     if (rc != 0) {
         json_decref(arr);
         zt_admin_store_fail(c, rc, "group", NULL);
@@ -160,7 +170,7 @@ static void member_change(zt_admin_call *c, bool add)
     if (!load_group(c, &g))
         return;
     zt_user u;
-    int rc = zt_admin_find_user(store_of(c), who, &u);
+    int rc = zt_admin_find_user_in_scope(c, who, &u);
     if (rc != 0) {
         zt_user_dispose(&u);
         if (strchr(who, '@') != NULL)

@@ -61,7 +61,7 @@ static bool parse_id(const char *s, int64_t *out)
 
 static bool find_user(zt_admin_call *c, const char *who, zt_user *u)
 {
-    int rc = zt_admin_find_user(c->r->svc->store, who, u);
+    int rc = zt_admin_find_user_in_scope(c, who, u);
     if (rc == 0) {
         snprintf(c->user_id, sizeof(c->user_id), "%s", u->id);
         snprintf(c->user_email, sizeof(c->user_email), "%s", u->email);
@@ -74,10 +74,19 @@ static bool find_user(zt_admin_call *c, const char *who, zt_user *u)
 
 /* ---- GET /api/v1/risk?user=U&state=S ---- */
 
+typedef struct det_rows {
+    zt_admin_call *c;
+    json_t *arr;
+} det_rows;
+
+/* A scoped admin sees the detections of users in scope only. */
 static int list_cb(void *ctx, const zt_store_detection *d)
 {
+    det_rows *rows = ctx;
+    if (!zt_admin_user_visible(rows->c, d->user_id))
+        return 0;
     json_t *j = det_json(d);
-    return j != NULL && json_array_append_new(ctx, j) == 0 ? 0 : -ENOMEM;
+    return j != NULL && json_array_append_new(rows->arr, j) == 0 ? 0 : -ENOMEM;
 }
 
 /* "user=a%40b&state=at_risk": each known key at most once, values percent-decoded. */
@@ -134,7 +143,8 @@ static void risk_list(zt_admin_call *c)
         f.user_id = u.id;
     }
     json_t *arr = json_array();
-    int rc = arr ? zt_store_detection_list(c->r->svc->store, &f, list_cb, arr) : -ENOMEM;
+    det_rows rows = {c, arr};
+    int rc = arr ? zt_store_detection_list(c->r->svc->store, &f, list_cb, &rows) : -ENOMEM;
     zt_user_dispose(&u);
     if (rc != 0) {
         json_decref(arr);
@@ -154,6 +164,8 @@ static bool load_detection(zt_admin_call *c, zt_store_detection *d)
         return false;
     }
     int rc = zt_store_detection_get(c->r->svc->store, id, d);
+    if (rc == 0 && !zt_admin_user_visible(c, d->user_id))
+        rc = -ENOENT; /* outside the caller's scope: as if it did not exist */
     if (rc != 0) {
         zt_admin_store_fail(c, rc, "detection", c->route.id);
         return false;

@@ -225,6 +225,8 @@ static void user_list(zt_admin_call *c)
     json_t *arr = json_array();
     int rc = arr ? zt_store_user_list(st, collect_user_cb, &vec) : -ENOMEM;
     for (size_t i = 0; rc == 0 && i < vec.n; i++) {
+        if (!zt_admin_user_visible(c, vec.v[i].id))
+            continue;
         json_t *j = user_json(st, &vec.v[i], &rc);
         if (j != NULL && json_array_append_new(arr, j) != 0)
             rc = -ENOMEM;
@@ -400,6 +402,24 @@ static void create_finish(zt_admin_call *c, const char *hash)
         zt_admin_finish(c, 201, j);
 }
 
+/* A scoped admin creates users inside their scope only: in at least one scope group, and in
+ * no group outside it. */
+static bool groups_in_scope(zt_admin_call *c)
+{
+    if (!c->scoped)
+        return true;
+    const char *groups[ZT_STORE_USER_GROUPS_MAX];
+    size_t n = body_groups(c, groups);
+    bool ok = n > 0;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = zt_admins_group_in_scope(&c->grant, groups[i]) == 1;
+    if (!ok)
+        zt_admin_fail(c, 403, "out_of_scope",
+                      "your role is scoped to groups: put the new user in one or more of them, "
+                      "and in no other group");
+    return ok;
+}
+
 static void user_create(zt_admin_call *c)
 {
     c->cls = ZT_EV_ACCOUNT_CHANGE;
@@ -412,6 +432,8 @@ static void user_create(zt_admin_call *c)
     int64_t expires = 0;
     const char *sponsor = NULL;
     if (!lifecycle_fields(c, &expires, &sponsor))
+        return;
+    if (!groups_in_scope(c))
         return;
     zt_store *st = store_of(c);
     /* Cheap refusals first, so a duplicate or a typo costs no hash (as the CLI does). */

@@ -165,6 +165,15 @@ int zt_aq_map_open(const char *path, zt_aq_map *m)
     return rc;
 }
 
+void zt_aq_map_release(const zt_aq_map *m, size_t from, size_t to)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t pg = page > 0 ? (size_t)page : 4096;
+    size_t a = (from + pg - 1) / pg * pg, b = to / pg * pg;
+    if (m->mapped && b > a)
+        (void)madvise((char *)m->data + a, b - a, MADV_DONTNEED);
+}
+
 void zt_aq_map_close(zt_aq_map *m)
 {
     if (m->mapped)
@@ -178,11 +187,36 @@ void zt_aq_map_close(zt_aq_map *m)
 
 typedef struct walk {
     const zt_aq_search_opts *o;
+    /* the time bounds as the builder writes times ("2026-11-23T09:19:06.123456Z"), for a byte
+     * compare before any scan; "" when open */
+    char since[32], until[32];
     zt_aq_hit_fn fn;
     void *arg;
     zt_aq_result *res;
     bool stop;
 } walk;
+
+#define TIME_KEY "\"time\":\""
+#define TIME_LEN 27     /* YYYY-MM-DDTHH:MM:SS.uuuuuuZ */
+#define TIME_WITHIN 256 /* the builder writes time among the first keys */
+
+/* Outside the time bounds, by the bytes of the line's first "time" key? Only a time written the
+ * builder's way is judged here; anything else is left to the full check. */
+static bool time_out(const walk *w, const char *line, size_t len)
+{
+    if (w->since[0] == '\0' && w->until[0] == '\0')
+        return false;
+    const char *t =
+        memmem(line, len < TIME_WITHIN ? len : TIME_WITHIN, TIME_KEY, sizeof(TIME_KEY) - 1);
+    if (t == NULL)
+        return false;
+    t += sizeof(TIME_KEY) - 1;
+    if ((size_t)(line + len - t) < TIME_LEN + 1 || t[TIME_LEN - 1] != 'Z' || t[TIME_LEN] != '"' ||
+        t[10] != 'T' || t[19] != '.')
+        return false;
+    return (w->since[0] != '\0' && memcmp(t, w->since, TIME_LEN) < 0) ||
+           (w->until[0] != '\0' && memcmp(t, w->until, TIME_LEN) > 0);
+}
 
 /* One line: 1 when the walk goes on. */
 static void one_line(walk *w, const char *file, const char *line, size_t len, uint64_t lineno)
@@ -198,6 +232,8 @@ static void one_line(walk *w, const char *file, const char *line, size_t len, ui
             return;
     }
     w->res->scanned++;
+    if (time_out(w, line, len))
+        return;
     zt_aq_fields x;
     int m = len <= ZT_AQ_MAX_LINE ? zt_aq_match_ex(&o->filter, line, len, &x) : -1;
     if (m < 0) {
@@ -210,24 +246,38 @@ static void one_line(walk *w, const char *file, const char *line, size_t len, ui
         w->stop = true;
 }
 
+/* Pages already read are dropped from the mapping every RELEASE_EVERY bytes, so a search over
+ * a gigabyte does not hold a gigabyte resident. */
+#define RELEASE_EVERY (8u << 20)
+
 static void walk_forward(walk *w, const char *file, const zt_aq_map *m)
 {
     const char *p = m->data, *end = m->data + m->len;
     uint64_t lineno = 0;
+    size_t released = 0;
     while (p < end && !w->stop) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *e = nl ? nl : end;
         one_line(w, file, p, (size_t)(e - p), ++lineno);
         p = nl ? nl + 1 : end;
+        if ((size_t)(p - m->data) - released >= RELEASE_EVERY) {
+            zt_aq_map_release(m, released, (size_t)(p - m->data));
+            released = (size_t)(p - m->data);
+        }
     }
 }
 
 static void walk_backward(walk *w, const char *file, const zt_aq_map *m)
 {
     const char *start = m->data, *e = m->data + m->len;
+    size_t kept = m->len; /* bytes from here to the end are still mapped in */
     if (e > start && e[-1] == '\n')
         e--;
     while (e >= start && !w->stop) {
+        if (kept - (size_t)(e - start) >= RELEASE_EVERY) {
+            zt_aq_map_release(m, (size_t)(e - start) + 1, kept);
+            kept = (size_t)(e - start) + 1;
+        }
         const char *nl = e > start ? memrchr(start, '\n', (size_t)(e - start)) : NULL;
         const char *b = nl ? nl + 1 : start;
         one_line(w, file, b, (size_t)(e - b), 0);
@@ -253,6 +303,15 @@ int zt_aq_each(const char *const *files, size_t n, const zt_aq_search_opts *o, z
     uint64_t t0 = zt_mono_us();
     memset(out, 0, sizeof(*out));
     walk w = {.o = o, .fn = fn, .arg = arg, .res = out};
+    /* only for bounds of 0001..9999: the text compares like the time then */
+    if (o->filter.since_us != INT64_MIN && o->filter.since_us > -62135596800LL * 1000000)
+        zt_rfc3339(o->filter.since_us, w.since, sizeof(w.since));
+    if (o->filter.until_us != INT64_MAX && o->filter.until_us < 253402300799LL * 1000000)
+        zt_rfc3339(o->filter.until_us, w.until, sizeof(w.until));
+    if (strlen(w.since) != TIME_LEN)
+        w.since[0] = '\0';
+    if (strlen(w.until) != TIME_LEN)
+        w.until[0] = '\0';
     int first_rc = 0;
     for (size_t k = 0; k < n && !w.stop; k++) {
         size_t i = o->oldest_first ? k : n - 1 - k;

@@ -180,8 +180,8 @@ typedef enum zt_aq_counter {
 const char *zt_aq_counter_name(zt_aq_counter c);
 
 /* Counts by name, summed over the period: detections by type, report-only would-block by
- * policy, decisions by app / by applicable policy (outcome in sub), MFA prompts per user per
- * day (sub = day number since the epoch). */
+ * policy, decisions by app / by applicable policy (outcome in sub), and the busiest user-days
+ * of MFA prompts when asked (sub = day number since the epoch). */
 typedef enum zt_aq_kind {
     ZT_AQK_DETECTION_TYPE,
     ZT_AQK_RO_BLOCK_POLICY,
@@ -211,6 +211,8 @@ typedef struct zt_aq_bucket {
 typedef struct zt_aq_stats_req {
     int64_t since_us, until_us; /* [since, until) */
     int64_t bucket_s;           /* bucket width, a multiple of 60 (e.g. 3600, 86400) */
+    size_t mfa_top;             /* list the busiest user-days (ZT_AQK_USER_MFA_DAY), at most
+                                   1024; 0 = only the MFA figures below */
 } zt_aq_stats_req;
 
 typedef struct zt_aq_stats {

@@ -18,6 +18,8 @@ typedef struct zt_aq_map {
     bool mapped;
 } zt_aq_map;
 int zt_aq_map_open(const char *path, zt_aq_map *m);
+/* Drop the whole pages of [from, to) from memory (read again from the file if touched). */
+void zt_aq_map_release(const zt_aq_map *m, size_t from, size_t to);
 void zt_aq_map_close(zt_aq_map *m);
 
 #endif

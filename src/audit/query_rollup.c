@@ -67,6 +67,7 @@ struct zt_aq_rollup {
     ino_t ino;
     off_t off;
     uint64_t last_seq;
+    int64_t now_us; /* the wall clock when the current batch of lines began */
 };
 
 /* ---- names ---- */
@@ -360,7 +361,7 @@ static void fold(zt_aq_rollup *r, const zt_aq_fields *x)
     int64_t us;
     if (x->f[ZT_AQF_TYPE].p != NULL || !zt_aq_time_us(&x->f[ZT_AQF_TIME], &us))
         return; /* a checkpoint, or no time to put it at */
-    if (us > zt_wall_us() + DAY_US)
+    if (us > r->now_us + DAY_US)
         return; /* from the future: it would push the real minutes out of the window */
     minute *mm = minute_at(r, floor_div(us, MINUTE_US));
     if (mm == NULL)
@@ -385,6 +386,7 @@ static size_t fold_lines(zt_aq_rollup *r, const char *data, size_t len, bool all
 {
     const char *p = data, *end = data + len;
     zt_aq_fields x;
+    r->now_us = zt_wall_us();
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (nl == NULL && !all)
@@ -454,22 +456,25 @@ static int follow_fd(zt_aq_rollup *r, int fd, off_t *off)
 
 int zt_aq_rollup_feed_file(zt_aq_rollup *r, const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    off_t off = 0;
-    int rc = follow_fd(r, fd, &off);
-    /* a last line without its newline: a finished file is read whole */
-    struct stat st;
-    if (rc == 0 && fstat(fd, &st) == 0 && st.st_size > off) {
-        size_t n = (size_t)(st.st_size - off);
-        char *tail = n <= ZT_AQ_MAX_LINE ? malloc(n) : NULL;
-        if (tail != NULL && pread(fd, tail, n, off) == (ssize_t)n)
-            zt_aq_rollup_feed(r, tail, n);
-        free(tail);
+    zt_aq_map m;
+    int rc = zt_aq_map_open(path, &m);
+    if (rc < 0)
+        return rc;
+    /* a mapped file needs no copy; the lock is taken per chunk so queries go on meanwhile */
+    for (size_t at = 0; at < m.len;) {
+        size_t n = m.len - at < READ_CHUNK ? m.len - at : READ_CHUNK;
+        pthread_mutex_lock(&r->lock);
+        size_t used = fold_lines(r, m.data + at, n, at + n == m.len);
+        pthread_mutex_unlock(&r->lock);
+        if (used == 0) { /* a line longer than a chunk is not a record: skip it */
+            const char *nl = memchr(m.data + at, '\n', m.len - at);
+            used = nl ? (size_t)(nl - (m.data + at)) + 1 : m.len - at;
+        }
+        zt_aq_map_release(&m, at, at + used);
+        at += used;
     }
-    close(fd);
-    return rc;
+    zt_aq_map_close(&m);
+    return 0;
 }
 
 /* ---- following the live log ---- */
@@ -666,42 +671,72 @@ static int named_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* Sum the named counters of the hours in [h0, h1) by (kind, sub, name) into out. */
-static int named_answer(zt_aq_rollup *r, int64_t h0, int64_t h1, zt_aq_stats *out)
+/* The busiest user-days: a bounded selection (kept sorted, smallest last). */
+typedef struct top_days {
+    const named_slot **v;
+    size_t n, cap;
+} top_days;
+
+static void top_offer(top_days *t, const named_slot *s)
+{
+    if (t->cap == 0 || (t->n == t->cap && s->count <= t->v[t->n - 1]->count))
+        return;
+    size_t i = t->n < t->cap ? t->n++ : t->n - 1;
+    while (i > 0 && t->v[i - 1]->count < s->count) {
+        t->v[i] = t->v[i - 1];
+        i--;
+    }
+    t->v[i] = s;
+}
+
+static void put_named(zt_aq_rollup *r, zt_aq_stats *out, const named_slot *s, uint32_t sub)
+{
+    zt_aq_named *d = &out->named[out->n_named++];
+    d->kind = (zt_aq_kind)s->kind;
+    d->sub = sub;
+    d->count = s->count;
+    snprintf(d->name, sizeof(d->name), "%s", r->names[s->name]);
+}
+
+/* Sum the named counters of the hours in [h0, h1) by (kind, sub, name) into out; user-days
+ * (one slot each already) give the MFA figures and the req->mfa_top busiest. */
+static int named_answer(zt_aq_rollup *r, const zt_aq_stats_req *req, int64_t h0, int64_t h1,
+                        zt_aq_stats *out)
 {
     named_slot *sum = NULL;
     size_t cap = 0, n = 0;
+    top_days top = {.cap = req->mfa_top > 1024 ? 1024 : req->mfa_top};
+    top.v = calloc(top.cap + 1, sizeof(*top.v));
+    if (top.v == NULL)
+        return -ENOMEM;
     for (size_t i = 0; i < r->named_cap; i++) {
         const named_slot *s = &r->named[i];
         if (s->count == 0 || s->hour < h0 || s->hour >= h1)
             continue;
-        bool per_day = s->kind == ZT_AQK_USER_MFA_DAY;
-        int64_t key_hour = per_day ? s->hour : 0; /* the day stays a key, the hour does not */
-        named_add(&sum, &cap, &n, s->kind, s->sub, key_hour, s->name, s->count);
-        if (per_day) {
-            out->mfa_prompts += s->count;
-            out->mfa_user_days++;
-            if (s->count > out->mfa_max_per_user_day)
-                out->mfa_max_per_user_day = s->count;
+        if (s->kind != ZT_AQK_USER_MFA_DAY) {
+            named_add(&sum, &cap, &n, s->kind, s->sub, 0, s->name, s->count);
+            continue;
         }
+        out->mfa_prompts += s->count;
+        out->mfa_user_days++;
+        if (s->count > out->mfa_max_per_user_day)
+            out->mfa_max_per_user_day = s->count;
+        top_offer(&top, s);
     }
-    if (n > ZT_AQ_MAX_NAMED)
-        n = ZT_AQ_MAX_NAMED;
-    out->named = calloc(n ? n : 1, sizeof(zt_aq_named));
+    n = n > ZT_AQ_MAX_NAMED ? ZT_AQ_MAX_NAMED : n;
+    out->named = calloc(n + top.n + 1, sizeof(zt_aq_named));
     if (out->named == NULL) {
         free(sum);
+        free(top.v);
         return -ENOMEM;
     }
-    for (size_t i = 0; i < cap && out->n_named < n; i++) {
-        if (sum[i].count == 0)
-            continue;
-        zt_aq_named *d = &out->named[out->n_named++];
-        d->kind = (zt_aq_kind)sum[i].kind;
-        d->sub = sum[i].kind == ZT_AQK_USER_MFA_DAY ? (uint32_t)(sum[i].hour / 24) : sum[i].sub;
-        d->count = sum[i].count;
-        snprintf(d->name, sizeof(d->name), "%s", r->names[sum[i].name]);
-    }
+    for (size_t i = 0; i < cap && out->n_named < n; i++)
+        if (sum[i].count != 0)
+            put_named(r, out, &sum[i], sum[i].sub);
+    for (size_t i = 0; i < top.n; i++)
+        put_named(r, out, top.v[i], (uint32_t)(top.v[i]->hour / 24));
     free(sum);
+    free(top.v);
     qsort(out->named, out->n_named, sizeof(zt_aq_named), named_cmp);
     return 0;
 }
@@ -738,7 +773,7 @@ int zt_aq_rollup_stats(zt_aq_rollup *r, const zt_aq_stats_req *req, zt_aq_stats 
             out->total[c] += mm->c[c];
         }
     }
-    int rc = named_answer(r, floor_div(req->since_us, HOUR_US),
+    int rc = named_answer(r, req, floor_div(req->since_us, HOUR_US),
                           floor_div(req->until_us + HOUR_US - 1, HOUR_US), out);
     out->records_seen = r->records;
     pthread_mutex_unlock(&r->lock);

@@ -2,6 +2,7 @@
  * checks that it is a JSON object and notes where the fields the engine reads are, without
  * building a tree; filters first try cheap byte searches so most lines are never scanned. */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -161,15 +162,37 @@ static bool scan_literal(scanner *s, zt_aq_span *sp)
 
 static bool scan_value(scanner *s, unsigned depth, uint64_t mask, unsigned d, int here);
 
-/* The fields among `mask` whose segment d is the key k[0..n). */
+/* Each segment's length, and per depth the fields whose segment has a given (length, first
+ * byte) hash: a key is compared only with the one or two fields that can be it. */
+static uint8_t seg_len[ZT_AQF_COUNT][3];
+static uint64_t seg_cands[3][256];
+static pthread_once_t seg_once = PTHREAD_ONCE_INIT;
+
+static unsigned seg_hash(size_t n, char first)
+{
+    return (unsigned)(n * 31 + (unsigned char)first) & 255;
+}
+
+static void seg_init(void)
+{
+    for (int f = 0; f < ZT_AQF_COUNT; f++) {
+        for (int d = 0; d < 3 && field_path[f][d] != NULL; d++) {
+            seg_len[f][d] = (uint8_t)strlen(field_path[f][d]);
+            seg_cands[d][seg_hash(seg_len[f][d], field_path[f][d][0])] |= 1ull << f;
+        }
+    }
+}
+
+/* The fields among `mask` whose segment d is the key k[0..n); *here the one that ends there. */
 static uint64_t narrow(uint64_t mask, unsigned d, const char *k, size_t n, int *here)
 {
     uint64_t out = 0;
     *here = -1;
-    for (uint64_t m = mask; m != 0; m &= m - 1) {
+    if (n == 0 || n > 255)
+        return 0;
+    for (uint64_t m = mask & seg_cands[d][seg_hash(n, k[0])]; m != 0; m &= m - 1) {
         int f = __builtin_ctzll(m);
-        const char *seg = field_path[f][d];
-        if (seg == NULL || strncmp(seg, k, n) != 0 || seg[n] != '\0')
+        if (seg_len[f][d] != n || memcmp(field_path[f][d], k, n) != 0)
             continue;
         if (d == 2 || field_path[f][d + 1] == NULL)
             *here = f;
@@ -263,6 +286,7 @@ static bool scan_value(scanner *s, unsigned depth, uint64_t mask, unsigned d, in
 
 bool zt_aq_scan_line(const char *line, size_t len, zt_aq_fields *out)
 {
+    pthread_once(&seg_once, seg_init);
     memset(out, 0, sizeof(*out));
     scanner s = {.p = line, .end = line + len, .out = out};
     skip_ws(&s);
@@ -412,16 +436,32 @@ static bool has(const char *line, size_t len, const char *needle)
     return !literal_ok(needle) || memmem(line, len, needle, strlen(needle)) != NULL;
 }
 
-/* ASCII-case-insensitive search: memchr for each case of the first byte, then compare. */
+/* ASCII-case-insensitive search. Anchored on a byte that has no case ('@' of an e-mail, a
+ * digit, a dot) found with memchr, else on both cases of the first byte. */
 static bool has_ci(const char *line, size_t len, const char *needle)
 {
     size_t n = strlen(needle);
-    if (n == 0)
-        return true;
     if (!literal_ok(needle))
         return true;
     if (n > len)
         return false;
+    const char *at = strchr(needle, '@');
+    for (size_t i = 0; at == NULL && i < n; i++)
+        if (zt_ascii_lower(needle[i]) == needle[i] && !(needle[i] >= 'a' && needle[i] <= 'z'))
+            at = needle + i;
+    if (at != NULL) {
+        size_t k = (size_t)(at - needle);
+        const char *p = line + k, *last = line + len - (n - k);
+        while (p <= last) {
+            const char *c = memchr(p, *at, (size_t)(last - p) + 1);
+            if (c == NULL)
+                return false;
+            if (strncasecmp(c - k, needle, n) == 0)
+                return true;
+            p = c + 1;
+        }
+        return false;
+    }
     char lo = zt_ascii_lower(needle[0]);
     char up = lo >= 'a' && lo <= 'z' ? (char)(lo - 32) : lo;
     const char *p = line, *last = line + len - n;

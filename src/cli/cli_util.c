@@ -115,6 +115,20 @@ static int parse_opt(int argc, char **argv, int *i, unsigned allowed, zt_cli_arg
         if ((m = opt_value(argc, argv, i, "--expires", &out->expires)) != 0 ||
             (m = opt_value(argc, argv, i, "--sponsor", &out->sponsor)) != 0)
             return m > 0 ? 0 : zt_cli_fail(ZT_CLI_USAGE, "%s needs a value", a);
+    if ((allowed & ZT_CLI_OPT_ADMIN) && (m = opt_value(argc, argv, i, "--scope", &val)) != 0) {
+        if (m < 0)
+            return zt_cli_fail(ZT_CLI_USAGE, "--scope needs a group name");
+        if (out->n_groups == ZT_STORE_USER_GROUPS_MAX)
+            return zt_cli_fail(ZT_CLI_USAGE, "at most %d --scope options",
+                               ZT_STORE_USER_GROUPS_MAX);
+        out->groups[out->n_groups++] = val;
+        return 0;
+    }
+    if (allowed & ZT_CLI_OPT_ADMIN)
+        if ((m = opt_value(argc, argv, i, "--role", &out->role)) != 0 ||
+            (m = opt_value(argc, argv, i, "--scopes", &out->scopes)) != 0 ||
+            (m = opt_value(argc, argv, i, "--expires", &out->expires)) != 0)
+            return m > 0 ? 0 : zt_cli_fail(ZT_CLI_USAGE, "%s needs a value", a);
     if (allowed & ZT_CLI_OPT_REPORT)
         if ((m = opt_value(argc, argv, i, "--days", &out->days)) != 0 ||
             (m = opt_value(argc, argv, i, "--format", &out->format)) != 0)

@@ -31,6 +31,9 @@ enum {
     /* Account lifecycle (cmd_lifecycle.c): --expires DATE, --sponsor EMAIL (user add, set). */
     ZT_CLI_OPT_LIFECYCLE = 1u << 5,
     ZT_CLI_OPT_REPORT = 1u << 6, /* --days N, --format table|csv|json (user inactive, access) */
+    /* Named administrators (cmd_admin.c): --role R, --scope GROUP (repeatable, into groups),
+     * --scopes LIST, --expires LIFETIME. */
+    ZT_CLI_OPT_ADMIN = 1u << 7,
 };
 
 /* Pointers into argv; nothing owned. */
@@ -46,6 +49,7 @@ typedef struct zt_cli_args {
     bool revoke;
     const char *expires, *sponsor; /* ZT_CLI_OPT_LIFECYCLE; NULL when not given */
     const char *days, *format;     /* ZT_CLI_OPT_REPORT; NULL when not given */
+    const char *role, *scopes;     /* ZT_CLI_OPT_ADMIN; NULL when not given */
 } zt_cli_args;
 
 /* Parse argv[first..argc): the options in `allowed` and exactly n_pos positionals ("--" ends

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "audit/query.h"
 #include "cli/cmd_identity.h"
 #include "cli/commands.h"
 #include "core/config.h"
@@ -26,59 +27,6 @@
 #include "lib/time.h"
 
 #define MAX_AUDIT_FILES 4096
-
-typedef struct rotated {
-    unsigned long long first_seq;
-    char *path;
-} rotated;
-
-static int by_first_seq(const void *a, const void *b)
-{
-    const rotated *x = a, *y = b;
-    return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
-}
-
-/* The chain in order: audit.log.<first seq> files by that seq, then the live audit.log. */
-static size_t collect_log_files(const char *live, char **out, size_t cap)
-{
-    char dir[4096], base[256];
-    const char *slash = strrchr(live, '/');
-    size_t dn = slash ? (size_t)(slash - live) : 1;
-    if (dn >= sizeof(dir) || strlen(slash ? slash + 1 : live) >= sizeof(base))
-        return 0;
-    memcpy(dir, slash ? live : ".", dn);
-    dir[dn] = '\0';
-    snprintf(base, sizeof(base), "%s.", slash ? slash + 1 : live);
-    rotated *rot = calloc(cap, sizeof(*rot));
-    size_t n = 0;
-    DIR *d = rot ? opendir(dir) : NULL;
-    struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL && n + 1 < cap) {
-        size_t bn = strlen(base);
-        if (strncmp(e->d_name, base, bn) != 0)
-            continue;
-        unsigned long long seq;
-        const char *num = e->d_name + bn;
-        if (!zt_parse_u64(num, strlen(num), UINT64_MAX, &seq))
-            continue;
-        size_t len = strlen(dir) + strlen(e->d_name) + 2;
-        rot[n].path = malloc(len);
-        if (rot[n].path == NULL)
-            break;
-        snprintf(rot[n].path, len, "%s/%s", dir, e->d_name);
-        rot[n].first_seq = seq;
-        n++;
-    }
-    if (d != NULL)
-        closedir(d);
-    if (rot != NULL)
-        qsort(rot, n, sizeof(*rot), by_first_seq);
-    for (size_t i = 0; i < n; i++)
-        out[i] = rot[i].path;
-    free(rot);
-    out[n++] = strdup(live);
-    return n;
-}
 
 static const char *arg_value(int argc, char **argv, const char *name)
 {
@@ -110,15 +58,16 @@ static zt_config *load_cfg(int argc, char **argv)
 
 static int audit_verify(int argc, char **argv)
 {
-    char *files[MAX_AUDIT_FILES];
-    size_t n = 0;
+    char *given[MAX_AUDIT_FILES];
+    char **found = NULL;
+    size_t n = 0, n_found = 0;
     for (int i = 1; i < argc && n < MAX_AUDIT_FILES; i++) {
         if (strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "--pubkey") == 0) {
             i++;
             continue;
         }
         if (argv[i][0] != '-')
-            files[n++] = strdup(argv[i]);
+            given[n++] = argv[i];
     }
     const char *pub = arg_value(argc, argv, "--pubkey");
     char pubbuf[4096];
@@ -129,8 +78,10 @@ static int audit_verify(int argc, char **argv)
             fprintf(stderr, "ztgate: give the log files and --pubkey, or a valid --config\n");
             return 2;
         }
-        if (n == 0)
-            n = collect_log_files(cfg->audit.path, files, MAX_AUDIT_FILES);
+        if (n == 0) {
+            long got = zt_aq_log_files(cfg->audit.path, &found);
+            n_found = got > 0 ? (size_t)got : 0;
+        }
         if (pub == NULL) {
             snprintf(pubbuf, sizeof(pubbuf), "%s.pub", cfg->audit.signing_key_file);
             pub = pubbuf;
@@ -139,9 +90,9 @@ static int audit_verify(int argc, char **argv)
     unsigned flags = has_flag(argc, argv, "--sealed") ? ZT_AUDIT_VERIFY_SEALED : 0;
     if (has_flag(argc, argv, "--from-genesis"))
         flags |= ZT_AUDIT_VERIFY_FROM_GENESIS;
-    int rc = zt_audit_verify((const char *const *)files, n, pub, flags, stdout);
-    for (size_t i = 0; i < n; i++)
-        free(files[i]);
+    int rc = zt_audit_verify((const char *const *)(n > 0 ? given : found), n > 0 ? n : n_found, pub,
+                             flags, stdout);
+    zt_aq_files_free(found, n_found);
     zt_config_free(cfg);
     return rc == 0 ? 0 : 1;
 }
@@ -164,19 +115,6 @@ static int usage_error(const char *fmt, ...)
     fprintf(stderr, "\n");
     va_end(ap);
     return 2;
-}
-
-/* The value of a string member at a dotted path ("actor.user.uid"), or NULL. */
-static const char *jstr(json_t *o, const char *path)
-{
-    const char *p = path;
-    while (o != NULL && *p != '\0') {
-        const char *dot = strchr(p, '.');
-        size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        o = json_is_object(o) ? json_object_getn(o, p, n) : NULL;
-        p += n + (dot != NULL);
-    }
-    return json_is_string(o) ? json_string_value(o) : NULL;
 }
 
 /* ---- times ---- */
@@ -231,106 +169,9 @@ static bool parse_class(const char *s, long *uid)
 /* ---- search ---- */
 
 typedef struct search_opts {
-    const char *user;
-    const char *device;
-    bool have_ip;
-    zt_cidr ip;
-    int64_t since_us, until_us;
-    long class_uid; /* 0 = any */
-    const char *decision;
-    const char *ref; /* request id shown on a page (metadata.uid or metadata.correlation_uid) */
-    bool json;
+    zt_aq_search_opts q;
+    bool json, verbose;
 } search_opts;
-
-static const char *const decisions[] = {"allow", "block", "challenge", "sign_in", "error"};
-
-static bool decision_ok(const char *d)
-{
-    const char *base = strncmp(d, "report_only_", 12) == 0 ? d + 12 : d;
-    for (size_t i = 0; i < sizeof(decisions) / sizeof(decisions[0]); i++)
-        if (strcmp(base, decisions[i]) == 0)
-            return true;
-    return false;
-}
-
-static bool user_matches(json_t *rec, const char *want)
-{
-    static const char *const emails[] = {"user.email_addr", "actor.user.email_addr"};
-    static const char *const ids[] = {"user.uid", "actor.user.uid", "user.name"};
-    for (size_t i = 0; i < 2; i++) {
-        const char *v = jstr(rec, emails[i]);
-        if (v != NULL && strcasecmp(v, want) == 0) /* the store ignores ASCII case too */
-            return true;
-    }
-    for (size_t i = 0; i < 3; i++) {
-        const char *v = jstr(rec, ids[i]);
-        if (v != NULL && strcmp(v, want) == 0)
-            return true;
-    }
-    return false;
-}
-
-static bool ip_matches(json_t *rec, const zt_cidr *c)
-{
-    const char *ip = jstr(rec, "src_endpoint.ip");
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    if (ip == NULL)
-        return false;
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1)
-        v4->sin_family = AF_INET;
-    else if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1)
-        v6->sin6_family = AF_INET6;
-    else
-        return false;
-    return zt_cidr_contains(c, (struct sockaddr *)&ss);
-}
-
-static bool decision_matches(json_t *rec, const char *want)
-{
-    if (strncmp(want, "report_only_", 12) == 0) {
-        const char *v = jstr(rec, "report_only.decision");
-        return v != NULL && strcmp(v, want + 12) == 0;
-    }
-    const char *v = jstr(rec, "decision");
-    return v != NULL && strcmp(v, want) == 0;
-}
-
-/* The reference a page shows is the request id: the record of that request carries it as
- * metadata.uid; records a request caused later (a detection, an incident) as correlation_uid. */
-static bool ref_matches(json_t *rec, const char *want)
-{
-    const char *uid = jstr(rec, "metadata.uid");
-    const char *corr = jstr(rec, "metadata.correlation_uid");
-    return (uid != NULL && strcmp(uid, want) == 0) || (corr != NULL && strcmp(corr, want) == 0);
-}
-
-static bool record_matches(json_t *rec, const search_opts *o)
-{
-    if (o->class_uid != 0 && json_integer_value(json_object_get(rec, "class_uid")) != o->class_uid)
-        return false;
-    if (o->since_us != INT64_MIN || o->until_us != INT64_MAX) {
-        const char *t = jstr(rec, "time");
-        int64_t us;
-        if (t == NULL || !zt_parse_rfc3339(t, strlen(t), 0, &us) || us < o->since_us ||
-            us > o->until_us)
-            return false;
-    }
-    if (o->user != NULL && !user_matches(rec, o->user))
-        return false;
-    if (o->device != NULL) {
-        const char *d = jstr(rec, "device.uid");
-        if (d == NULL || strcmp(d, o->device) != 0)
-            return false;
-    }
-    if (o->have_ip && !ip_matches(rec, &o->ip))
-        return false;
-    if (o->ref != NULL && !ref_matches(rec, o->ref))
-        return false;
-    return o->decision == NULL || decision_matches(rec, o->decision);
-}
 
 /* Table columns, in characters; longer values are cut. */
 enum {
@@ -355,47 +196,56 @@ static void cell(const char *s, int width, bool last)
             putchar(' ');
 }
 
-static void print_row(json_t *rec)
+/* A field as text, or NULL when the record does not have it. */
+static const char *field(const zt_aq_fields *x, zt_aq_field f, char *buf, size_t cap)
 {
-    char cls[24], outcome[40], msg[512];
-    long uid = (long)json_integer_value(json_object_get(rec, "class_uid"));
+    return x->f[f].p != NULL ? zt_aq_span_str(&x->f[f], buf, cap) : NULL;
+}
+
+static const char *first_field(const zt_aq_fields *x, const zt_aq_field *fs, size_t n, char *buf,
+                               size_t cap)
+{
+    for (size_t i = 0; i < n; i++)
+        if (x->f[fs[i]].p != NULL)
+            return zt_aq_span_str(&x->f[fs[i]], buf, cap);
+    return NULL;
+}
+
+static void print_row(const zt_aq_fields *x)
+{
+    static const zt_aq_field users[] = {ZT_AQF_USER_EMAIL, ZT_AQF_ACTOR_EMAIL, ZT_AQF_USER_UID,
+                                        ZT_AQF_ACTOR_NAME};
+    static const zt_aq_field whys[] = {ZT_AQF_REASONS, ZT_AQF_STATUS_DETAIL};
+    char cls[24], outcome[64], msg[1200], user[256], ip[64], rid[256], tm[64], dec[64], status[64],
+        message[512], why[512];
+    long uid = (long)zt_aq_span_int(&x->f[ZT_AQF_CLASS], 0);
     const char *cname = class_name(uid);
-    snprintf(cls, sizeof(cls), "%s", cname ? cname : "");
-    if (cname == NULL)
-        snprintf(cls, sizeof(cls), "%ld", uid);
-    const char *user = jstr(rec, "user.email_addr");
-    if (user == NULL)
-        user = jstr(rec, "actor.user.email_addr");
-    if (user == NULL)
-        user = jstr(rec, "user.uid");
-    if (user == NULL)
-        user = jstr(rec, "actor.user.name");
-    const char *decision = jstr(rec, "decision");
-    const char *status = jstr(rec, "status");
-    json_t *code = json_object_get(rec, "http_response");
-    code = code ? json_object_get(code, "code") : NULL;
-    if (decision != NULL)
-        snprintf(outcome, sizeof(outcome), "%s", decision);
-    else if (code != NULL)
-        snprintf(outcome, sizeof(outcome), "%s %lld", status ? status : "",
-                 (long long)json_integer_value(code));
+    if (cname != NULL)
+        snprintf(cls, sizeof(cls), "%s", cname);
     else
-        snprintf(outcome, sizeof(outcome), "%s", status ? status : "");
-    const char *message = jstr(rec, "message");
-    const char *why = jstr(rec, "reasons");
-    if (why == NULL)
-        why = jstr(rec, "status_detail");
-    snprintf(msg, sizeof(msg), "%s%s%s%s", message ? message : "", why ? " (" : "", why ? why : "",
-             why ? ")" : "");
-    const char *ip = jstr(rec, "src_endpoint.ip");
-    const char *rid = jstr(rec, "metadata.uid");
-    cell(jstr(rec, "time"), COL_TIME, false);
+        snprintf(cls, sizeof(cls), "%ld", uid);
+    const char *u = first_field(x, users, 4, user, sizeof(user));
+    const char *d = field(x, ZT_AQF_DECISION, dec, sizeof(dec));
+    const char *st = field(x, ZT_AQF_STATUS, status, sizeof(status));
+    if (d != NULL)
+        snprintf(outcome, sizeof(outcome), "%s", d);
+    else if (x->f[ZT_AQF_HTTP_CODE].p != NULL)
+        snprintf(outcome, sizeof(outcome), "%s %lld", st ? st : "",
+                 (long long)zt_aq_span_int(&x->f[ZT_AQF_HTTP_CODE], 0));
+    else
+        snprintf(outcome, sizeof(outcome), "%s", st ? st : "");
+    const char *m = field(x, ZT_AQF_MESSAGE, message, sizeof(message));
+    const char *w = first_field(x, whys, 2, why, sizeof(why));
+    snprintf(msg, sizeof(msg), "%s%s%s%s", m ? m : "", w ? " (" : "", w ? w : "", w ? ")" : "");
+    const char *addr = field(x, ZT_AQF_IP, ip, sizeof(ip));
+    const char *ref = field(x, ZT_AQF_REQUEST_ID, rid, sizeof(rid));
+    cell(field(x, ZT_AQF_TIME, tm, sizeof(tm)), COL_TIME, false);
     cell(cls, COL_CLASS, false);
-    cell(user ? user : "-", COL_USER, false);
-    cell(ip ? ip : "-", COL_IP, false);
+    cell(u ? u : "-", COL_USER, false);
+    cell(addr ? addr : "-", COL_IP, false);
     cell(outcome, COL_OUTCOME, false);
     cell(msg, COL_MESSAGE, false);
-    cell(rid ? rid : "-", 0, true);
+    cell(ref ? ref : "-", 0, true);
     putchar('\n');
 }
 
@@ -411,49 +261,45 @@ static void print_header(void)
     putchar('\n');
 }
 
-/* Stream one file; malformed lines are reported and skipped. Negative errno when it cannot be
- * opened, else the number of matches. */
-static long search_file(const char *path, const search_opts *o)
+typedef struct printer {
+    bool json;
+    size_t limit;
+    uint64_t printed, last_seq;
+    bool more;
+} printer;
+
+static bool print_hit(void *arg, const char *line, size_t len, const zt_aq_fields *x)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -errno;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    unsigned long long lineno = 0;
-    long matches = 0;
-    while ((n = getline(&line, &cap, f)) > 0) {
-        lineno++;
-        size_t len = (size_t)n;
-        if (line[len - 1] == '\n')
-            line[--len] = '\0';
-        if (len == 0)
-            continue;
-        json_t *rec = len <= MAX_LINE ? json_loadb(line, len, 0, NULL) : NULL;
-        if (!json_is_object(rec)) {
-            fprintf(stderr, "ztgate audit: %s:%llu: not a JSON record, skipped\n", path, lineno);
-            json_decref(rec);
-            continue;
-        }
-        const char *type = jstr(rec, "type");
-        if ((type == NULL || strcmp(type, "checkpoint") != 0) && record_matches(rec, o)) {
-            matches++;
-            if (o->json)
-                printf("%s\n", line);
-            else
-                print_row(rec);
-        }
-        json_decref(rec);
+    printer *p = arg;
+    if (p->limit != 0 && p->printed == p->limit) {
+        p->more = true;
+        return false;
     }
-    free(line);
-    fclose(f);
-    return matches;
+    p->printed++;
+    int64_t seq = zt_aq_span_int(&x->f[ZT_AQF_SEQ], 0);
+    p->last_seq = seq > 0 ? (uint64_t)seq : p->last_seq;
+    if (p->json) {
+        fwrite(line, 1, len, stdout);
+        putchar('\n');
+    } else {
+        print_row(x);
+    }
+    return true;
 }
 
-static const char *const search_value_flags[] = {"--user",     "--device", "--ip",
-                                                 "--since",    "--until",  "--type",
-                                                 "--decision", "--ref",    "--config"};
+static void report_malformed(void *arg, const char *file, uint64_t lineno)
+{
+    (void)arg;
+    if (lineno > 0)
+        fprintf(stderr, "ztgate audit: %s:%llu: not a JSON record, skipped\n", file,
+                (unsigned long long)lineno);
+    else
+        fprintf(stderr, "ztgate audit: %s: a line that is not a JSON record, skipped\n", file);
+}
+
+static const char *const search_value_flags[] = {
+    "--user", "--device", "--ip",     "--since", "--until", "--type",   "--class", "--decision",
+    "--ref",  "--app",    "--policy", "--text",  "--limit", "--cursor", "--config"};
 
 static bool takes_value(const char *a)
 {
@@ -463,17 +309,79 @@ static bool takes_value(const char *a)
     return false;
 }
 
+static bool search_bool_flag(const char *a, search_opts *o)
+{
+    if (strcmp(a, "--json") == 0)
+        o->json = true;
+    else if (strcmp(a, "--newest-first") == 0)
+        o->q.oldest_first = false;
+    else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
+        o->verbose = true;
+    else
+        return false;
+    return true;
+}
+
+/* One flag with its value into o. 0 or 2 (message printed). */
+static int search_flag(const char *a, const char *v, search_opts *o)
+{
+    zt_aq_filter *f = &o->q.filter;
+    unsigned long long n;
+    if (strcmp(a, "--user") == 0)
+        f->user = v;
+    else if (strcmp(a, "--ref") == 0)
+        f->ref = v;
+    else if (strcmp(a, "--device") == 0)
+        f->device = v;
+    else if (strcmp(a, "--app") == 0)
+        f->app = v;
+    else if (strcmp(a, "--policy") == 0)
+        f->policy = v;
+    else if (strcmp(a, "--text") == 0)
+        f->text = v;
+    else if (strcmp(a, "--decision") == 0 && !zt_aq_decision_valid(v))
+        return usage_error("--decision: unknown decision '%s' (allow, block, challenge, "
+                           "sign_in, error, or report_only_ and one of them)",
+                           v);
+    else if (strcmp(a, "--decision") == 0)
+        f->decision = v;
+    else if (strcmp(a, "--ip") == 0 && !(f->have_ip = zt_cidr_parse(v, &f->ip)))
+        return usage_error("--ip: '%s' is not an IP address or CIDR block (host bits zero)", v);
+    else if (strcmp(a, "--since") == 0 && !parse_when(v, &f->since_us))
+        return usage_error("--since: '%s' is not RFC 3339 (2026-11-23T09:00:00Z) or an "
+                           "age (15m, 2h, 7d)",
+                           v);
+    else if (strcmp(a, "--until") == 0 && !parse_when(v, &f->until_us))
+        return usage_error("--until: '%s' is not RFC 3339 (2026-11-23T09:00:00Z) or an "
+                           "age (15m, 2h, 7d)",
+                           v);
+    else if ((strcmp(a, "--type") == 0 || strcmp(a, "--class") == 0) &&
+             !parse_class(v, &f->class_uid))
+        return usage_error("%s: unknown class '%s' (authentication, authorize_session, "
+                           "account_change, http_activity, network_activity, detection_finding, "
+                           "compliance_finding, or a class_uid)",
+                           a, v);
+    else if (strcmp(a, "--limit") == 0 && !zt_parse_u64(v, strlen(v), 100000000, &n))
+        return usage_error("--limit wants a number of records, not '%s'", v);
+    else if (strcmp(a, "--limit") == 0)
+        o->q.limit = (size_t)n;
+    else if (strcmp(a, "--cursor") == 0 && (!zt_parse_u64(v, strlen(v), UINT64_MAX, &n) || n == 0))
+        return usage_error("--cursor wants the seq a previous page ended at, not '%s'", v);
+    else if (strcmp(a, "--cursor") == 0)
+        o->q.cursor = n;
+    return 0;
+}
+
 /* Fill o from the flags; files collects the positional arguments. 0 or 2 (message printed). */
 static int search_args(int argc, char **argv, search_opts *o, char **files, size_t *n)
 {
-    *o = (search_opts){.since_us = INT64_MIN, .until_us = INT64_MAX};
+    *o = (search_opts){.q = {.oldest_first = true}};
+    zt_aq_filter_init(&o->q.filter);
     *n = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--json") == 0) {
-            o->json = true;
+        if (search_bool_flag(a, o))
             continue;
-        }
         if (a[0] != '-') {
             if (*n == MAX_AUDIT_FILES)
                 return usage_error("more than %d files", MAX_AUDIT_FILES);
@@ -485,91 +393,333 @@ static int search_args(int argc, char **argv, search_opts *o, char **files, size
         if (v == NULL || v[0] == '\0')
             return usage_error("%s needs a value", a);
         i++;
-        if (strcmp(a, "--user") == 0)
-            o->user = v;
-        else if (strcmp(a, "--ref") == 0)
-            o->ref = v;
-        else if (strcmp(a, "--device") == 0)
-            o->device = v;
-        else if (strcmp(a, "--decision") == 0 && !decision_ok(v))
-            return usage_error("--decision: unknown decision '%s' (allow, block, challenge, "
-                               "sign_in, error, or report_only_ and one of them)",
-                               v);
-        else if (strcmp(a, "--decision") == 0)
-            o->decision = v;
-        else if (strcmp(a, "--ip") == 0 && !(o->have_ip = zt_cidr_parse(v, &o->ip)))
-            return usage_error("--ip: '%s' is not an IP address or CIDR block (host bits zero)", v);
-        else if (strcmp(a, "--since") == 0 && !parse_when(v, &o->since_us))
-            return usage_error("--since: '%s' is not RFC 3339 (2026-11-23T09:00:00Z) or an "
-                               "age (15m, 2h, 7d)",
-                               v);
-        else if (strcmp(a, "--until") == 0 && !parse_when(v, &o->until_us))
-            return usage_error("--until: '%s' is not RFC 3339 (2026-11-23T09:00:00Z) or an "
-                               "age (15m, 2h, 7d)",
-                               v);
-        else if (strcmp(a, "--type") == 0 && !parse_class(v, &o->class_uid))
-            return usage_error(
-                "--type: unknown class '%s' (authentication, authorize_session, "
-                "account_change, http_activity, network_activity, detection_finding, "
-                "compliance_finding, or a class_uid)",
-                v);
+        int rc = search_flag(a, v, o);
+        if (rc != 0)
+            return rc;
     }
-    if (o->since_us > o->until_us)
+    if (o->q.filter.since_us > o->q.filter.until_us)
         return usage_error("--since is later than --until");
     return 0;
 }
 
+/* The files to read: those given, or the configured log with its rotated siblings. 0, or 2
+ * (message printed). */
+static int search_files(int argc, char **argv, char **given, size_t n_given, zt_config **cfg,
+                        char ***found, size_t *n_found)
+{
+    *cfg = NULL;
+    *found = NULL;
+    *n_found = 0;
+    if (n_given > 0)
+        return 0;
+    *cfg = load_cfg(argc, argv);
+    if (*cfg == NULL)
+        return usage_error("give the log files, or a valid --config");
+    if (strcmp((*cfg)->audit.path, "off") == 0)
+        return usage_error("the audit log is off in this configuration");
+    long n = zt_aq_log_files((*cfg)->audit.path, found);
+    if (n < 0)
+        return usage_error("%s: %s", (*cfg)->audit.path, strerror((int)-n));
+    *n_found = (size_t)n;
+    return 0;
+}
+
+/* Which file could not be read: the search reports the first error only, so look again. */
+static int report_unreadable(char *const *files, size_t n)
+{
+    int status = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (access(files[i], R_OK) != 0) {
+            fprintf(stderr, "ztgate audit: %s: %s\n", files[i], strerror(errno));
+            status = 1;
+        }
+    }
+    return status;
+}
+
 static int audit_search(int argc, char **argv)
 {
-    char *given[MAX_AUDIT_FILES], *found[MAX_AUDIT_FILES];
+    char *given[MAX_AUDIT_FILES];
+    char **found = NULL;
     size_t n_given = 0, n_found = 0;
     search_opts o;
     if (has_flag(argc, argv, "--help") || has_flag(argc, argv, "-h")) {
         printf("usage: ztgate audit search [--user EMAIL|ID] [--device ID] [--ip IP|CIDR] "
-               "[--since T] [--until T] [--type CLASS] [--decision D] [--ref ID] "
-               "[--json] [--config FILE] [FILES...]\n");
+               "[--since T] [--until T] [--type CLASS] [--decision D] [--ref ID] [--app NAME] "
+               "[--policy NAME] [--text WORDS] [--newest-first] [--limit N] [--cursor SEQ] "
+               "[--json] [--verbose] [--config FILE] [FILES...]\n");
         return 0;
     }
     int rc = search_args(argc, argv, &o, given, &n_given);
-    if (rc != 0)
-        return rc;
     zt_config *cfg = NULL;
-    char **files = given;
-    if (n_given == 0) {
-        cfg = load_cfg(argc, argv);
-        if (cfg == NULL)
-            return usage_error("give the log files, or a valid --config");
-        if (strcmp(cfg->audit.path, "off") == 0) {
-            zt_config_free(cfg);
-            return usage_error("the audit log is off in this configuration");
-        }
-        n_found = collect_log_files(cfg->audit.path, found, MAX_AUDIT_FILES);
-        files = found;
+    if (rc == 0)
+        rc = search_files(argc, argv, given, n_given, &cfg, &found, &n_found);
+    if (rc != 0) {
+        zt_aq_files_free(found, n_found);
+        zt_config_free(cfg);
+        return rc;
     }
+    char **files = n_given > 0 ? given : found;
     size_t n = n_given > 0 ? n_given : n_found;
-    int status = 0;
-    long total = 0;
+    o.q.malformed = report_malformed;
     if (!o.json)
         print_header();
-    for (size_t i = 0; i < n; i++) {
-        long m = search_file(files[i], &o);
-        if (m < 0) {
-            fprintf(stderr, "ztgate audit: %s: %s\n", files[i], strerror((int)-m));
-            status = 1;
-        } else {
-            total += m;
-        }
-    }
+    printer p = {.json = o.json, .limit = o.q.limit};
+    zt_aq_result res;
+    rc = zt_aq_each((const char *const *)files, n, &o.q, print_hit, &p, &res);
+    fflush(stdout);
+    int status = rc < 0 ? report_unreadable(files, n) : 0;
     if (!o.json)
-        fprintf(stderr, "%ld record%s\n", total, total == 1 ? "" : "s");
-    if (o.ref != NULL && total == 0)
+        fprintf(stderr, "%llu record%s\n", (unsigned long long)p.printed,
+                p.printed == 1 ? "" : "s");
+    if (p.more)
+        fprintf(stderr, "more: go on with --cursor %llu\n", (unsigned long long)p.last_seq);
+    if (o.verbose)
+        fprintf(stderr, "scanned %llu records in %llu ms\n", (unsigned long long)res.scanned,
+                (unsigned long long)(res.elapsed_us / 1000));
+    if (o.q.filter.ref != NULL && p.printed == 0)
         fprintf(stderr,
                 "ztgate audit: no record has the reference %s; a request refused before "
                 "any decision (malformed: 400, 413, 414, 431) is only in the access log, "
                 "as its request_id\n",
-                o.ref);
-    for (size_t i = 0; i < n_found; i++)
-        free(found[i]);
+                o.q.filter.ref);
+    zt_aq_files_free(found, n_found);
+    zt_config_free(cfg);
+    return status;
+}
+
+/* ---- stats ---- */
+
+typedef struct stats_opts {
+    zt_aq_stats_req req;
+    const char *user; /* only records naming this user */
+    bool json, verbose;
+} stats_opts;
+
+/* "1h", "15m", "1d", "3600s": a bucket width, a whole number of minutes. */
+static bool parse_bucket(const char *s, int64_t *secs)
+{
+    size_t n = strlen(s);
+    unsigned long long v;
+    if (n < 2 || strchr("smhd", s[n - 1]) == NULL || !zt_parse_u64(s, n - 1, 1000000, &v) || v == 0)
+        return false;
+    int64_t unit = s[n - 1] == 's' ? 1 : s[n - 1] == 'm' ? 60 : s[n - 1] == 'h' ? 3600 : 86400;
+    *secs = (int64_t)v * unit;
+    return *secs % 60 == 0;
+}
+
+static int stats_args(int argc, char **argv, stats_opts *o, char **files, size_t *n)
+{
+    int64_t now = zt_wall_us();
+    *o = (stats_opts){
+        .req = {.since_us = now - 86400LL * 1000000, .until_us = now, .bucket_s = 3600}};
+    *n = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--json") == 0 || strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+            o->json |= strcmp(a, "--json") == 0;
+            o->verbose |= strcmp(a, "--json") != 0;
+            continue;
+        }
+        if (a[0] != '-') {
+            if (*n == MAX_AUDIT_FILES)
+                return usage_error("more than %d files", MAX_AUDIT_FILES);
+            files[(*n)++] = argv[i];
+            continue;
+        }
+        if (strcmp(a, "--since") != 0 && strcmp(a, "--until") != 0 && strcmp(a, "--bucket") != 0 &&
+            strcmp(a, "--user") != 0 && strcmp(a, "--config") != 0)
+            return usage_error("unknown option %s (see ztgate audit stats --help)", a);
+        if (v == NULL || v[0] == '\0')
+            return usage_error("%s needs a value", a);
+        i++;
+        if (strcmp(a, "--since") == 0 && !parse_when(v, &o->req.since_us))
+            return usage_error("--since: '%s' is not RFC 3339 or an age (15m, 2h, 7d)", v);
+        if (strcmp(a, "--until") == 0 && !parse_when(v, &o->req.until_us))
+            return usage_error("--until: '%s' is not RFC 3339 or an age (15m, 2h, 7d)", v);
+        if (strcmp(a, "--bucket") == 0 && !parse_bucket(v, &o->req.bucket_s))
+            return usage_error("--bucket: '%s' is not a whole number of minutes (1m, 15m, 1h, "
+                               "1d)",
+                               v);
+        if (strcmp(a, "--user") == 0)
+            o->user = v;
+    }
+    if (o->req.since_us >= o->req.until_us)
+        return usage_error("--since is not earlier than --until");
+    int64_t span = o->req.until_us - o->req.since_us, w = o->req.bucket_s * 1000000LL;
+    if ((span + w - 1) / w > ZT_AQ_MAX_BUCKETS)
+        return usage_error("more than %d buckets: choose a wider --bucket", ZT_AQ_MAX_BUCKETS);
+    return 0;
+}
+
+static const char *const kind_keys[ZT_AQK_COUNT] = {
+    "detections_by_type", "report_only_would_block_by_policy", "decisions_by_app",
+    "decisions_by_applicable_policy", "mfa_prompts_by_user_day"};
+
+static json_t *stats_named_json(const zt_aq_stats *st, zt_aq_kind kind)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < st->n_named; i++) {
+        const zt_aq_named *nm = &st->named[i];
+        if (nm->kind != kind)
+            continue;
+        if (kind == ZT_AQK_APP_DECISION || kind == ZT_AQK_POLICY_DECISION) {
+            json_t *per = json_object_get(o, nm->name);
+            if (per == NULL)
+                json_object_set_new(o, nm->name, per = json_object());
+            json_object_set_new(per, zt_aq_counter_name((zt_aq_counter)nm->sub),
+                                json_integer((json_int_t)nm->count));
+        } else if (kind == ZT_AQK_USER_MFA_DAY) {
+            char key[ZT_AQ_NAME_MAX + 32], day[40];
+            zt_rfc3339((int64_t)nm->sub * 86400 * 1000000, day, sizeof(day));
+            snprintf(key, sizeof(key), "%s %.10s", nm->name, day);
+            json_object_set_new(o, key, json_integer((json_int_t)nm->count));
+        } else {
+            json_object_set_new(o, nm->name, json_integer((json_int_t)nm->count));
+        }
+    }
+    return o;
+}
+
+static json_t *counters_json(const uint64_t *c)
+{
+    json_t *o = json_object();
+    for (int k = 0; k < ZT_AQC_COUNT; k++)
+        json_object_set_new(o, zt_aq_counter_name((zt_aq_counter)k),
+                            json_integer((json_int_t)c[k]));
+    return o;
+}
+
+static void stats_print_json(const stats_opts *o, const zt_aq_stats *st)
+{
+    char t[40];
+    json_t *root = json_object(), *buckets = json_array();
+    zt_rfc3339(o->req.since_us, t, sizeof(t));
+    json_object_set_new(root, "since", json_string(t));
+    zt_rfc3339(o->req.until_us, t, sizeof(t));
+    json_object_set_new(root, "until", json_string(t));
+    json_object_set_new(root, "bucket_s", json_integer(o->req.bucket_s));
+    json_object_set_new(root, "totals", counters_json(st->total));
+    for (size_t i = 0; i < st->n_buckets; i++) {
+        json_t *b = counters_json(st->buckets[i].c);
+        zt_rfc3339(st->buckets[i].start_us, t, sizeof(t));
+        json_object_set_new(b, "start", json_string(t));
+        json_array_append_new(buckets, b);
+    }
+    json_object_set_new(root, "buckets", buckets);
+    for (int k = 0; k < ZT_AQK_COUNT; k++)
+        json_object_set_new(root, kind_keys[k], stats_named_json(st, (zt_aq_kind)k));
+    json_object_set_new(root, "mfa_user_days", json_integer((json_int_t)st->mfa_user_days));
+    json_object_set_new(root, "mfa_prompts", json_integer((json_int_t)st->mfa_prompts));
+    json_object_set_new(root, "mfa_max_per_user_day",
+                        json_integer((json_int_t)st->mfa_max_per_user_day));
+    json_object_set_new(root, "records_read", json_integer((json_int_t)st->records_seen));
+    json_object_set_new(root, "elapsed_ms", json_integer((json_int_t)(st->elapsed_us / 1000)));
+    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    putchar('\n');
+    json_decref(root);
+}
+
+/* "impossible_travel 2, malware 1" for one kind (names escaped for the terminal). */
+static void stats_print_named(const zt_aq_stats *st, zt_aq_kind kind, const char *title)
+{
+    bool any = false;
+    printf("%s:", title);
+    for (size_t i = 0; i < st->n_named; i++) {
+        const zt_aq_named *nm = &st->named[i];
+        if (nm->kind != kind)
+            continue;
+        fputs(any ? ", " : " ", stdout);
+        cell(nm->name, 0, true);
+        if (kind == ZT_AQK_APP_DECISION || kind == ZT_AQK_POLICY_DECISION)
+            printf(" %s", zt_aq_counter_name((zt_aq_counter)nm->sub));
+        printf(" %llu", (unsigned long long)nm->count);
+        any = true;
+    }
+    printf("%s\n", any ? "" : " none");
+}
+
+static void stats_print_text(const stats_opts *o, const zt_aq_stats *st)
+{
+    const uint64_t *c = st->total;
+    printf("decisions: allow %llu, block %llu, challenge %llu, sign_in %llu, error %llu\n",
+           (unsigned long long)c[ZT_AQC_ALLOW], (unsigned long long)c[ZT_AQC_BLOCK],
+           (unsigned long long)c[ZT_AQC_CHALLENGE], (unsigned long long)c[ZT_AQC_SIGN_IN],
+           (unsigned long long)c[ZT_AQC_ERROR]);
+    printf("sign-ins: ok %llu, failed %llu\n", (unsigned long long)c[ZT_AQC_SIGNIN_OK],
+           (unsigned long long)c[ZT_AQC_SIGNIN_FAIL]);
+    printf("MFA prompts: ok %llu, failed %llu; per user per day: %.1f on average, %llu at most\n",
+           (unsigned long long)c[ZT_AQC_MFA_OK], (unsigned long long)c[ZT_AQC_MFA_FAIL],
+           st->mfa_user_days ? (double)st->mfa_prompts / (double)st->mfa_user_days : 0.0,
+           (unsigned long long)st->mfa_max_per_user_day);
+    printf("detections: %llu\n", (unsigned long long)c[ZT_AQC_DETECTIONS]);
+    stats_print_named(st, ZT_AQK_DETECTION_TYPE, "detections by type");
+    printf("responses: automated %llu, manual %llu\n", (unsigned long long)c[ZT_AQC_RESP_AUTO],
+           (unsigned long long)c[ZT_AQC_RESP_MANUAL]);
+    printf("report-only would have blocked: %llu\n", (unsigned long long)c[ZT_AQC_RO_WOULD_BLOCK]);
+    stats_print_named(st, ZT_AQK_RO_BLOCK_POLICY, "report-only would have blocked, by policy");
+    stats_print_named(st, ZT_AQK_APP_DECISION, "decisions by app");
+    stats_print_named(st, ZT_AQK_POLICY_DECISION, "decisions by applicable policy");
+    printf("%-20s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "BUCKET", "ALLOW", "BLOCK", "CHALLENGE",
+           "SIGNIN_OK", "SIGNIN_NG", "MFA_OK", "MFA_NG", "DETECT", "RECORDS");
+    for (size_t i = 0; i < st->n_buckets; i++) {
+        const uint64_t *b = st->buckets[i].c;
+        char t[40];
+        zt_rfc3339(st->buckets[i].start_us, t, sizeof(t));
+        printf("%-20.16s %9llu %9llu %9llu %9llu %9llu %9llu %9llu %9llu %9llu\n", t,
+               (unsigned long long)b[ZT_AQC_ALLOW], (unsigned long long)b[ZT_AQC_BLOCK],
+               (unsigned long long)b[ZT_AQC_CHALLENGE], (unsigned long long)b[ZT_AQC_SIGNIN_OK],
+               (unsigned long long)b[ZT_AQC_SIGNIN_FAIL], (unsigned long long)b[ZT_AQC_MFA_OK],
+               (unsigned long long)b[ZT_AQC_MFA_FAIL], (unsigned long long)b[ZT_AQC_DETECTIONS],
+               (unsigned long long)b[ZT_AQC_RECORDS]);
+    }
+    (void)o;
+}
+
+static int audit_stats(int argc, char **argv)
+{
+    char *given[MAX_AUDIT_FILES];
+    char **found = NULL;
+    size_t n_given = 0, n_found = 0;
+    stats_opts o;
+    if (has_flag(argc, argv, "--help") || has_flag(argc, argv, "-h")) {
+        printf("usage: ztgate audit stats [--since T] [--until T] [--bucket W] [--user EMAIL|ID] "
+               "[--json] [--verbose] [--config FILE] [FILES...]\n");
+        return 0;
+    }
+    int rc = stats_args(argc, argv, &o, given, &n_given);
+    zt_config *cfg = NULL;
+    if (rc == 0)
+        rc = search_files(argc, argv, given, n_given, &cfg, &found, &n_found);
+    if (rc != 0) {
+        zt_aq_files_free(found, n_found);
+        zt_config_free(cfg);
+        return rc;
+    }
+    char **files = n_given > 0 ? given : found;
+    size_t n = n_given > 0 ? n_given : n_found;
+    zt_aq_filter scope;
+    const char *who[1] = {o.user};
+    zt_aq_filter_init(&scope);
+    scope.allowed_users = who;
+    scope.n_allowed = 1;
+    zt_aq_stats st;
+    rc = zt_aq_stats_files((const char *const *)files, n, o.user ? &scope : NULL, &o.req, &st);
+    int status = rc < 0 ? report_unreadable(files, n) : 0;
+    if (rc >= 0 || rc == -ENOENT || rc == -EACCES) {
+        if (o.json)
+            stats_print_json(&o, &st);
+        else
+            stats_print_text(&o, &st);
+        if (o.verbose)
+            fprintf(stderr, "read %llu records in %llu ms\n", (unsigned long long)st.records_seen,
+                    (unsigned long long)(st.elapsed_us / 1000));
+    } else if (status == 0) {
+        fprintf(stderr, "ztgate audit: %s\n", strerror(-rc));
+        status = 1;
+    }
+    zt_aq_stats_dispose(&st);
+    zt_aq_files_free(found, n_found);
     zt_config_free(cfg);
     return status;
 }
@@ -805,16 +955,23 @@ int zt_cmd_audit(int argc, char **argv)
         return audit_search(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "tail") == 0)
         return audit_tail(argc - 1, argv + 1);
-    fprintf(stderr, "usage: ztgate audit verify [FILES...] [--pubkey FILE] [--sealed] "
-                    "[--from-genesis] [--config FILE]\n"
-                    "       ztgate audit search [--user EMAIL|ID] [--device ID] [--ip IP|CIDR] "
-                    "[--since T] [--until T]\n"
-                    "                           [--type CLASS] [--decision D] [--ref ID] "
-                    "[--json] [--config FILE] [FILES...]\n"
-                    "       ztgate audit tail [-n N] [-f] [--config FILE] [FILE]\n"
-                    "Without FILES, verify and search read the configured log with its rotated "
-                    "files, oldest first; verify checks them against <signing_key>.pub.\n"
-                    "T is RFC 3339 or an age (15m, 2h, 7d). tail -f follows the log across "
-                    "rotations until SIGINT/SIGTERM.\n");
+    if (argc >= 2 && strcmp(argv[1], "stats") == 0)
+        return audit_stats(argc - 1, argv + 1);
+    fprintf(stderr,
+            "usage: ztgate audit verify [FILES...] [--pubkey FILE] [--sealed] "
+            "[--from-genesis] [--config FILE]\n"
+            "       ztgate audit search [--user EMAIL|ID] [--device ID] [--ip IP|CIDR] "
+            "[--since T] [--until T]\n"
+            "                           [--type CLASS] [--decision D] [--ref ID] "
+            "[--app NAME] [--policy NAME] [--text WORDS]\n"
+            "                           [--newest-first] [--limit N] [--cursor SEQ] "
+            "[--json] [--verbose] [--config FILE] [FILES...]\n"
+            "       ztgate audit stats [--since T] [--until T] [--bucket W] "
+            "[--user EMAIL|ID] [--json] [--verbose] [--config FILE] [FILES...]\n"
+            "       ztgate audit tail [-n N] [-f] [--config FILE] [FILE]\n"
+            "Without FILES, verify, search and stats read the configured log with its rotated "
+            "files, oldest first; verify checks them against <signing_key>.pub.\n"
+            "T is RFC 3339 or an age (15m, 2h, 7d). tail -f follows the log across "
+            "rotations until SIGINT/SIGTERM.\n");
     return 2;
 }

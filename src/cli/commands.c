@@ -77,7 +77,7 @@ static const zt_command commands[] = {
      "validate a configuration file and what serve would open with it", cmd_check_config},
     {"user", "ACTION [ARGS]", "manage users (ztgate user help)", zt_cmd_user_roster},
     {"group", "ACTION [ARGS]", "manage groups (ztgate group help)", zt_cmd_group},
-    {"audit", "verify|tail [ARGS]", "check the audit log's hash chain and signatures",
+    {"audit", "verify|search|stats|tail [ARGS]", "verify, search, count and follow the audit log",
      zt_cmd_audit},
     {"whatif", "--user EMAIL --app APP [...]",
      "explain the Conditional Access decision for a simulated sign-in", zt_cmd_whatif},
@@ -91,6 +91,8 @@ static const zt_command commands[] = {
      zt_cmd_access},
     {"ldap", "ACTION [ARGS]", "check an LDAP directory or sync it now (ztgate ldap help)",
      zt_cmd_ldap},
+    {"admin", "ACTION [ARGS]", "administrators, roles and API tokens (ztgate admin help)",
+     zt_cmd_admin},
 };
 
 const zt_command *zt_command_find(const char *name)

@@ -23,6 +23,9 @@ int zt_cmd_device(int argc, char **argv);
 /* Incidents and their timelines (cmd_incident.c). */
 int zt_cmd_incident(int argc, char **argv);
 
+/* Named administrators and their personal API tokens (cmd_admin.c). */
+int zt_cmd_admin(int argc, char **argv);
+
 /* LDAP / Active Directory: check a directory, sync now (cmd_ldap.c). */
 int zt_cmd_ldap(int argc, char **argv);
 

@@ -84,7 +84,8 @@ typedef enum zt_app_kind {
     ZT_APP_HTTP = 0,
     ZT_APP_OIDC,
     ZT_APP_SAML,
-    ZT_APP_TCP, /* a TCP service reached through `ztagent tunnel` (CONNECT on a TLS listener) */
+    ZT_APP_TCP,     /* a TCP service reached through `ztagent tunnel` (CONNECT on a TLS listener) */
+    ZT_APP_CONSOLE, /* the web console (src/console), answered by ztgate behind the pipeline */
 } zt_app_kind;
 
 /* How an OIDC client authenticates at the token, revocation and introspection endpoints. */
@@ -153,7 +154,8 @@ typedef struct zt_app_cfg {
     zt_upstream_cfg target;     /* kind tcp: HOST:PORT, resolved at load, never from a request */
     unsigned port;              /* kind tcp: the port clients name; default the target's */
     uint64_t idle_timeout_ms;   /* streams (WebSocket, tunnel) of this app; 0 = stream_idle */
-    unsigned line, col;         /* where the app was declared */
+    uint64_t session_max_age_ms; /* kind console: a sign-in older than this is asked again */
+    unsigned line, col;          /* where the app was declared */
 
     /* WebSockets (proxy/ws.h): allowed at all (default true), and the normalised origins one
      * may come from (none: the request's own origin only). */
@@ -241,8 +243,9 @@ typedef struct zt_admin_cfg {
     struct sockaddr_storage addr;
     bool tls;
     zt_tls_cfg tls_cfg;
-    char *token_file;   /* default STATE_DIR/admin.token */
-    unsigned line, col; /* where listen was written */
+    char *token_file;     /* default STATE_DIR/admin.token: the bootstrap token */
+    bool bootstrap_token; /* default true; false: token_file is neither read nor made */
+    unsigned line, col;   /* where listen was written */
 } zt_admin_cfg;
 
 /* The `scim:` section (src/scim): SCIM 2.0 provisioning on the admin listener. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "admin/admin.h"
+#include "console/console.h"
 #include "scim/scim.h"
 #include "core/log.h"
 #include "device/device.h"
@@ -93,6 +94,8 @@ void zt_gw_handlers_build(zt_gateway *gw)
     e[n++] = (zt_handler){ZT_LOCAL_PORTAL, ZT_FED_PREFIX, zt_federation_handle, gw->fed, false};
     e[n++] = (zt_handler){ZT_LOCAL_PORTAL, "/.ztgate", portal_entry, NULL, false};
     e[n++] = (zt_handler){ZT_LOCAL_ADMIN, NULL, admin_entry, NULL, false};
+    /* Reached only through the pipeline of an app of kind console (no prefix). */
+    e[n++] = (zt_handler){ZT_LOCAL_CONSOLE, NULL, zt_console_handle, NULL, false};
     gw->handlers = (zt_handlers){e, n};
 }
 

@@ -18,7 +18,7 @@ typedef struct zt_gateway {
     zt_services svc;    /* store, sessions, keys, ... shared with the proxy and every handler */
     struct zt_idp *idp; /* the OpenID Connect provider; NULL without apps of kind oidc */
     struct zt_federation *fed; /* upstream OpenID providers' sign-in (src/federation) */
-    zt_handler handler_entries[12];
+    zt_handler handler_entries[13];
     zt_handlers handlers;
     zt_audit *audit; /* NULL when audit.path is "off" */
     bool audit_fail_open;

@@ -179,7 +179,8 @@ static int preflight_distinct(const zt_config *cfg, bool audit, char *err, size_
         {"devices.ca_dir", cfg->devices.ca_dir},
         {"audit.path", audit ? cfg->audit.path : NULL},
         {"audit.signing_key", audit ? cfg->audit.signing_key_file : NULL},
-        {"admin.token_file", cfg->admin.address != NULL ? cfg->admin.token_file : NULL},
+        {"admin.token_file",
+         cfg->admin.address != NULL && cfg->admin.bootstrap_token ? cfg->admin.token_file : NULL},
         {"scim.token_file", cfg->admin.address != NULL ? cfg->scim.token_file : NULL},
     };
     size_t n = sizeof(p) / sizeof(p[0]);
@@ -209,8 +210,9 @@ static int preflight_paths(const zt_config *cfg, char *err, size_t errlen)
                   preflight_path("audit.signing_key", cfg->audit.signing_key_file, false, true, sd,
                                  err, errlen) < 0))
         return -1;
-    if (cfg->admin.address != NULL && preflight_path("admin.token_file", cfg->admin.token_file,
-                                                     false, false, sd, err, errlen) < 0)
+    if (cfg->admin.address != NULL && cfg->admin.bootstrap_token &&
+        preflight_path("admin.token_file", cfg->admin.token_file, false, false, sd, err, errlen) <
+            0)
         return -1;
     if (cfg->admin.address != NULL && cfg->scim.token_file != NULL &&
         preflight_path("scim.token_file", cfg->scim.token_file, false, false, sd, err, errlen) < 0)

@@ -430,7 +430,7 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
         zt_error("not starting: the risk feeds could not be loaded");
         return -1;
     }
-    if (cfg->admin.address != NULL &&
+    if (cfg->admin.address != NULL && cfg->admin.bootstrap_token &&
         zt_admin_token_init(cfg->admin.token_file, svc->admin_token_hash, err, sizeof(err)) < 0) {
         zt_error("not starting: admin.token_file: %s", err);
         return -1;

@@ -90,12 +90,20 @@ const zt_handler *zt_handlers_match(const zt_handlers *t, bool admin_listener, b
 {
     for (size_t i = 0; t != NULL && i < t->n; i++) {
         const zt_handler *h = &t->entries[i];
-        if ((h->kind == ZT_LOCAL_ADMIN) != admin_listener ||
+        if ((h->kind == ZT_LOCAL_ADMIN) != admin_listener || h->kind == ZT_LOCAL_CONSOLE ||
             (h->portal_host_only && !on_portal_host))
             continue;
         if (admin_listener || (h->prefix != NULL && h->prefix[0] != '\0' &&
                                prefix_matches(h->prefix, path, path_len)))
             return h;
     }
+    return NULL;
+}
+
+const zt_handler *zt_handlers_kind(const zt_handlers *t, zt_local_kind kind)
+{
+    for (size_t i = 0; t != NULL && i < t->n; i++)
+        if (t->entries[i].kind == kind)
+            return &t->entries[i];
     return NULL;
 }

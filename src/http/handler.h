@@ -37,6 +37,7 @@ typedef enum zt_local_kind {
     ZT_LOCAL_PORTAL = 0, /* /.ztgate/... on a gateway listener */
     ZT_LOCAL_ADMIN,      /* anything on the admin listener */
     ZT_LOCAL_DEVICE,     /* /.ztgate/device/... (agent protocol, enrolment page) */
+    ZT_LOCAL_CONSOLE,    /* an app of kind console, after the whole pipeline allowed it */
 } zt_local_kind;
 
 typedef struct zt_local_header {
@@ -77,6 +78,15 @@ typedef struct zt_local_req {
                              * connection was served with, for the enrolment command; or "" */
     zt_lang lang;           /* from Accept-Language */
     const char *request_id; /* for logs, events and pages */
+
+    /* ZT_LOCAL_CONSOLE only: who is signed in, from the session the pipeline verified for
+     * this very request (never from anything the client sends); NULL / 0 otherwise. */
+    const char *user_id;
+    const char *email;
+    const char *session_hash; /* the session id's hash (never the id itself) */
+    int64_t auth_time;        /* the session's last sign-in (password or federation), Unix s */
+    int64_t mfa_time;         /* its last second factor, Unix s; 0 = none */
+    unsigned amr;             /* ZT_AMR_* methods of the session */
 
     /* ---- output (filled by the handler before zt_local_respond) ---- */
     int status;               /* default 200 */
@@ -140,8 +150,10 @@ void zt_local_respond_page(zt_local_req *r, int status, zt_msg title, zt_msg bod
 typedef void zt_handler_fn(void *ctx, zt_local_req *r);
 
 /* One registration: which requests a handler answers. On the admin listener every request goes
- * to the ZT_LOCAL_ADMIN entry; on a gateway listener a path goes to the first entry whose
- * prefix it starts with at a segment boundary ("/.ztgate" matches "/.ztgate" and
+ * to the ZT_LOCAL_ADMIN entry; an app of kind console, once its request is allowed and
+ * recorded, goes to the ZT_LOCAL_CONSOLE entry (zt_handlers_kind; prefix unused); on a gateway
+ * listener a path goes to the first entry whose prefix it starts with at a segment boundary
+ * ("/.ztgate" matches "/.ztgate" and
  * "/.ztgate/login", not "/.ztgatex"), so a more specific prefix is listed first. */
 typedef struct zt_handler {
     zt_local_kind kind;
@@ -163,5 +175,7 @@ typedef struct zt_handlers {
  * answer only then). */
 const zt_handler *zt_handlers_match(const zt_handlers *t, bool admin_listener, bool on_portal_host,
                                     const char *path, size_t path_len);
+/* The first entry of that kind, or NULL. */
+const zt_handler *zt_handlers_kind(const zt_handlers *t, zt_local_kind kind);
 
 #endif

@@ -59,7 +59,7 @@ typedef struct zt_services {
      * configured. Replaced on reload; a replaced snapshot lives until the next replacement, so
      * a reader may use what it loaded for the length of one request. */
     struct zt_feeds *_Atomic feeds;
-    char admin_token_hash[65]; /* SHA-256 hex of the admin bearer token; "" = admin API off */
+    char admin_token_hash[65]; /* SHA-256 hex of the admin bearer token; "" = no bootstrap */
     char scim_token_hash[65];  /* SHA-256 hex of the SCIM bearer token; "" = SCIM off */
     zt_upstream_logout_fn *upstream_logout; /* NULL: no upstream sign-in */
     void *upstream_logout_ctx;

@@ -71,6 +71,23 @@ static bool local_copy_headers(zt_local_req *r, const zt_http_head *head)
     return true;
 }
 
+/* The console's caller, from the session the pipeline checked for this request (authn.c
+ * filled q from the session store, never from a header). No user: nothing is copied and the
+ * console refuses. */
+static bool local_copy_identity(zt_local_req *r, const zt_request *q)
+{
+    if (q->user_id == NULL)
+        return true;
+    r->user_id = local_copy(r, q->user_id, strlen(q->user_id));
+    r->email = local_copy(r, q->email ? q->email : "", q->email ? strlen(q->email) : 0);
+    r->session_hash =
+        local_copy(r, q->sid_hash ? q->sid_hash : "", q->sid_hash ? strlen(q->sid_hash) : 0);
+    r->auth_time = q->auth_time;
+    r->mfa_time = q->mfa_time;
+    r->amr = q->amr;
+    return r->user_id != NULL && r->email != NULL && r->session_hash != NULL;
+}
+
 zt_local_req *zt_local_new(zt_conn *c, const zt_handler *h)
 {
     zt_local_kind kind = h->kind;
@@ -119,7 +136,8 @@ zt_local_req *zt_local_new(zt_conn *c, const zt_handler *h)
     r->ip = local_copy(r, q->client_ip, strlen(q->client_ip));
     r->request_id = local_copy(r, q->id, strlen(q->id));
     if (r->host == NULL || r->host_port == NULL || r->path == NULL || r->query == NULL ||
-        r->ip == NULL || r->request_id == NULL || !local_copy_headers(r, &c->head)) {
+        r->ip == NULL || r->request_id == NULL || !local_copy_headers(r, &c->head) ||
+        (kind == ZT_LOCAL_CONSOLE && !local_copy_identity(r, q))) {
         local_free(r);
         return NULL;
     }

@@ -186,10 +186,17 @@ static bool stage_authorize(zt_conn *c)
     return true;
 }
 
-/* forward: take an upstream connection; the head goes out once it is connected. */
+static void stage_local(zt_conn *c, const zt_handler *h);
+
+/* forward: take an upstream connection; the head goes out once it is connected. The console
+ * has no upstream: ztgate answers it, with the identity this pipeline verified. */
 static void stage_forward(zt_conn *c)
 {
     zt_request *r = &c->req;
+    if (r->app->kind == ZT_APP_CONSOLE) {
+        stage_local(c, zt_handlers_kind(c->w->server->handlers, ZT_LOCAL_CONSOLE));
+        return;
+    }
     if (c->head.method == HTTP_CONNECT) { /* a tunnel: to the app's target, no head */
         zt_tunnel_forward(c);
         return;
@@ -593,6 +600,35 @@ static bool stage_policy(zt_conn *c)
     return false;
 }
 
+/* console: an administrator's sign-in must be recent (the app's session_max_age), whatever
+ * the policies allow: an older one is sent to sign in again, as sign_in_frequency does. A
+ * console request without a user (impossible: the console is never public) is refused. */
+static bool stage_console_fresh(zt_conn *c)
+{
+    zt_request *r = &c->req;
+    if (r->app->kind != ZT_APP_CONSOLE)
+        return true;
+    if (r->user_id == NULL) {
+        r->decision = "block";
+        return policy_refuse(c, "console: no signed-in user",
+                             (zt_page){.status = 403,
+                                       .title = CON_NOT_ADMIN_TITLE,
+                                       .body = CON_NOT_ADMIN_BODY,
+                                       .detail = "the console needs a signed-in user"});
+    }
+    int64_t now = (int64_t)(zt_wall_us() / 1000000);
+    int64_t max_age = (int64_t)(r->app->session_max_age_ms / 1000);
+    if (max_age <= 0 || now - r->auth_time <= max_age)
+        return true;
+    r->decision = "challenge";
+    if (!zt_pipeline_audit_decision(c, false, "console session_max_age: sign in again")) {
+        zt_pipeline_respond_audit_unavailable(c);
+        return false;
+    }
+    respond_step_up(c, true, "sign_in");
+    return false;
+}
+
 void zt_pipeline_dispatch(zt_conn *c)
 {
     zt_request *r = &c->req;
@@ -627,8 +663,8 @@ void zt_pipeline_dispatch(zt_conn *c)
         stage_local(c, h);
         return;
     }
-    if (!stage_route(c) || !stage_authenticate(c) || !stage_policy(c) || !zt_ws_stage(c) ||
-        !stage_authorize(c))
+    if (!stage_route(c) || !stage_authenticate(c) || !stage_policy(c) || !stage_console_fresh(c) ||
+        !zt_ws_stage(c) || !stage_authorize(c))
         return;
     zt_pipeline_audit_gate(c);
 }

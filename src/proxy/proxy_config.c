@@ -145,7 +145,7 @@ static const zt_config_key upstream_tls_keys[] = {
 ZT_CONFIG_SECTION(upstream_tls_section, upstream_tls_keys, check_upstream_tls);
 
 /* Bit order of zt_app_kind in config.h. */
-static const char *const app_kinds[] = {"http", "oidc", "saml", "tcp", NULL};
+static const char *const app_kinds[] = {"http", "oidc", "saml", "tcp", "console", NULL};
 
 /* Keys that only a proxied (kind http) app may have: an identity-provider app is reached by its
  * relying party, never routed. */
@@ -180,21 +180,46 @@ static void check_tcp_keys(zt_config_ctx *c, const zt_config_walk *w, zt_app_cfg
         app->port = zt_sockaddr_port((const struct sockaddr *)&app->target.addr);
 }
 
+/* The console is answered by ztgate itself on a host of its own: a host is required, no
+ * upstream, and it is never public (an anonymous visitor has no grant to show anything for). */
+static void check_console_keys(zt_config_ctx *c, const zt_config_walk *w, zt_app_cfg *app)
+{
+    const char *name = app->name ? app->name : "?";
+    if (app->kind != ZT_APP_CONSOLE) {
+        yaml_node_t *n = zt_config_seen(w, "session_max_age");
+        if (n != NULL)
+            zt_config_err(c, n, "app '%s': 'session_max_age' needs 'kind: console'", name);
+        return;
+    }
+    app->websocket = false; /* no script, so nothing to open one */
+    if (zt_config_seen(w, "host") == NULL)
+        zt_config_err_at(c, app->line, app->col,
+                         "app '%s' is of kind console: missing required key 'host' (the console "
+                         "answers on a host of its own, e.g. console.example.org)",
+                         name);
+    if (app->sensitivity == ZT_SENS_PUBLIC)
+        zt_config_err(c, zt_config_seen(w, "sensitivity"),
+                      "app '%s' is of kind console: it cannot be public (sign-in is required)",
+                      name);
+}
+
 /* Each kind has the block it needs and none of the others'. */
 static void check_app_kind(zt_config_ctx *c, const zt_config_walk *w, zt_app_cfg *app)
 {
     const char *name = app->name ? app->name : "?";
     bool http = app->kind == ZT_APP_HTTP;
     bool tcp = app->kind == ZT_APP_TCP;
+    bool console = app->kind == ZT_APP_CONSOLE;
     if (http && zt_config_seen(w, "upstream") == NULL)
         zt_config_err_at(c, app->line, app->col, "app '%s': missing required key 'upstream'", name);
     for (size_t i = 0; !http && routing_keys[i] != NULL; i++) {
         yaml_node_t *n = zt_config_seen(w, routing_keys[i]);
-        if (n != NULL && !(tcp && strcmp(routing_keys[i], "host") == 0))
+        if (n != NULL && !((tcp || console) && strcmp(routing_keys[i], "host") == 0))
             zt_config_err(c, n, "app '%s' is of kind %s: '%s' is only for proxied (kind http) apps",
                           name, app_kinds[app->kind], routing_keys[i]);
     }
     check_tcp_keys(c, w, app);
+    check_console_keys(c, w, app);
     if (app->kind == ZT_APP_OIDC && !app->has_oidc)
         zt_config_err_at(c, app->line, app->col, "app '%s' is of kind oidc: missing 'oidc:' block",
                          name);
@@ -289,12 +314,13 @@ static size_t same_route(const zt_config *cfg, size_t j)
     const zt_app_cfg *b = &cfg->apps[j];
     if (b->kind == ZT_APP_TCP)
         return same_tcp_route(cfg, j);
-    if (b->kind != ZT_APP_HTTP)
+    if (b->kind != ZT_APP_HTTP && b->kind != ZT_APP_CONSOLE)
         return SIZE_MAX; /* never routed */
     for (size_t i = 0; i < j; i++) {
         const zt_app_cfg *a = &cfg->apps[i];
-        if (a->kind == ZT_APP_HTTP && a->name != NULL && a->path_prefix != NULL &&
-            str_eq(a->host, b->host) && str_eq(a->path_prefix, b->path_prefix))
+        if ((a->kind == ZT_APP_HTTP || a->kind == ZT_APP_CONSOLE) && a->name != NULL &&
+            a->path_prefix != NULL && str_eq(a->host, b->host) &&
+            str_eq(a->path_prefix, b->path_prefix))
             return i;
     }
     return SIZE_MAX;
@@ -350,6 +376,9 @@ static const zt_config_key app_keys[] = {
     /* kind tcp (check_tcp_keys): where the tunnel goes, and the port clients name. */
     {"target", ZT_K_TARGET, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, target)},
     {"port", ZT_K_UINT, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, port), .min = 1, .max = 65535},
+    /* kind console (check_console_keys): how old a sign-in the console still accepts. */
+    {"session_max_age", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, session_max_age_ms),
+     .min = 60 * 1000, .max = 24 * ZT_MS_H, .def = "1h"},
     {"idle_timeout", ZT_K_DURATION, ZT_CFG_RELOAD, ZT_FIELD(zt_app_cfg, idle_timeout_ms),
      .min = 1000, .max = 7 * 24 * ZT_MS_H},
 };

@@ -44,7 +44,7 @@ zt_routes *zt_routes_build(const zt_config *cfg)
     /* Identity-provider apps (kind oidc, saml) are reached by their relying parties, never
      * routed; tcp apps only by a tunnel naming their (host, port) (zt_route_find_tcp). */
     for (size_t i = 0; i < cfg->n_apps; i++) {
-        if (cfg->apps[i].kind == ZT_APP_HTTP)
+        if (cfg->apps[i].kind == ZT_APP_HTTP || cfg->apps[i].kind == ZT_APP_CONSOLE)
             r->apps[r->n++] = &cfg->apps[i];
         else if (cfg->apps[i].kind == ZT_APP_TCP)
             r->tcp[r->n_tcp++] = &cfg->apps[i];

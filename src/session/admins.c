@@ -47,6 +47,34 @@ static const char *const perm_names[ZT_PERM_COUNT] = {
     "audit:read",    "policy:read", "assess",      "admins",
 };
 
+static const zt_msg role_msgs[ZT_ROLE_COUNT] = {
+    [ZT_ROLE_GLOBAL_ADMIN] = ADM_ROLE_GLOBAL_ADMIN,
+    [ZT_ROLE_SECURITY_OPERATOR] = ADM_ROLE_SECURITY_OPERATOR,
+    [ZT_ROLE_HELPDESK] = ADM_ROLE_HELPDESK,
+    [ZT_ROLE_AUDITOR] = ADM_ROLE_AUDITOR,
+};
+
+static const zt_msg perm_msgs[ZT_PERM_COUNT] = {
+    ADM_PERM_USERS_READ,      ADM_PERM_USERS_WRITE,  ADM_PERM_CREDENTIALS,
+    ADM_PERM_SESSIONS_REVOKE, ADM_PERM_DEVICES_READ, ADM_PERM_DEVICES_WRITE,
+    ADM_PERM_RISK_READ,       ADM_PERM_RISK_WRITE,   ADM_PERM_INCIDENTS_READ,
+    ADM_PERM_INCIDENTS_WRITE, ADM_PERM_AUDIT_READ,   ADM_PERM_POLICY_READ,
+    ADM_PERM_ASSESS,          ADM_PERM_ADMINS,
+};
+
+zt_msg zt_admins_role_msg(zt_admin_role r)
+{
+    return (unsigned)r < ZT_ROLE_COUNT ? role_msgs[r] : MSG_NONE;
+}
+
+zt_msg zt_admins_perm_msg(zt_perms one)
+{
+    for (int i = 0; i < ZT_PERM_COUNT; i++)
+        if (one == (1u << i))
+            return perm_msgs[i];
+    return MSG_NONE;
+}
+
 const char *zt_admins_role_name(zt_admin_role r)
 {
     return (unsigned)r < ZT_ROLE_COUNT ? role_names[r] : "unknown";

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/i18n.h"
 #include "session/account.h"
 #include "store/store.h"
 
@@ -82,6 +83,10 @@ const char *zt_admins_role_name(zt_admin_role r);
 /* 0 with *out, or -EINVAL for anything but the four names. */
 int zt_admins_role_parse(const char *s, zt_admin_role *out);
 zt_perms zt_admins_role_perms(zt_admin_role r);
+/* The role's and the permission's names for people (en/ja catalogue, core/i18n_admin.h);
+ * MSG_NONE out of range. */
+zt_msg zt_admins_role_msg(zt_admin_role r);
+zt_msg zt_admins_perm_msg(zt_perms one);
 /* "users:read", ...; NULL for a mask that is not exactly one permission. */
 const char *zt_admins_perm_name(zt_perms one);
 /* A comma-separated list of permission names ("users:read,devices:write"); spaces around names

@@ -78,11 +78,11 @@ def catalogue():
     """{id: (english, japanese)} of every message in the one catalogue, src/core/i18n.h: the
     pages' texts come from there, so a Japanese page can be checked against all English ones."""
     if not _CATALOGUE:
-        core = os.path.join(SRC_DIR, "src", "core")
         src = ""
-        # i18n.h and its message groups (i18n_admin.h, i18n_console.h, ...).
+        core = os.path.join(SRC_DIR, "src", "core")
+        # i18n.h and the message groups it includes (i18n_admin.h, i18n_console.h, ...).
         for name in ["i18n.h"] + sorted(n for n in os.listdir(core)
-                                         if n.startswith("i18n_") and n.endswith(".h")):
+                                        if n.startswith("i18n_") and n.endswith(".h")):
             with open(os.path.join(core, name), encoding="utf-8") as f:
                 src += re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S) + "\n"
         src = re.sub(r"\\\n", "\n", src)

@@ -7,13 +7,15 @@ import stat
 import time
 import urllib.parse
 
+from admin_auth import FIRST_ADMIN, personal_token
 from harness import Conn, check, eq, free_port, port_open, wait_until
 
 GOOD_PW = "correct horse battery staple"
 
 
 def _admin_gateway(h, tls=False, audit=False):
-    """A gateway with the admin API on a free port; returns (gateway, admin port, token)."""
+    """A gateway with the admin API on a free port; returns (gateway, admin port, token): the
+    personal token of the first global admin, made with the bootstrap token file."""
     up = h.upstream()
     port = free_port()
     admin = {"listen": "127.0.0.1:%d" % port}
@@ -33,7 +35,7 @@ def _admin_gateway(h, tls=False, audit=False):
     with open(token_path) as f:
         token = f.read().strip()
     check(len(token) >= 32, "admin token too short: %d" % len(token))
-    return gw, port, token
+    return gw, port, personal_token(port, bootstrap=token, tls=tls)
 
 
 class Api:
@@ -118,7 +120,8 @@ def test_admin_users_and_groups(h):
     eq(r.json()["id"], user["id"], "same user")
     eq(api.req("GET", "/api/v1/users/" + user["id"]).status, 200, "get by id")
     r = api.req("GET", "/api/v1/users")
-    eq([u["email"] for u in r.json()["users"]], ["ann@example.test"], "list")
+    eq([u["email"] for u in r.json()["users"] if u["email"] != FIRST_ADMIN],
+       ["ann@example.test"], "list (besides the admin calling)")
     r = api.req("GET", "/api/v1/users/ann@example.test/sessions")
     eq(r.status, 200, "sessions")
     eq(r.json()["sessions"], [], "no sessions yet")
@@ -145,11 +148,17 @@ def test_admin_users_and_groups(h):
     time.sleep(0.3)
     events = [e for e in _audit_lines(h) if e.get("api", {}).get("operation")]
     check(len(events) >= 18, "expected an audit record per call, got %d" % len(events))
-    # The actor of each call is the token that made it, by fingerprint, never the token.
-    actor = "admin-token:" + hashlib.sha256(token.encode()).hexdigest()[:16]
+    # The actor of each call is the person whose token made it, the token by its public id
+    # (never the token); the first call was the bootstrap token's.
+    token_id = token.split("_")[1]
     for e in events:
-        want = actor if e["http_response"]["code"] != 401 else "unauthenticated"
+        if e["api"]["operation"] == "admin.first":
+            check(e["actor"]["user"]["name"].startswith("bootstrap-token:"), "bootstrap actor")
+            continue
+        want = "admin:" + FIRST_ADMIN if e["http_response"]["code"] != 401 else "unauthenticated"
         eq(e["actor"]["user"]["name"], want, "actor of %s" % e["api"]["operation"])
+        if want != "unauthenticated":
+            eq(e["actor"]["user"]["credential_uid"], "token:" + token_id, "credential")
     text = json.dumps(events)
     check(token not in text, "token in the audit log")
     check(GOOD_PW not in text, "password in the audit log")

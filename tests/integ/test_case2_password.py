@@ -76,7 +76,9 @@ def _config(h, hook):
     up = h.upstream()
     admin_port = free_port()
     audit = os.path.join(h.dir, "state", "audit", "audit.log")
-    cfg = h.config([h.app(up, name="mail", sensitivity="confidential")], extra={
+    # The quickstart's policies name its console app too.
+    console = {"name": "console", "kind": "console", "host": "console.test"}
+    cfg = h.config([h.app(up, name="mail", sensitivity="confidential"), console], extra={
         "auth": {"mfa": "required", "argon2_memory": "19MiB", "argon2_passes": 2},
         "audit": {"path": audit},
         "admin": {"listen": "127.0.0.1:%d" % admin_port},

@@ -9,6 +9,7 @@ no notification, the user not disabled."""
 import json
 import os
 
+from admin_auth import personal_token
 from harness import APP_HOST, check, eq, free_port, wait_until
 from portal_client import add_user, signed_in_browser
 from test_admin_api import Api
@@ -98,7 +99,7 @@ def test_confirm_compromised_same_through_cli_and_admin_api(h):
         eq(len(_cli(h, gw_api, "user", "sessions", ALICE)), 1, "a session to revoke")
         eq(len(_cli(h, gw_cli, "user", "sessions", ALICE)), 1, "a session to revoke")
 
-        token = open(os.path.join(gw_api.config["state_dir"], "admin.token")).read().strip()
+        token = personal_token(admin_port, gw_api.config["state_dir"])
         r = Api(admin_port, token).req("POST", "/api/v1/users/%s/confirm-compromised" % ALICE)
         eq(r.status, 200, "admin API: %r" % r.body)
         r = h.cli("risk", "confirm-compromised", ALICE, "--config", gw_cli.config_path)

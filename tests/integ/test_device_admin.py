@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 
+from admin_auth import personal_token
 from harness import Skip, check, eq, free_port, port_open, wait_until
 from portal_client import PASSWORD, add_user
 from test_admin_api import Api
@@ -40,7 +41,7 @@ def _gateway(h):
     token_path = os.path.join(h.dir, "state", "admin.token")
     check(wait_until(lambda: os.path.exists(token_path), 5.0), "no admin token file")
     with open(token_path) as f:
-        token = f.read().strip()
+        token = personal_token(admin_port, bootstrap=f.read().strip())
     return gw, Api(admin_port, token), audit
 
 

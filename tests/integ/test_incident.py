@@ -18,6 +18,7 @@ import os
 import threading
 import time
 
+from admin_auth import personal_token
 from harness import Skip, check, eq, free_port, wait_until
 from portal_client import PASSWORD, add_user
 from test_admin_api import Api
@@ -138,7 +139,7 @@ def _flow(h, rv):
     token_path = os.path.join(gw.config["state_dir"], "admin.token")
     check(wait_until(lambda: os.path.exists(token_path), 10.0), "no admin token file")
     with open(token_path) as f:
-        api = Api(admin_port, f.read().strip())
+        api = Api(admin_port, personal_token(admin_port, bootstrap=f.read().strip()))
     r = api.req("POST", "/api/v1/users/%s/confirm-compromised" % ALICE)
     eq(r.status, 200, "confirm-compromised: %r" % r.body)
 

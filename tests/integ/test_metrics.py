@@ -5,6 +5,7 @@ import os
 import re
 import time
 
+from admin_auth import personal_token
 from harness import Conn, Skip, check, eq, free_port, get, port_open, wait_until
 from portal_client import (EMAIL, PASSWORD, Browser, add_user, enrol, mfa, session_cookie,
                            sign_in)
@@ -70,7 +71,7 @@ def _gateway(h):
     check(wait_until(lambda: os.path.exists(token_path), 5.0), "no admin token file")
     with open(token_path) as f:
         token = f.read().strip()
-    return gw, port, token
+    return gw, port, personal_token(port, bootstrap=token)
 
 
 def scrape(port, token=None, method="GET", path="/metrics"):

@@ -10,6 +10,7 @@ import signal
 import threading
 import urllib.parse
 
+from admin_auth import personal_token
 from harness import check, eq, free_port, get, port_open, wait_until
 from portal_client import Browser, session_cookie, sign_in
 from test_admin_api import Api
@@ -81,8 +82,7 @@ def test_reload_while_signing_in_revoking_and_changing_passwords(h):
     cfg = _config(h, up, port)
     gw = h.gateway(cfg)
     check(wait_until(lambda: port_open(port), 30), "admin port never opened")
-    with open(os.path.join(h.dir, "state", "admin.token")) as f:
-        api = Api(port, f.read().strip())
+    api = Api(port, personal_token(port, os.path.join(h.dir, "state")))
     passwords = {}
     for i, email in enumerate(USERS):
         passwords[email] = "first passphrase number %d" % i

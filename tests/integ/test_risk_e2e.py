@@ -22,6 +22,7 @@ import subprocess
 import time
 import urllib.parse
 
+from admin_auth import personal_token
 from harness import (APP_HOST, Conn, SockReader, Skip, build_request, check, eq, free_port,
                      port_open, read_response, timeout, wait_until)
 from portal_client import FORM, Browser, _fresh_step, add_user, enrol, session_cookie, totp
@@ -135,8 +136,7 @@ def _start(h, cfg, admin_port, offset=0, name="ztgate"):
 
 
 def _admin(h, admin_port, method, path, body=None):
-    with open(os.path.join(h.dir, "state", "admin.token")) as f:
-        token = f.read().strip()
+    token = personal_token(admin_port, os.path.join(h.dir, "state"))
     headers = [("Authorization", "Bearer " + token)]
     data = None
     if body is not None:

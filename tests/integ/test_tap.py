@@ -12,6 +12,7 @@ import re
 import sqlite3
 import time
 
+from admin_auth import personal_token
 from harness import check, eq, free_port, port_open, timeout, wait_until
 from portal_client import (PASSWORD, Browser, add_user, enrol, mfa, session_cookie, sign_in,
                            totp, _fresh_step)
@@ -39,7 +40,7 @@ def _gateway(h, tor=False):
     check(wait_until(lambda: port_open(admin_port), 10.0), "admin port never opened")
     token_path = os.path.join(h.dir, "state", "admin.token")
     check(wait_until(lambda: os.path.exists(token_path), 5.0), "no admin token")
-    api = Api(admin_port, open(token_path).read().strip())
+    api = Api(admin_port, personal_token(admin_port, bootstrap=open(token_path).read().strip()))
     return gw, up, api, audit
 
 

@@ -24,11 +24,17 @@
 #include "admin/admin.h"
 #include "identity/password.h"
 #include "lib/secure.h"
+#include "session/admins.h"
 #include "store/store.h"
 
 #define FAST ((zt_password_params){2, 19u << 20})
 #define TOKEN "tok_0123456789abcdefghijklmnopqrstuvwxyz"
 #define GOOD_PW "correct horse battery staple"
+#define ADMIN_EMAIL "root-admin@example.com"
+/* The personal token of ADMIN_EMAIL, global admin (made in setup through the bootstrap path):
+ * TOKEN above is the bootstrap token, which only creates the first admin. */
+static char PTOK[ZT_ADMINS_TOKEN_LEN + 1];
+static char PTOK_ID[ZT_STORE_ADMIN_TOKEN_ID_LEN + 1];
 
 /* ---- the connection layer, replaced ---- */
 
@@ -124,6 +130,15 @@ static int setup(void **state)
     f->svc.passwords = zt_password_pool_new(&pcfg, NULL);
     assert_non_null(f->svc.passwords);
     zt_admin_token_hash(TOKEN, strlen(TOKEN), f->svc.admin_token_hash);
+    zt_user admin;
+    assert_int_equal(zt_store_user_add(f->svc.store, ADMIN_EMAIL, "Admin", "", NULL, 0, &admin), 0);
+    zt_account_env env = {.store = f->svc.store};
+    zt_actor boot = {.name = "bootstrap-token", .type = "System"};
+    zt_account_result res;
+    zt_store_admin_token t;
+    assert_int_equal(zt_admins_first(&env, &boot, admin.id, PTOK, &t, &res), 0);
+    snprintf(PTOK_ID, sizeof(PTOK_ID), "%s", t.id);
+    zt_user_dispose(&admin);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     memset(&cap, 0, sizeof(cap));
     audit_refuses = client_gone = false;
@@ -196,7 +211,7 @@ static int call_full(int method, const char *path, const char *body, const char 
 
 static int call(int method, const char *path, const char *body)
 {
-    return call_full(method, path, body, TOKEN, body ? "application/json" : NULL);
+    return call_full(method, path, body, PTOK, body ? "application/json" : NULL);
 }
 
 static const char *jstr(const char *key)
@@ -334,6 +349,56 @@ static void test_seg_decode(void **state)
     assert_int_equal(zt_admin_seg_decode("%41123456789abcde", 17, out, sizeof(out)), 0);
 }
 
+/* Every endpoint's permission (docs/ADMINS.md): reads need *_READ, changes their own; group
+ * creation and admin changes need it unscoped. */
+static void test_need(void **state)
+{
+    (void)state;
+    static const struct {
+        zt_admin_ep ep;
+        int method;
+        zt_perms perm;
+        bool unscoped;
+    } cases[] = {
+        {ZT_ADMIN_EP_HEALTH, HTTP_GET, 0, false},
+        {ZT_ADMIN_EP_USERS, HTTP_GET, ZT_PERM_USERS_READ, false},
+        {ZT_ADMIN_EP_USERS, HTTP_POST, ZT_PERM_USERS_WRITE, false},
+        {ZT_ADMIN_EP_USER, HTTP_DELETE, ZT_PERM_USERS_WRITE, false},
+        {ZT_ADMIN_EP_USER_RESET_MFA, HTTP_POST, ZT_PERM_CREDENTIALS, false},
+        {ZT_ADMIN_EP_USER_TAP, HTTP_DELETE, ZT_PERM_CREDENTIALS, false},
+        {ZT_ADMIN_EP_USER_PASSWORD, HTTP_POST, ZT_PERM_CREDENTIALS, false},
+        {ZT_ADMIN_EP_USER_REVOKE, HTTP_POST, ZT_PERM_SESSIONS_REVOKE, false},
+        {ZT_ADMIN_EP_GROUPS, HTTP_POST, ZT_PERM_USERS_WRITE, true},
+        {ZT_ADMIN_EP_GROUP, HTTP_GET, ZT_PERM_USERS_READ, false},
+        {ZT_ADMIN_EP_GROUP_MEMBERS, HTTP_POST, ZT_PERM_USERS_WRITE, false},
+        {ZT_ADMIN_EP_RISK, HTTP_GET, ZT_PERM_RISK_READ, false},
+        {ZT_ADMIN_EP_USER_CONFIRM, HTTP_POST, ZT_PERM_RISK_WRITE, false},
+        {ZT_ADMIN_EP_DEVICE, HTTP_DELETE, ZT_PERM_DEVICES_WRITE, false},
+        {ZT_ADMIN_EP_ENROLL_CODES, HTTP_POST, ZT_PERM_DEVICES_WRITE, false},
+        {ZT_ADMIN_EP_ADMINS, HTTP_GET, ZT_PERM_AUDIT_READ, false},
+        {ZT_ADMIN_EP_ADMINS, HTTP_POST, ZT_PERM_ADMINS, true},
+        {ZT_ADMIN_EP_ADMIN, HTTP_DELETE, ZT_PERM_ADMINS, true},
+        {ZT_ADMIN_EP_TOKENS, HTTP_POST, 0, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        zt_perms p = 99;
+        bool unscoped = !cases[i].unscoped;
+        zt_admin_need(cases[i].ep, cases[i].method, &p, &unscoped);
+        if (p != cases[i].perm || unscoped != cases[i].unscoped)
+            fail_msg("case %zu: perm %u unscoped %d", i, p, unscoped);
+    }
+    /* the auditor's role reaches no endpoint that changes anything */
+    zt_perms aud = zt_admins_role_perms(ZT_ROLE_AUDITOR);
+    for (int ep = ZT_ADMIN_EP_USERS; ep <= ZT_ADMIN_EP_TOKEN; ep++) {
+        zt_perms p;
+        bool unscoped;
+        zt_admin_need((zt_admin_ep)ep, HTTP_POST, &p, &unscoped);
+        if (p != 0 && (aud & p) == p && ep != ZT_ADMIN_EP_RISK && ep != ZT_ADMIN_EP_RISK_ONE &&
+            ep != ZT_ADMIN_EP_USER_SESSIONS && ep != ZT_ADMIN_EP_DEVICES)
+            fail_msg("the auditor may POST to endpoint %d", ep);
+    }
+}
+
 static void test_router(void **state)
 {
     static const struct {
@@ -361,6 +426,15 @@ static void test_router(void **state)
         {HTTP_POST, "/api/v1/users/x/password", ZT_ADMIN_EP_USER_PASSWORD, 0, "x", "", NULL},
         {HTTP_GET, "/api/v1/users/x/sessions", ZT_ADMIN_EP_USER_SESSIONS, 0, "x", "", "GET"},
         {HTTP_GET, "/api/v1/groups", ZT_ADMIN_EP_GROUPS, 0, "", "", "GET, POST"},
+        {HTTP_GET, "/api/v1/admins", ZT_ADMIN_EP_ADMINS, 0, "", "", "GET, POST"},
+        {HTTP_POST, "/api/v1/admins/first", ZT_ADMIN_EP_ADMINS_FIRST, 0, "", "", "POST"},
+        {HTTP_GET, "/api/v1/admins/first", ZT_ADMIN_EP_ADMINS_FIRST, 405, "", "", "POST"},
+        {HTTP_DELETE, "/api/v1/admins/a%40b", ZT_ADMIN_EP_ADMIN, 0, "a@b", "", "DELETE"},
+        {HTTP_GET, "/api/v1/admins/a%40b", ZT_ADMIN_EP_ADMIN, 405, "a@b", "", "DELETE"},
+        {HTTP_POST, "/api/v1/tokens", ZT_ADMIN_EP_TOKENS, 0, "", "", "GET, POST"},
+        {HTTP_DELETE, "/api/v1/tokens/0123456789abcdef", ZT_ADMIN_EP_TOKEN, 0, "", "", "DELETE"},
+        {HTTP_GET, "/api/v1/admins/a/b", ZT_ADMIN_EP_NONE, 404, "", "", NULL},
+        {HTTP_GET, "/api/v1/tokens/a/b", ZT_ADMIN_EP_NONE, 404, "", "", NULL},
         {HTTP_GET, "/api/v1/groups/eng", ZT_ADMIN_EP_GROUP, 0, "", "eng", "GET, DELETE"},
         {HTTP_POST, "/api/v1/groups/eng/members", ZT_ADMIN_EP_GROUP_MEMBERS, 0, "", "eng", "POST"},
         {HTTP_DELETE, "/api/v1/groups/eng/members/a%40b.c", ZT_ADMIN_EP_GROUP_MEMBER, 0, "a@b.c",
@@ -502,18 +576,32 @@ static void test_auth(void **state)
 
     assert_int_equal(call(HTTP_GET, "/api/v1/health", NULL), 200);
     assert_string_equal(jstr("status"), "ok");
-    assert_null(strstr(last_event(), TOKEN));
+    assert_null(strstr(last_event(), PTOK + 21)); /* never the token's secret */
     assert_non_null(strstr(last_event(), "\"status_id\":1"));
     assert_non_null(strstr(last_event(), "req-1"));
-    /* The actor is the token, named by the first 16 hex digits of its SHA-256. */
+    /* The actor is the person, and the token by its public id. */
     char want[96];
-    snprintf(want, sizeof(want), "\"name\":\"admin-token:%.16s\"", F->svc.admin_token_hash);
+    assert_non_null(strstr(last_event(), "\"name\":\"admin:" ADMIN_EMAIL "\""));
+    snprintf(want, sizeof(want), "\"credential_uid\":\"token:%s\"", PTOK_ID);
     assert_non_null(strstr(last_event(), want));
     assert_non_null(strstr(last_event(), "\"type\":\"Admin\""));
 
-    /* Admin API off: no token matches. */
+    /* The bootstrap token only creates the first admin: anything else is 403 bootstrap_only,
+     * and /admins/first after the first is 409. */
+    assert_int_equal(call_full(HTTP_GET, "/api/v1/health", NULL, TOKEN, NULL), 403);
+    assert_string_equal(jstr("error"), "bootstrap_only");
+    snprintf(want, sizeof(want), "\"name\":\"bootstrap-token:%.16s\"", F->svc.admin_token_hash);
+    assert_non_null(strstr(last_event(), want));
+    assert_null(strstr(last_event(), TOKEN));
+    int st = call_full(HTTP_POST, "/api/v1/admins/first", "{\"user\":\"" ADMIN_EMAIL "\"}", TOKEN,
+                       "application/json");
+    assert_int_equal(st, 409);
+    assert_string_equal(jstr("error"), "admin_exists");
+    assert_int_equal(call_full(HTTP_GET, "/metrics", NULL, TOKEN, NULL), 403);
+    /* Bootstrap off: the file's token matches nothing; personal tokens still work. */
     F->svc.admin_token_hash[0] = '\0';
-    assert_int_equal(call(HTTP_GET, "/api/v1/health", NULL), 401);
+    assert_int_equal(call_full(HTTP_GET, "/api/v1/health", NULL, TOKEN, NULL), 401);
+    assert_int_equal(call(HTTP_GET, "/api/v1/health", NULL), 200);
 }
 
 static void test_errors(void **state)
@@ -526,10 +614,10 @@ static void test_errors(void **state)
     assert_non_null(strstr(cap.headers, "Allow: GET, POST\r\n"));
     assert_string_equal(jstr("error"), "method_not_allowed");
     assert_int_equal(call(HTTP_GET, "/api/v1/users/a%2Fb", NULL), 400);
-    assert_int_equal(call_full(HTTP_POST, "/api/v1/groups", "{\"name\":\"g\"}", TOKEN, NULL), 415);
-    assert_int_equal(
-        call_full(HTTP_POST, "/api/v1/groups", "{\"name\":\"g\"}", TOKEN, "text/plain"), 415);
-    assert_int_equal(call_full(HTTP_POST, "/api/v1/groups", "{\"name\":\"g\"}", TOKEN,
+    assert_int_equal(call_full(HTTP_POST, "/api/v1/groups", "{\"name\":\"g\"}", PTOK, NULL), 415);
+    assert_int_equal(call_full(HTTP_POST, "/api/v1/groups", "{\"name\":\"g\"}", PTOK, "text/plain"),
+                     415);
+    assert_int_equal(call_full(HTTP_POST, "/api/v1/groups", "{\"name\":\"g\"}", PTOK,
                                "Application/JSON; charset=utf-8"),
                      201);
     assert_int_equal(call(HTTP_POST, "/api/v1/groups", "{\"name\":1}"), 400);
@@ -622,7 +710,7 @@ static void test_users_and_groups(void **state)
 
     assert_int_equal(call(HTTP_GET, "/api/v1/users", NULL), 200);
     json_t *users = json_object_get(cap.json, "users");
-    assert_int_equal(json_array_size(users), 2);
+    assert_int_equal(json_array_size(users), 3); /* and ADMIN_EMAIL, the caller */
     assert_null(strstr(cap.body, "argon2"));
 
     char path[128];
@@ -742,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_token_check),
         cmocka_unit_test(test_seg_decode),
         cmocka_unit_test(test_router),
+        cmocka_unit_test(test_need),
         cmocka_unit_test(test_body),
         cmocka_unit_test_setup_teardown(test_auth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),

@@ -117,6 +117,13 @@ static void test_names(void **state)
     assert_int_equal(zt_admins_role_parse("root", &r), -EINVAL);
     assert_int_equal(zt_admins_role_parse("Helpdesk", &r), -EINVAL);
     assert_int_equal(zt_admins_role_perms(ZT_ROLE_GLOBAL_ADMIN), ZT_PERM_ALL);
+    assert_string_equal(zt_msg_text(ZT_LANG_JA, zt_admins_role_msg(ZT_ROLE_HELPDESK)),
+                        "ヘルプデスク");
+    for (int i = 0; i < ZT_PERM_COUNT; i++) {
+        assert_int_not_equal(zt_admins_perm_msg(1u << i), MSG_NONE);
+        assert_non_null(zt_admins_perm_name(1u << i));
+    }
+    assert_int_equal(zt_admins_perm_msg(3), MSG_NONE);
     /* the auditor reads everything and changes nothing */
     zt_perms writes = ZT_PERM_USERS_WRITE | ZT_PERM_CREDENTIALS | ZT_PERM_SESSIONS_REVOKE |
                       ZT_PERM_DEVICES_WRITE | ZT_PERM_RISK_WRITE | ZT_PERM_INCIDENTS_WRITE |

@@ -384,7 +384,8 @@ static void test_rollup_stats(void **state)
     assert_non_null(r);
     assert_int_equal(zt_aq_rollup_update(r), 0);
     zt_aq_stats st;
-    zt_aq_stats_req req = {.since_us = T0, .until_us = T0 + 2 * 3600000000LL, .bucket_s = 3600};
+    zt_aq_stats_req req = {
+        .since_us = T0, .until_us = T0 + 2 * 3600000000LL, .bucket_s = 3600, .mfa_top = 1};
     assert_int_equal(zt_aq_rollup_stats(r, &req, &st), 0);
     assert_int_equal(st.n_buckets, 2);
     assert_int_equal(st.buckets[0].c[ZT_AQC_ALLOW], 9);
@@ -400,7 +401,8 @@ static void test_rollup_stats(void **state)
     assert_int_equal(st.mfa_prompts, 3);
     assert_int_equal(st.mfa_user_days, 2);
     assert_int_equal(st.mfa_max_per_user_day, 2);
-    bool saw_travel = false, saw_ro = false, saw_p2 = false;
+    bool saw_travel = false, saw_ro = false, saw_p2 = false, saw_u1 = false;
+    size_t user_days = 0;
     for (size_t i = 0; i < st.n_named; i++) {
         const zt_aq_named *n = &st.named[i];
         if (n->kind == ZT_AQK_DETECTION_TYPE && strcmp(n->name, "impossible_travel") == 0)
@@ -410,9 +412,18 @@ static void test_rollup_stats(void **state)
         if (n->kind == ZT_AQK_POLICY_DECISION && strcmp(n->name, "p2") == 0 &&
             n->sub == ZT_AQC_ALLOW)
             saw_p2 = n->count == 4;
+        if (n->kind == ZT_AQK_USER_MFA_DAY) {
+            user_days++;
+            saw_u1 = strcmp(n->name, "u1") == 0 && n->count == 2 && n->sub == T0 / 86400000000LL;
+        }
     }
-    assert_true(saw_travel && saw_ro && saw_p2);
-    uint64_t before = st.total[ZT_AQC_RECORDS];
+    assert_true(saw_travel && saw_ro && saw_p2 && saw_u1);
+    assert_int_equal(user_days, 1); /* only the busiest one was asked for */
+    uint64_t before = st.total[ZT_AQC_RECORDS], held;
+    size_t bytes;
+    zt_aq_rollup_size(r, &held, &bytes);
+    assert_int_equal(held, before);
+    assert_true(bytes > 60 * 60 && bytes < 4u << 20); /* an hour of minutes, a few names */
     zt_aq_stats_dispose(&st);
 
     /* the log grows, then rotates: the rollup follows without counting anything twice */

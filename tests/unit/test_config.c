@@ -1354,7 +1354,8 @@ static void test_module_sections(void **state)
         {"locations:\n  - zz: 1\n", "in 'locations[0]' (expected one of: name, cidrs, "},
         {"policies:\n  - zz: 1\n", "in 'policies[0]' (expected one of: name, state, "},
         {"audit:\n  zz: 1\n", "in 'audit' (expected one of: path, signing_key, "},
-        {"admin:\n  zz: 1\n", "in 'admin' (expected one of: listen, tls, token_file)"},
+        {"admin:\n  zz: 1\n",
+         "in 'admin' (expected one of: listen, tls, token_file, bootstrap_token)"},
         {"auth:\n  zz: 1\n", "in 'auth' (expected one of: portal_host, issuer, "},
         /* a leading '-': the whole file, not appended to BASE */
         {"-gateway:\n  zz: 1\n  listen:\n    - address: 127.0.0.1:8080\n"
