@@ -35,7 +35,9 @@ NOT_CONFIG = {"device.uid", "session.uid", "device.name", "device.platform",
               # the api.operation of the SCIM endpoint's audit records (docs/SCIM.md)
               "scim.user.create",
               # the operations of the administrators' records (docs/ADMINS.md)
-              "admin.grant", "admin.revoke", "admin.first", "admin.list"}
+              "admin.grant", "admin.revoke", "admin.first", "admin.list",
+              # the api.operation of risk and device verdicts (docs/AUDIT.md, docs/CONSOLE.md)
+              "risk.dismiss", "risk.dismiss_user", "risk.confirm_compromised", "device.revoke"}
 
 
 def doc_files():
