@@ -170,7 +170,7 @@ static void test_quickstart(void **state)
     assert_false(cfg->audit.fail_open);
 
     assert_string_equal(cfg->auth.portal_host, "sso.localhost");
-    assert_int_equal(cfg->n_apps, 2);
+    assert_int_equal(cfg->n_apps, 3);
     const zt_app_cfg *app = &cfg->apps[0];
     assert_string_equal(app->name, "demo");
     assert_string_equal(app->host, "app.localhost");
@@ -185,7 +185,16 @@ static void test_quickstart(void **state)
 
     /* The OpenID Connect demo app, and the issuer derived from the portal host and the TLS
      * listener (the URL examples/oidc_demo/server.mjs uses by default). */
-    const zt_app_cfg *rp = &cfg->apps[1];
+    /* The web console on its own host, with the default fresh-sign-in age (1 h). */
+    const zt_app_cfg *console = NULL;
+    for (size_t i = 0; i < cfg->n_apps; i++)
+        if (strcmp(cfg->apps[i].name, "console") == 0)
+            console = &cfg->apps[i];
+    assert_non_null(console);
+    assert_int_equal(console->kind, ZT_APP_CONSOLE);
+    assert_string_equal(console->host, "console.localhost");
+    assert_int_equal(console->session_max_age_ms, 3600 * 1000);
+    const zt_app_cfg *rp = &cfg->apps[2];
     assert_string_equal(rp->name, "demo-oidc");
     assert_int_equal(rp->kind, ZT_APP_OIDC);
     assert_int_equal(rp->sensitivity, ZT_SENS_INTERNAL);

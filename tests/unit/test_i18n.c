@@ -64,7 +64,7 @@ static void assert_no_english(const char *out, const char *what)
 static void render_ja(zt_page pg, const char *what)
 {
     zt_buf b;
-    zt_buf_init(&b, 1 << 20);
+    zt_buf_init(&b, 4 << 20);
     pg.lang = ZT_LANG_JA;
     pg.request_id = "ref-1";
     assert_int_equal(zt_page_render_body(&b, &pg), 0);
@@ -150,7 +150,7 @@ static void test_portal_pages_in_japanese(void **state)
 {
     (void)state;
     zt_buf b;
-    zt_buf_init(&b, 1 << 23); /* a page per catalogue message below */
+    zt_buf_init(&b, 4 << 20);
     zt_login_view login = {
         .lang = ZT_LANG_JA, .csrf_token = "t", .rd = "", .error = PM_ERR_SIGN_IN};
     assert_int_equal(zt_render_login(&b, &login), 0);
@@ -196,7 +196,7 @@ static void test_check_catches_english(void **state)
 {
     (void)state;
     zt_buf b;
-    zt_buf_init(&b, 1 << 20);
+    zt_buf_init(&b, 4 << 20);
     zt_page pg = {.status = 403,
                   .title = MSG_BLOCKED_TITLE,
                   .body = MSG_BLOCKED_BODY,
@@ -213,7 +213,7 @@ static void test_json_shape(void **state)
 {
     (void)state;
     zt_buf b;
-    zt_buf_init(&b, 1 << 20);
+    zt_buf_init(&b, 4 << 20);
     zt_page pg = {.status = 403,
                   .title = MSG_PASSWORD_CHANGE_TITLE,
                   .body = MSG_PASSWORD_CHANGE_BODY,
