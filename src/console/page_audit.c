@@ -30,9 +30,10 @@ static const char *param(zt_console_ctx *cx, const char *name)
 
 static void field(zt_console_ctx *cx, const char *id, zt_msg m, const char *hint)
 {
-    zt_console_printf(cx, "<label for=\"%s\">", id);
+    zt_console_printf(cx, "<div><label for=\"%s\">", id);
     zt_console_msg(cx, m);
-    zt_console_printf(cx, "</label><input id=\"%s\" name=\"%s\" value=\"%s\" placeholder=\"%s\">",
+    zt_console_printf(cx,
+                      "</label><input id=\"%s\" name=\"%s\" value=\"%s\" placeholder=\"%s\"></div>",
                       id, id, zt_console_esc(cx, param(cx, id)), hint);
 }
 
@@ -46,14 +47,14 @@ static void filter_form(zt_console_ctx *cx)
     field(cx, "user", COP_F_USER, "");
     field(cx, "device", COP_F_DEVICE, "");
     field(cx, "ip", COP_F_IP, "10.0.0.0/8");
-    zt_console_printf(cx, "<label for=\"decision\">");
+    zt_console_printf(cx, "<div><label for=\"decision\">");
     zt_console_msg(cx, COP_F_DECISION);
     zt_console_printf(cx, "</label><select id=\"decision\" name=\"decision\">");
     for (size_t i = 0; decisions[i] != NULL; i++)
         zt_console_printf(cx, "<option value=\"%s\"%s>%s</option>", decisions[i],
                           strcmp(param(cx, "decision"), decisions[i]) == 0 ? " selected" : "",
                           decisions[i][0] ? decisions[i] : "—");
-    zt_console_printf(cx, "</select><label for=\"class\">");
+    zt_console_printf(cx, "</select></div><div><label for=\"class\">");
     zt_console_msg(cx, COP_F_CLASS);
     zt_console_printf(cx,
                       "</label><select id=\"class\" name=\"class\"><option value=\"\">—</option>");
@@ -61,7 +62,7 @@ static void filter_form(zt_console_ctx *cx)
         zt_console_printf(cx, "<option%s>%s</option>",
                           strcmp(param(cx, "class"), cop_classes[i].name) == 0 ? " selected" : "",
                           cop_classes[i].name);
-    zt_console_printf(cx, "</select>");
+    zt_console_printf(cx, "</select></div>");
     field(cx, "app", COP_F_APP, "");
     field(cx, "ref", COP_F_REF, "");
     field(cx, "text", COP_F_TEXT, "");
@@ -87,6 +88,16 @@ static const char *span(zt_console_ctx *cx, const zt_aq_fields *f, zt_aq_field w
     return zt_console_esc(cx, buf);
 }
 
+/* "http_activity" for 4002; the number when the form offers no name for it. */
+static const char *class_text(zt_console_ctx *cx, const zt_aq_fields *f)
+{
+    int64_t uid = zt_aq_span_int(&f->f[ZT_AQF_CLASS], 0);
+    for (size_t i = 0; cop_classes[i].name != NULL; i++)
+        if (cop_classes[i].uid == uid)
+            return cop_classes[i].name;
+    return span(cx, f, ZT_AQF_CLASS);
+}
+
 static void hit_row(zt_console_ctx *cx, const zt_aq_hit *h)
 {
     zt_aq_fields f;
@@ -105,8 +116,8 @@ static void hit_row(zt_console_ctx *cx, const zt_aq_hit *h)
                       "<tr data-seq=\"%llu\" data-decision=\"%s\"><td>%s</td><td>%s</td><td>%s"
                       "</td><td>%s</td><td>%s</td><td>%s</td><td>",
                       (unsigned long long)h->seq, decision,
-                      zt_console_time(cx, cop_record_time(&f)), span(cx, &f, ZT_AQF_CLASS),
-                      decision, user, span(cx, &f, ZT_AQF_APP), span(cx, &f, ZT_AQF_IP));
+                      zt_console_time(cx, cop_record_time(&f)), class_text(cx, &f), decision, user,
+                      span(cx, &f, ZT_AQF_APP), span(cx, &f, ZT_AQF_IP));
     if (ref[0] != '\0')
         zt_console_printf(cx, "<a href=\"/ref?id=%s\"><code>%s</code></a>",
                           zt_console_esc(cx, zt_console_url_enc(cx, raw_ref)), ref);

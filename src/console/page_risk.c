@@ -117,11 +117,11 @@ static void detections(zt_console_ctx *cx, const det_vec *k, const bool *in_scop
             continue;
         zt_console_printf(cx,
                           "<tr data-detection=\"%" PRId64 "\"><td>%s</td><td>%s</td><td>%s "
-                          "(",
+                          "<br><small>",
                           d->id, zt_console_time(cx, d->created_at), zt_console_esc(cx, d->email),
                           zt_console_esc(cx, d->type));
         zt_console_msg(cx, d->user_activity ? COP_ACTIVITY_USER : COP_ACTIVITY_SIGN_IN);
-        zt_console_printf(cx, ")</td><td>");
+        zt_console_printf(cx, "</small></td><td>");
         level_badge(cx, d->level);
         zt_console_printf(cx, "</td><td>%s</td><td>%s</td><td>", zt_store_risk_state_name(d->state),
                           d->ip[0] ? zt_console_esc(cx, d->ip) : "—");

@@ -31,10 +31,10 @@ static bool flag(zt_console_ctx *cx, const char *name)
     return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "on") == 0);
 }
 
-/* Each field on its own line: label, then the control. */
+/* Each field a box of the row: label above the control. */
 static void label(zt_console_ctx *cx, const char *id, zt_msg m)
 {
-    zt_console_printf(cx, "<p><label for=\"%s\">", id);
+    zt_console_printf(cx, "<div><label for=\"%s\">", id);
     zt_console_msg(cx, m);
     zt_console_printf(cx, "</label>");
 }
@@ -42,7 +42,7 @@ static void label(zt_console_ctx *cx, const char *id, zt_msg m)
 static void text_input(zt_console_ctx *cx, const char *id, zt_msg m, const char *type)
 {
     label(cx, id, m);
-    zt_console_printf(cx, "<input id=\"%s\" name=\"%s\" type=\"%s\" value=\"%s\"></p>", id, id,
+    zt_console_printf(cx, "<input id=\"%s\" name=\"%s\" type=\"%s\" value=\"%s\"></div>", id, id,
                       type, zt_console_esc(cx, param(cx, id)));
 }
 
@@ -55,15 +55,15 @@ static void select_input(zt_console_ctx *cx, const char *id, zt_msg m, const cha
         zt_console_printf(cx, "<option value=\"%s\"%s>%s</option>", words[i],
                           strcmp(cur, words[i]) == 0 ? " selected" : "",
                           words[i][0] ? words[i] : "—");
-    zt_console_printf(cx, "</select></p>");
+    zt_console_printf(cx, "</select></div>");
 }
 
 static void check_input(zt_console_ctx *cx, const char *id, zt_msg m)
 {
-    zt_console_printf(cx, "<p><label><input type=\"checkbox\" name=\"%s\" value=\"1\"%s> ", id,
+    zt_console_printf(cx, "<div><label><input type=\"checkbox\" name=\"%s\" value=\"1\"%s> ", id,
                       flag(cx, id) ? " checked" : "");
     zt_console_msg(cx, m);
-    zt_console_printf(cx, "</label></p>");
+    zt_console_printf(cx, "</label></div>");
 }
 
 static void app_select(zt_console_ctx *cx)
@@ -76,14 +76,15 @@ static void app_select(zt_console_ctx *cx)
         zt_console_printf(cx, "<option%s>%s</option>",
                           strcmp(cur, cfg->apps[i].name) == 0 ? " selected" : "",
                           zt_console_esc(cx, cfg->apps[i].name));
-    zt_console_printf(cx, "</select></p>");
+    zt_console_printf(cx, "</select></div>");
 }
 
 static void form(zt_console_ctx *cx)
 {
     zt_console_printf(cx, "<p>");
     zt_console_msg(cx, COP_WF_INTRO);
-    zt_console_printf(cx, "</p><form method=\"get\" action=\"/whatif\" id=\"whatif\">");
+    zt_console_printf(cx,
+                      "</p><form method=\"get\" action=\"/whatif\" class=\"row\" id=\"whatif\">");
     text_input(cx, "user", COP_WF_USER, "email");
     text_input(cx, "groups", COP_WF_GROUPS, "text");
     app_select(cx);

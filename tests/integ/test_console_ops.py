@@ -181,6 +181,11 @@ def test_console_ops_whatif_equals_cli_and_gateway(h):
                     and x.get("actor", {}).get("user", {}).get("email_addr") == BLOCKED)
     eq(recs[-1]["decision"], "block", "gateway decision")
     check("block-contractors" in recs[-1]["reasons"], "gateway's deciding policy")
+    # ... and a signed-in (MFA) user the same as the MFA case: allowed.
+    c = signed_in_browser(h, gw, CALM, create=False)
+    eq(c.get("/").status, 200, "gateway allows the user after MFA")
+    r = a.get("/whatif?" + urllib.parse.urlencode({"user": CALM, "app": "hr", "mfa": "1"}))
+    eq(_data(r.body, "data-verdict"), "allow", "what-if allows the same request")
     # Bad input names the field; unknown user and app are clear; Japanese.
     for q, text in (({"user": CALM, "app": "hr", "ip": "999.1.1.1"}, b"IP address"),
                     ({"user": CALM, "app": "hr", "at": "soon"}, b"Time (RFC 3339"),
