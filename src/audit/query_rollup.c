@@ -567,6 +567,7 @@ zt_aq_rollup *zt_aq_rollup_new(const char *live, const zt_aq_filter *scope)
             if (*strs[i] != NULL)
                 ok = (*strs[i] = strdup(*strs[i])) != NULL;
         size_t n = scope->allowed_users ? scope->n_allowed : 0;
+        r->scope.n_allowed = n; /* what scope_users holds, freed below */
         r->scope_users = calloc(n + 1, sizeof(char *));
         ok = ok && r->scope_users != NULL;
         for (size_t i = 0; ok && i < n; i++)

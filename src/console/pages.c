@@ -18,6 +18,7 @@ extern const zt_console_page zt_console_page_incidents;
 extern const zt_console_page zt_console_page_audit;
 extern const zt_console_page zt_console_page_ref;
 /* ---- assess ---- */
+extern const zt_console_page zt_console_page_assess;
 /* ---- admins ---- */
 
 const zt_console_page *const zt_console_pages[] = {
@@ -35,6 +36,7 @@ const zt_console_page *const zt_console_pages[] = {
     &zt_console_page_audit,
     &zt_console_page_ref,
     /* assess */
+    &zt_console_page_assess,
     /* admins */
     NULL,
 };

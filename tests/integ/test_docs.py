@@ -36,7 +36,7 @@ NOT_CONFIG = {"device.uid", "session.uid", "device.name", "device.platform",
               "scim.user.create",
               # the operations of the administrators' records (docs/ADMINS.md)
               "admin.grant", "admin.revoke", "admin.first", "admin.list",
-              # the api.operation of risk and device verdicts (docs/AUDIT.md, docs/CONSOLE.md)
+              # the api.operation of the admin API's risk and device records (docs/AUDIT.md)
               "risk.dismiss", "risk.dismiss_user", "risk.confirm_compromised", "device.revoke"}
 
 
