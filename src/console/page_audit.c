@@ -213,7 +213,7 @@ static void read_form(zt_console_ctx *cx, cop_audit_form *f)
 static void bad_filter(zt_console_ctx *cx, zt_msg which)
 {
     zt_console_begin(cx, COP_AUDIT_TITLE);
-    zt_console_status(cx, 400);
+    cx->r->status = 400;
     zt_console_printf(cx, "<p class=\"error\" role=\"alert\" id=\"bad-filter\">");
     zt_console_msg(cx, COP_AUDIT_BAD_FILTER);
     zt_console_printf(cx, ": ");
@@ -225,10 +225,6 @@ static void bad_filter(zt_console_ctx *cx, zt_msg which)
 
 static void audit(zt_console_ctx *cx)
 {
-    if (zt_console_params_bad(cx)) {
-        zt_console_fail(cx, 400, CON_BAD_INPUT_TITLE, zt_console_t(cx, CON_BAD_QUERY));
-        return;
-    }
     const char *live = cop_audit_live(cx);
     if (live == NULL) {
         zt_console_fail(cx, 503, CON_UNAVAILABLE_TITLE, zt_console_t(cx, COP_AUDIT_UNAVAILABLE));

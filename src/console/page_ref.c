@@ -142,12 +142,12 @@ static void search_done(void *arg, int rc, zt_aq_result *res)
     zt_console_begin(cx, COP_REF_TITLE);
     ref_form(cx, v->id);
     if (res == NULL || (rc != 0 && res->n == 0)) {
-        zt_console_status(cx, 503);
+        cx->r->status = 503;
         zt_console_printf(cx, "<p class=\"error\">");
         zt_console_msg(cx, COP_AUDIT_UNAVAILABLE);
         zt_console_printf(cx, "</p>");
     } else if (res->n == 0) {
-        zt_console_status(cx, 404);
+        cx->r->status = 404;
         zt_console_printf(cx, "<p id=\"not-found\">");
         zt_console_msg(cx, COP_REF_NOT_FOUND);
         zt_console_printf(cx, "</p>");
@@ -164,10 +164,6 @@ static void search_done(void *arg, int rc, zt_aq_result *res)
 static void ref(zt_console_ctx *cx)
 {
     const char *id = zt_console_param(cx, "id");
-    if (zt_console_params_bad(cx)) {
-        zt_console_fail(cx, 400, CON_BAD_INPUT_TITLE, zt_console_t(cx, CON_BAD_QUERY));
-        return;
-    }
     if (id == NULL || id[0] == '\0') {
         zt_console_begin(cx, COP_REF_TITLE);
         ref_form(cx, "");
@@ -176,7 +172,7 @@ static void ref(zt_console_ctx *cx)
     }
     if (!cop_ref_valid(id)) {
         zt_console_begin(cx, COP_REF_TITLE);
-        zt_console_status(cx, 400);
+        cx->r->status = 400;
         zt_console_printf(cx, "<p class=\"error\" role=\"alert\">");
         zt_console_msg(cx, COP_REF_BAD);
         zt_console_printf(cx, "</p>");

@@ -201,7 +201,7 @@ static void answer(zt_console_ctx *cx, const zt_whatif_env *env, const zt_whatif
 
 static void bad_field(zt_console_ctx *cx, zt_msg field)
 {
-    zt_console_status(cx, 400);
+    cx->r->status = 400;
     zt_console_printf(cx, "<p class=\"error\" role=\"alert\">");
     if (field == COP_WF_NO_USER || field == COP_WF_NO_APP || field == COP_WF_NEED_USER) {
         zt_console_msg(cx, field);
@@ -258,10 +258,6 @@ static int evaluate(zt_console_ctx *cx, zt_whatif_env *env, zt_whatif *w, zt_wha
 
 static void whatif(zt_console_ctx *cx)
 {
-    if (zt_console_params_bad(cx)) {
-        zt_console_fail(cx, 400, CON_BAD_INPUT_TITLE, zt_console_t(cx, CON_BAD_QUERY));
-        return;
-    }
     zt_whatif_env env = {.cfg = cx->r->cfg, .set = cx->r->policies, .st = zt_console_store(cx)};
     zt_whatif w;
     zt_whatif_answer a = {0};
