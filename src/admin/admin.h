@@ -174,6 +174,11 @@ void zt_admin_need(zt_admin_ep ep, int method, zt_perms *perm, bool *unscoped);
 bool zt_admin_user_visible(const zt_admin_call *c, const char *user_id);
 /* zt_admin_find_user bounded by the call's scope: -ENOENT for a user outside it. */
 int zt_admin_find_user_in_scope(zt_admin_call *c, const char *who, zt_user *out);
+/* False (answered 403 admin_target, or a store error) when c->need could take over or shut out
+ * `who` (email or id), who holds an admin role, and the caller lacks the admins permission
+ * unscoped (session/admins.h zt_admins_may_change_person). True otherwise, or when who names
+ * nobody (the handler answers 404). */
+bool zt_admin_may_change_person(zt_admin_call *c, const char *who);
 
 /* OCSF Account Change (3001) activity ids. */
 enum {

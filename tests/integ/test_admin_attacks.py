@@ -1,0 +1,59 @@
+"""Security review of named administrators (issue 16) through the real admin API: attacks by a
+lesser administrator on people who hold admin roles. A help desk scoped to school-a, where the
+principal (a global admin) is also a member, must not issue the principal a Temporary Access
+Pass, reset their MFA or password, disable, delete or edit them, or change their group
+memberships (403 admin_target); the same calls on a pupil of school-a still work, and a global
+admin may do them to anyone."""
+from admin_auth import call
+from harness import eq
+from test_admin_roles import ALICE, HD, _cli, _gateway, _school, _token
+
+PRINCIPAL = "principal@school-a.test"
+
+
+def test_helpdesk_cannot_take_over_a_global_admin(h):
+    gw, port = _gateway(h)
+    _school(h, gw)
+    _cli(h, gw, "user", "add", PRINCIPAL, "--group", "school-a", "--password-stdin")
+    _cli(h, gw, "admin", "add", PRINCIPAL, "--role", "global_admin")
+    hd = _token(h, gw, HD)
+    u = "/api/v1/users/" + PRINCIPAL
+    attacks = [
+        ("POST", u + "/tap", {}),
+        ("POST", u + "/reset-mfa", None),
+        ("POST", u + "/password", {"password": "a brand new long passphrase 42"}),
+        ("POST", u + "/disable", None),
+        ("POST", u + "/profile", {"name": "pwned"}),
+        ("DELETE", "/api/v1/groups/school-a/members/" + PRINCIPAL, None),
+        ("DELETE", u, None),
+    ]
+    for method, path, body in attacks:
+        status, doc = call(port, method, path, hd, body)
+        eq((status, doc and doc.get("error")), (403, "admin_target"), "%s %s" % (method, path))
+    # A help desk is still a help desk for pupils.
+    status, doc = call(port, "POST", "/api/v1/users/%s/tap" % ALICE, hd, {})
+    eq(status, 201, "TAP for a pupil: %r" % (doc,))
+    status, doc = call(port, "POST", "/api/v1/users/%s/reset-mfa" % ALICE, hd)
+    eq(status, 200, "MFA reset for a pupil: %r" % (doc,))
+    # And the principal is untouched: still enabled, still named as before.
+    status, doc = call(port, "GET", u, hd)
+    eq((status, doc["disabled"]), (200, False), "principal still enabled: %r" % (doc,))
+    # A global admin may.
+    boss = _token(h, gw, PRINCIPAL)
+    status, doc = call(port, "POST", "/api/v1/users/%s/tap" % HD, boss, {})
+    eq(status, 201, "a global admin issues the help desk a TAP: %r" % (doc,))
+
+
+def test_helpdesk_cannot_move_an_admin_between_groups(h):
+    gw, port = _gateway(h)
+    _school(h, gw)
+    _cli(h, gw, "user", "add", PRINCIPAL, "--group", "school-a", "--password-stdin")
+    _cli(h, gw, "admin", "add", PRINCIPAL, "--role", "auditor")
+    _cli(h, gw, "admin", "add", HD, "--role", "helpdesk", "--scope", "school-b")
+    hd = _token(h, gw, HD)
+    # PRINCIPAL (an auditor) is in school-a, in scope: adding them to school-b is a change to an
+    # admin's account (their memberships decide their access).
+    status, doc = call(port, "POST", "/api/v1/groups/school-b/members", hd, {"user": PRINCIPAL})
+    eq((status, doc and doc.get("error")), (403, "admin_target"), "member add: %r" % (doc,))
+    status, doc = call(port, "POST", "/api/v1/groups/school-b/members", hd, {"user": ALICE})
+    eq(status, 200, "a pupil may be added: %r" % (doc,))
