@@ -3,9 +3,16 @@ lesser administrator on people who hold admin roles. A help desk scoped to schoo
 principal (a global admin) is also a member, must not issue the principal a Temporary Access
 Pass, reset their MFA or password, disable, delete or edit them, or change their group
 memberships (403 admin_target); the same calls on a pupil of school-a still work, and a global
-admin may do them to anyone."""
+admin may do them to anyone. The console refuses the same (its forms and its group membership
+page)."""
+import json
+
 from admin_auth import call
-from harness import eq
+from harness import check, eq, timeout
+from portal_client import PASSWORD, add_user
+from test_console import _gateway as console_gateway
+from test_console import _user_id, console_browser, make_admin
+from test_console import post as console_post
 from test_admin_roles import ALICE, HD, _cli, _gateway, _school, _token
 
 PRINCIPAL = "principal@school-a.test"
@@ -57,3 +64,31 @@ def test_helpdesk_cannot_move_an_admin_between_groups(h):
     eq((status, doc and doc.get("error")), (403, "admin_target"), "member add: %r" % (doc,))
     status, doc = call(port, "POST", "/api/v1/groups/school-b/members", hd, {"user": ALICE})
     eq(status, 200, "a pupil may be added: %r" % (doc,))
+
+
+@timeout(120)
+def test_console_helpdesk_cannot_take_over_a_global_admin(h):
+    gw, audit = console_gateway(h)
+    h.cli("group", "add", "school-a", "--config", gw.config_path)
+    add_user(h, gw, PRINCIPAL, PASSWORD, groups=("school-a",))
+    make_admin(h, gw, PRINCIPAL)
+    add_user(h, gw, "pupil@school-a.test", PASSWORD, groups=("school-a",))
+    add_user(h, gw, HD, PASSWORD)
+    make_admin(h, gw, HD, "helpdesk", "school-a")
+    hd = console_browser(h, gw, HD, create=False)
+    boss = _user_id(h, gw, PRINCIPAL)
+    pupil = _user_id(h, gw, "pupil@school-a.test")
+    eq(hd.get("/users/" + boss).status, 200, "the principal is in scope (readable)")
+    for action in ("tap", "reset_mfa", "disable"):
+        r = console_post(hd, "/users/" + boss, {"action": action})
+        eq(r.status, 403, "console %s on a global admin: %r" % (action, r.body[-300:]))
+        check(b'class="secret"' not in r.body, "no pass shown")
+    r = console_post(hd, "/groups/school-a", {"action": "remove", "user": boss})
+    eq(r.status, 403, "console: remove the principal from school-a: %r" % r.body[-300:])
+    r = h.cli("user", "show", PRINCIPAL, "--json", "--config", gw.config_path)
+    doc = json.loads(r.stdout)
+    eq(doc["status"], "active", "principal still enabled")
+    check("school-a" in doc.get("groups", []), "principal still in school-a: %r" % doc)
+    # The pupil: the help desk's job, still allowed.
+    r = console_post(hd, "/users/" + pupil, {"action": "tap"})
+    eq(r.status, 200, "TAP for a pupil")
