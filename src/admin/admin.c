@@ -672,6 +672,7 @@ static auth_result authenticate(zt_admin_call *c)
         c->authed = true;
         c->grant = a.grant;
         snprintf(c->token_id, sizeof(c->token_id), "%s", a.token.id);
+        c->token_expires_at = a.token.expires_at;
         return AUTH_PERSON;
     }
     if (zt_admin_token_ok(r->svc->admin_token_hash, tok, n)) {

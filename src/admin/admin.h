@@ -157,8 +157,9 @@ typedef struct zt_admin_call {
     bool bootstrap;       /* ... and it was the bootstrap token (only POST /admins/first) */
     zt_admin_grant grant; /* the person's effective grant: roles ∩ the token's scopes */
     char token_id[ZT_STORE_ADMIN_TOKEN_ID_LEN + 1];
-    zt_perms need; /* what this endpoint requires (zt_admin_need) */
-    bool scoped;   /* need is not held everywhere: targets and lists are bounded by scope_ids */
+    int64_t token_expires_at; /* the calling token's: a token it makes expires no later */
+    zt_perms need;            /* what this endpoint requires (zt_admin_need) */
+    bool scoped; /* need is not held everywhere: targets and lists are bounded by scope_ids */
     char (*scope_ids)[ZT_STORE_ID_LEN + 1]; /* sorted ids of the users in scope */
     size_t n_scope_ids;
     char actor[ZT_ADMINS_ACTOR_MAX];            /* "admin:EMAIL" or "bootstrap-token:FP" */

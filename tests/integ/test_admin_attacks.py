@@ -13,7 +13,7 @@ from portal_client import PASSWORD, add_user
 from test_console import _gateway as console_gateway
 from test_console import _user_id, console_browser, make_admin
 from test_console import post as console_post
-from test_admin_roles import ALICE, HD, _cli, _gateway, _school, _token
+from test_admin_roles import ALICE, BOSS, HD, _cli, _gateway, _school, _token
 
 PRINCIPAL = "principal@school-a.test"
 
@@ -92,3 +92,26 @@ def test_console_helpdesk_cannot_take_over_a_global_admin(h):
     # The pupil: the help desk's job, still allowed.
     r = console_post(hd, "/users/" + pupil, {"action": "tap"})
     eq(r.status, 200, "TAP for a pupil")
+
+
+def test_a_token_cannot_outlive_the_token_that_makes_it(h):
+    """A leaked token, found and about to be revoked (or about to expire), must not be able to
+    mint itself a successor for a year."""
+    gw, port = _gateway(h)
+    _school(h, gw)
+    short = _token(h, gw, BOSS, "--expires", "2h")
+    status, parent = call(port, "GET", "/api/v1/tokens", short)
+    eq(status, 200, "list")
+    parent_exp = [t for t in parent["tokens"] if short.startswith("ztg_" + t["id"])][0]["expires_at"]
+    status, doc = call(port, "POST", "/api/v1/tokens", short, {"name": "successor",
+                                                               "expires": "365d"})
+    eq((status, doc and doc.get("error")), (400, "invalid_field"), "a year from a 2h token: %r"
+       % (doc,))
+    # The default lifetime (30 days) is cut to the caller's.
+    status, doc = call(port, "POST", "/api/v1/tokens", short, {"name": "child"})
+    eq(status, 201, "a token within the caller's life: %r" % (doc,))
+    check(doc["expires_at"] <= parent_exp, "child %s outlives parent %s" % (doc["expires_at"],
+                                                                           parent_exp))
+    # Within it: as asked.
+    status, doc = call(port, "POST", "/api/v1/tokens", short, {"name": "hour", "expires": "1h"})
+    eq(status, 201, "1h from a 2h token: %r" % (doc,))
