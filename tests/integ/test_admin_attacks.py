@@ -6,8 +6,10 @@ memberships (403 admin_target); the same calls on a pupil of school-a still work
 admin may do them to anyone. The console refuses the same (its forms and its group membership
 page)."""
 import json
+import os
 
 from admin_auth import call
+from test_audit_failure import _lift_file_size_limit, _limit_file_size
 from harness import check, eq, timeout
 from portal_client import PASSWORD, add_user
 from test_console import _gateway as console_gateway
@@ -115,3 +117,34 @@ def test_a_token_cannot_outlive_the_token_that_makes_it(h):
     # Within it: as asked.
     status, doc = call(port, "POST", "/api/v1/tokens", short, {"name": "hour", "expires": "1h"})
     eq(status, 201, "1h from a 2h token: %r" % (doc,))
+
+
+@timeout(120)
+def test_console_never_fails_open(h):
+    """audit.on_audit_failure: fail_open keeps apps reachable when the audit log cannot be
+    written; the console (the admin plane) stays closed: 503, and no change is made."""
+    audit = os.path.join(h.dir, "state", "audit", "audit.log")
+    app = {"name": "console", "kind": "console", "host": "console.test"}
+    cfg = h.config([app], extra={"audit": {"path": audit, "on_audit_failure": "fail_open"}})
+    gw = h.gateway(cfg)
+    add_user(h, gw, "root@example.test", PASSWORD)
+    make_admin(h, gw, "root@example.test")
+    add_user(h, gw, "victim@example.test", PASSWORD)
+    victim = _user_id(h, gw, "victim@example.test")
+    a = console_browser(h, gw, "root@example.test", create=False)
+    for i in range(40):  # grow the audit log past the access and error logs
+        eq(a.get("/users?q=warm%d" % i).status, 200, "warm-up %d" % i)
+    csrf = a.get("/users/" + victim)
+    eq(csrf.status, 200, "user page")
+    import re
+    tok = re.search(rb'name="csrf" value="([^"]+)"', csrf.body).group(1).decode()
+    _limit_file_size(gw.pid, os.path.getsize(audit))
+    try:
+        got = [a.get("/users").status for _ in range(3)]
+        eq(got, [503] * 3, "console pages while the audit log cannot be written")
+        r = console_post(a, "/users/" + victim, {"action": "disable"}, csrf=tok)
+        eq(r.status, 503, "a console change while the audit log cannot be written")
+    finally:
+        _lift_file_size_limit(gw.pid)
+    r = h.cli("user", "show", "victim@example.test", "--json", "--config", gw.config_path)
+    eq(json.loads(r.stdout)["status"], "active", "nothing changed unaudited")
