@@ -969,9 +969,13 @@ static void metrics_handle(zt_admin_call *c)
     auth_result who = authenticate(c);
     if (who == AUTH_NONE)
         return;
-    if (who == AUTH_BOOTSTRAP || !zt_admins_may(&c->grant, ZT_PERM_AUDIT_READ)) {
+    /* Gateway-wide figures (sessions, devices by compliance): not for a scoped auditor, who
+     * may learn nothing about the groups outside their scope. */
+    if (who == AUTH_BOOTSTRAP || !zt_admins_may(&c->grant, ZT_PERM_AUDIT_READ) ||
+        !(c->grant.perms_everywhere & ZT_PERM_AUDIT_READ)) {
         zt_admin_fail(c, 403, who == AUTH_BOOTSTRAP ? "bootstrap_only" : "forbidden", "%s",
-                      who == AUTH_BOOTSTRAP ? BOOTSTRAP_ONLY : "metrics need audit:read");
+                      who == AUTH_BOOTSTRAP ? BOOTSTRAP_ONLY
+                                            : "metrics need audit:read without a group scope");
         return;
     }
     c->action = "metrics";

@@ -15,7 +15,7 @@ from portal_client import PASSWORD, add_user
 from test_console import _gateway as console_gateway
 from test_console import _user_id, console_browser, make_admin
 from test_console import post as console_post
-from test_admin_roles import ALICE, BOSS, HD, _cli, _gateway, _school, _token
+from test_admin_roles import ALICE, AUD, BOSS, HD, _cli, _gateway, _school, _token
 
 PRINCIPAL = "principal@school-a.test"
 
@@ -148,3 +148,16 @@ def test_console_never_fails_open(h):
         _lift_file_size_limit(gw.pid)
     r = h.cli("user", "show", "victim@example.test", "--json", "--config", gw.config_path)
     eq(json.loads(r.stdout)["status"], "active", "nothing changed unaudited")
+
+
+def test_scoped_auditor_gets_no_gateway_wide_metrics(h):
+    """/metrics counts every session and device of the gateway: an auditor scoped to school-a,
+    who may learn nothing about other groups, is refused; an unscoped auditor reads them."""
+    gw, port = _gateway(h)
+    _school(h, gw)
+    _cli(h, gw, "user", "add", "scoped-aud@city.test", "--password-stdin")
+    _cli(h, gw, "admin", "add", "scoped-aud@city.test", "--role", "auditor", "--scope", "school-a")
+    scoped = _token(h, gw, "scoped-aud@city.test")
+    status, doc = call(port, "GET", "/metrics", scoped)
+    eq((status, doc and doc.get("error")), (403, "forbidden"), "scoped auditor /metrics")
+    eq(call(port, "GET", "/metrics", _token(h, gw, AUD))[0], 200, "unscoped auditor /metrics")
