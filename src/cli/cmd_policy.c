@@ -665,7 +665,7 @@ static int pt_run_case(pt_ctx *c, const pt_case *k, bool json, json_t **out)
     zt_whatif_answer ans = {0};
     int rc = pt_build(c, k, &w);
     json_t *problems = json_array();
-    if (rc == 0 && (problems == NULL || zt_whatif_eval(c->env, &w, &ans) != 0))
+    if (rc == 0 && (problems == NULL || zt_whatif_cli_eval(c->env, &w, &ans) != 0))
         rc = zt_cli_fail(ZT_CLI_FAIL, "out of memory");
     if (rc == 0) {
         pt_compare(c->env, k, &ans.res, problems);

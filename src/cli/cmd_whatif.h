@@ -1,98 +1,18 @@
-/* "What if": simulate one sign-in against the compiled Conditional Access policies of a config
- * and explain the outcome policy by policy (Entra's What If tool, specs.md §2.8). Shared by
- * `ztgate whatif` (one question from argv) and `ztgate policy test` (a file of cases). It only
- * reads: the store is opened for user lookups and nothing is written to it. */
+/* `ztgate whatif` and `ztgate policy test`: the CLI's side of the what-if module
+ * (access/whatif.h): loading a config file, opening its store on first need, and the warning
+ * when the reference evaluator disagrees. */
 #ifndef ZT_CLI_CMD_WHATIF_H
 #define ZT_CLI_CMD_WHATIF_H
 
-#include <jansson.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <sys/socket.h>
-
-#include "core/config.h"
-#include "policy/policy.h"
-#include "store/store.h"
-
-#define ZT_WHATIF_GROUPS_MAX 1024 /* groups of one simulated user (store or --groups) */
-
-/* The config being questioned, its compiled policies and (opened on first need) its store. */
-typedef struct zt_whatif_env {
-    zt_config *cfg;
-    zt_policy_set *set;
-    zt_store *st;
-    bool store_missing; /* no database in state_dir: every store lookup is "not found" */
-} zt_whatif_env;
-
-/* One simulated request. Owns the group names; in.* points into the struct itself, so it must
- * not be copied after zt_whatif_user/zt_whatif_groups filled it. */
-typedef struct zt_whatif {
-    zt_policy_input in;
-    const zt_app_cfg *app;
-    bool hypothetical; /* groups given by hand, not read from the store */
-    bool disabled;     /* the store says the account is disabled */
-    char email[ZT_STORE_EMAIL_MAX + 1];
-    char user_id[ZT_STORE_ID_LEN + 1];
-    char **groups;
-    size_t n_groups;
-    struct sockaddr_storage ip;
-    bool has_ip;
-    unsigned char passkey_aaguid[16]; /* in.passkey_aaguid points here when one was given */
-} zt_whatif;
+#include "access/whatif.h"
 
 /* Load and compile the config at path. 0, or prints why and returns ZT_CLI_USAGE (a config
  * that does not load is bad input to a question about it). */
 int zt_whatif_env_open(zt_whatif_env *env, const char *path);
+/* Frees what zt_whatif_env_open loaded and opened (only an env it filled). */
 void zt_whatif_env_close(zt_whatif_env *env);
 
-/* Defaults as in Entra's What If: every condition "none", a browser, platform unknown, no
- * device, signed in just now without MFA, at `now`. */
-void zt_whatif_init(zt_whatif *w, int64_t now);
-void zt_whatif_dispose(zt_whatif *w);
-
-/* Look the user up in the store: id and groups. -ENOENT when absent (message in err), other
- * negative codes for store failures. */
-int zt_whatif_user(zt_whatif_env *env, zt_whatif *w, const char *email, char *err, size_t errlen);
-/* A hypothetical user: this email (may be NULL) and these groups. 0 or -E2BIG/-ENOMEM. */
-int zt_whatif_groups(zt_whatif *w, const char *email, const char *const *groups, size_t n);
-/* The app by name; false when the config has no such app. */
-bool zt_whatif_app(const zt_whatif_env *env, zt_whatif *w, const char *name);
-
-/* Word and value parsers shared by the flags and the test file; false on bad input. */
-bool zt_whatif_parse_risk(const char *s, zt_risk *out);
-bool zt_whatif_parse_platform(const char *s, zt_platform *out);
-bool zt_whatif_parse_client(const char *s, zt_client_type *out);
-bool zt_whatif_parse_device(const char *s, zt_whatif *w); /* compliant|noncompliant|unknown */
-bool zt_whatif_parse_ip(const char *s, zt_whatif *w);
-bool zt_whatif_parse_country(const char *s, zt_whatif *w);
-/* The AAGUID (8-4-4-4-12) of the passkey the session was proven with: a passkey session, so
- * MFA and phishing-resistant too (call after zt_whatif_set_session). */
-bool zt_whatif_parse_passkey_aaguid(const char *s, zt_whatif *w);
-/* RFC 3339 date-time ("2026-11-24T09:00:00+09:00", "…Z", optional fraction) to Unix seconds. */
-bool zt_whatif_parse_time(const char *s, int64_t *out);
-/* "90s", "15m", "8h", "7d" to seconds. */
-bool zt_whatif_parse_duration(const char *s, int64_t *out);
-/* Sign-in age and MFA: applied after `now` is final. */
-void zt_whatif_set_session(zt_whatif *w, int64_t auth_age_s, bool mfa, bool phishing_resistant);
-
-/* The decision and the per-policy verdicts (misses: zt_policy_count entries). */
-typedef struct zt_whatif_answer {
-    zt_policy_result res;
-    zt_policy_miss *misses;
-} zt_whatif_answer;
-
-int zt_whatif_eval(const zt_whatif_env *env, const zt_whatif *w, zt_whatif_answer *ans);
-void zt_whatif_answer_dispose(zt_whatif_answer *ans);
-
-/* "allow", "block", "mfa", …, "reauth": the word `policy test` compares `expect:` with. */
-const char *zt_whatif_verdict(const zt_policy_result *res);
-/* The explanation as text, each line starting with indent. */
-void zt_whatif_print(const zt_whatif_env *env, const zt_whatif *w, const zt_whatif_answer *ans,
-                     const char *indent, FILE *f);
-/* The same as a JSON object; new reference, NULL on out of memory. */
-json_t *zt_whatif_json(const zt_whatif_env *env, const zt_whatif *w, const zt_whatif_answer *ans);
-/* "8h", "every_time", "-" (none) into out. */
-void zt_whatif_freq(int64_t s, char out[24]);
+/* zt_whatif_eval, warning on stderr when the reference evaluator disagrees. */
+int zt_whatif_cli_eval(const zt_whatif_env *env, const zt_whatif *w, zt_whatif_answer *ans);
 
 #endif

@@ -93,6 +93,9 @@ static const zt_command commands[] = {
      zt_cmd_ldap},
     {"admin", "ACTION [ARGS]", "administrators, roles and API tokens (ztgate admin help)",
      zt_cmd_admin},
+    {"assess", "[--json | --html FILE] [--save]",
+     "Zero Trust assessment: stage per pillar and next measures (ztgate assess --help)",
+     zt_cmd_assess},
 };
 
 const zt_command *zt_command_find(const char *name)

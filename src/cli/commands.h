@@ -29,6 +29,9 @@ int zt_cmd_admin(int argc, char **argv);
 /* LDAP / Active Directory: check a directory, sync now (cmd_ldap.c). */
 int zt_cmd_ldap(int argc, char **argv);
 
+/* The Zero Trust assessment (cmd_assess.c). */
+int zt_cmd_assess(int argc, char **argv);
+
 const zt_command *zt_command_find(const char *name);
 void zt_commands_usage(void);
 /* --config FILE, else $ZTGATE_CONFIG, else /etc/ztgate/ztgate.yaml. */

@@ -12,4 +12,12 @@
 /* zt_handler_fn for the ZT_LOCAL_CONSOLE entry; ctx is unused (NULL). */
 void zt_console_handle(void *ctx, zt_local_req *r);
 
+/* The console's reading of a form body or query (application/x-www-form-urlencoded, strict):
+ * the number of fields, or -1 when refused whole (a bad escape, a NUL, a repeated name, more
+ * than 64 fields). Exposed for the fuzz target. */
+long zt_console_form_fields(const char *s, size_t n);
+/* Whether the request's Origin (or, without one, Referer) is http(s)://HOST[:PORT] of the
+ * request itself, the check on every console POST. */
+bool zt_console_origin_ok(const zt_local_req *r);
+
 #endif

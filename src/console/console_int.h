@@ -24,6 +24,7 @@
 #include "http/handler.h"
 #include "lib/arena.h"
 #include "lib/buf.h"
+#include "console/console.h"
 #include "session/account.h"
 #include "session/admins.h"
 
@@ -69,9 +70,8 @@ const zt_console_page *zt_console_page_find(const char *path, size_t len);
 /* HTML head, top bar, nav (only the pages this grant may see), language switch, <h1>title</h1>
  * and the notice of a redirect (?done=), if any. */
 void zt_console_begin(zt_console_ctx *cx, zt_msg title);
-/* Footer; answer 200 (or the status set with zt_console_status) and free cx. */
+/* Footer; answer (200 unless cx->r->status was set) and free cx. */
 void zt_console_end(zt_console_ctx *cx);
-void zt_console_status(zt_console_ctx *cx, int status);
 /* A catalogue text, escaped. */
 void zt_console_msg(zt_console_ctx *cx, zt_msg id);
 const char *zt_console_t(const zt_console_ctx *cx, zt_msg id); /* raw text of id (trusted) */
@@ -90,10 +90,9 @@ void zt_console_form_open(zt_console_ctx *cx, const char *action);
 /* The request is a POST, its Origin (or Referer) is this console's and its CSRF field is this
  * session's token. false: answered 403 (and cx is freed). */
 bool zt_console_post_ok(zt_console_ctx *cx);
-/* A query or form field (the form's when both have it), NULL when absent or when the query or
- * form is malformed (zt_console_params_bad tells). */
+/* A query or form field (the form's when both have it), NULL when absent. A malformed query or
+ * form never reaches a page: the frame answers it 400. */
 const char *zt_console_param(zt_console_ctx *cx, const char *name);
-bool zt_console_params_bad(const zt_console_ctx *cx);
 /* The rest of the path after the page's own ("/users/ab12" on "/users" → "ab12"); "" when
  * none. */
 const char *zt_console_subpath(const zt_console_ctx *cx);
@@ -147,8 +146,6 @@ void zt_console_account_after(zt_console_ctx *cx, const char *what, const zt_acc
 /* The session's CSRF token under key (32 bytes). */
 void zt_console_csrf_token(const unsigned char key[32], const char *session_hash,
                            char out[ZT_CONSOLE_CSRF_LEN + 1]);
-/* Whether Origin (or, without one, Referer) is https?://host_port of this request. */
-bool zt_console_origin_ok(const zt_local_req *r);
 /* Parse application/x-www-form-urlencoded s[0..n) into cx->params (appending). false: malformed
  * (a bad escape, a NUL, a repeated name, too many fields). */
 bool zt_console_parse_pairs(zt_console_ctx *cx, const char *s, size_t n);

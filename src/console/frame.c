@@ -151,11 +151,6 @@ const char *zt_console_time(zt_console_ctx *cx, int64_t t)
     return s ? s : "—";
 }
 
-void zt_console_status(zt_console_ctx *cx, int status)
-{
-    cx->r->status = status;
-}
-
 /* ---- parameters ---- */
 
 /* Decode one component; NULL on a bad escape or a NUL byte. */
@@ -210,6 +205,17 @@ bool zt_console_parse_pairs(zt_console_ctx *cx, const char *s, size_t n)
     return true;
 }
 
+long zt_console_form_fields(const char *s, size_t n)
+{
+    zt_local_req r;
+    memset(&r, 0, sizeof(r));
+    zt_console_ctx cx;
+    zt_console_ctx_init(&cx, &r);
+    long fields = zt_console_parse_pairs(&cx, s, n) ? (long)cx.n_params : -1;
+    zt_console_ctx_dispose(&cx);
+    return fields;
+}
+
 static bool form_body(const zt_local_req *r)
 {
     const zt_span *ct = zt_local_header_get(r, "Content-Type");
@@ -261,11 +267,6 @@ const char *zt_console_param(zt_console_ctx *cx, const char *name)
         if (strcmp(cx->params[i].name, name) == 0)
             return cx->params[i].value;
     return NULL;
-}
-
-bool zt_console_params_bad(const zt_console_ctx *cx)
-{
-    return cx->params_bad;
 }
 
 const char *zt_console_subpath(const zt_console_ctx *cx)
@@ -361,14 +362,14 @@ static void top_bar(zt_console_ctx *cx, bool with_nav)
     zt_console_printf(cx, "</a></div></header>");
 }
 
-/* A notice id in ?done= names a message of the admin plane's console groups (this one and
- * those after it); anything else is ignored. */
+/* A notice id in ?done= names a message of the admin plane's groups (the admins' group, which
+ * comes first in the catalogue, and those after it); anything else is ignored. */
 static void notice(zt_console_ctx *cx)
 {
     const char *done = zt_console_param(cx, "done");
     unsigned long long id = 0;
     if (done == NULL || !zt_parse_u64(done, strlen(done), ZT_MSG_COUNT - 1, &id) ||
-        id < (unsigned long long)CON_BRAND)
+        id < (unsigned long long)ADM_ROLE_GLOBAL_ADMIN)
         return;
     zt_console_printf(cx, "<p class=\"notice\" role=\"status\">");
     zt_console_msg(cx, (zt_msg)id);

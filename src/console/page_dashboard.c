@@ -370,6 +370,10 @@ static int scoped_filter(dash *d)
 
 static void dashboard(zt_console_ctx *cx)
 {
+    if (cx->r->method == HTTP_POST) {
+        zt_console_fail(cx, 405, CON_BAD_INPUT_TITLE, zt_console_t(cx, CON_BAD_METHOD));
+        return;
+    }
     const char *name = zt_console_param(cx, "period");
     const period *p = &periods[0];
     if (name != NULL) {

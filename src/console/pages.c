@@ -10,8 +10,17 @@ extern const zt_console_page zt_console_page_users;
 extern const zt_console_page zt_console_page_groups;
 extern const zt_console_page zt_console_page_devices;
 /* ---- console-ops: apps, policies, what-if, risk, incidents, audit, reference ---- */
+extern const zt_console_page zt_console_page_apps;
+extern const zt_console_page zt_console_page_policies;
+extern const zt_console_page zt_console_page_whatif;
+extern const zt_console_page zt_console_page_risk;
+extern const zt_console_page zt_console_page_incidents;
+extern const zt_console_page zt_console_page_audit;
+extern const zt_console_page zt_console_page_ref;
 /* ---- assess ---- */
+extern const zt_console_page zt_console_page_assess;
 /* ---- admins ---- */
+extern const zt_console_page zt_console_page_admins;
 
 const zt_console_page *const zt_console_pages[] = {
     /* console */
@@ -20,8 +29,17 @@ const zt_console_page *const zt_console_pages[] = {
     &zt_console_page_groups,
     &zt_console_page_devices,
     /* console-ops */
+    &zt_console_page_apps,
+    &zt_console_page_policies,
+    &zt_console_page_whatif,
+    &zt_console_page_risk,
+    &zt_console_page_incidents,
+    &zt_console_page_audit,
+    &zt_console_page_ref,
     /* assess */
+    &zt_console_page_assess,
     /* admins */
+    &zt_console_page_admins,
     NULL,
 };
 

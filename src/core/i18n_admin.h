@@ -26,6 +26,7 @@
     X(ADM_PERM_ADMINS, "Grant roles, manage anyone's API tokens", "ロールの付与、全員の API トークンの管理") \
     X(ADM_SCOPE_EVERYWHERE, "All users", "すべてのユーザー") \
     X(ADM_SCOPE_GROUPS, "Users in these groups", "次のグループのユーザー") \
+    X(ADM_SCOPE, "Scope", "管理範囲") \
     X(ADM_ADMINS_TITLE, "Administrators", "管理者") \
     X(ADM_MY_TOKENS_TITLE, "My API tokens", "自分の API トークン") \
     X(ADM_TOKEN_NAME, "Token name", "トークン名") \
@@ -47,6 +48,7 @@
     X(ADM_TOKEN_TOO_MANY, "You have too many active tokens. Revoke one first.", "有効なトークンが多すぎます。先にいずれかを失効させてください。") \
     X(ADM_ROLES, "Roles", "ロール") \
     X(ADM_GRANTED_BY, "Granted by", "付与者") \
+    X(ADM_GRANTED_AT, "Granted on", "付与日時") \
     X(ADM_NOT_ADMIN, "Your account holds no administrator role.", "このアカウントには管理者ロールがありません。")
 /* clang-format on */
 

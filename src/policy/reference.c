@@ -115,6 +115,13 @@ static bool zt_ref_any(const zt_config *cfg, const zt_policy_input *in, const zt
     return false;
 }
 
+bool zt_policy_cfg_targets_app(const zt_policy_cfg *p, const zt_app_cfg *app)
+{
+    zt_policy_input in = {.app = app->name, .sensitivity = (int)app->sensitivity};
+    return zt_ref_any(NULL, &in, p->apps.include, p->apps.n_include, zt_ref_app_fn) &&
+           !zt_ref_any(NULL, &in, p->apps.exclude, p->apps.n_exclude, zt_ref_app_fn);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Conditions */
 

@@ -16,4 +16,9 @@ void zt_policy_ref_free(zt_policy_ref *r);
 void zt_policy_ref_eval(const zt_policy_ref *r, const zt_policy_input *in, zt_policy_result *out,
                         zt_policy_miss *misses);
 
+/* Whether policy p's app assignment takes in app (included by "all", its name or
+ * "sensitivity:LEVEL", and not excluded), whatever its users and conditions: the console's
+ * "policies that apply to this app". Same matching as the evaluators. */
+bool zt_policy_cfg_targets_app(const zt_policy_cfg *p, const zt_app_cfg *app);
+
 #endif

@@ -388,6 +388,20 @@ static const sq_migration sq_migrations[] = {
          "  revoked_at INTEGER NOT NULL DEFAULT 0"
          ") STRICT, WITHOUT ROWID;"
          "CREATE INDEX IF NOT EXISTS admin_tokens_user ON admin_tokens(user_id);"},
+    /* The Zero Trust assessment (issue 16, store_assess.h): the questionnaire's answers, one
+     * row per question, and the kept runs, one digit 0..3 per pillar. */
+    {15, "CREATE TABLE IF NOT EXISTS assess_answers ("
+         "  key TEXT PRIMARY KEY NOT NULL CHECK (length(key) BETWEEN 1 AND 64),"
+         "  value TEXT NOT NULL CHECK (length(value) BETWEEN 1 AND 32),"
+         "  actor TEXT NOT NULL DEFAULT '',"
+         "  updated_at INTEGER NOT NULL"
+         ") STRICT, WITHOUT ROWID;"
+         "CREATE TABLE IF NOT EXISTS assess_history ("
+         "  id INTEGER PRIMARY KEY,"
+         "  at INTEGER NOT NULL,"
+         "  stages TEXT NOT NULL CHECK (length(stages) = 7 AND stages NOT GLOB '*[^0-3]*'),"
+         "  actor TEXT NOT NULL DEFAULT ''"
+         ") STRICT;"},
 };
 
 /* The identity provider's short-lived records (store_oidc.h) live in STATE_DIR/ztgate-idp.db,
@@ -2333,6 +2347,10 @@ static int sq_signin_learn_pending(zt_store *st, const char *session_hash, int64
 
 #include "store/sqlite_saml.inc"
 
+/* ---- the Zero Trust assessment (store_assess.h) ---- */
+
+#include "store/sqlite_assess.inc"
+
 /* ---- open, migrate, close ---- */
 
 static int sq_migrate_txn(sq_conn *c, void *arg)
@@ -2530,6 +2548,7 @@ static const zt_store_ops sq_ops = {
     .saml = &sqs_ops,
     .source = &sqsrc_ops,
     .roster = &sqr_ops,
+    .assess = &sqas_ops,
 };
 
 static sq_store *sq_store_new(const zt_store_cfg *cfg)

@@ -50,7 +50,7 @@
 #define ZT_STORE_ATTRS_MAX 65536     /* a user's source attributes, one JSON object */
 
 /* Schema version this build writes; a database with a higher PRAGMA user_version is refused. */
-#define ZT_STORE_SCHEMA_VERSION 14
+#define ZT_STORE_SCHEMA_VERSION 15
 
 typedef struct zt_store zt_store;
 
@@ -386,5 +386,7 @@ int zt_store_signin_learn_pending(zt_store *st, const char *session_hash, int64_
 #include "store/store_saml.h"
 /* Named administrators: roles with scopes, personal API tokens (schema 14). */
 #include "store/store_admin.h"
+/* The Zero Trust assessment: questionnaire answers and kept runs (schema 15). */
+#include "store/store_assess.h"
 
 #endif

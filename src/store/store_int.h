@@ -83,6 +83,7 @@ typedef struct zt_store_ops {
     const struct zt_store_source_ops *source;     /* identity sources (store_source.h) */
     const struct zt_store_roster_ops *roster;     /* roster import batches (store_roster.h) */
     const struct zt_store_admin_ops *admin;       /* admin roles and tokens (store_admin.h) */
+    const struct zt_store_assess_ops *assess;     /* the assessment's records (store_assess.h) */
 } zt_store_ops;
 
 /* Device trust records (store_device.h), a table of its own so the main one stays readable. */
@@ -225,6 +226,15 @@ typedef struct zt_store_saml_ops {
     int (*take_ended)(zt_store *st, int64_t now, zt_store_saml_ended_cb cb, void *ctx,
                       uint64_t *n_out);
 } zt_store_saml_ops;
+
+/* The assessment's answers, kept runs and counts (store_assess.h). */
+typedef struct zt_store_assess_ops {
+    int (*answer_set)(zt_store *st, const zt_store_assess_answer *a);
+    int (*answer_list)(zt_store *st, zt_store_assess_answer_cb cb, void *ctx);
+    int (*run_add)(zt_store *st, zt_store_assess_run *r);
+    int (*run_list)(zt_store *st, uint64_t limit, zt_store_assess_run_cb cb, void *ctx);
+    int (*mfa_counts)(zt_store *st, zt_store_assess_mfa *out);
+} zt_store_assess_ops;
 
 /* Every backend's handle starts with this. */
 struct zt_store {

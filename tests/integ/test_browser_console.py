@@ -8,7 +8,7 @@ import json
 import os
 import re
 
-from browser import Chromium, msg
+from browser import Chromium, catalogue, msg
 from harness import check, eq, timeout
 from portal_client import add_user
 from test_console import CONSOLE, make_admin
@@ -16,6 +16,16 @@ from test_console import CONSOLE, make_admin
 ADMIN = "root@example.test"
 PASSWORD = "correct horse battery staple"
 TEACHER = "teacher@example.test"
+
+
+def _no_english(p, lang, what):
+    """A Japanese page carries no English text of the catalogue (4 letters or more)."""
+    if lang != "ja":
+        return
+    shown = p.title + "\n" + p.text
+    left = sorted({en.strip() for en, ja in catalogue().values()
+                   if len(en.strip()) >= 4 and en.strip() != ja.strip() and en.strip() in shown})
+    check(not left, "%s: English catalogue text on the Japanese page: %r" % (what, left))
 
 
 def _gateway(h):
@@ -44,6 +54,7 @@ def _walk(h, locale, lang):
     eq(p.h1, msg("CON_DASHBOARD", lang), "dashboard title")
     check(tab.visible("svg"), "charts drawn")
     tab.check_accessible("dashboard " + lang)
+    _no_english(p, lang, "dashboard " + lang)
     for period in ("7d", "30d"):
         p = tab.goto(base + "/?period=" + period, "dashboard-" + period)
         eq(p.status, 200, "period " + period)
@@ -52,12 +63,14 @@ def _walk(h, locale, lang):
     eq(p.h1, msg("CON_USERS", lang), "users title")
     check(TEACHER in p.text, "the teacher is listed")
     tab.check_accessible("users " + lang)
+    _no_english(p, lang, "users " + lang)
     p = tab.submit("users-search", q="teach")
     eq(tab.texts("main table.list td:first-child a"), [TEACHER], "search finds only the teacher")
     p = tab.click("main a[href^='/users/']", "user")
     eq(p.status, 200, "one user")
     check(msg("CON_RISK_HISTORY", lang) in p.text, "risk history section")
     tab.check_accessible("user " + lang)
+    _no_english(p, lang, "user " + lang)
     user_url = p.url
 
     # A pass, shown once; then disable through the form.
@@ -79,12 +92,15 @@ def _walk(h, locale, lang):
     p = tab.click("nav a[href='/groups']", "groups")
     eq(p.h1, msg("CON_GROUPS", lang), "groups title")
     tab.check_accessible("groups " + lang)
+    _no_english(p, lang, "groups " + lang)
     p = tab.click("main a[href='/groups/school-a']", "group")
     check(TEACHER in p.text, "the member is listed")
     tab.check_accessible("group " + lang)
+    _no_english(p, lang, "group " + lang)
     p = tab.click("nav a[href='/devices']", "devices")
     eq(p.h1, msg("CON_DEVICES", lang), "devices title")
     tab.check_accessible("devices " + lang)
+    _no_english(p, lang, "devices " + lang)
 
     # The language switch, kept in a cookie.
     other = "ja" if lang == "en" else "en"
@@ -101,6 +117,7 @@ def _walk(h, locale, lang):
     eq(p.status, 403, "not an administrator")
     eq(p.h1, msg("CON_NOT_ADMIN_TITLE", lang), "the 403 page")
     t2.check_accessible("403 " + lang)
+    _no_english(p, lang, "403")
 
 
 @timeout(180)

@@ -30,21 +30,10 @@ def _gateway(h, max_age=None, extra_apps=()):
 
 
 def make_admin(h, gw, email, role="global_admin", scope=None):
-    """`ztgate admin add EMAIL --role ROLE [--scope GROUP]`; where that command is not built
-    yet, the same row straight into the store's admin_roles table."""
+    """`ztgate admin add EMAIL --role ROLE [--scope GROUP]` (docs/ADMINS.md)."""
     args = ["admin", "add", email, "--role", role] + (["--scope", scope] if scope else [])
     r = h.cli(*args, "--config", gw.config_path)
-    if r.returncode == 0:
-        return
-    check("unknown command" in (r.stdout + r.stderr).lower() or "usage" in
-          (r.stdout + r.stderr).lower(), "admin add: %s" % (r.stdout + r.stderr))
-    import sqlite3
-    db = sqlite3.connect(os.path.join(gw.config["state_dir"], "ztgate.db"), timeout=10)
-    uid = db.execute("SELECT id FROM users WHERE email = ?", (email,)).fetchone()[0]
-    db.execute("INSERT INTO admin_roles (user_id, role, scope, created_by, created_at) "
-               "VALUES (?, ?, ?, 'test', strftime('%s','now'))", (uid, role, scope or ""))
-    db.commit()
-    db.close()
+    eq(r.returncode, 0, "admin add %s: %s" % (email, r.stdout + r.stderr))
 
 
 SECRETS = {}  # email -> (TOTP secret, recovery codes) once enrolled
@@ -324,4 +313,62 @@ def test_console_csrf_origin_and_roles(h):
        400, "unknown member")
     r = post(a, "/groups/school-b", {"action": "remove", "user": v})
     eq(r.status, 303, "member remove")
-    check(_records(audit, _op("group.member_add")), "member add recorded")
+    rc = h.cli("group", "member-add", "school-b", "v@example.test", "--config", gw.config_path)
+    eq(rc.returncode, 0, "cli member-add")
+    recs = _records(audit, _op("group.member_add"), 2)
+    names = sorted(x["actor"]["user"]["name"] for x in recs)
+    eq(names, ["admin:" + ADMIN, "root"], "member add by the console and by the CLI")
+    eq(_strip(recs[0]), _strip(recs[1]), "group.member_add records equal but the actor")
+
+
+@timeout(120)
+def test_console_devices_revoke(h):
+    import shutil
+    from harness import Skip
+    if shutil.which("curl") is None or shutil.which("openssl") is None:
+        raise Skip("needs curl and openssl")
+    from test_device_admin import _enrol
+    tls_dir = h.path("state/tls")
+    listen = [{"address": "127.0.0.1:%d" % free_port()},
+              {"address": "127.0.0.1:%d" % free_port(),
+               "tls": {"cert": os.path.join(tls_dir, "cert.pem"),
+                       "key": os.path.join(tls_dir, "key.pem"), "self_signed": True}}]
+    audit = os.path.join(h.dir, "state", "audit", "audit.log")
+    app = {"name": "console", "kind": "console", "host": CONSOLE}
+    gw = h.gateway(h.config([app], listen=listen, extra={"audit": {"path": audit}}))
+    add_user(h, gw, ADMIN, PASSWORD)
+    make_admin(h, gw, ADMIN)
+    add_user(h, gw, "owner@example.test", PASSWORD)
+    r = h.cli("device", "enroll-code", "--user", "owner@example.test", "--json",
+              "--config", gw.config_path)
+    eq(r.returncode, 0, "enroll-code: %s" % (r.stdout + r.stderr))
+    dev, _ = _enrol(h, gw, json.loads(r.stdout)["code"])
+    a = console_browser(h, gw, ADMIN, create=False)
+    r = a.get("/devices")
+    eq(r.status, 200, "devices")
+    check(b"owner@example.test" in r.body and dev.encode() in r.body, "device listed")
+    eq(a.get("/devices?state=bogus").status, 400, "bad state filter")
+    eq(a.get("/devices?state=revoked").body.count(dev.encode()), 0, "not revoked yet")
+    r = a.get("/devices/" + dev)
+    eq(r.status, 200, "device page")
+    check(b"Why it is not compliant" in r.body, "reasons section")
+    eq(a.get("/devices/" + "0" * 32).status, 404, "unknown device")
+    # A help desk reads devices but cannot revoke them.
+    add_user(h, gw, "hd@example.test", PASSWORD)
+    make_admin(h, gw, "hd@example.test", "helpdesk")
+    hd = console_browser(h, gw, "hd@example.test", create=False)
+    r = hd.get("/devices/" + dev)
+    eq(r.status, 200, "helpdesk reads the device")
+    check(b'value="revoke"' not in r.body, "no revoke form for the help desk")
+    r = post(hd, "/devices/" + dev, {"action": "revoke"}, csrf=console_csrf(hd, "/users"))
+    eq(r.status, 403, "helpdesk revoke refused")
+    r = post(a, "/devices/" + dev, {"action": "revoke"})
+    eq(r.status, 303, "revoked: %r" % r.body[:300])
+    recs = _records(audit, lambda x: x.get("api", {}).get("operation") == "device.revoke")
+    eq(len(recs), 1, "one device.revoke record")
+    eq(recs[0]["actor"]["user"]["name"], "admin:" + ADMIN, "the admin named")
+    eq(recs[0]["device"]["uid"], dev, "the device named")
+    r = h.cli("device", "show", dev, "--json", "--config", gw.config_path)
+    check(json.loads(r.stdout).get("revoked_at"), "revoked in the store: %s" % r.stdout)
+    eq(post(a, "/devices/" + dev, {"action": "revoke"}, csrf=console_csrf(a, "/users")).status,
+       409, "already revoked")
