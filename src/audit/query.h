@@ -104,7 +104,8 @@ typedef struct zt_aq_filter {
     const char *policy;               /* named in `policies` (report-only too) or policy.name */
     const char *text;                 /* anywhere in the line, ASCII case ignored */
     const char *const *allowed_users; /* scoped admins: only records naming one of these user
-                                         ids or emails (user.* or actor.user.*); NULL = all */
+                                         ids or emails (user.* or actor.user.*) and no user
+                                         outside them; NULL = all */
     size_t n_allowed;
 } zt_aq_filter;
 

@@ -10,7 +10,7 @@ import os
 
 from admin_auth import call
 from test_audit_failure import _lift_file_size_limit, _limit_file_size
-from harness import check, eq, timeout
+from harness import check, eq, free_port, port_open, timeout, wait_until
 from portal_client import PASSWORD, add_user
 from test_console import _gateway as console_gateway
 from test_console import _user_id, console_browser, make_admin
@@ -18,6 +18,7 @@ from test_console import post as console_post
 from test_admin_roles import ALICE, AUD, BOSS, HD, _cli, _gateway, _school, _token
 
 PRINCIPAL = "principal@school-a.test"
+SCOPED_AUD = "scoped-aud@city.test"
 
 
 def test_helpdesk_cannot_take_over_a_global_admin(h):
@@ -161,3 +162,42 @@ def test_scoped_auditor_gets_no_gateway_wide_metrics(h):
     status, doc = call(port, "GET", "/metrics", scoped)
     eq((status, doc and doc.get("error")), (403, "forbidden"), "scoped auditor /metrics")
     eq(call(port, "GET", "/metrics", _token(h, gw, AUD))[0], 200, "unscoped auditor /metrics")
+
+
+@timeout(150)
+def test_console_audit_of_a_scoped_auditor_names_nobody_outside_its_scope(h):
+    """An auditor scoped to school-a searches the audit log in the console. The principal (a
+    global admin, member of school-a) ended the sessions of bob (school-b) through the admin
+    API: that record names bob, who is out of scope, so the auditor must not see it; the same
+    call on alice (school-a) is shown."""
+    audit = os.path.join(h.dir, "state", "audit", "audit.log")
+    api = free_port()
+    app = {"name": "console", "kind": "console", "host": "console.test"}
+    cfg = h.config([app], extra={"audit": {"path": audit},
+                                 "admin": {"listen": "127.0.0.1:%d" % api}})
+    gw = h.gateway(cfg)
+    check(wait_until(lambda: port_open(api), 10.0), "admin port never opened")
+    for g in ("school-a", "school-b"):
+        h.cli("group", "add", g, "--config", gw.config_path)
+    add_user(h, gw, PRINCIPAL, PASSWORD, groups=("school-a",))
+    make_admin(h, gw, PRINCIPAL)
+    add_user(h, gw, ALICE, PASSWORD, groups=("school-a",))
+    add_user(h, gw, "bob@school-b.test", PASSWORD, groups=("school-b",))
+    add_user(h, gw, SCOPED_AUD, PASSWORD)
+    make_admin(h, gw, SCOPED_AUD, "auditor", "school-a")
+    boss = _token(h, gw, PRINCIPAL)
+    for who in ("bob@school-b.test", ALICE):
+        status, doc = call(api, "POST", "/api/v1/users/%s/revoke-sessions" % who, boss)
+        eq(status, 200, "revoke-sessions %s: %r" % (who, doc))
+    # The scan reads the file: wait until both calls are in it.
+    check(wait_until(lambda: open(audit).read().count("user.revoke_sessions") >= 2, 10.0),
+          "records written")
+    hd = console_browser(h, gw, SCOPED_AUD, create=False)
+    r = hd.get("/audit")
+    eq(r.status, 200, "audit page: %r" % r.body[-300:])
+    check(ALICE.encode() in r.body, "in-scope record shown")
+    check(b"bob@school-b.test" not in r.body, "out-of-scope user named on the scoped auditor's audit "
+          "page: %r" % r.body[r.body.find(b"bob@"):][:200])
+    r = hd.get("/audit?text=school-b")
+    eq(r.status, 200, "search")
+    check(b"bob@school-b.test" not in r.body, "out-of-scope user found by a text search")
