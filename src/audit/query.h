@@ -107,6 +107,8 @@ typedef struct zt_aq_filter {
                                          ids or emails (user.* or actor.user.*) and no user
                                          outside them; NULL = all */
     size_t n_allowed;
+    bool allowed_any; /* one of allowed_users named suffices, others may be too (one user's own
+                         figures, `ztgate audit stats --user`); never for a scoped admin */
 } zt_aq_filter;
 
 /* A filter that matches everything. */

@@ -522,6 +522,8 @@ static bool allowed_user(const zt_aq_filter *flt, const zt_aq_fields *f)
 {
     int subject = person_allowed(flt, &f->f[ZT_AQF_USER_UID], &f->f[ZT_AQF_USER_EMAIL]);
     int actor = person_allowed(flt, &f->f[ZT_AQF_ACTOR_UID], &f->f[ZT_AQF_ACTOR_EMAIL]);
+    if (flt->allowed_any)
+        return subject == 1 || actor == 1;
     return subject != 0 && actor != 0 && (subject == 1 || actor == 1);
 }
 
