@@ -672,6 +672,7 @@ static auth_result authenticate(zt_admin_call *c)
         c->authed = true;
         c->grant = a.grant;
         snprintf(c->token_id, sizeof(c->token_id), "%s", a.token.id);
+        c->token_expires_at = a.token.expires_at;
         return AUTH_PERSON;
     }
     if (zt_admin_token_ok(r->svc->admin_token_hash, tok, n)) {
@@ -804,9 +805,43 @@ int zt_admin_find_user_in_scope(zt_admin_call *c, const char *who, zt_user *out)
     return rc;
 }
 
+/* A change that could take over or shut out a person who holds an admin role needs the admins
+ * permission unscoped (zt_admins_may_change_person): else a help desk could issue a TAP to a
+ * global admin and sign in as them. The user is named in the path, or in the body of a
+ * membership add (groups.c asks zt_admin_may_change_person itself). */
+bool zt_admin_may_change_person(zt_admin_call *c, const char *who)
+{
+    if ((c->need & ZT_ADMINS_PERMS_OVER_ADMINS) == 0 || who == NULL || who[0] == '\0')
+        return true;
+    zt_user u;
+    int rc = zt_admin_find_user(c->r->svc->store, who, &u);
+    if (rc == 0)
+        rc = zt_admins_may_change_person(c->r->svc->store, &c->grant, c->need, u.id);
+    zt_user_dispose(&u);
+    if (rc == 1 || rc == -ENOENT || rc == -EINVAL)
+        return true; /* a missing user is the handler's 404 */
+    if (rc < 0)
+        zt_admin_store_fail(c, rc, "user", who);
+    else
+        zt_admin_fail(c, 403, "admin_target",
+                      "%s holds an administrator role: changing their account or credentials "
+                      "needs the admins permission without a group scope",
+                      who);
+    return false;
+}
+
+static bool allowed_scope(zt_admin_call *c);
+
+/* The endpoint's permission and scope, then the target person's own roles. */
+static bool allowed(zt_admin_call *c)
+{
+    return allowed_scope(c) &&
+           (c->route.ep == ZT_ADMIN_EP_ADMIN || zt_admin_may_change_person(c, c->route.user));
+}
+
 /* The endpoint's permission, then its scope: a user or group named in the path that lies
  * outside the caller's scope is answered exactly like one that does not exist. */
-static bool allowed(zt_admin_call *c)
+static bool allowed_scope(zt_admin_call *c)
 {
     bool unscoped = false;
     zt_admin_need(c->route.ep, c->r->method, &c->need, &unscoped);
@@ -934,9 +969,13 @@ static void metrics_handle(zt_admin_call *c)
     auth_result who = authenticate(c);
     if (who == AUTH_NONE)
         return;
-    if (who == AUTH_BOOTSTRAP || !zt_admins_may(&c->grant, ZT_PERM_AUDIT_READ)) {
+    /* Gateway-wide figures (sessions, devices by compliance): not for a scoped auditor, who
+     * may learn nothing about the groups outside their scope. */
+    if (who == AUTH_BOOTSTRAP || !zt_admins_may(&c->grant, ZT_PERM_AUDIT_READ) ||
+        !(c->grant.perms_everywhere & ZT_PERM_AUDIT_READ)) {
         zt_admin_fail(c, 403, who == AUTH_BOOTSTRAP ? "bootstrap_only" : "forbidden", "%s",
-                      who == AUTH_BOOTSTRAP ? BOOTSTRAP_ONLY : "metrics need audit:read");
+                      who == AUTH_BOOTSTRAP ? BOOTSTRAP_ONLY
+                                            : "metrics need audit:read without a group scope");
         return;
     }
     c->action = "metrics";

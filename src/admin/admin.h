@@ -157,8 +157,9 @@ typedef struct zt_admin_call {
     bool bootstrap;       /* ... and it was the bootstrap token (only POST /admins/first) */
     zt_admin_grant grant; /* the person's effective grant: roles ∩ the token's scopes */
     char token_id[ZT_STORE_ADMIN_TOKEN_ID_LEN + 1];
-    zt_perms need; /* what this endpoint requires (zt_admin_need) */
-    bool scoped;   /* need is not held everywhere: targets and lists are bounded by scope_ids */
+    int64_t token_expires_at; /* the calling token's: a token it makes expires no later */
+    zt_perms need;            /* what this endpoint requires (zt_admin_need) */
+    bool scoped; /* need is not held everywhere: targets and lists are bounded by scope_ids */
     char (*scope_ids)[ZT_STORE_ID_LEN + 1]; /* sorted ids of the users in scope */
     size_t n_scope_ids;
     char actor[ZT_ADMINS_ACTOR_MAX];            /* "admin:EMAIL" or "bootstrap-token:FP" */
@@ -174,6 +175,11 @@ void zt_admin_need(zt_admin_ep ep, int method, zt_perms *perm, bool *unscoped);
 bool zt_admin_user_visible(const zt_admin_call *c, const char *user_id);
 /* zt_admin_find_user bounded by the call's scope: -ENOENT for a user outside it. */
 int zt_admin_find_user_in_scope(zt_admin_call *c, const char *who, zt_user *out);
+/* False (answered 403 admin_target, or a store error) when c->need could take over or shut out
+ * `who` (email or id), who holds an admin role, and the caller lacks the admins permission
+ * unscoped (session/admins.h zt_admins_may_change_person). True otherwise, or when who names
+ * nobody (the handler answers 404). */
+bool zt_admin_may_change_person(zt_admin_call *c, const char *who);
 
 /* OCSF Account Change (3001) activity ids. */
 enum {

@@ -443,6 +443,25 @@ static void tokens_create(zt_admin_call *c)
                       "expires must be a lifetime from 1h to 365d, such as 12h or 30d");
         return;
     }
+    /* A token never outlives the token that made it: else a leaked token about to expire (or
+     * about to be revoked once the leak is found) could mint itself a successor for a year. */
+    int64_t left = c->token_expires_at - zt_wall_us() / 1000000;
+    if (left < ZT_ADMINS_TOKEN_LIFETIME_MIN_S) {
+        zt_admin_fail(c, 400, "invalid_field",
+                      "the calling token expires within the hour: a token it makes cannot outlive "
+                      "it; make the new token with the CLI or a longer-lived token");
+        return;
+    }
+    if (life > left) {
+        if (expires != NULL) {
+            zt_admin_fail(c, 400, "invalid_field",
+                          "expires: a token cannot outlive the token that makes it (%lld hours "
+                          "left)",
+                          (long long)(left / 3600));
+            return;
+        }
+        life = left; /* the default lifetime, cut to the calling token's */
+    }
     zt_perms scopes;
     if (!body_scopes(c, &scopes))
         return;

@@ -181,6 +181,8 @@ static void member_change(zt_admin_call *c, bool add)
     snprintf(c->user_id, sizeof(c->user_id), "%s", u.id);
     snprintf(c->user_email, sizeof(c->user_email), "%s", u.email);
     zt_user_dispose(&u);
+    if (add && !zt_admin_may_change_person(c, c->user_id))
+        return; /* the removal's user is in the path: admin.c checked it */
     zt_account_env env = zt_admin_account_env(c);
     zt_actor actor;
     zt_admin_actor(c, &actor);

@@ -104,8 +104,11 @@ typedef struct zt_aq_filter {
     const char *policy;               /* named in `policies` (report-only too) or policy.name */
     const char *text;                 /* anywhere in the line, ASCII case ignored */
     const char *const *allowed_users; /* scoped admins: only records naming one of these user
-                                         ids or emails (user.* or actor.user.*); NULL = all */
+                                         ids or emails (user.* or actor.user.*) and no user
+                                         outside them; NULL = all */
     size_t n_allowed;
+    bool allowed_any; /* one of allowed_users named suffices, others may be too (one user's own
+                         figures, `ztgate audit stats --user`); never for a scoped admin */
 } zt_aq_filter;
 
 /* A filter that matches everything. */

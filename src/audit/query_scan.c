@@ -499,20 +499,32 @@ static bool user_is(const zt_aq_fields *f, const char *want)
            span_is(&f->f[ZT_AQF_USER_NAME], want, false);
 }
 
+/* 1 when the person a uid/e-mail field pair names is in the allowed set, 0 when named but not
+ * in it, -1 when the record does not name that person at all. */
+static int person_allowed(const zt_aq_filter *flt, const zt_aq_span *uid, const zt_aq_span *email)
+{
+    bool has_uid = uid->p != NULL && uid->n > 0, has_email = email->p != NULL && email->n > 0;
+    if (!has_uid && !has_email)
+        return -1;
+    for (size_t k = 0; k < flt->n_allowed; k++) {
+        const char *a = flt->allowed_users[k];
+        if (a != NULL &&
+            ((has_uid && span_is(uid, a, false)) || (has_email && span_is(email, a, true))))
+            return 1;
+    }
+    return 0;
+}
+
+/* A scoped admin's record: it names someone in scope and nobody outside it. Matching on either
+ * person alone leaked the other: an in-scope admin's call on an out-of-scope user named that
+ * user to a help desk scoped to the admin's group. */
 static bool allowed_user(const zt_aq_filter *flt, const zt_aq_fields *f)
 {
-    static const zt_aq_field who[] = {ZT_AQF_USER_UID, ZT_AQF_USER_EMAIL, ZT_AQF_ACTOR_UID,
-                                      ZT_AQF_ACTOR_EMAIL};
-    for (size_t i = 0; i < 4; i++) {
-        const zt_aq_span *sp = &f->f[who[i]];
-        if (sp->p == NULL)
-            continue;
-        bool email = who[i] == ZT_AQF_USER_EMAIL || who[i] == ZT_AQF_ACTOR_EMAIL;
-        for (size_t k = 0; k < flt->n_allowed; k++)
-            if (flt->allowed_users[k] != NULL && span_is(sp, flt->allowed_users[k], email))
-                return true;
-    }
-    return false;
+    int subject = person_allowed(flt, &f->f[ZT_AQF_USER_UID], &f->f[ZT_AQF_USER_EMAIL]);
+    int actor = person_allowed(flt, &f->f[ZT_AQF_ACTOR_UID], &f->f[ZT_AQF_ACTOR_EMAIL]);
+    if (flt->allowed_any)
+        return subject == 1 || actor == 1;
+    return subject != 0 && actor != 0 && (subject == 1 || actor == 1);
 }
 
 static bool ip_in(const zt_aq_span *sp, const zt_cidr *c)

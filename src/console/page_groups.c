@@ -186,6 +186,13 @@ static void group_change(zt_console_ctx *cx, const zt_store_group *g)
     zt_user u;
     if (!change_target(cx, add, &u))
         return;
+    if (zt_console_may_on_user(cx, ZT_PERM_USERS_WRITE, u.id) != 1) {
+        /* the member holds an admin role: a help desk may not move them (admins.h) */
+        zt_user_dispose(&u);
+        cx->r->log_detail = "console: role does not allow this change";
+        zt_console_fail(cx, 403, CON_NO_ROLE_TITLE, zt_console_t(cx, CON_NO_ROLE_BODY));
+        return;
+    }
     zt_account_env env = zt_console_account_env(cx);
     zt_actor who = zt_console_actor(cx);
     zt_account_result res = {0};

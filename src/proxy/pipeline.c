@@ -52,6 +52,12 @@ const char *zt_pipeline_restrict_text(unsigned flags)
     return "";
 }
 
+bool zt_pipeline_fail_open(const zt_conn *c)
+{
+    const zt_app_cfg *app = c->req.app;
+    return c->w->server->audit_fail_open && !(app != NULL && app->kind == ZT_APP_CONSOLE);
+}
+
 /* One audit event per decision. false when it could not be queued: the caller refuses the
  * request (fail closed) unless audit.on_audit_failure is fail_open. */
 bool zt_pipeline_audit_decision(zt_conn *c, bool allowed, const char *reason)
@@ -110,7 +116,7 @@ bool zt_pipeline_audit_decision(zt_conn *c, bool allowed, const char *reason)
     zt_event_metadata(&ev, r->id, NULL);
     if (zt_event_end(&ev) < 0) {
         zt_error("request %s: audit event could not be built", r->id);
-        return srv->audit_fail_open;
+        return zt_pipeline_fail_open(c);
     }
     uint64_t ticket = zt_audit_submit_batched(srv->audit, c->w->event.data, c->w->event.len);
     if (ticket > 0) {
@@ -121,8 +127,8 @@ bool zt_pipeline_audit_decision(zt_conn *c, bool allowed, const char *reason)
     c->hold_seq = 0; /* nothing to wait for: refused below, or fail_open */
     zt_error("request %s: audit log cannot accept events (%s)%s", r->id,
              zt_audit_failure(srv->audit) ? zt_audit_failure(srv->audit) : "queue full",
-             srv->audit_fail_open ? "; forwarding anyway (fail_open)" : "; refusing");
-    return srv->audit_fail_open;
+             zt_pipeline_fail_open(c) ? "; forwarding anyway (fail_open)" : "; refusing");
+    return zt_pipeline_fail_open(c);
 }
 
 void zt_pipeline_respond_audit_unavailable(zt_conn *c)
@@ -207,11 +213,13 @@ static void stage_forward(zt_conn *c)
 }
 
 /* The record could not be written (or not in time): nothing went to the upstream, so the
- * client can still be told plainly (fail closed), or, with fail_open, the request goes on. */
+ * client can still be told plainly (fail closed), or, with fail_open, the request goes on.
+ * Never the console: fail_open keeps apps reachable, not the admin plane, which like the admin
+ * API changes nothing it cannot record. */
 void zt_pipeline_audit_gate_refuse(zt_conn *c, const char *detail)
 {
     c->hold_seq = 0;
-    if (c->w->server->audit_fail_open) {
+    if (zt_pipeline_fail_open(c)) {
         zt_warn("request %s: %s; forwarding anyway (fail_open)", c->req.id, detail);
         stage_forward(c);
         return;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -326,6 +327,23 @@ static size_t same_route(const zt_config *cfg, size_t j)
     return SIZE_MAX;
 }
 
+/* Index of another routed app on console app j's host, or SIZE_MAX. The console's origin must
+ * serve nothing else: a page from an upstream there (a longer path_prefix is routed first)
+ * could read the console's pages with the admin's cookie, take the CSRF token and drive it. */
+static size_t console_host_shared(const zt_config *cfg, size_t j)
+{
+    const zt_app_cfg *b = &cfg->apps[j];
+    if (b->kind != ZT_APP_CONSOLE || b->host == NULL)
+        return SIZE_MAX;
+    for (size_t i = 0; i < cfg->n_apps; i++) {
+        const zt_app_cfg *a = &cfg->apps[i];
+        if (i != j && (a->kind == ZT_APP_HTTP || a->kind == ZT_APP_CONSOLE) && a->host != NULL &&
+            strcasecmp(a->host, b->host) == 0)
+            return i;
+    }
+    return SIZE_MAX;
+}
+
 /* Names identify apps in policies and logs; host+prefix identify them on the wire. Either
  * clash would make a request's app ambiguous. */
 static void check_apps(zt_config_ctx *c)
@@ -336,6 +354,14 @@ static void check_apps(zt_config_ctx *c)
         size_t i;
         if (b->name == NULL || b->path_prefix == NULL)
             continue; /* not a mapping, or already reported */
+        if ((i = console_host_shared(cfg, j)) != SIZE_MAX && cfg->apps[i].name != NULL) {
+            zt_config_err_at(c, b->line, b->col,
+                             "app '%s' is of kind console: its host %s is also app '%s' "
+                             "(line %u); the console needs a host of its own (another app's "
+                             "pages on the console's origin could read and drive it)",
+                             b->name, b->host, cfg->apps[i].name, cfg->apps[i].line);
+            continue;
+        }
         if ((i = same_name(cfg, j)) != SIZE_MAX)
             zt_config_err_at(c, b->line, b->col, "duplicate app name '%s' (first at line %u)",
                              b->name, cfg->apps[i].line);

@@ -283,6 +283,9 @@ void zt_pipeline_dispatch(zt_conn *c);
 void zt_pipeline_audit_gate(zt_conn *c);
 /* The audit writer settled the request's record (state audit-wait): forward or refuse. */
 void zt_pipeline_audit_gate_done(zt_conn *c, zt_audit_state st);
+/* audit.on_audit_failure: fail_open, for this request: never for the console (the admin plane,
+ * like the admin API, does nothing it cannot record). */
+bool zt_pipeline_fail_open(const zt_conn *c);
 void zt_pipeline_audit_gate_refuse(zt_conn *c, const char *detail);
 /* no_download: true when the response head was refused (a 403 page replaced it). */
 bool zt_pipeline_refuse_download(zt_conn *c, const zt_http_head *h);

@@ -280,13 +280,32 @@ int zt_admins_user_in_scope(zt_store *st, const zt_admin_grant *g, const char *u
     return rc < 0 ? rc : w.in ? 1 : 0;
 }
 
+static int count_role(void *ctx, const zt_store_admin_role *r)
+{
+    (void)r;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+int zt_admins_may_change_person(zt_store *st, const zt_admin_grant *g, zt_perms p,
+                                const char *user_id)
+{
+    if (g == NULL || (p & ZT_ADMINS_PERMS_OVER_ADMINS) == 0 ||
+        (g->perms_everywhere & ZT_PERM_ADMINS) == ZT_PERM_ADMINS)
+        return 1;
+    size_t roles = 0;
+    int rc = zt_store_admin_role_list(st, user_id, count_role, &roles);
+    if (rc == -ENOENT || rc == -EINVAL)
+        return 1; /* no such user: nothing to protect; the caller answers 404 */
+    return rc < 0 ? rc : roles == 0 ? 1 : 0;
+}
+
 int zt_admins_may_on_user(zt_store *st, const zt_admin_grant *g, zt_perms p, const char *user_id)
 {
     if (!zt_admins_may(g, p))
         return 0;
-    if ((g->perms_everywhere & p) == p)
-        return 1;
-    return zt_admins_user_in_scope(st, g, user_id);
+    int in = (g->perms_everywhere & p) == p ? 1 : zt_admins_user_in_scope(st, g, user_id);
+    return in != 1 ? in : zt_admins_may_change_person(st, g, p, user_id);
 }
 
 int zt_admins_group_in_scope(const zt_admin_grant *g, const char *group)

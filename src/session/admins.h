@@ -111,9 +111,20 @@ bool zt_admins_may(const zt_admin_grant *g, zt_perms p);
 /* 1 when user_id is inside g's scope (member of a scope group, nested groups counted), 0 outside,
  * <0 store error (callers fail closed). Always 1 for an unscoped grant. */
 int zt_admins_user_in_scope(zt_store *st, const zt_admin_grant *g, const char *user_id);
-/* 1 when g may do p to user_id: p granted, and either held unscoped or user_id in scope; 0 when
- * not; <0 store error (fail closed). */
+/* 1 when g may do p to user_id: p granted, either held unscoped or user_id in scope, and
+ * zt_admins_may_change_person; 0 when not; <0 store error (fail closed). */
 int zt_admins_may_on_user(zt_store *st, const zt_admin_grant *g, zt_perms p, const char *user_id);
+/* Changes that take an account over or shut it out (credentials: MFA, TAP, password;
+ * users:write: disable, enable, delete, profile, membership). Done to a person who holds any
+ * admin role, they would let a help desk become a global admin (a TAP for the global admin) or
+ * lock one out, so they need the admins permission held without scope. */
+#define ZT_ADMINS_PERMS_OVER_ADMINS (ZT_PERM_USERS_WRITE | ZT_PERM_CREDENTIALS)
+/* 1 when g may do p to user_id as far as user_id's own roles go: p has nothing of
+ * ZT_ADMINS_PERMS_OVER_ADMINS, user_id holds no role (a disabled admin's roles count), or g holds
+ * ZT_PERM_ADMINS unscoped; 0 when not; <0 store error (fail closed). Scope is not checked here
+ * (zt_admins_may_on_user checks both). */
+int zt_admins_may_change_person(zt_store *st, const zt_admin_grant *g, zt_perms p,
+                                const char *user_id);
 /* 1 when the group is one of g's scope groups (or g is unscoped), else 0. */
 int zt_admins_group_in_scope(const zt_admin_grant *g, const char *group);
 
