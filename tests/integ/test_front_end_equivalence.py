@@ -26,7 +26,7 @@ ADMIN, OWNER = "root@example.test", "owner@example.test"
 HD1, HD2 = "hd1@example.test", "hd2@example.test"
 
 
-def _gateway(h):
+def _gateway(h, playbooks=None):
     if shutil.which("curl") is None or shutil.which("openssl") is None:
         raise Skip("needs curl and openssl")
     tls_dir = h.path("state/tls")
@@ -39,7 +39,8 @@ def _gateway(h):
     app = {"name": "console", "kind": "console", "host": CONSOLE}
     cfg = h.config([app], listen=listen,
                    extra={"admin": {"listen": "127.0.0.1:%d" % admin_port},
-                          "audit": {"path": audit}})
+                          "audit": {"path": audit},
+                          "playbooks": playbooks or []})
     gw = h.gateway(cfg)
     check(wait_until(lambda: port_open(admin_port), 10.0), "admin port never opened")
     api = Api(admin_port, personal_token(admin_port, gw.config["state_dir"]))
@@ -64,10 +65,10 @@ def _read(audit):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def _service(audit, op, n):
+def _service(audit, op, n, cls=3001):
     """The service's records of `op` (the CLI's arrive through the spool: wait for n)."""
     def found():
-        return [r for r in _read(audit) if r.get("class_uid") == 3001
+        return [r for r in _read(audit) if r.get("class_uid") == cls
                 and r.get("unmapped", {}).get("operation") == op]
     wait_until(lambda: len(found()) >= n, 10.0)
     return found()
@@ -77,12 +78,14 @@ DROP = {"time", "metadata", "actor", "seq", "prev", "hash"}
 
 
 def _strip(rec, also=()):
-    """rec without the actor, times, ids and `also`; a certificate serial in the change text is
-    the device's own (each device has its serial), so it is left out too."""
+    """rec without the actor, times, ids and `also`; a certificate serial or detection id in the
+    change text is the object's own, so it is left out too."""
     out = {k: v for k, v in rec.items() if k not in DROP and k not in also}
     if "change" in out.get("unmapped", {}):
         out["unmapped"] = dict(out["unmapped"],
-                               change=re.sub(r"serial [0-9a-f]+", "serial S", out["unmapped"]["change"]))
+                               change=re.sub(r"detection \d+", "detection N",
+                                             re.sub(r"serial [0-9a-f]+", "serial S",
+                                                    out["unmapped"]["change"])))
     return out
 
 
@@ -160,3 +163,87 @@ def test_admin_revoke_same_record_and_last_admin_guard(h):
     # With a second global admin, the first may go (through the CLI here).
     make_admin(h, gw, HD1)
     _ok_cli(h, gw, "admin", "remove", FIRST_ADMIN, "--role", "global_admin")
+
+
+PLAYBOOK = [{"name": "stolen", "on": {"types": ["admin_confirmed_compromised"]},
+             "actions": ["revoke_sessions", "open_incident"]}]
+DOOR_USERS = {"cli": "u-cli@example.test", "api": "u-api@example.test",
+              "console": "u-console@example.test"}
+
+
+def _same_by_door(recs, doors, what):
+    by_user = {r.get("user", {}).get("email_addr"): r for r in recs}
+    for door in doors:
+        check(DOOR_USERS[door] in by_user, "%s: a %s record (have %r)"
+              % (door, what, sorted(k for k in by_user if k)))
+    ref = _strip(by_user[DOOR_USERS[doors[0]]], also=("user",))
+    for door in doors[1:]:
+        eq(_strip(by_user[DOOR_USERS[door]], also=("user",)), ref,
+           "%s: %s record = %s's" % (door, what, doors[0]))
+    return ref
+
+
+def _risk_state(h, gw, email):
+    """The user's detections and incidents without ids, times and who decided."""
+    from test_account_equivalence import _strip as strip_ids
+    dets = json.loads(_ok_cli(h, gw, "risk", "list", "--user", email, "--json"))
+    incs = [i for i in json.loads(_ok_cli(h, gw, "incident", "list", "--json"))
+            if i.get("email") == email]
+    lines = [strip_ids(json.loads(_ok_cli(h, gw, "incident", "show", str(i["id"]), "--json"))
+                       ["timeline"]) for i in incs]
+    out = {"detections": strip_ids(dets), "incidents": strip_ids(incs), "timelines": lines}
+    return json.loads(re.sub(r"incident \d+", "incident N", json.dumps(out).replace(email, "U")))
+
+
+@timeout(240)
+def test_risk_verdicts_same_through_cli_api_console(h):
+    from test_console_ops import post as ops_post
+    gw, api, audit = _gateway(h, PLAYBOOK)
+    add_user(h, gw, ADMIN, PASSWORD)
+    make_admin(h, gw, ADMIN)
+    ids = {}
+    for door, email in DOOR_USERS.items():
+        add_user(h, gw, email, PASSWORD)
+        ids[door] = json.loads(_ok_cli(h, gw, "user", "show", email, "--json"))["id"]
+    b = console_browser(h, gw, ADMIN, create=False)
+
+    # Confirm compromised (the playbook opens an incident and revokes sessions).
+    _ok_cli(h, gw, "risk", "confirm-compromised", DOOR_USERS["cli"])
+    r = api.req("POST", "/api/v1/users/%s/confirm-compromised" % DOOR_USERS["api"])
+    eq(r.status, 200, "API confirm: %r" % r.body[:300])
+    r = ops_post(b, "/risk", {"action": "confirm", "user": ids["console"]})
+    eq(r.status, 303, "console confirm: %r" % r.body[-300:])
+    recs = _service(audit, "risk.confirm_compromised", 3, cls=2004)
+    _same_by_door(recs, ["api", "cli", "console"], "risk.confirm_compromised")
+    states = {door: _risk_state(h, gw, email) for door, email in DOOR_USERS.items()}
+    check(states["api"]["incidents"], "the playbook opened an incident: %r" % states["api"])
+    for door in ("cli", "console"):
+        eq(states[door], states["api"], "%s: detections, incident and playbook steps" % door)
+
+    # Dismiss one detection each.
+    did = {door: json.loads(_ok_cli(h, gw, "risk", "list", "--user", email, "--json"))[0]["id"]
+           for door, email in DOOR_USERS.items()}
+    _ok_cli(h, gw, "risk", "dismiss", str(did["cli"]))
+    r = api.req("POST", "/api/v1/risk/%d/dismiss" % did["api"])
+    eq(r.status, 200, "API dismiss: %r" % r.body[:300])
+    r = ops_post(b, "/risk", {"action": "dismiss", "id": str(did["console"])})
+    eq(r.status, 303, "console dismiss: %r" % r.body[-300:])
+    recs = _service(audit, "risk.dismiss", 3, cls=2004)
+    _same_by_door(recs, ["api", "cli", "console"], "risk.dismiss")
+    states = {door: _risk_state(h, gw, email) for door, email in DOOR_USERS.items()}
+    for door in ("cli", "console"):
+        eq(states[door], states["api"], "%s: after dismiss" % door)
+
+    # Dismiss all of a user's risk: the admin API and the console (the CLI has no such action).
+    for door in ("api", "console"):  # risky again, the same way
+        _ok_cli(h, gw, "risk", "confirm-compromised", DOOR_USERS[door])
+    r = api.req("POST", "/api/v1/users/%s/dismiss-risk" % DOOR_USERS["api"])
+    eq(r.status, 200, "API dismiss-risk: %r" % r.body[:300])
+    page = b.get("/risk").body
+    check(b'value="dismiss_user"' in page, "the console offers dismissing a user's risk")
+    r = ops_post(b, "/risk", {"action": "dismiss_user", "user": ids["console"]})
+    eq(r.status, 303, "console dismiss user: %r" % r.body[-300:])
+    recs = _service(audit, "risk.dismiss_user", 2, cls=2004)
+    _same_by_door(recs, ["api", "console"], "risk.dismiss_user")
+    a, c = _risk_state(h, gw, DOOR_USERS["api"]), _risk_state(h, gw, DOOR_USERS["console"])
+    eq(c, a, "console: after dismissing the user's risk")
