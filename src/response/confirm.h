@@ -103,4 +103,10 @@ int zt_response_risk_dismiss(const zt_account_env *env, zt_risk_engine *eng, con
 int zt_response_risk_dismiss_user(const zt_account_env *env, zt_risk_engine *eng, zt_response *resp,
                                   const zt_actor *who, const char *user_id, zt_verdict_result *res);
 
+/* An admin resolves incident id: zt_response_resolve (the timeline names who->name), then one
+ * Detection Finding record (activity Close, unmapped.operation "incident.resolve", naming who)
+ * through r's audit callback; *audit_rc says whether it was written. -ENOENT, -EALREADY. */
+int zt_response_resolve_incident(zt_response *r, const zt_actor *who, int64_t id, int64_t now,
+                                 zt_response_result *out, int *audit_rc);
+
 #endif

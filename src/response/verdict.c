@@ -11,6 +11,7 @@
 #include "response/confirm.h"
 #include "session/session.h"
 #include "store/store.h"
+#include "store/store_incident.h"
 
 #define RECORD_MAX (16 * 1024) /* one Detection Finding record: a few short fields */
 
@@ -43,8 +44,10 @@ int zt_response_verdict_record(zt_audit_sink sink, const zt_actor *who, const ch
     zt_event_str(&ev, "user.email_addr", has(res->email) ? res->email : NULL);
     zt_event_str(&ev, "unmapped.operation", op);
     zt_event_str(&ev, "unmapped.change", res->change);
-    zt_event_str(&ev, "unmapped.risk_event", zt_risk_event_name(res->risk.kind));
-    zt_event_uint(&ev, "unmapped.detections_changed", res->risk.n);
+    if (strncmp(op, "risk.", 5) == 0) { /* an incident's resolution changes no detection */
+        zt_event_str(&ev, "unmapped.risk_event", zt_risk_event_name(res->risk.kind));
+        zt_event_uint(&ev, "unmapped.detections_changed", res->risk.n);
+    }
     zt_event_metadata(&ev, uid, has(who->request_id) ? who->request_id : NULL);
     int rc = zt_event_end(&ev);
     if (rc == 0)
@@ -126,5 +129,29 @@ int zt_response_risk_dismiss_user(const zt_account_env *env, zt_risk_engine *eng
     snprintf(res->change, sizeof(res->change), "all risk dismissed (%llu detection(s))",
              (unsigned long long)res->risk.n);
     finish(env, who, "risk.dismiss_user", now, res);
+    return 0;
+}
+
+int zt_response_resolve_incident(zt_response *r, const zt_actor *who, int64_t id, int64_t now,
+                                 zt_response_result *out, int *audit_rc)
+{
+    *audit_rc = 0;
+    zt_store *st = zt_response_store(r);
+    if (st == NULL || who == NULL)
+        return -EINVAL;
+    zt_store_incident inc;
+    int rc = zt_store_incident_get(st, id, &inc);
+    if (rc == 0)
+        rc = zt_response_resolve(r, id, has(who->name) ? who->name : "?", now, out);
+    if (rc != 0)
+        return rc;
+    zt_verdict_result v;
+    memset(&v, 0, sizeof(v));
+    snprintf(v.user_id, sizeof(v.user_id), "%.*s", ZT_STORE_ID_LEN, inc.user_id);
+    snprintf(v.email, sizeof(v.email), "%s", inc.email);
+    snprintf(v.change, sizeof(v.change), "incident %lld resolved (%u undo action(s), %u failed)",
+             (long long)id, out->actions, out->failed);
+    *audit_rc = zt_response_verdict_record(zt_response_audit_sink(r), who, "incident.resolve",
+                                           ZT_ACT_FINDING_CLOSE, &v);
     return 0;
 }
