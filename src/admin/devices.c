@@ -273,7 +273,11 @@ static void device_revoke(zt_admin_call *c)
     zt_store_device d;
     if (!no_fields(c) || !load_device(c, &d))
         return;
-    int rc = zt_store_device_revoke(store_of(c), d.id, now_s());
+    zt_account_env env = zt_admin_account_env(c);
+    zt_actor who;
+    zt_admin_actor(c, &who);
+    zt_device_revoke_result res;
+    int rc = zt_device_revoke_service(&env, c->r->svc->devices, &who, d.id, &res);
     if (rc == -EALREADY) {
         zt_admin_fail(c, 409, "conflict", "device %s is already revoked", d.id);
         return;
@@ -282,16 +286,11 @@ static void device_revoke(zt_admin_call *c)
         zt_admin_store_fail(c, rc, "device", d.id);
         return;
     }
-    snprintf(c->change, sizeof(c->change),
-             "device revoked (certificate serial %s refused; sessions ended)", d.cert_serial);
-    if (!tell_gateways(c))
+    snprintf(c->change, sizeof(c->change), "%s", res.change);
+    zt_account_result done = {.audit_rc = res.audit_rc, .revocation_rc = res.revocation_rc};
+    if (!zt_admin_account_done(c, &done))
         return;
-    rc = zt_store_device_get(store_of(c), d.id, &d);
-    if (rc != 0) {
-        zt_admin_store_fail(c, rc, "device", c->device_id);
-        return;
-    }
-    zt_admin_finish(c, 200, json_pack("{s:o}", "device", device_json(&d)));
+    zt_admin_finish(c, 200, json_pack("{s:o}", "device", device_json(&res.device)));
 }
 
 static void device_delete(zt_admin_call *c)

@@ -19,11 +19,6 @@
 
 #define RISK_LIST_LIMIT 1000 /* detections in one listing (newest first) */
 
-static int64_t now_s(void)
-{
-    return zt_wall_us() / 1000000;
-}
-
 static json_t *det_json(const zt_store_detection *d)
 {
     json_error_t jerr;
@@ -197,9 +192,15 @@ static void risk_dismiss(zt_admin_call *c)
     json_decref(body);
     if (!load_detection(c, &d))
         return;
-    zt_risk_event ev;
-    memset(&ev, 0, sizeof(ev));
-    int rc = zt_risk_dismiss(c->r->svc->risk, d.id, now_s(), &ev);
+    if (c->r->svc->risk == NULL) {
+        zt_admin_fail(c, 503, "unavailable", "the risk engine is not running");
+        return;
+    }
+    zt_account_env env = zt_admin_account_env(c);
+    zt_actor who;
+    zt_admin_actor(c, &who);
+    zt_verdict_result res;
+    int rc = zt_response_risk_dismiss(&env, c->r->svc->risk, &who, d.id, &res);
     if (rc == -EALREADY) {
         zt_admin_fail(c, 409, "conflict", "detection %s is already %s", c->route.id,
                       zt_store_risk_state_name(d.state));
@@ -209,9 +210,9 @@ static void risk_dismiss(zt_admin_call *c)
         zt_admin_store_fail(c, rc, "detection", c->route.id);
         return;
     }
-    snprintf(c->change, sizeof(c->change), "detection %lld dismissed (%s)", (long long)d.id,
-             ev.detail);
-    if (!zt_admin_revoked(c))
+    snprintf(c->change, sizeof(c->change), "%s", res.change);
+    zt_account_result done = {.audit_rc = res.audit_rc, .revocation_rc = res.revocation_rc};
+    if (!zt_admin_account_done(c, &done))
         return;
     if (zt_store_detection_get(c->r->svc->store, d.id, &d) != 0) {
         zt_admin_store_fail(c, -EIO, "detection", c->route.id);
@@ -249,8 +250,13 @@ static void user_confirm(zt_admin_call *c)
         zt_admin_fail(c, 503, "unavailable", "incident response is not running");
         return;
     }
-    zt_confirm_req q = {
-        .user_id = u.id, .email = u.email, .actor = "admin-api", .request_id = c->r->request_id};
+    zt_actor who;
+    zt_admin_actor(c, &who);
+    zt_confirm_req q = {.user_id = u.id,
+                        .email = u.email,
+                        .actor = "admin-api",
+                        .request_id = c->r->request_id,
+                        .who = &who};
     zt_confirm_result res;
     int rc = zt_response_confirm_compromised(c->r->svc->response, &q, &res);
     zt_user_dispose(&u);
@@ -263,7 +269,7 @@ static void user_confirm(zt_admin_call *c)
     snprintf(c->change, sizeof(c->change),
              "confirmed compromised (detection %lld, %llu detection(s) changed); sessions revoked",
              (long long)res.risk.detection_id, (unsigned long long)res.risk.n);
-    zt_account_result bumped = {.revocation_rc = res.revocation_rc};
+    zt_account_result bumped = {.audit_rc = res.audit_rc, .revocation_rc = res.revocation_rc};
     if (!zt_admin_account_done(c, &bumped))
         return;
     json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I}", "user_id", c->user_id,
@@ -285,50 +291,37 @@ static void user_dismiss(zt_admin_call *c)
     zt_user u;
     if (!empty_body(c) || !find_user(c, c->route.user, &u))
         return;
-    zt_store *st = c->r->svc->store;
-    zt_risk_event ev;
-    memset(&ev, 0, sizeof(ev));
-    int64_t now = now_s();
-    int rc = zt_risk_dismiss_user(c->r->svc->risk, u.id, now, &ev);
-    if (rc != 0) {
+    if (c->r->svc->risk == NULL) {
         zt_user_dispose(&u);
-        zt_admin_store_fail(c, rc, "user", c->route.user);
+        zt_admin_fail(c, 503, "unavailable", "the risk engine is not running");
         return;
     }
-    if (c->r->svc->response != NULL) {
-        /* An admin's verdict resolves the user's incident (and undoes its isolations). */
-        zt_signal sig = {.kind = ZT_SIGNAL_ADMIN,
-                         .type = "admin_dismissed",
-                         .severity = ZT_RISK_NONE,
-                         .user_id = u.id,
-                         .email = u.email,
-                         .summary = "an administrator dismissed the user's risk",
-                         .request_id = c->r->request_id,
-                         .resolves = true,
-                         .now = now};
-        zt_response_result res;
-        int src = zt_response_signal(c->r->svc->response, &sig, &res);
-        if (src != 0)
-            zt_error("admin API: incident response failed: %s", strerror(-src));
-    }
-    snprintf(c->change, sizeof(c->change), "all risk dismissed (%llu detection(s))",
-             (unsigned long long)ev.n);
-    if (!zt_admin_revoked(c)) {
-        zt_user_dispose(&u);
-        return;
-    }
-    int level = 0;
-    rc = zt_store_user_risk(st, u.id, now, &level);
+    zt_account_env env = zt_admin_account_env(c);
+    zt_actor who;
+    zt_admin_actor(c, &who);
+    zt_verdict_result res;
+    int rc =
+        zt_response_risk_dismiss_user(&env, c->r->svc->risk, c->r->svc->response, &who, u.id, &res);
     zt_user_dispose(&u);
     if (rc != 0) {
         zt_admin_store_fail(c, rc, "user", c->route.user);
         return;
     }
+    if (res.incident_rc != 0)
+        zt_error("admin API: incident response failed: %s", strerror(-res.incident_rc));
+    snprintf(c->change, sizeof(c->change), "%s", res.change);
+    zt_account_result done = {.audit_rc = res.audit_rc, .revocation_rc = res.revocation_rc};
+    if (!zt_admin_account_done(c, &done))
+        return;
+    if (res.user_risk < 0) {
+        zt_admin_store_fail(c, -EIO, "user", c->route.user);
+        return;
+    }
     zt_admin_finish(c, 200,
                     json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "user_id", c->user_id, "email",
-                              c->user_email, "user_risk", zt_risk_name((zt_risk)level),
-                              "detections_changed", (json_int_t)ev.n, "detail", ev.detail, "event",
-                              zt_risk_event_name(ev.kind)));
+                              c->user_email, "user_risk", zt_risk_name((zt_risk)res.user_risk),
+                              "detections_changed", (json_int_t)res.risk.n, "detail",
+                              res.risk.detail, "event", zt_risk_event_name(res.risk.kind)));
 }
 
 void zt_admin_risk(zt_admin_call *c)

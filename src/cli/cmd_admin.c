@@ -85,6 +85,10 @@ static int admin_remove(zt_store *st, const zt_cli_args *a)
     rc = zt_admins_revoke(&env, zt_cli_actor(), id, role, a->n_groups ? a->groups[0] : NULL, &res);
     if (rc == -ENOENT)
         return zt_cli_fail(ZT_CLI_FAIL, "%s holds no such role", a->pos[0]);
+    if (rc == -EMLINK)
+        return zt_cli_fail(ZT_CLI_FAIL,
+                           "%s is the last global admin: grant global_admin to someone else first",
+                           a->pos[0]);
     if (rc != 0)
         return zt_cli_store_fail(rc, "user", a->pos[0]);
     printf("%s: %s\n", a->pos[0], res.change);

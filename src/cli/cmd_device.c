@@ -254,13 +254,16 @@ static int act_show(zt_store *st, const zt_cli_args *a)
 
 static int act_revoke(zt_store *st, const zt_cli_args *a)
 {
-    int rc = zt_store_device_revoke(st, a->pos[0], now_s());
+    zt_account_env env = zt_cli_account_env(st);
+    zt_device_revoke_result res;
+    int rc = zt_device_revoke_service(&env, NULL, zt_cli_actor(), a->pos[0], &res);
     if (rc == -EALREADY)
         return zt_cli_fail(ZT_CLI_FAIL, "device %s is already revoked", a->pos[0]);
     if (rc != 0)
         return zt_cli_store_fail(rc, "device", a->pos[0]);
     printf("revoked device %s; its sessions are ended and its certificate is refused\n", a->pos[0]);
-    return tell_gateways(ZT_CLI_OK);
+    zt_account_result done = {.audit_rc = res.audit_rc, .revocation_rc = res.revocation_rc};
+    return zt_cli_account_done(&done);
 }
 
 static int act_delete(zt_store *st, const zt_cli_args *a)

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "core/config.h"
 #include "core/levels.h"
+#include "response/confirm.h"
 #include "response/incident.h"
 
 /* list's own option, taken out of argv before the shared parser sees it. */
@@ -200,7 +201,8 @@ static int incident_resolve(zt_store *st, const zt_cli_args *a)
     if (r == NULL)
         return zt_cli_fail(ZT_CLI_FAIL, "%s", err);
     zt_response_result res;
-    int rc = zt_response_resolve(r, id, "cli", 0, &res);
+    int audit_rc = 0;
+    int rc = zt_response_resolve_incident(r, zt_cli_actor(), id, 0, &res, &audit_rc);
     zt_response_free(r);
     if (rc == -EALREADY)
         return zt_cli_fail(ZT_CLI_FAIL, "incident %s is already resolved", a->pos[0]);
@@ -210,6 +212,9 @@ static int incident_resolve(zt_store *st, const zt_cli_args *a)
     if (res.actions > 0)
         printf(" (%u undo action(s), %u failed)", res.actions, res.failed);
     printf("\n");
+    zt_account_result done = {.audit_rc = audit_rc};
+    if (zt_cli_account_done(&done) != ZT_CLI_OK)
+        return ZT_CLI_FAIL;
     return res.failed > 0 ? ZT_CLI_FAIL : ZT_CLI_OK;
 }
 

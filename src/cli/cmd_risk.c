@@ -200,8 +200,9 @@ static int risk_dismiss(zt_store *st, const zt_cli_args *a)
     zt_risk_engine *eng = engine(st);
     if (eng == NULL)
         return ZT_CLI_FAIL;
-    zt_risk_event ev;
-    int rc = zt_risk_dismiss(eng, id, now_s(), &ev);
+    zt_account_env env = zt_cli_account_env(st);
+    zt_verdict_result res;
+    int rc = zt_response_risk_dismiss(&env, eng, zt_cli_actor(), id, &res);
     zt_risk_free(eng);
     if (rc == -EALREADY)
         return zt_cli_fail(ZT_CLI_FAIL, "detection %s is already closed (remediated or dismissed)",
@@ -209,7 +210,8 @@ static int risk_dismiss(zt_store *st, const zt_cli_args *a)
     if (rc != 0)
         return zt_cli_store_fail(rc, "detection", a->pos[0]);
     printf("dismissed detection %s\n", a->pos[0]);
-    return tell_gateways(ZT_CLI_OK);
+    zt_account_result done = {.audit_rc = res.audit_rc, .revocation_rc = res.revocation_rc};
+    return zt_cli_account_done(&done);
 }
 
 /* remediate: a user by email, through the engine. */
@@ -316,8 +318,11 @@ static int risk_confirm(zt_store *st, const zt_cli_args *a)
         zt_user_dispose(&u);
         return ZT_CLI_FAIL;
     }
-    zt_confirm_req q = {
-        .user_id = u.id, .email = u.email, .actor = "cli", .request_id = zt_cli_request_id()};
+    zt_confirm_req q = {.user_id = u.id,
+                        .email = u.email,
+                        .actor = "cli",
+                        .request_id = zt_cli_request_id(),
+                        .who = zt_cli_actor()};
     zt_confirm_result res;
     rc = zt_response_confirm_compromised(r, &q, &res);
     uint64_t undelivered = rc == 0 ? deliver_notifications(r) : 0;

@@ -116,30 +116,3 @@ void cop_scope_free(cop_scope *s)
     free(s->users);
     memset(s, 0, sizeof(*s));
 }
-
-/* ---- records ---- */
-
-bool cop_risk_record(zt_console_ctx *cx, unsigned activity, const char *operation,
-                     const char *user_id, const char *email, const char *change)
-{
-    zt_local_req *r = cx->r;
-    zt_actor who = zt_console_actor(cx);
-    zt_buf b;
-    zt_buf_init(&b, 64 * 1024);
-    zt_event ev;
-    char msg[96];
-    snprintf(msg, sizeof(msg), "console %s succeeded", operation);
-    zt_event_begin(&ev, &b, ZT_EV_DETECTION_FINDING, activity, ZT_SEV_INFO);
-    zt_event_status(&ev, ZT_STATUS_SUCCESS);
-    zt_event_str(&ev, "message", msg);
-    zt_event_str(&ev, "actor.user.name", who.name);
-    zt_event_str(&ev, "actor.user.uid", who.name);
-    zt_event_str(&ev, "actor.user.type", who.type);
-    zt_event_str(&ev, "actor.user.credential_uid", who.credential_uid);
-    zt_api_event_request(&ev, r, operation);
-    zt_event_str(&ev, "http_request.url.scheme", r->https ? "https" : "http");
-    zt_event_str(&ev, "user.uid", user_id);
-    zt_event_str(&ev, "user.email_addr", email);
-    zt_event_str(&ev, "unmapped.change", change);
-    return zt_api_event_queue(r, &ev, &b, "console");
-}

@@ -33,10 +33,4 @@ void cop_scope_free(cop_scope *s);
 /* A record's `time` (RFC 3339) in Unix seconds; 0 when absent or unreadable. */
 int64_t cop_record_time(const zt_aq_fields *f);
 
-/* The admin API's record of a risk verdict (admin.c audit_call) with the console's actor:
- * Detection Finding, api.operation `operation`, the user and the change. false: the log could
- * not take it. */
-bool cop_risk_record(zt_console_ctx *cx, unsigned activity, const char *operation,
-                     const char *user_id, const char *email, const char *change);
-
 #endif

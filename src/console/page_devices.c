@@ -1,9 +1,8 @@
 /* Devices, `/devices`: the enrolled devices of the users the grant reaches, by compliance; on
  * `/devices/ID` one device's compliance reasons (in the page's language), open alerts and last
- * posture report, and revoking it (its certificate is refused, its sessions end). Revoking does
- * what `ztgate device revoke` and POST /api/v1/devices/{id}/revoke do: the store's revoke, the
- * revoked serials reloaded, gateways told; and the same Account Change record as the admin API
- * (action device.revoke), naming the admin. */
+ * posture report, and revoking it (its certificate is refused, its sessions end). Revoking is
+ * zt_device_revoke_service (device/device.h), the same call as `ztgate device revoke` and
+ * POST /api/v1/devices/{id}/revoke: same effect, same record, this admin as the actor. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,33 +178,6 @@ static void device_show(zt_console_ctx *cx, const zt_store_device *d)
     zt_console_end(cx);
 }
 
-/* The admin API's record of the same change (admin.c audit_call), the actor aside. */
-static bool revoke_record(zt_console_ctx *cx, const zt_store_device *d)
-{
-    zt_local_req *r = cx->r;
-    zt_actor who = zt_console_actor(cx);
-    zt_buf b;
-    zt_buf_init(&b, 64 * 1024);
-    zt_event ev;
-    char change[160];
-    snprintf(change, sizeof(change),
-             "device revoked (certificate serial %s refused; sessions ended)", d->cert_serial);
-    zt_event_begin(&ev, &b, ZT_EV_ACCOUNT_CHANGE, 5 /* Disable */, ZT_SEV_INFO);
-    zt_event_status(&ev, ZT_STATUS_SUCCESS);
-    zt_event_str(&ev, "message", "console device.revoke succeeded");
-    zt_event_str(&ev, "actor.user.name", who.name);
-    zt_event_str(&ev, "actor.user.uid", who.name);
-    zt_event_str(&ev, "actor.user.type", who.type);
-    zt_event_str(&ev, "actor.user.credential_uid", who.credential_uid);
-    zt_api_event_request(&ev, r, "device.revoke");
-    zt_event_str(&ev, "http_request.url.scheme", r->https ? "https" : "http");
-    zt_event_str(&ev, "user.uid", d->user_id);
-    zt_event_str(&ev, "user.email_addr", d->email);
-    zt_event_str(&ev, "device.uid", d->id);
-    zt_event_str(&ev, "unmapped.change", change);
-    return zt_api_event_queue(r, &ev, &b, "console");
-}
-
 static void device_revoke(zt_console_ctx *cx, const zt_store_device *d)
 {
     const char *action = zt_console_param(cx, "action");
@@ -218,18 +190,18 @@ static void device_revoke(zt_console_ctx *cx, const zt_store_device *d)
         zt_console_fail(cx, 403, CON_NO_ROLE_TITLE, zt_console_t(cx, CON_NO_ROLE_BODY));
         return;
     }
-    int rc = zt_store_device_revoke(zt_console_store(cx), d->id, cx->now);
+    zt_account_env env = zt_console_account_env(cx);
+    zt_actor who = zt_console_actor(cx);
+    zt_device_revoke_result res;
+    int rc = zt_device_revoke_service(&env, cx->r->svc->devices, &who, d->id, &res);
     if (rc != 0) {
         zt_console_fail_rc(cx, rc);
         return;
     }
-    if (cx->r->svc->devices != NULL)
-        zt_devices_refresh_revoked(cx->r->svc->devices);
-    int b = cx->r->svc->state_dir ? zt_revocation_bump(cx->r->svc->state_dir) : 0;
-    if (b != 0)
+    if (res.revocation_rc != 0)
         zt_error("request %s: console device.revoke: saved, but gateways not told (%d)",
-                 cx->r->request_id, b);
-    if (!revoke_record(cx, d))
+                 cx->r->request_id, res.revocation_rc);
+    if (res.audit_rc != 0)
         zt_error("request %s: console device.revoke: saved, but its record could not be queued",
                  cx->r->request_id);
     char path[96];

@@ -15,6 +15,7 @@
 #include "core/levels.h"
 #include "core/log.h"
 #include "lib/str.h"
+#include "response/confirm.h"
 #include "response/incident.h"
 #include "store/store.h"
 
@@ -209,7 +210,9 @@ static void incident_resolve(zt_console_ctx *cx, const zt_store_incident *inc)
     }
     zt_actor who = zt_console_actor(cx);
     zt_response_result res;
-    int rc = zt_response_resolve(cx->r->svc->response, inc->id, who.name, cx->now, &res);
+    int audit_rc = 0;
+    int rc =
+        zt_response_resolve_incident(cx->r->svc->response, &who, inc->id, cx->now, &res, &audit_rc);
     if (rc == -EALREADY) {
         zt_console_fail(cx, 409, CON_BAD_INPUT_TITLE, zt_console_t(cx, COP_INC_ALREADY));
         return;
@@ -218,12 +221,7 @@ static void incident_resolve(zt_console_ctx *cx, const zt_store_incident *inc)
         zt_console_fail_rc(cx, rc);
         return;
     }
-    char change[96];
-    snprintf(change, sizeof(change), "incident %" PRId64 " resolved (%u undo action(s), %u failed)",
-             inc->id, res.actions, res.failed);
-    if (!cop_risk_record(cx, ZT_ACT_FINDING_CLOSE, "incident.resolve",
-                         inc->user_id[0] ? inc->user_id : NULL, inc->email[0] ? inc->email : NULL,
-                         change))
+    if (audit_rc != 0)
         zt_error("request %s: console incident.resolve: saved, but its record could not be queued",
                  cx->r->request_id);
     char path[48];

@@ -86,6 +86,14 @@ static void risky_users(zt_console_ctx *cx, const det_vec *k, const bool *in_sco
                               d->user_id);
             zt_console_msg(cx, COP_RISK_CONFIRM);
             zt_console_printf(cx, "</button></form>");
+            zt_console_form_open(cx, "/risk");
+            zt_console_printf(cx,
+                              "<input type=\"hidden\" name=\"action\" value=\"dismiss_user\">"
+                              "<input type=\"hidden\" name=\"user\" value=\"%s\">"
+                              "<button type=\"submit\">",
+                              d->user_id);
+            zt_console_msg(cx, COP_RISK_DISMISS_USER);
+            zt_console_printf(cx, "</button></form>");
         }
         zt_console_printf(cx, "</td></tr>");
     }
@@ -196,13 +204,18 @@ static bool may_change(zt_console_ctx *cx, const char *user_id)
     return false;
 }
 
-static void tell_gateways(zt_console_ctx *cx, const char *what)
+/* After a verdict: saved, but not told or not recorded. */
+static void verdict_done(zt_console_ctx *cx, const char *op, const zt_verdict_result *res)
 {
-    const char *dir = cx->r->svc->state_dir;
-    int b = dir != NULL ? zt_revocation_bump(dir) : 0;
-    if (b != 0)
-        zt_error("request %s: console %s: saved, but gateways not told (%d)", cx->r->request_id,
-                 what, b);
+    if (res->revocation_rc != 0)
+        zt_error("request %s: console %s: saved, but gateways not told (%d)", cx->r->request_id, op,
+                 res->revocation_rc);
+    if (res->audit_rc != 0)
+        zt_error("request %s: console %s: saved, but its record could not be queued",
+                 cx->r->request_id, op);
+    if (res->incident_rc != 0)
+        zt_error("request %s: console: incident response failed: %s", cx->r->request_id,
+                 strerror(-res->incident_rc));
 }
 
 static void dismiss(zt_console_ctx *cx)
@@ -220,9 +233,10 @@ static void dismiss(zt_console_ctx *cx)
     }
     if (!may_change(cx, d.user_id))
         return;
-    zt_risk_event ev;
-    memset(&ev, 0, sizeof(ev));
-    rc = zt_risk_dismiss(cx->r->svc->risk, d.id, cx->now, &ev);
+    zt_account_env env = zt_console_account_env(cx);
+    zt_actor who = zt_console_actor(cx);
+    zt_verdict_result res;
+    rc = zt_response_risk_dismiss(&env, cx->r->svc->risk, &who, d.id, &res);
     if (rc == -EALREADY) {
         zt_console_fail(cx, 409, CON_BAD_INPUT_TITLE, zt_console_t(cx, COP_RISK_ALREADY_CLOSED));
         return;
@@ -231,13 +245,32 @@ static void dismiss(zt_console_ctx *cx)
         zt_console_fail_rc(cx, rc);
         return;
     }
-    char change[160];
-    snprintf(change, sizeof(change), "detection %lld dismissed (%s)", (long long)d.id, ev.detail);
-    tell_gateways(cx, "risk.dismiss");
-    if (!cop_risk_record(cx, ZT_ACT_FINDING_CLOSE, "risk.dismiss", d.user_id, d.email, change))
-        zt_error("request %s: console risk.dismiss: saved, but its record could not be queued",
-                 cx->r->request_id);
+    verdict_done(cx, "risk.dismiss", &res);
     zt_console_redirect_done(cx, "/risk", COP_RISK_DISMISSED);
+}
+
+/* All of one user's risk: zt_response_risk_dismiss_user, as POST
+ * /api/v1/users/{u}/dismiss-risk (the user's incident resolved too). */
+static void dismiss_user(zt_console_ctx *cx)
+{
+    const char *uid = zt_console_param(cx, "user");
+    if (uid == NULL || !zt_console_id_ok(uid)) {
+        zt_console_fail(cx, 400, CON_BAD_INPUT_TITLE, zt_console_t(cx, CON_ERR_ACTION));
+        return;
+    }
+    if (!may_change(cx, uid))
+        return;
+    zt_account_env env = zt_console_account_env(cx);
+    zt_actor who = zt_console_actor(cx);
+    zt_verdict_result res;
+    int rc = zt_response_risk_dismiss_user(&env, cx->r->svc->risk, cx->r->svc->response, &who, uid,
+                                           &res);
+    if (rc != 0) {
+        zt_console_fail_rc(cx, rc);
+        return;
+    }
+    verdict_done(cx, "risk.dismiss_user", &res);
+    zt_console_redirect_done(cx, "/risk", COP_RISK_USER_DISMISSED);
 }
 
 static void confirm(zt_console_ctx *cx)
@@ -255,11 +288,13 @@ static void confirm(zt_console_ctx *cx)
         zt_console_fail(cx, 503, CON_UNAVAILABLE_TITLE, zt_console_t(cx, COP_INC_UNAVAILABLE));
         return;
     }
+    zt_actor who = zt_console_actor(cx);
     zt_confirm_req q = {.user_id = u.id,
                         .email = u.email,
                         .actor = "console",
                         .request_id = cx->r->request_id,
-                        .now = cx->now};
+                        .now = cx->now,
+                        .who = &who};
     zt_confirm_result res;
     int rc = zt_response_confirm_compromised(cx->r->svc->response, &q, &res);
     if (rc != 0) {
@@ -273,12 +308,7 @@ static void confirm(zt_console_ctx *cx)
     if (res.revocation_rc != 0)
         zt_error("request %s: console risk.confirm_compromised: saved, but gateways not told (%d)",
                  cx->r->request_id, res.revocation_rc);
-    char change[160];
-    snprintf(change, sizeof(change),
-             "confirmed compromised (detection %lld, %llu detection(s) changed); sessions revoked",
-             (long long)res.risk.detection_id, (unsigned long long)res.risk.n);
-    if (!cop_risk_record(cx, ZT_ACT_FINDING_UPDATE, "risk.confirm_compromised", u.id, u.email,
-                         change))
+    if (res.audit_rc != 0)
         zt_error("request %s: console risk.confirm_compromised: saved, but its record could not "
                  "be queued",
                  cx->r->request_id);
@@ -308,6 +338,8 @@ static void risk(zt_console_ctx *cx)
         dismiss(cx);
     else if (action != NULL && strcmp(action, "confirm") == 0)
         confirm(cx);
+    else if (action != NULL && strcmp(action, "dismiss_user") == 0)
+        dismiss_user(cx);
     else
         zt_console_fail(cx, 400, CON_BAD_INPUT_TITLE, zt_console_t(cx, CON_ERR_ACTION));
 }

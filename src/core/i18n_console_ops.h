@@ -158,6 +158,8 @@
     X(COP_ACTIVITY_SIGN_IN, "a sign-in", "サインイン") \
     X(COP_RISK_DISMISS, "Dismiss", "リスクを却下") \
     X(COP_RISK_CONFIRM, "Confirm compromised", "侵害を確認") \
+    X(COP_RISK_DISMISS_USER, "Dismiss user risk", "ユーザーリスクを却下") \
+    X(COP_RISK_USER_DISMISSED, "The user's risk is dismissed.", "ユーザーのリスクを却下しました。") \
     X(COP_RISK_DISMISSED, "The detection is dismissed.", "検出を却下しました。") \
     X(COP_RISK_CONFIRMED, \
       "The user is confirmed compromised: user risk is high and every session is revoked.", \

@@ -19,6 +19,8 @@
 #include "core/i18n.h"
 #include "lib/buf.h"
 #include "lib/str.h"
+#include "session/account.h"
+#include "store/store_device.h"
 
 #define ZT_DEVICE_ID_LEN 32 /* 16 random bytes, lowercase hex */
 
@@ -74,6 +76,22 @@ bool zt_device_tls_peer(SSL *ssl, char device_id[ZT_DEVICE_ID_LEN + 1]);
 /* After a failed handshake: the id of the revoked device whose certificate it refused. */
 bool zt_device_tls_refused(SSL *ssl, char device_id[ZT_DEVICE_ID_LEN + 1]);
 void zt_devices_refresh_revoked(zt_devices *d);
+
+/* Revoking a device, the one path of `ztgate device revoke`, POST /api/v1/devices/{id}/revoke
+ * and the console's devices page: the store's revoke (its certificate refused, its sessions
+ * ended), this process's revoked serials reloaded (devs; NULL in the CLI), one Account Change
+ * record (unmapped.operation "device.revoke", naming who) through env->audit, and the
+ * revocation bump that tells running gateways. Records through every front-end are equal but
+ * for the actor, times and ids. -ENOENT unknown device, -EALREADY revoked already, else a store
+ * error; after the change is saved, failures come back in res (the change stands). */
+typedef struct zt_device_revoke_result {
+    zt_store_device device; /* as stored after the revoke (owner's email filled) */
+    char change[160];       /* the record's summary */
+    int audit_rc;           /* 0, or why the record could not be written */
+    int revocation_rc;      /* 0, or why STATE_DIR/revocation could not be bumped */
+} zt_device_revoke_result;
+int zt_device_revoke_service(const zt_account_env *env, zt_devices *devs, const zt_actor *who,
+                             const char *device_id, zt_device_revoke_result *res);
 /* A counter that moves whenever a device's state may have changed (zt_devices_invalidate,
  * zt_devices_refresh_revoked): live streams poll it to re-evaluate their device (one atomic
  * load). 0 for NULL. */

@@ -5,6 +5,8 @@
 
 #include "lib/time.h"
 #include "response/confirm.h"
+
+#include "audit/event.h"
 #include "session/session.h"
 
 static bool actor_ok(const char *a)
@@ -32,6 +34,21 @@ static int signal_incident(zt_response *r, const zt_confirm_req *q, int64_t now,
     return zt_response_signal(r, &sig, &out->incident);
 }
 
+/* The verdict itself, before the incident it opens: the same record through every front-end. */
+static int confirm_record(zt_response *r, const zt_confirm_req *q, const zt_confirm_result *out)
+{
+    zt_verdict_result v;
+    memset(&v, 0, sizeof(v));
+    snprintf(v.user_id, sizeof(v.user_id), "%s", q->user_id);
+    snprintf(v.email, sizeof(v.email), "%s", q->email != NULL ? q->email : "");
+    v.risk = out->risk;
+    snprintf(v.change, sizeof(v.change),
+             "confirmed compromised (detection %lld, %llu detection(s) changed); sessions revoked",
+             (long long)out->risk.detection_id, (unsigned long long)out->risk.n);
+    return zt_response_verdict_record(zt_response_audit_sink(r), q->who, "risk.confirm_compromised",
+                                      ZT_ACT_FINDING_UPDATE, &v);
+}
+
 int zt_response_confirm_compromised(zt_response *r, const zt_confirm_req *q, zt_confirm_result *out)
 {
     memset(out, 0, sizeof(*out));
@@ -54,6 +71,8 @@ int zt_response_confirm_compromised(zt_response *r, const zt_confirm_req *q, zt_
         return rc;
     const char *dir = zt_response_state_dir(r);
     out->revocation_rc = dir != NULL ? zt_revocation_bump(dir) : -EINVAL;
+    if (q->who != NULL)
+        out->audit_rc = confirm_record(r, q, out);
     out->incident_rc = signal_incident(r, q, now, out);
     int level = 0;
     if (zt_store_user_risk(st, q->user_id, now, &level) == 0)

@@ -591,3 +591,9 @@ const char *zt_response_state_dir(zt_response *r)
 {
     return r != NULL ? r->state_dir : NULL;
 }
+
+zt_audit_sink zt_response_audit_sink(zt_response *r)
+{
+    return (zt_audit_sink){.write = r != NULL ? r->audit : NULL,
+                           .ctx = r != NULL ? r->audit_ctx : NULL};
+}

@@ -20,6 +20,7 @@
 
 #include "core/config.h"
 #include "core/levels.h"
+#include "session/account.h"
 #include "store/store.h"
 
 #define ZT_SIGNAL_TYPE_MAX 31       /* [a-z_] */
@@ -85,6 +86,8 @@ zt_webhook *zt_response_webhook(zt_response *r);
 zt_store *zt_response_store(zt_response *r);
 struct zt_risk_engine *zt_response_risk(zt_response *r);
 const char *zt_response_state_dir(zt_response *r); /* NULL when none was given */
+/* The audit callback given at creation, as a sink for service records (write NULL: none). */
+zt_audit_sink zt_response_audit_sink(zt_response *r);
 
 typedef struct zt_response_result {
     int64_t incident_id; /* the incident the signal went to; 0 = none */

@@ -418,12 +418,45 @@ int zt_admins_grant(const zt_account_env *env, const zt_actor *who, const char *
     return grant_store(env, who, user_id, role, scope, false, res);
 }
 
+/* Unscoped global_admin rows: held by the user, and by anyone else. */
+typedef struct global_count {
+    const char *user_id;
+    size_t mine, others;
+} global_count;
+
+static int count_global(void *ctx, const zt_store_admin_role *r)
+{
+    global_count *g = ctx;
+    if (strcmp(r->role, role_names[ZT_ROLE_GLOBAL_ADMIN]) == 0 && r->scope[0] == '\0') {
+        if (strcmp(r->user_id, g->user_id) == 0)
+            g->mine++;
+        else
+            g->others++;
+    }
+    return 0;
+}
+
+/* Whether this removal would take away the last unscoped global admin: nobody could then
+ * grant roles through the API or the console (only root on the gateway host). A store error
+ * counts as "would" (fail closed). */
+static bool would_orphan(zt_store *st, const char *user_id, zt_admin_role role, const char *scope)
+{
+    if ((role != ZT_ROLE_COUNT && role != ZT_ROLE_GLOBAL_ADMIN) || (scope != NULL && scope[0]))
+        return false;
+    global_count g = {.user_id = user_id};
+    if (zt_store_admin_role_list(st, NULL, count_global, &g) != 0)
+        return true;
+    return g.mine > 0 && g.others == 0;
+}
+
 int zt_admins_revoke(const zt_account_env *env, const zt_actor *who, const char *user_id,
                      zt_admin_role role, const char *scope, zt_account_result *res)
 {
     if (!env_ok(env, who, res) || (unsigned)role > ZT_ROLE_COUNT)
         return -EINVAL;
     int rc = user_of(env->store, user_id, res);
+    if (rc == 0 && would_orphan(env->store, res->user_id, role, scope))
+        return -EMLINK;
     uint64_t n = 0;
     const char *name = role == ZT_ROLE_COUNT ? NULL : role_names[role];
     if (rc == 0)

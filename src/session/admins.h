@@ -144,7 +144,9 @@ void zt_admins_actor(const zt_admin_grant *g, const char *cred, char name_buf[ZT
 int zt_admins_grant(const zt_account_env *env, const zt_actor *who, const char *user_id,
                     zt_admin_role role, const char *scope, zt_account_result *res);
 /* Remove `role` (ZT_ROLE_COUNT = every role) in `scope` (NULL = any scope, "" = the unscoped
- * one). -ENOENT when the user held no such role. */
+ * one). -ENOENT when the user held no such role. -EMLINK when it would remove the last unscoped
+ * global admin (nobody could grant roles any more but root on the gateway host): every
+ * front-end obeys it; grant global_admin to someone else first. */
 int zt_admins_revoke(const zt_account_env *env, const zt_actor *who, const char *user_id,
                      zt_admin_role role, const char *scope, zt_account_result *res);
 

@@ -364,7 +364,8 @@ def test_console_devices_revoke(h):
     eq(r.status, 403, "helpdesk revoke refused")
     r = post(a, "/devices/" + dev, {"action": "revoke"})
     eq(r.status, 303, "revoked: %r" % r.body[:300])
-    recs = _records(audit, lambda x: x.get("api", {}).get("operation") == "device.revoke")
+    # zt_device_revoke_service's record, the same through the CLI and the admin API.
+    recs = _records(audit, _op("device.revoke"))
     eq(len(recs), 1, "one device.revoke record")
     eq(recs[0]["actor"]["user"]["name"], "admin:" + ADMIN, "the admin named")
     eq(recs[0]["device"]["uid"], dev, "the device named")

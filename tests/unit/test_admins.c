@@ -355,11 +355,37 @@ static void test_first(void **state)
     assert_int_equal(count, 1);
 }
 
+/* The last unscoped global admin stays, whoever asks (every front-end calls this). */
+static void test_last_global_admin(void **state)
+{
+    fixture *f = *state;
+    zt_account_result res;
+    grant(f, &f->alice, ZT_ROLE_GLOBAL_ADMIN, NULL);
+    grant(f, &f->bob, ZT_ROLE_GLOBAL_ADMIN, "school-b"); /* scoped: does not count */
+    assert_int_equal(
+        zt_admins_revoke(&f->env, &root_actor, f->alice.id, ZT_ROLE_GLOBAL_ADMIN, NULL, &res),
+        -EMLINK);
+    assert_int_equal(zt_admins_revoke(&f->env, &root_actor, f->alice.id, ZT_ROLE_COUNT, NULL, &res),
+                     -EMLINK);
+    assert_int_equal(
+        zt_admins_revoke(&f->env, &root_actor, f->alice.id, ZT_ROLE_GLOBAL_ADMIN, "", &res),
+        -EMLINK);
+    /* the scoped one may go; with a second unscoped global admin, the first may too */
+    assert_int_equal(
+        zt_admins_revoke(&f->env, &root_actor, f->bob.id, ZT_ROLE_GLOBAL_ADMIN, NULL, &res), 0);
+    grant(f, &f->carol, ZT_ROLE_GLOBAL_ADMIN, NULL);
+    assert_int_equal(
+        zt_admins_revoke(&f->env, &root_actor, f->alice.id, ZT_ROLE_GLOBAL_ADMIN, NULL, &res), 0);
+    assert_int_equal(zt_admins_revoke(&f->env, &root_actor, f->carol.id, ZT_ROLE_COUNT, NULL, &res),
+                     -EMLINK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test_setup_teardown(test_grants_and_scopes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_last_global_admin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first, setup, teardown),
     };
