@@ -3,9 +3,9 @@
  * outcome, detections by type; from the store: risky users, devices by compliance and open
  * incidents. An unscoped admin's figures come from one per-minute rollup that follows the log
  * (console/rollup.c: counted on its own thread from start-up, kept for the life of the
- * process; until that first count is done the page says it is counting); a scoped admin's from a
- * scan limited to the users of their scope, so nobody counts records about users they may not see.
- */
+ * process; until that first count is done the page says it is counting); a scoped admin's
+ * from a scan limited to the users of their scope, so nobody counts records about users they
+ * may not see. */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
