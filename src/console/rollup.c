@@ -26,6 +26,7 @@ static char current_path[4096];
 static pthread_t counter;
 static bool counter_joinable;
 static atomic_bool ready;
+static atomic_bool stopping; /* zt_console_rollup_stop cancelled the count */
 /* Rollups of a log the configuration no longer names: pages may still be using them on the
  * pool, so they are kept to the end. */
 static zt_aq_rollup *retired[MAX_RETIRED];
@@ -39,6 +40,11 @@ static void *count_main(void *arg)
     uint64_t records = 0;
     size_t bytes = 0;
     zt_aq_rollup_size(r, &records, &bytes);
+    if (atomic_load(&stopping)) {
+        zt_info("console: counting the audit log stopped at shutdown (%" PRIu64 " records read)",
+                records);
+        return NULL;
+    }
     if (rc < 0)
         zt_warn("console: counting the audit log: %s (figures from what was read)", strerror(-rc));
     zt_info("console: audit figures ready: %" PRIu64 " records counted in %" PRIu64
@@ -110,8 +116,10 @@ zt_aq_rollup *zt_console_rollup_get(const char *live, uint64_t *counted)
 void zt_console_rollup_stop(void)
 {
     pthread_mutex_lock(&lock);
-    if (current != NULL && counter_joinable)
+    if (current != NULL && counter_joinable) {
+        atomic_store(&stopping, true);
         zt_aq_rollup_cancel(current);
+    }
     bool join = counter_joinable;
     counter_joinable = false;
     pthread_mutex_unlock(&lock);
@@ -125,5 +133,6 @@ void zt_console_rollup_stop(void)
         zt_aq_rollup_free(retired[i]);
     n_retired = 0;
     atomic_store(&ready, false);
+    atomic_store(&stopping, false);
     pthread_mutex_unlock(&lock);
 }
