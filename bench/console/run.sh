@@ -10,6 +10,13 @@
 #   each dashboard answered from counters after reading what was appended), and one jq pass.
 #   searches: a user's records, a reference id, blocks in a two-hour window, and the console's
 #   "newest 50 of a user" — `ztgate audit search` against `jq -c 'select(...)'`.
+#   pages: the production path through HTTP: the real gateway (sessions, policies, risk, audit
+#   on, fail closed) with a console app over the same log and a global admin signed in through
+#   the portal with a password (this bench's config sets auth.mfa: optional so that a script
+#   can sign in; the output says so): GET of the dashboard (24 h, 7 d, 30 d; cold = the first
+#   with figures after start, the rollup counted on its own thread from start-up; then warm),
+#   the audit search page (a user, a reference id, blocks in a window), /ref?id= and /policies,
+#   against the jq timings above for the same question; the gateway's VmRSS/VmHWM meanwhile.
 #   usage: bench/console/run.sh [BUILD_DIR]        (knobs in bench/README.md)
 # Numbers are printed, never asserted; each ratio says met or MISSED. Answers are compared.
 set -euo pipefail
@@ -222,3 +229,105 @@ jq_peak=$(peak_kib jq -c --arg ref "$REF" 'select(.metadata.uid == $ref)' "${FIL
     echo "RSS: console rollup of $(roll rollup_records) records: $(($(roll rss_kib) / 1024)) MiB resident (peak $(($(roll hwm_kib) / 1024)) MiB; counters $(($(roll rollup_bytes) / 1024)) KiB; process before it $(($(roll rss_before_kib) / 1024)) MiB)"
     echo "RSS peak: ztgate audit stats $((zt_peak / 1024)) MiB, ztgate audit search $((zt_search_peak / 1024)) MiB, jq search $((jq_peak / 1024)) MiB"
 } | tee "$out/summary.txt"
+
+# ---- the pages through HTTP: the real gateway over the same log
+echo "pages: the real gateway with a console app over the same log ..."
+read -r PORT < <(free_ports 1)
+state=$work/state
+mkdir -p "$state"
+ADMIN_EMAIL=bench-admin@example.test
+ADMIN_PW="console bench password $$"
+cat >"$work/ztgate.yaml" <<EOF
+# bench/console/run.sh: the production path (sessions, policies, risk, audit on, fail closed);
+# auth.mfa optional only so that this script can sign in with a password.
+state_dir: $state
+gateway:
+  listen:
+    - address: 127.0.0.1:$PORT
+  workers: 2
+log:
+  access: $work/access.log
+  error: $work/error.log
+  level: info
+audit:
+  path: $log/audit.log
+  signing_key: $log/signing.key
+  rotate_size: 256MiB
+  on_audit_failure: fail_closed
+auth:
+  mfa: optional
+apps:
+  - name: console
+    kind: console
+    host: console.bench
+policies:
+  - name: contractors-blocked
+    users: {include: ["group:contractors"]}
+    apps: {include: ["console"]}
+    grant: {block: true}
+  - name: console-mfa-report
+    state: report_only
+    users: {include: ["all"]}
+    apps: {include: ["console"]}
+    grant: {controls: ["mfa"]}
+EOF
+"$ZTGATE" check-config --config "$work/ztgate.yaml" >"$out/check-config.txt" 2>&1 ||
+    skip "the bench's gateway config is refused: $(cat "$out/check-config.txt")"
+printf '%s\n' "$ADMIN_PW" | "$ZTGATE" user add "$ADMIN_EMAIL" --password-stdin \
+    --config "$work/ztgate.yaml" >"$out/admin.txt" 2>&1
+"$ZTGATE" admin add "$ADMIN_EMAIL" --role global_admin --config "$work/ztgate.yaml" \
+    >>"$out/admin.txt" 2>&1
+t0=$(now_ms)
+"$ZTGATE" serve --config "$work/ztgate.yaml" >"$work/gw.out" 2>&1 &
+gw_pid=$!
+pids+=("$gw_pid")
+wait_port "$PORT" "$gw_pid" ||
+    skip "the gateway did not start: $(tail -5 "$work/error.log" "$work/gw.out" 2>/dev/null)"
+t1=$(now_ms)
+python3 "$repo/bench/console/http_bench.py" "$PORT" console.bench "$ADMIN_EMAIL" "$ADMIN_PW" \
+    "$gw_pid" "$RUNS" "$USER_" "$REF" "$SINCE" "$UNTIL" >"$out/http.txt" 2>&1 ||
+    echo "console bench: pages: the HTTP run failed (see $out/http.txt)"
+ready=$(cat "$work/error.log" "$work/gw.out" 2>/dev/null | grep -o 'audit figures ready: .*' | head -1 || true)
+kill -TERM "$gw_pid" 2>/dev/null || true
+for _ in $(seq 100); do kill -0 "$gw_pid" 2>/dev/null || break; sleep 0.1; done
+cp "$work/error.log" "$out/gateway-error.log" 2>/dev/null || true
+
+ms() { awk -v k="$1" '$1 == "ms" && $2 == k { print $3 }' "$out/http.txt"; }
+st() { awk -v k="$1" '$1 == "ms" && $2 == k { print $4 ", " $5 " bytes" }' "$out/http.txt"; }
+rssl() { # point -> "VmRSS N MiB, VmHWM N MiB"
+    awk -v k="$1" '$1 == "rss" && $2 == k {
+        printf "VmRSS %d MiB, VmHWM %d MiB", $3 / 1024, $4 / 1024 }' "$out/http.txt"
+}
+page_row() { # label key jq_wall_ms what-jq-does
+    local z
+    z=$(ms "$2")
+    if [ -z "$z" ]; then
+        printf '%-44s %9s\n' "$1" "(no answer)"
+        return
+    fi
+    printf '%-44s %9s %9s  %-28s [%s] jq: %s\n' "$1" "$z" "$3" \
+        "$(ratio "$3" "$(awk -v z="$z" 'BEGIN { printf "%d", z + 0.5 }')")" "$(st "$2")" "$4"
+}
+read -r jq_dash_w _ <<<"$jq_dash"
+read -r jq_user_w _ <<<"${JQ_MS[user]}"
+read -r jq_ref_w _ <<<"${JQ_MS[ref]}"
+read -r jq_blocks_w _ <<<"${JQ_MS[blocks]}"
+signed=$(awk '$1 == "info" && $2 == "signed" { $1 = ""; print substr($0, 2) }' "$out/http.txt")
+{
+    echo
+    echo "== console pages through HTTP: the real gateway (sessions, policies, risk, audit on, fail closed) over the same log; ${signed:-sign-in FAILED} (the bench's config sets auth.mfa: optional so that a script can sign in); median of $RUNS GETs (client wall time); jq wall time from above, one run over the same files"
+    printf '%-44s %9s %9s\n' "page (GET)" "ms" "jq ms"
+    page_row "dashboard 24h, cold (first with figures)" dashboard_cold "$jq_dash_w" "the dashboard pass"
+    page_row "dashboard 24h, warm" dashboard_24h "$jq_dash_w" "the dashboard pass"
+    page_row "dashboard 7d, warm" dashboard_7d "$jq_dash_w" "the dashboard pass"
+    page_row "dashboard 30d, warm" dashboard_30d "$jq_dash_w" "the dashboard pass"
+    page_row "audit search page: a user" audit_user "$jq_user_w" "select a user"
+    page_row "audit search page: a reference id" audit_ref "$jq_ref_w" "select a reference id"
+    page_row "audit search page: blocks in a 2 h window" audit_blocks "$jq_blocks_w" "select blocks in the window"
+    page_row "/ref?id= (a reference id)" ref "$jq_ref_w" "select a reference id"
+    page_row "/policies (report-only impact, 24 h)" policies "$jq_dash_w" "the dashboard pass, for scale"
+    awk '$1 == "ms" && $2 == "dashboard_cold" { sub(/^[^(]*/, ""); print "  cold dashboard: " $0 }' "$out/http.txt"
+    echo "  gateway start to port open: $((t1 - t0)) ms; ${ready:-rollup: no 'audit figures ready' line in its log}"
+    echo "RSS of the gateway: at start $(rssl start); rollup ready $(rssl rollup_ready); after the pages $(rssl end)"
+    awk '$1 == "info" && $2 != "signed"' "$out/http.txt"
+} | tee -a "$out/summary.txt"

@@ -252,6 +252,10 @@ int zt_aq_rollup_feed_file(zt_aq_rollup *r, const char *path);
 int zt_aq_rollup_stats(zt_aq_rollup *r, const zt_aq_stats_req *req, zt_aq_stats *out);
 /* Records folded in, and bytes of memory the counters use. */
 void zt_aq_rollup_size(zt_aq_rollup *r, uint64_t *records, size_t *bytes);
+/* Make an update running on another thread stop at its next chunk (and every later one), so
+ * a process can end without reading the rest of a large log; the counters are then partial.
+ * The rollup is only fit to be freed afterwards. */
+void zt_aq_rollup_cancel(zt_aq_rollup *r);
 void zt_aq_rollup_free(zt_aq_rollup *r);
 
 /* Statistics by reading the files once (CLI, assessment, scoped admins): a private rollup fed

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,6 +64,7 @@ struct zt_aq_rollup {
     uint64_t records;
     /* following */
     bool started;
+    atomic_bool cancelled; /* zt_aq_rollup_cancel: reading stops at the next chunk */
     dev_t dev;
     ino_t ino;
     off_t off;
@@ -429,7 +431,7 @@ static int follow_fd(zt_aq_rollup *r, int fd, off_t *off)
             rc = -errno;
             break;
         }
-        if (got == 0)
+        if (got == 0 || atomic_load(&r->cancelled))
             break;
         have += (size_t)got;
         pthread_mutex_lock(&r->lock);
@@ -461,7 +463,7 @@ int zt_aq_rollup_feed_file(zt_aq_rollup *r, const char *path)
     if (rc < 0)
         return rc;
     /* a mapped file needs no copy; the lock is taken per chunk so queries go on meanwhile */
-    for (size_t at = 0; at < m.len;) {
+    for (size_t at = 0; at < m.len && !atomic_load(&r->cancelled);) {
         size_t n = m.len - at < READ_CHUNK ? m.len - at : READ_CHUNK;
         pthread_mutex_lock(&r->lock);
         size_t used = fold_lines(r, m.data + at, n, at + n == m.len);
@@ -546,6 +548,11 @@ int zt_aq_rollup_update(zt_aq_rollup *r)
 }
 
 /* ---- lifecycle ---- */
+
+void zt_aq_rollup_cancel(zt_aq_rollup *r)
+{
+    atomic_store(&r->cancelled, true);
+}
 
 zt_aq_rollup *zt_aq_rollup_new(const char *live, const zt_aq_filter *scope)
 {

@@ -20,4 +20,12 @@ long zt_console_form_fields(const char *s, size_t n);
  * request itself, the check on every console POST. */
 bool zt_console_origin_ok(const zt_local_req *r);
 
+/* Start counting the audit log for the dashboard on a thread of its own when the
+ * configuration has a console app and audit is on; returns at once. Called as the gateway
+ * starts serving. */
+void zt_console_rollup_start(const zt_config *cfg);
+/* Stop that count (cancelled when it still runs), join its thread and free the counters. After
+ * the event loops have stopped. */
+void zt_console_rollup_stop(void);
+
 #endif

@@ -2,8 +2,10 @@
  * log (audit/query.h, on the thread pool): sign-ins and MFA over time, access decisions by
  * outcome, detections by type; from the store: risky users, devices by compliance and open
  * incidents. An unscoped admin's figures come from one per-minute rollup that follows the log
- * (kept for the life of the process); a scoped admin's from a scan limited to the users of
- * their scope, so nobody counts records about users they may not see. */
+ * (console/rollup.c: counted on its own thread from start-up, kept for the life of the
+ * process; until that first count is done the page says it is counting); a scoped admin's
+ * from a scan limited to the users of their scope, so nobody counts records about users they
+ * may not see. */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -14,6 +16,7 @@
 
 #include "audit/query.h"
 #include "console/console_int.h"
+#include "console/rollup.h"
 #include "core/log.h"
 #include "store/store_device.h"
 #include "store/store_incident.h"
@@ -32,32 +35,13 @@ static const period periods[] = {
     {"30d", CON_P30D, 30 * 86400, 86400},
 };
 
-/* One rollup for the process, made at the first dashboard that needs it. */
-static pthread_mutex_t rollup_lock = PTHREAD_MUTEX_INITIALIZER;
-static zt_aq_rollup *rollup;
-static char rollup_path[4096];
-
-static zt_aq_rollup *shared_rollup(const char *live)
-{
-    pthread_mutex_lock(&rollup_lock);
-    if (rollup != NULL && strcmp(rollup_path, live) != 0) {
-        zt_aq_rollup_free(rollup); /* the log moved (a restart would be usual) */
-        rollup = NULL;
-    }
-    if (rollup == NULL) {
-        rollup = zt_aq_rollup_new(live, NULL);
-        snprintf(rollup_path, sizeof(rollup_path), "%s", live);
-    }
-    zt_aq_rollup *r = rollup;
-    pthread_mutex_unlock(&rollup_lock);
-    return r;
-}
-
 typedef struct dash {
     zt_console_ctx *cx;
     const period *p;
     zt_aq_filter scope;
     char **allowed; /* scoped admins: the ids of the users they reach */
+    bool counting;
+    uint64_t counted; /* the shared rollup is still counting: records so far */
     size_t n_allowed;
 } dash;
 
@@ -304,6 +288,11 @@ static void render(dash *d, const zt_aq_stats *st)
     zt_console_printf(cx, "<div class=\"cards\">");
     if (st != NULL) {
         audit_charts(cx, d->p, st);
+    } else if (d->counting) {
+        zt_console_printf(cx, "<p class=\"card counting\" data-records=\"%" PRIu64 "\">",
+                          d->counted);
+        zt_console_msg(cx, CON_AUDIT_COUNTING);
+        zt_console_printf(cx, " %" PRIu64 "</p>", d->counted);
     } else {
         zt_console_printf(cx, "<p class=\"card\">");
         zt_console_msg(cx, CON_AUDIT_PENDING);
@@ -406,7 +395,15 @@ static void dashboard(zt_console_ctx *cx)
                            .until_us = now_s * 1000000,
                            .bucket_s = p->bucket_s};
     bool everywhere = zt_console_grant(cx)->everywhere;
-    zt_aq_rollup *ru = everywhere ? shared_rollup(live) : NULL;
+    uint64_t counted = 0;
+    zt_aq_rollup *ru = everywhere ? zt_console_rollup_get(live, &counted) : NULL;
+    if (everywhere && ru == NULL) {
+        d->counting = true;
+        d->counted = counted;
+        render(d, NULL);
+        dash_free(d);
+        return;
+    }
     int rc = zt_aq_stats_async(cx->r->loop, ru, live, everywhere ? NULL : &d->scope, &req,
                                stats_done, d);
     if (rc != 0) {

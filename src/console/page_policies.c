@@ -9,6 +9,7 @@
 
 #include "console/ops.h"
 #include "console/ops_pages.h"
+#include "console/rollup.h"
 #include "core/log.h"
 #include "policy/reference.h"
 
@@ -191,9 +192,11 @@ static void stats_done(void *arg, int rc, zt_aq_stats *st)
     view_free(v);
 }
 
-/* The figures come from the audit log (a scan of the last day, on the thread pool), limited
- * to the admin's users when the grant is scoped; without audit, or without the right to read
- * it, the page shows no figure rather than a wrong one. */
+/* The figures come from the audit log on the thread pool: for an unscoped admin from the
+ * console's shared rollup (per-hour report-only counts by policy, up to date at each page)
+ * once its first count is done; for a scoped admin, or meanwhile, from a scan of the last
+ * day, limited to the admin's users when the grant is scoped; without audit, or without the right
+ * to read it, the page shows no figure rather than a wrong one. */
 static void policies(zt_console_ctx *cx)
 {
     const zt_config *cfg = cx->r->cfg;
@@ -223,11 +226,16 @@ static void policies(zt_console_ctx *cx)
     }
     zt_aq_filter_init(&v->filter);
     cop_scope_apply(&v->scope, &v->filter);
-    int64_t until = (cx->now / 60 + 1) * 60;
+    /* the engine keeps report-only counts by policy per hour: the 24 hours up to the end of
+     * the current one */
+    int64_t until = (cx->now / 3600 + 1) * 3600;
     zt_aq_stats_req req = {.since_us = (until - IMPACT_SPAN_S) * 1000000,
                            .until_us = until * 1000000,
                            .bucket_s = IMPACT_SPAN_S};
-    if (zt_aq_stats_async(cx->r->loop, NULL, live, &v->filter, &req, stats_done, v) != 0) {
+    uint64_t counted = 0;
+    zt_aq_rollup *ru = v->scope.limited ? NULL : zt_console_rollup_get(live, &counted);
+    if (zt_aq_stats_async(cx->r->loop, ru, live, ru ? NULL : &v->filter, &req, stats_done, v) !=
+        0) {
         render(v, NULL);
         view_free(v);
     }

@@ -48,6 +48,7 @@
     X(CON_RISKY_USERS, "Risky users", "リスクのあるユーザー") \
     X(CON_OPEN_INCIDENTS, "Open incidents", "未解決のインシデント") \
     X(CON_NOTHING, "Nothing to show.", "表示する項目はありません。") \
+    X(CON_AUDIT_COUNTING, "Counting the audit log for these figures (the first time after a start); reload the page in a moment. Records so far:", "これらの数値のために監査ログを集計しています（起動後の初回のみ）。しばらくしてからページを再読み込みしてください。集計済みの記録数:") \
     X(CON_AUDIT_PENDING, "Figures from the audit log are not available on this gateway.", "このゲートウェイでは監査ログの集計を表示できません。") \
     X(CON_USERS, "Users", "ユーザー") \
     X(CON_SEARCH, "Search", "検索") \

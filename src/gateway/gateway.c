@@ -287,8 +287,10 @@ int zt_gateway_serve(const char *config_path)
         return 1;
     }
     log_serving(&gw);
+    zt_console_rollup_start(zt_proxy_config(gw.proxy)); /* counts on its own thread */
     uv_run(gw.main_loop, UV_RUN_DEFAULT);
     zt_proxy_join(gw.proxy);
+    zt_console_rollup_stop();
     zt_gw_audit_spool_drain(&gw); /* CLI records queued since the last tick go in before the end */
     zt_info("event loops stopped; closing the store, feeds and logs");
     gateway_close(&gw);
