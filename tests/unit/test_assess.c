@@ -744,6 +744,41 @@ static void test_audit_stats(void **state)
     assert_false(f.audit_read);
 }
 
+/* "Users prompted" is exact on a big log: more prompted users than the engine's 1024 busiest
+ * user-days, one of them prompted on two days (counted once). */
+static void test_audit_stats_many_users(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof(path), "%s/audit-many.log", tmpdir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    int64_t now = zt_wall_us() / 1000000;
+    char day1[40], day2[40];
+    zt_rfc3339((now - 2 * 86400) * 1000000, day1, sizeof(day1));
+    zt_rfc3339((now - 3 * 86400) * 1000000, day2, sizeof(day2));
+    int seq = 0;
+    for (int i = 0; i < 1500; i++)
+        fprintf(fp,
+                "{\"seq\":%d,\"class_uid\":3002,\"activity_id\":1,\"time\":\"%s\","
+                "\"status_id\":1,\"user\":{\"uid\":\"u%04d\"},\"is_mfa\":true}\n",
+                ++seq, day2, i);
+    fprintf(fp,
+            "{\"seq\":%d,\"class_uid\":3002,\"activity_id\":1,\"time\":\"%s\","
+            "\"status_id\":1,\"user\":{\"uid\":\"u0000\"},\"is_mfa\":true}\n",
+            ++seq, day1);
+    fclose(fp);
+    zt_assess_facts f;
+    blank(&f);
+    f.now = now;
+    f.window_days = 30;
+    zt_assess_audit_stats(path, f.now - 30 * 86400, &f);
+    assert_true(f.audit_read);
+    assert_int_equal(f.mfa_prompts, 1501);
+    assert_int_equal(f.mfa_user_days, 1501);
+    assert_int_equal(f.users_prompted, 1500);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -777,6 +812,7 @@ int main(void)
         cmocka_unit_test(test_store),
         cmocka_unit_test(test_service),
         cmocka_unit_test(test_audit_stats),
+        cmocka_unit_test(test_audit_stats_many_users),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
