@@ -37,6 +37,23 @@ static void field(zt_console_ctx *cx, const char *id, zt_msg m, const char *hint
                       id, id, zt_console_esc(cx, param(cx, id)), hint);
 }
 
+/* A decision value as the person reads it ("allow" → 許可 on a Japanese page); the value itself
+ * stays in the form and the row's data attribute. "" for none. */
+static const char *decision_text(zt_console_ctx *cx, const char *value)
+{
+    static const struct {
+        const char *value;
+        zt_msg text;
+    } names[] = {
+        {"allow", CON_DEC_ALLOW},         {"block", CON_DEC_BLOCK},
+        {"challenge", CON_DEC_CHALLENGE}, {"sign_in", CON_DEC_SIGN_IN},
+        {"error", CON_DEC_ERROR},         {"report_only_block", COP_DEC_REPORT_ONLY_BLOCK}};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(value, names[i].value) == 0)
+            return zt_console_esc(cx, zt_console_t(cx, names[i].text));
+    return value;
+}
+
 static void filter_form(zt_console_ctx *cx)
 {
     static const char *const decisions[] = {
@@ -53,7 +70,7 @@ static void filter_form(zt_console_ctx *cx)
     for (size_t i = 0; decisions[i] != NULL; i++)
         zt_console_printf(cx, "<option value=\"%s\"%s>%s</option>", decisions[i],
                           strcmp(param(cx, "decision"), decisions[i]) == 0 ? " selected" : "",
-                          decisions[i][0] ? decisions[i] : "—");
+                          decisions[i][0] ? decision_text(cx, decisions[i]) : "—");
     zt_console_printf(cx, "</select></div><div><label for=\"class\">");
     zt_console_msg(cx, COP_F_CLASS);
     zt_console_printf(cx,
@@ -116,8 +133,9 @@ static void hit_row(zt_console_ctx *cx, const zt_aq_hit *h)
                       "<tr data-seq=\"%llu\" data-decision=\"%s\"><td>%s</td><td>%s</td><td>%s"
                       "</td><td>%s</td><td>%s</td><td>%s</td><td>",
                       (unsigned long long)h->seq, decision,
-                      zt_console_time(cx, cop_record_time(&f)), class_text(cx, &f), decision, user,
-                      span(cx, &f, ZT_AQF_APP), span(cx, &f, ZT_AQF_IP));
+                      zt_console_time(cx, cop_record_time(&f)), class_text(cx, &f),
+                      decision_text(cx, decision), user, span(cx, &f, ZT_AQF_APP),
+                      span(cx, &f, ZT_AQF_IP));
     if (ref[0] != '\0')
         zt_console_printf(cx, "<a href=\"/ref?id=%s\"><code>%s</code></a>",
                           zt_console_esc(cx, zt_console_url_enc(cx, raw_ref)), ref);

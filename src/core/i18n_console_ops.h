@@ -189,6 +189,7 @@
     X(COP_F_USER, "User (e-mail or id)", "ユーザー（メールアドレスまたは ID）") \
     X(COP_F_DEVICE, "Device id", "デバイス ID") \
     X(COP_F_IP, "IP address or CIDR", "IP アドレスまたは CIDR") \
+    X(COP_DEC_REPORT_ONLY_BLOCK, "Report-only: would block", "レポートのみ: ブロック相当") \
     X(COP_F_DECISION, "Decision", "判定") \
     X(COP_F_CLASS, "Event class", "イベントの種類") \
     X(COP_F_APP, "App", "アプリ") \

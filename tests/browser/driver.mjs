@@ -38,7 +38,8 @@ function send(obj) {
 async function newContext(cmd) {
     const context = await browser.newContext({
         locale: cmd.locale || 'en-US',
-        viewport: { width: 900, height: 700 },
+        viewport: cmd.viewport || { width: 900, height: 700 },
+        hasTouch: !!cmd.viewport && cmd.viewport.width < 1100,
     });
     const page = await context.newPage();
     const entry = { context, page, posts: [], lastStatus: null };

@@ -216,8 +216,11 @@ class Chromium:
             raise BrowserError("browser %s %r failed: %s" % (op, kw, ans.get("error")))
         return ans
 
-    def context(self, name="main", locale="en-US"):
-        self.cmd("context", ctx=name, locale=locale)
+    def context(self, name="main", locale="en-US", viewport=None):
+        """viewport: (width, height) in CSS pixels, e.g. (768, 1024) for a tablet held upright;
+        the default is a small laptop window (900 x 700)."""
+        kw = {"viewport": {"width": viewport[0], "height": viewport[1]}} if viewport else {}
+        self.cmd("context", ctx=name, locale=locale, **kw)
         return Tab(self, name)
 
 

@@ -90,6 +90,11 @@ def test_console_ops_reference_audit_and_policies(h):
     r = a.get("/audit?" + urllib.parse.urlencode({"user": BLOCKED, "decision": "block"}))
     check(b'data-decision="block"' in r.body and b'data-decision="allow"' not in r.body,
           "decision filter")
+    r = a.get("/audit?" + urllib.parse.urlencode({"user": BLOCKED, "decision": "block",
+                                                  "lang": "ja"}))
+    check("ブロック".encode() in r.body and b"<td>block</td>" not in r.body,
+          "a Japanese page names the decision in Japanese")
+    a.get("/?lang=en")
     r = a.get("/audit?" + urllib.parse.urlencode({"user": "nobody@example.test"}))
     check(b'id="no-records"' in r.body, "no match")
     for q, field in (({"ip": "10.0.0.1/99"}, b"IP address or CIDR"),
