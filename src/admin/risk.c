@@ -74,12 +74,18 @@ typedef struct det_rows {
     json_t *arr;
 } det_rows;
 
-/* A scoped admin sees the detections of users in scope only. */
+#define LIST_FULL 1 /* list_cb's "enough rows": stops the store's walk, not an error */
+
+/* A scoped admin sees the detections of users in scope only. The store walks every detection
+ * (no SQL limit) and the limit counts visible rows, so out-of-scope rows never crowd out
+ * in-scope ones. */
 static int list_cb(void *ctx, const zt_store_detection *d)
 {
     det_rows *rows = ctx;
     if (!zt_admin_user_visible(rows->c, d->user_id))
         return 0;
+    if (json_array_size(rows->arr) >= RISK_LIST_LIMIT)
+        return LIST_FULL;
     json_t *j = det_json(d);
     return j != NULL && json_array_append_new(rows->arr, j) == 0 ? 0 : -ENOMEM;
 }
@@ -120,7 +126,8 @@ static void risk_list(zt_admin_call *c)
     char user[ZT_ADMIN_SEG_MAX + 1] = "", state[ZT_ADMIN_SEG_MAX + 1] = "";
     if (!parse_query(c, user, state))
         return;
-    zt_store_risk_filter f = {.state = -1, .limit = RISK_LIST_LIMIT};
+    /* For a scoped admin no store limit: list_cb stops at RISK_LIST_LIMIT rows in scope. */
+    zt_store_risk_filter f = {.state = -1, .limit = c->scoped ? 0 : RISK_LIST_LIMIT};
     if (state[0] != '\0') {
         zt_store_risk_state s;
         if (!zt_store_risk_state_parse(state, &s)) {
@@ -140,6 +147,8 @@ static void risk_list(zt_admin_call *c)
     json_t *arr = json_array();
     det_rows rows = {c, arr};
     int rc = arr ? zt_store_detection_list(c->r->svc->store, &f, list_cb, &rows) : -ENOMEM;
+    if (rc == LIST_FULL)
+        rc = 0;
     zt_user_dispose(&u);
     if (rc != 0) {
         json_decref(arr);

@@ -182,13 +182,20 @@ typedef struct zt_assess_criterion {
 
 #define ZT_ASSESS_FIGURE_MAX 160
 #define ZT_ASSESS_FIX_MAX 1024
+#define ZT_ASSESS_FIG_ARGS 5
 
 typedef struct zt_assess_check {
     const zt_assess_criterion *c;
     bool met;
     bool measured;                     /* false: the source could not be read */
-    char figure[ZT_ASSESS_FIGURE_MAX]; /* "7 of 10 users (70%)" */
-    char fix[ZT_ASSESS_FIX_MAX];       /* snippet or command; "" when met */
+    char figure[ZT_ASSESS_FIGURE_MAX]; /* in English, the same whatever the language (JSON):
+                                          "7/10 users with MFA (70%)" */
+    /* The figure as a catalogue template ("{0}/{1} users with MFA ({2})") and its arguments:
+     * language-neutral text (numbers, keys) or, when fig_arg_msg[i] is set, a message. */
+    zt_msg fig_msg;
+    char fig_args[ZT_ASSESS_FIG_ARGS][40];
+    zt_msg fig_arg_msg[ZT_ASSESS_FIG_ARGS];
+    char fix[ZT_ASSESS_FIX_MAX]; /* snippet or command; "" when met */
 } zt_assess_check;
 
 #define ZT_ASSESS_CHECKS_MAX 48
@@ -220,6 +227,9 @@ int zt_assess_keep(const zt_account_env *env, const zt_actor *who, const zt_asse
 /* ---- outputs (report.c) ---- */
 
 /* The stable JSON document (docs/ASSESSMENT.md "JSON"), into out. 0 or -ENOMEM. */
+/* A check's figure in lang (the catalogue's template filled in), NUL-terminated, cut to cap. */
+void zt_assess_figure(const zt_assess_check *ck, zt_lang lang, char *out, size_t cap);
+
 int zt_assess_json(const zt_assess_facts *f, const zt_assess_result *r, zt_lang lang, zt_buf *out);
 /* Plain text for a terminal. */
 int zt_assess_text(const zt_assess_facts *f, const zt_assess_result *r, zt_lang lang, zt_buf *out);

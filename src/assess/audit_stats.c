@@ -8,23 +8,6 @@
 #include "assess/assess_int.h"
 #include "audit/query.h"
 
-/* Distinct users among the per-user-day MFA counters (the engine lists the busiest 1024
- * user-days: beyond that, users prompted is a lower bound). */
-static uint64_t distinct_users(const zt_aq_stats *s)
-{
-    uint64_t n = 0;
-    for (size_t i = 0; i < s->n_named; i++) {
-        if (s->named[i].kind != ZT_AQK_USER_MFA_DAY)
-            continue;
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = s->named[j].kind == ZT_AQK_USER_MFA_DAY &&
-                   strcmp(s->named[j].name, s->named[i].name) == 0;
-        n += !seen;
-    }
-    return n;
-}
-
 void zt_assess_audit_stats(const char *path, int64_t since, zt_assess_facts *f)
 {
     FILE *probe = fopen(path, "re");
@@ -41,7 +24,7 @@ void zt_assess_audit_stats(const char *path, int64_t since, zt_assess_facts *f)
     zt_aq_stats_req req = {.since_us = since * 1000000,
                            .until_us = (f->now + 60) * 1000000,
                            .bucket_s = 86400,
-                           .mfa_top = 1024}; /* the user-days behind "users prompted" */
+                           .mfa_top = 0}; /* the MFA figures only, users counted exactly */
     zt_aq_stats st;
     memset(&st, 0, sizeof(st));
     int rc = zt_aq_stats_files((const char *const *)files, (size_t)n, NULL, &req, &st);
@@ -59,7 +42,7 @@ void zt_assess_audit_stats(const char *path, int64_t since, zt_assess_facts *f)
     f->detections_logged = st.total[ZT_AQC_DETECTIONS];
     f->responses_auto_logged = st.total[ZT_AQC_RESP_AUTO];
     f->responses_manual_logged = st.total[ZT_AQC_RESP_MANUAL];
-    f->users_prompted = distinct_users(&st);
+    f->users_prompted = st.mfa_users;
     f->mfa_user_days = st.mfa_user_days;
     f->mfa_max_per_user_day = st.mfa_max_per_user_day;
     if (st.mfa_user_days > 0)

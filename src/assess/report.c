@@ -192,10 +192,12 @@ int zt_assess_text(const zt_assess_facts *f, const zt_assess_result *r, zt_lang 
         rc = zt_buf_printf(out, "  %s\n", zt_msg_text(lang, ASM_NO_MEASURES));
     for (size_t k = 0; rc == 0 && k < r->n_ranked; k++) {
         const zt_assess_check *ck = &r->checks[r->ranked[k]];
+        char fig[ZT_ASSESS_FIGURE_MAX * 2];
+        zt_assess_figure(ck, lang, fig, sizeof(fig));
         rc = zt_buf_printf(out, "%3zu. [%s → %s] %s\n      %s\n      (%s: %s)\n      %s:\n", k + 1,
                            zt_pillar_key(ck->c->pillar), zt_stage_key(ck->c->stage),
                            zt_msg_text(lang, ck->c->title), zt_msg_text(lang, ck->c->measure),
-                           zt_msg_text(lang, ASM_FIGURE), ck->figure,
+                           zt_msg_text(lang, ASM_FIGURE), fig,
                            zt_msg_text(lang, kind_title(fix_kind(ck))));
         rc = rc ? rc : text_fix(out, ck->fix);
     }
@@ -205,10 +207,12 @@ int zt_assess_text(const zt_assess_facts *f, const zt_assess_result *r, zt_lang 
                            zt_msg_text(lang, zt_stage_title(r->stage[p])));
         for (size_t i = 0; rc == 0 && i < r->n_checks; i++) {
             const zt_assess_check *ck = &r->checks[i];
+            char fig[ZT_ASSESS_FIGURE_MAX * 2];
+            zt_assess_figure(ck, lang, fig, sizeof(fig));
             if (ck->c->pillar == (zt_pillar)p)
                 rc = zt_buf_printf(out, "    [%s] %-8s %s: %s\n           %s: %s\n",
                                    ck->met ? "x" : " ", zt_stage_key(ck->c->stage),
-                                   zt_msg_text(lang, ck->c->title), ck->figure,
+                                   zt_msg_text(lang, ck->c->title), fig,
                                    zt_msg_text(lang, ASM_SOURCE), ck->c->source);
         }
     }
@@ -338,13 +342,15 @@ static int html_measures(zt_buf *out, const zt_assess_result *r, zt_lang lang)
     rc = rc ? rc : zt_buf_append_str(out, "<ol>");
     for (size_t k = 0; rc == 0 && k < r->n_ranked; k++) {
         const zt_assess_check *ck = &r->checks[r->ranked[k]];
+        char fig[ZT_ASSESS_FIGURE_MAX * 2];
+        zt_assess_figure(ck, lang, fig, sizeof(fig));
         rc = zt_buf_printf(out, "<li id=\"m-%s\"><strong>", ck->c->id);
         rc = rc ? rc : zt_assess_html_escape(out, zt_msg_text(lang, ck->c->title));
         rc = rc ? rc : zt_buf_printf(out, "</strong> (%s → ", zt_pillar_key(ck->c->pillar));
         rc = rc ? rc : tag(out, "", zt_msg_text(lang, zt_stage_title(ck->c->stage)), ")");
         rc = rc ? rc : tag(out, "<p>", zt_msg_text(lang, ck->c->measure), "</p><p>");
         rc = rc ? rc : tag(out, "", zt_msg_text(lang, ASM_FIGURE), ": ");
-        rc = rc ? rc : tag(out, "", ck->figure, "</p><p>");
+        rc = rc ? rc : tag(out, "", fig, "</p><p>");
         rc = rc ? rc : tag(out, "", zt_msg_text(lang, kind_title(fix_kind(ck))), ":</p>");
         rc = rc ? rc : tag(out, "<pre>", ck->fix, "</pre></li>");
     }
@@ -366,13 +372,15 @@ static int html_evidence(zt_buf *out, const zt_assess_result *r, zt_lang lang)
             const zt_assess_check *ck = &r->checks[i];
             if (ck->c->pillar != (zt_pillar)p)
                 continue;
+            char fig[ZT_ASSESS_FIGURE_MAX * 2];
+            zt_assess_figure(ck, lang, fig, sizeof(fig));
             rc = zt_buf_printf(out, "<tr><td class=\"%s\">%s ", ck->met ? "met" : "unmet",
                                ck->met ? "&#10003;" : "&#10007;");
             rc = rc ? rc : tag(out, "", zt_msg_text(lang, ck->c->title), " (");
             rc = rc ? rc : tag(out, "", zt_msg_text(lang, ck->met ? ASM_MET : ASM_UNMET), ")</td>");
             rc = rc ? rc
                     : tag(out, "<td>", zt_msg_text(lang, zt_stage_title(ck->c->stage)), "</td>");
-            rc = rc ? rc : tag(out, "<td>", ck->figure, "</td>");
+            rc = rc ? rc : tag(out, "<td>", fig, "</td>");
             rc = rc ? rc : tag(out, "<td>", ck->c->source, "</td></tr>");
         }
         rc = rc ? rc : zt_buf_append_str(out, "</table>");

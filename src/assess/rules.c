@@ -103,21 +103,70 @@ int zt_assess_answer_index(const zt_assess_question *q, const char *value)
 
 /* ---- figures ---- */
 
-static void share(zt_assess_check *ck, uint64_t part, uint64_t whole, const char *what)
+/* Fill template tpl: "{N}" is argument N (text, or a message in lang when it has one). */
+static void fill(const zt_assess_check *ck, const char *tpl, zt_lang lang, char *out, size_t cap)
+{
+    size_t at = 0;
+    for (const char *p = tpl; *p != '\0' && at + 1 < cap; p++) {
+        const char *piece = NULL;
+        char one[2] = {*p, '\0'};
+        if (p[0] == '{' && p[1] >= '0' && p[1] < '0' + ZT_ASSESS_FIG_ARGS && p[2] == '}') {
+            int i = p[1] - '0';
+            piece = ck->fig_arg_msg[i] != MSG_NONE ? zt_msg_text(lang, ck->fig_arg_msg[i])
+                                                   : ck->fig_args[i];
+            p += 2;
+        } else {
+            piece = one;
+        }
+        int n = snprintf(out + at, cap - at, "%s", piece);
+        at += n > 0 ? (size_t)n : 0;
+        at = at < cap ? at : cap - 1;
+    }
+    out[at < cap ? at : cap - 1] = '\0';
+}
+
+void zt_assess_figure(const zt_assess_check *ck, zt_lang lang, char *out, size_t cap)
+{
+    if (cap == 0)
+        return;
+    if (ck->fig_msg == MSG_NONE)
+        snprintf(out, cap, "%s", ck->figure);
+    else
+        fill(ck, zt_msg_text(lang, ck->fig_msg), lang, out, cap);
+}
+
+/* Set the figure: template id and up to five numbers; the English text kept for JSON. */
+static void figure_n(zt_assess_check *ck, zt_msg tpl, int n, const uint64_t *v)
+{
+    ck->fig_msg = tpl;
+    for (int i = 0; i < ZT_ASSESS_FIG_ARGS; i++) {
+        ck->fig_arg_msg[i] = MSG_NONE;
+        ck->fig_args[i][0] = '\0';
+        if (i < n)
+            snprintf(ck->fig_args[i], sizeof(ck->fig_args[i]), "%llu", (unsigned long long)v[i]);
+    }
+    fill(ck, zt_msg_text(ZT_LANG_EN, tpl), ZT_LANG_EN, ck->figure, sizeof(ck->figure));
+}
+
+/* what: a template "{0}/{1} ... ({2})" (part, whole, percent). */
+static void share(zt_assess_check *ck, uint64_t part, uint64_t whole, zt_msg what)
 {
     unsigned pct = whole > 0 ? (unsigned)(part * 100 / whole) : 0;
-    snprintf(ck->figure, sizeof(ck->figure), "%llu/%llu %s (%u%%)", (unsigned long long)part,
-             (unsigned long long)whole, what, pct);
+    uint64_t v[2] = {part, whole};
+    figure_n(ck, what, 2, v);
+    snprintf(ck->fig_args[2], sizeof(ck->fig_args[2]), "%u%%", pct);
+    fill(ck, zt_msg_text(ZT_LANG_EN, what), ZT_LANG_EN, ck->figure, sizeof(ck->figure));
 }
 
-static void count(zt_assess_check *ck, uint64_t n, const char *what)
+/* what: a template with "{0}". */
+static void count(zt_assess_check *ck, uint64_t n, zt_msg what)
 {
-    snprintf(ck->figure, sizeof(ck->figure), "%llu %s", (unsigned long long)n, what);
+    figure_n(ck, what, 1, &n);
 }
 
-static void word(zt_assess_check *ck, const char *w)
+static void word(zt_assess_check *ck, zt_msg w)
 {
-    snprintf(ck->figure, sizeof(ck->figure), "%s", w);
+    figure_n(ck, w, 0, NULL);
 }
 
 /* part/whole >= pct% (whole 0 never meets it). */
@@ -131,18 +180,17 @@ static bool unmeasured(zt_assess_check *ck, bool ok)
     if (ok)
         return false;
     ck->measured = false;
-    word(ck, "not measured");
+    word(ck, ASM_NOT_MEASURED);
     return true;
 }
 
 static bool answered(const zt_assess_facts *f, zt_assess_check *ck, zt_assess_q q, int need)
 {
     int a = f->answers[q];
-    if (a < 0) {
-        snprintf(ck->figure, sizeof(ck->figure), "%s: not answered", questions[q].key);
-        return false;
-    }
-    snprintf(ck->figure, sizeof(ck->figure), "%s: %s", questions[q].key, questions[q].values[a]);
+    word(ck, ASM_F_ANSWER);
+    snprintf(ck->fig_args[0], sizeof(ck->fig_args[0]), "%s", questions[q].key);
+    ck->fig_arg_msg[1] = a < 0 ? ASM_NOT_ANSWERED : questions[q].value_text[a];
+    fill(ck, zt_msg_text(ZT_LANG_EN, ASM_F_ANSWER), ZT_LANG_EN, ck->figure, sizeof(ck->figure));
     return a >= need;
 }
 
@@ -297,7 +345,7 @@ static bool j_mfa_half(const zt_assess_facts *f, zt_assess_check *ck)
     fix(ck, f->mfa_required ? "ztgate user inactive --days 30" : SNIP_MFA_REQUIRED);
     if (unmeasured(ck, f->store_ok))
         return false;
-    share(ck, f->users_mfa, f->users, "users with MFA");
+    share(ck, f->users_mfa, f->users, ASM_F_USERS_MFA);
     return at_least(f->users_mfa, f->users, 50);
 }
 
@@ -309,14 +357,14 @@ static bool j_mfa_all(const zt_assess_facts *f, zt_assess_check *ck)
         fix(ck, SNIP_MFA_REQUIRED);
     if (unmeasured(ck, f->store_ok))
         return false;
-    share(ck, f->users_mfa, f->users, "users with MFA");
+    share(ck, f->users_mfa, f->users, ASM_F_USERS_MFA);
     return at_least(f->users_mfa, f->users, 95);
 }
 
 static bool j_risk_policy(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_RISK_POLICIES);
-    count(ck, f->risk_policies, "enforced risk-based policies");
+    count(ck, f->risk_policies, ASM_F_RISK_POLICIES);
     return f->risk_policies > 0;
 }
 
@@ -324,12 +372,12 @@ static bool j_passkey_some(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, f->passkeys_enabled ? "ztgate user tap EMAIL --lifetime 1h" : SNIP_PASSKEYS_ON);
     if (!f->passkeys_enabled) {
-        word(ck, "auth.passkeys: false");
+        word(ck, ASM_F_PASSKEYS_OFF);
         return false;
     }
     if (unmeasured(ck, f->store_ok))
         return false;
-    share(ck, f->users_passkey, f->users, "users with a passkey");
+    share(ck, f->users_passkey, f->users, ASM_F_USERS_PASSKEY);
     return f->users_passkey > 0;
 }
 
@@ -338,21 +386,21 @@ static bool j_passkey_all(const zt_assess_facts *f, zt_assess_check *ck)
     fix(ck, SNIP_PR_REPORT_ONLY);
     if (unmeasured(ck, f->store_ok))
         return false;
-    share(ck, f->users_passkey, f->users, "users with a passkey");
+    share(ck, f->users_passkey, f->users, ASM_F_USERS_PASSKEY);
     return at_least(f->users_passkey, f->users, 95);
 }
 
 static bool j_pr_policy(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_PR_ON);
-    share(ck, f->apps_pr_mfa, f->apps, "apps always ask phishing-resistant MFA");
+    share(ck, f->apps_pr_mfa, f->apps, ASM_F_APPS_PR);
     return f->apps > 0 && f->apps_pr_mfa == f->apps;
 }
 
 static bool j_continuous(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_FREQUENCY);
-    count(ck, f->frequency_policies, "enforced sign-in frequency policies");
+    count(ck, f->frequency_policies, ASM_F_FREQUENCY);
     return f->frequency_policies > 0;
 }
 
@@ -361,7 +409,7 @@ static bool j_admins(const zt_assess_facts *f, zt_assess_check *ck)
     fix(ck, "ztgate admin add EMAIL --role global_admin");
     if (unmeasured(ck, f->store_ok))
         return false;
-    count(ck, f->admins, "named administrators with roles");
+    count(ck, f->admins, ASM_F_ADMINS);
     return f->admins > 0;
 }
 
@@ -376,14 +424,14 @@ static bool j_dev_enrolled(const zt_assess_facts *f, zt_assess_check *ck)
     fix(ck, "ztgate device enroll-code --user EMAIL");
     if (unmeasured(ck, f->store_ok))
         return false;
-    count(ck, f->devices, "enrolled devices");
+    count(ck, f->devices, ASM_F_DEVICES);
     return f->devices > 0;
 }
 
 static bool j_dev_rules(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_DEVICE_RULES);
-    count(ck, f->device_rules, "posture rules in devices:");
+    count(ck, f->device_rules, ASM_F_DEVICE_RULES);
     return f->device_rules > 0;
 }
 
@@ -392,35 +440,35 @@ static bool j_dev_compliant(const zt_assess_facts *f, zt_assess_check *ck)
     fix(ck, "ztgate device list");
     if (unmeasured(ck, f->store_ok))
         return false;
-    share(ck, f->devices_compliant, f->devices, "devices compliant");
+    share(ck, f->devices_compliant, f->devices, ASM_F_DEVICES_COMPLIANT);
     return at_least(f->devices_compliant, f->devices, 80);
 }
 
 static bool j_dev_policy_some(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_COMPLIANT_SENSITIVE);
-    share(ck, f->apps_compliant, f->apps, "apps always ask a compliant device");
+    share(ck, f->apps_compliant, f->apps, ASM_F_APPS_COMPLIANT);
     return f->apps_compliant > 0;
 }
 
 static bool j_dev_policy_all(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_COMPLIANT_ALL);
-    share(ck, f->apps_compliant, f->apps, "apps always ask a compliant device");
+    share(ck, f->apps_compliant, f->apps, ASM_F_APPS_COMPLIANT);
     return f->apps > 0 && f->apps_compliant == f->apps;
 }
 
 static bool j_dev_risk(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_DEVICE_RISK);
-    count(ck, f->device_risk_policies, "enforced device-risk policies");
+    count(ck, f->device_risk_policies, ASM_F_DEVICE_RISK);
     return f->device_risk_policies > 0;
 }
 
 static bool j_listener_tls(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_LISTENER_TLS);
-    share(ck, f->listeners_tls, f->listeners, "listeners with TLS");
+    share(ck, f->listeners_tls, f->listeners, ASM_F_LISTENERS_TLS);
     return f->listeners > 0 && f->listeners_tls == f->listeners;
 }
 
@@ -439,7 +487,7 @@ static bool j_upstream_tls(const zt_assess_facts *f, zt_assess_check *ck)
                  "apps:\n  - name: %s   # upstream was %s\n    upstream: https://%s\n"
                  "    upstream_tls:\n      tls_min: \"1.3\"\n",
                  f->plain_app, f->plain_upstream, rest);
-    share(ck, f->upstreams_tls, f->upstreams, "upstreams over TLS");
+    share(ck, f->upstreams_tls, f->upstreams, ASM_F_UPSTREAMS_TLS);
     return f->upstreams_tls == f->upstreams;
 }
 
@@ -460,27 +508,27 @@ static bool j_mtls(const zt_assess_facts *f, zt_assess_check *ck)
     else if (f->plain_app[0] != '\0')
         snprintf(ck->fix, sizeof(ck->fix), "%s",
                  "# first move every upstream to https:// (see networks.upstream_tls)\n");
-    share(ck, f->upstreams_mtls, f->upstreams, "upstreams with mutual TLS");
+    share(ck, f->upstreams_mtls, f->upstreams, ASM_F_UPSTREAMS_MTLS);
     return f->upstreams_mtls == f->upstreams; /* no proxied upstream: nothing to hold against */
 }
 
 static bool j_app_policy(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_MFA_ALL_APPS);
-    share(ck, f->apps_policy, f->apps, "apps under an enforced policy for all users");
+    share(ck, f->apps_policy, f->apps, ASM_F_APPS_POLICY);
     return f->apps_policy > 0;
 }
 
 static bool j_app_mfa(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_MFA_ALL_APPS);
-    share(ck, f->apps_mfa, f->apps, "apps always ask MFA");
+    share(ck, f->apps_mfa, f->apps, ASM_F_APPS_MFA);
     return f->apps > 0 && f->apps_mfa == f->apps;
 }
 
 static bool j_report_only(const zt_assess_facts *f, zt_assess_check *ck)
 {
-    count(ck, f->policies_report_only, "report-only policies not promoted");
+    count(ck, f->policies_report_only, ASM_F_REPORT_ONLY);
     size_t at = 0;
     ck->fix[0] = '\0';
     for (size_t i = 0; i < f->n_report_only_names && at < sizeof(ck->fix); i++) {
@@ -497,7 +545,7 @@ static bool j_report_only(const zt_assess_facts *f, zt_assess_check *ck)
 static bool j_app_risk(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_RISK_POLICIES);
-    share(ck, f->apps_risk, f->apps, "apps under a risk-based policy");
+    share(ck, f->apps_risk, f->apps, ASM_F_APPS_RISK);
     return f->apps > 0 && f->apps_risk == f->apps;
 }
 
@@ -512,7 +560,7 @@ static bool j_labels(const zt_assess_facts *f, zt_assess_check *ck)
     else
         fix(ck, "# give each app in apps: a sensitivity: public | internal | confidential | "
                 "restricted\n");
-    share(ck, f->apps_labelled, f->apps, "apps with a sensitivity label");
+    share(ck, f->apps_labelled, f->apps, ASM_F_APPS_LABELLED);
     return f->apps_labelled > 0;
 }
 
@@ -531,8 +579,7 @@ static bool j_backups(const zt_assess_facts *f, zt_assess_check *ck)
 static bool j_data_protected(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_PROTECT_DATA);
-    share(ck, f->apps_sensitive_protected, f->apps_sensitive,
-          "sensitive apps need a compliant device and restrict downloads");
+    share(ck, f->apps_sensitive_protected, f->apps_sensitive, ASM_F_SENSITIVE_PROTECTED);
     return f->apps_sensitive > 0 && f->apps_sensitive_protected == f->apps_sensitive;
 }
 
@@ -557,15 +604,14 @@ static bool j_classification_auto(const zt_assess_facts *f, zt_assess_check *ck)
 static bool j_audit_on(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_AUDIT_ON);
-    word(ck, f->audit_on ? "audit.path: on" : "audit.path: off");
+    word(ck, f->audit_on ? ASM_F_AUDIT_ON : ASM_F_AUDIT_OFF);
     return f->audit_on;
 }
 
 static bool j_fail_closed(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_FAIL_CLOSED);
-    word(ck, f->audit_fail_closed ? "audit.on_audit_failure: fail_closed"
-                                  : "audit.on_audit_failure: fail_open");
+    word(ck, f->audit_fail_closed ? ASM_F_FAIL_CLOSED : ASM_F_FAIL_OPEN);
     return f->audit_on && f->audit_fail_closed;
 }
 
@@ -578,14 +624,14 @@ static bool j_log_review(const zt_assess_facts *f, zt_assess_check *ck)
 static bool j_siem(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_SIEM);
-    count(ck, f->exports, "SIEM sinks in audit.export");
+    count(ck, f->exports, ASM_F_SIEM);
     return f->audit_on && f->exports > 0;
 }
 
 static bool j_feeds(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_FEEDS);
-    count(ck, f->feeds, "threat feeds in risk:");
+    count(ck, f->feeds, ASM_F_FEEDS);
     return f->feeds > 0;
 }
 
@@ -594,8 +640,8 @@ static bool j_triage(const zt_assess_facts *f, zt_assess_check *ck)
     fix(ck, "ztgate risk list --state at_risk");
     if (unmeasured(ck, f->store_ok))
         return false;
-    snprintf(ck->figure, sizeof(ck->figure), "%llu open detections, %llu older than 7 days",
-             (unsigned long long)f->detections_open, (unsigned long long)f->detections_stale);
+    uint64_t v[2] = {f->detections_open, f->detections_stale};
+    figure_n(ck, ASM_F_TRIAGE, 2, v);
     return f->detections_stale == 0;
 }
 
@@ -604,11 +650,10 @@ static bool j_fatigue(const zt_assess_facts *f, zt_assess_check *ck)
     fix(ck, f->passkeys_enabled ? SNIP_SESSIONS : SNIP_PASSKEYS_ON);
     if (unmeasured(ck, f->audit_read))
         return false;
-    snprintf(ck->figure, sizeof(ck->figure),
-             "%.2f MFA prompts per user per day (%llu prompts, %llu users, most %llu, %u days)",
-             f->prompts_per_user_day, (unsigned long long)f->mfa_prompts,
-             (unsigned long long)f->users_prompted, (unsigned long long)f->mfa_max_per_user_day,
-             f->window_days);
+    uint64_t v[5] = {0, f->mfa_prompts, f->users_prompted, f->mfa_max_per_user_day, f->window_days};
+    figure_n(ck, ASM_F_FATIGUE, 5, v);
+    snprintf(ck->fig_args[0], sizeof(ck->fig_args[0]), "%.2f", f->prompts_per_user_day);
+    fill(ck, zt_msg_text(ZT_LANG_EN, ASM_F_FATIGUE), ZT_LANG_EN, ck->figure, sizeof(ck->figure));
     return f->mfa_prompts > 0 && f->prompts_per_user_day <= 3.0;
 }
 
@@ -621,28 +666,28 @@ static bool j_review_auto(const zt_assess_facts *f, zt_assess_check *ck)
 static bool j_playbook(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_PLAYBOOK);
-    count(ck, f->playbooks, "playbooks");
+    count(ck, f->playbooks, ASM_F_PLAYBOOKS);
     return f->playbooks > 0;
 }
 
 static bool j_contain(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_CONTAIN);
-    count(ck, f->playbooks_contain, "playbooks that contain (revoke, isolate, disable)");
+    count(ck, f->playbooks_contain, ASM_F_PLAYBOOKS_CONTAIN);
     return f->playbooks_contain > 0;
 }
 
 static bool j_notify(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_NOTIFY);
-    word(ck, f->notify ? "incidents.notify: set" : "incidents.notify: not set");
+    word(ck, f->notify ? ASM_F_NOTIFY_SET : ASM_F_NOTIFY_UNSET);
     return f->notify;
 }
 
 static bool j_provisioning(const zt_assess_facts *f, zt_assess_check *ck)
 {
     fix(ck, SNIP_SCIM);
-    word(ck, f->provisioning ? "SCIM or a scheduled LDAP sync: on" : "no automatic provisioning");
+    word(ck, f->provisioning ? ASM_F_PROVISIONING_ON : ASM_F_PROVISIONING_OFF);
     return f->provisioning;
 }
 
@@ -656,7 +701,7 @@ static bool j_auto_share(const zt_assess_facts *f, zt_assess_check *ck)
         f->responses_auto > f->responses_auto_logged ? f->responses_auto : f->responses_auto_logged;
     uint64_t man = f->responses_manual > f->responses_manual_logged ? f->responses_manual
                                                                     : f->responses_manual_logged;
-    share(ck, aut, aut + man, "responses automated");
+    share(ck, aut, aut + man, ASM_F_RESPONSES_AUTO);
     return aut > 0 && aut >= man;
 }
 
@@ -665,15 +710,13 @@ static bool j_remediation(const zt_assess_facts *f, zt_assess_check *ck)
     fix(ck, SNIP_RISK_POLICIES);
     if (unmeasured(ck, f->store_ok))
         return false;
-    if (f->remediation_median_s < 0)
-        snprintf(ck->figure, sizeof(ck->figure), "no closed detection; %llu open high",
-                 (unsigned long long)f->detections_open_high);
-    else
-        snprintf(ck->figure, sizeof(ck->figure),
-                 "median remediation %lld min over %llu detections; %llu open high",
-                 (long long)(f->remediation_median_s / 60),
-                 (unsigned long long)f->detections_closed,
-                 (unsigned long long)f->detections_open_high);
+    if (f->remediation_median_s < 0) {
+        count(ck, f->detections_open_high, ASM_F_NO_REMEDIATION);
+    } else {
+        uint64_t v[3] = {(uint64_t)(f->remediation_median_s / 60), f->detections_closed,
+                         f->detections_open_high};
+        figure_n(ck, ASM_F_REMEDIATION, 3, v);
+    }
     return f->remediation_median_s >= 0 && f->remediation_median_s <= 3600 &&
            f->detections_open_high == 0;
 }

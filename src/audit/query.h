@@ -227,6 +227,8 @@ typedef struct zt_aq_stats {
     /* MFA prompts per user per day over the period: user-days with at least one prompt, the
      * prompts in them, and the busiest user-day. */
     uint64_t mfa_user_days, mfa_prompts, mfa_max_per_user_day;
+    uint64_t mfa_users;    /* distinct users with at least one prompt in the period (exact, not
+                              limited by mfa_top) */
     uint64_t records_seen; /* records folded into the answer (scan) or held (rollup) */
     uint64_t elapsed_us;
 } zt_aq_stats;

@@ -715,8 +715,13 @@ static int named_answer(zt_aq_rollup *r, const zt_aq_stats_req *req, int64_t h0,
     size_t cap = 0, n = 0;
     top_days top = {.cap = req->mfa_top > 1024 ? 1024 : req->mfa_top};
     top.v = calloc(top.cap + 1, sizeof(*top.v));
-    if (top.v == NULL)
+    /* Names are interned, so one bit per name counts distinct prompted users. */
+    uint8_t *prompted = calloc(r->names_n / 8 + 1, 1);
+    if (top.v == NULL || prompted == NULL) {
+        free(top.v);
+        free(prompted);
         return -ENOMEM;
+    }
     for (size_t i = 0; i < r->named_cap; i++) {
         const named_slot *s = &r->named[i];
         if (s->count == 0 || s->hour < h0 || s->hour >= h1)
@@ -727,10 +732,15 @@ static int named_answer(zt_aq_rollup *r, const zt_aq_stats_req *req, int64_t h0,
         }
         out->mfa_prompts += s->count;
         out->mfa_user_days++;
+        if ((prompted[s->name / 8] & (1u << (s->name % 8))) == 0) {
+            prompted[s->name / 8] |= (uint8_t)(1u << (s->name % 8));
+            out->mfa_users++;
+        }
         if (s->count > out->mfa_max_per_user_day)
             out->mfa_max_per_user_day = s->count;
         top_offer(&top, s);
     }
+    free(prompted);
     n = n > ZT_AQ_MAX_NAMED ? ZT_AQ_MAX_NAMED : n;
     out->named = calloc(n + top.n + 1, sizeof(zt_aq_named));
     if (out->named == NULL) {

@@ -338,14 +338,40 @@ static void nav(zt_console_ctx *cx)
     zt_console_printf(cx, "</ul></nav>");
 }
 
+/* The page at path, when the grant may open it. */
+static bool path_allowed(const zt_console_ctx *cx, const char *path)
+{
+    for (size_t i = 0; zt_console_pages[i] != NULL; i++)
+        if (strcmp(zt_console_pages[i]->path, path) == 0)
+            return page_allowed(cx, zt_console_pages[i]);
+    return false;
+}
+
+/* People arrive with the reference id of a block page: a box on every page takes them to
+ * /ref (a GET form, no CSRF needed), shown to those who may open /ref. */
+static void ref_box(zt_console_ctx *cx)
+{
+    if (!path_allowed(cx, "/ref"))
+        return;
+    zt_console_printf(cx, "<form method=\"get\" action=\"/ref\" class=\"refbox\" role=\"search\">"
+                          "<label for=\"refbox-id\">");
+    zt_console_msg(cx, CON_REF_BOX);
+    zt_console_printf(cx, "</label><input id=\"refbox-id\" name=\"id\" size=\"14\" required "
+                          "autocomplete=\"off\" spellcheck=\"false\"><button type=\"submit\">");
+    zt_console_msg(cx, CON_REF_BOX_GO);
+    zt_console_printf(cx, "</button></form>");
+}
+
 /* The language switch keeps the page (not its query: a link never repeats a form). */
 static void top_bar(zt_console_ctx *cx, bool with_nav)
 {
     zt_console_printf(cx, "<header class=\"top\"><a class=\"brand\" href=\"/\">");
     zt_console_msg(cx, CON_BRAND);
     zt_console_printf(cx, "</a>");
-    if (with_nav)
+    if (with_nav) {
         nav(cx);
+        ref_box(cx);
+    }
     zt_console_printf(cx, "<div class=\"who\">");
     if (cx->r->email != NULL) {
         zt_console_printf(cx, "<span class=\"me\">");

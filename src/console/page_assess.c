@@ -84,6 +84,15 @@ static zt_msg fix_title(const zt_assess_check *ck)
     return strncmp(ck->fix, "ztgate ", 7) == 0 ? ASM_FIX_COMMAND : ASM_FIX_CONFIG;
 }
 
+/* The check's figure in the page's language, valid until the next call on this thread (each
+ * use is escaped into the arena at once). */
+static const char *figure(zt_console_ctx *cx, const zt_assess_check *ck)
+{
+    static _Thread_local char buf[ZT_ASSESS_FIGURE_MAX * 2];
+    zt_assess_figure(ck, cx->lang, buf, sizeof(buf));
+    return buf;
+}
+
 static void measures(zt_console_ctx *cx, const zt_assess_result *r)
 {
     zt_console_printf(cx, "<h2>%s</h2>", zt_console_esc(cx, zt_console_t(cx, ASM_MEASURES)));
@@ -108,7 +117,7 @@ static void measures(zt_console_ctx *cx, const zt_assess_result *r)
             zt_console_esc(cx, zt_console_t(cx, zt_pillar_title(ck->c->pillar))),
             zt_console_esc(cx, zt_console_t(cx, zt_stage_title(ck->c->stage))),
             zt_console_esc(cx, zt_console_t(cx, ck->c->measure)),
-            zt_console_esc(cx, zt_console_t(cx, ASM_FIGURE)), zt_console_esc(cx, ck->figure),
+            zt_console_esc(cx, zt_console_t(cx, ASM_FIGURE)), zt_console_esc(cx, figure(cx, ck)),
             zt_console_esc(cx, zt_console_t(cx, fix_title(ck))), zt_console_esc(cx, ck->fix));
     }
     zt_console_printf(cx, r->n_ranked > MEASURES_SHOWN ? "</ol></details>" : "</ol>");
@@ -141,7 +150,8 @@ static void evidence(zt_console_ctx *cx, const zt_assess_result *r)
                               zt_console_esc(cx, zt_console_t(cx, ck->met ? ASM_MET : ASM_UNMET)),
                               zt_console_esc(cx, zt_console_t(cx, ck->c->title)),
                               zt_console_esc(cx, zt_console_t(cx, zt_stage_title(ck->c->stage))),
-                              zt_console_esc(cx, ck->figure), zt_console_esc(cx, ck->c->source));
+                              zt_console_esc(cx, figure(cx, ck)),
+                              zt_console_esc(cx, ck->c->source));
         }
         zt_console_printf(cx, "</tbody></table></details>");
     }

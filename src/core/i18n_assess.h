@@ -34,6 +34,45 @@
     X(ASM_HISTORY, "Progress", "推移") \
     X(ASM_NO_HISTORY, "No kept assessment yet: run ztgate assess --save.", "保存された評価はまだありません。ztgate assess --save を実行してください。") \
     X(ASM_NOT_MEASURED, "not measured", "測定不可") \
+    X(ASM_F_ANSWER, "{0}: {1}", "{0}：{1}") \
+    X(ASM_F_USERS_MFA, "{0}/{1} users with MFA ({2})", "MFA を登録したユーザー {0}/{1} 人 ({2})") \
+    X(ASM_F_USERS_PASSKEY, "{0}/{1} users with a passkey ({2})", "パスキーを持つユーザー {0}/{1} 人 ({2})") \
+    X(ASM_F_APPS_PR, "{0}/{1} apps always ask phishing-resistant MFA ({2})", "常にフィッシング耐性のある MFA を求めるアプリ {0}/{1} 個 ({2})") \
+    X(ASM_F_DEVICES_COMPLIANT, "{0}/{1} devices compliant ({2})", "準拠しているデバイス {0}/{1} 台 ({2})") \
+    X(ASM_F_APPS_COMPLIANT, "{0}/{1} apps always ask a compliant device ({2})", "常に準拠デバイスを求めるアプリ {0}/{1} 個 ({2})") \
+    X(ASM_F_LISTENERS_TLS, "{0}/{1} listeners with TLS ({2})", "TLS を使う待ち受け {0}/{1} 個 ({2})") \
+    X(ASM_F_UPSTREAMS_TLS, "{0}/{1} upstreams over TLS ({2})", "TLS で接続するアップストリーム {0}/{1} 個 ({2})") \
+    X(ASM_F_UPSTREAMS_MTLS, "{0}/{1} upstreams with mutual TLS ({2})", "相互 TLS で接続するアップストリーム {0}/{1} 個 ({2})") \
+    X(ASM_F_APPS_POLICY, "{0}/{1} apps under an enforced policy for all users ({2})", "全ユーザー向けの有効なポリシーの対象アプリ {0}/{1} 個 ({2})") \
+    X(ASM_F_APPS_MFA, "{0}/{1} apps always ask MFA ({2})", "常に MFA を求めるアプリ {0}/{1} 個 ({2})") \
+    X(ASM_F_APPS_RISK, "{0}/{1} apps under a risk-based policy ({2})", "リスクベースのポリシーの対象アプリ {0}/{1} 個 ({2})") \
+    X(ASM_F_APPS_LABELLED, "{0}/{1} apps with a sensitivity label ({2})", "機密度ラベルのあるアプリ {0}/{1} 個 ({2})") \
+    X(ASM_F_SENSITIVE_PROTECTED, "{0}/{1} sensitive apps need a compliant device and restrict downloads ({2})", "準拠デバイスを求めダウンロードを制限する機密アプリ {0}/{1} 個 ({2})") \
+    X(ASM_F_RESPONSES_AUTO, "{0}/{1} responses automated ({2})", "自動化された対応 {0}/{1} 件 ({2})") \
+    X(ASM_F_RISK_POLICIES, "{0} enforced risk-based policies", "有効なリスクベースのポリシー {0} 個") \
+    X(ASM_F_FREQUENCY, "{0} enforced sign-in frequency policies", "有効なサインイン頻度のポリシー {0} 個") \
+    X(ASM_F_ADMINS, "{0} named administrators with roles", "役割を持つ名前付き管理者 {0} 人") \
+    X(ASM_F_DEVICES, "{0} enrolled devices", "登録済みのデバイス {0} 台") \
+    X(ASM_F_DEVICE_RULES, "{0} posture rules in devices:", "devices: の状態ルール {0} 個") \
+    X(ASM_F_DEVICE_RISK, "{0} enforced device-risk policies", "有効なデバイスリスクのポリシー {0} 個") \
+    X(ASM_F_REPORT_ONLY, "{0} report-only policies not promoted", "有効化されていないレポート専用ポリシー {0} 個") \
+    X(ASM_F_SIEM, "{0} SIEM sinks in audit.export", "audit.export の SIEM 送信先 {0} 個") \
+    X(ASM_F_FEEDS, "{0} threat feeds in risk:", "risk: の脅威フィード {0} 個") \
+    X(ASM_F_PLAYBOOKS, "{0} playbooks", "プレイブック {0} 個") \
+    X(ASM_F_PLAYBOOKS_CONTAIN, "{0} playbooks that contain (revoke, isolate, disable)", "封じ込め(失効・隔離・無効化)を行うプレイブック {0} 個") \
+    X(ASM_F_PASSKEYS_OFF, "auth.passkeys: false (passkeys are off)", "auth.passkeys: false(パスキーは無効)") \
+    X(ASM_F_AUDIT_ON, "audit.path: set (audit log on)", "audit.path: 設定済み(監査ログ有効)") \
+    X(ASM_F_AUDIT_OFF, "audit.path: not set (audit log off)", "audit.path: 未設定(監査ログ無効)") \
+    X(ASM_F_FAIL_CLOSED, "audit.on_audit_failure: fail_closed (refuse when the log fails)", "audit.on_audit_failure: fail_closed(ログ障害時は拒否)") \
+    X(ASM_F_FAIL_OPEN, "audit.on_audit_failure: fail_open (serve when the log fails)", "audit.on_audit_failure: fail_open(ログ障害時も通す)") \
+    X(ASM_F_NOTIFY_SET, "incidents.notify: set", "incidents.notify: 設定済み") \
+    X(ASM_F_NOTIFY_UNSET, "incidents.notify: not set", "incidents.notify: 未設定") \
+    X(ASM_F_PROVISIONING_ON, "SCIM or a scheduled LDAP sync: on", "SCIM または定期的な LDAP 同期: 有効") \
+    X(ASM_F_PROVISIONING_OFF, "no automatic provisioning", "自動プロビジョニングなし") \
+    X(ASM_F_TRIAGE, "{0} open detections, {1} older than 7 days", "未対応の検出 {0} 件、うち 7 日より古いもの {1} 件") \
+    X(ASM_F_FATIGUE, "{0} MFA prompts per user per day ({1} prompts, {2} users, most {3}, {4} days)", "ユーザー 1 人 1 日あたり MFA 要求 {0} 回(要求 {1} 回、ユーザー {2} 人、最多 {3} 回、{4} 日間)") \
+    X(ASM_F_NO_REMEDIATION, "no closed detection; {0} open high", "完了した検出なし、未対応の高リスク {0} 件") \
+    X(ASM_F_REMEDIATION, "median remediation {0} min over {1} detections; {2} open high", "修復時間の中央値 {0} 分(検出 {1} 件)、未対応の高リスク {2} 件") \
     X(ASM_SAVE, "Save answers", "回答を保存") \
     X(ASM_RUN_KEEP, "Run and keep", "評価して保存") \
     X(ASM_SAVED, "Assessment kept.", "評価を保存しました。") \

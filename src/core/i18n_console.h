@@ -53,6 +53,8 @@
     X(CON_USERS, "Users", "ユーザー") \
     X(CON_SEARCH, "Search", "検索") \
     X(CON_SEARCH_HINT, "E-mail address or name", "メールアドレスまたは名前") \
+    X(CON_REF_BOX, "Why was reference id … refused?", "参照番号 … が拒否された理由") \
+    X(CON_REF_BOX_GO, "Explain", "理由を表示") \
     X(CON_EMAIL, "E-mail address", "メールアドレス") \
     X(CON_NAME, "Name", "名前") \
     X(CON_STATUS, "Status", "状態") \

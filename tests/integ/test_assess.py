@@ -8,6 +8,10 @@ import json
 import os
 import shutil
 
+import html as htmllib
+import re
+
+from browser import catalogue
 from harness import check, eq
 from portal_client import PASSWORD, Browser, add_user, complete_sign_in, signed_in_browser
 
@@ -95,6 +99,24 @@ def test_assess_measures_enrolment_and_promotion(h):
     check(_criterion(doc, "applications.mfa_all")["met"], "every app asks MFA")
 
 
+def english_left(text):
+    """English catalogue text left in a Japanese output: whole messages (4 letters or more,
+    not the same in Japanese), and the fixed words of the figure templates (ASM_F_*: the parts
+    between their {N} placeholders that hold a space and are not in the Japanese text)."""
+    left = set()
+    for mid, (en, ja) in catalogue().items():
+        # whole words only: "days" inside "--days 30", "active" inside "inactive" are commands
+        if (len(en.strip()) >= 4 and en.strip() != ja.strip()
+                and re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(en.strip()), text)):
+            left.add(en.strip())
+        if mid.startswith("ASM_F_"):
+            for piece in re.split(r"\{\d\}", en):
+                piece = piece.strip(" ()")
+                if " " in piece and piece not in ja and piece in text:
+                    left.add(piece)
+    return sorted(left)
+
+
 def test_assess_answers_history_and_outputs(h):
     gw = h.gateway(_config(h, sensitivity="confidential"), start=False)
     conf = ("--config", gw.config_path)
@@ -140,6 +162,16 @@ def test_assess_answers_history_and_outputs(h):
     # Japanese text output from LANG
     r = h.cli("assess", "--lang", "ja", *conf)
     check("柱ごとの段階" in r.stdout, r.stdout[:200])
+    # every figure and evidence line in Japanese too; the JSON's figures the same in both
+    eq(english_left(r.stdout), [], "English left in the Japanese text")
+    ja_html = htmllib.unescape(open(h.path("report-ja.html"), encoding="utf-8").read())
+    eq(english_left(ja_html), [], "English left in the Japanese HTML")
+    figures = {}
+    for lang in ("en", "ja"):
+        doc = json.loads(h.cli("assess", "--json", "--lang", lang, *conf).stdout)
+        figures[lang] = ({c["id"]: c["figure"] for p in doc["pillars"] for c in p["criteria"]},
+                         doc["figures"])
+    eq(figures["ja"], figures["en"], "the JSON's figures do not follow --lang")
 
 
 def test_assess_bad_input(h):

@@ -78,6 +78,12 @@ def test_console_assess_page_answers_and_keep(h):
     j = console_browser(h, gw, ADMIN, lang="ja", create=False)
     body = j.get("/assess").body.decode()
     check("ゼロトラスト アセスメント" in body and "柱ごとの段階" in body, "Japanese page")
+    # the measured figures and the evidence too (tags dropped: the text a reader sees)
+    from test_assess import english_left
+    import html as htmllib
+    import re
+    shown = htmllib.unescape(re.sub(r"<[^>]+>", "\n", body))
+    eq(english_left(shown), [], "English left on the Japanese /assess page")
 
 
 @timeout(120)

@@ -555,6 +555,115 @@ static void test_outputs(void **state)
     }
 }
 
+static bool non_ascii(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s >= 0x80)
+            return true;
+    return false;
+}
+
+/* No English text of the catalogue (4 bytes or more) and no fixed piece of words (not shared
+ * with the Japanese text) of an English figure template in out. */
+static void assert_no_english(const char *out, const char *what)
+{
+    for (int id = MSG_NONE + 1; id < ZT_MSG_COUNT; id++) {
+        const char *en = zt_msg_text(ZT_LANG_EN, (zt_msg)id);
+        const char *ja = zt_msg_text(ZT_LANG_JA, (zt_msg)id);
+        if (strlen(en) >= 4 && strstr(out, en) != NULL)
+            fail_msg("%s: English text of message %d in the Japanese output: %s", what, id, en);
+        if (id < ASM_F_ANSWER || id > ASM_F_REMEDIATION)
+            continue;
+        char piece[200];
+        for (const char *p = en; *p != '\0';) {
+            size_t n = 0;
+            while (p[n] != '\0' && !(p[n] == '{' && p[n + 1] != '\0' && p[n + 2] == '}'))
+                n++;
+            snprintf(piece, sizeof(piece), "%.*s", (int)n, p);
+            char *t = piece;
+            while (*t == ' ' || *t == '(' || *t == ')')
+                t++;
+            for (size_t k = strlen(t);
+                 k > 0 && (t[k - 1] == ' ' || t[k - 1] == ')' || t[k - 1] == '('); k--)
+                t[k - 1] = '\0';
+            /* words, not a lone key such as "playbooks" that snippets and sources name */
+            if (strchr(t, ' ') != NULL && strstr(ja, t) == NULL && strstr(out, t) != NULL)
+                fail_msg("%s: English figure text of message %d in the Japanese output: %s", what,
+                         id, t);
+            p += n;
+            p += *p != '\0' ? 3 : 0;
+        }
+    }
+}
+
+static void figures_in_japanese(const zt_assess_facts *f, const char *what)
+{
+    zt_assess_result r;
+    zt_assess_evaluate(f, &r);
+    char en[ZT_ASSESS_FIGURE_MAX * 2], ja[ZT_ASSESS_FIGURE_MAX * 2];
+    for (size_t i = 0; i < r.n_checks; i++) {
+        const zt_assess_check *ck = &r.checks[i];
+        zt_assess_figure(ck, ZT_LANG_EN, en, sizeof(en));
+        zt_assess_figure(ck, ZT_LANG_JA, ja, sizeof(ja));
+        assert_string_equal(en, ck->figure); /* the JSON's figure: English, whatever --lang */
+        if (!non_ascii(ja))
+            fail_msg("%s: %s's figure is not in Japanese: %s", what, ck->c->id, ja);
+    }
+    zt_buf b;
+    zt_buf_init(&b, 8 << 20);
+    assert_int_equal(zt_assess_text(f, &r, ZT_LANG_JA, &b), 0);
+    assert_int_equal(zt_buf_cstr(&b), 0);
+    assert_no_english(b.data, what);
+    zt_buf_reset(&b);
+    assert_int_equal(zt_assess_html(f, &r, ZT_LANG_JA, NULL, 0, &b), 0);
+    assert_int_equal(zt_buf_cstr(&b), 0);
+    assert_no_english(b.data, what);
+    /* the JSON stays language-neutral: its figures are the same in both languages */
+    json_t *docs[ZT_LANG_COUNT];
+    for (zt_lang lang = ZT_LANG_EN; lang < ZT_LANG_COUNT; lang++) {
+        zt_buf_reset(&b);
+        assert_int_equal(zt_assess_json(f, &r, lang, &b), 0);
+        docs[lang] = json_loadb(b.data, b.len, 0, NULL);
+        assert_non_null(docs[lang]);
+    }
+    for (size_t p = 0; p < ZT_PILLAR_COUNT; p++) {
+        json_t *ce =
+            json_object_get(json_array_get(json_object_get(docs[0], "pillars"), p), "criteria");
+        json_t *cj =
+            json_object_get(json_array_get(json_object_get(docs[1], "pillars"), p), "criteria");
+        assert_int_equal(json_array_size(ce), json_array_size(cj));
+        for (size_t k = 0; k < json_array_size(ce); k++)
+            assert_string_equal(
+                json_string_value(json_object_get(json_array_get(ce, k), "figure")),
+                json_string_value(json_object_get(json_array_get(cj, k), "figure")));
+    }
+    assert_true(
+        json_equal(json_object_get(docs[0], "figures"), json_object_get(docs[1], "figures")));
+    json_decref(docs[0]);
+    json_decref(docs[1]);
+    zt_buf_dispose(&b);
+}
+
+/* Every measured figure and evidence line of the Japanese text and HTML comes from the
+ * catalogue: every kind of figure, met and unmet, measured and not. */
+static void test_figures_in_japanese(void **state)
+{
+    (void)state;
+    zt_assess_facts f;
+    perfect(&f);
+    figures_in_japanese(&f, "all met");
+    failing(&f);
+    figures_in_japanese(&f, "all unmet");
+    blank(&f);
+    f.store_ok = false;
+    figures_in_japanese(&f, "nothing measured");
+    perfect(&f);
+    f.remediation_median_s = -1;
+    f.audit_on = f.audit_fail_closed = f.notify = f.provisioning = f.passkeys_enabled = false;
+    f.answers[ZT_Q_DATA_BACKUPS] = 1;
+    figures_in_japanese(&f, "mixed");
+}
+
 static void test_questions(void **state)
 {
     (void)state;
@@ -744,6 +853,41 @@ static void test_audit_stats(void **state)
     assert_false(f.audit_read);
 }
 
+/* "Users prompted" is exact on a big log: more prompted users than the engine's 1024 busiest
+ * user-days, one of them prompted on two days (counted once). */
+static void test_audit_stats_many_users(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof(path), "%s/audit-many.log", tmpdir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    int64_t now = zt_wall_us() / 1000000;
+    char day1[40], day2[40];
+    zt_rfc3339((now - 2 * 86400) * 1000000, day1, sizeof(day1));
+    zt_rfc3339((now - 3 * 86400) * 1000000, day2, sizeof(day2));
+    int seq = 0;
+    for (int i = 0; i < 1500; i++)
+        fprintf(fp,
+                "{\"seq\":%d,\"class_uid\":3002,\"activity_id\":1,\"time\":\"%s\","
+                "\"status_id\":1,\"user\":{\"uid\":\"u%04d\"},\"is_mfa\":true}\n",
+                ++seq, day2, i);
+    fprintf(fp,
+            "{\"seq\":%d,\"class_uid\":3002,\"activity_id\":1,\"time\":\"%s\","
+            "\"status_id\":1,\"user\":{\"uid\":\"u0000\"},\"is_mfa\":true}\n",
+            ++seq, day1);
+    fclose(fp);
+    zt_assess_facts f;
+    blank(&f);
+    f.now = now;
+    f.window_days = 30;
+    zt_assess_audit_stats(path, f.now - 30 * 86400, &f);
+    assert_true(f.audit_read);
+    assert_int_equal(f.mfa_prompts, 1501);
+    assert_int_equal(f.mfa_user_days, 1501);
+    assert_int_equal(f.users_prompted, 1500);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -777,6 +921,8 @@ int main(void)
         cmocka_unit_test(test_store),
         cmocka_unit_test(test_service),
         cmocka_unit_test(test_audit_stats),
+        cmocka_unit_test(test_audit_stats_many_users),
+        cmocka_unit_test(test_figures_in_japanese),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

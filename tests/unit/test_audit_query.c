@@ -401,6 +401,7 @@ static void test_rollup_stats(void **state)
     assert_int_equal(st.mfa_prompts, 3);
     assert_int_equal(st.mfa_user_days, 2);
     assert_int_equal(st.mfa_max_per_user_day, 2);
+    assert_int_equal(st.mfa_users, 2); /* exact, though mfa_top lists only one user-day */
     bool saw_travel = false, saw_ro = false, saw_p2 = false, saw_u1 = false;
     size_t user_days = 0;
     for (size_t i = 0; i < st.n_named; i++) {
