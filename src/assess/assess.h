@@ -237,8 +237,6 @@ int zt_assess_text(const zt_assess_facts *f, const zt_assess_result *r, zt_lang 
  * (nullable, oldest first) draws the trend. */
 int zt_assess_html(const zt_assess_facts *f, const zt_assess_result *r, zt_lang lang,
                    const zt_store_assess_run *history, size_t n_history, zt_buf *out);
-/* HTML-escape s into out. */
-int zt_assess_html_escape(zt_buf *out, const char *s);
 /* An SVG line chart of the stage of every pillar over the runs (oldest first): no script. */
 int zt_assess_trend_svg(const zt_store_assess_run *runs, size_t n, zt_lang lang, zt_buf *out);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "assess/assess.h"
+#include "lib/str.h"
 #include "lib/time.h"
 
 static const char *kind_key(zt_fix_kind k)
@@ -221,38 +222,11 @@ int zt_assess_text(const zt_assess_facts *f, const zt_assess_result *r, zt_lang 
 
 /* ---- HTML ---- */
 
-int zt_assess_html_escape(zt_buf *out, const char *s)
-{
-    int rc = 0;
-    for (; rc == 0 && s != NULL && *s != '\0'; s++) {
-        switch (*s) {
-        case '&':
-            rc = zt_buf_append_str(out, "&amp;");
-            break;
-        case '<':
-            rc = zt_buf_append_str(out, "&lt;");
-            break;
-        case '>':
-            rc = zt_buf_append_str(out, "&gt;");
-            break;
-        case '"':
-            rc = zt_buf_append_str(out, "&quot;");
-            break;
-        case '\'':
-            rc = zt_buf_append_str(out, "&#39;");
-            break;
-        default:
-            rc = zt_buf_append_char(out, *s);
-        }
-    }
-    return rc;
-}
-
 /* "<open>escaped<close>" */
 static int tag(zt_buf *out, const char *open, const char *s, const char *close)
 {
     int rc = zt_buf_append_str(out, open);
-    rc = rc ? rc : zt_assess_html_escape(out, s);
+    rc = rc ? rc : zt_html_escape(out, s);
     return rc ? rc : zt_buf_append_str(out, close);
 }
 
@@ -266,7 +240,7 @@ int zt_assess_trend_svg(const zt_store_assess_run *runs, size_t n, zt_lang lang,
                            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
                            "role=\"img\" aria-label=\"",
                            w, h);
-    rc = rc ? rc : zt_assess_html_escape(out, zt_msg_text(lang, ASM_HISTORY));
+    rc = rc ? rc : zt_html_escape(out, zt_msg_text(lang, ASM_HISTORY));
     rc = rc ? rc : zt_buf_append_str(out, "\">");
     for (int s = 0; rc == 0 && s < ZT_STAGE_COUNT; s++) {
         int y = top + (h - top - bottom) * (3 - s) / 3;
@@ -345,7 +319,7 @@ static int html_measures(zt_buf *out, const zt_assess_result *r, zt_lang lang)
         char fig[ZT_ASSESS_FIGURE_MAX * 2];
         zt_assess_figure(ck, lang, fig, sizeof(fig));
         rc = zt_buf_printf(out, "<li id=\"m-%s\"><strong>", ck->c->id);
-        rc = rc ? rc : zt_assess_html_escape(out, zt_msg_text(lang, ck->c->title));
+        rc = rc ? rc : zt_html_escape(out, zt_msg_text(lang, ck->c->title));
         rc = rc ? rc : zt_buf_printf(out, "</strong> (%s → ", zt_pillar_key(ck->c->pillar));
         rc = rc ? rc : tag(out, "", zt_msg_text(lang, zt_stage_title(ck->c->stage)), ")");
         rc = rc ? rc : tag(out, "<p>", zt_msg_text(lang, ck->c->measure), "</p><p>");
@@ -417,7 +391,7 @@ int zt_assess_html(const zt_assess_facts *f, const zt_assess_result *r, zt_lang 
                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                       "<title>",
                       zt_lang_tag(lang));
-    rc = rc ? rc : zt_assess_html_escape(out, zt_msg_text(lang, ASM_TITLE));
+    rc = rc ? rc : zt_html_escape(out, zt_msg_text(lang, ASM_TITLE));
     rc = rc ? rc : zt_buf_printf(out, "</title><style>%s</style></head><body>", html_style);
     rc = rc ? rc : tag(out, "<h1>", zt_msg_text(lang, ASM_TITLE), "</h1>");
     rc = rc ? rc : tag(out, "<p>", zt_msg_text(lang, ASM_INTRO), "</p><p>");

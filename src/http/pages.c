@@ -16,33 +16,6 @@ static const char page_css[] =
     "footer{margin-top:2rem;color:#5c6675;font-size:.8rem}"
     "@media(max-width:40rem){main{margin:0;border-radius:0;min-height:100vh}}";
 
-int zt_html_escape(zt_buf *out, const char *s)
-{
-    int rc = 0;
-    for (; *s != '\0' && rc == 0; s++) {
-        switch (*s) {
-        case '<':
-            rc = zt_buf_append_str(out, "&lt;");
-            break;
-        case '>':
-            rc = zt_buf_append_str(out, "&gt;");
-            break;
-        case '&':
-            rc = zt_buf_append_str(out, "&amp;");
-            break;
-        case '"':
-            rc = zt_buf_append_str(out, "&quot;");
-            break;
-        case '\'':
-            rc = zt_buf_append_str(out, "&#39;");
-            break;
-        default:
-            rc = zt_buf_append_char(out, *s);
-        }
-    }
-    return rc;
-}
-
 int zt_page_security_headers(zt_buf *out, bool https)
 {
     return zt_page_security_headers_form(out, https, "'self'");

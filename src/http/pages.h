@@ -73,7 +73,5 @@ int zt_page_security_headers(zt_buf *out, bool https);
 int zt_page_security_headers_form(zt_buf *out, bool https, const char *form_action);
 /* Same, and with script: `script-src 'self'; connect-src 'self'` (the passkey pages only). */
 int zt_page_security_headers_csp(zt_buf *out, bool https, const char *form_action, bool script);
-/* HTML-escape s into out. */
-int zt_html_escape(zt_buf *out, const char *s);
 
 #endif

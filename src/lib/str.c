@@ -125,6 +125,33 @@ int zt_json_escape(zt_buf *out, const char *s, size_t n)
     return 0;
 }
 
+int zt_html_escape(zt_buf *out, const char *s)
+{
+    int rc = 0;
+    for (; rc == 0 && s != NULL && *s != '\0'; s++) {
+        switch (*s) {
+        case '&':
+            rc = zt_buf_append_str(out, "&amp;");
+            break;
+        case '<':
+            rc = zt_buf_append_str(out, "&lt;");
+            break;
+        case '>':
+            rc = zt_buf_append_str(out, "&gt;");
+            break;
+        case '"':
+            rc = zt_buf_append_str(out, "&quot;");
+            break;
+        case '\'':
+            rc = zt_buf_append_str(out, "&#39;");
+            break;
+        default:
+            rc = zt_buf_append_char(out, *s);
+        }
+    }
+    return rc;
+}
+
 int zt_json_str(zt_buf *out, const char *s, size_t n)
 {
     int rc = zt_buf_append_char(out, '"');

@@ -1,4 +1,4 @@
-/* Small string helpers with explicit lengths: spans, ASCII case folding, JSON escaping.
+/* Small string helpers with explicit lengths: spans, ASCII case folding, JSON and HTML escaping.
  * Nothing here allocates except through a caller-given zt_buf. */
 #ifndef ZT_LIB_STR_H
 #define ZT_LIB_STR_H
@@ -26,6 +26,9 @@ char zt_ascii_lower(char c);
 /* Append s as a JSON string body (no quotes): escapes ", \, control bytes, DEL and bytes that
  * are not valid UTF-8 (as \ufffd), so CR/LF/ESC/NUL from peers can never split a log record. */
 int zt_json_escape(zt_buf *out, const char *s, size_t n);
+/* Append s HTML-escaped (& < > " ' as entities), safe in text and in quoted attributes; a NULL s
+ * appends nothing. The one escaper of every page (http, portal, console, assess report). */
+int zt_html_escape(zt_buf *out, const char *s);
 /* A UUID written 8-4-4-4-12 hex digits (either case), as 16 bytes: the AAGUIDs of
  * auth.passkey_aaguids and of policies' authentication strengths. False when malformed. */
 bool zt_uuid_parse(const char *s, unsigned char out[16]);
