@@ -157,27 +157,8 @@ const char *zt_console_time(zt_console_ctx *cx, int64_t t)
 static char *decode(zt_console_ctx *cx, const char *s, size_t n)
 {
     char *out = zt_arena_alloc(&cx->arena, n + 1);
-    if (out == NULL)
+    if (out == NULL || zt_urlform_decode(s, n, out, n) < 0)
         return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%') {
-            if (i + 2 >= n)
-                return NULL;
-            int hi = zt_hexval(s[i + 1]), lo = zt_hexval(s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return NULL;
-            c = (char)(hi << 4 | lo);
-            i += 2;
-        }
-        if (c == '\0')
-            return NULL;
-        out[o++] = c;
-    }
-    out[o] = '\0';
     return out;
 }
 

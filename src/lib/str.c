@@ -214,6 +214,32 @@ bool zt_hex_decode(const char *hex, size_t hexlen, unsigned char *out, size_t n,
     return true;
 }
 
+long zt_urlform_decode(const char *s, size_t n, char *out, size_t max)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            if (i + 2 >= n)
+                return ZT_URLFORM_BAD;
+            int hi = zt_hexval(s[i + 1]), lo = zt_hexval(s[i + 2]);
+            if (hi < 0 || lo < 0)
+                return ZT_URLFORM_BAD;
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        }
+        if (c == '\0')
+            return ZT_URLFORM_BAD;
+        if (o >= max)
+            return ZT_URLFORM_LONG;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return (long)o;
+}
+
 void zt_put_be64(unsigned char *p, int64_t v)
 {
     uint64_t u = (uint64_t)v;

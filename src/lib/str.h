@@ -43,6 +43,13 @@ int zt_hexval(char c);
  * lower_only refuses upper-case digits (for ids we write ourselves in lower case, so one id has
  * one spelling). */
 bool zt_hex_decode(const char *hex, size_t hexlen, unsigned char *out, size_t n, bool lower_only);
+/* Decode one application/x-www-form-urlencoded component s[0..n) ('+' is a space, %XX a byte)
+ * into out, which has room for max bytes and the NUL. Strict, so two parsers never read two
+ * values from one field: returns the decoded length, ZT_URLFORM_BAD on a bad or cut escape or a
+ * NUL byte (raw or %00), ZT_URLFORM_LONG when the result would pass max (whichever comes
+ * first). */
+enum { ZT_URLFORM_BAD = -1, ZT_URLFORM_LONG = -2 };
+long zt_urlform_decode(const char *s, size_t n, char *out, size_t max);
 /* Big-endian 64-bit integers in 8 bytes (signed tokens and cookies carry times this way). */
 void zt_put_be64(unsigned char *p, int64_t v);
 int64_t zt_get_be64(const unsigned char *p);

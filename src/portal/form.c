@@ -11,28 +11,10 @@
 /* Decode s[0..n) into out (NUL-terminated); returns the decoded length or a zt_form_err. */
 static long decode(const char *s, size_t n, char *out, size_t max)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%') {
-            if (i + 2 >= n)
-                return ZT_FORM_E_SYNTAX;
-            int hi = zt_hexval(s[i + 1]), lo = zt_hexval(s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return ZT_FORM_E_SYNTAX;
-            c = (char)(hi << 4 | lo);
-            i += 2;
-        }
-        if (c == '\0')
-            return ZT_FORM_E_SYNTAX;
-        if (o >= max)
-            return ZT_FORM_E_TOO_LONG;
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    return (long)o;
+    long r = zt_urlform_decode(s, n, out, max);
+    if (r == ZT_URLFORM_BAD)
+        return ZT_FORM_E_SYNTAX;
+    return r == ZT_URLFORM_LONG ? ZT_FORM_E_TOO_LONG : r;
 }
 
 static zt_form_err parse_pairs(zt_form *form, const char *s, size_t len, size_t max)
