@@ -9,9 +9,6 @@
 
 #include "assess/assess.h"
 #include "audit/event.h"
-#include "lib/secure.h"
-
-#define RECORD_MAX (16 * 1024)
 
 static bool has(const char *s)
 {
@@ -24,28 +21,14 @@ static int record(const zt_account_env *env, const zt_actor *who, const char *op
     if (env->audit.write == NULL)
         return 0;
     zt_buf b;
-    zt_buf_init(&b, RECORD_MAX);
-    char msg[64], uid[33];
+    char msg[64];
     snprintf(msg, sizeof(msg), "account change: %s", op);
-    zt_random_hex(uid, 16);
     zt_event ev;
-    zt_event_begin(&ev, &b, ZT_EV_ACCOUNT_CHANGE, 99, ZT_SEV_INFO);
-    zt_event_status(&ev, ZT_STATUS_SUCCESS);
-    zt_event_str(&ev, "message", msg);
-    zt_event_str(&ev, "actor.user.name", has(who->name) ? who->name : "?");
-    zt_event_str(&ev, "actor.user.type", has(who->type) ? who->type : "Unknown");
-    zt_event_str(&ev, "actor.user.credential_uid",
-                 has(who->credential_uid) ? who->credential_uid : NULL);
-    zt_event_str(&ev, "actor.process.name", has(who->process) ? who->process : NULL);
+    zt_actor_event_begin(&ev, &b, ZT_EV_ACCOUNT_CHANGE, 99, msg, who);
     zt_event_str(&ev, "unmapped.operation", op);
     zt_event_str(&ev, k1, v1);
     zt_event_str(&ev, k2, v2);
-    zt_event_metadata(&ev, uid, has(who->request_id) ? who->request_id : NULL);
-    int rc = zt_event_end(&ev);
-    if (rc == 0)
-        rc = env->audit.write(env->audit.ctx, b.data, b.len);
-    zt_buf_dispose(&b);
-    return rc;
+    return zt_actor_event_write(&ev, &b, env->audit, who);
 }
 
 int zt_assess_answer(const zt_account_env *env, const zt_actor *who, const char *key,

@@ -6,13 +6,11 @@
 #include "audit/event.h"
 #include "device/device.h"
 #include "lib/buf.h"
-#include "lib/secure.h"
 #include "lib/time.h"
 #include "session/session.h"
 #include "store/store_device.h"
 
-#define RECORD_MAX (16 * 1024) /* one Account Change record: a few short fields */
-#define ACT_DISABLE 5          /* OCSF Account Change: the credential is disabled */
+#define ACT_DISABLE 5 /* OCSF Account Change: the credential is disabled */
 
 static bool has(const char *s)
 {
@@ -26,30 +24,16 @@ static int write_record(const zt_account_env *env, const zt_actor *who,
     if (env->audit.write == NULL)
         return 0;
     zt_buf b;
-    zt_buf_init(&b, RECORD_MAX);
-    char uid[33];
-    zt_random_hex(uid, 16);
     zt_event ev;
-    zt_event_begin(&ev, &b, ZT_EV_ACCOUNT_CHANGE, ACT_DISABLE, ZT_SEV_INFO);
-    zt_event_status(&ev, ZT_STATUS_SUCCESS);
-    zt_event_str(&ev, "message", "account change: device.revoke");
-    zt_event_str(&ev, "actor.user.name", has(who->name) ? who->name : "?");
-    zt_event_str(&ev, "actor.user.type", has(who->type) ? who->type : "Unknown");
-    zt_event_str(&ev, "actor.user.credential_uid",
-                 has(who->credential_uid) ? who->credential_uid : NULL);
-    zt_event_str(&ev, "actor.process.name", has(who->process) ? who->process : NULL);
+    zt_actor_event_begin(&ev, &b, ZT_EV_ACCOUNT_CHANGE, ACT_DISABLE,
+                         "account change: device.revoke", who);
     zt_event_str(&ev, "user.uid", has(res->device.user_id) ? res->device.user_id : NULL);
     zt_event_str(&ev, "user.email_addr", has(res->device.email) ? res->device.email : NULL);
     zt_event_str(&ev, "device.uid", res->device.id);
     zt_event_str(&ev, "device.name", has(res->device.name) ? res->device.name : NULL);
     zt_event_str(&ev, "unmapped.operation", "device.revoke");
     zt_event_str(&ev, "unmapped.change", res->change);
-    zt_event_metadata(&ev, uid, has(who->request_id) ? who->request_id : NULL);
-    int rc = zt_event_end(&ev);
-    if (rc == 0)
-        rc = env->audit.write(env->audit.ctx, b.data, b.len);
-    zt_buf_dispose(&b);
-    return rc;
+    return zt_actor_event_write(&ev, &b, env->audit, who);
 }
 
 int zt_device_revoke_service(const zt_account_env *env, zt_devices *devs, const zt_actor *who,

@@ -6,14 +6,11 @@
 
 #include "audit/event.h"
 #include "lib/buf.h"
-#include "lib/secure.h"
 #include "lib/time.h"
 #include "response/confirm.h"
 #include "session/session.h"
 #include "store/store.h"
 #include "store/store_incident.h"
-
-#define RECORD_MAX (16 * 1024) /* one Detection Finding record: a few short fields */
 
 static bool has(const char *s)
 {
@@ -27,19 +24,10 @@ int zt_response_verdict_record(zt_audit_sink sink, const zt_actor *who, const ch
     if (sink.write == NULL)
         return 0;
     zt_buf b;
-    zt_buf_init(&b, RECORD_MAX);
-    char msg[96], uid[33];
+    char msg[96];
     snprintf(msg, sizeof(msg), "risk change: %s", op);
-    zt_random_hex(uid, 16);
     zt_event ev;
-    zt_event_begin(&ev, &b, ZT_EV_DETECTION_FINDING, activity, ZT_SEV_INFO);
-    zt_event_status(&ev, ZT_STATUS_SUCCESS);
-    zt_event_str(&ev, "message", msg);
-    zt_event_str(&ev, "actor.user.name", has(who->name) ? who->name : "?");
-    zt_event_str(&ev, "actor.user.type", has(who->type) ? who->type : "Unknown");
-    zt_event_str(&ev, "actor.user.credential_uid",
-                 has(who->credential_uid) ? who->credential_uid : NULL);
-    zt_event_str(&ev, "actor.process.name", has(who->process) ? who->process : NULL);
+    zt_actor_event_begin(&ev, &b, ZT_EV_DETECTION_FINDING, activity, msg, who);
     zt_event_str(&ev, "user.uid", has(res->user_id) ? res->user_id : NULL);
     zt_event_str(&ev, "user.email_addr", has(res->email) ? res->email : NULL);
     zt_event_str(&ev, "unmapped.operation", op);
@@ -48,12 +36,7 @@ int zt_response_verdict_record(zt_audit_sink sink, const zt_actor *who, const ch
         zt_event_str(&ev, "unmapped.risk_event", zt_risk_event_name(res->risk.kind));
         zt_event_uint(&ev, "unmapped.detections_changed", res->risk.n);
     }
-    zt_event_metadata(&ev, uid, has(who->request_id) ? who->request_id : NULL);
-    int rc = zt_event_end(&ev);
-    if (rc == 0)
-        rc = sink.write(sink.ctx, b.data, b.len);
-    zt_buf_dispose(&b);
-    return rc;
+    return zt_actor_event_write(&ev, &b, sink, who);
 }
 
 /* Saved: record, tell gateways (user risk may have changed), read the user's risk afterwards. */

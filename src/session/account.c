@@ -67,37 +67,49 @@ static bool has(const char *s)
 
 /* ---- the record and the bump every operation ends with ---- */
 
+void zt_actor_event_begin(zt_event *ev, zt_buf *b, zt_event_class cls, unsigned activity,
+                          const char *message, const zt_actor *who)
+{
+    zt_buf_init(b, RECORD_MAX);
+    zt_event_begin(ev, b, cls, activity, ZT_SEV_INFO);
+    zt_event_status(ev, ZT_STATUS_SUCCESS);
+    zt_event_str(ev, "message", message);
+    zt_event_str(ev, "actor.user.name", has(who->name) ? who->name : "?");
+    zt_event_str(ev, "actor.user.type", has(who->type) ? who->type : "Unknown");
+    zt_event_str(ev, "actor.user.credential_uid",
+                 has(who->credential_uid) ? who->credential_uid : NULL);
+    zt_event_str(ev, "actor.process.name", has(who->process) ? who->process : NULL);
+}
+
+int zt_actor_event_write(zt_event *ev, zt_buf *b, zt_audit_sink sink, const zt_actor *who)
+{
+    char uid[33];
+    zt_random_hex(uid, 16);
+    zt_event_metadata(ev, uid, has(who->request_id) ? who->request_id : NULL);
+    int rc = zt_event_end(ev);
+    if (rc == 0)
+        rc = sink.write(sink.ctx, b->data, b->len);
+    zt_buf_dispose(b);
+    return rc;
+}
+
 static int write_record(const zt_account_env *env, const zt_actor *who, zt_account_op op,
                         const zt_account_result *res)
 {
     if (env->audit.write == NULL)
         return 0;
     zt_buf b;
-    zt_buf_init(&b, RECORD_MAX);
-    char msg[96], uid[33];
+    char msg[96];
     snprintf(msg, sizeof(msg), "account change: %s", ops[op].name);
-    zt_random_hex(uid, 16);
     zt_event ev;
-    zt_event_begin(&ev, &b, ZT_EV_ACCOUNT_CHANGE, ops[op].activity, ZT_SEV_INFO);
-    zt_event_status(&ev, ZT_STATUS_SUCCESS);
-    zt_event_str(&ev, "message", msg);
-    zt_event_str(&ev, "actor.user.name", has(who->name) ? who->name : "?");
-    zt_event_str(&ev, "actor.user.type", has(who->type) ? who->type : "Unknown");
-    zt_event_str(&ev, "actor.user.credential_uid",
-                 has(who->credential_uid) ? who->credential_uid : NULL);
-    zt_event_str(&ev, "actor.process.name", has(who->process) ? who->process : NULL);
+    zt_actor_event_begin(&ev, &b, ZT_EV_ACCOUNT_CHANGE, ops[op].activity, msg, who);
     zt_event_str(&ev, "user.uid", has(res->user_id) ? res->user_id : NULL);
     zt_event_str(&ev, "user.email_addr", has(res->email) ? res->email : NULL);
     zt_event_str(&ev, "group.name", has(res->group) ? res->group : NULL);
     zt_event_str(&ev, "unmapped.operation", ops[op].name);
     zt_event_str(&ev, "unmapped.change", res->change);
     zt_event_uint(&ev, "unmapped.sessions_revoked", res->sessions_revoked);
-    zt_event_metadata(&ev, uid, has(who->request_id) ? who->request_id : NULL);
-    int rc = zt_event_end(&ev);
-    if (rc == 0)
-        rc = env->audit.write(env->audit.ctx, b.data, b.len);
-    zt_buf_dispose(&b);
-    return rc;
+    return zt_actor_event_write(&ev, &b, env->audit, who);
 }
 
 /* The change is saved: record it, then tell gateways when it can change what a session may do. */

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit/event.h"
+#include "lib/buf.h"
 #include "store/store.h"
 #include "store/store_source.h"
 
@@ -40,6 +42,15 @@ typedef struct zt_actor {
     const char *process;        /* nullable: "ztgate-cli" */
     const char *request_id; /* nullable: the front-end's own record (metadata.correlation_uid) */
 } zt_actor;
+
+/* The head every record of an admin's change shares, whichever module writes it: b initialised
+ * (16 KiB cap), the event begun with status success, its message and who's actor.user.* and
+ * actor.process.name. Add the record's own fields, then zt_actor_event_write. */
+void zt_actor_event_begin(zt_event *ev, zt_buf *b, zt_event_class cls, unsigned activity,
+                          const char *message, const zt_actor *who);
+/* The tail: metadata (a fresh record uid, who's request as correlation), end, write to sink;
+ * disposes b. Returns 0 or a negative errno. */
+int zt_actor_event_write(zt_event *ev, zt_buf *b, zt_audit_sink sink, const zt_actor *who);
 
 /* The services an operation acts through; all borrowed. */
 typedef struct zt_account_env {
