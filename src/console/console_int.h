@@ -142,6 +142,15 @@ void zt_console_fail_rc(zt_console_ctx *cx, int rc);
 /* Log what failed after a saved change (its audit record, telling gateways). */
 void zt_console_account_after(zt_console_ctx *cx, const char *what, const zt_account_result *res);
 
+/* Users a store listing hands over, copied with their password hashes wiped (no page shows one). */
+typedef struct zt_console_users {
+    zt_user *v;
+    size_t n, cap;
+} zt_console_users;
+/* The zt_store_user_list / zt_store_group_members callback that fills a zt_console_users. */
+int zt_console_users_add(void *ctx, const zt_user *u);
+void zt_console_users_free(zt_console_users *users);
+
 /* ---- for the frame's own use and tests (frame.c, csrf.c) ---- */
 /* The session's CSRF token under key (32 bytes). */
 void zt_console_csrf_token(const unsigned char key[32], const char *session_hash,

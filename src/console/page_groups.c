@@ -69,20 +69,8 @@ typedef struct member_ctx {
     zt_console_ctx *cx;
     const char *group;
     bool write;
-    zt_user *v;
-    size_t n, cap;
+    zt_console_users users;
 } member_ctx;
-
-static int member_cb(void *ctx, const zt_user *u)
-{
-    member_ctx *m = ctx;
-    if (m->n == m->cap && zt_array_grow(&m->v, &m->cap, sizeof(*m->v), 32) != 0)
-        return -ENOMEM;
-    m->v[m->n] = *u;
-    memset(m->v[m->n].password_hash, 0, sizeof(m->v[m->n].password_hash));
-    m->n++;
-    return 0;
-}
 
 static void member_row(member_ctx *m, const zt_user *u)
 {
@@ -121,9 +109,9 @@ static void add_form(zt_console_ctx *cx, const char *group)
 static void group_show(zt_console_ctx *cx, const zt_store_group *g)
 {
     member_ctx m = {.cx = cx, .group = g->name, .write = zt_console_may(cx, ZT_PERM_USERS_WRITE)};
-    int rc = zt_store_group_members(zt_console_store(cx), g->name, member_cb, &m);
+    int rc = zt_store_group_members(zt_console_store(cx), g->name, zt_console_users_add, &m.users);
     if (rc != 0) {
-        free(m.v);
+        zt_console_users_free(&m.users);
         zt_console_fail_rc(cx, rc);
         return;
     }
@@ -136,13 +124,11 @@ static void group_show(zt_console_ctx *cx, const zt_store_group *g)
     th(cx, CON_NAME);
     th(cx, CON_ACTIONS);
     zt_console_printf(cx, "</tr></thead><tbody>");
-    for (size_t i = 0; i < m.n; i++)
-        if (zt_console_user_in_scope(cx, m.v[i].id) == 1)
-            member_row(&m, &m.v[i]);
+    for (size_t i = 0; i < m.users.n; i++)
+        if (zt_console_user_in_scope(cx, m.users.v[i].id) == 1)
+            member_row(&m, &m.users.v[i]);
     zt_console_printf(cx, "</tbody></table></div>");
-    for (size_t i = 0; i < m.n; i++)
-        zt_user_dispose(&m.v[i]);
-    free(m.v);
+    zt_console_users_free(&m.users);
     if (m.write)
         add_form(cx, g->name);
     zt_console_end(cx);

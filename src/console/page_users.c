@@ -77,14 +77,9 @@ void zt_console_account_after(zt_console_ctx *cx, const char *what, const zt_acc
 
 /* ---- list ---- */
 
-typedef struct user_vec {
-    zt_user *v;
-    size_t n, cap;
-} user_vec;
-
-static int collect_cb(void *ctx, const zt_user *u)
+int zt_console_users_add(void *ctx, const zt_user *u)
 {
-    user_vec *vec = ctx;
+    zt_console_users *vec = ctx;
     if (vec->n == vec->cap && zt_array_grow(&vec->v, &vec->cap, sizeof(*vec->v), 64) != 0)
         return -ENOMEM;
     vec->v[vec->n] = *u;
@@ -93,7 +88,7 @@ static int collect_cb(void *ctx, const zt_user *u)
     return 0;
 }
 
-static void vec_free(user_vec *vec)
+void zt_console_users_free(zt_console_users *vec)
 {
     for (size_t i = 0; i < vec->n; i++)
         zt_user_dispose(&vec->v[i]);
@@ -241,10 +236,10 @@ static void user_list(zt_console_ctx *cx)
     }
     if (!page_param(cx, &page))
         return;
-    user_vec vec = {0};
-    int rc = zt_store_user_list(zt_console_store(cx), collect_cb, &vec);
+    zt_console_users vec = {0};
+    int rc = zt_store_user_list(zt_console_store(cx), zt_console_users_add, &vec);
     if (rc != 0) {
-        vec_free(&vec);
+        zt_console_users_free(&vec);
         zt_console_fail_rc(cx, rc);
         return;
     }
@@ -277,7 +272,7 @@ static void user_list(zt_console_ctx *cx)
         zt_console_printf(cx, "</p>");
     }
     pager(cx, q, page, more);
-    vec_free(&vec);
+    zt_console_users_free(&vec);
     if (zt_console_may(cx, ZT_PERM_USERS_WRITE))
         create_form(cx);
     zt_console_end(cx);
