@@ -424,6 +424,37 @@ static int search_files(int argc, char **argv, char **given, size_t n_given, zt_
     return 0;
 }
 
+/* The files a command reads: those given on the command line, else the configured log's. */
+typedef struct audit_files {
+    zt_config *cfg;
+    char **found;
+    size_t n_found;
+    char **files; /* the given or the found */
+    size_t n;
+} audit_files;
+
+static void audit_files_close(audit_files *af)
+{
+    zt_aq_files_free(af->found, af->n_found);
+    zt_config_free(af->cfg);
+}
+
+/* rc is the argument parsing's: on it or on an error here, nothing is left to close. */
+static int audit_files_open(int rc, int argc, char **argv, char **given, size_t n_given,
+                            audit_files *af)
+{
+    *af = (audit_files){0};
+    if (rc == 0)
+        rc = search_files(argc, argv, given, n_given, &af->cfg, &af->found, &af->n_found);
+    if (rc != 0) {
+        audit_files_close(af);
+        return rc;
+    }
+    af->files = n_given > 0 ? given : af->found;
+    af->n = n_given > 0 ? n_given : af->n_found;
+    return 0;
+}
+
 /* Which file could not be read: the search reports the first error only, so look again. */
 static int report_unreadable(char *const *files, size_t n)
 {
@@ -440,8 +471,7 @@ static int report_unreadable(char *const *files, size_t n)
 static int audit_search(int argc, char **argv)
 {
     char *given[MAX_AUDIT_FILES];
-    char **found = NULL;
-    size_t n_given = 0, n_found = 0;
+    size_t n_given = 0;
     search_opts o;
     if (has_flag(argc, argv, "--help") || has_flag(argc, argv, "-h")) {
         printf("usage: ztgate audit search [--user EMAIL|ID] [--device ID] [--ip IP|CIDR] "
@@ -451,16 +481,12 @@ static int audit_search(int argc, char **argv)
         return 0;
     }
     int rc = search_args(argc, argv, &o, given, &n_given);
-    zt_config *cfg = NULL;
-    if (rc == 0)
-        rc = search_files(argc, argv, given, n_given, &cfg, &found, &n_found);
-    if (rc != 0) {
-        zt_aq_files_free(found, n_found);
-        zt_config_free(cfg);
+    audit_files af;
+    rc = audit_files_open(rc, argc, argv, given, n_given, &af);
+    if (rc != 0)
         return rc;
-    }
-    char **files = n_given > 0 ? given : found;
-    size_t n = n_given > 0 ? n_given : n_found;
+    char **files = af.files;
+    size_t n = af.n;
     o.q.malformed = report_malformed;
     if (!o.json)
         print_header();
@@ -483,8 +509,7 @@ static int audit_search(int argc, char **argv)
                 "any decision (malformed: 400, 413, 414, 431) is only in the access log, "
                 "as its request_id\n",
                 o.q.filter.ref);
-    zt_aq_files_free(found, n_found);
-    zt_config_free(cfg);
+    audit_files_close(&af);
     return status;
 }
 
@@ -679,8 +704,7 @@ static void stats_print_text(const stats_opts *o, const zt_aq_stats *st)
 static int audit_stats(int argc, char **argv)
 {
     char *given[MAX_AUDIT_FILES];
-    char **found = NULL;
-    size_t n_given = 0, n_found = 0;
+    size_t n_given = 0;
     stats_opts o;
     if (has_flag(argc, argv, "--help") || has_flag(argc, argv, "-h")) {
         printf("usage: ztgate audit stats [--since T] [--until T] [--bucket W] [--user EMAIL|ID] "
@@ -688,16 +712,12 @@ static int audit_stats(int argc, char **argv)
         return 0;
     }
     int rc = stats_args(argc, argv, &o, given, &n_given);
-    zt_config *cfg = NULL;
-    if (rc == 0)
-        rc = search_files(argc, argv, given, n_given, &cfg, &found, &n_found);
-    if (rc != 0) {
-        zt_aq_files_free(found, n_found);
-        zt_config_free(cfg);
+    audit_files af;
+    rc = audit_files_open(rc, argc, argv, given, n_given, &af);
+    if (rc != 0)
         return rc;
-    }
-    char **files = n_given > 0 ? given : found;
-    size_t n = n_given > 0 ? n_given : n_found;
+    char **files = af.files;
+    size_t n = af.n;
     zt_aq_filter scope;
     const char *who[1] = {o.user};
     zt_aq_filter_init(&scope);
@@ -720,8 +740,7 @@ static int audit_stats(int argc, char **argv)
         status = 1;
     }
     zt_aq_stats_dispose(&st);
-    zt_aq_files_free(found, n_found);
-    zt_config_free(cfg);
+    audit_files_close(&af);
     return status;
 }
 
