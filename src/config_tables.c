@@ -17,15 +17,14 @@
 #include "risk/risk.h"
 #include "scim/scim.h"
 #include "session/session.h"
+#include "store/store.h"
 
 const zt_config_module *const zt_config_modules[] = {
-    &zt_gateway_config_module,   &zt_apps_config_module,
-    &zt_admin_config_module,     &zt_audit_config_module,
-    &zt_auth_config_module,      &zt_devices_config_module,
-    &zt_risk_config_module,      &zt_idp_config_module,
-    &zt_locations_config_module, &zt_policies_config_module,
-    &zt_incidents_config_module, &zt_playbooks_config_module,
-    &zt_scim_config_module,      &zt_oidc_providers_config_module,
+    &zt_gateway_config_module,   &zt_apps_config_module,     &zt_admin_config_module,
+    &zt_store_config_module,     &zt_audit_config_module,    &zt_auth_config_module,
+    &zt_devices_config_module,   &zt_risk_config_module,     &zt_idp_config_module,
+    &zt_locations_config_module, &zt_policies_config_module, &zt_incidents_config_module,
+    &zt_playbooks_config_module, &zt_scim_config_module,     &zt_oidc_providers_config_module,
     &zt_ldap_config_module,
 };
 const size_t zt_config_n_modules = sizeof(zt_config_modules) / sizeof(zt_config_modules[0]);

@@ -208,10 +208,9 @@ zt_store *zt_cli_open_store(int argc, char **argv)
             fwrite(diags.text.data, 1, diags.text.len, stderr);
         zt_cli_fail(ZT_CLI_FAIL, "cannot use configuration %s", path);
     } else {
-        zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = cfg->state_dir};
         char err[512];
         cli_remember_password_rules(cfg);
-        st = zt_store_open(&sc, err, sizeof(err));
+        st = zt_store_open_config(cfg, err, sizeof(err));
         if (st == NULL)
             zt_cli_fail(ZT_CLI_FAIL, "%s", err);
     }

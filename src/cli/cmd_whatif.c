@@ -28,12 +28,11 @@ static int whatif_store(zt_whatif_env *env, char *err, size_t errlen)
     if (env->st != NULL || env->store_missing)
         return 0;
     snprintf(db, sizeof(db), "%s/ztgate.db", env->cfg->state_dir);
-    if (access(db, F_OK) != 0) {
+    if (env->cfg->store.backend == ZT_STORE_SQLITE && access(db, F_OK) != 0) {
         env->store_missing = true;
         return 0;
     }
-    zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = env->cfg->state_dir};
-    env->st = zt_store_open(&sc, err, errlen);
+    env->st = zt_store_open_config(env->cfg, err, errlen);
     return env->st != NULL ? 0 : -EIO;
 }
 

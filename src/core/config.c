@@ -1348,6 +1348,7 @@ static const zt_config_key zt_config_root_keys[] = {
     {"gateway", ZT_K_SECTION, ZT_CFG_REQUIRED | ZT_CFG_MODULE, .off = 0},
     {"log", ZT_K_SECTION, ZT_CFG_RELOAD, .off = offsetof(zt_config, log), .sub = &zt_config_log},
     {"admin", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, admin)},
+    {"store", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, store)},
     {"audit", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, audit)},
     {"auth", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, auth)},
     {"devices", ZT_K_SECTION, ZT_CFG_MODULE, .off = offsetof(zt_config, devices)},

@@ -248,6 +248,18 @@ typedef struct zt_admin_cfg {
     unsigned line, col;   /* where listen was written */
 } zt_admin_cfg;
 
+/* The `store:` section (src/store, docs/STORE.md; several gateways: docs/CLUSTER.md). */
+typedef struct zt_store_settings {
+    unsigned backend;         /* zt_store_backend: 0 sqlite (default), 1 postgresql */
+    char *dsn;                /* libpq connection string or URI, without a password */
+    char *dsn_file;           /* or a 0600 file holding it (a password may be in there) */
+    uint64_t timeout_ms;      /* statement and lock timeout; default 5 s */
+    char *node_name;          /* this gateway's name among several; default the host name */
+    uint64_t outage_grace_ms; /* cached sessions work this long without the database; 60 s */
+    uint64_t resync_ms;       /* change-feed resync period; default 5 s */
+    unsigned line, col;       /* where the section was written */
+} zt_store_settings;
+
 /* The `scim:` section (src/scim): SCIM 2.0 provisioning on the admin listener. */
 typedef struct zt_scim_cfg {
     char *token_file; /* NULL = SCIM off; else a bearer token file (0600, made when missing) */
@@ -546,6 +558,7 @@ typedef struct zt_config {
     zt_timeouts_cfg timeouts;
     zt_log_cfg log;
     zt_admin_cfg admin;
+    zt_store_settings store;
     zt_scim_cfg scim;
     zt_audit_cfg audit;
     zt_auth_cfg auth;

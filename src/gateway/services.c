@@ -324,8 +324,7 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
     }
     svc->audit = gw->audit;
     svc->audit_fail_open = gw->audit_fail_open;
-    zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = cfg->state_dir};
-    svc->store = zt_store_open(&sc, err, sizeof(err));
+    svc->store = zt_store_open_config(cfg, err, sizeof(err));
     if (svc->store == NULL) {
         zt_error("not starting: store: %s", err);
         return -1;

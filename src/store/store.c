@@ -50,8 +50,7 @@ zt_store *zt_store_open(const zt_store_cfg *cfg, char *err, size_t errlen)
     case ZT_STORE_SQLITE:
         return zt_store_sqlite_open(cfg, err, errlen);
     case ZT_STORE_POSTGRES:
-        snprintf(err, errlen, "store: the PostgreSQL backend is not built yet");
-        return NULL;
+        return zt_store_pg_open(cfg, err, errlen);
     }
     snprintf(err, errlen, "store: unknown backend %d", (int)cfg->backend);
     return NULL;

@@ -56,7 +56,7 @@ typedef struct zt_store zt_store;
 
 typedef enum zt_store_backend {
     ZT_STORE_SQLITE = 0,
-    ZT_STORE_POSTGRES, /* reserved: not built yet, open fails with a clear message */
+    ZT_STORE_POSTGRES, /* pg.c: several gateways on one database (docs/CLUSTER.md) */
 } zt_store_backend;
 
 typedef struct zt_store_cfg {
@@ -158,6 +158,14 @@ typedef int (*zt_store_session_cb)(void *ctx, const zt_store_session *s);
 
 /* Open (creating and migrating as needed). NULL on failure with the reason in err. */
 zt_store *zt_store_open(const zt_store_cfg *cfg, char *err, size_t errlen);
+/* The store a loaded config file describes (`state_dir`, the `store:` section): SQLite in
+ * STATE_DIR, or PostgreSQL with the connection string from store.dsn / store.dsn_file. NULL
+ * with err set on failure. */
+struct zt_config;
+zt_store *zt_store_open_config(const struct zt_config *cfg, char *err, size_t errlen);
+/* The config engine's descriptor of the `store:` section (store_config.c). */
+struct zt_config_module;
+extern const struct zt_config_module zt_store_config_module;
 /* Accepts NULL. */
 void zt_store_close(zt_store *st);
 /* This thread's last error message ("" if none). Valid until this thread's next store call. */

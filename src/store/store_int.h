@@ -242,6 +242,8 @@ struct zt_store {
 };
 
 zt_store *zt_store_sqlite_open(const zt_store_cfg *cfg, char *err, size_t errlen);
+/* pg.c: the PostgreSQL backend (cfg->dsn). */
+zt_store *zt_store_pg_open(const zt_store_cfg *cfg, char *err, size_t errlen);
 
 /* Set this thread's message for zt_store_errmsg(); returns rc so callers can `return seterr()`. */
 int zt_store_seterr(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
