@@ -5,7 +5,9 @@
  * Differences from the SQLite statements, and why:
  * - e-mail and group names compare lower() with lower() (the unique indexes are on lower());
  *   lists sort by lower(x COLLATE "C"), which folds ASCII only and compares bytes, exactly
- *   SQLite's NOCASE, whatever the database's collation;
+ *   SQLite's NOCASE, whatever the database's collation. A lookup by e-mail also compares
+ *   that way, so "É" does not find "é" on a database whose collation folds more than ASCII
+ *   (group names are ASCII only);
  * - parameters used where PostgreSQL cannot infer a type carry a cast;
  * - SQLite's BEGIN IMMEDIATE made every transaction the only writer. Under READ COMMITTED two
  *   gateways run the same transaction at once, so a transaction that reads before it writes
@@ -59,7 +61,8 @@ static const char USER_INSERT[] =
     "CASE WHEN $4::text = '' THEN 0 ELSE $5::bigint END, $5::bigint, $5::bigint)";
 static const char USER_BY_ID[] = "SELECT " PGC_USER_COLS " FROM users u WHERE u.id = $1";
 static const char USER_BY_EMAIL[] =
-    "SELECT " PGC_USER_COLS " FROM users u WHERE lower(u.email) = lower($1)";
+    "SELECT " PGC_USER_COLS " FROM users u WHERE lower(u.email) = lower($1) "
+    "AND " PGC_NOCASE("u.email") " = " PGC_NOCASE("$1::text");
 static const char USER_LIST[] =
     "SELECT " PGC_USER_COLS " FROM users u ORDER BY " PGC_NOCASE("u.email");
 static const char USER_EXISTS[] = "SELECT 1 FROM users WHERE id = $1";

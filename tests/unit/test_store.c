@@ -1204,6 +1204,78 @@ static void test_signin_history(void **state)
     zt_user_dispose(&u);
 }
 
+typedef struct names {
+    char v[8][ZT_STORE_EMAIL_MAX + 1];
+    int n;
+} names;
+
+static int user_email_cb(void *ctx, const zt_user *u)
+{
+    names *l = ctx;
+    if (l->n < 8)
+        snprintf(l->v[l->n++], sizeof(l->v[0]), "%s", u->email);
+    return 0;
+}
+
+static int group_name_cb(void *ctx, const zt_store_group *g)
+{
+    names *l = ctx;
+    if (l->n < 8)
+        snprintf(l->v[l->n++], sizeof(l->v[0]), "%s", g->name);
+    return 0;
+}
+
+static int name_cb(void *ctx, const char *name)
+{
+    names *l = ctx;
+    if (l->n < 8)
+        snprintf(l->v[l->n++], sizeof(l->v[0]), "%s", name);
+    return 0;
+}
+
+static void expect_names(const names *l, const char *const *want, int n)
+{
+    assert_int_equal(l->n, n);
+    for (int i = 0; i < n; i++)
+        assert_string_equal(l->v[i], want[i]);
+}
+
+/* Lists sort by e-mail and group name ignoring ASCII case (SQLite's NOCASE), on every backend
+ * whatever the database's collation: "_" before letters, "Zed" after "carol". */
+static void test_list_order(void **state)
+{
+    fixture *f = *state;
+    const char *emails[] = {"carol@example.com", "Zed@example.com", "b@example.com",
+                            "_z@example.com", "Alice@example.com"};
+    const char *groups[] = {"gamma", "Zulu", "beta", "Alpha"};
+    zt_user u;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(zt_store_group_add(f->st, groups[i]), 0);
+    for (int i = 0; i < 5; i++) {
+        add_user(f->st, emails[i], &u);
+        assert_int_equal(zt_store_group_member_add(f->st, "ZULU", u.id), 0);
+    }
+    for (int i = 0; i < 4; i++) /* Alice, the last one, joins the others too */
+        if (i != 1)
+            assert_int_equal(zt_store_group_member_add(f->st, groups[i], u.id), 0);
+    const char *by_email[] = {"_z@example.com", "Alice@example.com", "b@example.com",
+                              "carol@example.com", "Zed@example.com"};
+    const char *by_name[] = {"Alpha", "beta", "gamma", "Zulu"};
+    names l = {0};
+    assert_int_equal(zt_store_user_list(f->st, user_email_cb, &l), 0);
+    expect_names(&l, by_email, 5);
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(zt_store_group_members(f->st, "zulu", user_email_cb, &l), 0);
+    expect_names(&l, by_email, 5);
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(zt_store_group_list(f->st, group_name_cb, &l), 0);
+    expect_names(&l, by_name, 4);
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(zt_store_user_groups(f->st, u.id, name_cb, &l), 0); /* Alice's */
+    expect_names(&l, by_name, 4);
+    zt_user_dispose(&u);
+}
+
 /* ---- PostgreSQL only: refusals, several gateways on one schema, reconnecting ---- */
 
 /* A schema holding someone else's table is not ours to migrate. */
@@ -1446,6 +1518,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_detections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detection_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signin_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_order, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
     if (!zt_test_pg_enabled()) {
@@ -1467,6 +1540,7 @@ int main(void)
         PG_TEST(test_detections),
         PG_TEST(test_detection_cap),
         PG_TEST(test_signin_history),
+        PG_TEST(test_list_order),
         PG_TEST(test_pg_foreign_schema_refused),
         PG_TEST(test_pg_newer_schema_refused),
         PG_TEST(test_pg_two_gateways_race),
