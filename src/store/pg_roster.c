@@ -14,12 +14,11 @@
 
 /* "name=source name=source ...": group names are [A-Za-z0-9._-] and sources [A-Za-z0-9:._-],
  * so neither holds a space or '='. Users by email and groups by name, both ordered as SQLite's
- * NOCASE columns are (ASCII case folded, then bytes). */
+ * NOCASE columns are: lower() under the C collation folds ASCII only, then compares bytes. */
 #define PGR_SNAPSHOT                                                                               \
     "SELECT " PGSRC_USER_COLS ", (SELECT string_agg(g.name || '=' || m.source, ' ' ORDER BY "      \
-    "lower(g.name) COLLATE \"C\", g.name COLLATE \"C\") FROM memberships m JOIN groups g ON "      \
-    "g.id = m.group_id WHERE m.user_id = u.id) FROM users u ORDER BY lower(u.email) COLLATE "      \
-    "\"C\", u.email COLLATE \"C\""
+    "lower(g.name COLLATE \"C\")) FROM memberships m JOIN groups g ON g.id = m.group_id WHERE "    \
+    "m.user_id = u.id) FROM users u ORDER BY lower(u.email COLLATE \"C\")"
 
 /* Split the membership column in place into the parallel arrays; extra ones are dropped (a user
  * in more than PGR_MEMBERS_MAX groups is not a roster's). */

@@ -240,8 +240,7 @@ static int pgsrc_user_list_by_source(zt_store *st, const char *source, zt_store_
     return rc != 0 ? rc
                    : pgsrc_walk_users(c,
                                       "SELECT " PGSRC_USER_COLS " FROM users u WHERE u.source = "
-                                      "$1 ORDER BY lower(u.email) COLLATE \"C\", u.email "
-                                      "COLLATE \"C\"",
+                                      "$1 ORDER BY lower(u.email COLLATE \"C\")",
                                       &p, cb, ctx);
 }
 
