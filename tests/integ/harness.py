@@ -29,12 +29,51 @@ class Skip(Exception):
     """Raised by a test that cannot run here (a missing tool); reported, not failed."""
 
 
+def sqlite_only(reason):
+    """Decorator: the test cannot run when the suite runs against PostgreSQL (ZT_INTEG_PG_DSN),
+    e.g. it reads the SQLite file itself; the runner reports it skipped with reason."""
+    def wrap(fn):
+        fn.sqlite_only = reason
+        return fn
+    return wrap
+
+
 def timeout(seconds):
     """Decorator: per-test time limit in seconds (default 60)."""
     def wrap(fn):
         fn.timeout = seconds
         return fn
     return wrap
+
+
+# ---------------------------------------------------------------------------------------------
+# the store the suite runs against
+
+def pg_dsn():
+    """ZT_INTEG_PG_DSN (a libpq connection string to a throwaway server: scripts/with-pg.sh) or
+    None: every gateway config then gets a store: section on PostgreSQL, a schema per test."""
+    return os.environ.get("ZT_INTEG_PG_DSN") or None
+
+
+def store_name():
+    dsn = pg_dsn()
+    return "postgresql (%s)" % dsn if dsn else "sqlite"
+
+
+def psql(dsn, sql):
+    """One statement through the psql CLI (the standard library has no libpq): stdout."""
+    r = subprocess.run(["psql", dsn, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise RuntimeError("psql: %s" % r.stderr.strip())
+    return r.stdout
+
+
+def pg_schema_dsn(dsn, schema):
+    """dsn confined to schema. options replaces the store's own (statement and lock timeouts,
+    src/store/pg.c), so they are given again at the store's default."""
+    return ("%s options='-c search_path=%s -c statement_timeout=5000 -c lock_timeout=5000'"
+            % (dsn, schema))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -663,8 +702,29 @@ class Harness:
             "auth": {"argon2_memory": "19MiB", "argon2_passes": 2},
             "apps": apps,
         }
+        if pg_dsn():
+            cfg["store"] = self.pg_store_section()
         cfg.update(extra or {})
         return cfg
+
+    def pg_store_section(self):
+        """store: on PostgreSQL in this test's schema (made on first use, dropped at cleanup):
+        every config of one test shares it, as they would share state_dir's SQLite file."""
+        base = pg_dsn()
+        if self.pg_schema is None:
+            schema = "t_" + os.urandom(6).hex()
+            psql(base, "CREATE SCHEMA %s" % schema)
+            self.pg_schema = schema
+
+            def drop_schema():
+                psql(base, "DROP SCHEMA IF EXISTS %s CASCADE" % schema)
+            self.on_cleanup(drop_schema)
+        return {"backend": "postgresql", "dsn": pg_schema_dsn(base, self.pg_schema)}
+
+    def store_sql(self, sql):
+        """Runs sql in this test's PostgreSQL schema (tests that look at rows on PG)."""
+        check(self.pg_schema is not None, "store_sql: this test has no PostgreSQL schema")
+        return psql(pg_schema_dsn(pg_dsn(), self.pg_schema), sql)
 
     def gateway(self, config, start=True, name="ztgate"):
         g = Gateway(self, config, name)
