@@ -76,6 +76,83 @@ def pg_schema_dsn(dsn, schema):
             % (dsn, schema))
 
 
+def _sql_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return "'\\x%s'::bytea" % bytes(v).hex()
+    return "'%s'" % str(v).replace("'", "''")
+
+
+def _bind(sql, params):
+    """sqlite3's ? placeholders replaced by SQL literals (the tests' SQL has no ? in strings)."""
+    parts = sql.split("?")
+    if len(parts) - 1 != len(params):
+        raise ValueError("%d placeholders, %d parameters: %s" % (len(parts) - 1, len(params), sql))
+    out = [parts[0]]
+    for v, rest in zip(params, parts[1:]):
+        out += [_sql_literal(v), rest]
+    return "".join(out)
+
+
+def _pg_value(v):
+    if isinstance(v, str) and v.startswith("\\x") and re.fullmatch(r"\\x([0-9a-f]{2})*", v):
+        return bytes.fromhex(v[2:])  # bytea, as sqlite3 gives a blob
+    return v
+
+
+class PgRows:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self):
+        return list(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
+class PgDb:
+    """The few sqlite3.Connection methods tests use to read or seed rows (execute, executemany,
+    commit, close, with), over psql in the test's PostgreSQL schema: rows come back as tuples
+    of JSON-typed values (numbers, strings, blobs as bytes); each statement commits alone."""
+
+    def __init__(self, dsn):
+        self.dsn = dsn
+
+    def execute(self, sql, params=()):
+        q = _bind(sql, tuple(params)).strip().rstrip(";")
+        if not re.match(r"(?is)^(SELECT|WITH)\b", q):
+            psql(self.dsn, q)
+            return PgRows([])
+        out = psql(self.dsn, "SELECT coalesce(json_agg(q), '[]') FROM (%s) q" % q)
+        rows = json.loads(out, object_pairs_hook=lambda kv: tuple(_pg_value(v) for _, v in kv))
+        return PgRows(rows)
+
+    def executemany(self, sql, seq):
+        for params in seq:
+            self.execute(sql, params)
+
+    def commit(self):
+        pass
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 # ---------------------------------------------------------------------------------------------
 # small helpers
 
@@ -720,6 +797,15 @@ class Harness:
                 psql(base, "DROP SCHEMA IF EXISTS %s CASCADE" % schema)
             self.on_cleanup(drop_schema)
         return {"backend": "postgresql", "dsn": pg_schema_dsn(base, self.pg_schema)}
+
+    def store_db(self, sqlite_path=None, timeout=10):
+        """The store's database for a test that reads or seeds rows itself: sqlite3 on
+        sqlite_path (default STATE_DIR/ztgate.db), or a PgDb in this test's PostgreSQL schema."""
+        if pg_dsn() and self.pg_schema is not None:
+            return PgDb(pg_schema_dsn(pg_dsn(), self.pg_schema))
+        import sqlite3
+        return sqlite3.connect(sqlite_path or os.path.join(self.dir, "state", "ztgate.db"),
+                               timeout=timeout)
 
     def store_sql(self, sql):
         """Runs sql in this test's PostgreSQL schema (tests that look at rows on PG)."""
