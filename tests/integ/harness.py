@@ -739,7 +739,7 @@ class Harness:
         self.conns = []
         self.keep_dir = False
         self.finalizers = []  # run by cleanup() after every process stopped, last added first
-        self.pg_schema = None  # the schema of this test under ZT_INTEG_PG_DSN (pg_store_section)
+        self.pg_schemas = {}  # state_dir -> its schema under ZT_INTEG_PG_DSN (pg_store_section)
 
     # -- building blocks
     def upstream(self, name="upstream"):
@@ -779,38 +779,36 @@ class Harness:
             "auth": {"argon2_memory": "19MiB", "argon2_passes": 2},
             "apps": apps,
         }
-        if pg_dsn():
-            cfg["store"] = self.pg_store_section()
         cfg.update(extra or {})
+        if pg_dsn() and "store" not in cfg:
+            cfg["store"] = self.pg_store_section(cfg["state_dir"])
         return cfg
 
-    def pg_store_section(self):
-        """store: on PostgreSQL in this test's schema (made on first use, dropped at cleanup):
-        every config of one test shares it, as they would share state_dir's SQLite file."""
-        base = pg_dsn()
-        if self.pg_schema is None:
+    def pg_store_section(self, state_dir=None):
+        """store: on PostgreSQL in a schema of this test (made on first use, dropped at
+        cleanup), one per state_dir: configs sharing a state_dir share the store, as they would
+        share its SQLite file, and gateways with state dirs of their own keep stores apart."""
+        key = os.path.abspath(state_dir or os.path.join(self.dir, "state"))
+        if key not in self.pg_schemas:
+            base = pg_dsn()
             schema = "t_" + os.urandom(6).hex()
             psql(base, "CREATE SCHEMA %s" % schema)
-            self.pg_schema = schema
+            self.pg_schemas[key] = schema
 
             def drop_schema():
                 psql(base, "DROP SCHEMA IF EXISTS %s CASCADE" % schema)
             self.on_cleanup(drop_schema)
-        return {"backend": "postgresql", "dsn": pg_schema_dsn(base, self.pg_schema)}
+        return {"backend": "postgresql", "dsn": pg_schema_dsn(pg_dsn(), self.pg_schemas[key])}
 
     def store_db(self, sqlite_path=None, timeout=10):
         """The store's database for a test that reads or seeds rows itself: sqlite3 on
         sqlite_path (default STATE_DIR/ztgate.db), or a PgDb in this test's PostgreSQL schema."""
-        if pg_dsn() and self.pg_schema is not None:
-            return PgDb(pg_schema_dsn(pg_dsn(), self.pg_schema))
+        path = sqlite_path or os.path.join(self.dir, "state", "ztgate.db")
+        schema = self.pg_schemas.get(os.path.abspath(os.path.dirname(path)))
+        if pg_dsn() and schema is not None:
+            return PgDb(pg_schema_dsn(pg_dsn(), schema))
         import sqlite3
-        return sqlite3.connect(sqlite_path or os.path.join(self.dir, "state", "ztgate.db"),
-                               timeout=timeout)
-
-    def store_sql(self, sql):
-        """Runs sql in this test's PostgreSQL schema (tests that look at rows on PG)."""
-        check(self.pg_schema is not None, "store_sql: this test has no PostgreSQL schema")
-        return psql(pg_schema_dsn(pg_dsn(), self.pg_schema), sql)
+        return sqlite3.connect(path, timeout=timeout)
 
     def gateway(self, config, start=True, name="ztgate"):
         g = Gateway(self, config, name)
