@@ -216,6 +216,7 @@ static const char PENDING_PUT[] =
     "has_location = excluded.has_location, lat = excluded.lat, lon = excluded.lon, "
     "accuracy_km = excluded.accuracy_km";
 static const char PENDING_EXPIRE[] = "DELETE FROM risk_pending WHERE at <= $1";
+static const char PENDING_OWNER[] = "SELECT user_id FROM risk_pending WHERE session_hash = $1";
 static const char PENDING_TAKE[] =
     "DELETE FROM risk_pending WHERE session_hash = $1 RETURNING user_id, at, ip, ip_prefix, "
     "asn, country, device, ua, has_location, lat, lon, accuracy_km";
@@ -1396,15 +1397,33 @@ static int pgc_pending_row(const PGresult *r, zt_store_signin *si)
     return ok ? 0 : pg_corrupt("parked sign-in");
 }
 
+/* The user's lock first, as in pgc_signin_record_txn (user, then parked row): taking the row
+ * first and the user second could deadlock with a sign-in of the same session being parked. */
+static int pgc_pending_lock_owner(pg_conn *c, const char *hash)
+{
+    PGresult *r = NULL;
+    pg_params p = {0};
+    char user_id[ZT_STORE_ID_LEN + 1];
+    pg_text(&p, hash);
+    int rc = pgc_row(c, PENDING_OWNER, &p, &r, "taking a parked sign-in");
+    if (rc == 1)
+        rc = pg_col(r, 0, 0, user_id, sizeof(user_id)) ? 1 : pg_corrupt("parked sign-in");
+    PQclear(r);
+    return rc == 1 ? pgc_lock_user(c, user_id) : rc;
+}
+
 static int pgc_learn_pending_txn(pg_conn *c, void *arg)
 {
     pending_args *a = arg;
     PGresult *r = NULL;
     zt_store_signin si;
+    int rc = pgc_pending_lock_owner(c, a->hash);
+    if (rc != 0)
+        return rc == -ENOENT ? 0 : rc; /* no such row, or its user just went: nothing to learn */
     pg_params p = {0};
     pg_text(&p, a->hash);
     /* DELETE ... RETURNING takes it once: a second gateway taking the same one finds none. */
-    int rc = pgc_row(c, PENDING_TAKE, &p, &r, "taking a parked sign-in");
+    rc = pgc_row(c, PENDING_TAKE, &p, &r, "taking a parked sign-in");
     bool found = rc == 1;
     if (found)
         rc = pgc_pending_row(r, &si);
@@ -1412,8 +1431,7 @@ static int pgc_learn_pending_txn(pg_conn *c, void *arg)
     if (rc != 0 || !found || si.at <= a->now - ZT_STORE_RISK_PENDING_TTL_S)
         return rc;
     a->learned = true;
-    rc = pgc_lock_user(c, si.user_id);
-    return rc != 0 ? rc : pgc_signin_learn(c, &si);
+    return pgc_signin_learn(c, &si);
 }
 
 static int pgc_signin_learn_pending(zt_store *st, const char *session_hash, int64_t now,
@@ -1447,13 +1465,13 @@ const zt_store_ops pg_ops = {
     .group_list = pgc_group_list,
     .group_members = pgc_group_members,
     .group_member = pgc_group_member,
-    .session_create = pgc_session_create,
     .totp_set = pgc_totp_set,
     .totp_get = pgc_totp_get,
     .totp_use_step = pgc_totp_use_step,
     .recovery_set = pgc_recovery_set,
     .recovery_list = pgc_recovery_list,
     .recovery_use = pgc_recovery_use,
+    .session_create = pgc_session_create,
     .session_get = pgc_session_get,
     .session_touch = pgc_session_touch,
     .session_set_mfa = pgc_session_set_mfa,
