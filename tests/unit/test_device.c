@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +338,57 @@ static void test_enroll_code_single_use_and_expiry(void **state)
     assert_string_equal(norm, "ABCDEFGHJK");
     assert_false(zt_enroll_code_normalise("ABCDE-FGHI0", 11, norm));
     assert_false(zt_enroll_code_normalise("ABCDE", 5, norm));
+}
+
+/* Several gateways (store handles of their own) racing to use one enrolment code: exactly
+ * one gets the user, the others the one refusal. */
+#define CODE_RACERS 4
+
+typedef struct code_racer {
+    zt_store *st;
+    const char *hash;
+    int64_t now;
+    int rc;
+} code_racer;
+
+static void *code_race_thread(void *p)
+{
+    code_racer *r = p;
+    char uid[ZT_STORE_ID_LEN + 1];
+    r->rc = zt_store_enroll_code_use(r->st, r->hash, r->now, uid);
+    return NULL;
+}
+
+static void test_enroll_code_race(void **state)
+{
+    fixture *f = *state;
+    char code[ZT_ENROLL_CODE_DISPLAY_LEN + 1], norm[ZT_ENROLL_CODE_CHARS + 1], hash[65];
+    int64_t now = now_s();
+    assert_int_equal(zt_device_enroll_code(f->st, f->user_id, 900, now, code), 0);
+    assert_true(zt_enroll_code_normalise(code, strlen(code), norm));
+    zt_enroll_code_hash(norm, hash);
+    code_racer r[CODE_RACERS];
+    pthread_t th[CODE_RACERS];
+    for (int i = 0; i < CODE_RACERS; i++) {
+        char err[256] = "";
+        zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = f->state};
+        r[i] = (code_racer){.hash = hash, .now = now};
+        r[i].st = f->schema[0] != '\0' ? zt_test_pg_reopen(f->schema, err, sizeof(err))
+                                       : zt_store_open(&sc, err, sizeof(err));
+        if (r[i].st == NULL)
+            fail_msg("open: %s", err);
+    }
+    for (int i = 0; i < CODE_RACERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, code_race_thread, &r[i]), 0);
+    int ok = 0, refused = 0;
+    for (int i = 0; i < CODE_RACERS; i++) {
+        pthread_join(th[i], NULL);
+        ok += r[i].rc == 0;
+        refused += r[i].rc == -EACCES;
+        zt_store_close(r[i].st);
+    }
+    assert_int_equal(ok, 1);
+    assert_int_equal(refused, CODE_RACERS - 1);
 }
 
 static void test_enroll_run(void **state)
@@ -740,6 +792,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_csr_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sign_device_cert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enroll_code_single_use_and_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_code_race, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enroll_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_posture_and_alerts, setup, teardown),
@@ -759,6 +812,7 @@ int main(void)
     const struct CMUnitTest pg_tests[] = {
 #define PG_TEST(t) cmocka_unit_test_setup_teardown(t, setup_pg, teardown)
         PG_TEST(test_enroll_code_single_use_and_expiry),
+        PG_TEST(test_enroll_code_race),
         PG_TEST(test_enroll_run),
         PG_TEST(test_revoked_set),
         PG_TEST(test_posture_and_alerts),
