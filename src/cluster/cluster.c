@@ -159,7 +159,7 @@ static void lost(zt_cluster *c)
         zt_cluster_serve_until(c->contact_ms, c->resync_ms, c->timeout_ms, c->grace_ms), false);
     drop_leases(c);
     c->have_seq = false;
-    if (c->up)
+    if (c->up && !stopping(c)) /* a stop cuts a query short: nothing was lost */
         zt_error("cluster: lost the database (%s); cached sessions are served for at most "
                  "store.outage_grace (%" PRIu64 " ms) more, new sign-ins are refused; "
                  "reconnecting",

@@ -68,7 +68,9 @@ def test_cluster_revoke_and_disable_reach_every_node(h):
         check(ok, "revoked session still served by %s after %.0fs" % (g.node_name, CAP_S))
         print("  revocation on gw-a refused on %s after %.3f s" % (g.node_name, took))
     # Signed in again, then disabled: refused everywhere.
+    first = browsers[0]
     b = pc.Browser(a.port)
+    b.secret, b.recovery_codes = first.secret, first.recovery_codes
     pc.complete_sign_in(b)
     browsers = [b] + [_browser_on(b, g) for g in gws[1:]]
     for x in browsers:
@@ -137,6 +139,7 @@ def _login_page(gw, lang=None):
 @harness.timeout(240)
 def test_cluster_database_restart_under_load(h):
     gws, browsers = _three(h, {"outage_grace": "60s"})
+    secret = browsers[0].secret
     pg = gws[0].pg
     stop = threading.Event()
     results = [(0, 0)] * 3
@@ -171,6 +174,7 @@ def test_cluster_database_restart_under_load(h):
     # A new sign-in works again on every node.
     for g in gws:
         b = pc.Browser(g.port)
+        b.secret, b.recovery_codes = secret, []
         pc.complete_sign_in(b)
         check(_served(b), "sign-in after the restart on " + g.node_name)
 
