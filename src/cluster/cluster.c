@@ -169,6 +169,13 @@ static void lost(zt_cluster *c)
 
 /* ---- talking to the database ---- */
 
+/* libpq prints server notices to stderr by default; the reason goes in c->why instead. */
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static bool connect_db(zt_cluster *c)
 {
     char ctimeout[24];
@@ -207,6 +214,7 @@ static bool connect_db(zt_cluster *c)
         }
         st = PQconnectPoll(c->pg);
     }
+    PQsetNoticeProcessor(c->pg, quiet, NULL);
     if (PQsetnonblocking(c->pg, 1) != 0 || PQsetClientEncoding(c->pg, "UTF8") != 0) {
         set_why(c, "connecting", PQerrorMessage(c->pg));
         return false;
