@@ -100,7 +100,7 @@ extern const zt_store_roster_ops pgr_ops;
 extern const zt_store_assess_ops pgas_ops;
 
 /* The schema version this build writes and reads (ztgate_meta.schema_version). */
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 
 void pg_close(zt_store *st);
 
