@@ -258,8 +258,12 @@ static int pgi_join_or_open_txn(pg_conn *c, void *arg)
     if (rc == 0)
         rc = pgi_find(c, a->inc->user_id, a->inc->device_id, a->since, &found);
     if (rc == 0) {
+        /* Read into found, not *a->inc: a retried transaction needs the caller's subjects. */
         rc = pgi_apply(c, found.id, a->u, a->ev);
-        return rc != 0 ? rc : pgi_read(c, found.id, false, a->inc);
+        rc = rc != 0 ? rc : pgi_read(c, found.id, false, &found);
+        if (rc == 0)
+            *a->inc = found;
+        return rc;
     }
     if (rc != -ENOENT || !a->may_open)
         return rc;
