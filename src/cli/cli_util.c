@@ -20,6 +20,7 @@
 #include "core/config.h"
 #include "identity/breach.h"
 #include "identity/password.h"
+#include "lib/file.h"
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "session/session.h"
@@ -192,6 +193,19 @@ static void cli_remember_password_rules(const zt_config *cfg)
              cfg->auth.breach_corpus ? cfg->auth.breach_corpus : "");
 }
 
+/* The audit spool and the revocation counter live in STATE_DIR. SQLite's store creates the
+ * directory for its file; a PostgreSQL store does not, so a command run before the first
+ * gateway start (ztgate user add) makes it here, 0700 like the store would. */
+static bool cli_make_state_dir(const zt_config *cfg)
+{
+    char failed[4096] = "";
+    int rc = cfg->state_dir != NULL ? zt_mkdir_p(cfg->state_dir, 0700, failed, sizeof(failed)) : 0;
+    if (rc == 0)
+        return true;
+    zt_cli_fail(ZT_CLI_FAIL, "cannot create %s: %s", failed, strerror(-rc));
+    return false;
+}
+
 zt_store *zt_cli_open_store(int argc, char **argv)
 {
     if (!zt_secure_init()) {
@@ -213,6 +227,10 @@ zt_store *zt_cli_open_store(int argc, char **argv)
         st = zt_store_open_config(cfg, err, sizeof(err));
         if (st == NULL)
             zt_cli_fail(ZT_CLI_FAIL, "%s", err);
+        else if (!cli_make_state_dir(cfg)) {
+            zt_store_close(st);
+            st = NULL;
+        }
     }
     zt_config_free(cfg);
     zt_diags_dispose(&diags);
