@@ -5,7 +5,9 @@
  * Differences from the SQLite statements, and why:
  * - e-mail and group names compare lower() with lower() (the unique indexes are on lower());
  *   lists sort by lower(x COLLATE "C"), which folds ASCII only and compares bytes, exactly
- *   SQLite's NOCASE, whatever the database's collation;
+ *   SQLite's NOCASE, whatever the database's collation. A lookup by e-mail also compares
+ *   that way, so "É" does not find "é" on a database whose collation folds more than ASCII
+ *   (group names are ASCII only);
  * - parameters used where PostgreSQL cannot infer a type carry a cast;
  * - SQLite's BEGIN IMMEDIATE made every transaction the only writer. Under READ COMMITTED two
  *   gateways run the same transaction at once, so a transaction that reads before it writes
@@ -44,14 +46,15 @@
 #define PGC_SIGN_IN_RISK                                                                           \
     "SELECT COALESCE(MAX(d.level), 0) FROM risk_detections d WHERE d.session_hash IN "             \
     "(s.id_hash, s.parent_hash) AND d.activity = 'signin' AND d.state = 'at_risk'"
+/* A session row's user columns at $3 = now, $2 = the low-risk cutoff. */
+#define PGC_SESSION_USER_OFF PGC_USER_OFF("$3")
+#define PGC_SESSION_USER_RISK "(" PGC_USER_RISK("s.user_id", "$2") ")"
 #define PGC_SESSION_COLS                                                                           \
     "s.id_hash, s.user_id, s.created_at, s.auth_time, s.mfa_time, s.mfa_method, s.ip, "            \
     "s.user_agent, s.idle_expires_at, s.absolute_expires_at, s.user_epoch, "                       \
-    "COALESCE(s.device_id, ''), u.revocation_epoch, " PGC_USER_OFF(                                \
-        "$3") ", s.host, "                                                                         \
-              "COALESCE(s.parent_hash, ''), s.mfa_pending, "                                       \
-              "(" PGC_USER_RISK("s.user_id", "$2") "), (" PGC_SIGN_IN_RISK "), s.amr, "            \
-                                                   "s.passkey_aaguid, u.expires_at"
+    "COALESCE(s.device_id, ''), u.revocation_epoch, " PGC_SESSION_USER_OFF ", s.host, "            \
+    "COALESCE(s.parent_hash, ''), s.mfa_pending, " PGC_SESSION_USER_RISK ", (" PGC_SIGN_IN_RISK    \
+    "), s.amr, s.passkey_aaguid, u.expires_at"
 
 static const char USER_INSERT[] =
     "INSERT INTO users (id, email, name, password_hash, password_changed_at, created_at, "
@@ -59,7 +62,8 @@ static const char USER_INSERT[] =
     "CASE WHEN $4::text = '' THEN 0 ELSE $5::bigint END, $5::bigint, $5::bigint)";
 static const char USER_BY_ID[] = "SELECT " PGC_USER_COLS " FROM users u WHERE u.id = $1";
 static const char USER_BY_EMAIL[] =
-    "SELECT " PGC_USER_COLS " FROM users u WHERE lower(u.email) = lower($1)";
+    "SELECT " PGC_USER_COLS " FROM users u WHERE lower(u.email) = lower($1) "
+    "AND " PGC_NOCASE("u.email") " = " PGC_NOCASE("$1::text");
 static const char USER_LIST[] =
     "SELECT " PGC_USER_COLS " FROM users u ORDER BY " PGC_NOCASE("u.email");
 static const char USER_EXISTS[] = "SELECT 1 FROM users WHERE id = $1";
@@ -135,14 +139,15 @@ static const char SESSION_DELETE_TREE[] =
     "(SELECT h FROM tree)";
 static const char SESSION_LIST_USER[] =
     "SELECT " PGC_SESSION_COLS " FROM sessions s JOIN users u ON u.id = s.user_id "
-    "WHERE s.user_id = $1 ORDER BY s.created_at, "
-    "s.id_hash COLLATE \"C\"";
+    "WHERE s.user_id = $1 ORDER BY s.created_at, s.id_hash COLLATE \"C\"";
 static const char SESSION_DELETE_USER[] = "DELETE FROM sessions WHERE user_id = $1";
 static const char SESSION_DELETE_EXPIRED[] = "DELETE FROM sessions WHERE idle_expires_at <= $1";
+/* Live sessions at $1: not idle, not revoked, user usable, MFA done. */
+#define PGC_COUNT_USER_OFF PGC_USER_OFF("$1")
 static const char SESSION_COUNT[] =
-    "SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id "
-    "WHERE s.idle_expires_at > $1 AND s.user_epoch = u.revocation_epoch AND NOT " PGC_USER_OFF(
-        "$1") " AND s.mfa_pending = 0";
+    "SELECT count(*) FROM sessions s JOIN users u ON "
+    "u.id = s.user_id WHERE s.idle_expires_at > $1 AND "
+    "s.user_epoch = u.revocation_epoch AND NOT " PGC_COUNT_USER_OFF " AND s.mfa_pending = 0";
 #define PGC_DET_COLS                                                                               \
     "d.id, d.user_id, u.email, d.type, d.activity = 'user', d.level, d.state, d.detail, "          \
     "d.evidence, d.ip, COALESCE(d.session_hash, ''), d.created_at, d.updated_at"
@@ -211,6 +216,7 @@ static const char PENDING_PUT[] =
     "has_location = excluded.has_location, lat = excluded.lat, lon = excluded.lon, "
     "accuracy_km = excluded.accuracy_km";
 static const char PENDING_EXPIRE[] = "DELETE FROM risk_pending WHERE at <= $1";
+static const char PENDING_OWNER[] = "SELECT user_id FROM risk_pending WHERE session_hash = $1";
 static const char PENDING_TAKE[] =
     "DELETE FROM risk_pending WHERE session_hash = $1 RETURNING user_id, at, ip, ip_prefix, "
     "asn, country, device, ua, has_location, lat, lon, accuracy_km";
@@ -1391,15 +1397,33 @@ static int pgc_pending_row(const PGresult *r, zt_store_signin *si)
     return ok ? 0 : pg_corrupt("parked sign-in");
 }
 
+/* The user's lock first, as in pgc_signin_record_txn (user, then parked row): taking the row
+ * first and the user second could deadlock with a sign-in of the same session being parked. */
+static int pgc_pending_lock_owner(pg_conn *c, const char *hash)
+{
+    PGresult *r = NULL;
+    pg_params p = {0};
+    char user_id[ZT_STORE_ID_LEN + 1];
+    pg_text(&p, hash);
+    int rc = pgc_row(c, PENDING_OWNER, &p, &r, "taking a parked sign-in");
+    if (rc == 1)
+        rc = pg_col(r, 0, 0, user_id, sizeof(user_id)) ? 1 : pg_corrupt("parked sign-in");
+    PQclear(r);
+    return rc == 1 ? pgc_lock_user(c, user_id) : rc;
+}
+
 static int pgc_learn_pending_txn(pg_conn *c, void *arg)
 {
     pending_args *a = arg;
     PGresult *r = NULL;
     zt_store_signin si;
+    int rc = pgc_pending_lock_owner(c, a->hash);
+    if (rc != 0)
+        return rc == -ENOENT ? 0 : rc; /* no such row, or its user just went: nothing to learn */
     pg_params p = {0};
     pg_text(&p, a->hash);
     /* DELETE ... RETURNING takes it once: a second gateway taking the same one finds none. */
-    int rc = pgc_row(c, PENDING_TAKE, &p, &r, "taking a parked sign-in");
+    rc = pgc_row(c, PENDING_TAKE, &p, &r, "taking a parked sign-in");
     bool found = rc == 1;
     if (found)
         rc = pgc_pending_row(r, &si);
@@ -1407,8 +1431,7 @@ static int pgc_learn_pending_txn(pg_conn *c, void *arg)
     if (rc != 0 || !found || si.at <= a->now - ZT_STORE_RISK_PENDING_TTL_S)
         return rc;
     a->learned = true;
-    rc = pgc_lock_user(c, si.user_id);
-    return rc != 0 ? rc : pgc_signin_learn(c, &si);
+    return pgc_signin_learn(c, &si);
 }
 
 static int pgc_signin_learn_pending(zt_store *st, const char *session_hash, int64_t now,
@@ -1442,13 +1465,13 @@ const zt_store_ops pg_ops = {
     .group_list = pgc_group_list,
     .group_members = pgc_group_members,
     .group_member = pgc_group_member,
-    .session_create = pgc_session_create,
     .totp_set = pgc_totp_set,
     .totp_get = pgc_totp_get,
     .totp_use_step = pgc_totp_use_step,
     .recovery_set = pgc_recovery_set,
     .recovery_list = pgc_recovery_list,
     .recovery_use = pgc_recovery_use,
+    .session_create = pgc_session_create,
     .session_get = pgc_session_get,
     .session_touch = pgc_session_touch,
     .session_set_mfa = pgc_session_set_mfa,

@@ -4,7 +4,8 @@
  * group sync that replaces only its own source's memberships; group facts and renames; and
  * the account service's update (revoking when the email changes or the expiry is past) and
  * sync (records only when something changed). Bad arguments are refused with nothing written.
- * Each test owns a temp dir. */
+ * On SQLite, then on PostgreSQL when ZT_TEST_PG_DSN is set; each test owns a temp dir, or a
+ * PostgreSQL schema. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pg_fixture.h"
 #include "session/account.h"
 #include "store/store.h"
 #include "store/store_source.h"
@@ -28,6 +31,7 @@
 typedef struct fixture {
     char root[64];
     char state[128];
+    char schema[ZT_TEST_PG_SCHEMA_MAX]; /* PostgreSQL runs: the test's schema, else "" */
     zt_store *st;
     unsigned records;
     char last[4096];
@@ -46,6 +50,28 @@ static int setup(void **state)
     if (f->st == NULL)
         fail_msg("open: %s", err);
     *state = f;
+    return 0;
+}
+
+/* The same tests against PostgreSQL (ZT_TEST_PG_DSN): a schema of the test's own. */
+static int setup_pg(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    char err[256] = "";
+    f->st = zt_test_pg_open(f->schema, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("open: %s", err);
+    *state = f;
+    return 0;
+}
+
+static int teardown_pg(void **state)
+{
+    fixture *f = *state;
+    zt_store_close(f->st);
+    zt_test_pg_drop(f->schema);
+    free(f);
     return 0;
 }
 
@@ -405,6 +431,64 @@ static void test_account_attrs_and_group_update(void **state)
     assert_int_equal(zt_account_group_update(&env, &who, "nobody", &m, &res), -ENOENT);
 }
 
+/* Two gateways (two stores on one database) sync four users at once into the same new
+ * groups: every sync succeeds, each group is made once, everyone ends up in both. */
+typedef struct syncer {
+    zt_store *st;
+    const char *user_id;
+    pthread_barrier_t *go;
+    int rc;
+    bool changed;
+} syncer;
+
+static void *sync_main(void *p)
+{
+    syncer *s = p;
+    const char *groups[] = {"night-shift", "ward-7"};
+    pthread_barrier_wait(s->go);
+    s->rc = zt_store_user_sync_groups(s->st, s->user_id, "ldap:corp", groups, 2, true, &s->changed);
+    return NULL;
+}
+
+static void test_sync_race_two_gateways(void **state)
+{
+    fixture *f = *state;
+    char err[256] = "";
+    zt_store_cfg cfg = {.backend = ZT_STORE_SQLITE, .state_dir = f->state};
+    zt_store *other = f->schema[0] != '\0' ? zt_test_pg_reopen(f->schema, err, sizeof(err))
+                                           : zt_store_open(&cfg, err, sizeof(err));
+    if (other == NULL)
+        fail_msg("open again: %s", err);
+    zt_user u[4];
+    syncer s[4];
+    pthread_t th[4];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, 4);
+    for (int i = 0; i < 4; i++) {
+        char email[32], ext[8];
+        snprintf(email, sizeof(email), "u%d@example.com", i);
+        snprintf(ext, sizeof(ext), "U%d", i);
+        create(f->st, email, "ldap:corp", ext, &u[i]);
+        s[i] = (syncer){.st = i % 2 ? other : f->st, .user_id = u[i].id, .go = &go};
+    }
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, sync_main, &s[i]), 0);
+    names n;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        if (s[i].rc != 0)
+            fail_msg("sync %d: %d %s", i, s[i].rc, zt_store_errmsg());
+        assert_true(s[i].changed);
+        assert_string_equal(groups_of(f->st, u[i].id, &n), "night-shift,ward-7");
+        zt_user_dispose(&u[i]);
+    }
+    pthread_barrier_destroy(&go);
+    zt_store_group g;
+    assert_int_equal(zt_store_group_get(f->st, "ward-7", &g), 0);
+    assert_int_equal(g.n_members, 4);
+    zt_store_close(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +501,26 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_account_update_and_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_expired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_attrs_and_group_update, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_race_two_gateways, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    if (!zt_test_pg_enabled()) {
+        printf("postgresql: skipped (ZT_TEST_PG_DSN not set)\n");
+        return failed;
+    }
+    const struct CMUnitTest pg_tests[] = {
+#define PG_TEST(t) cmocka_unit_test_setup_teardown(t, setup_pg, teardown_pg)
+        PG_TEST(test_create_and_lookup),
+        PG_TEST(test_bad_arguments),
+        PG_TEST(test_update_and_list),
+        PG_TEST(test_attrs),
+        PG_TEST(test_sync_groups),
+        PG_TEST(test_group_meta),
+        PG_TEST(test_account_update_and_sync),
+        PG_TEST(test_list_expired),
+        PG_TEST(test_account_attrs_and_group_update),
+        PG_TEST(test_sync_race_two_gateways),
+#undef PG_TEST
+    };
+    return failed + cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);
 }
