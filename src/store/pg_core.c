@@ -25,10 +25,6 @@
 
 /* ---- statements ---- */
 
-#define PGC_USER_COLS                                                                              \
-    "u.id, u.email, u.name, COALESCE(u.password_hash, ''), u.disabled, u.created_at, "             \
-    "u.updated_at, u.password_changed_at, u.revocation_epoch, u.source, u.external_id, "           \
-    "u.expires_at, u.sponsor, u.last_sign_in_at"
 #define PGC_NOCASE(col) "lower(" col " COLLATE \"C\")"
 #define PGC_GROUP_COLS                                                                             \
     "g.name, g.created_at, (SELECT count(*) FROM memberships m WHERE m.group_id = g.id), "         \
@@ -60,12 +56,12 @@ static const char USER_INSERT[] =
     "INSERT INTO users (id, email, name, password_hash, password_changed_at, created_at, "
     "updated_at) VALUES ($1, $2, $3, NULLIF($4::text, ''), "
     "CASE WHEN $4::text = '' THEN 0 ELSE $5::bigint END, $5::bigint, $5::bigint)";
-static const char USER_BY_ID[] = "SELECT " PGC_USER_COLS " FROM users u WHERE u.id = $1";
+static const char USER_BY_ID[] = "SELECT " PG_USER_COLS " FROM users u WHERE u.id = $1";
 static const char USER_BY_EMAIL[] =
-    "SELECT " PGC_USER_COLS " FROM users u WHERE lower(u.email) = lower($1) "
+    "SELECT " PG_USER_COLS " FROM users u WHERE lower(u.email) = lower($1) "
     "AND " PGC_NOCASE("u.email") " = " PGC_NOCASE("$1::text");
 static const char USER_LIST[] =
-    "SELECT " PGC_USER_COLS " FROM users u ORDER BY " PGC_NOCASE("u.email");
+    "SELECT " PG_USER_COLS " FROM users u ORDER BY " PGC_NOCASE("u.email");
 static const char USER_EXISTS[] = "SELECT 1 FROM users WHERE id = $1";
 static const char USER_LOCK[] = "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE";
 static const char USER_DELETE[] = "DELETE FROM users WHERE id = $1";
@@ -82,7 +78,7 @@ static const char GROUP_LIST[] =
     "SELECT " PGC_GROUP_COLS " FROM groups g ORDER BY " PGC_NOCASE("g.name");
 static const char GROUP_DELETE[] = "DELETE FROM groups WHERE lower(name) = lower($1)";
 static const char GROUP_MEMBERS[] =
-    "SELECT " PGC_USER_COLS " FROM users u JOIN memberships m ON m.user_id = u.id "
+    "SELECT " PG_USER_COLS " FROM users u JOIN memberships m ON m.user_id = u.id "
     "JOIN groups g ON g.id = m.group_id WHERE lower(g.name) = lower($1) "
     "ORDER BY " PGC_NOCASE("u.email");
 static const char MEMBER_REMOVE[] = "DELETE FROM memberships WHERE user_id = $2 AND group_id = "
@@ -278,7 +274,7 @@ static int pgc_write1(pg_conn *c, const char *sql, const char *a, int64_t *n, co
     return pg_run(c, sql, &p, n, what);
 }
 
-static int pgc_row_user(const PGresult *r, int i, zt_user *u)
+int pg_row_user(const PGresult *r, int i, zt_user *u)
 {
     memset(u, 0, sizeof(*u));
     bool ok = pg_col(r, i, 0, u->id, sizeof(u->id)) &&
@@ -338,7 +334,7 @@ static int pgc_walk_users(pg_conn *c, PGresult *r, zt_store_user_cb cb, void *ct
     int rc = 0;
     zt_user u;
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
-        rc = pgc_row_user(r, i, &u);
+        rc = pg_row_user(r, i, &u);
         if (rc == 0) {
             pg_cb_begin(c);
             rc = cb(ctx, &u);
@@ -383,7 +379,7 @@ static int pgc_user_read(pg_conn *c, bool by_email, const char *key, zt_user *ou
     pg_text(&p, key);
     int rc = pgc_row(c, by_email ? USER_BY_EMAIL : USER_BY_ID, &p, &r, "reading a user");
     if (rc == 1)
-        rc = pgc_row_user(r, 0, out);
+        rc = pg_row_user(r, 0, out);
     else if (rc == 0)
         rc = zt_store_seterr(-ENOENT, "user %s not found", key);
     PQclear(r);

@@ -75,6 +75,14 @@ bool pg_col_blob(const PGresult *r, int row, int col, unsigned char *dst, size_t
 int pg_col_dup(const PGresult *r, int row, int col, char **out);
 int pg_corrupt(const char *what);
 
+/* The users columns a zt_user is read from (table alias u), and reading one row of them
+ * (pg_core.c); every file that hands out users reads them the same way. */
+#define PG_USER_COLS                                                                               \
+    "u.id, u.email, u.name, COALESCE(u.password_hash, ''), u.disabled, u.created_at, "             \
+    "u.updated_at, u.password_changed_at, u.revocation_epoch, u.source, u.external_id, "           \
+    "u.expires_at, u.sponsor, u.last_sign_in_at"
+int pg_row_user(const PGresult *r, int row, zt_user *u);
+
 /* Around a caller's list callback. */
 void pg_cb_begin(pg_conn *c);
 void pg_cb_end(pg_conn *c);
