@@ -30,6 +30,10 @@ typedef struct zt_gateway {
     uv_timer_t revoked_timer;   /* reloads revoked device serials when the counter moves */
     uv_timer_t device_sweep;    /* silent agents and stale posture: device signals (src/device) */
     uv_timer_t lifecycle_sweep; /* ends expired accounts' sessions (src/lifecycle) */
+    uv_timer_t counters_timer;  /* shared counters: copies flagged sources into memory */
+    bool counters_shared;       /* throttle and spray counted in the database (PostgreSQL) */
+    bool counters_sync_failed;  /* for the log line when that changes */
+    int64_t counters_keep_s;    /* risk failures older than this no longer count */
     uint64_t revoked_seen;
     unsigned spool_ticks;
     struct zt_feeds *feeds_old; /* the snapshot replaced last (freed at the next replacement) */

@@ -43,6 +43,62 @@ static void throttle_cfg_from(const zt_config *cfg, zt_throttle_cfg *tc)
 
 static void feeds_refresh(zt_gateway *gw, const zt_config *cfg, bool force);
 
+/* ---- shared counters ---- */
+
+/* How often a gateway copies the sources other gateways flagged into its memory (the bound on
+ * how long a flag takes to reach every gateway, docs/CLUSTER.md). */
+#define ZT_COUNTERS_SYNC_MS 2000
+
+/* Several gateways on one database: the throttle and the spray tracking count there, hashed
+ * with keys every gateway derives from the same auth.secrets_key. A single gateway (SQLite)
+ * keeps counting in memory. */
+static int counters_share(zt_gateway *gw, const zt_risk_cfg *risk_cfg)
+{
+    zt_services *svc = &gw->svc;
+    if (!zt_store_counter_shared(svc->store))
+        return 0;
+    unsigned char key[ZT_SECRETBOX_KEY_LEN];
+    zt_secretbox_derive(svc->secrets, "ztgate throttle v1", key);
+    int rc = zt_throttle_set_shared(svc->throttle, svc->store, key);
+    zt_secretbox_derive(svc->secrets, "ztgate spray v1", key);
+    if (rc == 0)
+        rc = zt_risk_set_shared(svc->risk, key);
+    zt_wipe(key, sizeof(key));
+    if (rc != 0) {
+        zt_error("not starting: shared counters: %s", strerror(-rc));
+        return -1;
+    }
+    gw->counters_shared = true;
+    gw->counters_keep_s = risk_cfg->spray_window_s > risk_cfg->reputation_window_s
+                              ? risk_cfg->spray_window_s
+                              : risk_cfg->reputation_window_s;
+    zt_info("throttle and password-spray tracking are shared through the database");
+    return 0;
+}
+
+static void on_counters_timer(uv_timer_t *t)
+{
+    zt_gateway *gw = t->data;
+    int rc = zt_risk_sync(gw->svc.risk, (int64_t)(zt_wall_us() / 1000000));
+    if (rc != 0 && !gw->counters_sync_failed)
+        zt_warn("risk: copying flagged sources from the database failed (retrying every %d ms): "
+                "%s",
+                ZT_COUNTERS_SYNC_MS, zt_store_errmsg());
+    else if (rc == 0 && gw->counters_sync_failed)
+        zt_info("risk: flagged sources are copied from the database again");
+    gw->counters_sync_failed = rc != 0;
+}
+
+/* Rows that no longer count; every gateway sweeps, the deletes are idempotent. */
+static void counters_sweep(zt_gateway *gw, int64_t now_ms)
+{
+    uint64_t n = 0;
+    if (gw->counters_shared &&
+        zt_store_counter_sweep(gw->svc.store, now_ms, ZT_THROTTLE_ACCOUNT_RESET_MS,
+                               gw->counters_keep_s, &n) != 0)
+        zt_warn("throttle: sweeping the shared counters failed: %s", zt_store_errmsg());
+}
+
 void zt_gw_services_reconfigure(zt_gateway *gw, const zt_config *cfg)
 {
     zt_throttle_cfg tc;
@@ -419,6 +475,8 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
         zt_error("not starting: risk: %s", err);
         return -1;
     }
+    if (counters_share(gw, &rc) != 0)
+        return -1;
     unsigned char notify_key[32];
     zt_secretbox_derive(svc->secrets, "ztgate webhook v1", notify_key);
     zt_response_cfg respc = {.config = cfg,
@@ -507,6 +565,7 @@ static void on_sweep(uv_timer_t *t)
         zt_info("sessions: deleted %" PRIu64 " expired session(s)", n);
     if (gw->idp != NULL)
         zt_idp_sweep(gw->idp, gw->svc.store, now);
+    counters_sweep(gw, (int64_t)(zt_wall_us() / 1000));
 }
 
 /* Device signals no request brings (a silent agent, a report gone stale) come from this timer,
@@ -576,6 +635,9 @@ void zt_gw_timers_start(zt_gateway *gw, const zt_config *cfg)
     timer_start(gw, &gw->device_sweep, on_device_sweep, 0,
                 zt_devices_sweep_interval_ms(gw->svc.devices));
     timer_start(gw, &gw->lifecycle_sweep, on_lifecycle_sweep, 0, ZT_LIFECYCLE_SWEEP_MS);
+    timer_start(gw, &gw->counters_timer, on_counters_timer, 0, ZT_COUNTERS_SYNC_MS);
+    if (!gw->counters_shared)
+        uv_timer_stop(&gw->counters_timer);
     /* Directory sync: its own thread (libldap blocks), records through the writer. */
     zt_account_env env = {.store = gw->svc.store,
                           .state_dir = gw->svc.state_dir,
@@ -590,4 +652,5 @@ void zt_gw_timers_close(zt_gateway *gw)
     uv_close((uv_handle_t *)&gw->revoked_timer, NULL);
     uv_close((uv_handle_t *)&gw->device_sweep, NULL);
     uv_close((uv_handle_t *)&gw->lifecycle_sweep, NULL);
+    uv_close((uv_handle_t *)&gw->counters_timer, NULL);
 }

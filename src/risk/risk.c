@@ -94,6 +94,23 @@ unsigned zt_risk_on_failure(zt_risk_engine *eng, const char *account, const stru
     return eng != NULL ? zt_risk_sources_failure(eng->sources, account, ip, pw_tag, now) : 0;
 }
 
+int zt_risk_set_shared(zt_risk_engine *eng, const unsigned char key[ZT_RISK_SHARED_KEY_LEN])
+{
+    if (eng == NULL)
+        return -EINVAL;
+    return zt_risk_sources_share(eng->sources, eng->store, key);
+}
+
+int zt_risk_sync(zt_risk_engine *eng, int64_t now)
+{
+    return eng != NULL ? zt_risk_sources_sync(eng->sources, now) : 0;
+}
+
+uint64_t zt_risk_shared_errors(zt_risk_engine *eng)
+{
+    return eng != NULL ? zt_risk_sources_shared_errors(eng->sources) : 0;
+}
+
 zt_risk zt_risk_ip_level(zt_risk_engine *eng, const zt_ip_info *info, const struct sockaddr *ip,
                          int64_t now)
 {

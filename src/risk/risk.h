@@ -159,6 +159,20 @@ enum {
 unsigned zt_risk_on_failure(zt_risk_engine *eng, const char *account, const struct sockaddr *ip,
                             const unsigned char *pw_tag, int64_t now);
 
+/* Several gateways on one database (store/store_counter.h; PostgreSQL only): from now on
+ * failures are recorded in the engine's store and the spray and reputation rules run there
+ * over every gateway's failures, hashed with key (which every gateway must share; derived
+ * from auth.secrets_key). A flag raised by one gateway reaches the others' memory through
+ * zt_risk_sync. -ENOTSUP when the store keeps no shared counters (SQLite): all stays in
+ * memory. Call before the first failure. */
+#define ZT_RISK_SHARED_KEY_LEN 32
+int zt_risk_set_shared(zt_risk_engine *eng, const unsigned char key[ZT_RISK_SHARED_KEY_LEN]);
+/* Copy every source flagged in the database into memory (a gateway's timer; tests). 0 or the
+ * store's error; 0 at once when not shared. */
+int zt_risk_sync(zt_risk_engine *eng, int64_t now);
+/* Failures the database could not record (then counted in this gateway's memory only). */
+uint64_t zt_risk_shared_errors(zt_risk_engine *eng);
+
 /* Per-request risk of a source address: anonymous or malicious feed entry, or flagged by our
  * reputation or spray tracking -> MEDIUM, else NONE. No store access; a mutex only. info may
  * be NULL (feeds unknown). */
@@ -252,6 +266,10 @@ unsigned zt_risk_sources_failure(zt_risk_sources *s, const char *account, const 
                                  const unsigned char *pw_tag, int64_t now);
 /* Current flags (ZT_RISK_SRC_*) of a source. */
 unsigned zt_risk_sources_flags(zt_risk_sources *s, const struct sockaddr *ip, int64_t now);
+int zt_risk_sources_share(zt_risk_sources *s, zt_store *store,
+                          const unsigned char key[ZT_RISK_SHARED_KEY_LEN]);
+int zt_risk_sources_sync(zt_risk_sources *s, int64_t now);
+uint64_t zt_risk_sources_shared_errors(zt_risk_sources *s);
 #endif
 
 /* The `risk:` section's key table (risk_config.c), listed in src/config_tables.c. */

@@ -2,10 +2,19 @@
  * and per-source failure telemetry for password spray and failure reputation (Entra's
  * "malicious IP: high failure rates of invalid credentials"). The telemetry table is bounded
  * (sources_max entries, ZT_RISK_TRACK_MAX accounts and ZT_RISK_TRACK_PW password tags each),
- * keyed by address (IPv6 by /64: one host owns a whole /64), and never stores an account name
- * or a password: accounts as keyed SipHash, passwords only as the caller's keyed tag. */
+ * keyed by address (IPv6 by /64: one host owns a whole /64), and never stores an address, an
+ * account name or a password: addresses and accounts as keyed BLAKE2b hashes, passwords only
+ * as the caller's keyed tag.
+ *
+ * Shared (zt_risk_sources_share, PostgreSQL): each failure is recorded in the database and the
+ * rules run there over every gateway's failures (store_counter.h), with the same hashes (the
+ * key is one all gateways derive from the same secret). The table then holds flags only, the
+ * ones this gateway raised or renewed and the ones zt_risk_sources_sync copies from the
+ * database, so the per-request question stays a mutex and a lookup. When the database fails,
+ * the failure is counted here as without sharing, so this gateway alone still sees it. */
 #define ZT_RISK_INTERNAL
 #include <ctype.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,6 +23,9 @@
 #include <string.h>
 
 #include "risk/risk.h"
+#include "store/store.h"
+
+#define SRC_KEY_LEN ZT_STORE_COUNTER_KEY_LEN
 
 /* ---- state machine ---- */
 
@@ -56,7 +68,7 @@ typedef struct src_pw {
 } src_pw;
 
 typedef struct src_entry {
-    uint8_t key[16]; /* IPv4 as mapped IPv6; IPv6 cut to /64 */
+    uint8_t key[SRC_KEY_LEN]; /* keyed hash of the address (IPv4 mapped, IPv6 cut to /64) */
     bool used;
     uint32_t next; /* bucket chain: index + 1, 0 = end */
     int64_t last_seen;
@@ -71,8 +83,10 @@ struct zt_risk_sources {
     /* Latest time any source stays flagged: every proxied request asks about its address, and
      * while nothing is flagged it gets its answer without taking the mutex. */
     _Atomic int64_t flagged_until;
+    _Atomic uint64_t shared_errors; /* failures the database could not record */
     zt_risk_cfg cfg;
-    unsigned char hkey[crypto_shorthash_KEYBYTES];
+    zt_store *shared; /* NULL: counted here only */
+    unsigned char hkey[crypto_generichash_KEYBYTES];
     size_t cap, n;
     uint32_t *buckets; /* nbuckets, power of two; index + 1, 0 = empty */
     size_t nbuckets;
@@ -96,7 +110,7 @@ zt_risk_sources *zt_risk_sources_new(const zt_risk_cfg *cfg)
         free(s);
         return NULL;
     }
-    crypto_shorthash_keygen(s->hkey);
+    crypto_generichash_keygen(s->hkey);
     pthread_mutex_init(&s->mu, NULL);
     return s;
 }
@@ -111,7 +125,7 @@ void zt_risk_sources_free(zt_risk_sources *s)
     free(s);
 }
 
-static bool src_key(const struct sockaddr *sa, uint8_t key[16])
+static bool src_addr(const struct sockaddr *sa, uint8_t key[16])
 {
     memset(key, 0, 16);
     if (sa == NULL)
@@ -130,17 +144,27 @@ static bool src_key(const struct sockaddr *sa, uint8_t key[16])
     return true;
 }
 
-static size_t src_bucket(const zt_risk_sources *s, const uint8_t key[16])
+/* The table's (and the database's) key of a source: "s" + its address, hashed with hkey. */
+static bool src_key(const zt_risk_sources *s, const struct sockaddr *sa, uint8_t key[SRC_KEY_LEN])
 {
-    uint64_t h;
-    crypto_shorthash((unsigned char *)&h, key, 16, s->hkey);
+    uint8_t buf[17] = {'s'};
+    if (!src_addr(sa, buf + 1))
+        return false;
+    crypto_generichash(key, SRC_KEY_LEN, buf, sizeof(buf), s->hkey, sizeof(s->hkey));
+    return true;
+}
+
+static size_t src_bucket(const zt_risk_sources *s, const uint8_t key[SRC_KEY_LEN])
+{
+    uint64_t h; /* the key is already a keyed hash */
+    memcpy(&h, key, sizeof(h));
     return (size_t)(h & (s->nbuckets - 1));
 }
 
-static src_entry *src_find(zt_risk_sources *s, const uint8_t key[16])
+static src_entry *src_find(zt_risk_sources *s, const uint8_t key[SRC_KEY_LEN])
 {
     for (uint32_t i = s->buckets[src_bucket(s, key)]; i != 0; i = s->e[i - 1].next)
-        if (memcmp(s->e[i - 1].key, key, 16) == 0)
+        if (memcmp(s->e[i - 1].key, key, SRC_KEY_LEN) == 0)
             return &s->e[i - 1];
     return NULL;
 }
@@ -171,7 +195,7 @@ static size_t src_victim(const zt_risk_sources *s, int64_t now)
     return best;
 }
 
-static src_entry *src_get(zt_risk_sources *s, const uint8_t key[16], int64_t now)
+static src_entry *src_get(zt_risk_sources *s, const uint8_t key[SRC_KEY_LEN], int64_t now)
 {
     src_entry *e = src_find(s, key);
     if (e != NULL)
@@ -185,7 +209,7 @@ static src_entry *src_get(zt_risk_sources *s, const uint8_t key[16], int64_t now
             idx++;
     }
     e = &s->e[idx];
-    memcpy(e->key, key, 16);
+    memcpy(e->key, key, SRC_KEY_LEN);
     e->used = true;
     size_t b = src_bucket(s, key);
     e->next = s->buckets[b];
@@ -194,15 +218,15 @@ static src_entry *src_get(zt_risk_sources *s, const uint8_t key[16], int64_t now
     return e;
 }
 
-static uint64_t acct_hash(const zt_risk_sources *s, const char *account)
+/* "a" + the lowercased account, hashed with hkey (the database keeps all of it, the table the
+ * first 8 bytes). */
+static void acct_key(const zt_risk_sources *s, const char *account, uint8_t key[SRC_KEY_LEN])
 {
-    unsigned char low[ZT_STORE_EMAIL_MAX + 1];
-    size_t n = 0;
-    for (; account != NULL && account[n] != '\0' && n < sizeof(low); n++)
-        low[n] = (unsigned char)tolower((unsigned char)account[n]);
-    uint64_t h;
-    crypto_shorthash((unsigned char *)&h, low, n, s->hkey);
-    return h;
+    unsigned char low[ZT_STORE_EMAIL_MAX + 2] = {'a'};
+    size_t n = 1;
+    for (; account != NULL && account[n - 1] != '\0' && n < sizeof(low); n++)
+        low[n] = (unsigned char)tolower((unsigned char)account[n - 1]);
+    crypto_generichash(key, SRC_KEY_LEN, low, n, s->hkey, sizeof(s->hkey));
 }
 
 static void note_acct(src_entry *e, uint64_t h, int64_t now)
@@ -260,13 +284,11 @@ static void raise_flagged_until(zt_risk_sources *s, int64_t until)
         ;
 }
 
-unsigned zt_risk_sources_failure(zt_risk_sources *s, const char *account, const struct sockaddr *ip,
-                                 const unsigned char *pw_tag, int64_t now)
+/* The rules on this table's telemetry (the database's ztgate_risk_failure does the same over
+ * every gateway's). */
+static unsigned local_failure(zt_risk_sources *s, const uint8_t key[SRC_KEY_LEN], uint64_t h,
+                              const unsigned char *pw_tag, int64_t now)
 {
-    uint8_t key[16];
-    if (s == NULL || !src_key(ip, key))
-        return 0;
-    uint64_t h = acct_hash(s, account);
     const zt_risk_cfg *c = &s->cfg;
     unsigned raised = 0;
     pthread_mutex_lock(&s->mu);
@@ -293,11 +315,103 @@ unsigned zt_risk_sources_failure(zt_risk_sources *s, const char *account, const 
     return raised;
 }
 
+/* Flags from the database into the table (never lowered: the database's only grow too). */
+static void copy_flags(zt_risk_sources *s, const zt_store_source_flags *f, int64_t now)
+{
+    pthread_mutex_lock(&s->mu);
+    src_entry *e = src_find(s, f->source);
+    if (e == NULL && (f->reputation_until > now || f->spray_until > now))
+        e = src_get(s, f->source, now);
+    if (e != NULL) {
+        if (f->reputation_until > e->reputation_until)
+            e->reputation_until = f->reputation_until;
+        if (f->spray_until > e->spray_until)
+            e->spray_until = f->spray_until;
+        raise_flagged_until(s, e->reputation_until);
+        raise_flagged_until(s, e->spray_until);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+unsigned zt_risk_sources_failure(zt_risk_sources *s, const char *account, const struct sockaddr *ip,
+                                 const unsigned char *pw_tag, int64_t now)
+{
+    uint8_t key[SRC_KEY_LEN], akey[SRC_KEY_LEN];
+    if (s == NULL || !src_key(s, ip, key))
+        return 0;
+    acct_key(s, account, akey);
+    if (s->shared != NULL) {
+        const zt_risk_cfg *c = &s->cfg;
+        zt_store_spray_rule rule = {.spray_window_s = c->spray_window_s,
+                                    .spray_accounts = c->spray_accounts,
+                                    .spray_passwords = c->spray_passwords,
+                                    .reputation_window_s = c->reputation_window_s,
+                                    .reputation_accounts = c->reputation_accounts,
+                                    .ttl_s = c->reputation_ttl_s};
+        zt_store_source_flags f;
+        if (zt_store_risk_failure(s->shared, key, akey, pw_tag, now, &rule, &f) == 0) {
+            copy_flags(s, &f, now);
+            return f.raised & (ZT_RISK_SRC_SPRAY | ZT_RISK_SRC_REPUTATION);
+        }
+        atomic_fetch_add(&s->shared_errors, 1);
+    }
+    uint64_t h;
+    memcpy(&h, akey, sizeof(h));
+    return local_failure(s, key, h, pw_tag, now);
+}
+
+int zt_risk_sources_share(zt_risk_sources *s, zt_store *store,
+                          const unsigned char key[ZT_RISK_SHARED_KEY_LEN])
+{
+    _Static_assert(ZT_RISK_SHARED_KEY_LEN == crypto_generichash_KEYBYTES, "hash key size");
+    _Static_assert((int)ZT_STORE_FLAG_SPRAY == (int)ZT_RISK_SRC_SPRAY &&
+                       (int)ZT_STORE_FLAG_REPUTATION == (int)ZT_RISK_SRC_REPUTATION,
+                   "the database's flag bits are the engine's");
+    if (s == NULL || store == NULL || key == NULL)
+        return -EINVAL;
+    if (!zt_store_counter_shared(store))
+        return -ENOTSUP;
+    pthread_mutex_lock(&s->mu);
+    /* Entries keyed with the old key would never match again: start empty. */
+    memset(s->buckets, 0, s->nbuckets * sizeof(*s->buckets));
+    memset(s->e, 0, s->cap * sizeof(*s->e));
+    s->n = 0;
+    memcpy(s->hkey, key, sizeof(s->hkey));
+    s->shared = store;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+typedef struct sync_ctx {
+    zt_risk_sources *s;
+    int64_t now;
+} sync_ctx;
+
+static int sync_one(void *ctx, const zt_store_source_flags *f)
+{
+    sync_ctx *x = ctx;
+    copy_flags(x->s, f, x->now);
+    return 0;
+}
+
+int zt_risk_sources_sync(zt_risk_sources *s, int64_t now)
+{
+    if (s == NULL || s->shared == NULL)
+        return 0;
+    sync_ctx x = {s, now};
+    return zt_store_risk_flags(s->shared, now, sync_one, &x);
+}
+
+uint64_t zt_risk_sources_shared_errors(zt_risk_sources *s)
+{
+    return s != NULL ? atomic_load(&s->shared_errors) : 0;
+}
+
 unsigned zt_risk_sources_flags(zt_risk_sources *s, const struct sockaddr *ip, int64_t now)
 {
-    uint8_t key[16];
+    uint8_t key[SRC_KEY_LEN];
     if (s == NULL || atomic_load_explicit(&s->flagged_until, memory_order_acquire) <= now ||
-        !src_key(ip, key))
+        !src_key(s, ip, key))
         return 0;
     unsigned flags = 0;
     pthread_mutex_lock(&s->mu);

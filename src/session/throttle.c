@@ -4,13 +4,21 @@
  * Keys are a keyed 128-bit hash of "a:" + lowercased account or "s:" + IP, so what people typed
  * into the user field is never kept. One table, chained through indices, LRU-evicted at
  * max_entries, skipping entries that hold reservations. Deterministic: every time comes from
- * the caller. */
+ * the caller.
+ *
+ * Shared mode keeps the same rules (evaluate) but reads the state from the database at each
+ * admission (store_counter.h) into a scratch entry instead of the table, and writes verdicts
+ * there; the table stays empty. The mutex is never held across a database call. */
 #include "session/throttle.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/log.h"
+#include "store/store.h"
 
 #define NIL (-1)
 #define KEY_LEN 16
@@ -47,6 +55,7 @@ typedef struct th_entry {
 struct zt_throttle {
     pthread_mutex_t mu;
     zt_throttle_cfg cfg;
+    zt_store *shared; /* NULL: counted in memory */
     unsigned char hash_key[crypto_generichash_KEYBYTES];
     th_entry *e;
     size_t cap, count;
@@ -350,33 +359,32 @@ static uint64_t delay_for(const zt_throttle_cfg *c, uint32_t fails)
     return d < c->max_delay_ms ? d : c->max_delay_ms;
 }
 
-/* The rules, on entries already looked up (NIL: nothing remembered). Reservations count as
+/* The rules, on entries already looked up (NULL: nothing remembered). Reservations count as
  * failures: admitted guesses can only end in failures or a success that resets. */
-static zt_throttle_verdict evaluate(zt_throttle *t, int32_t ai, int32_t si, bool known,
-                                    int64_t now_ms)
+static zt_throttle_verdict evaluate(const zt_throttle_cfg *cfg, th_entry *ae, th_entry *se,
+                                    bool known, int64_t now_ms)
 {
     zt_throttle_verdict v = {.result = ZT_THROTTLE_GO};
-    if (si != NIL) {
-        v.retry_after_s =
-            src_retry_after(&t->e[si], sec_of(now_ms), t->cfg.source_failures_per_minute);
+    if (se != NULL) {
+        v.retry_after_s = src_retry_after(se, sec_of(now_ms), cfg->source_failures_per_minute);
         if (v.retry_after_s > 0) {
             v.result = ZT_THROTTLE_SOURCE;
             return v;
         }
     }
-    if (ai == NIL)
+    if (ae == NULL)
         return v;
-    const th_side *sd = &t->e[ai].u.side[known ? 1 : 0];
+    const th_side *sd = &ae->u.side[known ? 1 : 0];
     uint32_t fails = side_fails(sd, now_ms);
-    if (fails >= t->cfg.account_failure_limit) {
+    if (fails >= cfg->account_failure_limit) {
         v.result = ZT_THROTTLE_ACCOUNT;
-    } else if (fails + (uint64_t)sd->pending >= t->cfg.account_failure_limit) {
+    } else if (fails + (uint64_t)sd->pending >= cfg->account_failure_limit) {
         v.result = ZT_THROTTLE_WAIT; /* the guesses in flight fill the limit */
         v.retry_after_s = 1;
     } else {
         /* The wait counts from the last failure, so a patient client is not held twice; each
          * attempt in flight counts as one more failure, so a burst is spread out. */
-        uint64_t d = delay_for(&t->cfg, fails + sd->pending);
+        uint64_t d = delay_for(cfg, fails + sd->pending);
         uint64_t since =
             now_ms > sd->last_fail_ms ? (uint64_t)now_ms - (uint64_t)sd->last_fail_ms : 0;
         v.delay_ms = d > since ? d - since : 0;
@@ -384,13 +392,151 @@ static zt_throttle_verdict evaluate(zt_throttle *t, int32_t ai, int32_t si, bool
     return v;
 }
 
+static th_entry *at(zt_throttle *t, int32_t i)
+{
+    return i != NIL ? &t->e[i] : NULL;
+}
+
+/* Admission's cut: a delay longer than max_hold_ms is a refusal with a wait. */
+static void cut_long_delay(const zt_throttle_cfg *cfg, zt_throttle_verdict *v)
+{
+    if (v->result == ZT_THROTTLE_GO && v->delay_ms > cfg->max_hold_ms) {
+        v->result = ZT_THROTTLE_WAIT;
+        v->retry_after_s = (v->delay_ms + 999) / 1000;
+        v->delay_ms = 0;
+    }
+}
+
+/* ---- shared mode: the state comes from the database ---- */
+
+static uint32_t clamp32(int64_t v)
+{
+    return v <= 0 ? 0 : v >= UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+/* Scratch entries holding what an admission read from the database. */
+static void seen_to_entries(const zt_store_throttle_seen *sn, bool known, int64_t now_ms,
+                            th_entry *ae, th_entry *se)
+{
+    memset(ae, 0, sizeof(*ae));
+    memset(se, 0, sizeof(*se));
+    ae->kind = KIND_ACCOUNT;
+    th_side *sd = &ae->u.side[known ? 1 : 0];
+    sd->fails = clamp32(sn->fails);
+    sd->pending = clamp32(sn->account_pending);
+    sd->last_fail_ms = sn->last_fail_ms;
+    se->kind = KIND_SOURCE;
+    se->u.src.started = true;
+    se->u.src.sec = sec_of(now_ms);
+    se->u.src.pending = clamp32(sn->source_pending);
+    for (size_t i = 0; i < sn->n_secs; i++) {
+        if (sn->sec[i] <= se->u.src.sec - SLOTS)
+            continue;
+        uint16_t *n = &se->u.src.n[slot_of(sn->sec[i])];
+        int64_t sum = (int64_t)*n + sn->count[i];
+        *n = sum >= UINT16_MAX ? UINT16_MAX : (uint16_t)sum;
+    }
+}
+
+static void shared_warn(const char *what)
+{
+    zt_warn("throttle: %s in the database failed: %s", what, zt_store_errmsg());
+}
+
+/* The database's state of the ticket's keys (hold: take reservations too). False on error. */
+static bool shared_read(zt_store *st, zt_throttle_ticket *k, int64_t now_ms, bool hold,
+                        zt_store_throttle_seen *sn)
+{
+    int rc = zt_store_throttle_admit(st, k->has_account ? k->account_key : NULL,
+                                     k->known_device ? 1 : 0, k->has_source ? k->source_key : NULL,
+                                     now_ms, hold ? now_ms + ZT_THROTTLE_HOLD_TTL_MS : 0, sn);
+    if (rc != 0) {
+        shared_warn(hold ? "admitting an attempt" : "reading the limits");
+        return false;
+    }
+    return true;
+}
+
+/* Admission through the database: read and reserve in one call, evaluate here, then give
+ * back what the verdict does not keep (GO keeps both, ACCOUNT the source's only). */
+static zt_throttle_verdict shared_admit(zt_store *st, const zt_throttle_cfg *cfg,
+                                        zt_throttle_ticket *k, int64_t now_ms)
+{
+    zt_store_throttle_seen sn;
+    if (!shared_read(st, k, now_ms, true, &sn)) /* fail closed */
+        return (zt_throttle_verdict){.result = ZT_THROTTLE_SOURCE, .retry_after_s = 1};
+    th_entry ae, se;
+    seen_to_entries(&sn, k->known_device, now_ms, &ae, &se);
+    zt_throttle_verdict v = evaluate(cfg, k->has_account ? &ae : NULL, k->has_source ? &se : NULL,
+                                     k->known_device, now_ms);
+    cut_long_delay(cfg, &v);
+    bool keep_source = v.result == ZT_THROTTLE_GO || v.result == ZT_THROTTLE_ACCOUNT;
+    bool keep_account = v.result == ZT_THROTTLE_GO;
+    int64_t drop1 = keep_account ? 0 : sn.account_hold, drop2 = keep_source ? 0 : sn.source_hold;
+    if ((drop1 != 0 || drop2 != 0) && zt_store_throttle_unhold(st, drop1, drop2) != 0)
+        shared_warn("dropping a reservation"); /* it expires by ZT_THROTTLE_HOLD_TTL_MS */
+    k->shared = true;
+    k->account_hold = keep_account ? sn.account_hold : 0;
+    k->source_hold = keep_source ? sn.source_hold : 0;
+    k->account_held = k->account_hold != 0;
+    k->source_held = k->source_hold != 0;
+    k->counts = keep_source;
+    return v;
+}
+
+static zt_store *shared_of(zt_throttle *t, zt_throttle_cfg *cfg)
+{
+    pthread_mutex_lock(&t->mu);
+    zt_store *st = t->shared;
+    *cfg = t->cfg;
+    pthread_mutex_unlock(&t->mu);
+    return st;
+}
+
+int zt_throttle_set_shared(zt_throttle *t, zt_store *store,
+                           const unsigned char key[ZT_THROTTLE_SHARED_KEY_LEN])
+{
+    _Static_assert(ZT_THROTTLE_SHARED_KEY_LEN == crypto_generichash_KEYBYTES, "hash key size");
+    _Static_assert(KEY_LEN == ZT_STORE_COUNTER_KEY_LEN, "key size");
+    if (t == NULL || store == NULL || key == NULL)
+        return -EINVAL;
+    if (!zt_store_counter_shared(store))
+        return -ENOTSUP;
+    pthread_mutex_lock(&t->mu);
+    t->shared = store;
+    memcpy(t->hash_key, key, sizeof(t->hash_key));
+    pthread_mutex_unlock(&t->mu);
+    return 0;
+}
+
+static void ticket_keys(zt_throttle *t, zt_throttle_ticket *k, const char *account, const char *ip)
+{
+    if ((k->has_account = account != NULL))
+        make_key(t, KIND_ACCOUNT, account, k->account_key);
+    if ((k->has_source = ip != NULL))
+        make_key(t, KIND_SOURCE, ip, k->source_key);
+}
+
 zt_throttle_verdict zt_throttle_check(zt_throttle *t, const char *account, const char *ip,
                                       bool known_device, int64_t now_ms)
 {
+    zt_throttle_cfg cfg;
+    zt_store *st = shared_of(t, &cfg);
+    if (st != NULL) {
+        zt_throttle_ticket k = {.known_device = known_device};
+        zt_store_throttle_seen sn;
+        ticket_keys(t, &k, account, ip);
+        if (!shared_read(st, &k, now_ms, false, &sn))
+            return (zt_throttle_verdict){.result = ZT_THROTTLE_SOURCE, .retry_after_s = 1};
+        th_entry ae, se;
+        seen_to_entries(&sn, known_device, now_ms, &ae, &se);
+        return evaluate(&cfg, k.has_account ? &ae : NULL, k.has_source ? &se : NULL, known_device,
+                        now_ms);
+    }
     pthread_mutex_lock(&t->mu);
     int32_t si = get(t, KIND_SOURCE, ip, false);
     int32_t ai = get(t, KIND_ACCOUNT, account, false);
-    zt_throttle_verdict v = evaluate(t, ai, si, known_device, now_ms);
+    zt_throttle_verdict v = evaluate(&t->cfg, at(t, ai), at(t, si), known_device, now_ms);
     pthread_mutex_unlock(&t->mu);
     return v;
 }
@@ -433,19 +579,18 @@ zt_throttle_verdict zt_throttle_admit(zt_throttle *t, const char *account, const
     zt_throttle_ticket *k = ticket;
     memset(k, 0, sizeof(*k));
     k->known_device = known_device;
+    zt_throttle_cfg cfg;
+    zt_store *st = shared_of(t, &cfg);
+    if (st != NULL) {
+        ticket_keys(t, k, account, ip);
+        return shared_admit(st, &cfg, k, now_ms);
+    }
     pthread_mutex_lock(&t->mu);
-    if ((k->has_account = account != NULL))
-        make_key(t, KIND_ACCOUNT, account, k->account_key);
-    if ((k->has_source = ip != NULL))
-        make_key(t, KIND_SOURCE, ip, k->source_key);
+    ticket_keys(t, k, account, ip);
     int32_t si = k->has_source ? get_key(t, k->source_key, KIND_SOURCE, false) : NIL;
     int32_t ai = k->has_account ? get_key(t, k->account_key, KIND_ACCOUNT, false) : NIL;
-    zt_throttle_verdict v = evaluate(t, ai, si, known_device, now_ms);
-    if (v.result == ZT_THROTTLE_GO && v.delay_ms > t->cfg.max_hold_ms) {
-        v.result = ZT_THROTTLE_WAIT;
-        v.retry_after_s = (v.delay_ms + 999) / 1000;
-        v.delay_ms = 0;
-    }
+    zt_throttle_verdict v = evaluate(&t->cfg, at(t, ai), at(t, si), known_device, now_ms);
+    cut_long_delay(&t->cfg, &v);
     /* A locked attempt is settled as a failure too, so it takes a source reservation. */
     bool takes = v.result == ZT_THROTTLE_GO || v.result == ZT_THROTTLE_ACCOUNT;
     if (takes && !reserve(t, k, v.result == ZT_THROTTLE_GO)) {
@@ -495,6 +640,18 @@ void zt_throttle_settle(zt_throttle *t, zt_throttle_ticket *ticket, bool success
     zt_throttle_ticket *k = ticket;
     if (t == NULL || k == NULL || !k->counts)
         return;
+    if (k->shared) {
+        zt_throttle_cfg cfg;
+        zt_store *st = shared_of(t, &cfg);
+        if (zt_store_throttle_settle(st, k->has_account ? k->account_key : NULL,
+                                     k->known_device ? 1 : 0, k->has_source ? k->source_key : NULL,
+                                     success, now_ms, ZT_THROTTLE_ACCOUNT_RESET_MS, k->account_hold,
+                                     k->source_hold) != 0)
+            shared_warn("recording a verdict");
+        k->account_hold = k->source_hold = 0;
+        k->account_held = k->source_held = k->counts = false;
+        return;
+    }
     pthread_mutex_lock(&t->mu);
     unreserve(t, k);
     record_locked(t, k->has_account ? k->account_key : NULL, k->has_source ? k->source_key : NULL,
@@ -507,6 +664,16 @@ void zt_throttle_release(zt_throttle *t, zt_throttle_ticket *ticket)
 {
     if (t == NULL || ticket == NULL)
         return;
+    if (ticket->shared) {
+        zt_throttle_cfg cfg;
+        zt_store *st = shared_of(t, &cfg);
+        if ((ticket->account_hold != 0 || ticket->source_hold != 0) &&
+            zt_store_throttle_unhold(st, ticket->account_hold, ticket->source_hold) != 0)
+            shared_warn("dropping a reservation");
+        ticket->account_hold = ticket->source_hold = 0;
+        ticket->account_held = ticket->source_held = ticket->counts = false;
+        return;
+    }
     pthread_mutex_lock(&t->mu);
     unreserve(t, ticket);
     ticket->counts = false;
@@ -517,6 +684,14 @@ void zt_throttle_record(zt_throttle *t, const char *account, const char *ip, boo
                         bool success, int64_t now_ms)
 {
     unsigned char akey[KEY_LEN], skey[KEY_LEN];
+    zt_throttle_cfg cfg;
+    zt_store *st = shared_of(t, &cfg);
+    if (st != NULL) {
+        zt_throttle_ticket k = {.known_device = known_device, .shared = true, .counts = true};
+        ticket_keys(t, &k, account, ip);
+        zt_throttle_settle(t, &k, success, now_ms);
+        return;
+    }
     pthread_mutex_lock(&t->mu);
     if (account != NULL)
         make_key(t, KIND_ACCOUNT, account, akey);

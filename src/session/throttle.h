@@ -17,6 +17,14 @@
  * addresses, an account side sees at most `account_failure_limit` checked guesses between two
  * resets and a source at most `source_failures_per_minute` failed verdicts in any minute.
  *
+ * Shared (zt_throttle_set_shared, when the store is PostgreSQL and several gateways share it):
+ * the failures, the per-second source counts and the reservations live in the database
+ * (store/store_counter.h), so the limits above hold across all gateways together, not per
+ * gateway. Admission is one round trip (two when the attempt is refused); a database error
+ * during admission refuses the attempt (SOURCE, fail closed). A reservation lasts at most
+ * ZT_THROTTLE_HOLD_TTL_MS after its admission, by the admitting gateway's clock: the
+ * reservations of a gateway that crashed stop counting within that bound.
+ *
  * Accounts are keyed by the lowercased user name as typed, whether or not the user exists, so
  * the limiter's behaviour reveals nothing about which accounts exist. Memory is bounded: the
  * oldest entries are evicted beyond a fixed number (never one holding a reservation).
@@ -33,6 +41,10 @@ typedef struct zt_throttle zt_throttle;
  * this long without a recorded failure. */
 #define ZT_THROTTLE_ACCOUNT_RESET_MS (15 * 60 * 1000)
 #define ZT_THROTTLE_WINDOW_S 60 /* the per-source sliding window */
+/* Shared mode: how long a reservation counts at most (admission to verdict takes the delay,
+ * at most max_hold_ms, plus the password hash; a verdict after it is still recorded). */
+#define ZT_THROTTLE_HOLD_TTL_MS (60 * 1000)
+#define ZT_THROTTLE_SHARED_KEY_LEN 32
 
 typedef struct zt_throttle_cfg {
     unsigned account_failure_limit;      /* default 100 */
@@ -46,6 +58,13 @@ typedef struct zt_throttle_cfg {
 
 zt_throttle *zt_throttle_new(const zt_throttle_cfg *cfg);
 void zt_throttle_free(zt_throttle *t);
+/* Count through the store's shared counters from now on (store borrowed, must outlive the
+ * throttle), keyed with key, which every gateway on the database must share. -ENOTSUP when the
+ * store keeps no shared counters (SQLite): the throttle stays in memory. Call before the first
+ * admission. */
+struct zt_store;
+int zt_throttle_set_shared(zt_throttle *t, struct zt_store *store,
+                           const unsigned char key[ZT_THROTTLE_SHARED_KEY_LEN]);
 /* Reload: new limits apply from the next check. */
 void zt_throttle_configure(zt_throttle *t, const zt_throttle_cfg *cfg);
 
@@ -67,9 +86,11 @@ typedef struct zt_throttle_verdict {
 typedef struct zt_throttle_ticket {
     unsigned char account_key[16], source_key[16];
     bool known_device;
-    bool has_account, has_source;   /* keys set */
-    bool account_held, source_held; /* reservations held until settle/release */
-    bool counts;                    /* GO or ACCOUNT: settle records the verdict */
+    bool has_account, has_source;      /* keys set */
+    bool account_held, source_held;    /* reservations held until settle/release */
+    bool counts;                       /* GO or ACCOUNT: settle records the verdict */
+    bool shared;                       /* admitted through the database */
+    int64_t account_hold, source_hold; /* shared: the reservations' ids (0 none) */
 } zt_throttle_ticket;
 
 /* Admission. GO: the attempt holds a reservation; verify after delay_ms, then settle.

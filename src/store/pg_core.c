@@ -1495,4 +1495,5 @@ const zt_store_ops pg_ops = {
     .source = &pgsrc_ops,
     .roster = &pgr_ops,
     .assess = &pgas_ops,
+    .counter = &pgc_ops,
 };

@@ -98,9 +98,10 @@ extern const zt_store_saml_ops pgs_ops;
 extern const zt_store_source_ops pgsrc_ops;
 extern const zt_store_roster_ops pgr_ops;
 extern const zt_store_assess_ops pgas_ops;
+extern const zt_store_counter_ops pgc_ops; /* pg_counter.c */
 
 /* The schema version this build writes and reads (ztgate_meta.schema_version). */
-#define PG_SCHEMA_VERSION 2
+#define PG_SCHEMA_VERSION 3
 
 void pg_close(zt_store *st);
 

@@ -403,5 +403,7 @@ int zt_store_signin_learn_pending(zt_store *st, const char *session_hash, int64_
 #include "store/store_admin.h"
 /* The Zero Trust assessment: questionnaire answers and kept runs (schema 15). */
 #include "store/store_assess.h"
+/* Counters shared by gateways on one database: throttle and spray (PostgreSQL schema 3). */
+#include "store/store_counter.h"
 
 #endif

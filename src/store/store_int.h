@@ -84,6 +84,8 @@ typedef struct zt_store_ops {
     const struct zt_store_roster_ops *roster;     /* roster import batches (store_roster.h) */
     const struct zt_store_admin_ops *admin;       /* admin roles and tokens (store_admin.h) */
     const struct zt_store_assess_ops *assess;     /* the assessment's records (store_assess.h) */
+    const struct zt_store_counter_ops *counter;   /* shared counters (store_counter.h); NULL:
+                                                     the backend has none (SQLite) */
 } zt_store_ops;
 
 /* Device trust records (store_device.h), a table of its own so the main one stays readable. */
@@ -237,6 +239,23 @@ typedef struct zt_store_assess_ops {
     int (*run_list)(zt_store *st, uint64_t limit, zt_store_assess_run_cb cb, void *ctx);
     int (*mfa_counts)(zt_store *st, zt_store_assess_mfa *out);
 } zt_store_assess_ops;
+
+/* Counters shared by gateways (store_counter.h); arguments checked by counter.c. */
+typedef struct zt_store_counter_ops {
+    int (*throttle_admit)(zt_store *st, const unsigned char *account_key, int side,
+                          const unsigned char *source_key, int64_t now_ms, int64_t hold_until_ms,
+                          zt_store_throttle_seen *out);
+    int (*throttle_unhold)(zt_store *st, int64_t hold1, int64_t hold2);
+    int (*throttle_settle)(zt_store *st, const unsigned char *account_key, int side,
+                           const unsigned char *source_key, bool success, int64_t now_ms,
+                           int64_t reset_ms, int64_t hold1, int64_t hold2);
+    int (*risk_failure)(zt_store *st, const unsigned char *source, const unsigned char *account,
+                        const unsigned char *pw_tag, int64_t now, const zt_store_spray_rule *rule,
+                        zt_store_source_flags *out);
+    int (*risk_flags)(zt_store *st, int64_t now, zt_store_source_flags_cb cb, void *ctx);
+    int (*sweep)(zt_store *st, int64_t now_ms, int64_t reset_ms, int64_t risk_keep_s,
+                 uint64_t *n_out);
+} zt_store_counter_ops;
 
 /* Every backend's handle starts with this. */
 struct zt_store {
