@@ -75,6 +75,10 @@ bool pg_col_blob(const PGresult *r, int row, int col, unsigned char *dst, size_t
 int pg_col_dup(const PGresult *r, int row, int col, char **out);
 int pg_corrupt(const char *what);
 
+/* The connection's libpq handle, for what prepared statements cannot do (COPY, statements
+ * built at run time: `ztgate store migrate`). */
+PGconn *pg_db(pg_conn *c);
+
 /* Around a caller's list callback. */
 void pg_cb_begin(pg_conn *c);
 void pg_cb_end(pg_conn *c);
