@@ -555,16 +555,18 @@ static int mg_pg_sum(PGconn *db, const mg_table *t, uint64_t *rows, char sum[65]
         rc = zt_store_seterr(-ENOMEM, "out of memory");
     zt_buf scratch;
     zt_buf_init(&scratch, 0);
-    mg_val vals[MG_COLS_MAX];
     *rows = 0;
     PGresult *r;
     while ((r = PQgetResult(db)) != NULL) {
         ExecStatusType st = PQresultStatus(r);
         if (rc == 0 && st == PGRES_SINGLE_TUPLE) {
-            for (size_t i = 0; rc == 0 && i < t->n_cols; i++)
-                rc = mg_pg_val(r, (int)i, t->kinds[i], &scratch, &vals[i]);
-            for (size_t i = 0; rc == 0 && i < t->n_cols; i++)
-                mg_hash_val(h, &vals[i]);
+            /* Hashed as decoded: a bytea value lives in scratch only until the next one. */
+            for (size_t i = 0; rc == 0 && i < t->n_cols; i++) {
+                mg_val v;
+                rc = mg_pg_val(r, (int)i, t->kinds[i], &scratch, &v);
+                if (rc == 0)
+                    mg_hash_val(h, &v);
+            }
             if (rc == 0)
                 EVP_DigestUpdate(h, "\n", 1);
             (*rows)++;
