@@ -137,6 +137,9 @@ bool zt_console_id_ok(const char *s);
 /* The user with this id when the grant's scope reaches it: 0, or the request is answered (404
  * for an unknown or out-of-scope id, 503 for a store error) and the rc returned. */
 int zt_console_load_user(zt_console_ctx *cx, const char *id, zt_user *u);
+/* A user just read (rc 0) kept only when inside the admin's scope: -ENOENT (and u wiped)
+ * outside it, so out of scope looks exactly like unknown; any other rc passes through. */
+int zt_console_keep_in_scope(zt_console_ctx *cx, int rc, zt_user *u);
 /* Answer a service function's error: 404, 409 (already), 400 (invalid) or 503. */
 void zt_console_fail_rc(zt_console_ctx *cx, int rc);
 /* Log what failed after a saved change (its audit record, telling gateways). */

@@ -143,12 +143,7 @@ static bool change_target(zt_console_ctx *cx, bool add, zt_user *u)
     int rc = email && email[0] && strlen(email) <= ZT_STORE_EMAIL_MAX
                  ? zt_store_user_get_by_email(zt_console_store(cx), email, u)
                  : -EINVAL;
-    if (rc == 0) {
-        int in = zt_console_user_in_scope(cx, u->id);
-        rc = in == 1 ? 0 : in == 0 ? -ENOENT : in;
-        if (rc != 0)
-            zt_user_dispose(u);
-    }
+    rc = zt_console_keep_in_scope(cx, rc, u);
     if (rc == -ENOENT || rc == -EINVAL)
         zt_console_fail(cx, 400, CON_BAD_INPUT_TITLE, zt_console_t(cx, CON_ERR_NO_USER));
     else if (rc != 0)

@@ -33,15 +33,21 @@ bool zt_console_id_ok(const char *s)
     return true;
 }
 
+int zt_console_keep_in_scope(zt_console_ctx *cx, int rc, zt_user *u)
+{
+    if (rc != 0)
+        return rc;
+    int in = zt_console_user_in_scope(cx, u->id);
+    rc = in == 1 ? 0 : in == 0 ? -ENOENT : in;
+    if (rc != 0)
+        zt_user_dispose(u);
+    return rc;
+}
+
 int zt_console_load_user(zt_console_ctx *cx, const char *id, zt_user *u)
 {
     int rc = zt_console_id_ok(id) ? zt_store_user_get_by_id(zt_console_store(cx), id, u) : -ENOENT;
-    if (rc == 0) {
-        int in = zt_console_user_in_scope(cx, u->id);
-        rc = in == 1 ? 0 : in == 0 ? -ENOENT : in;
-        if (rc != 0)
-            zt_user_dispose(u);
-    }
+    rc = zt_console_keep_in_scope(cx, rc, u);
     if (rc == -ENOENT || rc == -EINVAL)
         zt_console_fail(cx, 404, CON_NOT_FOUND_TITLE, zt_console_t(cx, CON_NOT_FOUND_BODY));
     else if (rc != 0)

@@ -163,20 +163,29 @@ static void pg_conn_free(pg_conn *c)
     free(c);
 }
 
-/* Keepalives and a TCP user timeout by default, so a partitioned database is noticed in
- * seconds rather than at the kernel's two hours; anything in the configured connection
- * string wins (it is expanded after these). */
+/* Defaults under whatever the configured connection string says (it is expanded after these,
+ * so it wins): TLS with the server's certificate and name verified (libpq's own default,
+ * "prefer", silently falls back to plain text and verifies nothing; on a Unix socket sslmode
+ * does not apply), keepalives and a TCP user timeout so a partitioned database is noticed in
+ * seconds rather than at the kernel's two hours, and the store's statement and lock timeout. */
 static PGconn *pg_connect(const pg_store *s)
 {
     char opts[96];
     snprintf(opts, sizeof(opts), "-c statement_timeout=%u -c lock_timeout=%u", s->timeout_ms,
              s->timeout_ms);
-    const char *keys[] = {"connect_timeout",  "keepalives",
-                          "keepalives_idle",  "keepalives_interval",
-                          "keepalives_count", "tcp_user_timeout",
-                          "application_name", "options",
-                          "dbname",           NULL};
-    const char *vals[] = {"3", "1", "5", "2", "3", "10000", "ztgate", opts, s->dsn, NULL};
+    const char *keys[] = {"sslmode",
+                          "connect_timeout",
+                          "keepalives",
+                          "keepalives_idle",
+                          "keepalives_interval",
+                          "keepalives_count",
+                          "tcp_user_timeout",
+                          "application_name",
+                          "options",
+                          "dbname",
+                          NULL};
+    const char *vals[] = {"verify-full", "3",      "1",  "5",    "2", "3",
+                          "10000",       "ztgate", opts, s->dsn, NULL};
     return PQconnectdbParams(keys, vals, 1);
 }
 

@@ -622,6 +622,8 @@ class Harness:
         self.gateways = []
         self.conns = []
         self.keep_dir = False
+        self.finalizers = []  # run by cleanup() after every process stopped, last added first
+        self.pg_schema = None  # the schema of this test under ZT_INTEG_PG_DSN (pg_store_section)
 
     # -- building blocks
     def upstream(self, name="upstream"):
@@ -711,7 +713,18 @@ class Harness:
                 elif rc != 0 and not p.exit_problem and not p.killed_on_purpose:
                     # SIGTERM must end in a clean exit 0; anything else is a crash or a leak.
                     problems.append("%s exited with status %s" % (p.name, rc))
+        # Databases and relays go after the gateways that use them, so those exit cleanly.
+        while self.finalizers:
+            fn = self.finalizers.pop()
+            try:
+                fn()
+            except Exception as e:  # noqa: B902 - a failed teardown is reported, not raised
+                problems.append("cleanup %s: %s" % (getattr(fn, "__name__", fn), e))
         return problems
+
+    def on_cleanup(self, fn):
+        """fn() runs when the test ends, pass or fail, after its processes were stopped."""
+        self.finalizers.append(fn)
 
     def report(self):
         """Logs worth reading when a test failed."""

@@ -21,14 +21,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "lib/secure.h"
 #include "lib/time.h"
+#include "pg_fixture.h"
 #include "store/store.h"
 
 typedef struct fixture {
-    char root[64];   /* mkdtemp dir, removed afterwards */
-    char state[128]; /* root/state/sub: created by the store */
-    char db[160];    /* state/ztgate.db */
+    char root[64];                      /* mkdtemp dir, removed afterwards */
+    char state[128];                    /* root/state/sub: created by the store */
+    char db[160];                       /* state/ztgate.db */
+    char schema[ZT_TEST_PG_SCHEMA_MAX]; /* PostgreSQL runs: the test's schema, else "" */
     zt_store *st;
 } fixture;
 
@@ -66,6 +70,56 @@ static int teardown(void **state)
     nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(f);
     return 0;
+}
+
+/* The same backend-independent tests again against PostgreSQL (ZT_TEST_PG_DSN): a schema of
+ * the test's own instead of a temp dir. */
+static int setup_pg(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    char err[256] = "";
+    f->st = zt_test_pg_open(f->schema, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("open: %s", err);
+    *state = f;
+    return 0;
+}
+
+static int teardown_pg(void **state)
+{
+    fixture *f = *state;
+    zt_store_close(f->st);
+    zt_test_pg_drop(f->schema);
+    free(f);
+    return 0;
+}
+
+/* One integer from a query in the test's schema. */
+static int64_t pg_int_of(const char *schema, const char *sql)
+{
+    PGconn *db = PQconnectdb(getenv("ZT_TEST_PG_DSN"));
+    assert_int_equal(PQstatus(db), CONNECTION_OK);
+    char full[1024];
+    snprintf(full, sizeof(full), "SET search_path = %s", schema);
+    PQclear(PQexec(db, full));
+    PGresult *r = PQexec(db, sql);
+    int64_t v = -1;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+        v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    else
+        fprintf(stderr, "%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(db);
+    return v;
+}
+
+static int64_t sqlite_int(const char *db, const char *sql);
+
+/* A count from the fixture's database, whichever backend it is. */
+static int64_t db_int(const fixture *f, const char *sql)
+{
+    return f->schema[0] != '\0' ? pg_int_of(f->schema, sql) : sqlite_int(f->db, sql);
 }
 
 static void add_user(zt_store *st, const char *email, zt_user *out)
@@ -215,8 +269,8 @@ static void test_open_errors(void **state)
     assert_non_null(strstr(err, "state_dir"));
     zt_store_cfg pg = {.backend = ZT_STORE_POSTGRES, .dsn = "postgres://x"};
     assert_null(zt_store_open(&pg, err, sizeof(err)));
-    assert_non_null(strstr(err, "PostgreSQL"));
-    snprintf(path, sizeof(path), "%s/file", f->root); /* state_dir is a regular file */
+    assert_non_null(strstr(err, "cannot reach the database")); /* no such host */
+    snprintf(path, sizeof(path), "%s/file", f->root);          /* state_dir is a regular file */
     FILE *fp = fopen(path, "w");
     assert_non_null(fp);
     fclose(fp);
@@ -1055,7 +1109,7 @@ static void test_detection_cap(void **state)
             make_det(u.id, "unfamiliar_sign_in", 1, ZT_STORE_RISK_AT_RISK, 200 + i);
         assert_int_equal(zt_store_detection_add(f->st, &d), 0);
     }
-    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM risk_detections"),
+    assert_int_equal(db_int(f, "SELECT count(*) FROM risk_detections"),
                      ZT_STORE_RISK_DETECTIONS_MAX);
     /* The oldest low ones went; the high one stayed. */
     zt_store_detection got;
@@ -1142,8 +1196,7 @@ static void test_signin_history(void **state)
         zt_store_signin x = make_signin(u.id, 5000 + i, pfx, "FR");
         assert_int_equal(zt_store_signin_record(f->st, &x, true, NULL, NULL, 0), 0);
     }
-    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM risk_properties WHERE kind = "
-                                       "'ip_prefix'"),
+    assert_int_equal(db_int(f, "SELECT count(*) FROM risk_properties WHERE kind = 'ip_prefix'"),
                      ZT_STORE_RISK_PROPS_PER_KIND);
     zt_store_signin bad = make_signin(u.id, 1, "x", "FR");
     bad.lat = 91;
@@ -1180,5 +1233,27 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_detection_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signin_history, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    if (!zt_test_pg_enabled()) {
+        printf("postgresql: skipped (ZT_TEST_PG_DSN not set)\n");
+        return failed;
+    }
+    const struct CMUnitTest pg_tests[] = {
+#define PG_TEST(t) cmocka_unit_test_setup_teardown(t, setup_pg, teardown_pg)
+        PG_TEST(test_user_crud),
+        PG_TEST(test_user_add_atomic),
+        PG_TEST(test_groups),
+        PG_TEST(test_epoch_bumps),
+        PG_TEST(test_totp_and_recovery),
+        PG_TEST(test_sessions),
+        PG_TEST(test_bad_input),
+        PG_TEST(test_callback_reentry),
+        PG_TEST(test_threads),
+        PG_TEST(test_session_v2_fields),
+        PG_TEST(test_detections),
+        PG_TEST(test_detection_cap),
+        PG_TEST(test_signin_history),
+#undef PG_TEST
+    };
+    return failed + cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);
 }
