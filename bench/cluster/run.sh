@@ -191,6 +191,19 @@ probe() { # port cookie -> "STATUS BYTES"
     curl -s -o /dev/null -w '%{http_code} %{size_download}' -H "Host: $HOST" \
         -H "Cookie: ztgate_session=$2" "http://127.0.0.1:$1/1k.html" || true
 }
+# Commits and rows written in the gateways' database so far: "COMMITS INSERTED UPDATED DELETED".
+# Statistics reach pg_stat_database when a backend reports them (at most a second late): wait.
+pg_writes() {
+    sleep 2
+    psql "$dsn_local" -qAt -F' ' -c "SELECT xact_commit, tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = 'postgres'"
+}
+per_each() { # before after count -> "commits C, rows written R per each"
+    awk -v n="$3" -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
+        if (n <= 0) { print "n/a"; exit }
+        printf "%.2f commits, %.2f rows written (%.2f inserted, %.2f updated, %.2f deleted)",
+            (y[1] - x[1]) / n, (y[2] + y[3] + y[4] - x[2] - x[3] - x[4]) / n,
+            (y[2] - x[2]) / n, (y[3] - x[3]) / n, (y[4] - x[4]) / n }'
+}
 pg_conns() { psql "$dsn_local" -qAt -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ztgate'"; }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -221,7 +234,7 @@ say "check before the load: SQLite -> $c_lite, PostgreSQL -> $c_pg (want '200 10
 headline_ok=1
 [ "$c_lite" = "200 1024" ] && [ "$c_pg" = "200 1024" ] || headline_ok=0
 
-declare -A RPS P99 ERR NOTE
+declare -A RPS P99 ERR NOTE REQS
 wrk_case() { # key port run cookie
     local out=$OUT/wrk-$1-$3.txt line
     local hdr=(-H "Host: $HOST" -H "Cookie: ztgate_session=$4")
@@ -233,8 +246,10 @@ wrk_case() { # key port run cookie
     field() { sed -E "s/.* $1=([0-9.]+).*/\1/" <<<"$line"; }
     RPS[$1]+="$(field rps) "
     P99[$1]+="$(field p99) "
+    REQS[$1]=$(( ${REQS[$1]:-0} + $(field requests) ))
     ERR[$1]=$(( ${ERR[$1]:-0} + $(field status) + $(field connect) + $(field read) + $(field write) + $(field timeout) ))
 }
+w_before=$(pg_writes)
 if [ "$headline_ok" = 1 ]; then
     for run in $(seq "$RUNS"); do
         if [ $((run % 2)) = 1 ]; then order="lite pg"; else order="pg lite"; fi
@@ -248,6 +263,10 @@ if [ "$headline_ok" = 1 ]; then
         [ -n "${RPS[$k]:-}" ] && { RPS[$k]=$(median ${RPS[$k]}); P99[$k]=$(median ${P99[$k]}); }
     done
 fi
+w_after=$(pg_writes)
+# The warm-ups are not counted in REQS: the figure per request is an upper bound.
+db_per_request=$(per_each "$w_before" "$w_after" "${REQS[pg]:-0}")
+say "database work per proxied request on PostgreSQL (measured requests only, so an upper bound): $db_per_request"
 conns_a=$(pg_conns)
 say "database connections of gw-a after the load (pg_stat_activity, application_name ztgate): $conns_a"
 
@@ -270,7 +289,12 @@ signin_case() { # key port config
     SOK[$1]=$(sed -E 's/.* ok=([0-9]+).*/\1/' <<<"$line")
 }
 signin_case lite "$P_LITE" "$work/zt-lite.yaml"
+w_before=$(pg_writes)
 signin_case pg "$P_A" "$work/zt-gw-a.yaml"
+w_after=$(pg_writes)
+# The users were added in the same window: their writes are counted too (an upper bound).
+db_per_signin=$(per_each "$w_before" "$w_after" "${SOK[pg]:-0}")
+say "database work per sign-in on PostgreSQL (user creation of the $SIGNIN_USERS users included, so an upper bound): $db_per_signin"
 say "== 2. sign-ins/s: SQLite ${SPS[lite]} (${SOK[lite]:-?} ok), PostgreSQL ${SPS[pg]} (${SOK[pg]:-?} ok)"
 RSS_LITE=$(rss_kib "${ZPID[lite]}")
 kill -TERM "${ZPID[lite]}" 2>/dev/null || true
@@ -331,6 +355,8 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
         echo "HEADLINE not valid: the check before the load failed (SQLite $c_lite, PostgreSQL $c_pg) ${NOTE[pg]:-}"
     fi
     echo "SIGN-INS/s (portal form, argon2id 64 MiB t=3, $SIGNIN_USERS users, $SIGNIN_CONNS connections): SQLite ${SPS[lite]} (p99 ${SP99[lite]:-?} us), PostgreSQL ${SPS[pg]} (p99 ${SP99[pg]:-?} us)"
+    echo "DATABASE per proxied request: $db_per_request"
+    echo "DATABASE per sign-in: $db_per_signin"
     echo "REVOCATION propagation gw-a -> gw-b, gw-c: $revoke"
     echo "MEMORY RSS: gw-a $(mib "${RSS[gw-a]}"), gw-b $(mib "${RSS[gw-b]}"), gw-c $(mib "${RSS[gw-c]}") (PostgreSQL store); SQLite gateway $(mib "$RSS_LITE") after the same load"
     echo "CONNECTIONS to PostgreSQL: gw-a alone after its load $conns_a; three gateways $conns_all ($WORKERS workers each)"
