@@ -272,30 +272,35 @@ say "database connections of gw-a after the load (pg_stat_activity, application_
 
 # =============================================================================== 2. sign-ins
 declare -A SPS SP99 SOK
-signin_case() { # key port config
-    local creds=$work/creds-$1.tsv i csrf token out=$OUT/wrk-signin-$1.txt line
+signin_prepare() { # key port config: users and one CSRF pair each
+    local creds=$work/creds-$1.tsv i csrf token
     : > "$creds"
     for i in $(seq "$SIGNIN_USERS"); do
         add_user "$3" "signin-$i@bench.test" "$USER_PW $i"
         read -r csrf token < <(csrf_pair "$2" "s-$1-$i")
         printf '%s\t%s\t%s\t%s\n' "signin-$i@bench.test" "$USER_PW $i" "$csrf" "$token" >> "$creds"
     done
-    SIGNIN_CREDS=$creds SIGNIN_HOST=$HOST wrk -t"$THREADS" -c"$SIGNIN_CONNS" -d"$SIGNIN_DURATION" \
-        --timeout 30s --latency -s "$repo/bench/signin.lua" "http://127.0.0.1:$2/" > "$out" 2>&1 || true
+}
+signin_run() { # key port
+    local out=$OUT/wrk-signin-$1.txt line
+    SIGNIN_CREDS=$work/creds-$1.tsv SIGNIN_HOST=$HOST wrk -t"$THREADS" -c"$SIGNIN_CONNS" \
+        -d"$SIGNIN_DURATION" --timeout 30s --latency -s "$repo/bench/signin.lua" \
+        "http://127.0.0.1:$2/" > "$out" 2>&1 || true
     line=$(grep '^ZTBENCH' "$out" || true)
     if [ -z "$line" ]; then SPS[$1]="wrk failed (see $out)"; return; fi
     SPS[$1]=$(sed -E 's/.* okps=([0-9.]+).*/\1/' <<<"$line")
     SP99[$1]=$(sed -E 's/.* p99=([0-9.]+).*/\1/' <<<"$line")
     SOK[$1]=$(sed -E 's/.* ok=([0-9]+).*/\1/' <<<"$line")
 }
-signin_case lite "$P_LITE" "$work/zt-lite.yaml"
+signin_prepare lite "$P_LITE" "$work/zt-lite.yaml"
+signin_run lite "$P_LITE"
+signin_prepare pg "$P_A" "$work/zt-gw-a.yaml"
 w_before=$(pg_writes)
-signin_case pg "$P_A" "$work/zt-gw-a.yaml"
+signin_run pg "$P_A"
 w_after=$(pg_writes)
-# The users were added in the same window: their writes are counted too (an upper bound).
 db_per_signin=$(per_each "$w_before" "$w_after" "${SOK[pg]:-0}")
-say "database work per sign-in on PostgreSQL (user creation of the $SIGNIN_USERS users included, so an upper bound): $db_per_signin"
 say "== 2. sign-ins/s: SQLite ${SPS[lite]} (${SOK[lite]:-?} ok), PostgreSQL ${SPS[pg]} (${SOK[pg]:-?} ok)"
+say "database work per sign-in on PostgreSQL (failed attempts, if any, counted too): $db_per_signin"
 RSS_LITE=$(rss_kib "${ZPID[lite]}")
 kill -TERM "${ZPID[lite]}" 2>/dev/null || true
 
