@@ -34,9 +34,16 @@ def _pg_config(h, cfg, pg):
     return new, path
 
 
+def _sqlite_config(h, up):
+    """A SQLite deployment even when the suite runs on PostgreSQL (ZT_INTEG_PG_DSN)."""
+    cfg = h.config([h.app(up, sensitivity="internal")])
+    cfg["store"] = {"backend": "sqlite"}
+    return cfg
+
+
 def _sqlite_deployment(h):
     up = h.upstream()
-    cfg = h.config([h.app(up, sensitivity="internal")])
+    cfg = _sqlite_config(h, up)
     gw = h.gateway(cfg)
     alice = signed_in_browser(h, gw, ALICE, PASSWORD, groups=("staff", "eng"))
     check(alice.secret, "alice enrolled TOTP on her first sign-in")
@@ -89,8 +96,7 @@ def test_migrate_sqlite_deployment_to_postgresql(h):
 
 @harness.timeout(120)
 def test_migrate_refuses_what_it_cannot_copy(h):
-    up = h.upstream()
-    cfg = h.config([h.app(up, sensitivity="internal")])
+    cfg = _sqlite_config(h, h.upstream())
     gw = h.gateway(cfg, start=False)
     gw.write_config(cfg)
     add_user(h, gw, ALICE, PASSWORD, groups=("staff",))
