@@ -202,8 +202,39 @@ static const char mg_cols_sql[] =
     "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
     "ORDER BY a.attnum";
 
-/* A PostgreSQL column SQLite lacks keeps its default; a SQLite column PostgreSQL lacks would be
- * lost, so it is refused. */
+/* Every SQLite column must have a place in PostgreSQL, or its values would be lost. */
+static int mg_check_kept(const mg_table *t, char (*lite)[MG_NAME_MAX], size_t n_lite)
+{
+    for (size_t i = 0; i < n_lite; i++) {
+        bool found = false;
+        for (size_t j = 0; j < t->n_cols; j++)
+            found = found || strcmp(t->cols[j], lite[i]) == 0;
+        if (!found)
+            return zt_store_seterr(-EINVAL,
+                                   "column %s.%s of the SQLite store has no place in the "
+                                   "PostgreSQL schema (it would be lost): is this ztgate older "
+                                   "than the one that wrote the SQLite file?",
+                                   t->name, lite[i]);
+    }
+    return 0;
+}
+
+/* Key columns in key order; a table without a primary key is ordered by every column. */
+static void mg_key_order(mg_table *t, const int *key_pos)
+{
+    for (int pos = 1; pos <= MG_COLS_MAX; pos++)
+        for (size_t i = 0; i < t->n_cols; i++)
+            if (key_pos[i] == pos)
+                t->key[t->n_key++] = i;
+    if (t->n_key > 0)
+        return;
+    for (size_t i = 0; i < t->n_cols; i++)
+        t->key[i] = i;
+    t->n_key = t->n_cols;
+}
+
+/* The copied columns: PostgreSQL's that SQLite also has, in PostgreSQL's order (a PostgreSQL
+ * column SQLite lacks keeps its default). */
 static int mg_describe(pg_conn *c, sqlite3 *src, const char *name, mg_table *t)
 {
     char lite[MG_COLS_MAX][MG_NAME_MAX];
@@ -237,26 +268,9 @@ static int mg_describe(pg_conn *c, sqlite3 *src, const char *name, mg_table *t)
         key_pos[i] = (int)pg_col_int(r, row, 3);
     }
     PQclear(r);
-    for (size_t i = 0; rc == 0 && i < n_lite; i++) {
-        bool found = false;
-        for (size_t j = 0; j < t->n_cols; j++)
-            found = found || strcmp(t->cols[j], lite[i]) == 0;
-        if (!found)
-            rc = zt_store_seterr(-EINVAL,
-                                 "column %s.%s of the SQLite store has no place in the "
-                                 "PostgreSQL schema (it would be lost): is this ztgate older "
-                                 "than the one that wrote the SQLite file?",
-                                 name, lite[i]);
-    }
-    /* Key columns in key order; a table without a primary key is ordered by every column. */
-    for (int pos = 1; rc == 0 && pos <= MG_COLS_MAX; pos++)
-        for (size_t i = 0; i < t->n_cols; i++)
-            if (key_pos[i] == pos)
-                t->key[t->n_key++] = i;
-    for (size_t i = 0; rc == 0 && t->n_key == 0 && i < t->n_cols; i++)
-        t->key[i] = i;
-    if (rc == 0 && t->n_key == 0)
-        t->n_key = t->n_cols;
+    rc = rc ? rc : mg_check_kept(t, lite, n_lite);
+    if (rc == 0)
+        mg_key_order(t, key_pos);
     return rc;
 }
 
