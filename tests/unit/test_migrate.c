@@ -3,9 +3,9 @@
  * (users with password hashes, TOTP, recovery codes, groups, sessions, passkeys) and by SQL
  * for the rest (devices, posture, real numbers, text needing COPY escapes, the idp file) copied
  * with equal counts and checksums and the id sequences moved past the copied ids; a second
- * run refused (not empty); a row PostgreSQL refuses, a row SQLite's types cannot express, an
- * unreadable file and a file another process holds open each fail clearly with nothing left
- * in the target (the same target then takes the repaired source). */
+ * run refused (not empty); a SQLite column PostgreSQL has no place for, a row PostgreSQL refuses, a
+ * row SQLite's types cannot express, an unreadable file and a file another process holds open each
+ * fail clearly with nothing left in the target (the same target then takes the repaired source). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -308,6 +308,20 @@ static void test_text_with_nul_is_named(void **state)
     repaired_then_copied(f, "UPDATE groups SET name = 'staff' WHERE id = 1");
 }
 
+/* A column the PostgreSQL schema lacks (a newer ztgate wrote the file) would be lost. */
+static void test_a_column_without_a_place_is_refused(void **state)
+{
+    NEED_PG();
+    fixture *f = *state;
+    char db[192];
+    snprintf(db, sizeof(db), "%s/ztgate.db", f->state);
+    sql(db, "ALTER TABLE users ADD COLUMN nickname TEXT");
+    zt_migrate_report rep;
+    assert_int_equal(zt_store_migrate(f->state, f->pg, &rep), -EINVAL);
+    assert_non_null(strstr(zt_store_errmsg(), "users.nickname"));
+    repaired_then_copied(f, "ALTER TABLE users DROP COLUMN nickname");
+}
+
 static void test_unreadable_source(void **state)
 {
     NEED_PG();
@@ -384,6 +398,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_row_postgresql_refuses_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_that_is_not_utf8_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_with_nul_is_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_column_without_a_place_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_source, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_a_source_in_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_a_sqlite_target, setup, teardown),
