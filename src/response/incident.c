@@ -260,40 +260,36 @@ static int run_step(step_ctx *sc, const zt_pb_step *st, zt_response_result *out)
 
 /* ---- detection ---- */
 
+/* Join the subject's open incident or open one, in one store step: with several gateways on
+ * one database, two of them seeing detections of one user at once still make one incident. */
 static int open_or_join(step_ctx *sc, bool may_open, zt_response_result *out)
 {
     zt_response *r = sc->r;
     const zt_signal *s = sc->s;
-    int rc = zt_store_incident_find_open(r->store, s->user_id, s->device_id, sc->now - r->window_s,
-                                         &sc->inc);
-    if (rc != 0 && rc != -ENOENT)
-        return rc;
     zt_store_incident_event e;
     init_event(&e, sc, "detection", NULL, s->summary);
     set_detail(&e, signal_detail(s));
-    if (rc == 0) {
-        zt_store_incident_update u = {.severity = (int)s->severity,
-                                      .status = -1,
-                                      .user_id = opt(s->user_id),
-                                      .device_id = opt(s->device_id)};
-        return record(sc, &e, &u, ZT_ACT_FINDING_UPDATE, NULL, NULL);
-    }
+    zt_store_incident_update u = {.severity = (int)s->severity,
+                                  .status = -1,
+                                  .user_id = opt(s->user_id),
+                                  .device_id = opt(s->device_id)};
     memset(&sc->inc, 0, sizeof(sc->inc));
-    if (!may_open)
-        return 0;
     zt_response_title(s, sc->inc.title, sizeof(sc->inc.title));
     sc->inc.severity = s->severity > ZT_RISK_NONE ? (int)s->severity : ZT_RISK_LOW;
     snprintf(sc->inc.user_id, sizeof(sc->inc.user_id), "%s", has(s->user_id) ? s->user_id : "");
     snprintf(sc->inc.device_id, sizeof(sc->inc.device_id), "%s",
              has(s->device_id) ? s->device_id : "");
     sc->inc.created_at = sc->now;
-    rc = zt_store_incident_create(r->store, &sc->inc, &e);
+    bool opened = false;
+    int rc = zt_store_incident_join_or_open(r->store, &sc->inc, sc->now - r->window_s, &u, may_open,
+                                            &e, &opened);
     if (rc != 0) {
         memset(&sc->inc, 0, sizeof(sc->inc));
-        return rc;
+        return rc == -ENOENT ? 0 : rc; /* -ENOENT: none open and this one may not open one */
     }
-    out->opened = true;
-    audit_step(sc, ZT_ACT_FINDING_CREATE, &e, NULL, NULL);
+    if (opened)
+        out->opened = true;
+    audit_step(sc, opened ? ZT_ACT_FINDING_CREATE : ZT_ACT_FINDING_UPDATE, &e, NULL, NULL);
     return 0;
 }
 

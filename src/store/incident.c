@@ -81,22 +81,48 @@ static int check_event(const zt_store_incident_event *ev)
     return rc;
 }
 
+static int check_subjects(const zt_store_incident *inc)
+{
+    int rc = check_subject("user id", inc->user_id);
+    if (rc == 0)
+        rc = check_subject("device id", inc->device_id);
+    if (rc == 0 && inc->user_id[0] == '\0' && inc->device_id[0] == '\0')
+        rc = zt_store_seterr(-EINVAL, "an incident needs a user or a device");
+    return rc;
+}
+
+static int check_new(const zt_store_incident *inc)
+{
+    int rc = check_text("incident title", inc->title, ZT_STORE_INC_TITLE_MAX, false);
+    if (rc == 0)
+        rc = check_subjects(inc);
+    if (rc == 0 && (inc->severity < 1 || inc->severity > 3))
+        rc = zt_store_seterr(-EINVAL, "incident severity must be 1..3");
+    if (rc == 0 && inc->created_at <= 0)
+        rc = zt_store_seterr(-EINVAL, "incident time must be positive");
+    return rc;
+}
+
+static int check_update(const zt_store_incident_update *u)
+{
+    int rc = 0;
+    if (u->severity < 0 || u->severity > 3)
+        rc = zt_store_seterr(-EINVAL, "incident severity must be 0..3");
+    if (rc == 0 && (u->status < -1 || u->status >= ZT_STORE_INC_N_STATUS))
+        rc = zt_store_seterr(-EINVAL, "unknown incident status");
+    if (rc == 0)
+        rc = check_subject("user id", u->user_id);
+    if (rc == 0)
+        rc = check_subject("device id", u->device_id);
+    return rc;
+}
+
 int zt_store_incident_create(zt_store *st, zt_store_incident *inc, zt_store_incident_event *ev)
 {
     INC_ENTER(st);
     if (inc == NULL)
         return zt_store_seterr(-EINVAL, "no incident given");
-    int rc = check_text("incident title", inc->title, ZT_STORE_INC_TITLE_MAX, false);
-    if (rc == 0)
-        rc = check_subject("user id", inc->user_id);
-    if (rc == 0)
-        rc = check_subject("device id", inc->device_id);
-    if (rc == 0 && inc->user_id[0] == '\0' && inc->device_id[0] == '\0')
-        rc = zt_store_seterr(-EINVAL, "an incident needs a user or a device");
-    if (rc == 0 && (inc->severity < 1 || inc->severity > 3))
-        rc = zt_store_seterr(-EINVAL, "incident severity must be 1..3");
-    if (rc == 0 && inc->created_at <= 0)
-        rc = zt_store_seterr(-EINVAL, "incident time must be positive");
+    int rc = check_new(inc);
     if (rc == 0)
         rc = check_event(ev);
     return rc != 0 ? rc : st->ops->incident->create(st, inc, ev);
@@ -128,15 +154,28 @@ int zt_store_incident_append(zt_store *st, int64_t id, const zt_store_incident_u
     if (id <= 0)
         return zt_store_seterr(-ENOENT, "no such incident");
     int rc = check_event(ev);
-    if (rc == 0 && (u->severity < 0 || u->severity > 3))
-        rc = zt_store_seterr(-EINVAL, "incident severity must be 0..3");
-    if (rc == 0 && (u->status < -1 || u->status >= ZT_STORE_INC_N_STATUS))
-        rc = zt_store_seterr(-EINVAL, "unknown incident status");
     if (rc == 0)
-        rc = check_subject("user id", u->user_id);
-    if (rc == 0)
-        rc = check_subject("device id", u->device_id);
+        rc = check_update(u);
     return rc != 0 ? rc : st->ops->incident->append(st, id, u, ev);
+}
+
+int zt_store_incident_join_or_open(zt_store *st, zt_store_incident *inc, int64_t since,
+                                   const zt_store_incident_update *u, bool may_open,
+                                   zt_store_incident_event *ev, bool *opened)
+{
+    INC_ENTER(st);
+    static const zt_store_incident_update none = {.status = -1};
+    if (u == NULL)
+        u = &none;
+    if (inc == NULL || opened == NULL)
+        return zt_store_seterr(-EINVAL, "no incident given");
+    *opened = false;
+    int rc = may_open ? check_new(inc) : check_subjects(inc);
+    if (rc == 0)
+        rc = check_event(ev);
+    if (rc == 0)
+        rc = check_update(u);
+    return rc != 0 ? rc : st->ops->incident->join_or_open(st, inc, since, u, may_open, ev, opened);
 }
 
 int zt_store_incident_get(zt_store *st, int64_t id, zt_store_incident *out)

@@ -391,6 +391,10 @@ int pg_txn(pg_conn *c, pg_txn_fn fn, void *arg)
         if (PQstatus(c->db) != CONNECTION_OK && (rc = pg_conn_reset(c)) != 0)
             return rc;
         rc = pg_simple(c, "BEGIN", "starting a transaction");
+        /* A connection the server dropped while idle (restart, failover) still says OK until
+         * it is used: BEGIN is where that shows, and nothing has run yet, so reconnect once. */
+        if (rc != 0 && PQstatus(c->db) != CONNECTION_OK && (rc = pg_conn_reset(c)) == 0)
+            rc = pg_simple(c, "BEGIN", "starting a transaction");
         if (rc != 0)
             return rc;
         c->in_txn = true;

@@ -5,7 +5,9 @@
  * Differences from the SQLite statements, and why:
  * - e-mail and group names compare lower() with lower() (the unique indexes are on lower());
  *   lists sort by lower(x COLLATE "C"), which folds ASCII only and compares bytes, exactly
- *   SQLite's NOCASE, whatever the database's collation;
+ *   SQLite's NOCASE, whatever the database's collation. A lookup by e-mail also compares
+ *   that way, so "É" does not find "é" on a database whose collation folds more than ASCII
+ *   (group names are ASCII only);
  * - parameters used where PostgreSQL cannot infer a type carry a cast;
  * - SQLite's BEGIN IMMEDIATE made every transaction the only writer. Under READ COMMITTED two
  *   gateways run the same transaction at once, so a transaction that reads before it writes
@@ -44,14 +46,15 @@
 #define PGC_SIGN_IN_RISK                                                                           \
     "SELECT COALESCE(MAX(d.level), 0) FROM risk_detections d WHERE d.session_hash IN "             \
     "(s.id_hash, s.parent_hash) AND d.activity = 'signin' AND d.state = 'at_risk'"
+/* A session row's user columns at $3 = now, $2 = the low-risk cutoff. */
+#define PGC_SESSION_USER_OFF PGC_USER_OFF("$3")
+#define PGC_SESSION_USER_RISK "(" PGC_USER_RISK("s.user_id", "$2") ")"
 #define PGC_SESSION_COLS                                                                           \
     "s.id_hash, s.user_id, s.created_at, s.auth_time, s.mfa_time, s.mfa_method, s.ip, "            \
     "s.user_agent, s.idle_expires_at, s.absolute_expires_at, s.user_epoch, "                       \
-    "COALESCE(s.device_id, ''), u.revocation_epoch, " PGC_USER_OFF(                                \
-        "$3") ", s.host, "                                                                         \
-              "COALESCE(s.parent_hash, ''), s.mfa_pending, "                                       \
-              "(" PGC_USER_RISK("s.user_id", "$2") "), (" PGC_SIGN_IN_RISK "), s.amr, "            \
-                                                   "s.passkey_aaguid, u.expires_at"
+    "COALESCE(s.device_id, ''), u.revocation_epoch, " PGC_SESSION_USER_OFF ", s.host, "            \
+    "COALESCE(s.parent_hash, ''), s.mfa_pending, " PGC_SESSION_USER_RISK ", (" PGC_SIGN_IN_RISK    \
+    "), s.amr, s.passkey_aaguid, u.expires_at"
 
 static const char USER_INSERT[] =
     "INSERT INTO users (id, email, name, password_hash, password_changed_at, created_at, "
@@ -59,7 +62,8 @@ static const char USER_INSERT[] =
     "CASE WHEN $4::text = '' THEN 0 ELSE $5::bigint END, $5::bigint, $5::bigint)";
 static const char USER_BY_ID[] = "SELECT " PGC_USER_COLS " FROM users u WHERE u.id = $1";
 static const char USER_BY_EMAIL[] =
-    "SELECT " PGC_USER_COLS " FROM users u WHERE lower(u.email) = lower($1)";
+    "SELECT " PGC_USER_COLS " FROM users u WHERE lower(u.email) = lower($1) "
+    "AND " PGC_NOCASE("u.email") " = " PGC_NOCASE("$1::text");
 static const char USER_LIST[] =
     "SELECT " PGC_USER_COLS " FROM users u ORDER BY " PGC_NOCASE("u.email");
 static const char USER_EXISTS[] = "SELECT 1 FROM users WHERE id = $1";
@@ -135,14 +139,15 @@ static const char SESSION_DELETE_TREE[] =
     "(SELECT h FROM tree)";
 static const char SESSION_LIST_USER[] =
     "SELECT " PGC_SESSION_COLS " FROM sessions s JOIN users u ON u.id = s.user_id "
-    "WHERE s.user_id = $1 ORDER BY s.created_at, "
-    "s.id_hash COLLATE \"C\"";
+    "WHERE s.user_id = $1 ORDER BY s.created_at, s.id_hash COLLATE \"C\"";
 static const char SESSION_DELETE_USER[] = "DELETE FROM sessions WHERE user_id = $1";
 static const char SESSION_DELETE_EXPIRED[] = "DELETE FROM sessions WHERE idle_expires_at <= $1";
+/* Live sessions at $1: not idle, not revoked, user usable, MFA done. */
+#define PGC_COUNT_USER_OFF PGC_USER_OFF("$1")
 static const char SESSION_COUNT[] =
-    "SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id "
-    "WHERE s.idle_expires_at > $1 AND s.user_epoch = u.revocation_epoch AND NOT " PGC_USER_OFF(
-        "$1") " AND s.mfa_pending = 0";
+    "SELECT count(*) FROM sessions s JOIN users u ON "
+    "u.id = s.user_id WHERE s.idle_expires_at > $1 AND "
+    "s.user_epoch = u.revocation_epoch AND NOT " PGC_COUNT_USER_OFF " AND s.mfa_pending = 0";
 #define PGC_DET_COLS                                                                               \
     "d.id, d.user_id, u.email, d.type, d.activity = 'user', d.level, d.state, d.detail, "          \
     "d.evidence, d.ip, COALESCE(d.session_hash, ''), d.created_at, d.updated_at"

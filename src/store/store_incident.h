@@ -87,6 +87,17 @@ int zt_store_incident_find_open(zt_store *st, const char *user_id, const char *d
  * incident's current status (nothing is written). */
 int zt_store_incident_append(zt_store *st, int64_t id, const zt_store_incident_update *u,
                              zt_store_incident_event *ev);
+/* Correlation in one step: join the newest unresolved incident of inc->user_id or
+ * inc->device_id last updated at or after `since` (adding ev and applying u as
+ * zt_store_incident_append does; *inc becomes that incident), or, when there is none and
+ * may_open, create inc with ev as its first event (as zt_store_incident_create). *opened says
+ * which. The find and the write are one transaction serialised per subject, so two callers (two
+ * gateways on one PostgreSQL) seeing events of one user or device at once open one incident
+ * between them, not two. -ENOENT when none is open and !may_open (nothing written). inc's
+ * title, severity and created_at are checked only when may_open. */
+int zt_store_incident_join_or_open(zt_store *st, zt_store_incident *inc, int64_t since,
+                                   const zt_store_incident_update *u, bool may_open,
+                                   zt_store_incident_event *ev, bool *opened);
 int zt_store_incident_get(zt_store *st, int64_t id, zt_store_incident *out);
 /* Newest first. */
 int zt_store_incident_list(zt_store *st, const zt_store_incident_filter *f, zt_store_incident_cb cb,

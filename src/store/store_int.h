@@ -118,6 +118,9 @@ typedef struct zt_store_incident_ops {
     int (*list)(zt_store *st, const zt_store_incident_filter *f, zt_store_incident_cb cb,
                 void *ctx);
     int (*events)(zt_store *st, int64_t id, zt_store_incident_event_cb cb, void *ctx);
+    int (*join_or_open)(zt_store *st, zt_store_incident *inc, int64_t since,
+                        const zt_store_incident_update *u, bool may_open,
+                        zt_store_incident_event *ev, bool *opened);
 } zt_store_incident_ops;
 
 /* WebAuthn credentials and user handles (store_webauthn.h). */

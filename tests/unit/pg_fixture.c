@@ -67,6 +67,27 @@ int zt_test_pg_exec(const char *schema, const char *sql)
     return admin_exec(full);
 }
 
+int64_t zt_test_pg_int(const char *schema, const char *sql)
+{
+    PGconn *db = PQconnectdb(getenv("ZT_TEST_PG_DSN"));
+    int64_t v = -1;
+    char path[128];
+    snprintf(path, sizeof(path), "SET search_path = %s", schema);
+    if (PQstatus(db) == CONNECTION_OK) {
+        PQclear(PQexec(db, path));
+        PGresult *r = PQexec(db, sql);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+            v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        else
+            fprintf(stderr, "pg fixture: %s: %s", sql, PQresultErrorMessage(r));
+        PQclear(r);
+    } else {
+        fprintf(stderr, "pg fixture: %s", PQerrorMessage(db));
+    }
+    PQfinish(db);
+    return v;
+}
+
 void zt_test_pg_drop(const char *schema)
 {
     char sql[128];

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store/store.h"
 
@@ -20,6 +21,8 @@ zt_store *zt_test_pg_open(char schema[ZT_TEST_PG_SCHEMA_MAX], char *err, size_t 
 zt_store *zt_test_pg_reopen(const char *schema, char *err, size_t errlen);
 /* Run one SQL statement in schema (tests that corrupt or inspect rows); 0 or -1. */
 int zt_test_pg_exec(const char *schema, const char *sql);
+/* One integer from a query in schema (a count); -1 (and the error on stderr) when it fails. */
+int64_t zt_test_pg_int(const char *schema, const char *sql);
 /* Drop the schema and everything in it. */
 void zt_test_pg_drop(const char *schema);
 

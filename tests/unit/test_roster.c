@@ -1,6 +1,7 @@
 /* Roster import: the RFC 4180 reader (quoting, line ends, bad quoting named by row and column),
  * the encodings (BOM, CP932's Microsoft mappings, mixed files refused), the header names in
- * English and Japanese, and the planner's diff. */
+ * English and Japanese, the planner's diff, and batches applied to a store (SQLite, then
+ * PostgreSQL when ZT_TEST_PG_DSN is set: a schema per test). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pg_fixture.h"
 #include "roster/csv.h"
 #include "roster/roster.h"
 #include "store/store_roster.h"
@@ -465,6 +467,7 @@ static void test_plan_refusals(void **state)
 
 typedef struct fixture {
     char root[64], state[128];
+    char schema[ZT_TEST_PG_SCHEMA_MAX]; /* PostgreSQL runs: the test's schema, else "" */
     zt_store *st;
     unsigned records;
     char last[4096];
@@ -497,6 +500,35 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     zt_store_close(f->st);
+    nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* The store tests again against PostgreSQL (ZT_TEST_PG_DSN): a schema of the test's own; the
+ * account service still gets a state dir (the local revocation counter lives there). */
+static int setup_pg(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    snprintf(f->root, sizeof(f->root), "/tmp/zt-roster-XXXXXX");
+    assert_non_null(mkdtemp(f->root));
+    snprintf(f->state, sizeof(f->state), "%s/state", f->root);
+    assert_int_equal(mkdir(f->state, 0700), 0);
+    char err[256] = "";
+    f->st = zt_test_pg_open(f->schema, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("open: %s", err);
+    assert_int_equal(zt_store_group_add(f->st, "class-1a"), 0);
+    assert_int_equal(zt_store_group_add(f->st, "library"), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown_pg(void **state)
+{
+    fixture *f = *state;
+    zt_store_close(f->st);
+    zt_test_pg_drop(f->schema);
     nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(f);
     return 0;
@@ -682,5 +714,17 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_batch_past_expiry_revokes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_apply_idempotent_with_records, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    if (!zt_test_pg_enabled()) {
+        printf("postgresql: skipped (ZT_TEST_PG_DSN not set)\n");
+        return failed;
+    }
+    const struct CMUnitTest pg_tests[] = {
+#define PG_TEST(t) cmocka_unit_test_setup_teardown(t, setup_pg, teardown_pg)
+        PG_TEST(test_store_batch_all_or_nothing),
+        PG_TEST(test_store_batch_past_expiry_revokes),
+        PG_TEST(test_apply_idempotent_with_records),
+#undef PG_TEST
+    };
+    return failed + cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);
 }

@@ -1204,6 +1204,292 @@ static void test_signin_history(void **state)
     zt_user_dispose(&u);
 }
 
+typedef struct names {
+    char v[8][ZT_STORE_EMAIL_MAX + 1];
+    int n;
+} names;
+
+static int user_email_cb(void *ctx, const zt_user *u)
+{
+    names *l = ctx;
+    if (l->n < 8)
+        snprintf(l->v[l->n++], sizeof(l->v[0]), "%s", u->email);
+    return 0;
+}
+
+static int group_name_cb(void *ctx, const zt_store_group *g)
+{
+    names *l = ctx;
+    if (l->n < 8)
+        snprintf(l->v[l->n++], sizeof(l->v[0]), "%s", g->name);
+    return 0;
+}
+
+static int name_cb(void *ctx, const char *name)
+{
+    names *l = ctx;
+    if (l->n < 8)
+        snprintf(l->v[l->n++], sizeof(l->v[0]), "%s", name);
+    return 0;
+}
+
+static void expect_names(const names *l, const char *const *want, int n)
+{
+    assert_int_equal(l->n, n);
+    for (int i = 0; i < n; i++)
+        assert_string_equal(l->v[i], want[i]);
+}
+
+/* Lists sort by e-mail and group name ignoring ASCII case (SQLite's NOCASE), on every backend
+ * whatever the database's collation: "_" before letters, "Zed" after "carol". */
+static void test_list_order(void **state)
+{
+    fixture *f = *state;
+    const char *emails[] = {"carol@example.com", "Zed@example.com", "b@example.com",
+                            "_z@example.com", "Alice@example.com"};
+    const char *groups[] = {"gamma", "Zulu", "beta", "Alpha"};
+    zt_user u;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(zt_store_group_add(f->st, groups[i]), 0);
+    for (int i = 0; i < 5; i++) {
+        add_user(f->st, emails[i], &u);
+        assert_int_equal(zt_store_group_member_add(f->st, "ZULU", u.id), 0);
+    }
+    for (int i = 0; i < 4; i++) /* Alice, the last one, joins the others too */
+        if (i != 1)
+            assert_int_equal(zt_store_group_member_add(f->st, groups[i], u.id), 0);
+    const char *by_email[] = {"_z@example.com", "Alice@example.com", "b@example.com",
+                              "carol@example.com", "Zed@example.com"};
+    const char *by_name[] = {"Alpha", "beta", "gamma", "Zulu"};
+    names l = {0};
+    assert_int_equal(zt_store_user_list(f->st, user_email_cb, &l), 0);
+    expect_names(&l, by_email, 5);
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(zt_store_group_members(f->st, "zulu", user_email_cb, &l), 0);
+    expect_names(&l, by_email, 5);
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(zt_store_group_list(f->st, group_name_cb, &l), 0);
+    expect_names(&l, by_name, 4);
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(zt_store_user_groups(f->st, u.id, name_cb, &l), 0); /* Alice's */
+    expect_names(&l, by_name, 4);
+    zt_user_dispose(&u);
+}
+
+/* ---- PostgreSQL only: refusals, several gateways on one schema, reconnecting ---- */
+
+/* A schema holding someone else's table is not ours to migrate. */
+static void test_pg_foreign_schema_refused(void **state)
+{
+    (void)state;
+    char schema[ZT_TEST_PG_SCHEMA_MAX], hex[17], sql[160], err[512] = "";
+    zt_random_hex(hex, 8);
+    snprintf(schema, sizeof(schema), "zt_test_%s", hex);
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA %s; CREATE TABLE %s.invoices (id int)", schema,
+             schema);
+    assert_int_equal(zt_test_pg_exec(schema, sql), 0);
+    zt_store *st = zt_test_pg_reopen(schema, err, sizeof(err));
+    zt_store_close(st);
+    zt_test_pg_drop(schema);
+    assert_null(st);
+    assert_non_null(strstr(err, "not ztgate's"));
+}
+
+/* A schema written by a newer ztgate is refused, naming its version. */
+static void test_pg_newer_schema_refused(void **state)
+{
+    fixture *f = *state;
+    zt_store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(zt_test_pg_exec(f->schema, "UPDATE ztgate_meta SET value = '99' "
+                                                "WHERE key = 'schema_version'"),
+                     0);
+    char err[512] = "";
+    f->st = zt_test_pg_reopen(f->schema, err, sizeof(err));
+    assert_null(f->st);
+    assert_non_null(strstr(err, "version 99"));
+    assert_non_null(strstr(err, "newer"));
+}
+
+#define RACERS 8
+
+typedef struct racer {
+    zt_store *st; /* one of two stores: two gateways on one database */
+    const char *user_id;
+    int64_t step, code_id;
+    pthread_barrier_t *go;
+    int totp_rc, recovery_rc;
+} racer;
+
+static void *racer_main(void *p)
+{
+    racer *r = p;
+    pthread_barrier_wait(r->go);
+    r->totp_rc = zt_store_totp_use_step(r->st, r->user_id, r->step);
+    pthread_barrier_wait(r->go);
+    r->recovery_rc = zt_store_recovery_use(r->st, r->user_id, r->code_id);
+    return NULL;
+}
+
+static int first_code_cb(void *ctx, const zt_store_recovery *rec)
+{
+    int64_t *id = ctx;
+    if (*id == 0)
+        *id = rec->id;
+    return 0;
+}
+
+/* The single-use guarantees hold across gateways: of RACERS sign-ins on two stores presenting
+ * the same TOTP step, then the same recovery code, at the same moment, exactly one wins each
+ * time and the others are told the code was used. */
+static void test_pg_two_gateways_race(void **state)
+{
+    fixture *f = *state;
+    char err[512] = "";
+    zt_store *other = zt_test_pg_reopen(f->schema, err, sizeof(err));
+    if (other == NULL)
+        fail_msg("second gateway: %s", err);
+    zt_user u;
+    add_user(f->st, "race@example.com", &u);
+    unsigned char blob[40] = {1, 2, 3};
+    assert_int_equal(zt_store_totp_set(f->st, u.id, blob, sizeof(blob)), 0);
+    const char *codes[] = {"r1", "r2"};
+    assert_int_equal(zt_store_recovery_set(other, u.id, codes, 2), 0);
+    int64_t code_id = 0;
+    assert_int_equal(zt_store_recovery_list(f->st, u.id, first_code_cb, &code_id), 0);
+    assert_true(code_id > 0);
+
+    for (int round = 0; round < 5; round++) {
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, RACERS);
+        racer rs[RACERS];
+        pthread_t th[RACERS];
+        for (int i = 0; i < RACERS; i++) {
+            rs[i] = (racer){i % 2 ? other : f->st, u.id, 1000 + round, code_id, &go, 1, 1};
+            assert_int_equal(pthread_create(&th[i], NULL, racer_main, &rs[i]), 0);
+        }
+        int totp_wins = 0, code_wins = 0;
+        for (int i = 0; i < RACERS; i++) {
+            pthread_join(th[i], NULL);
+            totp_wins += rs[i].totp_rc == 0;
+            code_wins += rs[i].recovery_rc == 0;
+            assert_true(rs[i].totp_rc == 0 || rs[i].totp_rc == -EALREADY);
+            assert_true(rs[i].recovery_rc == 0 || rs[i].recovery_rc == -EALREADY);
+        }
+        pthread_barrier_destroy(&go);
+        assert_int_equal(totp_wins, 1);
+        assert_int_equal(code_wins, round == 0 ? 1 : 0); /* one code: used once, ever */
+    }
+
+    /* A revocation on one gateway is seen by the other at once: new epoch, no sessions. */
+    zt_store_session s = make_session(u.id, 'e', 0), got;
+    assert_int_equal(zt_store_session_create(other, &s), 0);
+    int64_t epoch = 0;
+    assert_int_equal(zt_store_user_bump_epoch(f->st, u.id, &epoch), 0);
+    assert_int_equal(epoch, 1);
+    assert_int_equal(zt_store_session_get(other, s.id_hash, &got), -ENOENT);
+    zt_user v;
+    assert_int_equal(zt_store_user_get_by_id(other, u.id, &v), 0);
+    assert_int_equal(v.revocation_epoch, 1);
+    zt_user_dispose(&v);
+    zt_user_dispose(&u);
+    zt_store_close(other);
+}
+
+typedef struct recovery_racer {
+    zt_store *st;
+    const char *user_id;
+    const char *const *codes;
+    pthread_barrier_t *go;
+    int rc;
+} recovery_racer;
+
+static void *recovery_set_main(void *p)
+{
+    recovery_racer *r = p;
+    pthread_barrier_wait(r->go);
+    r->rc = zt_store_recovery_set(r->st, r->user_id, r->codes, 3);
+    return NULL;
+}
+
+static int count_codes_cb(void *ctx, const zt_store_recovery *rec)
+{
+    (void)rec;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Replacing the recovery codes on two gateways at once leaves one set of 3, not 6. */
+static void test_pg_recovery_set_race(void **state)
+{
+    fixture *f = *state;
+    char err[512] = "";
+    zt_store *other = zt_test_pg_reopen(f->schema, err, sizeof(err));
+    if (other == NULL)
+        fail_msg("second gateway: %s", err);
+    zt_user u;
+    add_user(f->st, "codes@example.com", &u);
+    const char *a[] = {"a1", "a2", "a3"}, *b[] = {"b1", "b2", "b3"};
+    for (int round = 0; round < 5; round++) {
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, RACERS);
+        recovery_racer rs[RACERS];
+        pthread_t th[RACERS];
+        for (int i = 0; i < RACERS; i++) {
+            rs[i] = (recovery_racer){i % 2 ? other : f->st, u.id, i % 2 ? a : b, &go, 1};
+            assert_int_equal(pthread_create(&th[i], NULL, recovery_set_main, &rs[i]), 0);
+        }
+        for (int i = 0; i < RACERS; i++) {
+            pthread_join(th[i], NULL);
+            if (rs[i].rc != 0)
+                fail_msg("recovery_set: %d", rs[i].rc);
+        }
+        pthread_barrier_destroy(&go);
+        int n = 0;
+        assert_int_equal(zt_store_recovery_list(other, u.id, count_codes_cb, &n), 0);
+        assert_int_equal(n, 3);
+    }
+    zt_user_dispose(&u);
+    zt_store_close(other);
+}
+
+/* After the server dropped the connection (a restart, a failover), the next call reconnects
+ * and succeeds. The store here has an application_name of its own, so terminating its
+ * connections leaves the other tests running against the same server alone. */
+static void test_pg_reconnect(void **state)
+{
+    fixture *f = *state;
+    char hex[17], app[40], dsn[1024], sql[160], err[512] = "";
+    zt_random_hex(hex, 8);
+    snprintf(app, sizeof(app), "ztgate_test_%s", hex);
+    snprintf(dsn, sizeof(dsn), "%s options='-c search_path=%s' application_name=%s",
+             getenv("ZT_TEST_PG_DSN"), f->schema, app);
+    zt_store_cfg cfg = {.backend = ZT_STORE_POSTGRES, .dsn = dsn};
+    zt_store *st = zt_store_open(&cfg, err, sizeof(err));
+    if (st == NULL)
+        fail_msg("open: %s", err);
+    zt_user u, got;
+    add_user(st, "back@example.com", &u);
+    snprintf(sql, sizeof(sql),
+             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+             "'%s'",
+             app);
+    assert_int_equal(zt_test_pg_exec(f->schema, sql), 0);
+    assert_int_equal(db_int(f, "SELECT 1"), 1); /* the server itself is still there */
+    if (zt_store_user_get_by_id(st, u.id, &got) != 0)
+        fail_msg("after the connection was terminated: %s", zt_store_errmsg());
+    assert_string_equal(got.email, "back@example.com");
+    /* And again inside a transaction's first statement. */
+    assert_int_equal(zt_test_pg_exec(f->schema, sql), 0);
+    int64_t epoch = 0;
+    if (zt_store_user_bump_epoch(st, u.id, &epoch) != 0)
+        fail_msg("transaction after the connection was terminated: %s", zt_store_errmsg());
+    assert_int_equal(epoch, 1);
+    zt_user_dispose(&u);
+    zt_user_dispose(&got);
+    zt_store_close(st);
+}
+
 int main(void)
 {
     if (!zt_secure_init())
@@ -1232,6 +1518,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_detections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detection_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signin_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_order, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
     if (!zt_test_pg_enabled()) {
@@ -1253,6 +1540,12 @@ int main(void)
         PG_TEST(test_detections),
         PG_TEST(test_detection_cap),
         PG_TEST(test_signin_history),
+        PG_TEST(test_list_order),
+        PG_TEST(test_pg_foreign_schema_refused),
+        PG_TEST(test_pg_newer_schema_refused),
+        PG_TEST(test_pg_two_gateways_race),
+        PG_TEST(test_pg_recovery_set_race),
+        PG_TEST(test_pg_reconnect),
 #undef PG_TEST
     };
     return failed + cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);

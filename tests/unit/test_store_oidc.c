@@ -1,8 +1,9 @@
-/* The store's OpenID Connect records (SQLite backend, schema 10): a code is taken once, and a
- * second take revokes its grant; tokens live while their grant and its ztgate session live; a
- * refresh token rotates once, and reuse revokes the family; revocation by client; the jti
- * replay cache; grants of ended sessions handed out once; the sweep. Each test owns a temp
- * dir. */
+/* The store's OpenID Connect records (SQLite, then PostgreSQL when ZT_TEST_PG_DSN is set): a
+ * code is taken once, and a second take revokes its grant; tokens live while their grant and
+ * its ztgate session live; a refresh token rotates once, and reuse revokes the family;
+ * revocation by client; the jti replay cache; grants of ended sessions handed out once; the
+ * sweep; and code, refresh token and jti single use when two gateways race for them. Each test
+ * owns a temp dir, or a PostgreSQL schema. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,12 +13,14 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pg_fixture.h"
 #include "store/store.h"
 
 #define T0 1800000000 /* a fixed "now" */
@@ -25,6 +28,7 @@
 typedef struct fixture {
     char root[64];
     char state[128];
+    char schema[ZT_TEST_PG_SCHEMA_MAX]; /* PostgreSQL runs: the test's schema, else "" */
     zt_store *st;
     zt_user alice;
     zt_store_session sess;
@@ -36,18 +40,9 @@ static void hash_of(char c, unsigned char h[ZT_STORE_OIDC_HASH_LEN])
     memset(h, c, ZT_STORE_OIDC_HASH_LEN);
 }
 
-static int setup(void **state)
+/* The user, session and grant every test starts from, whichever backend. */
+static void seed(fixture *f)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    snprintf(f->root, sizeof(f->root), "/tmp/zt-oidcstore-XXXXXX");
-    assert_non_null(mkdtemp(f->root));
-    snprintf(f->state, sizeof(f->state), "%s/state", f->root);
-    char err[256] = "";
-    zt_store_cfg cfg = {.backend = ZT_STORE_SQLITE, .state_dir = f->state};
-    f->st = zt_store_open(&cfg, err, sizeof(err));
-    if (f->st == NULL)
-        fail_msg("open: %s", err);
     assert_int_equal(zt_store_user_add(f->st, "alice@example.com", "A", "", NULL, 0, &f->alice), 0);
     zt_store_session *s = &f->sess;
     memset(s->id_hash, 'a', 64);
@@ -69,8 +64,59 @@ static int setup(void **state)
     g->created_at = T0;
     g->expires_at = T0 + 8 * 3600;
     assert_int_equal(zt_store_oidc_grant_add(f->st, g), 0);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    snprintf(f->root, sizeof(f->root), "/tmp/zt-oidcstore-XXXXXX");
+    assert_non_null(mkdtemp(f->root));
+    snprintf(f->state, sizeof(f->state), "%s/state", f->root);
+    char err[256] = "";
+    zt_store_cfg cfg = {.backend = ZT_STORE_SQLITE, .state_dir = f->state};
+    f->st = zt_store_open(&cfg, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("open: %s", err);
+    seed(f);
     *state = f;
     return 0;
+}
+
+/* The same tests against PostgreSQL (ZT_TEST_PG_DSN): a schema of the test's own. */
+static int setup_pg(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    char err[256] = "";
+    f->st = zt_test_pg_open(f->schema, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("open: %s", err);
+    seed(f);
+    *state = f;
+    return 0;
+}
+
+static int teardown_pg(void **state)
+{
+    fixture *f = *state;
+    zt_store_close(f->st);
+    zt_test_pg_drop(f->schema);
+    zt_user_dispose(&f->alice);
+    free(f);
+    return 0;
+}
+
+/* A second gateway: another store on the fixture's database. */
+static zt_store *open_again(const fixture *f)
+{
+    char err[256] = "";
+    zt_store_cfg cfg = {.backend = ZT_STORE_SQLITE, .state_dir = f->state};
+    zt_store *st = f->schema[0] != '\0' ? zt_test_pg_reopen(f->schema, err, sizeof(err))
+                                        : zt_store_open(&cfg, err, sizeof(err));
+    if (st == NULL)
+        fail_msg("open again: %s", err);
+    return st;
 }
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -322,6 +368,99 @@ static void test_sweep_and_bad_args(void **state)
     assert_int_equal(zt_store_oidc_grant_add(f->st, &bad), -EINVAL);
 }
 
+/* ---- two gateways racing ---- */
+
+typedef enum race_kind { RACE_CODE, RACE_REFRESH, RACE_JTI } race_kind;
+
+typedef struct racer {
+    zt_store *st;
+    race_kind kind;
+    int round, index;
+    pthread_barrier_t *go;
+    int rc;
+} racer;
+
+static void *race_main(void *p)
+{
+    racer *r = p;
+    unsigned char h[ZT_STORE_OIDC_HASH_LEN], next[ZT_STORE_OIDC_HASH_LEN];
+    zt_store_oidc_code c;
+    zt_store_oidc_grant g;
+    char jti[16];
+    hash_of((char)('A' + r->round), h);
+    hash_of((char)('a' + r->index), next);
+    next[0] = (unsigned char)r->round;
+    snprintf(jti, sizeof(jti), "j%d", r->round);
+    pthread_barrier_wait(r->go);
+    if (r->kind == RACE_CODE)
+        r->rc = zt_store_oidc_code_take(r->st, h, T0, &c, &g);
+    else if (r->kind == RACE_REFRESH)
+        r->rc = zt_store_oidc_refresh_rotate(r->st, h, next, T0 + 1, T0 + 3600, &g);
+    else
+        r->rc = zt_store_oidc_jti_use(r->st, "grafana", jti, T0 + 60, T0);
+    return NULL;
+}
+
+/* A fresh grant per kind and round (a lost race revokes the round's grant), with its code or
+ * refresh token hashed from the round. */
+static void race_prepare(fixture *f, race_kind kind, int round)
+{
+    zt_store_oidc_grant g = f->g;
+    g.id[31] = (char)('c' + round % 4);
+    g.id[30] = (char)('c' + round / 4);
+    g.id[29] = (char)('c' + kind);
+    unsigned char h[ZT_STORE_OIDC_HASH_LEN];
+    hash_of((char)('A' + round), h);
+    if (kind == RACE_CODE) {
+        zt_store_oidc_code code = {.expires_at = T0 + 60};
+        memcpy(code.grant_id, g.id, sizeof(code.grant_id));
+        snprintf(code.redirect_uri, sizeof(code.redirect_uri), "https://rp.example/cb");
+        assert_int_equal(zt_store_oidc_grant_code_add(f->st, &g, h, &code), 0);
+    } else if (kind == RACE_REFRESH) {
+        assert_int_equal(zt_store_oidc_grant_add(f->st, &g), 0);
+        assert_int_equal(
+            zt_store_oidc_token_add(f->st, h, g.id, ZT_STORE_OIDC_REFRESH, T0, T0 + 3600), 0);
+    }
+}
+
+/* Four takers (two per gateway) at once, many rounds: exactly one wins each round; the others
+ * are told it was used (a replay), never handed it too. */
+static void race_rounds(fixture *f, zt_store *other, race_kind kind)
+{
+    for (int round = 0; round < 12; round++) {
+        race_prepare(f, kind, round);
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, 4);
+        racer r[4];
+        pthread_t th[4];
+        for (int i = 0; i < 4; i++) {
+            r[i] = (racer){
+                .st = i % 2 ? other : f->st, .kind = kind, .round = round, .index = i, .go = &go};
+            assert_int_equal(pthread_create(&th[i], NULL, race_main, &r[i]), 0);
+        }
+        int won = 0;
+        for (int i = 0; i < 4; i++) {
+            pthread_join(th[i], NULL);
+            if (r[i].rc == 0)
+                won++;
+            else if (r[i].rc != -EALREADY)
+                fail_msg("kind %d round %d racer %d: %d", kind, round, i, r[i].rc);
+        }
+        pthread_barrier_destroy(&go);
+        assert_int_equal(won, 1);
+    }
+}
+
+static void test_two_gateways_race(void **state)
+{
+    fixture *f = *state;
+    zt_store *other = open_again(f);
+    race_rounds(f, other, RACE_CODE);
+    race_rounds(f, other, RACE_REFRESH);
+    race_rounds(f, other, RACE_JTI);
+    zt_store_close(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +477,30 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_disabled_user_ends_grant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deleted_user_ends_grant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_and_bad_args, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_gateways_race, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    if (!zt_test_pg_enabled()) {
+        printf("postgresql: skipped (ZT_TEST_PG_DSN not set)\n");
+        return failed;
+    }
+    const struct CMUnitTest pg_tests[] = {
+#define PG_TEST(t) cmocka_unit_test_setup_teardown(t, setup_pg, teardown_pg)
+        PG_TEST(test_code_once_and_replay_revokes),
+        PG_TEST(test_grant_and_code_together),
+        PG_TEST(test_tokens_together),
+        PG_TEST(test_code_expired_or_unknown),
+        PG_TEST(test_code_of_ended_session),
+        PG_TEST(test_refresh_rotation_and_reuse),
+        PG_TEST(test_refresh_refused_when_session_ends),
+        PG_TEST(test_revoke_by_client),
+        PG_TEST(test_jti_replay),
+        PG_TEST(test_end_orphans_once),
+        PG_TEST(test_disabled_user_ends_grant),
+        PG_TEST(test_deleted_user_ends_grant),
+        PG_TEST(test_sweep_and_bad_args),
+        PG_TEST(test_two_gateways_race),
+#undef PG_TEST
+    };
+    return failed + cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);
 }

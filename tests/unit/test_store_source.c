@@ -4,7 +4,8 @@
  * group sync that replaces only its own source's memberships; group facts and renames; and
  * the account service's update (revoking when the email changes or the expiry is past) and
  * sync (records only when something changed). Bad arguments are refused with nothing written.
- * Each test owns a temp dir. */
+ * On SQLite, then on PostgreSQL when ZT_TEST_PG_DSN is set; each test owns a temp dir, or a
+ * PostgreSQL schema. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pg_fixture.h"
 #include "session/account.h"
 #include "store/store.h"
 #include "store/store_source.h"
@@ -28,6 +30,7 @@
 typedef struct fixture {
     char root[64];
     char state[128];
+    char schema[ZT_TEST_PG_SCHEMA_MAX]; /* PostgreSQL runs: the test's schema, else "" */
     zt_store *st;
     unsigned records;
     char last[4096];
@@ -46,6 +49,28 @@ static int setup(void **state)
     if (f->st == NULL)
         fail_msg("open: %s", err);
     *state = f;
+    return 0;
+}
+
+/* The same tests against PostgreSQL (ZT_TEST_PG_DSN): a schema of the test's own. */
+static int setup_pg(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    char err[256] = "";
+    f->st = zt_test_pg_open(f->schema, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("open: %s", err);
+    *state = f;
+    return 0;
+}
+
+static int teardown_pg(void **state)
+{
+    fixture *f = *state;
+    zt_store_close(f->st);
+    zt_test_pg_drop(f->schema);
+    free(f);
     return 0;
 }
 
@@ -418,5 +443,23 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_expired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_attrs_and_group_update, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    if (!zt_test_pg_enabled()) {
+        printf("postgresql: skipped (ZT_TEST_PG_DSN not set)\n");
+        return failed;
+    }
+    const struct CMUnitTest pg_tests[] = {
+#define PG_TEST(t) cmocka_unit_test_setup_teardown(t, setup_pg, teardown_pg)
+        PG_TEST(test_create_and_lookup),
+        PG_TEST(test_bad_arguments),
+        PG_TEST(test_update_and_list),
+        PG_TEST(test_attrs),
+        PG_TEST(test_sync_groups),
+        PG_TEST(test_group_meta),
+        PG_TEST(test_account_update_and_sync),
+        PG_TEST(test_list_expired),
+        PG_TEST(test_account_attrs_and_group_update),
+#undef PG_TEST
+    };
+    return failed + cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);
 }

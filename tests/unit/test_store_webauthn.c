@@ -1,8 +1,10 @@
-/* The store's WebAuthn records (SQLite backend, schema 6): credentials added, read, listed
- * oldest first, renamed and deleted by their owner only; a credential id unique across users;
- * the sign counter's compare-and-set; the per-user cap; every bad argument refused with nothing
- * written; user handles made once and found again; a deleted user's records going with them;
- * and a schema 5 database upgraded in place. Each test owns a temp dir. */
+/* The store's WebAuthn records (SQLite, then PostgreSQL when ZT_TEST_PG_DSN is set):
+ * credentials added, read, listed oldest first, renamed and deleted by their owner only; a
+ * credential id unique across users; the sign counter's compare-and-set; the per-user cap;
+ * every bad argument refused with nothing written; user handles made once and found again; a
+ * deleted user's records going with them; a challenge taken once even by two gateways racing;
+ * and a schema 5 database upgraded in place (SQLite only). Each test owns a temp dir, or a
+ * PostgreSQL schema. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "identity/webauthn.h"
+#include "pg_fixture.h"
 #include "store/store.h"
 
 /* The store keeps its own copies of the verification core's limits. */
@@ -32,6 +35,7 @@ typedef struct fixture {
     char root[64];
     char state[128];
     char db[160];
+    char schema[ZT_TEST_PG_SCHEMA_MAX]; /* PostgreSQL runs: the test's schema, else "" */
     zt_store *st;
     zt_user alice, bob;
 } fixture;
@@ -67,6 +71,44 @@ static int setup(void **state)
     return 0;
 }
 
+/* The same backend-independent tests again against PostgreSQL (ZT_TEST_PG_DSN): a schema of
+ * the test's own instead of a temp dir. */
+static int setup_pg(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    char err[256] = "";
+    f->st = zt_test_pg_open(f->schema, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("open: %s", err);
+    add_user(f->st, "alice@example.com", &f->alice);
+    add_user(f->st, "bob@example.com", &f->bob);
+    *state = f;
+    return 0;
+}
+
+static int teardown_pg(void **state)
+{
+    fixture *f = *state;
+    zt_store_close(f->st);
+    zt_test_pg_drop(f->schema);
+    zt_user_dispose(&f->alice);
+    zt_user_dispose(&f->bob);
+    free(f);
+    return 0;
+}
+
+/* Another store on the fixture's database: a second gateway (or the same one reopened). */
+static zt_store *open_again(const fixture *f)
+{
+    char err[256] = "";
+    zt_store *st = f->schema[0] != '\0' ? zt_test_pg_reopen(f->schema, err, sizeof(err))
+                                        : open_at(f->state, err, sizeof(err));
+    if (st == NULL)
+        fail_msg("open again: %s", err);
+    return st;
+}
+
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb, (void)flag, (void)ftw;
@@ -96,6 +138,12 @@ static int64_t sqlite_int(const char *db, const char *sql)
     sqlite3_finalize(s);
     sqlite3_close(h);
     return v;
+}
+
+/* A count from the fixture's database, whichever backend it is. */
+static int64_t db_int(const fixture *f, const char *sql)
+{
+    return f->schema[0] != '\0' ? zt_test_pg_int(f->schema, sql) : sqlite_int(f->db, sql);
 }
 
 static void sqlite_exec(const char *db, const char *sql)
@@ -465,7 +513,7 @@ static void test_bad_cred_refused(void **state)
     }
     assert_int_equal(zt_store_webauthn_add(f->st, NULL), -EINVAL);
     assert_int_equal(count_of(f->st, f->alice.id), 0);
-    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM webauthn_credentials"), 0);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM webauthn_credentials"), 0);
 
     /* Every transport word is accepted, once each. */
     zt_store_webauthn_cred all = make_cred(f->alice.id, 'w', 16, 1000);
@@ -520,7 +568,7 @@ static void test_bad_arguments(void **state)
     assert_string_equal(got.name, a.name);
     assert_int_equal(got.sign_count, 5);
     assert_int_equal(got.last_used_at, 0);
-    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM webauthn_user_handles"), 0);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM webauthn_user_handles"), 0);
 }
 
 static int reenter_cb(void *ctx, const zt_store_webauthn_cred *c)
@@ -564,15 +612,13 @@ static void test_user_handles(void **state)
 
     /* Survives reopening. */
     zt_store_close(f->st);
-    char err[256] = "";
-    f->st = open_at(f->state, err, sizeof(err));
-    assert_non_null(f->st);
+    f->st = open_again(f);
     assert_int_equal(zt_store_webauthn_handle(f->st, f->alice.id, false, h2), 0);
     assert_memory_equal(h1, h2, sizeof(h1));
 
     assert_int_equal(zt_store_webauthn_handle(f->st, "0123456789abcdef0123456789abcdef", true, h2),
                      -ENOENT);
-    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM webauthn_user_handles"), 2);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM webauthn_user_handles"), 2);
 }
 
 /* Deleting a user deletes their credentials and handle (foreign keys, ON DELETE CASCADE). */
@@ -590,8 +636,8 @@ static void test_user_delete_cascades(void **state)
     zt_store_webauthn_cred got;
     assert_int_equal(zt_store_webauthn_get(f->st, a.id, a.id_len, &got), -ENOENT);
     assert_int_equal(zt_store_webauthn_user_by_handle(f->st, h, sizeof(h), uid), -ENOENT);
-    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM webauthn_credentials"), 1);
-    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM webauthn_user_handles"), 0);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM webauthn_credentials"), 1);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM webauthn_user_handles"), 0);
     assert_int_equal(zt_store_webauthn_get(f->st, b.id, b.id_len, &got), 0);
     /* The freed id may be registered again. */
     a = make_cred(f->bob.id, 'd', 16, 2000);
@@ -693,7 +739,7 @@ static void test_challenges(void **state)
     assert_int_equal(zt_store_webauthn_challenge_put(f->st, &c, 1000), 0);
     zt_store_webauthn_challenge c3 = make_challenge('c', "register", 9000);
     assert_int_equal(zt_store_webauthn_challenge_put(f->st, &c3, 5000), 0);
-    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM webauthn_challenges"), 1);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM webauthn_challenges"), 1);
 
     /* Bad arguments write nothing. */
     zt_store_webauthn_challenge bad = make_challenge('a', "login", 2000);
@@ -706,7 +752,54 @@ static void test_challenges(void **state)
     bad = make_challenge('a', "login", 2000);
     bad.rd[1] = '\n';
     assert_int_equal(zt_store_webauthn_challenge_put(f->st, &bad, 1000), -EINVAL);
-    assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM webauthn_challenges"), 1);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM webauthn_challenges"), 1);
+}
+
+/* Two gateways (two stores on one database), two threads each, take one challenge at once:
+ * exactly one gets it, every other finds none. Many rounds, so the takes do overlap. */
+typedef struct taker {
+    zt_store *st;
+    const char *binding;
+    pthread_barrier_t *go;
+    int rc;
+} taker;
+
+static void *take_main(void *p)
+{
+    taker *t = p;
+    zt_store_webauthn_challenge got;
+    pthread_barrier_wait(t->go);
+    t->rc = zt_store_webauthn_challenge_take(t->st, t->binding, "login", 1001, &got);
+    return NULL;
+}
+
+static void test_challenge_race_two_gateways(void **state)
+{
+    fixture *f = *state;
+    zt_store *other = open_again(f);
+    zt_store_webauthn_challenge c = make_challenge('d', "login", 2000);
+    for (int round = 0; round < 30; round++) {
+        assert_int_equal(zt_store_webauthn_challenge_put(f->st, &c, 1000), 0);
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, 4);
+        taker t[4];
+        pthread_t th[4];
+        for (int i = 0; i < 4; i++) {
+            t[i] = (taker){.st = i % 2 ? other : f->st, .binding = c.binding, .go = &go};
+            assert_int_equal(pthread_create(&th[i], NULL, take_main, &t[i]), 0);
+        }
+        int won = 0;
+        for (int i = 0; i < 4; i++) {
+            pthread_join(th[i], NULL);
+            if (t[i].rc == 0)
+                won++;
+            else if (t[i].rc != -ENOENT)
+                fail_msg("round %d taker %d: %d %s", round, i, t[i].rc, zt_store_errmsg());
+        }
+        pthread_barrier_destroy(&go);
+        assert_int_equal(won, 1);
+    }
+    zt_store_close(other);
 }
 
 int main(void)
@@ -724,6 +817,28 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_user_delete_cascades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v5_to_v6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_challenges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_challenge_race_two_gateways, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    if (!zt_test_pg_enabled()) {
+        printf("postgresql: skipped (ZT_TEST_PG_DSN not set)\n");
+        return failed;
+    }
+    const struct CMUnitTest pg_tests[] = {
+#define PG_TEST(t) cmocka_unit_test_setup_teardown(t, setup_pg, teardown_pg)
+        PG_TEST(test_add_get_list_rename_delete),
+        PG_TEST(test_unique_and_owner_scoped),
+        PG_TEST(test_counter_compare_and_set),
+        PG_TEST(test_counter_race),
+        PG_TEST(test_cap),
+        PG_TEST(test_bad_cred_refused),
+        PG_TEST(test_bad_arguments),
+        PG_TEST(test_callback_reentry),
+        PG_TEST(test_user_handles),
+        PG_TEST(test_user_delete_cascades),
+        PG_TEST(test_challenges),
+        PG_TEST(test_challenge_race_two_gateways),
+#undef PG_TEST
+    };
+    return failed + cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);
 }
