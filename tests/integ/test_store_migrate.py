@@ -11,7 +11,8 @@ import os
 import harness
 import pgcluster
 from harness import check, eq
-from portal_client import Browser, add_user, complete_sign_in, session_cookie, signed_in_browser
+from portal_client import (Browser, _fresh_step, add_user, mfa, session_cookie, sign_in,
+                           signed_in_browser, totp)
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -87,7 +88,15 @@ def test_migrate_sqlite_deployment_to_postgresql(h):
     eq(before.get("/").status, 200, "the session made on SQLite, served from PostgreSQL")
     # A fresh sign-in: same password, same TOTP secret (asked, not enrolled again).
     b = Browser(gw_pg.port)
-    r = complete_sign_in(b, ALICE, PASSWORD, secret=alice.secret)
+    r = sign_in(b, ALICE, PASSWORD)
+    eq(r.status, 303, "the password set on SQLite accepted on PostgreSQL")
+    check(r.header("Location", "").startswith("/.ztgate/mfa"),
+          "the TOTP enrolled on SQLite is asked for (not a new enrolment): %r"
+          % r.header("Location", ""))
+    step = _fresh_step(alice.secret)
+    check(step is not None, "an unused TOTP time step")
+    r = mfa(b, totp(alice.secret, at=step * 30))
+    eq(r.status, 303, "the TOTP code of the secret enrolled on SQLite accepted")
     check(session_cookie(b), "signed in on the PostgreSQL gateway")
     eq(b.get("/").status, 200, "the app through the PostgreSQL gateway")
     r = _cli(h, pg_path, "user", "list", "--json")
