@@ -192,9 +192,10 @@ probe() { # port cookie -> "STATUS BYTES"
         -H "Cookie: ztgate_session=$2" "http://127.0.0.1:$1/1k.html" || true
 }
 # Commits and rows written in the gateways' database so far: "COMMITS INSERTED UPDATED DELETED".
-# Statistics reach pg_stat_database when a backend reports them (at most a second late): wait.
+# A backend reports its statistics to pg_stat_database at most once a second while busy and
+# within 10 s once idle (PostgreSQL 15's PGSTAT_IDLE_INTERVAL): wait that long first.
 pg_writes() {
-    sleep 2
+    sleep 11
     psql "$dsn_local" -qAt -F' ' -c "SELECT xact_commit, tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = 'postgres'"
 }
 per_each() { # before after count -> "commits C, rows written R per each"
