@@ -5,7 +5,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 MESON      ?= meson
 
-.PHONY: all setup run check unit integ browser asan fuzz fuzz-check bench fmt lint clean
+.PHONY: all setup run check unit integ integ-pg browser asan fuzz fuzz-check bench fmt lint clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -19,19 +19,26 @@ setup:
 run: setup all
 	scripts/run-quickstart.sh
 
-# Everything CI runs: set-up, build, lint, unit tests, integration tests, the same again under
-# ASan+UBSan, then each fuzzer briefly.
+# Everything CI runs: set-up, build, lint, unit tests (store tests on SQLite and on a throwaway
+# PostgreSQL), integration tests on SQLite and again on PostgreSQL, unit and SQLite integration
+# tests again under ASan+UBSan, then each fuzzer briefly. scripts/with-pg.sh starts the
+# PostgreSQL (tests/pg/pgtmp.sh) and stops it when its command ends, failed or not.
 check: setup all lint
-	$(MESON) test -C $(BUILD) --print-errorlogs
+	scripts/with-pg.sh $(MESON) test -C $(BUILD) --print-errorlogs
 	tests/integ/run.sh $(BUILD)
+	scripts/with-pg.sh tests/integ/run.sh $(BUILD)
 	$(MAKE) asan
 	$(MAKE) fuzz-check
 
 unit: all
-	$(MESON) test -C $(BUILD) --print-errorlogs
+	scripts/with-pg.sh $(MESON) test -C $(BUILD) --print-errorlogs
 
 integ: all
 	tests/integ/run.sh $(BUILD)
+
+# The integration suite with every gateway on PostgreSQL (a schema per test).
+integ-pg: all
+	scripts/with-pg.sh tests/integ/run.sh $(BUILD)
 
 # Only the real-browser tests (Chromium; part of integ too). Screenshots: $(BUILD)/browser-shots/
 browser: setup all
@@ -42,7 +49,7 @@ asan:
 	    --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	    $(MESON) test -C $(ASAN_BUILD) --print-errorlogs
+	    scripts/with-pg.sh $(MESON) test -C $(ASAN_BUILD) --print-errorlogs
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    tests/integ/run.sh $(ASAN_BUILD)
 

@@ -15,6 +15,9 @@ cd "$(dirname "$0")/.."
 # tests/integ/apache.py on its own ports, never as the system service; Lasso and xmlsec1 for
 # ztgate's SAML IdP; python3-lasso for the stand-in IdP that checks the mellon harness
 # (tests/integ/saml_idp.py). iperf3 and stunnel4: the tunnel bench's load and peer (bench/tunnel).
+# postgresql: the server binaries (/usr/lib/postgresql/15/bin) and psql for the PostgreSQL store's
+# tests; tests/pg/pgtmp.sh starts throwaway clusters on their own ports, never the system one
+# (whose start the policy-rc.d of apt_install prevents).
 PACKAGES="
 build-essential clang meson ninja-build pkg-config clang-format libclang-rt-14-dev
 libuv1-dev node-llhttp libssl-dev libsodium-dev libsqlite3-dev libpq-dev libyaml-dev
@@ -27,6 +30,7 @@ python3-lasso
 slapd ldap-utils libldap-dev
 openssh-server openssh-client
 iperf3 stunnel4
+postgresql
 "
 
 log() { printf 'setup: %s\n' "$*"; }

@@ -29,12 +29,128 @@ class Skip(Exception):
     """Raised by a test that cannot run here (a missing tool); reported, not failed."""
 
 
+def sqlite_only(reason):
+    """Decorator: the test cannot run when the suite runs against PostgreSQL (ZT_INTEG_PG_DSN),
+    e.g. it reads the SQLite file itself; the runner reports it skipped with reason."""
+    def wrap(fn):
+        fn.sqlite_only = reason
+        return fn
+    return wrap
+
+
 def timeout(seconds):
     """Decorator: per-test time limit in seconds (default 60)."""
     def wrap(fn):
         fn.timeout = seconds
         return fn
     return wrap
+
+
+# ---------------------------------------------------------------------------------------------
+# the store the suite runs against
+
+def pg_dsn():
+    """ZT_INTEG_PG_DSN (a libpq connection string to a throwaway server: scripts/with-pg.sh) or
+    None: every gateway config then gets a store: section on PostgreSQL, a schema per test."""
+    return os.environ.get("ZT_INTEG_PG_DSN") or None
+
+
+def store_name():
+    dsn = pg_dsn()
+    return "postgresql (%s)" % dsn if dsn else "sqlite"
+
+
+def psql(dsn, sql):
+    """One statement through the psql CLI (the standard library has no libpq): stdout."""
+    r = subprocess.run(["psql", dsn, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise RuntimeError("psql: %s" % r.stderr.strip())
+    return r.stdout
+
+
+def pg_schema_dsn(dsn, schema):
+    """dsn confined to schema. options replaces the store's own (statement and lock timeouts,
+    src/store/pg.c), so they are given again at the store's default."""
+    return ("%s options='-c search_path=%s -c statement_timeout=5000 -c lock_timeout=5000'"
+            % (dsn, schema))
+
+
+def _sql_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return "'\\x%s'::bytea" % bytes(v).hex()
+    return "'%s'" % str(v).replace("'", "''")
+
+
+def _bind(sql, params):
+    """sqlite3's ? placeholders replaced by SQL literals (the tests' SQL has no ? in strings)."""
+    parts = sql.split("?")
+    if len(parts) - 1 != len(params):
+        raise ValueError("%d placeholders, %d parameters: %s" % (len(parts) - 1, len(params), sql))
+    out = [parts[0]]
+    for v, rest in zip(params, parts[1:]):
+        out += [_sql_literal(v), rest]
+    return "".join(out)
+
+
+def _pg_value(v):
+    if isinstance(v, str) and v.startswith("\\x") and re.fullmatch(r"\\x([0-9a-f]{2})*", v):
+        return bytes.fromhex(v[2:])  # bytea, as sqlite3 gives a blob
+    return v
+
+
+class PgRows:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self):
+        return list(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
+class PgDb:
+    """The few sqlite3.Connection methods tests use to read or seed rows (execute, executemany,
+    commit, close, with), over psql in the test's PostgreSQL schema: rows come back as tuples
+    of JSON-typed values (numbers, strings, blobs as bytes); each statement commits alone."""
+
+    def __init__(self, dsn):
+        self.dsn = dsn
+
+    def execute(self, sql, params=()):
+        q = _bind(sql, tuple(params)).strip().rstrip(";")
+        if not re.match(r"(?is)^(SELECT|WITH)\b", q):
+            psql(self.dsn, q)
+            return PgRows([])
+        out = psql(self.dsn, "SELECT coalesce(json_agg(q), '[]') FROM (%s) q" % q)
+        rows = json.loads(out, object_pairs_hook=lambda kv: tuple(_pg_value(v) for _, v in kv))
+        return PgRows(rows)
+
+    def executemany(self, sql, seq):
+        for params in seq:
+            self.execute(sql, params)
+
+    def commit(self):
+        pass
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -623,7 +739,7 @@ class Harness:
         self.conns = []
         self.keep_dir = False
         self.finalizers = []  # run by cleanup() after every process stopped, last added first
-        self.pg_schema = None  # the schema of this test under ZT_INTEG_PG_DSN (pg_store_section)
+        self.pg_schemas = {}  # state_dir -> its schema under ZT_INTEG_PG_DSN (pg_store_section)
 
     # -- building blocks
     def upstream(self, name="upstream"):
@@ -664,7 +780,35 @@ class Harness:
             "apps": apps,
         }
         cfg.update(extra or {})
+        if pg_dsn() and "store" not in cfg:
+            cfg["store"] = self.pg_store_section(cfg["state_dir"])
         return cfg
+
+    def pg_store_section(self, state_dir=None):
+        """store: on PostgreSQL in a schema of this test (made on first use, dropped at
+        cleanup), one per state_dir: configs sharing a state_dir share the store, as they would
+        share its SQLite file, and gateways with state dirs of their own keep stores apart."""
+        key = os.path.abspath(state_dir or os.path.join(self.dir, "state"))
+        if key not in self.pg_schemas:
+            base = pg_dsn()
+            schema = "t_" + os.urandom(6).hex()
+            psql(base, "CREATE SCHEMA %s" % schema)
+            self.pg_schemas[key] = schema
+
+            def drop_schema():
+                psql(base, "DROP SCHEMA IF EXISTS %s CASCADE" % schema)
+            self.on_cleanup(drop_schema)
+        return {"backend": "postgresql", "dsn": pg_schema_dsn(pg_dsn(), self.pg_schemas[key])}
+
+    def store_db(self, sqlite_path=None, timeout=10):
+        """The store's database for a test that reads or seeds rows itself: sqlite3 on
+        sqlite_path (default STATE_DIR/ztgate.db), or a PgDb in this test's PostgreSQL schema."""
+        path = sqlite_path or os.path.join(self.dir, "state", "ztgate.db")
+        schema = self.pg_schemas.get(os.path.abspath(os.path.dirname(path)))
+        if pg_dsn() and schema is not None:
+            return PgDb(pg_schema_dsn(pg_dsn(), schema))
+        import sqlite3
+        return sqlite3.connect(path, timeout=timeout)
 
     def gateway(self, config, start=True, name="ztgate"):
         g = Gateway(self, config, name)

@@ -29,14 +29,7 @@ PGTMP = os.path.join(HERE, "..", "pg", "pgtmp.sh")
 NODE_NAMES = ["gw-a", "gw-b", "gw-c", "gw-d", "gw-e"]
 
 
-def psql(dsn, sql, check=True):
-    """Runs sql through the psql CLI (no libpq in Python's standard library); stdout, unaligned
-    and without headers. Raises with psql's message when it fails and check is set."""
-    r = subprocess.run(["psql", dsn, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
-                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    if check and r.returncode != 0:
-        raise RuntimeError("psql failed (%d): %s" % (r.returncode, r.stderr.strip()))
-    return r.stdout
+psql = harness.psql  # one statement through the psql CLI: stdout
 
 
 class PgServer:

@@ -3,7 +3,8 @@ and definition order, each with a fresh Harness. Prints one line per test and fi
 "N passed, M failed"; exits 1 when any failed.
 
     runner.py BUILD_DIR [SUBSTRING...]   (only tests whose "file.function" contains a substring)
-Environment: ZT_INTEG_KEEP=1 keeps the temp dirs of failed tests.
+Environment: ZT_INTEG_KEEP=1 keeps the temp dirs of failed tests; ZT_INTEG_PG_DSN runs every
+gateway on PostgreSQL there (a schema per test; tests marked harness.sqlite_only are skipped).
 """
 import importlib
 import inspect
@@ -52,6 +53,8 @@ def run_one(build, full, fn):
     outcome, detail = "PASS", ""
     signal.alarm(int(limit))
     try:
+        if harness.pg_dsn() and getattr(fn, "sqlite_only", None):
+            raise harness.Skip("SQLite only: " + fn.sqlite_only)
         fn(h)
     except harness.Skip as e:
         outcome, detail = "SKIP", str(e)
@@ -107,12 +110,14 @@ def main(argv):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tests = discover(argv[2:])
     sanitized = " (sanitizer build: time limits x3)" if harness.is_sanitized(ztgate) else ""
-    print("integ: %d tests against %s%s" % (len(tests), ztgate, sanitized), flush=True)
+    print("integ: %d tests against %s%s, store %s" % (len(tests), ztgate, sanitized,
+                                                       harness.store_name()), flush=True)
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
     for full, fn in tests:
         counts[run_one(build, full, fn)] += 1
     if counts["SKIP"]:
         print("%d skipped" % counts["SKIP"])
+    print("store: %s" % harness.store_name())
     print("%d passed, %d failed" % (counts["PASS"], counts["FAIL"]))
     return 1 if counts["FAIL"] else 0
 

@@ -9,7 +9,6 @@ line" record per change and the admin API none of the change itself, so the reco
 match."""
 import json
 import os
-import sqlite3
 
 from admin_auth import FIRST_ADMIN, personal_token
 from harness import APP_HOST, eq, free_port
@@ -192,7 +191,7 @@ def _cli_json(h, gw, *args):
 def _passes(gw):
     """Temporary access passes as stored, without the hash (random), times and issuer (the
     actor): whose, how many uses, how many left, whether revoked."""
-    db = sqlite3.connect(os.path.join(gw.config["state_dir"], "ztgate.db"), timeout=10)
+    db = gw.h.store_db(os.path.join(gw.config["state_dir"], "ztgate.db"))
     try:
         return db.execute("SELECT u.email, t.uses, t.uses_left, t.revoked_at > 0, "
                           "length(t.pass_hash), t.expires_at - t.created_at "

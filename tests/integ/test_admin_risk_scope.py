@@ -2,7 +2,6 @@
 row limit (1000): with more out-of-scope detections than the limit, newer than the in-scope
 ones, every in-scope detection still appears, and no out-of-scope one."""
 import os
-import sqlite3
 import time
 
 from admin_auth import call
@@ -16,7 +15,7 @@ LIMIT = 1000
 def _add_detections(h, email, n, created_at):
     """Detections written straight into the store (the engine keeps 1000 per user; the rows
     here stay under that per user), all at_risk, oldest first."""
-    db = sqlite3.connect(os.path.join(h.dir, "state", "ztgate.db"))
+    db = h.store_db()
     try:
         (uid,) = db.execute("SELECT id FROM users WHERE email = ?", (email,)).fetchone()
         db.executemany(

@@ -5,7 +5,6 @@ home-realm discovery from the e-mail typed, just-in-time accounts with their gro
 provider's MFA honoured when trusted and ztgate's own second factor asked when not
 (docs/SIGNIN-OIDC.md)."""
 import os
-import sqlite3
 
 from browser import Chromium, msg
 from harness import check, eq, free_port, wait_until
@@ -40,7 +39,7 @@ class UpstreamOP:
 
 
 def _groups(h, email):
-    db = sqlite3.connect(h.path("state/ztgate.db"))
+    db = h.store_db()
     try:
         return [g for (g,) in db.execute(
             "SELECT g.name FROM memberships m JOIN groups g ON g.id = m.group_id JOIN users u "

@@ -8,7 +8,6 @@ written."""
 import glob
 import json
 import os
-import sqlite3
 import subprocess
 import time
 
@@ -50,7 +49,7 @@ def _write(h, name, text, encoding="utf-8"):
 
 
 def _db(gw):
-    return sqlite3.connect(os.path.join(gw.config["state_dir"], "ztgate.db"))
+    return gw.h.store_db(os.path.join(gw.config["state_dir"], "ztgate.db"))
 
 
 def _users(gw):

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import time
 
@@ -34,7 +33,7 @@ def _db(gw):
 
 def seed_passkey(gw, email, cred_id, name, be=False, transports="internal"):
     """One credential row as a verified registration would store it."""
-    con = sqlite3.connect(_db(gw), timeout=10)
+    con = gw.h.store_db(_db(gw))
     try:
         uid = con.execute("SELECT id FROM users WHERE email = ?", (email,)).fetchone()[0]
         con.execute("INSERT INTO webauthn_credentials (id, user_id, name, cose_key, alg, "
@@ -48,7 +47,7 @@ def seed_passkey(gw, email, cred_id, name, be=False, transports="internal"):
 
 
 def passkeys(gw, email):
-    con = sqlite3.connect(_db(gw))
+    con = gw.h.store_db(_db(gw))
     try:
         return sorted((bytes(r[0]), r[1]) for r in con.execute(
             "SELECT c.id, c.name FROM webauthn_credentials c JOIN users u ON u.id = c.user_id "

@@ -9,7 +9,6 @@ throttled like passwords."""
 import json
 import os
 import re
-import sqlite3
 import time
 
 from admin_auth import personal_token
@@ -215,7 +214,7 @@ def test_tap_refusals_are_one_generic_page(h):
     sess = json.loads(api.req("GET", "/api/v1/users/%s/sessions" % CAROL).body)["sessions"]
     eq([(x["mfa_method"], x["absolute_expires_at"]) for x in sess],
        [("tap", carol["expires_at"])] * 2, "carol's two pass sessions")
-    db = sqlite3.connect(os.path.join(h.dir, "state", "ztgate.db"), timeout=10)
+    db = h.store_db()
     with db:  # the clock cannot be moved under a running gateway: the expiry moves instead
         db.execute("UPDATE temporary_access_passes SET expires_at = ?, created_at = ? "
                    "WHERE user_id = (SELECT id FROM users WHERE email = ?)",

@@ -240,7 +240,6 @@ def test_approval_never_outlives_the_approving_sign_in(h):
     """The agent's token is a new session, but not a new sign-in: it ends when the approving
     browser session's absolute lifetime ends, never later (else approving a code just before a
     sign-in expires would buy another full lifetime without signing in)."""
-    import sqlite3
     from agent_signin import approve
     target, gw, agent, b = _signin_setup(h)
     try:
@@ -249,7 +248,7 @@ def test_approval_never_outlives_the_approving_sign_in(h):
         check(b'id="agent-approved"' in r.body, "approved: %r" % r.body[:300])
         status, out = _poll(gw, agent, ans["device_code"])  # 5 s later than the sign-in
         eq(status, 200, "token: %r" % out)
-        db = sqlite3.connect(h.path("state/ztgate.db"), timeout=10)
+        db = h.store_db()
         browser = db.execute("SELECT MAX(absolute_expires_at) FROM sessions WHERE host != ?",
                              (AGENT_HOST,)).fetchone()[0]
         agent_abs = db.execute("SELECT absolute_expires_at FROM sessions WHERE host = ?",

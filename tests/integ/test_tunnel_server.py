@@ -15,7 +15,6 @@ import os
 import secrets
 import signal
 import socket
-import sqlite3
 import ssl
 import subprocess
 import threading
@@ -105,7 +104,7 @@ def mint_token(h, user, device_id, host=AGENT_HOST, auth_age_s=0):
     token = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
     id_hash = hashlib.sha256(token.encode()).hexdigest()
     now = int(time.time()) - auth_age_s
-    db = sqlite3.connect(h.path("state/ztgate.db"), timeout=10)
+    db = h.store_db()
     uid, epoch = db.execute("SELECT id, revocation_epoch FROM users WHERE email = ?",
                             (user,)).fetchone()
     db.execute("INSERT INTO sessions (id_hash, user_id, created_at, auth_time, mfa_time, "

@@ -7,7 +7,6 @@ import html
 import json
 import os
 import re
-import sqlite3
 import time
 import urllib.parse
 
@@ -61,7 +60,7 @@ def _sign_in(b, op, make=None, start=None):
 
 
 def _db_user(h, email):
-    db = sqlite3.connect(h.path("state/ztgate.db"))
+    db = h.store_db()
     try:
         row = db.execute("SELECT id, source, external_id, name FROM users WHERE email = ?",
                          (email,)).fetchone()

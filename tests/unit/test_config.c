@@ -607,11 +607,12 @@ static void test_err_unknown_key(void **state)
         "  listen: [{address: \"*:80\"}]\n"
         "apps: [{name: a, upstream: \"http://127.0.0.1:1\"}]\n"
         "aps: []\n",
-        NAME ":2:3: unknown key 'listne' in 'gateway' (expected one of: listen, workers, "
-             "trusted_proxies, limits, timeouts)\n" NAME
-             ":6:1: unknown key 'aps' at top level (expected one of: state_dir, "
-             "gateway, log, admin, audit, auth, devices, risk, idp, apps, locations, policies, "
-             "incidents, playbooks, scim, oidc_providers, ldap_directories)\n");
+        NAME
+        ":2:3: unknown key 'listne' in 'gateway' (expected one of: listen, workers, "
+        "trusted_proxies, limits, timeouts)\n" NAME
+        ":6:1: unknown key 'aps' at top level (expected one of: state_dir, "
+        "gateway, log, admin, store, audit, auth, devices, risk, idp, apps, locations, policies, "
+        "incidents, playbooks, scim, oidc_providers, ldap_directories)\n");
 }
 
 static void test_err_wrong_type(void **state)
