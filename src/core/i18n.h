@@ -247,6 +247,14 @@ typedef enum zt_lang { ZT_LANG_EN = 0, ZT_LANG_JA, ZT_LANG_COUNT } zt_lang;
       "組織のディレクトリ (LDAP / Active Directory) に接続できないため、現在パスワードを確認できません。"        \
       "サインイン済みの場合はそのまま作業を続けられます。数分後にもう一度お試しください。解決しない場合は"            \
       "管理者に連絡してください。")                                                                     \
+    X(PM_TITLE_DATABASE_DOWN, "Sign-in unavailable", "サインインを一時的に利用できません")                 \
+    X(PM_BODY_DATABASE_DOWN,                                                                        \
+      "The sign-in service cannot reach its database right now, so nobody can sign in. If you are " \
+      "already signed in, you can go on working for a while. Try again in a few minutes; if it "    \
+      "goes on, contact your administrator.",                                                       \
+      "サインイン サービスが現在データベースに接続できないため、サインインできません。"                                    \
+      "サインイン済みの場合は、しばらくそのまま作業を続けられます。数分後にもう一度お試しください。"                          \
+      "解決しない場合は管理者に連絡してください。")                                                               \
     X(PM_ERR_DIRECTORY_PASSWORD,                                                                    \
       "Your password is your organisation's directory password: change it there (for example "     \
       "with Ctrl+Alt+Del on a Windows PC), not here.",                                              \

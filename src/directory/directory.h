@@ -136,9 +136,15 @@ int zt_directory_apply_user(const zt_account_env *env, const zt_directory *d, co
 int zt_directory_sync(const zt_account_env *env, zt_directory *d, zt_dir_sync_stats *st);
 
 /* The scheduled sync: one thread that syncs every directory with a sync_interval, each on its
- * own schedule, until stopped. env's strings and sink must outlive it. */
+ * own schedule, until stopped. env's strings and sink must outlive it. mine (nullable, called
+ * on the sync thread) says whether this gateway runs the sync now: gateways sharing a database
+ * sync on one node at a time (a lease, docs/CLUSTER.md); a due sync that is not ours is looked
+ * at again within ZT_DIR_SYNC_RECHECK_MS. */
+#define ZT_DIR_SYNC_RECHECK_MS 10000
 typedef struct zt_dir_syncer zt_dir_syncer;
-zt_dir_syncer *zt_directory_sync_start(zt_directories *ds, const zt_account_env *env);
+typedef bool (*zt_dir_sync_mine_fn)(void *ctx);
+zt_dir_syncer *zt_directory_sync_start(zt_directories *ds, const zt_account_env *env,
+                                       zt_dir_sync_mine_fn mine, void *mine_ctx);
 void zt_directory_sync_stop(zt_dir_syncer *s);
 
 #endif

@@ -18,6 +18,8 @@ struct zt_dir_syncer {
     zt_directories *ds;
     zt_account_env env;
     int64_t *due_ms; /* per directory; 0 = never (no sync_interval) */
+    zt_dir_sync_mine_fn mine;
+    void *mine_ctx;
 };
 
 static int64_t mono_ms(void)
@@ -67,15 +69,23 @@ static void *run(void *arg)
         for (size_t i = 0; i < s->ds->n; i++) {
             if (s->due_ms[i] == 0 || s->due_ms[i] > now)
                 continue;
+            int64_t every = (int64_t)s->ds->d[i].sync_interval_ms;
+            if (s->mine != NULL && !s->mine(s->mine_ctx)) {
+                /* Another gateway holds the sync's lease; ours may come when it goes. */
+                s->due_ms[i] =
+                    now + (every < ZT_DIR_SYNC_RECHECK_MS ? every : ZT_DIR_SYNC_RECHECK_MS);
+                continue;
+            }
             zt_dir_sync_stats st;
             zt_directory_sync(&s->env, &s->ds->d[i], &st);
-            s->due_ms[i] = mono_ms() + (int64_t)s->ds->d[i].sync_interval_ms;
+            s->due_ms[i] = mono_ms() + every;
         }
     }
     return NULL;
 }
 
-zt_dir_syncer *zt_directory_sync_start(zt_directories *ds, const zt_account_env *env)
+zt_dir_syncer *zt_directory_sync_start(zt_directories *ds, const zt_account_env *env,
+                                       zt_dir_sync_mine_fn mine, void *mine_ctx)
 {
     if (ds == NULL || ds->n == 0)
         return NULL;
@@ -86,6 +96,8 @@ zt_dir_syncer *zt_directory_sync_start(zt_directories *ds, const zt_account_env 
     }
     s->ds = ds;
     s->env = *env;
+    s->mine = mine;
+    s->mine_ctx = mine_ctx;
     bool any = false;
     for (size_t i = 0; i < ds->n; i++)
         if (ds->d[i].sync_interval_ms > 0) {

@@ -34,6 +34,7 @@ typedef struct zt_gateway {
     unsigned spool_ticks;
     struct zt_feeds *feeds_old; /* the snapshot replaced last (freed at the next replacement) */
     struct zt_dir_syncer *ldap_sync; /* scheduled directory sync thread; NULL: none */
+    struct zt_cluster *cluster; /* change feed, leases, outage grace (PostgreSQL); NULL alone */
     bool stopping;
 } zt_gateway;
 

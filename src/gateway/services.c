@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "admin/admin.h"
+#include "cluster/cluster.h"
 #include "core/log.h"
 #include "device/device.h"
 #include "gateway/gateway_int.h"
@@ -50,6 +51,7 @@ void zt_gw_services_reconfigure(zt_gateway *gw, const zt_config *cfg)
     zt_sessions_set_expiry(gw->svc.sessions, (int64_t)(cfg->auth.session_idle_ms / 1000),
                            (int64_t)(cfg->auth.session_absolute_ms / 1000));
     feeds_refresh(gw, cfg, true);
+    zt_cluster_config_reloaded(gw->cluster, gw->config_path);
     if (!zt_directories_match(gw->svc.directories, cfg->ldap_directories, cfg->n_ldap_directories))
         zt_warn("reload: ldap_directories changed; that needs a restart (the directories of the "
                 "start stay in use)");
@@ -251,6 +253,8 @@ static int response_audit(void *ctx, const char *json, size_t len)
  * catch every cause. */
 static void idp_sessions_check(zt_gateway *gw)
 {
+    if (!zt_cluster_job_mine(gw->cluster, ZT_JOB_IDP_SESSIONS))
+        return; /* another gateway on the database tells the relying parties */
     int64_t now = (int64_t)(zt_wall_us() / 1000000);
     /* SAML service providers: told by SOAP LogoutRequests (also without an OIDC provider). */
     (void)zt_idp_saml_sessions_check(zt_proxy_config(gw->proxy), gw->svc.store, now, response_audit,
@@ -284,6 +288,8 @@ static void on_revoked_timer(uv_timer_t *t)
 void zt_gw_services_close(zt_gateway *gw)
 {
     zt_services *svc = &gw->svc;
+    zt_cluster_stop(gw->cluster); /* before the sessions it reports to */
+    gw->cluster = NULL;
     zt_directory_sync_stop(gw->ldap_sync); /* before the store it writes to closes */
     gw->ldap_sync = NULL;
     zt_directories_close(svc->directories);
@@ -307,6 +313,34 @@ void zt_gw_services_close(zt_gateway *gw)
     memset(svc, 0, sizeof(*svc));
     zt_feeds_free(gw->feeds_old);
     gw->feeds_old = NULL;
+}
+
+/* Gateways sharing a PostgreSQL database hear of each other's changes through the cluster
+ * thread (docs/CLUSTER.md); alone on SQLite the revocation counter file is enough. */
+static int cluster_start(zt_gateway *gw, const zt_config *cfg)
+{
+    if (cfg->store.backend != ZT_STORE_POSTGRES)
+        return 0;
+    char err[512] = "";
+    char *dsn = zt_store_config_dsn(cfg, err, sizeof(err));
+    if (dsn == NULL) {
+        zt_error("not starting: %s", err);
+        return -1;
+    }
+    zt_cluster_cfg cc = {.dsn = dsn,
+                         .node_name = cfg->store.node_name,
+                         .config_path = gw->config_path,
+                         .sessions = gw->svc.sessions,
+                         .resync_ms = cfg->store.resync_ms,
+                         .outage_grace_ms = cfg->store.outage_grace_ms,
+                         .timeout_ms = cfg->store.timeout_ms};
+    gw->cluster = zt_cluster_start(&cc, err, sizeof(err));
+    zt_store_config_dsn_free(dsn);
+    if (gw->cluster == NULL) {
+        zt_error("not starting: %s", err);
+        return -1;
+    }
+    return 0;
 }
 
 /* Everything sign-in needs, opened before any loop runs; a missing piece stops the start with
@@ -369,6 +403,8 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
         zt_error("not starting: sessions: %s", err);
         return -1;
     }
+    if (cluster_start(gw, cfg) != 0)
+        return -1;
     zt_throttle_cfg tc;
     throttle_cfg_from(cfg, &tc);
     svc->throttle = zt_throttle_new(&tc);
@@ -460,6 +496,8 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
 static void on_sweep(uv_timer_t *t)
 {
     zt_gateway *gw = t->data;
+    if (!zt_cluster_job_mine(gw->cluster, ZT_JOB_SESSION_SWEEP))
+        return; /* another gateway on the database sweeps */
     uint64_t n = 0;
     int64_t now = (int64_t)(zt_wall_us() / 1000000);
     int rc = zt_store_session_delete_expired(gw->svc.store, now, &n);
@@ -476,6 +514,8 @@ static void on_sweep(uv_timer_t *t)
 static void on_device_sweep(uv_timer_t *t)
 {
     zt_gateway *gw = t->data;
+    if (!zt_cluster_job_mine(gw->cluster, ZT_JOB_DEVICE_SWEEP))
+        return;
     zt_devices_sweep_result res;
     int64_t now = (int64_t)(zt_wall_us() / 1000000);
     int rc = zt_devices_sweep(gw->svc.devices, gw->svc.response, now, response_audit, gw, &res);
@@ -492,6 +532,8 @@ static void on_device_sweep(uv_timer_t *t)
 static void on_lifecycle_sweep(uv_timer_t *t)
 {
     zt_gateway *gw = t->data;
+    if (!zt_cluster_job_mine(gw->cluster, ZT_JOB_LIFECYCLE_SWEEP))
+        return;
     zt_account_env env = {.store = gw->svc.store,
                           .state_dir = gw->svc.state_dir,
                           .audit = {.write = response_audit, .ctx = gw}};
@@ -518,6 +560,13 @@ static void timer_start(zt_gateway *gw, uv_timer_t *t, uv_timer_cb cb, uint64_t 
     uv_timer_start(t, cb, first, every);
 }
 
+/* Called from the directory sync thread: an atomic read. */
+static bool ldap_sync_mine(void *ctx)
+{
+    zt_gateway *gw = ctx;
+    return zt_cluster_job_mine(gw->cluster, ZT_JOB_LDAP_SYNC);
+}
+
 void zt_gw_timers_start(zt_gateway *gw, const zt_config *cfg)
 {
     uint64_t every = cfg->risk.feed_check_ms;
@@ -531,7 +580,7 @@ void zt_gw_timers_start(zt_gateway *gw, const zt_config *cfg)
     zt_account_env env = {.store = gw->svc.store,
                           .state_dir = gw->svc.state_dir,
                           .audit = {.write = response_audit, .ctx = gw}};
-    gw->ldap_sync = zt_directory_sync_start(gw->svc.directories, &env);
+    gw->ldap_sync = zt_directory_sync_start(gw->svc.directories, &env, ldap_sync_mine, gw);
 }
 
 void zt_gw_timers_close(zt_gateway *gw)

@@ -107,6 +107,10 @@ static void login_get(zt_local_req *r)
         zt_portal_finish(r, s.id_hash, rd); /* already signed in: single sign-on */
         return;
     }
+    if (!zt_sessions_store_reachable(r->svc->sessions)) {
+        zt_portal_database_down(r); /* no form that could only fail */
+        return;
+    }
     login_page(r, rd, MSG_NONE);
 }
 
@@ -639,6 +643,25 @@ static bool to_home_realm(zt_local_req *r, const char *email, const char *rd)
     return true;
 }
 
+/* The database cannot be reached (a clustered gateway, docs/CLUSTER.md): fail closed at once
+ * with its own page (503), recorded like any refused sign-in. */
+static void database_down(login_job *j)
+{
+    zt_local_req *r = j->f.r;
+    zt_portal_event ev = {.cls = ZT_EV_AUTHENTICATION,
+                          .activity = ZT_ACT_AUTH_LOGON,
+                          .success = false,
+                          .email = j->username,
+                          .factor = "password",
+                          .message = "sign-in failed: database unreachable",
+                          .reason = "database unreachable"};
+    zt_metric_sign_in(ZT_M_SIGN_IN_FAILURE);
+    if (!zt_portal_audit(r, &ev))
+        zt_portal_fail(r, 503, PM_TITLE_UNAVAILABLE, PM_BODY_UNAVAILABLE, "audit log unavailable");
+    else
+        zt_portal_database_down(r);
+}
+
 static void login_post(zt_local_req *r)
 {
     static const zt_portal_flow_ops ops = {
@@ -658,7 +681,14 @@ static void login_post(zt_local_req *r)
         zt_portal_flow_free(j);
         return;
     }
-    int rc = zt_store_user_get_by_email(r->svc->store, j->username, &j->user);
+    int rc = !zt_sessions_store_reachable(r->svc->sessions)
+                 ? -EIO
+                 : zt_store_user_get_by_email(r->svc->store, j->username, &j->user);
+    if (rc == -EIO && r->cfg->store.backend == ZT_STORE_POSTGRES) {
+        database_down(j);
+        zt_portal_flow_free(j);
+        return;
+    }
     if (rc != 0 && rc != -ENOENT && rc != -EINVAL) {
         zt_portal_unavailable(r, "store error");
         zt_portal_flow_free(j);

@@ -150,7 +150,16 @@ void zt_portal_fail(zt_local_req *r, int status, zt_msg title, zt_msg body, cons
 
 void zt_portal_unavailable(zt_local_req *r, const char *log_detail)
 {
-    zt_portal_fail(r, 503, PM_TITLE_UNAVAILABLE, PM_BODY_UNAVAILABLE, log_detail);
+    /* A clustered gateway that knows its database is unreachable says so (docs/CLUSTER.md). */
+    if (!zt_sessions_store_reachable(r->svc->sessions))
+        zt_portal_database_down(r);
+    else
+        zt_portal_fail(r, 503, PM_TITLE_UNAVAILABLE, PM_BODY_UNAVAILABLE, log_detail);
+}
+
+void zt_portal_database_down(zt_local_req *r)
+{
+    zt_portal_fail(r, 503, PM_TITLE_DATABASE_DOWN, PM_BODY_DATABASE_DOWN, "database unreachable");
 }
 
 void zt_portal_redirect(zt_local_req *r, const char *location)

@@ -364,6 +364,10 @@ void zt_portal_page(zt_local_req *r, int status, zt_msg title, zt_msg body, cons
                     zt_msg link);
 void zt_portal_fail(zt_local_req *r, int status, zt_msg title, zt_msg body, const char *log_detail);
 void zt_portal_unavailable(zt_local_req *r, const char *log_detail);
+/* 503 with the "sign-in unavailable: the database cannot be reached" page (a clustered gateway
+ * cut from its database; docs/CLUSTER.md). zt_portal_unavailable answers with it too while the
+ * sessions know the database is unreachable. */
+void zt_portal_database_down(zt_local_req *r);
 void zt_portal_redirect(zt_local_req *r, const char *location);
 void zt_portal_redirect_with_rd(zt_local_req *r, const char *path, const char *rd);
 

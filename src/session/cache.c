@@ -557,7 +557,9 @@ static zt_session_status serve(zt_session_cache *c, int32_t i, const char *host,
         c->cur.expires_at =
             earliest_expiry(e->idle_expires_at, e->absolute_expires_at, e->user_expires_at);
     }
-    if (e->idle_expires_at - e->stored_idle >= ZT_SESSION_TOUCH_EVERY_S) {
+    /* Without the database (outage grace) the write would fail: served, written back later. */
+    if (e->idle_expires_at - e->stored_idle >= ZT_SESSION_TOUCH_EVERY_S &&
+        zt_sessions_store_reachable(c->s)) {
         int rc = zt_store_session_touch(c->s->store, e->id_hash, e->idle_expires_at);
         if (rc != 0) {
             *out = NULL;
@@ -604,6 +606,10 @@ zt_session_status zt_session_lookup_hash(zt_session_cache *c, const char *id_has
         drop_all(c);
         c->seen = rev;
     }
+    /* A clustered gateway out of touch with its database for longer than the outage grace
+     * cannot know what was revoked elsewhere: fail closed (docs/CLUSTER.md). */
+    if (now >= atomic_load_explicit(&c->s->serve_until, memory_order_relaxed))
+        return ZT_SESSION_ERROR;
     int32_t i = find(c, id_hash);
     /* Owed MFA, or the account's expiry came: the store decides again (an admin may have moved
      * the expiry since; nobody tells the caches when it moves later). */

@@ -96,6 +96,8 @@ zt_sessions *zt_sessions_new(const zt_sessions_cfg *cfg, char *err, size_t errle
         return NULL;
     }
     s->store = cfg->store;
+    atomic_store(&s->serve_until, INT64_MAX);
+    atomic_store(&s->store_reachable, true);
     zt_sessions_set_expiry(s, cfg->idle_s, cfg->absolute_s);
     pthread_mutex_init(&s->used_mu, NULL);
     s->keys = sodium_malloc(KEYS_LEN);
@@ -137,6 +139,22 @@ void zt_sessions_set_expiry(zt_sessions *s, int64_t idle_s, int64_t absolute_s)
         idle_s = absolute_s;
     atomic_store(&s->idle_s, idle_s);
     atomic_store(&s->absolute_s, absolute_s);
+}
+
+void zt_sessions_set_contact(zt_sessions *s, int64_t serve_until, bool reachable)
+{
+    atomic_store(&s->serve_until, serve_until);
+    atomic_store(&s->store_reachable, reachable);
+}
+
+bool zt_sessions_store_reachable(const zt_sessions *s)
+{
+    return s == NULL || atomic_load_explicit(&s->store_reachable, memory_order_relaxed);
+}
+
+void zt_sessions_bump(zt_sessions *s)
+{
+    atomic_fetch_add(s->revocation, 1);
 }
 
 uint64_t zt_sessions_revocation(const zt_sessions *s)

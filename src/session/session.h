@@ -202,8 +202,22 @@ int zt_session_carry_over(zt_sessions *s, const char *from_hash, const char *to_
  * never served from a cache, so the change is seen on the next request on every loop. */
 int zt_session_mfa_done(zt_sessions *s, const char *id_hash, int64_t mfa_time,
                         const char *mfa_method);
+/* Bump the shared revocation counter through this handle's mapping (what zt_revocation_bump
+ * does without opening the file): every cache of every process on this state_dir reloads. */
+void zt_sessions_bump(zt_sessions *s);
 /* Current value of the shared revocation counter. */
 uint64_t zt_sessions_revocation(const zt_sessions *s);
+/* Outage grace (src/cluster, docs/CLUSTER.md). A gateway alone serves cached sessions as long
+ * as they are valid. A clustered one learns of revocations elsewhere only from the database, so
+ * its cluster thread sets, at every successful contact, the Unix time until which cached
+ * sessions may still be served without another contact (last contact + resync + timeout +
+ * outage_grace), and whether the database is reachable now. From serve_until on every lookup
+ * is refused (ZT_SESSION_ERROR: fail closed) until contact is back; while unreachable, cached
+ * sessions are served without writing their idle expiry back. Two atomic stores. */
+void zt_sessions_set_contact(zt_sessions *s, int64_t serve_until, bool reachable);
+/* False when a clustered gateway's database is known unreachable (sign-in pages then answer
+ * with their own 503 page); always true alone. */
+bool zt_sessions_store_reachable(const zt_sessions *s);
 /* SHA-256 hex of a cookie value; -EINVAL if it is not a well-formed id. */
 int zt_session_hash_cookie(const char *value, size_t len, char hash_out[ZT_SESSION_HASH_LEN + 1]);
 
@@ -254,6 +268,8 @@ typedef struct zt_used_code {
 struct zt_sessions {
     zt_store *store;
     _Atomic int64_t idle_s, absolute_s;
+    _Atomic int64_t serve_until; /* INT64_MAX alone; see zt_sessions_set_contact */
+    _Atomic bool store_reachable;
     _Atomic uint64_t *revocation; /* 8-byte MAP_SHARED mapping of STATE_DIR/revocation */
     unsigned char *keys;          /* sodium_malloc: code key, then known-device key */
     pthread_mutex_t used_mu;      /* guards used[] */

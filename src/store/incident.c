@@ -117,17 +117,6 @@ static int check_update(const zt_store_incident_update *u)
     return rc;
 }
 
-int zt_store_incident_create(zt_store *st, zt_store_incident *inc, zt_store_incident_event *ev)
-{
-    INC_ENTER(st);
-    if (inc == NULL)
-        return zt_store_seterr(-EINVAL, "no incident given");
-    int rc = check_new(inc);
-    if (rc == 0)
-        rc = check_event(ev);
-    return rc != 0 ? rc : st->ops->incident->create(st, inc, ev);
-}
-
 int zt_store_incident_find_open(zt_store *st, const char *user_id, const char *device_id,
                                 int64_t since, zt_store_incident *out)
 {

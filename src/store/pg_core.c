@@ -25,10 +25,6 @@
 
 /* ---- statements ---- */
 
-#define PGC_USER_COLS                                                                              \
-    "u.id, u.email, u.name, COALESCE(u.password_hash, ''), u.disabled, u.created_at, "             \
-    "u.updated_at, u.password_changed_at, u.revocation_epoch, u.source, u.external_id, "           \
-    "u.expires_at, u.sponsor, u.last_sign_in_at"
 #define PGC_NOCASE(col) "lower(" col " COLLATE \"C\")"
 #define PGC_GROUP_COLS                                                                             \
     "g.name, g.created_at, (SELECT count(*) FROM memberships m WHERE m.group_id = g.id), "         \
@@ -60,12 +56,12 @@ static const char USER_INSERT[] =
     "INSERT INTO users (id, email, name, password_hash, password_changed_at, created_at, "
     "updated_at) VALUES ($1, $2, $3, NULLIF($4::text, ''), "
     "CASE WHEN $4::text = '' THEN 0 ELSE $5::bigint END, $5::bigint, $5::bigint)";
-static const char USER_BY_ID[] = "SELECT " PGC_USER_COLS " FROM users u WHERE u.id = $1";
+static const char USER_BY_ID[] = "SELECT " PG_USER_COLS " FROM users u WHERE u.id = $1";
 static const char USER_BY_EMAIL[] =
-    "SELECT " PGC_USER_COLS " FROM users u WHERE lower(u.email) = lower($1) "
+    "SELECT " PG_USER_COLS " FROM users u WHERE lower(u.email) = lower($1) "
     "AND " PGC_NOCASE("u.email") " = " PGC_NOCASE("$1::text");
 static const char USER_LIST[] =
-    "SELECT " PGC_USER_COLS " FROM users u ORDER BY " PGC_NOCASE("u.email");
+    "SELECT " PG_USER_COLS " FROM users u ORDER BY " PGC_NOCASE("u.email");
 static const char USER_EXISTS[] = "SELECT 1 FROM users WHERE id = $1";
 static const char USER_LOCK[] = "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE";
 static const char USER_DELETE[] = "DELETE FROM users WHERE id = $1";
@@ -82,7 +78,7 @@ static const char GROUP_LIST[] =
     "SELECT " PGC_GROUP_COLS " FROM groups g ORDER BY " PGC_NOCASE("g.name");
 static const char GROUP_DELETE[] = "DELETE FROM groups WHERE lower(name) = lower($1)";
 static const char GROUP_MEMBERS[] =
-    "SELECT " PGC_USER_COLS " FROM users u JOIN memberships m ON m.user_id = u.id "
+    "SELECT " PG_USER_COLS " FROM users u JOIN memberships m ON m.user_id = u.id "
     "JOIN groups g ON g.id = m.group_id WHERE lower(g.name) = lower($1) "
     "ORDER BY " PGC_NOCASE("u.email");
 static const char MEMBER_REMOVE[] = "DELETE FROM memberships WHERE user_id = $2 AND group_id = "
@@ -216,6 +212,7 @@ static const char PENDING_PUT[] =
     "has_location = excluded.has_location, lat = excluded.lat, lon = excluded.lon, "
     "accuracy_km = excluded.accuracy_km";
 static const char PENDING_EXPIRE[] = "DELETE FROM risk_pending WHERE at <= $1";
+static const char PENDING_OWNER[] = "SELECT user_id FROM risk_pending WHERE session_hash = $1";
 static const char PENDING_TAKE[] =
     "DELETE FROM risk_pending WHERE session_hash = $1 RETURNING user_id, at, ip, ip_prefix, "
     "asn, country, device, ua, has_location, lat, lon, accuracy_km";
@@ -277,7 +274,7 @@ static int pgc_write1(pg_conn *c, const char *sql, const char *a, int64_t *n, co
     return pg_run(c, sql, &p, n, what);
 }
 
-static int pgc_row_user(const PGresult *r, int i, zt_user *u)
+int pg_row_user(const PGresult *r, int i, zt_user *u)
 {
     memset(u, 0, sizeof(*u));
     bool ok = pg_col(r, i, 0, u->id, sizeof(u->id)) &&
@@ -337,7 +334,7 @@ static int pgc_walk_users(pg_conn *c, PGresult *r, zt_store_user_cb cb, void *ct
     int rc = 0;
     zt_user u;
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
-        rc = pgc_row_user(r, i, &u);
+        rc = pg_row_user(r, i, &u);
         if (rc == 0) {
             pg_cb_begin(c);
             rc = cb(ctx, &u);
@@ -382,7 +379,7 @@ static int pgc_user_read(pg_conn *c, bool by_email, const char *key, zt_user *ou
     pg_text(&p, key);
     int rc = pgc_row(c, by_email ? USER_BY_EMAIL : USER_BY_ID, &p, &r, "reading a user");
     if (rc == 1)
-        rc = pgc_row_user(r, 0, out);
+        rc = pg_row_user(r, 0, out);
     else if (rc == 0)
         rc = zt_store_seterr(-ENOENT, "user %s not found", key);
     PQclear(r);
@@ -1396,15 +1393,33 @@ static int pgc_pending_row(const PGresult *r, zt_store_signin *si)
     return ok ? 0 : pg_corrupt("parked sign-in");
 }
 
+/* The user's lock first, as in pgc_signin_record_txn (user, then parked row): taking the row
+ * first and the user second could deadlock with a sign-in of the same session being parked. */
+static int pgc_pending_lock_owner(pg_conn *c, const char *hash)
+{
+    PGresult *r = NULL;
+    pg_params p = {0};
+    char user_id[ZT_STORE_ID_LEN + 1];
+    pg_text(&p, hash);
+    int rc = pgc_row(c, PENDING_OWNER, &p, &r, "taking a parked sign-in");
+    if (rc == 1)
+        rc = pg_col(r, 0, 0, user_id, sizeof(user_id)) ? 1 : pg_corrupt("parked sign-in");
+    PQclear(r);
+    return rc == 1 ? pgc_lock_user(c, user_id) : rc;
+}
+
 static int pgc_learn_pending_txn(pg_conn *c, void *arg)
 {
     pending_args *a = arg;
     PGresult *r = NULL;
     zt_store_signin si;
+    int rc = pgc_pending_lock_owner(c, a->hash);
+    if (rc != 0)
+        return rc == -ENOENT ? 0 : rc; /* no such row, or its user just went: nothing to learn */
     pg_params p = {0};
     pg_text(&p, a->hash);
     /* DELETE ... RETURNING takes it once: a second gateway taking the same one finds none. */
-    int rc = pgc_row(c, PENDING_TAKE, &p, &r, "taking a parked sign-in");
+    rc = pgc_row(c, PENDING_TAKE, &p, &r, "taking a parked sign-in");
     bool found = rc == 1;
     if (found)
         rc = pgc_pending_row(r, &si);
@@ -1412,8 +1427,7 @@ static int pgc_learn_pending_txn(pg_conn *c, void *arg)
     if (rc != 0 || !found || si.at <= a->now - ZT_STORE_RISK_PENDING_TTL_S)
         return rc;
     a->learned = true;
-    rc = pgc_lock_user(c, si.user_id);
-    return rc != 0 ? rc : pgc_signin_learn(c, &si);
+    return pgc_signin_learn(c, &si);
 }
 
 static int pgc_signin_learn_pending(zt_store *st, const char *session_hash, int64_t now,
@@ -1447,13 +1461,13 @@ const zt_store_ops pg_ops = {
     .group_list = pgc_group_list,
     .group_members = pgc_group_members,
     .group_member = pgc_group_member,
-    .session_create = pgc_session_create,
     .totp_set = pgc_totp_set,
     .totp_get = pgc_totp_get,
     .totp_use_step = pgc_totp_use_step,
     .recovery_set = pgc_recovery_set,
     .recovery_list = pgc_recovery_list,
     .recovery_use = pgc_recovery_use,
+    .session_create = pgc_session_create,
     .session_get = pgc_session_get,
     .session_touch = pgc_session_touch,
     .session_set_mfa = pgc_session_set_mfa,

@@ -175,21 +175,6 @@ static int pgi_insert(pg_conn *c, zt_store_incident *inc, zt_store_incident_even
     return rc;
 }
 
-static int pgi_create_txn(pg_conn *c, void *arg)
-{
-    pgi_args *a = arg;
-    int rc = pgi_lock_subjects(c, a->inc->user_id, a->inc->device_id);
-    return rc != 0 ? rc : pgi_insert(c, a->inc, a->ev);
-}
-
-static int pgi_create(zt_store *st, zt_store_incident *inc, zt_store_incident_event *ev)
-{
-    pg_conn *c = NULL;
-    pgi_args a = {.inc = inc, .ev = ev};
-    int rc = pg_enter(st, &c);
-    return rc != 0 ? rc : pg_txn(c, pgi_create_txn, &a);
-}
-
 static int pgi_find(pg_conn *c, const char *user_id, const char *device_id, int64_t since,
                     zt_store_incident *out)
 {
@@ -364,7 +349,6 @@ static int pgi_events(zt_store *st, int64_t id, zt_store_incident_event_cb cb, v
 }
 
 const zt_store_incident_ops pgi_ops = {
-    .create = pgi_create,
     .find_open = pgi_find_open,
     .append = pgi_append,
     .get = pgi_get,

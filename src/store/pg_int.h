@@ -75,9 +75,19 @@ bool pg_col_blob(const PGresult *r, int row, int col, unsigned char *dst, size_t
 int pg_col_dup(const PGresult *r, int row, int col, char **out);
 int pg_corrupt(const char *what);
 
+<<<<<<< HEAD
 /* The connection's libpq handle, for what prepared statements cannot do (COPY, statements
  * built at run time: `ztgate store migrate`). */
 PGconn *pg_db(pg_conn *c);
+=======
+/* The users columns a zt_user is read from (table alias u), and reading one row of them
+ * (pg_core.c); every file that hands out users reads them the same way. */
+#define PG_USER_COLS                                                                               \
+    "u.id, u.email, u.name, COALESCE(u.password_hash, ''), u.disabled, u.created_at, "             \
+    "u.updated_at, u.password_changed_at, u.revocation_epoch, u.source, u.external_id, "           \
+    "u.expires_at, u.sponsor, u.last_sign_in_at"
+int pg_row_user(const PGresult *r, int row, zt_user *u);
+>>>>>>> main
 
 /* Around a caller's list callback. */
 void pg_cb_begin(pg_conn *c);
@@ -96,7 +106,7 @@ extern const zt_store_roster_ops pgr_ops;
 extern const zt_store_assess_ops pgas_ops;
 
 /* The schema version this build writes and reads (ztgate_meta.schema_version). */
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 
 void pg_close(zt_store *st);
 

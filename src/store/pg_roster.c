@@ -16,7 +16,7 @@
  * so neither holds a space or '='. Users by email and groups by name, both ordered as SQLite's
  * NOCASE columns are: lower() under the C collation folds ASCII only, then compares bytes. */
 #define PGR_SNAPSHOT                                                                               \
-    "SELECT " PGSRC_USER_COLS ", (SELECT string_agg(g.name || '=' || m.source, ' ' ORDER BY "      \
+    "SELECT " PG_USER_COLS ", (SELECT string_agg(g.name || '=' || m.source, ' ' ORDER BY "         \
     "lower(g.name COLLATE \"C\")) FROM memberships m JOIN groups g ON g.id = m.group_id WHERE "    \
     "m.user_id = u.id) FROM users u ORDER BY lower(u.email COLLATE \"C\")"
 
@@ -52,7 +52,7 @@ static int pgr_snapshot(zt_store *st, zt_store_roster_cb cb, void *ctx)
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         zt_user u;
         char *members = NULL;
-        rc = pgsrc_user_row(r, i, &u);
+        rc = pg_row_user(r, i, &u);
         if (rc == 0)
             rc = pg_col_dup(r, i, 14, &members);
         if (rc == 0) {

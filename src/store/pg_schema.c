@@ -371,8 +371,32 @@ static const char pg_step1[] =
     "  FOR EACH ROW EXECUTE FUNCTION ztgate_changed();"
     "INSERT INTO ztgate_meta VALUES ('application', 'ztgate');";
 
+/* Step 2: the cluster (src/cluster, docs/CLUSTER.md). Times here are Unix milliseconds from
+ * the database's clock (ztgate_now_ms), so gateways with skewed clocks agree on who is live and
+ * when a lease ends. ztgate_nodes: one row per node name, upserted at every resync; instance is
+ * random per process start, so two live processes sharing a name overwrite each other's and
+ * notice. ztgate_leases: one row per run-once job; a node takes a lease that is its own or has
+ * expired, and keeps it by renewing before it ends. Neither table is copied by `store migrate`
+ * (SQLite has no cluster). */
+static const char pg_step2[] =
+    "CREATE FUNCTION ztgate_now_ms() RETURNS bigint LANGUAGE sql VOLATILE AS"
+    "  $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint $$;"
+    "CREATE TABLE ztgate_nodes ("
+    "  name text PRIMARY KEY,"
+    "  instance text NOT NULL,"
+    "  config_sha256 text NOT NULL,"
+    "  version text NOT NULL,"
+    "  pid bigint NOT NULL,"
+    "  started_at bigint NOT NULL,"
+    "  seen_at bigint NOT NULL);"
+    "CREATE TABLE ztgate_leases ("
+    "  name text PRIMARY KEY,"
+    "  holder text NOT NULL,"
+    "  expires_at bigint NOT NULL);";
+
 const pg_migration pg_migrations[] = {
     {1, pg_step1},
+    {2, pg_step2},
 };
 const size_t pg_n_migrations = sizeof(pg_migrations) / sizeof(pg_migrations[0]);
 

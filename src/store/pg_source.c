@@ -12,26 +12,6 @@
 
 #include "lib/secure.h"
 
-int pgsrc_user_row(const PGresult *r, int i, zt_user *u)
-{
-    memset(u, 0, sizeof(*u));
-    bool ok = pg_col(r, i, 0, u->id, sizeof(u->id)) &&
-              pg_col(r, i, 1, u->email, sizeof(u->email)) &&
-              pg_col(r, i, 2, u->name, sizeof(u->name)) &&
-              pg_col(r, i, 3, u->password_hash, sizeof(u->password_hash)) &&
-              pg_col(r, i, 9, u->source, sizeof(u->source)) &&
-              pg_col(r, i, 10, u->external_id, sizeof(u->external_id)) &&
-              pg_col(r, i, 12, u->sponsor, sizeof(u->sponsor));
-    u->disabled = pg_col_bool(r, i, 4);
-    u->created_at = pg_col_int(r, i, 5);
-    u->updated_at = pg_col_int(r, i, 6);
-    u->password_changed_at = pg_col_int(r, i, 7);
-    u->revocation_epoch = pg_col_int(r, i, 8);
-    u->expires_at = pg_col_int(r, i, 11);
-    u->last_sign_in_at = pg_col_int(r, i, 13);
-    return ok ? 0 : pg_corrupt("user");
-}
-
 /* The one user a query returned, or -ENOENT with missing's message. */
 static int pgsrc_one_user(pg_conn *c, const char *sql, const pg_params *p, zt_user *out,
                           const char *missing)
@@ -40,7 +20,7 @@ static int pgsrc_one_user(pg_conn *c, const char *sql, const pg_params *p, zt_us
     int rc = pg_q(c, sql, p, &r, NULL, "reading a user");
     if (rc != 0)
         return rc;
-    rc = PQntuples(r) > 0 ? pgsrc_user_row(r, 0, out) : zt_store_seterr(-ENOENT, "%s", missing);
+    rc = PQntuples(r) > 0 ? pg_row_user(r, 0, out) : zt_store_seterr(-ENOENT, "%s", missing);
     PQclear(r);
     return rc;
 }
@@ -53,7 +33,7 @@ static int pgsrc_walk_users(pg_conn *c, const char *sql, const pg_params *p, zt_
     int rc = pg_q(c, sql, p, &r, NULL, "listing users");
     zt_user u;
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
-        rc = pgsrc_user_row(r, i, &u);
+        rc = pg_row_user(r, i, &u);
         if (rc == 0) {
             pg_cb_begin(c);
             rc = cb(ctx, &u);
@@ -152,7 +132,7 @@ static int pgsrc_user_by_id(pg_conn *c, const char *id, zt_user *out)
     pg_text(&p, id);
     char missing[80];
     snprintf(missing, sizeof(missing), "user %s not found", id);
-    return pgsrc_one_user(c, "SELECT " PGSRC_USER_COLS " FROM users u WHERE u.id = $1", &p, out,
+    return pgsrc_one_user(c, "SELECT " PG_USER_COLS " FROM users u WHERE u.id = $1", &p, out,
                           missing);
 }
 
@@ -221,7 +201,7 @@ static int pgsrc_user_by_external(zt_store *st, const char *source, const char *
     int rc = pg_enter(st, &c);
     if (rc == 0)
         rc = pgsrc_one_user(c,
-                            "SELECT " PGSRC_USER_COLS " FROM users u WHERE u.source = $1 AND "
+                            "SELECT " PG_USER_COLS " FROM users u WHERE u.source = $1 AND "
                             "u.external_id = $2",
                             &p, out, missing);
     if (rc != 0)
@@ -239,7 +219,7 @@ static int pgsrc_user_list_by_source(zt_store *st, const char *source, zt_store_
     int rc = pg_enter(st, &c);
     return rc != 0 ? rc
                    : pgsrc_walk_users(c,
-                                      "SELECT " PGSRC_USER_COLS " FROM users u WHERE u.source = "
+                                      "SELECT " PG_USER_COLS " FROM users u WHERE u.source = "
                                       "$1 ORDER BY lower(u.email COLLATE \"C\")",
                                       &p, cb, ctx);
 }
@@ -254,7 +234,7 @@ static int pgsrc_user_list_expired(zt_store *st, int64_t now, int64_t window_s, 
     int rc = pg_enter(st, &c);
     return rc != 0 ? rc
                    : pgsrc_walk_users(c,
-                                      "SELECT " PGSRC_USER_COLS " FROM users u WHERE "
+                                      "SELECT " PG_USER_COLS " FROM users u WHERE "
                                       "u.expires_at <> 0 AND u.expires_at <= $1::bigint AND "
                                       "(u.updated_at < u.expires_at OR (u.expires_at > "
                                       "$1::bigint - $2::bigint AND EXISTS (SELECT 1 FROM "

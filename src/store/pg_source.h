@@ -7,13 +7,6 @@
 #include "store/pg_int.h"
 #include "store/store_source.h"
 
-/* The users columns a zt_user is read from (table alias u), and reading one row of them. */
-#define PGSRC_USER_COLS                                                                            \
-    "u.id, u.email, u.name, COALESCE(u.password_hash, ''), u.disabled, u.created_at, "             \
-    "u.updated_at, u.password_changed_at, u.revocation_epoch, u.source, u.external_id, "           \
-    "u.expires_at, u.sponsor, u.last_sign_in_at"
-int pgsrc_user_row(const PGresult *r, int row, zt_user *u);
-
 /* Inside a transaction: a user made (its row into out, nullable), a profile changed, a
  * source's memberships set (*changed: anything written). */
 int pgsrc_create_in(pg_conn *c, const zt_store_user_new *n, zt_user *out);

@@ -163,6 +163,13 @@ zt_store *zt_store_open(const zt_store_cfg *cfg, char *err, size_t errlen);
  * with err set on failure. */
 struct zt_config;
 zt_store *zt_store_open_config(const struct zt_config *cfg, char *err, size_t errlen);
+/* The PostgreSQL connection string of a loaded config (store.dsn, or the first line of
+ * store.dsn_file), malloc'd, for a component that keeps its own connection (src/cluster's
+ * listener). NULL with err set (never the string itself) when the backend is not postgresql
+ * or the file cannot be read. It may hold a password: free it with zt_store_config_dsn_free,
+ * which wipes it first, and never log it. */
+char *zt_store_config_dsn(const struct zt_config *cfg, char *err, size_t errlen);
+void zt_store_config_dsn_free(char *dsn);
 /* The config engine's descriptor of the `store:` section (store_config.c). */
 struct zt_config_module;
 extern const struct zt_config_module zt_store_config_module;

@@ -130,22 +130,41 @@ static char *read_dsn_file(const char *path, char *err, size_t errlen)
     return text;
 }
 
+char *zt_store_config_dsn(const zt_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->store.backend != ZT_STORE_POSTGRES) {
+        snprintf(err, errlen, "store: the backend is sqlite (no connection string)");
+        return NULL;
+    }
+    if (cfg->store.dsn_file != NULL)
+        return read_dsn_file(cfg->store.dsn_file, err, errlen);
+    char *dsn = cfg->store.dsn != NULL ? strdup(cfg->store.dsn) : NULL;
+    if (dsn == NULL)
+        snprintf(err, errlen, "store: %s",
+                 cfg->store.dsn == NULL ? "no PostgreSQL connection string" : "out of memory");
+    return dsn;
+}
+
+void zt_store_config_dsn_free(char *dsn)
+{
+    if (dsn == NULL)
+        return;
+    zt_wipe(dsn, strlen(dsn));
+    free(dsn);
+}
+
 zt_store *zt_store_open_config(const zt_config *cfg, char *err, size_t errlen)
 {
     zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = cfg->state_dir};
     if (cfg->store.backend != ZT_STORE_POSTGRES)
         return zt_store_open(&sc, err, errlen);
-    char *owned = NULL;
+    char *dsn = zt_store_config_dsn(cfg, err, errlen);
+    if (dsn == NULL)
+        return NULL;
     sc.backend = ZT_STORE_POSTGRES;
     sc.busy_timeout_ms = (unsigned)cfg->store.timeout_ms;
-    sc.dsn = cfg->store.dsn;
-    if (cfg->store.dsn_file != NULL &&
-        (sc.dsn = owned = read_dsn_file(cfg->store.dsn_file, err, errlen)) == NULL)
-        return NULL;
+    sc.dsn = dsn;
     zt_store *st = zt_store_open(&sc, err, errlen);
-    if (owned != NULL) {
-        zt_wipe(owned, strlen(owned));
-        free(owned);
-    }
+    zt_store_config_dsn_free(dsn);
     return st;
 }

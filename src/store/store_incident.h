@@ -75,9 +75,6 @@ typedef struct zt_store_incident_filter {
 typedef int (*zt_store_incident_cb)(void *ctx, const zt_store_incident *inc);
 typedef int (*zt_store_incident_event_cb)(void *ctx, const zt_store_incident_event *ev);
 
-/* A new open incident (title, severity 1..3, user_id and/or device_id, created_at) with its
- * first event, in one transaction; inc->id, inc->updated_at and ev->id are set. */
-int zt_store_incident_create(zt_store *st, zt_store_incident *inc, zt_store_incident_event *ev);
 /* The newest unresolved incident of user_id or device_id (either may be NULL, not both) whose
  * last event is at or after `since` (0 = any age). -ENOENT when there is none. */
 int zt_store_incident_find_open(zt_store *st, const char *user_id, const char *device_id,
@@ -88,13 +85,13 @@ int zt_store_incident_find_open(zt_store *st, const char *user_id, const char *d
 int zt_store_incident_append(zt_store *st, int64_t id, const zt_store_incident_update *u,
                              zt_store_incident_event *ev);
 /* Correlation in one step: join the newest unresolved incident of inc->user_id or
- * inc->device_id last updated at or after `since` (adding ev and applying u as
- * zt_store_incident_append does; *inc becomes that incident), or, when there is none and
- * may_open, create inc with ev as its first event (as zt_store_incident_create). *opened says
- * which. The find and the write are one transaction serialised per subject, so two callers (two
+ * inc->device_id last updated at or after `since` (0 = any age), adding ev and applying u as
+ * zt_store_incident_append does (*inc becomes that incident); or, when there is none and
+ * may_open, create inc (title, severity 1..3, user_id and/or device_id, created_at) as an open
+ * incident with ev as its first event (inc->id, inc->updated_at and ev->id are set). *opened
+ * says which. Find and write are one transaction serialised per subject, so two callers (two
  * gateways on one PostgreSQL) seeing events of one user or device at once open one incident
- * between them, not two. -ENOENT when none is open and !may_open (nothing written). inc's
- * title, severity and created_at are checked only when may_open. */
+ * between them, not two. -ENOENT when none is open and !may_open (nothing written). */
 int zt_store_incident_join_or_open(zt_store *st, zt_store_incident *inc, int64_t since,
                                    const zt_store_incident_update *u, bool may_open,
                                    zt_store_incident_event *ev, bool *opened);

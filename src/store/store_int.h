@@ -109,7 +109,6 @@ typedef struct zt_store_device_ops {
 
 /* Incidents and their timelines (store_incident.h). */
 typedef struct zt_store_incident_ops {
-    int (*create)(zt_store *st, zt_store_incident *inc, zt_store_incident_event *ev);
     int (*find_open)(zt_store *st, const char *user_id, const char *device_id, int64_t since,
                      zt_store_incident *out);
     int (*append)(zt_store *st, int64_t id, const zt_store_incident_update *u,

@@ -3,7 +3,8 @@
  * scopes (in, out, a mixed unscoped + scoped person), a disabled admin without power, personal
  * tokens (shape, verify, wrong secret, revoked, expired, scopes intersected with the owner's
  * grant, a removed role disarming the token, scopes beyond the owner refused), the bootstrap's
- * first admin only once, and the audit records naming the actor. Each test owns a temp dir. */
+ * first admin only once, and the audit records naming the actor. Each test owns a temp dir,
+ * and runs again against PostgreSQL when ZT_TEST_PG_DSN is set. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,11 +21,13 @@
 #include <unistd.h>
 
 #include "lib/time.h"
+#include "pg_fixture.h"
 #include "session/admins.h"
 
 typedef struct fixture {
     char root[64];
     char state[128];
+    char schema[ZT_TEST_PG_SCHEMA_MAX]; /* "" = SQLite in state/ */
     zt_store *st;
     zt_user alice, bob, carol;
     char records[8192];
@@ -54,6 +57,9 @@ static void add_user(zt_store *st, const char *email, const char *group, zt_user
         fail_msg("user_add %s: %s", email, zt_store_errmsg());
 }
 
+/* Set for the second run of the tests, against PostgreSQL (ZT_TEST_PG_DSN; a schema per test). */
+static bool use_pg;
+
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
@@ -63,7 +69,8 @@ static int setup(void **state)
     snprintf(f->state, sizeof(f->state), "%s/state", f->root);
     char err[256] = "";
     zt_store_cfg cfg = {.backend = ZT_STORE_SQLITE, .state_dir = f->state};
-    f->st = zt_store_open(&cfg, err, sizeof(err));
+    f->st = use_pg ? zt_test_pg_open(f->schema, err, sizeof(err))
+                   : zt_store_open(&cfg, err, sizeof(err));
     if (f->st == NULL)
         fail_msg("open: %s", err);
     assert_int_equal(zt_store_group_add(f->st, "school-a"), 0);
@@ -86,6 +93,8 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     zt_store_close(f->st);
+    if (f->schema[0] != '\0')
+        zt_test_pg_drop(f->schema);
     zt_user_dispose(&f->alice);
     zt_user_dispose(&f->bob);
     zt_user_dispose(&f->carol);
@@ -389,5 +398,17 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    if (!zt_test_pg_enabled()) {
+        printf("postgresql: skipped (ZT_TEST_PG_DSN not set)\n");
+        return failed;
+    }
+    use_pg = true;
+    const struct CMUnitTest pg_tests[] = {
+        cmocka_unit_test_setup_teardown(test_grants_and_scopes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_last_global_admin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first, setup, teardown),
+    };
+    return failed + cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * admin, another help desk or an auditor who is in their scope: no MFA reset, TAP or password
  * (credentials), no disable, enable, delete, profile or membership change (users:write), unless
  * they hold the admins permission unscoped. The console asks zt_admins_may_on_user; the admin
- * API asks zt_admins_may_change_person. Each test owns a temp dir. */
+ * API asks zt_admins_may_change_person. Each test owns a temp dir,
+ * and runs again against PostgreSQL when ZT_TEST_PG_DSN is set. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,11 +20,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pg_fixture.h"
 #include "session/admins.h"
 
 typedef struct fixture {
     char root[64];
     char state[128];
+    char schema[ZT_TEST_PG_SCHEMA_MAX]; /* "" = SQLite in state/ */
     zt_store *st;
     zt_user hd, boss, pupil, aud;
     zt_account_env env;
@@ -52,6 +55,9 @@ static void grant(fixture *f, const zt_user *u, zt_admin_role role, const char *
         fail_msg("grant %s: %s", u->email, zt_store_errmsg());
 }
 
+/* Set for the second run of the tests, against PostgreSQL (ZT_TEST_PG_DSN; a schema per test). */
+static bool use_pg;
+
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
@@ -61,7 +67,8 @@ static int setup(void **state)
     snprintf(f->state, sizeof(f->state), "%s/state", f->root);
     char err[256] = "";
     zt_store_cfg cfg = {.backend = ZT_STORE_SQLITE, .state_dir = f->state};
-    f->st = zt_store_open(&cfg, err, sizeof(err));
+    f->st = use_pg ? zt_test_pg_open(f->schema, err, sizeof(err))
+                   : zt_store_open(&cfg, err, sizeof(err));
     if (f->st == NULL)
         fail_msg("open: %s", err);
     assert_int_equal(zt_store_group_add(f->st, "school-a"), 0);
@@ -87,6 +94,8 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     zt_store_close(f->st);
+    if (f->schema[0] != '\0')
+        zt_test_pg_drop(f->schema);
     zt_user_dispose(&f->hd);
     zt_user_dispose(&f->boss);
     zt_user_dispose(&f->pupil);
@@ -154,5 +163,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unscoped_helpdesk_too, setup, teardown),
         cmocka_unit_test_setup_teardown(test_global_admin_may, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    if (!zt_test_pg_enabled()) {
+        printf("postgresql: skipped (ZT_TEST_PG_DSN not set)\n");
+        return failed;
+    }
+    use_pg = true;
+    const struct CMUnitTest pg_tests[] = {
+        cmocka_unit_test_setup_teardown(test_helpdesk_cannot_take_over_admins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unscoped_helpdesk_too, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_global_admin_may, setup, teardown),
+    };
+    return failed + cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);
 }

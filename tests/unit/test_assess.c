@@ -1,7 +1,8 @@
 /* The Zero Trust assessment (src/assess): stage boundaries per pillar, ranking of measures, every
  * proposed YAML snippet through the config parser and the grant check (what check-config does),
  * every proposed command naming a real subcommand, the outputs (JSON schema, HTML without script
- * and with names escaped), and the store records (answers, kept runs, MFA counts). */
+ * and with names escaped), and the store records (answers, kept runs, MFA counts), those also
+ * against PostgreSQL when ZT_TEST_PG_DSN is set. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +25,7 @@
 #include "assess/assess_int.h"
 #include "cli/commands.h"
 #include "lib/time.h"
+#include "pg_fixture.h"
 #include "policy/policy.h"
 
 static int fake_resolve(const char *host, uint16_t port, struct sockaddr_storage *out)
@@ -702,16 +704,42 @@ static int run_cb(void *ctx, const zt_store_assess_run *r)
     return 0;
 }
 
+/* Set for the second run of the store tests, against PostgreSQL (ZT_TEST_PG_DSN). */
+static bool use_pg;
+
+/* A store in tmpdir/name (SQLite) or in a schema of its own (PostgreSQL); schema is "" for
+ * SQLite. */
+static zt_store *store_open(const char *name, char schema[ZT_TEST_PG_SCHEMA_MAX])
+{
+    char dir[600], err[256] = "";
+    schema[0] = '\0';
+    if (use_pg) {
+        zt_store *st = zt_test_pg_open(schema, err, sizeof(err));
+        if (st == NULL)
+            fail_msg("open: %s", err);
+        return st;
+    }
+    snprintf(dir, sizeof(dir), "%s/%s", tmpdir, name);
+    mkdir(dir, 0700);
+    zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = dir};
+    zt_store *st = zt_store_open(&sc, err, sizeof(err));
+    if (st == NULL)
+        fail_msg("open: %s", err);
+    return st;
+}
+
+static void store_close(zt_store *st, const char *schema)
+{
+    zt_store_close(st);
+    if (schema[0] != '\0')
+        zt_test_pg_drop(schema);
+}
+
 static void test_store(void **state)
 {
     (void)state;
-    char dir[600];
-    snprintf(dir, sizeof(dir), "%s/store", tmpdir);
-    mkdir(dir, 0700);
-    char err[256];
-    zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = dir};
-    zt_store *st = zt_store_open(&sc, err, sizeof(err));
-    assert_non_null(st);
+    char schema[ZT_TEST_PG_SCHEMA_MAX];
+    zt_store *st = store_open("store", schema);
     zt_store_assess_answer a = {
         .key = "data.backups", .value = "offsite", .actor = "root", .updated_at = 1};
     assert_int_equal(zt_store_assess_answer_set(st, &a), 0);
@@ -748,7 +776,7 @@ static void test_store(void **state)
     assert_int_equal(m.users_mfa, 1);
     assert_int_equal(m.users_passkey, 0);
 
-    zt_store_close(st);
+    store_close(st, schema);
 }
 
 static int sink(void *ctx, const char *json, size_t len)
@@ -762,13 +790,8 @@ static int sink(void *ctx, const char *json, size_t len)
 static void test_service(void **state)
 {
     (void)state;
-    char dir[600];
-    snprintf(dir, sizeof(dir), "%s/svc", tmpdir);
-    mkdir(dir, 0700);
-    char err[256];
-    zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = dir};
-    zt_store *st = zt_store_open(&sc, err, sizeof(err));
-    assert_non_null(st);
+    char schema[ZT_TEST_PG_SCHEMA_MAX];
+    zt_store *st = store_open("svc", schema);
     zt_buf rec;
     zt_buf_init(&rec, 1 << 20);
     zt_account_env env = {.store = st, .audit = {.write = sink, .ctx = &rec}};
@@ -796,7 +819,7 @@ static void test_service(void **state)
     assert_int_equal(zt_store_assess_run_list(st, 0, run_cb, got), 0);
     assert_string_equal(got, "3333333;");
     zt_buf_dispose(&rec);
-    zt_store_close(st);
+    store_close(st, schema);
 }
 
 /* The audit figures over a window: prompts per user-day, distinct users, blocks, sign-ins;
@@ -891,6 +914,7 @@ static void test_audit_stats_many_users(void **state)
 static int setup(void **state)
 {
     (void)state;
+    snprintf(tmpdir, sizeof(tmpdir), "%s", "/tmp/zt-assess-XXXXXX"); /* once per group */
     assert_non_null(mkdtemp(tmpdir));
     return 0;
 }
@@ -924,5 +948,15 @@ int main(void)
         cmocka_unit_test(test_audit_stats_many_users),
         cmocka_unit_test(test_figures_in_japanese),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests_name("sqlite", tests, setup, teardown);
+    if (!zt_test_pg_enabled()) {
+        printf("postgresql: skipped (ZT_TEST_PG_DSN not set)\n");
+        return failed;
+    }
+    use_pg = true;
+    const struct CMUnitTest pg_tests[] = {
+        cmocka_unit_test(test_store),
+        cmocka_unit_test(test_service),
+    };
+    return failed + cmocka_run_group_tests_name("postgresql", pg_tests, setup, teardown);
 }

@@ -2,7 +2,8 @@
  * symlink), CSR checks (good, RSA, bad signature, oversized), issued certificates, the revoked
  * serial set, enrolment codes (single use, expiry, one error for every code problem), the
  * whole agent enrolment, posture and alerts in the store, revoke/delete ending sessions, and
- * the in-place upgrade of an older database. Each test owns a temp dir. */
+ * the in-place upgrade of an older database. Each test owns a temp dir; the store-facing ones
+ * run again against PostgreSQL when ZT_TEST_PG_DSN is set (a schema per test). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +31,14 @@
 #include "http/handler.h"
 #include "lib/secure.h"
 #include "lib/time.h"
+#include "pg_fixture.h"
 #include "store/store.h"
 
 typedef struct fixture {
     char root[64];
     char state[128];
     char ca_dir[160];
+    char schema[ZT_TEST_PG_SCHEMA_MAX]; /* "" = SQLite in state/ */
     zt_store *st;
     zt_devices *d;
     char user_id[ZT_STORE_ID_LEN + 1];
@@ -59,7 +63,9 @@ static zt_devices *devices_open(fixture *f)
     return d;
 }
 
-static int setup(void **state)
+/* The store in a temp dir (SQLite) or in a schema of the test's own (PostgreSQL, when
+ * ZT_TEST_PG_DSN is set); the CA and the sweep file are in the temp dir either way. */
+static int setup_with(void **state, bool pg)
 {
     fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
@@ -69,7 +75,12 @@ static int setup(void **state)
     snprintf(f->ca_dir, sizeof(f->ca_dir), "%s/device-ca", f->state);
     zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = f->state};
     char err[256] = "";
-    f->st = zt_store_open(&sc, err, sizeof(err));
+    if (pg) {
+        assert_int_equal(mkdir(f->state, 0700), 0);
+        f->st = zt_test_pg_open(f->schema, err, sizeof(err));
+    } else {
+        f->st = zt_store_open(&sc, err, sizeof(err));
+    }
     if (f->st == NULL)
         fail_msg("open: %s", err);
     zt_user u;
@@ -82,6 +93,16 @@ static int setup(void **state)
     return 0;
 }
 
+static int setup(void **state)
+{
+    return setup_with(state, false);
+}
+
+static int setup_pg(void **state)
+{
+    return setup_with(state, true);
+}
+
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     return remove(path);
@@ -92,6 +113,8 @@ static int teardown(void **state)
     fixture *f = *state;
     zt_devices_free(f->d);
     zt_store_close(f->st);
+    if (f->schema[0] != '\0')
+        zt_test_pg_drop(f->schema);
     nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(f);
     return 0;
@@ -315,6 +338,57 @@ static void test_enroll_code_single_use_and_expiry(void **state)
     assert_string_equal(norm, "ABCDEFGHJK");
     assert_false(zt_enroll_code_normalise("ABCDE-FGHI0", 11, norm));
     assert_false(zt_enroll_code_normalise("ABCDE", 5, norm));
+}
+
+/* Several gateways (store handles of their own) racing to use one enrolment code: exactly
+ * one gets the user, the others the one refusal. */
+#define CODE_RACERS 4
+
+typedef struct code_racer {
+    zt_store *st;
+    const char *hash;
+    int64_t now;
+    int rc;
+} code_racer;
+
+static void *code_race_thread(void *p)
+{
+    code_racer *r = p;
+    char uid[ZT_STORE_ID_LEN + 1];
+    r->rc = zt_store_enroll_code_use(r->st, r->hash, r->now, uid);
+    return NULL;
+}
+
+static void test_enroll_code_race(void **state)
+{
+    fixture *f = *state;
+    char code[ZT_ENROLL_CODE_DISPLAY_LEN + 1], norm[ZT_ENROLL_CODE_CHARS + 1], hash[65];
+    int64_t now = now_s();
+    assert_int_equal(zt_device_enroll_code(f->st, f->user_id, 900, now, code), 0);
+    assert_true(zt_enroll_code_normalise(code, strlen(code), norm));
+    zt_enroll_code_hash(norm, hash);
+    code_racer r[CODE_RACERS];
+    pthread_t th[CODE_RACERS];
+    for (int i = 0; i < CODE_RACERS; i++) {
+        char err[256] = "";
+        zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = f->state};
+        r[i] = (code_racer){.hash = hash, .now = now};
+        r[i].st = f->schema[0] != '\0' ? zt_test_pg_reopen(f->schema, err, sizeof(err))
+                                       : zt_store_open(&sc, err, sizeof(err));
+        if (r[i].st == NULL)
+            fail_msg("open: %s", err);
+    }
+    for (int i = 0; i < CODE_RACERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, code_race_thread, &r[i]), 0);
+    int ok = 0, refused = 0;
+    for (int i = 0; i < CODE_RACERS; i++) {
+        pthread_join(th[i], NULL);
+        ok += r[i].rc == 0;
+        refused += r[i].rc == -EACCES;
+        zt_store_close(r[i].st);
+    }
+    assert_int_equal(ok, 1);
+    assert_int_equal(refused, CODE_RACERS - 1);
 }
 
 static void test_enroll_run(void **state)
@@ -718,6 +792,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_csr_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sign_device_cert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enroll_code_single_use_and_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_code_race, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enroll_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_posture_and_alerts, setup, teardown),
@@ -728,5 +803,24 @@ int main(void)
         cmocka_unit_test(test_agent_signin_inputs),
         cmocka_unit_test_setup_teardown(test_agent_signin_wrong_code_table, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    if (!zt_test_pg_enabled()) {
+        printf("postgresql: skipped (ZT_TEST_PG_DSN not set)\n");
+        return failed;
+    }
+    /* The store-facing tests again; the CA, CSR and SQLite upgrade tests do not touch it. */
+    const struct CMUnitTest pg_tests[] = {
+#define PG_TEST(t) cmocka_unit_test_setup_teardown(t, setup_pg, teardown)
+        PG_TEST(test_enroll_code_single_use_and_expiry),
+        PG_TEST(test_enroll_code_race),
+        PG_TEST(test_enroll_run),
+        PG_TEST(test_revoked_set),
+        PG_TEST(test_posture_and_alerts),
+        PG_TEST(test_silent_sweep),
+        PG_TEST(test_was_silent),
+        PG_TEST(test_store_rejects_bad_input),
+        PG_TEST(test_agent_signin_wrong_code_table),
+#undef PG_TEST
+    };
+    return failed + cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
 /* src/response: playbook config, matching and planning (tables), correlation window boundaries,
  * severity maximum, containment, auto-resolution with undo, audit events, and the webhook's
- * retries, signature and drop counter against an in-process HTTP receiver. */
+ * retries, signature and drop counter against an in-process HTTP receiver. The engine tests run
+ * against SQLite and again against PostgreSQL when ZT_TEST_PG_DSN is set (a schema per test),
+ * with the store's one-step correlation raced from several store handles ("gateways"). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +28,7 @@
 #include "response/playbook.h"
 #include "response/webhook.h"
 #include "risk/risk.h"
+#include "pg_fixture.h"
 #include "store/store.h"
 
 #define BASE                                                                                       \
@@ -207,6 +211,7 @@ static void test_titles(void **state)
 
 typedef struct fixture {
     char root[64], state[96];
+    char schema[ZT_TEST_PG_SCHEMA_MAX]; /* "" = SQLite in state/ */
     zt_store *st;
     zt_risk_engine *risk;
     char user_id[ZT_STORE_ID_LEN + 1];
@@ -224,16 +229,29 @@ static int on_audit(void *ctx, const char *json, size_t len)
     return 0;
 }
 
-static int setup(void **state)
+/* Another handle on the fixture's store, as a second gateway would have. */
+static zt_store *store_open(fixture *f, char *err, size_t errlen)
+{
+    if (f->schema[0] != '\0')
+        return zt_test_pg_reopen(f->schema, err, errlen);
+    zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = f->state};
+    return zt_store_open(&sc, err, errlen);
+}
+
+static int setup_with(void **state, bool pg)
 {
     fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
     snprintf(f->root, sizeof(f->root), "/tmp/zt-incident-XXXXXX");
     assert_non_null(mkdtemp(f->root));
     snprintf(f->state, sizeof(f->state), "%s/state", f->root);
-    zt_store_cfg sc = {.backend = ZT_STORE_SQLITE, .state_dir = f->state};
     char err[256] = "";
-    f->st = zt_store_open(&sc, err, sizeof(err));
+    if (pg) {
+        assert_int_equal(mkdir(f->state, 0700), 0);
+        f->st = zt_test_pg_open(f->schema, err, sizeof(err));
+    } else {
+        f->st = store_open(f, err, sizeof(err));
+    }
     if (f->st == NULL)
         fail_msg("open: %s", err);
     f->risk = zt_risk_new(NULL, f->st, err, sizeof(err));
@@ -256,11 +274,23 @@ static int setup(void **state)
     return 0;
 }
 
+static int setup(void **state)
+{
+    return setup_with(state, false);
+}
+
+static int setup_pg(void **state)
+{
+    return setup_with(state, true);
+}
+
 static int teardown(void **state)
 {
     fixture *f = *state;
     zt_risk_free(f->risk);
     zt_store_close(f->st);
+    if (f->schema[0] != '\0')
+        zt_test_pg_drop(f->schema);
     json_decref(f->audit);
     json_decref(f->accounts);
     char cmd[128];
@@ -658,6 +688,139 @@ static void test_report_suspicious(void **state)
     zt_config_free(cfg);
 }
 
+/* ---- one-step correlation in the store ---- */
+
+static zt_store_incident_event store_event(int64_t at)
+{
+    zt_store_incident_event e = {.at = at};
+    snprintf(e.kind, sizeof(e.kind), "detection");
+    snprintf(e.summary, sizeof(e.summary), "seen");
+    return e;
+}
+
+static zt_store_incident new_incident(const fixture *f, int64_t at)
+{
+    zt_store_incident inc = {.severity = 2, .created_at = at};
+    snprintf(inc.title, sizeof(inc.title), "Test for alice");
+    memcpy(inc.user_id, f->user_id, sizeof(f->user_id));
+    return inc;
+}
+
+static void test_join_or_open(void **state)
+{
+    fixture *f = *state;
+    zt_store_incident inc = new_incident(f, T0);
+    zt_store_incident_event e = store_event(T0);
+    zt_store_incident_update u = {.severity = 3, .status = -1, .device_id = DEV_ID};
+    bool opened = true;
+    /* Nothing open and may not open: nothing written. */
+    assert_int_equal(zt_store_incident_join_or_open(f->st, &inc, 0, &u, false, &e, &opened),
+                     -ENOENT);
+    assert_false(opened);
+    assert_int_equal(zt_store_incident_find_open(f->st, f->user_id, NULL, 0, &inc), -ENOENT);
+    inc = new_incident(f, T0);
+    assert_int_equal(zt_store_incident_join_or_open(f->st, &inc, 0, &u, true, &e, &opened), 0);
+    assert_true(opened);
+    int64_t id = inc.id;
+    assert_true(id > 0 && e.id > 0 && e.incident_id == id);
+    assert_int_equal(inc.severity, 2);
+    /* Within the window: joined, u applied, inc becomes the stored incident. */
+    zt_store_incident again = new_incident(f, T0 + 5);
+    e = store_event(T0 + 5);
+    assert_int_equal(zt_store_incident_join_or_open(f->st, &again, T0 - 60, &u, false, &e, &opened),
+                     0);
+    assert_false(opened);
+    assert_int_equal(again.id, id);
+    assert_int_equal(again.severity, 3);
+    assert_string_equal(again.device_id, DEV_ID);
+    assert_int_equal(again.n_events, 2);
+    assert_int_equal(again.updated_at, T0 + 5);
+    /* Outside the window (since after the last event): a new one. */
+    again = new_incident(f, T0 + 100);
+    e = store_event(T0 + 100);
+    assert_int_equal(zt_store_incident_join_or_open(f->st, &again, T0 + 6, NULL, true, &e, &opened),
+                     0);
+    assert_true(opened);
+    assert_true(again.id != id);
+    /* Checked like create: no subject, bad severity when it may open. */
+    zt_store_incident bad = new_incident(f, T0);
+    bad.user_id[0] = '\0';
+    assert_int_equal(zt_store_incident_join_or_open(f->st, &bad, 0, NULL, true, &e, &opened),
+                     -EINVAL);
+    bad = new_incident(f, T0);
+    bad.severity = 0;
+    assert_int_equal(zt_store_incident_join_or_open(f->st, &bad, 0, NULL, true, &e, &opened),
+                     -EINVAL);
+    assert_int_equal(zt_store_incident_join_or_open(f->st, &bad, 0, NULL, false, &e, &opened), 0);
+    assert_false(opened);
+}
+
+#define RACE_THREADS 4
+#define RACE_EVENTS 5
+
+typedef struct race_arg {
+    fixture *f;
+    zt_store *st; /* a handle of its own: one "gateway" */
+    int opened, failed;
+} race_arg;
+
+static void *race_thread(void *p)
+{
+    race_arg *a = p;
+    for (int i = 0; i < RACE_EVENTS; i++) {
+        zt_store_incident inc = new_incident(a->f, T0 + i);
+        zt_store_incident_event e = store_event(T0 + i);
+        zt_store_incident_update u = {.severity = 1, .status = -1};
+        bool opened = false;
+        int rc = zt_store_incident_join_or_open(a->st, &inc, T0 - 600, &u, true, &e, &opened);
+        a->opened += rc == 0 && opened;
+        a->failed += rc != 0;
+    }
+    return NULL;
+}
+
+static int count_incident(void *ctx, const zt_store_incident *inc)
+{
+    (void)inc;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Gateways seeing detections of one user at the same moment open one incident between them,
+ * and every detection lands in it. */
+static void test_join_or_open_race(void **state)
+{
+    fixture *f = *state;
+    race_arg args[RACE_THREADS];
+    pthread_t th[RACE_THREADS];
+    for (int i = 0; i < RACE_THREADS; i++) {
+        char err[256] = "";
+        args[i] = (race_arg){.f = f, .st = store_open(f, err, sizeof(err))};
+        if (args[i].st == NULL)
+            fail_msg("open: %s", err);
+    }
+    for (int i = 0; i < RACE_THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, race_thread, &args[i]), 0);
+    int opened = 0, failed = 0;
+    for (int i = 0; i < RACE_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        opened += args[i].opened;
+        failed += args[i].failed;
+        zt_store_close(args[i].st);
+    }
+    if (failed != 0)
+        fail_msg("%d of %d correlations failed: %s", failed, RACE_THREADS * RACE_EVENTS,
+                 zt_store_errmsg());
+    assert_int_equal(opened, 1);
+    int n = 0;
+    zt_store_incident_filter all = {.status = -1, .user_id = f->user_id};
+    assert_int_equal(zt_store_incident_list(f->st, &all, count_incident, &n), 0);
+    assert_int_equal(n, 1);
+    zt_store_incident inc;
+    assert_int_equal(zt_store_incident_find_open(f->st, f->user_id, NULL, 0, &inc), 0);
+    assert_int_equal(inc.n_events, RACE_THREADS * RACE_EVENTS);
+}
+
 static void test_bad_signals(void **state)
 {
     fixture *f = *state;
@@ -861,8 +1024,23 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_confirm_compromised, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_suspicious, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_signals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_join_or_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_join_or_open_race, setup, teardown),
         cmocka_unit_test(test_webhook_retry_signature),
         cmocka_unit_test(test_webhook_drops),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    if (!zt_test_pg_enabled()) {
+        printf("postgresql: skipped (ZT_TEST_PG_DSN not set)\n");
+        return failed;
+    }
+    const struct CMUnitTest pg_tests[] = {
+#define PG_TEST(t) cmocka_unit_test_setup_teardown(t, setup_pg, teardown)
+        PG_TEST(test_correlation_window),   PG_TEST(test_severity_max_and_threshold),
+        PG_TEST(test_contain_resolve_undo), PG_TEST(test_confirm_compromised),
+        PG_TEST(test_report_suspicious),    PG_TEST(test_bad_signals),
+        PG_TEST(test_join_or_open),         PG_TEST(test_join_or_open_race),
+#undef PG_TEST
+    };
+    return failed + cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);
 }

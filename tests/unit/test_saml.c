@@ -26,6 +26,7 @@
 #include "lib/buf.h"
 #include "lib/file.h"
 #include "session/session.h"
+#include "pg_fixture.h"
 #include "store/store.h"
 
 /* ---- zt_saml_param ---- */
@@ -385,13 +386,8 @@ static void on_taken(void *ctx, const zt_store_saml_ended *e)
     snprintf(t->dump, sizeof(t->dump), "%s", e->dump);
 }
 
-static void test_store_sessions(void **state)
+static void store_sessions_on(zt_store *st)
 {
-    (void)state;
-    zt_store_cfg cfg = {.backend = ZT_STORE_SQLITE, .state_dir = dir};
-    char err[256];
-    zt_store *st = zt_store_open(&cfg, err, sizeof(err));
-    assert_non_null(st);
     zt_user u;
     assert_int_equal(zt_store_user_add(st, "a@example.test", "", "", NULL, 0, &u), 0);
     zt_store_session s;
@@ -465,7 +461,32 @@ static void test_store_sessions(void **state)
     zt_user_dispose(&v);
     zt_buf_dispose(&b);
     zt_user_dispose(&u);
+}
+
+static void test_store_sessions(void **state)
+{
+    (void)state;
+    zt_store_cfg cfg = {.backend = ZT_STORE_SQLITE, .state_dir = dir};
+    char err[256];
+    zt_store *st = zt_store_open(&cfg, err, sizeof(err));
+    assert_non_null(st);
+    store_sessions_on(st);
     zt_store_close(st);
+}
+
+/* The same against PostgreSQL (ZT_TEST_PG_DSN; a schema of its own), skipped without it. */
+static void test_store_sessions_pg(void **state)
+{
+    (void)state;
+    if (!zt_test_pg_enabled())
+        skip();
+    char schema[ZT_TEST_PG_SCHEMA_MAX], err[256] = "";
+    zt_store *st = zt_test_pg_open(schema, err, sizeof(err));
+    if (st == NULL)
+        fail_msg("open: %s", err);
+    store_sessions_on(st);
+    zt_store_close(st);
+    zt_test_pg_drop(schema);
 }
 
 static int setup(void **state)
@@ -497,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_metadata),
         cmocka_unit_test(test_lasso_answer),
         cmocka_unit_test(test_store_sessions),
+        cmocka_unit_test(test_store_sessions_pg),
         cmocka_unit_test(test_lasso_log_not_fatal),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

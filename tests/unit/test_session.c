@@ -374,6 +374,35 @@ static void test_idle_expiry_and_touch(void **state)
     assert_int_equal(zt_store_session_get(f->st, hash, &r), -ENOENT);
 }
 
+/* Outage grace (clustered gateways, docs/CLUSTER.md): cached sessions are served while the
+ * database is unreachable, without writing the idle expiry back, until serve_until; from then
+ * on refused (fail closed), also on a cache miss; contact back: served again. */
+static void test_outage_grace(void **state)
+{
+    fx *f = *state;
+    char cookie[44], hash[65];
+    const zt_session_info *info;
+    zt_store_session r;
+    make(f, HOST, false, T0, cookie, hash);
+    assert_true(zt_sessions_store_reachable(f->s));
+    assert_int_equal(look(f, cookie, HOST, T0 + 1, &info), ZT_SESSION_VALID);
+    zt_sessions_set_contact(f->s, T0 + 100, false);
+    assert_false(zt_sessions_store_reachable(f->s));
+    /* Gone from the store: a hit does not notice, and the touch is not even tried. */
+    assert_int_equal(look(f, cookie, HOST, T0 + 90, &info), ZT_SESSION_VALID);
+    assert_int_equal(zt_store_session_get(f->st, hash, &r), 0);
+    assert_int_equal(r.idle_expires_at, T0 + IDLE); /* not written while unreachable */
+    assert_int_equal(look(f, cookie, HOST, T0 + 99, &info), ZT_SESSION_VALID);
+    assert_int_equal(look(f, cookie, HOST, T0 + 100, &info), ZT_SESSION_ERROR);
+    assert_null(info);
+    assert_int_equal(look(f, cookie, HOST, T0 + 101, &info), ZT_SESSION_ERROR);
+    /* Contact again: the kept entry is served, and its idle expiry written back. */
+    zt_sessions_set_contact(f->s, T0 + 1000, true);
+    assert_int_equal(look(f, cookie, HOST, T0 + 120, &info), ZT_SESSION_VALID);
+    assert_int_equal(zt_store_session_get(f->st, hash, &r), 0);
+    assert_int_equal(r.idle_expires_at, T0 + 120 + IDLE);
+}
+
 /* A live stream re-checks its session by hash: the same validation, an idle expiry extended
  * only when asked (touch), expires_at the first of the expiries; agent tokens are sessions on
  * ZT_SESSION_HOST_AGENT and no browser host accepts them. */
@@ -1067,6 +1096,7 @@ int main(void)
         cmocka_unit_test(test_cookie_set),
         cmocka_unit_test_setup_teardown(test_lookup_hit_and_revocation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_expiry_and_touch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outage_grace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lookup_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_absolute_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disabled_and_epoch, setup, teardown),

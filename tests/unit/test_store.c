@@ -1453,6 +1453,62 @@ static void test_pg_recovery_set_race(void **state)
     zt_store_close(other);
 }
 
+typedef struct det_racer {
+    zt_store *st;
+    const char *user_id;
+    pthread_barrier_t *go;
+    int failures;
+} det_racer;
+
+static void *det_racer_main(void *p)
+{
+    det_racer *r = p;
+    pthread_barrier_wait(r->go);
+    for (int i = 0; i < 5; i++) {
+        zt_store_detection d =
+            make_det(r->user_id, "unfamiliar_sign_in", 1, ZT_STORE_RISK_AT_RISK, 5000 + i);
+        r->failures += zt_store_detection_add(r->st, &d) != 0;
+    }
+    return NULL;
+}
+
+/* The per-user cap holds when gateways add detections for one user at the same time. */
+static void test_pg_detection_cap_race(void **state)
+{
+    fixture *f = *state;
+    char err[512] = "", sql[512];
+    zt_store *other = zt_test_pg_reopen(f->schema, err, sizeof(err));
+    if (other == NULL)
+        fail_msg("second gateway: %s", err);
+    zt_user u;
+    add_user(f->st, "capped@example.com", &u);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO risk_detections (user_id, type, activity, level, state, created_at, "
+             "updated_at) SELECT '%s', 'unfamiliar_sign_in', 'signin', 1, 'at_risk', i, i "
+             "FROM generate_series(1, %d) i",
+             u.id, ZT_STORE_RISK_DETECTIONS_MAX);
+    assert_int_equal(zt_test_pg_exec(f->schema, sql), 0);
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, RACERS);
+    det_racer rs[RACERS];
+    pthread_t th[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        rs[i] = (det_racer){i % 2 ? other : f->st, u.id, &go, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, det_racer_main, &rs[i]), 0);
+    }
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(rs[i].failures, 0);
+    }
+    pthread_barrier_destroy(&go);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM risk_detections"),
+                     ZT_STORE_RISK_DETECTIONS_MAX);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM risk_detections WHERE created_at >= 5000"),
+                     RACERS * 5);
+    zt_user_dispose(&u);
+    zt_store_close(other);
+}
+
 /* After the server dropped the connection (a restart, a failover), the next call reconnects
  * and succeeds. The store here has an application_name of its own, so terminating its
  * connections leaves the other tests running against the same server alone. */
@@ -1545,6 +1601,7 @@ int main(void)
         PG_TEST(test_pg_newer_schema_refused),
         PG_TEST(test_pg_two_gateways_race),
         PG_TEST(test_pg_recovery_set_race),
+        PG_TEST(test_pg_detection_cap_race),
         PG_TEST(test_pg_reconnect),
 #undef PG_TEST
     };

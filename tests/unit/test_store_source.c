@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,6 +431,64 @@ static void test_account_attrs_and_group_update(void **state)
     assert_int_equal(zt_account_group_update(&env, &who, "nobody", &m, &res), -ENOENT);
 }
 
+/* Two gateways (two stores on one database) sync four users at once into the same new
+ * groups: every sync succeeds, each group is made once, everyone ends up in both. */
+typedef struct syncer {
+    zt_store *st;
+    const char *user_id;
+    pthread_barrier_t *go;
+    int rc;
+    bool changed;
+} syncer;
+
+static void *sync_main(void *p)
+{
+    syncer *s = p;
+    const char *groups[] = {"night-shift", "ward-7"};
+    pthread_barrier_wait(s->go);
+    s->rc = zt_store_user_sync_groups(s->st, s->user_id, "ldap:corp", groups, 2, true, &s->changed);
+    return NULL;
+}
+
+static void test_sync_race_two_gateways(void **state)
+{
+    fixture *f = *state;
+    char err[256] = "";
+    zt_store_cfg cfg = {.backend = ZT_STORE_SQLITE, .state_dir = f->state};
+    zt_store *other = f->schema[0] != '\0' ? zt_test_pg_reopen(f->schema, err, sizeof(err))
+                                           : zt_store_open(&cfg, err, sizeof(err));
+    if (other == NULL)
+        fail_msg("open again: %s", err);
+    zt_user u[4];
+    syncer s[4];
+    pthread_t th[4];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, 4);
+    for (int i = 0; i < 4; i++) {
+        char email[32], ext[8];
+        snprintf(email, sizeof(email), "u%d@example.com", i);
+        snprintf(ext, sizeof(ext), "U%d", i);
+        create(f->st, email, "ldap:corp", ext, &u[i]);
+        s[i] = (syncer){.st = i % 2 ? other : f->st, .user_id = u[i].id, .go = &go};
+    }
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, sync_main, &s[i]), 0);
+    names n;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        if (s[i].rc != 0)
+            fail_msg("sync %d: %d %s", i, s[i].rc, zt_store_errmsg());
+        assert_true(s[i].changed);
+        assert_string_equal(groups_of(f->st, u[i].id, &n), "night-shift,ward-7");
+        zt_user_dispose(&u[i]);
+    }
+    pthread_barrier_destroy(&go);
+    zt_store_group g;
+    assert_int_equal(zt_store_group_get(f->st, "ward-7", &g), 0);
+    assert_int_equal(g.n_members, 4);
+    zt_store_close(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +501,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_account_update_and_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_expired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_attrs_and_group_update, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_race_two_gateways, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
     if (!zt_test_pg_enabled()) {
@@ -459,6 +519,7 @@ int main(void)
         PG_TEST(test_account_update_and_sync),
         PG_TEST(test_list_expired),
         PG_TEST(test_account_attrs_and_group_update),
+        PG_TEST(test_sync_race_two_gateways),
 #undef PG_TEST
     };
     return failed + cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);

@@ -1,8 +1,9 @@
-/* The store's Temporary Access Passes (SQLite backend, schema 8): the pass text (alphabet,
- * shape, normalisation, the hash bound to its user), issue and replace, redeem with its
- * refusals in order (no pass, wrong, revoked, expired, used up), one use taken per redeem even
+/* The store's Temporary Access Passes (SQLite, and PostgreSQL when ZT_TEST_PG_DSN is set): the pass
+ * text (alphabet, shape, normalisation, the hash bound to its user), issue and replace, redeem with
+ * its refusals in order (no pass, wrong, revoked, expired, used up), one use taken per redeem even
  * under racing threads, multi-use passes, revoke, bad arguments refused with nothing written,
- * and a deleted user's pass going with them. Each test owns a temp dir. */
+ * and a deleted user's pass going with them. Each test owns a temp dir (or a PostgreSQL schema).
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pg_fixture.h"
 #include "store/store.h"
 
 #define T0 1800000000 /* a fixed "now" */
@@ -26,6 +28,7 @@
 typedef struct fixture {
     char root[64];
     char state[128];
+    char schema[ZT_TEST_PG_SCHEMA_MAX]; /* PostgreSQL runs: the test's schema */
     zt_store *st;
     zt_user alice, bob;
 } fixture;
@@ -51,6 +54,32 @@ static int setup(void **state)
     add_user(f->st, "alice@example.com", &f->alice);
     add_user(f->st, "bob@example.com", &f->bob);
     *state = f;
+    return 0;
+}
+
+/* The same tests against PostgreSQL (ZT_TEST_PG_DSN): a schema of the test's own. */
+static int setup_pg(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    char err[256] = "";
+    f->st = zt_test_pg_open(f->schema, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("open: %s", err);
+    add_user(f->st, "alice@example.com", &f->alice);
+    add_user(f->st, "bob@example.com", &f->bob);
+    *state = f;
+    return 0;
+}
+
+static int teardown_pg(void **state)
+{
+    fixture *f = *state;
+    zt_store_close(f->st);
+    zt_user_dispose(&f->alice);
+    zt_user_dispose(&f->bob);
+    zt_test_pg_drop(f->schema);
+    free(f);
     return 0;
 }
 
@@ -319,5 +348,21 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_user_delete_cascades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redeem_race, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    if (!zt_test_pg_enabled()) {
+        printf("postgresql: skipped (ZT_TEST_PG_DSN not set)\n");
+        return failed;
+    }
+    const struct CMUnitTest pg_tests[] = {
+#define PG_TEST(t) cmocka_unit_test_setup_teardown(t, setup_pg, teardown_pg)
+        PG_TEST(test_issue_and_redeem_once),
+        PG_TEST(test_refusals),
+        PG_TEST(test_replace),
+        PG_TEST(test_unlimited),
+        PG_TEST(test_bad_arguments),
+        PG_TEST(test_user_delete_cascades),
+        PG_TEST(test_redeem_race),
+#undef PG_TEST
+    };
+    return failed + cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);
 }
