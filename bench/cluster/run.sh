@@ -191,7 +191,8 @@ probe() { # port cookie -> "STATUS BYTES"
     curl -s -o /dev/null -w '%{http_code} %{size_download}' -H "Host: $HOST" \
         -H "Cookie: ztgate_session=$2" "http://127.0.0.1:$1/1k.html" || true
 }
-# Commits and rows written in the gateways' database so far: "COMMITS INSERTED UPDATED DELETED".
+# Transactions (xact_commit: every statement outside BEGIN is one, reads too) and rows written
+# in the gateways' database so far: "COMMITS INSERTED UPDATED DELETED".
 # A backend reports its statistics to pg_stat_database at most once a second while busy and
 # within 10 s once idle (PostgreSQL 15's PGSTAT_IDLE_INTERVAL): wait that long first.
 pg_writes() {
@@ -201,7 +202,7 @@ pg_writes() {
 per_each() { # before after count -> "commits C, rows written R per each"
     awk -v n="$3" -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
         if (n <= 0) { print "n/a"; exit }
-        printf "%.2f commits, %.2f rows written (%.2f inserted, %.2f updated, %.2f deleted)",
+        printf "%.2f transactions (reads included), %.2f rows written (%.2f inserted, %.2f updated, %.2f deleted)",
             (y[1] - x[1]) / n, (y[2] + y[3] + y[4] - x[2] - x[3] - x[4]) / n,
             (y[2] - x[2]) / n, (y[3] - x[3]) / n, (y[4] - x[4]) / n }'
 }
