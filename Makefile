@@ -67,6 +67,7 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 
 bench: setup all
 	bench/production/run.sh $(BUILD)
+	bench/cluster/run.sh $(BUILD)
 	bench/run.sh $(BUILD)
 	bench/signin.sh $(BUILD)
 	bench/policy/run.sh $(BUILD)

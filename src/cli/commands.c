@@ -96,6 +96,8 @@ static const zt_command commands[] = {
     {"assess", "[--json | --html FILE] [--save]",
      "Zero Trust assessment: stage per pillar and next measures (ztgate assess --help)",
      zt_cmd_assess},
+    {"store", "migrate --config NEW.yaml [--from DIR]",
+     "copy a SQLite store into PostgreSQL, verified (ztgate store help)", zt_cmd_store},
 };
 
 const zt_command *zt_command_find(const char *name)

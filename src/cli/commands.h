@@ -32,6 +32,9 @@ int zt_cmd_ldap(int argc, char **argv);
 /* The Zero Trust assessment (cmd_assess.c). */
 int zt_cmd_assess(int argc, char **argv);
 
+/* The store itself: SQLite to PostgreSQL (cmd_store.c). */
+int zt_cmd_store(int argc, char **argv);
+
 const zt_command *zt_command_find(const char *name);
 void zt_commands_usage(void);
 /* --config FILE, else $ZTGATE_CONFIG, else /etc/ztgate/ztgate.yaml. */

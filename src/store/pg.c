@@ -265,6 +265,11 @@ int pg_enter(zt_store *st, pg_conn **out)
     return 0;
 }
 
+PGconn *pg_db(pg_conn *c)
+{
+    return c->db;
+}
+
 void pg_cb_begin(pg_conn *c)
 {
     c->in_cb = true;

@@ -75,6 +75,10 @@ bool pg_col_blob(const PGresult *r, int row, int col, unsigned char *dst, size_t
 int pg_col_dup(const PGresult *r, int row, int col, char **out);
 int pg_corrupt(const char *what);
 
+/* The connection's libpq handle, for what prepared statements cannot do (COPY, statements
+ * built at run time: `ztgate store migrate`). */
+PGconn *pg_db(pg_conn *c);
+
 /* The users columns a zt_user is read from (table alias u), and reading one row of them
  * (pg_core.c); every file that hands out users reads them the same way. */
 #define PG_USER_COLS                                                                               \
