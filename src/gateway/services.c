@@ -416,7 +416,7 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
     svc->audit_fail_open = gw->audit_fail_open;
     svc->store = zt_store_open_config(cfg, err, sizeof(err));
     if (svc->store == NULL) {
-        zt_error("not starting: store: %s", err);
+        zt_error("not starting: %s", err); /* err starts with "store: " */
         return -1;
     }
     svc->secrets = zt_secretbox_load_key(cfg->auth.secrets_key, true, err, sizeof(err));

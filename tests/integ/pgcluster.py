@@ -270,6 +270,11 @@ def start_gateways(h, n, config, pg=None, names=None, start=True, database="post
         audit = cfg.get("audit", {})
         if audit.get("path") not in (None, "off"):
             audit["path"] = os.path.join(cfg["state_dir"], "audit", "audit.log")
+        # One secrets key and one signing-key directory for every node, as docs/CLUSTER.md
+        # asks of a real cluster (TOTP secrets sealed on one node are opened on another).
+        auth = cfg.setdefault("auth", {})
+        auth.setdefault("secrets_key", os.path.join(h.dir, "cluster-secrets.key"))
+        auth.setdefault("keys_dir", os.path.join(h.dir, "cluster-keys"))
         relay = Relay(h, pg.port)
         store = dict(cfg.get("store") or {})
         store.update({"backend": "postgresql", "node_name": node,
