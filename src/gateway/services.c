@@ -89,7 +89,7 @@ static void on_counters_timer(uv_timer_t *t)
     gw->counters_sync_failed = rc != 0;
 }
 
-/* Rows that no longer count; every gateway sweeps, the deletes are idempotent. */
+/* Rows that no longer count (expired ones are never counted: this only bounds the tables). */
 static void counters_sweep(zt_gateway *gw, int64_t now_ms)
 {
     uint64_t n = 0;
