@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include "admin/admin.h"
@@ -48,6 +49,35 @@ static void feeds_refresh(zt_gateway *gw, const zt_config *cfg, bool force);
 /* How often a gateway copies the sources other gateways flagged into its memory (the bound on
  * how long a flag takes to reach every gateway, docs/CLUSTER.md). */
 #define ZT_COUNTERS_SYNC_MS 2000
+
+/* Several gateways on one database must seal and open with one auth.secrets_key: a TOTP secret
+ * sealed by one is opened by another, and the shared counters are keyed with it. The first
+ * gateway leaves a check value of its key (a keyed hash: nothing about the key can be learnt
+ * from it) in the database; a gateway whose key gives another value does not start, rather
+ * than failing some people's second factor on some gateways. */
+static int secrets_agree(zt_gateway *gw, const char *key_path)
+{
+    zt_services *svc = &gw->svc;
+    if (!zt_store_counter_shared(svc->store))
+        return 0;
+    unsigned char check[ZT_SECRETBOX_KEY_LEN];
+    char mine[2 * 16 + 1], stored[ZT_STORE_SHARED_VALUE_MAX + 1];
+    zt_secretbox_derive(svc->secrets, "ztgate cluster key check v1", check);
+    sodium_bin2hex(mine, sizeof(mine), check, 16);
+    zt_wipe(check, sizeof(check));
+    int rc = zt_store_shared_claim(svc->store, "secrets-check", mine, stored, sizeof(stored));
+    if (rc != 0) {
+        zt_error("not starting: store: %s", zt_store_errmsg());
+        return -1;
+    }
+    if (strcmp(stored, mine) != 0) {
+        zt_error("not starting: auth.secrets_key (%s) is not the key the other gateways on this "
+                 "database use: copy their key file here (docs/CLUSTER.md)",
+                 key_path);
+        return -1;
+    }
+    return 0;
+}
 
 /* Several gateways on one database: the throttle and the spray tracking count there, hashed
  * with keys every gateway derives from the same auth.secrets_key. A single gateway (SQLite)
@@ -424,6 +454,8 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
         zt_error("not starting: auth.secrets_key: %s", err);
         return -1;
     }
+    if (secrets_agree(gw, cfg->auth.secrets_key) != 0)
+        return -1;
     if (zt_keys_open(cfg->auth.keys_dir, &svc->keys, err, sizeof(err)) < 0) {
         zt_error("not starting: auth.keys_dir: %s", err);
         return -1;

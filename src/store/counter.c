@@ -2,6 +2,7 @@
  * once before the backend runs. A backend without counters (SQLite) answers -ENOTSUP, which
  * callers take as "keep counting in memory". */
 #include <errno.h>
+#include <string.h>
 
 #include "store/store_int.h"
 
@@ -79,4 +80,30 @@ int zt_store_counter_sweep(zt_store *st, int64_t now_ms, int64_t reset_ms, int64
     if (reset_ms <= 0 || risk_keep_s <= 0)
         return zt_store_seterr(-EINVAL, "counter sweep: bad arguments");
     return st->ops->counter->sweep(st, now_ms, reset_ms, risk_keep_s, n_out);
+}
+
+static bool claim_text_ok(const char *s, size_t max, bool name)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        bool ok = name ? (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                             ch == '_' || ch == '-'
+                       : ch > 0x20 && ch < 0x7f;
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+int zt_store_shared_claim(zt_store *st, const char *name, const char *value, char *stored,
+                          size_t cap)
+{
+    COUNTER_ENTER(st);
+    if (!claim_text_ok(name, 64, true) || !claim_text_ok(value, ZT_STORE_SHARED_VALUE_MAX, false) ||
+        stored == NULL || cap <= ZT_STORE_SHARED_VALUE_MAX)
+        return zt_store_seterr(-EINVAL, "shared value: bad arguments");
+    return st->ops->counter->shared_claim(st, name, value, stored, cap);
 }

@@ -220,6 +220,32 @@ static int pgc_sweep(zt_store *st, int64_t now_ms, int64_t reset_ms, int64_t ris
     return 0;
 }
 
+/* Stored in ztgate_meta under "shared.<name>", beside the schema version: the first writer
+ * wins (ON CONFLICT DO NOTHING), and everyone reads what won. */
+static int pgc_shared_claim(zt_store *st, const char *name, const char *value, char *stored,
+                            size_t cap)
+{
+    pg_conn *c = NULL;
+    PGresult *r = NULL;
+    int rc = pg_enter(st, &c);
+    if (rc != 0)
+        return rc;
+    pg_params p = {0};
+    pg_text(&p, name);
+    pg_text(&p, value);
+    rc = pg_q(c,
+              "WITH ins AS (INSERT INTO ztgate_meta (key, value) VALUES ('shared.' || $1, $2) "
+              "ON CONFLICT (key) DO NOTHING RETURNING value) "
+              "SELECT value FROM ins UNION ALL "
+              "SELECT value FROM ztgate_meta WHERE key = 'shared.' || $1",
+              &p, &r, NULL, "reading a shared value");
+    if (rc != 0)
+        return rc;
+    rc = PQntuples(r) > 0 && pg_col(r, 0, 0, stored, cap) ? 0 : pg_corrupt("shared value");
+    PQclear(r);
+    return rc;
+}
+
 const zt_store_counter_ops pgc_ops = {
     .throttle_admit = pgc_throttle_admit,
     .throttle_unhold = pgc_throttle_unhold,
@@ -227,4 +253,5 @@ const zt_store_counter_ops pgc_ops = {
     .risk_failure = pgc_risk_failure,
     .risk_flags = pgc_risk_flags,
     .sweep = pgc_sweep,
+    .shared_claim = pgc_shared_claim,
 };

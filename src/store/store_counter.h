@@ -97,4 +97,12 @@ int zt_store_risk_flags(zt_store *st, int64_t now, zt_store_source_flags_cb cb, 
 int zt_store_counter_sweep(zt_store *st, int64_t now_ms, int64_t reset_ms, int64_t risk_keep_s,
                            uint64_t *n_out);
 
+/* A value every gateway on the database must agree on (e.g. a check value of auth.secrets_key):
+ * the first gateway to ask stores `value` under `name`; every call answers with the value
+ * stored (into stored[cap]), so a caller compares it with its own. name: 1..64 of [a-z0-9._-];
+ * value: 1..128 printable ASCII. */
+#define ZT_STORE_SHARED_VALUE_MAX 128
+int zt_store_shared_claim(zt_store *st, const char *name, const char *value, char *stored,
+                          size_t cap);
+
 #endif

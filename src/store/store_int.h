@@ -255,6 +255,8 @@ typedef struct zt_store_counter_ops {
     int (*risk_flags)(zt_store *st, int64_t now, zt_store_source_flags_cb cb, void *ctx);
     int (*sweep)(zt_store *st, int64_t now_ms, int64_t reset_ms, int64_t risk_keep_s,
                  uint64_t *n_out);
+    int (*shared_claim)(zt_store *st, const char *name, const char *value, char *stored,
+                        size_t cap);
 } zt_store_counter_ops;
 
 /* Every backend's handle starts with this. */

@@ -13,6 +13,7 @@ and relay to the database:
 """
 import os
 import signal
+import subprocess
 import threading
 import time
 
@@ -251,3 +252,30 @@ def test_cluster_config_mismatch_and_duplicate_name(h):
     check(seen, "duplicate node name not logged")
     time.sleep(2.0)  # ten resyncs: the warning is not repeated while nothing changes
     eq(gws[1].stderr_text().count(warn), 1, "mismatch logged once")
+
+
+@harness.timeout(120)
+def test_cluster_refuses_another_secrets_key(h):
+    """A gateway whose auth.secrets_key is not the cluster's would fail the second factor of
+    everyone enrolled elsewhere (sealed TOTP secrets) and count attempts apart: it does not
+    start, and says which key file to copy; the others go on."""
+    up = h.upstream()
+    gws = pgcluster.start_gateways(h, 2, _config(h, up), start=False)
+    gws[0].start()
+    b = pc.signed_in_browser(h, gws[0])
+    other = gws[1]
+    other.config["auth"]["secrets_key"] = os.path.join(h.dir, "another-secrets.key")
+    other.write_config(other.config)
+    r = subprocess.run([h.ztgate, "serve", "--config", other.config_path],
+                               capture_output=True, text=True, timeout=60, cwd=h.dir,
+                               stdin=subprocess.DEVNULL)
+    check(r.returncode > 0, "serve with another secrets key: status %d" % r.returncode)
+    check("auth.secrets_key" in r.stderr and "another-secrets.key" in r.stderr
+          and "copy" in r.stderr, "the refusal names the key file:\n" + r.stderr)
+    check(not harness.port_open(other.port), "the refused gateway does not listen")
+    check(_served(b), "the first gateway goes on")
+    # With the cluster's key it starts and serves the same person.
+    other.config["auth"]["secrets_key"] = gws[0].config["auth"]["secrets_key"]
+    other.write_config(other.config)
+    other.start()
+    check(_served(_browser_on(b, other)), "served by the second gateway with the right key")

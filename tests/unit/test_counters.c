@@ -389,6 +389,9 @@ static void test_sqlite_keeps_counting_in_memory(void **state)
     assert_int_equal(zt_risk_sync(eng, NOW_S), 0);
     zt_store_throttle_seen sn;
     assert_int_equal(zt_store_throttle_admit(st, NULL, 0, NULL, NOW_MS, 0, &sn), -ENOTSUP);
+    char got[ZT_STORE_SHARED_VALUE_MAX + 1];
+    assert_int_equal(zt_store_shared_claim(st, "secrets-check", "aaaa", got, sizeof(got)),
+                     -ENOTSUP);
     /* Still limits, in memory. */
     assert_int_equal(fail_once(t, "eve@example.com", "192.0.2.1", false, NOW_MS), ZT_THROTTLE_GO);
     assert_int_equal(zt_throttle_entries(t), 2);
@@ -396,6 +399,27 @@ static void test_sqlite_keeps_counting_in_memory(void **state)
     zt_throttle_free(t);
     zt_store_close(st);
     nftw(root, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The first gateway's value wins; every gateway reads it back; bad names and values refused. */
+static void test_shared_claim_first_wins(void **state)
+{
+    (void)state;
+    gateways g;
+    zt_throttle_cfg c = cfg_limits(10, 1000);
+    if (!gateways_open(&g, &c))
+        skip();
+    char got[ZT_STORE_SHARED_VALUE_MAX + 1];
+    assert_int_equal(zt_store_shared_claim(g.st[0], "secrets-check", "aaaa", got, sizeof(got)), 0);
+    assert_string_equal(got, "aaaa");
+    assert_int_equal(zt_store_shared_claim(g.st[1], "secrets-check", "bbbb", got, sizeof(got)), 0);
+    assert_string_equal(got, "aaaa");
+    assert_int_equal(zt_store_shared_claim(g.st[1], "other", "bbbb", got, sizeof(got)), 0);
+    assert_string_equal(got, "bbbb");
+    assert_int_equal(zt_store_shared_claim(g.st[0], "Bad Name", "x", got, sizeof(got)), -EINVAL);
+    assert_int_equal(zt_store_shared_claim(g.st[0], "ok", "has space", got, sizeof(got)), -EINVAL);
+    assert_int_equal(zt_store_shared_claim(g.st[0], "ok", "x", got, 8), -EINVAL);
+    gateways_close(&g);
 }
 
 int main(void)
@@ -408,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_database_error_refuses),
         cmocka_unit_test(test_spray_over_two_gateways_is_one),
         cmocka_unit_test(test_sqlite_keeps_counting_in_memory),
+        cmocka_unit_test(test_shared_claim_first_wins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
