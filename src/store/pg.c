@@ -50,6 +50,8 @@ typedef struct pg_store {
     pthread_mutex_t mu; /* guards conns */
     pg_conn *conns;
     _Atomic int64_t retry_after_ms; /* monotonic ms before which nobody reconnects */
+    _Atomic bool down;              /* the last connect failed */
+    _Atomic bool probing;           /* a thread is connecting while down */
 } pg_store;
 
 extern const zt_store_ops pg_ops; /* pg_core.c */
@@ -196,12 +198,37 @@ static void pg_quiet(void *arg, const char *message)
     (void)message;
 }
 
+/* Whether this thread may try to connect now. While the database is known down, one thread at
+ * a time probes it (a connect to a partitioned host blocks up to connect_timeout) and the others
+ * fail at once, so an event loop that needs the store is not held in connect() by every
+ * request; between probes, PG_RETRY_MS of failing fast. Until a connect has failed, every
+ * thread connects freely (first use at start, a restart whose connects are refused at once). */
+static bool pg_may_connect(pg_store *s, bool *probe)
+{
+    *probe = false;
+    if (pg_mono_ms() < atomic_load(&s->retry_after_ms))
+        return false;
+    if (!atomic_load(&s->down))
+        return true;
+    bool idle = false;
+    *probe = atomic_compare_exchange_strong(&s->probing, &idle, true);
+    return *probe;
+}
+
+static void pg_connected(pg_store *s, bool probe, bool ok)
+{
+    if (!ok)
+        atomic_store(&s->retry_after_ms, pg_mono_ms() + PG_RETRY_MS);
+    atomic_store(&s->down, !ok);
+    if (probe)
+        atomic_store(&s->probing, false);
+}
+
 static int pg_conn_setup(pg_conn *c)
 {
     if (PQstatus(c->db) != CONNECTION_OK) {
         char msg[256];
         pg_message(PQerrorMessage(c->db), msg, sizeof(msg));
-        atomic_store(&c->store->retry_after_ms, pg_mono_ms() + PG_RETRY_MS);
         return zt_store_seterr(-EIO, "cannot reach the database: %s", msg);
     }
     PQsetNoticeProcessor(c->db, pg_quiet, NULL);
@@ -213,14 +240,18 @@ static int pg_conn_setup(pg_conn *c)
 
 static int pg_conn_open(pg_store *s, pg_conn **out)
 {
-    if (pg_mono_ms() < atomic_load(&s->retry_after_ms))
+    bool probe = false;
+    if (!pg_may_connect(s, &probe))
         return zt_store_seterr(-EIO, "the database is unreachable (retrying shortly)");
     pg_conn *c = calloc(1, sizeof(*c));
-    if (c == NULL)
+    if (c == NULL) {
+        pg_connected(s, probe, !atomic_load(&s->down));
         return zt_store_seterr(-ENOMEM, "out of memory");
+    }
     c->store = s;
     c->db = pg_connect(s);
     int rc = c->db == NULL ? zt_store_seterr(-ENOMEM, "out of memory") : pg_conn_setup(c);
+    pg_connected(s, probe, c->db == NULL || PQstatus(c->db) == CONNECTION_OK);
     if (rc != 0) {
         pg_conn_free(c);
         return rc;
@@ -233,11 +264,13 @@ static int pg_conn_open(pg_store *s, pg_conn **out)
  * reconnects; its prepared statements are gone with the old session. */
 static int pg_conn_reset(pg_conn *c)
 {
-    if (pg_mono_ms() < atomic_load(&c->store->retry_after_ms))
+    bool probe = false;
+    if (!pg_may_connect(c->store, &probe))
         return zt_store_seterr(-EIO, "the database is unreachable (retrying shortly)");
     memset(c->slots, 0, sizeof(c->slots));
     c->in_txn = false;
     PQreset(c->db);
+    pg_connected(c->store, probe, PQstatus(c->db) == CONNECTION_OK);
     return pg_conn_setup(c);
 }
 
