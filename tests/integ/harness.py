@@ -162,14 +162,27 @@ class PgDb:
 _ports_given = set()
 
 
+def _port_slice():
+    """(index, count) from ZT_INTEG_PORT_SLICE="i/n", set by runner.py -j for each of its
+    concurrent workers: a worker only hands out ports p with (p // 16) % n == i, so a port one
+    worker picked and has not bound yet is never picked by another. (Not p % n: Linux hands out
+    even ports to bind(0) and keeps the odd ones for connect().)"""
+    try:
+        i, n = (int(x) for x in os.environ.get("ZT_INTEG_PORT_SLICE", "0/1").split("/"))
+    except ValueError:
+        return 0, 1
+    return (i, n) if 0 <= i < n else (0, 1)
+
+
 def free_port():
     """A port nothing listens on, never one handed out before in this run: two calls in a row
     can otherwise get the same port back, and a gateway told to listen twice on it refuses."""
+    slot, slots = _port_slice()
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        if port not in _ports_given:
+        if (port // 16) % slots == slot and port not in _ports_given:
             _ports_given.add(port)
             return port
 
@@ -650,7 +663,7 @@ class Upstream:
 
     def requests(self):
         with open(self.log_path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+            return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
     def paths(self):
         return [r["path"] for r in self.requests()]

@@ -216,7 +216,7 @@ class NginxTLS:
         if not os.path.exists(path):
             return []
         with open(path, errors="replace") as f:
-            return [tuple(line.rstrip("\n").split("|")) for line in f if line.strip()]
+            return [tuple(line.rstrip("\n").split("|")) for line in f if line.endswith("\n") and line.strip()]
 
     def tls_cfg(self, **kw):
         """upstream_tls with the test CA, app.internal and our client certificate."""

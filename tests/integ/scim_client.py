@@ -98,4 +98,4 @@ def audit_lines(h):
     if not os.path.exists(path):
         return []
     with open(path, errors="replace") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]

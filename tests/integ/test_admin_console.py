@@ -29,7 +29,7 @@ def _gateway(h):
 
 def _records(audit, op):
     with open(audit, errors="replace") as f:
-        return [r for r in (json.loads(line) for line in f if line.strip())
+        return [r for r in (json.loads(line) for line in f if line.endswith("\n") and line.strip())
                 if r.get("unmapped", {}).get("operation") == op]
 
 

@@ -74,7 +74,7 @@ def _school(h, gw):
 def _audit(h):
     path = os.path.join(h.dir, "state", "audit", "audit.log")
     with open(path, errors="replace") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
 
 def _expect(port, token, cases):

@@ -71,7 +71,7 @@ class Mock:
 
     def records(self, path=None):
         with open(self.log) as f:
-            recs = [json.loads(line) for line in f if line.strip()]
+            recs = [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
         return [r for r in recs if path is None or r.get("path") == path]
 
     def alerts(self):

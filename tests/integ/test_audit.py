@@ -16,7 +16,7 @@ def _audit_gateway(h):
 
 def _records(path):
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
 
 def test_decisions_are_audited_and_verify(h):

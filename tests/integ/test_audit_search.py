@@ -27,7 +27,7 @@ def _gateway(h, rotate=None):
 
 def _records(path):
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
 
 def _events(path):

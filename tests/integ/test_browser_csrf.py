@@ -42,7 +42,7 @@ def _sandboxed_page(inner_url):
 
 def _refusals(h):
     with open(h.path("access.log")) as f:
-        recs = [json.loads(line) for line in f if line.strip()]
+        recs = [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
     return [r for r in recs if r.get("method") == "POST" and r.get("error") == REFUSED]
 
 

@@ -124,7 +124,7 @@ def _amr(up, path):
 def _audit(gw_dir):
     path = os.path.join(gw_dir, "state", "audit", "audit.log")
     with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
 
 # ---- the pages, the script and their CSP (no ceremony needed) ---------------------------------

@@ -138,7 +138,7 @@ def _records(audit, pred, n=1, timeout_s=10.0):
         if not os.path.exists(audit):
             return []
         with open(audit, errors="replace") as f:
-            return [r for r in (json.loads(l) for l in f if l.strip()) if pred(r)]
+            return [r for r in (json.loads(l) for l in f if l.endswith("\n") and l.strip()) if pred(r)]
     wait_until(lambda: len(read()) >= n, timeout_s)
     return read()
 

@@ -65,7 +65,7 @@ def _audit(path):
     if not os.path.exists(path):
         return []
     with open(path, errors="replace") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
 
 def _ops(path):

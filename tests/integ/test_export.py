@@ -139,7 +139,7 @@ def gateway(h, exports):
 
 def audit_records(h):
     with open(os.path.join(h.dir, "state", "audit", "audit.log")) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
 
 def unframe(data):

@@ -62,7 +62,7 @@ def _read(audit):
     if not os.path.exists(audit):
         return []
     with open(audit, errors="replace") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
 
 def _service(audit, op, n, cls=3001):

@@ -153,6 +153,8 @@ def audit_ops(gw):
     out = []
     with open(os.path.join(gw.state_dir, "audit", "audit.log")) as f:
         for line in f:
+            if not line.endswith("\n"):
+                break  # a record being written now
             rec = json.loads(line)
             op = rec.get("unmapped", {}).get("operation")
             if op:

@@ -187,7 +187,7 @@ class Tunnel:
 def audit(h):
     try:
         with open(h.path("state/audit/audit.log")) as f:
-            return [json.loads(line) for line in f if line.strip()]
+            return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
     except FileNotFoundError:
         return []
 
@@ -564,7 +564,16 @@ def test_tunnel_many_concurrent(h):
         for i, t in enumerate(tunnels):
             t.s.sendall(b"%06d" % i)
         for i, t in enumerate(tunnels):
-            eq(t.recv_exactly(6), b"%06d" % i, "tunnel %d echo" % i)
+            try:
+                got = t.recv_exactly(6)
+            except OSError as e:
+                # Where the bytes stopped: the target's view of every connection.
+                with target.lock:
+                    reads = [c.read for c in target.conns]
+                raise AssertionError(
+                    "tunnel %d: no echo (%s); target accepted %d, read 6 on %d, 0 on %d" % (
+                        i, e, len(reads), reads.count(6), reads.count(0))) from e
+            eq(got, b"%06d" % i, "tunnel %d echo" % i)
         # Each tunnel echoed its own bytes, so each has its own target connection; the
         # target's accept thread may still be catching up with its count.
         check(wait_until(lambda: target.accepted() == 200, 5.0),

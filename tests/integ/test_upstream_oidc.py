@@ -77,6 +77,8 @@ def _audit_reasons(audit):
     out = []
     with open(audit) as f:
         for line in f:
+            if not line.endswith("\n"):
+                break  # a record being written now
             rec = json.loads(line)
             text = json.dumps(rec)
             if "upstream sign-in refused" in text:

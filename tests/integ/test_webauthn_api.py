@@ -152,7 +152,7 @@ def audit_path(h):
 
 def audit_records(h):
     with open(audit_path(h)) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
 
 def gateway(h, policies=None, auth=None, playbooks=None):

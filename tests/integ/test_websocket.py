@@ -31,7 +31,7 @@ class Echo:
 
     def events(self, kind=None):
         with open(self.log_path) as f:
-            evs = [json.loads(line) for line in f if line.strip()]
+            evs = [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
         return [e for e in evs if kind is None or e["event"] == kind]
 
 
