@@ -193,6 +193,11 @@ static void cli_remember_password_rules(const zt_config *cfg)
              cfg->auth.breach_corpus ? cfg->auth.breach_corpus : "");
 }
 
+void zt_cli_use_config(const zt_config *cfg)
+{
+    cli_remember_password_rules(cfg);
+}
+
 /* The audit spool and the revocation counter live in STATE_DIR. SQLite's store creates the
  * directory for its file; a PostgreSQL store does not, so a command run before the first
  * gateway start (ztgate user add) makes it here, 0700 like the store would. */

@@ -75,6 +75,10 @@ int zt_cli_dispatch(const char *cmd, const zt_cli_action *acts, size_t n, int ar
  * NULL after printing why. Close with zt_store_close. */
 zt_store *zt_cli_open_store(int argc, char **argv);
 
+/* For a command that loads its configuration itself (store migrate): the state_dir whose audit
+ * spool takes this command's records, as zt_cli_open_store sets it. */
+void zt_cli_use_config(const struct zt_config *cfg);
+
 /* This command's id: the metadata.uid of its audit record, and the request id it hands to
  * services so their records and incident timelines point back to it. */
 const char *zt_cli_request_id(void);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "core/config.h"
@@ -77,7 +78,21 @@ static int parse_migrate(int argc, char **argv, migrate_args *a)
     return ZT_CLI_OK;
 }
 
-static int migrate_with(const zt_config *cfg, const migrate_args *a)
+/* The migration's own audit record, in the spool of the config's state_dir: the first gateway
+ * started on the new store appends it to its hash-chained log. */
+static int record_migration(const zt_config *cfg, int argc, char **argv)
+{
+    zt_cli_use_config(cfg);
+    int rc = zt_cli_audit_command("store", "migrate", argc, argv);
+    if (rc != 0)
+        return zt_cli_fail(ZT_CLI_FAIL,
+                           "the copy was committed, but its audit record could not be queued "
+                           "in %s/%s: %s",
+                           cfg->state_dir, ZT_AUDIT_SPOOL_DIR, strerror(-rc));
+    return ZT_CLI_OK;
+}
+
+static int migrate_with(const zt_config *cfg, const migrate_args *a, int argc, char **argv)
 {
     if (cfg->store.backend != ZT_STORE_POSTGRES)
         return zt_cli_fail(ZT_CLI_FAIL,
@@ -107,7 +122,7 @@ static int migrate_with(const zt_config *cfg, const migrate_args *a)
         return zt_cli_fail(ZT_CLI_FAIL, "%s; nothing was written to PostgreSQL", why);
     if (!a->json)
         printf("migrated %zu tables from %s: every count and checksum matches\n", rep.n, from);
-    return ZT_CLI_OK;
+    return record_migration(cfg, argc, argv);
 }
 
 static int store_migrate(int argc, char **argv)
@@ -123,7 +138,7 @@ static int store_migrate(int argc, char **argv)
     zt_config *cfg = zt_config_load(a.config, &diags);
     if (diags.text.len > 0)
         fwrite(diags.text.data, 1, diags.text.len, stderr);
-    st = cfg != NULL ? migrate_with(cfg, &a)
+    st = cfg != NULL ? migrate_with(cfg, &a, argc, argv)
                      : zt_cli_fail(ZT_CLI_FAIL, "cannot use configuration %s", a.config);
     zt_config_free(cfg);
     zt_diags_dispose(&diags);

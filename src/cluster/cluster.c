@@ -22,6 +22,7 @@
 #include "lib/secure.h"
 #include "lib/time.h"
 #include "session/session.h"
+#include "store/store.h"
 
 #define NODE_NAME_MAX 128
 #define ERR_MAX 256
@@ -40,6 +41,7 @@ struct zt_cluster {
     pthread_mutex_t mu;              /* guards config_sha */
     char config_sha[65];
     zt_sessions *sessions;
+    zt_store *store;
     uint64_t resync_ms, grace_ms, timeout_ms;
     int64_t started_ms;
     _Atomic uint64_t held_until_us[ZT_JOB_COUNT]; /* monotonic; 0 = not held */
@@ -411,6 +413,9 @@ static bool reconnect(zt_cluster *c)
 {
     if (!connect_db(c) || !run(c, "LISTEN ztgate_change", 0, NULL, "listening"))
         return false;
+    /* The resync below offers sign-in again (contact): the store's threads must not still be
+     * failing fast on their own last failed connect when that sign-in comes. */
+    zt_store_reachable_again(c->store);
     zt_sessions_bump(c->sessions);
     if (!resync(c))
         return false;
@@ -506,6 +511,7 @@ zt_cluster *zt_cluster_start(const zt_cluster_cfg *cfg, char *err, size_t errlen
     c->stop_pipe[0] = c->stop_pipe[1] = -1;
     pthread_mutex_init(&c->mu, NULL);
     c->sessions = cfg->sessions;
+    c->store = cfg->store;
     c->resync_ms = cfg->resync_ms;
     c->grace_ms = cfg->outage_grace_ms;
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;

@@ -25,6 +25,7 @@
 
 typedef struct zt_cluster zt_cluster;
 typedef struct zt_sessions zt_sessions;
+typedef struct zt_store zt_store;
 
 /* The periodic jobs that must run on one node at a time (lease names in ztgate_leases). */
 typedef enum zt_cluster_job {
@@ -41,6 +42,7 @@ typedef struct zt_cluster_cfg {
     const char *node_name;   /* NULL or "" = the host name */
     const char *config_path; /* its bytes are hashed (SHA-256) into the registry */
     zt_sessions *sessions;   /* counter to bump, contact to report; outlives the cluster */
+    zt_store *store;         /* told when the database is reachable again; outlives it */
     uint64_t resync_ms;      /* store.resync_interval */
     uint64_t outage_grace_ms;
     uint64_t timeout_ms; /* store.timeout: connect and statement bound */

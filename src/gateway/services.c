@@ -417,6 +417,7 @@ static int cluster_start(zt_gateway *gw, const zt_config *cfg)
                          .node_name = cfg->store.node_name,
                          .config_path = gw->config_path,
                          .sessions = gw->svc.sessions,
+                         .store = gw->svc.store,
                          .resync_ms = cfg->store.resync_ms,
                          .outage_grace_ms = cfg->store.outage_grace_ms,
                          .timeout_ms = cfg->store.timeout_ms};

@@ -224,6 +224,13 @@ static void pg_connected(pg_store *s, bool probe, bool ok)
         atomic_store(&s->probing, false);
 }
 
+void pg_reachable_again(zt_store *st)
+{
+    pg_store *s = (pg_store *)st;
+    atomic_store(&s->down, false);
+    atomic_store(&s->retry_after_ms, 0);
+}
+
 static int pg_conn_setup(pg_conn *c)
 {
     if (PQstatus(c->db) != CONNECTION_OK) {

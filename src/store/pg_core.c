@@ -1448,6 +1448,7 @@ static int pgc_signin_learn_pending(zt_store *st, const char *session_hash, int6
 const zt_store_ops pg_ops = {
     .name = "postgresql",
     .close = pg_close,
+    .reachable_again = pg_reachable_again,
     .user_add = pgc_user_add,
     .user_get = pgc_user_get,
     .user_list = pgc_user_list,

@@ -108,5 +108,6 @@ extern const zt_store_counter_ops pgc_ops; /* pg_counter.c */
 #define PG_SCHEMA_VERSION 3
 
 void pg_close(zt_store *st);
+void pg_reachable_again(zt_store *st);
 
 #endif

@@ -62,6 +62,12 @@ void zt_store_close(zt_store *st)
         st->ops->close(st);
 }
 
+void zt_store_reachable_again(zt_store *st)
+{
+    if (st != NULL && st->ops->reachable_again != NULL)
+        st->ops->reachable_again(st);
+}
+
 const char *zt_store_backend_name(const zt_store *st)
 {
     return st != NULL ? st->ops->name : "none";

@@ -175,6 +175,11 @@ struct zt_config_module;
 extern const struct zt_config_module zt_store_config_module;
 /* Accepts NULL. */
 void zt_store_close(zt_store *st);
+/* Another connection to the same database (the cluster thread's) has just reached it: a backend
+ * that fails fast while its database is known down (PostgreSQL, for a second after each failed
+ * connect) tries again at its next use, so a sign-in offered because the database is back does
+ * not fail on a stale verdict. Thread-safe; nothing for SQLite; accepts NULL. */
+void zt_store_reachable_again(zt_store *st);
 /* This thread's last error message ("" if none). Valid until this thread's next store call. */
 const char *zt_store_errmsg(void);
 const char *zt_store_backend_name(const zt_store *st);

@@ -86,6 +86,7 @@ typedef struct zt_store_ops {
     const struct zt_store_assess_ops *assess;     /* the assessment's records (store_assess.h) */
     const struct zt_store_counter_ops *counter;   /* shared counters (store_counter.h); NULL:
                                                      the backend has none (SQLite) */
+    void (*reachable_again)(zt_store *st);        /* zt_store_reachable_again; NULL: nothing */
 } zt_store_ops;
 
 /* Device trust records (store_device.h), a table of its own so the main one stays readable. */

@@ -1,7 +1,7 @@
 """Basics: proxying, default deny, version, config checking."""
 import re
 
-from harness import APP_HOST, check, eq, get, free_port, yaml_dump
+from harness import APP_HOST, check, eq, get, free_port, pg_dsn, yaml_dump
 
 LOC = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<msg>.+)$")
 
@@ -133,6 +133,10 @@ def test_second_gateway_on_a_taken_port_refuses(h):
     cfg = dict(gw.config)
     cfg["state_dir"] = h.path("second-state")
     cfg["audit"] = {"path": "off"}
+    if "store" in cfg and pg_dsn():
+        # A store of its own: on the first one's database its own auth.secrets_key would be
+        # refused first (docs/CLUSTER.md), and this test is about the port.
+        cfg["store"] = h.pg_store_section(cfg["state_dir"])
     path = h.path("second.yaml")
     with open(path, "w") as f:
         f.write(yaml_dump(cfg) + "\n")

@@ -39,7 +39,13 @@ def _sqlite_config(h, up):
     """A SQLite deployment even when the suite runs on PostgreSQL (ZT_INTEG_PG_DSN)."""
     cfg = h.config([h.app(up, sensitivity="internal")])
     cfg["store"] = {"backend": "sqlite"}
+    cfg["audit"] = {"path": os.path.join(cfg["state_dir"], "audit", "audit.log")}
     return cfg
+
+
+def _audit(cfg):
+    with open(cfg["audit"]["path"]) as f:
+        return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
 
 def _sqlite_deployment(h):
@@ -101,6 +107,15 @@ def test_migrate_sqlite_deployment_to_postgresql(h):
     eq(b.get("/").status, 200, "the app through the PostgreSQL gateway")
     r = _cli(h, pg_path, "user", "list", "--json")
     check(BOB in r.stdout and ALICE in r.stdout, "the CLI on PostgreSQL lists both users")
+    # The migration is on record: queued by the command, appended by the gateway on the new
+    # store (the refused attempts wrote nothing and left no record).
+    def migrate_records():
+        return [r for r in _audit(cfg)
+                if r.get("message") == "ztgate store migrate (command line)"]
+    check(harness.wait_until(lambda: migrate_records(), 10.0), "the migration's audit record")
+    recs = migrate_records()
+    eq(len(recs), 1, "one audit record of the migration: %r" % recs)
+    check("store migrate --json" in recs[0]["unmapped"]["command_line"], recs[0])
 
 
 @harness.timeout(120)
