@@ -570,9 +570,23 @@ def test_tunnel_many_concurrent(h):
                 # Where the bytes stopped: the target's view of every connection.
                 with target.lock:
                     reads = [c.read for c in target.conns]
+                # The kernel's view of the target's port: its accept queue (Recv-Q of the
+                # listener) and the state of every connection to it.
+                try:
+                    ss = subprocess.run(["ss", "-tn", "-a", "( sport = :%d or dport = :%d )"
+                                         % (target.port, target.port)],
+                                        capture_output=True, text=True).stdout
+                except OSError:
+                    ss = ""
+                states = {}
+                for line in ss.splitlines()[1:]:
+                    states[line.split()[0]] = states.get(line.split()[0], 0) + 1
+                listener = [x for x in ss.splitlines() if x.startswith("LISTEN")]
                 raise AssertionError(
-                    "tunnel %d: no echo (%s); target accepted %d, read 6 on %d, 0 on %d" % (
-                        i, e, len(reads), reads.count(6), reads.count(0))) from e
+                    "tunnel %d: no echo (%s); target accepted %d, read 6 on %d, 0 on %d; "
+                    "sockets on its port by state %r; listener %r" % (
+                        i, e, len(reads), reads.count(6), reads.count(0), states,
+                        listener)) from e
             eq(got, b"%06d" % i, "tunnel %d echo" % i)
         # Each tunnel echoed its own bytes, so each has its own target connection; the
         # target's accept thread may still be catching up with its count.
