@@ -10,6 +10,7 @@ installed here, and when that cannot be done the test is skipped (a failure unde
 """
 import json
 import os
+import select
 import shutil
 import ssl
 import subprocess
@@ -45,6 +46,19 @@ def ensure_npm(folder, package):
         _missing("npm ci in %s failed: %s" % (folder, res.stderr.strip()[-400:]))
 
 
+def _process_state(pid):
+    """State, wait channel and threads of a process (and its children: `env` execs node)."""
+    out = []
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            out += [x.strip() for x in f if x.startswith(("Name:", "State:", "Threads:"))]
+        with open("/proc/%d/wchan" % pid) as f:
+            out.append("wchan: " + f.read().strip())
+    except OSError as e:
+        out.append("no /proc entry: %s" % e)
+    return "; ".join(out)
+
+
 def _start_node(h, name, script, opts, cwd, env=None):
     """Starts `node script JSON` (with env's variables set) and waits for its {"ready": true}
     line; returns (proc, that line as a dict)."""
@@ -53,6 +67,12 @@ def _start_node(h, name, script, opts, cwd, env=None):
         argv = ["env"] + ["%s=%s" % kv for kv in sorted(env.items())] + argv
     proc = Proc(name, argv, h.dir, cwd=cwd, stdout_pipe=True)
     h.procs.append(proc)
+    # Node starts in well under a second here; a minute without its line is a hang, reported
+    # with what the kernel says the process is doing rather than waiting out the test's limit.
+    ready, _, _ = select.select([proc.p.stdout], [], [], 60.0)
+    if not ready:
+        raise AssertionError("%s printed nothing in 60 s; %s\n%s" % (
+            name, _process_state(proc.pid), proc.stderr_text()[-3000:]))
     line = proc.p.stdout.readline().decode()
     try:
         hello = json.loads(line)
