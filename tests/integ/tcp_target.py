@@ -104,7 +104,16 @@ class TcpTarget:
             c.closed.set()
 
     def stop(self):
+        """Stops accepting and waits for the accept thread to end. The listener is shut down
+        before it is closed: that wakes an accept() blocked on it, and a thread left in accept()
+        after the close would take a connection of whatever socket gets the same descriptor
+        number next (a later test's target, in the same process)."""
         self.stopping = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.thread.join(5.0)
         try:
             self.sock.close()
         except OSError:

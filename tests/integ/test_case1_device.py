@@ -165,6 +165,10 @@ class UplinkRelay:
             self.closed = True
             self.cond.notify_all()
             socks = list(self.socks)
+        try:
+            self.srv.shutdown(socket.SHUT_RDWR)  # wakes the accept loop (tcp_target.stop)
+        except OSError:
+            pass
         self.srv.close()
         for s in socks:
             try:

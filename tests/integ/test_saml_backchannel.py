@@ -89,6 +89,10 @@ class BadPeer:
 
     def close(self):
         self.stop = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept loop (tcp_target.stop)
+        except OSError:
+            pass
         self.sock.close()
         for c in self.held:
             c.close()

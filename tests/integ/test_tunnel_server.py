@@ -12,6 +12,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -573,14 +574,19 @@ def test_tunnel_many_concurrent(h):
                 # The kernel's view of the target's port: its accept queue (Recv-Q of the
                 # listener) and the state of every connection to it.
                 try:
-                    ss = subprocess.run(["ss", "-tn", "-a", "( sport = :%d or dport = :%d )"
+                    ss = subprocess.run(["ss", "-tnp", "-a", "( sport = :%d or dport = :%d )"
                                          % (target.port, target.port)],
                                         capture_output=True, text=True).stdout
                 except OSError:
                     ss = ""
                 states = {}
                 for line in ss.splitlines()[1:]:
-                    states[line.split()[0]] = states.get(line.split()[0], 0) + 1
+                    f = line.split()
+                    mine = ":%d" % target.port
+                    side = "target" if f[3].endswith(mine) else "gateway"
+                    owner = re.sub(r",fd=\d+", "", f[5]) if len(f) > 5 else "?"
+                    k = "%s %s %s" % (f[0], side, owner)
+                    states[k] = states.get(k, 0) + 1
                 listener = [x for x in ss.splitlines() if x.startswith("LISTEN")]
                 raise AssertionError(
                     "tunnel %d: no echo (%s); target accepted %d, read 6 on %d, 0 on %d; "
@@ -648,6 +654,10 @@ class _SlowTarget:
         threading.Thread(target=loop, daemon=True).start()
 
     def stop(self):
+        try:
+            self.srv.shutdown(socket.SHUT_RDWR)  # wakes the accept loop (tcp_target.stop)
+        except OSError:
+            pass
         for s in [self.srv, self.filler] + self.accepted:
             s.close()
 

@@ -78,6 +78,10 @@ class RawApp:
 
     def close(self):
         self.stop = True
+        try:
+            self.srv.shutdown(socket.SHUT_RDWR)  # wakes the accept loop (tcp_target.stop)
+        except OSError:
+            pass
         self.srv.close()
 
 
