@@ -583,11 +583,25 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
 
 /* Expired sessions are refused on lookup anyway; sweeping keeps the table from growing. */
 #define ZT_SWEEP_INTERVAL_MS (5 * 60 * 1000)
+/* How soon a node without a job's lease looks again (job_mine_now). */
+#define ZT_JOB_RETRY_MS 1000
+
+/* Whether this node runs a run-once job now (it holds the job's lease, docs/CLUSTER.md). When
+ * not, its timer looks again in a second rather than a whole period later: at start the first
+ * tick comes before the cluster thread has taken any lease, and when the holder dies its leases
+ * move here after their ttl; either way the job must start then, not up to a period late. */
+static bool job_mine_now(zt_gateway *gw, uv_timer_t *t, uv_timer_cb cb, zt_cluster_job job)
+{
+    if (zt_cluster_job_mine(gw->cluster, job))
+        return true;
+    uv_timer_start(t, cb, ZT_JOB_RETRY_MS, uv_timer_get_repeat(t));
+    return false;
+}
 
 static void on_sweep(uv_timer_t *t)
 {
     zt_gateway *gw = t->data;
-    if (!zt_cluster_job_mine(gw->cluster, ZT_JOB_SESSION_SWEEP))
+    if (!job_mine_now(gw, t, on_sweep, ZT_JOB_SESSION_SWEEP))
         return; /* another gateway on the database sweeps */
     uint64_t n = 0;
     int64_t now = (int64_t)(zt_wall_us() / 1000000);
@@ -606,7 +620,7 @@ static void on_sweep(uv_timer_t *t)
 static void on_device_sweep(uv_timer_t *t)
 {
     zt_gateway *gw = t->data;
-    if (!zt_cluster_job_mine(gw->cluster, ZT_JOB_DEVICE_SWEEP))
+    if (!job_mine_now(gw, t, on_device_sweep, ZT_JOB_DEVICE_SWEEP))
         return;
     zt_devices_sweep_result res;
     int64_t now = (int64_t)(zt_wall_us() / 1000000);
@@ -624,7 +638,7 @@ static void on_device_sweep(uv_timer_t *t)
 static void on_lifecycle_sweep(uv_timer_t *t)
 {
     zt_gateway *gw = t->data;
-    if (!zt_cluster_job_mine(gw->cluster, ZT_JOB_LIFECYCLE_SWEEP))
+    if (!job_mine_now(gw, t, on_lifecycle_sweep, ZT_JOB_LIFECYCLE_SWEEP))
         return;
     zt_account_env env = {.store = gw->svc.store,
                           .state_dir = gw->svc.state_dir,
