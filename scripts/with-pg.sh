@@ -14,8 +14,11 @@ if [ $# -eq 0 ]; then
     exit 2
 fi
 
+# A port nothing listens on from $1 up. Connecting is only a first test: a port in the
+# ephemeral range may still be the source port of a client's connection, and then the server's
+# bind fails; the caller tries the next one.
 free_port() {
-    p=55432
+    p=$1
     while [ $p -lt 55532 ]; do
         # Nothing on TCP nor a stale socket file of another run on that port.
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
@@ -28,18 +31,37 @@ free_port() {
     return 1
 }
 
-port=${ZT_PG_PORT:-$(free_port)}
-dir=$(mktemp -d /tmp/ztgate-pg-XXXXXX)
-chmod 711 "$dir" # initdb runs as user postgres under root
-stop() { "$root/tests/pg/pgtmp.sh" stop "$dir/pg" || true; rm -rf "$dir"; }
+dir=
+stop() {
+    if [ -n "$dir" ]; then
+        "$root/tests/pg/pgtmp.sh" stop "$dir/pg" || true
+        rm -rf "$dir"
+    fi
+}
 trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-if ! dsn=$("$root/tests/pg/pgtmp.sh" start "$dir/pg" "$port"); then
-    echo "with-pg: could not start PostgreSQL on port $port:" >&2
-    cat "$dir/pg/initdb.log" "$dir/pg/log" 2>/dev/null | tail -n 20 >&2
-    exit 1
-fi
+
+next=55432
+for attempt in 1 2 3 4 5; do
+    port=${ZT_PG_PORT:-$(free_port $next)}
+    dir=$(mktemp -d /tmp/ztgate-pg-XXXXXX)
+    chmod 711 "$dir" # initdb runs as user postgres under root
+    if dsn=$("$root/tests/pg/pgtmp.sh" start "$dir/pg" "$port"); then
+        break
+    fi
+    taken=0
+    grep -q "Address already in use" "$dir/pg/log" 2>/dev/null && taken=1
+    if [ -n "${ZT_PG_PORT:-}" ] || [ $taken -eq 0 ] || [ $attempt -eq 5 ]; then
+        echo "with-pg: could not start PostgreSQL on port $port:" >&2
+        cat "$dir/pg/initdb.log" "$dir/pg/log" 2>/dev/null | tail -n 20 >&2
+        exit 1
+    fi
+    echo "with-pg: port $port was taken after all; trying the next one" >&2
+    stop
+    dir=
+    next=$((port + 1))
+done
 echo "with-pg: PostgreSQL on port $port ($dsn)" >&2
 export ZT_TEST_PG_DSN="$dsn" ZT_INTEG_PG_DSN="$dsn"
 set +e
