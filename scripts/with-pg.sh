@@ -6,7 +6,7 @@
 #   scripts/with-pg.sh meson test -C build          unit tests, store tests also on PostgreSQL
 #   scripts/with-pg.sh tests/integ/run.sh build     the integration suite on PostgreSQL
 #
-# ZT_PG_PORT picks the port (default: a free one from 55432 up).
+# ZT_PG_PORT picks the port (default: a free one from 25432 up).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [ $# -eq 0 ]; then
@@ -14,12 +14,12 @@ if [ $# -eq 0 ]; then
     exit 2
 fi
 
-# A port nothing listens on from $1 up. Connecting is only a first test: a port in the
-# ephemeral range may still be the source port of a client's connection, and then the server's
-# bind fails; the caller tries the next one.
+# A port nothing listens on from $1 up. Below the kernel's ephemeral range (32768 up by
+# default), so no client connection takes it as its source port meanwhile; if the server's bind
+# fails all the same (another run took it), the caller tries the next one.
 free_port() {
     p=$1
-    while [ $p -lt 55532 ]; do
+    while [ $p -lt 25532 ]; do
         # Nothing on TCP nor a stale socket file of another run on that port.
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo $p
@@ -27,7 +27,7 @@ free_port() {
         fi
         p=$((p + 1))
     done
-    echo "with-pg: no free port in 55432-55531" >&2
+    echo "with-pg: no free port in 25432-25531" >&2
     return 1
 }
 
@@ -42,7 +42,7 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-next=55432
+next=25432
 for attempt in 1 2 3 4 5; do
     port=${ZT_PG_PORT:-$(free_port $next)}
     dir=$(mktemp -d /tmp/ztgate-pg-XXXXXX)

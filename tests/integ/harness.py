@@ -8,6 +8,7 @@ import atexit
 import io
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -174,11 +175,41 @@ def _port_slice():
     return (i, n) if 0 <= i < n else (0, 1)
 
 
+def _listen_port_range():
+    """Ports for our servers: above the well-known ones and below the kernel's ephemeral range.
+    A port in that range, free when we look, may become the source port of some client's
+    connection before the server binds it, and the server then fails to start."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            ephemeral_low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    return 10000, ephemeral_low
+
+
+_port_random = random.Random(os.urandom(16))
+
+
+def _bindable(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))  # no SO_REUSEADDR: a TIME-WAIT on it counts as taken
+        except OSError:
+            return False
+    return True
+
+
 def free_port():
     """A port nothing listens on, never one handed out before in this run: two calls in a row
     can otherwise get the same port back, and a gateway told to listen twice on it refuses."""
     slot, slots = _port_slice()
-    while True:
+    low, high = _listen_port_range()
+    for _ in range(20000 if high - low >= 2000 else 0):
+        port = _port_random.randrange(low, high)
+        if (port // 16) % slots == slot and port not in _ports_given and _bindable(port):
+            _ports_given.add(port)
+            return port
+    while True:  # no room below the ephemeral range on this machine: let the kernel pick
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]

@@ -17,6 +17,7 @@ import atexit
 import os
 import shutil
 import tempfile
+import time
 import subprocess
 import urllib.parse
 
@@ -120,17 +121,11 @@ class Slapd:
         self.dir = os.path.join(h.dir, "slapd")
         os.makedirs(os.path.join(self.dir, "db"))
         self.ca, self.other_ca = make_ca(self.dir)
-        self.port = free_port()
-        self.tls_port = free_port()
+        self._pick_ports()
         # A unix socket path is at most 107 bytes: the test's own dir may be longer.
         self.sock_dir = tempfile.mkdtemp(prefix="zt-slapd-")
         atexit.register(shutil.rmtree, self.sock_dir, True)
         self.sock = os.path.join(self.sock_dir, "ldapi")
-        self.ldap_url = "ldap://127.0.0.1:%d" % self.port
-        self.ldaps_url = "ldaps://127.0.0.1:%d" % self.tls_port
-        # The same server at an address its certificate does not name (host name check).
-        self.wrong_name_port = free_port()
-        self.wrong_name_url = "ldaps://127.0.0.2:%d" % self.wrong_name_port
         self.ldapi_url = "ldapi://" + urllib.parse.quote(self.sock, safe="")
         self.suffix, self.admin_dn, self.admin_pw = SUFFIX, ADMIN_DN, ADMIN_PW
         self.svc_dn, self.svc_pw = SVC_DN, SVC_PW
@@ -182,13 +177,39 @@ class Slapd:
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
 
-    def start(self):
+    def _pick_ports(self):
+        self.port = free_port()
+        self.tls_port = free_port()
+        # The same server at an address its certificate does not name (host name check).
+        self.wrong_name_port = free_port()
+        self.ldap_url = "ldap://127.0.0.1:%d" % self.port
+        self.ldaps_url = "ldaps://127.0.0.1:%d" % self.tls_port
+        self.wrong_name_url = "ldaps://127.0.0.2:%d" % self.wrong_name_port
+
+    def _launch(self):
         urls = "%s/ %s/ %s/ %s" % (self.ldap_url, self.ldaps_url, self.wrong_name_url,
                                    self.ldapi_url)
-        self.proc = Proc("slapd", ["/usr/sbin/slapd", "-f", self.conf, "-h", urls, "-d", "0"],
-                         self.h.dir)
+        # "-d none -s any": foreground, and errors such as a failed bind on stderr (with
+        # "-d 0" slapd exits 1 saying nothing).
+        self.proc = Proc("slapd", ["/usr/sbin/slapd", "-f", self.conf, "-h", urls,
+                                   "-d", "none", "-s", "any"], self.h.dir)
         self.h.procs.append(self.proc)
-        ok = wait_until(lambda: port_open(self.port) and port_open(self.tls_port), 15)
+        wait_until(lambda: not self.proc.alive()
+                   or (port_open(self.port) and port_open(self.tls_port)), 15)
+        return self.proc.alive()
+
+    def start(self):
+        for attempt in range(5):
+            if self._launch() or "Address already in use" not in self.proc.stderr_text():
+                break
+            # A port that looked free was taken meanwhile (often as the source port of a
+            # client connection elsewhere on the machine). Before the first start nothing
+            # knows our ports yet, so take new ones; on a restart the same ones again.
+            self.h.procs.remove(self.proc)
+            if not self._seeded:
+                self._pick_ports()
+            time.sleep(0.2)
+        ok = self.proc.alive() and port_open(self.port) and port_open(self.tls_port)
         check(ok, "slapd did not start: " + self.proc.stderr_text()[-2000:])
         if not self._seeded:
             self._seeded = True
