@@ -3,6 +3,9 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
+# make check fuzzes each target more briefly: with the seed replay it is a regression test,
+# and the whole check stays within its 30 minutes on 2 cores. `make fuzz` is the long run.
+CHECK_FUZZ_SECONDS ?= 10
 MESON      ?= meson
 
 .PHONY: all setup run check unit integ integ-pg browser asan fuzz fuzz-check bench fmt lint clean
@@ -21,14 +24,14 @@ run: setup all
 
 # Everything CI runs: set-up, build, lint, unit tests (store tests on SQLite and on a throwaway
 # PostgreSQL), integration tests on SQLite and again on PostgreSQL, unit and SQLite integration
-# tests again under ASan+UBSan, then each fuzzer briefly. scripts/with-pg.sh starts the
-# PostgreSQL (tests/pg/pgtmp.sh) and stops it when its command ends, failed or not.
+# tests again under ASan+UBSan, then each fuzzer for CHECK_FUZZ_SECONDS. scripts/with-pg.sh
+# starts the PostgreSQL (tests/pg/pgtmp.sh) and stops it when its command ends, failed or not.
 check: setup all lint
 	scripts/with-pg.sh $(MESON) test -C $(BUILD) --print-errorlogs
 	tests/integ/run.sh $(BUILD)
 	scripts/with-pg.sh tests/integ/run.sh $(BUILD)
 	$(MAKE) asan
-	$(MAKE) fuzz-check
+	$(MAKE) fuzz-check FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 
 unit: all
 	scripts/with-pg.sh $(MESON) test -C $(BUILD) --print-errorlogs
