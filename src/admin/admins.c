@@ -236,12 +236,24 @@ static json_t *token_json(const zt_store_admin_token *t, int64_t now)
     const char *status = t->revoked_at != 0     ? "revoked"
                          : now >= t->expires_at ? "expired"
                                                 : "active";
-    return json_pack(
-        "{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o}", "id", t->id, "user_id",
-        t->user_id, "email", t->email, "name", t->name, "scopes", perms_json(t->scopes), "status",
-        status, "created_by", t->created_by, "created_at", zt_admin_json_time(t->created_at),
-        "expires_at", zt_admin_json_time(t->expires_at), "last_used_at",
-        zt_admin_json_time(t->last_used_at), "revoked_at", zt_admin_json_time(t->revoked_at));
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id", t->id,
+                     "user_id", t->user_id, "email", t->email, "name", t->name, "scopes",
+                     perms_json(t->scopes), "status", status, "created_by", t->created_by, "parent",
+                     t->parent_id[0] ? json_string(t->parent_id) : json_null(), "created_at",
+                     zt_admin_json_time(t->created_at), "expires_at",
+                     zt_admin_json_time(t->expires_at), "last_used_at",
+                     zt_admin_json_time(t->last_used_at), "revoked_at",
+                     zt_admin_json_time(t->revoked_at));
+}
+
+/* The tokens a revocation took with it, as far as the store named them. */
+static json_t *cascade_json(const zt_store_admin_cascade *more)
+{
+    json_t *a = json_array();
+    size_t named = more->n < ZT_STORE_ADMIN_CASCADE_NAMED ? more->n : ZT_STORE_ADMIN_CASCADE_NAMED;
+    for (size_t i = 0; a != NULL && i < named; i++)
+        json_array_append_new(a, json_string(more->named[i].id));
+    return a;
 }
 
 /* 201 with the token shown once; the answer buffer is wiped after sending (admin.c). */
@@ -457,8 +469,11 @@ static void tokens_create(zt_admin_call *c)
     zt_account_result res;
     char tok[ZT_ADMINS_TOKEN_LEN + 1];
     zt_store_admin_token t;
-    zt_admins_token_new n = {
-        .user_id = owner, .name = body_str(c, "name"), .scopes = scopes, .lifetime_s = life};
+    zt_admins_token_new n = {.user_id = owner,
+                             .name = body_str(c, "name"),
+                             .scopes = scopes,
+                             .lifetime_s = life,
+                             .parent_id = c->token_id};
     int rc = zt_admins_token_create(&env, &who, &n, tok, &t, &res);
     if (rc == -EPERM || rc == -ENOENT) {
         zt_admin_fail(c, rc == -EPERM ? 403 : 404,
@@ -497,7 +512,8 @@ static void token_revoke(zt_admin_call *c)
     zt_actor who;
     zt_admin_actor(c, &who);
     zt_account_result res;
-    rc = rc ? rc : zt_admins_token_revoke(&env, &who, t.id, &res);
+    zt_store_admin_cascade more;
+    rc = rc ? rc : zt_admins_token_revoke(&env, &who, t.id, &res, &more);
     if (rc == -EALREADY) {
         zt_admin_fail(c, 409, "conflict", "token %s is revoked already", t.id);
         return;
@@ -508,7 +524,9 @@ static void token_revoke(zt_admin_call *c)
     }
     note_change(c, &res);
     (void)zt_admin_account_done(c, &res);
-    zt_admin_finish(c, 200, json_pack("{s:s, s:b}", "id", t.id, "revoked", 1));
+    zt_admin_finish(c, 200,
+                    json_pack("{s:s, s:b, s:I, s:o}", "id", t.id, "revoked", 1, "offspring_revoked",
+                              (json_int_t)more.n, "offspring", cascade_json(&more)));
 }
 
 void zt_admin_admins(zt_admin_call *c)

@@ -166,25 +166,28 @@ static int token_row_cb(void *ctx, const zt_store_admin_token *t)
     char scopes[512];
     zt_admins_perms_format(t->scopes, scopes, sizeof(scopes));
     if (o->arr != NULL) {
-        json_t *j = json_pack(
-            "{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "id", t->id, "email", t->email,
-            "name", t->name, "scopes", scopes, "status", token_status(t, o->now), "created_by",
-            t->created_by, "created_at", zt_cli_json_time(t->created_at), "expires_at",
-            zt_cli_json_time(t->expires_at), "last_used_at", zt_cli_json_time(t->last_used_at),
-            "revoked_at", zt_cli_json_time(t->revoked_at));
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
+                              t->id, "email", t->email, "name", t->name, "scopes", scopes, "status",
+                              token_status(t, o->now), "created_by", t->created_by, "parent",
+                              t->parent_id[0] ? json_string(t->parent_id) : json_null(),
+                              "created_at", zt_cli_json_time(t->created_at), "expires_at",
+                              zt_cli_json_time(t->expires_at), "last_used_at",
+                              zt_cli_json_time(t->last_used_at), "revoked_at",
+                              zt_cli_json_time(t->revoked_at));
         return json_array_append_new(o->arr, j) == 0 ? 0 : -ENOMEM;
     }
     char expires[32], used[32];
     zt_cli_time(t->expires_at, expires);
     zt_cli_time(t->last_used_at, used);
-    const char *row[] = {t->id, t->email, t->name, token_status(t, o->now), expires, used, scopes};
+    const char *row[] = {t->id,   t->email, t->name, token_status(t, o->now),
+                         expires, used,     scopes,  t->parent_id[0] ? t->parent_id : "-"};
     return zt_cli_table_add(&o->t, row);
 }
 
 static int token_list(zt_store *st, const zt_cli_args *a)
 {
-    static const char *const head[] = {"ID",      "EMAIL",     "NAME",  "STATUS",
-                                       "EXPIRES", "LAST USED", "SCOPES"};
+    static const char *const head[] = {"ID",      "EMAIL",     "NAME",   "STATUS",
+                                       "EXPIRES", "LAST USED", "SCOPES", "MADE BY TOKEN"};
     char id[ZT_STORE_ID_LEN + 1] = "";
     if (a->n_pos == 1) {
         int rc = user_of(st, a->pos[0], id);
@@ -192,7 +195,7 @@ static int token_list(zt_store *st, const zt_cli_args *a)
             return rc;
     }
     list_out o;
-    int rc = list_start(&o, a->json, 7, head);
+    int rc = list_start(&o, a->json, 8, head);
     if (rc == 0)
         rc = zt_store_admin_token_list(st, id[0] ? id : NULL, token_row_cb, &o);
     return list_finish(&o, rc);
@@ -253,7 +256,8 @@ static int token_revoke(zt_store *st, const zt_cli_args *a)
 {
     zt_account_env env = zt_cli_account_env(st);
     zt_account_result res;
-    int rc = zt_admins_token_revoke(&env, zt_cli_actor(), a->pos[0], &res);
+    zt_store_admin_cascade more;
+    int rc = zt_admins_token_revoke(&env, zt_cli_actor(), a->pos[0], &res, &more);
     if (rc == -ENOENT)
         return zt_cli_fail(ZT_CLI_FAIL, "token %s not found", a->pos[0]);
     if (rc == -EALREADY)
@@ -261,6 +265,11 @@ static int token_revoke(zt_store *st, const zt_cli_args *a)
     if (rc != 0)
         return zt_cli_store_fail(rc, "token", a->pos[0]);
     printf("%s: %s\n", res.email, res.change);
+    size_t named = more.n < ZT_STORE_ADMIN_CASCADE_NAMED ? more.n : ZT_STORE_ADMIN_CASCADE_NAMED;
+    for (size_t i = 0; i < named; i++)
+        printf("  also revoked: token %s (made from it)\n", more.named[i].id);
+    if (more.n > named)
+        printf("  and %zu more (ztgate admin token list)\n", more.n - named);
     return zt_cli_account_done(&res);
 }
 

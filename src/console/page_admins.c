@@ -326,7 +326,7 @@ static void token_revoke(zt_console_ctx *cx)
     zt_account_env env = zt_console_account_env(cx);
     zt_actor who = zt_console_actor(cx);
     zt_account_result res = {0};
-    rc = rc ? rc : zt_admins_token_revoke(&env, &who, t.id, &res);
+    rc = rc ? rc : zt_admins_token_revoke(&env, &who, t.id, &res, NULL);
     if (rc != 0) {
         zt_console_fail_rc(cx, rc);
         return;

@@ -41,7 +41,7 @@
     X(ADM_TOKEN_REVOKE, "Revoke", "失効させる") \
     X(ADM_TOKEN_SHOWN_ONCE, "Copy this token now. It is shown only once and cannot be shown again.", "このトークンを今すぐコピーしてください。表示は一度だけで、再表示はできません。") \
     X(ADM_TOKEN_CREATED, "Token created", "トークンを作成しました") \
-    X(ADM_TOKEN_REVOKED_DONE, "Token revoked", "トークンを失効させました") \
+    X(ADM_TOKEN_REVOKED_DONE, "Token revoked, with every token made from it", "トークンを失効させました（このトークンで作られたトークンも失効）") \
     X(ADM_TOKEN_BAD_NAME, "Give the token a name of 1 to 64 characters.", "トークン名を 1～64 文字で入力してください。") \
     X(ADM_TOKEN_BAD_EXPIRY, "Choose a lifetime from 1 hour to 365 days.", "有効期間は 1 時間から 365 日の範囲で選んでください。") \
     X(ADM_TOKEN_BAD_SCOPES, "Choose permissions you hold yourself.", "自分が持っている権限の中から選んでください。") \

@@ -537,6 +537,9 @@ static int token_store(const zt_account_env *env, const zt_actor *who, const zt_
         return -EINVAL;
     snprintf(t.name, sizeof(t.name), "%s", n->name);
     snprintf(t.created_by, sizeof(t.created_by), "%s", who->name);
+    if (n->parent_id != NULL && strlen(n->parent_id) >= sizeof(t.parent_id))
+        return -EINVAL;
+    snprintf(t.parent_id, sizeof(t.parent_id), "%s", n->parent_id != NULL ? n->parent_id : "");
     unsigned char h[ZT_STORE_ADMIN_TOKEN_HASH_LEN];
     token_make(t.id, token_out);
     token_hash(token_out, strlen(token_out), h);
@@ -566,22 +569,52 @@ int zt_admins_token_create(const zt_account_env *env, const zt_actor *who,
     return token_store(env, who, n, token_out, out, res);
 }
 
-int zt_admins_token_revoke(const zt_account_env *env, const zt_actor *who, const char *id,
-                           zt_account_result *res)
+/* One record per revoked offspring, on its owner. A record that cannot be written is reported
+ * through res->audit_rc like the token's own. */
+static void record_offspring(const zt_account_env *env, const zt_actor *who, const char *root,
+                             const zt_store_admin_cascade *more, zt_account_result *res)
 {
+    size_t named = more->n < ZT_STORE_ADMIN_CASCADE_NAMED ? more->n : ZT_STORE_ADMIN_CASCADE_NAMED;
+    for (size_t i = 0; i < named; i++) {
+        zt_account_result one = {.audit_rc = 0};
+        if (user_of(env->store, more->named[i].user_id, &one) != 0)
+            snprintf(one.user_id, sizeof(one.user_id), "%s", more->named[i].user_id);
+        snprintf(one.change, sizeof(one.change), "token %s revoked: made from token %s",
+                 more->named[i].id, root);
+        record(env, who, ZT_ACCOUNT_ADMIN_TOKEN_REVOKE, &one);
+        if (one.audit_rc != 0 && res->audit_rc == 0)
+            res->audit_rc = one.audit_rc;
+    }
+}
+
+int zt_admins_token_revoke(const zt_account_env *env, const zt_actor *who, const char *id,
+                           zt_account_result *res, zt_store_admin_cascade *more)
+{
+    zt_store_admin_cascade ignored;
+    if (more == NULL)
+        more = &ignored;
+    memset(more, 0, sizeof(*more));
     if (!env_ok(env, who, res))
         return -EINVAL;
     zt_store_admin_token t;
     int rc = zt_store_admin_token_get(env->store, id, &t, NULL);
     if (rc == -EINVAL)
         rc = -ENOENT;
-    rc = rc ? rc : zt_store_admin_token_revoke(env->store, id, zt_wall_us() / 1000000);
+    rc = rc ? rc : zt_store_admin_token_revoke(env->store, id, zt_wall_us() / 1000000, more);
     if (rc != 0)
         return rc;
     snprintf(res->user_id, sizeof(res->user_id), "%s", t.user_id);
     snprintf(res->email, sizeof(res->email), "%s", t.email);
-    snprintf(res->change, sizeof(res->change), "token %s revoked", t.id);
+    if (more->n == 0)
+        snprintf(res->change, sizeof(res->change), "token %s revoked", t.id);
+    else if (t.revoked_at != 0) /* revoked before; only its offspring were left */
+        snprintf(res->change, sizeof(res->change),
+                 "token %s was revoked already; %zu made from it revoked now", t.id, more->n);
+    else
+        snprintf(res->change, sizeof(res->change), "token %s revoked, with %zu made from it", t.id,
+                 more->n);
     record(env, who, ZT_ACCOUNT_ADMIN_TOKEN_REVOKE, res);
+    record_offspring(env, who, t.id, more, res);
     return 0;
 }
 

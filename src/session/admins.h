@@ -158,10 +158,12 @@ int zt_admins_revoke(const zt_account_env *env, const zt_actor *who, const char 
      ZT_ADMINS_TOKEN_SECRET_CHARS)
 
 typedef struct zt_admins_token_new {
-    const char *user_id; /* the owner; must be an admin */
-    const char *name;    /* what it is for: "backup script" */
-    zt_perms scopes;     /* 0 = the owner's permissions now; else must be within them */
-    int64_t lifetime_s;  /* 0 = default */
+    const char *user_id;   /* the owner; must be an admin */
+    const char *name;      /* what it is for: "backup script" */
+    zt_perms scopes;       /* 0 = the owner's permissions now; else must be within them */
+    int64_t lifetime_s;    /* 0 = default */
+    const char *parent_id; /* the token making it (admin API), NULL = none: revoking that token
+                              revokes this one too */
 } zt_admins_token_new;
 
 /* A new token for n->user_id: its text once in token_out (the caller shows it, then wipes it),
@@ -170,9 +172,12 @@ typedef struct zt_admins_token_new {
 int zt_admins_token_create(const zt_account_env *env, const zt_actor *who,
                            const zt_admins_token_new *n, char token_out[ZT_ADMINS_TOKEN_LEN + 1],
                            zt_store_admin_token *out, zt_account_result *res);
-/* -ENOENT, -EALREADY. */
+/* Revoke a token and every token made from it, to any depth, whoever owns them (a leaked
+ * token's offspring go with it). One record for the token; one more for each of its offspring,
+ * naming its owner and the token it came from. *more (nullable) receives the offspring.
+ * -ENOENT, -EALREADY (revoked already, nothing made from it left to revoke). */
 int zt_admins_token_revoke(const zt_account_env *env, const zt_actor *who, const char *id,
-                           zt_account_result *res);
+                           zt_account_result *res, zt_store_admin_cascade *more);
 
 /* Whether text has the shape of a personal token (prefix, id, secret lengths and alphabets). */
 bool zt_admins_token_shaped(const char *tok, size_t n);

@@ -1,6 +1,7 @@
 /* Backend-independent half of the admin roles and tokens store (store_admin.h): argument checks
  * done once before the backend runs, so a refused call writes nothing. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "store/store_int.h"
@@ -100,6 +101,10 @@ int zt_store_admin_token_add(zt_store *st, const zt_store_admin_token *t,
     rc = rc ? rc : zt_store_check_user_id(t->user_id);
     rc = rc ? rc : check_text("token name", t->name, sizeof(t->name));
     rc = rc ? rc : check_text("created by", t->created_by, sizeof(t->created_by));
+    if (rc == 0 && t->parent_id[0] != '\0')
+        rc = check_token_id(t->parent_id);
+    if (rc == 0 && strcmp(t->parent_id, t->id) == 0)
+        rc = zt_store_seterr(-EINVAL, "a token cannot be its own parent");
     if (rc == 0 && (t->created_at <= 0 || t->expires_at <= t->created_at))
         rc = zt_store_seterr(-EINVAL, "a token must expire after it is made");
     return rc != 0 ? rc : st->ops->admin->token_add(st, t, hash);
@@ -125,13 +130,27 @@ int zt_store_admin_token_list(zt_store *st, const char *user_id, zt_store_admin_
     return rc != 0 ? rc : st->ops->admin->token_list(st, user_id, cb, ctx);
 }
 
-int zt_store_admin_token_revoke(zt_store *st, const char *id, int64_t now)
+int zt_store_admin_token_revoke(zt_store *st, const char *id, int64_t now,
+                                zt_store_admin_cascade *more)
 {
     ADMIN_ENTER(st);
     int rc = check_token_id(id);
     if (rc == 0 && now <= 0)
         rc = zt_store_seterr(-EINVAL, "now must be a positive time");
-    return rc != 0 ? rc : st->ops->admin->token_revoke(st, id, now);
+    zt_store_admin_cascade ignored;
+    if (more == NULL)
+        more = &ignored;
+    memset(more, 0, sizeof(*more));
+    return rc != 0 ? rc : st->ops->admin->token_revoke(st, id, now, more);
+}
+
+void zt_store_admin_cascade_add(zt_store_admin_cascade *more, const char *id, const char *user_id)
+{
+    if (more->n < ZT_STORE_ADMIN_CASCADE_NAMED) {
+        snprintf(more->named[more->n].id, sizeof(more->named[0].id), "%s", id);
+        snprintf(more->named[more->n].user_id, sizeof(more->named[0].user_id), "%s", user_id);
+    }
+    more->n++;
 }
 
 int zt_store_admin_token_touch(zt_store *st, const char *id, int64_t now)

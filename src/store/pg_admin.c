@@ -11,7 +11,7 @@
 #define PGA_ROLE_COLS "r.user_id, u.email, r.role, r.scope, r.created_by, r.created_at"
 #define PGA_TOKEN_COLS                                                                             \
     "t.id, t.user_id, u.email, t.name, t.scopes, t.created_by, t.created_at, t.expires_at, "       \
-    "t.last_used_at, t.revoked_at"
+    "t.last_used_at, t.revoked_at, t.parent_id"
 
 static int pga_role_row(const PGresult *res, int row, zt_store_admin_role *r)
 {
@@ -40,6 +40,7 @@ static int pga_token_row(const PGresult *r, int row, zt_store_admin_token *t)
     t->expires_at = pg_col_int(r, row, 7);
     t->last_used_at = pg_col_int(r, row, 8);
     t->revoked_at = pg_col_int(r, row, 9);
+    ok = ok && pg_col(r, row, 10, t->parent_id, sizeof(t->parent_id));
     return ok ? 0 : pg_corrupt("admin token");
 }
 
@@ -192,6 +193,7 @@ typedef struct pga_token_args {
     const unsigned char *hash;
     const char *id;
     int64_t now;
+    zt_store_admin_cascade *more; /* revoke */
 } pga_token_args;
 
 static int pga_token_add_txn(pg_conn *c, void *arg)
@@ -224,9 +226,10 @@ static int pga_token_add_txn(pg_conn *c, void *arg)
     pg_text(&p, a->t->created_by);
     pg_int(&p, a->t->created_at);
     pg_int(&p, a->t->expires_at);
+    pg_text(&p, a->t->parent_id);
     rc = pg_run(c,
                 "INSERT INTO admin_tokens (id, user_id, name, token_hash, scopes, created_by, "
-                "created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "created_at, expires_at, parent_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 &p, NULL, "storing an admin token");
     if (rc == -ENOENT)
         rc = zt_store_seterr(-ENOENT, "no such user");
@@ -261,7 +264,7 @@ static int pga_token_get(zt_store *st, const char *id, zt_store_admin_token *out
     if (rc == 0) {
         unsigned char h[ZT_STORE_ADMIN_TOKEN_HASH_LEN];
         size_t n = 0;
-        if (!pg_col_blob(r, 0, 10, h, sizeof(h), &n) || n != sizeof(h))
+        if (!pg_col_blob(r, 0, 11, h, sizeof(h), &n) || n != sizeof(h))
             rc = pg_corrupt("admin token hash");
         else if (hash_out != NULL)
             memcpy(hash_out, h, sizeof(h));
@@ -296,28 +299,51 @@ static int pga_token_list(zt_store *st, const char *user_id, zt_store_admin_toke
     return rc;
 }
 
-/* The conditional UPDATE decides; a second look only says why nothing changed. */
-static int pga_token_revoke(zt_store *st, const char *id, int64_t now)
+/* As sqa_token_revoke_txn: the token's row first (which also orders two revocations of one
+ * tree), then one UPDATE over it and its offspring. */
+static int pga_token_revoke_txn(pg_conn *c, void *arg)
+{
+    pga_token_args *a = arg;
+    pg_params q = {0};
+    pg_text(&q, a->id);
+    PGresult *r = NULL;
+    int rc = pg_q(c, "SELECT revoked_at FROM admin_tokens WHERE id = $1 FOR UPDATE", &q, &r, NULL,
+                  "reading an admin token");
+    if (rc == 0 && PQntuples(r) == 0)
+        rc = zt_store_seterr(-ENOENT, "no such token");
+    bool was_live = rc == 0 && pg_col_int(r, 0, 0) == 0;
+    PQclear(r);
+    r = NULL;
+    if (rc != 0)
+        return rc;
+    pg_params p = {0};
+    pg_text(&p, a->id);
+    pg_int(&p, a->now);
+    rc = pg_q(c,
+              "WITH RECURSIVE tree(id) AS (SELECT $1::text UNION SELECT t.id FROM admin_tokens t "
+              "JOIN tree ON t.parent_id = tree.id) "
+              "UPDATE admin_tokens SET revoked_at = $2 "
+              "WHERE id IN (SELECT id FROM tree) AND revoked_at = 0 RETURNING id, user_id",
+              &p, &r, NULL, "revoking an admin token");
+    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+        char id[ZT_STORE_ADMIN_TOKEN_ID_LEN + 1], user_id[ZT_STORE_ID_LEN + 1];
+        if (!pg_col(r, i, 0, id, sizeof(id)) || !pg_col(r, i, 1, user_id, sizeof(user_id)))
+            rc = pg_corrupt("admin token");
+        else if (strcmp(id, a->id) != 0)
+            zt_store_admin_cascade_add(a->more, id, user_id);
+    }
+    PQclear(r);
+    if (rc == 0 && !was_live && a->more->n == 0)
+        rc = zt_store_seterr(-EALREADY, "the token is revoked already");
+    return rc;
+}
+
+static int pga_token_revoke(zt_store *st, const char *id, int64_t now, zt_store_admin_cascade *more)
 {
     pg_conn *c = NULL;
-    pg_params p = {0};
-    pg_text(&p, id);
-    pg_int(&p, now);
-    int64_t n = 0;
+    pga_token_args a = {.id = id, .now = now, .more = more};
     int rc = pg_enter(st, &c);
-    if (rc == 0)
-        rc = pg_run(c, "UPDATE admin_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at = 0",
-                    &p, &n, "revoking an admin token");
-    if (rc != 0 || n > 0)
-        return rc;
-    pg_params q = {0};
-    pg_text(&q, id);
-    int64_t exists = 0;
-    rc = pga_int(c, "SELECT count(*) FROM admin_tokens WHERE id = $1", &q, &exists,
-                 "reading an admin token");
-    return rc != 0      ? rc
-           : exists > 0 ? zt_store_seterr(-EALREADY, "the token is revoked already")
-                        : zt_store_seterr(-ENOENT, "no such token");
+    return rc != 0 ? rc : pg_txn(c, pga_token_revoke_txn, &a);
 }
 
 static int pga_token_touch(zt_store *st, const char *id, int64_t now)

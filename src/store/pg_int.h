@@ -105,7 +105,7 @@ extern const zt_store_assess_ops pgas_ops;
 extern const zt_store_counter_ops pgc_ops; /* pg_counter.c */
 
 /* The schema version this build writes and reads (ztgate_meta.schema_version). */
-#define PG_SCHEMA_VERSION 3
+#define PG_SCHEMA_VERSION 4
 
 void pg_close(zt_store *st);
 void pg_reachable_again(zt_store *st);

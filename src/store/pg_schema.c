@@ -546,10 +546,17 @@ static const char pg_step3[] =
     "  END IF;"
     "END $$;";
 
+/* Step 4: token lineage (SQLite schema 16, store_admin.h): the token that made a token, so
+ * revoking a leaked token revokes its offspring. Older rows have no parent. */
+static const char pg_step4[] =
+    "ALTER TABLE admin_tokens ADD COLUMN parent_id text NOT NULL DEFAULT '';"
+    "CREATE INDEX admin_tokens_parent ON admin_tokens (parent_id) WHERE parent_id <> '';";
+
 const pg_migration pg_migrations[] = {
     {1, pg_step1},
     {2, pg_step2},
     {3, pg_step3},
+    {4, pg_step4},
 };
 const size_t pg_n_migrations = sizeof(pg_migrations) / sizeof(pg_migrations[0]);
 

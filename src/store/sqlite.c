@@ -402,6 +402,10 @@ static const sq_migration sq_migrations[] = {
          "  stages TEXT NOT NULL CHECK (length(stages) = 7 AND stages NOT GLOB '*[^0-3]*'),"
          "  actor TEXT NOT NULL DEFAULT ''"
          ") STRICT;"},
+    /* Token lineage (store_admin.h): the token that made a token through the admin API, so
+     * revoking a leaked token revokes its offspring. Older rows have no parent. */
+    {16, "ALTER TABLE admin_tokens ADD COLUMN parent_id TEXT NOT NULL DEFAULT '';"
+         "CREATE INDEX admin_tokens_parent ON admin_tokens(parent_id) WHERE parent_id != '';"},
 };
 
 /* The identity provider's short-lived records (store_oidc.h) live in STATE_DIR/ztgate-idp.db,

@@ -50,7 +50,7 @@
 #define ZT_STORE_ATTRS_MAX 65536     /* a user's source attributes, one JSON object */
 
 /* Schema version this build writes; a database with a higher PRAGMA user_version is refused. */
-#define ZT_STORE_SCHEMA_VERSION 15
+#define ZT_STORE_SCHEMA_VERSION 16
 
 typedef struct zt_store zt_store;
 

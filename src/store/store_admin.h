@@ -9,7 +9,11 @@
  *
  * A token itself is never stored: the row keeps SHA-256 of the whole token text (256 CSPRNG
  * bits: a fast hash is enough, as store_tap.h explains for passes). Lookup is by the token's
- * public id; the hash is compared in constant time by the caller. */
+ * public id; the hash is compared in constant time by the caller.
+ *
+ * A token made by another token (through the admin API) names it as its parent (schema 16).
+ * Revoking a token revokes, in the same transaction, every token made from it and from those in
+ * turn, whoever owns them: a leaked token's offspring go with it. */
 #ifndef ZT_STORE_STORE_ADMIN_H
 #define ZT_STORE_STORE_ADMIN_H
 
@@ -61,6 +65,7 @@ typedef struct zt_store_admin_token {
     char name[ZT_STORE_ADMIN_TOKEN_NAME_MAX + 1];
     uint32_t scopes; /* a permission mask (session/admins.h) */
     char created_by[ZT_STORE_ADMIN_ACTOR_MAX + 1];
+    char parent_id[ZT_STORE_ADMIN_TOKEN_ID_LEN + 1]; /* the token that made it; "" = none */
     int64_t created_at, expires_at;
     int64_t last_used_at; /* 0 = never */
     int64_t revoked_at;   /* 0 = live */
@@ -78,8 +83,23 @@ int zt_store_admin_token_get(zt_store *st, const char *id, zt_store_admin_token 
 /* Tokens of one user (NULL = everyone), newest first. */
 int zt_store_admin_token_list(zt_store *st, const char *user_id, zt_store_admin_token_cb cb,
                               void *ctx);
-/* -ENOENT none, -EALREADY revoked already. */
-int zt_store_admin_token_revoke(zt_store *st, const char *id, int64_t now);
+/* What revoking a token ended besides the token itself: the unrevoked tokens made from it, from
+ * those, and so on. n counts them all; the first ZT_STORE_ADMIN_CASCADE_NAMED are named (id and
+ * owner), in no particular order. */
+#define ZT_STORE_ADMIN_CASCADE_NAMED 32
+typedef struct zt_store_admin_cascade {
+    size_t n;
+    struct {
+        char id[ZT_STORE_ADMIN_TOKEN_ID_LEN + 1];
+        char user_id[ZT_STORE_ID_LEN + 1];
+    } named[ZT_STORE_ADMIN_CASCADE_NAMED];
+} zt_store_admin_cascade;
+
+/* Revoke the token and its offspring (above) in one transaction; *more (nullable) receives the
+ * offspring. -ENOENT none; -EALREADY the token was revoked already and none of its offspring
+ * was left to revoke. */
+int zt_store_admin_token_revoke(zt_store *st, const char *id, int64_t now,
+                                zt_store_admin_cascade *more);
 /* Remember a use (last_used_at = now); a missing id is not an error. */
 int zt_store_admin_token_touch(zt_store *st, const char *id, int64_t now);
 

@@ -191,9 +191,12 @@ typedef struct zt_store_admin_ops {
     int (*token_get)(zt_store *st, const char *id, zt_store_admin_token *out,
                      unsigned char *hash_out);
     int (*token_list)(zt_store *st, const char *user_id, zt_store_admin_token_cb cb, void *ctx);
-    int (*token_revoke)(zt_store *st, const char *id, int64_t now);
+    int (*token_revoke)(zt_store *st, const char *id, int64_t now,
+                        zt_store_admin_cascade *more); /* *more zeroed by the caller */
     int (*token_touch)(zt_store *st, const char *id, int64_t now);
 } zt_store_admin_ops;
+/* Count one more revoked offspring, naming it while there is room (both backends' revoke). */
+void zt_store_admin_cascade_add(zt_store_admin_cascade *more, const char *id, const char *user_id);
 
 /* The OpenID Connect provider's records (store_oidc.h); kind is a zt_store_oidc_kind. */
 typedef struct zt_store_oidc_ops {

@@ -267,6 +267,77 @@ def test_tokens_expire_revoke_and_follow_roles(h):
         check(tok.split("_", 2)[2] not in logs, "a token's secret in a log")
 
 
+def _made(port, maker, name, **more):
+    status, doc = call(port, "POST", "/api/v1/tokens", maker, dict(name=name, **more))
+    eq(status, 201, "token %s: %r" % (name, doc))
+    return doc["token"], doc["id"]
+
+
+def _revoked(port, tok, what):
+    status, doc = call(port, "GET", "/api/v1/health", tok)
+    eq((status, (doc or {}).get("message")), (401, "the token has been revoked"), what)
+
+
+def test_token_offspring_revoked_with_it(h):
+    """A leaked token's offspring (tokens it made, and tokens those made, for anyone) die with
+    it, by the CLI as by the API; its siblings, its maker and unrelated tokens live on. Each
+    revoked token has a record on its owner."""
+    gw, port = _gateway(h)
+    _school(h, gw)
+    leak = _token(h, gw, BOSS)
+    other = _token(h, gw, BOSS)
+    leak_id = leak.split("_")[1]
+    kid, kid_id = _made(port, leak, "made by the leaked token")
+    for_hd, for_hd_id = _made(port, leak, "made for the help desk", user=HD,
+                              scopes=["users:read"])
+    grand, grand_id = _made(port, kid, "grandchild")
+    status, doc = call(port, "GET", "/api/v1/tokens?user=" + HD.replace("@", "%40"), other)
+    eq(status, 200, "HD's tokens: %r" % (doc,))
+    eq([t["parent"] for t in doc["tokens"] if t["id"] == for_hd_id], [leak_id],
+       "the API lists the token that made it")
+    listed = {t["id"]: t for t in json.loads(_cli(h, gw, "admin", "token", "list", "--json").stdout)}
+    eq((listed[kid_id]["parent"], listed[grand_id]["parent"], listed[leak_id]["parent"]),
+       (leak_id, kid_id, None), "the CLI lists each token's maker")
+    table = _cli(h, gw, "admin", "token", "list").stdout
+    check("MADE BY TOKEN" in table and leak_id in table, "the table shows the maker:\n" + table)
+
+    # Revoked with the CLI: the token and its three offspring, nothing else.
+    r = _cli(h, gw, "admin", "token", "revoke", leak_id)
+    check("with 3 made from it" in r.stdout, r.stdout)
+    for tid in (kid_id, for_hd_id, grand_id):
+        check("also revoked: token %s" % tid in r.stdout, "%s named: %s" % (tid, r.stdout))
+    _revoked(port, leak, "the leaked token")
+    _revoked(port, kid, "its child")
+    _revoked(port, for_hd, "its child for another person")
+    _revoked(port, grand, "its grandchild")
+    eq(call(port, "GET", "/api/v1/health", other)[0], 200, "an unrelated token lives")
+    r = _cli(h, gw, "admin", "token", "revoke", leak_id, rc=1)
+    check("revoked already" in r.stderr, r.stderr)
+
+    # Revoked through the API: the answer names what went with it.
+    mid, mid_id = _made(port, other, "middle")
+    low, low_id = _made(port, mid, "low")
+    sib, _ = _made(port, other, "sibling")
+    status, doc = call(port, "DELETE", "/api/v1/tokens/" + mid_id, other)
+    eq((status, doc.get("offspring_revoked"), doc.get("offspring")), (200, 1, [low_id]),
+       "DELETE answers with the offspring: %r" % (doc,))
+    _revoked(port, low, "the API's offspring")
+    eq(call(port, "GET", "/api/v1/health", sib)[0], 200, "a sibling lives")
+    eq(call(port, "GET", "/api/v1/health", other)[0], 200, "the maker lives")
+
+    # One record per revoked token, each on its owner, naming the token it came from.
+    want = "token %s revoked: made from token %s" % (for_hd_id, leak_id)
+    check(wait_until(lambda: any(e.get("unmapped", {}).get("change") == want for e in _audit(h)),
+                     10.0), "the offspring's record arrives")
+    recs = [e for e in _audit(h) if e.get("unmapped", {}).get("operation") == "admin_token.revoke"]
+    changes = sorted(e["unmapped"]["change"] for e in recs)
+    hd_rec = [e for e in recs if e["unmapped"]["change"] == want][0]
+    eq(hd_rec["user"]["email_addr"], HD, "the record is on the token's owner")
+    for tid, parent in ((kid_id, leak_id), (grand_id, leak_id), (low_id, mid_id)):
+        check("token %s revoked: made from token %s" % (tid, parent) in changes, changes)
+    check("token %s revoked, with 3 made from it" % leak_id in changes, changes)
+
+
 def test_records_name_the_person_and_the_token(h):
     gw, port = _gateway(h)
     _school(h, gw)

@@ -3,7 +3,8 @@
  * scopes (in, out, a mixed unscoped + scoped person), a disabled admin without power, personal
  * tokens (shape, verify, wrong secret, revoked, expired, scopes intersected with the owner's
  * grant, a removed role disarming the token, scopes beyond the owner refused), the bootstrap's
- * first admin only once, and the audit records naming the actor. Each test owns a temp dir,
+ * first admin only once, the audit records naming the actor, and revoking a token revoking the
+ * tokens made from it (schema 16). Each test owns a temp dir,
  * and runs again against PostgreSQL when ZT_TEST_PG_DSN is set. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -329,10 +330,10 @@ static void test_tokens(void **state)
     assert_true(a.grant.everywhere);
 
     /* revoke */
-    assert_int_equal(zt_admins_token_revoke(&f->env, &root_actor, t.id, &res), 0);
+    assert_int_equal(zt_admins_token_revoke(&f->env, &root_actor, t.id, &res, NULL), 0);
     assert_int_equal(zt_admins_token_verify(f->st, tok, strlen(tok), now, &a), -ECANCELED);
-    assert_int_equal(zt_admins_token_revoke(&f->env, &root_actor, t.id, &res), -EALREADY);
-    assert_int_equal(zt_admins_token_revoke(&f->env, &root_actor, "nothex", &res), -ENOENT);
+    assert_int_equal(zt_admins_token_revoke(&f->env, &root_actor, t.id, &res, NULL), -EALREADY);
+    assert_int_equal(zt_admins_token_revoke(&f->env, &root_actor, "nothex", &res, NULL), -ENOENT);
     assert_non_null(strstr(f->records, "\"admin_token.revoke\""));
 
     /* deleting the user takes roles and tokens */
@@ -341,6 +342,114 @@ static void test_tokens(void **state)
     uint64_t count = 9;
     assert_int_equal(zt_store_admin_count(f->st, &count), 0);
     assert_int_equal(count, 0);
+}
+
+/* A token made by a token (as the admin API makes them); returns its record. */
+static void made_by(fixture *f, const zt_user *owner, const char *parent, const char *name,
+                    char tok[ZT_ADMINS_TOKEN_LEN + 1], zt_store_admin_token *t)
+{
+    zt_account_result res;
+    zt_admins_token_new n = {.user_id = owner->id, .name = name, .parent_id = parent};
+    int rc = zt_admins_token_create(&f->env, &root_actor, &n, tok, t, &res);
+    if (rc != 0)
+        fail_msg("token %s: %d %s", name, rc, zt_store_errmsg());
+}
+
+static bool live(fixture *f, const char *tok)
+{
+    zt_admins_auth a;
+    return zt_admins_token_verify(f->st, tok, strlen(tok), now_s(), &a) == 0;
+}
+
+/* Revoking a token revokes what was made from it, to any depth and whoever owns it; its
+ * siblings, its parent and unrelated tokens stay. One record per revoked token. */
+static void test_token_offspring(void **state)
+{
+    fixture *f = *state;
+    grant(f, &f->alice, ZT_ROLE_GLOBAL_ADMIN, NULL);
+    grant(f, &f->carol, ZT_ROLE_AUDITOR, NULL);
+    char root[ZT_ADMINS_TOKEN_LEN + 1], leak[ZT_ADMINS_TOKEN_LEN + 1], kid[ZT_ADMINS_TOKEN_LEN + 1],
+        grandkid[ZT_ADMINS_TOKEN_LEN + 1], other[ZT_ADMINS_TOKEN_LEN + 1],
+        sibling[ZT_ADMINS_TOKEN_LEN + 1];
+    zt_store_admin_token troot, tleak, tkid, tgrand, tother, tsib;
+    made_by(f, &f->alice, NULL, "root", root, &troot);
+    made_by(f, &f->alice, troot.id, "leaked", leak, &tleak);
+    made_by(f, &f->carol, tleak.id, "made for carol", kid, &tkid); /* another owner */
+    made_by(f, &f->alice, tkid.id, "grandchild", grandkid, &tgrand);
+    made_by(f, &f->alice, troot.id, "sibling", sibling, &tsib);
+    made_by(f, &f->alice, NULL, "unrelated", other, &tother);
+    assert_string_equal(tleak.parent_id, troot.id);
+    assert_string_equal(troot.parent_id, "");
+    zt_store_admin_token back;
+    assert_int_equal(zt_store_admin_token_get(f->st, tkid.id, &back, NULL), 0);
+    assert_string_equal(back.parent_id, tleak.id);
+
+    f->n_records = 0;
+    f->records[0] = '\0';
+    zt_account_result res;
+    zt_store_admin_cascade more;
+    assert_int_equal(zt_admins_token_revoke(&f->env, &root_actor, tleak.id, &res, &more), 0);
+    assert_int_equal(more.n, 2);
+    bool saw_kid = false, saw_grand = false;
+    for (size_t i = 0; i < more.n; i++) {
+        saw_kid |= strcmp(more.named[i].id, tkid.id) == 0 &&
+                   strcmp(more.named[i].user_id, f->carol.id) == 0;
+        saw_grand |= strcmp(more.named[i].id, tgrand.id) == 0;
+    }
+    assert_true(saw_kid && saw_grand);
+    assert_false(live(f, leak));
+    assert_false(live(f, kid));
+    assert_false(live(f, grandkid));
+    assert_true(live(f, root));
+    assert_true(live(f, sibling));
+    assert_true(live(f, other));
+    assert_non_null(strstr(res.change, "with 2 made from it"));
+    /* three records: the token, then each offspring on its owner */
+    char want[128];
+    snprintf(want, sizeof(want), "token %s revoked: made from token %s", tkid.id, tleak.id);
+    assert_non_null(strstr(f->records, want));
+    assert_non_null(strstr(f->records, "carol@example.com"));
+    snprintf(want, sizeof(want), "token %s revoked: made from token %s", tgrand.id, tleak.id);
+    assert_non_null(strstr(f->records, want));
+    size_t n_lines = 0;
+    for (const char *p = f->records; (p = strchr(p, '\n')) != NULL; p++)
+        n_lines++;
+    assert_int_equal(n_lines, 3);
+
+    /* again: nothing left to revoke */
+    assert_int_equal(zt_admins_token_revoke(&f->env, &root_actor, tleak.id, &res, &more),
+                     -EALREADY);
+    assert_int_equal(more.n, 0);
+    /* the root takes its remaining offspring (the sibling) and skips the revoked ones */
+    assert_int_equal(zt_admins_token_revoke(&f->env, &root_actor, troot.id, &res, &more), 0);
+    assert_int_equal(more.n, 1);
+    assert_string_equal(more.named[0].id, tsib.id);
+    assert_true(live(f, other));
+
+    /* a parent id of the wrong shape, or the token itself, is refused by the store */
+    zt_admins_token_new bad = {.user_id = f->alice.id, .name = "bad", .parent_id = "xyz"};
+    char scratch[ZT_ADMINS_TOKEN_LEN + 1];
+    assert_int_equal(zt_admins_token_create(&f->env, &root_actor, &bad, scratch, NULL, &res),
+                     -EINVAL);
+}
+
+/* More offspring than the store names: all revoked, the count exact. */
+static void test_token_offspring_many(void **state)
+{
+    fixture *f = *state;
+    grant(f, &f->alice, ZT_ROLE_GLOBAL_ADMIN, NULL);
+    grant(f, &f->bob, ZT_ROLE_GLOBAL_ADMIN, NULL);
+    char top[ZT_ADMINS_TOKEN_LEN + 1], tok[ZT_ADMINS_TOKEN_LEN + 1];
+    zt_store_admin_token ttop, t;
+    made_by(f, &f->alice, NULL, "top", top, &ttop);
+    const size_t n = ZT_STORE_ADMIN_CASCADE_NAMED + 8; /* over two owners: 50 live each at most */
+    for (size_t i = 0; i < n; i++)
+        made_by(f, i % 2 ? &f->alice : &f->bob, ttop.id, "child", tok, &t);
+    zt_account_result res;
+    zt_store_admin_cascade more;
+    assert_int_equal(zt_admins_token_revoke(&f->env, &root_actor, ttop.id, &res, &more), 0);
+    assert_int_equal(more.n, n);
+    assert_false(live(f, tok));
 }
 
 static void test_first(void **state)
@@ -396,6 +505,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_grants_and_scopes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_global_admin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_offspring, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_offspring_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
@@ -408,6 +519,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_grants_and_scopes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_global_admin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_offspring, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_offspring_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first, setup, teardown),
     };
     return failed + cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);

@@ -823,8 +823,11 @@ static void test_session_v2_fields(void **state)
 }
 
 /* Undoes migration 3 on a fresh file, leaving a schema 2 database. */
+/* Migration 16 adds a column (token lineage), which SQLite cannot do twice: undo it. */
+#define UNDO_V16 "DROP INDEX admin_tokens_parent; ALTER TABLE admin_tokens DROP COLUMN parent_id;"
 /* Migration 13 adds columns (identity sources), which SQLite cannot do twice: undo it. */
 #define UNDO_V13                                                                                   \
+    UNDO_V16                                                                                       \
     "DROP INDEX users_external; DROP INDEX users_source; DROP INDEX users_expires;"                \
     "DROP INDEX groups_external; ALTER TABLE users DROP COLUMN source;"                            \
     "ALTER TABLE users DROP COLUMN external_id; ALTER TABLE users DROP COLUMN expires_at;"         \
@@ -992,6 +995,35 @@ static void test_migrate_v11_to_v12(void **state)
     assert_int_equal(zt_store_saml_take_ended(f->st, 1500, NULL, NULL, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(sqlite_int(f->db, "SELECT count(*) FROM saml_sessions"), 0);
+    zt_user_dispose(&u);
+}
+
+/* A schema 15 database keeps its admin tokens at the upgrade, each without a parent. */
+static void test_migrate_v15_to_v16(void **state)
+{
+    fixture *f = *state;
+    zt_user u;
+    add_user(f->st, "admin@example.com", &u);
+    zt_store_admin_token t = {.created_at = 1000, .expires_at = 999999999999, .scopes = 1};
+    snprintf(t.id, sizeof(t.id), "0123456789abcdef");
+    snprintf(t.user_id, sizeof(t.user_id), "%s", u.id);
+    snprintf(t.name, sizeof(t.name), "old");
+    snprintf(t.created_by, sizeof(t.created_by), "root");
+    unsigned char hash[ZT_STORE_ADMIN_TOKEN_HASH_LEN] = {1};
+    assert_int_equal(zt_store_admin_token_add(f->st, &t, hash), 0);
+    zt_store_close(f->st);
+    f->st = NULL;
+    sqlite_exec(f->db, UNDO_V16 "PRAGMA user_version = 15;");
+    char err[256] = "";
+    f->st = open_at(f->state, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("reopen: %s", err);
+    assert_int_equal(sqlite_int(f->db, "PRAGMA user_version"), ZT_STORE_SCHEMA_VERSION);
+    zt_store_admin_token back;
+    assert_int_equal(zt_store_admin_token_get(f->st, t.id, &back, NULL), 0);
+    assert_string_equal(back.parent_id, "");
+    assert_string_equal(back.name, "old");
+    assert_int_equal(zt_store_admin_token_revoke(f->st, t.id, 2000, NULL), 0);
     zt_user_dispose(&u);
 }
 
@@ -1571,6 +1603,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_v1_to_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v2_to_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v11_to_v12, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v15_to_v16, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detection_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signin_history, setup, teardown),
