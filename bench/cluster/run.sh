@@ -142,6 +142,12 @@ audit:
   on_audit_failure: fail_closed
 auth:
   mfa: optional
+  # One key, signing-key directory and device CA for every node, as docs/CLUSTER.md asks
+  # (a gateway with keys of its own does not start on a shared database).
+  secrets_key: $work/cluster-secrets.key
+  keys_dir: $work/cluster-keys
+devices:
+  ca_dir: $work/cluster-device-ca
 $risk_yaml
 $3
 EOF

@@ -67,6 +67,10 @@ int zt_devices_cfg_from_config(const zt_config *c, zt_store *st, zt_devices_cfg 
 /* Opens (creating at first start) the CA in cfg->ca_dir and loads the revoked serials. */
 zt_devices *zt_devices_new(const zt_devices_cfg *cfg, char *err, size_t errlen);
 void zt_devices_free(zt_devices *d);
+/* SHA-256 of the device CA certificate (DER), lowercase hex: gateways sharing a database compare
+ * it, since a device enrolled through one must be trusted by every other. 0, or -1 when the
+ * certificate cannot be encoded. */
+int zt_devices_ca_fingerprint(const zt_devices *d, char out[65]);
 
 /* TLS: ask for an optional client certificate and verify it against the device CA and the
  * revoked set. A presented but invalid certificate fails the handshake. */

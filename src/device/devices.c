@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <sodium.h>
+
 #include "core/config.h"
 #include "device/device_int.h"
 #include "lib/buf.h"
@@ -82,6 +86,18 @@ int zt_devices_cfg_from_config(const zt_config *c, zt_store *st, zt_devices_cfg 
     out->compliance.require_disk_encryption = d->require_disk_encryption;
     out->compliance.require_firewall = d->require_firewall;
     out->compliance.require_antivirus = d->require_antivirus;
+    return 0;
+}
+
+int zt_devices_ca_fingerprint(const zt_devices *d, char out[65])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    out[0] = '\0';
+    if (d == NULL || d->ca.cert == NULL || X509_digest(d->ca.cert, EVP_sha256(), md, &n) != 1 ||
+        n != sizeof(md))
+        return -1;
+    sodium_bin2hex(out, 65, md, sizeof(md));
     return 0;
 }
 

@@ -55,28 +55,56 @@ static void feeds_refresh(zt_gateway *gw, const zt_config *cfg, bool force);
  * gateway leaves a check value of its key (a keyed hash: nothing about the key can be learnt
  * from it) in the database; a gateway whose key gives another value does not start, rather
  * than failing some people's second factor on some gateways. */
+/* 1 when this gateway's value of `name` is the one the first gateway on the database left
+ * there (or this gateway is the first), 0 when it differs, -1 on a store error (logged). */
+static int cluster_agrees(zt_services *svc, const char *name, const char *mine)
+{
+    char stored[ZT_STORE_SHARED_VALUE_MAX + 1];
+    int rc = zt_store_shared_claim(svc->store, name, mine, stored, sizeof(stored));
+    if (rc != 0) {
+        zt_error("not starting: store: %s", zt_store_errmsg());
+        return -1;
+    }
+    return strcmp(stored, mine) == 0;
+}
+
 static int secrets_agree(zt_gateway *gw, const char *key_path)
 {
     zt_services *svc = &gw->svc;
     if (!zt_store_counter_shared(svc->store))
         return 0;
     unsigned char check[ZT_SECRETBOX_KEY_LEN];
-    char mine[2 * 16 + 1], stored[ZT_STORE_SHARED_VALUE_MAX + 1];
+    char mine[2 * 16 + 1];
     zt_secretbox_derive(svc->secrets, "ztgate cluster key check v1", check);
     sodium_bin2hex(mine, sizeof(mine), check, 16);
     zt_wipe(check, sizeof(check));
-    int rc = zt_store_shared_claim(svc->store, "secrets-check", mine, stored, sizeof(stored));
-    if (rc != 0) {
-        zt_error("not starting: store: %s", zt_store_errmsg());
-        return -1;
-    }
-    if (strcmp(stored, mine) != 0) {
+    int agree = cluster_agrees(svc, "secrets-check", mine);
+    if (agree == 0)
         zt_error("not starting: auth.secrets_key (%s) is not the key the other gateways on this "
                  "database use: copy their key file here (docs/CLUSTER.md)",
                  key_path);
+    return agree == 1 ? 0 : -1;
+}
+
+/* Likewise the device CA: a device enrolled through one gateway shows a certificate that
+ * every other must verify. Compared by the certificate's SHA-256 (it is public). */
+static int device_ca_agrees(zt_gateway *gw, const char *ca_dir)
+{
+    zt_services *svc = &gw->svc;
+    if (!zt_store_counter_shared(svc->store))
+        return 0;
+    char mine[65];
+    if (zt_devices_ca_fingerprint(svc->devices, mine) != 0) {
+        zt_error("not starting: devices: the device CA certificate cannot be read");
         return -1;
     }
-    return 0;
+    int agree = cluster_agrees(svc, "device-ca", mine);
+    if (agree == 0)
+        zt_error("not starting: devices.ca_dir (%s) holds another device CA than the other "
+                 "gateways on this database use: copy their device CA directory here "
+                 "(docs/CLUSTER.md)",
+                 ca_dir);
+    return agree == 1 ? 0 : -1;
 }
 
 /* Several gateways on one database: the throttle and the spray tracking count there, hashed
@@ -533,6 +561,8 @@ int zt_gw_services_open(zt_gateway *gw, const zt_config *cfg)
         zt_error("not starting: devices: %s", err);
         return -1;
     }
+    if (device_ca_agrees(gw, dc.ca_dir) != 0)
+        return -1;
     gw->revoked_seen = zt_sessions_revocation(svc->sessions);
     svc->directories =
         zt_directories_open(cfg->ldap_directories, cfg->n_ldap_directories, err, sizeof(err));

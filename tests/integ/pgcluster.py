@@ -275,6 +275,9 @@ def start_gateways(h, n, config, pg=None, names=None, start=True, database="post
         auth = cfg.setdefault("auth", {})
         auth.setdefault("secrets_key", os.path.join(h.dir, "cluster-secrets.key"))
         auth.setdefault("keys_dir", os.path.join(h.dir, "cluster-keys"))
+        # And one device CA: a device enrolled through one node is trusted by the others.
+        devices = cfg.setdefault("devices", {})
+        devices.setdefault("ca_dir", os.path.join(h.dir, "cluster-device-ca"))
         relay = Relay(h, pg.port)
         store = dict(cfg.get("store") or {})
         store.update({"backend": "postgresql", "node_name": node,

@@ -13,6 +13,7 @@ and relay to the database:
 - a node running another config is logged once; two live nodes with one name are logged.
 """
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -263,6 +264,32 @@ def test_cluster_config_mismatch_and_duplicate_name(h):
 
 
 @harness.timeout(120)
+def test_cluster_refuses_another_device_ca(h):
+    """A gateway with a device CA of its own would refuse every device enrolled through the
+    others (and they its devices): it does not start, and says which directory to copy."""
+    up = h.upstream()
+    gws = pgcluster.start_gateways(h, 2, _config(h, up), start=False)
+    gws[0].start()
+    b = pc.signed_in_browser(h, gws[0])
+    other = gws[1]
+    other.config["devices"]["ca_dir"] = os.path.join(h.dir, "another-device-ca")
+    other.write_config(other.config)
+    r = subprocess.run([h.ztgate, "serve", "--config", other.config_path],
+                       capture_output=True, text=True, timeout=60, cwd=h.dir,
+                       stdin=subprocess.DEVNULL)
+    check(r.returncode > 0, "serve with another device CA: status %d" % r.returncode)
+    check("devices.ca_dir" in r.stderr and "another-device-ca" in r.stderr
+          and "copy" in r.stderr, "the refusal names the directory:\n" + r.stderr)
+    check(not harness.port_open(other.port), "the refused gateway does not listen")
+    check(_served(b), "the first gateway goes on")
+    # A copy of the cluster's CA directory is the same CA: it starts.
+    shutil.copytree(gws[0].config["devices"]["ca_dir"], os.path.join(h.dir, "copied-device-ca"))
+    other.config["devices"]["ca_dir"] = os.path.join(h.dir, "copied-device-ca")
+    other.write_config(other.config)
+    other.start()
+    check(_served(_browser_on(b, other)), "served by the second gateway with the copied CA")
+
+
 def test_cluster_refuses_another_secrets_key(h):
     """A gateway whose auth.secrets_key is not the cluster's would fail the second factor of
     everyone enrolled elsewhere (sealed TOTP secrets) and count attempts apart: it does not
