@@ -694,6 +694,7 @@ static void test_migration_from_older_db(void **state)
     assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
     char sql[2048];
     snprintf(sql, sizeof(sql),
+             "DROP INDEX admin_tokens_parent; ALTER TABLE admin_tokens DROP COLUMN parent_id;"
              "DROP INDEX users_external; DROP INDEX users_source; DROP INDEX users_expires;"
              "DROP INDEX groups_external; ALTER TABLE users DROP COLUMN source;"
              "ALTER TABLE users DROP COLUMN external_id; ALTER TABLE users DROP COLUMN expires_at;"

@@ -655,6 +655,7 @@ static void test_migrate_v5_to_v6(void **state)
     f->st = NULL;
     sqlite_exec(
         f->db,
+        "DROP INDEX admin_tokens_parent; ALTER TABLE admin_tokens DROP COLUMN parent_id;"
         "DROP INDEX users_external; DROP INDEX users_source; DROP INDEX users_expires;"
         "DROP INDEX groups_external; ALTER TABLE users DROP COLUMN source;"
         "ALTER TABLE users DROP COLUMN external_id; ALTER TABLE users DROP COLUMN expires_at;"
