@@ -9,7 +9,9 @@
  * Against device-code phishing: the code only works for the owner of the device that asked, the
  * poll needs that device's certificate, no URL ever carries the code, codes live 5 minutes and
  * work once, wrong codes are throttled per user, both codes are kept only as SHA-256, and every
- * step is audited. The pending table is in memory, bounded, one entry per device. */
+ * step is audited. The pending sign-ins are in the store (store_agent.h), one per device, so
+ * that with many gateways on one database the start, the approval and the polls may each reach
+ * another gateway; the wrong-code throttle counts in this gateway's memory. */
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -17,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <llhttp.h>
 #include <openssl/evp.h>
+#include <sodium.h>
 
 #include "audit/event.h"
 #include "core/log.h"
@@ -26,13 +30,13 @@
 #include "http/handler.h"
 #include "http/services.h"
 #include "lib/secure.h"
+#include "lib/str.h"
 #include "lib/time.h"
 #include "session/session.h"
 #include "store/store.h"
 
 #define AS_START "/.ztgate/agent/signin/start"
 #define AS_POLL "/.ztgate/agent/signin/poll"
-#define AS_MAX 1024           /* pending sign-ins, all devices */
 #define AS_TTL_S 300          /* a user code lives this long */
 #define AS_INTERVAL_S 5       /* the agent polls at most this often */
 #define AS_SLOW_DOWN_S 5      /* RFC 8628 §3.5: each slow_down adds this */
@@ -43,22 +47,6 @@
 #define AS_DEVICE_CODE_BYTES 32
 #define AS_AUDIT_MAX 4096
 
-typedef enum as_state { AS_FREE = 0, AS_PENDING, AS_APPROVED, AS_DENIED } as_state;
-
-typedef struct as_entry {
-    as_state state;
-    char device_hash[65]; /* SHA-256 hex of the device code */
-    char user_hash[65];   /* SHA-256 hex of the normalised user code */
-    char device_id[ZT_DEVICE_ID_LEN + 1];
-    char app[ZT_AGENT_APP_MAX + 1];
-    char ip[64];
-    struct sockaddr_storage addr;
-    int64_t expires;
-    int64_t last_poll_ms;
-    int interval_s;
-    zt_agent_approval by; /* filled on approval */
-} as_entry;
-
 typedef struct as_wrong {
     char user_id[33];
     int64_t since;
@@ -67,7 +55,6 @@ typedef struct as_wrong {
 
 struct zt_agent_signins {
     pthread_mutex_t mu;
-    as_entry e[AS_MAX];
     as_wrong wrong[AS_WRONG_SLOTS];
 };
 
@@ -100,6 +87,19 @@ static void sha256_hex(const char *s, size_t n, char out[65])
         out[2 * i + 1] = digits[md[i] & 15];
     }
     out[64] = '\0';
+}
+
+/* The agent's address as a socket address (port 0) for the approval page's location facts;
+ * all zero when the text is no address. */
+static void ip_to_sockaddr(const char *ip, struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct sockaddr_in *in = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+    if (inet_pton(AF_INET, ip, &in->sin_addr) == 1)
+        in->sin_family = AF_INET;
+    else if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1)
+        in6->sin6_family = AF_INET6;
 }
 
 bool zt_agent_user_code_normalise(const char *in, size_t len,
@@ -155,38 +155,7 @@ bool zt_agent_signin_audit(zt_local_req *r, const char *what, bool success, cons
     return ok;
 }
 
-/* ---- the table (callers hold t->mu) ---- */
-
-static void entry_clear(as_entry *e)
-{
-    zt_wipe(e, sizeof(*e));
-}
-
-static as_entry *find_by(zt_agent_signins *t, bool device_code, const char *hash)
-{
-    for (size_t i = 0; i < AS_MAX; i++) {
-        as_entry *e = &t->e[i];
-        const char *h = device_code ? e->device_hash : e->user_hash;
-        if (e->state != AS_FREE && zt_ct_eq(h, hash, 64))
-            return e;
-    }
-    return NULL;
-}
-
-/* A free slot: the device's own previous one (one pending per device), else an empty or
- * expired one. NULL when the table is full. */
-static as_entry *slot_for(zt_agent_signins *t, const char *device_id, int64_t now)
-{
-    as_entry *spare = NULL;
-    for (size_t i = 0; i < AS_MAX; i++) {
-        as_entry *e = &t->e[i];
-        if (e->state != AS_FREE && strcmp(e->device_id, device_id) == 0)
-            return e;
-        if (spare == NULL && (e->state == AS_FREE || e->expires <= now))
-            spare = e;
-    }
-    return spare;
-}
+/* ---- the wrong-code throttle (callers hold t->mu) ---- */
 
 /* The wrong-code counter of user_id. With every slot taken, the oldest counter still under
  * the limit gives way: forgetting a user's one or two typos costs little, while a user who
@@ -289,26 +258,26 @@ static void start(zt_devices *d, zt_local_req *r)
     make_user_code(user_code);
     zt_random_hex(device_code, AS_DEVICE_CODE_BYTES);
     int64_t now = zt_wall_us() / 1000000;
-    zt_agent_signins *t = d->signins;
-    pthread_mutex_lock(&t->mu);
-    as_entry *e = slot_for(t, dev.id, now);
-    if (e != NULL) {
-        entry_clear(e);
-        e->state = AS_PENDING;
-        sha256_hex(device_code, strlen(device_code), e->device_hash);
-        sha256_hex(user_code, ZT_AGENT_USER_CODE_CHARS, e->user_hash);
-        snprintf(e->device_id, sizeof(e->device_id), "%s", dev.id);
-        snprintf(e->app, sizeof(e->app), "%s", app);
-        snprintf(e->ip, sizeof(e->ip), "%s", r->ip);
-        memcpy(&e->addr, &r->client_addr, sizeof(e->addr));
-        e->expires = now + AS_TTL_S;
-        e->interval_s = AS_INTERVAL_S;
-        e->last_poll_ms = zt_wall_us() / 1000;
-    }
-    pthread_mutex_unlock(&t->mu);
-    if (e == NULL) {
+    zt_store_agent_signin e = {.state = ZT_STORE_AGENT_PENDING,
+                               .expires = now + AS_TTL_S,
+                               .interval_s = AS_INTERVAL_S,
+                               .last_poll_ms = zt_wall_us() / 1000};
+    sha256_hex(device_code, strlen(device_code), e.device_hash);
+    sha256_hex(user_code, ZT_AGENT_USER_CODE_CHARS, e.user_hash);
+    snprintf(e.device_id, sizeof(e.device_id), "%s", dev.id);
+    snprintf(e.app, sizeof(e.app), "%s", app);
+    snprintf(e.ip, sizeof(e.ip), "%s", r->ip);
+    int rc = zt_store_agent_signin_put(d->store, &e, now);
+    zt_wipe(&e, sizeof(e));
+    if (rc != 0) {
         json_decref(body);
-        json_fail(r, 503, "unavailable", "too many sign-ins are pending; try again in a minute");
+        zt_wipe(device_code, sizeof(device_code));
+        zt_wipe(user_code, sizeof(user_code));
+        if (rc == -ENOSPC)
+            json_fail(r, 503, "unavailable",
+                      "too many sign-ins are pending; try again in a minute");
+        else
+            json_fail(r, 503, "unavailable", "the sign-in store is unavailable");
         return;
     }
     if (!zt_agent_signin_audit(r, "agent_signin_requested", true, dev.user_id, dev.email, dev.id,
@@ -338,61 +307,67 @@ typedef enum poll_result {
     POLL_APPROVED,
 } poll_result;
 
-/* Looks the device code up and moves its entry on; an approved or denied entry is used up. */
-static poll_result poll_step(zt_agent_signins *t, const char *hash, const char *device_id,
-                             int64_t now_ms, as_entry *copy)
+/* Looks the device code up and moves its sign-in on; an approved or denied one is used up (by
+ * the one poll whose take succeeds, on whichever gateway). copy receives the row. */
+static poll_result poll_step(zt_store *st, const char *hash, const char *device_id, int64_t now_ms,
+                             zt_store_agent_signin *copy, int *rc_out)
 {
-    as_entry *e = find_by(t, true, hash);
-    if (e == NULL)
+    *rc_out = zt_store_agent_signin_get(st, true, hash, copy);
+    if (*rc_out == -ENOENT)
+        *rc_out = 0;
+    if (*rc_out != 0 || copy->device_hash[0] == '\0')
         return POLL_UNKNOWN;
-    *copy = *e;
-    if (strcmp(e->device_id, device_id) != 0)
+    if (strcmp(copy->device_id, device_id) != 0)
         return POLL_OTHER_DEVICE;
-    if (e->expires <= now_ms / 1000) {
-        entry_clear(e);
+    if (copy->expires <= now_ms / 1000) {
+        int rc = zt_store_agent_signin_take(st, hash, -1);
+        *rc_out = rc == -ENOENT ? 0 : rc;
         return POLL_EXPIRED;
     }
-    if (e->state == AS_DENIED || e->state == AS_APPROVED) {
-        poll_result res = e->state == AS_DENIED ? POLL_DENIED : POLL_APPROVED;
-        entry_clear(e);
-        return res;
+    if (copy->state == ZT_STORE_AGENT_DENIED || copy->state == ZT_STORE_AGENT_APPROVED) {
+        int rc = zt_store_agent_signin_take(st, hash, (int)copy->state);
+        *rc_out = rc == -ENOENT ? 0 : rc;
+        if (rc != 0)
+            return POLL_UNKNOWN; /* another poll took it first, or the store failed */
+        return copy->state == ZT_STORE_AGENT_DENIED ? POLL_DENIED : POLL_APPROVED;
     }
-    bool early = now_ms - e->last_poll_ms < (int64_t)e->interval_s * 1000 - AS_POLL_GRACE_MS;
-    e->last_poll_ms = now_ms;
-    if (early) {
-        e->interval_s += AS_SLOW_DOWN_S;
-        return POLL_SLOW_DOWN;
-    }
-    return POLL_PENDING;
+    bool early = now_ms - copy->last_poll_ms < (int64_t)copy->interval_s * 1000 - AS_POLL_GRACE_MS;
+    int interval = copy->interval_s + (early ? AS_SLOW_DOWN_S : 0);
+    int rc = zt_store_agent_signin_polled(st, hash, now_ms, interval);
+    *rc_out = rc == -ENOENT ? 0 : rc;
+    return early ? POLL_SLOW_DOWN : POLL_PENDING;
 }
 
 /* The approved sign-in becomes a session for the agent host, bound to the device. */
-static void issue_token(zt_local_req *r, const as_entry *e, const zt_store_device *dev)
+static void issue_token(zt_local_req *r, const zt_store_agent_signin *e, const zt_store_device *dev)
 {
     char ua[64];
     snprintf(ua, sizeof(ua), "ztagent tunnel %.40s", e->app);
-    zt_session_new in = {.user_id = e->by.user_id,
+    unsigned char aaguid[16];
+    bool has_aaguid = e->aaguid[0] != '\0' &&
+                      zt_hex_decode(e->aaguid, strlen(e->aaguid), aaguid, sizeof(aaguid), true);
+    zt_session_new in = {.user_id = e->user_id,
                          .host = ZT_SESSION_HOST_AGENT,
-                         .auth_time = e->by.auth_time,
-                         .mfa_time = e->by.mfa_time,
-                         .mfa_method = e->by.mfa_time ? e->by.mfa_method : NULL,
+                         .auth_time = e->auth_time,
+                         .mfa_time = e->mfa_time,
+                         .mfa_method = e->mfa_time ? e->mfa_method : NULL,
                          .ip = r->ip,
                          .user_agent = ua,
                          .device_id = e->device_id,
-                         .amr = e->by.amr,
-                         .passkey_aaguid = e->by.has_aaguid ? e->by.aaguid : NULL};
+                         .amr = e->amr,
+                         .passkey_aaguid = has_aaguid ? aaguid : NULL};
     char token[ZT_SESSION_COOKIE_LEN + 1];
     int64_t now = zt_wall_us() / 1000000;
-    if (e->by.expires_cap <= now) {
+    if (e->expires_cap <= now) {
         json_fail(r, 400, "expired_token", "the sign-in that approved this code has ended");
         return;
     }
     if (r->svc == NULL ||
-        zt_session_create_capped(r->svc->sessions, &in, now, e->by.expires_cap, token, NULL) != 0) {
+        zt_session_create_capped(r->svc->sessions, &in, now, e->expires_cap, token, NULL) != 0) {
         json_fail(r, 503, "unavailable", "the session store is unavailable");
         return;
     }
-    if (!zt_agent_signin_audit(r, "agent_token_issued", true, e->by.user_id, e->by.email, dev->id,
+    if (!zt_agent_signin_audit(r, "agent_token_issued", true, e->user_id, e->email, dev->id,
                                e->app)) {
         zt_wipe(token, sizeof(token));
         json_fail(r, 503, "unavailable", "the audit log is unavailable");
@@ -417,10 +392,14 @@ static void poll(zt_devices *d, zt_local_req *r)
     char hash[65];
     sha256_hex(code, strlen(code), hash);
     json_decref(body);
-    as_entry e;
-    pthread_mutex_lock(&d->signins->mu);
-    poll_result res = poll_step(d->signins, hash, dev.id, zt_wall_us() / 1000, &e);
-    pthread_mutex_unlock(&d->signins->mu);
+    zt_store_agent_signin e = {.state = ZT_STORE_AGENT_PENDING};
+    int rc = 0;
+    poll_result res = poll_step(d->store, hash, dev.id, zt_wall_us() / 1000, &e, &rc);
+    if (rc != 0) {
+        zt_wipe(&e, sizeof(e));
+        json_fail(r, 503, "unavailable", "the sign-in store is unavailable");
+        return;
+    }
     switch (res) {
     case POLL_UNKNOWN:
         json_fail(r, 400, "expired_token", "no such sign-in: expired, used or never started");
@@ -485,27 +464,39 @@ zt_agent_lookup zt_agent_signin_lookup(zt_devices *d, zt_local_req *r, const cha
     zt_agent_signins *t = d->signins;
     pthread_mutex_lock(&t->mu);
     as_wrong *w = wrong_of(t, user_id, now);
-    as_entry *e = well_formed ? find_by(t, false, hash) : NULL;
-    zt_agent_lookup res = ZT_AGENT_LOOKUP_OK;
-    if (w == NULL || w->n >= AS_WRONG_MAX)
-        res = ZT_AGENT_LOOKUP_THROTTLED;
-    else if (e == NULL || e->state != AS_PENDING || e->expires <= now)
-        res = ZT_AGENT_LOOKUP_BAD_CODE;
-    if (res == ZT_AGENT_LOOKUP_BAD_CODE)
-        w->n++;
-    if (res == ZT_AGENT_LOOKUP_OK) {
-        snprintf(out->device_id, sizeof(out->device_id), "%s", e->device_id);
-        snprintf(out->app, sizeof(out->app), "%s", e->app);
-        snprintf(out->ip, sizeof(out->ip), "%s", e->ip);
-        memcpy(&out->addr, &e->addr, sizeof(out->addr));
-        memcpy(out->code, code, sizeof(code));
-        out->expires = e->expires;
-    }
+    bool throttled = w == NULL || w->n >= AS_WRONG_MAX;
     pthread_mutex_unlock(&t->mu);
+    zt_store_agent_signin e = {.state = ZT_STORE_AGENT_PENDING};
+    int rc =
+        throttled || !well_formed ? -ENOENT : zt_store_agent_signin_get(d->store, false, hash, &e);
+    if (rc != 0 && rc != -ENOENT) {
+        zt_wipe(code, sizeof(code));
+        return ZT_AGENT_LOOKUP_ERROR;
+    }
+    zt_agent_lookup res = ZT_AGENT_LOOKUP_OK;
+    if (throttled)
+        res = ZT_AGENT_LOOKUP_THROTTLED;
+    else if (rc == -ENOENT || e.state != ZT_STORE_AGENT_PENDING || e.expires <= now)
+        res = ZT_AGENT_LOOKUP_BAD_CODE;
+    if (res == ZT_AGENT_LOOKUP_BAD_CODE) {
+        pthread_mutex_lock(&t->mu);
+        if ((w = wrong_of(t, user_id, now)) != NULL)
+            w->n++;
+        pthread_mutex_unlock(&t->mu);
+    }
+    if (res == ZT_AGENT_LOOKUP_OK) {
+        snprintf(out->device_id, sizeof(out->device_id), "%s", e.device_id);
+        snprintf(out->app, sizeof(out->app), "%s", e.app);
+        snprintf(out->ip, sizeof(out->ip), "%s", e.ip);
+        ip_to_sockaddr(e.ip, &out->addr);
+        memcpy(out->code, code, sizeof(code));
+        out->expires = e.expires;
+    }
+    zt_wipe(&e, sizeof(e));
     zt_wipe(code, sizeof(code));
     if (res == ZT_AGENT_LOOKUP_OK) {
         zt_store_device dev;
-        int rc = zt_store_device_get(d->store, out->device_id, &dev);
+        rc = zt_store_device_get(d->store, out->device_id, &dev);
         if (rc != 0 && rc != -ENOENT)
             return ZT_AGENT_LOOKUP_ERROR;
         if (rc == -ENOENT || dev.revoked_at != 0 || strcmp(dev.user_id, user_id) != 0)
@@ -523,33 +514,40 @@ zt_agent_lookup zt_agent_signin_lookup(zt_devices *d, zt_local_req *r, const cha
     return res;
 }
 
+/* The store's decision row from the approval (state APPROVED) or a denial. */
+static void decision_of(const zt_agent_approval *by, zt_store_agent_signin *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->state = by->approve ? ZT_STORE_AGENT_APPROVED : ZT_STORE_AGENT_DENIED;
+    if (!by->approve)
+        return;
+    snprintf(out->user_id, sizeof(out->user_id), "%s", by->user_id);
+    snprintf(out->email, sizeof(out->email), "%s", by->email);
+    out->auth_time = by->auth_time;
+    out->mfa_time = by->mfa_time;
+    out->expires_cap = by->expires_cap;
+    snprintf(out->mfa_method, sizeof(out->mfa_method), "%s", by->mfa_method);
+    out->amr = by->amr;
+    if (by->has_aaguid)
+        sodium_bin2hex(out->aaguid, sizeof(out->aaguid), by->aaguid, sizeof(by->aaguid));
+}
+
 int zt_agent_signin_decide(zt_devices *d, zt_local_req *r, const zt_agent_pending *p,
                            const zt_agent_approval *by, int64_t now)
 {
     char hash[65];
     sha256_hex(p->code, ZT_AGENT_USER_CODE_CHARS, hash);
-    zt_agent_signins *t = d->signins;
-    pthread_mutex_lock(&t->mu);
-    as_entry *e = find_by(t, false, hash);
-    bool ok = e != NULL && e->state == AS_PENDING && e->expires > now &&
-              strcmp(e->device_id, p->device_id) == 0;
-    if (ok && by->approve) {
-        e->state = AS_APPROVED;
-        e->by = *by;
-    } else if (ok) {
-        e->state = AS_DENIED;
-    }
-    pthread_mutex_unlock(&t->mu);
-    if (!ok)
-        return -ENOENT;
+    zt_store_agent_signin dec;
+    decision_of(by, &dec);
+    int rc = zt_store_agent_signin_decide(d->store, hash, p->device_id, now, ZT_STORE_AGENT_PENDING,
+                                          &dec);
+    if (rc != 0)
+        return rc == -ENOENT ? -ENOENT : -EIO;
     if (!zt_agent_signin_audit(r, by->approve ? "agent_signin_approved" : "agent_signin_denied",
                                by->approve, by->user_id, by->email, p->device_id, p->app)) {
         /* The record is the condition of the approval: take it back (fail closed). */
-        pthread_mutex_lock(&t->mu);
-        e = find_by(t, false, hash);
-        if (e != NULL)
-            e->state = AS_DENIED;
-        pthread_mutex_unlock(&t->mu);
+        zt_store_agent_signin deny = {.state = ZT_STORE_AGENT_DENIED};
+        (void)zt_store_agent_signin_decide(d->store, hash, p->device_id, now, dec.state, &deny);
         return -EPIPE;
     }
     return 0;

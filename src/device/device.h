@@ -272,7 +272,7 @@ typedef struct zt_agent_approval {
 } zt_agent_approval;
 
 /* Approve or deny p (audited). 0; -ENOENT: no longer pending; -EPIPE: the audit log refused
- * the record (nothing was approved). */
+ * the record (nothing was approved); -EIO: the store failed (nothing was decided). */
 int zt_agent_signin_decide(zt_devices *d, zt_local_req *r, const zt_agent_pending *p,
                            const zt_agent_approval *by, int64_t now);
 /* One audit record of the sign-in (event: "agent_signin_..."); false: the log refused it. */

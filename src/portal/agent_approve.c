@@ -268,7 +268,8 @@ static void approve_or_deny(zt_local_req *r, const zt_portal_sess *s, const zt_a
         return;
     }
     if (rc != 0) {
-        zt_portal_unavailable(r, "agent sign-in: audit log unavailable");
+        zt_portal_unavailable(r, rc == -EPIPE ? "agent sign-in: audit log unavailable"
+                                              : "agent sign-in: store unavailable");
         return;
     }
     zt_buf *b = &r->resp_body;

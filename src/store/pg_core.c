@@ -1496,5 +1496,6 @@ const zt_store_ops pg_ops = {
     .source = &pgsrc_ops,
     .roster = &pgr_ops,
     .assess = &pgas_ops,
+    .agent = &pgag_ops,
     .counter = &pgc_ops,
 };

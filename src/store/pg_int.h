@@ -102,10 +102,11 @@ extern const zt_store_saml_ops pgs_ops;
 extern const zt_store_source_ops pgsrc_ops;
 extern const zt_store_roster_ops pgr_ops;
 extern const zt_store_assess_ops pgas_ops;
+extern const zt_store_agent_ops pgag_ops;
 extern const zt_store_counter_ops pgc_ops; /* pg_counter.c */
 
 /* The schema version this build writes and reads (ztgate_meta.schema_version). */
-#define PG_SCHEMA_VERSION 4
+#define PG_SCHEMA_VERSION 5
 
 void pg_close(zt_store *st);
 void pg_reachable_again(zt_store *st);

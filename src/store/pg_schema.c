@@ -552,11 +552,30 @@ static const char pg_step4[] =
     "ALTER TABLE admin_tokens ADD COLUMN parent_id text NOT NULL DEFAULT '';"
     "CREATE INDEX admin_tokens_parent ON admin_tokens (parent_id) WHERE parent_id <> '';";
 
+/* Step 5: pending `ztagent tunnel` sign-ins (store_agent.h; ztgate-idp.db version 2 on SQLite):
+ * shared, so the agent's start, the approval page and the polls may reach different gateways.
+ * Short-lived (five minutes); `store migrate` copies none. */
+static const char pg_step5[] = "CREATE TABLE agent_signins ("
+                               "  device_hash text PRIMARY KEY CHECK (length(device_hash) = 64),"
+                               "  user_hash text NOT NULL UNIQUE CHECK (length(user_hash) = 64),"
+                               "  device_id text NOT NULL UNIQUE,"
+                               "  app text NOT NULL,"
+                               "  ip text NOT NULL DEFAULT '',"
+                               "  expires bigint NOT NULL,"
+                               "  last_poll_ms bigint NOT NULL,"
+                               "  interval_s bigint NOT NULL CHECK (interval_s > 0),"
+                               "  state smallint NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2)),"
+                               "  user_id text NOT NULL DEFAULT '',"
+                               "  email text NOT NULL DEFAULT '',"
+                               "  auth_time bigint NOT NULL DEFAULT 0,"
+                               "  mfa_time bigint NOT NULL DEFAULT 0,"
+                               "  expires_cap bigint NOT NULL DEFAULT 0,"
+                               "  mfa_method text NOT NULL DEFAULT '',"
+                               "  amr bigint NOT NULL DEFAULT 0,"
+                               "  aaguid text NOT NULL DEFAULT '');";
+
 const pg_migration pg_migrations[] = {
-    {1, pg_step1},
-    {2, pg_step2},
-    {3, pg_step3},
-    {4, pg_step4},
+    {1, pg_step1}, {2, pg_step2}, {3, pg_step3}, {4, pg_step4}, {5, pg_step5},
 };
 const size_t pg_n_migrations = sizeof(pg_migrations) / sizeof(pg_migrations[0]);
 

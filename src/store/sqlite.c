@@ -418,8 +418,9 @@ static const sq_migration sq_migrations[] = {
  * and revokes its grant. A grant does not go with its user: a deleted user's sessions are
  * gone, so their grants end like any other (back-channel logout), and the sweep deletes them
  * later. The DROPs remove the tables a development build of schema 10 made in the main file
- * (never released; a table there would hide the idp one of the same name). */
-#define SQ_IDP_VERSION 1
+ * (never released; a table there would hide the idp one of the same name). Version 2 adds the
+ * pending agent sign-ins (store_agent.h): CREATE ... IF NOT EXISTS brings a version 1 file up. */
+#define SQ_IDP_VERSION 2
 #define SQ_IDP_APP_ID 0x7a746769 /* "ztgi" */
 static const char sq_idp_schema_sql[] =
     "DROP TABLE IF EXISTS main.oidc_jtis; DROP TABLE IF EXISTS main.oidc_tokens;"
@@ -471,7 +472,27 @@ static const char sq_idp_schema_sql[] =
     "  expires_at INTEGER NOT NULL,"
     "  PRIMARY KEY (client_id, jti)"
     ") STRICT, WITHOUT ROWID;"
-    "PRAGMA idp.application_id = 2054449001; PRAGMA idp.user_version = 1;";
+    /* Version 2: pending `ztagent tunnel` sign-ins (store_agent.h), one per device. */
+    "CREATE TABLE IF NOT EXISTS idp.agent_signins ("
+    "  device_hash TEXT PRIMARY KEY NOT NULL CHECK (length(device_hash) = 64),"
+    "  user_hash TEXT NOT NULL UNIQUE CHECK (length(user_hash) = 64),"
+    "  device_id TEXT NOT NULL UNIQUE,"
+    "  app TEXT NOT NULL,"
+    "  ip TEXT NOT NULL DEFAULT '',"
+    "  expires INTEGER NOT NULL,"
+    "  last_poll_ms INTEGER NOT NULL,"
+    "  interval_s INTEGER NOT NULL CHECK (interval_s > 0),"
+    "  state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2)),"
+    "  user_id TEXT NOT NULL DEFAULT '',"
+    "  email TEXT NOT NULL DEFAULT '',"
+    "  auth_time INTEGER NOT NULL DEFAULT 0,"
+    "  mfa_time INTEGER NOT NULL DEFAULT 0,"
+    "  expires_cap INTEGER NOT NULL DEFAULT 0,"
+    "  mfa_method TEXT NOT NULL DEFAULT '',"
+    "  amr INTEGER NOT NULL DEFAULT 0,"
+    "  aaguid TEXT NOT NULL DEFAULT ''"
+    ") STRICT, WITHOUT ROWID;"
+    "PRAGMA idp.application_id = 2054449001; PRAGMA idp.user_version = 2;";
 _Static_assert(SQ_IDP_APP_ID == 2054449001, "idp.application_id must match SQ_IDP_APP_ID");
 
 #define SQ_N_MIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))
@@ -2355,6 +2376,10 @@ static int sq_signin_learn_pending(zt_store *st, const char *session_hash, int64
 
 #include "store/sqlite_assess.inc"
 
+/* ---- pending agent sign-ins (store_agent.h) ---- */
+
+#include "store/sqlite_agent.inc"
+
 /* ---- open, migrate, close ---- */
 
 static int sq_migrate_txn(sq_conn *c, void *arg)
@@ -2553,6 +2578,7 @@ static const zt_store_ops sq_ops = {
     .source = &sqsrc_ops,
     .roster = &sqr_ops,
     .assess = &sqas_ops,
+    .agent = &sqag_ops,
 };
 
 static sq_store *sq_store_new(const zt_store_cfg *cfg)

@@ -410,5 +410,7 @@ int zt_store_signin_learn_pending(zt_store *st, const char *session_hash, int64_
 #include "store/store_assess.h"
 /* Counters shared by gateways on one database: throttle and spray (PostgreSQL schema 3). */
 #include "store/store_counter.h"
+/* Pending `ztagent tunnel` sign-ins (ztgate-idp.db; PostgreSQL schema 5). */
+#include "store/store_agent.h"
 
 #endif

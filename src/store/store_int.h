@@ -86,6 +86,7 @@ typedef struct zt_store_ops {
     const struct zt_store_assess_ops *assess;     /* the assessment's records (store_assess.h) */
     const struct zt_store_counter_ops *counter;   /* shared counters (store_counter.h); NULL:
                                                      the backend has none (SQLite) */
+    const struct zt_store_agent_ops *agent;       /* pending agent sign-ins (store_agent.h) */
     void (*reachable_again)(zt_store *st);        /* zt_store_reachable_again; NULL: nothing */
 } zt_store_ops;
 
@@ -197,6 +198,16 @@ typedef struct zt_store_admin_ops {
 } zt_store_admin_ops;
 /* Count one more revoked offspring, naming it while there is room (both backends' revoke). */
 void zt_store_admin_cascade_add(zt_store_admin_cascade *more, const char *id, const char *user_id);
+
+/* Pending `ztagent tunnel` sign-ins (store_agent.h); arguments checked by agent.c. */
+typedef struct zt_store_agent_ops {
+    int (*put)(zt_store *st, const zt_store_agent_signin *s, int64_t now);
+    int (*get)(zt_store *st, bool by_device_code, const char *hash, zt_store_agent_signin *out);
+    int (*polled)(zt_store *st, const char *device_hash, int64_t last_poll_ms, int interval_s);
+    int (*take)(zt_store *st, const char *device_hash, int state);
+    int (*decide)(zt_store *st, const char *user_hash, const char *device_id, int64_t now, int from,
+                  const zt_store_agent_signin *d);
+} zt_store_agent_ops;
 
 /* The OpenID Connect provider's records (store_oidc.h); kind is a zt_store_oidc_kind. */
 typedef struct zt_store_oidc_ops {

@@ -2,11 +2,13 @@
 the agent's /.ztgate/agent/signin/{start,poll} over its device certificate, the portal's approval
 page, and every refusal: deny, a code typed by a user who does not own the device, wrong codes
 (throttled after five), polling too fast (slow_down), polling with another device, no
-certificate, an app that is no tcp app, a policy that blocks the app. Every step is audited."""
+certificate, an app that is no tcp app, a policy that blocks the app. Every step is audited.
+With three gateways on one database, the start, the approval and the poll reach three of them."""
 import json
+import os
 
 from agent_signin import (APPROVE, Agent, approve, approver, audit_records, tcp_app,
-                          tunnel_gateway)
+                          tls_listen, tunnel_gateway)
 from harness import check, eq, free_port, timeout
 from portal_client import add_user
 from test_case1_device import _tls_request
@@ -217,3 +219,39 @@ def test_signin_step_up_and_device_policy(h):
     check(b"db-device" in r.body, "the page names the policy")
     rc, _ = agent.finish(p)
     eq(rc, 1, "the agent is told")
+
+
+@timeout(180)
+def test_signin_across_gateways(h):
+    """Three gateways on one database: the agent asks one, its person approves on a second and
+    the agent's poll reaches the third. The pending sign-in lives in the database, not in the
+    memory of the gateway that gave the code; the decision is handed out once."""
+    import time
+
+    import pgcluster
+    cfg = h.config([tcp_app("ssh", "ssh.test", 22, free_port())], listen=tls_listen(h),
+                   extra={"audit": {"path": h.path("state/audit/audit.log")}})
+    a, b, c = pgcluster.start_gateways(h, 3, cfg, start=False)
+    add_user(h, a, EMAIL, PASSWORD)
+    for g in (a, b, c):
+        g.start()
+    agent = Agent(h, a, EMAIL)
+    r = _device_post(a, "/.ztgate/agent/signin/start", {"app": APP}, agent.cert)
+    eq(r.status, 200, "start on %s: %r" % (a.node_name, r.body))
+    ans = r.json()
+    browser = approver(h, b, EMAIL, PASSWORD)
+    r = approve(browser, ans["user_code"])
+    check(b'id="agent-approved"' in r.body,
+          "the code given by %s is approved on %s: %r" % (a.node_name, b.node_name, r.body[:400]))
+    time.sleep(ans["interval"])  # the first poll after the interval, as the agent would
+    dc = {"device_code": ans["device_code"]}
+    r = _device_post(c, "/.ztgate/agent/signin/poll", dc, agent.cert)
+    eq(r.status, 200, "the poll on %s gets the token: %r" % (c.node_name, r.body))
+    check(len(r.json()["token"]) == 43, "a session token: %r" % r.json())
+    r = _device_post(a, "/.ztgate/agent/signin/poll", dc, agent.cert)
+    eq((r.status, r.json()["error"]), (400, "expired_token"), "handed out once, on any gateway")
+    # Each step is in the audit log of the gateway that took it.
+    for g, event in ((a, "agent_signin_requested"), (b, "agent_signin_approved"),
+                     (c, "agent_token_issued")):
+        g.audit_path = os.path.join(g.config["state_dir"], "audit", "audit.log")
+        check(audit_records(g, event), "%s audited on %s" % (event, g.node_name))
