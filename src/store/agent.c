@@ -16,12 +16,7 @@
 
 static bool lower_hex(const char *s, size_t len)
 {
-    if (s == NULL || strlen(s) != len)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return true;
+    return s != NULL && strlen(s) == len && s[strspn(s, "0123456789abcdef")] == '\0';
 }
 
 static int check_hash(const char *what, const char *h)

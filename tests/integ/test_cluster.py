@@ -10,7 +10,9 @@ and relay to the database:
   working meanwhile, new sign-ins get the clear 503 page (en, ja) while it is down;
 - one node cut from the database (relay blackholed): its cached sessions work until the outage
   grace, then are refused; a revocation made elsewhere meanwhile is honoured after it is back;
-- a node running another config is logged once; two live nodes with one name are logged.
+- a node running another config is logged once; two live nodes with one name are logged;
+- a node with another auth.secrets_key or another device CA does not start, and says what to
+  copy.
 """
 import os
 import shutil
@@ -263,54 +265,49 @@ def test_cluster_config_mismatch_and_duplicate_name(h):
     eq(gws[1].stderr_text().count(warn), 1, "mismatch logged once")
 
 
-@harness.timeout(120)
-def test_cluster_refuses_another_device_ca(h):
-    """A gateway with a device CA of its own would refuse every device enrolled through the
-    others (and they its devices): it does not start, and says which directory to copy."""
+def _refused_then_mended(h, section, key, wrong, mend, needles):
+    """Two nodes; the second's config[section][key] set to `wrong` (a path under h.dir): its
+    serve exits non-zero naming every needle, does not listen, and the first goes on. Then
+    mend(first, h) gives the value that works, and the second serves the same person."""
     up = h.upstream()
     gws = pgcluster.start_gateways(h, 2, _config(h, up), start=False)
     gws[0].start()
     b = pc.signed_in_browser(h, gws[0])
     other = gws[1]
-    other.config["devices"]["ca_dir"] = os.path.join(h.dir, "another-device-ca")
+    other.config[section][key] = os.path.join(h.dir, wrong)
     other.write_config(other.config)
     r = subprocess.run([h.ztgate, "serve", "--config", other.config_path],
                        capture_output=True, text=True, timeout=60, cwd=h.dir,
                        stdin=subprocess.DEVNULL)
-    check(r.returncode > 0, "serve with another device CA: status %d" % r.returncode)
-    check("devices.ca_dir" in r.stderr and "another-device-ca" in r.stderr
-          and "copy" in r.stderr, "the refusal names the directory:\n" + r.stderr)
+    check(r.returncode > 0, "serve with another %s.%s: status %d" % (section, key, r.returncode))
+    check(all(n in r.stderr for n in needles + [wrong]),
+          "the refusal names %s.%s and what to copy:\n%s" % (section, key, r.stderr))
     check(not harness.port_open(other.port), "the refused gateway does not listen")
     check(_served(b), "the first gateway goes on")
-    # A copy of the cluster's CA directory is the same CA: it starts.
-    shutil.copytree(gws[0].config["devices"]["ca_dir"], os.path.join(h.dir, "copied-device-ca"))
-    other.config["devices"]["ca_dir"] = os.path.join(h.dir, "copied-device-ca")
+    other.config[section][key] = mend(gws[0], h)
     other.write_config(other.config)
     other.start()
-    check(_served(_browser_on(b, other)), "served by the second gateway with the copied CA")
+    check(_served(_browser_on(b, other)), "served by the second gateway once mended")
+
+
+@harness.timeout(120)
+def test_cluster_refuses_another_device_ca(h):
+    """A gateway with a device CA of its own would refuse every device enrolled through the
+    others (and they its devices): it does not start, and says which directory to copy. A copy
+    of the cluster's CA directory is the same CA: then it starts."""
+    def copied(first, h):
+        dst = os.path.join(h.dir, "copied-device-ca")
+        shutil.copytree(first.config["devices"]["ca_dir"], dst)
+        return dst
+    _refused_then_mended(h, "devices", "ca_dir", "another-device-ca", copied,
+                         ["devices.ca_dir", "copy"])
 
 
 def test_cluster_refuses_another_secrets_key(h):
     """A gateway whose auth.secrets_key is not the cluster's would fail the second factor of
     everyone enrolled elsewhere (sealed TOTP secrets) and count attempts apart: it does not
-    start, and says which key file to copy; the others go on."""
-    up = h.upstream()
-    gws = pgcluster.start_gateways(h, 2, _config(h, up), start=False)
-    gws[0].start()
-    b = pc.signed_in_browser(h, gws[0])
-    other = gws[1]
-    other.config["auth"]["secrets_key"] = os.path.join(h.dir, "another-secrets.key")
-    other.write_config(other.config)
-    r = subprocess.run([h.ztgate, "serve", "--config", other.config_path],
-                               capture_output=True, text=True, timeout=60, cwd=h.dir,
-                               stdin=subprocess.DEVNULL)
-    check(r.returncode > 0, "serve with another secrets key: status %d" % r.returncode)
-    check("auth.secrets_key" in r.stderr and "another-secrets.key" in r.stderr
-          and "copy" in r.stderr, "the refusal names the key file:\n" + r.stderr)
-    check(not harness.port_open(other.port), "the refused gateway does not listen")
-    check(_served(b), "the first gateway goes on")
-    # With the cluster's key it starts and serves the same person.
-    other.config["auth"]["secrets_key"] = gws[0].config["auth"]["secrets_key"]
-    other.write_config(other.config)
-    other.start()
-    check(_served(_browser_on(b, other)), "served by the second gateway with the right key")
+    start, and says which key file to copy; the others go on. With the cluster's key it starts
+    and serves the same person."""
+    _refused_then_mended(h, "auth", "secrets_key", "another-secrets.key",
+                         lambda first, h: first.config["auth"]["secrets_key"],
+                         ["auth.secrets_key", "copy"])
