@@ -66,11 +66,12 @@ static int count_session_cb(void *ctx, const zt_store_session *s)
     return 0;
 }
 
-/* The fields every view of a user has, groups included. NULL with *rc on failure. */
-static json_t *user_json(zt_store *st, const zt_user *u, int *rc)
+/* The fields every view of a user has, groups included (those the caller's grant may see). NULL
+ * with *rc on failure. */
+static json_t *user_json(zt_store *st, const zt_admin_grant *g, const zt_user *u, int *rc)
 {
     json_t *groups = json_array();
-    *rc = groups ? zt_store_user_groups(st, u->id, add_name_cb, groups) : -ENOMEM;
+    *rc = groups ? zt_admins_user_groups(st, g, u->id, add_name_cb, groups) : -ENOMEM;
     if (*rc != 0) {
         json_decref(groups);
         return NULL;
@@ -100,9 +101,9 @@ static json_t *tap_view(const zt_store_tap *t, bool has)
 }
 
 /* user_json plus MFA state and session counts (GET /users/{u} and the actions). */
-static json_t *user_detail(zt_store *st, const zt_user *u, int *rc)
+static json_t *user_detail(zt_store *st, const zt_admin_grant *g, const zt_user *u, int *rc)
 {
-    json_t *j = user_json(st, u, rc);
+    json_t *j = user_json(st, g, u, rc);
     if (j == NULL)
         return NULL;
     counts k = {.now = now_s()};
@@ -227,7 +228,7 @@ static void user_list(zt_admin_call *c)
     for (size_t i = 0; rc == 0 && i < vec.n; i++) {
         if (!zt_admin_user_visible(c, vec.v[i].id))
             continue;
-        json_t *j = user_json(st, &vec.v[i], &rc);
+        json_t *j = user_json(st, &c->grant, &vec.v[i], &rc);
         if (j != NULL && json_array_append_new(arr, j) != 0)
             rc = -ENOMEM;
     }
@@ -394,7 +395,7 @@ static void create_finish(zt_admin_call *c, const char *hash)
     snprintf(c->change, sizeof(c->change), "%s", res.change);
     zt_user u;
     rc = zt_store_user_get_by_id(store_of(c), res.user_id, &u);
-    json_t *j = rc == 0 ? user_detail(store_of(c), &u, &rc) : NULL;
+    json_t *j = rc == 0 ? user_detail(store_of(c), &c->grant, &u, &rc) : NULL;
     zt_user_dispose(&u);
     if (j == NULL)
         zt_admin_store_fail(c, rc, "user", NULL);
@@ -486,7 +487,7 @@ static void action_finish(zt_admin_call *c, const char *id, uint64_t revoked)
     zt_user u;
     memset(&u, 0, sizeof(u));
     int rc = zt_store_user_get_by_id(st, id, &u);
-    json_t *j = rc == 0 ? user_detail(st, &u, &rc) : NULL;
+    json_t *j = rc == 0 ? user_detail(st, &c->grant, &u, &rc) : NULL;
     int64_t epoch = u.revocation_epoch;
     zt_user_dispose(&u);
     if (j == NULL) {
@@ -738,7 +739,7 @@ static void user_get(zt_admin_call *c)
     if (!load_target(c, &u))
         return;
     int rc;
-    json_t *j = user_detail(store_of(c), &u, &rc);
+    json_t *j = user_detail(store_of(c), &c->grant, &u, &rc);
     zt_user_dispose(&u);
     if (j == NULL)
         zt_admin_store_fail(c, rc, "user", c->route.user);

@@ -320,6 +320,27 @@ int zt_admins_group_in_scope(const zt_admin_grant *g, const char *group)
     return 0;
 }
 
+typedef struct visible_groups {
+    const zt_admin_grant *g;
+    zt_store_name_cb cb;
+    void *ctx;
+} visible_groups;
+
+static int visible_group_cb(void *ctx, const char *name)
+{
+    visible_groups *v = ctx;
+    return zt_admins_group_in_scope(v->g, name) == 1 ? v->cb(v->ctx, name) : 0;
+}
+
+int zt_admins_user_groups(zt_store *st, const zt_admin_grant *g, const char *user_id,
+                          zt_store_name_cb cb, void *ctx)
+{
+    if (g != NULL && (g->everywhere || (g->perms_everywhere & ZT_PERM_USERS_READ) != 0))
+        return zt_store_user_groups(st, user_id, cb, ctx);
+    visible_groups v = {.g = g, .cb = cb, .ctx = ctx};
+    return zt_store_user_groups(st, user_id, visible_group_cb, &v);
+}
+
 void zt_admins_actor(const zt_admin_grant *g, const char *cred, char name_buf[ZT_ADMINS_ACTOR_MAX],
                      const char *request_id, zt_actor *out)
 {

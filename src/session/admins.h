@@ -127,6 +127,11 @@ int zt_admins_may_change_person(zt_store *st, const zt_admin_grant *g, zt_perms 
                                 const char *user_id);
 /* 1 when the group is one of g's scope groups (or g is unscoped), else 0. */
 int zt_admins_group_in_scope(const zt_admin_grant *g, const char *group);
+/* A user's group names as g may see them (every front-end's view of a user): all of them for a
+ * grant that reads users everywhere, else only g's scope groups, so a help desk scoped to one
+ * school does not learn the other groups of a person in it. Ordered by name. */
+int zt_admins_user_groups(zt_store *st, const zt_admin_grant *g, const char *user_id,
+                          zt_store_name_cb cb, void *ctx);
 
 /* ---- actors for records ---- */
 

@@ -338,6 +338,24 @@ def test_token_offspring_revoked_with_it(h):
     check("token %s revoked, with 3 made from it" % leak_id in changes, changes)
 
 
+def test_scoped_view_hides_groups_outside_the_scope(h):
+    """A help desk scoped to school-a sees Alice (in school-a) but not her other groups; an
+    auditor, who reads users everywhere, sees them all."""
+    gw, port = _gateway(h)
+    _school(h, gw)
+    _cli(h, gw, "group", "add", "hr-private")
+    _cli(h, gw, "group", "member-add", "hr-private", ALICE)
+    alice = "/api/v1/users/" + ALICE.replace("@", "%40")
+    hd, aud = _token(h, gw, HD), _token(h, gw, AUD)
+    status, doc = call(port, "GET", alice, hd)
+    eq((status, doc["groups"]), (200, ["school-a"]), "the help desk's view of Alice")
+    status, doc = call(port, "GET", "/api/v1/users", hd)
+    eq([u["groups"] for u in doc["users"] if u["email"] == ALICE], [["school-a"]],
+       "the help desk's list")
+    status, doc = call(port, "GET", alice, aud)
+    eq(sorted(doc["groups"]), ["hr-private", "school-a"], "the auditor's view of Alice")
+
+
 def test_records_name_the_person_and_the_token(h):
     gw, port = _gateway(h)
     _school(h, gw)

@@ -278,7 +278,7 @@ def test_console_csrf_origin_and_roles(h):
     # A help desk scoped to one group sees only its users; others are 404.
     for g in ("school-a", "school-b"):
         h.cli("group", "add", g, "--config", gw.config_path)
-    add_user(h, gw, "a1@example.test", PASSWORD, groups=("school-a",))
+    add_user(h, gw, "a1@example.test", PASSWORD, groups=("school-a", "hr-private"))
     add_user(h, gw, "b1@example.test", PASSWORD, groups=("school-b",))
     add_user(h, gw, "hd@example.test", PASSWORD)
     make_admin(h, gw, "hd@example.test", "helpdesk", "school-a")
@@ -286,6 +286,12 @@ def test_console_csrf_origin_and_roles(h):
     r = hd.get("/users")
     check(b"a1@example.test" in r.body and b"b1@example.test" not in r.body,
           "scoped list: %r" % r.body[-1500:])
+    # Of a user in scope, only the groups in scope: not the person's other groups.
+    a1 = _user_id(h, gw, "a1@example.test")
+    r = hd.get("/users/" + a1)
+    check(b"school-a" in r.body and b"hr-private" not in r.body,
+          "scoped view of a1's groups: %r" % r.body[-1500:])
+    check(b"hr-private" in a.get("/users/" + a1).body, "an unscoped admin sees every group")
     b1 = _user_id(h, gw, "b1@example.test")
     eq(hd.get("/users/" + b1).status, 404, "out of scope user")
     eq(post(hd, "/users/" + b1, {"action": "disable"}, csrf=console_csrf(hd, "/users")).status,
