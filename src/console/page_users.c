@@ -118,8 +118,8 @@ static const char *groups_of(zt_console_ctx *cx, const char *user_id)
     zt_buf b;
     zt_buf_init(&b, 64 * 1024);
     const char *s = "";
-    if (zt_admins_user_groups(zt_console_store(cx), zt_console_grant(cx), user_id, groups_cb,
-                              &b) == 0 &&
+    if (zt_admins_user_groups(zt_console_store(cx), zt_console_grant(cx), user_id, groups_cb, &b) ==
+            0 &&
         zt_buf_cstr(&b) == 0)
         s = zt_console_esc(cx, b.data);
     zt_buf_dispose(&b);
