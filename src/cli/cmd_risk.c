@@ -361,6 +361,59 @@ static int risk_confirm(zt_store *st, const zt_cli_args *a)
     return res.incident.failed > 0 ? ZT_CLI_FAIL : ZT_CLI_OK;
 }
 
+/* dismiss-user: every open detection of a user, and the user's incident resolved (its
+ * isolations undone) - the same service call as the admin API's dismiss-risk and the console's
+ * "Dismiss user risk". */
+static int risk_dismiss_user(zt_store *st, const zt_cli_args *a)
+{
+    if (config == NULL)
+        return zt_cli_fail(ZT_CLI_FAIL, "cannot read the configuration");
+    zt_user u;
+    int rc = zt_store_user_get_by_email(st, a->pos[0], &u);
+    if (rc != 0)
+        return zt_cli_store_fail(rc, "user", a->pos[0]);
+    zt_risk_engine *eng = engine(st);
+    unsigned unaudited = 0;
+    zt_response *r = eng != NULL ? cli_response(st, eng, &unaudited) : NULL;
+    if (r == NULL) {
+        zt_risk_free(eng);
+        zt_user_dispose(&u);
+        return ZT_CLI_FAIL;
+    }
+    zt_account_env env = zt_cli_account_env(st);
+    zt_verdict_result res;
+    rc = zt_response_risk_dismiss_user(&env, eng, r, zt_cli_actor(), u.id, &res);
+    uint64_t undelivered = rc == 0 ? deliver_notifications(r) : 0;
+    zt_response_free(r);
+    zt_risk_free(eng);
+    if (rc != 0) {
+        zt_user_dispose(&u);
+        return zt_cli_store_fail(rc, "user", NULL);
+    }
+    printf("%s: %s\n", u.email, res.change);
+    zt_user_dispose(&u);
+    zt_account_result done = {.audit_rc = res.audit_rc, .revocation_rc = res.revocation_rc};
+    int out = zt_cli_account_done(&done);
+    if (out != ZT_CLI_OK)
+        return out;
+    if (res.incident_rc != 0)
+        return zt_cli_fail(ZT_CLI_FAIL,
+                           "the change is saved, but the user's incident could not be resolved: "
+                           "%s",
+                           strerror(-res.incident_rc));
+    if (unaudited > 0)
+        return zt_cli_fail(ZT_CLI_FAIL,
+                           "the change is saved, but %u of its audit record(s) could not be "
+                           "queued in STATE_DIR/" ZT_AUDIT_SPOOL_DIR,
+                           unaudited);
+    if (undelivered > 0)
+        return zt_cli_fail(ZT_CLI_FAIL,
+                           "the change is saved, but %" PRIu64 " webhook notification(s) could "
+                           "not be delivered to incidents.notify",
+                           undelivered);
+    return ZT_CLI_OK;
+}
+
 static const zt_cli_action risk_actions[] = {
     {"list", "list [--user EMAIL] [--state S] [--json]",
      "list detections, newest first (S: at_risk, remediated, dismissed, confirmed_compromised)",
@@ -368,6 +421,9 @@ static const zt_cli_action risk_actions[] = {
     {"show", "show ID [--json]", "show one detection with its evidence", ZT_CLI_OPT_JSON, 1,
      risk_show},
     {"dismiss", "dismiss ID", "dismiss one open detection (admin: not a risk)", 0, 1, risk_dismiss},
+    {"dismiss-user", "dismiss-user EMAIL",
+     "dismiss every open detection of a user and resolve the user's incident", 0, 1,
+     risk_dismiss_user},
     {"confirm-compromised", "confirm-compromised EMAIL",
      "confirm a user compromised: user risk becomes high", 0, 1, risk_confirm},
     {"remediate", "remediate EMAIL",

@@ -247,18 +247,20 @@ def test_risk_verdicts_same_through_cli_api_console(h):
     eq(_risk_state(h, gw, DOOR_USERS["console"]), _risk_state(h, gw, DOOR_USERS["cli"]),
        "console: after resolving the incident")
 
-    # Dismiss all of a user's risk: the admin API and the console (the CLI has no such action).
-    for door in ("api", "console"):  # risky again, the same way
+    # Dismiss all of a user's risk: the admin API, the console and the CLI.
+    for door in ("api", "console", "cli"):  # risky again, the same way
         _ok_cli(h, gw, "risk", "confirm-compromised", DOOR_USERS[door])
+    _ok_cli(h, gw, "risk", "dismiss-user", DOOR_USERS["cli"])
     r = api.req("POST", "/api/v1/users/%s/dismiss-risk" % DOOR_USERS["api"])
     eq(r.status, 200, "API dismiss-risk: %r" % r.body[:300])
     page = b.get("/risk").body
     check(b'value="dismiss_user"' in page, "the console offers dismissing a user's risk")
     r = ops_post(b, "/risk", {"action": "dismiss_user", "user": ids["console"]})
     eq(r.status, 303, "console dismiss user: %r" % r.body[-300:])
-    recs = _service(audit, "risk.dismiss_user", 2, cls=2004)
-    _same_by_door(recs, ["api", "console"], "risk.dismiss_user")
+    recs = _service(audit, "risk.dismiss_user", 3, cls=2004)
+    _same_by_door(recs, ["api", "console", "cli"], "risk.dismiss_user")
     a, c = _risk_state(h, gw, DOOR_USERS["api"]), _risk_state(h, gw, DOOR_USERS["console"])
+    eq(_risk_state(h, gw, DOOR_USERS["cli"]), c, "cli: the same as the console after dismissing")
     # The console user's first incident was resolved above, so its second confirm opened a new
     # one where the API user's joined the open one: compare the detections and that the
     # newest incident of each is resolved by the verdict.
