@@ -302,105 +302,37 @@ static uint64_t deliver_notifications(zt_response *r)
     return ws.queued - ws.delivered;
 }
 
-static int risk_confirm(zt_store *st, const zt_cli_args *a)
+/* What a verdict on one user needs: the user, the risk engine and incident response (whose
+ * playbook records go to the spool; unaudited counts those that could not). */
+typedef struct verdict_ctx {
+    zt_user u;
+    zt_risk_engine *eng;
+    zt_response *r;
+    unsigned unaudited;
+} verdict_ctx;
+
+/* ZT_CLI_OK with v filled, else the exit status (the failure said). */
+static int verdict_open(zt_store *st, const char *email, verdict_ctx *v)
 {
+    memset(v, 0, sizeof(*v));
     if (config == NULL)
         return zt_cli_fail(ZT_CLI_FAIL, "cannot read the configuration");
-    zt_user u;
-    int rc = zt_store_user_get_by_email(st, a->pos[0], &u);
+    int rc = zt_store_user_get_by_email(st, email, &v->u);
     if (rc != 0)
-        return zt_cli_store_fail(rc, "user", a->pos[0]);
-    zt_risk_engine *eng = engine(st);
-    unsigned unaudited = 0;
-    zt_response *r = eng != NULL ? cli_response(st, eng, &unaudited) : NULL;
-    if (r == NULL) {
-        zt_risk_free(eng);
-        zt_user_dispose(&u);
+        return zt_cli_store_fail(rc, "user", email);
+    v->eng = engine(st);
+    v->r = v->eng != NULL ? cli_response(st, v->eng, &v->unaudited) : NULL;
+    if (v->r == NULL) {
+        zt_risk_free(v->eng);
+        zt_user_dispose(&v->u);
         return ZT_CLI_FAIL;
     }
-    zt_confirm_req q = {.user_id = u.id,
-                        .email = u.email,
-                        .actor = "cli",
-                        .request_id = zt_cli_request_id(),
-                        .who = zt_cli_actor()};
-    zt_confirm_result res;
-    rc = zt_response_confirm_compromised(r, &q, &res);
-    uint64_t undelivered = rc == 0 ? deliver_notifications(r) : 0;
-    zt_response_free(r);
-    zt_risk_free(eng);
-    if (rc != 0) {
-        zt_user_dispose(&u);
-        return zt_cli_store_fail(rc, "user", NULL);
-    }
-    printf("confirmed %s compromised: user risk is high (detection %" PRId64
-           "); every session of the user is revoked. The user signs in with MFA and changes "
-           "the password to recover\n",
-           u.email, res.risk.detection_id);
-    if (res.incident.incident_id > 0)
-        printf("incident %" PRId64 "%s: %u playbook action(s), %u failed\n",
-               res.incident.incident_id, res.incident.opened ? " opened" : " updated",
-               res.incident.actions, res.incident.failed);
-    zt_user_dispose(&u);
-    if (res.revocation_rc != 0)
-        return tell_gateways(ZT_CLI_OK);
-    if (res.incident_rc != 0)
-        return zt_cli_fail(ZT_CLI_FAIL,
-                           "the change is saved, but the incident could not be "
-                           "recorded: %s",
-                           strerror(-res.incident_rc));
-    if (unaudited > 0)
-        return zt_cli_fail(ZT_CLI_FAIL,
-                           "the change is saved, but %u of its audit record(s) could not be "
-                           "queued in STATE_DIR/" ZT_AUDIT_SPOOL_DIR,
-                           unaudited);
-    if (undelivered > 0)
-        return zt_cli_fail(ZT_CLI_FAIL,
-                           "the change is saved, but %" PRIu64 " webhook notification(s) could "
-                           "not be delivered to incidents.notify",
-                           undelivered);
-    return res.incident.failed > 0 ? ZT_CLI_FAIL : ZT_CLI_OK;
+    return ZT_CLI_OK;
 }
 
-/* dismiss-user: every open detection of a user, and the user's incident resolved (its
- * isolations undone) - the same service call as the admin API's dismiss-risk and the console's
- * "Dismiss user risk". */
-static int risk_dismiss_user(zt_store *st, const zt_cli_args *a)
+/* After a saved verdict: what could not follow it (its records, its webhooks). */
+static int verdict_aftermath(unsigned unaudited, uint64_t undelivered)
 {
-    if (config == NULL)
-        return zt_cli_fail(ZT_CLI_FAIL, "cannot read the configuration");
-    zt_user u;
-    int rc = zt_store_user_get_by_email(st, a->pos[0], &u);
-    if (rc != 0)
-        return zt_cli_store_fail(rc, "user", a->pos[0]);
-    zt_risk_engine *eng = engine(st);
-    unsigned unaudited = 0;
-    zt_response *r = eng != NULL ? cli_response(st, eng, &unaudited) : NULL;
-    if (r == NULL) {
-        zt_risk_free(eng);
-        zt_user_dispose(&u);
-        return ZT_CLI_FAIL;
-    }
-    zt_account_env env = zt_cli_account_env(st);
-    zt_verdict_result res;
-    rc = zt_response_risk_dismiss_user(&env, eng, r, zt_cli_actor(), u.id, &res);
-    uint64_t undelivered = rc == 0 ? deliver_notifications(r) : 0;
-    zt_response_free(r);
-    zt_risk_free(eng);
-    if (rc != 0) {
-        zt_user_dispose(&u);
-        return zt_cli_store_fail(rc, "user", NULL);
-    }
-    printf("%s: %s\n", u.email, res.change);
-    zt_user_dispose(&u);
-    zt_account_result done = {.audit_rc = res.audit_rc, .revocation_rc = res.revocation_rc};
-    int out = zt_cli_account_done(&done);
-    if (out != ZT_CLI_OK)
-        return out;
-    if (res.incident_rc != 0)
-        return zt_cli_fail(ZT_CLI_FAIL,
-                           "the change is saved, but the user's incident could not be resolved: "
-                           "%s",
-                           strerror(-res.incident_rc));
     if (unaudited > 0)
         return zt_cli_fail(ZT_CLI_FAIL,
                            "the change is saved, but %u of its audit record(s) could not be "
@@ -412,6 +344,81 @@ static int risk_dismiss_user(zt_store *st, const zt_cli_args *a)
                            "not be delivered to incidents.notify",
                            undelivered);
     return ZT_CLI_OK;
+}
+
+static int risk_confirm(zt_store *st, const zt_cli_args *a)
+{
+    verdict_ctx v;
+    int rc = verdict_open(st, a->pos[0], &v);
+    if (rc != ZT_CLI_OK)
+        return rc;
+    zt_confirm_req q = {.user_id = v.u.id,
+                        .email = v.u.email,
+                        .actor = "cli",
+                        .request_id = zt_cli_request_id(),
+                        .who = zt_cli_actor()};
+    zt_confirm_result res;
+    rc = zt_response_confirm_compromised(v.r, &q, &res);
+    uint64_t undelivered = rc == 0 ? deliver_notifications(v.r) : 0;
+    zt_response_free(v.r);
+    zt_risk_free(v.eng);
+    if (rc != 0) {
+        zt_user_dispose(&v.u);
+        return zt_cli_store_fail(rc, "user", NULL);
+    }
+    printf("confirmed %s compromised: user risk is high (detection %" PRId64
+           "); every session of the user is revoked. The user signs in with MFA and changes "
+           "the password to recover\n",
+           v.u.email, res.risk.detection_id);
+    if (res.incident.incident_id > 0)
+        printf("incident %" PRId64 "%s: %u playbook action(s), %u failed\n",
+               res.incident.incident_id, res.incident.opened ? " opened" : " updated",
+               res.incident.actions, res.incident.failed);
+    zt_user_dispose(&v.u);
+    if (res.revocation_rc != 0)
+        return tell_gateways(ZT_CLI_OK);
+    if (res.incident_rc != 0)
+        return zt_cli_fail(ZT_CLI_FAIL,
+                           "the change is saved, but the incident could not be "
+                           "recorded: %s",
+                           strerror(-res.incident_rc));
+    int after = verdict_aftermath(v.unaudited, undelivered);
+    if (after != ZT_CLI_OK)
+        return after;
+    return res.incident.failed > 0 ? ZT_CLI_FAIL : ZT_CLI_OK;
+}
+
+/* dismiss-user: every open detection of a user, and the user's incident resolved (its
+ * isolations undone) - the same service call as the admin API's dismiss-risk and the console's
+ * "Dismiss user risk". */
+static int risk_dismiss_user(zt_store *st, const zt_cli_args *a)
+{
+    verdict_ctx v;
+    int rc = verdict_open(st, a->pos[0], &v);
+    if (rc != ZT_CLI_OK)
+        return rc;
+    zt_account_env env = zt_cli_account_env(st);
+    zt_verdict_result res;
+    rc = zt_response_risk_dismiss_user(&env, v.eng, v.r, zt_cli_actor(), v.u.id, &res);
+    uint64_t undelivered = rc == 0 ? deliver_notifications(v.r) : 0;
+    zt_response_free(v.r);
+    zt_risk_free(v.eng);
+    if (rc != 0) {
+        zt_user_dispose(&v.u);
+        return zt_cli_store_fail(rc, "user", NULL);
+    }
+    printf("%s: %s\n", v.u.email, res.change);
+    zt_user_dispose(&v.u);
+    zt_account_result done = {.audit_rc = res.audit_rc, .revocation_rc = res.revocation_rc};
+    int out = zt_cli_account_done(&done);
+    if (out != ZT_CLI_OK)
+        return out;
+    if (res.incident_rc != 0)
+        return zt_cli_fail(ZT_CLI_FAIL,
+                           "the change is saved, but the user's incident could not be resolved: "
+                           "%s",
+                           strerror(-res.incident_rc));
+    return verdict_aftermath(v.unaudited, undelivered);
 }
 
 static const zt_cli_action risk_actions[] = {
